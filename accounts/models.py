@@ -1,0 +1,203 @@
+"""People, the teams they work in, and the organisation's service commitments.
+
+This is the lowest layer of the flow. Alert rules (alerts/) name the team and SLA policy a case
+should get, and alerts sits below cases, so teams, their business calendars and SLA policies
+live here where both can reach them.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", "Frontline agent"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "CX admin"
+
+
+class Priority(models.TextChoices):
+    """Case priority, shared by alert rules (what to open) and cases (what was opened)."""
+
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return [c.value for c in cls].index(value)
+
+
+class User(AbstractUser):
+    """A person who signs in. `role` decides which pages they reach; team memberships decide
+    which cases, responses and figures they see (accounts.selectors.visible_team_ids)."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    is_away = models.BooleanField(
+        default=False, help_text="Away members are skipped by automatic assignment."
+    )
+    phone = models.CharField(max_length=40, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def is_manager_role(self) -> bool:
+        return self.role in (Role.MANAGER, Role.ADMIN) or self.is_superuser
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/London.")
+
+
+DEFAULT_OPENING_HOURS = {
+    "mon": [["09:00", "17:00"]],
+    "tue": [["09:00", "17:00"]],
+    "wed": [["09:00", "17:00"]],
+    "thu": [["09:00", "17:00"]],
+    "fri": [["09:00", "17:00"]],
+    "sat": [],
+    "sun": [],
+}
+
+
+def default_opening_hours() -> dict:
+    return {day: [list(span) for span in spans] for day, spans in DEFAULT_OPENING_HOURS.items()}
+
+
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TeamQuerySet:
+        from accounts.selectors import visible_team_ids
+
+        ids = visible_team_ids(user)
+        return self if ids is None else self.filter(id__in=ids)
+
+
+class Team(models.Model):
+    """A frontline inbox: its members work the cases routed to it, within its business calendar."""
+
+    class Assignment(models.TextChoices):
+        MANUAL = "manual", "Manual (unassigned queue)"
+        ROUND_ROBIN = "round_robin", "Round-robin"
+        FEWEST_OPEN = "fewest_open", "Fewest open cases"
+
+    class Escalation(models.TextChoices):
+        LADDER = "ladder", "Notify, then escalate and raise priority"
+        NOTIFY_ONLY = "notify_only", "Notify only"
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    members = models.ManyToManyField(User, through="Membership", related_name="teams")
+    is_default = models.BooleanField(
+        default=False, help_text="Catches every case no routing rule claims. Exactly one team should be."
+    )
+    assignment = models.CharField(max_length=16, choices=Assignment.choices, default=Assignment.MANUAL)
+    last_assigned = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Round-robin position.",
+    )
+    # Business calendar: SLA clocks only run inside these hours, in this time zone.
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    opening_hours = models.JSONField(
+        default=default_opening_hours,
+        help_text='Per weekday, a list of ["HH:MM", "HH:MM"] spans in local time.',
+    )
+    holiday_country = models.CharField(
+        max_length=8, blank=True, help_text="ISO country code for public holidays (the holidays package)."
+    )
+    holiday_subdivision = models.CharField(max_length=16, blank=True, help_text="Region, e.g. a state code.")
+    # Escalation ladder.
+    escalation = models.CharField(max_length=16, choices=Escalation.choices, default=Escalation.LADDER)
+    escalation_delay_minutes = models.PositiveIntegerField(
+        default=240, help_text="How long after becoming overdue a case escalates to level 2."
+    )
+    escalation_email = models.EmailField(blank=True, help_text="Escalation contact for level 2.")
+    slack_webhook_url = models.URLField(blank=True)
+    msteams_webhook_url = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user in a team. Managers of a team see its cases and figures and get its escalations."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    is_manager = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="accounts_membership_unique_user_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}{' (manager)' if self.is_manager else ''}"
+
+
+class ClosedDay(models.Model):
+    """A day a team is closed beyond public holidays (stock-take, company event)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="closed_days")
+    date = models.DateField()
+    name = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "date"], name="accounts_closedday_unique_team_date"),
+        ]
+
+
+class SlaPolicy(models.Model):
+    """Targets in business hours for first contact and resolution, chosen by priority and tier.
+
+    The most specific active policy wins: one naming both priority and tier, then priority
+    only, then tier only, then the catch-all (both blank)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    priority = models.CharField(max_length=16, choices=Priority.choices, blank=True)
+    customer_tier = models.CharField(max_length=60, blank=True)
+    first_contact_hours = models.DecimalField(max_digits=6, decimal_places=2)
+    resolution_hours = models.DecimalField(max_digits=6, decimal_places=2)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(first_contact_hours__gt=0) & models.Q(resolution_hours__gt=0),
+                name="accounts_slapolicy_positive_targets",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(resolution_hours__gte=models.F("first_contact_hours")),
+                name="accounts_slapolicy_resolution_after_first_contact",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,110 @@
+"""Alert rules (what deserves attention) and the alerts they raise on responses."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Priority, SlaPolicy, Team
+from surveys.models import Metric, Survey, SurveyResponse
+
+
+class AlertRule(models.Model):
+    """Conditions that must all hold for a response, and what to do when they do.
+
+    Rules run in `order`; a matching rule with `stop_processing` ends evaluation."""
+
+    class Operator(models.TextChoices):
+        LTE = "lte", "is at most"
+        GTE = "gte", "is at least"
+        BETWEEN = "between", "is between"
+
+    class KeywordMode(models.TextChoices):
+        ANY = "any", "any of"
+        ALL = "all", "all of"
+
+    class CommentPresence(models.TextChoices):
+        EITHER = "", "with or without a comment"
+        WITH = "with", "with a comment"
+        WITHOUT = "without", "without a comment"
+
+    class SentimentCondition(models.TextChoices):
+        ANY = "", "any sentiment"
+        NEGATIVE = "negative", "negative comment"
+        POSITIVE = "positive", "positive comment"
+
+    class Action(models.TextChoices):
+        OPEN_CASE = "open_case", "Open a case"
+        NOTIFY = "notify", "Notify by e-mail"
+        PRAISE = "praise", "Praise alert"
+
+    name = models.CharField(max_length=160)
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100)
+
+    # Score condition, on the question's own scale.
+    metric = models.CharField(max_length=10, choices=Metric.choices, default=Metric.NPS)
+    metric_key = models.CharField(max_length=120, blank=True, help_text="Question key, for 'other numeric question'.")
+    operator = models.CharField(max_length=10, choices=Operator.choices, default=Operator.LTE)
+    threshold = models.DecimalField(max_digits=8, decimal_places=2)
+    threshold_high = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+
+    # Optional segment conditions: empty means "any".
+    surveys = models.ManyToManyField(Survey, blank=True, related_name="alert_rules")
+    touchpoints = models.JSONField(default=list, blank=True)
+    channels = models.JSONField(default=list, blank=True)
+    locations = models.JSONField(default=list, blank=True, help_text="Locations or regions.")
+    customer_tiers = models.JSONField(default=list, blank=True)
+    customer_segments = models.JSONField(default=list, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    keyword_mode = models.CharField(max_length=4, choices=KeywordMode.choices, default=KeywordMode.ANY)
+    comment_presence = models.CharField(max_length=8, choices=CommentPresence.choices, blank=True, default="")
+    sentiment = models.CharField(max_length=10, choices=SentimentCondition.choices, blank=True, default="")
+
+    # Action.
+    action = models.CharField(max_length=12, choices=Action.choices, default=Action.OPEN_CASE)
+    case_priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    case_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Blank: let routing decide.",
+    )
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Blank: the policy for the case's priority and customer tier.",
+    )
+    notify_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    notify_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stop_processing = models.BooleanField(default=False, help_text="Skip later rules when this one matches.")
+    repeat_window_days = models.PositiveIntegerField(
+        default=14,
+        help_text="A matching response from a customer with a case open (or closed within this many days) "
+        "is attached to that case instead of opening another.",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alert(models.Model):
+    """A rule that matched a response; `reasons` records which conditions matched and why."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="alerts")
+    action = models.CharField(max_length=12, choices=AlertRule.Action.choices)
+    reasons = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "response"], name="alerts_alert_unique_rule_response"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.response}"

@@ -1,0 +1,253 @@
+"""Cases: a customer's bad (or notable) experience turned into work with an owner and a clock.
+
+A case is opened from an alert, routed to a team, worked (claim, contact, notes) and closed
+with a root cause. Every change goes through cases.services and leaves a CaseEvent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Priority, SlaPolicy, Team
+from alerts.models import Alert
+from surveys.models import Customer, Survey, SurveyResponse
+
+
+class RootCauseCategory(models.Model):
+    """Top level of the root-cause taxonomy (Product, Delivery, Staff...)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "root cause categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RootCause(models.Model):
+    """A cause within a category. Retire (active=False) rather than delete: history keeps it."""
+
+    category = models.ForeignKey(RootCauseCategory, on_delete=models.PROTECT, related_name="causes")
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category__order", "category__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "name"], name="cases_rootcause_unique_category_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.name} > {self.name}"
+
+
+class RoutingRule(models.Model):
+    """Ordered conditions choosing the team for a case; the default team catches the rest.
+    Empty lists mean "any"."""
+
+    name = models.CharField(max_length=160)
+    order = models.PositiveIntegerField(default=100)
+    active = models.BooleanField(default=True)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_rules")
+    surveys = models.ManyToManyField(Survey, blank=True, related_name="+")
+    touchpoints = models.JSONField(default=list, blank=True)
+    locations = models.JSONField(default=list, blank=True, help_text="Locations or regions.")
+    channels = models.JSONField(default=list, blank=True)
+    customer_tiers = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=list, blank=True, help_text="nps, csat, ces or question keys.")
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseQuerySet(models.QuerySet):
+    def open(self) -> CaseQuerySet:
+        return self.exclude(status=Case.Status.CLOSED)
+
+    def overdue(self, now=None) -> CaseQuerySet:
+        """Not closed and a clock has run out: first contact not made in time, or resolution due passed."""
+        now = now or timezone.now()
+        return self.open().filter(
+            Q(resolution_due__lt=now) | Q(first_contacted_at__isnull=True, first_contact_due__lt=now)
+        )
+
+    def due_soon(self, within=None, now=None) -> CaseQuerySet:
+        """Open, not yet overdue, and a clock runs out within `within` (default 2 hours)."""
+        from datetime import timedelta
+
+        now = now or timezone.now()
+        horizon = now + (within or timedelta(hours=2))
+        return (
+            self.open()
+            .exclude(pk__in=self.overdue(now).values("pk"))
+            .filter(
+                Q(resolution_due__lte=horizon)
+                | Q(first_contacted_at__isnull=True, first_contact_due__lte=horizon)
+            )
+        )
+
+    def visible_to(self, user) -> CaseQuerySet:
+        from accounts.selectors import scope_by_team
+
+        return scope_by_team(self, user)
+
+
+class Case(models.Model):
+    """One piece of frontline work: call the customer, fix what went wrong, record why."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        IN_PROGRESS = "in_progress", "In progress"
+        CLOSED = "closed", "Closed"
+
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", "Resolved with the customer"
+        NOT_RESOLVED = "not_resolved", "Not resolved"
+        UNREACHABLE = "unreachable", "Unreachable after several attempts"
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    response = models.ForeignKey(SurveyResponse, on_delete=models.PROTECT, related_name="opened_cases")
+    responses = models.ManyToManyField(SurveyResponse, through="CaseResponse", related_name="cases")
+    alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    version = models.PositiveIntegerField(default=1, help_text="Incremented on every change; stale edits get 409.")
+    sla_policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    # Clocks, in absolute time (computed from business hours when set).
+    first_contact_due = models.DateTimeField()
+    resolution_due = models.DateTimeField()
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep recorded it overdue.")
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    due_soon_notified_at = models.DateTimeField(null=True, blank=True)
+
+    value_at_risk = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    # Closure.
+    root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    resolution = models.TextField(blank=True, help_text="What was done.")
+    outcome = models.CharField(max_length=14, choices=Outcome.choices, blank=True)
+    prevention = models.TextField(blank=True, help_text="How similar cases could be prevented (frontline's voice).")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reopen_count = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="closed") | (Q(root_cause__isnull=False) & ~Q(outcome="") & ~Q(resolution="")),
+                name="cases_case_closed_has_root_cause_outcome_resolution",
+            ),
+        ]
+        indexes = [
+            # The inbox: a team's open cases by due time (overdue first, then due soonest).
+            models.Index(
+                fields=["team", "resolution_due"], name="cases_case_open_team_due", condition=~Q(status="closed")
+            ),
+            models.Index(
+                fields=["assignee", "resolution_due"], name="cases_case_open_assignee_due", condition=~Q(status="closed")
+            ),
+            # The overdue sweep: open cases not yet recorded overdue, by due time.
+            models.Index(
+                fields=["resolution_due"], name="cases_case_sweep_pending",
+                condition=~Q(status="closed") & Q(overdue_at__isnull=True),
+            ),
+            models.Index(
+                fields=["first_contact_due"], name="cases_case_sweep_first_contact",
+                condition=~Q(status="closed") & Q(first_contacted_at__isnull=True) & Q(overdue_at__isnull=True),
+            ),
+            # "Recently closed" and reporting by closure date.
+            models.Index(fields=["team", "-closed_at"], name="cases_case_team_closed"),
+            models.Index(fields=["customer", "-created_at"], name="cases_case_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_overdue(self) -> bool:
+        if self.status == self.Status.CLOSED:
+            return False
+        now = timezone.now()
+        return self.resolution_due < now or (self.first_contacted_at is None and self.first_contact_due < now)
+
+    @property
+    def display_status(self) -> str:
+        """The status a person sees: overdue is derived, never stored."""
+        return "overdue" if self.is_overdue else self.status
+
+
+class CaseResponse(models.Model):
+    """A response attached to a case: the one that opened it and any later ones from the customer."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_responses")
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="case_links")
+    attached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "response"], name="cases_caseresponse_unique_case_response"),
+        ]
+
+
+class CaseEvent(models.Model):
+    """The timeline: every change to a case, by whom, when, from what to what."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        ASSIGNED = "assigned", "Assigned"
+        CLAIMED = "claimed", "Claimed"
+        STATUS = "status", "Status changed"
+        CONTACT = "contact", "Contact attempt"
+        NOTE = "note", "Note"
+        PRIORITY = "priority", "Priority changed"
+        TEAM = "team", "Team changed"
+        RESPONSE_ATTACHED = "response_attached", "Response attached"
+        CLOSED = "closed", "Closed"
+        REOPENED = "reopened", "Reopened"
+        DUE_SOON = "due_soon", "Due soon"
+        OVERDUE = "overdue", "Became overdue"
+        ESCALATED = "escalated", "Escalated"
+        EMAIL = "email", "E-mail to customer"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_value = models.CharField(max_length=255, blank=True)
+    to_value = models.CharField(max_length=255, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="cases_event_case_time")]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.kind}"

@@ -1,0 +1,215 @@
+"""Where survey answers enter: webhook sources, the raw deliveries they send, and the
+normalized responses, customers and surveys those deliveries become."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+from accounts.models import Team
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Vendor(models.TextChoices):
+    STANDARD = "standard", "Standard Webhooks (Closeloop format, Formbricks)"
+    TYPEFORM = "typeform", "Typeform"
+    DELIGHTED = "delighted", "Delighted"
+    QUALTRICS = "qualtrics", "Qualtrics"
+    SURVEYMONKEY = "surveymonkey", "SurveyMonkey"
+    GENERIC = "generic", "Generic (any tool)"
+
+
+class Metric(models.TextChoices):
+    NPS = "nps", "NPS"
+    CSAT = "csat", "CSAT"
+    CES = "ces", "CES"
+    CUSTOM = "custom", "Other numeric question"
+
+
+class WebhookSource(models.Model):
+    """One survey tool (or one form in it) posting to /webhooks/<slug>/.
+
+    `secret` signs deliveries; during a rotation `previous_secret` is accepted too.
+    `auth` holds the generic adapter's authenticity check and vendor API credentials;
+    `mapping` says which answer is which field (each vendor has working defaults)."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    vendor = models.CharField(max_length=20, choices=Vendor.choices)
+    secret = models.CharField(max_length=255, default=new_secret)
+    previous_secret = models.CharField(max_length=255, blank=True)
+    auth = models.JSONField(default=dict, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for s in (self.secret, self.previous_secret) if s]
+
+
+class WebhookDelivery(models.Model):
+    """A delivery exactly as received: stored and committed before the sender gets its 2xx."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    content_type = models.CharField(max_length=255, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    response = models.ForeignKey(
+        "SurveyResponse", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "delivery_id"], name="surveys_webhookdelivery_unique_source_delivery"
+            ),
+        ]
+        indexes = [
+            # For the re-drive sweep and the oldest-pending gauge: only unfinished rows.
+            models.Index(
+                fields=["received_at"],
+                name="surveys_delivery_unfinished",
+                condition=models.Q(status__in=["pending", "processing"]),
+            ),
+            # The delivery console: a source's recent deliveries.
+            models.Index(fields=["source", "-received_at"], name="surveys_delivery_source_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.slug}/{self.delivery_id}"
+
+
+class Survey(models.Model):
+    """A questionnaire in a survey tool, found or created from the deliveries that name it."""
+
+    source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="surveys")
+    external_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="surveys_survey_unique_source_external"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    """One customer across channels: matched by external id first, then e-mail (case-insensitive)."""
+
+    external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    email = models.EmailField(max_length=254, blank=True, db_index=True)
+    name = models.CharField(max_length=255, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    tier = models.CharField(max_length=60, blank=True)
+    segment = models.CharField(max_length=60, blank=True)
+    account_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    contact_opt_out = models.BooleanField(default=False)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            # E-mail identifies a customer regardless of case.
+            models.UniqueConstraint(
+                models.functions.Lower("email"),
+                name="surveys_customer_unique_email_ci",
+                condition=~models.Q(email=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.external_id or f"Customer {self.pk}"
+
+
+class SurveyResponse(models.Model):
+    """One answered survey, normalized. The three standard metrics have typed columns with their
+    scale (what reporting aggregates); every numeric answer, standard or not, is also in `scores`
+    as {key: {"value", "min", "max", "metric", "higher_is_better"}} (what alert rules read)."""
+
+    source = models.ForeignKey(WebhookSource, on_delete=models.PROTECT, related_name="responses")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    external_id = models.CharField(max_length=255)
+    answered_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    nps = models.SmallIntegerField(null=True, blank=True)
+    csat = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    csat_scale_min = models.SmallIntegerField(null=True, blank=True)
+    csat_scale_max = models.SmallIntegerField(null=True, blank=True)
+    ces = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    ces_scale_min = models.SmallIntegerField(null=True, blank=True)
+    ces_scale_max = models.SmallIntegerField(null=True, blank=True)
+    ces_high_is_easy = models.BooleanField(
+        null=True, blank=True, help_text="Direction of the CES scale as the source declares it."
+    )
+    scores = models.JSONField(default=dict, blank=True)
+
+    comment = models.TextField(blank=True)
+    sentiment = models.FloatField(null=True, blank=True, help_text="VADER compound score, -1..1.")
+    touchpoint = models.CharField(max_length=120, blank=True, db_index=True)
+    channel = models.CharField(max_length=60, blank=True)
+    location = models.CharField(max_length=120, blank=True, db_index=True)
+    region = models.CharField(max_length=120, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
+        help_text="The team that owns this response, set by routing (cases) when it is recorded.",
+    )
+
+    class Meta:
+        ordering = ["-answered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="surveys_response_unique_source_external"),
+            models.CheckConstraint(
+                condition=models.Q(nps__isnull=True) | models.Q(nps__gte=0, nps__lte=10),
+                name="surveys_response_nps_0_10",
+            ),
+        ]
+        indexes = [
+            # Score trends per team (reporting) and the inbox's customer card.
+            models.Index(fields=["team", "answered_at"], name="surveys_response_team_time"),
+            models.Index(fields=["customer", "-answered_at"], name="surveys_response_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.slug}:{self.external_id}"
+
+    @property
+    def nps_group(self) -> str | None:
+        if self.nps is None:
+            return None
+        return "promoter" if self.nps >= 9 else "passive" if self.nps >= 7 else "detractor"

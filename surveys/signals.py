@@ -1,0 +1,12 @@
+"""The hand-off from surveys to the next stage.
+
+`response_recorded` is sent inside the transaction that stores a new SurveyResponse, once per
+response (never for a duplicate). Receivers (alerts) run in that same transaction, so a
+response and the alerts it raises are committed together or not at all.
+
+    response_recorded.send(sender=SurveyResponse, response=response)
+"""
+
+from django.dispatch import Signal
+
+response_recorded = Signal()

@@ -1,0 +1,58 @@
+"""Shared test set-up: personas, the API client, and the browser (Debian's Chromium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.factories import make_personas
+
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need a Chromium: skipped visibly without one, except in CI where that fails."""
+    if chromium_path():
+        return
+    browser_items = [item for item in items if "browser" in item.keywords]
+    if not browser_items:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        raise pytest.UsageError("CI=true but no Chromium was found (install Debian's chromium or set CHROMIUM_PATH).")
+    skip = pytest.mark.skip(reason="no Chromium found: install Debian's chromium or set CHROMIUM_PATH")
+    for item in browser_items:
+        item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": chromium_path(), "args": BROWSER_ARGS, "headless": True}
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty shared cache (rate limits, lockouts, cached rules)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def personas(db):
+    """alice (agent, North), bob (agent, North), charlie (agent, South), mia (manager of North),
+    adam (admin); teams north and south."""
+    return make_personas()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()

@@ -1,0 +1,75 @@
+"""`make run`'s path as a test: the embedded stack starts, serves a login, and stops cleanly."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_embedded_stack_starts_serves_a_login_and_stops(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "CELERY_TASK_ALWAYS_EAGER"}}
+    env.update(CLOSELOOP_VAR_DIR=str(tmp_path / "var"), PORT=str(port), DEMO_PASSWORD="pw-for-the-test-123")
+    log = open(tmp_path / "run.log", "w+b")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    seen: set[int] = set()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        status = None
+        while time.monotonic() < deadline:
+            seen.update(p.pid for p in psutil.Process(proc.pid).children(recursive=True))
+            assert proc.poll() is None, (tmp_path / "run.log").read_text(errors="replace")[-3000:]
+            try:
+                status = requests.get(f"{base}/healthz", timeout=2).status_code
+            except requests.ConnectionError:
+                status = None
+            if status == 200:
+                break
+            time.sleep(0.5)
+        assert status == 200, (tmp_path / "run.log").read_text(errors="replace")[-3000:]
+        seen.update(p.pid for p in psutil.Process(proc.pid).children(recursive=True))
+        assert len(seen) >= 4  # redis, web, worker, beat (and their children)
+
+        session = requests.Session()
+        page = session.get(f"{base}/login/", timeout=5)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        signed_in = session.post(
+            f"{base}/login/", data={"username": "agent", "password": "pw-for-the-test-123", "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{base}/login/"}, timeout=10,
+        )
+        assert signed_in.status_code == 200
+        assert "Alex Agent" in signed_in.text
+        output = (tmp_path / "run.log").read_text(errors="replace")
+        assert f"http://127.0.0.1:{port}/" in output and "agent" in output and "manager" in output
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+        log.close()
+    time.sleep(0.5)
+    alive = [pid for pid in seen if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"processes left running: {alive}"
