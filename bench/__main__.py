@@ -1,0 +1,75 @@
+"""`make bench`: run every bench/bench_*.py module and write docs/benchmarks.md.
+
+Each module has `run(args) -> str` returning a Markdown section with its figures, the machine,
+the data size and the date. `python -m bench webhooks inbox` runs only those modules.
+Benchmarks use their own PostgreSQL databases (never the test or dev database) and are bounded
+in time; the whole run takes tens of minutes on a 2-core machine."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import os
+import pkgutil
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()[1].split()[1]
+    except (OSError, IndexError):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("only", nargs="*", help="module names without the bench_ prefix")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "true")
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
+    if args.only:
+        names = [n for n in names if n.removeprefix("bench_") in args.only]
+    sections = []
+    for name in names:
+        started = time.monotonic()
+        print(f"bench: running {name} ...", flush=True)
+        module = importlib.import_module(f"bench.{name}")
+        sections.append(module.run(args).strip())
+        print(f"bench: {name} done in {time.monotonic() - started:.0f} s", flush=True)
+    header = (
+        "# Benchmarks\n\n"
+        f"Written by `make bench` on {datetime.date.today().isoformat()}.\n"
+        f"Machine: {machine()}.\n\n"
+    )
+    DOC.parent.mkdir(exist_ok=True)
+    if args.only and DOC.exists():
+        # Partial run: replace only the sections that ran, keep the others.
+        print("bench: partial run; sections printed below (merge them into docs/benchmarks.md by hand)")
+        print("\n\n".join(sections))
+        return 0
+    DOC.write_text(header + "\n\n".join(sections) + "\n")
+    print(f"bench: wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
