@@ -45,17 +45,23 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    "csp",
+    "axes",
     # The flow, lowest layer first: each app imports only the ones above it in this list.
     "accounts",
     "surveys",
     "alerts",
     "cases",
     "reporting",
+    "privacy",
     "demo",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a lockout raised during authentication into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -166,7 +174,45 @@ SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG or TESTING else 3
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page (hx-headers), not the cookie
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"
+# Content-Security-Policy (django-csp 4): scripts only from our own static files (HTMX and
+# closeloop.js; no inline <script>, no eval). Inline style attributes stay allowed: templates
+# and HTMX's indicator styles use them, and styles cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Login throttling and lockout (django-axes, counted in the shared Redis cache) -------------
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.ThrottledAuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+# A user name is locked after that many failures from anywhere (password guessing against one
+# account), and so is an address trying many user names (credential stuffing).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = envint("LOGIN_LOCKOUT_MINUTES", 15) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -229,10 +275,19 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 64 * 1024
 WEBHOOK_REDRIVE_AFTER_SECONDS = envint("WEBHOOK_REDRIVE_AFTER_SECONDS", 60)
+# A delivery claimed longer ago than this belongs to a dead worker and goes back to pending.
+WEBHOOK_PROCESSING_TIMEOUT_SECONDS = envint("WEBHOOK_PROCESSING_TIMEOUT_SECONDS", 300)
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 SURVEYMONKEY_API_BASE = env("SURVEYMONKEY_API_BASE", "https://api.surveymonkey.com/v3")
 QUALTRICS_API_BASE = env("QUALTRICS_API_BASE", "")
 DEMO_PASSWORD = env("DEMO_PASSWORD", "closeloop-demo")
 METRICS_TOKEN = env("METRICS_TOKEN")
+# /readyz fails (503) when the oldest unfinished delivery is older than this: the re-drive
+# is not keeping up. Default: five re-drive intervals after the re-drive threshold.
+READYZ_MAX_PENDING_AGE_SECONDS = envint(
+    "READYZ_MAX_PENDING_AGE_SECONDS", WEBHOOK_REDRIVE_AFTER_SECONDS + 5 * envint("REDRIVE_INTERVAL_SECONDS", 30)
+)
 
 # --- Logging: one JSON object per line on stdout ----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
@@ -246,7 +301,19 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
+    "filters": {
+        # request_id / task_id on every line, and secrets and personal data masked (config/logging.py).
+        "context": {"()": "config.logging.ContextFilter"},
+        "redact": {"()": "config.logging.RedactingFilter"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["context", "redact"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

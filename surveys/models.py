@@ -45,6 +45,9 @@ class WebhookSource(models.Model):
     auth = models.JSONField(default=dict, blank=True)
     mapping = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
+    rate_limit_per_second = models.PositiveIntegerField(
+        default=50, help_text="Deliveries accepted per second before answering 429 (0 = no limit)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,6 +81,13 @@ class WebhookDelivery(models.Model):
     error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(
+        null=True, blank=True, help_text="A retry after a transient error is not due before this time."
+    )
+    note = models.CharField(max_length=255, blank=True, help_text="Why a processed delivery recorded nothing.")
+    fetched = models.JSONField(
+        null=True, blank=True, help_text="What the vendor API returned for a thin webhook (fetched by the worker)."
+    )
     response = models.ForeignKey(
         "SurveyResponse", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
@@ -103,6 +113,11 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.slug}/{self.delivery_id}"
+
+    @property
+    def latency(self):
+        """Time from receipt to the end of processing (None while unfinished)."""
+        return self.processed_at - self.received_at if self.processed_at else None
 
 
 class Survey(models.Model):

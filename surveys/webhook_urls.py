@@ -1,5 +1,13 @@
-"""POST /webhooks/<slug>/: the only CSRF-exempt routes; each requires a valid signature."""
+"""POST /webhooks/<slug>/: the only CSRF-exempt routes; each requires a valid signature.
 
-from django.urls import path  # noqa: F401
+Both `/webhooks/<slug>/` and `/webhooks/<slug>` are served (no redirect: a POST must not be
+bounced, and many tools are configured without the trailing slash)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from surveys.webhooks import webhook_receive
+
+urlpatterns = [
+    path("<str:slug>/", webhook_receive, name="webhook"),
+    path("<str:slug>", webhook_receive, name="webhook-no-slash"),
+]

@@ -1,0 +1,429 @@
+"""What every adapter shares: body parsing, HMAC checks, paths into payloads, and turning
+picked values into a validated NormalizedResponse. Pure functions only."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl
+
+from surveys.normalized import CustomerIdentity, NormalizedResponse, Score
+
+
+class SignatureError(Exception):
+    """The delivery is not authentic (401). The message is for logs, never for the sender."""
+
+
+class PayloadError(Exception):
+    """Signed but unreadable (400): the message is the parser's reason."""
+
+
+class MappingError(Exception):
+    """The payload maps to nothing usable; the message tells a person what to fix."""
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A genuine delivery that carries no response to record (an unsubscribe, a partial response)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """A GET the worker makes to complete a thin webhook (never inside the request)."""
+
+    url: str
+    headers: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    key: str = "response"
+
+
+MISSING = object()
+
+# --- Bodies -------------------------------------------------------------------------------
+
+JSON_TYPES = ("application/json", "text/json")
+FORM_TYPE = "application/x-www-form-urlencoded"
+MULTIPART_TYPE = "multipart/form-data"
+
+
+def media_type(content_type: str) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_json_type(mt: str) -> bool:
+    return mt in JSON_TYPES or (mt.startswith("application/") and mt.endswith("+json"))
+
+
+def parse_body(body: bytes, content_type: str) -> Any:
+    """JSON, form-encoded or multipart bytes -> Python data. Raises PayloadError with the reason."""
+    mt = media_type(content_type)
+    if mt == FORM_TYPE:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PayloadError(f"Form body is not UTF-8: {exc}") from None
+        return _flatten_pairs(parse_qsl(text, keep_blank_values=True))
+    if mt == MULTIPART_TYPE:
+        return _parse_multipart(body, content_type)
+    if not body.strip():
+        raise PayloadError("Empty body: expected a JSON document.")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"Body is not UTF-8: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"Malformed JSON: {exc}") from None
+
+
+def _flatten_pairs(pairs) -> dict:
+    data: dict = {}
+    for key, value in pairs:
+        if key in data:
+            data[key] = (data[key] if isinstance(data[key], list) else [data[key]]) + [value]
+        else:
+            data[key] = value
+    return data
+
+
+def _parse_multipart(body: bytes, content_type: str) -> dict:
+    from django.core.files.uploadhandler import MemoryFileUploadHandler
+    from django.http.multipartparser import MultiPartParser, MultiPartParserError
+
+    meta = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body))}
+    try:
+        fields, _files = MultiPartParser(meta, io.BytesIO(body), [MemoryFileUploadHandler()], "utf-8").parse()
+    except MultiPartParserError as exc:
+        raise PayloadError(f"Malformed multipart body: {exc}") from None
+    return _flatten_pairs([(k, v) for k, values in fields.lists() for v in values])
+
+
+# --- Signatures ---------------------------------------------------------------------------
+
+ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+def hmac_digest(key: bytes, message: bytes, algorithm: str = "sha256") -> bytes:
+    return hmac.new(key, message, ALGORITHMS[algorithm]).digest()
+
+
+def decode_signature(value: str, encoding: str) -> bytes | None:
+    value = value.strip()
+    try:
+        if encoding == "hex":
+            return bytes.fromhex(value)
+        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        return None
+
+
+def matches_any(expected: list[bytes], received: list[bytes]) -> bool:
+    """Constant-time comparison of every candidate (no early exit on the first match)."""
+    found = False
+    for e in expected:
+        for r in received:
+            found |= hmac.compare_digest(e, r)
+    return found
+
+
+def header(headers: dict, name: str) -> str:
+    return headers.get(name.lower(), "")
+
+
+def body_hash(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()[:40]
+
+
+# --- Paths --------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def resolve(obj: Any, path: str) -> Any:
+    """Follow `data.answers[0].value` or `answers.nps` (or `answers.0`) into nested data.
+
+    A JSON document inside a string is entered too (form bodies often carry `payload={...}`)."""
+    current = obj
+    for name, index in _TOKEN.findall(path or ""):
+        if isinstance(current, str) and current[:1] in "{[":
+            try:
+                current = json.loads(current)
+            except ValueError:
+                return MISSING
+        if index:
+            name = index
+        if isinstance(current, dict):
+            if name in current:
+                current = current[name]
+                continue
+            lowered = {str(k).lower(): v for k, v in current.items()}
+            if name.lower() in lowered:
+                current = lowered[name.lower()]
+                continue
+            return MISSING
+        if isinstance(current, list) and name.lstrip("-").isdigit():
+            i = int(name)
+            if -len(current) <= i < len(current):
+                current = current[i]
+                continue
+        return MISSING
+    return current
+
+
+def lookup(spec: str, payload: Any, answers: dict | None = None) -> Any:
+    """A mapping value: `=literal`, a question key of the vendor's answers, or a path."""
+    if not isinstance(spec, str) or not spec:
+        return MISSING
+    if spec.startswith("="):
+        return spec[1:]
+    if answers and spec in answers:
+        return answers[spec]
+    return resolve(payload, spec)
+
+
+def first(payload: Any, *paths: str) -> Any:
+    for path in paths:
+        value = resolve(payload, path)
+        if present(value):
+            return value
+    return MISSING
+
+
+def present(value: Any) -> bool:
+    return value is not MISSING and value is not None and value != "" and value != []
+
+
+def text(value: Any) -> str:
+    if not present(value):
+        return ""
+    if isinstance(value, list):
+        return ", ".join(text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+# --- Values -------------------------------------------------------------------------------
+
+
+def to_decimal(value: Any, label: str) -> Decimal:
+    if isinstance(value, bool):
+        raise MappingError(f"{label} is {value!r}, not a number.")
+    if isinstance(value, dict) and "value" in value:
+        value = value["value"]
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise MappingError(
+            f"{label} is {text(value)[:60]!r}, not a number: map a numeric question, or fix the form so it sends digits."
+        ) from None
+    if not number.is_finite():
+        raise MappingError(f"{label} is {value!r}, not a number.")
+    return number
+
+
+def to_datetime(value: Any, label: str = "answered_at") -> datetime | None:
+    if not present(value):
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d{9,13}(\.\d+)?", value.strip())):
+        seconds = float(value)
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_date, parse_datetime
+
+        raw = value.strip().replace(" UTC", "+00:00")
+        try:
+            parsed = parse_datetime(raw)
+            if parsed is None and (day := parse_date(raw)):
+                parsed = datetime(day.year, day.month, day.day)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise MappingError(f"{label} is {text(value)[:60]!r}: expected an ISO 8601 date-time or a Unix timestamp.")
+
+
+def parse_scale(value: Any, default: tuple[int, int]) -> tuple[int, int]:
+    if not present(value):
+        return default
+    match = re.fullmatch(r"\s*(-?\d+)\s*(?:-|\.\.|to|,)\s*(-?\d+)\s*", str(value))
+    if not match:
+        raise MappingError(f"Scale {value!r} is not like '1-5'.")
+    low, high = int(match.group(1)), int(match.group(2))
+    if low >= high:
+        raise MappingError(f"Scale {value!r}: the lowest value must be below the highest.")
+    return low, high
+
+
+# --- Assembly -----------------------------------------------------------------------------
+
+METRIC_DEFAULT_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "custom": (0, 10)}
+METRIC_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "custom": "Score"}
+TEXT_FIELDS = ("response_id", "survey_id", "survey_name", "comment", "touchpoint", "channel", "location", "region")
+CUSTOMER_FIELDS = ("external_id", "email", "name", "phone", "tier", "segment", "account_value")
+MAPPING_KEYS = (
+    TEXT_FIELDS + CUSTOMER_FIELDS + ("answered_at", "nps", "csat", "csat_scale", "ces", "ces_scale", "ces_direction")
+)
+
+
+@dataclass
+class ScoreSpec:
+    metric: str
+    key: str
+    raw: Any
+    scale: tuple[int, int] | None = None
+    higher_is_better: bool = True
+
+
+def validate_mapping(mapping: dict) -> list[str]:
+    """Problems with a mapping, as sentences (empty when it is usable)."""
+    problems = []
+    if not isinstance(mapping, dict):
+        return ["The mapping must be a JSON object of field -> path."]
+    for key, value in mapping.items():
+        base = key.split(".", 1)[0]
+        if key not in MAPPING_KEYS and base not in ("score", "attr"):
+            problems.append(f"Unknown mapping key {key!r}.")
+        elif not isinstance(value, str) or not value:
+            problems.append(f"{key!r} must be a non-empty path or =literal.")
+        elif key.endswith("_scale") or key.endswith(".scale"):
+            try:
+                parse_scale(value, (0, 10))
+            except MappingError as exc:
+                problems.append(f"{key}: {exc}")
+    return problems
+
+
+def build_scores(defaults: list[ScoreSpec], mapping: dict, payload: Any, answers: dict | None) -> list[ScoreSpec]:
+    by_key = {spec.key: spec for spec in defaults}
+    for metric in ("nps", "csat", "ces"):
+        if metric in mapping:
+            by_key[metric] = ScoreSpec(metric, metric, lookup(mapping[metric], payload, answers))
+        if metric in by_key and metric != "nps" and f"{metric}_scale" in mapping:
+            by_key[metric].scale = parse_scale(mapping[f"{metric}_scale"], METRIC_DEFAULT_SCALES[metric])
+    if "ces" in by_key and "ces_direction" in mapping:
+        by_key["ces"].higher_is_better = mapping["ces_direction"].strip().lower() not in ("low_is_easy", "lower_is_better")
+    for key, spec in mapping.items():
+        parts = key.split(".")
+        if parts[0] == "score" and len(parts) == 2:
+            by_key[parts[1]] = ScoreSpec("custom", parts[1], lookup(spec, payload, answers),
+                                         parse_scale(mapping.get(f"score.{parts[1]}.scale"), (0, 10)))
+            direction = mapping.get(f"score.{parts[1]}.direction", "")
+            by_key[parts[1]].higher_is_better = direction.strip().lower() not in ("low_is_better", "lower_is_better")
+    return list(by_key.values())
+
+
+def finalize_score(spec: ScoreSpec) -> Score | None:
+    if not present(spec.raw):
+        return None
+    scale = spec.scale or METRIC_DEFAULT_SCALES[spec.metric]
+    label = METRIC_LABELS[spec.metric] if spec.metric != "custom" else f"Score {spec.key!r}"
+    value = to_decimal(spec.raw, f"{label} answer")
+    if not scale[0] <= value <= scale[1]:
+        raise MappingError(f"{label} {value} is outside its {scale[0]}–{scale[1]} scale: check the mapped question and its scale.")
+    if spec.metric == "nps" and value != value.to_integral_value():
+        raise MappingError(f"NPS {value} is not a whole number from 0 to 10.")
+    return Score(spec.metric, spec.key, value, scale[0], scale[1], spec.higher_is_better)
+
+
+def assemble(
+    *,
+    payload: Any,
+    mapping: dict,
+    defaults: dict,
+    scores: list[ScoreSpec],
+    received_at: datetime,
+    answers: dict | None = None,
+    attributes: dict | None = None,
+    customer_attributes: dict | None = None,
+) -> NormalizedResponse:
+    """Vendor defaults overridden by the source's mapping -> a validated NormalizedResponse."""
+    mapping = mapping or {}
+
+    def pick(name: str) -> Any:
+        if name in mapping:
+            return lookup(mapping[name], payload, answers)
+        return defaults.get(name, MISSING)
+
+    specs = build_scores(scores, mapping, payload, answers)
+    final = tuple(s for s in (finalize_score(spec) for spec in specs) if s is not None)
+    if not final:
+        seen = ", ".join(sorted(answers)[:12]) if answers else ", ".join(_keys(payload)[:12])
+        raise MappingError(
+            "No score found: nothing in this delivery maps to NPS, CSAT, CES or another numeric question. "
+            f"Keys seen: {seen or 'none'}. Map one in the source's mapping (e.g. nps=<path>)."
+        )
+    response_id = text(pick("response_id"))
+    if not response_id:
+        raise MappingError("No response id: map response_id to the field that identifies the response.")
+    answered_at = to_datetime(pick("answered_at")) or received_at
+    attrs = dict(attributes or {})
+    for key, spec in mapping.items():
+        if key.startswith("attr."):
+            value = lookup(spec, payload, answers)
+            if present(value):
+                attrs[key[5:]] = value
+    account_value = pick("account_value")
+    account_value = to_decimal(account_value, "Account value") if present(account_value) else None
+    email = text(pick("email")).strip()
+    customer = CustomerIdentity(
+        external_id=text(pick("external_id"))[:255],
+        email=email if "@" in email else "",
+        name=text(pick("name"))[:255],
+        phone=text(pick("phone"))[:64],
+        tier=text(pick("tier"))[:60],
+        segment=text(pick("segment"))[:60],
+        account_value=account_value,
+        attributes=dict(customer_attributes or {}),
+    )
+    return NormalizedResponse(
+        response_id=response_id[:255],
+        survey_id=(text(pick("survey_id")) or "default")[:255],
+        survey_name=(text(pick("survey_name")) or text(pick("survey_id")) or "Survey")[:255],
+        answered_at=answered_at,
+        scores=final,
+        customer=customer,
+        comment=text(pick("comment")),
+        touchpoint=text(pick("touchpoint"))[:120],
+        channel=text(pick("channel"))[:60],
+        location=text(pick("location"))[:120],
+        region=text(pick("region"))[:120],
+        attributes=attrs,
+    )
+
+
+def _keys(payload: Any, prefix: str = "") -> list[str]:
+    if not isinstance(payload, dict):
+        return []
+    keys = []
+    for k, v in payload.items():
+        keys.append(prefix + str(k))
+        if isinstance(v, dict) and len(keys) < 40:
+            keys.extend(_keys(v, f"{prefix}{k}."))
+    return keys
+
+
+def guess_metric(key: str) -> str | None:
+    """A question key or title that names its metric (used only when nothing is mapped)."""
+    k = key.lower()
+    if re.search(r"\bnps\b|nps|recommend", k):
+        return "nps"
+    if re.search(r"csat|satisf", k):
+        return "csat"
+    if re.search(r"\bces\b|effort|easy", k):
+        return "ces"
+    return None

@@ -1,0 +1,135 @@
+"""Typeform webhooks (https://www.typeform.com/developers/webhooks/example-payload/ and
+https://www.typeform.com/developers/webhooks/secure-your-webhooks/).
+
+`form_response` events; `Typeform-Signature: sha256=<base64 HMAC-SHA256(secret, raw body)>`.
+Answers are matched to metrics by field type (nps, rating, opinion_scale), field ref or title;
+hidden fields carry the customer identity and context (customer_id, email, name, tier, touchpoint...).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from surveys.adapters.common import (
+    MISSING, Ignored, ScoreSpec, SignatureError, assemble, decode_signature, first, guess_metric, header,
+    hmac_digest, is_json_type, matches_any, present,
+)
+
+SIGNATURE_HEADER = "typeform-signature"
+TEXT_TYPES = ("long_text", "short_text")
+IDENTITY = {
+    "external_id": ("customer_id", "user_id", "external_id", "customerid", "userid", "uid"),
+    "email": ("email", "customer_email"), "name": ("name", "customer_name", "full_name"),
+    "phone": ("phone", "phone_number"), "tier": ("tier", "customer_tier"), "segment": ("segment",),
+    "account_value": ("account_value", "accountvalue", "arr", "mrr"),
+    "touchpoint": ("touchpoint",), "channel": ("channel",), "location": ("location", "store"), "region": ("region",),
+}
+
+
+def accepts(media_type: str) -> bool:
+    return is_json_type(media_type)
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + base64.b64encode(hmac_digest(secret.encode(), body)).decode()
+
+
+def verify(source, body: bytes, headers: dict, now: datetime) -> None:
+    value = header(headers, SIGNATURE_HEADER)
+    if not value.startswith("sha256="):
+        raise SignatureError("missing or malformed Typeform-Signature header")
+    received = decode_signature(value[len("sha256="):], "base64")
+    expected = [hmac_digest(s.encode(), body) for s in source.secrets]
+    if received is None or not matches_any(expected, [received]):
+        raise SignatureError("Typeform-Signature does not match")
+
+
+def delivery_id(source, body: bytes, headers: dict, payload) -> str:
+    if isinstance(payload, dict):
+        return str(payload.get("event_id") or first(payload, "form_response.token") or "")
+    return ""
+
+
+def fetch_request(source, payload):
+    return None
+
+
+def _answer_value(answer: dict):
+    kind = answer.get("type")
+    value = answer.get(kind) if kind else None
+    if kind == "choice" and isinstance(value, dict):
+        return value.get("label") or value.get("other")
+    if kind == "choices" and isinstance(value, dict):
+        return value.get("labels")
+    return value
+
+
+def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
+    if not isinstance(payload, dict):
+        return Ignored("not a Typeform event")
+    if payload.get("event_type", "form_response") != "form_response":
+        return Ignored(f"Typeform event {payload.get('event_type')!r} carries no response")
+    response = payload.get("form_response") or {}
+    definition = response.get("definition") or {}
+    fields = {f.get("id"): f for f in definition.get("fields") or [] if isinstance(f, dict)}
+    answers: dict = {}
+    scores: list[ScoreSpec] = []
+    comments = []
+    used = set()
+    for answer in response.get("answers") or []:
+        if not isinstance(answer, dict):
+            continue
+        field = answer.get("field") or {}
+        full = {**fields.get(field.get("id"), {}), **field}
+        value = _answer_value(answer)
+        for key in (full.get("ref"), full.get("id")):
+            if key:
+                answers[key] = value
+        ftype = full.get("type", "")
+        hint = guess_metric(f"{full.get('ref', '')} {full.get('title', '')}")
+        if answer.get("type") == "number" and ftype in ("nps", "rating", "opinion_scale", "number"):
+            steps = (full.get("properties") or {}).get("steps")
+            metric = "nps" if ftype == "nps" else hint
+            one = bool((full.get("properties") or {}).get("start_at_one"))
+            if metric is None and ftype == "opinion_scale" and (not steps or (steps == 11 and not one)):
+                metric = "nps" if "nps" not in used else None
+            if metric == "csat" or (metric is None and ftype == "rating"):
+                metric = "csat" if "csat" not in used else None
+                scale = (1, int(steps or 5))
+            elif metric == "ces":
+                scale = (1, int(steps or 7))
+            elif metric == "nps":
+                scale = (0, 10)
+            else:
+                start = 1 if ftype == "rating" or (full.get("properties") or {}).get("start_at_one") else 0
+                scale = (start, int(steps - (1 - start)) if steps else 10)
+            if metric and metric not in used:
+                used.add(metric)
+                scores.append(ScoreSpec(metric, metric, value, scale))
+            else:
+                scores.append(ScoreSpec("custom", full.get("ref") or full.get("id") or "score", value, scale))
+        elif answer.get("type") == "text" and ftype in TEXT_TYPES:
+            comments.append((ftype != "long_text", str(value or "")))
+        elif answer.get("type") == "email":
+            answers.setdefault("__email", value)
+        elif answer.get("type") == "phone_number":
+            answers.setdefault("__phone", value)
+    hidden = {str(k).lower(): v for k, v in (response.get("hidden") or {}).items()}
+    defaults = {f: first(hidden, *keys) for f, keys in IDENTITY.items()}
+    if not present(defaults["email"]):
+        defaults["email"] = answers.get("__email", MISSING)
+    if not present(defaults["phone"]):
+        defaults["phone"] = answers.get("__phone", MISSING)
+    defaults.update({
+        "response_id": response.get("token") or response.get("response_id"),
+        "survey_id": response.get("form_id") or definition.get("id"),
+        "survey_name": definition.get("title"),
+        "answered_at": response.get("submitted_at") or response.get("landed_at"),
+        "comment": sorted(comments)[0][1] if comments else MISSING,
+    })
+    attributes = {}
+    if isinstance(response.get("calculated"), dict) and "score" in response["calculated"]:
+        attributes["typeform_score"] = response["calculated"]["score"]
+    return assemble(payload=payload, mapping=mapping, defaults=defaults, scores=scores,
+                    received_at=received_at, answers=answers, attributes=attributes)

@@ -1,0 +1,23 @@
+"""Celery entry points for the surveys stage: thin wrappers that take ids and call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_delivery_task(delivery_id: int) -> str:
+    """Turn one stored delivery into a response. Idempotent: the claim lets only one run work on it;
+    transient errors re-enqueue it with backoff (services.delivery_process), never in a loop."""
+    from surveys.services import delivery_process
+
+    return delivery_process(delivery_pk=delivery_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def redrive_pending_deliveries_task() -> dict:
+    """Beat, every 30 s: deliveries stuck in processing go back to pending; pending ones older
+    than WEBHOOK_REDRIVE_AFTER_SECONDS are enqueued again (broker was down, task lost)."""
+    from surveys.services import deliveries_redrive
+
+    return deliveries_redrive()
