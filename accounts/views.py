@@ -19,6 +19,19 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def locked_out(request, credentials=None, *args, **kwargs):
+    """django-axes' answer once a user name or address hit LOGIN_FAILURE_LIMIT: 429 with
+    Retry-After, without saying whether the user name exists."""
+    from django.conf import settings
+
+    retry_after = int(settings.AXES_COOLOFF_TIME * 3600)
+    response = render(
+        request, "registration/locked_out.html", {"minutes": max(1, retry_after // 60)}, status=429
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @login_required
 def home(request):
     """Managers land on the overdue dashboard, everyone else in their inbox."""

@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from config import celery_context  # noqa: F401  (request id from web request to task: signal receivers)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("closeloop")

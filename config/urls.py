@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from config import metrics, views as ops_views
 
 from accounts import views as account_views
 
@@ -10,11 +12,14 @@ api_v1 = [
     path("", include("alerts.api.urls")),
     path("", include("cases.api.urls")),
     path("", include("reporting.api.urls")),
+    path("", include("privacy.api_urls")),
 ]
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/", include("surveys.webhook_urls")),
@@ -24,6 +29,6 @@ urlpatterns = [
     path("reports/", include("reporting.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ops_views.api_docs, name="api-docs"),
     path("admin/", admin.site.urls),
 ]

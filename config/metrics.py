@@ -1,0 +1,200 @@
+"""Prometheus metrics at /metrics: request rates and latencies, plus the domain's own figures.
+
+- Request metrics are recorded by `RequestMetricsMiddleware` with prometheus-client. Under
+  gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR (an empty directory, wiped at
+  start; the Procfile and docker-compose do it): each worker writes its samples there and a
+  scrape adds them up (config/gunicorn.py marks dead workers).
+- Domain figures are read from PostgreSQL and Redis at scrape time by `DomainCollector`, so they
+  are right whichever process answers the scrape and survive restarts.
+
+Access: with METRICS_TOKEN set, a scrape needs `Authorization: Bearer <token>`; without it only
+loopback clients (127.0.0.1, ::1) are answered, everyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "closeloop_http_requests_total", "HTTP requests answered, by route and status.", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "closeloop_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route.",
+    ["method", "route"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def _route(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"  # 404s for unknown paths: one label, not one per path tried
+    return match.route or match.view_name or "unknown"
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        route = _route(request)
+        if route != "metrics":
+            LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+            REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        return response
+
+
+class DomainCollector:
+    """Deliveries, queue and cases, computed from the database and the broker on each scrape."""
+
+    def collect(self):
+        yield from self._deliveries()
+        yield from self._queue()
+        yield from self._cases()
+
+    def _deliveries(self):
+        from django.db.models import Count, Min
+
+        from surveys.models import WebhookDelivery
+
+        received = CounterMetricFamily(
+            "closeloop_webhook_deliveries_received", "Deliveries stored, by source.", labels=["source"]
+        )
+        by_status = GaugeMetricFamily(
+            "closeloop_webhook_deliveries", "Stored deliveries by source and status.", labels=["source", "status"]
+        )
+        totals: dict[str, int] = {}
+        rows = WebhookDelivery.objects.values_list("source__slug", "status").annotate(n=Count("id")).order_by()
+        for slug, status, n in rows:
+            totals[slug] = totals.get(slug, 0) + n
+            by_status.add_metric([slug, status], n)
+        for slug, n in totals.items():
+            received.add_metric([slug], n)
+        yield received
+        yield by_status
+
+        rejected = CounterMetricFamily(
+            "closeloop_webhook_deliveries_rejected",
+            "Webhook attempts refused without storing (bad signature, unknown source, rate limit...).",
+            labels=["source", "reason"],
+        )
+        try:
+            from surveys.stats import rejection_counts
+
+            for (slug, reason), n in rejection_counts().items():
+                rejected.add_metric([slug, reason], n)
+        except Exception:  # Redis down or not built yet: the other figures still matter
+            logger.warning("rejection counts unavailable", exc_info=True)
+        yield rejected
+
+        oldest = WebhookDelivery.objects.filter(
+            status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.PROCESSING]
+        ).aggregate(oldest=Min("received_at"))["oldest"]
+        age = GaugeMetricFamily(
+            "closeloop_webhook_oldest_pending_age_seconds",
+            "Age of the oldest delivery not yet processed (0 when none). /readyz fails above its threshold.",
+        )
+        age.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
+        yield age
+
+    def _queue(self):
+        depth = GaugeMetricFamily("closeloop_celery_queue_depth", "Tasks waiting in the broker queue.", labels=["queue"])
+        up = GaugeMetricFamily("closeloop_broker_up", "1 when the broker (Redis) answered this scrape.")
+        try:
+            depth.add_metric(["celery"], celery_queue_depth("celery"))
+            up.add_metric([], 1)
+        except Exception as exc:
+            logger.warning("broker unreachable for metrics", extra={"error": type(exc).__name__})
+            up.add_metric([], 0)
+        yield depth
+        yield up
+
+    def _cases(self):
+        from django.db.models import Count
+
+        from cases.models import Case, CaseEvent
+
+        opened = CounterMetricFamily("closeloop_cases_opened", "Cases opened, by team.", labels=["team"])
+        for team, n in Case.objects.values_list("team__slug").annotate(n=Count("id")).order_by():
+            opened.add_metric([team], n)
+        yield opened
+        open_cases = GaugeMetricFamily("closeloop_cases_open", "Open cases, by team.", labels=["team"])
+        for team, n in Case.objects.open().values_list("team__slug").annotate(n=Count("id")).order_by():
+            open_cases.add_metric([team], n)
+        yield open_cases
+        overdue = GaugeMetricFamily("closeloop_cases_overdue", "Open cases past a due time, by team.", labels=["team"])
+        for team, n in Case.objects.overdue().values_list("team__slug").annotate(n=Count("id")).order_by():
+            overdue.add_metric([team], n)
+        yield overdue
+        escalations = CounterMetricFamily(
+            "closeloop_case_escalations", "Escalations sent (escalated case events), by team.", labels=["team"]
+        )
+        rows = (
+            CaseEvent.objects.filter(kind=CaseEvent.Kind.ESCALATED)
+            .values_list("case__team__slug")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for team, n in rows:
+            escalations.add_metric([team], n)
+        yield escalations
+
+
+def celery_queue_depth(queue: str = "celery") -> int:
+    """LLEN of the Redis list Celery's default queue lives in."""
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return int(client.llen(queue))
+    finally:
+        client.close()
+
+
+def registry() -> CollectorRegistry:
+    """Request metrics (this process, or all gunicorn workers in multiprocess mode) + domain."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        reg = CollectorRegistry()
+        multiprocess.MultiProcessCollector(reg)
+    else:
+        reg = CollectorRegistry()
+        reg.register(_ProcessRequestMetrics())
+    reg.register(DomainCollector())
+    return reg
+
+
+class _ProcessRequestMetrics:
+    def collect(self):
+        yield from REQUESTS.collect()
+        yield from LATENCY.collect()
+
+
+def authorized(request) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        return header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token)
+    return request.META.get("REMOTE_ADDR", "") in LOOPBACK and not request.META.get("HTTP_X_FORWARDED_FOR")
+
+
+def metrics_view(request):
+    if not authorized(request):
+        raise Http404  # do not advertise the endpoint
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,190 @@
+"""Export and erase one customer's personal data. Both are audited in PrivacyLog.
+
+Erasure keeps anonymous aggregates intact: the customer row, the responses' scores, dates,
+touchpoints, locations and sentiment, the cases' status, clocks, priority and root cause all
+stay, so NPS trends, SLA compliance and root-cause Paretos do not move. What identifies or
+describes the person goes: name, e-mail, phone, external id and attributes; response comments
+and attributes; the stored raw webhook bodies and headers; the cases' free text (resolution,
+prevention, timeline notes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from cases.models import Case, CaseEvent
+from privacy.models import PrivacyLog
+from surveys.models import Customer, SurveyResponse, WebhookDelivery
+
+ERASED = "[erased]"
+# Keys in a timeline event's `data` that may hold free text or contact details.
+FREE_TEXT_KEYS = re.compile(r"e-?mail|phone|body|subject|comment|text|message|note|name|address|to$", re.IGNORECASE)
+
+
+def _audit(*, action: str, customer_id: int, by, via: str, reason: str, summary: dict) -> PrivacyLog:
+    return PrivacyLog.objects.create(
+        action=action,
+        via=via,
+        customer_id=customer_id,
+        actor=by if by is not None and by.is_authenticated else None,
+        actor_name=by.get_username() if by is not None and by.is_authenticated else "",
+        reason=reason[:255],
+        summary=summary,
+    )
+
+
+def _customer_cases(customer: Customer):
+    return Case.objects.filter(Q(customer=customer) | Q(response__customer=customer)).distinct()
+
+
+def _orphan_deliveries(customer: Customer):
+    """Deliveries not linked to a response (failed ones) whose raw body names the customer."""
+    needles = {v for v in (customer.email, customer.email.lower(), customer.external_id) if v}
+    if not needles:
+        return WebhookDelivery.objects.none()
+    clauses, params = [], []
+    for needle in needles:
+        if connection.vendor == "postgresql":
+            clauses.append("position(%s::bytea in body) > 0")
+        else:
+            clauses.append("instr(body, %s) > 0")
+        params.append(needle.encode())
+    return WebhookDelivery.objects.filter(response__isnull=True).extra(where=[" OR ".join(clauses)], params=params)
+
+
+def _body_text(raw) -> str:
+    return bytes(raw or b"").decode("utf-8", errors="replace")
+
+
+def customer_export_data(customer: Customer) -> dict:
+    """Everything stored about the customer, as JSON-ready data."""
+    responses = SurveyResponse.objects.filter(customer=customer).select_related("survey", "source").order_by("answered_at")
+    deliveries = WebhookDelivery.objects.filter(Q(response__customer=customer) | Q(pk__in=_orphan_deliveries(customer)))
+    cases = _customer_cases(customer).select_related("team", "root_cause").prefetch_related("events")
+    return {
+        "customer": {
+            "id": customer.pk,
+            "external_id": customer.external_id,
+            "email": customer.email,
+            "name": customer.name,
+            "phone": customer.phone,
+            "tier": customer.tier,
+            "segment": customer.segment,
+            "account_value": str(customer.account_value) if customer.account_value is not None else None,
+            "attributes": customer.attributes,
+            "contact_opt_out": customer.contact_opt_out,
+            "erased_at": customer.erased_at.isoformat() if customer.erased_at else None,
+            "created_at": customer.created_at.isoformat(),
+        },
+        "responses": [
+            {
+                "id": r.pk,
+                "source": r.source.slug,
+                "survey": r.survey.name,
+                "external_id": r.external_id,
+                "answered_at": r.answered_at.isoformat(),
+                "nps": r.nps,
+                "csat": str(r.csat) if r.csat is not None else None,
+                "ces": str(r.ces) if r.ces is not None else None,
+                "scores": r.scores,
+                "comment": r.comment,
+                "touchpoint": r.touchpoint,
+                "channel": r.channel,
+                "location": r.location,
+                "region": r.region,
+                "attributes": r.attributes,
+            }
+            for r in responses
+        ],
+        "webhook_deliveries": [
+            {
+                "id": d.pk,
+                "delivery_id": d.delivery_id,
+                "received_at": d.received_at.isoformat(),
+                "status": d.status,
+                "body": _body_text(d.body),
+            }
+            for d in deliveries.order_by("received_at")
+        ],
+        "cases": [
+            {
+                "reference": c.reference,
+                "team": c.team.name,
+                "status": c.status,
+                "priority": c.priority,
+                "created_at": c.created_at.isoformat(),
+                "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+                "root_cause": str(c.root_cause) if c.root_cause else None,
+                "outcome": c.outcome,
+                "resolution": c.resolution,
+                "prevention": c.prevention,
+                "timeline": [
+                    {"kind": e.kind, "at": e.created_at.isoformat(), "note": e.note, "from": e.from_value, "to": e.to_value}
+                    for e in c.events.all()
+                ],
+            }
+            for c in cases
+        ],
+    }
+
+
+def customer_export(*, customer_id: int, by=None, via: str = PrivacyLog.Via.COMMAND, reason: str = "") -> dict:
+    """The customer's data (see customer_export_data), with the export audited."""
+    customer = Customer.objects.get(pk=customer_id)
+    data = customer_export_data(customer)
+    summary = {key: len(value) for key, value in data.items() if isinstance(value, list)}
+    _audit(action=PrivacyLog.Action.EXPORT, customer_id=customer.pk, by=by, via=via, reason=reason, summary=summary)
+    return data
+
+
+@transaction.atomic
+def customer_erase(*, customer_id: int, by=None, via: str = PrivacyLog.Via.COMMAND, reason: str = "") -> dict:
+    """Strip the customer's personal data everywhere it is stored; returns what was touched.
+    Running it twice is harmless (the second run finds nothing left to erase)."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    now = timezone.now()
+    orphan_ids = list(_orphan_deliveries(customer).values_list("pk", flat=True))
+    response_ids = list(SurveyResponse.objects.filter(customer=customer).values_list("pk", flat=True))
+
+    summary = {
+        "responses": SurveyResponse.objects.filter(pk__in=response_ids).update(comment="", attributes={}),
+        "webhook_deliveries": WebhookDelivery.objects.filter(Q(response_id__in=response_ids) | Q(pk__in=orphan_ids))
+        .update(body=b"", headers={}, error=""),
+    }
+
+    ids = list(_customer_cases(customer).values_list("pk", flat=True))
+    cases = list(Case.objects.filter(pk__in=ids).select_for_update().values_list("pk", "status"))
+    case_ids = [pk for pk, _ in cases]
+    closed_ids = [pk for pk, status in cases if status == Case.Status.CLOSED]
+    # Closed cases must keep a resolution (a database constraint): a placeholder stands in.
+    Case.objects.filter(pk__in=closed_ids).update(resolution=ERASED, prevention="", version=F("version") + 1)
+    Case.objects.filter(pk__in=case_ids).exclude(pk__in=closed_ids).update(
+        resolution="", prevention="", version=F("version") + 1
+    )
+    events = 0
+    for event in CaseEvent.objects.filter(case_id__in=case_ids).exclude(note="", data={}):
+        data = {k: v for k, v in (event.data or {}).items() if not FREE_TEXT_KEYS.search(str(k))}
+        if event.note or data != event.data:
+            CaseEvent.objects.filter(pk=event.pk).update(note="", data=data)
+            events += 1
+    if customer.erased_at is None:
+        actor = by if by is not None and by.is_authenticated else None
+        CaseEvent.objects.bulk_create(
+            [
+                CaseEvent(case_id=pk, kind=CaseEvent.Kind.NOTE, actor=actor,
+                          note="The customer's personal data was erased.", created_at=now)
+                for pk in case_ids
+            ]
+        )
+    summary["cases"] = len(case_ids)
+    summary["case_events"] = events
+
+    Customer.objects.filter(pk=customer.pk).update(
+        email="", name="", phone="", external_id=None, attributes={}, contact_opt_out=True, erased_at=now, updated_at=now
+    )
+    _audit(action=PrivacyLog.Action.ERASE, customer_id=customer.pk, by=by, via=via, reason=reason, summary=summary)
+    return summary

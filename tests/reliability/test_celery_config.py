@@ -1,0 +1,53 @@
+"""The Celery settings "nothing is lost" rests on."""
+
+from __future__ import annotations
+
+from config.celery import app
+
+
+def test_tasks_are_acknowledged_after_they_ran_and_handed_back_when_a_worker_dies():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+
+
+def test_no_task_is_scheduled_beyond_the_visibility_timeout():
+    """Redis re-delivers an unacknowledged task after visibility_timeout: a countdown or eta
+    longer than that would be delivered twice. Beat intervals and task retry delays stay under it."""
+    from datetime import timedelta
+
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    assert visibility >= 600
+    app.loader.import_default_modules()
+    for name, task in app.tasks.items():
+        if name.startswith("celery."):
+            continue
+        delay = getattr(task, "default_retry_delay", 0) or 0
+        backoff_max = getattr(task, "retry_backoff_max", 0) or 0
+        assert delay < visibility and backoff_max < visibility, name
+    assert app.conf.task_time_limit < visibility
+    for entry in app.conf.beat_schedule.values():
+        schedule = entry["schedule"]
+        seconds = schedule.total_seconds() if isinstance(schedule, timedelta) else getattr(schedule, "run_every", None)
+        if isinstance(schedule, (int, float)):
+            seconds = schedule
+        if isinstance(seconds, timedelta):
+            seconds = seconds.total_seconds()
+        assert seconds is None or seconds > 0
+
+
+def test_the_source_never_schedules_far_ahead():
+    """No apply_async(countdown=/eta=) beyond the visibility timeout anywhere in the apps."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    for path in root.glob("*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts or "bench" in path.parts:
+            continue
+        text = path.read_text(errors="ignore")
+        assert "eta=" not in text or "apply_async" not in text, f"{path}: eta= on a task (SLA timing lives in due times)"
+        for match in re.finditer(r"countdown\s*=\s*(\d+)", text):
+            assert int(match.group(1)) < visibility, f"{path}: countdown {match.group(1)}"
