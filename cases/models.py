@@ -61,12 +61,33 @@ class RoutingRule(models.Model):
     channels = models.JSONField(default=list, blank=True)
     customer_tiers = models.JSONField(default=list, blank=True)
     metrics = models.JSONField(default=list, blank=True, help_text="nps, csat, ces or question keys.")
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Blank: the policy for the case's priority and customer tier (an alert rule's policy wins).",
+    )
 
     class Meta:
         ordering = ["order", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class ContactChannel(models.TextChoices):
+    """How staff tried to reach the customer (recorded in a CONTACT event's data)."""
+
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+    IN_PERSON = "in_person", "In person"
+    OTHER = "other", "Other"
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", "Reached"
+    VOICEMAIL = "voicemail", "Left a voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
 
 
 class CaseQuerySet(models.QuerySet):
@@ -188,12 +209,14 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.reference
 
-    @property
-    def is_overdue(self) -> bool:
+    def is_overdue_at(self, now) -> bool:
         if self.status == self.Status.CLOSED:
             return False
-        now = timezone.now()
         return self.resolution_due < now or (self.first_contacted_at is None and self.first_contact_due < now)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_overdue_at(timezone.now())
 
     @property
     def display_status(self) -> str:
@@ -243,11 +266,126 @@ class CaseEvent(models.Model):
     to_value = models.CharField(max_length=255, blank=True)
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(
+        default=0, help_text="The case's version after this change (0: a sweep mark that changed no field)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at"], name="cases_event_case_time")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="cases_event_case_time"),
+            # Conflict messages: "what changed after the version you loaded?"
+            models.Index(fields=["case", "version"], name="cases_event_case_version"),
+            # Reporting and the digest: events of one kind in a period.
+            models.Index(fields=["kind", "created_at"], name="cases_event_kind_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case} {self.kind}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification is about; each user can switch each kind on or off."""
+
+    NEW_CASE = "new_case", "New case in a team channel"
+    ASSIGNED = "assigned", "A case was assigned to you"
+    DUE_SOON = "due_soon", "A case of yours is due soon"
+    OVERDUE = "overdue", "A case became overdue"
+    ESCALATED = "escalated", "A case was escalated"
+    DIGEST = "digest", "Daily manager digest"
+    CUSTOMER_EMAIL = "customer_email", "E-mail to a customer"
+
+
+class Notification(models.Model):
+    """The outbox: one row per (case, kind, channel, address, period), so a sweep or task that runs
+    twice queues nothing twice. Rows are sent by cases.tasks.notifications_dispatch_task, which
+    claims pending rows with a conditional UPDATE and retries failures with backoff."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SLACK = "slack", "Slack"
+        MSTEAMS = "msteams", "Microsoft Teams"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    address = models.CharField(max_length=500, help_text="E-mail address or incoming-webhook URL.")
+    period = models.CharField(
+        max_length=40, blank=True,
+        help_text="Which occurrence this is (the overdue moment, the case version, the digest date).",
+    )
+    subject = models.CharField(max_length=255, blank=True, help_text="Pre-rendered (customer e-mails); else from the template.")
+    body = models.TextField(blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind", "channel", "address", "period"],
+                name="cases_notification_unique_case_kind_channel_address_period",
+                condition=Q(case__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "channel", "address", "period"],
+                name="cases_notification_unique_caseless_kind_channel_address_period",
+                condition=Q(case__isnull=True),
+            ),
+        ]
+        indexes = [
+            # The dispatcher: pending rows whose next attempt is due.
+            models.Index(fields=["next_attempt_at"], name="cases_notification_pending", condition=Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.address} ({self.status})"
+
+
+class NotificationPreference(models.Model):
+    """A user's switch for one kind of notification. No row means "on"."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="cases_notificationpreference_unique_user_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind}: {'on' if self.enabled else 'off'}"
+
+
+class EmailTemplate(models.Model):
+    """An admin-managed e-mail to a customer. Subject and body may use {{ customer.name }},
+    {{ score }}, {{ comment }}, {{ case.reference }} and {{ agent.name }}; staff edit the filled-in
+    text before sending."""
+
+    name = models.CharField(max_length=120, unique=True)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,187 @@
+"""Business time: SLA clocks run only while a team is open.
+
+A team's calendar is its time zone, its weekly opening hours (local wall-clock spans such as
+["09:00", "17:00"], "24:00" meaning midnight at the end of the day), public holidays from the
+`holidays` package (country + subdivision) and its ClosedDay rows. Every span is turned into
+absolute (UTC) instants through zoneinfo, so an opening span that contains a DST change lasts
+its real length (a 00:00-24:00 span is 23 h on the spring-forward Sunday and 25 h in autumn).
+
+    add_business_hours(team, start, hours) -> datetime   # when `hours` of open time have passed
+    business_seconds_between(team, start, end) -> float  # open seconds inside [start, end)
+
+Both take and return aware datetimes (results in UTC). Loops are bounded: a calendar with no
+open time at all (every day closed for years) falls back to wall-clock time rather than spin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import zoneinfo
+
+import holidays as holidays_lib
+
+logger = logging.getLogger(__name__)
+
+UTC = dt.timezone.utc
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_DAYS = 3 * 366  # how far ahead a due time may land before we give up on the calendar
+ALWAYS_OPEN = {day: [["00:00", "24:00"]] for day in WEEKDAYS}
+
+
+@functools.lru_cache(maxsize=256)
+def public_holidays(country: str, subdivision: str, year: int) -> frozenset[dt.date]:
+    """The public holidays of one year; an unknown country or region gives none (and a log line)."""
+    if not country:
+        return frozenset()
+    try:
+        days = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year)
+    except NotImplementedError:
+        if subdivision:
+            logger.warning("unknown holiday subdivision %s-%s; using the country's holidays", country, subdivision)
+            return public_holidays(country, "", year)
+        logger.warning("unknown holiday country %s; no public holidays", country)
+        return frozenset()
+    return frozenset(days.keys())
+
+
+def _parse_time(value: str) -> tuple[int, int]:
+    hours, minutes = value.strip().split(":")
+    return int(hours), int(minutes)
+
+
+class Calendar:
+    """A team's business calendar, read once (one query for its closed days)."""
+
+    def __init__(self, team):
+        self.tz = zoneinfo.ZoneInfo(team.timezone or "UTC")
+        hours = team.opening_hours or {}
+        if not any(hours.get(day) for day in WEEKDAYS):
+            hours = ALWAYS_OPEN  # no opening hours configured: the clock always runs
+        self.spans = {index: self._spans(hours.get(day) or []) for index, day in enumerate(WEEKDAYS)}
+        self.country = team.holiday_country or ""
+        self.subdivision = team.holiday_subdivision or ""
+        self.closed_days = _closed_days(team)
+
+    @staticmethod
+    def _spans(raw) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        spans = []
+        for span in raw:
+            try:
+                start, end = _parse_time(span[0]), _parse_time(span[1])
+            except (ValueError, IndexError, AttributeError):
+                continue
+            if end > start:
+                spans.append((start, end))
+        merged: list = []
+        for start, end in sorted(spans):  # overlapping spans count once
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def is_closed_day(self, day: dt.date) -> bool:
+        return day in self.closed_days or day in public_holidays(self.country, self.subdivision, day.year)
+
+    def _instant(self, day: dt.date, hm: tuple[int, int]) -> dt.datetime:
+        if hm[0] >= 24:  # "24:00": midnight at the end of `day`
+            day, hm = day + dt.timedelta(days=1), (0, 0)
+        local = dt.datetime(day.year, day.month, day.day, hm[0], hm[1], tzinfo=self.tz)
+        # A wall time inside a spring-forward gap maps to the instant after the gap (fold=0).
+        return local.astimezone(UTC)
+
+    def open_intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The open intervals of one local day, as UTC instants."""
+        if self.is_closed_day(day):
+            return []
+        intervals = []
+        for start, end in self.spans[day.weekday()]:
+            a, b = self._instant(day, start), self._instant(day, end)
+            if b > a:
+                intervals.append((a, b))
+        return intervals
+
+    def local_date(self, instant: dt.datetime) -> dt.date:
+        return instant.astimezone(self.tz).date()
+
+
+def _closed_days(team) -> frozenset[dt.date]:
+    cached = getattr(team, "_closed_day_dates", None)
+    if cached is None:
+        if team.pk is None:
+            cached = frozenset()
+        else:
+            cached = frozenset(team.closed_days.values_list("date", flat=True))
+        team._closed_day_dates = cached
+    return cached
+
+
+def calendar_for(team) -> Calendar:
+    cached = getattr(team, "_business_calendar", None)
+    if cached is None:
+        cached = Calendar(team)
+        team._business_calendar = cached
+    return cached
+
+
+def _require_aware(value: dt.datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime")
+
+
+def add_business_hours(team, start: dt.datetime, hours) -> dt.datetime:
+    """The instant at which `hours` business hours have elapsed from `start` (UTC)."""
+    _require_aware(start, "start")
+    remaining = dt.timedelta(seconds=float(hours) * 3600)
+    start = start.astimezone(UTC)
+    if remaining <= dt.timedelta(0):
+        return start
+    calendar = calendar_for(team)
+    day = calendar.local_date(start) - dt.timedelta(days=1)  # a span of yesterday may still be open
+    for _ in range(MAX_DAYS):
+        for open_at, close_at in calendar.open_intervals(day):
+            begin = max(open_at, start)
+            if begin >= close_at:
+                continue
+            available = close_at - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+        day += dt.timedelta(days=1)
+    logger.warning("team %s: no open time found within %d days; counting wall-clock time", team.pk, MAX_DAYS)
+    return start + dt.timedelta(seconds=float(hours) * 3600)
+
+
+def business_seconds_between(team, start: dt.datetime, end: dt.datetime) -> float:
+    """Open seconds in [start, end) in the team's calendar; 0 when end is not after start."""
+    _require_aware(start, "start")
+    _require_aware(end, "end")
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return 0.0
+    calendar = calendar_for(team)
+    day = calendar.local_date(start) - dt.timedelta(days=1)
+    last = calendar.local_date(end)
+    total = 0.0
+    for _ in range((last - day).days + 1):
+        for open_at, close_at in calendar.open_intervals(day):
+            a, b = max(open_at, start), min(close_at, end)
+            if b > a:
+                total += (b - a).total_seconds()
+        day += dt.timedelta(days=1)
+    return total
+
+
+def is_open(team, instant: dt.datetime) -> bool:
+    """Whether the team is open at `instant`."""
+    _require_aware(instant, "instant")
+    instant = instant.astimezone(UTC)
+    calendar = calendar_for(team)
+    day = calendar.local_date(instant)
+    for candidate in (day - dt.timedelta(days=1), day):
+        for open_at, close_at in calendar.open_intervals(candidate):
+            if open_at <= instant < close_at:
+                return True
+    return False

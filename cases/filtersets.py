@@ -1,0 +1,80 @@
+"""CaseFilterSet: the one set of case filters behind both the API (/api/v1/cases/) and the HTML inbox.
+
+status accepts the stored statuses plus the derived "overdue" and "due_soon" (several values OR);
+`q` searches the reference, the customer's name and e-mail and the response comment."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Priority, Team, User
+from cases.models import Case, RootCause
+from cases.selectors import due_soon_q, overdue_q
+
+STATUS_CHOICES = [*Case.Status.choices, ("overdue", "Overdue"), ("due_soon", "Due soon")]
+
+
+def _teams(request):
+    if request is None:
+        return Team.objects.all()
+    return Team.objects.visible_to(request.user)
+
+
+def _people(request):
+    if request is None:
+        return User.objects.all()
+    from accounts.selectors import visible_team_ids
+
+    ids = visible_team_ids(request.user)
+    users = User.objects.filter(is_active=True)
+    return users if ids is None else users.filter(memberships__team_id__in=ids).distinct()
+
+
+class CaseFilterSet(django_filters.FilterSet):
+    team = django_filters.ModelMultipleChoiceFilter(queryset=_teams)
+    assignee = django_filters.ModelMultipleChoiceFilter(queryset=_people)
+    unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull", label="Unassigned")
+    status = django_filters.MultipleChoiceFilter(choices=STATUS_CHOICES, method="filter_status")
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    touchpoint = django_filters.CharFilter(field_name="response__touchpoint", lookup_expr="iexact")
+    location = django_filters.CharFilter(method="filter_location")
+    survey = django_filters.NumberFilter(field_name="response__survey_id")
+    root_cause = django_filters.ModelMultipleChoiceFilter(queryset=RootCause.objects.select_related("category"))
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    created = django_filters.DateFromToRangeFilter(field_name="created_at")
+    closed = django_filters.DateFromToRangeFilter(field_name="closed_at")
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+
+    class Meta:
+        model = Case
+        fields = ["team", "assignee", "status", "priority", "root_cause", "customer"]
+
+    def filter_status(self, queryset, name, values):
+        if not values:
+            return queryset
+        now = timezone.now()
+        condition = Q(pk__in=[])
+        stored = [v for v in values if v in Case.Status.values]
+        if stored:
+            condition |= Q(status__in=stored)
+        if "overdue" in values:
+            condition |= overdue_q(now)
+        if "due_soon" in values:
+            condition |= due_soon_q(now)
+        return queryset.filter(condition)
+
+    def filter_location(self, queryset, name, value):
+        return queryset.filter(Q(response__location__iexact=value) | Q(response__region__iexact=value))
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value)
+            | Q(customer__name__icontains=value)
+            | Q(customer__email__icontains=value)
+            | Q(response__comment__icontains=value)
+        )

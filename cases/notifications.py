@@ -1,0 +1,245 @@
+"""Case notifications: who hears about what, and how a queued row is delivered.
+
+Rows are queued in the Notification outbox inside the transaction that caused them (unique per
+case, kind, channel, address and period, so queuing twice is a no-op) and delivered after commit
+by cases.tasks (e-mail through Django's mail backend; Slack and Microsoft Teams through their
+incoming webhooks). A failed delivery goes back to pending with a backoff; the every-minute sweep
+picks it up again, up to MAX_ATTEMPTS.
+
+    enabled_users(user_ids, kind) -> set[int]            # preferences, one query
+    build(case_id, kind, users, period, team=...) -> [Notification]
+    deliver(notification_id) -> bool                      # claim, send, record
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from cases.models import Case, Notification, NotificationKind, NotificationPreference
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+WEBHOOK_TIMEOUT = (3, 10)  # connect, read seconds
+STUCK_AFTER = dt.timedelta(minutes=10)
+
+# Which kinds go to a team's Slack / Teams channel.
+TEAM_CHANNEL_KINDS = {NotificationKind.NEW_CASE, NotificationKind.OVERDUE, NotificationKind.ESCALATED}
+
+
+class TransportError(Exception):
+    """A delivery failed in a way worth retrying."""
+
+
+def enabled_users(user_ids, kind: str) -> set[int]:
+    """The users among `user_ids` who have `kind` switched on (no preference row means on)."""
+    user_ids = {uid for uid in user_ids if uid}
+    if not user_ids:
+        return set()
+    off = set(
+        NotificationPreference.objects.filter(user_id__in=user_ids, kind=kind, enabled=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    return user_ids - off
+
+
+def user_wants(user, kind: str) -> bool:
+    return bool(user) and user.pk in enabled_users([user.pk], kind)
+
+
+def email_row(*, case_id, kind, user_id, email, period, context=None) -> Notification | None:
+    if not email:
+        return None
+    return Notification(
+        case_id=case_id, kind=kind, channel=Notification.Channel.EMAIL, recipient_id=user_id,
+        address=email, period=period, context=context or {},
+    )
+
+
+def team_channel_rows(*, case_id, kind, team, period) -> list[Notification]:
+    """Rows for the team's Slack and Microsoft Teams channels (when configured)."""
+    if kind not in TEAM_CHANNEL_KINDS:
+        return []
+    rows = []
+    if team.slack_webhook_url:
+        rows.append(Notification(case_id=case_id, kind=kind, channel=Notification.Channel.SLACK,
+                                 address=team.slack_webhook_url, period=period))
+    if team.msteams_webhook_url:
+        rows.append(Notification(case_id=case_id, kind=kind, channel=Notification.Channel.MSTEAMS,
+                                 address=team.msteams_webhook_url, period=period))
+    return rows
+
+
+def queue(rows: list[Notification]) -> list[int]:
+    """Insert rows (duplicates are ignored) and deliver each after commit. Returns new row ids."""
+    rows = [r for r in rows if r is not None]
+    if not rows:
+        return []
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    dispatch_on_commit()
+    return [r.pk for r in rows if r.pk]
+
+
+def dispatch_on_commit() -> None:
+    from cases.tasks import notifications_dispatch_task
+
+    transaction.on_commit(notifications_dispatch_task.delay)
+
+
+# --- delivery -------------------------------------------------------------------------------
+def claim(notification_id: int) -> bool:
+    """Mark one pending row as being sent; False when another worker has it or it is done."""
+    return bool(
+        Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING).update(
+            status=Notification.Status.SENDING, next_attempt_at=timezone.now()
+        )
+    )
+
+
+def claim_batch(limit: int = 200) -> list[int]:
+    """Claim up to `limit` due pending rows (rows another worker holds are skipped)."""
+    now = timezone.now()
+    # Rows stuck in "sending" (the worker died mid-send) go back to pending.
+    Notification.objects.filter(status=Notification.Status.SENDING, next_attempt_at__lt=now - STUCK_AFTER).update(
+        status=Notification.Status.PENDING
+    )
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        Notification.objects.filter(pk__in=ids).update(status=Notification.Status.SENDING, next_attempt_at=now)
+    return ids
+
+
+def deliver(notification_id: int, *, claimed: bool = False) -> bool:
+    """Send one row. True when sent; False when not ours, or failed (then rescheduled or failed)."""
+    if not claimed and not claim(notification_id):
+        return False
+    notification = Notification.objects.select_related("case", "case__team", "case__customer", "recipient").get(
+        pk=notification_id
+    )
+    try:
+        send(notification)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
+        attempts = notification.attempts + 1
+        failed = attempts >= MAX_ATTEMPTS
+        logger.warning("notification %s failed (attempt %s): %s", notification_id, attempts, exc)
+        Notification.objects.filter(pk=notification_id).update(
+            status=Notification.Status.FAILED if failed else Notification.Status.PENDING,
+            attempts=attempts,
+            error=str(exc)[:1000],
+            next_attempt_at=timezone.now() + dt.timedelta(minutes=2 ** (attempts - 1)),
+        )
+        return False
+    Notification.objects.filter(pk=notification_id).update(
+        status=Notification.Status.SENT, attempts=notification.attempts + 1, sent_at=timezone.now(), error=""
+    )
+    return True
+
+
+def send(notification: Notification) -> None:
+    if notification.channel == Notification.Channel.EMAIL:
+        send_email(notification)
+    elif notification.channel == Notification.Channel.SLACK:
+        post_webhook(notification.address, {"text": chat_text(notification)})
+    elif notification.channel == Notification.Channel.MSTEAMS:
+        post_webhook(notification.address, {"text": chat_text(notification)})
+    else:
+        raise ValueError(f"unknown channel {notification.channel}")
+
+
+def post_webhook(url: str, payload: dict) -> None:
+    try:
+        response = requests.post(url, json=payload, timeout=WEBHOOK_TIMEOUT)
+    except requests.RequestException as exc:
+        raise TransportError(f"could not reach the webhook: {exc}") from exc
+    if response.status_code >= 300:
+        raise TransportError(f"webhook answered {response.status_code}: {response.text[:200]}")
+
+
+def case_url(case: Case) -> str:
+    return f"{settings.SITE_URL}/cases/{case.reference}/"
+
+
+KIND_WORDS = {
+    NotificationKind.NEW_CASE: "New case",
+    NotificationKind.ASSIGNED: "Assigned to you",
+    NotificationKind.DUE_SOON: "Due soon",
+    NotificationKind.OVERDUE: "Overdue",
+    NotificationKind.ESCALATED: "Escalated",
+}
+
+
+def chat_text(notification: Notification) -> str:
+    case = notification.case
+    if case is None:
+        return notification.subject or notification.kind
+    customer = str(case.customer) if case.customer_id else "unknown customer"
+    comment = (case.response.comment or "").strip().splitlines()
+    first = f": “{comment[0][:200]}”" if comment else ""
+    return (
+        f"{KIND_WORDS.get(notification.kind, notification.kind)}: {case.reference} ({case.get_priority_display()}, "
+        f"{case.team.name}) for {customer}{first} {case_url(case)}"
+    )
+
+
+def send_email(notification: Notification) -> None:
+    if notification.kind == NotificationKind.CUSTOMER_EMAIL:
+        subject, text, html = notification.subject, notification.body, None
+        reply_to = [notification.context["reply_to"]] if notification.context.get("reply_to") else None
+    else:
+        context = email_context(notification)
+        name = notification.kind.replace("_", "-")
+        subject = " ".join(render_to_string(f"emails/case-{name}-subject.txt", context).split())
+        text = render_to_string(f"emails/case-{name}-body.txt", context)
+        html = render_to_string(f"emails/case-{name}-body.html", context)
+        reply_to = None
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [notification.address], reply_to=reply_to)
+    if html:
+        message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def email_context(notification: Notification) -> dict:
+    from cases.sla import sla_state
+
+    context = {"notification": notification, "site_url": settings.SITE_URL, "data": notification.context}
+    case = notification.case
+    if case is not None:
+        context.update(case=case, case_url=case_url(case), sla=sla_state(case), recipient=notification.recipient)
+    else:
+        context.update(recipient=notification.recipient)
+    return context
+
+
+def queue_manager_digests(now: dt.datetime | None = None) -> int:
+    """One digest row per manager per day (the outbox's uniqueness makes a second run a no-op)."""
+    from accounts.models import Membership, User
+    from cases.selectors import digest_for_teams
+
+    now = now or timezone.now()
+    period = now.date().isoformat()
+    teams_of: dict[int, set[int]] = {}
+    for user_id, team_id in Membership.objects.filter(is_manager=True).values_list("user_id", "team_id"):
+        teams_of.setdefault(user_id, set()).add(team_id)
+    wanted = enabled_users(teams_of, NotificationKind.DIGEST)
+    rows = []
+    for user in User.objects.filter(pk__in=wanted, is_active=True).exclude(email=""):
+        digest = digest_for_teams(teams_of[user.pk], now)
+        rows.append(Notification(kind=NotificationKind.DIGEST, channel=Notification.Channel.EMAIL, recipient=user,
+                                 address=user.email, period=period, context=digest))
+    with transaction.atomic():
+        queue(rows)
+    return len(rows)

@@ -1,0 +1,186 @@
+"""Reads of cases, always scoped by accounts.selectors (what this user may see).
+
+    case_list_for_user(user) -> QuerySet
+    case_get_for_user(user, pk_or_reference) -> Case        # Http404 when not visible
+    inbox_queryset(user, view) -> QuerySet                  # views: INBOX_VIEWS
+    inbox_counts(user) -> dict[view, int]                   # one query
+    case_timeline(case) -> list[CaseEvent]
+    customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case as When_, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Least
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.selectors import scope_by_team, visible_team_ids
+from cases.models import Case, CaseEvent
+from cases.sla import DUE_SOON
+
+INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
+RECENTLY_CLOSED = dt.timedelta(days=7)
+PRIORITY_ORDER = ["urgent", "high", "normal", "low"]
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    return ~Q(status=Case.Status.CLOSED) & (
+        Q(resolution_due__lt=now) | Q(first_contacted_at__isnull=True, first_contact_due__lt=now)
+    )
+
+
+def due_soon_q(now: dt.datetime, within: dt.timedelta = DUE_SOON) -> Q:
+    horizon = now + within
+    return (
+        ~Q(status=Case.Status.CLOSED)
+        & ~overdue_q(now)
+        & (Q(resolution_due__lte=horizon) | Q(first_contacted_at__isnull=True, first_contact_due__lte=horizon))
+    )
+
+
+def case_list_for_user(user) -> QuerySet:
+    return scope_by_team(Case.objects.all(), user).select_related(
+        "team", "assignee", "customer", "response", "alert__rule", "root_cause__category"
+    )
+
+
+def case_get_for_user(user, pk_or_reference) -> Case:
+    key = str(pk_or_reference).strip()
+    queryset = case_list_for_user(user)
+    if key.upper().startswith("CL-"):
+        lookup = {"reference": key.upper()}
+    elif key.isdigit():
+        lookup = {"pk": int(key)}
+    else:
+        raise Http404("No such case.")
+    try:
+        return queryset.get(**lookup)
+    except Case.DoesNotExist:
+        raise Http404("No such case.") from None
+
+
+def with_inbox_order(queryset: QuerySet, now: dt.datetime | None = None) -> QuerySet:
+    """Overdue first, then the clock that runs out soonest, then priority, then value at risk."""
+    now = now or timezone.now()
+    return queryset.annotate(
+        overdue_rank=When_(When(overdue_q(now), then=Value(0)), default=Value(1), output_field=IntegerField()),
+        next_due=Least(
+            "resolution_due",
+            When_(When(first_contacted_at__isnull=True, then=F("first_contact_due")), default=F("resolution_due")),
+        ),
+        priority_rank=When_(
+            *[When(priority=p, then=Value(i)) for i, p in enumerate(PRIORITY_ORDER)],
+            default=Value(len(PRIORITY_ORDER)), output_field=IntegerField(),
+        ),
+    ).order_by("overdue_rank", "next_due", "priority_rank", "-value_at_risk", "id")
+
+
+def inbox_queryset(user, view: str, now: dt.datetime | None = None) -> QuerySet:
+    if view not in INBOX_VIEWS:
+        raise Http404(f"No inbox view {view!r}.")
+    now = now or timezone.now()
+    queryset = case_list_for_user(user)
+    if view == "recently_closed":
+        return queryset.filter(status=Case.Status.CLOSED, closed_at__gte=now - RECENTLY_CLOSED).order_by(
+            "-closed_at", "-id"
+        )
+    queryset = queryset.exclude(status=Case.Status.CLOSED)
+    if view == "mine":
+        queryset = queryset.filter(assignee=user)
+    elif view == "unassigned":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif view == "overdue":
+        queryset = queryset.filter(overdue_q(now))
+    elif view == "due_soon":
+        queryset = queryset.filter(due_soon_q(now))
+    return with_inbox_order(queryset, now)
+
+
+def inbox_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
+    """How many cases each inbox view holds, in one query."""
+    now = now or timezone.now()
+    open_q = ~Q(status=Case.Status.CLOSED)
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    return scope_by_team(Case.objects.all(), user).aggregate(
+        mine=Count("id", filter=open_q & Q(assignee_id=user_id)),
+        unassigned=Count("id", filter=open_q & Q(assignee__isnull=True)),
+        team=Count("id", filter=open_q),
+        overdue=Count("id", filter=overdue_q(now)),
+        due_soon=Count("id", filter=due_soon_q(now)),
+        recently_closed=Count("id", filter=Q(status=Case.Status.CLOSED, closed_at__gte=now - RECENTLY_CLOSED)),
+    )
+
+
+def case_timeline(case: Case) -> list[CaseEvent]:
+    return list(case.events.select_related("actor").order_by("created_at", "id"))
+
+
+def case_responses(case: Case):
+    return [link.response for link in case.case_responses.select_related("response").order_by("attached_at", "id")]
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    kind: str  # "response" or "case"
+    at: dt.datetime
+    obj: object
+
+
+def customer_history(user, customer_id: int) -> list[HistoryItem]:
+    """Every response and case of a customer the user may see, newest first (Http404 if none)."""
+    from surveys.models import Customer, SurveyResponse
+
+    try:
+        customer = Customer.objects.get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such customer.") from None
+    cases = list(case_list_for_user(user).filter(customer=customer))
+    responses = SurveyResponse.objects.filter(customer=customer).select_related("survey")
+    ids = visible_team_ids(user)
+    if ids is not None:
+        responses = responses.filter(Q(team_id__in=ids) | Q(case_links__case__in=[c.pk for c in cases])).distinct()
+    responses = list(responses)
+    if not cases and not responses:
+        raise Http404("No such customer.")
+    items = [HistoryItem("case", c.created_at, c) for c in cases]
+    items += [HistoryItem("response", r.answered_at, r) for r in responses]
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items
+
+
+def digest_for_teams(team_ids, now: dt.datetime | None = None) -> dict:
+    """What a manager's daily digest says about their teams: overdue per team, due in the next
+    24 h, and the top root causes of cases closed in the last 7 days."""
+    from accounts.models import Team
+
+    now = now or timezone.now()
+    cases = Case.objects.filter(team_id__in=team_ids)
+    per_team = (
+        cases.values("team_id")
+        .annotate(overdue=Count("id", filter=overdue_q(now)),
+                  due_24h=Count("id", filter=~Q(status=Case.Status.CLOSED) & ~overdue_q(now)
+                                & Q(resolution_due__lte=now + dt.timedelta(hours=24))),
+                  open=Count("id", filter=~Q(status=Case.Status.CLOSED)))
+    )
+    names = dict(Team.objects.filter(pk__in=team_ids).values_list("id", "name"))
+    teams = sorted(
+        ({"team": names.get(row["team_id"], "?"), "overdue": row["overdue"], "due_24h": row["due_24h"],
+          "open": row["open"]} for row in per_team),
+        key=lambda row: (-row["overdue"], row["team"]),
+    )
+    causes = (
+        cases.filter(status=Case.Status.CLOSED, closed_at__gte=now - dt.timedelta(days=7), root_cause__isnull=False)
+        .values("root_cause__category__name", "root_cause__name")
+        .annotate(n=Count("id")).order_by("-n", "root_cause__category__name", "root_cause__name")[:5]
+    )
+    return {
+        "teams": teams,
+        "overdue_total": sum(row["overdue"] for row in teams),
+        "due_24h_total": sum(row["due_24h"] for row in teams),
+        "root_causes": [{"name": f"{c['root_cause__category__name']} > {c['root_cause__name']}", "count": c["n"]}
+                        for c in causes],
+    }

@@ -1,0 +1,76 @@
+"""SLA clocks: which policy a case gets, when its clocks run out, and how its state reads.
+
+    due_times(team, start, policy) -> (first_contact_due, resolution_due)   # business time
+    sla_state(case, now=None) -> SlaState(label="overdue by 3 h", level="overdue")
+
+Levels: "overdue" (a clock ran out), "due_soon" (a clock runs out within DUE_SOON), "ok",
+"closed". Overdue is always derived from the due times, never from a stored flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from cases.calendar import add_business_hours
+
+DUE_SOON = dt.timedelta(minutes=getattr(settings, "CASES_DUE_SOON_MINUTES", 120))
+DEFAULT_FIRST_CONTACT_HOURS = Decimal(str(getattr(settings, "CASES_DEFAULT_FIRST_CONTACT_HOURS", 8)))
+DEFAULT_RESOLUTION_HOURS = Decimal(str(getattr(settings, "CASES_DEFAULT_RESOLUTION_HOURS", 40)))
+
+
+def policy_hours(policy) -> tuple[Decimal, Decimal]:
+    """(first-contact hours, resolution hours) of a policy, or the defaults without one."""
+    if policy is None:
+        return DEFAULT_FIRST_CONTACT_HOURS, DEFAULT_RESOLUTION_HOURS
+    return Decimal(policy.first_contact_hours), Decimal(policy.resolution_hours)
+
+
+def due_times(team, start: dt.datetime, policy) -> tuple[dt.datetime, dt.datetime]:
+    first_hours, resolution_hours = policy_hours(policy)
+    return add_business_hours(team, start, first_hours), add_business_hours(team, start, resolution_hours)
+
+
+def humanize_duration(delta: dt.timedelta) -> str:
+    """'45 min', '3 h', '3 h 20 min', '2 days' (rounded down, at least '1 min')."""
+    minutes = max(1, int(abs(delta).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest} min" if rest and hours < 10 else f"{hours} h"
+    days = hours // 24
+    return "1 day" if days == 1 else f"{days} days"
+
+
+@dataclass(frozen=True)
+class SlaState:
+    label: str
+    level: str  # "overdue", "due_soon", "ok", "closed"
+    due: dt.datetime | None = None  # the clock this state is about
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def sla_state(case, now: dt.datetime | None = None) -> SlaState:
+    """How a case stands against its clocks at `now` (no queries)."""
+    if case.status == "closed":
+        return SlaState("closed", "closed")
+    now = now or timezone.now()
+    first_contact_open = case.first_contacted_at is None
+    if first_contact_open and case.first_contact_due < now:
+        return SlaState(f"first contact overdue by {humanize_duration(now - case.first_contact_due)}", "overdue",
+                        case.first_contact_due)
+    if case.resolution_due < now:
+        return SlaState(f"overdue by {humanize_duration(now - case.resolution_due)}", "overdue", case.resolution_due)
+    # The clock that runs out next decides what is said.
+    if first_contact_open and case.first_contact_due <= case.resolution_due:
+        due, what = case.first_contact_due, "first contact due"
+    else:
+        due, what = case.resolution_due, "due"
+    level = "due_soon" if due - now <= DUE_SOON else "ok"
+    return SlaState(f"{what} in {humanize_duration(due - now)}", level, due)

@@ -1,0 +1,61 @@
+"""Background work for cases. Each task takes ids (or nothing), is safe to run twice and calls
+services or the notification outbox.
+
+    sla_sweep_task()                 beat, every minute: overdue / due soon / escalation, then dispatch
+    notifications_dispatch_task()    deliver due outbox rows in batches (re-queues itself if more wait)
+    notification_send_task(id)       deliver one row now
+    manager_digest_task()            beat, daily: one digest per manager (once per day)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_BATCH = 200
+DISPATCH_SECONDS = 50  # stay well inside the task time limit; the rest goes to the next run
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def sla_sweep_task() -> dict:
+    from cases.services import cases_sweep_sla
+
+    result = cases_sweep_sla()
+    if any(result.values()):
+        logger.info("sla sweep", extra={"sweep": dict(result)})
+    return dict(result)
+
+
+@shared_task(bind=True)
+def notifications_dispatch_task(self) -> int:
+    from cases.notifications import claim_batch, deliver
+
+    started = time.monotonic()
+    sent = 0
+    while time.monotonic() - started < DISPATCH_SECONDS:
+        ids = claim_batch(DISPATCH_BATCH)
+        if not ids:
+            return sent
+        for notification_id in ids:
+            sent += deliver(notification_id, claimed=True)
+    if not self.request.is_eager:
+        notifications_dispatch_task.apply_async(countdown=1)  # more are waiting
+    return sent
+
+
+@shared_task
+def notification_send_task(notification_id: int) -> bool:
+    from cases.notifications import deliver
+
+    return deliver(notification_id)
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def manager_digest_task() -> int:
+    from cases.notifications import queue_manager_digests
+
+    return queue_manager_digests()
