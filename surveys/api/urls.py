@@ -1,4 +1,10 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from surveys.api.views import CustomerViewSet, ResponseViewSet, WebhookFormatsView
+
 router = DefaultRouter(trailing_slash=True)
-urlpatterns = router.urls
+router.include_root_view = False
+router.register("responses", ResponseViewSet, basename="response")
+router.register("customers", CustomerViewSet, basename="customer")
+urlpatterns = router.urls + [path("webhook-formats/", WebhookFormatsView.as_view(), name="webhook-formats")]

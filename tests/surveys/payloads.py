@@ -12,11 +12,12 @@ from surveys.services import source_create
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-def closeloop_body(response_id="r-1", nps=3, comment="Slow delivery", email="ann@example.com", **extra) -> bytes:
+def closeloop_body(response_id="r-1", nps=3, comment="Slow delivery", email="ann@example.com", external_id="C-1",
+                   **extra) -> bytes:
     data = {
         "response_id": response_id, "survey": {"id": "onboarding", "name": "Onboarding NPS"},
         "answered_at": "2025-03-01T10:00:00Z", "scores": {"nps": nps}, "comment": comment,
-        "customer": {"external_id": "C-1", "email": email, "name": "Ann Lee", "tier": "Tier I"},
+        "customer": {"external_id": external_id, "email": email, "name": "Ann Lee", "tier": "Tier I"},
         "touchpoint": "delivery", "location": "Leeds", **extra,
     }
     return json.dumps({"type": "response.completed", "timestamp": "2025-03-01T10:00:01Z", "data": data}).encode()

@@ -1,0 +1,72 @@
+"""ResponseFilterSet / CustomerFilterSet: the filters of /api/v1/responses/ and /api/v1/customers/."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.db.models import Q
+
+from surveys.models import Customer, Metric, SurveyResponse
+
+METRIC_COLUMNS = {"nps": "nps", "csat": "csat", "ces": "ces"}
+
+
+class ResponseFilterSet(filters.FilterSet):
+    survey = filters.NumberFilter(field_name="survey_id")
+    source = filters.CharFilter(field_name="source__slug")
+    customer = filters.NumberFilter(field_name="customer_id")
+    touchpoint = filters.CharFilter(field_name="touchpoint", lookup_expr="iexact")
+    location = filters.CharFilter(field_name="location", lookup_expr="iexact")
+    metric = filters.CharFilter(method="filter_metric", help_text="nps, csat, ces, or a custom question key.")
+    score_min = filters.NumberFilter(method="filter_noop", help_text="Lowest score of `metric` (default nps).")
+    score_max = filters.NumberFilter(method="filter_noop", help_text="Highest score of `metric` (default nps).")
+    answered_after = filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="gte")
+    answered_before = filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="lt")
+    has_comment = filters.BooleanFilter(method="filter_has_comment")
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["survey", "source", "customer", "touchpoint", "location"]
+
+    def filter_noop(self, queryset, name, value):
+        return queryset  # applied together with `metric` in filter_queryset
+
+    def filter_metric(self, queryset, name, value):
+        return queryset  # see filter_queryset
+
+    def filter_has_comment(self, queryset, name, value):
+        return queryset.exclude(comment="") if value else queryset.filter(comment="")
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        metric = (data.get("metric") or "").strip()
+        low, high = data.get("score_min"), data.get("score_max")
+        if not metric and low is None and high is None:
+            return queryset
+        metric = metric or Metric.NPS
+        if metric in METRIC_COLUMNS:
+            column = METRIC_COLUMNS[metric]
+            queryset = queryset.filter(**{f"{column}__isnull": False})
+        else:
+            column = f"scores__{metric}__value"
+            queryset = queryset.filter(scores__has_key=metric)
+        if low is not None:
+            queryset = queryset.filter(**{f"{column}__gte": low})
+        if high is not None:
+            queryset = queryset.filter(**{f"{column}__lte": high})
+        return queryset
+
+
+class CustomerFilterSet(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q", help_text="Name, e-mail or external id contains.")
+    tier = filters.CharFilter(lookup_expr="iexact")
+    segment = filters.CharFilter(lookup_expr="iexact")
+    email = filters.CharFilter(lookup_expr="iexact")
+    external_id = filters.CharFilter()
+
+    class Meta:
+        model = Customer
+        fields = ["tier", "segment", "email", "external_id"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value) | Q(external_id__icontains=value))
