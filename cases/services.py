@@ -156,7 +156,7 @@ def describe_event(event: CaseEvent) -> str:
     return f"{who}: {event.get_kind_display().lower()}"
 
 
-def _conflict_message(case: Case, expected_version: int) -> str:
+def conflict_message(case: Case, expected_version: int) -> str:
     changes = list(
         CaseEvent.objects.filter(case=case, version__gt=expected_version)
         .select_related("actor")
@@ -173,17 +173,15 @@ def _conflict_message(case: Case, expected_version: int) -> str:
 
 
 def _lock(case_id: int, *, by, expected_version: int | None) -> Case:
-    case = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("team", "assignee", "customer", "root_cause")
-        .get(pk=case_id)
-    )
+    # No joins in the locking read: after waiting for the lock PostgreSQL re-reads the case row
+    # but not joined rows, so a joined assignee could be stale. Relations load lazily, fresh.
+    case = Case.objects.select_for_update().get(pk=case_id)
     if by is not None:
         ids = visible_team_ids(by)
         if ids is not None and case.team_id not in ids:
             raise PermissionDenied("You cannot act on this case.")
     if expected_version is not None and int(expected_version) != case.version:
-        raise CaseConflict(_conflict_message(case, int(expected_version)), case)
+        raise CaseConflict(conflict_message(case, int(expected_version)), case)
     return case
 
 
@@ -614,13 +612,13 @@ def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
         window = rule.repeat_window_days
         if window:
             open_case = (
-                Case.objects.select_for_update(of=("self",)).select_related("team")
+                Case.objects.select_for_update()
                 .filter(customer=customer).exclude(status=Status.CLOSED).order_by("-created_at").first()
             )
             if open_case is not None:
                 return _attach(open_case, alert, at)
             recent = (
-                Case.objects.select_for_update(of=("self",)).select_related("team")
+                Case.objects.select_for_update()
                 .filter(customer=customer, status=Status.CLOSED, closed_at__gte=at - dt.timedelta(days=window))
                 .order_by("-closed_at").first()
             )

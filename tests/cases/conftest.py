@@ -41,13 +41,13 @@ def make_response(customer=None, *, nps=3, comment="The parcel arrived broken.",
 
 
 def make_rule(**extra) -> AlertRule:
-    defaults = {"name": "Detractor", "metric": "nps", "operator": "lte", "threshold": Decimal("6")}
+    defaults = {"name": "Test detractor", "metric": "nps", "operator": "lte", "threshold": Decimal("6")}
     defaults.update(extra)
     return AlertRule.objects.create(**defaults)
 
 
 def make_alert(response=None, rule=None) -> Alert:
-    rule = rule or AlertRule.objects.filter(name="Detractor").first() or make_rule()
+    rule = rule or AlertRule.objects.filter(name="Test detractor").first() or make_rule()
     response = response or make_response(make_customer())
     return Alert.objects.create(rule=rule, response=response, action=rule.action,
                                 reasons=[f"NPS {response.nps} is at most 6"])
@@ -72,3 +72,23 @@ def case(personas):
 def at_noon():
     """A Wednesday at 12:00 UTC: the default calendar (Mon-Fri 09-17 UTC) is open."""
     return dt.datetime(2026, 3, 11, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Personas are created per test; a slow password hash would dominate the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _taxonomy(request):
+    """The seeded root-cause taxonomy (the data migration), also under --nomigrations."""
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("django_db_blocker")
+    if not RootCause.objects.exists():
+        importlib.import_module("cases.migrations.0003_seed_root_causes").seed(apps, None)

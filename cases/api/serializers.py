@@ -1,0 +1,168 @@
+"""Case API shapes. Output serializers are read-only: every change goes through an action
+(an input serializer below + one service call), so no PATCH can move a status, a due time,
+an SLA policy or a score."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import Priority
+from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome, EmailTemplate, RootCause
+from cases.services import describe_event
+from cases.sla import sla_state
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField(source="display_name")
+
+
+class TeamRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    tier = serializers.CharField()
+    segment = serializers.CharField()
+
+
+class ResponseSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    answered_at = serializers.DateTimeField()
+    nps = serializers.IntegerField(allow_null=True)
+    csat = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    ces = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    comment = serializers.CharField()
+    touchpoint = serializers.CharField()
+    channel = serializers.CharField()
+    location = serializers.CharField()
+    survey = serializers.CharField(source="survey.name")
+
+
+class RootCauseSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category.name")
+    label = serializers.CharField(source="__str__")
+
+    class Meta:
+        model = RootCause
+        fields = ["id", "category", "name", "label", "active"]
+
+
+class SlaSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    level = serializers.CharField()
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    team = TeamRefSerializer(read_only=True)
+    assignee = PersonSerializer(read_only=True, allow_null=True)
+    customer = CustomerRefSerializer(read_only=True, allow_null=True)
+    response = ResponseSummarySerializer(read_only=True)
+    root_cause = RootCauseSerializer(read_only=True, allow_null=True)
+    sla = serializers.SerializerMethodField()
+    display_status = serializers.CharField(read_only=True)
+    reasons = serializers.SerializerMethodField()
+    sla_policy = serializers.CharField(source="sla_policy.name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id", "reference", "status", "display_status", "sla", "priority", "version", "team", "assignee",
+            "customer", "response", "reasons", "value_at_risk", "sla_policy", "first_contact_due", "resolution_due",
+            "first_contacted_at", "overdue_at", "escalation_level", "root_cause", "resolution", "outcome",
+            "prevention", "closed_at", "reopen_count", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_sla(self, case) -> dict:
+        state = sla_state(case, self.context.get("now"))
+        return {"label": state.label, "level": state.level}
+
+    def get_reasons(self, case) -> list[str]:
+        return list(case.alert.reasons) if case.alert_id and case.alert else []
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = PersonSerializer(read_only=True, allow_null=True)
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "text", "actor", "from_value", "to_value", "note", "data", "version", "created_at"]
+        read_only_fields = fields
+
+    def get_text(self, event) -> str:
+        return describe_event(event)
+
+
+class CaseDetailSerializer(CaseSerializer):
+    timeline = serializers.SerializerMethodField()
+    responses = serializers.SerializerMethodField()
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "responses", "timeline"]
+        read_only_fields = fields
+
+    def get_timeline(self, case) -> list[dict]:
+        from cases.selectors import case_timeline
+
+        return CaseEventSerializer(case_timeline(case), many=True).data
+
+    def get_responses(self, case) -> list[dict]:
+        from cases.selectors import case_responses
+
+        return ResponseSummarySerializer(case_responses(case), many=True).data
+
+
+# --- action inputs ----------------------------------------------------------------------------
+class VersionedInput(serializers.Serializer):
+    expected_version = serializers.IntegerField(required=False, min_value=1, help_text="The version you loaded.")
+
+
+class AssignInput(VersionedInput):
+    assignee = serializers.IntegerField(required=False, allow_null=True, help_text="User id; null: team queue.")
+    team = serializers.IntegerField(required=False, allow_null=True, help_text="Team id to move the case to.")
+
+
+class ContactInput(VersionedInput):
+    channel = serializers.ChoiceField(choices=ContactChannel.choices)
+    outcome = serializers.ChoiceField(choices=ContactOutcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class NoteInput(VersionedInput):
+    note = serializers.CharField(allow_blank=True)
+
+
+class PriorityInput(VersionedInput):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+
+
+class CloseInput(VersionedInput):
+    # Optional here on purpose: the service's closure contract names each missing field.
+    root_cause = serializers.IntegerField(required=False, allow_null=True)
+    resolution = serializers.CharField(required=False, allow_blank=True, default="")
+    outcome = serializers.CharField(required=False, allow_blank=True, default="")
+    prevention = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReopenInput(VersionedInput):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class EmailInput(VersionedInput):
+    subject = serializers.CharField(allow_blank=True)
+    body = serializers.CharField(allow_blank=True)
+
+
+class EmailTemplateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EmailTemplate
+        fields = ["id", "name", "subject", "body"]
+        read_only_fields = fields

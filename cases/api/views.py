@@ -1,0 +1,234 @@
+"""/api/v1/cases/: list (CaseFilterSet), retrieve with timeline, and one POST action per service.
+
+Stale edits: send the version you loaded as `If-Match: "<version>"` (412 when it moved on) or
+as `expected_version` in the body (409, with who changed what). Every response carries the
+case's ETag. A case the caller cannot see is a 404 for every method."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from accounts.models import Team, User
+from cases import services
+from cases.api import serializers as s
+from cases.filtersets import CaseFilterSet
+from cases.models import EmailTemplate, RootCause
+from cases.selectors import case_get_for_user, case_list_for_user, customer_history, with_inbox_order
+
+LIFECYCLE_FIELDS = {
+    "status": "Use the claim, start, close and reopen actions.",
+    "priority": "Use the priority action.",
+    "assignee": "Use the assign or claim action.",
+    "team": "Use the assign action.",
+    "root_cause": "Use the close action.", "resolution": "Use the close action.",
+    "outcome": "Use the close action.", "prevention": "Use the close action.",
+    "first_contact_due": "Due times follow the SLA policy and cannot be edited.",
+    "resolution_due": "Due times follow the SLA policy and cannot be edited.",
+    "sla_policy": "SLA policies are set by routing and alert rules.",
+    "response": "Scores come from the survey response and cannot be edited.",
+}
+
+
+def etag(case) -> str:
+    return f'"{case.version}"'
+
+
+def _if_match(request) -> int | None:
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    value = header.removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationError({"If-Match": ['Send the ETag you received, e.g. "3".']})
+    return int(value)
+
+
+def _conflict_body(exc: services.CaseConflict, request) -> dict:
+    return {"detail": exc.message, "code": "conflict", "version": exc.case.version,
+            "case": s.CaseSerializer(exc.case, context={"request": request}).data}
+
+
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Cases the caller may see. Writes only through the POST actions."""
+
+    serializer_class = s.CaseSerializer
+    filterset_class = CaseFilterSet
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return with_inbox_order(case_list_for_user(self.request.user))
+
+    def get_object(self):
+        return case_get_for_user(self.request.user, self.kwargs["pk"])
+
+    def get_serializer_class(self):
+        return s.CaseDetailSerializer if self.action == "retrieve" else s.CaseSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def retrieve(self, request, *args, **kwargs):
+        case = self.get_object()
+        response = Response(s.CaseDetailSerializer(case, context=self.get_serializer_context()).data)
+        response["ETag"] = etag(case)
+        return response
+
+    @extend_schema(request=None, responses={400: None})
+    def partial_update(self, request, *args, **kwargs):
+        """Nothing on a case is edited in place: 400 names each field and the action to use."""
+        self.get_object()  # 404 first for a case the caller cannot see
+        errors = {field: [f"Read-only. {LIFECYCLE_FIELDS.get(field, 'Use the case actions.')}"]
+                  for field in (request.data or {})}
+        raise ValidationError(errors or {"detail": ["Nothing to change: use the case actions."]})
+
+    # --- actions: one input serializer, one service call ---------------------------------
+    def _act(self, request, input_class, call):
+        case = self.get_object()
+        data = input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        header_version = _if_match(request)
+        if header_version is not None and header_version != case.version:
+            exc = services.CaseConflict(services.conflict_message(case, header_version), case)
+            return Response(_conflict_body(exc, request), status=status.HTTP_412_PRECONDITION_FAILED)
+        expected = values.pop("expected_version", None) or header_version
+        try:
+            updated = call(case, values, expected)
+        except services.CaseConflict as exc:
+            code = status.HTTP_412_PRECONDITION_FAILED if header_version is not None else status.HTTP_409_CONFLICT
+            return Response(_conflict_body(exc, request), status=code)
+        except DjangoPermissionDenied:
+            raise NotFound("No such case.") from None
+        updated = case_get_for_user(request.user, updated.pk) if self._still_visible(updated) else updated
+        response = Response(s.CaseDetailSerializer(updated, context=self.get_serializer_context()).data)
+        response["ETag"] = etag(updated)
+        return response
+
+    def _still_visible(self, case) -> bool:
+        return case_list_for_user(self.request.user).filter(pk=case.pk).exists()
+
+    @extend_schema(request=s.VersionedInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        return self._act(request, s.VersionedInput, lambda case, v, ev: services.case_claim(
+            case_id=case.pk, by=request.user, expected_version=ev))
+
+    @extend_schema(request=s.AssignInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        def call(case, values, ev):
+            assignee = team = None
+            if values.get("assignee"):
+                assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
+                if assignee is None:
+                    raise ValidationError({"assignee": ["No such user."]})
+            if values.get("team"):
+                team = Team.objects.visible_to(request.user).filter(pk=values["team"]).first()
+                if team is None:
+                    raise ValidationError({"team": ["No such team."]})
+            return services.case_assign(case_id=case.pk, by=request.user, assignee=assignee, team=team,
+                                        expected_version=ev)
+        return self._act(request, s.AssignInput, call)
+
+    @extend_schema(request=s.VersionedInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._act(request, s.VersionedInput, lambda case, v, ev: services.case_start(
+            case_id=case.pk, by=request.user, expected_version=ev))
+
+    @extend_schema(request=s.ContactInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="log-contact")
+    def log_contact(self, request, pk=None):
+        return self._act(request, s.ContactInput, lambda case, v, ev: services.case_log_contact(
+            case_id=case.pk, by=request.user, channel=v["channel"], outcome=v["outcome"], note=v.get("note", ""),
+            expected_version=ev))
+
+    @extend_schema(request=s.NoteInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def note(self, request, pk=None):
+        return self._act(request, s.NoteInput, lambda case, v, ev: services.case_add_note(
+            case_id=case.pk, by=request.user, note=v["note"], expected_version=ev))
+
+    @extend_schema(request=s.PriorityInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def priority(self, request, pk=None):
+        return self._act(request, s.PriorityInput, lambda case, v, ev: services.case_change_priority(
+            case_id=case.pk, by=request.user, priority=v["priority"], expected_version=ev))
+
+    @extend_schema(request=s.CloseInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._act(request, s.CloseInput, lambda case, v, ev: services.case_close(
+            case_id=case.pk, by=request.user, root_cause_id=v.get("root_cause"), resolution=v.get("resolution", ""),
+            outcome=v.get("outcome", ""), prevention=v.get("prevention", ""), expected_version=ev))
+
+    @extend_schema(request=s.ReopenInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._act(request, s.ReopenInput, lambda case, v, ev: services.case_reopen(
+            case_id=case.pk, by=request.user, reason=v["reason"], expected_version=ev))
+
+    @extend_schema(request=s.EmailInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def email(self, request, pk=None):
+        return self._act(request, s.EmailInput, lambda case, v, ev: services.case_email_customer(
+            case_id=case.pk, by=request.user, subject=v["subject"], body=v["body"], expected_version=ev))
+
+    @extend_schema(request=None, responses=s.EmailTemplateSerializer)
+    @action(detail=True, methods=["get"], url_path="email-draft")
+    def email_draft(self, request, pk=None):
+        """?template=<id>: the template filled in for this case (subject, body), to edit and POST to email/."""
+        case = self.get_object()
+        templates = EmailTemplate.objects.filter(active=True)
+        template = templates.filter(pk=request.query_params.get("template") or 0).first() or templates.first()
+        if template is None:
+            raise NotFound("No e-mail template is set up.")
+        subject, body = services.render_customer_template(template, case=case, agent=request.user)
+        return Response({"id": template.pk, "name": template.name, "subject": subject, "body": body})
+
+
+class RootCauseViewSet(viewsets.ReadOnlyModelViewSet):
+    """The root-cause taxonomy. Active causes only, unless ?include_retired=1."""
+
+    serializer_class = s.RootCauseSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        causes = RootCause.objects.select_related("category")
+        if self.request.query_params.get("include_retired") not in ("1", "true"):
+            causes = causes.filter(active=True, category__active=True)
+        return causes
+
+
+class EmailTemplateViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.EmailTemplateSerializer
+    pagination_class = None
+    queryset = EmailTemplate.objects.filter(active=True)
+
+
+class CustomerHistoryViewSet(viewsets.ViewSet):
+    """Customer 360: every response and case of one customer the caller may see, newest first."""
+
+    def retrieve(self, request, pk=None):
+        from surveys.models import Customer
+
+        items = customer_history(request.user, pk)
+        customer = get_object_or_404(Customer, pk=pk)
+        context = {"request": request, "now": timezone.now()}
+        out = []
+        for item in items:
+            if item.kind == "case":
+                out.append({"type": "case", "at": item.at, **s.CaseSerializer(item.obj, context=context).data})
+            else:
+                out.append({"type": "response", "at": item.at, **s.ResponseSummarySerializer(item.obj).data})
+        for row in out:
+            row["at"] = row["at"].isoformat()
+        return Response({"customer": s.CustomerRefSerializer(customer).data, "items": out})

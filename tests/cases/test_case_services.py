@@ -1,0 +1,177 @@
+"""The one write path: the flow table, the closure contract, conflicts and the timeline."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from cases.models import Case, CaseEvent, RootCause
+from cases.services import (
+    ACTIONS,
+    TRANSITIONS,
+    CaseConflict,
+    InvalidTransition,
+    case_add_note,
+    case_assign,
+    case_change_priority,
+    case_claim,
+    case_close,
+    case_log_contact,
+    case_reopen,
+    case_start,
+)
+from tests.cases.conftest import open_case, root_cause
+
+pytestmark = pytest.mark.django_db
+
+
+def close(case, by, **extra):
+    values = {"root_cause_id": root_cause().pk, "resolution": "Refunded the delivery fee.", "outcome": "resolved"}
+    values.update(extra)
+    return case_close(case_id=case.pk, by=by, **values)
+
+
+def in_status(status, personas):
+    case = open_case()
+    if status == Case.Status.IN_PROGRESS:
+        case = case_start(case_id=case.pk, by=personas.alice)
+    elif status == Case.Status.CLOSED:
+        case = close(case, personas.alice)
+    return case
+
+
+def call(action, case, by):
+    if action == "claim":
+        return case_claim(case_id=case.pk, by=by)
+    if action == "assign":
+        return case_assign(case_id=case.pk, by=by, assignee=by)
+    if action == "start":
+        return case_start(case_id=case.pk, by=by)
+    if action == "log_contact":
+        return case_log_contact(case_id=case.pk, by=by, channel="phone", outcome="reached")
+    if action == "note":
+        return case_add_note(case_id=case.pk, by=by, note="Called the store.")
+    if action == "priority":
+        return case_change_priority(case_id=case.pk, by=by, priority="urgent")
+    if action == "close":
+        return close(case, by)
+    if action == "reopen":
+        return case_reopen(case_id=case.pk, by=by, reason="Customer called back.")
+    return None
+
+
+CALLABLE = ["claim", "assign", "start", "log_contact", "note", "priority", "close", "reopen"]
+
+
+@pytest.mark.parametrize("status", Case.Status.values)
+@pytest.mark.parametrize("action", CALLABLE)
+def test_it_follows_the_transition_table(personas, status, action):
+    case = in_status(status, personas)
+    allowed_from, to_status = ACTIONS[action]
+    if status in allowed_from:
+        updated = call(action, case, personas.alice)
+        expected = to_status or status
+        assert updated.status == expected
+        if expected != status:
+            assert expected in TRANSITIONS[status]
+            assert CaseEvent.objects.filter(case=case, kind="status", from_value=status, to_value=expected).exists()
+    else:
+        with pytest.raises(InvalidTransition) as err:
+            call(action, case, personas.alice)
+        assert "status" in err.value.message_dict
+        case.refresh_from_db()
+        assert case.status == status
+
+
+def test_it_names_each_missing_closure_field(personas):
+    case = open_case()
+    with pytest.raises(ValidationError) as err:
+        case_close(case_id=case.pk, by=personas.alice, root_cause_id=None, resolution=" ", outcome="")
+    assert set(err.value.message_dict) == {"root_cause", "resolution", "outcome"}
+    case.refresh_from_db()
+    assert case.status == "new" and case.version == 1
+
+
+def test_it_refuses_a_retired_root_cause_but_keeps_it_on_closed_cases(personas):
+    cause = root_cause("Damaged")
+    closed = close(open_case(), personas.alice, root_cause_id=cause.pk)
+    RootCause.objects.filter(pk=cause.pk).update(active=False)
+    with pytest.raises(ValidationError) as err:
+        close(open_case(), personas.alice, root_cause_id=cause.pk)
+    assert "root_cause" in err.value.message_dict
+    closed.refresh_from_db()
+    assert closed.root_cause == cause
+
+
+def test_prevention_is_optional_and_kept(personas):
+    case = close(open_case(), personas.alice, prevention="Pack glasses in double boxes.")
+    assert case.prevention == "Pack glasses in double boxes."
+    assert case.closed_by == personas.alice and case.closed_at is not None
+    event = case.events.get(kind="closed")
+    assert event.data["root_cause"] == "Delivery > Late"
+
+
+def test_claiming_a_held_case_says_who_has_it(personas):
+    case = open_case()
+    case_claim(case_id=case.pk, by=personas.bob)
+    with pytest.raises(CaseConflict) as err:
+        case_claim(case_id=case.pk, by=personas.alice)
+    assert err.value.message.startswith("bob claimed this case at ")
+    assert err.value.case.assignee == personas.bob
+
+
+def test_a_stale_version_is_a_conflict_saying_what_changed(personas):
+    case = open_case()
+    case_change_priority(case_id=case.pk, by=personas.bob, priority="high")
+    with pytest.raises(CaseConflict) as err:
+        case_add_note(case_id=case.pk, by=personas.alice, note="hi", expected_version=1)
+    assert "bob changed priority from normal to high at" in err.value.message
+    assert err.value.message.endswith("reload to see it.")
+    assert err.value.case.version == 2
+
+
+def test_every_change_bumps_the_version_and_stamps_its_events(personas):
+    case = open_case()
+    case = case_claim(case_id=case.pk, by=personas.alice, expected_version=1)
+    case = case_log_contact(case_id=case.pk, by=personas.alice, channel="phone", outcome="voicemail",
+                            expected_version=2)
+    assert case.version == 3 and case.status == "in_progress" and case.first_contacted_at is not None
+    assert list(case.events.values_list("kind", "version")) == [
+        ("opened", 1), ("claimed", 2), ("status", 3), ("contact", 3)]
+
+
+def test_someone_from_another_team_cannot_act(personas):
+    case = open_case()
+    with pytest.raises(PermissionDenied):
+        case_claim(case_id=case.pk, by=personas.charlie)
+
+
+def test_it_assigns_only_members_of_the_team(personas):
+    case = open_case()
+    with pytest.raises(ValidationError) as err:
+        case_assign(case_id=case.pk, by=personas.mia, assignee=personas.charlie)
+    assert "not a member of North" in err.value.message_dict["assignee"][0]
+    case = case_assign(case_id=case.pk, by=personas.mia, assignee=personas.bob)
+    assert case.assignee == personas.bob
+    assert case.notifications.filter(kind="assigned", recipient=personas.bob).count() == 1
+
+
+def test_moving_team_clears_an_assignee_who_is_not_a_member(personas):
+    case = case_claim(case_id=open_case().pk, by=personas.alice)
+    case = case_assign(case_id=case.pk, by=personas.adam, team=personas.south)
+    assert case.team == personas.south and case.assignee is None
+    assert list(case.events.filter(kind__in=["team", "assigned"]).values_list("kind", flat=True)) == ["team", "assigned"]
+
+
+def test_reopen_needs_a_reason_and_restarts_the_clocks(personas):
+    case = close(open_case(), personas.alice)
+    with pytest.raises(ValidationError):
+        case_reopen(case_id=case.pk, by=personas.alice, reason="")
+    case = case_reopen(case_id=case.pk, by=personas.alice, reason="Customer called back.")
+    assert case.status == "in_progress" and case.reopen_count == 1 and case.first_contacted_at is None
+    assert case.events.filter(kind="reopened", note="Customer called back.").exists()
+
+
+def test_reference_comes_from_the_id(personas):
+    cases = [open_case() for _ in range(3)]
+    assert [c.reference for c in cases] == [f"CL-{c.pk:06d}" for c in cases]

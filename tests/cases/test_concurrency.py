@@ -1,0 +1,80 @@
+"""On real PostgreSQL, with threads: racing claims and racing sweeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from accounts.models import Membership, Team
+from cases.models import Case, CaseEvent, Notification
+from cases.services import CaseConflict, case_claim, cases_sweep_sla
+from tests.cases.conftest import make_response, open_case
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(target, args_list, timeout=60):
+    barrier = threading.Barrier(len(args_list))
+    results: list = [None] * len(args_list)
+
+    def worker(i, args):
+        try:
+            barrier.wait(timeout=10)
+            results[i] = target(*args)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted by the test
+            results[i] = exc
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, a)) for i, a in enumerate(args_list)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results
+
+
+def test_twenty_concurrent_claims_one_wins(personas):
+    assert connection.vendor == "postgresql"
+    people = [make_user(f"agent{i}") for i in range(20)]
+    Membership.objects.bulk_create([Membership(user=u, team=personas.north) for u in people])
+    case = open_case()
+    results = run_together(lambda user: case_claim(case_id=case.pk, by=user), [(u,) for u in people])
+    winners = [r for r in results if isinstance(r, Case)]
+    conflicts = [r for r in results if isinstance(r, CaseConflict)]
+    assert len(winners) == 1 and len(conflicts) == 19, results
+    winner = winners[0].assignee
+    assert all(c.message.startswith(f"{winner.display_name} claimed this case at") for c in conflicts)
+    assert CaseEvent.objects.filter(case=case, kind="claimed").count() == 1
+    case.refresh_from_db()
+    assert case.assignee == winner and case.version == 2
+
+
+def test_two_concurrent_sweeps_over_ten_thousand_overdue_cases(personas, monkeypatch):
+    # Delivery of the 30,000 queued rows is not what this test is about (see test_notifications).
+    monkeypatch.setattr("cases.notifications.dispatch_on_commit", lambda: None)
+    Team.objects.filter(pk=personas.north.pk).update(slack_webhook_url="http://127.0.0.1:9/hook")
+    template = open_case()
+    past = timezone.now() - dt.timedelta(hours=2)
+    response = make_response(None)
+    Case.objects.bulk_create([
+        Case(reference=f"BULK-{i:06d}", response=response, team=personas.north, assignee=personas.alice,
+             first_contact_due=past, resolution_due=past, value_at_risk=Decimal("0"))
+        for i in range(9_999)
+    ], batch_size=5000)
+    Case.objects.filter(pk=template.pk).update(first_contact_due=past, resolution_due=past, assignee=personas.alice)
+    now = timezone.now()
+    results = run_together(lambda: cases_sweep_sla(now=now), [(), ()], timeout=120)
+    assert all(isinstance(r, dict) for r in results), results
+    assert sorted(r["overdue"] for r in results) == [0, 10_000]
+    assert CaseEvent.objects.filter(kind="overdue").count() == 10_000
+    per_case = Notification.objects.filter(kind="overdue").values("case", "channel", "address").distinct().count()
+    assert Notification.objects.filter(kind="overdue").count() == per_case == 30_000  # alice, mia, slack
+    assert Notification.objects.filter(kind="overdue", recipient=personas.alice).count() == 10_000

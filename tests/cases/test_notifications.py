@@ -1,0 +1,149 @@
+"""The outbox: idempotent rows, e-mail templates, preferences, chat webhooks with retries, digest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import Team
+from cases.models import Case, Notification, NotificationPreference
+from cases.notifications import MAX_ATTEMPTS, deliver, queue_manager_digests
+from cases.services import case_assign, case_close, case_email_customer
+from cases.tasks import manager_digest_task, notifications_dispatch_task, sla_sweep_task
+from tests.cases.conftest import open_case, root_cause
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeWebhook:
+    """A local incoming-webhook endpoint: answers with the queued status codes, records bodies."""
+
+    def __init__(self, statuses=(200,)):
+        self.statuses = list(statuses)
+        self.bodies: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                fake.bodies.append(json.loads(self.rfile.read(length)))
+                code = fake.statuses.pop(0) if len(fake.statuses) > 1 else fake.statuses[0]
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_assignment_e_mail_uses_the_templates(personas, django_capture_on_commit_callbacks):
+    case = open_case()
+    with django_capture_on_commit_callbacks(execute=True):
+        case_assign(case_id=case.pk, by=personas.mia, assignee=personas.bob)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["bob@example.com"]
+    assert message.subject == f"[Closeloop] {case.reference} was assigned to you"
+    assert "The parcel arrived broken." in message.body
+    assert message.alternatives[0][1] == "text/html"
+    assert Notification.objects.get(kind="assigned").status == "sent"
+
+
+def test_switching_a_kind_off_stops_it(personas):
+    NotificationPreference.objects.create(user=personas.bob, kind="assigned", enabled=False)
+    case = case_assign(case_id=open_case().pk, by=personas.mia, assignee=personas.bob)
+    assert not case.notifications.exists()
+
+
+def test_slack_and_teams_get_new_cases_and_a_failed_post_is_retried(personas, django_capture_on_commit_callbacks):
+    with FakeWebhook(statuses=[500, 200]) as slack, FakeWebhook() as teams:
+        Team.objects.filter(pk=personas.north.pk).update(slack_webhook_url=slack.url, msteams_webhook_url=teams.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            case = open_case()
+        failed = Notification.objects.get(channel="slack")
+        assert (failed.status, failed.attempts) == ("pending", 1) and "500" in failed.error
+        assert Notification.objects.get(channel="msteams").status == "sent"
+        assert case.reference in teams.bodies[0]["text"]
+        Notification.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now())
+        notifications_dispatch_task()  # what the every-minute sweep does
+        failed.refresh_from_db()
+        assert (failed.status, failed.attempts) == ("sent", 2)
+        assert len(slack.bodies) == 2
+
+
+def test_a_delivery_that_keeps_failing_gives_up(personas):
+    with FakeWebhook(statuses=[503]) as slack:
+        Team.objects.filter(pk=personas.north.pk).update(slack_webhook_url=slack.url)
+        open_case()
+        row = Notification.objects.get(channel="slack")
+        for _ in range(MAX_ATTEMPTS):
+            Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+            deliver(row.pk)
+        row.refresh_from_db()
+        assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
+        assert deliver(row.pk) is False
+
+
+def test_delivering_twice_sends_once(personas, django_capture_on_commit_callbacks):
+    case = case_assign(case_id=open_case().pk, by=personas.mia, assignee=personas.bob)
+    row = case.notifications.get()
+    assert deliver(row.pk) is True
+    assert deliver(row.pk) is False
+    assert len(mail.outbox) == 1
+
+
+def test_the_sweep_task_delivers_overdue_e_mails_once(personas, django_capture_on_commit_callbacks):
+    case = open_case()
+    Case.objects.filter(pk=case.pk).update(first_contact_due=timezone.now() - dt.timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_sweep_task()
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_sweep_task()
+    assert [m.to for m in mail.outbox] == [["mia@example.com"]]
+    assert mail.outbox[0].subject == f"[Closeloop] {case.reference} is overdue"
+
+
+def test_the_manager_digest_is_sent_once_a_day(personas, django_capture_on_commit_callbacks):
+    closed = open_case()
+    case_close(case_id=closed.pk, by=personas.alice, root_cause_id=root_cause("Damaged").pk, resolution="Replaced",
+               outcome="resolved")
+    late = open_case()
+    Case.objects.filter(pk=late.pk).update(resolution_due=timezone.now() - dt.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_digest_task()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queue_manager_digests() == 1  # queued again, ignored by the outbox's uniqueness
+    assert len(mail.outbox) == 1
+    digest = mail.outbox[0]
+    assert digest.to == ["mia@example.com"]
+    assert digest.subject == "[Closeloop] Daily digest: 1 overdue, 0 due in 24 h"
+    assert "Delivery > Damaged: 1" in digest.body
+
+
+def test_e_mailing_the_customer_is_sent_by_a_task_and_recorded_as_a_contact(personas,
+                                                                          django_capture_on_commit_callbacks):
+    case = open_case()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_email_customer(case_id=case.pk, by=personas.alice, subject="Sorry", body="We will fix it.")
+    assert case.first_contacted_at is not None and case.status == "in_progress"
+    event = case.events.get(kind="contact")
+    assert event.data["channel"] == "email" and event.data["subject"] == "Sorry"
+    assert mail.outbox[0].to == [case.customer.email] and mail.outbox[0].reply_to == ["alice@example.com"]

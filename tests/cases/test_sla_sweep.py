@@ -1,0 +1,110 @@
+"""The every-minute sweep: overdue and due-soon recorded once, the escalation ladder, sla_state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Team
+from cases.models import Case, CaseEvent, Notification, NotificationPreference
+from cases.services import case_claim, case_log_contact, cases_sweep_sla
+from cases.sla import sla_state
+from tests.cases.conftest import open_case
+
+pytestmark = pytest.mark.django_db
+
+
+def make_overdue(case, *, hours=1):
+    """Move the clocks into the past (test set-up; the app never edits due times)."""
+    past = timezone.now() - dt.timedelta(hours=hours)
+    Case.objects.filter(pk=case.pk).update(first_contact_due=past, resolution_due=past + dt.timedelta(minutes=30))
+    case.refresh_from_db()
+    return case
+
+
+def test_a_case_becomes_overdue_once_and_notifies_assignee_and_managers(personas):
+    Team.objects.filter(pk=personas.north.pk).update(slack_webhook_url="http://127.0.0.1:9/slack")
+    case = make_overdue(case_claim(case_id=open_case().pk, by=personas.alice))
+    first = cases_sweep_sla()
+    second = cases_sweep_sla()
+    assert first["overdue"] == 1 and second["overdue"] == 0
+    assert CaseEvent.objects.filter(case=case, kind="overdue").count() == 1
+    rows = Notification.objects.filter(case=case, kind="overdue")
+    assert sorted(rows.values_list("channel", "address")) == [
+        ("email", "alice@example.com"), ("email", "mia@example.com"), ("slack", "http://127.0.0.1:9/slack")]
+    case.refresh_from_db()
+    assert case.escalation_level == 1 and case.overdue_at is not None
+
+
+def test_a_user_who_switched_overdue_off_is_not_told(personas):
+    NotificationPreference.objects.create(user=personas.mia, kind="overdue", enabled=False)
+    case = make_overdue(case_claim(case_id=open_case().pk, by=personas.alice))
+    cases_sweep_sla()
+    assert list(Notification.objects.filter(case=case).values_list("address", flat=True)) == ["alice@example.com"]
+
+
+def test_level_two_after_the_delay_notifies_the_contact_and_raises_priority(personas):
+    Team.objects.filter(pk=personas.north.pk).update(escalation_delay_minutes=60, escalation_email="boss@example.com")
+    case = make_overdue(open_case(), hours=3)
+    now = timezone.now()
+    cases_sweep_sla(now=now)
+    assert cases_sweep_sla(now=now + dt.timedelta(minutes=30))["escalated"] == 0
+    result = cases_sweep_sla(now=now + dt.timedelta(minutes=61))
+    assert result["escalated"] == 1 and result["priority_raised"] == 1
+    case.refresh_from_db()
+    assert case.escalation_level == 2 and case.priority == "high" and case.version == 2
+    assert Notification.objects.filter(case=case, kind="escalated", address="boss@example.com").count() == 1
+    priority = case.events.get(kind="priority")
+    assert (priority.from_value, priority.to_value, priority.version) == ("normal", "high", 2)
+    assert cases_sweep_sla(now=now + dt.timedelta(minutes=200))["escalated"] == 0
+
+
+def test_a_notify_only_team_escalates_without_raising_priority(personas):
+    Team.objects.filter(pk=personas.north.pk).update(escalation="notify_only", escalation_delay_minutes=0,
+                                                    escalation_email="boss@example.com")
+    case = make_overdue(open_case())
+    result = cases_sweep_sla()  # a delay of 0 escalates in the same sweep
+    assert result["overdue"] == 1 and result["escalated"] == 1 and result["priority_raised"] == 0
+    case.refresh_from_db()
+    assert case.priority == "normal" and case.escalation_level == 2
+
+
+def test_due_soon_is_recorded_once_for_the_assignee(personas):
+    case = case_claim(case_id=open_case().pk, by=personas.alice)
+    Case.objects.filter(pk=case.pk).update(first_contact_due=timezone.now() + dt.timedelta(minutes=30))
+    assert cases_sweep_sla()["due_soon"] == 1
+    assert cases_sweep_sla()["due_soon"] == 0
+    assert Notification.objects.filter(case=case, kind="due_soon", recipient=personas.alice).count() == 1
+
+
+def test_first_contact_ends_the_overdue_cycle_of_that_clock(personas):
+    case = case_claim(case_id=open_case().pk, by=personas.alice)
+    Case.objects.filter(pk=case.pk).update(first_contact_due=timezone.now() - dt.timedelta(minutes=5))
+    cases_sweep_sla()
+    case = case_log_contact(case_id=case.pk, by=personas.alice, channel="phone", outcome="reached")
+    assert case.overdue_at is None and case.escalation_level == 0
+    assert not Case.objects.overdue().filter(pk=case.pk).exists()
+
+
+def test_overdue_is_derived_not_stored(personas):
+    case = open_case()
+    assert not Case.objects.overdue().exists()
+    make_overdue(case)
+    assert Case.objects.overdue().get() == case  # before any sweep ran
+    assert sla_state(case).level == "overdue"
+    assert sla_state(case).label.startswith("first contact overdue by ")
+
+
+def test_sla_state_labels():
+    now = dt.datetime(2026, 3, 11, 12, 0, tzinfo=dt.UTC)
+    case = Case(status="new", first_contact_due=now + dt.timedelta(minutes=45),
+                resolution_due=now + dt.timedelta(hours=30))
+    assert (sla_state(case, now).label, sla_state(case, now).level) == ("first contact due in 45 min", "due_soon")
+    case.first_contacted_at = now
+    assert (sla_state(case, now).label, sla_state(case, now).level) == ("due in 1 day", "ok")
+    case.resolution_due = now - dt.timedelta(hours=3)
+    assert (sla_state(case, now).label, sla_state(case, now).level) == ("overdue by 3 h", "overdue")
+    case.status = "closed"
+    assert (sla_state(case, now).label, sla_state(case, now).level) == ("closed", "closed")
