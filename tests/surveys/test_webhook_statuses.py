@@ -128,3 +128,45 @@ def test_rate_limit_answers_429_with_retry_after(client):
     if limited.status_code == 429:
         assert limited["Retry-After"] == "1"
     assert WebhookDelivery.objects.count() == 6 - statuses.count(429) + (limited.status_code == 202)
+
+
+def test_generic_multipart_body_is_verified_and_parsed(client, django_capture_on_commit_callbacks):
+    from django.test.client import BOUNDARY, encode_multipart
+
+    source = make_source("generic", auth={"mode": "hmac", "header": "X-Signature"},
+                         mapping={"nps": "answers.nps", "response_id": "submission", "comment": "answers.why"})
+    body = encode_multipart(BOUNDARY, {"submission": "sub-1", "answers": json.dumps({"nps": 1, "why": "Cold food"})})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, source, body, signed("generic", source, body), f"multipart/form-data; boundary={BOUNDARY}")
+    assert response.status_code == 202
+    r = SurveyResponse.objects.get()
+    assert (r.external_id, r.nps, r.comment) == ("sub-1", 1, "Cold food")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rate_limit_holds_under_concurrent_senders():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    source = make_source("generic", rate_limit_per_second=5, auth={"mode": "token"})
+    barrier = threading.Barrier(8)
+
+    def send(i):
+        barrier.wait(timeout=10)
+        try:
+            c = Client()
+            return [c.post(f"/webhooks/{source.slug}/", data=json.dumps({"id": f"{i}-{j}", "nps": 5}),
+                           content_type="application/json", HTTP_X_WEBHOOK_TOKEN=source.secret).status_code
+                    for j in range(3)]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = [s for batch in pool.map(send, range(8), timeout=60) for s in batch]
+    accepted = statuses.count(202)
+    assert statuses.count(429) == 24 - accepted
+    assert 5 <= accepted <= 15  # 5 per one-second window; the burst may straddle a couple of windows
+    assert WebhookDelivery.objects.count() == accepted
