@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from reporting import views
 
 app_name = "reporting"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("overdue/", views.dashboard, name="dashboard"),
+    path("kpis/", views.kpis, name="reports"),
+    path("root-causes/", views.root_causes, name="root_causes"),
+    path("scores/", views.scores, name="scores"),
+    path("recovery/", views.recovery, name="recovery"),
+    path("export/<slug:name>.csv", views.export_csv, name="export"),
+]

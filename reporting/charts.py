@@ -1,0 +1,94 @@
+"""Geometry for the server-rendered SVG charts (templates/reporting/charts/*.html).
+
+Charts are drawn on the server from the same Table the page shows beside them: no JavaScript,
+nothing to download, they print, and the Content-Security-Policy (scripts from our own files
+only) needs no exception. Every bar and point carries its number as text, so nothing is told by
+colour or length alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reporting.tables import Table, cell_text
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    text: str
+    width: float  # 0..100, share of the longest bar
+    url: str | None = None
+    note: str = ""
+
+
+def bars(table: Table, label_key: str, value_key: str, note_key: str | None = None, note_suffix: str = "",
+         skip_labels: tuple[str, ...] = ()) -> list[Bar]:
+    """One horizontal bar per row (rows whose label is in skip_labels, e.g. a total, left out)."""
+    items = []
+    for row, links in zip(table.rows, table.links, strict=True):
+        if row.get(label_key) in skip_labels:
+            continue
+        value = float(row.get(value_key) or 0)
+        note = f"{cell_text(row.get(note_key))}{note_suffix}" if note_key and row.get(note_key) is not None else ""
+        items.append((str(row.get(label_key)), value, cell_text(row.get(value_key)) or "0", links.get(value_key), note))
+    top = max((v for _, v, _, _, _ in items), default=0) or 1
+    return [Bar(label, v, text, round(100 * v / top, 1), url, note) for label, v, text, url, note in items]
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+    text: str
+    show_label: bool
+
+
+@dataclass(frozen=True)
+class LineChart:
+    width: int
+    height: int
+    points: list[Point]
+    polyline: str
+    gridlines: list[tuple[float, str]]  # (y, label)
+    zero_y: float | None
+
+
+def line(table: Table, label_key: str, value_key: str, y_min: float, y_max: float,
+         ticks: tuple[float, ...] = (), width: int = 640, height: int = 220) -> LineChart | None:
+    """A line over the rows that have a value; None when fewer than one point exists."""
+    left, right, top, bottom = 44, 12, 16, 40
+    values = [(str(r.get(label_key)), r.get(value_key)) for r in table.rows]
+    values = [(lbl, float(v)) for lbl, v in values if v is not None]
+    if not values:
+        return None
+    span = (y_max - y_min) or 1
+    inner_w = width - left - right
+    inner_h = height - top - bottom
+    step = inner_w / max(len(values) - 1, 1)
+    every = max(1, len(values) // 8)
+
+    def y_of(v: float) -> float:
+        return round(top + inner_h * (1 - (v - y_min) / span), 1)
+
+    points = [
+        Point(round(left + i * step if len(values) > 1 else left + inner_w / 2, 1), y_of(v), lbl, cell_text(v),
+              show_label=(i % every == 0 or i == len(values) - 1))
+        for i, (lbl, v) in enumerate(values)
+    ]
+    return LineChart(
+        width=width,
+        height=height,
+        points=points,
+        polyline=" ".join(f"{p.x},{p.y}" for p in points),
+        gridlines=[(y_of(t), f"{t:g}") for t in ticks],
+        zero_y=y_of(0) if y_min < 0 < y_max else None,
+    )
+
+
+def heat_level(value, top) -> int:
+    """0..5 shade for a heat-map cell; the number is always printed in the cell too."""
+    if not value or not top:
+        return 0
+    return max(1, min(5, round(5 * value / top)))

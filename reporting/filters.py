@@ -1,0 +1,220 @@
+"""The one filter every report panel obeys: date range, team, survey, touchpoint, location, tier.
+
+`ReportFilterForm` parses the query string (the HTML pages, the CSV export and the API all pass
+the same parameters); `ReportFilters` is the validated result, already intersected with what the
+user may see (accounts.selectors.visible_team_ids), and knows how to narrow a case or response
+queryset and which inbox filters reproduce it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Team
+from accounts.selectors import visible_team_ids
+from surveys.models import Customer, Survey, SurveyResponse
+
+DEFAULT_PERIOD_DAYS = 90
+OPTIONS_CACHE_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Validated filters. `team_ids` is None only for an admin who picked no team (every team)."""
+
+    team_ids: frozenset[int] | None
+    start: dt.datetime | None = None  # inclusive
+    end: dt.datetime | None = None  # exclusive
+    team_id: int | None = None
+    survey_id: int | None = None
+    touchpoint: str = ""
+    location: str = ""
+    tier: str = ""
+    now: dt.datetime = field(default_factory=timezone.now)
+
+    # --- querysets -------------------------------------------------------------------------
+    def cases(self, queryset=None, date_field: str | None = None):
+        """Cases of the visible (and chosen) teams; segment filters read the opening response
+        and the customer; `date_field` (created_at, closed_at) takes the date range."""
+        from cases.models import Case
+
+        qs = Case.objects.all() if queryset is None else queryset
+        if self.team_ids is not None:
+            qs = qs.filter(team_id__in=self.team_ids)
+        if self.survey_id:
+            qs = qs.filter(response__survey_id=self.survey_id)
+        if self.touchpoint:
+            qs = qs.filter(response__touchpoint=self.touchpoint)
+        if self.location:
+            qs = qs.filter(response__location=self.location)
+        if self.tier:
+            qs = qs.filter(customer__tier=self.tier)
+        if date_field:
+            qs = self._dates(qs, date_field)
+        return qs
+
+    def responses(self, queryset=None):
+        """Responses owned by the visible (and chosen) teams, answered in the date range."""
+        qs = SurveyResponse.objects.all() if queryset is None else queryset
+        if self.team_ids is not None:
+            qs = qs.filter(team_id__in=self.team_ids)
+        if self.survey_id:
+            qs = qs.filter(survey_id=self.survey_id)
+        if self.touchpoint:
+            qs = qs.filter(touchpoint=self.touchpoint)
+        if self.location:
+            qs = qs.filter(location=self.location)
+        if self.tier:
+            qs = qs.filter(customer__tier=self.tier)
+        return self._dates(qs, "answered_at")
+
+    def _dates(self, qs, field_name: str):
+        if self.start:
+            qs = qs.filter(**{f"{field_name}__gte": self.start})
+        if self.end:
+            qs = qs.filter(**{f"{field_name}__lt": self.end})
+        return qs
+
+    # --- links -----------------------------------------------------------------------------
+    def inbox_params(self) -> dict[str, str]:
+        """The inbox filters that reproduce this report's segment (the tier has no inbox filter)."""
+        params = {}
+        if self.team_id:
+            params["team"] = str(self.team_id)
+        if self.survey_id:
+            params["survey"] = str(self.survey_id)
+        if self.touchpoint:
+            params["touchpoint"] = self.touchpoint
+        if self.location:
+            params["location"] = self.location
+        return params
+
+    @property
+    def period_label(self) -> str:
+        if not self.start and not self.end:
+            return "all time"
+        first = timezone.localdate(self.start).isoformat() if self.start else "the beginning"
+        last = (timezone.localdate(self.end) - dt.timedelta(days=1)).isoformat() if self.end else "now"
+        return f"{first} to {last}"
+
+    def as_dict(self) -> dict:
+        """What the API echoes back: the filters the figures were computed with."""
+        return {
+            "date_from": timezone.localdate(self.start).isoformat() if self.start else None,
+            "date_to": (timezone.localdate(self.end) - dt.timedelta(days=1)).isoformat() if self.end else None,
+            "team": self.team_id,
+            "survey": self.survey_id,
+            "touchpoint": self.touchpoint or None,
+            "location": self.location or None,
+            "tier": self.tier or None,
+            "teams_in_scope": sorted(self.team_ids) if self.team_ids is not None else "all",
+        }
+
+
+class ReportFilterForm(forms.Form):
+    """The filter bar. Teams on offer are the ones the user may see; anything else is refused."""
+
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All my teams")
+    survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, empty_label="All surveys")
+    touchpoint = forms.CharField(required=False, max_length=120)
+    location = forms.CharField(required=False, max_length=120)
+    tier = forms.CharField(required=False, max_length=60, label="Customer tier")
+
+    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS):
+        data = data.copy() if data is not None else {}
+        self.default_days = default_days
+        self.user = user
+        if default_days and not data.get("date_from") and not data.get("date_to"):
+            today = timezone.localdate()
+            data["date_from"] = (today - dt.timedelta(days=default_days - 1)).isoformat()
+            data["date_to"] = today.isoformat()
+        super().__init__(data)
+        self.fields["team"].queryset = Team.objects.visible_to(user).order_by("name")
+        self.fields["survey"].queryset = Survey.objects.order_by("name")
+        for name in ("touchpoint", "location", "tier"):
+            self.fields[name].widget.attrs["list"] = f"report-{name}-options"
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+    def filters(self) -> ReportFilters:
+        """The validated filters; fields that failed validation fall back to "any"."""
+        data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
+        visible = visible_team_ids(self.user)
+        team = data.get("team")
+        if team is not None:
+            team_ids = frozenset({team.pk})
+        else:
+            team_ids = None if visible is None else frozenset(visible)
+        tz = timezone.get_current_timezone()
+        start = data.get("date_from")
+        end = data.get("date_to")
+        if "date_to" in self.errors:
+            end = None
+        return ReportFilters(
+            team_ids=team_ids,
+            start=dt.datetime.combine(start, dt.time.min, tzinfo=tz) if start else None,
+            end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz) if end else None,
+            team_id=team.pk if team is not None else None,
+            survey_id=data["survey"].pk if data.get("survey") else None,
+            touchpoint=(data.get("touchpoint") or "").strip(),
+            location=(data.get("location") or "").strip(),
+            tier=(data.get("tier") or "").strip(),
+        )
+
+    def options(self) -> dict[str, list[str]]:
+        """Suggestions for the free-text segment fields (a <datalist> each), cached briefly."""
+        return {
+            "touchpoint": _distinct_values(SurveyResponse, "touchpoint"),
+            "location": _distinct_values(SurveyResponse, "location"),
+            "tier": _distinct_values(Customer, "tier"),
+        }
+
+
+def _distinct_values(model, column: str, limit: int = 200) -> list[str]:
+    """Distinct non-blank values of an indexed text column. On PostgreSQL a recursive "skip scan"
+    walks the index once per distinct value, so ten million responses with fifty touchpoints
+    cost fifty index probes, not a full scan."""
+    key = f"reporting:options:{model._meta.label_lower}:{column}"
+    values = cache.get(key)
+    if values is not None:
+        return values
+    table = model._meta.db_table
+    if connection.vendor == "postgresql" and _has_index(model, column):
+        sql = f"""
+            WITH RECURSIVE walk(value, n) AS (
+                (SELECT {column}, 1 FROM {table} WHERE {column} > '' ORDER BY {column} LIMIT 1)
+                UNION ALL
+                SELECT (SELECT {column} FROM {table} WHERE {column} > walk.value ORDER BY {column} LIMIT 1), n + 1
+                FROM walk WHERE walk.value IS NOT NULL AND n < %s
+            )
+            SELECT value FROM walk WHERE value IS NOT NULL
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [limit])
+            values = [row[0] for row in cursor.fetchall()]
+    else:
+        values = list(
+            model.objects.exclude(**{column: ""}).order_by(column).values_list(column, flat=True).distinct()[:limit]
+        )
+    cache.set(key, values, OPTIONS_CACHE_SECONDS)
+    return values
+
+
+def _has_index(model, column: str) -> bool:
+    field_obj = model._meta.get_field(column)
+    return bool(field_obj.db_index)
+
+

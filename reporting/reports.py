@@ -1,0 +1,46 @@
+"""The named reports: one name per table, shared by the pages, the CSV export
+(/reports/export/<name>.csv) and the API (/api/v1/reports/<name>/)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from reporting import selectors
+from reporting.filters import DEFAULT_PERIOD_DAYS, ReportFilters
+from reporting.tables import Table
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    build: Callable[[ReportFilters], Table]
+    # The dashboard shows the present (no date range unless one is chosen); analyses default to
+    # the last DEFAULT_PERIOD_DAYS days.
+    default_days: int | None = DEFAULT_PERIOD_DAYS
+
+
+def _reports() -> dict[str, Report]:
+    items = [
+        Report("overdue-by-team", selectors.overdue_by_team, None),
+        Report("overdue-by-assignee", selectors.overdue_by_assignee, None),
+        Report("overdue-age", selectors.overdue_age, None),
+        Report("overdue-escalation", selectors.overdue_escalation, None),
+        *[Report(f"kpis-by-{by}", partial(selectors.kpis, by=by)) for by in selectors.KPI_DIMENSIONS],
+        Report("root-causes-pareto", selectors.root_cause_pareto),
+        Report("root-causes-weekly", selectors.root_cause_weekly),
+        Report("root-causes-by-touchpoint", selectors.root_cause_by_touchpoint),
+        Report("root-causes-scores", selectors.root_cause_scores),
+        Report("root-causes-prevention", selectors.root_cause_prevention),
+        Report("scores-weekly", partial(selectors.scores_trend, period="week")),
+        Report("scores-monthly", partial(selectors.scores_trend, period="month")),
+        *[Report(f"scores-by-{by}", partial(selectors.scores_by, by=by)) for by in selectors.SCORE_DIMENSIONS],
+        Report("recovery-by-team", selectors.recovery_by_team),
+        Report("recovery-by-root-cause", selectors.recovery_by_root_cause),
+        Report("recovery-customers", selectors.recovery_customers),
+    ]
+    return {r.name: r for r in items}
+
+
+REPORTS = _reports()

@@ -1,0 +1,235 @@
+"""Manager pages: the overdue dashboard (a manager's landing page) and the analyses.
+
+Views only parse the filter form, call selectors (through the report registry) and render.
+Managers and admins only: anyone else gets the same 404 as for something not theirs to see."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from reporting import charts
+from reporting.filters import ReportFilterForm
+from reporting.reports import REPORTS
+from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS
+from reporting.tables import Table
+
+FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier")
+TABS = [
+    ("reporting:dashboard", "Overdue"),
+    ("reporting:reports", "Closed-loop KPIs"),
+    ("reporting:root_causes", "Root causes"),
+    ("reporting:scores", "Scores"),
+    ("reporting:recovery", "Recovery"),
+]
+
+
+def manager_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        if not user.is_manager_role:
+            raise Http404("Reports are for managers.")
+        return view(request, *args, **kwargs)
+
+    return require_GET(wrapper)
+
+
+def _form(request, default_days):
+    form = ReportFilterForm(request.GET, user=request.user, default_days=default_days)
+    form.is_valid()  # errors are shown beside the fields; invalid fields fall back to "any"
+    return form, form.filters()
+
+
+def _filter_query(request) -> str:
+    """The filter part of the query string, carried into CSV links and tab links."""
+    query = request.GET.copy()
+    for key in list(query):
+        if key not in FILTER_FIELDS:
+            del query[key]
+    return query.urlencode()
+
+
+def _page(request, template: str, form, filters, context: dict):
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "filters": filters,
+            "options": form.options(),
+            "filter_query": _filter_query(request),
+            "tabs": TABS,
+            "generated_at": timezone.now(),
+            "keep": {},
+            **context,
+        },
+    )
+
+
+@manager_required
+def index(request):
+    return redirect("reporting:dashboard")
+
+
+@manager_required
+def dashboard(request):
+    """Overdue now: by team, by assignee, by age and escalation level, and what falls due next."""
+    form, filters = _form(request, default_days=None)
+    by_team = REPORTS["overdue-by-team"].build(filters)
+    total = by_team.rows[-1] if by_team.rows else {}
+    total_links = by_team.links[-1] if by_team.links else {}
+    age = REPORTS["overdue-age"].build(filters)
+    return _page(
+        request,
+        "reporting/dashboard.html",
+        form,
+        filters,
+        {
+            "title": "Overdue dashboard",
+            "active_tab": "reporting:dashboard",
+            "headline": [
+                ("Overdue", total.get("overdue", 0), total_links.get("overdue")),
+                ("Escalated", total.get("escalated", 0), total_links.get("escalated")),
+                ("Overdue, unassigned", total.get("unassigned", 0), total_links.get("unassigned")),
+                ("Due in next 24 h", total.get("due_24h", 0), total_links.get("due_24h")),
+                ("Overdue value at risk", total.get("overdue_value", 0), None),
+            ],
+            "by_team": by_team,
+            "by_team_bars": charts.bars(by_team, "team", "overdue", skip_labels=("All teams",)),
+            "by_assignee": REPORTS["overdue-by-assignee"].build(filters),
+            "age": age,
+            "age_bars": charts.bars(age, "age", "cases", "share", " %"),
+            "escalation": REPORTS["overdue-escalation"].build(filters),
+        },
+    )
+
+
+@manager_required
+def kpis(request):
+    by = request.GET.get("by", "team")
+    if by not in KPI_DIMENSIONS:
+        by = "team"
+    form, filters = _form(request, default_days=REPORTS[f"kpis-by-{by}"].default_days)
+    table = REPORTS[f"kpis-by-{by}"].build(filters)
+    return _page(
+        request,
+        "reporting/kpis.html",
+        form,
+        filters,
+        {
+            "title": "Closed-loop KPIs",
+            "active_tab": "reporting:reports",
+            "by": by,
+            "keep": {"by": by},
+            "choices": [(key, label) for key, (label, _, _) in KPI_DIMENSIONS.items()],
+            "table": table,
+            "coverage_bars": charts.bars(table, "group", "coverage_pct", "low_scores", " low scores"),
+        },
+    )
+
+
+@manager_required
+def root_causes(request):
+    form, filters = _form(request, default_days=REPORTS["root-causes-pareto"].default_days)
+    pareto = REPORTS["root-causes-pareto"].build(filters)
+    heat = REPORTS["root-causes-by-touchpoint"].build(filters)
+    return _page(
+        request,
+        "reporting/root_causes.html",
+        form,
+        filters,
+        {
+            "title": "Root causes",
+            "active_tab": "reporting:root_causes",
+            "pareto": pareto,
+            "pareto_bars": charts.bars(pareto, "root_cause", "cases", "cumulative", " % cumulative"),
+            "weekly": REPORTS["root-causes-weekly"].build(filters),
+            "heat": heat,
+            "heat_cells": _heat_cells(heat),
+            "scores": REPORTS["root-causes-scores"].build(filters),
+            "prevention": REPORTS["root-causes-prevention"].build(filters),
+        },
+    )
+
+
+def _heat_cells(table: Table) -> list:
+    """The table's cells with a 0..5 shade for the touchpoint columns (not the label or totals)."""
+    shaded = [c.key for c in table.columns if c.numeric and c.key not in ("total", "other")]
+    top = max((row.get(k) or 0 for row in table.rows for k in shaded), default=0)
+    return [
+        [(col, text, url, charts.heat_level(table.rows[i].get(col.key), top) if col.key in shaded else None)
+         for col, text, url in cells]
+        for i, cells in enumerate(table.cells())
+    ]
+
+
+@manager_required
+def scores(request):
+    period = request.GET.get("period", "week")
+    if period not in ("week", "month"):
+        period = "week"
+    by = request.GET.get("by", "touchpoint")
+    if by not in SCORE_DIMENSIONS:
+        by = "touchpoint"
+    form, filters = _form(request, default_days=REPORTS["scores-weekly"].default_days)
+    trend = REPORTS[f"scores-{period}ly"].build(filters)
+    return _page(
+        request,
+        "reporting/scores.html",
+        form,
+        filters,
+        {
+            "title": "Scores",
+            "active_tab": "reporting:scores",
+            "period": period,
+            "by": by,
+            "keep": {"period": period, "by": by},
+            "by_choices": [(key, label) for key, (label, _) in SCORE_DIMENSIONS.items()],
+            "trend": trend,
+            "nps_chart": charts.line(trend, "period", "nps", -100, 100, ticks=(-100, -50, 0, 50, 100)),
+            "breakdown": REPORTS[f"scores-by-{by}"].build(filters),
+        },
+    )
+
+
+@manager_required
+def recovery(request):
+    form, filters = _form(request, default_days=REPORTS["recovery-by-team"].default_days)
+    by_team = REPORTS["recovery-by-team"].build(filters)
+    return _page(
+        request,
+        "reporting/recovery.html",
+        form,
+        filters,
+        {
+            "title": "Recovery",
+            "active_tab": "reporting:recovery",
+            "by_team": by_team,
+            "recovery_bars": charts.bars(by_team, "group", "recovery_pct", "detractors_before", " detractors"),
+            "by_root_cause": REPORTS["recovery-by-root-cause"].build(filters),
+            "customers": REPORTS["recovery-customers"].build(filters),
+        },
+    )
+
+
+@manager_required
+def export_csv(request, name: str):
+    """Any report table as CSV: the same selector output the page's table shows."""
+    report = REPORTS.get(name)
+    if report is None:
+        raise Http404("No such report.")
+    _, filters = _form(request, default_days=report.default_days)
+    table = report.build(filters)
+    response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="closeloop-{name}-{stamp}.csv"'
+    return response

@@ -1,0 +1,96 @@
+"""Plain builders for reporting tests. Reporting only reads, so rows are written directly with
+the exact timestamps a hand-computed expectation needs (no services, no clocks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+from alerts.models import Alert, AlertRule
+from cases.models import Case, CaseResponse, RootCause, RootCauseCategory
+from surveys.models import Customer, Survey, SurveyResponse, WebhookSource
+
+UTC = dt.timezone.utc
+_seq = itertools.count(1)
+
+
+def source() -> WebhookSource:
+    return WebhookSource.objects.get_or_create(slug="test", defaults={"name": "Test", "vendor": "standard"})[0]
+
+
+def survey(name: str = "Relationship") -> Survey:
+    return Survey.objects.get_or_create(source=source(), external_id=name, defaults={"name": name})[0]
+
+
+def customer(name: str = "", tier: str = "", value=None) -> Customer:
+    n = next(_seq)
+    return Customer.objects.create(
+        name=name or f"Customer {n}", email=f"c{n}@example.com", tier=tier,
+        account_value=Decimal(value) if value is not None else None,
+    )
+
+
+def response(team, *, at: dt.datetime, nps=None, csat=None, csat_scale=(1, 5), ces=None, ces_scale=(1, 7),
+             ces_high_is_easy=None, touchpoint="Store", location="Leeds", who=None, on_survey=None) -> SurveyResponse:
+    return SurveyResponse.objects.create(
+        source=source(),
+        survey=on_survey or survey(),
+        customer=who,
+        external_id=f"r{next(_seq)}",
+        answered_at=at,
+        nps=nps,
+        csat=Decimal(csat) if csat is not None else None,
+        csat_scale_min=csat_scale[0] if csat is not None else None,
+        csat_scale_max=csat_scale[1] if csat is not None else None,
+        ces=Decimal(ces) if ces is not None else None,
+        ces_scale_min=ces_scale[0] if ces is not None else None,
+        ces_scale_max=ces_scale[1] if ces is not None else None,
+        ces_high_is_easy=ces_high_is_easy,
+        touchpoint=touchpoint,
+        location=location,
+        team=team,
+    )
+
+
+def cause(name: str, category: str = "Delivery") -> RootCause:
+    cat = RootCauseCategory.objects.get_or_create(name=f"T {category}")[0]
+    return RootCause.objects.get_or_create(category=cat, name=name)[0]
+
+
+def case(team, *, created: dt.datetime, resp=None, first_contact_due=None, resolution_due=None,
+         contacted=None, closed=None, root_cause=None, prevention="", reopen_count=0, assignee=None,
+         escalation_level=0, value="0", who=None) -> Case:
+    resp = resp or response(team, at=created, nps=2, who=who)
+    is_closed = closed is not None
+    return Case.objects.create(
+        reference=f"CL-T{next(_seq):06d}",
+        customer=who or resp.customer,
+        response=resp,
+        team=team,
+        assignee=assignee,
+        status=Case.Status.CLOSED if is_closed else (Case.Status.IN_PROGRESS if contacted else Case.Status.NEW),
+        created_at=created,
+        first_contact_due=first_contact_due or created + dt.timedelta(hours=4),
+        resolution_due=resolution_due or created + dt.timedelta(hours=48),
+        first_contacted_at=contacted,
+        closed_at=closed,
+        root_cause=(root_cause or cause("Late")) if is_closed else root_cause,
+        resolution="Called and fixed." if is_closed else "",
+        outcome=Case.Outcome.RESOLVED if is_closed else "",
+        prevention=prevention,
+        reopen_count=reopen_count,
+        escalation_level=escalation_level,
+        value_at_risk=Decimal(value),
+    )
+
+
+def attach(case_obj: Case, resp: SurveyResponse) -> CaseResponse:
+    return CaseResponse.objects.create(case=case_obj, response=resp)
+
+
+def open_case_alert(resp: SurveyResponse) -> Alert:
+    rule = AlertRule.objects.get_or_create(
+        name="Low score", defaults={"threshold": Decimal("6"), "action": AlertRule.Action.OPEN_CASE}
+    )[0]
+    return Alert.objects.create(rule=rule, response=resp, action=AlertRule.Action.OPEN_CASE, reasons=["test"])
