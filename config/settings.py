@@ -270,11 +270,15 @@ CELERY_BEAT_SCHEDULE = {
     "cases-manager-digest": {"task": "cases.tasks.manager_digest_task", "schedule": crontab(minute=0, hour=7)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+    "alerts-redrive-emails": {"task": "alerts.tasks.alert_emails_redrive_task", "schedule": crontab(minute="*/5")},
 
 # --- Closeloop ------------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 64 * 1024
 WEBHOOK_REDRIVE_AFTER_SECONDS = envint("WEBHOOK_REDRIVE_AFTER_SECONDS", 60)
+# How often a process checks the shared rules version in Redis (alerts.selectors); between
+# checks cached alert rules cost no I/O at all. 0 checks on every response (the test setting).
+ALERT_RULES_CHECK_SECONDS = envint("ALERT_RULES_CHECK_SECONDS", 0 if TESTING else 2)
 # A delivery claimed longer ago than this belongs to a dead worker and goes back to pending.
 WEBHOOK_PROCESSING_TIMEOUT_SECONDS = envint("WEBHOOK_PROCESSING_TIMEOUT_SECONDS", 300)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)

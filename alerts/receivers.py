@@ -1,0 +1,29 @@
+"""Where alerts listens.
+
+- surveys.signals.response_recorded -> alerts.services.alerts_raise_for_response, inside the
+  transaction that records the response (the documented hook between surveys and alerts);
+- any AlertRule change -> alerts.selectors.rules_changed (the active-rule cache's invalidation).
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from alerts.models import AlertRule
+from surveys.signals import response_recorded
+
+
+@receiver(response_recorded, dispatch_uid="alerts.raise_for_response")
+def raise_alerts(sender, response, **kwargs):
+    from alerts.services import alerts_raise_for_response
+
+    alerts_raise_for_response(response=response)
+
+
+@receiver(post_save, sender=AlertRule, dispatch_uid="alerts.rule_saved")
+@receiver(post_delete, sender=AlertRule, dispatch_uid="alerts.rule_deleted")
+@receiver(m2m_changed, sender=AlertRule.surveys.through, dispatch_uid="alerts.rule_surveys_changed")
+@receiver(m2m_changed, sender=AlertRule.notify_users.through, dispatch_uid="alerts.rule_notify_users_changed")
+def rule_changed(sender, **kwargs):
+    from alerts.selectors import rules_changed
+
+    rules_changed()

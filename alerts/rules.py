@@ -1,0 +1,422 @@
+"""Does this response breach these rules? Pure functions over plain, immutable compiled rules.
+
+`compile_rule` turns an AlertRule row (saved or a draft) into a `CompiledRule` once: keyword
+patterns normalized (case- and accent-insensitive, whole words and phrases), value lists folded
+into sets, surveys into an id set, and the threshold into a [lo, hi] interval on the rule's scale.
+`RuleSet` holds compiled rules in evaluation order with an index by metric and scale, so
+`evaluate(response, rules)` only looks at rules whose metric the response has.
+
+`evaluate` makes no queries and writes nothing: same response and rules, same answer. It reads
+from the response: nps, csat (+ csat_scale_min/max), ces (+ ces_scale_min/max, ces_high_is_easy),
+scores, comment, sentiment, survey_id, touchpoint, channel, location, region, and the customer's
+tier and segment (`customer_tier`/`customer_segment` attributes when present, otherwise
+`response.customer`, which the caller loads).
+
+Semantics worth knowing:
+- A threshold is on the question's own scale. A response that lacks the metric, or whose
+  question is on another scale than the rule's (CSAT 1-10 against a 1-5 rule), does not match.
+- CES direction: a rule says which way its scale runs (`ces_high_is_easy`); a response from a
+  source with the other direction is flipped (min + max - value) before comparing, so "high
+  effort" means high effort whichever way the survey asked.
+- Sentiment: VADER's compound score (response.sentiment, or computed here from the comment when
+  missing); <= -0.05 is negative and >= 0.05 positive, VADER's documented convention.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale, fmt_number
+
+NEGATIVE_AT_MOST = -0.05
+POSITIVE_AT_LEAST = 0.05
+INF = float("inf")
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case without accents ("Café RÚDE" -> "cafe rude"); ASCII text takes the fast path."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def fold(value: str) -> str:
+    """How list conditions compare values (touchpoint, channel, location, tier, segment)."""
+    return " ".join(normalize_text(value or "").split())
+
+
+def keyword_pattern(keyword: str) -> str:
+    """A whole-word (or whole-phrase) regex for a keyword, over normalized text."""
+    words = normalize_text(keyword).split()
+    return r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)"
+
+
+_analyzer = None
+
+
+def vader_compound(comment: str) -> float | None:
+    """VADER's compound score for a comment (the analyzer is built once per process)."""
+    global _analyzer
+    if not comment or not comment.strip():
+        return None
+    if _analyzer is None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _analyzer = SentimentIntensityAnalyzer()
+    return round(_analyzer.polarity_scores(comment)["compound"], 4)
+
+
+# --- compiled rules -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """An AlertRule reduced to what evaluation needs. `lo <= value <= hi` is the score test."""
+
+    id: int | None
+    name: str
+    order: int
+    action: str
+    stop_processing: bool
+    case_priority: str
+    metric: str
+    metric_key: str
+    operator: str
+    threshold: float
+    threshold_high: float | None
+    scale: tuple[int, int]
+    ces_high_is_easy: bool
+    slot: str
+    lo: float
+    hi: float
+    surveys: frozenset | None = None
+    survey_names: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    touchpoints: frozenset | None = None
+    channels: frozenset | None = None
+    locations: frozenset | None = None
+    tiers: frozenset | None = None
+    segments: frozenset | None = None
+    keywords: tuple[str, ...] = ()
+    keyword_mode: str = "any"
+    keyword_res: tuple[re.Pattern, ...] = ()
+    keyword_any_re: re.Pattern | None = None
+    comment_presence: str = ""
+    sentiment: str = ""
+    labels: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _folded_set(values: Iterable[str]) -> frozenset | None:
+    folded = frozenset(fold(v) for v in values or () if fold(v))
+    return folded or None
+
+
+def slot_for(metric: str, key: str, scale: tuple[int, int], ces_high_is_easy: bool = True) -> str:
+    """The index key a rule is filed under and a response's value is looked up by."""
+    if metric == "nps":
+        return "nps"
+    if metric == "ces":
+        return f"ces:{scale[0]}:{scale[1]}:{'easy' if ces_high_is_easy else 'effort'}"
+    if metric == "csat":
+        return f"csat:{scale[0]}:{scale[1]}"
+    return f"custom:{key}:{scale[0]}:{scale[1]}"
+
+
+def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names: dict | None = None) -> CompiledRule:
+    """Compile one AlertRule (saved, or a draft with `survey_ids` given). The rule is assumed valid
+    (alerts.validation.rule_problems); a custom rule without a scale gets 0-10."""
+    metric = rule.metric
+    scale = effective_scale(metric, rule.scale_min, rule.scale_max) or DEFAULT_SCALES.get(metric, (0, 10))
+    low = float(rule.threshold)
+    high = float(rule.threshold_high) if rule.threshold_high is not None else None
+    if rule.operator == "lte":
+        lo, hi = -INF, low
+    elif rule.operator == "gte":
+        lo, hi = low, INF
+    else:
+        lo, hi = low, high if high is not None else low
+    if survey_ids is None:
+        surveys = list(rule.surveys.all()) if rule.pk else []
+        survey_ids = [s.pk for s in surveys]
+        survey_names = {s.pk: s.name for s in surveys}
+    keywords = tuple(k.strip() for k in rule.keywords or () if k and k.strip())
+    patterns = tuple(re.compile(keyword_pattern(k)) for k in keywords)
+    any_re = re.compile("|".join(f"(?:{p.pattern})" for p in patterns)) if patterns else None
+    originals = {}
+    for name in ("touchpoints", "channels", "locations", "customer_tiers", "customer_segments"):
+        for value in getattr(rule, name) or ():
+            originals[(name, fold(value))] = value
+    return CompiledRule(
+        id=rule.pk, name=rule.name, order=rule.order, action=rule.action, stop_processing=rule.stop_processing,
+        case_priority=rule.case_priority, metric=metric, metric_key=(rule.metric_key or "").strip(),
+        operator=rule.operator, threshold=low, threshold_high=high, scale=scale,
+        ces_high_is_easy=bool(rule.ces_high_is_easy), slot=slot_for(metric, (rule.metric_key or "").strip(), scale,
+                                                                    bool(rule.ces_high_is_easy)),
+        lo=lo, hi=hi, surveys=frozenset(survey_ids) or None, survey_names=MappingProxyType(dict(survey_names or {})),
+        touchpoints=_folded_set(rule.touchpoints), channels=_folded_set(rule.channels),
+        locations=_folded_set(rule.locations), tiers=_folded_set(rule.customer_tiers),
+        segments=_folded_set(rule.customer_segments), keywords=keywords, keyword_mode=rule.keyword_mode,
+        keyword_res=patterns, keyword_any_re=any_re, comment_presence=rule.comment_presence or "",
+        sentiment=rule.sentiment or "", labels=MappingProxyType(originals),
+    )
+
+
+class RuleSet(Sequence):
+    """Compiled rules in evaluation order (order, then id), indexed by metric slot. Immutable."""
+
+    __slots__ = ("_rules", "_position", "by_slot", "custom_keys", "has_ces")
+
+    def __init__(self, rules: Iterable[CompiledRule]):
+        ordered = tuple(sorted(rules, key=lambda r: (r.order, r.id if r.id is not None else 0)))
+        self._rules = ordered
+        self._position = {id(rule): i for i, rule in enumerate(ordered)}
+        by_slot: dict[str, list] = {}
+        for rule in ordered:
+            by_slot.setdefault(rule.slot, []).append(rule)
+        self.by_slot = MappingProxyType({slot: tuple(rs) for slot, rs in by_slot.items()})
+        self.custom_keys = tuple(sorted({r.metric_key for r in ordered if r.metric == "custom"}))
+        self.has_ces = any(r.metric == "ces" for r in ordered)
+
+    def __getitem__(self, index):
+        return self._rules[index]
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def position(self, rule: CompiledRule) -> int:
+        return self._position[id(rule)]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that matched, and why, in words a person can read."""
+
+    rule: CompiledRule
+    reasons: list[str]
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+def _num(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
+    """(slot, value, how to say it) for each metric the response has that some rule reads."""
+    found = []
+    by_slot = ruleset.by_slot
+    nps = response.nps
+    if nps is not None and "nps" in by_slot:
+        found.append(("nps", float(nps), f"NPS {nps}"))
+    csat = response.csat
+    if csat is not None:
+        lo, hi = response.csat_scale_min, response.csat_scale_max
+        if lo is None or hi is None:
+            lo, hi = DEFAULT_SCALES["csat"]
+        slot = f"csat:{lo}:{hi}"
+        if slot in by_slot:
+            found.append((slot, float(csat), f"CSAT {fmt_number(csat)} of {hi}" if lo == 1 else
+                          f"CSAT {fmt_number(csat)} on the {lo}–{hi} scale"))
+    ces = response.ces
+    if ces is not None and ruleset.has_ces:
+        lo, hi = response.ces_scale_min, response.ces_scale_max
+        if lo is None or hi is None:
+            lo, hi = DEFAULT_SCALES["ces"]
+        value = float(ces)
+        easy = response.ces_high_is_easy is not False  # undeclared: the usual "7 = easiest"
+        as_easy = value if easy else lo + hi - value
+        for direction, converted in (("easy", as_easy), ("effort", lo + hi - as_easy)):
+            slot = f"ces:{lo}:{hi}:{direction}"
+            if slot in by_slot:
+                said = f"CES {fmt_number(ces)} of {hi} ({hi} = {'easiest' if easy else 'most effort'})"
+                if (direction == "easy") != easy:
+                    said += f", {fmt_number(converted)} where {hi} = {'easiest' if direction == 'easy' else 'most effort'}"
+                found.append((slot, converted, said))
+    if ruleset.custom_keys:
+        scores = response.scores or {}
+        for key in ruleset.custom_keys:
+            entry = scores.get(key)
+            if not isinstance(entry, dict) or entry.get("value") is None:
+                continue
+            slot = f"custom:{key}:{entry.get('min')}:{entry.get('max')}"
+            if slot in by_slot:
+                found.append((slot, float(entry["value"]),
+                              f"“{key}” {fmt_number(entry['value'])} of {entry.get('max')}"))
+    return found
+
+
+class _Facts:
+    """What list, comment and sentiment conditions read from one response, computed on demand."""
+
+    __slots__ = ("response", "_text", "_sentiment", "_folded")
+
+    def __init__(self, response):
+        self.response = response
+        self._text = None
+        self._sentiment = False
+        self._folded = {}
+
+    def folded(self, name: str) -> str:
+        value = self._folded.get(name)
+        if value is None:
+            r = self.response
+            if name == "tier":
+                raw = _customer_attr(r, "tier")
+            elif name == "segment":
+                raw = _customer_attr(r, "segment")
+            else:
+                raw = getattr(r, name, "") or ""
+            value = self._folded[name] = fold(raw)
+        return value
+
+    @property
+    def comment(self) -> str:
+        return (self.response.comment or "").strip()
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = normalize_text(self.comment)
+        return self._text
+
+    @property
+    def sentiment(self) -> float | None:
+        if self._sentiment is False:
+            stored = getattr(self.response, "sentiment", None)
+            self._sentiment = stored if stored is not None else vader_compound(self.comment)
+        return self._sentiment
+
+
+def _customer_attr(response, name: str) -> str:
+    direct = getattr(response, f"customer_{name}", None)
+    if direct is not None:
+        return direct
+    if getattr(response, "customer_id", None) is None:
+        return ""
+    customer = response.customer
+    return getattr(customer, name, "") if customer is not None else ""
+
+
+def _holds(rule: CompiledRule, facts: _Facts) -> bool:
+    """The non-score conditions, cheapest first."""
+    if rule.surveys is not None and facts.response.survey_id not in rule.surveys:
+        return False
+    if rule.touchpoints is not None and facts.folded("touchpoint") not in rule.touchpoints:
+        return False
+    if rule.channels is not None and facts.folded("channel") not in rule.channels:
+        return False
+    if rule.locations is not None and facts.folded("location") not in rule.locations \
+            and facts.folded("region") not in rule.locations:
+        return False
+    if rule.tiers is not None and facts.folded("tier") not in rule.tiers:
+        return False
+    if rule.segments is not None and facts.folded("segment") not in rule.segments:
+        return False
+    if rule.comment_presence:
+        if (rule.comment_presence == "with") != bool(facts.comment):
+            return False
+    if rule.keyword_res:
+        text = facts.text
+        if not text:
+            return False
+        if rule.keyword_mode == "all":
+            for pattern in rule.keyword_res:
+                if pattern.search(text) is None:
+                    return False
+        elif rule.keyword_any_re.search(text) is None:
+            return False
+    if rule.sentiment:
+        score = facts.sentiment
+        if score is None:
+            return False
+        if rule.sentiment == "negative" and not score <= NEGATIVE_AT_MOST:
+            return False
+        if rule.sentiment == "positive" and not score >= POSITIVE_AT_LEAST:
+            return False
+    return True
+
+
+def _bound_words(rule: CompiledRule) -> str:
+    if rule.operator == "lte":
+        return f"is at most {fmt_number(rule.threshold)}"
+    if rule.operator == "gte":
+        return f"is at least {fmt_number(rule.threshold)}"
+    return f"is between {fmt_number(rule.threshold)} and {fmt_number(rule.threshold_high)}"
+
+
+def _quote_list(values: Iterable[str], joiner: str = " or ") -> str:
+    return joiner.join(f"“{v}”" for v in values)
+
+
+def _reasons(rule: CompiledRule, facts: _Facts, said: str) -> list[str]:
+    r = facts.response
+    reasons = [f"{said} {_bound_words(rule)}"]
+    if rule.surveys is not None:
+        name = rule.survey_names.get(r.survey_id) or getattr(r, "survey_name", None) or f"#{r.survey_id}"
+        reasons.append(f"survey is “{name}”")
+    for attr, label, key in (("touchpoints", "touchpoint", "touchpoint"), ("channels", "channel", "channel")):
+        if getattr(rule, attr) is not None:
+            reasons.append(f"{label} is “{rule.labels.get((attr, facts.folded(key)), getattr(r, key))}”")
+    if rule.locations is not None:
+        key = "location" if facts.folded("location") in rule.locations else "region"
+        reasons.append(f"{key} is “{rule.labels.get(('locations', facts.folded(key)), getattr(r, key))}”")
+    if rule.tiers is not None:
+        reasons.append(f"customer tier is “{_customer_attr(r, 'tier')}”")
+    if rule.segments is not None:
+        reasons.append(f"customer segment is “{_customer_attr(r, 'segment')}”")
+    if rule.comment_presence == "with" and not rule.keyword_res:
+        reasons.append("has a comment")
+    elif rule.comment_presence == "without":
+        reasons.append("has no comment")
+    if rule.keyword_res:
+        found = [k for k, p in zip(rule.keywords, rule.keyword_res) if p.search(facts.text)]
+        reasons.append(f"comment mentions {_quote_list(found, ' and ' if rule.keyword_mode == 'all' else ', ')}")
+    if rule.sentiment:
+        reasons.append(f"comment sentiment is {rule.sentiment} ({facts.sentiment:+.2f})")
+    return reasons
+
+
+def evaluate(response, rules: Sequence[CompiledRule]) -> list[Match]:
+    """The rules this response matches, in evaluation order, up to the first one that stops
+    evaluation. Pure: no queries, no writes; calling it twice gives the same answer."""
+    ruleset = rules if isinstance(rules, RuleSet) else RuleSet(rules)
+    values = _metric_values(response, ruleset)
+    if not values:
+        return []
+    candidates = []
+    by_slot = ruleset.by_slot
+    for slot, value, said in values:
+        for rule in by_slot[slot]:
+            if rule.lo <= value <= rule.hi:
+                candidates.append((ruleset.position(rule), rule, said))
+    if not candidates:
+        return []
+    if len(values) > 1:
+        candidates.sort(key=lambda c: c[0])
+    facts = _Facts(response)
+    matches = []
+    for _, rule, said in candidates:
+        if _holds(rule, facts):
+            matches.append(Match(rule=rule, reasons=_reasons(rule, facts, said)))
+            if rule.stop_processing:
+                break
+    return matches
+
+
+def rule_matches(response, rule: CompiledRule) -> bool:
+    """One rule on its own (the backtest and tests)."""
+    return bool(evaluate(response, RuleSet([rule])))
+
+
+__all__ = [
+    "CompiledRule", "Match", "RuleSet", "compile_rule", "evaluate", "fold", "keyword_pattern", "normalize_text",
+    "rule_matches", "slot_for", "vader_compound", "NPS_SCALE",
+]

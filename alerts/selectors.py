@@ -1,0 +1,188 @@
+"""Reads for alerts: the cached active rules, rule and alert lists, and what an alert's e-mail
+goes to.
+
+The active-rule cache
+---------------------
+Every process keeps the compiled active rules (alerts.rules.RuleSet) in memory together with the
+version token it loaded them under. A change to any AlertRule (post_save, post_delete,
+m2m_changed; see alerts.receivers) drops this process's copy at once and writes a new token to
+the shared Redis cache, again after the transaction commits (so another process that reloaded
+in between, still seeing the old rows, reloads once more).
+
+Other processes notice the new token when they next check it. The check is a single Redis GET,
+and it is made at most once every ALERT_RULES_CHECK_SECONDS (default 2 s; 0 in tests): between
+checks, loading rules costs nothing at all, neither a query nor a round trip to Redis, and a
+change reaches every worker within that interval. Once cached, the rules cost zero database
+queries per response (tests/alerts/test_rule_cache.py asserts it). If Redis is unreachable the
+rules are reloaded from the database at each check instead: slower, never stale.
+
+Writes that bypass model signals (QuerySet.update, raw SQL) must call `rules_changed()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from alerts.models import Alert, AlertRule
+from alerts.rules import RuleSet, compile_rule
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "alerts:rules:version"
+
+
+@dataclass(frozen=True)
+class _Cached:
+    token: str | None
+    checked_at: float
+    rules: RuleSet
+
+
+_cached: _Cached | None = None
+_lock = threading.Lock()
+
+
+def _shared_token() -> str | None:
+    """The current rules version in Redis (created when missing); None when Redis is down."""
+    try:
+        token = cache.get(VERSION_KEY)
+        if token is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            token = cache.get(VERSION_KEY)
+        return token
+    except Exception as exc:  # any cache error: fall back to the database, never to stale rules
+        logger.warning("alert rule cache version unavailable (%s); loading rules from the database", exc)
+        return None
+
+
+def _bump_shared_token() -> None:
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception as exc:
+        logger.warning("could not publish an alert rule change to the cache (%s)", exc)
+
+
+def load_active_rules() -> RuleSet:
+    """Compile the active rules from the database (two queries: rules, their surveys)."""
+    rules = AlertRule.objects.filter(active=True).prefetch_related("surveys").order_by("order", "id")
+    return RuleSet(compile_rule(rule) for rule in rules)
+
+
+def active_rules() -> RuleSet:
+    """The compiled active rules, from this process's cache when it is current."""
+    global _cached
+    cached = _cached
+    now = time.monotonic()
+    interval = getattr(settings, "ALERT_RULES_CHECK_SECONDS", 2)
+    if cached is not None and interval and now - cached.checked_at < interval:
+        return cached.rules
+    token = _shared_token()  # read before loading: a change committed meanwhile bumps it again
+    if cached is not None and token is not None and cached.token == token:
+        _cached = _Cached(token, now, cached.rules)
+        return cached.rules
+    with _lock:
+        rules = load_active_rules()
+        _cached = _Cached(token, now, rules)
+    return rules
+
+
+def rules_changed() -> None:
+    """Call after any change to alert rules: this process reloads now, the others on their next check."""
+    global _cached
+    _cached = None
+    _bump_shared_token()
+    transaction.on_commit(_after_commit)
+
+
+def _after_commit() -> None:
+    global _cached
+    _cached = None
+    _bump_shared_token()
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def rule_list():
+    return (
+        AlertRule.objects.select_related("case_team", "sla_policy", "notify_team")
+        .prefetch_related("surveys", "notify_users").order_by("order", "id")
+    )
+
+
+def alert_list_for_user(user):
+    """Alerts on responses the user may see (via the response's team); admins see all."""
+    from accounts.selectors import visible_team_ids
+
+    qs = Alert.objects.select_related("rule", "response", "response__customer", "response__survey", "praised_user")
+    ids = visible_team_ids(user)
+    if ids is None:
+        return qs
+    return qs.filter(response__team_id__in=ids)
+
+
+def praised_user_for(response):
+    """The active user a response names as the staff member who served it, or None.
+
+    Looks at the response attributes a source maps (`staff`, `staff_name`, `staff_email`,
+    `staff_member`, `employee`, `served_by`, `agent`) and matches a user by user name, e-mail or
+    full name, case-insensitively; an ambiguous name matches nobody."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q, Value
+    from django.db.models.functions import Concat, Lower
+
+    attributes = response.attributes or {}
+    named = next(
+        (str(attributes[k]).strip() for k in STAFF_ATTRIBUTES if isinstance(attributes.get(k), (str, int)) and
+         str(attributes[k]).strip()),
+        "",
+    )
+    if not named:
+        return None
+    User = get_user_model()
+    lowered = named.lower()
+    candidates = list(
+        User.objects.filter(is_active=True)
+        .annotate(full=Lower(Concat("first_name", Value(" "), "last_name")))
+        .filter(Q(username__iexact=named) | Q(email__iexact=named) | Q(full=lowered))[:2]
+    )
+    return candidates[0] if len(candidates) == 1 else None
+
+
+STAFF_ATTRIBUTES = ("staff", "staff_name", "staff_email", "staff_member", "employee", "served_by", "agent")
+
+
+def alert_email_recipients(alert: Alert) -> list:
+    """Who an alert's e-mail goes to (active users with an address), in a stable order.
+
+    notify: the rule's named users and the members of its notify team. praise: the staff member
+    the response names, else the rule's notify team, else its case team, else the response's team."""
+    from accounts.models import Membership
+
+    rule = alert.rule
+    users = []
+    if alert.action == AlertRule.Action.NOTIFY:
+        users = list(rule.notify_users.all())
+        if rule.notify_team_id:
+            users += [m.user for m in Membership.objects.filter(team_id=rule.notify_team_id).select_related("user")]
+    elif alert.action == AlertRule.Action.PRAISE:
+        if alert.praised_user_id:
+            users = [alert.praised_user]
+        else:
+            team_id = rule.notify_team_id or rule.case_team_id or alert.response.team_id
+            if team_id:
+                users = [m.user for m in Membership.objects.filter(team_id=team_id).select_related("user")]
+    seen, recipients = set(), []
+    for user in sorted(users, key=lambda u: u.pk):
+        if user.pk not in seen and user.is_active and user.email:
+            seen.add(user.pk)
+            recipients.append(user)
+    return recipients

@@ -1,0 +1,239 @@
+"""Writes for alerts: raising alerts for a recorded response, sending their e-mails, and
+changing rules (every rule write goes through here, so the rule cache always hears about it).
+
+The path of a response: surveys.services.response_record sends `response_recorded` inside its
+transaction -> `alerts_raise_for_response` evaluates the cached active rules (a pure function,
+alerts.rules.evaluate) and stores one Alert per matching rule -> `alert_raised` for each new
+open-case alert (cases opens or attaches a case in the same transaction) -> after commit, the
+e-mail task for notify and praise alerts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from alerts.models import Alert, AlertRule
+from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
+from alerts.signals import alert_raised
+
+logger = logging.getLogger(__name__)
+
+EMAIL_ACTIONS = (AlertRule.Action.NOTIFY, AlertRule.Action.PRAISE)
+
+
+@transaction.atomic
+def alerts_raise_for_response(*, response) -> list[Alert]:
+    """Store an Alert for each active rule the response matches; returns the new ones.
+
+    Idempotent: (rule, response) is unique, so evaluating the same response again creates
+    nothing, sends no signal and queues no e-mail."""
+    from alerts.rules import evaluate
+
+    rules = active_rules()
+    if not rules:
+        return []
+    if response.customer_id is not None:
+        response.customer  # noqa: B018  (loaded once here, so evaluation itself makes no query)
+    matches = evaluate(response, rules)
+    if not matches:
+        return []
+    already = set(
+        Alert.objects.filter(response=response, rule_id__in=[m.rule.id for m in matches]).values_list("rule_id", flat=True)
+    )
+    created_alerts = []
+    for match in matches:
+        if match.rule.id in already:
+            continue
+        action = match.rule.action
+        defaults = {"action": action, "reasons": match.reasons}
+        if action == AlertRule.Action.PRAISE:
+            defaults["praised_user"] = praised_user_for(response)
+        if action in EMAIL_ACTIONS:
+            defaults["email_status"] = Alert.EmailStatus.PENDING
+        alert, created = Alert.objects.get_or_create(rule_id=match.rule.id, response=response, defaults=defaults)
+        if not created:
+            continue
+        created_alerts.append(alert)
+        if action == AlertRule.Action.OPEN_CASE:
+            alert_raised.send(sender=Alert, alert=alert)
+        elif action in EMAIL_ACTIONS:
+            transaction.on_commit(lambda pk=alert.pk: alert_email_enqueue(pk))
+    return created_alerts
+
+
+def alert_email_enqueue(alert_id: int) -> None:
+    """Hand an alert's e-mail to the worker; with the broker down the sweep sends it later."""
+    from alerts.tasks import alert_email_send_task
+
+    try:
+        alert_email_send_task.delay(alert_id)
+    except Exception as exc:
+        if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+            raise
+        logger.warning("alert %s e-mail not enqueued (%s); the sweep will send it", alert_id, exc)
+
+
+def alert_email_send(*, alert_id: int) -> str:
+    """Send a notify or praise alert's e-mail once. Returns the final status, or "skipped" when
+    it is not owed (already sent, or another worker has it). Raises on a transport error after
+    putting the alert back to pending, so the task retries."""
+    now = timezone.now()
+    claimed = Alert.objects.filter(pk=alert_id, email_status=Alert.EmailStatus.PENDING).update(
+        email_status=Alert.EmailStatus.SENDING, email_claimed_at=now
+    )
+    if not claimed:
+        return "skipped"
+    alert = Alert.objects.select_related(
+        "rule", "rule__notify_team", "rule__case_team", "response", "response__customer", "response__survey",
+        "response__team", "praised_user",
+    ).get(pk=alert_id)
+    recipients = alert_email_recipients(alert)
+    if not recipients:
+        Alert.objects.filter(pk=alert_id).update(
+            email_status=Alert.EmailStatus.FAILED,
+            email_error="Nobody to e-mail: no named person or team member with an e-mail address.",
+        )
+        return Alert.EmailStatus.FAILED
+    messages = [_message(alert, user) for user in recipients]
+    try:
+        with get_connection() as connection:
+            connection.send_messages(messages)
+    except Exception as exc:
+        Alert.objects.filter(pk=alert_id, email_status=Alert.EmailStatus.SENDING).update(
+            email_status=Alert.EmailStatus.PENDING, email_error=f"{exc.__class__.__name__}: {exc}"[:2000]
+        )
+        raise
+    Alert.objects.filter(pk=alert_id).update(
+        email_status=Alert.EmailStatus.SENT, emailed_at=timezone.now(), email_error="",
+        email_recipients=[user.email for user in recipients],
+    )
+    return Alert.EmailStatus.SENT
+
+
+def alert_email_give_up(*, alert_id: int, error: str) -> None:
+    Alert.objects.filter(pk=alert_id).exclude(email_status=Alert.EmailStatus.SENT).update(
+        email_status=Alert.EmailStatus.FAILED, email_error=f"Gave up: {error}"[:2000]
+    )
+
+
+def alert_emails_redrive(*, stuck_after: timedelta = timedelta(minutes=10), limit: int = 500) -> int:
+    """Return e-mails a dead worker left in "sending" to pending and queue every owed one."""
+    now = timezone.now()
+    Alert.objects.filter(email_status=Alert.EmailStatus.SENDING, email_claimed_at__lt=now - stuck_after).update(
+        email_status=Alert.EmailStatus.PENDING
+    )
+    owed = list(
+        Alert.objects.filter(email_status=Alert.EmailStatus.PENDING, created_at__lt=now - timedelta(minutes=1))
+        .order_by("created_at").values_list("pk", flat=True)[:limit]
+    )
+    for pk in owed:
+        alert_email_enqueue(pk)
+    return len(owed)
+
+
+def _message(alert: Alert, user) -> EmailMultiAlternatives:
+    name = "praise" if alert.action == AlertRule.Action.PRAISE else "alert"
+    response = alert.response
+    context = {
+        "alert": alert, "rule": alert.rule, "response": response, "customer": response.customer,
+        "recipient": user, "site_url": settings.SITE_URL, "praised_user": alert.praised_user,
+        "score": _score_words(response),
+    }
+    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+    text = render_to_string(f"emails/{name}-body.txt", context)
+    html = render_to_string(f"emails/{name}-body.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _score_words(response) -> str:
+    from alerts.validation import fmt_number
+
+    parts = []
+    if response.nps is not None:
+        parts.append(f"NPS {response.nps}")
+    if response.csat is not None:
+        parts.append(f"CSAT {fmt_number(response.csat)} of {response.csat_scale_max or 5}")
+    if response.ces is not None:
+        parts.append(f"CES {fmt_number(response.ces)} of {response.ces_scale_max or 7}")
+    return ", ".join(parts)
+
+
+# --- rules --------------------------------------------------------------------------------
+
+
+def _save_rule(rule: AlertRule, *, surveys=None, notify_users=None) -> AlertRule:
+    rule.full_clean()
+    rule.save()
+    if surveys is not None:
+        rule.surveys.set(surveys)
+    if notify_users is not None:
+        rule.notify_users.set(notify_users)
+    return rule
+
+
+@transaction.atomic
+def rule_create(*, data: dict, surveys=None, notify_users=None) -> AlertRule:
+    """Create a rule from field values; it goes last unless `order` is given."""
+    data = dict(data)
+    if data.get("order") is None:
+        data["order"] = (AlertRule.objects.aggregate(m=Max("order"))["m"] or 0) + 10
+    return _save_rule(AlertRule(**data), surveys=surveys, notify_users=notify_users)
+
+
+@transaction.atomic
+def rule_update(*, rule: AlertRule, data: dict, surveys=None, notify_users=None) -> AlertRule:
+    for name, value in data.items():
+        setattr(rule, name, value)
+    return _save_rule(rule, surveys=surveys, notify_users=notify_users)
+
+
+@transaction.atomic
+def rule_set_active(*, rule_id: int, active: bool) -> AlertRule:
+    rule = AlertRule.objects.select_for_update().get(pk=rule_id)
+    if rule.active != active:
+        rule.active = active
+        rule.save(update_fields=["active", "updated_at"])
+    return rule
+
+
+@transaction.atomic
+def rule_move(*, rule_id: int, direction: str) -> AlertRule:
+    """Swap a rule with its neighbour ("up" runs it earlier, "down" later); orders are renumbered
+    10, 20, 30... so ties never hide a move."""
+    rules = list(AlertRule.objects.select_for_update().order_by("order", "id"))
+    index = next(i for i, r in enumerate(rules) if r.pk == rule_id)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(rules):
+        rules[index], rules[other] = rules[other], rules[index]
+    changed = []
+    for position, rule in enumerate(rules, start=1):
+        if rule.order != position * 10:
+            rule.order = position * 10
+            changed.append(rule)
+    if changed:
+        AlertRule.objects.bulk_update(changed, ["order"])
+        rules_changed()
+    return next(r for r in rules if r.pk == rule_id)
+
+
+class RuleInUse(Exception):
+    """A rule that has raised alerts is kept (the alerts say why they exist): disable it instead."""
+
+
+@transaction.atomic
+def rule_delete(*, rule_id: int) -> None:
+    rule = AlertRule.objects.select_for_update().get(pk=rule_id)
+    count = rule.alerts.count()
+    if count:
+        raise RuleInUse(f"“{rule.name}” has raised {count} alert{'s' if count != 1 else ''}, which keep it as "
+                        "their reason; disable it instead.")
+    rule.delete()
