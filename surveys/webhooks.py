@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -43,9 +43,16 @@ def _unavailable(exc: Exception) -> JsonResponse:
 
 @csrf_exempt
 def webhook_receive(request, slug: str):
+    if request.method == "HEAD":
+        # SurveyMonkey checks a subscription URL with a HEAD request before it saves the webhook.
+        try:
+            found = WebhookSource.objects.filter(slug=slug, active=True).exists()
+        except DatabaseError as exc:
+            return _unavailable(exc)
+        return HttpResponse(status=200 if found else 404)
     if request.method != "POST":
         response = JsonResponse({"error": "Only POST is accepted here."}, status=405)
-        response["Allow"] = "POST"
+        response["Allow"] = "POST, HEAD"
         return response
     try:
         return _receive(request, slug)

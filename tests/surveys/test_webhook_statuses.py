@@ -117,6 +117,12 @@ def test_get_is_405_not_a_redirect(client):
     assert client.get(f"/webhooks/{source.slug}").status_code == 405
 
 
+def test_head_answers_200_for_an_active_source_as_surveymonkey_expects(client):
+    source = make_source("surveymonkey", auth={"api_key": "k"})
+    assert client.head(f"/webhooks/{source.slug}").status_code == 200
+    assert client.head("/webhooks/nope/").status_code == 404
+
+
 def test_rate_limit_answers_429_with_retry_after(client):
     source = make_source("generic", rate_limit_per_second=3, auth={"mode": "token"})
     statuses = []
