@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+"""The frontline pages: /cases/ (the inbox) and /cases/<reference>/ (the case page)."""
+
+from django.urls import path
+
+from cases import views
 
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("<str:reference>/", views.case_detail, name="detail"),
+    path("<str:reference>/<slug:action>/", views.case_action, name="action"),
+]

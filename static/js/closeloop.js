@@ -1,8 +1,84 @@
 // Small progressive enhancements; every page works without them.
-document.addEventListener("htmx:responseError", function (event) {
-  var target = document.getElementById("htmx-error");
-  if (target) {
-    target.textContent = "That did not work (" + event.detail.xhr.status + "). Reload the page and try again.";
-    target.hidden = false;
+(function () {
+  "use strict";
+
+  // A request HTMX could not swap (server error, network down): say so instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    showError("That did not work (" + event.detail.xhr.status + "). Reload the page and try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("The server could not be reached. Check the connection and try again.");
+  });
+
+  function showError(text) {
+    var target = document.getElementById("htmx-error");
+    if (target) {
+      target.textContent = text;
+      target.hidden = false;
+    }
   }
-});
+
+  // Inbox: "select all on this page" and a live count of selected rows (the checkbox is hidden
+  // without JavaScript, where it could not work).
+  function selectedCount(form) {
+    var boxes = form.querySelectorAll('input[name="cases"]');
+    var checked = form.querySelectorAll('input[name="cases"]:checked');
+    var all = form.querySelector(".select-all");
+    if (all) {
+      all.hidden = false;
+      all.checked = boxes.length > 0 && checked.length === boxes.length;
+      all.indeterminate = checked.length > 0 && checked.length < boxes.length;
+    }
+    var label = form.querySelector(".selected-count");
+    if (label) {
+      label.textContent = checked.length ? "(" + checked.length + " selected)" : "(none selected)";
+    }
+  }
+
+  function initBulk() {
+    var form = document.getElementById("bulk-form");
+    if (form) selectedCount(form);
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("#bulk-form");
+    if (!form) return;
+    if (event.target.classList.contains("select-all")) {
+      form.querySelectorAll('input[name="cases"]').forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+    selectedCount(form);
+  });
+
+  // After a swap, put keyboard focus somewhere useful: the first field with an error, the
+  // conflict banner, the bulk report, or the status line; on an inbox tab change, the new tab.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.querySelector) return;
+    initBulk();
+    var status = document.getElementById("case-actions-status");
+    var focus =
+      target.querySelector('[aria-invalid="true"]') ||
+      target.querySelector(".banner.conflict") ||
+      target.querySelector(".bulk-report") ||
+      (target.id === "case-actions" && status && status.textContent.trim() ? status : null);
+    if (!focus && target.id === "inbox-results") {
+      var active = document.activeElement;
+      if (!active || active === document.body) focus = target.querySelector('.tabs a[aria-current="page"]');
+    }
+    if (!focus && target.id === "case-actions") {
+      focus = document.getElementById("actions-h");
+    }
+    if (focus) {
+      if (!focus.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(focus.tagName)) {
+        focus.setAttribute("tabindex", "-1");
+      }
+      focus.focus({ preventScroll: false });
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initBulk();
+  });
+})();

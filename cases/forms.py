@@ -1,0 +1,230 @@
+"""Forms for the inbox and the case page. They only parse and validate input; every change is
+made by cases.services, whose ValidationError messages land next to the fields named here.
+
+Every case form carries the case `version` the person was looking at, so a stale edit becomes
+a CaseConflict instead of silently overwriting someone else's change."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import Membership, Priority, Team
+from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
+
+
+def root_cause_choices() -> list:
+    """Active root causes grouped by category (rendered as <optgroup>s), in taxonomy order."""
+    groups: dict[str, list] = {}
+    causes = RootCause.objects.filter(active=True, category__active=True).select_related("category")
+    for cause in causes.order_by("category__order", "category__name", "name"):
+        groups.setdefault(cause.category.name, []).append((cause.pk, cause.name))
+    return [("", "Choose a root cause…"), *groups.items()]
+
+
+def assignee_choices(team_ids) -> list:
+    """Members of the given teams, grouped by team; the value is "<team id>:<user id>" so one
+    choice says both who and which inbox."""
+    groups: dict[str, list] = {}
+    memberships = (
+        Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
+        .select_related("user", "team")
+        .order_by("team__name", "user__first_name", "user__username")
+    )
+    for m in memberships:
+        label = m.user.display_name + (" (away)" if m.user.is_away else "")
+        groups.setdefault(m.team.name, []).append((f"{m.team_id}:{m.user_id}", label))
+    return [("", "Choose a person…"), *groups.items()]
+
+
+def parse_assignee(value: str) -> tuple[int, int]:
+    team_id, user_id = value.split(":", 1)
+    return int(team_id), int(user_id)
+
+
+class CaseForm(forms.Form):
+    """Base for every action on one case: the version the page showed, and no HTML `required`
+    (the server's message, next to the field, is the one people see)."""
+
+    use_required_attribute = False
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, form_id: str, **kwargs):
+        kwargs.setdefault("auto_id", f"{form_id}-%s")
+        super().__init__(*args, **kwargs)
+
+    def add_service_error(self, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
+        """Put a service's ValidationError next to the fields it names (the rest on top)."""
+        aliases = aliases or {}
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                field = aliases.get(field, field)
+                self.add_error(field if field in self.fields and field != "version" else None, messages)
+        else:
+            self.add_error(None, error.messages)
+
+    def full_clean(self):
+        super().full_clean()
+        self.describe_errors()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        self.describe_errors()
+
+    def describe_errors(self) -> None:
+        """Tie each error to its input for screen readers (aria-invalid + aria-describedby)."""
+        for name in getattr(self, "_errors", None) or {}:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+
+
+class EmptyCaseForm(CaseForm):
+    """Claim and start: nothing to fill in but the version."""
+
+
+class ContactForm(CaseForm):
+    channel = forms.ChoiceField(choices=ContactChannel.choices, initial=ContactChannel.PHONE)
+    outcome = forms.ChoiceField(choices=ContactOutcome.choices, label="What happened")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note (optional)")
+
+
+class NoteForm(CaseForm):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": "Write the note first."}
+    )
+
+
+class PriorityForm(CaseForm):
+    priority = forms.ChoiceField(choices=Priority.choices)
+
+
+class AssignForm(CaseForm):
+    """Reassign to a person (in their team) or hand the case to another team's unassigned queue."""
+
+    assignee = forms.ChoiceField(required=False, label="Person")
+    team = forms.TypedChoiceField(coerce=int, required=False, label="Or another team's queue", empty_value=None)
+
+    def __init__(self, *args, team_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = assignee_choices(team_ids)
+        teams = Team.objects.filter(pk__in=team_ids).values_list("id", "name")
+        self.fields["team"].choices = [("", "Keep the current team"), *teams]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("assignee") and not data.get("team"):
+            raise ValidationError("Choose a person or a team.")
+        return data
+
+    def service_kwargs(self) -> dict:
+        if self.cleaned_data.get("assignee"):
+            team_id, user_id = parse_assignee(self.cleaned_data["assignee"])
+            return {"assignee": user_id, "team": team_id}
+        return {"assignee": None, "team": self.cleaned_data["team"]}
+
+
+class EmailForm(CaseForm):
+    """An e-mail to the customer, optionally started from an admin-written template (the
+    "Fill in" button, or choosing one with JavaScript on, fills subject and body to edit)."""
+
+    template = forms.ModelChoiceField(
+        queryset=EmailTemplate.objects.filter(active=True), required=False, empty_label="Write from scratch",
+        label="Start from a template",
+    )
+    subject = forms.CharField(max_length=255, error_messages={"required": "Write a subject."})
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label="Message",
+                           error_messages={"required": "Write the message."})
+
+
+class CloseForm(CaseForm):
+    ERROR_ALIASES = {"root_cause_id": "root_cause"}
+    root_cause = forms.TypedChoiceField(
+        coerce=int, empty_value=None, error_messages={"required": "Choose a root cause."}
+    )
+    resolution = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Resolution: what was done",
+        error_messages={"required": "Say what was done for the customer."},
+    )
+    outcome = forms.ChoiceField(
+        choices=[("", "Choose an outcome…"), *Case.Outcome.choices],
+        error_messages={"required": "Choose an outcome."},
+    )
+    prevention = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="How could this be prevented? (optional)",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["root_cause"].choices = root_cause_choices()
+
+
+class ReopenForm(CaseForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why reopen?",
+        error_messages={"required": "Say why the case is reopened."},
+    )
+
+
+class SelectedRowsField(forms.MultipleChoiceField):
+    """The checked rows. Any value parses here: the view re-scopes the ids through the
+    visibility selector, so a forged id is reported as "not found", never acted on."""
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
+class BulkForm(forms.Form):
+    """One action over the selected rows. Each selected value is "<case id>:<version>" so a row
+    changed since the list was shown is reported as a conflict, not overwritten."""
+
+    use_required_attribute = False
+    ACTIONS = [("assign", "Assign"), ("priority", "Change priority"), ("close", "Close")]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    cases = SelectedRowsField(error_messages={"required": "Select at least one case."})
+    assignee = forms.ChoiceField(required=False, label="Assign to")
+    priority = forms.ChoiceField(choices=[("", "Choose a priority…"), *Priority.choices], required=False)
+    root_cause = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Resolution")
+    outcome = forms.ChoiceField(choices=[("", "Choose an outcome…"), *Case.Outcome.choices], required=False)
+    prevention = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Prevention (optional)")
+
+    REQUIRED = {
+        "assign": {"assignee": "Choose who gets the cases."},
+        "priority": {"priority": "Choose a priority."},
+        "close": {
+            "root_cause": "Choose a root cause.",
+            "resolution": "Say what was done for the customers.",
+            "outcome": "Choose an outcome.",
+        },
+    }
+
+    def __init__(self, *args, team_ids=(), **kwargs):
+        kwargs.setdefault("auto_id", "bulk-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = assignee_choices(team_ids)
+        self.fields["root_cause"].choices = root_cause_choices()
+
+    def clean_cases(self) -> list[tuple[int, int]]:
+        selected = []
+        for value in self.cleaned_data["cases"]:
+            try:
+                case_id, version = (int(part) for part in value.split(":", 1))
+            except ValueError:
+                raise ValidationError("A selected row could not be read; reload the list.") from None
+            selected.append((case_id, version))
+        return selected
+
+    def clean(self):
+        data = super().clean()
+        for field, message in self.REQUIRED.get(data.get("action"), {}).items():
+            if not data.get(field):
+                self.add_error(field, message)
+        return data
+
