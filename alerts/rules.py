@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale, fmt_number
@@ -111,6 +111,7 @@ class CompiledRule:
     comment_presence: str = ""
     sentiment: str = ""
     labels: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    has_conditions: bool = False
 
 
 def _folded_set(values: Iterable[str]) -> frozenset | None:
@@ -153,7 +154,7 @@ def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names:
     for name in ("touchpoints", "channels", "locations", "customer_tiers", "customer_segments"):
         for value in getattr(rule, name) or ():
             originals[(name, fold(value))] = value
-    return CompiledRule(
+    compiled = CompiledRule(
         id=rule.pk, name=rule.name, order=rule.order, action=rule.action, stop_processing=rule.stop_processing,
         case_priority=rule.case_priority, metric=metric, metric_key=(rule.metric_key or "").strip(),
         operator=rule.operator, threshold=low, threshold_high=high, scale=scale,
@@ -166,6 +167,9 @@ def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names:
         keyword_res=patterns, keyword_any_re=any_re, comment_presence=rule.comment_presence or "",
         sentiment=rule.sentiment or "", labels=MappingProxyType(originals),
     )
+    has_conditions = any((compiled.surveys, compiled.touchpoints, compiled.channels, compiled.locations, compiled.tiers,
+                          compiled.segments, compiled.keyword_res, compiled.comment_presence, compiled.sentiment))
+    return replace(compiled, has_conditions=has_conditions)
 
 
 class RuleSet(Sequence):
@@ -178,9 +182,10 @@ class RuleSet(Sequence):
         self._rules = ordered
         self._position = {id(rule): i for i, rule in enumerate(ordered)}
         by_slot: dict[str, list] = {}
-        for rule in ordered:
-            by_slot.setdefault(rule.slot, []).append(rule)
-        self.by_slot = MappingProxyType({slot: tuple(rs) for slot, rs in by_slot.items()})
+        for position, rule in enumerate(ordered):
+            by_slot.setdefault(rule.slot, []).append((rule.lo, rule.hi, position, rule))
+        # slot -> ((lo, hi, position, rule), ...) in evaluation order: the hot loop reads tuples.
+        self.by_slot = MappingProxyType({slot: tuple(entries) for slot, entries in by_slot.items()})
         self.custom_keys = tuple(sorted({r.metric_key for r in ordered if r.metric == "custom"}))
         self.has_ces = any(r.metric == "ces" for r in ordered)
 
@@ -194,12 +199,29 @@ class RuleSet(Sequence):
         return self._position[id(rule)]
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    """A rule that matched, and why, in words a person can read."""
+    """A rule that matched, and why, in words a person can read. The words are put together on
+    first use (most callers of a benchmark-sized batch only count matches)."""
 
-    rule: CompiledRule
-    reasons: list[str]
+    __slots__ = ("rule", "_facts", "_said", "_reasons")
+
+    def __init__(self, rule: CompiledRule, facts=None, said: str = "", reasons: list[str] | None = None):
+        self.rule, self._facts, self._said, self._reasons = rule, facts, said, reasons
+
+    @property
+    def reasons(self) -> list[str]:
+        if self._reasons is None:
+            self._reasons = _reasons(self.rule, self._facts, self._said)
+        return self._reasons
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Match) and (self.rule, self.reasons) == (other.rule, other.reasons)
+
+    def __hash__(self) -> int:
+        return hash((self.rule.id, tuple(self.reasons)))
+
+    def __repr__(self) -> str:
+        return f"Match(rule={self.rule.name!r}, reasons={self.reasons!r})"
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -254,32 +276,27 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
 
 
 class _Facts:
-    """What list, comment and sentiment conditions read from one response, computed on demand."""
+    """What list, comment and sentiment conditions read from one response. The folded values are
+    computed once per response; the normalized text and sentiment on first use."""
 
-    __slots__ = ("response", "_text", "_sentiment", "_folded")
+    __slots__ = ("response", "survey_id", "touchpoint", "channel", "location", "region", "tier", "segment",
+                 "comment", "_text", "_sentiment")
 
     def __init__(self, response):
         self.response = response
+        self.survey_id = response.survey_id
+        self.touchpoint = fold(response.touchpoint)
+        self.channel = fold(response.channel)
+        self.location = fold(response.location)
+        self.region = fold(response.region)
+        self.tier = fold(_customer_attr(response, "tier"))
+        self.segment = fold(_customer_attr(response, "segment"))
+        self.comment = (response.comment or "").strip()
         self._text = None
         self._sentiment = False
-        self._folded = {}
 
     def folded(self, name: str) -> str:
-        value = self._folded.get(name)
-        if value is None:
-            r = self.response
-            if name == "tier":
-                raw = _customer_attr(r, "tier")
-            elif name == "segment":
-                raw = _customer_attr(r, "segment")
-            else:
-                raw = getattr(r, name, "") or ""
-            value = self._folded[name] = fold(raw)
-        return value
-
-    @property
-    def comment(self) -> str:
-        return (self.response.comment or "").strip()
+        return getattr(self, name)
 
     @property
     def text(self) -> str:
@@ -307,22 +324,20 @@ def _customer_attr(response, name: str) -> str:
 
 def _holds(rule: CompiledRule, facts: _Facts) -> bool:
     """The non-score conditions, cheapest first."""
-    if rule.surveys is not None and facts.response.survey_id not in rule.surveys:
+    if rule.surveys is not None and facts.survey_id not in rule.surveys:
         return False
-    if rule.touchpoints is not None and facts.folded("touchpoint") not in rule.touchpoints:
+    if rule.touchpoints is not None and facts.touchpoint not in rule.touchpoints:
         return False
-    if rule.channels is not None and facts.folded("channel") not in rule.channels:
+    if rule.channels is not None and facts.channel not in rule.channels:
         return False
-    if rule.locations is not None and facts.folded("location") not in rule.locations \
-            and facts.folded("region") not in rule.locations:
+    if rule.locations is not None and facts.location not in rule.locations and facts.region not in rule.locations:
         return False
-    if rule.tiers is not None and facts.folded("tier") not in rule.tiers:
+    if rule.tiers is not None and facts.tier not in rule.tiers:
         return False
-    if rule.segments is not None and facts.folded("segment") not in rule.segments:
+    if rule.segments is not None and facts.segment not in rule.segments:
         return False
-    if rule.comment_presence:
-        if (rule.comment_presence == "with") != bool(facts.comment):
-            return False
+    if rule.comment_presence and (rule.comment_presence == "with") != bool(facts.comment):
+        return False
     if rule.keyword_res:
         text = facts.text
         if not text:
@@ -392,23 +407,28 @@ def evaluate(response, rules: Sequence[CompiledRule]) -> list[Match]:
     if not values:
         return []
     candidates = []
+    append = candidates.append
     by_slot = ruleset.by_slot
     for slot, value, said in values:
-        for rule in by_slot[slot]:
-            if rule.lo <= value <= rule.hi:
-                candidates.append((ruleset.position(rule), rule, said))
+        for lo, hi, position, rule in by_slot[slot]:
+            if lo <= value <= hi:
+                append((position, rule, said))
     if not candidates:
         return []
     if len(values) > 1:
-        candidates.sort(key=lambda c: c[0])
+        candidates.sort(key=_first)
     facts = _Facts(response)
     matches = []
     for _, rule, said in candidates:
-        if _holds(rule, facts):
-            matches.append(Match(rule=rule, reasons=_reasons(rule, facts, said)))
+        if not rule.has_conditions or _holds(rule, facts):
+            matches.append(Match(rule, facts, said))
             if rule.stop_processing:
                 break
     return matches
+
+
+def _first(candidate: tuple) -> int:
+    return candidate[0]
 
 
 def rule_matches(response, rule: CompiledRule) -> bool:
