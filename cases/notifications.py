@@ -13,6 +13,8 @@ picks it up again, up to MAX_ATTEMPTS.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import logging
 
@@ -89,10 +91,34 @@ def queue(rows: list[Notification]) -> list[int]:
     return [r.pk for r in rows if r.pk]
 
 
-def dispatch_on_commit() -> None:
+_dispatch_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("cases_no_dispatch", default=False)
+
+
+@contextlib.contextmanager
+def no_dispatch():
+    """Queue rows but enqueue no delivery task (the demo loader, which may run before Redis)."""
+    token = _dispatch_suppressed.set(True)
+    try:
+        yield
+    finally:
+        _dispatch_suppressed.reset(token)
+
+
+def _enqueue_dispatch() -> None:
     from cases.tasks import notifications_dispatch_task
 
-    transaction.on_commit(notifications_dispatch_task.delay)
+    try:
+        notifications_dispatch_task.delay()
+    except Exception:  # noqa: BLE001 - the rows wait in the outbox; the every-minute sweep dispatches them
+        logger.warning("could not enqueue notification dispatch; the next sweep will", exc_info=True)
+
+
+def dispatch_on_commit() -> None:
+    """After commit, deliver what was queued. If the broker is down the rows stay pending and
+    the every-minute sweep's dispatch picks them up."""
+    if _dispatch_suppressed.get():
+        return
+    transaction.on_commit(_enqueue_dispatch)
 
 
 # --- delivery -------------------------------------------------------------------------------

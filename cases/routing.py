@@ -11,6 +11,12 @@ response's location or its region; `metrics` matches when the response carries a
 from __future__ import annotations
 
 import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 
 from accounts.models import Team
 from cases.models import RoutingRule
@@ -62,15 +68,53 @@ def rule_matches(rule: RoutingRule, response, survey_ids: set[int] | None = None
     return True
 
 
+VERSION_KEY = "cases:routing-rules-version"
+_cache: dict = {"version": None, "rules": None}
+
+
+def rules_changed() -> None:
+    """Invalidate every process's cached rules (a new version token in the shared cache)."""
+    _cache["version"] = None
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:  # noqa: BLE001
+        logger.warning("cache unavailable; other processes keep their routing rules until it returns")
+
+
+def _version():
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY)
+    except Exception:  # noqa: BLE001 - without the shared cache, read the rules every time
+        logger.warning("cache unavailable; routing rules read from the database", exc_info=True)
+        return None
+    return version
+
+
 def active_rules() -> list[RoutingRule]:
-    return list(
-        RoutingRule.objects.filter(active=True).select_related("team", "sla_policy").prefetch_related("surveys")
-    )
+    """The active rules in order, cached per process until any rule changes (one cache read)."""
+    version = _version()
+    if _cache["rules"] is None or _cache["version"] != version or version is None:
+        _cache["rules"] = list(RoutingRule.objects.filter(active=True).prefetch_related("surveys"))
+        for rule in _cache["rules"]:
+            rule.survey_ids = frozenset(s.pk for s in rule.surveys.all())
+        _cache["version"] = version
+    return _cache["rules"]
+
+
+@receiver([post_save, post_delete], sender=RoutingRule, dispatch_uid="cases.routing.rules_changed")
+@receiver(m2m_changed, sender=RoutingRule.surveys.through, dispatch_uid="cases.routing.surveys_changed")
+def _on_rule_change(sender, **kwargs):
+    _cache["version"] = None  # this process: at once (it may read its own uncommitted change)
+    transaction.on_commit(rules_changed)  # the others: once the change is visible to them
 
 
 def matching_rule(response, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
     for rule in active_rules() if rules is None else rules:
-        if rule_matches(rule, response, {s.pk for s in rule.surveys.all()}):
+        survey_ids = getattr(rule, "survey_ids", None)
+        if rule_matches(rule, response, set(survey_ids) if survey_ids is not None else None):
             return rule
     return None
 
@@ -85,5 +129,6 @@ def default_team() -> Team:
 
 
 def route(response) -> Team:
+    """The owning team, read fresh (cached rules hold ids, not teams whose calendars could change)."""
     rule = matching_rule(response)
-    return rule.team if rule is not None else default_team()
+    return Team.objects.get(pk=rule.team_id) if rule is not None else default_team()

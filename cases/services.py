@@ -15,6 +15,8 @@ loader replay history with past timestamps; nothing else passes it.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import logging
 import uuid
@@ -26,7 +28,7 @@ from django.db.models import Count, Q
 from django.template import Context, Template
 from django.utils import timezone
 
-from accounts.models import Membership, Priority, Team, User
+from accounts.models import Membership, Priority, SlaPolicy, Team, User
 from accounts.selectors import visible_team_ids
 from accounts.sla import choose_sla_policy
 from cases import notifications
@@ -105,8 +107,23 @@ class InvalidTransition(ValidationError):
 
 
 # --- shared steps ---------------------------------------------------------------------------
+_replay_at: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("cases_replay_at", default=None)
+
+
+@contextlib.contextmanager
+def replay_clock(at: dt.datetime):
+    """Within this block, services (and case_open_from_alert reached through the signals) act at
+    `at` instead of now. Only the demo loader uses it, to replay 90 days of history through the
+    real pipeline; production code never does."""
+    token = _replay_at.set(at)
+    try:
+        yield
+    finally:
+        _replay_at.reset(token)
+
+
 def _now(at: dt.datetime | None) -> dt.datetime:
-    return at or timezone.now()
+    return at or _replay_at.get() or timezone.now()
 
 
 def _name(user) -> str:
@@ -631,10 +648,17 @@ def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
                 return _attach(recent, alert, at, reopen_reason=reason)
 
     routing_rule = matching_rule(response)
-    team = rule.case_team or (routing_rule.team if routing_rule else default_team())
+    if rule.case_team_id:
+        team = Team.objects.get(pk=rule.case_team_id)
+    elif routing_rule is not None:
+        team = Team.objects.get(pk=routing_rule.team_id)
+    else:
+        team = default_team()
     priority = rule.case_priority
     tier = customer.tier if customer else ""
-    policy = rule.sla_policy or (routing_rule.sla_policy if routing_rule else None) or choose_sla_policy(
+    routing_policy = SlaPolicy.objects.filter(pk=routing_rule.sla_policy_id, active=True).first() if (
+        routing_rule is not None and routing_rule.sla_policy_id) else None
+    policy = rule.sla_policy or routing_policy or choose_sla_policy(
         priority=priority, tier=tier
     )
     first_due, resolution_due = due_times(team, at, policy)
