@@ -1,0 +1,44 @@
+"""The dashboard and the root-cause page on a phone, driven by keyboard, in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def _sync_db_beside_playwright():
+    """Playwright's sync API runs an event loop in this thread; the database calls of the test's
+    own fixtures (and pytest-django's flush at teardown) are still synchronous and safe: the
+    setting Playwright documents for pytest-django. Session-wide, as the flush comes last."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.mark.browser
+def test_manager_pages_fit_a_phone_and_work_by_keyboard(_sync_db_beside_playwright, transactional_db, busy,
+                                                        live_server, page):
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "mia")
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/reports/overdue/")
+    assert page.locator("h1").inner_text() == "Overdue dashboard"
+    # No horizontal scroll of the page itself (wide tables scroll inside their own region).
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "reporting-dashboard-375.png"), full_page=True)
+    # Keyboard: tab to the "Root causes" tab and follow it.
+    link = page.get_by_role("navigation", name="Reports").get_by_role("link", name="Root causes")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/reports/root-causes/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.locator("table[data-report=root-causes-pareto] tbody tr").count() == 2
+    page.screenshot(path=str(SHOTS / "reporting-root-causes-375.png"), full_page=True)
