@@ -774,8 +774,23 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
     them already claimed: one event and one notification per case, however many sweeps run.
     Level 1 (on becoming overdue): notify the assignee and the team's managers.
     Level 2 (team.escalation_delay_minutes later): notify the escalation contact and, unless the
-    team is notify-only, raise the priority one step (cases_raise_priority)."""
+    team is notify-only, raise the priority one step (cases_raise_priority).
+
+    On PostgreSQL each step is one statement (data-modifying CTEs: claim, insert the events,
+    insert the notifications), so the work stays in the database whatever the volume; elsewhere
+    (SQLite: the embedded demo) the same steps run with the rows passing through Python."""
     now = _now(now)
+    if connection.vendor == "postgresql":
+        result = _sweep_postgresql(now)
+    else:
+        result = _sweep_portable(now)
+    notifications.dispatch_on_commit()
+    return result
+
+
+def _sweep_portable(now: dt.datetime) -> SweepResult:
+    """The sweep with rows through Python (any database with UPDATE ... RETURNING): the same
+    claims as the PostgreSQL statements, the events and notifications built here."""
     table = Case._meta.db_table
     period = now.isoformat()
     result = SweepResult(overdue=0, due_soon=0, escalated=0, priority_raised=0, notifications=0)
@@ -846,5 +861,116 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
     if rows:
         Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
         result["notifications"] = len(rows)
-    notifications.dispatch_on_commit()
+    return result
+
+
+# --- the PostgreSQL sweep: one statement per step ------------------------------------------------
+def _tables() -> dict:
+    return {"case": Case._meta.db_table, "event": CaseEvent._meta.db_table,
+            "note": Notification._meta.db_table, "pref": "cases_notificationpreference",
+            "member": Membership._meta.db_table, "user": User._meta.db_table, "team": Team._meta.db_table}
+
+
+def _notify_sql(t: dict, kind: str, *, people: str, chat: bool) -> str:
+    """CTEs inserting `kind` notifications for the cases in `claimed`: `people` is a SELECT of
+    (case_id, user_id) pairs; chat adds the team's Slack / Teams webhooks. Preferences honoured;
+    duplicates ignored by the outbox's unique indexes."""
+    columns = ("case_id, kind, channel, recipient_id, address, period, subject, body, context, status, attempts, "
+               "next_attempt_at, error, created_at")
+    sql = f""",
+    people AS (
+        INSERT INTO {t['note']} ({columns})
+        SELECT r.case_id, '{kind}', 'email', u.id, u.email, %(period)s, '', '', '{{}}', 'pending', 0, %(now)s, '', %(now)s
+        FROM ({people}) r JOIN {t['user']} u ON u.id = r.user_id AND u.is_active AND u.email <> ''
+        WHERE NOT EXISTS (SELECT 1 FROM {t['pref']} p WHERE p.user_id = u.id AND p.kind = '{kind}' AND NOT p.enabled)
+        ON CONFLICT DO NOTHING RETURNING 1
+    )"""
+    if chat:
+        sql += f""",
+    chat AS (
+        INSERT INTO {t['note']} ({columns})
+        SELECT c.id, '{kind}', x.channel, NULL, x.url, %(period)s, '', '', '{{}}', 'pending', 0, %(now)s, '', %(now)s
+        FROM claimed c JOIN {t['team']} tm ON tm.id = c.team_id
+        CROSS JOIN LATERAL (VALUES ('slack', tm.slack_webhook_url), ('msteams', tm.msteams_webhook_url)) AS x(channel, url)
+        WHERE x.url <> ''
+        ON CONFLICT DO NOTHING RETURNING 1
+    )"""
+    return sql
+
+
+def _sweep_postgresql(now: dt.datetime) -> SweepResult:
+    t = _tables()
+    params = {"now": now, "period": now.isoformat(), "closed": Status.CLOSED, "horizon": now + DUE_SOON}
+    result = SweepResult(overdue=0, due_soon=0, escalated=0, priority_raised=0, notifications=0)
+    counts = "(SELECT count(*) FROM claimed), (SELECT count(*) FROM people) + (SELECT count(*) FROM chat)"
+
+    # 1. Newly overdue (level 1): the assignee and the team's managers, and the team's channels.
+    overdue_people = (f"SELECT c.id AS case_id, c.assignee_id AS user_id FROM claimed c WHERE c.assignee_id IS NOT NULL "
+                      f"UNION SELECT c.id, m.user_id FROM claimed c JOIN {t['member']} m "
+                      f"ON m.team_id = c.team_id AND m.is_manager")
+    (claimed, queued), = _returning(f"""
+    WITH claimed AS (
+        UPDATE {t['case']} SET overdue_at = %(now)s, escalation_level = 1, escalated_at = %(now)s
+        WHERE status <> %(closed)s AND overdue_at IS NULL
+          AND (resolution_due < %(now)s OR (first_contacted_at IS NULL AND first_contact_due < %(now)s))
+        RETURNING id, team_id, assignee_id, (first_contacted_at IS NULL AND first_contact_due < %(now)s) AS first
+    ),
+    events AS (
+        INSERT INTO {t['event']} (case_id, kind, actor_id, from_value, to_value, note, data, version, created_at)
+        SELECT id, 'overdue', NULL, '', CASE WHEN first THEN 'first contact' ELSE 'resolution' END,
+               CASE WHEN first THEN 'First contact is overdue.' ELSE 'Resolution is overdue.' END,
+               '{{"escalation_level": 1}}', 0, %(now)s
+        FROM claimed
+    ){_notify_sql(t, NotificationKind.OVERDUE, people=overdue_people, chat=True)}
+    SELECT {counts}""", params)
+    result["overdue"], result["notifications"] = claimed, queued
+
+    # 2. Due soon: the assignee.
+    (claimed, queued), = _returning(f"""
+    WITH claimed AS (
+        UPDATE {t['case']} SET due_soon_notified_at = %(now)s
+        WHERE status <> %(closed)s AND due_soon_notified_at IS NULL AND overdue_at IS NULL
+          AND resolution_due >= %(now)s AND (first_contacted_at IS NOT NULL OR first_contact_due >= %(now)s)
+          AND (resolution_due <= %(horizon)s OR (first_contacted_at IS NULL AND first_contact_due <= %(horizon)s))
+        RETURNING id, team_id, assignee_id
+    ),
+    events AS (
+        INSERT INTO {t['event']} (case_id, kind, actor_id, from_value, to_value, note, data, version, created_at)
+        SELECT id, 'due_soon', NULL, '', '', '', '{{}}', 0, %(now)s FROM claimed
+    ){_notify_sql(t, NotificationKind.DUE_SOON,
+                  people="SELECT id AS case_id, assignee_id AS user_id FROM claimed WHERE assignee_id IS NOT NULL",
+                  chat=False)},
+    chat AS (SELECT 1 WHERE false)
+    SELECT {counts}""", params)
+    result["due_soon"], result["notifications"] = claimed, result["notifications"] + queued
+
+    # 3. Level 2: the team's own delay, read in the statement; escalation contact + channels.
+    escalated = _returning(f"""
+    WITH claimed AS (
+        UPDATE {t['case']} c SET escalation_level = 2, escalated_at = %(now)s
+        FROM {t['team']} tm
+        WHERE tm.id = c.team_id AND c.status <> %(closed)s AND c.escalation_level = 1 AND c.overdue_at IS NOT NULL
+          AND c.overdue_at <= %(now)s - tm.escalation_delay_minutes * interval '1 minute'
+        RETURNING c.id, c.team_id, tm.escalation <> 'notify_only' AS raise_priority
+    ),
+    events AS (
+        INSERT INTO {t['event']} (case_id, kind, actor_id, from_value, to_value, note, data, version, created_at)
+        SELECT id, 'escalated', NULL, '', '2', 'Escalated: still overdue after the team''s escalation delay.',
+               '{{"escalation_level": 2}}', 0, %(now)s FROM claimed
+    ),
+    contact AS (
+        INSERT INTO {t['note']} (case_id, kind, channel, recipient_id, address, period, subject, body, context,
+                                 status, attempts, next_attempt_at, error, created_at)
+        SELECT c.id, 'escalated', 'email', NULL, tm.escalation_email, %(period)s, '', '', '{{}}', 'pending', 0,
+               %(now)s, '', %(now)s
+        FROM claimed c JOIN {t['team']} tm ON tm.id = c.team_id WHERE tm.escalation_email <> ''
+        ON CONFLICT DO NOTHING
+    ){_notify_sql(t, NotificationKind.ESCALATED, people="SELECT NULL::bigint AS case_id, NULL::bigint AS user_id WHERE false",
+                  chat=True)}
+    SELECT id, raise_priority FROM claimed""", params)
+    result["escalated"] = len(escalated)
+    ladder = [case_id for case_id, raise_priority in escalated if raise_priority]
+    if ladder:
+        result["priority_raised"] = len(cases_raise_priority(
+            case_ids=ladder, reason="Escalated: still overdue after the team's escalation delay.", at=now))
     return result

@@ -108,3 +108,26 @@ def test_sla_state_labels():
     assert (sla_state(case, now).label, sla_state(case, now).level) == ("overdue by 3 h", "overdue")
     case.status = "closed"
     assert (sla_state(case, now).label, sla_state(case, now).level) == ("closed", "closed")
+
+
+@pytest.mark.parametrize("implementation", ["_sweep_postgresql", "_sweep_portable"])
+def test_both_sweep_implementations_record_the_same(personas, implementation):
+    """PostgreSQL runs the sweep as single statements; SQLite (the embedded demo) through Python."""
+    from cases import services
+
+    Team.objects.filter(pk=personas.north.pk).update(escalation_delay_minutes=0, escalation_email="boss@example.com",
+                                                    msteams_webhook_url="http://127.0.0.1:9/teams")
+    late = make_overdue(case_claim(case_id=open_case().pk, by=personas.alice))
+    soon = case_claim(case_id=open_case().pk, by=personas.bob)
+    Case.objects.filter(pk=soon.pk).update(first_contact_due=timezone.now() + dt.timedelta(minutes=20))
+    result = getattr(services, implementation)(timezone.now())
+    assert (result["overdue"], result["due_soon"], result["escalated"], result["priority_raised"]) == (1, 1, 1, 1)
+    assert sorted(Notification.objects.filter(case=late).exclude(kind="new_case")
+                  .values_list("kind", "channel", "address")) == [
+        ("escalated", "email", "boss@example.com"), ("escalated", "msteams", "http://127.0.0.1:9/teams"),
+        ("overdue", "email", "alice@example.com"), ("overdue", "email", "mia@example.com"),
+        ("overdue", "msteams", "http://127.0.0.1:9/teams")]
+    assert list(Notification.objects.filter(case=soon, kind="due_soon").values_list("kind", "address")) == [
+        ("due_soon", "bob@example.com")]
+    assert sorted(CaseEvent.objects.filter(case=late).exclude(kind__in=["opened", "claimed"])
+                  .values_list("kind", flat=True)) == ["escalated", "overdue", "priority"]
