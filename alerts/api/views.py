@@ -46,8 +46,8 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
         except services.RuleInUse as exc:
             raise Conflict(str(exc)) from exc
 
-    @extend_schema(request=DraftRuleSerializer, responses=BacktestResultSerializer,
-                   summary="Backtest a draft rule (not saved) over the last N days")
+    @extend_schema(operation_id="alert_rules_backtest_draft", request=DraftRuleSerializer,
+                   responses=BacktestResultSerializer, summary="Backtest a draft rule (not saved) over the last N days")
     @action(detail=False, methods=["post"], url_path="backtest")
     def backtest_draft(self, request):
         serializer = DraftRuleSerializer(data=request.data)
@@ -62,7 +62,8 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
                           survey_names={s.pk: s.name for s in surveys})
         return Response(BacktestResultSerializer(result).data)
 
-    @extend_schema(request=BacktestDaysSerializer, responses=BacktestResultSerializer,
+    @extend_schema(operation_id="alert_rules_backtest_saved", request=BacktestDaysSerializer,
+                   responses=BacktestResultSerializer,
                    summary="Backtest a saved rule over the last N days")
     @action(detail=True, methods=["post"], url_path="backtest")
     def backtest_saved(self, request, pk=None):
