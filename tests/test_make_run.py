@@ -35,14 +35,14 @@ def test_the_embedded_stack_starts_serves_a_login_and_stops(tmp_path):
     seen: set[int] = set()
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 420  # the demo data loads first
         status = None
         while time.monotonic() < deadline:
             seen.update(p.pid for p in psutil.Process(proc.pid).children(recursive=True))
             assert proc.poll() is None, (tmp_path / "run.log").read_text(errors="replace")[-3000:]
             try:
-                status = requests.get(f"{base}/healthz", timeout=2).status_code
-            except requests.ConnectionError:
+                status = requests.get(f"{base}/healthz", timeout=10).status_code
+            except requests.RequestException:  # not listening yet, or busy starting
                 status = None
             if status == 200:
                 break
