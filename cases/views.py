@@ -95,7 +95,8 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     except ValueError:
         size = DEFAULT_PAGE_SIZE
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
-    queryset = selectors.inbox_queryset(request.user, view).select_related(*ROW_RELATED)
+    # Only the joins a row shows (the selector's default also loads root causes for the API).
+    queryset = selectors.inbox_queryset(request.user, view).select_related(None).select_related(*ROW_RELATED)
     filterset = CaseFilterSet(params, queryset=queryset, request=request)
     _tune_filter_form(filterset.form)
     page = keyset.paginate(filterset.qs, after=params.get("after"), before=params.get("before"), size=size)

@@ -169,12 +169,20 @@ def sla(context, case):
 @register.filter
 def describe(event) -> str:
     """A timeline line a person can read: "Bob Smith claimed this case"."""
+    from cases.models import Case, CaseEvent
     from cases.services import describe_event
 
+    who = event.actor.display_name if event.actor_id and event.actor else "Closeloop"
+    if event.kind == CaseEvent.Kind.OPENED:
+        return f"Case opened for {event.to_value}" if event.to_value else "Case opened"
+    if event.kind == CaseEvent.Kind.STATUS:
+        labels = dict(Case.Status.choices)
+        old, new = labels.get(event.from_value, event.from_value), labels.get(event.to_value, event.to_value)
+        return f"{who} moved it from {old.lower()} to {new.lower()}"
     return describe_event(event)
 
 
-SLA_ICONS = {"overdue": "⚠", "due_soon": "⏱", "ok": "✓", "closed": "■"}
+SLA_ICONS = {"overdue": "⚠", "due_soon": "◔", "ok": "✓", "closed": "■"}
 
 
 @register.filter

@@ -56,6 +56,8 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (!target || !target.querySelector) return;
+    // An outerHTML swap replaced the target: look at the element now in the page.
+    if (target.id && !target.isConnected) target = document.getElementById(target.id) || target;
     initBulk();
     var status = document.getElementById("case-actions-status");
     var focus =

@@ -1,9 +1,28 @@
-"""Inbox test set-up: a fast password hasher (personas are created and log in for every test;
-the production hasher's cost is the point in production and only slowness here)."""
+"""Inbox test set-up: a fast password hasher, and Django's ORM beside Playwright."""
+
+import os
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
+    """Personas are created and sign in for every test; the production hasher's cost is the point
+    in production and only slowness here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def browser(django_db_setup, browser):
+    """The test database exists before Playwright starts, and from then on the ORM may run here.
+
+    Playwright's sync API keeps an asyncio loop in the main thread, which makes Django refuse
+    synchronous ORM calls (test data, the transactional flush) there. Those calls are ordinary
+    synchronous code, so the check is switched off only while the browser is up."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield browser
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

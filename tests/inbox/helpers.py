@@ -57,10 +57,10 @@ def make_alert(response) -> Alert:
 
 def make_case(team, *, assignee=None, nps=3, comment="The queue was far too long.", customer=None,
               priority="normal", first_contact_in=timedelta(hours=4), resolution_in=timedelta(hours=30),
-              status=Case.Status.NEW, **extra) -> Case:
+              status=Case.Status.NEW, response_extra=None, **extra) -> Case:
     """A case as the opening service would leave it (with its OPENED event), clocks relative to now."""
     customer = customer if customer is not None else make_customer()
-    response = make_response(customer=customer, team=team, nps=nps, comment=comment)
+    response = make_response(customer=customer, team=team, nps=nps, comment=comment, **(response_extra or {}))
     alert = make_alert(response)
     now = timezone.now()
     case = Case.objects.create(
