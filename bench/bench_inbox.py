@@ -165,7 +165,7 @@ def _fill(n_cases: int) -> dict:
         "updated_at": "now()",
     }, f"generate_series(1, {CUSTOMERS}) AS i")
     _reset_sequence(Customer)
-    customer_of = f"1 + (i * 7919) % {CUSTOMERS}"
+    customer_of = f"1 + (i::bigint * 7919) % {CUSTOMERS}"
 
     _insert_select(SurveyResponse, {
         "id": "i",
