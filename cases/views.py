@@ -119,9 +119,19 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     }
 
 
+FILTER_LABELS = {
+    "team": "Team", "assignee": "Assignee", "unassigned": "Assigned or not", "status": "Status",
+    "priority": "Priority", "touchpoint": "Touchpoint", "location": "Location or region", "survey": "Survey",
+    "root_cause": "Root cause", "created": "Opened between", "closed": "Closed between",
+}
+
+
 def _tune_filter_form(form) -> None:
     """Friendlier widgets for the shared FilterSet's form (the filters themselves stay the API's):
-    checkboxes for short lists, names instead of ids, date pickers."""
+    labels people use, checkboxes for short lists, names instead of ids, date pickers."""
+    for name, label in FILTER_LABELS.items():
+        if name in form.fields:
+            form.fields[name].label = label
     for name in ("status", "priority", "team"):
         if name in form.fields:
             form.fields[name].widget = django_forms.CheckboxSelectMultiple(choices=form.fields[name].choices)
@@ -138,10 +148,9 @@ def _tune_filter_form(form) -> None:
     for name in ("created", "closed"):
         if name in form.fields:
             field = form.fields[name]
-            field.label = f"{field.label or name.title()} between"
             for widget, end in zip(field.widget.widgets, ("from", "to"), strict=False):
                 widget.input_type = "date"
-                widget.attrs["aria-label"] = f"{name.title()} {end}"
+                widget.attrs["aria-label"] = f"{field.label}: {end}"
 
 
 @login_required
