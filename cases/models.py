@@ -136,18 +136,24 @@ class Case(models.Model):
         UNREACHABLE = "unreachable", "Unreachable after several attempts"
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    # customer and team lookups use the composite indexes below (customer, -created_at) and
+    # (team, -closed_at); a separate single-column index would only slow every write.
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", db_index=False
+    )
     response = models.ForeignKey(SurveyResponse, on_delete=models.PROTECT, related_name="opened_cases")
     responses = models.ManyToManyField(SurveyResponse, through="CaseResponse", related_name="cases")
     alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases", db_index=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
     version = models.PositiveIntegerField(default=1, help_text="Incremented on every change; stale edits get 409.")
-    sla_policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )  # not indexed: only a rare policy deletion looks cases up by it
 
     # Clocks, in absolute time (computed from business hours when set).
     first_contact_due = models.DateTimeField()
@@ -167,8 +173,8 @@ class Case(models.Model):
     prevention = models.TextField(blank=True, help_text="How similar cases could be prevented (frontline's voice).")
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )  # not indexed: only a rare user deletion looks cases up by it
     reopen_count = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
