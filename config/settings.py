@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Case priority is one choice set, whether an alert rule asks for it or a case carries it.
+    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "accounts.models.Priority"},
 }
 
 # --- Celery ---------------------------------------------------------------------------------
