@@ -291,6 +291,12 @@ WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)
 # How often a process checks the shared rules version in Redis (alerts.selectors); between
 # checks cached alert rules cost no I/O at all. 0 checks on every response (the test setting).
 ALERT_RULES_CHECK_SECONDS = envint("ALERT_RULES_CHECK_SECONDS", 0 if TESTING else 2)
+# Same for webhook sources (surveys.selectors): a deactivated source stops accepting within
+# this interval everywhere; a rotated secret is picked up on the first failed signature.
+WEBHOOK_SOURCE_CHECK_SECONDS = envint("WEBHOOK_SOURCE_CHECK_SECONDS", 0 if TESTING else 2)
+# Accepted deliveries are published to the workers in batches by a background thread
+# (surveys.publisher) instead of one Celery message inside each request; off in tests (eager).
+WEBHOOK_PUBLISH_IN_BACKGROUND = envbool("WEBHOOK_PUBLISH_IN_BACKGROUND", not TESTING)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 64 * 1024
 WEBHOOK_REDRIVE_AFTER_SECONDS = envint("WEBHOOK_REDRIVE_AFTER_SECONDS", 60)
 # A delivery claimed longer ago than this belongs to a dead worker and goes back to pending.

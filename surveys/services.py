@@ -77,9 +77,22 @@ def delivery_store(
         source=source, delivery_id=delivery_id[:255], content_type=content_type[:255], headers=kept, body=body
     )
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            # Called inside a transaction (an import, a test): a savepoint keeps a duplicate from
+            # breaking it, and the task is published once the caller commits.
+            with transaction.atomic():
+                delivery.save()
+                transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
+        else:
+            # The webhook request (autocommit): one INSERT that commits by itself, one round trip
+            # instead of BEGIN, INSERT, COMMIT. The row is durable before the task is published.
             delivery.save()
-            transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
+            if settings.WEBHOOK_PUBLISH_IN_BACKGROUND:
+                from surveys.publisher import publisher
+
+                publisher.submit(delivery.pk)  # batched, off the request (surveys.publisher)
+            else:
+                delivery_enqueue(delivery.pk)
     except IntegrityError:
         original = WebhookDelivery.objects.filter(source=source, delivery_id=delivery.delivery_id).first()
         if original is None:

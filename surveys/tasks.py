@@ -21,3 +21,16 @@ def redrive_pending_deliveries_task() -> dict:
     from surveys.services import deliveries_redrive
 
     return deliveries_redrive()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_deliveries_task(delivery_ids: list[int]) -> dict:
+    """A batch published by the web process (surveys.publisher): each delivery as in
+    process_delivery_task. A re-run after a worker died mid-batch skips the ones already done."""
+    from surveys.services import delivery_process
+
+    results: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        status = delivery_process(delivery_pk=delivery_id)
+        results[status] = results.get(status, 0) + 1
+    return results

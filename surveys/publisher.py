@@ -1,0 +1,97 @@
+"""Publishes accepted deliveries to the workers from a background thread, in batches.
+
+The webhook request commits the delivery row and hands its id to `submit()`, which only puts it
+on an in-memory queue; the 202 does not wait for Redis. One daemon thread per web process takes
+whatever ids have queued up (at most BATCH_SIZE) and publishes them as one
+`process_deliveries_task` message. Under load many deliveries share one message, so the cost of
+building and sending a Celery message (the largest CPU cost of accepting a webhook after the
+INSERT) is paid once per batch; when traffic is light each id goes out alone, a millisecond or
+so after its commit.
+
+Nothing is lost this way: the row is committed before the id is queued, and a delivery whose
+message never reaches Redis (the process dies with ids still queued, Redis is down) is still
+pending in PostgreSQL, where the re-drive (surveys.tasks.redrive_pending_deliveries_task)
+enqueues it after WEBHOOK_REDRIVE_AFTER_SECONDS, exactly as when the broker is unreachable.
+The thread is started lazily in the process that first submits (after gunicorn's fork), and
+what is queued at a clean exit is flushed by an atexit hook.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+
+logger = logging.getLogger("surveys.webhooks")
+
+BATCH_SIZE = 100
+
+
+def _publish_batch(ids: list[int]) -> None:
+    from surveys.tasks import process_deliveries_task
+
+    process_deliveries_task.apply_async((ids,), retry=False)
+
+
+class BatchPublisher:
+    """A queue of delivery ids and the one thread that publishes them."""
+
+    def __init__(self, publish: Callable[[list[int]], None] = _publish_batch, batch_size: int = BATCH_SIZE):
+        self._publish = publish
+        self._batch_size = batch_size
+        self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    def submit(self, delivery_pk: int) -> None:
+        self._ensure_thread()
+        self._queue.put(delivery_pk)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+                return
+            if self._pid != os.getpid():  # a fork copied the parent's queue: those ids are the parent's
+                self._queue = queue.SimpleQueue()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="delivery-publisher", daemon=True)
+            self._thread.start()
+
+    def _take(self, timeout: float | None) -> list[int]:
+        try:
+            ids = [self._queue.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(ids) < self._batch_size:
+            try:
+                ids.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return ids
+
+    def _send(self, ids: list[int]) -> None:
+        try:
+            self._publish(ids)
+        except Exception as exc:  # broker unreachable: the rows wait in PostgreSQL for the re-drive
+            logger.warning("%d deliveries not enqueued (%s); the re-drive will pick them up", len(ids), exc)
+
+    def _run(self) -> None:
+        while True:
+            ids = self._take(timeout=None)
+            if ids:
+                self._send(ids)
+
+    def flush(self) -> None:
+        """Publish what is queued now, in the calling thread (at exit; in tests)."""
+        while ids := self._take(timeout=0.001):
+            self._send(ids)
+
+
+publisher = BatchPublisher()
+atexit.register(publisher.flush)
