@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -217,6 +218,7 @@ class EmailTemplateViewSet(viewsets.ReadOnlyModelViewSet):
 class CustomerHistoryViewSet(viewsets.ViewSet):
     """Customer 360: every response and case of one customer the caller may see, newest first."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def retrieve(self, request, pk=None):
         from surveys.models import Customer
 
