@@ -156,17 +156,20 @@ def _csat_pct(p: str = ""):
 
 
 def score_aggregates(p: str = "") -> dict:
-    """NPS / CSAT / CES counts for responses (p="") or a case's opening response (p="response__")."""
+    """NPS / CSAT / CES counts for responses (p="") or a case's opening response (p="response__").
+
+    Each count counts the metric's own column (never the primary key), so for responses every
+    column read is in the covering index surveys_response_team_scores: an index-only scan."""
     return {
         "nps_n": Count(f"{p}nps"),
-        "promoters": Count("pk", filter=Q(**{f"{p}nps__gte": 9})),
-        "passives": Count("pk", filter=Q(**{f"{p}nps__gte": 7, f"{p}nps__lte": 8})),
-        "detractors": Count("pk", filter=Q(**{f"{p}nps__lte": 6})),
+        "promoters": Count(f"{p}nps", filter=Q(**{f"{p}nps__gte": 9})),
+        "passives": Count(f"{p}nps", filter=Q(**{f"{p}nps__gte": 7, f"{p}nps__lte": 8})),
+        "detractors": Count(f"{p}nps", filter=Q(**{f"{p}nps__lte": 6})),
         "csat_n": Count(f"{p}csat"),
-        "csat_top2": Count("pk", filter=Q(**{f"{p}csat__gte": Coalesce(F(f"{p}csat_scale_max"), Value(5)) - 1})),
+        "csat_top2": Count(f"{p}csat", filter=Q(**{f"{p}csat__gte": Coalesce(F(f"{p}csat_scale_max"), Value(5)) - 1})),
         "ces_n": Count(f"{p}ces"),
         "ces_ease": Avg(_ces_ease01(p)),
-        "ces_high_effort": Count("pk", filter=LessThan(_ces_ease01(p), 0.5)),
+        "ces_high_effort": Count(f"{p}ces", filter=LessThan(_ces_ease01(p), 0.5)),
     }
 
 
@@ -777,7 +780,7 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
         .order_by()
         .annotate(period=trunc("answered_at"))
         .values("period")
-        .annotate(responses=Count("pk"), **score_aggregates())
+        .annotate(responses=Count("*"), **score_aggregates())
         .order_by("period")
     )
     table = Table(
@@ -799,7 +802,7 @@ def scores_by(filters: ReportFilters, by: str) -> Table:
         filters.responses()
         .order_by()
         .values(field_name)
-        .annotate(responses=Count("pk"), **score_aggregates())
+        .annotate(responses=Count("*"), **score_aggregates())
         .order_by("-responses")
     )
     names: dict = {}
