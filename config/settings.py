@@ -238,7 +238,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Case priority is one choice set, whether an alert rule asks for it or a case carries it.
-    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "accounts.models.Priority"},
+    # Two "outcome" choice sets: a case's closure outcome and a contact attempt's.
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "accounts.models.Priority",
+        "CaseOutcomeEnum": "cases.models.Case.Outcome",
+        "ContactOutcomeEnum": "cases.models.ContactOutcome",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -218,7 +218,8 @@ class EmailTemplateViewSet(viewsets.ReadOnlyModelViewSet):
 class CustomerHistoryViewSet(viewsets.ViewSet):
     """Customer 360: every response and case of one customer the caller may see, newest first."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+                   responses=OpenApiTypes.OBJECT)
     def retrieve(self, request, pk=None):
         from surveys.models import Customer
 
