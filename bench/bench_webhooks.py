@@ -119,7 +119,12 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem} RAM"
 
 
+def _load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def run(args=None) -> str:
+    load_start = _load()
     for tool in ("wrk", "pgbench", "psql"):
         if not shutil.which(tool):
             return f"## Webhook acceptance\n\nNot measured: `{tool}` is not installed (apt-get install -y wrk postgresql-client).\n"
@@ -180,12 +185,16 @@ def run(args=None) -> str:
     ceiling64 = _pgbench(64)
     ceiling = max(ceiling, ceiling64)
     _psql(f"DROP DATABASE IF EXISTS {DB}")
+    messages = "?"
     try:
         import redis
 
-        redis.Redis.from_url(REDIS).flushdb()  # the unconsumed bench tasks (own Redis db)
+        client = redis.Redis.from_url(REDIS)
+        messages = client.llen("celery")  # no worker runs: every published message is still queued
+        client.flushdb()  # the unconsumed bench tasks (own Redis db)
     except Exception:
         pass
+    load_end = _load()
     ratio = best / ceiling if ceiling else 0
     lines = [
         "## Webhook acceptance (bench/bench_webhooks.py)",
@@ -193,7 +202,9 @@ def run(args=None) -> str:
         f"Date {datetime.date.today().isoformat()}; machine {_machine()}; PostgreSQL on the same machine; "
         f"gunicorn {workers} gthread workers x {threads} threads; wrk 2 threads, {DURATION} s per run; generic source, HMAC-SHA256 over a "
         f"{len(BODY)}-byte JSON body, unique X-Delivery-Id per request; each accepted request commits one "
-        f"delivery row and publishes one Celery message to Redis. Rows stored: {stored}.",
+        f"delivery row; deliveries are published to Redis in batches by a background thread "
+        f"(surveys.publisher). Rows stored: {stored}, in {messages} Celery messages. Load average (1/5/15 min) at the start {load_start}, "
+        f"at the end {load_end} (the machine is shared).",
         "",
         "| load | accepted/s | p50 | p99 | non-2xx | socket errors |",
         "|---|---|---|---|---|---|",

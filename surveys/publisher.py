@@ -80,6 +80,13 @@ class BatchPublisher:
             self._publish(ids)
         except Exception as exc:  # broker unreachable: the rows wait in PostgreSQL for the re-drive
             logger.warning("%d deliveries not enqueued (%s); the re-drive will pick them up", len(ids), exc)
+        finally:
+            if threading.current_thread() is self._thread:
+                # Publishing needs no database; an eager task (tests, `make run` without a
+                # worker) opens a connection in this thread, which must not stay open forever.
+                from django.db import connections
+
+                connections.close_all()
 
     def _run(self) -> None:
         while True:
