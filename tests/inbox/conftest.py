@@ -16,9 +16,11 @@ def _fast_passwords(settings):
 def browser(django_db_setup, browser):
     """The test database exists before Playwright starts, and from then on the ORM may run here.
 
-    Playwright's sync API keeps an asyncio loop in the main thread, which makes Django refuse
-    synchronous ORM calls (test data, the transactional flush) there. Those calls are ordinary
-    synchronous code, so the check is switched off only while the browser is up."""
+    Playwright's sync API keeps an asyncio loop in the main thread for the rest of the session,
+    which makes Django refuse synchronous ORM calls there (test data, the transactional flush,
+    and every later test's database access). Those calls are ordinary synchronous code, so the
+    check is switched off from the moment the browser starts until the session ends (the setting
+    Playwright documents for pytest-django; tests/reporting does the same)."""
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     yield browser
