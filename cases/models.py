@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case as Case_, F, Q, When
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from accounts.models import Priority, SlaPolicy, Team
@@ -88,6 +89,17 @@ class ContactOutcome(models.TextChoices):
     VOICEMAIL = "voicemail", "Left a voicemail"
     NO_ANSWER = "no_answer", "No answer"
     WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+def next_due_expression():
+    """When the next clock runs out: first contact due while nobody has been contacted, else the
+    resolution due (whichever is earlier). An open case is overdue exactly when this is in the past,
+    so ordering by it ascending puts overdue cases first, most overdue first, then the soonest due.
+    The inbox indexes are built on this very expression, so PostgreSQL can walk them in order."""
+    return Least(
+        "resolution_due",
+        Case_(When(first_contacted_at__isnull=True, then=F("first_contact_due")), default=F("resolution_due")),
+    )
 
 
 class CaseQuerySet(models.QuerySet):
@@ -191,12 +203,23 @@ class Case(models.Model):
             ),
         ]
         indexes = [
-            # The inbox: a team's open cases by due time (overdue first, then due soonest).
+            # The inbox list: a team's (or a person's) open cases in the default order, by the next
+            # due time (overdue first, then due soonest). PostgreSQL walks the index and stops after
+            # one page; the rare ties are sorted incrementally by priority and value at risk.
             models.Index(
-                fields=["team", "resolution_due"], name="cases_case_open_team_due", condition=~Q(status="closed")
+                F("team"), next_due_expression(), name="cases_case_open_team_next_due",
+                condition=~Q(status="closed"),
             ),
             models.Index(
-                fields=["assignee", "resolution_due"], name="cases_case_open_assignee_due", condition=~Q(status="closed")
+                F("assignee"), next_due_expression(), name="cases_case_open_asg_next_due",
+                condition=~Q(status="closed"),
+            ),
+            # The inbox counts and the reporting overdue dashboard: every open case of a team with
+            # the columns they read, so both are index-only scans of the open cases alone.
+            models.Index(
+                fields=["team"], name="cases_case_open_team_cover", condition=~Q(status="closed"),
+                include=["assignee", "resolution_due", "first_contact_due", "first_contacted_at",
+                         "escalation_level", "value_at_risk"],
             ),
             # The overdue sweep: open cases not yet recorded overdue, by due time.
             models.Index(

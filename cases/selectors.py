@@ -3,7 +3,7 @@
     case_list_for_user(user) -> QuerySet
     case_get_for_user(user, pk_or_reference) -> Case        # Http404 when not visible
     inbox_queryset(user, view) -> QuerySet                  # views: INBOX_VIEWS
-    inbox_counts(user) -> dict[view, int]                   # one query
+    inbox_counts(user) -> dict[view, int]                   # two index-only queries
     case_timeline(case) -> list[CaseEvent]
     customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
 """
@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case as When_, Count, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Least
+from django.db.models import Case as When_, Count, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.selectors import scope_by_team, visible_team_ids
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, next_due_expression
 from cases.sla import DUE_SOON
 
 INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
@@ -64,19 +63,21 @@ def case_get_for_user(user, pk_or_reference) -> Case:
 
 
 def with_inbox_order(queryset: QuerySet, now: dt.datetime | None = None) -> QuerySet:
-    """Overdue first, then the clock that runs out soonest, then priority, then value at risk."""
-    now = now or timezone.now()
+    """Overdue first, then the clock that runs out soonest, then priority, then value at risk.
+
+    An open case is overdue exactly when its next due time (`next_due`) has passed, so ordering by
+    next_due ascending already puts every overdue case first (most overdue first) and then the
+    soonest due: one index-friendly key instead of an "is overdue" rank PostgreSQL would have to
+    compute for every open case and sort. The partial indexes on (team, next_due) and
+    (assignee, next_due) serve this order; priority and value at risk only break ties. `now` is
+    accepted for symmetry with the other selectors; the order itself does not depend on it."""
     return queryset.annotate(
-        overdue_rank=When_(When(overdue_q(now), then=Value(0)), default=Value(1), output_field=IntegerField()),
-        next_due=Least(
-            "resolution_due",
-            When_(When(first_contacted_at__isnull=True, then=F("first_contact_due")), default=F("resolution_due")),
-        ),
+        next_due=next_due_expression(),
         priority_rank=When_(
             *[When(priority=p, then=Value(i)) for i, p in enumerate(PRIORITY_ORDER)],
             default=Value(len(PRIORITY_ORDER)), output_field=IntegerField(),
         ),
-    ).order_by("overdue_rank", "next_due", "priority_rank", "-value_at_risk", "id")
+    ).order_by("next_due", "priority_rank", "-value_at_risk", "id")
 
 
 def inbox_queryset(user, view: str, now: dt.datetime | None = None) -> QuerySet:
@@ -88,31 +89,60 @@ def inbox_queryset(user, view: str, now: dt.datetime | None = None) -> QuerySet:
         return queryset.filter(status=Case.Status.CLOSED, closed_at__gte=now - RECENTLY_CLOSED).order_by(
             "-closed_at", "-id"
         )
-    queryset = queryset.exclude(status=Case.Status.CLOSED)
+    queryset = with_inbox_order(queryset.exclude(status=Case.Status.CLOSED), now)
     if view == "mine":
         queryset = queryset.filter(assignee=user)
     elif view == "unassigned":
         queryset = queryset.filter(assignee__isnull=True)
     elif view == "overdue":
-        queryset = queryset.filter(overdue_q(now))
+        # The same cases as overdue_q (an open case is overdue iff its next due time has passed),
+        # written as a range on the indexed expression so the index scan starts and stops there.
+        queryset = queryset.filter(next_due__lt=now)
     elif view == "due_soon":
-        queryset = queryset.filter(due_soon_q(now))
-    return with_inbox_order(queryset, now)
+        queryset = queryset.filter(next_due__gte=now, next_due__lte=now + DUE_SOON)
+    return queryset
+
+
+def _open_counts_q(now: dt.datetime) -> tuple[Q, Q]:
+    """overdue_q / due_soon_q for rows already known to be open, over the columns the covering
+    index cases_case_open_team_cover holds (no status: that is the index's own condition), so the
+    counts never visit the table."""
+    horizon = now + DUE_SOON
+    first_contact_open = Q(first_contacted_at__isnull=True)
+    overdue = Q(resolution_due__lt=now) | (first_contact_open & Q(first_contact_due__lt=now))
+    soon = Q(resolution_due__lte=horizon) | (first_contact_open & Q(first_contact_due__lte=horizon))
+    return overdue, ~overdue & soon
 
 
 def inbox_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
-    """How many cases each inbox view holds, in one query."""
+    """How many cases each inbox view holds.
+
+    Two queries, each reading an index only: the five open views counted with FILTER over the
+    open cases of the user's teams (the covering partial index cases_case_open_team_cover, so
+    closed cases, 80 % of a mature table, are never read), and "Recently closed" as a range scan
+    of the (team, -closed_at) index bounded by the last 7 days. Counting team_id (a key column,
+    never NULL) rather than * lets each count carry a FILTER."""
     now = now or timezone.now()
-    open_q = ~Q(status=Case.Status.CLOSED)
     user_id = user.pk if user is not None and user.is_authenticated else None
-    return scope_by_team(Case.objects.all(), user).aggregate(
-        mine=Count("id", filter=open_q & Q(assignee_id=user_id)),
-        unassigned=Count("id", filter=open_q & Q(assignee__isnull=True)),
-        team=Count("id", filter=open_q),
-        overdue=Count("id", filter=overdue_q(now)),
-        due_soon=Count("id", filter=due_soon_q(now)),
-        recently_closed=Count("id", filter=Q(status=Case.Status.CLOSED, closed_at__gte=now - RECENTLY_CLOSED)),
-    )
+    scoped = scope_by_team(Case.objects.all(), user)
+    overdue, due_soon = _open_counts_q(now)
+    open_counts = {  # aggregate aliases must not shadow the field names ("team")
+        "n_unassigned": Count("team", filter=Q(assignee__isnull=True)),
+        "n_team": Count("team"),
+        "n_overdue": Count("team", filter=overdue),
+        "n_due_soon": Count("team", filter=due_soon),
+    }
+    if user_id is not None:
+        open_counts["n_mine"] = Count("team", filter=Q(assignee_id=user_id))
+    counts = {
+        alias.removeprefix("n_"): value
+        for alias, value in scoped.exclude(status=Case.Status.CLOSED).aggregate(**open_counts).items()
+    }
+    counts.setdefault("mine", 0)
+    counts["recently_closed"] = scoped.filter(
+        status=Case.Status.CLOSED, closed_at__gte=now - RECENTLY_CLOSED
+    ).count()
+    return {view: counts[view] for view in INBOX_VIEWS}
 
 
 def case_timeline(case: Case) -> list[CaseEvent]:
