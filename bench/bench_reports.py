@@ -291,6 +291,8 @@ def _fill(n_responses: int) -> dict:
         }, f"generate_series(1, {n_cases}) AS k")
     _reset_sequence(Case)
     with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NULL", [PROPOSED_CASES_INDEX_NAME])
+        index_by_bench = cursor.fetchone()[0]  # False once cases has the index as a migration
         cursor.execute(PROPOSED_CASES_INDEX)
     fill_cases = time.monotonic() - started - fill_customers - fill_responses
     connection.ensure_connection()
@@ -306,6 +308,7 @@ def _fill(n_responses: int) -> dict:
         "cases_seconds": fill_cases,
         "responses": n_responses,
         "cases": n_cases,
+        "index_by_bench": index_by_bench,
     }
 
 
@@ -488,9 +491,12 @@ def report(f: dict) -> str:
         "are index-only scans of surveys_response_team_scores ((team, answered_at) INCLUDE the score columns, "
         "surveys migration 0003) with expression statistics on the week/month buckets; root causes use "
         "cases_case_team_closed (team, closed_at).",
-        f"**Labelled: the overdue dashboard is measured with `{PROPOSED_CASES_INDEX_NAME}`, an index proposed "
-        "for cases and created by this bench by hand (not a migration yet):** "
-        f"`{PROPOSED_CASES_INDEX}`.",
+        (f"**Labelled: the overdue dashboard is measured with `{PROPOSED_CASES_INDEX_NAME}`, an index proposed "
+         "for cases and created by this bench by hand (not a migration yet):** "
+         f"`{PROPOSED_CASES_INDEX}`."
+         if f.get("index_by_bench", True) else
+         f"The overdue dashboard reads `{PROPOSED_CASES_INDEX_NAME}`, the covering partial index of open cases "
+         "that cases' migrations create (the bench did not add it)."),
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_reports` (or `make bench`); "
         "`--responses N` for a smaller run, `--keep` to keep the `closeloop_bench_reports` database, "
