@@ -69,6 +69,8 @@ class CaseSerializer(serializers.ModelSerializer):
     display_status = serializers.CharField(read_only=True)
     reasons = serializers.SerializerMethodField()
     sla_policy = serializers.CharField(source="sla_policy.name", read_only=True, allow_null=True, default=None)
+    # Blank until the case is closed: the schema must say so.
+    outcome = serializers.ChoiceField(choices=Case.Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Case

@@ -20,7 +20,11 @@ PRODUCTION_ENV = {
 
 
 def _production(code: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")} | PRODUCTION_ENV
+    # The browser tests switch async safety off for the session (Playwright keeps a loop in the
+    # main thread); a production process never has that switch, so neither does this one.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    } | PRODUCTION_ENV
     result = subprocess.run(
         [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup(); " + code],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
