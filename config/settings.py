@@ -237,6 +237,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI is vendored (npm's swagger-ui-dist 5.35, static/vendor/swagger-ui): the docs work
+    # offline and under the site's strict Content-Security-Policy.
+    "SWAGGER_UI_DIST": "/" + STATIC_URL + "vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": "/" + STATIC_URL + "vendor/swagger-ui/favicon-32x32.png",
     # Case priority is one choice set, whether an alert rule asks for it or a case carries it.
     # Two "outcome" choice sets: a case's closure outcome and a contact attempt's.
     "ENUM_NAME_OVERRIDES": {
