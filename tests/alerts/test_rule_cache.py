@@ -92,3 +92,17 @@ def test_redis_down_falls_back_to_the_database(monkeypatch):
     monkeypatch.setattr(cache, "get", down)
     monkeypatch.setattr(cache, "add", down)
     assert names() == ["Still works"]
+
+def test_bulk_delete_in_django_admin_reaches_the_rule_cache(admin_client, db):
+    from alerts.models import AlertRule
+    from alerts.selectors import active_rules
+
+    rule = AlertRule.objects.create(name="Bulk gone", metric="nps", operator="lte", threshold=3)
+    assert any(r.name == "Bulk gone" for r in active_rules())
+    response = admin_client.post(
+        "/admin/alerts/alertrule/",
+        {"action": "delete_selected", "_selected_action": [rule.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not AlertRule.objects.filter(pk=rule.pk).exists()
+    assert not any(r.name == "Bulk gone" for r in active_rules())
