@@ -39,6 +39,33 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
+AREAS = [
+    ("webhooks", "Webhook acceptance (issue: ingestion)"),
+    ("rules", "Alert rule evaluation"),
+    ("cases", "Overdue sweep and end to end"),
+    ("inbox", "Inbox at 1,000,000 cases"),
+    ("reports", "Manager reports at 10,000,000 responses"),
+]
+
+
+def assemble() -> None:
+    """docs/benchmarks.md: every area's last figures (docs/benchmarks_<area>.md, written by its
+    module on each run) in one page, so a partial run keeps the other areas' figures."""
+    parts = [
+        "# Benchmarks\n",
+        f"Assembled by `make bench` on {datetime.date.today().isoformat()} from each area's last run.",
+        f"Machine of this assembly: {machine()}. Each section states the machine, the load, the",
+        "data size and the date of its own run; the machine is shared (2 cores), so each figure is",
+        "given with the load average it ran under. Run one area with `python -m bench <area>`",
+        "(areas: " + ", ".join(a for a, _ in AREAS) + ").\n",
+    ]
+    for area, _title in AREAS:
+        path = DOC.parent / f"benchmarks_{area}.md"
+        if path.exists():
+            parts.append(path.read_text().strip() + "\n")
+    DOC.write_text("\n".join(parts))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("only", nargs="*", help="module names without the bench_ prefix")
@@ -48,25 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
     if args.only:
         names = [n for n in names if n.removeprefix("bench_") in args.only]
-    sections = []
     for name in names:
         started = time.monotonic()
         print(f"bench: running {name} ...", flush=True)
         module = importlib.import_module(f"bench.{name}")
-        sections.append(module.run(args).strip())
+        module.run(args)  # writes docs/benchmarks_<area>.md
         print(f"bench: {name} done in {time.monotonic() - started:.0f} s", flush=True)
-    header = (
-        "# Benchmarks\n\n"
-        f"Written by `make bench` on {datetime.date.today().isoformat()}.\n"
-        f"Machine: {machine()}.\n\n"
-    )
-    DOC.parent.mkdir(exist_ok=True)
-    if args.only and DOC.exists():
-        # Partial run: replace only the sections that ran, keep the others.
-        print("bench: partial run; sections printed below (merge them into docs/benchmarks.md by hand)")
-        print("\n\n".join(sections))
-        return 0
-    DOC.write_text(header + "\n\n".join(sections) + "\n")
+    assemble()
     print(f"bench: wrote {DOC}")
     return 0
 

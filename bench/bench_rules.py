@@ -12,6 +12,7 @@ import platform
 import random
 import time
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 RULES = 200
@@ -143,7 +144,7 @@ def run(args) -> str:
     _setup()
     m = measure()
     verdict = "meets" if m["per_second"] >= 20_000 else "misses"
-    return f"""## Alert rule evaluation (bench/bench_rules.py)
+    text = f"""## Alert rule evaluation (bench/bench_rules.py)
 
 Pure evaluation (`alerts.rules.evaluate`) of {m['responses']:,} responses against {m['rules']} active rules
 with mixed conditions (NPS/CSAT/CES/custom thresholds with lte/gte/between, touchpoints, channels,
@@ -164,6 +165,8 @@ The mix is deliberately heavy (about 10 matching rules per response, each buildi
 only when read); a typical rule set matches one or two.
 Command: `DEBUG=1 .venv/bin/python -m bench.bench_rules` (or `make bench`).
 """
+    (Path(__file__).resolve().parent.parent / "docs" / "benchmarks_rules.md").write_text(text)
+    return text
 
 
 if __name__ == "__main__":
