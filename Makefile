@@ -34,11 +34,14 @@ bench: $(STAMP)
 faults: $(STAMP)
 	$(PY) -m pytest bench/faults $(PYTEST_ARGS)
 
-## `manage.py check --deploy` with production settings.
+## `manage.py check --deploy` and collectstatic (hashed, compressed) with production settings.
 deploy-check: $(STAMP)
 	DEBUG=false SECRET_KEY=deploy-check-$$(date +%s)-a-long-random-value-for-the-check-only \
 	  ALLOWED_HOSTS=closeloop.example.com DATABASE_URL=sqlite:///tmp/deploy-check.sqlite3 \
 	  $(PY) manage.py check --deploy --fail-level WARNING
+	DEBUG=false SECRET_KEY=deploy-check-$$(date +%s)-a-long-random-value-for-the-check-only \
+	  ALLOWED_HOSTS=closeloop.example.com DATABASE_URL=sqlite:///tmp/deploy-check.sqlite3 \
+	  $(PY) manage.py collectstatic --noinput --clear -v 0
 
 clean:
 	rm -rf $(VENV) var staticfiles
