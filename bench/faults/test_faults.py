@@ -21,8 +21,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 CASES_BUILT = importlib.util.find_spec("alerts.services") is not None
 
 
-def _send_all(stack, items, threads: int = 8, retry_until_2xx: bool = False, deadline: float = 120):
-    """POST every (msg_id, body); returns {msg_id: final status} (None when never answered)."""
+def _send_all(stack, items, threads: int = 8, retry_until_2xx: bool = False, deadline: float = 120,
+              pause: float = 0.0):
+    """POST every (msg_id, body); returns {msg_id: final status} (None when never answered).
+    `pause` spaces each sender's deliveries, so a run lasts long enough for a fault to hit it."""
     results: dict = {}
     stop_at = time.monotonic() + deadline
 
@@ -40,6 +42,8 @@ def _send_all(stack, items, threads: int = 8, retry_until_2xx: bool = False, dea
             time.sleep(0.1)
         results[msg_id] = status
         session.close()
+        if pause:
+            time.sleep(pause)
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(send, items))
@@ -194,7 +198,8 @@ def test_web_workers_killed_at_random_under_a_retrying_sender(stack, figures):
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     try:
-        results = _send_all(stack, _batch("webkill", 400), threads=8, retry_until_2xx=True, deadline=120)
+        # Paced (8 senders x ~3/s): the 400 deliveries span ~15 s of kills on a fast machine too.
+        results = _send_all(stack, _batch("webkill", 400), threads=8, retry_until_2xx=True, deadline=120, pause=0.3)
     finally:
         stop.set()
         thread.join(5)
