@@ -20,12 +20,12 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -70,21 +70,7 @@ def _child(part: str, db: str, timeout: int) -> dict:
 
 
 def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()[1].split()[1]
-    except (OSError, IndexError):
-        mem = "?"
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0
-    return (f"{os.cpu_count()} cores ({cpu}), {mem} RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}; load average {load:.1f} when the run started")
+    return describe(with_load=True) + " when the run started"
 
 
 # --- part 1: the sweep (child process) ---------------------------------------------------------
@@ -364,7 +350,7 @@ def report(sweep: dict, e2e: dict, machine: str) -> str:
     lines += [
         "### End to end: delivery -> response -> alert -> case",
         "",
-        f"Two Celery worker processes (`-c 1` each) on PostgreSQL, broker Redis db 12. Deliveries in the "
+        "Two Celery worker processes (`-c 1` each) on PostgreSQL, broker Redis db 12. Deliveries in the "
         "Closeloop format, stored and queued exactly as the webhook view does after verifying them; a quarter "
         "are detractors (NPS 2), so they raise an alert and open or join a case (routing, round-robin / "
         "fewest-open assignment, SLA due times in business hours).",

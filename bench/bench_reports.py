@@ -24,13 +24,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from bench.machine import describe as _machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "closeloop_bench_reports"
@@ -422,22 +422,6 @@ def _measured() -> dict:
 
 
 # --- parent -----------------------------------------------------------------------------------
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()[1].split()[1]
-    except (OSError, IndexError):
-        mem = "?"
-    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def _postgres_version() -> str:
