@@ -5,6 +5,8 @@ status accepts the stored statuses plus the derived "overdue" and "due_soon" (se
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
@@ -45,6 +47,12 @@ class CaseFilterSet(django_filters.FilterSet):
     customer = django_filters.NumberFilter(field_name="customer_id")
     created = django_filters.DateFromToRangeFilter(field_name="created_at")
     closed = django_filters.DateFromToRangeFilter(field_name="closed_at")
+    due_within = django_filters.NumberFilter(
+        method="filter_due_within", min_value=1, max_value=24 * 14, label="Due within (hours)"
+    )
+    escalation_level = django_filters.NumberFilter(
+        field_name="escalation_level", lookup_expr="gte", min_value=0, max_value=2, label="Escalated to at least level"
+    )
     q = django_filters.CharFilter(method="filter_q", label="Search")
 
     class Meta:
@@ -64,6 +72,10 @@ class CaseFilterSet(django_filters.FilterSet):
         if "due_soon" in values:
             condition |= due_soon_q(now)
         return queryset.filter(condition)
+
+    def filter_due_within(self, queryset, name, value):
+        """Open, not yet overdue, and a clock runs out within `value` hours."""
+        return queryset.filter(due_soon_q(timezone.now(), dt.timedelta(hours=float(value))))
 
     def filter_location(self, queryset, name, value):
         return queryset.filter(Q(response__location__iexact=value) | Q(response__region__iexact=value))

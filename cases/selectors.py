@@ -80,15 +80,19 @@ def with_inbox_order(queryset: QuerySet, now: dt.datetime | None = None) -> Quer
     ).order_by("next_due", "priority_rank", "-value_at_risk", "id")
 
 
-def inbox_queryset(user, view: str, now: dt.datetime | None = None) -> QuerySet:
+def inbox_queryset(user, view: str, now: dt.datetime | None = None, *, closed_window: bool = True) -> QuerySet:
+    """The cases of one inbox view in its default order. "Recently closed" means the last 7 days
+    unless `closed_window` is off (the caller filters by an explicit closure date range, as the
+    reports' drill-down links do)."""
     if view not in INBOX_VIEWS:
         raise Http404(f"No inbox view {view!r}.")
     now = now or timezone.now()
     queryset = case_list_for_user(user)
     if view == "recently_closed":
-        return queryset.filter(status=Case.Status.CLOSED, closed_at__gte=now - RECENTLY_CLOSED).order_by(
-            "-closed_at", "-id"
-        )
+        closed = queryset.filter(status=Case.Status.CLOSED)
+        if closed_window:
+            closed = closed.filter(closed_at__gte=now - RECENTLY_CLOSED)
+        return closed.order_by("-closed_at", "-id")
     queryset = with_inbox_order(queryset.exclude(status=Case.Status.CLOSED), now)
     if view == "mine":
         queryset = queryset.filter(assignee=user)

@@ -19,12 +19,13 @@ import contextlib
 import contextvars
 import datetime as dt
 import logging
+import re
 import uuid
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.template import Context, Template
 from django.utils import timezone
 
@@ -974,3 +975,39 @@ def _sweep_postgresql(now: dt.datetime) -> SweepResult:
         result["priority_raised"] = len(cases_raise_priority(
             case_ids=ladder, reason="Escalated: still overdue after the team's escalation delay.", at=now))
     return result
+
+
+# --- personal-data erasure (privacy calls this; the case side of an erasure) --------------------
+ERASED = "[erased]"
+# Keys in a timeline event's `data` that may hold free text or contact details.
+FREE_TEXT_KEYS = re.compile(r"e-?mail|phone|body|subject|comment|text|message|note|name|address|to$", re.IGNORECASE)
+
+
+@transaction.atomic
+def cases_erase_free_text(*, case_ids: list[int], by=None, record: bool = True, at: dt.datetime | None = None) -> dict:
+    """Strip free text a person wrote about a customer from these cases and their timelines
+    (resolution, prevention, notes, contact details in event data). Closed cases keep the
+    placeholder "[erased]" as resolution (the closure constraint). Bumps each version; with
+    `record`, adds a timeline note saying the data was erased. Returns what was touched."""
+    now = _now(at)
+    cases = list(Case.objects.filter(pk__in=case_ids).select_for_update().values_list("pk", "status"))
+    locked = [pk for pk, _ in cases]
+    closed = [pk for pk, status in cases if status == Case.Status.CLOSED]
+    Case.objects.filter(pk__in=closed).update(resolution=ERASED, prevention="", version=F("version") + 1)
+    Case.objects.filter(pk__in=locked).exclude(pk__in=closed).update(resolution="", prevention="", version=F("version") + 1)
+    events = 0
+    for event in CaseEvent.objects.filter(case_id__in=locked).exclude(note="", data={}):
+        data = {k: v for k, v in (event.data or {}).items() if not FREE_TEXT_KEYS.search(str(k))}
+        if event.note or data != event.data:
+            CaseEvent.objects.filter(pk=event.pk).update(note="", data=data)
+            events += 1
+    if record:
+        actor = by if by is not None and by.is_authenticated else None
+        CaseEvent.objects.bulk_create(
+            [
+                CaseEvent(case_id=pk, kind=CaseEvent.Kind.NOTE, actor=actor,
+                          note="The customer's personal data was erased.", created_at=now)
+                for pk in locked
+            ]
+        )
+    return {"cases": len(locked), "case_events": events}

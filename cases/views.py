@@ -96,7 +96,13 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         size = DEFAULT_PAGE_SIZE
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
     # Only the joins a row shows (the selector's default also loads root causes for the API).
-    queryset = selectors.inbox_queryset(request.user, view).select_related(None).select_related(*ROW_RELATED)
+    # An explicit closure date range (a report's drill-down) replaces "the last 7 days".
+    closed_window = not (params.get("closed_after") or params.get("closed_before"))
+    queryset = (
+        selectors.inbox_queryset(request.user, view, closed_window=closed_window)
+        .select_related(None)
+        .select_related(*ROW_RELATED)
+    )
     filterset = CaseFilterSet(params, queryset=queryset, request=request)
     _tune_filter_form(filterset.form)
     page = keyset.paginate(filterset.qs, after=params.get("after"), before=params.get("before"), size=size)

@@ -10,19 +10,16 @@ prevention, timeline notes).
 
 from __future__ import annotations
 
-import re
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent
+from cases.models import Case
+from cases.services import cases_erase_free_text
 from privacy.models import PrivacyLog
 from surveys.models import Customer, SurveyResponse, WebhookDelivery
 
-ERASED = "[erased]"
-# Keys in a timeline event's `data` that may hold free text or contact details.
-FREE_TEXT_KEYS = re.compile(r"e-?mail|phone|body|subject|comment|text|message|note|name|address|to$", re.IGNORECASE)
 
 
 def _audit(*, action: str, customer_id: int, by, via: str, reason: str, summary: dict) -> PrivacyLog:
@@ -157,31 +154,8 @@ def customer_erase(*, customer_id: int, by=None, via: str = PrivacyLog.Via.COMMA
     }
 
     ids = list(_customer_cases(customer).values_list("pk", flat=True))
-    cases = list(Case.objects.filter(pk__in=ids).select_for_update().values_list("pk", "status"))
-    case_ids = [pk for pk, _ in cases]
-    closed_ids = [pk for pk, status in cases if status == Case.Status.CLOSED]
-    # Closed cases must keep a resolution (a database constraint): a placeholder stands in.
-    Case.objects.filter(pk__in=closed_ids).update(resolution=ERASED, prevention="", version=F("version") + 1)
-    Case.objects.filter(pk__in=case_ids).exclude(pk__in=closed_ids).update(
-        resolution="", prevention="", version=F("version") + 1
-    )
-    events = 0
-    for event in CaseEvent.objects.filter(case_id__in=case_ids).exclude(note="", data={}):
-        data = {k: v for k, v in (event.data or {}).items() if not FREE_TEXT_KEYS.search(str(k))}
-        if event.note or data != event.data:
-            CaseEvent.objects.filter(pk=event.pk).update(note="", data=data)
-            events += 1
-    if customer.erased_at is None:
-        actor = by if by is not None and by.is_authenticated else None
-        CaseEvent.objects.bulk_create(
-            [
-                CaseEvent(case_id=pk, kind=CaseEvent.Kind.NOTE, actor=actor,
-                          note="The customer's personal data was erased.", created_at=now)
-                for pk in case_ids
-            ]
-        )
-    summary["cases"] = len(case_ids)
-    summary["case_events"] = events
+    # The case side goes through the cases service, like every other write to a case.
+    summary.update(cases_erase_free_text(case_ids=ids, by=by, record=customer.erased_at is None, at=now))
 
     Customer.objects.filter(pk=customer.pk).update(
         email="", name="", phone="", external_id=None, attributes={}, contact_opt_out=True, erased_at=now, updated_at=now

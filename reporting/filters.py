@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django import forms
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone

@@ -38,6 +38,7 @@ from django.utils import timezone
 from accounts.models import Team
 from alerts.models import Alert, AlertRule
 from cases.models import Case, CaseResponse, RootCause
+from cases.selectors import due_soon_q, overdue_q
 from reporting.filters import ReportFilters
 from reporting.tables import Column, Table, one_decimal, pct
 from surveys.models import Survey, SurveyResponse
@@ -94,15 +95,9 @@ def _date_params(prefix: str, start: dt.datetime | None, end: dt.datetime | None
 
 
 # --- shared expressions ---------------------------------------------------------------------
-def overdue_q(now: dt.datetime) -> Q:
-    return Q(resolution_due__lt=now) | Q(first_contacted_at__isnull=True, first_contact_due__lt=now)
-
-
 def due_within_q(now: dt.datetime, hours: int) -> Q:
-    horizon = now + dt.timedelta(hours=hours)
-    return ~overdue_q(now) & (
-        Q(resolution_due__lt=horizon) | Q(first_contacted_at__isnull=True, first_contact_due__lt=horizon)
-    )
+    """Open, not yet overdue, a clock runs out within `hours`: the inbox's `due_within` filter."""
+    return due_soon_q(now, dt.timedelta(hours=hours))
 
 
 def overdue_since():
@@ -291,10 +286,10 @@ def overdue_by_team(filters: ReportFilters) -> Table:
 def _overdue_links(filters: ReportFilters, **segment) -> dict[str, str]:
     return {
         "overdue": inbox_url(filters, view="overdue", **segment),
-        "escalated": inbox_url(filters, view="overdue", **segment),
+        "escalated": inbox_url(filters, view="overdue", escalation_level="1", **segment),
         "unassigned": inbox_url(filters, view="overdue", unassigned="true", **segment),
-        # The inbox's "due soon" window is shorter than 24 h unless it learns `due_within`.
-        "due_24h": inbox_url(filters, view="due_soon", due_within="24", **segment),
+        # "Team all" narrowed by `due_within`: the "due soon" view itself means the next 2 hours.
+        "due_24h": inbox_url(filters, view="team", due_within="24", **segment),
         "open": inbox_url(filters, view="team", **segment),
     }
 
@@ -332,7 +327,7 @@ def overdue_by_assignee(filters: ReportFilters) -> Table:
         link = inbox_url(filters, view="overdue", **who)
         table.add(
             {"assignee": name, "overdue": r["overdue"], "escalated": r["escalated"], "longest_hours": one_decimal(longest)},
-            {"overdue": link, "escalated": link},
+            {"overdue": link, "escalated": inbox_url(filters, view="overdue", escalation_level="1", **who)},
         )
     return table
 

@@ -164,3 +164,31 @@ def test_inbox_query_count_is_fixed(alice_client, personas, django_assert_max_nu
     with django_assert_max_num_queries(INBOX_QUERY_CEILING):
         response = alice_client.get(INBOX, {"view": "team", "size": 100})
     assert len(rows(response.content.decode())) == n_cases
+
+
+def test_report_drill_down_filters_reach_the_right_cases(alice_client, personas):
+    """The manager dashboard links here with due_within, escalation_level and closure date
+    ranges; each must narrow to exactly the cases behind the figure."""
+    soon = make_case(personas.north, comment="due in 20 hours", first_contact_in=timedelta(hours=2),
+                     resolution_in=timedelta(hours=20), first_contacted_at=timezone.now())
+    later = make_case(personas.north, comment="due in 3 days", first_contact_in=timedelta(days=3),
+                      resolution_in=timedelta(days=3))
+    escalated = make_case(personas.north, comment="escalated", first_contact_in=-timedelta(hours=9),
+                          resolution_in=-timedelta(hours=1), escalation_level=1)
+    plain_late = make_case(personas.north, comment="late", first_contact_in=-timedelta(hours=2))
+    causes = root_causes()
+    old = make_case(personas.north, comment="closed a month ago", status=Case.Status.CLOSED,
+                    root_cause=next(iter(causes.values())), resolution="Refunded", outcome="resolved",
+                    closed_at=timezone.now() - timedelta(days=30))
+
+    html = alice_client.get(INBOX, {"view": "team", "due_within": "24"}).content.decode()
+    assert soon.reference in html and later.reference not in html and plain_late.reference not in html
+
+    html = alice_client.get(INBOX, {"view": "overdue", "escalation_level": "1"}).content.decode()
+    assert escalated.reference in html and plain_late.reference not in html
+
+    # "Recently closed" is the last 7 days, unless a closure range is asked for explicitly.
+    assert old.reference not in alice_client.get(INBOX, {"view": "recently_closed"}).content.decode()
+    day = (timezone.localdate() - timedelta(days=30)).isoformat()
+    html = alice_client.get(INBOX, {"view": "recently_closed", "closed_after": day, "closed_before": day}).content.decode()
+    assert old.reference in html
