@@ -71,6 +71,10 @@ class AlertRule(models.Model):
     keyword_mode = models.CharField(max_length=4, choices=KeywordMode.choices, default=KeywordMode.ANY)
     comment_presence = models.CharField(max_length=8, choices=CommentPresence.choices, blank=True, default="")
     sentiment = models.CharField(max_length=10, choices=SentimentCondition.choices, blank=True, default="")
+    themes = models.ManyToManyField(
+        "surveys.Theme", blank=True, related_name="alert_rules",
+        help_text="The comment is about any of these themes (empty: any).",
+    )
 
     # Action.
     action = models.CharField(max_length=12, choices=Action.choices, default=Action.OPEN_CASE)

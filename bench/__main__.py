@@ -28,6 +28,8 @@ AREAS = [
     ("cases", "Overdue sweep and end to end"),
     ("inbox", "Inbox at 1,000,000 cases"),
     ("reports", "Manager reports at 10,000,000 responses"),
+    ("text", "Sentiment and theme tagging"),
+    ("suggest", "Root-cause suggestion accuracy and cost"),
 ]
 
 

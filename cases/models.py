@@ -188,6 +188,10 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )  # not indexed: only a rare user deletion looks cases up by it
     reopen_count = models.PositiveIntegerField(default=0)
+    # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
+    # and whether the person closing took one of them (None: nothing was suggested).
+    root_cause_suggestions = models.JSONField(default=list, blank=True)
+    suggestion_taken = models.BooleanField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -285,6 +289,9 @@ class CaseEvent(models.Model):
         OVERDUE = "overdue", "Became overdue"
         ESCALATED = "escalated", "Escalated"
         EMAIL = "email", "E-mail to customer"
+        PLAYBOOK_STEP = "playbook_step", "Playbook step"
+        VERIFICATION_SENT = "verify_sent", "Recovery check sent"
+        VERIFICATION_ANSWER = "verify_answer", "Recovery check answered"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -418,3 +425,52 @@ class EmailTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Playbook(models.Model):
+    """What to do for a root cause or a theme: a short checklist and a contact script, shown on the
+    case page. Exactly one of `root_cause` and `theme` is set; admins edit them."""
+
+    name = models.CharField(max_length=160)
+    root_cause = models.ForeignKey(
+        RootCause, null=True, blank=True, on_delete=models.CASCADE, related_name="playbooks"
+    )
+    theme = models.ForeignKey(
+        "surveys.Theme", null=True, blank=True, on_delete=models.CASCADE, related_name="playbooks"
+    )
+    steps = models.JSONField(default=list, blank=True, help_text="The checklist, one short step per item.")
+    script = models.TextField(blank=True, help_text="What to say when contacting the customer.")
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(root_cause__isnull=False) & Q(theme__isnull=True))
+                | (Q(root_cause__isnull=True) & Q(theme__isnull=False)),
+                name="cases_playbook_root_cause_xor_theme",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RootCauseModel(models.Model):
+    """A trained root-cause classifier (cases.suggest), kept in the database so every process
+    uses the same one. The newest row is the one in use; retraining adds a row."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    trained_on = models.PositiveIntegerField(help_text="Closed cases it learned from.")
+    classes = models.PositiveIntegerField(help_text="Distinct root causes it can suggest.")
+    accuracy_top1 = models.FloatField(null=True, blank=True, help_text="On held-out closed cases.")
+    accuracy_top3 = models.FloatField(null=True, blank=True)
+    held_out = models.PositiveIntegerField(default=0)
+    blob = models.BinaryField(help_text="The fitted pipeline (joblib).")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Root-cause model of {self.created_at:%Y-%m-%d %H:%M} ({self.trained_on} cases)"

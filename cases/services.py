@@ -71,11 +71,16 @@ ACTIONS: dict[str, tuple[frozenset, str | None]] = {
     "close": (OPEN, Status.CLOSED),
     "reopen": (frozenset({Status.CLOSED}), Status.IN_PROGRESS),
     "attach_response": (OPEN, None),
+    "playbook_step": (OPEN, None),
+    "verification_sent": (frozenset({Status.CLOSED}), None),
+    "verification_answer": (ANY, None),
 }
 ACTION_WORDS = {
     "claim": "claim", "assign": "assign", "start": "start", "log_contact": "log a contact attempt on",
     "email_customer": "e-mail the customer of", "note": "add a note to", "priority": "change the priority of",
     "close": "close", "reopen": "reopen", "attach_response": "attach a response to",
+    "playbook_step": "tick a playbook step on", "verification_sent": "send a recovery check for",
+    "verification_answer": "record a recovery check answer on",
 }
 
 
@@ -171,6 +176,14 @@ def describe_event(event: CaseEvent) -> str:
         return f"{who} reopened this case"
     if k == Kind.RESPONSE_ATTACHED:
         return f"{who} attached another response from the customer"
+    if k == Kind.PLAYBOOK_STEP:
+        verb = "ticked" if event.data.get("done", True) else "unticked"
+        return f"{who} {verb} “{event.note}” ({event.data.get('playbook', 'playbook')})"
+    if k == Kind.VERIFICATION_SENT:
+        return "The customer was asked whether we put it right"
+    if k == Kind.VERIFICATION_ANSWER:
+        said = "yes, it was put right" if event.data.get("recovered") else "no, it was not put right"
+        return f"The customer answered the recovery check: {said} ({event.to_value})"
     return f"{who}: {event.get_kind_display().lower()}"
 
 
@@ -425,10 +438,12 @@ def closure_errors(*, root_cause_id, resolution: str, outcome: str) -> dict[str,
 @transaction.atomic
 def case_close(
     *, case_id: int, by, root_cause_id, resolution: str, outcome: str, prevention: str = "",
-    expected_version: int | None = None, at: dt.datetime | None = None,
+    suggestions: list[dict] | None = None, expected_version: int | None = None, at: dt.datetime | None = None,
 ) -> Case:
     """Close with the closure contract: an active root cause, what was done, the outcome.
-    `prevention` (how similar cases could be avoided) is optional and goes to reporting."""
+    `prevention` (how similar cases could be avoided) is optional and goes to reporting.
+    `suggestions` are the root causes the classifier offered in the close form
+    ([{"root_cause_id", "confidence"}], best first): they are kept with whether one was taken."""
     case = _lock(case_id, by=by, expected_version=expected_version)
     to_status = _guard(case, "close")
     errors = closure_errors(root_cause_id=root_cause_id, resolution=resolution, outcome=outcome)
@@ -445,10 +460,76 @@ def case_close(
     case.closed_at = at
     case.closed_by = by
     fields += ["root_cause", "resolution", "outcome", "prevention", "closed_at", "closed_by"]
-    events.append(_event(case, Kind.CLOSED, by, at, to_value=outcome, note=case.resolution, data={
-        "root_cause_id": root_cause.pk, "root_cause": str(root_cause), "outcome": outcome,
-        "prevention": case.prevention,
-    }))
+    data = {"root_cause_id": root_cause.pk, "root_cause": str(root_cause), "outcome": outcome,
+            "prevention": case.prevention}
+    offered = _clean_suggestions(suggestions)
+    if offered:
+        case.root_cause_suggestions = offered
+        case.suggestion_taken = any(s["root_cause_id"] == root_cause.pk for s in offered)
+        fields += ["root_cause_suggestions", "suggestion_taken"]
+        data["suggestion_taken"] = case.suggestion_taken
+    events.append(_event(case, Kind.CLOSED, by, at, to_value=outcome, note=case.resolution, data=data))
+    return _save(case, fields, events)
+
+
+def _clean_suggestions(suggestions) -> list[dict]:
+    """The suggestions as offered, in order, with ids as ints and confidence rounded; junk dropped."""
+    cleaned = []
+    for item in suggestions or ():
+        try:
+            cleaned.append({"root_cause_id": int(item["root_cause_id"]),
+                            "confidence": round(float(item.get("confidence") or 0), 4)})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return cleaned[:3]
+
+
+@transaction.atomic
+def case_playbook_step(
+    *, case_id: int, by, playbook, step: int, done: bool = True, expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> Case:
+    """Tick (or untick) step `step` (0-based) of a playbook on an open case; the timeline says which."""
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    _guard(case, "playbook_step")
+    steps = list(playbook.steps or [])
+    if not 0 <= int(step) < len(steps):
+        raise ValidationError({"step": [f"“{playbook.name}” has {len(steps)} steps; there is no step {int(step) + 1}."]})
+    at = _now(at)
+    text = str(steps[int(step)])
+    event = _event(case, Kind.PLAYBOOK_STEP, by, at, to_value="done" if done else "not done", note=text,
+                   data={"playbook_id": playbook.pk, "playbook": playbook.name, "step": int(step), "done": bool(done)})
+    return _save(case, [], [event])
+
+
+@transaction.atomic
+def case_verification_sent(*, case_id: int, verification_id: int, address: str, at: dt.datetime | None = None) -> Case:
+    """Record on the timeline that the customer was asked whether the fix worked (by the system)."""
+    case = _lock(case_id, by=None, expected_version=None)
+    _guard(case, "verification_sent")
+    at = _now(at)
+    event = _event(case, Kind.VERIFICATION_SENT, None, at, to_value=address,
+                   data={"verification_id": verification_id})
+    return _save(case, [], [event])
+
+
+@transaction.atomic
+def case_verification_answer(
+    *, case_id: int, verification_id: int, recovered: bool, answer: str, comment: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """The customer's answer to "Did we put it right?", on the timeline. A "no" (not recovered)
+    reopens a closed case for the same team with fresh SLA clocks."""
+    case = _lock(case_id, by=None, expected_version=None)
+    _guard(case, "verification_answer")
+    at = _now(at)
+    events = [_event(case, Kind.VERIFICATION_ANSWER, None, at, to_value=answer, note=(comment or "").strip(),
+                     data={"verification_id": verification_id, "recovered": bool(recovered)})]
+    fields: list[str] = []
+    if not recovered and case.status == Status.CLOSED:
+        more_events, fields = _reopen(case, None, at, f"The customer answered the recovery check: {answer}.",
+                                      {"verification_id": verification_id})
+        events += more_events
     return _save(case, fields, events)
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "surveys",
     "alerts",
     "cases",
+    "followup",
     "reporting",
     "privacy",
     "demo",
@@ -296,6 +297,13 @@ CELERY_BEAT_SCHEDULE = {
     "cases-sla-sweep": {"task": "cases.tasks.sla_sweep_task", "schedule": crontab(minute="*")},
     "cases-manager-digest": {"task": "cases.tasks.manager_digest_task", "schedule": crontab(minute=0, hour=7)},
     "alerts-redrive-emails": {"task": "alerts.tasks.alert_emails_redrive_task", "schedule": crontab(minute="*/5")},
+    "surveys-discover-themes": {"task": "surveys.tasks.discover_themes_task", "schedule": crontab(minute=30, hour=3)},
+    "cases-retrain-root-cause-model": {
+        "task": "cases.tasks.retrain_root_cause_model_task", "schedule": crontab(minute=0, hour=4),
+    },
+    "followup-verification-sweep": {
+        "task": "followup.tasks.verification_sweep_task", "schedule": crontab(minute="*/5"),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -318,6 +326,19 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 SURVEYMONKEY_API_BASE = env("SURVEYMONKEY_API_BASE", "https://api.surveymonkey.com/v3")
 QUALTRICS_API_BASE = env("QUALTRICS_API_BASE", "")
+# Theme discovery (surveys.text): reads this many recent comments, proposes at most this many themes.
+THEME_DISCOVERY_COMMENTS = envint("THEME_DISCOVERY_COMMENTS", 5000)
+THEME_DISCOVERY_MAX_PROPOSALS = envint("THEME_DISCOVERY_MAX_PROPOSALS", 8)
+# Root-cause suggestion (cases.suggest): no model below this many closed cases, and no
+# suggestion shown below this confidence (no suggestion rather than a wrong confident one).
+ROOT_CAUSE_MIN_TRAINING_CASES = envint("ROOT_CAUSE_MIN_TRAINING_CASES", 30)
+ROOT_CAUSE_MIN_CONFIDENCE = float(env("ROOT_CAUSE_MIN_CONFIDENCE", "0.15"))
+# Verified recovery (followup): ask "Did we put it right?" this long after a case closes as
+# resolved, with a link valid this many days; never ask a customer contacted in the last N days.
+VERIFICATION_ENABLED = envbool("VERIFICATION_ENABLED", True)
+VERIFICATION_DELAY_MINUTES = envint("VERIFICATION_DELAY_MINUTES", 60)
+VERIFICATION_LINK_DAYS = envint("VERIFICATION_LINK_DAYS", 14)
+VERIFICATION_FATIGUE_DAYS = envint("VERIFICATION_FATIGUE_DAYS", 30)
 DEMO_PASSWORD = env("DEMO_PASSWORD", "closeloop-demo")
 METRICS_TOKEN = env("METRICS_TOKEN")
 # /readyz fails (503) when the oldest unfinished delivery is older than this: the re-drive

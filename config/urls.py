@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("surveys.api.urls")),
     path("", include("alerts.api.urls")),
     path("", include("cases.api.urls")),
+    path("", include("followup.api_urls")),
     path("", include("reporting.api.urls")),
     path("", include("privacy.api_urls")),
 ]
@@ -26,6 +27,7 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("alerts/", include("alerts.urls")),
     path("cases/", include("cases.urls")),
+    path("", include("followup.urls")),
     path("reports/", include("reporting.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 
 from accounts.models import Team
@@ -194,7 +195,13 @@ class SurveyResponse(models.Model):
     scores = models.JSONField(default=dict, blank=True)
 
     comment = models.TextField(blank=True)
-    sentiment = models.FloatField(null=True, blank=True, help_text="VADER compound score, -1..1.")
+    sentiment = models.FloatField(null=True, blank=True, help_text="Compound sentiment score, -1..1.")
+    sentiment_source = models.CharField(
+        max_length=8, blank=True, choices=[("text", "Read from the comment"), ("score", "From the score (fallback)")],
+        help_text="text: VADER over an English comment; score: the fallback for other languages.",
+    )
+    language = models.CharField(max_length=8, blank=True, help_text="The comment's detected language (ISO 639-1).")
+    themes = models.ManyToManyField("Theme", through="ResponseTheme", related_name="responses", blank=True)
     touchpoint = models.CharField(max_length=120, blank=True, db_index=True)
     channel = models.CharField(max_length=60, blank=True)
     location = models.CharField(max_length=120, blank=True, db_index=True)
@@ -238,3 +245,59 @@ class SurveyResponse(models.Model):
         if self.nps is None:
             return None
         return "promoter" if self.nps >= 9 else "passive" if self.nps >= 7 else "detractor"
+
+
+class Theme(models.Model):
+    """What customers talk about: a named list of keywords and phrases, managed by admins.
+
+    Discovery (surveys.text.discover_themes, a periodic task) proposes themes from recent comments;
+    a proposed theme tags nothing until an admin accepts it (status active), renames it or rejects it."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PROPOSED = "proposed", "Proposed (discovered, waiting for an admin)"
+        REJECTED = "rejected", "Rejected"
+        RETIRED = "retired", "Retired"
+
+    class Origin(models.TextChoices):
+        ADMIN = "admin", "Written by an admin"
+        DISCOVERED = "discovered", "Discovered from comments"
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True)
+    keywords = models.JSONField(default=list, blank=True, help_text="Keywords and phrases; any one tags a comment.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.ADMIN)
+    description = models.TextField(blank=True)
+    examples = models.JSONField(default=list, blank=True, help_text="Sample comments (discovered themes).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResponseTheme(models.Model):
+    """A theme found in a response's comment, with the words that matched (for highlighting).
+    `answered_at` is copied from the response so theme trends read one table."""
+
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="theme_links")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="response_links")
+    matches = models.JSONField(default=list, blank=True)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "theme"], name="surveys_responsetheme_unique"),
+        ]
+        indexes = [models.Index(fields=["theme", "answered_at"], name="surveys_resptheme_theme_time")]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}:{self.theme_id}"

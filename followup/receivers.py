@@ -1,0 +1,1 @@
+"""Hooks the follow-up app listens to."""
