@@ -125,7 +125,7 @@ def sweep_part() -> dict:
         cursor.execute(f"""
             INSERT INTO cases_case (reference, customer_id, response_id, team_id, assignee_id, priority, status,
                 version, first_contact_due, resolution_due, first_contacted_at, escalation_level, value_at_risk,
-                resolution, outcome, prevention, reopen_count, created_at, updated_at)
+                resolution, outcome, prevention, reopen_count, root_cause_suggestions, created_at, updated_at)
             SELECT 'B-' || g, {response.customer_id}, {response.pk},
                    (ARRAY[{team_ids}])[1 + g % {len(people)}], (ARRAY[{user_ids}])[1 + g % {len(people)}],
                    'normal', CASE WHEN g % 3 = 0 THEN 'in_progress' ELSE 'new' END, 1,
@@ -134,7 +134,7 @@ def sweep_part() -> dict:
                    CASE WHEN g <= {SWEEP_OVERDUE} THEN now() + interval '2 days'
                         ELSE now() + interval '3 days' + (g % 37) * interval '1 day' END,
                    CASE WHEN g <= {SWEEP_OVERDUE} THEN NULL ELSE now() - interval '30 minutes' END,
-                   0, 0, '', '', '', 0, now() - interval '1 day', now()
+                   0, 0, '', '', '', 0, '[]', now() - interval '1 day', now()
             FROM generate_series(1, {SWEEP_ROWS}) AS g
         """)
     connection.commit() if not connection.get_autocommit() else None

@@ -208,8 +208,41 @@ KIND_WORDS = {
 }
 
 
+# kind -> (the subject's words, the body's words, the inbox status that lists them)
+BATCH_WORDS = {
+    NotificationKind.DUE_SOON: ("are due soon", "are due soon", "due_soon"),
+    NotificationKind.OVERDUE: ("are overdue", "became overdue", "overdue"),
+    NotificationKind.ESCALATED: ("were escalated", "were escalated: still overdue after the team's escalation delay",
+                                 "overdue"),
+}
+
+
+def is_batch(notification: Notification) -> bool:
+    """A sweep found several cases for one recipient: one message lists them (see
+    cases.services._batched)."""
+    return notification.case_id is None and bool((notification.context or {}).get("references"))
+
+
+def batch_context(notification: Notification) -> dict:
+    label = notification.get_kind_display().lower()
+    subject_words, words, status = BATCH_WORDS.get(notification.kind, (label, label, ""))
+    count = notification.context.get("count") or len(notification.context["references"])
+    references = notification.context["references"]
+    return {
+        "count": count, "subject_words": subject_words, "words": words, "more": max(0, count - len(references)),
+        "cases": [{"reference": ref, "url": f"{settings.SITE_URL}/cases/{ref}/"} for ref in references],
+        "inbox_url": f"{settings.SITE_URL}/cases/" + (f"?status={status}" if status else ""),
+    }
+
+
 def chat_text(notification: Notification) -> str:
     case = notification.case
+    if case is None and is_batch(notification):
+        batch = batch_context(notification)
+        listed = ", ".join(c["reference"] for c in batch["cases"][:10])
+        more = batch["count"] - min(10, len(batch["cases"]))
+        return (f"{KIND_WORDS.get(notification.kind, notification.kind)}: {batch['count']} cases {batch['words']}: "
+                f"{listed}{f' and {more} more' if more else ''} {batch['inbox_url']}")
     if case is None:
         return notification.subject or notification.kind
     customer = str(case.customer) if case.customer_id else "unknown customer"
@@ -227,7 +260,7 @@ def send_email(notification: Notification) -> None:
         reply_to = [notification.context["reply_to"]] if notification.context.get("reply_to") else None
     else:
         context = email_context(notification)
-        name = notification.kind.replace("_", "-")
+        name = "batch" if is_batch(notification) else notification.kind.replace("_", "-")
         subject = " ".join(render_to_string(f"emails/case-{name}-subject.txt", context).split())
         text = render_to_string(f"emails/case-{name}-body.txt", context)
         html = render_to_string(f"emails/case-{name}-body.html", context)
@@ -247,6 +280,8 @@ def email_context(notification: Notification) -> dict:
         context.update(case=case, case_url=case_url(case), sla=sla_state(case), recipient=notification.recipient)
     else:
         context.update(recipient=notification.recipient)
+        if is_batch(notification):
+            context.update(batch_context(notification))
     return context
 
 

@@ -772,6 +772,10 @@ def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
 
 
 # --- the SLA sweep (set-based) -------------------------------------------------------------
+# A batch notification lists at most this many case references (and says how many there are).
+BATCH_LIST = 50
+
+
 class SweepResult(dict):
     """Counts of what one sweep did: overdue, due_soon, escalated, priority_raised, notifications."""
 
@@ -821,29 +825,47 @@ def cases_raise_priority(*, case_ids: list[int], by=None, reason: str, at: dt.da
     return [cid for cid, *_ in raised]
 
 
+def _batched(kind: str, channel: str, address: str, period: str, cases: list[tuple[int, str]], *,
+             recipient_id=None) -> Notification:
+    """One outbox row for one recipient (or team channel) and the cases one sweep found for it:
+    about the case when it is one, else a batch (context: count and the first references)."""
+    cases = sorted(cases)
+    if len(cases) == 1:
+        case_id, context = cases[0][0], {}
+    else:
+        case_id, context = None, {"count": len(cases), "references": [ref for _, ref in cases[:BATCH_LIST]]}
+    return Notification(case_id=case_id, kind=kind, channel=channel, recipient_id=recipient_id, address=address,
+                        period=period, context=context)
+
+
 def _people_rows(claimed, kind: str, period: str, *, to_assignee: bool, to_managers: bool, teams: dict) -> list:
-    """Notification rows for (case_id, team_id, assignee_id) triples: assignee and/or team managers
-    by e-mail (honouring preferences), plus the team's chat channels. Three queries in all."""
-    team_ids = {team_id for _, team_id, _ in claimed}
+    """Notification rows for (case_id, team_id, assignee_id, reference) tuples: assignee and/or team
+    managers by e-mail (honouring preferences), plus the team's chat channels; one row per
+    recipient and channel (see _batched). Three queries in all."""
+    team_ids = {team_id for _, team_id, _, _ in claimed}
     managers: dict[int, set[int]] = {}
     if to_managers:
         for team_id, user_id in Membership.objects.filter(team_id__in=team_ids, is_manager=True).values_list(
             "team_id", "user_id"
         ):
             managers.setdefault(team_id, set()).add(user_id)
-    wanted = {a for _, _, a in claimed if a and to_assignee} | {u for ids in managers.values() for u in ids}
+    wanted = {a for _, _, a, _ in claimed if a and to_assignee} | {u for ids in managers.values() for u in ids}
     wanted = notifications.enabled_users(wanted, kind)
     emails = dict(User.objects.filter(pk__in=wanted, is_active=True).exclude(email="").values_list("id", "email"))
-    rows = []
-    for case_id, team_id, assignee_id in claimed:
+    per_user: dict[int, list] = {}
+    per_channel: dict[tuple[str, str], list] = {}
+    for case_id, team_id, assignee_id, reference in claimed:
         people = ({assignee_id} if to_assignee and assignee_id else set()) | managers.get(team_id, set())
         for user_id in people:
             if user_id in emails:
-                rows.append(Notification(case_id=case_id, kind=kind, channel=Notification.Channel.EMAIL,
-                                         recipient_id=user_id, address=emails[user_id], period=period))
+                per_user.setdefault(user_id, []).append((case_id, reference))
         team = teams.get(team_id)
         if team is not None:
-            rows += notifications.team_channel_rows(case_id=case_id, kind=kind, team=team, period=period)
+            for row in notifications.team_channel_rows(case_id=case_id, kind=kind, team=team, period=period):
+                per_channel.setdefault((row.channel, row.address), []).append((case_id, reference))
+    rows = [_batched(kind, Notification.Channel.EMAIL, emails[user_id], period, cases, recipient_id=user_id)
+            for user_id, cases in per_user.items()]
+    rows += [_batched(kind, channel, address, period, cases) for (channel, address), cases in per_channel.items()]
     return rows
 
 
@@ -883,16 +905,16 @@ def _sweep_portable(now: dt.datetime) -> SweepResult:
         f"UPDATE {table} SET overdue_at = %s, escalation_level = 1, escalated_at = %s "
         f"WHERE status <> %s AND overdue_at IS NULL "
         f"AND (resolution_due < %s OR (first_contacted_at IS NULL AND first_contact_due < %s)) "
-        f"RETURNING id, team_id, assignee_id, (first_contacted_at IS NULL AND first_contact_due < %s)",
+        f"RETURNING id, team_id, assignee_id, reference, (first_contacted_at IS NULL AND first_contact_due < %s)",
         [_dt(now), _dt(now), Status.CLOSED, _dt(now), _dt(now), _dt(now)],
     )
     events = [
         CaseEvent(case_id=cid, kind=Kind.OVERDUE, to_value="first contact" if first else "resolution",
                   note="First contact is overdue." if first else "Resolution is overdue.",
                   data={"escalation_level": 1}, created_at=now)
-        for cid, _, _, first in overdue
+        for cid, _, _, _, first in overdue
     ]
-    rows = _people_rows([(c, t, a) for c, t, a, _ in overdue], NotificationKind.OVERDUE, period,
+    rows = _people_rows([(c, t, a, ref) for c, t, a, ref, _ in overdue], NotificationKind.OVERDUE, period,
                         to_assignee=True, to_managers=True, teams=teams)
     result["overdue"] = len(overdue)
 
@@ -903,10 +925,10 @@ def _sweep_portable(now: dt.datetime) -> SweepResult:
         f"WHERE status <> %s AND due_soon_notified_at IS NULL AND overdue_at IS NULL "
         f"AND resolution_due >= %s AND (first_contacted_at IS NOT NULL OR first_contact_due >= %s) "
         f"AND (resolution_due <= %s OR (first_contacted_at IS NULL AND first_contact_due <= %s)) "
-        f"RETURNING id, team_id, assignee_id",
+        f"RETURNING id, team_id, assignee_id, reference",
         [_dt(now), Status.CLOSED, _dt(now), _dt(now), _dt(horizon), _dt(horizon)],
     )
-    events += [CaseEvent(case_id=cid, kind=Kind.DUE_SOON, created_at=now) for cid, _, _ in due_soon]
+    events += [CaseEvent(case_id=cid, kind=Kind.DUE_SOON, created_at=now) for cid, _, _, _ in due_soon]
     rows += _people_rows(due_soon, NotificationKind.DUE_SOON, period, to_assignee=True, to_managers=False, teams={})
     result["due_soon"] = len(due_soon)
 
@@ -920,22 +942,24 @@ def _sweep_portable(now: dt.datetime) -> SweepResult:
         escalated += _returning(
             f"UPDATE {table} SET escalation_level = 2, escalated_at = %s "
             f"WHERE status <> %s AND escalation_level = 1 AND overdue_at IS NOT NULL AND overdue_at <= %s "
-            f"AND team_id IN ({marks}) RETURNING id, team_id, assignee_id",
+            f"AND team_id IN ({marks}) RETURNING id, team_id, assignee_id, reference",
             [_dt(now), Status.CLOSED, _dt(now - dt.timedelta(minutes=delay)), *team_ids],
         )
     events += [CaseEvent(case_id=cid, kind=Kind.ESCALATED, to_value="2", data={"escalation_level": 2},
                          note="Escalated: still overdue after the team's escalation delay.", created_at=now)
-               for cid, _, _ in escalated]
-    for cid, team_id, _ in escalated:
-        team = teams[team_id]
-        if team.escalation_email:
-            rows.append(Notification(case_id=cid, kind=NotificationKind.ESCALATED, channel=Notification.Channel.EMAIL,
-                                     address=team.escalation_email, period=period))
-        rows += notifications.team_channel_rows(case_id=cid, kind=NotificationKind.ESCALATED, team=team, period=period)
+               for cid, _, _, _ in escalated]
+    contacts: dict[str, list] = {}
+    for cid, team_id, _, reference in escalated:
+        if teams[team_id].escalation_email:
+            contacts.setdefault(teams[team_id].escalation_email, []).append((cid, reference))
+    rows += [_batched(NotificationKind.ESCALATED, Notification.Channel.EMAIL, address, period, cases)
+             for address, cases in contacts.items()]
+    rows += _people_rows(escalated, NotificationKind.ESCALATED, period, to_assignee=False, to_managers=False,
+                         teams=teams)
     result["escalated"] = len(escalated)
     CaseEvent.objects.bulk_create(events, batch_size=5000)
 
-    ladder = [cid for cid, team_id, _ in escalated if teams[team_id].escalation != Team.Escalation.NOTIFY_ONLY]
+    ladder = [cid for cid, team_id, _, _ in escalated if teams[team_id].escalation != Team.Escalation.NOTIFY_ONLY]
     if ladder:
         result["priority_raised"] = len(cases_raise_priority(
             case_ids=ladder, reason="Escalated: still overdue after the team's escalation delay.", at=now))
@@ -954,27 +978,37 @@ def _tables() -> dict:
 
 
 def _notify_sql(t: dict, kind: str, *, people: str, chat: bool) -> str:
-    """CTEs inserting `kind` notifications for the cases in `claimed`: `people` is a SELECT of
-    (case_id, user_id) pairs; chat adds the team's Slack / Teams webhooks. Preferences honoured;
-    duplicates ignored by the outbox's unique indexes."""
+    """CTEs queuing `kind` notifications for the cases in `claimed`: `people` is a SELECT of
+    (case_id, user_id) pairs; chat adds the team's Slack / Teams webhooks. One row per recipient
+    (and per team channel) per sweep: about the case when it is one, a batch listing the cases
+    (context {"count", "references"}) when a sweep finds several for the same person, so a
+    backlog of a thousand overdue cases is one e-mail, not a thousand. Preferences honoured;
+    the outbox's unique indexes make a repeated insert a no-op."""
     columns = ("case_id, kind, channel, recipient_id, address, period, subject, body, context, status, attempts, "
                "next_attempt_at, error, created_at")
+    batch = (f"CASE WHEN count(*) = 1 THEN min(r.case_id) END, '{kind}', {{channel}}, {{recipient}}, {{address}}, "
+             f"%(period)s, '', '', "
+             f"CASE WHEN count(*) = 1 THEN jsonb_build_object() ELSE jsonb_build_object('count', count(*), "
+             f"'references', to_jsonb((array_agg(r.reference ORDER BY r.case_id))[1:{BATCH_LIST}])) END, "
+             f"'pending', 0, %(now)s, '', %(now)s")
     sql = f""",
     people AS (
         INSERT INTO {t['note']} ({columns})
-        SELECT r.case_id, '{kind}', 'email', u.id, u.email, %(period)s, '', '', '{{}}', 'pending', 0, %(now)s, '', %(now)s
+        SELECT {batch.format(channel="'email'", recipient="u.id", address="u.email")}
         FROM ({people}) r JOIN {t['user']} u ON u.id = r.user_id AND u.is_active AND u.email <> ''
         WHERE NOT EXISTS (SELECT 1 FROM {t['pref']} p WHERE p.user_id = u.id AND p.kind = '{kind}' AND NOT p.enabled)
+        GROUP BY u.id, u.email
         ON CONFLICT DO NOTHING RETURNING 1
     )"""
     if chat:
         sql += f""",
     chat AS (
         INSERT INTO {t['note']} ({columns})
-        SELECT c.id, '{kind}', x.channel, NULL, x.url, %(period)s, '', '', '{{}}', 'pending', 0, %(now)s, '', %(now)s
-        FROM claimed c JOIN {t['team']} tm ON tm.id = c.team_id
+        SELECT {batch.format(channel="x.channel", recipient="NULL", address="x.url")}
+        FROM (SELECT id AS case_id, team_id, reference FROM claimed) r JOIN {t['team']} tm ON tm.id = r.team_id
         CROSS JOIN LATERAL (VALUES ('slack', tm.slack_webhook_url), ('msteams', tm.msteams_webhook_url)) AS x(channel, url)
         WHERE x.url <> ''
+        GROUP BY x.channel, x.url
         ON CONFLICT DO NOTHING RETURNING 1
     )"""
     return sql
@@ -987,15 +1021,17 @@ def _sweep_postgresql(now: dt.datetime) -> SweepResult:
     counts = "(SELECT count(*) FROM claimed), (SELECT count(*) FROM people) + (SELECT count(*) FROM chat)"
 
     # 1. Newly overdue (level 1): the assignee and the team's managers, and the team's channels.
-    overdue_people = (f"SELECT c.id AS case_id, c.assignee_id AS user_id FROM claimed c WHERE c.assignee_id IS NOT NULL "
-                      f"UNION SELECT c.id, m.user_id FROM claimed c JOIN {t['member']} m "
+    overdue_people = (f"SELECT c.id AS case_id, c.reference, c.assignee_id AS user_id FROM claimed c "
+                      f"WHERE c.assignee_id IS NOT NULL "
+                      f"UNION SELECT c.id, c.reference, m.user_id FROM claimed c JOIN {t['member']} m "
                       f"ON m.team_id = c.team_id AND m.is_manager")
     (claimed, queued), = _returning(f"""
     WITH claimed AS (
         UPDATE {t['case']} SET overdue_at = %(now)s, escalation_level = 1, escalated_at = %(now)s
         WHERE status <> %(closed)s AND overdue_at IS NULL
           AND (resolution_due < %(now)s OR (first_contacted_at IS NULL AND first_contact_due < %(now)s))
-        RETURNING id, team_id, assignee_id, (first_contacted_at IS NULL AND first_contact_due < %(now)s) AS first
+        RETURNING id, team_id, assignee_id, reference,
+                  (first_contacted_at IS NULL AND first_contact_due < %(now)s) AS first
     ),
     events AS (
         INSERT INTO {t['event']} (case_id, kind, actor_id, from_value, to_value, note, data, version, created_at)
@@ -1014,13 +1050,14 @@ def _sweep_postgresql(now: dt.datetime) -> SweepResult:
         WHERE status <> %(closed)s AND due_soon_notified_at IS NULL AND overdue_at IS NULL
           AND resolution_due >= %(now)s AND (first_contacted_at IS NOT NULL OR first_contact_due >= %(now)s)
           AND (resolution_due <= %(horizon)s OR (first_contacted_at IS NULL AND first_contact_due <= %(horizon)s))
-        RETURNING id, team_id, assignee_id
+        RETURNING id, team_id, assignee_id, reference
     ),
     events AS (
         INSERT INTO {t['event']} (case_id, kind, actor_id, from_value, to_value, note, data, version, created_at)
         SELECT id, 'due_soon', NULL, '', '', '', '{{}}', 0, %(now)s FROM claimed
     ){_notify_sql(t, NotificationKind.DUE_SOON,
-                  people="SELECT id AS case_id, assignee_id AS user_id FROM claimed WHERE assignee_id IS NOT NULL",
+                  people="SELECT id AS case_id, reference, assignee_id AS user_id FROM claimed "
+                         "WHERE assignee_id IS NOT NULL",
                   chat=False)},
     chat AS (SELECT 1 WHERE false)
     SELECT {counts}""", params)
@@ -1033,7 +1070,7 @@ def _sweep_postgresql(now: dt.datetime) -> SweepResult:
         FROM {t['team']} tm
         WHERE tm.id = c.team_id AND c.status <> %(closed)s AND c.escalation_level = 1 AND c.overdue_at IS NOT NULL
           AND c.overdue_at <= %(now)s - tm.escalation_delay_minutes * interval '1 minute'
-        RETURNING c.id, c.team_id, tm.escalation <> 'notify_only' AS raise_priority
+        RETURNING c.id, c.team_id, c.reference, tm.escalation <> 'notify_only' AS raise_priority
     ),
     events AS (
         INSERT INTO {t['event']} (case_id, kind, actor_id, from_value, to_value, note, data, version, created_at)
@@ -1043,11 +1080,16 @@ def _sweep_postgresql(now: dt.datetime) -> SweepResult:
     contact AS (
         INSERT INTO {t['note']} (case_id, kind, channel, recipient_id, address, period, subject, body, context,
                                  status, attempts, next_attempt_at, error, created_at)
-        SELECT c.id, 'escalated', 'email', NULL, tm.escalation_email, %(period)s, '', '', '{{}}', 'pending', 0,
-               %(now)s, '', %(now)s
+        SELECT CASE WHEN count(*) = 1 THEN min(c.id) END, 'escalated', 'email', NULL, tm.escalation_email,
+               %(period)s, '', '',
+               CASE WHEN count(*) = 1 THEN '{{}}'::jsonb ELSE jsonb_build_object('count', count(*), 'references',
+                    to_jsonb((array_agg(c.reference ORDER BY c.id))[1:{BATCH_LIST}])) END,
+               'pending', 0, %(now)s, '', %(now)s
         FROM claimed c JOIN {t['team']} tm ON tm.id = c.team_id WHERE tm.escalation_email <> ''
+        GROUP BY tm.escalation_email
         ON CONFLICT DO NOTHING
-    ){_notify_sql(t, NotificationKind.ESCALATED, people="SELECT NULL::bigint AS case_id, NULL::bigint AS user_id WHERE false",
+    ){_notify_sql(t, NotificationKind.ESCALATED,
+                  people="SELECT NULL::bigint AS case_id, NULL::text AS reference, NULL::bigint AS user_id WHERE false",
                   chat=True)}
     SELECT id, raise_priority FROM claimed""", params)
     result["escalated"] = len(escalated)

@@ -121,6 +121,29 @@ def test_the_sweep_task_delivers_overdue_e_mails_once(personas, django_capture_o
     assert mail.outbox[0].subject == f"[Closeloop] {case.reference} is overdue"
 
 
+def test_a_sweep_that_finds_several_cases_sends_each_person_one_message_listing_them(
+    personas, django_capture_on_commit_callbacks
+):
+    with FakeWebhook() as slack:
+        Team.objects.filter(pk=personas.north.pk).update(slack_webhook_url=slack.url)
+        cases = [open_case() for _ in range(3)]
+        Case.objects.filter(pk__in=[c.pk for c in cases]).update(
+            first_contact_due=timezone.now() - dt.timedelta(minutes=1))
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            sla_sweep_task()
+        assert [m.to for m in mail.outbox] == [["mia@example.com"]]  # the manager; the cases have no assignee
+        message = mail.outbox[0]
+        assert message.subject == "[Closeloop] 3 cases are overdue"
+        for case in cases:
+            assert f"/cases/{case.reference}/" in message.body
+            assert f'/cases/{case.reference}/">{case.reference}</a>' in message.alternatives[0][0]
+        assert "/cases/?status=overdue" in message.body
+        overdue_posts = [b["text"] for b in slack.bodies if b["text"].startswith("Overdue")]
+        assert len(overdue_posts) == 1 and overdue_posts[0].startswith("Overdue: 3 cases became overdue: ")
+        assert all(case.reference in overdue_posts[0] for case in cases)
+
+
 def test_the_manager_digest_is_sent_once_a_day(personas, django_capture_on_commit_callbacks):
     closed = open_case()
     case_close(case_id=closed.pk, by=personas.alice, root_cause_id=root_cause("Damaged").pk, resolution="Replaced",

@@ -131,3 +131,29 @@ def test_both_sweep_implementations_record_the_same(personas, implementation):
         ("due_soon", "bob@example.com")]
     assert sorted(CaseEvent.objects.filter(case=late).exclude(kind__in=["opened", "claimed"])
                   .values_list("kind", flat=True)) == ["escalated", "overdue", "priority"]
+
+
+@pytest.mark.parametrize("implementation", ["_sweep_postgresql", "_sweep_portable"])
+def test_both_sweeps_batch_several_cases_into_one_message_per_recipient(personas, implementation):
+    """A backlog is one message per person and channel listing the cases, not one per case; a
+    person with a single case still gets the message about that case."""
+    from cases import services
+
+    Team.objects.filter(pk=personas.north.pk).update(escalation_delay_minutes=0, escalation_email="boss@example.com",
+                                                    slack_webhook_url="http://127.0.0.1:9/slack")
+    alices = [make_overdue(case_claim(case_id=open_case().pk, by=personas.alice)) for _ in range(2)]
+    bobs = make_overdue(case_claim(case_id=open_case().pk, by=personas.bob))
+    result = getattr(services, implementation)(timezone.now())
+    assert (result["overdue"], result["escalated"]) == (3, 3)
+    overdue = {(n.channel, n.address): n for n in Notification.objects.filter(kind="overdue")}
+    assert sorted(overdue) == [("email", "alice@example.com"), ("email", "bob@example.com"),
+                               ("email", "mia@example.com"), ("slack", "http://127.0.0.1:9/slack")]
+    assert overdue[("email", "bob@example.com")].case_id == bobs.pk
+    alice = overdue[("email", "alice@example.com")]
+    assert alice.case_id is None and alice.context == {"count": 2, "references": [c.reference for c in alices]}
+    assert overdue[("email", "mia@example.com")].context["count"] == 3
+    assert overdue[("slack", "http://127.0.0.1:9/slack")].context["count"] == 3
+    escalated = Notification.objects.filter(kind="escalated")
+    assert sorted((n.channel, n.address, n.context.get("count")) for n in escalated) == [
+        ("email", "boss@example.com", 3), ("slack", "http://127.0.0.1:9/slack", 3)]
+    assert CaseEvent.objects.filter(kind="overdue").count() == 3
