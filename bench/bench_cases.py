@@ -343,8 +343,9 @@ def report(sweep: dict, e2e: dict, machine: str) -> str:
         f"{sweep['second_result']['overdue']:,} | – | – |",
         "",
         f"Target: under 10 s. Generating the rows took {sweep['generate_seconds']} s (not part of the figure). "
-        "Notifications: the assignee and the team manager by e-mail per case; they are delivered afterwards "
-        "by `notifications_dispatch_task`, not inside the sweep.",
+        "Notifications: one e-mail per agent and per team manager listing their newly overdue cases "
+        "(60 people here), not one per case; they are delivered afterwards by `notifications_dispatch_task`, "
+        "not inside the sweep. Every case gets its own timeline event.",
         "",
     ]
     lines += [
