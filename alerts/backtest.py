@@ -40,13 +40,14 @@ COLUMNS = (
 class _Row:
     """A response as the evaluator reads it, built from a values() row (no model instance)."""
 
-    __slots__ = (*(c.replace("__", "_") for c in COLUMNS), "scores")
+    __slots__ = (*(c.replace("__", "_") for c in COLUMNS), "scores", "theme_ids")
 
     def __init__(self, row: dict):
         for key, value in row.items():
             setattr(self, key.replace("__", "_"), value)
         if "scores" not in row:
             self.scores = {}
+        self.theme_ids = frozenset()
         self.customer_tier = self.customer_tier or ""
         self.customer_segment = self.customer_segment or ""
 
@@ -95,14 +96,43 @@ def _score_words(row: _Row) -> str:
     return ", ".join(parts)
 
 
-def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, now: dt.datetime | None = None,
-             sample_size: int = 10) -> BacktestResult:
-    """Replay `rule` (an AlertRule, saved or unsaved; pass survey_ids for a draft) over the last
-    `days` days of responses."""
+CHUNK = 2000
+
+
+def _rows(responses, columns, theme_ids):
+    """_Row per response in order; with theme conditions each chunk's theme links (only the
+    rule's themes) are loaded in one query, so evaluation stays pure."""
+    from surveys.models import ResponseTheme
+
+    chunk: list[_Row] = []
+
+    def flush():
+        if theme_ids:
+            found: dict[int, set] = {}
+            for response_id, theme_id in ResponseTheme.objects.filter(
+                    response_id__in=[r.id for r in chunk], theme_id__in=theme_ids).values_list("response_id", "theme_id"):
+                found.setdefault(response_id, set()).add(theme_id)
+            for row in chunk:
+                row.theme_ids = frozenset(found.get(row.id, ()))
+        yield from chunk
+        chunk.clear()
+
+    for values in responses.values(*columns).iterator(chunk_size=CHUNK):
+        chunk.append(_Row(values))
+        if len(chunk) >= CHUNK:
+            yield from flush()
+    yield from flush()
+
+
+def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_ids=None, theme_names=None,
+             now: dt.datetime | None = None, sample_size: int = 10) -> BacktestResult:
+    """Replay `rule` (an AlertRule, saved or unsaved; pass survey_ids for a draft, and theme_ids
+    unless the draft carries `draft_themes`) over the last `days` days of responses."""
     days = max(1, min(int(days), MAX_DAYS))
     until = now or timezone.now()
     since = until - dt.timedelta(days=days)
-    compiled = compile_rule(rule, survey_ids=survey_ids, survey_names=survey_names)
+    compiled = compile_rule(rule, survey_ids=survey_ids, survey_names=survey_names, theme_ids=theme_ids,
+                            theme_names=theme_names)
     ruleset = RuleSet([compiled])
     result = BacktestResult(rule_name=rule.name or "Draft rule", action=rule.action, days=days, since=since, until=until)
     opens_cases = rule.action == "open_case"
@@ -115,15 +145,21 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, now: d
     metric_column = {"nps": "nps", "csat": "csat", "ces": "ces"}.get(compiled.metric)
     if metric_column:
         responses = responses.filter(**{f"{metric_column}__isnull": False})
+    if compiled.themes:
+        from django.db.models import Exists, OuterRef
+
+        from surveys.models import ResponseTheme
+
+        responses = responses.filter(Exists(ResponseTheme.objects.filter(
+            response_id=OuterRef("pk"), theme_id__in=compiled.themes)))
     columns = COLUMNS + (("scores",) if compiled.metric == "custom" else ())
 
     teams, touchpoints, weeks = Counter(), Counter(), Counter()
     team_cases, touchpoint_cases, week_cases = Counter(), Counter(), Counter()
     last_case_at: dict[int, dt.datetime] = {}
     samples: deque = deque(maxlen=sample_size)
-    for values in responses.order_by("answered_at", "id").values(*columns).iterator(chunk_size=2000):
+    for row in _rows(responses.order_by("answered_at", "id"), columns, compiled.themes):
         result.scanned += 1
-        row = _Row(values)
         matches = evaluate(row, ruleset)
         if not matches:
             continue

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.db.models import Q
 
 from accounts.models import SlaPolicy, Team, User
 from alerts.models import AlertRule
 from alerts.validation import rule_problems
-from surveys.models import Survey
+from surveys.models import Survey, Theme
 
-M2M_FIELDS = ("surveys", "notify_users")
+M2M_FIELDS = ("surveys", "notify_users", "themes")
 
 
 class ListField(forms.CharField):
@@ -50,8 +51,8 @@ class AlertRuleForm(forms.ModelForm):
         fields = [
             "name", "active", "order", "metric", "metric_key", "scale_min", "scale_max", "ces_high_is_easy",
             "operator", "threshold", "threshold_high", "surveys", "touchpoints", "channels", "locations",
-            "customer_tiers", "customer_segments", "keywords", "keyword_mode", "comment_presence", "sentiment",
-            "action", "case_priority", "case_team", "sla_policy", "notify_users", "notify_team", "stop_processing",
+            "customer_tiers", "customer_segments", "keywords", "keyword_mode", "themes", "comment_presence",
+            "sentiment", "action", "case_priority", "case_team", "sla_policy", "notify_users", "notify_team", "stop_processing",
             "repeat_window_days",
         ]
         labels = {
@@ -61,7 +62,7 @@ class AlertRuleForm(forms.ModelForm):
             "case_priority": "Case priority", "case_team": "Case team", "sla_policy": "SLA policy",
             "notify_users": "E-mail these people", "notify_team": "E-mail this team",
             "stop_processing": "Stop here: skip later rules when this one matches",
-            "repeat_window_days": "Repeat window (days)",
+            "repeat_window_days": "Repeat window (days)", "themes": "About any of these themes",
         }
         help_texts = {
             "scale_min": "CSAT defaults to 1–5, CES to 1–7, NPS is always 0–10.",
@@ -71,6 +72,7 @@ class AlertRuleForm(forms.ModelForm):
         widgets = {
             "surveys": forms.SelectMultiple(attrs={"size": 4}),
             "notify_users": forms.SelectMultiple(attrs={"size": 4}),
+            "themes": forms.SelectMultiple(attrs={"size": 5}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -78,6 +80,12 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["surveys"].queryset = Survey.objects.order_by("name")
         self.fields["surveys"].help_text = "Blank: every survey."
         self.fields["notify_users"].queryset = User.objects.filter(is_active=True).order_by("username")
+        # Active themes, and any the rule already names (a retired one stays visible until removed).
+        chosen = list(self.instance.themes.values_list("pk", flat=True)) if self.instance.pk else []
+        self.fields["themes"].queryset = Theme.objects.filter(
+            Q(status=Theme.Status.ACTIVE) | Q(pk__in=chosen)).order_by("name")
+        self.fields["themes"].help_text = ("Blank: any. The comment must be tagged with one of them "
+                                           "(themes are managed on the Themes page).")
         self.fields["case_team"].queryset = Team.objects.order_by("name")
         self.fields["case_team"].empty_label = "Let routing decide"
         self.fields["notify_team"].queryset = Team.objects.order_by("name")
@@ -94,6 +102,7 @@ class AlertRuleForm(forms.ModelForm):
             "keyword_mode", "comment_presence", "sentiment", "action", "notify_team",
         )}
         values["notify_users"] = list(cleaned.get("notify_users") or [])
+        values["themes"] = list(cleaned.get("themes") or [])
         for name in ("threshold", "threshold_high", "scale_min", "scale_max", "keywords"):
             if name in self.errors:  # already refused by the field itself
                 values.pop(name)
@@ -112,9 +121,16 @@ class AlertRuleForm(forms.ModelForm):
         """Field values for alerts.services.rule_create / rule_update (without many-to-many)."""
         return {k: v for k, v in self.cleaned_data.items() if k not in M2M_FIELDS}
 
+    def m2m_data(self) -> dict:
+        """The many-to-many values for alerts.services.rule_create / rule_update."""
+        return {name: self.cleaned_data[name] for name in M2M_FIELDS if name in self.cleaned_data}
+
     def draft(self) -> AlertRule:
-        """An unsaved rule with the form's values (for the preview and the backtest)."""
-        return AlertRule(**self.rule_data())
+        """An unsaved rule with the form's values (for the preview and the backtest). It carries
+        its themes as `draft_themes`, which alerts.rules.compile_rule and the summary read."""
+        rule = AlertRule(**self.rule_data())
+        rule.draft_themes = list(self.cleaned_data.get("themes") or [])
+        return rule
 
 
 class BacktestForm(forms.Form):

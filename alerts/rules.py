@@ -20,58 +20,33 @@ Semantics worth knowing:
   effort" means high effort whichever way the survey asked.
 - Sentiment: VADER's compound score (response.sentiment, or computed here from the comment when
   missing); <= -0.05 is negative and >= 0.05 positive, VADER's documented convention.
+- Themes: "the comment is about any of these themes" reads `response.theme_ids` (a frozenset of
+  surveys.Theme ids). surveys.services.response_record sets it on the instance it announces; other
+  callers (alerts.services for a reloaded response, alerts.backtest) load it first, so evaluation
+  stays free of queries. A response without `theme_ids` is about no theme.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale, fmt_number
+from surveys.text import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, keyword_pattern, normalize_text, vader_compound
 
-NEGATIVE_AT_MOST = -0.05
-POSITIVE_AT_LEAST = 0.05
 INF = float("inf")
 
 
 # --- text -----------------------------------------------------------------------------------
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case without accents ("Café RÚDE" -> "cafe rude"); ASCII text takes the fast path."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+# normalize_text, keyword_pattern and vader_compound live in surveys.text (themes match comments
+# the way keyword conditions do); they are re-exported here for the rules' callers.
 
 
 def fold(value: str) -> str:
     """How list conditions compare values (touchpoint, channel, location, tier, segment)."""
     return " ".join(normalize_text(value or "").split())
-
-
-def keyword_pattern(keyword: str) -> str:
-    """A whole-word (or whole-phrase) regex for a keyword, over normalized text."""
-    words = normalize_text(keyword).split()
-    return r"(?<!\w)" + r"\s+".join(re.escape(word) for word in words) + r"(?!\w)"
-
-
-_analyzer = None
-
-
-def vader_compound(comment: str) -> float | None:
-    """VADER's compound score for a comment (the analyzer is built once per process)."""
-    global _analyzer
-    if not comment or not comment.strip():
-        return None
-    if _analyzer is None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        _analyzer = SentimentIntensityAnalyzer()
-    return round(_analyzer.polarity_scores(comment)["compound"], 4)
 
 
 # --- compiled rules -------------------------------------------------------------------------
@@ -110,6 +85,8 @@ class CompiledRule:
     keyword_any_re: re.Pattern | None = None
     comment_presence: str = ""
     sentiment: str = ""
+    themes: frozenset | None = None
+    theme_names: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     labels: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     has_conditions: bool = False
 
@@ -130,9 +107,19 @@ def slot_for(metric: str, key: str, scale: tuple[int, int], ces_high_is_easy: bo
     return f"custom:{key}:{scale[0]}:{scale[1]}"
 
 
-def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names: dict | None = None) -> CompiledRule:
+def rule_themes(rule) -> list:
+    """The themes a rule (saved, or a draft from the editor carrying `draft_themes`) is about."""
+    drafted = getattr(rule, "draft_themes", None)
+    if drafted is not None:
+        return list(drafted)
+    return list(rule.themes.all()) if rule.pk else []
+
+
+def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names: dict | None = None,
+                 theme_ids: Iterable[int] | None = None, theme_names: dict | None = None) -> CompiledRule:
     """Compile one AlertRule (saved, or a draft with `survey_ids` given). The rule is assumed valid
-    (alerts.validation.rule_problems); a custom rule without a scale gets 0-10."""
+    (alerts.validation.rule_problems); a custom rule without a scale gets 0-10. Themes come from
+    `theme_ids` when given, else from the rule (rule_themes)."""
     metric = rule.metric
     scale = effective_scale(metric, rule.scale_min, rule.scale_max) or DEFAULT_SCALES.get(metric, (0, 10))
     low = float(rule.threshold)
@@ -147,6 +134,10 @@ def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names:
         surveys = list(rule.surveys.all()) if rule.pk else []
         survey_ids = [s.pk for s in surveys]
         survey_names = {s.pk: s.name for s in surveys}
+    if theme_ids is None:
+        themes = rule_themes(rule)
+        theme_ids = [t.pk for t in themes]
+        theme_names = {t.pk: t.name for t in themes}
     keywords = tuple(k.strip() for k in rule.keywords or () if k and k.strip())
     patterns = tuple(re.compile(keyword_pattern(k)) for k in keywords)
     any_re = re.compile("|".join(f"(?:{p.pattern})" for p in patterns)) if patterns else None
@@ -165,17 +156,19 @@ def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names:
         locations=_folded_set(rule.locations), tiers=_folded_set(rule.customer_tiers),
         segments=_folded_set(rule.customer_segments), keywords=keywords, keyword_mode=rule.keyword_mode,
         keyword_res=patterns, keyword_any_re=any_re, comment_presence=rule.comment_presence or "",
-        sentiment=rule.sentiment or "", labels=MappingProxyType(originals),
+        sentiment=rule.sentiment or "", themes=frozenset(theme_ids) or None,
+        theme_names=MappingProxyType(dict(theme_names or {})), labels=MappingProxyType(originals),
     )
     has_conditions = any((compiled.surveys, compiled.touchpoints, compiled.channels, compiled.locations, compiled.tiers,
-                          compiled.segments, compiled.keyword_res, compiled.comment_presence, compiled.sentiment))
+                          compiled.segments, compiled.keyword_res, compiled.comment_presence, compiled.sentiment,
+                          compiled.themes))
     return replace(compiled, has_conditions=has_conditions)
 
 
 class RuleSet(Sequence):
     """Compiled rules in evaluation order (order, then id), indexed by metric slot. Immutable."""
 
-    __slots__ = ("_rules", "_position", "by_slot", "custom_keys", "has_ces")
+    __slots__ = ("_rules", "_position", "by_slot", "custom_keys", "has_ces", "has_themes")
 
     def __init__(self, rules: Iterable[CompiledRule]):
         ordered = tuple(sorted(rules, key=lambda r: (r.order, r.id if r.id is not None else 0)))
@@ -188,6 +181,7 @@ class RuleSet(Sequence):
         self.by_slot = MappingProxyType({slot: tuple(entries) for slot, entries in by_slot.items()})
         self.custom_keys = tuple(sorted({r.metric_key for r in ordered if r.metric == "custom"}))
         self.has_ces = any(r.metric == "ces" for r in ordered)
+        self.has_themes = any(r.themes for r in ordered)  # callers load response.theme_ids only then
 
     def __getitem__(self, index):
         return self._rules[index]
@@ -280,7 +274,7 @@ class _Facts:
     computed once per response; the normalized text and sentiment on first use."""
 
     __slots__ = ("response", "survey_id", "touchpoint", "channel", "location", "region", "tier", "segment",
-                 "comment", "_text", "_sentiment")
+                 "comment", "_text", "_sentiment", "theme_ids")
 
     def __init__(self, response):
         self.response = response
@@ -294,6 +288,7 @@ class _Facts:
         self.comment = (response.comment or "").strip()
         self._text = None
         self._sentiment = False
+        self.theme_ids = getattr(response, "theme_ids", None) or frozenset()
 
     def folded(self, name: str) -> str:
         return getattr(self, name)
@@ -337,6 +332,8 @@ def _holds(rule: CompiledRule, facts: _Facts) -> bool:
     if rule.segments is not None and facts.segment not in rule.segments:
         return False
     if rule.comment_presence and (rule.comment_presence == "with") != bool(facts.comment):
+        return False
+    if rule.themes is not None and rule.themes.isdisjoint(facts.theme_ids):
         return False
     if rule.keyword_res:
         text = facts.text
@@ -394,6 +391,9 @@ def _reasons(rule: CompiledRule, facts: _Facts, said: str) -> list[str]:
     if rule.keyword_res:
         found = [k for k, p in zip(rule.keywords, rule.keyword_res) if p.search(facts.text)]
         reasons.append(f"comment mentions {_quote_list(found, ' and ' if rule.keyword_mode == 'all' else ', ')}")
+    if rule.themes is not None:
+        names = sorted(rule.theme_names.get(t, f"theme #{t}") for t in rule.themes & facts.theme_ids)
+        reasons.append(f"comment is about {_quote_list(names, ' and ')}")
     if rule.sentiment:
         reasons.append(f"comment sentiment is {rule.sentiment} ({facts.sentiment:+.2f})")
     return reasons
@@ -438,5 +438,5 @@ def rule_matches(response, rule: CompiledRule) -> bool:
 
 __all__ = [
     "CompiledRule", "Match", "RuleSet", "compile_rule", "evaluate", "fold", "keyword_pattern", "normalize_text",
-    "rule_matches", "slot_for", "vader_compound", "NPS_SCALE",
+    "rule_matches", "rule_themes", "slot_for", "vader_compound", "NPS_SCALE", "NEGATIVE_AT_MOST", "POSITIVE_AT_LEAST",
 ]

@@ -16,7 +16,10 @@ change reaches every worker within that interval. Once cached, the rules cost ze
 queries per response (tests/alerts/test_rule_cache.py asserts it). If Redis is unreachable the
 rules are reloaded from the database at each check instead: slower, never stale.
 
-Writes that bypass model signals (QuerySet.update, raw SQL) must call `rules_changed()`.
+Writes that bypass model signals (QuerySet.update, raw SQL) must call `rules_changed()`; so must
+a change to a rule's themes made outside alerts.services (which calls it). A theme's own keywords
+are not part of a compiled rule (rules hold theme ids; surveys tags the response), so theme edits
+need no rule reload.
 """
 
 from __future__ import annotations
@@ -71,8 +74,8 @@ def _bump_shared_token() -> None:
 
 
 def load_active_rules() -> RuleSet:
-    """Compile the active rules from the database (two queries: rules, their surveys)."""
-    rules = AlertRule.objects.filter(active=True).prefetch_related("surveys").order_by("order", "id")
+    """Compile the active rules from the database (three queries: rules, their surveys, their themes)."""
+    rules = AlertRule.objects.filter(active=True).prefetch_related("surveys", "themes").order_by("order", "id")
     return RuleSet(compile_rule(rule) for rule in rules)
 
 
@@ -114,7 +117,7 @@ def _after_commit() -> None:
 def rule_list():
     return (
         AlertRule.objects.select_related("case_team", "sla_policy", "notify_team")
-        .prefetch_related("surveys", "notify_users").order_by("order", "id")
+        .prefetch_related("surveys", "notify_users", "themes").order_by("order", "id")
     )
 
 

@@ -41,6 +41,12 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
         return []
     if response.customer_id is not None:
         response.customer  # noqa: B018  (loaded once here, so evaluation itself makes no query)
+    if rules.has_themes and getattr(response, "theme_ids", None) is None:
+        # response_record sets theme_ids; a response loaded from the database needs one query.
+        from surveys.models import ResponseTheme
+
+        response.theme_ids = frozenset(
+            ResponseTheme.objects.filter(response_id=response.pk).values_list("theme_id", flat=True))
     matches = evaluate(response, rules)
     if not matches:
         return []
@@ -170,30 +176,41 @@ def _score_words(response) -> str:
 # --- rules --------------------------------------------------------------------------------
 
 
-def _save_rule(rule: AlertRule, *, surveys=None, notify_users=None) -> AlertRule:
+def _save_rule(rule: AlertRule, *, surveys=None, notify_users=None, themes=None) -> AlertRule:
+    from django.core.exceptions import ValidationError
+
+    from alerts.validation import COMMENT_CONTRADICTION
+
     rule.full_clean()
+    if rule.comment_presence == AlertRule.CommentPresence.WITHOUT and (  # clean() cannot see m2m values
+            themes if themes is not None else (rule.pk and rule.themes.exists())):
+        raise ValidationError({"comment_presence": [COMMENT_CONTRADICTION]})
     rule.save()
     if surveys is not None:
         rule.surveys.set(surveys)
     if notify_users is not None:
         rule.notify_users.set(notify_users)
+    if themes is not None:
+        rule.themes.set(themes)
+        rules_changed()  # m2m writes do not pass through post_save
     return rule
 
 
 @transaction.atomic
-def rule_create(*, data: dict, surveys=None, notify_users=None) -> AlertRule:
-    """Create a rule from field values; it goes last unless `order` is given."""
+def rule_create(*, data: dict, surveys=None, notify_users=None, themes=None) -> AlertRule:
+    """Create a rule from field values; it goes last unless `order` is given. `themes`: the
+    surveys.Theme rows the comment must be about (any of them)."""
     data = dict(data)
     if data.get("order") is None:
         data["order"] = (AlertRule.objects.aggregate(m=Max("order"))["m"] or 0) + 10
-    return _save_rule(AlertRule(**data), surveys=surveys, notify_users=notify_users)
+    return _save_rule(AlertRule(**data), surveys=surveys, notify_users=notify_users, themes=themes)
 
 
 @transaction.atomic
-def rule_update(*, rule: AlertRule, data: dict, surveys=None, notify_users=None) -> AlertRule:
+def rule_update(*, rule: AlertRule, data: dict, surveys=None, notify_users=None, themes=None) -> AlertRule:
     for name, value in data.items():
         setattr(rule, name, value)
-    return _save_rule(rule, surveys=surveys, notify_users=notify_users)
+    return _save_rule(rule, surveys=surveys, notify_users=notify_users, themes=themes)
 
 
 @transaction.atomic

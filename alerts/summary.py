@@ -47,9 +47,10 @@ def metric_clause(rule) -> str:
 
 
 def rule_summary(rule, *, survey_names: Iterable[str] | None = None, notify_user_names: Iterable[str] | None = None,
-                 sla_policy=None, with_sla: bool = True) -> str:
-    """The sentence for a rule (saved or draft). Saved rules read their surveys and people from
-    the database (prefetch them for a list); drafts pass `survey_names` and `notify_user_names`.
+                 sla_policy=None, with_sla: bool = True, theme_names: Iterable[str] | None = None) -> str:
+    """The sentence for a rule (saved or draft). Saved rules read their surveys, themes and people
+    from the database (prefetch them for a list); drafts pass `survey_names` and `notify_user_names`
+    (and `theme_names`, or carry `draft_themes` as the editor's drafts do).
     The first-contact figure comes from the rule's SLA policy, else the policy that would apply
     for its priority and (single) customer tier (accounts.sla.choose_sla_policy)."""
     if survey_names is None:
@@ -68,15 +69,22 @@ def rule_summary(rule, *, survey_names: Iterable[str] | None = None, notify_user
     if rule.customer_segments:
         parts.append(f"in the {_either(rule.customer_segments)} segment{'s' if len(rule.customer_segments) > 1 else ''}")
     keywords = [k for k in rule.keywords or [] if k.strip()]
+    if theme_names is None:
+        from alerts.rules import rule_themes
+
+        theme_names = [t.name for t in rule_themes(rule)]
+    theme_names = sorted(theme_names)
     if keywords:
         joiner = "and" if rule.keyword_mode == "all" else "or"
         parts.append(f"with a comment mentioning {_either([f'“{k}”' for k in keywords], joiner)}")
-    elif rule.comment_presence == "with":
+    elif rule.comment_presence == "with" and not theme_names:
         parts.append("with a comment")
+    if theme_names:
+        parts.append(f"{'and' if keywords else 'with'} a comment about {_either([f'“{n}”' for n in theme_names])}")
     if rule.comment_presence == "without":
         parts.append("without a comment")
     if rule.sentiment:
-        parts.append(f"{'and' if keywords else 'with'} a {rule.sentiment} comment")
+        parts.append(f"{'and' if keywords or theme_names else 'with'} a {rule.sentiment} comment")
     sentence = " ".join(parts) + ", " + action_clause(
         rule, notify_user_names=notify_user_names, sla_policy=sla_policy, with_sla=with_sla
     )

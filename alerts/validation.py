@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 NPS_SCALE = (0, 10)
 DEFAULT_SCALES = {"nps": NPS_SCALE, "csat": (1, 5), "ces": (1, 7)}
 METRIC_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "custom": "question"}
+COMMENT_CONTRADICTION = ("A rule that looks at the comment's words, themes or sentiment cannot also require "
+                         "“without a comment”.")
 
 
 def effective_scale(metric: str, scale_min, scale_max) -> tuple[int, int] | None:
@@ -49,7 +51,7 @@ def rule_problems(values: dict) -> dict[str, list[str]]:
 
     Keys read: metric, metric_key, operator, threshold, threshold_high, scale_min, scale_max,
     keywords, keyword_mode, comment_presence, sentiment, and when present (forms and the API,
-    which see the many-to-many fields) action, notify_users, notify_team."""
+    which see the many-to-many fields) action, notify_users, notify_team, themes."""
     from alerts.rules import normalize_text
 
     problems: dict[str, list[str]] = {}
@@ -103,9 +105,8 @@ def rule_problems(values: dict) -> dict[str, list[str]]:
     if values.get("keyword_mode") == "all" and not [k for k in keywords if k.strip()]:
         add("keywords", "“All of” needs at least one keyword or phrase (an empty list would match every comment "
                         "or none); add keywords or choose “any of”.")
-    if values.get("comment_presence") == "without" and (keywords or values.get("sentiment")):
-        add("comment_presence", "A rule that looks at the comment's words or sentiment cannot also require "
-                                "“without a comment”.")
+    if values.get("comment_presence") == "without" and (keywords or values.get("sentiment") or values.get("themes")):
+        add("comment_presence", COMMENT_CONTRADICTION)
 
     if values.get("action") == "notify" and "notify_users" in values:
         if not values.get("notify_users") and not values.get("notify_team"):

@@ -34,3 +34,25 @@ def process_deliveries_task(delivery_ids: list[int]) -> dict:
         status = delivery_process(delivery_pk=delivery_id)
         results[status] = results.get(status, 0) + 1
     return results
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def retag_responses_task(since: str | None = None, theme_ids: list[int] | None = None) -> dict:
+    """Re-tag responses answered since `since` (ISO date-time; all when None) against the active
+    themes (or only `theme_ids`): queued when a theme is accepted, re-worded or reactivated.
+    Idempotent: a second run changes nothing."""
+    from django.utils.dateparse import parse_datetime
+
+    from surveys.services import responses_retag
+
+    return responses_retag(since=parse_datetime(since) if since else None, theme_ids=theme_ids).as_dict()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def discover_themes_task() -> dict:
+    """Beat, nightly: propose themes from recent comments no active theme matches (surveys.text).
+    Proposes nothing new on a re-run (proposals are never repeated)."""
+    from surveys.text import discover
+
+    result = discover()
+    return {"proposed": [t.name for t in result.themes], "comments": result.comments, "reason": result.reason}

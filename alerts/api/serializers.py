@@ -10,6 +10,7 @@ from alerts import services
 from alerts.models import Alert, AlertRule
 from alerts.summary import rule_summary
 from alerts.validation import rule_problems
+from surveys.models import Theme
 
 CONDITION_FIELDS = (
     "metric", "metric_key", "operator", "threshold", "threshold_high", "scale_min", "scale_max", "keywords",
@@ -33,15 +34,19 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     notify_users = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=User.objects.filter(is_active=True)
     )
+    themes = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="slug", queryset=Theme.objects.filter(status=Theme.Status.ACTIVE),
+        help_text="Slugs of active themes; the comment must be about any of them (empty: any).",
+    )
 
     class Meta:
         model = AlertRule
         fields = [
             "id", "name", "active", "order", "metric", "metric_key", "scale_min", "scale_max", "ces_high_is_easy",
             "scale", "operator", "threshold", "threshold_high", "surveys", "touchpoints", "channels", "locations",
-            "customer_tiers", "customer_segments", "keywords", "keyword_mode", "comment_presence", "sentiment",
-            "action", "case_priority", "case_team", "sla_policy", "notify_users", "notify_team", "stop_processing",
-            "repeat_window_days", "summary", "created_at", "updated_at",
+            "customer_tiers", "customer_segments", "keywords", "keyword_mode", "themes", "comment_presence",
+            "sentiment", "action", "case_priority", "case_team", "sla_policy", "notify_users", "notify_team",
+            "stop_processing", "repeat_window_days", "summary", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"order": {"required": False}, "surveys": {"required": False}}
@@ -68,13 +73,17 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             values["notify_users"] = list(self.instance.notify_users.all())
         else:
             values["notify_users"] = []
+        if "themes" in attrs:
+            values["themes"] = attrs["themes"]
+        elif self.instance is not None:
+            values["themes"] = list(self.instance.themes.all())
         problems = rule_problems(values)
         if problems:
             raise serializers.ValidationError(problems)
         return attrs
 
     def _split(self, validated: dict) -> tuple[dict, dict]:
-        m2m = {name: validated.pop(name) for name in ("surveys", "notify_users") if name in validated}
+        m2m = {name: validated.pop(name) for name in ("surveys", "notify_users", "themes") if name in validated}
         return validated, m2m
 
     def create(self, validated_data):

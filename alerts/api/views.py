@@ -56,10 +56,12 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
         days = data.pop("days", 30)
         surveys = list(data.pop("surveys", []))
         data.pop("notify_users", None)
+        themes = list(data.pop("themes", []))
         data.setdefault("name", "Draft rule")
         draft = AlertRule(**data)
         result = backtest(draft, days=days, survey_ids=[s.pk for s in surveys],
-                          survey_names={s.pk: s.name for s in surveys})
+                          survey_names={s.pk: s.name for s in surveys}, theme_ids=[t.pk for t in themes],
+                          theme_names={t.pk: t.name for t in themes})
         return Response(BacktestResultSerializer(result).data)
 
     @extend_schema(operation_id="alert_rules_backtest_saved", request=BacktestDaysSerializer,
