@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reporting.tables import Table, cell_text
+from reporting.tables import Column, Table, cell_text
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,9 @@ class LineChart:
 
 
 def line(table: Table, label_key: str, value_key: str, y_min: float, y_max: float,
-         ticks: tuple[float, ...] = (), width: int = 640, height: int = 220) -> LineChart | None:
-    """A line over the rows that have a value; None when fewer than one point exists."""
+         ticks: tuple[float, ...] = (), width: int = 640, height: int = 220, max_labels: int = 8) -> LineChart | None:
+    """A line over the rows that have a value; None when fewer than one point exists. At most
+    about `max_labels` points get their label printed under the axis (always the last one)."""
     left, right, top, bottom = 44, 12, 16, 40
     values = [(str(r.get(label_key)), r.get(value_key)) for r in table.rows]
     values = [(lbl, float(v)) for lbl, v in values if v is not None]
@@ -67,7 +68,7 @@ def line(table: Table, label_key: str, value_key: str, y_min: float, y_max: floa
     inner_w = width - left - right
     inner_h = height - top - bottom
     step = inner_w / max(len(values) - 1, 1)
-    every = max(1, len(values) // 8)
+    every = max(1, len(values) // max_labels)
 
     def y_of(v: float) -> float:
         return round(top + inner_h * (1 - (v - y_min) / span), 1)
@@ -92,3 +93,31 @@ def heat_level(value, top) -> int:
     if not value or not top:
         return 0
     return max(1, min(5, round(5 * value / top)))
+
+
+@dataclass(frozen=True)
+class SmallMultiple:
+    title: str
+    total: str
+    chart: LineChart | None
+    url: str | None = None
+
+
+def row_lines(table: Table, label_key: str, total_key: str, limit: int = 6, width: int = 320,
+              height: int = 160) -> list[SmallMultiple]:
+    """One small line chart per row (the first `limit` rows) over the table's period columns (every
+    numeric column but the total), all on the same 0..max scale so their heights compare."""
+    periods = [c for c in table.columns if c.numeric and c.key != total_key]
+    rows = list(zip(table.rows, table.links, strict=True))[:limit]
+    top = max((float(r.get(c.key) or 0) for r, _ in rows for c in periods), default=0) or 1
+    charts = []
+    for row, links in rows:
+        series = Table("series", "", [Column("period", ""), Column("n", "", True)])
+        for col in periods:
+            series.add({"period": col.label, "n": row.get(col.key) or 0})
+        charts.append(SmallMultiple(
+            title=str(row.get(label_key)), total=cell_text(row.get(total_key)),
+            chart=line(series, "period", "n", 0, top, ticks=(0, top), width=width, height=height, max_labels=3),
+            url=links.get(total_key),
+        ))
+    return charts

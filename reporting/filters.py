@@ -38,40 +38,44 @@ class ReportFilters:
     now: dt.datetime = field(default_factory=timezone.now)
 
     # --- querysets -------------------------------------------------------------------------
-    def cases(self, queryset=None, date_field: str | None = None):
+    def cases(self, queryset=None, date_field: str | None = None, via: str = ""):
         """Cases of the visible (and chosen) teams; segment filters read the opening response
-        and the customer; `date_field` (created_at, closed_at) takes the date range."""
+        and the customer; `date_field` (created_at, closed_at) takes the date range. `via` is the
+        path to the case when the queryset is of another model (e.g. "case__" for timeline events);
+        `date_field` is then a field of that model."""
         from cases.models import Case
 
         qs = Case.objects.all() if queryset is None else queryset
         if self.team_ids is not None:
-            qs = qs.filter(team_id__in=self.team_ids)
+            qs = qs.filter(**{f"{via}team_id__in": self.team_ids})
         if self.survey_id:
-            qs = qs.filter(response__survey_id=self.survey_id)
+            qs = qs.filter(**{f"{via}response__survey_id": self.survey_id})
         if self.touchpoint:
-            qs = qs.filter(response__touchpoint=self.touchpoint)
+            qs = qs.filter(**{f"{via}response__touchpoint": self.touchpoint})
         if self.location:
-            qs = qs.filter(response__location=self.location)
+            qs = qs.filter(**{f"{via}response__location": self.location})
         if self.tier:
-            qs = qs.filter(customer__tier=self.tier)
+            qs = qs.filter(**{f"{via}customer__tier": self.tier})
         if date_field:
             qs = self._dates(qs, date_field)
         return qs
 
-    def responses(self, queryset=None):
-        """Responses owned by the visible (and chosen) teams, answered in the date range."""
+    def responses(self, queryset=None, via: str = "", date_field: str | None = None):
+        """Responses owned by the visible (and chosen) teams, answered in the date range. `via` is
+        the path to the response when the queryset is of another model (e.g. "response__" for theme
+        tags); `date_field` (default: the response's answered_at) takes the date range."""
         qs = SurveyResponse.objects.all() if queryset is None else queryset
         if self.team_ids is not None:
-            qs = qs.filter(team_id__in=self.team_ids)
+            qs = qs.filter(**{f"{via}team_id__in": self.team_ids})
         if self.survey_id:
-            qs = qs.filter(survey_id=self.survey_id)
+            qs = qs.filter(**{f"{via}survey_id": self.survey_id})
         if self.touchpoint:
-            qs = qs.filter(touchpoint=self.touchpoint)
+            qs = qs.filter(**{f"{via}touchpoint": self.touchpoint})
         if self.location:
-            qs = qs.filter(location=self.location)
+            qs = qs.filter(**{f"{via}location": self.location})
         if self.tier:
-            qs = qs.filter(customer__tier=self.tier)
-        return self._dates(qs, "answered_at")
+            qs = qs.filter(**{f"{via}customer__tier": self.tier})
+        return self._dates(qs, date_field or f"{via}answered_at")
 
     def _dates(self, qs, field_name: str):
         if self.start:

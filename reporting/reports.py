@@ -39,6 +39,10 @@ def _reports() -> dict[str, Report]:
         Report("recovery-by-team", selectors.recovery_by_team),
         Report("recovery-by-root-cause", selectors.recovery_by_root_cause),
         Report("recovery-customers", selectors.recovery_customers),
+        Report("themes-volume", selectors.themes_volume),
+        Report("themes-weekly", selectors.themes_weekly),
+        Report("themes-scores", selectors.themes_scores),
+        Report("themes-by-touchpoint", selectors.themes_by_touchpoint),
     ]
     return {r.name: r for r in items}
 

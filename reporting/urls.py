@@ -10,5 +10,6 @@ urlpatterns = [
     path("root-causes/", views.root_causes, name="root_causes"),
     path("scores/", views.scores, name="scores"),
     path("recovery/", views.recovery, name="recovery"),
+    path("themes/", views.themes, name="themes"),
     path("export/<slug:name>.csv", views.export_csv, name="export"),
 ]

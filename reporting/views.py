@@ -25,6 +25,7 @@ TABS = [
     ("reporting:root_causes", "Root causes"),
     ("reporting:scores", "Scores"),
     ("reporting:recovery", "Recovery"),
+    ("reporting:themes", "Themes"),
 ]
 
 
@@ -233,3 +234,29 @@ def export_csv(request, name: str):
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="closeloop-{name}-{stamp}.csv"'
     return response
+
+
+@manager_required
+def themes(request):
+    """What customers talk about: theme volume and sentiment, weekly trend, scores, touchpoints."""
+    form, filters = _form(request, default_days=REPORTS["themes-volume"].default_days)
+    volume = REPORTS["themes-volume"].build(filters)
+    weekly = REPORTS["themes-weekly"].build(filters)
+    heat = REPORTS["themes-by-touchpoint"].build(filters)
+    return _page(
+        request,
+        "reporting/themes.html",
+        form,
+        filters,
+        {
+            "title": "Themes",
+            "active_tab": "reporting:themes",
+            "volume": volume,
+            "volume_bars": charts.bars(volume, "theme", "responses", "share", " % of comments"),
+            "weekly": weekly,
+            "weekly_charts": charts.row_lines(weekly, "theme", "total"),
+            "scores": REPORTS["themes-scores"].build(filters),
+            "heat": heat,
+            "heat_cells": _heat_cells(heat),
+        },
+    )
