@@ -33,6 +33,7 @@ def _reports() -> dict[str, Report]:
         Report("root-causes-by-touchpoint", selectors.root_cause_by_touchpoint),
         Report("root-causes-scores", selectors.root_cause_scores),
         Report("root-causes-prevention", selectors.root_cause_prevention),
+        Report("root-cause-suggestions", selectors.root_cause_suggestions),
         Report("scores-weekly", partial(selectors.scores_trend, period="week")),
         Report("scores-monthly", partial(selectors.scores_trend, period="month")),
         *[Report(f"scores-by-{by}", partial(selectors.scores_by, by=by)) for by in selectors.SCORE_DIMENSIONS],

@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from reporting import charts
+from reporting import charts, selectors
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
 from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS
-from reporting.tables import Table
+from reporting.tables import Table, cell_text
 
 FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier")
 TABS = [
@@ -143,6 +143,8 @@ def root_causes(request):
     form, filters = _form(request, default_days=REPORTS["root-causes-pareto"].default_days)
     pareto = REPORTS["root-causes-pareto"].build(filters)
     heat = REPORTS["root-causes-by-touchpoint"].build(filters)
+    suggestions = REPORTS["root-cause-suggestions"].build(filters)
+    model = selectors.root_cause_model_in_use()
     return _page(
         request,
         "reporting/root_causes.html",
@@ -158,8 +160,24 @@ def root_causes(request):
             "heat_cells": _heat_cells(heat),
             "scores": REPORTS["root-causes-scores"].build(filters),
             "prevention": REPORTS["root-causes-prevention"].build(filters),
+            "suggestions": suggestions,
+            "suggestion_headline": _suggestion_headline(suggestions, model),
+            "model": model,
         },
     )
+
+
+def _suggestion_headline(table: Table, model: dict | None) -> list[tuple[str, str]]:
+    """Acceptance rate and offered share over all teams shown, and the model's held-out accuracy."""
+    total = table.rows[-1] if table.rows else {}
+    accuracy = ""
+    if model and model["accuracy_top1"] is not None:
+        accuracy = f"{cell_text(model['accuracy_top1'])} % / {cell_text(model['accuracy_top3'])} %"
+    return [
+        ("Acceptance rate", f"{cell_text(total['taken_pct'])} %" if total.get("taken_pct") is not None else ""),
+        ("Closures with suggestions", f"{total.get('offered', 0)} of {total.get('closures', 0)}"),
+        ("Model accuracy, top-1 / top-3 (held out)", accuracy),
+    ]
 
 
 def _heat_cells(table: Table) -> list:
