@@ -1,7 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
-from surveys.models import Customer, Survey, SurveyResponse, WebhookDelivery, WebhookSource
-from surveys.services import delivery_replay
+from surveys.models import Customer, ResponseTheme, Survey, SurveyResponse, Theme, WebhookDelivery, WebhookSource
+from surveys.services import delivery_replay, theme_problems, theme_retag_later
+from surveys.text import themes_changed
+from surveys.theme_forms import KeywordsField
 
 
 @admin.register(WebhookSource)
@@ -50,3 +54,64 @@ class SurveyResponseAdmin(admin.ModelAdmin):
     search_fields = ["external_id", "comment", "customer__email"]
     raw_id_fields = ["customer", "survey"]
     date_hierarchy = "answered_at"
+
+
+class ThemeAdminForm(forms.ModelForm):
+    keywords = KeywordsField(label="Keywords and phrases", required=False, help_text="One per line.")
+
+    class Meta:
+        model = Theme
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = theme_problems(name=cleaned.get("name") or "", keywords=cleaned.get("keywords") or [],
+                                  status=cleaned.get("status") or Theme.Status.ACTIVE, exclude_pk=self.instance.pk)
+        for field, messages_ in problems.items():
+            for message in messages_:
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    """Themes are best edited on the Themes page (preview, re-tagging); saving here too tells
+    every process to reload the themes, and re-tags recent responses when an active theme's
+    keywords change."""
+
+    form = ThemeAdminForm
+    list_display = ["name", "slug", "status", "origin", "updated_at", "decided_at"]
+    list_filter = ["status", "origin"]
+    search_fields = ["name", "slug", "description"]
+    readonly_fields = ["created_at", "updated_at", "decided_at", "decided_by"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data:
+            obj.decided_at, obj.decided_by = timezone.now(), request.user
+        super().save_model(request, obj, form, change)
+        themes_changed()
+        if obj.status == Theme.Status.ACTIVE and {"keywords", "status"} & set(form.changed_data):
+            theme_retag_later(obj.pk)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        themes_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        themes_changed()
+
+
+@admin.register(ResponseTheme)
+class ResponseThemeAdmin(admin.ModelAdmin):
+    list_display = ["response", "theme", "matches", "answered_at"]
+    list_filter = ["theme"]
+    raw_id_fields = ["response"]
+    date_hierarchy = "answered_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

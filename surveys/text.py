@@ -10,7 +10,8 @@ Sentiment and language (`analyse`)
   detector is unsure about (top language below MIN_LANGUAGE_CONFIDENCE, or not clearly ahead of
   English): VADER then reads it, which is right for the short English comments most surveys get.
 - English comments are scored by VADER (vaderSentiment): the compound score, -1..1, which reads
-  emoji, capitals, "!!!" and negations. `sentiment_source` is "text".
+  emoji (through their names; EMOJI_WORDS gives words to common ones whose names say nothing,
+  such as 👎 and 😡), capitals, "!!!" and negations. `sentiment_source` is "text".
 - Other languages: VADER's lexicon is English, so the sentiment comes from the response's own
   score instead (NPS 0..10, CSAT and CES on their scales, mapped linearly to -1..1, CES by its
   direction), `sentiment_source` "score"; without a score the sentiment stays None.
@@ -116,6 +117,16 @@ _analyzer = None
 _identifier = None
 _load_lock = threading.Lock()
 
+# VADER reads an emoji through its Unicode name ("😠" -> "angry face"). Common feedback emoji whose
+# names carry no word VADER knows ("pouting face", "thumbs down") would read as neutral, so they
+# are given words that say what customers mean by them.
+EMOJI_WORDS = {
+    "😡": "angry face", "🤬": "angry cursing face", "😤": "annoyed face", "😒": "unhappy face",
+    "🙄": "annoyed face", "👎": "thumbs down bad", "💩": "crap", "🤮": "disgusting", "🤢": "disgusting",
+    "👍": "thumbs up good", "👏": "applause great", "💯": "perfect", "🙏": "thanks", "⭐": "star good",
+    "🌟": "star good", "🔥": "awesome",
+}
+
 
 def vader_compound(comment: str) -> float | None:
     """VADER's compound score for a comment (the analyzer is built once per process)."""
@@ -127,7 +138,9 @@ def vader_compound(comment: str) -> float | None:
 
         with _load_lock:
             if _analyzer is None:
-                _analyzer = SentimentIntensityAnalyzer()
+                analyzer = SentimentIntensityAnalyzer()
+                analyzer.emojis.update(EMOJI_WORDS)
+                _analyzer = analyzer
     return round(_analyzer.polarity_scores(comment)["compound"], 4)
 
 

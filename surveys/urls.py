@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys import views
+from surveys import theme_views, views
 
 app_name = "surveys"
 urlpatterns = [
@@ -9,4 +9,10 @@ urlpatterns = [
     path("deliveries/<slug:slug>/replay-failed/", views.source_replay_failed, name="replay_failed"),
     path("deliveries/<slug:slug>/<int:pk>/", views.delivery_detail, name="delivery"),
     path("deliveries/<slug:slug>/<int:pk>/replay/", views.delivery_replay_view, name="replay"),
+    path("themes/", theme_views.theme_list, name="theme_list"),
+    path("themes/new/", theme_views.theme_create, name="theme_create"),
+    path("themes/preview/", theme_views.theme_preview, name="theme_preview"),
+    path("themes/discover/", theme_views.theme_discover, name="theme_discover"),
+    path("themes/<int:pk>/edit/", theme_views.theme_edit, name="theme_edit"),
+    path("themes/<int:pk>/<slug:decision>/", theme_views.theme_decide, name="theme_decide"),
 ]

@@ -1,22 +1,31 @@
 from rest_framework import serializers
 
-from surveys.models import Customer, SurveyResponse
+from surveys.models import Customer, SurveyResponse, Theme
 
 
 class ResponseSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     survey_name = serializers.CharField(source="survey.name", read_only=True)
     nps_group = serializers.CharField(read_only=True)
+    themes = serializers.SerializerMethodField(help_text="Slugs of the themes the comment is about.")
+    theme_matches = serializers.SerializerMethodField(
+        help_text="For each theme, the words of the comment that matched it (for highlighting).")
 
     class Meta:
         model = SurveyResponse
         fields = [
             "id", "source", "survey", "survey_name", "customer", "external_id", "answered_at", "received_at",
             "nps", "nps_group", "csat", "csat_scale_min", "csat_scale_max", "ces", "ces_scale_min", "ces_scale_max",
-            "ces_high_is_easy", "scores", "comment", "sentiment", "touchpoint", "channel", "location", "region",
-            "attributes", "team",
+            "ces_high_is_easy", "scores", "comment", "sentiment", "sentiment_source", "language", "themes",
+            "theme_matches", "touchpoint", "channel", "location", "region", "attributes", "team",
         ]
         read_only_fields = fields
+
+    def get_themes(self, response) -> list[str]:
+        return [link.theme.slug for link in response.theme_links.all()]
+
+    def get_theme_matches(self, response) -> list[dict]:
+        return [{"theme": link.theme.slug, "matches": link.matches} for link in response.theme_links.all()]
 
 
 class CustomerResponseSerializer(ResponseSerializer):
@@ -34,3 +43,37 @@ class CustomerSerializer(serializers.ModelSerializer):
         fields = ["id", "external_id", "email", "name", "phone", "tier", "segment", "account_value", "attributes",
                   "contact_opt_out", "created_at", "updated_at", "responses"]
         read_only_fields = fields
+
+
+class ThemeSerializer(serializers.ModelSerializer):
+    """A theme. Admins create and change themes here (validated as on the Themes page); a status
+    change is a decision: proposed -> active (accept) or rejected (reject), active -> retired
+    (retire), retired or rejected -> active (reactivate)."""
+
+    keywords = serializers.ListField(child=serializers.CharField(max_length=100, trim_whitespace=True),
+                                     required=False, help_text="Keywords and phrases; any one tags a comment.")
+    status = serializers.ChoiceField(choices=Theme.Status.choices, required=False)
+
+    class Meta:
+        model = Theme
+        fields = ["id", "name", "slug", "keywords", "status", "origin", "description", "examples", "created_at",
+                  "updated_at", "decided_at"]
+        read_only_fields = ["slug", "origin", "examples", "created_at", "updated_at", "decided_at"]
+        extra_kwargs = {"name": {"validators": []}}  # uniqueness is checked (case-insensitively) by the service
+
+    def validate(self, attrs):
+        from surveys.services import theme_problems
+
+        instance = self.instance
+        status = attrs.get("status", instance.status if instance else Theme.Status.ACTIVE)
+        if instance is None and status not in (Theme.Status.ACTIVE, Theme.Status.RETIRED):
+            raise serializers.ValidationError({"status": "A new theme is active (or retired); proposals come from "
+                                                         "discovery."})
+        problems = theme_problems(
+            name=attrs.get("name", instance.name if instance else ""),
+            keywords=attrs.get("keywords", instance.keywords if instance else []),
+            status=status, exclude_pk=instance.pk if instance else None,
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs

@@ -2,27 +2,100 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from surveys.api.serializers import CustomerSerializer, ResponseSerializer
-from surveys.filtersets import CustomerFilterSet, ResponseFilterSet
+from surveys import services
+from surveys.api.filters import ResponseTextFilterSet
+from surveys.api.serializers import CustomerSerializer, ResponseSerializer, ThemeSerializer
+from surveys.filtersets import CustomerFilterSet
+from surveys.models import ResponseTheme, Theme
 from surveys.selectors import customer_list_for_user, response_list_for_user
 from surveys.webhook_formats import FORMATS
 
 
 class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
-    """Survey responses you may see (your teams'; admins all), newest first."""
+    """Survey responses you may see (your teams'; admins all), newest first, each with its
+    comment's sentiment (-1..1; `sentiment_source` text = VADER, score = from the score, for
+    comments not in English), `language` and `themes` (slugs, with the matched words)."""
 
     serializer_class = ResponseSerializer
-    filterset_class = ResponseFilterSet
+    filterset_class = ResponseTextFilterSet
 
     def get_queryset(self):
-        return response_list_for_user(self.request.user).order_by("-answered_at", "-id")
+        links = ResponseTheme.objects.select_related("theme").order_by("theme__name")
+        return (response_list_for_user(self.request.user).order_by("-answered_at", "-id")
+                .prefetch_related(Prefetch("theme_links", queryset=links)))
+
+
+class IsAdminOrReadOnly(permissions.BasePermission):
+    message = "Only CX admins create or change themes."
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_admin_role)
+
+
+# (from status, to status) -> the decision that makes that change (surveys.services.theme_decide)
+STATUS_DECISIONS = {
+    (Theme.Status.PROPOSED, Theme.Status.ACTIVE): "accept",
+    (Theme.Status.PROPOSED, Theme.Status.REJECTED): "reject",
+    (Theme.Status.ACTIVE, Theme.Status.RETIRED): "retire",
+    (Theme.Status.RETIRED, Theme.Status.ACTIVE): "reactivate",
+    (Theme.Status.REJECTED, Theme.Status.ACTIVE): "reactivate",
+}
+
+
+class ThemeViewSet(viewsets.ModelViewSet):
+    """Themes: what comments are about. Everyone signed in reads the active and retired ones
+    (filter responses with `?theme=<slug>`); CX admins also see proposed and rejected themes,
+    create themes and change them (a status change is a decision: proposed -> active or
+    rejected, active -> retired, retired or rejected -> active). Themes are retired, never
+    deleted (the comments they tagged keep them)."""
+
+    serializer_class = ThemeSerializer
+    permission_classes = [permissions.IsAuthenticated, IsAdminOrReadOnly]
+    lookup_field = "slug"
+    filterset_fields = ["status", "origin"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    queryset = Theme.objects.all()
+
+    def get_queryset(self):
+        themes = Theme.objects.order_by("name")
+        if not getattr(self.request.user, "is_admin_role", False):
+            themes = themes.filter(status__in=[Theme.Status.ACTIVE, Theme.Status.RETIRED])
+        return themes
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.theme_create(
+            name=data["name"], keywords=data.get("keywords", []), description=data.get("description", ""),
+            status=data.get("status", Theme.Status.ACTIVE), by=self.request.user,
+        )
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        theme, data = serializer.instance, serializer.validated_data
+        to = data.get("status", theme.status)
+        decision = STATUS_DECISIONS.get((theme.status, to)) if to != theme.status else None
+        if to != theme.status and decision is None:
+            raise serializers.ValidationError({"status": f"A {theme.status} theme cannot become {to}: accept or reject "
+                                                         "a proposal, retire an active theme, reactivate a retired "
+                                                         "or rejected one."})
+        changes = {name: data[name] for name in ("name", "keywords", "description") if name in data}
+        if changes:
+            theme = services.theme_update(theme_id=theme.pk, by=self.request.user, **changes)
+        if decision:
+            theme = services.theme_decide(theme_id=theme.pk, decision=decision, by=self.request.user)
+        serializer.instance = theme
 
 
 class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
