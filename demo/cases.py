@@ -21,7 +21,7 @@ import random
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from accounts.models import ClosedDay, Membership, Team
@@ -52,49 +52,107 @@ FIRST = ["Ana", "Ben", "Chloé", "Daniel", "Elena", "Farid", "Grace", "Hugo", "I
 LAST = ["Silva", "Moreau", "Schmidt", "Okafor", "García", "Brown", "Rossi", "Novak", "Khan", "Müller", "Dubois",
         "Lopez", "Ivanova", "Murphy", "Tanaka", "Haddad"]
 
+# Comments in four languages, with emoji, that hit the demo themes (demo/themes.py); a few recurring
+# topics no theme covers yet (parking, packaging, call-backs, opening hours) for theme discovery.
 BAD = {
     "store": [
         ("en", "Waited 25 minutes at the till and nobody opened another one."),
         ("en", "The staff member was rude when I asked for help finding a size."),
+        ("en", "Fitting rooms were dirty and the floor was messy 😕"),
+        ("en", "Tried to return a jacket and was told the return policy changed. Not happy."),
+        ("en", "Everything is so expensive now, prices went up again 😤"),
+        ("en", "Long queue, one till open, and the assistant ignored me."),
+        ("en", "No parking spaces anywhere near the store, drove around for twenty minutes."),
+        ("en", "The car park was full again and parking took ages."),
         ("es", "El probador estaba sucio y nadie me atendió."),
-        ("es", "Esperé mucho tiempo en la caja, muy mal organizado."),
-        ("fr", "Le vendeur ne connaissait pas le produit, aucune aide."),
+        ("es", "Esperé mucho tiempo en la cola, muy mal organizado."),
+        ("es", "El dependiente fue muy grosero conmigo 😡"),
+        ("fr", "Le vendeur était impoli et ne connaissait pas le produit."),
         ("de", "Die Filiale war unordentlich und die Regale leer."),
-        ("en", "Tried to return a jacket and was told the policy changed. Not happy."),
+        ("de", "Lange Schlange an der Kasse, ich musste ewig warten."),
     ],
     "delivery": [
-        ("en", "Parcel arrived three days late and the box was crushed."),
+        ("en", "Parcel arrived three days late and the box was crushed 📦💥"),
         ("en", "Delivered to the wrong address, had to chase it myself."),
+        ("en", "Still waiting for my parcel, a week after the promised date."),
+        ("en", "The delivery fee is far too high for how slow it was."),
+        ("en", "Courier left it in the rain. Cardboard soaked through."),
+        ("en", "Far too much plastic packaging, the box was three times the size of the item."),
+        ("en", "So much packaging for one small item, please cut the plastic."),
         ("es", "El pedido llegó roto y nadie respondió a mis correos."),
+        ("es", "Retraso de cinco días sin ninguna explicación 😠"),
         ("fr", "Livraison en retard de presque une semaine, sans aucune information."),
         ("de", "Das Paket kam beschädigt an, der Inhalt war kaputt."),
-        ("en", "Courier left it in the rain. Cardboard soaked through."),
     ],
     "checkout": [
         ("en", "Payment failed twice and I was charged both times."),
-        ("en", "The discount code would not apply at checkout."),
+        ("en", "The discount code would not apply on the checkout page."),
+        ("en", "The app crashed three times before I could pay 🙄"),
+        ("en", "I was overcharged and the invoice shows a different amount."),
         ("de", "Die App ist beim Bezahlen abgestürzt."),
+        ("de", "Mir wurde der Betrag doppelt abgebucht."),
         ("es", "Me cobraron dos veces el mismo pedido."),
         ("fr", "Impossible de finaliser la commande sur mobile."),
     ],
     "support": [
         ("en", "Still waiting for my refund after three weeks."),
         ("en", "Nobody called me back although they promised to."),
+        ("en", "Promised a call back twice and nobody ever called me back."),
+        ("en", "On hold for 40 minutes, then the line went dead ☹️"),
+        ("en", "The agent was dismissive and hung up on me."),
         ("es", "Nadie me devolvió la llamada, pésimo servicio."),
+        ("es", "Todavía espero el reembolso de mi devolución."),
         ("fr", "On m'a transféré quatre fois sans solution."),
         ("de", "Die Hotline war nicht erreichbar, zwei Tage lang."),
     ],
     "onboarding": [
         ("en", "Setting up my account was confusing; the instructions were unclear."),
         ("en", "The feature I bought the plan for does not exist."),
+        ("en", "Could not log in to the website after signing up."),
+        ("en", "Too expensive for what the plan includes."),
         ("de", "Die Anleitung war unverständlich."),
     ],
 }
 MIDDLING = [("en", "It was fine, nothing special."), ("es", "Correcto, sin más."), ("fr", "Ça allait."),
-            ("de", "War in Ordnung."), ("en", ""), ("en", "Okay but the queue was long.")]
+            ("de", "War in Ordnung."), ("en", ""), ("en", "Okay but the queue was long."),
+            ("en", "Decent, but prices are a bit high."), ("en", "Good products, but parking is a nightmare."),
+            ("en", "Fine 🙂"), ("en", "Please open longer on Sundays, the opening hours are too short.")]
 GOOD = [("en", "Great service, the staff went out of their way to help!"), ("en", "Fast delivery, thank you."),
         ("es", "Muy buena atención, volveré."), ("fr", "Excellent accueil, merci beaucoup."),
-        ("de", "Super schnell und freundlich."), ("en", ""), ("en", "Love the new app.")]
+        ("de", "Super schnell und freundlich."), ("en", ""), ("en", "Love the new app 😍"), ("en", "👍👍"),
+        ("en", "Easy returns, refund in two days. 10/10"), ("en", "Good value for money and it arrived on time.")]
+# Promoters often name who helped, or where: these reach that person's manager as recognition.
+STAFF_AT = {
+    "London Oxford St": ("Sam Shore", "Sam"), "Manchester Arndale": ("Sam Shore", "Sam"),
+    "Leeds Trinity": ("Alex Agent", "Alex"), "Madrid Gran Vía": ("Lucía García", "Lucía"),
+    "Barcelona Diagonal": ("Lucía García", "Lucía"), "Phone support": ("Omar Haddad", "Omar"),
+    "Chat support": ("Priya Patel", "Priya"),
+}
+PRAISE = {
+    "en": ["{first} at {location} went out of their way to help me find my size 🙌",
+           "Lovely staff at {location}; {full} was so friendly and patient.",
+           "Big thanks to {first} at {location}, sorted everything in minutes!"],
+    "es": ["{first} en {location} fue encantadora, muy amable 😊"],
+    "support": ["{first} on {location} was brilliant and sorted it out in minutes ⭐",
+                "Huge thanks to {full}, the most helpful person I have spoken to on {location}."],
+    "place": ["The team at {location} are always friendly. Thank you!",
+              "Everyone at {location} was so helpful, best service I have had 👏"],
+}
+
+
+def _praise(rng: random.Random, touchpoint: str, location: str) -> str:
+    """A promoter's comment naming a member of staff at that location, or the location itself."""
+    staff = STAFF_AT.get(location)
+    if staff is None or rng.random() < 0.3:
+        return rng.choice(PRAISE["place"]).format(location=location)
+    full, first = staff
+    if touchpoint == "support":
+        templates = PRAISE["support"]
+    elif location in ("Madrid Gran Vía", "Barcelona Diagonal") and rng.random() < 0.6:
+        templates = PRAISE["es"]
+    else:
+        templates = PRAISE["en"]
+    return rng.choice(templates).format(first=first, full=full, location=location)
 
 # Which root causes each touchpoint's cases tend to have (weights), and what staff suggested.
 CAUSES = {
@@ -209,7 +267,10 @@ def _response(rng: random.Random, i: int, customer: CustomerIdentity, answered_a
         value = rng.randint(1, 2) if mood < 0.2 else rng.randint(3, 4) if mood < 0.45 else rng.randint(5, 7)
         score, survey = Score("ces", "ces", Decimal(value), 1, 7), ("support-ces", "Support effort (CES)")
         bad, good = value <= 2, value >= 5
-    _, comment = rng.choice(BAD[touchpoint] if bad else GOOD if good else MIDDLING)
+    if good and (location in STAFF_AT or touchpoint == "delivery") and rng.random() < 0.35:
+        comment = _praise(rng, touchpoint, location)
+    else:
+        _, comment = rng.choice(BAD[touchpoint] if bad else GOOD if good else MIDDLING)
     return NormalizedResponse(
         response_id=f"demo-{i:05d}", survey_id=survey[0], survey_name=survey[1], answered_at=answered_at,
         scores=(score,), customer=customer, comment=comment, touchpoint=touchpoint,
@@ -238,8 +299,8 @@ def _plan(rng: random.Random, case_id: int, now: dt.datetime, people: dict[int, 
     fate = rng.random()
     if age < dt.timedelta(hours=6) and fate < 0.6:
         return  # fresh: still new (some due soon)
-    if age < dt.timedelta(days=3) and fate < 0.25:
-        return  # left alone: these become overdue
+    if age < dt.timedelta(days=6) and fate < 0.3:
+        return  # left alone this week: these become overdue
     at = _business_offset(rng, opened, 0.2, 6, now)
     yield at
     case.refresh_from_db()
@@ -310,6 +371,49 @@ class _Schedule:
         while self.heap and self.heap[0][0] <= moment:
             _, _, plan = heapq.heappop(self.heap)
             self._advance(plan)  # performs the due step, then schedules the next one
+
+
+STALE_AFTER = dt.timedelta(days=7)
+KEEP_STALE = 2
+
+
+def _close_stale(rng: random.Random, now: dt.datetime, people: dict[int, list]) -> int:
+    """Cases overdue for more than a week (left alone, stopped by a conflict, or reopened by the
+    customer's next answer after their plan ended) are worked and closed a day or two after their
+    last activity, as a real team would have; KEEP_STALE stay open, so the overdue list looks like
+    one week's backlog with a short tail rather than months of neglect."""
+    old = now - STALE_AFTER
+    stale = list(
+        Case.objects.open()
+        .filter(Q(resolution_due__lt=old) | Q(first_contacted_at__isnull=True, first_contact_due__lt=old))
+        .annotate(last_at=Max("events__created_at"))
+        .select_related("response")
+        .order_by("-resolution_due", "pk")
+    )
+    closed = 0
+    for case in stale[KEEP_STALE:]:
+        team_people = people.get(case.team_id) or []
+        if not team_people:
+            continue
+        worker = case.assignee or rng.choice(team_people)
+        at = _business_offset(rng, max(case.last_at or case.created_at, case.created_at), 1, 30, now)
+        category, cause = _weighted(rng, CAUSES[case.response.touchpoint or "store"])
+        root_cause = RootCause.objects.get(category__name=category, name=cause)
+        try:
+            if case.assignee_id is None:
+                services.case_claim(case_id=case.pk, by=worker, at=at)
+            at = _business_offset(rng, at, 0.2, 8, now)
+            services.case_log_contact(case_id=case.pk, by=worker, channel="phone", outcome="reached", note="", at=at)
+            at = _business_offset(rng, at, 0.5, 24, now)
+            services.case_close(
+                case_id=case.pk, by=worker, root_cause_id=root_cause.pk, resolution=rng.choice(RESOLUTIONS),
+                outcome=rng.choices(["resolved", "not_resolved", "unreachable"], weights=[75, 15, 10])[0],
+                prevention=rng.choice(PREVENTION.get(cause, [""])) if rng.random() < 0.5 else "", at=at,
+            )
+        except (ValidationError, CaseConflict):
+            continue
+        closed += 1
+    return closed
 
 
 DUE_SOON_PLACES = {"online": ("checkout", "Web shop", "Online"), "north": ("store", "Leeds Trinity", "Yorkshire"),
@@ -388,6 +492,7 @@ def seed(context: dict) -> dict:
                 schedule.add(_plan(rng, case_id, now, people))
                 last_case_id = case_id
         schedule.run_until(now)
+        _close_stale(rng, now, people)
         _due_soon_extras(rng, source, teams, now)
         sweep = services.cases_sweep_sla(now=now)
     # Notifications of the replayed past are history, not news: nobody should get 90 days of e-mail.
