@@ -497,7 +497,9 @@ def _theme_check(theme: Theme) -> None:
         raise ValidationError(problems)
 
 
-def _retag_later(theme_id: int) -> None:
+def theme_retag_later(theme_id: int) -> None:
+    """After commit, queue the re-tag of the last RETAG_DAYS days of responses for one theme."""
+
     def enqueue():
         from surveys.tasks import retag_responses_task
 
@@ -526,7 +528,7 @@ def theme_create(*, name: str, keywords, description: str = "", by=None,
     theme.save()
     themes_changed()
     if theme.status == Theme.Status.ACTIVE:
-        _retag_later(theme.pk)
+        theme_retag_later(theme.pk)
     return theme
 
 
@@ -551,7 +553,7 @@ def theme_update(*, theme_id: int, by=None, name: str | None = None, keywords=No
     theme.save()
     themes_changed()
     if theme.status == Theme.Status.ACTIVE and keyword_key(theme.keywords) != old_keywords:
-        _retag_later(theme.pk)
+        theme_retag_later(theme.pk)
     return theme
 
 
@@ -592,7 +594,7 @@ def theme_decide(*, theme_id: int, decision: str, by, name: str | None = None, k
     theme = Theme.objects.select_for_update().get(pk=theme_id)
     if theme.status not in allowed:
         raise ThemeTransitionError(
-            f"“{theme.name}” is {theme.status}; only a {' or '.join(sorted(allowed))} theme can be {done}.")
+            f"“{theme.name}” is {theme.status}; only {' or '.join(sorted(allowed))} themes can be {done}.")
     renamed = name is not None and " ".join(name.split()) != theme.name
     if name is not None:
         theme.name = " ".join(name.split())
@@ -606,7 +608,7 @@ def theme_decide(*, theme_id: int, decision: str, by, name: str | None = None, k
     theme.save()
     themes_changed()
     if to == Theme.Status.ACTIVE:
-        _retag_later(theme.pk)
+        theme_retag_later(theme.pk)
     return theme
 
 

@@ -26,7 +26,8 @@ class KeywordsField(forms.CharField):
 
 
 class ThemeForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="What people will see in reports, e.g. “Delivery delays”.")
+    name = forms.CharField(max_length=120, help_text="What people will see in reports, e.g. “Delivery delays”.",
+                           error_messages={"required": "Give the theme a name, e.g. “Delivery delays”."})
     keywords = KeywordsField(
         label="Keywords and phrases", required=False,
         help_text="One per line. A comment containing any of them is about this theme; whole words, "
@@ -42,12 +43,12 @@ class ThemeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if "name" in self.errors:
-            return cleaned
         status = self.theme.status if self.theme is not None else Theme.Status.ACTIVE
         problems = theme_problems(name=cleaned.get("name", ""), keywords=cleaned.get("keywords") or [],
                                   status=status, exclude_pk=self.theme.pk if self.theme else None)
         for field, messages in problems.items():
+            if field in self.errors:
+                continue
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
         return cleaned
