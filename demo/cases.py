@@ -64,6 +64,7 @@ BAD = {
         ("en", "Long queue, one till open, and the assistant ignored me."),
         ("en", "No parking spaces anywhere near the store, drove around for twenty minutes."),
         ("en", "The car park was full again and parking took ages."),
+        ("en", "Parking is a real problem, the car park is always full."),
         ("es", "El probador estaba sucio y nadie me atendió."),
         ("es", "Esperé mucho tiempo en la cola, muy mal organizado."),
         ("es", "El dependiente fue muy grosero conmigo 😡"),
@@ -77,6 +78,7 @@ BAD = {
         ("en", "Still waiting for my parcel, a week after the promised date."),
         ("en", "The delivery fee is far too high for how slow it was."),
         ("en", "Courier left it in the rain. Cardboard soaked through."),
+        ("en", "The courier never knocked, just left a card and took the parcel back."),
         ("en", "Far too much plastic packaging, the box was three times the size of the item."),
         ("en", "So much packaging for one small item, please cut the plastic."),
         ("es", "El pedido llegó roto y nadie respondió a mis correos."),
@@ -98,6 +100,7 @@ BAD = {
         ("en", "Still waiting for my refund after three weeks."),
         ("en", "Nobody called me back although they promised to."),
         ("en", "Promised a call back twice and nobody ever called me back."),
+        ("en", "I asked for a call back and never got one."),
         ("en", "On hold for 40 minutes, then the line went dead ☹️"),
         ("en", "The agent was dismissive and hung up on me."),
         ("es", "Nadie me devolvió la llamada, pésimo servicio."),
@@ -113,10 +116,13 @@ BAD = {
         ("de", "Die Anleitung war unverständlich."),
     ],
 }
-MIDDLING = [("en", "It was fine, nothing special."), ("es", "Correcto, sin más."), ("fr", "Ça allait."),
-            ("de", "War in Ordnung."), ("en", ""), ("en", "Okay but the queue was long."),
-            ("en", "Decent, but prices are a bit high."), ("en", "Good products, but parking is a nightmare."),
-            ("en", "Fine 🙂"), ("en", "Please open longer on Sundays, the opening hours are too short.")]
+MIDDLING = [("en", "")] * 12 + [
+    ("en", "It was fine, nothing special."), ("es", "Correcto, sin más."), ("fr", "Ça allait."), ("de", "War in Ordnung."),
+    ("en", "Okay but the queue was long."), ("en", "Decent, but prices are a bit high."), ("en", "Fine 🙂"),
+    ("en", "Good products, but parking is a nightmare."), ("en", "Parking near the store is impossible on Saturdays."),
+    ("en", "Please open longer on Sundays, the opening hours are too short."),
+    ("en", "Opening hours do not suit anyone who works late."), ("en", "Average experience, as expected."),
+]
 GOOD = [("en", "Great service, the staff went out of their way to help!"), ("en", "Fast delivery, thank you."),
         ("es", "Muy buena atención, volveré."), ("fr", "Excellent accueil, merci beaucoup."),
         ("de", "Super schnell und freundlich."), ("en", ""), ("en", "Love the new app 😍"), ("en", "👍👍"),

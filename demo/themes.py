@@ -11,11 +11,12 @@ from surveys.models import Theme
 from surveys.services import theme_create
 
 THEMES = [
-    ("Delivery delays", "Parcels and orders that arrive late, or not when promised.",
+    ("Delivery delays", "Whether parcels and orders arrive when promised: late, delayed, or on time.",
      ["late", "delayed", "delay", "days late", "still waiting for my parcel", "en retard", "retraso", "llegó tarde",
-      "verspätet", "kam zu spät"]),
+      "verspätet", "kam zu spät", "fast delivery", "on time", "arrived early"]),
     ("Staff friendliness", "Praise for helpful, friendly people in stores, on the phone and at the door.",
-     ["friendly", "helpful", "went out of their way", "so kind", "lovely staff", "amable", "encantadora",
+     ["friendly", "helpful", "went out of their way", "so kind", "lovely staff", "brilliant", "big thanks",
+      "amable", "encantadora",
       "freundlich", "très gentil", "accueil"]),
     ("Rude staff", "Staff who were rude, dismissive or ignored the customer.",
      ["rude", "unfriendly", "impolite", "ignored me", "dismissive", "grosero", "maleducado", "unhöflich", "impoli"]),
