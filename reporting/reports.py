@@ -40,10 +40,9 @@ def _reports() -> dict[str, Report]:
         Report("recovery-by-team", selectors.recovery_by_team),
         Report("recovery-by-root-cause", selectors.recovery_by_root_cause),
         Report("recovery-customers", selectors.recovery_customers),
-        *([Report("verified-recovery-by-team", selectors.verified_recovery_by_team),
-           Report("verified-recovery-by-root-cause", selectors.verified_recovery_by_root_cause),
-           Report("verified-recovery-by-touchpoint", selectors.verified_recovery_by_touchpoint)]
-          if selectors.recovery_checks_installed() else []),
+        Report("verified-recovery-by-team", selectors.verified_recovery_by_team),
+        Report("verified-recovery-by-root-cause", selectors.verified_recovery_by_root_cause),
+        Report("verified-recovery-by-touchpoint", selectors.verified_recovery_by_touchpoint),
         Report("themes-volume", selectors.themes_volume),
         Report("themes-weekly", selectors.themes_weekly),
         Report("themes-scores", selectors.themes_scores),

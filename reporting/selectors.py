@@ -39,6 +39,7 @@ from accounts.models import Team
 from alerts.models import Alert, AlertRule
 from cases.models import Case, CaseEvent, CaseResponse, RootCause, RootCauseModel
 from cases.selectors import due_soon_q, overdue_q
+from followup.models import Verification
 from reporting.filters import ReportFilters
 from reporting.tables import Column, Table, one_decimal, pct
 from surveys.models import ResponseTheme, Survey, SurveyResponse, Theme
@@ -1224,22 +1225,10 @@ def root_cause_suggestions(filters: ReportFilters) -> Table:
 
 
 # --- verified recovery ------------------------------------------------------------------------
-def recovery_checks_installed() -> bool:
-    """Whether the followup app's recovery checks exist in this build (reporting reads them when
-    they do, like the inbox filters above)."""
-    try:
-        from followup.models import Verification  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _checks(filters: ReportFilters, date_field: str):
     """Recovery checks ("Did we put it right?") in scope, scoped like cases: the team and touchpoint
     recorded on the check at closure, the rest through its case; `date_field` (sent_at, answered_at)
     takes the date range. Answers by answer date walk the index (team, answered_at)."""
-    from followup.models import Verification
-
     qs = Verification.objects.filter(**{f"{date_field}__isnull": False})
     if filters.team_ids is not None:
         qs = qs.filter(team_id__in=filters.team_ids)

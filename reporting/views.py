@@ -224,16 +224,7 @@ def scores(request):
 def recovery(request):
     form, filters = _form(request, default_days=REPORTS["recovery-by-team"].default_days)
     by_team = REPORTS["recovery-by-team"].build(filters)
-    verified = {}
-    if "verified-recovery-by-team" in REPORTS:
-        verified_by_team = REPORTS["verified-recovery-by-team"].build(filters)
-        verified = {
-            "verified_by_team": verified_by_team,
-            "verified_bars": charts.bars(verified_by_team, "group", "verified_pct", "resolved_pct", " % self-reported",
-                                         skip_labels=("All",)),
-            "verified_by_root_cause": REPORTS["verified-recovery-by-root-cause"].build(filters),
-            "verified_by_touchpoint": REPORTS["verified-recovery-by-touchpoint"].build(filters),
-        }
+    verified_by_team = REPORTS["verified-recovery-by-team"].build(filters)
     return _page(
         request,
         "reporting/recovery.html",
@@ -246,7 +237,11 @@ def recovery(request):
             "recovery_bars": charts.bars(by_team, "group", "recovery_pct", "detractors_before", " detractors"),
             "by_root_cause": REPORTS["recovery-by-root-cause"].build(filters),
             "customers": REPORTS["recovery-customers"].build(filters),
-            **verified,
+            "verified_by_team": verified_by_team,
+            "verified_bars": charts.bars(verified_by_team, "group", "verified_pct", "resolved_pct", " % self-reported",
+                                         skip_labels=("All",)),
+            "verified_by_root_cause": REPORTS["verified-recovery-by-root-cause"].build(filters),
+            "verified_by_touchpoint": REPORTS["verified-recovery-by-touchpoint"].build(filters),
         },
     )
 

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from cases.models import Case
+from followup.models import Verification
 from reporting import selectors
 from reporting.reports import REPORTS
 from tests.reporting import builders as b
@@ -16,15 +17,11 @@ from tests.reporting import builders_text as t
 from tests.reporting.test_kpis import MON, TUE, scope
 from tests.reporting.test_pages import csv_rows, page_tables
 
-pytestmark = pytest.mark.skipif(not selectors.recovery_checks_installed(),
-                                reason="the followup app's recovery checks are not in this build")
 MARCH = "?date_from=2025-03-01&date_to=2025-03-31"
 
 
 def check(case: Case, *, sent=MON, answer=None, touchpoint=None):
     """A recovery check for the case's latest closure; `answer` 0-10 (None: not answered yet)."""
-    from followup.models import Verification
-
     answered = answer is not None
     return Verification.objects.create(
         case=case, round=case.reopen_count, customer=case.customer, team=case.team, root_cause=case.root_cause,
