@@ -60,6 +60,7 @@ MIN_DETECT_WORDS = 2
 MIN_DETECT_LETTERS = 8
 MIN_LANGUAGE_CONFIDENCE = 0.3  # py3langid's normalised probability of the top language
 ENGLISH_MARGIN = 5.0  # ... and it must be this many times likelier than English
+MAX_DETECT_CHARS = 300  # the language is read from the comment's first words (enough, and bounded)
 
 
 # --- normalized text ----------------------------------------------------------------------------
@@ -174,14 +175,15 @@ def detect_language(comment: str) -> str:
     is too short to tell or the detector is unsure (see the module notes)."""
     if not comment or not comment.strip():
         return ""
-    words = _NOT_LETTERS.sub(" ", comment).split()  # emoji, digits and punctuation say nothing here
+    words = _NOT_LETTERS.sub(" ", comment[:MAX_DETECT_CHARS * 2]).split()  # emoji, digits, punctuation: no clue
     if len(words) < MIN_DETECT_WORDS or sum(len(w) for w in words) < MIN_DETECT_LETTERS:
         return "en"
-    ranked = _language_identifier().rank(" ".join(words))
-    top, confidence = ranked[0]
-    if top == "en":
+    identifier = _language_identifier()
+    text = " ".join(words)[:MAX_DETECT_CHARS]
+    top, confidence = identifier.classify(text)
+    if top == "en" or confidence < MIN_LANGUAGE_CONFIDENCE:
         return "en"
-    english = next((p for lang, p in ranked if lang == "en"), 0.0)
+    english = next((p for lang, p in identifier.rank(text) if lang == "en"), 0.0)
     if confidence >= MIN_LANGUAGE_CONFIDENCE and confidence >= ENGLISH_MARGIN * english:
         return top[:8]
     return "en"
@@ -268,6 +270,16 @@ class _CompiledTheme:
     pattern: re.Pattern
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _first_word(keyword: str) -> str:
+    """The first run of word characters of a normalized keyword: a comment the keyword's pattern
+    matches always contains it as a whole word (the pattern starts and ends on word boundaries)."""
+    found = _WORD.search(normalize_text(keyword))
+    return found.group(0) if found else ""
+
+
 def _alternation(keywords: Sequence[str]) -> re.Pattern | None:
     # Longest first, so "late delivery" wins over "late" where both would match at one place.
     parts = sorted({keyword_pattern(k) for k in keywords if normalize_text(k).split()}, key=len, reverse=True)
@@ -279,39 +291,57 @@ MAX_MATCHES_KEPT = 10
 
 class ThemeMatcher:
     """Themes compiled once: `match(comment)` returns the ThemeFound list in theme-name order.
-    Pure: no queries. A comment that matches none of the keywords costs one regex search."""
+    Pure: no queries. The comment's words are looked up in an index of the keywords' first words,
+    so only the themes that can match run their patterns, and a comment about no theme costs one
+    pass over its words."""
 
-    __slots__ = ("themes", "_any", "ids")
+    __slots__ = ("themes", "ids", "_index")
 
     def __init__(self, themes: Iterable[tuple[int, str, str, Sequence[str]]]):
-        compiled, every = [], []
+        compiled, index = [], {}
         for theme_id, name, slug, keywords in sorted(themes, key=lambda t: (t[1].lower(), t[0])):
             keywords = clean_keywords(keywords)
             pattern = _alternation(keywords)
-            if pattern is not None:
-                compiled.append(_CompiledTheme(theme_id, name, slug, pattern))
-                every.extend(keywords)
+            if pattern is None:
+                continue
+            position = len(compiled)
+            compiled.append(_CompiledTheme(theme_id, name, slug, pattern))
+            for keyword in keywords:
+                word = _first_word(keyword)
+                if word and position not in index.setdefault(word, []):
+                    index[word].append(position)
         self.themes = tuple(compiled)
         self.ids = frozenset(t.id for t in compiled)
-        self._any = _alternation(every)
+        self._index = {word: tuple(positions) for word, positions in index.items()}
 
     def __len__(self) -> int:
         return len(self.themes)
 
+    def _candidates(self, text: str) -> list[int]:
+        index = self._index
+        found = set()
+        for word in set(_WORD.findall(text)):
+            positions = index.get(word)
+            if positions:
+                found.update(positions)
+        return sorted(found)
+
     def match(self, comment: str) -> list[ThemeFound]:
-        if not comment or self._any is None:
+        if not comment or not self._index:
             return []
         text = normalize_text(comment)
-        if self._any.search(text) is None:
+        candidates = self._candidates(text)
+        if not candidates:
             return []
         origin = None
         found = []
-        for theme in self.themes:
+        for position in candidates:
+            theme = self.themes[position]
             spans = [m.span() for m in theme.pattern.finditer(text)]
             if not spans:
                 continue
             if origin is None:
-                origin = list(range(len(comment))) if comment.isascii() else normalize_with_map(comment)[1]
+                origin = range(len(comment)) if comment.isascii() else normalize_with_map(comment)[1]
             words, seen = [], set()
             for start, end in spans:
                 word = comment[origin[start]:origin[end - 1] + 1]
@@ -323,7 +353,7 @@ class ThemeMatcher:
         return found
 
     def matches_any(self, comment: str) -> bool:
-        return self._any is not None and bool(comment) and self._any.search(normalize_text(comment)) is not None
+        return bool(self.match(comment))
 
     def theme_ids(self, comment: str) -> frozenset[int]:
         return frozenset(found.theme_id for found in self.match(comment))
