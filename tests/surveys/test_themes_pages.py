@@ -156,3 +156,13 @@ def test_discover_now_runs_discovery_and_the_proposals_appear(client, personas):
     proposed = Theme.objects.filter(status="proposed")
     assert proposed.exists()
     assert proposed.first().name in answer.content.decode()
+
+
+def test_the_editor_opens_with_the_theme_and_a_preview_of_its_matches(client, personas):
+    theme = theme_create(name="Delivery delays", keywords=["courier", "late delivery"])
+    _response("The courier was late")
+    login(client, personas.adam)
+    page = client.get(reverse("surveys:theme_edit", args=[theme.pk])).content.decode()
+    assert "courier\nlate delivery</textarea>" in page
+    assert "The <mark>courier</mark> was late" in page
+    assert client.get(reverse("surveys:theme_create")).status_code == 200
