@@ -23,6 +23,7 @@ def raise_alerts(sender, response, **kwargs):
 @receiver(post_delete, sender=AlertRule, dispatch_uid="alerts.rule_deleted")
 @receiver(m2m_changed, sender=AlertRule.surveys.through, dispatch_uid="alerts.rule_surveys_changed")
 @receiver(m2m_changed, sender=AlertRule.notify_users.through, dispatch_uid="alerts.rule_notify_users_changed")
+@receiver(m2m_changed, sender=AlertRule.themes.through, dispatch_uid="alerts.rule_themes_changed")
 def rule_changed(sender, **kwargs):
     from alerts.selectors import rules_changed
 

@@ -139,7 +139,7 @@ def _editor(request: HttpRequest, rule: AlertRule | None) -> HttpResponse:
                 data = form.rule_data()
                 if data.get("order") is None:
                     data.pop("order")
-                m2m = {"surveys": form.cleaned_data["surveys"], "notify_users": form.cleaned_data["notify_users"]}
+                m2m = form.m2m_data()
                 try:
                     if rule is None:
                         saved = services.rule_create(data=data, **m2m)

@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
         "PriorityEnum": "accounts.models.Priority",
         "CaseOutcomeEnum": "cases.models.Case.Outcome",
         "ContactOutcomeEnum": "cases.models.ContactOutcome",
+        "ThemeStatusEnum": "surveys.models.Theme.Status",
     },
 }
 

@@ -166,6 +166,15 @@ def test_the_editor_preview_and_draft_backtest_use_the_chosen_themes(client, per
     assert "So rude" in page.content.decode() and "Too expensive" not in page.content.decode()
 
 
+def test_saving_the_editor_keeps_the_chosen_themes(client, personas, themes):
+    assert client.login(username="adam", password=PASSWORD)
+    page = client.post(reverse("alerts:rule_create"), _form_data(themes=[themes["staff"].pk]))
+    assert page.status_code in (200, 302)
+    saved = AlertRule.objects.get(name="Staff")
+    assert list(saved.themes.all()) == [themes["staff"]]
+    assert any(r.themes for r in active_rules() if r.id == saved.pk)
+
+
 def test_the_api_takes_themes_by_slug(api_client, personas, themes):
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=personas.adam).key}")
     base = {"name": "Staff", "metric": "nps", "operator": "lte", "threshold": "6"}
