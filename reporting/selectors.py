@@ -1252,13 +1252,15 @@ VERIFIED_COLUMNS = [
     Column("response_pct", "Response rate %", True),
     Column("recovered", "Recovered (customer says)", True),
     Column("verified_pct", "Verified recovery %", True),
+    Column("confirmed_pct", "Resolved as customers confirm % (est.)", True),
     Column("gap", "Gap (points)", True),
 ]
 VERIFIED_DESCRIPTION = (
     "Beside what the team recorded at closure (share of closures marked resolved with the customer), what "
     "customers answered when asked “Did we put it right?”: checks sent and answers given in the period (response "
-    "rate: answers per check sent), and the share of answers saying yes (7 or more of 10, or yes). Gap: "
-    "self-reported minus verified, in percentage points."
+    "rate: answers per check sent), and the share of answers saying yes (7 or more of 10, or yes). Resolved as "
+    "customers confirm: the self-reported share times the verified share. Gap: self-reported minus confirmed, in "
+    "percentage points: closures marked resolved that customers do not confirm."
 )
 
 
@@ -1288,12 +1290,15 @@ def _verified_table(filters: ReportFilters, name: str, title: str, label: str, c
     def row_for(c: dict, v: dict) -> dict:
         resolved_pct = pct(c.get("resolved", 0), c.get("closures", 0))
         verified_pct = pct(v.get("recovered", 0), v.get("answered", 0))
+        confirmed = (round(resolved_pct * verified_pct / 100.0, 1)
+                     if resolved_pct is not None and verified_pct is not None else None)
         return {
             "closures": c.get("closures", 0), "resolved": c.get("resolved", 0), "resolved_pct": resolved_pct,
             "sent": v.get("sent", 0), "answered": v.get("answered", 0),
             "response_pct": pct(v.get("answered", 0), v.get("sent", 0)),
             "recovered": v.get("recovered", 0), "verified_pct": verified_pct,
-            "gap": round(resolved_pct - verified_pct, 1) if resolved_pct is not None and verified_pct is not None else None,
+            "confirmed_pct": confirmed,
+            "gap": round(resolved_pct - confirmed, 1) if confirmed is not None else None,
         }
 
     totals: dict[str, dict] = {"c": defaultdict(int), "v": defaultdict(int)}

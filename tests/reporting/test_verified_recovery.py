@@ -57,7 +57,8 @@ def answers(personas):
 def test_verified_beside_self_reported_by_team(answers):
     row = selectors.verified_recovery_by_team(scope(answers.north)).rows[0]
     assert row == {"group": "North", "closures": 5, "resolved": 4, "resolved_pct": 80.0, "sent": 4, "answered": 3,
-                   "response_pct": 75.0, "recovered": 2, "verified_pct": 66.7, "gap": 13.3}
+                   "response_pct": 75.0, "recovered": 2, "verified_pct": 66.7, "confirmed_pct": 53.4,
+                   "gap": 26.6}  # 80 % marked resolved x 66.7 % confirmed
 
 
 def test_three_of_four_recovered_is_75_percent(personas):
@@ -88,7 +89,7 @@ def test_manager_sees_only_his_teams(client, answers):
     client.force_login(answers.mia)  # North only
     tables = page_tables(client, "reporting:recovery", MARCH)
     assert [r[0] for r in tables["verified-recovery-by-team"]] == ["North"]
-    assert tables["verified-recovery-by-team"][0][-2:] == ["66.7", "13.3"]
+    assert tables["verified-recovery-by-team"][0][-3:] == ["66.7", "53.4", "26.6"]
     for name in ("verified-recovery-by-team", "verified-recovery-by-root-cause", "verified-recovery-by-touchpoint"):
         assert csv_rows(client, name, MARCH)[1:] == tables[name], name
     client.force_login(answers.adam)
