@@ -5,6 +5,7 @@ services or the notification outbox.
     notifications_dispatch_task()    deliver due outbox rows in batches (re-queues itself if more wait)
     notification_send_task(id)       deliver one row now
     manager_digest_task()            beat, daily: one digest per manager (once per day)
+    retrain_root_cause_model_task()  beat, nightly: retrain the root-cause suggestion model
 """
 
 from __future__ import annotations
@@ -59,3 +60,16 @@ def manager_digest_task() -> int:
     from cases.notifications import queue_manager_digests
 
     return queue_manager_digests()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=2, soft_time_limit=1800, time_limit=1900)
+def retrain_root_cause_model_task() -> dict:
+    """Learn root-cause suggestions again from the closed cases (cases.suggest). Running it twice
+    only adds a model row (the newest is used, the last few are kept)."""
+    from cases.suggest import train_root_cause_model
+
+    model = train_root_cause_model()
+    if model is None:
+        return {"trained": False}
+    return {"trained": True, "model_id": model.pk, "trained_on": model.trained_on, "classes": model.classes,
+            "accuracy_top1": model.accuracy_top1, "accuracy_top3": model.accuracy_top3}

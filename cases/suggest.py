@@ -1,0 +1,313 @@
+"""Root-cause suggestion at closure: which causes were behind cases like this one?
+
+A scikit-learn pipeline learns from closed cases (their root cause) over what the opening response
+says and where it came from:
+
+- the comment, as TF-IDF word unigrams and bigrams plus character n-grams (robust to typos,
+  inflections and the other languages the demo and real programmes see);
+- the comment's themes, its touchpoint, its survey and the metric of the alert rule that fired.
+
+A multinomial logistic regression gives calibrated-enough probabilities, shown as the confidence
+in the close form. The pipeline is stored in the database (RootCauseModel, joblib bytes) so every
+web process and worker uses the same one; a Celery task retrains it nightly.
+
+    train_root_cause_model(*, now=None) -> RootCauseModel | None
+    suggest_root_causes(case, *, k=3) -> list[Suggestion]    # [] without a model
+
+No suggestion is better than a wrong confident one: below ROOT_CAUSE_MIN_TRAINING_CASES closed
+cases (or with one cause only) nothing is trained, suggestions under ROOT_CAUSE_MIN_CONFIDENCE are
+dropped, and retired root causes are never offered."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from threadpoolctl import ThreadpoolController
+
+from cases.models import Case, RootCause, RootCauseModel
+
+logger = logging.getLogger(__name__)
+
+TRAINING_LIMIT = 20_000  # the most recent closed cases; older ones describe an older business
+HELD_OUT = 0.2
+RANDOM_STATE = 42
+KEEP_MODELS = 3  # older rows are deleted after each training
+EMPTY_COMMENT = "nocomment"  # a token for "the customer wrote nothing", so such cases still train
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    root_cause: RootCause
+    confidence: float  # 0..1
+
+    def as_offered(self) -> dict:
+        """What case_close(..., suggestions=[...]) records."""
+        return {"root_cause_id": self.root_cause.pk, "confidence": round(self.confidence, 4)}
+
+    @property
+    def percent(self) -> int:
+        return round(self.confidence * 100)
+
+
+# --- features -------------------------------------------------------------------------------
+# Each case becomes {"text": comment, "meta": {"theme=<slug>": 1, "touchpoint=<tp>": 1, ...}}.
+# The selector functions are module-level so the fitted pipeline pickles (joblib) by reference.
+
+
+def texts(rows) -> list[str]:
+    return [row["text"] for row in rows]
+
+
+def metas(rows) -> list[dict]:
+    return [row["meta"] for row in rows]
+
+
+def features(*, comment: str, touchpoint: str = "", survey_id=None, metric: str = "", themes=()) -> dict:
+    meta = {f"theme={slug}": 1 for slug in themes}
+    if touchpoint:
+        meta[f"touchpoint={touchpoint.strip().lower()}"] = 1
+    if survey_id:
+        meta[f"survey={survey_id}"] = 1
+    if metric:
+        meta[f"metric={metric}"] = 1
+    return {"text": (comment or "").strip() or EMPTY_COMMENT, "meta": meta}
+
+
+def build_pipeline(n_rows: int) -> Pipeline:
+    """Words + character n-grams + categorical facts, into a multinomial logistic regression.
+    Small training sets keep every term (min_df=1): dropping rare words there drops everything."""
+    min_df = 2 if n_rows >= 500 else 1
+    words = TfidfVectorizer(
+        ngram_range=(1, 2), min_df=min_df, max_features=50_000, sublinear_tf=True, strip_accents="unicode",
+    )
+    chars = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), min_df=min_df, max_features=60_000, sublinear_tf=True,
+        strip_accents="unicode",
+    )
+    union = FeatureUnion([
+        ("words", Pipeline([("pick", FunctionTransformer(texts)), ("tfidf", words)])),
+        ("chars", Pipeline([("pick", FunctionTransformer(texts)), ("tfidf", chars)])),
+        ("meta", Pipeline([("pick", FunctionTransformer(metas)), ("onehot", DictVectorizer())])),
+    ])
+    classifier = LogisticRegression(C=2.0, max_iter=300)
+    return Pipeline([("features", union), ("classifier", classifier)])
+
+
+def _theme_slugs(response_ids) -> dict[int, list[str]]:
+    from surveys.models import ResponseTheme
+
+    found: dict[int, list[str]] = defaultdict(list)
+    ids = list(response_ids)
+    for start in range(0, len(ids), 5000):
+        links = ResponseTheme.objects.filter(response_id__in=ids[start:start + 5000])
+        for response_id, slug in links.values_list("response_id", "theme__slug"):
+            found[response_id].append(slug)
+    return found
+
+
+def training_rows(limit: int = TRAINING_LIMIT) -> tuple[list[dict], list[int]]:
+    """The most recent closed cases with a root cause: (features, root cause ids)."""
+    cases = list(
+        Case.objects.filter(status=Case.Status.CLOSED, root_cause__isnull=False)
+        .order_by("-closed_at", "-id")
+        .values("root_cause_id", "response_id", "response__comment", "response__touchpoint",
+                "response__survey_id", "alert__rule__metric")[:limit]
+    )
+    themes = _theme_slugs(row["response_id"] for row in cases)
+    rows = [
+        features(comment=row["response__comment"], touchpoint=row["response__touchpoint"],
+                 survey_id=row["response__survey_id"], metric=row["alert__rule__metric"] or "",
+                 themes=themes.get(row["response_id"], ()))
+        for row in cases
+    ]
+    return rows, [row["root_cause_id"] for row in cases]
+
+
+def case_features(case: Case, *, themes=None) -> dict:
+    """The features of a case being closed (its opening response). `themes` (slugs) saves the
+    query when the caller already has them."""
+    response = case.response
+    if themes is None:
+        themes = _theme_slugs([response.pk]).get(response.pk, [])
+    metric = ""
+    if case.alert_id is not None and case.alert is not None and case.alert.rule_id is not None:
+        metric = case.alert.rule.metric
+    return features(comment=response.comment, touchpoint=response.touchpoint, survey_id=response.survey_id,
+                    metric=metric, themes=themes)
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def top_k_accuracy(probabilities: np.ndarray, classes, truth, k: int) -> float:
+    """Share of rows whose true class is among the k most probable (unseen classes count as misses)."""
+    if len(truth) == 0:
+        return 0.0
+    order = np.argsort(-probabilities, axis=1)[:, :k]
+    classes = np.asarray(classes)
+    hits = sum(1 for row, label in zip(order, truth, strict=True) if label in classes[row])
+    return hits / len(truth)
+
+
+def _split(rows: list[dict], labels: list[int]):
+    """A stratified ~20 % held out when every cause has two cases and the split can hold one of
+    each; otherwise a plain random split (still deterministic)."""
+    counts = Counter(labels)
+    n_test = max(1, round(len(labels) * HELD_OUT))
+    stratify = labels if min(counts.values()) >= 2 and n_test >= len(counts) else None
+    return train_test_split(rows, labels, test_size=n_test, random_state=RANDOM_STATE, stratify=stratify)
+
+
+_threads = ThreadpoolController()  # built once: inspecting the loaded libraries costs ~2 ms
+
+
+def fit(rows: list[dict], labels: list) -> Pipeline:
+    """Fit a fresh pipeline. One BLAS/OpenMP thread (here and when suggesting): on a small shared
+    machine more threads than cores make the solver about three times slower and a suggestion
+    twice as slow, and the process has other work to do."""
+    with _threads.limit(limits=1):
+        return build_pipeline(len(rows)).fit(rows, labels)
+
+
+def evaluate(rows: list[dict], labels: list[int]) -> dict:
+    """Fit on ~80 %, measure top-1 and top-3 on the held-out ~20 %."""
+    train_x, test_x, train_y, test_y = _split(rows, labels)
+    if len(set(train_y)) < 2:
+        return {"accuracy_top1": None, "accuracy_top3": None, "held_out": 0}
+    pipeline = fit(train_x, train_y)
+    probabilities = pipeline.predict_proba(test_x)
+    classes = pipeline.classes_
+    return {
+        "accuracy_top1": top_k_accuracy(probabilities, classes, test_y, 1),
+        "accuracy_top3": top_k_accuracy(probabilities, classes, test_y, 3),
+        "held_out": len(test_y),
+    }
+
+
+def train_root_cause_model(*, now=None, limit: int = TRAINING_LIMIT) -> RootCauseModel | None:
+    """Train on the most recent closed cases, measure on a held-out split, refit on all of them and
+    store the model (keeping the last few). None, and nothing stored, when there is too little to
+    learn from: fewer than ROOT_CAUSE_MIN_TRAINING_CASES closed cases or a single root cause."""
+    rows, labels = training_rows(limit)
+    if len(rows) < settings.ROOT_CAUSE_MIN_TRAINING_CASES or len(set(labels)) < 2:
+        logger.info("root-cause model not trained", extra={"closed_cases": len(rows), "causes": len(set(labels))})
+        return None
+    started = time.monotonic()
+    scores = evaluate(rows, labels)
+    pipeline = fit(rows, labels)
+    buffer = io.BytesIO()
+    joblib.dump({"pipeline": pipeline, "classes": [int(c) for c in pipeline.classes_]}, buffer, compress=3)
+    with transaction.atomic():
+        model = RootCauseModel.objects.create(
+            created_at=now or timezone.now(), trained_on=len(rows), classes=len(set(labels)),
+            blob=buffer.getvalue(), **scores,
+        )
+        keep = RootCauseModel.objects.order_by("-created_at", "-id").values_list("id", flat=True)[:KEEP_MODELS]
+        RootCauseModel.objects.exclude(id__in=list(keep)).delete()
+    _publish_model_id(model.pk)
+    logger.info("root-cause model trained", extra={
+        "model_id": model.pk, "trained_on": len(rows), "classes": model.classes,
+        "accuracy_top1": scores["accuracy_top1"], "accuracy_top3": scores["accuracy_top3"],
+        "seconds": round(time.monotonic() - started, 2),
+    })
+    return model
+
+
+# --- suggesting -----------------------------------------------------------------------------
+MODEL_KEY = "cases:root_cause_model:newest"
+MODEL_KEY_SECONDS = 300  # a model stored elsewhere is picked up at the latest after this long
+_cache_lock = threading.Lock()
+_cache: dict = {"id": None, "pipeline": None}
+
+
+def _newest_model_id() -> int | None:
+    """The id of the model in use: from the shared cache (set by training), else one indexed query.
+    0 in the cache means "none trained yet"."""
+    from django.core.cache import cache
+
+    try:
+        cached = cache.get(MODEL_KEY)
+    except Exception as exc:  # noqa: BLE001 - without the cache, ask the database every time
+        logger.warning("root-cause model id not cached (%s)", exc)
+        cached = None
+    if cached is not None:
+        return cached or None
+    newest = RootCauseModel.objects.order_by("-created_at", "-id").values_list("id", flat=True).first()
+    _publish_model_id(newest)
+    return newest
+
+
+def _publish_model_id(model_id: int | None) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.set(MODEL_KEY, model_id or 0, MODEL_KEY_SECONDS)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("could not publish the root-cause model id (%s)", exc)
+
+
+def current_pipeline():
+    """The newest stored model's pipeline, loaded once per process and reloaded when a newer one
+    is published (the check is a cache read, or one indexed query for an id). None when there is
+    none or it cannot be loaded (say, stored by an incompatible scikit-learn): no suggestion then."""
+    newest = _newest_model_id()
+    if newest is None:
+        return None
+    with _cache_lock:
+        if _cache["id"] == newest:
+            return _cache["pipeline"]
+        blob = RootCauseModel.objects.filter(pk=newest).values_list("blob", flat=True).first()
+        pipeline = None
+        if blob is not None:
+            try:
+                pipeline = joblib.load(io.BytesIO(bytes(blob)))["pipeline"]
+            except Exception:  # noqa: BLE001 - a model that will not load means "no suggestion"
+                logger.exception("root-cause model %s could not be loaded", newest)
+        _cache.update(id=newest, pipeline=pipeline)
+        return pipeline
+
+
+def rank(pipeline, row: dict) -> list[tuple[int, float]]:
+    """(root cause id, probability) for one case, most probable first."""
+    with _threads.limit(limits=1):
+        probabilities = pipeline.predict_proba([row])[0]
+    order = np.argsort(-probabilities)
+    return [(int(pipeline.classes_[i]), float(probabilities[i])) for i in order]
+
+
+def active_root_causes() -> dict[int, RootCause]:
+    """The root causes a person may choose (and be offered), with their category: one query."""
+    causes = RootCause.objects.filter(active=True, category__active=True).select_related("category")
+    return {cause.pk: cause for cause in causes.order_by("category__order", "category__name", "name")}
+
+
+def suggest_root_causes(case: Case, *, k: int = 3, themes=None, causes: dict | None = None) -> list[Suggestion]:
+    """Up to k active root causes for this case, best first, each at least
+    ROOT_CAUSE_MIN_CONFIDENCE likely. [] without a trained model. `causes` (from
+    active_root_causes(), which the close form loads anyway) saves a query."""
+    pipeline = current_pipeline()
+    if pipeline is None:
+        return []
+    floor = settings.ROOT_CAUSE_MIN_CONFIDENCE
+    ranked = [(cause_id, p) for cause_id, p in rank(pipeline, case_features(case, themes=themes)) if p >= floor]
+    if not ranked:
+        return []
+    active = causes if causes is not None else active_root_causes()
+    suggestions = [Suggestion(active[cause_id], p) for cause_id, p in ranked if cause_id in active]
+    return suggestions[:k]
