@@ -1,0 +1,46 @@
+"""RecognitionFilterSet: the filters of the recognition feed (/recognition/) and of
+/api/v1/recognitions/: team, person, location, period (last N days) or a date range."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django.utils import timezone
+
+from accounts.models import Team, User
+from accounts.selectors import visible_team_ids
+from followup.models import Recognition
+
+PERIODS = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 12 months")]
+
+
+def _teams(request):
+    if request is None:
+        return Team.objects.all()
+    return Team.objects.visible_to(request.user)
+
+
+def _people(request):
+    """People who could appear in the user's feed: members of the teams they see."""
+    users = User.objects.all()
+    if request is None:
+        return users
+    ids = visible_team_ids(request.user)
+    return users if ids is None else users.filter(memberships__team_id__in=ids).distinct()
+
+
+class RecognitionFilterSet(django_filters.FilterSet):
+    team = django_filters.ModelChoiceFilter(queryset=_teams)
+    person = django_filters.ModelChoiceFilter(field_name="praised_user", queryset=_people, label="Person")
+    location = django_filters.CharFilter(field_name="location", lookup_expr="iexact")
+    period = django_filters.ChoiceFilter(choices=PERIODS, method="filter_period", empty_label="Any time")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Recognition
+        fields = ["team", "person", "location", "period", "created_after", "created_before"]
+
+    def filter_period(self, queryset, name, value):
+        return queryset.filter(created_at__gte=timezone.now() - dt.timedelta(days=int(value)))
