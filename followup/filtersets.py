@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.utils import timezone
 
 from accounts.models import Team, User
@@ -23,16 +24,25 @@ def _teams(request):
 
 def _people(request):
     """People who could appear in the user's feed: members of the teams they see."""
-    users = User.objects.all()
+    users = User.objects.order_by("first_name", "last_name", "username")
     if request is None:
         return users
     ids = visible_team_ids(request.user)
     return users if ids is None else users.filter(memberships__team_id__in=ids).distinct()
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.display_name
+
+
+class PersonFilter(django_filters.ModelChoiceFilter):
+    field_class = PersonChoiceField
+
+
 class RecognitionFilterSet(django_filters.FilterSet):
-    team = django_filters.ModelChoiceFilter(queryset=_teams)
-    person = django_filters.ModelChoiceFilter(field_name="praised_user", queryset=_people, label="Person")
+    team = django_filters.ModelChoiceFilter(queryset=_teams, empty_label="All teams")
+    person = PersonFilter(field_name="praised_user", queryset=_people, label="Person", empty_label="Anyone")
     location = django_filters.CharFilter(field_name="location", lookup_expr="iexact")
     period = django_filters.ChoiceFilter(choices=PERIODS, method="filter_period", empty_label="Any time")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
