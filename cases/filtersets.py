@@ -1,7 +1,9 @@
 """CaseFilterSet: the one set of case filters behind both the API (/api/v1/cases/) and the HTML inbox.
 
 status accepts the stored statuses plus the derived "overdue" and "due_soon" (several values OR);
-`q` searches the reference, the customer's name and e-mail and the response comment."""
+`q` searches the reference, the customer's name and e-mail and the response comment; `theme` (a
+theme's slug) keeps cases with a response about that theme; `sentiment` (negative, neutral,
+positive) reads the opening response's comment score."""
 
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ import datetime as dt
 
 import django_filters
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from django.utils import timezone
 
 from accounts.models import Priority, Team, User
-from cases.models import Case, RootCause
+from cases.models import Case, CaseResponse, RootCause
 from cases.selectors import due_soon_q, overdue_q
+from surveys.models import Theme
+from surveys.text import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST
 
 STATUS_CHOICES = [*Case.Status.choices, ("overdue", "Overdue"), ("due_soon", "Due soon")]
 
@@ -22,6 +28,26 @@ def _teams(request):
     if request is None:
         return Team.objects.all()
     return Team.objects.visible_to(request.user)
+
+
+SENTIMENT_CHOICES = [("negative", "Negative"), ("neutral", "Neutral"), ("positive", "Positive")]
+# VADER's convention (surveys.text): <= -0.05 negative, >= 0.05 positive, neutral between.
+SENTIMENT_Q = {
+    "negative": Q(response__sentiment__lte=NEGATIVE_AT_MOST),
+    "neutral": Q(response__sentiment__gt=NEGATIVE_AT_MOST, response__sentiment__lt=POSITIVE_AT_LEAST),
+    "positive": Q(response__sentiment__gte=POSITIVE_AT_LEAST),
+}
+
+
+def _themes(request):
+    """Themes a case can be filtered by: the ones in use and the retired ones (old cases keep
+    them); proposed and rejected themes never tagged anything."""
+    return Theme.objects.filter(status__in=[Theme.Status.ACTIVE, Theme.Status.RETIRED])
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ThemeSlugFilter(django_filters.ModelChoiceFilter):
+    """A theme by its slug (the API documents it as a string)."""
 
 
 def _people(request):
@@ -53,6 +79,13 @@ class CaseFilterSet(django_filters.FilterSet):
     escalation_level = django_filters.NumberFilter(
         field_name="escalation_level", lookup_expr="gte", min_value=0, max_value=2, label="Escalated to at least level"
     )
+    theme = ThemeSlugFilter(
+        queryset=_themes, to_field_name="slug", method="filter_theme", label="Theme",
+        error_messages={"invalid_choice": "No theme with that slug (see /api/v1/themes/)."},
+    )
+    sentiment = django_filters.MultipleChoiceFilter(
+        choices=SENTIMENT_CHOICES, method="filter_sentiment", label="Comment sentiment",
+    )
     q = django_filters.CharFilter(method="filter_q", label="Search")
 
     class Meta:
@@ -79,6 +112,22 @@ class CaseFilterSet(django_filters.FilterSet):
 
     def filter_location(self, queryset, name, value):
         return queryset.filter(Q(response__location__iexact=value) | Q(response__region__iexact=value))
+
+    def filter_theme(self, queryset, name, theme):
+        """Cases with a response about `theme`: the opening one or any attached later. A semi-join
+        from the theme's tagged responses (one index range), so no per-row query and no duplicates."""
+        if theme is None:
+            return queryset
+        tagged = CaseResponse.objects.filter(response__theme_links__theme=theme).values("case_id")
+        return queryset.filter(pk__in=tagged)
+
+    def filter_sentiment(self, queryset, name, values):
+        if not values:
+            return queryset
+        condition = Q(pk__in=[])
+        for value in values:
+            condition |= SENTIMENT_Q[value]
+        return queryset.filter(condition)
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

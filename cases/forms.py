@@ -7,19 +7,45 @@ a CaseConflict instead of silently overwriting someone else's change."""
 from __future__ import annotations
 
 from django import forms
+from django.core import signing
 from django.core.exceptions import ValidationError
 
 from accounts.models import Membership, Priority, Team
 from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
 
 
-def root_cause_choices() -> list:
-    """Active root causes grouped by category (rendered as <optgroup>s), in taxonomy order."""
+def root_cause_choices(causes=None) -> list:
+    """Active root causes grouped by category (rendered as <optgroup>s), in taxonomy order.
+    `causes` (cases.suggest.active_root_causes()) saves the query when the caller has them."""
     groups: dict[str, list] = {}
-    causes = RootCause.objects.filter(active=True, category__active=True).select_related("category")
-    for cause in causes.order_by("category__order", "category__name", "name"):
+    if causes is None:
+        causes = RootCause.objects.filter(active=True, category__active=True).select_related("category")
+        causes = causes.order_by("category__order", "category__name", "name")
+    else:
+        causes = causes.values()
+    for cause in causes:
         groups.setdefault(cause.category.name, []).append((cause.pk, cause.name))
     return [("", "Choose a root cause…"), *groups.items()]
+
+
+SUGGESTIONS_SALT = "cases.close.suggestions"
+
+
+def sign_offered(offered: list[dict]) -> str:
+    """The suggestions the close form showed, signed, so the acceptance rate counts what the
+    server offered rather than what a browser claims it was offered."""
+    return signing.dumps(offered, salt=SUGGESTIONS_SALT, compress=True) if offered else ""
+
+
+def read_offered(value: str) -> list[dict]:
+    """The signed suggestions back; a missing or tampered value means "nothing was offered"."""
+    if not value:
+        return []
+    try:
+        offered = signing.loads(value, salt=SUGGESTIONS_SALT)
+    except signing.BadSignature:
+        return []
+    return offered if isinstance(offered, list) else []
 
 
 def assignee_choices(team_ids) -> list:
@@ -139,10 +165,15 @@ class EmailForm(CaseForm):
 
 
 class CloseForm(CaseForm):
+    """Closure, with the root causes the classifier suggests (cases.suggest) shown above the select
+    as one-tap choices; `suggested` carries what was offered so the service records whether the
+    person took one."""
+
     ERROR_ALIASES = {"root_cause_id": "root_cause"}
     root_cause = forms.TypedChoiceField(
         coerce=int, empty_value=None, error_messages={"required": "Choose a root cause."}
     )
+    suggested = forms.CharField(widget=forms.HiddenInput, required=False)
     resolution = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Resolution: what was done",
@@ -158,9 +189,36 @@ class CloseForm(CaseForm):
         label="How could this be prevented? (optional)",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, causes=None, suggestions=(), playbooks_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["root_cause"].choices = root_cause_choices()
+        self.causes = causes
+        self.fields["root_cause"].choices = root_cause_choices(causes)
+        if suggestions:
+            self.initial["suggested"] = sign_offered([s.as_offered() for s in suggestions])
+        if playbooks_url:  # choosing a cause shows its playbook (HTMX), before closing
+            self.fields["root_cause"].widget.attrs.update({
+                "hx-get": playbooks_url, "hx-trigger": "change", "hx-target": "#case-playbooks",
+                "hx-swap": "outerHTML", "hx-sync": "this:replace",
+            })
+
+    def offered(self) -> list[dict]:
+        """What the form offered ([{"root_cause_id", "confidence"}], best first)."""
+        value = self.data.get("suggested", "") if self.is_bound else self.initial.get("suggested", "")
+        return read_offered(value)
+
+    def suggestion_choices(self) -> list[dict]:
+        """The offered causes that can still be chosen, for the one-tap buttons."""
+        causes = self.causes
+        if causes is None:
+            ids = [item.get("root_cause_id") for item in self.offered()]
+            causes = RootCause.objects.filter(pk__in=ids, active=True, category__active=True).select_related(
+                "category").in_bulk()
+        choices = []
+        for item in self.offered():
+            cause = causes.get(item.get("root_cause_id"))
+            if cause is not None:
+                choices.append({"root_cause": cause, "percent": round(float(item.get("confidence", 0)) * 100)})
+        return choices
 
 
 class ReopenForm(CaseForm):

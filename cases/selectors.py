@@ -6,6 +6,8 @@
     inbox_counts(user) -> dict[view, int]                   # two index-only queries
     case_timeline(case) -> list[CaseEvent]
     customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
+    playbooks_for_case(case, root_cause_id=None) -> list[Playbook]   # its root cause's and its themes'
+    playbook_checklists(playbooks, events) -> list[Checklist]        # with each step's ticked state
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.selectors import scope_by_team, visible_team_ids
-from cases.models import Case, CaseEvent, next_due_expression
+from cases.models import Case, CaseEvent, CaseResponse, Playbook, next_due_expression
 from cases.sla import DUE_SOON
 
 INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
@@ -218,3 +220,81 @@ def digest_for_teams(team_ids, now: dt.datetime | None = None) -> dict:
         "root_causes": [{"name": f"{c['root_cause__category__name']} > {c['root_cause__name']}", "count": c["n"]}
                         for c in causes],
     }
+
+
+# --- playbooks --------------------------------------------------------------------------------
+
+
+def playbooks_for_case(case: Case, *, root_cause_id: int | None = None) -> list[Playbook]:
+    """The active playbooks for this case: the one for its root cause (the recorded one, or
+    `root_cause_id` while the person is choosing one in the close form), then one per active
+    theme found in any of the case's responses, by name. One query."""
+    from surveys.models import ResponseTheme, Theme
+
+    cause_id = root_cause_id or case.root_cause_id
+    attached = CaseResponse.objects.filter(case_id=case.pk).values("response_id")
+    theme_ids = ResponseTheme.objects.filter(
+        Q(response_id=case.response_id) | Q(response_id__in=attached), theme__status=Theme.Status.ACTIVE,
+    ).values("theme_id")
+    condition = Q(theme_id__in=theme_ids)
+    if cause_id:
+        condition |= Q(root_cause_id=cause_id)
+    playbooks = Playbook.objects.filter(condition, active=True).select_related("root_cause__category", "theme")
+    return sorted(playbooks, key=lambda p: (p.root_cause_id is None, p.name.lower(), p.pk))
+
+
+@dataclass(frozen=True)
+class ChecklistStep:
+    index: int  # 0-based, as case_playbook_step takes it
+    text: str
+    done: bool
+    by: str = ""  # who ticked it (the latest tick)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    playbook: Playbook
+    steps: list[ChecklistStep]
+
+    @property
+    def for_label(self) -> str:
+        if self.playbook.root_cause_id:
+            cause = self.playbook.root_cause
+            return f"Root cause: {cause.category.name} › {cause.name}"
+        return f"Theme: {self.playbook.theme.name}"
+
+    @property
+    def done_count(self) -> int:
+        return sum(step.done for step in self.steps)
+
+
+def playbook_progress(events) -> dict[tuple[int, int], CaseEvent]:
+    """The latest PLAYBOOK_STEP event per (playbook id, step), from the case's events (any order)."""
+    latest: dict[tuple[int, int], CaseEvent] = {}
+    for event in events:
+        if event.kind != CaseEvent.Kind.PLAYBOOK_STEP:
+            continue
+        try:
+            key = (int(event.data["playbook_id"]), int(event.data["step"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        seen = latest.get(key)
+        if seen is None or (event.created_at, event.pk) > (seen.created_at, seen.pk):
+            latest[key] = event
+    return latest
+
+
+def playbook_checklists(playbooks, events) -> list[Checklist]:
+    """Each playbook's steps with their ticked state, derived from the timeline (the latest tick or
+    untick of each step wins), so the checklist and the timeline can never disagree."""
+    progress = playbook_progress(events)
+    checklists = []
+    for playbook in playbooks:
+        steps = []
+        for index, text in enumerate(playbook.steps or []):
+            event = progress.get((playbook.pk, index))
+            done = bool(event and event.data.get("done", True))
+            who = event.actor.display_name if done and event.actor_id and event.actor else ""
+            steps.append(ChecklistStep(index, str(text), done, who))
+        checklists.append(Checklist(playbook, steps))
+    return checklists

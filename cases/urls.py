@@ -1,4 +1,5 @@
-"""The frontline pages: /cases/ (the inbox) and /cases/<reference>/ (the case page)."""
+"""The frontline pages: /cases/ (the inbox) and /cases/<reference>/ (the case page, its actions
+and its playbooks)."""
 
 from django.urls import path
 
@@ -9,5 +10,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("bulk/", views.bulk, name="bulk"),
     path("<str:reference>/", views.case_detail, name="detail"),
+    path("<str:reference>/playbooks/", views.case_playbooks, name="playbooks"),
+    path("<str:reference>/playbook-step/", views.playbook_step, name="playbook_step"),
     path("<str:reference>/<slug:action>/", views.case_action, name="action"),
 ]

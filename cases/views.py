@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Team, User
 from accounts.selectors import scope_by_team, visible_team_ids
 from cases import keyset, selectors, services
+from cases.suggest import active_root_causes, suggest_root_causes
 from cases.filtersets import CaseFilterSet
 from cases.forms import (
     AssignForm,
@@ -39,7 +40,7 @@ from cases.forms import (
     ReopenForm,
     parse_assignee,
 )
-from cases.models import Case
+from cases.models import Case, Playbook
 from cases.services import CaseConflict
 from surveys.models import Survey, SurveyResponse
 
@@ -129,6 +130,7 @@ FILTER_LABELS = {
     "team": "Team", "assignee": "Assignee", "unassigned": "Assigned or not", "status": "Status",
     "priority": "Priority", "touchpoint": "Touchpoint", "location": "Location or region", "survey": "Survey",
     "root_cause": "Root cause", "created": "Opened between", "closed": "Closed between",
+    "theme": "Theme", "sentiment": "Comment sentiment",
 }
 
 
@@ -138,9 +140,12 @@ def _tune_filter_form(form) -> None:
     for name, label in FILTER_LABELS.items():
         if name in form.fields:
             form.fields[name].label = label
-    for name in ("status", "priority", "team"):
+    for name in ("status", "priority", "team", "sentiment"):
         if name in form.fields:
             form.fields[name].widget = django_forms.CheckboxSelectMultiple(choices=form.fields[name].choices)
+    if "theme" in form.fields:
+        form.fields["theme"].empty_label = "Any theme"
+        form.fields["theme"].widget.choices = form.fields["theme"].choices
     if "assignee" in form.fields:
         form.fields["assignee"].label_from_instance = lambda user: user.display_name
         form.fields["assignee"].widget.choices = form.fields["assignee"].choices
@@ -357,6 +362,7 @@ ACTIONS: dict[str, Action] = {
             resolution=form.cleaned_data["resolution"],
             outcome=form.cleaned_data["outcome"],
             prevention=form.cleaned_data["prevention"],
+            suggestions=form.offered(),
             expected_version=form.cleaned_data["version"],
         ),
         "{ref} is closed.",
@@ -375,12 +381,14 @@ def _form_kwargs(name: str, user: User, case: Case) -> dict:
     kwargs = {"form_id": name}
     if name == "assign":
         kwargs["team_ids"] = sorted(set(_team_ids(user)) | {case.team_id})
+    if name == "close":
+        kwargs["causes"] = active_root_causes()
+        kwargs["playbooks_url"] = reverse("cases:playbooks", args=[case.reference])
     return kwargs
 
 
-def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_name: str = "") -> dict:
-    """One form per action that makes sense in the case's state; `bound` (with its errors)
-    replaces the fresh one of the same name."""
+def _action_names(user: User, case: Case) -> list[str]:
+    """The actions that make sense in the case's state, for this person, in the panel's order."""
     if case.status == Case.Status.CLOSED:
         names = ["reopen", "note"]
     else:
@@ -396,6 +404,13 @@ def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_n
         if customer is not None and customer.email and not customer.contact_opt_out and not customer.erased_at:
             names.append("email")
         names += ["note", "priority", "assign", "close"]
+    return names
+
+
+def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_name: str = "") -> dict:
+    """One form per action that makes sense in the case's state; `bound` (with its errors)
+    replaces the fresh one of the same name."""
+    names = _action_names(user, case)
     forms = {}
     for name in names:
         if name == bound_name and bound is not None:
@@ -404,16 +419,30 @@ def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_n
         initial = {"version": case.version}
         if name == "priority":
             initial["priority"] = case.priority
-        forms[name] = ACTIONS[name].form_class(initial=initial, **_form_kwargs(name, user, case))
+        kwargs = _form_kwargs(name, user, case)
+        if name == "close":
+            kwargs["suggestions"] = suggest_root_causes(case, causes=kwargs["causes"])
+        forms[name] = ACTIONS[name].form_class(initial=initial, **kwargs)
     return forms
 
 
+def _checklists(case: Case, events: list, root_cause_id: int | None = None) -> list:
+    """The case's playbooks with their ticked steps (from the events already loaded)."""
+    return selectors.playbook_checklists(selectors.playbooks_for_case(case, root_cause_id=root_cause_id), events)
+
+
 def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
+    """The parts an action changes: actions, header, clocks, timeline and playbooks."""
     user = request.user
+    events = list(case.events.select_related("actor").order_by("-created_at", "-id"))
+    root_cause_id = extra.pop("playbook_root_cause", None)
     context = {
         "case": case,
         "now": timezone.now(),
         "forms": _action_forms(user, case, extra.pop("bound", None), extra.pop("bound_name", "")),
+        "events": events,
+        "checklists": _checklists(case, events, root_cause_id),
+        "playbook_root_cause": root_cause_id or "",
     }
     context.update(extra)
     return context
@@ -422,8 +451,6 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
 def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
     """Everything on the full page: the live parts plus what does not change with an action."""
     context = _case_context(request, case, **extra)
-    events = case.events.select_related("actor").order_by("-created_at", "-id")
-    context["events"] = events
     customer = case.customer
     earlier_responses, earlier_cases = [], []
     if customer is not None:
@@ -499,8 +526,67 @@ def _filled_email_form(request: HttpRequest, case: Case) -> EmailForm:
 def _render_case(request: HttpRequest, case: Case, status: int = 200, **extra) -> HttpResponse:
     if _fragment(request):
         context = _case_context(request, case, **extra)
-        context["events"] = case.events.select_related("actor").order_by("-created_at", "-id")
         response = render(request, "cases/_case_action_response.html", context, status=status)
     else:
         response = render(request, "cases/case_detail.html", _page_context(request, case, **extra), status=status)
     return _vary(response)
+
+
+# --- playbooks ------------------------------------------------------------------------------
+
+
+def _picked_root_cause(value) -> int | None:
+    """The root cause chosen in the close form (not saved yet), to show its playbook."""
+    return int(value) if str(value or "").isdigit() else None
+
+
+@login_required
+@require_GET
+def case_playbooks(request: HttpRequest, reference: str) -> HttpResponse:
+    """The playbooks panel, for the root cause being chosen in the close form (?root_cause=<id>)."""
+    case = _load_case(request.user, reference)
+    root_cause_id = _picked_root_cause(request.GET.get("root_cause"))
+    events = list(case.events.select_related("actor").order_by("-created_at", "-id"))
+    context = {"case": case, "checklists": _checklists(case, events, root_cause_id),
+               "playbook_root_cause": root_cause_id or ""}
+    return _vary(render(request, "cases/_case_playbooks.html", context))
+
+
+@login_required
+@require_POST
+def playbook_step(request: HttpRequest, reference: str) -> HttpResponse:
+    """Tick or untick one step of a playbook (case_playbook_step: on the timeline). With HTMX: the
+    playbooks panel again, plus the timeline, the header and every form's version out of band
+    (the forms themselves keep what the person typed). Without: back to the case page."""
+    case = _load_case(request.user, reference)
+    root_cause_id = _picked_root_cause(request.POST.get("root_cause"))
+    playbook_id, step = request.POST.get("playbook", ""), request.POST.get("step", "")
+    playbook = Playbook.objects.filter(pk=playbook_id, active=True).first() if playbook_id.isdigit() else None
+    error, done_text = "", ""
+    if playbook is None:
+        error = "That playbook is not in use any more; reload the case."
+    elif not step.isdigit():
+        error = "Say which step to tick."
+    else:
+        done = request.POST.get("done", "1") not in ("0", "false", "")
+        try:
+            case = services.case_playbook_step(case_id=case.pk, by=request.user, playbook=playbook, step=int(step),
+                                               done=done)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            done_text = f"{'Ticked' if done else 'Unticked'} “{playbook.steps[int(step)]}”."
+    if not _fragment(request):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, done_text)
+        return redirect("cases:detail", reference=case.reference)
+    fresh = _load_case(request.user, reference)
+    events = list(fresh.events.select_related("actor").order_by("-created_at", "-id"))
+    context = {
+        "case": fresh, "events": events, "checklists": _checklists(fresh, events, root_cause_id),
+        "playbook_root_cause": root_cause_id or "", "playbook_error": error, "playbook_done": done_text,
+        "form_ids": _action_names(request.user, fresh), "now": timezone.now(),
+    }
+    return _vary(render(request, "cases/_playbook_step_response.html", context, status=422 if error else 200))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import Priority
-from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome, EmailTemplate, RootCause
+from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome, EmailTemplate, Playbook, RootCause
 from cases.services import describe_event
 from cases.sla import sla_state
 
@@ -43,6 +43,8 @@ class ResponseSummarySerializer(serializers.Serializer):
     channel = serializers.CharField()
     location = serializers.CharField()
     survey = serializers.CharField(source="survey.name")
+    sentiment = serializers.FloatField(allow_null=True, help_text="-1..1 (negative <= -0.05, positive >= 0.05).")
+    language = serializers.CharField()
 
 
 class RootCauseSerializer(serializers.ModelSerializer):
@@ -71,6 +73,10 @@ class CaseSerializer(serializers.ModelSerializer):
     sla_policy = serializers.CharField(source="sla_policy.name", read_only=True, allow_null=True, default=None)
     # Blank until the case is closed: the schema must say so.
     outcome = serializers.ChoiceField(choices=Case.Outcome.choices, allow_blank=True, read_only=True)
+    root_cause_suggestions = serializers.JSONField(
+        read_only=True, help_text='What the close form offered: [{"root_cause_id", "confidence"}], best first.')
+    suggestion_taken = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="Whether the closing person took a suggestion (null: none offered).")
 
     class Meta:
         model = Case
@@ -78,7 +84,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "id", "reference", "status", "display_status", "sla", "priority", "version", "team", "assignee",
             "customer", "response", "reasons", "value_at_risk", "sla_policy", "first_contact_due", "resolution_due",
             "first_contacted_at", "overdue_at", "escalation_level", "root_cause", "resolution", "outcome",
-            "prevention", "closed_at", "reopen_count", "created_at", "updated_at",
+            "prevention", "root_cause_suggestions", "suggestion_taken", "closed_at", "reopen_count", "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -103,13 +110,59 @@ class CaseEventSerializer(serializers.ModelSerializer):
         return describe_event(event)
 
 
+class ThemeRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PlaybookSerializer(serializers.ModelSerializer):
+    root_cause = RootCauseSerializer(read_only=True, allow_null=True)
+    theme = ThemeRefSerializer(read_only=True, allow_null=True)
+    steps = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                  help_text="The checklist; tick step i (0-based) with POST cases/<ref>/playbook-step/.")
+
+    class Meta:
+        model = Playbook
+        fields = ["id", "name", "root_cause", "theme", "steps", "script", "active", "updated_at"]
+        read_only_fields = fields
+
+
+class ChecklistStepSerializer(serializers.Serializer):
+    step = serializers.IntegerField(source="index", help_text="0-based.")
+    text = serializers.CharField()
+    done = serializers.BooleanField()
+
+
+class ChecklistSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="playbook.pk")
+    name = serializers.CharField(source="playbook.name")
+    applies_to = serializers.CharField(source="for_label")
+    script = serializers.CharField(source="playbook.script")
+    steps = ChecklistStepSerializer(many=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    root_cause_id = serializers.IntegerField(source="root_cause.pk")
+    root_cause = RootCauseSerializer()
+    confidence = serializers.FloatField(help_text="0..1, the classifier's probability.")
+
+
 class CaseDetailSerializer(CaseSerializer):
     timeline = serializers.SerializerMethodField()
     responses = serializers.SerializerMethodField()
+    playbooks = serializers.SerializerMethodField()
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "responses", "timeline"]
+        fields = [*CaseSerializer.Meta.fields, "responses", "timeline", "playbooks"]
         read_only_fields = fields
+
+    def get_playbooks(self, case) -> list[dict]:
+        """The recommended actions for the case's root cause and themes, with each step's state."""
+        from cases.selectors import case_timeline, playbook_checklists, playbooks_for_case
+
+        checklists = playbook_checklists(playbooks_for_case(case), case_timeline(case))
+        return ChecklistSerializer(checklists, many=True).data
 
     def get_timeline(self, case) -> list[dict]:
         from cases.selectors import case_timeline
@@ -146,12 +199,28 @@ class PriorityInput(VersionedInput):
     priority = serializers.ChoiceField(choices=Priority.choices)
 
 
+class OfferedSuggestion(serializers.Serializer):
+    root_cause_id = serializers.IntegerField()
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+
+
 class CloseInput(VersionedInput):
     # Optional here on purpose: the service's closure contract names each missing field.
     root_cause = serializers.IntegerField(required=False, allow_null=True)
     resolution = serializers.CharField(required=False, allow_blank=True, default="")
     outcome = serializers.CharField(required=False, allow_blank=True, default="")
     prevention = serializers.CharField(required=False, allow_blank=True, default="")
+    suggestions = OfferedSuggestion(
+        many=True, required=False, default=list,
+        help_text="The suggestions you showed (from suggested-root-causes/), best first: recorded with whether "
+                  "the chosen root cause was one of them.",
+    )
+
+
+class PlaybookStepInput(VersionedInput):
+    playbook = serializers.IntegerField(help_text="Playbook id (see /api/v1/playbooks/ or the case's playbooks).")
+    step = serializers.IntegerField(min_value=0, help_text="0-based index into the playbook's steps.")
+    done = serializers.BooleanField(default=True, help_text="false unticks the step.")
 
 
 class ReopenInput(VersionedInput):

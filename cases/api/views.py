@@ -20,7 +20,7 @@ from accounts.models import Team, User
 from cases import services
 from cases.api import serializers as s
 from cases.filtersets import CaseFilterSet
-from cases.models import EmailTemplate, RootCause
+from cases.models import EmailTemplate, Playbook, RootCause
 from cases.selectors import case_get_for_user, case_list_for_user, customer_history, with_inbox_order
 
 LIFECYCLE_FIELDS = {
@@ -168,7 +168,40 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def close(self, request, pk=None):
         return self._act(request, s.CloseInput, lambda case, v, ev: services.case_close(
             case_id=case.pk, by=request.user, root_cause_id=v.get("root_cause"), resolution=v.get("resolution", ""),
-            outcome=v.get("outcome", ""), prevention=v.get("prevention", ""), expected_version=ev))
+            outcome=v.get("outcome", ""), prevention=v.get("prevention", ""), suggestions=v.get("suggestions"),
+            expected_version=ev))
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], url_path="suggested-root-causes")
+    def suggested_root_causes(self, request, pk=None):
+        """Up to three likely root causes for this case, best first, from the classifier trained on
+        closed cases (empty without a trained model or a confident answer). Send them back in the
+        close action's `suggestions` so whether one was taken is recorded."""
+        from cases.models import RootCauseModel
+        from cases.suggest import suggest_root_causes
+
+        case = self.get_object()
+        suggestions = suggest_root_causes(case)
+        model = RootCauseModel.objects.defer("blob").order_by("-created_at", "-id").first()
+        return Response({
+            "suggestions": s.SuggestionSerializer(suggestions, many=True).data,
+            "model": None if model is None else {
+                "id": model.pk, "created_at": model.created_at, "trained_on": model.trained_on,
+                "accuracy_top1": model.accuracy_top1, "accuracy_top3": model.accuracy_top3,
+            },
+        })
+
+    @extend_schema(request=s.PlaybookStepInput, responses=s.CaseDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="playbook-step")
+    def playbook_step(self, request, pk=None):
+        """Tick (done=true) or untick a step of a playbook; the timeline records it. Open cases only."""
+        def call(case, values, ev):
+            playbook = Playbook.objects.filter(pk=values["playbook"], active=True).first()
+            if playbook is None:
+                raise ValidationError({"playbook": ["No such playbook (or it is no longer in use)."]})
+            return services.case_playbook_step(case_id=case.pk, by=request.user, playbook=playbook,
+                                               step=values["step"], done=values["done"], expected_version=ev)
+        return self._act(request, s.PlaybookStepInput, call)
 
     @extend_schema(request=s.ReopenInput, responses=s.CaseDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -234,3 +267,31 @@ class CustomerHistoryViewSet(viewsets.ViewSet):
         for row in out:
             row["at"] = row["at"].isoformat()
         return Response({"customer": s.CustomerRefSerializer(customer).data, "items": out})
+
+
+class PlaybookViewSet(viewsets.ReadOnlyModelViewSet):
+    """Playbooks: the recommended actions per root cause or theme. Active ones, unless
+    ?include_inactive=1; ?root_cause=<id> or ?theme=<slug> narrows them."""
+
+    serializer_class = s.PlaybookSerializer
+    pagination_class = None
+
+    @extend_schema(parameters=[
+        OpenApiParameter("root_cause", OpenApiTypes.INT), OpenApiParameter("theme", OpenApiTypes.STR),
+        OpenApiParameter("include_inactive", OpenApiTypes.BOOL),
+    ])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        playbooks = Playbook.objects.select_related("root_cause__category", "theme")
+        params = self.request.query_params
+        if params.get("include_inactive") not in ("1", "true"):
+            playbooks = playbooks.filter(active=True)
+        if params.get("root_cause"):
+            if not params["root_cause"].isdigit():
+                raise ValidationError({"root_cause": ["Send a root cause id (a number)."]})
+            playbooks = playbooks.filter(root_cause_id=int(params["root_cause"]))
+        if params.get("theme"):
+            playbooks = playbooks.filter(theme__slug=params["theme"])
+        return playbooks

@@ -146,3 +146,139 @@ def test_a_model_that_cannot_be_loaded_means_no_suggestion(trained, personas):
     case = make_open_case(personas.north, comment="My parcel arrived late")
     assert suggest_root_causes(case) == []
 
+
+
+# --- the close form and the API ---------------------------------------------------------------
+import re  # noqa: E402
+
+from cases.models import Case  # noqa: E402
+from tests.factories import PASSWORD  # noqa: E402
+
+
+@pytest.fixture
+def alice_client(client, personas):
+    client.login(username="alice", password=PASSWORD)
+    return client
+
+
+def close_form_fields(html: str) -> dict:
+    form = html[html.index('id="action-close"'):]
+    form = form[:form.index("</form>")]
+    fields = {"suggested": ""}  # an empty hidden input has no value attribute
+    fields.update(re.findall(r'<input type="hidden" name="(version|suggested)" value="([^"]*)"', form))
+    return fields
+
+
+def test_the_close_form_offers_the_suggestions_with_their_confidence(trained, personas, alice_client):
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    html = alice_client.get(f"/cases/{case.reference}/").content.decode()
+    assert "Suggested root causes" in html
+    assert re.search(r"Delivery › Late <span class=\"confidence\">\d+%</span>", html)
+    assert f'data-root-cause="{cause("Late").pk}"' in html
+    assert close_form_fields(html)["suggested"]
+
+
+def test_no_suggestion_block_without_a_model(personas, alice_client):
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    html = alice_client.get(f"/cases/{case.reference}/").content.decode()
+    assert "Suggested root causes" not in html
+    assert close_form_fields(html)["suggested"] == ""
+
+
+def close_in_ui(client, case, root_cause, *, suggested=None):
+    html = client.get(f"/cases/{case.reference}/").content.decode()
+    fields = close_form_fields(html)
+    data = {"version": fields["version"], "root_cause": root_cause.pk, "resolution": "Apologised and refunded.",
+            "outcome": "resolved", "suggested": fields["suggested"] if suggested is None else suggested}
+    return client.post(f"/cases/{case.reference}/close/", data)
+
+
+def test_closing_with_a_suggested_cause_records_it_as_taken(trained, personas, alice_client):
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    response = close_in_ui(alice_client, case, cause("Late"))
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED and case.suggestion_taken is True
+    assert case.root_cause_suggestions[0]["root_cause_id"] == cause("Late").pk
+    assert 0.15 <= case.root_cause_suggestions[0]["confidence"] <= 1
+    assert case.events.get(kind="closed").data["suggestion_taken"] is True
+
+
+def test_closing_with_another_cause_records_it_as_not_taken(trained, personas, alice_client):
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    close_in_ui(alice_client, case, cause("Knowledge"))
+    case.refresh_from_db()
+    assert case.root_cause.name == "Knowledge"
+    assert case.suggestion_taken is False and case.root_cause_suggestions
+
+
+def test_closing_without_suggestions_records_nothing_offered(personas, alice_client):
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    close_in_ui(alice_client, case, cause("Late"))
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED
+    assert case.suggestion_taken is None and case.root_cause_suggestions == []
+
+
+def test_a_forged_suggestion_field_is_ignored(trained, personas, alice_client):
+    """The acceptance rate counts what the server offered, not what a browser says it was."""
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    close_in_ui(alice_client, case, cause("Knowledge"), suggested='[{"root_cause_id": 1, "confidence": 0.9}]')
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED and case.suggestion_taken is None
+
+
+def test_a_failed_close_keeps_the_suggestions_on_the_form(trained, personas, alice_client):
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    fields = close_form_fields(alice_client.get(f"/cases/{case.reference}/").content.decode())
+    response = alice_client.post(f"/cases/{case.reference}/close/", {**fields, "root_cause": cause("Late").pk},
+                                 headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Say what was done for the customer." in html and "Delivery › Late" in html
+    assert close_form_fields(html)["suggested"] == fields["suggested"]
+
+
+def test_the_api_lists_suggestions_and_records_them_at_close(trained, personas, api_client):
+    api_client.force_authenticate(personas.alice)
+    case = make_open_case(personas.north, comment="The cashier was so rude to me")
+    body = api_client.get(f"/api/v1/cases/{case.reference}/suggested-root-causes/").json()
+    assert body["suggestions"][0]["root_cause"]["label"] == "Staff > Attitude"
+    assert body["model"]["trained_on"] == 36 and body["model"]["accuracy_top3"] == 1.0
+    offered = [{"root_cause_id": s["root_cause_id"], "confidence": s["confidence"]} for s in body["suggestions"]]
+    response = api_client.post(f"/api/v1/cases/{case.reference}/close/", {
+        "root_cause": cause("Attitude").pk, "resolution": "Apologised.", "outcome": "resolved",
+        "suggestions": offered}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["suggestion_taken"] is True
+    assert response.json()["root_cause_suggestions"][0]["root_cause_id"] == cause("Attitude").pk
+
+
+def test_the_api_close_without_suggestions_takes_nothing(personas, api_client):
+    api_client.force_authenticate(personas.alice)
+    case = make_open_case(personas.north, comment="rude")
+    response = api_client.post(f"/api/v1/cases/{case.reference}/close/", {
+        "root_cause": cause("Attitude").pk, "resolution": "Apologised.", "outcome": "resolved"}, format="json")
+    assert response.status_code == 200 and response.json()["suggestion_taken"] is None
+
+
+def test_the_api_refuses_malformed_suggestions(personas, api_client):
+    api_client.force_authenticate(personas.alice)
+    case = make_open_case(personas.north, comment="rude")
+    response = api_client.post(f"/api/v1/cases/{case.reference}/close/", {
+        "root_cause": cause("Attitude").pk, "resolution": "Apologised.", "outcome": "resolved",
+        "suggestions": [{"root_cause_id": "x", "confidence": 7}]}, format="json")
+    assert response.status_code == 400 and "suggestions" in response.json()
+
+
+def test_suggestions_of_a_case_you_cannot_see_are_a_404(trained, personas, api_client):
+    api_client.force_authenticate(personas.charlie)
+    case = make_open_case(personas.north, comment="My parcel arrived late")
+    assert api_client.get(f"/api/v1/cases/{case.reference}/suggested-root-causes/").status_code == 404
+
+
+def test_no_model_means_an_empty_list_from_the_api(personas, api_client):
+    api_client.force_authenticate(personas.alice)
+    case = make_open_case(personas.north, comment="My parcel arrived late")
+    assert api_client.get(f"/api/v1/cases/{case.reference}/suggested-root-causes/").json() == {
+        "suggestions": [], "model": None}

@@ -52,7 +52,7 @@ def make_open_case(team, *, comment="", touchpoint="", sentiment=None, assignee=
                              touchpoint=touchpoint or "Checkout")
     now = timezone.now()
     case = Case.objects.create(
-        reference=f"TX-{next(_n):05d}", customer=customer, response=response, alert=make_alert(response), team=team,
+        reference=f"CL-T{next(_n):05d}", customer=customer, response=response, alert=make_alert(response), team=team,
         assignee=assignee, first_contact_due=now + timedelta(hours=4), resolution_due=now + timedelta(days=1),
         **extra,
     )
