@@ -57,6 +57,9 @@ TOKEN_SALT = "followup.verify"
 # or after a long outage, stays within recent cases).
 MAX_AGE = dt.timedelta(days=7)
 SWEEP_BATCH = 1000
+# A check the mail server refused this many times is marked failed (the task's retries and the
+# sweep's re-queuing both count).
+MAX_SEND_ATTEMPTS = 6
 COMMENT_MAX = 2000
 RECOVERED_FROM = 7  # on the 0-10 scale, this or more counts as "put right"
 
@@ -280,7 +283,10 @@ def verification_send(*, verification_id: int, now: dt.datetime | None = None) -
         except Exception as exc:  # noqa: BLE001 - recorded, then raised outside the transaction
             error = f"{exc.__class__.__name__}: {exc}"[:2000]
             verification.error = error
-            verification.save(update_fields=["attempts", "error"])
+            if verification.attempts >= MAX_SEND_ATTEMPTS:  # the sweep stops handing it out
+                verification.status = Verification.Status.FAILED
+                verification.error = f"Gave up after {verification.attempts} attempts: {error}"[:2000]
+            verification.save(update_fields=["attempts", "error", "status"])
         else:
             verification.status = Verification.Status.SENT
             verification.email = customer.email

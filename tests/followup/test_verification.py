@@ -159,7 +159,7 @@ def test_a_customer_who_opts_out_after_the_sweep_is_not_sent_the_check(personas,
     assert Verification.objects.get(case=case).skip_reason == Reason.OPTED_OUT and mailoutbox == []
 
 
-def test_a_mail_failure_is_recorded_retried_by_the_sweep_and_finally_given_up(personas, mailoutbox, settings):
+def test_a_mail_failure_is_recorded_retried_and_finally_given_up(personas, mailoutbox, settings):
     settings.EMAIL_BACKEND = "tests.followup.test_verification.BrokenBackend"
     case = closed_case()
     verification_sweep_task()
@@ -169,10 +169,15 @@ def test_a_mail_failure_is_recorded_retried_by_the_sweep_and_finally_given_up(pe
     assert not CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.VERIFICATION_SENT).exists()
     verification_sweep_task()
     verification.refresh_from_db()
-    assert verification.attempts == 2
-    services.verification_give_up(verification_id=verification.pk, error=verification.error)
+    assert verification.attempts == 2 and verification.status == Status.PENDING
+    for _ in range(4):
+        verification_sweep_task()
     verification.refresh_from_db()
-    assert verification.status == Status.FAILED and verification.error.startswith("Gave up:")
+    assert verification.status == Status.FAILED and verification.attempts == services.MAX_SEND_ATTEMPTS
+    assert verification.error.startswith("Gave up after 6 attempts: ConnectionRefusedError")
+    verification_sweep_task()
+    verification.refresh_from_db()
+    assert verification.attempts == 6  # no longer handed out
     # The mail server is back: nothing is owed any more.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     verification_sweep_task()
@@ -240,3 +245,13 @@ def test_concurrent_sweeps_and_sends_ask_each_customer_once(personas, mailoutbox
     assert len(mailoutbox) == 12 and len({m.to[0] for m in mailoutbox}) == 12
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.VERIFICATION_SENT).count() == 12
     assert set(Verification.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+def test_the_task_gives_up_after_its_last_retry(personas, mailoutbox):
+    case = closed_case()
+    services.verifications_create_due()
+    verification = Verification.objects.get(case=case)
+    services.verification_give_up(verification_id=verification.pk, error="SMTPServerDisconnected")
+    verification.refresh_from_db()
+    assert verification.status == Status.FAILED and verification.error == "Gave up: SMTPServerDisconnected"
+    assert verification_send_task(verification.pk) == "skipped" and mailoutbox == []
