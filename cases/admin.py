@@ -1,7 +1,8 @@
 """Admin for what CX admins configure: root-cause taxonomy, routing rules, customer e-mail
-templates. Cases themselves are read-only here: every change to a case goes through the
+templates, playbooks; and the root-cause models in use (read-only). Cases themselves are read-only here: every change to a case goes through the
 services (the inbox, the API), never through an admin form."""
 
+from django import forms
 from django.contrib import admin
 
 from cases.models import (
@@ -10,8 +11,10 @@ from cases.models import (
     EmailTemplate,
     Notification,
     NotificationPreference,
+    Playbook,
     RootCause,
     RootCauseCategory,
+    RootCauseModel,
     RoutingRule,
 )
 
@@ -98,3 +101,81 @@ class NotificationAdmin(admin.ModelAdmin):
 class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_display = ("user", "kind", "enabled")
     list_filter = ("kind", "enabled")
+
+
+class StepsField(forms.CharField):
+    """The checklist as a textarea, one step per line (blank lines dropped)."""
+
+    widget = forms.Textarea(attrs={"rows": 6})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(str(step) for step in value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class PlaybookAdminForm(forms.ModelForm):
+    steps = StepsField(required=False, help_text="One step per line, in the order to do them.")
+
+    class Meta:
+        model = Playbook
+        fields = ["name", "root_cause", "theme", "steps", "script", "active"]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("root_cause")) == bool(data.get("theme")):
+            raise forms.ValidationError("Choose either a root cause or a theme (exactly one).")
+        return data
+
+
+@admin.register(Playbook)
+class PlaybookAdmin(admin.ModelAdmin):
+    form = PlaybookAdminForm
+    list_display = ("name", "root_cause", "theme", "step_count", "active", "updated_at")
+    list_filter = ("active",)
+    list_editable = ("active",)
+    search_fields = ("name", "script", "root_cause__name", "theme__name")
+    list_select_related = ("root_cause__category", "theme")
+    autocomplete_fields = ("root_cause",)
+
+    @admin.display(description="Steps")
+    def step_count(self, obj) -> int:
+        return len(obj.steps or [])
+
+
+@admin.register(RootCauseModel)
+class RootCauseModelAdmin(admin.ModelAdmin):
+    """The trained root-cause classifiers (newest in use). Read-only: the nightly task trains them."""
+
+    list_display = ("created_at", "trained_on", "classes", "top1", "top3", "held_out")
+    fields = ("created_at", "trained_on", "classes", "top1", "top3", "held_out", "size")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("blob")
+
+    @admin.display(description="Top-1 accuracy (held out)")
+    def top1(self, obj) -> str:
+        return "—" if obj.accuracy_top1 is None else f"{obj.accuracy_top1:.1%}"
+
+    @admin.display(description="Top-3 accuracy (held out)")
+    def top3(self, obj) -> str:
+        return "—" if obj.accuracy_top3 is None else f"{obj.accuracy_top3:.1%}"
+
+    @admin.display(description="Size")
+    def size(self, obj) -> str:
+        blob = RootCauseModel.objects.filter(pk=obj.pk).values_list("blob", flat=True).first()
+        return f"{len(blob or b'') / 1024:.0f} KiB"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # view only (admins keep the view permission)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
