@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accounts.selectors import scope_by_team
-from followup.models import Recognition, Verification
+from followup.models import Recognition
 
 
 def recognition_list_for_user(user):
@@ -12,7 +12,3 @@ def recognition_list_for_user(user):
     qs = Recognition.objects.select_related("praised_user", "team", "response", "response__customer")
     return scope_by_team(qs, user).order_by("-created_at", "-id")
 
-
-def verification_for_case(case_id: int):
-    """A case's recovery checks, newest closure first (the case page)."""
-    return Verification.objects.filter(case_id=case_id).order_by("-round")
