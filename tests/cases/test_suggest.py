@@ -282,3 +282,21 @@ def test_no_model_means_an_empty_list_from_the_api(personas, api_client):
     case = make_open_case(personas.north, comment="My parcel arrived late")
     assert api_client.get(f"/api/v1/cases/{case.reference}/suggested-root-causes/").json() == {
         "suggestions": [], "model": None}
+
+
+CASE_PAGE_QUERY_CEILING = 14  # as tests/inbox: suggestions and playbooks fit in the same budget
+
+
+def test_the_case_page_with_suggestions_and_playbooks_stays_in_its_query_budget(
+        trained, personas, alice_client, django_assert_max_num_queries):
+    from cases.models import Playbook
+    from tests.cases.text_helpers import make_theme, tag
+
+    theme = make_theme("Delivery", ["parcel"])
+    Playbook.objects.create(name="Delivery complaints", theme=theme, steps=["Call", "Refund"])
+    case = make_open_case(personas.north, comment="My parcel arrived late again")
+    tag(case.response, theme, "parcel")
+    alice_client.get(f"/cases/{case.reference}/")  # the process loads the model once
+    with django_assert_max_num_queries(CASE_PAGE_QUERY_CEILING):
+        html = alice_client.get(f"/cases/{case.reference}/").content.decode()
+    assert "Suggested root causes" in html and "Delivery complaints" in html
