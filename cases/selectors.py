@@ -6,6 +6,7 @@
     inbox_counts(user) -> dict[view, int]                   # two index-only queries
     case_timeline(case) -> list[CaseEvent]
     customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
+    case_theme_links(case) -> list[ResponseTheme]                    # themes of all its responses
     playbooks_for_case(case, root_cause_id=None) -> list[Playbook]   # its root cause's and its themes'
     playbook_checklists(playbooks, events) -> list[Checklist]        # with each step's ticked state
 """
@@ -225,17 +226,33 @@ def digest_for_teams(team_ids, now: dt.datetime | None = None) -> dict:
 # --- playbooks --------------------------------------------------------------------------------
 
 
-def playbooks_for_case(case: Case, *, root_cause_id: int | None = None) -> list[Playbook]:
+def case_theme_links(case: Case) -> list:
+    """The themes found in the case's responses (the opening one and any attached later), with the
+    matched words and the theme: one query."""
+    from surveys.models import ResponseTheme
+
+    attached = CaseResponse.objects.filter(case_id=case.pk).values("response_id")
+    links = ResponseTheme.objects.filter(Q(response_id=case.response_id) | Q(response_id__in=attached))
+    return list(links.select_related("theme").order_by("theme__name", "response_id"))
+
+
+def playbooks_for_case(case: Case, *, root_cause_id: int | None = None, theme_links=None) -> list[Playbook]:
     """The active playbooks for this case: the one for its root cause (the recorded one, or
     `root_cause_id` while the person is choosing one in the close form), then one per active
-    theme found in any of the case's responses, by name. One query."""
+    theme found in any of the case's responses, by name. One query; none when the caller passes
+    the case's theme links (case_theme_links) and neither a theme nor a cause can match."""
     from surveys.models import ResponseTheme, Theme
 
     cause_id = root_cause_id or case.root_cause_id
-    attached = CaseResponse.objects.filter(case_id=case.pk).values("response_id")
-    theme_ids = ResponseTheme.objects.filter(
-        Q(response_id=case.response_id) | Q(response_id__in=attached), theme__status=Theme.Status.ACTIVE,
-    ).values("theme_id")
+    if theme_links is None:
+        attached = CaseResponse.objects.filter(case_id=case.pk).values("response_id")
+        theme_ids = ResponseTheme.objects.filter(
+            Q(response_id=case.response_id) | Q(response_id__in=attached), theme__status=Theme.Status.ACTIVE,
+        ).values("theme_id")
+    else:
+        theme_ids = sorted({link.theme_id for link in theme_links if link.theme.status == Theme.Status.ACTIVE})
+        if not theme_ids and not cause_id:
+            return []
     condition = Q(theme_id__in=theme_ids)
     if cause_id:
         condition |= Q(root_cause_id=cause_id)

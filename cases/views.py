@@ -407,9 +407,11 @@ def _action_names(user: User, case: Case) -> list[str]:
     return names
 
 
-def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_name: str = "") -> dict:
+def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_name: str = "",
+                  themes: list[str] | None = None) -> dict:
     """One form per action that makes sense in the case's state; `bound` (with its errors)
-    replaces the fresh one of the same name."""
+    replaces the fresh one of the same name. `themes` (the opening response's theme slugs, when
+    the caller has them) saves the suggestion a query."""
     names = _action_names(user, case)
     forms = {}
     for name in names:
@@ -421,14 +423,15 @@ def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_n
             initial["priority"] = case.priority
         kwargs = _form_kwargs(name, user, case)
         if name == "close":
-            kwargs["suggestions"] = suggest_root_causes(case, causes=kwargs["causes"])
+            kwargs["suggestions"] = suggest_root_causes(case, causes=kwargs["causes"], themes=themes)
         forms[name] = ACTIONS[name].form_class(initial=initial, **kwargs)
     return forms
 
 
-def _checklists(case: Case, events: list, root_cause_id: int | None = None) -> list:
+def _checklists(case: Case, events: list, root_cause_id: int | None = None, theme_links=None) -> list:
     """The case's playbooks with their ticked steps (from the events already loaded)."""
-    return selectors.playbook_checklists(selectors.playbooks_for_case(case, root_cause_id=root_cause_id), events)
+    playbooks = selectors.playbooks_for_case(case, root_cause_id=root_cause_id, theme_links=theme_links)
+    return selectors.playbook_checklists(playbooks, events)
 
 
 def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
@@ -436,13 +439,17 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
     user = request.user
     events = list(case.events.select_related("actor").order_by("-created_at", "-id"))
     root_cause_id = extra.pop("playbook_root_cause", None)
+    theme_links = selectors.case_theme_links(case)
+    themes = [link.theme.slug for link in theme_links if link.response_id == case.response_id]
     context = {
         "case": case,
         "now": timezone.now(),
-        "forms": _action_forms(user, case, extra.pop("bound", None), extra.pop("bound_name", "")),
+        "forms": _action_forms(user, case, extra.pop("bound", None), extra.pop("bound_name", ""), themes),
         "events": events,
-        "checklists": _checklists(case, events, root_cause_id),
+        "checklists": _checklists(case, events, root_cause_id, theme_links),
         "playbook_root_cause": root_cause_id or "",
+        # What the opening comment is about (the suggestion reads the same themes).
+        "theme_links": [link for link in theme_links if link.response_id == case.response_id],
     }
     context.update(extra)
     return context
@@ -451,6 +458,7 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
 def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
     """Everything on the full page: the live parts plus what does not change with an action."""
     context = _case_context(request, case, **extra)
+    context["theme_matches"] = [word for link in context["theme_links"] for word in link.matches or ()]
     customer = case.customer
     earlier_responses, earlier_cases = [], []
     if customer is not None:

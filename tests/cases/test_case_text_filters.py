@@ -146,3 +146,17 @@ def test_filtered_api_query_count_is_fixed(api_client, personas, themes, django_
     with django_assert_max_num_queries(8):
         response = api_client.get("/api/v1/cases/", {"theme": "delivery", "sentiment": "negative"})
     assert response.status_code == 200
+
+
+def test_the_case_page_shows_sentiment_and_themes_with_the_matched_words_marked(alice_client, world):
+    html = alice_client.get(f"/cases/{world['parcel'].reference}/").content.decode()
+    assert '<blockquote class="comment-full"><mark>Parcel</mark> lost, awful</blockquote>' in html
+    assert '<span class="badge sentiment-negative">Negative' in html
+    assert 'href="/cases/?view=team&amp;theme=delivery">Delivery</a>' in html
+
+
+def test_a_comment_without_themes_or_score_shows_no_tags(alice_client, personas):
+    case = make_open_case(personas.north, comment="<b>Hello</b>", sentiment=None)
+    html = alice_client.get(f"/cases/{case.reference}/").content.decode()
+    assert "&lt;b&gt;Hello&lt;/b&gt;" in html  # still escaped
+    assert 'class="comment-tags"' not in html
