@@ -3,12 +3,15 @@ case being closed, and says nothing rather than something wrong and confident.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from cases.models import RootCause, RootCauseModel
+from cases.models import Case, Playbook, RootCause, RootCauseModel
 from cases.suggest import KEEP_MODELS, suggest_root_causes, train_root_cause_model
 from cases.tasks import retrain_root_cause_model_task
 from tests.cases.text_helpers import cause, closed_history, make_closed_case, make_open_case, make_theme, tag
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -149,12 +152,6 @@ def test_a_model_that_cannot_be_loaded_means_no_suggestion(trained, personas):
 
 
 # --- the close form and the API ---------------------------------------------------------------
-import re  # noqa: E402
-
-from cases.models import Case  # noqa: E402
-from tests.factories import PASSWORD  # noqa: E402
-
-
 @pytest.fixture
 def alice_client(client, personas):
     client.login(username="alice", password=PASSWORD)
@@ -289,9 +286,6 @@ CASE_PAGE_QUERY_CEILING = 14  # as tests/inbox: suggestions and playbooks fit in
 
 def test_the_case_page_with_suggestions_and_playbooks_stays_in_its_query_budget(
         trained, personas, alice_client, django_assert_max_num_queries):
-    from cases.models import Playbook
-    from tests.cases.text_helpers import make_theme, tag
-
     theme = make_theme("Delivery", ["parcel"])
     Playbook.objects.create(name="Delivery complaints", theme=theme, steps=["Call", "Refund"])
     case = make_open_case(personas.north, comment="My parcel arrived late again")
