@@ -67,9 +67,8 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
         if not created:
             continue
         created_alerts.append(alert)
-        if action == AlertRule.Action.OPEN_CASE:
-            alert_raised.send(sender=Alert, alert=alert)
-        elif action in EMAIL_ACTIONS:
+        alert_raised.send(sender=Alert, alert=alert)
+        if action in EMAIL_ACTIONS:
             transaction.on_commit(lambda pk=alert.pk: alert_email_enqueue(pk))
     return created_alerts
 

@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
         "CaseOutcomeEnum": "cases.models.Case.Outcome",
         "ContactOutcomeEnum": "cases.models.ContactOutcome",
         "ThemeStatusEnum": "surveys.models.Theme.Status",
+        "CaseStatusEnum": "cases.models.Case.Status",
     },
 }
 
@@ -313,6 +314,8 @@ WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)
 # How often a process checks the shared rules version in Redis (alerts.selectors); between
 # checks cached alert rules cost no I/O at all. 0 checks on every response (the test setting).
 ALERT_RULES_CHECK_SECONDS = envint("ALERT_RULES_CHECK_SECONDS", 0 if TESTING else 2)
+# Same for the compiled themes (surveys.text): a changed theme tags comments everywhere within this.
+THEMES_CHECK_SECONDS = envint("THEMES_CHECK_SECONDS", ALERT_RULES_CHECK_SECONDS)
 # Same for webhook sources (surveys.selectors): a deactivated source stops accepting within
 # this interval everywhere; a rotated secret is picked up on the first failed signature.
 WEBHOOK_SOURCE_CHECK_SECONDS = envint("WEBHOOK_SOURCE_CHECK_SECONDS", 0 if TESTING else 2)
@@ -340,6 +343,11 @@ VERIFICATION_ENABLED = envbool("VERIFICATION_ENABLED", True)
 VERIFICATION_DELAY_MINUTES = envint("VERIFICATION_DELAY_MINUTES", 60)
 VERIFICATION_LINK_DAYS = envint("VERIFICATION_LINK_DAYS", 14)
 VERIFICATION_FATIGUE_DAYS = envint("VERIFICATION_FATIGUE_DAYS", 30)
+# The question: "scale" (0-10, 7 or more counts as put right) or "yes_no".
+VERIFICATION_QUESTION = env("VERIFICATION_QUESTION", "scale")
+# Answers accepted on the public page, per client address and per link (django-ratelimit rates).
+VERIFICATION_RATE_PER_IP = env("VERIFICATION_RATE_PER_IP", "30/m")
+VERIFICATION_RATE_PER_TOKEN = env("VERIFICATION_RATE_PER_TOKEN", "10/m")
 DEMO_PASSWORD = env("DEMO_PASSWORD", "closeloop-demo")
 METRICS_TOKEN = env("METRICS_TOKEN")
 # /readyz fails (503) when the oldest unfinished delivery is older than this: the re-drive

@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from cases.models import Case
 from cases.services import cases_erase_free_text
+from followup.models import Recognition, Verification
+from followup.services import followup_erase_customer
 from privacy.models import PrivacyLog
-from surveys.models import Customer, SurveyResponse, WebhookDelivery
+from surveys.models import Customer, ResponseTheme, SurveyResponse, WebhookDelivery
 
 
 
@@ -94,8 +96,11 @@ def customer_export_data(customer: Customer) -> dict:
                 "location": r.location,
                 "region": r.region,
                 "attributes": r.attributes,
+                "sentiment": r.sentiment,
+                "language": r.language,
+                "themes": [{"theme": link.theme.name, "matches": link.matches} for link in r.theme_links.all()],
             }
-            for r in responses
+            for r in responses.prefetch_related("theme_links__theme")
         ],
         "webhook_deliveries": [
             {
@@ -126,6 +131,22 @@ def customer_export_data(customer: Customer) -> dict:
             }
             for c in cases
         ],
+        "recovery_checks": [
+            {
+                "case": v.case.reference,
+                "email": v.email,
+                "status": v.status,
+                "sent_at": v.sent_at.isoformat() if v.sent_at else None,
+                "answered_at": v.answered_at.isoformat() if v.answered_at else None,
+                "answer": v.answer_text if v.answered_at else None,
+                "comment": v.comment,
+            }
+            for v in Verification.objects.filter(customer=customer).select_related("case").order_by("created_at")
+        ],
+        "recognitions": [
+            {"response": r.response_id, "quote": r.quote, "created_at": r.created_at.isoformat()}
+            for r in Recognition.objects.filter(response__customer=customer).order_by("created_at")
+        ],
     }
 
 
@@ -149,6 +170,10 @@ def customer_erase(*, customer_id: int, by=None, via: str = PrivacyLog.Via.COMMA
 
     summary = {
         "responses": SurveyResponse.objects.filter(pk__in=response_ids).update(comment="", attributes={}),
+        # The matched words are pieces of the comment; which themes a response was about stays
+        # (it is what reporting counts, and says nothing about who wrote it).
+        "theme_matches": ResponseTheme.objects.filter(response_id__in=response_ids).exclude(matches=[])
+        .update(matches=[]),
         "webhook_deliveries": WebhookDelivery.objects.filter(Q(response_id__in=response_ids) | Q(pk__in=orphan_ids))
         .update(body=b"", headers={}, error=""),
     }
@@ -156,6 +181,7 @@ def customer_erase(*, customer_id: int, by=None, via: str = PrivacyLog.Via.COMMA
     ids = list(_customer_cases(customer).values_list("pk", flat=True))
     # The case side goes through the cases service, like every other write to a case.
     summary.update(cases_erase_free_text(case_ids=ids, by=by, record=customer.erased_at is None, at=now))
+    summary.update(followup_erase_customer(customer_id=customer.pk))
 
     Customer.objects.filter(pk=customer.pk).update(
         email="", name="", phone="", external_id=None, attributes={}, contact_opt_out=True, erased_at=now, updated_at=now

@@ -87,6 +87,8 @@ def _normalize_closeloop(payload, mapping, received_at):
     if isinstance(payload, dict) and payload.get("type") and not str(payload["type"]).startswith("response."):
         return Ignored(f"event type {payload['type']!r} carries no response")
     data = payload.get("data", payload) if isinstance(payload, dict) else {}
+    if not isinstance(data, dict):  # "data": null, a list, a string: nothing to read a response from
+        data = {}
     scores = []
     for key, value in (data.get("scores") or {}).items() if isinstance(data, dict) else []:
         metric = key if key in ("nps", "csat", "ces") else "custom"

@@ -7,6 +7,10 @@ class ResponseSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     survey_name = serializers.CharField(source="survey.name", read_only=True)
     nps_group = serializers.CharField(read_only=True)
+    sentiment_source = serializers.ChoiceField(
+        choices=[("", "No comment"), ("text", "Read from the comment"), ("score", "From the score (fallback)")],
+        read_only=True, help_text="text: VADER over an English comment; score: the fallback for other languages; "
+        "empty without a comment.")
     themes = serializers.SerializerMethodField(help_text="Slugs of the themes the comment is about.")
     theme_matches = serializers.SerializerMethodField(
         help_text="For each theme, the words of the comment that matched it (for highlighting).")

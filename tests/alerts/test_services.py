@@ -13,6 +13,7 @@ from accounts.models import Membership
 from alerts.models import Alert, AlertRule
 from alerts.services import alert_email_send, alerts_raise_for_response
 from alerts.signals import alert_raised
+from cases.models import Case
 from surveys.models import SurveyResponse
 from surveys.signals import response_recorded
 from tests.alerts.helpers import customer, defaults_off, response, rule
@@ -76,13 +77,15 @@ def test_the_seeded_promoter_rule_praises_without_a_case(personas, raised, djang
     recorded = response(nps=10, comment="Bob was brilliant", cust=customer(), team=personas.north)
     with django_capture_on_commit_callbacks(execute=True):
         (alert,) = alerts_raise_for_response(response=recorded)
-    assert alert.action == "praise" and raised == []
+    # Every new alert is announced (followup listens for praise); only open-case alerts make cases.
+    assert alert.action == "praise" and raised == [alert]
+    assert not Case.objects.filter(response=recorded).exists()
     alert.refresh_from_db()
     assert alert.email_status == "sent"
-    # No staff member named: the response's team (alice, bob, mia) hears it.
+    # No staff member named in the attributes: the response's team (alice, bob, mia) hears it.
     assert sorted(alert.email_recipients) == ["alice@example.com", "bob@example.com", "mia@example.com"]
-    assert "Bob was brilliant" in mail.outbox[0].body
-    assert mail.outbox[0].subject.startswith("[Closeloop] Praise from")
+    praise = next(m for m in mail.outbox if m.subject.startswith("[Closeloop] Praise from"))
+    assert "Bob was brilliant" in praise.body
 
 
 @pytest.mark.parametrize("named", ["bob", "BOB@example.com", "Bob Builder"])
@@ -96,8 +99,10 @@ def test_praise_goes_to_the_staff_member_the_response_names(personas, named, dja
     alert.refresh_from_db()
     assert alert.praised_user == personas.bob
     assert alert.email_recipients == ["bob@example.com"]
-    assert "Bob Builder" in mail.outbox[0].subject
-    assert "named you" in mail.outbox[0].body
+    # The praise alert's own e-mail (recognition for his managers, with him in copy, is followup's).
+    message = next(m for m in mail.outbox if m.to == ["bob@example.com"])
+    assert "Bob Builder" in message.subject
+    assert "named you" in message.body
 
 
 def test_praise_for_an_unknown_name_goes_to_the_rule_team(personas, django_capture_on_commit_callbacks):

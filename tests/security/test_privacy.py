@@ -128,3 +128,31 @@ def test_admin_actions_export_and_erase_after_confirmation(client, personas, sto
 def test_agents_cannot_reach_the_admin_pages(client, personas, story):
     client.force_login(personas.alice)
     assert client.get("/admin/privacy/customerdata/").status_code == 302  # to the admin login
+
+
+def test_export_and_erase_cover_themes_recovery_checks_and_recognition(api_client, personas, story):
+    from django.utils import timezone
+
+    from followup.models import Recognition, Verification
+    from surveys.models import ResponseTheme, Theme
+
+    theme = Theme.objects.create(name="Delivery", slug="delivery", keywords=["parcel"])
+    ResponseTheme.objects.create(response=story.response, theme=theme, matches=["parcel"],
+                                 answered_at=story.response.answered_at)
+    Verification.objects.create(case=story.case, round=0, customer=story.customer, team=personas.north,
+                                email=CUSTOMER_EMAIL, status="answered", answered_at=timezone.now(), answer_value=3,
+                                recovered=False, comment=f"Call me on {CUSTOMER_PHONE}")
+    Recognition.objects.create(response=story.response, team=personas.north, quote=COMMENT, score=9)
+    api_client.force_authenticate(personas.adam)
+
+    data = api_client.get(f"/api/v1/customers/{story.customer.pk}/export/").json()
+    assert data["responses"][0]["themes"] == [{"theme": "Delivery", "matches": ["parcel"]}]
+    assert data["recovery_checks"][0]["email"] == CUSTOMER_EMAIL and CUSTOMER_PHONE in data["recovery_checks"][0]["comment"]
+    assert data["recognitions"][0]["quote"] == COMMENT
+
+    assert api_client.post(f"/api/v1/customers/{story.customer.pk}/erase/", {}, format="json").status_code == 200
+    link = ResponseTheme.objects.get(response=story.response)
+    assert (link.theme_id, link.matches) == (theme.pk, [])  # the theme still counts; the words are gone
+    check = Verification.objects.get(case=story.case)
+    assert (check.email, check.comment, check.recovered) == ("", "", False)
+    assert Recognition.objects.get(response=story.response).quote == ""
