@@ -1,5 +1,5 @@
-"""Schemathesis against /api/schema/ for every role (in-process WSGI, a few examples per
-operation): no 5xx, no response that breaks the published schema. Webhooks are fuzzed with
+"""Schemathesis against /api/schema/ for every role (in-process WSGI, eight generated examples
+per operation): no 5xx, no response that breaks the published schema. Webhooks are fuzzed with
 Hypothesis under valid signatures: no 5xx, and every accepted delivery ends processed or
 failed with a reason."""
 
@@ -47,8 +47,10 @@ def tokens(personas):
 
 @pytest.mark.slow
 @schema.parametrize()
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-          phases=[Phase.explicit, Phase.generate])  # no shrinking: the first failing call is reported as is
+# Generated examples only: schemathesis's explicit (coverage) phase enumerates boundary values of
+# every field and made thousands of calls once the rule and case schemas grew (over 5 minutes).
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+          phases=[Phase.generate])  # no shrinking: the first failing call is reported as is
 def test_api_answers_within_its_schema_for_every_role(case, tokens):
     for role in ("alice", "mia", "adam"):
         case.call_and_validate(headers={"Authorization": f"Token {tokens[role]}"}, checks=CHECKS)
