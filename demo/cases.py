@@ -341,7 +341,8 @@ def _plan(rng: random.Random, case_id: int, now: dt.datetime, people: dict[int, 
     prevention = rng.choice(PREVENTION.get(cause, [""])) if rng.random() < 0.6 else ""
     outcome = rng.choices(["resolved", "not_resolved", "unreachable"], weights=[75, 15, 10])[0]
     services.case_close(case_id=case.pk, by=worker, root_cause_id=root_cause.pk,
-                        resolution=rng.choice(RESOLUTIONS), outcome=outcome, prevention=prevention, at=at)
+                        resolution=rng.choice(RESOLUTIONS), outcome=outcome, prevention=prevention,
+                        suggestions=_offered(case), at=at)
     if age > dt.timedelta(days=5) and rng.random() < 0.04:
         at = _business_offset(rng, at, 2, 48, now)
         yield at
@@ -353,6 +354,19 @@ def _plan(rng: random.Random, case_id: int, now: dt.datetime, people: dict[int, 
             services.case_close(case_id=case.pk, by=worker, root_cause_id=root_cause.pk,
                                 resolution="Second replacement sent and confirmed by phone.", outcome="resolved",
                                 prevention=prevention, at=at)
+
+
+def _offered(case: Case) -> list[dict]:
+    """What the close form would have suggested (once a model was trained part-way through the
+    history, as the nightly task would have): the demo's staff pick their own cause, so whether
+    they "took" a suggestion is whether the model saw it coming."""
+    from cases.suggest import suggest_root_causes
+
+    return [s.as_offered() for s in suggest_root_causes(case)]
+
+
+# The root-cause model is (re)trained at these points of the 90 days, as the nightly task would.
+TRAIN_AT_DAYS_AGO = (45, 20)
 
 
 class _Schedule:
@@ -486,10 +500,15 @@ def seed(context: dict) -> dict:
         people.setdefault(membership.team_id, []).append(membership.user)
     schedule = _Schedule()
     last_case_id = 0
+    trainings = [now - dt.timedelta(days=d) for d in TRAIN_AT_DAYS_AGO]
     with no_dispatch():
         for i, answered_at in enumerate(moments):
             received = answered_at + dt.timedelta(seconds=rng.randint(20, 300))
             schedule.run_until(received)
+            if trainings and received >= trainings[0]:
+                from cases.suggest import train_root_cause_model
+
+                train_root_cause_model(now=trainings.pop(0))
             # A quarter of the answers come from a small set of frequent customers (repeats).
             customer = rng.choice(customers[:120]) if rng.random() < 0.25 else rng.choice(customers)
             with services.replay_clock(received):
