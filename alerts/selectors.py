@@ -25,52 +25,16 @@ need no rule reload.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import uuid
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 
 from alerts.models import Alert, AlertRule
 from alerts.rules import RuleSet, compile_rule
+from config.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "alerts:rules:version"
-
-
-@dataclass(frozen=True)
-class _Cached:
-    token: str | None
-    checked_at: float
-    rules: RuleSet
-
-
-_cached: _Cached | None = None
-_lock = threading.Lock()
-
-
-def _shared_token() -> str | None:
-    """The current rules version in Redis (created when missing); None when Redis is down."""
-    try:
-        token = cache.get(VERSION_KEY)
-        if token is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            token = cache.get(VERSION_KEY)
-        return token
-    except Exception as exc:  # any cache error: fall back to the database, never to stale rules
-        logger.warning("alert rule cache version unavailable (%s); loading rules from the database", exc)
-        return None
-
-
-def _bump_shared_token() -> None:
-    try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception as exc:
-        logger.warning("could not publish an alert rule change to the cache (%s)", exc)
 
 
 def load_active_rules() -> RuleSet:
@@ -79,36 +43,18 @@ def load_active_rules() -> RuleSet:
     return RuleSet(compile_rule(rule) for rule in rules)
 
 
+_rules = ProcessCache(VERSION_KEY, load_active_rules, check_seconds=lambda: settings.ALERT_RULES_CHECK_SECONDS,
+                      what="alert rules")
+
+
 def active_rules() -> RuleSet:
     """The compiled active rules, from this process's cache when it is current."""
-    global _cached
-    cached = _cached
-    now = time.monotonic()
-    interval = getattr(settings, "ALERT_RULES_CHECK_SECONDS", 2)
-    if cached is not None and interval and now - cached.checked_at < interval:
-        return cached.rules
-    token = _shared_token()  # read before loading: a change committed meanwhile bumps it again
-    if cached is not None and token is not None and cached.token == token:
-        _cached = _Cached(token, now, cached.rules)
-        return cached.rules
-    with _lock:
-        rules = load_active_rules()
-        _cached = _Cached(token, now, rules)
-    return rules
+    return _rules.get()
 
 
 def rules_changed() -> None:
     """Call after any change to alert rules: this process reloads now, the others on their next check."""
-    global _cached
-    _cached = None
-    _bump_shared_token()
-    transaction.on_commit(_after_commit)
-
-
-def _after_commit() -> None:
-    global _cached
-    _cached = None
-    _bump_shared_token()
+    _rules.changed()
 
 
 # --- lists ----------------------------------------------------------------------------------

@@ -41,14 +41,14 @@ import datetime as dt
 import logging
 import re
 import threading
-import time
 import unicodedata
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from config.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 
@@ -390,40 +390,6 @@ def highlight(comment: str, matches: Iterable[str]) -> SafeString:
 THEMES_VERSION_KEY = "surveys:themes:version"
 
 
-@dataclass(frozen=True)
-class _Cached:
-    token: str | None
-    checked_at: float
-    matcher: ThemeMatcher
-
-
-_cached: _Cached | None = None
-_cache_lock = threading.Lock()
-
-
-def _shared_token() -> str | None:
-    from django.core.cache import cache
-
-    try:
-        token = cache.get(THEMES_VERSION_KEY)
-        if token is None:
-            cache.add(THEMES_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            token = cache.get(THEMES_VERSION_KEY)
-        return token
-    except Exception as exc:  # a cache error: read the database, never serve stale themes
-        logger.warning("theme cache version unavailable (%s); loading themes from the database", exc)
-        return None
-
-
-def _bump_shared_token() -> None:
-    from django.core.cache import cache
-
-    try:
-        cache.set(THEMES_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception as exc:
-        logger.warning("could not publish a theme change to the cache (%s)", exc)
-
-
 def load_theme_matcher() -> ThemeMatcher:
     """Compile the active themes from the database (one query)."""
     from surveys.models import Theme
@@ -432,41 +398,24 @@ def load_theme_matcher() -> ThemeMatcher:
     return ThemeMatcher(rows)
 
 
-def active_theme_matcher() -> ThemeMatcher:
-    """The compiled active themes, from this process's cache when it is current."""
+def _check_seconds() -> float:
     from django.conf import settings
 
-    global _cached
-    cached = _cached
-    now = time.monotonic()
-    interval = getattr(settings, "THEMES_CHECK_SECONDS", getattr(settings, "ALERT_RULES_CHECK_SECONDS", 2))
-    if cached is not None and interval and now - cached.checked_at < interval:
-        return cached.matcher
-    token = _shared_token()  # read before loading: a change committed meanwhile bumps it again
-    if cached is not None and token is not None and cached.token == token:
-        _cached = _Cached(token, now, cached.matcher)
-        return cached.matcher
-    with _cache_lock:
-        matcher = load_theme_matcher()
-        _cached = _Cached(token, now, matcher)
-    return matcher
+    return settings.THEMES_CHECK_SECONDS
+
+
+_matcher = ProcessCache(THEMES_VERSION_KEY, load_theme_matcher, check_seconds=_check_seconds, what="themes")
+
+
+def active_theme_matcher() -> ThemeMatcher:
+    """The compiled active themes, from this process's cache when it is current."""
+    return _matcher.get()
 
 
 def themes_changed() -> None:
     """Call after any change to themes: this process reloads now, the others on their next check
     (and once more after the transaction commits, for a process that reloaded in between)."""
-    from django.db import transaction
-
-    global _cached
-    _cached = None
-    _bump_shared_token()
-    transaction.on_commit(_after_commit)
-
-
-def _after_commit() -> None:
-    global _cached
-    _cached = None
-    _bump_shared_token()
+    _matcher.changed()
 
 
 # --- discovery ----------------------------------------------------------------------------------

@@ -74,9 +74,9 @@ def test_another_process_sees_a_change_through_the_shared_version(django_assert_
     defaults_off()
     rule(name="Old")
     active_rules()
-    stale = selectors._cached
+    stale = selectors._rules.cached
     rule(name="New")  # bumps the shared token
-    selectors._cached = stale  # the other process still holds the old copy
+    selectors._rules.cached = stale  # the other process still holds the old copy
     assert names() == ["Old", "New"]
 
 
