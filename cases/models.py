@@ -244,6 +244,9 @@ class Case(models.Model):
             # cases, and updates of open cases (the sweep) then maintain no entry here.
             models.Index(fields=["team", "-closed_at"], name="cases_case_closed_team", condition=Q(status="closed")),
             models.Index(fields=["root_cause"], name="cases_case_root_cause", condition=Q(root_cause__isnull=False)),
+            # The recovery-check sweep (followup): cases closed as resolved in the last few days.
+            models.Index(fields=["closed_at"], name="cases_case_resolved_closed",
+                         condition=Q(status="closed", outcome="resolved")),
             models.Index(fields=["customer", "-created_at"], name="cases_case_customer"),
         ]
 
