@@ -617,47 +617,51 @@ def root_cause_weekly(filters: ReportFilters) -> Table:
     return table
 
 
+def _by_touchpoint(cells: list[dict], key: str, table: Table, *, label_of, link_of) -> Table:
+    """Fill a cross-tab of `key` x touchpoint from rows {key, "response__touchpoint", "n"}: the
+    busiest touchpoints as columns (the rest summed in "Other"), rows by total. `label_of(ids)`
+    gives {id: label}; `link_of(id, **extra)` the drill-down URL of a row or a cell."""
+    by_touchpoint: dict[str, int] = defaultdict(int)
+    totals: dict[int, int] = defaultdict(int)
+    for c in cells:
+        by_touchpoint[c["response__touchpoint"] or ""] += c["n"]
+        totals[c[key]] += c["n"]
+    ordered = sorted(by_touchpoint, key=lambda t: (-by_touchpoint[t], t))
+    shown = ordered[:MAX_TOUCHPOINT_COLUMNS]
+    other = len(ordered) > len(shown)
+    keys = {tp: f"tp{i}" for i, tp in enumerate(shown)}
+    label_column = table.columns[0].key
+    table.columns += [*[Column(keys[tp], tp or "(none)", True) for tp in shown]]
+    if other:
+        table.columns.append(Column("other", "Other", True))
+    table.columns.append(Column("total", "Total", True))
+    grid: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    for c in cells:
+        grid[c[key]][keys.get(c["response__touchpoint"] or "", "other")] += c["n"]
+    labels = label_of(totals)
+    for row_id in sorted(totals, key=lambda i: (-totals[i], labels.get(i, ""))):
+        row = {label_column: labels.get(row_id, "?"), "total": totals[row_id]}
+        links = {"total": link_of(row_id)}
+        for tp in shown:
+            row[keys[tp]] = grid[row_id].get(keys[tp], 0)
+            if tp:
+                links[keys[tp]] = link_of(row_id, touchpoint=tp)
+        if other:
+            row["other"] = grid[row_id].get("other", 0)
+        table.add(row, links)
+    return table
+
+
 def root_cause_by_touchpoint(filters: ReportFilters) -> Table:
     """Cross-tab of cause x touchpoint of the opening response (the busiest touchpoints as columns,
     the rest summed in "Other")."""
     cells = list(
         _closed_cases(filters).values("root_cause_id", "response__touchpoint").annotate(n=Count("pk"))
     )
-    by_touchpoint: dict[str, int] = defaultdict(int)
-    totals: dict[int, int] = defaultdict(int)
-    for c in cells:
-        by_touchpoint[c["response__touchpoint"] or ""] += c["n"]
-        totals[c["root_cause_id"]] += c["n"]
-    ordered = sorted(by_touchpoint, key=lambda t: (-by_touchpoint[t], t))
-    shown = ordered[:MAX_TOUCHPOINT_COLUMNS]
-    other = len(ordered) > len(shown)
-    keys = {tp: f"tp{i}" for i, tp in enumerate(shown)}
-    columns = [Column("root_cause", "Root cause"), *[Column(keys[tp], tp or "(none)", True) for tp in shown]]
-    if other:
-        columns.append(Column("other", "Other", True))
-    columns.append(Column("total", "Total", True))
-    table = Table(
-        "root-causes-by-touchpoint",
-        "Root cause by touchpoint",
-        columns,
-        description="Cases closed in the period; darker cells hold more cases.",
-    )
-    grid: dict[int, dict] = defaultdict(lambda: defaultdict(int))
-    for c in cells:
-        tp = c["response__touchpoint"] or ""
-        grid[c["root_cause_id"]][keys.get(tp, "other")] += c["n"]
-    names = _cause_names(totals)
-    for cause_id in sorted(totals, key=lambda i: (-totals[i], names.get(i, ""))):
-        row = {"root_cause": names.get(cause_id, "?"), "total": totals[cause_id]}
-        links = {"total": _cause_link(filters, cause_id)}
-        for tp in shown:
-            row[keys[tp]] = grid[cause_id].get(keys[tp], 0)
-            if tp:
-                links[keys[tp]] = _cause_link(filters, cause_id, touchpoint=tp)
-        if other:
-            row["other"] = grid[cause_id].get("other", 0)
-        table.add(row, links)
-    return table
+    table = Table("root-causes-by-touchpoint", "Root cause by touchpoint", [Column("root_cause", "Root cause")],
+                  description="Cases closed in the period; darker cells hold more cases.")
+    return _by_touchpoint(cells, "root_cause_id", table, label_of=_cause_names,
+                          link_of=lambda cause_id, **extra: _cause_link(filters, cause_id, **extra))
 
 
 def root_cause_scores(filters: ReportFilters) -> Table:
@@ -1106,42 +1110,19 @@ def themes_scores(filters: ReportFilters) -> Table:
 def themes_by_touchpoint(filters: ReportFilters) -> Table:
     """Cross-tab of theme x touchpoint (the busiest touchpoints as columns, the rest in "Other")."""
     cells = list(_theme_tags(filters).values("theme_id", "response__touchpoint").annotate(n=Count("pk")))
-    by_touchpoint: dict[str, int] = defaultdict(int)
-    totals: dict[int, int] = defaultdict(int)
-    for c in cells:
-        by_touchpoint[c["response__touchpoint"] or ""] += c["n"]
-        totals[c["theme_id"]] += c["n"]
-    ordered = sorted(by_touchpoint, key=lambda t: (-by_touchpoint[t], t))
-    shown = ordered[:MAX_TOUCHPOINT_COLUMNS]
-    other = len(ordered) > len(shown)
-    keys = {tp: f"tp{i}" for i, tp in enumerate(shown)}
-    columns = [Column("theme", "Theme"), *[Column(keys[tp], tp or "(none)", True) for tp in shown]]
-    if other:
-        columns.append(Column("other", "Other", True))
-    columns.append(Column("total", "Total", True))
     table = Table(
-        "themes-by-touchpoint",
-        "Themes by touchpoint",
-        columns,
+        "themes-by-touchpoint", "Themes by touchpoint", [Column("theme", "Theme")],
         description="Responses about each theme per touchpoint; darker cells hold more. A number links to the "
                     "open cases about that theme there.",
     )
-    grid: dict[int, dict] = defaultdict(lambda: defaultdict(int))
-    for c in cells:
-        grid[c["theme_id"]][keys.get(c["response__touchpoint"] or "", "other")] += c["n"]
-    themes = _themes(totals)
-    for theme_id in sorted(totals, key=lambda i: (-totals[i], _theme_label(themes.get(i)))):
-        theme = themes.get(theme_id)
-        row = {"theme": _theme_label(theme), "total": totals[theme_id]}
-        links = {"total": _theme_link(filters, theme)}
-        for tp in shown:
-            row[keys[tp]] = grid[theme_id].get(keys[tp], 0)
-            if tp:
-                links[keys[tp]] = _theme_link(filters, theme, touchpoint=tp)
-        if other:
-            row["other"] = grid[theme_id].get("other", 0)
-        table.add(row, links)
-    return table
+    themes: dict[int, Theme] = {}
+
+    def label_of(ids) -> dict[int, str]:
+        themes.update(_themes(ids))
+        return {i: _theme_label(themes.get(i)) for i in ids}
+
+    return _by_touchpoint(cells, "theme_id", table, label_of=label_of,
+                          link_of=lambda theme_id, **extra: _theme_link(filters, themes.get(theme_id), **extra))
 
 
 # --- root-cause suggestions ---------------------------------------------------------------------

@@ -64,8 +64,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     lookup_value_regex = r"[^/]+"
 
     def get_queryset(self):
-        # Each row shows its response's survey name: joined here, not fetched per row.
-        return with_inbox_order(case_list_for_user(self.request.user).select_related("response__survey"))
+        # Each row shows its response's survey name and its SLA policy's name: joined here, not fetched per row.
+        return with_inbox_order(case_list_for_user(self.request.user).select_related("response__survey", "sla_policy"))
 
     def get_object(self):
         return case_get_for_user(self.request.user, self.kwargs["pk"])

@@ -139,9 +139,12 @@ def test_filtered_inbox_query_count_is_fixed(alice_client, personas, themes, dja
 
 @pytest.mark.parametrize("n_cases", [1, 30])
 def test_filtered_api_query_count_is_fixed(api_client, personas, themes, django_assert_max_num_queries, n_cases):
+    from accounts.models import SlaPolicy
+
     api_client.force_authenticate(personas.alice)
-    for _ in range(n_cases):
-        case = make_open_case(personas.north, comment="Parcel late", sentiment=-0.4)
+    policy = SlaPolicy.objects.create(name="Standard", first_contact_hours=8, resolution_hours=40)
+    for _ in range(n_cases):  # with an SLA policy, as real cases have (the list shows its name)
+        case = make_open_case(personas.north, comment="Parcel late", sentiment=-0.4, sla_policy=policy)
         tag(case.response, themes["delivery"], "parcel")
     with django_assert_max_num_queries(8):
         response = api_client.get("/api/v1/cases/", {"theme": "delivery", "sentiment": "negative"})
