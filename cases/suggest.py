@@ -32,13 +32,6 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer
-from threadpoolctl import ThreadpoolController
 
 from cases.models import Case, RootCause, RootCauseModel
 
@@ -89,9 +82,17 @@ def features(*, comment: str, touchpoint: str = "", survey_id=None, metric: str 
     return {"text": (comment or "").strip() or EMPTY_COMMENT, "meta": meta}
 
 
-def build_pipeline(n_rows: int) -> Pipeline:
+def build_pipeline(n_rows: int):
     """Words + character n-grams + categorical facts, into a multinomial logistic regression.
-    Small training sets keep every term (min_df=1): dropping rare words there drops everything."""
+    Small training sets keep every term (min_df=1): dropping rare words there drops everything.
+    scikit-learn is imported here and when a model is loaded, not with this module: a web process
+    that never shows a close form does not pay its ~1.5 s and ~100 MB at start-up."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
     min_df = 2 if n_rows >= 500 else 1
     words = TfidfVectorizer(
         ngram_range=(1, 2), min_df=min_df, max_features=50_000, sublinear_tf=True, strip_accents="unicode",
@@ -171,17 +172,30 @@ def _split(rows: list[dict], labels: list[int]):
     counts = Counter(labels)
     n_test = max(1, round(len(labels) * HELD_OUT))
     stratify = labels if min(counts.values()) >= 2 and n_test >= len(counts) else None
+    from sklearn.model_selection import train_test_split
+
     return train_test_split(rows, labels, test_size=n_test, random_state=RANDOM_STATE, stratify=stratify)
 
 
-_threads = ThreadpoolController()  # built once: inspecting the loaded libraries costs ~2 ms
+_thread_controller = None
 
 
-def fit(rows: list[dict], labels: list) -> Pipeline:
+def _threads():
+    """One ThreadpoolController per process, built on first use (inspecting the loaded libraries
+    costs ~2 ms)."""
+    global _thread_controller
+    if _thread_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _thread_controller = ThreadpoolController()
+    return _thread_controller
+
+
+def fit(rows: list[dict], labels: list):
     """Fit a fresh pipeline. One BLAS/OpenMP thread (here and when suggesting): on a small shared
     machine more threads than cores make the solver about three times slower and a suggestion
     twice as slow, and the process has other work to do."""
-    with _threads.limit(limits=1):
+    with _threads().limit(limits=1):
         return build_pipeline(len(rows)).fit(rows, labels)
 
 
@@ -285,7 +299,7 @@ def current_pipeline():
 
 def rank(pipeline, row: dict) -> list[tuple[int, float]]:
     """(root cause id, probability) for one case, most probable first."""
-    with _threads.limit(limits=1):
+    with _threads().limit(limits=1):
         probabilities = pipeline.predict_proba([row])[0]
     order = np.argsort(-probabilities)
     return [(int(pipeline.classes_[i]), float(probabilities[i])) for i in order]
