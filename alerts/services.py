@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 EMAIL_ACTIONS = (AlertRule.Action.NOTIFY, AlertRule.Action.PRAISE)
 
 
-@transaction.atomic
+# No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
+# delivery, as it must), and a savepoint here would cost two round trips per response.
+@transaction.atomic(savepoint=False)
 def alerts_raise_for_response(*, response) -> list[Alert]:
     """Store an Alert for each active rule the response matches; returns the new ones.
 
@@ -50,7 +52,8 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
     matches = evaluate(response, rules)
     if not matches:
         return []
-    already = set(
+    fresh = getattr(response, "just_recorded", False)  # recorded in this transaction: no alert yet
+    already = set() if fresh else set(
         Alert.objects.filter(response=response, rule_id__in=[m.rule.id for m in matches]).values_list("rule_id", flat=True)
     )
     created_alerts = []
@@ -63,9 +66,12 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
             defaults["praised_user"] = praised_user_for(response)
         if action in EMAIL_ACTIONS:
             defaults["email_status"] = Alert.EmailStatus.PENDING
-        alert, created = Alert.objects.get_or_create(rule_id=match.rule.id, response=response, defaults=defaults)
-        if not created:
-            continue
+        if fresh:
+            alert = Alert.objects.create(rule_id=match.rule.id, response=response, **defaults)
+        else:
+            alert, created = Alert.objects.get_or_create(rule_id=match.rule.id, response=response, defaults=defaults)
+            if not created:
+                continue
         created_alerts.append(alert)
         alert_raised.send(sender=Alert, alert=alert)
         if action in EMAIL_ACTIONS:

@@ -24,11 +24,11 @@ def open_case_from_alert(sender, alert, **kwargs):
 
 @receiver(response_recorded, dispatch_uid="cases.route_response")
 def route_response(sender, response, **kwargs):
-    from cases.routing import route
+    from cases.routing import route_team_id
     from surveys.models import SurveyResponse
 
-    if response.team_id is not None:
+    if response.team_id is not None:  # a case opened for it already set its team
         return
-    team = route(response)
-    SurveyResponse.objects.filter(pk=response.pk, team__isnull=True).update(team=team)
-    response.team = team
+    team_id = route_team_id(response)
+    SurveyResponse.objects.filter(pk=response.pk, team__isnull=True).update(team_id=team_id)
+    response.team_id = team_id

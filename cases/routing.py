@@ -2,6 +2,7 @@
 the default team catches the rest.
 
     route(response) -> Team
+    route_team_id(response) -> int (no query once the rules are cached)
     matching_rule(response) -> RoutingRule | None
 
 A rule's empty list means "any". Strings compare case-insensitively; `locations` matches the
@@ -11,15 +12,15 @@ response's location or its region; `metrics` matches when the response carries a
 from __future__ import annotations
 
 import logging
-import uuid
 
-from django.core.cache import cache
-from django.db import transaction
+from django.conf import settings
+from django.db.models import Case, When
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import Team
 from cases.models import RoutingRule
+from config.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 
@@ -69,46 +70,45 @@ def rule_matches(rule: RoutingRule, response, survey_ids: set[int] | None = None
 
 
 VERSION_KEY = "cases:routing-rules-version"
-_cache: dict = {"version": None, "rules": None}
+
+
+class Routing:
+    """What routing reads on every response, loaded together: the active rules in order (with
+    their survey ids) and the default team's id (None when there is no team yet)."""
+
+    def __init__(self, rules: list[RoutingRule], default_team_id: int | None):
+        self.rules, self.default_team_id = rules, default_team_id
+
+
+def _load() -> Routing:
+    rules = list(RoutingRule.objects.filter(active=True).prefetch_related("surveys"))
+    for rule in rules:
+        rule.survey_ids = frozenset(s.pk for s in rule.surveys.all())
+    default = _default_team_query().values_list("id", flat=True).first()
+    return Routing(rules, default)
+
+
+# Per process, checked against a shared version token (config.process_cache), like alert rules.
+_routing = ProcessCache(VERSION_KEY, _load, check_seconds=lambda: settings.ALERT_RULES_CHECK_SECONDS,
+                        what="routing rules")
 
 
 def rules_changed() -> None:
-    """Invalidate every process's cached rules (a new version token in the shared cache)."""
-    _cache["version"] = None
-    try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:  # noqa: BLE001
-        logger.warning("cache unavailable; other processes keep their routing rules until it returns")
-
-
-def _version():
-    try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = cache.get(VERSION_KEY)
-    except Exception:  # noqa: BLE001 - without the shared cache, read the rules every time
-        logger.warning("cache unavailable; routing rules read from the database", exc_info=True)
-        return None
-    return version
+    """After any change to routing rules or teams: this process reloads now, the others on their
+    next check (within ALERT_RULES_CHECK_SECONDS)."""
+    _routing.changed()
 
 
 def active_rules() -> list[RoutingRule]:
-    """The active rules in order, cached per process until any rule changes (one cache read)."""
-    version = _version()
-    if _cache["rules"] is None or _cache["version"] != version or version is None:
-        _cache["rules"] = list(RoutingRule.objects.filter(active=True).prefetch_related("surveys"))
-        for rule in _cache["rules"]:
-            rule.survey_ids = frozenset(s.pk for s in rule.surveys.all())
-        _cache["version"] = version
-    return _cache["rules"]
+    """The active rules in order, from this process's cache when it is current."""
+    return _routing.get().rules
 
 
 @receiver([post_save, post_delete], sender=RoutingRule, dispatch_uid="cases.routing.rules_changed")
 @receiver(m2m_changed, sender=RoutingRule.surveys.through, dispatch_uid="cases.routing.surveys_changed")
+@receiver([post_save, post_delete], sender=Team, dispatch_uid="cases.routing.teams_changed")
 def _on_rule_change(sender, **kwargs):
-    _cache["version"] = None  # this process: at once (it may read its own uncommitted change)
-    transaction.on_commit(rules_changed)  # the others: once the change is visible to them
+    rules_changed()
 
 
 def matching_rule(response, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
@@ -119,16 +119,29 @@ def matching_rule(response, rules: list[RoutingRule] | None = None) -> RoutingRu
     return None
 
 
+def _default_team_query():
+    """The team flagged is_default (the oldest if several), else the oldest team."""
+    return Team.objects.annotate(flagged=Case(When(is_default=True, then=0), default=1)).order_by("flagged", "id")
+
+
 def default_team() -> Team:
     """The team flagged is_default (the oldest if several); a fresh install gets one made."""
-    team = Team.objects.filter(is_default=True).order_by("id").first() or Team.objects.order_by("id").first()
+    team = _default_team_query().first()
     if team is None:
         logger.warning("no team exists; creating the default team 'Unrouted'")
         team, _ = Team.objects.get_or_create(slug="unrouted", defaults={"name": "Unrouted", "is_default": True})
     return team
 
 
+def route_team_id(response) -> int:
+    """The owning team's id, from the cached rules and default team (no query once cached)."""
+    rule = matching_rule(response)
+    if rule is not None:
+        return rule.team_id
+    default_id = _routing.get().default_team_id
+    return default_id if default_id is not None else default_team().pk
+
+
 def route(response) -> Team:
     """The owning team, read fresh (cached rules hold ids, not teams whose calendars could change)."""
-    rule = matching_rule(response)
-    return Team.objects.get(pk=rule.team_id) if rule is not None else default_team()
+    return Team.objects.get(pk=route_team_id(response))

@@ -686,7 +686,9 @@ def _score_words(response) -> str:
     return score.text if score else "another low score"
 
 
-@transaction.atomic
+# No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
+# delivery, as it must), and a savepoint here would cost two round trips per response.
+@transaction.atomic(savepoint=False)
 def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
     """Turn an alert into work: route to a team, pick the assignee, set the SLA clocks.
 
@@ -694,15 +696,26 @@ def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
     it (and its priority raised if this alert asks for more); when their case was closed within
     the alert rule's repeat window, that case is reopened instead (its timeline says why).
     Idempotent: the same alert (or response) never opens two cases."""
+    response = alert.response
+    if getattr(response, "just_recorded", False):
+        # Recorded in this transaction: its only case is one an earlier alert of it opened just now.
+        if getattr(response, "recorded_case", None) is not None:
+            return response.recorded_case
+    else:
+        existing = Case.objects.filter(Q(alert=alert) | Q(case_responses__response=response)).first()
+        if existing is not None:
+            return existing
+    case = _open_from_alert(alert, _now(at))
+    response.recorded_case = case
+    return case
+
+
+def _open_from_alert(alert, at: dt.datetime) -> Case:
     from cases.routing import matching_rule, default_team
     from surveys.models import Customer, SurveyResponse
 
-    at = _now(at)
     response = alert.response
     rule = alert.rule
-    existing = Case.objects.filter(Q(alert=alert) | Q(case_responses__response=response)).first()
-    if existing is not None:
-        return existing
 
     customer = None
     if response.customer_id:
@@ -753,6 +766,7 @@ def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
     CaseResponse.objects.create(case=case, response=response, attached_at=at)
     if response.team_id is None:
         SurveyResponse.objects.filter(pk=response.pk, team__isnull=True).update(team=team)
+        response.team_id = team.pk  # routing (cases.receivers) then has nothing left to do
     events = [_event(case, Kind.OPENED, None, at, to_value=team.name, note="; ".join(alert.reasons or []), data={
         "alert_id": alert.pk, "rule": rule.name, "reasons": alert.reasons,
         "routing_rule": routing_rule.name if routing_rule else "", "sla_policy": policy.name if policy else "",

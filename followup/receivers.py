@@ -3,13 +3,17 @@
 - alerts.signals.alert_raised for a praise alert -> followup.services.recognition_for_alert (a
   promoter's comment naming a member of staff or a location becomes a Recognition, e-mailed to
   their managers after commit).
+- a change to a user or a team membership -> followup.services.staff_changed (the per-process
+  directory of names a comment can mention).
 
 It runs inside the transaction that recorded the response, like cases' receivers, so the
 response, its alerts and the recognition are committed together or not at all.
 """
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.models import Membership, User
 from alerts.signals import alert_raised
 
 
@@ -21,3 +25,15 @@ def recognize_praise(sender, alert, **kwargs):
     if alert.action != AlertRule.Action.PRAISE:
         return
     recognition_for_alert(alert=alert)
+
+
+@receiver(post_save, sender=User, dispatch_uid="followup.user_saved")
+@receiver(post_delete, sender=User, dispatch_uid="followup.user_deleted")
+@receiver(post_save, sender=Membership, dispatch_uid="followup.membership_saved")
+@receiver(post_delete, sender=Membership, dispatch_uid="followup.membership_deleted")
+def staff_changed(sender, update_fields=None, **kwargs):
+    from followup.services import staff_changed
+
+    if update_fields is not None and set(update_fields) <= {"last_login", "password", "is_away"}:
+        return  # a login, a new password or being away changes no name anyone can mention
+    staff_changed()

@@ -46,6 +46,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from config.process_cache import ProcessCache
 from cases.models import Case
 from followup.models import Recognition, Verification
 from surveys.models import Customer, SurveyResponse
@@ -426,6 +427,74 @@ def is_promoter(response: SurveyResponse) -> bool:
     return False
 
 
+class StaffDirectory:
+    """Who a comment can name, indexed for matching: active users' full names, and the first
+    names of each team's active members; each folded name maps to the ids that carry it. Kept
+    per process (`staff_directory()`), so recognising a praise costs no query."""
+
+    def __init__(self, full_names: dict[str, set[int]], first_names: dict[int, dict[str, set[int]]]):
+        self.full_names, self.first_names = full_names, first_names
+        # Names by their first word: a comment is only compared with the names that could start
+        # at one of its words, not with every user in the company.
+        self._full_by_word = self._by_first_word(full_names)
+        self._first_by_team = {team: self._by_first_word(names) for team, names in first_names.items()}
+
+    @staticmethod
+    def _by_first_word(names: dict[str, set[int]]) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for name in names:
+            first = re.search(r"\w+", name)  # "jean-luc picard" under "jean", as the comment splits it
+            index.setdefault(first.group() if first else "", []).append(name)
+        return index
+
+    @staticmethod
+    def _found(folded: str, names: dict[str, set[int]], by_word: dict[str, list[str]]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        words = set(re.findall(r"\w+", folded)) | {""}
+        for word in words:
+            for name in by_word.get(word, ()):
+                ids = names[name]
+                position = _find(name, folded)
+                if position >= 0 and len(ids) == 1:
+                    found[next(iter(ids))] = position
+        return found
+
+    def named(self, folded: str, team_id: int | None) -> int | None:
+        found = self._found(folded, self.full_names, self._full_by_word)
+        if not found and team_id in self.first_names:
+            found = self._found(folded, self.first_names[team_id], self._first_by_team[team_id])
+        if not found:
+            return None
+        best = min(found.values())
+        winners = [uid for uid, position in found.items() if position == best]
+        return winners[0] if len(winners) == 1 else None
+
+
+def _load_staff_directory() -> StaffDirectory:
+    full_names: dict[str, set[int]] = {}
+    for uid, first, last in User.objects.filter(is_active=True).exclude(first_name="").exclude(last_name="") \
+            .values_list("pk", "first_name", "last_name"):
+        full_names.setdefault(fold(f"{first} {last}"), set()).add(uid)
+    first_names: dict[int, dict[str, set[int]]] = {}
+    for team_id, uid, first in Membership.objects.filter(user__is_active=True).exclude(user__first_name="") \
+            .values_list("team_id", "user_id", "user__first_name"):
+        first_names.setdefault(team_id, {}).setdefault(fold(first), set()).add(uid)
+    return StaffDirectory(full_names, first_names)
+
+
+_staff = ProcessCache("followup:staff-directory:version", _load_staff_directory,
+                      check_seconds=lambda: settings.ALERT_RULES_CHECK_SECONDS, what="staff directory")
+
+
+def staff_directory() -> StaffDirectory:
+    return _staff.get()
+
+
+def staff_changed() -> None:
+    """After a user or membership change: this process reloads now, the others on their next check."""
+    _staff.changed()
+
+
 def named_user(comment: str, *, team_id: int | None) -> User | None:
     """The active user the comment names: a full name anywhere among active users, else a first
     name that is unique among the members of `team_id` (the response's team). Whole words, case
@@ -433,29 +502,8 @@ def named_user(comment: str, *, team_id: int | None) -> User | None:
     folded = fold(comment)
     if not folded:
         return None
-    found: dict[int, int] = {}
-    full_names: dict[str, set[int]] = {}
-    for uid, first, last in User.objects.filter(is_active=True).exclude(first_name="").exclude(last_name="") \
-            .values_list("pk", "first_name", "last_name"):
-        full_names.setdefault(fold(f"{first} {last}"), set()).add(uid)
-    for name, ids in full_names.items():
-        position = _find(name, folded)
-        if position >= 0 and len(ids) == 1:
-            found[next(iter(ids))] = position
-    if not found and team_id:
-        first_names: dict[str, set[int]] = {}
-        members = User.objects.filter(is_active=True, memberships__team_id=team_id).exclude(first_name="")
-        for uid, first in members.values_list("pk", "first_name"):
-            first_names.setdefault(fold(first), set()).add(uid)
-        for name, ids in first_names.items():
-            position = _find(name, folded)
-            if position >= 0 and len(ids) == 1:
-                found[next(iter(ids))] = position
-    if not found:
-        return None
-    best = min(found.values())
-    winners = [uid for uid, position in found.items() if position == best]
-    return User.objects.get(pk=winners[0]) if len(winners) == 1 else None
+    uid = staff_directory().named(folded, team_id)
+    return User.objects.filter(pk=uid, is_active=True).first() if uid is not None else None
 
 
 def known_locations() -> list[str]:
@@ -512,15 +560,17 @@ def recognition_for_alert(*, alert) -> Recognition | None:
     of staff or a location, record the recognition and e-mail it to the managers after commit.
     Idempotent per response. Runs inside the transaction that recorded the response."""
     response = alert.response
-    if Recognition.objects.filter(response_id=response.pk).exists() or not is_promoter(response):
+    if not is_promoter(response):
+        return None
+    if not getattr(response, "just_recorded", False) and Recognition.objects.filter(response_id=response.pk).exists():
         return None
     team_id = response.team_id
     if team_id is None:
         # Alerts are raised before cases routes the response (both on response_recorded): ask
         # routing for the team it is about to get (without touching the response: cases sets it).
-        from cases.routing import route
+        from cases.routing import route_team_id
 
-        team_id = route(response).pk
+        team_id = route_team_id(response)
     comment = response.comment or ""
     person = alert.praised_user if alert.praised_user_id else named_user(comment, team_id=team_id)
     location = "" if person is not None else named_location(response, comment)

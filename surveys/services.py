@@ -1,8 +1,9 @@
 """Writes for the surveys stage: sources, deliveries and the response recorder.
 
 The path of a delivery: the webhook view verifies it and calls `delivery_store` (committed before
-the 202); `process_delivery_task` calls `delivery_process`, which claims the row, runs the
-vendor adapter (fetching thin webhooks first) and calls `response_record` in one transaction."""
+the 202); `process_deliveries_task` (a batch, as the publisher sends them) calls
+`deliveries_process`, which claims the rows, runs the vendor adapter (fetching thin webhooks
+first) and calls `response_record`, one transaction per delivery."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -146,46 +147,110 @@ def delivery_fetch_request(delivery: WebhookDelivery) -> FetchRequest | None:
 
 
 def delivery_process(*, delivery_pk: int) -> str:
-    """Claim, normalize, record. Returns the final status (or "skipped" when someone else has it)."""
-    from surveys.vendor_api import TransientError, fetch
+    """Claim, normalize, record one delivery. Returns the final status (or "skipped" when someone
+    else has it)."""
+    return deliveries_process(delivery_pks=[delivery_pk])[delivery_pk]
 
-    now = timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        Q(not_before__isnull=True) | Q(not_before__lte=now), pk=delivery_pk, status=WebhookDelivery.Status.PENDING
-    ).update(status=WebhookDelivery.Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
+
+def deliveries_process(*, delivery_pks: list[int]) -> dict[int, str]:
+    """Claim, normalize and record a batch of deliveries; the final status of each ("skipped" for
+    the ones someone else has, or that are not due yet).
+
+    The batch shares its reads, not its transactions: one statement claims every row, one loads
+    them, a few more find the customers, surveys and responses the batch already has
+    (RecordLookups); then each delivery is recorded in its own transaction, so one bad delivery
+    never holds back or rolls back the others."""
+    outcomes = dict.fromkeys(delivery_pks, "skipped")
+    claimed = _deliveries_claim(delivery_pks)
     if not claimed:
-        return "skipped"
-    delivery = WebhookDelivery.objects.select_related("source").get(pk=delivery_pk)
+        return outcomes
+    prepared = []
+    for delivery in WebhookDelivery.objects.select_related("source").filter(pk__in=claimed).order_by("pk"):
+        try:
+            prepared.append((delivery, _delivery_prepare(delivery)))
+        except Exception as exc:
+            outcomes[delivery.pk] = _delivery_error(delivery, exc)
     try:
-        if delivery.fetched is None and (request := delivery_fetch_request(delivery)) is not None:
-            delivery.fetched = fetch(request)  # slow I/O outside any transaction
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(fetched=delivery.fetched)
-        result = delivery_normalize(delivery)
-        with transaction.atomic():
-            response = None
-            if not isinstance(result, Ignored):
-                response, _created = response_record(source=delivery.source, normalized=result, delivery=delivery)
-            done = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PROCESSING).update(
-                status=WebhookDelivery.Status.PROCESSED, processed_at=timezone.now(), response=response, error="",
-                note=result.reason[:255] if isinstance(result, Ignored) else "", not_before=None,
-            )
-            if not done:  # the re-drive took it back meanwhile: let the newer run record it
-                transaction.set_rollback(True)
-                return "skipped"
-        return WebhookDelivery.Status.PROCESSED
-    except (MappingError, PayloadError, InvalidResponse) as exc:
+        lookups = RecordLookups.load([(d.source, r) for d, r in prepared if not isinstance(r, Ignored)])
+    except DatabaseError:  # each delivery meets the error again on its own, and retries
+        lookups = None
+    for delivery, result in prepared:
+        try:
+            outcomes[delivery.pk] = _delivery_record(delivery, result, lookups)
+        except Exception as exc:
+            outcomes[delivery.pk] = _delivery_error(delivery, exc)
+    return outcomes
+
+
+def _deliveries_claim(delivery_pks: list[int]) -> list[int]:
+    """Mark the due, pending rows among `delivery_pks` as processing, in one statement that says
+    which it took: a row another worker claimed first is not returned."""
+    if not delivery_pks:
+        return []
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(delivery_pks))
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 "
+            f"WHERE id IN ({placeholders}) AND status = %s AND (not_before IS NULL OR not_before <= %s) RETURNING id",
+            [WebhookDelivery.Status.PROCESSING, now, *delivery_pks, WebhookDelivery.Status.PENDING, now],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _delivery_prepare(delivery: WebhookDelivery):
+    """The delivery's normalized response (or Ignored), fetching a thin webhook's body first."""
+    from surveys.vendor_api import fetch
+
+    if delivery.fetched is None and (request := delivery_fetch_request(delivery)) is not None:
+        delivery.fetched = fetch(request)  # slow I/O outside any transaction
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(fetched=delivery.fetched)
+    return delivery_normalize(delivery)
+
+
+def _delivery_record(delivery: WebhookDelivery, result, lookups: RecordLookups | None) -> str:
+    try:
+        status = _delivery_record_atomically(delivery, result, lookups)
+    except BaseException:
+        if lookups is not None:
+            lookups.drop()
+        raise
+    if lookups is not None:
+        (lookups.keep if status == WebhookDelivery.Status.PROCESSED else lookups.drop)()
+    return status
+
+
+def _delivery_record_atomically(delivery: WebhookDelivery, result, lookups: RecordLookups | None) -> str:
+    with transaction.atomic():
+        response = None
+        if not isinstance(result, Ignored):
+            response, _created = response_record(
+                source=delivery.source, normalized=result, delivery=delivery, lookups=lookups)
+        done = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PROCESSING).update(
+            status=WebhookDelivery.Status.PROCESSED, processed_at=timezone.now(), response=response, error="",
+            note=result.reason[:255] if isinstance(result, Ignored) else "", not_before=None,
+        )
+        if not done:  # the re-drive took it back meanwhile: let the newer run record it
+            transaction.set_rollback(True)
+            return "skipped"
+    return WebhookDelivery.Status.PROCESSED
+
+
+def _delivery_error(delivery: WebhookDelivery, exc: Exception) -> str:
+    """Fail (a person must act) or retry (transient) a delivery whose processing raised `exc`."""
+    from surveys.vendor_api import TransientError
+
+    if isinstance(exc, (MappingError, PayloadError, InvalidResponse)):
         _delivery_fail(delivery, str(exc))
         return WebhookDelivery.Status.FAILED
-    except TransientError as exc:
+    if isinstance(exc, TransientError):
         return _delivery_retry(delivery, str(exc))
-    except Exception as exc:
-        from django.db import DatabaseError
-
-        if isinstance(exc, DatabaseError):
-            return _delivery_retry(delivery, f"database error: {exc}")
-        logger.exception("delivery %s failed unexpectedly", delivery.pk)
-        _delivery_fail(delivery, f"Internal error ({exc.__class__.__name__}: {exc}); replay once it is fixed.")
-        return WebhookDelivery.Status.FAILED
+    if isinstance(exc, DatabaseError):
+        return _delivery_retry(delivery, f"database error: {exc}")
+    logger.error("delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
+    _delivery_fail(delivery, f"Internal error ({exc.__class__.__name__}: {exc}); replay once it is fixed.")
+    return WebhookDelivery.Status.FAILED
 
 
 def _delivery_fail(delivery: WebhookDelivery, reason: str) -> None:
@@ -250,6 +315,91 @@ def deliveries_redrive(*, limit: int = 500) -> dict:
 
 # --- Responses -----------------------------------------------------------------------------
 
+class RecordLookups:
+    """What a batch of normalized responses needs from the database, read up front in a few
+    queries: the responses it repeats, its customers (by external id and by e-mail) and its
+    surveys. `response_record` consults it before querying; what one delivery records is staged,
+    and kept once its transaction is through (`keep()`; `drop()` after a rollback), so a later
+    delivery in the same batch finds it and never a row that was rolled back. A miss means "not
+    there when the batch was read": the unique constraints still decide, and a row created
+    meanwhile by another worker is found by the query that follows the lost INSERT."""
+
+    def __init__(self):
+        self.responses: dict[tuple[int, str], SurveyResponse] = {}
+        self.customers_by_external_id: dict[str, Customer] = {}
+        self.customers_by_email: dict[str, Customer] = {}
+        self.surveys: dict[tuple[int, str], Survey] = {}
+        self._staged: list = []
+
+    def stage(self, kind: str, key, value) -> None:
+        self._staged.append((kind, key, value))
+
+    def keep(self) -> None:
+        for kind, key, value in self._staged:
+            if kind == "customer":
+                self._add_customer(value)
+            else:
+                getattr(self, kind)[key] = value
+        self._staged.clear()
+
+    def drop(self) -> None:
+        self._staged.clear()
+
+    @classmethod
+    def load(cls, items: list[tuple[WebhookSource, NormalizedResponse]]) -> RecordLookups:
+        lookups = cls()
+        if not items:
+            return lookups
+        by_source: dict[int, set[str]] = {}
+        survey_ids: dict[int, set[str]] = {}
+        external_ids, emails = set(), set()
+        for source, normalized in items:
+            by_source.setdefault(source.pk, set()).add(normalized.response_id)
+            survey_ids.setdefault(source.pk, set()).add(normalized.survey_id)
+            if normalized.customer.external_id:
+                external_ids.add(normalized.customer.external_id)
+            if normalized.customer.email:
+                emails.add(normalized.customer.email.lower())
+        responses = Q()
+        for source_id, ids in by_source.items():
+            responses |= Q(source_id=source_id, external_id__in=ids)
+        for response in SurveyResponse.objects.filter(responses).order_by():
+            lookups.responses[(response.source_id, response.external_id)] = response
+        surveys = Q()
+        for source_id, ids in survey_ids.items():
+            surveys |= Q(source_id=source_id, external_id__in=ids)
+        for survey in Survey.objects.filter(surveys).order_by():
+            lookups.surveys[(survey.source_id, survey.external_id)] = survey
+        if external_ids:
+            for customer in Customer.objects.filter(external_id__in=external_ids).order_by():
+                lookups.customers_by_external_id[customer.external_id] = customer
+        if emails:
+            for customer in Customer.objects.annotate(email_ci=Lower("email")).filter(email_ci__in=emails).order_by():
+                lookups.customers_by_email[customer.email_ci] = customer  # unique, case-insensitively
+        return lookups
+
+    def customer_match(self, identity: CustomerIdentity) -> Customer | None:
+        """`_customer_match` answered from the batch's reads (the phone-only case is not read up
+        front: None sends the caller to the database)."""
+        if identity.external_id and (found := self.customers_by_external_id.get(identity.external_id)):
+            return found
+        if identity.email:
+            found = self.customers_by_email.get(identity.email.lower())
+            if found is not None and not (identity.external_id and found.external_id):
+                return found
+        return None
+
+    def can_answer(self, identity: CustomerIdentity) -> bool:
+        return bool(identity.external_id or identity.email)
+
+    def _add_customer(self, customer: Customer) -> None:
+        if customer.external_id:
+            self.customers_by_external_id[customer.external_id] = customer
+        if customer.email:
+            self.customers_by_email.setdefault(customer.email.lower(), customer)
+
+
+
 def response_analyse(response: SurveyResponse) -> list:
     """Fill a response's sentiment, sentiment_source and language from its comment (surveys.text)
     and return the active themes its comment is about (ThemeFound list). Writes nothing."""
@@ -283,22 +433,31 @@ def _validate(normalized: NormalizedResponse) -> None:
             raise InvalidResponse(f"NPS must be a whole number from 0 to 10, got {score.value}.")
 
 
-@transaction.atomic
+# No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
+# delivery, as it must), and a savepoint here would cost two round trips per response.
+@transaction.atomic(savepoint=False)
 def response_record(
-    *, source: WebhookSource, normalized: NormalizedResponse, delivery: WebhookDelivery | None = None
+    *, source: WebhookSource, normalized: NormalizedResponse, delivery: WebhookDelivery | None = None,
+    lookups: RecordLookups | None = None,
 ) -> tuple[SurveyResponse, bool]:
     """Store one normalized response (customer and survey found or created) and announce it.
 
     A duplicate (same source and response id) returns the stored one with created=False and no
     signal; it only fills a comment the first delivery did not have (Delighted sends the score
-    first and the comment in a later `survey_response.updated`)."""
-    existing = SurveyResponse.objects.filter(source=source, external_id=normalized.response_id).first()
+    first and the comment in a later `survey_response.updated`). `lookups`: what a batch read up
+    front (deliveries_process), consulted instead of a query per row."""
+    key = (source.pk, normalized.response_id)
+    if lookups is not None:
+        existing = lookups.responses.get(key)
+    else:
+        existing = SurveyResponse.objects.filter(source=source, external_id=normalized.response_id).first()
     if existing is not None:
         _response_fill_comment(existing, normalized)
         return existing, False
     _validate(normalized)
-    customer = customer_find_or_create(normalized.customer)
-    survey = survey_find_or_create(source=source, external_id=normalized.survey_id, name=normalized.survey_name)
+    customer = customer_find_or_create(normalized.customer, lookups=lookups)
+    survey = survey_find_or_create(source=source, external_id=normalized.survey_id, name=normalized.survey_name,
+                                   lookups=lookups)
     response = SurveyResponse(
         source=source, survey=survey, customer=customer, external_id=normalized.response_id,
         answered_at=normalized.answered_at, comment=normalized.comment,
@@ -321,13 +480,23 @@ def response_record(
     try:
         with transaction.atomic():
             response.save()
-    except IntegrityError:
+    except IntegrityError:  # recorded meanwhile by another worker (or earlier than a batch's reads)
         existing = SurveyResponse.objects.filter(source=source, external_id=normalized.response_id).first()
         if existing is None:
             raise
+        _response_fill_comment(existing, normalized)
         return existing, False
     _response_store_themes(response, themes)
-    response_recorded.send(sender=SurveyResponse, response=response)
+    # While the receivers run, they know the response is new: no alert, case or recognition of it
+    # can exist yet, so they need not look. Only while they run: the caller may use it again.
+    response.just_recorded = True
+    try:
+        response_recorded.send(sender=SurveyResponse, response=response)
+    finally:
+        response.just_recorded = False
+        response.__dict__.pop("recorded_case", None)
+    if lookups is not None:
+        lookups.stage("responses", key, response)
     return response, True
 
 
@@ -344,29 +513,41 @@ def _response_fill_comment(response: SurveyResponse, normalized: NormalizedRespo
         response.refresh_from_db(fields=["comment", "sentiment", "sentiment_source", "language"])
 
 
-def survey_find_or_create(*, source: WebhookSource, external_id: str, name: str) -> Survey:
-    for _ in range(3):
-        survey = Survey.objects.filter(source=source, external_id=external_id).first()
+def survey_find_or_create(*, source: WebhookSource, external_id: str, name: str,
+                          lookups: RecordLookups | None = None) -> Survey:
+    for attempt in range(3):
+        if lookups is not None and attempt == 0:
+            survey = lookups.surveys.get((source.pk, external_id))
+        else:
+            survey = Survey.objects.filter(source=source, external_id=external_id).first()
         if survey is not None:
             if name and survey.name != name and survey.name == survey.external_id:
                 Survey.objects.filter(pk=survey.pk).update(name=name)
+                survey.name = name
             return survey
         try:
             with transaction.atomic():
-                return Survey.objects.create(source=source, external_id=external_id, name=name or external_id)
+                survey = Survey.objects.create(source=source, external_id=external_id, name=name or external_id)
+            if lookups is not None:
+                lookups.stage("surveys", (source.pk, external_id), survey)
+            return survey
         except IntegrityError:
             continue
     raise IntegrityError(f"Could not find or create survey {external_id!r}")
 
 
-def customer_find_or_create(identity: CustomerIdentity) -> Customer | None:
+def customer_find_or_create(identity: CustomerIdentity, lookups: RecordLookups | None = None) -> Customer | None:
     """External id first, then e-mail (case-insensitive); created when neither matches.
 
-    Race-safe: the unique constraints decide, and a lost race re-reads the winner's row."""
+    Race-safe: the unique constraints decide, and a lost race re-reads the winner's row. With
+    `lookups` the first match is answered from the batch's reads; a retry always asks the database."""
     if not any([identity.external_id, identity.email, identity.name, identity.phone]):
         return None
-    for _ in range(3):
-        customer = _customer_match(identity)
+    for attempt in range(3):
+        if lookups is not None and attempt == 0 and lookups.can_answer(identity):
+            customer = lookups.customer_match(identity)
+        else:
+            customer = _customer_match(identity)
         if customer is None:
             try:
                 with transaction.atomic():
@@ -375,10 +556,12 @@ def customer_find_or_create(identity: CustomerIdentity) -> Customer | None:
                         phone=identity.phone, tier=identity.tier, segment=identity.segment,
                         account_value=identity.account_value, attributes=identity.attributes or {},
                     )
-                return customer
             except IntegrityError:
                 continue  # someone created it meanwhile (or the e-mail belongs to another id): match again
-        _customer_enrich(customer, identity)
+        else:
+            _customer_enrich(customer, identity)
+        if lookups is not None:
+            lookups.stage("customer", None, customer)
         return customer
     # E-mail already belongs to a customer with another external id: keep the id, drop the e-mail.
     with transaction.atomic():

@@ -25,13 +25,13 @@ def redrive_pending_deliveries_task() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_deliveries_task(delivery_ids: list[int]) -> dict:
-    """A batch published by the web process (surveys.publisher): each delivery as in
-    process_delivery_task. A re-run after a worker died mid-batch skips the ones already done."""
-    from surveys.services import delivery_process
+    """A batch published by the web process (surveys.publisher): claimed and read together, each
+    recorded in its own transaction (services.deliveries_process). A re-run after a worker died
+    mid-batch skips the ones already done."""
+    from surveys.services import deliveries_process
 
     results: dict[str, int] = {}
-    for delivery_id in delivery_ids:
-        status = delivery_process(delivery_pk=delivery_id)
+    for status in deliveries_process(delivery_pks=delivery_ids).values():
         results[status] = results.get(status, 0) + 1
     return results
 

@@ -125,3 +125,17 @@ def test_the_same_alert_never_opens_two_cases(personas):
 
     alert = make_alert()
     assert case_open_from_alert(alert=alert).pk == case_open_from_alert(alert=alert).pk
+
+
+def test_a_new_default_team_takes_unrouted_responses_at_once(settings):
+    """Routing is cached per process; changing which team is the default is honoured at once."""
+    from accounts.models import Team
+    from cases.routing import route_team_id
+
+    settings.ALERT_RULES_CHECK_SECONDS = 3600  # only the change signal can refresh the cache
+    old = Team.objects.create(name="Old default", slug="old-default", is_default=True)
+    unrouted = make_response(make_customer(), touchpoint="nowhere-special")
+    assert route_team_id(unrouted) == old.pk
+    Team.objects.filter(pk=old.pk).update(is_default=False)  # no signal: the save below announces the change
+    new = Team.objects.create(name="New default", slug="new-default", is_default=True)
+    assert route_team_id(unrouted) == new.pk

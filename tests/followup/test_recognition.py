@@ -270,3 +270,20 @@ def test_the_api_lists_recognition_with_the_same_visibility_and_filters(api_clie
     assert [r["quote"] for r in api_client.get(url).json()["results"]] == ["Zoë Müller fixed it"]
     api_client.force_authenticate(None)
     assert api_client.get(url).status_code in (401, 403)
+
+
+def test_names_with_hyphens_and_apostrophes_and_people_who_leave(staff, settings):
+    """The per-process directory of names: punctuation inside a name, and a deactivated or renamed
+    person stops (or starts) being named at once, even with a long cache check interval."""
+    settings.ALERT_RULES_CHECK_SECONDS = 3600  # only the change signal can refresh the directory
+    jean = make_user("jl", first_name="Jean-Luc", last_name="O'Brien")
+    Membership.objects.create(user=jean, team=staff.north)
+    assert services.named_user("Jean-Luc O'Brien sorted it out", team_id=None) == jean
+    assert services.named_user("jean-luc was great", team_id=staff.north.pk) == jean
+    jean.is_active = False
+    jean.save()
+    assert services.named_user("Jean-Luc O'Brien sorted it out", team_id=None) is None
+    staff.alice.first_name = "Alicia"
+    staff.alice.save()
+    assert services.named_user("Alicia Okafor helped me", team_id=None) == staff.alice
+    assert services.named_user("Alice Okafor helped me", team_id=None) is None
