@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertRule
 from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
 from alerts.signals import alert_raised
+from config import batching
 
 logger = logging.getLogger(__name__)
 
@@ -80,52 +81,118 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
 
 
 def alert_email_enqueue(alert_id: int) -> None:
-    """Hand an alert's e-mail to the worker; with the broker down the sweep sends it later."""
+    """Hand an alert's e-mail to the worker (inside a batch, with the batch's other e-mails:
+    config.batching); with the broker down the sweep sends it later."""
+    batching.enqueue("alerts.emails", alert_id, send_one=_send_one, send_many=_send_many)
+
+
+def _send_one(alert_id: int) -> None:
     from alerts.tasks import alert_email_send_task
 
     try:
         alert_email_send_task.delay(alert_id)
     except Exception as exc:
-        if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        if settings.CELERY_TASK_ALWAYS_EAGER:
             raise
         logger.warning("alert %s e-mail not enqueued (%s); the sweep will send it", alert_id, exc)
+
+
+def _send_many(alert_ids: list[int]) -> None:
+    from alerts.tasks import alert_emails_send_task
+
+    try:
+        alert_emails_send_task.delay(alert_ids)
+    except Exception as exc:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logger.warning("%d alert e-mails not enqueued (%s); the sweep will send them", len(alert_ids), exc)
 
 
 def alert_email_send(*, alert_id: int) -> str:
     """Send a notify or praise alert's e-mail once. Returns the final status, or "skipped" when
     it is not owed (already sent, or another worker has it). Raises on a transport error after
     putting the alert back to pending, so the task retries."""
-    now = timezone.now()
-    claimed = Alert.objects.filter(pk=alert_id, email_status=Alert.EmailStatus.PENDING).update(
-        email_status=Alert.EmailStatus.SENDING, email_claimed_at=now
-    )
+    outcomes, errors = alert_emails_send(alert_ids=[alert_id])
+    if alert_id in errors:
+        raise errors[alert_id]
+    return outcomes[alert_id]
+
+
+def alert_emails_send(*, alert_ids: list[int]) -> tuple[dict[int, str], dict[int, Exception]]:
+    """Send the e-mails of several alerts, each once: one statement claims them, one loads them,
+    recipients are looked up once per rule and team, and one mail connection sends them all.
+
+    Returns each alert's outcome ("sent", "failed" when there is nobody to e-mail, "skipped" when
+    it is not owed or another worker has it, "retrying") and, for the ones a transport error
+    stopped, the error: they are back to pending, for the caller to retry."""
+    outcomes: dict[int, str] = dict.fromkeys(alert_ids, "skipped")
+    errors: dict[int, Exception] = {}
+    claimed = _claim_emails(alert_ids)
     if not claimed:
-        return "skipped"
-    alert = Alert.objects.select_related(
+        return outcomes, errors
+    alerts = Alert.objects.select_related(
         "rule", "rule__notify_team", "rule__case_team", "response", "response__customer", "response__survey",
         "response__team", "praised_user",
-    ).get(pk=alert_id)
-    recipients = alert_email_recipients(alert)
-    if not recipients:
-        Alert.objects.filter(pk=alert_id).update(
-            email_status=Alert.EmailStatus.FAILED,
-            email_error="Nobody to e-mail: no named person or team member with an e-mail address.",
-        )
-        return Alert.EmailStatus.FAILED
-    messages = [_message(alert, user) for user in recipients]
+    ).filter(pk__in=claimed).order_by("pk")
+    recipients_for: dict[tuple, list] = {}
+    outgoing = []
+    for alert in alerts:
+        key = (alert.action, alert.rule_id, alert.praised_user_id, alert.response.team_id)
+        if key not in recipients_for:
+            recipients_for[key] = alert_email_recipients(alert)
+        recipients = recipients_for[key]
+        if not recipients:
+            Alert.objects.filter(pk=alert.pk).update(
+                email_status=Alert.EmailStatus.FAILED,
+                email_error="Nobody to e-mail: no named person or team member with an e-mail address.",
+            )
+            outcomes[alert.pk] = Alert.EmailStatus.FAILED
+            continue
+        outgoing.append((alert, recipients, [_message(alert, user) for user in recipients]))
+    if not outgoing:
+        return outcomes, errors
+    sent: dict[tuple[str, ...], list[int]] = {}
     try:
         with get_connection() as connection:
-            connection.send_messages(messages)
-    except Exception as exc:
-        Alert.objects.filter(pk=alert_id, email_status=Alert.EmailStatus.SENDING).update(
+            for alert, recipients, messages in outgoing:
+                try:
+                    connection.send_messages(messages)
+                except Exception as exc:
+                    errors[alert.pk] = exc
+                    continue
+                sent.setdefault(tuple(user.email for user in recipients), []).append(alert.pk)
+    except Exception as exc:  # opening or closing the connection failed: nothing more went out
+        for alert, _recipients, _messages in outgoing:
+            if not any(alert.pk in pks for pks in sent.values()):
+                errors.setdefault(alert.pk, exc)
+    finished = timezone.now()
+    for emails, pks in sent.items():  # one statement per distinct recipient list
+        Alert.objects.filter(pk__in=pks).update(
+            email_status=Alert.EmailStatus.SENT, emailed_at=finished, email_error="", email_recipients=list(emails),
+        )
+        outcomes.update(dict.fromkeys(pks, Alert.EmailStatus.SENT))
+    for pk, exc in errors.items():
+        Alert.objects.filter(pk=pk, email_status=Alert.EmailStatus.SENDING).update(
             email_status=Alert.EmailStatus.PENDING, email_error=f"{exc.__class__.__name__}: {exc}"[:2000]
         )
-        raise
-    Alert.objects.filter(pk=alert_id).update(
-        email_status=Alert.EmailStatus.SENT, emailed_at=timezone.now(), email_error="",
-        email_recipients=[user.email for user in recipients],
-    )
-    return Alert.EmailStatus.SENT
+        outcomes[pk] = "retrying"
+    return outcomes, errors
+
+
+def _claim_emails(alert_ids: list[int]) -> list[int]:
+    """Mark the owed e-mails among `alert_ids` as being sent, in one statement that says which it
+    took (one another worker claimed first is not returned)."""
+    if not alert_ids:
+        return []
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(alert_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET email_status = %s, email_claimed_at = %s "
+            f"WHERE id IN ({placeholders}) AND email_status = %s RETURNING id",
+            [Alert.EmailStatus.SENDING, timezone.now(), *alert_ids, Alert.EmailStatus.PENDING],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def alert_email_give_up(*, alert_id: int, error: str) -> None:

@@ -26,6 +26,22 @@ def alert_email_send_task(self, alert_id: int) -> str:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def alert_emails_send_task(alert_ids: list[int]) -> dict:
+    """The e-mails of a batch of alerts (config.batching), each as alert_email_send_task would
+    send it; one whose transport fails goes back to alert_email_send_task for its retries."""
+    from alerts.services import alert_emails_send
+
+    outcomes, errors = alert_emails_send(alert_ids=alert_ids)
+    for alert_id, exc in errors.items():  # back to pending: each retries on its own, with backoff
+        logger.warning("alert %s e-mail failed (%s); retrying on its own", alert_id, exc)
+        alert_email_send_task.apply_async((alert_id,), countdown=60)
+    results: dict[str, int] = {}
+    for status in outcomes.values():
+        results[status] = results.get(status, 0) + 1
+    return results
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def alert_emails_redrive_task() -> int:
     """Beat, every 5 min: queue e-mails still owed (broker was down, or a worker died mid-send)."""
     from alerts.services import alert_emails_redrive

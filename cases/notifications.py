@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cases.models import Case, Notification, NotificationKind, NotificationPreference
+from config import batching
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,11 @@ def no_dispatch():
 
 
 def _enqueue_dispatch() -> None:
+    # Inside a batch (config.batching) one dispatch run after the batch delivers every row it queued.
+    batching.enqueue("cases.dispatch", None, send_one=_send_dispatch, send_many=_send_dispatch)
+
+
+def _send_dispatch(_items=None) -> None:
     from cases.tasks import notifications_dispatch_task
 
     try:

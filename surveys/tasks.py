@@ -28,10 +28,13 @@ def process_deliveries_task(delivery_ids: list[int]) -> dict:
     """A batch published by the web process (surveys.publisher): claimed and read together, each
     recorded in its own transaction (services.deliveries_process). A re-run after a worker died
     mid-batch skips the ones already done."""
+    from config.batching import collected
     from surveys.services import deliveries_process
 
     results: dict[str, int] = {}
-    for status in deliveries_process(delivery_pks=delivery_ids).values():
+    with collected():  # what the batch's responses set off (e-mails, dispatch) goes out as one message each
+        outcomes = deliveries_process(delivery_pks=delivery_ids)
+    for status in outcomes.values():
         results[status] = results.get(status, 0) + 1
     return results
 

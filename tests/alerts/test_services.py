@@ -206,3 +206,33 @@ def test_property_an_alert_exists_exactly_when_the_rule_matches(personas, data, 
         assert alerts_raise_for_response(response=recorded) == []
         assert list(Alert.objects.filter(response=recorded).values_list("id", "reasons")) == before
         transaction.set_rollback(True)
+
+
+def test_a_batch_of_emails_sends_each_once_and_only_the_refused_one_goes_back(personas, settings):
+    """alert_emails_send: one claim and one load for the batch; an alert already sent is skipped,
+    one whose server refuses is back to pending with the error, the others are sent."""
+    from alerts.services import alert_emails_send
+    from tests.alerts.failing_backend import BouncingBackend
+    from tests.factories import make_user
+
+    defaults_off()
+    bouncer = make_user("bouncer")
+    bouncer.email = "bounce@example.com"
+    bouncer.save()
+    rule(name="Tell Adam", action="notify", notify_users=[personas.adam])
+    rule(name="Tell the bouncer", action="notify", notify_users=[bouncer], metric="nps", operator="lte",
+         threshold=Decimal("1"))
+    first, = alerts_raise_for_response(response=response(nps=3, cust=customer()))
+    second, = alerts_raise_for_response(response=response(nps=4, cust=customer()))
+    to_adam, to_bouncer = alerts_raise_for_response(response=response(nps=0, cust=customer()))
+    assert alert_email_send(alert_id=first.pk) == "sent"  # done before the batch
+    settings.EMAIL_BACKEND = "tests.alerts.failing_backend.BouncingBackend"
+    BouncingBackend.sent = []
+    outcomes, errors = alert_emails_send(alert_ids=[first.pk, second.pk, to_adam.pk, to_bouncer.pk])
+    assert outcomes == {first.pk: "skipped", second.pk: "sent", to_adam.pk: "sent", to_bouncer.pk: "retrying"}
+    assert list(errors) == [to_bouncer.pk] and isinstance(errors[to_bouncer.pk], ConnectionRefusedError)
+    assert sorted(m.to[0] for m in BouncingBackend.sent) == ["adam@example.com", "adam@example.com"]
+    to_bouncer.refresh_from_db()
+    assert to_bouncer.email_status == "pending" and "550" in to_bouncer.email_error
+    second.refresh_from_db()
+    assert second.email_status == "sent" and second.email_recipients == ["adam@example.com"]

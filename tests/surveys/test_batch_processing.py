@@ -113,3 +113,36 @@ def test_an_anonymous_response_two_case_rules_match_opens_one_case():
     assert response.customer_id is None
     assert Alert.objects.filter(response=response, action="open_case").count() >= 2
     assert Case.objects.filter(case_responses__response=response).count() == 1
+
+
+
+@pytest.mark.django_db(transaction=True)  # the e-mails are enqueued after each delivery's commit
+def test_a_batchs_praise_emails_go_out_as_one_message_and_all_arrive(mailoutbox, monkeypatch):
+    """process_deliveries_task: 3 promoters raise 3 praise alerts; their e-mails are sent by one
+    batched task (not three), and every one of them is sent."""
+    from accounts.models import Membership
+    from alerts import tasks as alert_tasks
+    from surveys.tasks import process_deliveries_task
+    from tests.factories import make_user
+
+    source = make_source("standard")
+    north = Team.objects.create(name="North", slug="north", is_default=True)
+    Membership.objects.create(team=north, user=make_user("nina"))
+    # Its own rules: an earlier transactional test may have flushed the seeded ones.
+    AlertRule.objects.all().delete()
+    AlertRule.objects.create(name="Promoter praise", metric="nps", operator="gte", threshold=9, action="praise")
+    batches = []
+    real_delay = alert_tasks.alert_emails_send_task.delay
+    monkeypatch.setattr(alert_tasks.alert_emails_send_task, "delay",
+                        lambda ids: (batches.append(list(ids)), real_delay(ids))[1])
+    # Stored without being enqueued (eager in tests): the batch below is their first processing.
+    pks = [WebhookDelivery.objects.create(
+        source=source, delivery_id=f"d-pr-{i}", content_type="application/json", headers={},
+        body=closeloop_body(response_id=f"pr-{i}", nps=10, comment="Lovely", external_id=f"P-{i}",
+                            email=f"p{i}@example.com")).pk for i in range(3)]
+    process_deliveries_task(pks)
+    praise = Alert.objects.filter(action="praise")
+    assert praise.count() == 3
+    assert len(batches) == 1 and sorted(batches[0]) == sorted(praise.values_list("pk", flat=True))
+    assert set(praise.values_list("email_status", flat=True)) == {"sent"}
+    assert len([m for m in mailoutbox if m.subject.startswith("[Closeloop] Praise")]) == 3
