@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
 from alerts.models import Alert, AlertRule
 from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
@@ -148,7 +149,7 @@ def alert_emails_send(*, alert_ids: list[int]) -> tuple[dict[int, str], dict[int
             )
             outcomes[alert.pk] = Alert.EmailStatus.FAILED
             continue
-        outgoing.append((alert, recipients, [_message(alert, user) for user in recipients]))
+        outgoing.append((alert, recipients, _messages(alert, recipients)))
     if not outgoing:
         return outcomes, errors
     sent: dict[tuple[str, ...], list[int]] = {}
@@ -162,7 +163,7 @@ def alert_emails_send(*, alert_ids: list[int]) -> tuple[dict[int, str], dict[int
                     continue
                 sent.setdefault(tuple(user.email for user in recipients), []).append(alert.pk)
     except Exception as exc:  # opening or closing the connection failed: nothing more went out
-        for alert, _recipients, _messages in outgoing:
+        for alert, _who, _copies in outgoing:
             if not any(alert.pk in pks for pks in sent.values()):
                 errors.setdefault(alert.pk, exc)
     finished = timezone.now()
@@ -216,20 +217,37 @@ def alert_emails_redrive(*, stuck_after: timedelta = timedelta(minutes=10), limi
     return len(owed)
 
 
-def _message(alert: Alert, user) -> EmailMultiAlternatives:
+class _Recipient:
+    """Stands in for the recipient while an alert's e-mail is rendered once for all of them; each
+    copy then gets the person's name where the marker is (html-escaped in the HTML part)."""
+
+    MARKER = "@@closeloop-recipient-name@@"  # nothing in it that escaping or a filter would change
+    display_name = MARKER
+
+    def __str__(self) -> str:
+        return self.MARKER
+
+
+def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
+    """One message per recipient, from one rendering of the subject, text and HTML templates."""
     name = "praise" if alert.action == AlertRule.Action.PRAISE else "alert"
     response = alert.response
     context = {
         "alert": alert, "rule": alert.rule, "response": response, "customer": response.customer,
-        "recipient": user, "site_url": settings.SITE_URL, "praised_user": alert.praised_user,
+        "recipient": _Recipient(), "site_url": settings.SITE_URL, "praised_user": alert.praised_user,
         "score": _score_words(response),
     }
     subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
     text = render_to_string(f"emails/{name}-body.txt", context)
     html = render_to_string(f"emails/{name}-body.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
-    message.attach_alternative(html, "text/html")
-    return message
+    messages = []
+    for user in recipients:
+        who = user.display_name or "there"
+        message = EmailMultiAlternatives(subject=subject.replace(_Recipient.MARKER, who),
+                                         body=text.replace(_Recipient.MARKER, who), to=[user.email])
+        message.attach_alternative(html.replace(_Recipient.MARKER, escape(who)), "text/html")
+        messages.append(message)
+    return messages
 
 
 def _score_words(response) -> str:

@@ -723,17 +723,16 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
         customer = Customer.objects.select_for_update().get(pk=response.customer_id)
         window = rule.repeat_window_days
         if window:
-            open_case = (
+            # One read for both questions: the customer's open cases and those closed within the window.
+            candidates = list(
                 Case.objects.select_for_update()
-                .filter(customer=customer).exclude(status=Status.CLOSED).order_by("-created_at").first()
+                .filter(Q(customer=customer) & (~Q(status=Status.CLOSED) | Q(closed_at__gte=at - dt.timedelta(days=window))))
             )
-            if open_case is not None:
-                return _attach(open_case, alert, at)
-            recent = (
-                Case.objects.select_for_update()
-                .filter(customer=customer, status=Status.CLOSED, closed_at__gte=at - dt.timedelta(days=window))
-                .order_by("-closed_at").first()
-            )
+            open_cases = [c for c in candidates if c.status != Status.CLOSED]
+            if open_cases:
+                return _attach(max(open_cases, key=lambda c: (c.created_at, c.pk)), alert, at)
+            closed = [c for c in candidates if c.status == Status.CLOSED and c.closed_at is not None]
+            recent = max(closed, key=lambda c: (c.closed_at, c.pk)) if closed else None
             if recent is not None:
                 days = max(0, (at - recent.closed_at).days)
                 when = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''}"

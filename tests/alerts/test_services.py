@@ -236,3 +236,20 @@ def test_a_batch_of_emails_sends_each_once_and_only_the_refused_one_goes_back(pe
     assert to_bouncer.email_status == "pending" and "550" in to_bouncer.email_error
     second.refresh_from_db()
     assert second.email_status == "sent" and second.email_recipients == ["adam@example.com"]
+
+
+def test_each_recipient_is_greeted_by_name_escaped_in_the_html(personas, mailoutbox):
+    """An alert's e-mail is rendered once for all its recipients; each copy still names its own
+    reader, and a name with markup is escaped in the HTML part (and only there)."""
+    defaults_off()
+    personas.adam.first_name, personas.adam.last_name = "<b>Adam</b>", "& Co"
+    personas.adam.save()
+    rule(name="Tell two", action="notify", notify_users=[personas.adam, personas.charlie])
+    (alert,) = alerts_raise_for_response(response=response(nps=0, cust=customer()))
+    assert alert_email_send(alert_id=alert.pk) == "sent"
+    by_to = {m.to[0]: m for m in mailoutbox}
+    adam, charlie = by_to["adam@example.com"], by_to["charlie@example.com"]
+    assert adam.body.startswith(f"Hello {personas.adam.display_name},")
+    assert "Hello &lt;b&gt;Adam&lt;/b&gt; &amp; Co," in adam.alternatives[0][0]
+    assert charlie.body.startswith(f"Hello {personas.charlie.display_name},")
+    assert "Adam" not in charlie.body and "@@" not in adam.body + charlie.body + adam.subject
