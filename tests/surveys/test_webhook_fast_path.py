@@ -1,0 +1,301 @@
+"""The WSGI fast path (config.wsgi -> surveys.ingest.wsgi_receive) answers exactly as the Django
+view does, commits before it answers, and leaves everything else to Django.
+
+These tests call the WSGI callable gunicorn calls, with a WSGI environ, outside any test
+transaction (transaction=True): the fast path manages its own connection, as in production."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import sys
+import threading
+from unittest import mock
+
+import pytest
+from django.db import connections
+from django.test import Client, override_settings
+
+from config import wsgi
+from surveys import stats
+from surveys.models import WebhookDelivery
+from tests.surveys.payloads import closeloop_body, make_source, signed, standard_headers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def call(method: str, path: str, body: bytes = b"", headers: dict | None = None, query: str = "",
+         content_type: str | None = "application/json", host: str = "testserver"):
+    """One request through config.wsgi.application: (status code, headers, body bytes)."""
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": query,
+        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": host,
+        "REMOTE_ADDR": "127.0.0.1", "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "wsgi.version": (1, 0), "CONTENT_LENGTH": str(len(body)), **(headers or {}),
+    }
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    started = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        started["status"], started["headers"] = int(status.split()[0]), dict(response_headers)
+
+    chunks = wsgi.application(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return started["status"], started["headers"], content
+
+
+def via_django(method: str, path: str, body: bytes = b"", headers: dict | None = None, query: str = "",
+               content_type: str = "application/json"):
+    client = Client()
+    url = f"{path}?{query}" if query else path
+    if method == "HEAD":
+        response = client.head(url, **(headers or {}))
+    else:
+        response = client.generic(method, url, data=body, content_type=content_type, **(headers or {}))
+    return response.status_code, response, response.content
+
+
+def _answer(content: bytes):
+    return json.loads(content) if content else None
+
+
+# Each case: a request to send twice, once through the fast path and once through the Django view;
+# the answers must agree (status, JSON body, Retry-After/Allow). Deliveries get fresh ids per call.
+def _unknown(source):
+    body = closeloop_body()
+    return "POST", "/webhooks/nope/", body, signed("standard", source, body), "", "application/json"
+
+
+def _inactive(source):
+    source.active = False
+    source.save()
+    body = closeloop_body()
+    return "POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), "", "application/json"
+
+
+def _too_large(source):
+    body = closeloop_body(comment="x" * 2000)
+    return "POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), "", "application/json"
+
+
+def _content_type(source):
+    body = closeloop_body()
+    return "POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), "", "text/xml"
+
+
+def _bad_signature(source):
+    return "POST", f"/webhooks/{source.slug}/", closeloop_body(), {"HTTP_WEBHOOK_ID": "x"}, "", "application/json"
+
+
+def _malformed(source):
+    body = b'{"type": "response.completed", "data": {'
+    return "POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), "", "application/json"
+
+
+def _accepted_without_slash(source):
+    body = closeloop_body()
+    return "POST", f"/webhooks/{source.slug}", body, signed("standard", source, body), "", "application/json"
+
+
+def _head_active(source):
+    return "HEAD", f"/webhooks/{source.slug}/", b"", {}, "", "application/json"
+
+
+def _head_unknown(source):
+    return "HEAD", "/webhooks/nope", b"", {}, "", "application/json"
+
+
+def _get(source):
+    return "GET", f"/webhooks/{source.slug}/", b"", {}, "", "application/json"
+
+
+CASES = {
+    "unknown source 404": (_unknown, 404),
+    "inactive source 404": (_inactive, 404),
+    "body over the limit 413": (_too_large, 413),
+    "unsupported content type 415": (_content_type, 415),
+    "bad signature 401": (_bad_signature, 401),
+    "signed but malformed 400": (_malformed, 400),
+    "accepted without the slash 202": (_accepted_without_slash, 202),
+    "HEAD active 200": (_head_active, 200),
+    "HEAD unknown 404": (_head_unknown, 404),
+    "GET 405 (Django answers it)": (_get, 405),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@override_settings(WEBHOOK_MAX_BODY_BYTES=1000)
+def test_the_fast_path_answers_as_the_django_view_does(case):
+    build, expected = CASES[case]
+    source = make_source("standard")
+    method, path, body, headers, query, content_type = build(source)
+    fast_status, fast_headers, fast_content = call(method, path, body, headers, query, content_type)
+    if fast_status == 202:  # the same request again would be a duplicate: sign a new delivery id
+        method, path, body, headers, query, content_type = build(source)
+    django_status, django_response, django_content = via_django(method, path, body, headers, query, content_type)
+    assert fast_status == django_status == expected
+    fast_body, django_body = _answer(fast_content), _answer(django_content)
+    if expected == 202:
+        assert fast_body["status"] == django_body["status"] == "accepted"
+        assert fast_body["id"] != django_body["id"]
+    else:
+        assert fast_body == django_body
+    for name in ("Retry-After", "Allow", "Content-Type", "X-Content-Type-Options", "X-Frame-Options"):
+        assert fast_headers.get(name) == django_response.get(name), name
+    assert fast_headers["X-Request-ID"]
+
+
+def test_rejections_are_counted_and_store_nothing():
+    source = make_source("standard")
+    body = closeloop_body()
+    assert call("POST", f"/webhooks/{source.slug}/", body, {"HTTP_WEBHOOK_ID": "x"})[0] == 401
+    assert call("POST", "/webhooks/nope/", body, signed("standard", source, body))[0] == 404
+    counts = stats.rejection_counts()
+    assert counts[(source.slug, "signature")] == 1
+    assert counts[(stats.UNKNOWN_SOURCE, "not_found")] == 1
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_an_accepted_delivery_is_committed_before_the_202():
+    source = make_source("standard")
+    body = closeloop_body()
+    headers = standard_headers(source.secret, body, msg_id="msg_fast")
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        status, response_headers, content = call("POST", f"/webhooks/{source.slug}/", body, headers)
+    assert status == 202
+    answer = json.loads(content)
+    assert answer["status"] == "accepted" and answer["delivery_id"] == "msg_fast"
+    other = connections.create_connection("default")  # not this thread's connection
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT delivery_id, body, headers FROM surveys_webhookdelivery WHERE id = %s", [answer["id"]])
+            delivery_id, stored_body, stored_headers = cursor.fetchone()
+    finally:
+        other.close()
+    assert (delivery_id, bytes(stored_body)) == ("msg_fast", body)
+    assert json.loads(stored_headers)["webhook-id"] == "msg_fast"  # Django reads jsonb as text
+    assert response_headers["Content-Type"] == "application/json"
+
+
+def test_a_repeated_delivery_answers_200_with_the_original_and_stores_no_row():
+    source = make_source("standard")
+    body = closeloop_body()
+    headers = standard_headers(source.secret, body, msg_id="msg_twice")
+    first = call("POST", f"/webhooks/{source.slug}/", body, headers)
+    again = call("POST", f"/webhooks/{source.slug}/", body, headers)
+    assert (first[0], again[0]) == (202, 200)
+    assert json.loads(again[2]) == {"status": "duplicate", "id": json.loads(first[2])["id"], "delivery_id": "msg_twice"}
+    assert WebhookDelivery.objects.count() == 1
+    # The Django view sees the same original.
+    django_status, _response, content = via_django("POST", f"/webhooks/{source.slug}/", body, headers)
+    assert (django_status, json.loads(content)["id"]) == (200, json.loads(first[2])["id"])
+
+
+def test_the_rate_limit_answers_429_with_retry_after():
+    source = make_source("generic", rate_limit_per_second=1, auth={"mode": "token"})
+    statuses = []
+    for i in range(4):
+        status, headers, _ = call("POST", f"/webhooks/{source.slug}/", json.dumps({"id": f"r{i}", "nps": 5}).encode(),
+                                  {"HTTP_X_WEBHOOK_TOKEN": source.secret})
+        statuses.append(status)
+        if status == 429:
+            assert headers["Retry-After"] == "1"
+    assert statuses.count(429) >= 2  # one per one-second window; the loop may straddle two
+    assert WebhookDelivery.objects.count() == statuses.count(202)
+
+
+def test_a_token_in_the_query_string_authenticates_as_through_django():
+    source = make_source("qualtrics")
+    body = b"Topic=surveyengine.completedResponse.SV_1&Status=Complete&SurveyID=SV_1&ResponseID=R_fast"
+    form = "application/x-www-form-urlencoded"
+    assert call("POST", f"/webhooks/{source.slug}/", body, {}, f"token={source.secret}", form)[0] == 202
+    assert call("POST", f"/webhooks/{source.slug}/", body, {}, "token=wrong", form)[0] == 401
+    assert via_django("POST", f"/webhooks/{source.slug}/", body, {}, "token=wrong", form)[0] == 401
+    stored = WebhookDelivery.objects.get()
+    assert "x-query-token" not in stored.headers  # the secret is never stored with the delivery
+
+
+def test_the_database_unreachable_answers_503_and_the_next_request_reconnects():
+    source = make_source("standard")
+    connection = connections["default"]
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    connection.close()
+    body = closeloop_body()
+    with mock.patch.dict(connection.settings_dict, {"HOST": "127.0.0.1", "PORT": str(closed_port)}):
+        status, headers, content = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
+        head = call("HEAD", f"/webhooks/{source.slug}/")
+    assert status == 503 and headers["Retry-After"] == "30"
+    assert json.loads(content) == {"error": "Temporarily unavailable; please retry."}
+    assert head[0] in (200, 503)  # 200 when this process has the source cached, never a 500
+    body = closeloop_body(response_id="r-after")
+    assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_a_kept_connection_that_died_is_replaced_without_a_503():
+    """The fast path skips CONN_HEALTH_CHECKS' SELECT 1 and retries once on a new connection."""
+    source = make_source("standard")
+    body = closeloop_body(response_id="r-1")
+    assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
+    connection = connections["default"]
+    pid = connection.connection.info.backend_pid  # kept for the next request (CONN_MAX_AGE)
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    body = closeloop_body(response_id="r-2")
+    status, _headers, content = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
+    assert status == 202, content
+    assert connection.connection.info.backend_pid != pid
+    assert WebhookDelivery.objects.count() == 2
+
+
+def test_a_connection_is_not_kept_past_conn_max_age_in_a_request_thread():
+    source = make_source("standard")
+    seen = {}
+
+    def request():
+        connection = connections["default"]
+        with mock.patch.dict(connection.settings_dict, {"CONN_MAX_AGE": 0}):
+            body = closeloop_body(response_id="r-thread")
+            seen["status"] = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0]
+            seen["open_after"] = connection.connection is not None
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join(timeout=30)
+    assert seen == {"status": 202, "open_after": False}
+
+
+def test_other_paths_and_methods_go_through_django():
+    source = make_source("standard")
+    body = closeloop_body()
+    with mock.patch.object(wsgi, "django_application", wraps=wsgi.django_application) as django_app:
+        assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
+        assert call("HEAD", f"/webhooks/{source.slug}/")[0] == 200
+        assert django_app.call_count == 0
+        assert call("GET", f"/webhooks/{source.slug}/")[0] == 405
+        assert call("GET", "/healthz")[0] == 200
+        assert call("POST", "/webhooks/a/b/", body)[0] == 404  # not a webhook address
+        # A Host outside ALLOWED_HOSTS: Django's own 400, as before.
+        assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), host="evil.test")[0] == 400
+        assert django_app.call_count == 4
+
+
+def test_the_request_id_is_echoed_and_logged():
+    source = make_source("standard")
+    status, headers, _ = call("POST", "/webhooks/nope/", b"{}", {"HTTP_X_REQUEST_ID": "req-12345678"})
+    assert (status, headers["X-Request-ID"]) == (404, "req-12345678")
+    status, headers, _ = call("HEAD", f"/webhooks/{source.slug}/", headers={"HTTP_X_REQUEST_ID": "bad id"})
+    assert status == 200 and headers["X-Request-ID"] != "bad id" and len(headers["X-Request-ID"]) == 32
