@@ -322,6 +322,9 @@ WEBHOOK_SOURCE_CHECK_SECONDS = envint("WEBHOOK_SOURCE_CHECK_SECONDS", 0 if TESTI
 # Accepted deliveries are published to the workers in batches by a background thread
 # (surveys.publisher) instead of one Celery message inside each request; off in tests (eager).
 WEBHOOK_PUBLISH_IN_BACKGROUND = envbool("WEBHOOK_PUBLISH_IN_BACKGROUND", not TESTING)
+# A worker fills each batch it processes up to this many deliveries with other pending ones
+# (oldest first), so a backlog of small messages is still worked in full batches.
+WEBHOOK_PROCESS_BATCH_SIZE = envint("WEBHOOK_PROCESS_BATCH_SIZE", 100)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 64 * 1024
 WEBHOOK_REDRIVE_AFTER_SECONDS = envint("WEBHOOK_REDRIVE_AFTER_SECONDS", 60)
 # A delivery claimed longer ago than this belongs to a dead worker and goes back to pending.

@@ -152,9 +152,14 @@ def delivery_process(*, delivery_pk: int) -> str:
     return deliveries_process(delivery_pks=[delivery_pk])[delivery_pk]
 
 
-def deliveries_process(*, delivery_pks: list[int]) -> dict[int, str]:
+def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[int, str]:
     """Claim, normalize and record a batch of deliveries; the final status of each ("skipped" for
     the ones someone else has, or that are not due yet).
+
+    `take_more`: also claim up to this many other due pending deliveries, oldest first (PostgreSQL:
+    rows another worker is claiming are skipped, not waited for). Under a backlog of small
+    messages the worker thus works in full batches; the messages of the rows it took find them
+    done and are skipped. Their statuses are in the result too.
 
     The batch shares its reads, not its transactions: one statement claims every row, one loads
     them, a few more find the customers, surveys and responses the batch already has
@@ -162,6 +167,8 @@ def deliveries_process(*, delivery_pks: list[int]) -> dict[int, str]:
     never holds back or rolls back the others."""
     outcomes = dict.fromkeys(delivery_pks, "skipped")
     claimed = _deliveries_claim(delivery_pks)
+    if take_more > 0 and connection.vendor == "postgresql":
+        claimed += _deliveries_claim_more(take_more)
     if not claimed:
         return outcomes
     prepared = []
@@ -195,6 +202,21 @@ def _deliveries_claim(delivery_pks: list[int]) -> list[int]:
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 "
             f"WHERE id IN ({placeholders}) AND status = %s AND (not_before IS NULL OR not_before <= %s) RETURNING id",
             [WebhookDelivery.Status.PROCESSING, now, *delivery_pks, WebhookDelivery.Status.PENDING, now],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _deliveries_claim_more(limit: int) -> list[int]:
+    """Claim up to `limit` due pending deliveries, oldest first, skipping rows being claimed by
+    someone else (FOR UPDATE SKIP LOCKED; the partial index on unfinished rows serves it)."""
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("
+            f"SELECT id FROM {table} WHERE status = %s AND (not_before IS NULL OR not_before <= %s) "
+            f"ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+            [WebhookDelivery.Status.PROCESSING, now, WebhookDelivery.Status.PENDING, now, limit],
         )
         return [row[0] for row in cursor.fetchall()]
 

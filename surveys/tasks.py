@@ -25,15 +25,19 @@ def redrive_pending_deliveries_task() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_deliveries_task(delivery_ids: list[int]) -> dict:
-    """A batch published by the web process (surveys.publisher): claimed and read together, each
-    recorded in its own transaction (services.deliveries_process). A re-run after a worker died
-    mid-batch skips the ones already done."""
+    """A batch published by the web process (surveys.publisher), topped up with other pending
+    deliveries to WEBHOOK_PROCESS_BATCH_SIZE: claimed and read together, each recorded in its own
+    transaction (services.deliveries_process). A re-run after a worker died mid-batch skips the
+    ones already done."""
+    from django.conf import settings
+
     from config.batching import collected
     from surveys.services import deliveries_process
 
     results: dict[str, int] = {}
     with collected():  # what the batch's responses set off (e-mails, dispatch) goes out as one message each
-        outcomes = deliveries_process(delivery_pks=delivery_ids)
+        outcomes = deliveries_process(
+            delivery_pks=delivery_ids, take_more=settings.WEBHOOK_PROCESS_BATCH_SIZE - len(delivery_ids))
     for status in outcomes.values():
         results[status] = results.get(status, 0) + 1
     return results

@@ -146,3 +146,27 @@ def test_a_batchs_praise_emails_go_out_as_one_message_and_all_arrive(mailoutbox,
     assert len(batches) == 1 and sorted(batches[0]) == sorted(praise.values_list("pk", flat=True))
     assert set(praise.values_list("email_status", flat=True)) == {"sent"}
     assert len([m for m in mailoutbox if m.subject.startswith("[Closeloop] Praise")]) == 3
+
+
+def test_a_worker_tops_its_batch_up_with_other_pending_deliveries_oldest_first(settings):
+    """Under a backlog of one-id messages the worker still works in full batches: it takes other
+    due pending rows (not ones waiting for a retry), and their own messages then find them done."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from surveys.tasks import process_deliveries_task
+
+    settings.WEBHOOK_PROCESS_BATCH_SIZE = 3
+    source = make_source("standard")
+    rows = [WebhookDelivery.objects.create(
+        source=source, delivery_id=f"d-top-{i}", content_type="application/json", headers={},
+        body=closeloop_body(response_id=f"top-{i}", external_id=f"T-{i}", email=f"t{i}@example.com")) for i in range(5)]
+    waiting = rows[1]
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(not_before=timezone.now() + timedelta(minutes=5))
+    assert process_deliveries_task([rows[4].pk]) == {"processed": 3}
+    statuses = _statuses([r.pk for r in rows])
+    # rows[4] (its own message) plus the two oldest due ones; the row waiting for its retry stays.
+    assert [statuses[r.pk] for r in rows] == ["processed", "pending", "processed", "pending", "processed"]
+    assert process_deliveries_task([rows[0].pk]) == {"skipped": 1, "processed": 1}  # done already; tops up with rows[3]
+    assert _statuses([rows[3].pk]) == {rows[3].pk: "processed"}
