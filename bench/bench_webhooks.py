@@ -5,6 +5,8 @@ Creates the database closeloop_bench_webhooks (dropped at the end), starts gunic
 drives it with wrk for 30 s at 16 and 64 connections (each request signed, with a unique
 delivery id from a Lua script), then at about half the maximum rate, and measures pgbench
 single-row (~1 KB) INSERT commits per second as the physical ceiling. Bounded: about 4 minutes.
+During the 64-connection run it also reads, from /proc, the CPU time used by gunicorn (master and
+workers), PostgreSQL, wrk and Redis, per accepted request: where the machine's two cores go.
 """
 
 from __future__ import annotations
@@ -112,6 +114,46 @@ def _pgbench(connections: int, seconds: int = DURATION) -> float:
     return float(re.search(r"tps = ([\d.]+)", out).group(1))
 
 
+def _cpu_snapshot(server_pid: int) -> dict:
+    """CPU seconds so far: gunicorn's process tree, PostgreSQL, wrk, Redis, and the whole machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"gunicorn": 0.0, "postgres": 0.0, "wrk": 0.0, "redis": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if server_pid in (int(pid), int(fields[1])):
+            used["gunicorn"] += seconds
+        elif name.startswith("postgres"):
+            used["postgres"] += seconds
+        elif name == "wrk":
+            used["wrk"] += seconds
+        elif name.startswith("redis"):
+            used["redis"] += seconds
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    used["machine"] = (sum(values) - values[3] - values[4]) / tick  # all but idle and iowait
+    used["capacity"] = sum(values) / tick
+    return used
+
+
+def _cpu_line(before: dict, after: dict, accepted: int) -> str:
+    per = {k: 1000 * (after[k] - before[k]) / max(accepted, 1) for k in before if k != "capacity"}
+    busy = (after["machine"] - before["machine"]) / max(after["capacity"] - before["capacity"], 1e-9)
+    return (f"CPU per accepted request in the 64-connection run (from /proc): gunicorn {per['gunicorn']:.2f} ms, "
+            f"PostgreSQL {per['postgres']:.2f} ms, wrk {per['wrk']:.2f} ms, Redis {per['redis']:.2f} ms; "
+            f"the whole machine {per['machine']:.2f} ms ({busy:.0%} busy; the rest is other processes and the kernel).")
+
+
+def _entry() -> str:
+    if "wsgi_receive" in (ROOT / "config" / "wsgi.py").read_text():
+        return "the WSGI fast path (config.wsgi -> surveys.ingest)"
+    return "Django's view, through the middleware"
+
+
 def _machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown CPU")
@@ -167,7 +209,10 @@ def run(args=None) -> str:
             return path
 
         _wrk(port, 4, script("warmup"), seconds=3)
-        runs = [_wrk(port, c, script(f"c{c}")) for c in (16, 64)]
+        runs = [_wrk(port, 16, script("c16"))]
+        before = _cpu_snapshot(server.pid)
+        runs.append(_wrk(port, 64, script("c64")))
+        cpu = _cpu_line(before, _cpu_snapshot(server.pid), runs[-1]["requests"] - runs[-1]["non2xx"])
         best = max(r["accepted_per_s"] for r in runs)
         half_target = best / 2
         connections = 16
@@ -201,7 +246,7 @@ def run(args=None) -> str:
         "## Webhook acceptance (bench/bench_webhooks.py)",
         "",
         f"Date {datetime.date.today().isoformat()}; machine {_machine()}; PostgreSQL on the same machine; "
-        f"gunicorn {workers} gthread workers x {threads} threads; wrk 2 threads, {DURATION} s per run; generic source, HMAC-SHA256 over a "
+        f"gunicorn {workers} gthread workers x {threads} threads, `POST /webhooks/<slug>/` answered by {_entry()}; wrk 2 threads, {DURATION} s per run; generic source, HMAC-SHA256 over a "
         f"{len(BODY)}-byte JSON body, unique X-Delivery-Id per request; each accepted request commits one "
         f"delivery row; deliveries are published to Redis in batches by a background thread "
         f"(surveys.publisher). Rows stored: {stored}, in {messages} Celery messages. Load average (1/5/15 min) at the start {load_start}, "
@@ -220,6 +265,8 @@ def run(args=None) -> str:
         f"Acceptance at the best load is **{ratio:.0%} of the ceiling** (target ≥ 33%): "
         f"{'met' if ratio >= 1 / 3 else 'NOT met'}. p99 at half the maximum rate: **{half['p99_ms']:.1f} ms** "
         f"(target < 50 ms): {'met' if half['p99_ms'] < 50 else 'NOT met'}.",
+        "",
+        cpu,
     ]
     return "\n".join(lines) + "\n"
 
