@@ -23,11 +23,17 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 logger = logging.getLogger("surveys.webhooks")
 
 BATCH_SIZE = 100
+# After the first id of a batch the thread waits this long for more before publishing, so a busy
+# process sends a few full messages rather than one per delivery (each message costs the worker
+# a task run even when its rows were already taken by another batch). Light traffic pays at most
+# this much extra latency.
+LINGER_SECONDS = 0.01
 
 
 def _publish_batch(ids: list[int]) -> None:
@@ -39,9 +45,11 @@ def _publish_batch(ids: list[int]) -> None:
 class BatchPublisher:
     """A queue of delivery ids and the one thread that publishes them."""
 
-    def __init__(self, publish: Callable[[list[int]], None] = _publish_batch, batch_size: int = BATCH_SIZE):
+    def __init__(self, publish: Callable[[list[int]], None] = _publish_batch, batch_size: int = BATCH_SIZE,
+                 linger: float = LINGER_SECONDS):
         self._publish = publish
         self._batch_size = batch_size
+        self._linger = linger
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -63,14 +71,17 @@ class BatchPublisher:
             self._thread = threading.Thread(target=self._run, name="delivery-publisher", daemon=True)
             self._thread.start()
 
-    def _take(self, timeout: float | None) -> list[int]:
+    def _take(self, timeout: float | None, linger: float = 0.0) -> list[int]:
+        """The next batch: wait up to `timeout` for a first id, then up to `linger` for more."""
         try:
             ids = [self._queue.get(timeout=timeout)]
         except queue.Empty:
             return []
+        until = time.monotonic() + linger
         while len(ids) < self._batch_size:
             try:
-                ids.append(self._queue.get_nowait())
+                left = until - time.monotonic()
+                ids.append(self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait())
             except queue.Empty:
                 break
         return ids
@@ -90,7 +101,7 @@ class BatchPublisher:
 
     def _run(self) -> None:
         while True:
-            ids = self._take(timeout=None)
+            ids = self._take(timeout=None, linger=self._linger)
             if ids:
                 self._send(ids)
 
