@@ -8,8 +8,15 @@ from __future__ import annotations
 from accounts.models import SlaPolicy
 
 
-def choose_sla_policy(*, priority: str, tier: str = "") -> SlaPolicy | None:
-    candidates = SlaPolicy.objects.filter(active=True, priority__in=[priority, ""], customer_tier__in=[tier or "", ""])
+def choose_sla_policy(*, priority: str, tier: str = "", active: list[SlaPolicy] | None = None) -> SlaPolicy | None:
+    """`active`: the active policies when the caller has them (cases keeps them per process);
+    read from the database otherwise."""
+    if active is None:
+        candidates = SlaPolicy.objects.filter(active=True, priority__in=[priority, ""],
+                                              customer_tier__in=[tier or "", ""])
+    else:
+        candidates = [p for p in active if p.active and p.priority in (priority, "")
+                      and p.customer_tier in (tier or "", "")]
 
     def specificity(policy: SlaPolicy) -> tuple:
         return (

@@ -11,6 +11,7 @@ response's location or its region; `metrics` matches when the response carries a
 
 from __future__ import annotations
 
+import copy
 import logging
 
 from django.conf import settings
@@ -18,7 +19,8 @@ from django.db.models import Case, When
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from accounts.models import Team
+from accounts.models import ClosedDay, SlaPolicy, Team
+from cases.calendar import calendar_for
 from cases.models import RoutingRule
 from config.process_cache import ProcessCache
 
@@ -73,11 +75,14 @@ VERSION_KEY = "cases:routing-rules-version"
 
 
 class Routing:
-    """What routing reads on every response, loaded together: the active rules in order (with
-    their survey ids) and the default team's id (None when there is no team yet)."""
+    """What routing and opening a case read for every response, loaded together: the active rules
+    in order (with their survey ids), the default team's id (None when there is no team yet),
+    every team with its business calendar (closed days included) and the active SLA policies."""
 
-    def __init__(self, rules: list[RoutingRule], default_team_id: int | None):
+    def __init__(self, rules: list[RoutingRule], default_team_id: int | None, teams: dict[int, Team],
+                 sla_policies: list[SlaPolicy]):
         self.rules, self.default_team_id = rules, default_team_id
+        self.teams, self.sla_policies = teams, sla_policies
 
 
 def _load() -> Routing:
@@ -85,7 +90,11 @@ def _load() -> Routing:
     for rule in rules:
         rule.survey_ids = frozenset(s.pk for s in rule.surveys.all())
     default = _default_team_query().values_list("id", flat=True).first()
-    return Routing(rules, default)
+    teams = {team.pk: team for team in Team.objects.prefetch_related("closed_days")}
+    for team in teams.values():
+        team._closed_day_dates = frozenset(day.date for day in team.closed_days.all())
+        calendar_for(team)  # built once here, carried by every copy team() hands out
+    return Routing(rules, default, teams, list(SlaPolicy.objects.filter(active=True)))
 
 
 # Per process, checked against a shared version token (config.process_cache), like alert rules.
@@ -107,8 +116,22 @@ def active_rules() -> list[RoutingRule]:
 @receiver([post_save, post_delete], sender=RoutingRule, dispatch_uid="cases.routing.rules_changed")
 @receiver(m2m_changed, sender=RoutingRule.surveys.through, dispatch_uid="cases.routing.surveys_changed")
 @receiver([post_save, post_delete], sender=Team, dispatch_uid="cases.routing.teams_changed")
+@receiver([post_save, post_delete], sender=ClosedDay, dispatch_uid="cases.routing.closed_days_changed")
+@receiver([post_save, post_delete], sender=SlaPolicy, dispatch_uid="cases.routing.sla_policies_changed")
 def _on_rule_change(sender, **kwargs):
     rules_changed()
+
+
+def team(team_id: int) -> Team:
+    """A team with its business calendar, from this process's cache (a copy: what a caller sets
+    on it stays with the caller); read from the database when the cache does not know it yet."""
+    cached = _routing.get().teams.get(team_id)
+    return copy.copy(cached) if cached is not None else Team.objects.get(pk=team_id)
+
+
+def active_sla_policies() -> list[SlaPolicy]:
+    """The active SLA policies, from this process's cache (read-only: do not change them)."""
+    return _routing.get().sla_policies
 
 
 def matching_rule(response, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
@@ -143,5 +166,6 @@ def route_team_id(response) -> int:
 
 
 def route(response) -> Team:
-    """The owning team, read fresh (cached rules hold ids, not teams whose calendars could change)."""
-    return Team.objects.get(pk=route_team_id(response))
+    """The owning team (with its calendar, from the cache: every change to a team, its closed
+    days or the rules moves the cache's version)."""
+    return team(route_team_id(response))

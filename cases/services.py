@@ -29,7 +29,7 @@ from django.db.models import Count, F, Q
 from django.template import Context, Template
 from django.utils import timezone
 
-from accounts.models import Membership, Priority, SlaPolicy, Team, User
+from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
 from accounts.sla import choose_sla_policy
 from cases import notifications
@@ -624,15 +624,19 @@ def _eligible_members(team: Team):
 
 def pick_assignee(team: Team) -> User | None:
     """The team's assignment mode: manual (nobody), round-robin, or fewest open cases.
-    Away and inactive members and the team's managers are skipped. Call inside a transaction."""
-    if team.assignment == Team.Assignment.MANUAL:
+    Away and inactive members and the team's managers are skipped. Call inside a transaction.
+
+    The mode and the last assignee are read from the team's row as it is now, locked (`team` may
+    come from the per-process cache): concurrent openings for one team take turns."""
+    mode, last_assigned_id = Team.objects.select_for_update().values_list("assignment", "last_assigned_id").get(
+        pk=team.pk)
+    if mode == Team.Assignment.MANUAL:
         return None
-    if team.assignment == Team.Assignment.ROUND_ROBIN:
-        locked = Team.objects.select_for_update().get(pk=team.pk)  # serialises concurrent openings
+    if mode == Team.Assignment.ROUND_ROBIN:
         members = list(_eligible_members(team))
         if not members:
             return None
-        after = [m for m in members if locked.last_assigned_id is not None and m.pk > locked.last_assigned_id]
+        after = [m for m in members if last_assigned_id is not None and m.pk > last_assigned_id]
         chosen = after[0] if after else members[0]
         Team.objects.filter(pk=team.pk).update(last_assigned=chosen)
         team.last_assigned = chosen
@@ -711,7 +715,8 @@ def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
 
 
 def _open_from_alert(alert, at: dt.datetime) -> Case:
-    from cases.routing import matching_rule, default_team
+    from cases import routing
+    from cases.routing import matching_rule
     from surveys.models import Customer, SurveyResponse
 
     response = alert.response
@@ -743,18 +748,20 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
 
     routing_rule = matching_rule(response)
     if rule.case_team_id:
-        team = Team.objects.get(pk=rule.case_team_id)
+        team = routing.team(rule.case_team_id)
     elif routing_rule is not None:
-        team = Team.objects.get(pk=routing_rule.team_id)
+        team = routing.team(routing_rule.team_id)
     else:
-        team = default_team()
+        team = routing.team(routing.route_team_id(response))
     priority = rule.case_priority
     tier = customer.tier if customer else ""
-    routing_policy = SlaPolicy.objects.filter(pk=routing_rule.sla_policy_id, active=True).first() if (
+    policies = routing.active_sla_policies()  # per process, like the rules; active ones only
+    routing_policy = next((p for p in policies if p.pk == routing_rule.sla_policy_id), None) if (
         routing_rule is not None and routing_rule.sla_policy_id) else None
-    policy = rule.sla_policy or routing_policy or choose_sla_policy(
-        priority=priority, tier=tier
-    )
+    rule_policy = next((p for p in policies if p.pk == rule.sla_policy_id), None) if rule.sla_policy_id else None
+    if rule.sla_policy_id and rule_policy is None:
+        rule_policy = rule.sla_policy  # inactive, or created a moment ago: as before, the rule's own choice
+    policy = rule_policy or routing_policy or choose_sla_policy(priority=priority, tier=tier, active=policies)
     first_due, resolution_due = due_times(team, at, policy)
     assignee = pick_assignee(team)
     case = _insert_case(

@@ -220,6 +220,9 @@ def _calendars(teams: dict) -> None:
                                     defaults={"name": "Stock-take"})
     for slug in teams:
         teams[slug].refresh_from_db()
+    from cases.routing import rules_changed
+
+    rules_changed()  # the calendars were written with update(): the per-process team cache must reload
 
 
 def _routing(teams: dict) -> None:

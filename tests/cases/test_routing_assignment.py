@@ -139,3 +139,32 @@ def test_a_new_default_team_takes_unrouted_responses_at_once(settings):
     Team.objects.filter(pk=old.pk).update(is_default=False)  # no signal: the save below announces the change
     new = Team.objects.create(name="New default", slug="new-default", is_default=True)
     assert route_team_id(unrouted) == new.pk
+
+
+def test_a_changed_calendar_closed_day_or_sla_policy_applies_to_the_next_case_at_once(personas, settings):
+    """Teams (with their calendars) and SLA policies are cached per process; a change to any of
+    them is honoured by the very next case, even with a long cache check interval."""
+    from accounts.models import ClosedDay
+
+    settings.ALERT_RULES_CHECK_SECONDS = 3600  # only the change signals can refresh the cache
+    north = personas.north
+    north.timezone, north.opening_hours = "UTC", {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    north.is_default = True
+    north.save()
+    SlaPolicy.objects.all().delete()
+    policy = SlaPolicy.objects.create(name="Standard", first_contact_hours=2, resolution_hours=8)
+    monday = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    first = open_case(at=monday)
+    assert first.team == north and first.first_contact_due == monday + dt.timedelta(hours=2)
+
+    policy.first_contact_hours = 4
+    policy.save()
+    assert open_case(at=monday).first_contact_due == monday + dt.timedelta(hours=4)
+
+    north.opening_hours = {d: [["10:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    north.save()
+    assert open_case(at=monday).first_contact_due == monday + dt.timedelta(hours=5)  # opens at 10, +4 h
+
+    ClosedDay.objects.create(team=north, date=monday.date(), name="Stock-take")
+    tuesday_10 = monday + dt.timedelta(days=1, hours=1)
+    assert open_case(at=monday).first_contact_due == tuesday_10 + dt.timedelta(hours=4)
