@@ -115,9 +115,12 @@ def _pgbench(connections: int, seconds: int = DURATION) -> float:
 
 
 def _cpu_snapshot(server_pid: int) -> dict:
-    """CPU seconds so far: gunicorn's process tree, PostgreSQL, wrk, Redis, and the whole machine."""
+    """CPU seconds so far: gunicorn's process tree, PostgreSQL, wrk, Redis, and the whole machine.
+    wrk is counted once it has exited and been reaped (this process's children times): by then
+    its /proc entry is gone."""
     tick = os.sysconf("SC_CLK_TCK")
-    used = {"gunicorn": 0.0, "postgres": 0.0, "wrk": 0.0, "redis": 0.0}
+    times = os.times()
+    used = {"gunicorn": 0.0, "postgres": 0.0, "wrk": times.children_user + times.children_system, "redis": 0.0}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
@@ -130,8 +133,6 @@ def _cpu_snapshot(server_pid: int) -> dict:
             used["gunicorn"] += seconds
         elif name.startswith("postgres"):
             used["postgres"] += seconds
-        elif name == "wrk":
-            used["wrk"] += seconds
         elif name.startswith("redis"):
             used["redis"] += seconds
     values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
