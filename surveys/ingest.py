@@ -190,7 +190,7 @@ def _insert_statement(vendor: str) -> tuple[str, str, tuple, tuple]:
     select = f"SELECT {quote('id')} FROM {table} WHERE {quote('source_id')} = %s AND {quote('delivery_id')} = %s"
     filled = ("source", "delivery_id", "received_at", "content_type", "headers", "body")
     defaults = tuple(None if f.name in filled else f.get_db_prep_save(f.get_default(), connection) for f in fields)
-    return insert, select, tuple((f.name in filled and f) or None for f in fields), defaults
+    return insert, select, tuple(f if f.name in filled else None for f in fields), defaults
 
 
 def store_delivery(source, delivery_id: str, content_type: str, headers: dict, body: bytes) -> tuple[int, str, bool]:
