@@ -50,6 +50,7 @@ logger = logging.getLogger("surveys.webhooks")
 
 JSON = "application/json"
 NOT_FOUND = "No active webhook source with this address."
+INSECURE = "Webhooks are accepted over HTTPS only: change this webhook's URL to start with https://."
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,16 @@ class Answer:
 
 
 def receive(method: str, slug: str, headers: dict[str, str], query_string: str,
-            read_body: Callable[[int], bytes | None]) -> Answer:
+            read_body: Callable[[int], bytes | None], secure: bool = True) -> Answer:
     """The answer to one request. `headers` has lower-case names (content-type and content-length
     included, as `headers_from_environ` builds them); `read_body(declared_length)` returns the raw
-    bytes, or None when the front door refused to read that many."""
+    bytes, or None when the front door refused to read that many. `secure`: it came over HTTPS.
+
+    Where HTTPS is required (SECURE_SSL_REDIRECT), a plain-HTTP delivery is refused with a 403
+    that says to change the URL, never redirected: senders do not follow a redirect with their
+    POST, and a secret in a query string or header must not travel in clear text."""
+    if settings.SECURE_SSL_REDIRECT and not secure:
+        return _reject(slug, "insecure", 403, INSECURE)
     if method == "HEAD":
         # SurveyMonkey checks a subscription URL with a HEAD request before it saves the webhook.
         try:
@@ -254,10 +261,8 @@ _hosts: dict[str, bool] = {}
 
 
 def wsgi_direct(environ) -> bool:
-    """Whether the fast path may answer this request itself: the Host is allowed and no HTTPS
-    redirect is due (otherwise Django answers, with its 400 or 301, exactly as before)."""
-    if settings.SECURE_SSL_REDIRECT and not _is_secure(environ):
-        return False
+    """Whether the fast path may answer this request itself: the Host is allowed (otherwise Django
+    answers with its 400, exactly as before)."""
     if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
         host = environ["HTTP_X_FORWARDED_HOST"]
     else:
@@ -302,7 +307,7 @@ def _static_headers(secure: bool) -> tuple[tuple[str, str], ...]:
 
 
 _REASONS = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 401: "401 Unauthorized",
-            404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Request Entity Too Large",
+            403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Request Entity Too Large",
             415: "415 Unsupported Media Type", 429: "429 Too Many Requests", 503: "503 Service Unavailable"}
 
 
@@ -326,7 +331,7 @@ def wsgi_receive(environ, start_response, slug: str):
         connections["default"].health_check_done = True
         stream = environ["wsgi.input"]
         answer = receive(method, slug, headers_from_environ(environ), environ.get("QUERY_STRING", ""),
-                         lambda length: stream.read(length) if length else b"")
+                         lambda length: stream.read(length) if length else b"", secure=_is_secure(environ))
     except Exception as exc:  # not even the front door may answer 500
         logger.exception("webhook receive failed")
         answer = _unavailable(exc)

@@ -20,7 +20,7 @@ from surveys.ingest import headers_from_environ, receive
 @csp_exempt()  # a JSON answer to a machine: no page to protect, no policy to build per request
 def webhook_receive(request, slug: str):
     answer = receive(request.method, slug, headers_from_environ(request.META), request.META.get("QUERY_STRING", ""),
-                     lambda _length: _body(request))
+                     lambda _length: _body(request), secure=request.is_secure())
     response = HttpResponse(status=answer.status) if answer.body is None else JsonResponse(answer.body, status=answer.status)
     for name, value in answer.headers:
         response[name] = value

@@ -299,3 +299,28 @@ def test_the_request_id_is_echoed_and_logged():
     assert (status, headers["X-Request-ID"]) == (404, "req-12345678")
     status, headers, _ = call("HEAD", f"/webhooks/{source.slug}/", headers={"HTTP_X_REQUEST_ID": "bad id"})
     assert status == 200 and headers["X-Request-ID"] != "bad id" and len(headers["X-Request-ID"]) == 32
+
+
+def test_where_https_is_required_plain_http_gets_a_403_that_says_so_never_a_redirect():
+    """With SECURE_SSL_REDIRECT a sender on http:// is told to change the URL (both entry points);
+    the same delivery over HTTPS (here: behind a TLS proxy) is accepted."""
+    source = make_source("standard")
+    body = closeloop_body(response_id="tls")
+    with override_settings(SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        status, _headers, content = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
+        assert status == 403 and "https://" in _answer(content)["error"]
+        django_status, _response, django_content = via_django(
+            "POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
+        assert (django_status, _answer(django_content)) == (403, _answer(content))
+        assert not WebhookDelivery.objects.exists()
+        secure = {**signed("standard", source, body), "HTTP_X_FORWARDED_PROTO": "https"}
+        status, _headers, content = call("POST", f"/webhooks/{source.slug}/", body, secure)
+        assert status == 202 and WebhookDelivery.objects.count() == 1
+    # Django's SecurityMiddleware (built once, with the real setting) lets webhook paths through to
+    # the view, and only them: pages still redirect to HTTPS.
+    import re
+
+    from django.conf import settings
+
+    assert any(re.search(p, f"webhooks/{source.slug}/") for p in settings.SECURE_REDIRECT_EXEMPT)
+    assert not any(re.search(p, "cases/") for p in settings.SECURE_REDIRECT_EXEMPT)
