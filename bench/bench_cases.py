@@ -200,14 +200,13 @@ def _stop(workers) -> None:
             w.kill()
 
 
-def _accept(source, run: str, i: int):
-    """What the webhook view does once a delivery is verified: `delivery_store`, one autocommitted
-    INSERT, the id handed to the batching publisher (surveys.publisher), as in production."""
-    from surveys.services import delivery_store
+def _accept(source, run: str, i: int) -> int:
+    """What the webhook does once a delivery is verified (surveys.ingest.store_delivery): one
+    autocommitted INSERT, the id handed to the batching publisher (surveys.publisher)."""
+    from surveys.ingest import store_delivery
 
-    delivery, _created = delivery_store(source=source, delivery_id=f"{run}-{i}", content_type="application/json",
-                                        headers={}, body=_payload(i, run))
-    return delivery
+    pk, _delivery_id, _created = store_delivery(source, f"{run}-{i}", "application/json", {}, _payload(i, run))
+    return pk
 
 
 def e2e_part() -> dict:
@@ -363,7 +362,7 @@ def report(sweep: dict, e2e: dict, machine: str) -> str:
         "### End to end: delivery -> response -> alert -> case",
         "",
         "Two Celery worker processes (`-c 1` each) on PostgreSQL, broker Redis db 12. Deliveries in the "
-        "Closeloop format, stored exactly as the webhook view does after verifying them (`delivery_store`: one "
+        "Closeloop format, stored exactly as the webhook does after verifying them (`surveys.ingest.store_delivery`: one "
         "autocommitted INSERT, the id handed to the batching publisher, so the workers get batches as in "
         "production); a quarter are detractors (NPS 2), so they raise an alert and open or join a case (routing, "
         "round-robin / fewest-open assignment, SLA due times in business hours); the rest are promoters with a "

@@ -1,7 +1,7 @@
 """Writes for the surveys stage: sources, deliveries and the response recorder.
 
-The path of a delivery: the webhook view verifies it and calls `delivery_store` (committed before
-the 202); `process_deliveries_task` (a batch, as the publisher sends them) calls
+The path of a delivery: the webhook (surveys.ingest) verifies it and stores it with one INSERT
+(committed before the 202); `process_deliveries_task` (a batch, as the publisher sends them) calls
 `deliveries_process`, which claims the rows, runs the vendor adapter (fetching thin webhooks
 first) and calls `response_record`, one transaction per delivery."""
 
@@ -74,34 +74,13 @@ def source_create(
 def delivery_store(
     *, source: WebhookSource, delivery_id: str, content_type: str, headers: dict, body: bytes
 ) -> tuple[WebhookDelivery, bool]:
-    """Store a verified delivery (committed when this returns) or return the one with the same id."""
-    kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS or k in _source_headers(source)}
-    delivery = WebhookDelivery(
-        source=source, delivery_id=delivery_id[:255], content_type=content_type[:255], headers=kept, body=body
-    )
-    try:
-        if transaction.get_connection().in_atomic_block:
-            # Called inside a transaction (an import, a test): a savepoint keeps a duplicate from
-            # breaking it, and the task is published once the caller commits.
-            with transaction.atomic():
-                delivery.save()
-                transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
-        else:
-            # The webhook request (autocommit): one INSERT that commits by itself, one round trip
-            # instead of BEGIN, INSERT, COMMIT. The row is durable before the task is published.
-            delivery.save()
-            if settings.WEBHOOK_PUBLISH_IN_BACKGROUND:
-                from surveys.publisher import publisher
+    """Store a verified delivery (committed when this returns, unless the caller holds a
+    transaction) or return the one with the same id; published to the workers once committed.
+    The webhook's own statement (surveys.ingest.store_delivery), plus a read of the row."""
+    from surveys.ingest import store_delivery
 
-                publisher.submit(delivery.pk)  # batched, off the request (surveys.publisher)
-            else:
-                delivery_enqueue(delivery.pk)
-    except IntegrityError:
-        original = WebhookDelivery.objects.filter(source=source, delivery_id=delivery.delivery_id).first()
-        if original is None:
-            raise
-        return original, False
-    return delivery, True
+    pk, _delivery_id, created = store_delivery(source, delivery_id, content_type, headers, body)
+    return WebhookDelivery.objects.get(pk=pk), created
 
 
 def _source_headers(source: WebhookSource) -> set[str]:
