@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.machine import write_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 DB = "closeloop_bench_webhooks"
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -269,11 +271,10 @@ def run(args=None) -> str:
         "",
         cpu,
     ]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    write_figures(ROOT / "docs" / "benchmarks_webhooks.md", text)
+    return text
 
 
 if __name__ == "__main__":
-    section = run(None)
-    print(section)
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "benchmarks_webhooks.md").write_text(section)
+    print(run(None))

@@ -25,3 +25,21 @@ def describe(*, with_load: bool = False) -> str:
     if with_load and hasattr(os, "getloadavg"):
         text += f"; load average {os.getloadavg()[0]:.1f}"
     return text
+
+
+NOTES_MARKER = "<!-- Notes below are written by people and kept by every run of the bench. -->"
+
+
+def write_figures(path, figures: str) -> None:
+    """Write a bench's generated figures to `path`, keeping the hand-written notes that follow
+    NOTES_MARKER in the current file (what changed, how to read the figures)."""
+    from pathlib import Path
+
+    path = Path(path)
+    notes = ""
+    if path.exists():
+        current = path.read_text()
+        if NOTES_MARKER in current:
+            notes = current[current.index(NOTES_MARKER):]
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(figures.rstrip("\n") + "\n\n" + notes if notes else figures.rstrip("\n") + "\n")
