@@ -173,24 +173,23 @@ def test_a_worker_tops_its_batch_up_with_other_pending_deliveries_oldest_first(s
 
 
 def test_the_publisher_waits_a_moment_for_more_ids_before_publishing():
-    """Under load a batch fills within the linger; alone, an id waits no longer than the linger."""
+    """Ids that arrive within the linger join the first one's batch; alone, an id waits no longer
+    than the linger. (Generous times: the machine may be busy.)"""
     import threading
     import time as clock
 
     from surveys.publisher import BatchPublisher
 
-    sent = []
-    publisher = BatchPublisher(publish=sent.append, batch_size=100, linger=0.2)
+    publisher = BatchPublisher(publish=lambda ids: None, batch_size=100, linger=2.0)
     publisher._queue.put(1)
     threading.Timer(0.05, lambda: [publisher._queue.put(pk) for pk in (2, 3)]).start()
     started = clock.monotonic()
-    batch = publisher._take(timeout=1, linger=0.2)
-    assert batch == [1, 2, 3]
-    assert clock.monotonic() - started < 1.0
+    assert publisher._take(timeout=1, linger=2.0) == [1, 2, 3]
+    assert clock.monotonic() - started < 10
     publisher._queue.put(4)
     started = clock.monotonic()
     assert publisher._take(timeout=1, linger=0.05) == [4]
-    assert clock.monotonic() - started < 0.5
+    assert clock.monotonic() - started < 2
 
 
 @pytest.mark.parametrize("created_meanwhile", ["customer", "response"])
