@@ -590,29 +590,39 @@ def root_cause_weekly(filters: ReportFilters) -> Table:
         .values("week", "root_cause_id")
         .annotate(n=Count("pk"))
     )
+    table = Table("root-causes-weekly", "Root causes by week", [Column("root_cause", "Root cause")],
+                  description="Cases closed per week (week starting Monday) and root cause.")
+
+    def link(cause_id, week_start=None) -> str:
+        if week_start is None:
+            return _cause_link(filters, cause_id)
+        return _cause_link(filters, cause_id, closed_after=week_start.isoformat(),
+                           closed_before=(week_start + dt.timedelta(days=6)).isoformat())
+
+    return _by_week(cells, "root_cause_id", table, label_of=_cause_names, link_of=link)
+
+
+def _by_week(cells: list[dict], key: str, table: Table, *, label_of, link_of=None) -> Table:
+    """Fill a weekly cross-tab of `key` from rows {"week", key, "n"}: a column per week (weeks
+    start on Monday) and a total; rows by total, then label. `label_of(ids)` gives {id: label};
+    `link_of(id, week_start=None)`, when given, the drill-down URL of a row's total or of a cell."""
     weeks = sorted({c["week"] for c in cells})
     totals: dict[int, int] = defaultdict(int)
     grid: dict[int, dict] = defaultdict(dict)
     for c in cells:
-        totals[c["root_cause_id"]] += c["n"]
-        grid[c["root_cause_id"]][c["week"]] = c["n"]
-    names = _cause_names(totals)
+        totals[c[key]] += c["n"]
+        grid[c[key]][c["week"]] = c["n"]
+    labels = label_of(totals)
     week_keys = [(w, "w" + timezone.localtime(w).date().isoformat()) for w in weeks]
-    table = Table(
-        "root-causes-weekly",
-        "Root causes by week",
-        [Column("root_cause", "Root cause"), *[Column(k, k[1:], True) for _, k in week_keys], Column("total", "Total", True)],
-        description="Cases closed per week (week starting Monday) and root cause.",
-    )
-    for cause_id in sorted(totals, key=lambda i: (-totals[i], names.get(i, ""))):
-        row = {"root_cause": names.get(cause_id, "?"), "total": totals[cause_id]}
-        links = {"total": _cause_link(filters, cause_id)}
-        for week, key in week_keys:
-            row[key] = grid[cause_id].get(week, 0)
-            start = timezone.localtime(week).date()
-            links[key] = _cause_link(
-                filters, cause_id, closed_after=start.isoformat(), closed_before=(start + dt.timedelta(days=6)).isoformat()
-            )
+    label_column = table.columns[0].key
+    table.columns += [*[Column(k, k[1:], True) for _, k in week_keys], Column("total", "Total", True)]
+    for row_id in sorted(totals, key=lambda i: (-totals[i], labels.get(i, ""))):
+        row = {label_column: labels.get(row_id, "?"), "total": totals[row_id]}
+        links = {"total": link_of(row_id)} if link_of else {}
+        for week, week_key in week_keys:
+            row[week_key] = grid[row_id].get(week, 0)
+            if link_of:
+                links[week_key] = link_of(row_id, timezone.localtime(week).date())
         table.add(row, links)
     return table
 
@@ -1052,27 +1062,14 @@ def themes_weekly(filters: ReportFilters) -> Table:
     cells = list(
         _theme_tags(filters).annotate(week=TruncWeek("answered_at")).values("week", "theme_id").annotate(n=Count("pk"))
     )
-    weeks = sorted({c["week"] for c in cells})
-    totals: dict[int, int] = defaultdict(int)
-    grid: dict[int, dict] = defaultdict(dict)
-    for c in cells:
-        totals[c["theme_id"]] += c["n"]
-        grid[c["theme_id"]][c["week"]] = c["n"]
-    themes = _themes(totals)
-    week_keys = [(w, "w" + timezone.localtime(w).date().isoformat()) for w in weeks]
-    table = Table(
-        "themes-weekly",
-        "Themes by week",
-        [Column("theme", "Theme"), *[Column(k, k[1:], True) for _, k in week_keys], Column("total", "Total", True)],
-        description="Responses about each theme per week (week starting Monday).",
-    )
-    for theme_id in sorted(totals, key=lambda i: (-totals[i], _theme_label(themes.get(i)))):
-        theme = themes.get(theme_id)
-        row = {"theme": _theme_label(theme), "total": totals[theme_id]}
-        for week, key in week_keys:
-            row[key] = grid[theme_id].get(week, 0)
-        table.add(row, {})
-    return table
+    table = Table("themes-weekly", "Themes by week", [Column("theme", "Theme")],
+                  description="Responses about each theme per week (week starting Monday).")
+
+    def labels(ids) -> dict[int, str]:
+        themes = _themes(ids)
+        return {i: _theme_label(themes.get(i)) for i in ids}
+
+    return _by_week(cells, "theme_id", table, label_of=labels)
 
 
 THEME_SCORE_COLUMNS = [*SCORE_COLUMNS, Column("sentiment", "Average sentiment (-100 to 100)", True)]
