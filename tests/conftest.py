@@ -35,6 +35,24 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": chromium_path(), "args": BROWSER_ARGS, "headless": True}
 
 
+@pytest.fixture(scope="session")
+def browser(django_db_setup, browser):
+    """The test database exists before Playwright starts, and from then on the ORM may run here.
+
+    Playwright's sync API keeps an asyncio loop in the main thread for the rest of the session,
+    which makes Django refuse synchronous ORM calls there (test data, the transactional flush,
+    and every later test's database access). Those calls are ordinary synchronous code, so the
+    check is switched off from the moment the browser starts until the session ends (the setting
+    Playwright documents for pytest-django). Every browser test in the suite gets it from here."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield browser
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with an empty shared cache (rate limits, lockouts, cached rules)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 
 import pytest
@@ -49,16 +48,3 @@ def sent_check(personas, mailoutbox):
     verification = Verification.objects.get(case=case)
     assert verification.status == Verification.Status.SENT
     return verification, link_path(mailoutbox[-1].body)
-
-
-@pytest.fixture(scope="session")
-def browser(django_db_setup, browser):
-    """As in tests/inbox: the database exists before Playwright starts, and the ORM may run in the
-    main thread while Playwright's event loop lives there (test data, the transactional flush)."""
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield browser
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
