@@ -8,7 +8,9 @@ import re
 import pytest
 
 from cases.models import Case, Playbook, RootCause, RootCauseModel
-from cases.suggest import KEEP_MODELS, suggest_root_causes, train_root_cause_model
+from cases.suggest import (
+    KEEP_MODELS, case_features, fit, rank, suggest_root_causes, train_root_cause_model, training_rows,
+)
 from cases.tasks import retrain_root_cause_model_task
 from tests.cases.text_helpers import cause, closed_history, make_closed_case, make_open_case, make_theme, tag
 from tests.factories import PASSWORD
@@ -138,6 +140,36 @@ def test_the_task_retrains(personas):
 
 def test_the_task_reports_when_there_is_too_little_to_learn(personas):
     assert retrain_root_cause_model_task() == {"trained": False}
+
+
+def test_retraining_runs_nightly_from_the_beat_schedule():
+    from celery.schedules import crontab
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    name = "cases.tasks.retrain_root_cause_model_task"
+    entries = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == name]
+    assert name in app.tasks and len(entries) == 1
+    schedule = entries[0]["schedule"]
+    assert isinstance(schedule, crontab) and len(schedule.hour) == 1 and len(schedule.minute) == 1  # once a day
+
+
+def test_training_and_suggesting_need_no_download(personas, monkeypatch):
+    """The classifier is fitted here from the closed cases; nothing is fetched from the network."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("root-cause suggestion tried to open a network connection")
+
+    closed_history(personas.north, per_cause=12)
+    case = make_open_case(personas.north, comment="You charged my card twice")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    rows, labels = training_rows()
+    ranked = rank(fit(rows, labels), case_features(case, themes=[]))
+    assert ranked[0][0] == cause("Wrong charge").pk
 
 
 def test_a_model_that_cannot_be_loaded_means_no_suggestion(trained, personas):

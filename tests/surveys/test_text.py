@@ -136,6 +136,69 @@ def test_highlight_marks_words_found_through_their_accents():
     assert highlight("Le café, le CAFE", ["cafe"]) == "Le <mark>café</mark>, le <mark>CAFE</mark>"
 
 
+# --- known comments: themes and sentiment together -------------------------------------------
+
+KNOWN_COMMENTS = [
+    # (comment, its themes and the words that matched, sentiment label, source, language); non-English
+    # comments take the sentiment of an NPS of 2 (-0.6), as the pipeline passes the response's score.
+    ("The courier was RUDE 😡", {"delivery-delays": ("courier",), "staff-attitude": ("RUDE",)},
+     "negative", "text", "en"),
+    ("cOuRiEr ArRiVeD LaTe again 👎👎", {"delivery-delays": ("cOuRiEr", "ArRiVeD LaTe")}, "negative", "text", "en"),
+    ("courier😡late delivery😡", {"delivery-delays": ("courier", "late delivery")}, "negative", "text", "en"),
+    ("😍 great coffee, lovely staff 😍", {"cafe": ("coffee",), "staff-attitude": ("staff",)},
+     "positive", "text", "en"),
+    ("THE COFFEE WAS AMAZING!!!", {"cafe": ("COFFEE",)}, "positive", "text", "en"),
+    ("COFFEE ☕ 👎", {"cafe": ("COFFEE",)}, "negative", "text", "en"),
+    ("👍", {}, "positive", "text", "en"),
+    ("Le café était froid et le personnel très impoli", {"cafe": ("café",)}, "negative", "score", "fr"),
+    ("El café estaba frío y el repartidor llegó tarde 😡", {"cafe": ("café",)}, "negative", "score", "es"),
+    ("Die Lieferung kam zu spät und der Kurier war unfreundlich", {}, "negative", "score", "de"),
+    ("", {}, "", "", ""),
+    ("  \n ", {}, "", "", ""),
+]
+
+
+@pytest.mark.parametrize("comment, themes, label, source, language", KNOWN_COMMENTS)
+def test_known_comments_get_their_themes_and_sentiment(comment, themes, label, source, language):
+    """Emoji, mixed case, other languages and empty comments, through both halves of the analysis."""
+    result = analyse(comment, fallback_score=score_sentiment(nps=2))
+    assert (sentiment_label(result.sentiment), result.sentiment_source, result.language) == (label, source, language)
+    assert {f.slug: f.matches for f in ThemeMatcher(THEMES).match(comment)} == themes
+
+
+def test_nothing_is_downloaded_at_run_time(db, monkeypatch):
+    """VADER's lexicon, py3langid's model and scikit-learn's stop words ship in the installed
+    packages: a process that cannot open a network connection analyses, tags and discovers."""
+    import socket
+
+    from surveys import text
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("text analytics tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(text, "_analyzer", None)  # load both models afresh, inside the fence
+    monkeypatch.setattr(text, "_identifier", None)
+    assert sentiment_label(analyse("The courier was rude 😡").sentiment) == "negative"
+    assert detect_language("Le livreur était très impoli et en retard") == "fr"
+    assert discover(comments=_corpus(), save=False).themes
+
+
+def test_discovery_runs_nightly_from_the_beat_schedule():
+    from celery.schedules import crontab
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    name = "surveys.tasks.discover_themes_task"
+    entries = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == name]
+    assert name in app.tasks and len(entries) == 1
+    schedule = entries[0]["schedule"]
+    assert isinstance(schedule, crontab) and len(schedule.hour) == 1 and len(schedule.minute) == 1  # once a day
+
+
 # --- the pipeline ---------------------------------------------------------------------------------
 
 def _record(comment: str, nps: int = 3, response_id: str = "r-1"):
