@@ -1,12 +1,14 @@
 """Webhook acceptance under gunicorn on PostgreSQL, against PostgreSQL's own commit ceiling.
 
 Run: `python -m bench webhooks` (or `DEBUG=1 .venv/bin/python -m bench.bench_webhooks`).
-Creates the database closeloop_bench_webhooks (dropped at the end), starts gunicorn on loopback,
-drives it with wrk for 30 s at 16 and 64 connections (each request signed, with a unique
-delivery id from a Lua script), then at about half the maximum rate, and measures pgbench
-single-row (~1 KB) INSERT commits per second as the physical ceiling. Bounded: about 4 minutes.
-During the 64-connection run it also reads, from /proc, the CPU time used by gunicorn (master and
-workers), PostgreSQL, wrk and Redis, per accepted request: where the machine's two cores go.
+Creates the database closeloop_bench_webhooks (dropped at the end), starts the ingest server
+(gunicorn with uvicorn workers, config.asgi) on loopback, drives it with wrk for 30 s at 16 and 64
+connections (each request signed, with a unique delivery id from a Lua script), then at about half
+the maximum rate; then the web server (gunicorn gthread, config.wsgi) for 30 s at 64 connections
+for comparison; and measures pgbench single-row (~1 KB) INSERT commits per second as the physical
+ceiling. Bounded: about 5 minutes. During the ingest server's 64-connection run it also reads,
+from /proc, the CPU time used by the server (master and workers), PostgreSQL, wrk and Redis, per
+accepted request: where the machine's two cores go.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def _psql(sql: str, db: str = "postgres") -> None:
                    capture_output=True, timeout=60)
 
 
-def _env(port: int) -> dict:
+def _env() -> dict:
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": f"{PG}/{DB}", "REDIS_URL": REDIS, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 50,
@@ -151,12 +153,6 @@ def _cpu_line(before: dict, after: dict, accepted: int) -> str:
             f"the whole machine {per['machine']:.2f} ms ({busy:.0%} busy; the rest is other processes and the kernel).")
 
 
-def _entry() -> str:
-    if "wsgi_receive" in (ROOT / "config" / "wsgi.py").read_text():
-        return "the WSGI fast path (config.wsgi -> surveys.ingest)"
-    return "Django's view, through the middleware"
-
-
 def _machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown CPU")
@@ -168,6 +164,31 @@ def _load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def _start(py: str, env: dict, port: int, app: str, worker_args: list[str]) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [py, "-m", "gunicorn", app, "-b", f"127.0.0.1:{port}", *worker_args, "--log-level", "warning",
+         "--backlog", "2048"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
+def _stop(server: subprocess.Popen | None) -> None:
+    if server is None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def run(args=None) -> str:
     load_start = _load()
     for tool in ("wrk", "pgbench", "psql"):
@@ -175,13 +196,12 @@ def run(args=None) -> str:
             return f"## Webhook acceptance\n\nNot measured: `{tool}` is not installed (apt-get install -y wrk postgresql-client).\n"
     _psql(f"DROP DATABASE IF EXISTS {DB}")
     _psql(f"CREATE DATABASE {DB}")
-    port = _free_port()
-    env = _env(port)
+    env = _env()
     py = sys.executable
-    # One process per core, many threads each: threads overlap the waits on PostgreSQL's commit
-    # (fsync), and a third process on two cores only added context switches. Measured on this
-    # machine (20 s runs, load 9-12): 3 x 8 gave 449/s at 64 connections, 2 x 16 gave 683/s.
+    # The ingest server (Procfile `ingest`): one uvicorn event loop per core, group commit.
     workers = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 1)))
+    # The web server (Procfile `web`) for comparison: one process per core, threads overlap the
+    # waits on PostgreSQL's commit (2 x 16 measured best for webhooks on this machine).
     threads = int(os.environ.get("BENCH_THREADS", "16"))
     server = None
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
@@ -191,17 +211,6 @@ def run(args=None) -> str:
                         "--secret", SECRET, "--rate-limit", "0", "--auth", "header=X-Signature",
                         "--auth", "delivery_id_header=X-Delivery-Id"],
                        cwd=ROOT, env=env, check=True, timeout=120, capture_output=True)
-        server = subprocess.Popen(
-            [py, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-             "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning", "--backlog", "2048"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
 
         def script(run_id: str, delay_ms: float = 0) -> Path:
@@ -211,6 +220,9 @@ def run(args=None) -> str:
                                    "delay": delay})
             return path
 
+        port = _free_port()
+        server = _start(py, env, port, "config.asgi:application",
+                        ["-w", str(workers), "--worker-class", "uvicorn_worker.UvicornWorker"])
         _wrk(port, 4, script("warmup"), seconds=3)
         runs = [_wrk(port, 16, script("c16"))]
         before = _cpu_snapshot(server.pid)
@@ -220,15 +232,16 @@ def run(args=None) -> str:
         half_target = best / 2
         connections = 16
         half = _wrk(port, connections, script("half", delay_ms=connections * 1000 / half_target))
+        _stop(server)
+        port = _free_port()
+        server = _start(py, env, port, "config.wsgi:application",
+                        ["-w", str(workers), "--worker-class", "gthread", "--threads", str(threads)])
+        _wrk(port, 4, script("wsgi-warmup"), seconds=3)
+        web = _wrk(port, 64, script("wsgi-c64"))
         stored = subprocess.run(["psql", f"{PG}/{DB}", "-tA", "-c", "SELECT count(*) FROM surveys_webhookdelivery"],
                                 capture_output=True, text=True).stdout.strip()
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        _stop(server)
         shutil.rmtree(workdir, ignore_errors=True)
     ceiling = _pgbench(16)
     ceiling64 = _pgbench(64)
@@ -248,28 +261,34 @@ def run(args=None) -> str:
     lines = [
         "## Webhook acceptance (bench/bench_webhooks.py)",
         "",
-        f"Date {datetime.date.today().isoformat()}; machine {_machine()}; PostgreSQL on the same machine; "
-        f"gunicorn {workers} gthread workers x {threads} threads, `POST /webhooks/<slug>/` answered by {_entry()}; wrk 2 threads, {DURATION} s per run; generic source, HMAC-SHA256 over a "
-        f"{len(BODY)}-byte JSON body, unique X-Delivery-Id per request; each accepted request commits one "
-        f"delivery row; deliveries are published to Redis in batches by a background thread "
-        f"(surveys.publisher). Rows stored: {stored}, in {messages} Celery messages. Load average (1/5/15 min) at the start {load_start}, "
-        f"at the end {load_end} (the machine is shared).",
+        f"Date {datetime.date.today().isoformat()}; machine {_machine()}; PostgreSQL on the same machine. "
+        f"The ingest server (Procfile `ingest`): gunicorn with {workers} uvicorn workers, `config.asgi` -> "
+        f"surveys.ingest_async (checks in the event loop, group commit). For comparison, the web server "
+        f"(Procfile `web`): gunicorn {workers} gthread workers x {threads} threads, `config.wsgi` -> the WSGI "
+        f"fast path (group commit across threads). wrk 2 threads, {DURATION} s per run; generic source, "
+        f"HMAC-SHA256 over a {len(BODY)}-byte JSON body, unique X-Delivery-Id per request; each accepted "
+        f"request is answered after the commit that holds its row; deliveries are published to Redis in "
+        f"batches by a background thread (surveys.publisher). Rows stored: {stored}, in {messages} Celery "
+        f"messages. Load average (1/5/15 min) at the start {load_start}, at the end {load_end} (the machine is shared).",
         "",
-        "| load | accepted/s | p50 | p99 | non-2xx | socket errors |",
-        "|---|---|---|---|---|---|",
+        "| server | load | accepted/s | p50 | p99 | non-2xx | socket errors |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in runs + [half]:
         label = f"{r['connections']} connections" if r is not half else f"~half max rate ({half_target:.0f}/s target, 16 conn.)"
-        lines.append(f"| {label} | {r['accepted_per_s']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
+        lines.append(f"| ingest (ASGI) | {label} | {r['accepted_per_s']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
                      f"{r['non2xx']} | {r['socket_errors']} |")
+    lines.append(f"| web (WSGI) | 64 connections | {web['accepted_per_s']:.0f} | {web['p50_ms']:.1f} ms | "
+                 f"{web['p99_ms']:.1f} ms | {web['non2xx']} | {web['socket_errors']} |")
     lines += [
         "",
         f"PostgreSQL ceiling (pgbench, one ~1 KB INSERT per transaction, 16 and 64 clients): **{ceiling:.0f} commits/s**.",
-        f"Acceptance at the best load is **{ratio:.0%} of the ceiling** (target ≥ 33%): "
-        f"{'met' if ratio >= 1 / 3 else 'NOT met'}. p99 at half the maximum rate: **{half['p99_ms']:.1f} ms** "
+        f"Acceptance by the ingest server at its best load is **{ratio:.0%} of the ceiling** (target ≥ 33%): "
+        f"{'met' if ratio >= 1 / 3 else 'NOT met'}; the web server's is {web['accepted_per_s'] / ceiling:.0%}. "
+        f"p99 at half the maximum rate: **{half['p99_ms']:.1f} ms** "
         f"(target < 50 ms): {'met' if half['p99_ms'] < 50 else 'NOT met'}.",
         "",
-        cpu,
+        cpu.replace("gunicorn", "the ingest server", 1),
     ]
     text = "\n".join(lines) + "\n"
     write_figures(ROOT / "docs" / "benchmarks_webhooks.md", text)

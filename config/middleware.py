@@ -4,8 +4,8 @@ request enqueues (config.celery_context), and echoed in the response."""
 
 from __future__ import annotations
 
+import random
 import re
-import uuid
 
 from config.logging import request_id_var
 
@@ -14,7 +14,9 @@ VALID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits. A label to follow one request through the logs, not a secret: drawn from
+    the process's PRNG, without the system call of uuid4 (measurable on the webhook path)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 class RequestIdMiddleware:

@@ -324,6 +324,9 @@ WEBHOOK_SOURCE_CHECK_SECONDS = envint("WEBHOOK_SOURCE_CHECK_SECONDS", 0 if TESTI
 # Accepted deliveries are published to the workers in batches by a background thread
 # (surveys.publisher) instead of one Celery message inside each request; off in tests (eager).
 WEBHOOK_PUBLISH_IN_BACKGROUND = envbool("WEBHOOK_PUBLISH_IN_BACKGROUND", not TESTING)
+# Concurrent webhook requests of one process share one INSERT and one commit on PostgreSQL
+# (surveys.group_commit); each is still answered only after the commit that holds its row.
+WEBHOOK_GROUP_COMMIT = envbool("WEBHOOK_GROUP_COMMIT", True)
 # A worker fills each batch it processes up to this many deliveries with other pending ones
 # (oldest first), so a backlog of small messages is still worked in full batches.
 WEBHOOK_PROCESS_BATCH_SIZE = envint("WEBHOOK_PROCESS_BATCH_SIZE", 100)

@@ -102,6 +102,16 @@ def active_webhook_source(slug: str) -> tuple[WebhookSource | None, bool]:
     return source, False
 
 
+def cached_webhook_source(slug: str) -> WebhookSource | None:
+    """The source as `active_webhook_source` would answer it without any I/O: this process's
+    copy while its version check is not due, else None (ask `active_webhook_source`)."""
+    current = _source_cache
+    interval = getattr(settings, "WEBHOOK_SOURCE_CHECK_SECONDS", 2)
+    if current.token is None or not interval or time.monotonic() - current.checked_at >= interval:
+        return None
+    return current.sources.get(slug)
+
+
 def fresh_webhook_source(slug: str) -> WebhookSource | None:
     """Reload one source from the database (after a signature failure against a cached copy)."""
     source = _load_source(slug)

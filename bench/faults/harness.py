@@ -238,10 +238,14 @@ class Stack:
         return int(redis.Redis(port=self.redis_port).llen("celery"))
 
     # --- processes -------------------------------------------------------------------------
-    def start_web(self, workers: int = 2, database_url: str | None = None) -> None:
+    def start_web(self, workers: int = 2, database_url: str | None = None, server: str = "web") -> None:
+        """gunicorn as the Procfile runs it: `web` (WSGI, threads) or `ingest` (ASGI, uvicorn
+        workers, group commit)."""
+        kind = (["config.wsgi:application", "--threads", "4"] if server == "web"
+                else ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"])
         self.web = subprocess.Popen(
-            [str(BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{self.web_port}",
-             "--workers", str(workers), "--threads", "4", "--graceful-timeout", "3", "--timeout", "20",
+            [str(BIN / "gunicorn"), *kind, "--bind", f"127.0.0.1:{self.web_port}",
+             "--workers", str(workers), "--graceful-timeout", "3", "--timeout", "20",
              "--access-logfile", "-"],
             cwd=ROOT, env=self.env(DATABASE_URL=database_url or self.db_direct), stdout=self._log("web"),
             stderr=subprocess.STDOUT, start_new_session=True,

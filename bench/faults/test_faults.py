@@ -148,9 +148,10 @@ def test_redis_outage_loses_no_delivery(stack, figures, queued_tasks_lost):
     assert elapsed <= 2 * REDRIVE_INTERVAL + allowance
 
 
-def test_database_unreachable_answers_503_and_the_retry_is_stored_once(stack, figures):
+@pytest.mark.parametrize("server", ["web", "ingest"])
+def test_database_unreachable_answers_503_and_the_retry_is_stored_once(stack, figures, server):
     stack.proxy.restore()
-    stack.start_web(workers=2, database_url=stack.db_via_proxy)
+    stack.start_web(workers=2, database_url=stack.db_via_proxy, server=server)
     stack.start_worker(concurrency=2)
     before = _send_all(stack, _batch("pg-before", 20))
     assert set(before.values()) == {202}
@@ -174,8 +175,9 @@ def test_database_unreachable_answers_503_and_the_retry_is_stored_once(stack, fi
     assert stack.scalar("SELECT count(*) FROM surveys_webhookdelivery WHERE delivery_id LIKE 'pg-during-%'") == 50
 
 
-def test_web_workers_killed_at_random_under_a_retrying_sender(stack, figures):
-    stack.start_web(workers=3)
+@pytest.mark.parametrize("server", ["web", "ingest"])
+def test_web_workers_killed_at_random_under_a_retrying_sender(stack, figures, server):
+    stack.start_web(workers=3, server=server)
     stack.start_worker(concurrency=4)
     stack.start_beat()  # a worker killed between commit and enqueue leaves the row to the re-drive
     stop = threading.Event()

@@ -1,0 +1,290 @@
+"""The ASGI front door for POST|HEAD /webhooks/<slug>/: the ingest server.
+
+config.asgi routes webhook requests here and everything else to Django's ASGI handler. Run it
+as its own process type for webhook traffic (Procfile `ingest`: gunicorn with uvicorn workers,
+one event loop per core) and route /webhooks/ to it; the web process (WSGI) still answers
+webhooks the same way for deployments that run only that.
+
+The decisions are `surveys.ingest.check`, the same function the WSGI door and the Django view
+run; only the waiting differs:
+
+- the common request (a source this process has cached and checked within
+  WEBHOOK_SOURCE_CHECK_SECONDS) is checked in the event loop without any I/O; anything that
+  must read the database (a new slug, the periodic version check, a secret to reload) or count
+  a rejection runs the same check in a thread;
+- the per-source rate limit is one pipelined Redis call on an asyncio client;
+- deliveries are committed by group commit: while one multi-row INSERT is in flight, the
+  requests that arrive wait for the next, and each is answered only after the statement holding
+  its row has committed (autocommit, synchronous_commit on). One connection per process.
+
+Never a 500: an exception becomes a 503 with Retry-After, as on the WSGI door."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import weakref
+
+import psycopg
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections
+
+from config.logging import request_id_var
+from surveys import stats
+from surveys.ingest import (
+    RATE_LIMITED,
+    Answer,
+    NeedsIO,
+    check,
+    delivery_row,
+    group_outcomes,
+    group_statement,
+    observe,
+    publish,
+    rendered,
+    request_id,
+    secure_from_proxy,
+    store_delivery,
+    stored,
+    unavailable,
+)
+
+logger = logging.getLogger("surveys.webhooks")
+
+MAX_ROWS = 100
+
+
+async def asgi_receive(scope, receive, send, slug: str) -> None:
+    """One webhook request (HTTP scope; config.asgi checked the method, path and Host)."""
+    started = time.perf_counter()
+    headers = request_headers(scope)
+    method = scope["method"]
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    secure = secure_from_proxy(headers.get(proxy[0][5:].replace("_", "-").lower()) if proxy else None,
+                               scope.get("scheme", "http"))
+    rid = request_id(headers.get("x-request-id", ""))
+    token = request_id_var.set(rid)
+    try:
+        body = await _read_body(receive, headers) if method == "POST" else b""
+        answer = await _answer(method, slug, headers, scope.get("query_string", b"").decode("latin-1"), body, secure)
+    except Exception as exc:  # not even the front door may answer 500
+        logger.exception("webhook receive failed")
+        answer = unavailable(exc)
+    finally:
+        request_id_var.reset(token)
+    content, response_headers = rendered(answer, rid, secure)
+    await send({"type": "http.response.start", "status": answer.status,
+                "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response_headers]})
+    await send({"type": "http.response.body", "body": content if method != "HEAD" else b""})
+    observe(method, scope.get("path", ""), answer.status, started)
+
+
+def request_headers(scope) -> dict[str, str]:
+    """Lower-case header names, repeated headers joined with commas (as Django's ASGI request)."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
+
+
+async def _read_body(receive, headers: dict[str, str]) -> bytes | None:
+    """The raw body, or None when it is over WEBHOOK_MAX_BODY_BYTES (by its Content-Length, or
+    as it streams in): `check` answers 413 then, after the source's own 404."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        if int(headers.get("content-length") or 0) > limit:
+            return None
+    except ValueError:
+        pass
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _answer(method: str, slug: str, headers: dict, query_string: str, body: bytes | None, secure: bool) -> Answer:
+    args = (method, slug, headers, query_string, lambda _length: body, secure)
+    try:
+        try:
+            outcome = check(*args, blocking=False)
+        except NeedsIO:
+            outcome = await _in_thread(check, *args)
+        if isinstance(outcome, Answer):
+            if outcome.rejected is not None:
+                await _in_thread(stats.record_rejection, *outcome.rejected)
+            return outcome
+        if await stats.rate_limited_async(slug, outcome.source.rate_limit_per_second, time.time()):
+            await _in_thread(stats.record_rejection, slug, "rate_limited")
+            return RATE_LIMITED
+        if not (settings.WEBHOOK_GROUP_COMMIT and _on_postgresql()):
+            # SQLite (the embedded default) or group commit switched off: the WSGI door's store.
+            return stored(*await _in_thread(store_delivery, outcome.source, outcome.delivery_id,
+                                            outcome.content_type, outcome.headers, outcome.body))
+        row = delivery_row(outcome.source, outcome.delivery_id, outcome.content_type, outcome.headers, outcome.body)
+        pk, created = await writer().submit(row)
+        if created:
+            if settings.WEBHOOK_PUBLISH_IN_BACKGROUND:
+                publish(pk)  # a queue put: the publisher's thread talks to the broker
+            else:
+                await _in_thread(publish, pk)
+        return stored(pk, row[1], created)
+    except (DatabaseError, psycopg.OperationalError, psycopg.InterfaceError) as exc:  # unreachable
+        return unavailable(exc)
+
+
+@functools.cache
+def _on_postgresql() -> bool:
+    return connections["default"].vendor == "postgresql"
+
+
+async def _in_thread(function, *args):
+    """Blocking work (the ORM, the sync Redis client) off the event loop, with the connection
+    hygiene Django applies around a request."""
+
+    def run():
+        close_old_connections()
+        try:
+            return function(*args)
+        finally:
+            close_old_connections()
+
+    return await asyncio.to_thread(run)
+
+
+# --- group commit on an asyncio connection ------------------------------------------------------
+
+_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def writer() -> GroupWriter:
+    """The running event loop's writer (one per loop: one per uvicorn worker process)."""
+    loop = asyncio.get_running_loop()
+    found = _writers.get(loop)
+    if found is None:
+        found = _writers[loop] = GroupWriter()
+    return found
+
+
+class GroupWriter:
+    def __init__(self):
+        self._waiting: list[tuple[tuple, asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+        self._connection: psycopg.AsyncConnection | None = None
+
+    async def submit(self, row: tuple) -> tuple[int, bool]:
+        """Commit `row` (with whatever else is waiting) and return (id, created)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_ROWS]
+                del self._waiting[:MAX_ROWS]
+                try:
+                    outcomes = await self._write([row for row, _future in batch])
+                except Exception as exc:  # noqa: BLE001 - every request of the batch answers 503
+                    outcomes = [exc] * len(batch)
+                for (_row, future), outcome in zip(batch, outcomes):
+                    if future.done():  # the request went away
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._task = None
+
+    async def _write(self, rows: list[tuple]) -> list:
+        """One statement for all rows: each row's (id, created) or its exception. A statement that
+        fails on the data (not the connection) is redone row by row, so one bad row fails alone."""
+        try:
+            returned = await self._fetch_all(*group_statement(rows))
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except psycopg.Error:
+            if len(rows) == 1:
+                raise
+            return [await self._one(row) for row in rows]
+        outcomes = []
+        for row, pk in zip(rows, group_outcomes(rows, returned)):
+            outcomes.append((pk, True) if pk is not None else await self._original(row))
+        return outcomes
+
+    async def _one(self, row: tuple):
+        try:
+            return (await self._write([row]))[0]
+        except Exception as exc:  # noqa: BLE001 - this row's own outcome
+            return exc
+
+    async def _original(self, row: tuple):
+        """A repeated delivery: the original's id, created False."""
+        from surveys.ingest import _insert_statement
+
+        _insert, select, _filled, _defaults = _insert_statement("postgresql")
+        try:
+            found = await self._fetch_all(select, [row[0], row[1]])
+        except Exception as exc:  # noqa: BLE001 - this row's own outcome
+            return exc
+        if not found:
+            return DatabaseError(f"delivery {row[1]!r} conflicted but cannot be found")
+        return found[0][0], False
+
+    async def _fetch_all(self, statement: str, params: list) -> list:
+        """A kept connection that died (server restart, dropped by a proxy) is replaced and the
+        statement run once more: it is idempotent (ON CONFLICT DO NOTHING)."""
+        reused = self._connection is not None and not self._connection.closed
+        if not reused:
+            self._connection = await _connect()
+        try:
+            return await _run(self._connection, statement, params)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            await self.close()
+            if not reused:
+                raise
+            logger.warning("webhook store: database connection lost; retrying once on a new one")
+        self._connection = await _connect()
+        return await _run(self._connection, statement, params)
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+
+
+async def _run(connection: psycopg.AsyncConnection, statement: str, params: list) -> list:
+    async with connection.cursor() as cursor:
+        await cursor.execute(statement, params)
+        return await cursor.fetchall()
+
+
+async def _connect() -> psycopg.AsyncConnection:
+    """An autocommit connection with the settings of Django's default database."""
+    params = connections["default"].get_connection_params()
+    for key in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(key, None)
+    return await psycopg.AsyncConnection.connect(autocommit=True, **params)
+
+
+async def close_writers() -> None:
+    """At shutdown (ASGI lifespan): close this loop's connection."""
+    found = _writers.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found.close()
