@@ -32,7 +32,7 @@ NO_TOUCHPOINT = "(none)"
 COLUMNS = (
     "id", "survey_id", "survey__name", "customer_id", "customer__tier", "customer__segment", "customer__name",
     "customer__email", "nps", "csat", "csat_scale_min", "csat_scale_max", "ces", "ces_scale_min", "ces_scale_max",
-    "ces_high_is_easy", "comment", "sentiment", "touchpoint", "channel", "location", "region", "team__name",
+    "ces_high_is_easy", "comment", "sentiment", "language", "touchpoint", "channel", "location", "region", "team__name",
     "answered_at",
 )
 

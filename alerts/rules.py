@@ -303,7 +303,12 @@ class _Facts:
     def sentiment(self) -> float | None:
         if self._sentiment is False:
             stored = getattr(self.response, "sentiment", None)
-            self._sentiment = stored if stored is not None else vader_compound(self.comment)
+            if stored is None and getattr(self.response, "language", "") in ("", "en"):
+                # Not analysed yet, or English without a stored score: read the comment. A comment
+                # analysed as another language has no sentiment without a score to fall back on
+                # (VADER reads English only: "vraiment nul" would come out positive).
+                stored = vader_compound(self.comment)
+            self._sentiment = stored
         return self._sentiment
 
 

@@ -116,6 +116,17 @@ def test_sentiment_uses_the_stored_score_and_vader_when_missing():
     assert not evaluate(fake(nps=8, comment="", sentiment=None), [negative])
 
 
+def test_a_comment_analysed_as_another_language_without_a_score_has_no_sentiment():
+    """VADER reads English only: a French comment stored without a sentiment (no score to fall
+    back on) matches neither a negative nor a positive condition, instead of being guessed."""
+    negative = compiled(threshold=Decimal("10"), sentiment="negative")
+    positive = compiled(threshold=Decimal("10"), sentiment="positive")
+    french = fake(nps=8, comment="Pas super du tout, vraiment nul", sentiment=None, language="fr")
+    assert not evaluate(french, [negative]) and not evaluate(french, [positive])
+    english = fake(nps=8, comment="Terrible, rude and awful service.", sentiment=None, language="en")
+    assert evaluate(english, [negative])
+
+
 def test_rules_run_in_order_and_stop_processing_ends_evaluation():
     first = compiled(name="first", order=10)
     stopper = compiled(name="stopper", order=20, stop_processing=True, threshold=Decimal("3"))
