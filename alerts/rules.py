@@ -29,7 +29,7 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -168,9 +168,9 @@ def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names:
 class RuleSet(Sequence):
     """Compiled rules in evaluation order (order, then id), indexed by metric slot. Immutable."""
 
-    __slots__ = ("_rules", "_position", "by_slot", "custom_keys", "has_ces", "has_themes")
+    __slots__ = ("_rules", "_position", "by_slot", "custom_keys", "has_ces", "has_themes", "models")
 
-    def __init__(self, rules: Iterable[CompiledRule]):
+    def __init__(self, rules: Iterable[CompiledRule], models: Mapping | None = None):
         ordered = tuple(sorted(rules, key=lambda r: (r.order, r.id if r.id is not None else 0)))
         self._rules = ordered
         self._position = {id(rule): i for i, rule in enumerate(ordered)}
@@ -182,6 +182,9 @@ class RuleSet(Sequence):
         self.custom_keys = tuple(sorted({r.metric_key for r in ordered if r.metric == "custom"}))
         self.has_ces = any(r.metric == "ces" for r in ordered)
         self.has_themes = any(r.themes for r in ordered)  # callers load response.theme_ids only then
+        # id -> the AlertRule it was compiled from (when loaded from the database): an alert can
+        # carry its rule without a query (copy it: the instance is shared by the process).
+        self.models = MappingProxyType(dict(models or {}))
 
     def __getitem__(self, index):
         return self._rules[index]

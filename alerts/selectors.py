@@ -39,8 +39,8 @@ VERSION_KEY = "alerts:rules:version"
 
 def load_active_rules() -> RuleSet:
     """Compile the active rules from the database (three queries: rules, their surveys, their themes)."""
-    rules = AlertRule.objects.filter(active=True).prefetch_related("surveys", "themes").order_by("order", "id")
-    return RuleSet(compile_rule(rule) for rule in rules)
+    rules = list(AlertRule.objects.filter(active=True).prefetch_related("surveys", "themes").order_by("order", "id"))
+    return RuleSet((compile_rule(rule) for rule in rules), models={rule.pk: rule for rule in rules})
 
 
 _rules = ProcessCache(VERSION_KEY, load_active_rules, check_seconds=lambda: settings.ALERT_RULES_CHECK_SECONDS,

@@ -9,6 +9,7 @@ e-mail task for notify and praise alerts."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import timedelta
 
@@ -69,7 +70,9 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
         if action in EMAIL_ACTIONS:
             defaults["email_status"] = Alert.EmailStatus.PENDING
         if fresh:
-            alert = Alert.objects.create(rule_id=match.rule.id, response=response, **defaults)
+            model = rules.models.get(match.rule.id)  # the rule itself: opening a case reads it
+            rule = {"rule": copy.copy(model)} if model is not None else {"rule_id": match.rule.id}
+            alert = Alert.objects.create(response=response, **rule, **defaults)
         else:
             alert, created = Alert.objects.get_or_create(rule_id=match.rule.id, response=response, defaults=defaults)
             if not created:

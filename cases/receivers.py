@@ -1,7 +1,8 @@
 """Where cases listens to the stages before it.
 
 - alerts.signals.alert_raised -> cases.services.case_open_from_alert (open, attach or reopen);
-- surveys.signals.response_recorded -> the response's owning team from cases.routing.
+- surveys.signals.response_recording -> the response's owning team from cases.routing, set
+  before its INSERT.
 
 Both run inside the transaction that recorded the response, so a response, its alerts and its
 case are committed together or not at all."""
@@ -9,7 +10,7 @@ case are committed together or not at all."""
 from django.dispatch import receiver
 
 from alerts.signals import alert_raised
-from surveys.signals import response_recorded
+from surveys.signals import response_recording
 
 
 @receiver(alert_raised, dispatch_uid="cases.open_case_from_alert")
@@ -22,13 +23,11 @@ def open_case_from_alert(sender, alert, **kwargs):
     case_open_from_alert(alert=alert)
 
 
-@receiver(response_recorded, dispatch_uid="cases.route_response")
+@receiver(response_recording, dispatch_uid="cases.route_response")
 def route_response(sender, response, **kwargs):
+    """Before the response is inserted: its owning team, so the INSERT carries it (a case opened
+    for it with another team moves it there)."""
     from cases.routing import route_team_id
-    from surveys.models import SurveyResponse
 
-    if response.team_id is not None:  # a case opened for it already set its team
-        return
-    team_id = route_team_id(response)
-    SurveyResponse.objects.filter(pk=response.pk, team__isnull=True).update(team_id=team_id)
-    response.team_id = team_id
+    if response.team_id is None:
+        response.team_id = route_team_id(response)

@@ -770,9 +770,9 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
         value_at_risk=(customer.account_value or 0) if customer else 0, created_at=at,
     )
     CaseResponse.objects.create(case=case, response=response, attached_at=at)
-    if response.team_id is None:
-        SurveyResponse.objects.filter(pk=response.pk, team__isnull=True).update(team=team)
-        response.team_id = team.pk  # routing (cases.receivers) then has nothing left to do
+    if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
+        SurveyResponse.objects.filter(pk=response.pk).update(team=team)
+        response.team_id = team.pk
     events = [_event(case, Kind.OPENED, None, at, to_value=team.name, note="; ".join(alert.reasons or []), data={
         "alert_id": alert.pk, "rule": rule.name, "reasons": alert.reasons,
         "routing_rule": routing_rule.name if routing_rule else "", "sla_policy": policy.name if policy else "",

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 import unicodedata
 
 from django.conf import settings
@@ -506,13 +507,24 @@ def named_user(comment: str, *, team_id: int | None) -> User | None:
     return User.objects.filter(pk=uid, is_active=True).first() if uid is not None else None
 
 
+_locations_here: tuple[float, list[str]] | None = None  # (read at, values): this process's copy
+
+
 def known_locations() -> list[str]:
-    """Distinct SurveyResponse.location values, cached for LOCATIONS_CACHE_SECONDS."""
+    """Distinct SurveyResponse.location values, cached for LOCATIONS_CACHE_SECONDS in the shared
+    cache; each process re-reads that copy at most every ALERT_RULES_CHECK_SECONDS (every praise
+    alert asks, and a Redis round trip per promoter showed in the worker's profile)."""
+    global _locations_here
+    interval = settings.ALERT_RULES_CHECK_SECONDS
+    here = _locations_here
+    if here is not None and interval and time.monotonic() - here[0] < interval:
+        return here[1]
     try:
         cached = cache.get(LOCATIONS_CACHE_KEY)
     except Exception:  # noqa: BLE001 - no cache: read the database
         cached = None
     if cached is not None:
+        _locations_here = (time.monotonic(), cached)
         return cached
     values = sorted(set(
         SurveyResponse.objects.exclude(location="").order_by().values_list("location", flat=True).distinct()[:5000]
@@ -521,6 +533,7 @@ def known_locations() -> list[str]:
         cache.set(LOCATIONS_CACHE_KEY, values, LOCATIONS_CACHE_SECONDS)
     except Exception:  # noqa: BLE001
         logger.warning("known locations not cached")
+    _locations_here = (time.monotonic(), values)
     return values
 
 

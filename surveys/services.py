@@ -24,7 +24,7 @@ from surveys.models import (
     Customer, ResponseTheme, Survey, SurveyResponse, Theme, Vendor, WebhookDelivery, WebhookSource,
 )
 from surveys.normalized import CustomerIdentity, NormalizedResponse
-from surveys.signals import response_recorded
+from surveys.signals import response_recorded, response_recording
 
 logger = logging.getLogger("surveys.webhooks")
 
@@ -491,6 +491,7 @@ def response_record(
             response.ces, response.ces_scale_min, response.ces_scale_max = score.value, score.scale_min, score.scale_max
             response.ces_high_is_easy = score.higher_is_better
     themes = response_analyse(response)  # before the signal: alert rules read sentiment and themes
+    response_recording.send(sender=SurveyResponse, response=response)  # cases sets its team: one INSERT
     if lookups is not None and lookups.optimistic:
         response.save()  # a lost race aborts the transaction: the delivery is recorded again, carefully
     else:

@@ -159,3 +159,20 @@ def test_hostile_comments_are_stored_exactly_as_sent(comment):
     source = make_source("standard")
     delivery_process(delivery_pk=_store(source, closeloop_body(response_id="h", comment=comment)).pk)
     assert SurveyResponse.objects.get().comment == comment
+
+
+def test_a_response_is_inserted_with_its_routed_team():
+    """cases routes the response before its INSERT (surveys.signals.response_recording): no
+    UPDATE of the response follows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Team
+
+    team = Team.objects.create(name="Front", slug="front", is_default=True)
+    source = make_source("standard")
+    delivery = _store(source, closeloop_body(nps=9, comment="Fine"))
+    with CaptureQueriesContext(connection) as queries:
+        delivery_process(delivery_pk=delivery.pk)
+    assert SurveyResponse.objects.get().team == team
+    assert not [q["sql"] for q in queries if q["sql"].startswith('UPDATE "surveys_surveyresponse"')]
