@@ -19,7 +19,7 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402  (needs the apps loaded)
 
 from surveys.ingest import host_allowed  # noqa: E402
-from surveys.ingest_async import asgi_receive, close_writers  # noqa: E402
+from surveys.ingest_async import asgi_receive, shutdown  # noqa: E402
 
 WEBHOOK_PATH = re.compile(r"/webhooks/([A-Za-z0-9_-]+)/?")
 
@@ -45,14 +45,14 @@ def _host(scope) -> str:
 
 
 async def _lifespan(receive, send):
-    """Start-up needs nothing; at shutdown the loop's database connection is closed and the
+    """Start-up needs nothing; at shutdown the database connections are closed and the
     deliveries still waiting to be published are sent (surveys.publisher also does so at exit)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            await close_writers()
+            await shutdown()
             from surveys.publisher import publisher
 
             publisher.flush()

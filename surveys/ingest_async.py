@@ -22,10 +22,13 @@ Never a 500: an exception becomes a 503 with Retry-After, as on the WSGI door.""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
+import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from django.conf import settings
@@ -148,9 +151,14 @@ def _on_postgresql() -> bool:
     return connections["default"].vendor == "postgresql"
 
 
+# The threads that do the blocking work: a few, since the common request needs none.
+IO_THREADS = 4
+_io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="ingest-io")
+
+
 async def _in_thread(function, *args):
     """Blocking work (the ORM, the sync Redis client) off the event loop, with the connection
-    hygiene Django applies around a request."""
+    hygiene Django applies around a request and the request's log context."""
 
     def run():
         close_old_connections()
@@ -159,7 +167,24 @@ async def _in_thread(function, *args):
         finally:
             close_old_connections()
 
-    return await asyncio.to_thread(run)
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_io, context.run, run)
+
+
+def _close_io_connections() -> None:
+    """Close the database connection each blocking-work thread keeps (at shutdown): one task per
+    thread, held at a barrier so that no thread takes two."""
+    barrier = threading.Barrier(IO_THREADS)  # the pool starts any thread it has not started yet
+
+    def close():
+        connections.close_all()
+        try:
+            barrier.wait(timeout=5)
+        except threading.BrokenBarrierError:
+            pass
+
+    for future in [_io.submit(close) for _ in range(IO_THREADS)]:
+        future.result(timeout=10)
 
 
 # --- group commit on an asyncio connection ------------------------------------------------------
@@ -283,8 +308,9 @@ async def _connect() -> psycopg.AsyncConnection:
     return await psycopg.AsyncConnection.connect(autocommit=True, **params)
 
 
-async def close_writers() -> None:
-    """At shutdown (ASGI lifespan): close this loop's connection."""
+async def shutdown() -> None:
+    """At shutdown (ASGI lifespan): close this loop's connection and the blocking-work threads'."""
     found = _writers.pop(asyncio.get_running_loop(), None)
     if found is not None:
         await found.close()
+    await asyncio.get_running_loop().run_in_executor(None, _close_io_connections)

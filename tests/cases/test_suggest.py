@@ -142,19 +142,6 @@ def test_the_task_reports_when_there_is_too_little_to_learn(personas):
     assert retrain_root_cause_model_task() == {"trained": False}
 
 
-def test_retraining_runs_nightly_from_the_beat_schedule():
-    from celery.schedules import crontab
-
-    from config.celery import app
-
-    app.loader.import_default_modules()
-    name = "cases.tasks.retrain_root_cause_model_task"
-    entries = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == name]
-    assert name in app.tasks and len(entries) == 1
-    schedule = entries[0]["schedule"]
-    assert isinstance(schedule, crontab) and len(schedule.hour) == 1 and len(schedule.minute) == 1  # once a day
-
-
 def test_training_and_suggesting_need_no_download(personas, monkeypatch):
     """The classifier is fitted here from the closed cases; nothing is fetched from the network."""
     import socket

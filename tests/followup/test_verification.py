@@ -255,16 +255,3 @@ def test_the_task_gives_up_after_its_last_retry(personas, mailoutbox):
     verification.refresh_from_db()
     assert verification.status == Status.FAILED and verification.error == "Gave up: SMTPServerDisconnected"
     assert verification_send_task(verification.pk) == "skipped" and mailoutbox == []
-
-
-def test_the_sweep_runs_every_few_minutes_from_the_beat_schedule():
-    from celery.schedules import crontab
-
-    from config.celery import app
-
-    app.loader.import_default_modules()
-    name = "followup.tasks.verification_sweep_task"
-    entries = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == name]
-    assert name in app.tasks and len(entries) == 1
-    schedule = entries[0]["schedule"]
-    assert isinstance(schedule, crontab) and len(schedule.hour) == 24 and 1 < len(schedule.minute) <= 60

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from config.celery import app
 
 
@@ -51,3 +53,22 @@ def test_the_source_never_schedules_far_ahead():
         assert "eta=" not in text or "apply_async" not in text, f"{path}: eta= on a task (SLA timing lives in due times)"
         for match in re.finditer(r"countdown\s*=\s*(\d+)", text):
             assert int(match.group(1)) < visibility, f"{path}: countdown {match.group(1)}"
+
+
+@pytest.mark.parametrize("task, runs", [
+    ("cases.tasks.retrain_root_cause_model_task", "daily"),  # the root-cause model is retrained nightly
+    ("surveys.tasks.discover_themes_task", "daily"),  # theme discovery proposes new themes nightly
+    ("followup.tasks.verification_sweep_task", "every few minutes"),  # "Did we put it right?" checks
+])
+def test_periodic_work_is_on_the_beat_schedule(task, runs):
+    from celery.schedules import crontab
+
+    app.loader.import_default_modules()
+    entries = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == task]
+    assert task in app.tasks and len(entries) == 1
+    schedule = entries[0]["schedule"]
+    assert isinstance(schedule, crontab)
+    if runs == "daily":
+        assert len(schedule.hour) == 1 and len(schedule.minute) == 1
+    else:
+        assert len(schedule.hour) == 24 and 1 < len(schedule.minute) <= 60

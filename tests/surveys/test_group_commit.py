@@ -17,8 +17,8 @@ from surveys import ingest
 from surveys.group_commit import GroupCommit
 from surveys.ingest import delivery_row
 from surveys.models import WebhookDelivery
+from tests.surveys.doors import wsgi_call
 from tests.surveys.payloads import closeloop_body, make_source, standard_headers
-from tests.surveys.test_webhook_fast_path import call
 
 
 def test_rows_that_arrive_during_a_write_go_together_in_the_next():
@@ -102,7 +102,7 @@ def test_concurrent_webhook_requests_each_get_their_own_answer():
     def send(item):
         body, headers = item
         try:
-            return call("POST", f"/webhooks/{source.slug}/", body, headers)
+            return wsgi_call("POST", f"/webhooks/{source.slug}/", body, headers)
         finally:
             connections.close_all()  # this pool thread's connection
 

@@ -186,19 +186,6 @@ def test_nothing_is_downloaded_at_run_time(db, monkeypatch):
     assert discover(comments=_corpus(), save=False).themes
 
 
-def test_discovery_runs_nightly_from_the_beat_schedule():
-    from celery.schedules import crontab
-
-    from config.celery import app
-
-    app.loader.import_default_modules()
-    name = "surveys.tasks.discover_themes_task"
-    entries = [entry for entry in app.conf.beat_schedule.values() if entry["task"] == name]
-    assert name in app.tasks and len(entries) == 1
-    schedule = entries[0]["schedule"]
-    assert isinstance(schedule, crontab) and len(schedule.hour) == 1 and len(schedule.minute) == 1  # once a day
-
-
 # --- the pipeline ---------------------------------------------------------------------------------
 
 def _record(comment: str, nps: int = 3, response_id: str = "r-1"):

@@ -1,15 +1,16 @@
-"""The WSGI fast path (config.wsgi -> surveys.ingest.wsgi_receive) answers exactly as the Django
-view does, commits before it answers, and leaves everything else to Django.
+"""Both fast front doors answer exactly as the Django view does and commit before they answer:
+the web process's WSGI fast path (config.wsgi -> surveys.ingest.wsgi_receive) and the ingest
+server's ASGI door (config.asgi -> surveys.ingest_async), each test run through both (`door`,
+tests/surveys/conftest.py). The WSGI door's own connection handling is tested here too; the
+ingest server's in test_webhook_asgi.py.
 
-These tests call the WSGI callable gunicorn calls, with a WSGI environ, outside any test
-transaction (transaction=True): the fast path manages its own connection, as in production."""
+These tests call the callables gunicorn calls, outside any test transaction (transaction=True):
+the doors manage their own connections, as in production."""
 
 from __future__ import annotations
 
-import io
 import json
 import socket
-import sys
 import threading
 from unittest import mock
 
@@ -17,38 +18,13 @@ import pytest
 from django.db import connections
 from django.test import Client, override_settings
 
-from config import wsgi
+from config import asgi, wsgi
 from surveys import stats
 from surveys.models import WebhookDelivery
+from tests.surveys.doors import wsgi_call
 from tests.surveys.payloads import closeloop_body, make_source, signed, standard_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def call(method: str, path: str, body: bytes = b"", headers: dict | None = None, query: str = "",
-         content_type: str | None = "application/json", host: str = "testserver"):
-    """One request through config.wsgi.application: (status code, headers, body bytes)."""
-    environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": query,
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": host,
-        "REMOTE_ADDR": "127.0.0.1", "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-        "wsgi.version": (1, 0), "CONTENT_LENGTH": str(len(body)), **(headers or {}),
-    }
-    if content_type is not None:
-        environ["CONTENT_TYPE"] = content_type
-    started = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        started["status"], started["headers"] = int(status.split()[0]), dict(response_headers)
-
-    chunks = wsgi.application(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
-    return started["status"], started["headers"], content
 
 
 def via_django(method: str, path: str, body: bytes = b"", headers: dict | None = None, query: str = "",
@@ -130,13 +106,20 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["source looked up", "source cached"])
 @pytest.mark.parametrize("case", list(CASES))
 @override_settings(WEBHOOK_MAX_BODY_BYTES=1000)
-def test_the_fast_path_answers_as_the_django_view_does(case):
+def test_both_doors_answer_as_the_django_view_does(door, case, cached):
+    """With the source cached (the common request), the ingest server decides in its event loop
+    without any I/O; looked up, it reads the source in a thread."""
     build, expected = CASES[case]
     source = make_source("standard")
-    method, path, body, headers, query, content_type = build(source)
-    fast_status, fast_headers, fast_content = call(method, path, body, headers, query, content_type)
+    with override_settings(WEBHOOK_SOURCE_CHECK_SECONDS=60 if cached else 0):
+        if cached:  # this process has served the slug
+            warm = closeloop_body(response_id="warm")
+            assert door("POST", f"/webhooks/{source.slug}/", warm, signed("standard", source, warm))[0] == 202
+        method, path, body, headers, query, content_type = build(source)
+        fast_status, fast_headers, fast_content = door(method, path, body, headers, query, content_type)
     if fast_status == 202:  # the same request again would be a duplicate: sign a new delivery id
         method, path, body, headers, query, content_type = build(source)
     django_status, django_response, django_content = via_django(method, path, body, headers, query, content_type)
@@ -152,23 +135,23 @@ def test_the_fast_path_answers_as_the_django_view_does(case):
     assert fast_headers["X-Request-ID"]
 
 
-def test_rejections_are_counted_and_store_nothing():
+def test_rejections_are_counted_and_store_nothing(door):
     source = make_source("standard")
     body = closeloop_body()
-    assert call("POST", f"/webhooks/{source.slug}/", body, {"HTTP_WEBHOOK_ID": "x"})[0] == 401
-    assert call("POST", "/webhooks/nope/", body, signed("standard", source, body))[0] == 404
+    assert door("POST", f"/webhooks/{source.slug}/", body, {"HTTP_WEBHOOK_ID": "x"})[0] == 401
+    assert door("POST", "/webhooks/nope/", body, signed("standard", source, body))[0] == 404
     counts = stats.rejection_counts()
     assert counts[(source.slug, "signature")] == 1
     assert counts[(stats.UNKNOWN_SOURCE, "not_found")] == 1
     assert not WebhookDelivery.objects.exists()
 
 
-def test_an_accepted_delivery_is_committed_before_the_202():
+def test_an_accepted_delivery_is_committed_before_the_202(door):
     source = make_source("standard")
     body = closeloop_body()
     headers = standard_headers(source.secret, body, msg_id="msg_fast")
     with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
-        status, response_headers, content = call("POST", f"/webhooks/{source.slug}/", body, headers)
+        status, response_headers, content = door("POST", f"/webhooks/{source.slug}/", body, headers)
     assert status == 202
     answer = json.loads(content)
     assert answer["status"] == "accepted" and answer["delivery_id"] == "msg_fast"
@@ -184,12 +167,12 @@ def test_an_accepted_delivery_is_committed_before_the_202():
     assert response_headers["Content-Type"] == "application/json"
 
 
-def test_a_repeated_delivery_answers_200_with_the_original_and_stores_no_row():
+def test_a_repeated_delivery_answers_200_with_the_original_and_stores_no_row(door):
     source = make_source("standard")
     body = closeloop_body()
     headers = standard_headers(source.secret, body, msg_id="msg_twice")
-    first = call("POST", f"/webhooks/{source.slug}/", body, headers)
-    again = call("POST", f"/webhooks/{source.slug}/", body, headers)
+    first = door("POST", f"/webhooks/{source.slug}/", body, headers)
+    again = door("POST", f"/webhooks/{source.slug}/", body, headers)
     assert (first[0], again[0]) == (202, 200)
     assert json.loads(again[2]) == {"status": "duplicate", "id": json.loads(first[2])["id"], "delivery_id": "msg_twice"}
     assert WebhookDelivery.objects.count() == 1
@@ -198,25 +181,26 @@ def test_a_repeated_delivery_answers_200_with_the_original_and_stores_no_row():
     assert (django_status, json.loads(content)["id"]) == (200, json.loads(first[2])["id"])
 
 
-def test_the_rate_limit_answers_429_with_retry_after():
+def test_the_rate_limit_answers_429_with_retry_after(door):
     source = make_source("generic", rate_limit_per_second=1, auth={"mode": "token"})
     statuses = []
     for i in range(4):
-        status, headers, _ = call("POST", f"/webhooks/{source.slug}/", json.dumps({"id": f"r{i}", "nps": 5}).encode(),
+        status, headers, _ = door("POST", f"/webhooks/{source.slug}/", json.dumps({"id": f"r{i}", "nps": 5}).encode(),
                                   {"HTTP_X_WEBHOOK_TOKEN": source.secret})
         statuses.append(status)
         if status == 429:
             assert headers["Retry-After"] == "1"
     assert statuses.count(429) >= 2  # one per one-second window; the loop may straddle two
     assert WebhookDelivery.objects.count() == statuses.count(202)
+    assert stats.rejection_counts()[(source.slug, "rate_limited")] == statuses.count(429)
 
 
-def test_a_token_in_the_query_string_authenticates_as_through_django():
+def test_a_token_in_the_query_string_authenticates_as_through_django(door):
     source = make_source("qualtrics")
     body = b"Topic=surveyengine.completedResponse.SV_1&Status=Complete&SurveyID=SV_1&ResponseID=R_fast"
     form = "application/x-www-form-urlencoded"
-    assert call("POST", f"/webhooks/{source.slug}/", body, {}, f"token={source.secret}", form)[0] == 202
-    assert call("POST", f"/webhooks/{source.slug}/", body, {}, "token=wrong", form)[0] == 401
+    assert door("POST", f"/webhooks/{source.slug}/", body, {}, f"token={source.secret}", form)[0] == 202
+    assert door("POST", f"/webhooks/{source.slug}/", body, {}, "token=wrong", form)[0] == 401
     assert via_django("POST", f"/webhooks/{source.slug}/", body, {}, "token=wrong", form)[0] == 401
     stored = WebhookDelivery.objects.get()
     assert "x-query-token" not in stored.headers  # the secret is never stored with the delivery
@@ -231,13 +215,13 @@ def test_the_database_unreachable_answers_503_and_the_next_request_reconnects():
     connection.close()
     body = closeloop_body()
     with mock.patch.dict(connection.settings_dict, {"HOST": "127.0.0.1", "PORT": str(closed_port)}):
-        status, headers, content = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
-        head = call("HEAD", f"/webhooks/{source.slug}/")
+        status, headers, content = wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
+        head = wsgi_call("HEAD", f"/webhooks/{source.slug}/")
     assert status == 503 and headers["Retry-After"] == "30"
     assert json.loads(content) == {"error": "Temporarily unavailable; please retry."}
     assert head[0] in (200, 503)  # 200 when this process has the source cached, never a 500
     body = closeloop_body(response_id="r-after")
-    assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
+    assert wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
     assert WebhookDelivery.objects.count() == 1
 
 
@@ -245,7 +229,7 @@ def test_a_kept_connection_that_died_is_replaced_without_a_503():
     """The fast path skips CONN_HEALTH_CHECKS' SELECT 1 and retries once on a new connection."""
     source = make_source("standard")
     body = closeloop_body(response_id="r-1")
-    assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
+    assert wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
     connection = connections["default"]
     pid = connection.connection.info.backend_pid  # kept for the next request (CONN_MAX_AGE)
     other = connections.create_connection("default")
@@ -255,7 +239,7 @@ def test_a_kept_connection_that_died_is_replaced_without_a_503():
     finally:
         other.close()
     body = closeloop_body(response_id="r-2")
-    status, _headers, content = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
+    status, _headers, content = wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
     assert status == 202, content
     assert connection.connection.info.backend_pid != pid
     assert WebhookDelivery.objects.count() == 2
@@ -269,7 +253,7 @@ def test_a_connection_is_not_kept_past_conn_max_age_in_a_request_thread():
         connection = connections["default"]
         with mock.patch.dict(connection.settings_dict, {"CONN_MAX_AGE": 0}):
             body = closeloop_body(response_id="r-thread")
-            seen["status"] = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0]
+            seen["status"] = wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0]
             seen["open_after"] = connection.connection is not None
 
     thread = threading.Thread(target=request)
@@ -278,43 +262,44 @@ def test_a_connection_is_not_kept_past_conn_max_age_in_a_request_thread():
     assert seen == {"status": 202, "open_after": False}
 
 
-def test_other_paths_and_methods_go_through_django():
+def test_other_paths_methods_and_hosts_go_through_django(door, request):
+    entry = wsgi if request.node.callspec.params["door"] == "web" else asgi
     source = make_source("standard")
     body = closeloop_body()
-    with mock.patch.object(wsgi, "django_application", wraps=wsgi.django_application) as django_app:
-        assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
-        assert call("HEAD", f"/webhooks/{source.slug}/")[0] == 200
+    with mock.patch.object(entry, "django_application", wraps=entry.django_application) as django_app:
+        assert door("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
+        assert door("HEAD", f"/webhooks/{source.slug}/")[0] == 200
         assert django_app.call_count == 0
-        assert call("GET", f"/webhooks/{source.slug}/")[0] == 405
-        assert call("GET", "/healthz")[0] == 200
-        assert call("POST", "/webhooks/a/b/", body)[0] == 404  # not a webhook address
-        # A Host outside ALLOWED_HOSTS: Django's own 400, as before.
-        assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), host="evil.test")[0] == 400
+        assert door("GET", f"/webhooks/{source.slug}/")[0] == 405
+        assert door("GET", "/healthz")[0] == 200
+        assert door("POST", "/webhooks/a/b/", body)[0] == 404  # not a webhook address
+        # A Host outside ALLOWED_HOSTS: Django's own 400, as for any page.
+        assert door("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), host="evil.test")[0] == 400
         assert django_app.call_count == 4
 
 
-def test_the_request_id_is_echoed_and_logged():
+def test_the_request_id_is_echoed_and_logged(door):
     source = make_source("standard")
-    status, headers, _ = call("POST", "/webhooks/nope/", b"{}", {"HTTP_X_REQUEST_ID": "req-12345678"})
+    status, headers, _ = door("POST", "/webhooks/nope/", b"{}", {"HTTP_X_REQUEST_ID": "req-12345678"})
     assert (status, headers["X-Request-ID"]) == (404, "req-12345678")
-    status, headers, _ = call("HEAD", f"/webhooks/{source.slug}/", headers={"HTTP_X_REQUEST_ID": "bad id"})
+    status, headers, _ = door("HEAD", f"/webhooks/{source.slug}/", headers={"HTTP_X_REQUEST_ID": "bad id"})
     assert status == 200 and headers["X-Request-ID"] != "bad id" and len(headers["X-Request-ID"]) == 32
 
 
-def test_where_https_is_required_plain_http_gets_a_403_that_says_so_never_a_redirect():
+def test_where_https_is_required_plain_http_gets_a_403_that_says_so_never_a_redirect(door):
     """With SECURE_SSL_REDIRECT a sender on http:// is told to change the URL (both entry points);
     the same delivery over HTTPS (here: behind a TLS proxy) is accepted."""
     source = make_source("standard")
     body = closeloop_body(response_id="tls")
     with override_settings(SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
-        status, _headers, content = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
+        status, _headers, content = door("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
         assert status == 403 and "https://" in _answer(content)["error"]
         django_status, _response, django_content = via_django(
             "POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
         assert (django_status, _answer(django_content)) == (403, _answer(content))
         assert not WebhookDelivery.objects.exists()
         secure = {**signed("standard", source, body), "HTTP_X_FORWARDED_PROTO": "https"}
-        status, _headers, content = call("POST", f"/webhooks/{source.slug}/", body, secure)
+        status, _headers, content = door("POST", f"/webhooks/{source.slug}/", body, secure)
         assert status == 202 and WebhookDelivery.objects.count() == 1
     # Django's SecurityMiddleware (built once, with the real setting) lets webhook paths through to
     # the view, and only them: pages still redirect to HTTPS.
