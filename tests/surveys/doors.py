@@ -45,6 +45,16 @@ def wsgi_call(method: str, path: str, body: bytes = b"", headers: dict | None = 
     return started["status"], started["headers"], content
 
 
+def terminate_backend(pid: int) -> None:
+    """Kill one PostgreSQL backend from another connection, as a server restart or a proxy would."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+
+
 def scope_for(method: str, path: str, body: bytes, headers: dict | None, query: str, content_type: str | None,
               host: str = "testserver") -> dict:
     """An HTTP scope from META-style headers (HTTP_X_Y -> x-y)."""

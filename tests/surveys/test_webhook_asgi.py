@@ -21,7 +21,7 @@ from config import asgi
 from surveys import ingest_async
 from surveys.ingest import delivery_row
 from surveys.models import WebhookDelivery
-from tests.surveys.doors import asgi_request, scope_for
+from tests.surveys.doors import asgi_request, scope_for, terminate_backend
 from tests.surveys.payloads import closeloop_body, make_source, signed, standard_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,12 +120,7 @@ def test_the_database_unreachable_answers_503_and_a_dead_connection_is_replaced(
     # A kept connection that died (a PostgreSQL restart, a proxy): replaced, no 503.
     writer = run(_writer())
     pid = writer._connection.info.backend_pid
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    finally:
-        other.close()
+    terminate_backend(pid)
     body = closeloop_body(response_id="r-2")
     assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
     assert writer._connection.info.backend_pid != pid

@@ -21,7 +21,7 @@ from django.test import Client, override_settings
 from config import asgi, wsgi
 from surveys import stats
 from surveys.models import WebhookDelivery
-from tests.surveys.doors import wsgi_call
+from tests.surveys.doors import terminate_backend, wsgi_call
 from tests.surveys.payloads import closeloop_body, make_source, signed, standard_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -232,12 +232,7 @@ def test_a_kept_connection_that_died_is_replaced_without_a_503():
     assert wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
     connection = connections["default"]
     pid = connection.connection.info.backend_pid  # kept for the next request (CONN_MAX_AGE)
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    finally:
-        other.close()
+    terminate_backend(pid)
     body = closeloop_body(response_id="r-2")
     status, _headers, content = wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
     assert status == 202, content
