@@ -165,9 +165,10 @@ def _load() -> str:
 
 
 def _start(py: str, env: dict, port: int, app: str, worker_args: list[str]) -> subprocess.Popen:
+    """gunicorn with the production settings (config/gunicorn.py), as the Procfile starts it."""
     server = subprocess.Popen(
-        [py, "-m", "gunicorn", app, "-b", f"127.0.0.1:{port}", *worker_args, "--log-level", "warning",
-         "--backlog", "2048"],
+        [py, "-m", "gunicorn", "-c", "config/gunicorn.py", app, "-b", f"127.0.0.1:{port}", *worker_args,
+         "--log-level", "warning", "--backlog", "2048"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     for _ in range(100):
@@ -221,7 +222,9 @@ def run(args=None) -> str:
             return path
 
         port = _free_port()
-        server = _start(py, env, port, "config.asgi:application",
+        # As the Procfile's `ingest` line: no access log, no kept connections for Django's own threads.
+        ingest_env = {**env, "GUNICORN_ACCESS_LOG": "", "DB_CONN_MAX_AGE": "0"}
+        server = _start(py, ingest_env, port, "config.asgi:application",
                         ["-w", str(workers), "--worker-class", "uvicorn_worker.UvicornWorker"])
         _wrk(port, 4, script("warmup"), seconds=3)
         runs = [_wrk(port, 16, script("c16"))]

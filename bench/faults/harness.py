@@ -239,7 +239,7 @@ class Stack:
 
     # --- processes -------------------------------------------------------------------------
     def start_web(self, workers: int = 2, database_url: str | None = None, server: str = "web") -> None:
-        """gunicorn as the Procfile runs it: `web` (WSGI, threads) or `ingest` (ASGI, uvicorn
+        """gunicorn serving `web` (WSGI, threads) or `ingest` (ASGI, uvicorn
         workers, group commit)."""
         kind = (["config.wsgi:application", "--threads", "4"] if server == "web"
                 else ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"])
