@@ -231,7 +231,7 @@ def headers_from_environ(environ) -> dict[str, str]:
 
 
 @functools.cache
-def _insert_statement(vendor: str) -> tuple[str, str, tuple, tuple]:
+def _insert_statement(vendor: str) -> tuple[str, tuple, tuple]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id for WebhookDelivery, with the columns the
     request fills and every other column at its model default (prepared once per backend)."""
     connection = connections["default"]
@@ -242,9 +242,16 @@ def _insert_statement(vendor: str) -> tuple[str, str, tuple, tuple]:
     table = quote(WebhookDelivery._meta.db_table)
     insert = (f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
               f"ON CONFLICT ({quote('source_id')}, {quote('delivery_id')}) DO NOTHING RETURNING {quote('id')}")
-    select = f"SELECT {quote('id')} FROM {table} WHERE {quote('source_id')} = %s AND {quote('delivery_id')} = %s"
     defaults = tuple(None if f.name in FILLED else f.get_db_prep_save(f.get_default(), connection) for f in fields)
-    return insert, select, tuple(f if f.name in FILLED else None for f in fields), defaults
+    return insert, tuple(f if f.name in FILLED else None for f in fields), defaults
+
+
+@functools.cache
+def original_select() -> str:
+    """The id of the delivery already stored with a (source id, delivery id): a repeat's answer."""
+    quote = connections["default"].ops.quote_name
+    return (f"SELECT {quote('id')} FROM {quote(WebhookDelivery._meta.db_table)} "
+            f"WHERE {quote('source_id')} = %s AND {quote('delivery_id')} = %s")
 
 
 FILLED = ("source", "delivery_id", "received_at", "content_type", "headers", "body")
@@ -366,7 +373,7 @@ def publish(pk: int) -> None:
 
 def _store_one(connection, source_pk, delivery_id, received_at, content_type, headers, body) -> tuple[int, bool]:
     """One delivery, one statement: (id, created)."""
-    insert, _select, filled, defaults = _insert_statement(connection.vendor)
+    insert, filled, defaults = _insert_statement(connection.vendor)
     values = dict(zip(FILLED, (source_pk, delivery_id, received_at, content_type, headers, body)))
     params = [default if field is None else field.get_db_prep_save(values[field.name], connection)
               for field, default in zip(filled, defaults)]
@@ -377,8 +384,7 @@ def _store_one(connection, source_pk, delivery_id, received_at, content_type, he
 
 
 def _original(connection, source_pk: int, delivery_id: str) -> int:
-    _insert, select, _filled, _defaults = _insert_statement(connection.vendor)
-    row = _fetch_one(connection, select, [source_pk, delivery_id])
+    row = _fetch_one(connection, original_select(), [source_pk, delivery_id])
     if row is None:
         raise DatabaseError(f"delivery {delivery_id!r} conflicted but cannot be found")
     return row[0]

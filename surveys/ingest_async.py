@@ -45,6 +45,7 @@ from surveys.ingest import (
     group_outcomes,
     group_statement,
     observe,
+    original_select,
     publish,
     rendered,
     request_id,
@@ -258,11 +259,8 @@ class GroupWriter:
 
     async def _original(self, row: tuple):
         """A repeated delivery: the original's id, created False."""
-        from surveys.ingest import _insert_statement
-
-        _insert, select, _filled, _defaults = _insert_statement("postgresql")
         try:
-            found = await self._fetch_all(select, [row[0], row[1]])
+            found = await self._fetch_all(original_select(), [row[0], row[1]])
         except Exception as exc:  # noqa: BLE001 - this row's own outcome
             return exc
         if not found:

@@ -17,6 +17,7 @@ from django.utils.datastructures import CaseInsensitiveMapping
 
 from config import asgi, wsgi
 from surveys import ingest_async
+from tests.surveys.payloads import closeloop_body, standard_headers
 
 
 def wsgi_call(method: str, path: str, body: bytes = b"", headers: dict | None = None, query: str = "",
@@ -43,6 +44,17 @@ def wsgi_call(method: str, path: str, body: bytes = b"", headers: dict | None = 
         if hasattr(chunks, "close"):
             chunks.close()
     return started["status"], started["headers"], content
+
+
+def signed_deliveries(source, *, unique: int, repeats: int) -> list[tuple[bytes, dict]]:
+    """(body, Standard Webhooks headers) for `unique` deliveries (ids msg_0...), then the same
+    delivery (msg_same) `repeats` times."""
+    requests = []
+    for i in range(unique):
+        body = closeloop_body(response_id=f"r{i}")
+        requests.append((body, standard_headers(source.secret, body, msg_id=f"msg_{i}")))
+    same = closeloop_body(response_id="same")
+    return requests + [(same, standard_headers(source.secret, same, msg_id="msg_same"))] * repeats
 
 
 def terminate_backend(pid: int) -> None:

@@ -17,8 +17,8 @@ from surveys import ingest
 from surveys.group_commit import GroupCommit
 from surveys.ingest import delivery_row
 from surveys.models import WebhookDelivery
-from tests.surveys.doors import wsgi_call
-from tests.surveys.payloads import closeloop_body, make_source, standard_headers
+from tests.surveys.doors import signed_deliveries, wsgi_call
+from tests.surveys.payloads import make_source
 
 
 def test_rows_that_arrive_during_a_write_go_together_in_the_next():
@@ -92,12 +92,7 @@ def test_a_row_the_writer_forgot_is_failed_not_left_waiting():
 def test_concurrent_webhook_requests_each_get_their_own_answer():
     """40 requests from 20 threads through the WSGI door, five of them the same delivery."""
     source = make_source("standard")
-    requests = []
-    for i in range(35):
-        body = closeloop_body(response_id=f"r{i}")
-        requests.append((body, standard_headers(source.secret, body, msg_id=f"msg_{i}")))
-    same = closeloop_body(response_id="same")
-    requests += [(same, standard_headers(source.secret, same, msg_id="msg_same"))] * 5
+    requests = signed_deliveries(source, unique=35, repeats=5)
 
     def send(item):
         body, headers = item

@@ -21,8 +21,8 @@ from config import asgi
 from surveys import ingest_async
 from surveys.ingest import delivery_row
 from surveys.models import WebhookDelivery
-from tests.surveys.doors import asgi_request, scope_for, terminate_backend
-from tests.surveys.payloads import closeloop_body, make_source, signed, standard_headers
+from tests.surveys.doors import asgi_request, scope_for, signed_deliveries, terminate_backend
+from tests.surveys.payloads import closeloop_body, make_source, signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,12 +64,8 @@ def test_concurrent_requests_share_statements_and_each_gets_its_own_answer(run):
     """60 requests at once, five of them the same delivery: fewer INSERTs than requests, one row
     per delivery id, every 202 names its own row and every repeat the original."""
     source = make_source("standard")
-    requests = []
-    for i in range(55):
-        body = closeloop_body(response_id=f"r{i}")
-        requests.append((body, standard_headers(source.secret, body, msg_id=f"msg_{i}")))
-    same = closeloop_body(response_id="same")
-    requests += [(same, standard_headers(source.secret, same, msg_id="msg_same"))] * 5
+    requests = signed_deliveries(source, unique=55, repeats=5)
+    same, same_headers = requests[-1]
     path = f"/webhooks/{source.slug}/"
 
     async def all_at_once():
@@ -80,7 +76,7 @@ def test_concurrent_requests_share_statements_and_each_gets_its_own_answer(run):
     # request threads would only test the test set-up.
     with override_settings(WEBHOOK_SOURCE_CHECK_SECONDS=60, CELERY_TASK_ALWAYS_EAGER=False), \
             mock.patch.object(ingest_async, "_run", wraps=ingest_async._run) as statements:
-        run(asgi_request(scope_for("POST", path, same, requests[-1][1], "", "application/json"), same))  # warm
+        run(asgi_request(scope_for("POST", path, same, same_headers, "", "application/json"), same))  # warm
         answers = run(all_at_once())
     assert [status for status, _h, _c in answers[:55]] == [202] * 55
     assert [status for status, _h, _c in answers[55:]] == [200] * 5
