@@ -25,6 +25,7 @@ from alerts.models import Alert, AlertRule
 from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
 from alerts.signals import alert_raised
 from config import batching
+from config.unit_of_work import insert
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
         if fresh:
             model = rules.models.get(match.rule.id)  # the rule itself: opening a case reads it
             rule = {"rule": copy.copy(model)} if model is not None else {"rule_id": match.rule.id}
-            alert = Alert.objects.create(response=response, **rule, **defaults)
+            alert = insert(Alert(response=response, **rule, **defaults))  # with the batch's others, in one
         else:
             alert, created = Alert.objects.get_or_create(rule_id=match.rule.id, response=response, defaults=defaults)
             if not created:

@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cases.models import Case, Notification, NotificationKind, NotificationPreference
-from config import batching
+from config import batching, unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,12 @@ def enabled_users(user_ids, kind: str) -> set[int]:
     user_ids = {uid for uid in user_ids if uid}
     if not user_ids:
         return set()
+    batch = unit_of_work.current()
+    if batch is not None:  # a worker's batch asks once per kind, for everybody
+        if (off := batch.memo.get(("notifications-off", kind))) is None:
+            off = batch.memo[("notifications-off", kind)] = set(NotificationPreference.objects.filter(
+                kind=kind, enabled=False).values_list("user_id", flat=True))
+        return user_ids - off
     off = set(
         NotificationPreference.objects.filter(user_id__in=user_ids, kind=kind, enabled=False).values_list(
             "user_id", flat=True
@@ -87,7 +93,10 @@ def queue(rows: list[Notification]) -> list[int]:
     rows = [r for r in rows if r is not None]
     if not rows:
         return []
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    if unit_of_work.current() is not None:  # written with the batch's other rows
+        unit_of_work.insert_all(rows, ignore_conflicts=True)
+    else:
+        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
     dispatch_on_commit()
     return [r.pk for r in rows if r.pk]
 

@@ -5,11 +5,13 @@
   before its INSERT.
 
 Both run inside the transaction that recorded the response, so a response, its alerts and its
-case are committed together or not at all."""
+case are committed together or not at all. In a batch recorded as one (config.unit_of_work),
+cases are opened after the batch's responses and alerts are written."""
 
 from django.dispatch import receiver
 
 from alerts.signals import alert_raised
+from config import unit_of_work
 from surveys.signals import response_recording
 
 
@@ -20,7 +22,25 @@ def open_case_from_alert(sender, alert, **kwargs):
 
     if alert.action != AlertRule.Action.OPEN_CASE:
         return
-    case_open_from_alert(alert=alert)
+    batch = unit_of_work.current()
+    if batch is None:
+        case_open_from_alert(alert=alert)
+        return
+    # In a batch (surveys.services records a worker's batch in one transaction): open it once
+    # the batch's responses are written, so the customer and team locks it takes are held only
+    # from then to the commit, and its reads see the whole batch.
+    batch.later(lambda: _open_recorded(alert))
+
+
+def _open_recorded(alert):
+    from cases.services import case_open_from_alert
+
+    response = alert.response
+    response.just_recorded = True  # still true: recorded in this transaction
+    try:
+        case_open_from_alert(alert=alert)
+    finally:
+        response.just_recorded = False
 
 
 @receiver(response_recording, dispatch_uid="cases.route_response")

@@ -33,6 +33,8 @@ from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
 from accounts.sla import choose_sla_policy
 from cases import notifications
+from config import unit_of_work
+from config.unit_of_work import insert, insert_all
 from cases.models import (
     Case,
     CaseEvent,
@@ -627,19 +629,23 @@ def pick_assignee(team: Team) -> User | None:
     Away and inactive members and the team's managers are skipped. Call inside a transaction.
 
     The mode and the last assignee are read from the team's row as it is now, locked (`team` may
-    come from the per-process cache): concurrent openings for one team take turns."""
+    come from the per-process cache): concurrent openings for one team take turns. In a batch
+    (config.unit_of_work) the first opening locks every team at once, in id order, before any
+    customer (two workers never wait on each other in a circle), and the batch's openings answer
+    from what it read: members, open-case counts and the round-robin position, written once at
+    the end."""
+    batch = unit_of_work.current()
+    if batch is not None:
+        return _pick_assignee_in_batch(team, batch)
     mode, last_assigned_id = Team.objects.select_for_update().values_list("assignment", "last_assigned_id").get(
         pk=team.pk)
     if mode == Team.Assignment.MANUAL:
         return None
     if mode == Team.Assignment.ROUND_ROBIN:
-        members = list(_eligible_members(team))
-        if not members:
-            return None
-        after = [m for m in members if last_assigned_id is not None and m.pk > last_assigned_id]
-        chosen = after[0] if after else members[0]
-        Team.objects.filter(pk=team.pk).update(last_assigned=chosen)
-        team.last_assigned = chosen
+        chosen = _next_in_turn(list(_eligible_members(team)), last_assigned_id)
+        if chosen is not None:
+            Team.objects.filter(pk=team.pk).update(last_assigned=chosen)
+            team.last_assigned = chosen
         return chosen
     return (
         _eligible_members(team)
@@ -649,8 +655,61 @@ def pick_assignee(team: Team) -> User | None:
     )
 
 
+def _next_in_turn(members: list[User], last_assigned_id: int | None) -> User | None:
+    if not members:
+        return None
+    after = [m for m in members if last_assigned_id is not None and m.pk > last_assigned_id]
+    return after[0] if after else members[0]
+
+
+def _batch_teams(batch) -> dict[int, dict]:
+    """Every team, locked in id order, once per batch: before the batch's first opening locks a
+    customer, so every worker takes its locks teams first, and never in a circle with another."""
+    teams = batch.memo.get("teams")
+    if teams is None:
+        teams = batch.memo["teams"] = {
+            pk: {"mode": mode, "last": last} for pk, mode, last in
+            Team.objects.select_for_update().order_by("pk").values_list("pk", "assignment", "last_assigned_id")
+        }
+    return teams
+
+
+def _pick_assignee_in_batch(team: Team, batch) -> User | None:
+    teams = _batch_teams(batch)
+    state = teams.get(team.pk)
+    if state is None:  # created after the batch locked the teams: lock it on its own
+        mode, last = Team.objects.select_for_update().values_list("assignment", "last_assigned_id").get(pk=team.pk)
+        state = teams[team.pk] = {"mode": mode, "last": last}
+    if state["mode"] == Team.Assignment.MANUAL:
+        return None
+    if state["mode"] == Team.Assignment.ROUND_ROBIN:
+        if "members" not in state:
+            state["members"] = list(_eligible_members(team))
+        chosen = _next_in_turn(state["members"], state["last"])
+        if chosen is not None:
+            state["last"] = chosen.pk
+            batch.at_end(("round-robin", team.pk),
+                          lambda: Team.objects.filter(pk=team.pk).update(last_assigned_id=chosen.pk))
+            team.last_assigned = chosen
+        return chosen
+    if "open" not in state:
+        state["open"] = list(_eligible_members(team).annotate(
+            open_cases=Count("assigned_cases", filter=~Q(assigned_cases__status=Status.CLOSED))))
+    if not state["open"]:
+        return None
+    chosen = min(state["open"], key=lambda m: (m.open_cases, m.pk))
+    chosen.open_cases += 1  # the case about to be opened for them
+    return chosen
+
+
 def _insert_case(**fields) -> Case:
-    """Insert, then derive the reference from the id the database gave: unique without a race."""
+    """Insert, then derive the reference from the id the database gave: unique without a race.
+    In a batch the id is taken from the sequence first, so the row is inserted with its
+    reference, together with the batch's other rows."""
+    batch = unit_of_work.current()
+    if batch is not None:
+        pk = batch.next_id(Case, exact=True)  # one at a time: references do not skip numbers
+        return batch.insert(Case(pk=pk, reference=f"CL-{pk:06d}", **fields))
     case = Case.objects.create(reference=f"tmp-{uuid.uuid4().hex[:16]}", **fields)
     case.reference = f"CL-{case.pk:06d}"
     Case.objects.filter(pk=case.pk).update(reference=case.reference)
@@ -723,7 +782,17 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
     rule = alert.rule
 
     customer = None
-    if response.customer_id:
+    batch = unit_of_work.current()
+    if batch is not None:
+        _batch_teams(batch)
+    if response.customer_id and batch is not None and batch.inserted(response.customer) and not any(
+            c.customer_id == response.customer_id for c in batch.memo.get("opened", ())):
+        # A customer this batch created, with no case opened for them in it: no one else can
+        # see them yet, so there is nothing to lock and no earlier case to join.
+        customer = response.customer
+    elif response.customer_id:
+        if batch is not None:
+            batch.flush()  # the batch's cases are read below
         # Lock the customer: two responses of theirs processed at once must not open two cases.
         customer = Customer.objects.select_for_update().get(pk=response.customer_id)
         window = rule.repeat_window_days
@@ -769,7 +838,9 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
         sla_policy=policy, first_contact_due=first_due, resolution_due=resolution_due,
         value_at_risk=(customer.account_value or 0) if customer else 0, created_at=at,
     )
-    CaseResponse.objects.create(case=case, response=response, attached_at=at)
+    insert_all([CaseResponse(case=case, response=response, attached_at=at)])
+    if batch is not None:
+        batch.memo.setdefault("opened", []).append(case)
     if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
         SurveyResponse.objects.filter(pk=response.pk).update(team=team)
         response.team_id = team.pk
@@ -786,7 +857,7 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
     case.version = 1
     for event in events:
         event.version = 1
-    CaseEvent.objects.bulk_create(events)
+    insert_all(events)
     notifications.queue(rows)
     return case
 

@@ -48,6 +48,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from config.process_cache import ProcessCache
+from config.unit_of_work import insert
 from cases.models import Case
 from followup.models import Recognition, Verification
 from surveys.models import Customer, SurveyResponse
@@ -575,7 +576,10 @@ def recognition_for_alert(*, alert) -> Recognition | None:
     response = alert.response
     if not is_promoter(response):
         return None
-    if not getattr(response, "just_recorded", False) and Recognition.objects.filter(response_id=response.pk).exists():
+    if getattr(response, "just_recorded", False):  # recorded in this transaction: only this batch can have one
+        if getattr(response, "recorded_recognition", None) is not None:
+            return None
+    elif Recognition.objects.filter(response_id=response.pk).exists():
         return None
     team_id = response.team_id
     if team_id is None:
@@ -595,11 +599,16 @@ def recognition_for_alert(*, alert) -> Recognition | None:
             team_id = person_teams[0]
     to, cc = recognition_recipients(praised_user=person, team_id=team_id)
     score = response.nps if response.nps is not None else (int(response.csat) if response.csat is not None else None)
-    recognition, created = Recognition.objects.get_or_create(response=response, defaults={
+    fields = {
         "alert": alert, "praised_user": person, "location": location, "team_id": team_id, "quote": comment,
         "score": score, "created_at": response.answered_at if response.answered_at < timezone.now() else timezone.now(),
         "recipients": [u.pk for u in to + cc],
-    })
+    }
+    if getattr(response, "just_recorded", False):  # a new response has no recognition yet
+        recognition, created = insert(Recognition(response=response, **fields)), True
+        response.recorded_recognition = recognition
+    else:
+        recognition, created = Recognition.objects.get_or_create(response=response, defaults=fields)
     if created and recognition.recipients:
         transaction.on_commit(lambda pk=recognition.pk: recognition_notify_enqueue(pk))
     return recognition if created else None

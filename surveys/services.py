@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.unit_of_work import insert, insert_all, is_staged, unit_of_work
 from surveys.adapters import FetchRequest, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.models import (
     Customer, ResponseTheme, Survey, SurveyResponse, Theme, Vendor, WebhookDelivery, WebhookSource,
@@ -156,10 +157,23 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
             prepared.append((delivery, _delivery_prepare(delivery)))
         except Exception as exc:
             outcomes[delivery.pk] = _delivery_error(delivery, exc)
+    items = [(d.source, r) for d, r in prepared if not isinstance(r, Ignored)]
     try:
-        lookups = RecordLookups.load([(d.source, r) for d, r in prepared if not isinstance(r, Ignored)])
+        lookups = RecordLookups.load(items)
     except DatabaseError:  # each delivery meets the error again on its own, and retries
         lookups = None
+    if lookups is not None and len(prepared) > 1 and connection.vendor == "postgresql" and (
+            settings.WEBHOOK_BATCH_TRANSACTION):
+        try:
+            outcomes.update(_deliveries_record_together(prepared, lookups))
+            return outcomes
+        except Exception as exc:  # noqa: BLE001 - nothing of the batch was written: each on its own
+            logger.info("batch of %d deliveries recorded one by one (%s: %s)", len(prepared),
+                        exc.__class__.__name__, exc)
+            try:
+                lookups = RecordLookups.load(items)  # what the batch kept was rolled back
+            except DatabaseError:
+                lookups = None
     for delivery, result in prepared:
         try:
             outcomes[delivery.pk] = _delivery_record(delivery, result, lookups)
@@ -245,6 +259,61 @@ def _delivery_record_atomically(delivery: WebhookDelivery, result, lookups: Reco
     return WebhookDelivery.Status.PROCESSED
 
 
+def _deliveries_record_together(prepared: list, lookups: RecordLookups) -> dict[int, str]:
+    """Record a batch in one transaction (PostgreSQL): every response, customer and alert of the
+    batch is written with one multi-row INSERT per table (config.unit_of_work), what the
+    responses set off that takes locks (opening cases) runs after them, and one UPDATE marks
+    the deliveries done. Raises when anything goes wrong that the batch cannot answer for one
+    delivery alone (a database error, a lost race, a delivery the re-drive took back): then
+    nothing was written and the caller records each delivery on its own, as before.
+
+    A delivery whose content is invalid fails alone (it writes nothing before it is found out)."""
+    done: list[tuple[int, int | None, str]] = []  # (delivery, response, note)
+    failed: dict[int, str] = {}
+    with transaction.atomic(), unit_of_work(size_hint=len(prepared)):
+        for delivery, result in prepared:
+            if isinstance(result, Ignored):
+                done.append((delivery.pk, None, result.reason[:255]))
+                continue
+            try:
+                response, _created = response_record(
+                    source=delivery.source, normalized=result, delivery=delivery, lookups=lookups)
+            except InvalidResponse as exc:
+                lookups.drop()
+                failed[delivery.pk] = str(exc)
+                continue
+            lookups.keep()
+            done.append((delivery.pk, response.pk, ""))
+        for pk, reason in failed.items():
+            _delivery_fail_by_pk(pk, reason)
+        _deliveries_mark_processed(done)
+        # Leaving unit_of_work writes the rows, then opens the cases put off until now.
+    outcomes = dict.fromkeys(failed, WebhookDelivery.Status.FAILED)
+    outcomes.update(dict.fromkeys((pk for pk, _r, _n in done), WebhookDelivery.Status.PROCESSED))
+    return outcomes
+
+
+class _TakenBack(Exception):
+    """A delivery of the batch is no longer ours (the re-drive returned it to pending)."""
+
+
+def _deliveries_mark_processed(done: list[tuple[int, int | None, str]]) -> None:
+    """One UPDATE marks the batch's deliveries processed, each with its response and note."""
+    if not done:
+        return
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET status = %s, processed_at = %s, response_id = v.response_id, error = '', "
+            f"note = v.note, not_before = NULL FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) "
+            f"AS v(id, response_id, note) WHERE d.id = v.id AND d.status = %s",
+            [WebhookDelivery.Status.PROCESSED, timezone.now(), [pk for pk, _r, _n in done],
+             [r for _pk, r, _n in done], [n for _pk, _r, n in done], WebhookDelivery.Status.PROCESSING],
+        )
+        if cursor.rowcount != len(done):
+            raise _TakenBack(f"{len(done) - cursor.rowcount} of the batch's deliveries were taken back")
+
+
 def _delivery_error(delivery: WebhookDelivery, exc: Exception) -> str:
     """Fail (a person must act) or retry (transient) a delivery whose processing raised `exc`."""
     from surveys.vendor_api import TransientError
@@ -262,7 +331,11 @@ def _delivery_error(delivery: WebhookDelivery, exc: Exception) -> str:
 
 
 def _delivery_fail(delivery: WebhookDelivery, reason: str) -> None:
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    _delivery_fail_by_pk(delivery.pk, reason)
+
+
+def _delivery_fail_by_pk(pk: int, reason: str) -> None:
+    WebhookDelivery.objects.filter(pk=pk).update(
         status=WebhookDelivery.Status.FAILED, error=reason[:2000], processed_at=timezone.now(), not_before=None
     )
 
@@ -429,7 +502,7 @@ def _response_store_themes(response: SurveyResponse, found: list) -> None:
     """The response's theme links (a new response: no links yet), and `response.theme_ids` for the
     alert evaluation that runs right after, so it needs no query."""
     if found:
-        ResponseTheme.objects.bulk_create([
+        insert_all([
             ResponseTheme(response=response, theme_id=f.theme_id, matches=list(f.matches),
                           answered_at=response.answered_at)
             for f in found
@@ -493,7 +566,7 @@ def response_record(
     themes = response_analyse(response)  # before the signal: alert rules read sentiment and themes
     response_recording.send(sender=SurveyResponse, response=response)  # cases sets its team: one INSERT
     if lookups is not None and lookups.optimistic:
-        response.save()  # a lost race aborts the transaction: the delivery is recorded again, carefully
+        insert(response)  # a lost race aborts the transaction: the delivery is recorded again, carefully
     else:
         try:
             with transaction.atomic():
@@ -522,6 +595,9 @@ def _response_fill_comment(response: SurveyResponse, normalized: NormalizedRespo
     if normalized.comment and not response.comment:
         response.comment = normalized.comment
         themes = response_analyse(response)
+        if is_staged(response):  # recorded earlier in this batch, not inserted yet: it carries the comment
+            _response_store_themes(response, themes)
+            return
         filled = SurveyResponse.objects.filter(pk=response.pk, comment="").update(
             comment=response.comment, sentiment=response.sentiment, sentiment_source=response.sentiment_source,
             language=response.language,
@@ -573,7 +649,7 @@ def customer_find_or_create(identity: CustomerIdentity, lookups: RecordLookups |
                 "account_value": identity.account_value, "attributes": identity.attributes or {},
             }
             if lookups is not None and lookups.optimistic and attempt == 0:
-                customer = Customer.objects.create(**fields)  # a lost race aborts the transaction (see RecordLookups)
+                customer = insert(Customer(**fields))  # a lost race aborts the transaction (see RecordLookups)
             else:
                 try:
                     with transaction.atomic():
@@ -628,7 +704,7 @@ def _customer_enrich(customer: Customer, identity: CustomerIdentity) -> None:
     if identity.email and not customer.email and not customer.erased_at:
         customer.email = identity.email
         ids.append("email")
-    if not changed and not ids:
+    if not changed and not ids or is_staged(customer):  # a row still to be inserted carries its new values
         return
     try:
         with transaction.atomic():

@@ -1,0 +1,170 @@
+"""Rows a batch writes, gathered and inserted together: one multi-row INSERT per table instead
+of one round trip per row.
+
+A worker recording a batch of deliveries in one transaction (surveys.services.deliveries_process
+on PostgreSQL) runs it inside `unit_of_work()`. There, `insert(obj)` gives the new row its id at
+once (taken from the table's sequence, a batch's worth per statement) and keeps it; the rows are
+written when the block calls `flush()` or ends, in the order their tables were first seen. Every
+foreign key Django creates on PostgreSQL is checked at commit (DEFERRABLE INITIALLY DEFERRED), so
+a row may name another one that is still waiting. Outside such a block `insert(obj)` is a plain
+INSERT, as before.
+
+Work that takes locks (opening a case locks the customer and the team) can be put off to the end
+of the batch with `later(fn)`: it runs after every response of the batch is written, so the locks
+are held for the shortest time and its reads see the whole batch.
+
+    with transaction.atomic(), unit_of_work(size_hint=100) as uow:
+        for delivery in batch:
+            record(delivery)          # calls insert(...) for its rows
+    # at the end of the block: what waits is written, what was put off runs (at_end last), inside
+    # the transaction
+
+Ids taken from a sequence and not used leave gaps, as a rolled-back INSERT does; nothing relies
+on ids being dense (case references are made from the id, so case ids are taken one opening at a
+time: see `next_id(..., exact=True)`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import connection, models
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("closeloop_unit_of_work", default=None)
+_sequences: dict[type, str] = {}
+
+
+class UnitOfWork:
+    def __init__(self, size_hint: int):
+        self.size_hint = max(1, size_hint)
+        self._rows: dict[tuple[type, bool], list[models.Model]] = {}
+        self._ids: dict[type, list[int]] = {}
+        self._staged: set[tuple[type, int]] = set()
+        self._later: list[Callable[[], None]] = []
+        self._at_end: dict = {}
+        self._inserted: set[tuple[type, int]] = set()
+        self.memo: dict = {}  # per-batch answers callers may keep (cleared with the batch)
+
+    # --- ids -------------------------------------------------------------------------------
+    def next_id(self, model: type[models.Model], *, exact: bool = False) -> int:
+        """A new id from `model`'s sequence. Taken `size_hint` at a time, or one at a time with
+        `exact` (ids a person reads, such as case references, should not jump)."""
+        pool = self._ids.setdefault(model, [])
+        if not pool:
+            pool.extend(reversed(_take_ids(model, 1 if exact else self.size_hint)))
+        return pool.pop()
+
+    # --- rows ------------------------------------------------------------------------------
+    def insert(self, obj: models.Model, *, ignore_conflicts: bool = False, with_id: bool = True) -> models.Model:
+        """Keep `obj` for the flush. `with_id`: give it its id now (rows other rows point to, or
+        whose id is used before the flush); rows inserted with `ignore_conflicts` get none."""
+        model = type(obj)
+        if obj.pk is None and with_id and not ignore_conflicts:
+            obj.pk = self.next_id(model)
+        self._rows.setdefault((model, ignore_conflicts), []).append(obj)
+        if obj.pk is not None:
+            self._staged.add((model, obj.pk))
+            self._inserted.add((model, obj.pk))
+        obj._state.adding = False  # as after save(): it is a row of this transaction now
+        obj._state.db = connection.alias
+        return obj
+
+    def is_staged(self, obj: models.Model) -> bool:
+        """True while `obj` waits to be inserted (an UPDATE of it would find no row)."""
+        return obj.pk is not None and (type(obj), obj.pk) in self._staged
+
+    def inserted(self, obj: models.Model) -> bool:
+        """True when `obj` is a row this unit of work inserted (flushed or not): no other
+        transaction can see it, let alone have rows that point to it."""
+        return obj.pk is not None and (type(obj), obj.pk) in self._inserted
+
+    def staged(self, model: type[models.Model]) -> list[models.Model]:
+        return [obj for (m, _ignore), rows in self._rows.items() if m is model for obj in rows]
+
+    def flush(self) -> None:
+        """Insert what waits, one statement per table (and per thousand rows)."""
+        rows, self._rows = self._rows, {}
+        self._staged.clear()
+        for (model, ignore_conflicts), objs in rows.items():
+            model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts, batch_size=1000)
+
+    # --- work put off ----------------------------------------------------------------------
+    def later(self, fn: Callable[[], None]) -> None:
+        self._later.append(fn)
+
+    def at_end(self, key, fn: Callable[[], None]) -> None:
+        """Run `fn` once when the unit of work ends, after what was put off; a later `fn` for the
+        same key replaces an earlier one (one UPDATE with the last value, not one per change)."""
+        self._at_end.pop(key, None)
+        self._at_end[key] = fn
+
+    def finish(self) -> None:
+        self.run_later()
+        ends, self._at_end = self._at_end, {}
+        for fn in ends.values():
+            fn()
+        self.flush()
+
+    def run_later(self) -> None:
+        """Write what waits, then run what was put off, in order (it may put off more)."""
+        while self._later:
+            self.flush()
+            work, self._later = self._later, []
+            for fn in work:
+                fn()
+
+
+def _take_ids(model: type[models.Model], count: int) -> list[int]:
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if model not in _sequences:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
+            _sequences[model] = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [_sequences[model], count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@contextmanager
+def unit_of_work(*, size_hint: int = 100) -> Iterator[UnitOfWork]:
+    """Gather inserts (see the module). Use inside a transaction, on PostgreSQL. The rows are
+    flushed when the block ends normally; when it raises, they are dropped with the transaction."""
+    uow = UnitOfWork(size_hint)
+    token = _current.set(uow)
+    try:
+        yield uow
+        uow.finish()
+    finally:
+        _current.reset(token)
+
+
+def current() -> UnitOfWork | None:
+    return _current.get()
+
+
+def insert(obj: models.Model, *, ignore_conflicts: bool = False) -> models.Model:
+    """Insert `obj`: kept for the unit of work's flush inside one, saved now outside."""
+    uow = _current.get()
+    if uow is not None:
+        return uow.insert(obj, ignore_conflicts=ignore_conflicts)
+    if ignore_conflicts:
+        type(obj).objects.bulk_create([obj], ignore_conflicts=True)
+    else:
+        obj.save(force_insert=True)
+    return obj
+
+
+def insert_all(objs: list[models.Model], *, ignore_conflicts: bool = False) -> list[models.Model]:
+    uow = _current.get()
+    if uow is None:
+        if objs:
+            type(objs[0]).objects.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return objs
+    for obj in objs:  # rows nothing points to: their ids come back from the INSERT
+        uow.insert(obj, ignore_conflicts=ignore_conflicts, with_id=False)
+    return objs
+
+
+def is_staged(obj: models.Model) -> bool:
+    uow = _current.get()
+    return uow is not None and uow.is_staged(obj)

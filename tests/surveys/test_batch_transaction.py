@@ -1,0 +1,215 @@
+"""A worker's batch recorded in one transaction (PostgreSQL, config.unit_of_work): the same
+responses, alerts, cases, assignments, timelines and notifications as one delivery at a time, in
+a fraction of the statements; a batch that meets an error is recorded again one by one."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Membership, Team
+from alerts.models import Alert
+from cases.models import Case, CaseEvent, Notification, RoutingRule
+from surveys.models import Customer, SurveyResponse, WebhookDelivery
+from surveys.services import deliveries_process
+from surveys.signals import response_recording
+from tests.factories import make_user
+from tests.surveys.payloads import closeloop_body, make_source
+
+pytestmark = pytest.mark.django_db
+
+
+def _stored(source, body, delivery_id):
+    # Stored without being enqueued (tasks are eager in tests): the batch is their first processing.
+    return WebhookDelivery.objects.create(source=source, delivery_id=delivery_id, content_type="application/json",
+                                          headers={}, body=body).pk
+
+
+def _teams():
+    north = Team.objects.create(name="North", slug="north", is_default=True, assignment="round_robin")
+    south = Team.objects.create(name="South", slug="south", assignment="fewest_open")
+    people = {}
+    for team, names in ((north, ("ann", "ben")), (south, ("sue", "sam"))):
+        for name in names:
+            people[name] = make_user(name)
+            Membership.objects.create(user=people[name], team=team)
+    RoutingRule.objects.create(name="Madrid", order=1, team=south, locations=["Madrid"])
+    return north, south, people
+
+
+def _detractor(response_id, customer, location="Leeds"):
+    return closeloop_body(response_id=response_id, nps=2, comment="Late again", external_id=customer,
+                          email=f"{customer.lower()}@example.com", location=location)
+
+
+@pytest.fixture(params=[True, False], ids=["one-transaction", "one-by-one"])
+def batch_mode(request, settings):
+    settings.WEBHOOK_BATCH_TRANSACTION = request.param
+    return request.param
+
+
+def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(batch_mode):
+    """Round-robin and fewest-open assignment across the batch, a customer's second low score in
+    the same batch joining the case its first one opened, a customer's open case from before
+    joined, an invalid delivery failing alone, references made from ids."""
+    north, south, people = _teams()
+    source = make_source("standard")
+    earlier = _stored(source, _detractor("old", "E"), "d-old")
+    assert deliveries_process(delivery_pks=[earlier]) == {earlier: "processed"}  # E's case, ann (first in turn)
+    old_case = Case.objects.get()
+    bodies = [
+        closeloop_body(response_id="p0", nps=10, comment="Lovely", external_id="P", email="p@example.com"),
+        _detractor("x1", "X"),                      # North: ben (after ann)
+        _detractor("y1", "Y"),                      # North: ann
+        _detractor("x2", "X"),                      # X's case from this batch: joined
+        _detractor("z1", "Z", location="Madrid"),   # South, both at 0 open: sue (lower id)
+        _detractor("w1", "W", location="Madrid"),   # South: sam (0 open against sue's 1)
+        json.dumps({"data": {"response_id": "bad", "scores": {"nps": 14}}}).encode(),
+        _detractor("e2", "E"),                      # E's open case from before: joined
+        _detractor("v1", "V"),                      # North: ben
+    ]
+    pks = [_stored(source, body, f"d-{i}") for i, body in enumerate(bodies)]
+    outcomes = deliveries_process(delivery_pks=pks)
+
+    assert [outcomes[pk] for pk in pks] == ["processed"] * 6 + ["failed"] + ["processed"] * 2
+    cases = {c.customer.external_id: c for c in Case.objects.select_related("customer", "assignee")}
+    assert {k: c.assignee.username for k, c in cases.items()} == {
+        "E": "ann", "X": "ben", "Y": "ann", "Z": "sue", "W": "sam", "V": "ben"}
+    assert {k: c.team.slug for k, c in cases.items()} == {
+        "E": "north", "X": "north", "Y": "north", "Z": "south", "W": "south", "V": "north"}
+    assert cases["E"].pk == old_case.pk
+    assert sorted(cases["X"].case_responses.values_list("response__external_id", flat=True)) == ["x1", "x2"]
+    assert sorted(cases["E"].case_responses.values_list("response__external_id", flat=True)) == ["e2", "old"]
+    assert all(c.reference == f"CL-{c.pk:06d}" for c in cases.values())
+    north.refresh_from_db()
+    assert north.last_assigned.username == "ben"
+    for key, case in cases.items():
+        kinds = list(case.events.order_by("id").values_list("kind", flat=True))
+        joined = 1 if key in ("X", "E") else 0
+        assert kinds == ["opened", "assigned"] + ["response_attached"] * joined, (key, kinds)
+        assert Notification.objects.filter(case=case, kind="assigned", recipient=case.assignee).count() == 1
+    for pk, delivery in WebhookDelivery.objects.in_bulk(pks).items():
+        if delivery.status == "processed":
+            assert delivery.response.external_id == json.loads(bytes(delivery.body))["data"]["response_id"]
+        else:
+            assert "outside its 0–10 scale" in delivery.error
+    # The response of each case belongs to the case's team.
+    assert set(SurveyResponse.objects.filter(location="Madrid").values_list("team__slug", flat=True)) == {"south"}
+    assert Alert.objects.filter(action="praise", response__external_id="p0").count() == 1
+
+
+def test_a_batch_in_one_transaction_costs_a_few_statements_whatever_its_size(settings):
+    """20 deliveries (15 promoters, 5 detractors each opening a case): what one delivery at a
+    time did in about 9 statements each is a fixed handful of multi-row statements plus a few
+    per case."""
+    settings.WEBHOOK_BATCH_TRANSACTION = True
+    _teams()
+    source = make_source("standard")
+    pks = [_stored(source, _detractor(f"q-{i}", f"Q{i}") if i % 4 == 0 else closeloop_body(
+        response_id=f"q-{i}", nps=10, comment="Lovely", external_id=f"Q{i}", email=f"q{i}@example.com"), f"d-q-{i}")
+        for i in range(22)]
+    deliveries_process(delivery_pks=pks[:2])  # warms the per-process caches (rules, routing, themes, staff)
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = deliveries_process(delivery_pks=pks[2:])
+    assert set(outcomes.values()) == {"processed"}
+    assert Case.objects.count() == 6 and CaseEvent.objects.filter(kind="opened").count() == 6
+    # Shared reads (claim, load, responses, surveys, customers by id and by e-mail) 6; the
+    # transaction (a savepoint in the test's) 2; ids for customers, responses and alerts 3; the
+    # deliveries' UPDATE 1; the teams' lock, a team's members, preferences 3; a case id each 5;
+    # the round-robin UPDATE 1; INSERTs of customers, responses, alerts, cases, case responses,
+    # events, notifications 7. One at a time it was about 9 per delivery: 180.
+    assert len(queries.captured_queries) <= 28, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+
+
+def test_a_batch_that_loses_a_race_is_recorded_again_one_by_one(settings, monkeypatch):
+    """Another worker creates a customer of the batch after the batch read them: the batch's
+    INSERT fails, nothing of it is kept, and each delivery is recorded on its own."""
+    from surveys import services
+
+    settings.WEBHOOK_BATCH_TRANSACTION = True
+    _teams()
+    source = make_source("standard")
+    pks = [_stored(source, _detractor(f"r-{i}", f"R{i}"), f"d-r-{i}") for i in range(3)]
+    real_load = services.RecordLookups.load
+    loads = []
+
+    def load_then_lose_the_race(items):
+        lookups = real_load(items)
+        if not loads:
+            Customer.objects.create(external_id="R1", email="r1@example.com", name="Made meanwhile")
+        loads.append(1)
+        return lookups
+
+    monkeypatch.setattr(services.RecordLookups, "load", load_then_lose_the_race)
+    assert deliveries_process(delivery_pks=pks) == dict.fromkeys(pks, "processed")
+    assert len(loads) == 2  # the batch's read, and the read for recording one by one
+    assert Customer.objects.filter(external_id="R1").count() == 1
+    assert Case.objects.count() == 3 and SurveyResponse.objects.count() == 3
+    assert sorted(Case.objects.values_list("customer__external_id", flat=True)) == ["R0", "R1", "R2"]
+
+
+def test_a_delivery_the_redrive_took_back_meanwhile_is_left_to_it(settings):
+    """The re-drive returns a delivery to pending while the batch works: the batch is recorded
+    again one by one, and that delivery is left for its newer run."""
+    settings.WEBHOOK_BATCH_TRANSACTION = True
+    _teams()
+    source = make_source("standard")
+    pks = [_stored(source, _detractor(f"t-{i}", f"T{i}"), f"d-t-{i}") for i in range(3)]
+
+    def take_back(sender, response, **kwargs):
+        if response.external_id == "t-1":
+            WebhookDelivery.objects.filter(pk=pks[1]).update(status="pending")
+
+    response_recording.connect(take_back, dispatch_uid="test.take_back")
+    try:
+        outcomes = deliveries_process(delivery_pks=pks)
+    finally:
+        response_recording.disconnect(dispatch_uid="test.take_back")
+    assert outcomes == {pks[0]: "processed", pks[1]: "skipped", pks[2]: "processed"}
+    assert sorted(SurveyResponse.objects.values_list("external_id", flat=True)) == ["t-0", "t-2"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recording_batches_for_the_same_teams_at_once_both_finish(settings, monkeypatch):
+    """Both batches open cases in both teams. The first opening of a batch locks every team in
+    id order, so neither waits on the other in a circle (no deadlock, no batch redone), and the
+    round-robin turn moves through every case of both."""
+    from alerts.models import AlertRule
+
+    settings.WEBHOOK_BATCH_TRANSACTION = True
+    AlertRule.objects.all().delete()  # an earlier transactional test may have flushed the seeded ones
+    AlertRule.objects.create(name="Detractor", metric="nps", operator="lte", threshold=6, action="open_case")
+    north, _south, _people = _teams()
+    source = make_source("standard")
+    batches = [[_stored(source, _detractor(f"c{w}-{i}", f"C{w}-{i}", location=("Madrid" if i % 2 else "Leeds")),
+                        f"d-c{w}-{i}") for i in range(20)] for w in range(2)]
+    barrier = threading.Barrier(2)
+    redone = []
+
+    def work(pks):
+        barrier.wait(timeout=10)
+        try:
+            return deliveries_process(delivery_pks=pks)
+        finally:
+            connection.close()
+
+    from surveys import services
+
+    real = services.RecordLookups.load
+    monkeypatch.setattr(services.RecordLookups, "load", lambda items: (redone.append(1), real(items))[1])
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(work, batches, timeout=60))
+    assert all(set(r.values()) == {"processed"} for r in results)
+    assert len(redone) == 2, "a batch was recorded again one by one"
+    assert Case.objects.count() == 40
+    north_cases = Case.objects.filter(team=north).values_list("assignee__username", flat=True)
+    assert sorted(north_cases) == ["ann"] * 10 + ["ben"] * 10  # the turn alternated across both batches
+    south_counts = sorted(Case.objects.filter(team__slug="south").values("assignee").annotate(
+        n=Count("id")).values_list("n", flat=True))
+    assert south_counts == [10, 10]
