@@ -33,7 +33,7 @@ def sla_sweep_task() -> dict:
 
 @shared_task(bind=True)
 def notifications_dispatch_task(self) -> int:
-    from cases.notifications import claim_batch, deliver
+    from cases.notifications import claim_batch, deliver_claimed
 
     started = time.monotonic()
     sent = 0
@@ -41,8 +41,7 @@ def notifications_dispatch_task(self) -> int:
         ids = claim_batch(DISPATCH_BATCH)
         if not ids:
             return sent
-        for notification_id in ids:
-            sent += deliver(notification_id, claimed=True)
+        sent += deliver_claimed(ids)
     if not self.request.is_eager:
         notifications_dispatch_task.apply_async(countdown=1)  # more are waiting
     return sent

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from accounts.models import Team
@@ -108,6 +109,43 @@ def test_delivering_twice_sends_once(personas, django_capture_on_commit_callback
     assert deliver(row.pk) is True
     assert deliver(row.pk) is False
     assert len(mail.outbox) == 1
+
+
+def test_a_dispatch_sends_its_claimed_rows_together_and_a_failing_row_alone(personas, settings):
+    """Ten assignment e-mails and a Slack post that fails: the e-mails are read in one query,
+    sent through one mail connection and recorded in one UPDATE; the post alone is rescheduled."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    opened = []
+    settings.EMAIL_BACKEND = "tests.cases.test_notifications.CountingBackend"
+    CountingBackend.opened = opened
+    with FakeWebhook(statuses=[503]) as slack:
+        Team.objects.filter(pk=personas.north.pk).update(slack_webhook_url=slack.url)
+        for _ in range(10):
+            case_assign(case_id=open_case().pk, by=personas.mia, assignee=personas.bob)
+        with CaptureQueriesContext(connection) as queries:
+            notifications_dispatch_task()
+    emails = Notification.objects.filter(channel="email")
+    assert emails.count() == 10 and set(emails.values_list("status", "attempts")) == {("sent", 1)}
+    assert len(mail.outbox) == 10 and len(opened) == 1
+    posts = Notification.objects.filter(channel="slack")
+    assert set(posts.values_list("status", "attempts")) == {("pending", 1)}
+    # Two claims (the rows, then none left: a stuck-row reset and a locking read in a savepoint,
+    # and the claiming UPDATE for the first) 9, one read, one UPDATE for the sent rows, and one
+    # per failed post.
+    assert len(queries.captured_queries) <= 11 + posts.count(), "\n".join(
+        q["sql"][:100] for q in queries.captured_queries)
+
+
+class CountingBackend(locmem.EmailBackend):
+    """The test mail backend, counting the connections opened."""
+
+    opened: list = []
+
+    def open(self):
+        CountingBackend.opened.append(1)
+        return super().open()
 
 
 def test_the_sweep_task_delivers_overdue_e_mails_once(personas, django_capture_on_commit_callbacks):

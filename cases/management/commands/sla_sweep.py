@@ -8,7 +8,7 @@ class Command(BaseCommand):
         parser.add_argument("--dispatch", action="store_true", help="Also deliver the queued notifications now.")
 
     def handle(self, *args, dispatch, **options):
-        from cases.notifications import claim_batch, deliver, no_dispatch
+        from cases.notifications import claim_batch, deliver_claimed, no_dispatch
         from cases.services import cases_sweep_sla
 
         with no_dispatch():
@@ -20,5 +20,5 @@ class Command(BaseCommand):
                 ids = claim_batch(200)
                 if not ids:
                     break
-                sent += sum(deliver(i, claimed=True) for i in ids)
+                sent += deliver_claimed(ids)
             self.stdout.write(f"notifications sent: {sent}")
