@@ -83,11 +83,15 @@ class UnitOfWork:
         return [obj for (m, _ignore), rows in self._rows.items() if m is model for obj in rows]
 
     def flush(self) -> None:
-        """Insert what waits, one statement per table (and per thousand rows)."""
+        """Insert what waits, one statement per table: COPY for rows that have their ids (no
+        SQL to build or parse per row), a multi-row INSERT for the others."""
         rows, self._rows = self._rows, {}
         self._staged.clear()
         for (model, ignore_conflicts), objs in rows.items():
-            model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts, batch_size=1000)
+            if ignore_conflicts or any(obj.pk is None for obj in objs):
+                model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts, batch_size=1000)
+            else:
+                _copy(model, objs)
 
     # --- work put off ----------------------------------------------------------------------
     def later(self, fn: Callable[[], None]) -> None:
@@ -113,6 +117,19 @@ class UnitOfWork:
             work, self._later = self._later, []
             for fn in work:
                 fn()
+
+
+def _copy(model: type[models.Model], objs: list[models.Model]) -> None:
+    """COPY `objs` into their table: each field's value prepared as bulk_create prepares it
+    (auto_now stamps, related objects' ids, JSON), sent in COPY's format."""
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                obj._prepare_related_fields_for_save(operation_name="bulk_create")
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
 
 
 def _take_ids(model: type[models.Model], count: int) -> list[int]:
