@@ -239,7 +239,7 @@ def _save(case: Case, fields: list[str], events: list[CaseEvent]) -> Case:
     case.save(update_fields=sorted(set(fields) | {"version", "updated_at"}))
     for event in events:
         event.version = case.version
-    CaseEvent.objects.bulk_create(events)
+    insert_all(events)  # in a worker's batch: written with the batch's other rows
     return case
 
 
@@ -730,7 +730,11 @@ def _attach(case: Case, alert, at: dt.datetime, *, reopen_reason: str = "") -> C
         more, more_fields = _reopen(case, None, at, reopen_reason, {"response_id": response.pk, "alert_id": alert.pk})
         events += more
         fields += more_fields
-    _, created = CaseResponse.objects.get_or_create(case=case, response=response, defaults={"attached_at": at})
+    if getattr(response, "just_recorded", False):  # recorded in this transaction: attached nowhere yet
+        insert_all([CaseResponse(case=case, response=response, attached_at=at)])
+        created = True
+    else:
+        _, created = CaseResponse.objects.get_or_create(case=case, response=response, defaults={"attached_at": at})
     if created:
         events.append(_event(case, Kind.RESPONSE_ATTACHED, None, at, to_value=str(response.pk), data={
             "response_id": response.pk, "alert_id": alert.pk, "rule": alert.rule.name, "reasons": alert.reasons,
@@ -791,8 +795,8 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
         # see them yet, so there is nothing to lock and no earlier case to join.
         customer = response.customer
     elif response.customer_id:
-        if batch is not None:
-            batch.flush()  # the batch's cases are read below
+        if batch is not None and any(c.customer_id == response.customer_id for c in batch.memo.get("opened", ())):
+            batch.flush()  # the case this batch opened for them is read below
         # Lock the customer: two responses of theirs processed at once must not open two cases.
         customer = Customer.objects.select_for_update().get(pk=response.customer_id)
         window = rule.repeat_window_days
