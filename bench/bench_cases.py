@@ -381,9 +381,9 @@ def report(sweep: dict, e2e: dict, machine: str) -> str:
         "### End to end: delivery -> response -> alert -> case",
         "",
         "Two Celery worker processes (`-c 1` each) on PostgreSQL, broker Redis db 12. Deliveries in the "
-        "Closeloop format, stored exactly as the webhook does after verifying them (`surveys.ingest.store_delivery`: one "
-        "autocommitted INSERT, the id handed to the batching publisher, so the workers get batches as in "
-        "production); a quarter are detractors (NPS 2), so they raise an alert and open or join a case (routing, "
+        "Closeloop format, stored exactly as the webhook does after verifying them (`surveys.ingest.store_delivery`, "
+        f"from {ACCEPT_SENDERS} concurrent senders: their INSERTs share commits as at the webhook door, and each id "
+        "goes to the batching publisher, so the workers get batches as in production); a quarter are detractors (NPS 2), so they raise an alert and open or join a case (routing, "
         "round-robin / fewest-open assignment, SLA due times in business hours); the rest are promoters with a "
         "comment, which raise the seeded praise alert. The same two workers also send every alert's e-mail "
         "(rendered per recipient) and dispatch the case notifications.",
@@ -394,6 +394,7 @@ def report(sweep: dict, e2e: dict, machine: str) -> str:
         f"| **responses per second** (first accepted -> last processed) | **{e2e['responses_per_second']}** |",
         f"| the same, until the last of the backlog's {e2e.get('backlog_alert_emails', 0):,} alert e-mails was sent | "
         f"{e2e.get('responses_per_second_with_emails', 0)} |",
+        f"| accepting the backlog (while the workers run) | {e2e.get('accept_seconds', 0)} s |",
         f"| steady-rate run | {e2e['steady_sent']:,} deliveries at {e2e['steady_rate']}/s for {E2E_SECONDS} s |",
         f"| latency accepted -> case visible, p50 | {e2e['p50']:.3f} s |" if e2e["p50"] is not None else "",
         f"| **latency accepted -> case visible, p95** | **{e2e['p95']:.3f} s** |" if e2e["p95"] is not None else "",

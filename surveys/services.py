@@ -19,7 +19,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from config.unit_of_work import insert, insert_all, is_staged, unit_of_work
+from config import unit_of_work
+from config.unit_of_work import insert, insert_all, is_staged
 from surveys.adapters import FetchRequest, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.models import (
     Customer, ResponseTheme, Survey, SurveyResponse, Theme, Vendor, WebhookDelivery, WebhookSource,
@@ -270,7 +271,7 @@ def _deliveries_record_together(prepared: list, lookups: RecordLookups) -> dict[
     A delivery whose content is invalid fails alone (it writes nothing before it is found out)."""
     done: list[tuple[int, int | None, str]] = []  # (delivery, response, note)
     failed: dict[int, str] = {}
-    with transaction.atomic(), unit_of_work(size_hint=len(prepared)):
+    with transaction.atomic(), unit_of_work.unit_of_work(size_hint=len(prepared)):
         for delivery, result in prepared:
             if isinstance(result, Ignored):
                 done.append((delivery.pk, None, result.reason[:255]))
@@ -439,14 +440,12 @@ class RecordLookups:
             return lookups
         by_source: dict[int, set[str]] = {}
         survey_ids: dict[int, set[str]] = {}
-        external_ids, emails = set(), set()
+        external_ids = set()
         for source, normalized in items:
             by_source.setdefault(source.pk, set()).add(normalized.response_id)
             survey_ids.setdefault(source.pk, set()).add(normalized.survey_id)
             if normalized.customer.external_id:
                 external_ids.add(normalized.customer.external_id)
-            if normalized.customer.email:
-                emails.add(normalized.customer.email.lower())
         responses = Q()
         for source_id, ids in by_source.items():
             responses |= Q(source_id=source_id, external_id__in=ids)
@@ -460,6 +459,9 @@ class RecordLookups:
         if external_ids:
             for customer in Customer.objects.filter(external_id__in=external_ids).order_by():
                 lookups.customers_by_external_id[customer.external_id] = customer
+        # By e-mail only for whom the external id found nobody (customer_match looks no further).
+        emails = {n.customer.email.lower() for _s, n in items if n.customer.email
+                  and n.customer.external_id not in lookups.customers_by_external_id}
         if emails:
             for customer in Customer.objects.annotate(email_ci=Lower("email")).filter(email_ci__in=emails).order_by():
                 lookups.customers_by_email[customer.email_ci] = customer  # unique, case-insensitively
@@ -705,6 +707,12 @@ def _customer_enrich(customer: Customer, identity: CustomerIdentity) -> None:
         customer.email = identity.email
         ids.append("email")
     if not changed and not ids or is_staged(customer):  # a row still to be inserted carries its new values
+        return
+    if not ids and (batch := unit_of_work.current()) is not None:
+        # Nothing unique changes, so nothing can conflict: written with the batch's other
+        # customers whose same fields change, in one UPDATE, before its cases are opened.
+        customer.updated_at = timezone.now()
+        batch.update(customer, changed + ["updated_at"])
         return
     try:
         with transaction.atomic():

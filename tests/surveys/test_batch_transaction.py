@@ -145,6 +145,42 @@ def test_rows_written_together_hold_exactly_what_rows_written_one_by_one_hold(se
         assert cases[0] == cases[1]
 
 
+def test_what_a_batch_learns_about_known_customers_is_written_and_nothing_else(settings, monkeypatch):
+    """Known customers' new names, tiers and values are written together at the end of the
+    batch; a field the batch did not change keeps what someone else wrote meanwhile."""
+    from surveys import services
+
+    settings.WEBHOOK_BATCH_TRANSACTION = True
+    _teams()
+    source = make_source("standard")
+    ann = Customer.objects.create(external_id="K1", email="k1@example.com", name="Ann", tier="Silver")
+    bob = Customer.objects.create(external_id="K2", email="k2@example.com", name="Bob", tier="Gold", phone="1")
+
+    def body(rid, external_id, **customer):
+        return json.dumps({"data": {"response_id": rid, "scores": {"nps": 9}, "comment": "Fine", "customer": {
+            "external_id": external_id, "email": f"{external_id.lower()}@example.com", **customer}}}).encode()
+
+    pks = [_stored(source, body("k-1", "K1", name="Ann Lee", tier="Gold", account_value="99.90"), "d-k1"),
+           _stored(source, body("k-2", "K2", tier="Platinum"), "d-k2"),
+           _stored(source, body("k-3", "K1", name="Ann Lee-Smith"), "d-k3")]
+    real_load = services.RecordLookups.load
+
+    def load_then_edit(items):
+        lookups = real_load(items)
+        Customer.objects.filter(pk=bob.pk).update(phone="2")  # someone edits Bob meanwhile
+        return lookups
+
+    monkeypatch.setattr(services.RecordLookups, "load", load_then_edit)
+    with CaptureQueriesContext(connection) as queries:
+        assert deliveries_process(delivery_pks=pks) == dict.fromkeys(pks, "processed")
+    ann.refresh_from_db()
+    bob.refresh_from_db()
+    assert (ann.name, ann.tier, str(ann.account_value)) == ("Ann Lee-Smith", "Gold", "99.90")
+    assert (bob.name, bob.tier, bob.phone) == ("Bob", "Platinum", "2")
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "surveys_customer" AS t')]
+    assert len(updates) == 2  # one per set of changed fields, not one per customer
+
+
 def test_a_batch_in_one_transaction_costs_a_few_statements_whatever_its_size(settings):
     """20 deliveries (15 promoters, 5 detractors each opening a case): what one delivery at a
     time did in about 9 statements each is a fixed handful of multi-row statements plus a few
