@@ -26,21 +26,21 @@ def open_case_from_alert(sender, alert, **kwargs):
     if batch is None:
         case_open_from_alert(alert=alert)
         return
-    # In a batch (surveys.services records a worker's batch in one transaction): open it once
-    # the batch's responses are written, so the customer and team locks it takes are held only
-    # from then to the commit, and its reads see the whole batch.
-    batch.later(lambda: _open_recorded(alert))
+    # In a batch (surveys.services records a worker's batch in one transaction): opened together
+    # once the batch's responses are written, so the team and customer locks are taken at once,
+    # in one order, and held only from then to the commit.
+    pending = batch.memo.get("open-case alerts")
+    if pending is None:
+        pending = batch.memo["open-case alerts"] = []
+        batch.later(lambda: _open_together(batch))
+    pending.append(alert)
 
 
-def _open_recorded(alert):
-    from cases.services import case_open_from_alert
+def _open_together(batch):
+    from cases.services import cases_open_from_alerts
 
-    response = alert.response
-    response.just_recorded = True  # still true: recorded in this transaction
-    try:
-        case_open_from_alert(alert=alert)
-    finally:
-        response.just_recorded = False
+    alerts = batch.memo.pop("open-case alerts")
+    cases_open_from_alerts(alerts=alerts)
 
 
 @receiver(response_recording, dispatch_uid="cases.route_response")

@@ -753,6 +753,36 @@ def _score_words(response) -> str:
     return score.text if score else "another low score"
 
 
+def cases_open_from_alerts(*, alerts: list) -> None:
+    """The open-case alerts of a worker's batch (config.unit_of_work), once its responses are
+    written: each opens, joins or reopens a case as `case_open_from_alert` does. The locks are
+    taken first and together, in one order every worker follows: every team, then the alerts'
+    known customers and their open or recently closed cases, one statement each."""
+    from surveys.models import Customer
+
+    batch = unit_of_work.current()
+    if batch is not None:
+        _batch_teams(batch)
+        known = sorted({a.response.customer_id for a in alerts if a.response.customer_id
+                        and not batch.inserted(a.response.customer)})
+        if known:
+            window = max((a.rule.repeat_window_days or 0) for a in alerts)
+            since = timezone.now() - dt.timedelta(days=window)
+            locked = batch.memo["customers"] = {
+                c.pk: (c, []) for c in Customer.objects.select_for_update().filter(pk__in=known).order_by("pk")}
+            if window:
+                for case in (Case.objects.select_for_update().filter(customer_id__in=known)
+                             .filter(~Q(status=Status.CLOSED) | Q(closed_at__gte=since)).order_by("pk")):
+                    locked[case.customer_id][1].append(case)
+    for alert in alerts:
+        response = alert.response
+        response.just_recorded = True  # still true: recorded in this transaction
+        try:
+            case_open_from_alert(alert=alert)
+        finally:
+            response.just_recorded = False
+
+
 # No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
 # delivery, as it must), and a savepoint here would cost two round trips per response.
 @transaction.atomic(savepoint=False)
@@ -797,15 +827,23 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
     elif response.customer_id:
         if batch is not None and any(c.customer_id == response.customer_id for c in batch.memo.get("opened", ())):
             batch.flush()  # the case this batch opened for them is read below
-        # Lock the customer: two responses of theirs processed at once must not open two cases.
-        customer = Customer.objects.select_for_update().get(pk=response.customer_id)
+        locked = batch.memo.get("customers", {}) if batch is not None else {}
+        if response.customer_id in locked:  # locked with the batch's others (cases_open_from_alerts)
+            customer, theirs = locked[response.customer_id]
+        else:
+            # Lock the customer: two responses of theirs processed at once must not open two cases.
+            customer, theirs = Customer.objects.select_for_update().get(pk=response.customer_id), None
         window = rule.repeat_window_days
         if window:
-            # One read for both questions: the customer's open cases and those closed within the window.
-            candidates = list(
-                Case.objects.select_for_update()
-                .filter(Q(customer=customer) & (~Q(status=Status.CLOSED) | Q(closed_at__gte=at - dt.timedelta(days=window))))
-            )
+            since = at - dt.timedelta(days=window)
+            if theirs is not None:
+                candidates = [c for c in theirs if c.status != Status.CLOSED or (c.closed_at and c.closed_at >= since)]
+            else:
+                # One read for both questions: the customer's open cases and those closed within the window.
+                candidates = list(
+                    Case.objects.select_for_update()
+                    .filter(Q(customer=customer) & (~Q(status=Status.CLOSED) | Q(closed_at__gte=since)))
+                )
             open_cases = [c for c in candidates if c.status != Status.CLOSED]
             if open_cases:
                 return _attach(max(open_cases, key=lambda c: (c.created_at, c.pk)), alert, at)
@@ -845,6 +883,8 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
     insert_all([CaseResponse(case=case, response=response, attached_at=at)])
     if batch is not None:
         batch.memo.setdefault("opened", []).append(case)
+        if customer is not None and customer.pk in batch.memo.get("customers", {}):
+            batch.memo["customers"][customer.pk][1].append(case)
     if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
         SurveyResponse.objects.filter(pk=response.pk).update(team=team)
         response.team_id = team.pk

@@ -4,6 +4,7 @@ a fraction of the statements; a batch that meets an error is recorded again one 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -12,13 +13,16 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Membership, Team
 from alerts.models import Alert
 from cases.models import Case, CaseEvent, Notification, RoutingRule
+from cases.services import case_close
 from surveys.models import Customer, SurveyResponse, WebhookDelivery
 from surveys.services import deliveries_process
 from surveys.signals import response_recording
+from tests.cases.conftest import root_cause
 from tests.factories import make_user
 from tests.surveys.payloads import closeloop_body, make_source
 
@@ -63,24 +67,33 @@ def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(batch_mode):
     earlier = _stored(source, _detractor("old", "E"), "d-old")
     assert deliveries_process(delivery_pks=[earlier]) == {earlier: "processed"}  # E's case, ann (first in turn)
     old_case = Case.objects.get()
+    closed = _stored(source, _detractor("r-old", "R"), "d-r-old")
+    assert deliveries_process(delivery_pks=[closed]) == {closed: "processed"}  # R's case, ben
+    r_case = Case.objects.get(customer__external_id="R")
+    case_close(case_id=r_case.pk, by=people["ben"], root_cause_id=root_cause().pk, resolution="Refunded",
+               outcome="resolved", at=timezone.now() - dt.timedelta(days=1))
     bodies = [
         closeloop_body(response_id="p0", nps=10, comment="Lovely", external_id="P", email="p@example.com"),
-        _detractor("x1", "X"),                      # North: ben (after ann)
-        _detractor("y1", "Y"),                      # North: ann
+        _detractor("x1", "X"),                      # North: ann (after ben)
+        _detractor("y1", "Y"),                      # North: ben
         _detractor("x2", "X"),                      # X's case from this batch: joined
         _detractor("z1", "Z", location="Madrid"),   # South, both at 0 open: sue (lower id)
         _detractor("w1", "W", location="Madrid"),   # South: sam (0 open against sue's 1)
         json.dumps({"data": {"response_id": "bad", "scores": {"nps": 14}}}).encode(),
         _detractor("e2", "E"),                      # E's open case from before: joined
-        _detractor("v1", "V"),                      # North: ben
+        _detractor("v1", "V"),                      # North: ann
+        _detractor("r2", "R"),                      # R's case closed yesterday: reopened
     ]
     pks = [_stored(source, body, f"d-{i}") for i, body in enumerate(bodies)]
     outcomes = deliveries_process(delivery_pks=pks)
 
-    assert [outcomes[pk] for pk in pks] == ["processed"] * 6 + ["failed"] + ["processed"] * 2
+    assert [outcomes[pk] for pk in pks] == ["processed"] * 6 + ["failed"] + ["processed"] * 3
     cases = {c.customer.external_id: c for c in Case.objects.select_related("customer", "assignee")}
+    reopened = cases.pop("R")
+    assert reopened.pk == r_case.pk and reopened.status != "closed" and reopened.reopen_count == 1
+    assert reopened.events.filter(kind="reopened", note__contains="Reopened automatically").count() == 1
     assert {k: c.assignee.username for k, c in cases.items()} == {
-        "E": "ann", "X": "ben", "Y": "ann", "Z": "sue", "W": "sam", "V": "ben"}
+        "E": "ann", "X": "ann", "Y": "ben", "Z": "sue", "W": "sam", "V": "ann"}
     assert {k: c.team.slug for k, c in cases.items()} == {
         "E": "north", "X": "north", "Y": "north", "Z": "south", "W": "south", "V": "north"}
     assert cases["E"].pk == old_case.pk
@@ -88,7 +101,7 @@ def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(batch_mode):
     assert sorted(cases["E"].case_responses.values_list("response__external_id", flat=True)) == ["e2", "old"]
     assert all(c.reference == f"CL-{c.pk:06d}" for c in cases.values())
     north.refresh_from_db()
-    assert north.last_assigned.username == "ben"
+    assert north.last_assigned.username == "ann"
     for key, case in cases.items():
         kinds = list(case.events.order_by("id").values_list("kind", flat=True))
         joined = 1 if key in ("X", "E") else 0
