@@ -1,13 +1,15 @@
-"""Rows a batch writes, gathered and inserted together: one multi-row INSERT per table instead
-of one round trip per row.
+"""Rows a batch writes, gathered and written together: one statement per table instead of one
+round trip per row.
 
 A worker recording a batch of deliveries in one transaction (surveys.services.deliveries_process
 on PostgreSQL) runs it inside `unit_of_work()`. There, `insert(obj)` gives the new row its id at
-once (taken from the table's sequence, a batch's worth per statement) and keeps it; the rows are
-written when the block calls `flush()` or ends, in the order their tables were first seen. Every
-foreign key Django creates on PostgreSQL is checked at commit (DEFERRABLE INITIALLY DEFERRED), so
-a row may name another one that is still waiting. Outside such a block `insert(obj)` is a plain
-INSERT, as before.
+once (taken from the table's sequence, a batch's worth per statement) and keeps it, and
+`update(obj, fields)` keeps a change to a row that exists. They are written when the block calls
+`flush()` or ends, inserts in the order their tables were first seen: COPY for rows with ids, a
+multi-row INSERT for rows without (`insert_all`, ON CONFLICT DO NOTHING where asked), then one
+UPDATE ... FROM (VALUES ...) per table and set of changed fields. Every foreign key Django creates
+on PostgreSQL is checked at commit (DEFERRABLE INITIALLY DEFERRED), so a row may name another one
+that is still waiting. Outside such a block `insert(obj)` is a plain INSERT, as before.
 
 Work that takes locks (opening a case locks the customer and the team) can be put off to the end
 of the batch with `later(fn)`: it runs after every response of the batch is written, so the locks
