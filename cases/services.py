@@ -33,8 +33,6 @@ from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
 from accounts.sla import choose_sla_policy
 from cases import notifications
-from config import unit_of_work
-from config.unit_of_work import insert, insert_all
 from cases.models import (
     Case,
     CaseEvent,
@@ -46,6 +44,8 @@ from cases.models import (
     RootCause,
 )
 from cases.sla import DUE_SOON, due_times
+from config import unit_of_work
+from config.unit_of_work import insert_all
 
 logger = logging.getLogger(__name__)
 
