@@ -261,10 +261,10 @@ def _delivery_record_atomically(delivery: WebhookDelivery, result, lookups: Reco
 
 
 def _deliveries_record_together(prepared: list, lookups: RecordLookups) -> dict[int, str]:
-    """Record a batch in one transaction (PostgreSQL): every response, customer and alert of the
-    batch is written with one multi-row INSERT per table (config.unit_of_work), what the
-    responses set off that takes locks (opening cases) runs after them, and one UPDATE marks
-    the deliveries done. Raises when anything goes wrong that the batch cannot answer for one
+    """Record a batch in one transaction (PostgreSQL): every customer, response and alert of the
+    batch is written with one statement per table (config.unit_of_work), what the responses set
+    off that takes locks (opening cases) runs after them, and one UPDATE marks the deliveries
+    done. Raises when anything goes wrong that the batch cannot answer for one
     delivery alone (a database error, a lost race, a delivery the re-drive took back): then
     nothing was written and the caller records each delivery on its own, as before.
 
