@@ -90,17 +90,13 @@ def team_channel_rows(*, case_id, kind, team, period) -> list[Notification]:
     return rows
 
 
-def queue(rows: list[Notification]) -> list[int]:
-    """Insert rows (duplicates are ignored) and deliver each after commit. Returns new row ids."""
+def queue(rows: list[Notification]) -> None:
+    """Insert rows (duplicates are ignored) and deliver each after commit."""
     rows = [r for r in rows if r is not None]
     if not rows:
-        return []
-    if unit_of_work.current() is not None:  # written with the batch's other rows
-        unit_of_work.insert_all(rows, ignore_conflicts=True)
-    else:
-        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+        return
+    unit_of_work.insert_all(rows, ignore_conflicts=True)  # in a worker's batch, with the batch's other rows
     dispatch_on_commit()
-    return [r.pk for r in rows if r.pk]
 
 
 _dispatch_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("cases_no_dispatch", default=False)

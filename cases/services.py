@@ -819,13 +819,14 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
     batch = unit_of_work.current()
     if batch is not None:
         _batch_teams(batch)
-    if response.customer_id and batch is not None and batch.inserted(response.customer) and not any(
-            c.customer_id == response.customer_id for c in batch.memo.get("opened", ())):
+    opened_here = batch is not None and response.customer_id is not None and any(
+        c.customer_id == response.customer_id for c in batch.memo.get("opened", ()))
+    if response.customer_id and batch is not None and batch.inserted(response.customer) and not opened_here:
         # A customer this batch created, with no case opened for them in it: no one else can
         # see them yet, so there is nothing to lock and no earlier case to join.
         customer = response.customer
     elif response.customer_id:
-        if batch is not None and any(c.customer_id == response.customer_id for c in batch.memo.get("opened", ())):
+        if opened_here:
             batch.flush()  # the case this batch opened for them is read below
         locked = batch.memo.get("customers", {}) if batch is not None else {}
         if response.customer_id in locked:  # locked with the batch's others (cases_open_from_alerts)

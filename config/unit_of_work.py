@@ -92,9 +92,6 @@ class UnitOfWork:
         transaction can see it, let alone have rows that point to it."""
         return obj.pk is not None and (type(obj), obj.pk) in self._inserted
 
-    def staged(self, model: type[models.Model]) -> list[models.Model]:
-        return [obj for (m, _ignore), rows in self._rows.items() if m is model for obj in rows]
-
     def flush(self) -> None:
         """Insert what waits, one statement per table: COPY for rows that have their ids (no
         SQL to build or parse per row), a multi-row INSERT for the others."""
@@ -197,15 +194,13 @@ def current() -> UnitOfWork | None:
     return _current.get()
 
 
-def insert(obj: models.Model, *, ignore_conflicts: bool = False) -> models.Model:
-    """Insert `obj`: kept for the unit of work's flush inside one, saved now outside."""
+def insert(obj: models.Model) -> models.Model:
+    """Insert `obj`: given its id and kept for the unit of work's flush inside one, saved now
+    outside."""
     uow = _current.get()
     if uow is not None:
-        return uow.insert(obj, ignore_conflicts=ignore_conflicts)
-    if ignore_conflicts:
-        type(obj).objects.bulk_create([obj], ignore_conflicts=True)
-    else:
-        obj.save(force_insert=True)
+        return uow.insert(obj)
+    obj.save(force_insert=True)
     return obj
 
 

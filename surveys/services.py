@@ -286,7 +286,7 @@ def _deliveries_record_together(prepared: list, lookups: RecordLookups) -> dict[
             lookups.keep()
             done.append((delivery.pk, response.pk, ""))
         for pk, reason in failed.items():
-            _delivery_fail_by_pk(pk, reason)
+            _delivery_fail(pk, reason)
         _deliveries_mark_processed(done)
         # Leaving unit_of_work writes the rows, then opens the cases put off until now.
     outcomes = dict.fromkeys(failed, WebhookDelivery.Status.FAILED)
@@ -320,22 +320,18 @@ def _delivery_error(delivery: WebhookDelivery, exc: Exception) -> str:
     from surveys.vendor_api import TransientError
 
     if isinstance(exc, (MappingError, PayloadError, InvalidResponse)):
-        _delivery_fail(delivery, str(exc))
+        _delivery_fail(delivery.pk, str(exc))
         return WebhookDelivery.Status.FAILED
     if isinstance(exc, TransientError):
         return _delivery_retry(delivery, str(exc))
     if isinstance(exc, DatabaseError):
         return _delivery_retry(delivery, f"database error: {exc}")
     logger.error("delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
-    _delivery_fail(delivery, f"Internal error ({exc.__class__.__name__}: {exc}); replay once it is fixed.")
+    _delivery_fail(delivery.pk, f"Internal error ({exc.__class__.__name__}: {exc}); replay once it is fixed.")
     return WebhookDelivery.Status.FAILED
 
 
-def _delivery_fail(delivery: WebhookDelivery, reason: str) -> None:
-    _delivery_fail_by_pk(delivery.pk, reason)
-
-
-def _delivery_fail_by_pk(pk: int, reason: str) -> None:
+def _delivery_fail(pk: int, reason: str) -> None:
     WebhookDelivery.objects.filter(pk=pk).update(
         status=WebhookDelivery.Status.FAILED, error=reason[:2000], processed_at=timezone.now(), not_before=None
     )
@@ -344,7 +340,7 @@ def _delivery_fail_by_pk(pk: int, reason: str) -> None:
 def _delivery_retry(delivery: WebhookDelivery, reason: str) -> str:
     attempts = delivery.attempts  # read after the claim, which counted this attempt
     if attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
-        _delivery_fail(delivery, f"Gave up after {attempts} attempts: {reason}")
+        _delivery_fail(delivery.pk, f"Gave up after {attempts} attempts: {reason}")
         return WebhookDelivery.Status.FAILED
     delay = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempts - 1), 1800)
     WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PROCESSING).update(
