@@ -30,7 +30,7 @@ from django.conf import settings
 
 from alerts.models import Alert, AlertRule
 from alerts.rules import RuleSet, compile_rule
-from config.process_cache import ProcessCache
+from core.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 

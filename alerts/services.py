@@ -24,8 +24,8 @@ from django.utils.html import escape
 from alerts.models import Alert, AlertRule
 from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
 from alerts.signals import alert_raised
-from config import batching
-from config.unit_of_work import insert
+from core import batching
+from core.unit_of_work import insert
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
 
 def alert_email_enqueue(alert_id: int) -> None:
     """Hand an alert's e-mail to the worker (inside a batch, with the batch's other e-mails:
-    config.batching); with the broker down the sweep sends it later."""
+    core.batching); with the broker down the sweep sends it later."""
     batching.enqueue("alerts.emails", alert_id, send_one=_send_one, send_many=_send_many)
 
 

@@ -27,7 +27,7 @@ def alert_email_send_task(self, alert_id: int) -> str:
 
 @shared_task(acks_late=True, ignore_result=True)
 def alert_emails_send_task(alert_ids: list[int]) -> dict:
-    """The e-mails of a batch of alerts (config.batching), each as alert_email_send_task would
+    """The e-mails of a batch of alerts (core.batching), each as alert_email_send_task would
     send it; one whose transport fails goes back to alert_email_send_task for its retries."""
     from alerts.services import alert_emails_send
 

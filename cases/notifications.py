@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cases.models import Case, Notification, NotificationKind, NotificationPreference
-from config import batching, unit_of_work
+from core import batching, unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def no_dispatch():
 
 
 def _enqueue_dispatch() -> None:
-    # Inside a batch (config.batching) one dispatch run after the batch delivers every row it queued.
+    # Inside a batch (core.batching) one dispatch run after the batch delivers every row it queued.
     batching.enqueue("cases.dispatch", None, send_one=_send_dispatch, send_many=_send_dispatch)
 
 

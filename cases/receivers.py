@@ -5,13 +5,13 @@
   before its INSERT.
 
 Both run inside the transaction that recorded the response, so a response, its alerts and its
-case are committed together or not at all. In a batch recorded as one (config.unit_of_work),
+case are committed together or not at all. In a batch recorded as one (core.unit_of_work),
 cases are opened after the batch's responses and alerts are written."""
 
 from django.dispatch import receiver
 
 from alerts.signals import alert_raised
-from config import unit_of_work
+from core import unit_of_work
 from surveys.signals import response_recording
 
 

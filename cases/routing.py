@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from accounts.models import ClosedDay, SlaPolicy, Team
 from cases.calendar import calendar_for
 from cases.models import RoutingRule
-from config.process_cache import ProcessCache
+from core.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _load() -> Routing:
     return Routing(rules, default, teams, list(SlaPolicy.objects.filter(active=True)))
 
 
-# Per process, checked against a shared version token (config.process_cache), like alert rules.
+# Per process, checked against a shared version token (core.process_cache), like alert rules.
 _routing = ProcessCache(VERSION_KEY, _load, check_seconds=lambda: settings.ALERT_RULES_CHECK_SECONDS,
                         what="routing rules")
 

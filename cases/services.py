@@ -44,8 +44,8 @@ from cases.models import (
     RootCause,
 )
 from cases.sla import DUE_SOON, due_times
-from config import unit_of_work
-from config.unit_of_work import insert_all
+from core import unit_of_work
+from core.unit_of_work import insert_all
 
 logger = logging.getLogger(__name__)
 
@@ -630,7 +630,7 @@ def pick_assignee(team: Team) -> User | None:
 
     The mode and the last assignee are read from the team's row as it is now, locked (`team` may
     come from the per-process cache): concurrent openings for one team take turns. In a batch
-    (config.unit_of_work) the first opening locks every team at once, in id order, before any
+    (core.unit_of_work) the first opening locks every team at once, in id order, before any
     customer (two workers never wait on each other in a circle), and the batch's openings answer
     from what it read: members, open-case counts and the round-robin position, written once at
     the end."""
@@ -754,7 +754,7 @@ def _score_words(response) -> str:
 
 
 def cases_open_from_alerts(*, alerts: list) -> None:
-    """The open-case alerts of a worker's batch (config.unit_of_work), once its responses are
+    """The open-case alerts of a worker's batch (core.unit_of_work), once its responses are
     written: each opens, joins or reopens a case as `case_open_from_alert` does. The locks are
     taken first and together, in one order every worker follows: every team, then the alerts'
     known customers and their open or recently closed cases, one statement each."""

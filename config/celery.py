@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-from config import celery_context  # noqa: F401  (request id from web request to task: signal receivers)
+from core import celery_context  # noqa: F401  (request id from web request to task: signal receivers)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

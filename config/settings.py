@@ -59,8 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",
-    "config.metrics.RequestMetricsMiddleware",
+    "core.middleware.RequestIdMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -229,10 +229,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.DefaultPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Closeloop API",
@@ -331,7 +331,7 @@ WEBHOOK_GROUP_COMMIT = envbool("WEBHOOK_GROUP_COMMIT", True)
 # (oldest first), so a backlog of small messages is still worked in full batches.
 WEBHOOK_PROCESS_BATCH_SIZE = envint("WEBHOOK_PROCESS_BATCH_SIZE", 100)
 # PostgreSQL: record a worker's batch in one transaction, its rows written with one multi-row INSERT
-# per table (config.unit_of_work); a batch that meets an error is recorded again one by one.
+# per table (core.unit_of_work); a batch that meets an error is recorded again one by one.
 WEBHOOK_BATCH_TRANSACTION = envbool("WEBHOOK_BATCH_TRANSACTION", True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 64 * 1024
 WEBHOOK_REDRIVE_AFTER_SECONDS = envint("WEBHOOK_REDRIVE_AFTER_SECONDS", 60)
@@ -381,8 +381,8 @@ LOGGING = {
     },
     "filters": {
         # request_id / task_id on every line, and secrets and personal data masked (config/logging.py).
-        "context": {"()": "config.logging.ContextFilter"},
-        "redact": {"()": "config.logging.RedactingFilter"},
+        "context": {"()": "core.logging.ContextFilter"},
+        "redact": {"()": "core.logging.RedactingFilter"},
     },
     "handlers": {
         "stdout": {

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
-
-from config import metrics, views as ops_views
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+from core import health, metrics
+from surveys.health import readyz
 
 api_v1 = [
     path("", include("surveys.api.urls")),
@@ -18,8 +18,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", account_views.home, name="home"),
-    path("healthz", account_views.healthz, name="healthz"),
-    path("readyz", ops_views.readyz, name="readyz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -31,6 +31,8 @@ urlpatterns = [
     path("reports/", include("reporting.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", ops_views.api_docs, name="api-docs"),
+    # Swagger UI is served from our own static files (SPECTACULAR_SETTINGS), so the site's strict
+    # policy holds; the split view serves its initializer as a file (no inline script).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

@@ -47,8 +47,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from config.process_cache import ProcessCache
-from config.unit_of_work import insert
+from core.process_cache import ProcessCache
+from core.unit_of_work import insert
 from cases.models import Case
 from followup.models import Recognition, Verification
 from surveys.models import Customer, SurveyResponse

@@ -41,7 +41,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
-from config.logging import request_id_var
+from core.logging import request_id_var
 from surveys import stats
 from surveys.adapters import PayloadError, SignatureError, get_adapter, parse_body
 from surveys.adapters.common import body_hash, media_type
@@ -462,8 +462,8 @@ def _static_headers(secure: bool) -> tuple[tuple[str, str], ...]:
 
 
 def request_id(incoming: str) -> str:
-    """The caller's X-Request-ID when it is sane, a new one otherwise (config.middleware's rule)."""
-    from config.middleware import VALID, new_request_id
+    """The caller's X-Request-ID when it is sane, a new one otherwise (core.middleware's rule)."""
+    from core.middleware import VALID, new_request_id
 
     return incoming if VALID.match(incoming) else new_request_id()
 
@@ -479,7 +479,7 @@ def rendered(answer: Answer, rid: str, secure: bool) -> tuple[bytes, list[tuple[
 
 def observe(method: str, path: str, status: int, started: float) -> None:
     """The request metrics Django's middleware records for every other page."""
-    from config.metrics import LATENCY, REQUESTS
+    from core.metrics import LATENCY, REQUESTS
 
     route = "webhooks/<str:slug>/" if path.endswith("/") else "webhooks/<str:slug>"
     LATENCY.labels(method, route).observe(time.perf_counter() - started)
@@ -510,7 +510,7 @@ _REASONS = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 401: "40
 
 def wsgi_receive(environ, start_response, slug: str):
     """POST|HEAD /webhooks/<slug>/ as a WSGI application (config.wsgi routes it here)."""
-    from config.middleware import HEADER
+    from core.middleware import HEADER
 
     started = time.perf_counter()
     rid = request_id(environ.get(HEADER, ""))

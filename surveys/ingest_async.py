@@ -34,7 +34,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
-from config.logging import request_id_var
+from core.logging import request_id_var
 from surveys import stats
 from surveys.ingest import (
     RATE_LIMITED,

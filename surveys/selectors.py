@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
 
 from accounts.selectors import scope_by_team, visible_team_ids
-from surveys.models import Customer, SurveyResponse, WebhookSource
+from surveys.models import Customer, SurveyResponse, WebhookDelivery, WebhookSource
 
 logger = logging.getLogger(__name__)
+
+
+def oldest_pending_delivery_age() -> float:
+    """Seconds since the oldest delivery still pending or processing arrived (0 when none)."""
+    oldest = WebhookDelivery.objects.filter(
+        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.PROCESSING]
+    ).aggregate(oldest=Min("received_at"))["oldest"]
+    return (timezone.now() - oldest).total_seconds() if oldest else 0.0
 
 
 def response_list_for_user(user) -> QuerySet[SurveyResponse]:

@@ -19,8 +19,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from config import unit_of_work
-from config.unit_of_work import insert, insert_all, is_staged
+from core import unit_of_work
+from core.unit_of_work import insert, insert_all, is_staged
 from surveys.adapters import FetchRequest, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.models import (
     Customer, ResponseTheme, Survey, SurveyResponse, Theme, Vendor, WebhookDelivery, WebhookSource,
@@ -262,7 +262,7 @@ def _delivery_record_atomically(delivery: WebhookDelivery, result, lookups: Reco
 
 def _deliveries_record_together(prepared: list, lookups: RecordLookups) -> dict[int, str]:
     """Record a batch in one transaction (PostgreSQL): every customer, response and alert of the
-    batch is written with one statement per table (config.unit_of_work), what the responses set
+    batch is written with one statement per table (core.unit_of_work), what the responses set
     off that takes locks (opening cases) runs after them, and one UPDATE marks the deliveries
     done. Raises when anything goes wrong that the batch cannot answer for one
     delivery alone (a database error, a lost race, a delivery the re-drive took back): then

@@ -31,7 +31,7 @@ def process_deliveries_task(delivery_ids: list[int]) -> dict:
     ones already done."""
     from django.conf import settings
 
-    from config.batching import collected
+    from core.batching import collected
     from surveys.services import deliveries_process
 
     results: dict[str, int] = {}

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from config.process_cache import ProcessCache
+from core.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
-"""config.batching: inside a batch, the messages rows set off go out once per kind; outside, at once."""
+"""core.batching: inside a batch, the messages rows set off go out once per kind; outside, at once."""
 
 from __future__ import annotations
 
 import pytest
 
-from config import batching
+from core import batching
 
 
 def _recorder():

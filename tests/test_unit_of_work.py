@@ -1,4 +1,4 @@
-"""config.unit_of_work: rows kept with their ids and written together at the end of the block,
+"""core.unit_of_work: rows kept with their ids and written together at the end of the block,
 inside the caller's transaction; outside a block, a plain INSERT."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from config.unit_of_work import current, insert, insert_all, is_staged, unit_of_work
+from core.unit_of_work import current, insert, insert_all, is_staged, unit_of_work
 from surveys.models import Customer, Theme
 
 pytestmark = pytest.mark.django_db

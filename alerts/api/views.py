@@ -16,7 +16,7 @@ from alerts.backtest import backtest
 from alerts.filtersets import AlertFilterSet
 from alerts.models import AlertRule
 from alerts.selectors import alert_list_for_user, rule_list
-from config.api import Conflict
+from core.api import Conflict
 
 
 class IsCxAdmin(permissions.BasePermission):

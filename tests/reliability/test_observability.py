@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from config.logging import ContextFilter, RedactingFilter, request_id_var
+from core.logging import ContextFilter, RedactingFilter, request_id_var
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_every_log_line_of_a_request_carries_its_id(client, db, json_log):
 def test_the_request_id_travels_in_the_task_message_headers():
     """What a real worker sees: before_task_publish puts the id in the headers, task_prerun
     takes it back out (checked end to end with a worker process in bench/faults)."""
-    from config.celery_context import HEADER, add_request_id
+    from core.celery_context import HEADER, add_request_id
 
     headers: dict = {}
     token = request_id_var.set("req-abcdef012345")

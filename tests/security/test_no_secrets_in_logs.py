@@ -22,7 +22,7 @@ def production_log():
     from django.conf import settings
     from pythonjsonlogger.json import JsonFormatter
 
-    from config.logging import ContextFilter, RedactingFilter
+    from core.logging import ContextFilter, RedactingFilter
 
     options = {k: v for k, v in settings.LOGGING["formatters"]["json"].items() if k != "()"}
     buffer = io.StringIO()

@@ -1,4 +1,4 @@
-"""A worker's batch recorded in one transaction (PostgreSQL, config.unit_of_work): the same
+"""A worker's batch recorded in one transaction (PostgreSQL, core.unit_of_work): the same
 responses, alerts, cases, assignments, timelines and notifications as one delivery at a time, in
 a fraction of the statements; a batch that meets an error is recorded again one by one."""
 

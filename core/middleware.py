@@ -1,13 +1,13 @@
 """Request id: taken from X-Request-ID (a proxy's or the caller's) when it is sane, generated
-otherwise; set for every log line of the request (config.logging) and every Celery task the
-request enqueues (config.celery_context), and echoed in the response."""
+otherwise; set for every log line of the request (core.logging) and every Celery task the
+request enqueues (core.celery_context), and echoed in the response."""
 
 from __future__ import annotations
 
 import random
 import re
 
-from config.logging import request_id_var
+from core.logging import request_id_var
 
 HEADER = "HTTP_X_REQUEST_ID"
 VALID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")

@@ -4,7 +4,8 @@
   gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR (an empty directory, wiped at
   start; the Procfile and docker-compose do it): each worker writes its samples there and a
   scrape adds them up (config/gunicorn.py marks dead workers).
-- Domain figures are read from PostgreSQL and Redis at scrape time by `DomainCollector`, so they
+- Domain figures are read from PostgreSQL and Redis at scrape time by collectors each app registers
+  (`register_collector`: surveys.metrics, cases.metrics), so they
   are right whichever process answers the scrape and survive restarts.
 
 Access: with METRICS_TOKEN set, a scrape needs `Authorization: Bearer <token>`; without it only
@@ -20,9 +21,8 @@ import time
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger(__name__)
 
@@ -59,60 +59,10 @@ class RequestMetricsMiddleware:
         return response
 
 
-class DomainCollector:
-    """Deliveries, queue and cases, computed from the database and the broker on each scrape."""
+class QueueCollector:
+    """The broker's queue depth and whether it answered, read on each scrape."""
 
     def collect(self):
-        yield from self._deliveries()
-        yield from self._queue()
-        yield from self._cases()
-
-    def _deliveries(self):
-        from django.db.models import Count, Min
-
-        from surveys.models import WebhookDelivery
-
-        received = CounterMetricFamily(
-            "closeloop_webhook_deliveries_received", "Deliveries stored, by source.", labels=["source"]
-        )
-        by_status = GaugeMetricFamily(
-            "closeloop_webhook_deliveries", "Stored deliveries by source and status.", labels=["source", "status"]
-        )
-        totals: dict[str, int] = {}
-        rows = WebhookDelivery.objects.values_list("source__slug", "status").annotate(n=Count("id")).order_by()
-        for slug, status, n in rows:
-            totals[slug] = totals.get(slug, 0) + n
-            by_status.add_metric([slug, status], n)
-        for slug, n in totals.items():
-            received.add_metric([slug], n)
-        yield received
-        yield by_status
-
-        rejected = CounterMetricFamily(
-            "closeloop_webhook_deliveries_rejected",
-            "Webhook attempts refused without storing (bad signature, unknown source, rate limit...).",
-            labels=["source", "reason"],
-        )
-        try:
-            from surveys.stats import rejection_counts
-
-            for (slug, reason), n in rejection_counts().items():
-                rejected.add_metric([slug, reason], n)
-        except Exception:  # Redis down or not built yet: the other figures still matter
-            logger.warning("rejection counts unavailable", exc_info=True)
-        yield rejected
-
-        oldest = WebhookDelivery.objects.filter(
-            status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.PROCESSING]
-        ).aggregate(oldest=Min("received_at"))["oldest"]
-        age = GaugeMetricFamily(
-            "closeloop_webhook_oldest_pending_age_seconds",
-            "Age of the oldest delivery not yet processed (0 when none). /readyz fails above its threshold.",
-        )
-        age.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
-        yield age
-
-    def _queue(self):
         depth = GaugeMetricFamily("closeloop_celery_queue_depth", "Tasks waiting in the broker queue.", labels=["queue"])
         up = GaugeMetricFamily("closeloop_broker_up", "1 when the broker (Redis) answered this scrape.")
         try:
@@ -124,35 +74,13 @@ class DomainCollector:
         yield depth
         yield up
 
-    def _cases(self):
-        from django.db.models import Count
 
-        from cases.models import Case, CaseEvent
+_domain_collectors: list = [QueueCollector()]
 
-        opened = CounterMetricFamily("closeloop_cases_opened", "Cases opened, by team.", labels=["team"])
-        for team, n in Case.objects.values_list("team__slug").annotate(n=Count("id")).order_by():
-            opened.add_metric([team], n)
-        yield opened
-        open_cases = GaugeMetricFamily("closeloop_cases_open", "Open cases, by team.", labels=["team"])
-        for team, n in Case.objects.open().values_list("team__slug").annotate(n=Count("id")).order_by():
-            open_cases.add_metric([team], n)
-        yield open_cases
-        overdue = GaugeMetricFamily("closeloop_cases_overdue", "Open cases past a due time, by team.", labels=["team"])
-        for team, n in Case.objects.overdue().values_list("team__slug").annotate(n=Count("id")).order_by():
-            overdue.add_metric([team], n)
-        yield overdue
-        escalations = CounterMetricFamily(
-            "closeloop_case_escalations", "Escalations sent (escalated case events), by team.", labels=["team"]
-        )
-        rows = (
-            CaseEvent.objects.filter(kind=CaseEvent.Kind.ESCALATED)
-            .values_list("case__team__slug")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for team, n in rows:
-            escalations.add_metric([team], n)
-        yield escalations
+
+def register_collector(collector) -> None:
+    """An app adds the figures it owns (read at scrape time) from its AppConfig.ready()."""
+    _domain_collectors.append(collector)
 
 
 def celery_queue_depth(queue: str = "celery") -> int:
@@ -176,7 +104,8 @@ def registry() -> CollectorRegistry:
     else:
         reg = CollectorRegistry()
         reg.register(_ProcessRequestMetrics())
-    reg.register(DomainCollector())
+    for collector in _domain_collectors:
+        reg.register(collector)
     return reg
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import signals
 
-from config.logging import request_id_var, task_id_var
+from core.logging import request_id_var, task_id_var
 
 HEADER = "closeloop_request_id"
 _tokens: dict[str, tuple] = {}
