@@ -351,7 +351,7 @@ def _scope() -> dict:
     manager = User.objects.get(username="bench_manager")
     filters = ReportFilterForm({}, user=manager).filters()
     now = timezone.now()
-    from reporting.selectors import overdue_q
+    from cases.selectors import overdue_q
 
     return {
         "responses_90d": filters.responses().count(),
