@@ -35,7 +35,7 @@ class Priority(models.TextChoices):
 
 class User(AbstractUser):
     """A person who signs in. `role` decides which pages they reach; team memberships decide
-    which cases, responses and figures they see (accounts.selectors.visible_team_ids)."""
+    which cases, responses and figures they see (visible_team_ids, below)."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     is_away = models.BooleanField(
@@ -83,8 +83,6 @@ def default_opening_hours() -> dict:
 
 class TeamQuerySet(models.QuerySet):
     def visible_to(self, user) -> TeamQuerySet:
-        from accounts.selectors import visible_team_ids
-
         ids = visible_team_ids(user)
         return self if ids is None else self.filter(id__in=ids)
 
@@ -155,6 +153,27 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}{' (manager)' if self.is_manager else ''}"
+
+
+def visible_team_ids(user) -> set[int] | None:
+    """The one answer to "what may this user see?": team ids whose objects `user` may see, or None
+    for "every team" (admins). Every list, detail view, API endpoint, export and report scopes its
+    queryset through it (directly, through accounts.selectors.scope_by_team or Team.objects.visible_to).
+
+    - admin (role or superuser): every team;
+    - manager: the teams they are a member or manager of;
+    - agent: the teams they are a member of.
+    Anonymous and inactive users see nothing.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_admin_role:
+        return None
+    cache = getattr(user, "_visible_team_ids", None)
+    if cache is None:
+        cache = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        user._visible_team_ids = cache
+    return cache
 
 
 class ClosedDay(models.Model):

@@ -1,28 +1,12 @@
-"""The one answer to "what may this user see?". Every list, detail view, API endpoint, export
-and report scopes its queryset through `visible_team_ids`, so the rule lives in one place."""
+"""Reads that scope by visibility. The rule itself, `visible_team_ids` (what may this user see?),
+lives beside the models it reads (accounts.models), so Team.objects.visible_to can use it without
+the models importing this module; it is re-exported here for the callers that scope a queryset."""
 
 from __future__ import annotations
 
+from accounts.models import visible_team_ids
 
-def visible_team_ids(user) -> set[int] | None:
-    """Team ids whose objects `user` may see, or None for "every team" (admins).
-
-    - admin (role or superuser): every team;
-    - manager: the teams they are a member or manager of;
-    - agent: the teams they are a member of.
-    Anonymous and inactive users see nothing.
-    """
-    if user is None or not user.is_authenticated or not user.is_active:
-        return set()
-    if user.is_admin_role:
-        return None
-    cache = getattr(user, "_visible_team_ids", None)
-    if cache is None:
-        from accounts.models import Membership
-
-        cache = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-        user._visible_team_ids = cache
-    return cache
+__all__ = ["scope_by_team", "visible_team_ids"]
 
 
 def scope_by_team(queryset, user, field: str = "team"):

@@ -16,7 +16,9 @@ and dropped; never the test or dev database):
   over REQUESTS requests after WARMUP warm-ups through Django's test Client in-process
   (middleware, session, view, SQL, template or JSON: everything but the socket).
 
-The measuring runs in a child process whose DATABASE_URL points at the bench database."""
+The measuring runs in a child process whose DATABASE_URL points at the bench database. This module
+is the parent (database, child process, report); the data is built in bench/reports_data.py and the
+pages are timed in bench/reports_pages.py (neither named bench_*, so `python -m bench` runs only this)."""
 
 from __future__ import annotations
 
@@ -24,52 +26,29 @@ import argparse
 import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
+
 from bench.machine import describe as _machine
+from bench.reports_data import (
+    CAUSES,
+    CUSTOMERS,
+    MANAGED_TEAMS,
+    PROPOSED_CASES_INDEX,
+    PROPOSED_CASES_INDEX_NAME,
+    TEAMS,
+    fill,
+)
+from bench.reports_pages import REQUESTS, WARMUP, measure
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "closeloop_bench_reports"
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-TEAMS = 50
-MANAGED_TEAMS = 5
-AGENTS_PER_TEAM = 5
-CUSTOMERS = 1_000_000
-CAUSES = 30
-TOUCHPOINTS = 12
-LOCATIONS = 40
-REQUESTS = 15
-# Proposed for cases (a cases migration, not added by reporting): the overdue dashboard's four
-# panels read only these columns of open cases, so with it they are index-only scans. The bench
-# creates it by hand, under this name, so the figures reflect it; the report says so.
-PROPOSED_CASES_INDEX_NAME = "cases_case_open_team_cover"
-PROPOSED_CASES_INDEX = (
-    f"CREATE INDEX IF NOT EXISTS {PROPOSED_CASES_INDEX_NAME} ON cases_case (team_id) "
-    "INCLUDE (assignee_id, escalation_level, resolution_due, first_contact_due, first_contacted_at, "
-    "value_at_risk, created_at) WHERE NOT (status = 'closed')"
-)
-OTHER_REQUESTS = 3  # the pages outside the targets are timed for information only
-WARMUP = 2
 TARGET_MS = 500
 DOC = ROOT / "docs" / "benchmarks_reports.md"
 CHILD_TIMEOUT = 14 * 60
-
-TARGETS = [
-    ("Overdue dashboard (page)", "/reports/overdue/"),
-    ("Root-cause Pareto (API)", "/api/v1/reports/root-causes-pareto/"),
-    ("NPS trend, weekly (API)", "/api/v1/reports/scores-weekly/"),
-]
-OTHERS = [
-    ("Root causes (page: Pareto, weekly, heat map, scores, suggestions)", "/reports/root-causes/"),
-    ("Scores (page: weekly trend + by touchpoint)", "/reports/scores/"),
-    ("NPS trend, monthly, 365 days (API)", "/api/v1/reports/scores-monthly/?date_from={year_ago}"),
-    ("Closed-loop KPIs by team (page, business-hour durations)", "/reports/kpis/"),
-    ("Recovery (page)", "/reports/recovery/"),
-]
 
 
 def _bench_url() -> str:
@@ -82,301 +61,6 @@ def _admin(sql: str) -> None:
     with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
         conn.execute(sql)
 
-
-# --- child: fill ------------------------------------------------------------------------------
-
-
-def _literal_default(field):
-    from django.db import models
-
-    value = field.get_default()
-    return json.dumps(value) if isinstance(field, models.JSONField) else value
-
-
-def _insert_select(model, known: dict[str, str], series: str) -> None:
-    """INSERT INTO <table> (every concrete column) SELECT <expressions over i> FROM <series>;
-    columns not in `known` (fields other areas may add) get NULL or their default."""
-    from django.db import connection
-
-    columns, expressions, params = [], [], []
-    for field in model._meta.concrete_fields:
-        columns.append(f'"{field.column}"')
-        if field.column in known:
-            expressions.append(known[field.column].replace("%", "%%"))  # literal SQL, not placeholders
-        elif field.null:
-            expressions.append("NULL")
-        else:
-            expressions.append("%s")
-            params.append(_literal_default(field))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) SELECT {", ".join(expressions)} FROM {series}',
-            params,
-        )
-
-
-def _reset_sequence(model) -> None:
-    from django.db import connection
-
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))"
-        )
-
-
-@contextmanager
-def _bulk_load(model):
-    """Drop the table's secondary indexes and unique constraints, load, rebuild them; foreign-key
-    triggers are off during the load (the generated ids are consistent by construction)."""
-    from django.db import connection
-
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
-               WHERE c.conrelid = %s::regclass AND c.contype = 'u'""",
-            [table],
-        )
-        constraints = cursor.fetchall()
-        for name, _ in constraints:
-            cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        cursor.execute(
-            """SELECT i.indexname, i.indexdef FROM pg_indexes i
-               WHERE i.tablename = %s AND i.indexname NOT IN (
-                   SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p')""",
-            [table, table],
-        )
-        indexes = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute("SET session_replication_role = replica")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = DEFAULT")
-            cursor.execute("SET maintenance_work_mem = '1GB'")
-            cursor.execute("SET max_parallel_maintenance_workers = 2")
-            for _, definition in indexes:
-                cursor.execute(definition)
-            for name, definition in constraints:
-                cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-
-
-def _array(objs) -> str:
-    return "(ARRAY[" + ",".join(str(o.pk) for o in objs) + "])"
-
-
-def _fill(n_responses: int) -> dict:
-    from django.contrib.auth.hashers import make_password
-    from django.db import connection
-
-    from accounts.models import Membership, Role, Team, User
-    from cases.models import Case, RootCause, RootCauseCategory
-    from surveys.models import Customer, Survey, SurveyResponse, Vendor, WebhookSource
-
-    started = time.monotonic()
-    n_cases = n_responses // 10
-    teams = Team.objects.bulk_create(
-        [Team(name=f"Team {t:02d}", slug=f"team-{t:02d}", is_default=(t == 1)) for t in range(1, TEAMS + 1)]
-    )
-    password = make_password("bench-password")
-    users = User.objects.bulk_create(
-        [
-            User(username=f"agent{t:02d}{a}", first_name=f"Agent {a}", last_name=f"T{t:02d}", password=password,
-                 role=Role.AGENT, email=f"agent{t:02d}{a}@example.com")
-            for t in range(1, TEAMS + 1)
-            for a in range(AGENTS_PER_TEAM)
-        ]
-    )
-    Membership.objects.bulk_create(
-        [Membership(user=users[t * AGENTS_PER_TEAM + a], team=teams[t]) for t in range(TEAMS) for a in range(AGENTS_PER_TEAM)]
-    )
-    manager = User.objects.create_user("bench_manager", password="bench-password", role=Role.MANAGER)
-    Membership.objects.bulk_create([Membership(user=manager, team=teams[t], is_manager=True) for t in range(MANAGED_TEAMS)])
-    source = WebhookSource.objects.create(name="Bench", slug="bench", vendor=Vendor.STANDARD)
-    surveys = Survey.objects.bulk_create([Survey(source=source, external_id=f"s{s}", name=f"Survey {s}") for s in range(10)])
-    causes = []
-    for c, category_name in enumerate(["Product", "Delivery", "Staff", "Billing", "Policy", "Store"]):
-        category = RootCauseCategory.objects.create(name=f"Bench {category_name}", order=c)
-        causes += RootCause.objects.bulk_create([RootCause(category=category, name=f"{category_name} {k}") for k in range(5)])
-
-    teams_sql, users_sql, surveys_sql, causes_sql = _array(teams), _array(users), _array(surveys), _array(causes)
-    with _bulk_load(Customer):
-        _insert_select(Customer, {
-            "id": "i",
-            "external_id": "'c' || i",
-            "email": "'customer' || i || '@example.com'",
-            "name": "'Customer ' || i",
-            "tier": "(ARRAY['Bronze','Silver','Gold','Platinum'])[1 + i % 4]",
-            "segment": "(ARRAY['Retail','SMB','Enterprise'])[1 + i % 3]",
-            "account_value": "(i % 50000)::numeric",
-            "attributes": "'{}'::jsonb",
-            "contact_opt_out": "false",
-            "created_at": "now()",
-            "updated_at": "now()",
-        }, f"generate_series(1, {CUSTOMERS}) AS i")
-    _reset_sequence(Customer)
-    fill_customers = time.monotonic() - started
-
-    # Response i: minute offset into the last 365 days, team by blocks of ten responses.
-    minutes = "((i::bigint * 7919) % 525600)"
-    answered = f"(now() - {minutes} * interval '1 minute')"
-    team_of = f"{teams_sql}[1 + (i / 10) % {TEAMS}]"
-    with _bulk_load(SurveyResponse):
-        _insert_select(SurveyResponse, {
-            "id": "i",
-            "source_id": str(source.pk),
-            "survey_id": f"{surveys_sql}[1 + (i / 3) % 10]",
-            "customer_id": f"1 + (i::bigint * 104729) % {CUSTOMERS}",
-            "external_id": "'r' || i",
-            "answered_at": answered,
-            "received_at": answered,
-            "nps": "((i::bigint * 37 + i / 11) % 11)::smallint",
-            "csat": "CASE WHEN i % 3 = 0 THEN 1 + (i / 3) % 5 END",
-            "csat_scale_min": "CASE WHEN i % 3 = 0 THEN 1 END",
-            "csat_scale_max": "CASE WHEN i % 3 = 0 THEN 5 END",
-            "ces": "CASE WHEN i % 4 = 0 THEN 1 + (i / 4) % 7 END",
-            "ces_scale_min": "CASE WHEN i % 4 = 0 THEN 1 END",
-            "ces_scale_max": "CASE WHEN i % 4 = 0 THEN 7 END",
-            "ces_high_is_easy": "CASE WHEN i % 4 = 0 THEN true END",
-            "scores": "'{}'::jsonb",
-            "comment": "''",
-            "touchpoint": f"'Touchpoint ' || ((i / 3) % {TOUCHPOINTS})",
-            "channel": "'email'",
-            "location": f"'Store ' || ((i / 7) % {LOCATIONS})",
-            "region": "'UK'",
-            "attributes": "'{}'::jsonb",
-            "team_id": team_of,
-        }, f"generate_series(1, {n_responses}) AS i")
-    _reset_sequence(SurveyResponse)
-    fill_responses = time.monotonic() - started - fill_customers
-
-    # Case k opens response 10k: same team, customer and time (+30 min). Open: the last 14 days
-    # and every 53rd older one; contacted two times in three; escalation levels 0-2 spread.
-    r = "(k::bigint * 10)"
-    minutes_r = f"(({r} * 7919) % 525600)"
-    created = f"(now() - {minutes_r} * interval '1 minute' + interval '30 minutes')"
-    is_open = f"({minutes_r} < 14 * 1440 OR k % 53 = 0)"  # 53: stuck cases spread over every team
-    contacted = f"(k % 3 <> 0 AND {created} + interval '2 hours' < now())"
-    agent_of = f"{users_sql}[1 + ((k) % {TEAMS}) * {AGENTS_PER_TEAM} + (k / {TEAMS}) % {AGENTS_PER_TEAM}]"
-    cause_of = f"{causes_sql}[1 + floor({CAUSES} * power(((k * 7) % 1000) / 1000.0, 2))::int]"
-    with _bulk_load(Case):
-        _insert_select(Case, {
-            "id": "k",
-            "reference": "'CL-' || lpad(k::text, 7, '0')",
-            "customer_id": f"1 + ({r} * 104729) % {CUSTOMERS}",
-            "response_id": r,
-            "team_id": f"{teams_sql}[1 + k % {TEAMS}]",
-            "assignee_id": f"CASE WHEN {is_open} AND k % 4 = 0 THEN NULL ELSE {agent_of} END",
-            "priority": "(ARRAY['low','normal','normal','high','urgent'])[1 + (k / 3) % 5]",
-            "status": f"CASE WHEN NOT {is_open} THEN 'closed' WHEN {contacted} THEN 'in_progress' ELSE 'new' END",
-            "version": "3",
-            "first_contact_due": f"{created} + interval '4 hours'",
-            "resolution_due": f"{created} + interval '48 hours'",
-            "first_contacted_at": f"CASE WHEN NOT {is_open} THEN {created} + (k % 10) * interval '1 hour' "
-                                  f"WHEN {contacted} THEN {created} + interval '2 hours' END",
-            "overdue_at": f"CASE WHEN {is_open} AND {created} + interval '4 hours' < now() THEN {created} + interval '4 hours' END",
-            "escalation_level": f"CASE WHEN {is_open} AND {created} + interval '4 hours' < now() THEN k % 3 ELSE 0 END",
-            "value_at_risk": "(k % 5000)::numeric",
-            "root_cause_id": f"CASE WHEN {is_open} THEN NULL ELSE {cause_of} END",
-            "resolution": f"CASE WHEN {is_open} THEN '' ELSE 'Called the customer, apologised and fixed it.' END",
-            "outcome": f"CASE WHEN {is_open} THEN '' ELSE 'resolved' END",
-            "prevention": f"CASE WHEN NOT {is_open} AND k % 10 = 0 THEN 'Suggestion ' || k ELSE '' END",
-            "closed_at": f"CASE WHEN {is_open} THEN NULL ELSE {created} + (4 + k % 100) * interval '1 hour' END",
-            "reopen_count": "CASE WHEN k % 40 = 0 THEN 1 ELSE 0 END",
-            "created_at": created,
-            "updated_at": "now()",
-        }, f"generate_series(1, {n_cases}) AS k")
-    _reset_sequence(Case)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NULL", [PROPOSED_CASES_INDEX_NAME])
-        index_by_bench = cursor.fetchone()[0]  # False once cases has the index as a migration
-        cursor.execute(PROPOSED_CASES_INDEX)
-    fill_cases = time.monotonic() - started - fill_customers - fill_responses
-    connection.ensure_connection()
-    old_autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    connection.set_autocommit(old_autocommit)
-    return {
-        "seconds": time.monotonic() - started,
-        "customers_seconds": fill_customers,
-        "responses_seconds": fill_responses,
-        "cases_seconds": fill_cases,
-        "responses": n_responses,
-        "cases": n_cases,
-        "index_by_bench": index_by_bench,
-    }
-
-
-# --- child: measure ---------------------------------------------------------------------------
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
-
-
-def _time(client, url: str, requests: int = REQUESTS) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    first_started = time.perf_counter()
-    response = client.get(url)
-    first = (time.perf_counter() - first_started) * 1000
-    assert response.status_code == 200, (url, response.status_code)
-    for _ in range(WARMUP - 1):
-        client.get(url)
-    timings = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    return {"first": first, "p50": statistics.median(timings), "p95": _percentile(timings, 95),
-            "max": max(timings), "queries": len(queries)}
-
-
-def _scope() -> dict:
-    """What the manager's 5 teams hold, to say what the figures were computed over."""
-    from django.utils import timezone
-
-    from accounts.models import User
-    from reporting.filters import ReportFilterForm
-
-    manager = User.objects.get(username="bench_manager")
-    filters = ReportFilterForm({}, user=manager).filters()
-    now = timezone.now()
-    from reporting.selectors import overdue_q
-
-    return {
-        "responses_90d": filters.responses().count(),
-        "closed_90d": filters.cases(date_field="closed_at").filter(status="closed").count(),
-        "open": filters.cases().exclude(status="closed").count(),
-        "overdue": filters.cases().exclude(status="closed").filter(overdue_q(now)).count(),
-    }
-
-
-def _measure() -> dict:
-    from django.core.cache import cache
-    from django.test import Client
-
-    from accounts.models import User
-
-    cache.clear()  # the filter bar's suggestions are cached: the first request pays for them
-    client = Client()
-    client.force_login(User.objects.get(username="bench_manager"))
-    year_ago = (datetime.date.today() - datetime.timedelta(days=364)).isoformat()
-    results = {"scope": _scope(), "targets": [], "others": []}
-    for key, items, requests in (("targets", TARGETS, REQUESTS), ("others", OTHERS, OTHER_REQUESTS)):
-        for label, url in items:
-            results[key].append({"label": label, "url": url.format(year_ago=year_ago), "requests": requests,
-                                 **_time(client, url.format(year_ago=year_ago), requests)})
-    return results
 
 
 def measure_only() -> dict:
@@ -411,13 +95,13 @@ def child(n_responses: int) -> dict:
     migrate_started = time.monotonic()
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.monotonic() - migrate_started
-    filled = _fill(n_responses)
+    filled = fill(n_responses)
     return {"migrate_seconds": migrate_seconds, **filled, **_measured()}
 
 
 def _measured() -> dict:
     load_start = _load()
-    figures = _measure()
+    figures = measure()
     return {**figures, "load_start": load_start, "load_end": _load()}
 
 

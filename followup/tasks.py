@@ -1,4 +1,6 @@
-"""Celery entry points for follow-up: thin wrappers that take ids and call followup.services."""
+"""Celery entry points for follow-up: thin wrappers that take ids and call followup.services.
+
+The tasks import the services, never the other way round: the services enqueue these tasks by name."""
 
 from __future__ import annotations
 
@@ -6,6 +8,9 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+
+from followup import services
+from followup.services import SendFailed, recognition_notify, verification_give_up, verification_send
 
 logger = logging.getLogger(__name__)
 
@@ -15,8 +20,6 @@ def verification_sweep_task() -> dict:
     """Beat, every 5 min: expire unanswered checks whose link ran out, create the checks that are
     due (one per closure), and hand every check still waiting to the send task; also re-queue
     recognition e-mails still owed. Running twice at once asks nobody twice."""
-    from followup import services
-
     result = {"expired": 0, "created": 0, "pending": 0, "skipped": 0, "queued": 0, "recognitions": 0}
     if getattr(settings, "VERIFICATION_ENABLED", True):
         result["expired"] = services.verifications_expire()
@@ -43,8 +46,6 @@ def _enqueue(task, object_id: int) -> None:
 def verification_send_task(self, verification_id: int) -> str:
     """Send one recovery check. Idempotent (only a pending check is sent, under a row lock); a
     transport error retries with backoff (1, 2, 4, 8, 16 min), then the check is marked failed."""
-    from followup.services import SendFailed, verification_give_up, verification_send
-
     try:
         return verification_send(verification_id=verification_id)
     except SendFailed as exc:
@@ -61,8 +62,6 @@ def verification_send_task(self, verification_id: int) -> str:
 def recognition_notify_task(self, recognition_id: int) -> str:
     """E-mail one recognition to the managers (the person in copy), once; retries on a transport
     error, after which the sweep tries again within the day."""
-    from followup.services import recognition_notify
-
     try:
         return recognition_notify(recognition_id=recognition_id)
     except Exception as exc:

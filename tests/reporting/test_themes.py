@@ -51,7 +51,7 @@ def test_volume_share_and_sentiment(talk):
 
 def test_volume_links_to_the_open_cases_about_the_theme(talk):
     link = selectors.themes_volume(scope(talk.north)).links[0]["open_cases"]
-    if "theme" not in (selectors._inbox_filter_names() or {"theme"}):
+    if "theme" not in (selectors.inbox_filter_names() or {"theme"}):
         assert link == ""  # no theme filter in the inbox: no link rather than a wrong list
         return
     query = parse_qs(urlparse(link).query)

@@ -1,0 +1,175 @@
+"""What the report pages share: drill-down links into the inbox, names for ids, the closures
+timeline, percentiles and the cross-tab layouts (by week, by touchpoint)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.models import Team
+from cases.models import Case, CaseEvent, RootCause
+from reporting.filters import ReportFilters
+from reporting.tables import Column, Table
+
+CLOSED = Case.Status.CLOSED
+MAX_TOUCHPOINT_COLUMNS = 12
+MAX_LIST_ROWS = 500
+
+
+# --- drill-down links -------------------------------------------------------------------------
+def inbox_filter_names() -> set[str] | None:
+    try:
+        from cases.filtersets import CaseFilterSet
+    except ImportError:
+        return None
+    names = {"view"}
+    for name, filter_obj in CaseFilterSet.base_filters.items():
+        names.add(name)
+        # Range filters read name_after/name_before (name_min/name_max) from the query string.
+        widget = getattr(filter_obj.field_class, "widget", None)
+        names.update(f"{name}_{suffix}" for suffix in getattr(widget, "suffixes", ()) if suffix)
+    return names
+
+
+def inbox_url(filters: ReportFilters, **params) -> str:
+    """The inbox listing the cases behind a figure: the report's segment plus `params`.
+    Parameters the inbox's CaseFilterSet does not know are left out rather than ignored there."""
+    try:
+        base = reverse("cases:inbox")
+    except NoReverseMatch:
+        return ""
+    query = {**filters.inbox_params(), **{k: str(v) for k, v in params.items() if v not in (None, "")}}
+    known = inbox_filter_names()
+    if known is not None:
+        query = {k: v for k, v in query.items() if k in known}
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def date_params(prefix: str, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, str]:
+    """Inbox date-range parameters (inclusive dates) for [start, end)."""
+    params = {}
+    if start:
+        params[f"{prefix}_after"] = timezone.localdate(start).isoformat()
+    if end:
+        params[f"{prefix}_before"] = (timezone.localdate(end) - dt.timedelta(days=1)).isoformat()
+    return params
+
+
+# --- names and numbers ----------------------------------------------------------------------
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Linear-interpolation percentile (PostgreSQL's percentile_cont) of sorted values."""
+    if not sorted_values:
+        return None
+    pos = (len(sorted_values) - 1) * q
+    lower = int(pos)
+    upper = min(lower + 1, len(sorted_values) - 1)
+    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (pos - lower)
+
+
+def team_names_by_id(ids) -> dict[int, str]:
+    return dict(Team.objects.filter(id__in=[i for i in ids if i is not None]).values_list("id", "name"))
+
+
+def cause_label(category: str, name: str) -> str:
+    return f"{category} > {name}"
+
+
+def cause_link(filters: ReportFilters, cause_id, **extra) -> str:
+    params = {"view": "recently_closed", "root_cause": cause_id}
+    if not any(k.startswith("closed_") for k in extra):
+        params.update(date_params("closed", filters.start, filters.end))
+    return inbox_url(filters, **params, **extra)
+
+
+def cause_names(ids) -> dict[int, str]:
+    return {
+        c.pk: cause_label(c.category.name, c.name)
+        for c in RootCause.objects.filter(pk__in=[i for i in ids if i]).select_related("category")
+    }
+
+
+def case_url(reference: str) -> str:
+    for args in ([reference],):
+        try:
+            return reverse("cases:detail", args=args)
+        except NoReverseMatch:
+            continue
+    try:
+        return f"{reverse('cases:inbox')}?{urlencode({'q': reference})}"
+    except NoReverseMatch:
+        return ""
+
+
+# --- timeline ---------------------------------------------------------------------------------
+def closure_events(filters: ReportFilters):
+    """Every closure in the period (a reopened and re-closed case counts each time), from the
+    timeline: the CLOSED event keeps what the close form offered and whether it was taken. The
+    date range walks the index (kind, created_at)."""
+    return filters.cases(
+        CaseEvent.objects.filter(kind=CaseEvent.Kind.CLOSED), date_field="created_at", via="case__"
+    ).order_by()
+
+
+# --- cross-tabs -------------------------------------------------------------------------------
+def crosstab_by_week(cells: list[dict], key: str, table: Table, *, label_of, link_of=None) -> Table:
+    """Fill a weekly cross-tab of `key` from rows {"week", key, "n"}: a column per week (weeks
+    start on Monday) and a total; rows by total, then label. `label_of(ids)` gives {id: label};
+    `link_of(id, week_start=None)`, when given, the drill-down URL of a row's total or of a cell."""
+    weeks = sorted({c["week"] for c in cells})
+    totals: dict[int, int] = defaultdict(int)
+    grid: dict[int, dict] = defaultdict(dict)
+    for c in cells:
+        totals[c[key]] += c["n"]
+        grid[c[key]][c["week"]] = c["n"]
+    labels = label_of(totals)
+    week_keys = [(w, "w" + timezone.localtime(w).date().isoformat()) for w in weeks]
+    label_column = table.columns[0].key
+    table.columns += [*[Column(k, k[1:], True) for _, k in week_keys], Column("total", "Total", True)]
+    for row_id in sorted(totals, key=lambda i: (-totals[i], labels.get(i, ""))):
+        row = {label_column: labels.get(row_id, "?"), "total": totals[row_id]}
+        links = {"total": link_of(row_id)} if link_of else {}
+        for week, week_key in week_keys:
+            row[week_key] = grid[row_id].get(week, 0)
+            if link_of:
+                links[week_key] = link_of(row_id, timezone.localtime(week).date())
+        table.add(row, links)
+    return table
+
+
+def crosstab_by_touchpoint(cells: list[dict], key: str, table: Table, *, label_of, link_of) -> Table:
+    """Fill a cross-tab of `key` x touchpoint from rows {key, "response__touchpoint", "n"}: the
+    busiest touchpoints as columns (the rest summed in "Other"), rows by total. `label_of(ids)`
+    gives {id: label}; `link_of(id, **extra)` the drill-down URL of a row or a cell."""
+    by_touchpoint: dict[str, int] = defaultdict(int)
+    totals: dict[int, int] = defaultdict(int)
+    for c in cells:
+        by_touchpoint[c["response__touchpoint"] or ""] += c["n"]
+        totals[c[key]] += c["n"]
+    ordered = sorted(by_touchpoint, key=lambda t: (-by_touchpoint[t], t))
+    shown = ordered[:MAX_TOUCHPOINT_COLUMNS]
+    other = len(ordered) > len(shown)
+    keys = {tp: f"tp{i}" for i, tp in enumerate(shown)}
+    label_column = table.columns[0].key
+    table.columns += [*[Column(keys[tp], tp or "(none)", True) for tp in shown]]
+    if other:
+        table.columns.append(Column("other", "Other", True))
+    table.columns.append(Column("total", "Total", True))
+    grid: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    for c in cells:
+        grid[c[key]][keys.get(c["response__touchpoint"] or "", "other")] += c["n"]
+    labels = label_of(totals)
+    for row_id in sorted(totals, key=lambda i: (-totals[i], labels.get(i, ""))):
+        row = {label_column: labels.get(row_id, "?"), "total": totals[row_id]}
+        links = {"total": link_of(row_id)}
+        for tp in shown:
+            row[keys[tp]] = grid[row_id].get(keys[tp], 0)
+            if tp:
+                links[keys[tp]] = link_of(row_id, touchpoint=tp)
+        if other:
+            row["other"] = grid[row_id].get("other", 0)
+        table.add(row, links)
+    return table

@@ -1,0 +1,161 @@
+"""Closed-loop KPIs by team, location, touchpoint, week or month: coverage of low scores, time to
+first contact and to closure in business hours, SLA met, root cause recorded, reopen rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from accounts.models import Team
+from reporting.filters import ReportFilters
+from reporting.selectors.common import CLOSED, date_params, inbox_url, percentile, team_names_by_id
+from reporting.selectors.scoring import covered_q, low_score_q
+from reporting.tables import Column, Table, one_decimal, pct
+
+
+KPI_DIMENSIONS = {
+    # name: (label, case expression, response expression)
+    "team": ("Team", F("team_id"), F("team_id")),
+    "location": ("Location", F("response__location"), F("location")),
+    "touchpoint": ("Touchpoint", F("response__touchpoint"), F("touchpoint")),
+    "week": ("Week of", TruncWeek("created_at"), TruncWeek("answered_at")),
+    "month": ("Month", TruncMonth("created_at"), TruncMonth("answered_at")),
+}
+
+KPI_COLUMNS = [
+    Column("low_scores", "Low scores", True),
+    Column("coverage_pct", "Coverage %", True),
+    Column("cases", "Cases", True),
+    Column("open", "Open", True),
+    Column("first_contact_median_h", "First contact median (business h)", True),
+    Column("first_contact_p90_h", "First contact p90 (business h)", True),
+    Column("close_median_h", "Close median (business h)", True),
+    Column("close_p90_h", "Close p90 (business h)", True),
+    Column("first_contact_sla_pct", "First-contact SLA met %", True),
+    Column("resolution_sla_pct", "Resolution SLA met %", True),
+    Column("root_cause_pct", "Closed with root cause %", True),
+    Column("reopen_pct", "Reopen rate %", True),
+    Column("value_at_risk", "Open value at risk", True),
+]
+
+
+def _dim_label(by: str, key, team_names: dict[int, str]) -> str:
+    if by == "team":
+        return team_names.get(key, "(no team)")
+    if by in ("week", "month"):
+        return timezone.localtime(key).date().isoformat() if isinstance(key, dt.datetime) else str(key)
+    return key or "(none)"
+
+
+def _dim_link_params(by: str, key) -> dict[str, str]:
+    if by == "team":
+        return {"team": key} if key else {}
+    if by in ("location", "touchpoint"):
+        return {by: key} if key else {}
+    if isinstance(key, dt.datetime):
+        local = timezone.localtime(key).date()
+        end = local + (dt.timedelta(days=7) if by == "week" else dt.timedelta(days=0))
+        if by == "month":
+            end = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return {"created_after": local.isoformat(), "created_before": (end - dt.timedelta(days=1)).isoformat()}
+    return {}
+
+
+def business_hours(team: Team, start: dt.datetime, end: dt.datetime | None) -> float | None:
+    if end is None:
+        return None
+    from cases.calendar import business_seconds_between
+
+    return business_seconds_between(team, start, end) / 3600.0 if end > start else 0.0
+
+
+def kpis(filters: ReportFilters, by: str = "team") -> Table:
+    """Closed-loop KPIs per team, location, touchpoint, week or month, for cases created and low
+    scores answered in the period."""
+    label, case_dim, response_dim = KPI_DIMENSIONS[by]
+    now = filters.now
+    cases = filters.cases(date_field="created_at").order_by().annotate(dim=case_dim)
+    closed = Q(status=CLOSED)
+    counts = {
+        r["dim"]: r
+        for r in cases.values("dim").annotate(
+            cases=Count("pk"),
+            open=Count("pk", filter=~closed),
+            closed=Count("pk", filter=closed),
+            closed_with_cause=Count("pk", filter=closed & Q(root_cause__isnull=False)),
+            ever_closed=Count("pk", filter=closed | Q(reopen_count__gt=0)),
+            reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+            fc_met=Count("pk", filter=Q(first_contacted_at__lte=F("first_contact_due"))),
+            fc_missed=Count(
+                "pk",
+                filter=Q(first_contacted_at__gt=F("first_contact_due"))
+                | Q(first_contacted_at__isnull=True, first_contact_due__lt=now),
+            ),
+            res_met=Count("pk", filter=closed & Q(closed_at__lte=F("resolution_due"))),
+            res_missed=Count(
+                "pk", filter=(closed & Q(closed_at__gt=F("resolution_due"))) | (~closed & Q(resolution_due__lt=now))
+            ),
+            value_at_risk=Sum("value_at_risk", filter=~closed),
+        )
+    }
+    # Durations in business hours: each team's calendar, so measured row by row in Python.
+    first_contact, to_close = defaultdict(list), defaultdict(list)
+    timed = cases.filter(Q(first_contacted_at__isnull=False) | closed).values_list(
+        "dim", "team_id", "created_at", "first_contacted_at", "closed_at", "status"
+    )
+    teams: dict[int, Team] = {}
+    for dim, team_id, created, contacted, closed_at, status in timed.iterator(chunk_size=5000):
+        team = teams.get(team_id) or teams.setdefault(team_id, Team.objects.get(pk=team_id))
+        if contacted is not None:
+            first_contact[dim].append(business_hours(team, created, contacted))
+        if status == CLOSED and closed_at is not None:
+            to_close[dim].append(business_hours(team, created, closed_at))
+    coverage = {
+        r["dim"]: r
+        for r in filters.responses()
+        .order_by()
+        .annotate(dim=response_dim)
+        .filter(low_score_q())
+        .values("dim")
+        .annotate(low=Count("pk"), covered=Count("pk", filter=covered_q()))
+    }
+    keys = set(counts) | set(coverage)
+    team_names = team_names_by_id(keys) if by == "team" else {}
+    table = Table(f"kpis-by-{by}", f"Closed-loop KPIs by {label.lower()}", [Column("group", label), *KPI_COLUMNS])
+
+    def sort_key(k):
+        if by in ("week", "month"):
+            return (0, k or dt.datetime.min.replace(tzinfo=dt.timezone.utc), "")
+        return (-(counts.get(k, {}).get("cases", 0)), 0, _dim_label(by, k, team_names))
+
+    for key in sorted(keys, key=sort_key):
+        c = counts.get(key, {})
+        cov = coverage.get(key, {"low": 0, "covered": 0})
+        fc = sorted(first_contact.get(key, []))
+        tc = sorted(to_close.get(key, []))
+        row = {
+            "group": _dim_label(by, key, team_names),
+            "low_scores": cov["low"],
+            "coverage_pct": pct(cov["covered"], cov["low"]),
+            "cases": c.get("cases", 0),
+            "open": c.get("open", 0),
+            "first_contact_median_h": one_decimal(percentile(fc, 0.5)),
+            "first_contact_p90_h": one_decimal(percentile(fc, 0.9)),
+            "close_median_h": one_decimal(percentile(tc, 0.5)),
+            "close_p90_h": one_decimal(percentile(tc, 0.9)),
+            "first_contact_sla_pct": pct(c.get("fc_met", 0), c.get("fc_met", 0) + c.get("fc_missed", 0)),
+            "resolution_sla_pct": pct(c.get("res_met", 0), c.get("res_met", 0) + c.get("res_missed", 0)),
+            "root_cause_pct": pct(c.get("closed_with_cause", 0), c.get("closed", 0)),
+            "reopen_pct": pct(c.get("reopened", 0), c.get("ever_closed", 0)),
+            "value_at_risk": c.get("value_at_risk") or 0,
+        }
+        segment = _dim_link_params(by, key)
+        created = {} if by in ("week", "month") else date_params("created", filters.start, filters.end)
+        # "Team all" lists open cases; the created range narrows it to this row's cases.
+        table.add(row, {"open": inbox_url(filters, view="team", **created, **segment)})
+    return table
+

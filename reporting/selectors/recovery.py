@@ -1,0 +1,132 @@
+"""The recovery page's first half: closed cases whose customer answered again (NPS) after the
+closure, the score before and after, by team, by root cause and customer by customer."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from cases.models import Case
+from reporting.filters import ReportFilters
+from reporting.selectors.common import MAX_LIST_ROWS, case_url, cause_label, cause_link, date_params, inbox_url
+from reporting.tables import Column, Table, one_decimal, pct
+from surveys.models import SurveyResponse
+
+
+def _recovered_cases(filters: ReportFilters) -> list[dict]:
+    """Closed cases whose customer answered (with an NPS score) after the closure: the first such
+    answer, beside the score that opened the case."""
+    later = SurveyResponse.objects.filter(
+        customer_id=OuterRef("customer_id"), answered_at__gt=OuterRef("closed_at"), nps__isnull=False
+    ).order_by("answered_at")
+    return list(
+        filters.cases(
+            Case.objects.filter(closed_at__isnull=False, customer__isnull=False, response__nps__isnull=False),
+            date_field="closed_at",
+        )
+        .order_by()
+        .annotate(after_nps=Subquery(later.values("nps")[:1]), after_at=Subquery(later.values("answered_at")[:1]))
+        .filter(after_nps__isnull=False)
+        .values(
+            "pk", "reference", "team_id", "team__name", "root_cause_id", "root_cause__name",
+            "root_cause__category__name", "customer__name", "customer__email", "closed_at",
+            "response__nps", "after_nps", "after_at",
+        )
+        .order_by("-after_at")
+    )
+
+
+RECOVERY_COLUMNS = [
+    Column("answered_again", "Answered again", True),
+    Column("avg_before", "Average NPS score before", True),
+    Column("avg_after", "Average NPS score after", True),
+    Column("avg_change", "Average change", True),
+    Column("detractors_before", "Detractors before", True),
+    Column("recovered", "No longer detractors", True),
+    Column("recovery_pct", "Recovery rate %", True),
+]
+
+
+def _recovery_table(filters: ReportFilters, key: str, label_of, name: str, title: str, label: str, link_of) -> Table:
+    groups: dict = defaultdict(list)
+    labels: dict = {}
+    for r in _recovered_cases(filters):
+        groups[r[key]].append(r)
+        labels[r[key]] = label_of(r)
+    table = Table(name, title, [Column("group", label), *RECOVERY_COLUMNS],
+                  description="Closed cases whose customer answered again (NPS) after the closure.")
+    for group in sorted(groups, key=lambda g: (-len(groups[g]), labels[g])):
+        items = groups[group]
+        before = [r["response__nps"] for r in items]
+        after = [r["after_nps"] for r in items]
+        detractors = [r for r in items if r["response__nps"] <= 6]
+        recovered = [r for r in detractors if r["after_nps"] >= 7]
+        table.add(
+            {
+                "group": labels[group],
+                "answered_again": len(items),
+                "avg_before": one_decimal(sum(before) / len(before)),
+                "avg_after": one_decimal(sum(after) / len(after)),
+                "avg_change": one_decimal((sum(after) - sum(before)) / len(items)),
+                "detractors_before": len(detractors),
+                "recovered": len(recovered),
+                "recovery_pct": pct(len(recovered), len(detractors)),
+            },
+            {"answered_again": link_of(group)},
+        )
+    return table
+
+
+def recovery_by_team(filters: ReportFilters) -> Table:
+    return _recovery_table(
+        filters, "team_id", lambda r: r["team__name"], "recovery-by-team", "Recovery by team", "Team",
+        lambda team_id: inbox_url(filters, view="recently_closed", team=team_id,
+                                  **date_params("closed", filters.start, filters.end)),
+    )
+
+
+def recovery_by_root_cause(filters: ReportFilters) -> Table:
+    return _recovery_table(
+        filters, "root_cause_id",
+        lambda r: cause_label(r["root_cause__category__name"], r["root_cause__name"]) if r["root_cause_id"] else "(none)",
+        "recovery-by-root-cause", "Recovery by root cause", "Root cause",
+        lambda cause_id: cause_link(filters, cause_id),
+    )
+
+
+def recovery_customers(filters: ReportFilters) -> Table:
+    table = Table(
+        "recovery-customers",
+        "Customers who answered again",
+        [
+            Column("reference", "Case"),
+            Column("customer", "Customer"),
+            Column("team", "Team"),
+            Column("root_cause", "Root cause"),
+            Column("closed_at", "Closed"),
+            Column("answered_at", "Answered again"),
+            Column("before", "NPS score before", True),
+            Column("after", "NPS score after", True),
+            Column("change", "Change", True),
+        ],
+        description=f"Newest first, at most {MAX_LIST_ROWS}.",
+    )
+    for r in _recovered_cases(filters)[:MAX_LIST_ROWS]:
+        table.add(
+            {
+                "reference": r["reference"],
+                "customer": r["customer__name"] or r["customer__email"] or "(no name)",
+                "team": r["team__name"],
+                "root_cause": cause_label(r["root_cause__category__name"], r["root_cause__name"])
+                if r["root_cause_id"] else "",
+                "closed_at": timezone.localtime(r["closed_at"]).date(),
+                "answered_at": timezone.localtime(r["after_at"]).date(),
+                "before": r["response__nps"],
+                "after": r["after_nps"],
+                "change": r["after_nps"] - r["response__nps"],
+            },
+            {"reference": case_url(r["reference"])},
+        )
+    return table

@@ -1,0 +1,105 @@
+"""How scores are counted, shared by the KPI, root-cause, scores and themes pages: low scores and
+their coverage, NPS / CSAT / CES aggregates and the figures and columns shown for them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.lookups import LessThan
+
+from alerts.models import Alert, AlertRule
+from cases.models import Case, CaseResponse
+from reporting.tables import Column, pct
+
+
+def low_score_q(prefix: str = "") -> Q:
+    p = prefix
+    open_case_alert = Alert.objects.filter(
+        response_id=OuterRef(f"{p}pk" if p else "pk"), action=AlertRule.Action.OPEN_CASE
+    )
+    return (
+        Q(**{f"{p}nps__lte": 6})
+        | Q(**{f"{p}csat__lte": Coalesce(F(f"{p}csat_scale_min"), Value(1)) + 1})
+        | Q(Exists(open_case_alert))
+    )
+
+
+def covered_q() -> Q:
+    return Q(Exists(Case.objects.filter(response_id=OuterRef("pk")))) | Q(
+        Exists(CaseResponse.objects.filter(response_id=OuterRef("pk")))
+    )
+
+
+def ces_ease01(p: str = ""):
+    """CES rescaled to 0 (hardest) .. 1 (easiest) on the answer's own scale and direction."""
+    lo = Cast(Coalesce(F(f"{p}ces_scale_min"), Value(1)), FloatField())
+    hi = Cast(Coalesce(F(f"{p}ces_scale_max"), Value(7)), FloatField())
+    raw = Cast(F(f"{p}ces"), FloatField())
+    distance = models.Case(
+        models.When(**{f"{p}ces_high_is_easy": False}, then=hi - raw),
+        default=raw - lo,
+        output_field=FloatField(),
+    )
+    return models.ExpressionWrapper(distance / NullIf(hi - lo, Value(0.0)), output_field=FloatField())
+
+
+def csat_pct(p: str = ""):
+    """CSAT as 0..100 % of its scale (for averaging answers on different scales)."""
+    lo = Cast(Coalesce(F(f"{p}csat_scale_min"), Value(1)), FloatField())
+    hi = Cast(Coalesce(F(f"{p}csat_scale_max"), Value(5)), FloatField())
+    raw = Cast(F(f"{p}csat"), FloatField())
+    return models.ExpressionWrapper(100.0 * (raw - lo) / NullIf(hi - lo, Value(0.0)), output_field=FloatField())
+
+
+def score_aggregates(p: str = "") -> dict:
+    """NPS / CSAT / CES counts for responses (p="") or a case's opening response (p="response__").
+
+    Each count counts the metric's own column (never the primary key), so for responses every
+    column read is in the covering index surveys_response_team_scores: an index-only scan."""
+    return {
+        "nps_n": Count(f"{p}nps"),
+        "promoters": Count(f"{p}nps", filter=Q(**{f"{p}nps__gte": 9})),
+        "passives": Count(f"{p}nps", filter=Q(**{f"{p}nps__gte": 7, f"{p}nps__lte": 8})),
+        "detractors": Count(f"{p}nps", filter=Q(**{f"{p}nps__lte": 6})),
+        "csat_n": Count(f"{p}csat"),
+        "csat_top2": Count(f"{p}csat", filter=Q(**{f"{p}csat__gte": Coalesce(F(f"{p}csat_scale_max"), Value(5)) - 1})),
+        "ces_n": Count(f"{p}ces"),
+        "ces_ease": Avg(ces_ease01(p)),
+        "ces_high_effort": Count(f"{p}ces", filter=LessThan(ces_ease01(p), 0.5)),
+    }
+
+
+def score_figures(agg: dict) -> dict:
+    """The shown figures from score_aggregates' counts."""
+    nps_n = agg["nps_n"]
+    return {
+        "nps_n": nps_n,
+        "promoters": agg["promoters"],
+        "passives": agg["passives"],
+        "detractors": agg["detractors"],
+        "promoters_pct": pct(agg["promoters"], nps_n),
+        "detractors_pct": pct(agg["detractors"], nps_n),
+        "nps": round(100.0 * (agg["promoters"] - agg["detractors"]) / nps_n, 1) if nps_n else None,
+        "csat_n": agg["csat_n"],
+        "csat_top2_pct": pct(agg["csat_top2"], agg["csat_n"]),
+        "ces_n": agg["ces_n"],
+        "ces_avg": round(1 + 6 * agg["ces_ease"], 1) if agg["ces_ease"] is not None else None,
+        "ces_high_effort_pct": pct(agg["ces_high_effort"], agg["ces_n"]),
+    }
+
+
+SCORE_COLUMNS = [
+    Column("nps_n", "NPS n", True),
+    Column("promoters", "Promoters", True),
+    Column("passives", "Passives", True),
+    Column("detractors", "Detractors", True),
+    Column("promoters_pct", "Promoters %", True),
+    Column("detractors_pct", "Detractors %", True),
+    Column("nps", "NPS", True),
+    Column("csat_n", "CSAT n", True),
+    Column("csat_top2_pct", "CSAT top-2-box %", True),
+    Column("ces_n", "CES n", True),
+    Column("ces_avg", "CES average (1-7, 7 easiest)", True),
+    Column("ces_high_effort_pct", "High effort %", True),
+]

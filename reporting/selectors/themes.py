@@ -1,0 +1,189 @@
+"""The themes page: what customers' comments are about (surveys.Theme tags), how often, how they
+feel about it, the scores given with them and the open cases about each theme."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncWeek
+
+from cases.models import Case
+from reporting.filters import ReportFilters
+from reporting.selectors.common import (
+    crosstab_by_touchpoint,
+    crosstab_by_week,
+    date_params,
+    inbox_filter_names,
+    inbox_url,
+)
+from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
+from reporting.tables import Column, Table, pct
+from surveys.models import ResponseTheme, Theme
+
+SENTIMENT_BAND = 0.05  # VADER's convention: below -0.05 negative, above 0.05 positive
+
+
+def _theme_tags(filters: ReportFilters):
+    """Theme tags (ResponseTheme) of the responses in scope. The date range reads the tag's own
+    copy of answered_at, so a theme's figures walk the index (theme, answered_at)."""
+    return filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at").order_by()
+
+
+def _themes(ids) -> dict[int, Theme]:
+    return {t.pk: t for t in Theme.objects.filter(pk__in=[i for i in ids if i]).only("name", "slug", "status")}
+
+
+def _theme_label(theme: Theme | None) -> str:
+    if theme is None:
+        return "?"
+    return f"{theme.name} (retired)" if theme.status == Theme.Status.RETIRED else theme.name
+
+
+def _theme_link(filters: ReportFilters, theme: Theme | None, **extra) -> str:
+    """The open cases (created in the period) whose responses are about the theme; no link while the
+    inbox has no theme filter, rather than a link to cases of every theme."""
+    known = inbox_filter_names()
+    if theme is None or (known is not None and "theme" not in known):
+        return ""
+    return inbox_url(filters, view="team", theme=theme.slug, **date_params("created", filters.start, filters.end),
+                     **extra)
+
+
+def _sentiment100(value) -> float | None:
+    """Average sentiment on a -100..100 scale (VADER's -1..1 times 100), one decimal."""
+    return None if value is None else round(100.0 * value, 1)
+
+
+def _open_cases_by_theme(filters: ReportFilters) -> dict[int, int]:
+    """Open cases created in the period per theme of their responses (the opening one or any
+    attached later), each case counted once per theme: the inbox's theme filter."""
+    open_cases = filters.cases(Case.objects.open(), date_field="created_at").order_by()
+    pairs = set(
+        open_cases.filter(response__theme_links__isnull=False)
+        .values_list("response__theme_links__theme_id", "pk")
+    )
+    pairs |= set(
+        open_cases.filter(case_responses__response__theme_links__isnull=False)
+        .values_list("case_responses__response__theme_links__theme_id", "pk")
+    )
+    counts: dict[int, int] = defaultdict(int)
+    for theme_id, _ in pairs:
+        counts[theme_id] += 1
+    return counts
+
+
+def themes_volume(filters: ReportFilters) -> Table:
+    """How often each theme comes up, how customers feel about it, and the open cases about it."""
+    rows = list(
+        _theme_tags(filters)
+        .values("theme_id")
+        .annotate(
+            responses=Count("response_id"),
+            rated=Count("response__sentiment"),
+            negative=Count("response__sentiment", filter=Q(response__sentiment__lt=-SENTIMENT_BAND)),
+            positive=Count("response__sentiment", filter=Q(response__sentiment__gt=SENTIMENT_BAND)),
+            sentiment=Avg("response__sentiment"),
+        )
+    )
+    commented = filters.responses().exclude(comment="").order_by().count()
+    open_cases = _open_cases_by_theme(filters)
+    themes = _themes(r["theme_id"] for r in rows)
+    rows.sort(key=lambda r: (-r["responses"], _theme_label(themes.get(r["theme_id"]))))
+    table = Table(
+        "themes-volume",
+        "Themes: volume and sentiment",
+        [
+            Column("theme", "Theme"),
+            Column("responses", "Responses", True),
+            Column("share", "Share of comments %", True),
+            Column("positive_pct", "Positive %", True),
+            Column("negative_pct", "Negative %", True),
+            Column("sentiment", "Average sentiment (-100 to 100)", True),
+            Column("open_cases", "Open cases", True),
+        ],
+        description="Responses answered in the period whose comment is about the theme (a comment can be "
+                    "about several); share of all responses with a comment. Open cases: cases created in "
+                    "the period and still open whose responses are about the theme.",
+    )
+    for r in rows:
+        theme = themes.get(r["theme_id"])
+        table.add(
+            {
+                "theme": _theme_label(theme),
+                "responses": r["responses"],
+                "share": pct(r["responses"], commented),
+                "positive_pct": pct(r["positive"], r["rated"]),
+                "negative_pct": pct(r["negative"], r["rated"]),
+                "sentiment": _sentiment100(r["sentiment"]),
+                "open_cases": open_cases.get(r["theme_id"], 0),
+            },
+            {"open_cases": _theme_link(filters, theme)},
+        )
+    return table
+
+
+def themes_weekly(filters: ReportFilters) -> Table:
+    """Responses per week and theme (weeks start on Monday, by answer date)."""
+    cells = list(
+        _theme_tags(filters).annotate(week=TruncWeek("answered_at")).values("week", "theme_id").annotate(n=Count("pk"))
+    )
+    table = Table("themes-weekly", "Themes by week", [Column("theme", "Theme")],
+                  description="Responses about each theme per week (week starting Monday).")
+
+    def labels(ids) -> dict[int, str]:
+        themes = _themes(ids)
+        return {i: _theme_label(themes.get(i)) for i in ids}
+
+    return crosstab_by_week(cells, "theme_id", table, label_of=labels)
+
+
+THEME_SCORE_COLUMNS = [*SCORE_COLUMNS, Column("sentiment", "Average sentiment (-100 to 100)", True)]
+
+
+def themes_scores(filters: ReportFilters) -> Table:
+    """NPS, CSAT and CES (computed as on the scores page) of the responses about each theme, with
+    every response in scope as the last row to compare against."""
+    rows = list(
+        _theme_tags(filters)
+        .values("theme_id")
+        .annotate(responses=Count("response_id"), sentiment=Avg("response__sentiment"), **score_aggregates("response__"))
+    )
+    themes = _themes(r["theme_id"] for r in rows)
+    rows.sort(key=lambda r: (-r["responses"], _theme_label(themes.get(r["theme_id"]))))
+    table = Table(
+        "themes-scores",
+        "Scores by theme",
+        [Column("theme", "Theme"), Column("responses", "Responses", True), *THEME_SCORE_COLUMNS],
+        description="The scores given with comments about each theme; the last row is every response in "
+                    "the period, for comparison.",
+    )
+    for r in rows:
+        table.add({"theme": _theme_label(themes.get(r["theme_id"])), "responses": r["responses"],
+                   **score_figures(r), "sentiment": _sentiment100(r["sentiment"])})
+    if rows:
+        every = filters.responses().order_by().aggregate(
+            responses=Count("*"), sentiment=Avg("sentiment"), **score_aggregates()
+        )
+        table.add({"theme": "All responses", "responses": every["responses"], **score_figures(every),
+                   "sentiment": _sentiment100(every["sentiment"])})
+    return table
+
+
+def themes_by_touchpoint(filters: ReportFilters) -> Table:
+    """Cross-tab of theme x touchpoint (the busiest touchpoints as columns, the rest in "Other")."""
+    cells = list(_theme_tags(filters).values("theme_id", "response__touchpoint").annotate(n=Count("pk")))
+    table = Table(
+        "themes-by-touchpoint", "Themes by touchpoint", [Column("theme", "Theme")],
+        description="Responses about each theme per touchpoint; darker cells hold more. A number links to the "
+                    "open cases about that theme there.",
+    )
+    themes: dict[int, Theme] = {}
+
+    def label_of(ids) -> dict[int, str]:
+        themes.update(_themes(ids))
+        return {i: _theme_label(themes.get(i)) for i in ids}
+
+    return crosstab_by_touchpoint(cells, "theme_id", table, label_of=label_of,
+                          link_of=lambda theme_id, **extra: _theme_link(filters, themes.get(theme_id), **extra))
+

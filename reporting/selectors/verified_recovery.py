@@ -1,0 +1,133 @@
+"""The recovery page's second half: what the team recorded at closure beside what customers
+answered to "Did we put it right?" (followup.Verification), by team, root cause and touchpoint."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count, F, Q
+
+from cases.models import Case
+from followup.models import Verification
+from reporting.filters import ReportFilters
+from reporting.selectors.common import cause_link, cause_names, closure_events, date_params, inbox_url, team_names_by_id
+from reporting.tables import Column, Table, pct
+
+
+def _checks(filters: ReportFilters, date_field: str):
+    """Recovery checks ("Did we put it right?") in scope, scoped like cases: the team and touchpoint
+    recorded on the check at closure, the rest through its case; `date_field` (sent_at, answered_at)
+    takes the date range. Answers by answer date walk the index (team, answered_at)."""
+    qs = Verification.objects.filter(**{f"{date_field}__isnull": False})
+    if filters.team_ids is not None:
+        qs = qs.filter(team_id__in=filters.team_ids)
+    if filters.survey_id:
+        qs = qs.filter(case__response__survey_id=filters.survey_id)
+    if filters.touchpoint:
+        qs = qs.filter(touchpoint=filters.touchpoint)
+    if filters.location:
+        qs = qs.filter(case__response__location=filters.location)
+    if filters.tier:
+        qs = qs.filter(case__customer__tier=filters.tier)
+    return filters._dates(qs, date_field).order_by()
+
+
+VERIFIED_COLUMNS = [
+    Column("closures", "Closures", True),
+    Column("resolved", "Resolved (self-reported)", True),
+    Column("resolved_pct", "Self-reported resolved %", True),
+    Column("sent", "Checks sent", True),
+    Column("answered", "Answered", True),
+    Column("response_pct", "Response rate %", True),
+    Column("recovered", "Recovered (customer says)", True),
+    Column("verified_pct", "Verified recovery %", True),
+    Column("confirmed_pct", "Resolved as customers confirm % (est.)", True),
+    Column("gap", "Gap (points)", True),
+]
+VERIFIED_DESCRIPTION = (
+    "Beside what the team recorded at closure (share of closures marked resolved with the customer), what "
+    "customers answered when asked “Did we put it right?”: checks sent and answers given in the period (response "
+    "rate: answers per check sent), and the share of answers saying yes (7 or more of 10, or yes). Resolved as "
+    "customers confirm: the self-reported share times the verified share. Gap: self-reported minus confirmed, in "
+    "percentage points: closures marked resolved that customers do not confirm."
+)
+
+
+def _verified_table(filters: ReportFilters, name: str, title: str, label: str, closure_key: str, check_key: str,
+                    label_of, link_of) -> Table:
+    """One row per slice (team, root cause or touchpoint): closures and their self-reported outcome
+    from the timeline, checks from followup.Verification, grouped by the same slice."""
+    closures = {
+        r["key"]: r
+        for r in closure_events(filters)
+        .annotate(key=F(closure_key))
+        .values("key")
+        .annotate(closures=Count("pk"), resolved=Count("pk", filter=Q(to_value=Case.Outcome.RESOLVED)))
+    }
+    checks: dict = defaultdict(dict)
+    for r in _checks(filters, "sent_at").annotate(key=F(check_key)).values("key").annotate(sent=Count("pk")):
+        checks[r["key"]]["sent"] = r["sent"]
+    for r in (
+        _checks(filters, "answered_at").annotate(key=F(check_key)).values("key")
+        .annotate(answered=Count("pk"), recovered=Count("pk", filter=Q(recovered=True)))
+    ):
+        checks[r["key"]].update(answered=r["answered"], recovered=r["recovered"])
+    keys = set(closures) | set(checks)
+    labels = label_of(keys)
+    table = Table(name, title, [Column("group", label), *VERIFIED_COLUMNS], description=VERIFIED_DESCRIPTION)
+
+    def row_for(c: dict, v: dict) -> dict:
+        resolved_pct = pct(c.get("resolved", 0), c.get("closures", 0))
+        verified_pct = pct(v.get("recovered", 0), v.get("answered", 0))
+        confirmed = (round(resolved_pct * verified_pct / 100.0, 1)
+                     if resolved_pct is not None and verified_pct is not None else None)
+        return {
+            "closures": c.get("closures", 0), "resolved": c.get("resolved", 0), "resolved_pct": resolved_pct,
+            "sent": v.get("sent", 0), "answered": v.get("answered", 0),
+            "response_pct": pct(v.get("answered", 0), v.get("sent", 0)),
+            "recovered": v.get("recovered", 0), "verified_pct": verified_pct,
+            "confirmed_pct": confirmed,
+            "gap": round(resolved_pct - confirmed, 1) if confirmed is not None else None,
+        }
+
+    totals: dict[str, dict] = {"c": defaultdict(int), "v": defaultdict(int)}
+    order = sorted(keys, key=lambda k: (-checks.get(k, {}).get("sent", 0), -closures.get(k, {}).get("closures", 0),
+                                        labels.get(k, "")))
+    for key in order:
+        c, v = closures.get(key, {}), checks.get(key, {})
+        for k in ("closures", "resolved"):
+            totals["c"][k] += c.get(k, 0)
+        for k in ("sent", "answered", "recovered"):
+            totals["v"][k] += v.get(k, 0)
+        table.add({"group": labels.get(key, "(none)"), **row_for(c, v)}, link_of(key))
+    if len(order) > 1:
+        table.add({"group": "All", **row_for(totals["c"], totals["v"])})
+    return table
+
+
+def _closed_link(filters: ReportFilters, **segment) -> dict[str, str]:
+    return {"closures": inbox_url(filters, view="recently_closed", **segment,
+                                  **date_params("closed", filters.start, filters.end))}
+
+
+def verified_recovery_by_team(filters: ReportFilters) -> Table:
+    return _verified_table(
+        filters, "verified-recovery-by-team", "Verified recovery by team", "Team", "case__team_id", "team_id",
+        team_names_by_id, lambda team_id: _closed_link(filters, team=team_id) if team_id else {},
+    )
+
+
+def verified_recovery_by_root_cause(filters: ReportFilters) -> Table:
+    return _verified_table(
+        filters, "verified-recovery-by-root-cause", "Verified recovery by root cause", "Root cause",
+        "data__root_cause_id", "root_cause_id", cause_names,
+        lambda cause_id: {"closures": cause_link(filters, cause_id)} if cause_id else {},
+    )
+
+
+def verified_recovery_by_touchpoint(filters: ReportFilters) -> Table:
+    return _verified_table(
+        filters, "verified-recovery-by-touchpoint", "Verified recovery by touchpoint", "Touchpoint",
+        "case__response__touchpoint", "touchpoint", lambda keys: {k: k for k in keys if k},
+        lambda touchpoint: _closed_link(filters, touchpoint=touchpoint) if touchpoint else {},
+    )
