@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import permissions, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsCxAdmin
 from privacy.models import PrivacyLog
 from privacy.services import customer_erase, customer_export
 from surveys.models import Customer
-
-
-class IsAdminRole(permissions.BasePermission):
-    message = "Only CX admins may export or erase customer data."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_admin_role)
 
 
 class EraseInputSerializer(serializers.Serializer):
@@ -36,7 +30,7 @@ EraseOutput = inline_serializer(
 
 
 class CustomerExportApi(APIView):
-    permission_classes = [IsAdminRole]
+    permission_classes = [IsCxAdmin]
 
     @extend_schema(
         operation_id="customer_export",
@@ -50,7 +44,7 @@ class CustomerExportApi(APIView):
 
 
 class CustomerEraseApi(APIView):
-    permission_classes = [IsAdminRole]
+    permission_classes = [IsCxAdmin]
 
     @extend_schema(operation_id="customer_erase", tags=["personal data"], request=EraseInputSerializer, responses={200: EraseOutput})
     def post(self, request, pk: int):

@@ -5,13 +5,12 @@ Managers and admins only: anyone else gets the same 404 as for something not the
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.permissions import manager_required
 from reporting import charts, selectors
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
@@ -27,21 +26,6 @@ TABS = [
     ("reporting:recovery", "Recovery"),
     ("reporting:themes", "Themes"),
 ]
-
-
-def manager_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
-
-            return redirect_to_login(request.get_full_path())
-        if not user.is_manager_role:
-            raise Http404("Reports are for managers.")
-        return view(request, *args, **kwargs)
-
-    return require_GET(wrapper)
 
 
 def _form(request, default_days):
@@ -76,11 +60,13 @@ def _page(request, template: str, form, filters, context: dict):
     )
 
 
+@require_GET
 @manager_required
 def index(request):
     return redirect("reporting:dashboard")
 
 
+@require_GET
 @manager_required
 def dashboard(request):
     """Overdue now: by team, by assignee, by age and escalation level, and what falls due next."""
@@ -114,6 +100,7 @@ def dashboard(request):
     )
 
 
+@require_GET
 @manager_required
 def kpis(request):
     by = request.GET.get("by", "team")
@@ -138,6 +125,7 @@ def kpis(request):
     )
 
 
+@require_GET
 @manager_required
 def root_causes(request):
     form, filters = _form(request, default_days=REPORTS["root-causes-pareto"].default_days)
@@ -191,6 +179,7 @@ def _heat_cells(table: Table) -> list:
     ]
 
 
+@require_GET
 @manager_required
 def scores(request):
     period = request.GET.get("period", "week")
@@ -220,6 +209,7 @@ def scores(request):
     )
 
 
+@require_GET
 @manager_required
 def recovery(request):
     form, filters = _form(request, default_days=REPORTS["recovery-by-team"].default_days)
@@ -246,6 +236,7 @@ def recovery(request):
     )
 
 
+@require_GET
 @manager_required
 def export_csv(request, name: str):
     """Any report table as CSV: the same selector output the page's table shows."""
@@ -260,6 +251,7 @@ def export_csv(request, name: str):
     return response
 
 
+@require_GET
 @manager_required
 def themes(request):
     """What customers talk about: theme volume and sentiment, weekly trend, scores, touchpoints."""

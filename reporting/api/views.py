@@ -6,25 +6,14 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, viewsets
+from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from accounts.permissions import IsManager
 from reporting.api.serializers import ReportIndexEntrySerializer, ReportSerializer
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
-
-
-class IsManager(permissions.BasePermission):
-    """Managers and admins; anyone else gets 404, as for anything not theirs to see."""
-
-    def has_permission(self, request, view):
-        if not request.user or not request.user.is_authenticated:
-            return False
-        if not request.user.is_manager_role:
-            raise NotFound()
-        return True
-
 
 FILTER_PARAMETERS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day (inclusive). Default: 90 days ago, "
@@ -41,7 +30,7 @@ FILTER_PARAMETERS = [
 class ReportViewSet(viewsets.ViewSet):
     """Read-only report tables, scoped to the caller's teams and filtered like the pages."""
 
-    permission_classes = [permissions.IsAuthenticated, IsManager]
+    permission_classes = [IsManager]
     lookup_field = "name"
     lookup_value_regex = "[a-z0-9-]+"
 
