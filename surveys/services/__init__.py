@@ -36,6 +36,6 @@ __all__ = [
     "ThemeTransitionError", "_source_headers", "customer_find_or_create", "deliveries_process",
     "deliveries_redrive", "deliveries_replay_failed", "delivery_enqueue", "delivery_fetch_request",
     "delivery_normalize", "delivery_process", "delivery_replay", "delivery_store", "discover", "discover_themes",
-    "response_analyse", "response_record", "responses_retag", "secret_generate", "source_create", "survey_find_or_create",
-    "theme_create", "theme_decide", "theme_problems", "theme_propose", "theme_retag_later", "theme_update",
+    "response_analyse", "response_record", "responses_retag", "secret_generate", "source_create",
+    "survey_find_or_create", "theme_create", "theme_decide", "theme_problems", "theme_propose", "theme_retag_later", "theme_update",
 ]
