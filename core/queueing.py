@@ -5,7 +5,7 @@ calls one), so they name the task instead:
 
     enqueue_on_commit("surveys.tasks.retag_responses_task", since=since, theme_ids=[theme.pk])
 
-The task is looked up in the Celery app's registry (the tasks modules are imported on first use),
+The task is looked up in the Celery app's registry (its module imported by name on first use),
 and queued with `apply_async`, which runs it at once under CELERY_TASK_ALWAYS_EAGER (tests).
 
 Broker down: the work the task would do is already in the database (a pending row), and a
@@ -15,6 +15,7 @@ the task itself propagates, so tests see it."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from django.conf import settings
@@ -46,14 +47,13 @@ def enqueue_on_commit(task_name: str, *args, countdown: int | None = None,
 
 def task_named(name: str):
     """The registered Celery task called `name` (e.g. "surveys.tasks.process_delivery_task"),
-    without importing its module here."""
+    importing its module by name the first time a process asks (web and ingest processes have
+    not imported the apps' tasks modules)."""
     from celery import current_app
 
-    try:
-        return current_app.tasks[name]
-    except KeyError:  # a process that has not imported the apps' tasks modules yet (web, ingest)
-        current_app.loader.import_default_modules()
-        return current_app.tasks[name]
+    if name not in current_app.tasks:
+        importlib.import_module(name.rpartition(".")[0])
+    return current_app.tasks[name]
 
 
 def _is_broker_error(exc: Exception) -> bool:

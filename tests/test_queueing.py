@@ -55,3 +55,15 @@ def test_an_error_of_the_task_itself_propagates_when_eager(db, settings):
     with pytest.raises(ValueError, match="the task itself failed"):
         enqueue(NAME, "boom")
     assert enqueue(NAME, "fine") is True and RAN == ["fine"]
+
+
+def test_a_task_whose_module_this_process_never_imported_is_found_by_name(db):
+    import sys
+
+    from celery import current_app
+
+    name = "tests.queueing_fixture.tasks.unimported_task"
+    sys.modules.pop("tests.queueing_fixture.tasks", None)
+    current_app.tasks.pop(name, None)
+    assert enqueue(name) is True
+    assert "tests.queueing_fixture.tasks" in sys.modules and name in current_app.tasks
