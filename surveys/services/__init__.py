@@ -16,6 +16,8 @@ transaction per delivery, or one for the whole batch on PostgreSQL.
 - discovery.py: proposing themes from recent comments no active theme matches.
 """
 
+# KEPT_HEADERS, _source_headers and delivery_enqueue are here for surveys.ingest, until the ingest
+# package stops importing them from services.
 from surveys.services.customers import customer_find_or_create
 from surveys.services.deliveries import (
     KEPT_HEADERS, deliveries_redrive, deliveries_replay_failed, delivery_enqueue, delivery_fetch_request,
