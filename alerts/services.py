@@ -10,7 +10,6 @@ e-mail task for notify and praise alerts."""
 from __future__ import annotations
 
 import copy
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,9 +24,8 @@ from alerts.models import Alert, AlertRule
 from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
 from alerts.signals import alert_raised
 from core import batching
+from core.queueing import enqueue
 from core.unit_of_work import insert
-
-logger = logging.getLogger(__name__)
 
 EMAIL_ACTIONS = (AlertRule.Action.NOTIFY, AlertRule.Action.PRAISE)
 
@@ -92,25 +90,11 @@ def alert_email_enqueue(alert_id: int) -> None:
 
 
 def _send_one(alert_id: int) -> None:
-    from alerts.tasks import alert_email_send_task
-
-    try:
-        alert_email_send_task.delay(alert_id)
-    except Exception as exc:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.warning("alert %s e-mail not enqueued (%s); the sweep will send it", alert_id, exc)
+    enqueue("alerts.tasks.alert_email_send_task", alert_id, if_down="the sweep will send it")
 
 
 def _send_many(alert_ids: list[int]) -> None:
-    from alerts.tasks import alert_emails_send_task
-
-    try:
-        alert_emails_send_task.delay(alert_ids)
-    except Exception as exc:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.warning("%d alert e-mails not enqueued (%s); the sweep will send them", len(alert_ids), exc)
+    enqueue("alerts.tasks.alert_emails_send_task", alert_ids, if_down="the sweep will send them")
 
 
 def alert_email_send(*, alert_id: int) -> str:

@@ -6,6 +6,8 @@ import logging
 
 from celery import shared_task
 
+from alerts.services import alert_email_give_up, alert_email_send, alert_emails_redrive, alert_emails_send
+
 logger = logging.getLogger(__name__)
 
 
@@ -13,8 +15,6 @@ logger = logging.getLogger(__name__)
 def alert_email_send_task(self, alert_id: int) -> str:
     """Send a notify or praise alert's e-mail. Idempotent (the claim lets one run send it);
     a transport error retries with backoff (1, 2, 4, 8, 16 min), then the alert is marked failed."""
-    from alerts.services import alert_email_give_up, alert_email_send
-
     try:
         return alert_email_send(alert_id=alert_id)
     except Exception as exc:
@@ -29,8 +29,6 @@ def alert_email_send_task(self, alert_id: int) -> str:
 def alert_emails_send_task(alert_ids: list[int]) -> dict:
     """The e-mails of a batch of alerts (core.batching), each as alert_email_send_task would
     send it; one whose transport fails goes back to alert_email_send_task for its retries."""
-    from alerts.services import alert_emails_send
-
     outcomes, errors = alert_emails_send(alert_ids=alert_ids)
     for alert_id, exc in errors.items():  # back to pending: each retries on its own, with backoff
         logger.warning("alert %s e-mail failed (%s); retrying on its own", alert_id, exc)
@@ -44,6 +42,4 @@ def alert_emails_send_task(alert_ids: list[int]) -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def alert_emails_redrive_task() -> int:
     """Beat, every 5 min: queue e-mails still owed (broker was down, or a worker died mid-send)."""
-    from alerts.services import alert_emails_redrive
-
     return alert_emails_redrive()

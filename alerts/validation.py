@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from surveys.text import normalize_text
+
 # Default scales when a rule leaves them blank. NPS is fixed by definition.
 NPS_SCALE = (0, 10)
 DEFAULT_SCALES = {"nps": NPS_SCALE, "csat": (1, 5), "ces": (1, 7)}
@@ -52,8 +54,6 @@ def rule_problems(values: dict) -> dict[str, list[str]]:
     Keys read: metric, metric_key, operator, threshold, threshold_high, scale_min, scale_max,
     keywords, keyword_mode, comment_presence, sentiment, and when present (forms and the API,
     which see the many-to-many fields) action, notify_users, notify_team, themes."""
-    from alerts.rules import normalize_text
-
     problems: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:

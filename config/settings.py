@@ -341,7 +341,7 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 SURVEYMONKEY_API_BASE = env("SURVEYMONKEY_API_BASE", "https://api.surveymonkey.com/v3")
 QUALTRICS_API_BASE = env("QUALTRICS_API_BASE", "")
-# Theme discovery (surveys.text): reads this many recent comments, proposes at most this many themes.
+# Theme discovery (surveys.services.discovery): reads this many recent comments, proposes at most this many themes.
 THEME_DISCOVERY_COMMENTS = envint("THEME_DISCOVERY_COMMENTS", 5000)
 THEME_DISCOVERY_MAX_PROPOSALS = envint("THEME_DISCOVERY_MAX_PROPOSALS", 8)
 # Root-cause suggestion (cases.suggest): no model below this many closed cases, and no

@@ -9,8 +9,8 @@ import logging
 
 from django.utils import timezone
 
-from surveys.services import theme_decide
-from surveys.text import discover, normalize_text
+from surveys.services import discover, theme_decide
+from surveys.text import normalize_text
 
 logger = logging.getLogger(__name__)
 

@@ -250,7 +250,7 @@ class SurveyResponse(models.Model):
 class Theme(models.Model):
     """What customers talk about: a named list of keywords and phrases, managed by admins.
 
-    Discovery (surveys.text.discover_themes, a periodic task) proposes themes from recent comments;
+    Discovery (surveys.services.discovery, a periodic task) proposes themes from recent comments;
     a proposed theme tags nothing until an admin accepts it (status active), renames it or rejects it."""
 
     class Status(models.TextChoices):

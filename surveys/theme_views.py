@@ -5,7 +5,6 @@ button that runs discovery now. Writes go through surveys.services; discovery is
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.contrib import messages
@@ -17,13 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.queueing import enqueue
 from surveys import services
 from surveys.models import SurveyResponse, Theme
 from surveys.text import ThemeMatcher
 from surveys.theme_forms import DecisionForm, ThemeForm
 from surveys.views import admin_only
-
-logger = logging.getLogger(__name__)
 
 VOLUME_DAYS = 30
 PREVIEW_SCAN = 2000  # the draft is tried on this many of the most recent comments
@@ -144,16 +142,8 @@ def theme_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
 @require_POST
 def theme_discover(request: HttpRequest) -> HttpResponse:
     """Queue discovery now (it also runs nightly); proposals appear on the list when it is done."""
-    from django.conf import settings
-
-    from surveys.tasks import discover_themes_task
-
-    try:
-        discover_themes_task.delay()  # nothing written here first, so no need to wait for a commit
-    except Exception as exc:
-        if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            raise
-        logger.warning("theme discovery not queued (%s)", exc)
+    # Nothing written here first, so no need to wait for a commit.
+    if not enqueue("surveys.tasks.discover_themes_task", if_down="it also runs nightly"):
         messages.error(request, "Discovery could not be queued (the task queue is unreachable); it also runs "
                                 "nightly, or try again in a minute.")
         return redirect("surveys:theme_list")

@@ -95,7 +95,7 @@ def test_a_delivery_that_always_fails_ends_failed_after_its_retries(db, monkeypa
     def always_down(*args, **kwargs):
         raise TransientError("vendor API timed out")
 
-    monkeypatch.setattr(services, "delivery_normalize", always_down)
+    monkeypatch.setattr(services.deliveries, "delivery_normalize", always_down)  # what delivery_prepare calls
     source = make_source("standard")
     delivery = WebhookDelivery.objects.create(source=source, delivery_id="doomed", body=closeloop_body(), content_type="application/json")
     runs = 0

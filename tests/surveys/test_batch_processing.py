@@ -136,9 +136,10 @@ def test_a_batchs_praise_emails_go_out_as_one_message_and_all_arrive(mailoutbox,
     AlertRule.objects.all().delete()
     AlertRule.objects.create(name="Promoter praise", metric="nps", operator="gte", threshold=9, action="praise")
     batches = []
-    real_delay = alert_tasks.alert_emails_send_task.delay
-    monkeypatch.setattr(alert_tasks.alert_emails_send_task, "delay",
-                        lambda ids: (batches.append(list(ids)), real_delay(ids))[1])
+    real_apply_async = alert_tasks.alert_emails_send_task.apply_async
+    monkeypatch.setattr(alert_tasks.alert_emails_send_task, "apply_async",
+                        lambda args, *rest, **options: (batches.append(list(args[0])),
+                                                         real_apply_async(args, *rest, **options))[1])
     # Stored without being enqueued (eager in tests): the batch below is their first processing.
     pks = [WebhookDelivery.objects.create(
         source=source, delivery_id=f"d-pr-{i}", content_type="application/json", headers={},

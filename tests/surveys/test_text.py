@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from surveys.models import ResponseTheme, SurveyResponse, Theme
 from surveys.services import (
-    delivery_process, delivery_store, responses_retag, theme_create, theme_decide, theme_update,
+    delivery_process, delivery_store, discover, responses_retag, theme_create, theme_decide, theme_update,
 )
 from surveys.signals import response_recorded
 from surveys.text import (
-    ThemeMatcher, active_theme_matcher, analyse, detect_language, discover, highlight, score_sentiment,
+    ThemeMatcher, active_theme_matcher, analyse, detect_language, highlight, score_sentiment,
     sentiment_label,
 )
 from tests.surveys.payloads import closeloop_body, make_source
@@ -171,7 +171,7 @@ def test_nothing_is_downloaded_at_run_time(db, monkeypatch):
     packages: a process that cannot open a network connection analyses, tags and discovers."""
     import socket
 
-    from surveys import text
+    from surveys.text import language, sentiment
 
     def refuse(*args, **kwargs):
         raise AssertionError("text analytics tried to open a network connection")
@@ -179,8 +179,8 @@ def test_nothing_is_downloaded_at_run_time(db, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(text, "_analyzer", None)  # load both models afresh, inside the fence
-    monkeypatch.setattr(text, "_identifier", None)
+    monkeypatch.setattr(sentiment, "_analyzer", None)  # load both models afresh, inside the fence
+    monkeypatch.setattr(language, "_identifier", None)
     assert sentiment_label(analyse("The courier was rude 😡").sentiment) == "negative"
     assert detect_language("Le livreur était très impoli et en retard") == "fr"
     assert discover(comments=_corpus(), save=False).themes

@@ -1,0 +1,43 @@
+"""Writes for the surveys stage: sources, deliveries, the response recorder and themes.
+
+The path of a delivery: the webhook (surveys.ingest) verifies it and stores it with one INSERT
+(committed before the 202); `process_deliveries_task` (a batch, as the publisher sends them) calls
+`deliveries_process` (processing.py), which claims the rows (deliveries.py), runs the vendor
+adapter (fetching thin webhooks first) and calls `response_record` (recording.py), one
+transaction per delivery, or one for the whole batch on PostgreSQL.
+
+- sources.py: creating a webhook source.
+- deliveries.py: a delivery's row: store, enqueue, claim, normalize, fail or retry, replay, re-drive.
+- processing.py: a batch of deliveries, from claimed rows to recorded responses.
+- lookups.py: what a batch reads up front (RecordLookups).
+- recording.py: one normalized response -> SurveyResponse (customer and survey found or created).
+- customers.py: finding, creating and enriching the customer a response names.
+- themes.py: theme writes and decisions, and re-tagging responses when themes change.
+- discovery.py: proposing themes from recent comments no active theme matches.
+"""
+
+# KEPT_HEADERS, _source_headers and delivery_enqueue are here for surveys.ingest, until the ingest
+# package stops importing them from services.
+from surveys.services.customers import customer_find_or_create
+from surveys.services.deliveries import (
+    KEPT_HEADERS, deliveries_redrive, deliveries_replay_failed, delivery_enqueue, delivery_fetch_request,
+    delivery_normalize, delivery_replay, delivery_store,
+)
+from surveys.services.discovery import Discovery, discover, discover_themes
+from surveys.services.lookups import RecordLookups
+from surveys.services.processing import deliveries_process, delivery_process
+from surveys.services.recording import InvalidResponse, response_analyse, response_record, survey_find_or_create
+from surveys.services.sources import _source_headers, secret_generate, source_create
+from surveys.services.themes import (
+    RETAG_DAYS, RetagResult, ThemeTransitionError, responses_retag, theme_create, theme_decide, theme_problems,
+    theme_propose, theme_retag_later, theme_update,
+)
+
+__all__ = [
+    "KEPT_HEADERS", "RETAG_DAYS", "Discovery", "InvalidResponse", "RecordLookups", "RetagResult",
+    "ThemeTransitionError", "_source_headers", "customer_find_or_create", "deliveries_process",
+    "deliveries_redrive", "deliveries_replay_failed", "delivery_enqueue", "delivery_fetch_request",
+    "delivery_normalize", "delivery_process", "delivery_replay", "delivery_store", "discover", "discover_themes",
+    "response_analyse", "response_record", "responses_retag", "secret_generate", "source_create",
+    "survey_find_or_create", "theme_create", "theme_decide", "theme_problems", "theme_propose", "theme_retag_later", "theme_update",
+]

@@ -1,0 +1,181 @@
+"""A webhook delivery's row from stored to done: storing it, queueing it for a worker, claiming
+it, running its vendor adapter, and failing, retrying, replaying or re-driving it. Recording what
+it says is surveys.services.processing and .recording."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.queueing import enqueue
+from surveys.adapters import FetchRequest, MappingError, PayloadError, get_adapter, parse_body
+from surveys.models import WebhookDelivery, WebhookSource
+from surveys.services.recording import InvalidResponse
+
+logger = logging.getLogger("surveys.webhooks")
+
+# Headers worth keeping with a delivery (for the console and for re-verification by a person).
+KEPT_HEADERS = (
+    "content-type", "user-agent", "webhook-id", "webhook-timestamp", "typeform-signature",
+    "x-delighted-webhook-signature", "sm-apikey", "sm-signature", "x-request-id", "x-forwarded-for",
+)
+
+
+def delivery_store(
+    *, source: WebhookSource, delivery_id: str, content_type: str, headers: dict, body: bytes
+) -> tuple[WebhookDelivery, bool]:
+    """Store a verified delivery (committed when this returns, unless the caller holds a
+    transaction) or return the one with the same id; published to the workers once committed.
+    The webhook's own statement (surveys.ingest.store_delivery), plus a read of the row."""
+    from surveys.ingest import store_delivery
+
+    pk, _delivery_id, created = store_delivery(source, delivery_id, content_type, headers, body)
+    return WebhookDelivery.objects.get(pk=pk), created
+
+
+def delivery_enqueue(delivery_pk: int, countdown: int = 0) -> None:
+    """Hand a delivery to the worker; when the broker is down the re-drive sweep will do it later."""
+    enqueue("surveys.tasks.process_delivery_task", delivery_pk, countdown=countdown,
+            if_down="the re-drive will pick it up")
+
+
+def delivery_normalize(delivery: WebhookDelivery, mapping: dict | None = None, fetched: dict | None = None):
+    """Run the source's adapter over a stored delivery: NormalizedResponse or Ignored.
+
+    Raises MappingError (a person must act) or PayloadError. Pure apart from reading the row."""
+    source = delivery.source
+    adapter = get_adapter(source.vendor)
+    payload = parse_body(bytes(delivery.body), delivery.content_type)
+    return adapter.normalize(
+        payload, source.mapping if mapping is None else mapping, delivery.received_at,
+        fetched=fetched if fetched is not None else delivery.fetched, source_name=source.name,
+        fallback_response_id=delivery.delivery_id,
+    )
+
+
+def delivery_fetch_request(delivery: WebhookDelivery) -> FetchRequest | None:
+    adapter = get_adapter(delivery.source.vendor)
+    return adapter.fetch_request(delivery.source, parse_body(bytes(delivery.body), delivery.content_type))
+
+
+def deliveries_claim(delivery_pks: list[int]) -> list[int]:
+    """Mark the due, pending rows among `delivery_pks` as processing, in one statement that says
+    which it took: a row another worker claimed first is not returned."""
+    if not delivery_pks:
+        return []
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(delivery_pks))
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 "
+            f"WHERE id IN ({placeholders}) AND status = %s AND (not_before IS NULL OR not_before <= %s) RETURNING id",
+            [WebhookDelivery.Status.PROCESSING, now, *delivery_pks, WebhookDelivery.Status.PENDING, now],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def deliveries_claim_more(limit: int) -> list[int]:
+    """Claim up to `limit` due pending deliveries, oldest first, skipping rows being claimed by
+    someone else (FOR UPDATE SKIP LOCKED; the partial index on unfinished rows serves it)."""
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("
+            f"SELECT id FROM {table} WHERE status = %s AND (not_before IS NULL OR not_before <= %s) "
+            f"ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+            [WebhookDelivery.Status.PROCESSING, now, WebhookDelivery.Status.PENDING, now, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def delivery_prepare(delivery: WebhookDelivery):
+    """The delivery's normalized response (or Ignored), fetching a thin webhook's body first."""
+    from surveys.vendor_api import fetch
+
+    if delivery.fetched is None and (request := delivery_fetch_request(delivery)) is not None:
+        delivery.fetched = fetch(request)  # slow I/O outside any transaction
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(fetched=delivery.fetched)
+    return delivery_normalize(delivery)
+
+
+def delivery_fail_or_retry(delivery: WebhookDelivery, exc: Exception) -> str:
+    """Fail (a person must act) or retry (transient) a delivery whose processing raised `exc`."""
+    from surveys.vendor_api import TransientError
+
+    if isinstance(exc, (MappingError, PayloadError, InvalidResponse)):
+        delivery_fail(delivery.pk, str(exc))
+        return WebhookDelivery.Status.FAILED
+    if isinstance(exc, TransientError):
+        return _delivery_retry(delivery, str(exc))
+    if isinstance(exc, DatabaseError):
+        return _delivery_retry(delivery, f"database error: {exc}")
+    logger.error("delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
+    delivery_fail(delivery.pk, f"Internal error ({exc.__class__.__name__}: {exc}); replay once it is fixed.")
+    return WebhookDelivery.Status.FAILED
+
+
+def delivery_fail(pk: int, reason: str) -> None:
+    WebhookDelivery.objects.filter(pk=pk).update(
+        status=WebhookDelivery.Status.FAILED, error=reason[:2000], processed_at=timezone.now(), not_before=None
+    )
+
+
+def _delivery_retry(delivery: WebhookDelivery, reason: str) -> str:
+    attempts = delivery.attempts  # read after the claim, which counted this attempt
+    if attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        delivery_fail(delivery.pk, f"Gave up after {attempts} attempts: {reason}")
+        return WebhookDelivery.Status.FAILED
+    delay = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempts - 1), 1800)
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PROCESSING).update(
+        status=WebhookDelivery.Status.PENDING, error=f"Attempt {attempts} failed, retrying: {reason}"[:2000],
+        not_before=timezone.now() + timedelta(seconds=delay),
+    )
+    transaction.on_commit(lambda: delivery_enqueue(delivery.pk, countdown=delay))
+    return "retrying"
+
+
+def delivery_replay(*, delivery: WebhookDelivery) -> bool:
+    """Put a failed (or processed-but-ignored) delivery back in the queue; True when it was."""
+    updated = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PROCESSED]
+    ).update(status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None)
+    if updated:
+        transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
+    return bool(updated)
+
+
+def deliveries_replay_failed(*, source: WebhookSource) -> int:
+    ids = list(source.deliveries.filter(status=WebhookDelivery.Status.FAILED).values_list("pk", flat=True)[:5000])
+    WebhookDelivery.objects.filter(pk__in=ids, status=WebhookDelivery.Status.FAILED).update(
+        status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None
+    )
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: delivery_enqueue(pk))
+    return len(ids)
+
+
+def deliveries_redrive(*, limit: int = 500) -> dict:
+    """Return stuck rows to pending and re-enqueue pending rows nobody picked up."""
+    now = timezone.now()
+    stuck = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PROCESSING,
+        claimed_at__lt=now - timedelta(seconds=settings.WEBHOOK_PROCESSING_TIMEOUT_SECONDS),
+    ).update(status=WebhookDelivery.Status.PENDING, error="Worker stopped while processing; re-driven.")
+    cutoff = now - timedelta(seconds=settings.WEBHOOK_REDRIVE_AFTER_SECONDS)
+    pending = list(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, received_at__lt=cutoff)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("received_at").values_list("pk", flat=True)[:limit]
+    )
+    for pk in pending:
+        delivery_enqueue(pk)
+    if stuck or pending:
+        logger.info("re-drive", extra={"returned_to_pending": stuck, "enqueued": len(pending)})
+    return {"returned_to_pending": stuck, "enqueued": len(pending)}

@@ -1,0 +1,160 @@
+"""Recording a normalized response (an adapter's output): its customer and survey found or
+created, its sentiment, language and themes, the SurveyResponse row, and the signals that let
+alerts and cases act on it in the same transaction."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from core.unit_of_work import insert, insert_all, is_staged
+from surveys.models import ResponseTheme, Survey, SurveyResponse, WebhookDelivery, WebhookSource
+from surveys.normalized import NormalizedResponse
+from surveys.services.customers import customer_find_or_create
+from surveys.services.lookups import RecordLookups
+from surveys.signals import response_recorded, response_recording
+from surveys.text import active_theme_matcher, analyse, response_score_sentiment
+
+
+class InvalidResponse(ValueError):
+    """A normalized response that cannot be stored (a score off its scale); says what to fix."""
+
+
+def response_analyse(response: SurveyResponse) -> list:
+    """Fill a response's sentiment, sentiment_source and language from its comment (surveys.text)
+    and return the active themes its comment is about (ThemeFound list). Writes nothing."""
+    result = analyse(response.comment, fallback_score=response_score_sentiment(response))
+    response.sentiment, response.sentiment_source, response.language = (
+        result.sentiment, result.sentiment_source, result.language)
+    return active_theme_matcher().match(response.comment) if result.language else []
+
+
+def _response_store_themes(response: SurveyResponse, found: list) -> None:
+    """The response's theme links (a new response: no links yet), and `response.theme_ids` for the
+    alert evaluation that runs right after, so it needs no query."""
+    if found:
+        insert_all([
+            ResponseTheme(response=response, theme_id=f.theme_id, matches=list(f.matches),
+                          answered_at=response.answered_at)
+            for f in found
+        ], ignore_conflicts=True)
+    response.theme_ids = frozenset(f.theme_id for f in found)
+
+
+def _validate(normalized: NormalizedResponse) -> None:
+    if not normalized.scores:
+        raise InvalidResponse("The response has no score.")
+    for score in normalized.scores:
+        if not score.scale_min <= score.value <= score.scale_max:
+            raise InvalidResponse(f"{score.key} {score.value} is outside its {score.scale_min}–{score.scale_max} scale.")
+        if score.metric == "nps" and (score.value != int(score.value) or (score.scale_min, score.scale_max) != (0, 10)):
+            raise InvalidResponse(f"NPS must be a whole number from 0 to 10, got {score.value}.")
+
+
+# No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
+# delivery, as it must), and a savepoint here would cost two round trips per response.
+@transaction.atomic(savepoint=False)
+def response_record(
+    *, source: WebhookSource, normalized: NormalizedResponse, delivery: WebhookDelivery | None = None,
+    lookups: RecordLookups | None = None,
+) -> tuple[SurveyResponse, bool]:
+    """Store one normalized response (customer and survey found or created) and announce it.
+
+    A duplicate (same source and response id) returns the stored one with created=False and no
+    signal; it only fills a comment the first delivery did not have (Delighted sends the score
+    first and the comment in a later `survey_response.updated`). `lookups`: what a batch read up
+    front (deliveries_process), consulted instead of a query per row."""
+    key = (source.pk, normalized.response_id)
+    if lookups is not None:
+        existing = lookups.responses.get(key)
+    else:
+        existing = SurveyResponse.objects.filter(source=source, external_id=normalized.response_id).first()
+    if existing is not None:
+        _response_fill_comment(existing, normalized)
+        return existing, False
+    _validate(normalized)
+    customer = customer_find_or_create(normalized.customer, lookups=lookups)
+    survey = survey_find_or_create(source=source, external_id=normalized.survey_id, name=normalized.survey_name,
+                                   lookups=lookups)
+    response = SurveyResponse(
+        source=source, survey=survey, customer=customer, external_id=normalized.response_id,
+        answered_at=normalized.answered_at, comment=normalized.comment,
+        touchpoint=normalized.touchpoint, channel=normalized.channel, location=normalized.location,
+        region=normalized.region, attributes=normalized.attributes, scores={},
+    )
+    for score in normalized.scores:
+        response.scores[score.key] = {
+            "metric": score.metric, "value": float(score.value), "min": score.scale_min, "max": score.scale_max,
+            "higher_is_better": score.higher_is_better,
+        }
+        if score.metric == "nps" and response.nps is None:
+            response.nps = int(score.value)
+        elif score.metric == "csat" and response.csat is None:
+            response.csat, response.csat_scale_min, response.csat_scale_max = score.value, score.scale_min, score.scale_max
+        elif score.metric == "ces" and response.ces is None:
+            response.ces, response.ces_scale_min, response.ces_scale_max = score.value, score.scale_min, score.scale_max
+            response.ces_high_is_easy = score.higher_is_better
+    themes = response_analyse(response)  # before the signal: alert rules read sentiment and themes
+    response_recording.send(sender=SurveyResponse, response=response)  # cases sets its team: one INSERT
+    if lookups is not None and lookups.optimistic:
+        insert(response)  # a lost race aborts the transaction: the delivery is recorded again, carefully
+    else:
+        try:
+            with transaction.atomic():
+                response.save()
+        except IntegrityError:  # recorded meanwhile by another worker (or earlier than a batch's reads)
+            existing = SurveyResponse.objects.filter(source=source, external_id=normalized.response_id).first()
+            if existing is None:
+                raise
+            _response_fill_comment(existing, normalized)
+            return existing, False
+    _response_store_themes(response, themes)
+    # While the receivers run, they know the response is new: no alert, case or recognition of it
+    # can exist yet, so they need not look. Only while they run: the caller may use it again.
+    response.just_recorded = True
+    try:
+        response_recorded.send(sender=SurveyResponse, response=response)
+    finally:
+        response.just_recorded = False
+        response.__dict__.pop("recorded_case", None)
+    if lookups is not None:
+        lookups.stage("responses", key, response)
+    return response, True
+
+
+def _response_fill_comment(response: SurveyResponse, normalized: NormalizedResponse) -> None:
+    if normalized.comment and not response.comment:
+        response.comment = normalized.comment
+        themes = response_analyse(response)
+        if is_staged(response):  # recorded earlier in this batch, not inserted yet: it carries the comment
+            _response_store_themes(response, themes)
+            return
+        filled = SurveyResponse.objects.filter(pk=response.pk, comment="").update(
+            comment=response.comment, sentiment=response.sentiment, sentiment_source=response.sentiment_source,
+            language=response.language,
+        )
+        if filled:
+            _response_store_themes(response, themes)
+        response.refresh_from_db(fields=["comment", "sentiment", "sentiment_source", "language"])
+
+
+def survey_find_or_create(*, source: WebhookSource, external_id: str, name: str,
+                          lookups: RecordLookups | None = None) -> Survey:
+    for attempt in range(3):
+        if lookups is not None and attempt == 0:
+            survey = lookups.surveys.get((source.pk, external_id))
+        else:
+            survey = Survey.objects.filter(source=source, external_id=external_id).first()
+        if survey is not None:
+            if name and survey.name != name and survey.name == survey.external_id:
+                Survey.objects.filter(pk=survey.pk).update(name=name)
+                survey.name = name
+            return survey
+        try:
+            with transaction.atomic():
+                survey = Survey.objects.create(source=source, external_id=external_id, name=name or external_id)
+            if lookups is not None:
+                lookups.stage("surveys", (source.pk, external_id), survey)
+            return survey
+        except IntegrityError:
+            continue
+    raise IntegrityError(f"Could not find or create survey {external_id!r}")
