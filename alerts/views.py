@@ -6,10 +6,8 @@ alerts.services."""
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import admin_required
 from alerts import services
 from alerts.backtest import backtest
 from alerts.forms import AlertRuleForm, BacktestForm
@@ -25,19 +24,6 @@ from alerts.models import AlertRule
 from alerts.selectors import rule_list as rule_queryset
 from alerts.summary import rule_summary
 from alerts.validation import effective_scale
-
-
-def admin_required(view):
-    """Signed-in CX admins only; for everyone else the page does not exist (404, not 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_admin_role:
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _rules_with_counts():

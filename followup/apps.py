@@ -7,4 +7,3 @@ class FollowupConfig(AppConfig):
 
     def ready(self) -> None:
         from followup import receivers  # noqa: F401  (connects the hooks)
-        from followup import tasks  # noqa: F401  (registers the tasks: the services enqueue them by name)

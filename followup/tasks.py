@@ -9,6 +9,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from core.queueing import enqueue
 from followup import services
 from followup.services import SendFailed, recognition_notify, verification_give_up, verification_send
 
@@ -25,21 +26,12 @@ def verification_sweep_task() -> dict:
         result["expired"] = services.verifications_expire()
         result.update(services.verifications_create_due())
         for verification_id in services.verifications_owed():
-            _enqueue(verification_send_task, verification_id)
+            enqueue(verification_send_task.name, verification_id, if_down="the next sweep will")
             result["queued"] += 1
     for recognition_id in services.recognitions_owed():
-        _enqueue(recognition_notify_task, recognition_id)
+        enqueue(recognition_notify_task.name, recognition_id, if_down="the next sweep will")
         result["recognitions"] += 1
     return result
-
-
-def _enqueue(task, object_id: int) -> None:
-    try:
-        task.delay(object_id)
-    except Exception as exc:
-        if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            raise
-        logger.warning("%s(%s) not enqueued (%s); the next sweep will", task.name, object_id, exc)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=5, default_retry_delay=60)

@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import admin_required
 from core.queueing import enqueue
 from surveys import services
 from surveys.models import SurveyResponse, Theme
 from surveys.text import ThemeMatcher
 from surveys.theme_forms import DecisionForm, ThemeForm
-from surveys.views import admin_only
 
 VOLUME_DAYS = 30
 PREVIEW_SCAN = 2000  # the draft is tried on this many of the most recent comments
@@ -35,7 +35,7 @@ def _themes_with_volume():
     ).select_related("decided_by")
 
 
-@admin_only
+@admin_required
 def theme_list(request: HttpRequest) -> HttpResponse:
     themes = list(_themes_with_volume().order_by("name"))
     groups = {status: [t for t in themes if t.status == status] for status in Theme.Status.values}
@@ -94,17 +94,17 @@ def _editor(request: HttpRequest, theme: Theme | None) -> HttpResponse:
     }, status=status)
 
 
-@admin_only
+@admin_required
 def theme_create(request: HttpRequest) -> HttpResponse:
     return _editor(request, None)
 
 
-@admin_only
+@admin_required
 def theme_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _editor(request, get_object_or_404(Theme, pk=pk))
 
 
-@admin_only
+@admin_required
 @require_POST
 def theme_preview(request: HttpRequest) -> HttpResponse:
     """HTMX: the recent comments the draft's keywords match, highlighted, as the admin types."""
@@ -117,7 +117,7 @@ def theme_preview(request: HttpRequest) -> HttpResponse:
 DECISION_WORDS = {"accept": "accepted", "reject": "rejected", "retire": "retired", "reactivate": "reactivated"}
 
 
-@admin_only
+@admin_required
 @require_POST
 def theme_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     if decision not in DECISION_WORDS:
@@ -138,7 +138,7 @@ def theme_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     return redirect(reverse("surveys:theme_list") + f"#theme-{saved.pk}")
 
 
-@admin_only
+@admin_required
 @require_POST
 def theme_discover(request: HttpRequest) -> HttpResponse:
     """Queue discovery now (it also runs nightly); proposals appear on the list when it is done."""

@@ -7,14 +7,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import admin_required
 from surveys.adapters import Ignored, MappingError, PayloadError
 from surveys.adapters.common import validate_mapping
 from surveys.models import WebhookDelivery, WebhookSource
@@ -23,23 +22,11 @@ from surveys.services import deliveries_replay_failed, delivery_fetch_request, d
 PAGE = 50
 
 
-def admin_only(view):
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_admin_role:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
-
-
 def webhook_url(source: WebhookSource) -> str:
     return f"{settings.SITE_URL}{reverse('webhook', args=[source.slug])}"
 
 
-@admin_only
+@admin_required
 def console(request):
     """Every source with its address and the last 24 hours' delivery counts."""
     since = timezone.now() - timedelta(hours=24)
@@ -52,7 +39,7 @@ def console(request):
     return render(request, "surveys/console.html", {"rows": rows})
 
 
-@admin_only
+@admin_required
 def source_deliveries(request, slug):
     """A source's recent deliveries, newest first, optionally one status only."""
     source = get_object_or_404(WebhookSource, slug=slug)
@@ -88,7 +75,7 @@ def _preview(delivery: WebhookDelivery, mapping: dict) -> dict:
     return {"normalized": result}
 
 
-@admin_only
+@admin_required
 def delivery_detail(request, slug, pk):
     """One delivery: headers, the raw body (escaped), its error, and a mapping preview."""
     delivery = get_object_or_404(WebhookDelivery.objects.select_related("source", "response"), pk=pk, source__slug=slug)
@@ -118,7 +105,7 @@ def delivery_detail(request, slug, pk):
     })
 
 
-@admin_only
+@admin_required
 @require_POST
 def delivery_replay_view(request, slug, pk):
     delivery = get_object_or_404(WebhookDelivery, pk=pk, source__slug=slug)
@@ -129,7 +116,7 @@ def delivery_replay_view(request, slug, pk):
     return redirect("surveys:delivery", slug=slug, pk=pk)
 
 
-@admin_only
+@admin_required
 @require_POST
 def source_replay_failed(request, slug):
     source = get_object_or_404(WebhookSource, slug=slug)

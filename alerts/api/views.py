@@ -4,10 +4,11 @@ scoped to the responses' teams the user may see)."""
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.permissions import IsCxAdmin
 from alerts import services
 from alerts.api.serializers import (
     AlertRuleSerializer, AlertSerializer, BacktestDaysSerializer, BacktestResultSerializer, DraftRuleSerializer,
@@ -19,13 +20,6 @@ from alerts.selectors import alert_list_for_user, rule_list
 from core.api import Conflict
 
 
-class IsCxAdmin(permissions.BasePermission):
-    message = "Only CX admins manage alert rules."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_admin_role)
-
-
 class AlertRuleViewSet(viewsets.ModelViewSet):
     """Alert rules in evaluation order, each with its plain-language `summary` and `scale`.
 
@@ -34,7 +28,7 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
     the field. Deleting a rule that has raised alerts answers 409: disable it instead."""
 
     serializer_class = AlertRuleSerializer
-    permission_classes = [permissions.IsAuthenticated, IsCxAdmin]
+    permission_classes = [IsCxAdmin]
     filterset_fields = ["active", "action", "metric"]
 
     def get_queryset(self):

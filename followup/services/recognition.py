@@ -13,17 +13,16 @@ import re
 import time
 import unicodedata
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
 from core.process_cache import ProcessCache
+from core.queueing import enqueue_on_commit
 from core.unit_of_work import insert
 from followup.models import Recognition
 from surveys.models import SurveyResponse
@@ -241,19 +240,8 @@ def recognition_for_alert(*, alert) -> Recognition | None:
     else:
         recognition, created = Recognition.objects.get_or_create(response=response, defaults=fields)
     if created and recognition.recipients:
-        transaction.on_commit(lambda pk=recognition.pk: recognition_notify_enqueue(pk))
+        enqueue_on_commit(RECOGNITION_NOTIFY_TASK, recognition.pk, if_down="the sweep will send it")
     return recognition if created else None
-
-
-def recognition_notify_enqueue(recognition_id: int) -> None:
-    # TODO(lead): core.queueing. By task name, so this module does not import followup.tasks (the
-    # tasks import the services); followup's AppConfig.ready imports the tasks, which registers them.
-    try:
-        current_app.tasks[RECOGNITION_NOTIFY_TASK].delay(recognition_id)
-    except Exception as exc:
-        if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            raise
-        logger.warning("recognition %s e-mail not enqueued (%s); the sweep will send it", recognition_id, exc)
 
 
 def recognition_notify(*, recognition_id: int) -> str:

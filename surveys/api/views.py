@@ -6,11 +6,12 @@ from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import ADMIN, IsCxAdminOrReadOnly, has_role
 from surveys import services
 from surveys.api.filters import ResponseTextFilterSet
 from surveys.api.serializers import CustomerSerializer, ResponseSerializer, ThemeSerializer
@@ -34,15 +35,6 @@ class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
                 .prefetch_related(Prefetch("theme_links", queryset=links)))
 
 
-class IsAdminOrReadOnly(permissions.BasePermission):
-    message = "Only CX admins create or change themes."
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_admin_role)
-
-
 # (from status, to status) -> the decision that makes that change (surveys.services.theme_decide)
 STATUS_DECISIONS = {
     (Theme.Status.PROPOSED, Theme.Status.ACTIVE): "accept",
@@ -61,7 +53,7 @@ class ThemeViewSet(viewsets.ModelViewSet):
     deleted (the comments they tagged keep them)."""
 
     serializer_class = ThemeSerializer
-    permission_classes = [permissions.IsAuthenticated, IsAdminOrReadOnly]
+    permission_classes = [IsCxAdminOrReadOnly]
     lookup_field = "slug"
     filterset_fields = ["status", "origin"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
@@ -70,7 +62,7 @@ class ThemeViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         themes = Theme.objects.order_by("name")
-        if not getattr(self.request.user, "is_admin_role", False):
+        if not has_role(self.request.user, ADMIN):
             themes = themes.filter(status__in=[Theme.Status.ACTIVE, Theme.Status.RETIRED])
         return themes
 
