@@ -30,13 +30,6 @@ from surveys.signals import response_recorded, response_recording
 
 logger = logging.getLogger("surveys.webhooks")
 
-# Headers worth keeping with a delivery (for the console and for re-verification by a person).
-KEPT_HEADERS = (
-    "content-type", "user-agent", "webhook-id", "webhook-timestamp", "typeform-signature",
-    "x-delighted-webhook-signature", "sm-apikey", "sm-signature", "x-request-id", "x-forwarded-for",
-)
-
-
 class InvalidResponse(ValueError):
     """A normalized response that cannot be stored (a score off its scale); says what to fix."""
 
@@ -72,22 +65,6 @@ def source_create(
 
 # --- Deliveries ----------------------------------------------------------------------------
 
-
-def delivery_store(
-    *, source: WebhookSource, delivery_id: str, content_type: str, headers: dict, body: bytes
-) -> tuple[WebhookDelivery, bool]:
-    """Store a verified delivery (committed when this returns, unless the caller holds a
-    transaction) or return the one with the same id; published to the workers once committed.
-    The webhook's own statement (surveys.ingest.store_delivery), plus a read of the row."""
-    from surveys.ingest import store_delivery
-
-    pk, _delivery_id, created = store_delivery(source, delivery_id, content_type, headers, body)
-    return WebhookDelivery.objects.get(pk=pk), created
-
-
-def _source_headers(source: WebhookSource) -> set[str]:
-    auth = source.auth or {}
-    return {str(auth[k]).lower() for k in ("header", "timestamp_header", "delivery_id_header") if auth.get(k)}
 
 
 def delivery_enqueue(delivery_pk: int, countdown: int = 0) -> None:

@@ -107,7 +107,7 @@ def test_standard_timestamps_inside_the_tolerance_pass_and_outside_fail(client, 
     headers = standard_headers(source.secret, body, timestamp=now + offset)
     # The receiver's clock is pinned to the second the timestamp was taken from, so a slow
     # machine cannot push a 299 s old delivery past the 300 s tolerance.
-    with mock.patch("surveys.webhooks.timezone.now", return_value=dt.datetime.fromtimestamp(now, dt.timezone.utc)):
+    with mock.patch("surveys.ingest.checks.timezone.now", return_value=dt.datetime.fromtimestamp(now, dt.timezone.utc)):
         assert post(client, source, body, headers).status_code == status
     assert WebhookDelivery.objects.count() == (1 if status == 202 else 0)
 
