@@ -42,6 +42,8 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.http.request import split_domain_port, validate_host
 
 from core.logging import request_id_var
+from core.metrics import LATENCY, REQUESTS
+from core.middleware import VALID, new_request_id
 from surveys import stats
 from surveys.ingest.checks import JSON, RATE_LIMITED, Answer, NeedsIO, check, stored, unavailable
 from surveys.ingest.publish import publish, publisher
@@ -226,8 +228,6 @@ def _static_headers(secure: bool) -> tuple[tuple[str, str], ...]:
 
 def request_id(incoming: str) -> str:
     """The caller's X-Request-ID when it is sane, a new one otherwise (core.middleware's rule)."""
-    from core.middleware import VALID, new_request_id
-
     return incoming if VALID.match(incoming) else new_request_id()
 
 
@@ -242,8 +242,6 @@ def rendered(answer: Answer, rid: str, secure: bool) -> tuple[bytes, list[tuple[
 
 def observe(method: str, path: str, status: int, started: float) -> None:
     """The request metrics Django's middleware records for every other page."""
-    from core.metrics import LATENCY, REQUESTS
-
     route = "webhooks/<str:slug>/" if path.endswith("/") else "webhooks/<str:slug>"
     LATENCY.labels(method, route).observe(time.perf_counter() - started)
     REQUESTS.labels(method, route, str(status)).inc()

@@ -32,6 +32,9 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import connections
+
+from surveys.tasks import process_deliveries_task, process_delivery_task
 
 logger = logging.getLogger("surveys.webhooks")
 
@@ -44,8 +47,6 @@ LINGER_SECONDS = 0.01
 
 
 def _publish_batch(ids: list[int]) -> None:
-    from surveys.tasks import process_deliveries_task
-
     process_deliveries_task.apply_async((ids,), retry=False)
 
 
@@ -100,10 +101,8 @@ class BatchPublisher:
             logger.warning("%d deliveries not enqueued (%s); the re-drive will pick them up", len(ids), exc)
         finally:
             if threading.current_thread() is self._thread:
-                # Publishing needs no database; an eager task (tests, `make run` without a
-                # worker) opens a connection in this thread, which must not stay open forever.
-                from django.db import connections
-
+                # Publishing needs no database; should a task run eagerly here after all, the
+                # connection it opened in this thread must not stay open forever.
                 connections.close_all()
 
     def _run(self) -> None:
@@ -126,8 +125,6 @@ def publish(delivery_pk: int) -> None:
     """Hand a committed delivery to the workers: queued for the publishing thread, or, when tasks
     run eagerly, processed here and now (see the module docstring)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        from surveys.tasks import process_delivery_task
-
         process_delivery_task.apply_async((delivery_pk,), retry=False)
     else:
         publisher.submit(delivery_pk)

@@ -21,10 +21,9 @@ import functools
 import json
 from base64 import b64encode
 
-from psycopg.sql import Literal
-
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
+from psycopg.sql import Literal
 
 from surveys.ingest.publish import publish
 from surveys.models import WebhookDelivery, WebhookSource
