@@ -203,8 +203,8 @@ def _stop(workers) -> None:
 
 
 def _accept(source, run: str, i: int) -> int:
-    """What the webhook does once a delivery is verified (surveys.ingest.store_delivery): one
-    autocommitted INSERT, the id handed to the batching publisher (surveys.publisher)."""
+    """What the Django view does once a delivery is verified (surveys.ingest.store_delivery): one
+    autocommitted INSERT, the id handed to the batching publisher (surveys.ingest.publish)."""
     from surveys.ingest import store_delivery
 
     pk, _delivery_id, _created = store_delivery(source, f"{run}-{i}", "application/json", {}, _payload(i, run))
@@ -213,8 +213,8 @@ def _accept(source, run: str, i: int) -> int:
 
 def _accept_concurrently(source, run: str, n: int, senders: int = ACCEPT_SENDERS) -> None:
     """Accept `n` deliveries from `senders` threads at once, as the webhook door accepts many
-    senders' requests at once: concurrent INSERTs share a commit (surveys.group_commit). One
-    sender alone waits for a commit per delivery and measures the disk, not the pipeline."""
+    senders' requests at once: concurrent commits share PostgreSQL's WAL flushes. One sender
+    alone waits for a commit per delivery and measures the disk, not the pipeline."""
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection
@@ -382,7 +382,7 @@ def report(sweep: dict, e2e: dict, machine: str) -> str:
         "",
         "Two Celery worker processes (`-c 1` each) on PostgreSQL, broker Redis db 12. Deliveries in the "
         "Closeloop format, stored exactly as the webhook does after verifying them (`surveys.ingest.store_delivery`, "
-        f"from {ACCEPT_SENDERS} concurrent senders: their INSERTs share commits as at the webhook door, and each id "
+        f"from {ACCEPT_SENDERS} concurrent senders, one autocommitted INSERT each as at the web process's webhook door; each id "
         "goes to the batching publisher, so the workers get batches as in production); a quarter are detractors (NPS 2), so they raise an alert and open or join a case (routing, "
         "round-robin / fewest-open assignment, SLA due times in business hours); the rest are promoters with a "
         "comment, which raise the seeded praise alert. The same two workers also send every alert's e-mail "

@@ -4,8 +4,8 @@ Run: `python -m bench webhooks` (or `DEBUG=1 .venv/bin/python -m bench.bench_web
 Creates the database closeloop_bench_webhooks (dropped at the end), starts the ingest server
 (gunicorn with uvicorn workers, config.asgi) on loopback, drives it with wrk for 30 s at 16 and 64
 connections (each request signed, with a unique delivery id from a Lua script), then at about half
-the maximum rate; then the web server (gunicorn gthread, config.wsgi) for 30 s at 64 connections
-for comparison; and measures pgbench single-row (~1 KB) INSERT commits per second as the physical
+the maximum rate; then the web server (gunicorn gthread, config.wsgi: Django's handler and the
+Django view, one INSERT per request) for 30 s at 64 connections for comparison; and measures pgbench single-row (~1 KB) INSERT commits per second as the physical
 ceiling. Bounded: about 5 minutes. During the ingest server's 64-connection run it also reads,
 from /proc, the CPU time used by the server (master and workers), PostgreSQL, wrk and Redis, per
 accepted request: where the machine's two cores go.
@@ -201,8 +201,8 @@ def run(args=None) -> str:
     py = sys.executable
     # The ingest server (Procfile `ingest`): one uvicorn event loop per core, group commit.
     workers = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 1)))
-    # The web server (Procfile `web`) for comparison: one process per core, threads overlap the
-    # waits on PostgreSQL's commit (2 x 16 measured best for webhooks on this machine).
+    # The web server (Procfile `web`: the Django view) for comparison: one process per core,
+    # threads overlap the waits on PostgreSQL's commit (2 x 16, the shape of earlier runs).
     threads = int(os.environ.get("BENCH_THREADS", "16"))
     server = None
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
@@ -271,12 +271,12 @@ def run(args=None) -> str:
         "",
         f"Date {datetime.date.today().isoformat()}; machine {_machine()}; PostgreSQL on the same machine. "
         f"The ingest server (Procfile `ingest`): gunicorn with {workers} uvicorn workers, `config.asgi` -> "
-        f"surveys.ingest_async (checks in the event loop, group commit). For comparison, the web server "
-        f"(Procfile `web`): gunicorn {workers} gthread workers x {threads} threads, `config.wsgi` -> the WSGI "
-        f"fast path (group commit across threads). wrk 2 threads, {DURATION} s per run; generic source, "
+        f"surveys.ingest.asgi (checks in the event loop, group commit). For comparison, the web server "
+        f"(Procfile `web`): gunicorn {workers} gthread workers x {threads} threads, `config.wsgi` (Django's "
+        f"handler and middleware) -> the Django view, one autocommitted INSERT per request. wrk 2 threads, {DURATION} s per run; generic source, "
         f"HMAC-SHA256 over a {len(BODY)}-byte JSON body, unique X-Delivery-Id per request; each accepted "
         f"request is answered after the commit that holds its row; deliveries are published to Redis in "
-        f"batches by a background thread (surveys.publisher). Rows stored: {stored}, in {messages} Celery "
+        f"batches by a background thread (surveys.ingest.publish). Rows stored: {stored}, in {messages} Celery "
         f"messages. Load average (1/5/15 min) at the start {load_start}, at the end {load_end} (the machine is shared).",
         "",
         "| server | load | accepted/s | p50 | p99 | non-2xx | socket errors |",
@@ -286,13 +286,13 @@ def run(args=None) -> str:
         label = f"{r['connections']} connections" if r is not half else f"~half max rate ({half_target:.0f}/s target, 16 conn.)"
         lines.append(f"| ingest (ASGI) | {label} | {r['accepted_per_s']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
                      f"{r['non2xx']} | {r['socket_errors']} |")
-    lines.append(f"| web (WSGI) | 64 connections | {web['accepted_per_s']:.0f} | {web['p50_ms']:.1f} ms | "
+    lines.append(f"| web (Django view, WSGI) | 64 connections | {web['accepted_per_s']:.0f} | {web['p50_ms']:.1f} ms | "
                  f"{web['p99_ms']:.1f} ms | {web['non2xx']} | {web['socket_errors']} |")
     lines += [
         "",
         f"PostgreSQL ceiling (pgbench, one ~1 KB INSERT per transaction, 16 and 64 clients): **{ceiling:.0f} commits/s**.",
-        f"Acceptance by the ingest server at its best load is **{ratio:.0%} of the ceiling** (target ≥ 33%): "
-        f"{'met' if ratio >= 1 / 3 else 'NOT met'}; the web server's is {web['accepted_per_s'] / ceiling:.0%}. "
+        f"Acceptance by the ingest server at its best load is **{ratio:.0%} of the ceiling** (target ≥ 35%): "
+        f"{'met' if ratio >= 0.35 else 'NOT met'}; the web server's is {web['accepted_per_s'] / ceiling:.0%}. "
         f"p99 at half the maximum rate: **{half['p99_ms']:.1f} ms** "
         f"(target < 50 ms): {'met' if half['p99_ms'] < 50 else 'NOT met'}.",
         "",

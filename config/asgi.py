@@ -2,10 +2,10 @@
 `config.asgi:application`).
 
 POST and HEAD on /webhooks/<slug>/ (with or without the slash) are answered by
-`surveys.ingest_async.asgi_receive` in the event loop, with group commit; the same decisions as
-the WSGI door and the Django view (`surveys.ingest.check`). Everything else, and any webhook
+`surveys.ingest.asgi.asgi_receive` in the event loop, with group commit; the same decisions as
+the Django view (`surveys.ingest.checks.check`). Everything else, and any webhook
 request Django must answer itself (a Host outside ALLOWED_HOSTS), goes to Django's ASGI handler,
-so a proxy that sends the ingest server a page still gets it; the web process (WSGI, threads) is
+so a proxy that sends the ingest server a page still gets it; the web process (config.wsgi) is
 the one meant for people."""
 
 import os
@@ -18,8 +18,7 @@ django_application = get_asgi_application()
 
 from django.conf import settings  # noqa: E402  (needs the apps loaded)
 
-from surveys.ingest import host_allowed  # noqa: E402
-from surveys.ingest_async import asgi_receive, shutdown  # noqa: E402
+from surveys.ingest.asgi import asgi_receive, host_allowed, shutdown  # noqa: E402
 
 WEBHOOK_PATH = re.compile(r"/webhooks/([A-Za-z0-9_-]+)/?")
 
@@ -46,15 +45,12 @@ def _host(scope) -> str:
 
 async def _lifespan(receive, send):
     """Start-up needs nothing; at shutdown the database connections are closed and the
-    deliveries still waiting to be published are sent (surveys.publisher also does so at exit)."""
+    deliveries still waiting to be published are sent (surveys.ingest.publish also does so at exit)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await shutdown()
-            from surveys.publisher import publisher
-
-            publisher.flush()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -179,7 +179,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
 # Webhooks are never redirected (senders do not follow a redirect with their POST): over plain
-# HTTP they get a 403 that says to use https:// (surveys.ingest.receive).
+# HTTP they get a 403 that says to use https:// (surveys.ingest.checks.check).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^webhooks/"]
 CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page (hx-headers), not the cookie
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -321,12 +321,6 @@ THEMES_CHECK_SECONDS = envint("THEMES_CHECK_SECONDS", ALERT_RULES_CHECK_SECONDS)
 # Same for webhook sources (surveys.selectors): a deactivated source stops accepting within
 # this interval everywhere; a rotated secret is picked up on the first failed signature.
 WEBHOOK_SOURCE_CHECK_SECONDS = envint("WEBHOOK_SOURCE_CHECK_SECONDS", 0 if TESTING else 2)
-# Accepted deliveries are published to the workers in batches by a background thread
-# (surveys.publisher) instead of one Celery message inside each request; off in tests (eager).
-WEBHOOK_PUBLISH_IN_BACKGROUND = envbool("WEBHOOK_PUBLISH_IN_BACKGROUND", not TESTING)
-# Concurrent webhook requests of one process share one INSERT and one commit on PostgreSQL
-# (surveys.group_commit); each is still answered only after the commit that holds its row.
-WEBHOOK_GROUP_COMMIT = envbool("WEBHOOK_GROUP_COMMIT", True)
 # A worker fills each batch it processes up to this many deliveries with other pending ones
 # (oldest first), so a backlog of small messages is still worked in full batches.
 WEBHOOK_PROCESS_BATCH_SIZE = envint("WEBHOOK_PROCESS_BATCH_SIZE", 100)

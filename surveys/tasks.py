@@ -26,8 +26,8 @@ def redrive_pending_deliveries_task() -> dict:
 
 @shared_task(acks_late=True, ignore_result=True)
 def process_deliveries_task(delivery_ids: list[int]) -> dict:
-    """A batch published by the web process (surveys.publisher), topped up with other pending
-    deliveries to WEBHOOK_PROCESS_BATCH_SIZE: claimed and read together, each recorded in its own
+    """A batch published by the process that accepted it (surveys.ingest.publish), topped up with
+    other pending deliveries to WEBHOOK_PROCESS_BATCH_SIZE: claimed and read together, each recorded in its own
     transaction (services.deliveries_process). A re-run after a worker died mid-batch skips the
     ones already done."""
     results: dict[str, int] = {}

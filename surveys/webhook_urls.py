@@ -5,7 +5,7 @@ bounced, and many tools are configured without the trailing slash)."""
 
 from django.urls import path
 
-from surveys.webhooks import webhook_receive
+from surveys.ingest.django_view import webhook_receive
 
 urlpatterns = [
     path("<str:slug>/", webhook_receive, name="webhook"),

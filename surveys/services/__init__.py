@@ -16,28 +16,26 @@ transaction per delivery, or one for the whole batch on PostgreSQL.
 - discovery.py: proposing themes from recent comments no active theme matches.
 """
 
-# KEPT_HEADERS, _source_headers and delivery_enqueue are here for surveys.ingest, until the ingest
-# package stops importing them from services.
 from surveys.services.customers import customer_find_or_create
 from surveys.services.deliveries import (
-    KEPT_HEADERS, deliveries_redrive, deliveries_replay_failed, delivery_enqueue, delivery_fetch_request,
-    delivery_normalize, delivery_replay, delivery_store,
+    deliveries_redrive, deliveries_replay_failed, delivery_enqueue, delivery_fetch_request, delivery_normalize,
+    delivery_replay,
 )
 from surveys.services.discovery import Discovery, discover, discover_themes
 from surveys.services.lookups import RecordLookups
 from surveys.services.processing import deliveries_process, delivery_process
 from surveys.services.recording import InvalidResponse, response_analyse, response_record, survey_find_or_create
-from surveys.services.sources import _source_headers, secret_generate, source_create
+from surveys.services.sources import secret_generate, source_create
 from surveys.services.themes import (
     RETAG_DAYS, RetagResult, ThemeTransitionError, responses_retag, theme_create, theme_decide, theme_problems,
     theme_propose, theme_retag_later, theme_update,
 )
 
 __all__ = [
-    "KEPT_HEADERS", "RETAG_DAYS", "Discovery", "InvalidResponse", "RecordLookups", "RetagResult",
-    "ThemeTransitionError", "_source_headers", "customer_find_or_create", "deliveries_process",
+    "RETAG_DAYS", "Discovery", "InvalidResponse", "RecordLookups", "RetagResult",
+    "ThemeTransitionError", "customer_find_or_create", "deliveries_process",
     "deliveries_redrive", "deliveries_replay_failed", "delivery_enqueue", "delivery_fetch_request",
-    "delivery_normalize", "delivery_process", "delivery_replay", "delivery_store", "discover", "discover_themes",
+    "delivery_normalize", "delivery_process", "delivery_replay", "discover", "discover_themes",
     "response_analyse", "response_record", "responses_retag", "secret_generate", "source_create",
     "survey_find_or_create", "theme_create", "theme_decide", "theme_problems", "theme_propose", "theme_retag_later", "theme_update",
 ]

@@ -19,25 +19,6 @@ from surveys.services.recording import InvalidResponse
 
 logger = logging.getLogger("surveys.webhooks")
 
-# Headers worth keeping with a delivery (for the console and for re-verification by a person).
-KEPT_HEADERS = (
-    "content-type", "user-agent", "webhook-id", "webhook-timestamp", "typeform-signature",
-    "x-delighted-webhook-signature", "sm-apikey", "sm-signature", "x-request-id", "x-forwarded-for",
-)
-
-
-def delivery_store(
-    *, source: WebhookSource, delivery_id: str, content_type: str, headers: dict, body: bytes
-) -> tuple[WebhookDelivery, bool]:
-    """Store a verified delivery (committed when this returns, unless the caller holds a
-    transaction) or return the one with the same id; published to the workers once committed.
-    The webhook's own statement (surveys.ingest.store_delivery), plus a read of the row."""
-    from surveys.ingest import store_delivery
-
-    pk, _delivery_id, created = store_delivery(source, delivery_id, content_type, headers, body)
-    return WebhookDelivery.objects.get(pk=pk), created
-
-
 def delivery_enqueue(delivery_pk: int, countdown: int = 0) -> None:
     """Hand a delivery to the worker; when the broker is down the re-drive sweep will do it later."""
     enqueue("surveys.tasks.process_delivery_task", delivery_pk, countdown=countdown,

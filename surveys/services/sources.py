@@ -33,8 +33,3 @@ def source_create(
     source.full_clean()
     source.save()
     return source
-
-
-def _source_headers(source: WebhookSource) -> set[str]:
-    auth = source.auth or {}
-    return {str(auth[k]).lower() for k in ("header", "timestamp_header", "delivery_id_header") if auth.get(k)}

@@ -20,7 +20,8 @@ from alerts.selectors import active_rules
 from alerts.summary import rule_summary
 from alerts.validation import rule_problems
 from surveys.models import ResponseTheme, SurveyResponse
-from surveys.services import delivery_process, delivery_store, theme_create
+from surveys.ingest import delivery_store
+from surveys.services import delivery_process, theme_create
 from tests.alerts.helpers import customer, defaults_off, draft, fake, response, rule
 from tests.factories import PASSWORD
 from tests.surveys.payloads import closeloop_body, make_source

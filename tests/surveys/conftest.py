@@ -14,8 +14,8 @@ def event_loop_thread():
 
 @pytest.fixture(params=["web", "ingest"])
 def door(request):
-    """A request through one of the two front doors gunicorn serves: the web process's WSGI fast
-    path, or the ingest server's ASGI door."""
+    """A request through one of the two doors gunicorn serves: the web process (config.wsgi:
+    Django's handler and the Django view), or the ingest server (config.asgi)."""
     if request.param == "web":
         return wsgi_call
     return request.getfixturevalue("event_loop_thread").call

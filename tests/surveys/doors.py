@@ -1,7 +1,8 @@
-"""Requests through the two front doors gunicorn serves, as a server would make them:
-`config.wsgi.application` (the web process: WSGI, threads) and `config.asgi.application` (the
-ingest server: one event loop per worker). Both return (status, headers, body bytes), with the
-headers in a case-insensitive mapping."""
+"""Requests through the two doors gunicorn serves, as a server would make them:
+`config.wsgi.application` (the web process: Django's handler, middleware and the Django view,
+surveys.ingest.django_view) and `config.asgi.application` (the ingest server,
+surveys.ingest.asgi: one event loop per worker). Both return (status, headers, body bytes), with
+the headers in a case-insensitive mapping."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.db import connections
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from config import asgi, wsgi
-from surveys import ingest_async
+from surveys.ingest import asgi as ingest_asgi
 from tests.surveys.payloads import closeloop_body, standard_headers
 
 
@@ -119,7 +120,7 @@ class EventLoop:
     def close(self) -> None:
         """What the lifespan's shutdown does, and Django's own thread's connection (pages served
         through Django's ASGI handler), so the test database can be dropped."""
-        self.run(ingest_async.shutdown(), 20)
+        self.run(ingest_asgi.shutdown(), 20)
         self.run(sync_to_async(connections.close_all)())
         self.run(self.loop.shutdown_default_executor())
         self.loop.call_soon_threadsafe(self.loop.stop)

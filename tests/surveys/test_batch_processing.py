@@ -15,7 +15,8 @@ from accounts.models import Team
 from alerts.models import Alert, AlertRule
 from cases.models import Case
 from surveys.models import Customer, Survey, SurveyResponse, WebhookDelivery
-from surveys.services import deliveries_process, delivery_store
+from surveys.ingest import delivery_store
+from surveys.services import deliveries_process
 from tests.surveys.payloads import closeloop_body, delighted_body, make_source
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +184,7 @@ def test_the_publisher_waits_a_moment_for_more_ids_before_publishing():
     import threading
     import time as clock
 
-    from surveys.publisher import BatchPublisher
+    from surveys.ingest.publish import BatchPublisher
 
     publisher = BatchPublisher(publish=lambda ids: None, batch_size=100, linger=2.0)
     publisher._queue.put(1)

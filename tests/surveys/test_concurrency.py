@@ -12,7 +12,8 @@ from django.db import connection
 
 from surveys.models import Customer, SurveyResponse, WebhookDelivery
 from surveys.normalized import CustomerIdentity
-from surveys.services import customer_find_or_create, delivery_process, delivery_store  # noqa: F401
+from surveys.ingest import delivery_store
+from surveys.services import customer_find_or_create, delivery_process
 from tests.surveys.payloads import closeloop_body, make_source, signed, surveymonkey_details, surveymonkey_event
 
 THREADS = 8

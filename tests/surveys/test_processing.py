@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from surveys.models import Customer, SurveyResponse, WebhookDelivery
-from surveys.services import delivery_process, delivery_replay, deliveries_redrive, delivery_store
+from surveys.ingest import delivery_store
+from surveys.services import delivery_process, delivery_replay, deliveries_redrive
 from surveys.signals import response_recorded
 from tests.surveys.payloads import closeloop_body, make_source, typeform_body, delighted_body
 

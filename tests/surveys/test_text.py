@@ -13,9 +13,10 @@ from django.core.management.base import CommandError
 from django.template import Context, Template
 from django.utils import timezone
 
+from surveys.ingest import delivery_store
 from surveys.models import ResponseTheme, SurveyResponse, Theme
 from surveys.services import (
-    delivery_process, delivery_store, discover, responses_retag, theme_create, theme_decide, theme_update,
+    delivery_process, discover, responses_retag, theme_create, theme_decide, theme_update,
 )
 from surveys.signals import response_recorded
 from surveys.text import (

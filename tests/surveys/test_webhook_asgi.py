@@ -1,8 +1,8 @@
-"""What is the ingest server's own (config.asgi -> surveys.ingest_async): checks in the event loop
+"""What is the ingest server's own (config.asgi -> surveys.ingest.asgi): checks in the event loop
 or in a thread, group commit on its asyncio connection, its connection's life, its lifespan, and
 everything that is not a webhook handed to Django. What both doors share (every status as the
 Django view answers it, committed before the 202, repeats, the rate limit, request ids, HTTPS)
-is in test_webhook_fast_path.py, run through both.
+is in test_webhook_doors.py, run through both.
 
 Requests go through `config.asgi.application` on one event loop that lives for the module, as
 in a uvicorn worker, outside any test transaction (transaction=True)."""
@@ -18,8 +18,9 @@ from django.db import connections
 from django.test import override_settings
 
 from config import asgi
-from surveys import ingest_async
-from surveys.ingest import delivery_row
+from surveys.ingest import asgi as ingest_asgi
+from surveys.ingest.publish import publisher
+from surveys.ingest.store import delivery_row
 from surveys.models import WebhookDelivery
 from tests.surveys.doors import asgi_request, scope_for, signed_deliveries, terminate_backend
 from tests.surveys.payloads import closeloop_body, make_source, signed
@@ -42,13 +43,13 @@ def test_a_cached_source_is_checked_without_leaving_the_event_loop(call):
     with override_settings(WEBHOOK_SOURCE_CHECK_SECONDS=60):
         body = closeloop_body(response_id="warm")
         assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
-        real = ingest_async._in_thread
+        real = ingest_asgi._in_thread
 
         async def publish_only(function, *args):  # tests publish eagerly, in a thread; nothing else may block
-            assert function is ingest_async.publish, function
+            assert function is ingest_asgi.publish, function
             return await real(function, *args)
 
-        with mock.patch.object(ingest_async, "_in_thread", publish_only):
+        with mock.patch.object(ingest_asgi, "_in_thread", publish_only):
             body = closeloop_body(response_id="inline")
             assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
         # A rotated secret is picked up at once: the failed check is redone in a thread against the row.
@@ -72,10 +73,11 @@ def test_concurrent_requests_share_statements_and_each_gets_its_own_answer(run):
         return await asyncio.gather(*(asgi_request(scope_for("POST", path, body, headers, "", "application/json"), body)
                                       for body, headers in requests))
 
-    # Not processed inline (eager) here: this is about storing; 55 deliveries processed at once in
-    # request threads would only test the test set-up.
+    # Queued for the publishing thread as in production, not processed inline (eager): this is
+    # about storing; 55 deliveries processed at once in request threads would only test the set-up.
     with override_settings(WEBHOOK_SOURCE_CHECK_SECONDS=60, CELERY_TASK_ALWAYS_EAGER=False), \
-            mock.patch.object(ingest_async, "_run", wraps=ingest_async._run) as statements:
+            mock.patch.object(publisher, "submit") as queued, \
+            mock.patch.object(ingest_asgi, "_run", wraps=ingest_asgi._run) as statements:
         run(asgi_request(scope_for("POST", path, same, same_headers, "", "application/json"), same))  # warm
         answers = run(all_at_once())
     assert [status for status, _h, _c in answers[:55]] == [202] * 55
@@ -87,6 +89,8 @@ def test_concurrent_requests_share_statements_and_each_gets_its_own_answer(run):
         answer = json.loads(content)
         assert stored[answer["delivery_id"]] == answer["id"]
         assert answer["delivery_id"] == (f"msg_{i}" if i < 55 else "msg_same")
+    # Each new delivery published once, after its commit; the repeats not at all.
+    assert sorted(call.args[0] for call in queued.call_args_list) == sorted(stored.values())
 
 
 def test_a_row_that_cannot_be_stored_fails_alone(run):
@@ -99,7 +103,7 @@ def test_a_row_that_cannot_be_stored_fails_alone(run):
     gone.delete()
 
     async def together():
-        writer = ingest_async.writer()
+        writer = ingest_asgi.writer()
         return await asyncio.gather(*(writer.submit(row) for row in rows[:2] + [orphan] + rows[2:]),
                                     return_exceptions=True)
 
@@ -132,16 +136,16 @@ def test_the_database_unreachable_answers_503_and_a_dead_connection_is_replaced(
 
 
 async def _writer():
-    return ingest_async.writer()
+    return ingest_asgi.writer()
 
 
-def test_without_group_commit_the_store_is_the_wsgi_doors(call):
-    """SQLite (the embedded default) or WEBHOOK_GROUP_COMMIT off: the same statement as the WSGI
-    door, run in a thread."""
+def test_on_sqlite_the_store_is_the_django_views(call):
+    """SQLite (the embedded setup) has no multi-row statement of this shape: each delivery is the
+    Django view's one INSERT, run in a thread."""
     source = make_source("standard")
     body = closeloop_body()
-    with override_settings(WEBHOOK_GROUP_COMMIT=False), \
-            mock.patch.object(ingest_async.GroupWriter, "submit", side_effect=AssertionError("group commit")):
+    with mock.patch.object(ingest_asgi, "_on_postgresql", return_value=False), \
+            mock.patch.object(ingest_asgi.GroupWriter, "submit", side_effect=AssertionError("group commit")):
         status, _headers, content = call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))
     assert status == 202
     assert WebhookDelivery.objects.get().pk == json.loads(content)["id"]
@@ -169,3 +173,18 @@ def test_lifespan_starts_and_shuts_down(run):
         return sent
 
     assert run(lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_other_paths_methods_and_hosts_go_through_django(call):
+    source = make_source("standard")
+    body = closeloop_body()
+    with mock.patch.object(asgi, "django_application", wraps=asgi.django_application) as django_app:
+        assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
+        assert call("HEAD", f"/webhooks/{source.slug}/")[0] == 200
+        assert django_app.call_count == 0
+        assert call("GET", f"/webhooks/{source.slug}/")[0] == 405
+        assert call("GET", "/healthz")[0] == 200
+        assert call("POST", "/webhooks/a/b/", body)[0] == 404  # not a webhook address
+        # A Host outside ALLOWED_HOSTS: Django's own 400, as for any page.
+        assert call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), host="evil.test")[0] == 400
+        assert django_app.call_count == 4

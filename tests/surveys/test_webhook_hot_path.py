@@ -1,13 +1,19 @@
 """The accepting path stays lean: the source comes from the per-process cache (no query), the
-delivery is one autocommitted INSERT, and a changed source is honoured at once."""
+delivery is one autocommitted INSERT (surveys.ingest.store), a changed source is honoured at
+once, and committed deliveries are published in batches (surveys.ingest.publish)."""
 
 from __future__ import annotations
+
+import queue
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
 from django.db import connections
 from django.test import override_settings
 
+from surveys.ingest import store
+from surveys.ingest.publish import BatchPublisher, publisher
 from surveys.models import WebhookDelivery, WebhookSource
 from surveys.selectors import SOURCE_VERSION_KEY
 from tests.surveys.payloads import closeloop_body, make_source, post, signed, standard_headers
@@ -26,11 +32,12 @@ def _accept(client, source, response_id: str, secret: str | None = None):
 @pytest.mark.django_db(transaction=True)
 def test_an_accepted_delivery_costs_one_query_once_the_source_is_cached(client, django_assert_num_queries):
     source = make_source("standard")
-    with SLOW_CHECKS, override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+    with SLOW_CHECKS, override_settings(CELERY_TASK_ALWAYS_EAGER=False), mock.patch.object(publisher, "submit") as queued:
         assert _accept(client, source, "warm-up").status_code == 202  # caches the source
         with django_assert_num_queries(1) as captured:  # INSERT ... RETURNING, committed by itself
             response = _accept(client, source, "r-2")
     assert response.status_code == 202
+    assert queued.call_args_list[-1].args == (response.json()["id"],)  # queued for the publishing thread
     assert captured.captured_queries[0]["sql"].startswith('INSERT INTO "surveys_webhookdelivery"')
     # Committed before the answer: another connection sees the row.
     other = connections.create_connection("default")
@@ -116,8 +123,6 @@ def test_a_deleted_source_answers_404_and_head_agrees(client):
 
 
 def test_the_publisher_batches_what_queued_up_and_survives_a_broker_error():
-    from surveys.publisher import BatchPublisher
-
     sent, failures = [], [ConnectionError("redis down")]
 
     def publish(ids):
@@ -125,28 +130,35 @@ def test_the_publisher_batches_what_queued_up_and_survives_a_broker_error():
             raise failures.pop()
         sent.append(ids)
 
-    publisher = BatchPublisher(publish=publish, batch_size=3)
+    batches = BatchPublisher(publish=publish, batch_size=3)
     for pk in range(1, 8):
-        publisher._queue.put(pk)  # queued while the thread was busy
-    publisher.flush()
+        batches._queue.put(pk)  # queued while the thread was busy
+    batches.flush()
     assert sent == [[4, 5, 6], [7]]  # the first batch met the broker error: left to the re-drive
 
 
 @pytest.mark.django_db(transaction=True)
-def test_published_in_the_background_the_delivery_is_processed(client):
-    import time
-
-    from surveys.publisher import publisher
-
+def test_with_a_broker_the_publishing_thread_sends_the_committed_delivery(client):
+    """Outside eager mode the request only queues the id; the publisher's own thread sends it
+    (one `process_deliveries_task` message per batch)."""
+    messages = queue.SimpleQueue()
     source = make_source("standard")
-    with override_settings(WEBHOOK_PUBLISH_IN_BACKGROUND=True):
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False), mock.patch.object(publisher, "_publish", messages.put):
         response = _accept(client, source, "r-bg")
-    assert response.status_code == 202
-    delivery = WebhookDelivery.objects.get(pk=response.json()["id"])
-    deadline = time.monotonic() + 10
-    while delivery.status != "processed" and time.monotonic() < deadline:
-        time.sleep(0.05)
-        delivery.refresh_from_db()
-    publisher.flush()
-    time.sleep(0.2)  # the thread closes its (eager-task) connection right after publishing
-    assert delivery.status == "processed"  # the thread published it; eager in tests, so it ran
+        assert response.status_code == 202
+        sent = messages.get(timeout=10)
+    assert sent == [response.json()["id"]]
+    assert WebhookDelivery.objects.get(pk=sent[0]).status == "pending"  # for a worker to take
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nul_character_in_a_delivery_id_is_dropped_and_the_delivery_stored():
+    source = make_source("standard")
+    pk, delivery_id, created = store.store_delivery(source, "abc\x00def", "application/json",
+                                                    {"webhook-id": "abc\x00def"}, b"{}")
+    assert (delivery_id, created) == ("abcdef", True)
+    assert WebhookDelivery.objects.get(pk=pk).headers == {"webhook-id": "abcdef"}
+    # A lone surrogate (from a JSON body's "\\ud800") cannot be stored as such: replaced.
+    pk, delivery_id, created = store.store_delivery(source, "x\ud800y", "application/json", {}, b"{}")
+    assert (delivery_id, created) == ("x?y", True)
+    assert WebhookDelivery.objects.get(pk=pk).delivery_id == "x?y"

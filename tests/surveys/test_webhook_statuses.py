@@ -104,7 +104,7 @@ def test_signed_but_malformed_json_400_with_the_reason(client):
 def test_database_unreachable_503(client):
     source = make_source("standard")
     body = closeloop_body()
-    with mock.patch("surveys.ingest._fetch_one", side_effect=OperationalError("connection refused")):
+    with mock.patch("surveys.ingest.store._fetch_one", side_effect=OperationalError("connection refused")):
         response = post(client, source, body, signed("standard", source, body))
     assert response.status_code == 503
     assert response["Retry-After"]

@@ -1,19 +1,24 @@
-"""Publishes accepted deliveries to the workers from a background thread, in batches.
+"""Publishing: a committed delivery handed to the workers. One path, used by both doors.
 
-The webhook request commits the delivery row and hands its id to `submit()`, which only puts it
-on an in-memory queue; the 202 does not wait for Redis. One daemon thread per web process takes
-whatever ids have queued up (at most BATCH_SIZE) and publishes them as one
-`process_deliveries_task` message. Under load many deliveries share one message, so the cost of
-building and sending a Celery message (the largest CPU cost of accepting a webhook after the
-INSERT) is paid once per batch; when traffic is light each id goes out alone, a millisecond or
-so after its commit.
+A door commits the delivery row and calls `publish(pk)`, which only puts the id on an in-memory
+queue; the answer does not wait for Redis. One daemon thread per process takes whatever ids have
+queued up (at most BATCH_SIZE) and publishes them as one `process_deliveries_task` message.
+Under load many deliveries share one message, so the cost of building and sending a Celery
+message (the largest CPU cost of accepting a webhook after the INSERT; docs/benchmarks_webhooks.md)
+is paid once per batch; when traffic is light each id goes out alone, a millisecond or so after
+its commit. This is what the ingest server's throughput needs, and the Django view uses it too.
 
 Nothing is lost this way: the row is committed before the id is queued, and a delivery whose
 message never reaches Redis (the process dies with ids still queued, Redis is down) is still
 pending in PostgreSQL, where the re-drive (surveys.tasks.redrive_pending_deliveries_task)
 enqueues it after WEBHOOK_REDRIVE_AFTER_SECONDS, exactly as when the broker is unreachable.
 The thread is started lazily in the process that first submits (after gunicorn's fork), and
-what is queued at a clean exit is flushed by an atexit hook.
+what is queued at a clean exit is flushed by an atexit hook (and by the ingest server's lifespan).
+
+With CELERY_TASK_ALWAYS_EAGER (tests, a process without a broker) there is no message to batch:
+a task "sent" runs in the caller. `publish` then runs the delivery's task at once, in the
+calling thread, so it sees the caller's database state and its errors reach the caller; a
+background thread would run it outside the caller's transaction, at a moment nobody waits for.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from django.conf import settings
+from django.db import connections
+
+from surveys.tasks import process_deliveries_task, process_delivery_task
+
 logger = logging.getLogger("surveys.webhooks")
 
 BATCH_SIZE = 100
@@ -37,8 +47,6 @@ LINGER_SECONDS = 0.01
 
 
 def _publish_batch(ids: list[int]) -> None:
-    from surveys.tasks import process_deliveries_task
-
     process_deliveries_task.apply_async((ids,), retry=False)
 
 
@@ -93,10 +101,8 @@ class BatchPublisher:
             logger.warning("%d deliveries not enqueued (%s); the re-drive will pick them up", len(ids), exc)
         finally:
             if threading.current_thread() is self._thread:
-                # Publishing needs no database; an eager task (tests, `make run` without a
-                # worker) opens a connection in this thread, which must not stay open forever.
-                from django.db import connections
-
+                # Publishing needs no database; should a task run eagerly here after all, the
+                # connection it opened in this thread must not stay open forever.
                 connections.close_all()
 
     def _run(self) -> None:
@@ -113,3 +119,12 @@ class BatchPublisher:
 
 publisher = BatchPublisher()
 atexit.register(publisher.flush)
+
+
+def publish(delivery_pk: int) -> None:
+    """Hand a committed delivery to the workers: queued for the publishing thread, or, when tasks
+    run eagerly, processed here and now (see the module docstring)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        process_delivery_task.apply_async((delivery_pk,), retry=False)
+    else:
+        publisher.submit(delivery_pk)

@@ -1,8 +1,9 @@
-"""Both fast front doors answer exactly as the Django view does and commit before they answer:
-the web process's WSGI fast path (config.wsgi -> surveys.ingest.wsgi_receive) and the ingest
-server's ASGI door (config.asgi -> surveys.ingest_async), each test run through both (`door`,
-tests/surveys/conftest.py). The WSGI door's own connection handling is tested here too; the
-ingest server's in test_webhook_asgi.py.
+"""What both doors share: every answer as the Django view gives it through the test client,
+committed before the 202, repeats, the rate limit, request ids, HTTPS. Each test runs through
+both doors (`door`, tests/surveys/conftest.py): the web process (config.wsgi: Django's handler
+and middleware, surveys.ingest.django_view) and the ingest server (config.asgi ->
+surveys.ingest.asgi). The web process's connection handling is tested here too; the ingest
+server's own (group commit, its connection, its lifespan) in test_webhook_asgi.py.
 
 These tests call the callables gunicorn calls, outside any test transaction (transaction=True):
 the doors manage their own connections, as in production."""
@@ -12,16 +13,17 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
 from django.db import connections
 from django.test import Client, override_settings
 
-from config import asgi, wsgi
 from surveys import stats
+from surveys.ingest.publish import publisher
 from surveys.models import WebhookDelivery
-from tests.surveys.doors import terminate_backend, wsgi_call
+from tests.surveys.doors import signed_deliveries, terminate_backend, wsgi_call
 from tests.surveys.payloads import closeloop_body, make_source, signed, standard_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +44,7 @@ def _answer(content: bytes):
     return json.loads(content) if content else None
 
 
-# Each case: a request to send twice, once through the fast path and once through the Django view;
+# Each case: a request to send twice, once through the door and once through the test client;
 # the answers must agree (status, JSON body, Retry-After/Allow). Deliveries get fresh ids per call.
 def _unknown(source):
     body = closeloop_body()
@@ -111,7 +113,8 @@ CASES = {
 @override_settings(WEBHOOK_MAX_BODY_BYTES=1000)
 def test_both_doors_answer_as_the_django_view_does(door, case, cached):
     """With the source cached (the common request), the ingest server decides in its event loop
-    without any I/O; looked up, it reads the source in a thread."""
+    without any I/O; looked up, it reads the source in a thread. The web process's answers are
+    the view's under Django's full handler and middleware."""
     build, expected = CASES[case]
     source = make_source("standard")
     with override_settings(WEBHOOK_SOURCE_CHECK_SECONDS=60 if cached else 0):
@@ -146,14 +149,17 @@ def test_rejections_are_counted_and_store_nothing(door):
     assert not WebhookDelivery.objects.exists()
 
 
-def test_an_accepted_delivery_is_committed_before_the_202(door):
+def test_an_accepted_delivery_is_committed_before_the_202_and_published_once(door):
     source = make_source("standard")
     body = closeloop_body()
     headers = standard_headers(source.secret, body, msg_id="msg_fast")
-    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+    with mock.patch.object(publisher, "submit") as queued, \
+            override_settings(CELERY_TASK_ALWAYS_EAGER=False):  # queued for the publishing thread, as in production
         status, response_headers, content = door("POST", f"/webhooks/{source.slug}/", body, headers)
-    assert status == 202
+        again = door("POST", f"/webhooks/{source.slug}/", body, headers)[0]
+    assert (status, again) == (202, 200)
     answer = json.loads(content)
+    queued.assert_called_once_with(answer["id"])  # the repeat is not published again
     assert answer["status"] == "accepted" and answer["delivery_id"] == "msg_fast"
     other = connections.create_connection("default")  # not this thread's connection
     try:
@@ -206,6 +212,9 @@ def test_a_token_in_the_query_string_authenticates_as_through_django(door):
     assert "x-query-token" not in stored.headers  # the secret is never stored with the delivery
 
 
+# --- the web process's connections (Django's handler around the Django view) ------------------
+
+
 def test_the_database_unreachable_answers_503_and_the_next_request_reconnects():
     source = make_source("standard")
     connection = connections["default"]
@@ -226,7 +235,8 @@ def test_the_database_unreachable_answers_503_and_the_next_request_reconnects():
 
 
 def test_a_kept_connection_that_died_is_replaced_without_a_503():
-    """The fast path skips CONN_HEALTH_CHECKS' SELECT 1 and retries once on a new connection."""
+    """A PostgreSQL restart or a proxy dropped the connection kept from the last request: Django's
+    CONN_HEALTH_CHECKS finds it dead before the request's first statement and opens a new one."""
     source = make_source("standard")
     body = closeloop_body(response_id="r-1")
     assert wsgi_call("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
@@ -255,22 +265,6 @@ def test_a_connection_is_not_kept_past_conn_max_age_in_a_request_thread():
     thread.start()
     thread.join(timeout=30)
     assert seen == {"status": 202, "open_after": False}
-
-
-def test_other_paths_methods_and_hosts_go_through_django(door, request):
-    entry = wsgi if request.node.callspec.params["door"] == "web" else asgi
-    source = make_source("standard")
-    body = closeloop_body()
-    with mock.patch.object(entry, "django_application", wraps=entry.django_application) as django_app:
-        assert door("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body))[0] == 202
-        assert door("HEAD", f"/webhooks/{source.slug}/")[0] == 200
-        assert django_app.call_count == 0
-        assert door("GET", f"/webhooks/{source.slug}/")[0] == 405
-        assert door("GET", "/healthz")[0] == 200
-        assert door("POST", "/webhooks/a/b/", body)[0] == 404  # not a webhook address
-        # A Host outside ALLOWED_HOSTS: Django's own 400, as for any page.
-        assert door("POST", f"/webhooks/{source.slug}/", body, signed("standard", source, body), host="evil.test")[0] == 400
-        assert django_app.call_count == 4
 
 
 def test_the_request_id_is_echoed_and_logged(door):
@@ -304,3 +298,31 @@ def test_where_https_is_required_plain_http_gets_a_403_that_says_so_never_a_redi
 
     assert any(re.search(p, f"webhooks/{source.slug}/") for p in settings.SECURE_REDIRECT_EXEMPT)
     assert not any(re.search(p, "cases/") for p in settings.SECURE_REDIRECT_EXEMPT)
+
+
+def test_concurrent_requests_to_the_web_process_each_get_their_own_answer():
+    """40 requests from 20 threads (gunicorn's gthread worker), five of them the same delivery:
+    one row per delivery id, every 202 names its own row and every repeat the original."""
+    source = make_source("standard")
+    requests = signed_deliveries(source, unique=35, repeats=5)
+
+    def send(item):
+        body, headers = item
+        try:
+            return wsgi_call("POST", f"/webhooks/{source.slug}/", body, headers)
+        finally:
+            connections.close_all()  # this pool thread's connection
+
+    # Stored and published, not processed inline (eager): this is about storing.
+    with ThreadPoolExecutor(max_workers=20) as pool, mock.patch.object(publisher, "submit") as queued, \
+            override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        answers = list(pool.map(send, requests))
+    statuses = [status for status, _h, _c in answers]
+    assert statuses[:35] == [202] * 35
+    assert sorted(statuses[35:]) == [200, 200, 200, 200, 202]
+    stored = dict(WebhookDelivery.objects.values_list("delivery_id", "id"))
+    assert len(stored) == 36
+    for status, _headers, content in answers:
+        answer = json.loads(content)
+        assert stored[answer["delivery_id"]] == answer["id"]
+    assert sorted(call.args[0] for call in queued.call_args_list) == sorted(stored.values())

@@ -1,29 +1,35 @@
-"""The ASGI front door for POST|HEAD /webhooks/<slug>/: the ingest server.
+"""The ingest server's door: `POST|HEAD /webhooks/<slug>/` in an asyncio event loop, with group commit.
 
 config.asgi routes webhook requests here and everything else to Django's ASGI handler. Run it
 as its own process type for webhook traffic (Procfile `ingest`: gunicorn with uvicorn workers,
-one event loop per core) and route /webhooks/ to it; the web process (WSGI) still answers
-webhooks the same way for deployments that run only that.
+one event loop per core) and route /webhooks/ to it; the web process answers webhooks the same
+way through the Django view (surveys.ingest.django_view) for deployments that run only that.
 
-The decisions are `surveys.ingest.check`, the same function the WSGI door and the Django view
-run; only the waiting differs:
+The decisions are `surveys.ingest.checks.check`, the same function the Django view runs; only
+the waiting differs:
 
 - the common request (a source this process has cached and checked within
   WEBHOOK_SOURCE_CHECK_SECONDS) is checked in the event loop without any I/O; anything that
   must read the database (a new slug, the periodic version check, a secret to reload) or count
   a rejection runs the same check in a thread;
 - the per-source rate limit is one pipelined Redis call on an asyncio client;
-- deliveries are committed by group commit: while one multi-row INSERT is in flight, the
-  requests that arrive wait for the next, and each is answered only after the statement holding
-  its row has committed (autocommit, synchronous_commit on). One connection per process.
+- deliveries are committed by group commit (`GroupWriter`, the one group-commit engine): while
+  one multi-row INSERT is in flight, the requests that arrive wait for the next, and each is
+  answered only after the statement holding its row has committed (autocommit,
+  synchronous_commit on). One connection per process. On SQLite (the embedded setup, which has
+  no multi-row statement of this shape) each delivery is the Django view's one INSERT, in a thread.
 
-Never a 500: an exception becomes a 503 with Retry-After, as on the WSGI door."""
+What Django's handler and middleware do for the Django view, this door does itself: the Host
+check (`host_allowed`; otherwise Django answers its 400), HTTPS as Django decides it, the request
+id (header, log context), the request metrics and the static security headers. Never a 500: an
+exception becomes a 503 with Retry-After."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import functools
+import json
 import logging
 import threading
 import time
@@ -33,27 +39,15 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
+from django.http.request import split_domain_port, validate_host
 
 from core.logging import request_id_var
+from core.metrics import LATENCY, REQUESTS
+from core.middleware import VALID, new_request_id
 from surveys import stats
-from surveys.ingest import (
-    RATE_LIMITED,
-    Answer,
-    NeedsIO,
-    check,
-    delivery_row,
-    group_outcomes,
-    group_statement,
-    observe,
-    original_select,
-    publish,
-    rendered,
-    request_id,
-    secure_from_proxy,
-    store_delivery,
-    stored,
-    unavailable,
-)
+from surveys.ingest.checks import JSON, RATE_LIMITED, Answer, NeedsIO, check, stored, unavailable
+from surveys.ingest.publish import publish, publisher
+from surveys.ingest.store import delivery_row, group_outcomes, group_statement, original_select, store_delivery
 
 logger = logging.getLogger("surveys.webhooks")
 
@@ -73,7 +67,7 @@ async def asgi_receive(scope, receive, send, slug: str) -> None:
     try:
         body = await _read_body(receive, headers) if method == "POST" else b""
         answer = await _answer(method, slug, headers, scope.get("query_string", b"").decode("latin-1"), body, secure)
-    except Exception as exc:  # not even the front door may answer 500
+    except Exception as exc:  # not even the door may answer 500
         logger.exception("webhook receive failed")
         answer = unavailable(exc)
     finally:
@@ -131,17 +125,16 @@ async def _answer(method: str, slug: str, headers: dict, query_string: str, body
         if await stats.rate_limited_async(slug, outcome.source.rate_limit_per_second, time.time()):
             await _in_thread(stats.record_rejection, slug, "rate_limited")
             return RATE_LIMITED
-        if not (settings.WEBHOOK_GROUP_COMMIT and _on_postgresql()):
-            # SQLite (the embedded default) or group commit switched off: the WSGI door's store.
+        if not _on_postgresql():  # SQLite (the embedded setup): the Django view's one INSERT
             return stored(*await _in_thread(store_delivery, outcome.source, outcome.delivery_id,
                                             outcome.content_type, outcome.headers, outcome.body))
         row = delivery_row(outcome.source, outcome.delivery_id, outcome.content_type, outcome.headers, outcome.body)
         pk, created = await writer().submit(row)
         if created:
-            if settings.WEBHOOK_PUBLISH_IN_BACKGROUND:
-                publish(pk)  # a queue put: the publisher's thread talks to the broker
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                await _in_thread(publish, pk)  # the task runs in the caller (surveys.ingest.publish)
             else:
-                await _in_thread(publish, pk)
+                publish(pk)  # a queue put: the publisher's thread talks to the broker
         return stored(pk, row[1], created)
     except (DatabaseError, psycopg.OperationalError, psycopg.InterfaceError) as exc:  # unreachable
         return unavailable(exc)
@@ -186,6 +179,72 @@ def _close_io_connections() -> None:
 
     for future in [_io.submit(close) for _ in range(IO_THREADS)]:
         future.result(timeout=10)
+
+
+# --- what Django's handler and middleware would have done -------------------------------------
+
+_hosts: dict[str, bool] = {}
+
+
+def host_allowed(host: str) -> bool:
+    """Whether the ingest server may answer for this Host (X-Forwarded-Host when trusted): it is in
+    ALLOWED_HOSTS. Otherwise Django answers with its 400, exactly as for any other page."""
+    allowed = _hosts.get(host)
+    if allowed is None:
+        domain, _port = split_domain_port(host)
+        hosts = settings.ALLOWED_HOSTS or ([".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+        allowed = bool(domain) and validate_host(domain, hosts)
+        if len(_hosts) < 256:
+            _hosts[host] = allowed
+    return allowed
+
+
+def secure_from_proxy(proxy_value: str | None, scheme: str) -> bool:
+    """HTTPS as Django's request.is_secure() decides it: the trusted proxy header
+    (SECURE_PROXY_SSL_HEADER) when present, else the connection's own scheme."""
+    if settings.SECURE_PROXY_SSL_HEADER and proxy_value is not None:
+        return proxy_value.split(",", 1)[0].strip() == settings.SECURE_PROXY_SSL_HEADER[1]
+    return scheme == "https"
+
+
+@functools.cache
+def _static_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    """What Django's security and clickjacking middleware put on this answer."""
+    headers = []
+    if secure and settings.SECURE_HSTS_SECONDS:
+        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        value += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+        value += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
+        headers.append(("Strict-Transport-Security", value))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        headers.append(("Referrer-Policy", settings.SECURE_REFERRER_POLICY))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
+    return tuple(headers)
+
+
+def request_id(incoming: str) -> str:
+    """The caller's X-Request-ID when it is sane, a new one otherwise (core.middleware's rule)."""
+    return incoming if VALID.match(incoming) else new_request_id()
+
+
+def rendered(answer: Answer, rid: str, secure: bool) -> tuple[bytes, list[tuple[str, str]]]:
+    """The answer's body bytes and response headers."""
+    content = b"" if answer.body is None else json.dumps(answer.body).encode()
+    headers = [("Content-Type", JSON if answer.body is not None else "text/html; charset=utf-8"),
+               ("Content-Length", str(len(content))), *answer.headers, ("X-Request-ID", rid),
+               *_static_headers(secure)]
+    return content, headers
+
+
+def observe(method: str, path: str, status: int, started: float) -> None:
+    """The request metrics Django's middleware records for every other page."""
+    route = "webhooks/<str:slug>/" if path.endswith("/") else "webhooks/<str:slug>"
+    LATENCY.labels(method, route).observe(time.perf_counter() - started)
+    REQUESTS.labels(method, route, str(status)).inc()
 
 
 # --- group commit on an asyncio connection ------------------------------------------------------
@@ -307,8 +366,11 @@ async def _connect() -> psycopg.AsyncConnection:
 
 
 async def shutdown() -> None:
-    """At shutdown (ASGI lifespan): close this loop's connection and the blocking-work threads'."""
+    """At shutdown (ASGI lifespan): close this loop's connection and the blocking-work threads',
+    and publish the deliveries still queued for the publishing thread."""
     found = _writers.pop(asyncio.get_running_loop(), None)
     if found is not None:
         await found.close()
-    await asyncio.get_running_loop().run_in_executor(None, _close_io_connections)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, _close_io_connections)
+    await loop.run_in_executor(None, publisher.flush)
