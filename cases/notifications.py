@@ -257,7 +257,7 @@ BATCH_WORDS = {
 
 def is_batch(notification: Notification) -> bool:
     """A sweep found several cases for one recipient: one message lists them (see
-    cases.services._batched)."""
+    cases.services.sweep._batched)."""
     return notification.case_id is None and bool((notification.context or {}).get("references"))
 
 
