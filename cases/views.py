@@ -42,6 +42,7 @@ from cases.forms import (
 )
 from cases.models import Case, Playbook
 from cases.services import CaseConflict
+from cases.timeline import render_customer_template
 from surveys.models import Survey, SurveyResponse
 
 INBOX_VIEWS = [
@@ -526,7 +527,7 @@ def _filled_email_form(request: HttpRequest, case: Case) -> EmailForm:
     chosen = request.POST.get("template", "")
     template = EmailForm.base_fields["template"].queryset.filter(pk=chosen).first() if chosen.isdigit() else None
     if template is not None:
-        subject, body = services.render_customer_template(template, case=case, agent=request.user)
+        subject, body = render_customer_template(template, case=case, agent=request.user)
         initial.update(template=template.pk, subject=subject, body=body)
     return EmailForm(initial=initial, form_id="email")
 

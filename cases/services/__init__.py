@@ -11,6 +11,7 @@ Each action:
 
 `by` is the acting user, None for the system. `at` (keyword-only, default now) lets the demo
 loader replay history with past timestamps; nothing else passes it.
+How cases read (timeline sentences, conflict messages, scores in words) is cases.timeline.
 
 The modules, one subject each (callers import from here):
     flow.py     the transition table, locking, the guard, events, the save, conflicts
@@ -34,7 +35,6 @@ from cases.services.actions import (
     case_verification_answer,
     case_verification_sent,
     closure_errors,
-    render_customer_template,
 )
 from cases.services.erasure import ERASED, FREE_TEXT_KEYS, cases_erase_free_text
 from cases.services.flow import (
@@ -45,8 +45,6 @@ from cases.services.flow import (
     TRANSITIONS,
     CaseConflict,
     InvalidTransition,
-    conflict_message,
-    describe_event,
     replay_clock,
 )
 from cases.services.opening import (
@@ -62,6 +60,9 @@ from cases.services.sweep import (
     cases_raise_priority,
     cases_sweep_sla,
 )
+
+# Presentation, re-exported for callers that imported it from here before it moved.
+from cases.timeline import conflict_message, describe_event, render_customer_template
 
 __all__ = [
     "ACTIONS", "ACTION_WORDS", "ANY", "BATCH_LIST", "ERASED", "FREE_TEXT_KEYS", "OPEN", "TRANSITIONS",

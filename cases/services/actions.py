@@ -9,7 +9,6 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template import Context, Template
 
 from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
@@ -28,7 +27,6 @@ from cases.services.flow import (
     Kind,
     Status,
     _assignment_rows,
-    _clock,
     _event,
     _guard,
     _lock,
@@ -38,6 +36,7 @@ from cases.services.flow import (
     _reset_sla_marks,
     _save,
 )
+from cases.timeline import team_time
 
 
 # --- actions --------------------------------------------------------------------------------
@@ -53,7 +52,7 @@ def case_claim(*, case_id: int, by: User, expected_version: int | None = None, a
             CaseEvent.objects.filter(case=case, kind__in=[Kind.CLAIMED, Kind.ASSIGNED])
             .select_related("actor").order_by("-created_at", "-id").first()
         )
-        when = f" at {_clock(case, last.created_at)}" if last else ""
+        when = f" at {team_time(case, last.created_at)}" if last else ""
         if last is not None and last.kind == Kind.CLAIMED and last.actor_id == case.assignee_id:
             message = f"{case.assignee.display_name} claimed this case{when}."
         else:
@@ -313,24 +312,6 @@ def case_reopen(*, case_id: int, by, reason: str, expected_version: int | None =
     case = _lock(case_id, by=by, expected_version=expected_version)
     events, fields = _reopen(case, by, _now(at), reason.strip(), {})
     return _save(case, fields, events)
-
-
-def render_customer_template(template, *, case: Case, agent) -> tuple[str, str]:
-    """An EmailTemplate filled in for this case: (subject, body), for staff to edit before sending."""
-    response = case.response
-    from cases.templatetags.case_display import primary_score
-
-    rule = case.alert.rule if case.alert_id else None
-    score = primary_score(response, getattr(rule, "metric", None), getattr(rule, "metric_key", ""))
-    context = Context({
-        "customer": {"name": (case.customer.name if case.customer else "") or "there",
-                     "email": case.customer.email if case.customer else ""},
-        "score": score.text if score else "",
-        "comment": response.comment,
-        "case": {"reference": case.reference},
-        "agent": {"name": agent.display_name if agent else "The customer team"},
-    }, autoescape=False)
-    return Template(template.subject).render(context).strip(), Template(template.body).render(context)
 
 
 @transaction.atomic

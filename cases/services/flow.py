@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
@@ -18,12 +17,11 @@ from cases import notifications
 from cases.models import (
     Case,
     CaseEvent,
-    ContactChannel,
-    ContactOutcome,
     Notification,
     NotificationKind,
 )
 from cases.sla import due_times
+from cases.timeline import conflict_message
 from core.unit_of_work import insert_all
 
 Status = Case.Status
@@ -109,77 +107,6 @@ def replay_clock(at: dt.datetime):
 
 def _now(at: dt.datetime | None) -> dt.datetime:
     return at or _replay_at.get() or timezone.now()
-
-
-def _name(user) -> str:
-    return user.display_name if user is not None else "The system"
-
-
-def _clock(case: Case, instant: dt.datetime) -> str:
-    try:
-        tz = ZoneInfo(case.team.timezone)
-    except Exception:  # noqa: BLE001 - a broken time zone still gets a readable message
-        tz = dt.timezone.utc
-    local = instant.astimezone(tz)
-    today = timezone.now().astimezone(tz).date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%d %b %H:%M")
-
-
-def describe_event(event: CaseEvent) -> str:
-    """One line a person can read: "Bob Smith claimed this case", "Sam changed priority from normal to high"."""
-    who = _name(event.actor)
-    k = event.kind
-    if k == Kind.CLAIMED:
-        return f"{who} claimed this case"
-    if k == Kind.ASSIGNED:
-        target = event.data.get("assignee_name") or event.to_value
-        return f"{who} assigned this case to {target}" if target else f"{who} returned this case to the team queue"
-    if k == Kind.TEAM:
-        return f"{who} moved this case from {event.from_value} to {event.to_value}"
-    if k == Kind.STATUS:
-        return f"{who} changed status from {event.from_value} to {event.to_value}"
-    if k == Kind.PRIORITY:
-        return f"{who} changed priority from {event.from_value} to {event.to_value}"
-    if k == Kind.CONTACT:
-        channel = ContactChannel(event.data.get("channel", "other")).label.lower()
-        if event.data.get("channel") == ContactChannel.EMAIL and not event.data.get("outcome"):
-            return f"{who} e-mailed the customer"
-        outcome = event.data.get("outcome")
-        outcome_text = f" ({ContactOutcome(outcome).label.lower()})" if outcome in ContactOutcome.values else ""
-        return f"{who} logged a {channel} contact attempt{outcome_text}"
-    if k == Kind.NOTE:
-        return f"{who} added a note"
-    if k == Kind.CLOSED:
-        return f"{who} closed this case"
-    if k == Kind.REOPENED:
-        return f"{who} reopened this case"
-    if k == Kind.RESPONSE_ATTACHED:
-        return f"{who} attached another response from the customer"
-    if k == Kind.PLAYBOOK_STEP:
-        verb = "ticked" if event.data.get("done", True) else "unticked"
-        return f"{who} {verb} “{event.note}” ({event.data.get('playbook', 'playbook')})"
-    if k == Kind.VERIFICATION_SENT:
-        return "The customer was asked whether we put it right"
-    if k == Kind.VERIFICATION_ANSWER:
-        said = "yes, it was put right" if event.data.get("recovered") else "no, it was not put right"
-        return f"The customer answered the recovery check: {said} ({event.to_value})"
-    return f"{who}: {event.get_kind_display().lower()}"
-
-
-def conflict_message(case: Case, expected_version: int) -> str:
-    changes = list(
-        CaseEvent.objects.filter(case=case, version__gt=expected_version)
-        .select_related("actor")
-        .order_by("-version", "-id")[:3]
-    )
-    if not changes:
-        return "This case was changed by someone else; reload to see it."
-    latest = changes[0]
-    text = f"{describe_event(latest)} at {_clock(case, latest.created_at)}"
-    more = len({e.version for e in changes}) - 1
-    if more > 0:
-        text += f" (and {more} other change{'s' if more > 1 else ''})"
-    return f"{text}; reload to see it."
 
 
 def _lock(case_id: int, *, by, expected_version: int | None) -> Case:

@@ -29,6 +29,7 @@ from cases.services.flow import (
     _save,
 )
 from cases.sla import due_times
+from cases.timeline import score_words
 from core import unit_of_work
 from core.unit_of_work import insert_all
 
@@ -162,13 +163,6 @@ def _attach(case: Case, alert, at: dt.datetime, *, reopen_reason: str = "") -> C
     return _save(case, fields, events)
 
 
-def _score_words(response) -> str:
-    from cases.templatetags.case_display import primary_score
-
-    score = primary_score(response)
-    return score.text if score else "another low score"
-
-
 def cases_open_from_alerts(*, alerts: list) -> None:
     """The open-case alerts of a worker's batch (core.unit_of_work), once its responses are
     written: each opens, joins or reopens a case as `case_open_from_alert` does. The locks are
@@ -269,7 +263,7 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
             if recent is not None:
                 days = max(0, (at - recent.closed_at).days)
                 when = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
-                reason = (f"Reopened automatically: {customer} sent another low score ({_score_words(response)}) "
+                reason = (f"Reopened automatically: {customer} sent another low score ({score_words(response)}) "
                           f"{when}{'' if days == 0 else ' after'} closure (rule “{rule.name}”, "
                           f"window {window} days).")
                 return _attach(recent, alert, at, reopen_reason=reason)
