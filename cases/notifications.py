@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 
 import requests
+from celery import signature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -99,6 +100,10 @@ def queue(rows: list[Notification]) -> None:
     dispatch_on_commit()
 
 
+# The delivery task, taken by name: cases.tasks imports this module, never the reverse (the app
+# config imports cases.tasks, so the task is registered and runs eagerly where Celery is eager).
+DISPATCH_TASK = "cases.tasks.notifications_dispatch_task"
+
 _dispatch_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("cases_no_dispatch", default=False)
 
 
@@ -118,10 +123,8 @@ def _enqueue_dispatch() -> None:
 
 
 def _send_dispatch(_items=None) -> None:
-    from cases.tasks import notifications_dispatch_task
-
     try:
-        notifications_dispatch_task.delay()
+        signature(DISPATCH_TASK).delay()
     except Exception:  # noqa: BLE001 - the rows wait in the outbox; the every-minute sweep dispatches them
         logger.warning("could not enqueue notification dispatch; the next sweep will", exc_info=True)
 
