@@ -55,8 +55,6 @@ from cases.services.opening import (
 from cases.services.sweep import (
     BATCH_LIST,
     SweepResult,
-    _sweep_portable,
-    _sweep_postgresql,
     cases_raise_priority,
     cases_sweep_sla,
 )
@@ -72,5 +70,4 @@ __all__ = [
     "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_open_from_alerts",
     "cases_raise_priority", "cases_sweep_sla", "closure_errors", "conflict_message", "describe_event",
     "pick_assignee", "render_customer_template", "replay_clock",
-    "_sweep_portable", "_sweep_postgresql",
 ]
