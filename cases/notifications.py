@@ -260,7 +260,7 @@ BATCH_WORDS = {
 
 def is_batch(notification: Notification) -> bool:
     """A sweep found several cases for one recipient: one message lists them (see
-    cases.services.sweep._batched)."""
+    cases.services.sweep._queue_sql)."""
     return notification.case_id is None and bool((notification.context or {}).get("references"))
 
 
