@@ -7,7 +7,6 @@ class CasesConfig(AppConfig):
 
     def ready(self):
         from cases import receivers  # noqa: F401  (connects to alerts.signals.alert_raised)
-        from cases import tasks  # noqa: F401  (registers the tasks cases.notifications enqueues by name)
         from cases.metrics import CasesCollector
         from core.metrics import register_collector
 

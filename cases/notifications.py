@@ -20,7 +20,6 @@ import datetime as dt
 import logging
 
 import requests
-from celery import signature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -30,6 +29,7 @@ from django.utils import timezone
 
 from cases.models import Case, Notification, NotificationKind, NotificationPreference
 from core import batching, unit_of_work
+from core.queueing import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +100,7 @@ def queue(rows: list[Notification]) -> None:
     dispatch_on_commit()
 
 
-# The delivery task, taken by name: cases.tasks imports this module, never the reverse (the app
-# config imports cases.tasks, so the task is registered and runs eagerly where Celery is eager).
+# The delivery task, queued by name (core.queueing): cases.tasks imports this module, never the reverse.
 DISPATCH_TASK = "cases.tasks.notifications_dispatch_task"
 
 _dispatch_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("cases_no_dispatch", default=False)
@@ -123,10 +122,8 @@ def _enqueue_dispatch() -> None:
 
 
 def _send_dispatch(_items=None) -> None:
-    try:
-        signature(DISPATCH_TASK).delay()
-    except Exception:  # noqa: BLE001 - the rows wait in the outbox; the every-minute sweep dispatches them
-        logger.warning("could not enqueue notification dispatch; the next sweep will", exc_info=True)
+    # Broker down: the rows wait in the outbox; the every-minute sweep dispatches them.
+    enqueue(DISPATCH_TASK, if_down="the next sweep will")
 
 
 def dispatch_on_commit() -> None:
