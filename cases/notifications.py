@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from cases.models import Case, Notification, NotificationKind, NotificationPreference
 from core import batching, unit_of_work
+from core.queueing import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,9 @@ def queue(rows: list[Notification]) -> None:
     dispatch_on_commit()
 
 
+# The delivery task, queued by name (core.queueing): cases.tasks imports this module, never the reverse.
+DISPATCH_TASK = "cases.tasks.notifications_dispatch_task"
+
 _dispatch_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("cases_no_dispatch", default=False)
 
 
@@ -118,12 +122,8 @@ def _enqueue_dispatch() -> None:
 
 
 def _send_dispatch(_items=None) -> None:
-    from cases.tasks import notifications_dispatch_task
-
-    try:
-        notifications_dispatch_task.delay()
-    except Exception:  # noqa: BLE001 - the rows wait in the outbox; the every-minute sweep dispatches them
-        logger.warning("could not enqueue notification dispatch; the next sweep will", exc_info=True)
+    # Broker down: the rows wait in the outbox; the every-minute sweep dispatches them.
+    enqueue(DISPATCH_TASK, if_down="the next sweep will")
 
 
 def dispatch_on_commit() -> None:
@@ -257,7 +257,7 @@ BATCH_WORDS = {
 
 def is_batch(notification: Notification) -> bool:
     """A sweep found several cases for one recipient: one message lists them (see
-    cases.services._batched)."""
+    cases.services.sweep._queue_sql)."""
     return notification.case_id is None and bool((notification.context or {}).get("references"))
 
 

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts.models import Priority
 from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome, EmailTemplate, Playbook, RootCause
-from cases.services import describe_event
+from cases.timeline import describe_event
 from cases.sla import sla_state
 
 

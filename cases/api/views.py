@@ -22,6 +22,7 @@ from cases.api import serializers as s
 from cases.filtersets import CaseFilterSet
 from cases.models import EmailTemplate, Playbook, RootCause
 from cases.selectors import case_get_for_user, case_list_for_user, customer_history, with_inbox_order
+from cases.timeline import conflict_message, render_customer_template
 
 LIFECYCLE_FIELDS = {
     "status": "Use the claim, start, close and reopen actions.",
@@ -98,7 +99,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         values = dict(data.validated_data)
         header_version = _if_match(request)
         if header_version is not None and header_version != case.version:
-            exc = services.CaseConflict(services.conflict_message(case, header_version), case)
+            exc = services.CaseConflict(conflict_message(case, header_version), case)
             return Response(_conflict_body(exc, request), status=status.HTTP_412_PRECONDITION_FAILED)
         expected = values.pop("expected_version", None) or header_version
         try:
@@ -225,7 +226,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         template = templates.filter(pk=request.query_params.get("template") or 0).first() or templates.first()
         if template is None:
             raise NotFound("No e-mail template is set up.")
-        subject, body = services.render_customer_template(template, case=case, agent=request.user)
+        subject, body = render_customer_template(template, case=case, agent=request.user)
         return Response({"id": template.pk, "name": template.name, "subject": subject, "body": body})
 
 

@@ -110,17 +110,13 @@ def test_sla_state_labels():
     assert (sla_state(case, now).label, sla_state(case, now).level) == ("closed", "closed")
 
 
-@pytest.mark.parametrize("implementation", ["_sweep_postgresql", "_sweep_portable"])
-def test_both_sweep_implementations_record_the_same(personas, implementation):
-    """PostgreSQL runs the sweep as single statements; SQLite (the embedded demo) through Python."""
-    from cases import services
-
+def test_one_sweep_records_every_step_and_its_messages(personas):
     Team.objects.filter(pk=personas.north.pk).update(escalation_delay_minutes=0, escalation_email="boss@example.com",
                                                     msteams_webhook_url="http://127.0.0.1:9/teams")
     late = make_overdue(case_claim(case_id=open_case().pk, by=personas.alice))
     soon = case_claim(case_id=open_case().pk, by=personas.bob)
     Case.objects.filter(pk=soon.pk).update(first_contact_due=timezone.now() + dt.timedelta(minutes=20))
-    result = getattr(services, implementation)(timezone.now())
+    result = cases_sweep_sla(now=timezone.now())
     assert (result["overdue"], result["due_soon"], result["escalated"], result["priority_raised"]) == (1, 1, 1, 1)
     assert sorted(Notification.objects.filter(case=late).exclude(kind="new_case")
                   .values_list("kind", "channel", "address")) == [
@@ -133,17 +129,14 @@ def test_both_sweep_implementations_record_the_same(personas, implementation):
                   .values_list("kind", flat=True)) == ["escalated", "overdue", "priority"]
 
 
-@pytest.mark.parametrize("implementation", ["_sweep_postgresql", "_sweep_portable"])
-def test_both_sweeps_batch_several_cases_into_one_message_per_recipient(personas, implementation):
+def test_a_sweep_batches_several_cases_into_one_message_per_recipient(personas):
     """A backlog is one message per person and channel listing the cases, not one per case; a
     person with a single case still gets the message about that case."""
-    from cases import services
-
     Team.objects.filter(pk=personas.north.pk).update(escalation_delay_minutes=0, escalation_email="boss@example.com",
                                                     slack_webhook_url="http://127.0.0.1:9/slack")
     alices = [make_overdue(case_claim(case_id=open_case().pk, by=personas.alice)) for _ in range(2)]
     bobs = make_overdue(case_claim(case_id=open_case().pk, by=personas.bob))
-    result = getattr(services, implementation)(timezone.now())
+    result = cases_sweep_sla(now=timezone.now())
     assert (result["overdue"], result["escalated"]) == (3, 3)
     overdue = {(n.channel, n.address): n for n in Notification.objects.filter(kind="overdue")}
     assert sorted(overdue) == [("email", "alice@example.com"), ("email", "bob@example.com"),

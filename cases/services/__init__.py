@@ -1,0 +1,73 @@
+"""Every write to a case. The inbox, bulk actions, the API, receivers and tasks all call these.
+
+Each action:
+- runs in one transaction and locks the case row (select_for_update);
+- refuses a stale edit when `expected_version` is given and the case moved on (CaseConflict,
+  saying who changed what);
+- checks the action against the flow table (ACTIONS / TRANSITIONS: the flow is data, and this
+  is the only place it is enforced);
+- writes CaseEvent rows (the timeline) stamped with the new version, bumps Case.version;
+- queues notifications in the outbox, delivered after commit.
+
+`by` is the acting user, None for the system. `at` (keyword-only, default now) lets the demo
+loader replay history with past timestamps; nothing else passes it.
+How cases read (timeline sentences, conflict messages, scores in words) is cases.timeline.
+
+The modules, one subject each (callers import from here):
+    flow.py     the transition table, locking, the guard, events, the save, conflicts
+    actions.py  claim, assign, start, contact, note, priority, close, reopen, playbook, e-mail, recovery check
+    opening.py  pick_assignee and case opening from alerts, one at a time or a batch
+    sweep.py    the SLA sweep and the escalation ladder's priority raise
+    erasure.py  the case side of a personal-data erasure
+"""
+
+from cases.services.actions import (
+    case_add_note,
+    case_assign,
+    case_change_priority,
+    case_claim,
+    case_close,
+    case_email_customer,
+    case_log_contact,
+    case_playbook_step,
+    case_reopen,
+    case_start,
+    case_verification_answer,
+    case_verification_sent,
+    closure_errors,
+)
+from cases.services.erasure import ERASED, FREE_TEXT_KEYS, cases_erase_free_text
+from cases.services.flow import (
+    ACTION_WORDS,
+    ACTIONS,
+    ANY,
+    OPEN,
+    TRANSITIONS,
+    CaseConflict,
+    InvalidTransition,
+    replay_clock,
+)
+from cases.services.opening import (
+    case_open_from_alert,
+    cases_open_from_alerts,
+    pick_assignee,
+)
+from cases.services.sweep import (
+    BATCH_LIST,
+    SweepResult,
+    cases_raise_priority,
+    cases_sweep_sla,
+)
+
+# Presentation, re-exported for callers that imported it from here before it moved.
+from cases.timeline import conflict_message, describe_event, render_customer_template
+
+__all__ = [
+    "ACTIONS", "ACTION_WORDS", "ANY", "BATCH_LIST", "ERASED", "FREE_TEXT_KEYS", "OPEN", "TRANSITIONS",
+    "CaseConflict", "InvalidTransition", "SweepResult",
+    "case_add_note", "case_assign", "case_change_priority", "case_claim", "case_close", "case_email_customer",
+    "case_log_contact", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
+    "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_open_from_alerts",
+    "cases_raise_priority", "cases_sweep_sla", "closure_errors", "conflict_message", "describe_event",
+    "pick_assignee", "render_customer_template", "replay_clock",
+]

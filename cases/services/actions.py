@@ -1,0 +1,347 @@
+"""What a person (or the system) does to one case: claim, assign, start, log a contact, note,
+priority, close, reopen, playbook steps, e-mail the customer, recovery-check sent and answered.
+Each locks the case, checks the flow (cases.services.flow) and writes events in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import Membership, Priority, Team, User
+from accounts.selectors import visible_team_ids
+from cases import notifications
+from cases.models import (
+    Case,
+    CaseEvent,
+    ContactChannel,
+    ContactOutcome,
+    Notification,
+    NotificationKind,
+    RootCause,
+)
+from cases.services.flow import (
+    CaseConflict,
+    Kind,
+    Status,
+    _assignment_rows,
+    _event,
+    _guard,
+    _lock,
+    _move,
+    _now,
+    _reopen,
+    _reset_sla_marks,
+    _save,
+)
+from cases.timeline import team_time
+
+
+# --- actions --------------------------------------------------------------------------------
+@transaction.atomic
+def case_claim(*, case_id: int, by: User, expected_version: int | None = None, at: dt.datetime | None = None) -> Case:
+    """`by` takes the case. Claiming a case someone else holds is a conflict naming them."""
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    _guard(case, "claim")
+    if case.assignee_id == by.pk:
+        return case
+    if case.assignee_id is not None:
+        last = (
+            CaseEvent.objects.filter(case=case, kind__in=[Kind.CLAIMED, Kind.ASSIGNED])
+            .select_related("actor").order_by("-created_at", "-id").first()
+        )
+        when = f" at {team_time(case, last.created_at)}" if last else ""
+        if last is not None and last.kind == Kind.CLAIMED and last.actor_id == case.assignee_id:
+            message = f"{case.assignee.display_name} claimed this case{when}."
+        else:
+            message = f"{case.assignee.display_name} already has this case (assigned{when})."
+        raise CaseConflict(message, case)
+    at = _now(at)
+    case.assignee = by
+    return _save(case, ["assignee"], [_event(case, Kind.CLAIMED, by, at, to_value=by.username)])
+
+
+def _member_ids(team: Team) -> set[int]:
+    return set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
+
+
+@transaction.atomic
+def case_assign(
+    *, case_id: int, by, assignee: User | None = None, team: Team | None = None,
+    expected_version: int | None = None, at: dt.datetime | None = None,
+) -> Case:
+    """Assign to a person, move to another team, or both. Neither: back to the team's queue.
+    Moving team without naming a person clears the assignee unless they belong to the new team."""
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    _guard(case, "assign")
+    at = _now(at)
+    events: list[CaseEvent] = []
+    fields: list[str] = []
+    target_team = team or case.team
+    if team is not None and team.pk != case.team_id:
+        if by is not None:
+            ids = visible_team_ids(by)
+            if ids is not None and team.pk not in ids:
+                raise ValidationError({"team": [f"You cannot move cases to {team.name}."]})
+        events.append(_event(case, Kind.TEAM, by, at, from_value=case.team.name, to_value=team.name,
+                             data={"from_team": case.team_id, "to_team": team.pk}))
+        case.team = team
+        fields.append("team")
+    members = _member_ids(target_team) if (assignee is not None or team is not None) else set()
+    if assignee is not None and assignee.pk not in members:
+        raise ValidationError({"assignee": [f"{assignee.display_name} is not a member of {target_team.name}."]})
+    if assignee is None and team is not None and case.assignee_id in members:
+        assignee = case.assignee  # moving team keeps a person who belongs to both
+    if (assignee.pk if assignee else None) != case.assignee_id:
+        events.append(_event(
+            case, Kind.ASSIGNED, by, at,
+            from_value=case.assignee.username if case.assignee else "",
+            to_value=assignee.username if assignee else "",
+            data={"assignee_id": assignee.pk if assignee else None,
+                  "assignee_name": assignee.display_name if assignee else ""},
+        ))
+        rows = _assignment_rows(case, assignee, by)
+        case.assignee = assignee
+        fields.append("assignee")
+    else:
+        rows = []
+    if not events:
+        return case
+    _save(case, fields, events)
+    notifications.queue(rows)
+    return case
+
+
+@transaction.atomic
+def case_start(*, case_id: int, by: User, expected_version: int | None = None, at: dt.datetime | None = None) -> Case:
+    """new -> in progress. An unassigned case becomes the starter's."""
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    to_status = _guard(case, "start")
+    at = _now(at)
+    events, fields = [], []
+    if case.assignee_id is None and by is not None:
+        case.assignee = by
+        fields.append("assignee")
+        events.append(_event(case, Kind.CLAIMED, by, at, to_value=by.username))
+    _move(case, to_status, by, at, events, fields)
+    return _save(case, fields, events)
+
+
+def _contact(case: Case, by, at, *, channel: str, outcome: str, note: str, data: dict, action: str) -> tuple[list, list]:
+    to_status = _guard(case, action)
+    events, fields = [], []
+    if case.assignee_id is None and by is not None:
+        case.assignee = by
+        fields.append("assignee")
+        events.append(_event(case, Kind.CLAIMED, by, at, to_value=by.username))
+    _move(case, to_status, by, at, events, fields)
+    events.append(_event(case, Kind.CONTACT, by, at, from_value=channel, to_value=outcome, note=note,
+                         data={"channel": channel, "outcome": outcome, **data}))
+    if case.first_contacted_at is None:
+        case.first_contacted_at = at  # the first attempt stops the first-contact clock
+        fields.append("first_contacted_at")
+        _reset_sla_marks(case, at, fields)
+    return events, fields
+
+
+@transaction.atomic
+def case_log_contact(
+    *, case_id: int, by: User, channel: str, outcome: str, note: str = "",
+    expected_version: int | None = None, at: dt.datetime | None = None,
+) -> Case:
+    """Record an attempt to reach the customer (the first one stops the first-contact clock)."""
+    errors = {}
+    if channel not in ContactChannel.values:
+        errors["channel"] = [f"Choose one of: {', '.join(ContactChannel.values)}."]
+    if outcome not in ContactOutcome.values:
+        errors["outcome"] = [f"Choose one of: {', '.join(ContactOutcome.values)}."]
+    if errors:
+        raise ValidationError(errors)
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    at = _now(at)
+    events, fields = _contact(case, by, at, channel=channel, outcome=outcome, note=note.strip(), data={},
+                              action="log_contact")
+    return _save(case, fields, events)
+
+
+@transaction.atomic
+def case_add_note(*, case_id: int, by: User, note: str, expected_version: int | None = None,
+                  at: dt.datetime | None = None) -> Case:
+    if not (note or "").strip():
+        raise ValidationError({"note": ["Write the note."]})
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    _guard(case, "note")
+    return _save(case, [], [_event(case, Kind.NOTE, by, _now(at), note=note.strip())])
+
+
+@transaction.atomic
+def case_change_priority(*, case_id: int, by, priority: str, expected_version: int | None = None,
+                         at: dt.datetime | None = None, reason: str = "") -> Case:
+    """Change the order of work. Due times stay: they are the promise made when the case opened."""
+    if priority not in Priority.values:
+        raise ValidationError({"priority": [f"Choose one of: {', '.join(Priority.values)}."]})
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    _guard(case, "priority")
+    if case.priority == priority:
+        return case
+    event = _event(case, Kind.PRIORITY, by, _now(at), from_value=case.priority, to_value=priority, note=reason)
+    case.priority = priority
+    return _save(case, ["priority"], [event])
+
+
+def closure_errors(*, root_cause_id, resolution: str, outcome: str) -> dict[str, list[str]]:
+    """The closure contract: what is missing or wrong, by field (empty when closable)."""
+    errors: dict[str, list[str]] = {}
+    if not root_cause_id:
+        errors["root_cause"] = ["Choose a root cause."]
+    elif not RootCause.objects.filter(pk=root_cause_id, active=True, category__active=True).exists():
+        errors["root_cause"] = ["Choose a root cause from the current list."]
+    if not (resolution or "").strip():
+        errors["resolution"] = ["Say what was done to resolve it."]
+    if outcome not in Case.Outcome.values:
+        errors["outcome"] = ["Choose the outcome with the customer."]
+    return errors
+
+
+@transaction.atomic
+def case_close(
+    *, case_id: int, by, root_cause_id, resolution: str, outcome: str, prevention: str = "",
+    suggestions: list[dict] | None = None, expected_version: int | None = None, at: dt.datetime | None = None,
+) -> Case:
+    """Close with the closure contract: an active root cause, what was done, the outcome.
+    `prevention` (how similar cases could be avoided) is optional and goes to reporting.
+    `suggestions` are the root causes the classifier offered in the close form
+    ([{"root_cause_id", "confidence"}], best first): they are kept with whether one was taken."""
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    to_status = _guard(case, "close")
+    errors = closure_errors(root_cause_id=root_cause_id, resolution=resolution, outcome=outcome)
+    if errors:
+        raise ValidationError(errors)
+    at = _now(at)
+    root_cause = RootCause.objects.select_related("category").get(pk=root_cause_id)
+    events, fields = [], []
+    _move(case, to_status, by, at, events, fields)
+    case.root_cause = root_cause
+    case.resolution = resolution.strip()
+    case.outcome = outcome
+    case.prevention = (prevention or "").strip()
+    case.closed_at = at
+    case.closed_by = by
+    fields += ["root_cause", "resolution", "outcome", "prevention", "closed_at", "closed_by"]
+    data = {"root_cause_id": root_cause.pk, "root_cause": str(root_cause), "outcome": outcome,
+            "prevention": case.prevention}
+    offered = _clean_suggestions(suggestions)
+    if offered:
+        case.root_cause_suggestions = offered
+        case.suggestion_taken = any(s["root_cause_id"] == root_cause.pk for s in offered)
+        fields += ["root_cause_suggestions", "suggestion_taken"]
+        data["suggestion_taken"] = case.suggestion_taken
+    events.append(_event(case, Kind.CLOSED, by, at, to_value=outcome, note=case.resolution, data=data))
+    return _save(case, fields, events)
+
+
+def _clean_suggestions(suggestions) -> list[dict]:
+    """The suggestions as offered, in order, with ids as ints and confidence rounded; junk dropped."""
+    cleaned = []
+    for item in suggestions or ():
+        try:
+            cleaned.append({"root_cause_id": int(item["root_cause_id"]),
+                            "confidence": round(float(item.get("confidence") or 0), 4)})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return cleaned[:3]
+
+
+@transaction.atomic
+def case_playbook_step(
+    *, case_id: int, by, playbook, step: int, done: bool = True, expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> Case:
+    """Tick (or untick) step `step` (0-based) of a playbook on an open case; the timeline says which."""
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    _guard(case, "playbook_step")
+    steps = list(playbook.steps or [])
+    if not 0 <= int(step) < len(steps):
+        raise ValidationError({"step": [f"“{playbook.name}” has {len(steps)} steps; there is no step {int(step) + 1}."]})
+    at = _now(at)
+    text = str(steps[int(step)])
+    event = _event(case, Kind.PLAYBOOK_STEP, by, at, to_value="done" if done else "not done", note=text,
+                   data={"playbook_id": playbook.pk, "playbook": playbook.name, "step": int(step), "done": bool(done)})
+    return _save(case, [], [event])
+
+
+@transaction.atomic
+def case_verification_sent(*, case_id: int, verification_id: int, address: str, at: dt.datetime | None = None) -> Case:
+    """Record on the timeline that the customer was asked whether the fix worked (by the system)."""
+    case = _lock(case_id, by=None, expected_version=None)
+    _guard(case, "verification_sent")
+    at = _now(at)
+    event = _event(case, Kind.VERIFICATION_SENT, None, at, to_value=address,
+                   data={"verification_id": verification_id})
+    return _save(case, [], [event])
+
+
+@transaction.atomic
+def case_verification_answer(
+    *, case_id: int, verification_id: int, recovered: bool, answer: str, comment: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """The customer's answer to "Did we put it right?", on the timeline. A "no" (not recovered)
+    reopens a closed case for the same team with fresh SLA clocks."""
+    case = _lock(case_id, by=None, expected_version=None)
+    _guard(case, "verification_answer")
+    at = _now(at)
+    events = [_event(case, Kind.VERIFICATION_ANSWER, None, at, to_value=answer, note=(comment or "").strip(),
+                     data={"verification_id": verification_id, "recovered": bool(recovered)})]
+    fields: list[str] = []
+    if not recovered and case.status == Status.CLOSED:
+        more_events, fields = _reopen(case, None, at, f"The customer answered the recovery check: {answer}.",
+                                      {"verification_id": verification_id})
+        events += more_events
+    return _save(case, fields, events)
+
+
+@transaction.atomic
+def case_reopen(*, case_id: int, by, reason: str, expected_version: int | None = None,
+                at: dt.datetime | None = None) -> Case:
+    """closed -> in progress, with fresh SLA clocks from now. The last closure stays in the timeline."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["Say why the case is reopened."]})
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    events, fields = _reopen(case, by, _now(at), reason.strip(), {})
+    return _save(case, fields, events)
+
+
+@transaction.atomic
+def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expected_version: int | None = None,
+                        at: dt.datetime | None = None) -> Case:
+    """Queue an e-mail to the customer (sent by a task after commit) and record it on the timeline
+    as a contact attempt by e-mail (which stops the first-contact clock like a call would)."""
+    errors = {}
+    if not (subject or "").strip():
+        errors["subject"] = ["Write a subject."]
+    if not (body or "").strip():
+        errors["body"] = ["Write the message."]
+    case = _lock(case_id, by=by, expected_version=expected_version)
+    customer = case.customer
+    if customer is None or not customer.email:
+        errors["customer"] = ["This customer has no e-mail address."]
+    elif customer.contact_opt_out or customer.erased_at:
+        errors["customer"] = ["This customer asked not to be contacted."]
+    if errors:
+        raise ValidationError(errors)
+    at = _now(at)
+    period = f"e{uuid.uuid4().hex[:16]}"
+    notification = Notification.objects.create(
+        case=case, kind=NotificationKind.CUSTOMER_EMAIL, channel=Notification.Channel.EMAIL, address=customer.email,
+        period=period, subject=subject.strip(), body=body,
+        context={"reply_to": by.email if by is not None and by.email else ""},
+    )
+    events, fields = _contact(case, by, at, channel=ContactChannel.EMAIL, outcome="", note=body,
+                              data={"subject": subject.strip(), "notification_id": notification.pk},
+                              action="email_customer")
+    _save(case, fields, events)
+    notifications.dispatch_on_commit()
+    return case

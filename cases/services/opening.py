@@ -1,0 +1,317 @@
+"""Cases from alerts: pick the assignee (manual, round robin, fewest open cases), open a case,
+attach a later response to the customer's open case or reopen a recently closed one; one alert
+at a time or a worker's batch together (core.unit_of_work)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import Priority, Team, User
+from accounts.sla import choose_sla_policy
+from cases import notifications
+from cases.models import (
+    Case,
+    CaseResponse,
+    NotificationKind,
+)
+from cases.services.flow import (
+    Kind,
+    Status,
+    _assignment_rows,
+    _event,
+    _now,
+    _reopen,
+    _save,
+)
+from cases.sla import due_times
+from cases.timeline import score_words
+from core import unit_of_work
+from core.unit_of_work import insert_all
+
+
+# --- opening from an alert ------------------------------------------------------------------
+def _eligible_members(team: Team):
+    return User.objects.filter(
+        memberships__team=team, memberships__is_manager=False, is_active=True, is_away=False
+    ).order_by("id")
+
+
+def pick_assignee(team: Team) -> User | None:
+    """The team's assignment mode: manual (nobody), round-robin, or fewest open cases.
+    Away and inactive members and the team's managers are skipped. Call inside a transaction.
+
+    The mode and the last assignee are read from the team's row as it is now, locked (`team` may
+    come from the per-process cache): concurrent openings for one team take turns. In a batch
+    (core.unit_of_work) the first opening locks every team at once, in id order, before any
+    customer (two workers never wait on each other in a circle), and the batch's openings answer
+    from what it read: members, open-case counts and the round-robin position, written once at
+    the end."""
+    batch = unit_of_work.current()
+    if batch is not None:
+        return _pick_assignee_in_batch(team, batch)
+    mode, last_assigned_id = Team.objects.select_for_update().values_list("assignment", "last_assigned_id").get(
+        pk=team.pk)
+    if mode == Team.Assignment.MANUAL:
+        return None
+    if mode == Team.Assignment.ROUND_ROBIN:
+        chosen = _next_in_turn(list(_eligible_members(team)), last_assigned_id)
+        if chosen is not None:
+            Team.objects.filter(pk=team.pk).update(last_assigned=chosen)
+            team.last_assigned = chosen
+        return chosen
+    return (
+        _eligible_members(team)
+        .annotate(open_cases=Count("assigned_cases", filter=~Q(assigned_cases__status=Status.CLOSED)))
+        .order_by("open_cases", "id")
+        .first()
+    )
+
+
+def _next_in_turn(members: list[User], last_assigned_id: int | None) -> User | None:
+    if not members:
+        return None
+    after = [m for m in members if last_assigned_id is not None and m.pk > last_assigned_id]
+    return after[0] if after else members[0]
+
+
+def _batch_teams(batch) -> dict[int, dict]:
+    """Every team, locked in id order, once per batch: before the batch's first opening locks a
+    customer, so every worker takes its locks teams first, and never in a circle with another."""
+    teams = batch.memo.get("teams")
+    if teams is None:
+        teams = batch.memo["teams"] = {
+            pk: {"mode": mode, "last": last} for pk, mode, last in
+            Team.objects.select_for_update().order_by("pk").values_list("pk", "assignment", "last_assigned_id")
+        }
+    return teams
+
+
+def _pick_assignee_in_batch(team: Team, batch) -> User | None:
+    teams = _batch_teams(batch)
+    state = teams.get(team.pk)
+    if state is None:  # created after the batch locked the teams: lock it on its own
+        mode, last = Team.objects.select_for_update().values_list("assignment", "last_assigned_id").get(pk=team.pk)
+        state = teams[team.pk] = {"mode": mode, "last": last}
+    if state["mode"] == Team.Assignment.MANUAL:
+        return None
+    if state["mode"] == Team.Assignment.ROUND_ROBIN:
+        if "members" not in state:
+            state["members"] = list(_eligible_members(team))
+        chosen = _next_in_turn(state["members"], state["last"])
+        if chosen is not None:
+            state["last"] = chosen.pk
+            batch.at_end(("round-robin", team.pk),
+                          lambda: Team.objects.filter(pk=team.pk).update(last_assigned_id=chosen.pk))
+            team.last_assigned = chosen
+        return chosen
+    if "open" not in state:
+        state["open"] = list(_eligible_members(team).annotate(
+            open_cases=Count("assigned_cases", filter=~Q(assigned_cases__status=Status.CLOSED))))
+    if not state["open"]:
+        return None
+    chosen = min(state["open"], key=lambda m: (m.open_cases, m.pk))
+    chosen.open_cases += 1  # the case about to be opened for them
+    return chosen
+
+
+def _insert_case(**fields) -> Case:
+    """Insert, then derive the reference from the id the database gave: unique without a race.
+    In a batch the id is taken from the sequence first, so the row is inserted with its
+    reference, together with the batch's other rows."""
+    batch = unit_of_work.current()
+    if batch is not None:
+        pk = batch.next_id(Case, exact=True)  # one at a time: references do not skip numbers
+        return batch.insert(Case(pk=pk, reference=f"CL-{pk:06d}", **fields))
+    case = Case.objects.create(reference=f"tmp-{uuid.uuid4().hex[:16]}", **fields)
+    case.reference = f"CL-{case.pk:06d}"
+    Case.objects.filter(pk=case.pk).update(reference=case.reference)
+    return case
+
+
+def _raise_priority_if_worse(case, priority, by, at, events, fields, why: str) -> None:
+    if Priority.rank(priority) > Priority.rank(case.priority):
+        events.append(_event(case, Kind.PRIORITY, by, at, from_value=case.priority, to_value=priority, note=why))
+        case.priority = priority
+        fields.append("priority")
+
+
+def _attach(case: Case, alert, at: dt.datetime, *, reopen_reason: str = "") -> Case:
+    response = alert.response
+    events, fields = [], []
+    if reopen_reason:
+        more, more_fields = _reopen(case, None, at, reopen_reason, {"response_id": response.pk, "alert_id": alert.pk})
+        events += more
+        fields += more_fields
+    if getattr(response, "just_recorded", False):  # recorded in this transaction: attached nowhere yet
+        insert_all([CaseResponse(case=case, response=response, attached_at=at)])
+        created = True
+    else:
+        _, created = CaseResponse.objects.get_or_create(case=case, response=response, defaults={"attached_at": at})
+    if created:
+        events.append(_event(case, Kind.RESPONSE_ATTACHED, None, at, to_value=str(response.pk), data={
+            "response_id": response.pk, "alert_id": alert.pk, "rule": alert.rule.name, "reasons": alert.reasons,
+        }))
+    _raise_priority_if_worse(case, alert.rule.case_priority, None, at, events, fields,
+                             "A later response from the customer asked for a higher priority.")
+    if not events:
+        return case
+    return _save(case, fields, events)
+
+
+def cases_open_from_alerts(*, alerts: list) -> None:
+    """The open-case alerts of a worker's batch (core.unit_of_work), once its responses are
+    written: each opens, joins or reopens a case as `case_open_from_alert` does. The locks are
+    taken first and together, in one order every worker follows: every team, then the alerts'
+    known customers and their open or recently closed cases, one statement each."""
+    from surveys.models import Customer
+
+    batch = unit_of_work.current()
+    if batch is not None:
+        _batch_teams(batch)
+        known = sorted({a.response.customer_id for a in alerts if a.response.customer_id
+                        and not batch.inserted(a.response.customer)})
+        if known:
+            window = max((a.rule.repeat_window_days or 0) for a in alerts)
+            since = timezone.now() - dt.timedelta(days=window)
+            locked = batch.memo["customers"] = {
+                c.pk: (c, []) for c in Customer.objects.select_for_update().filter(pk__in=known).order_by("pk")}
+            if window:
+                for case in (Case.objects.select_for_update().filter(customer_id__in=known)
+                             .filter(~Q(status=Status.CLOSED) | Q(closed_at__gte=since)).order_by("pk")):
+                    locked[case.customer_id][1].append(case)
+    for alert in alerts:
+        response = alert.response
+        response.just_recorded = True  # still true: recorded in this transaction
+        try:
+            case_open_from_alert(alert=alert)
+        finally:
+            response.just_recorded = False
+
+
+# No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
+# delivery, as it must), and a savepoint here would cost two round trips per response.
+@transaction.atomic(savepoint=False)
+def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
+    """Turn an alert into work: route to a team, pick the assignee, set the SLA clocks.
+
+    Repeat protection: when the customer already has an open case, the response is attached to
+    it (and its priority raised if this alert asks for more); when their case was closed within
+    the alert rule's repeat window, that case is reopened instead (its timeline says why).
+    Idempotent: the same alert (or response) never opens two cases."""
+    response = alert.response
+    if getattr(response, "just_recorded", False):
+        # Recorded in this transaction: its only case is one an earlier alert of it opened just now.
+        if getattr(response, "recorded_case", None) is not None:
+            return response.recorded_case
+    else:
+        existing = Case.objects.filter(Q(alert=alert) | Q(case_responses__response=response)).first()
+        if existing is not None:
+            return existing
+    case = _open_from_alert(alert, _now(at))
+    response.recorded_case = case
+    return case
+
+
+def _open_from_alert(alert, at: dt.datetime) -> Case:
+    from cases import routing
+    from cases.routing import matching_rule
+    from surveys.models import Customer, SurveyResponse
+
+    response = alert.response
+    rule = alert.rule
+
+    customer = None
+    batch = unit_of_work.current()
+    if batch is not None:
+        _batch_teams(batch)
+    opened_here = batch is not None and response.customer_id is not None and any(
+        c.customer_id == response.customer_id for c in batch.memo.get("opened", ()))
+    if response.customer_id and batch is not None and batch.inserted(response.customer) and not opened_here:
+        # A customer this batch created, with no case opened for them in it: no one else can
+        # see them yet, so there is nothing to lock and no earlier case to join.
+        customer = response.customer
+    elif response.customer_id:
+        if opened_here:
+            batch.flush()  # the case this batch opened for them is read below
+        locked = batch.memo.get("customers", {}) if batch is not None else {}
+        if response.customer_id in locked:  # locked with the batch's others (cases_open_from_alerts)
+            customer, theirs = locked[response.customer_id]
+        else:
+            # Lock the customer: two responses of theirs processed at once must not open two cases.
+            customer, theirs = Customer.objects.select_for_update().get(pk=response.customer_id), None
+        window = rule.repeat_window_days
+        if window:
+            since = at - dt.timedelta(days=window)
+            if theirs is not None:
+                candidates = [c for c in theirs if c.status != Status.CLOSED or (c.closed_at and c.closed_at >= since)]
+            else:
+                # One read for both questions: the customer's open cases and those closed within the window.
+                candidates = list(
+                    Case.objects.select_for_update()
+                    .filter(Q(customer=customer) & (~Q(status=Status.CLOSED) | Q(closed_at__gte=since)))
+                )
+            open_cases = [c for c in candidates if c.status != Status.CLOSED]
+            if open_cases:
+                return _attach(max(open_cases, key=lambda c: (c.created_at, c.pk)), alert, at)
+            closed = [c for c in candidates if c.status == Status.CLOSED and c.closed_at is not None]
+            recent = max(closed, key=lambda c: (c.closed_at, c.pk)) if closed else None
+            if recent is not None:
+                days = max(0, (at - recent.closed_at).days)
+                when = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
+                reason = (f"Reopened automatically: {customer} sent another low score ({score_words(response)}) "
+                          f"{when}{'' if days == 0 else ' after'} closure (rule “{rule.name}”, "
+                          f"window {window} days).")
+                return _attach(recent, alert, at, reopen_reason=reason)
+
+    routing_rule = matching_rule(response)
+    if rule.case_team_id:
+        team = routing.team(rule.case_team_id)
+    elif routing_rule is not None:
+        team = routing.team(routing_rule.team_id)
+    else:
+        team = routing.team(routing.route_team_id(response))
+    priority = rule.case_priority
+    tier = customer.tier if customer else ""
+    policies = routing.active_sla_policies()  # per process, like the rules; active ones only
+    routing_policy = next((p for p in policies if p.pk == routing_rule.sla_policy_id), None) if (
+        routing_rule is not None and routing_rule.sla_policy_id) else None
+    rule_policy = next((p for p in policies if p.pk == rule.sla_policy_id), None) if rule.sla_policy_id else None
+    if rule.sla_policy_id and rule_policy is None:
+        rule_policy = rule.sla_policy  # inactive, or created a moment ago: as before, the rule's own choice
+    policy = rule_policy or routing_policy or choose_sla_policy(priority=priority, tier=tier, active=policies)
+    first_due, resolution_due = due_times(team, at, policy)
+    assignee = pick_assignee(team)
+    case = _insert_case(
+        customer=customer, response=response, alert=alert, team=team, assignee=assignee, priority=priority,
+        sla_policy=policy, first_contact_due=first_due, resolution_due=resolution_due,
+        value_at_risk=(customer.account_value or 0) if customer else 0, created_at=at,
+    )
+    insert_all([CaseResponse(case=case, response=response, attached_at=at)])
+    if batch is not None:
+        batch.memo.setdefault("opened", []).append(case)
+        if customer is not None and customer.pk in batch.memo.get("customers", {}):
+            batch.memo["customers"][customer.pk][1].append(case)
+    if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
+        SurveyResponse.objects.filter(pk=response.pk).update(team=team)
+        response.team_id = team.pk
+    events = [_event(case, Kind.OPENED, None, at, to_value=team.name, note="; ".join(alert.reasons or []), data={
+        "alert_id": alert.pk, "rule": rule.name, "reasons": alert.reasons,
+        "routing_rule": routing_rule.name if routing_rule else "", "sla_policy": policy.name if policy else "",
+    })]
+    rows = notifications.team_channel_rows(case_id=case.pk, kind=NotificationKind.NEW_CASE, team=team, period="")
+    if assignee is not None:
+        events.append(_event(case, Kind.ASSIGNED, None, at, to_value=assignee.username, data={
+            "assignee_id": assignee.pk, "assignee_name": assignee.display_name, "mode": team.assignment}))
+        case.version = 0  # _assignment_rows stamps the version this opening ends at (1)
+        rows += _assignment_rows(case, assignee, None)
+    case.version = 1
+    for event in events:
+        event.version = 1
+    insert_all(events)
+    notifications.queue(rows)
+    return case

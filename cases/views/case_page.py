@@ -1,0 +1,328 @@
+"""/cases/<reference>/: the case page and the actions on it (claim, assign, contact, note,
+priority, close, reopen, e-mail the customer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Team, User
+from accounts.selectors import scope_by_team
+from cases import selectors, services
+from cases.forms import (
+    AssignForm,
+    CaseForm,
+    CloseForm,
+    ContactForm,
+    EmailForm,
+    EmptyCaseForm,
+    NoteForm,
+    PriorityForm,
+    ReopenForm,
+)
+from cases.models import Case
+from cases.services import CaseConflict
+from cases.suggest import active_root_causes, suggest_root_causes
+from cases.timeline import render_customer_template
+from cases.views.common import team_ids, vary_on_htmx, wants_fragment
+from surveys.models import SurveyResponse
+
+CASE_RELATED = (
+    "response__survey",
+    "customer",
+    "team",
+    "assignee",
+    "alert__rule",
+    "root_cause__category",
+    "closed_by",
+)
+EARLIER_LIMIT = 50
+
+
+# --- case page ------------------------------------------------------------------------------
+
+
+def load_case(user: User, reference: str) -> Case:
+    """The case if this user may see it, with what the page shows; otherwise 404 (not 403: the
+    page does not confirm that a case of another team exists)."""
+    case = selectors.case_list_for_user(user).select_related(*CASE_RELATED).filter(reference=reference).first()
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+@dataclass(frozen=True)
+class Action:
+    form_class: type[CaseForm]
+    perform: Callable[[Case, User, dict], Case]
+    done: str  # what the person is told afterwards; {ref} is the case reference
+
+
+def _assign(case: Case, user: User, form: AssignForm) -> Case:
+    kwargs = form.service_kwargs()
+    assignee = User.objects.get(pk=kwargs["assignee"]) if kwargs["assignee"] else None
+    team = Team.objects.get(pk=kwargs["team"]) if kwargs["team"] else None
+    return services.case_assign(
+        case_id=case.pk, by=user, assignee=assignee, team=team, expected_version=form.cleaned_data["version"]
+    )
+
+
+def _take(case: Case, user: User, form: CaseForm) -> Case:
+    """Take over a case another person holds: an assignment to yourself (claim refuses it)."""
+    return services.case_assign(
+        case_id=case.pk, by=user, assignee=user, team=None, expected_version=form.cleaned_data["version"]
+    )
+
+
+def _email(case: Case, user: User, form: EmailForm) -> Case:
+    return services.case_email_customer(
+        case_id=case.pk,
+        by=user,
+        subject=form.cleaned_data["subject"],
+        body=form.cleaned_data["body"],
+        expected_version=form.cleaned_data["version"],
+    )
+
+
+ACTIONS: dict[str, Action] = {
+    "claim": Action(
+        EmptyCaseForm,
+        lambda case, user, form: services.case_claim(
+            case_id=case.pk, by=user, expected_version=form.cleaned_data["version"]
+        ),
+        "You claimed {ref}.",
+    ),
+    "take": Action(EmptyCaseForm, _take, "{ref} is yours now."),
+    "email": Action(EmailForm, _email, "E-mail to the customer of {ref} queued for sending."),
+    "start": Action(
+        EmptyCaseForm,
+        lambda case, user, form: services.case_start(
+            case_id=case.pk, by=user, expected_version=form.cleaned_data["version"]
+        ),
+        "{ref} is in progress.",
+    ),
+    "contact": Action(
+        ContactForm,
+        lambda case, user, form: services.case_log_contact(
+            case_id=case.pk,
+            by=user,
+            channel=form.cleaned_data["channel"],
+            outcome=form.cleaned_data["outcome"],
+            note=form.cleaned_data["note"],
+            expected_version=form.cleaned_data["version"],
+        ),
+        "Contact attempt logged on {ref}.",
+    ),
+    "note": Action(
+        NoteForm,
+        lambda case, user, form: services.case_add_note(
+            case_id=case.pk, by=user, note=form.cleaned_data["note"], expected_version=form.cleaned_data["version"]
+        ),
+        "Note added to {ref}.",
+    ),
+    "priority": Action(
+        PriorityForm,
+        lambda case, user, form: services.case_change_priority(
+            case_id=case.pk,
+            by=user,
+            priority=form.cleaned_data["priority"],
+            expected_version=form.cleaned_data["version"],
+        ),
+        "Priority of {ref} changed.",
+    ),
+    "assign": Action(AssignForm, _assign, "{ref} reassigned."),
+    "close": Action(
+        CloseForm,
+        lambda case, user, form: services.case_close(
+            case_id=case.pk,
+            by=user,
+            root_cause_id=form.cleaned_data["root_cause"],
+            resolution=form.cleaned_data["resolution"],
+            outcome=form.cleaned_data["outcome"],
+            prevention=form.cleaned_data["prevention"],
+            suggestions=form.offered(),
+            expected_version=form.cleaned_data["version"],
+        ),
+        "{ref} is closed.",
+    ),
+    "reopen": Action(
+        ReopenForm,
+        lambda case, user, form: services.case_reopen(
+            case_id=case.pk, by=user, reason=form.cleaned_data["reason"], expected_version=form.cleaned_data["version"]
+        ),
+        "{ref} is reopened.",
+    ),
+}
+
+
+def _form_kwargs(name: str, user: User, case: Case) -> dict:
+    kwargs = {"form_id": name}
+    if name == "assign":
+        kwargs["team_ids"] = sorted(set(team_ids(user)) | {case.team_id})
+    if name == "close":
+        kwargs["causes"] = active_root_causes()
+        kwargs["playbooks_url"] = reverse("cases:playbooks", args=[case.reference])
+    return kwargs
+
+
+def action_names(user: User, case: Case) -> list[str]:
+    """The actions that make sense in the case's state, for this person, in the panel's order."""
+    if case.status == Case.Status.CLOSED:
+        names = ["reopen", "note"]
+    else:
+        names = []
+        if case.assignee_id is None:
+            names.append("claim")
+        elif case.assignee_id != user.pk:
+            names.append("take")
+        if case.status == Case.Status.NEW:
+            names.append("start")
+        names.append("contact")
+        customer = case.customer
+        if customer is not None and customer.email and not customer.contact_opt_out and not customer.erased_at:
+            names.append("email")
+        names += ["note", "priority", "assign", "close"]
+    return names
+
+
+def _action_forms(user: User, case: Case, bound: CaseForm | None = None, bound_name: str = "",
+                  themes: list[str] | None = None) -> dict:
+    """One form per action that makes sense in the case's state; `bound` (with its errors)
+    replaces the fresh one of the same name. `themes` (the opening response's theme slugs, when
+    the caller has them) saves the suggestion a query."""
+    names = action_names(user, case)
+    forms = {}
+    for name in names:
+        if name == bound_name and bound is not None:
+            forms[name] = bound
+            continue
+        initial = {"version": case.version}
+        if name == "priority":
+            initial["priority"] = case.priority
+        kwargs = _form_kwargs(name, user, case)
+        if name == "close":
+            kwargs["suggestions"] = suggest_root_causes(case, causes=kwargs["causes"], themes=themes)
+        forms[name] = ACTIONS[name].form_class(initial=initial, **kwargs)
+    return forms
+
+
+def checklists(case: Case, events: list, root_cause_id: int | None = None, theme_links=None) -> list:
+    """The case's playbooks with their ticked steps (from the events already loaded)."""
+    playbooks = selectors.playbooks_for_case(case, root_cause_id=root_cause_id, theme_links=theme_links)
+    return selectors.playbook_checklists(playbooks, events)
+
+
+def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
+    """The parts an action changes: actions, header, clocks, timeline and playbooks."""
+    user = request.user
+    events = list(case.events.select_related("actor").order_by("-created_at", "-id"))
+    root_cause_id = extra.pop("playbook_root_cause", None)
+    theme_links = selectors.case_theme_links(case)
+    themes = [link.theme.slug for link in theme_links if link.response_id == case.response_id]
+    context = {
+        "case": case,
+        "now": timezone.now(),
+        "forms": _action_forms(user, case, extra.pop("bound", None), extra.pop("bound_name", ""), themes),
+        "events": events,
+        "checklists": checklists(case, events, root_cause_id, theme_links),
+        "playbook_root_cause": root_cause_id or "",
+        # What the opening comment is about (the suggestion reads the same themes).
+        "theme_links": [link for link in theme_links if link.response_id == case.response_id],
+    }
+    context.update(extra)
+    return context
+
+
+def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
+    """Everything on the full page: the live parts plus what does not change with an action."""
+    context = _case_context(request, case, **extra)
+    context["theme_matches"] = [word for link in context["theme_links"] for word in link.matches or ()]
+    customer = case.customer
+    earlier_responses, earlier_cases = [], []
+    if customer is not None:
+        linked = Q(pk__in=case.case_responses.values("response_id"))
+        responses = SurveyResponse.objects.filter(customer=customer).exclude(pk=case.response_id)
+        responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, request.user).values("pk")))
+        earlier_responses = list(responses.select_related("survey").order_by("-answered_at")[: EARLIER_LIMIT + 1])
+        earlier_cases = list(
+            selectors.case_list_for_user(request.user)
+            .filter(customer=customer)
+            .exclude(pk=case.pk)
+            .select_related("root_cause", "team")
+            .order_by("-created_at")[: EARLIER_LIMIT + 1]
+        )
+    context.update(
+        earlier_responses=earlier_responses[:EARLIER_LIMIT],
+        more_responses=len(earlier_responses) > EARLIER_LIMIT,
+        earlier_cases=earlier_cases[:EARLIER_LIMIT],
+        more_cases=len(earlier_cases) > EARLIER_LIMIT,
+    )
+    return context
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    case = load_case(request.user, reference)
+    return vary_on_htmx(render(request, "cases/case_detail.html", _page_context(request, case)))
+
+
+@login_required
+@require_POST
+def case_action(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    """Run one action on one case. With HTMX: re-render the action panel in place (and the
+    header, clocks and timeline out of band). Without: redirect back to the case page, or show
+    it again with the errors next to the fields."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404("No such action.")
+    case = load_case(request.user, reference)
+    if action == "email" and request.POST.get("fill"):
+        return _render_case(request, case, bound=_filled_email_form(request, case), bound_name="email",
+                            open_action="email")
+    form = spec.form_class(request.POST, **_form_kwargs(action, request.user, case))
+    if form.is_valid():
+        try:
+            spec.perform(case, request.user, form)
+        except CaseConflict as exc:
+            return _render_case(request, exc.case if exc.case is not None else case, status=409, conflict=exc.message)
+        except ValidationError as exc:
+            form.add_service_error(exc, getattr(form, "ERROR_ALIASES", None))
+        else:
+            done = spec.done.format(ref=case.reference)
+            if not wants_fragment(request):
+                messages.success(request, done)
+                return redirect("cases:detail", reference=case.reference)
+            fresh = load_case(request.user, reference)
+            return _render_case(request, fresh, done=done)
+    return _render_case(request, case, status=422, bound=form, bound_name=action)
+
+
+def _filled_email_form(request: HttpRequest, case: Case) -> EmailForm:
+    """The e-mail form with the chosen template filled in for this case, ready to edit."""
+    initial = {"version": request.POST.get("version") or case.version}
+    chosen = request.POST.get("template", "")
+    template = EmailForm.base_fields["template"].queryset.filter(pk=chosen).first() if chosen.isdigit() else None
+    if template is not None:
+        subject, body = render_customer_template(template, case=case, agent=request.user)
+        initial.update(template=template.pk, subject=subject, body=body)
+    return EmailForm(initial=initial, form_id="email")
+
+
+def _render_case(request: HttpRequest, case: Case, status: int = 200, **extra) -> HttpResponse:
+    if wants_fragment(request):
+        context = _case_context(request, case, **extra)
+        response = render(request, "cases/_case_action_response.html", context, status=status)
+    else:
+        response = render(request, "cases/case_detail.html", _page_context(request, case, **extra), status=status)
+    return vary_on_htmx(response)
