@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case, RootCause, RootCauseModel
+from core.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
 
@@ -246,25 +246,29 @@ def train_root_cause_model(*, now=None, limit: int = TRAINING_LIMIT) -> RootCaus
 # --- suggesting -----------------------------------------------------------------------------
 MODEL_KEY = "cases:root_cause_model:newest"
 MODEL_KEY_SECONDS = 300  # a model stored elsewhere is picked up at the latest after this long
-_cache_lock = threading.Lock()
-_cache: dict = {"id": None, "pipeline": None}
 
 
-def _newest_model_id() -> int | None:
-    """The id of the model in use: from the shared cache (set by training), else one indexed query.
-    0 in the cache means "none trained yet"."""
-    from django.core.cache import cache
+class _NewestModel:
+    """The version of the pipeline cache: the id of the model in use, from the shared cache (set
+    by training), else one indexed query. "0" means none is trained yet; never None, so a cache
+    outage costs a query per suggestion, not a model load."""
 
-    try:
-        cached = cache.get(MODEL_KEY)
-    except Exception as exc:  # noqa: BLE001 - without the cache, ask the database every time
-        logger.warning("root-cause model id not cached (%s)", exc)
-        cached = None
-    if cached is not None:
-        return cached or None
-    newest = RootCauseModel.objects.order_by("-created_at", "-id").values_list("id", flat=True).first()
-    _publish_model_id(newest)
-    return newest
+    def current(self) -> str:
+        from django.core.cache import cache
+
+        try:
+            cached = cache.get(MODEL_KEY)
+        except Exception as exc:  # noqa: BLE001 - without the cache, ask the database every time
+            logger.warning("root-cause model id not cached (%s)", exc)
+            cached = None
+        if cached is not None:
+            return str(cached)
+        newest = RootCauseModel.objects.order_by("-created_at", "-id").values_list("id", flat=True).first()
+        _publish_model_id(newest)
+        return str(newest or 0)
+
+    def bump(self) -> None:
+        _publish_model_id(RootCauseModel.objects.order_by("-created_at", "-id").values_list("id", flat=True).first())
 
 
 def _publish_model_id(model_id: int | None) -> None:
@@ -276,25 +280,28 @@ def _publish_model_id(model_id: int | None) -> None:
         logger.warning("could not publish the root-cause model id (%s)", exc)
 
 
+def _load_pipeline():
+    newest = int(_newest.current())
+    blob = RootCauseModel.objects.filter(pk=newest).values_list("blob", flat=True).first() if newest else None
+    if blob is None:
+        return None
+    try:
+        return joblib.load(io.BytesIO(bytes(blob)))["pipeline"]
+    except Exception:  # noqa: BLE001 - a model that will not load means "no suggestion"
+        logger.exception("root-cause model %s could not be loaded", newest)
+        return None
+
+
+_newest = _NewestModel()
+# Checked on every suggestion (a cache read): a newly trained model is used at once.
+_pipelines = ProcessCache(_newest, _load_pipeline, check_seconds=lambda: 0, what="root-cause model")
+
+
 def current_pipeline():
     """The newest stored model's pipeline, loaded once per process and reloaded when a newer one
     is published (the check is a cache read, or one indexed query for an id). None when there is
     none or it cannot be loaded (say, stored by an incompatible scikit-learn): no suggestion then."""
-    newest = _newest_model_id()
-    if newest is None:
-        return None
-    with _cache_lock:
-        if _cache["id"] == newest:
-            return _cache["pipeline"]
-        blob = RootCauseModel.objects.filter(pk=newest).values_list("blob", flat=True).first()
-        pipeline = None
-        if blob is not None:
-            try:
-                pipeline = joblib.load(io.BytesIO(bytes(blob)))["pipeline"]
-            except Exception:  # noqa: BLE001 - a model that will not load means "no suggestion"
-                logger.exception("root-cause model %s could not be loaded", newest)
-        _cache.update(id=newest, pipeline=pipeline)
-        return pipeline
+    return _pipelines.get()
 
 
 def rank(pipeline, row: dict) -> list[tuple[int, float]]:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.selectors import scope_by_team, visible_team_ids
+from core.process_cache import KeyedProcessCache
 from surveys.models import Customer, SurveyResponse, WebhookDelivery, WebhookSource
 
 logger = logging.getLogger(__name__)
@@ -47,7 +42,7 @@ def customer_list_for_user(user) -> QuerySet[Customer]:
 #
 # Every web process keeps the active sources it has served in memory, keyed by slug, together
 # with the version token it loaded them under; the webhook view then answers without a query
-# for the source. A change to any WebhookSource (post_save, post_delete: surveys.receivers)
+# for the source (core.process_cache.KeyedProcessCache). A change to any WebhookSource (post_save, post_delete: surveys.receivers)
 # empties this process's copy at once and writes a new token to the shared Redis cache, again
 # after the transaction commits. Other processes compare the token at most once every
 # WEBHOOK_SOURCE_CHECK_SECONDS (default 2 s; 0 in tests: every request), so a deactivated or
@@ -61,88 +56,31 @@ def customer_list_for_user(user) -> QuerySet[Customer]:
 SOURCE_VERSION_KEY = "surveys:webhook_sources:version"
 
 
-@dataclass
-class _SourceCache:
-    token: str | None = None
-    checked_at: float = float("-inf")
-    sources: dict = field(default_factory=dict)
-
-
-_source_cache = _SourceCache()
-_source_lock = threading.Lock()
-
-
-def _source_token() -> str | None:
-    try:
-        token = cache.get(SOURCE_VERSION_KEY)
-        if token is None:
-            cache.add(SOURCE_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            token = cache.get(SOURCE_VERSION_KEY)
-        return token
-    except Exception as exc:  # fall back to the database, never to a stale source
-        logger.warning("webhook source cache version unavailable (%s); reading sources from the database", exc)
-        return None
-
-
 def _load_source(slug: str) -> WebhookSource | None:
     return WebhookSource.objects.filter(slug=slug, active=True).first()
 
 
+_sources = KeyedProcessCache(SOURCE_VERSION_KEY, _load_source, what="webhook sources",
+                             check_seconds=lambda: getattr(settings, "WEBHOOK_SOURCE_CHECK_SECONDS", 2))
+
+
 def active_webhook_source(slug: str) -> tuple[WebhookSource | None, bool]:
     """The active source with this slug and whether it came from this process's cache."""
-    global _source_cache
-    now = time.monotonic()
-    interval = getattr(settings, "WEBHOOK_SOURCE_CHECK_SECONDS", 2)
-    current = _source_cache
-    if not interval or now - current.checked_at >= interval:
-        token = _source_token()
-        if token is None or token != current.token:
-            current = _SourceCache(token=token, checked_at=now)
-        else:
-            current = _SourceCache(token=token, checked_at=now, sources=current.sources)
-        _source_cache = current
-    if current.token is not None and (source := current.sources.get(slug)) is not None:
-        return source, True
-    source = _load_source(slug)
-    if source is not None and current.token is not None:
-        with _source_lock:
-            if _source_cache is current:
-                current.sources[slug] = source
-    return source, False
+    return _sources.get(slug)
 
 
 def cached_webhook_source(slug: str) -> WebhookSource | None:
     """The source as `active_webhook_source` would answer it without any I/O: this process's
     copy while its version check is not due, else None (ask `active_webhook_source`)."""
-    current = _source_cache
-    interval = getattr(settings, "WEBHOOK_SOURCE_CHECK_SECONDS", 2)
-    if current.token is None or not interval or time.monotonic() - current.checked_at >= interval:
-        return None
-    return current.sources.get(slug)
+    return _sources.peek(slug)
 
 
 def fresh_webhook_source(slug: str) -> WebhookSource | None:
     """Reload one source from the database (after a signature failure against a cached copy)."""
-    source = _load_source(slug)
-    with _source_lock:
-        if source is None:
-            _source_cache.sources.pop(slug, None)
-        elif _source_cache.token is not None:
-            _source_cache.sources[slug] = source
-    return source
+    return _sources.reload(slug)
 
 
 def webhook_sources_changed() -> None:
     """Call after any change to webhook sources: this process forgets them now, the others on
     their next version check. Writes that bypass model signals (QuerySet.update) must call it."""
-    _forget_sources()
-    transaction.on_commit(_forget_sources)
-
-
-def _forget_sources() -> None:
-    global _source_cache
-    _source_cache = _SourceCache()
-    try:
-        cache.set(SOURCE_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception as exc:
-        logger.warning("could not publish a webhook source change to the cache (%s)", exc)
+    _sources.changed()
