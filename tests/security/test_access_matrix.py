@@ -172,6 +172,9 @@ def test_an_agent_cannot_change_due_times_sla_policies_or_scores(world, api_clie
     assert SurveyResponse.objects.get(pk=north.response.pk).nps == 2
     created = api_client.post("/api/v1/alert-rules/", {"name": "x", "metric": "nps", "operator": "lte", "threshold": 6}, format="json")
     assert created.status_code == 403
+    from alerts.models import AlertRule
+
+    assert not AlertRule.objects.filter(name="x").exists()
     client = Client()
     client.force_login(personas.alice)
     assert client.get("/admin/accounts/slapolicy/").status_code == 302  # not staff: to the admin login
