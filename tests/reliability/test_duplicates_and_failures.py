@@ -22,10 +22,10 @@ def _detractor_setup():
     """A default team and the detractor rule (a transactional test starts from empty tables)."""
     from decimal import Decimal
 
-    from accounts.models import Team
     from alerts.models import AlertRule
+    from tests.factories import make_team
 
-    Team.objects.create(name="North", slug="north", is_default=True)
+    make_team("North", is_default=True)
     AlertRule.objects.get_or_create(
         metric="nps", operator="lte", action="open_case",
         defaults={"name": "Detractor", "threshold": Decimal("6"), "order": 10},
