@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from cases.models import Case, CaseEvent, RootCause
+from cases.models import Case, CaseEvent, Playbook, RootCause
 from cases.services import (
     CaseConflict,
     InvalidTransition,
@@ -14,9 +14,13 @@ from cases.services import (
     case_change_priority,
     case_claim,
     case_close,
+    case_email_customer,
     case_log_contact,
+    case_playbook_step,
     case_reopen,
     case_start,
+    case_verification_answer,
+    case_verification_sent,
 )
 from tests.cases.conftest import open_case, root_cause
 
@@ -55,7 +59,16 @@ def call(action, case, by):
         return close(case, by)
     if action == "reopen":
         return case_reopen(case_id=case.pk, by=by, reason="Customer called back.")
-    return None
+    if action == "email_customer":
+        return case_email_customer(case_id=case.pk, by=by, subject="Your parcel", body="Sorry about the parcel.")
+    if action == "playbook_step":
+        playbook = Playbook.objects.create(name="Late deliveries", root_cause=root_cause(), steps=["Call", "Refund"])
+        return case_playbook_step(case_id=case.pk, by=by, playbook=playbook, step=0)
+    if action == "verification_sent":
+        return case_verification_sent(case_id=case.pk, verification_id=1, address="customer@example.com")
+    if action == "verification_answer":
+        return case_verification_answer(case_id=case.pk, verification_id=1, recovered=True, answer="9")
+    raise AssertionError(action)
 
 
 # The flow, written out: (status, action) -> the status the case ends in, or the refusal a
@@ -85,13 +98,26 @@ FLOW = {
     ("closed", "priority"): "Cannot change the priority of a closed case.",
     ("closed", "close"): "Cannot close a closed case.",
     ("closed", "reopen"): "in_progress",
+    ("new", "email_customer"): "in_progress",
+    ("in_progress", "email_customer"): "in_progress",
+    ("closed", "email_customer"): "A closed case cannot move to in progress (cannot e-mail the customer of it).",
+    ("new", "playbook_step"): "new",
+    ("in_progress", "playbook_step"): "in_progress",
+    ("closed", "playbook_step"): "Cannot tick a playbook step on a closed case.",
+    ("new", "verification_sent"): "Cannot send a recovery check for a new case.",
+    ("in_progress", "verification_sent"): "Cannot send a recovery check for a in progress case.",
+    ("closed", "verification_sent"): "closed",
+    # A "yes, put right" answer is recorded in any status (a "no" reopens: tested in followup/).
+    ("new", "verification_answer"): "new",
+    ("in_progress", "verification_answer"): "in_progress",
+    ("closed", "verification_answer"): "closed",
 }
 STATUSES = ["new", "in_progress", "closed"]
 
 
 def test_the_flow_covers_every_status_and_action():
     assert sorted(Case.Status.values) == sorted(STATUSES)
-    assert len(FLOW) == len(STATUSES) * 8
+    assert len(FLOW) == len(STATUSES) * 12
 
 
 @pytest.mark.parametrize(("status", "action"), list(FLOW))
