@@ -172,12 +172,12 @@ def test_an_agent_cannot_change_due_times_sla_policies_or_scores(world, api_clie
     assert SurveyResponse.objects.get(pk=north.response.pk).nps == 2
     created = api_client.post("/api/v1/alert-rules/", {"name": "x", "metric": "nps", "operator": "lte", "threshold": 6}, format="json")
     assert created.status_code == 403
-    from alerts.models import AlertRule
-
-    assert not AlertRule.objects.filter(name="x").exists()
     client = Client()
     client.force_login(personas.alice)
     assert client.get("/admin/accounts/slapolicy/").status_code == 302  # not staff: to the admin login
     response = client.post(f"/admin/accounts/slapolicy/{policy.pk}/change/", {"name": "Gold", "first_contact_hours": 99})
     assert response.status_code == 302
     assert SlaPolicy.objects.get(pk=policy.pk).first_contact_hours == 1
+    from alerts.models import AlertRule
+
+    assert not AlertRule.objects.filter(name="x").exists(), "the refused rule was not created"
