@@ -70,6 +70,20 @@ def test_the_embedded_stack_starts_serves_a_login_and_stops(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             raise
         log.close()
-    time.sleep(0.5)
-    alive = [pid for pid in seen if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    alive = _still_running(seen)
+    deadline = time.monotonic() + 15  # children get a moment to exit after the parent
+    while alive and time.monotonic() < deadline:
+        psutil.wait_procs([psutil.Process(pid) for pid in alive if psutil.pid_exists(pid)], timeout=1)
+        alive = _still_running(seen)
     assert alive == [], f"processes left running: {alive}"
+
+
+def _still_running(pids) -> list[int]:
+    running = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return running

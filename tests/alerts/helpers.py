@@ -7,40 +7,33 @@ import itertools
 from decimal import Decimal
 from types import SimpleNamespace
 
-from django.utils import timezone
-
 from alerts import services
 from alerts.models import AlertRule
 from alerts.selectors import rules_changed
 from surveys.models import Customer, Survey, SurveyResponse, WebhookSource
+from tests.factories import CustomerFactory, SurveyFactory, SurveyResponseFactory, WebhookSourceFactory
 
 _seq = itertools.count(1)
 
 
 def source() -> WebhookSource:
-    found, _ = WebhookSource.objects.get_or_create(slug="alerts-test", defaults={"name": "Test", "vendor": "standard"})
-    return found
+    return WebhookSourceFactory(slug="alerts-test", name="Test", vendor="standard")
 
 
 def survey(name: str = "Relationship NPS") -> Survey:
-    found, _ = Survey.objects.get_or_create(source=source(), external_id=name.lower().replace(" ", "-"),
-                                            defaults={"name": name})
-    return found
+    return SurveyFactory(source=source(), external_id=name.lower().replace(" ", "-"), name=name)
 
 
 def customer(**extra) -> Customer:
-    n = next(_seq)
-    values = {"name": f"Customer {n}", "email": f"c{n}@example.com"}
-    values.update(extra)
-    return Customer.objects.create(**values)
+    return CustomerFactory(**extra)
 
 
 def response(*, nps=None, comment="", survey_name="Relationship NPS", cust=None, answered_at=None,
              **extra) -> SurveyResponse:
-    return SurveyResponse.objects.create(
-        source=source(), survey=survey(survey_name), customer=cust, external_id=f"r{next(_seq)}",
-        answered_at=answered_at or timezone.now(), nps=nps, comment=comment, **extra,
-    )
+    if answered_at is not None:
+        extra["answered_at"] = answered_at
+    return SurveyResponseFactory(source=source(), survey=survey(survey_name), customer=cust, nps=nps,
+                                 comment=comment, **extra)
 
 
 def rule(**data) -> AlertRule:

@@ -45,10 +45,14 @@ def test_admin_crud_with_summary_and_validation(api_client, personas):
     assert bad.status_code == 400 and "outside the NPS scale" in bad.json()["threshold"][0]
     bad = api_client.patch(rule_url, {"keyword_mode": "all", "keywords": []}, format="json")
     assert bad.status_code == 400 and "keywords" in bad.json()
+    stored = AlertRule.objects.get(pk=body["id"])
+    assert (stored.threshold, stored.keyword_mode) == (10, body["keyword_mode"]), "refused edits wrote nothing"
     assert api_client.patch(rule_url, {"active": False}, format="json").json()["active"] is False
+    assert AlertRule.objects.get(pk=body["id"]).active is False
     listed = api_client.get(RULES).json()["results"]
     assert "Rude" in [r["name"] for r in listed]
     assert api_client.delete(rule_url).status_code == 204
+    assert not AlertRule.objects.filter(pk=body["id"]).exists()
 
 
 def test_deleting_a_rule_with_alerts_is_a_conflict(api_client, personas):

@@ -3,54 +3,48 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from alerts.models import Alert, AlertRule
 from cases.models import RootCause
 from cases.services import case_open_from_alert
-from surveys.models import Customer, Survey, SurveyResponse, WebhookSource
-
-_seq = itertools.count(1)
-
+from surveys.models import Customer, SurveyResponse, WebhookSource
+from tests.factories import (
+    AlertFactory,
+    AlertRuleFactory,
+    CustomerFactory,
+    SurveyResponseFactory,
+    WebhookSourceFactory,
+)
 
 def make_source() -> WebhookSource:
-    source, _ = WebhookSource.objects.get_or_create(slug="test", defaults={"name": "Test", "vendor": "standard"})
-    return source
+    return WebhookSourceFactory(slug="test", name="Test", vendor="standard")
 
 
 def make_customer(**extra) -> Customer:
-    n = next(_seq)
-    defaults = {"name": f"Customer {n}", "email": f"customer{n}@example.com", "tier": "", "account_value": Decimal("1200")}
-    defaults.update(extra)
-    return Customer.objects.create(**defaults)
+    extra.setdefault("tier", "")
+    extra.setdefault("account_value", Decimal("1200"))
+    return CustomerFactory(**extra)
 
 
 def make_response(customer=None, *, nps=3, comment="The parcel arrived broken.", touchpoint="delivery",
                   location="Leeds", answered_at=None, **extra) -> SurveyResponse:
-    source = make_source()
-    survey, _ = Survey.objects.get_or_create(source=source, external_id="s1", defaults={"name": "Relationship NPS"})
-    return SurveyResponse.objects.create(
-        source=source, survey=survey, customer=customer, external_id=f"r{next(_seq)}",
-        answered_at=answered_at or timezone.now(), nps=nps, comment=comment, touchpoint=touchpoint,
-        location=location, **extra,
-    )
+    if answered_at is not None:
+        extra["answered_at"] = answered_at
+    return SurveyResponseFactory(source=make_source(), customer=customer, nps=nps, comment=comment,
+                                 touchpoint=touchpoint, location=location, **extra)
 
 
 def make_rule(**extra) -> AlertRule:
-    defaults = {"name": "Test detractor", "metric": "nps", "operator": "lte", "threshold": Decimal("6")}
-    defaults.update(extra)
-    return AlertRule.objects.create(**defaults)
+    extra.setdefault("name", "Test detractor")
+    return AlertRuleFactory(**extra)
 
 
 def make_alert(response=None, rule=None) -> Alert:
     rule = rule or AlertRule.objects.filter(name="Test detractor").first() or make_rule()
-    response = response or make_response(make_customer())
-    return Alert.objects.create(rule=rule, response=response, action=rule.action,
-                                reasons=[f"NPS {response.nps} is at most 6"])
+    return AlertFactory(rule=rule, response=response or make_response(make_customer()))
 
 
 def open_case(response=None, rule=None, at=None, customer=None):

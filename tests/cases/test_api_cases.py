@@ -82,6 +82,8 @@ def test_an_illegal_transition_is_400(as_alice, personas):
     case_close(case_id=case.pk, by=personas.alice, root_cause_id=root_cause().pk, resolution="x", outcome="resolved")
     response = as_alice.post(url(case, "start"))
     assert response.status_code == 400 and "closed case" in response.json()["status"][0]
+    case.refresh_from_db()
+    assert (case.status, case.version) == ("closed", 2), "the refused start changed nothing"
 
 
 def test_status_cannot_be_patched(as_alice):
@@ -102,6 +104,7 @@ def test_stale_edits_get_412_with_if_match_and_409_with_expected_version(as_alic
     assert as_alice.post(url(case, "note"), {"note": "Called", "expected_version": 1}, format="json").status_code == 409
     fresh = as_alice.post(url(case, "note"), {"note": "Called"}, format="json", HTTP_IF_MATCH='"2"')
     assert fresh.status_code == 200 and fresh["ETag"] == '"3"'
+    assert case.events.filter(kind="note").count() == 1, "only the fresh edit was written"
 
 
 def test_each_action_goes_through_its_service(as_alice, personas):

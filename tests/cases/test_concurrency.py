@@ -3,42 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from functools import partial
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Membership, Team
 from cases.models import Case, CaseEvent, Notification
 from cases.services import CaseConflict, case_claim, cases_sweep_sla
 from tests.cases.conftest import make_response, open_case
+from tests.concurrency import run_concurrently
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_together(target, args_list, timeout=60):
-    barrier = threading.Barrier(len(args_list))
-    results: list = [None] * len(args_list)
-
-    def worker(i, args):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = target(*args)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted by the test
-            results[i] = exc
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, a)) for i, a in enumerate(args_list)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    return results
+def claim_or_conflict(case_id, user):
+    try:
+        return case_claim(case_id=case_id, by=user)
+    except CaseConflict as conflict:  # losing the race is an answer, not a failure
+        return conflict
 
 
 def test_twenty_concurrent_claims_one_wins(personas):
@@ -46,7 +32,7 @@ def test_twenty_concurrent_claims_one_wins(personas):
     people = [make_user(f"agent{i}") for i in range(20)]
     Membership.objects.bulk_create([Membership(user=u, team=personas.north) for u in people])
     case = open_case()
-    results = run_together(lambda user: case_claim(case_id=case.pk, by=user), [(u,) for u in people])
+    results = run_concurrently(*[partial(claim_or_conflict, case.pk, u) for u in people])
     winners = [r for r in results if isinstance(r, Case)]
     conflicts = [r for r in results if isinstance(r, CaseConflict)]
     assert len(winners) == 1 and len(conflicts) == 19, results
@@ -71,7 +57,7 @@ def test_two_concurrent_sweeps_over_ten_thousand_overdue_cases(personas, monkeyp
     ], batch_size=5000)
     Case.objects.filter(pk=template.pk).update(first_contact_due=past, resolution_due=past, assignee=personas.alice)
     now = timezone.now()
-    results = run_together(lambda: cases_sweep_sla(now=now), [(), ()], timeout=120)
+    results = run_concurrently(lambda: cases_sweep_sla(now=now), lambda: cases_sweep_sla(now=now), timeout=120)
     assert all(isinstance(r, dict) for r in results), results
     assert sorted(r["overdue"] for r in results) == [0, 10_000]
     assert CaseEvent.objects.filter(kind="overdue").count() == 10_000

@@ -95,11 +95,14 @@ def test_a_delivery_that_keeps_failing_gives_up(personas):
         Team.objects.filter(pk=personas.north.pk).update(slack_webhook_url=slack.url)
         open_case()
         row = Notification.objects.get(channel="slack")
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             Notification.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
             deliver(row.pk)
-        row.refresh_from_db()
-        assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
+            row.refresh_from_db()
+            # Retried (still pending, a next attempt scheduled) until the last attempt gives up.
+            expected = "failed" if attempt == MAX_ATTEMPTS else "pending"
+            assert (row.status, row.attempts) == (expected, attempt)
+        assert len(slack.bodies) == MAX_ATTEMPTS > 1
         assert deliver(row.pk) is False
 
 

@@ -105,7 +105,7 @@ def test_a_tick_lands_on_the_timeline_and_the_checklist(alice_client, personas, 
     assert 'id="case-timeline" class="card timeline" aria-labelledby="timeline-h" hx-swap-oob="true"' in html
     assert "alice ticked “Call the courier” (Delivery complaints)" in html.replace("Alice", "alice")
     case = Case.objects.get(pk=themed_case.pk)
-    assert f'id="close-version" hx-swap-oob="true"' in html and f'value="{case.version}"' in html
+    assert 'id="close-version" hx-swap-oob="true"' in html and f'value="{case.version}"' in html
     event = CaseEvent.objects.get(case=themed_case, kind=CaseEvent.Kind.PLAYBOOK_STEP)
     assert event.actor == personas.alice and event.note == "Call the courier"
     assert event.data == {"playbook_id": theme_playbook.pk, "playbook": "Delivery complaints", "step": 1,
@@ -166,6 +166,7 @@ def test_bad_ticks_get_a_message_not_a_500(alice_client, themed_case, theme_play
                                  {"playbook": theme_playbook.pk, "step": "first"}, headers=HX)
     assert response.status_code == 422 and "Say which step to tick." in response.content.decode()
     assert alice_client.get(f"/cases/{themed_case.reference}/playbook-step/").status_code == 405
+    assert not CaseEvent.objects.filter(case=themed_case, kind=CaseEvent.Kind.PLAYBOOK_STEP).exists()
 
 
 # --- API ----------------------------------------------------------------------------------------

@@ -276,6 +276,9 @@ def test_the_api_close_without_suggestions_takes_nothing(personas, api_client):
     response = api_client.post(f"/api/v1/cases/{case.reference}/close/", {
         "root_cause": cause("Attitude").pk, "resolution": "Apologised.", "outcome": "resolved"}, format="json")
     assert response.status_code == 200 and response.json()["suggestion_taken"] is None
+    case.refresh_from_db()
+    assert case.status == Case.Status.CLOSED and case.root_cause == cause("Attitude")
+    assert (case.root_cause_suggestions, case.suggestion_taken) == ([], None)
 
 
 def test_the_api_refuses_malformed_suggestions(personas, api_client):
@@ -285,6 +288,8 @@ def test_the_api_refuses_malformed_suggestions(personas, api_client):
         "root_cause": cause("Attitude").pk, "resolution": "Apologised.", "outcome": "resolved",
         "suggestions": [{"root_cause_id": "x", "confidence": 7}]}, format="json")
     assert response.status_code == 400 and "suggestions" in response.json()
+    case.refresh_from_db()
+    assert case.status == Case.Status.NEW and case.root_cause is None
 
 
 def test_suggestions_of_a_case_you_cannot_see_are_a_404(trained, personas, api_client):

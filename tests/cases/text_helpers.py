@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent, RootCause
+from cases.models import Case, RootCause
 from surveys.models import ResponseTheme, Theme
+from tests.factories import ResponseThemeFactory, ThemeFactory, opened_case
 from tests.inbox.helpers import make_alert, make_customer, make_response
 
 _n = itertools.count(1)
@@ -37,12 +38,11 @@ def comment_for(name: str, rng: random.Random) -> str:
 
 
 def make_theme(name: str, keywords=(), status=Theme.Status.ACTIVE) -> Theme:
-    return Theme.objects.create(name=name, slug=name.lower().replace(" ", "-"), keywords=list(keywords), status=status)
+    return ThemeFactory(name=name, slug=name.lower().replace(" ", "-"), keywords=list(keywords), status=status)
 
 
 def tag(response, theme: Theme, *matches: str) -> ResponseTheme:
-    return ResponseTheme.objects.create(response=response, theme=theme, matches=list(matches) or [theme.name.lower()],
-                                        answered_at=response.answered_at)
+    return ResponseThemeFactory(response=response, theme=theme, matches=list(matches) or [theme.name.lower()])
 
 
 def make_open_case(team, *, comment="", touchpoint="", sentiment=None, assignee=None, **extra) -> Case:
@@ -50,15 +50,8 @@ def make_open_case(team, *, comment="", touchpoint="", sentiment=None, assignee=
     customer = make_customer()
     response = make_response(customer=customer, team=team, comment=comment, sentiment=sentiment,
                              touchpoint=touchpoint or "Checkout")
-    now = timezone.now()
-    case = Case.objects.create(
-        reference=f"CL-T{next(_n):05d}", customer=customer, response=response, alert=make_alert(response), team=team,
-        assignee=assignee, first_contact_due=now + timedelta(hours=4), resolution_due=now + timedelta(days=1),
-        **extra,
-    )
-    case.case_responses.create(response=response)
-    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.OPENED, note="Opened from an alert", version=1)
-    return case
+    return opened_case(reference=f"CL-T{next(_n):05d}", customer=customer, response=response,
+                       alert=make_alert(response), team=team, assignee=assignee, **extra)
 
 
 def make_closed_case(team, root_cause: RootCause, *, comment: str, touchpoint: str = "", days_ago: int = 1) -> Case:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from cases.models import CaseEvent
@@ -15,6 +14,7 @@ from cases.services import case_close, case_reopen
 from followup import services
 from followup.models import Verification
 from followup.tasks import verification_send_task, verification_sweep_task
+from tests.concurrency import run_concurrently
 from tests.followup.conftest import RESOLUTION, closed_case, link_path, make_customer, root_cause
 
 pytestmark = pytest.mark.django_db
@@ -207,39 +207,17 @@ def test_nothing_is_asked_when_the_feature_is_off(personas, mailoutbox, settings
     assert not Verification.objects.exists() and mailoutbox == []
 
 
-def _together(target, args_list):
-    barrier = threading.Barrier(len(args_list))
-    results: list = [None] * len(args_list)
-
-    def worker(i, args):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = target(*args)
-        except Exception as exc:  # noqa: BLE001 - asserted by the test
-            results[i] = exc
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, a)) for i, a in enumerate(args_list)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sweeps_and_sends_ask_each_customer_once(personas, mailoutbox):
     assert connection.vendor == "postgresql"
     cases = [closed_case() for _ in range(12)]
-    results = _together(lambda: services.verifications_create_due(), [(), (), ()])
+    results = run_concurrently(*[services.verifications_create_due] * 3)
     assert all(isinstance(r, dict) for r in results), results
     assert Verification.objects.count() == 12
     assert set(Verification.objects.values_list("case_id", flat=True)) == {c.pk for c in cases}
     # Every worker is handed every pending check at once: each is still sent exactly once.
     ids = services.verifications_owed()
-    outcomes = _together(lambda: [services.verification_send(verification_id=i) for i in ids], [(), (), ()])
+    outcomes = run_concurrently(*[lambda: [services.verification_send(verification_id=i) for i in ids]] * 3)
     assert all(isinstance(o, list) for o in outcomes), outcomes
     assert sum(o.count("sent") for o in outcomes) == 12
     assert len(mailoutbox) == 12 and len({m.to[0] for m in mailoutbox}) == 12

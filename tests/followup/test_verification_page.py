@@ -111,6 +111,8 @@ def test_an_overlong_comment_is_refused(client, sent_check):
     verification, path = sent_check
     page = client.post(path, {"answer": "8", "comment": "x" * 2001})
     assert page.status_code == 400 and "Keep the comment under 2000 characters." in page.content.decode()
+    verification.refresh_from_db()
+    assert verification.status == Verification.Status.SENT, "nothing was recorded"
 
 
 def test_a_tampered_link_gets_a_clear_400(client, sent_check):

@@ -10,25 +10,23 @@ from decimal import Decimal
 from django.utils import timezone
 
 from alerts.models import Alert, AlertRule
-from cases.models import Case, CaseEvent, RootCause, RootCauseCategory
+from cases.models import Case, RootCause, RootCauseCategory
 from surveys.models import Customer, Survey, SurveyResponse, Vendor, WebhookSource
+from tests.factories import AlertFactory, CustomerFactory, SurveyFactory, SurveyResponseFactory, WebhookSourceFactory, opened_case
 
 _counter = itertools.count(1)
 
 
 def source_and_survey() -> tuple[WebhookSource, Survey]:
-    source, _ = WebhookSource.objects.get_or_create(slug="inbox-tests", defaults={"name": "Tests", "vendor": Vendor.STANDARD})
-    survey, _ = Survey.objects.get_or_create(source=source, external_id="relational", defaults={"name": "Store visit"})
-    return source, survey
+    source = WebhookSourceFactory(slug="inbox-tests", name="Tests", vendor=Vendor.STANDARD)
+    return source, SurveyFactory(source=source, external_id="relational", name="Store visit")
 
 
 def make_customer(name: str = "Dana Whitfield", **extra) -> Customer:
-    n = next(_counter)
-    extra.setdefault("email", f"customer{n}@example.com")
     extra.setdefault("tier", "Gold")
     extra.setdefault("account_value", Decimal("12500"))
     extra.setdefault("phone", "+44 20 7946 0000")
-    return Customer.objects.create(name=name, **extra)
+    return CustomerFactory(name=name, **extra)
 
 
 def make_response(*, customer=None, team=None, nps=3, comment="The queue was far too long.", **extra) -> SurveyResponse:
@@ -36,10 +34,8 @@ def make_response(*, customer=None, team=None, nps=3, comment="The queue was far
     extra.setdefault("touchpoint", "Checkout")
     extra.setdefault("location", "Leeds")
     extra.setdefault("answered_at", timezone.now() - timedelta(hours=1))
-    return SurveyResponse.objects.create(
-        source=source, survey=survey, customer=customer, team=team, external_id=f"r{next(_counter)}",
-        nps=nps, comment=comment, **extra,
-    )
+    return SurveyResponseFactory(source=source, survey=survey, customer=customer, team=team, nps=nps,
+                                 comment=comment, **extra)
 
 
 def detractor_rule(**extra) -> AlertRule:
@@ -50,9 +46,7 @@ def detractor_rule(**extra) -> AlertRule:
 
 
 def make_alert(response) -> Alert:
-    return Alert.objects.create(
-        rule=detractor_rule(), response=response, action="open_case", reasons=[f"NPS {response.nps} is at most 6"]
-    )
+    return AlertFactory(rule=detractor_rule(), response=response, action="open_case")
 
 
 def make_case(team, *, assignee=None, nps=3, comment="The queue was far too long.", customer=None,
@@ -61,17 +55,13 @@ def make_case(team, *, assignee=None, nps=3, comment="The queue was far too long
     """A case as the opening service would leave it (with its OPENED event), clocks relative to now."""
     customer = customer if customer is not None else make_customer()
     response = make_response(customer=customer, team=team, nps=nps, comment=comment, **(response_extra or {}))
-    alert = make_alert(response)
     now = timezone.now()
-    case = Case.objects.create(
-        reference=f"IX-{next(_counter):05d}", customer=customer, response=response, alert=alert, team=team,
-        assignee=assignee, priority=priority, status=status,
+    return opened_case(
+        reference=f"IX-{next(_counter):05d}", customer=customer, response=response, alert=make_alert(response),
+        team=team, assignee=assignee, priority=priority, status=status,
         first_contact_due=now + first_contact_in, resolution_due=now + resolution_in,
         value_at_risk=customer.account_value or 0, **extra,
     )
-    case.case_responses.create(response=response)
-    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.OPENED, note="Opened from an alert", version=1)
-    return case
 
 
 def root_causes() -> dict[str, RootCause]:
@@ -95,6 +85,4 @@ def open_case(team, *, nps=3, comment="The queue was far too long.", customer=No
                   "case_priority": priority},
     )
     response = make_response(customer=customer or make_customer(), nps=nps, comment=comment)
-    alert = Alert.objects.create(rule=rule, response=response, action="open_case",
-                                 reasons=[f"NPS {nps} is at most 6"])
-    return case_open_from_alert(alert=alert)
+    return case_open_from_alert(alert=AlertFactory(rule=rule, response=response, action="open_case"))

@@ -163,6 +163,9 @@ def test_reassign_needs_a_person_or_team(alice_client, personas):
     case = open_case(personas.north)
     response = alice_client.post(url(case, "assign"), {"version": case.version}, headers=HX)
     assert response.status_code == 422 and "Choose a person or a team." in response.content.decode()
+    before = (case.version, case.team_id, case.assignee_id)
+    case.refresh_from_db()
+    assert (case.version, case.team_id, case.assignee_id) == before
 
 
 def test_change_priority(alice_client, personas):

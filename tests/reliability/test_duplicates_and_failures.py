@@ -3,40 +3,29 @@ always fails ends failed after its retries, visibly, and stays out of the re-dri
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.test import Client
 
+from tests.concurrency import run_concurrently
 from tests.surveys.payloads import closeloop_body, make_source, signed
 
 THREADS = 8
 
 
 def _in_threads(fn, n=THREADS):
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        barrier.wait(timeout=10)
-        try:
-            return fn(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n), timeout=60))
+    return run_concurrently(*[partial(fn, i) for i in range(n)])
 
 
 def _detractor_setup():
     """A default team and the detractor rule (a transactional test starts from empty tables)."""
     from decimal import Decimal
 
-    from accounts.models import Team
     from alerts.models import AlertRule
+    from tests.factories import make_team
 
-    Team.objects.create(name="North", slug="north", is_default=True)
+    make_team("North", is_default=True)
     AlertRule.objects.get_or_create(
         metric="nps", operator="lte", action="open_case",
         defaults={"name": "Detractor", "threshold": Decimal("6"), "order": 10},
@@ -51,7 +40,7 @@ def _cases_for(response):
 
 @pytest.mark.django_db(transaction=True)
 def test_one_delivery_posted_by_many_clients_at_once_makes_one_case():
-    from surveys.models import SurveyResponse, WebhookDelivery
+    from surveys.models import SurveyResponse
 
     _detractor_setup()
     source = make_source("standard")
@@ -61,7 +50,7 @@ def test_one_delivery_posted_by_many_clients_at_once_makes_one_case():
         lambda i: Client().post(f"/webhooks/{source.slug}/", data=body, content_type="application/json", **headers).status_code
     )
     assert sorted(statuses) == [200] * (THREADS - 1) + [202]
-    assert WebhookDelivery.objects.count() == 1
+    assert _one_of_each_recorded() == (1, 1, 1, 1)
     response = SurveyResponse.objects.get()
     assert _cases_for(response).distinct().count() == 1
 
@@ -80,10 +69,43 @@ def test_one_response_under_many_delivery_ids_at_once_makes_one_case():
 
     statuses = _in_threads(post)
     assert statuses == [202] * THREADS
-    assert WebhookDelivery.objects.count() == THREADS
+    assert _one_of_each_recorded() == (THREADS, 1, 1, 1)
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
     response = SurveyResponse.objects.get()
     assert _cases_for(response).distinct().count() == 1
+
+
+def _one_of_each_recorded():
+    """(deliveries, responses, alerts, cases) in the database: what 'processed once' means."""
+    from alerts.models import Alert
+    from cases.models import Case
+    from surveys.models import SurveyResponse, WebhookDelivery
+
+    return (WebhookDelivery.objects.count(), SurveyResponse.objects.count(), Alert.objects.count(),
+            Case.objects.count())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeated_delivery_is_processed_once():
+    """The vendor retries the same delivery (same webhook id), and then sends the same response
+    again under a new id: one response, one alert, one case, whatever the status codes say."""
+    from surveys.models import WebhookDelivery
+
+    _detractor_setup()
+    source = make_source("standard")
+    body = closeloop_body(response_id="again-1", nps=1)
+    headers = signed("standard", source, body)
+    first = Client().post(f"/webhooks/{source.slug}/", data=body, content_type="application/json", **headers)
+    assert first.status_code == 202
+    assert _one_of_each_recorded() == (1, 1, 1, 1)
+    retried = Client().post(f"/webhooks/{source.slug}/", data=body, content_type="application/json", **headers)
+    assert retried.status_code == 200 and retried.json()["id"] == first.json()["id"]
+    assert _one_of_each_recorded() == (1, 1, 1, 1)
+    resent = Client().post(f"/webhooks/{source.slug}/", data=body, content_type="application/json",
+                           **signed("standard", source, body))  # a fresh webhook id
+    assert resent.status_code == 202
+    assert _one_of_each_recorded() == (2, 1, 1, 1)
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
 
 
 def test_a_delivery_that_always_fails_ends_failed_after_its_retries(db, monkeypatch, settings):

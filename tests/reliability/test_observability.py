@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from core.logging import ContextFilter, RedactingFilter, request_id_var
+from core.logging import ContextFilter, RedactingFilter, request_id_var, task_id_var
 
 
 @pytest.fixture
@@ -35,48 +35,98 @@ def json_log():
     root.setLevel(old_level)
 
 
-def test_it_honours_or_generates_a_request_id(client, db):
-    given = client.get("/healthz", HTTP_X_REQUEST_ID="abc-123-def-456")
-    assert given["X-Request-ID"] == "abc-123-def-456"
-    generated = client.get("/healthz", HTTP_X_REQUEST_ID="bad id with spaces\n")
-    assert len(generated["X-Request-ID"]) == 32 and " " not in generated["X-Request-ID"]
+@pytest.fixture
+def probe(settings):
+    """The probe page (logs, then enqueues a task that logs) behind the project's middleware."""
+    from tests.reliability import request_probe
+
+    settings.ROOT_URLCONF = "tests.reliability.request_probe"
+    request_probe.seen_by_task.clear()
+    return request_probe
 
 
-def test_every_log_line_of_a_request_carries_its_id(client, db, json_log):
-    from config.celery import app
+def _lines_of(json_log, marker):
+    return [line for line in json_log() if line.get("marker") == marker]
 
-    @app.task(name="tests.reliability.log_something")
-    def log_something(delivery_id):
-        logging.getLogger("surveys.tasks").info("delivery processed", extra={"delivery_id": delivery_id})
 
-    def view_like(request_id):
-        token = request_id_var.set(request_id)
-        try:
-            logging.getLogger("surveys.webhooks").info("delivery stored", extra={"delivery_id": 7})
-            log_something.delay(7)  # eager in tests: runs in the request's context
-        finally:
-            request_id_var.reset(token)
-
-    view_like("req-0123456789")
-    lines = [line for line in json_log() if line.get("delivery_id") == 7]
-    assert [line["message"] for line in lines] == ["delivery stored", "delivery processed"]
-    assert {line["request_id"] for line in lines} == {"req-0123456789"}
-    assert lines[1]["task_id"]
+def test_a_sane_incoming_request_id_is_echoed_and_on_every_log_line_of_the_request(client, db, json_log, probe):
+    response = client.get("/probe/", {"marker": "m1"}, HTTP_X_REQUEST_ID="abc-123-def-456")
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "abc-123-def-456"
+    lines = _lines_of(json_log, "m1")
+    assert [line["message"] for line in lines] == ["view ran", "task ran"]
+    assert [line["request_id"] for line in lines] == ["abc-123-def-456", "abc-123-def-456"]
     assert {"time", "level", "logger"} <= set(lines[0])
 
 
-def test_the_request_id_travels_in_the_task_message_headers():
-    """What a real worker sees: before_task_publish puts the id in the headers, task_prerun
-    takes it back out (checked end to end with a worker process in bench/faults)."""
-    from core.celery_context import HEADER, add_request_id
+@pytest.mark.parametrize("incoming", [None, "bad id with spaces\n", "short"])
+def test_without_a_sane_request_id_one_is_generated_and_used_for_the_whole_request(
+        client, db, json_log, probe, incoming):
+    extra = {} if incoming is None else {"HTTP_X_REQUEST_ID": incoming}
+    response = client.get("/probe/", {"marker": "m2"}, **extra)
+    generated = response["X-Request-ID"]
+    assert len(generated) == 32 and all(c in "0123456789abcdef" for c in generated)
+    assert [line["request_id"] for line in _lines_of(json_log, "m2")] == [generated, generated]
+    again = client.get("/probe/", {"marker": "m3"}, **extra)["X-Request-ID"]
+    assert again != generated, "each request gets its own id"
 
-    headers: dict = {}
-    token = request_id_var.set("req-abcdef012345")
+
+def test_a_task_enqueued_by_a_request_runs_with_its_request_id_and_its_own_task_id(client, db, json_log, probe):
+    client.get("/probe/", {"marker": "m4"}, HTTP_X_REQUEST_ID="req-0123456789")
+    [seen] = probe.seen_by_task
+    assert seen["request_id"] == "req-0123456789"
+    assert seen["task_id"], "task_prerun put the task id in the log context"
+    task_line = _lines_of(json_log, "m4")[1]
+    assert (task_line["request_id"], task_line["task_id"]) == ("req-0123456789", seen["task_id"])
+    # After the request and the task, nothing is left behind for the next log line.
+    assert (request_id_var.get(), task_id_var.get()) == (None, None)
+
+
+@pytest.fixture
+def memory_broker(settings):
+    """Tasks really published (to kombu's in-memory transport), as from a web process to a worker."""
+    from config.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    with app.connection_for_write("memory://") as connection:
+        yield connection
+    app.conf.task_always_eager = eager
+
+
+def _publish_from_a_request(connection, request_id):
+    """Publish the probe task while `request_id` is the current request's (as the middleware sets it)."""
+    from tests.reliability.request_probe import probe_task
+
+    token = request_id_var.set(request_id)
     try:
-        add_request_id(headers=headers)
+        probe_task.apply_async(("m5",), connection=connection, queue="tests-probe")
     finally:
         request_id_var.reset(token)
-    assert headers == {HEADER: "req-abcdef012345"}
+    return connection.SimpleQueue("tests-probe").get(timeout=5)
+
+
+def test_before_task_publish_puts_the_request_id_in_the_message_headers(memory_broker):
+    from core.celery_context import HEADER
+
+    message = _publish_from_a_request(memory_broker, "req-abcdef012345")
+    assert message.headers[HEADER] == "req-abcdef012345"
+    assert request_id_var.get() is None
+
+
+def test_a_worker_restores_the_request_id_from_the_message_headers(memory_broker, probe):
+    """What a worker process does with a message: celery's own Request runs the task, and
+    task_prerun takes the id from the headers (nothing sets it in this process)."""
+    from celery.worker.request import Request
+
+    from config.celery import app
+    from tests.reliability.request_probe import probe_task
+
+    message = _publish_from_a_request(memory_broker, "req-fedcba987654")
+    assert request_id_var.get() is None
+    Request(message, app=app, task=probe_task).execute()
+    assert probe.seen_by_task == [{"marker": "m5", "request_id": "req-fedcba987654", "task_id": message.headers["id"]}]
+    assert (request_id_var.get(), task_id_var.get()) == (None, None), "task_postrun clears the context"
 
 
 def test_redaction_masks_secrets_and_personal_data(json_log):

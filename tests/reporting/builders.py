@@ -8,36 +8,43 @@ import itertools
 from decimal import Decimal
 
 from alerts.models import Alert, AlertRule
-from cases.models import Case, CaseResponse, RootCause, RootCauseCategory
+from cases.models import Case, CaseResponse, RootCause
 from surveys.models import Customer, Survey, SurveyResponse, WebhookSource
+from tests.factories import (
+    AlertFactory,
+    CaseFactory,
+    CaseResponseFactory,
+    CustomerFactory,
+    RootCauseCategoryFactory,
+    RootCauseFactory,
+    SurveyFactory,
+    SurveyResponseFactory,
+    WebhookSourceFactory,
+)
 
 UTC = dt.timezone.utc
 _seq = itertools.count(1)
 
 
 def source() -> WebhookSource:
-    return WebhookSource.objects.get_or_create(slug="test", defaults={"name": "Test", "vendor": "standard"})[0]
+    return WebhookSourceFactory(slug="test", name="Test", vendor="standard")
 
 
 def survey(name: str = "Relationship") -> Survey:
-    return Survey.objects.get_or_create(source=source(), external_id=name, defaults={"name": name})[0]
+    return SurveyFactory(source=source(), external_id=name, name=name)
 
 
 def customer(name: str = "", tier: str = "", value=None) -> Customer:
-    n = next(_seq)
-    return Customer.objects.create(
-        name=name or f"Customer {n}", email=f"c{n}@example.com", tier=tier,
-        account_value=Decimal(value) if value is not None else None,
-    )
+    extra = {"name": name} if name else {}
+    return CustomerFactory(tier=tier, account_value=Decimal(value) if value is not None else None, **extra)
 
 
 def response(team, *, at: dt.datetime, nps=None, csat=None, csat_scale=(1, 5), ces=None, ces_scale=(1, 7),
              ces_high_is_easy=None, touchpoint="Store", location="Leeds", who=None, on_survey=None) -> SurveyResponse:
-    return SurveyResponse.objects.create(
+    return SurveyResponseFactory(
         source=source(),
         survey=on_survey or survey(),
         customer=who,
-        external_id=f"r{next(_seq)}",
         answered_at=at,
         nps=nps,
         csat=Decimal(csat) if csat is not None else None,
@@ -54,8 +61,7 @@ def response(team, *, at: dt.datetime, nps=None, csat=None, csat_scale=(1, 5), c
 
 
 def cause(name: str, category: str = "Delivery") -> RootCause:
-    cat = RootCauseCategory.objects.get_or_create(name=f"T {category}")[0]
-    return RootCause.objects.get_or_create(category=cat, name=name)[0]
+    return RootCauseFactory(category=RootCauseCategoryFactory(name=f"T {category}"), name=name)
 
 
 def case(team, *, created: dt.datetime, resp=None, first_contact_due=None, resolution_due=None,
@@ -63,7 +69,7 @@ def case(team, *, created: dt.datetime, resp=None, first_contact_due=None, resol
          escalation_level=0, value="0", who=None) -> Case:
     resp = resp or response(team, at=created, nps=2, who=who)
     is_closed = closed is not None
-    return Case.objects.create(
+    return CaseFactory(
         reference=f"CL-T{next(_seq):06d}",
         customer=who or resp.customer,
         response=resp,
@@ -86,11 +92,11 @@ def case(team, *, created: dt.datetime, resp=None, first_contact_due=None, resol
 
 
 def attach(case_obj: Case, resp: SurveyResponse) -> CaseResponse:
-    return CaseResponse.objects.create(case=case_obj, response=resp)
+    return CaseResponseFactory(case=case_obj, response=resp)
 
 
 def open_case_alert(resp: SurveyResponse) -> Alert:
     rule = AlertRule.objects.get_or_create(
         name="Low score", defaults={"threshold": Decimal("6"), "action": AlertRule.Action.OPEN_CASE}
     )[0]
-    return Alert.objects.create(rule=rule, response=resp, action=AlertRule.Action.OPEN_CASE, reasons=["test"])
+    return AlertFactory(rule=rule, response=resp, action=AlertRule.Action.OPEN_CASE, reasons=["test"])

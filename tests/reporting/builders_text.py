@@ -9,13 +9,13 @@ import datetime as dt
 from django.utils.text import slugify
 
 from cases.models import Case, CaseEvent
-from surveys.models import ResponseTheme, SurveyResponse, Theme
+from surveys.models import SurveyResponse, Theme
+from tests.factories import CaseEventFactory, ResponseThemeFactory, ThemeFactory
 from tests.reporting import builders as b
 
 
 def theme(name: str, *, status: str = Theme.Status.ACTIVE) -> Theme:
-    return Theme.objects.get_or_create(name=name, defaults={"slug": slugify(name), "status": status,
-                                                            "keywords": [name.lower()]})[0]
+    return ThemeFactory(name=name, slug=slugify(name), status=status)
 
 
 def tagged(team, *, at: dt.datetime, themes=(), sentiment=None, comment="A comment.", **response) -> SurveyResponse:
@@ -23,7 +23,7 @@ def tagged(team, *, at: dt.datetime, themes=(), sentiment=None, comment="A comme
     resp = b.response(team, at=at, **response)
     SurveyResponse.objects.filter(pk=resp.pk).update(comment=comment, sentiment=sentiment)
     for t in themes:
-        ResponseTheme.objects.create(response=resp, theme=t, matches=[t.name.lower()], answered_at=at)
+        ResponseThemeFactory(response=resp, theme=t, answered_at=at)
     resp.refresh_from_db()
     return resp
 
@@ -37,5 +37,4 @@ def closure(case: Case, *, at: dt.datetime, outcome: str = Case.Outcome.RESOLVED
     if suggestions is not None:
         data["suggestion_taken"] = bool(taken)
         Case.objects.filter(pk=case.pk).update(root_cause_suggestions=suggestions, suggestion_taken=bool(taken))
-    return CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.CLOSED, created_at=at, to_value=outcome,
-                                    data=data)
+    return CaseEventFactory(case=case, kind=CaseEvent.Kind.CLOSED, created_at=at, to_value=outcome, data=data)

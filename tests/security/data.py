@@ -1,5 +1,6 @@
-"""Test data built straight with the ORM, so these tests do not wait on the ingestion and case
-services: one customer with a response, a raw delivery and a closed case with free text."""
+"""Test data written directly (through tests/factories.py), so these tests do not wait on the
+ingestion and case services: one customer with a response, a raw delivery and a closed case
+with free text."""
 
 from __future__ import annotations
 
@@ -15,30 +16,40 @@ COMMENT = "The courier threw my parcel over the fence, call me on +44 20 7946 09
 
 
 def make_customer_story(team, *, suffix: str = "1", closed: bool = True, comment: str = COMMENT) -> SimpleNamespace:
-    from cases.models import Case, CaseEvent, RootCause, RootCauseCategory
-    from surveys.models import Customer, Survey, SurveyResponse, Vendor, WebhookDelivery, WebhookSource
+    from cases.models import Case, CaseEvent
+    from surveys.models import Vendor, WebhookDelivery
+    from tests.factories import (
+        CaseEventFactory,
+        CaseFactory,
+        CustomerFactory,
+        RootCauseCategoryFactory,
+        RootCauseFactory,
+        SurveyFactory,
+        SurveyResponseFactory,
+        WebhookDeliveryFactory,
+        WebhookSourceFactory,
+    )
 
-    source, _ = WebhookSource.objects.get_or_create(slug="typeform", defaults={"name": "Typeform", "vendor": Vendor.TYPEFORM})
-    survey, _ = Survey.objects.get_or_create(source=source, external_id="relationship", defaults={"name": "Relationship NPS"})
+    source = WebhookSourceFactory(slug="typeform", name="Typeform", vendor=Vendor.TYPEFORM)
+    survey = SurveyFactory(source=source, external_id="relationship", name="Relationship NPS")
     email = CUSTOMER_EMAIL if suffix == "1" else f"customer{suffix}@example.org"
-    customer = Customer.objects.create(
+    customer = CustomerFactory(
         external_id=f"crm-{suffix}", email=email, name=f"Ada Lovelace {suffix}", phone=CUSTOMER_PHONE,
         tier="gold", segment="retail", attributes={"crm_note": "prefers phone"},
     )
     body = json.dumps({"event_id": f"evt-{suffix}", "form_response": {"hidden": {"email": email}, "comment": comment}})
-    response = SurveyResponse.objects.create(
+    response = SurveyResponseFactory(
         source=source, survey=survey, customer=customer, external_id=f"resp-{suffix}",
         answered_at=timezone.now() - timedelta(hours=2), nps=2, comment=comment, sentiment=-0.6,
         touchpoint="delivery", location="Leeds", attributes={"order": "A-1", "email": email}, team=team,
     )
-    delivery = WebhookDelivery.objects.create(
+    delivery = WebhookDeliveryFactory(
         source=source, delivery_id=f"evt-{suffix}", body=body.encode(), headers={"user-agent": "Typeform"},
         status=WebhookDelivery.Status.PROCESSED, response=response,
     )
-    category, _ = RootCauseCategory.objects.get_or_create(name="Delivery")
-    cause, _ = RootCause.objects.get_or_create(category=category, name="Courier conduct")
+    cause = RootCauseFactory(category=RootCauseCategoryFactory(name="Delivery"), name="Courier conduct")
     now = timezone.now()
-    case = Case.objects.create(
+    case = CaseFactory(
         reference=f"CL-{team.pk}-{suffix}", customer=customer, response=response, team=team,
         first_contact_due=now + timedelta(hours=4), resolution_due=now + timedelta(days=1),
         status=Case.Status.CLOSED if closed else Case.Status.NEW,
@@ -46,6 +57,8 @@ def make_customer_story(team, *, suffix: str = "1", closed: bool = True, comment
         resolution=f"Called Ada on {CUSTOMER_PHONE}, refunded" if closed else "",
         prevention="Brief the courier" if closed else "", closed_at=now if closed else None,
     )
-    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.CONTACT, note=f"Rang {CUSTOMER_PHONE}", data={"channel": "phone", "outcome": "reached"})
-    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.EMAIL, note="Dear Ada...", data={"to": email, "subject": "Sorry"})
-    return SimpleNamespace(source=source, survey=survey, customer=customer, response=response, delivery=delivery, case=case, cause=cause)
+    CaseEventFactory(case=case, kind=CaseEvent.Kind.CONTACT, note=f"Rang {CUSTOMER_PHONE}",
+                     data={"channel": "phone", "outcome": "reached"})
+    CaseEventFactory(case=case, kind=CaseEvent.Kind.EMAIL, note="Dear Ada...", data={"to": email, "subject": "Sorry"})
+    return SimpleNamespace(source=source, survey=survey, customer=customer, response=response, delivery=delivery,
+                           case=case, cause=cause)

@@ -178,3 +178,6 @@ def test_an_agent_cannot_change_due_times_sla_policies_or_scores(world, api_clie
     response = client.post(f"/admin/accounts/slapolicy/{policy.pk}/change/", {"name": "Gold", "first_contact_hours": 99})
     assert response.status_code == 302
     assert SlaPolicy.objects.get(pk=policy.pk).first_contact_hours == 1
+    from alerts.models import AlertRule
+
+    assert not AlertRule.objects.filter(name="x").exists(), "the refused rule was not created"

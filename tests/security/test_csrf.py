@@ -75,3 +75,6 @@ def test_webhooks_are_exempt_but_need_a_signature(client, db):
     csrf_client = Client(enforce_csrf_checks=True)
     response = csrf_client.post(f"/webhooks/{source.slug}/", data=b'{"event_id": "1"}', content_type="application/json")
     assert response.status_code == 401
+    from surveys.models import WebhookDelivery
+
+    assert not WebhookDelivery.objects.exists(), "an unsigned delivery is not stored"

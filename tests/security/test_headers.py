@@ -45,6 +45,7 @@ def test_pages_carry_the_security_headers(client, personas):
         assert "unsafe-eval" not in policy and "script-src 'self' 'unsafe-inline'" not in policy
 
 
+@pytest.mark.slow  # a Python process with production settings
 def test_production_settings_are_strict():
     out = _production(
         "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
@@ -53,6 +54,7 @@ def test_production_settings_are_strict():
     assert out.split() == ["True", "True", "31536000", "True", "True", "True"]
 
 
+@pytest.mark.slow  # a Python process with production settings
 def test_deploy_check_is_clean():
     _production(
         "from django.core.management import call_command; "

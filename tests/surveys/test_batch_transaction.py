@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -23,6 +22,7 @@ from surveys.models import Customer, SurveyResponse, WebhookDelivery
 from surveys.services import deliveries_process
 from surveys.signals import response_recording
 from tests.cases.conftest import root_cause
+from tests.concurrency import run_concurrently
 from tests.factories import make_user
 from tests.surveys.payloads import closeloop_body, make_source
 
@@ -279,22 +279,13 @@ def test_two_workers_recording_batches_for_the_same_teams_at_once_both_finish(se
     source = make_source("standard")
     batches = [[_stored(source, _detractor(f"c{w}-{i}", f"C{w}-{i}", location=("Madrid" if i % 2 else "Leeds")),
                         f"d-c{w}-{i}") for i in range(20)] for w in range(2)]
-    barrier = threading.Barrier(2)
     redone = []
-
-    def work(pks):
-        barrier.wait(timeout=10)
-        try:
-            return deliveries_process(delivery_pks=pks)
-        finally:
-            connection.close()
 
     from surveys import services
 
     real = services.RecordLookups.load
     monkeypatch.setattr(services.RecordLookups, "load", lambda items: (redone.append(1), real(items))[1])
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(work, batches, timeout=60))
+    results = run_concurrently(*[partial(deliveries_process, delivery_pks=pks) for pks in batches])
     assert all(set(r.values()) == {"processed"} for r in results)
     assert len(redone) == 2, "a batch was recorded again one by one"
     assert Case.objects.count() == 40

@@ -98,6 +98,8 @@ def test_agents_cannot_write_themes(api_client, personas, themes):
     client = _as(api_client, personas.alice)
     assert client.post("/api/v1/themes/", {"name": "X", "keywords": ["x"]}, format="json").status_code == 403
     assert client.patch("/api/v1/themes/delivery-delays/", {"name": "Y"}, format="json").status_code == 403
+    assert not Theme.objects.filter(name__in=["X", "Y"]).exists()
+    assert Theme.objects.get(slug="delivery-delays").name == "Delivery delays"
 
 
 def test_admins_create_validate_and_decide(api_client, personas, themes):
