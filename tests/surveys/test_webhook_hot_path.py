@@ -14,7 +14,9 @@ from django.test import override_settings
 
 from surveys.ingest import store
 from surveys.ingest.publish import BatchPublisher, publisher
-from surveys.models import WebhookDelivery, WebhookSource
+from alerts.models import Alert
+from cases.models import Case
+from surveys.models import SurveyResponse, WebhookDelivery, WebhookSource
 from surveys.selectors import SOURCE_VERSION_KEY
 from tests.surveys.payloads import closeloop_body, make_source, post, signed, standard_headers
 
@@ -58,6 +60,12 @@ def test_a_delivery_accepted_outside_a_transaction_is_processed(client):
     assert delivery.status == "processed"  # published after the INSERT committed (eager in tests)
     again = _accept(client, source, "r-eager")  # a new delivery id, same response: processed once
     assert again.status_code == 202
+    repeat = WebhookDelivery.objects.get(pk=again.json()["id"])
+    assert (repeat.status, repeat.response_id) == ("processed", delivery.response_id)
+    assert SurveyResponse.objects.filter(source=source, external_id="r-eager").count() == 1
+    # NPS 3 breaches the default detractor rule once: one alert, one case, however often it arrives.
+    assert Alert.objects.filter(response_id=delivery.response_id).count() == 1
+    assert Case.objects.filter(responses__id=delivery.response_id).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
