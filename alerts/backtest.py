@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from django.utils import timezone
 
 from alerts.rules import RuleSet, compile_rule, evaluate
-from alerts.validation import fmt_number
 from surveys.models import SurveyResponse
+from surveys.vocabulary import scores_line
 
 MAX_DAYS = 365
 UNROUTED = "Not routed"
@@ -83,17 +83,6 @@ class BacktestResult:
         data = asdict(self)
         data["since"], data["until"] = self.since.isoformat(), self.until.isoformat()
         return data
-
-
-def _score_words(row: _Row) -> str:
-    parts = []
-    if row.nps is not None:
-        parts.append(f"NPS {row.nps}")
-    if row.csat is not None:
-        parts.append(f"CSAT {fmt_number(row.csat)} of {row.csat_scale_max or 5}")
-    if row.ces is not None:
-        parts.append(f"CES {fmt_number(row.ces)} of {row.ces_scale_max or 7}")
-    return ", ".join(parts)
 
 
 CHUNK = 2000
@@ -189,7 +178,7 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
         samples.append({
             "response_id": row.id, "answered_at": row.answered_at.isoformat(), "survey": row.survey_name,
             "customer": row.customer_name or row.customer_email or "", "tier": row.customer_tier,
-            "touchpoint": row.touchpoint, "scores": _score_words(row), "comment": (row.comment or "")[:240],
+            "touchpoint": row.touchpoint, "scores": scores_line(row), "comment": (row.comment or "")[:240],
             "reasons": matches[0].reasons, "outcome": outcome,
         })
 

@@ -1,13 +1,28 @@
-"""ResponseFilterSet / CustomerFilterSet: the filters of /api/v1/responses/ and /api/v1/customers/."""
+"""ResponseFilterSet / CustomerFilterSet: the filters of /api/v1/responses/ and /api/v1/customers/,
+and the theme filters (by slug) shared with the case filters (cases.filtersets)."""
 
 from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from surveys.models import Customer, Metric, SurveyResponse
 
 METRIC_COLUMNS = {"nps": "nps", "csat": "csat", "ces": "ces"}
+
+
+# A theme filter keeps the rows whose responses are tagged with the theme(s):
+# `.filter(surveys.vocabulary.theme_q(value, response=...))` in the filter's method.
+@extend_schema_field(OpenApiTypes.STR)
+class ThemeSlugFilter(filters.ModelChoiceFilter):
+    """A theme by its slug (the API documents it as a string)."""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ThemeSlugsFilter(filters.ModelMultipleChoiceFilter):
+    """Theme slugs (the parameter repeated: any of them); an unknown slug is a 400 naming it."""
 
 
 class ResponseFilterSet(filters.FilterSet):
