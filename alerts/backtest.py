@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from alerts.rules import RuleSet, compile_rule, evaluate
 from surveys.models import SurveyResponse
-from surveys.vocabulary import scores_line
+from surveys.vocabulary import scores_line, theme_q
 
 MAX_DAYS = 365
 UNROUTED = "Not routed"
@@ -135,12 +135,7 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
     if metric_column:
         responses = responses.filter(**{f"{metric_column}__isnull": False})
     if compiled.themes:
-        from django.db.models import Exists, OuterRef
-
-        from surveys.models import ResponseTheme
-
-        responses = responses.filter(Exists(ResponseTheme.objects.filter(
-            response_id=OuterRef("pk"), theme_id__in=compiled.themes)))
+        responses = responses.filter(theme_q(compiled.themes))
     columns = COLUMNS + (("scores",) if compiled.metric == "custom" else ())
 
     teams, touchpoints, weeks = Counter(), Counter(), Counter()
