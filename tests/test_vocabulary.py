@@ -7,14 +7,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from rest_framework.authtoken.models import Token
 
 from alerts.rules import compile_rule, evaluate
+from alerts.services import alerts_raise_for_response
 from reporting import selectors
 from reporting.filters import ReportFilters
 from surveys.models import SurveyResponse
 from surveys.vocabulary import nps_group, primary_score, scores_line, sentiment_band
-from tests.alerts.helpers import draft, fake
+from tests.alerts.helpers import customer, defaults_off, draft, fake, response, rule
 from tests.cases.text_helpers import make_open_case, make_theme, tag
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +112,17 @@ def test_a_score_reads_the_same_on_the_page_and_in_the_e_mail():
     assert primary_score(response).text == "NPS 3 of 0–10: detractor"
     assert scores_line(response) == "NPS 3, CSAT 2 of 1–5, CES 6.5 of 1–7"
     assert scores_line(fake()) == ""
+
+
+def test_the_alert_e_mail_names_the_scores_with_their_scale(personas, django_capture_on_commit_callbacks):
+    """The e-mail's scores line is scores_line: the CSAT scale written as the inbox writes it."""
+    defaults_off()
+    rule(name="Unhappy", metric="csat", threshold=Decimal("2"), scale_min=1, scale_max=5, action="notify",
+         notify_users=[personas.adam])
+    recorded = response(nps=4, csat=Decimal("2"), csat_scale_min=1, csat_scale_max=5, comment="Slow",
+                        cust=customer(name="Dana"))
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts_raise_for_response(response=recorded)
+    (message,) = mail.outbox
+    assert message.subject == "[Closeloop] Unhappy: NPS 4, CSAT 2 of 1–5 from Dana"
+    assert "Scores: NPS 4, CSAT 2 of 1–5" in message.body
