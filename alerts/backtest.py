@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 from django.utils import timezone
 
 from alerts.rules import RuleSet, compile_rule, evaluate
+from surveys.filtersets import theme_q
 from surveys.models import SurveyResponse
-from surveys.vocabulary import scores_line, theme_q
+from surveys.vocabulary import scores_line
 
 MAX_DAYS = 365
 UNROUTED = "Not routed"

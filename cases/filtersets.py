@@ -16,9 +16,9 @@ from django.utils import timezone
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
 from cases.selectors import due_soon_q, overdue_q
-from surveys.filtersets import ThemeSlugFilter
+from surveys.filtersets import ThemeSlugFilter, theme_q
 from surveys.models import Theme
-from surveys.vocabulary import Sentiment, sentiment_q, theme_q
+from surveys.vocabulary import Sentiment, sentiment_q
 
 STATUS_CHOICES = [*Case.Status.choices, ("overdue", "Overdue"), ("due_soon", "Due soon")]
 

@@ -1,17 +1,16 @@
-"""The words scores and comments are described in, defined once: NPS groups, sentiment bands,
-a score in words (pages, e-mails, case texts) and the responses about a theme.
+"""The words scores and comments are described in, defined once: NPS groups, sentiment bands and
+a score in words (pages, e-mails, case texts). The one theme filter is surveys.filtersets.theme_q.
 
 Everything that counts, filters, matches or shows these uses this module: the inbox and API
 filters, the alert rules, the reports, the case pages and the e-mails. It reads a response's
-fields only (any object with nps, csat, ... attributes) and imports no model at module level, so
-surveys.models can use it too.
+fields only (any object with nps, csat, ... attributes) and imports no model, so surveys.models
+uses it too.
 
 - NPS: promoter 9-10, passive 7-8, detractor 0-6 (`nps_group`, `nps_q`).
 - Sentiment: VADER's documented convention, compound <= -0.05 negative, >= 0.05 positive,
   neutral between (`sentiment_band`, `sentiment_q`). Both ends are inclusive: -0.05 is negative.
 - Scores in words: `ScoreDisplay` ("NPS 3 of 0–10: detractor"), `response_scores`,
-  `primary_score`, `score_words`, and `scores_line` ("NPS 3, CSAT 2 of 1–5") for e-mails.
-- Themes: `theme_q` (responses tagged with any of the themes)."""
+  `primary_score`, `score_words`, and `scores_line` ("NPS 3, CSAT 2 of 1–5") for e-mails."""
 
 from __future__ import annotations
 
@@ -99,16 +98,6 @@ def sentiment_q(band: str, field: str = "sentiment") -> Q:
     if band == Sentiment.NEUTRAL:
         return Q(**{f"{field}__gt": NEGATIVE_AT_MOST, f"{field}__lt": POSITIVE_AT_LEAST})
     raise ValueError(f"unknown sentiment band {band!r}")
-
-
-# --- themes -------------------------------------------------------------------------------------
-def theme_q(themes, response: str = "pk") -> Q:
-    """The rows whose response (`response`: the path to its id, "pk" for responses themselves,
-    "response_id" for a case's responses) is tagged with any of `themes` (Theme rows or ids). A
-    semi-join from the themes' tags (one index range), so no duplicates and no per-row query."""
-    from surveys.models import ResponseTheme
-
-    return Q(**{f"{response}__in": ResponseTheme.objects.filter(theme__in=themes).values("response_id")})
 
 
 # --- scores in words ----------------------------------------------------------------------------

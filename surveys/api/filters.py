@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import django_filters as filters
 
-from surveys.filtersets import ResponseFilterSet, ThemeSlugsFilter
+from surveys.filtersets import ResponseFilterSet, ThemeSlugsFilter, theme_q
 from surveys.models import Theme
-from surveys.vocabulary import Sentiment, sentiment_q, theme_q
+from surveys.vocabulary import Sentiment, sentiment_q
 
 
 class ResponseTextFilterSet(ResponseFilterSet):
