@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass, field
 from django.utils import timezone
 
 from alerts.rules import RuleSet, compile_rule, evaluate
-from alerts.validation import fmt_number
+from surveys.filtersets import theme_q
 from surveys.models import SurveyResponse
+from surveys.vocabulary import scores_line
 
 MAX_DAYS = 365
 UNROUTED = "Not routed"
@@ -85,17 +86,6 @@ class BacktestResult:
         return data
 
 
-def _score_words(row: _Row) -> str:
-    parts = []
-    if row.nps is not None:
-        parts.append(f"NPS {row.nps}")
-    if row.csat is not None:
-        parts.append(f"CSAT {fmt_number(row.csat)} of {row.csat_scale_max or 5}")
-    if row.ces is not None:
-        parts.append(f"CES {fmt_number(row.ces)} of {row.ces_scale_max or 7}")
-    return ", ".join(parts)
-
-
 CHUNK = 2000
 
 
@@ -146,12 +136,7 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
     if metric_column:
         responses = responses.filter(**{f"{metric_column}__isnull": False})
     if compiled.themes:
-        from django.db.models import Exists, OuterRef
-
-        from surveys.models import ResponseTheme
-
-        responses = responses.filter(Exists(ResponseTheme.objects.filter(
-            response_id=OuterRef("pk"), theme_id__in=compiled.themes)))
+        responses = responses.filter(theme_q(compiled.themes))
     columns = COLUMNS + (("scores",) if compiled.metric == "custom" else ())
 
     teams, touchpoints, weeks = Counter(), Counter(), Counter()
@@ -189,7 +174,7 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
         samples.append({
             "response_id": row.id, "answered_at": row.answered_at.isoformat(), "survey": row.survey_name,
             "customer": row.customer_name or row.customer_email or "", "tier": row.customer_tier,
-            "touchpoint": row.touchpoint, "scores": _score_words(row), "comment": (row.comment or "")[:240],
+            "touchpoint": row.touchpoint, "scores": scores_line(row), "comment": (row.comment or "")[:240],
             "reasons": matches[0].reasons, "outcome": outcome,
         })
 

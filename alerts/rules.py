@@ -19,7 +19,7 @@ Semantics worth knowing:
   source with the other direction is flipped (min + max - value) before comparing, so "high
   effort" means high effort whichever way the survey asked.
 - Sentiment: VADER's compound score (response.sentiment, or computed here from the comment when
-  missing); <= -0.05 is negative and >= 0.05 positive, VADER's documented convention.
+  missing) in surveys.vocabulary's bands: <= -0.05 negative, >= 0.05 positive (VADER's convention).
 - Themes: "the comment is about any of these themes" reads `response.theme_ids` (a frozenset of
   surveys.Theme ids). surveys.services.response_record sets it on the instance it announces; other
   callers (alerts.services for a reloaded response, alerts.backtest) load it first, so evaluation
@@ -34,7 +34,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale, fmt_number
-from surveys.text import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, keyword_pattern, normalize_text, vader_compound
+from surveys.text import keyword_pattern, normalize_text, vader_compound
+from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, sentiment_band
 
 INF = float("inf")
 
@@ -355,11 +356,7 @@ def _holds(rule: CompiledRule, facts: _Facts) -> bool:
             return False
     if rule.sentiment:
         score = facts.sentiment
-        if score is None:
-            return False
-        if rule.sentiment == "negative" and not score <= NEGATIVE_AT_MOST:
-            return False
-        if rule.sentiment == "positive" and not score >= POSITIVE_AT_LEAST:
+        if score is None or sentiment_band(score) != rule.sentiment:  # surveys.vocabulary's bands
             return False
     return True
 

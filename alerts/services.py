@@ -239,16 +239,10 @@ def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
 
 
 def _score_words(response) -> str:
-    from alerts.validation import fmt_number
+    """The e-mail's scores: surveys.vocabulary's one line, "NPS 3, CSAT 2 of 1–5"."""
+    from surveys.vocabulary import scores_line  # local only to keep W1's import block untouched while both branches are open
 
-    parts = []
-    if response.nps is not None:
-        parts.append(f"NPS {response.nps}")
-    if response.csat is not None:
-        parts.append(f"CSAT {fmt_number(response.csat)} of {response.csat_scale_max or 5}")
-    if response.ces is not None:
-        parts.append(f"CES {fmt_number(response.ces)} of {response.ces_scale_max or 7}")
-    return ", ".join(parts)
+    return scores_line(response)
 
 
 # --- rules --------------------------------------------------------------------------------

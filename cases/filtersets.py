@@ -11,15 +11,14 @@ import datetime as dt
 
 import django_filters
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from django.utils import timezone
 
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
 from cases.selectors import due_soon_q, overdue_q
+from surveys.filtersets import ThemeSlugFilter, theme_q
 from surveys.models import Theme
-from surveys.text import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST
+from surveys.vocabulary import Sentiment, sentiment_q
 
 STATUS_CHOICES = [*Case.Status.choices, ("overdue", "Overdue"), ("due_soon", "Due soon")]
 
@@ -30,24 +29,10 @@ def _teams(request):
     return Team.objects.visible_to(request.user)
 
 
-SENTIMENT_CHOICES = [("negative", "Negative"), ("neutral", "Neutral"), ("positive", "Positive")]
-# VADER's convention (surveys.text): <= -0.05 negative, >= 0.05 positive, neutral between.
-SENTIMENT_Q = {
-    "negative": Q(response__sentiment__lte=NEGATIVE_AT_MOST),
-    "neutral": Q(response__sentiment__gt=NEGATIVE_AT_MOST, response__sentiment__lt=POSITIVE_AT_LEAST),
-    "positive": Q(response__sentiment__gte=POSITIVE_AT_LEAST),
-}
-
-
 def _themes(request):
     """Themes a case can be filtered by: the ones in use and the retired ones (old cases keep
     them); proposed and rejected themes never tagged anything."""
     return Theme.objects.filter(status__in=[Theme.Status.ACTIVE, Theme.Status.RETIRED])
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class ThemeSlugFilter(django_filters.ModelChoiceFilter):
-    """A theme by its slug (the API documents it as a string)."""
 
 
 def _people(request):
@@ -84,7 +69,7 @@ class CaseFilterSet(django_filters.FilterSet):
         error_messages={"invalid_choice": "No theme with that slug (see /api/v1/themes/)."},
     )
     sentiment = django_filters.MultipleChoiceFilter(
-        choices=SENTIMENT_CHOICES, method="filter_sentiment", label="Comment sentiment",
+        choices=Sentiment.choices, method="filter_sentiment", label="Comment sentiment",
     )
     q = django_filters.CharFilter(method="filter_q", label="Search")
 
@@ -118,7 +103,7 @@ class CaseFilterSet(django_filters.FilterSet):
         from the theme's tagged responses (one index range), so no per-row query and no duplicates."""
         if theme is None:
             return queryset
-        tagged = CaseResponse.objects.filter(response__theme_links__theme=theme).values("case_id")
+        tagged = CaseResponse.objects.filter(theme_q([theme], response="response_id")).values("case_id")
         return queryset.filter(pk__in=tagged)
 
     def filter_sentiment(self, queryset, name, values):
@@ -126,7 +111,7 @@ class CaseFilterSet(django_filters.FilterSet):
             return queryset
         condition = Q(pk__in=[])
         for value in values:
-            condition |= SENTIMENT_Q[value]
+            condition |= sentiment_q(value, field="response__sentiment")
         return queryset.filter(condition)
 
     def filter_q(self, queryset, name, value):

@@ -1,5 +1,6 @@
-"""How a case reads: the timeline's sentences, the conflict message, scores in words and the
-customer e-mail filled in from a template.
+"""How a case reads: the timeline's sentences, the conflict message and the customer e-mail
+filled in from a template. Scores in words are surveys.vocabulary's (re-exported here for the
+case services: `score_words`, `primary_score`, `response_scores`, `ScoreDisplay`).
 
 Presentation only: text built from rows (conflict_message reads the events it describes). The
 services use it for their messages and the template tags (cases.templatetags.case_display) for
@@ -8,144 +9,15 @@ the pages; it imports neither."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.template import Context, Template
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome
+from surveys.vocabulary import ScoreDisplay, primary_score, response_scores, score_words  # noqa: F401 (re-exported)
 
 Kind = CaseEvent.Kind
-
-# --- scores in words --------------------------------------------------------------------------
-CSAT_WORDS = ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]
-CES_WORDS = ["Very difficult", "Difficult", "Neither easy nor difficult", "Easy", "Very easy"]
-CUSTOM_WORDS = ["Very poor", "Poor", "Fair", "Good", "Very good"]
-METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
-
-
-@dataclass(frozen=True)
-class ScoreDisplay:
-    metric: str  # "NPS", "CSAT", "CES" or the question key
-    value: str  # "3", "4.5"
-    scale: str  # "0–10"
-    word: str  # "detractor", "Very dissatisfied"
-    level: str  # "bad", "mid" or "good": the badge colour (never shown without the word)
-
-    @property
-    def text(self) -> str:
-        return f"{self.metric} {self.value} of {self.scale}: {self.word}"
-
-
-def _number(value) -> str:
-    if value is None:
-        return ""
-    value = Decimal(str(value))
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
-
-
-def _position(value, low, high) -> float:
-    """Where `value` sits on its scale, 0.0 (lowest) to 1.0 (highest)."""
-    try:
-        value, low, high = float(value), float(low), float(high)
-    except (TypeError, ValueError):
-        return 0.5
-    if high <= low:
-        return 0.5
-    return min(1.0, max(0.0, (value - low) / (high - low)))
-
-
-def _level(goodness: float) -> str:
-    return "bad" if goodness < 0.4 else "mid" if goodness < 0.7 else "good"
-
-
-def _word(words: list[str], goodness: float) -> str:
-    return words[round(goodness * (len(words) - 1))]
-
-
-def nps_display(nps: int) -> ScoreDisplay:
-    word = "promoter" if nps >= 9 else "passive" if nps >= 7 else "detractor"
-    level = {"promoter": "good", "passive": "mid", "detractor": "bad"}[word]
-    return ScoreDisplay("NPS", str(nps), "0–10", word, level)
-
-
-def csat_display(value, low, high) -> ScoreDisplay:
-    low = 1 if low is None else low
-    high = 5 if high is None else high
-    goodness = _position(value, low, high)
-    return ScoreDisplay("CSAT", _number(value), f"{low}–{high}", _word(CSAT_WORDS, goodness), _level(goodness))
-
-
-def ces_display(value, low, high, high_is_easy) -> ScoreDisplay:
-    low = 1 if low is None else low
-    high = 7 if high is None else high
-    position = _position(value, low, high)
-    goodness = position if high_is_easy is not False else 1 - position
-    return ScoreDisplay("CES", _number(value), f"{low}–{high}", _word(CES_WORDS, goodness), _level(goodness))
-
-
-def custom_display(key: str, entry: dict) -> ScoreDisplay | None:
-    metric = entry.get("metric") or "custom"
-    value, low, high = entry.get("value"), entry.get("min"), entry.get("max")
-    if value is None:
-        return None
-    if metric == "nps":
-        return nps_display(int(float(value)))
-    if metric == "csat":
-        return csat_display(value, low, high)
-    if metric == "ces":
-        return ces_display(value, low, high, entry.get("higher_is_better", True))
-    goodness = _position(value, low, high)
-    if entry.get("higher_is_better") is False:
-        goodness = 1 - goodness
-    scale = f"{_number(low)}–{_number(high)}" if low is not None and high is not None else "?"
-    return ScoreDisplay(key, _number(value), scale, _word(CUSTOM_WORDS, goodness), _level(goodness))
-
-
-def response_scores(response) -> list[ScoreDisplay]:
-    """Every score on a response: the standard metrics first, then the other numeric answers."""
-    shown: list[ScoreDisplay] = []
-    if response.nps is not None:
-        shown.append(nps_display(response.nps))
-    if response.csat is not None:
-        shown.append(csat_display(response.csat, response.csat_scale_min, response.csat_scale_max))
-    if response.ces is not None:
-        shown.append(ces_display(response.ces, response.ces_scale_min, response.ces_scale_max, response.ces_high_is_easy))
-    for key, entry in (response.scores or {}).items():
-        if not isinstance(entry, dict) or key in METRIC_NAMES:  # the typed columns, shown above
-            continue
-        display = custom_display(key, entry)
-        if display is not None:
-            shown.append(display)
-    return shown
-
-
-def primary_score(response, metric: str | None = None, metric_key: str = "") -> ScoreDisplay | None:
-    """The score a case is about: the alert rule's metric when known, else the first one there is."""
-    if response is None:
-        return None
-    if metric == "nps" and response.nps is not None:
-        return nps_display(response.nps)
-    if metric == "csat" and response.csat is not None:
-        return csat_display(response.csat, response.csat_scale_min, response.csat_scale_max)
-    if metric == "ces" and response.ces is not None:
-        return ces_display(response.ces, response.ces_scale_min, response.ces_scale_max, response.ces_high_is_easy)
-    if metric == "custom" and metric_key and isinstance((response.scores or {}).get(metric_key), dict):
-        display = custom_display(metric_key, response.scores[metric_key])
-        if display is not None:
-            return display
-    scores = response_scores(response)
-    return scores[0] if scores else None
-
-
-def score_words(response) -> str:
-    """The response's score in words, for the text of an automatic reopening."""
-    score = primary_score(response)
-    return score.text if score else "another low score"
 
 
 # --- the timeline and conflicts -------------------------------------------------------------

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from surveys.models import Survey, WebhookSource
 from surveys.normalized import CustomerIdentity, NormalizedResponse, Score
+from surveys.vocabulary import NpsGroup, nps_group
 
 LOCATIONS = {
     "store": [("London Oxford St", "London"), ("Manchester Arndale", "North West"), ("Leeds Trinity", "Yorkshire"),
@@ -168,7 +169,7 @@ def make_response(rng: random.Random, i: int, customer: CustomerIdentity, answer
     if kind == "nps":
         value = rng.randint(0, 6) if mood < 0.24 else rng.randint(7, 8) if mood < 0.5 else rng.randint(9, 10)
         score, survey = Score("nps", "nps", Decimal(value), 0, 10), ("relationship", "Relationship NPS")
-        bad, good = value <= 6, value >= 9
+        bad, good = nps_group(value) == NpsGroup.DETRACTOR, nps_group(value) == NpsGroup.PROMOTER
     elif kind == "csat":
         value = rng.randint(1, 2) if mood < 0.22 else 3 if mood < 0.4 else rng.randint(4, 5)
         score, survey = Score("csat", "csat", Decimal(value), 1, 5), ("delivery", "Delivery CSAT")

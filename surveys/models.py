@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Team
+from surveys.vocabulary import nps_group
 
 
 def new_secret() -> str:
@@ -242,9 +243,7 @@ class SurveyResponse(models.Model):
 
     @property
     def nps_group(self) -> str | None:
-        if self.nps is None:
-            return None
-        return "promoter" if self.nps >= 9 else "passive" if self.nps >= 7 else "detractor"
+        return nps_group(self.nps)
 
 
 class Theme(models.Model):

@@ -10,7 +10,8 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
-from cases.timeline import ScoreDisplay, describe_event, primary_score, response_scores
+from cases.timeline import describe_event
+from surveys.vocabulary import ScoreDisplay, primary_score, response_scores
 
 register = template.Library()
 

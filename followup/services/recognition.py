@@ -26,6 +26,7 @@ from core.queueing import enqueue_on_commit
 from core.unit_of_work import insert
 from followup.models import Recognition
 from surveys.models import SurveyResponse
+from surveys.vocabulary import is_promoter
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +49,6 @@ def _find(needle: str, haystack: str) -> int:
         return -1
     match = re.search(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", haystack)
     return match.start() if match else -1
-
-
-def is_promoter(response: SurveyResponse) -> bool:
-    """NPS 9-10, or the top box of the CSAT scale."""
-    if response.nps is not None:
-        return response.nps >= 9
-    if response.csat is not None:
-        return response.csat >= (response.csat_scale_max or 5)
-    return False
 
 
 class StaffDirectory:

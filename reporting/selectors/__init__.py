@@ -51,7 +51,6 @@ from reporting.selectors.scores import SCORE_DIMENSIONS, scores_by, scores_trend
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.selectors.suggestions import root_cause_model_in_use, root_cause_suggestions
 from reporting.selectors.themes import (
-    SENTIMENT_BAND,
     THEME_SCORE_COLUMNS,
     themes_by_touchpoint,
     themes_scores,
@@ -75,7 +74,6 @@ __all__ = [
     "RECOVERY_COLUMNS",
     "SCORE_COLUMNS",
     "SCORE_DIMENSIONS",
-    "SENTIMENT_BAND",
     "THEME_SCORE_COLUMNS",
     "VERIFIED_COLUMNS",
     "business_hours",

@@ -13,6 +13,7 @@ from reporting.filters import ReportFilters
 from reporting.selectors.common import MAX_LIST_ROWS, case_url, cause_label, cause_link, date_params, inbox_url
 from reporting.tables import Column, Table, one_decimal, pct
 from surveys.models import SurveyResponse
+from surveys.vocabulary import NpsGroup, nps_group
 
 
 def _recovered_cases(filters: ReportFilters) -> list[dict]:
@@ -61,8 +62,8 @@ def _recovery_table(filters: ReportFilters, key: str, label_of, name: str, title
         items = groups[group]
         before = [r["response__nps"] for r in items]
         after = [r["after_nps"] for r in items]
-        detractors = [r for r in items if r["response__nps"] <= 6]
-        recovered = [r for r in detractors if r["after_nps"] >= 7]
+        detractors = [r for r in items if nps_group(r["response__nps"]) == NpsGroup.DETRACTOR]
+        recovered = [r for r in detractors if nps_group(r["after_nps"]) != NpsGroup.DETRACTOR]
         table.add(
             {
                 "group": labels[group],

@@ -11,6 +11,7 @@ from django.db.models.lookups import LessThan
 from alerts.models import Alert, AlertRule
 from cases.models import Case, CaseResponse
 from reporting.tables import Column, pct
+from surveys.vocabulary import NpsGroup, nps_q
 
 
 def low_score_q(prefix: str = "") -> Q:
@@ -19,7 +20,7 @@ def low_score_q(prefix: str = "") -> Q:
         response_id=OuterRef(f"{p}pk" if p else "pk"), action=AlertRule.Action.OPEN_CASE
     )
     return (
-        Q(**{f"{p}nps__lte": 6})
+        nps_q(NpsGroup.DETRACTOR, f"{p}nps")
         | Q(**{f"{p}csat__lte": Coalesce(F(f"{p}csat_scale_min"), Value(1)) + 1})
         | Q(Exists(open_case_alert))
     )
@@ -59,9 +60,9 @@ def score_aggregates(p: str = "") -> dict:
     column read is in the covering index surveys_response_team_scores: an index-only scan."""
     return {
         "nps_n": Count(f"{p}nps"),
-        "promoters": Count(f"{p}nps", filter=Q(**{f"{p}nps__gte": 9})),
-        "passives": Count(f"{p}nps", filter=Q(**{f"{p}nps__gte": 7, f"{p}nps__lte": 8})),
-        "detractors": Count(f"{p}nps", filter=Q(**{f"{p}nps__lte": 6})),
+        "promoters": Count(f"{p}nps", filter=nps_q(NpsGroup.PROMOTER, f"{p}nps")),
+        "passives": Count(f"{p}nps", filter=nps_q(NpsGroup.PASSIVE, f"{p}nps")),
+        "detractors": Count(f"{p}nps", filter=nps_q(NpsGroup.DETRACTOR, f"{p}nps")),
         "csat_n": Count(f"{p}csat"),
         "csat_top2": Count(f"{p}csat", filter=Q(**{f"{p}csat__gte": Coalesce(F(f"{p}csat_scale_max"), Value(5)) - 1})),
         "ces_n": Count(f"{p}ces"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count
 from django.db.models.functions import TruncWeek
 
 from cases.models import Case
@@ -20,8 +20,7 @@ from reporting.selectors.common import (
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.tables import Column, Table, pct
 from surveys.models import ResponseTheme, Theme
-
-SENTIMENT_BAND = 0.05  # VADER's convention: below -0.05 negative, above 0.05 positive
+from surveys.vocabulary import Sentiment, sentiment_q
 
 
 def _theme_tags(filters: ReportFilters):
@@ -81,8 +80,9 @@ def themes_volume(filters: ReportFilters) -> Table:
         .annotate(
             responses=Count("response_id"),
             rated=Count("response__sentiment"),
-            negative=Count("response__sentiment", filter=Q(response__sentiment__lt=-SENTIMENT_BAND)),
-            positive=Count("response__sentiment", filter=Q(response__sentiment__gt=SENTIMENT_BAND)),
+            # surveys.vocabulary's bands, as the inbox filter and the alert rules read them
+            negative=Count("response__sentiment", filter=sentiment_q(Sentiment.NEGATIVE, "response__sentiment")),
+            positive=Count("response__sentiment", filter=sentiment_q(Sentiment.POSITIVE, "response__sentiment")),
             sentiment=Avg("response__sentiment"),
         )
     )

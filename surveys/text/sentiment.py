@@ -15,10 +15,8 @@ import threading
 from dataclasses import dataclass
 
 from surveys.text.language import detect_language
-
-NEGATIVE_AT_MOST = -0.05  # VADER's documented convention: <= -0.05 negative, >= 0.05 positive
-POSITIVE_AT_LEAST = 0.05
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
+from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, SENTIMENT_LABELS  # noqa: F401 (re-exported)
+from surveys.vocabulary import sentiment_band as sentiment_label  # noqa: F401 (the bands are surveys.vocabulary's)
 
 _analyzer = None
 _load_lock = threading.Lock()
@@ -48,17 +46,6 @@ def vader_compound(comment: str) -> float | None:
                 analyzer.emojis.update(EMOJI_WORDS)
                 _analyzer = analyzer
     return round(_analyzer.polarity_scores(comment)["compound"], 4)
-
-
-def sentiment_label(score: float | None) -> str:
-    """"negative", "neutral" or "positive" by VADER's ±0.05 convention; "" without a score."""
-    if score is None:
-        return ""
-    if score <= NEGATIVE_AT_MOST:
-        return "negative"
-    if score >= POSITIVE_AT_LEAST:
-        return "positive"
-    return "neutral"
 
 
 def _on_scale(value, low, high) -> float | None:
