@@ -13,7 +13,9 @@ that is still waiting. Outside such a block `insert(obj)` is a plain INSERT, as 
 
 Work that takes locks (opening a case locks the customer and the team) can be put off to the end
 of the batch with `later(fn)`: it runs after every response of the batch is written, so the locks
-are held for the shortest time and its reads see the whole batch.
+are held for the shortest time and its reads see the whole batch. What a later stage gathers for
+the batch lives in an object of its own, `state(Kind)` (one per batch and class: cases keeps its
+CaseOpenings there and puts off `later(lambda: open them)` with a closure over it).
 
     with transaction.atomic(), unit_of_work(size_hint=100) as uow:
         for delivery in batch:
@@ -30,11 +32,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
 from django.db import connection, models
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("closeloop_unit_of_work", default=None)
 _sequences: dict[type, str] = {}
+S = TypeVar("S")
 
 
 class UnitOfWork:
@@ -47,7 +51,7 @@ class UnitOfWork:
         self._at_end: dict = {}
         self._inserted: set[tuple[type, int]] = set()
         self._updates: dict[tuple[type, int], tuple[models.Model, set[str]]] = {}
-        self.memo: dict = {}  # per-batch answers callers may keep (cleared with the batch)
+        self._state: dict[type, object] = {}
 
     # --- ids -------------------------------------------------------------------------------
     def next_id(self, model: type[models.Model], *, exact: bool = False) -> int:
@@ -109,8 +113,20 @@ class UnitOfWork:
         for (model, fields), objs in groups.items():
             _update(model, objs, sorted(fields))
 
+    # --- a later stage's state for this batch ---------------------------------------------
+    def state(self, kind: type[S]) -> S:
+        """The batch's one `kind(self)`, made on the first ask and dropped with the batch: where
+        a later stage keeps what it gathers or reads once per batch, as a class of its own with
+        typed attributes (cases.services.opening.CaseOpenings, cases.notifications'
+        NotificationsOff). Keyed by the class, so two stages never share one by accident."""
+        found = self._state.get(kind)
+        if found is None:
+            found = self._state[kind] = kind(self)
+        return found  # type: ignore[return-value]
+
     # --- work put off ----------------------------------------------------------------------
     def later(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once the rows waiting now are written, before the batch ends (see the module)."""
         self._later.append(fn)
 
     def at_end(self, key, fn: Callable[[], None]) -> None:
