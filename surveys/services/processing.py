@@ -78,7 +78,9 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
 
 def _delivery_record_alone(delivery: WebhookDelivery, result, lookups: RecordLookups | None) -> dict[int, str]:
     """Record one delivery as a batch of its own; its outcome, also when that fails (failed or
-    retrying, as delivery_fail_or_retry decides)."""
+    retrying, as delivery_fail_or_retry decides). When it fails, `lookups` forgets what it kept
+    of it (rolled back), so the next delivery never finds a row that is not there."""
+    before = lookups.snapshot() if lookups is not None else None
     try:
         try:
             return _deliveries_record_together([(delivery, result)], lookups)
@@ -87,13 +89,15 @@ def _delivery_record_alone(delivery: WebhookDelivery, result, lookups: RecordLoo
                 raise
             # An optimistic insert lost a race (another worker created the customer or the
             # response after this batch read them): record it again without the batch's reads.
-            lookups.drop()
+            lookups.restore(before)
             return _deliveries_record_together([(delivery, result)], None)
     except _TakenBack:  # the re-drive took it back meanwhile: let the newer run record it
+        if lookups is not None:
+            lookups.restore(before)
         return {delivery.pk: "skipped"}
     except Exception as exc:
         if lookups is not None:
-            lookups.drop()
+            lookups.restore(before)
         return {delivery.pk: delivery_fail_or_retry(delivery, exc)}
 
 
