@@ -65,7 +65,7 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
             outcomes.update(_deliveries_record_together(prepared, lookups))
             return outcomes
         except Exception as exc:  # noqa: BLE001 - nothing of the batch was written: each on its own
-            logger.info("batch of %d deliveries recorded one by one (%s: %s)", len(prepared),
+            logger.info("batch of %d deliveries recorded again as batches of one (%s: %s)", len(prepared),
                         exc.__class__.__name__, exc)
             try:
                 lookups = RecordLookups.load(items)  # what the batch kept was rolled back
