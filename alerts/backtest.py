@@ -145,7 +145,7 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
     samples: deque = deque(maxlen=sample_size)
     for row in _rows(responses.order_by("answered_at", "id"), columns, compiled.themes):
         result.scanned += 1
-        matches = evaluate(row, ruleset)
+        matches = evaluate(row, ruleset, theme_ids=row.theme_ids)
         if not matches:
             continue
         result.alerts += 1

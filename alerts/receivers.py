@@ -1,6 +1,6 @@
 """Where alerts listens.
 
-- surveys.signals.response_recorded -> alerts.services.alerts_raise_for_response, inside the
+- surveys.signals.response_recorded -> alerts.services.alerts_raise_for_recorded, inside the
   transaction that records the response (the documented hook between surveys and alerts);
 - any AlertRule change -> alerts.selectors.rules_changed (the active-rule cache's invalidation).
 """
@@ -13,10 +13,10 @@ from surveys.signals import response_recorded
 
 
 @receiver(response_recorded, dispatch_uid="alerts.raise_for_response")
-def raise_alerts(sender, response, **kwargs):
-    from alerts.services import alerts_raise_for_response
+def raise_alerts(sender, recorded, **kwargs):
+    from alerts.services import alerts_raise_for_recorded
 
-    alerts_raise_for_response(response=response)
+    alerts_raise_for_recorded(recorded=recorded)
 
 
 @receiver(post_save, sender=AlertRule, dispatch_uid="alerts.rule_saved")

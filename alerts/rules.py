@@ -20,10 +20,11 @@ Semantics worth knowing:
   effort" means high effort whichever way the survey asked.
 - Sentiment: VADER's compound score (response.sentiment, or computed here from the comment when
   missing) in surveys.vocabulary's bands: <= -0.05 negative, >= 0.05 positive (VADER's convention).
-- Themes: "the comment is about any of these themes" reads `response.theme_ids` (a frozenset of
-  surveys.Theme ids). surveys.services.response_record sets it on the instance it announces; other
-  callers (alerts.services for a reloaded response, alerts.backtest) load it first, so evaluation
-  stays free of queries. A response without `theme_ids` is about no theme.
+- Themes: "the comment is about any of these themes" reads the `theme_ids` passed to `evaluate`
+  (a frozenset of surveys.Theme ids): alerts.services takes them from the surveys.signals.Recorded
+  it receives (a response loaded from the database builds one with one query), alerts.backtest
+  loads them per chunk, so evaluation stays free of queries. Without `theme_ids` a response is
+  about no theme.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ class RuleSet(Sequence):
         self.by_slot = MappingProxyType({slot: tuple(entries) for slot, entries in by_slot.items()})
         self.custom_keys = tuple(sorted({r.metric_key for r in ordered if r.metric == "custom"}))
         self.has_ces = any(r.metric == "ces" for r in ordered)
-        self.has_themes = any(r.themes for r in ordered)  # callers load response.theme_ids only then
+        self.has_themes = any(r.themes for r in ordered)  # callers load a response's theme ids only then
         # id -> the AlertRule it was compiled from (when loaded from the database): an alert can
         # carry its rule without a query (copy it: the instance is shared by the process).
         self.models = MappingProxyType(dict(models or {}))
@@ -280,7 +281,7 @@ class _Facts:
     __slots__ = ("response", "survey_id", "touchpoint", "channel", "location", "region", "tier", "segment",
                  "comment", "_text", "_sentiment", "theme_ids")
 
-    def __init__(self, response):
+    def __init__(self, response, theme_ids: frozenset[int]):
         self.response = response
         self.survey_id = response.survey_id
         self.touchpoint = fold(response.touchpoint)
@@ -292,7 +293,7 @@ class _Facts:
         self.comment = (response.comment or "").strip()
         self._text = None
         self._sentiment = False
-        self.theme_ids = getattr(response, "theme_ids", None) or frozenset()
+        self.theme_ids = theme_ids
 
     def folded(self, name: str) -> str:
         return getattr(self, name)
@@ -404,9 +405,10 @@ def _reasons(rule: CompiledRule, facts: _Facts, said: str) -> list[str]:
     return reasons
 
 
-def evaluate(response, rules: Sequence[CompiledRule]) -> list[Match]:
+def evaluate(response, rules: Sequence[CompiledRule], *, theme_ids: frozenset[int] = frozenset()) -> list[Match]:
     """The rules this response matches, in evaluation order, up to the first one that stops
-    evaluation. Pure: no queries, no writes; calling it twice gives the same answer."""
+    evaluation; `theme_ids`: the themes its comment is about. Pure: no queries, no writes;
+    calling it twice gives the same answer."""
     ruleset = rules if isinstance(rules, RuleSet) else RuleSet(rules)
     values = _metric_values(response, ruleset)
     if not values:
@@ -422,7 +424,7 @@ def evaluate(response, rules: Sequence[CompiledRule]) -> list[Match]:
         return []
     if len(values) > 1:
         candidates.sort(key=_first)
-    facts = _Facts(response)
+    facts = _Facts(response, theme_ids)
     matches = []
     for _, rule, said in candidates:
         if not rule.has_conditions or _holds(rule, facts):
@@ -436,9 +438,9 @@ def _first(candidate: tuple) -> int:
     return candidate[0]
 
 
-def rule_matches(response, rule: CompiledRule) -> bool:
+def rule_matches(response, rule: CompiledRule, *, theme_ids: frozenset[int] = frozenset()) -> bool:
     """One rule on its own (the backtest and tests)."""
-    return bool(evaluate(response, RuleSet([rule])))
+    return bool(evaluate(response, RuleSet([rule]), theme_ids=theme_ids))
 
 
 __all__ = [

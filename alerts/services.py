@@ -1,10 +1,11 @@
 """Writes for alerts: raising alerts for a recorded response, sending their e-mails, and
 changing rules (every rule write goes through here, so the rule cache always hears about it).
 
-The path of a response: surveys.services.response_record sends `response_recorded` inside its
-transaction -> `alerts_raise_for_response` evaluates the cached active rules (a pure function,
-alerts.rules.evaluate) and stores one Alert per matching rule -> `alert_raised` for each new
-open-case alert (cases opens or attaches a case in the same transaction) -> after commit, the
+The path of a response: surveys.services.response_record sends `response_recorded` (a
+surveys.signals.Recorded) inside its transaction -> `alerts_raise_for_recorded` evaluates the
+cached active rules (a pure function, alerts.rules.evaluate) and stores one Alert per matching
+rule -> `alert_raised` for each new alert, with the Recorded (cases opens or attaches a case
+for open-case alerts in the same transaction, followup recognizes praise) -> after commit, the
 e-mail task for notify and praise alerts."""
 
 from __future__ import annotations
@@ -26,35 +27,43 @@ from alerts.signals import alert_raised
 from core import batching
 from core.queueing import enqueue
 from core.unit_of_work import insert
+from surveys.signals import Recorded
+from surveys.vocabulary import scores_line
 
 EMAIL_ACTIONS = (AlertRule.Action.NOTIFY, AlertRule.Action.PRAISE)
+
+
+def alerts_raise_for_response(*, response) -> list[Alert]:
+    """`alerts_raise_for_recorded` for a response loaded from the database (a replay, a test):
+    its theme ids are read with one query when an active rule is about themes."""
+    rules = active_rules()
+    if not rules:
+        return []
+    return alerts_raise_for_recorded(recorded=Recorded.stored(response, with_themes=rules.has_themes))
 
 
 # No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
 # delivery, as it must), and a savepoint here would cost two round trips per response.
 @transaction.atomic(savepoint=False)
-def alerts_raise_for_response(*, response) -> list[Alert]:
-    """Store an Alert for each active rule the response matches; returns the new ones.
+def alerts_raise_for_recorded(*, recorded: Recorded) -> list[Alert]:
+    """Store an Alert for each active rule the response matches; returns the new ones, each
+    announced with `alert_raised` (the alert, `recorded`, and the alerts raised before it here).
 
     Idempotent: (rule, response) is unique, so evaluating the same response again creates
-    nothing, sends no signal and queues no e-mail."""
+    nothing, sends no signal and queues no e-mail. A new response (`recorded.is_new`) has no
+    alert yet: nothing is looked up, and its alerts are inserted with the batch's others."""
     from alerts.rules import evaluate
 
     rules = active_rules()
     if not rules:
         return []
+    response = recorded.response
     if response.customer_id is not None:
         response.customer  # noqa: B018  (loaded once here, so evaluation itself makes no query)
-    if rules.has_themes and getattr(response, "theme_ids", None) is None:
-        # response_record sets theme_ids; a response loaded from the database needs one query.
-        from surveys.models import ResponseTheme
-
-        response.theme_ids = frozenset(
-            ResponseTheme.objects.filter(response_id=response.pk).values_list("theme_id", flat=True))
-    matches = evaluate(response, rules)
+    matches = evaluate(response, rules, theme_ids=recorded.theme_ids)
     if not matches:
         return []
-    fresh = getattr(response, "just_recorded", False)  # recorded in this transaction: no alert yet
+    fresh = recorded.is_new
     already = set() if fresh else set(
         Alert.objects.filter(response=response, rule_id__in=[m.rule.id for m in matches]).values_list("rule_id", flat=True)
     )
@@ -76,8 +85,8 @@ def alerts_raise_for_response(*, response) -> list[Alert]:
             alert, created = Alert.objects.get_or_create(rule_id=match.rule.id, response=response, defaults=defaults)
             if not created:
                 continue
+        alert_raised.send(sender=Alert, alert=alert, recorded=recorded, earlier=tuple(created_alerts))
         created_alerts.append(alert)
-        alert_raised.send(sender=Alert, alert=alert)
         if action in EMAIL_ACTIONS:
             transaction.on_commit(lambda pk=alert.pk: alert_email_enqueue(pk))
     return created_alerts
@@ -240,7 +249,6 @@ def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
 
 def _score_words(response) -> str:
     """The e-mail's scores: surveys.vocabulary's one line, "NPS 3, CSAT 2 of 1–5"."""
-    from surveys.vocabulary import scores_line  # local only to keep W1's import block untouched while both branches are open
 
     return scores_line(response)
 

@@ -45,6 +45,21 @@ class TransportError(Exception):
     """A delivery failed in a way worth retrying."""
 
 
+class NotificationsOff:
+    """Per batch (core.unit_of_work.UnitOfWork.state): who switched each kind off, read once per
+    kind for everybody instead of once per case."""
+
+    def __init__(self, batch):
+        self._by_kind: dict[str, set[int]] = {}
+
+    def users(self, kind: str) -> set[int]:
+        off = self._by_kind.get(kind)
+        if off is None:
+            off = self._by_kind[kind] = set(NotificationPreference.objects.filter(
+                kind=kind, enabled=False).values_list("user_id", flat=True))
+        return off
+
+
 def enabled_users(user_ids, kind: str) -> set[int]:
     """The users among `user_ids` who have `kind` switched on (no preference row means on)."""
     user_ids = {uid for uid in user_ids if uid}
@@ -52,10 +67,7 @@ def enabled_users(user_ids, kind: str) -> set[int]:
         return set()
     batch = unit_of_work.current()
     if batch is not None:  # a worker's batch asks once per kind, for everybody
-        if (off := batch.memo.get(("notifications-off", kind))) is None:
-            off = batch.memo[("notifications-off", kind)] = set(NotificationPreference.objects.filter(
-                kind=kind, enabled=False).values_list("user_id", flat=True))
-        return user_ids - off
+        return user_ids - batch.state(NotificationsOff).users(kind)
     off = set(
         NotificationPreference.objects.filter(user_id__in=user_ids, kind=kind, enabled=False).values_list(
             "user_id", flat=True

@@ -1,6 +1,8 @@
 """Where cases listens to the stages before it.
 
 - alerts.signals.alert_raised -> cases.services.case_open_from_alert (open, attach or reopen);
+  in a batch (core.unit_of_work), gathered in the batch's CaseOpenings and opened together by
+  cases.services.cases_open_from_alerts;
 - surveys.signals.response_recording -> the response's owning team from cases.routing, set
   before its INSERT.
 
@@ -16,31 +18,25 @@ from surveys.signals import response_recording
 
 
 @receiver(alert_raised, dispatch_uid="cases.open_case_from_alert")
-def open_case_from_alert(sender, alert, **kwargs):
+def open_case_from_alert(sender, alert, recorded, earlier=(), **kwargs):
     from alerts.models import AlertRule
-    from cases.services import case_open_from_alert
+    from cases.services.opening import CaseOpenings, case_open_from_alert, cases_open_from_alerts
 
     if alert.action != AlertRule.Action.OPEN_CASE:
         return
     batch = unit_of_work.current()
     if batch is None:
-        case_open_from_alert(alert=alert)
+        # A new response whose earlier alert opened a case already: that case is in the database.
+        new = recorded.is_new and not any(a.action == AlertRule.Action.OPEN_CASE for a in earlier)
+        case_open_from_alert(alert=alert, new_response=new)
         return
     # In a batch (surveys.services records a worker's batch in one transaction): opened together
     # once the batch's responses are written, so the team and customer locks are taken at once,
     # in one order, and held only from then to the commit.
-    pending = batch.memo.get("open-case alerts")
-    if pending is None:
-        pending = batch.memo["open-case alerts"] = []
-        batch.later(lambda: _open_together(batch))
-    pending.append(alert)
-
-
-def _open_together(batch):
-    from cases.services import cases_open_from_alerts
-
-    alerts = batch.memo.pop("open-case alerts")
-    cases_open_from_alerts(alerts=alerts)
+    openings = batch.state(CaseOpenings)
+    if not openings.pending:
+        batch.later(lambda: cases_open_from_alerts(openings=openings))
+    openings.pending.append((alert, recorded.is_new))
 
 
 @receiver(response_recording, dispatch_uid="cases.route_response")

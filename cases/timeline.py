@@ -1,6 +1,5 @@
 """How a case reads: the timeline's sentences, the conflict message and the customer e-mail
-filled in from a template. Scores in words are surveys.vocabulary's (re-exported here for the
-case services: `score_words`, `primary_score`, `response_scores`, `ScoreDisplay`).
+filled in from a template. Scores in words are surveys.vocabulary's.
 
 Presentation only: text built from rows (conflict_message reads the events it describes). The
 services use it for their messages and the template tags (cases.templatetags.case_display) for
@@ -15,7 +14,7 @@ from django.template import Context, Template
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome
-from surveys.vocabulary import ScoreDisplay, primary_score, response_scores, score_words  # noqa: F401 (re-exported)
+from surveys.vocabulary import primary_score
 
 Kind = CaseEvent.Kind
 

@@ -324,9 +324,6 @@ WEBHOOK_SOURCE_CHECK_SECONDS = envint("WEBHOOK_SOURCE_CHECK_SECONDS", 0 if TESTI
 # A worker fills each batch it processes up to this many deliveries with other pending ones
 # (oldest first), so a backlog of small messages is still worked in full batches.
 WEBHOOK_PROCESS_BATCH_SIZE = envint("WEBHOOK_PROCESS_BATCH_SIZE", 100)
-# PostgreSQL: record a worker's batch in one transaction, its rows written with one multi-row INSERT
-# per table (core.unit_of_work); a batch that meets an error is recorded again one by one.
-WEBHOOK_BATCH_TRANSACTION = envbool("WEBHOOK_BATCH_TRANSACTION", True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 64 * 1024
 WEBHOOK_REDRIVE_AFTER_SECONDS = envint("WEBHOOK_REDRIVE_AFTER_SECONDS", 60)
 # A delivery claimed longer ago than this belongs to a dead worker and goes back to pending.

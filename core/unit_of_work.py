@@ -1,19 +1,25 @@
 """Rows a batch writes, gathered and written together: one statement per table instead of one
 round trip per row.
 
-A worker recording a batch of deliveries in one transaction (surveys.services.deliveries_process
-on PostgreSQL) runs it inside `unit_of_work()`. There, `insert(obj)` gives the new row its id at
+A worker recording a batch of deliveries in one transaction (surveys.services.deliveries_process)
+runs it inside `unit_of_work()`. There, `insert(obj)` gives the new row its id at
 once (taken from the table's sequence, a batch's worth per statement) and keeps it, and
 `update(obj, fields)` keeps a change to a row that exists. They are written when the block calls
 `flush()` or ends, inserts in the order their tables were first seen: COPY for rows with ids, a
 multi-row INSERT for rows without (`insert_all`, ON CONFLICT DO NOTHING where asked), then one
 UPDATE ... FROM (VALUES ...) per table and set of changed fields. Every foreign key Django creates
-on PostgreSQL is checked at commit (DEFERRABLE INITIALLY DEFERRED), so a row may name another one
-that is still waiting. Outside such a block `insert(obj)` is a plain INSERT, as before.
+is checked at commit (DEFERRABLE INITIALLY DEFERRED), so a row may name another one that is still
+waiting. Outside such a block `insert(obj)` is a plain INSERT.
+
+SQLite (the embedded setup of `make run`) takes the same path; only the statements it lacks
+differ: ids come from sqlite_sequence instead of a sequence, multi-row INSERTs stand in for COPY,
+Django's bulk_update for UPDATE ... FROM (VALUES ...).
 
 Work that takes locks (opening a case locks the customer and the team) can be put off to the end
 of the batch with `later(fn)`: it runs after every response of the batch is written, so the locks
-are held for the shortest time and its reads see the whole batch.
+are held for the shortest time and its reads see the whole batch. What a later stage gathers for
+the batch lives in an object of its own, `state(Kind)` (one per batch and class: cases keeps its
+CaseOpenings there and puts off `later(lambda: open them)` with a closure over it).
 
     with transaction.atomic(), unit_of_work(size_hint=100) as uow:
         for delivery in batch:
@@ -30,11 +36,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
 from django.db import connection, models
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("closeloop_unit_of_work", default=None)
 _sequences: dict[type, str] = {}
+S = TypeVar("S")
 
 
 class UnitOfWork:
@@ -47,7 +55,7 @@ class UnitOfWork:
         self._at_end: dict = {}
         self._inserted: set[tuple[type, int]] = set()
         self._updates: dict[tuple[type, int], tuple[models.Model, set[str]]] = {}
-        self.memo: dict = {}  # per-batch answers callers may keep (cleared with the batch)
+        self._state: dict[type, object] = {}
 
     # --- ids -------------------------------------------------------------------------------
     def next_id(self, model: type[models.Model], *, exact: bool = False) -> int:
@@ -94,11 +102,12 @@ class UnitOfWork:
 
     def flush(self) -> None:
         """Insert what waits, one statement per table: COPY for rows that have their ids (no
-        SQL to build or parse per row), a multi-row INSERT for the others."""
+        SQL to build or parse per row), a multi-row INSERT for the others (on SQLite, multi-row
+        INSERTs for all)."""
         rows, self._rows = self._rows, {}
         self._staged.clear()
         for (model, ignore_conflicts), objs in rows.items():
-            if ignore_conflicts or any(obj.pk is None for obj in objs):
+            if ignore_conflicts or connection.vendor != "postgresql" or any(obj.pk is None for obj in objs):
                 model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts, batch_size=1000)
             else:
                 _copy(model, objs)
@@ -107,10 +116,25 @@ class UnitOfWork:
         for (model, _pk), (obj, fields) in updates.items():
             groups.setdefault((model, frozenset(fields)), []).append(obj)
         for (model, fields), objs in groups.items():
-            _update(model, objs, sorted(fields))
+            if connection.vendor == "postgresql":
+                _update(model, objs, sorted(fields))
+            else:
+                model.objects.bulk_update(objs, sorted(fields))
+
+    # --- a later stage's state for this batch ---------------------------------------------
+    def state(self, kind: type[S]) -> S:
+        """The batch's one `kind(self)`, made on the first ask and dropped with the batch: where
+        a later stage keeps what it gathers or reads once per batch, as a class of its own with
+        typed attributes (cases.services.opening.CaseOpenings, cases.notifications'
+        NotificationsOff). Keyed by the class, so two stages never share one by accident."""
+        found = self._state.get(kind)
+        if found is None:
+            found = self._state[kind] = kind(self)
+        return found  # type: ignore[return-value]
 
     # --- work put off ----------------------------------------------------------------------
     def later(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once the rows waiting now are written, before the batch ends (see the module)."""
         self._later.append(fn)
 
     def at_end(self, key, fn: Callable[[], None]) -> None:
@@ -141,7 +165,8 @@ def _copy(model: type[models.Model], objs: list[models.Model]) -> None:
     fields = [f for f in model._meta.concrete_fields if not f.generated]
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in fields)
-    with connection.cursor() as cursor:
+    # COPY goes to psycopg's own cursor: its errors are made Django's (an IntegrityError is one).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
                 obj._prepare_related_fields_for_save(operation_name="bulk_create")
@@ -169,6 +194,8 @@ def _update(model: type[models.Model], objs: list[models.Model], names: list[str
 
 def _take_ids(model: type[models.Model], count: int) -> list[int]:
     table = model._meta.db_table
+    if connection.vendor == "sqlite":
+        return _take_sqlite_ids(table, model._meta.pk.column, count)
     with connection.cursor() as cursor:
         if model not in _sequences:
             cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
@@ -177,10 +204,28 @@ def _take_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _take_sqlite_ids(table: str, column: str, count: int) -> list[int]:
+    """SQLite has no sequences: its AUTOINCREMENT tables keep their last id in sqlite_sequence.
+    Move it on by `count` (under the write lock every transaction takes at BEGIN IMMEDIATE, see
+    config.settings), so a plain INSERT later in the transaction gets an id after these."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX({qn(column)}), 0) FROM {qn(table)}")
+        top = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        first = max(top, row[0] if row else 0) + 1
+        if row:
+            cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + count - 1, table])
+        else:
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, first + count - 1])
+    return list(range(first, first + count))
+
+
 @contextmanager
 def unit_of_work(*, size_hint: int = 100) -> Iterator[UnitOfWork]:
-    """Gather inserts (see the module). Use inside a transaction, on PostgreSQL. The rows are
-    flushed when the block ends normally; when it raises, they are dropped with the transaction."""
+    """Gather inserts (see the module). Use inside a transaction. The rows are flushed when the
+    block ends normally; when it raises, they are dropped with the transaction."""
     uow = UnitOfWork(size_hint)
     token = _current.set(uow)
     try:

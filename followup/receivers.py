@@ -18,13 +18,15 @@ from alerts.signals import alert_raised
 
 
 @receiver(alert_raised, dispatch_uid="followup.recognize_praise")
-def recognize_praise(sender, alert, **kwargs):
+def recognize_praise(sender, alert, recorded, earlier=(), **kwargs):
     from alerts.models import AlertRule
     from followup.services import recognition_for_alert
 
     if alert.action != AlertRule.Action.PRAISE:
         return
-    recognition_for_alert(alert=alert)
+    if recorded.is_new and any(a.action == AlertRule.Action.PRAISE for a in earlier):
+        return  # an earlier praise alert of this new response had the same chance (one per response)
+    recognition_for_alert(alert=alert, new_response=recorded.is_new)
 
 
 @receiver(post_save, sender=User, dispatch_uid="followup.user_saved")

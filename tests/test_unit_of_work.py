@@ -63,3 +63,21 @@ def test_rows_without_ids_may_ignore_conflicts():
         insert_all([Theme(name="Delivery again", slug="delivery", keywords=["x"]),
                     Theme(name="Price", slug="price", keywords=["expensive"])], ignore_conflicts=True)
     assert sorted(Theme.objects.values_list("slug", flat=True)) == ["delivery", "price"]
+
+
+def test_a_later_stage_keeps_one_state_object_per_batch_and_class():
+    class Gathered:
+        def __init__(self, batch):
+            self.batch, self.items = batch, []
+
+    class Other(Gathered):
+        pass
+
+    with transaction.atomic(), unit_of_work() as uow:
+        uow.state(Gathered).items.append("a")
+        uow.state(Gathered).items.append("b")
+        assert uow.state(Gathered).items == ["a", "b"] and uow.state(Gathered).batch is uow
+        assert uow.state(Other).items == []  # keyed by class: stages never share one by accident
+    with transaction.atomic(), unit_of_work() as again:
+        assert again.state(Gathered).items == []  # dropped with its batch
+    assert not hasattr(uow, "memo")

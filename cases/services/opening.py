@@ -1,11 +1,14 @@
 """Cases from alerts: pick the assignee (manual, round robin, fewest open cases), open a case,
 attach a later response to the customer's open case or reopen a recently closed one; one alert
-at a time or a worker's batch together (core.unit_of_work)."""
+at a time or a worker's batch together (core.unit_of_work), whose state is a CaseOpenings
+passed through the opening functions."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -29,9 +32,57 @@ from cases.services.flow import (
     _save,
 )
 from cases.sla import due_times
-from cases.timeline import score_words
-from core import unit_of_work
-from core.unit_of_work import insert_all
+from surveys.vocabulary import score_words
+from core.unit_of_work import UnitOfWork, insert_all
+
+if TYPE_CHECKING:
+    from alerts.models import Alert
+    from surveys.models import Customer
+
+
+@dataclass
+class TeamTurn:
+    """A team as a batch's openings see it, locked: its assignment mode and last assignee, and
+    what they read of its members once (round robin: the eligible members; fewest open cases:
+    the members with their open-case counts, raised as the batch assigns)."""
+
+    mode: str
+    last: int | None
+    members: list[User] | None = None
+    open: list[User] | None = None
+
+
+class CaseOpenings:
+    """The case openings of one batch recorded in one transaction (core.unit_of_work), made by
+    `batch.state(CaseOpenings)` when the batch's first open-case alert arrives
+    (cases.receivers), and passed to every opening function of the batch.
+
+    - `pending`: the open-case alerts waiting for the batch's responses to be written, each with
+      whether its response is new (recorded in this batch);
+    - `teams`: every team, locked in id order by the first opening (None until then);
+    - `customers`: the pending alerts' known customers, locked, each with their open and
+      recently closed cases (the cases this batch opens for them are added);
+    - `opened`: the cases this batch opened, in order;
+    - `by_response`: the case opened for a new response, so its later alerts join it."""
+
+    def __init__(self, batch: UnitOfWork):
+        self.batch = batch
+        self.pending: list[tuple[Alert, bool]] = []
+        self.teams: dict[int, TeamTurn] | None = None
+        self.customers: dict[int, tuple[Customer, list[Case]]] = {}
+        self.opened: list[Case] = []
+        self.by_response: dict[int, Case] = {}
+
+    def locked_teams(self) -> dict[int, TeamTurn]:
+        """Every team, locked in id order, once per batch: before the batch's first opening locks
+        a customer, so every worker takes its locks teams first, and never in a circle with
+        another."""
+        if self.teams is None:
+            self.teams = {
+                pk: TeamTurn(mode=mode, last=last) for pk, mode, last in
+                Team.objects.select_for_update().order_by("pk").values_list("pk", "assignment", "last_assigned_id")
+            }
+        return self.teams
 
 
 # --- opening from an alert ------------------------------------------------------------------
@@ -41,19 +92,18 @@ def _eligible_members(team: Team):
     ).order_by("id")
 
 
-def pick_assignee(team: Team) -> User | None:
+def pick_assignee(team: Team, openings: CaseOpenings | None = None) -> User | None:
     """The team's assignment mode: manual (nobody), round-robin, or fewest open cases.
     Away and inactive members and the team's managers are skipped. Call inside a transaction.
 
     The mode and the last assignee are read from the team's row as it is now, locked (`team` may
     come from the per-process cache): concurrent openings for one team take turns. In a batch
-    (core.unit_of_work) the first opening locks every team at once, in id order, before any
-    customer (two workers never wait on each other in a circle), and the batch's openings answer
-    from what it read: members, open-case counts and the round-robin position, written once at
-    the end."""
-    batch = unit_of_work.current()
-    if batch is not None:
-        return _pick_assignee_in_batch(team, batch)
+    (`openings`) the first opening locks every team at once, in id order, before any customer
+    (two workers never wait on each other in a circle), and the batch's openings answer from
+    what it read: members, open-case counts and the round-robin position, written once at the
+    end."""
+    if openings is not None:
+        return _pick_assignee_in_batch(team, openings)
     mode, last_assigned_id = Team.objects.select_for_update().values_list("assignment", "last_assigned_id").get(
         pk=team.pk)
     if mode == Team.Assignment.MANUAL:
@@ -79,52 +129,40 @@ def _next_in_turn(members: list[User], last_assigned_id: int | None) -> User | N
     return after[0] if after else members[0]
 
 
-def _batch_teams(batch) -> dict[int, dict]:
-    """Every team, locked in id order, once per batch: before the batch's first opening locks a
-    customer, so every worker takes its locks teams first, and never in a circle with another."""
-    teams = batch.memo.get("teams")
-    if teams is None:
-        teams = batch.memo["teams"] = {
-            pk: {"mode": mode, "last": last} for pk, mode, last in
-            Team.objects.select_for_update().order_by("pk").values_list("pk", "assignment", "last_assigned_id")
-        }
-    return teams
-
-
-def _pick_assignee_in_batch(team: Team, batch) -> User | None:
-    teams = _batch_teams(batch)
+def _pick_assignee_in_batch(team: Team, openings: CaseOpenings) -> User | None:
+    teams = openings.locked_teams()
     state = teams.get(team.pk)
     if state is None:  # created after the batch locked the teams: lock it on its own
         mode, last = Team.objects.select_for_update().values_list("assignment", "last_assigned_id").get(pk=team.pk)
-        state = teams[team.pk] = {"mode": mode, "last": last}
-    if state["mode"] == Team.Assignment.MANUAL:
+        state = teams[team.pk] = TeamTurn(mode=mode, last=last)
+    if state.mode == Team.Assignment.MANUAL:
         return None
-    if state["mode"] == Team.Assignment.ROUND_ROBIN:
-        if "members" not in state:
-            state["members"] = list(_eligible_members(team))
-        chosen = _next_in_turn(state["members"], state["last"])
+    if state.mode == Team.Assignment.ROUND_ROBIN:
+        if state.members is None:
+            state.members = list(_eligible_members(team))
+        chosen = _next_in_turn(state.members, state.last)
         if chosen is not None:
-            state["last"] = chosen.pk
-            batch.at_end(("round-robin", team.pk),
-                          lambda: Team.objects.filter(pk=team.pk).update(last_assigned_id=chosen.pk))
+            state.last = chosen.pk
+            openings.batch.at_end(("round-robin", team.pk),
+                                  lambda: Team.objects.filter(pk=team.pk).update(last_assigned_id=chosen.pk))
             team.last_assigned = chosen
         return chosen
-    if "open" not in state:
-        state["open"] = list(_eligible_members(team).annotate(
+    if state.open is None:
+        state.open = list(_eligible_members(team).annotate(
             open_cases=Count("assigned_cases", filter=~Q(assigned_cases__status=Status.CLOSED))))
-    if not state["open"]:
+    if not state.open:
         return None
-    chosen = min(state["open"], key=lambda m: (m.open_cases, m.pk))
+    chosen = min(state.open, key=lambda m: (m.open_cases, m.pk))
     chosen.open_cases += 1  # the case about to be opened for them
     return chosen
 
 
-def _insert_case(**fields) -> Case:
+def _insert_case(openings: CaseOpenings | None, **fields) -> Case:
     """Insert, then derive the reference from the id the database gave: unique without a race.
     In a batch the id is taken from the sequence first, so the row is inserted with its
     reference, together with the batch's other rows."""
-    batch = unit_of_work.current()
-    if batch is not None:
+    if openings is not None:
+        batch = openings.batch
         pk = batch.next_id(Case, exact=True)  # one at a time: references do not skip numbers
         return batch.insert(Case(pk=pk, reference=f"CL-{pk:06d}", **fields))
     case = Case.objects.create(reference=f"tmp-{uuid.uuid4().hex[:16]}", **fields)
@@ -140,14 +178,14 @@ def _raise_priority_if_worse(case, priority, by, at, events, fields, why: str) -
         fields.append("priority")
 
 
-def _attach(case: Case, alert, at: dt.datetime, *, reopen_reason: str = "") -> Case:
+def _attach(case: Case, alert, at: dt.datetime, *, new_response: bool, reopen_reason: str = "") -> Case:
     response = alert.response
     events, fields = [], []
     if reopen_reason:
         more, more_fields = _reopen(case, None, at, reopen_reason, {"response_id": response.pk, "alert_id": alert.pk})
         events += more
         fields += more_fields
-    if getattr(response, "just_recorded", False):  # recorded in this transaction: attached nowhere yet
+    if new_response:  # recorded in this transaction: attached nowhere yet
         insert_all([CaseResponse(case=case, response=response, attached_at=at)])
         created = True
     else:
@@ -163,61 +201,62 @@ def _attach(case: Case, alert, at: dt.datetime, *, reopen_reason: str = "") -> C
     return _save(case, fields, events)
 
 
-def cases_open_from_alerts(*, alerts: list) -> None:
-    """The open-case alerts of a worker's batch (core.unit_of_work), once its responses are
-    written: each opens, joins or reopens a case as `case_open_from_alert` does. The locks are
-    taken first and together, in one order every worker follows: every team, then the alerts'
-    known customers and their open or recently closed cases, one statement each."""
+def cases_open_from_alerts(*, openings: CaseOpenings) -> None:
+    """The pending open-case alerts of a worker's batch (core.unit_of_work), once its responses
+    are written: each opens, joins or reopens a case as `case_open_from_alert` does. The locks
+    are taken first and together, in one order every worker follows: every team, then the
+    alerts' known customers and their open or recently closed cases, one statement each."""
     from surveys.models import Customer
 
-    batch = unit_of_work.current()
-    if batch is not None:
-        _batch_teams(batch)
-        known = sorted({a.response.customer_id for a in alerts if a.response.customer_id
-                        and not batch.inserted(a.response.customer)})
-        if known:
-            window = max((a.rule.repeat_window_days or 0) for a in alerts)
-            since = timezone.now() - dt.timedelta(days=window)
-            locked = batch.memo["customers"] = {
-                c.pk: (c, []) for c in Customer.objects.select_for_update().filter(pk__in=known).order_by("pk")}
-            if window:
-                for case in (Case.objects.select_for_update().filter(customer_id__in=known)
-                             .filter(~Q(status=Status.CLOSED) | Q(closed_at__gte=since)).order_by("pk")):
-                    locked[case.customer_id][1].append(case)
-    for alert in alerts:
-        response = alert.response
-        response.just_recorded = True  # still true: recorded in this transaction
-        try:
-            case_open_from_alert(alert=alert)
-        finally:
-            response.just_recorded = False
+    alerts, openings.pending = openings.pending, []
+    batch = openings.batch
+    openings.locked_teams()
+    known = sorted({a.response.customer_id for a, _new in alerts if a.response.customer_id
+                    and not batch.inserted(a.response.customer)})
+    if known:
+        window = max((a.rule.repeat_window_days or 0) for a, _new in alerts)
+        since = timezone.now() - dt.timedelta(days=window)
+        locked = openings.customers = {
+            c.pk: (c, []) for c in Customer.objects.select_for_update().filter(pk__in=known).order_by("pk")}
+        if window:
+            for case in (Case.objects.select_for_update().filter(customer_id__in=known)
+                         .filter(~Q(status=Status.CLOSED) | Q(closed_at__gte=since)).order_by("pk")):
+                locked[case.customer_id][1].append(case)
+    for alert, new_response in alerts:
+        case_open_from_alert(alert=alert, new_response=new_response, openings=openings)
 
 
 # No savepoint of its own: it runs inside the caller's transaction (a failure rolls back the whole
 # delivery, as it must), and a savepoint here would cost two round trips per response.
 @transaction.atomic(savepoint=False)
-def case_open_from_alert(*, alert, at: dt.datetime | None = None) -> Case:
+def case_open_from_alert(*, alert, at: dt.datetime | None = None, new_response: bool = False,
+                         openings: CaseOpenings | None = None) -> Case:
     """Turn an alert into work: route to a team, pick the assignee, set the SLA clocks.
 
     Repeat protection: when the customer already has an open case, the response is attached to
     it (and its priority raised if this alert asks for more); when their case was closed within
     the alert rule's repeat window, that case is reopened instead (its timeline says why).
-    Idempotent: the same alert (or response) never opens two cases."""
+    Idempotent: the same alert (or response) never opens two cases.
+
+    `new_response`: the response was recorded in this transaction and no case of it can exist
+    but one `openings` (a batch's, see CaseOpenings) opened for an earlier alert of it, so the
+    database is not asked. `openings`: the batch this opening is part of."""
     response = alert.response
-    if getattr(response, "just_recorded", False):
+    if new_response:
         # Recorded in this transaction: its only case is one an earlier alert of it opened just now.
-        if getattr(response, "recorded_case", None) is not None:
-            return response.recorded_case
+        if openings is not None and (case := openings.by_response.get(response.pk)) is not None:
+            return case
     else:
         existing = Case.objects.filter(Q(alert=alert) | Q(case_responses__response=response)).first()
         if existing is not None:
             return existing
-    case = _open_from_alert(alert, _now(at))
-    response.recorded_case = case
+    case = _open_from_alert(alert, _now(at), new_response=new_response, openings=openings)
+    if openings is not None and new_response:
+        openings.by_response[response.pk] = case
     return case
 
 
-def _open_from_alert(alert, at: dt.datetime) -> Case:
+def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: CaseOpenings | None) -> Case:
     from cases import routing
     from cases.routing import matching_rule
     from surveys.models import Customer, SurveyResponse
@@ -226,11 +265,11 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
     rule = alert.rule
 
     customer = None
-    batch = unit_of_work.current()
-    if batch is not None:
-        _batch_teams(batch)
-    opened_here = batch is not None and response.customer_id is not None and any(
-        c.customer_id == response.customer_id for c in batch.memo.get("opened", ()))
+    batch = openings.batch if openings is not None else None
+    if openings is not None:
+        openings.locked_teams()
+    opened_here = openings is not None and response.customer_id is not None and any(
+        c.customer_id == response.customer_id for c in openings.opened)
     if response.customer_id and batch is not None and batch.inserted(response.customer) and not opened_here:
         # A customer this batch created, with no case opened for them in it: no one else can
         # see them yet, so there is nothing to lock and no earlier case to join.
@@ -238,7 +277,7 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
     elif response.customer_id:
         if opened_here:
             batch.flush()  # the case this batch opened for them is read below
-        locked = batch.memo.get("customers", {}) if batch is not None else {}
+        locked = openings.customers if openings is not None else {}
         if response.customer_id in locked:  # locked with the batch's others (cases_open_from_alerts)
             customer, theirs = locked[response.customer_id]
         else:
@@ -257,7 +296,8 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
                 )
             open_cases = [c for c in candidates if c.status != Status.CLOSED]
             if open_cases:
-                return _attach(max(open_cases, key=lambda c: (c.created_at, c.pk)), alert, at)
+                return _attach(max(open_cases, key=lambda c: (c.created_at, c.pk)), alert, at,
+                               new_response=new_response)
             closed = [c for c in candidates if c.status == Status.CLOSED and c.closed_at is not None]
             recent = max(closed, key=lambda c: (c.closed_at, c.pk)) if closed else None
             if recent is not None:
@@ -266,7 +306,7 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
                 reason = (f"Reopened automatically: {customer} sent another low score ({score_words(response)}) "
                           f"{when}{'' if days == 0 else ' after'} closure (rule “{rule.name}”, "
                           f"window {window} days).")
-                return _attach(recent, alert, at, reopen_reason=reason)
+                return _attach(recent, alert, at, new_response=new_response, reopen_reason=reason)
 
     routing_rule = matching_rule(response)
     if rule.case_team_id:
@@ -285,17 +325,17 @@ def _open_from_alert(alert, at: dt.datetime) -> Case:
         rule_policy = rule.sla_policy  # inactive, or created a moment ago: as before, the rule's own choice
     policy = rule_policy or routing_policy or choose_sla_policy(priority=priority, tier=tier, active=policies)
     first_due, resolution_due = due_times(team, at, policy)
-    assignee = pick_assignee(team)
+    assignee = pick_assignee(team, openings)
     case = _insert_case(
-        customer=customer, response=response, alert=alert, team=team, assignee=assignee, priority=priority,
+        openings, customer=customer, response=response, alert=alert, team=team, assignee=assignee, priority=priority,
         sla_policy=policy, first_contact_due=first_due, resolution_due=resolution_due,
         value_at_risk=(customer.account_value or 0) if customer else 0, created_at=at,
     )
     insert_all([CaseResponse(case=case, response=response, attached_at=at)])
-    if batch is not None:
-        batch.memo.setdefault("opened", []).append(case)
-        if customer is not None and customer.pk in batch.memo.get("customers", {}):
-            batch.memo["customers"][customer.pk][1].append(case)
+    if openings is not None:
+        openings.opened.append(case)
+        if customer is not None and customer.pk in openings.customers:
+            openings.customers[customer.pk][1].append(case)
     if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
         SurveyResponse.objects.filter(pk=response.pk).update(team=team)
         response.team_id = team.pk

@@ -191,17 +191,16 @@ def recognition_recipients(*, praised_user: User | None, team_id: int | None) ->
     return to, cc
 
 
-def recognition_for_alert(*, alert) -> Recognition | None:
+def recognition_for_alert(*, alert, new_response: bool = False) -> Recognition | None:
     """From a praise alert on a promoter's response: if the comment (or the alert) names a member
     of staff or a location, record the recognition and e-mail it to the managers after commit.
-    Idempotent per response. Runs inside the transaction that recorded the response."""
+    Idempotent per response. Runs inside the transaction that recorded the response;
+    `new_response`: recorded in it and not recognized yet (the caller sees to one per response),
+    so nothing is looked up and the row goes with the batch's others."""
     response = alert.response
     if not is_promoter(response):
         return None
-    if getattr(response, "just_recorded", False):  # recorded in this transaction: only this batch can have one
-        if getattr(response, "recorded_recognition", None) is not None:
-            return None
-    elif Recognition.objects.filter(response_id=response.pk).exists():
+    if not new_response and Recognition.objects.filter(response_id=response.pk).exists():
         return None
     team_id = response.team_id
     if team_id is None:
@@ -226,9 +225,8 @@ def recognition_for_alert(*, alert) -> Recognition | None:
         "score": score, "created_at": response.answered_at if response.answered_at < timezone.now() else timezone.now(),
         "recipients": [u.pk for u in to + cc],
     }
-    if getattr(response, "just_recorded", False):  # a new response has no recognition yet
+    if new_response:  # a new response has no recognition yet
         recognition, created = insert(Recognition(response=response, **fields)), True
-        response.recorded_recognition = recognition
     else:
         recognition, created = Recognition.objects.get_or_create(response=response, defaults=fields)
     if created and recognition.recipients:

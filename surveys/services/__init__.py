@@ -3,8 +3,9 @@
 The path of a delivery: the webhook (surveys.ingest) verifies it and stores it with one INSERT
 (committed before the 202); `process_deliveries_task` (a batch, as the publisher sends them) calls
 `deliveries_process` (processing.py), which claims the rows (deliveries.py), runs the vendor
-adapter (fetching thin webhooks first) and calls `response_record` (recording.py), one
-transaction per delivery, or one for the whole batch on PostgreSQL.
+adapter (fetching thin webhooks first) and calls `response_record` (recording.py) for each, the
+whole batch in one transaction (core.unit_of_work), on SQLite as on PostgreSQL. `response_record`
+announces each new response with `surveys.signals.response_recorded(recorded=Recorded(...))`.
 
 - sources.py: creating a webhook source.
 - deliveries.py: a delivery's row: store, enqueue, claim, normalize, fail or retry, replay, re-drive.

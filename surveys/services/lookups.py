@@ -46,6 +46,16 @@ class RecordLookups:
     def drop(self) -> None:
         self._staged.clear()
 
+    def snapshot(self) -> tuple:
+        """What is kept now, for `restore` when a transaction that kept more rolls back."""
+        return (dict(self.responses), dict(self.customers_by_external_id), dict(self.customers_by_email),
+                dict(self.surveys))
+
+    def restore(self, snapshot: tuple) -> None:
+        (self.responses, self.customers_by_external_id, self.customers_by_email, self.surveys) = (
+            dict(d) for d in snapshot)
+        self._staged.clear()
+
     @classmethod
     def load(cls, items: list[tuple[WebhookSource, NormalizedResponse]]) -> RecordLookups:
         lookups = cls()

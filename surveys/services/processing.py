@@ -1,13 +1,13 @@
 """Processing a batch of deliveries (what process_deliveries_task runs): claim the rows, run
-their adapters, read what the batch shares (RecordLookups), then record each response
-(surveys.services.recording) in its own transaction, or, on PostgreSQL, the whole batch in one
-(core.unit_of_work), falling back to one by one when the batch meets an error."""
+their adapters, read what the batch shares (RecordLookups), then record the whole batch in one
+transaction (core.unit_of_work; surveys.services.recording for each response), on SQLite as on
+PostgreSQL. A batch that meets an error is recorded again as batches of one, so one bad
+delivery fails alone."""
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -38,10 +38,11 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
     messages the worker thus works in full batches; the messages of the rows it took find them
     done and are skipped. Their statuses are in the result too.
 
-    The batch shares its reads, not its transactions: one statement claims every row, one loads
-    them, a few more find the customers, surveys and responses the batch already has
-    (RecordLookups); then each delivery is recorded in its own transaction, so one bad delivery
-    never holds back or rolls back the others."""
+    One statement claims every row, one loads them, a few more find the customers, surveys and
+    responses the batch already has (RecordLookups); then the batch is recorded in one
+    transaction. When that meets an error, nothing of it was written, and each delivery is
+    recorded again as a batch of one (the same code), so one bad delivery never holds back or
+    rolls back the others."""
     outcomes = dict.fromkeys(delivery_pks, "skipped")
     claimed = deliveries_claim(delivery_pks)
     if take_more > 0 and connection.vendor == "postgresql":
@@ -59,70 +60,58 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
         lookups = RecordLookups.load(items)
     except DatabaseError:  # each delivery meets the error again on its own, and retries
         lookups = None
-    if lookups is not None and len(prepared) > 1 and connection.vendor == "postgresql" and (
-            settings.WEBHOOK_BATCH_TRANSACTION):
+    if lookups is not None and len(prepared) > 1:
         try:
             outcomes.update(_deliveries_record_together(prepared, lookups))
             return outcomes
         except Exception as exc:  # noqa: BLE001 - nothing of the batch was written: each on its own
-            logger.info("batch of %d deliveries recorded one by one (%s: %s)", len(prepared),
+            logger.info("batch of %d deliveries recorded again as batches of one (%s: %s)", len(prepared),
                         exc.__class__.__name__, exc)
             try:
                 lookups = RecordLookups.load(items)  # what the batch kept was rolled back
             except DatabaseError:
                 lookups = None
-    for delivery, result in prepared:
-        try:
-            outcomes[delivery.pk] = _delivery_record(delivery, result, lookups)
-        except Exception as exc:
-            outcomes[delivery.pk] = delivery_fail_or_retry(delivery, exc)
+    for delivery, result in prepared:  # a batch of one each: one bad delivery fails alone
+        outcomes.update(_delivery_record_alone(delivery, result, lookups))
     return outcomes
 
 
-def _delivery_record(delivery: WebhookDelivery, result, lookups: RecordLookups | None) -> str:
+def _delivery_record_alone(delivery: WebhookDelivery, result, lookups: RecordLookups | None) -> dict[int, str]:
+    """Record one delivery as a batch of its own; its outcome, also when that fails (failed or
+    retrying, as delivery_fail_or_retry decides). When it fails, `lookups` forgets what it kept
+    of it (rolled back), so the next delivery never finds a row that is not there."""
+    before = lookups.snapshot() if lookups is not None else None
     try:
-        status = _delivery_record_atomically(delivery, result, lookups)
-    except IntegrityError:
-        if lookups is None:
-            raise
-        # An optimistic insert lost a race (another worker created the customer or the response
-        # after this batch read them): record this delivery again without the batch's reads.
-        lookups.drop()
-        return _delivery_record_atomically(delivery, result, None)
-    except BaseException:
+        try:
+            return _deliveries_record_together([(delivery, result)], lookups)
+        except IntegrityError:
+            if lookups is None:
+                raise
+            # An optimistic insert lost a race (another worker created the customer or the
+            # response after this batch read them): record it again without the batch's reads.
+            lookups.restore(before)
+            return _deliveries_record_together([(delivery, result)], None)
+    except _TakenBack:  # the re-drive took it back meanwhile: let the newer run record it
         if lookups is not None:
-            lookups.drop()
-        raise
-    if lookups is not None:
-        (lookups.keep if status == WebhookDelivery.Status.PROCESSED else lookups.drop)()
-    return status
+            lookups.restore(before)
+        return {delivery.pk: "skipped"}
+    except Exception as exc:
+        if lookups is not None:
+            lookups.restore(before)
+        return {delivery.pk: delivery_fail_or_retry(delivery, exc)}
 
 
-def _delivery_record_atomically(delivery: WebhookDelivery, result, lookups: RecordLookups | None) -> str:
-    with transaction.atomic():
-        response = None
-        if not isinstance(result, Ignored):
-            response, _created = response_record(
-                source=delivery.source, normalized=result, delivery=delivery, lookups=lookups)
-        done = WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PROCESSING).update(
-            status=WebhookDelivery.Status.PROCESSED, processed_at=timezone.now(), response=response, error="",
-            note=result.reason[:255] if isinstance(result, Ignored) else "", not_before=None,
-        )
-        if not done:  # the re-drive took it back meanwhile: let the newer run record it
-            transaction.set_rollback(True)
-            return "skipped"
-    return WebhookDelivery.Status.PROCESSED
+def _deliveries_record_together(prepared: list, lookups: RecordLookups | None) -> dict[int, str]:
+    """Record a batch in one transaction, the one way deliveries are recorded (a batch of one
+    is just a batch): every customer, response and alert of the batch is written with one
+    statement per table (core.unit_of_work), what the responses set off that takes locks
+    (opening cases) runs after them, and one UPDATE marks the deliveries done. Raises when
+    anything goes wrong that the batch cannot answer for one delivery alone (a database error,
+    a lost race, a delivery the re-drive took back): then nothing was written and the caller
+    records each delivery as a batch of its own.
 
-
-def _deliveries_record_together(prepared: list, lookups: RecordLookups) -> dict[int, str]:
-    """Record a batch in one transaction (PostgreSQL): every customer, response and alert of the
-    batch is written with one statement per table (core.unit_of_work), what the responses set
-    off that takes locks (opening cases) runs after them, and one UPDATE marks the deliveries
-    done. Raises when anything goes wrong that the batch cannot answer for one
-    delivery alone (a database error, a lost race, a delivery the re-drive took back): then
-    nothing was written and the caller records each delivery on its own, as before.
-
-    A delivery whose content is invalid fails alone (it writes nothing before it is found out)."""
+    A delivery whose content is invalid fails alone (it writes nothing before it is found out).
+    `lookups`: None when the batch's reads failed or lost a race (each row is then looked up)."""
     done: list[tuple[int, int | None, str]] = []  # (delivery, response, note)
     failed: dict[int, str] = {}
     with transaction.atomic(), unit_of_work.unit_of_work(size_hint=len(prepared)):
@@ -134,10 +123,12 @@ def _deliveries_record_together(prepared: list, lookups: RecordLookups) -> dict[
                 response, _created = response_record(
                     source=delivery.source, normalized=result, delivery=delivery, lookups=lookups)
             except InvalidResponse as exc:
-                lookups.drop()
+                if lookups is not None:
+                    lookups.drop()
                 failed[delivery.pk] = str(exc)
                 continue
-            lookups.keep()
+            if lookups is not None:
+                lookups.keep()
             done.append((delivery.pk, response.pk, ""))
         for pk, reason in failed.items():
             delivery_fail(pk, reason)
@@ -153,17 +144,27 @@ class _TakenBack(Exception):
 
 
 def _deliveries_mark_processed(done: list[tuple[int, int | None, str]]) -> None:
-    """One UPDATE marks the batch's deliveries processed, each with its response and note."""
+    """One UPDATE marks the batch's deliveries processed, each with its response and note (on
+    SQLite, which has no arrays to unnest, one UPDATE per delivery)."""
     if not done:
         return
-    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS d SET status = %s, processed_at = %s, response_id = v.response_id, error = '', "
-            f"note = v.note, not_before = NULL FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) "
-            f"AS v(id, response_id, note) WHERE d.id = v.id AND d.status = %s",
-            [WebhookDelivery.Status.PROCESSED, timezone.now(), [pk for pk, _r, _n in done],
-             [r for _pk, r, _n in done], [n for _pk, _r, n in done], WebhookDelivery.Status.PROCESSING],
-        )
-        if cursor.rowcount != len(done):
-            raise _TakenBack(f"{len(done) - cursor.rowcount} of the batch's deliveries were taken back")
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        marked = sum(
+            WebhookDelivery.objects.filter(pk=pk, status=WebhookDelivery.Status.PROCESSING).update(
+                status=WebhookDelivery.Status.PROCESSED, processed_at=now, response_id=response_id, error="",
+                note=note, not_before=None)
+            for pk, response_id, note in done)
+    else:
+        table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS d SET status = %s, processed_at = %s, response_id = v.response_id, error = '', "
+                f"note = v.note, not_before = NULL FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) "
+                f"AS v(id, response_id, note) WHERE d.id = v.id AND d.status = %s",
+                [WebhookDelivery.Status.PROCESSED, now, [pk for pk, _r, _n in done],
+                 [r for _pk, r, _n in done], [n for _pk, _r, n in done], WebhookDelivery.Status.PROCESSING],
+            )
+            marked = cursor.rowcount
+    if marked != len(done):
+        raise _TakenBack(f"{len(done) - marked} of the batch's deliveries were taken back")

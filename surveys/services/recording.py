@@ -11,7 +11,7 @@ from surveys.models import ResponseTheme, Survey, SurveyResponse, WebhookDeliver
 from surveys.normalized import NormalizedResponse
 from surveys.services.customers import customer_find_or_create
 from surveys.services.lookups import RecordLookups
-from surveys.signals import response_recorded, response_recording
+from surveys.signals import Recorded, response_recorded, response_recording
 from surveys.text import active_theme_matcher, analyse, response_score_sentiment
 
 
@@ -28,16 +28,16 @@ def response_analyse(response: SurveyResponse) -> list:
     return active_theme_matcher().match(response.comment) if result.language else []
 
 
-def _response_store_themes(response: SurveyResponse, found: list) -> None:
-    """The response's theme links (a new response: no links yet), and `response.theme_ids` for the
-    alert evaluation that runs right after, so it needs no query."""
+def _response_store_themes(response: SurveyResponse, found: list) -> frozenset[int]:
+    """The response's theme links (a new response: no links yet); returns their theme ids, for
+    the Recorded announced right after (alert evaluation then needs no query)."""
     if found:
         insert_all([
             ResponseTheme(response=response, theme_id=f.theme_id, matches=list(f.matches),
                           answered_at=response.answered_at)
             for f in found
         ], ignore_conflicts=True)
-    response.theme_ids = frozenset(f.theme_id for f in found)
+    return frozenset(f.theme_id for f in found)
 
 
 def _validate(normalized: NormalizedResponse) -> None:
@@ -107,15 +107,9 @@ def response_record(
                 raise
             _response_fill_comment(existing, normalized)
             return existing, False
-    _response_store_themes(response, themes)
-    # While the receivers run, they know the response is new: no alert, case or recognition of it
-    # can exist yet, so they need not look. Only while they run: the caller may use it again.
-    response.just_recorded = True
-    try:
-        response_recorded.send(sender=SurveyResponse, response=response)
-    finally:
-        response.just_recorded = False
-        response.__dict__.pop("recorded_case", None)
+    theme_ids = _response_store_themes(response, themes)
+    # New: no alert, case or recognition of it can exist yet, so the receivers need not look.
+    response_recorded.send(sender=SurveyResponse, recorded=Recorded(response=response, theme_ids=theme_ids))
     if lookups is not None:
         lookups.stage("responses", key, response)
     return response, True

@@ -9,13 +9,12 @@ from django.core import mail
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from accounts.models import Membership
 from alerts.models import Alert, AlertRule
 from alerts.services import alert_email_send, alerts_raise_for_response
 from alerts.signals import alert_raised
 from cases.models import Case
 from surveys.models import SurveyResponse
-from surveys.signals import response_recorded
+from surveys.signals import Recorded, response_recorded
 from tests.alerts.helpers import customer, defaults_off, response, rule
 from tests.factories import make_user
 
@@ -45,7 +44,7 @@ def test_response_recorded_raises_alerts_in_the_same_transaction(personas, raise
     defaults_off()
     detractor = rule(name="Detractor", case_team=personas.north)
     recorded = response(nps=2, comment="Slow", cust=customer())
-    response_recorded.send(sender=SurveyResponse, response=recorded)
+    response_recorded.send(sender=SurveyResponse, recorded=Recorded.stored(recorded))
     alert = Alert.objects.get(response=recorded)
     assert alert.rule == detractor and alert.action == "open_case"
     assert alert.reasons == ["NPS 2 is at most 6"]
@@ -176,8 +175,8 @@ def test_repeat_protection_attaches_a_second_match_to_the_open_case(personas):
     who = customer()
     first = response(nps=5, cust=who)
     second = response(nps=1, cust=who)
-    response_recorded.send(sender=SurveyResponse, response=first)
-    response_recorded.send(sender=SurveyResponse, response=second)
+    response_recorded.send(sender=SurveyResponse, recorded=Recorded.stored(first))
+    response_recorded.send(sender=SurveyResponse, recorded=Recorded.stored(second))
     assert Alert.objects.filter(response__customer=who).count() == 2
     assert Case.objects.filter(customer=who).count() == 1
 
@@ -213,7 +212,6 @@ def test_a_batch_of_emails_sends_each_once_and_only_the_refused_one_goes_back(pe
     one whose server refuses is back to pending with the error, the others are sent."""
     from alerts.services import alert_emails_send
     from tests.alerts.failing_backend import BouncingBackend
-    from tests.factories import make_user
 
     defaults_off()
     bouncer = make_user("bouncer")

@@ -47,17 +47,17 @@ def _compiled(themes, *names, **data):
 def test_a_theme_rule_matches_a_comment_about_any_of_its_themes(themes):
     compiled = _compiled(themes, "delivery", "staff")
     ids = {name: theme.pk for name, theme in themes.items()}
-    about_staff = fake(nps=3, comment="so rude", theme_ids=frozenset({ids["staff"], ids["price"]}))
-    [match] = evaluate(about_staff, RuleSet([compiled]))
+    about_staff = fake(nps=3, comment="so rude")
+    [match] = evaluate(about_staff, RuleSet([compiled]), theme_ids=frozenset({ids["staff"], ids["price"]}))
     assert match.reasons[-1] == "comment is about “Staff attitude”"
-    assert evaluate(fake(nps=3, comment="too expensive", theme_ids=frozenset({ids["price"]})), [compiled]) == []
+    assert evaluate(fake(nps=3, comment="too expensive"), [compiled], theme_ids=frozenset({ids["price"]})) == []
     assert evaluate(fake(nps=3, comment="no themes loaded"), [compiled]) == []  # about no theme
 
 
 def test_the_reason_names_every_theme_that_matched(themes):
     compiled = _compiled(themes, "delivery", "staff")
     both = frozenset({themes["delivery"].pk, themes["staff"].pk})
-    [match] = evaluate(fake(nps=1, comment="x", theme_ids=both), [compiled])
+    [match] = evaluate(fake(nps=1, comment="x"), [compiled], theme_ids=both)
     assert match.reasons[-1] == "comment is about “Delivery delays” and “Staff attitude”"
 
 

@@ -16,7 +16,7 @@ from alerts.models import Alert
 from followup import services
 from followup.models import Recognition
 from surveys.models import SurveyResponse
-from surveys.signals import response_recorded
+from surveys.signals import Recorded, response_recorded
 from tests.alerts.helpers import customer, defaults_off, response, rule
 from tests.factories import PASSWORD, make_user
 
@@ -43,7 +43,7 @@ def record(capture, *, nps=10, comment="", team=None, location="", **extra) -> S
     recorded = response(nps=nps, comment=comment, cust=customer(name="Ines Ortega"), team=team,
                         location=location, touchpoint="store_visit", **extra)
     with capture(execute=True):
-        response_recorded.send(sender=SurveyResponse, response=recorded)
+        response_recorded.send(sender=SurveyResponse, recorded=Recorded.stored(recorded))
     return recorded
 
 
@@ -70,7 +70,7 @@ def test_a_promoter_naming_a_staff_member_reaches_their_managers_once(staff, mai
 
     # The pipeline runs again for the same response (a retried task): nothing new.
     with django_capture_on_commit_callbacks(execute=True):
-        response_recorded.send(sender=SurveyResponse, response=recorded)
+        response_recorded.send(sender=SurveyResponse, recorded=Recorded.stored(recorded))
     assert Recognition.objects.count() == 1 and len(recognition_mails(mailoutbox)) == 1
     assert services.recognition_notify(recognition_id=recognition.pk) == "skipped"
 

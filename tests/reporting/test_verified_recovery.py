@@ -14,7 +14,7 @@ from reporting import selectors
 from reporting.reports import REPORTS
 from tests.reporting import builders as b
 from tests.reporting import builders_text as t
-from tests.reporting.test_kpis import MON, TUE, scope
+from tests.reporting.test_kpis import MON, scope
 from tests.reporting.test_pages import csv_rows, page_tables
 
 MARCH = "?date_from=2025-03-01&date_to=2025-03-31"

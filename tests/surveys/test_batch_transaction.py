@@ -1,6 +1,7 @@
-"""A worker's batch recorded in one transaction (PostgreSQL, core.unit_of_work): the same
-responses, alerts, cases, assignments, timelines and notifications as one delivery at a time, in
-a fraction of the statements; a batch that meets an error is recorded again one by one."""
+"""A worker's batch recorded in one transaction (core.unit_of_work), the one recording path: the
+same responses, alerts, cases, assignments, timelines and notifications as the same deliveries
+processed one at a time (batches of one), in a fraction of the statements; a batch that meets an
+error is recorded again as batches of one."""
 
 from __future__ import annotations
 
@@ -52,13 +53,22 @@ def _detractor(response_id, customer, location="Leeds"):
                           email=f"{customer.lower()}@example.com", location=location)
 
 
-@pytest.fixture(params=[True, False], ids=["one-transaction", "one-by-one"])
-def batch_mode(request, settings):
-    settings.WEBHOOK_BATCH_TRANSACTION = request.param
+def _process(pks, together: bool) -> dict[int, str]:
+    """The deliveries as one batch, or each as a batch of its own (as messages one at a time)."""
+    if together:
+        return deliveries_process(delivery_pks=pks)
+    outcomes = {}
+    for pk in pks:
+        outcomes.update(deliveries_process(delivery_pks=[pk]))
+    return outcomes
+
+
+@pytest.fixture(params=[True, False], ids=["one-batch", "batches-of-one"])
+def together(request):
     return request.param
 
 
-def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(batch_mode):
+def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(together):
     """Round-robin and fewest-open assignment across the batch, a customer's second low score in
     the same batch joining the case its first one opened, a customer's open case from before
     joined, an invalid delivery failing alone, references made from ids."""
@@ -85,7 +95,7 @@ def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(batch_mode):
         _detractor("r2", "R"),                      # R's case closed yesterday: reopened
     ]
     pks = [_stored(source, body, f"d-{i}") for i, body in enumerate(bodies)]
-    outcomes = deliveries_process(delivery_pks=pks)
+    outcomes = _process(pks, together)
 
     assert [outcomes[pk] for pk in pks] == ["processed"] * 6 + ["failed"] + ["processed"] * 3
     cases = {c.customer.external_id: c for c in Case.objects.select_related("customer", "assignee")}
@@ -118,9 +128,9 @@ def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(batch_mode):
 
 
 def test_rows_written_together_hold_exactly_what_rows_written_one_by_one_hold(settings):
-    """The batch writes its rows with COPY: every column (text with quotes, tabs, backslashes
-    and emoji, JSON, decimals, several scores, time stamps) reads back as the row-by-row INSERT
-    wrote it."""
+    """The batch writes its rows with COPY (PostgreSQL): every column (text with quotes, tabs,
+    backslashes and emoji, JSON, decimals, several scores, time stamps) reads back the same
+    whether the rows went in one batch or in batches of one, and as sent."""
     from django.forms.models import model_to_dict
 
     _teams()
@@ -137,9 +147,8 @@ def test_rows_written_together_hold_exactly_what_rows_written_one_by_one_hold(se
         }}).encode()
 
     def record(run, together):
-        settings.WEBHOOK_BATCH_TRANSACTION = together
         pks = [_stored(source, body(run, i), f"d-{run}-{i}") for i in range(3)]
-        assert set(deliveries_process(delivery_pks=pks).values()) == {"processed"}
+        assert set(_process(pks, together).values()) == {"processed"}
         return SurveyResponse.objects.filter(external_id__startswith=f"{run}-").order_by("external_id")
 
     ignore = {"id", "external_id", "customer", "received_at", "email"}
@@ -163,7 +172,6 @@ def test_what_a_batch_learns_about_known_customers_is_written_and_nothing_else(s
     batch; a field the batch did not change keeps what someone else wrote meanwhile."""
     from surveys import services
 
-    settings.WEBHOOK_BATCH_TRANSACTION = True
     _teams()
     source = make_source("standard")
     ann = Customer.objects.create(external_id="K1", email="k1@example.com", name="Ann", tier="Silver")
@@ -198,7 +206,6 @@ def test_a_batch_in_one_transaction_costs_a_few_statements_whatever_its_size(set
     """20 deliveries (15 promoters, 5 detractors each opening a case): what one delivery at a
     time did in about 9 statements each is a fixed handful of multi-row statements plus a few
     per case."""
-    settings.WEBHOOK_BATCH_TRANSACTION = True
     _teams()
     source = make_source("standard")
     pks = [_stored(source, _detractor(f"q-{i}", f"Q{i}") if i % 4 == 0 else closeloop_body(
@@ -222,7 +229,6 @@ def test_a_batch_that_loses_a_race_is_recorded_again_one_by_one(settings, monkey
     INSERT fails, nothing of it is kept, and each delivery is recorded on its own."""
     from surveys import services
 
-    settings.WEBHOOK_BATCH_TRANSACTION = True
     _teams()
     source = make_source("standard")
     pks = [_stored(source, _detractor(f"r-{i}", f"R{i}"), f"d-r-{i}") for i in range(3)]
@@ -247,7 +253,6 @@ def test_a_batch_that_loses_a_race_is_recorded_again_one_by_one(settings, monkey
 def test_a_delivery_the_redrive_took_back_meanwhile_is_left_to_it(settings):
     """The re-drive returns a delivery to pending while the batch works: the batch is recorded
     again one by one, and that delivery is left for its newer run."""
-    settings.WEBHOOK_BATCH_TRANSACTION = True
     _teams()
     source = make_source("standard")
     pks = [_stored(source, _detractor(f"t-{i}", f"T{i}"), f"d-t-{i}") for i in range(3)]
@@ -272,7 +277,6 @@ def test_two_workers_recording_batches_for_the_same_teams_at_once_both_finish(se
     round-robin turn moves through every case of both."""
     from alerts.models import AlertRule
 
-    settings.WEBHOOK_BATCH_TRANSACTION = True
     AlertRule.objects.all().delete()  # an earlier transactional test may have flushed the seeded ones
     AlertRule.objects.create(name="Detractor", metric="nps", operator="lte", threshold=6, action="open_case")
     north, _south, _people = _teams()

@@ -28,7 +28,8 @@ def test_running_the_task_twice_records_one_response_and_one_signal():
     source = make_source("standard")
     delivery = _store(source, closeloop_body())
     seen = []
-    response_recorded.connect(lambda sender, response, **kw: seen.append(response.pk), weak=False, dispatch_uid="t1")
+    response_recorded.connect(lambda sender, recorded, **kw: seen.append(recorded.response.pk), weak=False,
+                              dispatch_uid="t1")
     try:
         process_delivery_task(delivery.pk)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(status="pending")  # as if delivered twice
@@ -108,7 +109,7 @@ def test_redrive_returns_stuck_deliveries_and_enqueues_old_pending_ones(settings
     source = make_source("standard")
     stuck = _store(source, closeloop_body(response_id="s-1"), "d-stuck")
     waiting = _store(source, closeloop_body(response_id="s-2"), "d-wait")
-    fresh = _store(source, closeloop_body(response_id="s-3"), "d-fresh")
+    _store(source, closeloop_body(response_id="s-3"), "d-fresh")  # recent: left pending
     old = timezone.now() - timedelta(seconds=settings.WEBHOOK_REDRIVE_AFTER_SECONDS + 5)
     WebhookDelivery.objects.filter(pk=stuck.pk).update(
         status="processing", received_at=old, claimed_at=timezone.now() - timedelta(hours=1))
