@@ -17,11 +17,17 @@ def new_secret() -> str:
 
 
 class Vendor(models.TextChoices):
-    STANDARD = "standard", "Standard Webhooks (Closeloop format, Formbricks)"
+    STANDARD = "standard", "Standard Webhooks (any compliant sender)"
     TYPEFORM = "typeform", "Typeform"
-    DELIGHTED = "delighted", "Delighted"
-    QUALTRICS = "qualtrics", "Qualtrics"
     SURVEYMONKEY = "surveymonkey", "SurveyMonkey"
+    QUALTRICS = "qualtrics", "Qualtrics"
+    DELIGHTED = "delighted", "Delighted"
+    FORMBRICKS = "formbricks", "Formbricks"
+    TALLY = "tally", "Tally"
+    JOTFORM = "jotform", "Jotform"
+    SURVEYSPARROW = "surveysparrow", "SurveySparrow"
+    ZENDESK = "zendesk", "Zendesk CSAT"
+    GOOGLE_FORMS = "google_forms", "Google Forms"
     GENERIC = "generic", "Generic (any tool)"
 
 
@@ -194,6 +200,9 @@ class SurveyResponse(models.Model):
         null=True, blank=True, help_text="Direction of the CES scale as the source declares it."
     )
     scores = models.JSONField(default=dict, blank=True)
+    partial = models.BooleanField(
+        default=False, help_text="An unfinished answer, judged at once; its finished version updates this row."
+    )
 
     comment = models.TextField(blank=True)
     sentiment = models.FloatField(null=True, blank=True, help_text="Compound sentiment score, -1..1.")

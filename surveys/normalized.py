@@ -51,3 +51,6 @@ class NormalizedResponse:
     location: str = ""
     region: str = ""
     attributes: dict = field(default_factory=dict)
+    # An unfinished answer (Formbricks finished: false, a Typeform partial, Qualtrics in progress):
+    # judged by its score at once; the finished version later updates the same response.
+    partial: bool = False
