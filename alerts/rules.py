@@ -36,7 +36,7 @@ from types import MappingProxyType
 
 from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale, fmt_number
 from surveys.text import keyword_pattern, normalize_text, vader_compound
-from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, sentiment_band
+from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, ces_display, csat_display, sentiment_band
 
 INF = float("inf")
 
@@ -244,8 +244,7 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
             lo, hi = DEFAULT_SCALES["csat"]
         slot = f"csat:{lo}:{hi}"
         if slot in by_slot:
-            found.append((slot, float(csat), f"CSAT {fmt_number(csat)} of {hi}" if lo == 1 else
-                          f"CSAT {fmt_number(csat)} on the {lo}–{hi} scale"))
+            found.append((slot, float(csat), csat_display(csat, lo, hi).short))
     ces = response.ces
     if ces is not None and ruleset.has_ces:
         lo, hi = response.ces_scale_min, response.ces_scale_max
@@ -257,7 +256,7 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
         for direction, converted in (("easy", as_easy), ("effort", lo + hi - as_easy)):
             slot = f"ces:{lo}:{hi}:{direction}"
             if slot in by_slot:
-                said = f"CES {fmt_number(ces)} of {hi} ({hi} = {'easiest' if easy else 'most effort'})"
+                said = f"{ces_display(ces, lo, hi, easy).short} ({hi} = {'easiest' if easy else 'most effort'})"
                 if (direction == "easy") != easy:
                     said += f", {fmt_number(converted)} where {hi} = {'easiest' if direction == 'easy' else 'most effort'}"
                 found.append((slot, converted, said))
@@ -270,7 +269,7 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
             slot = f"custom:{key}:{entry.get('min')}:{entry.get('max')}"
             if slot in by_slot:
                 found.append((slot, float(entry["value"]),
-                              f"“{key}” {fmt_number(entry['value'])} of {entry.get('max')}"))
+                              f"“{key}” {fmt_number(entry['value'])} of {entry.get('min')}–{entry.get('max')}"))
     return found
 
 

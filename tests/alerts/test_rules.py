@@ -46,8 +46,18 @@ def test_high_effort_ces_matches_either_direction_of_the_source():
     assert evaluate(fake(ces=Decimal("2"), **easy_high), [rule])
     assert not evaluate(fake(ces=Decimal("6"), **easy_high), [rule])
     (match,) = evaluate(fake(ces=Decimal("6"), **effort_high), [rule])  # 6 of 7 effort = 2 of 7 ease
-    assert "2 where 7 = easiest" in match.reasons[0]
+    assert match.reasons == ["CES 6 of 1–7 (7 = most effort), 2 where 7 = easiest is at most 2"]
     assert not evaluate(fake(ces=Decimal("2"), **effort_high), [rule])
+
+
+def test_csat_reasons_say_the_score_as_everywhere_else():
+    """The reason on an alert uses the same words as the inbox and e-mails (surveys.vocabulary)."""
+    rule = compiled(metric="csat", threshold=Decimal("2"), scale_min=1, scale_max=5)
+    (match,) = evaluate(fake(csat=Decimal("2"), csat_scale_min=1, csat_scale_max=5), [rule])
+    assert match.reasons == ["CSAT 2 of 1–5 is at most 2"]
+    rule = compiled(metric="csat", threshold=Decimal("3"), scale_min=0, scale_max=10)
+    (match,) = evaluate(fake(csat=Decimal("2.5"), csat_scale_min=0, csat_scale_max=10), [rule])
+    assert match.reasons == ["CSAT 2.5 of 0–10 is at most 3"]
 
 
 def test_a_ces_rule_written_as_effort_high_reads_the_same():
@@ -62,7 +72,7 @@ def test_custom_question_reads_scores_on_its_scale():
     rule = compiled(metric="custom", metric_key="delivery", threshold=Decimal("3"), scale_min=0, scale_max=10)
     scores = {"delivery": {"metric": "custom", "value": 2.0, "min": 0, "max": 10, "higher_is_better": True}}
     (match,) = evaluate(fake(scores=scores), [rule])
-    assert match.reasons == ["“delivery” 2 of 10 is at most 3"]
+    assert match.reasons == ["“delivery” 2 of 0–10 is at most 3"]
     other_scale = {"delivery": {**scores["delivery"], "max": 5}}
     assert evaluate(fake(scores=other_scale), [rule]) == []
 
