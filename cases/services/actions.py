@@ -121,21 +121,23 @@ def case_start(*, case_id: int, by: User, expected_version: int | None = None, a
     to_status = _guard(case, "start")
     at = _now(at)
     events, fields = [], []
+    _claim_if_unassigned(case, by, at, events, fields)
+    _move(case, to_status, by, at, events, fields)
+    return _save(case, fields, events)
+
+
+def _claim_if_unassigned(case: Case, by, at, events: list, fields: list) -> None:
+    """Working on an unassigned case makes it yours (starting it, or logging a contact)."""
     if case.assignee_id is None and by is not None:
         case.assignee = by
         fields.append("assignee")
         events.append(_event(case, Kind.CLAIMED, by, at, to_value=by.username))
-    _move(case, to_status, by, at, events, fields)
-    return _save(case, fields, events)
 
 
 def _contact(case: Case, by, at, *, channel: str, outcome: str, note: str, data: dict, action: str) -> tuple[list, list]:
     to_status = _guard(case, action)
     events, fields = [], []
-    if case.assignee_id is None and by is not None:
-        case.assignee = by
-        fields.append("assignee")
-        events.append(_event(case, Kind.CLAIMED, by, at, to_value=by.username))
+    _claim_if_unassigned(case, by, at, events, fields)
     _move(case, to_status, by, at, events, fields)
     events.append(_event(case, Kind.CONTACT, by, at, from_value=channel, to_value=outcome, note=note,
                          data={"channel": channel, "outcome": outcome, **data}))

@@ -78,10 +78,12 @@ class InvalidTransition(ValidationError):
         self.to_status = to_status
         self.action = action
         label = Status(case.status).label.lower()
+        article = "an" if label[0] in "aeiou" else "a"
         if to_status and to_status != case.status:
-            text = f"A {label} case cannot move to {Status(to_status).label.lower()} (cannot {ACTION_WORDS[action]} it)."
+            text = (f"{article.capitalize()} {label} case cannot move to {Status(to_status).label.lower()} "
+                    f"(cannot {ACTION_WORDS[action]} it).")
         else:
-            text = f"Cannot {ACTION_WORDS[action]} a {label} case."
+            text = f"Cannot {ACTION_WORDS[action]} {article} {label} case."
         super().__init__({"status": [text]})
         self.text = text
 
