@@ -139,9 +139,10 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
 def _when(value):
     """The rating's time when the placeholder gave a date-time we can read (else the receipt time)."""
     try:
-        return to_datetime(value) or MISSING
+        parsed = to_datetime(value)
     except MappingError:
         return MISSING
+    return parsed.isoformat() if parsed else MISSING
 
 
 def sample_delivery(source) -> tuple[str, bytes, dict]:
