@@ -26,7 +26,7 @@ from surveys.adapters.common import (  # noqa: F401  (re-exported: the adapters'
     parse_body,
 )
 
-VENDORS = ("standard", "typeform", "delighted", "qualtrics", "surveymonkey", "generic")
+VENDORS = ("standard", "typeform", "delighted", "qualtrics", "surveymonkey", "surveysparrow", "zendesk", "generic")
 
 
 def get_adapter(vendor: str) -> ModuleType:

@@ -46,6 +46,10 @@ class FetchRequest:
     headers: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     key: str = "response"
+    # A survey definition is the same for every response of a survey: when cache_key is set the
+    # worker keeps the answer in the Django cache for cache_seconds (surveys.vendor_api).
+    cache_key: str = ""
+    cache_seconds: int = 0
 
 
 MISSING = object()
@@ -427,3 +431,33 @@ def guess_metric(key: str) -> str | None:
     if re.search(r"\bces\b|effort|easy", k):
         return "ces"
     return None
+
+
+# --- Shared tokens and vendor API settings (fetching presets) -------------------------------
+
+
+def shared_token_matches(source, headers: dict, header_name: str) -> bool:
+    """For tools that sign nothing: the source's secret (or the previous one during a rotation)
+    in the header `header_name`, or as ?token= in the URL (the doors pass it as x-query-token).
+    Constant-time over every candidate."""
+    token = header(headers, header_name) or header(headers, "x-query-token")
+    if not token:
+        return False
+    return matches_any([s.encode() for s in source.secrets], [token.encode()])
+
+
+def api_settings(source, default_base: str, vendor: str) -> tuple[str, str]:
+    """(api_base without a trailing slash, api_token) from source.auth, the two names every
+    fetching preset uses; MappingError naming what to set when the token is missing."""
+    auth = source.auth or {}
+    base = str(auth.get("api_base") or default_base or "").rstrip("/")
+    token = str(auth.get("api_token") or "")
+    if not base or not token:
+        raise MappingError(f"This {vendor} source receives thin notifications and must fetch each response: "
+                           "set auth.api_token (and auth.api_base for another data centre).")
+    return base, token
+
+
+def definition_cache_key(source, vendor: str, survey_id: str) -> str:
+    """One cache entry per source and survey: two sources with different tokens never share one."""
+    return f"{vendor}:{getattr(source, 'pk', None) or getattr(source, 'slug', '')}:{survey_id}"
