@@ -42,7 +42,7 @@ AUTH_OPTIONS = {
     "encoding": "hmac: hex (default) or base64",
     "prefix": "hmac: text before the signature, e.g. sha256= (default none)",
     "timestamp_header": "hmac: a header whose timestamp is signed in front of the body (default none)",
-    "timestamp_separator": "hmac: what joins timestamp and body in the signed text (default '.'; may be empty)",
+    "timestamp_separator": "hmac: what joins timestamp and body in the signed text (default: a dot; may be empty)",
     "tolerance_seconds": "hmac: refuse numeric timestamps further than this from now (default 300; 0 = no check)",
     "token_header": "token: the header carrying the secret (default X-Webhook-Token)",
     "delivery_id_header": "a header with the sender's delivery id (default: the body's SHA-256)",
