@@ -139,3 +139,14 @@ def test_the_preview_reads_a_pasted_sample_before_any_delivery_exists(client, pe
         "sample": json.dumps(sample)}).content.decode()
     assert escape("CES answer 'Difficult' is not in ces_values (Easy): add it to the value map, or map a numeric "
                   "question.") in bad
+
+
+@pytest.mark.parametrize("vendor", sorted(PRESETS))
+def test_every_tool_has_a_set_up_page_with_its_steps(client, personas, vendor):
+    client.force_login(personas.adam)
+    page = client.get(f"/surveys/setup/new/{vendor}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for step in PRESETS[vendor].steps:
+        assert escape(step) in html
+    assert f"docs/connect/{vendor}.md" in html
