@@ -16,6 +16,7 @@ NAVIGATION = [
     ("Recognition", "followup:recognition", "agent"),
     ("Settings", "alerts:rule_list", "admin"),
     ("Themes", "surveys:theme_list", "admin"),
+    ("Connect", "surveys:setup", "admin"),
     ("Deliveries", "surveys:console", "admin"),
     ("API", "api-docs", "agent"),
     ("Admin", "admin:index", "admin"),
