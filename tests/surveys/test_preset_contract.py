@@ -58,7 +58,8 @@ def test_an_auth_option_the_vendor_does_not_list_is_refused(vendor):
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_the_sample_delivery_passes_the_webhook_door(vendor, django_capture_on_commit_callbacks):
     adapter = _adapter(vendor, "AUTH_OPTIONS", "sample_delivery")
-    auth = {"api_token": "test-token"} if "api_token" in adapter.AUTH_OPTIONS else {}
+    # The credentials a signing or fetching preset needs (SurveyMonkey keys its signature with api_key).
+    auth = {key: f"test-{key}" for key in ("api_key", "api_token") if key in adapter.AUTH_OPTIONS}
     source = source_create(name="Sample", slug="sample", vendor=vendor, secret=secret_generate(vendor), auth=auth)
     content_type, body, _headers = adapter.sample_delivery(source)
     thin = adapter.fetch_request(source, parse_body(body, content_type)) is not None
