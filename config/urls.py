@@ -8,6 +8,7 @@ from core import health, metrics
 from surveys.health import readyz
 
 api_v1 = [
+    path("", include("accounts.api.urls")),
     path("", include("surveys.api.urls")),
     path("", include("alerts.api.urls")),
     path("", include("cases.api.urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),
     path("webhooks/", include("surveys.webhook_urls")),
     path("surveys/", include("surveys.urls")),
     path("alerts/", include("alerts.urls")),
