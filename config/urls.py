@@ -8,13 +8,13 @@ from core import health, metrics
 from surveys.health import readyz
 
 api_v1 = [
-    path("", include("accounts.api.urls")),
     path("", include("surveys.api.urls")),
     path("", include("alerts.api.urls")),
     path("", include("cases.api.urls")),
     path("", include("followup.api_urls")),
     path("", include("reporting.api.urls")),
     path("", include("privacy.api_urls")),
+    path("", include("accounts.api.urls")),
 ]
 
 urlpatterns = [

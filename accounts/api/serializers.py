@@ -9,7 +9,7 @@ from accounts.models import Role, Team, User
 from accounts.services.users import user_status
 
 
-class TeamRefSerializer(serializers.Serializer):
+class UserTeamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
@@ -17,7 +17,7 @@ class TeamRefSerializer(serializers.Serializer):
 class UserSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="display_name", read_only=True)
     status = serializers.SerializerMethodField(help_text="active, invited (no password chosen yet) or deactivated.")
-    teams = TeamRefSerializer(many=True, read_only=True)
+    teams = UserTeamSerializer(many=True, read_only=True)
 
     class Meta:
         model = User
