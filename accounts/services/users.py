@@ -106,6 +106,8 @@ def _invite_problems(*, email: str, username: str, role: str) -> dict[str, list[
         problems["role"] = [f"“{role}” is not a role: choose one of {', '.join(Role.values)}."]
     if not username:
         problems.setdefault("username", []).append("Give a user name (the e-mail address will do).")
+    elif username == email.lower() and "email" in problems:
+        pass  # the user name is the address: one sentence about the address says it all
     else:
         try:
             User.username_validator(username)
