@@ -3,7 +3,7 @@ Pages, the REST API and management commands call these functions; none of them w
 role or active flag directly."""
 
 from accounts.services.users import (
-    InvitationResult, invitation_resend, invitation_token, user_invite, user_list, user_update,
+    InvitationResult, invitation_renew, invitation_resend, invitation_token, user_invite, user_list, user_update,
 )
 
-__all__ = ["InvitationResult", "invitation_resend", "invitation_token", "user_invite", "user_list", "user_update"]
+__all__ = ["InvitationResult", "invitation_renew", "invitation_resend", "invitation_token", "user_invite", "user_list", "user_update"]

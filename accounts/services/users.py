@@ -157,16 +157,31 @@ def invitation_resend(*, by: User, user_id: int) -> InvitationResult:
     return _send_invitation(user, by)
 
 
+def invitation_renew(*, email: str) -> int:
+    """Someone invited who has not chosen a password asks for a password reset (their link may
+    have expired): they get a fresh invitation instead, on the same page as everyone else.
+    Returns how many were sent."""
+    sent = 0
+    for user in User.objects.filter(email__iexact=(email or "").strip(), is_active=True):
+        if user.has_usable_password():
+            continue
+        with transaction.atomic():
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        sent += _send_invitation(user, None).sent
+    return sent
+
+
 def invitation_url(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     path = reverse("accounts:invitation_confirm", kwargs={"uidb64": uid, "token": invitation_token.make_token(user)})
     return settings.SITE_URL + path
 
 
-def _send_invitation(user: User, by: User) -> InvitationResult:
+def _send_invitation(user: User, by: User | None) -> InvitationResult:
     """Outside any transaction: the user exists whatever the mail server says."""
     context = {
-        "user": user, "invited_by": by.display_name, "url": invitation_url(user), "days": link_days(),
+        "user": user, "invited_by": by.display_name if by else "Your CX team", "url": invitation_url(user), "days": link_days(),
         "site_url": settings.SITE_URL, "role": user.get_role_display(),
         "teams": [team.name for team in user.teams.order_by("name")],
     }

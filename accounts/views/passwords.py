@@ -6,6 +6,8 @@ PasswordResetConfirmView, ...) with the product's templates.
   for, counted whatever the answer, so the limit reveals nothing either.
 - Links are built from SITE_URL, never from the request's Host header.
 - A deactivated user's link does not work.
+- Someone invited who has not chosen a password yet gets a fresh invitation instead (Django
+  sends reset links only to users with a usable password).
 - Choosing a new password through a reset link lifts a sign-in lockout on that user name: the
   lockout page sends a locked-out person here.
 """
@@ -21,7 +23,7 @@ from django.urls import reverse_lazy
 from django_ratelimit.core import is_ratelimited
 
 from accounts.backends import client_ip
-from accounts.services.users import invitation_token, link_days
+from accounts.services.users import invitation_renew, invitation_token, link_days
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         if _rate_limited(self.request, form.cleaned_data["email"]):
             return render(self.request, "registration/password_reset_limited.html", status=429)
         self.extra_email_context = {"site_url": settings.SITE_URL, "days": link_days()}
+        invitation_renew(email=form.cleaned_data["email"])
         return super().form_valid(form)
 
 
