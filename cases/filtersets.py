@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
-from cases.selectors import due_soon_q, overdue_q
+from cases.selectors import due_soon_q, overdue_q, overdue_since
 from surveys.filtersets import ThemeSlugFilter, theme_q
 from surveys.models import Theme
 from surveys.vocabulary import Sentiment, sentiment_q
@@ -64,6 +64,15 @@ class CaseFilterSet(django_filters.FilterSet):
     escalation_level = django_filters.NumberFilter(
         field_name="escalation_level", lookup_expr="gte", min_value=0, max_value=2, label="Escalated to at least level"
     )
+    escalation_level_max = django_filters.NumberFilter(
+        field_name="escalation_level", lookup_expr="lte", min_value=0, max_value=2, label="Escalated to at most level"
+    )
+    # ?overdue_for_min=24&overdue_for_max=72: overdue, and its first clock ran out 24 to 72 hours
+    # ago (wall-clock): the overdue dashboard's age buckets.
+    overdue_for = django_filters.RangeFilter(method="filter_overdue_for", label="Overdue for (hours)")
+    answered_again = django_filters.BooleanFilter(
+        method="filter_answered_again", label="Customer answered again (NPS) after the closure"
+    )
     theme = ThemeSlugFilter(
         queryset=_themes, to_field_name="slug", method="filter_theme", label="Theme",
         error_messages={"invalid_choice": "No theme with that slug (see /api/v1/themes/)."},
@@ -94,6 +103,31 @@ class CaseFilterSet(django_filters.FilterSet):
     def filter_due_within(self, queryset, name, value):
         """Open, not yet overdue, and a clock runs out within `value` hours."""
         return queryset.filter(due_soon_q(timezone.now(), dt.timedelta(hours=float(value))))
+
+    def filter_overdue_for(self, queryset, name, value):
+        """Overdue since (now - max, now - min] hours, dated by the first clock that ran out, as
+        the overdue dashboard's age buckets count."""
+        if not value or (value.start is None and value.stop is None):
+            return queryset
+        now = timezone.now()
+        queryset = queryset.filter(overdue_q(now)).annotate(overdue_since=overdue_since())
+        if value.start is not None:
+            queryset = queryset.filter(overdue_since__lte=now - dt.timedelta(hours=float(value.start)))
+        if value.stop is not None:
+            queryset = queryset.filter(overdue_since__gt=now - dt.timedelta(hours=float(value.stop)))
+        return queryset
+
+    def filter_answered_again(self, queryset, name, value):
+        """Closed cases whose customer answered (with an NPS score) after the closure: the
+        recovery report's "answered again"."""
+        if value is None:
+            return queryset
+        from surveys.models import SurveyResponse
+
+        later = SurveyResponse.objects.filter(customer_id=OuterRef("customer_id"), answered_at__gt=OuterRef("closed_at"),
+                                              nps__isnull=False)
+        again = Q(closed_at__isnull=False, customer__isnull=False, response__nps__isnull=False) & Exists(later)
+        return queryset.filter(again if value else ~again)
 
     def filter_location(self, queryset, name, value):
         return queryset.filter(Q(response__location__iexact=value) | Q(response__region__iexact=value))

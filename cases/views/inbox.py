@@ -63,9 +63,17 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     page = keyset.paginate(filterset.qs, after=params.get("after"), before=params.get("before"), size=size)
     counts = selectors.inbox_counts(request.user)
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
+    view_label = views[view]
+    if view == "recently_closed" and not closed_window:
+        # A report's drill-down: its own period, not "the last 7 days".
+        view_label = (f"Closed {params.get('closed_after') or 'any time'} to "
+                      f"{params.get('closed_before') or 'now'}")
     return {
         "view": view,
-        "view_label": views[view],
+        "view_label": view_label,
+        # With filters (a report's drill-down, a search): how many cases match, over every page,
+        # so the list can be checked against the figure that led here.
+        "match_count": filterset.qs.count() if filters_active else None,
         "tabs": [{"key": key, "label": label, "count": counts.get(key, 0)} for key, label in INBOX_VIEWS],
         "filterset": filterset,
         "filters_active": filters_active,
