@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from accounts.models import Priority, Team, User
@@ -69,7 +70,10 @@ class CaseFilterSet(django_filters.FilterSet):
     )
     # ?overdue_for_min=24&overdue_for_max=72: overdue, and its first clock ran out 24 to 72 hours
     # ago (wall-clock): the overdue dashboard's age buckets.
-    overdue_for = django_filters.RangeFilter(method="filter_overdue_for", label="Overdue for (hours)")
+    overdue_for_min = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
+                                                  label="Overdue for at least (hours)")
+    overdue_for_max = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
+                                                  label="Overdue for less than (hours)")
     answered_again = django_filters.BooleanFilter(
         method="filter_answered_again", label="Customer answered again (NPS) after the closure"
     )
@@ -105,17 +109,14 @@ class CaseFilterSet(django_filters.FilterSet):
         return queryset.filter(due_soon_q(timezone.now(), dt.timedelta(hours=float(value))))
 
     def filter_overdue_for(self, queryset, name, value):
-        """Overdue since (now - max, now - min] hours, dated by the first clock that ran out, as
-        the overdue dashboard's age buckets count."""
-        if not value or (value.start is None and value.stop is None):
+        """Overdue, and overdue since at least `overdue_for_min` / less than `overdue_for_max` hours
+        (dated by the first clock that ran out), as the overdue dashboard's age buckets count."""
+        if value is None:
             return queryset
         now = timezone.now()
-        queryset = queryset.filter(overdue_q(now)).annotate(overdue_since=overdue_since())
-        if value.start is not None:
-            queryset = queryset.filter(overdue_since__lte=now - dt.timedelta(hours=float(value.start)))
-        if value.stop is not None:
-            queryset = queryset.filter(overdue_since__gt=now - dt.timedelta(hours=float(value.stop)))
-        return queryset
+        limit = Value(now - dt.timedelta(hours=float(value)))
+        since = LessThanOrEqual(overdue_since(), limit) if name == "overdue_for_min" else GreaterThan(overdue_since(), limit)
+        return queryset.filter(overdue_q(now)).filter(since)
 
     def filter_answered_again(self, queryset, name, value):
         """Closed cases whose customer answered (with an NPS score) after the closure: the

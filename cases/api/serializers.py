@@ -208,7 +208,9 @@ class BulkCaseRef(serializers.Serializer):
 class BulkInput(serializers.Serializer):
     """One action over several cases, each through its own service call."""
 
-    action = serializers.ChoiceField(choices=["assign", "priority", "close"])
+    # A string rather than a ChoiceField: an enum named "action" already exists in the schema
+    # (alert rules), and two enums of one name collide there.
+    action = serializers.CharField(help_text="assign, priority or close.")
     cases = BulkCaseRef(many=True, allow_empty=False)
     assignee = serializers.IntegerField(required=False, allow_null=True, help_text="assign: user id.")
     team = serializers.IntegerField(required=False, allow_null=True,
@@ -224,6 +226,11 @@ class BulkInput(serializers.Serializer):
     outcome = serializers.CharField(required=False, allow_blank=True, default="")
     prevention = serializers.CharField(required=False, allow_blank=True, default="")
 
+    def validate_action(self, value):
+        if value not in ("assign", "priority", "close"):
+            raise serializers.ValidationError("Choose assign, priority or close.")
+        return value
+
     def validate(self, data):
         if data["action"] == "assign" and not data.get("assignee") and not data.get("team"):
             raise serializers.ValidationError({"assignee": ["Name a person (assignee) or a team."]})
@@ -236,6 +243,12 @@ class BulkResultSerializer(serializers.Serializer):
     case = serializers.CharField(source="reference")
     ok = serializers.BooleanField()
     message = serializers.CharField()
+
+
+class BulkOutput(serializers.Serializer):
+    results = BulkResultSerializer(many=True)
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
 
 
 class OfferedSuggestion(serializers.Serializer):

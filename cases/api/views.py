@@ -118,8 +118,8 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def _still_visible(self, case) -> bool:
         return case_list_for_user(self.request.user).filter(pk=case.pk).exists()
 
-    @extend_schema(request=s.BulkInput, responses={200: s.BulkResultSerializer(many=True), 409: OpenApiTypes.OBJECT})
-    @action(detail=False, methods=["post"])
+    @extend_schema(request=s.BulkInput, responses={200: s.BulkOutput, 409: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def bulk(self, request):
         """Assign, re-prioritise or close several cases: {"action", "cases": [{"id", "version"}], ...}.
         Each case is its own change; the answer says per case what happened. An assignment that
