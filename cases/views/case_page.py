@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from django.contrib import messages
-from django.forms import Textarea
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.forms import Textarea
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse

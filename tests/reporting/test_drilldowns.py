@@ -41,7 +41,7 @@ def seeded(busy):
     age bucket and escalation level, themes on open cases, recovery checks, weeks that straddle
     the period's edges, a customer who answered again."""
     now = timezone.now()
-    north, south = busy.north, busy.south
+    north = busy.north
     for hours, level in ((2, 0), (10, 1), (30, 2), (50, 1), (100, 0), (200, 2)):
         b.case(north, created=now - dt.timedelta(hours=hours + 5), first_contact_due=now - dt.timedelta(hours=hours),
                escalation_level=level, assignee=busy.bob if level else None)
