@@ -26,7 +26,10 @@ from surveys.adapters.common import (  # noqa: F401  (re-exported: the adapters'
     parse_body,
 )
 
-VENDORS = ("standard", "typeform", "delighted", "qualtrics", "surveymonkey", "generic")
+VENDORS = (
+    "standard", "typeform", "delighted", "qualtrics", "surveymonkey", "generic", "formbricks", "tally", "jotform",
+    "google_forms",
+)
 
 
 def get_adapter(vendor: str) -> ModuleType:

@@ -4,11 +4,20 @@ https://www.typeform.com/developers/webhooks/secure-your-webhooks/).
 `form_response` events; `Typeform-Signature: sha256=<base64 HMAC-SHA256(secret, raw body)>`.
 Answers are matched to metrics by field type (nps, rating, opinion_scale), field ref or title;
 hidden fields carry the customer identity and context (customer_id, email, name, tier, touchpoint...).
+
+Partials: a webhook subscribed to `form_response_partial` (event_types in
+https://www.typeform.com/developers/webhooks/reference/create-or-update-webhook/; "Partial
+responses" in the form's settings) posts the answers given so far with event_type
+`form_response_partial` and the response's token. It is recorded at once with partial=True and
+judged by its score; the `form_response` for the same token completes that response. A partial
+with no score yet is ignored.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 from datetime import datetime
 
 from surveys.adapters.common import (
@@ -16,6 +25,11 @@ from surveys.adapters.common import (
     hmac_digest, is_json_type, matches_any, present,
 )
 
+AUTH_OPTIONS: dict[str, str] = {}
+IDENTITY = ("hidden field customer_id (or user_id / external_id), then e-mail (hidden field email, "
+            "else the form's e-mail question), then phone")
+CONTENT_TYPES = ("application/json",)
+RESPONSE_EVENTS = ("form_response", "form_response_partial")
 SIGNATURE_HEADER = "typeform-signature"
 TEXT_TYPES = ("long_text", "short_text")
 IDENTITY = {
@@ -68,8 +82,9 @@ def _answer_value(answer: dict):
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
     if not isinstance(payload, dict):
         return Ignored("not a Typeform event")
-    if payload.get("event_type", "form_response") != "form_response":
-        return Ignored(f"Typeform event {payload.get('event_type')!r} carries no response")
+    event = payload.get("event_type", "form_response")
+    if event not in RESPONSE_EVENTS:
+        return Ignored(f"Typeform event {event!r} carries no response")
     response = payload.get("form_response") or {}
     definition = response.get("definition") or {}
     fields = {f.get("id"): f for f in definition.get("fields") or [] if isinstance(f, dict)}
@@ -131,5 +146,37 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
     attributes = {}
     if isinstance(response.get("calculated"), dict) and "score" in response["calculated"]:
         attributes["typeform_score"] = response["calculated"]["score"]
-    return assemble(payload=payload, mapping=mapping, defaults=defaults, scores=scores,
-                    received_at=received_at, answers=answers, attributes=attributes)
+    partial = event == "form_response_partial"
+    if partial and not scores and not any(k in mapping for k in ("nps", "csat", "ces")):
+        return Ignored("Typeform partial response with no score yet")
+    result = assemble(payload=payload, mapping=mapping, defaults=defaults, scores=scores,
+                      received_at=received_at, answers=answers, attributes=attributes)
+    return dataclasses.replace(result, partial=partial)
+
+
+def sample_body(*, token: str = "sample-token-1", nps: int = 3, event_type: str = "form_response",
+                event_id: str = "01SAMPLE0EVENT", comment: str = "Checkout asked for my address twice.") -> bytes:
+    """A delivery as Typeform documents it (https://www.typeform.com/developers/webhooks/example-payload/)."""
+    answers = [{"type": "number", "number": nps, "field": {"id": "nps1", "type": "nps", "ref": "nps"}}]
+    if comment:
+        answers.append({"type": "text", "text": comment, "field": {"id": "why1", "type": "long_text", "ref": "why"}})
+    return json.dumps({
+        "event_id": event_id, "event_type": event_type,
+        "form_response": {
+            "form_id": "lT4Z3j", "token": token, "landed_at": "2025-03-01T09:58:00Z",
+            "submitted_at": "2025-03-01T10:00:00Z",
+            "hidden": {"customer_id": "C-1001", "email": "ann@example.com", "tier": "Gold"},
+            "definition": {"id": "lT4Z3j", "title": "Checkout feedback", "fields": [
+                {"id": "nps1", "ref": "nps", "type": "nps",
+                 "title": "How likely are you to recommend us to a friend or colleague?", "properties": {}},
+                {"id": "why1", "ref": "why", "type": "long_text", "title": "What is the main reason for your score?",
+                 "properties": {}},
+            ]},
+            "answers": answers,
+        },
+    }).encode()
+
+
+def sample_delivery(source) -> tuple[str, bytes, dict]:
+    body = sample_body()
+    return "application/json", body, {"typeform-signature": sign(source.secret, body)}
