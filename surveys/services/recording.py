@@ -171,7 +171,8 @@ def response_complete(existing: SurveyResponse, normalized: NormalizedResponse) 
     is now (unchanged when the stored one is finished already or the new version is less complete:
     deliveries may arrive out of order). The row is locked while it is decided, so two workers
     completing it at once apply one version after the other."""
-    current = SurveyResponse.objects.select_for_update().select_related("customer").filter(pk=existing.pk).first()
+    current = (SurveyResponse.objects.select_for_update(of=("self",)).select_related("customer")
+               .filter(pk=existing.pk).first())
     if current is None:
         raise InvalidResponse(f"Response {normalized.response_id!r} was deleted while it was being completed.")
     if not current.partial or (normalized.partial and _answered(len(normalized.scores), normalized.comment)
