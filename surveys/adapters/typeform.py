@@ -20,6 +20,7 @@ import dataclasses
 import json
 from datetime import datetime
 
+from surveys.adapters.answers import EFFORT_LOW_IS_BETTER
 from surveys.adapters.common import (
     MISSING, Ignored, ScoreSpec, SignatureError, assemble, decode_signature, first, guess_metric, header,
     hmac_digest, is_json_type, matches_any, present,
@@ -67,6 +68,19 @@ def delivery_id(source, body: bytes, headers: dict, payload) -> str:
 
 def fetch_request(source, payload):
     return None
+
+
+def ces_high_is_easy(field: dict) -> bool:
+    """A CES opinion scale's direction, from its end labels (properties.labels: {"left", "right"},
+    e.g. "Very difficult" ... "Very easy"), else from its title ("How much effort..." runs the other
+    way: a high number is more effort)."""
+    labels = (field.get("properties") or {}).get("labels") or {}
+    left, right = str(labels.get("left", "")).lower(), str(labels.get("right", "")).lower()
+    if "easy" in left or any(w in right for w in ("difficult", "hard", "effort")):
+        return False
+    if "easy" in right or any(w in left for w in ("difficult", "hard", "effort")):
+        return True
+    return not EFFORT_LOW_IS_BETTER.search(str(field.get("title", "")))
 
 
 def _answer_value(answer: dict):
@@ -121,7 +135,8 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
                 scale = (start, int(steps - (1 - start)) if steps else 10)
             if metric and metric not in used:
                 used.add(metric)
-                scores.append(ScoreSpec(metric, metric, value, scale))
+                higher = ces_high_is_easy(full) if metric == "ces" else True
+                scores.append(ScoreSpec(metric, metric, value, scale, higher))
             else:
                 scores.append(ScoreSpec("custom", full.get("ref") or full.get("id") or "score", value, scale))
         elif answer.get("type") == "text" and ftype in TEXT_TYPES:
