@@ -33,11 +33,12 @@ def process(source) -> dict[int, str]:
 
 
 def judge_by_default_scales() -> None:
-    """Only these rules: NPS 0-6, CSAT 1-2 of 5 and CES 1-2 of 7 (7 easiest) open a case."""
+    """Only these rules: NPS 0-6, CSAT 1-2 of 5, CES 1-2 of 7 and of 5 (high = easiest) open a case."""
     defaults_off()
     rule(name="Detractor", metric="nps", threshold=Decimal("6"))
     rule(name="Unhappy", metric="csat", threshold=Decimal("2"), scale_min=1, scale_max=5)
     rule(name="High effort", metric="ces", threshold=Decimal("2"), scale_min=1, scale_max=7, ces_high_is_easy=True)
+    rule(name="High effort 1-5", metric="ces", threshold=Decimal("2"), scale_min=1, scale_max=5, ces_high_is_easy=True)
 
 
 def cases_of(response: SurveyResponse) -> int:
