@@ -33,7 +33,7 @@ CONTENT_TYPES = ("application/json",)
 RESPONSE_EVENTS = ("form_response", "form_response_partial")
 SIGNATURE_HEADER = "typeform-signature"
 TEXT_TYPES = ("long_text", "short_text")
-IDENTITY = {
+HIDDEN_KEYS = {
     "external_id": ("customer_id", "user_id", "external_id", "customerid", "userid", "uid"),
     "email": ("email", "customer_email"), "name": ("name", "customer_name", "full_name"),
     "phone": ("phone", "phone_number"), "tier": ("tier", "customer_tier"), "segment": ("segment",),
@@ -146,7 +146,7 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
         elif answer.get("type") == "phone_number":
             answers.setdefault("__phone", value)
     hidden = {str(k).lower(): v for k, v in (response.get("hidden") or {}).items()}
-    defaults = {f: first(hidden, *keys) for f, keys in IDENTITY.items()}
+    defaults = {f: first(hidden, *keys) for f, keys in HIDDEN_KEYS.items()}
     if not present(defaults["email"]):
         defaults["email"] = answers.get("__email", MISSING)
     if not present(defaults["phone"]):
