@@ -192,3 +192,39 @@ def test_partials_are_completed_the_same_on_sqlite(tmp_path):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "5 passed" in result.stdout and "skipped" not in result.stdout
     assert (tmp_path / "test.sqlite3").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_versions_of_one_response_processed_by_concurrent_workers_end_finished_with_one_case():
+    """Eight workers at once, each with one version of the same response (partials with more and
+    more answers, and the finished one): whichever inserts first, the rest complete it under the
+    row lock, and a partial never undoes the finished version."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from surveys.services import delivery_process
+
+    judge_by_default_scales()
+    source = make_source("formbricks", secret=SECRET)
+    versions = [event("responseUpdated", finished=False, answers={"nps": 2, **{f"q{j}": "x" * j for j in range(i)}})
+                for i in range(7)]
+    versions.insert(3, event("responseFinished", finished=True, answers={"nps": 2, "improve": "Final words"}))
+    pks = [WebhookDelivery.objects.create(source=source, delivery_id=f"v{i}", content_type="application/json",
+                                          body=body).pk for i, body in enumerate(versions)]
+    barrier = threading.Barrier(len(pks))
+
+    def work(pk):
+        barrier.wait(timeout=10)
+        try:
+            return delivery_process(delivery_pk=pk)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(pks)) as pool:
+        outcomes = list(pool.map(work, pks, timeout=120))
+    assert outcomes == ["processed"] * len(pks)
+    r = SurveyResponse.objects.get()
+    assert (r.partial, r.comment, cases_of(r)) == (False, "Final words", 1)
+    assert set(WebhookDelivery.objects.values_list("response_id", flat=True)) == {r.pk}
