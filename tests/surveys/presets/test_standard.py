@@ -146,9 +146,9 @@ def test_anything_not_signed_by_the_spec_is_refused_with_401(client, source, tam
     elif tamper == "secret":
         sent = headers(body, secret="whsec_" + base64.b64encode(b"x" * 24).decode())
     elif tamper == "timestamp too old":
-        sent = headers(body, timestamp=int(time.time()) - 301)
+        sent = headers(body, timestamp=int(time.time()) - 330)
     elif tamper == "timestamp in the future":
-        sent = headers(body, timestamp=int(time.time()) + 301)
+        sent = headers(body, timestamp=int(time.time()) + 330)
     else:
         sent = {k: v for k, v in sent.items() if k != "webhook-signature"}
     assert post(client, source, "application/json", body, sent).status_code == 401
