@@ -18,11 +18,12 @@ as custom scores only when their scale is known (a "How many employees?" answer 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from surveys.adapters.common import MISSING, ScoreSpec, guess_metric, present, text
+from surveys.adapters.common import MISSING, PayloadError, ScoreSpec, guess_metric, present, text
 
 TEXT_KINDS = ("text", "textarea", "long_text", "paragraph", "paragraph_text", "input_text", "short_text", "comment",
               "open_text", "opentext", "essay", "control_textarea", "control_textbox")
@@ -159,3 +160,24 @@ IDENTITY_NAMES = {
     "region": ("region",),
 }
 IDENTITY_SKIP = tuple(n for names in IDENTITY_NAMES.values() for n in names)
+
+
+def documented_shape(tool: str):
+    """Wrap an adapter's `normalize`: a signed delivery whose values are not of the types the tool
+    documents (an object where a list belongs, a number where text does, a date past the year
+    9999) fails with a reason a person can act on, never as an internal error."""
+
+    def wrap(normalize):
+        @functools.wraps(normalize)
+        def checked(payload, *args, **kwargs):
+            try:
+                return normalize(payload, *args, **kwargs)
+            except (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+                raise PayloadError(
+                    f"This delivery is not in {tool}'s documented format ({exc.__class__.__name__}: {str(exc)[:120]}). "
+                    f"Check what sends to this source; replay the delivery once it is fixed."
+                ) from None
+
+        return checked
+
+    return wrap

@@ -28,6 +28,7 @@ import time
 from datetime import datetime
 
 from surveys.adapters.standard_signature import sign, verify  # noqa: F401  (Formbricks signs the Standard way)
+from surveys.adapters.answers import documented_shape
 from surveys.adapters.common import (
     MISSING, Ignored, MappingError, ScoreSpec, assemble, first, guess_metric, header, is_json_type, present, text,
 )
@@ -60,6 +61,7 @@ def is_formbricks(payload) -> bool:
         and "surveyId" in payload["data"]
 
 
+@documented_shape("Formbricks")
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
     if isinstance(payload, list) and len(payload) == 1:  # the docs show the body inside a list
         payload = payload[0]

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from surveys.adapters.answers import (
+    documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, is_number, pick_comment, pick_scores,
 )
 from surveys.adapters.common import Ignored, SignatureError, assemble, header, is_json_type, present, text
@@ -97,6 +98,7 @@ def answers_of(items: list) -> list[Answer]:
     return answers
 
 
+@documented_shape("the Closeloop Apps Script")
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
     if not isinstance(payload, dict) or payload.get("type") != "google_forms.response":
         return Ignored("not a Google Forms response from Closeloop's Apps Script")

@@ -29,6 +29,7 @@ import uuid
 from datetime import datetime
 
 from surveys.adapters.answers import (
+    documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, pick_comment, pick_scores,
 )
 from surveys.adapters.common import (
@@ -106,6 +107,7 @@ def answers_of(raw: dict, pretty: str) -> list[Answer]:
     return answers
 
 
+@documented_shape("Jotform")
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
     if not isinstance(payload, dict) or "rawRequest" not in payload:
         return Ignored("not a Jotform submission (no rawRequest)")

@@ -27,6 +27,7 @@ import time
 from datetime import datetime
 
 from surveys.adapters.answers import (
+    documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, is_number, pick_comment, pick_scores,
 )
 from surveys.adapters import formbricks
@@ -53,6 +54,7 @@ def fetch_request(source, payload):
     return None
 
 
+@documented_shape("a Standard Webhooks survey event")
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
     if formbricks.is_formbricks(payload):  # sources set up before Formbricks had its own preset
         return formbricks.normalize(payload, mapping, received_at)

@@ -23,6 +23,7 @@ import json
 from datetime import datetime
 
 from surveys.adapters.answers import (
+    documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, metric_of, pick_comment, pick_scores,
 )
 from surveys.adapters.common import (
@@ -88,6 +89,7 @@ def answers_of(fields: list) -> list[Answer]:
     return answers
 
 
+@documented_shape("Tally")
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
         return Ignored("not a Tally event")

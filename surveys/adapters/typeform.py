@@ -20,7 +20,7 @@ import dataclasses
 import json
 from datetime import datetime
 
-from surveys.adapters.answers import EFFORT_LOW_IS_BETTER
+from surveys.adapters.answers import EFFORT_LOW_IS_BETTER, documented_shape
 from surveys.adapters.common import (
     MISSING, Ignored, ScoreSpec, SignatureError, assemble, decode_signature, first, guess_metric, header,
     hmac_digest, is_json_type, matches_any, present,
@@ -93,6 +93,7 @@ def _answer_value(answer: dict):
     return value
 
 
+@documented_shape("Typeform")
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
     if not isinstance(payload, dict):
         return Ignored("not a Typeform event")
