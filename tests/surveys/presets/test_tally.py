@@ -108,6 +108,13 @@ def test_a_form_without_a_score_fails_the_delivery_with_a_reason(client, source)
     assert WebhookDelivery.objects.get().error.startswith("No score found")
 
 
+def test_a_signed_delivery_not_in_tallys_format_fails_with_a_reason(client, source):
+    deliver(client, source, form_response([{"key": "q1", "label": "Pick", "type": "MULTIPLE_CHOICE",
+                                            "value": [{"id": "x"}], "options": [{"id": {"x": 1}, "text": "X"}]}]))
+    assert list(process(source).values()) == ["failed"]
+    assert WebhookDelivery.objects.get().error.startswith("This delivery is not in Tally's documented format (TypeError")
+
+
 @pytest.mark.parametrize("tamper", ["body", "secret", "missing", "hex"])
 def test_a_delivery_tally_did_not_sign_is_refused_with_401(client, source, tamper):
     body = form_response(FIELDS)
