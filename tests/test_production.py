@@ -265,3 +265,55 @@ def _wait_for(url: str, proc: subprocess.Popen, log: Path, seconds: float = 60) 
 
 def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:]
+
+
+@pytest.mark.slow
+def test_the_procfile_under_honcho_release_once_then_the_long_running_processes(tmp_path, scratch_database):
+    """docs/deployment.md: `honcho start release && honcho start web ingest worker beat`."""
+    web_port, ingest_port = _free_port(), _free_port()
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DJANGO", "CLOSELOOP", "CELERY", "DEBUG", "SECRET", "PYTEST", "PROMETHEUS"))}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        SECRET_KEY="a-production-secret-key-for-the-procfile-test-" + "y" * 20, ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=scratch_database, REDIS_URL=os.environ["REDIS_URL"], BEHIND_TLS_PROXY="true",
+        CLOSELOOP_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path / "staticfiles"),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom-web"), PROMETHEUS_MULTIPROC_DIR_INGEST=str(tmp_path / "prom-ingest"),
+        # Loopback only, one process each (the platform's PORT; the ingest server's INGEST_PORT).
+        PORT=str(web_port), GUNICORN_CMD_ARGS=f"--bind 127.0.0.1:{web_port}", INGEST_HOST="127.0.0.1",
+        INGEST_PORT=str(ingest_port), WEB_CONCURRENCY="1", INGEST_CONCURRENCY="1", WORKER_CONCURRENCY="1",
+    )
+    # The platform's build step (the image's, above): static files with the production settings.
+    built = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT,
+                           env={**env, "DEBUG": "false"}, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    (tmp_path / "empty.env").write_text("")
+    honcho = [str(BIN / "honcho"), "-f", "Procfile", "-e", str(tmp_path / "empty.env")]
+
+    release = subprocess.run([*honcho, "start", "release"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert release.returncode == 0, release.stdout[-3000:]
+    assert "release.1 stopped (rc=0)" in release.stdout
+
+    log = open(tmp_path / "honcho.log", "w+b")
+    proc = subprocess.Popen([*honcho, "start", "web", "ingest", "worker", "beat"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{web_port}/healthz", proc, tmp_path / "honcho.log")
+        _wait_for(f"http://127.0.0.1:{ingest_port}/healthz", proc, tmp_path / "honcho.log")
+        login = requests.get(f"http://127.0.0.1:{web_port}/login/", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+        assert login.status_code == 200
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not re.search(r"worker\.1 .*ready", _tail(tmp_path / "honcho.log")):
+            assert proc.poll() is None, _tail(tmp_path / "honcho.log")
+            time.sleep(0.3)
+        output = (tmp_path / "honcho.log").read_text(errors="replace")
+        assert re.search(r"worker\.1 .*ready", output) and "beat.1" in output, output[-3000:]
+        assert proc.poll() is None and "stopped" not in output, output[-3000:]
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
