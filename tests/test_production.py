@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +33,9 @@ BIN = Path(sys.executable).parent
 
 # Build steps that are not the application's: the OS user and the image's directories.
 SYSTEM_STEPS = ("useradd ", "mkdir ", "chown ")
+# Commands docs/deployment.md gives, run below as written (test_the_deployment_docs_commands_are_these).
+FIRST_ADMIN = "python manage.py create_first_admin --username admin --email admin@example.com"
+HONCHO = "honcho start release && honcho start web ingest worker beat"
 
 
 def _free_port() -> int:
@@ -185,7 +189,7 @@ def test_the_image_build_and_the_compose_services_serve_pages_with_production_se
 
     # 3. The first admin, as docs/deployment.md says (password from the environment).
     admin_env = {**service_env, **web_env, **overrides, "CLOSELOOP_ADMIN_PASSWORD": "first-admin-Pa55word"}
-    step = "python manage.py create_first_admin --username admin --email admin@example.com"
+    step = FIRST_ADMIN
     result = run_step(step, admin_env)
     assert result.returncode == 0 and "Administrator 'admin' created" in result.stdout, result.stdout + result.stderr
     again = run_step(step, admin_env)
@@ -288,15 +292,17 @@ def test_the_procfile_under_honcho_release_once_then_the_long_running_processes(
                            env={**env, "DEBUG": "false"}, capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
     (tmp_path / "empty.env").write_text("")
-    honcho = [str(BIN / "honcho"), "-f", "Procfile", "-e", str(tmp_path / "empty.env")]
-
-    release = subprocess.run([*honcho, "start", "release"], cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=300)
+    # The documented line, as two commands (`&&`: the second only after the first succeeded), each
+    # with the Procfile named and an empty env file (this checkout's .env is not the test's).
+    first, second = (shlex.split(part) for part in HONCHO.split("&&"))
+    options = ["-f", "Procfile", "-e", str(tmp_path / "empty.env")]
+    release = subprocess.run([str(BIN / "honcho"), *options, *first[1:]], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=300)
     assert release.returncode == 0, release.stdout[-3000:]
     assert "release.1 stopped (rc=0)" in release.stdout
 
     log = open(tmp_path / "honcho.log", "w+b")
-    proc = subprocess.Popen([*honcho, "start", "web", "ingest", "worker", "beat"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([str(BIN / "honcho"), *options, *second[1:]], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for(f"http://127.0.0.1:{web_port}/healthz", proc, tmp_path / "honcho.log")
@@ -317,3 +323,73 @@ def test_the_procfile_under_honcho_release_once_then_the_long_running_processes(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def _doc_commands() -> list[str]:
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_deployment_docs_commands_are_these():
+    """Every shell command in docs/deployment.md is run by a test (the ones above, test_make_run,
+    and this one), or needs Docker and is replayed without it."""
+    docker_prefix = "docker compose run --rm web "
+    assert _doc_commands() == [
+        "docker build -t closeloop .",
+        _ENV_FILE_COMMAND,
+        "docker compose up -d --scale web=2 --scale worker=3",
+        docker_prefix + FIRST_ADMIN,
+        HONCHO,
+        "make lock",
+        "make lock UPGRADE=1",
+        "make test",
+        'make manage ARGS="createsuperuser"',
+        'make manage ARGS="create_api_token manager"',
+    ]
+
+
+_ENV_FILE_COMMAND = (
+    "python3 -c 'import secrets; print(f\"SECRET_KEY={secrets.token_urlsafe(50)}\\nPOSTGRES_PASSWORD="
+    "{secrets.token_urlsafe(24)}\")' > .env"
+)
+
+
+def test_the_env_file_command_writes_a_secret_key_and_a_database_password(tmp_path):
+    subprocess.run(["sh", "-c", _ENV_FILE_COMMAND], cwd=tmp_path, check=True, timeout=30)
+    values = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().splitlines())
+    assert set(values) == {"SECRET_KEY", "POSTGRES_PASSWORD"}
+    assert len(values["SECRET_KEY"]) >= 50 and len(values["POSTGRES_PASSWORD"]) >= 24
+    assert ".env" in (ROOT / ".dockerignore").read_text().split()  # never baked into the image
+
+
+def test_only_the_proxy_publishes_host_ports_so_services_scale_without_a_clash():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert {name for name, service in services.items() if service.get("ports")} == {"proxy"}
+    assert services["web"]["expose"] == ["8000"] and services["ingest"]["expose"] == ["8001"]
+    for name in ("web", "ingest", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_the_caddyfile_routes_webhooks_to_ingest_and_the_rest_to_web():
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but Debian's caddy is not installed (.ci/run installs it)")
+        pytest.skip("Debian's caddy is not installed")
+    adapted = subprocess.run([caddy, "adapt", "--config", "deploy/Caddyfile", "--adapter", "caddyfile"], cwd=ROOT,
+                             env={**os.environ, "SITE_ADDRESS": "closeloop.example.com"}, capture_output=True,
+                             text=True, timeout=60)
+    assert adapted.returncode == 0, adapted.stderr
+    server = json.loads(adapted.stdout)["apps"]["http"]["servers"]["srv0"]
+    site = server["routes"][0]
+    assert site["match"] == [{"host": ["closeloop.example.com"]}] and server["listen"] == [":443"]
+    routes = site["handle"][0]["routes"]
+    upstreams = {
+        tuple(route.get("match", [{}])[0].get("path", ["*"])): route["handle"][0]["routes"][0]["handle"][0]["dynamic_upstreams"]
+        for route in routes if route.get("group")
+    }
+    assert {path: (up["name"], up["port"]) for path, up in upstreams.items()} == {
+        ("/webhooks/*",): ("ingest", "8001"), ("*",): ("web", "8000"),
+    }
