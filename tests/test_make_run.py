@@ -141,3 +141,34 @@ def _still_running(pids) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     return running
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_first_demo_load_keeps_no_half_demo(tmp_path):
+    """Interrupted while the demo loads, nothing of it is kept: the next start loads it again
+    (load_demo --once finds no admin; tests/test_demo_atomic.py loads it after such a stop)."""
+    import sqlite3
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "CELERY_TASK_ALWAYS_EAGER"}}
+    env.update(CLOSELOOP_VAR_DIR=str(tmp_path / "var"), PORT=str(_free_port()))
+    log = open(tmp_path / "run.log", "w+b")
+    proc = subprocess.Popen([sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    setup_log = tmp_path / "var" / "log" / "setup.log"
+    try:
+        deadline = time.monotonic() + 300
+        # The demo's second stage prints its webhook sources: the people are saved by then.
+        while time.monotonic() < deadline and "Webhook sources" not in (setup_log.read_text() if setup_log.exists() else ""):
+            assert proc.poll() is None, (tmp_path / "run.log").read_text(errors="replace")[-3000:]
+            time.sleep(0.1)
+        assert "Demo data loaded" not in setup_log.read_text()
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        proc.wait(timeout=60)
+        log.close()
+    output = (tmp_path / "run.log").read_text(errors="replace")
+    assert "Closeloop stopped (interrupted while preparing" in output, output[-2000:]
+    assert not (tmp_path / "var" / "run.env").exists()
+    with sqlite3.connect(tmp_path / "var" / "closeloop.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM accounts_user").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM surveys_webhooksource").fetchone() == (0,)
