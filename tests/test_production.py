@@ -245,12 +245,67 @@ def test_the_image_build_and_the_compose_services_serve_pages_with_production_se
                 break
             location = home.headers["Location"].removeprefix(f"https://127.0.0.1:{port}")
         assert home.status_code == 200 and 'action="/logout/"' in home.text, (location, home.text[:1000])
+
+        # 5. The same through compose's TLS proxy (deploy/Caddyfile), where Debian's caddy is installed.
+        _through_the_tls_proxy(tmp_path, port)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+def _through_the_tls_proxy(tmp_path: Path, web_port: int) -> None:
+    """deploy/Caddyfile's site in front of the web server: https with a certificate from Caddy's
+    own authority for 127.0.0.1, http redirected to https, and a sign-in over TLS."""
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        assert os.environ.get("CI", "").lower() != "true", "CI=true but Debian's caddy is not installed"
+        return
+    http_port, https_port = _free_port(), _free_port()
+    storage = tmp_path / "caddy"
+    # Test-only global options (ports, storage, no admin API, no system trust store), then the site as deployed.
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(
+        f"{{\n\tadmin off\n\tskip_install_trust\n\thttp_port {http_port}\n\thttps_port {https_port}\n"
+        f"\tstorage file_system {storage}\n}}\n\n" + (ROOT / "deploy" / "Caddyfile").read_text()
+    )
+    env = {**os.environ, "SITE_ADDRESS": "127.0.0.1", "WEB_UPSTREAM": "127.0.0.1", "WEB_UPSTREAM_PORT": str(web_port),
+           "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    log = open(tmp_path / "caddy.log", "w+b")
+    proxy = subprocess.Popen([caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"], env=env,
+                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"https://127.0.0.1:{https_port}"
+    root = storage / "pki" / "authorities" / "local" / "root.crt"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proxy.poll() is None, _tail(tmp_path / "caddy.log")
+            try:
+                if root.exists() and requests.get(f"{base}/healthz", verify=str(root), timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, _tail(tmp_path / "caddy.log")
+            time.sleep(0.3)
+        plain = requests.get(f"http://127.0.0.1:{http_port}/login/", allow_redirects=False, timeout=10)
+        assert plain.status_code in (301, 308) and plain.headers["Location"].startswith("https://127.0.0.1")
+        browser = requests.Session()  # verify= per request: REQUESTS_CA_BUNDLE would override a session's
+        login = browser.get(f"{base}/login/", verify=str(root), timeout=10)
+        assert login.status_code == 200 and login.url == f"{base}/login/"
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        signed_in = browser.post(f"{base}/login/", headers={"Referer": f"{base}/login/"}, verify=str(root), timeout=10,
+                                 data={"username": "admin", "password": "first-admin-Pa55word", "csrfmiddlewaretoken": token})
+        assert signed_in.status_code == 200 and 'action="/logout/"' in signed_in.text
+        assert all(cookie.secure for cookie in browser.cookies)
+    finally:
+        os.killpg(proxy.pid, signal.SIGTERM)
+        try:
+            proxy.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proxy.pid, signal.SIGKILL)
         log.close()
 
 
