@@ -4,7 +4,8 @@
 stage owns to be set in the same INSERT (cases routes it to its team: no UPDATE afterwards).
 
 `response_recorded` is sent inside the transaction that stores a new SurveyResponse, once per
-response (never for a duplicate), with `recorded=Recorded(...)`: the response and what the
+response (never for a duplicate; again, with `is_new` False, when a person replays a delivery of
+a response recorded before, so the rules run on it again), with `recorded=Recorded(...)`: the response and what the
 receivers need to know about it, passed explicitly rather than set on the instance. Receivers
 (alerts) run in that same transaction, so a response and the alerts it raises are committed
 together or not at all.

@@ -35,17 +35,19 @@ import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections
+from django.db import DatabaseError, DataError, close_old_connections, connections
 from django.http.request import split_domain_port, validate_host
 
 from core.logging import request_id_var
 from core.metrics import LATENCY, REQUESTS
 from core.middleware import VALID, new_request_id
 from surveys import stats
-from surveys.ingest.checks import JSON, RATE_LIMITED, Answer, NeedsIO, check, stored, unavailable
+from surveys.ingest import refusals
+from surveys.ingest.checks import JSON, RATE_LIMITED, Answer, NeedsIO, check, stored, unavailable, unstorable
 from surveys.ingest.publish import publish, publisher
 from surveys.ingest.store import delivery_row, group_outcomes, group_statement, original_select, store_delivery
 
@@ -64,9 +66,17 @@ async def asgi_receive(scope, receive, send, slug: str) -> None:
                                scope.get("scheme", "http"))
     rid = request_id(headers.get("x-request-id", ""))
     token = request_id_var.set(rid)
+    client = scope.get("client") or ("", 0)
+    sender = refusals.sender_address(client[0] or "", headers.get("x-forwarded-for", ""))
     try:
-        body = await _read_body(receive, headers) if method == "POST" else b""
-        answer = await _answer(method, slug, headers, scope.get("query_string", b"").decode("latin-1"), body, secure)
+        try:
+            body = await _read_body(receive, headers) if method == "POST" else b""
+        except TimeoutError:
+            answer = replace(SLOW_BODY, rejected=(slug, "timeout"))
+            await refusals.refused_async(answer, slug, headers, None, sender, _in_thread)
+        else:
+            answer = await _answer(method, slug, headers, scope.get("query_string", b"").decode("latin-1"), body,
+                                   secure, sender)
     except Exception as exc:  # not even the door may answer 500
         logger.exception("webhook receive failed")
         answer = unavailable(exc)
@@ -88,15 +98,31 @@ def request_headers(scope) -> dict[str, str]:
     return headers
 
 
+def body_timeout() -> float:
+    """Seconds a sender has to send the whole body once its headers are in (a slow sender's
+    connection waits in the event loop and blocks no one, but is not kept forever)."""
+    return getattr(settings, "WEBHOOK_BODY_TIMEOUT_SECONDS", 10)
+
+
+SLOW_BODY = Answer(408, {"error": "The body did not arrive in time; send it in one go."}, (("Connection", "close"),),
+                   rejected=("", "timeout"), detail="Headers sent, then the body trickled in or never came.")
+
+
 async def _read_body(receive, headers: dict[str, str]) -> bytes | None:
     """The raw body, or None when it is over WEBHOOK_MAX_BODY_BYTES (by its Content-Length, or
-    as it streams in): `check` answers 413 then, after the source's own 404."""
+    as it streams in): `check` answers 413 then, after the source's own 404. TimeoutError when
+    it has not all arrived within body_timeout()."""
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     try:
         if int(headers.get("content-length") or 0) > limit:
             return None
     except ValueError:
         pass
+    async with asyncio.timeout(body_timeout()):
+        return await _read_chunks(receive, limit)
+
+
+async def _read_chunks(receive, limit: int) -> bytes | None:
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -111,7 +137,15 @@ async def _read_body(receive, headers: dict[str, str]) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _answer(method: str, slug: str, headers: dict, query_string: str, body: bytes | None, secure: bool) -> Answer:
+async def _answer(method: str, slug: str, headers: dict, query_string: str, body: bytes | None, secure: bool,
+                  sender: str = "") -> Answer:
+    answer = await _decide(method, slug, headers, query_string, body, secure)
+    if answer.rejected is not None:
+        await refusals.refused_async(answer, slug, headers, body, sender, _in_thread)
+    return answer
+
+
+async def _decide(method: str, slug: str, headers: dict, query_string: str, body: bytes | None, secure: bool) -> Answer:
     args = (method, slug, headers, query_string, lambda _length: body, secure)
     try:
         try:
@@ -119,12 +153,9 @@ async def _answer(method: str, slug: str, headers: dict, query_string: str, body
         except NeedsIO:
             outcome = await _in_thread(check, *args)
         if isinstance(outcome, Answer):
-            if outcome.rejected is not None:
-                await _in_thread(stats.record_rejection, *outcome.rejected)
             return outcome
         if await stats.rate_limited_async(slug, outcome.source.rate_limit_per_second, time.time()):
-            await _in_thread(stats.record_rejection, slug, "rate_limited")
-            return RATE_LIMITED
+            return replace(RATE_LIMITED, rejected=(slug, "rate_limited"))
         if not _on_postgresql():  # SQLite (the embedded setup): the Django view's one INSERT
             return stored(*await _in_thread(store_delivery, outcome.source, outcome.delivery_id,
                                             outcome.content_type, outcome.headers, outcome.body))
@@ -136,6 +167,8 @@ async def _answer(method: str, slug: str, headers: dict, query_string: str, body
             else:
                 publish(pk)  # a queue put: the publisher's thread talks to the broker
         return stored(pk, row[1], created)
+    except (DataError, psycopg.DataError) as exc:  # the data, not the database: retrying cannot help
+        return unstorable(slug, exc)
     except (DatabaseError, psycopg.OperationalError, psycopg.InterfaceError) as exc:  # unreachable
         return unavailable(exc)
 
