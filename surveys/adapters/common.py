@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
+from surveys.adapters.bodies import BodyError, decode, parse_json
 from surveys.normalized import CustomerIdentity, NormalizedResponse, Score
 
 
@@ -70,97 +71,27 @@ def parse_body(body: bytes, content_type: str) -> Any:
     sender (or the person configuring it) can act on.
 
     - A `charset` parameter is honoured (`application/json; charset=latin-1`); without one the
-      body is UTF-8 (a byte-order mark is allowed).
+      body is UTF-8 (surveys.adapters.bodies).
     - A body labelled form-encoded or multipart that is a JSON document is read as JSON: senders
       that post a JSON string without setting a content type (Google Apps Script's UrlFetchApp,
       hand-written scripts) label it `application/x-www-form-urlencoded`.
     - JSON that cannot be stored or worked on is refused here, before the 2xx: nesting deeper
-      than MAX_JSON_DEPTH, NaN/Infinity, numbers outside a 64-bit float's range, integers with
-      more digits than Python converts (4,300)."""
+      than 64 levels, NaN/Infinity, numbers outside a 64-bit float's range, integers of more
+      than 4,300 digits."""
     mt = media_type(content_type)
-    if mt in (FORM_TYPE, MULTIPART_TYPE) and body.lstrip()[:1] in (b"{", b"["):
-        try:
-            return _parse_json(body, content_type)
-        except PayloadError:
-            pass  # not JSON after all: read it as the form it says it is
-    if mt == FORM_TYPE:
-        return _flatten_pairs(parse_qsl(_decode(body, content_type, "Form body"), keep_blank_values=True))
-    if mt == MULTIPART_TYPE:
-        return _parse_multipart(body, content_type)
-    return _parse_json(body, content_type)
-
-
-MAX_JSON_DEPTH = 64
-
-
-def charset(content_type: str) -> str:
-    """The `charset` parameter of a Content-Type ("" when there is none)."""
-    for param in (content_type or "").split(";")[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"').strip()
-    return ""
-
-
-def _decode(body: bytes, content_type: str, what: str) -> str:
-    declared = charset(content_type)
-    encoding = declared or "utf-8"
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-        encoding = "utf-8-sig"  # a byte-order mark is tolerated
     try:
-        return body.decode(encoding)
-    except LookupError:
-        raise PayloadError(f"Unknown charset {declared!r} in the Content-Type: send UTF-8 (charset=utf-8).") from None
-    except UnicodeDecodeError as exc:
-        raise PayloadError(
-            f"{what} is not valid {declared or 'UTF-8'} (byte {exc.start}: {exc.reason}): send UTF-8, or declare "
-            "the body's encoding in the Content-Type (e.g. application/json; charset=latin-1)."
-        ) from None
-
-
-def _reject_constant(name: str):
-    raise PayloadError(f"JSON has {name}, which is not a number JSON allows: send null or a finite number.")
-
-
-def _finite_float(literal: str) -> float:
-    value = float(literal)
-    if value in (float("inf"), float("-inf")):
-        raise PayloadError(f"Number {literal[:40]} is too large to store (outside a 64-bit float's range).")
-    return value
-
-
-def _parse_json(body: bytes, content_type: str) -> Any:
-    if not body.strip():
-        raise PayloadError("Empty body: expected a JSON document.")
-    text = _decode(body, content_type, "Body")
-    try:
-        payload = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except json.JSONDecodeError as exc:
-        hint = " (the Content-Type says JSON but the body looks form-encoded)" if "=" in text[:200] and \
-            text.lstrip()[:1] not in ("{", "[") else ""
-        raise PayloadError(f"Malformed JSON{hint}: {exc}") from None
-    except RecursionError:
-        raise PayloadError(f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels).") from None
-    except ValueError:  # an integer with more digits than Python converts (sys.int_info)
-        raise PayloadError("JSON has an integer with more than 4300 digits: send it as a string, or leave it out.") from None
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and json_depth(payload) > MAX_JSON_DEPTH:
-        raise PayloadError(f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels).")
-    return payload
-
-
-def json_depth(value: Any) -> int:
-    """How deeply arrays and objects nest in `value` (0 for a scalar), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth)
-        if depth > MAX_JSON_DEPTH:
-            return depth
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return deepest
+        if mt in (FORM_TYPE, MULTIPART_TYPE) and body.lstrip()[:1] in (b"{", b"["):
+            try:
+                return parse_json(body, content_type)
+            except BodyError:
+                pass  # not JSON after all: read it as the form it says it is
+        if mt == FORM_TYPE:
+            return _flatten_pairs(parse_qsl(decode(body, content_type, "Form body"), keep_blank_values=True))
+        if mt == MULTIPART_TYPE:
+            return _parse_multipart(body, content_type)
+        return parse_json(body, content_type)
+    except BodyError as exc:
+        raise PayloadError(str(exc)) from None
 
 
 def _flatten_pairs(pairs) -> dict:

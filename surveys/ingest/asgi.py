@@ -101,7 +101,7 @@ def request_headers(scope) -> dict[str, str]:
 def body_timeout() -> float:
     """Seconds a sender has to send the whole body once its headers are in (a slow sender's
     connection waits in the event loop and blocks no one, but is not kept forever)."""
-    return getattr(settings, "WEBHOOK_BODY_TIMEOUT_SECONDS", 10)
+    return settings.WEBHOOK_BODY_TIMEOUT_SECONDS
 
 
 SLOW_BODY = Answer(408, {"error": "The body did not arrive in time; send it in one go."}, (("Connection", "close"),),

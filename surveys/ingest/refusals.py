@@ -41,7 +41,7 @@ PRUNE_EVERY = 50  # rows inserted by a process between two prunes of a slug
 
 def window_seconds() -> int:
     """One row per (slug, reason, sender) per this many seconds (settings.WEBHOOK_REFUSAL_WINDOW_SECONDS)."""
-    return getattr(settings, "WEBHOOK_REFUSAL_WINDOW_SECONDS", 10)
+    return settings.WEBHOOK_REFUSAL_WINDOW_SECONDS
 
 
 class _Sampler:

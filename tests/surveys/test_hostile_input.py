@@ -234,3 +234,30 @@ def test_text_longer_than_its_column_is_cut_and_an_overlong_email_dropped(door, 
     response = the_response()
     assert (len(response.touchpoint), response.customer.email) == (120, "")
     assert Customer.objects.get().external_id == "C-1"
+
+
+# --- The documentation says what the doors say -------------------------------------------------
+
+DOCUMENTED = [
+    "JSON nested too deeply (more than 64 levels).",
+    "Number 1e400 is too large to store (outside a 64-bit float's range).",
+    "JSON has an integer with more than 4300 digits: send it as a string, or leave it out.",
+    "JSON has NaN, which is not a number JSON allows: send null or a finite number.",
+    "send UTF-8, or declare the body's encoding in the Content-Type (e.g. application/json; charset=latin-1).",
+    "Unknown charset 'klingon' in the Content-Type: send UTF-8 (charset=utf-8).",
+    "Malformed JSON (the Content-Type says JSON but the body looks form-encoded)",
+    "The body is a JSON string: a survey delivery is a JSON object (or form fields).",
+    "Unsupported content type 'text/plain': send JSON, with a Content-Type header that says so.",
+    "NPS 1000000000000000000000000000000 is outside its 0–10 scale: check the mapped question and its scale.",
+]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_docs_webhooks_quotes_the_answers_these_tests_assert():
+    from pathlib import Path
+
+    from surveys.models import RefusedDelivery
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    assert [m for m in DOCUMENTED if m not in text] == []
+    assert [label for label in RefusedDelivery.Reason.labels if f"| {label} |" not in text] == []
