@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import time
 from functools import partial
 
@@ -107,7 +108,7 @@ class BufferedThreadWorker(ThreadWorker):
         self.nr_conns += 1
         with self._lock:
             self._reading.add(conn)
-            self.poller.register(conn.sock, 1, partial(self.on_client_socket_readable, conn))  # EVENT_READ
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
 
     def on_client_socket_readable(self, conn, client):
         if self.cfg.is_ssl:
