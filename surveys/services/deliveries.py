@@ -17,6 +17,7 @@ from django.utils import timezone
 from core.queueing import enqueue
 from surveys.adapters import FetchRequest, MappingError, PayloadError, get_adapter, parse_body
 from surveys.models import WebhookDelivery, WebhookSource
+from surveys.storable import storable_json
 from surveys.services.recording import InvalidResponse
 
 logger = logging.getLogger("surveys.webhooks")
@@ -88,7 +89,7 @@ def delivery_prepare(delivery: WebhookDelivery):
     from surveys.vendor_api import fetch
 
     if delivery.fetched is None and (plan := delivery_fetch_request(delivery)) is not None:
-        delivery.fetched = fetch(plan)  # slow I/O outside any transaction
+        delivery.fetched = storable_json(fetch(plan))  # slow I/O outside any transaction; a NUL the vendor sent is replaced
         WebhookDelivery.objects.filter(pk=delivery.pk).update(fetched=delivery.fetched)
     return delivery_normalize(delivery)
 

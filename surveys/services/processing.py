@@ -7,8 +7,6 @@ delivery fails alone."""
 from __future__ import annotations
 
 import logging
-
-import math
 from dataclasses import replace
 from decimal import Decimal
 
@@ -20,11 +18,16 @@ from surveys.adapters import Ignored
 from surveys.models import Customer, Survey, SurveyResponse, WebhookDelivery
 from surveys.normalized import NormalizedResponse
 from surveys.services.deliveries import (
-    deliveries_claim, deliveries_claim_more, delivery_fail, delivery_fail_or_retry, delivery_prepare,
+    deliveries_claim,
+    deliveries_claim_more,
+    delivery_fail,
+    delivery_fail_or_retry,
+    delivery_prepare,
 )
 from surveys.services.lookups import RecordLookups
 from surveys.services.recording import InvalidResponse, response_record
 from surveys.signals import Recorded, response_recorded
+from surveys.storable import storable, storable_json
 
 logger = logging.getLogger("surveys.webhooks")
 
@@ -162,7 +165,6 @@ _SURVEY_LIMITS = {"survey_id": Survey._meta.get_field("external_id").max_length,
 _CUSTOMER_LIMITS = {name: Customer._meta.get_field(name).max_length
                     for name in ("external_id", "email", "name", "phone", "tier", "segment")}
 _ACCOUNT_VALUE = Customer._meta.get_field("account_value")
-REPLACEMENT = "\ufffd"
 
 
 def response_storable(result):
@@ -194,34 +196,6 @@ def response_storable(result):
         scores=tuple(replace(score, key=storable(score.key)) for score in result.scores),
         customer=customer, attributes=storable_json(result.attributes),
     )
-
-
-def storable(text: str) -> str:
-    """`text` without NUL or lone surrogates (each becomes U+FFFD); unchanged when it has neither."""
-    if not isinstance(text, str):
-        return text
-    if "\x00" in text:
-        text = text.replace("\x00", REPLACEMENT)
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return "".join(REPLACEMENT if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-
-
-def storable_json(value):
-    """JSON data as jsonb holds it: strings (keys too) made storable(), NaN and infinities -> None."""
-    if isinstance(value, str):
-        return storable(value)
-    if isinstance(value, dict):
-        return {storable(str(k)): storable_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [storable_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class _TakenBack(Exception):
