@@ -53,6 +53,8 @@ class TeamSerializer(CleanedModelSerializer):
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
                   "slack_webhook_url", "msteams_webhook_url", "members"]
         read_only_fields = ["slug"]
+        # A new default is not a conflict: accounts.teams.team_save moves the flag.
+        extra_kwargs = {"is_default": {"validators": []}}
 
 
 class MembershipSerializer(serializers.ModelSerializer):
