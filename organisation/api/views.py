@@ -5,6 +5,7 @@ root-cause-categories and root-cause-entries. Validation and saving are the page
 from __future__ import annotations
 
 from django.db.models.deletion import ProtectedError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -25,6 +26,13 @@ class TeamViewSet(viewsets.ModelViewSet):
     serializer_class = s.TeamSerializer
     permission_classes = [IsCxAdmin]
     queryset = Team.objects.prefetch_related("memberships__user").order_by("name")
+
+    def get_object(self):
+        """/api/v1/teams/<id>/ or /api/v1/teams/<slug>/."""
+        value = self.kwargs["pk"]
+        if not str(value).isdigit():
+            self.kwargs = {**self.kwargs, "pk": get_object_or_404(self.get_queryset(), slug=value).pk}
+        return super().get_object()
 
     def perform_create(self, serializer):
         serializer.instance = team_services.team_save(Team(**serializer.validated_data))
