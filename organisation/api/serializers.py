@@ -92,7 +92,14 @@ class RouteTestSerializer(serializers.Serializer):
     region = serializers.CharField(required=False, allow_blank=True, default="")
     channel = serializers.CharField(required=False, allow_blank=True, default="")
     customer_tier = serializers.CharField(required=False, allow_blank=True, default="")
-    metric = serializers.ChoiceField(choices=["nps", "csat", "ces"], default="nps")
+    # A plain string, not a choice field: a second `metric` enum would collide in the schema
+    # with alert rules' (drf_spectacular.W001).
+    metric = serializers.CharField(default="nps", help_text="nps, csat or ces: the score the response carries.")
+
+    def validate_metric(self, value: str) -> str:
+        if value not in ("nps", "csat", "ces"):
+            raise serializers.ValidationError("Choose nps, csat or ces.")
+        return value
 
 
 class RouteAnswerSerializer(serializers.Serializer):
