@@ -14,7 +14,7 @@ from django.db import transaction
 
 from accounts.models import Team
 from cases import routing
-from cases.models import RootCause, RootCauseCategory, RoutingRule
+from cases.models import NotificationKind, NotificationPreference, RootCause, RootCauseCategory, RoutingRule
 from surveys.models import Survey, SurveyResponse
 
 
@@ -66,3 +66,15 @@ def cause_save(cause: RootCause) -> RootCause:
     cause.save()
     return cause
 
+
+
+USER_KINDS = [kind for kind in NotificationKind if kind != NotificationKind.CUSTOMER_EMAIL]
+
+
+@transaction.atomic
+def preferences_set(user, wanted: dict[str, bool]) -> None:
+    """A person's switch per notification kind (cases.notifications reads them; no row is "on")."""
+    for kind in USER_KINDS:
+        if kind.value in wanted:
+            NotificationPreference.objects.update_or_create(user=user, kind=kind.value,
+                                                            defaults={"enabled": wanted[kind.value]})

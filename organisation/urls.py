@@ -22,5 +22,6 @@ urlpatterns = [
     path("routing/<int:pk>/", rules.routing_edit, name="routing_edit"),
     path("routing/<int:pk>/delete/", rules.routing_delete, name="routing_delete"),
     path("root-causes/", rules.taxonomy, name="taxonomy"),
+    path("notifications/", rules.notifications, name="notifications"),
     path("root-causes/<str:kind>/<int:pk>/toggle/", rules.taxonomy_toggle, name="taxonomy_toggle"),
 ]

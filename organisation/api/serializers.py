@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team
-from cases.models import RootCause, RootCauseCategory, RoutingRule
+from cases.models import NotificationPreference, RootCause, RootCauseCategory, RoutingRule
 from surveys.models import Survey
 
 
@@ -129,3 +129,9 @@ class CategorySerializer(CleanedModelSerializer):
 
     def get_causes(self, category) -> list[dict]:
         return [{"id": c.pk, "name": c.name, "active": c.active} for c in category.causes.all()]
+
+
+class NotificationPreferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NotificationPreference
+        fields = ["id", "user", "kind", "enabled"]

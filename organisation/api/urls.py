@@ -11,4 +11,5 @@ router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
 router.register("routing-rules", views.RoutingRuleViewSet, basename="routing-rule")
 router.register("root-cause-categories", views.RootCauseCategoryViewSet, basename="root-cause-category")
 router.register("root-cause-entries", views.RootCauseEntryViewSet, basename="root-cause-entry")
+router.register("notification-preferences", views.NotificationPreferenceViewSet, basename="notification-preference")
 urlpatterns = router.urls

@@ -1,6 +1,6 @@
 """API for the settings pages' objects, under /api/v1/ (CX admins; anyone else gets 404):
 teams, memberships, closed-days, sla-policies, routing-rules (+ routing-rules/test/),
-root-cause-categories and root-cause-entries. Validation and saving are the pages' own."""
+root-cause-categories, root-cause-entries and notification-preferences. Validation and saving are the pages' own."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts import teams as team_services
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team
 from accounts.permissions import IsCxAdmin
-from cases.models import RootCause, RootCauseCategory, RoutingRule
+from cases.models import NotificationPreference, RootCause, RootCauseCategory, RoutingRule
 from core.api import Conflict
 from organisation import services
 from organisation.api import serializers as s
@@ -132,3 +132,12 @@ class RootCauseEntryViewSet(_Taxonomy):
     serializer_class = s.CauseSerializer
     queryset = RootCause.objects.select_related("category")
     filterset_fields = ["category", "active"]
+
+
+class NotificationPreferenceViewSet(viewsets.ModelViewSet):
+    """A person's switch for one kind of notification (no row: on)."""
+
+    serializer_class = s.NotificationPreferenceSerializer
+    permission_classes = [IsCxAdmin]
+    queryset = NotificationPreference.objects.order_by("user_id", "kind")
+    filterset_fields = ["user", "kind", "enabled"]

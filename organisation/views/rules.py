@@ -12,9 +12,9 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from accounts import teams as team_services
-from accounts.models import SlaPolicy, Team
+from accounts.models import SlaPolicy, Team, User
 from accounts.permissions import admin_required
-from cases.models import RootCause, RootCauseCategory, RoutingRule
+from cases.models import NotificationPreference, RootCause, RootCauseCategory, RoutingRule
 from organisation import services
 from organisation.forms import CategoryForm, CauseForm, RouteTestForm, RoutingRuleForm, SlaPolicyForm
 from organisation.views.teams import apply_errors
@@ -35,6 +35,7 @@ def index(request: HttpRequest) -> HttpResponse:
         ("SLA policies", reverse("organisation:sla_list"), "First-contact and resolution targets in business hours."),
         ("Routing rules", reverse("organisation:routing_list"), "Which team gets a response, with a tester."),
         ("Root causes", reverse("organisation:taxonomy"), "The categories and causes agents close cases with."),
+        ("Notifications", reverse("organisation:notifications"), "Who gets which e-mail; each team's Slack and Teams channels."),
         ("Users", _url("accounts:users"), "Invite people, set roles, deactivate."),
         ("Alert rules", _url("alerts:rule_list"), "Which responses open a case or send an e-mail."),
     ]
@@ -146,3 +147,24 @@ def taxonomy_toggle(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     item.save(update_fields=["active"])
     messages.success(request, f"“{item}” is {'in use' if item.active else 'retired'}.")
     return redirect("organisation:taxonomy")
+
+
+@admin_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Who gets which notification: a switch per person and kind (teams' Slack and Microsoft Teams
+    channels are on each team's page)."""
+    users = list(User.objects.filter(is_active=True).order_by("username"))
+    off = set(NotificationPreference.objects.filter(enabled=False).values_list("user_id", "kind"))
+    if request.method == "POST":
+        shown = set(request.POST.getlist("shown"))  # only the people the page showed (not someone added since)
+        for user in (u for u in users if str(u.pk) in shown):
+            services.preferences_set(user, {kind.value: f"pref-{user.pk}-{kind.value}" in request.POST
+                                            for kind in services.USER_KINDS})
+        messages.success(request, "Saved the notification switches.")
+        return redirect("organisation:notifications")
+    rows = [{"user": user, "switches": [{"kind": kind, "name": f"pref-{user.pk}-{kind.value}",
+                                         "on": (user.pk, kind.value) not in off} for kind in services.USER_KINDS]}
+            for user in users]
+    teams = Team.objects.order_by("name")
+    return render(request, "organisation/notifications.html",
+                  {"rows": rows, "kinds": services.USER_KINDS, "teams": teams})

@@ -124,3 +124,25 @@ def test_the_root_cause_taxonomy(client, api_client, personas):
     api_client.force_authenticate(personas.adam)
     answer = api_client.post("/api/v1/root-cause-entries/", {"category": billing.pk, "name": " "}, format="json")
     assert answer.status_code == 400
+
+
+def test_notification_switches_on_the_page_and_in_the_api(client, api_client, personas):
+    from cases.models import NotificationPreference
+    from cases.notifications import enabled_users
+
+    client.force_login(personas.adam)
+    page = text(client.get("/settings/notifications/"))
+    assert 'name="pref-{}-overdue" id="pref-{}-overdue" checked'.format(personas.alice.pk, personas.alice.pk) in page
+    switches = {f"pref-{u.pk}-{kind}": "on" for u in (personas.alice, personas.bob, personas.charlie, personas.mia,
+                                                        personas.adam) for kind in ("assigned", "overdue")}
+    del switches[f"pref-{personas.alice.pk}-overdue"]
+    shown = [u.pk for u in (personas.alice, personas.bob)]  # the others were not on the page: left alone
+    assert client.post("/settings/notifications/", {**switches, "shown": shown}).status_code == 302
+    assert enabled_users([personas.alice.pk, personas.bob.pk], "overdue") == {personas.bob.pk}
+    assert enabled_users([personas.alice.pk], "assigned") == {personas.alice.pk}
+    assert not NotificationPreference.objects.filter(user=personas.charlie).exists()
+
+    api_client.force_authenticate(personas.adam)
+    pref = NotificationPreference.objects.get(user=personas.alice, kind="overdue")
+    assert api_client.patch(f"/api/v1/notification-preferences/{pref.pk}/", {"enabled": True}, format="json").status_code == 200
+    assert enabled_users([personas.alice.pk], "overdue") == {personas.alice.pk}
