@@ -46,7 +46,7 @@ class TeamForm(forms.ModelForm):
         fields = ["name", "is_default", "assignment", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
                   "slack_webhook_url", "msteams_webhook_url"]
-        labels = {"is_default": "Default team (catches every case no routing rule claims)",
+        labels = {"is_default": "Default team (catches every case no routing rule claims)", "timezone": "Time zone",
                   "holiday_country": "Public holidays: country", "holiday_subdivision": "Public holidays: region",
                   "slack_webhook_url": "Slack incoming-webhook URL", "msteams_webhook_url": "Microsoft Teams webhook URL"}
         help_texts = {"timezone": "IANA name, e.g. Europe/London. Business hours are in this time zone.",
@@ -72,9 +72,9 @@ class TeamForm(forms.ModelForm):
             for n, row in enumerate(rows[day]):
                 names = (f"{day}-{n}-start", f"{day}-{n}-end", f"{day}-{n}-overnight")
                 self.fields[names[0]] = forms.CharField(required=False, label=f"{DAY_NAMES[day]} opens", initial=row.start,
-                                                        widget=forms.TextInput(attrs={"placeholder": "09:00", "size": 5}))
+                                                        widget=forms.TextInput(attrs={"placeholder": "hh:mm", "size": 5}))
                 self.fields[names[1]] = forms.CharField(required=False, label=f"{DAY_NAMES[day]} closes", initial=row.end,
-                                                        widget=forms.TextInput(attrs={"placeholder": "17:00", "size": 5}))
+                                                        widget=forms.TextInput(attrs={"placeholder": "hh:mm", "size": 5}))
                 self.fields[names[2]] = forms.BooleanField(required=False, label="ends next day", initial=row.overnight)
                 day_rows.append(names)
             self.days.append({"key": day, "name": DAY_NAMES[day], "rows": day_rows})

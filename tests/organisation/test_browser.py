@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zoneinfo
+from pathlib import Path
 
 import pytest
 import requests
@@ -26,6 +27,8 @@ from tests.factories import PASSWORD, AlertRuleFactory, UserFactory
 from tests.surveys.payloads import closeloop_body, standard_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _http_headers(meta: dict) -> dict:
@@ -70,6 +73,8 @@ def test_an_admin_sets_up_a_team_and_its_case_arrives_with_due_times_in_its_hour
     page.get_by_role("button", name="Save team").click()
     expect(page.locator(".messages")).to_contain_text("Saved “Night desk”.")
     expect(page.locator("#id_sat-0-overnight")).to_be_checked()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#business-hours").screenshot(path=str(SCREENSHOTS / "settings-business-hours.png"))
 
     # A holiday of its own, and the admin as a member (so the team's inbox is theirs to see).
     holiday = dt.date.today() + dt.timedelta(days=1)
