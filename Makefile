@@ -2,40 +2,53 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Installs come from the lock files (requirements/*.txt, made by pip-tools from pyproject.toml):
+# `make run` installs only the runtime lock, the test targets add the test lock.
+RUNTIME := $(VENV)/.installed-runtime
+TESTING := $(VENV)/.installed-test
+LOCK_VENV := .venv-lock
 
-.PHONY: run test test-fast bench faults lint deploy-check clean
+.PHONY: run manage test test-fast bench faults lint deploy-check lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+$(RUNTIME): requirements/runtime.txt | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -r requirements/runtime.txt
+	touch $(RUNTIME)
+
+$(TESTING): requirements/test.txt $(RUNTIME)
+	$(PY) -m pip install --quiet -r requirements/test.txt
+	touch $(TESTING)
 
 ## The whole product on its embedded default: SQLite, embedded Redis, web + worker + beat, demo data.
-run: $(STAMP)
+run: $(RUNTIME)
 	$(PY) -m config.embedded
 
+## A management command against the database and Redis of the running `make run` (second terminal):
+##   make manage ARGS="createsuperuser"
+manage: $(RUNTIME)
+	$(PY) manage.py $(ARGS)
+
 ## The whole test suite against PostgreSQL and Redis (local services, or throwaway embedded ones).
-test: $(STAMP)
+test: $(TESTING)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The suite without the slow process-level and browser tests.
-test-fast: $(STAMP)
+test-fast: $(TESTING)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 ## Benchmarks; figures go to docs/benchmarks.md.
-bench: $(STAMP)
+bench: $(TESTING)
 	$(PY) -m bench
 
 ## Fault scripts (real workers, gunicorn, Redis and PostgreSQL on loopback).
-faults: $(STAMP)
+faults: $(TESTING)
 	$(PY) -m pytest bench/faults $(PYTEST_ARGS)
 
 ## `manage.py check --deploy` and collectstatic (hashed, compressed) with production settings.
-deploy-check: $(STAMP)
+deploy-check: $(RUNTIME)
 	DEBUG=false SECRET_KEY=deploy-check-$$(date +%s)-a-long-random-value-for-the-check-only \
 	  ALLOWED_HOSTS=closeloop.example.com DATABASE_URL=sqlite:///tmp/deploy-check.sqlite3 \
 	  $(PY) manage.py check --deploy --fail-level WARNING
@@ -43,5 +56,14 @@ deploy-check: $(STAMP)
 	  ALLOWED_HOSTS=closeloop.example.com DATABASE_URL=sqlite:///tmp/deploy-check.sqlite3 \
 	  $(PY) manage.py collectstatic --noinput --clear -v 0
 
+## Re-resolve the lock files after a change to pyproject.toml's dependencies; `make lock UPGRADE=1`
+## moves every pin to the newest version pyproject.toml allows. Commit requirements/*.txt.
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools)
+	$(LOCK_VENV)/bin/pip-compile --quiet --no-emit-options --strip-extras $(if $(UPGRADE),--upgrade) \
+	  --extra test -o requirements/test.txt pyproject.toml
+	$(LOCK_VENV)/bin/pip-compile --quiet --no-emit-options --strip-extras --upgrade \
+	  -c requirements/test.txt -o requirements/runtime.txt pyproject.toml
+
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) $(LOCK_VENV) var staticfiles

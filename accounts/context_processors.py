@@ -17,6 +17,7 @@ NAVIGATION = [
     ("Settings", "organisation:index", "admin"),
     ("Alert rules", "alerts:rule_list", "admin"),
     ("Themes", "surveys:theme_list", "admin"),
+    ("Connect", "surveys:setup", "admin"),
     ("Deliveries", "surveys:console", "admin"),
     ("API", "api-docs", "agent"),
     ("Admin", "admin:index", "admin"),

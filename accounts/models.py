@@ -126,6 +126,13 @@ class Team(models.Model):
         default=240, help_text="How long after becoming overdue a case escalates to level 2."
     )
     escalation_email = models.EmailField(blank=True, help_text="Escalation contact for level 2.")
+    # First contact: whether an attempt that did not reach the customer (no answer, voicemail,
+    # wrong number) already meets the first-contact target. Off: only reaching them does.
+    unanswered_attempt_stops_first_contact = models.BooleanField(
+        default=False,
+        help_text="An unanswered contact attempt (no answer, voicemail, wrong number) stops the first-contact "
+                  "clock. Off: the clock runs until the customer is reached (or e-mailed).",
+    )
     slack_webhook_url = models.URLField(blank=True)
     msteams_webhook_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -136,7 +143,7 @@ class Team(models.Model):
         ordering = ["name"]
         constraints = [
             # Exactly one team catches what no routing rule claims (accounts.teams.team_save moves
-            # the flag; migration 0002 kept the oldest of several).
+            # the flag; migration 0003 kept the oldest of several).
             models.UniqueConstraint(
                 fields=["is_default"], condition=models.Q(is_default=True), name="accounts_team_one_default",
                 violation_error_message="Another team is already the default: make this team the default "

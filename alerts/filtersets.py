@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from alerts.models import Alert, AlertRule
+from core.filters import UtcDateTimeFilter
 
 
 class AlertFilterSet(django_filters.FilterSet):
@@ -16,8 +17,8 @@ class AlertFilterSet(django_filters.FilterSet):
     touchpoint = django_filters.CharFilter(field_name="response__touchpoint", lookup_expr="iexact")
     praised_user = django_filters.NumberFilter(field_name="praised_user_id")
     email_status = django_filters.ChoiceFilter(choices=Alert.EmailStatus.choices[1:])
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Alert

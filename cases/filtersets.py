@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
-from cases.selectors import due_soon_q, overdue_q
+from cases.selectors import due_soon_q, overdue_q, overdue_since
 from surveys.filtersets import ThemeSlugFilter, theme_q
 from surveys.models import Theme
 from surveys.vocabulary import Sentiment, sentiment_q
@@ -64,6 +65,18 @@ class CaseFilterSet(django_filters.FilterSet):
     escalation_level = django_filters.NumberFilter(
         field_name="escalation_level", lookup_expr="gte", min_value=0, max_value=2, label="Escalated to at least level"
     )
+    escalation_level_max = django_filters.NumberFilter(
+        field_name="escalation_level", lookup_expr="lte", min_value=0, max_value=2, label="Escalated to at most level"
+    )
+    # ?overdue_for_min=24&overdue_for_max=72: overdue, and its first clock ran out 24 to 72 hours
+    # ago (wall-clock): the overdue dashboard's age buckets.
+    overdue_for_min = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
+                                                  label="Overdue for at least (hours)")
+    overdue_for_max = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
+                                                  label="Overdue for less than (hours)")
+    answered_again = django_filters.BooleanFilter(
+        method="filter_answered_again", label="Customer answered again (NPS) after the closure"
+    )
     theme = ThemeSlugFilter(
         queryset=_themes, to_field_name="slug", method="filter_theme", label="Theme",
         error_messages={"invalid_choice": "No theme with that slug (see /api/v1/themes/)."},
@@ -94,6 +107,28 @@ class CaseFilterSet(django_filters.FilterSet):
     def filter_due_within(self, queryset, name, value):
         """Open, not yet overdue, and a clock runs out within `value` hours."""
         return queryset.filter(due_soon_q(timezone.now(), dt.timedelta(hours=float(value))))
+
+    def filter_overdue_for(self, queryset, name, value):
+        """Overdue, and overdue since at least `overdue_for_min` / less than `overdue_for_max` hours
+        (dated by the first clock that ran out), as the overdue dashboard's age buckets count."""
+        if value is None:
+            return queryset
+        now = timezone.now()
+        limit = Value(now - dt.timedelta(hours=float(value)))
+        since = LessThanOrEqual(overdue_since(), limit) if name == "overdue_for_min" else GreaterThan(overdue_since(), limit)
+        return queryset.filter(overdue_q(now)).filter(since)
+
+    def filter_answered_again(self, queryset, name, value):
+        """Closed cases whose customer answered (with an NPS score) after the closure: the
+        recovery report's "answered again"."""
+        if value is None:
+            return queryset
+        from surveys.models import SurveyResponse
+
+        later = SurveyResponse.objects.filter(customer_id=OuterRef("customer_id"), answered_at__gt=OuterRef("closed_at"),
+                                              nps__isnull=False)
+        again = Q(closed_at__isnull=False, customer__isnull=False, response__nps__isnull=False) & Exists(later)
+        return queryset.filter(again if value else ~again)
 
     def filter_location(self, queryset, name, value):
         return queryset.filter(Q(response__location__iexact=value) | Q(response__region__iexact=value))

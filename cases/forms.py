@@ -111,8 +111,17 @@ class EmptyCaseForm(CaseForm):
 
 
 class ContactForm(CaseForm):
-    channel = forms.ChoiceField(choices=ContactChannel.choices, initial=ContactChannel.PHONE)
-    outcome = forms.ChoiceField(choices=ContactOutcome.choices, label="What happened")
+    """A contact attempt. Nothing is chosen in advance: a pre-set "Phone / Reached" got logged
+    unread and stopped the first-contact clock for calls nobody answered."""
+
+    channel = forms.ChoiceField(
+        choices=[("", "Choose a channel…"), *ContactChannel.choices],
+        error_messages={"required": "Choose how you tried to reach the customer."},
+    )
+    outcome = forms.ChoiceField(
+        choices=[("", "Choose what happened…"), *ContactOutcome.choices], label="What happened",
+        error_messages={"required": "Choose what happened (reached, voicemail, no answer…)."},
+    )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note (optional)")
 
 
@@ -252,6 +261,8 @@ class BulkForm(forms.Form):
     resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Resolution")
     outcome = forms.ChoiceField(choices=[("", "Choose an outcome…"), *Case.Outcome.choices], required=False)
     prevention = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Prevention (optional)")
+    # The team the person agreed to move the selected cases to (asked when an assignment would).
+    confirm_team_move = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     REQUIRED = {
         "assign": {"assignee": "Choose who gets the cases."},

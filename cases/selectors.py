@@ -35,6 +35,17 @@ def overdue_q(now: dt.datetime) -> Q:
     )
 
 
+def overdue_since():
+    """When an overdue case became overdue: the first of its clocks that ran out."""
+    from django.db.models import Case as Case_, F
+
+    return Case_(
+        When(Q(first_contacted_at__isnull=True, first_contact_due__lt=F("resolution_due")),
+             then=F("first_contact_due")),
+        default=F("resolution_due"),
+    )
+
+
 def due_soon_q(now: dt.datetime, within: dt.timedelta = DUE_SOON) -> Q:
     horizon = now + within
     return (

@@ -68,12 +68,26 @@ def describe_event(event: CaseEvent) -> str:
     if k == Kind.PLAYBOOK_STEP:
         verb = "ticked" if event.data.get("done", True) else "unticked"
         return f"{who} {verb} “{event.note}” ({event.data.get('playbook', 'playbook')})"
+    if k == Kind.OVERDUE:
+        return overdue_sentence(event)
+    if k == Kind.ESCALATED:
+        return "Escalated: still overdue after the team’s escalation delay"
+    if k == Kind.DUE_SOON:
+        return "A clock runs out soon"
     if k == Kind.VERIFICATION_SENT:
         return "The customer was asked whether we put it right"
     if k == Kind.VERIFICATION_ANSWER:
         said = "yes, it was put right" if event.data.get("recovered") else "no, it was not put right"
         return f"The customer answered the recovery check: {said} ({event.to_value})"
     return f"{who}: {event.get_kind_display().lower()}"
+
+
+OVERDUE_CLOCKS = {"first contact": "First contact is overdue", "resolution": "Resolution is overdue"}
+
+
+def overdue_sentence(event: CaseEvent) -> str:
+    """Which clock ran out, as the SLA sweep recorded it (to_value "first contact" or "resolution")."""
+    return OVERDUE_CLOCKS.get(event.to_value, "A clock ran out: the case is overdue")
 
 
 def conflict_message(case: Case, expected_version: int) -> str:

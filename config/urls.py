@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("followup.api_urls")),
     path("", include("reporting.api.urls")),
     path("", include("privacy.api_urls")),
+    path("", include("accounts.api.urls")),
     path("", include("organisation.api.urls")),
 ]
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),
     path("webhooks/", include("surveys.webhook_urls")),
     path("surveys/", include("surveys.urls")),
     path("alerts/", include("alerts.urls")),

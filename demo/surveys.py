@@ -13,7 +13,7 @@ SOURCES = [
     ("demo-delighted", Vendor.DELIGHTED, "Delighted NPS", {}, {}),
     ("demo-qualtrics", Vendor.QUALTRICS, "Qualtrics store survey", {"token_header": "X-Closeloop-Token"}, {}),
     ("demo-surveymonkey", Vendor.SURVEYMONKEY, "SurveyMonkey support CSAT",
-     {"api_key": "demo-client-id", "access_token": "demo-access-token"}, {}),
+     {"api_key": "demo-client-id", "api_token": "demo-access-token"}, {}),
     ("demo-generic", Vendor.GENERIC, "Helpdesk CSAT (generic)",
      {"mode": "hmac", "header": "X-Signature", "algorithm": "sha256", "encoding": "hex", "prefix": "sha256="},
      {"csat": "ticket.satisfaction.score", "csat_scale": "1-5", "response_id": "ticket.id",

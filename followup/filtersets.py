@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from accounts.selectors import visible_team_ids
+from core.filters import UtcDateTimeFilter
 from followup.models import Recognition
 
 PERIODS = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 12 months")]
@@ -45,8 +46,8 @@ class RecognitionFilterSet(django_filters.FilterSet):
     person = PersonFilter(field_name="praised_user", queryset=_people, label="Person", empty_label="Anyone")
     location = django_filters.CharFilter(field_name="location", lookup_expr="iexact")
     period = django_filters.ChoiceFilter(choices=PERIODS, method="filter_period", empty_label="Any time")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Recognition

@@ -43,7 +43,7 @@ class TeamForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = ["name", "is_default", "assignment", "timezone", "opening_hours", "holiday_country",
+        fields = ["name", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
                   "slack_webhook_url", "msteams_webhook_url"]
         labels = {"is_default": "Default team (catches every case no routing rule claims)", "timezone": "Time zone",

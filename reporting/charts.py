@@ -7,6 +7,7 @@ colour or length alone."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from reporting.tables import Column, Table, cell_text
@@ -43,6 +44,7 @@ class Point:
     label: str
     text: str
     show_label: bool
+    show_value: bool = True  # crowded lines print values only at labelled points (all are in the table)
 
 
 @dataclass(frozen=True)
@@ -55,28 +57,50 @@ class LineChart:
     zero_y: float | None
 
 
+AXIS_CHAR_PX = 7  # the axis labels' 12 px font: about 7 px per character (digits and dashes)
+AXIS_GAP_PX = 12
+
+
+def label_every(labels: list[str], step: float, max_labels: int | None = None) -> int:
+    """Print every n-th x label so neighbours never overlap: the widest label plus a gap must fit
+    in n steps between points (and at most `max_labels` labels when given)."""
+    widest = max((len(label) for label in labels), default=0) * AXIS_CHAR_PX + AXIS_GAP_PX
+    every = max(1, math.ceil(widest / step)) if step > 0 else len(labels) or 1
+    if max_labels:
+        every = max(every, math.ceil(len(labels) / max_labels))
+    return every
+
+
 def line(table: Table, label_key: str, value_key: str, y_min: float, y_max: float,
-         ticks: tuple[float, ...] = (), width: int = 640, height: int = 220, max_labels: int = 8) -> LineChart | None:
-    """A line over the rows that have a value; None when fewer than one point exists. At most
-    about `max_labels` points get their label printed under the axis (always the last one)."""
+         ticks: tuple[float, ...] = (), width: int = 640, height: int = 220, max_labels: int | None = None,
+         newest_first: bool = False) -> LineChart | None:
+    """A line over the rows that have a value (`newest_first`: the table lists periods newest
+    first, the line runs left to right in time); None without a point. x labels are printed
+    every n points, counted back from the last (always labelled), n chosen so labels never
+    overlap (label_every)."""
     left, right, top, bottom = 44, 12, 16, 40
     values = [(str(r.get(label_key)), r.get(value_key)) for r in table.rows]
     values = [(lbl, float(v)) for lbl, v in values if v is not None]
+    if newest_first:
+        values.reverse()
     if not values:
         return None
     span = (y_max - y_min) or 1
     inner_w = width - left - right
     inner_h = height - top - bottom
     step = inner_w / max(len(values) - 1, 1)
-    every = max(1, len(values) // max_labels)
+    every = label_every([lbl for lbl, _ in values], step if len(values) > 1 else inner_w, max_labels)
+    last = len(values) - 1
 
     def y_of(v: float) -> float:
         return round(top + inner_h * (1 - (v - y_min) / span), 1)
 
+    texts = [cell_text(v) for _, v in values]
+    crowded = label_every(texts, step if len(values) > 1 else inner_w) > 1
     points = [
-        Point(round(left + i * step if len(values) > 1 else left + inner_w / 2, 1), y_of(v), lbl, cell_text(v),
-              show_label=(i % every == 0 or i == len(values) - 1))
-        for i, (lbl, v) in enumerate(values)
+        Point(round(left + i * step if len(values) > 1 else left + inner_w / 2, 1), y_of(v), lbl, text,
+              show_label=(last - i) % every == 0, show_value=not crowded or (last - i) % every == 0)
+        for i, ((lbl, v), text) in enumerate(zip(values, texts, strict=True))
     ]
     return LineChart(
         width=width,
@@ -107,7 +131,8 @@ def row_lines(table: Table, label_key: str, total_key: str, limit: int = 6, widt
               height: int = 160) -> list[SmallMultiple]:
     """One small line chart per row (the first `limit` rows) over the table's period columns (every
     numeric column but the total), all on the same 0..max scale so their heights compare."""
-    periods = [c for c in table.columns if c.numeric and c.key != total_key]
+    # In time order (the table lists its weeks newest first; the keys sort by date).
+    periods = sorted((c for c in table.columns if c.numeric and c.key != total_key), key=lambda c: c.key)
     rows = list(zip(table.rows, table.links, strict=True))[:limit]
     top = max((float(r.get(c.key) or 0) for r, _ in rows for c in periods), default=0) or 1
     charts = []
@@ -117,7 +142,7 @@ def row_lines(table: Table, label_key: str, total_key: str, limit: int = 6, widt
             series.add({"period": col.label, "n": row.get(col.key) or 0})
         charts.append(SmallMultiple(
             title=str(row.get(label_key)), total=cell_text(row.get(total_key)),
-            chart=line(series, "period", "n", 0, top, ticks=(0, top), width=width, height=height, max_labels=3),
+            chart=line(series, "period", "n", 0, top, ticks=(0, top), width=width, height=height),
             url=links.get(total_key),
         ))
     return charts

@@ -203,7 +203,8 @@ def scores(request):
             "keep": {"period": period, "by": by},
             "by_choices": [(key, label) for key, (label, _) in SCORE_DIMENSIONS.items()],
             "trend": trend,
-            "nps_chart": charts.line(trend, "period", "nps", -100, 100, ticks=(-100, -50, 0, 50, 100)),
+            "nps_chart": charts.line(trend, "period", "nps", -100, 100, ticks=(-100, -50, 0, 50, 100),
+                                     newest_first=True),
             "breakdown": REPORTS[f"scores-by-{by}"].build(filters),
         },
     )

@@ -3,13 +3,40 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from surveys.models import Customer, ResponseTheme, Survey, SurveyResponse, Theme, WebhookDelivery, WebhookSource
-from surveys.services import delivery_replay, theme_problems, theme_retag_later
+from surveys.services import delivery_replay, source_problems, theme_problems, theme_retag_later
+from surveys.services.sources import mapping_canonical
 from surveys.text import themes_changed
 from surveys.theme_forms import KeywordsField
 
 
+class WebhookSourceAdminForm(forms.ModelForm):
+    """Checked by the one validation every door runs (surveys.services.sources.source_problems):
+    an unknown auth option or mapping key is refused here too, naming it."""
+
+    class Meta:
+        model = WebhookSource
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("vendor"):
+            return cleaned
+        problems = source_problems(vendor=cleaned["vendor"], mapping=cleaned.get("mapping") or {},
+                                   auth=cleaned.get("auth") or {})
+        for field, messages_ in problems.items():
+            for message in messages_:
+                self.add_error(field if field in self.fields else None, message)
+        if "mapping" not in problems and cleaned.get("mapping"):
+            cleaned["mapping"] = mapping_canonical(cleaned["mapping"])
+        return cleaned
+
+
 @admin.register(WebhookSource)
 class WebhookSourceAdmin(admin.ModelAdmin):
+    """Sources are best set up on the set-up page (/surveys/setup/: steps, test delivery, preview);
+    this form saves through the same checks."""
+
+    form = WebhookSourceAdminForm
     list_display = ["name", "slug", "vendor", "active", "rate_limit_per_second", "created_at"]
     list_filter = ["vendor", "active"]
     search_fields = ["name", "slug"]

@@ -9,6 +9,7 @@ from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from core.filters import UtcDateTimeFilter
 from surveys.models import Customer, Metric, ResponseTheme, SurveyResponse
 
 METRIC_COLUMNS = {"nps": "nps", "csat": "csat", "ces": "ces"}
@@ -41,8 +42,8 @@ class ResponseFilterSet(filters.FilterSet):
     metric = filters.CharFilter(method="filter_metric", help_text="nps, csat, ces, or a custom question key.")
     score_min = filters.NumberFilter(method="filter_noop", help_text="Lowest score of `metric` (default nps).")
     score_max = filters.NumberFilter(method="filter_noop", help_text="Highest score of `metric` (default nps).")
-    answered_after = filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="gte")
-    answered_before = filters.IsoDateTimeFilter(field_name="answered_at", lookup_expr="lt")
+    answered_after = UtcDateTimeFilter(field_name="answered_at", lookup_expr="gte")
+    answered_before = UtcDateTimeFilter(field_name="answered_at", lookup_expr="lt")
     has_comment = filters.BooleanFilter(method="filter_has_comment")
 
     class Meta:

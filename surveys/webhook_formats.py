@@ -79,11 +79,12 @@ FORMATS = {
                  "https://api.qualtrics.com/ZG9jOjg0MDYxOQ-response-events",
                  "https://www.qualtrics.com/support/survey-platform/actions-page/workflows/tasks/web-service-task/"],
         "content_types": ["application/x-www-form-urlencoded", "application/json"],
-        "headers": ["X-Closeloop-Token: <source secret> (or ?token=<source secret> in the publication URL)"],
-        "description": "Qualtrics signs nothing, so a shared token authenticates. Event notifications carry only "
-                       "ids; the worker fetches GET {auth.api_base}/surveys/{SurveyID}/responses/{ResponseID} "
-                       "with X-API-TOKEN: {auth.api_token}. The NPS question is the QIDn with a QIDn_NPS_GROUP; "
-                       "the comment the longest QIDn_TEXT.",
+        "headers": ["(event subscriptions) form field HMAC=<hex HMAC-SHA512(sharedKey = source secret, MSG)>",
+                    "(workflow task) X-Closeloop-Token: <source secret> (or ?token=<source secret> in the URL)"],
+        "description": "Event notifications (Topic, MSG as a JSON string, HMAC) carry only ids; the worker fetches "
+                       "GET {auth.api_base}/surveys/{SurveyID}/responses/{ResponseID} and the cached "
+                       "GET {auth.api_base}/survey-definitions/{SurveyID} with X-API-TOKEN: {auth.api_token}. "
+                       "The NPS question is the one with Selector NPS; partialResponse events are partial.",
         "example_body": "Topic=surveyengine.completedResponse.SV_abc&Status=Complete&SurveyID=SV_abc"
                         "&ResponseID=R_1&CompletedDate=2025-03-01+10%3A00%3A00&BrandID=acme",
     },
@@ -94,8 +95,9 @@ FORMATS = {
         "content_types": ["application/json", "application/vnd.surveymonkey.response.v1+json"],
         "headers": ["Sm-Apikey: <app client id>",
                     "Sm-Signature: <base64 HMAC-SHA1('<client id>&<client secret>', raw body)>"],
-        "description": "Delivery id: event_id. The worker fetches GET {SURVEYMONKEY_API_BASE}/surveys/{survey_id}/"
-                       "responses/{object_id}/details?simple=true with Authorization: Bearer {auth.access_token}.",
+        "description": "Delivery id: event_id. The worker fetches GET {auth.api_base}/surveys/{survey_id}/"
+                       "responses/{object_id}/details?simple=true and the cached GET {auth.api_base}/surveys/"
+                       "{survey_id}/details with Authorization: Bearer {auth.api_token}.",
         "example_body": {
             "name": "Closeloop", "filter_type": "survey", "filter_id": "4321", "event_type": "response_completed",
             "event_id": "10001", "object_type": "response", "object_id": "118",

@@ -199,6 +199,58 @@ class PriorityInput(VersionedInput):
     priority = serializers.ChoiceField(choices=Priority.choices)
 
 
+class BulkCaseRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                       help_text="The version you loaded: a case changed since is reported, not overwritten.")
+
+
+class BulkInput(serializers.Serializer):
+    """One action over several cases, each through its own service call."""
+
+    # A string rather than a ChoiceField: an enum named "action" already exists in the schema
+    # (alert rules), and two enums of one name collide there.
+    action = serializers.CharField(help_text="assign, priority or close.")
+    cases = BulkCaseRef(many=True, allow_empty=False)
+    assignee = serializers.IntegerField(required=False, allow_null=True, help_text="assign: user id.")
+    team = serializers.IntegerField(required=False, allow_null=True,
+                                    help_text="assign: team id to move the cases to (needs confirm_team_move).")
+    confirm_team_move = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Required (true) when an assignment moves any case to another team; without it the request "
+                  "is refused with 409, naming each case and its teams.",
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    root_cause = serializers.IntegerField(required=False, allow_null=True)
+    resolution = serializers.CharField(required=False, allow_blank=True, default="")
+    outcome = serializers.CharField(required=False, allow_blank=True, default="")
+    prevention = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_action(self, value):
+        if value not in ("assign", "priority", "close"):
+            raise serializers.ValidationError("Choose assign, priority or close.")
+        return value
+
+    def validate(self, data):
+        if data["action"] == "assign" and not data.get("assignee") and not data.get("team"):
+            raise serializers.ValidationError({"assignee": ["Name a person (assignee) or a team."]})
+        if data["action"] == "priority" and not data.get("priority"):
+            raise serializers.ValidationError({"priority": ["Choose a priority."]})
+        return data
+
+
+class BulkResultSerializer(serializers.Serializer):
+    case = serializers.CharField(source="reference")
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class BulkOutput(serializers.Serializer):
+    results = BulkResultSerializer(many=True)
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
 class OfferedSuggestion(serializers.Serializer):
     root_cause_id = serializers.IntegerField()
     confidence = serializers.FloatField(min_value=0, max_value=1)

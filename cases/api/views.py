@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.models import Team, User
 from cases import services
+from cases.bulk import bulk_apply, describe_moves, team_moves
 from cases.api import serializers as s
 from cases.filtersets import CaseFilterSet
 from cases.models import EmailTemplate, Playbook, RootCause
@@ -116,6 +117,44 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def _still_visible(self, case) -> bool:
         return case_list_for_user(self.request.user).filter(pk=case.pk).exists()
+
+    @extend_schema(request=s.BulkInput, responses={200: s.BulkOutput, 409: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def bulk(self, request):
+        """Assign, re-prioritise or close several cases: {"action", "cases": [{"id", "version"}], ...}.
+        Each case is its own change; the answer says per case what happened. An assignment that
+        would move any case to another team is refused (409, code "team_move_unconfirmed", each
+        move named) unless "confirm_team_move" is true."""
+        data = s.BulkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        selected = {ref["id"]: ref.get("version") for ref in values["cases"]}
+        assignee = team = None
+        if values["action"] == "assign":
+            if values.get("assignee"):
+                assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
+                if assignee is None:
+                    raise ValidationError({"assignee": ["No such user."]})
+            if values.get("team"):
+                team = Team.objects.visible_to(request.user).filter(pk=values["team"]).first()
+                if team is None:
+                    raise ValidationError({"team": ["No such team."]})
+                moves = team_moves(request.user, selected, team)
+                if moves and not values["confirm_team_move"]:
+                    return Response({
+                        "detail": f"{describe_moves(moves)} Send confirm_team_move: true to do it.",
+                        "code": "team_move_unconfirmed",
+                        "moves": [{"case": m.reference, "from_team": m.from_team, "to_team": m.to_team}
+                                  for m in moves],
+                    }, status=status.HTTP_409_CONFLICT)
+        results = bulk_apply(
+            request.user, action=values["action"], selected=selected, assignee=assignee, team=team,
+            priority=values.get("priority", ""), root_cause=values.get("root_cause"),
+            resolution=values.get("resolution", ""), outcome=values.get("outcome", ""),
+            prevention=values.get("prevention", ""),
+        )
+        return Response({"results": s.BulkResultSerializer(results, many=True).data,
+                         "done": sum(r.ok for r in results), "failed": sum(not r.ok for r in results)})
 
     @extend_schema(request=s.VersionedInput, responses=s.CaseDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -141,11 +141,23 @@ def _contact(case: Case, by, at, *, channel: str, outcome: str, note: str, data:
     _move(case, to_status, by, at, events, fields)
     events.append(_event(case, Kind.CONTACT, by, at, from_value=channel, to_value=outcome, note=note,
                          data={"channel": channel, "outcome": outcome, **data}))
-    if case.first_contacted_at is None:
-        case.first_contacted_at = at  # the first attempt stops the first-contact clock
+    if case.first_contacted_at is None and _meets_first_contact(case, outcome):
+        case.first_contacted_at = at  # this attempt stops the first-contact clock
         fields.append("first_contacted_at")
         _reset_sla_marks(case, at, fields)
     return events, fields
+
+
+UNANSWERED = frozenset({ContactOutcome.NO_ANSWER, ContactOutcome.VOICEMAIL, ContactOutcome.WRONG_NUMBER})
+
+
+def _meets_first_contact(case: Case, outcome: str) -> bool:
+    """Whether an attempt stops the first-contact clock: reaching the customer or e-mailing them
+    (outcome "") does; an unanswered attempt only when the team's policy counts attempts
+    (Team.unanswered_attempt_stops_first_contact)."""
+    if outcome not in UNANSWERED:
+        return True
+    return case.team.unanswered_attempt_stops_first_contact
 
 
 @transaction.atomic
@@ -153,7 +165,8 @@ def case_log_contact(
     *, case_id: int, by: User, channel: str, outcome: str, note: str = "",
     expected_version: int | None = None, at: dt.datetime | None = None,
 ) -> Case:
-    """Record an attempt to reach the customer (the first one stops the first-contact clock)."""
+    """Record an attempt to reach the customer. Reaching them stops the first-contact clock; an
+    unanswered attempt (no answer, voicemail, wrong number) does only if the team's policy says so."""
     errors = {}
     if channel not in ContactChannel.values:
         errors["channel"] = [f"Choose one of: {', '.join(ContactChannel.values)}."]

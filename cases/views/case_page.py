@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.forms import Textarea
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -182,11 +183,13 @@ def action_names(user: User, case: Case) -> list[str]:
     else:
         names = []
         if case.assignee_id is None:
-            names.append("claim")
-        elif case.assignee_id != user.pk:
-            names.append("take")
-        if case.status == Case.Status.NEW:
-            names.append("start")
+            # A new, unassigned case: one "Claim and start" (case_start claims it too).
+            names.append("start" if case.status == Case.Status.NEW else "claim")
+        else:
+            if case.assignee_id != user.pk:
+                names.append("take")
+            if case.status == Case.Status.NEW:
+                names.append("start")
         names.append("contact")
         customer = case.customer
         if customer is not None and customer.email and not customer.contact_opt_out and not customer.erased_at:
@@ -295,17 +298,42 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
         try:
             spec.perform(case, request.user, form)
         except CaseConflict as exc:
-            return _render_case(request, exc.case if exc.case is not None else case, status=409, conflict=exc.message)
+            return _render_conflict(request, reference, action, form, exc)
         except ValidationError as exc:
             form.add_service_error(exc, getattr(form, "ERROR_ALIASES", None))
         else:
             done = spec.done.format(ref=case.reference)
+            if action == "start" and case.assignee_id is None:
+                done = f"{case.reference} is yours and in progress."
             if not wants_fragment(request):
                 messages.success(request, done)
                 return redirect("cases:detail", reference=case.reference)
             fresh = load_case(request.user, reference)
             return _render_case(request, fresh, done=done)
     return _render_case(request, case, status=422, bound=form, bound_name=action)
+
+
+def _render_conflict(request: HttpRequest, reference: str, action: str, form: CaseForm,
+                     exc: CaseConflict) -> HttpResponse:
+    """409 for a stale edit, without losing what the person typed: the case as it is now, the
+    changes made since the version they loaded (newest first), and their form filled in again
+    with the current version, ready to check and send again. When the action no longer makes
+    sense (the case was closed meanwhile), the text is shown to copy instead."""
+    fresh = load_case(request.user, reference)
+    expected = form.cleaned_data["version"]
+    changes = list(fresh.events.filter(version__gt=expected).select_related("actor").order_by("-version", "-id"))
+    data = form.data.copy()
+    data["version"] = str(fresh.version)
+    extra = {"status": 409, "conflict": exc.message, "conflict_changes": changes}
+    if action in action_names(request.user, fresh) and ACTIONS[action].form_class is not EmptyCaseForm:
+        kept = ACTIONS[action].form_class(data, **_form_kwargs(action, request.user, fresh))
+        kept.is_valid()
+        extra.update(bound=kept, bound_name=action, open_action=action)
+    else:
+        extra["kept_text"] = [(form.fields[name].label or name.capitalize(), str(form.data.get(name, "")))
+                              for name, field in form.fields.items()
+                              if isinstance(field.widget, Textarea) and str(form.data.get(name, "")).strip()]
+    return _render_case(request, fresh, **extra)
 
 
 def _filled_email_form(request: HttpRequest, case: Case) -> EmailForm:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,13 +12,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Team, User
-from cases import keyset, selectors, services
+from cases import keyset, selectors
+from cases.bulk import BulkResult, TeamMove, bulk_apply, describe_moves, team_moves
 from cases.filtersets import CaseFilterSet
 from cases.forms import (
     BulkForm,
     parse_assignee,
 )
-from cases.services import CaseConflict
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from surveys.models import Survey
 
@@ -65,9 +62,17 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     page = keyset.paginate(filterset.qs, after=params.get("after"), before=params.get("before"), size=size)
     counts = selectors.inbox_counts(request.user)
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
+    view_label = views[view]
+    if view == "recently_closed" and not closed_window:
+        # A report's drill-down: its own period, not "the last 7 days".
+        view_label = (f"Closed {params.get('closed_after') or 'any time'} to "
+                      f"{params.get('closed_before') or 'now'}")
     return {
         "view": view,
-        "view_label": views[view],
+        "view_label": view_label,
+        # With filters (a report's drill-down, a search): how many cases match, over every page,
+        # so the list can be checked against the figure that led here.
+        "match_count": filterset.qs.count() if filters_active else None,
         "tabs": [{"key": key, "label": label, "count": counts.get(key, 0)} for key, label in INBOX_VIEWS],
         "filterset": filterset,
         "filters_active": filters_active,
@@ -129,78 +134,45 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return vary_on_htmx(render(request, template, context))
 
 
-@dataclass
-class BulkResult:
-    reference: str
-    ok: bool
-    message: str
-    url: str = ""
-
-
 def _bulk_apply(user: User, data: dict) -> list[BulkResult]:
-    """Run one service per selected case, each in its own transaction: one failure (a conflict,
-    a case closed meanwhile) is reported for that case and does not stop the others."""
-    selected = dict(data["cases"])
-    references = dict(
-        selectors.case_list_for_user(user).filter(pk__in=list(selected)).values_list("pk", "reference")
-    )
-    action = data["action"]
-    if action == "assign":
+    assignee = team = None
+    if data["action"] == "assign":
         team_id, user_id = parse_assignee(data["assignee"])
         assignee, team = User.objects.get(pk=user_id), Team.objects.get(pk=team_id)
+    return bulk_apply(
+        user, action=data["action"], selected=dict(data["cases"]), assignee=assignee, team=team,
+        priority=data["priority"], root_cause=data["root_cause"], resolution=data["resolution"],
+        outcome=data["outcome"], prevention=data["prevention"],
+    )
 
-        def perform(case_id, version):
-            return services.case_assign(case_id=case_id, by=user, assignee=assignee, team=team, expected_version=version)
 
-        done = f"assigned to {assignee.display_name}"
-    elif action == "priority":
-
-        def perform(case_id, version):
-            return services.case_change_priority(
-                case_id=case_id, by=user, priority=data["priority"], expected_version=version
-            )
-
-        done = f"priority set to {data['priority']}"
-    else:
-
-        def perform(case_id, version):
-            return services.case_close(
-                case_id=case_id,
-                by=user,
-                root_cause_id=data["root_cause"],
-                resolution=data["resolution"],
-                outcome=data["outcome"],
-                prevention=data["prevention"],
-                expected_version=version,
-            )
-
-        done = "closed"
-    results = []
-    for case_id, version in selected.items():
-        reference = references.get(case_id)
-        if reference is None:
-            results.append(BulkResult(f"#{case_id}", False, "not found (or not yours to see)"))
-            continue
-        url = reverse("cases:detail", args=[reference])
-        try:
-            perform(case_id, version)
-        except CaseConflict as exc:
-            results.append(BulkResult(reference, False, exc.message, url))
-        except ValidationError as exc:
-            results.append(BulkResult(reference, False, " ".join(exc.messages), url))
-        else:
-            results.append(BulkResult(reference, True, done, url))
-    return results
+def _unconfirmed_moves(user: User, data: dict) -> list[TeamMove]:
+    """An assignment that would move cases to another team, not yet confirmed: the moves."""
+    if data["action"] != "assign":
+        return []
+    team_id, _ = parse_assignee(data["assignee"])
+    if data.get("confirm_team_move") == team_id:
+        return []
+    return team_moves(user, dict(data["cases"]), Team.objects.get(pk=team_id))
 
 
 @login_required
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
     """Assign, re-prioritise or close the selected rows, then show the same list again with a
-    line per case saying what happened."""
+    line per case saying what happened. An assignment that would move cases to another team is
+    asked about first (409 with the moves listed) and runs once confirmed."""
     return_query = QueryDict(request.POST.get("return_query", ""))
     form = BulkForm(request.POST, team_ids=team_ids(request.user))
     results: list[BulkResult] = []
+    moves = _unconfirmed_moves(request.user, form.cleaned_data) if form.is_valid() else []
+    if moves:
+        # Ask first: the same list, the choices kept, the selection carried by the question.
+        context = _inbox_context(request, return_query)
+        context.update(bulk_form=form, bulk_confirm=moves, bulk_confirm_team=parse_assignee(form.cleaned_data["assignee"])[0], bulk_confirm_text=describe_moves(moves),
+                       bulk_selected=request.POST.getlist("cases"))
+        template = "cases/_inbox_results.html" if wants_fragment(request) else "cases/inbox.html"
+        return vary_on_htmx(render(request, template, context, status=409))
     if form.is_valid():
         results = _bulk_apply(request.user, form.cleaned_data)
         form = BulkForm(team_ids=team_ids(request.user))

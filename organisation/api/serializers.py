@@ -49,7 +49,7 @@ class TeamSerializer(CleanedModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "slug", "is_default", "assignment", "timezone", "opening_hours", "holiday_country",
+        fields = ["id", "name", "slug", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
                   "slack_webhook_url", "msteams_webhook_url", "members"]
         read_only_fields = ["slug"]

@@ -59,6 +59,17 @@ def date_params(prefix: str, start: dt.datetime | None, end: dt.datetime | None)
     return params
 
 
+def clamped_date_params(prefix: str, first: dt.date, last: dt.date, filters: ReportFilters) -> dict[str, str]:
+    """Inbox date-range parameters for the days first..last (inclusive) within the report's period:
+    a week or month that starts before the period (or ends after it) is counted only inside the
+    period, so its link must list only those days."""
+    if filters.start:
+        first = max(first, timezone.localdate(filters.start))
+    if filters.end:
+        last = min(last, timezone.localdate(filters.end) - dt.timedelta(days=1))
+    return {f"{prefix}_after": first.isoformat(), f"{prefix}_before": last.isoformat()}
+
+
 # --- names and numbers ----------------------------------------------------------------------
 def percentile(sorted_values: list[float], q: float) -> float | None:
     """Linear-interpolation percentile (PostgreSQL's percentile_cont) of sorted values."""
@@ -117,9 +128,9 @@ def closure_events(filters: ReportFilters):
 # --- cross-tabs -------------------------------------------------------------------------------
 def crosstab_by_week(cells: list[dict], key: str, table: Table, *, label_of, link_of=None) -> Table:
     """Fill a weekly cross-tab of `key` from rows {"week", key, "n"}: a column per week (weeks
-    start on Monday) and a total; rows by total, then label. `label_of(ids)` gives {id: label};
+    start on Monday), newest first, and a total; rows by total, then label. `label_of(ids)` gives {id: label};
     `link_of(id, week_start=None)`, when given, the drill-down URL of a row's total or of a cell."""
-    weeks = sorted({c["week"] for c in cells})
+    weeks = sorted({c["week"] for c in cells}, reverse=True)  # newest first: the week people look at
     totals: dict[int, int] = defaultdict(int)
     grid: dict[int, dict] = defaultdict(dict)
     for c in cells:

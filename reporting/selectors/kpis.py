@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from accounts.models import Team
 from reporting.filters import ReportFilters
-from reporting.selectors.common import CLOSED, date_params, inbox_url, percentile, team_names_by_id
+from reporting.selectors.common import (
+    CLOSED,
+    clamped_date_params,
+    date_params,
+    inbox_url,
+    percentile,
+    team_names_by_id,
+)
 from reporting.selectors.scoring import covered_q, low_score_q
 from reporting.tables import Column, Table, one_decimal, pct
 
@@ -26,17 +33,19 @@ KPI_DIMENSIONS = {
     "month": ("Month", TruncMonth("created_at"), TruncMonth("answered_at")),
 }
 
+# SLA met first, beside the counts: the table is wider than a laptop screen, and what a manager
+# reads first must not sit behind a horizontal scroll (issue #19: it did, at 1,366 px).
 KPI_COLUMNS = [
-    Column("low_scores", "Low scores", True),
-    Column("coverage_pct", "Coverage %", True),
     Column("cases", "Cases", True),
     Column("open", "Open", True),
+    Column("first_contact_sla_pct", "First-contact SLA met %", True),
+    Column("resolution_sla_pct", "Resolution SLA met %", True),
+    Column("low_scores", "Low scores", True),
+    Column("coverage_pct", "Coverage %", True),
     Column("first_contact_median_h", "First contact median (business h)", True),
     Column("first_contact_p90_h", "First contact p90 (business h)", True),
     Column("close_median_h", "Close median (business h)", True),
     Column("close_p90_h", "Close p90 (business h)", True),
-    Column("first_contact_sla_pct", "First-contact SLA met %", True),
-    Column("resolution_sla_pct", "Resolution SLA met %", True),
     Column("root_cause_pct", "Closed with root cause %", True),
     Column("reopen_pct", "Reopen rate %", True),
     Column("value_at_risk", "Open value at risk", True),
@@ -51,7 +60,7 @@ def _dim_label(by: str, key, team_names: dict[int, str]) -> str:
     return key or "(none)"
 
 
-def _dim_link_params(by: str, key) -> dict[str, str]:
+def _dim_link_params(by: str, key, filters: ReportFilters) -> dict[str, str]:
     if by == "team":
         return {"team": key} if key else {}
     if by in ("location", "touchpoint"):
@@ -61,7 +70,7 @@ def _dim_link_params(by: str, key) -> dict[str, str]:
         end = local + (dt.timedelta(days=7) if by == "week" else dt.timedelta(days=0))
         if by == "month":
             end = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        return {"created_after": local.isoformat(), "created_before": (end - dt.timedelta(days=1)).isoformat()}
+        return clamped_date_params("created", local, end - dt.timedelta(days=1), filters)
     return {}
 
 
@@ -128,8 +137,8 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
     table = Table(f"kpis-by-{by}", f"Closed-loop KPIs by {label.lower()}", [Column("group", label), *KPI_COLUMNS])
 
     def sort_key(k):
-        if by in ("week", "month"):
-            return (0, k or dt.datetime.min.replace(tzinfo=dt.timezone.utc), "")
+        if by in ("week", "month"):  # newest first: the period people look at is on top
+            return (0, -(k or dt.datetime.min.replace(tzinfo=dt.timezone.utc)).timestamp(), "")
         return (-(counts.get(k, {}).get("cases", 0)), 0, _dim_label(by, k, team_names))
 
     for key in sorted(keys, key=sort_key):
@@ -153,7 +162,7 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
             "reopen_pct": pct(c.get("reopened", 0), c.get("ever_closed", 0)),
             "value_at_risk": c.get("value_at_risk") or 0,
         }
-        segment = _dim_link_params(by, key)
+        segment = _dim_link_params(by, key, filters)
         created = {} if by in ("week", "month") else date_params("created", filters.start, filters.end)
         # "Team all" lists open cases; the created range narrows it to this row's cases.
         table.add(row, {"open": inbox_url(filters, view="team", **created, **segment)})

@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db import models
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 
 from accounts.models import Team
 from cases.models import Case
-from cases.selectors import due_soon_q, overdue_q
+from cases.selectors import due_soon_q, overdue_q, overdue_since
 from reporting.filters import ReportFilters
 from reporting.selectors.common import inbox_url
 from reporting.tables import Column, Table, one_decimal, pct
@@ -27,17 +26,6 @@ ESCALATION_LABELS = {
 def due_within_q(now: dt.datetime, hours: int) -> Q:
     """Open, not yet overdue, a clock runs out within `hours`: the inbox's `due_within` filter."""
     return due_soon_q(now, dt.timedelta(hours=hours))
-
-
-def overdue_since():
-    """When an overdue case became overdue: the first clock that ran out."""
-    return models.Case(
-        models.When(
-            Q(first_contacted_at__isnull=True, first_contact_due__lt=F("resolution_due")),
-            then=F("first_contact_due"),
-        ),
-        default=F("resolution_due"),
-    )
 
 
 def _user_name(first: str, last: str, username: str) -> str:
@@ -173,9 +161,10 @@ def overdue_age(filters: ReportFilters) -> Table:
         [Column("age", "Overdue for"), Column("cases", "Cases", True), Column("share", "Share %", True)],
         description="Time since the case's first clock ran out.",
     )
-    link = inbox_url(filters, view="overdue")
-    for i, (label, _, _) in enumerate(AGE_BUCKETS):
+    for i, (label, low, high) in enumerate(AGE_BUCKETS):
         n = counts[f"b{i}"]
+        # The inbox's overdue_for range is the same bucket: (now - high, now - low].
+        link = inbox_url(filters, view="overdue", overdue_for_min=low or None, overdue_for_max=high)
         table.add({"age": label, "cases": n, "share": pct(n, total)}, {"cases": link})
     return table
 
@@ -193,8 +182,8 @@ def overdue_escalation(filters: ReportFilters) -> Table:
         "Overdue by escalation level",
         [Column("level", "Level", True), Column("meaning", "Meaning"), Column("cases", "Cases", True)],
     )
-    link = inbox_url(filters, view="overdue")
     for level in sorted(set(ESCALATION_LABELS) | set(rows)):
+        link = inbox_url(filters, view="overdue", escalation_level=level or None, escalation_level_max=str(level))
         table.add(
             {"level": level, "meaning": ESCALATION_LABELS.get(level, f"Level {level}"), "cases": rows.get(level, 0)},
             {"cases": link},

@@ -83,7 +83,7 @@ def _recovery_table(filters: ReportFilters, key: str, label_of, name: str, title
 def recovery_by_team(filters: ReportFilters) -> Table:
     return _recovery_table(
         filters, "team_id", lambda r: r["team__name"], "recovery-by-team", "Recovery by team", "Team",
-        lambda team_id: inbox_url(filters, view="recently_closed", team=team_id,
+        lambda team_id: inbox_url(filters, view="recently_closed", team=team_id, answered_again="true",
                                   **date_params("closed", filters.start, filters.end)),
     )
 
@@ -93,7 +93,7 @@ def recovery_by_root_cause(filters: ReportFilters) -> Table:
         filters, "root_cause_id",
         lambda r: cause_label(r["root_cause__category__name"], r["root_cause__name"]) if r["root_cause_id"] else "(none)",
         "recovery-by-root-cause", "Recovery by root cause", "Root cause",
-        lambda cause_id: cause_link(filters, cause_id),
+        lambda cause_id: cause_link(filters, cause_id, answered_again="true") if cause_id else "",
     )
 
 

@@ -18,6 +18,7 @@ from reporting.selectors.common import (
     cause_label,
     cause_link,
     cause_names,
+    clamped_date_params,
     crosstab_by_touchpoint,
     crosstab_by_week,
 )
@@ -79,8 +80,8 @@ def root_cause_weekly(filters: ReportFilters) -> Table:
     def link(cause_id, week_start=None) -> str:
         if week_start is None:
             return cause_link(filters, cause_id)
-        return cause_link(filters, cause_id, closed_after=week_start.isoformat(),
-                           closed_before=(week_start + dt.timedelta(days=6)).isoformat())
+        return cause_link(filters, cause_id,
+                          **clamped_date_params("closed", week_start, week_start + dt.timedelta(days=6), filters))
 
     return crosstab_by_week(cells, "root_cause_id", table, label_of=cause_names, link_of=link)
 

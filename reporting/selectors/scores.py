@@ -30,13 +30,13 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
         .annotate(period=trunc("answered_at"))
         .values("period")
         .annotate(responses=Count("*"), **score_aggregates())
-        .order_by("period")
+        .order_by("-period")  # newest first; the chart puts them back in time order
     )
     table = Table(
         f"scores-{period}ly",
         f"Scores by {period}",
         [Column("period", "Week of" if period == "week" else "Month"), Column("responses", "Responses", True), *SCORE_COLUMNS],
-        description="Responses answered in the period; weeks start on Monday.",
+        description="Responses answered in the period, newest first; weeks start on Monday.",
     )
     for r in rows:
         label = timezone.localtime(r["period"]).date()

@@ -175,8 +175,8 @@ def themes_by_touchpoint(filters: ReportFilters) -> Table:
     cells = list(_theme_tags(filters).values("theme_id", "response__touchpoint").annotate(n=Count("pk")))
     table = Table(
         "themes-by-touchpoint", "Themes by touchpoint", [Column("theme", "Theme")],
-        description="Responses about each theme per touchpoint; darker cells hold more. A number links to the "
-                    "open cases about that theme there.",
+        description="Responses about each theme per touchpoint; darker cells hold more. These count responses, "
+                    "not cases, so they do not link to the inbox (the open cases per theme are in the first table).",
     )
     themes: dict[int, Theme] = {}
 
@@ -184,6 +184,5 @@ def themes_by_touchpoint(filters: ReportFilters) -> Table:
         themes.update(_themes(ids))
         return {i: _theme_label(themes.get(i)) for i in ids}
 
-    return crosstab_by_touchpoint(cells, "theme_id", table, label_of=label_of,
-                          link_of=lambda theme_id, **extra: _theme_link(filters, themes.get(theme_id), **extra))
+    return crosstab_by_touchpoint(cells, "theme_id", table, label_of=label_of, link_of=lambda theme_id, **extra: "")
 

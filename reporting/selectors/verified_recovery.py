@@ -10,7 +10,7 @@ from django.db.models import Count, F, Q
 from cases.models import Case
 from followup.models import Verification
 from reporting.filters import ReportFilters
-from reporting.selectors.common import cause_link, cause_names, closure_events, date_params, inbox_url, team_names_by_id
+from reporting.selectors.common import cause_names, closure_events, team_names_by_id
 from reporting.tables import Column, Table, pct
 
 
@@ -105,15 +105,16 @@ def _verified_table(filters: ReportFilters, name: str, title: str, label: str, c
     return table
 
 
-def _closed_link(filters: ReportFilters, **segment) -> dict[str, str]:
-    return {"closures": inbox_url(filters, view="recently_closed", **segment,
-                                  **date_params("closed", filters.start, filters.end))}
+def _no_link(_key) -> dict[str, str]:
+    """Closures are timeline events (a case closed twice counts twice; a case reopened since still
+    counts), the inbox lists cases: no list of cases has exactly that many rows, so no link."""
+    return {}
 
 
 def verified_recovery_by_team(filters: ReportFilters) -> Table:
     return _verified_table(
         filters, "verified-recovery-by-team", "Verified recovery by team", "Team", "case__team_id", "team_id",
-        team_names_by_id, lambda team_id: _closed_link(filters, team=team_id) if team_id else {},
+        team_names_by_id, _no_link,
     )
 
 
@@ -121,7 +122,7 @@ def verified_recovery_by_root_cause(filters: ReportFilters) -> Table:
     return _verified_table(
         filters, "verified-recovery-by-root-cause", "Verified recovery by root cause", "Root cause",
         "data__root_cause_id", "root_cause_id", cause_names,
-        lambda cause_id: {"closures": cause_link(filters, cause_id)} if cause_id else {},
+        _no_link,
     )
 
 
@@ -129,5 +130,5 @@ def verified_recovery_by_touchpoint(filters: ReportFilters) -> Table:
     return _verified_table(
         filters, "verified-recovery-by-touchpoint", "Verified recovery by touchpoint", "Touchpoint",
         "case__response__touchpoint", "touchpoint", lambda keys: {k: k for k in keys if k},
-        lambda touchpoint: _closed_link(filters, touchpoint=touchpoint) if touchpoint else {},
+        _no_link,
     )

@@ -63,6 +63,7 @@
     var focus =
       target.querySelector('[aria-invalid="true"]') ||
       target.querySelector(".banner.conflict") ||
+      target.querySelector(".bulk-confirm") ||
       target.querySelector(".bulk-report") ||
       (target.id === "case-actions" && status && status.textContent.trim() ? status : null);
     if (!focus && target.id === "inbox-results") {

@@ -26,7 +26,11 @@ from surveys.adapters.common import (  # noqa: F401  (re-exported: the adapters'
     parse_body,
 )
 
-VENDORS = ("standard", "typeform", "delighted", "qualtrics", "surveymonkey", "generic")
+# The order of the issue's list of presets (and of the set-up page); every name has a module here.
+VENDORS = (
+    "typeform", "surveymonkey", "qualtrics", "delighted", "formbricks", "standard", "tally", "jotform",
+    "surveysparrow", "zendesk", "google_forms", "generic",
+)
 
 
 def get_adapter(vendor: str) -> ModuleType:

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
+from surveys.adapters.picking import MISSING, UnknownLabel, apply_value_map, parse_value_map, resolve  # noqa: F401
 from surveys.normalized import CustomerIdentity, NormalizedResponse, Score
 
 
@@ -46,9 +47,11 @@ class FetchRequest:
     headers: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     key: str = "response"
+    # A survey definition is the same for every response of a survey: when cache_key is set the
+    # worker keeps the answer in the Django cache for cache_seconds (surveys.vendor_api).
+    cache_key: str = ""
+    cache_seconds: int = 0
 
-
-MISSING = object()
 
 # --- Bodies -------------------------------------------------------------------------------
 
@@ -145,40 +148,6 @@ def body_hash(body: bytes) -> str:
 
 
 # --- Paths --------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def resolve(obj: Any, path: str) -> Any:
-    """Follow `data.answers[0].value` or `answers.nps` (or `answers.0`) into nested data.
-
-    A JSON document inside a string is entered too (form bodies often carry `payload={...}`)."""
-    current = obj
-    for name, index in _TOKEN.findall(path or ""):
-        if isinstance(current, str) and current[:1] in "{[":
-            try:
-                current = json.loads(current)
-            except ValueError:
-                return MISSING
-        if index:
-            name = index
-        if isinstance(current, dict):
-            if name in current:
-                current = current[name]
-                continue
-            lowered = {str(k).lower(): v for k, v in current.items()}
-            if name.lower() in lowered:
-                current = lowered[name.lower()]
-                continue
-            return MISSING
-        if isinstance(current, list) and name.lstrip("-").isdigit():
-            i = int(name)
-            if -len(current) <= i < len(current):
-                current = current[i]
-                continue
-        return MISSING
-    return current
-
 
 def lookup(spec: str, payload: Any, answers: dict | None = None) -> Any:
     """A mapping value: `=literal`, a question key of the vendor's answers, or a path."""
@@ -277,7 +246,12 @@ TEXT_FIELDS = ("response_id", "survey_id", "survey_name", "comment", "touchpoint
 CUSTOMER_FIELDS = ("external_id", "email", "name", "phone", "tier", "segment", "account_value")
 MAPPING_KEYS = (
     TEXT_FIELDS + CUSTOMER_FIELDS + ("answered_at", "nps", "csat", "csat_scale", "ces", "ces_scale", "ces_direction")
+    + ("nps_values", "csat_values", "ces_values")
 )
+# How a direction is written -> is the highest answer the best (the easiest, for CES)?
+CES_DIRECTIONS = {"high_is_easy": True, "higher_is_better": True, "low_is_easy": False, "lower_is_better": False}
+SCORE_DIRECTIONS = {"high_is_better": True, "higher_is_better": True, "low_is_better": False, "lower_is_better": False}
+SCORE_SUFFIXES = ("scale", "direction", "values")
 
 
 @dataclass
@@ -289,23 +263,74 @@ class ScoreSpec:
     higher_is_better: bool = True
 
 
-def validate_mapping(mapping: dict) -> list[str]:
-    """Problems with a mapping, as sentences (empty when it is usable)."""
-    problems = []
+def mapping_problems(mapping: Any) -> dict[str, list[str]]:
+    """What is wrong with a mapping, by mapping key ("" for the mapping as a whole); empty when
+    it is usable. Every message says what to write instead."""
+    from surveys.adapters.picking import PathSyntaxError, path_tokens
+
     if not isinstance(mapping, dict):
-        return ["The mapping must be a JSON object of field -> path."]
+        return {"": ["The mapping must be a JSON object of field -> path."]}
+    problems: dict[str, list[str]] = {}
+
+    def add(key: str, message: str) -> None:
+        problems.setdefault(key, []).append(message)
+
     for key, value in mapping.items():
-        base = key.split(".", 1)[0]
-        if key not in MAPPING_KEYS and base not in ("score", "attr"):
-            problems.append(f"Unknown mapping key {key!r}.")
-        elif not isinstance(value, str) or not value:
-            problems.append(f"{key!r} must be a non-empty path or =literal.")
-        elif key.endswith("_scale") or key.endswith(".scale"):
+        parts = str(key).split(".")
+        if parts[0] == "score" and len(parts) in (2, 3) and parts[1] and (len(parts) == 2 or parts[2] in SCORE_SUFFIXES):
+            kind = parts[2] if len(parts) == 3 else "path"
+            if kind != "path" and f"score.{parts[1]}" not in mapping:
+                add(key, f"score.{parts[1]} is not mapped: map the question first (score.{parts[1]}=<path>).")
+        elif parts[0] == "attr" and len(parts) >= 2 and all(parts[1:]):
+            kind = "path"
+        elif key in MAPPING_KEYS:
+            kind = key.rsplit("_", 1)[1] if key.endswith(("_scale", "_values", "_direction")) else "path"
+        else:
+            add(key, f"Unknown mapping key {key!r}: use one of {', '.join(MAPPING_KEYS)}, score.<key>[.scale|.direction"
+                     "|.values] or attr.<name>.")
+            continue
+        if kind == "values":
+            try:
+                parse_value_map(value)
+            except ValueError as exc:
+                add(key, f"The value map {exc}")
+            continue
+        if not isinstance(value, str) or not value.strip():
+            add(key, "Must be a non-empty path or =literal.")
+        elif kind == "scale":
             try:
                 parse_scale(value, (0, 10))
             except MappingError as exc:
-                problems.append(f"{key}: {exc}")
+                add(key, str(exc))
+        elif kind == "direction":
+            allowed = CES_DIRECTIONS if key == "ces_direction" else SCORE_DIRECTIONS
+            if value.strip().lower() not in allowed:
+                add(key, f"{value!r} is not a direction: write {' or '.join(list(allowed)[::2])}.")
+        elif not value.startswith("="):
+            try:
+                path_tokens(value)
+            except PathSyntaxError as exc:
+                add(key, f"Path {value!r}: {exc}")
     return problems
+
+
+def validate_mapping(mapping: Any) -> list[str]:
+    """Problems with a mapping, as sentences that start with the mapping key they are about
+    (empty when it is usable). Every door that saves a mapping calls this (surveys.services.sources)."""
+    return [f"{key}: {message}" if key else message
+            for key, messages in mapping_problems(mapping).items() for message in messages]
+
+
+def mapped_value(raw: Any, mapping: dict, values_key: str, label: str) -> Any:
+    """`raw` through the mapping's value map `values_key` (if any): a text answer -> its number."""
+    if values_key not in mapping or raw is MISSING:
+        return raw
+    value_map = parse_value_map(mapping[values_key])
+    try:
+        return apply_value_map(raw, value_map)
+    except UnknownLabel as exc:
+        raise MappingError(f"{label} answer {str(exc)!r} is not in {values_key} ({', '.join(value_map)}): add it to "
+                           "the value map, or map a numeric question.") from None
 
 
 def build_scores(defaults: list[ScoreSpec], mapping: dict, payload: Any, answers: dict | None) -> list[ScoreSpec]:
@@ -315,15 +340,17 @@ def build_scores(defaults: list[ScoreSpec], mapping: dict, payload: Any, answers
             by_key[metric] = ScoreSpec(metric, metric, lookup(mapping[metric], payload, answers))
         if metric in by_key and metric != "nps" and f"{metric}_scale" in mapping:
             by_key[metric].scale = parse_scale(mapping[f"{metric}_scale"], METRIC_DEFAULT_SCALES[metric])
+        if metric in by_key:
+            by_key[metric].raw = mapped_value(by_key[metric].raw, mapping, f"{metric}_values", METRIC_LABELS[metric])
     if "ces" in by_key and "ces_direction" in mapping:
-        by_key["ces"].higher_is_better = mapping["ces_direction"].strip().lower() not in ("low_is_easy", "lower_is_better")
+        by_key["ces"].higher_is_better = CES_DIRECTIONS.get(mapping["ces_direction"].strip().lower(), True)
     for key, spec in mapping.items():
         parts = key.split(".")
         if parts[0] == "score" and len(parts) == 2:
-            by_key[parts[1]] = ScoreSpec("custom", parts[1], lookup(spec, payload, answers),
-                                         parse_scale(mapping.get(f"score.{parts[1]}.scale"), (0, 10)))
+            raw = mapped_value(lookup(spec, payload, answers), mapping, f"{key}.values", f"Score {parts[1]!r}")
+            by_key[parts[1]] = ScoreSpec("custom", parts[1], raw, parse_scale(mapping.get(f"{key}.scale"), (0, 10)))
             direction = mapping.get(f"score.{parts[1]}.direction", "")
-            by_key[parts[1]].higher_is_better = direction.strip().lower() not in ("low_is_better", "lower_is_better")
+            by_key[parts[1]].higher_is_better = SCORE_DIRECTIONS.get(direction.strip().lower(), True)
     return list(by_key.values())
 
 
@@ -427,3 +454,33 @@ def guess_metric(key: str) -> str | None:
     if re.search(r"\bces\b|effort|easy", k):
         return "ces"
     return None
+
+
+# --- Shared tokens and vendor API settings (fetching presets) -------------------------------
+
+
+def shared_token_matches(source, headers: dict, header_name: str) -> bool:
+    """For tools that sign nothing: the source's secret (or the previous one during a rotation)
+    in the header `header_name`, or as ?token= in the URL (the doors pass it as x-query-token).
+    Constant-time over every candidate."""
+    token = header(headers, header_name) or header(headers, "x-query-token")
+    if not token:
+        return False
+    return matches_any([s.encode() for s in source.secrets], [token.encode()])
+
+
+def api_settings(source, default_base: str, vendor: str) -> tuple[str, str]:
+    """(api_base without a trailing slash, api_token) from source.auth, the two names every
+    fetching preset uses; MappingError naming what to set when the token is missing."""
+    auth = source.auth or {}
+    base = str(auth.get("api_base") or default_base or "").rstrip("/")
+    token = str(auth.get("api_token") or "")
+    if not base or not token:
+        raise MappingError(f"This {vendor} source receives thin notifications and must fetch each response: "
+                           "set auth.api_token (and auth.api_base for another data centre).")
+    return base, token
+
+
+def definition_cache_key(source, vendor: str, survey_id: str) -> str:
+    """One cache entry per source and survey: two sources with different tokens never share one."""
+    return f"{vendor}:{getattr(source, 'pk', None) or getattr(source, 'slug', '')}:{survey_id}"

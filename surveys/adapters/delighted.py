@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import datetime
 
 from surveys.adapters.common import (
@@ -17,7 +18,11 @@ from surveys.adapters.common import (
     is_json_type, matches_any,
 )
 
+CONTENT_TYPES = ("application/json",)
 SIGNATURE_HEADER = "x-delighted-webhook-signature"
+AUTH_OPTIONS: dict[str, str] = {}  # the source's secret is the Delighted API key that signs the webhook
+IDENTITY = ("Person property \"Customer ID\" (or user_id / external_id), then the person's e-mail, then "
+            "their phone number.")
 SURVEY_TYPES = {
     "nps": ("nps", (0, 10)), "csat": ("csat", (1, 5)), "smileys": ("csat", (1, 5)), "five_star": ("csat", (1, 5)),
     "ces": ("ces", (1, 7)), "enps": ("custom", (0, 10)), "thumbs": ("custom", (0, 1)), "pmf": ("custom", (1, 3)),
@@ -89,3 +94,21 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
     return assemble(payload=payload, mapping=mapping, defaults=defaults, scores=scores, received_at=received_at,
                     answers=properties, attributes=attributes,
                     customer_attributes=dict(data.get("person_properties") or {}))
+
+
+def sample_delivery(source) -> tuple[str, bytes, dict]:
+    """A survey_response.created event for an NPS 2 with a comment, signed with the source's secret
+    (https://app.delighted.com/docs/api/webhooks)."""
+    body = json.dumps({
+        "event_type": "survey_response.created",
+        "event_data": {
+            "id": "closeloop-test-1", "person": {"id": "1", "email": "test.customer@example.com",
+                                                 "name": "Test Customer", "phone_number": None},
+            "survey_type": "nps", "score": 2,
+            "comment": "Test delivery from Closeloop: the order arrived a week late.",
+            "permalink": "https://app.delighted.com/r/closeloop-test", "created_at": 1740823200,
+            "updated_at": 1740823200, "person_properties": {"Customer ID": "TEST-1"},
+            "notes": [], "tags": [], "additional_answers": [],
+        },
+    }).encode()
+    return "application/json", body, {SIGNATURE_HEADER: sign(source.secret, body)}

@@ -12,17 +12,49 @@ Authenticity, from `source.auth`:
   carry the source's secret.
 Optional "delivery_id_header" / "delivery_id_path" name the sender's delivery id; without them the
 SHA-256 of the body is the id (a retry repeats the same bytes).
+
+Any other key, an unknown mode, algorithm or encoding is refused when the source is saved
+(`auth_problems`, called by surveys.services.sources): never silently replaced by a default.
+An empty `prefix` or `timestamp_separator` means exactly that (Zendesk signs timestamp + body).
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
-from datetime import datetime
+import json
+import re
+import time
+import uuid
+from datetime import UTC, datetime
 
 from surveys.adapters.common import (
     ALGORITHMS, FORM_TYPE, MISSING, MULTIPART_TYPE, ScoreSpec, SignatureError, assemble, body_hash, decode_signature,
-    first, header, hmac_digest, is_json_type, matches_any, present, resolve, text,
+    first, header, hmac_digest, is_json_type, matches_any, parse_scale, parse_value_map, present, resolve, text,
+    METRIC_DEFAULT_SCALES, CES_DIRECTIONS, SCORE_DIRECTIONS,
 )
+from surveys.adapters.picking import PathSyntaxError, path_tokens
+
+AUTH_OPTIONS = {
+    "mode": "hmac (default: an HMAC of the body in a header) or token (the secret itself in a header)",
+    "header": "hmac: the header carrying the signature (default X-Signature)",
+    "algorithm": "hmac: sha1, sha256 (default) or sha512",
+    "encoding": "hmac: hex (default) or base64",
+    "prefix": "hmac: text before the signature, e.g. sha256= (default none)",
+    "timestamp_header": "hmac: a header whose timestamp is signed in front of the body (default none)",
+    "timestamp_separator": "hmac: what joins timestamp and body in the signed text (default: a dot; may be empty)",
+    "tolerance_seconds": "hmac: refuse numeric timestamps further than this from now (default 300; 0 = no check)",
+    "token_header": "token: the header carrying the secret (default X-Webhook-Token)",
+    "delivery_id_header": "a header with the sender's delivery id (default: the body's SHA-256)",
+    "delivery_id_path": "a path in the body to the sender's delivery id",
+}
+IDENTITY = ("The mapped external_id (else customer_id, external_id or user_id in the body), then the mapped "
+            "e-mail (else email or customer.email).")
+MODES = ("hmac", "token")
+HMAC_ONLY = ("header", "algorithm", "encoding", "prefix", "timestamp_header", "timestamp_separator",
+             "tolerance_seconds")
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+KEEP_EMPTY = ("prefix", "timestamp_separator")  # empty is a value here, not "use the default"
 
 DEFAULTS = {
     "header": "x-signature", "algorithm": "sha256", "encoding": "hex", "prefix": "", "timestamp_header": "",
@@ -52,14 +84,49 @@ def accepts(media_type: str) -> bool:
 
 
 def config(source) -> dict:
-    return {**DEFAULTS, **{k: v for k, v in (source.auth or {}).items() if v not in (None, "")}}
+    auth = source.auth or {}
+    return {**DEFAULTS, **{k: v for k, v in auth.items() if v is not None and (v != "" or k in KEEP_EMPTY)}}
+
+
+def auth_problems(auth: dict) -> dict[str, list[str]]:
+    """Values of known auth options that would not work, by option (unknown options are refused
+    by surveys.services.sources from AUTH_OPTIONS)."""
+    problems: dict[str, list[str]] = {}
+    mode = auth.get("mode", "hmac") or "hmac"
+    if mode not in MODES:
+        problems["mode"] = [f"{mode!r} is not a mode: write hmac or token."]
+    if auth.get("algorithm") not in (None, "") and auth["algorithm"] not in ALGORITHMS:
+        problems["algorithm"] = [f"{auth['algorithm']!r} is not an algorithm: write sha1, sha256 or sha512."]
+    if auth.get("encoding") not in (None, "") and auth["encoding"] not in ("hex", "base64"):
+        problems["encoding"] = [f"{auth['encoding']!r} is not an encoding: write hex or base64."]
+    if auth.get("tolerance_seconds") not in (None, ""):
+        raw = str(auth["tolerance_seconds"]).strip()
+        if not raw.isdigit():
+            problems["tolerance_seconds"] = [f"{auth['tolerance_seconds']!r} is not a whole number of seconds."]
+    for name in ("header", "timestamp_header", "token_header", "delivery_id_header"):
+        value = auth.get(name)
+        if value not in (None, "") and not HEADER_NAME.match(str(value)):
+            problems[name] = [f"{value!r} is not a header name (letters, digits and dashes, e.g. X-Signature)."]
+    if auth.get("delivery_id_path") not in (None, ""):
+        try:
+            path_tokens(str(auth["delivery_id_path"]))
+        except PathSyntaxError as exc:
+            problems["delivery_id_path"] = [f"Path {auth['delivery_id_path']!r}: {exc}"]
+    if mode == "token":
+        for name in HMAC_ONLY:
+            if auth.get(name) not in (None, ""):
+                problems.setdefault(name, []).append(f"{name} applies to mode hmac only; this source uses mode token.")
+    elif auth.get("token_header") not in (None, ""):
+        problems.setdefault("token_header", []).append("token_header applies to mode token only; set mode=token or "
+                                                       "remove it.")
+    return problems
 
 
 def sign(auth: dict, secret: str, body: bytes, timestamp: str = "") -> str:
     cfg = {**DEFAULTS, **auth}
     message = (f"{timestamp}{cfg['timestamp_separator']}".encode() + body) if cfg["timestamp_header"] else body
     digest = hmac_digest(secret.encode(), message, cfg["algorithm"])
-    encoded = digest.hex() if cfg["encoding"] == "hex" else __import__("base64").b64encode(digest).decode()
+    encoded = digest.hex() if cfg["encoding"] == "hex" else base64.b64encode(digest).decode()
     return cfg["prefix"] + encoded
 
 
@@ -125,3 +192,111 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
             and not any(k.startswith("score.") for k in mapping) and present(value := _pick(payload, ("score",))):
         scores.append(ScoreSpec("nps", "nps", value))
     return assemble(payload=payload, mapping=mapping, defaults=defaults, scores=scores, received_at=received_at)
+
+
+# --- a test delivery ---------------------------------------------------------------------------
+
+SAMPLE_COMMENT = "Test delivery from the Closeloop set-up page: the checkout kept failing."
+
+
+def sample_delivery(source) -> tuple[str, bytes, dict]:
+    """A JSON delivery shaped by the source's mapping (every mapped path filled in), with the
+    lowest answer on the mapped scale (its value-map label when there is one) so it opens a case,
+    signed as the source's auth says. Each call is a new response."""
+    mapping = source.mapping or {}
+    unique = uuid.uuid4().hex[:12]
+    values = {
+        "response_id": f"test-{unique}", "survey_id": "setup-test", "survey_name": "Set-up test",
+        "answered_at": datetime.now(UTC).isoformat(timespec="seconds"), "comment": SAMPLE_COMMENT,
+        "external_id": "setup-test-customer", "email": "setup-test@example.com", "name": "Set-up Test",
+        "touchpoint": "set-up test",
+    }
+    scores = {metric: _lowest(mapping, metric) for metric in ("nps", "csat", "ces") if metric in mapping}
+    scores.update({key: _lowest(mapping, key) for key in mapping if key.startswith("score.") and key.count(".") == 1})
+    if not scores:
+        scores = {"nps": 2}
+    payload: dict = {}
+    for field, value in list(values.items()) + list(scores.items()):
+        spec = mapping.get(field)
+        if spec is None:
+            if field in CANDIDATES or field in SCORE_CANDIDATES:
+                payload.setdefault(field, value)
+            continue
+        if isinstance(spec, str) and not spec.startswith("="):
+            _place(payload, spec, value)
+    for key, spec in mapping.items():
+        if key.startswith("attr.") and isinstance(spec, str) and not spec.startswith("="):
+            _place(payload, spec, "sample")
+    if config(source).get("delivery_id_path"):
+        _place(payload, config(source)["delivery_id_path"], f"test-{unique}")
+    body = json.dumps(payload).encode()
+    return "application/json", body, _sample_headers(source, body, unique)
+
+
+def _lowest(mapping: dict, key: str):
+    """The answer with the most negative meaning on the question's scale, as the tool would send it."""
+    metric = key if key in ("nps", "csat", "ces") else "custom"
+    prefix = f"{key}_" if metric != "custom" else f"{key}."
+    low, high = (0, 10) if metric == "nps" else parse_scale(mapping.get(f"{prefix}scale"), METRIC_DEFAULT_SCALES[metric])
+    if metric == "ces":
+        good_high = CES_DIRECTIONS.get(str(mapping.get("ces_direction", "")).strip().lower(), True)
+    else:
+        good_high = SCORE_DIRECTIONS.get(str(mapping.get(f"{prefix}direction", "")).strip().lower(), True)
+    worst = low if good_high else high
+    if f"{prefix}values" in mapping:
+        labels = parse_value_map(mapping[f"{prefix}values"])
+        for label, number in labels.items():
+            if number == worst:
+                return label
+    return worst
+
+
+def _place(payload: dict, path: str, value) -> None:
+    """Write `value` where `path` would read it, creating dicts, lists and selected elements
+    (a path that cannot hold it beside what is already there is left out)."""
+    try:
+        tokens = path_tokens(path)
+    except PathSyntaxError:
+        return
+    current = payload
+    for position, token in enumerate(tokens):
+        nxt = tokens[position + 1] if position + 1 < len(tokens) else None
+        fresh = value if nxt is None else [] if nxt[0] == "select" or nxt[1].isdigit() else {}
+        if token[0] == "select":
+            if not isinstance(current, list):
+                return
+            item: dict = {}
+            _place(item, token[1], token[2])
+            current.append(item)
+            current = item
+            if nxt is None:
+                return
+            continue
+        name = token[1]
+        if isinstance(current, list) and name.isdigit():
+            while len(current) <= int(name):
+                current.append({})
+            if nxt is None or not isinstance(current[int(name)], (dict, list)) or current[int(name)] == {}:
+                current[int(name)] = fresh
+            current = current[int(name)]
+        elif isinstance(current, dict):
+            if nxt is None or not isinstance(current.get(name), (dict, list)):
+                current[name] = fresh
+            current = current[name]
+        else:
+            return
+
+
+def _sample_headers(source, body: bytes, unique: str) -> dict:
+    cfg = config(source)
+    headers: dict = {}
+    if cfg.get("mode") == "token":
+        headers[cfg["token_header"]] = source.secret
+    else:
+        timestamp = str(int(time.time())) if cfg["timestamp_header"] else ""
+        if timestamp:
+            headers[cfg["timestamp_header"]] = timestamp
+        headers[cfg["header"]] = sign(cfg, source.secret, body, timestamp)
+    if cfg.get("delivery_id_header"):
+        headers[cfg["delivery_id_header"]] = f"test-{unique}"
+    return headers

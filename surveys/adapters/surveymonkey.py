@@ -1,28 +1,47 @@
 """SurveyMonkey webhooks (https://api.surveymonkey.com/v3/docs#webhooks and
 https://api.surveymonkey.com/v3/docs#webhook-callbacks).
 
-`response_completed` events are thin: {"event_type", "event_id", "object_type": "response",
-"object_id", "resources": {"survey_id", "collector_id", "respondent_id", ...}}. The callback
-carries `Sm-Apikey` and `Sm-Signature: base64(HMAC-SHA1("<api key>&<api secret>", raw body))`.
-The worker fetches `GET {SURVEYMONKEY_API_BASE}/surveys/{survey_id}/responses/{id}/details?simple=true`
-with the source's access token (Authorization: Bearer). The source's secret is the app's
-client secret; auth.api_key is its client id (API key) and auth.access_token the token.
+Response events are thin: {"name", "filter_type", "filter_id", "event_type": "response_completed",
+"event_id", "object_type": "response", "object_id", "event_datetime", "resources": {"respondent_id",
+"recipient_id", "user_id", "collector_id", "survey_id"}}. The callback carries `Sm-Apikey` (the
+app's API key, its client id) and `Sm-Signature: base64(HMAC-SHA1("<api key>&<api secret>", raw
+body))`; the source's secret is the app's secret, auth.api_key its API key.
+
+The worker fetches `GET {api_base}/surveys/{survey_id}/responses/{id}/details?simple=true` and
+the survey's definition `GET {api_base}/surveys/{survey_id}/details` (cached per survey: question
+families, the NPS question and each scale's choices and weights) with `Authorization: Bearer
+{api_token}`. api_base defaults to https://api.surveymonkey.com/v3; accounts in SurveyMonkey's
+EU or Canadian data centres use https://api.eu.surveymonkey.com/v3 or https://api.surveymonkey.ca/v3.
+A response that is not `completed` (response_status partial) is recorded as partial.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import datetime
 
 from django.conf import settings
 
 from surveys.adapters.common import (
-    MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, assemble, decode_signature, first,
-    guess_metric, header, hmac_digest, is_json_type, matches_any, present,
+    MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, api_settings, assemble,
+    decode_signature, definition_cache_key, first, guess_metric, header, hmac_digest, is_json_type, matches_any,
+    present,
 )
 
+CONTENT_TYPES = ("application/json", "application/vnd.surveymonkey.response.v1+json")
 RESPONSE_EVENTS = ("response_completed", "response_updated")
+DEFAULT_API_BASE = "https://api.surveymonkey.com/v3"
+AUTH_OPTIONS = {
+    "api_key": "Your SurveyMonkey app's API key (client id): it and the app's secret (the source's secret) "
+               "key the Sm-Signature HMAC.",
+    "api_base": f"SurveyMonkey API base URL (default {DEFAULT_API_BASE}; EU https://api.eu.surveymonkey.com/v3, "
+                "Canada https://api.surveymonkey.ca/v3).",
+    "api_token": "The app's access token, sent as Authorization: Bearer (scopes responses_read_detail, surveys_read).",
+}
+IDENTITY = ("Custom variable customer_id (or user_id / external_id), then the response's e-mail address "
+            "(email_address, or the contact's e-mail for e-mail collectors).")
 
 
 def accepts(media_type: str) -> bool:
@@ -66,21 +85,59 @@ def _ids(payload: dict) -> tuple[str, str]:
 def fetch_request(source, payload):
     if not isinstance(payload, dict) or payload.get("event_type") not in RESPONSE_EVENTS:
         return None
-    token = (source.auth or {}).get("access_token", "")
-    if not token:
-        raise MappingError("Set auth.access_token on this SurveyMonkey source so responses can be fetched.")
+    base, token = api_settings(source, settings.SURVEYMONKEY_API_BASE or DEFAULT_API_BASE, "SurveyMonkey")
     survey_id, response_id = _ids(payload)
     if not re.fullmatch(r"\d+", survey_id) or not re.fullmatch(r"\d+", response_id):
         raise MappingError(f"survey id {survey_id!r} / response id {response_id!r} are not SurveyMonkey ids.")
-    base = settings.SURVEYMONKEY_API_BASE.rstrip("/")
-    return FetchRequest(url=f"{base}/surveys/{survey_id}/responses/{response_id}/details",
-                        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                        params={"simple": "true"})
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    return (
+        FetchRequest(url=f"{base}/surveys/{survey_id}/responses/{response_id}/details", headers=headers,
+                     params={"simple": "true"}),
+        FetchRequest(url=f"{base}/surveys/{survey_id}/details", headers=headers, key="survey",
+                     cache_key=definition_cache_key(source, "surveymonkey", survey_id)),
+    )
 
 
 def _number(text: str):
-    match = re.match(r"\s*(-?\d+(?:\.\d+)?)", text or "")
+    match = re.match(r"\s*(-?\d+(?:\.\d+)?)", str(text or ""))
     return match.group(1) if match else text
+
+
+def definition_questions(survey: dict) -> dict:
+    """Question id -> {family, subtype, heading, choices: {choice id: number}, scale} from the
+    survey's details: a choice's number is its weight when the question is scored, else the
+    number its text starts with, else its position."""
+    questions = {}
+    for page in survey.get("pages") or []:
+        for question in page.get("questions") or []:
+            choices = {}
+            offered = question.get("answers")
+            for position, choice in enumerate((offered.get("choices") if isinstance(offered, dict) else None) or [],
+                                              start=1):
+                number = choice.get("weight")
+                if number is None:
+                    text = _number(choice.get("text", ""))
+                    number = text if re.fullmatch(r"-?\d+(\.\d+)?", str(text)) else choice.get("position", position)
+                choices[str(choice.get("id"))] = number
+            numbers = [float(n) for n in choices.values() if re.fullmatch(r"-?\d+(\.\d+)?", str(n))]
+            headings = question.get("headings") or [{}]
+            questions[str(question.get("id"))] = {
+                "family": question.get("family", ""), "subtype": question.get("subtype", ""),
+                "heading": re.sub(r"<[^>]+>", " ", str(headings[0].get("heading") or "")), "choices": choices,
+                "scale": (int(min(numbers)), int(max(numbers))) if len(numbers) > 1 else None,
+            }
+    return questions
+
+
+def _metric(question: dict) -> str | None:
+    hint = guess_metric(question["heading"])
+    if question["subtype"] == "nps" or (hint == "nps" and question["scale"] in (None, (0, 10))):
+        return "nps"
+    if hint in ("csat", "ces"):
+        return hint
+    if question["subtype"] in ("rating", "star"):
+        return "csat"
+    return None
 
 
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "", **_):
@@ -90,36 +147,35 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
     if not fetched:
         raise MappingError("The response was not fetched from the SurveyMonkey API yet; replay the delivery.")
     details = fetched.get("response") or {}
+    survey = fetched.get("survey") or {}
+    known = definition_questions(survey)
     answers: dict = {}
     scores: list[ScoreSpec] = []
     comments = []
     used = set()
     for page in details.get("pages") or []:
-        for question in page.get("questions") or []:
-            qid = str(question.get("id"))
-            heading = question.get("heading") or ""
-            family, subtype = question.get("family", ""), question.get("subtype", "")
-            for answer in question.get("answers") or []:
-                simple = answer.get("simple_text") or answer.get("text") or ""
-                if answer.get("choice_id") and not answer.get("text"):
-                    value = _number(simple)
+        for answered in page.get("questions") or []:
+            qid = str(answered.get("id"))
+            question = {"family": answered.get("family", ""), "subtype": answered.get("subtype", ""),
+                        "heading": answered.get("heading", ""), "choices": {}, "scale": None}
+            question.update({k: v for k, v in (known.get(qid) or {}).items() if v})
+            for answer in answered.get("answers") or []:
+                if answer.get("choice_id"):
+                    choice = str(answer["choice_id"])
+                    value = question["choices"].get(choice, _number(answer.get("simple_text") or ""))
                     answers[qid] = value
-                    metric = guess_metric(heading) or ("nps" if subtype == "nps" else None)
-                    if family == "matrix" or subtype in ("nps", "rating", "star") or metric:
-                        if subtype == "nps" or metric == "nps":
-                            metric, scale = "nps", (0, 10)
-                        elif metric == "ces":
-                            scale = (1, 7)
-                        elif metric == "csat" or subtype in ("rating", "star"):
-                            metric, scale = "csat", (1, 5)
+                    metric = _metric(question)
+                    if metric and present(value):
+                        scale = (0, 10) if metric == "nps" else question["scale"]
+                        if metric in used or scale is None:
+                            scores.append(ScoreSpec("custom", qid, value, scale or (0, 10)))
                         else:
-                            scale = (0, 10)
-                        if metric and metric not in used and present(value) and str(value).lstrip("-").replace(".", "", 1).isdigit():
                             used.add(metric)
                             scores.append(ScoreSpec(metric, metric, value, scale))
                 elif answer.get("text"):
                     answers.setdefault(qid, answer["text"])
-                    if family == "open_ended":
+                    if question["family"] == "open_ended" or answered.get("family") == "open_ended" or not answer.get(
+                            "row_id"):
                         comments.append(answer["text"])
     contact = (details.get("metadata") or {}).get("contact") or {}
 
@@ -131,11 +187,11 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
     name = " ".join(filter(None, [details.get("first_name") or contact_value("first_name"),
                                   details.get("last_name") or contact_value("last_name")])).strip()
     survey_id, response_id = _ids(payload)
+    title = survey.get("title") or first(fetched, "survey.title")
     defaults = {
         "response_id": details.get("id") or response_id,
         "survey_id": details.get("survey_id") or survey_id,
-        "survey_name": first(fetched, "survey.title") if present(first(fetched, "survey.title")) else (
-            f"SurveyMonkey survey {details.get('survey_id') or survey_id}"),
+        "survey_name": title if present(title) else f"SurveyMonkey survey {details.get('survey_id') or survey_id}",
         "answered_at": details.get("date_modified") or details.get("date_created") or payload.get("event_datetime"),
         "comment": max(comments, key=len) if comments else MISSING,
         "email": details.get("email_address") or contact_value("email") or MISSING,
@@ -145,6 +201,28 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
         **{f: first(custom, f) for f in ("tier", "segment", "account_value", "touchpoint", "channel", "location",
                                           "region", "phone")},
     }
-    return assemble(payload={"event": payload, "response": details}, mapping=mapping, defaults=defaults,
-                    scores=scores, received_at=received_at, answers=answers,
-                    attributes={"collector_id": details.get("collector_id")} if details.get("collector_id") else {})
+    normalized = assemble(payload={"event": payload, "response": details}, mapping=mapping, defaults=defaults,
+                          scores=scores, received_at=received_at, answers=answers,
+                          attributes={"collector_id": details.get("collector_id")} if details.get("collector_id")
+                          else {})
+    if details.get("response_status") not in (None, "completed"):
+        from dataclasses import replace
+
+        normalized = replace(normalized, partial=True)
+    return normalized
+
+
+def sample_delivery(source) -> tuple[str, bytes, dict]:
+    """A response_completed event signed as SurveyMonkey signs it. The event is thin: the worker
+    fetches response 1 of survey 1 with the source's token, so the test shows whether the
+    signature and the token are right (SurveyMonkey answers its own 404 for the made-up ids)."""
+    body = json.dumps({
+        "name": "Closeloop test delivery", "filter_type": "survey", "filter_id": "1",
+        "event_type": "response_completed", "event_id": "closeloop-test-1", "object_type": "response",
+        "object_id": "1", "event_datetime": "2025-03-01T10:00:00.000000+00:00",
+        "resources": {"respondent_id": "1", "recipient_id": "0", "user_id": "1", "collector_id": "1",
+                      "survey_id": "1"},
+    }).encode()
+    api_key = (source.auth or {}).get("api_key", "")
+    return ("application/vnd.surveymonkey.response.v1+json", body,
+            {"sm-apikey": api_key, "sm-signature": sign(api_key, source.secret, body)})

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from surveys.models import Customer, SurveyResponse, Theme
+from surveys.models import Customer, SurveyResponse, Theme, WebhookSource
 
 
 class ResponseSerializer(serializers.ModelSerializer):
@@ -81,3 +81,62 @@ class ThemeSerializer(serializers.ModelSerializer):
         if problems:
             raise serializers.ValidationError(problems)
         return attrs
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    """A webhook source. `secret` is shown once, in the answer to the create (and may be set or
+    rotated by writing it); `url` is the address the survey tool posts to. Mapping and auth
+    options are checked by the same function as on the set-up page, the CLI and the Django admin
+    (surveys.services.sources.source_problems): an error names the mapping key or auth option."""
+
+    url = serializers.SerializerMethodField(help_text="The webhook address to paste into the survey tool.")
+    secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255,
+                                   help_text="Signing secret; generated when omitted on create.")
+    slug = serializers.SlugField(max_length=60, required=False, help_text="The address's last part (from the name "
+                                 "when omitted); fixed once created.")
+    vendor = serializers.ChoiceField(choices=WebhookSource._meta.get_field("vendor").choices)
+    auth = serializers.JSONField(required=False, help_text="Auth options: the vendor's AUTH_OPTIONS only.")
+    mapping = serializers.JSONField(required=False, help_text="Field -> path, value maps and scales.")
+
+    class Meta:
+        model = WebhookSource
+        fields = ["id", "name", "slug", "vendor", "url", "secret", "auth", "mapping", "active",
+                  "rate_limit_per_second", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"name": {"required": True}}
+
+    def get_url(self, source) -> str:
+        from django.conf import settings
+        from django.urls import reverse
+
+        return f"{settings.SITE_URL}{reverse('webhook', args=[source.slug])}"
+
+    def validate(self, attrs):
+        from surveys.services import source_problems
+
+        instance = self.instance
+        if instance is not None:
+            for fixed in ("vendor", "slug"):
+                if fixed in attrs and attrs[fixed] != getattr(instance, fixed):
+                    raise serializers.ValidationError({fixed: f"The {fixed} is fixed once the source exists; "
+                                                              "create another source instead."})
+        vendor = attrs.get("vendor", instance.vendor if instance else "")
+        problems = source_problems(
+            vendor=vendor, mapping=attrs.get("mapping", instance.mapping if instance else {}),
+            auth=attrs.get("auth", instance.auth if instance else {}),
+            slug=attrs.get("slug") if instance is None else None, exclude_pk=instance.pk if instance else None)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
+
+
+class SourceCreatedSerializer(SourceSerializer):
+    """The answer to a create: the source with its secret (shown this once)."""
+
+    secret = serializers.CharField(read_only=True)
+
+
+class TestDeliverySerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="What the webhook door answered (202 accepted).")
+    answer = serializers.JSONField(help_text="The webhook door's answer body.")
+    delivery = serializers.IntegerField(allow_null=True, help_text="The stored delivery's id.")

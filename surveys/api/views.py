@@ -1,22 +1,28 @@
-"""Read-only API over responses and customers, plus the documented webhook formats."""
+"""The surveys API: responses and customers (read-only), themes, webhook sources (CX admins),
+and the documented webhook formats."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import ADMIN, IsCxAdminOrReadOnly, has_role
+from accounts.permissions import ADMIN, IsCxAdmin, IsCxAdminOrReadOnly, has_role
 from surveys import services
 from surveys.api.filters import ResponseTextFilterSet
-from surveys.api.serializers import CustomerSerializer, ResponseSerializer, ThemeSerializer
+from surveys.api.serializers import (
+    CustomerSerializer, ResponseSerializer, SourceCreatedSerializer, SourceSerializer, TestDeliverySerializer,
+    ThemeSerializer,
+)
 from surveys.filtersets import CustomerFilterSet
-from surveys.models import ResponseTheme, Theme
+from surveys.models import ResponseTheme, Theme, WebhookSource
 from surveys.selectors import customer_list_for_user, response_list_for_user
 from surveys.webhook_formats import FORMATS
 
@@ -129,3 +135,53 @@ class WebhookFormatsView(APIView):
     def get(self, request):
         vendor = request.query_params.get("vendor")
         return Response({vendor: FORMATS[vendor]} if vendor in FORMATS else FORMATS)
+
+
+class SourceViewSet(viewsets.ModelViewSet):
+    """Webhook sources, for CX admins (others: 404; accounts.permissions). Create answers the
+    source with its `secret` and `url` (the secret is not shown again; write it to rotate it).
+    Mapping and auth are checked as on the set-up page (errors name the mapping key or auth
+    option). Sources are deactivated (`active: false`), never deleted here: their deliveries and
+    responses keep them. `POST /api/v1/sources/<slug>/test-delivery/` posts the vendor's signed
+    sample delivery through the webhook door and answers what the door answered."""
+
+    serializer_class = SourceSerializer
+    permission_classes = [IsCxAdmin]
+    lookup_field = "slug"
+    queryset = WebhookSource.objects.order_by("name")
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    @extend_schema(responses={201: SourceCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            source = services.source_create(
+                name=data["name"], slug=data.get("slug", ""), vendor=data["vendor"], secret=data.get("secret", ""),
+                auth=data.get("auth") or {}, mapping=data.get("mapping") or {}, active=data.get("active", True),
+                rate_limit_per_second=data.get("rate_limit_per_second", 50))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return Response(SourceCreatedSerializer(source).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("slug", None)
+        data.pop("vendor", None)
+        try:
+            serializer.instance = services.source_update(source=serializer.instance, **data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+
+    @extend_schema(request=None, responses={200: TestDeliverySerializer, 409: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="test-delivery")
+    def test_delivery(self, request, slug=None):
+        from surveys.connect import TestDeliveryUnavailable, source_test_delivery
+
+        source = self.get_object()
+        try:
+            result = source_test_delivery(source=source)
+        except TestDeliveryUnavailable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({"status": result.status, "answer": result.answer, "delivery": result.delivery_pk})

@@ -7,7 +7,8 @@ adapter (fetching thin webhooks first) and calls `response_record` (recording.py
 whole batch in one transaction (core.unit_of_work), on SQLite as on PostgreSQL. `response_record`
 announces each new response with `surveys.signals.response_recorded(recorded=Recorded(...))`.
 
-- sources.py: creating a webhook source.
+- sources.py: a webhook source's one validation (every door), creating and changing one, previewing a
+  mapping on a pasted sample.
 - deliveries.py: a delivery's row: store, enqueue, claim, normalize, fail or retry, replay, re-drive.
 - processing.py: a batch of deliveries, from claimed rows to recorded responses.
 - lookups.py: what a batch reads up front (RecordLookups).
@@ -26,7 +27,9 @@ from surveys.services.discovery import Discovery, discover, discover_themes
 from surveys.services.lookups import RecordLookups
 from surveys.services.processing import deliveries_process, delivery_process
 from surveys.services.recording import InvalidResponse, response_analyse, response_record, survey_find_or_create
-from surveys.services.sources import secret_generate, source_create
+from surveys.services.sources import (
+    auth_options, secret_generate, source_create, source_preview, source_problems, source_update,
+)
 from surveys.services.themes import (
     RETAG_DAYS, RetagResult, ThemeTransitionError, responses_retag, theme_create, theme_decide, theme_problems,
     theme_propose, theme_retag_later, theme_update,
@@ -38,5 +41,6 @@ __all__ = [
     "deliveries_redrive", "deliveries_replay_failed", "delivery_enqueue", "delivery_fetch_request",
     "delivery_normalize", "delivery_process", "delivery_replay", "discover", "discover_themes",
     "response_analyse", "response_record", "responses_retag", "secret_generate", "source_create",
+    "auth_options", "source_preview", "source_problems", "source_update",
     "survey_find_or_create", "theme_create", "theme_decide", "theme_problems", "theme_propose", "theme_retag_later", "theme_update",
 ]

@@ -39,7 +39,9 @@ def delivery_normalize(delivery: WebhookDelivery, mapping: dict | None = None, f
     )
 
 
-def delivery_fetch_request(delivery: WebhookDelivery) -> FetchRequest | None:
+def delivery_fetch_request(delivery: WebhookDelivery) -> FetchRequest | tuple[FetchRequest, ...] | None:
+    """What the worker must GET from the vendor's API to complete a thin webhook (None: nothing):
+    one request, or several (the response, then its survey's definition, which is cached)."""
     adapter = get_adapter(delivery.source.vendor)
     return adapter.fetch_request(delivery.source, parse_body(bytes(delivery.body), delivery.content_type))
 
@@ -77,11 +79,14 @@ def deliveries_claim_more(limit: int) -> list[int]:
 
 
 def delivery_prepare(delivery: WebhookDelivery):
-    """The delivery's normalized response (or Ignored), fetching a thin webhook's body first."""
+    """The delivery's normalized response (or Ignored), fetching a thin webhook's body first
+    (surveys.vendor_api: transient failures raise TransientError and are retried with backoff,
+    a 4xx raises MappingError with the vendor's message). What was fetched is kept on the row, so
+    a replay after a mapping fix normalizes the same answers without calling the vendor again."""
     from surveys.vendor_api import fetch
 
-    if delivery.fetched is None and (request := delivery_fetch_request(delivery)) is not None:
-        delivery.fetched = fetch(request)  # slow I/O outside any transaction
+    if delivery.fetched is None and (plan := delivery_fetch_request(delivery)) is not None:
+        delivery.fetched = fetch(plan)  # slow I/O outside any transaction
         WebhookDelivery.objects.filter(pk=delivery.pk).update(fetched=delivery.fetched)
     return delivery_normalize(delivery)
 

@@ -99,3 +99,22 @@ def test_alerts_are_visible_through_the_response_team(api_client, personas):
     filtered = api_client.get("/api/v1/alerts/", {"team": personas.south.pk, "action": "praise"}).json()["results"]
     assert [a["response"] for a in filtered] == [south.pk]
     assert api_client.get("/api/v1/alerts/", {"touchpoint": "store visit"}).json()["count"] == 1
+
+
+@pytest.mark.parametrize("url, param", [
+    ("/api/v1/alerts/", "created_after"),
+    ("/api/v1/responses/", "answered_after"),
+    ("/api/v1/recognitions/", "created_after"),
+])
+def test_a_time_offset_postgresql_refuses_is_read_in_utc(api_client, personas, url, param):
+    """Python accepts offsets up to 23:59, PostgreSQL only to 15:59: the schema fuzzer's
+    `-19:35` answered 500 until date filters were read in UTC (core.filters)."""
+    defaults_off()
+    rule(name="Detractor", action="praise")
+    alerts_raise_for_response(response=response(nps=1, cust=customer(), team=personas.north))
+    api_client.force_authenticate(personas.adam)
+    later = api_client.get(url, {param: "4330-10-08T06:40:36-19:35"})
+    assert (later.status_code, later.json()["count"]) == (200, 0)
+    earlier = api_client.get(url, {param: "2000-01-01T00:00:00-19:35"})
+    assert earlier.status_code == 200
+    assert earlier.json()["count"] == api_client.get(url).json()["count"]

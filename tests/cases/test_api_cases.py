@@ -111,6 +111,8 @@ def test_each_action_goes_through_its_service(as_alice, personas):
     case = open_case()
     assert as_alice.post(url(case, "start")).json()["status"] == "in_progress"
     contact = as_alice.post(url(case, "log-contact"), {"channel": "phone", "outcome": "no_answer"}, format="json")
+    assert contact.status_code == 200 and contact.json()["first_contacted_at"] is None, "nobody was reached"
+    contact = as_alice.post(url(case, "log-contact"), {"channel": "phone", "outcome": "reached"}, format="json")
     assert contact.status_code == 200 and contact.json()["first_contacted_at"]
     assert as_alice.post(url(case, "priority"), {"priority": "high"}, format="json").json()["priority"] == "high"
     assign = as_alice.post(url(case, "assign"), {"assignee": personas.bob.pk}, format="json")
@@ -124,7 +126,7 @@ def test_each_action_goes_through_its_service(as_alice, personas):
     reopened = as_alice.post(url(case, "reopen"), {"reason": "Customer wrote again"}, format="json")
     assert closed.status_code == 200 and reopened.json()["status"] == "in_progress"
     kinds = [e["kind"] for e in reopened.json()["timeline"]]
-    assert kinds.count("contact") == 2 and kinds[-1] == "reopened"
+    assert kinds.count("contact") == 3 and kinds[-1] == "reopened"
 
 
 def test_customer_history_lists_responses_and_cases_newest_first(as_alice, api_client, personas):

@@ -4,19 +4,16 @@ create a team with business hours and a holiday, an SLA policy and a routing rul
 pages, send a delivery to a new webhook source, and find the case in the new team's inbox with due
 times inside that team's business hours.
 
-The webhook source is created with `manage.py add_webhook_source`: the source set-up pages are
-being built in parallel (issue #17) and are not on this branch."""
+The webhook source is created on the set-up page of issue #17 (Connect a survey tool)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import zoneinfo
 from pathlib import Path
 
 import pytest
 import requests
-from django.core.management import call_command
 
 from accounts.models import ClosedDay, Role, SlaPolicy, Team
 from cases.calendar import is_open
@@ -112,8 +109,12 @@ def test_an_admin_sets_up_a_team_and_its_case_arrives_with_due_times_in_its_hour
     page.get_by_role("button", name="Test routing").click()
     expect(page.locator("#route-answer")).to_contain_text("→ Night desk. Rule #1 “Night orders” matches first.")
 
-    # The webhook source (no set-up page on this branch yet: the management command), one delivery.
-    call_command("add_webhook_source", slug="night-survey", vendor="standard", name="Night survey", stdout=io.StringIO())
+    # The webhook source, from the set-up page (Connect › Standard Webhooks), then one delivery.
+    page.goto(f"{live_server.url}/surveys/setup/new/standard/")
+    page.locator("#source-form #id_name").fill("Night survey")
+    page.locator("#source-form #id_slug").fill("night-survey")
+    page.get_by_role("button", name="Create the source").click()
+    expect(page.locator(".messages")).to_contain_text("Night survey is ready")
     source = WebhookSource.objects.get(slug="night-survey")
     body = closeloop_body(response_id="night-1", nps=2, comment="Nobody answered at night", touchpoint="night")
     sent = requests.post(f"{live_server.url}/webhooks/night-survey/", data=body, timeout=30,

@@ -142,7 +142,7 @@ def test_the_migration_keeps_one_default(personas):
 
     from django.apps import apps
 
-    migration = importlib.import_module("accounts.migrations.0002_one_default_team")
+    migration = importlib.import_module("accounts.migrations.0003_one_default_team")
     Team.objects.update(is_default=False)
     migration.keep_one_default(apps, None)
     assert list(Team.objects.filter(is_default=True)) == [personas.north]  # the oldest team

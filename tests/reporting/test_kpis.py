@@ -111,7 +111,7 @@ def test_kpis_by_period_location_and_touchpoint(north):
     b.case(north, created=TUE.replace(hour=9), resp=b.response(north, at=TUE, nps=1, location="Leeds", touchpoint="Web"))
     b.case(north, created=FRI.replace(hour=9), resp=b.response(north, at=FRI, nps=1, location="Leeds", touchpoint="Store"))
     weekly = selectors.kpis(scope(north), "week")
-    assert [(r["group"], r["cases"]) for r in weekly.rows] == [("2025-03-03", 1), ("2025-03-10", 2)]
+    assert [(r["group"], r["cases"]) for r in weekly.rows] == [("2025-03-10", 2), ("2025-03-03", 1)]  # newest first
     by_location = {r["group"]: r["cases"] for r in selectors.kpis(scope(north), "location").rows}
     assert by_location == {"Leeds": 2, "York": 1}
     by_touchpoint = {r["group"]: r["low_scores"] for r in selectors.kpis(scope(north), "touchpoint").rows}

@@ -46,7 +46,7 @@ def test_weekly_trend_and_touchpoint_heat_map(personas):
     closed(personas.north, late, TUE, touchpoint="Store")
     closed(personas.north, broken, TUE, touchpoint="Store")
     weekly = selectors.root_cause_weekly(scope(personas.north))
-    assert [c.label for c in weekly.columns] == ["Root cause", "2025-03-03", "2025-03-10", "Total"]
+    assert [c.label for c in weekly.columns] == ["Root cause", "2025-03-10", "2025-03-03", "Total"]  # newest first
     assert weekly.rows[0] == {"root_cause": "T Delivery > Late", "w2025-03-03": 1, "w2025-03-10": 2, "total": 3}
     week_link = parse_qs(urlparse(weekly.links[0]["w2025-03-10"]).query)
     assert week_link["closed_after"] == ["2025-03-10"] and week_link["closed_before"] == ["2025-03-16"]

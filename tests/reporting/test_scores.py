@@ -67,4 +67,4 @@ def test_weekly_periods_split_on_monday(personas):
     b.response(personas.north, at=MON - dt.timedelta(minutes=1), nps=10)  # Sunday night: previous week
     b.response(personas.north, at=MON, nps=0)
     rows = selectors.scores_trend(scope(personas.north), "week").rows
-    assert [(r["period"], r["nps"]) for r in rows] == [("2025-03-03", 100.0), ("2025-03-10", -100.0)]
+    assert [(r["period"], r["nps"]) for r in rows] == [("2025-03-10", -100.0), ("2025-03-03", 100.0)]  # newest first

@@ -61,7 +61,7 @@ def test_volume_links_to_the_open_cases_about_the_theme(talk):
 
 def test_weekly_trend(talk):
     table = selectors.themes_weekly(scope(talk.north))
-    assert [c.label for c in table.columns] == ["Theme", "2025-03-03", "2025-03-10", "Total"]
+    assert [c.label for c in table.columns] == ["Theme", "2025-03-10", "2025-03-03", "Total"]  # newest first
     assert table.rows == [
         {"theme": "Rude staff", "w2025-03-03": 0, "w2025-03-10": 3, "total": 3},
         {"theme": "Delivery delays", "w2025-03-03": 1, "w2025-03-10": 1, "total": 2},

@@ -33,9 +33,13 @@ def test_formbricks_payload_with_no_mapping():
     assert r.answered_at == datetime(2025, 3, 1, 9, 1, tzinfo=UTC)
 
 
-def test_formbricks_unfinished_response_is_ignored():
+def test_formbricks_unfinished_response_is_a_partial_response():
+    """Issue #17: a partial is judged by its score at once (the finished version completes it)."""
     partial = {**FORMBRICKS, "event": "responseCreated", "data": {**FORMBRICKS["data"], "finished": False}}
-    assert isinstance(standard.normalize(partial, {}, NOW), Ignored)
+    r = standard.normalize(partial, {}, NOW)
+    assert (r.response_id, r.partial, [(s.metric, s.value) for s in r.scores]) == ("resp_fb1", True, [("nps", 6)])
+    no_score = {**partial, "data": {**partial["data"], "data": {"q_open": "Hello"}}}
+    assert isinstance(standard.normalize(no_score, {}, NOW), Ignored)
 
 
 def test_qualtrics_workflow_json():

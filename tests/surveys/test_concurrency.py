@@ -113,7 +113,7 @@ def fake_surveymonkey(settings):
 @pytest.mark.django_db
 def test_surveymonkey_thin_event_is_completed_from_its_api(client, fake_surveymonkey, django_capture_on_commit_callbacks):
     fake_surveymonkey.details = surveymonkey_details(nps="3")
-    source = make_source("surveymonkey", auth={"api_key": "client-1", "access_token": "sm-token"})
+    source = make_source("surveymonkey", auth={"api_key": "client-1", "api_token": "sm-token"})
     body = surveymonkey_event()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/webhooks/{source.slug}/", data=body,
@@ -122,14 +122,14 @@ def test_surveymonkey_thin_event_is_completed_from_its_api(client, fake_surveymo
     assert response.status_code == 202
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "processed", delivery.error
-    assert fake_surveymonkey.seen == [("/v3/surveys/4321/responses/118/details?simple=true", "Bearer sm-token")]
+    assert fake_surveymonkey.seen[0] == ("/v3/surveys/4321/responses/118/details?simple=true", "Bearer sm-token")
     r = SurveyResponse.objects.get()
     assert (r.nps, r.comment, r.customer.email, r.customer.external_id) == (3, "Waited 40 minutes", "sam@example.com", "C-5")
 
 
 @pytest.mark.django_db
 def test_surveymonkey_refused_token_fails_with_an_actionable_reason(fake_surveymonkey):
-    source = make_source("surveymonkey", auth={"api_key": "client-1", "access_token": "wrong"})
+    source = make_source("surveymonkey", auth={"api_key": "client-1", "api_token": "wrong"})
     delivery, _ = delivery_store(source=source, delivery_id="e1", content_type="application/json", headers={},
                                  body=surveymonkey_event())
     assert delivery_process(delivery_pk=delivery.pk) == "failed"

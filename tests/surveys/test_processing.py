@@ -85,7 +85,7 @@ def test_transient_errors_retry_with_backoff_then_fail_visibly(settings, monkeyp
     from surveys import vendor_api
 
     settings.WEBHOOK_MAX_ATTEMPTS = 3
-    source = make_source("surveymonkey", auth={"api_key": "k", "access_token": "t"})
+    source = make_source("surveymonkey", auth={"api_key": "k", "api_token": "t"})
     from tests.surveys.payloads import surveymonkey_event
 
     delivery = _store(source, surveymonkey_event())

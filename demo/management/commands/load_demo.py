@@ -21,13 +21,17 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded.")
             return
         context: dict = {"stdout": self.stdout}
+        modules = []
         for name in STAGES:
             try:
-                module = importlib.import_module(name)
+                modules.append(importlib.import_module(name))
             except ModuleNotFoundError as exc:
                 if exc.name != name:
                     raise
-                continue
-            with transaction.atomic():
+        # All or nothing: one transaction for every stage. Interrupted (Ctrl-C during the first
+        # `make run`), nothing is kept, and the next --once finds no admin and loads it all again.
+        # Tasks the stages queue are sent on commit, so an interrupted load queues nothing either.
+        with transaction.atomic():
+            for module in modules:
                 context.update(module.seed(context=context) or {})
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Logins: agent, manager, admin."))

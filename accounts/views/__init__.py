@@ -1,3 +1,6 @@
+"""Sign-in, the landing redirect, the lockout answer, password reset and invitations
+(accounts.views.passwords), and the users pages for CX admins (accounts.views.users)."""
+
 import logging
 
 from django.contrib.auth import views as auth_views
@@ -15,7 +18,8 @@ class LoginView(auth_views.LoginView):
 
 def locked_out(request, credentials=None, *args, **kwargs):
     """django-axes' answer once a user name or address hit LOGIN_FAILURE_LIMIT: 429 with
-    Retry-After, without saying whether the user name exists."""
+    Retry-After, without saying whether the user name exists, and what the person can do:
+    wait, or reset the password by e-mail (which lifts the lock on their user name)."""
     from django.conf import settings
 
     retry_after = int(settings.AXES_COOLOFF_TIME * 3600)
@@ -35,5 +39,3 @@ def home(request):
         except NoReverseMatch:
             continue
     return render(request, "home.html")
-
-

@@ -19,7 +19,7 @@ def keep_one_default(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ('accounts', '0002_first_attempt_policy'),
     ]
 
     operations = [

@@ -1,0 +1,9 @@
+"""Writes on accounts: people (invitations, roles, deactivation) live in accounts.services.users.
+Pages, the REST API and management commands call these functions; none of them writes a user's
+role or active flag directly."""
+
+from accounts.services.users import (
+    InvitationResult, invitation_renew, invitation_resend, invitation_token, user_invite, user_list, user_update,
+)
+
+__all__ = ["InvitationResult", "invitation_renew", "invitation_resend", "invitation_token", "user_invite", "user_list", "user_update"]

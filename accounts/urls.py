@@ -1,0 +1,24 @@
+"""Pages of the accounts app: the users pages (CX admins) and password reset / invitation links
+(anyone with a link). Sign-in and sign-out stay at /login/ and /logout/ (config/urls.py)."""
+
+from django.urls import path
+
+from accounts.views import passwords, users
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("settings/users/", users.user_list, name="users"),
+    path("settings/users/invite/", users.user_invite, name="user_invite"),
+    path("settings/users/<int:pk>/", users.user_edit, name="user_edit"),
+    path("settings/users/<int:pk>/deactivate/", users.user_deactivate, name="user_deactivate"),
+    path("settings/users/<int:pk>/reactivate/", users.user_reactivate, name="user_reactivate"),
+    path("settings/users/<int:pk>/resend-invitation/", users.user_resend_invitation, name="user_resend_invitation"),
+    path("password-reset/", passwords.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", passwords.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", passwords.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/done/", passwords.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invitation/<uidb64>/<token>/", passwords.InvitationConfirmView.as_view(), name="invitation_confirm"),
+    path("invitation/done/", passwords.InvitationCompleteView.as_view(), name="invitation_complete"),
+]

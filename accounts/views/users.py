@@ -1,0 +1,127 @@
+"""The users pages for CX admins (/settings/users/): list, invite, change a role, deactivate,
+reactivate, resend an invitation. Every write goes through accounts.services.users; its
+refusals are shown beside the field (role) or as an error message (the buttons)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.forms import InviteForm, RoleForm
+from accounts.models import User
+from accounts.permissions import admin_required
+from accounts.services import users as services
+
+STATUS_LABELS = {"active": "Active", "invited": "Invited", "deactivated": "Deactivated"}
+
+
+def _row(user: User) -> dict:
+    status = services.user_status(user)
+    return {"user": user, "status": status, "status_label": STATUS_LABELS[status]}
+
+
+def _invitation_message(request: HttpRequest, result: services.InvitationResult, *, again: bool = False) -> None:
+    user = result.user
+    if result.sent:
+        verb = "Sent a new invitation" if again else "Invited"
+        messages.success(request, f"{verb} {user.display_name}: an e-mail with a link to choose a password "
+                                  f"went to {user.email}.")
+    else:
+        messages.error(request, f"{user.display_name} is added, but the invitation e-mail to {user.email} could "
+                                f"not be sent ({result.error}). Use “Resend invitation” once mail works.")
+
+
+def _refusal(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+@admin_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    rows = [_row(user) for user in services.user_list()]
+    return render(request, "accounts/user_list.html", {"rows": rows})
+
+
+@admin_required
+def user_invite(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = services.user_invite(by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                _invitation_message(request, result)
+                return redirect(reverse("accounts:users") + f"#user-{result.user.pk}")
+        status = 422
+    return render(request, "accounts/user_invite.html", {"form": form}, status=status)
+
+
+@admin_required
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    form = RoleForm(request.POST or None, initial={"role": user.role})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.user_update(by=request.user, user_id=user.pk, role=form.cleaned_data["role"])
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error("role" if field == "role" else None, error)
+            else:
+                user.refresh_from_db()
+                messages.success(request, f"{user.display_name} is now a {user.get_role_display()}.")
+                return redirect("accounts:user_edit", pk=user.pk)
+        status = 422
+    row = _row(user)
+    context = {"form": form, "user_obj": user, "status": row["status"], "status_label": row["status_label"]}
+    return render(request, "accounts/user_edit.html", context, status=status)
+
+
+def _set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    try:
+        services.user_update(by=request.user, user_id=user.pk, is_active=active)
+    except ValidationError as exc:
+        messages.error(request, _refusal(exc))
+    else:
+        if active:
+            messages.success(request, f"{user.display_name} is active again and can sign in.")
+        else:
+            messages.success(request, f"{user.display_name} is deactivated: they can no longer sign in or use "
+                                      "the API. Their cases and history stay.")
+    return redirect("accounts:user_edit", pk=user.pk)
+
+
+@admin_required
+@require_POST
+def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, pk, False)
+
+
+@admin_required
+@require_POST
+def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, pk, True)
+
+
+@admin_required
+@require_POST
+def user_resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    try:
+        result = services.invitation_resend(by=request.user, user_id=user.pk)
+    except ValidationError as exc:
+        messages.error(request, _refusal(exc))
+    else:
+        _invitation_message(request, result, again=True)
+    return redirect("accounts:user_edit", pk=user.pk)
