@@ -113,13 +113,7 @@ def serve(env: dict, var_dir: Path, port: str, python: str, bin_dir: Path, *, em
     manager = Manager(printer)
     gunicorn = bin_dir / "gunicorn"
     celery = bin_dir / "celery"
-    manager.add_process(
-        "web",
-        f"{gunicorn} config.wsgi:application --bind 127.0.0.1:{port} --workers 2 --threads 4 "
-        f"--access-logfile - --graceful-timeout 5",
-        env=env,
-        cwd=str(BASE_DIR),
-    )
+    manager.add_process("web", web_command(gunicorn, port), env=env, cwd=str(BASE_DIR))
     manager.add_process(
         "worker", f"{celery} -A config worker --loglevel INFO --concurrency 2 --without-mingle", env=env, cwd=str(BASE_DIR)
     )
@@ -207,6 +201,12 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+def web_command(gunicorn: Path | str, port: str) -> str:
+    """The web server of `make run`: gunicorn's threads, each given a request only once it is all
+    in (config.gunicorn_worker), so stalled senders never hold them."""
+    return (f"{gunicorn} config.wsgi:application --bind 127.0.0.1:{port} --workers 2 --threads 4 "
+            f"--worker-class config.gunicorn_worker.BufferedThreadWorker --access-logfile - --graceful-timeout 5")
 
 
 def _redact(url: str) -> str:

@@ -8,6 +8,11 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # (measured on 2 cores: 2 x 8-16 accepted the most webhooks; 3 x 4 and sync workers fewer).
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
 threads = int(os.environ.get("GUNICORN_THREADS") or 8)
+# gthread, with each request read in full in the worker's event loop before a thread takes it:
+# senders that stall after their headers (slowloris, bad networks) never hold the threads
+# (config/gunicorn_worker.py; GUNICORN_READ_TIMEOUT). The ingest server's `-k uvicorn_worker...`
+# on the command line takes precedence over this.
+worker_class = "config.gunicorn_worker.BufferedThreadWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 # Replace a worker after this many requests (0: never, gunicorn's default). Measured: with 2,000,

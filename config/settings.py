@@ -337,6 +337,11 @@ WEBHOOK_REDRIVE_AFTER_SECONDS = envint("WEBHOOK_REDRIVE_AFTER_SECONDS", 60)
 WEBHOOK_PROCESSING_TIMEOUT_SECONDS = envint("WEBHOOK_PROCESSING_TIMEOUT_SECONDS", 300)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
+# The ingest server answers 408 to a sender whose body has not all arrived this long after its
+# headers (surveys.ingest.asgi); the web process's equivalent is GUNICORN_READ_TIMEOUT.
+WEBHOOK_BODY_TIMEOUT_SECONDS = envint("WEBHOOK_BODY_TIMEOUT_SECONDS", 10)
+# Refused deliveries kept for the console: one per source, reason and sender per this many seconds.
+WEBHOOK_REFUSAL_WINDOW_SECONDS = envint("WEBHOOK_REFUSAL_WINDOW_SECONDS", 10)
 SURVEYMONKEY_API_BASE = env("SURVEYMONKEY_API_BASE", "https://api.surveymonkey.com/v3")
 QUALTRICS_API_BASE = env("QUALTRICS_API_BASE", "")
 # Theme discovery (surveys.services.discovery): reads this many recent comments, proposes at most this many themes.

@@ -2,8 +2,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from surveys.models import Customer, ResponseTheme, Survey, SurveyResponse, Theme, WebhookDelivery, WebhookSource
-from surveys.services import delivery_replay, source_problems, theme_problems, theme_retag_later
+from surveys.models import (
+    Customer,
+    RefusedDelivery,
+    ResponseTheme,
+    Survey,
+    SurveyResponse,
+    Theme,
+    WebhookDelivery,
+    WebhookSource,
+)
+from surveys.services import (
+    delivery_replay,
+    source_problems,
+    theme_problems,
+    theme_retag_later,
+)
 from surveys.services.sources import mapping_canonical
 from surveys.text import themes_changed
 from surveys.theme_forms import KeywordsField
@@ -58,6 +72,22 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def replay(self, request, queryset):
         count = sum(delivery_replay(delivery=d) for d in queryset)
         messages.success(request, f"{count} deliveries queued again.")
+
+
+@admin.register(RefusedDelivery)
+class RefusedDeliveryAdmin(admin.ModelAdmin):
+    """Read-only: refusals are recorded by the webhook doors (a sample of them, see docs/webhooks.md)."""
+
+    list_display = ["received_at", "slug", "status", "reason", "message", "size", "sender"]
+    list_filter = ["reason", "status"]
+    search_fields = ["slug", "sender", "message"]
+    readonly_fields = [f.name for f in RefusedDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Survey)

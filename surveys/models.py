@@ -99,6 +99,11 @@ class WebhookDelivery(models.Model):
     response = models.ForeignKey(
         "SurveyResponse", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
+    replayed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When a person last replayed it: processing it then runs the alert rules again, also on a "
+                  "response recorded before.",
+    )
 
     class Meta:
         ordering = ["-received_at"]
@@ -126,6 +131,54 @@ class WebhookDelivery(models.Model):
     def latency(self):
         """Time from receipt to the end of processing (None while unfinished)."""
         return self.processed_at - self.received_at if self.processed_at else None
+
+
+class RefusedDelivery(models.Model):
+    """A webhook request answered with a 4xx and not stored, kept so an admin sees why a tool's
+    deliveries fail (the delivery console). Written by surveys.ingest.refusals: sampled (one row
+    per source, reason and sender address per few seconds, at most a few rows a second per
+    process) so a flood of refusals never floods the database, and pruned to the newest
+    KEEP_PER_SOURCE per requested slug. Every refusal is counted, sampled or not, in Redis
+    (surveys.stats) and on /metrics. The body is kept only as a short excerpt."""
+
+    class Reason(models.TextChoices):
+        NOT_FOUND = "not_found", "No active source at this address (404)"
+        INSECURE = "insecure", "Plain HTTP where HTTPS is required (403)"
+        TOO_LARGE = "too_large", "Body over the size limit (413)"
+        CONTENT_TYPE = "content_type", "A content type this tool does not send (415)"
+        SIGNATURE = "signature", "Missing or invalid signature (401)"
+        MALFORMED = "malformed", "Signed, but the body cannot be read (400)"
+        UNSTORABLE = "unstorable", "Data the database cannot hold (400)"
+        RATE_LIMITED = "rate_limited", "Over the source's rate limit (429)"
+        TIMEOUT = "timeout", "Body not sent in time (408)"
+
+    KEEP_PER_SOURCE = 200
+
+    source = models.ForeignKey(
+        WebhookSource, null=True, blank=True, on_delete=models.CASCADE, related_name="refusals",
+        help_text="None when no source has the requested slug.",
+    )
+    slug = models.CharField(max_length=100, help_text="The slug as requested.")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    status = models.PositiveSmallIntegerField()
+    message = models.CharField(max_length=255, help_text="What the sender was told.")
+    detail = models.TextField(blank=True, help_text="Why exactly (for the admin; never sent).")
+    received_at = models.DateTimeField()
+    size = models.PositiveIntegerField(help_text="Body size in bytes (as declared when it was not read).")
+    sender = models.CharField(max_length=64, blank=True, help_text="The sender's address.")
+    user_agent = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=255, blank=True)
+    excerpt = models.TextField(blank=True, help_text="The start of the body, never the whole of an unsigned one.")
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            # The console's recent refusals of a source, and the pruning of the oldest.
+            models.Index(fields=["slug", "-received_at"], name="surveys_refusal_slug_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug}: {self.status} {self.reason}"
 
 
 class Survey(models.Model):

@@ -7,7 +7,8 @@ stage owns to be set in the same INSERT (cases routes it to its team: no UPDATE 
 response (never for a duplicate), with `recorded=Recorded(...)`: the response and what the
 receivers need to know about it, passed explicitly rather than set on the instance. It is sent
 again, with `is_new=False`, when a partial response is completed by a later version of it
-(surveys.services.recording.response_complete), so the rules judge the new answers too. Receivers
+(surveys.services.recording.response_complete) and when a person replays a delivery of a response
+recorded before, so the rules judge it again. Receivers
 (alerts) run in that same transaction, so a response and the alerts it raises are committed
 together or not at all.
 

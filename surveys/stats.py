@@ -19,6 +19,11 @@ def _client():
     return cache._cache.get_client(KEY, write=True)
 
 
+def redis_client():
+    """The cache's Redis client (for the few things that need a Redis command of their own)."""
+    return _client()
+
+
 def _key() -> str:
     return cache.make_key(KEY)
 
@@ -27,6 +32,15 @@ def record_rejection(source_slug: str, reason: str) -> None:
     logger.warning("webhook rejected", extra={"source": source_slug, "reason": reason})
     try:
         _client().hincrby(_key(), f"{source_slug}|{reason}", 1)
+    except Exception as exc:  # Redis down: the log line above is the record
+        logger.warning("webhook rejection not counted: %s", exc)
+
+
+async def record_rejection_async(source_slug: str, reason: str) -> None:
+    """`record_rejection` for an event loop (the ingest server): the same count, on the loop's client."""
+    logger.warning("webhook rejected", extra={"source": source_slug, "reason": reason})
+    try:
+        await _async_client().hincrby(_key(), f"{source_slug}|{reason}", 1)
     except Exception as exc:  # Redis down: the log line above is the record
         logger.warning("webhook rejection not counted: %s", exc)
 

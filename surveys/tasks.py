@@ -20,8 +20,11 @@ def process_delivery_task(delivery_id: int) -> str:
 @shared_task(acks_late=True, ignore_result=True)
 def redrive_pending_deliveries_task() -> dict:
     """Beat, every 30 s: deliveries stuck in processing go back to pending; pending ones older
-    than WEBHOOK_REDRIVE_AFTER_SECONDS are enqueued again (broker was down, task lost)."""
-    return deliveries_redrive()
+    than WEBHOOK_REDRIVE_AFTER_SECONDS are enqueued again (broker was down, task lost). Also
+    prunes the refused deliveries kept for the console to the newest few per address."""
+    from surveys.ingest.refusals import refusals_prune  # the ingest package imports this module
+
+    return {**deliveries_redrive(), "refusals_pruned": refusals_prune()}
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import admin_required
 from surveys.adapters import Ignored, MappingError, PayloadError
 from surveys.adapters.common import validate_mapping
-from surveys.models import WebhookDelivery, WebhookSource
+from surveys import stats
+from surveys.models import RefusedDelivery, WebhookDelivery, WebhookSource
 from surveys.services import deliveries_replay_failed, delivery_fetch_request, delivery_normalize, delivery_replay
 
 PAGE = 50
@@ -35,8 +36,20 @@ def console(request):
         failed=Count("deliveries", filter=Q(deliveries__status=WebhookDelivery.Status.FAILED)),
         waiting=Count("deliveries", filter=Q(deliveries__status__in=["pending", "processing"])),
     ).order_by("name")
-    rows = [{"source": s, "url": webhook_url(s)} for s in sources]
-    return render(request, "surveys/console.html", {"rows": rows})
+    refused = refused_totals()
+    rows = [{"source": s, "url": webhook_url(s), "refused": sum(refused.get(s.slug, {}).values())} for s in sources]
+    return render(request, "surveys/console.html", {
+        "rows": rows, "unknown": RefusedDelivery.objects.filter(source__isnull=True)[:PAGE],
+        "unknown_count": sum(refused.get(stats.UNKNOWN_SOURCE, {}).values()),
+    })
+
+
+def refused_totals() -> dict[str, dict[str, int]]:
+    """Refusals counted so far (surveys.stats, in Redis), by source slug then reason."""
+    totals: dict[str, dict[str, int]] = {}
+    for (slug, reason), count in stats.rejection_counts().items():
+        totals.setdefault(slug, {})[reason] = count
+    return totals
 
 
 @admin_required
@@ -51,6 +64,10 @@ def source_deliveries(request, slug):
         "source": source, "url": webhook_url(source), "deliveries": deliveries[:PAGE], "status": status,
         "statuses": WebhookDelivery.Status.choices,
         "failed_count": source.deliveries.filter(status=WebhookDelivery.Status.FAILED).count(),
+        "refusals": RefusedDelivery.objects.filter(slug=source.slug)[:PAGE],
+        "keep": RefusedDelivery.KEEP_PER_SOURCE,
+        "refused": sorted((RefusedDelivery.Reason(reason).label if reason in RefusedDelivery.Reason.values else reason, n)
+                          for reason, n in refused_totals().get(source.slug, {}).items()),
     })
 
 

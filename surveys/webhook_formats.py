@@ -1,10 +1,21 @@
-"""The webhook formats, as data: shown by GET /api/v1/webhook-formats/ and in the OpenAPI schema."""
+"""The webhook formats, as data: shown by GET /api/v1/webhook-formats/ and in the OpenAPI schema.
+
+The entries written out below carry a hand-made example; every other preset's entry is made from
+its adapter (its docstring, CONTENT_TYPES, IDENTITY and sample_delivery), so each of the twelve
+presets is listed and none can drift from what its adapter accepts."""
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
+from surveys.adapters import VENDORS, get_adapter
+from surveys.adapters.common import media_type
+from surveys.models import Vendor
+
 FORMATS = {
     "standard": {
-        "title": "Standard Webhooks carrying Closeloop's response format (also Formbricks)",
+        "title": "Standard Webhooks carrying Closeloop's response format (Formbricks has its own preset)",
         "docs": ["https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md",
                  "https://formbricks.com/docs/xm-and-surveys/core-features/integrations/webhooks"],
         "content_types": ["application/json"],
@@ -118,3 +129,32 @@ FORMATS = {
         "example_body": {"id": "ticket-991", "nps": 6, "comment": "Fixed, but slowly.", "email": "pat@example.com"},
     },
 }
+
+
+EXAMPLE_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def _from_adapter(vendor: str) -> dict:
+    adapter = get_adapter(vendor)
+    source = SimpleNamespace(
+        pk=1, slug="example", name="Example", vendor=vendor, secret=EXAMPLE_SECRET, previous_secret="",
+        secrets=[EXAMPLE_SECRET], auth={"api_key": "API-KEY", "api_token": "API-TOKEN"}, mapping={},
+    )
+    content_type, body, headers = adapter.sample_delivery(source)
+    text = body.decode("utf-8", "replace")
+    try:
+        example = json.loads(text) if media_type(content_type) == "application/json" else text
+    except ValueError:
+        example = text
+    intro = " ".join((adapter.__doc__ or "").strip().split("\n\n")[0].split())
+    return {
+        "title": Vendor(vendor).label,
+        "docs": [f"docs/connect/{vendor}.md"],
+        "content_types": list(adapter.CONTENT_TYPES),
+        "headers": [f"{name}: <as in docs/connect/{vendor}.md>" for name in headers],
+        "description": f"{intro} Customer identity: {adapter.IDENTITY}",
+        "example_body": example,
+    }
+
+
+FORMATS = {vendor: FORMATS.get(vendor) or _from_adapter(vendor) for vendor in VENDORS}

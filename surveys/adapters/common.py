@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
+from surveys.adapters.bodies import BodyError, decode, parse_json
 from surveys.adapters.picking import MISSING, UnknownLabel, apply_value_map, parse_value_map, resolve  # noqa: F401
 from surveys.normalized import CustomerIdentity, NormalizedResponse, Score
 
@@ -69,24 +70,31 @@ def is_json_type(mt: str) -> bool:
 
 
 def parse_body(body: bytes, content_type: str) -> Any:
-    """JSON, form-encoded or multipart bytes -> Python data. Raises PayloadError with the reason."""
+    """JSON, form-encoded or multipart bytes -> Python data. Raises PayloadError with a reason the
+    sender (or the person configuring it) can act on.
+
+    - A `charset` parameter is honoured (`application/json; charset=latin-1`); without one the
+      body is UTF-8 (surveys.adapters.bodies).
+    - A body labelled form-encoded or multipart that is a JSON document is read as JSON: senders
+      that post a JSON string without setting a content type (Google Apps Script's UrlFetchApp,
+      hand-written scripts) label it `application/x-www-form-urlencoded`.
+    - JSON that cannot be stored or worked on is refused here, before the 2xx: nesting deeper
+      than 64 levels, NaN/Infinity, numbers outside a 64-bit float's range, integers of more
+      than 4,300 digits."""
     mt = media_type(content_type)
-    if mt == FORM_TYPE:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise PayloadError(f"Form body is not UTF-8: {exc}") from None
-        return _flatten_pairs(parse_qsl(text, keep_blank_values=True))
-    if mt == MULTIPART_TYPE:
-        return _parse_multipart(body, content_type)
-    if not body.strip():
-        raise PayloadError("Empty body: expected a JSON document.")
     try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"Body is not UTF-8: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"Malformed JSON: {exc}") from None
+        if mt in (FORM_TYPE, MULTIPART_TYPE) and body.lstrip()[:1] in (b"{", b"["):
+            try:
+                return parse_json(body, content_type)
+            except BodyError:
+                pass  # not JSON after all: read it as the form it says it is
+        if mt == FORM_TYPE:
+            return _flatten_pairs(parse_qsl(decode(body, content_type, "Form body"), keep_blank_values=True))
+        if mt == MULTIPART_TYPE:
+            return _parse_multipart(body, content_type)
+        return parse_json(body, content_type)
+    except BodyError as exc:
+        raise PayloadError(str(exc)) from None
 
 
 def _flatten_pairs(pairs) -> dict:

@@ -34,8 +34,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("contact userId (or the contact attribute / hidden field userId or customer_id), "
-            "then e-mail (contact attribute or hidden field email)")
+IDENTITY = ("Contact userId (or the contact attribute / hidden field userId or customer_id), "
+            "then e-mail (contact attribute or hidden field email).")
 IDENTITY_KEYS = {
     "external_id": ("userId", "externalId", "customer_id", "customerId"),
     "email": ("email",), "name": ("name", "fullName"), "phone": ("phone",),

@@ -34,7 +34,7 @@ from surveys.adapters.answers import (
 from surveys.adapters.common import Ignored, SignatureError, assemble, header, is_json_type, present, text
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = "an item titled Customer ID (pre-filled), then the respondent's e-mail, then an item titled Email"
+IDENTITY = "An item titled Customer ID (pre-filled), then the respondent's e-mail, then an item titled Email."
 CONTENT_TYPES = ("application/json",)
 TOLERANCE_SECONDS = 5 * 60
 SIGNATURE_HEADER = "x-closeloop-signature"

@@ -38,8 +38,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS = {"form_id": "Jotform form id: deliveries for any other form are refused (optional)"}
-IDENTITY = ("the question or hidden field with unique name customer_id (or user_id / external_id), then e-mail "
-            "(a field named email), then phone")
+IDENTITY = ("The question or hidden field with unique name customer_id (or user_id / external_id), then e-mail "
+            "(a field named email), then phone.")
 CONTENT_TYPES = (MULTIPART_TYPE, FORM_TYPE)
 TOKEN_HEADER = "x-closeloop-token"
 QUESTION_KEY = re.compile(r"^q(\d+)_(.+)$")

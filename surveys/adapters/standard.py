@@ -37,8 +37,8 @@ from surveys.adapters.standard_signature import (  # noqa: F401  (re-exported: t
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("the customer's id (data.customer / respondent / contact: external_id, customer_id, user_id or id, "
-            "or an answer or hidden field named customer_id), then e-mail")
+IDENTITY = ("The customer's id (data.customer / respondent / contact: external_id, customer_id, user_id or id, "
+            "or an answer or hidden field named customer_id), then e-mail.")
 CONTENT_TYPES = ("application/json",)
 
 

@@ -31,8 +31,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("hidden field customer_id (or user_id / external_id), then e-mail (hidden field or e-mail "
-            "question), then phone")
+IDENTITY = ("Hidden field customer_id (or user_id / external_id), then e-mail (hidden field or e-mail "
+            "question), then phone.")
 CONTENT_TYPES = ("application/json",)
 SIGNATURE_HEADER = "tally-signature"
 CHOICE_TYPES = ("MULTIPLE_CHOICE", "DROPDOWN", "CHECKBOXES", "MULTI_SELECT", "RANKING")

@@ -27,8 +27,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("hidden field customer_id (or user_id / external_id), then e-mail (hidden field email, "
-            "else the form's e-mail question), then phone")
+IDENTITY = ("Hidden field customer_id (or user_id / external_id), then e-mail (hidden field email, "
+            "else the form's e-mail question), then phone.")
 CONTENT_TYPES = ("application/json",)
 RESPONSE_EVENTS = ("form_response", "form_response_partial")
 SIGNATURE_HEADER = "typeform-signature"

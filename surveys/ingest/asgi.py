@@ -35,17 +35,19 @@ import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections
+from django.db import DatabaseError, DataError, close_old_connections, connections
 from django.http.request import split_domain_port, validate_host
 
 from core.logging import request_id_var
 from core.metrics import LATENCY, REQUESTS
 from core.middleware import VALID, new_request_id
 from surveys import stats
-from surveys.ingest.checks import JSON, RATE_LIMITED, Answer, NeedsIO, check, stored, unavailable
+from surveys.ingest import refusals
+from surveys.ingest.checks import JSON, RATE_LIMITED, Answer, NeedsIO, check, stored, unavailable, unstorable
 from surveys.ingest.publish import publish, publisher
 from surveys.ingest.store import delivery_row, group_outcomes, group_statement, original_select, store_delivery
 
@@ -64,9 +66,17 @@ async def asgi_receive(scope, receive, send, slug: str) -> None:
                                scope.get("scheme", "http"))
     rid = request_id(headers.get("x-request-id", ""))
     token = request_id_var.set(rid)
+    client = scope.get("client") or ("", 0)
+    sender = refusals.sender_address(client[0] or "", headers.get("x-forwarded-for", ""))
     try:
-        body = await _read_body(receive, headers) if method == "POST" else b""
-        answer = await _answer(method, slug, headers, scope.get("query_string", b"").decode("latin-1"), body, secure)
+        try:
+            body = await _read_body(receive, headers) if method == "POST" else b""
+        except TimeoutError:
+            answer = replace(SLOW_BODY, rejected=(slug, "timeout"))
+            await refusals.refused_async(answer, slug, headers, None, sender, _in_thread)
+        else:
+            answer = await _answer(method, slug, headers, scope.get("query_string", b"").decode("latin-1"), body,
+                                   secure, sender)
     except Exception as exc:  # not even the door may answer 500
         logger.exception("webhook receive failed")
         answer = unavailable(exc)
@@ -88,15 +98,92 @@ def request_headers(scope) -> dict[str, str]:
     return headers
 
 
+def body_timeout() -> float:
+    """Seconds a sender has to send the whole body once its headers are in (a slow sender's
+    connection waits in the event loop and blocks no one, but is not kept forever)."""
+    return settings.WEBHOOK_BODY_TIMEOUT_SECONDS
+
+
+SLOW_BODY = Answer(408, {"error": "The body did not arrive in time; send it in one go."}, (("Connection", "close"),),
+                   rejected=("", "timeout"), detail="Headers sent, then the body trickled in or never came.")
+
+
 async def _read_body(receive, headers: dict[str, str]) -> bytes | None:
     """The raw body, or None when it is over WEBHOOK_MAX_BODY_BYTES (by its Content-Length, or
-    as it streams in): `check` answers 413 then, after the source's own 404."""
+    as it streams in): `check` answers 413 then, after the source's own 404. TimeoutError when
+    it has not all arrived within body_timeout()."""
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     try:
         if int(headers.get("content-length") or 0) > limit:
             return None
     except ValueError:
         pass
+    task = asyncio.current_task()
+    watch = _deadlines()
+    watch.add(task, body_timeout())
+    try:
+        return await _read_chunks(receive, limit)
+    except asyncio.CancelledError:
+        if not watch.timed_out(task):
+            raise
+        task.uncancel()
+        raise TimeoutError from None
+    finally:
+        watch.discard(task)
+
+
+class BodyDeadlines:
+    """The body timeout for every request of one event loop, at the cost of a dict entry each: one
+    timer, armed while bodies are being read, wakes at most once per period and cancels the reads
+    that are past their deadline (asyncio.timeout would arm and cancel a timer per request, over
+    ten times the cost of reading a small body)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self._due: dict[asyncio.Task, float] = {}
+        self._expired: set[asyncio.Task] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._period = 1.0
+
+    def add(self, task: asyncio.Task, seconds: float) -> None:
+        self._due[task] = self._loop.time() + seconds
+        if self._timer is None:
+            self._period = min(1.0, max(seconds, 0.05))
+            self._timer = self._loop.call_later(self._period, self._sweep)
+
+    def discard(self, task: asyncio.Task) -> None:
+        self._due.pop(task, None)
+        self._expired.discard(task)
+
+    def timed_out(self, task: asyncio.Task) -> bool:
+        return task in self._expired
+
+    def _sweep(self) -> None:
+        now = self._loop.time()
+        for task, due in list(self._due.items()):
+            if due <= now and task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+        self._timer = self._loop.call_later(self._period, self._sweep) if self._due else None
+
+
+_watches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_last_watch: BodyDeadlines | None = None  # the one a worker's single loop uses: no weakref lookup per request
+
+
+def _deadlines() -> BodyDeadlines:
+    global _last_watch
+    loop = asyncio.get_running_loop()
+    found = _last_watch
+    if found is None or found._loop is not loop:
+        found = _watches.get(loop)
+        if found is None:
+            found = _watches[loop] = BodyDeadlines(loop)
+        _last_watch = found
+    return found
+
+
+async def _read_chunks(receive, limit: int) -> bytes | None:
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -111,7 +198,15 @@ async def _read_body(receive, headers: dict[str, str]) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _answer(method: str, slug: str, headers: dict, query_string: str, body: bytes | None, secure: bool) -> Answer:
+async def _answer(method: str, slug: str, headers: dict, query_string: str, body: bytes | None, secure: bool,
+                  sender: str = "") -> Answer:
+    answer = await _decide(method, slug, headers, query_string, body, secure)
+    if answer.rejected is not None:
+        await refusals.refused_async(answer, slug, headers, body, sender, _in_thread)
+    return answer
+
+
+async def _decide(method: str, slug: str, headers: dict, query_string: str, body: bytes | None, secure: bool) -> Answer:
     args = (method, slug, headers, query_string, lambda _length: body, secure)
     try:
         try:
@@ -119,12 +214,9 @@ async def _answer(method: str, slug: str, headers: dict, query_string: str, body
         except NeedsIO:
             outcome = await _in_thread(check, *args)
         if isinstance(outcome, Answer):
-            if outcome.rejected is not None:
-                await _in_thread(stats.record_rejection, *outcome.rejected)
             return outcome
         if await stats.rate_limited_async(slug, outcome.source.rate_limit_per_second, time.time()):
-            await _in_thread(stats.record_rejection, slug, "rate_limited")
-            return RATE_LIMITED
+            return replace(RATE_LIMITED, rejected=(slug, "rate_limited"))
         if not _on_postgresql():  # SQLite (the embedded setup): the Django view's one INSERT
             return stored(*await _in_thread(store_delivery, outcome.source, outcome.delivery_id,
                                             outcome.content_type, outcome.headers, outcome.body))
@@ -136,6 +228,8 @@ async def _answer(method: str, slug: str, headers: dict, query_string: str, body
             else:
                 publish(pk)  # a queue put: the publisher's thread talks to the broker
         return stored(pk, row[1], created)
+    except (DataError, psycopg.DataError) as exc:  # the data, not the database: retrying cannot help
+        return unstorable(slug, exc)
     except (DatabaseError, psycopg.OperationalError, psycopg.InterfaceError) as exc:  # unreachable
         return unavailable(exc)
 

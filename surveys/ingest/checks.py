@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from surveys import stats
 from surveys.adapters import PayloadError, SignatureError, get_adapter, parse_body
-from surveys.adapters.common import body_hash, media_type
+from surveys.adapters.common import FORM_TYPE, MULTIPART_TYPE, body_hash, media_type
 from surveys.selectors import active_webhook_source, cached_webhook_source, fresh_webhook_source
 
 logger = logging.getLogger("surveys.webhooks")
@@ -42,6 +42,8 @@ class Answer:
     body: dict | None = None  # None: no body (HEAD)
     headers: tuple[tuple[str, str], ...] = ()
     rejected: tuple[str, str] | None = None  # (source slug or "_unknown", reason): a rejected attempt to count
+    detail: str = ""  # for the console (surveys.ingest.refusals), never for the sender: why exactly
+    signed: bool = False  # the refused body passed the signature check (more of it is kept for the console)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,8 @@ class NeedsIO(Exception):
     where that may block (the ASGI front door does so in a thread)."""
 
 
-RATE_LIMITED = Answer(429, {"error": "Too many deliveries for this source; retry shortly."}, (("Retry-After", "1"),))
+RATE_LIMITED = Answer(429, {"error": "Too many deliveries for this source; retry shortly."}, (("Retry-After", "1"),),
+                      detail="Over the source's rate limit (deliveries per second).", signed=True)
 
 
 def stored(pk: int, delivery_id: str, created: bool) -> Answer:
@@ -105,7 +108,8 @@ def check(method: str, slug: str, headers: dict[str, str], query_string: str,
     adapter = get_adapter(source.vendor)
     content_type = headers.get("content-type", "") or JSON
     if not adapter.accepts(media_type(content_type)):
-        return _reject(slug, "content_type", 415, f"Unsupported content type {media_type(content_type)!r}.")
+        return _reject(slug, "content_type", 415, f"Unsupported content type {media_type(content_type)!r}: "
+                       f"send {_accepted(adapter)}, with a Content-Type header that says so.")
     token = query_token(query_string)
     if token is not None:
         headers = {**headers, "x-query-token": token}
@@ -113,16 +117,34 @@ def check(method: str, slug: str, headers: dict[str, str], query_string: str,
         source = _verified_source(adapter, source, cached, slug, body, headers, blocking)
     except SignatureError as exc:
         logger.warning("webhook signature rejected", extra={"source": slug, "why": str(exc)})
-        return _reject(slug, "signature", 401, "Missing or invalid signature.")
+        return _reject(slug, "signature", 401, "Missing or invalid signature.", detail=str(exc))
     if source is None:  # deactivated or deleted since this process cached it
         return _reject(stats.UNKNOWN_SOURCE, "not_found", 404, NOT_FOUND)
     headers.pop("x-query-token", None)
     try:
         payload = parse_body(body, content_type)
     except PayloadError as exc:
-        return _reject(slug, "malformed", 400, str(exc))
-    delivery_id = adapter.delivery_id(source, body, headers, payload) or body_hash(body)
+        return _reject(slug, "malformed", 400, str(exc), signed=True)
+    if not isinstance(payload, (dict, list)):
+        return _reject(slug, "malformed", 400, f"The body is a JSON {_json_kind(payload)}: a survey delivery is a "
+                       "JSON object (or form fields).", signed=True)
+    try:
+        delivery_id = adapter.delivery_id(source, body, headers, payload) or body_hash(body)
+    except Exception as exc:  # noqa: BLE001 - an adapter surprised by the payload's shape: the worker says why
+        logger.warning("delivery id not found (%s: %s); using the body's hash", exc.__class__.__name__, exc)
+        delivery_id = body_hash(body)
     return Verified(source, delivery_id, content_type, headers, body)
+
+
+def _json_kind(value) -> str:
+    return {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(value), "null")
+
+
+def _accepted(adapter) -> str:
+    """The body types a vendor's adapter takes, in words (for a 415)."""
+    kinds = [name for media, name in (("application/json", "JSON"), (FORM_TYPE, "form fields"),
+                                      (MULTIPART_TYPE, "multipart form data")) if adapter.accepts(media)]
+    return " or ".join(kinds) or "the body type this tool documents"
 
 
 def _source(slug: str, blocking: bool):
@@ -139,7 +161,7 @@ def _verified_source(adapter, source, cached: bool, slug: str, body: bytes, head
     is now (its secret may have been rotated a moment ago in another process). Returns the
     source that verified, None if it is gone, or raises SignatureError."""
     try:
-        adapter.verify(source, body, headers, timezone.now())
+        _verify(adapter, source, body, headers)
         return source
     except SignatureError:
         if not cached:
@@ -151,12 +173,32 @@ def _verified_source(adapter, source, cached: bool, slug: str, body: bytes, head
         return None
     if fresh.vendor != source.vendor:
         adapter = get_adapter(fresh.vendor)
-    adapter.verify(fresh, body, headers, timezone.now())
+    _verify(adapter, fresh, body, headers)
     return fresh
 
 
-def _reject(slug: str, reason: str, status: int, message: str, headers: tuple = ()) -> Answer:
-    return Answer(status, {"error": message}, headers, rejected=(slug, reason))
+def _verify(adapter, source, body: bytes, headers: dict) -> None:
+    """The adapter's check; anything it raises on a request it did not expect (a header it cannot
+    read) is a failed signature too, never an error the sender would retry forever."""
+    try:
+        adapter.verify(source, body, headers, timezone.now())
+    except SignatureError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - verify is pure: no database or network error can come from it
+        raise SignatureError(f"the signature could not be checked ({exc.__class__.__name__}: {exc})") from None
+
+
+def _reject(slug: str, reason: str, status: int, message: str, headers: tuple = (), *, detail: str = "",
+            signed: bool = False) -> Answer:
+    return Answer(status, {"error": message}, headers, rejected=(slug, reason), detail=detail, signed=signed)
+
+
+def unstorable(slug: str, exc: Exception) -> Answer:
+    """The database refused the delivery's data (a DataError: a value it cannot hold). Retrying
+    the same bytes cannot help, so the answer is a 400 that says so, never a 503."""
+    logger.warning("webhook delivery unstorable: %s", exc)
+    return _reject(slug, "unstorable", 400, "This delivery cannot be stored as sent: "
+                   f"{str(exc).splitlines()[0][:200]}", detail=str(exc)[:500], signed=True)
 
 
 def unavailable(exc: Exception) -> Answer:

@@ -18,12 +18,15 @@ from collections.abc import Callable
 
 from csp.decorators import csp_exempt
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from dataclasses import replace
+
+from django.db import DatabaseError, DataError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from surveys import stats
-from surveys.ingest.checks import RATE_LIMITED, Answer, check, stored, unavailable
+from surveys.ingest import refusals
+from surveys.ingest.checks import RATE_LIMITED, Answer, check, stored, unavailable, unstorable
 from surveys.ingest.store import store_delivery
 
 logger = logging.getLogger("surveys.webhooks")
@@ -32,8 +35,9 @@ logger = logging.getLogger("surveys.webhooks")
 @csrf_exempt
 @csp_exempt()  # a JSON answer to a machine: no page to protect, no policy to build per request
 def webhook_receive(request, slug: str):
+    sender = refusals.sender_address(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""))
     answer = receive(request.method, slug, headers_from_environ(request.META), request.META.get("QUERY_STRING", ""),
-                     lambda _length: _body(request), secure=request.is_secure())
+                     lambda _length: _body(request), secure=request.is_secure(), sender=sender)
     response = HttpResponse(status=answer.status) if answer.body is None else JsonResponse(answer.body, status=answer.status)
     for name, value in answer.headers:
         response[name] = value
@@ -41,26 +45,42 @@ def webhook_receive(request, slug: str):
 
 
 def receive(method: str, slug: str, headers: dict[str, str], query_string: str,
-            read_body: Callable[[int], bytes | None], secure: bool = True) -> Answer:
+            read_body: Callable[[int], bytes | None], secure: bool = True, sender: str = "") -> Answer:
     """The answer to one request: `check()`, then the per-source rate limit, then the delivery is
-    committed (and published once it is)."""
+    committed (and published once it is). A refusal is counted and sampled (surveys.ingest.refusals)."""
+    read: list[bytes | None] = []
+
+    def remembered(length: int) -> bytes | None:
+        read.append(read_body(length))
+        return read[-1]
+
     try:
-        outcome = check(method, slug, headers, query_string, read_body, secure)
-        if isinstance(outcome, Answer):
-            if outcome.rejected is not None:
-                stats.record_rejection(*outcome.rejected)
-            return outcome
-        if stats.rate_limited(slug, outcome.source.rate_limit_per_second, time.time()):
-            stats.record_rejection(slug, "rate_limited")
-            return RATE_LIMITED
-        pk, delivery_id, created = store_delivery(outcome.source, outcome.delivery_id, outcome.content_type,
-                                                  outcome.headers, outcome.body)
-        return stored(pk, delivery_id, created)
+        answer = _receive(method, slug, headers, query_string, remembered, secure)
+    except DataError as exc:  # the data, not the database: retrying cannot help
+        answer = unstorable(slug, exc)
     except DatabaseError as exc:  # OperationalError, InterfaceError: the database is unreachable
         return unavailable(exc)
     except Exception as exc:  # never a 500 to a sender: it retries and the delivery is not lost
         logger.exception("webhook receive failed")
         return unavailable(exc)
+    if answer.rejected is not None:
+        try:
+            refusals.refused(answer, slug, headers, read[0] if read else None, sender)
+        except Exception:  # noqa: BLE001 - counting never changes the answer
+            logger.exception("refusal not recorded")
+    return answer
+
+
+def _receive(method: str, slug: str, headers: dict[str, str], query_string: str,
+             read_body: Callable[[int], bytes | None], secure: bool) -> Answer:
+    outcome = check(method, slug, headers, query_string, read_body, secure)
+    if isinstance(outcome, Answer):
+        return outcome
+    if stats.rate_limited(slug, outcome.source.rate_limit_per_second, time.time()):
+        return replace(RATE_LIMITED, rejected=(slug, "rate_limited"))
+    pk, delivery_id, created = store_delivery(outcome.source, outcome.delivery_id, outcome.content_type,
+                                              outcome.headers, outcome.body)
+    return stored(pk, delivery_id, created)
 
 
 def headers_from_environ(meta) -> dict[str, str]:

@@ -8,13 +8,16 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import (
+    DatabaseError, IntegrityError, InterfaceError, InternalError, OperationalError, connection, transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
 from core.queueing import enqueue
 from surveys.adapters import FetchRequest, MappingError, PayloadError, get_adapter, parse_body
 from surveys.models import WebhookDelivery, WebhookSource
+from surveys.storable import storable_json
 from surveys.services.recording import InvalidResponse
 
 logger = logging.getLogger("surveys.webhooks")
@@ -86,13 +89,20 @@ def delivery_prepare(delivery: WebhookDelivery):
     from surveys.vendor_api import fetch
 
     if delivery.fetched is None and (plan := delivery_fetch_request(delivery)) is not None:
-        delivery.fetched = fetch(plan)  # slow I/O outside any transaction
+        delivery.fetched = storable_json(fetch(plan))  # slow I/O outside any transaction; a NUL the vendor sent is replaced
         WebhookDelivery.objects.filter(pk=delivery.pk).update(fetched=delivery.fetched)
     return delivery_normalize(delivery)
 
 
 def delivery_fail_or_retry(delivery: WebhookDelivery, exc: Exception) -> str:
-    """Fail (a person must act) or retry (transient) a delivery whose processing raised `exc`."""
+    """Fail (a person must act) or retry (transient) a delivery whose processing raised `exc`.
+
+    Only what can pass by itself is retried: the vendor's API having a bad moment, the database
+    unreachable or busy (OperationalError, InterfaceError: a lost connection, a deadlock, a
+    cancelled statement) and a lost race (a unique violation: the other writer's row is there on
+    the next try). What the delivery's data causes (DataError, another IntegrityError, a
+    ValueError, nesting too deep) fails at once with the reason: retrying the same data would
+    fail the same way, as if the database were down, until the attempts ran out."""
     from surveys.vendor_api import TransientError
 
     if isinstance(exc, (MappingError, PayloadError, InvalidResponse)):
@@ -100,11 +110,48 @@ def delivery_fail_or_retry(delivery: WebhookDelivery, exc: Exception) -> str:
         return WebhookDelivery.Status.FAILED
     if isinstance(exc, TransientError):
         return _delivery_retry(delivery, str(exc))
-    if isinstance(exc, DatabaseError):
+    if is_transient_database_error(exc):
         return _delivery_retry(delivery, f"database error: {exc}")
-    logger.error("delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
-    delivery_fail(delivery.pk, f"Internal error ({exc.__class__.__name__}: {exc}); replay once it is fixed.")
+    reason = data_error_reason(exc)
+    if reason is None:
+        logger.error("delivery %s failed unexpectedly", delivery.pk, exc_info=exc)
+        reason = f"Internal error ({exc.__class__.__name__}: {exc}); replay once it is fixed."
+    delivery_fail(delivery.pk, reason)
     return WebhookDelivery.Status.FAILED
+
+
+UNIQUE_VIOLATION = "23505"
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """An error of the database's state, not of the data: worth a retry with backoff."""
+    import psycopg
+
+    if isinstance(exc, (OperationalError, InterfaceError, InternalError, psycopg.OperationalError,
+                        psycopg.InterfaceError, psycopg.InternalError)):
+        return True
+    if isinstance(exc, (IntegrityError, psycopg.IntegrityError)):
+        return _sqlstate(exc) == UNIQUE_VIOLATION
+    return False
+
+
+def data_error_reason(exc: BaseException) -> str | None:
+    """What to tell a person about an error the delivery's data caused (None: not such an error)."""
+    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+    what = f"{exc.__class__.__name__}: {first_line}"
+    if isinstance(exc, RecursionError):
+        return "The delivery's data is nested too deeply to process; have the sender flatten it, then replay."
+    if isinstance(exc, DatabaseError) or exc.__class__.__module__.startswith("psycopg"):
+        return (f"The database refused this delivery's data ({what}). Fix the sender's data or the source's "
+                "mapping, then replay it.")
+    if isinstance(exc, (ValueError, ArithmeticError)):  # UnicodeError, decimal.InvalidOperation, ...
+        return (f"This delivery's data could not be turned into a response ({what}). Fix the sender's data or the "
+                "source's mapping, then replay it.")
+    return None
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(exc, "sqlstate", None) or getattr(exc.__cause__, "sqlstate", None)
 
 
 def delivery_fail(pk: int, reason: str) -> None:
@@ -131,7 +178,8 @@ def delivery_replay(*, delivery: WebhookDelivery) -> bool:
     """Put a failed (or processed-but-ignored) delivery back in the queue; True when it was."""
     updated = WebhookDelivery.objects.filter(
         pk=delivery.pk, status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PROCESSED]
-    ).update(status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None)
+    ).update(status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None,
+             replayed_at=timezone.now())
     if updated:
         transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
     return bool(updated)
@@ -140,7 +188,8 @@ def delivery_replay(*, delivery: WebhookDelivery) -> bool:
 def deliveries_replay_failed(*, source: WebhookSource) -> int:
     ids = list(source.deliveries.filter(status=WebhookDelivery.Status.FAILED).values_list("pk", flat=True)[:5000])
     WebhookDelivery.objects.filter(pk__in=ids, status=WebhookDelivery.Status.FAILED).update(
-        status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None
+        status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None,
+        replayed_at=timezone.now(),
     )
     for pk in ids:
         transaction.on_commit(lambda pk=pk: delivery_enqueue(pk))

@@ -7,18 +7,27 @@ delivery fails alone."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from decimal import Decimal
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import unit_of_work
 from surveys.adapters import Ignored
-from surveys.models import WebhookDelivery
+from surveys.models import Customer, Survey, SurveyResponse, WebhookDelivery
+from surveys.normalized import NormalizedResponse
 from surveys.services.deliveries import (
-    deliveries_claim, deliveries_claim_more, delivery_fail, delivery_fail_or_retry, delivery_prepare,
+    deliveries_claim,
+    deliveries_claim_more,
+    delivery_fail,
+    delivery_fail_or_retry,
+    delivery_prepare,
 )
 from surveys.services.lookups import RecordLookups
 from surveys.services.recording import InvalidResponse, response_record
+from surveys.signals import Recorded, response_recorded
+from surveys.storable import storable, storable_json
 
 logger = logging.getLogger("surveys.webhooks")
 
@@ -52,7 +61,7 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
     prepared = []
     for delivery in WebhookDelivery.objects.select_related("source").filter(pk__in=claimed).order_by("pk"):
         try:
-            prepared.append((delivery, delivery_prepare(delivery)))
+            prepared.append((delivery, response_storable(delivery_prepare(delivery))))
         except Exception as exc:
             outcomes[delivery.pk] = delivery_fail_or_retry(delivery, exc)
     items = [(d.source, r) for d, r in prepared if not isinstance(r, Ignored)]
@@ -114,6 +123,7 @@ def _deliveries_record_together(prepared: list, lookups: RecordLookups | None) -
     `lookups`: None when the batch's reads failed or lost a race (each row is then looked up)."""
     done: list[tuple[int, int | None, str]] = []  # (delivery, response, note)
     failed: dict[int, str] = {}
+    new: set[int] = set()  # responses this batch created (their rules ran as they were recorded)
     with transaction.atomic(), unit_of_work.unit_of_work(size_hint=len(prepared)):
         for delivery, result in prepared:
             if isinstance(result, Ignored):
@@ -129,6 +139,13 @@ def _deliveries_record_together(prepared: list, lookups: RecordLookups | None) -
                 continue
             if lookups is not None:
                 lookups.keep()
+            if _created:
+                new.add(response.pk)
+            elif delivery.replayed_at is not None and response.pk not in new:
+                # A person replayed the delivery (after changing a rule, say): the rules run again
+                # on its response as it is now. Alerts are unique per rule and response, so a
+                # rule that already fired fires no more.
+                response_recorded.send(sender=SurveyResponse, recorded=Recorded.stored(response))
             done.append((delivery.pk, response.pk, ""))
         for pk, reason in failed.items():
             delivery_fail(pk, reason)
@@ -137,6 +154,48 @@ def _deliveries_record_together(prepared: list, lookups: RecordLookups | None) -
     outcomes = dict.fromkeys(failed, WebhookDelivery.Status.FAILED)
     outcomes.update(dict.fromkeys((pk for pk, _r, _n in done), WebhookDelivery.Status.PROCESSED))
     return outcomes
+
+
+# --- Sanitising: what a sender controls, made storable -----------------------------------------
+
+_LIMITS = {name: SurveyResponse._meta.get_field(name).max_length
+           for name in ("external_id", "touchpoint", "channel", "location", "region")}
+_SURVEY_LIMITS = {"survey_id": Survey._meta.get_field("external_id").max_length,
+                  "survey_name": Survey._meta.get_field("name").max_length}
+_CUSTOMER_LIMITS = {name: Customer._meta.get_field(name).max_length
+                    for name in ("external_id", "email", "name", "phone", "tier", "segment")}
+_ACCOUNT_VALUE = Customer._meta.get_field("account_value")
+
+
+def response_storable(result):
+    """A normalized response as PostgreSQL can store it, whatever the sender put in it: NUL and
+    lone surrogates in any string (ids, comment, customer, score keys, attribute keys and values)
+    become U+FFFD; text longer than its column is cut (an e-mail address is dropped rather than
+    cut: a cut address could reach someone else); an account value its column cannot hold and
+    non-finite numbers in attributes are left out. Ignored passes through."""
+    if not isinstance(result, NormalizedResponse):
+        return result
+    customer = result.customer
+    email = storable(customer.email)
+    account_value = customer.account_value
+    if account_value is not None and (not account_value.is_finite() or abs(account_value) >= Decimal(10) ** (
+            _ACCOUNT_VALUE.max_digits - _ACCOUNT_VALUE.decimal_places)):
+        account_value = None
+    customer = replace(
+        customer, **{name: storable(getattr(customer, name))[:limit] for name, limit in _CUSTOMER_LIMITS.items()
+                     if name != "email"},
+        email=email if len(email) <= _CUSTOMER_LIMITS["email"] else "", account_value=account_value,
+        attributes=storable_json(customer.attributes),
+    )
+    return replace(
+        result, response_id=storable(result.response_id)[:_LIMITS["external_id"]],
+        survey_id=storable(result.survey_id)[:_SURVEY_LIMITS["survey_id"]],
+        survey_name=storable(result.survey_name)[:_SURVEY_LIMITS["survey_name"]],
+        comment=storable(result.comment),
+        **{name: storable(getattr(result, name))[:_LIMITS[name]] for name in ("touchpoint", "channel", "location", "region")},
+        scores=tuple(replace(score, key=storable(score.key)) for score in result.scores),
+        customer=customer, attributes=storable_json(result.attributes),
+    )
 
 
 class _TakenBack(Exception):

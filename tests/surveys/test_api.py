@@ -77,3 +77,12 @@ def test_webhook_formats_are_in_the_openapi_schema(client):
     assert "webhook-formats" in schema and "webhook-signature" in schema and "Typeform-Signature" in schema
     formats = client.get("/api/v1/webhook-formats/?vendor=typeform").json()
     assert list(formats) == ["typeform"]
+    every = client.get("/api/v1/webhook-formats/").json()
+    assert list(every) == [
+        "typeform", "surveymonkey", "qualtrics", "delighted", "formbricks", "standard", "tally", "jotform",
+        "surveysparrow", "zendesk", "google_forms", "generic",
+    ]
+    assert every["zendesk"]["title"] == "Zendesk CSAT"
+    assert every["zendesk"]["docs"] == ["docs/connect/zendesk.md"]
+    assert every["tally"]["headers"] == ["tally-signature: <as in docs/connect/tally.md>"]
+    assert every["tally"]["example_body"]["eventType"] == "FORM_RESPONSE"

@@ -1,7 +1,6 @@
 """What the set-up needs from every vendor adapter (the #17 shared contract): AUTH_OPTIONS (any
 other auth key is refused when a source is saved), IDENTITY, and a sample_delivery the
-test-delivery button posts through the webhook door. Adapters written before the contract are
-skipped, visibly, until they declare it."""
+test-delivery button posts through the webhook door."""
 
 from __future__ import annotations
 
@@ -14,13 +13,13 @@ from surveys.models import SurveyResponse, Vendor, WebhookDelivery, WebhookSourc
 from surveys.presets import PRESETS
 from surveys.services import secret_generate, source_create
 
-PENDING = "adapter predates the #17 contract (AUTH_OPTIONS / IDENTITY / sample_delivery)"
+MISSING = "every adapter declares the #17 contract"
 
 
 def _adapter(vendor: str, *names: str):
     adapter = get_adapter(vendor)
-    if not all(hasattr(adapter, name) for name in names):
-        pytest.skip(PENDING)
+    missing = [name for name in names if not hasattr(adapter, name)]
+    assert not missing, f"{vendor}: {MISSING} ({', '.join(missing)})"
     return adapter
 
 

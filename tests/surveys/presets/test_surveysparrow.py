@@ -108,6 +108,19 @@ def test_a_thin_payload_is_completed_from_the_api(client, source, vendor_api):  
         "/v3/responses/123123001", "survey_id=123123002", "Bearer ss-token")
 
 
+def test_a_nul_in_what_the_vendor_api_returns_is_stored_replaced(client, source, vendor_api):  # noqa: F811
+    """PostgreSQL's jsonb holds no NUL: the fetched answer is kept (for replays) with U+FFFD instead
+    of failing the delivery on the database's refusal."""
+    answers = copy.deepcopy(SUBMISSION["answers"])
+    answers[3]["answer"] = "Checkout\u0000 was slow"
+    vendor_api.answer("/v3/responses/123123001", (200, {"data": submission(answers=answers)}))
+    post_through_door(client, source, json.dumps({"id": "123123001"}).encode(), token(source), JSON)
+    delivery = only_delivery()
+    assert delivery.status == "processed", delivery.error
+    assert SurveyResponse.objects.get().comment == "Checkout\ufffd was slow"
+    assert delivery.fetched["response"]["data"]["answers"][3]["answer"] == "Checkout\ufffd was slow"
+
+
 def test_a_partial_submission_is_normalized_as_partial(client, source):
     body = json.dumps(submission(state="PARTIAL")).encode()
     post_through_door(client, source, body, token(source), JSON)
