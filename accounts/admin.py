@@ -2,6 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team, User
+from accounts.teams import team_save
+
+# Forms here run the models' clean(), i.e. accounts.validation: the admin refuses what the settings
+# pages (/settings/) and the API refuse.
 
 
 @admin.register(User)
@@ -28,6 +32,17 @@ class TeamAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name",)
     inlines = [MembershipInline, ClosedDayInline]
+
+    def save_model(self, request, obj, form, change):
+        team_save(obj)  # a new default takes the flag from the previous one
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or not obj.is_default  # one team always catches unrouted cases
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one at a time, so the default team cannot go with a batch
+        return actions
 
 
 @admin.register(SlaPolicy)

@@ -7,11 +7,11 @@ live here where both can reach them.
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from accounts.validation import default_team_problems, sla_problems, team_problems, timezone_problem
 
 
 class Role(models.TextChoices):
@@ -62,8 +62,8 @@ class User(AbstractUser):
 
 
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/London.")
+    if message := timezone_problem(value):
+        raise ValidationError(message)
 
 
 DEFAULT_OPENING_HOURS = {
@@ -141,9 +141,40 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Exactly one team catches what no routing rule claims (accounts.teams.team_save moves
+            # the flag; migration 0003 kept the oldest of several).
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="accounts_team_one_default",
+                violation_error_message="Another team is already the default: make this team the default "
+                                        "from its settings page, which moves the flag.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        """The rules of accounts.validation, so every ModelForm (the Django admin's too) refuses
+        what the settings pages and the API refuse."""
+        problems = team_problems({
+            "opening_hours": self.opening_hours, "holiday_country": self.holiday_country,
+            "holiday_subdivision": self.holiday_subdivision, "slack_webhook_url": self.slack_webhook_url,
+            "msteams_webhook_url": self.msteams_webhook_url, "escalation": self.escalation,
+            "escalation_delay_minutes": self.escalation_delay_minutes,
+        })
+        current = set(Team.objects.filter(is_default=True).values_list("id", flat=True))
+        problems.update(default_team_problems(team_id=self.pk, is_default=self.is_default, current_default_ids=current))
+        if problems:
+            raise ValidationError(problems)
+
+    def validate_constraints(self, exclude=None):
+        # Saving a team as the default moves the flag (accounts.teams.team_save), so another
+        # default is not a conflict for a form; the database constraint still guards the table.
+        exclude = set(exclude or ())
+        if self.is_default:
+            exclude.add("is_default")
+        super().validate_constraints(exclude=exclude)
 
 
 class Membership(models.Model):
@@ -193,7 +224,8 @@ class ClosedDay(models.Model):
     class Meta:
         ordering = ["date"]
         constraints = [
-            models.UniqueConstraint(fields=["team", "date"], name="accounts_closedday_unique_team_date"),
+            models.UniqueConstraint(fields=["team", "date"], name="accounts_closedday_unique_team_date",
+                                    violation_error_message="The team is already closed that day."),
         ]
 
 
@@ -218,12 +250,27 @@ class SlaPolicy(models.Model):
             models.CheckConstraint(
                 condition=models.Q(first_contact_hours__gt=0) & models.Q(resolution_hours__gt=0),
                 name="accounts_slapolicy_positive_targets",
+                violation_error_message="Targets are a positive number of business hours, e.g. 4.",
             ),
             models.CheckConstraint(
                 condition=models.Q(resolution_hours__gte=models.F("first_contact_hours")),
                 name="accounts_slapolicy_resolution_after_first_contact",
+                violation_error_message="Resolution cannot be due before first contact.",
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        """accounts.validation.sla_problems: field errors a person can act on (the check
+        constraints above only guard the table)."""
+        if problems := sla_problems(self.first_contact_hours, self.resolution_hours):
+            raise ValidationError(problems)
+
+    def validate_constraints(self, exclude=None):
+        # clean() has said it in words already; the constraint's own message would repeat it.
+        exclude = set(exclude or ())
+        if sla_problems(self.first_contact_hours, self.resolution_hours):
+            exclude |= {"first_contact_hours", "resolution_hours"}
+        super().validate_constraints(exclude=exclude)

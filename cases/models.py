@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Priority, SlaPolicy, Team
 from alerts.models import Alert
+from cases.validation import refuse, routing_rule_problems, taxonomy_name_problems
 from surveys.models import Customer, Survey, SurveyResponse
 
 
@@ -30,6 +31,9 @@ class RootCauseCategory(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        refuse(taxonomy_name_problems(self.name))
+
 
 class RootCause(models.Model):
     """A cause within a category. Retire (active=False) rather than delete: history keeps it."""
@@ -46,6 +50,9 @@ class RootCause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category.name} > {self.name}"
+
+    def clean(self):
+        refuse(taxonomy_name_problems(self.name))
 
 
 class RoutingRule(models.Model):
@@ -72,6 +79,10 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):  # the same refusals as the settings page and the API
+        refuse(routing_rule_problems({"sla_policy": self.sla_policy if self.sla_policy_id else None, **{
+            f: getattr(self, f) for f in ("name", "touchpoints", "locations", "channels", "customer_tiers", "metrics")}}))
 
 
 class ContactChannel(models.TextChoices):

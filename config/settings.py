@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "followup",
     "reporting",
     "privacy",
+    "organisation",
     "demo",
 ]
 

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("reporting.api.urls")),
     path("", include("privacy.api_urls")),
     path("", include("accounts.api.urls")),
+    path("", include("organisation.api.urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("", include("followup.urls")),
     path("reports/", include("reporting.urls")),
+    path("settings/", include("organisation.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI is served from our own static files (SPECTACULAR_SETTINGS), so the site's strict
