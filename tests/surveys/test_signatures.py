@@ -77,7 +77,7 @@ def test_it_rejects_one_changed_byte_in_the_body(client, vendor):
     tampered = body.replace(b"1", b"2", 1) if b"1" in body else body + b" "
     assert tampered != body
     if vendor == "qualtrics":
-        pytest.skip("Qualtrics signs nothing: its shared token does not cover the body (see the README).")
+        pytest.skip("Qualtrics signs nothing: its shared token does not cover the body (see docs/webhooks.md).")
     assert post(client, source, tampered, headers, content_type).status_code == 401
     assert not WebhookDelivery.objects.exists()
 
