@@ -39,6 +39,8 @@ import bench.bench_cases as bc
 from accounts.models import Membership, SlaPolicy, Team, User
 from cases.models import RoutingRule
 from surveys.models import WebhookSource
+# The end-to-end bench's teams, routing and SLA, written out here rather than imported from
+# bench.bench_cases: this file must also run from older checkouts, whose bench has no such function.
 north = Team.objects.create(name="North", slug="north", is_default=True, assignment="round_robin")
 south = Team.objects.create(name="South", slug="south", timezone="Europe/Madrid", assignment="fewest_open")
 online = Team.objects.create(name="Online", slug="online", timezone="America/New_York")
