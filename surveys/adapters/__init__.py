@@ -1,15 +1,21 @@
-"""Vendor adapters: one small module per survey tool.
+"""Vendor adapters: one small module per survey tool (the twelve presets of VENDORS).
 
-Each module exposes the same five names, all pure (no database, no network):
+Each module exposes the same names; all are pure (no database, no network). The set-up page, the
+sources API and tests/surveys/test_preset_contract.py rely on every one of them:
 
-    CONTENT_TYPES            media types the tool sends (checked before anything is parsed)
+    CONTENT_TYPES            media types the tool sends (listed for people)
+    accepts(media_type)      whether a body of this media type is read (checked before parsing)
+    AUTH_OPTIONS             every key `source.auth` may hold -> what it is (any other is refused);
+                             fetching presets take exactly `api_base` and `api_token`
+    IDENTITY                 one sentence: which customer field wins
     verify(source, body, headers, now)        raises SignatureError when the delivery is not authentic
-    delivery_id(body, headers, payload)       the sender's id for this delivery (retries repeat it)
+    delivery_id(source, body, headers, payload)   the sender's id for this delivery (retries repeat it)
     fetch_request(source, payload)            None, or the API call that completes a thin webhook
-    normalize(payload, mapping, received_at, fetched=None) -> NormalizedResponse | Ignored
+    normalize(payload, mapping, received_at, fetched=None, ...) -> NormalizedResponse | Ignored
+    sample_delivery(source) -> (content type, body, headers)   a signed test delivery (a low score)
 
-`source` is anything with `.secrets`, `.auth` and `.mapping` (a WebhookSource in practice).
-`headers` is a dict with lower-case names. Errors say what a person should do about them.
+`source` is anything with `.secret`, `.secrets`, `.auth` and `.mapping` (a WebhookSource in
+practice). `headers` is a dict with lower-case names. Errors say what a person should do about them.
 """
 
 from __future__ import annotations

@@ -79,6 +79,10 @@ SCORE_CANDIDATES = {"nps": ("nps", "nps_score", "recommend"), "csat": ("csat", "
                     "ces": ("ces", "effort")}
 
 
+# What the set-up page and /api/v1/webhook-formats/ list; `accepts` also takes any other JSON type (+json).
+CONTENT_TYPES = ("application/json", FORM_TYPE, MULTIPART_TYPE)
+
+
 def accepts(media_type: str) -> bool:
     return is_json_type(media_type) or media_type in (FORM_TYPE, MULTIPART_TYPE)
 
