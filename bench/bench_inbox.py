@@ -404,7 +404,7 @@ def report(figures: dict) -> str:
         "WHERE status <> 'closed'` (an index-only scan, one COUNT with FILTER per view), and \"Recently "
         "closed\" is a range scan of `(team, -closed_at)` bounded by the last 7 days: two queries.",
         "- What is left is Python: middleware, session, the filter form and 50 rendered rows "
-        "(`Django CPU` above), in cases/views.py and templates/cases/.",
+        "(`Django CPU` above), in cases/views/ and templates/cases/.",
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_inbox` (or `make bench`); "
         "`--cases N` for a smaller run, `--keep` to keep the `closeloop_bench_inbox` database, "
