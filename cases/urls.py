@@ -8,7 +8,9 @@ from cases import views
 app_name = "cases"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("filters/", views.inbox_filters, name="inbox_filters"),
     path("bulk/", views.bulk, name="bulk"),
+    path("bulk/fields/", views.bulk_fields, name="bulk_fields"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/playbooks/", views.case_playbooks, name="playbooks"),
     path("<str:reference>/playbook-step/", views.playbook_step, name="playbook_step"),

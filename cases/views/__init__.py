@@ -12,7 +12,7 @@ behave the same); these views only parse input, call them and render.
 """
 
 from cases.views.case_page import case_action, case_detail
-from cases.views.inbox import bulk, inbox
+from cases.views.inbox import bulk, bulk_fields, inbox, inbox_filters
 from cases.views.playbooks import case_playbooks, playbook_step
 
-__all__ = ["bulk", "case_action", "case_detail", "case_playbooks", "inbox", "playbook_step"]
+__all__ = ["bulk", "bulk_fields", "case_action", "case_detail", "case_playbooks", "inbox", "inbox_filters", "playbook_step"]

@@ -19,6 +19,7 @@ from cases.forms import (
     BulkForm,
     parse_assignee,
 )
+from cases.models import Case
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from surveys.models import Survey
 
@@ -33,22 +34,45 @@ INBOX_VIEWS = [
 DEFAULT_VIEW = "mine"
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
-NOT_FILTERS = {"view", "q", "after", "before", "size"}
-# What a row shows, fetched in the page's one query (no per-row queries).
+NOT_FILTERS = {"view", "q", "after", "before", "size", "panel"}
+# `?panel=filters` / `?panel=bulk`: that panel open with its fields in the page (the no-JavaScript
+# way in; with HTMX the fields load when the panel is opened, see inbox_filters and bulk_fields).
+PANELS = {"filters", "bulk"}
+# What a row shows, fetched in the page's one query (no per-row queries): the case's own columns
+# (the SLA state, the keyset order) and, of each related row, only what the row prints: no JSON
+# attributes, opening hours, rule conditions or timestamps decoded for nothing. A template that
+# starts reading another related field adds a query per row, which the inbox's query-count test catches.
 ROW_RELATED = ("response", "customer", "team", "assignee", "alert__rule")
+ROW_RELATED_FIELDS = (
+    "response__comment", "response__scores", "response__nps", "response__csat", "response__csat_scale_min",
+    "response__csat_scale_max", "response__ces", "response__ces_scale_min", "response__ces_scale_max",
+    "response__ces_high_is_easy", "customer__name", "customer__email", "customer__external_id",
+    "customer__tier", "team__name", "assignee__username", "assignee__first_name", "assignee__last_name",
+    "alert__rule__metric", "alert__rule__metric_key",
+)
+CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions"}
 
 
 # --- inbox ----------------------------------------------------------------------------------
 
 
-def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
-    views = dict(INBOX_VIEWS)
-    view = params.get("view") if params.get("view") in views else DEFAULT_VIEW
+def _row_fields() -> list[str]:
+    own = [field.attname for field in Case._meta.concrete_fields if field.name not in CASE_UNREAD]
+    return [*own, "alert__rule", *ROW_RELATED_FIELDS]
+
+
+def _page_size(params: QueryDict) -> int:
     try:
         size = int(params.get("size", DEFAULT_PAGE_SIZE))
     except ValueError:
-        size = DEFAULT_PAGE_SIZE
-    size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+        return DEFAULT_PAGE_SIZE
+    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
+def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
+    views = dict(INBOX_VIEWS)
+    view = params.get("view") if params.get("view") in views else DEFAULT_VIEW
+    size = _page_size(params)
     # Only the joins a row shows (the selector's default also loads root causes for the API).
     # An explicit closure date range (a report's drill-down) replaces "the last 7 days".
     closed_window = not (params.get("closed_after") or params.get("closed_before"))
@@ -56,12 +80,15 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         selectors.inbox_queryset(request.user, view, closed_window=closed_window)
         .select_related(None)
         .select_related(*ROW_RELATED)
+        .only(*_row_fields())
     )
     filterset = CaseFilterSet(params, queryset=queryset, request=request)
-    _tune_filter_form(filterset.form)
     page = keyset.paginate(filterset.qs, after=params.get("after"), before=params.get("before"), size=size)
     counts = selectors.inbox_counts(request.user)
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
+    show_filters = bool(filters_active or params.get("panel") == "filters" or filterset.form.errors)
+    if show_filters:
+        _tune_filter_form(filterset.form)
     view_label = views[view]
     if view == "recently_closed" and not closed_window:
         # A report's drill-down: its own period, not "the last 7 days".
@@ -76,6 +103,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "tabs": [{"key": key, "label": label, "count": counts.get(key, 0)} for key, label in INBOX_VIEWS],
         "filterset": filterset,
         "filters_active": filters_active,
+        "show_filters": show_filters,
         "page": page,
         "size": size,
         "page_sizes": PAGE_SIZES,
@@ -125,13 +153,39 @@ def _tune_filter_form(form) -> None:
                 widget.attrs["aria-label"] = f"{field.label}: {end}"
 
 
+def _with_bulk_form(context: dict, form: BulkForm | None) -> dict:
+    """The bulk form, its fields in the page when it was submitted or its panel asked for (its
+    choices query people and root causes, so an unopened panel has no form at all)."""
+    context.update(bulk_form=form, show_bulk=form is not None)
+    return context
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    context = _inbox_context(request, request.GET)
-    context["bulk_form"] = BulkForm(team_ids=team_ids(request.user))
+    form = BulkForm(team_ids=team_ids(request.user)) if request.GET.get("panel") == "bulk" else None
+    context = _with_bulk_form(_inbox_context(request, request.GET), form)
     template = "cases/_inbox_results.html" if wants_fragment(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context))
+
+
+@login_required
+@require_GET
+def inbox_filters(request: HttpRequest) -> HttpResponse:
+    """The filter panel's fields, fetched when it is opened: its choices (every visible team,
+    person, root cause, theme) cost more to render than the rest of the page, and most visits
+    never open it."""
+    filterset = CaseFilterSet(request.GET, queryset=selectors.inbox_queryset(request.user, DEFAULT_VIEW), request=request)
+    _tune_filter_form(filterset.form)
+    context = {"filterset": filterset, "size": _page_size(request.GET), "page_sizes": PAGE_SIZES}
+    return render(request, "cases/_inbox_filter_fields.html", context)
+
+
+@login_required
+@require_GET
+def bulk_fields(request: HttpRequest) -> HttpResponse:
+    """The bulk panel's fields (assignees, root causes), fetched when it is opened."""
+    return render(request, "cases/_bulk_fields.html", {"bulk_form": BulkForm(team_ids=team_ids(request.user))})
 
 
 def _bulk_apply(user: User, data: dict) -> list[BulkResult]:
@@ -169,7 +223,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if moves:
         # Ask first: the same list, the choices kept, the selection carried by the question.
         context = _inbox_context(request, return_query)
-        context.update(bulk_form=form, bulk_confirm=moves, bulk_confirm_team=parse_assignee(form.cleaned_data["assignee"])[0], bulk_confirm_text=describe_moves(moves),
+        _with_bulk_form(context, form).update(bulk_confirm=moves, bulk_confirm_team=parse_assignee(form.cleaned_data["assignee"])[0], bulk_confirm_text=describe_moves(moves),
                        bulk_selected=request.POST.getlist("cases"))
         template = "cases/_inbox_results.html" if wants_fragment(request) else "cases/inbox.html"
         return vary_on_htmx(render(request, template, context, status=409))
@@ -182,8 +236,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
                 messages.add_message(request, level, f"{result.reference}: {result.message}")
             url = reverse("cases:inbox")
             return redirect(f"{url}?{return_query.urlencode()}" if return_query else url)
-    context = _inbox_context(request, return_query)
-    context.update(bulk_form=form, bulk_results=results)
+    context = _with_bulk_form(_inbox_context(request, return_query), form)
+    context.update(bulk_results=results)
     status = 200 if form.is_bound is False or form.is_valid() else 422
     template = "cases/_inbox_results.html" if wants_fragment(request) else "cases/inbox.html"
     return vary_on_htmx(render(request, template, context, status=status))
