@@ -69,6 +69,13 @@ def _start_embedded_redis() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def _redis_db() -> int:
+    """TEST_REDIS_DB (9 by default), plus the pytest-xdist worker's number: each worker flushes
+    and fills its own Redis database, as it has its own PostgreSQL database (test_<name>_gw<n>)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(os.environ.get("TEST_REDIS_DB", "9")) + int(worker.removeprefix("gw") or 0)
+
+
 def configure() -> None:
     """Fill DATABASE_URL and REDIS_URL in os.environ for the test run (and its subprocesses)."""
     if not os.environ.get("DATABASE_URL"):
@@ -78,6 +85,6 @@ def configure() -> None:
             os.environ["DATABASE_URL"] = _start_embedded_postgres()
     if not os.environ.get("REDIS_URL"):
         if _answers("127.0.0.1", 6379):
-            os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/" + os.environ.get("TEST_REDIS_DB", "9")
+            os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{_redis_db()}"
         else:
             os.environ["REDIS_URL"] = _start_embedded_redis()

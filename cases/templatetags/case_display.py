@@ -10,18 +10,11 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
+from cases.rows import PRIORITY_ICONS, SLA_ICONS, first_line
 from cases.timeline import describe_event
-from surveys.vocabulary import ScoreDisplay, primary_score, response_scores
+from surveys.vocabulary import ScoreDisplay, response_scores
 
 register = template.Library()
-
-
-@register.simple_tag
-def case_score(case) -> ScoreDisplay | None:
-    """`{% case_score case as score %}`: the score that opened the case (needs case.alert.rule
-    and case.response loaded with select_related)."""
-    rule = case.alert.rule if case.alert_id and case.alert else None
-    return primary_score(case.response, getattr(rule, "metric", None), getattr(rule, "metric_key", ""))
 
 
 @register.simple_tag
@@ -29,14 +22,7 @@ def all_scores(response) -> list[ScoreDisplay]:
     return response_scores(response)
 
 
-@register.filter
-def first_line(text: str, limit: int = 140) -> str:
-    """The first non-blank line of a comment, cut at `limit` characters (escaped by the template)."""
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if line:
-            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-    return ""
+first_line = register.filter("first_line", first_line)
 
 
 @register.simple_tag(takes_context=True)
@@ -63,15 +49,9 @@ def describe(event) -> str:
     return describe_event(event)
 
 
-SLA_ICONS = {"overdue": "⚠", "due_soon": "◔", "ok": "✓", "closed": "■"}
-
-
 @register.filter
 def sla_icon(level: str) -> str:
     return SLA_ICONS.get(level, "•")
-
-
-PRIORITY_ICONS = {"urgent": "⇈", "high": "↑", "normal": "–", "low": "↓"}
 
 
 @register.filter

@@ -20,6 +20,7 @@ from cases.forms import (
     parse_assignee,
 )
 from cases.models import Case
+from cases.rows import inbox_rows, render_rows
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from surveys.models import Survey
 
@@ -85,6 +86,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     filterset = CaseFilterSet(params, queryset=queryset, request=request)
     page = keyset.paginate(filterset.qs, after=params.get("after"), before=params.get("before"), size=size)
     counts = selectors.inbox_counts(request.user)
+    now = timezone.now()
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
     show_filters = bool(filters_active or params.get("panel") == "filters" or filterset.form.errors)
     if show_filters:
@@ -105,9 +107,10 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "filters_active": filters_active,
         "show_filters": show_filters,
         "page": page,
+        "rows_html": render_rows(inbox_rows(page.rows, now)),
         "size": size,
         "page_sizes": PAGE_SIZES,
-        "now": timezone.now(),
+        "now": now,
         "return_query": params.urlencode(),
         "params": params,
         "inbox_url": reverse("cases:inbox"),
