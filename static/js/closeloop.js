@@ -81,6 +81,36 @@
     }
   });
 
+  // Case page: open one action's form (closing the others), bring it to the top of the screen and
+  // put the cursor in its first field. Used by the phone action bar and the keyboard shortcuts.
+  function openAction(id) {
+    var details = document.getElementById(id);
+    if (!details) return false;
+    var panel = details.closest(".actions");
+    if (panel) {
+      panel.querySelectorAll("details.action[open]").forEach(function (other) {
+        if (other !== details) other.open = false;
+      });
+    }
+    details.open = true;
+    details.scrollIntoView({ block: "start" });
+    var fields = details.querySelectorAll("select, textarea, input:not([type=hidden]), button");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].offsetParent !== null && !fields[i].disabled) {
+        fields[i].focus({ preventScroll: true });
+        break;
+      }
+    }
+    return true;
+  }
+  window.closeloop = { openAction: openAction };
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-open-action]");
+    if (!link) return;
+    if (openAction(link.getAttribute("href").slice(1))) event.preventDefault();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     initBulk();
   });
