@@ -38,6 +38,13 @@
   function initBulk() {
     var form = document.getElementById("bulk-form");
     if (form) selectedCount(form);
+    // On a phone the view tabs are one row that scrolls sideways: bring the current one into it
+    // (without scrolling the page).
+    var current = document.querySelector('.tabs a[aria-current="page"]');
+    var strip = current && current.closest("ul");
+    if (strip && strip.scrollWidth > strip.clientWidth) {
+      strip.scrollLeft += current.getBoundingClientRect().left - strip.getBoundingClientRect().left - 8;
+    }
   }
 
   document.addEventListener("change", function (event) {
