@@ -38,13 +38,18 @@
   function initBulk() {
     var form = document.getElementById("bulk-form");
     if (form) selectedCount(form);
-    // On a phone the view tabs are one row that scrolls sideways: bring the current one into it
-    // (without scrolling the page).
-    var current = document.querySelector('.tabs a[aria-current="page"]');
-    var strip = current && current.closest("ul");
-    if (strip && strip.scrollWidth > strip.clientWidth) {
-      strip.scrollLeft += current.getBoundingClientRect().left - strip.getBoundingClientRect().left - 8;
-    }
+    showCurrentTabs();
+  }
+
+  // On a phone the main menu and the view tabs are rows that scroll sideways: bring the current
+  // item into its row (without scrolling the page).
+  function showCurrentTabs() {
+    document.querySelectorAll('.topbar nav a[aria-current="page"], .tabs a[aria-current="page"]').forEach(function (current) {
+      var strip = current.closest(".topbar nav") || current.closest("ul");
+      if (strip && strip.scrollWidth > strip.clientWidth) {
+        strip.scrollLeft += current.getBoundingClientRect().left - strip.getBoundingClientRect().left - 8;
+      }
+    });
   }
 
   document.addEventListener("change", function (event) {

@@ -78,9 +78,9 @@ def test_an_agent_closes_a_case_on_a_phone_within_two_screens(phone, live_server
     third = page.locator(".case-row").nth(2).bounding_box()
     assert third["y"] + third["height"] <= HEIGHT
 
-    # The checkbox's cell is its own tap target: it ticks the box and does not open the case.
-    select_cell = card.locator(".col-select")
-    box = select_cell.bounding_box()
+    # The checkbox's whole cell (here: below the box itself) ticks the box and does not open the case.
+    card.scroll_into_view_if_needed()
+    box = card.locator(".col-select").bounding_box()
     page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] - 8)
     expect()(card.locator('input[name="cases"]')).to_be_checked()
     assert page.url.endswith("/cases/?view=unassigned")
