@@ -106,7 +106,9 @@
     }
     details.open = true;
     details.scrollIntoView({ block: "start" });
-    var fields = details.querySelectorAll("select, textarea, input:not([type=hidden]), button");
+    // The first field (not a suggestion button before it); a button only when there is no field.
+    var fields = Array.prototype.slice.call(details.querySelectorAll("select, textarea, input:not([type=hidden])"))
+      .concat(Array.prototype.slice.call(details.querySelectorAll("button")));
     for (var i = 0; i < fields.length; i++) {
       if (fields[i].offsetParent !== null && !fields[i].disabled) {
         fields[i].focus({ preventScroll: true });
