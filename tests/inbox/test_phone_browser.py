@@ -97,6 +97,7 @@ def test_an_agent_closes_a_case_on_a_phone_within_two_screens(phone, live_server
 
     bar.get_by_role("button", name="Claim & start").tap()
     expect()(page.locator("#case-actions-status")).to_contain_text(f"{case.reference} is yours and in progress.")
+    expect()(page.locator("#case-actions-status")).to_be_focused()  # the swap has settled
     watch.check()
 
     bar.get_by_role("link", name="Contact").tap()
@@ -109,6 +110,7 @@ def test_an_agent_closes_a_case_on_a_phone_within_two_screens(phone, live_server
     page.locator("#contact-note").fill("Spoke to her, apologised, offered a refund.")
     contact.get_by_role("button", name="Log contact").tap()
     expect()(page.locator("#case-actions-status")).to_contain_text("Contact attempt logged")
+    expect()(page.locator("#case-actions-status")).to_be_focused()  # the swap has settled
     watch.check()
 
     bar.get_by_role("link", name="Note").tap()
@@ -116,6 +118,7 @@ def test_an_agent_closes_a_case_on_a_phone_within_two_screens(phone, live_server
     page.locator("#note-note").fill("Refund approved by the store manager.")
     page.locator("#action-note").get_by_role("button", name="Add note").tap()
     expect()(page.locator("#case-actions-status")).to_contain_text("Note added")
+    expect()(page.locator("#case-actions-status")).to_be_focused()  # the swap has settled
     watch.check()
 
     bar.get_by_role("link", name="Close").tap()
@@ -130,6 +133,7 @@ def test_an_agent_closes_a_case_on_a_phone_within_two_screens(phone, live_server
     watch.check()
     submit.tap()
     expect()(page.locator("#case-actions-status")).to_contain_text(f"{case.reference} is closed.")
+    expect()(page.locator("#case-actions-status")).to_be_focused()  # the swap has settled
     watch.check()
 
     assert watch.deepest <= 2 * HEIGHT, f"scrolled to {watch.deepest} px"

@@ -78,6 +78,7 @@ def test_keys_move_open_claim_note_close_search_and_help(desk, live_server, pers
     # c claims and starts.
     page.keyboard.press("c")
     expect()(page.locator("#case-actions-status")).to_contain_text(f"{references[0]} is yours and in progress.")
+    expect()(page.locator("#case-actions-status")).to_be_focused()  # the swap has settled
     case = Case.objects.get(reference=references[0])
     assert (case.status, case.assignee) == (Case.Status.IN_PROGRESS, personas.alice)
 
