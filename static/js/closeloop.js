@@ -38,6 +38,18 @@
   function initBulk() {
     var form = document.getElementById("bulk-form");
     if (form) selectedCount(form);
+    showCurrentTabs();
+  }
+
+  // On a phone the main menu and the view tabs are rows that scroll sideways: bring the current
+  // item into its row (without scrolling the page).
+  function showCurrentTabs() {
+    document.querySelectorAll('.topbar nav a[aria-current="page"], .tabs a[aria-current="page"]').forEach(function (current) {
+      var strip = current.closest(".topbar nav") || current.closest("ul");
+      if (strip && strip.scrollWidth > strip.clientWidth) {
+        strip.scrollLeft += current.getBoundingClientRect().left - strip.getBoundingClientRect().left - 8;
+      }
+    });
   }
 
   document.addEventListener("change", function (event) {
@@ -79,6 +91,38 @@
       }
       focus.focus({ preventScroll: false });
     }
+  });
+
+  // Case page: open one action's form (closing the others), bring it to the top of the screen and
+  // put the cursor in its first field. Used by the phone action bar and the keyboard shortcuts.
+  function openAction(id) {
+    var details = document.getElementById(id);
+    if (!details) return false;
+    var panel = details.closest(".actions");
+    if (panel) {
+      panel.querySelectorAll("details.action[open]").forEach(function (other) {
+        if (other !== details) other.open = false;
+      });
+    }
+    details.open = true;
+    details.scrollIntoView({ block: "start" });
+    // The first field (not a suggestion button before it); a button only when there is no field.
+    var fields = Array.prototype.slice.call(details.querySelectorAll("select, textarea, input:not([type=hidden])"))
+      .concat(Array.prototype.slice.call(details.querySelectorAll("button")));
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].offsetParent !== null && !fields[i].disabled) {
+        fields[i].focus({ preventScroll: true });
+        break;
+      }
+    }
+    return true;
+  }
+  window.closeloop = { openAction: openAction };
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-open-action]");
+    if (!link) return;
+    if (openAction(link.getAttribute("href").slice(1))) event.preventDefault();
   });
 
   document.addEventListener("DOMContentLoaded", function () {
