@@ -74,3 +74,14 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def demo_stack(tmp_path_factory):
+    """A fresh `make run` (the embedded stack with the default demo data), started once for the
+    session and stopped with Ctrl-C at its end: tests/demo_stack.py."""
+    from tests import demo_stack as stack_module
+
+    stack = stack_module.start(tmp_path_factory.mktemp("make-run"))
+    yield stack
+    stack.stop()
