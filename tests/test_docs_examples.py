@@ -148,6 +148,21 @@ def test_every_example_states_its_answer_or_why_it_is_not_run():
     assert missing == [], f"examples with no stated answer (add a `# -> ...` line or a not-run mark): {missing}"
 
 
+def test_no_command_hides_in_an_unlabelled_block():
+    """A block without a language is not an example to the test: it must not hold a command."""
+    hidden = []
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        inside = False
+        for number, line in enumerate(lines, 1):
+            if line.strip().startswith("```"):
+                if not inside and line.strip() == "```" and number < len(lines) and re.match(
+                        r"\s*(\$ |curl |python3? |make |docker |\./manage\.py )", lines[number]):
+                    hidden.append(f"{page.relative_to(ROOT)}:{number}")
+                inside = not inside
+    assert hidden == [], f"label these ```sh (and state their answer) or ```text: {hidden}"
+
+
 def test_the_parser_reads_a_page_as_a_reader_does(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(
