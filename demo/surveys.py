@@ -4,7 +4,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from surveys.models import Survey, Vendor, WebhookSource
-from surveys.services import source_create
+from surveys.services import secret_generate, source_create
 
 SOURCES = [
     # slug, vendor, name, auth, mapping
@@ -18,6 +18,11 @@ SOURCES = [
      {"mode": "hmac", "header": "X-Signature", "algorithm": "sha256", "encoding": "hex", "prefix": "sha256="},
      {"csat": "ticket.satisfaction.score", "csat_scale": "1-5", "response_id": "ticket.id",
       "comment": "ticket.satisfaction.comment", "email": "ticket.requester.email", "touchpoint": "=support"}),
+    # The tools the guides in docs/connect/ send from: their copy-paste examples post to these.
+    ("demo-formbricks", Vendor.FORMBRICKS, "Formbricks product NPS", {}, {}),
+    ("demo-tally", Vendor.TALLY, "Tally customer feedback", {}, {}),
+    ("demo-jotform", Vendor.JOTFORM, "Jotform support follow-up", {}, {}),
+    ("demo-google-forms", Vendor.GOOGLE_FORMS, "Google Forms after-sales survey", {}, {}),
 ]
 SURVEYS = {
     "demo-standard": [("onboarding", "Onboarding NPS"), ("delivery", "Delivery CSAT")],
@@ -34,9 +39,11 @@ def seed(context: dict) -> dict:
     for slug, vendor, name, auth, mapping in SOURCES:
         source = WebhookSource.objects.filter(slug=slug).first()
         if source is None:
-            source = source_create(name=name, slug=slug, vendor=vendor, auth=auth, mapping=mapping)
+            # Formbricks makes the signing secret and the admin pastes it: one in its format (whsec_...).
+            secret = secret_generate(Vendor.STANDARD) if vendor == Vendor.FORMBRICKS else ""
+            source = source_create(name=name, slug=slug, vendor=vendor, auth=auth, mapping=mapping, secret=secret)
         sources[slug] = source
-        for external_id, survey_name in SURVEYS[slug]:
+        for external_id, survey_name in SURVEYS.get(slug, []):
             Survey.objects.get_or_create(source=source, external_id=external_id, defaults={"name": survey_name})
     listing = [
         {"slug": s.slug, "vendor": s.vendor, "url": f"{settings.SITE_URL}{reverse('webhook', args=[s.slug])}",

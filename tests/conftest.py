@@ -74,3 +74,22 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def _make_run(tmp_path_factory):
+    from tests import demo_stack as stack_module
+
+    stack = stack_module.start(tmp_path_factory.mktemp("make-run"))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def demo_stack(_make_run):
+    """A fresh `make run` (the embedded stack with the default demo data), started once for the
+    session (tests/demo_stack.py). tests/test_make_run.py stops it with Ctrl-C to check the stop,
+    so it runs after the tests that use it (file order: every such test sorts before it)."""
+    assert _make_run.proc.poll() is None, (
+        "`make run` was stopped already: tests using demo_stack must run before tests/test_make_run.py")
+    return _make_run

@@ -5,7 +5,6 @@ Redis (`make manage`), and stops cleanly."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,59 +14,36 @@ import psutil
 import pytest
 import requests
 
+from tests.demo_stack import DEMO_PASSWORD, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_the_embedded_stack_starts_serves_a_login_and_stops(tmp_path):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "CELERY_TASK_ALWAYS_EAGER"}}
-    env.update(CLOSELOOP_VAR_DIR=str(tmp_path / "var"), PORT=str(port), DEMO_PASSWORD="pw-for-the-test-123")
-    log = open(tmp_path / "run.log", "w+b")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    seen: set[int] = set()
+def test_the_embedded_stack_starts_serves_a_login_and_stops(demo_stack):
+    """On the session's `make run` (tests/demo_stack.py), after the tests that use it have run
+    (tests/organisation/test_browser_make_run.py, tests/test_docs_examples.py sort before this
+    file): then Ctrl-C stops it, and this test checks that it stopped cleanly."""
+    base, var, proc = demo_stack.base, demo_stack.var, demo_stack.proc
+    run_log = var.parent / "run.log"
+    assert proc.poll() is None, demo_stack.log()
+    seen = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 420  # the demo data loads first
-        status = None
-        while time.monotonic() < deadline:
-            seen.update(p.pid for p in psutil.Process(proc.pid).children(recursive=True))
-            assert proc.poll() is None, (tmp_path / "run.log").read_text(errors="replace")[-3000:]
-            try:
-                status = requests.get(f"{base}/healthz", timeout=10).status_code
-            except requests.RequestException:  # not listening yet, or busy starting
-                status = None
-            if status == 200:
-                break
-            time.sleep(0.5)
-        assert status == 200, (tmp_path / "run.log").read_text(errors="replace")[-3000:]
-        seen.update(p.pid for p in psutil.Process(proc.pid).children(recursive=True))
         assert len(seen) >= 4  # redis, web, worker, beat (and their children)
-
         session = requests.Session()
         page = session.get(f"{base}/login/", timeout=5)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         signed_in = session.post(
-            f"{base}/login/", data={"username": "agent", "password": "pw-for-the-test-123", "csrfmiddlewaretoken": token},
+            f"{base}/login/", data={"username": "agent", "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
             headers={"Referer": f"{base}/login/"}, timeout=10,
         )
         assert signed_in.status_code == 200
         assert "Alex Agent" in signed_in.text
-        output = _wait_for_banner(tmp_path / "run.log")
-        assert f"http://127.0.0.1:{port}/" in output and "agent" in output and "manager" in output
+        output = _wait_for_banner(run_log)
+        assert f"http://127.0.0.1:{demo_stack.port}/" in output and "agent" in output and "manager" in output
         # The banner is the last thing on the terminal; access lines and JSON logs are in files.
         assert output.rstrip().endswith("Press Ctrl-C to stop."), output[-2000:]
         assert '"GET /' not in output and '"level"' not in output, output[-2000:]
-        var = tmp_path / "var"
         assert f"Logs: {var / 'log'}/" in output and f"E-mails sent: {var / 'mail'}/" in output
         assert '"GET /login/' in (var / "log" / "web.log").read_text()
         assert (var / "log" / "worker.log").exists() and "Demo data loaded" in (var / "log" / "setup.log").read_text()
@@ -86,18 +62,17 @@ def test_the_embedded_stack_starts_serves_a_login_and_stops(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-        log.close()
     alive = _still_running(seen)
     deadline = time.monotonic() + 15  # children get a moment to exit after the parent
     while alive and time.monotonic() < deadline:
         psutil.wait_procs([psutil.Process(pid) for pid in alive if psutil.pid_exists(pid)], timeout=1)
         alive = _still_running(seen)
     assert alive == [], f"processes left running: {alive}"
-    output = (tmp_path / "run.log").read_text(errors="replace")
+    output = run_log.read_text(errors="replace")
     assert output.rstrip().endswith("Closeloop stopped."), output[-2000:]
     # Stopped: run.env is gone, and manage.py says what to do instead of a SECRET_KEY error.
-    assert not (tmp_path / "var" / "run.env").exists()
-    after = _second_terminal(tmp_path / "var")
+    assert not (var / "run.env").exists()
+    after = _second_terminal(var)
     assert after.returncode == 2 and "`make run` is not running now" in after.stderr, after.stderr
 
 
@@ -150,7 +125,7 @@ def test_ctrl_c_during_the_first_demo_load_keeps_no_half_demo(tmp_path):
     import sqlite3
 
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "CELERY_TASK_ALWAYS_EAGER"}}
-    env.update(CLOSELOOP_VAR_DIR=str(tmp_path / "var"), PORT=str(_free_port()))
+    env.update(CLOSELOOP_VAR_DIR=str(tmp_path / "var"), PORT=str(free_port()))
     log = open(tmp_path / "run.log", "w+b")
     proc = subprocess.Popen([sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -52,7 +52,9 @@ def test_every_example_answers_as_documented(live_server):
     from rest_framework.authtoken.models import Token
 
     personas = make_personas()
-    User.objects.filter(pk=personas.adam.pk).update(first_name="Adam", last_name="Admin")
+    # Named as the demo's admin, whose answers the page shows.
+    User.objects.filter(pk=personas.adam.pk).update(username="admin", email="admin@closeloop.example", first_name="Ada",
+                                                    last_name="Admin", is_superuser=True)
     env = {**os.environ, "CLOSELOOP": live_server.url, "TEAM_ID": str(personas.north.pk),
            "TOKEN": Token.objects.create(user=personas.adam).key}
     assert len(examples()) == len(STATUSES)
