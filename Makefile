@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 RUNTIME := $(VENV)/.installed-runtime
 TESTING := $(VENV)/.installed-test
 LOCK_VENV := .venv-lock
+# The suite runs on one pytest-xdist worker per core (each with its own test database and Redis
+# database); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: run manage test test-fast bench faults lint deploy-check lock clean
 
@@ -33,11 +37,11 @@ manage: $(RUNTIME)
 
 ## The whole test suite against PostgreSQL and Redis (local services, or throwaway embedded ones).
 test: $(TESTING)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The suite without the slow process-level and browser tests.
 test-fast: $(TESTING)
-	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 ## Benchmarks; figures go to docs/benchmarks.md.
 bench: $(TESTING)

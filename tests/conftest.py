@@ -17,7 +17,12 @@ def chromium_path() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests need a Chromium: skipped visibly without one, except in CI where that fails."""
+    """Tests on the session's `make run` share one pytest-xdist worker (`--dist loadgroup`), in
+    file order, so the stack starts once and tests/test_make_run.py stops it last.
+    Browser tests need a Chromium: skipped visibly without one, except in CI where that fails."""
+    for item in items:
+        if "demo_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("make_run"))
     if chromium_path():
         return
     browser_items = [item for item in items if "browser" in item.keywords]
