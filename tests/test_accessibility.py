@@ -229,6 +229,22 @@ TOGGLE_NAMES = """() => [...document.querySelectorAll('[aria-pressed]')]
   .filter(name => /^(turn|switch) (on|off)\\b|^(enable|disable|show|hide|activate|deactivate)\\b/i.test(name))
   .map(name => `toggle named after an action, opposite to its pressed state: "${name}"`)"""
 
+# axe-core leaves these for review too: an aria-describedby / aria-labelledby / label "for" that names
+# no element (the help text is never read), or names an id two elements share (the wrong one is read).
+ID_REFERENCES = """() => {
+  const problems = [];
+  const refs = [...document.querySelectorAll('[aria-describedby], [aria-labelledby], label[for]')];
+  for (const el of refs) {
+    for (const attr of ['aria-describedby', 'aria-labelledby', 'for']) {
+      for (const id of (el.getAttribute(attr) || '').split(/\\s+/).filter(Boolean)) {
+        const count = document.querySelectorAll(`[id="${CSS.escape(id)}"]`).length;
+        if (count !== 1) problems.push(`${attr}="${id}" names ${count} elements`);
+      }
+    }
+  }
+  return [...new Set(problems)];
+}"""
+
 
 def test_no_serious_or_critical_violation_on_any_page(browser, live_server, data):
     routes = [r for r in named_routes() if not excluded(r)]
@@ -269,6 +285,7 @@ def test_no_serious_or_critical_violation_on_any_page(browser, live_server, data
                 page.set_viewport_size({"width": width, "height": 900})
                 found += summarise(f"{url} as {role} at {width} px", axe.run(page, options=AXE_OPTIONS))
             found += [f"{url} as {role}: {problem}" for problem in page.evaluate(TOGGLE_NAMES)]
+            found += [f"{url} as {role}: {problem}" for problem in page.evaluate(ID_REFERENCES)]
             page.set_viewport_size({"width": 1280, "height": 900})
     context.close()
     assert {"login", "accounts:password_reset", "followup:verify", "cases:inbox", "cases:detail",
