@@ -115,10 +115,10 @@ def excluded(route: Route) -> bool:
 # --- the data set: a little of every page's content, so tables, heat maps and charts render --------
 def build_data():
     from accounts.models import ClosedDay, SlaPolicy
+    from accounts.services import invitation_token
     from cases.models import Case, RoutingRule
     from followup.models import Recognition, Verification
     from followup.services import make_token
-    from accounts.services import invitation_token
     from tests.factories import AlertRuleFactory, WebhookDeliveryFactory, make_personas, make_user
     from tests.reporting import builders as b
     from tests.reporting import builders_text as t
@@ -280,6 +280,12 @@ def test_no_serious_or_critical_violation_on_any_page(browser, live_server, data
             assert name == "404 page" or response.status < 400, f"{name} ({url}) as {role}: HTTP {response.status}"
             assert name in PUBLIC or "/login/" not in page.url, f"{name} ({url}) sent {role} to sign in"
             visited.append(name)
+            if name in ("reporting:root_causes", "reporting:themes"):
+                # The heat map is there with its darkest and a middle shade (root causes: as links),
+                # so their contrast is checked.
+                cell = " a" if name == "reporting:root_causes" else ""
+                assert page.locator(f"table.heat td.heat-5{cell}").count(), name
+                assert page.locator(f"table.heat td.heat-3{cell}").count(), name
             widths = (1280, 375) if name in phone_pages else (1280,)
             for width in widths:
                 page.set_viewport_size({"width": width, "height": 900})
