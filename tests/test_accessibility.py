@@ -43,6 +43,8 @@ NOT_PAGES = {
     "organisation:routing_test": "HTMX fragment (the tester's answer); the full tester page is organisation:routing_list",
     "surveys:setup_deliveries": "HTMX fragment the source set-up page polls; checked inside surveys:setup_source",
     "cases:playbooks": "HTMX fragment swapped into the case page, which is checked with its playbooks",
+    "cases:inbox_filters": "HTMX fragment (the filter panel's fields); checked inside the inbox opened at ?panel=filters",
+    "cases:bulk_fields": "HTMX fragment (the bulk panel's fields); checked inside the inbox opened at ?panel=bulk",
 }
 
 # Routes that refuse GET (require_POST): form actions (toggle, move, delete, replay...), not pages.
@@ -260,6 +262,9 @@ def test_no_serious_or_critical_violation_on_any_page(browser, live_server, data
         url = reverse(r.name, kwargs=ROUTE_ARGS[r.name](data) if r.params else None)
         by_role.setdefault(role_for(r.name), []).append((r.name, url))
     by_role["public"].append(("404 page", "/no-such-page/"))
+    # The inbox's panels, which load their fields when opened, rendered open in the page itself.
+    by_role["agent"] += [("cases:inbox (filters open)", "/cases/?panel=filters"),
+                         ("cases:inbox (bulk open)", "/cases/?panel=bulk")]
     phone_pages = {"cases:inbox", "cases:detail"}
 
     axe = Axe()
