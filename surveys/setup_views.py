@@ -135,7 +135,9 @@ def setup_preview(request):
 
 
 def _preview_form(vendor: str, mapping: dict) -> PreviewForm:
-    return PreviewForm(initial={"vendor": vendor, "mapping": mapping, "content_type": "application/json"})
+    # Its own ids: the source form on the same page has a mapping field too.
+    return PreviewForm(initial={"vendor": vendor, "mapping": mapping, "content_type": "application/json"},
+                       auto_id="id_preview_%s")
 
 
 def _recent(source: WebhookSource) -> list:

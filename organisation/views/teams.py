@@ -88,7 +88,9 @@ def _team_editor(request: HttpRequest, team: Team | None) -> HttpResponse:
     if team is not None:
         context.update({
             "memberships": team.memberships.select_related("user").order_by("user__username"),
-            "member_form": MembershipForm(), "closed_form": ClosedDayForm(),
+            "member_form": MembershipForm(),
+            # Its own ids: the team form above has a "name" field too.
+            "closed_form": ClosedDayForm(auto_id="id_closed_%s"),
             "upcoming": upcoming_holidays(team)[:12],
         })
     return render(request, "organisation/team_form.html", context, status=status)

@@ -73,8 +73,8 @@ def set_up_a_team_and_send_a_delivery(page, base: str, *, password: str, team: s
 
     # A holiday of its own, and the admin as a member (so the team's inbox is theirs to see).
     holiday = dt.date.today() + dt.timedelta(days=1)
-    page.locator("#id_date").fill(holiday.isoformat())
-    page.locator("#id_name").last.fill("Stock-take")
+    page.locator("#id_closed_date").fill(holiday.isoformat())
+    page.locator("#id_closed_name").fill("Stock-take")
     page.get_by_role("button", name="Add closed day").click()
     expect(page.locator("#closed-days")).to_contain_text("Stock-take")
     page.locator("#id_user").select_option(label="admin")
