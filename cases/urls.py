@@ -4,11 +4,16 @@ and its playbooks)."""
 from django.urls import path
 
 from cases import views
+from cases.views.live import live_changes
+from cases.views.notifications import notifications_page, notifications_read
 
 app_name = "cases"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("bulk/", views.bulk, name="bulk"),
+    path("live/", live_changes, name="live"),
+    path("notifications/", notifications_page, name="notifications"),
+    path("notifications/read/", notifications_read, name="notifications_read"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/playbooks/", views.case_playbooks, name="playbooks"),
     path("<str:reference>/playbook-step/", views.playbook_step, name="playbook_step"),
