@@ -23,7 +23,7 @@ def live_marker(context, page: str, case=None) -> dict:
         return {"live": None}
     scope, refresh = PAGES[page]
     ticket = ticket_for(user, scope, case)
-    current = state(ticket)  # None (Redis down): the script starts from its first answer
+    current = state(ticket, case)  # None (Redis down): the script starts from its first answer
     return {"live": {
         "scope": scope, "refresh": refresh, "case": case.reference if case is not None else "",
         "ticket": ticket.sign(), "token": current.token if current else "", "list": current.list if current else "",

@@ -68,8 +68,9 @@ def ticket_for(user, scope: str, case: Case | None = None) -> Ticket:
                   case.pk if case is not None else None)
 
 
-def state(ticket: Ticket) -> LiveState | None:
-    """The counters behind a ticket, or None when Redis is unreachable."""
+def state(ticket: Ticket, case: Case | None = None) -> LiveState | None:
+    """The counters behind a ticket, or None when Redis is unreachable. `case`: the ticket's case
+    as the page loaded it (saves reading its overdue marks again)."""
     if ticket.scope == "case":
         list_keys, new_keys = [live.case_key(ticket.case_id)], []
     else:
@@ -81,7 +82,8 @@ def state(ticket: Ticket) -> LiveState | None:
     fingerprint = ".".join(str(counters[k]) for k in list_keys)
     if ticket.scope == "case":
         # The sweep marks a case overdue or escalated without bumping it: read those two here.
-        row = Case.objects.filter(pk=ticket.case_id).values_list("overdue_at", "escalation_level").first()
+        row = ((case.overdue_at, case.escalation_level) if case is not None else
+               Case.objects.filter(pk=ticket.case_id).values_list("overdue_at", "escalation_level").first())
         fingerprint += f".{row[0].timestamp() if row and row[0] else 0}.{row[1] if row else 0}"
     raw = f"{ticket.scope}:{fingerprint}:{'.'.join(str(counters[k]) for k in new_keys)}:" \
           f"{counters[live.user_key(ticket.user_id)]}"
@@ -96,9 +98,11 @@ def _ticket_from_session(request: HttpRequest) -> Ticket:
         raise Http404("No such live scope.")
     case = None
     if scope == "case":
-        case = case_list_for_user(request.user).filter(reference=request.GET.get("case", "")).only("pk").first()
-        if case is None:
+        case_id = (case_list_for_user(request.user).filter(reference=request.GET.get("case", ""))
+                   .values_list("pk", flat=True).first())
+        if case_id is None:
             raise Http404("No such case.")
+        case = Case(pk=case_id)
     return ticket_for(request.user, scope, case)
 
 
