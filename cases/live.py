@@ -70,11 +70,10 @@ def touch(*, team_ids: Iterable = (), case_ids: Iterable = (), new: int = 0, use
     pending.update(bumps)
     # One callback per call, but the first to run sends everything pending: a callback lost with a
     # rolled-back savepoint never strands the bumps of the calls after it.
-    transaction.on_commit(_flush)
+    transaction.on_commit(lambda: _flush(pending))
 
 
-def _flush() -> None:
-    pending = _pending.get()
+def _flush(pending: Counter) -> None:
     if not pending:
         return
     bumps = dict(pending)

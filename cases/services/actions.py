@@ -12,7 +12,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
-from cases import inapp, notifications
+from cases import inapp, live, notifications
 from cases.models import (
     Case,
     CaseEvent,
@@ -87,6 +87,7 @@ def case_assign(
                 raise ValidationError({"team": [f"You cannot move cases to {team.name}."]})
         events.append(_event(case, Kind.TEAM, by, at, from_value=case.team.name, to_value=team.name,
                              data={"from_team": case.team_id, "to_team": team.pk}))
+        live.touch(team_ids=[case.team_id])  # the team it leaves (_save tells the one it joins)
         case.team = team
         fields.append("team")
     members = _member_ids(target_team) if (assignee is not None or team is not None) else set()
