@@ -198,10 +198,10 @@ def _rss_mb(pid: int) -> float:
 
 
 def _browser_latencies(port: int, session: str, source, cases: int) -> list[float]:
+    from django.conf import settings
     from playwright.sync_api import sync_playwright
 
     from bench.bench_cases import _payload
-    from django.conf import settings
     from surveys.ingest.publish import publish
     from surveys.ingest.store import store_delivery
 

@@ -27,8 +27,8 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from cases.models import Case, Notification, NotificationKind, NotificationPreference
 from cases import live
+from cases.models import Case, Notification, NotificationKind, NotificationPreference
 from core import batching, unit_of_work
 from core.queueing import enqueue
 
