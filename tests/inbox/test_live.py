@@ -117,3 +117,25 @@ def test_redis_down_is_503_and_the_page_still_renders(alice_client, personas, se
     answer = alice_client.get(LIVE)
     assert answer.status_code == 503
     assert "refresh the page" in answer.json()["detail"]
+
+
+def test_a_case_going_overdue_reaches_the_inbox_the_case_page_and_the_dashboard(client, personas,
+                                                                                 django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cases.models import Case
+    from cases.services import cases_sweep_sla
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case = open_case(personas.north)
+    client.login(username="mia", password=PASSWORD)  # manager of North: inbox, case page, dashboard
+    pages = {path: marker(client, path) for path in ("/cases/", f"/cases/{case.reference}/", "/reports/overdue/")}
+    Case.objects.filter(pk=case.pk).update(first_contact_due=timezone.now() - dt.timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cases_sweep_sla(now=timezone.now())["overdue"] == 1
+    for path, page in pages.items():
+        answer = poll(client, page)
+        assert answer.status_code == 200, path
+        assert answer.json()["list"] != page["list"], path
