@@ -9,6 +9,7 @@ e-mail preference says: the preference switches e-mails, the centre is the recor
 
     row(case_id=..., kind=..., user_id=..., period=..., context=...) -> Notification
     unread_count(user_id) -> int                # one query on cases_notification_unread
+    bell_count(user_id) -> int                  # the same, cached in Redis until it changes
     for_user(user) -> QuerySet                  # newest first, on cases_notification_in_app
     notifications_mark_read(user=..., ids=None) -> int   # None: all of them
     mentioned_users(text, case=..., by=...) -> list[User]
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -56,6 +58,29 @@ def unread_count(user_id: int | None) -> int:
     if not user_id:
         return 0
     return Notification.objects.filter(recipient_id=user_id, channel=IN_APP, read_at__isnull=True).count()
+
+
+def bell_count(user_id: int | None) -> int:
+    """The bell's number, kept in Redis beside the user's live counter (cases.live.user_key), which
+    every change to their unread rows bumps: a page asks the database only after such a change,
+    or when the cache is cold or down (then one query on cases_notification_unread)."""
+    if not user_id:
+        return 0
+    version_key, bell_key = live.user_key(user_id), f"live:bell:{user_id}"
+    try:
+        values = cache.get_many([version_key, bell_key])
+    except Exception:  # noqa: BLE001 - Redis down: count in the database
+        return unread_count(user_id)
+    version = int(values.get(version_key) or 0)
+    cached = values.get(bell_key)
+    if isinstance(cached, (list, tuple)) and len(cached) == 2 and cached[0] == version:
+        return int(cached[1])
+    count = unread_count(user_id)  # counted after reading the version: a later bump invalidates it
+    try:
+        cache.set(bell_key, (version, count), timeout=24 * 3600)
+    except Exception:  # noqa: BLE001 - not cached this time
+        pass
+    return count
 
 
 def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:

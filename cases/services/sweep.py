@@ -178,8 +178,10 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
         result["priority_raised"] = len(cases_raise_priority(
             case_ids=ladder, reason="Escalated: still overdue after the team's escalation delay.", at=now))
     notifications.dispatch_on_commit()
-    # Open inboxes and dashboards of these teams show "updated" (case pages read overdue_at).
-    live.touch(team_ids={team for team, _n in overdue_teams} | {team for *_c, team in escalated})
+    # Open inboxes and dashboards of these teams show "updated" (case pages read overdue_at), and
+    # the bells of the people the escalations went to (their in-app rows were written in SQL).
+    live.touch(team_ids={team for team, _n in overdue_teams} | {team for *_c, team in escalated},
+               user_ids=_escalated_people(escalated))
     return result
 
 
@@ -229,6 +231,17 @@ def _people_source(t: dict, kind: str, people: str) -> str:
             f"FROM ({people}) r JOIN {t['user']} u ON u.id = r.user_id AND u.is_active AND u.email <> '' "
             f"WHERE NOT EXISTS (SELECT 1 FROM {t['pref']} p WHERE p.user_id = u.id AND p.kind = '{kind}' "
             f"AND NOT p.enabled)")
+
+
+def _escalated_people(escalated: list[tuple]) -> set[int]:
+    """The assignees of the escalated cases and their teams' managers (two queries, only when
+    something was escalated)."""
+    if not escalated:
+        return set()
+    people = set(Case.objects.filter(pk__in=[c[0] for c in escalated], assignee__isnull=False)
+                 .values_list("assignee_id", flat=True))
+    return people | set(Membership.objects.filter(team_id__in={c[2] for c in escalated}, is_manager=True)
+                        .values_list("user_id", flat=True))
 
 
 def _in_app_source(t: dict, people: str) -> str:

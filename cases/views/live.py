@@ -124,7 +124,7 @@ def live_changes(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=304)
     else:
         body = {"token": current.token, "list": current.list, "new": current.new,
-                "unread": inapp.unread_count(ticket.user_id)}
+                "unread": inapp.bell_count(ticket.user_id)}
         if renewed:
             body["ticket"] = ticket.sign()
         response = JsonResponse(body)

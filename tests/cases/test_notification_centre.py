@@ -51,7 +51,7 @@ def test_an_admin_mentioned_anywhere_is_notified(personas):
     assert centre(personas.adam) == [("mentioned", case.reference)]
 
 
-def test_unread_count_marking_read_and_the_bell(client, personas):
+def test_unread_count_marking_read_and_the_bell(client, personas, django_capture_on_commit_callbacks):
     first, second = open_case(), open_case()
     case_assign(case_id=first.pk, by=personas.mia, assignee=personas.bob)
     case_add_note(case_id=second.pk, by=personas.alice, note="@bob look")
@@ -63,11 +63,14 @@ def test_unread_count_marking_read_and_the_bell(client, personas):
     assert 'aria-label="Notifications: 2 unread"' in page  # the bell in the navigation
 
     one = Notification.objects.get(recipient=personas.bob, channel="in_app", kind="assigned")
-    assert client.post("/cases/notifications/read/", {"id": one.pk}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # the commit tells the bell's cache
+        assert client.post("/cases/notifications/read/", {"id": one.pk}).status_code == 302
     one.refresh_from_db()
     assert one.read_at is not None
     assert 'aria-label="Notifications: 1 unread"' in client.get("/cases/").content.decode()
-    client.post("/cases/notifications/read/", {"all": "1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/cases/notifications/read/", {"all": "1"})
+    assert 'aria-label="Notifications: 0 unread"' in client.get("/cases/").content.decode()
     assert not Notification.objects.filter(recipient=personas.bob, channel="in_app", read_at__isnull=True).exists()
     assert "All read" in client.get("/cases/notifications/").content.decode()
 
@@ -101,3 +104,41 @@ def test_the_api_lists_and_marks_only_the_callers_own(api_client, personas):
 
 def test_the_api_needs_a_signed_in_caller(api_client, personas):
     assert api_client.get(API).status_code == 401
+
+
+def test_the_bell_asks_the_database_only_after_its_count_changed(personas, django_capture_on_commit_callbacks,
+                                                                  django_assert_num_queries):
+    from cases.inapp import bell_count, notifications_mark_read
+
+    case = open_case()
+    with django_capture_on_commit_callbacks(execute=True):
+        case_add_note(case_id=case.pk, by=personas.alice, note="@bob first")
+    assert bell_count(personas.bob.pk) == 1
+    with django_assert_num_queries(0):
+        assert bell_count(personas.bob.pk) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        case_add_note(case_id=case.pk, by=personas.alice, note="@bob second")
+    assert bell_count(personas.bob.pk) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications_mark_read(user=personas.bob)
+    assert bell_count(personas.bob.pk) == 0
+
+
+def test_an_escalation_reaches_the_bells_of_the_assignee_and_the_managers(personas,
+                                                                         django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.models import Team
+    from cases.inapp import bell_count
+    from cases.models import Case
+    from cases.services import case_claim, cases_sweep_sla
+
+    Team.objects.filter(pk=personas.north.pk).update(escalation_delay_minutes=0)
+    case = case_claim(case_id=open_case().pk, by=personas.alice)
+    assert (bell_count(personas.alice.pk), bell_count(personas.mia.pk)) == (0, 0)  # cached at 0
+    Case.objects.filter(pk=case.pk).update(first_contact_due=timezone.now() - dt.timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cases_sweep_sla(now=timezone.now())["escalated"] == 1
+    assert (bell_count(personas.alice.pk), bell_count(personas.mia.pk), bell_count(personas.bob.pk)) == (1, 1, 0)
