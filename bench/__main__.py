@@ -30,6 +30,7 @@ AREAS = [
     ("reports", "Manager reports at 10,000,000 responses"),
     ("text", "Sentiment and theme tagging"),
     ("suggest", "Root-cause suggestion accuracy and cost"),
+    ("live", "Live updates: 500 open inboxes on one web process"),
 ]
 
 

@@ -353,6 +353,8 @@ class NotificationKind(models.TextChoices):
     ESCALATED = "escalated", "A case was escalated"
     DIGEST = "digest", "Daily manager digest"
     CUSTOMER_EMAIL = "customer_email", "E-mail to a customer"
+    MENTIONED = "mentioned", "You were mentioned in a note"
+    CUSTOMER_REPLIED = "customer_replied", "A customer replied on a case of yours"
 
 
 class Notification(models.Model):
@@ -364,6 +366,7 @@ class Notification(models.Model):
         EMAIL = "email", "E-mail"
         SLACK = "slack", "Slack"
         MSTEAMS = "msteams", "Microsoft Teams"
+        IN_APP = "in_app", "In the app"  # the notification centre; address "user:<id>", born sent
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -374,14 +377,11 @@ class Notification(models.Model):
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
-    )
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="notifications")
     address = models.CharField(max_length=500, help_text="E-mail address or incoming-webhook URL.")
-    period = models.CharField(
-        max_length=40, blank=True,
-        help_text="Which occurrence this is (the overdue moment, the case version, the digest date).",
-    )
+    period = models.CharField(max_length=40, blank=True, help_text="Which occurrence this is (the overdue moment, "
+                              "the case version, the digest date).")
     subject = models.CharField(max_length=255, blank=True, help_text="Pre-rendered (customer e-mails); else from the template.")
     body = models.TextField(blank=True)
     context = models.JSONField(default=dict, blank=True)
@@ -391,24 +391,26 @@ class Notification(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True, help_text="In-app rows: when the recipient read it.")
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["case", "kind", "channel", "address", "period"],
-                name="cases_notification_unique_case_kind_channel_address_period",
-                condition=Q(case__isnull=False),
-            ),
-            models.UniqueConstraint(
-                fields=["kind", "channel", "address", "period"],
-                name="cases_notification_unique_caseless_kind_channel_address_period",
-                condition=Q(case__isnull=True),
-            ),
+            models.UniqueConstraint(fields=["case", "kind", "channel", "address", "period"],
+                                    name="cases_notification_unique_case_kind_channel_address_period",
+                                    condition=Q(case__isnull=False)),
+            models.UniqueConstraint(fields=["kind", "channel", "address", "period"],
+                                    name="cases_notification_unique_caseless_kind_channel_address_period",
+                                    condition=Q(case__isnull=True)),
         ]
         indexes = [
             # The dispatcher: pending rows whose next attempt is due.
             models.Index(fields=["next_attempt_at"], name="cases_notification_pending", condition=Q(status="pending")),
+            # The notification centre (cases.inapp): a user's list, and the bell's unread count.
+            models.Index(fields=["recipient", "-created_at"], name="cases_notification_in_app",
+                         condition=Q(channel="in_app")),
+            models.Index(fields=["recipient"], name="cases_notification_unread",
+                         condition=Q(channel="in_app", read_at__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -423,9 +425,7 @@ class NotificationPreference(models.Model):
     enabled = models.BooleanField(default=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "kind"], name="cases_notificationpreference_unique_user_kind"),
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="cases_notificationpreference_unique_user_kind")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.kind}: {'on' if self.enabled else 'off'}"

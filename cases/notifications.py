@@ -27,6 +27,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from cases import live
 from cases.models import Case, Notification, NotificationKind, NotificationPreference
 from core import batching, unit_of_work
 from core.queueing import enqueue
@@ -109,6 +110,8 @@ def queue(rows: list[Notification]) -> None:
     if not rows:
         return
     unit_of_work.insert_all(rows, ignore_conflicts=True)  # in a worker's batch, with the batch's other rows
+    # In-app rows (cases.inapp): the recipients' open pages update their bell after commit.
+    live.touch(user_ids=[r.recipient_id for r in rows if r.channel == Notification.Channel.IN_APP])
     dispatch_on_commit()
 
 
@@ -232,6 +235,8 @@ def send(notification: Notification, *, connection=None) -> None:
         post_webhook(notification.address, {"text": chat_text(notification)})
     elif notification.channel == Notification.Channel.MSTEAMS:
         post_webhook(notification.address, {"text": chat_text(notification)})
+    elif notification.channel == Notification.Channel.IN_APP:
+        return  # nothing to deliver: the notification centre reads the row (rows the sweep writes)
     else:
         raise ValueError(f"unknown channel {notification.channel}")
 
@@ -255,6 +260,8 @@ KIND_WORDS = {
     NotificationKind.DUE_SOON: "Due soon",
     NotificationKind.OVERDUE: "Overdue",
     NotificationKind.ESCALATED: "Escalated",
+    NotificationKind.MENTIONED: "Mentioned",
+    NotificationKind.CUSTOMER_REPLIED: "Customer replied",
 }
 
 

@@ -4,6 +4,8 @@ and its playbooks)."""
 from django.urls import path
 
 from cases import views
+from cases.views.live import live_changes
+from cases.views.notifications import notifications_page, notifications_read
 
 app_name = "cases"
 urlpatterns = [
@@ -11,6 +13,9 @@ urlpatterns = [
     path("filters/", views.inbox_filters, name="inbox_filters"),
     path("bulk/", views.bulk, name="bulk"),
     path("bulk/fields/", views.bulk_fields, name="bulk_fields"),
+    path("live/", live_changes, name="live"),
+    path("notifications/", notifications_page, name="notifications"),
+    path("notifications/read/", notifications_read, name="notifications_read"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/playbooks/", views.case_playbooks, name="playbooks"),
     path("<str:reference>/playbook-step/", views.playbook_step, name="playbook_step"),

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
-from cases import notifications
+from cases import inapp, live, notifications
 from cases.models import (
     Case,
     CaseEvent,
@@ -87,6 +87,7 @@ def case_assign(
                 raise ValidationError({"team": [f"You cannot move cases to {team.name}."]})
         events.append(_event(case, Kind.TEAM, by, at, from_value=case.team.name, to_value=team.name,
                              data={"from_team": case.team_id, "to_team": team.pk}))
+        live.touch(team_ids=[case.team_id])  # the team it leaves (_save tells the one it joins)
         case.team = team
         fields.append("team")
     members = _member_ids(target_team) if (assignee is not None or team is not None) else set()
@@ -188,7 +189,28 @@ def case_add_note(*, case_id: int, by: User, note: str, expected_version: int | 
         raise ValidationError({"note": ["Write the note."]})
     case = _lock(case_id, by=by, expected_version=expected_version)
     _guard(case, "note")
-    return _save(case, [], [_event(case, Kind.NOTE, by, _now(at), note=note.strip())])
+    _save(case, [], [_event(case, Kind.NOTE, by, _now(at), note=note.strip())])
+    notifications.queue(_mention_rows(case, by, note.strip()))
+    return case
+
+
+def _mention_rows(case: Case, by, note: str) -> list[Notification]:
+    """@username in a note: the notification centre for each mentioned user who can see the case,
+    and an e-mail for those who keep "mentioned" e-mails on."""
+    users = inapp.mentioned_users(note, case=case, by=by)
+    if not users:
+        return []
+    period = f"v{case.version}"
+    context = {"by": by.display_name if by is not None else "Closeloop", "note": note[:500]}
+    wants = notifications.enabled_users([u.pk for u in users], NotificationKind.MENTIONED)
+    rows = []
+    for user in users:
+        rows.append(inapp.row(case_id=case.pk, kind=NotificationKind.MENTIONED, user_id=user.pk, period=period,
+                              context=context))
+        if user.pk in wants:
+            rows.append(notifications.email_row(case_id=case.pk, kind=NotificationKind.MENTIONED, user_id=user.pk,
+                                                email=user.email, period=period, context=context))
+    return rows
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import visible_team_ids
-from cases import notifications
+from cases import inapp, live, notifications
 from cases.models import (
     Case,
     CaseEvent,
@@ -146,6 +146,7 @@ def _save(case: Case, fields: list[str], events: list[CaseEvent]) -> Case:
     for event in events:
         event.version = case.version
     insert_all(events)  # in a worker's batch: written with the batch's other rows
+    live.touch(team_ids=[case.team_id], case_ids=[case.pk])  # open pages see it after commit
     return case
 
 
@@ -158,12 +159,15 @@ def _move(case: Case, to_status: str | None, by, at, events: list, fields: list)
 
 
 def _assignment_rows(case: Case, assignee: User | None, by) -> list[Notification]:
+    """The notification centre's row for the new assignee, and an e-mail if they want one."""
     if assignee is None or (by is not None and assignee.pk == by.pk):
         return []
-    if not notifications.user_wants(assignee, NotificationKind.ASSIGNED):
-        return []
-    return [notifications.email_row(case_id=case.pk, kind=NotificationKind.ASSIGNED, user_id=assignee.pk,
-                                    email=assignee.email, period=f"v{case.version + 1}")]
+    period = f"v{case.version + 1}"
+    rows = [inapp.row(case_id=case.pk, kind=NotificationKind.ASSIGNED, user_id=assignee.pk, period=period)]
+    if notifications.user_wants(assignee, NotificationKind.ASSIGNED):
+        rows.append(notifications.email_row(case_id=case.pk, kind=NotificationKind.ASSIGNED, user_id=assignee.pk,
+                                            email=assignee.email, period=period))
+    return rows
 
 
 def _reset_sla_marks(case: Case, now: dt.datetime, fields: list) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Priority, Team, User
 from accounts.sla import choose_sla_policy
-from cases import notifications
+from cases import live, notifications
 from cases.models import (
     Case,
     CaseResponse,
@@ -354,4 +354,5 @@ def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: Ca
         event.version = 1
     insert_all(events)
     notifications.queue(rows)
+    live.touch(team_ids=[team.pk], case_ids=[case.pk], new=1)  # "1 new" in the team's open inboxes
     return case

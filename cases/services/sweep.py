@@ -8,7 +8,7 @@ import datetime as dt
 from django.db import connection, transaction
 
 from accounts.models import Membership, Priority, Team, User
-from cases import notifications
+from cases import live, notifications
 from cases.models import (
     Case,
     CaseEvent,
@@ -102,7 +102,7 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
               f"WHERE c.assignee_id IS NOT NULL "
               f"UNION SELECT c.id, c.reference, m.user_id FROM claimed c JOIN {t['member']} m "
               f"ON m.team_id = c.team_id AND m.is_manager")
-    ((result["overdue"],),), queued = _step(
+    overdue_teams, queued = _step(
         claim=f"""
         UPDATE {t['case']} SET overdue_at = %(now)s, escalation_level = 1, escalated_at = %(now)s
         WHERE status <> %(closed)s AND overdue_at IS NULL
@@ -116,8 +116,9 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
         FROM claimed""",
         notices=[_queue_sql(t, NotificationKind.OVERDUE, _people_source(t, NotificationKind.OVERDUE, people)),
                  _queue_sql(t, NotificationKind.OVERDUE, _chat_source(t))],
-        select=count, params=params,
+        select="SELECT team_id, count(*) FROM claimed GROUP BY team_id", params=params,
     )
+    result["overdue"] = sum(n for _team, n in overdue_teams)
     result["notifications"] += queued
 
     # 2. Due soon: the assignee.
@@ -151,6 +152,10 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
           AND julianday(overdue_at) <= julianday(%(now)s) - (
               SELECT tm.escalation_delay_minutes FROM {t['team']} tm WHERE tm.id = {t['case']}.team_id) / 1440.0
         RETURNING id, team_id, assignee_id, reference, false"""
+    people = (f"SELECT c.id AS case_id, c.reference, c.assignee_id AS user_id FROM claimed c "
+              f"WHERE c.assignee_id IS NOT NULL "
+              f"UNION SELECT c.id, c.reference, m.user_id FROM claimed c JOIN {t['member']} m "
+              f"ON m.team_id = c.team_id AND m.is_manager")  # in the notification centre
     contact = (f"SELECT 'email' AS channel, CAST(NULL AS bigint) AS recipient, tm.escalation_email AS address, "
                f"c.id AS case_id, c.reference FROM claimed c JOIN {t['team']} tm ON tm.id = c.team_id "
                f"WHERE tm.escalation_email <> ''")
@@ -160,17 +165,23 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
         SELECT id, 'escalated', NULL, '', '2', 'Escalated: still overdue after the team''s escalation delay.',
                '{"escalation_level": 2}', 0, %(now)s FROM claimed""",
         notices=[_queue_sql(t, NotificationKind.ESCALATED, contact),
-                 _queue_sql(t, NotificationKind.ESCALATED, _chat_source(t))],
-        select=f"SELECT c.id, tm.escalation <> 'notify_only' FROM claimed c JOIN {t['team']} tm ON tm.id = c.team_id",
+                 _queue_sql(t, NotificationKind.ESCALATED, _chat_source(t)),
+                 _queue_sql(t, NotificationKind.ESCALATED, _in_app_source(t, people))],
+        select=(f"SELECT c.id, tm.escalation <> 'notify_only', c.team_id FROM claimed c "
+                f"JOIN {t['team']} tm ON tm.id = c.team_id"),
         params=params,
     )
     result["escalated"] = len(escalated)
     result["notifications"] += queued
-    ladder = sorted(case_id for case_id, raise_priority in escalated if raise_priority)
+    ladder = sorted(case_id for case_id, raise_priority, _team in escalated if raise_priority)
     if ladder:
         result["priority_raised"] = len(cases_raise_priority(
             case_ids=ladder, reason="Escalated: still overdue after the team's escalation delay.", at=now))
     notifications.dispatch_on_commit()
+    # Open inboxes and dashboards of these teams show "updated" (case pages read overdue_at), and
+    # the bells of the people the escalations went to (their in-app rows were written in SQL).
+    live.touch(team_ids={team for team, _n in overdue_teams} | {team for *_c, team in escalated},
+               user_ids=_escalated_people(escalated))
     return result
 
 
@@ -220,6 +231,24 @@ def _people_source(t: dict, kind: str, people: str) -> str:
             f"FROM ({people}) r JOIN {t['user']} u ON u.id = r.user_id AND u.is_active AND u.email <> '' "
             f"WHERE NOT EXISTS (SELECT 1 FROM {t['pref']} p WHERE p.user_id = u.id AND p.kind = '{kind}' "
             f"AND NOT p.enabled)")
+
+
+def _escalated_people(escalated: list[tuple]) -> set[int]:
+    """The assignees of the escalated cases and their teams' managers (two queries, only when
+    something was escalated)."""
+    if not escalated:
+        return set()
+    people = set(Case.objects.filter(pk__in=[c[0] for c in escalated], assignee__isnull=False)
+                 .values_list("assignee_id", flat=True))
+    return people | set(Membership.objects.filter(team_id__in={c[2] for c in escalated}, is_manager=True)
+                        .values_list("user_id", flat=True))
+
+
+def _in_app_source(t: dict, people: str) -> str:
+    """The notification centre's rows for `people` (case_id, reference, user_id): every active
+    user, whatever their e-mail preference (cases.inapp)."""
+    return (f"SELECT 'in_app' AS channel, u.id AS recipient, 'user:' || CAST(u.id AS varchar(20)) AS address, "
+            f"r.case_id, r.reference FROM ({people}) r JOIN {t['user']} u ON u.id = r.user_id AND u.is_active")
 
 
 def _chat_source(t: dict) -> str:

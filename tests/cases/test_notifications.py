@@ -65,13 +65,14 @@ def test_an_assignment_e_mail_uses_the_templates(personas, django_capture_on_com
     assert message.subject == f"[Closeloop] {case.reference} was assigned to you"
     assert "The parcel arrived broken." in message.body
     assert message.alternatives[0][1] == "text/html"
-    assert Notification.objects.get(kind="assigned").status == "sent"
+    assert Notification.objects.get(kind="assigned", channel="email").status == "sent"
 
 
 def test_switching_a_kind_off_stops_it(personas):
     NotificationPreference.objects.create(user=personas.bob, kind="assigned", enabled=False)
     case = case_assign(case_id=open_case().pk, by=personas.mia, assignee=personas.bob)
-    assert not case.notifications.exists()
+    # No e-mail; the notification centre still lists it (cases.inapp).
+    assert list(case.notifications.values_list("channel", "recipient")) == [("in_app", personas.bob.pk)]
 
 
 def test_slack_and_teams_get_new_cases_and_a_failed_post_is_retried(personas, django_capture_on_commit_callbacks):
@@ -108,7 +109,7 @@ def test_a_delivery_that_keeps_failing_gives_up(personas):
 
 def test_delivering_twice_sends_once(personas, django_capture_on_commit_callbacks):
     case = case_assign(case_id=open_case().pk, by=personas.mia, assignee=personas.bob)
-    row = case.notifications.get()
+    row = case.notifications.get(channel="email")
     assert deliver(row.pk) is True
     assert deliver(row.pk) is False
     assert len(mail.outbox) == 1

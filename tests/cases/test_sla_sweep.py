@@ -120,7 +120,8 @@ def test_one_sweep_records_every_step_and_its_messages(personas):
     assert (result["overdue"], result["due_soon"], result["escalated"], result["priority_raised"]) == (1, 1, 1, 1)
     assert sorted(Notification.objects.filter(case=late).exclude(kind="new_case")
                   .values_list("kind", "channel", "address")) == [
-        ("escalated", "email", "boss@example.com"), ("escalated", "msteams", "http://127.0.0.1:9/teams"),
+        ("escalated", "email", "boss@example.com"), ("escalated", "in_app", f"user:{personas.alice.pk}"),
+        ("escalated", "in_app", f"user:{personas.mia.pk}"), ("escalated", "msteams", "http://127.0.0.1:9/teams"),
         ("overdue", "email", "alice@example.com"), ("overdue", "email", "mia@example.com"),
         ("overdue", "msteams", "http://127.0.0.1:9/teams")]
     assert list(Notification.objects.filter(case=soon, kind="due_soon").values_list("kind", "address")) == [
@@ -148,5 +149,7 @@ def test_a_sweep_batches_several_cases_into_one_message_per_recipient(personas):
     assert overdue[("slack", "http://127.0.0.1:9/slack")].context["count"] == 3
     escalated = Notification.objects.filter(kind="escalated")
     assert sorted((n.channel, n.address, n.context.get("count")) for n in escalated) == [
-        ("email", "boss@example.com", 3), ("slack", "http://127.0.0.1:9/slack", 3)]
+        ("email", "boss@example.com", 3), ("in_app", f"user:{personas.alice.pk}", 2),
+        ("in_app", f"user:{personas.bob.pk}", None), ("in_app", f"user:{personas.mia.pk}", 3),
+        ("slack", "http://127.0.0.1:9/slack", 3)]
     assert CaseEvent.objects.filter(kind="overdue").count() == 3
