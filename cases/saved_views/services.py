@@ -37,15 +37,23 @@ class SavedViewRow:
     query: str  # the inbox query string that opens it (no leading "?")
 
 
-def filter_keys(user) -> set[str]:
-    """Every query parameter CaseFilterSet reads (a date range reads two: created_after and
-    created_before), plus the inbox's view."""
+def filter_keys(user) -> dict[str, str]:
+    """Every query parameter CaseFilterSet reads, to the form field that reads it (a date range
+    reads two: created_after and created_before), plus the inbox's view."""
     form = inbox_filterset(user, {}).form
-    keys = {"view"}
+    keys = {"view": "view"}
     for name, field in form.fields.items():
-        suffixes = getattr(field.widget, "widgets_names", None)
-        keys.update(f"{name}{suffix}" for suffix in suffixes) if suffixes else keys.add(name)
+        suffixes = getattr(field.widget, "suffixes", None)  # django-filter's range widgets
+        keys.update({(f"{name}_{suffix}" if suffix else name): name for suffix in suffixes} if suffixes
+                    else {name: name})
     return keys
+
+
+def _means_any(value) -> bool:
+    """A cleaned filter value that filters nothing: empty, "either" (None) or an open range."""
+    if isinstance(value, slice):
+        return value.start is None and value.stop is None
+    return value is None or value == "" or value == [] or (hasattr(value, "exists") and not value)
 
 
 def clean_params(user, params) -> dict[str, list[str]]:
@@ -77,7 +85,9 @@ def clean_params(user, params) -> dict[str, list[str]]:
     form = inbox_filterset(user, cleaned).form
     if not form.is_valid():
         raise ValidationError({key: [str(e) for e in messages] for key, messages in form.errors.items()})
-    return dict(sorted(cleaned.items()))
+    # What the filter form submits for "any" ("answered_again=unknown") is not worth keeping.
+    return {key: values for key, values in sorted(cleaned.items())
+            if key == "view" or not _means_any(form.cleaned_data.get(known[key]))}
 
 
 def _clean_name(name) -> str:

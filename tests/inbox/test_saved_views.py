@@ -71,6 +71,19 @@ def test_save_this_view_round_trip_on_the_page(alice_client, personas, north_cas
     assert bar(alice_client.get(INBOX).content.decode()) == {}
 
 
+def test_it_saves_what_the_filter_form_submits_and_keeps_only_what_filters(alice_client, personas, north_cases):
+    """The filter form sends every field, most of them "any" (empty, answered_again=unknown); a
+    date range arrives as two parameters."""
+    query = ("view=team&q=&priority=urgent&unassigned=&touchpoint=&location=&survey=&created_after=2020-01-01"
+             "&created_before=&closed_after=&closed_before=&due_within=&escalation_level=&escalation_level_max="
+             "&overdue_for_min=&overdue_for_max=&answered_again=unknown&theme=&sort=due_desc&size=50")
+    response = alice_client.post("/cases/saved-views/", {"name": "Urgent since 2020", "query": query})
+    assert response.status_code == 302
+    assert SavedView.objects.get(owner=personas.alice).params == {
+        "created_after": ["2020-01-01"], "priority": ["urgent"], "sort": ["due_desc"], "view": ["team"]}
+    assert bar(alice_client.get(response["Location"]).content.decode()) == {"Urgent since 2020": "2"}
+
+
 @pytest.mark.parametrize(("params", "expected"), [
     ({"view": "team"}, 4),
     ({"view": "team", "priority": "urgent"}, 2),
