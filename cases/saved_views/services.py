@@ -138,7 +138,7 @@ def saved_view_delete(*, owner, pk) -> None:
 
 
 def saved_view_query(saved_view: SavedView) -> str:
-    return urlencode(saved_view.params, doseq=True)
+    return urlencode(sorted(saved_view.params.items()), doseq=True)  # jsonb keeps its own key order
 
 
 def saved_view_count(saved_view: SavedView) -> int:

@@ -84,25 +84,32 @@ def test_it_saves_what_the_filter_form_submits_and_keeps_only_what_filters(alice
     assert bar(alice_client.get(response["Location"]).content.decode()) == {"Urgent since 2020": "2"}
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"view": "team"}, 4),
-    ({"view": "team", "priority": "urgent"}, 2),
-    ({"view": "overdue", "priority": ["urgent", "low"]}, 1),
-    ({"view": "team", "q": "broken", "sort": "value"}, 2),
-    ({"view": "mine"}, 1),
-    ({"view": "team", "status": "overdue", "unassigned": "true"}, 1),
-])
-def test_each_count_equals_the_inbox_count_for_that_view(alice_client, personas, north_cases, params, expected):
-    saved = saved_view_create(owner=personas.alice, name="View", params=params)
+# name: (params, cases of north_cases it holds)
+COUNTED = {
+    "Team": ({"view": "team"}, 4),
+    "Urgent": ({"view": "team", "priority": "urgent"}, 2),
+    "Overdue urgent or low": ({"view": "overdue", "priority": ["urgent", "low"]}, 1),
+    "Broken by value": ({"view": "team", "q": "broken", "sort": "value"}, 2),
+    "Mine": ({"view": "mine"}, 1),
+    "Overdue unassigned": ({"view": "team", "status": "overdue", "unassigned": "true"}, 1),
+}
+
+
+def test_each_count_equals_the_inbox_count_for_that_view(alice_client, personas, north_cases):
+    for name, (params, _) in COUNTED.items():
+        saved_view_create(owner=personas.alice, name=name, params=params)
     html = alice_client.get(INBOX, {"view": "team"}).content.decode()
-    assert bar(html) == {"View": str(expected)}
-    link = re.search(r'<a href="(/cases/\?[^"]+)" hx-get="[^"]+" hx-target="#inbox-results" hx-push-url="true"\s+'
-                     r'data-saved-view', html).group(1)
-    shown = alice_client.get(link.replace("&amp;", "&")).content.decode()
-    rows = re.findall(r'href="/cases/([^/"]+)/"><strong>', shown)
-    assert len(rows) == expected
-    if saved.params.keys() - {"view", "sort", "q"}:
-        assert match_count(shown) == str(expected)
+    assert bar(html) == {name: str(expected) for name, (_, expected) in COUNTED.items()}
+    links = dict(re.findall(r'<a href="(/cases/\?[^"]+)" hx-get="[^"]+" hx-target="#inbox-results" hx-push-url="true"\s+'
+                            r'data-saved-view="\d+"(?: aria-current="true")?>([^<]+) <span', html))
+    assert len(links) == len(COUNTED)
+    for link, name in links.items():
+        params, expected = COUNTED[name]
+        shown = alice_client.get(link.replace("&amp;", "&")).content.decode()
+        assert (name, len(re.findall(r'href="/cases/([^/"]+)/"><strong>', shown))) == (name, expected)
+        if params.keys() - {"view", "sort", "q"}:  # the list says how many match when filters are on
+            assert (name, match_count(shown)) == (name, str(expected))
+        assert f'aria-current="true">{name} <span' in shown
 
 
 @pytest.mark.parametrize(("query", "message"), [
