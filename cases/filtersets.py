@@ -19,7 +19,14 @@ from django.utils import timezone
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
 from cases.ordering import SORT_CHOICES, SORTS
-from cases.selectors import INBOX_VIEWS, due_soon_q, inbox_queryset, overdue_q, overdue_since, with_sort
+from cases.selectors import (
+    INBOX_VIEWS,
+    due_soon_q,
+    inbox_queryset,
+    overdue_q,
+    overdue_since,
+    with_sort,
+)
 from surveys.filtersets import ThemeSlugFilter, theme_q
 from surveys.models import Theme
 from surveys.vocabulary import Sentiment, sentiment_q

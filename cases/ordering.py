@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import Case as Case_, F, IntegerField, Q, Value, When
+from django.db.models import Case as Case_
+from django.db.models import F, IntegerField, Q, Value, When
 from django.db.models.functions import Least
 
 PRIORITY_ORDER = ["urgent", "high", "normal", "low"]

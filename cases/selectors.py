@@ -38,7 +38,8 @@ def overdue_q(now: dt.datetime) -> Q:
 
 def overdue_since():
     """When an overdue case became overdue: the first of its clocks that ran out."""
-    from django.db.models import Case as Case_, F
+    from django.db.models import Case as Case_
+    from django.db.models import F
 
     return Case_(
         When(Q(first_contacted_at__isnull=True, first_contact_due__lt=F("resolution_due")),
