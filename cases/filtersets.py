@@ -3,7 +3,9 @@
 status accepts the stored statuses plus the derived "overdue" and "due_soon" (several values OR);
 `q` searches the reference, the customer's name and e-mail and the response comment; `theme` (a
 theme's slug) keeps cases with a response about that theme; `sentiment` (negative, neutral,
-positive) reads the opening response's comment score."""
+positive) reads the opening response's comment score; `sort` picks one of the orders in
+cases.ordering.SORTS (an unknown one is a field error: 400 in the API, a message by the field on
+the page)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,20 @@ from django.utils import timezone
 
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
-from cases.selectors import due_soon_q, overdue_q, overdue_since
+from cases.ordering import SORT_CHOICES, SORTS
+from cases.selectors import (
+    INBOX_VIEWS,
+    due_soon_q,
+    inbox_queryset,
+    overdue_q,
+    overdue_since,
+    with_sort,
+)
 from surveys.filtersets import ThemeSlugFilter, theme_q
 from surveys.models import Theme
 from surveys.vocabulary import Sentiment, sentiment_q
 
+DEFAULT_VIEW = "mine"
 STATUS_CHOICES = [*Case.Status.choices, ("overdue", "Overdue"), ("due_soon", "Due soon")]
 
 
@@ -85,6 +96,10 @@ class CaseFilterSet(django_filters.FilterSet):
         choices=Sentiment.choices, method="filter_sentiment", label="Comment sentiment",
     )
     q = django_filters.CharFilter(method="filter_q", label="Search")
+    sort = django_filters.ChoiceFilter(
+        choices=SORT_CHOICES, method="filter_sort", label="Sort by", empty_label="The view's own order",
+        error_messages={"invalid_choice": f"Unknown sort %(value)s: use one of {', '.join(SORTS)}."},
+    )
 
     class Meta:
         model = Case
@@ -149,6 +164,9 @@ class CaseFilterSet(django_filters.FilterSet):
             condition |= sentiment_q(value, field="response__sentiment")
         return queryset.filter(condition)
 
+    def filter_sort(self, queryset, name, value):
+        return with_sort(queryset, value) if value else queryset
+
     def filter_q(self, queryset, name, value):
         value = value.strip()
         if not value:
@@ -159,3 +177,27 @@ class CaseFilterSet(django_filters.FilterSet):
             | Q(customer__email__icontains=value)
             | Q(response__comment__icontains=value)
         )
+
+
+# Query parameters of /cases/ that are not filters: they never change which cases match.
+PAGING_PARAMS = {"after", "before", "size"}
+
+
+def inbox_filterset(user, params, *, request=None) -> CaseFilterSet:
+    """The inbox's cases for `params` (a QueryDict, or a dict of value lists): its view (default
+    "My open"; an unknown one too) narrowed by CaseFilterSet. The inbox page lists `.qs` and a
+    saved view counts it, so the two can never disagree. An explicit closure date range (a
+    report's drill-down) replaces "Recently closed"'s last 7 days."""
+    from types import SimpleNamespace
+
+    from django.http import QueryDict
+
+    if not isinstance(params, QueryDict):
+        data = QueryDict(mutable=True)
+        for key, values in params.items():
+            data.setlist(key, list(values))
+        params = data
+    view = params.get("view") if params.get("view") in INBOX_VIEWS else DEFAULT_VIEW
+    closed_window = not (params.get("closed_after") or params.get("closed_before"))
+    queryset = inbox_queryset(user, view, closed_window=closed_window)
+    return CaseFilterSet(params, queryset=queryset, request=request or SimpleNamespace(user=user))

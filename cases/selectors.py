@@ -3,6 +3,7 @@
     case_list_for_user(user) -> QuerySet
     case_get_for_user(user, pk_or_reference) -> Case        # Http404 when not visible
     inbox_queryset(user, view) -> QuerySet                  # views: INBOX_VIEWS
+    with_sort(queryset, sort) -> QuerySet                   # sorts: cases.ordering.SORTS
     inbox_counts(user) -> dict[view, int]                   # two index-only queries
     case_timeline(case) -> list[CaseEvent]
     customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
@@ -16,17 +17,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case as When_, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet, When
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.selectors import scope_by_team, visible_team_ids
-from cases.models import Case, CaseEvent, CaseResponse, Playbook, next_due_expression
+from cases.models import Case, CaseEvent, CaseResponse, Playbook
+from cases.ordering import SORTS, next_due_expression, priority_rank_expression
 from cases.sla import DUE_SOON
 
 INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
 RECENTLY_CLOSED = dt.timedelta(days=7)
-PRIORITY_ORDER = ["urgent", "high", "normal", "low"]
 
 
 def overdue_q(now: dt.datetime) -> Q:
@@ -37,7 +38,8 @@ def overdue_q(now: dt.datetime) -> Q:
 
 def overdue_since():
     """When an overdue case became overdue: the first of its clocks that ran out."""
-    from django.db.models import Case as Case_, F
+    from django.db.models import Case as Case_
+    from django.db.models import F
 
     return Case_(
         When(Q(first_contacted_at__isnull=True, first_contact_due__lt=F("resolution_due")),
@@ -85,13 +87,17 @@ def with_inbox_order(queryset: QuerySet, now: dt.datetime | None = None) -> Quer
     compute for every open case and sort. The partial indexes on (team, next_due) and
     (assignee, next_due) serve this order; priority and value at risk only break ties. `now` is
     accepted for symmetry with the other selectors; the order itself does not depend on it."""
-    return queryset.annotate(
-        next_due=next_due_expression(),
-        priority_rank=When_(
-            *[When(priority=p, then=Value(i)) for i, p in enumerate(PRIORITY_ORDER)],
-            default=Value(len(PRIORITY_ORDER)), output_field=IntegerField(),
-        ),
-    ).order_by("next_due", "priority_rank", "-value_at_risk", "id")
+    return _with_sort_keys(queryset).order_by(*SORTS["due"].order_by)
+
+
+def _with_sort_keys(queryset: QuerySet) -> QuerySet:
+    return queryset.annotate(next_due=next_due_expression(), priority_rank=priority_rank_expression())
+
+
+def with_sort(queryset: QuerySet, sort: str) -> QuerySet:
+    """`queryset` in one of the orders a person can pick (cases.ordering.SORTS; KeyError for any
+    other: the FilterSet refuses unknown sorts before this is called)."""
+    return _with_sort_keys(queryset).order_by(*SORTS[sort].order_by)
 
 
 def inbox_queryset(user, view: str, now: dt.datetime | None = None, *, closed_window: bool = True) -> QuerySet:

@@ -6,6 +6,7 @@ from django.urls import path
 from cases import views
 from cases.views.live import live_changes
 from cases.views.notifications import notifications_page, notifications_read
+from cases.views import saved_views
 
 app_name = "cases"
 urlpatterns = [
@@ -16,6 +17,9 @@ urlpatterns = [
     path("live/", live_changes, name="live"),
     path("notifications/", notifications_page, name="notifications"),
     path("notifications/read/", notifications_read, name="notifications_read"),
+    path("saved-views/", saved_views.saved_view_create, name="saved_view_create"),
+    path("saved-views/<int:pk>/rename/", saved_views.saved_view_rename, name="saved_view_rename"),
+    path("saved-views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved_view_delete"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/playbooks/", views.case_playbooks, name="playbooks"),
     path("<str:reference>/playbook-step/", views.playbook_step, name="playbook_step"),

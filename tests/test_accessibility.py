@@ -53,6 +53,7 @@ POST_ONLY = {
     "accounts:user_deactivate", "accounts:user_reactivate", "accounts:user_resend_invitation",
     "alerts:rule_toggle", "alerts:rule_move", "alerts:rule_delete", "alerts:rule_preview",
     "cases:bulk", "cases:action", "cases:playbook_step",
+    "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete",
     "organisation:team_delete", "organisation:member_add", "organisation:member_remove",
     "organisation:closed_day_add", "organisation:closed_day_delete", "organisation:routing_delete",
     "organisation:taxonomy_toggle",

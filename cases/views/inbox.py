@@ -14,13 +14,15 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Team, User
 from cases import keyset, selectors
 from cases.bulk import BulkResult, TeamMove, bulk_apply, describe_moves, team_moves
-from cases.filtersets import CaseFilterSet
+from cases.filtersets import DEFAULT_VIEW, PAGING_PARAMS, CaseFilterSet, inbox_filterset
 from cases.forms import (
     BulkForm,
     parse_assignee,
 )
 from cases.models import Case
+from cases.ordering import SORT_CHOICES, SORTS
 from cases.rows import inbox_rows, render_rows
+from cases.saved_views.services import saved_views_for
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from surveys.models import Survey
 
@@ -32,10 +34,18 @@ INBOX_VIEWS = [
     ("due_soon", "Due soon"),
     ("recently_closed", "Recently closed"),
 ]
-DEFAULT_VIEW = "mine"
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
-NOT_FILTERS = {"view", "q", "after", "before", "size", "panel"}
+NOT_FILTERS = {"view", "q", "sort", "panel", *PAGING_PARAMS}
+# The column headers that sort: per column, links of (text, the sort a click asks for, the sort a
+# second click asks for when this one is in force: the other direction, where it means something).
+SORT_HEADERS = {
+    "case": [("Case", "newest", "oldest"), ("Priority", "priority", None)],
+    "customer": [("Customer", "value", None)],
+    "sla": [("SLA", "due", "due_desc")],
+}
+SORT_DIRECTIONS = {"due": "ascending", "due_desc": "descending", "newest": "descending", "oldest": "ascending",
+                   "priority": "descending", "value": "descending"}
 # `?panel=filters` / `?panel=bulk`: that panel open with its fields in the page (the no-JavaScript
 # way in; with HTMX the fields load when the panel is opened, see inbox_filters and bulk_fields).
 PANELS = {"filters", "bulk"}
@@ -77,14 +87,9 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     # Only the joins a row shows (the selector's default also loads root causes for the API).
     # An explicit closure date range (a report's drill-down) replaces "the last 7 days".
     closed_window = not (params.get("closed_after") or params.get("closed_before"))
-    queryset = (
-        selectors.inbox_queryset(request.user, view, closed_window=closed_window)
-        .select_related(None)
-        .select_related(*ROW_RELATED)
-        .only(*_row_fields())
-    )
-    filterset = CaseFilterSet(params, queryset=queryset, request=request)
-    page = keyset.paginate(filterset.qs, after=params.get("after"), before=params.get("before"), size=size)
+    filterset = inbox_filterset(request.user, params, request=request)
+    rows = filterset.qs.select_related(None).select_related(*ROW_RELATED).only(*_row_fields())
+    page = keyset.paginate(rows, after=params.get("after"), before=params.get("before"), size=size)
     counts = selectors.inbox_counts(request.user)
     now = timezone.now()
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
@@ -111,11 +116,48 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "size": size,
         "page_sizes": PAGE_SIZES,
         "now": now,
+        "sort": _sort_state(filterset, params),
+        "sort_choices": SORT_CHOICES,
+        "saved_views": _saved_views(request.user, params),
         "return_query": params.urlencode(),
         "params": params,
         "inbox_url": reverse("cases:inbox"),
         "fragment": wants_fragment(request),
     }
+
+
+def _sort_state(filterset, params: QueryDict) -> dict:
+    """The sort in force ("" for the view's own order, also when an invalid one was asked for)
+    and the column headers: per column its links, each with the address that sorts by it (the
+    other direction when it is already in force) and the aria-sort of the column."""
+    current = (filterset.form.cleaned_data.get("sort") or "") if filterset.form.is_valid() else ""
+    url = reverse("cases:inbox")
+    headers = {}
+    for column, links in SORT_HEADERS.items():
+        items, aria = [], ""
+        for text, first, second in links:
+            active = current in (first, second)
+            target = second if active and current == first and second else first
+            query = params.copy()
+            query.setlist("sort", [target])
+            for key in ("after", "before"):
+                query.pop(key, None)
+            items.append({"text": text, "url": f"{url}?{query.urlencode()}", "active": active,
+                          "hint": SORTS[target].label})
+            aria = SORT_DIRECTIONS[current] if active else aria
+        headers[column] = {"links": items, "aria_sort": aria}
+    errors = filterset.form.errors.get("sort", [])
+    return {"current": current, "label": SORTS[current].label if current else "", "headers": headers,
+            "errors": errors}
+
+
+def _saved_views(user, params: QueryDict) -> list[dict]:
+    """The person's saved views with counts; the one these params show is marked current."""
+    shown = {key: sorted(values) for key, values in params.lists()
+             if key not in PAGING_PARAMS and key != "panel" and any(values)}
+    shown.setdefault("view", [DEFAULT_VIEW])
+    return [{"row": row, "current": {k: sorted(v) for k, v in row.saved_view.params.items()} == shown}
+            for row in saved_views_for(user)]
 
 
 FILTER_LABELS = {
