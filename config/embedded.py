@@ -40,6 +40,8 @@ def main() -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
     env["CLOSELOOP_VAR_DIR"] = str(var_dir)
     env.setdefault("DEBUG", "true")
+    # Its own signing key, made on the first start under var/ (0600) and kept (config.runenv).
+    env.setdefault("SECRET_KEY", runenv.secret_key(var_dir))
     env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'closeloop.sqlite3'}")
     env.setdefault("PYTHONUNBUFFERED", "1")
     port = env.setdefault("PORT", "8000")

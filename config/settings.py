@@ -22,8 +22,13 @@ if TESTING:
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789abcdef"
+    if TESTING:
+        SECRET_KEY = "test-suite-only-key-" + "0123456789abcdef" * 3
+    elif DEBUG:
+        # `make run` and DEBUG=1 manage.py: a random key made once under var/ (never one from the repository).
+        from config.runenv import secret_key
+
+        SECRET_KEY = secret_key(VAR_DIR)
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README: Configuration).")
 
@@ -218,6 +223,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# Debug pages (DEBUG only) hide settings whose names say they hold a secret: Django's list plus
+# connection URLs (DATABASE_URL, REDIS_URL, the broker's and the cache's LOCATION carry passwords).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.debug.SafeSettingsFilter"
 
 # --- Login throttling and lockout (django-axes, counted in the shared Redis cache) -------------
 AUTHENTICATION_BACKENDS = [
