@@ -177,6 +177,9 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With DEBUG off the console default is refused (core.checks, closeloop.E001): e-mails would land
+# in the logs. Naming it in EMAIL_BACKEND is the explicit choice that lets it through.
+EMAIL_BACKEND_CHOSEN = bool(env("EMAIL_BACKEND"))
 # `make run` sets the file backend: one file per e-mail sent, under var/mail/ (named in its banner).
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

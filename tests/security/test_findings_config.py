@@ -85,3 +85,107 @@ def test_made_up_methods_are_counted_as_other_and_add_no_series(client, db):
     assert 'method="other"' in text
     for method in ("FOO", "BAR", "PROPFIND", "get"):
         assert f'method="{method}"' not in text
+
+
+# --- e-mail backend in production ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("debug, backend, chosen, refused", [
+    (False, "django.core.mail.backends.console.EmailBackend", False, True),  # the default, in production
+    (False, "django.core.mail.backends.console.EmailBackend", True, False),  # named on purpose
+    (False, "django.core.mail.backends.smtp.EmailBackend", True, False),
+    (True, "django.core.mail.backends.console.EmailBackend", False, False),  # development
+])
+def test_production_refuses_the_console_email_backend_unless_chosen(settings, debug, backend, chosen, refused):
+    from django.core.checks import run_checks
+
+    settings.DEBUG, settings.EMAIL_BACKEND, settings.EMAIL_BACKEND_CHOSEN = debug, backend, chosen
+    errors = [e for e in run_checks() if e.id == "closeloop.E001"]
+    assert len(errors) == (1 if refused else 0)
+    if refused:
+        assert "printed into the logs" in errors[0].msg and "EMAIL_BACKEND=" in errors[0].hint
+
+
+def test_make_runs_web_server_logs_with_productions_gunicorn_settings():
+    from config import embedded
+
+    assert f"-c {ROOT / 'config' / 'gunicorn.py'} " in embedded.web_command("gunicorn", "8000")
+
+
+# --- no query strings or link tokens in any log format -------------------------------------------
+
+TOKEN = "MTIz:1vXyZa:Secret-Link-Token_abc123"
+PATH = f"/r/{TOKEN}/"
+QUERY = "token=query-secret-987&q=Ada+Lovelace"
+
+
+def _gunicorn_access_line(tmp_path, access_format: str | None) -> str:
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from config.gunicorn_logging import RedactingLogger
+
+    cfg = Config()
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    if access_format:
+        cfg.set("access_log_format", access_format)
+    logger = RedactingLogger(cfg)
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"{PATH}?{QUERY}", "PATH_INFO": PATH, "QUERY_STRING": QUERY,
+               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_REFERER": f"https://closeloop.example.com{PATH}?{QUERY}", "HTTP_USER_AGENT": "test"}
+    response = SimpleNamespace(status="400 Bad Request", headers=[("X-Request-ID", "rid-1")], sent=12)
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    logger.access(response, request, environ, timedelta(milliseconds=5))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    return (tmp_path / "access.log").read_text()
+
+
+@pytest.mark.parametrize("access_format", [
+    None,  # gunicorn's default (combined: request line with the query, referer)
+    '%(h)s "%(r)s" %(s)s %(f)s %(q)s %({referer}i)s',
+    "production",
+])
+def test_the_gunicorn_access_log_keeps_no_query_string_or_link_token(tmp_path, access_format):
+    from config import gunicorn as gunicorn_settings
+
+    if access_format == "production":
+        access_format = gunicorn_settings.access_log_format
+        assert gunicorn_settings.logger_class == "config.gunicorn_logging.RedactingLogger"
+    line = _gunicorn_access_line(tmp_path, access_format)
+    assert "/r/[redacted]/" in line or "[redacted]" in line, line
+    for secret in ("Secret-Link-Token", "query-secret-987", "Ada"):
+        assert secret not in line, line
+
+
+def test_the_request_log_keeps_no_query_string_or_link_token(client, db):
+    """Django's request logging ("Bad Request: /r/<token>/") through the production JSON handler."""
+    import io
+    import json
+    import logging
+
+    from django.conf import settings
+    from pythonjsonlogger.json import JsonFormatter
+
+    from core.logging import ContextFilter, RedactingFilter
+
+    options = {k: v for k, v in settings.LOGGING["formatters"]["json"].items() if k != "()"}
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter(**options))
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        assert client.get(f"{PATH}?{QUERY}").status_code == 400
+        logging.getLogger("closeloop.test").warning("followed %s", f"https://x.example{PATH}?{QUERY}")
+    finally:
+        root.removeHandler(handler)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    text = json.dumps(lines)
+    assert any("Bad Request" in line["message"] for line in lines), text
+    for secret in ("Secret-Link-Token", "query-secret-987", "Ada"):
+        assert secret not in text, text
