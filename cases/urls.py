@@ -1,9 +1,25 @@
 """The frontline pages: /cases/ (the inbox) and /cases/<reference>/ (the case page, its actions
 and its playbooks)."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from cases import views
+
+
+class ReferenceConverter:
+    """A case reference in a path: anything but a slash or a control character (a NUL cannot be
+    sent to PostgreSQL), so such a path is a 404 like any other unknown reference."""
+
+    regex = r"[^/\x00-\x1f\x7f]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ReferenceConverter, "reference")
 
 app_name = "cases"
 urlpatterns = [
@@ -11,8 +27,8 @@ urlpatterns = [
     path("filters/", views.inbox_filters, name="inbox_filters"),
     path("bulk/", views.bulk, name="bulk"),
     path("bulk/fields/", views.bulk_fields, name="bulk_fields"),
-    path("<str:reference>/", views.case_detail, name="detail"),
-    path("<str:reference>/playbooks/", views.case_playbooks, name="playbooks"),
-    path("<str:reference>/playbook-step/", views.playbook_step, name="playbook_step"),
-    path("<str:reference>/<slug:action>/", views.case_action, name="action"),
+    path("<reference:reference>/", views.case_detail, name="detail"),
+    path("<reference:reference>/playbooks/", views.case_playbooks, name="playbooks"),
+    path("<reference:reference>/playbook-step/", views.playbook_step, name="playbook_step"),
+    path("<reference:reference>/<slug:action>/", views.case_action, name="action"),
 ]

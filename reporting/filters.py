@@ -21,6 +21,19 @@ from surveys.models import Customer, Survey, SurveyResponse
 
 DEFAULT_PERIOD_DAYS = 90
 OPTIONS_CACHE_SECONDS = 15 * 60
+# Dates a report may ask for: far enough either way for any real data, and far enough from
+# 0001-01-01 and 9999-12-31 that a day added or a time zone applied cannot leave Python's range.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+
+
+class ReportDateField(forms.DateField):
+    def validate(self, value):
+        super().validate(value)
+        if value and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise forms.ValidationError(
+                f"Choose a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}.", code="out_of_range"
+            )
 
 
 @dataclass(frozen=True)
@@ -123,8 +136,8 @@ class ReportFilters:
 class ReportFilterForm(forms.Form):
     """The filter bar. Teams on offer are the ones the user may see; anything else is refused."""
 
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = ReportDateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = ReportDateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All my teams")
     survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, empty_label="All surveys")
     touchpoint = forms.CharField(required=False, max_length=120)

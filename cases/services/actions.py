@@ -330,6 +330,16 @@ def case_reopen(*, case_id: int, by, reason: str, expected_version: int | None =
 
 
 @transaction.atomic
+def _sendable(address: str) -> bool:
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
 def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expected_version: int | None = None,
                         at: dt.datetime | None = None) -> Case:
     """Queue an e-mail to the customer (sent by a task after commit) and record it on the timeline
@@ -337,6 +347,11 @@ def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expe
     errors = {}
     if not (subject or "").strip():
         errors["subject"] = ["Write a subject."]
+    elif any(ch in subject for ch in "\r\n\x00"):
+        # A line break in a header would add headers of the sender's choosing; mail refuses it anyway.
+        errors["subject"] = ["Keep the subject on one line (no line breaks)."]
+    elif len(subject.strip()) > 255:
+        errors["subject"] = ["Keep the subject under 255 characters."]
     if not (body or "").strip():
         errors["body"] = ["Write the message."]
     case = _lock(case_id, by=by, expected_version=expected_version)
@@ -345,6 +360,9 @@ def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expe
         errors["customer"] = ["This customer has no e-mail address."]
     elif customer.contact_opt_out or customer.erased_at:
         errors["customer"] = ["This customer asked not to be contacted."]
+    elif not _sendable(customer.email):
+        # Counted as a contact attempt, it would stop the first-contact clock for a message that never leaves.
+        errors["customer"] = ["This customer's e-mail address is not a valid address: correct it before writing."]
     if errors:
         raise ValidationError(errors)
     at = _now(at)
