@@ -191,12 +191,17 @@ class ReportFilterForm(forms.Form):
         )
 
     def options(self) -> dict[str, list[str]]:
-        """Suggestions for the free-text segment fields (a <datalist> each), cached briefly."""
-        return {
-            "touchpoint": _distinct_values(SurveyResponse, "touchpoint"),
-            "location": _distinct_values(SurveyResponse, "location"),
-            "tier": _distinct_values(Customer, "tier"),
-        }
+        """Suggestions for the free-text segment fields (a <datalist> each), cached briefly. Only
+        values the user may see: an admin's come from every response, anyone else's from the
+        responses of their teams (a South manager is not told North's locations)."""
+        visible = visible_team_ids(self.user)
+        if visible is None:
+            return {
+                "touchpoint": _distinct_values(SurveyResponse, "touchpoint"),
+                "location": _distinct_values(SurveyResponse, "location"),
+                "tier": _distinct_values(Customer, "tier"),
+            }
+        return _team_values(frozenset(visible))
 
 
 def _distinct_values(model, column: str, limit: int = 200) -> list[str]:
@@ -225,6 +230,30 @@ def _distinct_values(model, column: str, limit: int = 200) -> list[str]:
         values = list(
             model.objects.exclude(**{column: ""}).order_by(column).values_list(column, flat=True).distinct()[:limit]
         )
+    cache.set(key, values, OPTIONS_CACHE_SECONDS)
+    return values
+
+
+TEAM_OPTIONS_DAYS = 365
+
+
+def _team_values(team_ids: frozenset[int], limit: int = 200) -> dict[str, list[str]]:
+    """The segment values in the responses of these teams over the last TEAM_OPTIONS_DAYS (a
+    range of the (team, answered_at) index, not every response ever), cached per set of teams."""
+    key = "reporting:options:teams:" + ",".join(str(pk) for pk in sorted(team_ids))
+    values = cache.get(key)
+    if values is not None:
+        return values
+    since = timezone.now() - dt.timedelta(days=TEAM_OPTIONS_DAYS)
+    responses = SurveyResponse.objects.filter(team_id__in=team_ids, answered_at__gte=since)
+    values = {
+        column: list(responses.exclude(**{column: ""}).order_by(column).values_list(column, flat=True).distinct()[:limit])
+        for column in ("touchpoint", "location")
+    }
+    values["tier"] = list(
+        Customer.objects.filter(pk__in=responses.values("customer_id")).exclude(tier="").order_by("tier")
+        .values_list("tier", flat=True).distinct()[:limit]
+    )
     cache.set(key, values, OPTIONS_CACHE_SECONDS)
     return values
 

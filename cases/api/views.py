@@ -167,14 +167,14 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def assign(self, request, pk=None):
         def call(case, values, ev):
             assignee = team = None
-            if values.get("assignee"):
-                assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
-                if assignee is None:
-                    raise ValidationError({"assignee": ["No such user."]})
             if values.get("team"):
                 team = Team.objects.visible_to(request.user).filter(pk=values["team"]).first()
                 if team is None:
                     raise ValidationError({"team": ["No such team."]})
+            if values.get("assignee"):
+                assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
+                if assignee is None:  # the same answer as for someone outside the team: ids tell nothing
+                    raise ValidationError({"assignee": [services.not_a_member(team or case.team)]})
             return services.case_assign(case_id=case.pk, by=request.user, assignee=assignee, team=team,
                                         expected_version=ev)
         return self._act(request, s.AssignInput, call)

@@ -64,7 +64,14 @@ def case_claim(*, case_id: int, by: User, expected_version: int | None = None, a
 
 
 def _member_ids(team: Team) -> set[int]:
-    return set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
+    """The team's active members: the only people a case of the team can be assigned to."""
+    return set(Membership.objects.filter(team=team, user__is_active=True).values_list("user_id", flat=True))
+
+
+def not_a_member(team: Team) -> str:
+    """Why an assignee was refused. It does not name the person: an id that is not a member of the
+    team (the admin's, anyone's) must not tell the caller whose id it is."""
+    return f"That person is not a member of {team.name} (only the team's active members can be assigned)."
 
 
 @transaction.atomic
@@ -91,7 +98,7 @@ def case_assign(
         fields.append("team")
     members = _member_ids(target_team) if (assignee is not None or team is not None) else set()
     if assignee is not None and assignee.pk not in members:
-        raise ValidationError({"assignee": [f"{assignee.display_name} is not a member of {target_team.name}."]})
+        raise ValidationError({"assignee": [not_a_member(target_team)]})
     if assignee is None and team is not None and case.assignee_id in members:
         assignee = case.assignee  # moving team keeps a person who belongs to both
     if (assignee.pk if assignee else None) != case.assignee_id:

@@ -136,3 +136,54 @@ def test_the_email_action_refuses_an_address_that_can_never_be_sent(api_client, 
     assert response.status_code == 400
     assert "not a valid address" in response.json()["customer"][0]
     _nothing_sent(story.case)
+
+
+# --- what a manager of another team is told ------------------------------------------------------------
+
+
+def _datalist(html: str, name: str) -> list[str]:
+    import re
+
+    block = re.search(rf'<datalist id="report-{name}-options">(.*?)</datalist>', html, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)">', block)
+
+
+def test_a_south_manager_sees_only_south_values_in_the_report_filter_lists(client, personas):
+    from django.utils import timezone
+
+    from accounts.models import Role
+    from tests.factories import CustomerFactory, MembershipFactory, make_user
+
+    sam = make_user("sam", role=Role.MANAGER)
+    MembershipFactory(user=sam, team=personas.south, is_manager=True)
+    now = timezone.now()
+    SurveyResponseFactory(team=personas.north, location="Leeds North-only", touchpoint="north-kiosk",
+                          answered_at=now, customer=CustomerFactory(tier="north-vip"))
+    SurveyResponseFactory(team=personas.south, location="Bristol", touchpoint="delivery",
+                          answered_at=now, customer=CustomerFactory(tier="gold"))
+    client.force_login(sam)
+    html = client.get("/reports/scores/").content.decode()
+    assert (_datalist(html, "location"), _datalist(html, "touchpoint"), _datalist(html, "tier")) == (
+        ["Bristol"], ["delivery"], ["gold"])
+    client.force_login(personas.adam)  # an admin sees every team's values
+    html = client.get("/reports/scores/").content.decode()
+    assert _datalist(html, "location") == ["Bristol", "Leeds North-only"]
+
+
+@pytest.mark.parametrize("who", ["adam", "charlie", "nobody", "inactive"])
+def test_assign_refuses_anyone_but_an_active_member_without_naming_them(api_client, personas, story, who):
+    from tests.factories import MembershipFactory, make_user
+
+    if who == "inactive":
+        target = make_user("gone", first_name="Gina", last_name="Gone", is_active=False)
+        MembershipFactory(user=target, team=personas.north)
+        target_id = target.pk
+    else:
+        target_id = getattr(personas, who).pk if who != "nobody" else 987654
+    api_client.force_authenticate(personas.mia)
+    response = api_client.post(f"/api/v1/cases/{story.case.reference}/assign/", {"assignee": target_id},
+                               format="json")
+    assert response.status_code == 400
+    assert response.json()["assignee"] == [
+        "That person is not a member of North (only the team's active members can be assigned)."]
+    assert Case.objects.get(pk=story.case.pk).assignee_id is None
