@@ -22,7 +22,6 @@ from privacy.models import PrivacyLog
 from surveys.models import Customer, ResponseTheme, SurveyResponse, WebhookDelivery
 
 
-
 def _audit(*, action: str, customer_id: int, by, via: str, reason: str, summary: dict) -> PrivacyLog:
     return PrivacyLog.objects.create(
         action=action,

@@ -10,7 +10,11 @@ import json
 
 import pytest
 
-from tests.factories import CustomerFactory, WebhookDeliveryFactory, WebhookSourceFactory
+from tests.factories import (
+    CustomerFactory,
+    WebhookDeliveryFactory,
+    WebhookSourceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -115,9 +119,9 @@ def test_every_csv_cell_that_a_spreadsheet_would_run_is_neutralised(text, writte
 
 def test_the_root_cause_export_neutralises_a_formula_in_a_cause_name(client, personas):
     import csv
+    import datetime as dt
     import io
 
-    import datetime as dt
     from django.utils import timezone
 
     from tests.factories import RootCauseCategoryFactory, RootCauseFactory
