@@ -55,7 +55,7 @@ faults: $(TESTING)
 deploy-check: $(RUNTIME)
 	DEBUG=false SECRET_KEY=deploy-check-$$(date +%s)-a-long-random-value-for-the-check-only \
 	  ALLOWED_HOSTS=closeloop.example.com DATABASE_URL=sqlite:///tmp/deploy-check.sqlite3 \
-	  $(PY) manage.py check --deploy --fail-level WARNING
+	  EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend $(PY) manage.py check --deploy --fail-level WARNING
 	DEBUG=false SECRET_KEY=deploy-check-$$(date +%s)-a-long-random-value-for-the-check-only \
 	  ALLOWED_HOSTS=closeloop.example.com DATABASE_URL=sqlite:///tmp/deploy-check.sqlite3 \
 	  $(PY) manage.py collectstatic --noinput --clear -v 0

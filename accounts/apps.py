@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "People, teams and service commitments"
+
+    def ready(self):
+        from django.core import checks
+
+        from core.checks import email_backend_check
+
+        checks.register(email_backend_check)

@@ -80,7 +80,7 @@ def _env() -> dict:
         "DATABASE_URL": f"{PG}/{DB}", "REDIS_URL": REDIS, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false",
         "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "config.settings", "CLOSELOOP_TESTING": "false",
-        "DB_CONN_MAX_AGE": "600",
+        "DB_CONN_MAX_AGE": "600", "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
     })
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env

@@ -39,13 +39,18 @@ def sign_offered(offered: list[dict]) -> str:
 
 def read_offered(value: str) -> list[dict]:
     """The signed suggestions back; a missing or tampered value means "nothing was offered"."""
+    return verify_offered(value) or []
+
+
+def verify_offered(value: str) -> list[dict] | None:
+    """The signed suggestions back; [] for none, None when the value is not one this server signed."""
     if not value:
         return []
     try:
         offered = signing.loads(value, salt=SUGGESTIONS_SALT)
     except signing.BadSignature:
-        return []
-    return offered if isinstance(offered, list) else []
+        return None
+    return offered if isinstance(offered, list) else None
 
 
 def assignee_choices(team_ids) -> list:

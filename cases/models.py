@@ -480,7 +480,9 @@ class RootCauseModel(models.Model):
     accuracy_top1 = models.FloatField(null=True, blank=True, help_text="On held-out closed cases.")
     accuracy_top3 = models.FloatField(null=True, blank=True)
     held_out = models.PositiveIntegerField(default=0)
-    blob = models.BinaryField(help_text="The fitted pipeline (joblib).")
+    blob = models.BinaryField(
+        help_text="The fitted parameters: zlib-compressed JSON (cases.suggest_store), never a pickle."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -8,8 +8,9 @@ says and where it came from:
 - the comment's themes, its touchpoint, its survey and the metric of the alert rule that fired.
 
 A multinomial logistic regression gives calibrated-enough probabilities, shown as the confidence
-in the close form. The pipeline is stored in the database (RootCauseModel, joblib bytes) so every
-web process and worker uses the same one; a Celery task retrains it nightly.
+in the close form. The fitted parameters are stored in the database (RootCauseModel: JSON, never a
+pickle, see cases.suggest_store) so every web process and worker uses the same model; a Celery
+task retrains it nightly.
 
     train_root_cause_model(*, now=None) -> RootCauseModel | None
     suggest_root_causes(case, *, k=3) -> list[Suggestion]    # [] without a model
@@ -20,18 +21,17 @@ dropped, and retired root causes are never offered."""
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-import joblib
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cases import suggest_store
 from cases.models import Case, RootCause, RootCauseModel
 from core.process_cache import ProcessCache
 
@@ -60,7 +60,8 @@ class Suggestion:
 
 # --- features -------------------------------------------------------------------------------
 # Each case becomes {"text": comment, "meta": {"theme=<slug>": 1, "touchpoint=<tp>": 1, ...}}.
-# The selector functions are module-level so the fitted pipeline pickles (joblib) by reference.
+# The selector functions are module-level: the pipeline's structure is code (build_pipeline), only
+# its fitted numbers are stored (cases.suggest_store).
 
 
 def texts(rows) -> list[str]:
@@ -225,12 +226,11 @@ def train_root_cause_model(*, now=None, limit: int = TRAINING_LIMIT) -> RootCaus
     started = time.monotonic()
     scores = evaluate(rows, labels)
     pipeline = fit(rows, labels)
-    buffer = io.BytesIO()
-    joblib.dump({"pipeline": pipeline, "classes": [int(c) for c in pipeline.classes_]}, buffer, compress=3)
+    blob = suggest_store.dumps(pipeline, trained_on=len(rows))
     with transaction.atomic():
         model = RootCauseModel.objects.create(
             created_at=now or timezone.now(), trained_on=len(rows), classes=len(set(labels)),
-            blob=buffer.getvalue(), **scores,
+            blob=blob, **scores,
         )
         keep = RootCauseModel.objects.order_by("-created_at", "-id").values_list("id", flat=True)[:KEEP_MODELS]
         RootCauseModel.objects.exclude(id__in=list(keep)).delete()
@@ -286,7 +286,10 @@ def _load_pipeline():
     if blob is None:
         return None
     try:
-        return joblib.load(io.BytesIO(bytes(blob)))["pipeline"]
+        return suggest_store.loads(bytes(blob), build_pipeline)
+    except suggest_store.ModelFormatError as exc:  # a pickle, an old or damaged row: never run, never used
+        logger.error("root-cause model refused", extra={"model_id": newest, "why": str(exc)})
+        return None
     except Exception:  # noqa: BLE001 - a model that will not load means "no suggestion"
         logger.exception("root-cause model %s could not be loaded", newest)
         return None

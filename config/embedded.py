@@ -40,6 +40,8 @@ def main() -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
     env["CLOSELOOP_VAR_DIR"] = str(var_dir)
     env.setdefault("DEBUG", "true")
+    # Its own signing key, made on the first start under var/ (0600) and kept (config.runenv).
+    env.setdefault("SECRET_KEY", runenv.secret_key(var_dir))
     env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'closeloop.sqlite3'}")
     env.setdefault("PYTHONUNBUFFERED", "1")
     port = env.setdefault("PORT", "8000")
@@ -203,10 +205,11 @@ def _tail(path: Path, lines: int = 25) -> str:
         return ""
 
 def web_command(gunicorn: Path | str, port: str) -> str:
-    """The web server of `make run`: gunicorn's threads, each given a request only once it is all
-    in (config.gunicorn_worker), so stalled senders never hold them."""
-    return (f"{gunicorn} config.wsgi:application --bind 127.0.0.1:{port} --workers 2 --threads 4 "
-            f"--worker-class config.gunicorn_worker.BufferedThreadWorker --access-logfile - --graceful-timeout 5")
+    """The web server of `make run`: production's gunicorn settings (config/gunicorn.py: the
+    buffering worker, the access log without query strings or link tokens), on loopback with two
+    processes of four threads."""
+    return (f"{gunicorn} -c {BASE_DIR / 'config' / 'gunicorn.py'} config.wsgi:application --bind 127.0.0.1:{port} "
+            f"--workers 2 --threads 4 --access-logfile - --graceful-timeout 5")
 
 
 def _redact(url: str) -> str:

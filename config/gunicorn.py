@@ -20,11 +20,14 @@ graceful_timeout = 10
 # connections (386 socket errors in 30 s, 1,093/s). Set it only against a leak you have seen.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
-# Access log without query strings: searches can carry customer names or e-mails. The ingest
+# Access log without query strings: searches can carry customer names or e-mails; the logger
+# class also redacts, whatever the format, query strings and link tokens (/r/<token>/) in every
+# line (config/gunicorn_logging.py). The ingest
 # server (Procfile `ingest`) sets GUNICORN_ACCESS_LOG="": a line per webhook at thousands a second
 # costs more than the webhook, and its Prometheus metrics count every request.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+logger_class = "config.gunicorn_logging.RedactingLogger"
 
 
 def on_starting(server):

@@ -30,6 +30,37 @@ def var_dir(environ) -> Path:
     return Path(environ.get("CLOSELOOP_VAR_DIR") or BASE_DIR / "var")
 
 
+SECRET_KEY_FILE = "secret_key"
+
+
+def secret_key(directory: Path) -> str:
+    """The signing key of `make run` (and of DEBUG without SECRET_KEY): made on first start, a
+    random value in <var>/secret_key readable by its owner only (0600), and the same one on every
+    later start, so sessions and "Did we put it right?" links survive a restart. Never a key from
+    the repository: a link signed with a published key could be forged by anyone."""
+    import secrets
+
+    path = directory / SECRET_KEY_FILE
+    try:
+        existing = path.read_text().strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{SECRET_KEY_FILE}.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(50) + "\n")
+    try:
+        os.link(tmp, path)  # atomic, and refused when another process made the file first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
 def write(directory: Path, env: dict[str, str]) -> Path:
     path = directory / FILE_NAME
     lines = [f"# Written by `make run` (pid {os.getpid()}) while it runs; read by manage.py. Removed when it stops."]

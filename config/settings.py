@@ -22,8 +22,13 @@ if TESTING:
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789abcdef"
+    if TESTING:
+        SECRET_KEY = "test-suite-only-key-" + "0123456789abcdef" * 3
+    elif DEBUG:
+        # `make run` and DEBUG=1 manage.py: a random key made once under var/ (never one from the repository).
+        from config.runenv import secret_key
+
+        SECRET_KEY = secret_key(VAR_DIR)
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README: Configuration).")
 
@@ -173,6 +178,9 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With DEBUG off the console default is refused (core.checks, closeloop.E001): e-mails would land
+# in the logs. Naming it in EMAIL_BACKEND is the explicit choice that lets it through.
+EMAIL_BACKEND_CHOSEN = bool(env("EMAIL_BACKEND"))
 # `make run` sets the file backend: one file per e-mail sent, under var/mail/ (named in its banner).
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
@@ -219,6 +227,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# Debug pages (DEBUG only) hide settings whose names say they hold a secret: Django's list plus
+# connection URLs (DATABASE_URL, REDIS_URL, the broker's and the cache's LOCATION carry passwords).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.debug.SafeSettingsFilter"
 
 # --- Login throttling and lockout (django-axes, counted in the shared Redis cache) -------------
 AUTHENTICATION_BACKENDS = [

@@ -5,7 +5,9 @@
   webhook to the case it opened.
 - `RedactingFilter` masks secrets and personal data: values of sensitive `extra=` fields
   (password, secret, token, authorization, email, phone, body...), e-mail addresses anywhere in
-  the message, and `Token`/`Bearer` credentials in text.
+  the message, `Token`/`Bearer` credentials in text, URL query strings and the tokens in link
+  paths (/r/<token>/, password reset and invitation links). gunicorn's access log (and uvicorn's,
+  which shares its handlers) goes through the same `redact_text` (config/gunicorn_logging.py).
 
 Convention for the other apps: log events with a short constant message and the identifiers as
 `extra=` fields, never interpolated personal data:
@@ -34,12 +36,24 @@ SENSITIVE_KEYS = re.compile(
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 CREDENTIAL = re.compile(r"\b(Token|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}", re.IGNORECASE)
 PHONE = re.compile(r"(?<![\w+])\+\d[\d ().-]{6,}\d")
+# A URL's query string (searches carry names, a Qualtrics publication URL its token) and the
+# secret segments of link paths: the recovery check /r/<token>/, password reset and invitation
+# /<uidb64>/<token>/. Used for every log line, the access logs of gunicorn and uvicorn included.
+QUERY = re.compile(r"(/[^\s?\"'<>]*)\?[^\s\"'<>]+")
+LINK_TOKENS = re.compile(r"(/r/|/(?:password-reset|invitation)/[^/\s?\"']+/)(?!set-password/)[^/\s?\"']+")
 
 # Attributes every LogRecord has; anything else came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id", "task_id"}
 
 
+def redact_url(text: str) -> str:
+    """Query strings and link tokens out of any text that may hold a URL or a request line."""
+    text = QUERY.sub(lambda m: f"{m.group(1)}?{REDACTED}", text)
+    return LINK_TOKENS.sub(lambda m: m.group(1) + REDACTED, text)
+
+
 def redact_text(text: str) -> str:
+    text = redact_url(text)
     text = EMAIL.sub("[email]", text)
     text = CREDENTIAL.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return PHONE.sub("[phone]", text)
@@ -52,7 +66,11 @@ def _redact_value(value):
         return {k: (REDACTED if SENSITIVE_KEYS.search(str(k)) else _redact_value(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_redact_value(v) for v in value)
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # Anything else (Django's `request` on django.request lines, whose repr holds the URL) is
+    # written as its text by the formatter: redact that text.
+    return redact_text(str(value))
 
 
 class ContextFilter(logging.Filter):

@@ -36,6 +36,13 @@ LATENCY = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 LOOPBACK = {"127.0.0.1", "::1"}
+# Label values come only from these sets: a client choosing the method (or a path) must not be
+# able to add series. Any other method is counted as "other"; routes are the URL patterns.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
 
 
 def _route(request) -> str:
@@ -54,8 +61,9 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         route = _route(request)
         if route != "metrics":
-            LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-            REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+            method = method_label(request.method)
+            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            REQUESTS.labels(method, route, str(response.status_code)).inc()
         return response
 
 

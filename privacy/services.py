@@ -10,7 +10,6 @@ prevention, timeline notes).
 
 from __future__ import annotations
 
-
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,7 +20,6 @@ from followup.models import Recognition, Verification
 from followup.services import followup_erase_customer
 from privacy.models import PrivacyLog
 from surveys.models import Customer, ResponseTheme, SurveyResponse, WebhookDelivery
-
 
 
 def _audit(*, action: str, customer_id: int, by, via: str, reason: str, summary: dict) -> PrivacyLog:
@@ -41,18 +39,64 @@ def _customer_cases(customer: Customer):
 
 
 def _orphan_deliveries(customer: Customer):
-    """Deliveries not linked to a response (failed ones) whose raw body names the customer."""
-    needles = {v for v in (customer.email, customer.email.lower(), customer.external_id) if v}
+    """Deliveries not linked to a response (failed ones) whose raw body names the customer: a
+    value in the body equal to the customer's e-mail (case-insensitive) or external id, not a
+    value merely containing it (bo@example.com must not match jimbo@example.com's delivery).
+
+    The database narrows the candidates with a case-insensitive substring test; each candidate's
+    body is then parsed (JSON, else a form) and kept only on an exact match of a value."""
+    email = (customer.email or "").strip().lower()
+    external_id = (customer.external_id or "").strip()
+    needles = {v.lower() for v in (email, external_id) if v}
     if not needles:
         return WebhookDelivery.objects.none()
     clauses, params = [], []
     for needle in needles:
         if connection.vendor == "postgresql":
-            clauses.append("position(%s::bytea in body) > 0")
+            # encode(..., 'escape') turns any bytes into text; lower() then folds ASCII letters.
+            clauses.append("position(%s in lower(encode(body, 'escape'))) > 0")
         else:
-            clauses.append("instr(body, %s) > 0")
-        params.append(needle.encode())
-    return WebhookDelivery.objects.filter(response__isnull=True).extra(where=[" OR ".join(clauses)], params=params)
+            clauses.append("instr(lower(body), %s) > 0")
+        params.append(needle)
+    candidates = WebhookDelivery.objects.filter(response__isnull=True).extra(where=[" OR ".join(clauses)], params=params)
+    matching = [
+        pk for pk, body in candidates.values_list("pk", "body").iterator(chunk_size=500)
+        if _names_customer(bytes(body or b""), email=email, external_id=external_id)
+    ]
+    return WebhookDelivery.objects.filter(pk__in=matching)
+
+
+def _body_values(raw: bytes):
+    """Every scalar value in a stored body, as text: a JSON document walked in full, else the
+    values of a form-encoded body."""
+    import json
+    from urllib.parse import parse_qsl
+
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        for key, value in parse_qsl(text, keep_blank_values=True):
+            yield key
+            yield value
+        return
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif node is not None and not isinstance(node, bool):
+            yield str(node)
+
+
+def _names_customer(raw: bytes, *, email: str, external_id: str) -> bool:
+    for value in _body_values(raw):
+        value = value.strip()
+        if (email and value.lower() == email) or (external_id and value == external_id):
+            return True
+    return False
 
 
 def _body_text(raw) -> str:

@@ -21,6 +21,19 @@ from surveys.models import Customer, Survey, SurveyResponse
 
 DEFAULT_PERIOD_DAYS = 90
 OPTIONS_CACHE_SECONDS = 15 * 60
+# Dates a report may ask for: far enough either way for any real data, and far enough from
+# 0001-01-01 and 9999-12-31 that a day added or a time zone applied cannot leave Python's range.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+
+
+class ReportDateField(forms.DateField):
+    def validate(self, value):
+        super().validate(value)
+        if value and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise forms.ValidationError(
+                f"Choose a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}.", code="out_of_range"
+            )
 
 
 @dataclass(frozen=True)
@@ -123,8 +136,8 @@ class ReportFilters:
 class ReportFilterForm(forms.Form):
     """The filter bar. Teams on offer are the ones the user may see; anything else is refused."""
 
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = ReportDateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = ReportDateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All my teams")
     survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, empty_label="All surveys")
     touchpoint = forms.CharField(required=False, max_length=120)
@@ -178,12 +191,17 @@ class ReportFilterForm(forms.Form):
         )
 
     def options(self) -> dict[str, list[str]]:
-        """Suggestions for the free-text segment fields (a <datalist> each), cached briefly."""
-        return {
-            "touchpoint": _distinct_values(SurveyResponse, "touchpoint"),
-            "location": _distinct_values(SurveyResponse, "location"),
-            "tier": _distinct_values(Customer, "tier"),
-        }
+        """Suggestions for the free-text segment fields (a <datalist> each), cached briefly. Only
+        values the user may see: an admin's come from every response, anyone else's from the
+        responses of their teams (a South manager is not told North's locations)."""
+        visible = visible_team_ids(self.user)
+        if visible is None:
+            return {
+                "touchpoint": _distinct_values(SurveyResponse, "touchpoint"),
+                "location": _distinct_values(SurveyResponse, "location"),
+                "tier": _distinct_values(Customer, "tier"),
+            }
+        return _team_values(frozenset(visible))
 
 
 def _distinct_values(model, column: str, limit: int = 200) -> list[str]:
@@ -212,6 +230,30 @@ def _distinct_values(model, column: str, limit: int = 200) -> list[str]:
         values = list(
             model.objects.exclude(**{column: ""}).order_by(column).values_list(column, flat=True).distinct()[:limit]
         )
+    cache.set(key, values, OPTIONS_CACHE_SECONDS)
+    return values
+
+
+TEAM_OPTIONS_DAYS = 365
+
+
+def _team_values(team_ids: frozenset[int], limit: int = 200) -> dict[str, list[str]]:
+    """The segment values in the responses of these teams over the last TEAM_OPTIONS_DAYS (a
+    range of the (team, answered_at) index, not every response ever), cached per set of teams."""
+    key = "reporting:options:teams:" + ",".join(str(pk) for pk in sorted(team_ids))
+    values = cache.get(key)
+    if values is not None:
+        return values
+    since = timezone.now() - dt.timedelta(days=TEAM_OPTIONS_DAYS)
+    responses = SurveyResponse.objects.filter(team_id__in=team_ids, answered_at__gte=since)
+    values = {
+        column: list(responses.exclude(**{column: ""}).order_by(column).values_list(column, flat=True).distinct()[:limit])
+        for column in ("touchpoint", "location")
+    }
+    values["tier"] = list(
+        Customer.objects.filter(pk__in=responses.values("customer_id")).exclude(tier="").order_by("tier")
+        .values_list("tier", flat=True).distinct()[:limit]
+    )
     cache.set(key, values, OPTIONS_CACHE_SECONDS)
     return values
 

@@ -6,11 +6,11 @@ Numbers are rounded once, here, when a row is built; units live in the column la
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from core.csv_export import csv_text
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,11 @@ class Table:
             yield [(col, cell_text(row.get(col.key)), links.get(col.key)) for col in self.columns]
 
     def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([col.label for col in self.columns])
-        for row in self.rows:
-            writer.writerow([cell_text(row.get(col.key)) for col in self.columns])
-        return out.getvalue()
+        """Formula-looking cells are neutralised (core.csv_export, OWASP's CSV injection advice)."""
+        return csv_text(
+            [col.label for col in self.columns],
+            ([cell_text(row.get(col.key)) for col in self.columns] for row in self.rows),
+        )
 
     def to_json(self) -> dict:
         return {

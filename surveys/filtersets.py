@@ -73,6 +73,8 @@ class ResponseFilterSet(filters.FilterSet):
         else:
             column = f"scores__{metric}__value"
             queryset = queryset.filter(scores__has_key=metric)
+            # Compared inside JSON: a number JSON can hold (a Decimal cannot be written into the query).
+            low, high = (float(v) if v is not None else None for v in (low, high))
         if low is not None:
             queryset = queryset.filter(**{f"{column}__gte": low})
         if high is not None:

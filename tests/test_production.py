@@ -340,7 +340,7 @@ def test_the_procfile_under_honcho_release_once_then_the_long_running_processes(
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom-web"), PROMETHEUS_MULTIPROC_DIR_INGEST=str(tmp_path / "prom-ingest"),
         # Loopback only, one process each (the platform's PORT; the ingest server's INGEST_PORT).
         PORT=str(web_port), GUNICORN_CMD_ARGS=f"--bind 127.0.0.1:{web_port}", INGEST_HOST="127.0.0.1",
-        INGEST_PORT=str(ingest_port), WEB_CONCURRENCY="1", INGEST_CONCURRENCY="1", WORKER_CONCURRENCY="1",
+        INGEST_PORT=str(ingest_port), EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend", WEB_CONCURRENCY="1", INGEST_CONCURRENCY="1", WORKER_CONCURRENCY="1",
     )
     # The platform's build step (the image's, above): static files with the production settings.
     built = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT,

@@ -163,7 +163,7 @@ class Stack:
             CELERY_TASK_ALWAYS_EAGER="false", CLOSELOOP_VAR_DIR=str(self.workdir),
             REDRIVE_INTERVAL_SECONDS=str(REDRIVE_INTERVAL), WEBHOOK_REDRIVE_AFTER_SECONDS=str(REDRIVE_AFTER),
             WEBHOOK_PROCESSING_TIMEOUT_SECONDS="5", WEBHOOK_RETRY_BASE_SECONDS="1", CELERY_VISIBILITY_TIMEOUT="60",
-            LOG_LEVEL="INFO", DB_CONNECT_TIMEOUT="2", DJANGO_SETTINGS_MODULE="config.settings",
+            LOG_LEVEL="INFO", DB_CONNECT_TIMEOUT="2", EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend", DJANGO_SETTINGS_MODULE="config.settings",
         )
         env.update(extra)
         return env

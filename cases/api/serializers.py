@@ -251,22 +251,37 @@ class BulkOutput(serializers.Serializer):
     failed = serializers.IntegerField()
 
 
-class OfferedSuggestion(serializers.Serializer):
-    root_cause_id = serializers.IntegerField()
-    confidence = serializers.FloatField(min_value=0, max_value=1)
-
-
 class CloseInput(VersionedInput):
     # Optional here on purpose: the service's closure contract names each missing field.
     root_cause = serializers.IntegerField(required=False, allow_null=True)
     resolution = serializers.CharField(required=False, allow_blank=True, default="")
     outcome = serializers.CharField(required=False, allow_blank=True, default="")
     prevention = serializers.CharField(required=False, allow_blank=True, default="")
-    suggestions = OfferedSuggestion(
-        many=True, required=False, default=list,
-        help_text="The suggestions you showed (from suggested-root-causes/), best first: recorded with whether "
-                  "the chosen root cause was one of them.",
+    offered = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="The `offered` value of suggested-root-causes/, sent back unchanged: the suggestions the server "
+                  "offered are recorded with whether the chosen root cause was one of them.",
     )
+    suggestions = serializers.JSONField(
+        required=False, help_text="Not accepted: what was offered is what the server offered (send `offered`).",
+    )
+
+    def validate_suggestions(self, value):
+        if value:
+            raise serializers.ValidationError(
+                "Suggestions are not taken from the client: send back the `offered` value of suggested-root-causes/."
+            )
+        return value
+
+    def validate_offered(self, value):
+        from cases.forms import verify_offered
+
+        offered = verify_offered(value)
+        if offered is None:
+            raise serializers.ValidationError(
+                "This is not an `offered` value from suggested-root-causes/ (it was changed or comes from elsewhere)."
+            )
+        return offered
 
 
 class PlaybookStepInput(VersionedInput):

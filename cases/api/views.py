@@ -63,7 +63,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = s.CaseSerializer
     filterset_class = CaseFilterSet
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = r"[^/\x00-\x1f\x7f]+"  # no control characters: a NUL is a 404, not a database error
 
     def get_queryset(self):
         # Each row shows its response's survey name and its SLA policy's name: joined here, not fetched per row.
@@ -167,14 +167,14 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def assign(self, request, pk=None):
         def call(case, values, ev):
             assignee = team = None
-            if values.get("assignee"):
-                assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
-                if assignee is None:
-                    raise ValidationError({"assignee": ["No such user."]})
             if values.get("team"):
                 team = Team.objects.visible_to(request.user).filter(pk=values["team"]).first()
                 if team is None:
                     raise ValidationError({"team": ["No such team."]})
+            if values.get("assignee"):
+                assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
+                if assignee is None:  # the same answer as for someone outside the team: ids tell nothing
+                    raise ValidationError({"assignee": [services.not_a_member(team or case.team)]})
             return services.case_assign(case_id=case.pk, by=request.user, assignee=assignee, team=team,
                                         expected_version=ev)
         return self._act(request, s.AssignInput, call)
@@ -209,15 +209,17 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def close(self, request, pk=None):
         return self._act(request, s.CloseInput, lambda case, v, ev: services.case_close(
             case_id=case.pk, by=request.user, root_cause_id=v.get("root_cause"), resolution=v.get("resolution", ""),
-            outcome=v.get("outcome", ""), prevention=v.get("prevention", ""), suggestions=v.get("suggestions"),
+            outcome=v.get("outcome", ""), prevention=v.get("prevention", ""), suggestions=v.get("offered") or [],
             expected_version=ev))
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path="suggested-root-causes")
     def suggested_root_causes(self, request, pk=None):
         """Up to three likely root causes for this case, best first, from the classifier trained on
-        closed cases (empty without a trained model or a confident answer). Send them back in the
-        close action's `suggestions` so whether one was taken is recorded."""
+        closed cases (empty without a trained model or a confident answer). Send `offered` back
+        unchanged in the close action so whether one was taken is recorded (signed: what is recorded
+        is what the server offered)."""
+        from cases.forms import sign_offered
         from cases.models import RootCauseModel
         from cases.suggest import suggest_root_causes
 
@@ -226,6 +228,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         model = RootCauseModel.objects.defer("blob").order_by("-created_at", "-id").first()
         return Response({
             "suggestions": s.SuggestionSerializer(suggestions, many=True).data,
+            "offered": sign_offered([suggestion.as_offered() for suggestion in suggestions]),
             "model": None if model is None else {
                 "id": model.pk, "created_at": model.created_at, "trained_on": model.trained_on,
                 "accuracy_top1": model.accuracy_top1, "accuracy_top3": model.accuracy_top3,
@@ -262,7 +265,10 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """?template=<id>: the template filled in for this case (subject, body), to edit and POST to email/."""
         case = self.get_object()
         templates = EmailTemplate.objects.filter(active=True)
-        template = templates.filter(pk=request.query_params.get("template") or 0).first() or templates.first()
+        chosen = request.query_params.get("template") or "0"
+        if not (chosen.isascii() and chosen.isdigit()) or len(chosen) > 18:
+            raise ValidationError({"template": ["Give a template's id (a whole number, from /api/v1/email-templates/)."]})
+        template = templates.filter(pk=int(chosen)).first() or templates.first()
         if template is None:
             raise NotFound("No e-mail template is set up.")
         subject, body = render_customer_template(template, case=case, agent=request.user)

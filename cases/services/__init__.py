@@ -35,6 +35,7 @@ from cases.services.actions import (
     case_verification_answer,
     case_verification_sent,
     closure_errors,
+    not_a_member,
 )
 from cases.services.erasure import ERASED, FREE_TEXT_KEYS, cases_erase_free_text
 from cases.services.flow import (
@@ -68,6 +69,7 @@ __all__ = [
     "case_add_note", "case_assign", "case_change_priority", "case_claim", "case_close", "case_email_customer",
     "case_log_contact", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
     "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_open_from_alerts",
-    "cases_raise_priority", "cases_sweep_sla", "closure_errors", "conflict_message", "describe_event",
+    "cases_raise_priority", "cases_sweep_sla", "closure_errors",
+    "not_a_member", "conflict_message", "describe_event",
     "pick_assignee", "render_customer_template", "replay_clock",
 ]

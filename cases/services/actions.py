@@ -64,7 +64,14 @@ def case_claim(*, case_id: int, by: User, expected_version: int | None = None, a
 
 
 def _member_ids(team: Team) -> set[int]:
-    return set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
+    """The team's active members: the only people a case of the team can be assigned to."""
+    return set(Membership.objects.filter(team=team, user__is_active=True).values_list("user_id", flat=True))
+
+
+def not_a_member(team: Team) -> str:
+    """Why an assignee was refused. It does not name the person: an id that is not a member of the
+    team (the admin's, anyone's) must not tell the caller whose id it is."""
+    return f"That person is not a member of {team.name} (only the team's active members can be assigned)."
 
 
 @transaction.atomic
@@ -92,7 +99,7 @@ def case_assign(
         fields.append("team")
     members = _member_ids(target_team) if (assignee is not None or team is not None) else set()
     if assignee is not None and assignee.pk not in members:
-        raise ValidationError({"assignee": [f"{assignee.display_name} is not a member of {target_team.name}."]})
+        raise ValidationError({"assignee": [not_a_member(target_team)]})
     if assignee is None and team is not None and case.assignee_id in members:
         assignee = case.assignee  # moving team keeps a person who belongs to both
     if (assignee.pk if assignee else None) != case.assignee_id:
@@ -352,6 +359,16 @@ def case_reopen(*, case_id: int, by, reason: str, expected_version: int | None =
 
 
 @transaction.atomic
+def _sendable(address: str) -> bool:
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
 def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expected_version: int | None = None,
                         at: dt.datetime | None = None) -> Case:
     """Queue an e-mail to the customer (sent by a task after commit) and record it on the timeline
@@ -359,6 +376,11 @@ def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expe
     errors = {}
     if not (subject or "").strip():
         errors["subject"] = ["Write a subject."]
+    elif any(ch in subject for ch in "\r\n\x00"):
+        # A line break in a header would add headers of the sender's choosing; mail refuses it anyway.
+        errors["subject"] = ["Keep the subject on one line (no line breaks)."]
+    elif len(subject.strip()) > 255:
+        errors["subject"] = ["Keep the subject under 255 characters."]
     if not (body or "").strip():
         errors["body"] = ["Write the message."]
     case = _lock(case_id, by=by, expected_version=expected_version)
@@ -367,6 +389,9 @@ def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expe
         errors["customer"] = ["This customer has no e-mail address."]
     elif customer.contact_opt_out or customer.erased_at:
         errors["customer"] = ["This customer asked not to be contacted."]
+    elif not _sendable(customer.email):
+        # Counted as a contact attempt, it would stop the first-contact clock for a message that never leaves.
+        errors["customer"] = ["This customer's e-mail address is not a valid address: correct it before writing."]
     if errors:
         raise ValidationError(errors)
     at = _now(at)

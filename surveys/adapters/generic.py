@@ -7,7 +7,7 @@ Authenticity, from `source.auth`:
 - {"mode": "hmac", "header": "X-Signature", "algorithm": "sha1|sha256|sha512", "encoding": "hex|base64",
    "prefix": "sha256=", "timestamp_header": "X-Timestamp", "timestamp_separator": ".",
    "tolerance_seconds": 300}   HMAC of the raw body (with "<timestamp><separator>" in front when
-   timestamp_header is set; numeric timestamps further than the tolerance from now are refused);
+   timestamp_header is set; timestamps further than the tolerance from now, or not numeric, are refused);
 - {"mode": "token", "token_header": "X-Webhook-Token"} for tools that sign nothing: the header must
   carry the source's secret.
 Optional "delivery_id_header" / "delivery_id_path" name the sender's delivery id; without them the
@@ -43,7 +43,7 @@ AUTH_OPTIONS = {
     "prefix": "hmac: text before the signature, e.g. sha256= (default none)",
     "timestamp_header": "hmac: a header whose timestamp is signed in front of the body (default none)",
     "timestamp_separator": "hmac: what joins timestamp and body in the signed text (default: a dot; may be empty)",
-    "tolerance_seconds": "hmac: refuse numeric timestamps further than this from now (default 300; 0 = no check)",
+    "tolerance_seconds": "hmac: refuse timestamps further than this from now, or not numeric (default 300; 0 = no check)",
     "token_header": "token: the header carrying the secret (default X-Webhook-Token)",
     "delivery_id_header": "a header with the sender's delivery id (default: the body's SHA-256)",
     "delivery_id_path": "a path in the body to the sender's delivery id",
@@ -153,7 +153,10 @@ def verify(source, body: bytes, headers: dict, now: datetime) -> None:
         timestamp = header(headers, cfg["timestamp_header"]).strip()
         if not timestamp:
             raise SignatureError(f"missing {cfg['timestamp_header']} header")
-        if timestamp.isdigit() and int(cfg["tolerance_seconds"] or 0) > 0:
+        if int(cfg["tolerance_seconds"] or 0) > 0:
+            if not (timestamp.isascii() and timestamp.isdigit()):
+                # A window that a non-numeric value could skip is no window: refuse it.
+                raise SignatureError(f"{cfg['timestamp_header']} is not a Unix time (seconds or milliseconds)")
             sent = int(timestamp) / (1000 if len(timestamp) > 11 else 1)
             if abs(now.timestamp() - sent) > int(cfg["tolerance_seconds"]):
                 raise SignatureError("timestamp outside the tolerance")

@@ -43,7 +43,7 @@ from django.db import DatabaseError, DataError, close_old_connections, connectio
 from django.http.request import split_domain_port, validate_host
 
 from core.logging import request_id_var
-from core.metrics import LATENCY, REQUESTS
+from core.metrics import LATENCY, REQUESTS, method_label
 from core.middleware import VALID, new_request_id
 from surveys import stats
 from surveys.ingest import refusals
@@ -337,6 +337,7 @@ def rendered(answer: Answer, rid: str, secure: bool) -> tuple[bytes, list[tuple[
 def observe(method: str, path: str, status: int, started: float) -> None:
     """The request metrics Django's middleware records for every other page."""
     route = "webhooks/<str:slug>/" if path.endswith("/") else "webhooks/<str:slug>"
+    method = method_label(method)
     LATENCY.labels(method, route).observe(time.perf_counter() - started)
     REQUESTS.labels(method, route, str(status)).inc()
 
