@@ -191,6 +191,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG or TESTING else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+# Outbound requests to addresses a person configured (core.outbound): https only in production.
+# The allow-list lets the test suite reach its loopback servers; it is never read from the environment.
+OUTBOUND_HTTPS_ONLY = not DEBUG and not TESTING
+OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"] if TESTING else []
 # Behind a TLS-terminating proxy (docs/deployment.md): the proxy must SET (not append to)
 # X-Forwarded-Proto; with BEHIND_TLS_PROXY on, Django trusts it to tell https from http.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import outbound
 from surveys.adapters import VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.adapters.common import validate_mapping
 from surveys.models import Vendor, WebhookSource
@@ -79,6 +80,9 @@ def source_problems(*, vendor: str, mapping: Any = None, auth: Any = None, slug:
         problems["mapping"] = mapping_messages
     if "vendor" not in problems and (auth_messages := auth_problems(vendor, auth if auth is not None else {})):
         problems["auth"] = auth_messages
+    api_base = (auth or {}).get("api_base") if isinstance(auth, dict) else None
+    if isinstance(api_base, str) and api_base and (problem := outbound.url_problem(api_base)):
+        problems.setdefault("auth", []).append(f"api_base: {problem}")  # core.outbound refuses it when fetching too
     if slug and WebhookSource.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
         problems["slug"] = [f"A source with the address /webhooks/{slug}/ exists already; choose another slug."]
     return problems
