@@ -27,6 +27,13 @@ if not SECRET_KEY:
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README: Configuration).")
 
+# Secrets at rest (core.crypto): the first key encrypts, every key decrypts (rotation: new,old).
+CLOSELOOP_ENCRYPTION_KEYS = envlist("CLOSELOOP_ENCRYPTION_KEYS")
+if not CLOSELOOP_ENCRYPTION_KEYS and TESTING:
+    CLOSELOOP_ENCRYPTION_KEYS = ["dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU="]  # the test suite's, public
+elif not CLOSELOOP_ENCRYPTION_KEYS and DEBUG and (VAR_DIR / "encryption.key").exists():
+    CLOSELOOP_ENCRYPTION_KEYS = [(VAR_DIR / "encryption.key").read_text().strip()]  # `make run`'s, made on first start
+
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
