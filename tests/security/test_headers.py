@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "closeloop.example.com",
     "DATABASE_URL": "sqlite:////tmp/closeloop-deploy-test.sqlite3",
     "CLOSELOOP_TESTING": "false",
+    "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
 }
 
 
