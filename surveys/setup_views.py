@@ -19,7 +19,12 @@ from surveys.connect import TestDeliveryUnavailable, source_test_delivery
 from surveys.models import Vendor, WebhookSource
 from surveys.presets import PRESETS, preset_for
 from surveys.services.sources import (
-    auth_masked, auth_options, credential_masked, source_create, source_preview, source_update,
+    auth_masked,
+    auth_options,
+    credential_masked,
+    source_create,
+    source_preview,
+    source_update,
 )
 from surveys.setup_forms import PreviewForm, SourceForm
 from surveys.views import webhook_url

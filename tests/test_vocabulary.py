@@ -15,9 +15,9 @@ from reporting import selectors
 from reporting.filters import ReportFilters
 from surveys.models import SurveyResponse
 from surveys.vocabulary import nps_group, primary_score, scores_line, sentiment_band
-from tests.factories import api_key_for
 from tests.alerts.helpers import customer, defaults_off, draft, fake, response, rule
 from tests.cases.text_helpers import make_open_case, make_theme, tag
+from tests.factories import api_key_for
 
 pytestmark = pytest.mark.django_db
 

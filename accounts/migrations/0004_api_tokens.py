@@ -8,7 +8,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
 LEGACY_TABLE = "authtoken_token"
 
 

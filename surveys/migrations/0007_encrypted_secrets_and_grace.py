@@ -7,10 +7,11 @@ The values are rewritten with plain SQL: the model's fields would try to decrypt
 import json
 from datetime import timedelta
 
-import core.crypto
-import surveys.models
 from django.db import migrations, models
 from django.utils import timezone
+
+import core.crypto
+import surveys.models
 
 COLUMNS = ("secret", "previous_secret", "auth")
 
