@@ -75,6 +75,7 @@ def setup_source(request, slug: str):
     source = get_object_or_404(WebhookSource, slug=slug)
     preset = preset_for(source.vendor)
     initial = {"vendor": source.vendor, "name": source.name, "slug": source.slug, "active": source.active,
+               "secret_grace_hours": source.secret_grace_hours,
                "mapping": source.mapping, "api_base": source.auth.get("api_base", ""),
                "api_token": credential_masked(source.auth.get("api_token", "")),
                "auth": {k: v for k, v in auth_masked(source.auth).items() if k not in ("api_base", "api_token")}}
@@ -82,8 +83,9 @@ def setup_source(request, slug: str):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            grace = {} if data.get("secret_grace_hours") is None else {"secret_grace_hours": data["secret_grace_hours"]}
             source_update(source=source, name=data["name"], secret=data["secret"], auth=data["auth"],
-                          mapping=data["mapping"], active=data["active"])
+                          mapping=data["mapping"], active=data["active"], **grace)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

@@ -147,3 +147,18 @@ def test_vendor_tokens_are_shown_by_their_last_four_characters(client, api_clien
     personas.adam.save()
     admin_page = client.get(f"/admin/surveys/webhooksource/{source.pk}/change/").content.decode()
     assert TOKEN not in admin_page and "WXYZ" in admin_page
+
+
+def test_the_settings_page_rotates_with_its_grace_period_and_keeps_the_masked_token(client, personas):
+    source = qualtrics_source()
+    old = source.secret
+    client.force_login(personas.adam)
+    answer = client.post(f"/surveys/setup/source/{source.slug}/", {
+        "vendor": "qualtrics", "name": source.name, "secret": "a-new-secret-for-the-tool", "secret_grace_hours": "1",
+        "api_base": "https://iad1.qualtrics.com/API/v3", "api_token": "••••WXYZ", "auth": "", "mapping": "",
+        "active": "on"})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    fresh = WebhookSource.objects.get(pk=source.pk)
+    assert (fresh.secret, fresh.previous_secret, fresh.secret_grace_hours) == ("a-new-secret-for-the-tool", old, 1)
+    assert fresh.auth["api_token"] == TOKEN
+    assert timedelta(minutes=59) < fresh.previous_secret_expires_at - timezone.now() <= timedelta(hours=1)
