@@ -54,6 +54,7 @@ faults: $(TESTING)
 ## `manage.py check --deploy` and collectstatic (hashed, compressed) with production settings.
 deploy-check: $(RUNTIME)
 	DEBUG=false SECRET_KEY=deploy-check-$$(date +%s)-a-long-random-value-for-the-check-only \
+	  CLOSELOOP_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	  ALLOWED_HOSTS=closeloop.example.com DATABASE_URL=sqlite:///tmp/deploy-check.sqlite3 \
 	  EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend $(PY) manage.py check --deploy --fail-level WARNING
 	DEBUG=false SECRET_KEY=deploy-check-$$(date +%s)-a-long-random-value-for-the-check-only \

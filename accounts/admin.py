@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import ClosedDay, Membership, SlaPolicy, Team, User
+from accounts.models import ApiToken, ClosedDay, Membership, SlaPolicy, Team, User
 from accounts.teams import team_save
 
 # Forms here run the models' clean(), i.e. accounts.validation: the admin refuses what the settings
@@ -49,3 +49,21 @@ class TeamAdmin(admin.ModelAdmin):
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "priority", "customer_tier", "first_contact_hours", "resolution_hours", "active")
     list_filter = ("active", "priority")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made on the API tokens page (the key is shown once there); the admin shows who has
+    which token and may revoke (delete) one. The digest is never shown."""
+
+    list_display = ("name", "user", "prefix", "read_only", "created_at", "expires_at", "last_used_at")
+    list_filter = ("read_only",)
+    search_fields = ("name", "prefix", "user__username")
+    fields = ("user", "name", "prefix", "read_only", "created_at", "expires_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

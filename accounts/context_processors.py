@@ -20,6 +20,7 @@ NAVIGATION = [
     ("Connect", "surveys:setup", "admin"),
     ("Deliveries", "surveys:console", "admin"),
     ("API", "api-docs", "agent"),
+    ("API tokens", "accounts:tokens", "agent"),
     ("Admin", "admin:index", "admin"),
 ]
 

@@ -25,3 +25,14 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class TokenForm(forms.Form):
+    """A new API token (accounts.services.tokens makes it)."""
+
+    EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
+
+    name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “CRM sync”: you see it in the list.")
+    expires_in_days = forms.TypedChoiceField(label="Expires after", choices=EXPIRY_CHOICES, initial="90",
+                                             coerce=int, empty_value=None, required=False)
+    read_only = forms.BooleanField(label="Read-only (GET requests only)", required=False)

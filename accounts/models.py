@@ -274,3 +274,30 @@ class SlaPolicy(models.Model):
         if sla_problems(self.first_contact_hours, self.resolution_hours):
             exclude |= {"first_contact_hours", "resolution_hours"}
         super().validate_constraints(exclude=exclude)
+
+
+class ApiToken(models.Model):
+    """A key for the REST API, made by accounts.services.tokens and shown once when it is made.
+
+    The key is `cl_` + an 8-character lookup id + a 43-character secret (256 random bits); the
+    table keeps the key's first 11 characters (`prefix`, to find the row and to recognise the
+    token in a list) and the key's SHA-256 (compared in constant time), never the key. Keys made
+    by DRF's authtoken before this table existed (40 hex characters) were moved here by migration
+    accounts 0004, hashed, with their first 8 characters as the prefix. A token has a name its owner chose, an optional expiry and may be read-only
+    (safe methods only). Revoking deletes the row."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=11, unique=True, help_text="The key's start: cl_ and its lookup id.")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the whole key, hex.")
+    read_only = models.BooleanField(default=False, help_text="GET, HEAD and OPTIONS only.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user_id", "-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

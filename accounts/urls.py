@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from accounts.views import passwords, users
+from accounts.views import passwords, tokens, users
 
 app_name = "accounts"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("settings/users/<int:pk>/deactivate/", users.user_deactivate, name="user_deactivate"),
     path("settings/users/<int:pk>/reactivate/", users.user_reactivate, name="user_reactivate"),
     path("settings/users/<int:pk>/resend-invitation/", users.user_resend_invitation, name="user_resend_invitation"),
+    path("account/api-tokens/", tokens.token_list, name="tokens"),
+    path("account/api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("password-reset/", passwords.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", passwords.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("password-reset/<uidb64>/<token>/", passwords.PasswordResetConfirmView.as_view(),

@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 
 import holidays as holidays_lib
 
+from core import outbound
+
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY_NAMES = dict(zip(WEEKDAYS, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
 TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
@@ -130,6 +132,9 @@ def channel_problems(slack_url: str, msteams_url: str, escalation: str, delay_mi
              "A Slack incoming-webhook URL starts with https://hooks.slack.com/ (Slack: Apps › Incoming Webhooks).")
     if msteams_url and not msteams_url.startswith("https://"):
         _add(problems, "msteams_webhook_url", "A Microsoft Teams webhook URL starts with https://.")
+    for field, url in (("slack_webhook_url", slack_url), ("msteams_webhook_url", msteams_url)):
+        if url and field not in problems and (problem := outbound.url_problem(url)):
+            _add(problems, field, problem)  # e.g. an address on the product's own network (core.outbound)
     if escalation == "ladder" and delay_minutes is not None and int(delay_minutes) <= 0:
         _add(problems, "escalation_delay_minutes",
              "Give how many minutes after becoming overdue a case escalates, e.g. 240 (or choose “Notify only”).")

@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("CLOSELOOP_ENCRYPTION_KEYS", "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=")
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
     if args.only:
         names = [n for n in names if n.removeprefix("bench_") in args.only]

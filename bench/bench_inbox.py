@@ -423,7 +423,7 @@ def run(args=None) -> str:
     env = {
         **os.environ,
         "DATABASE_URL": _bench_url(),
-        "DEBUG": "true",
+        "DEBUG": "true", "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
         "CLOSELOOP_TESTING": "false",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "DJANGO_SETTINGS_MODULE": "config.settings",

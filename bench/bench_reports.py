@@ -185,6 +185,7 @@ def run(args=None) -> str:
         "DATABASE_URL": _bench_url(),
         "DEBUG": "true",
         "CLOSELOOP_TESTING": "false",
+        "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "CACHE_KEY_PREFIX": "closeloop-bench-reports",

@@ -78,6 +78,7 @@ def _env() -> dict:
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": f"{PG}/{DB}", "REDIS_URL": REDIS, "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 50,
+        "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false",
         "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "config.settings", "CLOSELOOP_TESTING": "false",
         "DB_CONN_MAX_AGE": "600", "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",

@@ -26,6 +26,7 @@ subprocess.run(["psql", f"{PG}/postgres", "-q", "-c", f"CREATE DATABASE {db}"], 
 os.environ.update({
     "DATABASE_URL": f"{PG}/{db}", "REDIS_URL": "redis://127.0.0.1:6379/15", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
     "DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 50, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+    "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
     "DJANGO_SETTINGS_MODULE": "config.settings", "CLOSELOOP_TESTING": "false", "DB_CONN_MAX_AGE": "600",
     "CACHE_KEY_PREFIX": f"prof-{tag}", "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     "CELERY_TASK_ALWAYS_EAGER": "false",

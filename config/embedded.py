@@ -44,6 +44,7 @@ def main() -> int:
     env.setdefault("SECRET_KEY", runenv.secret_key(var_dir))
     env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'closeloop.sqlite3'}")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    ensure_encryption_key(env, var_dir)
     port = env.setdefault("PORT", "8000")
     bin_dir = Path(sys.executable).parent
     python = sys.executable
@@ -73,6 +74,21 @@ def main() -> int:
                 redis_proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 redis_proc.kill()
+
+
+def ensure_encryption_key(env: dict, var_dir: Path) -> None:
+    """The key secrets at rest are encrypted with (core.crypto), unless CLOSELOOP_ENCRYPTION_KEYS is
+    set: made once in var/encryption.key (readable by this user only) and reused on every start."""
+    if env.get("CLOSELOOP_ENCRYPTION_KEYS"):
+        return
+    path = var_dir / "encryption.key"
+    if not path.exists():
+        import base64
+
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+    env["CLOSELOOP_ENCRYPTION_KEYS"] = path.read_text().strip()
 
 
 def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen, str]:

@@ -32,6 +32,13 @@ if not SECRET_KEY:
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README: Configuration).")
 
+# Secrets at rest (core.crypto): the first key encrypts, every key decrypts (rotation: new,old).
+CLOSELOOP_ENCRYPTION_KEYS = envlist("CLOSELOOP_ENCRYPTION_KEYS")
+if not CLOSELOOP_ENCRYPTION_KEYS and TESTING:
+    CLOSELOOP_ENCRYPTION_KEYS = ["dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU="]  # the test suite's, public
+elif not CLOSELOOP_ENCRYPTION_KEYS and DEBUG and (VAR_DIR / "encryption.key").exists():
+    CLOSELOOP_ENCRYPTION_KEYS = [(VAR_DIR / "encryption.key").read_text().strip()]  # `make run`'s, made on first start
+
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -46,7 +53,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "django_htmx",
@@ -201,6 +207,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG or TESTING else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+# Outbound requests to addresses a person configured (core.outbound): https only in production.
+# The allow-list lets the test suite reach its loopback servers; it is never read from the environment.
+OUTBOUND_HTTPS_ONLY = not DEBUG and not TESTING
+OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"] if TESTING else []
 # Behind a TLS-terminating proxy (docs/deployment.md): the proxy must SET (not append to)
 # X-Forwarded-Proto; with BEHIND_TLS_PROXY on, Django trusts it to tell https from http.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
@@ -254,7 +264,7 @@ AXES_DISABLE_ACCESS_LOG = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an integrator with a bad or missing token gets 401 + WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -266,7 +276,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Closeloop API",
-    "DESCRIPTION": "Closed-loop customer-feedback case management. Token auth: `Authorization: Token <key>`.",
+    "DESCRIPTION": "Closed-loop customer-feedback case management. Token auth: `Authorization: Token <key>`, a key made on the API tokens page (/account/api-tokens/) or with /api/v1/tokens/.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

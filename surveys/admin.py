@@ -18,7 +18,7 @@ from surveys.services import (
     theme_problems,
     theme_retag_later,
 )
-from surveys.services.sources import mapping_canonical
+from surveys.services.sources import auth_masked, auth_unmasked, mapping_canonical, secret_rotate
 from surveys.text import themes_changed
 from surveys.theme_forms import KeywordsField
 
@@ -29,10 +29,16 @@ class WebhookSourceAdminForm(forms.ModelForm):
 
     class Meta:
         model = WebhookSource
-        fields = "__all__"
+        exclude = ["previous_secret", "previous_secret_expires_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # vendor credentials are shown by their last 4 characters only
+            self.initial["auth"] = auth_masked(self.instance.auth)
 
     def clean(self):
         cleaned = super().clean()
+        cleaned["auth"] = auth_unmasked(cleaned.get("auth"), self.instance.auth if self.instance.pk else {})
         if not cleaned.get("vendor"):
             return cleaned
         problems = source_problems(vendor=cleaned["vendor"], mapping=cleaned.get("mapping") or {},
@@ -55,6 +61,15 @@ class WebhookSourceAdmin(admin.ModelAdmin):
     list_filter = ["vendor", "active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["previous_secret_expires_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "secret" in form.changed_data:
+            old = WebhookSource.objects.get(pk=obj.pk)
+            obj.secret, new = old.secret, obj.secret
+            secret_rotate(obj, grace_hours=obj.secret_grace_hours)
+            obj.secret = new
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(WebhookDelivery)

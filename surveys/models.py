@@ -7,8 +7,10 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Team
+from core.crypto import EncryptedJSONField, EncryptedTextField
 from surveys.vocabulary import nps_group
 
 
@@ -41,16 +43,23 @@ class Metric(models.TextChoices):
 class WebhookSource(models.Model):
     """One survey tool (or one form in it) posting to /webhooks/<slug>/.
 
-    `secret` signs deliveries; during a rotation `previous_secret` is accepted too.
+    `secret` signs deliveries; after a rotation `previous_secret` is accepted too until
+    `previous_secret_expires_at` (the rotation time plus `secret_grace_hours`), then refused.
     `auth` holds the generic adapter's authenticity check and vendor API credentials;
-    `mapping` says which answer is which field (each vendor has working defaults)."""
+    `mapping` says which answer is which field (each vendor has working defaults).
+    `secret`, `previous_secret` and `auth` are encrypted in the database (core.crypto)."""
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     vendor = models.CharField(max_length=20, choices=Vendor.choices)
-    secret = models.CharField(max_length=255, default=new_secret)
-    previous_secret = models.CharField(max_length=255, blank=True)
-    auth = models.JSONField(default=dict, blank=True)
+    secret = EncryptedTextField(max_length=255, default=new_secret)
+    previous_secret = EncryptedTextField(max_length=255, blank=True)
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The previous secret is refused from this time on.")
+    secret_grace_hours = models.PositiveIntegerField(
+        default=24, help_text="After the secret is changed, how many hours the previous one is still accepted "
+                              "(time to update the survey tool; 0: refused at once).")
+    auth = EncryptedJSONField(default=dict, blank=True)
     mapping = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
     rate_limit_per_second = models.PositiveIntegerField(
@@ -66,7 +75,11 @@ class WebhookSource(models.Model):
 
     @property
     def secrets(self) -> list[str]:
-        return [s for s in (self.secret, self.previous_secret) if s]
+        """The secrets a delivery may be signed with now: the current one, and the previous one
+        while its grace period lasts."""
+        previous_valid = bool(self.previous_secret and self.previous_secret_expires_at
+                              and timezone.now() < self.previous_secret_expires_at)
+        return [self.secret] + ([self.previous_secret] if previous_valid else []) if self.secret else []
 
 
 class WebhookDelivery(models.Model):

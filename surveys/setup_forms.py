@@ -44,6 +44,9 @@ class SourceForm(forms.Form):
                            help_text="The last part of the webhook URL (from the name when left empty).")
     secret = forms.CharField(max_length=255, required=False, label="Secret",
                              help_text="Generated when left empty, unless the tool issues it.")
+    secret_grace_hours = forms.IntegerField(
+        min_value=0, max_value=720, required=False, label="Previous secret accepted for (hours)",
+        help_text="After the secret is changed, the old one still works this long (time to update the tool).")
     api_base = forms.URLField(required=False, label="API base", assume_scheme="https",
                               help_text="The tool's API address for your data centre (a default is used when empty).")
     api_token = forms.CharField(max_length=500, required=False, label="API token",

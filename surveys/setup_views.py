@@ -18,7 +18,14 @@ from surveys.adapters import get_adapter
 from surveys.connect import TestDeliveryUnavailable, source_test_delivery
 from surveys.models import Vendor, WebhookSource
 from surveys.presets import PRESETS, preset_for
-from surveys.services.sources import auth_options, source_create, source_preview, source_update
+from surveys.services.sources import (
+    auth_masked,
+    auth_options,
+    credential_masked,
+    source_create,
+    source_preview,
+    source_update,
+)
 from surveys.setup_forms import PreviewForm, SourceForm
 from surveys.views import webhook_url
 
@@ -68,15 +75,17 @@ def setup_source(request, slug: str):
     source = get_object_or_404(WebhookSource, slug=slug)
     preset = preset_for(source.vendor)
     initial = {"vendor": source.vendor, "name": source.name, "slug": source.slug, "active": source.active,
+               "secret_grace_hours": source.secret_grace_hours,
                "mapping": source.mapping, "api_base": source.auth.get("api_base", ""),
-               "api_token": source.auth.get("api_token", ""),
-               "auth": {k: v for k, v in source.auth.items() if k not in ("api_base", "api_token")}}
+               "api_token": credential_masked(source.auth.get("api_token", "")),
+               "auth": {k: v for k, v in auth_masked(source.auth).items() if k not in ("api_base", "api_token")}}
     form = SourceForm(request.POST or None, initial=initial, instance=source)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            grace = {} if data.get("secret_grace_hours") is None else {"secret_grace_hours": data["secret_grace_hours"]}
             source_update(source=source, name=data["name"], secret=data["secret"], auth=data["auth"],
-                          mapping=data["mapping"], active=data["active"])
+                          mapping=data["mapping"], active=data["active"], **grace)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

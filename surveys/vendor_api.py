@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import requests
 from django.conf import settings
 from django.core.cache import cache
 
+from core import outbound
 from surveys.adapters import FetchRequest, MappingError
 
 TIMEOUT_SECONDS = (3.05, 15)
+MAX_BYTES = 5_000_000  # a survey definition with many questions stays far below
 DEFAULT_DEFINITION_SECONDS = 6 * 3600
 CACHE_PREFIX = "vendor-api:"
 
@@ -62,12 +63,15 @@ def forget_definition(cache_key: str) -> None:
 
 def get_json(request: FetchRequest):
     """GET one URL: its JSON, or TransientError / MappingError (see the module's docstring)."""
-    try:
-        reply = requests.get(request.url, headers=request.headers, params=request.params or None,
-                             timeout=TIMEOUT_SECONDS, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise TransientError(f"Could not reach {_where(request.url)}: {exc.__class__.__name__}") from exc
-    status = reply.status_code
+    try:  # core.outbound: no private addresses, https in production, bounded, redirects not followed
+        reply = outbound.request("GET", request.url, headers=request.headers, params=request.params or None,
+                                 timeout=TIMEOUT_SECONDS, max_bytes=MAX_BYTES)
+    except outbound.OutboundUnavailable as exc:
+        raise TransientError(f"Could not reach {_where(request.url)}: {exc}") from exc
+    except outbound.OutboundError as exc:
+        raise MappingError(f"The vendor API request was not made or not read: {exc}. Check the source's "
+                           "api_base, then replay the delivery.") from exc
+    status = reply.status
     if status in (408, 429) or status >= 500:
         raise TransientError(f"{_where(request.url)} answered {status}{_said(reply)}")
     if status >= 300:
@@ -87,11 +91,12 @@ def get_json(request: FetchRequest):
 def vendor_message(reply) -> str:
     """The vendor's own error message from its JSON error body (each vendor nests it differently):
     Qualtrics {"meta": {"error": {"errorMessage"}}}, SurveyMonkey {"error": {"message"}},
-    SurveySparrow and others {"message"} / {"error": "..."} / {"errors": [{"message"}]}."""
+    SurveySparrow and others {"message"} / {"error": "..."} / {"errors": [{"message"}]}. A body that
+    is not JSON is never echoed (it may be anything the address answered)."""
     try:
         body = reply.json()
     except ValueError:
-        return reply.text.strip()[:200]
+        return ""
     candidates = (("meta", "error", "errorMessage"), ("error", "message"), ("error", "errorMessage"),
                   ("errors", 0, "message"), ("errors", 0, "detail"), ("message",), ("error_description",),
                   ("error",), ("detail",), ("description",))

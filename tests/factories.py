@@ -228,6 +228,14 @@ def opened_case(**fields) -> Case:
 
 
 # --- helpers kept for their many call sites -----------------------------------------------------
+def api_key_for(user: User, **options) -> str:
+    """A working API key for `user` (accounts.services.tokens.token_create; options: name,
+    expires_in_days, read_only)."""
+    from accounts.services.tokens import token_create
+
+    return token_create(user=user, **{"name": "tests", **options}).key
+
+
 def make_user(username: str, role: str = Role.AGENT, **extra) -> User:
     return UserFactory(username=username, role=role, **extra)
 

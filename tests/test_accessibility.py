@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, api_key_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,6 +51,7 @@ NOT_PAGES = {
 # Written out so that a page which stops answering GET fails here instead of being skipped silently.
 POST_ONLY = {
     "accounts:user_deactivate", "accounts:user_reactivate", "accounts:user_resend_invitation",
+    "accounts:token_revoke",
     "alerts:rule_toggle", "alerts:rule_move", "alerts:rule_delete", "alerts:rule_preview",
     "cases:bulk", "cases:action", "cases:playbook_step",
     "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete",
@@ -163,6 +164,9 @@ def build_data():
     route = RoutingRule.objects.create(name="Web to North", team=north, touchpoints=["Web"])
     ClosedDay.objects.create(team=north, date=now.date() + dt.timedelta(days=30), name="Stock-take")
     invited = make_user("ivy", is_active=True)
+    # API tokens: the admin's own list and everyone else's, each with a revoke button.
+    api_key_for(p.adam, name="CRM sync")
+    api_key_for(p.alice, name="Sheet export", read_only=True, expires_in_days=None)
     uid = urlsafe_base64_encode(force_bytes(p.alice.pk))
     return SimpleNamespace(
         p=p, open_case=open_case, closed=closed, rule=rule, delivery=delivery, sla=sla, route=route,

@@ -36,6 +36,7 @@ SYSTEM_STEPS = ("useradd ", "mkdir ", "chown ")
 # Commands docs/deployment.md gives, run below as written (test_the_deployment_docs_commands_are_these).
 FIRST_ADMIN = "python manage.py create_first_admin --username admin --email admin@example.com"
 HONCHO = "honcho start release && honcho start web ingest worker beat"
+TEST_ENCRYPTION_KEY = "cHJvZHVjdGlvbi10ZXN0cy1lbmNyeXB0aW9uLWtleSE="  # 32 bytes, base64: a Fernet key
 
 
 def _free_port() -> int:
@@ -176,7 +177,8 @@ def test_the_image_build_and_the_compose_services_serve_pages_with_production_se
     assert "css/closeloop.css" in manifest and "vendor/htmx.min.js" in manifest
 
     # 2. The compose services, with compose's environment for them (the hosts db/redis are this machine's).
-    variables = {"SECRET_KEY": "a-production-secret-key-for-this-test-only-" + "x" * 20}
+    variables = {"SECRET_KEY": "a-production-secret-key-for-this-test-only-" + "x" * 20,
+                 "CLOSELOOP_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY}
     _, migrate_env = compose_service("migrate", variables)
     web_cmd, web_env = compose_service("web", variables)
     assert web_env["DEBUG"] == "false" and web_env["BEHIND_TLS_PROXY"] == "true"
@@ -335,6 +337,7 @@ def test_the_procfile_under_honcho_release_once_then_the_long_running_processes(
     env.update(
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         SECRET_KEY="a-production-secret-key-for-the-procfile-test-" + "y" * 20, ALLOWED_HOSTS="127.0.0.1",
+        CLOSELOOP_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEY,
         DATABASE_URL=scratch_database, REDIS_URL=os.environ["REDIS_URL"], BEHIND_TLS_PROXY="true",
         CLOSELOOP_VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path / "staticfiles"),
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom-web"), PROMETHEUS_MULTIPROC_DIR_INGEST=str(tmp_path / "prom-ingest"),
@@ -406,16 +409,20 @@ def test_the_deployment_docs_commands_are_these():
 
 
 _ENV_FILE_COMMAND = (
-    "python3 -c 'import secrets; print(f\"SECRET_KEY={secrets.token_urlsafe(50)}\\nPOSTGRES_PASSWORD="
-    "{secrets.token_urlsafe(24)}\")' > .env"
+    "python3 -c 'import base64, secrets; print(f\"SECRET_KEY={secrets.token_urlsafe(50)}\\nPOSTGRES_PASSWORD="
+    "{secrets.token_urlsafe(24)}\\nCLOSELOOP_ENCRYPTION_KEYS={base64.urlsafe_b64encode(secrets.token_bytes(32))"
+    ".decode()}\")' > .env"
 )
 
 
 def test_the_env_file_command_writes_a_secret_key_and_a_database_password(tmp_path):
     subprocess.run(["sh", "-c", _ENV_FILE_COMMAND], cwd=tmp_path, check=True, timeout=30)
     values = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().splitlines())
-    assert set(values) == {"SECRET_KEY", "POSTGRES_PASSWORD"}
+    assert set(values) == {"SECRET_KEY", "POSTGRES_PASSWORD", "CLOSELOOP_ENCRYPTION_KEYS"}
     assert len(values["SECRET_KEY"]) >= 50 and len(values["POSTGRES_PASSWORD"]) >= 24
+    from cryptography.fernet import Fernet
+
+    Fernet(values["CLOSELOOP_ENCRYPTION_KEYS"].encode())  # a valid key
     assert ".env" in (ROOT / ".dockerignore").read_text().split()  # never baked into the image
 
 

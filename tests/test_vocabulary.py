@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from rest_framework.authtoken.models import Token
 
 from alerts.rules import compile_rule, evaluate
 from alerts.services import alerts_raise_for_response
@@ -18,6 +17,7 @@ from surveys.models import SurveyResponse
 from surveys.vocabulary import nps_group, primary_score, scores_line, sentiment_band
 from tests.alerts.helpers import customer, defaults_off, draft, fake, response, rule
 from tests.cases.text_helpers import make_open_case, make_theme, tag
+from tests.factories import api_key_for
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_the_case_filter_reads_the_same_bands(api_client, personas, edges):
 
 
 def test_the_responses_api_reads_the_same_bands(api_client, personas, edges):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=personas.alice).key}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.alice)}")
 
     def comments(band):
         answer = api_client.get("/api/v1/responses/", {"sentiment": band})

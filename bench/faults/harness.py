@@ -158,6 +158,7 @@ class Stack:
         env.update(
             DEBUG="false", CLOSELOOP_TESTING="false", PYTHONUNBUFFERED="1",
             SECRET_KEY="faults-" + "x" * 60, ALLOWED_HOSTS="127.0.0.1,localhost",
+            CLOSELOOP_ENCRYPTION_KEYS="YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
             SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false", SECURE_HSTS_SECONDS="0",
             DATABASE_URL=self.db_direct, REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             CELERY_TASK_ALWAYS_EAGER="false", CLOSELOOP_VAR_DIR=str(self.workdir),

@@ -101,9 +101,16 @@ class SourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookSource
         fields = ["id", "name", "slug", "vendor", "url", "secret", "auth", "mapping", "active",
-                  "rate_limit_per_second", "created_at"]
+                  "rate_limit_per_second", "secret_grace_hours", "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"name": {"required": True}}
+
+    def to_representation(self, source):
+        from surveys.services.sources import auth_masked
+
+        data = super().to_representation(source)
+        data["auth"] = auth_masked(source.auth)  # vendor credentials: the last 4 characters only
+        return data
 
     def get_url(self, source) -> str:
         from django.conf import settings
@@ -120,10 +127,12 @@ class SourceSerializer(serializers.ModelSerializer):
                 if fixed in attrs and attrs[fixed] != getattr(instance, fixed):
                     raise serializers.ValidationError({fixed: f"The {fixed} is fixed once the source exists; "
                                                               "create another source instead."})
+        from surveys.services.sources import auth_unmasked
+
         vendor = attrs.get("vendor", instance.vendor if instance else "")
         problems = source_problems(
             vendor=vendor, mapping=attrs.get("mapping", instance.mapping if instance else {}),
-            auth=attrs.get("auth", instance.auth if instance else {}),
+            auth=auth_unmasked(attrs.get("auth", instance.auth if instance else {}), instance.auth if instance else {}),
             slug=attrs.get("slug") if instance is None else None, exclude_pk=instance.pk if instance else None)
         if problems:
             raise serializers.ValidationError(problems)

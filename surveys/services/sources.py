@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import secrets as pysecrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,11 +21,36 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import outbound
 from surveys.adapters import VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.adapters.common import validate_mapping
 from surveys.models import Vendor, WebhookSource
 
-EDITABLE = ("name", "slug", "vendor", "secret", "auth", "mapping", "active", "rate_limit_per_second")
+EDITABLE = ("name", "slug", "vendor", "secret", "auth", "mapping", "active", "rate_limit_per_second",
+            "secret_grace_hours")
+# Vendor credentials in `auth`: never shown back in full (pages, API, admin show the last 4 characters).
+SECRET_AUTH_KEYS = ("api_token", "api_key")
+MASK = "••••"
+
+
+def credential_masked(value) -> str:
+    value = str(value or "")
+    return MASK + value[-4:] if len(value) > 8 else MASK if value else ""
+
+
+def auth_masked(auth: dict | None) -> dict:
+    """`auth` as a person may see it: vendor credentials reduced to their last 4 characters."""
+    return {k: credential_masked(v) if k in SECRET_AUTH_KEYS else v for k, v in (auth or {}).items()}
+
+
+def auth_unmasked(auth, current: dict | None):
+    """`auth` as submitted, with each credential that comes back exactly as it was shown masked
+    replaced by the stored one (a form or client that sends back what it read keeps the token)."""
+    if not isinstance(auth, dict):
+        return auth
+    current = current or {}
+    return {k: current[k] if k in SECRET_AUTH_KEYS and k in current and v == credential_masked(current[k]) else v
+            for k, v in auth.items()}
 
 
 def secret_generate(vendor: str) -> str:
@@ -79,6 +104,9 @@ def source_problems(*, vendor: str, mapping: Any = None, auth: Any = None, slug:
         problems["mapping"] = mapping_messages
     if "vendor" not in problems and (auth_messages := auth_problems(vendor, auth if auth is not None else {})):
         problems["auth"] = auth_messages
+    api_base = (auth or {}).get("api_base") if isinstance(auth, dict) else None
+    if isinstance(api_base, str) and api_base and (problem := outbound.url_problem(api_base)):
+        problems.setdefault("auth", []).append(f"api_base: {problem}")  # core.outbound refuses it when fetching too
     if slug and WebhookSource.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
         problems["slug"] = [f"A source with the address /webhooks/{slug}/ exists already; choose another slug."]
     return problems
@@ -117,6 +145,13 @@ def source_create(
     return source
 
 
+def secret_rotate(source: WebhookSource, *, grace_hours: int) -> None:
+    """Before `source.secret` is replaced: the tool may still sign with the old secret until someone
+    updates it there, so the old one is accepted for the grace period and refused after it."""
+    source.previous_secret = source.secret
+    source.previous_secret_expires_at = timezone.now() + timedelta(hours=grace_hours)
+
+
 @transaction.atomic
 def source_update(*, source: WebhookSource, **changes) -> WebhookSource:
     """Change a source's fields (any of EDITABLE); checked as `source_create` checks a new one.
@@ -126,11 +161,16 @@ def source_update(*, source: WebhookSource, **changes) -> WebhookSource:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
     if not changes.get("secret", "x"):
         changes.pop("secret")
+    if "auth" in changes:
+        changes["auth"] = auth_unmasked(changes["auth"], source.auth)
     merged = {name: changes.get(name, getattr(source, name)) for name in EDITABLE}
     _raise_if(source_problems(vendor=merged["vendor"], mapping=merged["mapping"], auth=merged["auth"],
                               slug=merged["slug"], exclude_pk=source.pk))
     if "mapping" in changes:
         changes["mapping"] = mapping_canonical(changes["mapping"])
+    new_secret = changes.get("secret")
+    if new_secret and new_secret != source.secret:
+        secret_rotate(source, grace_hours=changes.get("secret_grace_hours", source.secret_grace_hours))
     for name, value in changes.items():
         setattr(source, name, value)
     source.full_clean()

@@ -14,7 +14,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Role, User
-from tests.factories import make_personas
+from tests.factories import api_key_for, make_personas
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "users.md"
 ANY = "..."
@@ -49,14 +49,13 @@ def test_the_page_has_examples():
 
 @pytest.mark.django_db(transaction=True)
 def test_every_example_answers_as_documented(live_server):
-    from rest_framework.authtoken.models import Token
-
+    
     personas = make_personas()
     # Named as the demo's admin, whose answers the page shows.
     User.objects.filter(pk=personas.adam.pk).update(username="admin", email="admin@closeloop.example", first_name="Ada",
                                                     last_name="Admin", is_superuser=True)
     env = {**os.environ, "CLOSELOOP": live_server.url, "TEAM_ID": str(personas.north.pk),
-           "TOKEN": Token.objects.create(user=personas.adam).key}
+           "TOKEN": api_key_for(personas.adam)}
     assert len(examples()) == len(STATUSES)
     for (command, answer), status in zip(examples(), STATUSES):
         result = subprocess.run(["bash", "-c", CURL_WITH_STATUS + command], env=env, capture_output=True,

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from alerts import services
 from alerts.backtest import backtest
@@ -23,7 +22,7 @@ from surveys.models import ResponseTheme, SurveyResponse
 from surveys.ingest import delivery_store
 from surveys.services import delivery_process, theme_create
 from tests.alerts.helpers import customer, defaults_off, draft, fake, response, rule
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, api_key_for
 from tests.surveys.payloads import closeloop_body, make_source
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +176,7 @@ def test_saving_the_editor_keeps_the_chosen_themes(client, personas, themes):
 
 
 def test_the_api_takes_themes_by_slug(api_client, personas, themes):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=personas.adam).key}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.adam)}")
     base = {"name": "Staff", "metric": "nps", "operator": "lte", "threshold": "6"}
     created = api_client.post("/api/v1/alert-rules/", {**base, "themes": ["staff-attitude"]}, format="json")
     assert created.status_code == 201, created.json()

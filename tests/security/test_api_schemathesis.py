@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from tests.factories import api_key_for
 from tests.security.data import make_customer_story
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
@@ -38,11 +39,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @pytest.fixture
 def tokens(personas):
-    from rest_framework.authtoken.models import Token
-
+    
     make_customer_story(personas.north, suffix="n", closed=False)
     make_customer_story(personas.south, suffix="s")
-    return {name: Token.objects.create(user=getattr(personas, name)).key for name in ("alice", "mia", "adam")}
+    return {name: api_key_for(getattr(personas, name)) for name in ("alice", "mia", "adam")}
 
 
 @pytest.mark.slow

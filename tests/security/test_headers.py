@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "sqlite:////tmp/closeloop-deploy-test.sqlite3",
     "CLOSELOOP_TESTING": "false",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
 }
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from surveys.models import SurveyResponse
 from surveys.services import delivery_process
 from surveys.models import WebhookDelivery
+from tests.factories import api_key_for
 from tests.surveys.payloads import closeloop_body, make_source
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def responses(personas):
 
 
 def _as(api_client, user):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return api_client
 
 

@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from surveys.ingest.publish import publisher
 from surveys.models import WebhookDelivery
+from surveys.services.sources import source_update
 from tests.surveys.payloads import (
     closeloop_body, delighted_body, make_source, post, signed, standard_headers, surveymonkey_event, typeform_body,
 )
@@ -142,8 +143,7 @@ def test_standard_accepts_any_of_several_signatures_and_the_previous_secret(clie
     assert post(client, source, body, headers).status_code == 202
     # Rotation: the new secret is live, the old one still verifies.
     old = source.secret
-    source.previous_secret, source.secret = old, "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
-    source.save()
+    source_update(source=source, secret="whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY")
     assert post(client, source, body, standard_headers(old, body, msg_id="msg_2")).status_code == 202
 
 

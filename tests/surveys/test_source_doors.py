@@ -53,8 +53,9 @@ def _cli_args(auth: dict, mapping: dict) -> list[str]:
 
 
 def _admin_form(auth: dict, mapping: dict, slug: str = "g1") -> dict:
-    return {"name": "Generic", "slug": slug, "vendor": "generic", "secret": "s3cret", "previous_secret": "",
-            "auth": json.dumps(auth), "mapping": json.dumps(mapping), "active": "on", "rate_limit_per_second": "50"}
+    return {"name": "Generic", "slug": slug, "vendor": "generic", "secret": "s3cret",
+            "auth": json.dumps(auth), "mapping": json.dumps(mapping), "active": "on", "rate_limit_per_second": "50",
+            "secret_grace_hours": "24"}
 
 
 def _page_form(auth: dict, mapping: dict) -> dict:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from surveys.models import SurveyResponse, Theme, WebhookDelivery
 from surveys.services import delivery_process, theme_create
+from tests.factories import api_key_for
 from tests.surveys.payloads import closeloop_body, make_source
 
 pytestmark = pytest.mark.django_db
 
 
 def _as(api_client, user):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return api_client
 
 

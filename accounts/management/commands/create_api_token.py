@@ -1,23 +1,32 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
+
+from accounts.services.tokens import DEFAULT_EXPIRY_DAYS, token_create
 
 
 class Command(BaseCommand):
-    help = "Print the API token of USERNAME (created on first use). Use it as 'Authorization: Token <key>'."
+    help = ("Create a new named API token for USERNAME and print its key once (only its hash is kept). "
+            "Use it as 'Authorization: Token <key>'; list and revoke tokens on the API tokens page.")
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--rotate", action="store_true", help="Replace an existing token with a new one.")
+        parser.add_argument("--name", default="Command line", help="What the token is for (shown in token lists).")
+        parser.add_argument("--days", type=int, default=DEFAULT_EXPIRY_DAYS,
+                            help=f"Days until it expires (default {DEFAULT_EXPIRY_DAYS}).")
+        parser.add_argument("--no-expiry", action="store_true", help="The token never expires.")
+        parser.add_argument("--read-only", action="store_true", help="GET requests only.")
 
-    def handle(self, *args, username, rotate, **options):
+    def handle(self, *args, username, name, days, no_expiry, read_only, **options):
         try:
             user = get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No user named {username!r}.") from None
         if not user.is_active:
             raise CommandError(f"{username!r} is inactive; activate the account first.")
-        if rotate:
-            Token.objects.filter(user=user).delete()
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(token.key)
+        try:
+            created = token_create(user=user, name=name, expires_in_days=None if no_expiry else days,
+                                   read_only=read_only)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        self.stdout.write(created.key)

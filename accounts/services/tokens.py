@@ -1,0 +1,146 @@
+"""API tokens: make one (the key is returned once, never stored), list, revoke, and check a key.
+
+Used by the API tokens page (accounts.views.tokens), the API (/api/v1/tokens/), the
+create_api_token command and the DRF authentication class (accounts.authentication).
+
+- A key is `cl_` + 8 lowercase letters/digits (the lookup id) + 43 URL-safe characters
+  (secrets.token_urlsafe(32): 256 random bits). Only its first 11 characters (`prefix`) and its
+  SHA-256 are stored; the secret is high-entropy, so a fast hash is enough (no password KDF), and
+  the digest is compared with hmac.compare_digest.
+- Keys made by DRF's authtoken before (40 hex characters) were hashed into this table by migration
+  accounts 0004 with their first 8 characters as the prefix, and keep working until revoked.
+- A token belongs to one person; its owner revokes it, and so may a CX admin (anyone's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import ApiToken, User
+
+KEY_PREFIX = "cl_"
+LOOKUP_LENGTH = 8
+LOOKUP_ALPHABET = string.ascii_lowercase + string.digits
+DEFAULT_EXPIRY_DAYS = 90
+MAX_EXPIRY_DAYS = 3650
+NAME_MAX = 100
+# last_used_at is written at most this often per token, so a busy integration costs no write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+LEGACY_KEY_LENGTH = 40  # DRF authtoken keys: 40 hex characters
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    token: ApiToken
+    key: str  # shown once; not kept anywhere
+
+
+class TokenRefused(Exception):
+    """A key that does not authenticate. `message` is what the client is told (401)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def prefix_of(key: str) -> str:
+    if key.startswith(KEY_PREFIX):
+        return key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
+    return key[:LOOKUP_LENGTH]
+
+
+def _new_key() -> str:
+    lookup = "".join(secrets.choice(LOOKUP_ALPHABET) for _ in range(LOOKUP_LENGTH))
+    return KEY_PREFIX + lookup + secrets.token_urlsafe(32)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name that says where it is used, e.g. “CRM sync”."})
+    if len(name) > NAME_MAX:
+        raise ValidationError({"name": f"At most {NAME_MAX} characters."})
+    return name
+
+
+def _expiry(expires_in_days: int | None):
+    if expires_in_days is None:
+        return None
+    if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+        raise ValidationError({"expires_in_days": f"Between 1 and {MAX_EXPIRY_DAYS} days, or empty for no expiry."})
+    return timezone.now() + timedelta(days=expires_in_days)
+
+
+def token_create(*, user: User, name: str, expires_in_days: int | None = DEFAULT_EXPIRY_DAYS,
+                 read_only: bool = False) -> CreatedToken:
+    """A new token for `user`. The returned key is the only copy: show it once."""
+    name = _clean_name(name)
+    expires_at = _expiry(expires_in_days)
+    if not user.is_active:
+        raise ValidationError({"user": f"{user.username} is deactivated; reactivate the account first."})
+    for _ in range(5):  # a clash of two random lookup ids is rare; try another
+        key = _new_key()
+        try:
+            with transaction.atomic():
+                token = ApiToken.objects.create(user=user, name=name, prefix=prefix_of(key), digest=digest(key),
+                                                read_only=read_only, expires_at=expires_at)
+        except IntegrityError:
+            continue
+        return CreatedToken(token=token, key=key)
+    raise RuntimeError("Could not find a free token lookup id.")  # pragma: no cover
+
+
+def token_list(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def token_list_all() -> QuerySet[ApiToken]:
+    """Everyone's tokens (for CX admins), by person then newest first."""
+    return ApiToken.objects.select_related("user").order_by("user__username", "-created_at")
+
+
+def may_revoke(by: User, token: ApiToken) -> bool:
+    return token.user_id == by.pk or by.is_admin_role
+
+
+def token_revoke(*, by: User, token_id: int) -> ApiToken:
+    """Delete a token: its key stops working at once. Owner or CX admin only (PermissionDenied)."""
+    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+    if token is None or not may_revoke(by, token):
+        raise PermissionDenied("No such token.")
+    token.delete()
+    return token
+
+
+def token_authenticate(key: str, *, now=None) -> ApiToken:
+    """The token a key belongs to, or TokenRefused with the sentence to answer (401)."""
+    now = now or timezone.now()
+    if not key.startswith(KEY_PREFIX) and len(key) != LEGACY_KEY_LENGTH:
+        raise TokenRefused("Invalid token.")
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix_of(key)).first()
+    if token is None or not hmac.compare_digest(token.digest, digest(key)):
+        raise TokenRefused("Invalid token.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise TokenRefused(f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC; "
+                           "create a new one on your API tokens page (/account/api-tokens/).")
+    if not token.user.is_active:
+        raise TokenRefused("User inactive or deleted.")
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
