@@ -69,11 +69,15 @@ def _start_embedded_redis() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def _redis_db() -> int:
-    """TEST_REDIS_DB (9 by default), plus the pytest-xdist worker's number: each worker flushes
-    and fills its own Redis database, as it has its own PostgreSQL database (test_<name>_gw<n>)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return int(os.environ.get("TEST_REDIS_DB", "9")) + int(worker.removeprefix("gw") or 0)
+def _per_worker(url: str) -> str:
+    """The Redis URL of this pytest-xdist worker: the chosen database number plus the worker's
+    number (gw0, gw1, ...), so each worker flushes and fills its own Redis database as it has its
+    own PostgreSQL database (pytest-django's test_<name>_gw<n>)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, _, db = url.rpartition("/")
+    return f"{base}/{int(db or 0) + int(worker.removeprefix('gw') or 0)}"
 
 
 def configure() -> None:
@@ -85,6 +89,11 @@ def configure() -> None:
             os.environ["DATABASE_URL"] = _start_embedded_postgres()
     if not os.environ.get("REDIS_URL"):
         if _answers("127.0.0.1", 6379):
-            os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{_redis_db()}"
+            os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/" + os.environ.get("TEST_REDIS_DB", "9")
         else:
             os.environ["REDIS_URL"] = _start_embedded_redis()
+        # Chosen here (not given by the caller): the xdist workers, which inherit it from the
+        # controller process, each take their own database number below.
+        os.environ["CLOSELOOP_TEST_REDIS_BASE"] = os.environ["REDIS_URL"]
+    if os.environ.get("CLOSELOOP_TEST_REDIS_BASE"):
+        os.environ["REDIS_URL"] = _per_worker(os.environ["CLOSELOOP_TEST_REDIS_BASE"])

@@ -45,6 +45,7 @@ NOT_PAGES = {
     "cases:playbooks": "HTMX fragment swapped into the case page, which is checked with its playbooks",
     "cases:inbox_filters": "HTMX fragment (the filter panel's fields); checked inside the inbox opened at ?panel=filters",
     "cases:bulk_fields": "HTMX fragment (the bulk panel's fields); checked inside the inbox opened at ?panel=bulk",
+    "cases:live": "JSON that open pages poll (static/js/live.js), not a page",
 }
 
 # Routes that refuse GET (require_POST): form actions (toggle, move, delete, replay...), not pages.
@@ -54,7 +55,7 @@ POST_ONLY = {
     "accounts:token_revoke",
     "alerts:rule_toggle", "alerts:rule_move", "alerts:rule_delete", "alerts:rule_preview",
     "cases:bulk", "cases:action", "cases:playbook_step",
-    "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete",
+    "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete", "cases:notifications_read",
     "organisation:team_delete", "organisation:member_add", "organisation:member_remove",
     "organisation:closed_day_add", "organisation:closed_day_delete", "organisation:routing_delete",
     "organisation:taxonomy_toggle",

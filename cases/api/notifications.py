@@ -46,6 +46,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The caller's in-app notifications (assigned to me, mentioned, escalated, customer replied)."""
 
     serializer_class = NotificationSerializer
+    queryset = Notification.objects.none()  # the schema's model; rows come from get_queryset
 
     def get_queryset(self):
         rows = inapp.for_user(self.request.user)

@@ -116,7 +116,7 @@ def test_a_mixed_batch_ends_as_one_delivery_at_a_time_would(together):
         kinds = list(case.events.order_by("id").values_list("kind", flat=True))
         joined = 1 if key in ("X", "E") else 0
         assert kinds == ["opened", "assigned"] + ["response_attached"] * joined, (key, kinds)
-        assert Notification.objects.filter(case=case, kind="assigned", recipient=case.assignee).count() == 1
+        assert Notification.objects.filter(case=case, kind="assigned", recipient=case.assignee, channel="email").count() == 1
     for pk, delivery in WebhookDelivery.objects.in_bulk(pks).items():
         if delivery.status == "processed":
             assert delivery.response.external_id == json.loads(bytes(delivery.body))["data"]["response_id"]

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
@@ -57,7 +58,9 @@ def _env(port: int, **extra) -> dict:
         "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{os.environ.get('TEST_REDIS_DB', '13')}",
         "GUNICORN_READ_TIMEOUT": str(TIMEOUT), "WEBHOOK_BODY_TIMEOUT_SECONDS": str(TIMEOUT),
-        "GUNICORN_ACCESS_LOG": "", "PROMETHEUS_MULTIPROC_DIR": "", "PYTHONUNBUFFERED": "1", **extra,
+        "GUNICORN_ACCESS_LOG": "", "PROMETHEUS_MULTIPROC_DIR": "", "PYTHONUNBUFFERED": "1",
+        # The servers read the sources this test process wrote, encrypted with the suite's key.
+        "CLOSELOOP_ENCRYPTION_KEYS": ",".join(settings.CLOSELOOP_ENCRYPTION_KEYS), **extra,
     })
     env.pop("PROMETHEUS_MULTIPROC_DIR")
     return env
