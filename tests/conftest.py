@@ -16,10 +16,30 @@ def chromium_path() -> str | None:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _database_order(item) -> int:
+    """pytest-django's order: tests in a rolled-back transaction (0), then transactional tests,
+    whose flush empties every table, migration-seeded rows included (1), then the rest (2)."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+    transactional = transactional or "transactional_db" in fixtures or "live_server" in fixtures
+    if transactional:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Tests on the session's `make run` share one pytest-xdist worker (`--dist loadgroup`), in
     file order, so the stack starts once and tests/test_make_run.py stops it last.
+
+    pytest-django puts transactional tests after the others, but pytest then groups the tests of a
+    parametrized session fixture (Playwright's browser_name), which pulled the transactional
+    browser tests in among the rest: their flush removed the seeded root causes and alert rules
+    the later tests rely on. Sorting again here (a stable sort, so pytest's grouping stays
+    within each part) restores pytest-django's order.
     Browser tests need a Chromium: skipped visibly without one, except in CI where that fails."""
+    items.sort(key=_database_order)
     for item in items:
         if "demo_stack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("make_run"))
