@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.machine import describe as _machine
+from bench.machine import describe as _machine, write_figures
 from bench.reports_data import (
     CAUSES,
     CUSTOMERS,
@@ -205,8 +205,7 @@ def run(args=None) -> str:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
     text = report(figures)
     if figures["responses"] >= 9_900_000:
-        DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text(text)
+        write_figures(DOC, text)
     return text
 
 
