@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from bench.machine import describe as _machine
+from bench.machine import describe as _machine, write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "closeloop_bench_inbox"
@@ -445,8 +445,7 @@ def run(args=None) -> str:
         if not keep:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
     text = report(figures)
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
+    write_figures(DOC, text)
     return text
 
 
