@@ -36,8 +36,6 @@ from bench.reports_data import (
     CAUSES,
     CUSTOMERS,
     MANAGED_TEAMS,
-    PROPOSED_CASES_INDEX,
-    PROPOSED_CASES_INDEX_NAME,
     TEAMS,
     fill,
 )
@@ -73,10 +71,6 @@ def measure_only() -> dict:
 
     setup_test_environment()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NULL", [PROPOSED_CASES_INDEX_NAME])
-        if cursor.fetchone()[0]:  # a database kept before the proposed index existed
-            cursor.execute(PROPOSED_CASES_INDEX)
-            cursor.execute("VACUUM ANALYZE cases_case")
         cursor.execute("SELECT count(*) FROM cases_case")
         cases = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM surveys_surveyresponse")
@@ -156,15 +150,11 @@ def report(f: dict) -> str:
         "",
         f"Result: {'all three targets under' if ok else 'NOT all targets under'} {TARGET_MS} ms at p95. "
         "Aggregation is one SQL statement per panel (COUNT(...) FILTER (WHERE ...), date_trunc). Score trends "
-        "are index-only scans of surveys_response_team_scores ((team, answered_at) INCLUDE the score columns, "
-        "surveys migration 0003) with expression statistics on the week/month buckets; root causes use "
-        "cases_case_team_closed (team, closed_at).",
-        (f"**Labelled: the overdue dashboard is measured with `{PROPOSED_CASES_INDEX_NAME}`, an index proposed "
-         "for cases and created by this bench by hand (not a migration yet):** "
-         f"`{PROPOSED_CASES_INDEX}`."
-         if f.get("index_by_bench", True) else
-         f"The overdue dashboard reads `{PROPOSED_CASES_INDEX_NAME}`, the covering partial index of open cases "
-         "that cases' migrations create (the bench did not add it)."),
+        "are index-only scans of surveys_response_team_scores ((team, answered_at) INCLUDE the touchpoint and the score columns, "
+        "surveys migrations 0003 and 0008) with expression statistics on the week/month buckets; root causes use "
+        "cases_case_closed_team (team, closed_at DESC) of closed cases.",
+        "The overdue dashboard reads `cases_case_open_team_cover`, the covering partial index of open cases "
+        "that cases' migrations create.",
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_reports` (or `make bench`); "
         "`--responses N` for a smaller run, `--keep` to keep the `closeloop_bench_reports` database, "

@@ -15,17 +15,6 @@ CUSTOMERS = 1_000_000
 CAUSES = 30
 TOUCHPOINTS = 12
 LOCATIONS = 40
-# Proposed for cases (a cases migration, not added by reporting): the overdue dashboard's four
-# panels read only these columns of open cases, so with it they are index-only scans. The bench
-# creates it by hand, under this name, so the figures reflect it; the report says so.
-PROPOSED_CASES_INDEX_NAME = "cases_case_open_team_cover"
-PROPOSED_CASES_INDEX = (
-    f"CREATE INDEX IF NOT EXISTS {PROPOSED_CASES_INDEX_NAME} ON cases_case (team_id) "
-    "INCLUDE (assignee_id, escalation_level, resolution_due, first_contact_due, first_contacted_at, "
-    "value_at_risk, created_at) WHERE NOT (status = 'closed')"
-)
-
-
 def _literal_default(field):
     from django.db import models
 
@@ -230,10 +219,6 @@ def fill(n_responses: int) -> dict:
             "updated_at": "now()",
         }, f"generate_series(1, {n_cases}) AS k")
     _reset_sequence(Case)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NULL", [PROPOSED_CASES_INDEX_NAME])
-        index_by_bench = cursor.fetchone()[0]  # False once cases has the index as a migration
-        cursor.execute(PROPOSED_CASES_INDEX)
     fill_cases = time.monotonic() - started - fill_customers - fill_responses
     connection.ensure_connection()
     old_autocommit = connection.get_autocommit()
@@ -248,6 +233,5 @@ def fill(n_responses: int) -> dict:
         "cases_seconds": fill_cases,
         "responses": n_responses,
         "cases": n_cases,
-        "index_by_bench": index_by_bench,
     }
 

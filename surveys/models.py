@@ -302,11 +302,13 @@ class SurveyResponse(models.Model):
             # CSAT and CES trend is an index-only scan (no heap fetch per response). Also serves
             # every (team, answered_at) range filter. CREATE STATISTICS on the week and month
             # expressions (migration 0003) lets the planner hash-aggregate the ~50 periods.
+            # The touchpoint is included too (migration 0008): the Scores page's by-touchpoint
+            # panel reads it for every response of the period.
             models.Index(
                 fields=["team", "answered_at"],
                 name="surveys_response_team_scores",
                 include=[
-                    "nps", "csat", "csat_scale_min", "csat_scale_max",
+                    "touchpoint", "nps", "csat", "csat_scale_min", "csat_scale_max",
                     "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy",
                 ],
             ),
