@@ -15,6 +15,7 @@ open time at all (every day closed for years) falls back to wall-clock time rath
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import logging
@@ -63,6 +64,8 @@ class Calendar:
         self.country = team.holiday_country or ""
         self.subdivision = team.holiday_subdivision or ""
         self.closed_days = _closed_days(team)
+        self._intervals: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {}
+        self.clock = BusinessClock(self)
 
     @staticmethod
     def _spans(raw) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -93,14 +96,16 @@ class Calendar:
         return local.astimezone(UTC)
 
     def open_intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-        """The open intervals of one local day, as UTC instants."""
-        if self.is_closed_day(day):
-            return []
-        intervals = []
-        for start, end in self.spans[day.weekday()]:
-            a, b = self._instant(day, start), self._instant(day, end)
-            if b > a:
-                intervals.append((a, b))
+        """The open intervals of one local day, as UTC instants (worked out once per day: a
+        report measures thousands of cases over the same few months of days)."""
+        intervals = self._intervals.get(day)
+        if intervals is None:
+            intervals = [] if self.is_closed_day(day) else [
+                (a, b) for a, b in (
+                    (self._instant(day, start), self._instant(day, end)) for start, end in self.spans[day.weekday()]
+                ) if b > a
+            ]
+            self._intervals[day] = intervals
         return intervals
 
     def local_date(self, instant: dt.datetime) -> dt.date:
@@ -158,20 +163,63 @@ def business_seconds_between(team, start: dt.datetime, end: dt.datetime) -> floa
     """Open seconds in [start, end) in the team's calendar; 0 when end is not after start."""
     _require_aware(start, "start")
     _require_aware(end, "end")
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    if end <= start:
-        return 0.0
-    calendar = calendar_for(team)
-    day = calendar.local_date(start) - dt.timedelta(days=1)
-    last = calendar.local_date(end)
-    total = 0.0
-    for _ in range((last - day).days + 1):
-        for open_at, close_at in calendar.open_intervals(day):
-            a, b = max(open_at, start), min(close_at, end)
-            if b > a:
-                total += (b - a).total_seconds()
-        day += dt.timedelta(days=1)
-    return total
+    return calendar_for(team).clock.seconds_between(start.timestamp(), end.timestamp())
+
+
+class BusinessClock:
+    """Open seconds as a running total over a calendar's open intervals (POSIX seconds), so the
+    open time between two instants is the difference of two lookups (a binary search each)
+    rather than a walk over the days between them. The covered days grow as instants outside
+    them are asked for; a report timing thousands of cases over the same months builds them once."""
+
+    def __init__(self, calendar: Calendar):
+        self.calendar = calendar
+        self.first: dt.date | None = None
+        self.last: dt.date | None = None
+        self.low = self.high = 0.0  # the covered days, as POSIX seconds (from 2 days into them: safe for any zone)
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+        self.before: list[float] = []  # open seconds before each interval starts
+
+    def _local_date(self, seconds: float) -> dt.date:
+        return dt.datetime.fromtimestamp(seconds, self.calendar.tz).date()
+
+    def _cover(self, first: dt.date, last: dt.date) -> None:
+        if self.first is not None and self.first <= first and last <= self.last:
+            return
+        if self.first is not None:
+            first, last = min(first, self.first), max(last, self.last)
+        starts, ends, before, total = [], [], [], 0.0
+        day = first
+        while day <= last:
+            for open_at, close_at in self.calendar.open_intervals(day):
+                a, b = open_at.timestamp(), close_at.timestamp()
+                if ends and a < ends[-1]:  # a span running past midnight into the next day's
+                    a = ends[-1]
+                if b > a:
+                    starts.append(a)
+                    ends.append(b)
+                    before.append(total)
+                    total += b - a
+            day += dt.timedelta(days=1)
+        self.first, self.last, self.starts, self.ends, self.before = first, last, starts, ends, before
+        self.low = dt.datetime.combine(first + dt.timedelta(days=2), dt.time(), UTC).timestamp()
+        self.high = dt.datetime.combine(last - dt.timedelta(days=1), dt.time(), UTC).timestamp()
+
+    def _open_until(self, seconds: float) -> float:
+        index = bisect.bisect_right(self.starts, seconds) - 1
+        if index < 0:
+            return 0.0
+        return self.before[index] + min(seconds, self.ends[index]) - self.starts[index]
+
+    def seconds_between(self, start: float, end: float) -> float:
+        if end <= start:
+            return 0.0
+        if self.low <= start and end <= self.high:  # inside the covered days: no date arithmetic
+            return self._open_until(end) - self._open_until(start)
+        # A span of the day before may still be open at `start`.
+        self._cover(self._local_date(start) - dt.timedelta(days=1), self._local_date(end))
+        return self._open_until(end) - self._open_until(start)
 
 
 def is_open(team, instant: dt.datetime) -> bool:

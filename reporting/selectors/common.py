@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from urllib.parse import urlencode
 
+from django.db.models import FloatField, Func
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -184,3 +185,17 @@ def crosstab_by_touchpoint(cells: list[dict], key: str, table: Table, *, label_o
             row["other"] = grid[row_id].get("other", 0)
         table.add(row, links)
     return table
+
+
+class Epoch(Func):
+    """A timestamp as POSIX seconds (a float), for the rows a selector times in Python by the
+    ten thousand: a number is read back far more cheaply than a datetime is parsed."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float8", **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="(julianday(%(expressions)s) - 2440587.5) * 86400.0",
+                           **extra_context)

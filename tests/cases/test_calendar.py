@@ -128,3 +128,24 @@ def test_a_team_without_opening_hours_runs_the_clock_all_the_time():
     t = Team(name="T", slug="t", timezone="UTC", opening_hours={})
     start = dt.datetime(2026, 6, 13, 23, 0, tzinfo=UTC)  # Saturday night
     assert add_business_hours(t, start, 3) == start + dt.timedelta(hours=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(calendars, st.lists(st.tuples(instants, instants), min_size=2, max_size=6))
+def test_a_calendar_asked_many_times_answers_as_a_fresh_one(t, pairs):
+    """One team's running total of open time grows with the instants asked for (a report asks
+    thousands, in any order): each answer equals the one a calendar built for that pair alone gives."""
+    from cases.calendar import Calendar
+
+    for start, end in pairs:
+        fresh = Calendar(t).clock.seconds_between(start.timestamp(), end.timestamp())
+        assert business_seconds_between(t, start, end) == pytest.approx(fresh, abs=1e-6)
+        assert calendar_for(t).clock.seconds_between(start.timestamp(), end.timestamp()) == pytest.approx(
+            sum(
+                (min(b, end) - max(a, start)).total_seconds()
+                for day in range((end - start).days + 3)
+                for a, b in Calendar(t).open_intervals(calendar_for(t).local_date(start) - dt.timedelta(days=1 - day))
+                if min(b, end) > max(a, start)
+            ) if end > start else 0.0,
+            abs=1e-6,
+        )
