@@ -16,7 +16,7 @@ from audit.services import AuditEvent, AuditTarget, audit_record
 @receiver(user_logged_in, dispatch_uid="audit_sign_in")
 def record_sign_in(sender, request, user, **kwargs):
     audit_record(AuditEvent(action=AuditEntry.Action.SIGN_IN, actor=user,
-                            target=AuditTarget(model=type(user), pk=user.pk, label=user.get_username())))
+                            target=AuditTarget(model=get_user_model(), pk=user.pk, label=user.get_username())))
 
 
 @receiver(user_logged_out, dispatch_uid="audit_sign_out")
@@ -24,7 +24,7 @@ def record_sign_out(sender, request, user, **kwargs):
     if user is None:  # signing out when not signed in
         return
     audit_record(AuditEvent(action=AuditEntry.Action.SIGN_OUT, actor=user,
-                            target=AuditTarget(model=type(user), pk=user.pk, label=user.get_username())))
+                            target=AuditTarget(model=get_user_model(), pk=user.pk, label=user.get_username())))
 
 
 @receiver(user_login_failed, dispatch_uid="audit_sign_in_failed")

@@ -221,7 +221,7 @@ def test_a_management_command_is_named_as_the_actor(personas, trail, monkeypatch
     assert key not in json.dumps(list(AuditEntry.objects.values()), default=str)
 
 
-def test_sign_ins_and_failed_sign_ins(client, personas, trail):
+def test_sign_ins_failed_sign_ins_and_sign_outs(client, personas, trail):
     trail.mark()
     assert client.post("/login/", {"username": "adam", "password": "wrong"}, HTTP_USER_AGENT=BROWSER).status_code == 200
     assert client.post("/login/", {"username": "nobody", "password": "wrong"}).status_code == 200
@@ -238,6 +238,10 @@ def test_sign_ins_and_failed_sign_ins(client, personas, trail):
     ]
     first = trail.entries()[0]
     assert (first.remote_addr, first.user_agent) == ("127.0.0.1", BROWSER)
+    trail.mark()
+    assert client.post("/logout/").status_code == 302
+    assert [(e["action"], e["object_pk"], e["actor_username"], e["via"]) for e in trail.new()] == [
+        ("sign_out", str(personas.adam.pk), "adam", "page")]
     stored = json.dumps(list(AuditEntry.objects.values()), default=str)
     assert PASSWORD not in stored and '"wrong"' not in stored
 
