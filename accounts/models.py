@@ -228,6 +228,9 @@ class ClosedDay(models.Model):
                                     violation_error_message="The team is already closed that day."),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.team} closed on {self.date}" + (f" ({self.name})" if self.name else "")
+
 
 class SlaPolicy(models.Model):
     """Targets in business hours for first contact and resolution, chosen by priority and tier.

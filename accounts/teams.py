@@ -39,7 +39,10 @@ def team_save(team: Team) -> Team:
         team.is_default = True if team.pk is None else team.is_default
     team.full_clean()
     if team.is_default:
-        Team.objects.select_for_update().filter(is_default=True).exclude(pk=team.pk).update(is_default=False)
+        # Saved one by one (there is at most one) so the audit trail records the flag leaving it too.
+        for previous in Team.objects.select_for_update().filter(is_default=True).exclude(pk=team.pk):
+            previous.is_default = False
+            previous.save(update_fields=["is_default"])
     team.save()
     return team
 

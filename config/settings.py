@@ -58,8 +58,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "auditlog",
     # The flow, lowest layer first: each app imports only the ones above it in this list.
     "accounts",
+    "audit",
     "surveys",
     "alerts",
     "cases",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The audit trail's actor and origin (address, user agent, request id, door) for this request.
+    "audit.middleware.AuditOriginMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: turns a lockout raised during authentication into the 429 page.
@@ -292,8 +296,43 @@ SPECTACULAR_SETTINGS = {
         "ContactOutcomeEnum": "cases.models.ContactOutcome",
         "ThemeStatusEnum": "surveys.models.Theme.Status",
         "CaseStatusEnum": "cases.models.Case.Status",
+        "AuditActionEnum": "audit.filtersets.ACTIONS",
     },
 }
+
+# --- Audit trail (audit/, django-auditlog; docs/security.md "Audit trail") --------------------
+# Entries live in audit.AuditEntry (append-only); django-auditlog's own table is not created.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+MIGRATION_MODULES = {"auditlog": None}
+AUDITLOG_STORE_JSON_CHANGES = True  # {field: [old, new]} with JSON values (true, 4, null), not their str()
+AUDITLOG_CID_GETTER = "audit.context.request_id"  # the entry's `cid` is core.middleware's request id
+_AUDIT_SECRET = "audit.masking.mask_secret"  # a secret is recorded as set/changed, never its value
+# What is recorded on every create, update and delete, whichever door (pages, API, Django admin,
+# management commands, tasks). A field left out changes by itself (a sign-in's last_login, a
+# token's last use, round-robin position, a rule's updated_at).
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "accounts.user", "exclude_fields": ["last_login"], "mask_fields": ["password"],
+     "mask_callable": _AUDIT_SECRET},
+    {"model": "accounts.team", "exclude_fields": ["last_assigned"],
+     "mask_fields": ["slack_webhook_url", "msteams_webhook_url"], "mask_callable": _AUDIT_SECRET},
+    "accounts.membership",
+    "accounts.closedday",
+    "accounts.slapolicy",
+    {"model": "accounts.apitoken", "exclude_fields": ["last_used_at"], "mask_fields": ["digest"],
+     "mask_callable": _AUDIT_SECRET},
+    {"model": "surveys.webhooksource", "mask_fields": ["secret", "previous_secret", "auth"],
+     "mask_callable": _AUDIT_SECRET},
+    {"model": "alerts.alertrule", "exclude_fields": ["updated_at"], "m2m_fields": ["surveys", "themes", "notify_users"]},
+    {"model": "cases.routingrule", "m2m_fields": ["surveys"]},
+    "cases.rootcausecategory",
+    "cases.rootcause",
+    "cases.emailtemplate",
+    {"model": "cases.playbook", "exclude_fields": ["updated_at"]},
+)
+# Models that audit.services events name besides those (sign-ins: users; privacy: customers).
+AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer"]
+# The CSV export refuses (400, narrow the filters) above this many entries rather than cut the file.
+AUDIT_EXPORT_MAX_ROWS = envint("AUDIT_EXPORT_MAX_ROWS", 50000)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

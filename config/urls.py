@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("privacy.api_urls")),
     path("", include("accounts.api.urls")),
     path("", include("organisation.api.urls")),
+    path("", include("audit.api_urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("", include("followup.urls")),
     path("reports/", include("reporting.urls")),
+    path("settings/audit/", include("audit.urls")),
     path("settings/", include("organisation.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -14,6 +14,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.models import AuditEntry
+from audit.services import AuditEvent, AuditTarget, audit_record
 from cases.models import Case
 from cases.services import cases_erase_free_text
 from followup.models import Recognition, Verification
@@ -23,6 +25,13 @@ from surveys.models import Customer, ResponseTheme, SurveyResponse, WebhookDeliv
 
 
 def _audit(*, action: str, customer_id: int, by, via: str, reason: str, summary: dict) -> PrivacyLog:
+    # The site-wide audit trail too (audit app), naming the customer by id only: the entry outlives
+    # an erasure, so it must hold nothing that identifies the person.
+    audit_record(AuditEvent(
+        action=AuditEntry.Action.EXPORT if action == PrivacyLog.Action.EXPORT else AuditEntry.Action.ERASE,
+        target=AuditTarget(model=Customer, pk=customer_id, label=f"customer {customer_id}"),
+        actor=by, details={"reason": reason[:255], "summary": summary, "via": via},
+    ))
     return PrivacyLog.objects.create(
         action=action,
         via=via,

@@ -40,6 +40,7 @@ NOT_PAGES = {
     "metrics": "Prometheus text format",
     "logout": "POST only (signs out, then redirects to the sign-in page)",
     "reporting:export": "CSV download",
+    "audit:export": "CSV download (the audit trail's)",
     "organisation:routing_test": "HTMX fragment (the tester's answer); the full tester page is organisation:routing_list",
     "surveys:setup_deliveries": "HTMX fragment the source set-up page polls; checked inside surveys:setup_source",
     "cases:playbooks": "HTMX fragment swapped into the case page, which is checked with its playbooks",

@@ -133,9 +133,8 @@ def user_invite(*, by: User, email: str, role: str, teams=(), username: str = ""
                     first_name=(first_name or "").strip(), last_name=(last_name or "").strip())
         user.set_unusable_password()
         user.save()
-        Membership.objects.bulk_create(
-            [Membership(user=user, team=team, is_manager=role == Role.MANAGER) for team in teams]
-        )
+        for team in teams:  # one save each (not bulk_create), so the audit trail records each membership
+            Membership.objects.create(user=user, team=team, is_manager=role == Role.MANAGER)
     logger.info("user %s invited by %s as %s", user.pk, by.pk, role)
     return _send_invitation(user, by)
 

@@ -38,6 +38,8 @@ def index(request: HttpRequest) -> HttpResponse:
         ("Notifications", reverse("organisation:notifications"), "Who gets which e-mail; each team's Slack and Teams channels."),
         ("Users", _url("accounts:users"), "Invite people, set roles, deactivate."),
         ("Alert rules", _url("alerts:rule_list"), "Which responses open a case or send an e-mail."),
+        ("Audit trail", _url("audit:log"), "Who changed which setting, rule, user, token or source, and from where; "
+                                           "sign-ins; personal-data requests. Export as CSV."),
     ]
     return render(request, "organisation/index.html", {
         "sections": [s for s in sections if s[1]], "default_team": Team.objects.filter(is_default=True).first(),

@@ -1,0 +1,63 @@
+"""AuditEntryFilterSet: the filters of the audit page (/settings/audit/), its CSV export and
+/api/v1/audit/: actor (user name, or `system` / `command <name>`), actor_id, object type
+(`app_label.model`, e.g. alerts.alertrule), action (create, update, delete, sign_in, ...),
+date_from / date_to (inclusive, in UTC)."""
+
+from __future__ import annotations
+
+import django_filters
+from auditlog.registry import auditlog
+from django import forms
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Q
+
+from audit.models import AuditEntry
+
+ACTIONS = [(name, str(dict(AuditEntry.Action.choices)[value])) for value, name in AuditEntry.Action.names.items()]
+BIGINT_MAX = 2**63 - 1
+
+
+def object_type_choices() -> list[tuple[str, str]]:
+    """Every kind of object an entry can be about: the tracked models and the models events name."""
+    found = set(auditlog.get_models())
+    for label in getattr(settings, "AUDIT_EVENT_MODELS", ()):
+        found.add(apps.get_model(label))
+    choices = {f"{m._meta.app_label}.{m._meta.model_name}": str(m._meta.verbose_name) for m in found}
+    return sorted(choices.items(), key=lambda item: item[1])
+
+
+class ActorIdFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=BIGINT_MAX, **kwargs)
+
+
+class AuditEntryFilterSet(django_filters.FilterSet):
+    actor = django_filters.CharFilter(method="filter_actor", max_length=150, label="Actor")
+    actor_id = ActorIdFilter(field_name="actor_id", label="Actor's user id")
+    object_type = django_filters.ChoiceFilter(choices=object_type_choices, method="filter_object_type",
+                                              label="Object type", empty_label="Any type")
+    action = django_filters.ChoiceFilter(choices=ACTIONS, method="filter_action", label="Action",
+                                         empty_label="Any action")
+    date_from = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__gte", label="From",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__lte", label="To",
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = AuditEntry
+        fields = ["actor", "actor_id", "object_type", "action", "date_from", "date_to"]
+
+    def filter_actor(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(actor_username__iexact=value) | Q(actor_username="", via__iexact=value))
+
+    def filter_object_type(self, queryset, name, value):
+        app_label, _, model = value.partition(".")
+        return queryset.filter(content_type__app_label=app_label, content_type__model=model)
+
+    def filter_action(self, queryset, name, value):
+        number = {v: k for k, v in AuditEntry.Action.names.items()}[value]
+        return queryset.filter(action=number)
