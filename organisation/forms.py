@@ -9,6 +9,7 @@ import zoneinfo
 
 import holidays as holidays_lib
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ClosedDay, SlaPolicy, Team, User
 from accounts.validation import DAY_NAMES, WEEKDAYS
@@ -75,7 +76,7 @@ class TeamForm(forms.ModelForm):
                                                         widget=forms.TextInput(attrs={"placeholder": "hh:mm", "size": 5}))
                 self.fields[names[1]] = forms.CharField(required=False, label=f"{DAY_NAMES[day]} closes", initial=row.end,
                                                         widget=forms.TextInput(attrs={"placeholder": "hh:mm", "size": 5}))
-                self.fields[names[2]] = forms.BooleanField(required=False, label="ends next day", initial=row.overnight)
+                self.fields[names[2]] = forms.BooleanField(required=False, label=_("ends next day"), initial=row.overnight)
                 day_rows.append(names)
             self.days.append({"key": day, "name": DAY_NAMES[day], "rows": day_rows})
 
@@ -95,8 +96,8 @@ class TeamForm(forms.ModelForm):
 
 
 class MembershipForm(forms.Form):
-    user = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), label="Person")
-    is_manager = forms.BooleanField(required=False, label="Manager of this team")
+    user = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), label=_("Person"))
+    is_manager = forms.BooleanField(required=False, label=_("Manager of this team"))
 
 
 class ClosedDayForm(forms.ModelForm):
@@ -117,11 +118,11 @@ class SlaPolicyForm(forms.ModelForm):
 
 
 class RoutingRuleForm(forms.ModelForm):
-    touchpoints = ListField(required=False, help_text="Comma-separated, e.g. delivery, store. Blank: any.")
-    locations = ListField(required=False, help_text="Locations or regions, e.g. Leeds, North. Blank: any.")
-    channels = ListField(required=False, help_text="e.g. email, web. Blank: any.")
-    customer_tiers = ListField(required=False, help_text="e.g. Gold. Blank: any.")
-    metrics = ListField(required=False, help_text="nps, csat, ces or question keys: matches responses carrying any. Blank: any.")
+    touchpoints = ListField(required=False, help_text=_("Comma-separated, e.g. delivery, store. Blank: any."))
+    locations = ListField(required=False, help_text=_("Locations or regions, e.g. Leeds, North. Blank: any."))
+    channels = ListField(required=False, help_text=_("e.g. email, web. Blank: any."))
+    customer_tiers = ListField(required=False, help_text=_("e.g. Gold. Blank: any."))
+    metrics = ListField(required=False, help_text=_("nps, csat, ces or question keys: matches responses carrying any. Blank: any."))
 
     class Meta:
         model = RoutingRule

@@ -1,0 +1,78 @@
+"""A person's language and time zone: what their pages are shown in.
+
+    language: their own (profile page), else the browser's Accept-Language (LocaleMiddleware),
+              else settings.LANGUAGE_CODE;
+    zone:     their own (profile page), else the zone of their first team (the team's business
+              hours zone), else settings.TIME_ZONE.
+
+The team's zone is looked up once, when they sign in, and kept in the session (TEAM_ZONE_KEY), so
+a page pays no query for it; saving the profile refreshes it. SLA due times are still computed
+in the team's business-hours zone (cases.sla); only their display follows the viewer.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from contextlib import contextmanager
+from functools import lru_cache
+
+from django.conf import settings
+from django.utils import timezone, translation
+
+TEAM_ZONE_KEY = "closeloop_team_zone"
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone name, sorted (the profile page's choices)."""
+    return tuple(sorted(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC"))
+
+
+def language_codes() -> set[str]:
+    return {code for code, _name in settings.LANGUAGES}
+
+
+def team_zone(user) -> str:
+    """The business-hours zone of the user's first team (by membership), or "" without a team."""
+    from accounts.models import Membership
+
+    zone = (Membership.objects.filter(user=user).order_by("id")
+            .values_list("team__timezone", flat=True).first())
+    return zone or ""
+
+
+def remember_team_zone(sender, request, user, **kwargs) -> None:
+    """user_logged_in receiver: keep the team's zone in the session for the pages to come."""
+    if request is not None and hasattr(request, "session"):
+        request.session[TEAM_ZONE_KEY] = team_zone(user)
+
+
+def viewer_zone(user, session) -> str:
+    """The zone a signed-in person's pages are shown in (a valid IANA name)."""
+    for zone in (user.timezone, session.get(TEAM_ZONE_KEY, "") if session is not None else ""):
+        if zone and zone in zoneinfo.available_timezones():
+            return zone
+    return settings.TIME_ZONE
+
+
+def customer_language(spoken: str, team_language: str = "") -> str:
+    """The language to write to a customer in: the one their response was in (the survey tool's
+    language field, else the comment's detected language) when the product speaks it, else the
+    team's default language, else settings.LANGUAGE_CODE."""
+    codes = language_codes()
+    for code in ((spoken or "")[:2].lower(), team_language):
+        if code in codes:
+            return code
+    return settings.LANGUAGE_CODE
+
+
+@contextmanager
+def speaking_to(user):
+    """Render an e-mail for `user` (staff): their language (else settings.LANGUAGE_CODE) and their
+    zone (else their team's, else settings.TIME_ZONE), whatever the current request or task has."""
+    language = (getattr(user, "language", "") or settings.LANGUAGE_CODE) if user is not None else settings.LANGUAGE_CODE
+    zone = settings.TIME_ZONE
+    if user is not None and getattr(user, "pk", None):
+        zone = user.timezone if user.timezone in zoneinfo.available_timezones() else (team_zone(user) or zone)
+    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+        yield
