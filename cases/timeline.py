@@ -34,10 +34,12 @@ def team_time(case: Case, instant: dt.datetime) -> str:
 
 
 def _choice_label(choices, value: str) -> str:
+    """A choice's label inside a sentence: lower case, except in German (nouns keep their capital)."""
     try:
-        return str(choices(value).label).lower()
+        label = str(choices(value).label)
     except ValueError:
         return value
+    return label if (translation.get_language() or "").startswith("de") else label.lower()
 
 
 def describe_event(event: CaseEvent) -> str:
