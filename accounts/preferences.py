@@ -28,6 +28,15 @@ def zone_names() -> tuple[str, ...]:
     return tuple(sorted(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC"))
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())  # walks the tz database: once per process
+
+
+def is_zone(name: str) -> bool:
+    return bool(name) and name in _known_zones()
+
+
 def language_codes() -> set[str]:
     return {code for code, _name in settings.LANGUAGES}
 
@@ -48,9 +57,12 @@ def remember_team_zone(sender, request, user, **kwargs) -> None:
 
 
 def viewer_zone(user, session) -> str:
-    """The zone a signed-in person's pages are shown in (a valid IANA name)."""
+    """The zone a signed-in person's pages are shown in (a valid IANA name). A session from before
+    the team's zone was kept there (or made without signing in) looks it up once."""
+    if session is not None and not user.timezone and TEAM_ZONE_KEY not in session:
+        session[TEAM_ZONE_KEY] = team_zone(user)
     for zone in (user.timezone, session.get(TEAM_ZONE_KEY, "") if session is not None else ""):
-        if zone and zone in zoneinfo.available_timezones():
+        if is_zone(zone):
             return zone
     return settings.TIME_ZONE
 
@@ -73,6 +85,8 @@ def speaking_to(user):
     language = (getattr(user, "language", "") or settings.LANGUAGE_CODE) if user is not None else settings.LANGUAGE_CODE
     zone = settings.TIME_ZONE
     if user is not None and getattr(user, "pk", None):
-        zone = user.timezone if user.timezone in zoneinfo.available_timezones() else (team_zone(user) or zone)
+        zone = user.timezone if is_zone(user.timezone) else (team_zone(user) or zone)
+    if not is_zone(zone):
+        zone = "UTC"
     with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
         yield

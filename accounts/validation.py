@@ -15,11 +15,14 @@ import zoneinfo
 from decimal import Decimal, InvalidOperation
 
 import holidays as holidays_lib
+from django.utils.translation import gettext_lazy
 
 from core import outbound
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DAY_NAMES = dict(zip(WEEKDAYS, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
+DAY_NAMES = dict(zip(WEEKDAYS, [gettext_lazy("Monday"), gettext_lazy("Tuesday"), gettext_lazy("Wednesday"),
+                                 gettext_lazy("Thursday"), gettext_lazy("Friday"), gettext_lazy("Saturday"),
+                                 gettext_lazy("Sunday")]))
 TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 DAY_KEYS_HINT = "use the keys mon, tue, wed, thu, fri, sat and sun"
 

@@ -433,12 +433,9 @@ class EmailTemplate(models.Model):
     body = models.TextField()
     active = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=100)
-    # The case page offers a customer the templates in their language and those for everyone
-    # (accounts.preferences.customer_language: the response's language, else the team's).
-    language = models.CharField(
-        max_length=8, blank=True, choices=settings.LANGUAGES,
-        help_text=_("Offered for customers who speak this language (blank: for every customer)."),
-    )
+    # The case page offers a customer the templates in their language (accounts.preferences.customer_language).
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES, help_text=_(
+        "Offered for customers who speak this language (blank: for every customer)."))
 
     class Meta:
         ordering = ["order", "name"]
