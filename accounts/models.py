@@ -141,7 +141,7 @@ class Team(models.Model):
     )
     # What customers read when their own language is unknown or not one the product speaks
     # (customer e-mails, the "Did we put it right?" page; cases.customer_language).
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en", blank=True)
     slack_webhook_url = models.URLField(blank=True)
     msteams_webhook_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

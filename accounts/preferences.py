@@ -79,13 +79,18 @@ def customer_language(spoken: str, team_language: str = "") -> str:
 
 
 @contextmanager
-def speaking_to(user):
+def speaking_to(user, *, team_zone_hint: str = ""):
     """Render an e-mail for `user` (staff): their language (else settings.LANGUAGE_CODE) and their
-    zone (else their team's, else settings.TIME_ZONE), whatever the current request or task has."""
+    zone (else their team's, else settings.TIME_ZONE), whatever the current request or task has.
+    `team_zone_hint`: the zone of the team the e-mail is about, when the caller has it loaded (a
+    case's team), used instead of looking up the person's first team (no query per e-mail)."""
     language = (getattr(user, "language", "") or settings.LANGUAGE_CODE) if user is not None else settings.LANGUAGE_CODE
-    zone = settings.TIME_ZONE
+    zone = team_zone_hint or settings.TIME_ZONE
     if user is not None and getattr(user, "pk", None):
-        zone = user.timezone if is_zone(user.timezone) else (team_zone(user) or zone)
+        if is_zone(user.timezone):
+            zone = user.timezone
+        elif not team_zone_hint:
+            zone = team_zone(user) or zone
     if not is_zone(zone):
         zone = "UTC"
     with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):

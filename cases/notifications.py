@@ -328,7 +328,8 @@ def send_email(notification: Notification, *, connection=None) -> None:
         reply_to = [notification.context["reply_to"]] if notification.context.get("reply_to") else None
     else:
         # In the recipient's language and zone (accounts.preferences), whatever the worker's are.
-        with speaking_to(notification.recipient):
+        with speaking_to(notification.recipient,
+                         team_zone_hint=notification.case.team.timezone if notification.case_id else ""):
             context = email_context(notification)
             name = "batch" if is_batch(notification) else notification.kind.replace("_", "-")
             subject = " ".join(render_to_string(f"emails/case-{name}-subject.txt", context).split())

@@ -20,6 +20,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="team", name="language",
-            field=models.CharField(choices=LANGUAGES, default="en", max_length=8),
+            field=models.CharField(blank=True, choices=LANGUAGES, default="en", max_length=8),
         ),
     ]

@@ -31,7 +31,7 @@ def _invitation_message(request: HttpRequest, result: services.InvitationResult,
     if result.sent:
         values = {"user": user.display_name, "email": user.email}
         if again:
-            messages.success(request, _("Sent a new invitation to %(user)s: an e-mail with a link to choose a "
+            messages.success(request, _("Sent a new invitation %(user)s: an e-mail with a link to choose a "
                                         "password went to %(email)s.") % values)
         else:
             messages.success(request, _("Invited %(user)s: an e-mail with a link to choose a password went to "

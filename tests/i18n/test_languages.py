@@ -4,6 +4,9 @@ public "Did we put it right?" page without an English leftover: chosen by the br
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from django.core import mail
 
@@ -21,6 +24,13 @@ LANGUAGES = ["es", "fr", "de"]
 INBOX = {"en": "Recently closed", "es": "Cerrados recientemente", "fr": "Fermés récemment", "de": "Kürzlich geschlossen"}
 CASE = {"en": "In the customer’s words", "es": "En palabras del cliente", "fr": "Dans les mots du client",
         "de": "In den Worten des Kunden"}
+
+
+def without_alert_reasons(html: str) -> str:
+    """The reasons an alert rule recorded when it matched ("NPS 2 is at most 6") are stored text, in
+    the language of the worker that evaluated the rule (docs/languages.md, "What stays in the
+    language it was written in"): left out of the check, everything else on the page is checked."""
+    return re.sub(r'(<section class="card why".*?<ul>).*?(</ul>)', r"\1\2", html, flags=re.S)
 
 
 @pytest.fixture
@@ -47,7 +57,7 @@ def test_the_inbox_and_the_case_page_follow_the_browser(alice, worked_case, lang
         html = response.content.decode()
         assert response.status_code == 200 and response["Content-Language"] == language
         assert f'<html lang="{language}">' in html and expected in html
-        assert english_leftovers(html, language) == []
+        assert english_leftovers(without_alert_reasons(html), language) == []
     assert worked_case.reference in inbox.content.decode()
 
 
@@ -63,7 +73,7 @@ def test_a_language_chosen_on_the_profile_wins_over_the_browser(alice, personas,
     personas.alice.save(update_fields=["language"])
     for url, expected in ((f"/cases/{worked_case.reference}/", CASE[language]), ("/cases/?view=team", INBOX[language])):
         html = alice.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-        assert expected in html and english_leftovers(html, language) == []
+        assert expected in html and english_leftovers(without_alert_reasons(html), language) == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -71,7 +81,7 @@ def test_the_javascript_strings_come_in_the_page_language(client, language):
     js = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     expected = {"es": "Siguiente caso de la lista", "fr": "Dossier suivant dans la liste",
                 "de": "Nächster Fall in der Liste"}[language]
-    assert expected in js
+    assert json.dumps(expected)[1:-1] in js  # the catalogue is JSON: "N\u00e4chster"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
