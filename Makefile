@@ -13,7 +13,7 @@ LOCK_VENV := .venv-lock
 TEST_WORKERS ?= auto
 XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: run manage test test-fast bench faults lint deploy-check lock clean
+.PHONY: run manage test test-fast bench faults lint deploy-check lock messages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,20 @@ lock:
 	  --extra test -o requirements/test.txt pyproject.toml
 	$(LOCK_VENV)/bin/pip-compile --quiet --no-emit-options --strip-extras --upgrade \
 	  -c requirements/test.txt -o requirements/runtime.txt pyproject.toml
+
+## Translations (docs/languages.md): collect the marked strings into locale/<lang>/LC_MESSAGES/*.po
+## (GNU gettext's xgettext: apt-get install gettext), then compile every .po to the .mo that is
+## committed beside it (polib, pure Python). Translate what is new in the .po files, run it again.
+MESSAGES_ENV := DJANGO_SETTINGS_MODULE=config.settings DEBUG=1 SECRET_KEY=makemessages-only-key-not-secret-0123456789 \
+  DATABASE_URL=sqlite:///tmp/closeloop-makemessages.sqlite3
+MESSAGES_IGNORE := --ignore='.venv*' --ignore=bench --ignore=tests --ignore=staticfiles --ignore=var --ignore=deploy \
+  --ignore=docs --ignore=locale
+messages: $(TESTING)
+	$(MESSAGES_ENV) $(PY) -m django makemessages -l es -l fr -l de -d django -e html,txt,py $(MESSAGES_IGNORE) \
+	  --ignore=static --no-location --no-obsolete
+	$(MESSAGES_ENV) $(PY) -m django makemessages -l es -l fr -l de -d djangojs $(MESSAGES_IGNORE) \
+	  --ignore=static/vendor --no-location --no-obsolete
+	$(PY) -m core.catalogues
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) var staticfiles

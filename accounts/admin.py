@@ -10,7 +10,7 @@ from accounts.teams import team_save
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = BaseUserAdmin.fieldsets + (("Closeloop", {"fields": ("role", "is_away", "phone")}),)
+    fieldsets = BaseUserAdmin.fieldsets + (("Closeloop", {"fields": ("role", "is_away", "phone", "language", "timezone")}),)
     list_display = ("username", "email", "role", "is_away", "is_active")
     list_filter = ("role", "is_away", "is_active")
 
@@ -28,7 +28,7 @@ class ClosedDayInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "is_default", "assignment", "timezone", "holiday_country")
+    list_display = ("name", "slug", "is_default", "assignment", "timezone", "language", "holiday_country")
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name",)
     inlines = [MembershipInline, ClosedDayInline]

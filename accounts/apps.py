@@ -11,3 +11,9 @@ class AccountsConfig(AppConfig):
         from core.checks import email_backend_check
 
         checks.register(email_backend_check)
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from accounts.preferences import remember_team_zone
+
+        user_logged_in.connect(remember_team_zone, dispatch_uid="accounts.remember_team_zone")

@@ -1,4 +1,5 @@
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 
 def _url(name: str) -> str | None:
@@ -10,18 +11,18 @@ def _url(name: str) -> str | None:
 
 # (label, url name, who sees it). Entries whose page is not installed are left out.
 NAVIGATION = [
-    ("Inbox", "cases:inbox", "agent"),
-    ("Dashboard", "reporting:dashboard", "manager"),
-    ("Reports", "reporting:reports", "manager"),
-    ("Recognition", "followup:recognition", "agent"),
-    ("Settings", "organisation:index", "admin"),
-    ("Alert rules", "alerts:rule_list", "admin"),
-    ("Themes", "surveys:theme_list", "admin"),
-    ("Connect", "surveys:setup", "admin"),
-    ("Deliveries", "surveys:console", "admin"),
-    ("API", "api-docs", "agent"),
-    ("API tokens", "accounts:tokens", "agent"),
-    ("Admin", "admin:index", "admin"),
+    (_("Inbox"), "cases:inbox", "agent"),
+    (_("Dashboard"), "reporting:dashboard", "manager"),
+    (_("Reports"), "reporting:reports", "manager"),
+    (_("Recognition"), "followup:recognition", "agent"),
+    (_("Settings"), "organisation:index", "admin"),
+    (_("Alert rules"), "alerts:rule_list", "admin"),
+    (_("Themes"), "surveys:theme_list", "admin"),
+    (_("Connect"), "surveys:setup", "admin"),
+    (_("Deliveries"), "surveys:console", "admin"),
+    (_("API"), "api-docs", "agent"),
+    (_("API tokens"), "accounts:tokens", "agent"),
+    (_("Admin"), "admin:index", "admin"),
 ]
 
 

@@ -4,23 +4,26 @@ admin, nobody locking themselves out) are in accounts.services.users, which the 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, Team
+from accounts.preferences import zone_names
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address", max_length=254,
-                             help_text="The invitation goes here; it is also used for password resets.")
-    first_name = forms.CharField(label="First name", max_length=150, required=False)
-    last_name = forms.CharField(label="Last name", max_length=150, required=False)
-    username = forms.CharField(label="User name", max_length=150, required=False,
-                               help_text="What they type to sign in. Blank: their e-mail address.")
+    email = forms.EmailField(label=_("E-mail address"), max_length=254,
+                             help_text=_("The invitation goes here; it is also used for password resets."))
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    username = forms.CharField(label=_("User name"), max_length=150, required=False,
+                               help_text=_("What they type to sign in. Blank: their e-mail address."))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.AGENT,
-                             help_text="Frontline agents work cases; managers also see dashboards and "
-                                       "reports; CX admins also change settings and invite people.")
+                             help_text=_("Frontline agents work cases; managers also see dashboards and "
+                                       "reports; CX admins also change settings and invite people."))
     teams = forms.ModelMultipleChoiceField(queryset=Team.objects.order_by("name"), required=False,
                                            widget=forms.CheckboxSelectMultiple,
-                                           help_text="They see these teams' cases. Managers become team managers.")
+                                           help_text=_("They see these teams' cases. Managers become team managers."))
 
 
 class RoleForm(forms.Form):
@@ -30,9 +33,25 @@ class RoleForm(forms.Form):
 class TokenForm(forms.Form):
     """A new API token (accounts.services.tokens makes it)."""
 
-    EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
+    EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", _("Never"))]
 
-    name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “CRM sync”: you see it in the list.")
-    expires_in_days = forms.TypedChoiceField(label="Expires after", choices=EXPIRY_CHOICES, initial="90",
+    name = forms.CharField(max_length=100, help_text=_("Where it is used, e.g. “CRM sync”: you see it in the list."))
+    expires_in_days = forms.TypedChoiceField(label=_("Expires after"), choices=EXPIRY_CHOICES, initial="90",
                                              coerce=int, empty_value=None, required=False)
-    read_only = forms.BooleanField(label="Read-only (GET requests only)", required=False)
+    read_only = forms.BooleanField(label=_("Read-only (GET requests only)"), required=False)
+
+
+class ProfileForm(forms.Form):
+    """A person's own language and time zone (accounts.services.preferences saves them)."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False,
+                                 help_text=_("Blank: the language your browser asks for."))
+    timezone = forms.ChoiceField(label=_("Time zone"), required=False,
+                                 help_text=_("Dates and times are shown in this zone. Blank: your team's zone. "
+                                             "SLA clocks still run in each team's business hours."))
+
+    def __init__(self, *args, team_zone: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("The browser's language"))] + list(settings.LANGUAGES)
+        default = _("My team's zone (%(zone)s)") % {"zone": team_zone or settings.TIME_ZONE}
+        self.fields["timezone"].choices = [("", default)] + [(name, name) for name in zone_names()]

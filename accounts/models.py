@@ -7,26 +7,28 @@ live here where both can reach them.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.validation import default_team_problems, sla_problems, team_problems, timezone_problem
 
 
 class Role(models.TextChoices):
-    AGENT = "agent", "Frontline agent"
-    MANAGER = "manager", "Manager"
-    ADMIN = "admin", "CX admin"
+    AGENT = "agent", _("Frontline agent")
+    MANAGER = "manager", _("Manager")
+    ADMIN = "admin", _("CX admin")
 
 
 class Priority(models.TextChoices):
     """Case priority, shared by alert rules (what to open) and cases (what was opened)."""
 
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
     @classmethod
     def rank(cls, value: str) -> int:
@@ -39,9 +41,13 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     is_away = models.BooleanField(
-        default=False, help_text="Away members are skipped by automatic assignment."
+        default=False, help_text=_("Away members are skipped by automatic assignment.")
     )
     phone = models.CharField(max_length=40, blank=True)
+    # The person's own language and time zone (their profile page, docs/languages.md). Blank: the
+    # browser's Accept-Language, and the zone of their first team (accounts.middleware).
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
+    timezone = models.CharField(max_length=64, blank=True)
 
     objects = UserManager()
 
@@ -91,24 +97,24 @@ class Team(models.Model):
     """A frontline inbox: its members work the cases routed to it, within its business calendar."""
 
     class Assignment(models.TextChoices):
-        MANUAL = "manual", "Manual (unassigned queue)"
-        ROUND_ROBIN = "round_robin", "Round-robin"
-        FEWEST_OPEN = "fewest_open", "Fewest open cases"
+        MANUAL = "manual", _("Manual (unassigned queue)")
+        ROUND_ROBIN = "round_robin", _("Round-robin")
+        FEWEST_OPEN = "fewest_open", _("Fewest open cases")
 
     class Escalation(models.TextChoices):
-        LADDER = "ladder", "Notify, then escalate and raise priority"
-        NOTIFY_ONLY = "notify_only", "Notify only"
+        LADDER = "ladder", _("Notify, then escalate and raise priority")
+        NOTIFY_ONLY = "notify_only", _("Notify only")
 
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
     is_default = models.BooleanField(
-        default=False, help_text="Catches every case no routing rule claims. Exactly one team should be."
+        default=False, help_text=_("Catches every case no routing rule claims. Exactly one team should be.")
     )
     assignment = models.CharField(max_length=16, choices=Assignment.choices, default=Assignment.MANUAL)
     last_assigned = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="Round-robin position.",
+        help_text=_("Round-robin position."),
     )
     # Business calendar: SLA clocks only run inside these hours, in this time zone.
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
@@ -117,22 +123,25 @@ class Team(models.Model):
         help_text='Per weekday, a list of ["HH:MM", "HH:MM"] spans in local time.',
     )
     holiday_country = models.CharField(
-        max_length=8, blank=True, help_text="ISO country code for public holidays (the holidays package)."
+        max_length=8, blank=True, help_text=_("ISO country code for public holidays (the holidays package).")
     )
-    holiday_subdivision = models.CharField(max_length=16, blank=True, help_text="Region, e.g. a state code.")
+    holiday_subdivision = models.CharField(max_length=16, blank=True, help_text=_("Region, e.g. a state code."))
     # Escalation ladder.
     escalation = models.CharField(max_length=16, choices=Escalation.choices, default=Escalation.LADDER)
     escalation_delay_minutes = models.PositiveIntegerField(
-        default=240, help_text="How long after becoming overdue a case escalates to level 2."
+        default=240, help_text=_("How long after becoming overdue a case escalates to level 2.")
     )
-    escalation_email = models.EmailField(blank=True, help_text="Escalation contact for level 2.")
+    escalation_email = models.EmailField(blank=True, help_text=_("Escalation contact for level 2."))
     # First contact: whether an attempt that did not reach the customer (no answer, voicemail,
     # wrong number) already meets the first-contact target. Off: only reaching them does.
     unanswered_attempt_stops_first_contact = models.BooleanField(
         default=False,
-        help_text="An unanswered contact attempt (no answer, voicemail, wrong number) stops the first-contact "
-                  "clock. Off: the clock runs until the customer is reached (or e-mailed).",
+        help_text=_("An unanswered contact attempt (no answer, voicemail, wrong number) stops the first-contact "
+                  "clock. Off: the clock runs until the customer is reached (or e-mailed)."),
     )
+    # What customers read when their own language is unknown or not one the product speaks
+    # (customer e-mails, the "Did we put it right?" page; cases.customer_language).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en", blank=True)
     slack_webhook_url = models.URLField(blank=True)
     msteams_webhook_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -146,8 +155,8 @@ class Team(models.Model):
             # the flag; migration 0003 kept the oldest of several).
             models.UniqueConstraint(
                 fields=["is_default"], condition=models.Q(is_default=True), name="accounts_team_one_default",
-                violation_error_message="Another team is already the default: make this team the default "
-                                        "from its settings page, which moves the flag.",
+                violation_error_message=_("Another team is already the default: make this team the default "
+                                        "from its settings page, which moves the flag."),
             ),
         ]
 
@@ -225,7 +234,7 @@ class ClosedDay(models.Model):
         ordering = ["date"]
         constraints = [
             models.UniqueConstraint(fields=["team", "date"], name="accounts_closedday_unique_team_date",
-                                    violation_error_message="The team is already closed that day."),
+                                    violation_error_message=_("The team is already closed that day.")),
         ]
 
     def __str__(self) -> str:
@@ -253,12 +262,12 @@ class SlaPolicy(models.Model):
             models.CheckConstraint(
                 condition=models.Q(first_contact_hours__gt=0) & models.Q(resolution_hours__gt=0),
                 name="accounts_slapolicy_positive_targets",
-                violation_error_message="Targets are a positive number of business hours, e.g. 4.",
+                violation_error_message=_("Targets are a positive number of business hours, e.g. 4."),
             ),
             models.CheckConstraint(
                 condition=models.Q(resolution_hours__gte=models.F("first_contact_hours")),
                 name="accounts_slapolicy_resolution_after_first_contact",
-                violation_error_message="Resolution cannot be due before first contact.",
+                violation_error_message=_("Resolution cannot be due before first contact."),
             ),
         ]
 
@@ -291,11 +300,11 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=11, unique=True, help_text="The key's start: cl_ and its lookup id.")
-    digest = models.CharField(max_length=64, help_text="SHA-256 of the whole key, hex.")
-    read_only = models.BooleanField(default=False, help_text="GET, HEAD and OPTIONS only.")
+    prefix = models.CharField(max_length=11, unique=True, help_text=_("The key's start: cl_ and its lookup id."))
+    digest = models.CharField(max_length=64, help_text=_("SHA-256 of the whole key, hex."))
+    read_only = models.BooleanField(default=False, help_text=_("GET, HEAD and OPTIONS only."))
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: never expires."))
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

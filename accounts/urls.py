@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from accounts.views import passwords, tokens, users
+from accounts.views import passwords, profile, tokens, users
 
 app_name = "accounts"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/users/<int:pk>/deactivate/", users.user_deactivate, name="user_deactivate"),
     path("settings/users/<int:pk>/reactivate/", users.user_reactivate, name="user_reactivate"),
     path("settings/users/<int:pk>/resend-invitation/", users.user_resend_invitation, name="user_resend_invitation"),
+    path("account/profile/", profile.profile, name="profile"),
     path("account/api-tokens/", tokens.token_list, name="tokens"),
     path("account/api-tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("password-reset/", passwords.PasswordResetView.as_view(), name="password_reset"),

@@ -15,11 +15,14 @@ import zoneinfo
 from decimal import Decimal, InvalidOperation
 
 import holidays as holidays_lib
+from django.utils.translation import gettext, gettext_lazy
 
 from core import outbound
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DAY_NAMES = dict(zip(WEEKDAYS, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
+DAY_NAMES = dict(zip(WEEKDAYS, [gettext_lazy("Monday"), gettext_lazy("Tuesday"), gettext_lazy("Wednesday"),
+                                 gettext_lazy("Thursday"), gettext_lazy("Friday"), gettext_lazy("Saturday"),
+                                 gettext_lazy("Sunday")]))
 TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 DAY_KEYS_HINT = "use the keys mon, tue, wed, thu, fri, sat and sun"
 
@@ -49,8 +52,8 @@ def time_problem(value, *, end: bool = False) -> str | None:
         return None
     shown = value if isinstance(value, str) else repr(value)
     if isinstance(value, str) and value.strip().startswith("24"):
-        return "24:00 can only end a span (midnight at the end of the day)."
-    return f"“{shown}” is not a time: write HH:MM on a 24-hour clock, e.g. 09:00 or 17:30."
+        return gettext("24:00 can only end a span (midnight at the end of the day).")
+    return gettext("“%(value)s” is not a time: write HH:MM on a 24-hour clock, e.g. 09:00 or 17:30.") % {"value": shown}
 
 
 def opening_hours_problems(value) -> list[str]:
@@ -97,7 +100,8 @@ def opening_hours_problems(value) -> list[str]:
 
 def timezone_problem(value: str) -> str | None:
     if not value or value not in zoneinfo.available_timezones():
-        return f"“{value}” is not a time zone: use an IANA name such as Europe/London or America/New_York."
+        return gettext("“%(value)s” is not a time zone: use an IANA name such as Europe/London or "
+                       "America/New_York.") % {"value": value}
     return None
 
 
@@ -107,19 +111,22 @@ def holiday_problems(country: str, subdivision: str) -> Problems:
     country, subdivision = (country or "").strip(), (subdivision or "").strip()
     if not country:
         if subdivision:
-            _add(problems, "holiday_subdivision", "Choose the country first, or leave the region blank.")
+            _add(problems, "holiday_subdivision", gettext("Choose the country first, or leave the region blank."))
         return problems
     supported = holidays_lib.list_supported_countries()
     if country not in supported:
         _add(problems, "holiday_country",
-             f"“{country}” is not a country the holidays calendar knows: use a two-letter ISO code such as GB, US or DE.")
+             gettext("“%(country)s” is not a country the holidays calendar knows: use a two-letter ISO code such "
+                     "as GB, US or DE.") % {"country": country})
         return problems
     regions = supported[country]
     if subdivision and subdivision not in regions:
         listed = ", ".join(regions[:12]) + (", …" if len(regions) > 12 else "")
         _add(problems, "holiday_subdivision",
-             f"“{subdivision}” is not a region of {country}: choose one of {listed}, or leave it blank."
-             if regions else f"{country} has no regions in the holidays calendar: leave the region blank.")
+             gettext("“%(region)s” is not a region of %(country)s: choose one of %(listed)s, or leave it blank.") % {
+                 "region": subdivision, "country": country, "listed": listed}
+             if regions else gettext("%(country)s has no regions in the holidays calendar: leave the region blank.") % {
+                 "country": country})
     return problems
 
 
@@ -129,15 +136,17 @@ def channel_problems(slack_url: str, msteams_url: str, escalation: str, delay_mi
     problems: Problems = {}
     if slack_url and not slack_url.startswith("https://hooks.slack.com/"):
         _add(problems, "slack_webhook_url",
-             "A Slack incoming-webhook URL starts with https://hooks.slack.com/ (Slack: Apps › Incoming Webhooks).")
+             gettext("A Slack incoming-webhook URL starts with https://hooks.slack.com/ (Slack: Apps › Incoming "
+                     "Webhooks)."))
     if msteams_url and not msteams_url.startswith("https://"):
-        _add(problems, "msteams_webhook_url", "A Microsoft Teams webhook URL starts with https://.")
+        _add(problems, "msteams_webhook_url", gettext("A Microsoft Teams webhook URL starts with https://."))
     for field, url in (("slack_webhook_url", slack_url), ("msteams_webhook_url", msteams_url)):
         if url and field not in problems and (problem := outbound.url_problem(url)):
             _add(problems, field, problem)  # e.g. an address on the product's own network (core.outbound)
     if escalation == "ladder" and delay_minutes is not None and int(delay_minutes) <= 0:
         _add(problems, "escalation_delay_minutes",
-             "Give how many minutes after becoming overdue a case escalates, e.g. 240 (or choose “Notify only”).")
+             gettext("Give how many minutes after becoming overdue a case escalates, e.g. 240 (or choose “Notify "
+                     "only”)."))
     return problems
 
 
@@ -167,8 +176,8 @@ def default_team_problems(*, team_id: int | None, is_default: bool, current_defa
     problems: Problems = {}
     if not is_default and team_id is not None and current_default_ids == {team_id}:
         _add(problems, "is_default",
-             "One team must be the default (it catches every case no routing rule claims): "
-             "make another team the default instead.")
+             gettext("One team must be the default (it catches every case no routing rule claims): "
+                     "make another team the default instead."))
     return problems
 
 
@@ -190,14 +199,15 @@ def sla_problems(first_contact_hours, resolution_hours) -> Problems:
         if raw in (None, ""):
             continue
         if value is None:
-            _add(problems, field, f"“{raw}” is not a number of hours: write e.g. 4 or 1.5.")
+            _add(problems, field, gettext("“%(value)s” is not a number of hours: write e.g. 4 or 1.5.") % {"value": raw})
         elif value <= 0:
-            _add(problems, field, f"Give a positive number of business hours, e.g. 4 ({value.normalize():f} is not a target).")
+            _add(problems, field, gettext("Give a positive number of business hours, e.g. 4 (%(value)s is not a "
+                                          "target).") % {"value": f"{value.normalize():f}"})
         elif value >= Decimal("10000"):
-            _add(problems, field, "Give fewer than 10000 hours.")
+            _add(problems, field, gettext("Give fewer than 10000 hours."))
     if "first_contact_hours" not in problems and "resolution_hours" not in problems and first and resolution \
             and resolution < first:
         _add(problems, "resolution_hours",
-             f"Resolution ({resolution.normalize():f} h) cannot be due before first contact "
-             f"({first.normalize():f} h): give at least {first.normalize():f}.")
+             gettext("Resolution (%(resolution)s h) cannot be due before first contact (%(first)s h): give at "
+                     "least %(first)s.") % {"resolution": f"{resolution.normalize():f}", "first": f"{first.normalize():f}"})
     return problems

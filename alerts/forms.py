@@ -7,6 +7,7 @@ import re
 
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SlaPolicy, Team, User
 from alerts.models import AlertRule
@@ -36,14 +37,14 @@ class ListField(forms.CharField):
 
 
 class AlertRuleForm(forms.ModelForm):
-    touchpoints = ListField(required=False, help_text="Comma-separated, e.g. Store visit, Delivery. Blank: any.")
-    channels = ListField(required=False, help_text="Comma-separated, e.g. email, sms. Blank: any.")
-    locations = ListField(required=False, label="Locations or regions", help_text="Comma-separated. Blank: any.")
-    customer_tiers = ListField(required=False, help_text="Comma-separated, e.g. Tier I. Blank: any.")
-    customer_segments = ListField(required=False, help_text="Comma-separated. Blank: any.")
+    touchpoints = ListField(required=False, help_text=_("Comma-separated, e.g. Store visit, Delivery. Blank: any."))
+    channels = ListField(required=False, help_text=_("Comma-separated, e.g. email, sms. Blank: any."))
+    locations = ListField(required=False, label=_("Locations or regions"), help_text=_("Comma-separated. Blank: any."))
+    customer_tiers = ListField(required=False, help_text=_("Comma-separated, e.g. Tier I. Blank: any."))
+    customer_segments = ListField(required=False, help_text=_("Comma-separated. Blank: any."))
     keywords = ListField(
-        required=False, label="Keywords or phrases",
-        help_text="Comma-separated; matched as whole words, ignoring case and accents (“cafe” finds “Café”).",
+        required=False, label=_("Keywords or phrases"),
+        help_text=_("Comma-separated; matched as whole words, ignoring case and accents (“cafe” finds “Café”)."),
     )
 
     class Meta:
@@ -134,4 +135,4 @@ class AlertRuleForm(forms.ModelForm):
 
 
 class BacktestForm(forms.Form):
-    days = forms.IntegerField(min_value=1, max_value=365, initial=30, label="Last how many days")
+    days = forms.IntegerField(min_value=1, max_value=365, initial=30, label=_("Last how many days"))

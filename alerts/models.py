@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Priority, SlaPolicy, Team
 from surveys.models import Metric, Survey, SurveyResponse
@@ -16,28 +17,28 @@ class AlertRule(models.Model):
     Rules run in `order`; a matching rule with `stop_processing` ends evaluation."""
 
     class Operator(models.TextChoices):
-        LTE = "lte", "is at most"
-        GTE = "gte", "is at least"
-        BETWEEN = "between", "is between"
+        LTE = "lte", _("is at most")
+        GTE = "gte", _("is at least")
+        BETWEEN = "between", _("is between")
 
     class KeywordMode(models.TextChoices):
-        ANY = "any", "any of"
-        ALL = "all", "all of"
+        ANY = "any", _("any of")
+        ALL = "all", _("all of")
 
     class CommentPresence(models.TextChoices):
-        EITHER = "", "with or without a comment"
-        WITH = "with", "with a comment"
-        WITHOUT = "without", "without a comment"
+        EITHER = "", _("with or without a comment")
+        WITH = "with", _("with a comment")
+        WITHOUT = "without", _("without a comment")
 
     class SentimentCondition(models.TextChoices):
-        ANY = "", "any sentiment"
-        NEGATIVE = "negative", "negative comment"
-        POSITIVE = "positive", "positive comment"
+        ANY = "", _("any sentiment")
+        NEGATIVE = "negative", _("negative comment")
+        POSITIVE = "positive", _("positive comment")
 
     class Action(models.TextChoices):
-        OPEN_CASE = "open_case", "Open a case"
-        NOTIFY = "notify", "Notify by e-mail"
-        PRAISE = "praise", "Praise alert"
+        OPEN_CASE = "open_case", _("Open a case")
+        NOTIFY = "notify", _("Notify by e-mail")
+        PRAISE = "praise", _("Praise alert")
 
     name = models.CharField(max_length=160)
     active = models.BooleanField(default=True)
@@ -45,7 +46,7 @@ class AlertRule(models.Model):
 
     # Score condition, on the question's own scale.
     metric = models.CharField(max_length=10, choices=Metric.choices, default=Metric.NPS)
-    metric_key = models.CharField(max_length=120, blank=True, help_text="Question key, for 'other numeric question'.")
+    metric_key = models.CharField(max_length=120, blank=True, help_text=_("Question key, for 'other numeric question'."))
     operator = models.CharField(max_length=10, choices=Operator.choices, default=Operator.LTE)
     threshold = models.DecimalField(max_digits=8, decimal_places=2)
     threshold_high = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -56,15 +57,15 @@ class AlertRule(models.Model):
     scale_max = models.SmallIntegerField(null=True, blank=True)
     ces_high_is_easy = models.BooleanField(
         default=True,
-        help_text="CES only: the direction the threshold is written in (on, e.g., 1-7, is 7 the easiest?). "
-        "Responses from a source with the other direction are flipped before comparing.",
+        help_text=_("CES only: the direction the threshold is written in (on, e.g., 1-7, is 7 the easiest?). "
+        "Responses from a source with the other direction are flipped before comparing."),
     )
 
     # Optional segment conditions: empty means "any".
     surveys = models.ManyToManyField(Survey, blank=True, related_name="alert_rules")
     touchpoints = models.JSONField(default=list, blank=True)
     channels = models.JSONField(default=list, blank=True)
-    locations = models.JSONField(default=list, blank=True, help_text="Locations or regions.")
+    locations = models.JSONField(default=list, blank=True, help_text=_("Locations or regions."))
     customer_tiers = models.JSONField(default=list, blank=True)
     customer_segments = models.JSONField(default=list, blank=True)
     keywords = models.JSONField(default=list, blank=True)
@@ -73,7 +74,7 @@ class AlertRule(models.Model):
     sentiment = models.CharField(max_length=10, choices=SentimentCondition.choices, blank=True, default="")
     themes = models.ManyToManyField(
         "surveys.Theme", blank=True, related_name="alert_rules",
-        help_text="The comment is about any of these themes (empty: any).",
+        help_text=_("The comment is about any of these themes (empty: any)."),
     )
 
     # Action.
@@ -81,19 +82,19 @@ class AlertRule(models.Model):
     case_priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     case_team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="Blank: let routing decide.",
+        help_text=_("Blank: let routing decide."),
     )
     sla_policy = models.ForeignKey(
         SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="Blank: the policy for the case's priority and customer tier.",
+        help_text=_("Blank: the policy for the case's priority and customer tier."),
     )
     notify_users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     notify_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    stop_processing = models.BooleanField(default=False, help_text="Skip later rules when this one matches.")
+    stop_processing = models.BooleanField(default=False, help_text=_("Skip later rules when this one matches."))
     repeat_window_days = models.PositiveIntegerField(
         default=14,
-        help_text="A matching response from a customer with a case open (or closed within this many days) "
-        "is attached to that case instead of opening another.",
+        help_text=_("A matching response from a customer with a case open (or closed within this many days) "
+        "is attached to that case instead of opening another."),
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -153,11 +154,11 @@ class Alert(models.Model):
     the response names (`praised_user`) or to the team, never a case."""
 
     class EmailStatus(models.TextChoices):
-        NONE = "", "No e-mail"
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+        NONE = "", _("No e-mail")
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
 
     rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
     response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="alerts")
@@ -165,12 +166,12 @@ class Alert(models.Model):
     reasons = models.JSONField(default=list)
     praised_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="praise_alerts",
-        help_text="Praise: the staff member the response names, when one matched a user.",
+        help_text=_("Praise: the staff member the response names, when one matched a user."),
     )
     email_status = models.CharField(max_length=8, choices=EmailStatus.choices, blank=True, default="")
     email_recipients = models.JSONField(default=list, blank=True)
     email_error = models.TextField(blank=True)
-    email_claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker started sending.")
+    email_claimed_at = models.DateTimeField(null=True, blank=True, help_text=_("When a worker started sending."))
     emailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
 
+from accounts.preferences import speaking_to
 from alerts.models import Alert, AlertRule
 from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
 from alerts.signals import alert_raised
@@ -226,7 +227,8 @@ class _Recipient:
 
 
 def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
-    """One message per recipient, from one rendering of the subject, text and HTML templates."""
+    """One message per recipient, from one rendering of the subject, text and HTML templates per
+    language and time zone among them (each person reads it in theirs: accounts.preferences)."""
     name = "praise" if alert.action == AlertRule.Action.PRAISE else "alert"
     response = alert.response
     context = {
@@ -234,11 +236,16 @@ def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
         "recipient": _Recipient(), "site_url": settings.SITE_URL, "praised_user": alert.praised_user,
         "score": _score_words(response),
     }
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-    text = render_to_string(f"emails/{name}-body.txt", context)
-    html = render_to_string(f"emails/{name}-body.html", context)
+    rendered: dict[tuple[str, str], tuple[str, str, str]] = {}
     messages = []
     for user in recipients:
+        key = (user.language, user.timezone)
+        if key not in rendered:
+            with speaking_to(user):
+                rendered[key] = (" ".join(render_to_string(f"emails/{name}-subject.txt", context).split()),
+                                 render_to_string(f"emails/{name}-body.txt", context),
+                                 render_to_string(f"emails/{name}-body.html", context))
+        subject, text, html = rendered[key]
         who = user.display_name or "there"
         message = EmailMultiAlternatives(subject=subject.replace(_Recipient.MARKER, who),
                                          body=text.replace(_Recipient.MARKER, who), to=[user.email])

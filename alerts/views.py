@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from accounts.permissions import admin_required
 from alerts import services
@@ -52,7 +53,7 @@ def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         rule = _rules_with_counts().get(pk=rule.pk)
         return render(request, "alerts/_rule_row.html", {"row": _row_context(rule), "show_move": False})
-    messages.success(request, f"“{rule.name}” is {'on' if rule.active else 'off'}.")
+    messages.success(request, (_("“%(rule)s” is on.") if rule.active else _("“%(rule)s” is off.")) % {"rule": rule.name})
     return redirect("alerts:rule_list")
 
 
@@ -75,7 +76,7 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except services.RuleInUse as exc:
         messages.error(request, str(exc))
         return redirect("alerts:rule_edit", pk=rule.pk)
-    messages.success(request, f"Deleted “{rule.name}”.")
+    messages.success(request, _("Deleted “%(rule)s”.") % {"rule": rule.name})
     return redirect("alerts:rule_list")
 
 
@@ -136,7 +137,7 @@ def _editor(request: HttpRequest, rule: AlertRule | None) -> HttpResponse:
                         for error in errors:
                             form.add_error(field if field in form.fields else None, error)
                 else:
-                    messages.success(request, f"Saved “{saved.name}”: {rule_summary(saved)}")
+                    messages.success(request, _("Saved “%(rule)s”: %(summary)s") % {"rule": saved.name, "summary": rule_summary(saved)})
                     return redirect(reverse("alerts:rule_list") + f"#rule-{saved.pk}")
         status = 200 if form.is_valid() else 422
     else:

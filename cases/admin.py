@@ -56,8 +56,9 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 @admin.register(EmailTemplate)
 class EmailTemplateAdmin(admin.ModelAdmin):
-    list_display = ("name", "subject", "active", "order")
+    list_display = ("name", "subject", "language", "active", "order")
     list_editable = ("active", "order")
+    list_filter = ("language", "active")
 
 
 class CaseEventInline(admin.TabularInline):

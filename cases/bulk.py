@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Team, User
 from cases import selectors, services
@@ -33,7 +34,8 @@ class TeamMove:
     to_team: str
 
     def __str__(self) -> str:
-        return f"{self.reference} from {self.from_team} to {self.to_team}"
+        return gettext("%(reference)s from %(old)s to %(new)s") % {
+            "reference": self.reference, "old": self.from_team, "new": self.to_team}
 
 
 def team_moves(user: User, case_ids, team: Team) -> list[TeamMove]:
@@ -47,8 +49,9 @@ def team_moves(user: User, case_ids, team: Team) -> list[TeamMove]:
 
 def describe_moves(moves: list[TeamMove]) -> str:
     """"This moves 2 cases to another team: CL-1 from North to South; CL-2 from East to South.\""""
-    count = f"{len(moves)} case{'s' if len(moves) != 1 else ''}"
-    return f"This moves {count} to another team: {'; '.join(str(m) for m in moves)}."
+    return ngettext("This moves %(count)s case to another team: %(moves)s.",
+                    "This moves %(count)s cases to another team: %(moves)s.", len(moves)) % {
+        "count": len(moves), "moves": "; ".join(str(m) for m in moves)}
 
 
 def bulk_apply(user: User, *, action: str, selected: dict[int, int | None], assignee: User | None = None,
@@ -65,26 +68,27 @@ def bulk_apply(user: User, *, action: str, selected: dict[int, int | None], assi
             return services.case_assign(case_id=case_id, by=user, assignee=assignee, team=team,
                                         expected_version=version)
 
-        done = f"assigned to {assignee.display_name}" if assignee else f"moved to {team.name}"
+        done = (gettext("assigned to %(name)s") % {"name": assignee.display_name} if assignee else
+                gettext("moved to %(team)s") % {"team": team.name})
     elif action == "priority":
         def perform(case_id, version):
             return services.case_change_priority(case_id=case_id, by=user, priority=priority,
                                                  expected_version=version)
 
-        done = f"priority set to {priority}"
+        done = gettext("priority set to %(priority)s") % {"priority": priority}
     elif action == "close":
         def perform(case_id, version):
             return services.case_close(case_id=case_id, by=user, root_cause_id=root_cause, resolution=resolution,
                                        outcome=outcome, prevention=prevention, expected_version=version)
 
-        done = "closed"
+        done = gettext("closed")
     else:
         raise ValueError(f"No bulk action {action!r}.")
     results = []
     for case_id, version in selected.items():
         reference = references.get(case_id)
         if reference is None:
-            results.append(BulkResult(f"#{case_id}", False, "not found (or not yours to see)"))
+            results.append(BulkResult(f"#{case_id}", False, gettext("not found (or not yours to see)")))
             continue
         url = reverse("cases:detail", args=[reference])
         try:

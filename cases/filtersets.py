@@ -15,6 +15,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
@@ -32,7 +33,7 @@ from surveys.models import Theme
 from surveys.vocabulary import Sentiment, sentiment_q
 
 DEFAULT_VIEW = "mine"
-STATUS_CHOICES = [*Case.Status.choices, ("overdue", "Overdue"), ("due_soon", "Due soon")]
+STATUS_CHOICES = [*Case.Status.choices, ("overdue", _("Overdue")), ("due_soon", _("Due soon"))]
 
 
 def _teams(request):
@@ -60,7 +61,7 @@ def _people(request):
 class CaseFilterSet(django_filters.FilterSet):
     team = django_filters.ModelMultipleChoiceFilter(queryset=_teams)
     assignee = django_filters.ModelMultipleChoiceFilter(queryset=_people)
-    unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull", label="Unassigned")
+    unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull", label=_("Unassigned"))
     status = django_filters.MultipleChoiceFilter(choices=STATUS_CHOICES, method="filter_status")
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
     touchpoint = django_filters.CharFilter(field_name="response__touchpoint", lookup_expr="iexact")
@@ -71,33 +72,33 @@ class CaseFilterSet(django_filters.FilterSet):
     created = django_filters.DateFromToRangeFilter(field_name="created_at")
     closed = django_filters.DateFromToRangeFilter(field_name="closed_at")
     due_within = django_filters.NumberFilter(
-        method="filter_due_within", min_value=1, max_value=24 * 14, label="Due within (hours)"
+        method="filter_due_within", min_value=1, max_value=24 * 14, label=_("Due within (hours)")
     )
     escalation_level = django_filters.NumberFilter(
-        field_name="escalation_level", lookup_expr="gte", min_value=0, max_value=2, label="Escalated to at least level"
+        field_name="escalation_level", lookup_expr="gte", min_value=0, max_value=2, label=_("Escalated to at least level")
     )
     escalation_level_max = django_filters.NumberFilter(
-        field_name="escalation_level", lookup_expr="lte", min_value=0, max_value=2, label="Escalated to at most level"
+        field_name="escalation_level", lookup_expr="lte", min_value=0, max_value=2, label=_("Escalated to at most level")
     )
     # ?overdue_for_min=24&overdue_for_max=72: overdue, and its first clock ran out 24 to 72 hours
     # ago (wall-clock): the overdue dashboard's age buckets.
     overdue_for_min = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
-                                                  label="Overdue for at least (hours)")
+                                                  label=_("Overdue for at least (hours)"))
     overdue_for_max = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
-                                                  label="Overdue for less than (hours)")
+                                                  label=_("Overdue for less than (hours)"))
     answered_again = django_filters.BooleanFilter(
-        method="filter_answered_again", label="Customer answered again (NPS) after the closure"
+        method="filter_answered_again", label=_("Customer answered again (NPS) after the closure")
     )
     theme = ThemeSlugFilter(
-        queryset=_themes, to_field_name="slug", method="filter_theme", label="Theme",
+        queryset=_themes, to_field_name="slug", method="filter_theme", label=_("Theme"),
         error_messages={"invalid_choice": "No theme with that slug (see /api/v1/themes/)."},
     )
     sentiment = django_filters.MultipleChoiceFilter(
-        choices=Sentiment.choices, method="filter_sentiment", label="Comment sentiment",
+        choices=Sentiment.choices, method="filter_sentiment", label=_("Comment sentiment"),
     )
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     sort = django_filters.ChoiceFilter(
-        choices=SORT_CHOICES, method="filter_sort", label="Sort by", empty_label="The view's own order",
+        choices=SORT_CHOICES, method="filter_sort", label=_("Sort by"), empty_label=_("The view's own order"),
         error_messages={"invalid_choice": f"Unknown sort %(value)s: use one of {', '.join(SORTS)}."},
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Priority, Team
 from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
@@ -25,7 +26,7 @@ def root_cause_choices(causes=None) -> list:
         causes = causes.values()
     for cause in causes:
         groups.setdefault(cause.category.name, []).append((cause.pk, cause.name))
-    return [("", "Choose a root cause…"), *groups.items()]
+    return [("", _("Choose a root cause…")), *groups.items()]
 
 
 SUGGESTIONS_SALT = "cases.close.suggestions"
@@ -63,9 +64,9 @@ def assignee_choices(team_ids) -> list:
         .order_by("team__name", "user__first_name", "user__username")
     )
     for m in memberships:
-        label = m.user.display_name + (" (away)" if m.user.is_away else "")
+        label = m.user.display_name + (" " + str(_("(away)")) if m.user.is_away else "")
         groups.setdefault(m.team.name, []).append((f"{m.team_id}:{m.user_id}", label))
-    return [("", "Choose a person…"), *groups.items()]
+    return [("", _("Choose a person…")), *groups.items()]
 
 
 def parse_assignee(value: str) -> tuple[int, int]:
@@ -120,42 +121,44 @@ class ContactForm(CaseForm):
     unread and stopped the first-contact clock for calls nobody answered."""
 
     channel = forms.ChoiceField(
-        choices=[("", "Choose a channel…"), *ContactChannel.choices],
-        error_messages={"required": "Choose how you tried to reach the customer."},
+        label=_("Channel"),
+        choices=[("", _("Choose a channel…")), *ContactChannel.choices],
+        error_messages={"required": _("Choose how you tried to reach the customer.")},
     )
     outcome = forms.ChoiceField(
-        choices=[("", "Choose what happened…"), *ContactOutcome.choices], label="What happened",
-        error_messages={"required": "Choose what happened (reached, voicemail, no answer…)."},
+        choices=[("", _("Choose what happened…")), *ContactOutcome.choices], label=_("What happened"),
+        error_messages={"required": _("Choose what happened (reached, voicemail, no answer…).")},
     )
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note (optional)")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (optional)"))
 
 
 class NoteForm(CaseForm):
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": "Write the note first."}
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": _("Write the note first.")}
     )
 
 
 class PriorityForm(CaseForm):
-    priority = forms.ChoiceField(choices=Priority.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
 
 
 class AssignForm(CaseForm):
     """Reassign to a person (in their team) or hand the case to another team's unassigned queue."""
 
-    assignee = forms.ChoiceField(required=False, label="Person")
-    team = forms.TypedChoiceField(coerce=int, required=False, label="Or another team's queue", empty_value=None)
+    assignee = forms.ChoiceField(required=False, label=_("Person"))
+    team = forms.TypedChoiceField(coerce=int, required=False, label=_("Or another team's queue"), empty_value=None)
 
     def __init__(self, *args, team_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = assignee_choices(team_ids)
         teams = Team.objects.filter(pk__in=team_ids).values_list("id", "name")
-        self.fields["team"].choices = [("", "Keep the current team"), *teams]
+        self.fields["team"].choices = [("", _("Keep the current team")), *teams]
 
     def clean(self):
         data = super().clean()
         if not data.get("assignee") and not data.get("team"):
-            raise ValidationError("Choose a person or a team.")
+            raise ValidationError(_("Choose a person or a team."))
         return data
 
     def service_kwargs(self) -> dict:
@@ -170,12 +173,20 @@ class EmailForm(CaseForm):
     "Fill in" button, or choosing one with JavaScript on, fills subject and body to edit)."""
 
     template = forms.ModelChoiceField(
-        queryset=EmailTemplate.objects.filter(active=True), required=False, empty_label="Write from scratch",
-        label="Start from a template",
+        queryset=EmailTemplate.objects.filter(active=True), required=False, empty_label=_("Write from scratch"),
+        label=_("Start from a template"),
     )
-    subject = forms.CharField(max_length=255, error_messages={"required": "Write a subject."})
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label="Message",
-                           error_messages={"required": "Write the message."})
+    subject = forms.CharField(label=_("Subject"), max_length=255, error_messages={"required": _("Write a subject.")})
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label=_("Message"),
+                           error_messages={"required": _("Write the message.")})
+
+    def __init__(self, *args, language: str = "", **kwargs):
+        """`language`: the customer's (accounts.preferences.customer_language); the templates
+        offered are those written in it and those for every customer."""
+        super().__init__(*args, **kwargs)
+        if language:
+            self.fields["template"].queryset = EmailTemplate.objects.filter(
+                active=True, language__in=[language, ""])
 
 
 class CloseForm(CaseForm):
@@ -185,22 +196,24 @@ class CloseForm(CaseForm):
 
     ERROR_ALIASES = {"root_cause_id": "root_cause"}
     root_cause = forms.TypedChoiceField(
-        coerce=int, empty_value=None, error_messages={"required": "Choose a root cause."}
+        label=_("Root cause"),
+        coerce=int, empty_value=None, error_messages={"required": _("Choose a root cause.")}
     )
     suggested = forms.CharField(widget=forms.HiddenInput, required=False)
     resolution = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Resolution: what was done",
-        error_messages={"required": "Say what was done for the customer."},
+        label=_("Resolution: what was done"),
+        error_messages={"required": _("Say what was done for the customer.")},
     )
     outcome = forms.ChoiceField(
-        choices=[("", "Choose an outcome…"), *Case.Outcome.choices],
-        error_messages={"required": "Choose an outcome."},
+        label=_("Outcome"),
+        choices=[("", _("Choose an outcome…")), *Case.Outcome.choices],
+        error_messages={"required": _("Choose an outcome.")},
     )
     prevention = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        label="How could this be prevented? (optional)",
+        label=_("How could this be prevented? (optional)"),
     )
 
     def __init__(self, *args, causes=None, suggestions=(), playbooks_url: str = "", **kwargs):
@@ -238,8 +251,8 @@ class CloseForm(CaseForm):
 class ReopenForm(CaseForm):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why reopen?",
-        error_messages={"required": "Say why the case is reopened."},
+        label=_("Why reopen?"),
+        error_messages={"required": _("Say why the case is reopened.")},
     )
 
 
@@ -256,26 +269,26 @@ class BulkForm(forms.Form):
     changed since the list was shown is reported as a conflict, not overwritten."""
 
     use_required_attribute = False
-    ACTIONS = [("assign", "Assign"), ("priority", "Change priority"), ("close", "Close")]
+    ACTIONS = [("assign", _("Assign")), ("priority", _("Change priority")), ("close", _("Close"))]
 
-    action = forms.ChoiceField(choices=ACTIONS)
-    cases = SelectedRowsField(error_messages={"required": "Select at least one case."})
-    assignee = forms.ChoiceField(required=False, label="Assign to")
-    priority = forms.ChoiceField(choices=[("", "Choose a priority…"), *Priority.choices], required=False)
-    root_cause = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
-    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Resolution")
-    outcome = forms.ChoiceField(choices=[("", "Choose an outcome…"), *Case.Outcome.choices], required=False)
-    prevention = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Prevention (optional)")
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    cases = SelectedRowsField(error_messages={"required": _("Select at least one case.")})
+    assignee = forms.ChoiceField(required=False, label=_("Assign to"))
+    priority = forms.ChoiceField(label=_("Priority"), choices=[("", _("Choose a priority…")), *Priority.choices], required=False)
+    root_cause = forms.TypedChoiceField(label=_("Root cause"), coerce=int, empty_value=None, required=False)
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Resolution"))
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", _("Choose an outcome…")), *Case.Outcome.choices], required=False)
+    prevention = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Prevention (optional)"))
     # The team the person agreed to move the selected cases to (asked when an assignment would).
     confirm_team_move = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     REQUIRED = {
-        "assign": {"assignee": "Choose who gets the cases."},
-        "priority": {"priority": "Choose a priority."},
+        "assign": {"assignee": _("Choose who gets the cases.")},
+        "priority": {"priority": _("Choose a priority.")},
         "close": {
-            "root_cause": "Choose a root cause.",
-            "resolution": "Say what was done for the customers.",
-            "outcome": "Choose an outcome.",
+            "root_cause": _("Choose a root cause."),
+            "resolution": _("Say what was done for the customers."),
+            "outcome": _("Choose an outcome."),
         },
     }
 
@@ -291,7 +304,7 @@ class BulkForm(forms.Form):
             try:
                 case_id, version = (int(part) for part in value.split(":", 1))
             except ValueError:
-                raise ValidationError("A selected row could not be read; reload the list.") from None
+                raise ValidationError(_("A selected row could not be read; reload the list.")) from None
             selected.append((case_id, version))
         return selected
 

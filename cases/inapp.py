@@ -22,6 +22,7 @@ import re
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts.models import User
 from accounts.selectors import visible_team_ids
@@ -120,13 +121,16 @@ def describe(notification: Notification) -> dict:
     if case is None and context.get("references"):
         refs = context["references"]
         count = context.get("count") or len(refs)
-        text = f"{count} cases were escalated: {', '.join(refs[:5])}{' …' if count > 5 else ''}"
+        text = ngettext("%(count)s case was escalated: %(references)s", "%(count)s cases were escalated: %(references)s",
+                        count) % {"count": count, "references": ", ".join(refs[:5]) + (" …" if count > 5 else "")}
         return {"text": text, "reference": "", "url": "/cases/?view=overdue"}
-    by = context.get("by") or "Someone"
+    values = {"reference": reference, "by": context.get("by") or gettext("Someone"),
+              "note": (context.get("note") or "")[:140]}
     text = {
-        NotificationKind.ASSIGNED: f"{reference} was assigned to you.",
-        NotificationKind.MENTIONED: f"{by} mentioned you on {reference}: “{(context.get('note') or '')[:140]}”",
-        NotificationKind.ESCALATED: f"{reference} was escalated: still overdue after the team's delay.",
-        NotificationKind.CUSTOMER_REPLIED: f"The customer replied on {reference}.",
-    }.get(notification.kind, f"{notification.get_kind_display()}: {reference}")
+        NotificationKind.ASSIGNED: gettext_lazy("%(reference)s was assigned to you."),
+        NotificationKind.MENTIONED: gettext_lazy("%(by)s mentioned you on %(reference)s: “%(note)s”"),
+        NotificationKind.ESCALATED: gettext_lazy("%(reference)s was escalated: still overdue after the team's delay."),
+        NotificationKind.CUSTOMER_REPLIED: gettext_lazy("The customer replied on %(reference)s."),
+    }.get(notification.kind)
+    text = text % values if text is not None else f"{notification.get_kind_display()}: {reference}"
     return {"text": text, "reference": reference, "url": f"/cases/{reference}/" if reference else ""}

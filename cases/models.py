@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Priority, SlaPolicy, Team
 from alerts.models import Alert
@@ -65,13 +66,13 @@ class RoutingRule(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_rules")
     surveys = models.ManyToManyField(Survey, blank=True, related_name="+")
     touchpoints = models.JSONField(default=list, blank=True)
-    locations = models.JSONField(default=list, blank=True, help_text="Locations or regions.")
+    locations = models.JSONField(default=list, blank=True, help_text=_("Locations or regions."))
     channels = models.JSONField(default=list, blank=True)
     customer_tiers = models.JSONField(default=list, blank=True)
-    metrics = models.JSONField(default=list, blank=True, help_text="nps, csat, ces or question keys.")
+    metrics = models.JSONField(default=list, blank=True, help_text=_("nps, csat, ces or question keys."))
     sla_policy = models.ForeignKey(
         SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="Blank: the policy for the case's priority and customer tier (an alert rule's policy wins).",
+        help_text=_("Blank: the policy for the case's priority and customer tier (an alert rule's policy wins)."),
     )
 
     class Meta:
@@ -88,18 +89,18 @@ class RoutingRule(models.Model):
 class ContactChannel(models.TextChoices):
     """How staff tried to reach the customer (recorded in a CONTACT event's data)."""
 
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "E-mail"
-    SMS = "sms", "SMS"
-    IN_PERSON = "in_person", "In person"
-    OTHER = "other", "Other"
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    IN_PERSON = "in_person", _("In person")
+    OTHER = "other", _("Other")
 
 
 class ContactOutcome(models.TextChoices):
-    REACHED = "reached", "Reached"
-    VOICEMAIL = "voicemail", "Left a voicemail"
-    NO_ANSWER = "no_answer", "No answer"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
+    REACHED = "reached", _("Reached")
+    VOICEMAIL = "voicemail", _("Left a voicemail")
+    NO_ANSWER = "no_answer", _("No answer")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
 
 
 class CaseQuerySet(models.QuerySet):
@@ -138,14 +139,14 @@ class Case(models.Model):
     """One piece of frontline work: call the customer, fix what went wrong, record why."""
 
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        IN_PROGRESS = "in_progress", "In progress"
-        CLOSED = "closed", "Closed"
+        NEW = "new", _("New")
+        IN_PROGRESS = "in_progress", _("In progress")
+        CLOSED = "closed", _("Closed")
 
     class Outcome(models.TextChoices):
-        RESOLVED = "resolved", "Resolved with the customer"
-        NOT_RESOLVED = "not_resolved", "Not resolved"
-        UNREACHABLE = "unreachable", "Unreachable after several attempts"
+        RESOLVED = "resolved", _("Resolved with the customer")
+        NOT_RESOLVED = "not_resolved", _("Not resolved")
+        UNREACHABLE = "unreachable", _("Unreachable after several attempts")
 
     # Unique through Meta.constraints rather than unique=True: the same unique index, without the
     # extra varchar_pattern_ops index PostgreSQL gets for unique=True that no query uses (every
@@ -165,7 +166,7 @@ class Case(models.Model):
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
-    version = models.PositiveIntegerField(default=1, help_text="Incremented on every change; stale edits get 409.")
+    version = models.PositiveIntegerField(default=1, help_text=_("Incremented on every change; stale edits get 409."))
     sla_policy = models.ForeignKey(
         SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )  # not indexed: only a rare policy deletion looks cases up by it
@@ -174,7 +175,7 @@ class Case(models.Model):
     first_contact_due = models.DateTimeField()
     resolution_due = models.DateTimeField()
     first_contacted_at = models.DateTimeField(null=True, blank=True)
-    overdue_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep recorded it overdue.")
+    overdue_at = models.DateTimeField(null=True, blank=True, help_text=_("When the sweep recorded it overdue."))
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
     due_soon_notified_at = models.DateTimeField(null=True, blank=True)
@@ -185,9 +186,9 @@ class Case(models.Model):
     root_cause = models.ForeignKey(
         RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", db_index=False
     )  # indexed below, only where set: open cases (what the sweep updates) have none
-    resolution = models.TextField(blank=True, help_text="What was done.")
+    resolution = models.TextField(blank=True, help_text=_("What was done."))
     outcome = models.CharField(max_length=14, choices=Outcome.choices, blank=True)
-    prevention = models.TextField(blank=True, help_text="How similar cases could be prevented (frontline's voice).")
+    prevention = models.TextField(blank=True, help_text=_("How similar cases could be prevented (frontline's voice)."))
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
@@ -287,24 +288,24 @@ class CaseEvent(models.Model):
     """The timeline: every change to a case, by whom, when, from what to what."""
 
     class Kind(models.TextChoices):
-        OPENED = "opened", "Opened"
-        ASSIGNED = "assigned", "Assigned"
-        CLAIMED = "claimed", "Claimed"
-        STATUS = "status", "Status changed"
-        CONTACT = "contact", "Contact attempt"
-        NOTE = "note", "Note"
-        PRIORITY = "priority", "Priority changed"
-        TEAM = "team", "Team changed"
-        RESPONSE_ATTACHED = "response_attached", "Response attached"
-        CLOSED = "closed", "Closed"
-        REOPENED = "reopened", "Reopened"
-        DUE_SOON = "due_soon", "Due soon"
-        OVERDUE = "overdue", "Became overdue"
-        ESCALATED = "escalated", "Escalated"
-        EMAIL = "email", "E-mail to customer"
-        PLAYBOOK_STEP = "playbook_step", "Playbook step"
-        VERIFICATION_SENT = "verify_sent", "Recovery check sent"
-        VERIFICATION_ANSWER = "verify_answer", "Recovery check answered"
+        OPENED = "opened", _("Opened")
+        ASSIGNED = "assigned", _("Assigned")
+        CLAIMED = "claimed", _("Claimed")
+        STATUS = "status", _("Status changed")
+        CONTACT = "contact", _("Contact attempt")
+        NOTE = "note", _("Note")
+        PRIORITY = "priority", _("Priority changed")
+        TEAM = "team", _("Team changed")
+        RESPONSE_ATTACHED = "response_attached", _("Response attached")
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Reopened")
+        DUE_SOON = "due_soon", _("Due soon")
+        OVERDUE = "overdue", _("Became overdue")
+        ESCALATED = "escalated", _("Escalated")
+        EMAIL = "email", _("E-mail to customer")
+        PLAYBOOK_STEP = "playbook_step", _("Playbook step")
+        VERIFICATION_SENT = "verify_sent", _("Recovery check sent")
+        VERIFICATION_ANSWER = "verify_answer", _("Recovery check answered")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -316,7 +317,7 @@ class CaseEvent(models.Model):
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(
-        default=0, help_text="The case's version after this change (0: a sweep mark that changed no field)."
+        default=0, help_text=_("The case's version after this change (0: a sweep mark that changed no field).")
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -337,15 +338,15 @@ class CaseEvent(models.Model):
 class NotificationKind(models.TextChoices):
     """What a notification is about; each user can switch each kind on or off."""
 
-    NEW_CASE = "new_case", "New case in a team channel"
-    ASSIGNED = "assigned", "A case was assigned to you"
-    DUE_SOON = "due_soon", "A case of yours is due soon"
-    OVERDUE = "overdue", "A case became overdue"
-    ESCALATED = "escalated", "A case was escalated"
-    DIGEST = "digest", "Daily manager digest"
-    CUSTOMER_EMAIL = "customer_email", "E-mail to a customer"
-    MENTIONED = "mentioned", "You were mentioned in a note"
-    CUSTOMER_REPLIED = "customer_replied", "A customer replied on a case of yours"
+    NEW_CASE = "new_case", _("New case in a team channel")
+    ASSIGNED = "assigned", _("A case was assigned to you")
+    DUE_SOON = "due_soon", _("A case of yours is due soon")
+    OVERDUE = "overdue", _("A case became overdue")
+    ESCALATED = "escalated", _("A case was escalated")
+    DIGEST = "digest", _("Daily manager digest")
+    CUSTOMER_EMAIL = "customer_email", _("E-mail to a customer")
+    MENTIONED = "mentioned", _("You were mentioned in a note")
+    CUSTOMER_REPLIED = "customer_replied", _("A customer replied on a case of yours")
 
 
 class Notification(models.Model):
@@ -354,26 +355,26 @@ class Notification(models.Model):
     claims pending rows with a conditional UPDATE and retries failures with backoff."""
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SLACK = "slack", "Slack"
-        MSTEAMS = "msteams", "Microsoft Teams"
+        EMAIL = "email", _("E-mail")
+        SLACK = "slack", _("Slack")
+        MSTEAMS = "msteams", _("Microsoft Teams")
         IN_APP = "in_app", "In the app"  # the notification centre; address "user:<id>", born sent
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
 
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="notifications")
-    address = models.CharField(max_length=500, help_text="E-mail address or incoming-webhook URL.")
-    period = models.CharField(max_length=40, blank=True, help_text="Which occurrence this is (the overdue moment, "
-                              "the case version, the digest date).")
-    subject = models.CharField(max_length=255, blank=True, help_text="Pre-rendered (customer e-mails); else from the template.")
+    address = models.CharField(max_length=500, help_text=_("E-mail address or incoming-webhook URL."))
+    period = models.CharField(max_length=40, blank=True, help_text=_("Which occurrence this is (the overdue moment, "
+                              "the case version, the digest date)."))
+    subject = models.CharField(max_length=255, blank=True, help_text=_("Pre-rendered (customer e-mails); else from the template."))
     body = models.TextField(blank=True)
     context = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -382,7 +383,7 @@ class Notification(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True, help_text="In-app rows: when the recipient read it.")
+    read_at = models.DateTimeField(null=True, blank=True, help_text=_("In-app rows: when the recipient read it."))
 
     class Meta:
         ordering = ["-created_at"]
@@ -432,6 +433,9 @@ class EmailTemplate(models.Model):
     body = models.TextField()
     active = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=100)
+    # The case page offers a customer the templates in their language (accounts.preferences.customer_language).
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES, help_text=_(
+        "Offered for customers who speak this language (blank: for every customer)."))
 
     class Meta:
         ordering = ["order", "name"]
@@ -451,8 +455,8 @@ class Playbook(models.Model):
     theme = models.ForeignKey(
         "surveys.Theme", null=True, blank=True, on_delete=models.CASCADE, related_name="playbooks"
     )
-    steps = models.JSONField(default=list, blank=True, help_text="The checklist, one short step per item.")
-    script = models.TextField(blank=True, help_text="What to say when contacting the customer.")
+    steps = models.JSONField(default=list, blank=True, help_text=_("The checklist, one short step per item."))
+    script = models.TextField(blank=True, help_text=_("What to say when contacting the customer."))
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -475,13 +479,13 @@ class RootCauseModel(models.Model):
     uses the same one. The newest row is the one in use; retraining adds a row."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    trained_on = models.PositiveIntegerField(help_text="Closed cases it learned from.")
-    classes = models.PositiveIntegerField(help_text="Distinct root causes it can suggest.")
-    accuracy_top1 = models.FloatField(null=True, blank=True, help_text="On held-out closed cases.")
+    trained_on = models.PositiveIntegerField(help_text=_("Closed cases it learned from."))
+    classes = models.PositiveIntegerField(help_text=_("Distinct root causes it can suggest."))
+    accuracy_top1 = models.FloatField(null=True, blank=True, help_text=_("On held-out closed cases."))
     accuracy_top3 = models.FloatField(null=True, blank=True)
     held_out = models.PositiveIntegerField(default=0)
     blob = models.BinaryField(
-        help_text="The fitted parameters: zlib-compressed JSON (cases.suggest_store), never a pickle."
+        help_text=_("The fitted parameters: zlib-compressed JSON (cases.suggest_store), never a pickle.")
     )
 
     class Meta:

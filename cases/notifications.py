@@ -25,7 +25,9 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import ngettext_lazy
 
+from accounts.preferences import speaking_to
 from cases import live
 from cases.models import Case, Notification, NotificationKind, NotificationPreference
 from core import batching, outbound, unit_of_work
@@ -266,10 +268,17 @@ KIND_WORDS = {
 
 # kind -> (the subject's words, the body's words, the inbox status that lists them)
 BATCH_WORDS = {
-    NotificationKind.DUE_SOON: ("are due soon", "are due soon", "due_soon"),
-    NotificationKind.OVERDUE: ("are overdue", "became overdue", "overdue"),
-    NotificationKind.ESCALATED: ("were escalated", "were escalated: still overdue after the team's escalation delay",
-                                 "overdue"),
+    NotificationKind.DUE_SOON: (
+        ngettext_lazy("%(count)s case is due soon", "%(count)s cases are due soon", "count"),
+        ngettext_lazy("%(count)s case is due soon", "%(count)s cases are due soon", "count"), "due_soon"),
+    NotificationKind.OVERDUE: (
+        ngettext_lazy("%(count)s case is overdue", "%(count)s cases are overdue", "count"),
+        ngettext_lazy("%(count)s case became overdue", "%(count)s cases became overdue", "count"), "overdue"),
+    NotificationKind.ESCALATED: (
+        ngettext_lazy("%(count)s case was escalated", "%(count)s cases were escalated", "count"),
+        ngettext_lazy("%(count)s case was escalated: still overdue after the team's escalation delay",
+                      "%(count)s cases were escalated: still overdue after the team's escalation delay", "count"),
+        "overdue"),
 }
 
 
@@ -281,11 +290,14 @@ def is_batch(notification: Notification) -> bool:
 
 def batch_context(notification: Notification) -> dict:
     label = notification.get_kind_display().lower()
-    subject_words, words, status = BATCH_WORDS.get(notification.kind, (label, label, ""))
     count = notification.context.get("count") or len(notification.context["references"])
+    plain = ngettext_lazy("%(count)s case: %(label)s", "%(count)s cases: %(label)s", "count")
+    subject_words, words, status = BATCH_WORDS.get(notification.kind, (plain, plain, ""))
+    subject_line = str(subject_words % {"count": count, "label": label})
+    headline = str(words % {"count": count, "label": label})
     references = notification.context["references"]
     return {
-        "count": count, "subject_words": subject_words, "words": words, "more": max(0, count - len(references)),
+        "count": count, "subject_line": subject_line, "headline": headline, "more": max(0, count - len(references)),
         "cases": [{"reference": ref, "url": f"{settings.SITE_URL}/cases/{ref}/"} for ref in references],
         "inbox_url": f"{settings.SITE_URL}/cases/" + (f"?status={status}" if status else ""),
     }
@@ -297,7 +309,7 @@ def chat_text(notification: Notification) -> str:
         batch = batch_context(notification)
         listed = ", ".join(c["reference"] for c in batch["cases"][:10])
         more = batch["count"] - min(10, len(batch["cases"]))
-        return (f"{KIND_WORDS.get(notification.kind, notification.kind)}: {batch['count']} cases {batch['words']}: "
+        return (f"{KIND_WORDS.get(notification.kind, notification.kind)}: {batch['headline']}: "
                 f"{listed}{f' and {more} more' if more else ''} {batch['inbox_url']}")
     if case is None:
         return notification.subject or notification.kind
@@ -315,11 +327,14 @@ def send_email(notification: Notification, *, connection=None) -> None:
         subject, text, html = notification.subject, notification.body, None
         reply_to = [notification.context["reply_to"]] if notification.context.get("reply_to") else None
     else:
-        context = email_context(notification)
-        name = "batch" if is_batch(notification) else notification.kind.replace("_", "-")
-        subject = " ".join(render_to_string(f"emails/case-{name}-subject.txt", context).split())
-        text = render_to_string(f"emails/case-{name}-body.txt", context)
-        html = render_to_string(f"emails/case-{name}-body.html", context)
+        # In the recipient's language and zone (accounts.preferences), whatever the worker's are.
+        with speaking_to(notification.recipient,
+                         team_zone_hint=notification.case.team.timezone if notification.case_id else ""):
+            context = email_context(notification)
+            name = "batch" if is_batch(notification) else notification.kind.replace("_", "-")
+            subject = " ".join(render_to_string(f"emails/case-{name}-subject.txt", context).split())
+            text = render_to_string(f"emails/case-{name}-body.txt", context)
+            html = render_to_string(f"emails/case-{name}-body.html", context)
         reply_to = None
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [notification.address], reply_to=reply_to,
                                      connection=connection)

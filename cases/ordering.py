@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Case as Case_
 from django.db.models import F, IntegerField, Q, Value, When
 from django.db.models.functions import Least
+from django.utils.translation import gettext_lazy as _
 
 PRIORITY_ORDER = ["urgent", "high", "normal", "low"]
 
@@ -55,13 +56,13 @@ SORTS = {
     for sort in (
         # The default order: overdue first (most overdue first), then the clock that runs out
         # soonest; priority and value at risk only break ties.
-        Sort("due", "Due soonest (overdue first)",
+        Sort("due", _("Due soonest (overdue first)"),
              ("next_due", "priority_rank", "-value_at_risk", "id")),
-        Sort("due_desc", "Due latest first", ("-next_due", "-id")),
-        Sort("newest", "Newest first", ("-created_at", "-id")),
-        Sort("oldest", "Oldest first", ("created_at", "id")),
-        Sort("priority", "Priority (urgent first), then due soonest", ("priority_rank", "next_due", "id")),
-        Sort("value", "Value at risk (highest first)", ("-value_at_risk", "next_due", "id")),
+        Sort("due_desc", _("Due latest first"), ("-next_due", "-id")),
+        Sort("newest", _("Newest first"), ("-created_at", "-id")),
+        Sort("oldest", _("Oldest first"), ("created_at", "id")),
+        Sort("priority", _("Priority (urgent first), then due soonest"), ("priority_rank", "next_due", "id")),
+        Sort("value", _("Value at risk (highest first)"), ("-value_at_risk", "next_due", "id")),
     )
 }
 SORT_CHOICES = [(sort.key, sort.label) for sort in SORTS.values()]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet, When
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.selectors import scope_by_team, visible_team_ids
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
@@ -294,8 +295,8 @@ class Checklist:
     def for_label(self) -> str:
         if self.playbook.root_cause_id:
             cause = self.playbook.root_cause
-            return f"Root cause: {cause.category.name} › {cause.name}"
-        return f"Theme: {self.playbook.theme.name}"
+            return gettext("Root cause: %(category)s › %(cause)s") % {"category": cause.category.name, "cause": cause.name}
+        return gettext("Theme: %(theme)s") % {"theme": self.playbook.theme.name}
 
     @property
     def done_count(self) -> int:

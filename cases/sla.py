@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from cases.calendar import add_business_hours
 
@@ -35,15 +36,17 @@ def due_times(team, start: dt.datetime, policy) -> tuple[dt.datetime, dt.datetim
 
 
 def humanize_duration(delta: dt.timedelta) -> str:
-    """'45 min', '3 h', '3 h 20 min', '2 days' (rounded down, at least '1 min')."""
+    """'45 min', '3 h', '3 h 20 min', '2 days' (rounded down, at least '1 min'), in the active language."""
     minutes = max(1, int(abs(delta).total_seconds() // 60))
     if minutes < 60:
-        return f"{minutes} min"
+        return gettext("%(minutes)s min") % {"minutes": minutes}
     hours, rest = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {rest} min" if rest and hours < 10 else f"{hours} h"
+        if rest and hours < 10:
+            return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
+        return gettext("%(hours)s h") % {"hours": hours}
     days = hours // 24
-    return "1 day" if days == 1 else f"{days} days"
+    return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,19 @@ class SlaState:
 def sla_state(case, now: dt.datetime | None = None) -> SlaState:
     """How a case stands against its clocks at `now` (no queries)."""
     if case.status == "closed":
-        return SlaState("closed", "closed")
+        return SlaState(gettext("closed"), "closed")
     now = now or timezone.now()
     first_contact_open = case.first_contacted_at is None
     if first_contact_open and case.first_contact_due < now:
-        return SlaState(f"first contact overdue by {humanize_duration(now - case.first_contact_due)}", "overdue",
-                        case.first_contact_due)
+        return SlaState(gettext("first contact overdue by %(duration)s") % {
+            "duration": humanize_duration(now - case.first_contact_due)}, "overdue", case.first_contact_due)
     if case.resolution_due < now:
-        return SlaState(f"overdue by {humanize_duration(now - case.resolution_due)}", "overdue", case.resolution_due)
+        return SlaState(gettext("overdue by %(duration)s") % {"duration": humanize_duration(now - case.resolution_due)},
+                        "overdue", case.resolution_due)
     # The clock that runs out next decides what is said.
     if first_contact_open and case.first_contact_due <= case.resolution_due:
-        due, what = case.first_contact_due, "first contact due"
+        due, label = case.first_contact_due, gettext("first contact due in %(duration)s")
     else:
-        due, what = case.resolution_due, "due"
+        due, label = case.resolution_due, gettext("due in %(duration)s")
     level = "due_soon" if due - now <= DUE_SOON else "ok"
-    return SlaState(f"{what} in {humanize_duration(due - now)}", level, due)
+    return SlaState(label % {"duration": humanize_duration(due - now)}, level, due)

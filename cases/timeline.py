@@ -8,12 +8,15 @@ the pages; it imports neither."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
+from accounts.models import Priority
+from accounts.preferences import customer_language
 from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome
+from core.l10n import when
 from surveys.vocabulary import primary_score
 
 Kind = CaseEvent.Kind
@@ -21,18 +24,22 @@ Kind = CaseEvent.Kind
 
 # --- the timeline and conflicts -------------------------------------------------------------
 def _name(user) -> str:
-    return user.display_name if user is not None else "The system"
+    return user.display_name if user is not None else gettext("The system")
 
 
 def team_time(case: Case, instant: dt.datetime) -> str:
-    """`instant` in the case team's time zone: "14:05" today, "03 Mar 14:05" another day."""
+    """`instant` in the viewer's zone (the active one), in their language's format, the zone
+    named: "Fri 4 Dec, 14:05 CET" (core.l10n.when)."""
+    return when(instant)
+
+
+def _choice_label(choices, value: str) -> str:
+    """A choice's label inside a sentence: lower case, except in German (nouns keep their capital)."""
     try:
-        tz = ZoneInfo(case.team.timezone)
-    except Exception:  # noqa: BLE001 - a broken time zone still gets a readable message
-        tz = dt.timezone.utc
-    local = instant.astimezone(tz)
-    today = timezone.now().astimezone(tz).date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%d %b %H:%M")
+        label = str(choices(value).label)
+    except ValueError:
+        return value
+    return label if (translation.get_language() or "").startswith("de") else label.lower()
 
 
 def describe_event(event: CaseEvent) -> str:
@@ -40,54 +47,68 @@ def describe_event(event: CaseEvent) -> str:
     who = _name(event.actor)
     k = event.kind
     if k == Kind.CLAIMED:
-        return f"{who} claimed this case"
+        return gettext("%(who)s claimed this case") % {"who": who}
     if k == Kind.ASSIGNED:
         target = event.data.get("assignee_name") or event.to_value
-        return f"{who} assigned this case to {target}" if target else f"{who} returned this case to the team queue"
+        if target:
+            return gettext("%(who)s assigned this case to %(target)s") % {"who": who, "target": target}
+        return gettext("%(who)s returned this case to the team queue") % {"who": who}
     if k == Kind.TEAM:
-        return f"{who} moved this case from {event.from_value} to {event.to_value}"
+        return gettext("%(who)s moved this case from %(old)s to %(new)s") % {
+            "who": who, "old": event.from_value, "new": event.to_value}
     if k == Kind.STATUS:
-        return f"{who} changed status from {event.from_value} to {event.to_value}"
+        return gettext("%(who)s changed status from %(old)s to %(new)s") % {
+            "who": who, "old": _choice_label(Case.Status, event.from_value),
+            "new": _choice_label(Case.Status, event.to_value)}
     if k == Kind.PRIORITY:
-        return f"{who} changed priority from {event.from_value} to {event.to_value}"
+        return gettext("%(who)s changed priority from %(old)s to %(new)s") % {
+            "who": who, "old": _choice_label(Priority, event.from_value), "new": _choice_label(Priority, event.to_value)}
     if k == Kind.CONTACT:
-        channel = ContactChannel(event.data.get("channel", "other")).label.lower()
+        channel = _choice_label(ContactChannel, event.data.get("channel", "other"))
         if event.data.get("channel") == ContactChannel.EMAIL and not event.data.get("outcome"):
-            return f"{who} e-mailed the customer"
+            return gettext("%(who)s e-mailed the customer") % {"who": who}
         outcome = event.data.get("outcome")
-        outcome_text = f" ({ContactOutcome(outcome).label.lower()})" if outcome in ContactOutcome.values else ""
-        return f"{who} logged a {channel} contact attempt{outcome_text}"
+        if outcome in ContactOutcome.values:
+            return gettext("%(who)s logged a %(channel)s contact attempt (%(outcome)s)") % {
+                "who": who, "channel": channel, "outcome": _choice_label(ContactOutcome, outcome)}
+        return gettext("%(who)s logged a %(channel)s contact attempt") % {"who": who, "channel": channel}
     if k == Kind.NOTE:
-        return f"{who} added a note"
+        return gettext("%(who)s added a note") % {"who": who}
     if k == Kind.CLOSED:
-        return f"{who} closed this case"
+        return gettext("%(who)s closed this case") % {"who": who}
     if k == Kind.REOPENED:
-        return f"{who} reopened this case"
+        return gettext("%(who)s reopened this case") % {"who": who}
     if k == Kind.RESPONSE_ATTACHED:
-        return f"{who} attached another response from the customer"
+        return gettext("%(who)s attached another response from the customer") % {"who": who}
     if k == Kind.PLAYBOOK_STEP:
-        verb = "ticked" if event.data.get("done", True) else "unticked"
-        return f"{who} {verb} “{event.note}” ({event.data.get('playbook', 'playbook')})"
+        values = {"who": who, "step": event.note, "playbook": event.data.get("playbook") or gettext("playbook")}
+        if event.data.get("done", True):
+            return gettext("%(who)s ticked “%(step)s” (%(playbook)s)") % values
+        return gettext("%(who)s unticked “%(step)s” (%(playbook)s)") % values
     if k == Kind.OVERDUE:
         return overdue_sentence(event)
     if k == Kind.ESCALATED:
-        return "Escalated: still overdue after the team’s escalation delay"
+        return gettext("Escalated: still overdue after the team’s escalation delay")
     if k == Kind.DUE_SOON:
-        return "A clock runs out soon"
+        return gettext("A clock runs out soon")
     if k == Kind.VERIFICATION_SENT:
-        return "The customer was asked whether we put it right"
+        return gettext("The customer was asked whether we put it right")
     if k == Kind.VERIFICATION_ANSWER:
-        said = "yes, it was put right" if event.data.get("recovered") else "no, it was not put right"
-        return f"The customer answered the recovery check: {said} ({event.to_value})"
-    return f"{who}: {event.get_kind_display().lower()}"
+        if event.data.get("recovered"):
+            return gettext("The customer answered the recovery check: yes, it was put right (%(answer)s)") % {
+                "answer": event.to_value}
+        return gettext("The customer answered the recovery check: no, it was not put right (%(answer)s)") % {
+            "answer": event.to_value}
+    return f"{who}: {str(event.get_kind_display()).lower()}"
 
 
-OVERDUE_CLOCKS = {"first contact": "First contact is overdue", "resolution": "Resolution is overdue"}
+OVERDUE_CLOCKS = {"first contact": gettext_lazy("First contact is overdue"),
+                  "resolution": gettext_lazy("Resolution is overdue")}
 
 
 def overdue_sentence(event: CaseEvent) -> str:
     """Which clock ran out, as the SLA sweep recorded it (to_value "first contact" or "resolution")."""
-    return OVERDUE_CLOCKS.get(event.to_value, "A clock ran out: the case is overdue")
+    return str(OVERDUE_CLOCKS.get(event.to_value, gettext_lazy("A clock ran out: the case is overdue")))
 
 
 def conflict_message(case: Case, expected_version: int) -> str:
@@ -97,13 +118,14 @@ def conflict_message(case: Case, expected_version: int) -> str:
         .order_by("-version", "-id")[:3]
     )
     if not changes:
-        return "This case was changed by someone else; reload to see it."
+        return gettext("This case was changed by someone else; reload to see it.")
     latest = changes[0]
-    text = f"{describe_event(latest)} at {team_time(case, latest.created_at)}"
+    text = gettext("%(change)s at %(time)s") % {"change": describe_event(latest),
+                                                "time": team_time(case, latest.created_at)}
     more = len({e.version for e in changes}) - 1
     if more > 0:
-        text += f" (and {more} other change{'s' if more > 1 else ''})"
-    return f"{text}; reload to see it."
+        text += " " + ngettext("(and %(count)s other change)", "(and %(count)s other changes)", more) % {"count": more}
+    return gettext("%(text)s; reload to see it.") % {"text": text}
 
 
 # --- customer e-mail templates ---------------------------------------------------------------
@@ -112,12 +134,16 @@ def render_customer_template(template, *, case: Case, agent) -> tuple[str, str]:
     response = case.response
     rule = case.alert.rule if case.alert_id else None
     score = primary_score(response, getattr(rule, "metric", None), getattr(rule, "metric_key", ""))
-    context = Context({
-        "customer": {"name": (case.customer.name if case.customer else "") or "there",
-                     "email": case.customer.email if case.customer else ""},
-        "score": score.text if score else "",
-        "comment": response.comment,
-        "case": {"reference": case.reference},
-        "agent": {"name": agent.display_name if agent else "The customer team"},
-    }, autoescape=False)
-    return Template(template.subject).render(context).strip(), Template(template.body).render(context)
+    # Words the template does not choose ("there", "The customer team") in the customer's language.
+    language = customer_language(response.language, case.team.language)
+    with translation.override(language):
+        context = Context({
+            "customer": {"name": (case.customer.name if case.customer else "") or pgettext(
+                             "a customer whose name is unknown, after Dear or Hello", "there"),
+                         "email": case.customer.email if case.customer else ""},
+            "score": score.text if score else "",
+            "comment": response.comment,
+            "case": {"reference": case.reference},
+            "agent": {"name": agent.display_name if agent else gettext("The customer team")},
+        }, autoescape=False)
+        return Template(template.subject).render(context).strip(), Template(template.body).render(context)

@@ -79,9 +79,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the browser's Accept-Language (docs/languages.md); a person's own choice
+    # (their profile) overrides it in accounts.middleware, which also activates their time zone.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # The audit trail's actor and origin (address, user agent, request id, door) for this request.
     "audit.middleware.AuditOriginMiddleware",
@@ -103,11 +107,14 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
                 "cases.context_processors.notification_bell",
             ],
+            # {% translate %} and the date/time filters of core.l10n in every template, unloaded.
+            "builtins": ["django.templatetags.i18n", "core.l10n"],
         },
     },
     # Jinja2 renders only what Django's engine made the slowest part of a hot page: the inbox's
@@ -118,7 +125,8 @@ TEMPLATES = [
         "NAME": "jinja2",
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"autoescape": True},
+        # jinja2.ext.i18n with Django's translations installed (core.l10n.jinja2_environment).
+        "OPTIONS": {"autoescape": True, "environment": "core.l10n.jinja2_environment"},
     },
 ]
 
@@ -166,7 +174,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# Languages (docs/languages.md): the product ships complete in these four; locale/ holds the
+# catalogues (.po, and the compiled .mo committed beside them, so no GNU gettext is needed to run).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date and time formats per language (SHORT_DATETIME_FORMAT etc.), read by core.l10n's filters.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
@@ -25,6 +26,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("login/", account_views.LoginView.as_view(), name="login"),
+    # The JavaScript strings of static/js in the page's language (djangojs catalogue, docs/languages.md).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("webhooks/", include("surveys.webhook_urls")),

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from alerts.models import Alert
@@ -28,39 +30,39 @@ class Verification(models.Model):
     retries); answered on the public page (answered) or never (expired once the link runs out)."""
 
     class Question(models.TextChoices):
-        SCALE = "scale", "0–10 scale"
-        YES_NO = "yes_no", "Yes or no"
+        SCALE = "scale", _("0–10 scale")
+        YES_NO = "yes_no", _("Yes or no")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENT = "sent", "Sent"
-        ANSWERED = "answered", "Answered"
-        EXPIRED = "expired", "Expired unanswered"
-        FAILED = "failed", "Could not be sent"
-        SKIPPED = "skipped", "Not asked"
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        ANSWERED = "answered", _("Answered")
+        EXPIRED = "expired", _("Expired unanswered")
+        FAILED = "failed", _("Could not be sent")
+        SKIPPED = "skipped", _("Not asked")
 
     class SkipReason(models.TextChoices):
         NONE = "", "—"
-        NO_EMAIL = "no_email", "No e-mail address"
-        OPTED_OUT = "opted_out", "Customer opted out of contact"
-        ERASED = "erased", "Customer data erased"
-        FATIGUE = "fatigue", "Asked recently (survey fatigue)"
-        REOPENED = "reopened", "Case reopened before the check was sent"
+        NO_EMAIL = "no_email", _("No e-mail address")
+        OPTED_OUT = "opted_out", _("Customer opted out of contact")
+        ERASED = "erased", _("Customer data erased")
+        FATIGUE = "fatigue", _("Asked recently (survey fatigue)")
+        REOPENED = "reopened", _("Case reopened before the check was sent")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="verifications")
-    round = models.PositiveSmallIntegerField(help_text="The case's reopen count at the closure this check is about.")
+    round = models.PositiveSmallIntegerField(help_text=_("The case's reopen count at the closure this check is about."))
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="verifications"
     )
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, related_name="verifications", db_index=False,
-        help_text="The case's team at closure.",
+        help_text=_("The case's team at closure."),
     )  # indexed below with answered_at
     root_cause = models.ForeignKey(
         RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="verifications", db_index=False
     )
-    touchpoint = models.CharField(max_length=120, blank=True, help_text="From the response that opened the case.")
-    email = models.EmailField(max_length=254, blank=True, help_text="The address asked.")
+    touchpoint = models.CharField(max_length=120, blank=True, help_text=_("From the response that opened the case."))
+    email = models.EmailField(max_length=254, blank=True, help_text=_("The address asked."))
     question = models.CharField(max_length=8, choices=Question.choices, default=Question.SCALE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     skip_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True, default="")
@@ -68,8 +70,8 @@ class Verification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
-    answer_value = models.SmallIntegerField(null=True, blank=True, help_text="0–10, or 1 (yes) / 0 (no).")
-    recovered = models.BooleanField(null=True, blank=True, help_text="Scale 7 or more, or yes.")
+    answer_value = models.SmallIntegerField(null=True, blank=True, help_text=_("0–10, or 1 (yes) / 0 (no)."))
+    recovered = models.BooleanField(null=True, blank=True, help_text=_("Scale 7 or more, or yes."))
     comment = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -106,8 +108,8 @@ class Verification(models.Model):
         if self.answer_value is None:
             return ""
         if self.question == self.Question.YES_NO:
-            return "yes" if self.answer_value else "no"
-        return f"{self.answer_value} of 10"
+            return gettext("yes") if self.answer_value else gettext("no")
+        return gettext("%(value)s of 10") % {"value": self.answer_value}
 
 
 class Recognition(models.Model):
@@ -119,13 +121,13 @@ class Recognition(models.Model):
     praised_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="recognitions"
     )
-    location = models.CharField(max_length=120, blank=True, help_text="The location the comment names.")
+    location = models.CharField(max_length=120, blank=True, help_text=_("The location the comment names."))
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="recognitions")
     quote = models.TextField()
-    score = models.SmallIntegerField(null=True, blank=True, help_text="The NPS (or CSAT) given.")
+    score = models.SmallIntegerField(null=True, blank=True, help_text=_("The NPS (or CSAT) given."))
     created_at = models.DateTimeField(default=timezone.now)
     notified_at = models.DateTimeField(null=True, blank=True)
-    recipients = models.JSONField(default=list, blank=True, help_text="Ids of the users e-mailed.")
+    recipients = models.JSONField(default=list, blank=True, help_text=_("Ids of the users e-mailed."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
@@ -54,34 +56,52 @@ def _message(request, *, title: str, text: str, status: int, verification=None, 
 
 
 def _expired(request) -> HttpResponse:
-    return _message(request, title="This link has expired",
-                    text="Links to this question work for a limited time, and this one has run out. "
-                         "Thank you all the same: if something is still wrong, reply to our last e-mail "
-                         "or contact us as usual.", status=400)
+    return _message(request, title=_("This link has expired"),
+                    text=_("Links to this question work for a limited time, and this one has run out. "
+                           "Thank you all the same: if something is still wrong, reply to our last e-mail "
+                           "or contact us as usual."), status=400)
 
 
 def _invalid(request) -> HttpResponse:
-    return _message(request, title="This link does not work",
-                    text="The link may have been cut short or changed. Open it again from the e-mail "
-                         "we sent you, copying the whole address.", status=400)
+    return _message(request, title=_("This link does not work"),
+                    text=_("The link may have been cut short or changed. Open it again from the e-mail "
+                           "we sent you, copying the whole address."), status=400)
 
 
 def _answered(request, verification: Verification, *, again: bool) -> HttpResponse:
     if again:
-        return _message(request, title="You already answered", status=409, verification=verification,
-                        text="We had already recorded your answer to this question, so nothing was changed.")
-    return _message(request, title="Thank you", status=200, verification=verification,
-                    text="We recorded your answer." + ("" if verification.recovered else
-                                                       " We are sorry it is not right yet: the team will be in touch."))
+        return _message(request, title=_("You already answered"), status=409, verification=verification,
+                        text=_("We had already recorded your answer to this question, so nothing was changed."))
+    text = (_("We recorded your answer.") if verification.recovered else
+            _("We recorded your answer. We are sorry it is not right yet: the team will be in touch."))
+    return _message(request, title=_("Thank you"), status=200, verification=verification, text=text)
+
+
+def _page_language(token: str) -> str | None:
+    """The customer's language for the page (followup.services.verification_language); None for a
+    link that names no check (the browser's language is used then)."""
+    try:
+        return services.verification_language(services.read_token(token))
+    except (services.LinkExpired, services.LinkInvalid):
+        return None
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
-    """"Did we put it right?": one answer per check, from the signed link in the e-mail."""
+    """"Did we put it right?": one answer per check, from the signed link in the e-mail, in the
+    customer's language (their response's, else their team's default)."""
+    language = _page_language(token) or translation.get_language()
+    with translation.override(language):
+        response = _verify(request, token)
+    response.headers["Content-Language"] = language
+    return response
+
+
+def _verify(request: HttpRequest, token: str) -> HttpResponse:
     if _rate_limited(request, token):
-        response = _message(request, title="Too many attempts",
-                            text="Please wait a minute and try again.", status=429)
+        response = _message(request, title=_("Too many attempts"),
+                            text=_("Please wait a minute and try again."), status=429)
         response["Retry-After"] = "60"
         return response
     try:
@@ -116,9 +136,9 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "followup/verify.html", context, status=400)
     if answered.status == Verification.Status.ANSWERED:
         return redirect("followup:verify", token=token)  # 302 to the page, which thanks them
-    return _message(request, title="You will not be asked again", status=200,
-                    text="We will not send you questions like this any more. You can still answer this one "
-                         "if you like.", back=True, token=token)
+    return _message(request, title=_("You will not be asked again"), status=200,
+                    text=_("We will not send you questions like this any more. You can still answer this one "
+                           "if you like."), back=True, token=token)
 
 
 @login_required

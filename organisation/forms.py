@@ -9,6 +9,7 @@ import zoneinfo
 
 import holidays as holidays_lib
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ClosedDay, SlaPolicy, Team, User
 from accounts.validation import DAY_NAMES, WEEKDAYS
@@ -46,12 +47,12 @@ class TeamForm(forms.ModelForm):
         fields = ["name", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
                   "slack_webhook_url", "msteams_webhook_url"]
-        labels = {"is_default": "Default team (catches every case no routing rule claims)", "timezone": "Time zone",
-                  "holiday_country": "Public holidays: country", "holiday_subdivision": "Public holidays: region",
-                  "slack_webhook_url": "Slack incoming-webhook URL", "msteams_webhook_url": "Microsoft Teams webhook URL"}
-        help_texts = {"timezone": "IANA name, e.g. Europe/London. Business hours are in this time zone.",
-                      "holiday_country": "Two-letter ISO code (GB, US, DE…); blank: no public holidays.",
-                      "holiday_subdivision": "Optional, e.g. SCT for Scotland or CA for California."}
+        labels = {"is_default": _("Default team (catches every case no routing rule claims)"), "timezone": _("Time zone"),
+                  "holiday_country": _("Public holidays: country"), "holiday_subdivision": _("Public holidays: region"),
+                  "slack_webhook_url": _("Slack incoming-webhook URL"), "msteams_webhook_url": _("Microsoft Teams webhook URL")}
+        help_texts = {"timezone": _("IANA name, e.g. Europe/London. Business hours are in this time zone."),
+                      "holiday_country": _("Two-letter ISO code (GB, US, DE…); blank: no public holidays."),
+                      "holiday_subdivision": _("Optional, e.g. SCT for Scotland or CA for California.")}
         widgets = {"timezone": forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
                    "holiday_country": forms.TextInput(attrs={"list": "holiday-countries", "autocomplete": "off"})}
 
@@ -71,11 +72,11 @@ class TeamForm(forms.ModelForm):
             day_rows = []
             for n, row in enumerate(rows[day]):
                 names = (f"{day}-{n}-start", f"{day}-{n}-end", f"{day}-{n}-overnight")
-                self.fields[names[0]] = forms.CharField(required=False, label=f"{DAY_NAMES[day]} opens", initial=row.start,
+                self.fields[names[0]] = forms.CharField(required=False, label=_("%(day)s opens") % {"day": DAY_NAMES[day]}, initial=row.start,
                                                         widget=forms.TextInput(attrs={"placeholder": "hh:mm", "size": 5}))
-                self.fields[names[1]] = forms.CharField(required=False, label=f"{DAY_NAMES[day]} closes", initial=row.end,
+                self.fields[names[1]] = forms.CharField(required=False, label=_("%(day)s closes") % {"day": DAY_NAMES[day]}, initial=row.end,
                                                         widget=forms.TextInput(attrs={"placeholder": "hh:mm", "size": 5}))
-                self.fields[names[2]] = forms.BooleanField(required=False, label="ends next day", initial=row.overnight)
+                self.fields[names[2]] = forms.BooleanField(required=False, label=_("ends next day"), initial=row.overnight)
                 day_rows.append(names)
             self.days.append({"key": day, "name": DAY_NAMES[day], "rows": day_rows})
 
@@ -95,15 +96,15 @@ class TeamForm(forms.ModelForm):
 
 
 class MembershipForm(forms.Form):
-    user = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), label="Person")
-    is_manager = forms.BooleanField(required=False, label="Manager of this team")
+    user = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True), label=_("Person"))
+    is_manager = forms.BooleanField(required=False, label=_("Manager of this team"))
 
 
 class ClosedDayForm(forms.ModelForm):
     class Meta:
         model = ClosedDay
         fields = ["date", "name"]
-        labels = {"date": "Closed on", "name": "Why (optional)"}
+        labels = {"date": _("Closed on"), "name": _("Why (optional)")}
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
 
 
@@ -111,24 +112,24 @@ class SlaPolicyForm(forms.ModelForm):
     class Meta:
         model = SlaPolicy
         fields = ["name", "priority", "customer_tier", "first_contact_hours", "resolution_hours", "active"]
-        labels = {"first_contact_hours": "First contact within (business hours)",
-                  "resolution_hours": "Resolved within (business hours)"}
-        help_texts = {"priority": "Blank: any priority.", "customer_tier": "Blank: any tier."}
+        labels = {"first_contact_hours": _("First contact within (business hours)"),
+                  "resolution_hours": _("Resolved within (business hours)")}
+        help_texts = {"priority": _("Blank: any priority."), "customer_tier": _("Blank: any tier.")}
 
 
 class RoutingRuleForm(forms.ModelForm):
-    touchpoints = ListField(required=False, help_text="Comma-separated, e.g. delivery, store. Blank: any.")
-    locations = ListField(required=False, help_text="Locations or regions, e.g. Leeds, North. Blank: any.")
-    channels = ListField(required=False, help_text="e.g. email, web. Blank: any.")
-    customer_tiers = ListField(required=False, help_text="e.g. Gold. Blank: any.")
-    metrics = ListField(required=False, help_text="nps, csat, ces or question keys: matches responses carrying any. Blank: any.")
+    touchpoints = ListField(required=False, help_text=_("Comma-separated, e.g. delivery, store. Blank: any."))
+    locations = ListField(required=False, help_text=_("Locations or regions, e.g. Leeds, North. Blank: any."))
+    channels = ListField(required=False, help_text=_("e.g. email, web. Blank: any."))
+    customer_tiers = ListField(required=False, help_text=_("e.g. Gold. Blank: any."))
+    metrics = ListField(required=False, help_text=_("nps, csat, ces or question keys: matches responses carrying any. Blank: any."))
 
     class Meta:
         model = RoutingRule
         fields = ["name", "order", "active", "team", "surveys", "touchpoints", "locations", "channels",
                   "customer_tiers", "metrics", "sla_policy"]
-        labels = {"team": "Send to team", "sla_policy": "SLA policy"}
-        help_texts = {"order": "Rules are tried from the lowest number; the first that matches wins."}
+        labels = {"team": _("Send to team"), "sla_policy": _("SLA policy")}
+        help_texts = {"order": _("Rules are tried from the lowest number; the first that matches wins.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from django import forms
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from accounts.selectors import visible_team_ids
@@ -136,13 +137,13 @@ class ReportFilters:
 class ReportFilterForm(forms.Form):
     """The filter bar. Teams on offer are the ones the user may see; anything else is refused."""
 
-    date_from = ReportDateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = ReportDateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="All my teams")
-    survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, empty_label="All surveys")
+    date_from = ReportDateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = ReportDateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label=_("All my teams"))
+    survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, empty_label=_("All surveys"))
     touchpoint = forms.CharField(required=False, max_length=120)
     location = forms.CharField(required=False, max_length=120)
-    tier = forms.CharField(required=False, max_length=60, label="Customer tier")
+    tier = forms.CharField(required=False, max_length=60, label=_("Customer tier"))
 
     def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS):
         data = data.copy() if data is not None else {}

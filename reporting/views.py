@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import manager_required
 from reporting import charts, selectors
@@ -19,12 +20,12 @@ from reporting.tables import Table, cell_text
 
 FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier")
 TABS = [
-    ("reporting:dashboard", "Overdue"),
-    ("reporting:reports", "Closed-loop KPIs"),
-    ("reporting:root_causes", "Root causes"),
-    ("reporting:scores", "Scores"),
-    ("reporting:recovery", "Recovery"),
-    ("reporting:themes", "Themes"),
+    ("reporting:dashboard", _("Overdue")),
+    ("reporting:reports", _("Closed-loop KPIs")),
+    ("reporting:root_causes", _("Root causes")),
+    ("reporting:scores", _("Scores")),
+    ("reporting:recovery", _("Recovery")),
+    ("reporting:themes", _("Themes")),
 ]
 
 
@@ -81,7 +82,7 @@ def dashboard(request):
         form,
         filters,
         {
-            "title": "Overdue dashboard",
+            "title": _("Overdue dashboard"),
             "active_tab": "reporting:dashboard",
             "headline": [
                 ("Overdue", total.get("overdue", 0), total_links.get("overdue")),
@@ -114,7 +115,7 @@ def kpis(request):
         form,
         filters,
         {
-            "title": "Closed-loop KPIs",
+            "title": _("Closed-loop KPIs"),
             "active_tab": "reporting:reports",
             "by": by,
             "keep": {"by": by},
@@ -139,7 +140,7 @@ def root_causes(request):
         form,
         filters,
         {
-            "title": "Root causes",
+            "title": _("Root causes"),
             "active_tab": "reporting:root_causes",
             "pareto": pareto,
             "pareto_bars": charts.bars(pareto, "root_cause", "cases", "cumulative", " % cumulative"),
@@ -196,7 +197,7 @@ def scores(request):
         form,
         filters,
         {
-            "title": "Scores",
+            "title": _("Scores"),
             "active_tab": "reporting:scores",
             "period": period,
             "by": by,
@@ -222,7 +223,7 @@ def recovery(request):
         form,
         filters,
         {
-            "title": "Recovery",
+            "title": _("Recovery"),
             "active_tab": "reporting:recovery",
             "by_team": by_team,
             "recovery_bars": charts.bars(by_team, "group", "recovery_pct", "detractors_before", " detractors"),
@@ -244,7 +245,7 @@ def export_csv(request, name: str):
     report = REPORTS.get(name)
     if report is None:
         raise Http404("No such report.")
-    _, filters = _form(request, default_days=report.default_days)
+    _unused, filters = _form(request, default_days=report.default_days)
     table = report.build(filters)
     response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
@@ -266,7 +267,7 @@ def themes(request):
         form,
         filters,
         {
-            "title": "Themes",
+            "title": _("Themes"),
             "active_tab": "reporting:themes",
             "volume": volume,
             "volume_bars": charts.bars(volume, "theme", "responses", "share", " % of comments"),

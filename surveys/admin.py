@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.models import (
     Customer,
@@ -86,7 +87,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Replay the selected failed deliveries")
     def replay(self, request, queryset):
         count = sum(delivery_replay(delivery=d) for d in queryset)
-        messages.success(request, f"{count} deliveries queued again.")
+        messages.success(request, _("%(count)s deliveries queued again.") % {"count": count})
 
 
 @admin.register(RefusedDelivery)

@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from core.crypto import EncryptedJSONField, EncryptedTextField
@@ -19,25 +20,25 @@ def new_secret() -> str:
 
 
 class Vendor(models.TextChoices):
-    STANDARD = "standard", "Standard Webhooks (any compliant sender)"
-    TYPEFORM = "typeform", "Typeform"
-    SURVEYMONKEY = "surveymonkey", "SurveyMonkey"
-    QUALTRICS = "qualtrics", "Qualtrics"
-    DELIGHTED = "delighted", "Delighted"
-    FORMBRICKS = "formbricks", "Formbricks"
-    TALLY = "tally", "Tally"
-    JOTFORM = "jotform", "Jotform"
-    SURVEYSPARROW = "surveysparrow", "SurveySparrow"
-    ZENDESK = "zendesk", "Zendesk CSAT"
-    GOOGLE_FORMS = "google_forms", "Google Forms"
-    GENERIC = "generic", "Generic (any tool)"
+    STANDARD = "standard", _("Standard Webhooks (any compliant sender)")
+    TYPEFORM = "typeform", _("Typeform")
+    SURVEYMONKEY = "surveymonkey", _("SurveyMonkey")
+    QUALTRICS = "qualtrics", _("Qualtrics")
+    DELIGHTED = "delighted", _("Delighted")
+    FORMBRICKS = "formbricks", _("Formbricks")
+    TALLY = "tally", _("Tally")
+    JOTFORM = "jotform", _("Jotform")
+    SURVEYSPARROW = "surveysparrow", _("SurveySparrow")
+    ZENDESK = "zendesk", _("Zendesk CSAT")
+    GOOGLE_FORMS = "google_forms", _("Google Forms")
+    GENERIC = "generic", _("Generic (any tool)")
 
 
 class Metric(models.TextChoices):
-    NPS = "nps", "NPS"
-    CSAT = "csat", "CSAT"
-    CES = "ces", "CES"
-    CUSTOM = "custom", "Other numeric question"
+    NPS = "nps", _("NPS")
+    CSAT = "csat", _("CSAT")
+    CES = "ces", _("CES")
+    CUSTOM = "custom", _("Other numeric question")
 
 
 class WebhookSource(models.Model):
@@ -55,15 +56,15 @@ class WebhookSource(models.Model):
     secret = EncryptedTextField(max_length=255, default=new_secret)
     previous_secret = EncryptedTextField(max_length=255, blank=True)
     previous_secret_expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="The previous secret is refused from this time on.")
+        null=True, blank=True, help_text=_("The previous secret is refused from this time on."))
     secret_grace_hours = models.PositiveIntegerField(
-        default=24, help_text="After the secret is changed, how many hours the previous one is still accepted "
-                              "(time to update the survey tool; 0: refused at once).")
+        default=24, help_text=_("After the secret is changed, how many hours the previous one is still accepted "
+                              "(time to update the survey tool; 0: refused at once)."))
     auth = EncryptedJSONField(default=dict, blank=True)
     mapping = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
     rate_limit_per_second = models.PositiveIntegerField(
-        default=50, help_text="Deliveries accepted per second before answering 429 (0 = no limit)."
+        default=50, help_text=_("Deliveries accepted per second before answering 429 (0 = no limit).")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -86,10 +87,10 @@ class WebhookDelivery(models.Model):
     """A delivery exactly as received: stored and committed before the sender gets its 2xx."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        PROCESSED = "processed", "Processed"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
 
     source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="deliveries")
     delivery_id = models.CharField(max_length=255)
@@ -103,19 +104,19 @@ class WebhookDelivery(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     not_before = models.DateTimeField(
-        null=True, blank=True, help_text="A retry after a transient error is not due before this time."
+        null=True, blank=True, help_text=_("A retry after a transient error is not due before this time.")
     )
-    note = models.CharField(max_length=255, blank=True, help_text="Why a processed delivery recorded nothing.")
+    note = models.CharField(max_length=255, blank=True, help_text=_("Why a processed delivery recorded nothing."))
     fetched = models.JSONField(
-        null=True, blank=True, help_text="What the vendor API returned for a thin webhook (fetched by the worker)."
+        null=True, blank=True, help_text=_("What the vendor API returned for a thin webhook (fetched by the worker).")
     )
     response = models.ForeignKey(
         "SurveyResponse", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     replayed_at = models.DateTimeField(
         null=True, blank=True,
-        help_text="When a person last replayed it: processing it then runs the alert rules again, also on a "
-                  "response recorded before.",
+        help_text=_("When a person last replayed it: processing it then runs the alert rules again, also on a "
+                  "response recorded before."),
     )
 
     class Meta:
@@ -155,33 +156,33 @@ class RefusedDelivery(models.Model):
     (surveys.stats) and on /metrics. The body is kept only as a short excerpt."""
 
     class Reason(models.TextChoices):
-        NOT_FOUND = "not_found", "No active source at this address (404)"
-        INSECURE = "insecure", "Plain HTTP where HTTPS is required (403)"
-        TOO_LARGE = "too_large", "Body over the size limit (413)"
-        CONTENT_TYPE = "content_type", "A content type this tool does not send (415)"
-        SIGNATURE = "signature", "Missing or invalid signature (401)"
-        MALFORMED = "malformed", "Signed, but the body cannot be read (400)"
-        UNSTORABLE = "unstorable", "Data the database cannot hold (400)"
-        RATE_LIMITED = "rate_limited", "Over the source's rate limit (429)"
-        TIMEOUT = "timeout", "Body not sent in time (408)"
+        NOT_FOUND = "not_found", _("No active source at this address (404)")
+        INSECURE = "insecure", _("Plain HTTP where HTTPS is required (403)")
+        TOO_LARGE = "too_large", _("Body over the size limit (413)")
+        CONTENT_TYPE = "content_type", _("A content type this tool does not send (415)")
+        SIGNATURE = "signature", _("Missing or invalid signature (401)")
+        MALFORMED = "malformed", _("Signed, but the body cannot be read (400)")
+        UNSTORABLE = "unstorable", _("Data the database cannot hold (400)")
+        RATE_LIMITED = "rate_limited", _("Over the source's rate limit (429)")
+        TIMEOUT = "timeout", _("Body not sent in time (408)")
 
     KEEP_PER_SOURCE = 200
 
     source = models.ForeignKey(
         WebhookSource, null=True, blank=True, on_delete=models.CASCADE, related_name="refusals",
-        help_text="None when no source has the requested slug.",
+        help_text=_("None when no source has the requested slug."),
     )
-    slug = models.CharField(max_length=100, help_text="The slug as requested.")
+    slug = models.CharField(max_length=100, help_text=_("The slug as requested."))
     reason = models.CharField(max_length=16, choices=Reason.choices)
     status = models.PositiveSmallIntegerField()
-    message = models.CharField(max_length=255, help_text="What the sender was told.")
-    detail = models.TextField(blank=True, help_text="Why exactly (for the admin; never sent).")
+    message = models.CharField(max_length=255, help_text=_("What the sender was told."))
+    detail = models.TextField(blank=True, help_text=_("Why exactly (for the admin; never sent)."))
     received_at = models.DateTimeField()
-    size = models.PositiveIntegerField(help_text="Body size in bytes (as declared when it was not read).")
-    sender = models.CharField(max_length=64, blank=True, help_text="The sender's address.")
+    size = models.PositiveIntegerField(help_text=_("Body size in bytes (as declared when it was not read)."))
+    sender = models.CharField(max_length=64, blank=True, help_text=_("The sender's address."))
     user_agent = models.CharField(max_length=255, blank=True)
     content_type = models.CharField(max_length=255, blank=True)
-    excerpt = models.TextField(blank=True, help_text="The start of the body, never the whole of an unsigned one.")
+    excerpt = models.TextField(blank=True, help_text=_("The start of the body, never the whole of an unsigned one."))
 
     class Meta:
         ordering = ["-received_at"]
@@ -263,20 +264,20 @@ class SurveyResponse(models.Model):
     ces_scale_min = models.SmallIntegerField(null=True, blank=True)
     ces_scale_max = models.SmallIntegerField(null=True, blank=True)
     ces_high_is_easy = models.BooleanField(
-        null=True, blank=True, help_text="Direction of the CES scale as the source declares it."
+        null=True, blank=True, help_text=_("Direction of the CES scale as the source declares it.")
     )
     scores = models.JSONField(default=dict, blank=True)
     partial = models.BooleanField(
-        default=False, help_text="An unfinished answer, judged at once; its finished version updates this row."
+        default=False, help_text=_("An unfinished answer, judged at once; its finished version updates this row.")
     )
 
     comment = models.TextField(blank=True)
-    sentiment = models.FloatField(null=True, blank=True, help_text="Compound sentiment score, -1..1.")
+    sentiment = models.FloatField(null=True, blank=True, help_text=_("Compound sentiment score, -1..1."))
     sentiment_source = models.CharField(
         max_length=8, blank=True, choices=[("text", "Read from the comment"), ("score", "From the score (fallback)")],
-        help_text="text: VADER over an English comment; score: the fallback for other languages.",
+        help_text=_("text: VADER over an English comment; score: the fallback for other languages."),
     )
-    language = models.CharField(max_length=8, blank=True, help_text="The comment's detected language (ISO 639-1).")
+    language = models.CharField(max_length=8, blank=True, help_text=_("The comment's detected language (ISO 639-1)."))
     themes = models.ManyToManyField("Theme", through="ResponseTheme", related_name="responses", blank=True)
     touchpoint = models.CharField(max_length=120, blank=True, db_index=True)
     channel = models.CharField(max_length=60, blank=True)
@@ -285,7 +286,7 @@ class SurveyResponse(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
-        help_text="The team that owns this response, set by routing (cases) when it is recorded.",
+        help_text=_("The team that owns this response, set by routing (cases) when it is recorded."),
     )
 
     class Meta:
@@ -330,22 +331,22 @@ class Theme(models.Model):
     a proposed theme tags nothing until an admin accepts it (status active), renames it or rejects it."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PROPOSED = "proposed", "Proposed (discovered, waiting for an admin)"
-        REJECTED = "rejected", "Rejected"
-        RETIRED = "retired", "Retired"
+        ACTIVE = "active", _("Active")
+        PROPOSED = "proposed", _("Proposed (discovered, waiting for an admin)")
+        REJECTED = "rejected", _("Rejected")
+        RETIRED = "retired", _("Retired")
 
     class Origin(models.TextChoices):
-        ADMIN = "admin", "Written by an admin"
-        DISCOVERED = "discovered", "Discovered from comments"
+        ADMIN = "admin", _("Written by an admin")
+        DISCOVERED = "discovered", _("Discovered from comments")
 
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=140, unique=True)
-    keywords = models.JSONField(default=list, blank=True, help_text="Keywords and phrases; any one tags a comment.")
+    keywords = models.JSONField(default=list, blank=True, help_text=_("Keywords and phrases; any one tags a comment."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.ADMIN)
     description = models.TextField(blank=True)
-    examples = models.JSONField(default=list, blank=True, help_text="Sample comments (discovered themes).")
+    examples = models.JSONField(default=list, blank=True, help_text=_("Sample comments (discovered themes)."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(null=True, blank=True)

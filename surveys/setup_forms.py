@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Vendor
 from surveys.services.sources import source_problems
@@ -25,7 +26,7 @@ class JSONObjectField(forms.CharField):
         except ValueError as exc:
             raise forms.ValidationError(f"Not JSON: {exc}.") from None
         if not isinstance(data, dict):
-            raise forms.ValidationError("Write a JSON object: {\"key\": \"value\", ...}.")
+            raise forms.ValidationError(_("Write a JSON object: {\"key\": \"value\", ...}."))
         return data
 
     def prepare_value(self, value):
@@ -38,25 +39,25 @@ class SourceForm(forms.Form):
     """A source's settings. `api_base` / `api_token` are the fetching presets' two auth options,
     given their own inputs and merged into `auth`."""
 
-    vendor = forms.ChoiceField(choices=Vendor.choices, label="Survey tool")
-    name = forms.CharField(max_length=120, label="Name", help_text="How the source is listed, e.g. “Checkout survey”.")
-    slug = forms.SlugField(max_length=60, required=False, label="Address",
-                           help_text="The last part of the webhook URL (from the name when left empty).")
-    secret = forms.CharField(max_length=255, required=False, label="Secret",
-                             help_text="Generated when left empty, unless the tool issues it.")
+    vendor = forms.ChoiceField(choices=Vendor.choices, label=_("Survey tool"))
+    name = forms.CharField(max_length=120, label=_("Name"), help_text=_("How the source is listed, e.g. “Checkout survey”."))
+    slug = forms.SlugField(max_length=60, required=False, label=_("Address"),
+                           help_text=_("The last part of the webhook URL (from the name when left empty)."))
+    secret = forms.CharField(max_length=255, required=False, label=_("Secret"),
+                             help_text=_("Generated when left empty, unless the tool issues it."))
     secret_grace_hours = forms.IntegerField(
-        min_value=0, max_value=720, required=False, label="Previous secret accepted for (hours)",
-        help_text="After the secret is changed, the old one still works this long (time to update the tool).")
-    api_base = forms.URLField(required=False, label="API base", assume_scheme="https",
-                              help_text="The tool's API address for your data centre (a default is used when empty).")
-    api_token = forms.CharField(max_length=500, required=False, label="API token",
-                                help_text="The tool's access token or API key, used to fetch responses.")
-    auth = JSONObjectField(required=False, label="Auth options",
-                           help_text="Advanced: JSON, e.g. {\"mode\": \"token\"} (the options are listed below).")
-    mapping = JSONObjectField(required=False, label="Mapping",
-                              help_text="JSON, field -> path; e.g. {\"ces\": \"answers[id=q7].value\", "
-                                        "\"ces_scale\": \"1-5\", \"ces_values\": {\"Very difficult\": 1}}.")
-    active = forms.BooleanField(required=False, initial=True, label="Accept deliveries")
+        min_value=0, max_value=720, required=False, label=_("Previous secret accepted for (hours)"),
+        help_text=_("After the secret is changed, the old one still works this long (time to update the tool)."))
+    api_base = forms.URLField(required=False, label=_("API base"), assume_scheme="https",
+                              help_text=_("The tool's API address for your data centre (a default is used when empty)."))
+    api_token = forms.CharField(max_length=500, required=False, label=_("API token"),
+                                help_text=_("The tool's access token or API key, used to fetch responses."))
+    auth = JSONObjectField(required=False, label=_("Auth options"),
+                           help_text=_("Advanced: JSON, e.g. {\"mode\": \"token\"} (the options are listed below)."))
+    mapping = JSONObjectField(required=False, label=_("Mapping"),
+                              help_text=_("JSON, field -> path; e.g. {\"ces\": \"answers[id=q7].value\", "
+                                        "\"ces_scale\": \"1-5\", \"ces_values\": {\"Very difficult\": 1}}."))
+    active = forms.BooleanField(required=False, initial=True, label=_("Accept deliveries"))
 
     def __init__(self, *args, instance=None, **kwargs):
         self.instance = instance
@@ -98,7 +99,7 @@ class PreviewForm(forms.Form):
     vendor = forms.ChoiceField(choices=Vendor.choices)
     mapping = JSONObjectField(required=False)
     sample = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
-                             label="Sample delivery", help_text="Paste a body the tool sends (JSON or form-encoded).")
+                             label=_("Sample delivery"), help_text=_("Paste a body the tool sends (JSON or form-encoded)."))
     content_type = forms.ChoiceField(choices=[("application/json", "JSON"),
                                               ("application/x-www-form-urlencoded", "Form-encoded")],
                                      initial="application/json", required=False)

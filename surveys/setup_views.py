@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from accounts.permissions import admin_required
 from surveys.adapters import get_adapter
@@ -62,7 +63,7 @@ def setup_new(request, vendor: str):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"{source.name} is ready: follow the steps below in {preset.label}.")
+            messages.success(request, _("%(source)s is ready: follow the steps below in %(label)s.") % {"source": source.name, "label": preset.label})
             return redirect("surveys:setup_source", slug=source.slug)
     return render(request, "surveys/setup_new.html", {
         "preset": preset, "form": form, "options": auth_options(vendor), "preview_form": _preview_form(vendor, {}),
@@ -89,7 +90,7 @@ def setup_source(request, slug: str):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Settings saved.")
+            messages.success(request, _("Settings saved."))
             return redirect("surveys:setup_source", slug=source.slug)
     url = webhook_url(source)
     return render(request, "surveys/setup_source.html", {

@@ -4,6 +4,7 @@ saving goes through the theme services."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Theme
 from surveys.services import theme_problems
@@ -26,12 +27,12 @@ class KeywordsField(forms.CharField):
 
 
 class ThemeForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="What people will see in reports, e.g. “Delivery delays”.",
-                           error_messages={"required": "Give the theme a name, e.g. “Delivery delays”."})
+    name = forms.CharField(max_length=120, help_text=_("What people will see in reports, e.g. “Delivery delays”."),
+                           error_messages={"required": _("Give the theme a name, e.g. “Delivery delays”.")})
     keywords = KeywordsField(
-        label="Keywords and phrases", required=False,
-        help_text="One per line. A comment containing any of them is about this theme; whole words, "
-                  "ignoring case and accents (“cafe” finds “Café”).",
+        label=_("Keywords and phrases"), required=False,
+        help_text=_("One per line. A comment containing any of them is about this theme; whole words, "
+                  "ignoring case and accents (“cafe” finds “Café”)."),
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 

@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import admin_required
 from core.queueing import enqueue
@@ -84,7 +86,7 @@ def _editor(request: HttpRequest, theme: Theme | None) -> HttpResponse:
             else:
                 note = " Recent comments are being tagged in the background." if saved.status == Theme.Status.ACTIVE \
                     else ""
-                messages.success(request, f"Saved “{saved.name}”.{note}")
+                messages.success(request, _("Saved “%(name)s”.%(note)s") % {"name": saved.name, "note": note})
                 return redirect(reverse("surveys:theme_list") + f"#theme-{saved.pk}")
         status = 422
     keywords = form.cleaned_data.get("keywords", []) if form.is_bound and hasattr(form, "cleaned_data") else (
@@ -114,7 +116,8 @@ def theme_preview(request: HttpRequest) -> HttpResponse:
                                                            "preview_scan": PREVIEW_SCAN})
 
 
-DECISION_WORDS = {"accept": "accepted", "reject": "rejected", "retire": "retired", "reactivate": "reactivated"}
+DECISION_WORDS = {"accept": gettext_lazy("“%(name)s” accepted."), "reject": gettext_lazy("“%(name)s” rejected."),
+                  "retire": gettext_lazy("“%(name)s” retired."), "reactivate": gettext_lazy("“%(name)s” reactivated.")}
 
 
 @admin_required
@@ -134,7 +137,7 @@ def theme_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
         messages.error(request, " ".join(m for errors in exc.message_dict.values() for m in errors))
         return redirect(reverse("surveys:theme_list") + f"#theme-{theme.pk}")
     note = " Recent comments are being tagged in the background." if saved.status == Theme.Status.ACTIVE else ""
-    messages.success(request, f"“{saved.name}” {DECISION_WORDS[decision]}.{note}")
+    messages.success(request, (DECISION_WORDS[decision] % {"name": saved.name}) + note)
     return redirect(reverse("surveys:theme_list") + f"#theme-{saved.pk}")
 
 
@@ -144,9 +147,9 @@ def theme_discover(request: HttpRequest) -> HttpResponse:
     """Queue discovery now (it also runs nightly); proposals appear on the list when it is done."""
     # Nothing written here first, so no need to wait for a commit.
     if not enqueue("surveys.tasks.discover_themes_task", if_down="it also runs nightly"):
-        messages.error(request, "Discovery could not be queued (the task queue is unreachable); it also runs "
-                                "nightly, or try again in a minute.")
+        messages.error(request, _("Discovery could not be queued (the task queue is unreachable); it also runs "
+                                  "nightly, or try again in a minute."))
         return redirect("surveys:theme_list")
-    messages.success(request, "Discovery is running over recent comments that match no theme; its proposals "
-                              "appear below when it finishes (reload in a minute).")
+    messages.success(request, _("Discovery is running over recent comments that match no theme; its proposals "
+                                "appear below when it finishes (reload in a minute)."))
     return redirect("surveys:theme_list")

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from accounts.permissions import admin_required
 from surveys.adapters import Ignored, MappingError, PayloadError
@@ -111,7 +112,7 @@ def delivery_detail(request, slug, pk):
         elif request.POST.get("action") == "save":
             source.mapping = mapping
             source.save(update_fields=["mapping"])
-            messages.success(request, "Mapping saved. Replay failed deliveries to apply it.")
+            messages.success(request, _("Mapping saved. Replay failed deliveries to apply it."))
             return redirect("surveys:delivery", slug=slug, pk=pk)
         else:
             preview = _preview(delivery, mapping)
@@ -127,9 +128,9 @@ def delivery_detail(request, slug, pk):
 def delivery_replay_view(request, slug, pk):
     delivery = get_object_or_404(WebhookDelivery, pk=pk, source__slug=slug)
     if delivery_replay(delivery=delivery):
-        messages.success(request, f"Delivery {delivery.delivery_id} queued again.")
+        messages.success(request, _("Delivery %(delivery_id)s queued again.") % {"delivery_id": delivery.delivery_id})
     else:
-        messages.error(request, "Only failed or processed deliveries can be replayed.")
+        messages.error(request, _("Only failed or processed deliveries can be replayed."))
     return redirect("surveys:delivery", slug=slug, pk=pk)
 
 
@@ -138,5 +139,5 @@ def delivery_replay_view(request, slug, pk):
 def source_replay_failed(request, slug):
     source = get_object_or_404(WebhookSource, slug=slug)
     count = deliveries_replay_failed(source=source)
-    messages.success(request, f"{count} failed deliveries queued again.")
+    messages.success(request, _("%(count)s failed deliveries queued again.") % {"count": count})
     return redirect("surveys:source", slug=slug)

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_lazy as _
 
 # --- NPS groups ---------------------------------------------------------------------------------
 PROMOTER_AT_LEAST = 9
@@ -27,9 +28,9 @@ DETRACTOR_AT_MOST = PASSIVE_AT_LEAST - 1  # 6
 
 
 class NpsGroup(models.TextChoices):
-    PROMOTER = "promoter", "Promoter"
-    PASSIVE = "passive", "Passive"
-    DETRACTOR = "detractor", "Detractor"
+    PROMOTER = "promoter", _("Promoter")
+    PASSIVE = "passive", _("Passive")
+    DETRACTOR = "detractor", _("Detractor")
 
 
 def nps_group(nps) -> str | None:
@@ -69,9 +70,9 @@ POSITIVE_AT_LEAST = 0.05
 
 
 class Sentiment(models.TextChoices):
-    NEGATIVE = "negative", "Negative"
-    NEUTRAL = "neutral", "Neutral"
-    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", _("Negative")
+    NEUTRAL = "neutral", _("Neutral")
+    POSITIVE = "positive", _("Positive")
 
 
 SENTIMENT_LABELS = tuple(Sentiment.values)  # ("negative", "neutral", "positive")
@@ -101,9 +102,11 @@ def sentiment_q(band: str, field: str = "sentiment") -> Q:
 
 
 # --- scores in words ----------------------------------------------------------------------------
-CSAT_WORDS = ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]
-CES_WORDS = ["Very difficult", "Difficult", "Neither easy nor difficult", "Easy", "Very easy"]
-CUSTOM_WORDS = ["Very poor", "Poor", "Fair", "Good", "Very good"]
+CSAT_WORDS = [_("Very dissatisfied"), _("Dissatisfied"), _("Neutral"), _("Satisfied"), _("Very satisfied")]
+CES_WORDS = [_("Very difficult"), _("Difficult"), _("Neither easy nor difficult"), _("Easy"), _("Very easy")]
+CUSTOM_WORDS = [_("Very poor"), _("Poor"), _("Fair"), _("Good"), _("Very good")]
+# The NPS group as a word in a sentence ("NPS 3: detractor"), lower case in English.
+NPS_WORDS = {"promoter": _("promoter"), "passive": _("passive"), "detractor": _("detractor")}
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 NPS_LEVELS = {NpsGroup.PROMOTER.value: "good", NpsGroup.PASSIVE.value: "mid", NpsGroup.DETRACTOR.value: "bad"}
 
@@ -119,14 +122,16 @@ class ScoreDisplay:
     @property
     def text(self) -> str:
         """"NPS 3 of 0–10: detractor"."""
-        return f"{self.metric} {self.value} of {self.scale}: {self.word}"
+        return gettext("%(metric)s %(value)s of %(scale)s: %(word)s") % {
+            "metric": self.metric, "value": self.value, "scale": self.scale, "word": self.word}
 
     @property
     def short(self) -> str:
         """"NPS 3" (its scale is the same everywhere) or "CSAT 2 of 1–5"."""
         if self.metric == "NPS":
             return f"NPS {self.value}"
-        return f"{self.metric} {self.value} of {self.scale}"
+        return gettext("%(metric)s %(value)s of %(scale)s") % {
+            "metric": self.metric, "value": self.value, "scale": self.scale}
 
 
 def _number(value) -> str:
@@ -154,12 +159,12 @@ def _level(goodness: float) -> str:
 
 
 def _word(words: list[str], goodness: float) -> str:
-    return words[round(goodness * (len(words) - 1))]
+    return str(words[round(goodness * (len(words) - 1))])
 
 
 def nps_display(nps: int) -> ScoreDisplay:
     word = nps_group(nps)
-    return ScoreDisplay("NPS", str(nps), "0–10", word, NPS_LEVELS[word])
+    return ScoreDisplay("NPS", str(nps), "0–10", str(NPS_WORDS[word]), NPS_LEVELS[word])
 
 
 def csat_display(value, low, high) -> ScoreDisplay:
@@ -240,7 +245,7 @@ def primary_score(response, metric: str | None = None, metric_key: str = "") -> 
 def score_words(response) -> str:
     """The response's score in words, for the text of an automatic reopening."""
     score = primary_score(response)
-    return score.text if score else "another low score"
+    return score.text if score else gettext("another low score")
 
 
 def scores_line(response) -> str:

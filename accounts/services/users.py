@@ -33,8 +33,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from accounts.models import Membership, Role, Team, User
+from accounts.preferences import speaking_to
 
 logger = logging.getLogger(__name__)
 
@@ -179,15 +181,17 @@ def invitation_url(user: User) -> str:
 
 def _send_invitation(user: User, by: User | None) -> InvitationResult:
     """Outside any transaction: the user exists whatever the mail server says."""
-    context = {
-        "user": user, "invited_by": by.display_name if by else "Your CX team", "url": invitation_url(user), "days": link_days(),
-        "site_url": settings.SITE_URL, "role": user.get_role_display(),
-        "teams": [team.name for team in user.teams.order_by("name")],
-    }
-    subject = " ".join(render_to_string("emails/invitation-subject.txt", context).split())
-    message = EmailMultiAlternatives(subject=subject, body=render_to_string("emails/invitation-body.txt", context),
-                                     to=[user.email])
-    message.attach_alternative(render_to_string("emails/invitation-body.html", context), "text/html")
+    with speaking_to(user):
+        context = {
+            "user": user, "invited_by": by.display_name if by else gettext("Your CX team"), "url": invitation_url(user),
+            "days": link_days(), "site_url": settings.SITE_URL, "role": user.get_role_display(),
+            "teams": [team.name for team in user.teams.order_by("name")],
+        }
+        subject = " ".join(render_to_string("emails/invitation-subject.txt", context).split())
+        text = render_to_string("emails/invitation-body.txt", context)
+        html = render_to_string("emails/invitation-body.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email])
+    message.attach_alternative(html, "text/html")
     try:
         message.send()
     except Exception as exc:  # noqa: BLE001 - any mail failure: the admin is told and can resend

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from accounts.forms import TokenForm
 from accounts.services import tokens as services
@@ -51,5 +52,5 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied:
         raise Http404("No such token.") from None
     whose = "" if token.user_id == request.user.pk else f" of {token.user.display_name}"
-    messages.success(request, f"Revoked “{token.name}”{whose} ({token.prefix}…): it no longer works.")
+    messages.success(request, _("Revoked “%(token)s”%(whose)s (%(prefix)s…): it no longer works.") % {"token": token.name, "whose": whose, "prefix": token.prefix})
     return redirect("accounts:tokens")

@@ -10,13 +10,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.forms import InviteForm, RoleForm
 from accounts.models import User
 from accounts.permissions import admin_required
 from accounts.services import users as services
 
-STATUS_LABELS = {"active": "Active", "invited": "Invited", "deactivated": "Deactivated"}
+STATUS_LABELS = {"active": gettext_lazy("Active"), "invited": gettext_lazy("Invited"), "deactivated": gettext_lazy("Deactivated")}
 
 
 def _row(user: User) -> dict:
@@ -27,12 +29,17 @@ def _row(user: User) -> dict:
 def _invitation_message(request: HttpRequest, result: services.InvitationResult, *, again: bool = False) -> None:
     user = result.user
     if result.sent:
-        verb = "Sent a new invitation" if again else "Invited"
-        messages.success(request, f"{verb} {user.display_name}: an e-mail with a link to choose a password "
-                                  f"went to {user.email}.")
+        values = {"user": user.display_name, "email": user.email}
+        if again:
+            messages.success(request, _("Sent a new invitation %(user)s: an e-mail with a link to choose a "
+                                        "password went to %(email)s.") % values)
+        else:
+            messages.success(request, _("Invited %(user)s: an e-mail with a link to choose a password went to "
+                                        "%(email)s.") % values)
     else:
-        messages.error(request, f"{user.display_name} is added, but the invitation e-mail to {user.email} could "
-                                f"not be sent ({result.error}). Use “Resend invitation” once mail works.")
+        messages.error(request, _("%(user)s is added, but the invitation e-mail to %(email)s could not be sent "
+                                  "(%(error)s). Use “Resend invitation” once mail works.") % {
+            "user": user.display_name, "email": user.email, "error": result.error})
 
 
 def _refusal(exc: ValidationError) -> str:
@@ -79,7 +86,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                         form.add_error("role" if field == "role" else None, error)
             else:
                 user.refresh_from_db()
-                messages.success(request, f"{user.display_name} is now a {user.get_role_display()}.")
+                messages.success(request, _("%(user)s is now a %(role)s.") % {"user": user.display_name, "role": user.get_role_display()})
                 return redirect("accounts:user_edit", pk=user.pk)
         status = 422
     row = _row(user)
@@ -95,10 +102,10 @@ def _set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
         messages.error(request, _refusal(exc))
     else:
         if active:
-            messages.success(request, f"{user.display_name} is active again and can sign in.")
+            messages.success(request, _("%(user)s is active again and can sign in.") % {"user": user.display_name})
         else:
-            messages.success(request, f"{user.display_name} is deactivated: they can no longer sign in or use "
-                                      "the API. Their cases and history stay.")
+            messages.success(request, _("%(user)s is deactivated: they can no longer sign in or use the API. "
+                                        "Their cases and history stay.") % {"user": user.display_name})
     return redirect("accounts:user_edit", pk=user.pk)
 
 

@@ -9,6 +9,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
@@ -52,11 +53,15 @@ def case_claim(*, case_id: int, by: User, expected_version: int | None = None, a
             CaseEvent.objects.filter(case=case, kind__in=[Kind.CLAIMED, Kind.ASSIGNED])
             .select_related("actor").order_by("-created_at", "-id").first()
         )
-        when = f" at {team_time(case, last.created_at)}" if last else ""
-        if last is not None and last.kind == Kind.CLAIMED and last.actor_id == case.assignee_id:
-            message = f"{case.assignee.display_name} claimed this case{when}."
+        name = case.assignee.display_name
+        claimed = last is not None and last.kind == Kind.CLAIMED and last.actor_id == case.assignee_id
+        if last is None:
+            message = (_("%(name)s claimed this case.") if claimed else
+                       _("%(name)s already has this case (assigned).")) % {"name": name}
         else:
-            message = f"{case.assignee.display_name} already has this case (assigned{when})."
+            values = {"name": name, "time": team_time(case, last.created_at)}
+            message = (_("%(name)s claimed this case at %(time)s.") if claimed else
+                       _("%(name)s already has this case (assigned at %(time)s).")) % values
         raise CaseConflict(message, case)
     at = _now(at)
     case.assignee = by
@@ -71,7 +76,8 @@ def _member_ids(team: Team) -> set[int]:
 def not_a_member(team: Team) -> str:
     """Why an assignee was refused. It does not name the person: an id that is not a member of the
     team (the admin's, anyone's) must not tell the caller whose id it is."""
-    return f"That person is not a member of {team.name} (only the team's active members can be assigned)."
+    return _("That person is not a member of %(team)s (only the team's active members can be assigned).") % {
+        "team": team.name}
 
 
 @transaction.atomic
@@ -91,7 +97,7 @@ def case_assign(
         if by is not None:
             ids = visible_team_ids(by)
             if ids is not None and team.pk not in ids:
-                raise ValidationError({"team": [f"You cannot move cases to {team.name}."]})
+                raise ValidationError({"team": [_("You cannot move cases to %(team)s.") % {"team": team.name}]})
         events.append(_event(case, Kind.TEAM, by, at, from_value=case.team.name, to_value=team.name,
                              data={"from_team": case.team_id, "to_team": team.pk}))
         live.touch(team_ids=[case.team_id])  # the team it leaves (_save tells the one it joins)
@@ -177,9 +183,9 @@ def case_log_contact(
     unanswered attempt (no answer, voicemail, wrong number) does only if the team's policy says so."""
     errors = {}
     if channel not in ContactChannel.values:
-        errors["channel"] = [f"Choose one of: {', '.join(ContactChannel.values)}."]
+        errors["channel"] = [_("Choose one of: %(values)s.") % {"values": ", ".join(ContactChannel.values)}]
     if outcome not in ContactOutcome.values:
-        errors["outcome"] = [f"Choose one of: {', '.join(ContactOutcome.values)}."]
+        errors["outcome"] = [_("Choose one of: %(values)s.") % {"values": ", ".join(ContactOutcome.values)}]
     if errors:
         raise ValidationError(errors)
     case = _lock(case_id, by=by, expected_version=expected_version)
@@ -193,7 +199,7 @@ def case_log_contact(
 def case_add_note(*, case_id: int, by: User, note: str, expected_version: int | None = None,
                   at: dt.datetime | None = None) -> Case:
     if not (note or "").strip():
-        raise ValidationError({"note": ["Write the note."]})
+        raise ValidationError({"note": [_("Write the note.")]})
     case = _lock(case_id, by=by, expected_version=expected_version)
     _guard(case, "note")
     _save(case, [], [_event(case, Kind.NOTE, by, _now(at), note=note.strip())])
@@ -225,7 +231,7 @@ def case_change_priority(*, case_id: int, by, priority: str, expected_version: i
                          at: dt.datetime | None = None, reason: str = "") -> Case:
     """Change the order of work. Due times stay: they are the promise made when the case opened."""
     if priority not in Priority.values:
-        raise ValidationError({"priority": [f"Choose one of: {', '.join(Priority.values)}."]})
+        raise ValidationError({"priority": [_("Choose one of: %(values)s.") % {"values": ", ".join(Priority.values)}]})
     case = _lock(case_id, by=by, expected_version=expected_version)
     _guard(case, "priority")
     if case.priority == priority:
@@ -239,13 +245,13 @@ def closure_errors(*, root_cause_id, resolution: str, outcome: str) -> dict[str,
     """The closure contract: what is missing or wrong, by field (empty when closable)."""
     errors: dict[str, list[str]] = {}
     if not root_cause_id:
-        errors["root_cause"] = ["Choose a root cause."]
+        errors["root_cause"] = [_("Choose a root cause.")]
     elif not RootCause.objects.filter(pk=root_cause_id, active=True, category__active=True).exists():
-        errors["root_cause"] = ["Choose a root cause from the current list."]
+        errors["root_cause"] = [_("Choose a root cause from the current list.")]
     if not (resolution or "").strip():
-        errors["resolution"] = ["Say what was done to resolve it."]
+        errors["resolution"] = [_("Say what was done to resolve it.")]
     if outcome not in Case.Outcome.values:
-        errors["outcome"] = ["Choose the outcome with the customer."]
+        errors["outcome"] = [_("Choose the outcome with the customer.")]
     return errors
 
 
@@ -308,7 +314,8 @@ def case_playbook_step(
     _guard(case, "playbook_step")
     steps = list(playbook.steps or [])
     if not 0 <= int(step) < len(steps):
-        raise ValidationError({"step": [f"“{playbook.name}” has {len(steps)} steps; there is no step {int(step) + 1}."]})
+        raise ValidationError({"step": [_("“%(playbook)s” has %(count)s steps; there is no step %(step)s.") % {
+            "playbook": playbook.name, "count": len(steps), "step": int(step) + 1}]})
     at = _now(at)
     text = str(steps[int(step)])
     event = _event(case, Kind.PLAYBOOK_STEP, by, at, to_value="done" if done else "not done", note=text,
@@ -352,7 +359,7 @@ def case_reopen(*, case_id: int, by, reason: str, expected_version: int | None =
                 at: dt.datetime | None = None) -> Case:
     """closed -> in progress, with fresh SLA clocks from now. The last closure stays in the timeline."""
     if not (reason or "").strip():
-        raise ValidationError({"reason": ["Say why the case is reopened."]})
+        raise ValidationError({"reason": [_("Say why the case is reopened.")]})
     case = _lock(case_id, by=by, expected_version=expected_version)
     events, fields = _reopen(case, by, _now(at), reason.strip(), {})
     return _save(case, fields, events)
@@ -375,23 +382,23 @@ def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expe
     as a contact attempt by e-mail (which stops the first-contact clock like a call would)."""
     errors = {}
     if not (subject or "").strip():
-        errors["subject"] = ["Write a subject."]
+        errors["subject"] = [_("Write a subject.")]
     elif any(ch in subject for ch in "\r\n\x00"):
         # A line break in a header would add headers of the sender's choosing; mail refuses it anyway.
-        errors["subject"] = ["Keep the subject on one line (no line breaks)."]
+        errors["subject"] = [_("Keep the subject on one line (no line breaks).")]
     elif len(subject.strip()) > 255:
-        errors["subject"] = ["Keep the subject under 255 characters."]
+        errors["subject"] = [_("Keep the subject under 255 characters.")]
     if not (body or "").strip():
-        errors["body"] = ["Write the message."]
+        errors["body"] = [_("Write the message.")]
     case = _lock(case_id, by=by, expected_version=expected_version)
     customer = case.customer
     if customer is None or not customer.email:
-        errors["customer"] = ["This customer has no e-mail address."]
+        errors["customer"] = [_("This customer has no e-mail address.")]
     elif customer.contact_opt_out or customer.erased_at:
-        errors["customer"] = ["This customer asked not to be contacted."]
+        errors["customer"] = [_("This customer asked not to be contacted.")]
     elif not _sendable(customer.email):
         # Counted as a contact attempt, it would stop the first-contact clock for a message that never leaves.
-        errors["customer"] = ["This customer's e-mail address is not a valid address: correct it before writing."]
+        errors["customer"] = [_("This customer's e-mail address is not a valid address: correct it before writing.")]
     if errors:
         raise ValidationError(errors)
     at = _now(at)

@@ -9,7 +9,7 @@ import contextvars
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from accounts.selectors import visible_team_ids
@@ -77,10 +77,13 @@ class InvalidTransition(ValidationError):
         self.from_status = case.status
         self.to_status = to_status
         self.action = action
-        label = Status(case.status).label.lower()
+        # Composed from words: kept in English as a whole (the status labels too), not half translated.
+        with translation.override("en"):
+            label = str(Status(case.status).label).lower()
+            to_label = str(Status(to_status).label).lower() if to_status else ""
         article = "an" if label[0] in "aeiou" else "a"
         if to_status and to_status != case.status:
-            text = (f"{article.capitalize()} {label} case cannot move to {Status(to_status).label.lower()} "
+            text = (f"{article.capitalize()} {label} case cannot move to {to_label} "
                     f"(cannot {ACTION_WORDS[action]} it).")
         else:
             text = f"Cannot {ACTION_WORDS[action]} {article} {label} case."

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from cases.rows import PRIORITY_ICONS, SLA_ICONS, first_line
 from cases.timeline import describe_event
@@ -41,11 +43,14 @@ def describe(event) -> str:
 
     who = event.actor.display_name if event.actor_id and event.actor else "Closeloop"
     if event.kind == CaseEvent.Kind.OPENED:
-        return f"Case opened for {event.to_value}" if event.to_value else "Case opened"
+        if event.to_value:
+            return gettext("Case opened for %(team)s") % {"team": event.to_value}
+        return gettext("Case opened")
     if event.kind == CaseEvent.Kind.STATUS:
         labels = dict(Case.Status.choices)
         old, new = labels.get(event.from_value, event.from_value), labels.get(event.to_value, event.to_value)
-        return f"{who} moved it from {old.lower()} to {new.lower()}"
+        return gettext("%(who)s moved it from %(old)s to %(new)s") % {
+            "who": who, "old": str(old).lower(), "new": str(new).lower()}
     return describe_event(event)
 
 
@@ -64,7 +69,8 @@ def money(value) -> str:
     if value in (None, ""):
         return "—"
     value = Decimal(str(value))
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    # In the viewer's language: 12,500 (en), 12.500 (es, de), 12 500 (fr).
+    return number_format(value, 0 if value == value.to_integral_value() else 2, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -81,13 +87,15 @@ def clock(context, due, done_at=None, stopped_at=None):
 
     now = context.get("now") or timezone.now()
     if due is None:
-        return ClockDisplay("no target", "ok")
+        return ClockDisplay(gettext("no target"), "ok")
     if done_at is not None:
         if done_at <= due:
-            return ClockDisplay(f"met, {humanize_duration(due - done_at)} early", "ok")
-        return ClockDisplay(f"missed by {humanize_duration(done_at - due)}", "overdue")
+            return ClockDisplay(gettext("met, %(duration)s early") % {"duration": humanize_duration(due - done_at)}, "ok")
+        return ClockDisplay(gettext("missed by %(duration)s") % {"duration": humanize_duration(done_at - due)},
+                            "overdue")
     if stopped_at is not None:
-        return ClockDisplay("stopped: the case was closed", "closed")
+        return ClockDisplay(gettext("stopped: the case was closed"), "closed")
     if due <= now:
-        return ClockDisplay(f"overdue by {humanize_duration(now - due)}", "overdue")
-    return ClockDisplay(f"due in {humanize_duration(due - now)}", "due_soon" if due - now <= DUE_SOON else "ok")
+        return ClockDisplay(gettext("overdue by %(duration)s") % {"duration": humanize_duration(now - due)}, "overdue")
+    return ClockDisplay(gettext("due in %(duration)s") % {"duration": humanize_duration(due - now)},
+                        "due_soon" if due - now <= DUE_SOON else "ok")

@@ -15,9 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Team, User
+from accounts.preferences import customer_language
 from accounts.selectors import scope_by_team
 from cases import selectors, services
 from cases.forms import (
@@ -58,7 +60,7 @@ def load_case(user: User, reference: str) -> Case:
     page does not confirm that a case of another team exists)."""
     case = selectors.case_list_for_user(user).select_related(*CASE_RELATED).filter(reference=reference).first()
     if case is None:
-        raise Http404("No such case.")
+        raise Http404(_("No such case."))
     return case
 
 
@@ -101,16 +103,16 @@ ACTIONS: dict[str, Action] = {
         lambda case, user, form: services.case_claim(
             case_id=case.pk, by=user, expected_version=form.cleaned_data["version"]
         ),
-        "You claimed {ref}.",
+        _("You claimed %(ref)s."),
     ),
-    "take": Action(EmptyCaseForm, _take, "{ref} is yours now."),
-    "email": Action(EmailForm, _email, "E-mail to the customer of {ref} queued for sending."),
+    "take": Action(EmptyCaseForm, _take, _("%(ref)s is yours now.")),
+    "email": Action(EmailForm, _email, _("E-mail to the customer of %(ref)s queued for sending.")),
     "start": Action(
         EmptyCaseForm,
         lambda case, user, form: services.case_start(
             case_id=case.pk, by=user, expected_version=form.cleaned_data["version"]
         ),
-        "{ref} is in progress.",
+        _("%(ref)s is in progress."),
     ),
     "contact": Action(
         ContactForm,
@@ -122,14 +124,14 @@ ACTIONS: dict[str, Action] = {
             note=form.cleaned_data["note"],
             expected_version=form.cleaned_data["version"],
         ),
-        "Contact attempt logged on {ref}.",
+        _("Contact attempt logged on %(ref)s."),
     ),
     "note": Action(
         NoteForm,
         lambda case, user, form: services.case_add_note(
             case_id=case.pk, by=user, note=form.cleaned_data["note"], expected_version=form.cleaned_data["version"]
         ),
-        "Note added to {ref}.",
+        _("Note added to %(ref)s."),
     ),
     "priority": Action(
         PriorityForm,
@@ -139,9 +141,9 @@ ACTIONS: dict[str, Action] = {
             priority=form.cleaned_data["priority"],
             expected_version=form.cleaned_data["version"],
         ),
-        "Priority of {ref} changed.",
+        _("Priority of %(ref)s changed."),
     ),
-    "assign": Action(AssignForm, _assign, "{ref} reassigned."),
+    "assign": Action(AssignForm, _assign, _("%(ref)s reassigned.")),
     "close": Action(
         CloseForm,
         lambda case, user, form: services.case_close(
@@ -154,14 +156,14 @@ ACTIONS: dict[str, Action] = {
             suggestions=form.offered(),
             expected_version=form.cleaned_data["version"],
         ),
-        "{ref} is closed.",
+        _("%(ref)s is closed."),
     ),
     "reopen": Action(
         ReopenForm,
         lambda case, user, form: services.case_reopen(
             case_id=case.pk, by=user, reason=form.cleaned_data["reason"], expected_version=form.cleaned_data["version"]
         ),
-        "{ref} is reopened.",
+        _("%(ref)s is reopened."),
     ),
 }
 
@@ -170,6 +172,8 @@ def _form_kwargs(name: str, user: User, case: Case) -> dict:
     kwargs = {"form_id": name}
     if name == "assign":
         kwargs["team_ids"] = sorted(set(team_ids(user)) | {case.team_id})
+    if name == "email":
+        kwargs["language"] = customer_language(case.response.language if case.response_id else "", case.team.language)
     if name == "close":
         kwargs["causes"] = active_root_causes()
         kwargs["playbooks_url"] = reverse("cases:playbooks", args=[case.reference])
@@ -302,7 +306,7 @@ def case_action(request: HttpRequest, reference: str, action: str) -> HttpRespon
         except ValidationError as exc:
             form.add_service_error(exc, getattr(form, "ERROR_ALIASES", None))
         else:
-            done = spec.done.format(ref=case.reference)
+            done = spec.done % {"ref": case.reference}
             if action == "start" and case.assignee_id is None:
                 done = f"{case.reference} is yours and in progress."
             if not wants_fragment(request):
@@ -344,7 +348,7 @@ def _filled_email_form(request: HttpRequest, case: Case) -> EmailForm:
     if template is not None:
         subject, body = render_customer_template(template, case=case, agent=request.user)
         initial.update(template=template.pk, subject=subject, body=body)
-    return EmailForm(initial=initial, form_id="email")
+    return EmailForm(initial=initial, **_form_kwargs("email", request.user, case))
 
 
 def _render_case(request: HttpRequest, case: Case, status: int = 200, **extra) -> HttpResponse:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team, User
 from cases import keyset, selectors
@@ -27,12 +28,12 @@ from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from surveys.models import Survey
 
 INBOX_VIEWS = [
-    ("mine", "My open"),
-    ("unassigned", "Team unassigned"),
-    ("team", "Team all"),
-    ("overdue", "Overdue"),
-    ("due_soon", "Due soon"),
-    ("recently_closed", "Recently closed"),
+    ("mine", _("My open")),
+    ("unassigned", _("Team unassigned")),
+    ("team", _("Team all")),
+    ("overdue", _("Overdue")),
+    ("due_soon", _("Due soon")),
+    ("recently_closed", _("Recently closed")),
 ]
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -40,9 +41,9 @@ NOT_FILTERS = {"view", "q", "sort", "panel", *PAGING_PARAMS}
 # The column headers that sort: per column, links of (text, the sort a click asks for, the sort a
 # second click asks for when this one is in force: the other direction, where it means something).
 SORT_HEADERS = {
-    "case": [("Case", "newest", "oldest"), ("Priority", "priority", None)],
-    "customer": [("Customer", "value", None)],
-    "sla": [("SLA", "due", "due_desc")],
+    "case": [(_("Case"), "newest", "oldest"), (_("Priority"), "priority", None)],
+    "customer": [(_("Customer"), "value", None)],
+    "sla": [(_("SLA"), "due", "due_desc")],
 }
 SORT_DIRECTIONS = {"due": "ascending", "due_desc": "descending", "newest": "descending", "oldest": "ascending",
                    "priority": "descending", "value": "descending"}
@@ -99,8 +100,8 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     view_label = views[view]
     if view == "recently_closed" and not closed_window:
         # A report's drill-down: its own period, not "the last 7 days".
-        view_label = (f"Closed {params.get('closed_after') or 'any time'} to "
-                      f"{params.get('closed_before') or 'now'}")
+        view_label = _("Closed %(after)s to %(before)s") % {
+            "after": params.get("closed_after") or _("any time"), "before": params.get("closed_before") or _("now")}
     return {
         "view": view,
         "view_label": view_label,
@@ -161,10 +162,10 @@ def _saved_views(user, params: QueryDict) -> list[dict]:
 
 
 FILTER_LABELS = {
-    "team": "Team", "assignee": "Assignee", "unassigned": "Assigned or not", "status": "Status",
-    "priority": "Priority", "touchpoint": "Touchpoint", "location": "Location or region", "survey": "Survey",
-    "root_cause": "Root cause", "created": "Opened between", "closed": "Closed between",
-    "theme": "Theme", "sentiment": "Comment sentiment",
+    "team": _("Team"), "assignee": _("Assignee"), "unassigned": _("Assigned or not"), "status": _("Status"),
+    "priority": _("Priority"), "touchpoint": _("Touchpoint"), "location": _("Location or region"), "survey": _("Survey"),
+    "root_cause": _("Root cause"), "created": _("Opened between"), "closed": _("Closed between"),
+    "theme": _("Theme"), "sentiment": _("Comment sentiment"),
 }
 
 
@@ -178,17 +179,17 @@ def _tune_filter_form(form) -> None:
         if name in form.fields:
             form.fields[name].widget = django_forms.CheckboxSelectMultiple(choices=form.fields[name].choices)
     if "theme" in form.fields:
-        form.fields["theme"].empty_label = "Any theme"
+        form.fields["theme"].empty_label = _("Any theme")
         form.fields["theme"].widget.choices = form.fields["theme"].choices
     if "assignee" in form.fields:
         form.fields["assignee"].label_from_instance = lambda user: user.display_name
         form.fields["assignee"].widget.choices = form.fields["assignee"].choices
     if "survey" in form.fields:
-        surveys = [("", "Any survey"), *Survey.objects.order_by("name").values_list("id", "name")]
+        surveys = [("", _("Any survey")), *Survey.objects.order_by("name").values_list("id", "name")]
         form.fields["survey"].widget = django_forms.Select(choices=surveys)
     if "unassigned" in form.fields:
         form.fields["unassigned"].widget = django_forms.Select(
-            choices=[("", "Either"), ("true", "Only unassigned"), ("false", "Only assigned")]
+            choices=[("", _("Either")), ("true", _("Only unassigned")), ("false", _("Only assigned"))]
         )
     for name in ("created", "closed"):
         if name in form.fields:
@@ -249,7 +250,7 @@ def _unconfirmed_moves(user: User, data: dict) -> list[TeamMove]:
     """An assignment that would move cases to another team, not yet confirmed: the moves."""
     if data["action"] != "assign":
         return []
-    team_id, _ = parse_assignee(data["assignee"])
+    team_id, _user_id = parse_assignee(data["assignee"])
     if data.get("confirm_team_move") == team_id:
         return []
     return team_moves(user, dict(data["cases"]), Team.objects.get(pk=team_id))

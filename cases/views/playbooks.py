@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext
 
 from cases import services
 from cases.models import Playbook
@@ -47,9 +48,9 @@ def playbook_step(request: HttpRequest, reference: str) -> HttpResponse:
     playbook = Playbook.objects.filter(pk=playbook_id, active=True).first() if playbook_id.isdigit() else None
     error, done_text = "", ""
     if playbook is None:
-        error = "That playbook is not in use any more; reload the case."
+        error = gettext("That playbook is not in use any more; reload the case.")
     elif not step.isdigit():
-        error = "Say which step to tick."
+        error = gettext("Say which step to tick.")
     else:
         done = request.POST.get("done", "1") not in ("0", "false", "")
         try:
@@ -58,7 +59,8 @@ def playbook_step(request: HttpRequest, reference: str) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            done_text = f"{'Ticked' if done else 'Unticked'} “{playbook.steps[int(step)]}”."
+            done_text = (gettext("Ticked “%(step)s”.") if done else gettext("Unticked “%(step)s”.")) % {
+                "step": playbook.steps[int(step)]}
     if not wants_fragment(request):
         if error:
             messages.error(request, error)

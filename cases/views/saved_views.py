@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from cases.saved_views import services
 from cases.views.inbox import _inbox_context
@@ -40,7 +41,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
         saved_view = services.saved_view_create(owner=request.user, name=request.POST.get("name"), params=query)
     except ValidationError as error:
         return _refused(request, query, error)
-    messages.success(request, f"Saved this view as “{saved_view.name}”.")
+    messages.success(request, _("Saved this view as “%(saved_view)s”.") % {"saved_view": saved_view.name})
     return _back(services.saved_view_query(saved_view))
 
 
@@ -54,7 +55,7 @@ def saved_view_rename(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such saved view.") from None
     except ValidationError as error:
         return _refused(request, query, error, saved_view_id=pk)
-    messages.success(request, f"Renamed the view to “{saved_view.name}”.")
+    messages.success(request, _("Renamed the view to “%(saved_view)s”.") % {"saved_view": saved_view.name})
     return _back(query.urlencode())
 
 
@@ -67,5 +68,5 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.saved_view_delete(owner=request.user, pk=pk)
     except services.SavedViewNotFound:
         raise Http404("No such saved view.") from None
-    messages.success(request, f"Deleted the view “{saved_view.name}”.")
+    messages.success(request, _("Deleted the view “%(saved_view)s”.") % {"saved_view": saved_view.name})
     return _back(query.urlencode())

@@ -68,6 +68,7 @@ from followup.services.verification import (
     verification_answer,
     verification_for_answer,
     verification_give_up,
+    verification_language,
     verification_send,
     verifications_create_due,
     verifications_expire,
@@ -76,6 +77,7 @@ from followup.services.verification import (
 )
 
 __all__ = [
+    "verification_language",
     "AlreadyAnswered",
     "COMMENT_MAX",
     "LOCATIONS_CACHE_KEY",

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from accounts.preferences import speaking_to
 from core.process_cache import ProcessCache
 from core.queueing import enqueue_on_commit
 from core.unit_of_work import insert
@@ -260,10 +261,12 @@ def recognition_notify(*, recognition_id: int) -> str:
         "customer_name": (response.customer.name if response.customer else "") or "",
         "to_person": [u.pk for u in to] == [person_id],
     }
-    subject = " ".join(render_to_string("emails/recognition-subject.txt", context).split())
-    message = EmailMultiAlternatives(subject=subject, body=render_to_string("emails/recognition-body.txt", context),
-                                     to=[u.email for u in to], cc=[u.email for u in cc])
-    message.attach_alternative(render_to_string("emails/recognition-body.html", context), "text/html")
+    with speaking_to(to[0]):  # the first recipient's language and zone (accounts.preferences)
+        subject = " ".join(render_to_string("emails/recognition-subject.txt", context).split())
+        text = render_to_string("emails/recognition-body.txt", context)
+        html = render_to_string("emails/recognition-body.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[u.email for u in to], cc=[u.email for u in cc])
+    message.attach_alternative(html, "text/html")
     try:
         with get_connection() as connection:
             connection.send_messages([message])

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
@@ -33,8 +35,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from accounts.preferences import customer_language
 from cases.models import Case
 from followup.models import Verification
 from surveys.models import Customer
@@ -221,6 +225,29 @@ def _recap(case: Case) -> dict:
     }
 
 
+def case_customer_language(case: Case) -> str:
+    """The language the case's customer reads (accounts.preferences.customer_language)."""
+    return customer_language(case.response.language if case.response_id else "", case.team.language)
+
+
+@contextmanager
+def speaking_to_customer(case: Case):
+    """The customer's language, and the team's zone for dates (the customer's own is unknown)."""
+    try:
+        zone = ZoneInfo(case.team.timezone)
+    except Exception:  # noqa: BLE001 - a broken zone name: the server's
+        zone = timezone.get_default_timezone()
+    with translation.override(case_customer_language(case)), timezone.override(zone):
+        yield
+
+
+def verification_language(verification_id: int) -> str | None:
+    """The language of the customer a check asks (the public page speaks it); None if unknown."""
+    case = (Case.objects.select_related("response", "team")
+            .filter(verifications__pk=verification_id).first())
+    return case_customer_language(case) if case is not None else None
+
+
 def _verification_message(verification: Verification, customer: Customer, case: Case) -> EmailMultiAlternatives:
     url = verify_url(verification.pk)
     context = {
@@ -228,9 +255,10 @@ def _verification_message(verification: Verification, customer: Customer, case: 
         "recap": _recap(case), "url": url, "question": verification.question,
         "days": link_days(), "scale": range(11),
     }
-    subject = " ".join(render_to_string("emails/verification-subject.txt", context).split())
-    text = render_to_string("emails/verification-body.txt", context)
-    html = render_to_string("emails/verification-body.html", context)
+    with speaking_to_customer(case):
+        subject = " ".join(render_to_string("emails/verification-subject.txt", context).split())
+        text = render_to_string("emails/verification-body.txt", context)
+        html = render_to_string("emails/verification-body.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email])
     message.attach_alternative(html, "text/html")
     return message
@@ -305,10 +333,10 @@ def parse_answer(question: str, raw) -> int:
             return 1
         if text in ("no", "0"):
             return 0
-        raise ValidationError({"answer": ["Choose yes or no."]})
+        raise ValidationError({"answer": [_("Choose yes or no.")]})
     if text.isdigit() and 0 <= int(text) <= 10:
         return int(text)
-    raise ValidationError({"answer": ["Choose a number from 0 to 10."]})
+    raise ValidationError({"answer": [_("Choose a number from 0 to 10.")]})
 
 
 def is_recovered(question: str, value: int) -> bool:
@@ -347,7 +375,7 @@ def verification_answer(
     verification = _answerable(Verification.objects.select_for_update().filter(pk=verification_id).first(), now)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
-        raise ValidationError({"comment": [f"Keep the comment under {COMMENT_MAX} characters."]})
+        raise ValidationError({"comment": [_("Keep the comment under %(limit)s characters.") % {"limit": COMMENT_MAX}]})
     answered = value is not None and str(value).strip() != ""
     if not answered and not opt_out:
         parse_answer(verification.question, value)  # raises: no answer chosen
@@ -362,9 +390,10 @@ def verification_answer(
     verification.answered_at = now
     verification.status = Verification.Status.ANSWERED
     verification.save(update_fields=["answer_value", "recovered", "comment", "answered_at", "status"])
+    with translation.override(settings.LANGUAGE_CODE):  # the timeline keeps it as data, in one language
+        answer = verification.answer_text
     case_verification_answer(case_id=verification.case_id, verification_id=verification.pk,
-                             recovered=verification.recovered, answer=verification.answer_text, comment=comment,
-                             at=now)
+                             recovered=verification.recovered, answer=answer, comment=comment, at=now)
     return verification
 
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from accounts import teams as team_services
 from accounts.models import SlaPolicy, Team, User
@@ -56,7 +57,7 @@ def _edit(request, *, form, save, template_name: str, title: str, back: str, del
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(request, f"Saved “{saved}”.")
+                messages.success(request, _("Saved “%(saved)s”.") % {"saved": saved})
                 return redirect(back)
         status = 422
     else:
@@ -114,7 +115,7 @@ def routing_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def routing_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(RoutingRule, pk=pk)
     services.routing_rule_delete(rule)
-    messages.success(request, f"Deleted “{rule.name}”.")
+    messages.success(request, _("Deleted “%(rule)s”.") % {"rule": rule.name})
     return redirect("organisation:routing_list")
 
 
@@ -132,7 +133,7 @@ def taxonomy(request: HttpRequest) -> HttpResponse:
                 except ValidationError as exc:
                     apply_errors(form, exc)
                 else:
-                    messages.success(request, f"Added “{saved}”.")
+                    messages.success(request, _("Added “%(saved)s”.") % {"saved": saved})
                     return redirect("organisation:taxonomy")
             status = 422
     return render(request, "organisation/taxonomy.html", {
@@ -147,7 +148,7 @@ def taxonomy_toggle(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     item = get_object_or_404(model, pk=pk)
     item.active = not item.active
     item.save(update_fields=["active"])
-    messages.success(request, f"“{item}” is {'in use' if item.active else 'retired'}.")
+    messages.success(request, (_("“%(item)s” is in use.") if item.active else _("“%(item)s” is retired.")) % {"item": item})
     return redirect("organisation:taxonomy")
 
 
@@ -162,7 +163,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
         for user in (u for u in users if str(u.pk) in shown):
             services.preferences_set(user, {kind.value: f"pref-{user.pk}-{kind.value}" in request.POST
                                             for kind in services.USER_KINDS})
-        messages.success(request, "Saved the notification switches.")
+        messages.success(request, _("Saved the notification switches."))
         return redirect("organisation:notifications")
     rows = [{"user": user, "switches": [{"kind": kind, "name": f"pref-{user.pk}-{kind.value}",
                                          "on": (user.pk, kind.value) not in off} for kind in services.USER_KINDS]}

@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.utils.formats import date_format
 
 from accounts import teams as team_services
 from accounts.models import ClosedDay, Membership, Team
@@ -81,7 +83,7 @@ def _team_editor(request: HttpRequest, team: Team | None) -> HttpResponse:
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(request, f"Saved “{saved.name}”.")
+                messages.success(request, _("Saved “%(name)s”.") % {"name": saved.name})
                 return redirect("organisation:team_edit", pk=saved.pk)
         status = 422
     context = {"form": form, "team": team, "timezones": timezone_names(), "countries": holiday_countries()}
@@ -115,7 +117,7 @@ def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("organisation:team_edit", pk=team.pk)
-    messages.success(request, f"Deleted “{team.name}”.")
+    messages.success(request, _("Deleted “%(team)s”.") % {"team": team.name})
     return redirect("organisation:team_list")
 
 
@@ -127,9 +129,9 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         user = form.cleaned_data["user"]
         team_services.membership_set(team, user, is_manager=form.cleaned_data["is_manager"])
-        messages.success(request, f"{user.display_name} is in {team.name}.")
+        messages.success(request, _("%(user)s is in %(team)s.") % {"user": user.display_name, "team": team.name})
     else:
-        messages.error(request, "Choose a person to add.")
+        messages.error(request, _("Choose a person to add."))
     return redirect("organisation:team_edit", pk=team.pk)
 
 
@@ -138,7 +140,7 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 def member_remove(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=membership_pk, team_id=pk)
     membership.delete()
-    messages.success(request, f"{membership.user.display_name} left {membership.team.name}.")
+    messages.success(request, _("%(user)s left %(team)s.") % {"user": membership.user.display_name, "team": membership.team.name})
     return redirect("organisation:team_edit", pk=pk)
 
 
@@ -153,9 +155,9 @@ def closed_day_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"{team.name} is closed on {day.date:%d %b %Y}.")
+            messages.success(request, _("%(team)s is closed on %(date)s.") % {"team": team.name, "date": date_format(day.date)})
     else:
-        messages.error(request, "Give the date the team is closed, e.g. 2026-12-24.")
+        messages.error(request, _("Give the date the team is closed, e.g. 2026-12-24."))
     return redirect("organisation:team_edit", pk=team.pk)
 
 

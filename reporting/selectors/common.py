@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.db.models import FloatField, Func
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from cases.models import Case, CaseEvent, RootCause
@@ -140,7 +141,7 @@ def crosstab_by_week(cells: list[dict], key: str, table: Table, *, label_of, lin
     labels = label_of(totals)
     week_keys = [(w, "w" + timezone.localtime(w).date().isoformat()) for w in weeks]
     label_column = table.columns[0].key
-    table.columns += [*[Column(k, k[1:], True) for _, k in week_keys], Column("total", "Total", True)]
+    table.columns += [*[Column(k, k[1:], True) for _, k in week_keys], Column("total", _("Total"), True)]
     for row_id in sorted(totals, key=lambda i: (-totals[i], labels.get(i, ""))):
         row = {label_column: labels.get(row_id, "?"), "total": totals[row_id]}
         links = {"total": link_of(row_id)} if link_of else {}
@@ -168,8 +169,8 @@ def crosstab_by_touchpoint(cells: list[dict], key: str, table: Table, *, label_o
     label_column = table.columns[0].key
     table.columns += [*[Column(keys[tp], tp or "(none)", True) for tp in shown]]
     if other:
-        table.columns.append(Column("other", "Other", True))
-    table.columns.append(Column("total", "Total", True))
+        table.columns.append(Column("other", _("Other"), True))
+    table.columns.append(Column("total", _("Total"), True))
     grid: dict[int, dict] = defaultdict(lambda: defaultdict(int))
     for c in cells:
         grid[c[key]][keys.get(c["response__touchpoint"] or "", "other")] += c["n"]

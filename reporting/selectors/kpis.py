@@ -9,6 +9,7 @@ from collections import defaultdict
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from cases.calendar import calendar_for
@@ -38,19 +39,19 @@ KPI_DIMENSIONS = {
 # SLA met first, beside the counts: the table is wider than a laptop screen, and what a manager
 # reads first must not sit behind a horizontal scroll (issue #19: it did, at 1,366 px).
 KPI_COLUMNS = [
-    Column("cases", "Cases", True),
-    Column("open", "Open", True),
-    Column("first_contact_sla_pct", "First-contact SLA met %", True),
-    Column("resolution_sla_pct", "Resolution SLA met %", True),
-    Column("low_scores", "Low scores", True),
-    Column("coverage_pct", "Coverage %", True),
-    Column("first_contact_median_h", "First contact median (business h)", True),
-    Column("first_contact_p90_h", "First contact p90 (business h)", True),
-    Column("close_median_h", "Close median (business h)", True),
-    Column("close_p90_h", "Close p90 (business h)", True),
-    Column("root_cause_pct", "Closed with root cause %", True),
-    Column("reopen_pct", "Reopen rate %", True),
-    Column("value_at_risk", "Open value at risk", True),
+    Column("cases", _("Cases"), True),
+    Column("open", _("Open"), True),
+    Column("first_contact_sla_pct", _("First-contact SLA met %"), True),
+    Column("resolution_sla_pct", _("Resolution SLA met %"), True),
+    Column("low_scores", _("Low scores"), True),
+    Column("coverage_pct", _("Coverage %"), True),
+    Column("first_contact_median_h", _("First contact median (business h)"), True),
+    Column("first_contact_p90_h", _("First contact p90 (business h)"), True),
+    Column("close_median_h", _("Close median (business h)"), True),
+    Column("close_p90_h", _("Close p90 (business h)"), True),
+    Column("root_cause_pct", _("Closed with root cause %"), True),
+    Column("reopen_pct", _("Reopen rate %"), True),
+    Column("value_at_risk", _("Open value at risk"), True),
 ]
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Count, Min, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from cases.models import Case
@@ -60,17 +61,17 @@ def overdue_by_team(filters: ReportFilters) -> Table:
         teams = teams.filter(id__in=filters.team_ids)
     table = Table(
         "overdue-by-team",
-        "Overdue by team",
+        _("Overdue by team"),
         [
-            Column("team", "Team"),
-            Column("overdue", "Overdue", True),
-            Column("escalated", "Escalated", True),
-            Column("unassigned", "Overdue, unassigned", True),
-            Column("due_24h", "Due in next 24 h", True),
-            Column("open", "Open", True),
-            Column("overdue_value", "Overdue value at risk", True),
+            Column("team", _("Team")),
+            Column("overdue", _("Overdue"), True),
+            Column("escalated", _("Escalated"), True),
+            Column("unassigned", _("Overdue, unassigned"), True),
+            Column("due_24h", _("Due in next 24 h"), True),
+            Column("open", _("Open"), True),
+            Column("overdue_value", _("Overdue value at risk"), True),
         ],
-        description="Open cases per team now; overdue value at risk is the customers' account value.",
+        description=_("Open cases per team now; overdue value at risk is the customers' account value."),
     )
     totals = defaultdict(int)
     team_list = sorted(teams, key=lambda t: (-rows.get(t.pk, {}).get("overdue", 0), t.name))
@@ -119,12 +120,12 @@ def overdue_by_assignee(filters: ReportFilters) -> Table:
     )
     table = Table(
         "overdue-by-assignee",
-        "Overdue by assignee",
+        _("Overdue by assignee"),
         [
-            Column("assignee", "Assignee"),
-            Column("overdue", "Overdue", True),
-            Column("escalated", "Escalated", True),
-            Column("longest_hours", "Longest overdue (h)", True),
+            Column("assignee", _("Assignee")),
+            Column("overdue", _("Overdue"), True),
+            Column("escalated", _("Escalated"), True),
+            Column("longest_hours", _("Longest overdue (h)"), True),
         ],
     )
     for r in rows:
@@ -157,9 +158,9 @@ def overdue_age(filters: ReportFilters) -> Table:
     total = sum(counts.values())
     table = Table(
         "overdue-age",
-        "How long overdue",
-        [Column("age", "Overdue for"), Column("cases", "Cases", True), Column("share", "Share %", True)],
-        description="Time since the case's first clock ran out.",
+        _("How long overdue"),
+        [Column("age", _("Overdue for")), Column("cases", _("Cases"), True), Column("share", _("Share %"), True)],
+        description=_("Time since the case's first clock ran out."),
     )
     for i, (label, low, high) in enumerate(AGE_BUCKETS):
         n = counts[f"b{i}"]
@@ -179,8 +180,8 @@ def overdue_escalation(filters: ReportFilters) -> Table:
     }
     table = Table(
         "overdue-escalation",
-        "Overdue by escalation level",
-        [Column("level", "Level", True), Column("meaning", "Meaning"), Column("cases", "Cases", True)],
+        _("Overdue by escalation level"),
+        [Column("level", _("Level"), True), Column("meaning", _("Meaning")), Column("cases", _("Cases"), True)],
     )
     for level in sorted(set(ESCALATION_LABELS) | set(rows)):
         link = inbox_url(filters, view="overdue", escalation_level=level or None, escalation_level_max=str(level))

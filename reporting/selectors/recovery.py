@@ -11,6 +11,7 @@ from functools import lru_cache
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from reporting.filters import ReportFilters
@@ -64,13 +65,13 @@ def _recovered_cases(filters: ReportFilters) -> tuple[dict, ...]:
 
 
 RECOVERY_COLUMNS = [
-    Column("answered_again", "Answered again", True),
-    Column("avg_before", "Average NPS score before", True),
-    Column("avg_after", "Average NPS score after", True),
-    Column("avg_change", "Average change", True),
-    Column("detractors_before", "Detractors before", True),
-    Column("recovered", "No longer detractors", True),
-    Column("recovery_pct", "Recovery rate %", True),
+    Column("answered_again", _("Answered again"), True),
+    Column("avg_before", _("Average NPS score before"), True),
+    Column("avg_after", _("Average NPS score after"), True),
+    Column("avg_change", _("Average change"), True),
+    Column("detractors_before", _("Detractors before"), True),
+    Column("recovered", _("No longer detractors"), True),
+    Column("recovery_pct", _("Recovery rate %"), True),
 ]
 
 
@@ -81,7 +82,7 @@ def _recovery_table(filters: ReportFilters, key: str, label_of, name: str, title
         groups[r[key]].append(r)
         labels[r[key]] = label_of(r)
     table = Table(name, title, [Column("group", label), *RECOVERY_COLUMNS],
-                  description="Closed cases whose customer answered again (NPS) after the closure.")
+                  description=_("Closed cases whose customer answered again (NPS) after the closure."))
     for group in sorted(groups, key=lambda g: (-len(groups[g]), labels[g])):
         items = groups[group]
         before = [r["response__nps"] for r in items]
@@ -124,17 +125,17 @@ def recovery_by_root_cause(filters: ReportFilters) -> Table:
 def recovery_customers(filters: ReportFilters) -> Table:
     table = Table(
         "recovery-customers",
-        "Customers who answered again",
+        _("Customers who answered again"),
         [
-            Column("reference", "Case"),
-            Column("customer", "Customer"),
-            Column("team", "Team"),
-            Column("root_cause", "Root cause"),
-            Column("closed_at", "Closed"),
-            Column("answered_at", "Answered again"),
-            Column("before", "NPS score before", True),
-            Column("after", "NPS score after", True),
-            Column("change", "Change", True),
+            Column("reference", _("Case")),
+            Column("customer", _("Customer")),
+            Column("team", _("Team")),
+            Column("root_cause", _("Root cause")),
+            Column("closed_at", _("Closed")),
+            Column("answered_at", _("Answered again")),
+            Column("before", _("NPS score before"), True),
+            Column("after", _("NPS score after"), True),
+            Column("change", _("Change"), True),
         ],
         description=f"Newest first, at most {MAX_LIST_ROWS}.",
     )

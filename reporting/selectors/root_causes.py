@@ -9,6 +9,7 @@ from collections import defaultdict
 from django.db.models import Avg, Count, F, Window
 from django.db.models.functions import RowNumber, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from reporting.filters import ReportFilters
@@ -42,14 +43,14 @@ def root_cause_pareto(filters: ReportFilters) -> Table:
     total = sum(r["n"] for r in rows)
     table = Table(
         "root-causes-pareto",
-        "Root causes (Pareto)",
+        _("Root causes (Pareto)"),
         [
-            Column("root_cause", "Root cause"),
-            Column("cases", "Cases", True),
-            Column("share", "Share %", True),
-            Column("cumulative", "Cumulative %", True),
+            Column("root_cause", _("Root cause")),
+            Column("cases", _("Cases"), True),
+            Column("share", _("Share %"), True),
+            Column("cumulative", _("Cumulative %"), True),
         ],
-        description="Cases closed in the period by root cause, most frequent first.",
+        description=_("Cases closed in the period by root cause, most frequent first."),
     )
     running = 0
     for r in rows:
@@ -74,8 +75,8 @@ def root_cause_weekly(filters: ReportFilters) -> Table:
         .values("week", "root_cause_id")
         .annotate(n=Count("pk"))
     )
-    table = Table("root-causes-weekly", "Root causes by week", [Column("root_cause", "Root cause")],
-                  description="Cases closed per week (week starting Monday) and root cause.")
+    table = Table("root-causes-weekly", _("Root causes by week"), [Column("root_cause", _("Root cause"))],
+                  description=_("Cases closed per week (week starting Monday) and root cause."))
 
     def link(cause_id, week_start=None) -> str:
         if week_start is None:
@@ -92,8 +93,8 @@ def root_cause_by_touchpoint(filters: ReportFilters) -> Table:
     cells = list(
         _closed_cases(filters).values("root_cause_id", "response__touchpoint").annotate(n=Count("pk"))
     )
-    table = Table("root-causes-by-touchpoint", "Root cause by touchpoint", [Column("root_cause", "Root cause")],
-                  description="Cases closed in the period; darker cells hold more cases.")
+    table = Table("root-causes-by-touchpoint", _("Root cause by touchpoint"), [Column("root_cause", _("Root cause"))],
+                  description=_("Cases closed in the period; darker cells hold more cases."))
     return crosstab_by_touchpoint(cells, "root_cause_id", table, label_of=cause_names,
                           link_of=lambda cause_id, **extra: cause_link(filters, cause_id, **extra))
 
@@ -116,16 +117,16 @@ def root_cause_scores(filters: ReportFilters) -> Table:
     )
     table = Table(
         "root-causes-scores",
-        "Average score by root cause",
+        _("Average score by root cause"),
         [
-            Column("root_cause", "Root cause"),
-            Column("cases", "Cases", True),
-            Column("nps_n", "NPS n", True),
-            Column("avg_nps", "Average NPS score (0-10)", True),
-            Column("csat_n", "CSAT n", True),
-            Column("avg_csat", "Average CSAT (% of scale)", True),
-            Column("ces_n", "CES n", True),
-            Column("avg_ces", "Average CES (1-7, 7 easiest)", True),
+            Column("root_cause", _("Root cause")),
+            Column("cases", _("Cases"), True),
+            Column("nps_n", _("NPS n"), True),
+            Column("avg_nps", _("Average NPS score (0-10)"), True),
+            Column("csat_n", _("CSAT n"), True),
+            Column("avg_csat", _("Average CSAT (% of scale)"), True),
+            Column("ces_n", _("CES n"), True),
+            Column("avg_ces", _("Average CES (1-7, 7 easiest)"), True),
         ],
     )
     for r in rows:
@@ -165,13 +166,13 @@ def root_cause_prevention(filters: ReportFilters) -> Table:
     rows.sort(key=lambda r: (-frequency[r["root_cause_id"]], r["root_cause__name"], -r["closed_at"].timestamp()))
     table = Table(
         "root-causes-prevention",
-        "How the frontline would prevent it",
+        _("How the frontline would prevent it"),
         [
-            Column("root_cause", "Root cause"),
-            Column("closed_at", "Closed"),
-            Column("reference", "Case"),
-            Column("team", "Team"),
-            Column("suggestion", "Suggestion"),
+            Column("root_cause", _("Root cause")),
+            Column("closed_at", _("Closed")),
+            Column("reference", _("Case")),
+            Column("team", _("Team")),
+            Column("suggestion", _("Suggestion")),
         ],
         description=f"The {PREVENTION_PER_CAUSE} newest suggestions per root cause.",
     )

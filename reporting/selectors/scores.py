@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Count
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
 from reporting.selectors.common import team_names_by_id
@@ -35,8 +36,8 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
     table = Table(
         f"scores-{period}ly",
         f"Scores by {period}",
-        [Column("period", "Week of" if period == "week" else "Month"), Column("responses", "Responses", True), *SCORE_COLUMNS],
-        description="Responses answered in the period, newest first; weeks start on Monday.",
+        [Column("period", _("Week of") if period == "week" else "Month"), Column("responses", _("Responses"), True), *SCORE_COLUMNS],
+        description=_("Responses answered in the period, newest first; weeks start on Monday."),
     )
     for r in rows:
         label = timezone.localtime(r["period"]).date()
@@ -62,7 +63,7 @@ def scores_by(filters: ReportFilters, by: str) -> Table:
     table = Table(
         f"scores-by-{by}",
         f"Scores by {label.lower()}",
-        [Column("group", label), Column("responses", "Responses", True), *SCORE_COLUMNS],
+        [Column("group", label), Column("responses", _("Responses"), True), *SCORE_COLUMNS],
     )
     for r in rows:
         key = r[field_name]

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.db.models.lookups import LessThan
+from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Alert, AlertRule
 from cases.models import Case, CaseResponse
@@ -91,16 +92,16 @@ def score_figures(agg: dict) -> dict:
 
 
 SCORE_COLUMNS = [
-    Column("nps_n", "NPS n", True),
-    Column("promoters", "Promoters", True),
-    Column("passives", "Passives", True),
-    Column("detractors", "Detractors", True),
-    Column("promoters_pct", "Promoters %", True),
-    Column("detractors_pct", "Detractors %", True),
-    Column("nps", "NPS", True),
-    Column("csat_n", "CSAT n", True),
-    Column("csat_top2_pct", "CSAT top-2-box %", True),
-    Column("ces_n", "CES n", True),
-    Column("ces_avg", "CES average (1-7, 7 easiest)", True),
-    Column("ces_high_effort_pct", "High effort %", True),
+    Column("nps_n", _("NPS n"), True),
+    Column("promoters", _("Promoters"), True),
+    Column("passives", _("Passives"), True),
+    Column("detractors", _("Detractors"), True),
+    Column("promoters_pct", _("Promoters %"), True),
+    Column("detractors_pct", _("Detractors %"), True),
+    Column("nps", _("NPS"), True),
+    Column("csat_n", _("CSAT n"), True),
+    Column("csat_top2_pct", _("CSAT top-2-box %"), True),
+    Column("ces_n", _("CES n"), True),
+    Column("ces_avg", _("CES average (1-7, 7 easiest)"), True),
+    Column("ces_high_effort_pct", _("High effort %"), True),
 ]

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import RootCauseModel
 from reporting.filters import ReportFilters
@@ -57,17 +58,17 @@ def root_cause_suggestions(filters: ReportFilters) -> Table:
     names = team_names_by_id(rows)
     table = Table(
         "root-cause-suggestions",
-        "Root-cause suggestions taken",
+        _("Root-cause suggestions taken"),
         [
-            Column("team", "Team"),
-            Column("closures", "Closures", True),
-            Column("offered", "Closed with suggestions", True),
-            Column("offered_pct", "Suggestions offered %", True),
-            Column("taken", "Suggestion taken", True),
-            Column("taken_pct", "Acceptance rate %", True),
+            Column("team", _("Team")),
+            Column("closures", _("Closures"), True),
+            Column("offered", _("Closed with suggestions"), True),
+            Column("offered_pct", _("Suggestions offered %"), True),
+            Column("taken", _("Suggestion taken"), True),
+            Column("taken_pct", _("Acceptance rate %"), True),
         ],
-        description="Closures in the period: how many had root causes suggested in the close form, and the share "
-                    "where the person closing picked one of them. " + _model_sentence(root_cause_model_in_use()),
+        description=_("Closures in the period: how many had root causes suggested in the close form, and the share "
+                    "where the person closing picked one of them. ") + _model_sentence(root_cause_model_in_use()),
     )
     totals = defaultdict(int)
     for team_id in sorted(rows, key=lambda i: (-rows[i]["closures"], names.get(i, ""))):

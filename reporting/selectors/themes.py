@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.db.models import Avg, Count
 from django.db.models.functions import TruncWeek
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from reporting.filters import ReportFilters
@@ -92,19 +93,19 @@ def themes_volume(filters: ReportFilters) -> Table:
     rows.sort(key=lambda r: (-r["responses"], _theme_label(themes.get(r["theme_id"]))))
     table = Table(
         "themes-volume",
-        "Themes: volume and sentiment",
+        _("Themes: volume and sentiment"),
         [
-            Column("theme", "Theme"),
-            Column("responses", "Responses", True),
-            Column("share", "Share of comments %", True),
-            Column("positive_pct", "Positive %", True),
-            Column("negative_pct", "Negative %", True),
-            Column("sentiment", "Average sentiment (-100 to 100)", True),
-            Column("open_cases", "Open cases", True),
+            Column("theme", _("Theme")),
+            Column("responses", _("Responses"), True),
+            Column("share", _("Share of comments %"), True),
+            Column("positive_pct", _("Positive %"), True),
+            Column("negative_pct", _("Negative %"), True),
+            Column("sentiment", _("Average sentiment (-100 to 100)"), True),
+            Column("open_cases", _("Open cases"), True),
         ],
-        description="Responses answered in the period whose comment is about the theme (a comment can be "
+        description=_("Responses answered in the period whose comment is about the theme (a comment can be "
                     "about several); share of all responses with a comment. Open cases: cases created in "
-                    "the period and still open whose responses are about the theme.",
+                    "the period and still open whose responses are about the theme."),
     )
     for r in rows:
         theme = themes.get(r["theme_id"])
@@ -128,8 +129,8 @@ def themes_weekly(filters: ReportFilters) -> Table:
     cells = list(
         _theme_tags(filters).annotate(week=TruncWeek("answered_at")).values("week", "theme_id").annotate(n=Count("pk"))
     )
-    table = Table("themes-weekly", "Themes by week", [Column("theme", "Theme")],
-                  description="Responses about each theme per week (week starting Monday).")
+    table = Table("themes-weekly", _("Themes by week"), [Column("theme", _("Theme"))],
+                  description=_("Responses about each theme per week (week starting Monday)."))
 
     def labels(ids) -> dict[int, str]:
         themes = _themes(ids)
@@ -138,7 +139,7 @@ def themes_weekly(filters: ReportFilters) -> Table:
     return crosstab_by_week(cells, "theme_id", table, label_of=labels)
 
 
-THEME_SCORE_COLUMNS = [*SCORE_COLUMNS, Column("sentiment", "Average sentiment (-100 to 100)", True)]
+THEME_SCORE_COLUMNS = [*SCORE_COLUMNS, Column("sentiment", _("Average sentiment (-100 to 100)"), True)]
 
 
 def themes_scores(filters: ReportFilters) -> Table:
@@ -153,10 +154,10 @@ def themes_scores(filters: ReportFilters) -> Table:
     rows.sort(key=lambda r: (-r["responses"], _theme_label(themes.get(r["theme_id"]))))
     table = Table(
         "themes-scores",
-        "Scores by theme",
-        [Column("theme", "Theme"), Column("responses", "Responses", True), *THEME_SCORE_COLUMNS],
-        description="The scores given with comments about each theme; the last row is every response in "
-                    "the period, for comparison.",
+        _("Scores by theme"),
+        [Column("theme", _("Theme")), Column("responses", _("Responses"), True), *THEME_SCORE_COLUMNS],
+        description=_("The scores given with comments about each theme; the last row is every response in "
+                    "the period, for comparison."),
     )
     for r in rows:
         table.add({"theme": _theme_label(themes.get(r["theme_id"])), "responses": r["responses"],
@@ -174,9 +175,9 @@ def themes_by_touchpoint(filters: ReportFilters) -> Table:
     """Cross-tab of theme x touchpoint (the busiest touchpoints as columns, the rest in "Other")."""
     cells = list(_theme_tags(filters).values("theme_id", "response__touchpoint").annotate(n=Count("pk")))
     table = Table(
-        "themes-by-touchpoint", "Themes by touchpoint", [Column("theme", "Theme")],
-        description="Responses about each theme per touchpoint; darker cells hold more. These count responses, "
-                    "not cases, so they do not link to the inbox (the open cases per theme are in the first table).",
+        "themes-by-touchpoint", _("Themes by touchpoint"), [Column("theme", _("Theme"))],
+        description=_("Responses about each theme per touchpoint; darker cells hold more. These count responses, "
+                    "not cases, so they do not link to the inbox (the open cases per theme are in the first table)."),
     )
     themes: dict[int, Theme] = {}
 

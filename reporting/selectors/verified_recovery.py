@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db.models import Count, F, Q
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from followup.models import Verification
@@ -33,16 +34,16 @@ def _checks(filters: ReportFilters, date_field: str):
 
 
 VERIFIED_COLUMNS = [
-    Column("closures", "Closures", True),
-    Column("resolved", "Resolved (self-reported)", True),
-    Column("resolved_pct", "Self-reported resolved %", True),
-    Column("sent", "Checks sent", True),
-    Column("answered", "Answered", True),
-    Column("response_pct", "Response rate %", True),
-    Column("recovered", "Recovered (customer says)", True),
-    Column("verified_pct", "Verified recovery %", True),
-    Column("confirmed_pct", "Resolved as customers confirm % (est.)", True),
-    Column("gap", "Gap (points)", True),
+    Column("closures", _("Closures"), True),
+    Column("resolved", _("Resolved (self-reported)"), True),
+    Column("resolved_pct", _("Self-reported resolved %"), True),
+    Column("sent", _("Checks sent"), True),
+    Column("answered", _("Answered"), True),
+    Column("response_pct", _("Response rate %"), True),
+    Column("recovered", _("Recovered (customer says)"), True),
+    Column("verified_pct", _("Verified recovery %"), True),
+    Column("confirmed_pct", _("Resolved as customers confirm % (est.)"), True),
+    Column("gap", _("Gap (points)"), True),
 ]
 VERIFIED_DESCRIPTION = (
     "Beside what the team recorded at closure (share of closures marked resolved with the customer), what "

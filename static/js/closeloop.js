@@ -1,13 +1,17 @@
 // Small progressive enhancements; every page works without them.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (/jsi18n/, loaded first by base.html); English if it did not load.
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (s, p, n) { return n === 1 ? s : p; };
+  var interpolate = window.interpolate || function (fmt, args) { var i = 0; return fmt.replace(/%s/g, function () { return String(args[i++]); }); };
 
   // A request HTMX could not swap (server error, network down): say so instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
-    showError("That did not work (" + event.detail.xhr.status + "). Reload the page and try again.");
+    showError(interpolate(gettext("That did not work (%s). Reload the page and try again."), [event.detail.xhr.status]));
   });
   document.addEventListener("htmx:sendError", function () {
-    showError("The server could not be reached. Check the connection and try again.");
+    showError(gettext("The server could not be reached. Check the connection and try again."));
   });
 
   function showError(text) {
@@ -31,7 +35,7 @@
     }
     var label = form.querySelector(".selected-count");
     if (label) {
-      label.textContent = checked.length ? "(" + checked.length + " selected)" : "(none selected)";
+      label.textContent = checked.length ? interpolate(gettext("(%s selected)"), [checked.length]) : gettext("(none selected)");
     }
   }
 

@@ -7,6 +7,10 @@
 // does not poll, and polls at once when it is shown again. Pages work the same without it.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (/jsi18n/, loaded first by base.html); English if it did not load.
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (s, p, n) { return n === 1 ? s : p; };
+  var interpolate = window.interpolate || function (fmt, args) { var i = 0; return fmt.replace(/%s/g, function () { return String(args[i++]); }); };
 
   var POLL_MS = 2000;
   var BACKOFF_MAX_MS = 60000;
@@ -41,9 +45,9 @@
       if (!latest || !shown) return;
       var added = latest.new - shown.new;
       if (added > 0) {
-        button.textContent = added === 1 ? "1 new case: show it" : added + " new cases: show them";
+        button.textContent = interpolate(ngettext("%s new case: show it", "%s new cases: show them", added), [added]);
       } else if (latest.list !== shown.list) {
-        button.textContent = data.liveWhat === "case" ? "This case was updated: show it" : "Updated: refresh the list";
+        button.textContent = data.liveWhat === "case" ? gettext("This case was updated: show it") : gettext("Updated: refresh the list");
       } else {
         button.hidden = true;
         marker.removeAttribute("data-live-pending");
@@ -60,7 +64,7 @@
         badges[i].hidden = !count;
       }
       var link = document.querySelector("[data-live-bell-link]");
-      if (link) link.setAttribute("aria-label", "Notifications: " + count + " unread");
+      if (link) link.setAttribute("aria-label", interpolate(gettext("Notifications: %s unread"), [count]));
     }
 
     function poll() {

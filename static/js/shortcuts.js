@@ -3,16 +3,20 @@
 // contenteditable) or with Ctrl, Alt or Meta held; Shift only where the key needs it (? and /).
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (/jsi18n/, loaded first by base.html); English if it did not load.
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (s, p, n) { return n === 1 ? s : p; };
+  var interpolate = window.interpolate || function (fmt, args) { var i = 0; return fmt.replace(/%s/g, function () { return String(args[i++]); }); };
 
   var SHORTCUTS = [
-    ["j", "Next case in the list", "inbox"],
-    ["k", "Previous case in the list", "inbox"],
-    ["o", "Open the selected case (or Enter)", "inbox"],
-    ["/", "Search the inbox", "inbox"],
-    ["c", "Claim and start the case", "case"],
-    ["n", "Write a note", "case"],
-    ["x", "Close the case", "case"],
-    ["?", "Show this list", "both"],
+    ["j", gettext("Next case in the list"), "inbox"],
+    ["k", gettext("Previous case in the list"), "inbox"],
+    ["o", gettext("Open the selected case (or Enter)"), "inbox"],
+    ["/", gettext("Search the inbox"), "inbox"],
+    ["c", gettext("Claim and start the case"), "case"],
+    ["n", gettext("Write a note"), "case"],
+    ["x", gettext("Close the case"), "case"],
+    ["?", gettext("Show this list"), "both"],
   ];
 
   function isTyping(target) {
@@ -85,14 +89,14 @@
     dialog.className = "shortcut-help";
     dialog.setAttribute("aria-labelledby", "shortcut-help-h");
     var where = document.getElementById("inbox-results") ? "inbox" : "case";
-    var html = '<h2 id="shortcut-help-h">Keyboard shortcuts</h2><dl>';
+    var html = '<h2 id="shortcut-help-h">' + gettext("Keyboard shortcuts") + '</h2><dl>';
     SHORTCUTS.forEach(function (item) {
       if (item[2] !== "both" && item[2] !== where) return;
       html += "<dt><kbd>" + item[0] + "</kbd></dt><dd>" + item[1] + "</dd>";
     });
-    html += "</dl><p class=\"muted\">Not while typing in a field. " +
-      (where === "inbox" ? "On a case: c, n, x." : "In the inbox: j, k, o, /.") + "</p>" +
-      '<form method="dialog"><button type="submit" class="button">Close</button></form>';
+    html += "</dl><p class=\"muted\">" + gettext("Not while typing in a field.") + " " +
+      (where === "inbox" ? gettext("On a case: c, n, x.") : gettext("In the inbox: j, k, o, /.")) + "</p>" +
+      '<form method="dialog"><button type="submit" class="button">' + gettext("Close") + '</button></form>';
     dialog.innerHTML = html;
     dialog.addEventListener("close", function () {
       if (returnFocus && returnFocus.isConnected) returnFocus.focus();

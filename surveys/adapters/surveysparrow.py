@@ -165,6 +165,8 @@ def _from_submission(submission: dict, mapping, received_at, source_name):
         **{f: first(variables, f) for f in ("tier", "segment", "account_value", "touchpoint", "location", "region")},
     }
     attributes = {"channel_name": first(submission, "channel.name")} if present(first(submission, "channel.name")) else {}
+    if present(first(submission, "language")):
+        attributes["language"] = first(submission, "language")  # the language it was answered in
     normalized = assemble(payload=submission, mapping=mapping, defaults=defaults, scores=scores,
                           received_at=received_at, answers=answers, attributes=attributes)
     if str(submission.get("state") or "COMPLETED").upper() not in ("COMPLETED", "COMPLETE"):

@@ -20,6 +20,7 @@ from surveys.services.customers import customer_find_or_create
 from surveys.services.lookups import RecordLookups
 from surveys.signals import Recorded, response_recorded, response_recording
 from surveys.text import active_theme_matcher, analyse, response_score_sentiment
+from surveys.text.language import vendor_language
 
 
 class InvalidResponse(ValueError):
@@ -97,6 +98,7 @@ def response_record(
     )
     _response_set_scores(response, normalized)
     themes = response_analyse(response)  # before the signal: alert rules read sentiment and themes
+    response.language = vendor_language(normalized.attributes) or response.language
     response_recording.send(sender=SurveyResponse, response=response)  # cases sets its team: one INSERT
     if lookups is not None and lookups.optimistic:
         insert(response)  # a lost race aborts the transaction: the delivery is recorded again, carefully
@@ -191,6 +193,7 @@ def response_complete(existing: SurveyResponse, normalized: NormalizedResponse) 
     current.partial = normalized.partial
     _response_set_scores(current, normalized)
     themes = response_analyse(current)
+    current.language = vendor_language(current.attributes) or current.language
     current.save(update_fields=list(COMPLETED_FIELDS))
     before = set(ResponseTheme.objects.filter(response_id=current.pk).values_list("theme_id", flat=True))
     theme_ids = frozenset(before) | _response_store_themes(current, [f for f in themes if f.theme_id not in before])

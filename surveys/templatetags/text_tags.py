@@ -36,3 +36,14 @@ def highlight_words(comment, matches) -> SafeString:
 @register.filter
 def sentiment_label(score) -> str:
     return _sentiment_label(score)
+
+
+@register.filter
+def sentiment_word(label: str) -> str:
+    """A sentiment band ("negative") as the viewer reads it ("Negative", "Negativo")."""
+    from surveys.vocabulary import Sentiment
+
+    try:
+        return str(Sentiment(label).label)
+    except ValueError:
+        return label

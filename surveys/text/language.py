@@ -52,3 +52,18 @@ def detect_language(comment: str) -> str:
     if confidence >= MIN_LANGUAGE_CONFIDENCE and confidence >= ENGLISH_MARGIN * english:
         return top[:8]
     return "en"
+
+
+_VENDOR_LANGUAGE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+def vendor_language(attributes: dict | None) -> str:
+    """The language the survey tool says the customer answered in (an adapter keeps it as the
+    response's `language` attribute: Formbricks' `language`, SurveySparrow's `language`), as an
+    ISO 639-1 code: "es-MX", "ES", "es_ES" -> "es". "" when the tool said nothing usable
+    ("default", a number, a full name): the comment's detected language is used then."""
+    value = (attributes or {}).get("language")
+    if not isinstance(value, str):
+        return ""
+    match = _VENDOR_LANGUAGE.match(value.strip())
+    return match.group(1).lower() if match and value.strip().lower() != "default" else ""

@@ -118,7 +118,8 @@ def test_each_action_goes_through_its_service(as_alice, personas):
     assign = as_alice.post(url(case, "assign"), {"assignee": personas.bob.pk}, format="json")
     assert assign.json()["assignee"]["username"] == "bob"
     draft = as_alice.get(url(case, "email-draft")).json()
-    assert "The parcel arrived broken." in draft["body"] and "NPS 3" in draft["body"]
+    # Written for the customer: their own words, no metric name or scale (issue #21).
+    assert "The parcel arrived broken." in draft["body"] and "NPS" not in draft["body"]
     sent = as_alice.post(url(case, "email"), {"subject": draft["subject"], "body": draft["body"]}, format="json")
     assert sent.status_code == 200
     closed = as_alice.post(url(case, "close"), {"root_cause": root_cause().pk, "resolution": "Sent a new one",

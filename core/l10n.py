@@ -1,0 +1,88 @@
+"""Dates and times as a viewer reads them: in their time zone, in their language's format, with the
+zone named: "Fri 4 Dec, 10:30 CET", "vie 4 dic, 10:30 CET", "Fr, 4. Dez, 10:30 CET" (a zone is
+named by its tz database abbreviation, or its UTC offset where it has none, in every language).
+
+The active time zone and language are the viewer's: accounts.middleware activates them per
+request (their profile, else the browser's language and their team's zone); e-mails activate the
+recipient's around rendering. The formats per language are config/formats/<lang>/formats.py.
+
+A template library that every Django template has without {% load %} (TEMPLATES "builtins"):
+
+    {{ case.resolution_due|when }}         Fri 4 Dec, 10:30 CET      (SHORT_DATETIME_FORMAT)
+    {{ response.answered_at|when:"long" }} Fri 4 Dec 2026, 10:30 CET (DATETIME_FORMAT)
+    {{ some_date|day }}                    4 Dec 2026                (DATE_FORMAT)
+    <time datetime="{{ moment|iso }}">     2026-12-04T09:30:00+00:00 (UTC, for machines)
+
+and the Jinja2 environment (jinja2.ext.i18n with Django's gettext installed, the same filters).
+Imports no app."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+from django.utils.translation import gettext, ngettext, npgettext, pgettext
+
+register = template.Library()
+
+
+def zone_name(value: dt.datetime) -> str:
+    """The zone of an aware datetime as people write it: "CET", "EST", "UTC", else "UTC+04"."""
+    name = value.tzname() or ""
+    if not name or name[0] in "+-":
+        offset = value.utcoffset() or dt.timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        hours, rest = divmod(abs(minutes), 60)
+        name = f"UTC{sign}{hours:02d}" + (f":{rest:02d}" if rest else "")
+    return name
+
+
+def local(value: dt.datetime) -> dt.datetime:
+    """`value` in the active (the viewer's) time zone; naive values are taken as they are."""
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+@register.filter(expects_localtime=False)
+def when(value, style: str = "short") -> str:
+    """A moment in the viewer's zone and language, the zone named. "" for no value."""
+    if not isinstance(value, dt.datetime):
+        return "" if value in (None, "") else str(value)
+    moment = local(value)
+    fmt = get_format("DATETIME_FORMAT" if style == "long" else "SHORT_DATETIME_FORMAT")
+    text = dateformat.format(moment, fmt)
+    return f"{text} {zone_name(moment)}" if timezone.is_aware(moment) else text
+
+
+@register.filter(expects_localtime=False)
+def day(value) -> str:
+    """A date (or a moment's date in the viewer's zone) in the language's format: "4 Dec 2026"."""
+    if isinstance(value, dt.datetime):
+        value = local(value)
+    elif not isinstance(value, dt.date):
+        return "" if value in (None, "") else str(value)
+    return dateformat.format(value, get_format("DATE_FORMAT"))
+
+
+@register.filter(expects_localtime=False)
+def iso(value) -> str:
+    """A moment for machines (<time datetime="...">): ISO 8601 in UTC, whoever is viewing."""
+    if not isinstance(value, dt.datetime):
+        return "" if value in (None, "") else str(value)
+    return value.astimezone(dt.timezone.utc).isoformat() if timezone.is_aware(value) else value.isoformat()
+
+
+def jinja2_environment(**options):
+    """Django's Jinja2 backend calls this (settings.TEMPLATES "environment"): jinja2.ext.i18n with
+    Django's translations installed, so `{{ _("No comment") }}` reads the same catalogue as
+    {% translate %} (and makemessages finds it: `_("...")` is also Django template syntax)."""
+    from jinja2 import Environment
+
+    options["extensions"] = [*options.get("extensions", []), "jinja2.ext.i18n"]
+    env = Environment(**options)
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
+    env.filters["when"] = when
+    env.filters["day"] = day
+    return env
