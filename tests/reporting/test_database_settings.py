@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_migrations_switch_jit_off_for_the_database():
-    """cases 0012: JIT compilation cost 369 ms of a 944 ms report query at 10M responses."""
+    """cases 0013: JIT compilation cost 369 ms of a 944 ms report query at 10M responses."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "

@@ -44,6 +44,6 @@ def jit_default(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0011_root_cause_model_as_json")]
+    dependencies = [("cases", "0012_email_template_language")]
 
     operations = [migrations.RunPython(jit_off, jit_default, elidable=False)]
