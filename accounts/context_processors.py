@@ -21,6 +21,7 @@ NAVIGATION = [
     ("Deliveries", "surveys:console", "admin"),
     ("API", "api-docs", "agent"),
     ("API tokens", "accounts:tokens", "agent"),
+    ("Two-factor", "accounts:two_factor", "agent"),
     ("Admin", "admin:index", "admin"),
 ]
 

@@ -15,6 +15,7 @@ from accounts.forms import InviteForm, RoleForm
 from accounts.models import User
 from accounts.permissions import admin_required
 from accounts.services import users as services
+from accounts.two_factor.services import status as two_factor_status
 
 STATUS_LABELS = {"active": "Active", "invited": "Invited", "deactivated": "Deactivated"}
 
@@ -83,7 +84,8 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("accounts:user_edit", pk=user.pk)
         status = 422
     row = _row(user)
-    context = {"form": form, "user_obj": user, "status": row["status"], "status_label": row["status_label"]}
+    context = {"form": form, "user_obj": user, "status": row["status"], "status_label": row["status_label"],
+               "two_factor": two_factor_status(user)}
     return render(request, "accounts/user_edit.html", context, status=status)
 
 
