@@ -1,6 +1,7 @@
 """Two-factor sign-in as people live it, in headless Chromium: an agent sets up an authenticator
 app from the set-up page (the "app" here is django-otp's TOTP fed the key the page shows), keeps
-the backup codes, signs out, and signs in again with the password and then a code."""
+the backup codes, signs out, and signs in again with the password and then a code. The set-up
+and code pages pass axe-core."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import re
 import time
 
 import pytest
+from axe_playwright_python.base import AXE_SCRIPT
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.accounts.totp_helpers import code_from_manual_key
 from tests.factories import PASSWORD, make_personas
+from tests.test_accessibility import run_axe, summarise
 
 
 def _unused_code(key: str, user) -> str:
@@ -25,6 +28,9 @@ def _unused_code(key: str, user) -> str:
 @pytest.mark.browser
 def test_an_agent_sets_up_an_authenticator_and_signs_in_with_a_code(transactional_db, live_server, page):
     personas = make_personas()
+    # The set-up and code pages are checked with axe-core here: the accessibility walk
+    # (tests/test_accessibility.py) reaches the code step only without a sign-in in progress.
+    page.add_init_script(AXE_SCRIPT)
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill(PASSWORD)
@@ -35,6 +41,7 @@ def test_an_agent_sets_up_an_authenticator_and_signs_in_with_a_code(transactiona
     page.get_by_role("link", name="Set up an authenticator app").click()
     page.wait_for_url(f"{live_server.url}/account/two-factor/set-up/")
     assert page.get_by_role("img", name="QR code to scan with your authenticator app").is_visible()
+    assert summarise("set-up", run_axe(page)) == []
     key = page.locator("#manual-key").inner_text()
     page.get_by_label("Code").fill(code_from_manual_key(key))
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
@@ -52,6 +59,7 @@ def test_an_agent_sets_up_an_authenticator_and_signs_in_with_a_code(transactiona
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/login/code/")
     assert page.locator("h1").inner_text() == "Enter your code"
+    assert summarise("code step", run_axe(page)) == []
     page.get_by_label("Code").fill(_unused_code(key, personas.alice))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/cases/**")
