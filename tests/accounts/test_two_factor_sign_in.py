@@ -196,3 +196,13 @@ def test_people_without_an_authenticator_sign_in_with_the_password(client, perso
     response = client.post(reverse("login"), {"username": "mia", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] != CODE_URL
     assert client.session["_auth_user_id"] == str(personas.mia.pk)
+
+
+def test_the_django_admin_signs_in_through_the_products_sign_in_page(client, personas, alice_device):
+    page = client.get("/admin/login/?next=/admin/accounts/team/")
+    assert (page.status_code, page["Location"]) == (302, "/login/?next=/admin/accounts/team/")
+    posted = client.post("/admin/login/", {"username": "adam", "password": PASSWORD})
+    assert posted.status_code == 302 and posted["Location"].startswith("/login/")
+    assert "_auth_user_id" not in client.session, "the admin's own form signs nobody in"
+    client.force_login(personas.mia)
+    assert client.get("/admin/login/").status_code == 200, "signed in, not staff: the admin's own answer"
