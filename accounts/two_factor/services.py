@@ -86,6 +86,11 @@ def _backup_device(user) -> StaticDevice | None:
     return StaticDevice.objects.filter(user=user, name=BACKUP_NAME).order_by("id").first()
 
 
+def users_with_authenticator() -> set[int]:
+    """Ids of the users who sign in with an authenticator app (the users page's column)."""
+    return set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
+
+
 def second_factor_needed(user) -> str | None:
     """After the password: "code" (they have an authenticator), "enrol" (their role requires one
     and they have none) or None (sign in now)."""

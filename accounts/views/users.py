@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.permissions import admin_required
 from accounts.services import users as services
 from accounts.two_factor.services import status as two_factor_status
+from accounts.two_factor.services import users_with_authenticator
 
 STATUS_LABELS = {"active": "Active", "invited": "Invited", "deactivated": "Deactivated"}
 
@@ -42,7 +43,8 @@ def _refusal(exc: ValidationError) -> str:
 
 @admin_required
 def user_list(request: HttpRequest) -> HttpResponse:
-    rows = [_row(user) for user in services.user_list()]
+    enrolled = users_with_authenticator()
+    rows = [{**_row(user), "two_factor": user.pk in enrolled} for user in services.user_list()]
     return render(request, "accounts/user_list.html", {"rows": rows})
 
 

@@ -196,6 +196,12 @@ def test_a_cx_admin_resets_someone_elses_second_factor(client, personas, time_ma
     assert TOTPDevice.objects.filter(user=personas.alice).exists()
 
     client.force_login(personas.adam)
+    users = client.get("/settings/users/").content.decode()
+    def row(user) -> str:
+        return re.search(rf'<tr id="user-{user.pk}">(.*?)</tr>', users, re.S).group(1)
+
+    assert row(personas.alice).rstrip().endswith("<td>On</td>")
+    assert row(personas.bob).rstrip().endswith('<td><span class="muted">Off</span></td>')
     assert b"Reset two-factor sign-in" in client.get(f"/settings/users/{personas.alice.pk}/").content
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/settings/users/{personas.alice.pk}/two-factor/reset/")
