@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import ApiToken, ClosedDay, Membership, SlaPolicy, Team, User
@@ -67,3 +70,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+_django_admin_login = admin.site.login
+
+
+def _admin_login(request, extra_context=None):
+    """The Django admin has its own password form, which would sign in without the second factor
+    and around the product's sign-in page: someone not signed in is sent to /login/ instead (the
+    code step and the lockout apply there) and comes back to the admin afterwards. A signed-in
+    person who is not staff still gets the admin's own "not authorised" page."""
+    if request.user.is_authenticated:
+        return _django_admin_login(request, extra_context)
+    return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"), login_url=reverse("login"))
+
+
+admin.site.login = _admin_login

@@ -22,6 +22,7 @@ NAVIGATION = [
     (_("Deliveries"), "surveys:console", "admin"),
     (_("API"), "api-docs", "agent"),
     (_("API tokens"), "accounts:tokens", "agent"),
+    (_("Two-factor"), "accounts:two_factor", "agent"),
     (_("Admin"), "admin:index", "admin"),
 ]
 

@@ -313,3 +313,7 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# Registered with this app: the two-factor policy lives in its own package (accounts/two_factor/).
+from accounts.two_factor.models import TwoFactorPolicy  # noqa: E402, F401

@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "auditlog",
+    # Two-factor sign-in (accounts.two_factor): django-otp's TOTP devices and backup codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # The flow, lowest layer first: each app imports only the ones above it in this list.
     "accounts",
     "audit",
@@ -91,6 +95,10 @@ MIDDLEWARE = [
     "audit.middleware.AuditOriginMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Two-factor sign-in: django-otp marks a session that passed a code, then the gate sends a
+    # session that still owes its second factor to the code step (accounts.two_factor.middleware).
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_factor.middleware.TwoFactorMiddleware",
     # Last, as django-axes asks: turns a lockout raised during authentication into the 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -277,6 +285,22 @@ AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
 AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True
+
+# --- Two-factor sign-in (accounts.two_factor, django-otp) ------------------------------------
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env("TWO_FACTOR_ISSUER", "Closeloop")
+# The Django admin lists devices without their keys.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# After each wrong code, no code is checked for 1, 2, 4, 8, ... seconds (per device).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# How long a sign-in waits between the password and the code before starting over.
+TWO_FACTOR_PENDING_SECONDS = envint("TWO_FACTOR_PENDING_SECONDS", 600)
+# How often a process re-reads the per-role policy's version (core.process_cache).
+TWO_FACTOR_POLICY_CHECK_SECONDS = envint("TWO_FACTOR_POLICY_CHECK_SECONDS", 0 if TESTING else 2)
+# Sessions signed in through these authentication backends (a dotted path, or a prefix ending in
+# ".") came through single sign-on: the identity provider owns the second factor, no code is asked.
+TWO_FACTOR_SSO_BACKENDS = ["accounts.sso.", "mozilla_django_oidc."]
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

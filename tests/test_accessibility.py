@@ -54,6 +54,7 @@ NOT_PAGES = {
 POST_ONLY = {
     "accounts:user_deactivate", "accounts:user_reactivate", "accounts:user_resend_invitation",
     "accounts:token_revoke",
+    "accounts:two_factor_backup_codes", "accounts:two_factor_remove", "accounts:two_factor_reset",
     "alerts:rule_toggle", "alerts:rule_move", "alerts:rule_delete", "alerts:rule_preview",
     "cases:bulk", "cases:action", "cases:playbook_step",
     "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete", "cases:notifications_read",

@@ -1,5 +1,6 @@
-"""Sign-in, the landing redirect, the lockout answer, password reset and invitations
-(accounts.views.passwords), and the users pages for CX admins (accounts.views.users)."""
+"""Sign-in (the password step; accounts.two_factor has the code step), the landing redirect, the
+lockout answer, password reset and invitations (accounts.views.passwords), and the users pages for
+CX admins (accounts.views.users)."""
 
 import logging
 
@@ -8,12 +9,26 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 
+from accounts.two_factor.services import second_factor_needed
+from accounts.two_factor.session import pending_start
+
 logger = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
+    """The password step. Someone with an authenticator app (or whose role requires one) is not
+    signed in yet: the session keeps a pending sign-in and the code step (or set-up) follows."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        step = second_factor_needed(user)
+        if step is None:
+            return super().form_valid(form)
+        pending_start(self.request, user=user, backend=user.backend, next_url=self.get_redirect_url())
+        return redirect("accounts:two_factor_enrol" if step == "enrol" else "accounts:two_factor_code")
 
 
 def locked_out(request, credentials=None, *args, **kwargs):

@@ -17,6 +17,8 @@ from accounts.forms import InviteForm, RoleForm
 from accounts.models import User
 from accounts.permissions import admin_required
 from accounts.services import users as services
+from accounts.two_factor.services import status as two_factor_status
+from accounts.two_factor.services import users_with_authenticator
 
 STATUS_LABELS = {"active": gettext_lazy("Active"), "invited": gettext_lazy("Invited"), "deactivated": gettext_lazy("Deactivated")}
 
@@ -48,7 +50,8 @@ def _refusal(exc: ValidationError) -> str:
 
 @admin_required
 def user_list(request: HttpRequest) -> HttpResponse:
-    rows = [_row(user) for user in services.user_list()]
+    enrolled = users_with_authenticator()
+    rows = [{**_row(user), "two_factor": user.pk in enrolled} for user in services.user_list()]
     return render(request, "accounts/user_list.html", {"rows": rows})
 
 
@@ -90,7 +93,8 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("accounts:user_edit", pk=user.pk)
         status = 422
     row = _row(user)
-    context = {"form": form, "user_obj": user, "status": row["status"], "status_label": row["status_label"]}
+    context = {"form": form, "user_obj": user, "status": row["status"], "status_label": row["status_label"],
+               "two_factor": two_factor_status(user)}
     return render(request, "accounts/user_edit.html", context, status=status)
 
 

@@ -38,6 +38,8 @@ def index(request: HttpRequest) -> HttpResponse:
         ("Root causes", reverse("organisation:taxonomy"), "The categories and causes agents close cases with."),
         ("Notifications", reverse("organisation:notifications"), "Who gets which e-mail; each team's Slack and Teams channels."),
         ("Users", _url("accounts:users"), "Invite people, set roles, deactivate."),
+        ("Two-factor sign-in", _url("accounts:two_factor_policy"),
+         "Which roles must sign in with an authenticator app."),
         ("Alert rules", _url("alerts:rule_list"), "Which responses open a case or send an e-mail."),
         ("Audit trail", _url("audit:log"), "Who changed which setting, rule, user, token or source, and from where; "
                                            "sign-ins; personal-data requests. Export as CSV."),
