@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.validation import default_team_problems, sla_problems, team_problems, timezone_problem
 
@@ -99,6 +100,10 @@ class Team(models.Model):
         LADDER = "ladder", "Notify, then escalate and raise priority"
         NOTIFY_ONLY = "notify_only", "Notify only"
 
+    class ClosedReply(models.TextChoices):
+        REOPEN = "reopen", _("Reopen the case")
+        FOLLOW_UP = "follow_up", _("Open a linked follow-up case")
+
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
@@ -133,6 +138,13 @@ class Team(models.Model):
         help_text="An unanswered contact attempt (no answer, voicemail, wrong number) stops the first-contact "
                   "clock. Off: the clock runs until the customer is reached (or e-mailed).",
     )
+    # E-mail with customers (cases/mail, docs/email.md): the team's sender address, and what a
+    # customer's e-mail reply to a closed case does.
+    mail_from = models.EmailField(
+        blank=True, help_text=_("Customer e-mails come from this address (blank: the site's DEFAULT_FROM_EMAIL)."))
+    mail_reply_to_closed = models.CharField(
+        max_length=10, choices=ClosedReply.choices, default=ClosedReply.REOPEN,
+        help_text=_("What a customer's e-mail reply to a closed case does."))
     slack_webhook_url = models.URLField(blank=True)
     msteams_webhook_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Priority, SlaPolicy, Team
 from alerts.models import Alert
@@ -305,6 +306,9 @@ class CaseEvent(models.Model):
         PLAYBOOK_STEP = "playbook_step", "Playbook step"
         VERIFICATION_SENT = "verify_sent", "Recovery check sent"
         VERIFICATION_ANSWER = "verify_answer", "Recovery check answered"
+        CUSTOMER_REPLIED = "customer_replied", _("Customer replied")  # by e-mail (cases/mail)
+        EMAIL_BOUNCED = "email_bounced", _("E-mail bounced")
+        EMAIL_AUTO_REPLY = "email_auto_reply", _("Automatic reply")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -492,4 +496,5 @@ class RootCauseModel(models.Model):
 
 
 # Its own module: this one is at its size limit.
+from cases.mail.models import InboundMail, OutgoingMail  # noqa: E402,F401
 from cases.saved_views.models import SavedView  # noqa: E402,F401

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.template import Context, Template
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome
 from surveys.vocabulary import primary_score
@@ -79,6 +80,17 @@ def describe_event(event: CaseEvent) -> str:
     if k == Kind.VERIFICATION_ANSWER:
         said = "yes, it was put right" if event.data.get("recovered") else "no, it was not put right"
         return f"The customer answered the recovery check: {said} ({event.to_value})"
+    if k == Kind.CUSTOMER_REPLIED:
+        if event.data.get("follow_up"):
+            return gettext("The customer replied by e-mail; follow-up case %(reference)s opened for it") % {
+                "reference": event.data["follow_up"]}
+        return gettext("The customer replied by e-mail")
+    if k == Kind.EMAIL_BOUNCED:
+        if event.to_value:
+            return gettext("The e-mail to the customer bounced (%(status)s)") % {"status": event.to_value}
+        return gettext("The e-mail to the customer bounced")
+    if k == Kind.EMAIL_AUTO_REPLY:
+        return gettext("An automatic reply came back (not counted as the customer answering)")
     return f"{who}: {event.get_kind_display().lower()}"
 
 

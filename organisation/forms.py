@@ -9,6 +9,7 @@ import zoneinfo
 
 import holidays as holidays_lib
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ClosedDay, SlaPolicy, Team, User
 from accounts.validation import DAY_NAMES, WEEKDAYS
@@ -45,8 +46,9 @@ class TeamForm(forms.ModelForm):
         model = Team
         fields = ["name", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
-                  "slack_webhook_url", "msteams_webhook_url"]
-        labels = {"is_default": "Default team (catches every case no routing rule claims)", "timezone": "Time zone",
+                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed"]
+        labels = {"mail_from": _("Customer e-mails come from"), "mail_reply_to_closed": _("A reply to a closed case"),
+                  "is_default": "Default team (catches every case no routing rule claims)", "timezone": "Time zone",
                   "holiday_country": "Public holidays: country", "holiday_subdivision": "Public holidays: region",
                   "slack_webhook_url": "Slack incoming-webhook URL", "msteams_webhook_url": "Microsoft Teams webhook URL"}
         help_texts = {"timezone": "IANA name, e.g. Europe/London. Business hours are in this time zone.",
@@ -58,6 +60,8 @@ class TeamForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs.setdefault("autocomplete", "off")
+        # Optional in a post that leaves it out (older clients): the model's default, reopen.
+        self.fields["mail_reply_to_closed"].required = False
         if self.is_bound:
             counts = {day: max(MIN_ROWS, 1 + max([int(m.group(1)) for key in self.data
                                                    if (m := re.match(rf"^{day}-(\d+)-start$", key))] or [-1]))
@@ -91,6 +95,8 @@ class TeamForm(forms.ModelForm):
         for field, message in errors.items():
             self.add_error(field, message)
         data["opening_hours"] = hours
+        if not data.get("mail_reply_to_closed"):  # left out: keep what the team has (new teams: reopen)
+            data["mail_reply_to_closed"] = self.instance.mail_reply_to_closed or Team.ClosedReply.REOPEN
         return data
 
 
@@ -166,4 +172,3 @@ def timezone_names() -> list[str]:
 
 def holiday_countries() -> list[str]:
     return sorted(holidays_lib.list_supported_countries())
-
