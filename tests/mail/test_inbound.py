@@ -187,3 +187,17 @@ def test_the_case_page_shows_the_reply_and_lists_its_attachments(client, mail_ca
     assert "The customer replied by e-mail" in html
     assert "Thanks, the replacement arrived today and it works." in html
     assert "parcel.jpg (image/jpeg, 57\xa0bytes)" in html
+
+
+def test_erasing_the_customer_empties_their_replies_but_keeps_the_message_id(mail_case):
+    from cases.services import cases_erase_free_text
+
+    mail_receive(_reply(mail_case), door="imap")
+    cases_erase_free_text(case_ids=[mail_case.pk])
+    row = InboundMail.objects.get()
+    assert (row.message_id, row.from_address, row.subject, row.text, row.attachments) == (
+        "dana-1@customer.example", "", "", "", [])
+    event = CaseEvent.objects.get(case=mail_case, kind="customer_replied")
+    assert event.note == "" and not {"from_email", "subject", "attachment_names", "message_id"} & set(event.data)
+    again = mail_receive(_reply(mail_case), door="mailgun")  # a replay after the erasure
+    assert not again.new and CaseEvent.objects.filter(case=mail_case, kind="customer_replied").count() == 1
