@@ -45,7 +45,7 @@ class PostmarkDoor(PostmarkInboundWebhookView):
 
 # door -> (anymail's view, the ANYMAIL setting that opens it, the basic auth it asks for)
 DOORS = {
-    InboundMail.Door.MAILGUN: (MailgunDoor, "MAILGUN_WEBHOOK_SIGNING_KEY", lambda: []),
+    InboundMail.Door.MAILGUN: (MailgunDoor, "MAILGUN_WEBHOOK_SIGNING_KEY", list),
     InboundMail.Door.POSTMARK: (PostmarkDoor, "WEBHOOK_SECRET", lambda: [settings.ANYMAIL["WEBHOOK_SECRET"]]),
 }
 
@@ -89,6 +89,8 @@ def inbound_door(request, door: str):
         # Read here, under this door's limit: a reply with an attached photo is larger than the
         # site-wide DATA_UPLOAD_MAX_MEMORY_SIZE, which would refuse it as request.body is read.
         request._body = request.read(settings.MAIL_INBOUND_MAX_BYTES + 1)
+        if len(request._body) > settings.MAIL_INBOUND_MAX_BYTES:  # sent without a Content-Length
+            return _problem(413, f"Larger than {settings.MAIL_INBOUND_MAX_BYTES} bytes (MAIL_INBOUND_MAX_BYTES).")
         request._stream = io.BytesIO(request._body)
     bucket: list = []
     token = _collected.set(bucket)
@@ -96,7 +98,7 @@ def inbound_door(request, door: str):
         response = view_class.as_view(webhook_secret=basic_auth())(request)
     except AnymailWebhookValidationFailure:
         raise  # anymail's own answer to a bad signature or credentials: 400
-    except (AnymailError, AnymailConfigurationError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (AnymailError, AnymailConfigurationError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return _problem(400, f"Not an inbound e-mail from {view_class.esp_name}: {type(exc).__name__}. "
                              "Point the provider's inbound (not tracking) webhook here.")
     finally:

@@ -12,6 +12,7 @@ refusal is an answer, never an error, so a provider does not retry it and the po
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -62,11 +63,16 @@ def mail_receive(raw: bytes, *, door: str, envelope_sender: str | None = None,
                  envelope_recipient: str | None = None) -> Receipt:
     """Record one inbound e-mail (its RFC 822 bytes) once, on its case. Safe to call twice, or
     through two doors at once: the Message-ID is unique, the second call returns the first's row."""
-    mail = read(raw, envelope_sender=envelope_sender, envelope_recipient=envelope_recipient)
+    try:
+        mail = read(raw, envelope_sender=envelope_sender, envelope_recipient=envelope_recipient)
+    except Exception as exc:  # noqa: BLE001 - a sender's bytes: refused and recorded, never an error
+        logger.warning("unreadable inbound e-mail", extra={"door": door, "error": type(exc).__name__})
+        mail = Received(message_id="sha256:" + hashlib.sha256(raw).hexdigest(), kind="refused",
+                        why=f"Unreadable message ({type(exc).__name__}).", from_address="", subject="", text="")
     existing = InboundMail.objects.filter(message_id=mail.message_id).select_related("case").first()
     if existing is not None:
         return Receipt(existing, False)
-    case_id, refusal = _find_case(mail)
+    case_id, refusal = _find_case(mail) if mail.kind != "refused" else (None, mail.why)
     row = InboundMail(
         message_id=mail.message_id, door=door, case_id=case_id,
         outcome=InboundMail.Outcome.REFUSED if case_id is None else mail.kind,

@@ -47,7 +47,7 @@ MSGID = re.compile(r"<([^<>\s]+)>")
 @dataclass(frozen=True)
 class Received:
     message_id: str
-    kind: str  # "reply", "bounce" or "auto_reply" (cases.mail.models.InboundMail.Outcome values)
+    kind: str  # "reply", "bounce", "auto_reply" (or "refused": unreadable), InboundMail.Outcome values
     why: str
     from_address: str
     subject: str
@@ -66,7 +66,7 @@ def parse(raw: bytes) -> EmailMessage:
 
 
 def message_id(msg: EmailMessage, raw: bytes) -> str:
-    value = str(msg.get("Message-ID") or "").strip()
+    value = _header(msg, "Message-ID")
     found = MSGID.search(value)
     value = found.group(1) if found else value.strip("<> ")
     if not value:
@@ -80,7 +80,7 @@ def thread_ids(msg: EmailMessage) -> tuple[str, ...]:
     """The Message-IDs this mail answers: In-Reply-To first, then References, newest first."""
     ids: list[str] = []
     for header in ("In-Reply-To", "References"):
-        values = MSGID.findall(str(msg.get(header) or ""))
+        values = MSGID.findall(_header(msg, header))
         for value in (values if header == "In-Reply-To" else reversed(values)):
             if value not in ids:
                 ids.append(value)
@@ -178,8 +178,10 @@ def attachments(msg: EmailMessage) -> tuple:
     for part in msg.walk():
         if part.is_multipart() or part is msg:
             continue
-        disposition = part.get_content_disposition()
-        filename = part.get_filename()
+        try:
+            disposition, filename = part.get_content_disposition(), part.get_filename()
+        except Exception:  # noqa: BLE001 - a header too broken to read: listed without a name
+            disposition, filename = "attachment", None
         if disposition != "attachment" and not (disposition == "inline" and filename):
             continue
         try:

@@ -145,6 +145,8 @@ def test_a_reply_to_an_unknown_address_is_answered_200_and_recorded_as_refused(c
 @pytest.mark.parametrize("body, content_type", [
     ("{not json", "application/json"),
     (json.dumps({"RecordType": "Bounce", "Email": "x@y"}), "application/json"),  # the tracking webhook, pointed here
+    ("[]", "application/json"),
+    (json.dumps({"Headers": "not a list", "FromFull": 7}), "application/json"),
 ])
 def test_a_post_that_is_not_an_inbound_e_mail_is_a_400_naming_the_problem(client, body, content_type):
     answer = client.post(POSTMARK, body, content_type=content_type, HTTP_AUTHORIZATION=basic(WEBHOOK_SECRET))
@@ -158,3 +160,11 @@ def test_a_door_without_its_secret_is_closed(client, settings, mail_case):
     assert client.post(MAILGUN, mailgun_form(mail_case)).status_code == 404
     assert client.post("/mail/inbound/sendgrid/", {}).status_code == 404
     assert client.get(MAILGUN).status_code == 405
+
+
+def test_a_post_over_the_inbound_limit_is_a_413(client, settings, mail_case):
+    settings.MAIL_INBOUND_MAX_BYTES = 200
+    answer = client.post(POSTMARK, postmark_json(mail_case), content_type="application/json",
+                         HTTP_AUTHORIZATION=basic(WEBHOOK_SECRET))
+    assert answer.status_code == 413 and "MAIL_INBOUND_MAX_BYTES" in answer.json()["detail"]
+    assert not InboundMail.objects.exists()

@@ -62,8 +62,8 @@ def test_a_spanish_reply_loses_its_quoted_history():
      "Merci, c'est réglé."),
     ("Danke, alles gut.\n\nAm Do., 3. Dez. 2026 um 16:12 Uhr schrieb North <north@closeloop.example>:\n> Sorry.\n",
      "Danke, alles gut."),
-    ("Fine now.\n\nFrom: North <north@closeloop.example>\nSent: Thursday, December 3, 2026 4:12 PM\n"
-     "To: Dana\nSubject: About your parcel\n\nWe are sorry.\n", "Fine now."),
+    (("Fine now.\n\nFrom: North <north@closeloop.example>\nSent: Thursday, December 3, 2026 4:12 PM\n"
+      "To: Dana\nSubject: About your parcel\n\nWe are sorry.\n"), "Fine now."),
     ("> Can you send a photo?\nHere it is.\n> And the order number?\n12345\n",
      "> Can you send a photo?\nHere it is.\n> And the order number?\n12345"),  # answered between the quotes
 ])
@@ -201,3 +201,15 @@ def test_erasing_the_customer_empties_their_replies_but_keeps_the_message_id(mai
     assert event.note == "" and not {"from_email", "subject", "attachment_names", "message_id"} & set(event.data)
     again = mail_receive(_reply(mail_case), door="mailgun")  # a replay after the erasure
     assert not again.new and CaseEvent.objects.filter(case=mail_case, kind="customer_replied").count() == 1
+
+
+@pytest.mark.parametrize("raw", [
+    b"\xff\xfe\x00garbage without headers",
+    (b"From: =?utf-8?b?////?= <\xff@x>\r\nTo: =?bogus?q?x?=\r\nMessage-ID: <\x00>\r\n"
+     b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\nContent-Disposition: attachment; filename*=x''%ZZ\r\n\r\n"),
+    b"",
+])
+def test_hostile_bytes_are_recorded_as_refused_never_an_error(raw):
+    receipt = mail_receive(raw, door="imap")
+    assert receipt.mail.outcome == "refused" and receipt.mail.case_id is None
+    assert mail_receive(raw, door="imap").new is False
