@@ -105,6 +105,10 @@ class Team(models.Model):
         LADDER = "ladder", _("Notify, then escalate and raise priority")
         NOTIFY_ONLY = "notify_only", _("Notify only")
 
+    class ClosedReply(models.TextChoices):
+        REOPEN = "reopen", _("Reopen the case")
+        FOLLOW_UP = "follow_up", _("Open a linked follow-up case")
+
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
@@ -142,6 +146,13 @@ class Team(models.Model):
     # What customers read when their own language is unknown or not one the product speaks
     # (customer e-mails, the "Did we put it right?" page; cases.customer_language).
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en", blank=True)
+    # E-mail with customers (cases/mail, docs/email.md): the team's sender address, and what a
+    # customer's e-mail reply to a closed case does.
+    mail_from = models.EmailField(
+        blank=True, help_text=_("Customer e-mails come from this address (blank: the site's DEFAULT_FROM_EMAIL)."))
+    mail_reply_to_closed = models.CharField(
+        max_length=10, choices=ClosedReply.choices, default=ClosedReply.REOPEN,
+        help_text=_("What a customer's e-mail reply to a closed case does."))
     slack_webhook_url = models.URLField(blank=True)
     msteams_webhook_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

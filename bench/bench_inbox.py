@@ -391,7 +391,7 @@ def report(figures: dict) -> str:
         f"{figures['team']['counts_p50']:.0f} ms; the rest of the SQL {figures['team']['other_sql_p50']:.0f} ms; "
         "the remainder is waiting for a CPU on the loaded machine.",
         "",
-        "How the SQL stays small at 1M cases (cases/selectors.py, cases/models.py, migration 0005):",
+        "How the SQL stays small at 1M cases (cases/selectors.py, cases/models/case.py, migration 0005):",
         "",
         "- The list orders by the next due time, `LEAST(resolution_due, first_contact_due while not "
         "contacted)`: an open case is overdue exactly when that time has passed, so this one key puts "

@@ -180,3 +180,6 @@ class RootCauseModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from cases.mail import admin as _mail_admin  # noqa: E402,F401  (inbound e-mail, read-only)

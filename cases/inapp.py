@@ -4,7 +4,7 @@
 An in-app row is written in the transaction that caused it, beside the e-mail row the user's
 preference asks for, and is born "sent" (there is nothing to deliver: the bell and the page read
 it). Kinds: assigned to me, mentioned, escalated (cases.services.sweep writes those in SQL) and
-customer replied (defined here; issue #21 produces it). The in-app row is written whatever the
+customer replied (cases.services.replies, when a customer's e-mail comes back to the case). The in-app row is written whatever the
 e-mail preference says: the preference switches e-mails, the centre is the record.
 
     row(case_id=..., kind=..., user_id=..., period=..., context=...) -> Notification
@@ -30,7 +30,7 @@ from cases import live
 from cases.models import Case, Notification, NotificationKind
 
 IN_APP = Notification.Channel.IN_APP
-# Kinds the centre shows (the bell counts these); customer_replied has its producer in issue #21.
+# Kinds the centre shows (the bell counts these).
 CENTRE_KINDS = (NotificationKind.ASSIGNED, NotificationKind.MENTIONED, NotificationKind.ESCALATED,
                 NotificationKind.CUSTOMER_REPLIED)
 # "@name": Django user names are letters, digits and @ . + - _; a trailing "." or "," is punctuation.

@@ -47,6 +47,11 @@ class TransportError(Exception):
     """A delivery failed in a way worth retrying."""
 
 
+class HeldBack(Exception):
+    """Not sent, and not to be retried: the mail-loop guard's hourly allowance for automatic
+    mails to this address is spent (cases.mail.outgoing.allow_automatic)."""
+
+
 class NotificationsOff:
     """Per batch (core.unit_of_work.UnitOfWork.state): who switched each kind off, read once per
     kind for everybody instead of once per case."""
@@ -201,6 +206,10 @@ def deliver_claimed(notification_ids: list[int]) -> int:
                     mail = get_connection()
                     mail.open()
                 send(notification, connection=mail)
+            except HeldBack as exc:
+                Notification.objects.filter(pk=notification.pk).update(
+                    status=Notification.Status.FAILED, attempts=F("attempts") + 1, error=str(exc)[:1000])
+                continue
             except Exception as exc:  # noqa: BLE001 - any failure is recorded on the row and retried
                 _reschedule(notification, exc)
                 continue
@@ -322,10 +331,22 @@ def chat_text(notification: Notification) -> str:
     )
 
 
+# Automatic mails an inbound e-mail causes: rate-limited per recipient (the mail-loop guard).
+LOOP_GUARDED_KINDS = {NotificationKind.CUSTOMER_REPLIED}
+
+
 def send_email(notification: Notification, *, connection=None) -> None:
+    from cases.mail import outgoing
+
+    sender = settings.DEFAULT_FROM_EMAIL
     if notification.kind == NotificationKind.CUSTOMER_EMAIL:
         subject, text, html = notification.subject, notification.body, None
-        reply_to = [notification.context["reply_to"]] if notification.context.get("reply_to") else None
+        data = notification.context or {}
+        reply_to = [data["reply_to"]] if data.get("reply_to") else None
+        headers = outgoing.customer_headers(case=notification.case, answers=data.get("answers"),
+                                            message_id=data.get("message_id") or outgoing.new_message_id())
+        if data.get("message_id") and reply_to:
+            sender = reply_to[0]  # the envelope sender: bounces come back to the case too
     else:
         # In the recipient's language and zone (accounts.preferences), whatever the worker's are.
         with speaking_to(notification.recipient,
@@ -336,8 +357,13 @@ def send_email(notification: Notification, *, connection=None) -> None:
             text = render_to_string(f"emails/case-{name}-body.txt", context)
             html = render_to_string(f"emails/case-{name}-body.html", context)
         reply_to = None
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [notification.address], reply_to=reply_to,
-                                     connection=connection)
+        guarded = notification.kind in LOOP_GUARDED_KINDS
+        headers = outgoing.automatic_headers(in_reply=guarded)
+        if guarded and not outgoing.allow_automatic(notification.address):
+            raise HeldBack(f"Held back: more than {settings.MAIL_AUTOMATIC_PER_HOUR} automatic e-mails to this "
+                           "address within the hour (the mail-loop guard, MAIL_AUTOMATIC_PER_HOUR).")
+    message = EmailMultiAlternatives(subject, text, sender, [notification.address], reply_to=reply_to,
+                                     headers=headers, connection=connection)
     if html:
         message.attach_alternative(html, "text/html")
     message.send()

@@ -9,7 +9,7 @@ in order and stops after one page, whatever the size of the table or of one agen
 Score is not offered: it lives on the survey response, so sorting by it would join and sort every
 case in scope instead of walking an index.
 
-This module imports only Django, so cases/models.py can build its indexes from it."""
+This module imports only Django, so cases/models/case.py can build its indexes from it."""
 
 from __future__ import annotations
 

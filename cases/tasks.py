@@ -6,6 +6,7 @@ services or the notification outbox.
     notification_send_task(id)       deliver one row now
     manager_digest_task()            beat, daily: one digest per manager (once per day)
     retrain_root_cause_model_task()  beat, nightly: retrain the root-cause suggestion model
+    mail_poll_imap_task()            beat, every minute: customers' e-mail through IMAP (cases/mail)
 """
 
 from __future__ import annotations
@@ -72,3 +73,12 @@ def retrain_root_cause_model_task() -> dict:
         return {"trained": False}
     return {"trained": True, "model_id": model.pk, "trained_on": model.trained_on, "classes": model.classes,
             "accuracy_top1": model.accuracy_top1, "accuracy_top3": model.accuracy_top3}
+
+
+@shared_task
+def mail_poll_imap_task() -> dict | None:
+    """Beat, every minute: the IMAP door (cases.mail.imap); nothing when MAIL_IMAP_HOST is unset."""
+    from cases.mail.imap import poll
+
+    result = poll()
+    return result.as_dict() if result is not None else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.template import Context, Template
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
 from accounts.models import Priority
@@ -99,6 +99,17 @@ def describe_event(event: CaseEvent) -> str:
                 "answer": event.to_value}
         return gettext("The customer answered the recovery check: no, it was not put right (%(answer)s)") % {
             "answer": event.to_value}
+    if k == Kind.CUSTOMER_REPLIED:
+        if event.data.get("follow_up"):
+            return gettext("The customer replied by e-mail; follow-up case %(reference)s opened for it") % {
+                "reference": event.data["follow_up"]}
+        return gettext("The customer replied by e-mail")
+    if k == Kind.EMAIL_BOUNCED:
+        if event.to_value:
+            return gettext("The e-mail to the customer bounced (%(status)s)") % {"status": event.to_value}
+        return gettext("The e-mail to the customer bounced")
+    if k == Kind.EMAIL_AUTO_REPLY:
+        return gettext("An automatic reply came back (not counted as the customer answering)")
     return f"{who}: {str(event.get_kind_display()).lower()}"
 
 

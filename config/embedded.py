@@ -53,6 +53,10 @@ def main() -> int:
     # E-mails (alerts, invitations, digests) as files, not JSON lines in the terminal.
     env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     env.setdefault("EMAIL_FILE_PATH", str(var_dir / "mail"))
+    # The demo's inbound e-mail doors (docs/email.md) are open, with keys only the demo uses: a
+    # reply still needs a case's reply address, signed with this demo's own SECRET_KEY.
+    env.setdefault("MAILGUN_WEBHOOK_SIGNING_KEY", "demo-mailgun-signing-key")
+    env.setdefault("ANYMAIL_WEBHOOK_SECRET", "demo:demo-inbound-password")
     (var_dir / "log").mkdir(exist_ok=True)
 
     redis_proc = None

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "anymail",  # inbound e-mail webhooks (cases/mail, docs/email.md)
     # The flow, lowest layer first: each app imports only the ones above it in this list.
     "accounts",
     "audit",
@@ -221,6 +222,31 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Closeloop <closeloop@localhost>")
+
+# --- Two-way e-mail from the case (cases/mail/, docs/email.md) -------------------------------
+# Replies come back to MAIL_REPLY_ADDRESS with a signed token after a "+" (replies+<token>@domain);
+# its domain must deliver to one of the inbound doors below. Default: replies@ the sender's domain.
+MAIL_REPLY_ADDRESS = env("MAIL_REPLY_ADDRESS", "replies@" + DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >"))
+# Automatic mails (no person wrote them) to one address per hour, at most: the mail-loop guard.
+MAIL_AUTOMATIC_PER_HOUR = envint("MAIL_AUTOMATIC_PER_HOUR", 20)
+# Inbound bodies up to this size (JSON doors read the body themselves; files are not held in memory).
+MAIL_INBOUND_MAX_BYTES = envint("MAIL_INBOUND_MAX_BYTES", 25 * 1024 * 1024)
+# django-anymail's inbound webhooks: a door opens only when its secret is set (else 404).
+# Mailgun signs each post (HMAC-SHA256 with the webhook signing key); Postmark authenticates with
+# the basic-auth credentials you put in the inbound URL (ANYMAIL_WEBHOOK_SECRET, "user:password").
+ANYMAIL = {}
+if env("MAILGUN_WEBHOOK_SIGNING_KEY"):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env("MAILGUN_WEBHOOK_SIGNING_KEY")
+if env("ANYMAIL_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")
+# The IMAP poller (self-hosters): polled every minute by the beat when MAIL_IMAP_HOST is set.
+MAIL_IMAP_HOST = env("MAIL_IMAP_HOST")
+MAIL_IMAP_PORT = envint("MAIL_IMAP_PORT", 993)
+MAIL_IMAP_SECURITY = env("MAIL_IMAP_SECURITY", "ssl")  # ssl, starttls or none (loopback tests only)
+MAIL_IMAP_USER = env("MAIL_IMAP_USER")
+MAIL_IMAP_PASSWORD = env("MAIL_IMAP_PASSWORD")
+MAIL_IMAP_FOLDER = env("MAIL_IMAP_FOLDER", "INBOX")
+MAIL_IMAP_BATCH = envint("MAIL_IMAP_BATCH", 50)
 
 # --- Security (production values switch on when DEBUG is off) --------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -425,6 +451,7 @@ CELERY_BEAT_SCHEDULE = {
     "followup-verification-sweep": {
         "task": "followup.tasks.verification_sweep_task", "schedule": crontab(minute="*/5"),
     },
+    "cases-mail-poll-imap": {"task": "cases.tasks.mail_poll_imap_task", "schedule": crontab(minute="*")},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -31,6 +31,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("webhooks/", include("surveys.webhook_urls")),
+    path("mail/inbound/", include("cases.mail.urls")),  # customers' e-mail replies (docs/email.md)
     path("surveys/", include("surveys.urls")),
     path("alerts/", include("alerts.urls")),
     path("cases/", include("cases.urls")),

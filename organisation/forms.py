@@ -46,8 +46,9 @@ class TeamForm(forms.ModelForm):
         model = Team
         fields = ["name", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
-                  "slack_webhook_url", "msteams_webhook_url"]
-        labels = {"is_default": _("Default team (catches every case no routing rule claims)"), "timezone": _("Time zone"),
+                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed"]
+        labels = {"mail_from": _("Customer e-mails come from"), "mail_reply_to_closed": _("A reply to a closed case"),
+                  "is_default": _("Default team (catches every case no routing rule claims)"), "timezone": _("Time zone"),
                   "holiday_country": _("Public holidays: country"), "holiday_subdivision": _("Public holidays: region"),
                   "slack_webhook_url": _("Slack incoming-webhook URL"), "msteams_webhook_url": _("Microsoft Teams webhook URL")}
         help_texts = {"timezone": _("IANA name, e.g. Europe/London. Business hours are in this time zone."),
@@ -59,6 +60,8 @@ class TeamForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].widget.attrs.setdefault("autocomplete", "off")
+        # Optional in a post that leaves it out (older clients): the model's default, reopen.
+        self.fields["mail_reply_to_closed"].required = False
         if self.is_bound:
             counts = {day: max(MIN_ROWS, 1 + max([int(m.group(1)) for key in self.data
                                                    if (m := re.match(rf"^{day}-(\d+)-start$", key))] or [-1]))
@@ -92,6 +95,8 @@ class TeamForm(forms.ModelForm):
         for field, message in errors.items():
             self.add_error(field, message)
         data["opening_hours"] = hours
+        if not data.get("mail_reply_to_closed"):  # left out: keep what the team has (new teams: reopen)
+            data["mail_reply_to_closed"] = self.instance.mail_reply_to_closed or Team.ClosedReply.REOPEN
         return data
 
 
@@ -167,4 +172,3 @@ def timezone_names() -> list[str]:
 
 def holiday_countries() -> list[str]:
     return sorted(holidays_lib.list_supported_countries())
-

@@ -35,6 +35,7 @@ NOT_PAGES = {
     "admin/": "Django's own admin site: its templates are Django's, not ours",
     "api/": "the REST API, its OpenAPI schema and the third-party Swagger UI",
     "webhooks/": "survey tools POST deliveries here; no page",
+    "mail/inbound/": "mail providers POST customers' e-mail replies here; no page",
     "healthz": "liveness probe, plain text",
     "readyz": "readiness probe, JSON",
     "metrics": "Prometheus text format",

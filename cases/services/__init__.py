@@ -19,6 +19,7 @@ The modules, one subject each (callers import from here):
     opening.py  pick_assignee and case opening from alerts, one at a time or a batch
     sweep.py    the SLA sweep and the escalation ladder's priority raise
     erasure.py  the case side of a personal-data erasure
+    replies.py  e-mail that came back to a case: a reply, a bounce, an automatic reply (cases/mail)
 """
 
 from cases.services.actions import (
@@ -53,6 +54,7 @@ from cases.services.opening import (
     cases_open_from_alerts,
     pick_assignee,
 )
+from cases.services.replies import case_mail_received
 from cases.services.sweep import (
     BATCH_LIST,
     SweepResult,
@@ -67,7 +69,7 @@ __all__ = [
     "ACTIONS", "ACTION_WORDS", "ANY", "BATCH_LIST", "ERASED", "FREE_TEXT_KEYS", "OPEN", "TRANSITIONS",
     "CaseConflict", "InvalidTransition", "SweepResult",
     "case_add_note", "case_assign", "case_change_priority", "case_claim", "case_close", "case_email_customer",
-    "case_log_contact", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
+    "case_log_contact", "case_mail_received", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
     "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_open_from_alerts",
     "cases_raise_priority", "cases_sweep_sla", "closure_errors",
     "not_a_member", "conflict_message", "describe_event",

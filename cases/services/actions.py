@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
 from cases import inapp, live, notifications
+from cases.mail import outgoing
+from cases.mail.addresses import reply_address
+from cases.mail.models import InboundMail, OutgoingMail
 from cases.models import (
     Case,
     CaseEvent,
@@ -365,7 +368,6 @@ def case_reopen(*, case_id: int, by, reason: str, expected_version: int | None =
     return _save(case, fields, events)
 
 
-@transaction.atomic
 def _sendable(address: str) -> bool:
     from django.core.validators import validate_email
 
@@ -376,6 +378,7 @@ def _sendable(address: str) -> bool:
     return True
 
 
+@transaction.atomic
 def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expected_version: int | None = None,
                         at: dt.datetime | None = None) -> Case:
     """Queue an e-mail to the customer (sent by a task after commit) and record it on the timeline
@@ -403,13 +406,23 @@ def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expe
         raise ValidationError(errors)
     at = _now(at)
     period = f"e{uuid.uuid4().hex[:16]}"
+    # Replies come back to the case (cases/mail): the reply address carries its signed token, the
+    # Message-ID (kept here and on the timeline) threads them, and our answer threads under the
+    # customer's last reply.
+    message_id = outgoing.new_message_id()
+    answers = list(InboundMail.objects.filter(case=case, outcome=InboundMail.Outcome.REPLY)
+                   .order_by("-received_at", "-id").values_list("message_id", flat=True)[:1])
+    answers += [m for m in OutgoingMail.objects.filter(case=case).order_by("-created_at", "-id")
+                .values_list("message_id", flat=True)[:5]]
     notification = Notification.objects.create(
         case=case, kind=NotificationKind.CUSTOMER_EMAIL, channel=Notification.Channel.EMAIL, address=customer.email,
         period=period, subject=subject.strip(), body=body,
-        context={"reply_to": by.email if by is not None and by.email else ""},
+        context={"reply_to": reply_address(case.pk), "message_id": message_id, "answers": answers},
     )
+    OutgoingMail.objects.create(message_id=message_id, case=case, created_at=at)
     events, fields = _contact(case, by, at, channel=ContactChannel.EMAIL, outcome="", note=body,
-                              data={"subject": subject.strip(), "notification_id": notification.pk},
+                              data={"subject": subject.strip(), "notification_id": notification.pk,
+                                    "message_id": message_id},
                               action="email_customer")
     _save(case, fields, events)
     notifications.dispatch_on_commit()

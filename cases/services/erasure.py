@@ -8,6 +8,7 @@ import re
 from django.db import transaction
 from django.db.models import F
 
+from cases.mail.models import InboundMail
 from cases.models import (
     Case,
     CaseEvent,
@@ -40,6 +41,10 @@ def cases_erase_free_text(*, case_ids: list[int], by=None, record: bool = True, 
         if event.note or data != event.data:
             CaseEvent.objects.filter(pk=event.pk).update(note="", data=data)
             events += 1
+    # E-mail that came back to these cases (cases/mail): the row stays (its Message-ID keeps a
+    # replay from landing again), the customer's words and address go.
+    InboundMail.objects.filter(case_id__in=locked).update(from_address="", subject="", text="", attachments=[],
+                                                          data={})
     if record:
         actor = by if by is not None and by.is_authenticated else None
         CaseEvent.objects.bulk_create(

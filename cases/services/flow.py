@@ -51,6 +51,8 @@ ACTIONS: dict[str, tuple[frozenset, str | None]] = {
     "playbook_step": (OPEN, None),
     "verification_sent": (frozenset({Status.CLOSED}), None),
     "verification_answer": (ANY, None),
+    "customer_replied": (ANY, None),  # a closed case reopens first (cases.services.replies)
+    "mail_received": (ANY, None),  # a bounce or an automatic reply: recorded, nothing moves
 }
 ACTION_WORDS = {
     "claim": "claim", "assign": "assign", "start": "start", "log_contact": "log a contact attempt on",
@@ -58,6 +60,7 @@ ACTION_WORDS = {
     "close": "close", "reopen": "reopen", "attach_response": "attach a response to",
     "playbook_step": "tick a playbook step on", "verification_sent": "send a recovery check for",
     "verification_answer": "record a recovery check answer on",
+    "customer_replied": "record a customer's reply on", "mail_received": "record an e-mail on",
 }
 
 

@@ -51,7 +51,7 @@ class TeamSerializer(CleanedModelSerializer):
         model = Team
         fields = ["id", "name", "slug", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
-                  "slack_webhook_url", "msteams_webhook_url", "members"]
+                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed", "members"]
         read_only_fields = ["slug"]
         # A new default is not a conflict: accounts.teams.team_save moves the flag.
         extra_kwargs = {"is_default": {"validators": []}}

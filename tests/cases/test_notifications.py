@@ -13,6 +13,7 @@ from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from accounts.models import Team
+from cases.mail.addresses import reply_address
 from cases.models import Case, Notification, NotificationPreference
 from cases.notifications import MAX_ATTEMPTS, deliver, queue_manager_digests
 from cases.services import case_assign, case_close, case_email_customer
@@ -211,4 +212,5 @@ def test_e_mailing_the_customer_is_sent_by_a_task_and_recorded_as_a_contact(pers
     assert case.first_contacted_at is not None and case.status == "in_progress"
     event = case.events.get(kind="contact")
     assert event.data["channel"] == "email" and event.data["subject"] == "Sorry"
-    assert mail.outbox[0].to == [case.customer.email] and mail.outbox[0].reply_to == ["alice@example.com"]
+    # Replies come back to the case (cases/mail, tests/mail/), no longer to the agent's own mailbox.
+    assert mail.outbox[0].to == [case.customer.email] and mail.outbox[0].reply_to == [reply_address(case.pk)]

@@ -29,7 +29,7 @@ def admin_team_form(team, **fields) -> dict:
             "opening_hours": json.dumps(team.opening_hours), "holiday_country": team.holiday_country,
             "holiday_subdivision": team.holiday_subdivision, "escalation": team.escalation,
             "escalation_delay_minutes": str(team.escalation_delay_minutes), "escalation_email": "",
-            "slack_webhook_url": "", "msteams_webhook_url": "",
+            "slack_webhook_url": "", "msteams_webhook_url": "", "mail_reply_to_closed": team.mail_reply_to_closed,
             "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
             "closed_days-TOTAL_FORMS": "0", "closed_days-INITIAL_FORMS": "0"}
     if team.is_default:

@@ -27,7 +27,8 @@ class Route:
 
     @property
     def is_webhook(self) -> bool:
-        return self.path.startswith("webhooks/")
+        # Survey tools' deliveries, and mail providers' inbound e-mail (cases/mail/doors.py).
+        return self.path.startswith(("webhooks/", "mail/inbound/"))
 
 
 def _regex_to_route(regex: str) -> str:

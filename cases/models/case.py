@@ -1,7 +1,5 @@
-"""Cases: a customer's bad (or notable) experience turned into work with an owner and a clock.
-
-A case is opened from an alert, routed to a team, worked (claim, contact, notes) and closed
-with a root cause. Every change goes through cases.services and leaves a CaseEvent."""
+"""The case, the responses it holds and its timeline (CaseEvent): a customer's bad (or notable)
+experience turned into work with an owner and a clock."""
 
 from __future__ import annotations
 
@@ -14,76 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Priority, SlaPolicy, Team
 from alerts.models import Alert
 from cases.ordering import next_due_expression, sort_indexes
-from cases.validation import refuse, routing_rule_problems, taxonomy_name_problems
-from surveys.models import Customer, Survey, SurveyResponse
+from surveys.models import Customer, SurveyResponse
 
-
-class RootCauseCategory(models.Model):
-    """Top level of the root-cause taxonomy (Product, Delivery, Staff...)."""
-
-    name = models.CharField(max_length=120, unique=True)
-    active = models.BooleanField(default=True)
-    order = models.PositiveIntegerField(default=100)
-
-    class Meta:
-        ordering = ["order", "name"]
-        verbose_name_plural = "root cause categories"
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean(self):
-        refuse(taxonomy_name_problems(self.name))
-
-
-class RootCause(models.Model):
-    """A cause within a category. Retire (active=False) rather than delete: history keeps it."""
-
-    category = models.ForeignKey(RootCauseCategory, on_delete=models.PROTECT, related_name="causes")
-    name = models.CharField(max_length=120)
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["category__order", "category__name", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["category", "name"], name="cases_rootcause_unique_category_name"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.category.name} > {self.name}"
-
-    def clean(self):
-        refuse(taxonomy_name_problems(self.name))
-
-
-class RoutingRule(models.Model):
-    """Ordered conditions choosing the team for a case; the default team catches the rest.
-    Empty lists mean "any"."""
-
-    name = models.CharField(max_length=160)
-    order = models.PositiveIntegerField(default=100)
-    active = models.BooleanField(default=True)
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_rules")
-    surveys = models.ManyToManyField(Survey, blank=True, related_name="+")
-    touchpoints = models.JSONField(default=list, blank=True)
-    locations = models.JSONField(default=list, blank=True, help_text=_("Locations or regions."))
-    channels = models.JSONField(default=list, blank=True)
-    customer_tiers = models.JSONField(default=list, blank=True)
-    metrics = models.JSONField(default=list, blank=True, help_text=_("nps, csat, ces or question keys."))
-    sla_policy = models.ForeignKey(
-        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text=_("Blank: the policy for the case's priority and customer tier (an alert rule's policy wins)."),
-    )
-
-    class Meta:
-        ordering = ["order", "id"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean(self):  # the same refusals as the settings page and the API
-        refuse(routing_rule_problems({"sla_policy": self.sla_policy if self.sla_policy_id else None, **{
-            f: getattr(self, f) for f in ("name", "touchpoints", "locations", "channels", "customer_tiers", "metrics")}}))
+from cases.models.taxonomy import RootCause
 
 
 class ContactChannel(models.TextChoices):
@@ -306,6 +237,9 @@ class CaseEvent(models.Model):
         PLAYBOOK_STEP = "playbook_step", _("Playbook step")
         VERIFICATION_SENT = "verify_sent", _("Recovery check sent")
         VERIFICATION_ANSWER = "verify_answer", _("Recovery check answered")
+        CUSTOMER_REPLIED = "customer_replied", _("Customer replied")  # by e-mail (cases/mail)
+        EMAIL_BOUNCED = "email_bounced", _("E-mail bounced")
+        EMAIL_AUTO_REPLY = "email_auto_reply", _("Automatic reply")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -335,165 +269,3 @@ class CaseEvent(models.Model):
         return f"{self.case} {self.kind}"
 
 
-class NotificationKind(models.TextChoices):
-    """What a notification is about; each user can switch each kind on or off."""
-
-    NEW_CASE = "new_case", _("New case in a team channel")
-    ASSIGNED = "assigned", _("A case was assigned to you")
-    DUE_SOON = "due_soon", _("A case of yours is due soon")
-    OVERDUE = "overdue", _("A case became overdue")
-    ESCALATED = "escalated", _("A case was escalated")
-    DIGEST = "digest", _("Daily manager digest")
-    CUSTOMER_EMAIL = "customer_email", _("E-mail to a customer")
-    MENTIONED = "mentioned", _("You were mentioned in a note")
-    CUSTOMER_REPLIED = "customer_replied", _("A customer replied on a case of yours")
-
-
-class Notification(models.Model):
-    """The outbox: one row per (case, kind, channel, address, period), so a sweep or task that runs
-    twice queues nothing twice. Rows are sent by cases.tasks.notifications_dispatch_task, which
-    claims pending rows with a conditional UPDATE and retries failures with backoff."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("E-mail")
-        SLACK = "slack", _("Slack")
-        MSTEAMS = "msteams", _("Microsoft Teams")
-        IN_APP = "in_app", "In the app"  # the notification centre; address "user:<id>", born sent
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                                  related_name="notifications")
-    address = models.CharField(max_length=500, help_text=_("E-mail address or incoming-webhook URL."))
-    period = models.CharField(max_length=40, blank=True, help_text=_("Which occurrence this is (the overdue moment, "
-                              "the case version, the digest date)."))
-    subject = models.CharField(max_length=255, blank=True, help_text=_("Pre-rendered (customer e-mails); else from the template."))
-    body = models.TextField(blank=True)
-    context = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True, help_text=_("In-app rows: when the recipient read it."))
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["case", "kind", "channel", "address", "period"],
-                                    name="cases_notification_unique_case_kind_channel_address_period",
-                                    condition=Q(case__isnull=False)),
-            models.UniqueConstraint(fields=["kind", "channel", "address", "period"],
-                                    name="cases_notification_unique_caseless_kind_channel_address_period",
-                                    condition=Q(case__isnull=True)),
-        ]
-        indexes = [
-            # The dispatcher: pending rows whose next attempt is due.
-            models.Index(fields=["next_attempt_at"], name="cases_notification_pending", condition=Q(status="pending")),
-            # The notification centre (cases.inapp): a user's list, and the bell's unread count.
-            models.Index(fields=["recipient", "-created_at"], name="cases_notification_in_app",
-                         condition=Q(channel="in_app")),
-            models.Index(fields=["recipient"], name="cases_notification_unread",
-                         condition=Q(channel="in_app", read_at__isnull=True)),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} to {self.address} ({self.status})"
-
-
-class NotificationPreference(models.Model):
-    """A user's switch for one kind of notification. No row means "on"."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
-    enabled = models.BooleanField(default=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="cases_notificationpreference_unique_user_kind")]
-
-    def __str__(self) -> str:
-        return f"{self.user} {self.kind}: {'on' if self.enabled else 'off'}"
-
-
-class EmailTemplate(models.Model):
-    """An admin-managed e-mail to a customer. Subject and body may use {{ customer.name }},
-    {{ score }}, {{ comment }}, {{ case.reference }} and {{ agent.name }}; staff edit the filled-in
-    text before sending."""
-
-    name = models.CharField(max_length=120, unique=True)
-    subject = models.CharField(max_length=255)
-    body = models.TextField()
-    active = models.BooleanField(default=True)
-    order = models.PositiveIntegerField(default=100)
-    # The case page offers a customer the templates in their language (accounts.preferences.customer_language).
-    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES, help_text=_(
-        "Offered for customers who speak this language (blank: for every customer)."))
-
-    class Meta:
-        ordering = ["order", "name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Playbook(models.Model):
-    """What to do for a root cause or a theme: a short checklist and a contact script, shown on the
-    case page. Exactly one of `root_cause` and `theme` is set; admins edit them."""
-
-    name = models.CharField(max_length=160)
-    root_cause = models.ForeignKey(
-        RootCause, null=True, blank=True, on_delete=models.CASCADE, related_name="playbooks"
-    )
-    theme = models.ForeignKey(
-        "surveys.Theme", null=True, blank=True, on_delete=models.CASCADE, related_name="playbooks"
-    )
-    steps = models.JSONField(default=list, blank=True, help_text=_("The checklist, one short step per item."))
-    script = models.TextField(blank=True, help_text=_("What to say when contacting the customer."))
-    active = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(Q(root_cause__isnull=False) & Q(theme__isnull=True))
-                | (Q(root_cause__isnull=True) & Q(theme__isnull=False)),
-                name="cases_playbook_root_cause_xor_theme",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class RootCauseModel(models.Model):
-    """A trained root-cause classifier (cases.suggest), kept in the database so every process
-    uses the same one. The newest row is the one in use; retraining adds a row."""
-
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    trained_on = models.PositiveIntegerField(help_text=_("Closed cases it learned from."))
-    classes = models.PositiveIntegerField(help_text=_("Distinct root causes it can suggest."))
-    accuracy_top1 = models.FloatField(null=True, blank=True, help_text=_("On held-out closed cases."))
-    accuracy_top3 = models.FloatField(null=True, blank=True)
-    held_out = models.PositiveIntegerField(default=0)
-    blob = models.BinaryField(
-        help_text=_("The fitted parameters: zlib-compressed JSON (cases.suggest_store), never a pickle.")
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"Root-cause model of {self.created_at:%Y-%m-%d %H:%M} ({self.trained_on} cases)"
-
-
-# Its own module: this one is at its size limit.
-from cases.saved_views.models import SavedView  # noqa: E402,F401
