@@ -79,6 +79,19 @@ def browser(django_db_setup, browser):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's language. A request activates the viewer's language for the
+    thread (LocaleMiddleware and the preferences middleware do not switch it back afterwards), so
+    a Spanish page requested by one test would otherwise translate the next test's messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with an empty shared cache (rate limits, lockouts, cached rules)."""
     from django.core.cache import cache
