@@ -8,6 +8,8 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
+        from accounts.sso.checks import sso_settings_check
         from core.checks import email_backend_check
 
         checks.register(email_backend_check)
+        checks.register(sso_settings_check)

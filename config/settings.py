@@ -3,12 +3,13 @@ configuration table); the defaults are the embedded single-machine setup of `mak
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, envbool, envint, envlist
+from config.env import env, envbool, envint, envlist, envmap
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("CLOSELOOP_VAR_DIR", str(BASE_DIR / "var")))
@@ -246,6 +247,9 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "core.debug.SafeSettingsFilter"
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.ThrottledAuthenticationBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # OpenID Connect single sign-on (accounts.sso): answers only the /oidc/callback/ view, and only
+    # when OIDC_RP_CLIENT_ID is set; it refuses inactive users when a session is loaded.
+    "accounts.sso.backend.OidcBackend",
 ]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
@@ -259,6 +263,40 @@ AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
 AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True
+
+# --- Single sign-on: OpenID Connect (mozilla-django-oidc; accounts.sso, docs/users.md) ----------
+# Off unless OIDC_RP_CLIENT_ID is set; then the sign-in page offers "Sign in with OIDC_PROVIDER_NAME".
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email profile")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_CLAIM_USERNAME = env("OIDC_CLAIM_USERNAME", "preferred_username")
+OIDC_CLAIM_EMAIL = env("OIDC_CLAIM_EMAIL", "email")
+OIDC_CLAIM_GROUPS = env("OIDC_CLAIM_GROUPS", "groups")
+# Link a first sign-in to an existing user by e-mail only when the provider says it verified it.
+OIDC_REQUIRE_VERIFIED_EMAIL = envbool("OIDC_REQUIRE_VERIFIED_EMAIL", True)
+OIDC_CREATE_USERS = envbool("OIDC_CREATE_USERS", True)
+# Group -> role and group -> team slugs, applied at every sign-in (accounts.sso.mapping).
+OIDC_ROLE_MAP = envmap("OIDC_ROLE_MAP")
+OIDC_TEAM_MAP = envmap("OIDC_TEAM_MAP")
+# The role of someone in none of OIDC_ROLE_MAP's groups; empty: they may not sign in.
+OIDC_DEFAULT_ROLE = env("OIDC_DEFAULT_ROLE", "agent").strip()
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10)
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_STORE_ID_TOKEN = False
+_OIDC_REQUIRED = ["OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
+                  "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"]
+if OIDC_RP_CLIENT_ID and (missing := [name for name in _OIDC_REQUIRED if not globals()[name]]):
+    raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on is on: set {', '.join(missing)} too "
+                               "(docs/configuration.md, Single sign-on).")
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -26,6 +26,7 @@ urlpatterns = [
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
+    path("oidc/", include("accounts.sso.urls")),  # single sign-on (404 while OIDC_RP_CLIENT_ID is unset)
     path("webhooks/", include("surveys.webhook_urls")),
     path("surveys/", include("surveys.urls")),
     path("alerts/", include("alerts.urls")),

@@ -35,6 +35,8 @@ NOT_PAGES = {
     "admin/": "Django's own admin site: its templates are Django's, not ours",
     "api/": "the REST API, its OpenAPI schema and the third-party Swagger UI",
     "webhooks/": "survey tools POST deliveries here; no page",
+    "oidc/": "single sign-on redirects to and from the provider (tests/accounts/test_oidc.py); the button is on the sign-in page",
+    "scim/": "SCIM 2.0 JSON for provisioning clients (tests/accounts/test_scim.py)",
     "healthz": "liveness probe, plain text",
     "readyz": "readiness probe, JSON",
     "metrics": "Prometheus text format",
