@@ -298,6 +298,27 @@ if OIDC_RP_CLIENT_ID and (missing := [name for name in _OIDC_REQUIRED if not glo
     raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on is on: set {', '.join(missing)} too "
                                "(docs/configuration.md, Single sign-on).")
 
+# --- SCIM 2.0 provisioning (django-scim2; accounts.scim, docs/users.md) --------------------------
+# Always on at /scim/v2/; it answers only a CX admin's SCIM-scoped token (accounts.scim.auth).
+SCIM_SERVICE_PROVIDER = {
+    "NETLOC": urlsplit(SITE_URL).netloc,
+    "SCHEME": urlsplit(SITE_URL).scheme or "https",
+    "AUTHENTICATION_SCHEMES": [{
+        "type": "oauthbearertoken",
+        "name": "Bearer token",
+        "description": "A SCIM provisioning token: manage.py create_api_token <admin> --scim",
+        "primary": True,
+    }],
+    "USER_ADAPTER": "accounts.scim.adapters.ScimUser",
+    "GROUP_ADAPTER": "accounts.scim.adapters.ScimTeam",
+    "GROUP_MODEL": "accounts.models.Team",
+    "USER_FILTER_PARSER": "accounts.scim.filters.UserFilter",
+    "GROUP_FILTER_PARSER": "accounts.scim.filters.TeamFilter",
+    "SERVICE_PROVIDER_CONFIG_MODEL": "accounts.scim.adapters.ServiceProviderConfig",
+    "AUTH_CHECK_MIDDLEWARE": "accounts.scim.auth.ScimTokenAuthentication",
+    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="closeloop-scim"',
+}
+
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
