@@ -78,7 +78,7 @@ class ScimUser(SCIMUser):
         if not isinstance(name, dict):
             raise BadRequestError("“name” must be an object with givenName and familyName.", scim_type="invalidValue")
         self.changes = UserChanges(
-            username=d["userName"].strip(),
+            username=patch.as_text("userName", d["userName"]),
             email=patch.primary_email(d["emails"]) if d.get("emails") is not None else None,
             first_name=patch.as_text("name.givenName", name.get("givenName")),
             last_name=patch.as_text("name.familyName", name.get("familyName")),
@@ -135,7 +135,7 @@ class ScimTeam(SCIMGroup):
         if not isinstance(d.get("displayName"), str) or not d["displayName"].strip():
             raise BadRequestError("“displayName” is required (a string).", scim_type="invalidValue")
         self.changes = TeamChanges(
-            name=d["displayName"],
+            name=patch.as_text("displayName", d["displayName"]),
             external_id=patch.as_text("externalId", d.get("externalId")),
             members=tuple(patch.member_ids(d.get("members") or [])),
         )

@@ -12,6 +12,7 @@ from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 from scim2_filter_parser.transpilers.django_q_object import Transpiler
 
 from accounts.models import Team, User
+from accounts.scim.patch import CONTROL
 
 
 class StrictTranspiler(Transpiler):
@@ -29,6 +30,8 @@ class FilterQuery:
 
     @classmethod
     def search(cls, filter_query: str, request=None):
+        if CONTROL.search(filter_query):
+            raise ValueError("a filter may not contain control characters")
         try:
             q = StrictTranspiler(cls.attr_map).transpile(SCIMParser().parse(SCIMLexer().tokenize(filter_query)))
         except (ValueError, SCIMParserError):

@@ -44,11 +44,16 @@ def as_bool(name: str, value) -> bool:
     raise bad(f"“{name}” must be true or false.", "invalidValue")
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def as_text(name: str, value, *, remove: bool = False) -> str:
     if remove or value is None:
         return ""
     if not isinstance(value, str):
         raise bad(f"“{name}” must be a string.", "invalidValue")
+    if CONTROL.search(value):
+        raise bad(f"“{name}” may not contain control characters (line breaks, tabs, NUL).", "invalidValue")
     return value.strip()
 
 

@@ -295,6 +295,11 @@ def test_the_scim_token_is_stored_hashed(scim):
     ("POST", "Users", {"userName": "new", "active": "maybe"}, None, 400),
     ("POST", "Users", {"userName": "has space"}, None, 400),
     ("POST", "Users", {"userName": "new", "name": "Ana"}, None, 400),
+    ("POST", "Users", {"userName": "new", "externalId": "a\x00"}, None, 400),
+    ("PATCH", "Users/{alice}", {"Operations": [{"op": "replace", "path": "name.givenName", "value": "a\x00b"}]},
+     None, 400),
+    ("POST", "Groups", {"displayName": "a\x00b"}, None, 400),
+    ("GET", 'Users?filter=userName eq "a%00b"', None, None, 400),
     ("GET", 'Users?filter=title eq "x"', None, None, 400),
     ("GET", "Users?filter=userName eq", None, None, 400),
     ("GET", 'Users?filter=active eq "abc"', None, None, 200),  # matches nobody
