@@ -185,6 +185,16 @@ def test_an_id_token_with_another_nonce_is_refused(sso, client, provider):
     assert not User.objects.filter(username="olav").exists()
 
 
+def test_an_id_token_from_another_issuer_is_refused(sso, client, provider, settings):
+    """mozilla-django-oidc does not compare the issuer; accounts.sso.backend does."""
+    leg = harness.authorize(provider, harness.start_sign_in(client), _seeded(provider, "sven"))
+    settings.OIDC_OP_ISSUER = "https://sso.example.com/realms/cx"
+    response = client.get(leg.callback)
+    assert response.status_code == 400
+    assert f"issued by '{provider.issuer}'" in page_message(response).replace("&#x27;", "'")
+    assert not User.objects.filter(username="sven").exists()
+
+
 def test_a_code_is_used_once(sso, provider):
     provider.seed_user("pia", email="pia@example.com")
     first = Client()
