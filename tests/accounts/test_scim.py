@@ -359,3 +359,20 @@ def test_a_cx_admin_makes_a_scim_token_with_the_command_or_the_api(personas, api
     assert response.status_code == 201
     assert response.json()["scope"] == "scim"
     assert Scim(response.json()["key"])("GET", "Groups").status_code == 200
+
+
+def test_a_cx_admin_makes_a_scim_token_on_the_api_tokens_page(client, personas):
+    client.force_login(personas.alice)
+    assert 'name="scope"' not in client.get("/account/api-tokens/").content.decode()  # agents make API tokens only
+    client.force_login(personas.adam)
+    assert 'name="scope"' in client.get("/account/api-tokens/").content.decode()
+    made = client.post("/account/api-tokens/", {"name": "Entra provisioning", "expires_in_days": "365", "scope": "scim"})
+    assert made.status_code == 201
+    token = ApiToken.objects.get(user=personas.adam)
+    assert token.scope == ApiToken.Scope.SCIM
+    key = made.content.decode().split('id="new-token-key">')[1].split("<")[0]
+    assert Scim(key)("GET", "Users").status_code == 200
+    assert "SCIM provisioning" in client.get("/account/api-tokens/").content.decode()
+    refused = client.post("/account/api-tokens/", {"name": "x", "expires_in_days": "30", "scope": "scim", "read_only": "on"})
+    assert refused.status_code == 422
+    assert "cannot be read-only" in refused.content.decode()
