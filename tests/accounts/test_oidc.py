@@ -109,6 +109,23 @@ def test_an_existing_user_is_linked_by_an_address_the_provider_verified(sso, cli
     assert alice.has_usable_password()  # her password still works beside single sign-on
 
 
+def test_the_page_asked_for_before_signing_in_is_where_the_sign_in_ends(sso, client, provider):
+    provider.seed_user("alice.idp", email="alice@example.com", groups=["team-north"])
+    leg = harness.authorize(provider, harness.start_sign_in(client, next_url="/cases/?q=late"), "alice.idp")
+    assert client.get(leg.callback)["Location"] == "/cases/?q=late"
+    elsewhere = Client()
+    leg = harness.authorize(provider, harness.start_sign_in(elsewhere, next_url="https://evil.example/"), "alice.idp")
+    assert elsewhere.get(leg.callback)["Location"] == "/"  # not an open redirect
+
+
+def test_a_taken_user_name_falls_back_to_the_address(sso, client, provider):
+    make_user("tom", email="tom@example.com")
+    provider.seed_user("tom", email="tom.lind@example.com")
+    assert harness.sign_in(client, provider, "tom").status_code == 302
+    assert User.objects.get(email="tom.lind@example.com").username == "tom.lind@example.com"
+    assert User.objects.get(username="tom").email == "tom@example.com"
+
+
 def test_an_address_the_provider_did_not_verify_links_no_account(sso, client, provider):
     provider.seed_user("bob.idp", email="bob@example.com", email_verified=False)
     response = harness.sign_in(client, provider, "bob.idp")

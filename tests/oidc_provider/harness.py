@@ -125,9 +125,9 @@ def authorize(provider: Provider, authorize_url: str, username: str, password: s
                        state=query.get("state", [""])[0])
 
 
-def start_sign_in(client) -> str:
+def start_sign_in(client, next_url: str = "") -> str:
     """Click "Sign in with ...": Closeloop's redirect to the provider's authorize URL."""
-    answer = client.get("/oidc/authenticate/")
+    answer = client.get("/oidc/authenticate/", {"next": next_url} if next_url else None)
     assert answer.status_code == 302, answer.status_code
     return answer["Location"]
 
