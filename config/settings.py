@@ -292,11 +292,13 @@ OIDC_USE_NONCE = True
 OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10)
 OIDC_STORE_ACCESS_TOKEN = False
 OIDC_STORE_ID_TOKEN = False
-_OIDC_REQUIRED = ["OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
-                  "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"]
+# The endpoints may be left out when OIDC_OP_ISSUER is set: they are read from the provider's
+# discovery document (accounts.sso.discovery).
+_OIDC_REQUIRED = ["OIDC_RP_CLIENT_SECRET"] + ([] if OIDC_OP_ISSUER else [
+    "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"])
 if OIDC_RP_CLIENT_ID and (missing := [name for name in _OIDC_REQUIRED if not globals()[name]]):
     raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on is on: set {', '.join(missing)} too "
-                               "(docs/configuration.md, Single sign-on).")
+                               "(or OIDC_OP_ISSUER for the endpoints; docs/configuration.md, Single sign-on).")
 
 # --- SCIM 2.0 provisioning (django-scim2; accounts.scim, docs/users.md) --------------------------
 # Always on at /scim/v2/; it answers only a CX admin's SCIM-scoped token (accounts.scim.auth).

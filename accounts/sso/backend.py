@@ -2,6 +2,7 @@
 
 The library exchanges the code (with the PKCE verifier), checks the ID token's signature against
 the provider's keys and its nonce against the one this browser's session holds. On top of that:
+- the endpoints may come from the provider's discovery document (accounts.sso.discovery);
 - the ID token's issuer must be OIDC_OP_ISSUER (when set) and its audience must include our client
   id (the library leaves the audience unchecked);
 - the claims are the ID token's merged with the userinfo endpoint's (Entra puts groups in the ID
@@ -16,6 +17,7 @@ from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from accounts.sso.config import sso_config
+from accounts.sso.discovery import endpoints
 from accounts.sso.mapping import sign_in_from_claims
 from accounts.sso.services import sso_sign_in
 
@@ -25,6 +27,9 @@ class OidcBackend(OIDCAuthenticationBackend):
         # Only the callback view passes `nonce`; a password sign-in never reaches the provider.
         if request is None or "nonce" not in kwargs or not sso_config().enabled:
             return None
+        found = endpoints()  # DiscoveryFailed: the callback view answers 502
+        self.OIDC_OP_TOKEN_ENDPOINT, self.OIDC_OP_USER_ENDPOINT = found.token, found.userinfo
+        self.OIDC_OP_JWKS_ENDPOINT = found.jwks
         return super().authenticate(request, **kwargs)
 
     def verify_token(self, token, **kwargs):

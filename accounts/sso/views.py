@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts.sso.config import sso_config
+from accounts.sso.discovery import DiscoveryFailed, endpoints
 from accounts.sso.mapping import SsoRefused
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,15 @@ def sso_failed(request, message: str, status: int) -> HttpResponse:
 
 class SsoStartView(OIDCAuthenticationRequestView):
     def get(self, request):
-        if not sso_config().enabled:
+        config = sso_config()
+        if not config.enabled:
             raise Http404("Single sign-on is not configured.")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = endpoints().authorization
+        except DiscoveryFailed as exc:
+            logger.warning("sso: discovery failed: %s", exc)
+            return sso_failed(request, _("%(provider)s could not be reached. Try again in a minute.")
+                              % {"provider": config.provider_name}, 502)
         return super().get(request)
 
 
@@ -79,7 +87,7 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
                                              "the sign-in page.") % {"provider": config.provider_name}, 400)
             return sso_failed(request, _("%(provider)s answered with an error (%(status)s). Try again in a "
                                          "minute.") % {"provider": config.provider_name, "status": status}, 502)
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, DiscoveryFailed) as exc:
             logger.warning("sso: the provider could not be reached: %s", exc.__class__.__name__)
             return sso_failed(request, _("%(provider)s could not be reached. Try again in a minute.")
                               % {"provider": config.provider_name}, 502)

@@ -69,6 +69,26 @@ def test_the_redirect_to_the_provider_carries_state_nonce_and_a_pkce_challenge(s
     assert len(client.session["oidc_states"]) == 1
 
 
+def test_the_issuer_alone_is_enough_the_endpoints_come_from_discovery(sso, client, provider, settings):
+    for name in ("OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT",
+                 "OIDC_OP_JWKS_ENDPOINT"):
+        setattr(settings, name, "")
+    provider.seed_user("uma", email="uma@example.com", groups=["team-south"])
+    location = harness.start_sign_in(client)
+    assert location.startswith(f"{provider.issuer}/authorize/?")
+    leg = harness.authorize(provider, location, "uma")
+    assert client.get(leg.callback).status_code == 302
+    assert signed_in_user_id(client) == str(User.objects.get(username="uma").pk)
+
+
+def test_a_discovery_document_that_cannot_be_had_is_a_502_page(sso, client, settings):
+    settings.OIDC_OP_ISSUER = "http://127.0.0.1:9/realms/none"  # the discard port: nothing listens
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = ""
+    response = client.get("/oidc/authenticate/")
+    assert response.status_code == 502
+    assert "could not be reached" in page_message(response)
+
+
 # --- who signs in, with which role and teams -----------------------------------------------------
 
 def test_a_first_sign_in_creates_the_user_with_the_mapped_role_and_team(sso, client, provider):

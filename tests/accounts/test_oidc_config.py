@@ -42,6 +42,10 @@ def test_single_sign_on_half_configured_refuses_to_start():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "set OIDC_RP_CLIENT_SECRET, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT" in result.stderr
+    env["OIDC_OP_ISSUER"] = "https://sso.example.com/realms/cx"  # the endpoints then come from discovery
+    result = subprocess.run([sys.executable, "-c", "import config.settings"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert "set OIDC_RP_CLIENT_SECRET too" in result.stderr
 
 
 def test_the_check_refuses_role_names_that_are_not_roles(settings):
