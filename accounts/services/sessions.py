@@ -7,8 +7,8 @@ Two things hold it:
 - their rows in the session table are deleted here, so nothing of the session is left to revive
   if the account is reactivated later.
 
-The session table has no user column: the rows still valid are decoded one by one (about 20 µs
-each; a deactivation is rare, and 10,000 live sessions take a fraction of a second).
+The session table has no user column: the rows still valid are decoded one by one (about 32 µs
+each, measured: 0.32 s for 10,000 live sessions; a deactivation is rare).
 """
 
 from __future__ import annotations
