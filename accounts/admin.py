@@ -4,7 +4,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import ApiToken, ClosedDay, Membership, SlaPolicy, Team, User
+from accounts.models import ApiToken, ClosedDay, Membership, SlaPolicy, SsoIdentity, Team, User
 from accounts.teams import team_save
 
 # Forms here run the models' clean(), i.e. accounts.validation: the admin refuses what the settings
@@ -59,10 +59,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are made on the API tokens page (the key is shown once there); the admin shows who has
     which token and may revoke (delete) one. The digest is never shown."""
 
-    list_display = ("name", "user", "prefix", "read_only", "created_at", "expires_at", "last_used_at")
-    list_filter = ("read_only",)
+    list_display = ("name", "user", "prefix", "scope", "read_only", "created_at", "expires_at", "last_used_at")
+    list_filter = ("scope", "read_only")
     search_fields = ("name", "prefix", "user__username")
-    fields = ("user", "name", "prefix", "read_only", "created_at", "expires_at", "last_used_at")
+    fields = ("user", "name", "prefix", "scope", "read_only", "created_at", "expires_at", "last_used_at")
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -86,3 +86,15 @@ def _admin_login(request, extra_context=None):
 
 
 admin.site.login = _admin_login
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(admin.ModelAdmin):
+    """Who is linked to which account at the single sign-on provider (accounts.sso). Deleting a row
+    unlinks it: the next sign-in links again by verified e-mail address, or makes a new user."""
+
+    list_display = ("user", "issuer", "subject", "created_at", "last_sign_in_at")
+    search_fields = ("user__username", "user__email", "subject")
+    fields = list_display
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False

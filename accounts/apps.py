@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
+        from accounts.sso.checks import sso_settings_check
         from core.checks import email_backend_check
 
         checks.register(email_backend_check)
@@ -17,3 +18,4 @@ class AccountsConfig(AppConfig):
         from accounts.preferences import remember_team_zone
 
         user_logged_in.connect(remember_team_zone, dispatch_uid="accounts.remember_team_zone")
+        checks.register(sso_settings_check)

@@ -39,6 +39,18 @@ class TokenForm(forms.Form):
     expires_in_days = forms.TypedChoiceField(label=_("Expires after"), choices=EXPIRY_CHOICES, initial="90",
                                              coerce=int, empty_value=None, required=False)
     read_only = forms.BooleanField(label=_("Read-only (GET requests only)"), required=False)
+    scope = forms.ChoiceField(
+        label=_("Use"), required=False, initial="api",
+        choices=[("api", _("REST API (/api/v1/)")), ("scim", _("SCIM provisioning (/scim/v2/): for the identity provider"))],
+        help_text=_("A SCIM token works only at /scim/v2/, as a bearer token; a REST API token does not work there."))
+
+    def __init__(self, *args, may_provision: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_provision:
+            del self.fields["scope"]  # only CX admins make SCIM provisioning tokens
+
+    def clean_scope(self):
+        return self.cleaned_data.get("scope") or "api"
 
 
 class ProfileForm(forms.Form):

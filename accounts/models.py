@@ -48,6 +48,8 @@ class User(AbstractUser):
     # browser's Accept-Language, and the zone of their first team (accounts.middleware).
     language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
     timezone = models.CharField(max_length=64, blank=True)
+    # SCIM's externalId: the provisioning client's (Okta's, Entra's) own id for this person (accounts.scim).
+    scim_external_id = models.CharField(max_length=254, blank=True, db_index=True)
 
     objects = UserManager()
 
@@ -155,6 +157,8 @@ class Team(models.Model):
         help_text=_("What a customer's e-mail reply to a closed case does."))
     slack_webhook_url = models.URLField(blank=True)
     msteams_webhook_url = models.URLField(blank=True)
+    # SCIM's externalId for a team provisioned as a SCIM group (accounts.scim).
+    scim_external_id = models.CharField(max_length=254, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TeamQuerySet.as_manager()
@@ -299,6 +303,30 @@ class SlaPolicy(models.Model):
         super().validate_constraints(exclude=exclude)
 
 
+class SsoIdentity(models.Model):
+    """A person's account at the OpenID Connect provider: the issuer and its `sub` claim, which never
+    changes for that account (an e-mail address may). Made at the first single sign-on
+    (accounts.sso.services.sso_sign_in); later sign-ins find the user through it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="accounts_ssoidentity_unique_issuer_subject"),
+            # One account per person at each provider: a second `sub` may not take over the user.
+            models.UniqueConstraint(fields=["user", "issuer"], name="accounts_ssoidentity_unique_user_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"
+
+
 class ApiToken(models.Model):
     """A key for the REST API, made by accounts.services.tokens and shown once when it is made.
 
@@ -307,13 +335,20 @@ class ApiToken(models.Model):
     token in a list) and the key's SHA-256 (compared in constant time), never the key. Keys made
     by DRF's authtoken before this table existed (40 hex characters) were moved here by migration
     accounts 0004, hashed, with their first 8 characters as the prefix. A token has a name its owner chose, an optional expiry and may be read-only
-    (safe methods only). Revoking deletes the row."""
+    (safe methods only). Revoking deletes the row. A token's scope says where it works: the REST API,
+    or only SCIM provisioning (/scim/v2/, CX admins' tokens only; accounts.scim.auth)."""
+
+    class Scope(models.TextChoices):
+        API = "api", "REST API"
+        SCIM = "scim", "SCIM provisioning"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=11, unique=True, help_text=_("The key's start: cl_ and its lookup id."))
     digest = models.CharField(max_length=64, help_text=_("SHA-256 of the whole key, hex."))
     read_only = models.BooleanField(default=False, help_text=_("GET, HEAD and OPTIONS only."))
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.API,
+                             help_text=_("REST API (/api/v1/) or SCIM provisioning (/scim/v2/) only."))
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: never expires."))
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -30,6 +30,8 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
+    path("oidc/", include("accounts.sso.urls")),  # single sign-on (404 while OIDC_RP_CLIENT_ID is unset)
+    path("scim/v2/", include("accounts.scim.urls")),  # SCIM 2.0 provisioning (SCIM tokens only)
     path("webhooks/", include("surveys.webhook_urls")),
     path("mail/inbound/", include("cases.mail.urls")),  # customers' e-mail replies (docs/email.md)
     path("surveys/", include("surveys.urls")),

@@ -36,6 +36,8 @@ NOT_PAGES = {
     "api/": "the REST API, its OpenAPI schema and the third-party Swagger UI",
     "webhooks/": "survey tools POST deliveries here; no page",
     "mail/inbound/": "mail providers POST customers' e-mail replies here; no page",
+    "oidc/": "single sign-on redirects to and from the provider (tests/accounts/test_oidc.py); the button is on the sign-in page",
+    "scim/": "SCIM 2.0 JSON for provisioning clients (tests/accounts/test_scim.py)",
     "healthz": "liveness probe, plain text",
     "readyz": "readiness probe, JSON",
     "metrics": "Prometheus text format",

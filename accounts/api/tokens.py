@@ -19,7 +19,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "username", "read_only", "created_at", "expires_at", "last_used_at"]
+        fields = ["id", "name", "prefix", "username", "read_only", "scope", "created_at", "expires_at", "last_used_at"]
         read_only_fields = fields
 
 
@@ -29,6 +29,9 @@ class ApiTokenCreateSerializer(serializers.Serializer):
         min_value=1, max_value=services.MAX_EXPIRY_DAYS, allow_null=True, required=False,
         default=services.DEFAULT_EXPIRY_DAYS, help_text="Days until it expires; null: never. Default 90.")
     read_only = serializers.BooleanField(default=False, help_text="GET, HEAD and OPTIONS only.")
+    scope = serializers.ChoiceField(
+        choices=ApiToken.Scope.choices, default=ApiToken.Scope.API,
+        help_text="api: the REST API. scim: SCIM provisioning at /scim/v2/ only (CX admins).")
 
 
 class CreatedTokenSerializer(ApiTokenSerializer):

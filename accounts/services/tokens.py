@@ -10,6 +10,8 @@ create_api_token command and the DRF authentication class (accounts.authenticati
 - Keys made by DRF's authtoken before (40 hex characters) were hashed into this table by migration
   accounts 0004 with their first 8 characters as the prefix, and keep working until revoked.
 - A token belongs to one person; its owner revokes it, and so may a CX admin (anyone's).
+- A token has a scope: the REST API (the default), or SCIM provisioning only (/scim/v2/, made by and
+  for CX admins, for the identity provider's provisioning client). Neither works at the other door.
 """
 
 from __future__ import annotations
@@ -86,18 +88,25 @@ def _expiry(expires_in_days: int | None):
 
 
 def token_create(*, user: User, name: str, expires_in_days: int | None = DEFAULT_EXPIRY_DAYS,
-                 read_only: bool = False) -> CreatedToken:
+                 read_only: bool = False, scope: str = ApiToken.Scope.API) -> CreatedToken:
     """A new token for `user`. The returned key is the only copy: show it once."""
     name = _clean_name(name)
     expires_at = _expiry(expires_in_days)
     if not user.is_active:
         raise ValidationError({"user": f"{user.username} is deactivated; reactivate the account first."})
+    if scope not in ApiToken.Scope.values:
+        raise ValidationError({"scope": f"“{scope}” is not a scope: choose one of {', '.join(ApiToken.Scope.values)}."})
+    if scope == ApiToken.Scope.SCIM and not user.is_admin_role:
+        raise ValidationError({"scope": "Only CX admins may make SCIM provisioning tokens: SCIM creates and "
+                                        "deactivates people."})
+    if scope == ApiToken.Scope.SCIM and read_only:
+        raise ValidationError({"read_only": "A SCIM provisioning token cannot be read-only: provisioning writes."})
     for _ in range(5):  # a clash of two random lookup ids is rare; try another
         key = _new_key()
         try:
             with transaction.atomic():
                 token = ApiToken.objects.create(user=user, name=name, prefix=prefix_of(key), digest=digest(key),
-                                                read_only=read_only, expires_at=expires_at)
+                                                read_only=read_only, expires_at=expires_at, scope=scope)
         except IntegrityError:
             continue
         return CreatedToken(token=token, key=key)
@@ -127,8 +136,17 @@ def token_revoke(*, by: User, token_id: int) -> ApiToken:
     return token
 
 
-def token_authenticate(key: str, *, now=None) -> ApiToken:
-    """The token a key belongs to, or TokenRefused with the sentence to answer (401)."""
+WRONG_SCOPE = {
+    ApiToken.Scope.API: "This token is for SCIM provisioning (/scim/v2/) only; the REST API needs an API token "
+                        "from your API tokens page (/account/api-tokens/).",
+    ApiToken.Scope.SCIM: "This is a REST API token; /scim/v2/ needs a SCIM provisioning token "
+                         "(manage.py create_api_token <admin> --scim).",
+}
+
+
+def token_authenticate(key: str, *, now=None, scope: str = ApiToken.Scope.API) -> ApiToken:
+    """The token a key belongs to, or TokenRefused with the sentence to answer (401). A token works
+    only where its scope says (`scope`: the door being knocked on)."""
     now = now or timezone.now()
     if not key.startswith(KEY_PREFIX) and len(key) != LEGACY_KEY_LENGTH:
         raise TokenRefused("Invalid token.")
@@ -140,6 +158,8 @@ def token_authenticate(key: str, *, now=None) -> ApiToken:
                            "create a new one on your API tokens page (/account/api-tokens/).")
     if not token.user.is_active:
         raise TokenRefused("User inactive or deleted.")
+    if token.scope != scope:
+        raise TokenRefused(WRONG_SCOPE[scope])
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

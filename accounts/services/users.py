@@ -11,6 +11,10 @@ The rules a CX admin cannot break:
   has someone who can reach these pages;
 - a superuser's account is changed only by a superuser (the Django admin's people).
 
+Deactivating someone ends their sessions at once (accounts.services.sessions); their API tokens
+stop working with it (accounts.services.tokens.token_authenticate refuses inactive users). The
+users pages, the API and SCIM deprovisioning (accounts.scim) all deactivate through user_update.
+
 An invitation is a user with no usable password and a one-time link (Django's
 PasswordResetTokenGenerator with its own salt: a reset link is not an invitation link and the
 other way round). Setting the password changes the hash the token is made from, so the link
@@ -37,6 +41,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Membership, Role, Team, User
 from accounts.preferences import speaking_to
+from accounts.services.sessions import user_sessions_end
 
 logger = logging.getLogger(__name__)
 
@@ -236,5 +241,7 @@ def user_update(*, by: User, user_id: int, role: str | None = None, is_active: b
         if changed:
             user.save(update_fields=changed)
             logger.info("user %s changed by %s: %s", user.pk, by.pk, ", ".join(changed))
+            if deactivating:
+                user_sessions_end(user_id=user.pk)  # signed out everywhere, at once
     return user
 

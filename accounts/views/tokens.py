@@ -29,9 +29,10 @@ def _page(request: HttpRequest, form: TokenForm, *, created=None, status: int = 
 
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
+    may_provision = request.user.is_admin_role
     if request.method != "POST":
-        return _page(request, TokenForm())
-    form = TokenForm(request.POST)
+        return _page(request, TokenForm(may_provision=may_provision))
+    form = TokenForm(request.POST, may_provision=may_provision)
     if form.is_valid():
         try:
             created = services.token_create(user=request.user, **form.cleaned_data)
@@ -40,7 +41,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            return _page(request, TokenForm(), created=created, status=201)
+            return _page(request, TokenForm(may_provision=may_provision), created=created, status=201)
     return _page(request, form, status=422)
 
 

@@ -30,6 +30,12 @@ class Route:
         # Survey tools' deliveries, and mail providers' inbound e-mail (cases/mail/doors.py).
         return self.path.startswith(("webhooks/", "mail/inbound/"))
 
+    @property
+    def is_token_only(self) -> bool:
+        """Answered only for a credential in a header, never a session cookie: the signed webhooks
+        and SCIM provisioning (a bearer token; tests/accounts/test_scim.py). CSRF-exempt."""
+        return self.path.startswith(("webhooks/", "scim/"))
+
 
 def _regex_to_route(regex: str) -> str:
     text = regex.lstrip("^").rstrip("$").replace("\\Z", "").replace("\\", "")
