@@ -11,7 +11,6 @@ from django import template
 from django.utils import timezone
 
 from cases.rows import PRIORITY_ICONS, SLA_ICONS, first_line
-from cases.timeline import describe_event
 from surveys.vocabulary import ScoreDisplay, response_scores
 
 register = template.Library()
@@ -37,16 +36,17 @@ def sla(context, case):
 @register.filter
 def describe(event) -> str:
     """A timeline line a person can read: "Bob Smith claimed this case"."""
-    from cases.models import Case, CaseEvent
+    from cases.timeline_rows import event_sentence
 
-    who = event.actor.display_name if event.actor_id and event.actor else "Closeloop"
-    if event.kind == CaseEvent.Kind.OPENED:
-        return f"Case opened for {event.to_value}" if event.to_value else "Case opened"
-    if event.kind == CaseEvent.Kind.STATUS:
-        labels = dict(Case.Status.choices)
-        old, new = labels.get(event.from_value, event.from_value), labels.get(event.to_value, event.to_value)
-        return f"{who} moved it from {old.lower()} to {new.lower()}"
-    return describe_event(event)
+    return event_sentence(event)
+
+
+@register.simple_tag
+def timeline_items(events):
+    """`{% timeline_items events %}`: the timeline's entries (cases.timeline_rows, Jinja2)."""
+    from cases.timeline_rows import render_timeline
+
+    return render_timeline(events)
 
 
 @register.filter
