@@ -231,8 +231,8 @@ def report_sections(figures: dict) -> list[str]:
         "",
         f"### My open, agent with {HEAVY_OPEN:,} open cases, every sort",
         "",
-        f"The agent ({HEAVY_AGENT}, Team 01) holds {HEAVY_OPEN:,} open cases. The whole page in-process as above, "
-        f"{PAGE_REQUESTS} requests after {PAGE_WARMUP} warm-ups; page 2 is the page the \"next\" link leads to:",
+        (f"The agent ({HEAVY_AGENT}, Team 01) holds {HEAVY_OPEN:,} open cases. The whole page in-process as above, "
+         f"{PAGE_REQUESTS} requests after {PAGE_WARMUP} warm-ups; page 2 is the page the \"next\" link leads to:"),
         "",
         "| sort | page | p50 | p95 | Django CPU p50 | rows |",
         "|---|---|---:|---:|---:|---:|",
@@ -250,8 +250,8 @@ def report_sections(figures: dict) -> list[str]:
         "",
         "### The list query for every view, filter and sort",
         "",
-        f"SQL time of the page's one list query (built as the inbox builds it; keyset page of 50), p95 of "
-        f"{SQL_REPEATS} runs in ms, page 1 / page 2, for the agent above. Worst cell: {worst:.1f} ms.",
+        (f"SQL time of the page's one list query (built as the inbox builds it; keyset page of 50), p95 of "
+         f"{SQL_REPEATS} runs in ms, page 1 / page 2, for the agent above. Worst cell: {worst:.1f} ms."),
         "",
         "| view / filter | " + " | ".join(heads) + " |",
         "|---|" + "---:|" * len(heads),

@@ -28,7 +28,15 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import FieldError, ValidationError
 from django.db import connections
 from django.db.models import BooleanField, F, OrderBy, Q, QuerySet, Value
-from django.db.models.expressions import BaseExpression, Case, Col, CombinedExpression, Expression, Func, When
+from django.db.models.expressions import (
+    BaseExpression,
+    Case,
+    Col,
+    CombinedExpression,
+    Expression,
+    Func,
+    When,
+)
 
 KEY_PREFIX = "_seek"
 

@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from accounts.selectors import scope_by_team, visible_team_ids
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
-from cases.ordering import SORTS, next_due_expression, priority_rank_expression, value_rank_expression
+from cases.ordering import (
+    SORTS,
+    next_due_expression,
+    priority_rank_expression,
+    value_rank_expression,
+)
 from cases.sla import DUE_SOON
 
 INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
