@@ -1,6 +1,9 @@
 """Inbox benchmark: server time of the first inbox page for an agent with 1,000,000 cases.
 
-    DEBUG=1 .venv/bin/python -m bench.bench_inbox [--cases N] [--keep]
+    DEBUG=1 .venv/bin/python -m bench.bench_inbox [--cases N] [--keep | --reuse | --fill-only]
+
+(`--fill-only` fills, or tops up a kept database, and keeps it without measuring: the case page's
+CPU bench, `python -m bench.case_page`, runs against it.)
 
 What it does, in its own PostgreSQL database `closeloop_bench_inbox` (created, migrated, filled
 and dropped; never the test or dev database):
@@ -421,7 +424,7 @@ def report(figures: dict) -> str:
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_inbox` (or `make bench`); "
         "`--cases N` for a smaller run, `--keep` to keep the `closeloop_bench_inbox` database, "
-        "`--reuse` to measure again on a kept one.",
+        "`--reuse` to measure again on a kept one, `--fill-only` to fill (or top up) and keep it without measuring.",
     ]
     return "\n".join(lines) + "\n"
 
