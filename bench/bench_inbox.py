@@ -1,6 +1,9 @@
 """Inbox benchmark: server time of the first inbox page for an agent with 1,000,000 cases.
 
-    DEBUG=1 .venv/bin/python -m bench.bench_inbox [--cases N] [--keep]
+    DEBUG=1 .venv/bin/python -m bench.bench_inbox [--cases N] [--keep | --reuse | --fill-only]
+
+(`--fill-only` fills, or tops up a kept database, and keeps it without measuring: the case page's
+CPU bench, `python -m bench.case_page`, runs against it.)
 
 What it does, in its own PostgreSQL database `closeloop_bench_inbox` (created, migrated, filled
 and dropped; never the test or dev database):
@@ -11,7 +14,9 @@ and dropped; never the test or dev database):
   requests each after 5 warm-ups, through Django's test Client in-process (middleware, session,
   view, template: everything but the socket); p50 / p95 / max, and SQL queries per page;
 - the 40th page of "Team all" reached through the "next" cursors, to show that a deep page costs
-  what the first one does (keyset pagination, no OFFSET).
+  what the first one does (keyset pagination, no OFFSET);
+- one more agent of that team holding 5,000 open cases (bench.inbox_matrix): "My open" in every
+  sort, the list query of every view, filter and sort (pages 1 and 2), and the query plans.
 
 The measuring runs in a child process whose DATABASE_URL points at the bench database, so the
 parent (`python -m bench`) keeps whatever database it was configured with."""
@@ -27,7 +32,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from bench.machine import describe as _machine, write_figures
+from bench import inbox_matrix
+from bench.machine import describe as _machine
+from bench.machine import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "closeloop_bench_inbox"
@@ -303,11 +310,15 @@ def _measure(agent_username: str) -> dict:
         client.get(url)
         timings.append((time.perf_counter() - started) * 1000)
     results["deep"] = {"page": page, "p50": statistics.median(timings), "p95": _percentile(timings, 95)}
+    heavy = inbox_matrix.HEAVY_AGENT
+    results["my_open"] = inbox_matrix.measure_my_open(heavy)
+    results["matrix"] = inbox_matrix.measure_matrix(heavy)
+    results["plans"] = inbox_matrix.explain(heavy)
     results["load_after"] = os.getloadavg()
     return results
 
 
-def child(n_cases: int, reuse: bool = False) -> dict:
+def child(n_cases: int, reuse: bool = False, fill_only: bool = False) -> dict:
     import django
 
     django.setup()
@@ -323,11 +334,15 @@ def child(n_cases: int, reuse: bool = False) -> dict:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE cases_case")
 
-        first = Membership.objects.select_related("user", "team").order_by("team__name", "user__username").first()
+        first = (Membership.objects.select_related("user", "team").exclude(user__username=inbox_matrix.HEAVY_AGENT)
+                 .order_by("team__name", "user__username").first())
         filled = {"seconds": 0.0, "agent": first.user.username, "team": first.team.name}
     else:
         call_command("migrate", verbosity=0, interactive=False)
         filled = _fill(n_cases)
+    inbox_matrix.add_heavy_agent()  # before any measuring: Team 01 holds that agent's cases too
+    if fill_only:
+        return {"fill_seconds": filled["seconds"], "cases": n_cases}
     return {
         "migrate_seconds": time.monotonic() - migrate_started - filled["seconds"],
         "fill_seconds": filled["seconds"],
@@ -390,6 +405,7 @@ def report(figures: dict) -> str:
         f"the page's list query {figures['team']['list_p50']:.0f} ms; the six view counts "
         f"{figures['team']['counts_p50']:.0f} ms; the rest of the SQL {figures['team']['other_sql_p50']:.0f} ms; "
         "the remainder is waiting for a CPU on the loaded machine.",
+        *inbox_matrix.report_sections(figures),
         "",
         "How the SQL stays small at 1M cases (cases/selectors.py, cases/models/case.py, migration 0005):",
         "",
@@ -408,7 +424,7 @@ def report(figures: dict) -> str:
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_inbox` (or `make bench`); "
         "`--cases N` for a smaller run, `--keep` to keep the `closeloop_bench_inbox` database, "
-        "`--reuse` to measure again on a kept one.",
+        "`--reuse` to measure again on a kept one, `--fill-only` to fill (or top up) and keep it without measuring.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -416,7 +432,8 @@ def report(figures: dict) -> str:
 def run(args=None) -> str:
     n_cases = getattr(args, "cases", None) or 1_000_000
     reuse = getattr(args, "reuse", False)
-    keep = getattr(args, "keep", False) or reuse
+    fill_only = getattr(args, "fill_only", False)
+    keep = getattr(args, "keep", False) or reuse or fill_only
     if not reuse:
         _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         _admin(f'CREATE DATABASE "{DB_NAME}"')
@@ -435,7 +452,8 @@ def run(args=None) -> str:
     }
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.bench_inbox", "--child", "--cases", str(n_cases)] + (["--reuse"] if reuse else []),
+            [sys.executable, "-m", "bench.bench_inbox", "--child", "--cases", str(n_cases)]
+            + (["--reuse"] if reuse else []) + (["--fill-only"] if fill_only else []),
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
         )
         if proc.returncode != 0:
@@ -444,6 +462,8 @@ def run(args=None) -> str:
     finally:
         if not keep:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    if fill_only:
+        return f"Filled {DB_NAME}: {figures['cases']:,} cases in {figures['fill_seconds']:.0f} s (kept, nothing measured)."
     text = report(figures)
     write_figures(DOC, text)
     return text
@@ -455,10 +475,12 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure again on a kept database (no refill)")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="fill (or top up) and keep the bench database, measure nothing")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.cases, args.reuse), default=str))
+        print(json.dumps(child(args.cases, args.reuse, args.fill_only), default=str))
         return 0
     print(run(args))
     return 0

@@ -59,15 +59,19 @@ def _people(request):
 
 
 class CaseFilterSet(django_filters.FilterSet):
-    team = django_filters.ModelMultipleChoiceFilter(queryset=_teams)
-    assignee = django_filters.ModelMultipleChoiceFilter(queryset=_people)
+    # distinct=False on the multiple-choice filters: each is a column of the case itself (no join
+    # that could repeat a case), and django-filter's default SELECT DISTINCT would make PostgreSQL
+    # sort every matching case (wide rows) before the first page instead of walking an index.
+    team = django_filters.ModelMultipleChoiceFilter(queryset=_teams, distinct=False)
+    assignee = django_filters.ModelMultipleChoiceFilter(queryset=_people, distinct=False)
     unassigned = django_filters.BooleanFilter(field_name="assignee", lookup_expr="isnull", label=_("Unassigned"))
     status = django_filters.MultipleChoiceFilter(choices=STATUS_CHOICES, method="filter_status")
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
     touchpoint = django_filters.CharFilter(field_name="response__touchpoint", lookup_expr="iexact")
     location = django_filters.CharFilter(method="filter_location")
     survey = django_filters.NumberFilter(field_name="response__survey_id")
-    root_cause = django_filters.ModelMultipleChoiceFilter(queryset=RootCause.objects.select_related("category"))
+    root_cause = django_filters.ModelMultipleChoiceFilter(queryset=RootCause.objects.select_related("category"),
+                                                          distinct=False)
     customer = django_filters.NumberFilter(field_name="customer_id")
     created = django_filters.DateFromToRangeFilter(field_name="created_at")
     closed = django_filters.DateFromToRangeFilter(field_name="closed_at")

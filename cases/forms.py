@@ -10,6 +10,7 @@ from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.forms.renderers import Jinja2 as Jinja2Renderer
 
 from accounts.models import Membership, Priority, Team
 from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
@@ -74,10 +75,21 @@ def parse_assignee(value: str) -> tuple[int, int]:
     return int(team_id), int(user_id)
 
 
+# One renderer (and so one Jinja2 environment with its compiled templates) for every case form.
+WIDGET_RENDERER = Jinja2Renderer()
+
+
 class CaseForm(forms.Form):
     """Base for every action on one case: the version the page showed, and no HTML `required`
-    (the server's message, next to the field, is the one people see)."""
+    (the server's message, next to the field, is the one people see).
 
+    The widgets render through Django's own Jinja2 widget templates (django/forms/jinja2/): the
+    case page shows about twenty of them (selects of root causes, people, channels, outcomes),
+    and through Django's template engine their options were a fifth of the page's Python calls
+    (docs/benchmarks_inbox.md, "Case page CPU"). Same HTML; labels, help and errors stay in
+    templates/cases/_field.html."""
+
+    default_renderer = WIDGET_RENDERER
     use_required_attribute = False
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 

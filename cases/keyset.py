@@ -6,7 +6,15 @@ Works over any ordering the selector chose (plain fields, annotations or express
 direction, with PostgreSQL's NULL placement), with the primary key appended as the tie-breaker.
 A cursor is the sort-key values of the row to continue from, base64url-encoded JSON; a cursor
 that does not decode is ignored (first page), never a 500. Cursors only narrow a queryset the
-caller already scoped, so a crafted one cannot reveal anything."""
+caller already scoped, so a crafted one cannot reveal anything.
+
+"After this row" is one row-value comparison, `(k1, k2, id) > (v1, v2, v_id)`, when every key
+runs in the same direction and none can be NULL (every order the inbox offers: cases/ordering.py).
+PostgreSQL then starts the index scan at the cursor (the comparison's prefix that the index holds
+is its index condition) and stops after one page. Otherwise (mixed directions, NULLs) the condition
+is OR-expanded, "k1 > v1 OR (k1 = v1 AND k2 > v2) OR ...", which the planner may turn into bitmap
+scans of every row after the cursor; a plain range on the first key (`k1 >= v1`, when it cannot be
+NULL) is added so that it at least has one range to start an index scan from."""
 
 from __future__ import annotations
 
@@ -17,8 +25,18 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import F, OrderBy, Q, QuerySet
-from django.db.models.expressions import BaseExpression
+from django.core.exceptions import FieldError, ValidationError
+from django.db import connections
+from django.db.models import BooleanField, F, OrderBy, Q, QuerySet, Value
+from django.db.models.expressions import (
+    BaseExpression,
+    Case,
+    Col,
+    CombinedExpression,
+    Expression,
+    Func,
+    When,
+)
 
 KEY_PREFIX = "_seek"
 
@@ -43,6 +61,64 @@ class _Term:
     expression: BaseExpression
     descending: bool
     nulls_first: bool  # where NULLs sort in this direction (PostgreSQL: last ascending, first descending)
+
+
+class RowCompare(Expression):
+    """`(a, b, c) > (x, y, z)`: SQL's row-value comparison (lexicographic, as ORDER BY a, b, c
+    sorts), usable in .filter(). PostgreSQL and SQLite (3.15+) both have it."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, lhs, operator: str, rhs):
+        super().__init__(output_field=BooleanField())
+        if operator not in (">", "<") or len(lhs) != len(rhs):
+            raise ValueError("RowCompare takes two rows of the same length and > or <.")
+        self.lhs, self.operator, self.rhs = list(lhs), operator, list(rhs)
+
+    def get_source_expressions(self):
+        return [*self.lhs, *self.rhs]
+
+    def set_source_expressions(self, exprs):
+        self.lhs, self.rhs = list(exprs[: len(self.lhs)]), list(exprs[len(self.lhs):])
+
+    def as_sql(self, compiler, connection):
+        sides, params = [], []
+        for side in (self.lhs, self.rhs):
+            parts = []
+            for expression in side:
+                sql, part_params = compiler.compile(expression)
+                parts.append(sql)
+                params.extend(part_params)
+            sides.append(f"({', '.join(parts)})")
+        return f"{sides[0]} {self.operator} {sides[1]}", params
+
+
+def _never_null(expression, query) -> bool:
+    """True only when `expression` cannot be NULL on any row (a NOT NULL column of the queryset's
+    own table, or a function, CASE or arithmetic over such columns and non-NULL constants).
+    Anything it cannot tell about counts as nullable, so the caller keeps the OR expansion."""
+    if isinstance(expression, F):
+        name = expression.name
+        if name in query.annotations:
+            return _never_null(query.annotations[name], query)
+        if "__" in name:
+            return False  # across a join: a missing row is NULL
+        opts = query.model._meta
+        field = opts.pk if name == "pk" else next((f for f in opts.concrete_fields if name in (f.name, f.attname)), None)
+        return field is not None and not field.null
+    if isinstance(expression, Col):
+        return expression.alias == query.base_table and not expression.target.null
+    if isinstance(expression, Value):
+        return expression.value is not None
+    if isinstance(expression, When):
+        return _never_null(expression.result, query)
+    if isinstance(expression, Case):
+        return all(_never_null(e, query) for e in (*expression.cases, expression.default))
+    if isinstance(expression, (Func, CombinedExpression)):
+        sources = expression.get_source_expressions()
+        return bool(sources) and all(_never_null(e, query) for e in sources)
+    return False
 
 
 def _terms(queryset: QuerySet) -> list[_Term]:
@@ -97,7 +173,24 @@ def _equal(alias: str, value) -> Q:
     return Q(**{f"{alias}__isnull": True}) if value is None else Q(**{alias: value})
 
 
-def _seek_filter(terms: list[_Term], values: list, reverse: bool) -> Q:
+def _row_comparable(queryset: QuerySet, terms: list[_Term]) -> bool:
+    """One row-value comparison can say "after this row": every key in one direction, none NULL,
+    and a database that has row values."""
+    connection = connections[queryset.db]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return False
+    if len({term.descending for term in terms}) != 1:
+        return False
+    return all(_never_null(term.expression, queryset.query) for term in terms)
+
+
+def _seek_filter(terms: list[_Term], values: list, reverse: bool, *, row_compare: bool = False,
+                 first_never_null: bool = False):
+    """The rows after `values` (before them when `reverse`) in the terms' order."""
+    if row_compare and all(value is not None for value in values):
+        descending = terms[0].descending != reverse
+        aliases = [F(f"{KEY_PREFIX}{i}") for i in range(len(terms))]
+        return RowCompare(aliases, "<" if descending else ">", [Value(value) for value in values])
     condition = Q(pk__in=[])  # matches nothing; OR-ed with each branch
     prefix = Q()
     for i, (term, value) in enumerate(zip(terms, values, strict=True)):
@@ -106,6 +199,10 @@ def _seek_filter(terms: list[_Term], values: list, reverse: bool) -> Q:
         if after is not None:
             condition |= prefix & after
         prefix &= _equal(alias, value)
+    if first_never_null and values[0] is not None:
+        # Redundant with the OR, but a plain range the index scan can start from.
+        lookup = "lte" if terms[0].descending != reverse else "gte"
+        condition &= Q(**{f"{KEY_PREFIX}0__{lookup}": values[0]})
     return condition
 
 
@@ -151,20 +248,43 @@ def decode_cursor(cursor: str | None, length: int) -> list | None:
     return values if len(values) == length else None
 
 
+def _typed(keyed: QuerySet, aliases: list[str], values: list | None) -> list | None:
+    """The cursor's values as the types of the keys they stand for (a datetime for a datetime key),
+    or None (the first page) for a cursor whose values do not fit: a crafted cursor is never a 500."""
+    if values is None:
+        return None
+    typed = []
+    for alias, value in zip(aliases, values, strict=True):
+        if value is None:
+            typed.append(None)
+            continue
+        try:
+            field = keyed.query.annotations[alias].output_field
+        except FieldError:
+            typed.append(value)  # a key of mixed types: left to the database
+            continue
+        try:
+            typed.append(field.to_python(value))
+        except (ValidationError, TypeError, ValueError):
+            return None
+    return typed
+
+
 def paginate(queryset: QuerySet, *, after: str | None = None, before: str | None = None, size: int = 50) -> Page:
     """One page of `queryset` in its own order: the first, the one after cursor `after`, or the
     one before cursor `before`. One query (size + 1 rows: the extra row says whether more follow)."""
     terms = _terms(queryset)
     aliases = [f"{KEY_PREFIX}{i}" for i in range(len(terms))]
     keyed = queryset.annotate(**{alias: term.expression for alias, term in zip(aliases, terms, strict=True)})
-    after_values = decode_cursor(after, len(terms))
-    before_values = None if after_values is not None else decode_cursor(before, len(terms))
+    after_values = _typed(keyed, aliases, decode_cursor(after, len(terms)))
+    before_values = None if after_values is not None else _typed(keyed, aliases, decode_cursor(before, len(terms)))
     backwards = before_values is not None
     keyed = keyed.order_by(*(_order_by(t, a, backwards) for t, a in zip(terms, aliases, strict=True)))
-    if after_values is not None:
-        keyed = keyed.filter(_seek_filter(terms, after_values, reverse=False))
-    elif backwards:
-        keyed = keyed.filter(_seek_filter(terms, before_values, reverse=True))
+    cursor_values = after_values if after_values is not None else before_values
+    if cursor_values is not None:
+        seek = {"row_compare": _row_comparable(queryset, terms),
+                "first_never_null": _never_null(terms[0].expression, queryset.query)}
+        keyed = keyed.filter(_seek_filter(terms, cursor_values, reverse=backwards, **seek))
     rows = list(keyed[: size + 1])
     more = len(rows) > size
     rows = rows[:size]

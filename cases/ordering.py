@@ -6,6 +6,12 @@ key, so rows never tie, and starts with a key that a partial index over open cas
 the column the inbox scopes by (team, or assignee for "My open"). PostgreSQL then walks that index
 in order and stops after one page, whatever the size of the table or of one agent's open work.
 
+Every key of an order runs in one direction and is never NULL, so "the next page" is one
+row-value comparison, `(next_due, priority_rank, value_rank, id) > (cursor)`, that PostgreSQL starts
+its index scan from (cases/keyset.py). Value at risk, the one key people want highest first beside
+keys they want lowest first, is therefore sorted as `value_rank`, its negation, ascending; the
+indexes hold the same expression.
+
 Score is not offered: it lives on the survey response, so sorting by it would join and sort every
 case in scope instead of walking an index.
 
@@ -43,11 +49,17 @@ def priority_rank_expression():
     )
 
 
+def value_rank_expression():
+    """Value at risk negated: ascending puts the highest value first, so an order can say "highest
+    value, then due soonest" with every key ascending (one row comparison pages it)."""
+    return -F("value_at_risk")
+
+
 @dataclass(frozen=True)
 class Sort:
     key: str  # the ?sort= value
     label: str  # what the filter form's select shows
-    order_by: tuple[str, ...]  # over the annotations next_due and priority_rank and Case's fields
+    order_by: tuple[str, ...]  # over the annotations next_due, priority_rank, value_rank and Case's fields
 
 
 DEFAULT_SORT = "due"
@@ -57,12 +69,12 @@ SORTS = {
         # The default order: overdue first (most overdue first), then the clock that runs out
         # soonest; priority and value at risk only break ties.
         Sort("due", _("Due soonest (overdue first)"),
-             ("next_due", "priority_rank", "-value_at_risk", "id")),
+             ("next_due", "priority_rank", "value_rank", "id")),
         Sort("due_desc", _("Due latest first"), ("-next_due", "-id")),
         Sort("newest", _("Newest first"), ("-created_at", "-id")),
         Sort("oldest", _("Oldest first"), ("created_at", "id")),
         Sort("priority", _("Priority (urgent first), then due soonest"), ("priority_rank", "next_due", "id")),
-        Sort("value", _("Value at risk (highest first)"), ("-value_at_risk", "next_due", "id")),
+        Sort("value", _("Value at risk (highest first)"), ("value_rank", "next_due", "id")),
     )
 }
 SORT_CHOICES = [(sort.key, sort.label) for sort in SORTS.values()]
@@ -82,8 +94,9 @@ def sort_indexes() -> list[models.Index]:
         "created": (F("created_at"),),
         # priority, then due soonest
         "prio": (priority_rank_expression(), next_due_expression()),
-        # value at risk (highest first, read backwards)
-        "value": (F("value_at_risk"),),
+        # value at risk (highest first: its negation ascending), then due soonest, so that the many
+        # cases of equal value (0, unknown) come in due order from the index too
+        "value": (value_rank_expression(), next_due_expression()),
     }
     return [
         models.Index(F(column), *expressions, name=f"cases_case_open_{short}_{key}", condition=~Q(status="closed"))

@@ -24,7 +24,12 @@ from django.utils.translation import gettext
 
 from accounts.selectors import scope_by_team, visible_team_ids
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
-from cases.ordering import SORTS, next_due_expression, priority_rank_expression
+from cases.ordering import (
+    SORTS,
+    next_due_expression,
+    priority_rank_expression,
+    value_rank_expression,
+)
 from cases.sla import DUE_SOON
 
 INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
@@ -92,7 +97,8 @@ def with_inbox_order(queryset: QuerySet, now: dt.datetime | None = None) -> Quer
 
 
 def _with_sort_keys(queryset: QuerySet) -> QuerySet:
-    return queryset.annotate(next_due=next_due_expression(), priority_rank=priority_rank_expression())
+    return queryset.annotate(next_due=next_due_expression(), priority_rank=priority_rank_expression(),
+                             value_rank=value_rank_expression())
 
 
 def with_sort(queryset: QuerySet, sort: str) -> QuerySet:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.template import Context, Template
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
 from accounts.models import Priority

@@ -13,7 +13,6 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from cases.rows import PRIORITY_ICONS, SLA_ICONS, first_line
-from cases.timeline import describe_event
 from surveys.vocabulary import ScoreDisplay, response_scores
 
 register = template.Library()
@@ -39,19 +38,17 @@ def sla(context, case):
 @register.filter
 def describe(event) -> str:
     """A timeline line a person can read: "Bob Smith claimed this case"."""
-    from cases.models import Case, CaseEvent
+    from cases.timeline_rows import event_sentence
 
-    who = event.actor.display_name if event.actor_id and event.actor else "Closeloop"
-    if event.kind == CaseEvent.Kind.OPENED:
-        if event.to_value:
-            return gettext("Case opened for %(team)s") % {"team": event.to_value}
-        return gettext("Case opened")
-    if event.kind == CaseEvent.Kind.STATUS:
-        labels = dict(Case.Status.choices)
-        old, new = labels.get(event.from_value, event.from_value), labels.get(event.to_value, event.to_value)
-        return gettext("%(who)s moved it from %(old)s to %(new)s") % {
-            "who": who, "old": str(old).lower(), "new": str(new).lower()}
-    return describe_event(event)
+    return event_sentence(event)
+
+
+@register.simple_tag
+def timeline_items(events):
+    """`{% timeline_items events %}`: the timeline's entries (cases.timeline_rows, Jinja2)."""
+    from cases.timeline_rows import render_timeline
+
+    return render_timeline(events)
 
 
 @register.filter

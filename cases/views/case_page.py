@@ -50,6 +50,7 @@ CASE_RELATED = (
     "closed_by",
 )
 EARLIER_LIMIT = 50
+EARLIER_CASE_FIELDS = ("reference", "status", "created_at", "team__name", "root_cause__name")
 
 
 # --- case page ------------------------------------------------------------------------------
@@ -261,11 +262,15 @@ def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
         responses = SurveyResponse.objects.filter(customer=customer).exclude(pk=case.response_id)
         responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, request.user).values("pk")))
         earlier_responses = list(responses.select_related("survey").order_by("-answered_at")[: EARLIER_LIMIT + 1])
+        # Only what the customer card prints of each (reference, status, date, team, root cause):
+        # the selector's default joins (response, alert, rule, assignee) cost more Python to
+        # compile and load than the whole card.
         earlier_cases = list(
             selectors.case_list_for_user(request.user)
             .filter(customer=customer)
             .exclude(pk=case.pk)
-            .select_related("root_cause", "team")
+            .select_related(None).select_related("root_cause", "team")
+            .only(*EARLIER_CASE_FIELDS)
             .order_by("-created_at")[: EARLIER_LIMIT + 1]
         )
     context.update(

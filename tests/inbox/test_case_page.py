@@ -207,3 +207,22 @@ def test_case_page_query_count_is_fixed(alice_client, personas, django_assert_ma
     with django_assert_max_num_queries(CASE_QUERY_CEILING):
         response = alice_client.get(url(case))
     assert response.content.decode().count('class="event event-') == n_events + 4  # + opened, claim, status, contact
+
+
+def test_the_timeline_reads_each_event_and_escapes_what_people_typed(alice_client, personas):
+    """The timeline's entries (cases.timeline_rows, rendered by Jinja2): the sentence, when, the
+    kind, the closure's root cause, and a note escaped with its line breaks kept."""
+    from cases.services import case_close
+
+    case = open_case(personas.north)
+    case = case_add_note(case_id=case.pk, by=personas.alice, note="<b>Called</b> twice\nno answer")
+    case_close(case_id=case.pk, by=personas.alice, root_cause_id=root_causes()["wait"].pk,
+               resolution="Sorted", outcome="resolved")
+    html = alice_client.get(url(case)).content.decode()
+    timeline = html[html.index('id="case-timeline"'):]
+    assert '<p class="event-note">&lt;b&gt;Called&lt;/b&gt; twice<br>no answer</p>' in timeline
+    assert "<b>Called</b>" not in timeline
+    assert "Root cause: Service &gt; Long wait" in timeline  # str(RootCause), escaped
+    assert re.search(r'<p class="muted event-meta"><time datetime="\d{4}-\d\d-\d\dT[^"]+">\w{3} \d{1,2} \w{3}, '
+                     r'\d\d:\d\d</time> · Note</p>', timeline)
+    assert timeline.index("Closed") < timeline.index("Note") < timeline.index("Case opened")  # newest first

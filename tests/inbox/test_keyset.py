@@ -3,10 +3,14 @@ and backwards, in one query per page."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases import keyset
@@ -19,6 +23,10 @@ ORDERINGS = [
     (F("first_contacted_at").asc(nulls_first=True), "-priority"),
     (F("first_contacted_at").desc(nulls_last=True), "-value_at_risk"),
     ("priority", "-created_at"),
+    # every key one way and never NULL: one row-value comparison per page
+    ("priority", "created_at"),
+    ("-created_at",),
+    ("-priority", "-value_at_risk", "-id"),
 ]
 
 
@@ -70,3 +78,23 @@ def test_a_bad_cursor_means_the_first_page(cases, cursor):
     queryset = Case.objects.order_by("id")
     assert [r.pk for r in keyset.paginate(queryset, after=cursor, size=3).rows] == \
         [r.pk for r in keyset.paginate(queryset, size=3).rows]
+
+
+@pytest.mark.parametrize("values", [["not a date", 1], [1, 2], [{"x": 1}, 3], ["2026-01-01T00:00:00+00:00", "x"]])
+def test_a_cursor_whose_values_do_not_fit_the_keys_means_the_first_page(cases, values):
+    """A crafted cursor with values of the wrong type (text for a datetime, text for an id) is the
+    first page, on either seek (row comparison or OR expansion), never a database error."""
+    for ordering in (("-created_at", "-id"), ("first_contacted_at", "id")):
+        queryset = Case.objects.order_by(*ordering)
+        cursor = base64.urlsafe_b64encode(json.dumps([["v", v] for v in values]).encode()).decode()
+        assert [r.pk for r in keyset.paginate(queryset, after=cursor, size=3).rows] == \
+            [r.pk for r in keyset.paginate(queryset, size=3).rows]
+
+
+def test_a_later_page_of_one_direction_is_one_row_comparison(cases):
+    queryset = Case.objects.order_by("-created_at", "-id")
+    first = keyset.paginate(queryset, size=3)
+    with CaptureQueriesContext(connection) as queries:
+        keyset.paginate(queryset, after=first.next_cursor, size=3)
+    where = queries.captured_queries[0]["sql"].split(" WHERE ", 1)[1]
+    assert ") < (" in where and " OR " not in where
