@@ -50,14 +50,14 @@ class AuditEntryFilterSet(django_filters.FilterSet):
         model = AuditEntry
         fields = ["actor", "actor_id", "object_type", "action", "date_from", "date_to"]
 
-    def filter_actor(self, queryset, name, value):
+    def filter_actor(self, queryset, name, value: str):
         value = value.strip()
         return queryset.filter(Q(actor_username__iexact=value) | Q(actor_username="", via__iexact=value))
 
-    def filter_object_type(self, queryset, name, value):
+    def filter_object_type(self, queryset, name, value: str):
         app_label, _, model = value.partition(".")
         return queryset.filter(content_type__app_label=app_label, content_type__model=model)
 
-    def filter_action(self, queryset, name, value):
+    def filter_action(self, queryset, name, value: str):
         number = {v: k for k, v in AuditEntry.Action.names.items()}[value]
         return queryset.filter(action=number)

@@ -275,3 +275,17 @@ def test_a_customer_erasure_command_names_the_command(personas, trail, monkeypat
     call_command("customer_erase", "crm-1", "--yes")
     assert [(e["action"], e["object_pk"], e["actor_id"], e["via"]) for e in trail.new()] == [
         ("personal_data_erasure", str(story.customer.pk), None, "command customer_erase")]
+
+
+def test_moving_an_alert_rule_on_its_page_records_each_new_order(client, personas, trail):
+    from tests.factories import AlertRuleFactory
+
+    AlertRule.objects.all().delete()
+    first = AlertRuleFactory(name="First", order=10)
+    second = AlertRuleFactory(name="Second", order=20)
+    client.force_login(personas.adam)
+    trail.mark()
+    assert client.post(f"/alerts/rules/{second.pk}/move/up/").status_code == 302
+    assert [(e["action"], e["object_repr"], e["via"], e["changes"]) for e in trail.new()] == [
+        ("update", "Second", "page", {"order": [20, 10]}), ("update", "First", "page", {"order": [10, 20]})]
+    assert list(AlertRule.objects.order_by("order").values_list("name", flat=True)) == ["Second", "First"]
