@@ -452,6 +452,12 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "cases.rootcause",
     "cases.emailtemplate",
     {"model": "cases.playbook", "exclude_fields": ["updated_at"]},
+    # Sign-in security: the per-role two-factor policy, authenticator apps set up or removed (their
+    # key masked; the step counter and throttling that move at every sign-in left out), SSO links.
+    "accounts.twofactorpolicy",
+    {"model": "otp_totp.totpdevice", "mask_fields": ["key"], "mask_callable": _AUDIT_SECRET,
+     "exclude_fields": ["last_t", "last_used_at", "throttling_failure_timestamp", "throttling_failure_count"]},
+    {"model": "accounts.ssoidentity", "exclude_fields": ["last_sign_in_at"]},
 )
 # Models that audit.services events name besides those (sign-ins: users; privacy: customers).
 AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer"]
