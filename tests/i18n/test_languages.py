@@ -59,11 +59,13 @@ def test_the_inbox_and_the_case_page_follow_the_browser(alice, worked_case, lang
         assert f'<html lang="{language}">' in html and expected in html
         assert english_leftovers(without_alert_reasons(html), language) == []
     assert worked_case.reference in inbox.content.decode()
+    # Numbers in the language's format: the customer's account value, 12500.
+    assert {"es": "12\xa0500", "fr": "12\xa0500", "de": "12.500"}[language] in page.content.decode()
 
 
 def test_english_is_english(alice, worked_case):
     html = alice.get(f"/cases/{worked_case.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert CASE["en"] in html and "logged a phone contact attempt (no answer)" in html
+    assert CASE["en"] in html and "logged a phone contact attempt (no answer)" in html and "12,500" in html
     assert english_leftovers(html, "es") != []  # the check finds English where it is
 
 
