@@ -119,3 +119,22 @@ def test_the_customer_gets_the_recovery_check_and_its_page_in_their_language(per
     assert {"es": "¿Lo hemos solucionado?", "fr": "Avons-nous réglé le problème ?",
             "de": "Haben wir es in Ordnung gebracht?"}[language] in html
     assert english_leftovers(html, language) == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_alert_and_invitation_e_mails_are_in_the_recipients_language(personas, language):
+    from accounts.services.users import _send_invitation
+    from alerts.services import _messages
+    from tests.inbox.helpers import make_alert, make_response
+
+    personas.bob.language = language
+    personas.bob.save(update_fields=["language"])
+    alert = make_alert(make_response(customer=make_customer(), team=personas.north, nps=2))
+    alert.reasons = []  # stored in the evaluating worker's words (see without_alert_reasons)
+    message = _messages(alert, [personas.bob])[0]
+    _send_invitation(personas.bob, personas.mia)
+    invitation = mail.outbox[-1]
+    for text in (message.subject, message.body, message.alternatives[0][0],
+                 invitation.subject, invitation.body, invitation.alternatives[0][0]):
+        assert english_leftovers(text, language) == [], text
+    assert {"es": "Hola, bob:", "fr": "Bonjour bob,", "de": "Guten Tag bob,"}[language] in message.body
