@@ -138,3 +138,20 @@ def test_alert_and_invitation_e_mails_are_in_the_recipients_language(personas, l
                  invitation.subject, invitation.body, invitation.alternatives[0][0]):
         assert english_leftovers(text, language) == [], text
     assert {"es": "Hola, bob:", "fr": "Bonjour bob,", "de": "Guten Tag bob,"}[language] in message.body
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "A closed case cannot move to in progress (cannot log a contact attempt on it)."),
+    ("es", "Un caso cerrado no puede pasar a en curso (no se puede registrar un intento de contacto en este caso)."),
+    ("fr", "Un dossier fermé ne peut pas passer à en cours (consignation d'une tentative de contact impossible)."),
+    ("de", "Ein Fall mit Status „Geschlossen“ kann nicht zu „In Bearbeitung“ wechseln (Erfassen eines "
+           "Kontaktversuchs nicht möglich)."),
+])
+def test_the_case_flows_refusals_are_in_the_readers_language(personas, language, expected):
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    case = closed_case()
+    with translation.override(language), pytest.raises(ValidationError) as refused:
+        case_log_contact(case_id=case.pk, by=personas.alice, channel="phone", outcome="reached", note="")
+    assert refused.value.messages == [expected]
