@@ -75,7 +75,7 @@ lock:
 ## (GNU gettext's xgettext: apt-get install gettext), then compile every .po to the .mo that is
 ## committed beside it (polib, pure Python). Translate what is new in the .po files, run it again.
 MESSAGES_ENV := DJANGO_SETTINGS_MODULE=config.settings DEBUG=1 SECRET_KEY=makemessages-only-key-not-secret-0123456789 \
-  DATABASE_URL=sqlite:///tmp/closeloop-makemessages.sqlite3
+  DATABASE_URL=sqlite:////tmp/closeloop-makemessages.sqlite3
 MESSAGES_IGNORE := --ignore='.venv*' --ignore=bench --ignore=tests --ignore=staticfiles --ignore=var --ignore=deploy \
   --ignore=docs --ignore=locale
 messages: $(TESTING)

@@ -33,7 +33,7 @@ class RoleForm(forms.Form):
 class TokenForm(forms.Form):
     """A new API token (accounts.services.tokens makes it)."""
 
-    EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", _("Never"))]
+    EXPIRY_CHOICES = [("30", _("30 days")), ("90", _("90 days")), ("365", _("1 year")), ("", _("Never"))]
 
     name = forms.CharField(max_length=100, help_text=_("Where it is used, e.g. “CRM sync”: you see it in the list."))
     expires_in_days = forms.TypedChoiceField(label=_("Expires after"), choices=EXPIRY_CHOICES, initial="90",

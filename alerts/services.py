@@ -234,7 +234,6 @@ def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
     context = {
         "alert": alert, "rule": alert.rule, "response": response, "customer": response.customer,
         "recipient": _Recipient(), "site_url": settings.SITE_URL, "praised_user": alert.praised_user,
-        "score": _score_words(response),
     }
     rendered: dict[tuple[str, str], tuple[str, str, str]] = {}
     messages = []
@@ -242,6 +241,7 @@ def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
         key = (user.language, user.timezone)
         if key not in rendered:
             with speaking_to(user):
+                context["score"] = _score_words(response)  # "NPS 3, CSAT 2 of 1–5", in their language
                 rendered[key] = (" ".join(render_to_string(f"emails/{name}-subject.txt", context).split()),
                                  render_to_string(f"emails/{name}-body.txt", context),
                                  render_to_string(f"emails/{name}-body.html", context))

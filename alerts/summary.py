@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from alerts.validation import METRIC_LABELS, effective_scale, fmt_number
 
 
@@ -15,12 +18,13 @@ def _either(values: Iterable[str], joiner: str = "or") -> str:
     values = [str(v) for v in values if str(v).strip()]
     if len(values) <= 1:
         return "".join(values)
-    return f"{', '.join(values[:-1])} {joiner} {values[-1]}"
+    words = {"or": _("%(items)s or %(last)s"), "and": _("%(items)s and %(last)s")}[joiner]
+    return words % {"items": ", ".join(values[:-1]), "last": values[-1]}
 
 
 def _hours(value) -> str:
     text = fmt_number(value)
-    return f"{text} business hour{'' if text == '1' else 's'}"
+    return ngettext("%(hours)s business hour", "%(hours)s business hours", 1 if text == "1" else 2) % {"hours": text}
 
 
 def metric_clause(rule) -> str:
@@ -28,21 +32,23 @@ def metric_clause(rule) -> str:
     metric = rule.metric
     name = METRIC_LABELS.get(metric, metric) if metric != "custom" else f"“{rule.metric_key or '?'}”"
     if rule.operator == "lte":
-        bound = f"{fmt_number(rule.threshold)} or less"
+        clause = _("%(metric)s is %(value)s or less") % {"metric": name, "value": fmt_number(rule.threshold)}
     elif rule.operator == "gte":
-        bound = f"{fmt_number(rule.threshold)} or more"
+        clause = _("%(metric)s is %(value)s or more") % {"metric": name, "value": fmt_number(rule.threshold)}
     else:
-        bound = f"between {fmt_number(rule.threshold)} and {fmt_number(rule.threshold_high)}"
-    clause = f"{name} is {bound}"
+        clause = _("%(metric)s is between %(low)s and %(high)s") % {
+            "metric": name, "low": fmt_number(rule.threshold), "high": fmt_number(rule.threshold_high)}
     scale = effective_scale(metric, rule.scale_min, rule.scale_max)
     if metric == "ces" and scale:
         easy = rule.ces_high_is_easy
         effort_high = (easy and rule.operator == "lte") or (not easy and rule.operator == "gte")
         effort_low = (easy and rule.operator == "gte") or (not easy and rule.operator == "lte")
-        note = ": high effort" if effort_high else ": low effort" if effort_low else ""
-        clause += f" ({scale[0]}–{scale[1]}, {scale[1]} = {'easiest' if easy else 'most effort'}{note})"
+        note = _(": high effort") if effort_high else _(": low effort") if effort_low else ""
+        values = {"low": scale[0], "high": scale[1], "note": note}
+        clause += " " + ((_("(%(low)s–%(high)s, %(high)s = easiest%(note)s)") if easy else
+                          _("(%(low)s–%(high)s, %(high)s = most effort%(note)s)")) % values)
     elif metric != "nps" and scale:
-        clause += f" ({scale[0]}–{scale[1]} scale)"
+        clause += " " + _("(%(low)s–%(high)s scale)") % {"low": scale[0], "high": scale[1]}
     return clause
 
 
@@ -55,19 +61,20 @@ def rule_summary(rule, *, survey_names: Iterable[str] | None = None, notify_user
     for its priority and (single) customer tier (accounts.sla.choose_sla_policy)."""
     if survey_names is None:
         survey_names = [s.name for s in rule.surveys.all()] if rule.pk else []
-    parts = [f"When {metric_clause(rule)}"]
+    parts = [_("When %(condition)s") % {"condition": metric_clause(rule)}]
     if survey_names:
-        parts.append(f"in {_either(survey_names)}")
+        parts.append(_("in %(surveys)s") % {"surveys": _either(survey_names)})
     if rule.touchpoints:
-        parts.append(f"on {_either(rule.touchpoints)}")
+        parts.append(_("on %(touchpoints)s") % {"touchpoints": _either(rule.touchpoints)})
     if rule.channels:
-        parts.append(f"via {_either(rule.channels)}")
+        parts.append(_("via %(channels)s") % {"channels": _either(rule.channels)})
     if rule.locations:
-        parts.append(f"at {_either(rule.locations)}")
+        parts.append(_("at %(locations)s") % {"locations": _either(rule.locations)})
     if rule.customer_tiers:
-        parts.append(f"for {_either(rule.customer_tiers)} customers")
+        parts.append(_("for %(tiers)s customers") % {"tiers": _either(rule.customer_tiers)})
     if rule.customer_segments:
-        parts.append(f"in the {_either(rule.customer_segments)} segment{'s' if len(rule.customer_segments) > 1 else ''}")
+        parts.append(ngettext("in the %(segments)s segment", "in the %(segments)s segments",
+                              len(rule.customer_segments)) % {"segments": _either(rule.customer_segments)})
     keywords = [k for k in rule.keywords or [] if k.strip()]
     if theme_names is None:
         from alerts.rules import rule_themes
@@ -76,20 +83,27 @@ def rule_summary(rule, *, survey_names: Iterable[str] | None = None, notify_user
     theme_names = sorted(theme_names)
     if keywords:
         joiner = "and" if rule.keyword_mode == "all" else "or"
-        parts.append(f"with a comment mentioning {_either([f'“{k}”' for k in keywords], joiner)}")
+        parts.append(_("with a comment mentioning %(keywords)s") % {
+            "keywords": _either([f"“{k}”" for k in keywords], joiner)})
     elif rule.comment_presence == "with" and not theme_names:
-        parts.append("with a comment")
+        parts.append(_("with a comment"))
     if theme_names:
-        parts.append(f"{'and' if keywords else 'with'} a comment about {_either([f'“{n}”' for n in theme_names])}")
+        themes = _either([f"“{n}”" for n in theme_names])
+        parts.append((_("and a comment about %(themes)s") if keywords else _("with a comment about %(themes)s"))
+                     % {"themes": themes})
     if rule.comment_presence == "without":
-        parts.append("without a comment")
+        parts.append(_("without a comment"))
     if rule.sentiment:
-        parts.append(f"{'and' if keywords or theme_names else 'with'} a {rule.sentiment} comment")
+        joined = bool(keywords or theme_names)
+        parts.append({
+            ("negative", False): _("with a negative comment"), ("negative", True): _("and a negative comment"),
+            ("positive", False): _("with a positive comment"), ("positive", True): _("and a positive comment"),
+        }.get((rule.sentiment, joined), f"{'and' if joined else 'with'} a {rule.sentiment} comment"))
     sentence = " ".join(parts) + ", " + action_clause(
         rule, notify_user_names=notify_user_names, sla_policy=sla_policy, with_sla=with_sla
     )
     if rule.stop_processing:
-        sentence += "; later rules are skipped"
+        sentence += _("; later rules are skipped")
     return sentence + "."
 
 
@@ -98,8 +112,10 @@ def action_clause(rule, *, notify_user_names=None, sla_policy=None, with_sla: bo
     if action == "open_case":
         priority = dict(_priority_choices()).get(rule.case_priority, rule.case_priority)
         team = rule.case_team.name if rule.case_team_id else None
-        text = f"open {'an' if priority[:1].lower() in 'aeiou' else 'a'} {priority} case for " + (
-            team or "the team routing picks")
+        values = {"priority": priority, "team": team or _("the team routing picks")}
+        # English needs "an urgent": the article is in the sentence, so each language writes its own.
+        text = (_("open an %(priority)s case for %(team)s") if str(priority)[:1].lower() in "aeiou"
+                else _("open a %(priority)s case for %(team)s")) % values
         policy = sla_policy or rule.sla_policy if rule.sla_policy_id or sla_policy else None
         if policy is None and with_sla:
             from accounts.sla import choose_sla_policy
@@ -107,19 +123,19 @@ def action_clause(rule, *, notify_user_names=None, sla_policy=None, with_sla: bo
             tiers = rule.customer_tiers or []
             policy = choose_sla_policy(priority=rule.case_priority, tier=tiers[0] if len(tiers) == 1 else "")
         if policy is not None:
-            text += f", first contact due in {_hours(policy.first_contact_hours)}"
+            text += _(", first contact due in %(hours)s") % {"hours": _hours(policy.first_contact_hours)}
         return text
     if action == "notify":
         if notify_user_names is None:
             notify_user_names = [u.display_name for u in rule.notify_users.all()] if rule.pk else []
         names = list(notify_user_names)
         if rule.notify_team_id:
-            names.append(f"the {rule.notify_team.name} team")
-        return f"e-mail {_either(names, 'and') or 'nobody yet'}"
+            names.append(_("the %(team)s team") % {"team": rule.notify_team.name})
+        return _("e-mail %(names)s") % {"names": _either(names, "and") or _("nobody yet")}
     if action == "praise":
         team = rule.notify_team or rule.case_team if (rule.notify_team_id or rule.case_team_id) else None
-        return ("send the praise to the staff member the response names, otherwise to "
-                + (team.name if team else "the response's team") + ", and record it for recognition")
+        return _("send the praise to the staff member the response names, otherwise to %(team)s, and record it "
+                 "for recognition") % {"team": team.name if team else _("the response's team")}
     return action
 
 

@@ -8,13 +8,14 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team, User
 from accounts.selectors import visible_team_ids
 from core.filters import UtcDateTimeFilter
 from followup.models import Recognition
 
-PERIODS = [("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 12 months")]
+PERIODS = [("7", _("Last 7 days")), ("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last 12 months"))]
 
 
 def _teams(request):
@@ -42,10 +43,10 @@ class PersonFilter(django_filters.ModelChoiceFilter):
 
 
 class RecognitionFilterSet(django_filters.FilterSet):
-    team = django_filters.ModelChoiceFilter(queryset=_teams, empty_label="All teams")
-    person = PersonFilter(field_name="praised_user", queryset=_people, label="Person", empty_label="Anyone")
+    team = django_filters.ModelChoiceFilter(queryset=_teams, empty_label=_("All teams"))
+    person = PersonFilter(field_name="praised_user", queryset=_people, label=_("Person"), empty_label=_("Anyone"))
     location = django_filters.CharFilter(field_name="location", lookup_expr="iexact")
-    period = django_filters.ChoiceFilter(choices=PERIODS, method="filter_period", empty_label="Any time")
+    period = django_filters.ChoiceFilter(choices=PERIODS, method="filter_period", empty_label=_("Any time"))
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

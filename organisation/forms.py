@@ -151,7 +151,7 @@ class RouteTestForm(forms.Form):
     region = forms.CharField(required=False, max_length=120)
     channel = forms.CharField(required=False, max_length=120)
     customer_tier = forms.CharField(required=False, max_length=60)
-    metric = forms.ChoiceField(choices=[("nps", "NPS"), ("csat", "CSAT"), ("ces", "CES")], initial="nps")
+    metric = forms.ChoiceField(choices=[("nps", "NPS"), ("csat", "CSAT"), ("ces", "CES")], initial="nps", label=_("Metric"))
 
 
 class CategoryForm(forms.ModelForm):

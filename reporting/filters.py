@@ -115,10 +115,10 @@ class ReportFilters:
     @property
     def period_label(self) -> str:
         if not self.start and not self.end:
-            return "all time"
-        first = timezone.localdate(self.start).isoformat() if self.start else "the beginning"
-        last = (timezone.localdate(self.end) - dt.timedelta(days=1)).isoformat() if self.end else "now"
-        return f"{first} to {last}"
+            return str(_("all time"))
+        first = timezone.localdate(self.start).isoformat() if self.start else str(_("the beginning"))
+        last = (timezone.localdate(self.end) - dt.timedelta(days=1)).isoformat() if self.end else str(_("now"))
+        return str(_("%(first)s to %(last)s") % {"first": first, "last": last})
 
     def as_dict(self) -> dict:
         """What the API echoes back: the filters the figures were computed with."""
@@ -163,7 +163,7 @@ class ReportFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return cleaned
 
     def filters(self) -> ReportFilters:

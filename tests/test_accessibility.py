@@ -50,6 +50,7 @@ NOT_PAGES = {
     "cases:inbox_filters": "HTMX fragment (the filter panel's fields); checked inside the inbox opened at ?panel=filters",
     "cases:bulk_fields": "HTMX fragment (the bulk panel's fields); checked inside the inbox opened at ?panel=bulk",
     "cases:live": "JSON that open pages poll (static/js/live.js), not a page",
+    "javascript-catalog": "JavaScript: the page scripts' translations (Django's JavaScriptCatalog), not a page",
 }
 
 # Routes that refuse GET (require_POST): form actions (toggle, move, delete, replay...), not pages.

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.forms import ProfileForm
 from accounts.preferences import TEAM_ZONE_KEY, team_zone
 from accounts.services import user_set_preferences
+from core.l10n import zone_name
 
 
 @login_required
@@ -37,4 +38,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Saved: your language and time zone."))
                 return redirect("accounts:profile")
         status = 422
-    return render(request, "accounts/profile.html", {"form": form, "team_zone": zone, "now_moment": timezone.now()}, status=status)
+    return render(request, "accounts/profile.html", {
+        "form": form, "team_zone": zone, "zone": timezone.get_current_timezone_name(),
+        "zone_abbreviation": zone_name(timezone.localtime()),
+    }, status=status)

@@ -10,6 +10,8 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import visible_team_ids
@@ -55,12 +57,12 @@ ACTIONS: dict[str, tuple[frozenset, str | None]] = {
     "mail_received": (ANY, None),  # a bounce or an automatic reply: recorded, nothing moves
 }
 ACTION_WORDS = {
-    "claim": "claim", "assign": "assign", "start": "start", "log_contact": "log a contact attempt on",
-    "email_customer": "e-mail the customer of", "note": "add a note to", "priority": "change the priority of",
-    "close": "close", "reopen": "reopen", "attach_response": "attach a response to",
-    "playbook_step": "tick a playbook step on", "verification_sent": "send a recovery check for",
-    "verification_answer": "record a recovery check answer on",
-    "customer_replied": "record a customer's reply on", "mail_received": "record an e-mail on",
+    "claim": _("claim"), "assign": _("assign"), "start": _("start"), "log_contact": _("log a contact attempt on"),
+    "email_customer": _("e-mail the customer of"), "note": _("add a note to"),
+    "priority": _("change the priority of"), "close": _("close"), "reopen": _("reopen"),
+    "attach_response": _("attach a response to"), "playbook_step": _("tick a playbook step on"),
+    "verification_sent": _("send a recovery check for"), "verification_answer": _("record a recovery check answer on"),
+    "customer_replied": _("record a customer's reply on"), "mail_received": _("record an e-mail on"),
 }
 
 
@@ -80,16 +82,18 @@ class InvalidTransition(ValidationError):
         self.from_status = case.status
         self.to_status = to_status
         self.action = action
-        # Composed from words: kept in English as a whole (the status labels too), not half translated.
-        with translation.override("en"):
-            label = str(Status(case.status).label).lower()
-            to_label = str(Status(to_status).label).lower() if to_status else ""
-        article = "an" if label[0] in "aeiou" else "a"
+        german = (translation.get_language() or "").startswith("de")  # its nouns keep their capital
+        label = str(Status(case.status).label) if german else str(Status(case.status).label).lower()
+        to_label = (str(Status(to_status).label) if german else str(Status(to_status).label).lower()) if to_status else ""
+        # English needs "an in progress case": the article is part of each sentence.
+        vowel = str(Status(case.status).label)[:1].lower() in "aeiou"
+        values = {"status": label, "new_status": to_label, "action": ACTION_WORDS[action]}
         if to_status and to_status != case.status:
-            text = (f"{article.capitalize()} {label} case cannot move to {to_label} "
-                    f"(cannot {ACTION_WORDS[action]} it).")
+            text = (gettext("An %(status)s case cannot move to %(new_status)s (cannot %(action)s it).") if vowel else
+                    gettext("A %(status)s case cannot move to %(new_status)s (cannot %(action)s it).")) % values
         else:
-            text = f"Cannot {ACTION_WORDS[action]} {article} {label} case."
+            text = (gettext("Cannot %(action)s an %(status)s case.") if vowel else
+                    gettext("Cannot %(action)s a %(status)s case.")) % values
         super().__init__({"status": [text]})
         self.text = text
 

@@ -59,11 +59,13 @@ def test_the_inbox_and_the_case_page_follow_the_browser(alice, worked_case, lang
         assert f'<html lang="{language}">' in html and expected in html
         assert english_leftovers(without_alert_reasons(html), language) == []
     assert worked_case.reference in inbox.content.decode()
+    # Numbers in the language's format: the customer's account value, 12500.
+    assert {"es": "12\xa0500", "fr": "12\xa0500", "de": "12.500"}[language] in page.content.decode()
 
 
 def test_english_is_english(alice, worked_case):
     html = alice.get(f"/cases/{worked_case.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert CASE["en"] in html and "logged a phone contact attempt (no answer)" in html
+    assert CASE["en"] in html and "logged a phone contact attempt (no answer)" in html and "12,500" in html
     assert english_leftovers(html, "es") != []  # the check finds English where it is
 
 
@@ -117,3 +119,39 @@ def test_the_customer_gets_the_recovery_check_and_its_page_in_their_language(per
     assert {"es": "¿Lo hemos solucionado?", "fr": "Avons-nous réglé le problème ?",
             "de": "Haben wir es in Ordnung gebracht?"}[language] in html
     assert english_leftovers(html, language) == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_alert_and_invitation_e_mails_are_in_the_recipients_language(personas, language):
+    from accounts.services.users import _send_invitation
+    from alerts.services import _messages
+    from tests.inbox.helpers import make_alert, make_response
+
+    personas.bob.language = language
+    personas.bob.save(update_fields=["language"])
+    alert = make_alert(make_response(customer=make_customer(), team=personas.north, nps=2))
+    alert.reasons = []  # stored in the evaluating worker's words (see without_alert_reasons)
+    message = _messages(alert, [personas.bob])[0]
+    _send_invitation(personas.bob, personas.mia)
+    invitation = mail.outbox[-1]
+    for text in (message.subject, message.body, message.alternatives[0][0],
+                 invitation.subject, invitation.body, invitation.alternatives[0][0]):
+        assert english_leftovers(text, language) == [], text
+    assert {"es": "Hola, bob:", "fr": "Bonjour bob,", "de": "Guten Tag bob,"}[language] in message.body
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "A closed case cannot move to in progress (cannot log a contact attempt on it)."),
+    ("es", "Un caso cerrado no puede pasar a en curso (no se puede registrar un intento de contacto en este caso)."),
+    ("fr", "Un dossier fermé ne peut pas passer à en cours (consignation d'une tentative de contact impossible)."),
+    ("de", "Ein Fall mit Status „Geschlossen“ kann nicht zu „In Bearbeitung“ wechseln (Erfassen eines "
+           "Kontaktversuchs nicht möglich)."),
+])
+def test_the_case_flows_refusals_are_in_the_readers_language(personas, language, expected):
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    case = closed_case()
+    with translation.override(language), pytest.raises(ValidationError) as refused:
+        case_log_contact(case_id=case.pk, by=personas.alice, channel="phone", outcome="reached", note="")
+    assert refused.value.messages == [expected]
