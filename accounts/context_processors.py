@@ -11,6 +11,7 @@ def _url(name: str) -> str | None:
 # (label, url name, who sees it). Entries whose page is not installed are left out.
 NAVIGATION = [
     ("Inbox", "cases:inbox", "agent"),
+    ("Customers", "customers:list", "agent"),
     ("Dashboard", "reporting:dashboard", "manager"),
     ("Reports", "reporting:reports", "manager"),
     ("Recognition", "followup:recognition", "agent"),
