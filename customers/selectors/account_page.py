@@ -1,8 +1,8 @@
 """The account page (and the API's account detail): the account with its children, its contacts'
 latest answers, and the figures a key-account manager reads, over the account and every account
 under it, from what the user's teams may see. A fixed number of queries whatever the number of
-contacts: the contacts' latest answers come from one query (a correlated subquery per contact,
-served by the responses' (customer, -answered_at) index)."""
+contacts: their latest answers come from two queries over their responses (a GROUP BY and a
+window), not one per contact."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, F, Max, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.selectors import visible_team_ids
@@ -18,8 +19,7 @@ from cases.models import Case
 from customers.models import ROLE_WEIGHTS, Account, ContactRole
 from customers.models import Contact as ContactRow
 from customers.selectors.trends import Trend, monthly_trends
-from customers.selectors.visibility import customer_seen_q, visible_cases, visible_responses
-from surveys.models import SurveyResponse
+from customers.selectors.visibility import visible_cases, visible_responses
 
 NPS_WINDOW_DAYS = 365
 CONTACTS_SHOWN = 100
@@ -88,24 +88,29 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     now = now or timezone.now()
     tree = tree or account_tree_ids(account)
     contacts = ContactRow.objects.filter(account_id__in=tree)
+    rows = list(contacts.values_list("customer_id", "customer__name", "customer__email", "role", "account_id"))
+    customer_ids = contacts.values("customer_id")
     team_ids = visible_team_ids(user)
+    responses = visible_responses(user, customer_ids)
+    # Each contact's newest visible answer, and newest NPS answer in the window: one GROUP BY and
+    # one window query over the contacts' responses (served by the (customer, -answered_at) index).
+    last_at = dict(responses.order_by().values("customer_id").annotate(last=Max("answered_at"))
+                   .values_list("customer_id", "last"))
+    last_nps = dict(responses.filter(nps__isnull=False, answered_at__gte=now - dt.timedelta(days=NPS_WINDOW_DAYS))
+                    .annotate(newest=Window(RowNumber(), partition_by=[F("customer_id")],
+                                            order_by=[F("answered_at").desc(), F("pk").desc()]))
+                    .filter(newest=1).values_list("customer_id", "nps"))
     if team_ids is not None and account.owner_id != user.pk:
         # Not the key-account manager: only the contacts they may see count (and are listed).
-        contacts = contacts.filter(customer_seen_q(team_ids, "customer_id"))
-    customer_ids = contacts.values("customer_id")
-    responses = visible_responses(user, customer_ids)
-    latest = SurveyResponse.objects.filter(customer_id=OuterRef("customer_id")).order_by("-answered_at")
-    if team_ids is not None:
-        latest = latest.filter(team_id__in=team_ids)
-    recent_nps = latest.filter(nps__isnull=False, answered_at__gte=now - dt.timedelta(days=NPS_WINDOW_DAYS))
-    rows = list(contacts.annotate(
-        last_nps=Subquery(recent_nps.values("nps")[:1]), last_at=Subquery(latest.values("answered_at")[:1]),
-    ).values_list("customer_id", "customer__name", "customer__email", "role", "account_id", "last_nps", "last_at"))
+        seen = set(last_at) | set(visible_cases(user, customer_ids).order_by().values_list("customer_id", flat=True)
+                                  .distinct())
+        rows = [row for row in rows if row[0] in seen]
+    rows = [(*row, last_nps.get(row[0]), last_at.get(row[0])) for row in rows]
     labels = dict(ContactRole.choices)
     by_customer: dict[int, ContactLine] = {}
-    for customer_id, name, email, role, account_id, last_nps, last_at in rows:
+    for customer_id, name, email, role, account_id, nps, answered_at in rows:
         line = ContactLine(customer_id, name or email or f"#{customer_id}", role, str(labels.get(role, role)),
-                           account_id, last_nps, last_at)
+                           account_id, nps, answered_at)
         known = by_customer.get(customer_id)  # a person in two accounts of the tree counts once, in their weightiest role
         if known is None or ROLE_WEIGHTS.get(role, 1) > ROLE_WEIGHTS.get(known.role, 1):
             by_customer[customer_id] = line
