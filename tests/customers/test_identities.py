@@ -106,3 +106,19 @@ def test_the_identity_settings_page_lists_the_rules_and_the_suspects(personas, c
            "E.164 equals that of a customer who has neither.</li>" in html
     assert '<h3 class="list-title">Phone: +447700900123</h3>' in html
     assert "Merge into Ann Lee" in html
+
+
+def test_customers_recorded_before_identities_get_theirs_from_the_migration(personas):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.inbox.helpers import make_customer, make_response
+
+    ann = make_customer("Ann Lee", email="Ann@Example.com", external_id="C-1", phone="+44 7700 900123")
+    response = make_response(customer=ann)
+    make_customer("Bo Lane", email="", external_id="C-2", phone="not a number")  # no response: no source for C-2
+    importlib.import_module("customers.migrations.0002_identities_from_existing_customers").backfill(apps, None)
+    assert sorted(Identity.objects.values_list("customer__name", "kind", "source_id", "value")) == [
+        ("Ann Lee", "email", None, "ann@example.com"), ("Ann Lee", "external_id", response.source_id, "C-1"),
+        ("Ann Lee", "phone", None, "+447700900123")]
