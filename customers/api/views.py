@@ -77,6 +77,6 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         if account is None:
             raise NotFound("No such account.")
         tree = selectors.account_tree_ids(account)
-        if not selectors.accounts_for_user(request.user).filter(pk__in=tree).exists():
+        if not selectors.account_visible_to(request.user, account, tree):
             raise NotFound("No such account.")
         return Response(s.AccountDetailSerializer(selectors.account_page(request.user, account, tree=tree)).data)

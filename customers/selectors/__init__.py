@@ -7,7 +7,7 @@
     duplicates.py     suspected duplicates for review
 """
 
-from customers.selectors.account_page import AccountPage, account_page, account_tree_ids
+from customers.selectors.account_page import AccountPage, account_page, account_tree_ids, account_visible_to
 from customers.selectors.customer_page import TIMELINE_LIMIT, CustomerPage, customer_page
 from customers.selectors.duplicates import Suspect, suspected_duplicates
 from customers.selectors.visibility import (
@@ -20,7 +20,7 @@ from customers.selectors.visibility import (
 )
 
 __all__ = [
-    "TIMELINE_LIMIT", "AccountPage", "CustomerPage", "Suspect", "account_page", "account_tree_ids",
+    "TIMELINE_LIMIT", "AccountPage", "CustomerPage", "Suspect", "account_page", "account_tree_ids", "account_visible_to",
     "account_visible", "accounts_for_user", "customer_page", "customer_visible", "customers_for_user",
     "suspected_duplicates", "visible_cases", "visible_responses",
 ]

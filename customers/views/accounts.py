@@ -33,7 +33,7 @@ def visible_account(request: HttpRequest, pk: int) -> tuple[Account, list[int]]:
     if account is None:
         raise Http404(_("No such account."))
     tree = selectors.account_tree_ids(account)
-    if not selectors.accounts_for_user(request.user).filter(pk__in=tree).exists():
+    if not selectors.account_visible_to(request.user, account, tree):
         raise Http404(_("No such account."))
     return account, tree
 

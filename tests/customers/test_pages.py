@@ -21,10 +21,10 @@ pytestmark = pytest.mark.django_db
 # identities, channels, case counts, response count; the timeline's responses, cases, case events,
 # consent changes, merges; the trend; the accounts; the bell's unread count: 17.
 CUSTOMER_PAGE_QUERIES = 17
-# Session, user, teams; the account, its tree (a query per level: 1 here), visibility; contacts,
-# their newest answers, their newest NPS answers; open cases; children; the trend; the bell: 13 for
-# the owner (anyone else: one more, which contacts have a case they may see).
-ACCOUNT_PAGE_QUERIES = 13
+# Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their newest
+# answers, their newest NPS answers; open cases; children; the trend; the bell: 12 for the owner
+# (anyone else: up to four more, whether a contact is theirs to see and which).
+ACCOUNT_PAGE_QUERIES = 12
 
 
 def _client(user) -> Client:
