@@ -12,6 +12,7 @@ def _url(name: str) -> str | None:
 # (label, url name, who sees it). Entries whose page is not installed are left out.
 NAVIGATION = [
     (_("Inbox"), "cases:inbox", "agent"),
+    (_("Customers"), "customers:list", "agent"),
     (_("Dashboard"), "reporting:dashboard", "manager"),
     (_("Reports"), "reporting:reports", "manager"),
     (_("Recognition"), "followup:recognition", "agent"),

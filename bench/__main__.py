@@ -31,6 +31,7 @@ AREAS = [
     ("text", "Sentiment and theme tagging"),
     ("suggest", "Root-cause suggestion accuracy and cost"),
     ("live", "Live updates: 500 open inboxes on one web process"),
+    ("customers", "Customer and account pages"),
 ]
 
 

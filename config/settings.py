@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "alerts",
     "cases",
     "followup",
+    "customers",
     "reporting",
     "privacy",
     "organisation",
@@ -560,6 +561,9 @@ VERIFICATION_ENABLED = envbool("VERIFICATION_ENABLED", True)
 VERIFICATION_DELAY_MINUTES = envint("VERIFICATION_DELAY_MINUTES", 60)
 VERIFICATION_LINK_DAYS = envint("VERIFICATION_LINK_DAYS", 14)
 VERIFICATION_FATIGUE_DAYS = envint("VERIFICATION_FATIGUE_DAYS", 30)
+# Customers (docs/customers.md): the region a phone number written the national way is read in
+# (ISO 3166 code, e.g. GB); empty: only numbers with their country code are put in E.164.
+CUSTOMER_PHONE_REGION = env("CUSTOMER_PHONE_REGION", "").upper()
 # The question: "scale" (0-10, 7 or more counts as put right) or "yes_no".
 VERIFICATION_QUESTION = env("VERIFICATION_QUESTION", "scale")
 # Answers accepted on the public page, per client address and per link (django-ratelimit rates).

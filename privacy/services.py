@@ -19,6 +19,7 @@ from audit.services import AuditEvent, AuditTarget, audit_record
 from cases.models import Case
 from cases.services import cases_erase_free_text
 from followup.models import Recognition, Verification
+from customers.services import identities_erase
 from followup.services import followup_erase_customer
 from privacy.models import PrivacyLog
 from surveys.models import Customer, ResponseTheme, SurveyResponse, WebhookDelivery
@@ -235,6 +236,7 @@ def customer_erase(*, customer_id: int, by=None, via: str = PrivacyLog.Via.COMMA
     # The case side goes through the cases service, like every other write to a case.
     summary.update(cases_erase_free_text(case_ids=ids, by=by, record=customer.erased_at is None, at=now))
     summary.update(followup_erase_customer(customer_id=customer.pk))
+    summary["identities"] = identities_erase(customer_id=customer.pk)  # e-mails and phones it was known by
 
     Customer.objects.filter(pk=customer.pk).update(
         email="", name="", phone="", external_id=None, attributes={}, contact_opt_out=True, erased_at=now, updated_at=now

@@ -1,4 +1,4 @@
-"""ResponseFilterSet / CustomerFilterSet: the filters of /api/v1/responses/ and /api/v1/customers/,
+"""ResponseFilterSet: the filters of /api/v1/responses/ (customers.filtersets has /api/v1/customers/),
 and the one theme filter: `theme_q` and the slug filters, shared with the case filters
 (cases.filtersets) and the alert backtest."""
 
@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from core.filters import UtcDateTimeFilter
-from surveys.models import Customer, Metric, ResponseTheme, SurveyResponse
+from surveys.models import Metric, ResponseTheme, SurveyResponse
 
 METRIC_COLUMNS = {"nps": "nps", "csat": "csat", "ces": "ces"}
 
@@ -80,18 +80,3 @@ class ResponseFilterSet(filters.FilterSet):
         if high is not None:
             queryset = queryset.filter(**{f"{column}__lte": high})
         return queryset
-
-
-class CustomerFilterSet(filters.FilterSet):
-    q = filters.CharFilter(method="filter_q", help_text="Name, e-mail or external id contains.")
-    tier = filters.CharFilter(lookup_expr="iexact")
-    segment = filters.CharFilter(lookup_expr="iexact")
-    email = filters.CharFilter(lookup_expr="iexact")
-    external_id = filters.CharFilter()
-
-    class Meta:
-        model = Customer
-        fields = ["tier", "segment", "email", "external_id"]
-
-    def filter_q(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value) | Q(external_id__icontains=value))

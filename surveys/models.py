@@ -214,7 +214,9 @@ class Survey(models.Model):
 
 
 class Customer(models.Model):
-    """One customer across channels: matched by external id first, then e-mail (case-insensitive)."""
+    """One customer across channels: matched by external id first, then e-mail (case-insensitive),
+    then phone (E.164) for a delivery that names neither; every identifier a delivery named is
+    kept as a customers.Identity. A customer merged into another points to it (`merged_into`)."""
 
     external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     email = models.EmailField(max_length=254, blank=True, db_index=True)
@@ -225,6 +227,14 @@ class Customer(models.Model):
     account_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     contact_opt_out = models.BooleanField(default=False)
+    # {channel: "granted" | "refused"} per surveys.consent.ContactChannel; read by
+    # surveys.consent.contact_refusal, written by customers.services.customer_consent_set.
+    contact_consent = models.JSONField(default=dict, blank=True)
+    # Set when a person merged this customer into another (customers.services.customer_merge):
+    # a later delivery that names it is recorded for that customer (customer_find_or_create).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers",
+    )
     erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -25,6 +25,7 @@ from django.dispatch import Signal
 
 if TYPE_CHECKING:
     from surveys.models import SurveyResponse
+    from surveys.normalized import CustomerIdentity
 
 response_recording = Signal()
 response_recorded = Signal()
@@ -37,6 +38,9 @@ class Recorded:
     - `response`: the SurveyResponse (its customer and survey loaded).
     - `theme_ids`: the active themes its comment is about (surveys.Theme ids), so alert rules on
       themes need no query.
+    - `identity`: the customer as the delivery named them (external id, e-mail, phone in E.164),
+      which may say more than the customer row it matched (customers keeps every identifier as
+      an Identity); None for a response loaded from the database.
     - `is_new`: recorded in the current transaction. Then nothing of it exists yet (no alert,
       case, case link or recognition), so later stages need not look for one; within a batch
       (core.unit_of_work) its rows may not even be written yet. False for a response loaded
@@ -48,6 +52,7 @@ class Recorded:
     response: SurveyResponse
     theme_ids: frozenset[int] = frozenset()
     is_new: bool = True
+    identity: CustomerIdentity | None = None
 
     @classmethod
     def stored(cls, response: SurveyResponse, *, with_themes: bool = True) -> Recorded:

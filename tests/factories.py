@@ -257,3 +257,29 @@ def make_personas() -> SimpleNamespace:
     MembershipFactory(user=charlie, team=south)
     MembershipFactory(user=mia, team=north, is_manager=True)
     return SimpleNamespace(north=north, south=south, alice=alice, bob=bob, charlie=charlie, mia=mia, adam=adam)
+
+
+# --- customers: identities, accounts, contacts -----------------------------------------------------
+class IdentityFactory(DjangoModelFactory):
+    class Meta:
+        model = "customers.Identity"
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "email"
+    value = factory.Sequence(lambda n: f"identity{n}@example.com")
+
+
+class AccountFactory(DjangoModelFactory):
+    class Meta:
+        model = "customers.Account"
+
+    name = factory.Sequence(lambda n: f"Account {n}")
+
+
+class ContactFactory(DjangoModelFactory):
+    class Meta:
+        model = "customers.Contact"
+
+    account = factory.SubFactory(AccountFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    role = "user"

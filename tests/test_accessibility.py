@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -62,6 +63,7 @@ POST_ONLY = {
     "alerts:rule_toggle", "alerts:rule_move", "alerts:rule_delete", "alerts:rule_preview",
     "cases:bulk", "cases:action", "cases:playbook_step",
     "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete", "cases:notifications_read",
+    "customers:consent", "customers:merge", "customers:merge_undo",
     "organisation:team_delete", "organisation:member_add", "organisation:member_remove",
     "organisation:closed_day_add", "organisation:closed_day_delete", "organisation:routing_delete",
     "organisation:taxonomy_toggle",
@@ -81,6 +83,8 @@ def role_for(name: str) -> str:
     if name in PUBLIC:
         return "public"
     if name == "home" or name.startswith("cases:") or name == "followup:recognition":
+        return "agent"
+    if name.startswith("customers:") and name != "customers:identity":
         return "agent"
     if name.startswith("reporting:"):
         return "manager"
@@ -153,8 +157,14 @@ def build_data():
     for score in (10, 9, 7):
         b.response(north, at=now - dt.timedelta(days=20), nps=score, touchpoint="Web", csat=5)
     # Open cases: overdue, escalated, due soon; one assigned to alice is the case page shown.
+    dana = b.customer("Dana Whitfield", tier="Gold", value="1200")
     open_case = b.case(north, created=now - dt.timedelta(days=3), first_contact_due=now - dt.timedelta(hours=2),
-                       assignee=p.alice, escalation_level=1, value="120")
+                       assignee=p.alice, escalation_level=1, value="120", who=dana)
+    # Customers: Dana is a decision maker of an account (the customer and account pages).
+    from customers.services import account_create, contact_set
+
+    account = account_create(name="Northwind", owner=p.mia, value=Decimal("48000"))
+    contact_set(account_id=account.pk, customer_id=dana.pk, role="decision_maker")
     b.case(north, created=now - dt.timedelta(hours=1), first_contact_due=now + dt.timedelta(hours=20))
     b.case(p.south, created=now - dt.timedelta(days=2), first_contact_due=now - dt.timedelta(days=1), value="1000")
     Case.objects.filter(pk=closed.pk).update(assignee=p.alice)
@@ -176,7 +186,7 @@ def build_data():
     api_key_for(p.alice, name="Sheet export", read_only=True, expires_in_days=None)
     uid = urlsafe_base64_encode(force_bytes(p.alice.pk))
     return SimpleNamespace(
-        p=p, open_case=open_case, closed=closed, rule=rule, delivery=delivery, sla=sla, route=route,
+        p=p, open_case=open_case, closed=closed, rule=rule, delivery=delivery, sla=sla, route=route, account=account,
         theme=delays,
         verify_token=make_token(check.pk),
         reset=(uid, default_token_generator.make_token(p.alice)),
@@ -192,6 +202,8 @@ ROUTE_ARGS = {
     "alerts:rule_edit": lambda d: {"pk": d.rule.pk},
     "alerts:rule_backtest": lambda d: {"pk": d.rule.pk},
     "cases:detail": lambda d: {"reference": d.open_case.reference},
+    "customers:detail": lambda d: {"pk": d.open_case.customer_id},
+    "customers:account_detail": lambda d: {"pk": d.account.pk},
     "followup:verify": lambda d: {"token": d.verify_token},
     "organisation:team_edit": lambda d: {"pk": d.p.north.pk},
     "organisation:sla_edit": lambda d: {"pk": d.sla.pk},

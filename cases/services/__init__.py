@@ -18,6 +18,7 @@ The modules, one subject each (callers import from here):
     actions.py  claim, assign, start, contact, note, priority, close, reopen, playbook, e-mail, recovery check
     opening.py  pick_assignee and case opening from alerts, one at a time or a batch
     sweep.py    the SLA sweep and the escalation ladder's priority raise
+    customer_move.py  cases moved to another customer (a merge or unmerge in customers)
     erasure.py  the case side of a personal-data erasure
     replies.py  e-mail that came back to a case: a reply, a bounce, an automatic reply (cases/mail)
 """
@@ -38,6 +39,7 @@ from cases.services.actions import (
     closure_errors,
     not_a_member,
 )
+from cases.services.customer_move import cases_move_customer
 from cases.services.erasure import ERASED, FREE_TEXT_KEYS, cases_erase_free_text
 from cases.services.flow import (
     ACTION_WORDS,
@@ -70,7 +72,8 @@ __all__ = [
     "CaseConflict", "InvalidTransition", "SweepResult",
     "case_add_note", "case_assign", "case_change_priority", "case_claim", "case_close", "case_email_customer",
     "case_log_contact", "case_mail_received", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
-    "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_open_from_alerts",
+    "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_move_customer",
+    "cases_open_from_alerts",
     "cases_raise_priority", "cases_sweep_sla", "closure_errors",
     "not_a_member", "conflict_message", "describe_event",
     "pick_assignee", "render_customer_template", "replay_clock",

@@ -41,6 +41,8 @@ from cases.services.flow import (
     _save,
 )
 from cases.timeline import team_time
+from surveys.consent import ContactChannel as ConsentChannel
+from surveys.consent import contact_refusal
 
 
 # --- actions --------------------------------------------------------------------------------
@@ -397,8 +399,8 @@ def case_email_customer(*, case_id: int, by: User, subject: str, body: str, expe
     customer = case.customer
     if customer is None or not customer.email:
         errors["customer"] = [_("This customer has no e-mail address.")]
-    elif customer.contact_opt_out or customer.erased_at:
-        errors["customer"] = [_("This customer asked not to be contacted.")]
+    elif refusal := contact_refusal(customer, ConsentChannel.EMAIL):  # opted out, or not by e-mail
+        errors["customer"] = [refusal]
     elif not _sendable(customer.email):
         # Counted as a contact attempt, it would stop the first-contact clock for a message that never leaves.
         errors["customer"] = [_("This customer's e-mail address is not a valid address: correct it before writing.")]

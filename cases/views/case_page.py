@@ -38,6 +38,8 @@ from cases.services import CaseConflict
 from cases.suggest import active_root_causes, suggest_root_causes
 from cases.timeline import render_customer_template
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
+from surveys.consent import ContactChannel as ConsentChannel
+from surveys.consent import contact_refusal
 from surveys.models import SurveyResponse
 
 CASE_RELATED = (
@@ -197,7 +199,7 @@ def action_names(user: User, case: Case) -> list[str]:
                 names.append("start")
         names.append("contact")
         customer = case.customer
-        if customer is not None and customer.email and not customer.contact_opt_out and not customer.erased_at:
+        if customer is not None and customer.email and not contact_refusal(customer, ConsentChannel.EMAIL):
             names.append("email")
         names += ["note", "priority", "assign", "close"]
     return names

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from accounts.preferences import customer_language
 from cases.models import Case
 from followup.models import Verification
+from surveys.consent import Consent, ContactChannel, channel_consent
 from surveys.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -121,8 +122,8 @@ def _standing_reason(customer: Customer | None) -> str:
         return Reason.NO_EMAIL
     if customer.erased_at is not None:
         return Reason.ERASED
-    if customer.contact_opt_out:
-        return Reason.OPTED_OUT
+    if customer.contact_opt_out or channel_consent(customer, ContactChannel.EMAIL) == Consent.REFUSED:
+        return Reason.OPTED_OUT  # no contact at all, or none by e-mail (surveys.consent)
     if not customer.email:
         return Reason.NO_EMAIL
     return Reason.NONE

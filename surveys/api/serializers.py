@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from surveys.models import Customer, SurveyResponse, Theme, WebhookSource
+from surveys.models import SurveyResponse, Theme, WebhookSource
 
 
 class ResponseSerializer(serializers.ModelSerializer):
@@ -30,23 +30,6 @@ class ResponseSerializer(serializers.ModelSerializer):
 
     def get_theme_matches(self, response) -> list[dict]:
         return [{"theme": link.theme.slug, "matches": link.matches} for link in response.theme_links.all()]
-
-
-class CustomerResponseSerializer(ResponseSerializer):
-    class Meta(ResponseSerializer.Meta):
-        fields = ["id", "source", "survey", "survey_name", "external_id", "answered_at", "nps", "csat", "ces",
-                  "scores", "comment", "touchpoint", "location", "team"]
-        read_only_fields = fields
-
-
-class CustomerSerializer(serializers.ModelSerializer):
-    responses = CustomerResponseSerializer(source="visible_responses", many=True, read_only=True)
-
-    class Meta:
-        model = Customer
-        fields = ["id", "external_id", "email", "name", "phone", "tier", "segment", "account_value", "attributes",
-                  "contact_opt_out", "created_at", "updated_at", "responses"]
-        read_only_fields = fields
 
 
 class ThemeSerializer(serializers.ModelSerializer):

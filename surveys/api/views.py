@@ -18,12 +18,11 @@ from accounts.permissions import ADMIN, IsCxAdmin, IsCxAdminOrReadOnly, has_role
 from surveys import services
 from surveys.api.filters import ResponseTextFilterSet
 from surveys.api.serializers import (
-    CustomerSerializer, ResponseSerializer, SourceCreatedSerializer, SourceSerializer, TestDeliverySerializer,
+    ResponseSerializer, SourceCreatedSerializer, SourceSerializer, TestDeliverySerializer,
     ThemeSerializer,
 )
-from surveys.filtersets import CustomerFilterSet
 from surveys.models import ResponseTheme, Theme, WebhookSource
-from surveys.selectors import customer_list_for_user, response_list_for_user
+from surveys.selectors import response_list_for_user
 from surveys.webhook_formats import FORMATS
 
 
@@ -94,16 +93,6 @@ class ThemeViewSet(viewsets.ModelViewSet):
         if decision:
             theme = services.theme_decide(theme_id=theme.pk, decision=decision, by=self.request.user)
         serializer.instance = theme
-
-
-class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
-    """Customers with at least one response you may see, each with those responses."""
-
-    serializer_class = CustomerSerializer
-    filterset_class = CustomerFilterSet
-
-    def get_queryset(self):
-        return customer_list_for_user(self.request.user).order_by("name", "email", "id")
 
 
 _EXAMPLES = [

@@ -1,8 +1,10 @@
-"""Finding or creating the customer a response names (external id, then e-mail), and filling in
-what a later response tells about them."""
+"""Finding or creating the customer a response names (external id, then e-mail, then phone), and
+filling in what a later response tells about them. A customer a person merged into another
+(`merged_into`) is followed to that one."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -42,6 +44,11 @@ def customer_find_or_create(identity: CustomerIdentity, lookups: RecordLookups |
                         customer = Customer.objects.create(**fields)
                 except IntegrityError:
                     continue  # someone created it meanwhile (or the e-mail belongs to another id): match again
+        elif customer.merged_into_id is not None:
+            # A person merged this customer into another (customers.services.customer_merge):
+            # record for that one, telling it only what identifies nobody (Identity keeps the rest).
+            customer = customer.merged_into
+            _customer_enrich(customer, replace(identity, external_id="", email=""))
         else:
             _customer_enrich(customer, identity)
         if lookups is not None:
@@ -57,15 +64,17 @@ def customer_find_or_create(identity: CustomerIdentity, lookups: RecordLookups |
 
 def _customer_match(identity: CustomerIdentity) -> Customer | None:
     if identity.external_id:
-        found = Customer.objects.filter(external_id=identity.external_id).first()
+        found = Customer.objects.select_related("merged_into").filter(external_id=identity.external_id).first()
         if found is not None:
             return found
     if identity.email:
-        found = Customer.objects.annotate(email_ci=Lower("email")).filter(email_ci=identity.email.lower()).first()
+        found = (Customer.objects.select_related("merged_into").annotate(email_ci=Lower("email"))
+                 .filter(email_ci=identity.email.lower()).first())
         if found is not None and not (identity.external_id and found.external_id):
             return found
     if not identity.external_id and not identity.email and identity.phone:
-        return Customer.objects.filter(phone=identity.phone, external_id__isnull=True, email="").first()
+        return (Customer.objects.select_related("merged_into")
+                .filter(phone=identity.phone, external_id__isnull=True, email="").first())
     return None
 
 

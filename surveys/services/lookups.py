@@ -80,13 +80,14 @@ class RecordLookups:
         for survey in Survey.objects.filter(surveys).order_by():
             lookups.surveys[(survey.source_id, survey.external_id)] = survey
         if external_ids:
-            for customer in Customer.objects.filter(external_id__in=external_ids).order_by():
+            for customer in Customer.objects.select_related("merged_into").filter(external_id__in=external_ids).order_by():
                 lookups.customers_by_external_id[customer.external_id] = customer
         # By e-mail only for whom the external id found nobody (customer_match looks no further).
         emails = {n.customer.email.lower() for _s, n in items if n.customer.email
                   and n.customer.external_id not in lookups.customers_by_external_id}
         if emails:
-            for customer in Customer.objects.annotate(email_ci=Lower("email")).filter(email_ci__in=emails).order_by():
+            for customer in Customer.objects.select_related("merged_into").annotate(email_ci=Lower("email")).filter(
+                    email_ci__in=emails).order_by():
                 lookups.customers_by_email[customer.email_ci] = customer  # unique, case-insensitively
         return lookups
 

@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import unit_of_work
+from core.phones import normalized_phone
 from surveys.adapters import Ignored
 from surveys.models import Customer, Survey, SurveyResponse, WebhookDelivery
 from surveys.normalized import NormalizedResponse
@@ -170,7 +171,7 @@ _ACCOUNT_VALUE = Customer._meta.get_field("account_value")
 def response_storable(result):
     """A normalized response as PostgreSQL can store it, whatever the sender put in it: NUL and
     lone surrogates in any string (ids, comment, customer, score keys, attribute keys and values)
-    become U+FFFD; text longer than its column is cut (an e-mail address is dropped rather than
+    become U+FFFD; a phone number is put in E.164 when it reads as one (core.phones); text longer than its column is cut (an e-mail address is dropped rather than
     cut: a cut address could reach someone else); an account value its column cannot hold and
     non-finite numbers in attributes are left out. Ignored passes through."""
     if not isinstance(result, NormalizedResponse):
@@ -183,8 +184,9 @@ def response_storable(result):
         account_value = None
     customer = replace(
         customer, **{name: storable(getattr(customer, name))[:limit] for name, limit in _CUSTOMER_LIMITS.items()
-                     if name != "email"},
+                     if name not in ("email", "phone")},
         email=email if len(email) <= _CUSTOMER_LIMITS["email"] else "", account_value=account_value,
+        phone=normalized_phone(storable(customer.phone))[:_CUSTOMER_LIMITS["phone"]],
         attributes=storable_json(customer.attributes),
     )
     return replace(

@@ -113,7 +113,8 @@ def response_record(
             return _response_again(existing, normalized, key=key, lookups=None), False
     theme_ids = _response_store_themes(response, themes)
     # New: no alert, case or recognition of it can exist yet, so the receivers need not look.
-    response_recorded.send(sender=SurveyResponse, recorded=Recorded(response=response, theme_ids=theme_ids))
+    response_recorded.send(sender=SurveyResponse, recorded=Recorded(response=response, theme_ids=theme_ids,
+                                                                     identity=normalized.customer))
     if lookups is not None:
         lookups.stage("responses", key, response)
     return response, True
@@ -198,7 +199,7 @@ def response_complete(existing: SurveyResponse, normalized: NormalizedResponse) 
     before = set(ResponseTheme.objects.filter(response_id=current.pk).values_list("theme_id", flat=True))
     theme_ids = frozenset(before) | _response_store_themes(current, [f for f in themes if f.theme_id not in before])
     response_recorded.send(sender=SurveyResponse, recorded=Recorded(response=current, theme_ids=theme_ids,
-                                                                     is_new=False))
+                                                                     is_new=False, identity=normalized.customer))
     return current
 
 

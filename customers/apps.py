@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    name = "customers"
+    verbose_name = "Customers and accounts"
+
+    def ready(self):
+        from customers import receivers  # noqa: F401  (identities from surveys.signals.response_recorded)

@@ -1,0 +1,59 @@
+"""Which customers and accounts a user may see: the one rule (accounts.selectors.visible_team_ids)
+applied to a customer's responses and cases. A customer is visible when at least one of their
+responses or cases is in one of the user's teams (admins: every customer); an account when its
+owner is the user or one of its contacts is visible. What is not visible is a 404."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.selectors import visible_team_ids
+from cases.models import Case
+from customers.models import Account, Contact
+from surveys.models import Customer, SurveyResponse
+
+
+def visible_responses(user, customer_ids) -> QuerySet[SurveyResponse]:
+    """Responses of `customer_ids` (ids or a subquery) the user may see."""
+    queryset = SurveyResponse.objects.filter(customer_id__in=customer_ids)
+    ids = visible_team_ids(user)
+    return queryset if ids is None else queryset.filter(team_id__in=ids)
+
+
+def visible_cases(user, customer_ids) -> QuerySet[Case]:
+    queryset = Case.objects.filter(customer_id__in=customer_ids)
+    ids = visible_team_ids(user)
+    return queryset if ids is None else queryset.filter(team_id__in=ids)
+
+
+def customer_seen_q(ids, ref: str = "pk") -> Q:
+    return Q(Exists(SurveyResponse.objects.filter(customer_id=OuterRef(ref), team_id__in=ids))) | Q(
+        Exists(Case.objects.filter(customer_id=OuterRef(ref), team_id__in=ids)))
+
+
+def customers_for_user(user) -> QuerySet[Customer]:
+    """Customers the user may see, merged ones left out (they live on in their target)."""
+    queryset = Customer.objects.filter(merged_into__isnull=True)
+    ids = visible_team_ids(user)
+    return queryset if ids is None else queryset.filter(customer_seen_q(ids))
+
+
+def customer_visible(user, customer: Customer) -> bool:
+    ids = visible_team_ids(user)
+    if ids is None:
+        return True
+    return (SurveyResponse.objects.filter(customer_id=customer.pk, team_id__in=ids).exists()
+            or Case.objects.filter(customer_id=customer.pk, team_id__in=ids).exists())
+
+
+def accounts_for_user(user) -> QuerySet[Account]:
+    queryset = Account.objects.all()
+    ids = visible_team_ids(user)
+    if ids is None:
+        return queryset
+    seen = Contact.objects.filter(account_id=OuterRef("pk")).filter(customer_seen_q(ids, "customer_id"))
+    return queryset.filter(Q(owner_id=user.pk) | Q(Exists(seen)))
+
+
+def account_visible(user, account: Account) -> bool:
+    return accounts_for_user(user).filter(pk=account.pk).exists()

@@ -1,0 +1,46 @@
+"""The account list and the account page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from customers import selectors
+from customers.models import Account
+
+PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def account_list(request: HttpRequest) -> HttpResponse:
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()[:200]  # NUL: no database stores it
+    queryset = selectors.accounts_for_user(request.user).select_related("owner", "parent")
+    if q:
+        queryset = queryset.filter(Q(name__icontains=q) | Q(external_id__icontains=q))
+    queryset = queryset.order_by("name", "pk")
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/account_list.html", {"page": page, "q": q})
+
+
+def visible_account(request: HttpRequest, pk: int) -> tuple[Account, list[int]]:
+    account = Account.objects.select_related("owner", "parent").filter(pk=pk).first()
+    if account is None:
+        raise Http404(_("No such account."))
+    tree = selectors.account_tree_ids(account)
+    if not selectors.account_visible_to(request.user, account, tree):
+        raise Http404(_("No such account."))
+    return account, tree
+
+
+@login_required
+@require_GET
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account, tree = visible_account(request, pk)
+    return render(request, "customers/account_detail.html",
+                  {"page": selectors.account_page(request.user, account, tree=tree), "account": account})

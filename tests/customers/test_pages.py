@@ -1,0 +1,162 @@
+"""The customer page and the account page: what they show, only from the viewer's teams, in a
+fixed number of queries whatever the history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from cases.services import case_log_contact
+from customers.services import contact_set, customer_consent_set
+from surveys.models import SurveyResponse
+from tests.factories import AccountFactory, IdentityFactory, UserFactory
+from tests.inbox.helpers import make_case, make_customer, make_response, source_and_survey
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, teams; the customer and whether it is visible (one EXISTS when a response is);
+# identities, channels, case counts, response count; the timeline's responses, cases, case events,
+# consent changes, merges; the trend; the accounts; the bell's unread count: 17.
+CUSTOMER_PAGE_QUERIES = 17
+# Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their newest
+# answers, their newest NPS answers; open cases; children; the trend; the bell: 12 for the owner
+# (anyone else: up to four more, whether a contact is theirs to see and which).
+ACCOUNT_PAGE_QUERIES = 12
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def ann(personas):
+    customer = make_customer("Ann Lee", email="ann@example.com", external_id="C-1", tier="Gold", segment="Retail")
+    now = timezone.now()
+    make_response(customer=customer, team=personas.north, nps=9, comment="Quick and kind", channel="email",
+                  answered_at=now - dt.timedelta(days=40))
+    make_response(customer=customer, team=personas.south, nps=1, comment="Zanzibar parcel lost", channel="sms",
+                  answered_at=now - dt.timedelta(days=20))
+    case = make_case(personas.north, customer=customer, nps=3, comment="Queue far too long")
+    case_log_contact(case_id=case.pk, by=personas.alice, channel="phone", outcome="reached")
+    IdentityFactory(customer=customer, kind="phone", value="+447700900123")
+    IdentityFactory(customer=customer, kind="external_id", value="C-1", source=case.response.source)
+    customer_consent_set(customer_id=customer.pk, channel="email", consent="refused", by=personas.alice,
+                         via="on the phone")
+    return customer, case
+
+
+def test_the_customer_page_shows_the_whole_customer_from_the_viewers_teams(personas, ann):
+    customer, case = ann
+    html = _client(personas.alice).get(f"/customers/{customer.pk}/").content.decode()
+    assert "<h1>Ann Lee</h1>" in html and '<span class="tier">Gold</span>' in html
+    assert '<a href="tel:+447700900123">+447700900123</a>' in html
+    assert "C-1 <span class=\"muted\">(Tests)</span>" in html
+    assert '<dd id="responses-total">2</dd>' in html  # the North answer and the case's; not South's
+    assert "Quick and kind" in html and "Queue far too long" in html
+    assert "Zanzibar" not in html and "sms" not in html.split('id="timeline"')[1]
+    assert f'<a href="/cases/{case.reference}/">Case {case.reference} opened for North</a>' in html
+    assert "alice logged a phone contact attempt (reached)" in html
+    assert "alice set e-mail consent to refused" in html
+    assert '<tr id="consent-email"><td>E-mail</td><td><span class="badge badge-danger">Refused</span></td></tr>' in html
+    assert 'aria-label="NPS by month"' in html
+
+
+def test_another_team_sees_only_its_part_and_a_stranger_gets_404(personas, ann):
+    customer, _case = ann
+    html = _client(personas.charlie).get(f"/customers/{customer.pk}/").content.decode()
+    assert "Zanzibar parcel lost" in html and "Quick and kind" not in html and "Queue far too long" not in html
+    assert '<dd id="responses-total">1</dd>' in html
+    stranger = make_customer("Cy Moss", email="cy@example.com")
+    make_response(customer=stranger, team=personas.south)
+    assert _client(personas.alice).get(f"/customers/{stranger.pk}/").status_code == 404
+    assert _client(personas.alice).get("/customers/999999/").status_code == 404
+    listed = _client(personas.alice).get("/customers/").content.decode()
+    assert "Ann Lee" in listed and "Cy Moss" not in listed
+    assert "Ann Lee" in _client(personas.alice).get("/customers/?q=%2B44 7700 900123").content.decode()
+
+
+def test_the_case_page_links_to_the_customer_page(personas, ann):
+    customer, case = ann
+    html = _client(personas.alice).get(f"/cases/{case.reference}/").content.decode()
+    assert f'<a href="/customers/{customer.pk}/">Ann Lee</a>' in html
+
+
+@pytest.mark.parametrize("n_responses", [1, 500])
+def test_the_customer_page_costs_the_same_queries_for_1_or_500_responses(
+        personas, django_assert_max_num_queries, n_responses):
+    customer = make_customer("Ann Lee", email="ann@example.com")
+    source, survey = source_and_survey()
+    start = timezone.now() - dt.timedelta(days=700)
+    SurveyResponse.objects.bulk_create([
+        SurveyResponse(source=source, survey=survey, customer=customer, team=personas.north, external_id=f"b-{i}",
+                       answered_at=start + dt.timedelta(days=i), nps=i % 11, comment=f"answer {i}", channel="email")
+        for i in range(n_responses)])
+    make_case(personas.north, customer=customer)
+    client = _client(personas.alice)
+    with django_assert_max_num_queries(CUSTOMER_PAGE_QUERIES):
+        response = client.get(f"/customers/{customer.pk}/")
+    assert response.status_code == 200
+    assert response.content.decode().count('class="event event-') == min(100, n_responses + 2)  # + the case and its response
+
+
+@pytest.fixture
+def northwind(personas):
+    """Northwind (owned by mia) with a child, Northwind Online; five contacts who answered."""
+    group = AccountFactory(name="Northwind Group", owner=personas.mia)
+    online = AccountFactory(name="Northwind Online", parent=group)
+    now = timezone.now()
+    people = {}
+    for key, account, role, nps, days, team in [
+        ("robin", group, "decision_maker", 4, 10, personas.north), ("priya", group, "influencer", 10, 30, personas.north),
+        ("tom", group, "user", 7, 15, personas.north), ("lena", online, "decision_maker", 9, 40, personas.north),
+        ("omar", online, "user", 2, 25, personas.north), ("zed", online, "user", 0, 5, personas.south),
+    ]:
+        people[key] = make_customer(key.title(), email=f"{key}@example.com")
+        make_response(customer=people[key], team=team, nps=nps, answered_at=now - dt.timedelta(days=days))
+        contact_set(account_id=account.pk, customer_id=people[key].pk, role=role)
+    return group, online, people
+
+
+def test_the_account_page_figures_over_the_account_and_its_children(personas, northwind):
+    group, _online, _people = northwind
+    html = _client(personas.alice).get(f"/customers/accounts/{group.pk}/").content.decode()
+    # Alice (North): five respondents. Robin 4 and Omar 2 detract, Priya 10 and Lena 9 promote, Tom 7 is passive.
+    assert '<dd id="account-nps">0.0 <span class="muted">5 respondents</span></dd>' in html
+    # Weighted: promoters 2 + 3, detractors 3 + 1, of 3 + 2 + 1 + 3 + 1 = 10.
+    assert '<dd id="account-weighted-nps">10.0</dd>' in html
+    assert '<dd id="account-days">10</dd>' in html
+    assert '<tr id="coverage-user"><td>User</td><td>2</td><td>2</td></tr>' in html
+    assert "Zed" not in html  # South's contact is not Alice's to see
+    owner = _client(personas.mia).get(f"/customers/accounts/{group.pk}/").content.decode()
+    assert "Zed" in owner and '<tr id="coverage-user"><td>User</td><td>3</td><td>2</td></tr>' in owner
+    assert '<dd id="account-days">10</dd>' in owner  # Zed answered 5 days ago, in South: not counted for Mia
+
+
+def test_an_account_with_nothing_visible_is_404(personas, northwind):
+    group, _online, _people = northwind
+    acme = AccountFactory(name="Acme Logistics")
+    outsider = UserFactory(username="olga")
+    assert _client(outsider).get(f"/customers/accounts/{group.pk}/").status_code == 404
+    assert _client(personas.alice).get(f"/customers/accounts/{acme.pk}/").status_code == 404
+    assert "Acme" not in _client(personas.alice).get("/customers/accounts/").content.decode()
+    assert "Acme" in _client(personas.adam).get("/customers/accounts/").content.decode()
+
+
+@pytest.mark.parametrize("n_contacts", [3, 300])
+def test_the_account_page_costs_the_same_queries_for_3_or_300_contacts(
+        personas, django_assert_max_num_queries, n_contacts):
+    account = AccountFactory(name="Big Co", owner=personas.alice)
+    for i in range(n_contacts):
+        customer = make_customer(f"Person {i}", email=f"p{i}@example.com")
+        make_response(customer=customer, team=personas.north, nps=i % 11)
+        contact_set(account_id=account.pk, customer_id=customer.pk, role=["decision_maker", "user"][i % 2])
+    client = _client(personas.alice)
+    with django_assert_max_num_queries(ACCOUNT_PAGE_QUERIES):
+        response = client.get(f"/customers/accounts/{account.pk}/")
+    assert response.status_code == 200
+    assert response.content.decode().count('<td><a href="/customers/') == min(100, n_contacts)
