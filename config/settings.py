@@ -8,6 +8,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config import queues
 from config.env import env, envbool, envint, envlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -328,6 +329,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+# Queues per kind of work (ingest, cases, notifications, text, reports) and each task's: config/queues.py.
+CLOSELOOP_QUEUES = queues.KINDS
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_QUEUES = queues.QUEUES
+CELERY_TASK_ROUTES = queues.ROUTES
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 120)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 180)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", TESTING)
@@ -350,6 +356,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,
+# renewed every third of BEAT_LOCK_SECONDS; the others stand by and take over when it lapses.
+CELERY_BEAT_SCHEDULER = "core.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = envint("BEAT_LOCK_SECONDS", 30)
 
 # --- Closeloop ------------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)

@@ -430,7 +430,8 @@ def test_only_the_proxy_publishes_host_ports_so_services_scale_without_a_clash()
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     assert {name for name, service in services.items() if service.get("ports")} == {"proxy"}
     assert services["web"]["expose"] == ["8000"] and services["ingest"]["expose"] == ["8001"]
-    for name in ("web", "ingest", "worker", "beat"):
+    for name in ("web", "ingest", "worker-ingest", "worker-cases", "worker-notifications", "worker-text",
+                 "worker-reports", "beat"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["migrate"]["restart"] == "no"
 
