@@ -135,6 +135,20 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 5))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (docs/deployment.md "Behind PgBouncer") consecutive
+# transactions of one connection may run on different server sessions, so nothing may outlive a
+# transaction: no server-side cursors (QuerySet.iterator() then reads its whole result at once)
+# and no prepared statements (Django prepares none unless asked; the ingest server's own
+# connection prepares its INSERT when the database is direct, not when pooled).
+# "session" (the default) is a direct connection or a session-mode pooler: nothing changes.
+DATABASE_POOL_MODE = env("DATABASE_POOL_MODE", "session").strip().lower()
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise ImproperlyConfigured(f"DATABASE_POOL_MODE must be session or transaction, got {DATABASE_POOL_MODE!r}")
+DATABASE_TRANSACTION_POOLED = (DATABASE_POOL_MODE == "transaction"
+                               and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3")
+if DATABASE_TRANSACTION_POOLED:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DB_NAME", "test_closeloop")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

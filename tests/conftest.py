@@ -78,6 +78,20 @@ def browser(django_db_setup, browser):
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database; under TEST_PGBOUNCER=1 PgBouncer's server connections to it
+    are closed first at the end (config.testenv.pgbouncer_release), or PostgreSQL would refuse
+    to drop a database that the pool still holds sessions on."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    yield
+    from config.testenv import pgbouncer_release
+
+    pgbouncer_release(name)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with an empty shared cache (rate limits, lockouts, cached rules)."""
