@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import queues
 from config.env import env, envbool, envint, envlist
+from core.redis_sentinel import broker_url, parse_sentinels
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("CLOSELOOP_VAR_DIR", str(BASE_DIR / "var")))
@@ -154,6 +155,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache (rate limits, login throttling, rule cache version) -------------
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis Sentinel (docs/deployment.md "Redis Sentinel"): with REDIS_SENTINELS ("host:port,...")
+# the broker and the cache ask the sentinels which server is the master of REDIS_SENTINEL_MASTER,
+# and follow a failover. REDIS_URL then gives only the password and the database number.
+REDIS_SENTINELS = parse_sentinels(envlist("REDIS_SENTINELS"))
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", "mymaster")
+REDIS_SENTINEL_PASSWORD = env("REDIS_SENTINEL_PASSWORD")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -162,6 +169,11 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+if REDIS_SENTINELS:
+    CACHES["default"]["OPTIONS"].update({
+        "pool_class": "core.redis_sentinel.SentinelPool", "sentinels": REDIS_SENTINELS,
+        "service_name": REDIS_SENTINEL_MASTER, "sentinel_password": REDIS_SENTINEL_PASSWORD,
+    })
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -312,6 +324,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+if REDIS_SENTINELS and not env("CELERY_BROKER_URL"):
+    CELERY_BROKER_URL = broker_url(REDIS_URL, REDIS_SENTINELS)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -343,6 +357,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+if REDIS_SENTINELS:
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
+    if REDIS_SENTINEL_PASSWORD:
+        CELERY_BROKER_TRANSPORT_OPTIONS["sentinel_kwargs"] = {"password": REDIS_SENTINEL_PASSWORD}
 # Queues per kind of work (ingest, cases, notifications, text, reports) and each task's: config/queues.py.
 CLOSELOOP_QUEUES = queues.KINDS
 CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
