@@ -88,6 +88,7 @@ def _per_worker(url: str) -> str:
 
 PGBOUNCER_INI = """\
 [databases]
+{named}
 * = host={host} port={port}
 
 [pgbouncer]
@@ -109,10 +110,12 @@ pidfile = {workdir}/pgbouncer.pid
 class PgBouncer:
     """A PgBouncer in transaction mode in front of `database_url`'s server, on a free loopback
     port, with its own configuration in a temporary directory. `url` is `database_url` through it;
-    `admin_url` its admin console. PgBouncer refuses to run as root: as root it is started with
-    `-u postgres` (the Debian package's user)."""
+    `admin_url` its admin console. `databases` are named in its configuration (the others reach
+    the server through its wildcard entry, which the console's KILL would remove rather than
+    empty). PgBouncer refuses to run as root: as root it is started with `-u postgres` (the
+    Debian package's user)."""
 
-    def __init__(self, database_url: str, pool_size: int = 40):
+    def __init__(self, database_url: str, pool_size: int = 40, databases: tuple[str, ...] = ()):
         executable = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not os.path.exists(executable):
             raise RuntimeError("PgBouncer is not installed: apt-get install pgbouncer")
@@ -121,8 +124,10 @@ class PgBouncer:
         self.port = _free_port()
         self.workdir = tempfile.mkdtemp(prefix="closeloop-pgbouncer-")
         with open(os.path.join(self.workdir, "pgbouncer.ini"), "w") as ini:
-            ini.write(PGBOUNCER_INI.format(host=url.hostname or "127.0.0.1", port=url.port or 5432, listen=self.port,
-                                           workdir=self.workdir, user=user, pool_size=pool_size))
+            host, port = url.hostname or "127.0.0.1", url.port or 5432
+            named = "\n".join(f"{name} = host={host} port={port} dbname={name}" for name in databases)
+            ini.write(PGBOUNCER_INI.format(host=host, port=port, listen=self.port, named=named, workdir=self.workdir,
+                                           user=user, pool_size=pool_size))
         with open(os.path.join(self.workdir, "userlist.txt"), "w") as users:
             users.write(f'"{user}" "{password}"\n')
         command = [executable, os.path.join(self.workdir, "pgbouncer.ini")]
@@ -180,7 +185,8 @@ def configure() -> None:
             os.environ["DATABASE_URL"] = _start_embedded_postgres()
     pooled = os.environ.get("TEST_PGBOUNCER", "").strip().lower() in {"1", "true", "yes", "on"}
     if pooled and not os.environ.get("CLOSELOOP_TEST_PGBOUNCER_ADMIN"):  # not again in xdist workers, subprocesses
-        bouncer = PgBouncer(os.environ["DATABASE_URL"])
+        test_db = os.environ.get("TEST_DB_NAME", "test_closeloop")  # and pytest-xdist's per-worker copies
+        bouncer = PgBouncer(os.environ["DATABASE_URL"], databases=(test_db, *(f"{test_db}_gw{i}" for i in range(32))))
         atexit.register(bouncer.stop)
         print(f"closeloop tests: through PgBouncer (transaction mode) on 127.0.0.1:{bouncer.port}")
         os.environ["CLOSELOOP_TEST_DIRECT_DATABASE_URL"] = os.environ["DATABASE_URL"]

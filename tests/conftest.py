@@ -85,11 +85,12 @@ def django_db_setup(django_db_setup):
     to drop a database that the pool still holds sessions on."""
     from django.db import connection
 
-    name = connection.settings_dict["NAME"]
+    name, vendor = connection.settings_dict["NAME"], connection.vendor
     yield
-    from config.testenv import pgbouncer_release
+    if vendor == "postgresql":  # (a subprocess's run on SQLite inherits TEST_PGBOUNCER: no pool there)
+        from config.testenv import pgbouncer_release
 
-    pgbouncer_release(name)
+        pgbouncer_release(name)
 
 
 @pytest.fixture(autouse=True)
