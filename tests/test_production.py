@@ -397,9 +397,12 @@ def test_the_deployment_docs_commands_are_these():
     assert _doc_commands() == [
         "docker build -t closeloop .",
         _ENV_FILE_COMMAND,
-        "docker compose up -d --scale web=2 --scale worker=3",
+        "docker compose up -d --scale web=2 --scale worker-ingest=3",
         docker_prefix + FIRST_ADMIN,
         HONCHO,
+        "curl -s http://127.0.0.1:8000/metrics | grep -c '^closeloop_celery_queue_depth{queue='",
+        "make test-pgbouncer",
+        "kubectl apply -k deploy/kubernetes/",
         "make lock",
         "make lock UPGRADE=1",
         "make test",
