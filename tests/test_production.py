@@ -401,8 +401,6 @@ def test_the_deployment_docs_commands_are_these():
         docker_prefix + FIRST_ADMIN,
         HONCHO,
         "curl -s http://127.0.0.1:8000/metrics | grep -c '^closeloop_celery_queue_depth{queue='",
-        "make test-pgbouncer",
-        "kubectl apply -k deploy/kubernetes/",
         "make lock",
         "make lock UPGRADE=1",
         "make test",
