@@ -13,7 +13,7 @@ LOCK_VENV := .venv-lock
 TEST_WORKERS ?= auto
 XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: run manage test test-fast bench faults lint deploy-check lock messages clean
+.PHONY: run manage test test-fast test-pgbouncer bench faults lint deploy-check lock messages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test: $(TESTING)
 ## The suite without the slow process-level and browser tests.
 test-fast: $(TESTING)
 	$(PY) -m pytest $(XDIST) -m "not slow and not browser" $(PYTEST_ARGS)
+
+## The parts of the suite that work the database hardest, through a real PgBouncer in transaction
+## mode in front of the same PostgreSQL (Debian's pgbouncer; docs/deployment.md "Behind PgBouncer").
+PGBOUNCER_TESTS ?= tests/surveys tests/cases tests/inbox tests/reliability tests/test_pgbouncer.py
+test-pgbouncer: $(TESTING)
+	TEST_PGBOUNCER=1 $(PY) -m pytest $(XDIST) -m "not browser" $(PGBOUNCER_TESTS) $(PYTEST_ARGS)
 
 ## Benchmarks; figures go to docs/benchmarks.md.
 bench: $(TESTING)

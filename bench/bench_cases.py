@@ -186,7 +186,7 @@ def _start_workers(env: dict, n: int = 2) -> list[subprocess.Popen]:
     workers = []
     for k in range(n):
         workers.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-P", "prefork", "-Q", "celery",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-P", "prefork",
              "-n", f"bench{k}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))
@@ -244,6 +244,7 @@ def _accept_concurrently(source, run: str, n: int, senders: int = ACCEPT_SENDERS
 def e2e_part() -> dict:
     _setup_django()
     import redis
+    from django.conf import settings
     from django.db import connection
 
     from accounts.models import Membership, SlaPolicy, Team, User
@@ -286,7 +287,7 @@ def e2e_part() -> dict:
         # Let the follow-up tasks (alert e-mails, notification dispatch) drain before timing latency.
         broker = redis.Redis.from_url(REDIS)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and (broker.llen("celery") or Alert.objects.filter(
+        while time.monotonic() < deadline and (any(broker.llen(q) for q in settings.CLOSELOOP_QUEUES) or Alert.objects.filter(
                 email_status__in=["pending", "sending"], response__external_id__startswith="tp-").exists()):
             time.sleep(0.5)
         with connection.cursor() as cursor:

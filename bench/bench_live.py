@@ -240,7 +240,7 @@ def child(pollers: int, seconds: float, cases: int) -> dict:
          "-b", f"127.0.0.1:{port}", "-w", "1", "--log-level", "warning", "--backlog", "2048"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-P", "prefork", "-Q", "celery",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "-P", "prefork",
          "-n", "benchlive@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -261,7 +261,7 @@ def run(args=None) -> str:
         import redis
 
         client = redis.Redis.from_url(REDIS)
-        messages = client.llen("celery")  # no worker runs: every published message is still queued
+        messages = client.llen("ingest")  # no worker runs: every published message is still queued
         client.flushdb()  # the unconsumed bench tasks (own Redis db)
     except Exception:
         pass

@@ -68,13 +68,15 @@ class RequestMetricsMiddleware:
 
 
 class QueueCollector:
-    """The broker's queue depth and whether it answered, read on each scrape."""
+    """Each broker queue's depth (settings.CELERY_TASK_QUEUES: one per kind of work, which the
+    Kubernetes autoscalers read) and whether the broker answered, read on each scrape."""
 
     def collect(self):
         depth = GaugeMetricFamily("closeloop_celery_queue_depth", "Tasks waiting in the broker queue.", labels=["queue"])
         up = GaugeMetricFamily("closeloop_broker_up", "1 when the broker (Redis) answered this scrape.")
         try:
-            depth.add_metric(["celery"], celery_queue_depth("celery"))
+            for queue, waiting in celery_queue_depths().items():
+                depth.add_metric([queue], waiting)
             up.add_metric([], 1)
         except Exception as exc:
             logger.warning("broker unreachable for metrics", extra={"error": type(exc).__name__})
@@ -91,15 +93,22 @@ def register_collector(collector) -> None:
     _domain_collectors.append(collector)
 
 
-def celery_queue_depth(queue: str = "celery") -> int:
-    """LLEN of the Redis list Celery's default queue lives in."""
-    import redis
+def celery_queue_depths() -> dict[str, int]:
+    """Messages waiting in each of the app's queues, asked through Celery's own broker connection
+    (so a Sentinel-managed broker is followed too)."""
+    from celery import current_app
 
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        return int(client.llen(queue))
-    finally:
-        client.close()
+    names = [queue.name for queue in settings.CELERY_TASK_QUEUES] or ["celery"]
+    with current_app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=0, timeout=2)
+        channel = conn.default_channel
+        # (A declare on the Redis transport writes nothing; it answers the length of the lists.)
+        return {name: int(channel.queue_declare(name).message_count) for name in names}
+
+
+def celery_queue_depth(queue: str = "celery") -> int:
+    """Messages waiting in one queue."""
+    return celery_queue_depths()[queue]
 
 
 def registry() -> CollectorRegistry:

@@ -18,7 +18,7 @@ metadata service, Redis, an internal admin page). Every such request goes throug
 
 Proxies from the environment are ignored (a proxy would be the host connected to). Tests serve
 on loopback: settings.OUTBOUND_ALLOWED_NETWORKS, set only when the test suite runs
-(config/settings.py, not read from the environment), lets those addresses through.
+(config/settings/__init__.py, not read from the environment), lets those addresses through.
 
 No maintained library does this for requests today (advocate, the usual answer, is unmaintained),
 so it is a small urllib3 connection class plus the checks below.

@@ -82,11 +82,12 @@ _async_clients: dict = {}
 
 def _async_client():
     """A redis.asyncio client for the running event loop (the ASGI front door), on the cache's
-    Redis server, with the cache's timeouts."""
+    Redis server, with the cache's timeouts (through the sentinels when the cache uses them)."""
     import asyncio
 
-    import redis.asyncio
     from django.conf import settings
+
+    from core import redis_sentinel
 
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
@@ -94,7 +95,7 @@ def _async_client():
         config = settings.CACHES["default"]
         location = config["LOCATION"]
         location = (location if isinstance(location, str) else location[0]).split(",")[0]
-        client = redis.asyncio.Redis.from_url(location, **config.get("OPTIONS", {}))
+        client = redis_sentinel.async_client(location, config.get("OPTIONS", {}))
         for old in [known for known in _async_clients if known.is_closed()]:
             del _async_clients[old]
         _async_clients[loop] = client

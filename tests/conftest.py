@@ -78,6 +78,21 @@ def browser(django_db_setup, browser):
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database; under TEST_PGBOUNCER=1 PgBouncer's server connections to it
+    are closed first at the end (config.testenv.pgbouncer_release), or PostgreSQL would refuse
+    to drop a database that the pool still holds sessions on."""
+    from django.db import connection
+
+    name, vendor = connection.settings_dict["NAME"], connection.vendor
+    yield
+    if vendor == "postgresql":  # (a subprocess's run on SQLite inherits TEST_PGBOUNCER: no pool there)
+        from config.testenv import pgbouncer_release
+
+        pgbouncer_release(name)
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the site's language. A request activates the viewer's language for the

@@ -397,9 +397,10 @@ def test_the_deployment_docs_commands_are_these():
     assert _doc_commands() == [
         "docker build -t closeloop .",
         _ENV_FILE_COMMAND,
-        "docker compose up -d --scale web=2 --scale worker=3",
+        "docker compose up -d --scale web=2 --scale worker-ingest=3",
         docker_prefix + FIRST_ADMIN,
         HONCHO,
+        "curl -s http://127.0.0.1:8000/metrics | grep -c '^closeloop_celery_queue_depth{queue='",
         "make lock",
         "make lock UPGRADE=1",
         "make test",
@@ -430,7 +431,8 @@ def test_only_the_proxy_publishes_host_ports_so_services_scale_without_a_clash()
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     assert {name for name, service in services.items() if service.get("ports")} == {"proxy"}
     assert services["web"]["expose"] == ["8000"] and services["ingest"]["expose"] == ["8001"]
-    for name in ("web", "ingest", "worker", "beat"):
+    for name in ("web", "ingest", "worker-ingest", "worker-cases", "worker-notifications", "worker-text",
+                 "worker-reports", "beat"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["migrate"]["restart"] == "no"
 

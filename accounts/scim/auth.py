@@ -6,7 +6,7 @@ POST /api/v1/tokens/ {"scope": "scim"}. A REST API token is refused here and a S
 REST API. A browser session never authenticates SCIM (its views are CSRF-exempt for the
 provisioning client, so a cookie must not be enough).
 
-django-scim2 wraps its views' dispatch in AUTH_CHECK_MIDDLEWARE (config/settings.py names this
+django-scim2 wraps its views' dispatch in AUTH_CHECK_MIDDLEWARE (config/settings/identity.py names this
 class); process_request answers 401/403 with a SCIM error document, or sets request.user.
 """
 

@@ -1,4 +1,4 @@
-"""The single sign-on settings (config/settings.py reads them from OIDC_* environment variables) as
+"""The single sign-on settings (config/settings/identity.py reads them from OIDC_* environment variables) as
 one value the rest of accounts.sso takes in its signatures. Read per call, so a test's
 override_settings applies at once."""
 

@@ -236,7 +236,10 @@ class Stack:
     def queue_depth(self) -> int:
         import redis
 
-        return int(redis.Redis(port=self.redis_port).llen("celery"))
+        from django.conf import settings
+
+        client = redis.Redis(port=self.redis_port)
+        return sum(int(client.llen(queue)) for queue in [*settings.CLOSELOOP_QUEUES, "celery"])
 
     # --- processes -------------------------------------------------------------------------
     def start_web(self, workers: int = 2, database_url: str | None = None, server: str = "web") -> None:

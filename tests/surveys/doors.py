@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+import os
 import sys
 import threading
 
@@ -59,7 +60,19 @@ def signed_deliveries(source, *, unique: int, repeats: int) -> list[tuple[bytes,
 
 
 def terminate_backend(pid: int) -> None:
-    """Kill one PostgreSQL backend from another connection, as a server restart or a proxy would."""
+    """Kill one PostgreSQL backend from another connection, as a server restart or a proxy would.
+    Behind the suite's PgBouncer (TEST_PGBOUNCER=1) `pid` is the pool's stand-in, not a server's,
+    and a server session that dies is replaced by the pool unseen: the pool drops its client
+    connections to the test database instead (config.testenv.pgbouncer_release), as its restart would."""
+    if os.environ.get("CLOSELOOP_TEST_PGBOUNCER_ADMIN"):
+        from config.testenv import pgbouncer_release
+
+        own = connections["default"]
+        collateral = own.connection is not None and own.connection.info.backend_pid != pid
+        pgbouncer_release(own.settings_dict["NAME"])
+        if collateral:  # the test's own connection went too: it reconnects on its next query
+            own.close()
+        return
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:

@@ -3,15 +3,16 @@ configuration table); the defaults are the embedded single-machine setup of `mak
 
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env, envbool, envint, envlist, envmap
+from config import queues
+from config.env import env, envbool, envint, envlist
+from core.redis_sentinel import broker_url, parse_sentinels
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env("CLOSELOOP_VAR_DIR", str(BASE_DIR / "var")))
 TESTING = "pytest" in sys.modules or envbool("CLOSELOOP_TESTING", False)
 
@@ -157,11 +158,31 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 5))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (docs/deployment.md "Behind PgBouncer") consecutive
+# transactions of one connection may run on different server sessions, so nothing may outlive a
+# transaction: no server-side cursors (QuerySet.iterator() then reads its whole result at once)
+# and no prepared statements (Django prepares none unless asked; the ingest server's own
+# connection prepares its INSERT when the database is direct, not when pooled).
+# "session" (the default) is a direct connection or a session-mode pooler: nothing changes.
+DATABASE_POOL_MODE = env("DATABASE_POOL_MODE", "session").strip().lower()
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise ImproperlyConfigured(f"DATABASE_POOL_MODE must be session or transaction, got {DATABASE_POOL_MODE!r}")
+DATABASE_TRANSACTION_POOLED = (DATABASE_POOL_MODE == "transaction"
+                               and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3")
+if DATABASE_TRANSACTION_POOLED:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DB_NAME", "test_closeloop")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache (rate limits, login throttling, rule cache version) -------------
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis Sentinel (docs/deployment.md "Redis Sentinel"): with REDIS_SENTINELS ("host:port,...")
+# the broker and the cache ask the sentinels which server is the master of REDIS_SENTINEL_MASTER,
+# and follow a failover. REDIS_URL then gives only the password and the database number.
+REDIS_SENTINELS = parse_sentinels(envlist("REDIS_SENTINELS"))
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", "mymaster")
+REDIS_SENTINEL_PASSWORD = env("REDIS_SENTINEL_PASSWORD")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -170,6 +191,11 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+if REDIS_SENTINELS:
+    CACHES["default"]["OPTIONS"].update({
+        "pool_class": "core.redis_sentinel.SentinelPool", "sentinels": REDIS_SENTINELS,
+        "service_name": REDIS_SENTINEL_MASTER, "sentinel_password": REDIS_SENTINEL_PASSWORD,
+    })
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -210,45 +236,6 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
-
-# --- E-mail -------------------------------------------------------------------------------
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-# With DEBUG off the console default is refused (core.checks, closeloop.E001): e-mails would land
-# in the logs. Naming it in EMAIL_BACKEND is the explicit choice that lets it through.
-EMAIL_BACKEND_CHOSEN = bool(env("EMAIL_BACKEND"))
-# `make run` sets the file backend: one file per e-mail sent, under var/mail/ (named in its banner).
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
-EMAIL_HOST = env("EMAIL_HOST", "localhost")
-EMAIL_PORT = envint("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Closeloop <closeloop@localhost>")
-
-# --- Two-way e-mail from the case (cases/mail/, docs/email.md) -------------------------------
-# Replies come back to MAIL_REPLY_ADDRESS with a signed token after a "+" (replies+<token>@domain);
-# its domain must deliver to one of the inbound doors below. Default: replies@ the sender's domain.
-MAIL_REPLY_ADDRESS = env("MAIL_REPLY_ADDRESS", "replies@" + DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >"))
-# Automatic mails (no person wrote them) to one address per hour, at most: the mail-loop guard.
-MAIL_AUTOMATIC_PER_HOUR = envint("MAIL_AUTOMATIC_PER_HOUR", 20)
-# Inbound bodies up to this size (JSON doors read the body themselves; files are not held in memory).
-MAIL_INBOUND_MAX_BYTES = envint("MAIL_INBOUND_MAX_BYTES", 25 * 1024 * 1024)
-# django-anymail's inbound webhooks: a door opens only when its secret is set (else 404).
-# Mailgun signs each post (HMAC-SHA256 with the webhook signing key); Postmark authenticates with
-# the basic-auth credentials you put in the inbound URL (ANYMAIL_WEBHOOK_SECRET, "user:password").
-ANYMAIL = {}
-if env("MAILGUN_WEBHOOK_SIGNING_KEY"):
-    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env("MAILGUN_WEBHOOK_SIGNING_KEY")
-if env("ANYMAIL_WEBHOOK_SECRET"):
-    ANYMAIL["WEBHOOK_SECRET"] = env("ANYMAIL_WEBHOOK_SECRET")
-# The IMAP poller (self-hosters): polled every minute by the beat when MAIL_IMAP_HOST is set.
-MAIL_IMAP_HOST = env("MAIL_IMAP_HOST")
-MAIL_IMAP_PORT = envint("MAIL_IMAP_PORT", 993)
-MAIL_IMAP_SECURITY = env("MAIL_IMAP_SECURITY", "ssl")  # ssl, starttls or none (loopback tests only)
-MAIL_IMAP_USER = env("MAIL_IMAP_USER")
-MAIL_IMAP_PASSWORD = env("MAIL_IMAP_PASSWORD")
-MAIL_IMAP_FOLDER = env("MAIL_IMAP_FOLDER", "INBOX")
-MAIL_IMAP_BATCH = envint("MAIL_IMAP_BATCH", 50)
 
 # --- Security (production values switch on when DEBUG is off) --------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -296,99 +283,6 @@ CONTENT_SECURITY_POLICY = {
 # connection URLs (DATABASE_URL, REDIS_URL, the broker's and the cache's LOCATION carry passwords).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "core.debug.SafeSettingsFilter"
 
-# --- Login throttling and lockout (django-axes, counted in the shared Redis cache) -------------
-AUTHENTICATION_BACKENDS = [
-    "accounts.backends.ThrottledAuthenticationBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    # OpenID Connect single sign-on (accounts.sso): answers only the /oidc/callback/ view, and only
-    # when OIDC_RP_CLIENT_ID is set; it refuses inactive users when a session is loaded.
-    "accounts.sso.backend.OidcBackend",
-]
-AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
-AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
-# A user name is locked after that many failures from anywhere (password guessing against one
-# account), and so is an address trying many user names (credential stuffing).
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_COOLOFF_TIME = envint("LOGIN_LOCKOUT_MINUTES", 15) / 60  # hours
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
-AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
-AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
-AXES_VERBOSE = False
-AXES_DISABLE_ACCESS_LOG = True
-
-# --- Two-factor sign-in (accounts.two_factor, django-otp) ------------------------------------
-# The name authenticator apps show beside the account.
-OTP_TOTP_ISSUER = env("TWO_FACTOR_ISSUER", "Closeloop")
-# The Django admin lists devices without their keys.
-OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-# After each wrong code, no code is checked for 1, 2, 4, 8, ... seconds (per device).
-OTP_TOTP_THROTTLE_FACTOR = 1
-OTP_STATIC_THROTTLE_FACTOR = 1
-# How long a sign-in waits between the password and the code before starting over.
-TWO_FACTOR_PENDING_SECONDS = envint("TWO_FACTOR_PENDING_SECONDS", 600)
-# How often a process re-reads the per-role policy's version (core.process_cache).
-TWO_FACTOR_POLICY_CHECK_SECONDS = envint("TWO_FACTOR_POLICY_CHECK_SECONDS", 0 if TESTING else 2)
-# Sessions signed in through these authentication backends (a dotted path, or a prefix ending in
-# ".") came through single sign-on: the identity provider owns the second factor, no code is asked.
-TWO_FACTOR_SSO_BACKENDS = ["accounts.sso.", "mozilla_django_oidc."]
-# --- Single sign-on: OpenID Connect (mozilla-django-oidc; accounts.sso, docs/users.md) ----------
-# Off unless OIDC_RP_CLIENT_ID is set; then the sign-in page offers "Sign in with OIDC_PROVIDER_NAME".
-OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID")
-OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET")
-OIDC_OP_ISSUER = env("OIDC_OP_ISSUER").rstrip("/")
-OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT")
-OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT")
-OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT")
-OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT")
-OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
-OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email profile")
-OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "single sign-on")
-OIDC_CLAIM_USERNAME = env("OIDC_CLAIM_USERNAME", "preferred_username")
-OIDC_CLAIM_EMAIL = env("OIDC_CLAIM_EMAIL", "email")
-OIDC_CLAIM_GROUPS = env("OIDC_CLAIM_GROUPS", "groups")
-# Link a first sign-in to an existing user by e-mail only when the provider says it verified it.
-OIDC_REQUIRE_VERIFIED_EMAIL = envbool("OIDC_REQUIRE_VERIFIED_EMAIL", True)
-OIDC_CREATE_USERS = envbool("OIDC_CREATE_USERS", True)
-# Group -> role and group -> team slugs, applied at every sign-in (accounts.sso.mapping).
-OIDC_ROLE_MAP = envmap("OIDC_ROLE_MAP")
-OIDC_TEAM_MAP = envmap("OIDC_TEAM_MAP")
-# The role of someone in none of OIDC_ROLE_MAP's groups; empty: they may not sign in.
-OIDC_DEFAULT_ROLE = env("OIDC_DEFAULT_ROLE", "agent").strip()
-OIDC_USE_PKCE = True
-OIDC_USE_NONCE = True
-OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10)
-OIDC_STORE_ACCESS_TOKEN = False
-OIDC_STORE_ID_TOKEN = False
-# The endpoints may be left out when OIDC_OP_ISSUER is set: they are read from the provider's
-# discovery document (accounts.sso.discovery).
-_OIDC_REQUIRED = ["OIDC_RP_CLIENT_SECRET"] + ([] if OIDC_OP_ISSUER else [
-    "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"])
-if OIDC_RP_CLIENT_ID and (missing := [name for name in _OIDC_REQUIRED if not globals()[name]]):
-    raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on is on: set {', '.join(missing)} too "
-                               "(or OIDC_OP_ISSUER for the endpoints; docs/configuration.md, Single sign-on).")
-
-# --- SCIM 2.0 provisioning (django-scim2; accounts.scim, docs/users.md) --------------------------
-# Always on at /scim/v2/; it answers only a CX admin's SCIM-scoped token (accounts.scim.auth).
-SCIM_SERVICE_PROVIDER = {
-    "NETLOC": urlsplit(SITE_URL).netloc,
-    "SCHEME": urlsplit(SITE_URL).scheme or "https",
-    "AUTHENTICATION_SCHEMES": [{
-        "type": "oauthbearertoken",
-        "name": "Bearer token",
-        "description": "A SCIM provisioning token: manage.py create_api_token <admin> --scim",
-        "primary": True,
-    }],
-    "USER_ADAPTER": "accounts.scim.adapters.ScimUser",
-    "GROUP_ADAPTER": "accounts.scim.adapters.ScimTeam",
-    "GROUP_MODEL": "accounts.models.Team",
-    "USER_FILTER_PARSER": "accounts.scim.filters.UserFilter",
-    "GROUP_FILTER_PARSER": "accounts.scim.filters.TeamFilter",
-    "SERVICE_PROVIDER_CONFIG_MODEL": "accounts.scim.adapters.ServiceProviderConfig",
-    "AUTH_CHECK_MIDDLEWARE": "accounts.scim.auth.ScimTokenAuthentication",
-    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="closeloop-scim"',
-}
-
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -425,48 +319,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Audit trail (audit/, django-auditlog; docs/security.md "Audit trail") --------------------
-# Entries live in audit.AuditEntry (append-only); django-auditlog's own table is not created.
-AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
-MIGRATION_MODULES = {"auditlog": None}
-AUDITLOG_STORE_JSON_CHANGES = True  # {field: [old, new]} with JSON values (true, 4, null), not their str()
-AUDITLOG_CID_GETTER = "audit.context.request_id"  # the entry's `cid` is core.middleware's request id
-_AUDIT_SECRET = "audit.masking.mask_secret"  # a secret is recorded as set/changed, never its value
-# What is recorded on every create, update and delete, whichever door (pages, API, Django admin,
-# management commands, tasks). A field left out changes by itself (a sign-in's last_login, a
-# token's last use, round-robin position, a rule's updated_at).
-AUDITLOG_INCLUDE_TRACKING_MODELS = (
-    {"model": "accounts.user", "exclude_fields": ["last_login"], "mask_fields": ["password"],
-     "mask_callable": _AUDIT_SECRET},
-    {"model": "accounts.team", "exclude_fields": ["last_assigned"],
-     "mask_fields": ["slack_webhook_url", "msteams_webhook_url"], "mask_callable": _AUDIT_SECRET},
-    "accounts.membership",
-    "accounts.closedday",
-    "accounts.slapolicy",
-    {"model": "accounts.apitoken", "exclude_fields": ["last_used_at"], "mask_fields": ["digest"],
-     "mask_callable": _AUDIT_SECRET},
-    {"model": "surveys.webhooksource", "mask_fields": ["secret", "previous_secret", "auth"],
-     "mask_callable": _AUDIT_SECRET},
-    {"model": "alerts.alertrule", "exclude_fields": ["updated_at"], "m2m_fields": ["surveys", "themes", "notify_users"]},
-    {"model": "cases.routingrule", "m2m_fields": ["surveys"]},
-    "cases.rootcausecategory",
-    "cases.rootcause",
-    "cases.emailtemplate",
-    {"model": "cases.playbook", "exclude_fields": ["updated_at"]},
-    # Sign-in security: the per-role two-factor policy, authenticator apps set up or removed (their
-    # key masked; the step counter and throttling that move at every sign-in left out), SSO links.
-    "accounts.twofactorpolicy",
-    {"model": "otp_totp.totpdevice", "mask_fields": ["key"], "mask_callable": _AUDIT_SECRET,
-     "exclude_fields": ["last_t", "last_used_at", "throttling_failure_timestamp", "throttling_failure_count"]},
-    {"model": "accounts.ssoidentity", "exclude_fields": ["last_sign_in_at"]},
-)
-# Models that audit.services events name besides those (sign-ins: users; privacy: customers).
-AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer"]
-# The CSV export refuses (400, narrow the filters) above this many entries rather than cut the file.
-AUDIT_EXPORT_MAX_ROWS = envint("AUDIT_EXPORT_MAX_ROWS", 50000)
-
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+if REDIS_SENTINELS and not env("CELERY_BROKER_URL"):
+    CELERY_BROKER_URL = broker_url(REDIS_URL, REDIS_SENTINELS)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -498,6 +354,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+if REDIS_SENTINELS:
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
+    if REDIS_SENTINEL_PASSWORD:
+        CELERY_BROKER_TRANSPORT_OPTIONS["sentinel_kwargs"] = {"password": REDIS_SENTINEL_PASSWORD}
+# Queues per kind of work (ingest, cases, notifications, text, reports) and each task's: config/queues.py.
+CLOSELOOP_QUEUES = queues.KINDS
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_QUEUES = queues.QUEUES
+CELERY_TASK_ROUTES = queues.ROUTES
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 120)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 180)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", TESTING)
@@ -521,6 +386,10 @@ CELERY_BEAT_SCHEDULE = {
     "cases-mail-poll-imap": {"task": "cases.tasks.mail_poll_imap_task", "schedule": crontab(minute="*")},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,
+# renewed every third of BEAT_LOCK_SECONDS; the others stand by and take over when it lapses.
+CELERY_BEAT_SCHEDULER = "core.beat:SingleBeatScheduler"
+BEAT_LOCK_SECONDS = envint("BEAT_LOCK_SECONDS", 30)
 
 # --- Closeloop ------------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)
@@ -577,34 +446,9 @@ READYZ_MAX_PENDING_AGE_SECONDS = envint(
     "READYZ_MAX_PENDING_AGE_SECONDS", WEBHOOK_REDRIVE_AFTER_SECONDS + 5 * envint("REDRIVE_INTERVAL_SECONDS", 30)
 )
 
-# --- Logging: one JSON object per line on stdout ----------------------------------------------
-LOG_LEVEL = env("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "filters": {
-        # request_id / task_id on every line, and secrets and personal data masked (config/logging.py).
-        "context": {"()": "core.logging.ContextFilter"},
-        "redact": {"()": "core.logging.RedactingFilter"},
-    },
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-            "filters": ["context", "redact"],
-        }
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "celery": {"level": LOG_LEVEL},
-    },
-}
+# The sections below live in modules of their own (config/settings/): each reads the values it needs
+# from this module, which defines them first.
+from config.settings.mail import *  # noqa: E402,F403
+from config.settings.identity import *  # noqa: E402,F403
+from config.settings.audit import *  # noqa: E402,F403
+from config.settings.logs import *  # noqa: E402,F403
