@@ -30,6 +30,7 @@ ROUTES = {
     "surveys.tasks.process_delivery_task": "ingest",
     "surveys.tasks.process_deliveries_task": "ingest",
     "surveys.tasks.redrive_pending_deliveries_task": "ingest",
+    "cases.tasks.mail_poll_imap_task": "ingest",
     "cases.tasks.sla_sweep_task": "cases",
     "followup.tasks.verification_sweep_task": "cases",
     "alerts.tasks.alert_email_send_task": "notifications",

@@ -1,7 +1,6 @@
 """Closeloop settings. Every value comes from an environment variable (see the README's
 configuration table); the defaults are the embedded single-machine setup of `make run`."""
 
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -12,14 +11,7 @@ from config import queues
 from config.env import env, envbool, envint, envlist
 from core.redis_sentinel import broker_url, parse_sentinels
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(env("CLOSELOOP_VAR_DIR", str(BASE_DIR / "var")))
-TESTING = "pytest" in sys.modules or envbool("CLOSELOOP_TESTING", False)
-
-if TESTING:
-    from config import testenv
-
-    testenv.configure()
+from config.settings.basics import BASE_DIR, SITE_URL, TESTING, VAR_DIR  # noqa: F401 (settings)
 
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY")
@@ -43,7 +35,6 @@ elif not CLOSELOOP_ENCRYPTION_KEYS and DEBUG and (VAR_DIR / "encryption.key").ex
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -446,8 +437,8 @@ READYZ_MAX_PENDING_AGE_SECONDS = envint(
     "READYZ_MAX_PENDING_AGE_SECONDS", WEBHOOK_REDRIVE_AFTER_SECONDS + 5 * envint("REDRIVE_INTERVAL_SECONDS", 30)
 )
 
-# The sections below live in modules of their own (config/settings/): each reads the values it needs
-# from this module, which defines them first.
+# The sections below live in modules of their own (config/settings/); the values they share with this
+# module come from config/settings/basics.py.
 from config.settings.mail import *  # noqa: E402,F403
 from config.settings.identity import *  # noqa: E402,F403
 from config.settings.audit import *  # noqa: E402,F403

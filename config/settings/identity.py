@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env, envbool, envint, envmap
-from config.settings import SITE_URL, TESTING
+from config.settings.basics import SITE_URL, TESTING
 
 # --- Login throttling and lockout (django-axes, counted in the shared Redis cache) -------------
 AUTHENTICATION_BACKENDS = [

@@ -1,7 +1,7 @@
 """E-mail settings: sending, and two-way e-mail from the case (cases/mail/, docs/email.md)."""
 
 from config.env import env, envbool, envint
-from config.settings import VAR_DIR
+from config.settings.basics import VAR_DIR
 
 # --- E-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -19,12 +19,14 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, teams; the customer and whether it is visible (one EXISTS when a response is);
 # identities, channels, case counts, response count; the timeline's responses, cases, case events,
-# consent changes, merges; the trend; the accounts; the bell's unread count: 17.
-CUSTOMER_PAGE_QUERIES = 17
+# consent changes, merges; the trend; the accounts; the bell's unread count; the two-factor check
+# (an authenticator? and the role policy, cold): 19.
+CUSTOMER_PAGE_QUERIES = 19
 # Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their newest
-# answers, their newest NPS answers; open cases; children; the trend; the bell: 12 for the owner
+# answers, their newest NPS answers; open cases; children; the trend; the bell; the two-factor
+# check (two, cold): 14 for the owner
 # (anyone else: up to four more, whether a contact is theirs to see and which).
-ACCOUNT_PAGE_QUERIES = 12
+ACCOUNT_PAGE_QUERIES = 14
 
 
 def _client(user) -> Client:

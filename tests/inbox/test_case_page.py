@@ -224,5 +224,5 @@ def test_the_timeline_reads_each_event_and_escapes_what_people_typed(alice_clien
     assert "<b>Called</b>" not in timeline
     assert "Root cause: Service &gt; Long wait" in timeline  # str(RootCause), escaped
     assert re.search(r'<p class="muted event-meta"><time datetime="\d{4}-\d\d-\d\dT[^"]+">\w{3} \d{1,2} \w{3}, '
-                     r'\d\d:\d\d</time> · Note</p>', timeline)
+                     r'\d\d:\d\d [A-Z][A-Za-z0-9+:-]*</time> · Note</p>', timeline)  # the viewer's zone named
     assert timeline.index("Closed") < timeline.index("Note") < timeline.index("Case opened")  # newest first

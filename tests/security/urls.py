@@ -33,8 +33,9 @@ class Route:
     @property
     def is_token_only(self) -> bool:
         """Answered only for a credential in a header, never a session cookie: the signed webhooks
-        and SCIM provisioning (a bearer token; tests/accounts/test_scim.py). CSRF-exempt."""
-        return self.path.startswith(("webhooks/", "scim/"))
+        and SCIM provisioning (a bearer token; tests/accounts/test_scim.py), and the mail providers'
+        signed inbound e-mail (cases/mail/doors.py). CSRF-exempt."""
+        return self.path.startswith(("webhooks/", "scim/", "mail/inbound/"))
 
 
 def _regex_to_route(regex: str) -> str:
