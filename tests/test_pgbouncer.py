@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -130,10 +131,16 @@ def test_prepared_statements_do_not_survive_a_transaction_pool_and_the_ingest_pr
         finally:
             await conn.close()
 
+    def run(coroutine):
+        # In a thread of its own: a browser test earlier in this process may keep an event loop
+        # running in the main thread (Playwright's), where asyncio.run() refuses to start another.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coroutine).result()
+
     settings.DATABASE_TRANSACTION_POOLED = True
-    assert asyncio.run(threshold()) is None  # the ingest server's own connection, behind a pool
+    assert run(threshold()) is None  # the ingest server's own connection, behind a pool
     settings.DATABASE_TRANSACTION_POOLED = False
-    assert asyncio.run(threshold()) == 5  # direct: psycopg's default, its INSERT prepared once
+    assert run(threshold()) == 5  # direct: psycopg's default, its INSERT prepared once
 
 
 def _settings(**env) -> subprocess.CompletedProcess:

@@ -307,6 +307,8 @@ SPECTACULAR_SETTINGS = {
         "ThemeStatusEnum": "surveys.models.Theme.Status",
         "CaseStatusEnum": "cases.models.Case.Status",
         "AuditActionEnum": "audit.filtersets.ACTIONS",
+        "AlertActionEnum": "alerts.models.AlertRule.Action",
+        "NotificationKindEnum": "cases.models.NotificationKind",
     },
 }
 
