@@ -108,6 +108,8 @@ def _normalize(text: str) -> str:
     text = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?", "<time>", text)
     # "Figures as of 2026-11-24 20:01" ticks over when the two snapshots straddle a minute.
     text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?", "<time>", text)
+    # ... and so does the viewer's-zone form of it ("Fri 4 Dec, 11:42 UTC", core.l10n.when).
+    text = re.sub(r"\b\d\d:\d\d(:\d\d)?\b", "<hh:mm>", text)
     # Relative times ("due in 3 h 59 min", "2 minutes ago") tick between the two snapshots.
     text = re.sub(r"\b\d+(\.\d+)?\s*(s|sec|seconds?|min|mins|minutes?|h|hrs?|hours?|d|days?)\b", "<dur>", text)
     # A live ticket is signed with the time it was made (TimestampSigner): its payload (who, which
