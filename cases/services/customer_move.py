@@ -36,9 +36,9 @@ def cases_move_customer(*, case_ids: list[int], customer_id: int | None, by, not
         ))
         case.customer_id = customer_id
         case.version += 1
+        case.updated_at = at
     if moved:
-        Case.objects.bulk_update(moved, ["customer", "version"])
-        Case.objects.filter(pk__in=[c.pk for c in moved]).update(updated_at=at)
+        Case.objects.bulk_update(moved, ["customer", "version", "updated_at"])
         insert_all(events)
         live.touch(team_ids=[c.team_id for c in moved], case_ids=[c.pk for c in moved])
     return [c.pk for c in moved]

@@ -26,13 +26,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=1)
 def _recovered_cases(filters: ReportFilters) -> tuple[dict, ...]:
     """Closed cases whose customer answered (with an NPS score) after the closure: the first such
     answer, beside the score that opened the case.
 
-    One query for the page's three tables: kept per filters, whose `now` (the request's moment)
-    makes each request's key its own. `status = closed` (a closed case, and only a closed case,
+    One query for the page's three tables: the last result is kept, keyed by the filters, whose
+    `now` (the request's moment) makes each request's key its own (one result held, not a cache). `status = closed` (a closed case, and only a closed case,
     has a closed_at: reopening clears it) lets PostgreSQL read the period from the partial index
     cases_case_closed_team instead of scanning every case."""
     later = SurveyResponse.objects.filter(
