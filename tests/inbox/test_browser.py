@@ -62,6 +62,9 @@ def test_an_agent_works_a_case_from_claim_to_closed(page, live_server, people):
 
     page.get_by_role("link", name=case.reference).click()
     expect()(page.get_by_role("heading", level=1)).to_contain_text(case.reference)
+    # The heading shows while the page is still parsing; a click before its scripts run is the
+    # no-JavaScript form post (a redirect with a banner), not the in-place update checked here.
+    page.wait_for_load_state("load")
     page.get_by_role("button", name="Claim and start").click()
     expect()(page.locator("#case-actions-status")).to_contain_text(f"{case.reference} is yours and in progress.")
     expect()(page.locator("#case-header")).to_contain_text("Alice Morgan")
