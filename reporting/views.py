@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +27,7 @@ TABS = [
     ("reporting:scores", _("Scores")),
     ("reporting:recovery", _("Recovery")),
     ("reporting:themes", _("Themes")),
+    ("reporting:contact", _("Contact")),
 ]
 
 
@@ -236,6 +238,21 @@ def recovery(request):
             "verified_by_touchpoint": REPORTS["verified-recovery-by-touchpoint"].build(filters),
         },
     )
+
+
+@require_GET
+@manager_required
+def contact(request):
+    """The contact policy kept or broken: answers received in breach, customers asked too often."""
+    form, filters = _form(request, default_days=REPORTS["contact-breaches"].default_days)
+    return _page(request, "reporting/contact.html", form, filters, {
+        "title": _("Contact"),
+        "active_tab": "reporting:contact",
+        "summary": REPORTS["contact-breaches-summary"].build(filters),
+        "breaches": REPORTS["contact-breaches"].build(filters),
+        "over_contacted": REPORTS["contact-over-contacted"].build(filters),
+        "policy_url": reverse("contactpolicy:settings"),
+    })
 
 
 @require_GET

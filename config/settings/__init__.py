@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "surveys",
     "alerts",
     "cases",
+    "contactpolicy",
     "followup",
     "customers",
     "reporting",
