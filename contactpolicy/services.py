@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -136,7 +137,9 @@ def customer_by_email(email: str) -> Customer | None:
     email = (email or "").strip()
     if not email:
         return None
-    customer = Customer.objects.filter(email__iexact=email).order_by("merged_into_id", "pk").first()
+    # Lower(email) = ..., as the unique index on it is written (surveys_customer_unique_email_ci).
+    customer = (Customer.objects.exclude(email="").alias(email_ci=Lower("email")).filter(email_ci=email.lower())
+                .order_by("merged_into_id", "pk").first())
     seen = set()
     while customer is not None and customer.merged_into_id and customer.pk not in seen:
         seen.add(customer.pk)
@@ -226,20 +229,23 @@ def contact_decision(customer: Customer | None, *, channel: str = ContactChannel
 
 
 def _case_reasons(customer: Customer, policy: ContactPolicy, at: dt.datetime, case_id: int | None) -> list[Reason]:
+    """Open cases and the latest closure within the rest days: one query over the customer's cases."""
+    if not policy.open_case_blocks and not policy.days_after_close:
+        return []
+    rest = dt.timedelta(days=policy.days_after_close)
     cases = Case.objects.filter(customer_id=customer.pk, created_at__lte=at)
     if case_id is not None:
         cases = cases.exclude(pk=case_id)
+    closed = Q(status=Case.Status.CLOSED)
+    figures = cases.aggregate(open=Count("pk", filter=~closed),
+                              last=Max("closed_at", filter=closed & Q(closed_at__gt=at - rest, closed_at__lte=at)))
     reasons = []
-    if policy.open_case_blocks and cases.exclude(status=Case.Status.CLOSED).exists():
+    if policy.open_case_blocks and figures["open"]:
         reasons.append(Reason("open_case", _("A case of theirs is open: ask once it is closed.")))
-    if policy.days_after_close:
-        rest = dt.timedelta(days=policy.days_after_close)
-        last = cases.filter(status=Case.Status.CLOSED, closed_at__gt=at - rest, closed_at__lte=at).aggregate(
-            last=Max("closed_at"))["last"]
-        if last is not None:
-            reasons.append(Reason("recently_closed", _(
-                "Their case closed on %(date)s; the policy rests %(days)s days after a case closes.")
-                % {"date": last.date().isoformat(), "days": policy.days_after_close}, last + rest))
+    if policy.days_after_close and (last := figures["last"]) is not None:
+        reasons.append(Reason("recently_closed", _(
+            "Their case closed on %(date)s; the policy rests %(days)s days after a case closes.")
+            % {"date": last.date().isoformat(), "days": policy.days_after_close}, last + rest))
     return reasons
 
 
