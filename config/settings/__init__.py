@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "followup",
     "customers",
     "reporting",
+    "improvement",
     "privacy",
     "organisation",
     "demo",
