@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -13,7 +14,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 
 from improvement import selectors, services
-from improvement.models import ActionPlan
+from accounts.permissions import IsManager
+from improvement.models import ActionPlan, OuterLoopAlert
 
 
 class SideSerializer(serializers.Serializer):
@@ -171,3 +173,27 @@ class ActionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         data.is_valid(raise_exception=True)
         _call(services.plan_cases_link, plan_id=plan.pk, by=request.user, references=data.validated_data["references"])
         return Response(PlanSerializer(self._plan()).data)
+
+
+class OuterLoopAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OuterLoopAlert
+        fields = ["id", "kind", "key", "label", "metric", "opened_week", "last_week", "closed_week", "summary",
+                  "evidence", "owner"]
+
+
+class OuterLoopAlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """Outer-loop alerts (managers and CX admins): episodes of a root cause, theme or touchpoint
+    out of its normal range, ongoing first. ?ongoing=true for the open ones."""
+
+    serializer_class = OuterLoopAlertSerializer
+    permission_classes = [IsManager]
+
+    def get_queryset(self):
+        alerts = OuterLoopAlert.objects.order_by(F("closed_week").desc(nulls_first=True), "-last_week", "-pk")
+        ongoing = self.request.query_params.get("ongoing")
+        if ongoing == "true":
+            alerts = alerts.filter(closed_week__isnull=True)
+        elif ongoing not in (None, "", "false"):
+            raise ValidationError({"ongoing": "Use true or false."})
+        return alerts

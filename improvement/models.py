@@ -83,3 +83,41 @@ class ActionPlanNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class OuterLoopAlert(models.Model):
+    """One episode of a root cause, theme or touchpoint out of its normal range
+    (improvement.outer_loop): opened with its first week out, closed with the first week back."""
+
+    class Kind(models.TextChoices):
+        ROOT_CAUSE = "root_cause", _("Root cause")
+        THEME = "theme", _("Theme")
+        TOUCHPOINT = "touchpoint", _("Touchpoint")
+
+    class Metric(models.TextChoices):
+        VOLUME = "volume", _("Volume")
+        DETRACTOR_SHARE = "detractor_share", _("Detractor share")
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=120, help_text=_("The root cause's or theme's id, or the touchpoint."))
+    label = models.CharField(max_length=200)
+    metric = models.CharField(max_length=16, choices=Metric.choices)
+    opened_week = models.DateField(help_text=_("Monday of the first week out of range."))
+    last_week = models.DateField(help_text=_("Monday of the latest week out of range."))
+    closed_week = models.DateField(null=True, blank=True, help_text=_("Monday of the first week back in range."))
+    summary = models.CharField(max_length=500)
+    evidence = models.JSONField(default=dict)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text=_("Blank: every CX admin was told."))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_week", "-pk"]
+        constraints = [
+            # At most one ongoing episode per signal: the scan that finds it open carries it on.
+            models.UniqueConstraint(fields=["kind", "key", "metric"], condition=models.Q(closed_week__isnull=True),
+                                    name="improvement_outerloop_one_open_episode"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -3,11 +3,15 @@ its notes and linked cases, and the CSV export. Views parse, call services and r
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
+from django.db.models import F, Q
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,7 +19,8 @@ from django.views.decorators.http import require_POST
 from core.csv_export import csv_text
 from improvement import selectors, services
 from improvement.forms import LinkCasesForm, NoteForm, PlanForm
-from improvement.models import ActionPlan
+from improvement.models import ActionPlan, OuterLoopAlert
+from improvement.outer_loop import BASELINE_WEEKS, MIN_ANSWERS, MIN_COUNT
 
 CSV_COLUMNS = ["id", "title", "status", "owner", "team", "due_date", "change_date", "overdue", "root_causes", "themes",
                "touchpoints", "linked_cases", "created_at", "done_at"]
@@ -56,7 +61,11 @@ def plan_list(request):
 def plan_create(request):
     if not services.may_create(request.user):
         raise Http404("No such page.")
-    form = PlanForm(request.POST or None, user=request.user, initial={"owner": request.user.pk})
+    initial = {"owner": request.user.pk, "title": request.GET.get("title", "")[:200],
+               "root_causes": [v for v in request.GET.getlist("root_cause") if v.isdigit() and len(v) < 19],
+               "themes": [v for v in request.GET.getlist("theme") if v.isdigit() and len(v) < 19],
+               "touchpoints": ", ".join(t[:120] for t in request.GET.getlist("touchpoint"))}
+    form = PlanForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.plan_create(by=request.user, data=form.to_input())
@@ -160,3 +169,26 @@ def plan_export(request):
                             content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="action-plans.csv"'
     return response
+
+
+def _plan_link(alert: OuterLoopAlert) -> str:
+    from urllib.parse import urlencode
+
+    params = {"title": alert.label}
+    params[{"root_cause": "root_cause", "theme": "theme", "touchpoint": "touchpoint"}[alert.kind]] = alert.key
+    return f"{reverse('improvement:create')}?{urlencode(params)}"
+
+
+@login_required
+def alert_list(request):
+    """Outer-loop alerts: ongoing episodes first, then the closed ones of the last year."""
+    if not request.user.is_manager_role:
+        raise Http404("No such page.")
+    since = timezone.localdate() - dt.timedelta(days=365)
+    alerts = list(OuterLoopAlert.objects.filter(Q(closed_week__isnull=True) | Q(last_week__gte=since))
+                  .select_related("owner").order_by(F("closed_week").desc(nulls_first=True), "-last_week", "-pk")[:300])
+    for alert in alerts:
+        alert.plan_url = _plan_link(alert)
+    return render(request, "improvement/alert_list.html", {
+        "alerts": alerts, "baseline_weeks": BASELINE_WEEKS, "min_count": MIN_COUNT, "min_answers": MIN_ANSWERS,
+        "may_create": services.may_create(request.user)})

@@ -379,6 +379,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followup.tasks.verification_sweep_task", "schedule": crontab(minute="*/5"),
     },
     "cases-mail-poll-imap": {"task": "cases.tasks.mail_poll_imap_task", "schedule": crontab(minute="*")},
+    "improvement-outer-loop-scan": {"task": "improvement.tasks.outer_loop_scan_task",
+                                    "schedule": crontab(minute=15, hour=6)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,
