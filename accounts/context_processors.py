@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("Customers"), "customers:list", "agent"),
     (_("Dashboard"), "reporting:dashboard", "manager"),
     (_("Reports"), "reporting:reports", "manager"),
+    (_("Action plans"), "improvement:list", "manager"),
     (_("Recognition"), "followup:recognition", "agent"),
     (_("Settings"), "organisation:index", "admin"),
     (_("Alert rules"), "alerts:rule_list", "admin"),

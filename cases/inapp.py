@@ -3,8 +3,9 @@
 
 An in-app row is written in the transaction that caused it, beside the e-mail row the user's
 preference asks for, and is born "sent" (there is nothing to deliver: the bell and the page read
-it). Kinds: assigned to me, mentioned, escalated (cases.services.sweep writes those in SQL) and
-customer replied (cases.services.replies, when a customer's e-mail comes back to the case). The in-app row is written whatever the
+it). Kinds: assigned to me, mentioned, escalated (cases.services.sweep writes those in SQL),
+customer replied (cases.services.replies, when a customer's e-mail comes back to the case) and
+outer loop (improvement.outer_loop: a root cause, theme or touchpoint out of its normal range). The in-app row is written whatever the
 e-mail preference says: the preference switches e-mails, the centre is the record.
 
     row(case_id=..., kind=..., user_id=..., period=..., context=...) -> Notification
@@ -32,7 +33,7 @@ from cases.models import Case, Notification, NotificationKind
 IN_APP = Notification.Channel.IN_APP
 # Kinds the centre shows (the bell counts these).
 CENTRE_KINDS = (NotificationKind.ASSIGNED, NotificationKind.MENTIONED, NotificationKind.ESCALATED,
-                NotificationKind.CUSTOMER_REPLIED)
+                NotificationKind.CUSTOMER_REPLIED, NotificationKind.OUTER_LOOP)
 # "@name": Django user names are letters, digits and @ . + - _; a trailing "." or "," is punctuation.
 MENTION = re.compile(r"(?<![\w@.+-])@([\w.+-]+)")
 MAX_MENTIONS = 20
@@ -118,6 +119,8 @@ def describe(notification: Notification) -> dict:
     case = notification.case
     context = notification.context or {}
     reference = case.reference if case is not None else ""
+    if notification.kind == NotificationKind.OUTER_LOOP:  # improvement.outer_loop: no case, its own page
+        return {"text": context.get("summary", ""), "reference": "", "url": context.get("url", "")}
     if case is None and context.get("references"):
         refs = context["references"]
         count = context.get("count") or len(refs)

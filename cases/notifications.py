@@ -272,6 +272,7 @@ KIND_WORDS = {
     NotificationKind.ESCALATED: "Escalated",
     NotificationKind.MENTIONED: "Mentioned",
     NotificationKind.CUSTOMER_REPLIED: "Customer replied",
+    NotificationKind.OUTER_LOOP: "Outer loop",
 }
 
 
@@ -372,7 +373,8 @@ def send_email(notification: Notification, *, connection=None) -> None:
 def email_context(notification: Notification) -> dict:
     from cases.sla import sla_state
 
-    context = {"notification": notification, "site_url": settings.SITE_URL, "data": notification.context}
+    context = {"notification": notification, "site_url": settings.SITE_URL, "data": notification.context,
+               "recipient": notification.recipient}
     case = notification.case
     if case is not None:
         context.update(case=case, case_url=case_url(case), sla=sla_state(case), recipient=notification.recipient)

@@ -48,6 +48,7 @@ class Verification(models.Model):
         ERASED = "erased", _("Customer data erased")
         FATIGUE = "fatigue", _("Asked recently (survey fatigue)")
         REOPENED = "reopened", _("Case reopened before the check was sent")
+        POLICY = "policy", _("Over the contact policy's limit on surveys")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="verifications")
     round = models.PositiveSmallIntegerField(help_text=_("The case's reopen count at the closure this check is about."))

@@ -47,6 +47,9 @@ def _reports() -> dict[str, Report]:
         Report("themes-weekly", selectors.themes_weekly),
         Report("themes-scores", selectors.themes_scores),
         Report("themes-by-touchpoint", selectors.themes_by_touchpoint),
+        Report("contact-breaches-summary", selectors.contact_breach_summary),
+        Report("contact-breaches", selectors.contact_breaches),
+        Report("contact-over-contacted", selectors.over_contacted),
     ]
     return {r.name: r for r in items}
 

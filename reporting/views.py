@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import manager_required
+from core.replica import reads_from_replica
 from reporting import charts, selectors
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
@@ -26,6 +28,7 @@ TABS = [
     ("reporting:scores", _("Scores")),
     ("reporting:recovery", _("Recovery")),
     ("reporting:themes", _("Themes")),
+    ("reporting:contact", _("Contact")),
 ]
 
 
@@ -69,6 +72,7 @@ def index(request):
 
 @require_GET
 @manager_required
+@reads_from_replica
 def dashboard(request):
     """Overdue now: by team, by assignee, by age and escalation level, and what falls due next."""
     form, filters = _form(request, default_days=None)
@@ -103,6 +107,7 @@ def dashboard(request):
 
 @require_GET
 @manager_required
+@reads_from_replica
 def kpis(request):
     by = request.GET.get("by", "team")
     if by not in KPI_DIMENSIONS:
@@ -128,6 +133,7 @@ def kpis(request):
 
 @require_GET
 @manager_required
+@reads_from_replica
 def root_causes(request):
     form, filters = _form(request, default_days=REPORTS["root-causes-pareto"].default_days)
     pareto = REPORTS["root-causes-pareto"].build(filters)
@@ -182,6 +188,7 @@ def _heat_cells(table: Table) -> list:
 
 @require_GET
 @manager_required
+@reads_from_replica
 def scores(request):
     period = request.GET.get("period", "week")
     if period not in ("week", "month"):
@@ -213,6 +220,7 @@ def scores(request):
 
 @require_GET
 @manager_required
+@reads_from_replica
 def recovery(request):
     form, filters = _form(request, default_days=REPORTS["recovery-by-team"].default_days)
     by_team = REPORTS["recovery-by-team"].build(filters)
@@ -240,6 +248,23 @@ def recovery(request):
 
 @require_GET
 @manager_required
+@reads_from_replica
+def contact(request):
+    """The contact policy kept or broken: answers received in breach, customers asked too often."""
+    form, filters = _form(request, default_days=REPORTS["contact-breaches"].default_days)
+    return _page(request, "reporting/contact.html", form, filters, {
+        "title": _("Contact"),
+        "active_tab": "reporting:contact",
+        "summary": REPORTS["contact-breaches-summary"].build(filters),
+        "breaches": REPORTS["contact-breaches"].build(filters),
+        "over_contacted": REPORTS["contact-over-contacted"].build(filters),
+        "policy_url": reverse("contactpolicy:settings"),
+    })
+
+
+@require_GET
+@manager_required
+@reads_from_replica
 def export_csv(request, name: str):
     """Any report table as CSV: the same selector output the page's table shows."""
     report = REPORTS.get(name)
@@ -255,6 +280,7 @@ def export_csv(request, name: str):
 
 @require_GET
 @manager_required
+@reads_from_replica
 def themes(request):
     """What customers talk about: theme volume and sentiment, weekly trend, scores, touchpoints."""
     form, filters = _form(request, default_days=REPORTS["themes-volume"].default_days)

@@ -24,6 +24,7 @@ class NotificationKind(models.TextChoices):
     CUSTOMER_EMAIL = "customer_email", _("E-mail to a customer")
     MENTIONED = "mentioned", _("You were mentioned in a note")
     CUSTOMER_REPLIED = "customer_replied", _("A customer replied on a case of yours")
+    OUTER_LOOP = "outer_loop", _("A root cause, theme or touchpoint left its normal range")
 
 
 class Notification(models.Model):

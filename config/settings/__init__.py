@@ -3,7 +3,6 @@ configuration table); the defaults are the embedded single-machine setup of `mak
 
 from pathlib import Path
 
-import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -63,9 +62,11 @@ INSTALLED_APPS = [
     "surveys",
     "alerts",
     "cases",
+    "contactpolicy",
     "followup",
     "customers",
     "reporting",
+    "improvement",
     "privacy",
     "organisation",
     "demo",
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # The audit trail's actor and origin (address, user agent, request id, door) for this request.
     "audit.middleware.AuditOriginMiddleware",
+    # After a write, the writer's next reports come from the primary (core.replica; no-op without a replica).
+    "core.replica.WriteMarkerMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Two-factor sign-in: django-otp marks a session that passed a code, then the gate sends a
@@ -133,37 +136,8 @@ TEMPLATES = [
     },
 ]
 
-# --- Database ---------------------------------------------------------------
-DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'closeloop.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share one SQLite file in the embedded setup: WAL lets readers run
-    # beside the single writer and IMMEDIATE transactions queue writers instead of failing.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
-    }
-else:
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 5))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Behind PgBouncer in transaction mode (docs/deployment.md "Behind PgBouncer") consecutive
-# transactions of one connection may run on different server sessions, so nothing may outlive a
-# transaction: no server-side cursors (QuerySet.iterator() then reads its whole result at once)
-# and no prepared statements (Django prepares none unless asked; the ingest server's own
-# connection prepares its INSERT when the database is direct, not when pooled).
-# "session" (the default) is a direct connection or a session-mode pooler: nothing changes.
-DATABASE_POOL_MODE = env("DATABASE_POOL_MODE", "session").strip().lower()
-if DATABASE_POOL_MODE not in {"session", "transaction"}:
-    raise ImproperlyConfigured(f"DATABASE_POOL_MODE must be session or transaction, got {DATABASE_POOL_MODE!r}")
-DATABASE_TRANSACTION_POOLED = (DATABASE_POOL_MODE == "transaction"
-                               and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3")
-if DATABASE_TRANSACTION_POOLED:
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
-DATABASES["default"]["TEST"] = {"NAME": env("TEST_DB_NAME", "test_closeloop")}
+# --- Database: the primary, and a streaming replica for reports (config/settings/database.py) --
+from config.settings.database import *  # noqa: E402,F403
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache (rate limits, login throttling, rule cache version) -------------
@@ -309,6 +283,10 @@ SPECTACULAR_SETTINGS = {
         "AuditActionEnum": "audit.filtersets.ACTIONS",
         "AlertActionEnum": "alerts.models.AlertRule.Action",
         "NotificationKindEnum": "cases.models.NotificationKind",
+        "OuterLoopMetricEnum": "improvement.models.OuterLoopAlert.Metric",
+        "MetricEnum": "surveys.models.Metric",
+        "OuterLoopKindEnum": "improvement.models.OuterLoopAlert.Kind",
+        "ActionPlanStatusEnum": "improvement.models.ActionPlan.Status",
     },
 }
 
@@ -377,6 +355,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followup.tasks.verification_sweep_task", "schedule": crontab(minute="*/5"),
     },
     "cases-mail-poll-imap": {"task": "cases.tasks.mail_poll_imap_task", "schedule": crontab(minute="*")},
+    "improvement-outer-loop-scan": {"task": "improvement.tasks.outer_loop_scan_task",
+                                    "schedule": crontab(minute=15, hour=6)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,

@@ -36,6 +36,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "otp_totp.totpdevice", "mask_fields": ["key"], "mask_callable": _AUDIT_SECRET,
      "exclude_fields": ["last_t", "last_used_at", "throttling_failure_timestamp", "throttling_failure_count"]},
     {"model": "accounts.ssoidentity", "exclude_fields": ["last_sign_in_at"]},
+    {"model": "contactpolicy.contactpolicy", "exclude_fields": ["updated_at", "updated_by"]},
 )
 # Models that audit.services events name besides those (sign-ins: users; privacy: customers).
 AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer"]

@@ -40,6 +40,8 @@ from django.utils.translation import gettext as _
 
 from accounts.preferences import customer_language
 from cases.models import Case
+from contactpolicy.models import ContactEvent
+from contactpolicy.services import ContactRow, Purpose, contact_decision, contact_record
 from followup.models import Verification
 from surveys.consent import Consent, ContactChannel, channel_consent
 from surveys.models import Customer
@@ -266,9 +268,11 @@ def _verification_message(verification: Verification, customer: Customer, case: 
 
 
 def verification_send(*, verification_id: int, now: dt.datetime | None = None) -> str:
-    """Send one pending check's e-mail and record it on the case. Returns "sent", "skipped" (not
-    owed: already handled, another worker has it, or the customer may no longer be asked) or
-    raises SendFailed after recording the error (the task retries)."""
+    """Send one pending check's e-mail and record it on the case and in the contact policy's
+    ledger. Returns "sent", "skipped" (not owed: already handled, another worker has it, or the
+    customer may no longer be asked, the contact policy included), "deferred" (the customer's
+    quiet hours: still pending, a later sweep sends it) or raises SendFailed after recording the
+    error (the task retries)."""
     from cases.services import case_verification_sent
 
     now = now or timezone.now()
@@ -288,6 +292,13 @@ def verification_send(*, verification_id: int, now: dt.datetime | None = None) -
         reason = skip_reason(customer, now=now, exclude_id=verification.pk)
         if not reason and (case.status != Case.Status.CLOSED or case.reopen_count != verification.round):
             reason = Verification.SkipReason.REOPENED
+        if not reason:
+            decision = contact_decision(customer, purpose=Purpose.RECOVERY_CHECK, at=now, case_id=case.pk)
+            codes = {r.code for r in decision.reasons}
+            if codes == {"quiet_hours"}:
+                return "deferred"  # still pending: the next sweep after the quiet hours sends it
+            if codes:  # the contact policy's limit (opt-outs were caught above)
+                reason = Verification.SkipReason.POLICY
         if reason:
             verification.status = Verification.Status.SKIPPED
             verification.skip_reason = reason
@@ -313,6 +324,9 @@ def verification_send(*, verification_id: int, now: dt.datetime | None = None) -
             verification.error = ""
             verification.save(update_fields=["attempts", "status", "email", "sent_at", "expires_at", "error"])
             case_verification_sent(case_id=case.pk, verification_id=verification.pk, address=customer.email, at=now)
+            contact_record(ContactRow(sent_at=now, customer_id=customer.pk, sender="closeloop",
+                                      external_id=f"verification-{verification.pk}",
+                                      kind=ContactEvent.Kind.RECOVERY_CHECK))
     if error is not None:
         raise SendFailed(error)
     return "sent"

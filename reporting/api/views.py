@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsManager
+from core.replica import reads_from_replica
 from reporting.api.serializers import ReportIndexEntrySerializer, ReportSerializer
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
@@ -55,6 +56,7 @@ class ReportViewSet(viewsets.ViewSet):
         responses=ReportSerializer,
         summary="One report table",
     )
+    @reads_from_replica
     def retrieve(self, request, name=None):
         report = REPORTS.get(name)
         if report is None:

@@ -6,7 +6,7 @@ on PostgreSQL, date_trunc for periods); Python only pivots small result sets and
 durations in business hours, which depend on each team's calendar (cases.calendar).
 
 Modules: overdue (the dashboard), kpis, root_causes and suggestions, scores, recovery and
-verified_recovery, themes; scoring (how scores are counted) and common (drill-down links, names,
+verified_recovery, themes, contact (the contact policy's breaches); scoring (how scores are counted) and common (drill-down links, names,
 cross-tabs) are what the pages share. Callers import the page functions from here.
 
 Definitions (also in the README):
@@ -27,6 +27,7 @@ Definitions (also in the README):
 """
 
 from reporting.selectors.common import MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
+from reporting.selectors.contact import contact_breach_summary, contact_breaches, over_contacted
 from reporting.selectors.kpis import KPI_COLUMNS, KPI_DIMENSIONS, business_hours, kpis
 from reporting.selectors.overdue import (
     AGE_BUCKETS,
@@ -77,6 +78,8 @@ __all__ = [
     "THEME_SCORE_COLUMNS",
     "VERIFIED_COLUMNS",
     "business_hours",
+    "contact_breach_summary",
+    "contact_breaches",
     "due_within_q",
     "inbox_filter_names",
     "inbox_url",
@@ -86,6 +89,7 @@ __all__ = [
     "overdue_by_team",
     "overdue_escalation",
     "overdue_since",
+    "over_contacted",
     "percentile",
     "recovery_by_root_cause",
     "recovery_by_team",

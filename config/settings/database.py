@@ -1,0 +1,60 @@
+"""The database: the primary (DATABASE_URL) and, optionally, a streaming replica that serves the
+reports, their exports and their API (DATABASE_REPLICA_URL; core.replica routes the reads and
+falls back to the primary; docs/deployment.md "Read replica")."""
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env, envint
+from config.settings.basics import VAR_DIR
+
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'closeloop.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file in the embedded setup: WAL lets readers run
+    # beside the single writer and IMMEDIATE transactions queue writers instead of failing.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+else:
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 5))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode (docs/deployment.md "Behind PgBouncer") consecutive
+# transactions of one connection may run on different server sessions, so nothing may outlive a
+# transaction: no server-side cursors (QuerySet.iterator() then reads its whole result at once)
+# and no prepared statements (Django prepares none unless asked; the ingest server's own
+# connection prepares its INSERT when the database is direct, not when pooled).
+# "session" (the default) is a direct connection or a session-mode pooler: nothing changes.
+DATABASE_POOL_MODE = env("DATABASE_POOL_MODE", "session").strip().lower()
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise ImproperlyConfigured(f"DATABASE_POOL_MODE must be session or transaction, got {DATABASE_POOL_MODE!r}")
+DATABASE_TRANSACTION_POOLED = (DATABASE_POOL_MODE == "transaction"
+                               and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3")
+if DATABASE_TRANSACTION_POOLED:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DB_NAME", "test_closeloop")}
+
+# --- Read replica (core.replica) -----------------------------------------------------------
+# Reports, exports and the reports API read from it when it is set, answers, and is no more than
+# REPLICA_MAX_LAG_SECONDS behind; otherwise, and for REPLICA_READ_YOUR_WRITES_SECONDS after a
+# person wrote anything, they read from the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
+REPLICA_MAX_LAG_SECONDS = envint("REPLICA_MAX_LAG_SECONDS", 30)
+REPLICA_READ_YOUR_WRITES_SECONDS = envint("REPLICA_READ_YOUR_WRITES_SECONDS", 10)
+if DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL as DATABASE_URL (a streaming replica of it).")
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {}),
+                          "connect_timeout": envint("DB_REPLICA_CONNECT_TIMEOUT", 2)}
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False)
+    # The test run's replica alias reads the test database through the primary's connection.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]

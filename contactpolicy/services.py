@@ -1,0 +1,279 @@
+"""May we ask this person now? One decision for every survey tool and the product's own checks.
+
+    contact_decision(customer, channel="email", purpose=Purpose.SURVEY, at=None) -> Decision
+    contact_record(ContactRow(...), by=user) -> (ContactEvent, created)   # a tool sent a survey
+    policy_update(by=user, **fields) -> ContactPolicy
+
+The rules, in the order a person reads them (docs/contact-policy.md):
+1. the customer's standing wishes (erased, opted out, this channel refused: surveys.consent);
+2. a case of theirs is open (the policy's `open_case_blocks`);
+3. their last case closed less than `days_after_close` days ago;
+4. they had `max_surveys` survey contacts in the last `period_days` days (responses received,
+   invitations tools reported, the product's recovery checks; see `survey_contacts`);
+5. it is within the quiet hours in the customer's time zone.
+A recovery check ("Did we put it right?") is about the case that just closed: rules 2 and 3 do not
+apply to it. Every reason found is returned, each with the moment it stops applying when known,
+so a tool can schedule rather than drop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case
+from contactpolicy.models import ContactEvent, ContactPolicy
+from core.process_cache import ProcessCache
+from surveys.consent import ContactChannel, contact_refusal
+from surveys.models import Customer, SurveyResponse
+
+
+class Purpose:
+    SURVEY = "survey"  # a survey tool, marketing automation: any request for feedback
+    RECOVERY_CHECK = "recovery_check"  # the product's "Did we put it right?" about a closed case
+    CHOICES = (SURVEY, RECOVERY_CHECK)
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str  # erased, opted_out, channel_refused, no_customer, open_case, recently_closed, frequency, quiet_hours
+    message: str
+    until: dt.datetime | None = None  # when it stops applying; None: not by itself (an opt-out, an open case)
+
+
+@dataclass(frozen=True)
+class Decision:
+    may_contact: bool
+    reasons: tuple[Reason, ...]
+    surveys_in_period: int
+    customer_id: int | None
+    time_zone: str
+    at: dt.datetime
+
+    @property
+    def next_allowed_at(self) -> dt.datetime | None:
+        """The first moment every reason has passed; None while one has no end of its own."""
+        if self.may_contact:
+            return self.at
+        if any(reason.until is None for reason in self.reasons):
+            return None
+        return max(reason.until for reason in self.reasons)
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """A survey contact a tool reports: who (customer id, or e-mail), when, on which channel."""
+
+    sent_at: dt.datetime
+    customer_id: int | None = None
+    email: str = ""
+    channel: str = ContactChannel.EMAIL
+    sender: str = ""
+    external_id: str = ""
+    source_id: int | None = None
+    kind: str = ContactEvent.Kind.INVITATION
+    extra: dict = field(default_factory=dict)
+
+
+# --- the policy -------------------------------------------------------------------------------
+def _load_policy() -> ContactPolicy:
+    return ContactPolicy.objects.filter(id=1).first() or ContactPolicy(id=1)
+
+
+_policy_cache = ProcessCache("contactpolicy:version", _load_policy, check_seconds=lambda: 2, what="contact policy")
+
+
+def current_policy() -> ContactPolicy:
+    """The policy in force (defaults until an admin saves one), without a query on most calls."""
+    return _policy_cache.get()
+
+
+POLICY_FIELDS = ("max_surveys", "period_days", "open_case_blocks", "days_after_close", "quiet_hours",
+                 "quiet_start", "quiet_end", "default_time_zone")
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def policy_update(*, by, **values) -> ContactPolicy:
+    """Change the policy (the settings page, the API). The audit trail records the change
+    (config/settings/audit.py tracks the model)."""
+    unknown = set(values) - set(POLICY_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Not a setting of the contact policy.") for name in sorted(unknown)})
+    zone = values.get("default_time_zone")
+    if zone and not valid_zone(zone):
+        raise ValidationError({"default_time_zone": _("Not a time zone: use an IANA name such as Europe/Madrid.")})
+    if values.get("period_days") is not None and values["period_days"] < 1:
+        raise ValidationError({"period_days": _("The period is at least one day.")})
+    with transaction.atomic():
+        policy = ContactPolicy.objects.select_for_update().get_or_create(id=1)[0]
+        for name, value in values.items():
+            setattr(policy, name, value)
+        policy.updated_by = by if getattr(by, "is_authenticated", False) else None
+        policy.full_clean()
+        policy.save()
+    _policy_cache.changed()
+    return policy
+
+
+# --- the customer -----------------------------------------------------------------------------
+def customer_by_email(email: str) -> Customer | None:
+    """The customer an address names (ignoring case), followed through merges; None if unknown."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    # Lower(email) = ..., as the unique index on it is written (surveys_customer_unique_email_ci).
+    customer = (Customer.objects.exclude(email="").alias(email_ci=Lower("email")).filter(email_ci=email.lower())
+                .order_by("merged_into_id", "pk").first())
+    seen = set()
+    while customer is not None and customer.merged_into_id and customer.pk not in seen:
+        seen.add(customer.pk)
+        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+    return customer
+
+
+def customer_zone(customer: Customer | None, policy: ContactPolicy) -> str:
+    """The customer's time zone: the `timezone` (or `time_zone`) attribute a source or import
+    delivered when it names a real zone, else the policy's default, else TIME_ZONE."""
+    attributes = (customer.attributes or {}) if customer is not None else {}
+    for key in ("timezone", "time_zone"):
+        value = attributes.get(key)
+        if isinstance(value, str) and value and valid_zone(value):
+            return value
+    if policy.default_time_zone and valid_zone(policy.default_time_zone):
+        return policy.default_time_zone
+    return settings.TIME_ZONE
+
+
+# --- counting contacts ------------------------------------------------------------------------
+def survey_contacts(customer_id: int, *, start: dt.datetime, end: dt.datetime, period: dt.timedelta) -> list[dt.datetime]:
+    """When this customer was asked for feedback in (start, end], oldest first: every invitation
+    a tool reported and every recovery check sent, plus every response received, except a
+    response from a source that reported an invitation to the same person in the period before
+    the answer (that invitation already counts). Two queries, over the customer's own rows."""
+    events = list(ContactEvent.objects.filter(customer_id=customer_id, at__gt=start - period, at__lte=end)
+                  .values_list("at", "source_id"))
+    answers = SurveyResponse.objects.filter(customer_id=customer_id, answered_at__gt=start, answered_at__lte=end)
+    times = [at for at, _source in events if at > start]
+    for answered_at, source_id in answers.values_list("answered_at", "source_id"):
+        invited = any(src == source_id and answered_at - period <= at <= answered_at for at, src in events)
+        if not invited:
+            times.append(answered_at)
+    return sorted(times)
+
+
+def _quiet_until(local: dt.datetime, policy: ContactPolicy) -> dt.datetime | None:
+    """The end of the quiet hours `local` falls in (an aware datetime), or None outside them."""
+    start, end, now = policy.quiet_start, policy.quiet_end, local.time()
+    if start == end:
+        return None
+    inside = (start <= now < end) if start < end else (now >= start or now < end)
+    if not inside:
+        return None
+    day = local.date() if now < end else local.date() + dt.timedelta(days=1)
+    naive = dt.datetime.combine(day, end)
+    return naive.replace(tzinfo=local.tzinfo)
+
+
+# --- the decision -----------------------------------------------------------------------------
+def contact_decision(customer: Customer | None, *, channel: str = ContactChannel.EMAIL,
+                     purpose: str = Purpose.SURVEY, at: dt.datetime | None = None,
+                     case_id: int | None = None) -> Decision:
+    """Whether `customer` may be asked for feedback on `channel` at `at` (now), and every reason
+    not. An unknown customer has no history: only the quiet hours (in the default zone) apply.
+    `case_id`: for a recovery check, the case it asks about (its own closure does not count)."""
+    policy = current_policy()
+    at = at or timezone.now()
+    zone = customer_zone(customer, policy)
+    reasons: list[Reason] = []
+    count = 0
+    if customer is not None:
+        if refusal := contact_refusal(customer, channel):
+            code = ("erased" if customer.erased_at else "opted_out" if customer.contact_opt_out else "channel_refused")
+            reasons.append(Reason(code, refusal))
+        if purpose == Purpose.SURVEY:
+            reasons.extend(_case_reasons(customer, policy, at, case_id))
+        if policy.max_surveys:
+            period = dt.timedelta(days=policy.period_days)
+            times = survey_contacts(customer.pk, start=at - period, end=at, period=period)
+            count = len(times)
+            if count >= policy.max_surveys:
+                until = times[count - policy.max_surveys] + period
+                reasons.append(Reason("frequency", _(
+                    "Asked %(count)s times in the last %(days)s days; the policy allows %(max)s.")
+                    % {"count": count, "days": policy.period_days, "max": policy.max_surveys}, until))
+    if policy.quiet_hours:
+        local = at.astimezone(ZoneInfo(zone))
+        if (until := _quiet_until(local, policy)) is not None:
+            reasons.append(Reason("quiet_hours", _("It is %(time)s in the customer's time zone (%(zone)s): quiet "
+                                                   "hours until %(end)s.")
+                                  % {"time": local.strftime("%H:%M"), "zone": zone,
+                                     "end": policy.quiet_end.strftime("%H:%M")}, until.astimezone(dt.UTC)))
+    return Decision(may_contact=not reasons, reasons=tuple(reasons), surveys_in_period=count,
+                    customer_id=customer.pk if customer is not None else None, time_zone=zone, at=at)
+
+
+def _case_reasons(customer: Customer, policy: ContactPolicy, at: dt.datetime, case_id: int | None) -> list[Reason]:
+    """Open cases and the latest closure within the rest days: one query over the customer's cases."""
+    if not policy.open_case_blocks and not policy.days_after_close:
+        return []
+    rest = dt.timedelta(days=policy.days_after_close)
+    cases = Case.objects.filter(customer_id=customer.pk, created_at__lte=at)
+    if case_id is not None:
+        cases = cases.exclude(pk=case_id)
+    closed = Q(status=Case.Status.CLOSED)
+    figures = cases.aggregate(open=Count("pk", filter=~closed),
+                              last=Max("closed_at", filter=closed & Q(closed_at__gt=at - rest, closed_at__lte=at)))
+    reasons = []
+    if policy.open_case_blocks and figures["open"]:
+        reasons.append(Reason("open_case", _("A case of theirs is open: ask once it is closed.")))
+    if policy.days_after_close and (last := figures["last"]) is not None:
+        reasons.append(Reason("recently_closed", _(
+            "Their case closed on %(date)s; the policy rests %(days)s days after a case closes.")
+            % {"date": last.date().isoformat(), "days": policy.days_after_close}, last + rest))
+    return reasons
+
+
+# --- recording contacts -----------------------------------------------------------------------
+def contact_record(row: ContactRow, *, by=None) -> tuple[ContactEvent, bool]:
+    """Record a survey contact (a tool reports an invitation it sent; the product records its
+    recovery checks), with whether the policy allowed it at that moment. Idempotent on
+    (sender, external_id): reporting the same invitation again returns the first record."""
+    customer = (Customer.objects.filter(pk=row.customer_id).first() if row.customer_id is not None
+                else customer_by_email(row.email))
+    if customer is None:
+        raise ValidationError({"customer": _("No customer with that id or e-mail address. Contacts are recorded "
+                                             "for known customers only.")})
+    if row.external_id:
+        known = ContactEvent.objects.filter(sender=row.sender, external_id=row.external_id).first()
+        if known is not None:
+            return known, False
+    purpose = Purpose.RECOVERY_CHECK if row.kind == ContactEvent.Kind.RECOVERY_CHECK else Purpose.SURVEY
+    decision = contact_decision(customer, channel=row.channel, purpose=purpose, at=row.sent_at)
+    event = ContactEvent(
+        customer=customer, kind=row.kind, channel=row.channel, source_id=row.source_id, sender=row.sender[:60],
+        external_id=row.external_id[:255], at=row.sent_at, in_breach=not decision.may_contact,
+        breach_reasons=[reason.code for reason in decision.reasons],
+        reported_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:  # the same (sender, external_id) recorded at the same moment elsewhere
+        return ContactEvent.objects.get(sender=row.sender, external_id=row.external_id), False
+    return event, True

@@ -1,0 +1,137 @@
+"""/api/v1/contact-policy/: what a survey tool calls before it sends, and after."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AuditEntry
+from contactpolicy.models import ContactEvent, ContactPolicy
+from tests.factories import CaseFactory, CustomerFactory, SurveyResponseFactory, api_key_for
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/contact-policy/"
+
+
+@pytest.fixture
+def tool(api_client, personas):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.mia)}")
+    return api_client
+
+
+def test_a_customer_with_an_open_case_is_not_to_be_asked(tool):
+    customer = CustomerFactory(email="ana@example.com")
+    CaseFactory(response=SurveyResponseFactory(customer=customer))
+    answer = tool.get(URL, {"email": "Ana@Example.com"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["may_contact"] is False
+    assert body["next_allowed_at"] is None
+    assert body["customer"] == customer.pk
+    assert [r["code"] for r in body["reasons"]] == ["open_case"]
+    assert body["reasons"][0]["message"] == "A case of theirs is open: ask once it is closed."
+
+
+def test_the_answer_costs_five_queries(tool):
+    customer = CustomerFactory(email="ana@example.com")
+    SurveyResponseFactory(customer=customer)
+    tool.get(URL, {"email": "ana@example.com"})  # the token and policy caches warm
+    with CaptureQueriesContext(connection) as queries:
+        assert tool.get(URL, {"email": "ana@example.com"}).status_code == 200
+    # The token (with its user), the customer, their cases (open, last closure), contacts, answers.
+    assert len(queries) == 5, [q["sql"] for q in queries]
+
+
+def test_an_unknown_address_may_be_asked(tool):
+    body = tool.get(URL, {"email": "nobody@example.com"}).json()
+    assert (body["may_contact"], body["customer"], body["reasons"]) == (True, None, [])
+
+
+@pytest.mark.parametrize("query, field", [
+    ({}, "non_field_errors"),
+    ({"email": "a@example.com", "customer": "3"}, "non_field_errors"),
+    ({"email": "not an address"}, "email"),
+    ({"customer": "0"}, "customer"),
+    ({"customer": "99999999999999999999999"}, "customer"),
+    ({"external_id": "x\x00y"}, "external_id"),
+    ({"email": "a@example.com", "channel": "pigeon"}, "channel"),
+    ({"email": "a@example.com", "at": "9999-99-99"}, "at"),
+])
+def test_bad_questions_get_a_400_that_says_what_to_fix(tool, query, field):
+    answer = tool.get(URL, query)
+    assert answer.status_code == 400
+    assert field in answer.json()
+
+
+def test_agents_and_strangers_may_not_ask(api_client, personas):
+    assert api_client.get(URL, {"email": "a@example.com"}).status_code == 401
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.alice)}")
+    assert api_client.get(URL, {"email": "a@example.com"}).status_code == 404
+
+
+def test_reporting_invitations_counts_them_once_and_says_which_broke_the_policy(tool):
+    customer = CustomerFactory(email="ana@example.com")
+    sent = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+    batch = [
+        {"email": "ana@example.com", "sent_at": sent.isoformat(), "sender": "mailer", "external_id": "c1:ana"},
+        {"email": "ana@example.com", "sent_at": (sent + dt.timedelta(days=1)).isoformat(), "sender": "mailer",
+         "external_id": "c2:ana"},
+        {"email": "ana@example.com", "sent_at": (sent + dt.timedelta(days=2)).isoformat(), "sender": "mailer",
+         "external_id": "c3:ana"},
+        {"email": "ana@example.com", "sent_at": (sent + dt.timedelta(days=3)).isoformat(), "sender": "mailer",
+         "external_id": "c4:ana"},
+    ]
+    answer = tool.post(URL + "contacts/", batch, format="json")
+    assert answer.status_code == 201
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["created"] * 4
+    assert [r["in_breach"] for r in results] == [False, False, False, True]
+    assert results[3]["breach_reasons"] == ["frequency"]
+    again = tool.post(URL + "contacts/", batch[:1], format="json")
+    assert again.json()["results"][0]["status"] == "known"
+    assert ContactEvent.objects.filter(customer=customer).count() == 4
+
+
+def test_a_batch_with_bad_items_keeps_the_good_ones(tool):
+    CustomerFactory(email="ana@example.com")
+    answer = tool.post(URL + "contacts/", [
+        {"email": "ana@example.com", "sent_at": "2026-06-01T09:00:00Z", "sender": "mailer"},
+        {"email": "who@example.com", "sent_at": "2026-06-01T09:00:00Z", "sender": "mailer"},
+        {"sent_at": "2026-06-01T09:00:00Z", "sender": "mailer"},
+        "not an object",
+    ], format="json")
+    assert answer.status_code == 207
+    body = answer.json()
+    assert [r["status"] for r in body["results"]] == ["created", "error", "error", "error"]
+    assert "customer" in body["results"][1]["errors"]
+    assert body["errors"] == 3
+    assert ContactEvent.objects.count() == 1
+
+
+def test_an_empty_or_oversized_batch_is_refused(tool):
+    assert tool.post(URL + "contacts/", [], format="json").status_code == 400
+    item = {"email": "a@example.com", "sent_at": "2026-06-01T09:00:00Z", "sender": "m"}
+    assert tool.post(URL + "contacts/", [item] * 501, format="json").status_code == 400
+
+
+def test_admins_change_the_policy_and_the_trail_records_it(api_client, personas):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.adam)}")
+    answer = api_client.patch(URL + "settings/", {"max_surveys": 1, "quiet_hours": True,
+                                                  "default_time_zone": "Europe/Madrid"}, format="json")
+    assert answer.status_code == 200
+    assert answer.json()["max_surveys"] == 1
+    policy = ContactPolicy.objects.get()
+    assert (policy.max_surveys, policy.quiet_hours, policy.default_time_zone) == (1, True, "Europe/Madrid")
+    entry = AuditEntry.objects.filter(content_type__model="contactpolicy").latest("pk")
+    assert entry.actor == personas.adam
+    assert entry.changes["max_surveys"] == [3, 1]
+    bad = api_client.patch(URL + "settings/", {"default_time_zone": "Mars/Olympus"}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["default_time_zone"] == ["Not a time zone: use an IANA name such as Europe/Madrid."]
+    assert api_client.patch(URL + "settings/", {"period_days": 0}, format="json").status_code == 400
+
+
+def test_managers_read_the_policy_but_may_not_change_it(tool):
+    assert tool.get(URL + "settings/").json()["max_surveys"] == 3
+    assert tool.patch(URL + "settings/", {"max_surveys": 9}, format="json").status_code == 403

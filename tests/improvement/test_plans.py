@@ -1,0 +1,143 @@
+"""Action plans: who may write them, the before-and-after, overdue plans on the dashboard, API and CSV."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from improvement import selectors, services
+from improvement.models import ActionPlan
+from tests.factories import (
+    CaseFactory, RootCauseFactory, SurveyResponseFactory, ThemeFactory, ResponseThemeFactory, api_key_for,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def plan_input(owner, **extra):
+    return services.PlanInput(title=extra.pop("title", "Fix late deliveries"), owner_id=owner.pk,
+                              due_date=extra.pop("due_date", dt.date(2026, 5, 1)), **extra)
+
+
+def test_a_manager_creates_a_plan_and_the_owner_sees_it(personas):
+    cause = RootCauseFactory()
+    plan = services.plan_create(by=personas.mia, data=plan_input(
+        personas.alice, team_id=personas.north.pk, root_cause_ids=(cause.pk,), touchpoints=(" delivery ", "delivery")))
+    assert list(plan.root_causes.all()) == [cause]
+    assert plan.touchpoints == ["delivery"]
+    assert [n.text for n in plan.notes.all()] == ["Plan created, owner alice, due 2026-05-01."]
+    assert list(selectors.plans_for_user(personas.alice)) == [plan]
+    assert list(selectors.plans_for_user(personas.charlie)) == []
+    assert list(selectors.plans_for_user(personas.adam)) == [plan]
+
+
+def test_agents_do_not_create_plans_and_bad_input_names_the_field(personas):
+    with pytest.raises(PermissionDenied):
+        services.plan_create(by=personas.alice, data=plan_input(personas.alice))
+    with pytest.raises(ValidationError) as error:
+        services.plan_create(by=personas.mia, data=plan_input(personas.alice, title="  ", team_id=personas.south.pk,
+                                                                root_cause_ids=(999999,)))
+    assert set(error.value.message_dict) == {"title", "team", "root_causes"}
+
+
+def test_an_update_records_what_changed(personas):
+    plan = services.plan_create(by=personas.mia, data=plan_input(personas.alice))
+    services.plan_update(plan_id=plan.pk, by=personas.alice, data=plan_input(
+        personas.alice, status=ActionPlan.Status.DONE, change_date=dt.date(2026, 4, 20)))
+    plan.refresh_from_db()
+    assert plan.status == "done" and plan.done_at is not None
+    assert plan.notes.first().text == "Changed: status Planned → Done; change live on 2026-04-20."
+
+
+def test_before_and_after_compare_the_same_days_either_side_of_the_change(personas):
+    north = personas.north
+    cause = RootCauseFactory()
+    theme = ThemeFactory(name="late")
+    pivot = dt.date(2026, 3, 1)
+    at = lambda day: timezone.make_aware(dt.datetime.combine(day, dt.time(12)))  # noqa: E731
+    # Before: 4 answers at "delivery", NPS 2, 3, 9, 10 -> 2 promoters, 2 detractors: NPS 0.
+    for i, score in enumerate((2, 3, 9, 10)):
+        SurveyResponseFactory(team=north, touchpoint="delivery", nps=score, answered_at=at(pivot - dt.timedelta(days=10 + i)),
+                              external_id=f"b{i}")
+    # After: 2 answers, 9 and 10 (NPS 100), one tagged with the theme elsewhere (score 1: detractor).
+    SurveyResponseFactory(team=north, touchpoint="delivery", nps=9, answered_at=at(pivot + dt.timedelta(days=3)), external_id="a1")
+    SurveyResponseFactory(team=north, touchpoint="delivery", nps=10, answered_at=at(pivot + dt.timedelta(days=4)), external_id="a2")
+    tagged = SurveyResponseFactory(team=north, touchpoint="returns", nps=1, answered_at=at(pivot + dt.timedelta(days=5)),
+                                   external_id="a3")
+    ResponseThemeFactory(response=tagged, theme=theme, answered_at=tagged.answered_at)
+    # Untargeted answers do not count.
+    SurveyResponseFactory(team=north, touchpoint="billing", nps=0, answered_at=at(pivot + dt.timedelta(days=5)), external_id="x")
+    # Cases with the cause: 4 before (8 weeks), 1 after.
+    for i in range(4):
+        CaseFactory(team=north, root_cause=cause, created_at=at(pivot - dt.timedelta(days=5 + i)))
+    CaseFactory(team=north, root_cause=cause, created_at=at(pivot + dt.timedelta(days=1)))
+    plan = services.plan_create(by=personas.mia, data=plan_input(
+        personas.mia, due_date=pivot, root_cause_ids=(cause.pk,), theme_ids=(theme.pk,), touchpoints=("delivery",)))
+    impact = selectors.plan_impact(plan, today=pivot + dt.timedelta(days=100))
+    assert (impact.before.start, impact.before.end, impact.after.end) == (
+        dt.date(2026, 1, 4), pivot, dt.date(2026, 4, 26))
+    assert (impact.before.responses, impact.before.nps, impact.before.cases) == (4, 0.0, 4)
+    assert (impact.after.responses, impact.after.nps, impact.after.cases) == (3, 33.3, 1)
+    assert impact.nps_change == 33.3
+    assert (impact.before.cases_per_week, impact.after.cases_per_week, impact.cases_per_week_change) == (0.5, 0.1, -0.4)
+    assert impact.complete is True
+    running = selectors.plan_impact(plan, today=pivot + dt.timedelta(days=6))
+    assert (running.after.days, running.complete) == (7, False)
+
+
+def test_overdue_plans_show_on_the_managers_dashboard(client, personas):
+    late = services.plan_create(by=personas.mia, data=plan_input(personas.bob, title="Retrain couriers",
+                                                                 due_date=timezone.localdate() - dt.timedelta(days=2)))
+    services.plan_create(by=personas.mia, data=plan_input(personas.bob, title="Not due yet",
+                                                          due_date=timezone.localdate() + dt.timedelta(days=2)))
+    client.force_login(personas.mia)
+    html = client.get("/reports/overdue/").content.decode()
+    assert 'id="overdue-plans"' in html and "Retrain couriers" in html and "Not due yet" not in html
+    assert [p.pk for p in selectors.overdue_plans(personas.mia)] == [late.pk]
+
+
+def test_pages_create_show_note_and_link(client, personas):
+    case = CaseFactory(team=personas.north, reference="CL-000777")
+    client.force_login(personas.mia)
+    assert client.get("/plans/").status_code == 200
+    answer = client.post("/plans/new/", {"title": "Pack better", "owner": personas.mia.pk, "status": "planned",
+                                         "due_date": "2026-09-01", "touchpoints": "delivery, returns"})
+    assert answer.status_code == 302
+    plan = ActionPlan.objects.get(title="Pack better")
+    assert plan.touchpoints == ["delivery", "returns"]
+    client.post(f"/plans/{plan.pk}/notes/", {"text": "Spoke to the warehouse."})
+    client.post(f"/plans/{plan.pk}/cases/", {"references": "cl-000777"})
+    assert list(plan.cases.all()) == [case]
+    page = client.get(f"/plans/{plan.pk}/").content.decode()
+    assert "Spoke to the warehouse." in page and "CL-000777" in page and "Linked CL-000777." in page
+    bad = client.post(f"/plans/{plan.pk}/cases/", {"references": "CL-404404"}, follow=True)
+    assert "No case you may see has the reference CL-404404." in bad.content.decode()
+    empty = client.post("/plans/new/", {"title": "", "owner": personas.mia.pk, "status": "planned", "due_date": "x"})
+    assert empty.status_code == 422
+
+
+def test_strangers_do_not_see_a_plan(client, personas):
+    plan = services.plan_create(by=personas.mia, data=plan_input(personas.mia, team_id=personas.north.pk))
+    client.force_login(personas.charlie)
+    assert client.get(f"/plans/{plan.pk}/").status_code == 404
+
+
+def test_the_api_and_the_csv(api_client, client, personas):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.mia)}")
+    created = api_client.post("/api/v1/action-plans/", {"title": "Faster refunds", "owner": personas.mia.pk,
+                                                        "due_date": "2026-07-01", "touchpoints": ["refunds"]},
+                              format="json")
+    assert created.status_code == 201
+    pk = created.json()["id"]
+    detail = api_client.get(f"/api/v1/action-plans/{pk}/").json()
+    assert detail["title"] == "Faster refunds" and detail["impact"]["pivot"] == "2026-07-01"
+    assert api_client.post(f"/api/v1/action-plans/{pk}/notes/", {"text": "Started."}, format="json").status_code == 201
+    assert api_client.get("/api/v1/action-plans/", {"status": "nope"}).status_code == 400
+    assert api_client.get("/api/v1/action-plans/99999999999999999999/").status_code == 404
+    bad = api_client.post("/api/v1/action-plans/", {"title": "x", "owner": 99999, "due_date": "2026-07-01"}, format="json")
+    assert bad.status_code == 400 and bad.json()["owner"] == ["Choose an active user as the owner."]
+    client.force_login(personas.mia)
+    rows = client.get("/plans/export.csv").content.decode().splitlines()
+    assert rows[0].startswith("id,title,status,owner,team,due_date")
+    assert rows[1].startswith(f"{pk},Faster refunds,planned,mia,,2026-07-01,,")
