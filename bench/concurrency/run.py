@@ -1,0 +1,218 @@
+"""One side of bench_concurrency: database, set-up, servers, a bounded headless Locust run, the
+servers' CPU from /proc, and Locust's per-page statistics (its CSV)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.concurrency import closeloop_side, helpdesk_side
+
+ROOT = Path(__file__).resolve().parents[2]
+PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_CONC_REDIS_URL", "redis://127.0.0.1:6379/12")
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
+
+@dataclass
+class Config:
+    cases: int = 100_000
+    teams: int = 5
+    agents: int = 200
+    managers: int = 20
+    seconds: int = 120
+    spawn_rate: float = 20.0
+    webhooks: float = 100.0
+    think: str = "5-15"
+    workers: int = 2
+    threads: int = 8
+
+    @classmethod
+    def from_env(cls, **overrides) -> Config:
+        env = os.environ.get
+        config = cls(
+            cases=int(env("BENCH_CONC_CASES", cls.cases)), teams=int(env("BENCH_CONC_TEAMS", cls.teams)),
+            agents=int(env("BENCH_CONC_AGENTS", cls.agents)), managers=int(env("BENCH_CONC_MANAGERS", cls.managers)),
+            seconds=int(env("BENCH_CONC_SECONDS", cls.seconds)),
+            spawn_rate=float(env("BENCH_CONC_SPAWN_RATE", cls.spawn_rate)),
+            webhooks=float(env("BENCH_CONC_WEBHOOKS", cls.webhooks)), think=env("BENCH_CONC_THINK", cls.think),
+            workers=int(env("BENCH_CONC_WORKERS", cls.workers)), threads=int(env("BENCH_CONC_THREADS", cls.threads)),
+        )
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        return config
+
+    @property
+    def per_team(self) -> int:
+        return max(1, self.agents // self.teams)
+
+
+@dataclass
+class SideResult:
+    side: str
+    pages: dict = field(default_factory=dict)  # name -> {requests, failures, p50, p95, p99}
+    cpu: dict = field(default_factory=dict)  # process -> CPU seconds over the measured window
+    window: float = 0.0
+    outcomes: dict = field(default_factory=dict)
+    fill_seconds: float = 0.0
+    open_per_team: int = 0
+    load_before: tuple = ()
+    load_after: tuple = ()
+    failures: list = field(default_factory=list)  # Locust's failure lines (method, name, error, count)
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", f"{PG}/postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
+                   capture_output=True, timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpu_seconds(root_pid: int) -> float:
+    """user + system CPU of a process and all its descendants alive now, from /proc/<pid>/stat
+    (the processes of a run are long-lived: gunicorn and Celery workers are not replaced)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, used = {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(pid)] = int(fields[1])
+        used[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        current = frontier.pop()
+        for pid, parent in parents.items():
+            if parent == current and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def _wait_http(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except Exception:  # noqa: BLE001 - not up yet
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+            time.sleep(0.3)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _locust(config: Config, side: str, host: str, personas: Path, workdir: Path,
+            processes: dict[str, subprocess.Popen]) -> tuple[dict, float, list]:
+    """The headless run; CPU of each server process tree from the end of the ramp (when Locust
+    resets its statistics) to the end of the run."""
+    senders = max(1, round(config.webhooks / 5.0))
+    users = config.agents + config.managers + senders
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_CONC_SIDE": side, "BENCH_CONC_PERSONAS": str(personas),
+           "BENCH_CONC_THINK": config.think, "BENCH_CONC_WEBHOOKS": str(config.webhooks),
+           "BENCH_CONC_OUTCOMES": str(workdir / f"{side}-outcomes.json")}
+    ramp = users / config.spawn_rate
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r",
+         str(config.spawn_rate), "-t", f"{int(ramp + config.seconds)}s", "--host", host, "--csv",
+         str(workdir / side), "--reset-stats", "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(ramp + 1)
+    before = {name: _cpu_seconds(p.pid) for name, p in processes.items()}
+    started = time.monotonic()
+    try:
+        _out, err = proc.communicate(timeout=config.seconds + 120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    window = time.monotonic() - started
+    cpu = {name: _cpu_seconds(p.pid) - before[name] for name, p in processes.items()}
+    stats = workdir / f"{side}_stats.csv"
+    if not stats.exists():
+        raise RuntimeError(f"locust wrote no statistics (exit {proc.returncode}):\n{err[-3000:]}")
+    pages = {}
+    with stats.open() as f:
+        for row in csv.DictReader(f):
+            if row["Name"] == "Aggregated":
+                continue
+            pages[row["Name"]] = {"requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+                                  "p50": float(row["50%"] or 0), "p95": float(row["95%"] or 0),
+                                  "p99": float(row["99%"] or 0)}
+    failures = []
+    failures_csv = workdir / f"{side}_failures.csv"
+    if failures_csv.exists():
+        with failures_csv.open() as f:
+            failures = [(r["Method"], r["Name"], r["Error"][:120], int(r["Occurrences"])) for r in csv.DictReader(f)]
+    return {"pages": pages, "cpu": cpu, "failures": failures}, window, failures
+
+
+def run_side(side: str, config: Config) -> SideResult:
+    db = f"closeloop_bench_concurrency_{side}"
+    result = SideResult(side=side)
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-concurrency-{side}-"))
+    personas_path = workdir / "personas.json"
+    _psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    _psql(f"CREATE DATABASE {db}")
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        port = _free_port()
+        if side == "closeloop":
+            env = closeloop_side.env(PG, db, REDIS)
+            proc = subprocess.run([sys.executable, "-m", "bench.concurrency.closeloop_side", str(personas_path),
+                                   str(config.cases), str(config.teams), str(config.per_team), str(config.managers)],
+                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+            if proc.returncode != 0:
+                raise RuntimeError(f"Closeloop set-up failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+            ingest_port = _free_port()
+            personas = json.loads(personas_path.read_text())
+            personas["webhook"]["url"] = f"http://127.0.0.1:{ingest_port}{personas['webhook']['url']}"
+            personas_path.write_text(json.dumps(personas))
+            web, ingest, worker = closeloop_side.start(env, port, ingest_port, config.workers, config.threads)
+            processes = {"web": web, "ingest": ingest, "worker": worker}
+            _wait_http(f"http://127.0.0.1:{port}/healthz")
+            _wait_http(f"http://127.0.0.1:{ingest_port}/healthz")
+        else:
+            python = helpdesk_side.install()
+            env = helpdesk_side.env(PG, db)
+            personas = helpdesk_side.setup(python, env, personas_path, config.cases, config.teams, config.per_team,
+                                           config.managers)
+            processes = {"web": helpdesk_side.start(python, env, port, config.workers, config.threads)[0]}
+            _wait_http(f"http://127.0.0.1:{port}/helpdesk/login/")
+        result.fill_seconds = personas.get("fill_seconds", 0.0)
+        result.open_per_team = personas.get("open_per_team", 0)
+        result.load_before = os.getloadavg()
+        figures, result.window, result.failures = _locust(config, side, f"http://127.0.0.1:{port}", personas_path,
+                                                          workdir, processes)
+        result.load_after = os.getloadavg()
+        result.pages, result.cpu = figures["pages"], figures["cpu"]
+        outcomes = workdir / f"{side}-outcomes.json"
+        result.outcomes = json.loads(outcomes.read_text()) if outcomes.exists() else {}
+    finally:
+        _stop(list(processes.values()))
+        _psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    return result
