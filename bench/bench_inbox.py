@@ -109,9 +109,9 @@ def _reset_sequence(model) -> None:
         )
 
 
-def _fill(n_cases: int, n_teams: int = TEAMS, per_team: int = AGENTS_PER_TEAM) -> dict:
+def _fill(n_cases: int, n_teams: int = TEAMS, per_team: int = AGENTS_PER_TEAM, customers: int = CUSTOMERS) -> dict:
     """Teams of agents and n_cases responses, alerts and cases (bench_concurrency reuses it with
-    another team shape)."""
+    another team shape and size)."""
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
@@ -172,9 +172,9 @@ def _fill(n_cases: int, n_teams: int = TEAMS, per_team: int = AGENTS_PER_TEAM) -
         "contact_opt_out": "false",
         "created_at": "now()",
         "updated_at": "now()",
-    }, f"generate_series(1, {CUSTOMERS}) AS i")
+    }, f"generate_series(1, {customers}) AS i")
     _reset_sequence(Customer)
-    customer_of = f"1 + (i::bigint * 7919) % {CUSTOMERS}"
+    customer_of = f"1 + (i::bigint * 7919) % {customers}"
 
     _insert_select(SurveyResponse, {
         "id": "i",

@@ -4,7 +4,7 @@ managers) signed in with session rows, a generic-preset webhook source; then the
 production runs them (Procfile): `web` (gunicorn, config/gunicorn.py), `ingest` (gunicorn with
 uvicorn workers, config.asgi) and a Celery `worker`.
 
-`python -m bench.concurrency.closeloop_side OUT.json CASES TEAMS PER_TEAM MANAGERS` runs the set-up
+`python -m bench.concurrency.closeloop_side OUT.json CASES TEAMS PER_TEAM MANAGERS CUSTOMERS` runs the set-up
 in a process whose DATABASE_URL is the bench database (bench.concurrency.run starts it)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ REPORTS = [  # (label shared with the peer, Closeloop page)
 
 def env(pg: str, db: str, redis: str) -> dict:
     """Production settings on loopback, as the Procfile runs them (DEBUG off, real Celery)."""
-    out = dict(os.environ)
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "CLOSELOOP_TEST"))}
     out.update({
         "DATABASE_URL": f"{pg}/{db}", "REDIS_URL": redis, "CELERY_BROKER_URL": redis, "DEBUG": "false",
         "SECRET_KEY": "bench-" + "x" * 50, "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false",
@@ -41,7 +41,29 @@ def env(pg: str, db: str, redis: str) -> dict:
     return out
 
 
-def setup(out: str, n_cases: int, n_teams: int, per_team: int, n_managers: int) -> None:
+def _collectstatic() -> None:
+    """The pages' hashed static files (DEBUG off: the manifest storage needs them). Collecting
+    and compressing them takes about a minute on 2 cores, so it runs again only when a static
+    source file changed since the last run (a fingerprint of their paths, sizes and times)."""
+    import hashlib
+
+    from django.conf import settings
+    from django.contrib.staticfiles.finders import get_finders
+    from django.core.management import call_command
+
+    digest = hashlib.sha256()
+    for finder in get_finders():
+        for path, storage in sorted(finder.list([]), key=lambda item: item[0]):
+            stat = os.stat(storage.path(path))
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    stamp = Path(settings.STATIC_ROOT) / ".bench-fingerprint"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    call_command("collectstatic", "--noinput", "--clear", verbosity=0)
+    stamp.write_text(digest.hexdigest())
+
+
+def setup(out: str, n_cases: int, n_teams: int, per_team: int, n_managers: int, customers: int) -> None:
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -57,9 +79,9 @@ def setup(out: str, n_cases: int, n_teams: int, per_team: int, n_managers: int) 
     from bench.bench_inbox import _fill
 
     call_command("migrate", verbosity=0, interactive=False)
-    call_command("collectstatic", "--noinput", verbosity=0)  # the pages' hashed static files
+    _collectstatic()
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    filled = _fill(n_cases, n_teams=n_teams, per_team=per_team)
+    filled = _fill(n_cases, n_teams=n_teams, per_team=per_team, customers=customers)
     teams = list(Team.objects.order_by("name"))
     managers = []
     for m in range(n_managers):
@@ -94,23 +116,27 @@ def setup(out: str, n_cases: int, n_teams: int, per_team: int, n_managers: int) 
     }))
 
 
-def start(env: dict, web_port: int, ingest_port: int, workers: int, threads: int) -> list[subprocess.Popen]:
-    """web, ingest and worker, as the Procfile starts them (web and ingest with config/gunicorn.py)."""
+def start(env: dict, web_port: int, ingest_port: int, workers: int, threads: int, logs: Path) -> list[subprocess.Popen]:
+    """web, ingest and worker, as the Procfile starts them (web and ingest with config/gunicorn.py);
+    what they print goes to logs/<name>.log."""
     py = sys.executable
-    quiet = {"cwd": ROOT, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+    def quiet(name: str) -> dict:
+        return {"cwd": ROOT, "stdout": subprocess.DEVNULL, "stderr": (logs / f"{name}.log").open("w")}
+
     web = subprocess.Popen([py, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
                             "-b", f"127.0.0.1:{web_port}", "-w", str(workers), "--threads", str(threads),
-                            "--log-level", "warning", "--backlog", "2048"], env=env, **quiet)
+                            "--log-level", "warning", "--backlog", "2048"], env=env, **quiet("web"))
     ingest = subprocess.Popen([py, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.asgi:application",
                                "-k", "uvicorn_worker.UvicornWorker", "-b", f"127.0.0.1:{ingest_port}", "-w", "1",
                                "--log-level", "warning", "--backlog", "2048"],
-                              env={**env, "DB_CONN_MAX_AGE": "0"}, **quiet)
+                              env={**env, "DB_CONN_MAX_AGE": "0"}, **quiet("ingest"))
     worker = subprocess.Popen([py, "-m", "celery", "-A", "config", "worker", "-c", str(workers), "-n",
                                "benchconcurrency@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-                              env=env, **quiet)
+                              env=env, **quiet("worker"))
     return [web, ingest, worker]
 
 
 if __name__ == "__main__":
-    out, n_cases, n_teams, per_team, n_managers = sys.argv[1], *map(int, sys.argv[2:6])
-    setup(out, n_cases, n_teams, per_team, n_managers)
+    out, n_cases, n_teams, per_team, n_managers, customers = sys.argv[1], *map(int, sys.argv[2:7])
+    setup(out, n_cases, n_teams, per_team, n_managers, customers)

@@ -216,10 +216,10 @@ def setup(python: Path, env: dict, out: Path, n_cases: int, n_teams: int, per_te
     return personas
 
 
-def start(python: Path, env: dict, port: int, workers: int, threads: int) -> list[subprocess.Popen]:
+def start(python: Path, env: dict, port: int, workers: int, threads: int, logs: Path) -> list[subprocess.Popen]:
     """gunicorn with Closeloop's web process counts: `workers` processes of `threads` threads."""
     return [subprocess.Popen(
         [str(python), "-m", "gunicorn", "hdbench.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
          "-k", "gthread", "--threads", str(threads), "--timeout", "30", "--graceful-timeout", "10",
          "--log-level", "warning", "--backlog", "2048"],
-        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=(logs / "web.log").open("w"))]

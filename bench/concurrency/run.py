@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,8 +20,6 @@ from pathlib import Path
 from bench.concurrency import closeloop_side, helpdesk_side
 
 ROOT = Path(__file__).resolve().parents[2]
-PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("BENCH_CONC_REDIS_URL", "redis://127.0.0.1:6379/12")
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
@@ -33,8 +33,15 @@ class Config:
     spawn_rate: float = 20.0
     webhooks: float = 100.0
     think: str = "5-15"
+    manager_think: str = "10-30"
     workers: int = 2
     threads: int = 8
+    customers: int = 200_000
+    stop_timeout: int = 10  # seconds Locust lets users finish what they are doing at the end
+    # A migrated database to copy instead of migrating a new one (the smoke test: the test database).
+    template: str = ""
+    pg: str = field(default_factory=lambda: os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
+    redis: str = field(default_factory=lambda: os.environ.get("BENCH_CONC_REDIS_URL", "redis://127.0.0.1:6379/11"))
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
@@ -45,7 +52,9 @@ class Config:
             seconds=int(env("BENCH_CONC_SECONDS", cls.seconds)),
             spawn_rate=float(env("BENCH_CONC_SPAWN_RATE", cls.spawn_rate)),
             webhooks=float(env("BENCH_CONC_WEBHOOKS", cls.webhooks)), think=env("BENCH_CONC_THINK", cls.think),
+            manager_think=env("BENCH_CONC_MANAGER_THINK", cls.manager_think),
             workers=int(env("BENCH_CONC_WORKERS", cls.workers)), threads=int(env("BENCH_CONC_THREADS", cls.threads)),
+            customers=int(env("BENCH_CONC_CUSTOMERS", cls.customers)),
         )
         for key, value in overrides.items():
             setattr(config, key, value)
@@ -70,8 +79,8 @@ class SideResult:
     failures: list = field(default_factory=list)  # Locust's failure lines (method, name, error, count)
 
 
-def _psql(sql: str) -> None:
-    subprocess.run(["psql", f"{PG}/postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
+def _psql(pg: str, sql: str) -> None:
+    subprocess.run(["psql", f"{pg}/postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
                    capture_output=True, timeout=120)
 
 
@@ -81,9 +90,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cpu_seconds(root_pid: int) -> float:
-    """user + system CPU of a process and all its descendants alive now, from /proc/<pid>/stat
-    (the processes of a run are long-lived: gunicorn and Celery workers are not replaced)."""
+def _proc_table() -> tuple[dict[int, int], dict[int, float]]:
+    """Every process's parent and user + system CPU seconds, from /proc/<pid>/stat."""
     tick = os.sysconf("SC_CLK_TCK")
     parents, used = {}, {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -94,6 +102,10 @@ def _cpu_seconds(root_pid: int) -> float:
         fields = stat[stat.rindex(")") + 2:].split()
         parents[int(pid)] = int(fields[1])
         used[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+    return parents, used
+
+
+def _tree(root_pid: int, parents: dict[int, int]) -> set[int]:
     tree, frontier = {root_pid}, [root_pid]
     while frontier:
         current = frontier.pop()
@@ -101,10 +113,17 @@ def _cpu_seconds(root_pid: int) -> float:
             if parent == current and pid not in tree:
                 tree.add(pid)
                 frontier.append(pid)
-    return sum(used.get(pid, 0.0) for pid in tree)
+    return tree
 
 
-def _wait_http(url: str, seconds: float = 90) -> None:
+def _cpu_seconds(root_pid: int) -> float:
+    """CPU of a process and all its descendants alive now (the processes of a run are
+    long-lived: gunicorn and Celery workers are not replaced)."""
+    parents, used = _proc_table()
+    return sum(used.get(pid, 0.0) for pid in _tree(root_pid, parents))
+
+
+def _wait_http(url: str, logs: Path, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -112,19 +131,31 @@ def _wait_http(url: str, seconds: float = 90) -> None:
             return
         except Exception:  # noqa: BLE001 - not up yet
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+                said = "\n".join(p.read_text()[-1500:] for p in sorted(logs.glob("*.log")))
+                raise RuntimeError(f"{url} did not answer within {seconds:.0f} s:\n{said}") from None
             time.sleep(0.3)
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
+    """Quick shutdown (SIGQUIT: gunicorn and Celery stop at once; the measuring is over), then
+    SIGKILL for whatever of their process trees is still there after a few seconds."""
+    parents, _used = _proc_table()
+    trees = {proc.pid: _tree(proc.pid, parents) for proc in processes}
     for proc in processes:
-        proc.terminate()
+        proc.send_signal(signal.SIGQUIT)
+    deadline = time.monotonic() + 3
     for proc in processes:
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+            pass
+    for proc in processes:
+        for pid in trees[proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=10)
 
 
 def _locust(config: Config, side: str, host: str, personas: Path, workdir: Path,
@@ -134,13 +165,14 @@ def _locust(config: Config, side: str, host: str, personas: Path, workdir: Path,
     senders = max(1, round(config.webhooks / 5.0))
     users = config.agents + config.managers + senders
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_CONC_SIDE": side, "BENCH_CONC_PERSONAS": str(personas),
-           "BENCH_CONC_THINK": config.think, "BENCH_CONC_WEBHOOKS": str(config.webhooks),
+           "BENCH_CONC_THINK": config.think, "BENCH_CONC_MANAGER_THINK": config.manager_think,
+           "BENCH_CONC_WEBHOOKS": str(config.webhooks),
            "BENCH_CONC_OUTCOMES": str(workdir / f"{side}-outcomes.json")}
     ramp = users / config.spawn_rate
     proc = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r",
          str(config.spawn_rate), "-t", f"{int(ramp + config.seconds)}s", "--host", host, "--csv",
-         str(workdir / side), "--reset-stats", "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING"],
+         str(workdir / side), "--reset-stats", "--only-summary", "--stop-timeout", str(config.stop_timeout), "--loglevel", "WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(ramp + 1)
     before = {name: _cpu_seconds(p.pid) for name, p in processes.items()}
@@ -176,33 +208,37 @@ def run_side(side: str, config: Config) -> SideResult:
     result = SideResult(side=side)
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-concurrency-{side}-"))
     personas_path = workdir / "personas.json"
-    _psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-    _psql(f"CREATE DATABASE {db}")
+    _psql(config.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    _psql(config.pg, f"CREATE DATABASE {db}" + (f' TEMPLATE "{config.template}"' if config.template else ""))
     processes: dict[str, subprocess.Popen] = {}
     try:
         port = _free_port()
         if side == "closeloop":
-            env = closeloop_side.env(PG, db, REDIS)
+            env = closeloop_side.env(config.pg, db, config.redis)
+            ingest_port = _free_port()
+            # The servers boot (imports: seconds on a loaded machine) while the data is made; they
+            # touch the database only when asked, after the set-up.
+            web, ingest, worker = closeloop_side.start(env, port, ingest_port, config.workers, config.threads, workdir)
+            processes = {"web": web, "ingest": ingest, "worker": worker}
             proc = subprocess.run([sys.executable, "-m", "bench.concurrency.closeloop_side", str(personas_path),
-                                   str(config.cases), str(config.teams), str(config.per_team), str(config.managers)],
+                                   str(config.cases), str(config.teams), str(config.per_team), str(config.managers),
+                                   str(config.customers)],
                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
             if proc.returncode != 0:
                 raise RuntimeError(f"Closeloop set-up failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-            ingest_port = _free_port()
             personas = json.loads(personas_path.read_text())
             personas["webhook"]["url"] = f"http://127.0.0.1:{ingest_port}{personas['webhook']['url']}"
             personas_path.write_text(json.dumps(personas))
-            web, ingest, worker = closeloop_side.start(env, port, ingest_port, config.workers, config.threads)
-            processes = {"web": web, "ingest": ingest, "worker": worker}
-            _wait_http(f"http://127.0.0.1:{port}/healthz")
-            _wait_http(f"http://127.0.0.1:{ingest_port}/healthz")
+            _wait_http(f"http://127.0.0.1:{port}/healthz", workdir)
+            _wait_http(f"http://127.0.0.1:{ingest_port}/healthz", workdir)
         else:
             python = helpdesk_side.install()
-            env = helpdesk_side.env(PG, db)
+            env = helpdesk_side.env(config.pg, db)
+            helpdesk_side.write_project()
+            processes = {"web": helpdesk_side.start(python, env, port, config.workers, config.threads, workdir)[0]}
             personas = helpdesk_side.setup(python, env, personas_path, config.cases, config.teams, config.per_team,
                                            config.managers)
-            processes = {"web": helpdesk_side.start(python, env, port, config.workers, config.threads)[0]}
-            _wait_http(f"http://127.0.0.1:{port}/helpdesk/login/")
+            _wait_http(f"http://127.0.0.1:{port}/helpdesk/login/", workdir)
         result.fill_seconds = personas.get("fill_seconds", 0.0)
         result.open_per_team = personas.get("open_per_team", 0)
         result.load_before = os.getloadavg()
@@ -214,5 +250,6 @@ def run_side(side: str, config: Config) -> SideResult:
         result.outcomes = json.loads(outcomes.read_text()) if outcomes.exists() else {}
     finally:
         _stop(list(processes.values()))
-        _psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        _psql(config.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        shutil.rmtree(workdir, ignore_errors=True)
     return result
