@@ -81,7 +81,8 @@ def report(config: Config, results: list[SideResult], machine: str) -> str:
         f"Servers: {config.workers} gunicorn processes x {config.threads} threads on each side "
         "(Closeloop also its `ingest` server and one Celery worker, as the Procfile runs them). "
         f"Each agent and manager is a user with think time ({config.think} s for agents) after "
-        f"a ramp at {config.spawn_rate:g} users/s; measured for {config.seconds} s after the ramp.",
+        f"a ramp at {config.spawn_rate:g} users/s; measured for {config.seconds} s after the ramp. "
+        "How the bench works and how to read it: [notes](benchmarks_concurrency.md).",
         "",
         head,
         "|---|" + "---:|---:|---:|" * len(sides),
@@ -109,11 +110,11 @@ def report(config: Config, results: list[SideResult], machine: str) -> str:
             lines.append(f"  - error: {method} {name}: {error} ({count:,})")
     lines += [
         "",
-        "How the pages map on the peer: the inbox is its ticket list filtered to the agent's queue, whose rows "
-        "come from a second request (`(data)`, as its page's datatables asks; 50 rows a page); claim / start is "
-        "its `?take`; a note and a close are posts of its ticket update form (the close sets status Closed); the "
-        "reports are its reports index, its queue-by-status and queue-by-priority reports, and its dashboard "
-        "for overdue; webhooks are tickets created through its REST API with a token.",
+        ("How the pages map on the peer: the inbox is its ticket list filtered to the agent's queue and its open "
+         "statuses, whose rows come from a second request (`(data)`, as its page's datatables asks; 50 rows a "
+         "page); claim / start is its `?take`; a note and a close are posts of its ticket update form (the close "
+         "sets status Closed); the reports are its reports index, its queue-by-status and queue-by-priority "
+         "reports, and its dashboard for overdue; webhooks are tickets created through its REST API with a token."),
         "",
     ]
     return "\n".join(lines)
@@ -130,7 +131,7 @@ def run(args=None) -> str:
     for side in sides:
         try:
             results.append(run_side(side, config))
-        except Exception as exc:  # noqa: BLE001 - the peer may not install or start: said in the report
+        except Exception as exc:  # the peer may not install or start: said in the report
             if side == "closeloop":
                 raise
             failed = SideResult(side=side)

@@ -174,7 +174,7 @@ def install() -> Path:
     if not marker.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=300)
         proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS],
-                              capture_output=True, text=True, timeout=900)
+                              capture_output=True, text=True, timeout=900, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"pip install {' '.join(REQUIREMENTS)} failed:\n{proc.stderr[-2000:]}")
         marker.touch()
@@ -207,7 +207,8 @@ def env(pg_url: str, db: str) -> dict:
 def setup(python: Path, env: dict, out: Path, n_cases: int, n_teams: int, per_team: int, n_managers: int) -> dict:
     write_project()
     proc = subprocess.run([str(python), str(PROJECT / "fill.py"), str(out), str(n_cases), str(n_teams), str(per_team),
-                           str(n_managers)], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900)
+                           str(n_managers)], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900,
+                          check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"django-helpdesk set-up failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     personas = json.loads(out.read_text())

@@ -18,13 +18,14 @@ import os
 import random
 import re
 import uuid
+from pathlib import Path
 
 from locust import HttpUser, between, constant_throughput, events, task
 
 from bench.concurrency.forms import form_for
 
 SIDE = os.environ.get("BENCH_CONC_SIDE", "closeloop")
-PERSONAS = json.loads(open(os.environ["BENCH_CONC_PERSONAS"]).read()) if os.environ.get("BENCH_CONC_PERSONAS") else {}
+PERSONAS = json.loads(Path(os.environ["BENCH_CONC_PERSONAS"]).read_text()) if os.environ.get("BENCH_CONC_PERSONAS") else {}
 THINK = tuple(float(x) for x in os.environ.get("BENCH_CONC_THINK", "5-15").split("-"))
 MANAGER_THINK = tuple(float(x) for x in os.environ.get("BENCH_CONC_MANAGER_THINK", "10-30").split("-"))
 WEBHOOK_RATE = float(os.environ.get("BENCH_CONC_WEBHOOKS", "100"))

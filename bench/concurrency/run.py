@@ -223,7 +223,7 @@ def run_side(side: str, config: Config) -> SideResult:
             proc = subprocess.run([sys.executable, "-m", "bench.concurrency.closeloop_side", str(personas_path),
                                    str(config.cases), str(config.teams), str(config.per_team), str(config.managers),
                                    str(config.customers)],
-                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+                                  check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
             if proc.returncode != 0:
                 raise RuntimeError(f"Closeloop set-up failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
             personas = json.loads(personas_path.read_text())
