@@ -51,7 +51,8 @@ def _cpu_lines(r: SideResult) -> list[str]:
     hooks = r.pages.get("webhook", {}).get("requests", 0)
     total_cpu = sum(r.cpu.values())
     parts = [f"{name} {seconds:.1f} s" for name, seconds in r.cpu.items()]
-    line = (f"- {LABELS[r.side]}: {pages:,} page requests and {hooks:,} webhooks in {r.window:.0f} s; server CPU "
+    line = (f"- {LABELS[r.side]}: {pages:,} page requests and {hooks:,} webhooks ({hooks / max(r.window, 1e-9):.0f} a second "
+            f"of the {r.webhooks_target:g} offered) in {r.window:.0f} s; server CPU "
             f"{total_cpu:.1f} s ({', '.join(parts)}) = {1000 * total_cpu / max(pages + hooks, 1):.1f} ms per request")
     if r.side == "closeloop" and "web" in r.cpu:
         line += (f"; the web process alone {1000 * r.cpu['web'] / max(pages, 1):.1f} ms per page request, ingest "
@@ -105,6 +106,9 @@ def report(config: Config, results: list[SideResult], machine: str) -> str:
             extra += f", {o['conflicts']:,} stale edits answered 409 (another agent had acted first; not errors)"
         if o.get("unexpected"):
             extra += ", unexpected: " + ", ".join(f"{k} ({v})" for k, v in o["unexpected"].items())
+        if r.intake:
+            extra += "; in the database at the end: " + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+                                                                  for k, v in r.intake.items())
         lines.append(f"- {extra}.")
         for method, name, error, count in r.failures[:8]:
             lines.append(f"  - error: {method} {name}: {error} ({count:,})")
@@ -134,7 +138,7 @@ def run(args=None) -> str:
         except Exception as exc:  # the peer may not install or start: said in the report
             if side == "closeloop":
                 raise
-            failed = SideResult(side=side)
+            failed = SideResult(side=side, webhooks_target=config.webhooks)
             failed.failures = [("", "set-up", repr(exc)[:600], 1)]
             results.append(failed)
     text = report(config, results, machine)

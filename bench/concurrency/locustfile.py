@@ -6,8 +6,8 @@ name on both sides, so the two result tables line up. Run by bench.concurrency.r
 An agent, in a loop with think time between steps: first inbox page, one to three pages further
 down, a case, claim or start it, add a note, and close half of them with a root cause (the peer:
 ticket list and its data, ticket, take, follow-up, close). A manager opens report pages. The
-webhook senders together post BENCH_CONC_WEBHOOKS deliveries a second, signed as a vendor does
-(the peer: tickets created through its REST API with a token)."""
+webhook senders (one delivery a second each) together post BENCH_CONC_WEBHOOKS deliveries a
+second, signed as a vendor does (the peer: tickets created through its REST API with a token)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ PERSONAS = json.loads(Path(os.environ["BENCH_CONC_PERSONAS"]).read_text()) if os
 THINK = tuple(float(x) for x in os.environ.get("BENCH_CONC_THINK", "5-15").split("-"))
 MANAGER_THINK = tuple(float(x) for x in os.environ.get("BENCH_CONC_MANAGER_THINK", "10-30").split("-"))
 WEBHOOK_RATE = float(os.environ.get("BENCH_CONC_WEBHOOKS", "100"))
-SENDER_RATE = 5.0  # deliveries a second per sender: slow answers cannot hold the total rate back much
+SENDER_RATE = 1.0  # deliveries a second per sender: answers up to 1 s slow still keep the total rate
 CLOSE_SHARE = 0.5
 OUTCOMES = {"conflicts": 0, "visits": 0, "closed": 0, "unexpected": {}}
 _agents = iter(PERSONAS.get("agents", []))

@@ -77,11 +77,33 @@ class SideResult:
     load_before: tuple = ()
     load_after: tuple = ()
     failures: list = field(default_factory=list)  # Locust's failure lines (method, name, error, count)
+    intake: dict = field(default_factory=dict)  # what the webhooks became by the end of the run
+    webhooks_target: float = 0.0
 
 
 def _psql(pg: str, sql: str) -> None:
     subprocess.run(["psql", f"{pg}/postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
                    capture_output=True, timeout=120)
+
+
+def _query(pg: str, db: str, sql: str) -> list[list[str]]:
+    out = subprocess.run(["psql", f"{pg}/{db}", "-tA", "-F", "\t", "-c", sql], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def _intake(side: str, pg: str, db: str, cases: int) -> dict:
+    """Closeloop: deliveries by status and cases opened during the run; the peer: tickets created."""
+    if side == "closeloop":
+        out = {f"deliveries {status}": int(n) for status, n in
+               _query(pg, db, "SELECT status, count(*) FROM surveys_webhookdelivery GROUP BY status ORDER BY 1")}
+        out["cases opened"] = int(_query(pg, db, f"SELECT count(*) FROM cases_case WHERE id > {cases}")[0][0])
+        out["cases closed by agents"] = int(_query(
+            pg, db, "SELECT count(*) FROM cases_case WHERE status = 'closed' "
+                    "AND resolution = 'Refunded the delivery charge and apologised.'")[0][0])  # the locustfile's
+        return out
+    return {"tickets created": int(_query(pg, db, f"SELECT count(*) FROM helpdesk_ticket WHERE id > {cases}")[0][0]),
+            "follow-ups written": int(_query(pg, db, "SELECT count(*) FROM helpdesk_followup")[0][0])}
 
 
 def _free_port() -> int:
@@ -162,7 +184,7 @@ def _locust(config: Config, side: str, host: str, personas: Path, workdir: Path,
             processes: dict[str, subprocess.Popen]) -> tuple[dict, float, list]:
     """The headless run; CPU of each server process tree from the end of the ramp (when Locust
     resets its statistics) to the end of the run."""
-    senders = max(1, round(config.webhooks / 5.0))
+    senders = max(1, round(config.webhooks / 1.0))  # locustfile.SENDER_RATE a second each
     users = config.agents + config.managers + senders
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_CONC_SIDE": side, "BENCH_CONC_PERSONAS": str(personas),
            "BENCH_CONC_THINK": config.think, "BENCH_CONC_MANAGER_THINK": config.manager_think,
@@ -205,7 +227,7 @@ def _locust(config: Config, side: str, host: str, personas: Path, workdir: Path,
 
 def run_side(side: str, config: Config) -> SideResult:
     db = f"closeloop_bench_concurrency_{side}"
-    result = SideResult(side=side)
+    result = SideResult(side=side, webhooks_target=config.webhooks)
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-concurrency-{side}-"))
     personas_path = workdir / "personas.json"
     _psql(config.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
@@ -245,6 +267,10 @@ def run_side(side: str, config: Config) -> SideResult:
         figures, result.window, result.failures = _locust(config, side, f"http://127.0.0.1:{port}", personas_path,
                                                           workdir, processes)
         result.load_after = os.getloadavg()
+        try:
+            result.intake = _intake(side, config.pg, db, config.cases)
+        except (subprocess.SubprocessError, IndexError, ValueError) as exc:
+            result.intake = {"not read": repr(exc)[:200]}
         result.pages, result.cpu = figures["pages"], figures["cpu"]
         outcomes = workdir / f"{side}-outcomes.json"
         result.outcomes = json.loads(outcomes.read_text()) if outcomes.exists() else {}
