@@ -109,6 +109,9 @@ def report(config: Config, results: list[SideResult], machine: str) -> str:
         if r.intake:
             extra += "; in the database at the end: " + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
                                                                   for k, v in r.intake.items())
+        if r.worker_timeouts:
+            extra += ("; gunicorn replaced workers that missed their 30 s timeout (cutting the requests they held): "
+                      + ", ".join(f"{name} {n}" for name, n in r.worker_timeouts.items()))
         lines.append(f"- {extra}.")
         for method, name, error, count in r.failures[:8]:
             lines.append(f"  - error: {method} {name}: {error} ({count:,})")

@@ -79,6 +79,7 @@ class SideResult:
     failures: list = field(default_factory=list)  # Locust's failure lines (method, name, error, count)
     intake: dict = field(default_factory=dict)  # what the webhooks became by the end of the run
     webhooks_target: float = 0.0
+    worker_timeouts: dict = field(default_factory=dict)  # server -> gunicorn "WORKER TIMEOUT" lines in its log
 
 
 def _psql(pg: str, sql: str) -> None:
@@ -276,6 +277,10 @@ def run_side(side: str, config: Config) -> SideResult:
         result.outcomes = json.loads(outcomes.read_text()) if outcomes.exists() else {}
     finally:
         _stop(list(processes.values()))
+        for log in sorted(workdir.glob("*.log")):
+            timeouts = log.read_text(errors="replace").count("WORKER TIMEOUT")
+            if timeouts:
+                result.worker_timeouts[log.stem] = timeouts
         _psql(config.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         shutil.rmtree(workdir, ignore_errors=True)
     return result
