@@ -33,6 +33,7 @@ AREAS = [
     ("live", "Live updates: 500 open inboxes on one web process"),
     ("customers", "Customer and account pages"),
     ("contact_policy", "Contact-policy endpoint at 200 requests/s"),
+    ("concurrency", "Agents, managers and webhooks at once, beside django-helpdesk"),
 ]
 
 

@@ -109,7 +109,9 @@ def _reset_sequence(model) -> None:
         )
 
 
-def _fill(n_cases: int) -> dict:
+def _fill(n_cases: int, n_teams: int = TEAMS, per_team: int = AGENTS_PER_TEAM, customers: int = CUSTOMERS) -> dict:
+    """Teams of agents and n_cases responses, alerts and cases (bench_concurrency reuses it with
+    another team shape and size)."""
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
@@ -120,19 +122,19 @@ def _fill(n_cases: int) -> dict:
 
     started = time.monotonic()
     teams = Team.objects.bulk_create(
-        [Team(name=f"Team {t:02d}", slug=f"team-{t:02d}", is_default=(t == 1)) for t in range(1, TEAMS + 1)]
+        [Team(name=f"Team {t:02d}", slug=f"team-{t:02d}", is_default=(t == 1)) for t in range(1, n_teams + 1)]
     )
     password = make_password("bench-password")
     users = User.objects.bulk_create(
         [
             User(username=f"agent{t:02d}{a}", first_name=f"Agent {a}", last_name=f"T{t:02d}", password=password,
                  role=Role.AGENT, email=f"agent{t:02d}{a}@example.com")
-            for t in range(1, TEAMS + 1)
-            for a in range(AGENTS_PER_TEAM)
+            for t in range(1, n_teams + 1)
+            for a in range(per_team)
         ]
     )
     Membership.objects.bulk_create(
-        [Membership(user=users[(t * AGENTS_PER_TEAM) + a], team=teams[t]) for t in range(TEAMS) for a in range(AGENTS_PER_TEAM)]
+        [Membership(user=users[(t * per_team) + a], team=teams[t]) for t in range(n_teams) for a in range(per_team)]
     )
     source = WebhookSource.objects.create(name="Bench", slug="bench", vendor=Vendor.STANDARD)
     surveys = Survey.objects.bulk_create(
@@ -151,11 +153,11 @@ def _fill(n_cases: int) -> dict:
     user_ids = "(ARRAY[" + ",".join(str(u.pk) for u in users) + "])"
     survey_ids = "(ARRAY[" + ",".join(str(s.pk) for s in surveys) + "])"
     cause_ids = "(ARRAY[" + ",".join(str(c.pk) for c in causes) + "])"
-    team_of = f"{team_ids}[1 + (i % {TEAMS})]"
-    # Case i belongs to team i % TEAMS; k = i / TEAMS numbers the cases within a team, so every
+    team_of = f"{team_ids}[1 + (i % {n_teams})]"
+    # Case i belongs to team i % n_teams; k = i / n_teams numbers the cases within a team, so every
     # team gets the same mix of states. The agent of case i is one of its team's agents.
-    k = f"(i / {TEAMS})"
-    agent_of = f"{user_ids}[1 + (i % {TEAMS}) * {AGENTS_PER_TEAM} + ({k} % {AGENTS_PER_TEAM})]"
+    k = f"(i / {n_teams})"
+    agent_of = f"{user_ids}[1 + (i % {n_teams}) * {per_team} + ({k} % {per_team})]"
 
     _insert_select(Customer, {
         "id": "i",
@@ -170,9 +172,9 @@ def _fill(n_cases: int) -> dict:
         "contact_opt_out": "false",
         "created_at": "now()",
         "updated_at": "now()",
-    }, f"generate_series(1, {CUSTOMERS}) AS i")
+    }, f"generate_series(1, {customers}) AS i")
     _reset_sequence(Customer)
-    customer_of = f"1 + (i::bigint * 7919) % {CUSTOMERS}"
+    customer_of = f"1 + (i::bigint * 7919) % {customers}"
 
     _insert_select(SurveyResponse, {
         "id": "i",
