@@ -34,6 +34,22 @@ class Vendor(models.TextChoices):
     GENERIC = "generic", _("Generic (any tool)")
 
 
+class FeedbackKind(models.TextChoices):
+    """What a source sends: answers to a survey someone was asked (solicited), or feedback nobody
+    asked for (unsolicited: reviews, support-ticket ratings, chat transcripts, feedback forms),
+    which may carry a rating, a text, or both (docs/webhooks.md "Feedback nobody asked for")."""
+
+    SURVEY = "survey", _("Survey answers")
+    REVIEW = "review", _("Reviews (app store, web)")
+    SUPPORT = "support", _("Support-ticket ratings and comments")
+    CHAT = "chat", _("Chat transcripts")
+    FORM = "form", _("Feedback form")
+
+    @classmethod
+    def unsolicited(cls, kind: str) -> bool:
+        return kind != cls.SURVEY
+
+
 class Metric(models.TextChoices):
     NPS = "nps", _("NPS")
     CSAT = "csat", _("CSAT")
@@ -66,6 +82,9 @@ class WebhookSource(models.Model):
     rate_limit_per_second = models.PositiveIntegerField(
         default=50, help_text=_("Deliveries accepted per second before answering 429 (0 = no limit).")
     )
+    feedback_kind = models.CharField(
+        max_length=10, choices=FeedbackKind.choices, default=FeedbackKind.SURVEY,
+        help_text=_("Survey answers, or feedback nobody asked for (then a delivery may carry a text without a score)."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -290,6 +309,8 @@ class SurveyResponse(models.Model):
     language = models.CharField(max_length=8, blank=True, help_text=_("The comment's detected language (ISO 639-1)."))
     themes = models.ManyToManyField("Theme", through="ResponseTheme", related_name="responses", blank=True)
     touchpoint = models.CharField(max_length=120, blank=True, db_index=True)
+    # The source's kind when it was recorded, or the delivery's own (a `feedback_kind` attribute).
+    feedback_kind = models.CharField(max_length=10, choices=FeedbackKind.choices, default=FeedbackKind.SURVEY)
     channel = models.CharField(max_length=60, blank=True)
     location = models.CharField(max_length=120, blank=True, db_index=True)
     region = models.CharField(max_length=120, blank=True)

@@ -8,7 +8,7 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import Vendor
+from surveys.models import FeedbackKind, Vendor
 from surveys.services.sources import source_problems
 
 
@@ -57,6 +57,10 @@ class SourceForm(forms.Form):
     mapping = JSONObjectField(required=False, label=_("Mapping"),
                               help_text=_("JSON, field -> path; e.g. {\"ces\": \"answers[id=q7].value\", "
                                         "\"ces_scale\": \"1-5\", \"ces_values\": {\"Very difficult\": 1}}."))
+    feedback_kind = forms.ChoiceField(
+        choices=FeedbackKind.choices, initial=FeedbackKind.SURVEY, label=_("What it sends"),
+        help_text=_("Survey answers need a score. Feedback nobody asked for (reviews, support ratings, chats, "
+                    "forms) may be a text alone, and is marked unsolicited on the customer page and in reports."))
     active = forms.BooleanField(required=False, initial=True, label=_("Accept deliveries"))
 
     def __init__(self, *args, instance=None, **kwargs):
@@ -100,6 +104,8 @@ class PreviewForm(forms.Form):
     mapping = JSONObjectField(required=False)
     sample = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
                              label=_("Sample delivery"), help_text=_("Paste a body the tool sends (JSON or form-encoded)."))
+    feedback_kind = forms.ChoiceField(choices=FeedbackKind.choices, required=False, initial=FeedbackKind.SURVEY,
+                                      label=_("What the source sends"))
     content_type = forms.ChoiceField(choices=[("application/json", "JSON"),
                                               ("application/x-www-form-urlencoded", "Form-encoded")],
                                      initial="application/json", required=False)

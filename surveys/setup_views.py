@@ -59,7 +59,8 @@ def setup_new(request, vendor: str):
         data = form.cleaned_data
         try:
             source = source_create(name=data["name"], slug=data["slug"], vendor=data["vendor"], secret=data["secret"],
-                                   auth=data["auth"], mapping=data["mapping"], active=data["active"])
+                                   auth=data["auth"], mapping=data["mapping"], active=data["active"],
+                                   feedback_kind=data["feedback_kind"])
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -76,6 +77,7 @@ def setup_source(request, slug: str):
     source = get_object_or_404(WebhookSource, slug=slug)
     preset = preset_for(source.vendor)
     initial = {"vendor": source.vendor, "name": source.name, "slug": source.slug, "active": source.active,
+               "feedback_kind": source.feedback_kind,
                "secret_grace_hours": source.secret_grace_hours,
                "mapping": source.mapping, "api_base": source.auth.get("api_base", ""),
                "api_token": credential_masked(source.auth.get("api_token", "")),
@@ -86,7 +88,7 @@ def setup_source(request, slug: str):
         try:
             grace = {} if data.get("secret_grace_hours") is None else {"secret_grace_hours": data["secret_grace_hours"]}
             source_update(source=source, name=data["name"], secret=data["secret"], auth=data["auth"],
-                          mapping=data["mapping"], active=data["active"], **grace)
+                          mapping=data["mapping"], active=data["active"], feedback_kind=data["feedback_kind"], **grace)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -140,7 +142,8 @@ def setup_preview(request):
     if form.is_valid():
         data = form.cleaned_data
         preview = source_preview(vendor=data["vendor"], mapping=data["mapping"], body=data["sample"].encode(),
-                                 content_type=data["content_type"] or "application/json")
+                                 content_type=data["content_type"] or "application/json",
+                                 feedback_kind=data.get("feedback_kind") or "survey")
     return render(request, "surveys/_setup_preview.html", {"preview": preview, "preview_form": form})
 
 

@@ -19,7 +19,7 @@ from customers.models import ConsentChange, Contact, CustomerMerge, Identity
 from customers.selectors.trends import Trend, monthly_trends
 from customers.selectors.visibility import visible_cases, visible_responses
 from surveys.consent import Consent, ContactChannel, channel_consent
-from surveys.models import Customer
+from surveys.models import Customer, FeedbackKind
 from surveys.vocabulary import scores_line
 
 TIMELINE_LIMIT = 100
@@ -84,7 +84,11 @@ def _consent(customer: Customer) -> list[ChannelConsent]:
 
 def _response_entry(response) -> Entry:
     where = " · ".join(x for x in [response.source.name, response.channel, response.touchpoint] if x)
-    text = _("Answered %(survey)s") % {"survey": response.survey.name}
+    if FeedbackKind.unsolicited(response.feedback_kind):  # feedback nobody asked for: a review, a chat...
+        text = _("Unsolicited: %(kind)s (%(survey)s)") % {
+            "kind": FeedbackKind(response.feedback_kind).label, "survey": response.survey.name}
+    else:
+        text = _("Answered %(survey)s") % {"survey": response.survey.name}
     scores = scores_line(response)
     level = "bad" if response.nps is not None and response.nps <= 6 else (
         "good" if response.nps is not None and response.nps >= 9 else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +20,7 @@ from reporting.selectors.common import (
 )
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.tables import Column, Table, pct
-from surveys.models import ResponseTheme, Theme
+from surveys.models import FeedbackKind, ResponseTheme, Theme
 from surveys.vocabulary import Sentiment, sentiment_q
 
 
@@ -85,6 +85,7 @@ def themes_volume(filters: ReportFilters) -> Table:
             negative=Count("response__sentiment", filter=sentiment_q(Sentiment.NEGATIVE, "response__sentiment")),
             positive=Count("response__sentiment", filter=sentiment_q(Sentiment.POSITIVE, "response__sentiment")),
             sentiment=Avg("response__sentiment"),
+            unsolicited=Count("response_id", filter=~Q(response__feedback_kind=FeedbackKind.SURVEY)),
         )
     )
     commented = filters.responses().exclude(comment="").order_by().count()
@@ -97,6 +98,7 @@ def themes_volume(filters: ReportFilters) -> Table:
         [
             Column("theme", _("Theme")),
             Column("responses", _("Responses"), True),
+            Column("unsolicited", _("Of which unsolicited"), True),
             Column("share", _("Share of comments %"), True),
             Column("positive_pct", _("Positive %"), True),
             Column("negative_pct", _("Negative %"), True),
@@ -105,7 +107,8 @@ def themes_volume(filters: ReportFilters) -> Table:
         ],
         description=_("Responses answered in the period whose comment is about the theme (a comment can be "
                     "about several); share of all responses with a comment. Open cases: cases created in "
-                    "the period and still open whose responses are about the theme."),
+                    "the period and still open whose responses are about the theme. Unsolicited: reviews, support "
+                    "ratings, chats and feedback forms nobody asked for."),
     )
     for r in rows:
         theme = themes.get(r["theme_id"])
@@ -113,6 +116,7 @@ def themes_volume(filters: ReportFilters) -> Table:
             {
                 "theme": _theme_label(theme),
                 "responses": r["responses"],
+                "unsolicited": r["unsolicited"],
                 "share": pct(r["responses"], commented),
                 "positive_pct": pct(r["positive"], r["rated"]),
                 "negative_pct": pct(r["negative"], r["rated"]),

@@ -385,8 +385,10 @@ def assemble(
     answers: dict | None = None,
     attributes: dict | None = None,
     customer_attributes: dict | None = None,
+    scores_required: bool = True,
 ) -> NormalizedResponse:
-    """Vendor defaults overridden by the source's mapping -> a validated NormalizedResponse."""
+    """Vendor defaults overridden by the source's mapping -> a validated NormalizedResponse.
+    `scores_required=False` (a source of feedback nobody asked for): a text alone will do."""
     mapping = mapping or {}
 
     def pick(name: str) -> Any:
@@ -396,7 +398,11 @@ def assemble(
 
     specs = build_scores(scores, mapping, payload, answers)
     final = tuple(s for s in (finalize_score(spec) for spec in specs) if s is not None)
-    if not final:
+    if not final and not scores_required:
+        if not text(pick("comment")).strip():
+            raise MappingError("Neither a rating nor a text: feedback needs at least one. Map comment=<path> to the "
+                               "text (and a score, e.g. csat=<path> for a star rating) in the source's mapping.")
+    elif not final:
         seen = ", ".join(sorted(answers)[:12]) if answers else ", ".join(_keys(payload)[:12])
         raise MappingError(
             "No score found: nothing in this delivery maps to NPS, CSAT, CES or another numeric question. "

@@ -184,7 +184,7 @@ def _pick(payload, names) -> object:
 
 
 def normalize(payload, mapping: dict, received_at: datetime, fetched=None, source_name: str = "",
-              fallback_response_id: str = "", **_):
+              fallback_response_id: str = "", unsolicited: bool = False, **_):
     mapping = mapping or {}
     defaults = {f: _pick(payload, names) for f, names in CANDIDATES.items() if f not in mapping}
     if not present(defaults.get("response_id", MISSING)) and fallback_response_id:
@@ -198,7 +198,8 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
     if not scores and not any(k in mapping for k in ("nps", "csat", "ces")) \
             and not any(k.startswith("score.") for k in mapping) and present(value := _pick(payload, ("score",))):
         scores.append(ScoreSpec("nps", "nps", value))
-    return assemble(payload=payload, mapping=mapping, defaults=defaults, scores=scores, received_at=received_at)
+    return assemble(payload=payload, mapping=mapping, defaults=defaults, scores=scores, received_at=received_at,
+                    scores_required=not unsolicited)
 
 
 # --- a test delivery ---------------------------------------------------------------------------

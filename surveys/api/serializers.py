@@ -84,7 +84,7 @@ class SourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookSource
         fields = ["id", "name", "slug", "vendor", "url", "secret", "auth", "mapping", "active",
-                  "rate_limit_per_second", "secret_grace_hours", "created_at"]
+                  "rate_limit_per_second", "secret_grace_hours", "feedback_kind", "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"name": {"required": True}}
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from core.queueing import enqueue
 from surveys.adapters import FetchRequest, MappingError, PayloadError, get_adapter, parse_body
-from surveys.models import WebhookDelivery, WebhookSource
+from surveys.models import FeedbackKind, WebhookDelivery, WebhookSource
 from surveys.storable import storable_json
 from surveys.services.recording import InvalidResponse
 
@@ -38,7 +38,7 @@ def delivery_normalize(delivery: WebhookDelivery, mapping: dict | None = None, f
     return adapter.normalize(
         payload, source.mapping if mapping is None else mapping, delivery.received_at,
         fetched=fetched if fetched is not None else delivery.fetched, source_name=source.name,
-        fallback_response_id=delivery.delivery_id,
+        fallback_response_id=delivery.delivery_id, unsolicited=FeedbackKind.unsolicited(source.feedback_kind),
     )
 
 

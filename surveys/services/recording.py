@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from core.unit_of_work import insert, insert_all, is_staged
-from surveys.models import ResponseTheme, Survey, SurveyResponse, WebhookDelivery, WebhookSource
+from surveys.models import FeedbackKind, ResponseTheme, Survey, SurveyResponse, WebhookDelivery, WebhookSource
 from surveys.normalized import NormalizedResponse
 from surveys.services.customers import customer_find_or_create
 from surveys.services.lookups import RecordLookups
@@ -54,9 +54,17 @@ def _response_store_themes(response: SurveyResponse, found: list) -> frozenset[i
     return frozenset(f.theme_id for f in found)
 
 
-def _validate(normalized: NormalizedResponse) -> None:
-    if not normalized.scores:
+def feedback_kind_of(source: WebhookSource, normalized: NormalizedResponse) -> str:
+    """The delivery's own kind (a `feedback_kind` attribute naming one), else its source's."""
+    named = str(normalized.attributes.get("feedback_kind", "")).strip().lower()
+    return named if named in FeedbackKind.values else source.feedback_kind
+
+
+def _validate(normalized: NormalizedResponse, kind: str) -> None:
+    if not normalized.scores and not FeedbackKind.unsolicited(kind):
         raise InvalidResponse("The response has no score.")
+    if not normalized.scores and not normalized.comment.strip():
+        raise InvalidResponse("Neither a rating nor a text: feedback needs at least one.")
     for score in normalized.scores:
         if not score.scale_min <= score.value <= score.scale_max:
             raise InvalidResponse(f"{score.key} {score.value} is outside its {score.scale_min}–{score.scale_max} scale.")
@@ -86,7 +94,8 @@ def response_record(
         existing = SurveyResponse.objects.filter(source=source, external_id=normalized.response_id).first()
     if existing is not None:
         return _response_again(existing, normalized, key=key, lookups=lookups), False
-    _validate(normalized)
+    kind = feedback_kind_of(source, normalized)
+    _validate(normalized, kind)
     customer = customer_find_or_create(normalized.customer, lookups=lookups)
     survey = survey_find_or_create(source=source, external_id=normalized.survey_id, name=normalized.survey_name,
                                    lookups=lookups)
@@ -95,6 +104,7 @@ def response_record(
         answered_at=normalized.answered_at, comment=normalized.comment,
         touchpoint=normalized.touchpoint, channel=normalized.channel, location=normalized.location,
         region=normalized.region, attributes=normalized.attributes, scores={}, partial=normalized.partial,
+        feedback_kind=kind,
     )
     _response_set_scores(response, normalized)
     themes = response_analyse(response)  # before the signal: alert rules read sentiment and themes

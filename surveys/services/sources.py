@@ -24,10 +24,10 @@ from django.utils.text import slugify
 from core import outbound
 from surveys.adapters import VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.adapters.common import validate_mapping
-from surveys.models import Vendor, WebhookSource
+from surveys.models import FeedbackKind, Vendor, WebhookSource
 
 EDITABLE = ("name", "slug", "vendor", "secret", "auth", "mapping", "active", "rate_limit_per_second",
-            "secret_grace_hours")
+            "secret_grace_hours", "feedback_kind")
 # Vendor credentials in `auth`: never shown back in full (pages, API, admin show the last 4 characters).
 SECRET_AUTH_KEYS = ("api_token", "api_key")
 MASK = "••••"
@@ -129,7 +129,7 @@ def _raise_if(problems: dict[str, list[str]]) -> None:
 @transaction.atomic
 def source_create(
     *, name: str, slug: str, vendor: str, secret: str = "", mapping: dict | None = None, auth: dict | None = None,
-    rate_limit_per_second: int = 50, active: bool = True,
+    rate_limit_per_second: int = 50, active: bool = True, feedback_kind: str = FeedbackKind.SURVEY,
 ) -> WebhookSource:
     """A new source (with a generated secret unless one is given). Raises ValidationError
     {field: [message]} naming what to fix."""
@@ -138,7 +138,7 @@ def source_create(
     source = WebhookSource(
         name=name or slug, slug=slug, vendor=vendor, secret=secret or secret_generate(vendor),
         mapping=mapping_canonical(mapping),
-        auth=auth or {}, rate_limit_per_second=rate_limit_per_second, active=active,
+        auth=auth or {}, rate_limit_per_second=rate_limit_per_second, active=active, feedback_kind=feedback_kind,
     )
     source.full_clean()
     source.save()
@@ -179,7 +179,8 @@ def source_update(*, source: WebhookSource, **changes) -> WebhookSource:
 
 
 def source_preview(*, vendor: str, mapping: dict, body: bytes, content_type: str = "application/json",
-                   auth: dict | None = None, name: str = "", received_at: datetime | None = None) -> dict:
+                   auth: dict | None = None, name: str = "", received_at: datetime | None = None,
+                   feedback_kind: str = FeedbackKind.SURVEY) -> dict:
     """What a pasted sample delivery would become with this mapping, without storing anything:
     {"normalized": NormalizedResponse} or {"ignored": reason} or {"error": what to fix}."""
     problems = source_problems(vendor=vendor, mapping=mapping, auth=auth or {})
@@ -194,7 +195,8 @@ def source_preview(*, vendor: str, mapping: dict, body: bytes, content_type: str
                              "tool's API when a delivery arrives, so paste the full response instead, or send a "
                              "test delivery and preview it in the delivery console."}
         result = adapter.normalize(payload, mapping, received_at or timezone.now(), fetched=None,
-                                   source_name=name, fallback_response_id="sample")
+                                   source_name=name, fallback_response_id="sample",
+                                   unsolicited=FeedbackKind.unsolicited(feedback_kind))
     except (MappingError, PayloadError) as exc:
         return {"error": str(exc)}
     if isinstance(result, Ignored):

@@ -30,12 +30,14 @@ class Command(BaseCommand):
         parser.add_argument("--auth", action="append", default=[], metavar="KEY=VALUE",
                             help="Auth option, e.g. --auth header=X-Signature --auth algorithm=sha1 --auth api_token=...")
         parser.add_argument("--rate-limit", type=int, default=50, help="Deliveries per second (0 = unlimited).")
+        parser.add_argument("--kind", default="survey", choices=["survey", "review", "support", "chat", "form"],
+                            help="What it sends: survey answers (the default), or feedback nobody asked for.")
 
-    def handle(self, *args, slug, vendor, name, secret, map, auth, rate_limit, **options):
+    def handle(self, *args, slug, vendor, name, secret, map, auth, rate_limit, kind, **options):
         try:
             source = source_create(
                 name=name or slug, slug=slug, vendor=vendor, secret=secret, mapping=self._pairs(map, "--map"),
-                auth=self._pairs(auth, "--auth"), rate_limit_per_second=rate_limit,
+                auth=self._pairs(auth, "--auth"), rate_limit_per_second=rate_limit, feedback_kind=kind,
             )
         except ValidationError as exc:
             raise CommandError(problems_text(exc)) from None

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from surveys.adapters import Ignored, MappingError
 from surveys.adapters import generic
-from surveys.models import WebhookSource
+from surveys.models import FeedbackKind, WebhookSource
 from surveys.services import InvalidResponse, response_record
 
 
@@ -49,7 +49,8 @@ class Command(BaseCommand):
                 fallback = "csv-" + hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()[:32]
                 try:
                     normalized = generic.normalize(row, mapping, now, source_name=source_obj.name,
-                                                   fallback_response_id=fallback)
+                                                   fallback_response_id=fallback,
+                                                   unsolicited=FeedbackKind.unsolicited(source_obj.feedback_kind))
                     if isinstance(normalized, Ignored):
                         raise MappingError(normalized.reason)
                     with transaction.atomic():
