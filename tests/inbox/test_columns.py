@@ -21,6 +21,8 @@ from tests.inbox.test_inbox import INBOX_QUERY_CEILING
 
 INBOX = "/cases/"
 API = "/api/v1/saved-views/"
+UNKNOWN_COLOUR = ("Unknown column colour: use some of case, status, score, comment, customer, touchpoint, value, "
+                  "owner, age, sla, due.")
 EVERY = ["case", "status", "score", "comment", "customer", "touchpoint", "value", "owner", "age", "sla", "due"]
 
 
@@ -41,9 +43,9 @@ def north_case(personas):
 
 def headers(html: str) -> list[tuple[str, str]]:
     """(class, text) of each column header after the checkbox's, in order."""
-    thead = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+    thead = re.search(r"<thead>(.*?)</thead>", html, re.DOTALL).group(1)
     found = []
-    for css, inner in re.findall(r'<th scope="col" class="([^"]*)"[^>]*>(.*?)</th>', thead, re.S):
+    for css, inner in re.findall(r'<th scope="col" class="([^"]*)"[^>]*>(.*?)</th>', thead, re.DOTALL):
         if "col-select" in css:
             continue
         text = re.sub(r'<span class="sr-only">.*?</span>', "", inner)
@@ -58,9 +60,9 @@ def shown(html: str) -> list[str]:
 
 def row_cells(html: str) -> dict[str, str]:
     """Column class -> the text of the first row's cell (tags stripped)."""
-    row = re.search(r'<tr class="case-row[^"]*">(.*?)</tr>', html, re.S).group(1)
+    row = re.search(r'<tr class="case-row[^"]*">(.*?)</tr>', html, re.DOTALL).group(1)
     return {css.split()[0]: " ".join(re.sub(r"<[^>]+>", " ", inner).split())
-            for css, inner in re.findall(r'<td class="([^"]*)">(.*?)</td>', row, re.S)}
+            for css, inner in re.findall(r'<td class="([^"]*)">(.*?)</td>', row, re.DOTALL)}
 
 
 # --- choosing -----------------------------------------------------------------------------------
@@ -79,9 +81,7 @@ def test_clean_columns_orders_and_refuses_unknown_names():
     assert clean_columns(["due", "score", "score"]) == ["case", "score", "due"]
     with pytest.raises(ValidationError) as refused:
         clean_columns(["age", "colour"])
-    assert refused.value.message_dict == {"columns": [
-        "Unknown column colour: use some of case, status, score, comment, customer, touchpoint, value, owner, "
-        "age, sla, due."]}
+    assert refused.value.message_dict == {"columns": [UNKNOWN_COLOUR]}
 
 
 def test_the_default_columns_without_the_parameter(alice_client, north_case):
@@ -137,7 +137,7 @@ def test_an_unknown_column_is_left_out_with_a_message(alice_client, north_case):
 def test_the_choice_travels_with_every_link_and_form(alice_client, north_case):
     html = alice_client.get(INBOX, {"view": "team", "sort": "newest", "columns": ["age", "case"]}).content.decode()
     # The chooser: a plain GET form carrying the other parameters, "case" always sent, the panel kept open.
-    chooser = re.search(r'<details class="column-chooser">(.*?)</details>', html, re.S).group(1)
+    chooser = re.search(r'<details class="column-chooser">(.*?)</details>', html, re.DOTALL).group(1)
     assert '<form method="get" action="/cases/"' in chooser
     hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', chooser)
     assert hidden == [("view", "team"), ("sort", "newest"), ("panel", "columns"), ("columns", "case")]
@@ -212,9 +212,7 @@ def test_the_api_stores_columns_and_refuses_unknown_ones(api_client, personas, n
     response = api_client.patch(f"{API}{body['id']}/", {"params": {"view": "team", "columns": ["value", "colour"]}},
                                 format="json")
     assert response.status_code == 400
-    assert response.json() == {"columns": [
-        "Unknown column colour: use some of case, status, score, comment, customer, touchpoint, value, owner, "
-        "age, sla, due."]}
+    assert response.json() == {"columns": [UNKNOWN_COLOUR]}
     response = api_client.patch(f"{API}{body['id']}/", {"params": {"columns": [["age"]]}}, format="json")
     assert response.status_code == 400
     assert response.json() == {"columns": ["Give a text value or a list of text values."]}
