@@ -27,6 +27,7 @@ from django.template import engines
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from cases.columns import DEFAULT_COLUMNS, ColumnChoice
 from cases.models import Case
@@ -78,8 +79,7 @@ class InboxRow:
     touchpoint: str = ""  # "Checkout · Leeds"
     value: str = ""  # value at risk, in the viewer's number format
     age: str = ""  # "3 days" since the case was opened
-    opened: str = ""  # when it was opened, in the viewer's zone (the age's tooltip)
-    opened_iso: str = ""
+    opened_iso: str = ""  # when, for machines (<time datetime>)
     due: str = ""  # when the clock the SLA state is about runs out, in the viewer's zone
     due_iso: str = ""
 
@@ -94,8 +94,7 @@ def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice
     if "value" in columns:
         extras["value"] = money(case.value_at_risk)
     if "age" in columns:
-        extras.update(age=humanize_duration(now - case.created_at), opened=when(case.created_at),
-                      opened_iso=iso(case.created_at))
+        extras.update(age=humanize_duration(now - case.created_at), opened_iso=iso(case.created_at))
     if "due" in columns and state.due is not None:
         extras.update(due=when(state.due), due_iso=iso(state.due))
     return extras
@@ -134,4 +133,11 @@ def render_rows(rows: list[InboxRow], columns: ColumnChoice = _DEFAULT) -> SafeS
     """The <tr> of each row (Jinja2 escapes every value: autoescape is on). A card column not
     chosen is still rendered, marked `col-off` (hidden on a desktop, part of the phone's card)."""
     template = engines["jinja2"].get_template("cases/inbox_rows.html")
-    return mark_safe(template.render({"rows": rows, "cols": columns.shown}))
+    return mark_safe(template.render({"rows": rows, "cols": columns.shown, "words": _row_words()}))
+
+
+def _row_words() -> dict[str, str]:
+    """The words every row repeats, in the active language: translated once for the page, where
+    `_()` in the template cost a gettext call (and a derived Jinja2 context) per row each."""
+    return {"select": gettext("Select"), "no_score": gettext("no score"), "no_comment": gettext("No comment"),
+            "unknown_customer": gettext("Unknown customer"), "unassigned": gettext("Unassigned")}
