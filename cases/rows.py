@@ -84,11 +84,11 @@ class InboxRow:
     due_iso: str = ""
 
 
-def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice) -> dict:
+def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice, statuses: dict[str, str]) -> dict:
     """The optional columns' words, only for the columns shown."""
     extras = {}
     if "status" in columns:
-        extras["status"] = _STATUS_LABELS.get(case.status, case.status)
+        extras["status"] = statuses.get(case.status, case.status)
     if "touchpoint" in columns and case.response_id:
         extras["touchpoint"] = " · ".join(part for part in (case.response.touchpoint, case.response.location) if part)
     if "value" in columns:
@@ -106,6 +106,8 @@ def inbox_rows(cases, now: dt.datetime, columns: ColumnChoice = _DEFAULT) -> lis
     # One reverse() for the page: the case URL with the reference as its only variable part.
     url = reverse("cases:detail", args=[_REFERENCE])
     extra_columns = any(column not in DEFAULT_COLUMNS for column in columns.shown)
+    # The status names in the active language, once for the page (each lazy name costs a lookup).
+    statuses = {key: str(label) for key, label in _STATUS_LABELS.items()} if "status" in columns else {}
     rows = []
     for case in cases:
         rule = case.alert.rule if case.alert_id and case.alert else None
@@ -124,7 +126,7 @@ def inbox_rows(cases, now: dt.datetime, columns: ColumnChoice = _DEFAULT) -> lis
             owner=case.assignee.display_name if case.assignee_id else "",
             sla=state,
             sla_icon=SLA_ICONS.get(state.level, "•"),
-            **(_extras(case, state, now, columns) if extra_columns else {}),
+            **(_extras(case, state, now, columns, statuses) if extra_columns else {}),
         ))
     return rows
 
