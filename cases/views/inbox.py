@@ -65,7 +65,8 @@ ROW_RELATED_FIELDS = (
     "response__comment", "response__scores", "response__nps", "response__csat", "response__csat_scale_min",
     "response__csat_scale_max", "response__ces", "response__ces_scale_min", "response__ces_scale_max",
     "response__ces_high_is_easy", "customer__name", "customer__email", "customer__external_id",
-    "customer__tier", "response__touchpoint", "response__location", "team__name", "assignee__username", "assignee__first_name", "assignee__last_name",
+    "customer__tier", "response__touchpoint", "response__location", "team__name", "assignee__username",
+    "assignee__first_name", "assignee__last_name",
     "alert__rule__metric", "alert__rule__metric_key",
 )
 CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions"}
