@@ -23,8 +23,9 @@ What it does:
   per request, and (with --profile N) the top N functions of this checkout.
 
 Pages: the inbox as an agent lands on it ("My open"), "Team all" (50 rows), "Team all" with every
-optional column (cases.columns; a baseline without the column chooser ignores the parameter and
-shows its usual columns, so that row compares like with unlike and says so), and the case page.
+optional column (cases.columns; a baseline without the column chooser shows its usual columns and
+takes the parameter for a filter, which opens its filter panel, so that row compares like with
+unlike and says so), and the case page.
 Bounded: --rounds x 2 children of about WARMUP + renders + PROFILED requests per page."""
 
 from __future__ import annotations
@@ -144,13 +145,13 @@ def _fill(cases: int) -> float:
     started = time.monotonic()
     for module, extra in (("bench.bench_inbox", ["--child", "--fill-only", "--cases", str(cases)]),):
         proc = subprocess.run([sys.executable, "-m", module, *extra], cwd=ROOT, env=_env(), capture_output=True,
-                              text=True, timeout=CHILD_TIMEOUT)
+                              text=True, timeout=CHILD_TIMEOUT, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"{module} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     code = ("import django; django.setup(); from bench.case_page import prepare; "
             "from bench.inbox_matrix import HEAVY_AGENT; print(prepare(HEAVY_AGENT))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT)
+                          timeout=CHILD_TIMEOUT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"preparing the case failed:\n{proc.stderr[-2000:]}")
     return time.monotonic() - started
@@ -169,7 +170,7 @@ def _run_side(tree: Path, renders: int, top: int) -> dict:
     env = {**_env(), "PYTHONPATH": str(tree)}
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "--renders", str(renders),
                            "--profile", str(top)], cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT)
+                          timeout=CHILD_TIMEOUT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"page_cpu child in {tree} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -187,9 +188,10 @@ def _merge(runs: list[dict]) -> dict:
 
 
 def _current_commit() -> str:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+                           text=True, check=True).stdout.strip()
     return commit + (" with uncommitted changes" if dirty else "")
 
 
@@ -200,23 +202,23 @@ def report(figures: dict) -> str:
     lines = [
         f"### Python CPU per page, in-process ({figures['date']})",
         "",
-        f"`DEBUG=1 .venv/bin/python -m bench.page_cpu --cases {figures['cases']} --renders {figures['renders']} "
+        (f"`DEBUG=1 .venv/bin/python -m bench.page_cpu --cases {figures['cases']} --renders {figures['renders']} "
         f"--rounds {figures['rounds']}`: {describe()}; load average {figures['load_before']:.1f} before, "
         f"{figures['load_after']:.1f} after. {figures['cases']:,} cases ({figures['fill_seconds']:.0f} s to fill), "
         f"agent heavy01 (5,000 open cases), {figures['renders']} renders per page per round after {WARMUP} "
         f"warm-ups, rounds alternating between the sides; CPU is the process's own "
-        f"(time.process_time), so time spent waiting for a core is not in it.",
+        f"(time.process_time), so time spent waiting for a core is not in it."),
         "",
     ]
     if base:
-        lines += [f"This checkout: {figures['this_commit']}; baseline: `{figures['baseline_rev']}` "
-                  f"({figures['baseline_commit']}).", "",
-                  "| page | baseline CPU p50 | this CPU p50 | change | baseline mean | this mean | "
-                  "calls per request (baseline / this) | rows |",
+        lines += [(f"This checkout: {figures['this_commit']}; baseline: `{figures['baseline_rev']}` "
+                  f"({figures['baseline_commit']})."), "",
+                  ("| page | baseline CPU p50 | this CPU p50 | change | baseline mean | this mean | "
+                  "calls per request (baseline / this) | rows |"),
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name in PAGES:
             b, t = base[name], this[name]
-            note = " (the baseline ignores `columns`)" if "every column" in name else ""
+            note = " (the baseline has no columns: it takes the parameter for a filter)" if "every column" in name else ""
             lines.append(f"| {name}{note} | {b['cpu_p50']:.1f} ms | {t['cpu_p50']:.1f} ms | "
                          f"{(t['cpu_p50'] / b['cpu_p50'] - 1) * 100:+.0f} % | {b['cpu_mean']:.1f} ms | "
                          f"{t['cpu_mean']:.1f} ms | {b['calls']:,.0f} / {t['calls']:,.0f} | {t['rows']} |")
