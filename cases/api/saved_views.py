@@ -36,7 +36,9 @@ class SavedViewInput(serializers.Serializer):
     params = serializers.DictField(
         required=False,
         help_text='Inbox query parameters, each a value or a list: {"view": "team", "status": ["overdue"], '
-                  '"sort": "priority"}. The same names and values /cases/ and /api/v1/cases/ take.',
+                  '"sort": "priority", "columns": ["score", "age"]}. The same names and values /cases/ takes '
+                  '(columns: case, status, score, comment, customer, touchpoint, value, owner, age, sla, due; '
+                  'none: the default columns). Replaces the stored parameters as a whole.',
     )
 
 

@@ -7,14 +7,15 @@ from django.db import models
 
 
 class SavedView(models.Model):
-    """A named inbox of one person: the inbox view ("mine", "team"...), the filters and the sort,
-    as the query parameters /cases/ takes. Only its owner sees or changes it; written only through
+    """A named inbox of one person: the inbox view ("mine", "team"...), the filters, the sort and
+    the table's columns, as the query parameters /cases/ takes. Only its owner sees or changes it; written only through
     cases.saved_views.services, which validates `params` with CaseFilterSet."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views",
                               db_index=False)  # the unique (owner, name) index serves every lookup
     name = models.CharField(max_length=80)
-    # {"view": ["team"], "status": ["overdue"], "sort": ["priority"]}: query parameter -> values.
+    # {"view": ["team"], "status": ["overdue"], "sort": ["priority"], "columns": ["case", "score", "age"]}:
+    # query parameter -> values (no "columns": the inbox's default columns).
     params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

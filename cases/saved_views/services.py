@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 
+from cases import columns
 from cases.filtersets import PAGING_PARAMS, inbox_filterset
 from cases.saved_views.models import SavedView
 from cases.selectors import INBOX_VIEWS
@@ -39,9 +40,9 @@ class SavedViewRow:
 
 def filter_keys(user) -> dict[str, str]:
     """Every query parameter CaseFilterSet reads, to the form field that reads it (a date range
-    reads two: created_after and created_before), plus the inbox's view."""
+    reads two: created_after and created_before), plus the inbox's view and its columns."""
     form = inbox_filterset(user, {}).form
-    keys = {"view": "view"}
+    keys = {"view": "view", columns.PARAM: columns.PARAM}
     for name, field in form.fields.items():
         suffixes = getattr(field.widget, "suffixes", None)  # django-filter's range widgets
         keys.update({(f"{name}_{suffix}" if suffix else name): name for suffix in suffixes} if suffixes
@@ -58,14 +59,15 @@ def _means_any(value) -> bool:
 
 def clean_params(user, params) -> dict[str, list[str]]:
     """`params` (a QueryDict or a dict of a value or a list of values) as a saved view stores them:
-    paging dropped, empty values dropped, every key one the inbox reads, the view one of the
-    inbox's views and every filter valid for this user. ValidationError with a message per key."""
+    paging and the open panel dropped, empty values dropped, every key one the inbox reads, the
+    view one of the inbox's views, every filter valid for this user and every column one the
+    inbox has (kept in the table's order). ValidationError with a message per key."""
     items = params.lists() if hasattr(params, "lists") else params.items()
     cleaned: dict[str, list[str]] = {}
     errors: dict[str, list[str]] = {}
     known = filter_keys(user)
     for key, values in items:
-        if key in PAGING_PARAMS:
+        if key in PAGING_PARAMS or key == "panel":
             continue
         values = values if isinstance(values, list | tuple) else [values]
         if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
@@ -76,6 +78,11 @@ def clean_params(user, params) -> dict[str, list[str]]:
             errors[key] = [f"Not an inbox filter. Use: {', '.join(sorted(known))}."]
         elif values:
             cleaned[key] = values
+    if columns.PARAM in cleaned and columns.PARAM not in errors:
+        try:
+            cleaned[columns.PARAM] = columns.clean_columns(cleaned[columns.PARAM])
+        except ValidationError as error:
+            errors.update(error.message_dict)
     view = cleaned.get("view", ["mine"])
     if len(view) != 1 or view[0] not in INBOX_VIEWS:
         errors["view"] = [f"Use one of {', '.join(INBOX_VIEWS)}."]
@@ -87,7 +94,7 @@ def clean_params(user, params) -> dict[str, list[str]]:
         raise ValidationError({key: [str(e) for e in messages] for key, messages in form.errors.items()})
     # What the filter form submits for "any" ("answered_again=unknown") is not worth keeping.
     return {key: values for key, values in sorted(cleaned.items())
-            if key == "view" or not _means_any(form.cleaned_data.get(known[key]))}
+            if key in ("view", columns.PARAM) or not _means_any(form.cleaned_data.get(known[key]))}
 
 
 def _clean_name(name) -> str:
@@ -138,7 +145,8 @@ def saved_view_delete(*, owner, pk) -> None:
 
 
 def saved_view_query(saved_view: SavedView) -> str:
-    return urlencode(sorted(saved_view.params.items()), doseq=True)  # jsonb keeps its own key order
+    # jsonb keeps its own key order; each key's values keep theirs (columns: the table's order).
+    return urlencode(sorted(saved_view.params.items()), doseq=True)
 
 
 def saved_view_count(saved_view: SavedView) -> int:

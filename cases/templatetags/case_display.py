@@ -5,14 +5,12 @@ Presentation only (no queries): every value comes from rows the view already loa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django import template
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext
 
-from cases.rows import PRIORITY_ICONS, SLA_ICONS, first_line
+from cases.rows import PRIORITY_ICONS, SLA_ICONS, first_line, money
 from surveys.vocabulary import ScoreDisplay, response_scores
 
 register = template.Library()
@@ -61,13 +59,7 @@ def priority_icon(priority: str) -> str:
     return PRIORITY_ICONS.get(priority, "")
 
 
-@register.filter
-def money(value) -> str:
-    if value in (None, ""):
-        return "—"
-    value = Decimal(str(value))
-    # In the viewer's language: 12,500 (en), 12.500 (es, de), 12 500 (fr).
-    return number_format(value, 0 if value == value.to_integral_value() else 2, force_grouping=True)
+register.filter("money", money)
 
 
 @dataclass(frozen=True)

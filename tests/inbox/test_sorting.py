@@ -112,7 +112,7 @@ def test_the_page_follows_the_sort_across_its_next_link(alice_client, team_cases
 
 def test_column_headers_sort_and_say_which_way(alice_client, team_cases):
     html = alice_client.get(INBOX, {"view": "team", "sort": "newest"}).content.decode()
-    case_header = re.search(r'<th scope="col" class="sortable" aria-sort="descending">(.*?)</th>', html).group(1)
+    case_header = re.search(r'<th scope="col" class="sortable col-case" aria-sort="descending">(.*?)</th>', html).group(1)
     # "Case" sorts the other way now; "Priority" sorts by priority.
     assert 'href="/cases/?view=team&amp;sort=oldest"' in case_header
     assert 'href="/cases/?view=team&amp;sort=priority"' in case_header

@@ -1,0 +1,293 @@
+"""Python CPU per inbox page and case page, in-process, this checkout beside a baseline (issue #25
+item 3): where each page's CPU goes, and whether a change made it cheaper.
+
+    DEBUG=1 .venv/bin/python -m bench.page_cpu [--cases N] [--renders N] [--rounds N]
+                                               [--baseline REV | --no-baseline] [--profile N] [--keep | --reuse]
+
+What it does:
+- fills its own PostgreSQL database `closeloop_bench_page_cpu` (created, dropped afterwards unless
+  --keep) with bench.bench_inbox's generator at --cases (default 60,000: the CPU of a page of 50
+  rows does not depend on the table's size; the list query's time does, and bench_inbox measures
+  that at 1,000,000), plus its agent with 5,000 open cases (heavy01) and, on that agent's first
+  open case, 30 timeline events (bench.case_page);
+- exports the baseline (default `main`) with `git archive` into a temporary directory, so both
+  sides run against the same database with the same interpreter and packages;
+- runs a child process per side and round, alternating (baseline, this, baseline, this ...) so
+  that both share the machine's load alike; each child requests every page through Django's test
+  Client (middleware, session, view, templates: everything but the socket) as heavy01, with
+  settings.DEBUG off (production rendering, no query log), WARMUP times, then --renders times
+  measuring time.process_time() (this process's CPU, so waiting for a core on a loaded machine is
+  not counted) and wall time; then cProfile over PROFILED renders for the calls per request and
+  the functions with the most own time;
+- prints a Markdown report: per page, CPU p50 and mean per render on each side, the change, calls
+  per request, and (with --profile N) the top N functions of this checkout.
+
+Pages: the inbox as an agent lands on it ("My open"), "Team all" (50 rows), "Team all" with every
+optional column (cases.columns; a baseline without the column chooser shows its usual columns and
+takes the parameter for a filter, which opens its filter panel, so that row compares like with
+unlike and says so), and the case page.
+Bounded: --rounds x 2 children of about WARMUP + renders + PROFILED requests per page."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "closeloop_bench_page_cpu"
+ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+WARMUP = 5
+PROFILED = 10
+EVERY_COLUMN = "&".join(f"columns={key}" for key in (
+    "case", "status", "score", "comment", "customer", "touchpoint", "value", "owner", "age", "sla", "due"))
+PAGES = {
+    "inbox, My open": "/cases/",
+    "inbox, Team all": "/cases/?view=team",
+    "inbox, Team all, every column": f"/cases/?view=team&{EVERY_COLUMN}",
+    "case page (30 events)": "/cases/{reference}/",
+}
+CHILD_TIMEOUT = 10 * 60
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _env() -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME,
+        "DEBUG": "true", "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
+        "CLOSELOOP_TESTING": "false", "CELERY_TASK_ALWAYS_EAGER": "true",
+        "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    }
+
+
+# --- child: one side, one round -----------------------------------------------------------------
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
+
+
+def child(renders: int, top: int) -> dict:
+    """Runs with the side's tree first on sys.path (PYTHONPATH), so `cases`, `config`... are that
+    side's; only this function's own code comes from this checkout."""
+    import cProfile
+    import pstats
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.models import User
+    from cases.models import Case
+
+    settings.DEBUG = False  # before the first template is loaded: production rendering, no query log
+    agent = User.objects.get(username="heavy01")
+    reference = (Case.objects.filter(assignee=agent).exclude(status=Case.Status.CLOSED)
+                 .order_by("pk").values_list("reference", flat=True).first())
+    client = Client()
+    client.force_login(agent)
+    results = {}
+    for name, url in PAGES.items():
+        url = url.format(reference=reference)
+        for _ in range(WARMUP):
+            assert client.get(url).status_code == 200
+        cpu, wall = [], []
+        for _ in range(renders):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            response = client.get(url)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+            wall.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        profiler = cProfile.Profile(time.process_time)  # CPU, as measured above: no waits for a core or a socket
+        profiler.enable()
+        for _ in range(PROFILED):
+            client.get(url)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        rows = []
+        for (filename, line, function), (_cc, _nc, own, cumulative, _callers) in stats.stats.items():
+            rows.append((own, cumulative, f"{Path(filename).name}:{line}({function})"))
+        rows.sort(reverse=True)
+        results[name] = {
+            "cpu": cpu, "wall_p50": statistics.median(wall),
+            "calls": stats.total_calls / PROFILED,
+            "top_own": [(where, own * 1000 / PROFILED, cumulative * 1000 / PROFILED) for own, cumulative, where in rows[:top]],
+            "rows": response.content.count(b'class="case-row'),
+            "bytes": len(response.content),
+        }
+    return results
+
+
+# --- parent ---------------------------------------------------------------------------------------
+
+
+def _fill(cases: int) -> float:
+    """The bench_inbox generator into this bench's database, then the measured case's events."""
+    started = time.monotonic()
+    for module, extra in (("bench.bench_inbox", ["--child", "--fill-only", "--cases", str(cases)]),):
+        proc = subprocess.run([sys.executable, "-m", module, *extra], cwd=ROOT, env=_env(), capture_output=True,
+                              text=True, timeout=CHILD_TIMEOUT, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{module} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    code = ("import django; django.setup(); from bench.case_page import prepare; "
+            "from bench.inbox_matrix import HEAVY_AGENT; print(prepare(HEAVY_AGENT))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"preparing the case failed:\n{proc.stderr[-2000:]}")
+    return time.monotonic() - started
+
+
+def _export(rev: str, into: Path) -> str:
+    """`rev` as a plain tree in `into` (git archive: no checkout, the repository untouched)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return commit
+
+
+def _run_side(tree: Path, renders: int, top: int) -> dict:
+    env = {**_env(), "PYTHONPATH": str(tree)}
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "--renders", str(renders),
+                           "--profile", str(top)], cwd=tree, env=env, capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"page_cpu child in {tree} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _merge(runs: list[dict]) -> dict:
+    merged = {}
+    for name in PAGES:
+        cpu = [value for run in runs for value in run[name]["cpu"]]
+        merged[name] = {"cpu_p50": statistics.median(cpu), "cpu_mean": statistics.mean(cpu),
+                        "cpu_p95": _percentile(cpu, 95), "wall_p50": statistics.median(r[name]["wall_p50"] for r in runs),
+                        "calls": statistics.median(r[name]["calls"] for r in runs), "rows": runs[-1][name]["rows"],
+                        "bytes": runs[-1][name]["bytes"], "top_own": runs[-1][name]["top_own"], "n": len(cpu)}
+    return merged
+
+
+def _current_commit() -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    return commit + (" with uncommitted changes" if dirty else "")
+
+
+def report(figures: dict) -> str:
+    from bench.machine import describe
+
+    this, base = figures["this"], figures.get("baseline")
+    lines = [
+        f"### Python CPU per page, in-process ({figures['date']})",
+        "",
+        (f"`DEBUG=1 .venv/bin/python -m bench.page_cpu --cases {figures['cases']} --renders {figures['renders']} "
+        f"--rounds {figures['rounds']}`: {describe()}; load average {figures['load_before']:.1f} before, "
+        f"{figures['load_after']:.1f} after. {figures['cases']:,} cases ({figures['fill_seconds']:.0f} s to fill), "
+        f"agent heavy01 (5,000 open cases), {figures['renders']} renders per page per round after {WARMUP} "
+        f"warm-ups, rounds alternating between the sides; CPU is the process's own "
+        f"(time.process_time), so time spent waiting for a core is not in it."),
+        "",
+    ]
+    if base:
+        lines += [(f"This checkout: {figures['this_commit']}; baseline: `{figures['baseline_rev']}` "
+                  f"({figures['baseline_commit']})."), "",
+                  ("| page | baseline CPU p50 | this CPU p50 | change | baseline mean | this mean | "
+                  "calls per request (baseline / this) | rows |"),
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name in PAGES:
+            b, t = base[name], this[name]
+            note = " (the baseline has no columns: it takes the parameter for a filter)" if "every column" in name else ""
+            lines.append(f"| {name}{note} | {b['cpu_p50']:.1f} ms | {t['cpu_p50']:.1f} ms | "
+                         f"{(t['cpu_p50'] / b['cpu_p50'] - 1) * 100:+.0f} % | {b['cpu_mean']:.1f} ms | "
+                         f"{t['cpu_mean']:.1f} ms | {b['calls']:,.0f} / {t['calls']:,.0f} | {t['rows']} |")
+    else:
+        lines += [f"This checkout: {figures['this_commit']}.", "",
+                  "| page | CPU p50 | CPU mean | CPU p95 | wall p50 | calls per request | rows |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for name in PAGES:
+            t = this[name]
+            lines.append(f"| {name} | {t['cpu_p50']:.1f} ms | {t['cpu_mean']:.1f} ms | {t['cpu_p95']:.1f} ms | "
+                         f"{t['wall_p50']:.1f} ms | {t['calls']:,.0f} | {t['rows']} |")
+    if figures["top"]:
+        for name in PAGES:
+            lines += ["", f"Most own time, {name} (this checkout, cProfile over {PROFILED} renders, per render):", "",
+                      "| function | own | cumulative |", "|---|---:|---:|"]
+            lines += [f"| `{where}` | {own:.2f} ms | {cumulative:.2f} ms |" for where, own, cumulative in this[name]["top_own"]]
+    return "\n".join(lines) + "\n"
+
+
+def run(args) -> str:
+    reuse, keep = args.reuse, args.keep or args.reuse
+    load_before = os.getloadavg()[0]
+    fill_seconds = 0.0
+    if not reuse:
+        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        _admin(f'CREATE DATABASE "{DB_NAME}"')
+    try:
+        if not reuse:
+            fill_seconds = _fill(args.cases)
+        with tempfile.TemporaryDirectory(prefix="page-cpu-baseline-") as tmp:
+            baseline_commit = None if args.no_baseline else _export(args.baseline, Path(tmp))
+            this_runs, base_runs = [], []
+            for _ in range(args.rounds):
+                if baseline_commit:
+                    base_runs.append(_run_side(Path(tmp), args.renders, 0))
+                this_runs.append(_run_side(ROOT, args.renders, args.profile))
+    finally:
+        if not keep:
+            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    figures = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "cases": args.cases,
+        "renders": args.renders, "rounds": args.rounds, "fill_seconds": fill_seconds,
+        "load_before": load_before, "load_after": os.getloadavg()[0], "this": _merge(this_runs),
+        "this_commit": _current_commit(), "top": args.profile,
+    }
+    if baseline_commit:
+        figures.update(baseline=_merge(base_runs), baseline_rev=args.baseline, baseline_commit=baseline_commit)
+    return report(figures)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.page_cpu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=60_000)
+    parser.add_argument("--renders", type=int, default=40, help="measured renders per page per round")
+    parser.add_argument("--rounds", type=int, default=3, help="children per side, alternating")
+    parser.add_argument("--baseline", default="main", help="the revision to compare with (git archive)")
+    parser.add_argument("--no-baseline", action="store_true", help="measure this checkout only")
+    parser.add_argument("--profile", type=int, default=0, help="list the N functions with the most own time")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure again on a kept database (no refill)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.renders, args.profile)))
+        return 0
+    print(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
