@@ -37,8 +37,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
      "exclude_fields": ["last_t", "last_used_at", "throttling_failure_timestamp", "throttling_failure_count"]},
     {"model": "accounts.ssoidentity", "exclude_fields": ["last_sign_in_at"]},
 )
-# Models that audit.services events name besides those (sign-ins: users; privacy: customers).
-AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer"]
+# Models that audit.services events name besides those (sign-ins: users; privacy: customers; imports).
+AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer", "imports.importjob"]
 # The CSV export refuses (400, narrow the filters) above this many entries rather than cut the file.
 AUDIT_EXPORT_MAX_ROWS = envint("AUDIT_EXPORT_MAX_ROWS", 50000)
 
