@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.phones import to_e164
 from imports.reading import normalized
@@ -122,8 +123,10 @@ def check_row(importer: Importer, mapping: dict[str, str | None], number: int, c
     """The checked Row, or None and every error the row has (all of them at once, one per cell)."""
     values, extra, errors = {}, {}, []
     if extra_cells:
-        errors.append(RowError(number, "", _("This row has %(extra)s more cells than the header has columns: a "
-                                             "delimiter inside a value needs quotes.") % {"extra": extra_cells}))
+        errors.append(RowError(number, "", ngettext(
+            "This row has %(extra)s cell more than the header has columns: a delimiter inside a value needs quotes.",
+            "This row has %(extra)s cells more than the header has columns: a delimiter inside a value needs quotes.",
+            extra_cells) % {"extra": extra_cells}))
     for header, raw in cells.items():
         name = mapping.get(header)
         try:
