@@ -41,6 +41,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("", include("followup.urls")),
     path("customers/", include("customers.urls")),
+    path("imports/", include("imports.urls")),
     path("reports/", include("reporting.urls")),
     path("settings/audit/", include("audit.urls")),
     path("settings/", include("organisation.urls")),

@@ -138,11 +138,16 @@ def _reader(text: str, delimiter: str):
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
+def check_size(size: int) -> None:
+    """Refuse a file over IMPORT_MAX_BYTES (the doors call it before reading an upload into memory)."""
+    if size > max_bytes():
+        raise FileRefused(_("The file is %(size)s MB; files up to %(limit)s MB can be imported: split it.")
+                          % {"size": round(size / 1048576, 1), "limit": round(max_bytes() / 1048576, 1)})
+
+
 def read_file(importer: Importer, content: bytes) -> ReadFile:
     """Everything about a file that can refuse it as a whole, checked at upload."""
-    if len(content) > max_bytes():
-        raise FileRefused(_("The file is %(size)s MB; files up to %(limit)s MB can be imported: split it.")
-                          % {"size": round(len(content) / 1048576, 1), "limit": round(max_bytes() / 1048576, 1)})
+    check_size(len(content))
     text, encoding = decode(content)
     if not text.strip():
         raise FileRefused(_("The file is empty."))

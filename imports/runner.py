@@ -70,7 +70,7 @@ def write_rows(importer: Importer, rows: list[Row]) -> BatchOutcome:
     return outcome
 
 
-def _stale_before():
+def stale_before():
     return timezone.now() - timedelta(seconds=getattr(settings, "IMPORT_STALE_SECONDS", 300))
 
 
@@ -80,7 +80,7 @@ def import_run(*, job_id: int) -> str:
     first runs, changes nothing: "skipped"."""
     now = timezone.now()
     claimed = ImportJob.objects.filter(pk=job_id).filter(
-        Q(status=ImportJob.Status.QUEUED) | Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=_stale_before()),
+        Q(status=ImportJob.Status.QUEUED) | Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=stale_before()),
     ).update(status=ImportJob.Status.RUNNING, started_at=Coalesce(F("started_at"), now), heartbeat_at=now)
     if not claimed:
         return "skipped"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEntry
@@ -65,7 +66,7 @@ def import_prepare(*, kind: str, file_name: str, content: bytes, by, via: str = 
 def import_start(*, job_id: int, by) -> ImportJob:
     """Queue a previewed job for the worker (once: a second start changes nothing and says so)."""
     updated = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PREVIEW).update(
-        status=ImportJob.Status.QUEUED)
+        status=ImportJob.Status.QUEUED, heartbeat_at=timezone.now())
     job = ImportJob.objects.get(pk=job_id)
     if not updated:
         raise JobStateError(_("This import was started already."))

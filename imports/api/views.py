@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsCxAdmin
 from imports.api import serializers as s
 from imports.models import ImportJob
-from imports.reading import FileRefused
+from imports.reading import FileRefused, check_size
 from imports.runner import bulk_upsert
 from imports.services import import_create
 
@@ -42,6 +42,7 @@ class ImportJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         try:
+            check_size(upload.size)
             job = import_create(kind=data.validated_data["kind"], file_name=upload.name, content=upload.read(),
                                 by=request.user, via="api")
         except FileRefused as exc:
