@@ -35,21 +35,21 @@ class RowErrorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ItemErrorSerializer(serializers.Serializer):
+class BulkUpsertErrorSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="The field, or \"\" for the item as a whole.")
     message = serializers.CharField()
 
 
-class ItemResultSerializer(serializers.Serializer):
+class BulkUpsertItemSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="The item's position in the array, from 0.")
     status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "error"])
     id = serializers.IntegerField(allow_null=True, help_text="The record's id (null for an error).")
-    errors = ItemErrorSerializer(many=True)
+    errors = BulkUpsertErrorSerializer(many=True)
 
 
-class BulkResultSerializer(serializers.Serializer):
+class BulkUpsertResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     failed = serializers.IntegerField()
-    results = ItemResultSerializer(many=True)
+    results = BulkUpsertItemSerializer(many=True)

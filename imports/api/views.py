@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -66,11 +66,10 @@ class BulkUpsertView(APIView):
     updated, unchanged or error (with the errors); a body that is not such an array is a 400."""
 
     permission_classes = [IsCxAdmin]
-    parser_classes = [JSONParser]
     kind = ""
 
     @extend_schema(request={"application/json": {"type": "array", "items": {"type": "object"}}},
-                   responses=s.BulkResultSerializer)
+                   responses=s.BulkUpsertResultSerializer)
     def post(self, request, *args, **kwargs):
         try:
             results = bulk_upsert(kind=self.kind, items=request.data, by=request.user)
