@@ -19,6 +19,7 @@ from imports.registry import Column, Importer, Row, RowError
 
 LANGUAGE = re.compile(r"([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{2}|\d{3}))?")
 MAX_VALUE = Decimal("999999999999.99")  # the DecimalField(14, 2) of values
+MAX_ATTRIBUTE_NAME, MAX_ATTRIBUTE_VALUE = 100, 1000
 
 
 class CellError(ValueError):
@@ -32,11 +33,13 @@ def _text(column: Column, value: str) -> str:
 
 
 def _email(column: Column, value: str) -> str:
+    if len(value) > 254:
+        raise CellError(_("Longer than %(limit)s characters.") % {"limit": 254})
     try:
         validate_email(value)
     except ValidationError:
         raise CellError(_("“%(value)s” is not an e-mail address.") % {"value": value[:80]}) from None
-    return value[:254]
+    return value
 
 
 def _phone(column: Column, value: str) -> str:
@@ -137,7 +140,12 @@ def check_row(importer: Importer, mapping: dict[str, str | None], number: int, c
         if name is None or not text:
             continue
         if name == "":
-            extra[header.strip()[:100]] = text[:1000]
+            if len(header.strip()) > MAX_ATTRIBUTE_NAME or len(text) > MAX_ATTRIBUTE_VALUE:
+                errors.append(RowError(number, header[:100], _(
+                    "An extra column is kept as an attribute: its name up to %(name)s characters, its value up to "
+                    "%(value)s.") % {"name": MAX_ATTRIBUTE_NAME, "value": MAX_ATTRIBUTE_VALUE}))
+            else:
+                extra[header.strip()] = text
             continue
         column = importer.column(name)
         try:

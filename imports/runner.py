@@ -153,6 +153,9 @@ class ItemResult:
 def _item_mapping(importer: Importer, item: dict, index: int) -> tuple[dict, list[RowError]]:
     names, mapping, errors, seen = spellings(importer), {}, [], {}
     for key in item:
+        if not normalized(key):
+            errors.append(RowError(index, "", _("Give every field a name.")))
+            continue
         name = names.get(normalized(key))
         if name is None:
             if importer.extra_columns:

@@ -154,7 +154,9 @@ def contacts_upsert(rows: list[Row]) -> BatchOutcome:
                                                        "first.") % {"id": row.get("account_external_id")})
             continue
         external_id, email = row.get("customer_external_id"), row.get("customer_email")
-        customer = by_id.get(external_id) if external_id else by_email.get(email.lower())
+        customer = by_id.get(external_id) if external_id else None
+        if customer is None and email:
+            customer = by_email.get(email.lower())
         if customer is None:
             column, value = ("customer_external_id", external_id) if external_id else ("customer_email", email)
             outcome.fail(row, column, _("No customer is known by %(value)s: import customers first.")

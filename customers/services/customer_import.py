@@ -127,15 +127,14 @@ def customers_upsert(rows: list[Row]) -> BatchOutcome:
             new.append(customer)
             targets.append((row, customer, CREATED))
             continue
+        told = row
         if customer.merged_into_id is not None:  # followed; it learns only what identifies nobody
             customer = customer.merged_into
-            row = Row(number=row.number, values={k: v for k, v in row.values.items() if k not in ("external_id", "email")},
-                      extra=row.extra)
-        fields = _apply(customer, row, index)
-        if customer.pk is None or customer in new:
-            targets.append((row, customer, UPDATED if fields else UNCHANGED))
-            continue
-        changed.setdefault(customer.pk, set()).update(fields)
+            told = Row(number=row.number, extra=row.extra,
+                       values={k: v for k, v in row.values.items() if k not in ("external_id", "email")})
+        fields = _apply(customer, told, index)
+        if customer.pk is not None and customer not in new:
+            changed.setdefault(customer.pk, set()).update(fields)
         targets.append((row, customer, UPDATED if fields else UNCHANGED))
     now = timezone.now()
     if new:

@@ -89,3 +89,12 @@ def test_contacts_by_customer_id_or_email_with_roles(personas):
     again = run_file("contacts", "account_id,customer_id,role\nacct-1,crm-1,influencer\n", personas.adam)
     assert figures(again) == ("done", 0, 1, 0, 0)
     assert Contact.objects.get(customer=ann).role == "influencer"
+
+
+def test_a_contact_whose_customer_id_is_unknown_is_found_by_its_email(personas):
+    AccountFactory(external_id="acct-1", name="Northwind")
+    ann = CustomerFactory(external_id=None, email="ann@example.com")
+    job = run_file("contacts", "account_external_id,customer_external_id,customer_email\nacct-1,crm-77,ann@example.com\n",
+                   personas.adam)
+    assert figures(job) == ("done", 1, 0, 0, 0)
+    assert Contact.objects.get().customer == ann

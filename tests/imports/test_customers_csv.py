@@ -132,3 +132,10 @@ def test_a_second_run_of_a_finished_job_changes_nothing(personas):
     job = run_file("customers", CRM, personas.adam)
     assert import_run(job_id=job.pk) == "skipped"
     assert ImportJob.objects.get(pk=job.pk).rows_created == 3
+
+
+def test_an_attribute_too_long_to_keep_fails_its_row_rather_than_being_cut(personas):
+    job = run_file("customers", "external_id,Notes\ncrm-50," + "x" * 1001 + "\ncrm-51,short\n", personas.adam)
+    assert figures(job) == ("done", 2, 2, 1, 0, 0, 1)
+    assert list(job.errors.values_list("row", "column", "message")) == [
+        (2, "Notes", "An extra column is kept as an attribute: its name up to 100 characters, its value up to 1000.")]
