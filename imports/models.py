@@ -26,7 +26,8 @@ class ImportJob(models.Model):
     kind = models.CharField(max_length=40)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     file_name = models.CharField(max_length=255, blank=True)
-    encoding = models.CharField(max_length=20, blank=True, help_text=_("How the file was read: utf-8, utf-8-sig, latin-1."))
+    encoding = models.CharField(max_length=20, blank=True,
+                                help_text=_("How the file was read: utf-8, utf-8-sig, latin-1."))
     delimiter = models.CharField(max_length=2, blank=True)
     # The file's headers in their order, and {header: column name, "" for an extra column kept as
     # an attribute, null for a column ignored}.

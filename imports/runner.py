@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +24,7 @@ from imports.checking import check_row
 from imports.models import ImportJob, ImportRowError
 from imports.reading import FileRefused, data_rows, decode, normalized, spellings
 from imports.registry import CREATED, FAILED, UNCHANGED, UPDATED, BatchOutcome, Importer, Row, RowError, importer_for
-from imports.services import audit_import, importer_or_refuse
+from imports.services import audit_import, importer_or_refuse, stale_before
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +67,6 @@ def write_rows(importer: Importer, rows: list[Row]) -> BatchOutcome:
         for row in group:
             outcome.merge(write_rows(importer, [row]))
     return outcome
-
-
-def stale_before():
-    return timezone.now() - timedelta(seconds=getattr(settings, "IMPORT_STALE_SECONDS", 300))
 
 
 def import_run(*, job_id: int) -> str:
@@ -165,8 +160,9 @@ def _item_mapping(importer: Importer, item: dict, index: int) -> tuple[dict, lis
                                        % {"columns": ", ".join(c.name for c in importer.columns)}))
             continue
         if name in seen:
-            errors.append(RowError(index, key, _("“%(first)s” and “%(second)s” are both the field %(column)s: keep one.")
-                                   % {"first": seen[name], "second": key, "column": name}))
+            errors.append(RowError(index, key, _(
+                "“%(first)s” and “%(second)s” are both the field %(column)s: keep one.")
+                % {"first": seen[name], "second": key, "column": name}))
             continue
         seen[name] = key
         mapping[key] = name

@@ -7,7 +7,9 @@ discard, and the audit entries that go with them. The run itself is imports.runn
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +22,11 @@ from imports.reading import FileRefused, read_file
 from imports.registry import importer_for, importers
 
 RUN_TASK = "imports.tasks.import_run_task"
+
+
+def stale_before():
+    """A queued or running job whose heartbeat is older than this has no worker on it."""
+    return timezone.now() - timedelta(seconds=getattr(settings, "IMPORT_STALE_SECONDS", 300))
 
 
 class JobStateError(ValueError):
@@ -90,6 +97,18 @@ def import_requeue(*, job_id: int, by) -> ImportJob:
         raise JobStateError(_("Only a queued or running import can be queued again."))
     enqueue_on_commit(RUN_TASK, job.pk, if_down="start it again from its page once the worker is back")
     return job
+
+
+def imports_redrive() -> list[int]:
+    """The periodic re-drive (beat, every two minutes): a job queued while the broker was down, or
+    whose worker died mid-run (no progress for IMPORT_STALE_SECONDS), is queued again. The run's
+    claim lets only one worker have it, so a job queued twice runs once."""
+    stale = stale_before()
+    ids = list(ImportJob.objects.filter(status__in=(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+                                        heartbeat_at__lt=stale).values_list("pk", flat=True))
+    for job_id in ids:
+        enqueue_on_commit(RUN_TASK, job_id, if_down="the next re-drive queues it again")
+    return ids
 
 
 @transaction.atomic

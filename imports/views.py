@@ -17,9 +17,8 @@ from imports.forms import UploadForm
 from imports.models import ImportJob
 from imports.reading import FileRefused, check_size
 from imports.registry import importer_for, importers
-from imports.runner import stale_before
 from imports.selectors import failed_rows_csv, job_preview
-from imports.services import JobStateError, import_discard, import_prepare, import_requeue, import_start
+from imports.services import JobStateError, import_discard, import_prepare, import_requeue, import_start, stale_before
 
 PAGE_SIZE = 50
 ERRORS_SHOWN = 100

@@ -45,6 +45,7 @@ ROUTES = {
     "cases.tasks.retrain_root_cause_model_task": "text",
     "cases.tasks.manager_digest_task": "reports",
     "imports.tasks.import_run_task": "reports",
+    "imports.tasks.imports_redrive_task": "reports",
 }
 APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "reporting.", "privacy.", "organisation.", "demo.")
 

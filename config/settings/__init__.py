@@ -378,6 +378,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followup.tasks.verification_sweep_task", "schedule": crontab(minute="*/5"),
     },
     "cases-mail-poll-imap": {"task": "cases.tasks.mail_poll_imap_task", "schedule": crontab(minute="*")},
+    "imports-redrive": {"task": "imports.tasks.imports_redrive_task", "schedule": crontab(minute="*/2")},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,

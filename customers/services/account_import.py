@@ -56,14 +56,19 @@ class _Tree:
 def accounts_upsert(rows: list[Row]) -> BatchOutcome:
     """The accounts importer's write (see the module): one outcome per row."""
     outcome = BatchOutcome()
-    ids = {r.get("external_id") for r in rows} | {r.get("parent_external_id") for r in rows if r.get("parent_external_id")}
+    ids = {r.get("external_id") for r in rows}
+    ids |= {r.get("parent_external_id") for r in rows if r.get("parent_external_id")}
     by_id = {a.external_id: a for a in Account.objects.filter(external_id__in=ids)}
     owners = _owners(rows)
     in_batch = {r.get("external_id") for r in rows}
     tree = _Tree()
     for account in by_id.values():
         tree.parent_of[account.pk] = account.parent_id
-    node = lambda external_id: by_id[external_id].pk if by_id.get(external_id) and by_id[external_id].pk else ("new", external_id)  # noqa: E731
+
+    def node(external_id: str):
+        account = by_id.get(external_id)
+        return account.pk if account is not None and account.pk else ("new", external_id)
+
     new, changed, parents, done = [], {}, [], []
     for row in rows:
         external_id = row.get("external_id")
@@ -77,8 +82,9 @@ def accounts_upsert(rows: list[Row]) -> BatchOutcome:
             outcome.fail(row, "name", _("A new account needs a name."))
             continue
         if parent_id and parent_id not in by_id and parent_id not in in_batch:
-            outcome.fail(row, "parent_external_id", _("No account has the external id %(id)s: import the parent "
-                                                      "first, or in the same file before this row.") % {"id": parent_id})
+            outcome.fail(row, "parent_external_id", _(
+                "No account has the external id %(id)s: import the parent first, or in the same file before this "
+                "row.") % {"id": parent_id})
             continue
         if parent_id and tree.would_loop(node(external_id), node(parent_id)):
             outcome.fail(row, "parent_external_id", _("An account cannot sit under itself or one of its own "
@@ -119,7 +125,8 @@ def accounts_upsert(rows: list[Row]) -> BatchOutcome:
         now = timezone.now()
         for account, _fields in dirty:
             account.updated_at = now
-        Account.objects.bulk_update([a for a, _f in dirty], sorted(set().union(*(f for _a, f in dirty)) | {"updated_at"}))
+        fields = sorted(set().union(*(f for _a, f in dirty)) | {"updated_at"})
+        Account.objects.bulk_update([a for a, _f in dirty], fields)
     dirty_pks = {a.pk for a, _f in dirty}
     for row, account, result in done:
         if result == UNCHANGED and account.pk in dirty_pks:

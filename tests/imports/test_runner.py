@@ -73,3 +73,16 @@ def test_the_task_runs_the_job_once_it_is_committed(personas, planets, django_ca
         import_start(job_id=job.pk, by=personas.adam)
     assert len(callbacks) == 1
     assert ImportJob.objects.get(pk=job.pk).status == "done"
+
+
+def test_the_redrive_queues_again_what_no_worker_runs(personas, planets, django_capture_on_commit_callbacks):
+    from imports.services import imports_redrive
+
+    job = import_prepare(kind="planets", file_name="p.csv", content=b"code\na\n", by=personas.adam)
+    import_start(job_id=job.pk, by=personas.adam)  # the broker was down: queued, never run
+    fresh = import_prepare(kind="planets", file_name="q.csv", content=b"code\nb\n", by=personas.adam)
+    import_start(job_id=fresh.pk, by=personas.adam)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=301))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert imports_redrive() == [job.pk]
+    assert dict(ImportJob.objects.values_list("pk", "status")) == {job.pk: "done", fresh.pk: "queued"}
