@@ -5,7 +5,8 @@ surveys.services.customers): the external id first; else the e-mail, ignoring ca
 row and the customer carry different external ids (then a new customer, the e-mail kept as an
 identity: a suspected duplicate); else, for a row with neither, the phone in E.164 of a customer
 who has neither; a customer merged into another is followed to that one. The difference is the
-cost: the batch's customers are read in three queries and written in one INSERT and one UPDATE.
+cost: the batch's customers are read in three queries and written in one COPY and an UPDATE per
+set of changed fields (core.unit_of_work).
 
 What the row fills in is what the CRM says now, so it replaces name, phone, tier, segment and
 value (an empty cell changes nothing); its other columns (and a language) are merged into the
@@ -18,6 +19,7 @@ from __future__ import annotations
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.unit_of_work import insert_all, unit_of_work
 from customers.models import Identity
 from customers.services.identities import identity_keys
 from imports.registry import CREATED, UNCHANGED, UPDATED, BatchOutcome, Row
@@ -137,21 +139,22 @@ def customers_upsert(rows: list[Row]) -> BatchOutcome:
             changed.setdefault(customer.pk, set()).update(fields)
         targets.append((row, customer, UPDATED if fields else UNCHANGED))
     now = timezone.now()
-    if new:
-        Customer.objects.bulk_create(new)
-    dirty = [index.by_pk[pk] for pk, fields in changed.items() if fields]
-    if dirty:
-        for customer in dirty:
-            customer.updated_at = now
-        fields = sorted(set().union(*(changed[c.pk] for c in dirty)) | {"updated_at"})
-        Customer.objects.bulk_update(dirty, fields)
-    identities = {}
-    for row, customer, result in targets:
-        outcome.done(row, result, customer.pk)
-        identity = CustomerIdentity(external_id=row.get("external_id", ""), email=row.get("email", ""),
-                                    phone=row.get("phone", ""))
-        for key in identity_keys(customer_id=customer.pk, source_id=None, identity=identity):
-            identities[key] = Identity(customer_id=key[0], kind=key[1], source_id=key[2], value=key[3])
-    if identities:
-        Identity.objects.bulk_create(list(identities.values()), ignore_conflicts=True)
+    # One COPY for the new customers (their ids taken from the sequence first), one UPDATE per set
+    # of changed fields, one INSERT ... ON CONFLICT DO NOTHING for the identities (core.unit_of_work).
+    with unit_of_work(size_hint=max(1, len(new))) as batch:
+        for customer in new:
+            batch.insert(customer)
+        for pk, fields in changed.items():
+            if fields:
+                customer = index.by_pk[pk]
+                customer.updated_at = now
+                batch.update(customer, sorted(fields | {"updated_at"}))
+        identities = {}
+        for row, customer, result in targets:
+            outcome.done(row, result, customer.pk)
+            identity = CustomerIdentity(external_id=row.get("external_id", ""), email=row.get("email", ""),
+                                        phone=row.get("phone", ""))
+            for key in identity_keys(customer_id=customer.pk, source_id=None, identity=identity):
+                identities[key] = Identity(customer_id=key[0], kind=key[1], source_id=key[2], value=key[3])
+        insert_all(list(identities.values()), ignore_conflicts=True)
     return outcome
