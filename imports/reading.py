@@ -175,7 +175,7 @@ def read_file(importer: Importer, content: bytes) -> ReadFile:
 
 
 def data_rows(text: str, delimiter: str) -> Iterator[tuple[int, dict, int]]:
-    """(row number, {header: cell}, cells beyond the header) for each non-empty row after the
+    """(row number, {header: cell}, filled cells beyond the header) for each non-empty row after the
     header; row numbers count every row of the file, the header being row 1."""
     number, headers = 0, None
     for cells in _reader(text, delimiter):
@@ -186,5 +186,5 @@ def data_rows(text: str, delimiter: str) -> Iterator[tuple[int, dict, int]]:
             continue
         if not any(c.strip() for c in cells):
             continue
-        extra = max(0, len(cells) - len(headers))
+        extra = sum(1 for c in cells[len(headers):] if c.strip())  # empty trailing cells are nothing
         yield number, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}, extra

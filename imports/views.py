@@ -42,9 +42,11 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None, initial={"kind": request.GET.get("kind")})
     status = 200
-    if request.method == "POST":
+    if request.method != "POST":
+        form = UploadForm(initial={"kind": request.GET.get("kind")})
+    else:
+        form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             file = form.cleaned_data["file"]
             try:
@@ -72,7 +74,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(pk)
     context = _progress_context(job)
     context["importer"] = importer_for(job.kind)
-    if job.status == ImportJob.Status.PREVIEW:
+    if job.status == ImportJob.Status.PREVIEW and context["importer"] is not None:
         context["preview"] = job_preview(ImportJob.objects.select_related("upload").get(pk=job.pk))
     return render(request, "imports/job_detail.html", context)
 

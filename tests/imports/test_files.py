@@ -70,8 +70,8 @@ def test_size_and_row_limits(personas, settings):
 
 
 def test_a_row_with_more_cells_than_the_header_fails_alone(personas):
-    job = run_file("customers", "external_id,name\ncrm-1,Lee, Ann\ncrm-2,\"Chen, Bo\"\n", personas.adam)
-    assert (job.rows_created, job.rows_failed) == (1, 1)
+    job = run_file("customers", "external_id,name\ncrm-1,Lee, Ann\ncrm-2,\"Chen, Bo\"\ncrm-3,Cy,,\n", personas.adam)
+    assert (job.rows_created, job.rows_failed) == (2, 1)
     assert job.errors.get().message == ("This row has 1 cell more than the header has columns: a delimiter inside a "
                                         "value needs quotes.")
     assert Customer.objects.get(external_id="crm-2").name == "Chen, Bo"
