@@ -64,6 +64,7 @@ class AuditEntry(AbstractLogEntry):
         SIGN_OUT = 12
         EXPORT = 20
         ERASE = 21
+        IMPORT = 30
 
         choices = (
             (AbstractLogEntry.Action.CREATE, _("create")),
@@ -75,6 +76,7 @@ class AuditEntry(AbstractLogEntry):
             (SIGN_OUT, _("sign-out")),
             (EXPORT, _("personal-data export")),
             (ERASE, _("personal-data erasure")),
+            (IMPORT, _("import")),
         )
         # The names the API and the filters use.
         names = {
@@ -82,6 +84,7 @@ class AuditEntry(AbstractLogEntry):
             AbstractLogEntry.Action.DELETE: "delete", AbstractLogEntry.Action.ACCESS: "access",
             SIGN_IN: "sign_in", SIGN_IN_FAILED: "sign_in_failed", SIGN_OUT: "sign_out",
             EXPORT: "personal_data_export", ERASE: "personal_data_erasure",
+            IMPORT: "import",
         }
 
     action = models.PositiveSmallIntegerField(choices=Action.choices, verbose_name=_("action"), db_index=True)

@@ -1,5 +1,5 @@
 """Writing to the audit trail what is not a model change: sign-ins (audit.receivers) and
-personal-data exports and erasures (privacy.services calls `audit_record`). Model changes are
+personal-data exports and erasures (privacy.services calls `audit_record`), imports (imports.services). Model changes are
 written by django-auditlog's receivers; both land in AuditEntry through the same `create`.
 
     audit_record(AuditEvent(action=AuditEntry.Action.EXPORT,
@@ -30,7 +30,7 @@ class AuditTarget:
 
 @dataclass(frozen=True)
 class AuditEvent:
-    action: int  # AuditEntry.Action.SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, EXPORT, ERASE
+    action: int  # AuditEntry.Action.SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, EXPORT, ERASE, IMPORT
     target: AuditTarget
     actor: object | None = None  # the user who acted; None: the request's user, or the command / system
     details: dict = field(default_factory=dict)

@@ -34,6 +34,7 @@ AREAS = [
     ("customers", "Customer and account pages"),
     ("contact_policy", "Contact-policy endpoint at 200 requests/s"),
     ("concurrency", "Agents, managers and webhooks at once, beside django-helpdesk"),
+    ("imports", "CSV imports and bulk upserts"),
 ]
 
 

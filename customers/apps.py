@@ -7,3 +7,6 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from customers import receivers  # noqa: F401  (identities from surveys.signals.response_recorded)
+        from customers.importers import register_importers
+
+        register_importers()  # customers, accounts and contacts on the import machinery (imports.registry)

@@ -52,6 +52,8 @@ NOT_PAGES = {
     "cases:bulk_fields": "HTMX fragment (the bulk panel's fields); checked inside the inbox opened at ?panel=bulk",
     "cases:live": "JSON that open pages poll (static/js/live.js), not a page",
     "javascript-catalog": "JavaScript: the page scripts' translations (Django's JavaScriptCatalog), not a page",
+    "imports:progress": "HTMX fragment the job page polls; checked inside imports:job",
+    "imports:failed_rows": "CSV download (an import's failed rows)",
 }
 
 # Routes that refuse GET (require_POST): form actions (toggle, move, delete, replay...), not pages.
@@ -64,6 +66,7 @@ POST_ONLY = {
     "cases:bulk", "cases:action", "cases:playbook_step",
     "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete", "cases:notifications_read",
     "customers:consent", "customers:merge", "customers:merge_undo",
+    "imports:start", "imports:requeue", "imports:discard",
     "organisation:team_delete", "organisation:member_add", "organisation:member_remove",
     "organisation:closed_day_add", "organisation:closed_day_delete", "organisation:routing_delete",
     "organisation:taxonomy_toggle",
@@ -184,8 +187,16 @@ def build_data():
     # API tokens: the admin's own list and everyone else's, each with a revoke button.
     api_key_for(p.adam, name="CRM sync")
     api_key_for(p.alice, name="Sheet export", read_only=True, expires_in_days=None)
+    # An import that ended with a row error (the job page's progress, figures and errors table).
+    from imports.runner import import_run
+    from imports.services import import_prepare, import_start
+
+    job = import_prepare(kind="customers", file_name="crm.csv", by=p.adam,
+                         content=b"external_id,email\ncrm-1,imported@example.com\ncrm-2,not-an-email\n")
+    import_start(job_id=job.pk, by=p.adam)
+    import_run(job_id=job.pk)
     uid = urlsafe_base64_encode(force_bytes(p.alice.pk))
-    return SimpleNamespace(
+    return SimpleNamespace(import_job=job,
         p=p, open_case=open_case, closed=closed, rule=rule, delivery=delivery, sla=sla, route=route, account=account,
         theme=delays,
         verify_token=make_token(check.pk),
@@ -204,6 +215,7 @@ ROUTE_ARGS = {
     "cases:detail": lambda d: {"reference": d.open_case.reference},
     "customers:detail": lambda d: {"pk": d.open_case.customer_id},
     "customers:account_detail": lambda d: {"pk": d.account.pk},
+    "imports:job": lambda d: {"pk": d.import_job.pk},
     "followup:verify": lambda d: {"token": d.verify_token},
     "organisation:team_edit": lambda d: {"pk": d.p.north.pk},
     "organisation:sla_edit": lambda d: {"pk": d.sla.pk},

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     # The flow, lowest layer first: each app imports only the ones above it in this list.
     "accounts",
     "audit",
+    "imports",  # CSV imports and bulk upserts (docs/imports.md): importers registered by the apps above
     "surveys",
     "alerts",
     "cases",
@@ -357,6 +358,7 @@ CELERY_BEAT_SCHEDULE = {
     "cases-mail-poll-imap": {"task": "cases.tasks.mail_poll_imap_task", "schedule": crontab(minute="*")},
     "improvement-outer-loop-scan": {"task": "improvement.tasks.outer_loop_scan_task",
                                     "schedule": crontab(minute=15, hour=6)},
+    "imports-redrive": {"task": "imports.tasks.imports_redrive_task", "schedule": crontab(minute="*/2")},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,
@@ -406,6 +408,14 @@ VERIFICATION_FATIGUE_DAYS = envint("VERIFICATION_FATIGUE_DAYS", 30)
 # Customers (docs/customers.md): the region a phone number written the national way is read in
 # (ISO 3166 code, e.g. GB); empty: only numbers with their country code are put in E.164.
 CUSTOMER_PHONE_REGION = env("CUSTOMER_PHONE_REGION", "").upper()
+# Imports (docs/imports.md): the largest file and the most rows one import takes (refused above,
+# never cut short), rows written per transaction, objects per bulk API call, and how long a
+# running import may go without progress before another worker takes it over.
+IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+IMPORT_MAX_ROWS = envint("IMPORT_MAX_ROWS", 100_000)
+IMPORT_BATCH_SIZE = envint("IMPORT_BATCH_SIZE", 500)
+IMPORT_BULK_MAX_ITEMS = envint("IMPORT_BULK_MAX_ITEMS", 1000)
+IMPORT_STALE_SECONDS = envint("IMPORT_STALE_SECONDS", 300)
 # The question: "scale" (0-10, 7 or more counts as put right) or "yes_no".
 VERIFICATION_QUESTION = env("VERIFICATION_QUESTION", "scale")
 # Answers accepted on the public page, per client address and per link (django-ratelimit rates).

@@ -38,8 +38,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "accounts.ssoidentity", "exclude_fields": ["last_sign_in_at"]},
     {"model": "contactpolicy.contactpolicy", "exclude_fields": ["updated_at", "updated_by"]},
 )
-# Models that audit.services events name besides those (sign-ins: users; privacy: customers).
-AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer"]
+# Models that audit.services events name besides those (sign-ins: users; privacy: customers; imports).
+AUDIT_EVENT_MODELS = ["accounts.user", "surveys.customer", "imports.importjob"]
 # The CSV export refuses (400, narrow the filters) above this many entries rather than cut the file.
 AUDIT_EXPORT_MAX_ROWS = envint("AUDIT_EXPORT_MAX_ROWS", 50000)
 
