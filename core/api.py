@@ -17,3 +17,17 @@ def exception_handler(exc, context):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception):
+    """Django's 404 handler (config/urls.py handler404): under /api/ a path no route takes (a slug
+    or reference with a NUL or a control character, an unknown endpoint) answers DRF's JSON
+    `{"detail": "Not found."}`, as a missing object does; everywhere else Django's page."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+        from django.utils.translation import gettext
+
+        return JsonResponse({"detail": gettext("Not found.")}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -294,6 +294,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # drf-spectacular's own enum hook, then OpenAPI links from each create, list and read to the
+    # item's operations (core/openapi_links.py), which the stateful fuzzing walks.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi_links.add_links"],
     # Swagger UI is vendored (npm's swagger-ui-dist 5.35, static/vendor/swagger-ui): the docs work
     # offline and under the site's strict Content-Security-Policy.
     "SWAGGER_UI_DIST": "/" + STATIC_URL + "vendor/swagger-ui",

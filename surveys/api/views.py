@@ -25,6 +25,8 @@ from surveys.models import ResponseTheme, Theme, WebhookSource
 from surveys.selectors import response_list_for_user
 from surveys.webhook_formats import FORMATS
 
+SLUG = r"[-a-zA-Z0-9_]+"  # Django's slug characters (SlugField without allow_unicode)
+
 
 class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
     """Survey responses you may see (your teams'; admins all), newest first, each with its
@@ -60,6 +62,7 @@ class ThemeViewSet(viewsets.ModelViewSet):
     serializer_class = ThemeSerializer
     permission_classes = [IsCxAdminOrReadOnly]
     lookup_field = "slug"
+    lookup_value_regex = SLUG  # only a slug's characters reach the database: a NUL is a 404
     filterset_fields = ["status", "origin"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -137,6 +140,7 @@ class SourceViewSet(viewsets.ModelViewSet):
     serializer_class = SourceSerializer
     permission_classes = [IsCxAdmin]
     lookup_field = "slug"
+    lookup_value_regex = SLUG  # only a slug's characters reach the database: a NUL is a 404
     queryset = WebhookSource.objects.order_by("name")
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
