@@ -1,8 +1,15 @@
 """API plumbing shared by every app: the error format."""
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+# Django's slug characters (SlugField without allow_unicode). Slug lookups and slug filters check a
+# value against it before querying: PostgreSQL refuses a NUL in text, which would be a 500.
+SLUG_CHARACTERS = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 class Conflict(exceptions.APIException):

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # An empty 405 (require_POST on an address opened in the browser) gets a sentence saying what to do.
+    "core.middleware.MethodNotAllowedMessageMiddleware",
     # The audit trail's actor and origin (address, user agent, request id, door) for this request.
     "audit.middleware.AuditOriginMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, IsCxAdmin, IsCxAdminOrReadOnly, has_role
+from core.api import SLUG_CHARACTERS
 from surveys import services
 from surveys.api.filters import ResponseTextFilterSet
 from surveys.api.serializers import (
@@ -24,8 +25,6 @@ from surveys.api.serializers import (
 from surveys.models import ResponseTheme, Theme, WebhookSource
 from surveys.selectors import response_list_for_user
 from surveys.webhook_formats import FORMATS
-
-SLUG = r"[-a-zA-Z0-9_]+"  # Django's slug characters (SlugField without allow_unicode)
 
 
 class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
@@ -62,7 +61,7 @@ class ThemeViewSet(viewsets.ModelViewSet):
     serializer_class = ThemeSerializer
     permission_classes = [IsCxAdminOrReadOnly]
     lookup_field = "slug"
-    lookup_value_regex = SLUG  # only a slug's characters reach the database: a NUL is a 404
+    lookup_value_regex = SLUG_CHARACTERS.pattern  # only a slug's characters reach the database: a NUL is a 404
     filterset_fields = ["status", "origin"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -140,7 +139,7 @@ class SourceViewSet(viewsets.ModelViewSet):
     serializer_class = SourceSerializer
     permission_classes = [IsCxAdmin]
     lookup_field = "slug"
-    lookup_value_regex = SLUG  # only a slug's characters reach the database: a NUL is a 404
+    lookup_value_regex = SLUG_CHARACTERS.pattern  # only a slug's characters reach the database: a NUL is a 404
     queryset = WebhookSource.objects.order_by("name")
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
