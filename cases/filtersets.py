@@ -34,6 +34,7 @@ from surveys.vocabulary import Sentiment, sentiment_q
 
 DEFAULT_VIEW = "mine"
 STATUS_CHOICES = [*Case.Status.choices, ("overdue", _("Overdue")), ("due_soon", _("Due soon"))]
+OVERDUE_FOR_MAX_HOURS = 24 * 365 * 100
 
 
 def _teams(request):
@@ -86,9 +87,10 @@ class CaseFilterSet(django_filters.FilterSet):
     )
     # ?overdue_for_min=24&overdue_for_max=72: overdue, and its first clock ran out 24 to 72 hours
     # ago (wall-clock): the overdue dashboard's age buckets.
-    overdue_for_min = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
+    # At most a century: a larger age has no case and would date the limit before the year 1.
+    overdue_for_min = django_filters.NumberFilter(method="filter_overdue_for", min_value=0, max_value=OVERDUE_FOR_MAX_HOURS,
                                                   label=_("Overdue for at least (hours)"))
-    overdue_for_max = django_filters.NumberFilter(method="filter_overdue_for", min_value=0,
+    overdue_for_max = django_filters.NumberFilter(method="filter_overdue_for", min_value=0, max_value=OVERDUE_FOR_MAX_HOURS,
                                                   label=_("Overdue for less than (hours)"))
     answered_again = django_filters.BooleanFilter(
         method="filter_answered_again", label=_("Customer answered again (NPS) after the closure")

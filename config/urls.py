@@ -56,3 +56,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# A path no route takes answers JSON under /api/ and the product's page elsewhere (core/api.py).
+handler404 = "core.api.not_found"

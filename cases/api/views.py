@@ -24,6 +24,7 @@ from cases.filtersets import CaseFilterSet
 from cases.models import EmailTemplate, Playbook, RootCause
 from cases.selectors import case_get_for_user, case_list_for_user, customer_history, with_inbox_order
 from cases.timeline import conflict_message, render_customer_template
+from core.api import SLUG_CHARACTERS
 
 LIFECYCLE_FIELDS = {
     "status": "Use the claim, start, close and reopen actions.",
@@ -340,5 +341,7 @@ class PlaybookViewSet(viewsets.ReadOnlyModelViewSet):
                 raise ValidationError({"root_cause": ["Send a root cause id (a number)."]})
             playbooks = playbooks.filter(root_cause_id=int(params["root_cause"]))
         if params.get("theme"):
+            if not SLUG_CHARACTERS.fullmatch(params["theme"]):
+                raise ValidationError({"theme": ["Send a theme's slug (letters, digits, - and _)."]})
             playbooks = playbooks.filter(theme__slug=params["theme"])
         return playbooks

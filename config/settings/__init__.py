@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # An empty 405 (require_POST on an address opened in the browser) gets a sentence saying what to do.
+    "core.middleware.MethodNotAllowedMessageMiddleware",
     # The audit trail's actor and origin (address, user agent, request id, door) for this request.
     "audit.middleware.AuditOriginMiddleware",
     # After a write, the writer's next reports come from the primary (core.replica; no-op without a replica).
@@ -269,6 +271,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # drf-spectacular's own enum hook, then OpenAPI links from each create, list and read to the
+    # item's operations (core/openapi_links.py), which the stateful fuzzing walks.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi_links.add_links"],
     # Swagger UI is vendored (npm's swagger-ui-dist 5.35, static/vendor/swagger-ui): the docs work
     # offline and under the site's strict Content-Security-Policy.
     "SWAGGER_UI_DIST": "/" + STATIC_URL + "vendor/swagger-ui",

@@ -5,6 +5,7 @@ root-cause-categories, root-cause-entries and notification-preferences. Validati
 from __future__ import annotations
 
 from django.db.models.deletion import ProtectedError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
@@ -15,7 +16,7 @@ from accounts import teams as team_services
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team
 from accounts.permissions import IsCxAdmin
 from cases.models import NotificationPreference, RootCause, RootCauseCategory, RoutingRule
-from core.api import Conflict
+from core.api import SLUG_CHARACTERS, Conflict
 from organisation import services
 from organisation.api import serializers as s
 
@@ -31,6 +32,8 @@ class TeamViewSet(viewsets.ModelViewSet):
         """/api/v1/teams/<id>/ or /api/v1/teams/<slug>/."""
         value = self.kwargs["pk"]
         if not str(value).isdigit():
+            if not SLUG_CHARACTERS.fullmatch(str(value)):  # a NUL never reaches the database
+                raise Http404
             self.kwargs = {**self.kwargs, "pk": get_object_or_404(self.get_queryset(), slug=value).pk}
         return super().get_object()
 

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, IsCxAdmin, IsCxAdminOrReadOnly, has_role
+from core.api import SLUG_CHARACTERS
 from surveys import services
 from surveys.api.filters import ResponseTextFilterSet
 from surveys.api.serializers import (
@@ -60,6 +61,7 @@ class ThemeViewSet(viewsets.ModelViewSet):
     serializer_class = ThemeSerializer
     permission_classes = [IsCxAdminOrReadOnly]
     lookup_field = "slug"
+    lookup_value_regex = SLUG_CHARACTERS.pattern  # only a slug's characters reach the database: a NUL is a 404
     filterset_fields = ["status", "origin"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -137,6 +139,7 @@ class SourceViewSet(viewsets.ModelViewSet):
     serializer_class = SourceSerializer
     permission_classes = [IsCxAdmin]
     lookup_field = "slug"
+    lookup_value_regex = SLUG_CHARACTERS.pattern  # only a slug's characters reach the database: a NUL is a 404
     queryset = WebhookSource.objects.order_by("name")
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 

@@ -1,0 +1,83 @@
+"""What the corner fuzzing (test_fuzz_corners.py) found, each fixed and held here with literal
+requests; each test answered 500 before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from surveys.models import Theme, WebhookSource
+from tests.security.data import make_customer_story
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("collection", ["sources", "themes"])
+@pytest.mark.parametrize("method", ["get", "put", "patch"])
+def test_a_nul_or_control_character_in_a_slug_is_a_404(api_client, personas, collection, method):
+    """The slug went to PostgreSQL, which refuses a NUL in text: a DataError, a 500."""
+    make_customer_story(personas.north)
+    api_client.force_authenticate(personas.adam)
+    for slug in ("typeform%00", "a%00b", "%1F", "type%0Aform"):
+        response = getattr(api_client, method)(f"/api/v1/{collection}/{slug}/", {}, format="json")
+        assert response.status_code == 404, (slug, response.content)
+        assert response.json() == {"detail": "Not found."}
+    assert list(WebhookSource.objects.values_list("slug", flat=True)) == ["typeform"]
+    assert list(Theme.objects.values_list("slug", flat=True)) == []
+
+
+def test_the_slug_routes_still_answer_a_real_slug(api_client, personas):
+    make_customer_story(personas.north)
+    api_client.force_authenticate(personas.adam)
+    response = api_client.get("/api/v1/sources/typeform/")
+    assert response.status_code == 200
+    assert response.json()["slug"] == "typeform"
+
+
+@pytest.mark.parametrize("name", ["overdue_for_min", "overdue_for_max"])
+def test_an_overdue_age_past_a_century_is_refused_by_name(api_client, client, personas, name):
+    """`?overdue_for_min=27000179111199164` made a timedelta too large for Python: a 500 on the
+    cases API and on the inbox."""
+    make_customer_story(personas.north, closed=False)
+    api_client.force_authenticate(personas.mia)
+    response = api_client.get(f"/api/v1/cases/?{name}=27000179111199164")
+    assert response.status_code == 400
+    assert response.json() == {name: ["Ensure this value is less than or equal to 876000."]}
+    assert api_client.get(f"/api/v1/cases/?{name}=876000").status_code == 200
+
+    client.force_login(personas.mia)
+    page = client.get(f"/cases/?{name}=27000179111199164")
+    assert page.status_code == 200
+    assert "Ensure this value is less than or equal to 876000." in page.content.decode()
+
+
+def test_a_nul_in_a_team_slug_is_a_404(api_client, personas):
+    """`/api/v1/teams/<slug>/` looked the slug up as it came: a NUL was a DataError, a 500."""
+    api_client.force_authenticate(personas.adam)
+    for slug in ("north%00", "%00", "no%1Frth"):
+        response = api_client.get(f"/api/v1/teams/{slug}/")
+        assert response.status_code == 404, (slug, response.content)
+        assert response.json() == {"detail": "Not found."}
+    assert api_client.get("/api/v1/teams/north/").json()["name"] == "North"
+
+
+def test_a_playbook_theme_filter_that_is_not_a_slug_is_refused_by_name(api_client, personas):
+    """`/api/v1/playbooks/?theme=a%00b` filtered on the raw value: a DataError, a 500."""
+    api_client.force_authenticate(personas.alice)
+    response = api_client.get("/api/v1/playbooks/?theme=a%00b")
+    assert response.status_code == 400
+    assert response.json() == {"theme": ["Send a theme's slug (letters, digits, - and _)."]}
+    assert api_client.get("/api/v1/playbooks/?theme=late-delivery").status_code == 200
+
+
+def test_an_action_address_opened_in_the_browser_says_what_to_do(client, personas):
+    """A case action's address (`/cases/<ref>/<action>/`) opened with GET answered an empty 405:
+    a blank page."""
+    story = make_customer_story(personas.north, closed=False)
+    client.force_login(personas.alice)
+    response = client.get(f"/cases/{story.case.reference}/claim/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.content.decode() == ("This address cannot be opened with GET. It takes POST: use the form or "
+                                         "button on the page that leads here.")
+    api = client.get("/api/v1/cases/bulk/")  # DRF's own 405 keeps its JSON
+    assert api.status_code == 405 and api.json() == {"detail": 'Method "GET" not allowed.'}
