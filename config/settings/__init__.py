@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "surveys",
+    "segments",  # named customer segments (segments/, docs/customers.md): rules, routing, inbox, reports
     "alerts",
     "cases",
     "followup",
