@@ -35,6 +35,8 @@ def index(request: HttpRequest) -> HttpResponse:
          "Members, business hours, holidays and notification channels per team; the default team."),
         ("SLA policies", reverse("organisation:sla_list"), "First-contact and resolution targets in business hours."),
         ("Routing rules", reverse("organisation:routing_list"), "Which team gets a response, with a tester."),
+        ("Segments", reverse("segments:list"),
+         "Named groups of customers (tier, value, region, any attribute) for rules, routing, the inbox and reports."),
         ("Root causes", reverse("organisation:taxonomy"), "The categories and causes agents close cases with."),
         ("Notifications", reverse("organisation:notifications"), "Who gets which e-mail; each team's Slack and Teams channels."),
         ("Users", _url("accounts:users"), "Invite people, set roles, deactivate."),
