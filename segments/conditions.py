@@ -291,6 +291,15 @@ def account_values_of(customer_id: int | None) -> tuple:
     return tuple(_contact_model().objects.filter(customer_id=customer_id).values_list("account__value", flat=True))
 
 
+def account_values_of_many(customer_ids: Iterable[int]) -> dict[int, tuple]:
+    """account_values_of for many customers at once (one query): {customer_id: values}."""
+    found: dict[int, list] = {}
+    rows = _contact_model().objects.filter(customer_id__in=list(customer_ids)).values_list("customer_id", "account__value")
+    for customer_id, value in rows:
+        found.setdefault(customer_id, []).append(value)
+    return {customer_id: tuple(values) for customer_id, values in found.items()}
+
+
 def _attribute_text(value) -> str | None:
     """An attribute as text, the way PostgreSQL's ->> writes it."""
     if value is None:
