@@ -1,8 +1,10 @@
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+"""Segments in the Django admin: saving and deleting go through segments.services like the
+settings page (validated, audited, rules recompiled); a segment in use is not deleted."""
+
+from django.contrib import admin, messages
 
 from segments.models import Segment
-from segments.services import segment_delete, segment_save
+from segments.services import SegmentInUse, segment_delete, segment_save
 
 
 @admin.register(Segment)
@@ -12,10 +14,14 @@ class SegmentAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
     def save_model(self, request, obj, form, change):
-        try:
-            segment_save(obj)
-        except ValidationError as exc:  # pragma: no cover - the form ran the same clean()
-            form.add_error(None, exc)
+        segment_save(obj)  # the form ran Segment.clean() already: the same checks
 
     def delete_model(self, request, obj):
-        segment_delete(obj)
+        try:
+            segment_delete(obj)
+        except SegmentInUse as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for segment in queryset:
+            self.delete_model(request, segment)
