@@ -82,3 +82,16 @@ def test_the_unfiltered_inbox_keeps_its_budget(alice_client, personas, segments,
     with django_assert_max_num_queries(10):
         response = alice_client.get("/cases/", {"view": "team"})
     assert len(refs(response.content.decode())) == 5
+
+
+def test_the_customers_api_lists_a_segments_members(api_client, personas, segments):
+    gold = make_customer("Gita Gold", tier="gold")
+    make_case(personas.north, customer=gold)
+    make_case(personas.north, customer=make_customer("Olly Other", tier="Silver"))
+    api_client.force_authenticate(personas.alice)
+    answer = api_client.get("/api/v1/customers/", {"in_segment": "gold"})
+    assert answer.status_code == 200
+    assert [c["name"] for c in answer.json()["results"]] == ["Gita Gold"]
+    refused = api_client.get("/api/v1/customers/", {"in_segment": "platinum"})
+    assert refused.status_code == 400
+    assert refused.json() == {"in_segment": ["No segment with the slug platinum (see /api/v1/segments/)."]}
