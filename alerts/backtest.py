@@ -22,7 +22,9 @@ from dataclasses import asdict, dataclass, field
 
 from django.utils import timezone
 
-from alerts.rules import RuleSet, compile_rule, evaluate
+from alerts.rules import RuleSet, compile_rule, evaluate, rule_segments
+from segments.conditions import CustomerFacts, account_values_of_many
+from segments.selectors import customers_in_q
 from surveys.filtersets import theme_q
 from surveys.models import SurveyResponse
 from surveys.vocabulary import scores_line
@@ -36,12 +38,14 @@ COLUMNS = (
     "ces_high_is_easy", "comment", "sentiment", "language", "touchpoint", "channel", "location", "region", "team__name",
     "answered_at",
 )
+# Read besides when the rule is for named segments: what their predicates read.
+SEGMENT_COLUMNS = ("customer__account_value", "customer__attributes")
 
 
 class _Row:
     """A response as the evaluator reads it, built from a values() row (no model instance)."""
 
-    __slots__ = (*(c.replace("__", "_") for c in COLUMNS), "scores", "theme_ids")
+    __slots__ = (*(c.replace("__", "_") for c in COLUMNS + SEGMENT_COLUMNS), "scores", "theme_ids", "customer")
 
     def __init__(self, row: dict):
         for key, value in row.items():
@@ -49,6 +53,7 @@ class _Row:
         if "scores" not in row:
             self.scores = {}
         self.theme_ids = frozenset()
+        self.customer = None  # CustomerFacts, set by _rows when the rule is for named segments
         self.customer_tier = self.customer_tier or ""
         self.customer_segment = self.customer_segment or ""
 
@@ -89,9 +94,11 @@ class BacktestResult:
 CHUNK = 2000
 
 
-def _rows(responses, columns, theme_ids):
+def _rows(responses, columns, theme_ids, segments: bool = False, accounts: bool = False):
     """_Row per response in order; with theme conditions each chunk's theme links (only the
-    rule's themes) are loaded in one query, so evaluation stays pure."""
+    rule's themes) are loaded in one query, and for a rule about named segments each row carries
+    its customer's facts (with the chunk's account values in one query when a segment reads
+    them), so evaluation stays pure."""
     from surveys.models import ResponseTheme
 
     chunk: list[_Row] = []
@@ -104,6 +111,16 @@ def _rows(responses, columns, theme_ids):
                 found.setdefault(response_id, set()).add(theme_id)
             for row in chunk:
                 row.theme_ids = frozenset(found.get(row.id, ()))
+        if segments:
+            values = account_values_of_many({r.customer_id for r in chunk if r.customer_id}) if accounts else {}
+            for row in chunk:
+                if row.customer_id is not None:
+                    row.customer = CustomerFacts(
+                        tier=row.customer_tier, segment=row.customer_segment,
+                        account_value=row.customer_account_value, attributes=row.customer_attributes or {},
+                        account_values=values.get(row.customer_id, ()))
+                else:
+                    row.customer = CustomerFacts()
         yield from chunk
         chunk.clear()
 
@@ -115,14 +132,16 @@ def _rows(responses, columns, theme_ids):
 
 
 def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_ids=None, theme_names=None,
-             now: dt.datetime | None = None, sample_size: int = 10) -> BacktestResult:
-    """Replay `rule` (an AlertRule, saved or unsaved; pass survey_ids for a draft, and theme_ids
-    unless the draft carries `draft_themes`) over the last `days` days of responses."""
+             segments=None, now: dt.datetime | None = None, sample_size: int = 10) -> BacktestResult:
+    """Replay `rule` (an AlertRule, saved or unsaved; pass survey_ids for a draft, theme_ids
+    unless the draft carries `draft_themes`, and its segments.Segment rows as `segments` unless
+    it carries `draft_segments`) over the last `days` days of responses."""
     days = max(1, min(int(days), MAX_DAYS))
     until = now or timezone.now()
     since = until - dt.timedelta(days=days)
+    segments = rule_segments(rule) if segments is None else list(segments)
     compiled = compile_rule(rule, survey_ids=survey_ids, survey_names=survey_names, theme_ids=theme_ids,
-                            theme_names=theme_names)
+                            theme_names=theme_names, segments=segments)
     ruleset = RuleSet([compiled])
     result = BacktestResult(rule_name=rule.name or "Draft rule", action=rule.action, days=days, since=since, until=until)
     opens_cases = rule.action == "open_case"
@@ -137,15 +156,18 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
         responses = responses.filter(**{f"{metric_column}__isnull": False})
     if compiled.themes:
         responses = responses.filter(theme_q(compiled.themes))
-    columns = COLUMNS + (("scores",) if compiled.metric == "custom" else ())
+    if segments:  # the segments' own query first (an IN subquery over customers), the predicate after
+        responses = responses.filter(customers_in_q(segments))
+    columns = COLUMNS + (("scores",) if compiled.metric == "custom" else ()) + (SEGMENT_COLUMNS if segments else ())
 
     teams, touchpoints, weeks = Counter(), Counter(), Counter()
     team_cases, touchpoint_cases, week_cases = Counter(), Counter(), Counter()
     last_case_at: dict[int, dt.datetime] = {}
     samples: deque = deque(maxlen=sample_size)
-    for row in _rows(responses.order_by("answered_at", "id"), columns, compiled.themes):
+    for row in _rows(responses.order_by("answered_at", "id"), columns, compiled.themes, segments=bool(segments),
+                     accounts=ruleset.segment_accounts):
         result.scanned += 1
-        matches = evaluate(row, ruleset, theme_ids=row.theme_ids)
+        matches = evaluate(row, ruleset, theme_ids=row.theme_ids, customer=row.customer)
         if not matches:
             continue
         result.alerts += 1

@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import SlaPolicy, Team, User
 from alerts.models import AlertRule
 from alerts.validation import rule_problems
+from segments.models import Segment
 from surveys.models import Survey, Theme
 
-M2M_FIELDS = ("surveys", "notify_users", "themes")
+M2M_FIELDS = ("surveys", "notify_users", "themes", "segments")
 
 
 class ListField(forms.CharField):
@@ -52,7 +53,7 @@ class AlertRuleForm(forms.ModelForm):
         fields = [
             "name", "active", "order", "metric", "metric_key", "scale_min", "scale_max", "ces_high_is_easy",
             "operator", "threshold", "threshold_high", "surveys", "touchpoints", "channels", "locations",
-            "customer_tiers", "customer_segments", "keywords", "keyword_mode", "themes", "comment_presence",
+            "customer_tiers", "customer_segments", "segments", "keywords", "keyword_mode", "themes", "comment_presence",
             "sentiment", "action", "case_priority", "case_team", "sla_policy", "notify_users", "notify_team", "stop_processing",
             "repeat_window_days",
         ]
@@ -64,6 +65,7 @@ class AlertRuleForm(forms.ModelForm):
             "notify_users": "E-mail these people", "notify_team": "E-mail this team",
             "stop_processing": "Stop here: skip later rules when this one matches",
             "repeat_window_days": "Repeat window (days)", "themes": "About any of these themes",
+            "segments": _("Customer in any of these segments"),
         }
         help_texts = {
             "scale_min": "CSAT defaults to 1–5, CES to 1–7, NPS is always 0–10.",
@@ -74,6 +76,7 @@ class AlertRuleForm(forms.ModelForm):
             "surveys": forms.SelectMultiple(attrs={"size": 4}),
             "notify_users": forms.SelectMultiple(attrs={"size": 4}),
             "themes": forms.SelectMultiple(attrs={"size": 5}),
+            "segments": forms.SelectMultiple(attrs={"size": 4}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -87,6 +90,8 @@ class AlertRuleForm(forms.ModelForm):
             Q(status=Theme.Status.ACTIVE) | Q(pk__in=chosen)).order_by("name")
         self.fields["themes"].help_text = ("Blank: any. The comment must be tagged with one of them "
                                            "(themes are managed on the Themes page).")
+        self.fields["segments"].queryset = Segment.objects.order_by("name")
+        self.fields["segments"].help_text = _("Blank: any customer. Segments are defined under Settings → Segments.")
         self.fields["case_team"].queryset = Team.objects.order_by("name")
         self.fields["case_team"].empty_label = "Let routing decide"
         self.fields["notify_team"].queryset = Team.objects.order_by("name")
@@ -128,9 +133,11 @@ class AlertRuleForm(forms.ModelForm):
 
     def draft(self) -> AlertRule:
         """An unsaved rule with the form's values (for the preview and the backtest). It carries
-        its themes as `draft_themes`, which alerts.rules.compile_rule and the summary read."""
+        its themes as `draft_themes` and segments as `draft_segments`, which alerts.rules.compile_rule
+        and the summary read."""
         rule = AlertRule(**self.rule_data())
         rule.draft_themes = list(self.cleaned_data.get("themes") or [])
+        rule.draft_segments = list(self.cleaned_data.get("segments") or [])
         return rule
 
 

@@ -68,6 +68,10 @@ class AlertRule(models.Model):
     locations = models.JSONField(default=list, blank=True, help_text=_("Locations or regions."))
     customer_tiers = models.JSONField(default=list, blank=True)
     customer_segments = models.JSONField(default=list, blank=True)
+    segments = models.ManyToManyField(
+        "segments.Segment", blank=True, related_name="alert_rules",
+        help_text=_("The customer is in any of these named segments (empty: any customer)."),
+    )
     keywords = models.JSONField(default=list, blank=True)
     keyword_mode = models.CharField(max_length=4, choices=KeywordMode.choices, default=KeywordMode.ANY)
     comment_presence = models.CharField(max_length=8, choices=CommentPresence.choices, blank=True, default="")

@@ -25,6 +25,11 @@ Semantics worth knowing:
   it receives (a response loaded from the database builds one with one query), alerts.backtest
   loads them per chunk, so evaluation stays free of queries. Without `theme_ids` a response is
   about no theme.
+- Segments: "the customer is in any of these named segments" runs each segment's predicate
+  (segments.conditions.compile_segment) over a `CustomerFacts` snapshot: the `customer` passed to
+  `evaluate` (alerts.services builds it, with the customer's account values when a segment reads
+  them), otherwise one made from `response.customer`. A response without a customer is in no
+  segment.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale, fmt_number
+from segments.conditions import CompiledSegment, CustomerFacts
+from segments.selectors import compiled as compiled_segment
 from surveys.text import keyword_pattern, normalize_text, vader_compound
 from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, ces_display, csat_display, sentiment_band
 
@@ -89,6 +96,7 @@ class CompiledRule:
     sentiment: str = ""
     themes: frozenset | None = None
     theme_names: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    named_segments: tuple[CompiledSegment, ...] | None = None
     labels: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     has_conditions: bool = False
 
@@ -117,8 +125,17 @@ def rule_themes(rule) -> list:
     return list(rule.themes.all()) if rule.pk else []
 
 
+def rule_segments(rule) -> list:
+    """The named segments a rule (saved, or a draft carrying `draft_segments`) is for."""
+    drafted = getattr(rule, "draft_segments", None)
+    if drafted is not None:
+        return list(drafted)
+    return list(rule.segments.all()) if rule.pk else []
+
+
 def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names: dict | None = None,
-                 theme_ids: Iterable[int] | None = None, theme_names: dict | None = None) -> CompiledRule:
+                 theme_ids: Iterable[int] | None = None, theme_names: dict | None = None,
+                 segments: Iterable | None = None) -> CompiledRule:
     """Compile one AlertRule (saved, or a draft with `survey_ids` given). The rule is assumed valid
     (alerts.validation.rule_problems); a custom rule without a scale gets 0-10. Themes come from
     `theme_ids` when given, else from the rule (rule_themes)."""
@@ -140,6 +157,7 @@ def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names:
         themes = rule_themes(rule)
         theme_ids = [t.pk for t in themes]
         theme_names = {t.pk: t.name for t in themes}
+    segments = rule_segments(rule) if segments is None else list(segments)
     keywords = tuple(k.strip() for k in rule.keywords or () if k and k.strip())
     patterns = tuple(re.compile(keyword_pattern(k)) for k in keywords)
     any_re = re.compile("|".join(f"(?:{p.pattern})" for p in patterns)) if patterns else None
@@ -160,17 +178,19 @@ def compile_rule(rule, *, survey_ids: Iterable[int] | None = None, survey_names:
         keyword_res=patterns, keyword_any_re=any_re, comment_presence=rule.comment_presence or "",
         sentiment=rule.sentiment or "", themes=frozenset(theme_ids) or None,
         theme_names=MappingProxyType(dict(theme_names or {})), labels=MappingProxyType(originals),
+        named_segments=tuple(compiled_segment(segment) for segment in segments) or None,
     )
     has_conditions = any((compiled.surveys, compiled.touchpoints, compiled.channels, compiled.locations, compiled.tiers,
                           compiled.segments, compiled.keyword_res, compiled.comment_presence, compiled.sentiment,
-                          compiled.themes))
+                          compiled.themes, compiled.named_segments))
     return replace(compiled, has_conditions=has_conditions)
 
 
 class RuleSet(Sequence):
     """Compiled rules in evaluation order (order, then id), indexed by metric slot. Immutable."""
 
-    __slots__ = ("_rules", "_position", "by_slot", "custom_keys", "has_ces", "has_themes", "models")
+    __slots__ = ("_rules", "_position", "by_slot", "custom_keys", "has_ces", "has_themes", "has_segments",
+                 "segment_accounts", "models")
 
     def __init__(self, rules: Iterable[CompiledRule], models: Mapping | None = None):
         ordered = tuple(sorted(rules, key=lambda r: (r.order, r.id if r.id is not None else 0)))
@@ -184,6 +204,10 @@ class RuleSet(Sequence):
         self.custom_keys = tuple(sorted({r.metric_key for r in ordered if r.metric == "custom"}))
         self.has_ces = any(r.metric == "ces" for r in ordered)
         self.has_themes = any(r.themes for r in ordered)  # callers load a response's theme ids only then
+        # Callers build a CustomerFacts only then, with the customer's account values only when a
+        # segment reads them (one query).
+        self.has_segments = any(r.named_segments for r in ordered)
+        self.segment_accounts = any(s.needs_accounts for r in ordered for s in r.named_segments or ())
         # id -> the AlertRule it was compiled from (when loaded from the database): an alert can
         # carry its rule without a query (copy it: the instance is shared by the process).
         self.models = MappingProxyType(dict(models or {}))
@@ -278,9 +302,9 @@ class _Facts:
     computed once per response; the normalized text and sentiment on first use."""
 
     __slots__ = ("response", "survey_id", "touchpoint", "channel", "location", "region", "tier", "segment",
-                 "comment", "_text", "_sentiment", "theme_ids")
+                 "comment", "_text", "_sentiment", "theme_ids", "_customer")
 
-    def __init__(self, response, theme_ids: frozenset[int]):
+    def __init__(self, response, theme_ids: frozenset[int], customer: CustomerFacts | None = None):
         self.response = response
         self.survey_id = response.survey_id
         self.touchpoint = fold(response.touchpoint)
@@ -293,6 +317,18 @@ class _Facts:
         self._text = None
         self._sentiment = False
         self.theme_ids = theme_ids
+        self._customer = customer
+
+    @property
+    def customer(self) -> CustomerFacts:
+        """What segments read about the customer: the snapshot given, else one from response.customer."""
+        if self._customer is None:
+            customer = self.response.customer if getattr(self.response, "customer_id", None) is not None else None
+            self._customer = CustomerFacts.of(customer) if customer is not None else CustomerFacts()
+        return self._customer
+
+    def segments_in(self, segments) -> list[str]:
+        return [segment.name for segment in segments if segment.matches(self.customer)]
 
     def folded(self, name: str) -> str:
         return getattr(self, name)
@@ -339,6 +375,8 @@ def _holds(rule: CompiledRule, facts: _Facts) -> bool:
     if rule.tiers is not None and facts.tier not in rule.tiers:
         return False
     if rule.segments is not None and facts.segment not in rule.segments:
+        return False
+    if rule.named_segments is not None and not any(s.matches(facts.customer) for s in rule.named_segments):
         return False
     if rule.comment_presence and (rule.comment_presence == "with") != bool(facts.comment):
         return False
@@ -389,6 +427,8 @@ def _reasons(rule: CompiledRule, facts: _Facts, said: str) -> list[str]:
         reasons.append(f"customer tier is “{_customer_attr(r, 'tier')}”")
     if rule.segments is not None:
         reasons.append(f"customer segment is “{_customer_attr(r, 'segment')}”")
+    if rule.named_segments is not None:
+        reasons.append(f"customer is in {_quote_list(facts.segments_in(rule.named_segments), ' and ')}")
     if rule.comment_presence == "with" and not rule.keyword_res:
         reasons.append("has a comment")
     elif rule.comment_presence == "without":
@@ -404,10 +444,12 @@ def _reasons(rule: CompiledRule, facts: _Facts, said: str) -> list[str]:
     return reasons
 
 
-def evaluate(response, rules: Sequence[CompiledRule], *, theme_ids: frozenset[int] = frozenset()) -> list[Match]:
+def evaluate(response, rules: Sequence[CompiledRule], *, theme_ids: frozenset[int] = frozenset(),
+             customer: CustomerFacts | None = None) -> list[Match]:
     """The rules this response matches, in evaluation order, up to the first one that stops
-    evaluation; `theme_ids`: the themes its comment is about. Pure: no queries, no writes;
-    calling it twice gives the same answer."""
+    evaluation; `theme_ids`: the themes its comment is about; `customer`: what segments read about
+    the customer (default: made from response.customer). Pure: no queries, no writes; calling it
+    twice gives the same answer."""
     ruleset = rules if isinstance(rules, RuleSet) else RuleSet(rules)
     values = _metric_values(response, ruleset)
     if not values:
@@ -423,7 +465,7 @@ def evaluate(response, rules: Sequence[CompiledRule], *, theme_ids: frozenset[in
         return []
     if len(values) > 1:
         candidates.sort(key=_first)
-    facts = _Facts(response, theme_ids)
+    facts = _Facts(response, theme_ids, customer)
     matches = []
     for _, rule, said in candidates:
         if not rule.has_conditions or _holds(rule, facts):
@@ -437,12 +479,13 @@ def _first(candidate: tuple) -> int:
     return candidate[0]
 
 
-def rule_matches(response, rule: CompiledRule, *, theme_ids: frozenset[int] = frozenset()) -> bool:
+def rule_matches(response, rule: CompiledRule, *, theme_ids: frozenset[int] = frozenset(),
+                 customer: CustomerFacts | None = None) -> bool:
     """One rule on its own (the backtest and tests)."""
-    return bool(evaluate(response, RuleSet([rule]), theme_ids=theme_ids))
+    return bool(evaluate(response, RuleSet([rule]), theme_ids=theme_ids, customer=customer))
 
 
 __all__ = [
     "CompiledRule", "Match", "RuleSet", "compile_rule", "evaluate", "fold", "keyword_pattern", "normalize_text",
-    "rule_matches", "rule_themes", "slot_for", "vader_compound", "NPS_SCALE", "NEGATIVE_AT_MOST", "POSITIVE_AT_LEAST",
+    "rule_matches", "rule_segments", "rule_themes", "slot_for", "vader_compound", "NPS_SCALE", "NEGATIVE_AT_MOST", "POSITIVE_AT_LEAST",
 ]

@@ -38,8 +38,9 @@ VERSION_KEY = "alerts:rules:version"
 
 
 def load_active_rules() -> RuleSet:
-    """Compile the active rules from the database (three queries: rules, their surveys, their themes)."""
-    rules = list(AlertRule.objects.filter(active=True).prefetch_related("surveys", "themes").order_by("order", "id"))
+    """Compile the active rules from the database (four queries: rules, their surveys, themes and segments)."""
+    rules = list(AlertRule.objects.filter(active=True).prefetch_related("surveys", "themes", "segments")
+                 .order_by("order", "id"))
     return RuleSet((compile_rule(rule) for rule in rules), models={rule.pk: rule for rule in rules})
 
 
@@ -63,7 +64,7 @@ def rules_changed() -> None:
 def rule_list():
     return (
         AlertRule.objects.select_related("case_team", "sla_policy", "notify_team")
-        .prefetch_related("surveys", "notify_users", "themes").order_by("order", "id")
+        .prefetch_related("surveys", "notify_users", "themes", "segments").order_by("order", "id")
     )
 
 

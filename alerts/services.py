@@ -54,14 +54,19 @@ def alerts_raise_for_recorded(*, recorded: Recorded) -> list[Alert]:
     nothing, sends no signal and queues no e-mail. A new response (`recorded.is_new`) has no
     alert yet: nothing is looked up, and its alerts are inserted with the batch's others."""
     from alerts.rules import evaluate
+    from segments.conditions import CustomerFacts, account_values_of
 
     rules = active_rules()
     if not rules:
         return []
     response = recorded.response
+    customer = None
     if response.customer_id is not None:
         response.customer  # noqa: B018  (loaded once here, so evaluation itself makes no query)
-    matches = evaluate(response, rules, theme_ids=recorded.theme_ids)
+        if rules.has_segments:
+            customer = CustomerFacts.of(
+                response.customer, account_values_of(response.customer_id) if rules.segment_accounts else ())
+    matches = evaluate(response, rules, theme_ids=recorded.theme_ids, customer=customer)
     if not matches:
         return []
     fresh = recorded.is_new
@@ -263,7 +268,7 @@ def _score_words(response) -> str:
 # --- rules --------------------------------------------------------------------------------
 
 
-def _save_rule(rule: AlertRule, *, surveys=None, notify_users=None, themes=None) -> AlertRule:
+def _save_rule(rule: AlertRule, *, surveys=None, notify_users=None, themes=None, segments=None) -> AlertRule:
     from django.core.exceptions import ValidationError
 
     from alerts.validation import COMMENT_CONTRADICTION
@@ -279,25 +284,31 @@ def _save_rule(rule: AlertRule, *, surveys=None, notify_users=None, themes=None)
         rule.notify_users.set(notify_users)
     if themes is not None:
         rule.themes.set(themes)
+    if segments is not None:
+        rule.segments.set(segments)
+    if themes is not None or segments is not None:
         rules_changed()  # m2m writes do not pass through post_save
     return rule
 
 
 @transaction.atomic
-def rule_create(*, data: dict, surveys=None, notify_users=None, themes=None) -> AlertRule:
+def rule_create(*, data: dict, surveys=None, notify_users=None, themes=None, segments=None) -> AlertRule:
     """Create a rule from field values; it goes last unless `order` is given. `themes`: the
-    surveys.Theme rows the comment must be about (any of them)."""
+    surveys.Theme rows the comment must be about (any of them); `segments`: the segments.Segment
+    rows the customer must be in (any of them)."""
     data = dict(data)
     if data.get("order") is None:
         data["order"] = (AlertRule.objects.aggregate(m=Max("order"))["m"] or 0) + 10
-    return _save_rule(AlertRule(**data), surveys=surveys, notify_users=notify_users, themes=themes)
+    return _save_rule(AlertRule(**data), surveys=surveys, notify_users=notify_users, themes=themes,
+                      segments=segments)
 
 
 @transaction.atomic
-def rule_update(*, rule: AlertRule, data: dict, surveys=None, notify_users=None, themes=None) -> AlertRule:
+def rule_update(*, rule: AlertRule, data: dict, surveys=None, notify_users=None, themes=None,
+                segments=None) -> AlertRule:
     for name, value in data.items():
         setattr(rule, name, value)
-    return _save_rule(rule, surveys=surveys, notify_users=notify_users, themes=themes)
+    return _save_rule(rule, surveys=surveys, notify_users=notify_users, themes=themes, segments=segments)
 
 
 @transaction.atomic

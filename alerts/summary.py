@@ -75,6 +75,11 @@ def rule_summary(rule, *, survey_names: Iterable[str] | None = None, notify_user
     if rule.customer_segments:
         parts.append(ngettext("in the %(segments)s segment", "in the %(segments)s segments",
                               len(rule.customer_segments)) % {"segments": _either(rule.customer_segments)})
+    from alerts.rules import rule_segments
+
+    named = sorted(segment.name for segment in rule_segments(rule))
+    if named:
+        parts.append(_("for customers in %(segments)s") % {"segments": _either([f"“{n}”" for n in named])})
     keywords = [k for k in rule.keywords or [] if k.strip()]
     if theme_names is None:
         from alerts.rules import rule_themes

@@ -120,7 +120,8 @@ def _editor(request: HttpRequest, rule: AlertRule | None) -> HttpResponse:
                 draft = form.draft()
                 surveys = list(form.cleaned_data.get("surveys") or [])
                 context["result"] = backtest(draft, days=days, survey_ids=[s.pk for s in surveys],
-                                             survey_names={s.pk: s.name for s in surveys})
+                                             survey_names={s.pk: s.name for s in surveys},
+                                             segments=list(form.cleaned_data.get("segments") or []))
                 context["summary"] = _draft_summary(form)
             else:
                 data = form.rule_data()

@@ -3,7 +3,8 @@
 status accepts the stored statuses plus the derived "overdue" and "due_soon" (several values OR);
 `q` searches the reference, the customer's name and e-mail and the response comment; `theme` (a
 theme's slug) keeps cases with a response about that theme; `sentiment` (negative, neutral,
-positive) reads the opening response's comment score; `sort` picks one of the orders in
+positive) reads the opening response's comment score; `segment` (a named segment's slug, several
+OR) keeps cases whose customer is in the segment (an IN subquery over customers); `sort` picks one of the orders in
 cases.ordering.SORTS (an unknown one is a field error: 400 in the API, a message by the field on
 the page)."""
 
@@ -28,6 +29,8 @@ from cases.selectors import (
     overdue_since,
     with_sort,
 )
+from segments.models import Segment
+from segments.selectors import customers_in_q
 from surveys.filtersets import ThemeSlugFilter, theme_q
 from surveys.models import Theme
 from surveys.vocabulary import Sentiment, sentiment_q
@@ -102,6 +105,11 @@ class CaseFilterSet(django_filters.FilterSet):
     sentiment = django_filters.MultipleChoiceFilter(
         choices=Sentiment.choices, method="filter_sentiment", label=_("Comment sentiment"),
     )
+    segment = django_filters.ModelMultipleChoiceFilter(
+        queryset=Segment.objects.order_by("name"), to_field_name="slug", method="filter_segment",
+        label=_("Customer segment"),
+        error_messages={"invalid_choice": "No segment with the slug %(value)s (see /api/v1/segments/)."},
+    )
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="filter_sort", label=_("Sort by"), empty_label=_("The view's own order"),
@@ -170,6 +178,13 @@ class CaseFilterSet(django_filters.FilterSet):
         for value in values:
             condition |= sentiment_q(value, field="response__sentiment")
         return queryset.filter(condition)
+
+    def filter_segment(self, queryset, name, segments):
+        """Cases whose customer is in any of the segments: customer_id IN (the segments' customers),
+        which PostgreSQL runs as a semi-join; a case without a customer is in no segment."""
+        if not segments:
+            return queryset
+        return queryset.filter(customers_in_q(segments))
 
     def filter_sort(self, queryset, name, value):
         return with_sort(queryset, value) if value else queryset

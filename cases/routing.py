@@ -7,7 +7,9 @@ the default team catches the rest.
 
 A rule's empty list means "any". Strings compare case-insensitively; `locations` matches the
 response's location or its region; `metrics` matches when the response carries any of them
-(nps/csat/ces or a question key in `scores`)."""
+(nps/csat/ces or a question key in `scores`); `segments` matches when the response's customer is
+in any of the named segments (segments.conditions' predicate over the customer, with their
+accounts' values read in one query only when a segment asks for them)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ from accounts.models import ClosedDay, SlaPolicy, Team
 from cases.calendar import calendar_for
 from cases.models import RoutingRule
 from core.process_cache import ProcessCache
+from segments.conditions import CustomerFacts, account_values_of
+from segments.selectors import compiled as compiled_segment
+from segments.signals import segment_changed
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +52,25 @@ def _customer_tier(response) -> str:
     return (tier or "").strip().lower()
 
 
-def rule_matches(rule: RoutingRule, response, survey_ids: set[int] | None = None) -> bool:
-    """Pure check of one rule against one response (survey_ids: the rule's surveys, prefetched)."""
+def _customer_facts(response, with_accounts: bool) -> CustomerFacts:
+    customer = response.customer if getattr(response, "customer_id", None) is not None else None
+    if customer is None:
+        return CustomerFacts()
+    return CustomerFacts.of(customer, account_values_of(customer.pk) if with_accounts else ())
+
+
+def rule_segments(rule: RoutingRule) -> tuple:
+    """The rule's segments compiled (cached on the rules the routing cache loads)."""
+    compiled = getattr(rule, "compiled_segments", None)
+    if compiled is None:
+        compiled = tuple(compiled_segment(s) for s in rule.segments.all()) if rule.pk else ()
+    return compiled
+
+
+def rule_matches(rule: RoutingRule, response, survey_ids: set[int] | None = None,
+                 customer: CustomerFacts | None = None) -> bool:
+    """Check of one rule against one response (survey_ids: the rule's surveys, prefetched;
+    customer: what segments read, made from response.customer when not given)."""
     if survey_ids is None:
         survey_ids = {s.pk for s in rule.surveys.all()}
     if survey_ids and response.survey_id not in survey_ids:
@@ -68,6 +90,11 @@ def rule_matches(rule: RoutingRule, response, survey_ids: set[int] | None = None
     metrics = _norm(rule.metrics)
     if metrics and not (metrics & _metrics_of(response)):
         return False
+    segments = rule_segments(rule)
+    if segments:
+        facts = customer or _customer_facts(response, any(s.needs_accounts for s in segments))
+        if not any(segment.matches(facts) for segment in segments):
+            return False
     return True
 
 
@@ -86,9 +113,10 @@ class Routing:
 
 
 def _load() -> Routing:
-    rules = list(RoutingRule.objects.filter(active=True).prefetch_related("surveys"))
+    rules = list(RoutingRule.objects.filter(active=True).prefetch_related("surveys", "segments"))
     for rule in rules:
         rule.survey_ids = frozenset(s.pk for s in rule.surveys.all())
+        rule.compiled_segments = tuple(compiled_segment(s) for s in rule.segments.all())
     default = _default_team_query().values_list("id", flat=True).first()
     teams = {team.pk: team for team in Team.objects.prefetch_related("closed_days")}
     for team in teams.values():
@@ -115,6 +143,8 @@ def active_rules() -> list[RoutingRule]:
 
 @receiver([post_save, post_delete], sender=RoutingRule, dispatch_uid="cases.routing.rules_changed")
 @receiver(m2m_changed, sender=RoutingRule.surveys.through, dispatch_uid="cases.routing.surveys_changed")
+@receiver(m2m_changed, sender=RoutingRule.segments.through, dispatch_uid="cases.routing.segments_changed")
+@receiver(segment_changed, dispatch_uid="cases.routing.segment_changed")
 @receiver([post_save, post_delete], sender=Team, dispatch_uid="cases.routing.teams_changed")
 @receiver([post_save, post_delete], sender=ClosedDay, dispatch_uid="cases.routing.closed_days_changed")
 @receiver([post_save, post_delete], sender=SlaPolicy, dispatch_uid="cases.routing.sla_policies_changed")
@@ -135,9 +165,14 @@ def active_sla_policies() -> list[SlaPolicy]:
 
 
 def matching_rule(response, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
-    for rule in active_rules() if rules is None else rules:
+    rules = active_rules() if rules is None else rules
+    customer = None
+    wanted = [s for rule in rules for s in rule_segments(rule)]
+    if wanted:  # the customer's facts once for every rule (account values only if a segment reads them)
+        customer = _customer_facts(response, any(s.needs_accounts for s in wanted))
+    for rule in rules:
         survey_ids = getattr(rule, "survey_ids", None)
-        if rule_matches(rule, response, set(survey_ids) if survey_ids is not None else None):
+        if rule_matches(rule, response, set(survey_ids) if survey_ids is not None else None, customer):
             return rule
     return None
 

@@ -7,6 +7,8 @@ from django_filters import rest_framework as filters
 
 from core.phones import to_e164
 from customers.models import Account
+from segments.models import Segment
+from segments.selectors import customers_in_q
 from surveys.models import Customer
 
 
@@ -27,6 +29,11 @@ class CustomerFilterSet(filters.FilterSet):
     phone = filters.CharFilter(method="filter_phone", help_text="Any of the customer's phones, in any format that "
                                                                 "reads as a number (compared in E.164).")
     account = filters.NumberFilter(field_name="account_contacts__account", help_text="Contacts of this account.")
+    in_segment = filters.ModelMultipleChoiceFilter(
+        queryset=Segment.objects.all(), to_field_name="slug", method="filter_in_segment",
+        help_text="In any of these named segments (slugs, /api/v1/segments/).",
+        error_messages={"invalid_choice": "No segment with the slug %(value)s (see /api/v1/segments/)."},
+    )
 
     class Meta:
         model = Customer
@@ -34,6 +41,11 @@ class CustomerFilterSet(filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(search_q(value)).distinct()
+
+    def filter_in_segment(self, queryset, name, segments):
+        if not segments:
+            return queryset
+        return queryset.filter(customers_in_q(segments, field="pk"))
 
     def filter_email(self, queryset, name, value):
         value = value.strip().lower()

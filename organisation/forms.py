@@ -9,13 +9,15 @@ import zoneinfo
 
 import holidays as holidays_lib
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ClosedDay, SlaPolicy, Team, User
 from accounts.validation import DAY_NAMES, WEEKDAYS
 from cases.models import RootCause, RootCauseCategory, RoutingRule
 from organisation.hours import Row, editor_rows, stored_hours
-from surveys.models import Survey
+from segments.models import Segment
+from surveys.models import Customer, Survey
 
 MIN_ROWS = 2  # editor rows per day (one more than the day has, at least this many)
 
@@ -132,14 +134,18 @@ class RoutingRuleForm(forms.ModelForm):
     class Meta:
         model = RoutingRule
         fields = ["name", "order", "active", "team", "surveys", "touchpoints", "locations", "channels",
-                  "customer_tiers", "metrics", "sla_policy"]
-        labels = {"team": _("Send to team"), "sla_policy": _("SLA policy")}
+                  "customer_tiers", "segments", "metrics", "sla_policy"]
+        labels = {"team": _("Send to team"), "sla_policy": _("SLA policy"),
+                  "segments": _("Customer in any of these segments")}
         help_texts = {"order": _("Rules are tried from the lowest number; the first that matches wins.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["surveys"].queryset = Survey.objects.order_by("name")
         self.fields["surveys"].required = False
+        self.fields["segments"].queryset = Segment.objects.order_by("name")
+        self.fields["segments"].required = False
+        self.fields["segments"].help_text = _("Blank: any customer. Segments are defined under Settings → Segments.")
 
 
 class RouteTestForm(forms.Form):
@@ -151,7 +157,19 @@ class RouteTestForm(forms.Form):
     region = forms.CharField(required=False, max_length=120)
     channel = forms.CharField(required=False, max_length=120)
     customer_tier = forms.CharField(required=False, max_length=60)
+    customer = forms.CharField(
+        required=False, max_length=255, label=_("Customer (e-mail or external id)"),
+        help_text=_("For rules with segments: the customer the response would come from."))
     metric = forms.ChoiceField(choices=[("nps", "NPS"), ("csat", "CSAT"), ("ces", "CES")], initial="nps", label=_("Metric"))
+
+    def clean_customer(self):
+        value = (self.cleaned_data.get("customer") or "").strip()
+        if not value:
+            return None
+        found = Customer.objects.filter(Q(email__iexact=value) | Q(external_id=value), merged_into__isnull=True).first()
+        if found is None:
+            raise forms.ValidationError(_("No customer has the e-mail or external id “%(value)s”.") % {"value": value})
+        return found
 
 
 class CategoryForm(forms.ModelForm):

@@ -1,7 +1,7 @@
 """Writes of the settings pages and the API that are not teams (accounts.teams has those): routing
 rules, the root-cause taxonomy; and the routing tester, which asks cases.routing itself.
 
-    routing_rule_save(rule, surveys=None) -> RoutingRule
+    routing_rule_save(rule, surveys=None, segments=None) -> RoutingRule
     route_test(**response_fields) -> RouteAnswer(team, rule)
     category_save(category), cause_save(cause)
 """
@@ -15,15 +15,17 @@ from django.db import transaction
 from accounts.models import Team
 from cases import routing
 from cases.models import NotificationKind, NotificationPreference, RootCause, RootCauseCategory, RoutingRule
-from surveys.models import Survey, SurveyResponse
+from surveys.models import Customer, Survey, SurveyResponse
 
 
 @transaction.atomic
-def routing_rule_save(rule: RoutingRule, surveys=None) -> RoutingRule:
+def routing_rule_save(rule: RoutingRule, surveys=None, segments=None) -> RoutingRule:
     rule.full_clean()
     rule.save()
     if surveys is not None:
         rule.surveys.set(surveys)
+    if segments is not None:
+        rule.segments.set(segments)
     return rule
 
 
@@ -44,11 +46,14 @@ class RouteAnswer:
 
 
 def route_test(*, survey: Survey | None = None, touchpoint: str = "", location: str = "", region: str = "",
-               channel: str = "", customer_tier: str = "", metric: str = "nps") -> RouteAnswer:
+               channel: str = "", customer_tier: str = "", metric: str = "nps",
+               customer: Customer | None = None) -> RouteAnswer:
     """Which team a response carrying these fields would go to, answered by cases.routing's own
-    route_team_id (the function ingest uses) on an unsaved response."""
+    route_team_id (the function ingest uses) on an unsaved response; `customer` (for segments)
+    is who it would come from, and their tier unless `customer_tier` is given."""
     response = SurveyResponse(survey_id=survey.pk if survey else None, touchpoint=touchpoint, location=location,
-                              region=region, channel=channel, scores={})
+                              region=region, channel=channel, scores={}, customer=customer)
+    customer_tier = customer_tier or (customer.tier if customer else "")
     setattr(response, metric, 5)  # any score: the metric condition asks which metrics it carries
     response.customer_tier = customer_tier
     team_id = routing.route_team_id(response)

@@ -1,4 +1,5 @@
-"""The one filter every report panel obeys: date range, team, survey, touchpoint, location, tier.
+"""The one filter every report panel obeys: date range, team, survey, touchpoint, location, tier,
+customer segment (a named segments.Segment: its customers, through an IN subquery).
 
 `ReportFilterForm` parses the query string (the HTML pages, the CSV export and the API all pass
 the same parameters); `ReportFilters` is the validated result, already intersected with what the
@@ -18,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from accounts.selectors import visible_team_ids
+from segments.models import Segment
+from segments.selectors import customers_in_q
 from surveys.models import Customer, Survey, SurveyResponse
 
 DEFAULT_PERIOD_DAYS = 90
@@ -49,6 +52,7 @@ class ReportFilters:
     touchpoint: str = ""
     location: str = ""
     tier: str = ""
+    segment: Segment | None = None
     now: dt.datetime = field(default_factory=timezone.now)
 
     # --- querysets -------------------------------------------------------------------------
@@ -70,6 +74,8 @@ class ReportFilters:
             qs = qs.filter(**{f"{via}response__location": self.location})
         if self.tier:
             qs = qs.filter(**{f"{via}customer__tier": self.tier})
+        if self.segment is not None:
+            qs = qs.filter(customers_in_q([self.segment], field=f"{via}customer_id"))
         if date_field:
             qs = self._dates(qs, date_field)
         return qs
@@ -89,6 +95,8 @@ class ReportFilters:
             qs = qs.filter(**{f"{via}location": self.location})
         if self.tier:
             qs = qs.filter(**{f"{via}customer__tier": self.tier})
+        if self.segment is not None:
+            qs = qs.filter(customers_in_q([self.segment], field=f"{via}customer_id"))
         return self._dates(qs, date_field or f"{via}answered_at")
 
     def _dates(self, qs, field_name: str):
@@ -100,7 +108,7 @@ class ReportFilters:
 
     # --- links -----------------------------------------------------------------------------
     def inbox_params(self) -> dict[str, str]:
-        """The inbox filters that reproduce this report's segment (the tier has no inbox filter)."""
+        """The inbox filters that reproduce this report's filters (the tier has no inbox filter)."""
         params = {}
         if self.team_id:
             params["team"] = str(self.team_id)
@@ -110,6 +118,8 @@ class ReportFilters:
             params["touchpoint"] = self.touchpoint
         if self.location:
             params["location"] = self.location
+        if self.segment is not None:
+            params["segment"] = self.segment.slug
         return params
 
     @property
@@ -130,6 +140,7 @@ class ReportFilters:
             "touchpoint": self.touchpoint or None,
             "location": self.location or None,
             "tier": self.tier or None,
+            "segment": self.segment.slug if self.segment is not None else None,
             "teams_in_scope": sorted(self.team_ids) if self.team_ids is not None else "all",
         }
 
@@ -144,6 +155,11 @@ class ReportFilterForm(forms.Form):
     touchpoint = forms.CharField(required=False, max_length=120)
     location = forms.CharField(required=False, max_length=120)
     tier = forms.CharField(required=False, max_length=60, label=_("Customer tier"))
+    segment = forms.ModelChoiceField(
+        queryset=Segment.objects.none(), required=False, to_field_name="slug", label=_("Customer segment"),
+        empty_label=_("All customers"),
+        error_messages={"invalid_choice": _("No segment with that slug (see /api/v1/segments/).")},
+    )
 
     def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS):
         data = data.copy() if data is not None else {}
@@ -156,6 +172,7 @@ class ReportFilterForm(forms.Form):
         super().__init__(data)
         self.fields["team"].queryset = Team.objects.visible_to(user).order_by("name")
         self.fields["survey"].queryset = Survey.objects.order_by("name")
+        self.fields["segment"].queryset = Segment.objects.order_by("name")
         for name in ("touchpoint", "location", "tier"):
             self.fields[name].widget.attrs["list"] = f"report-{name}-options"
 
@@ -189,6 +206,7 @@ class ReportFilterForm(forms.Form):
             touchpoint=(data.get("touchpoint") or "").strip(),
             location=(data.get("location") or "").strip(),
             tier=(data.get("tier") or "").strip(),
+            segment=data.get("segment"),
         )
 
     def options(self) -> dict[str, list[str]]:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("recovery/", views.recovery, name="recovery"),
     path("themes/", views.themes, name="themes"),
     path("contact/", views.contact, name="contact"),
+    path("segments/", views.segments, name="segments"),
     path("export/<slug:name>.csv", views.export_csv, name="export"),
 ]

@@ -19,8 +19,10 @@ from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
 from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS
 from reporting.tables import Table, cell_text
+from segments.models import Segment
 
-FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier")
+FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier", "segment")
+SEGMENT_CHOICE = ("segment", _("Customer segment"))  # a breakdown of the KPI and scores pages besides their dimensions
 TABS = [
     ("reporting:dashboard", _("Overdue")),
     ("reporting:reports", _("Closed-loop KPIs")),
@@ -28,6 +30,7 @@ TABS = [
     ("reporting:scores", _("Scores")),
     ("reporting:recovery", _("Recovery")),
     ("reporting:themes", _("Themes")),
+    ("reporting:segments", _("Segments")),
     ("reporting:contact", _("Contact")),
 ]
 
@@ -110,7 +113,7 @@ def dashboard(request):
 @reads_from_replica
 def kpis(request):
     by = request.GET.get("by", "team")
-    if by not in KPI_DIMENSIONS:
+    if by not in KPI_DIMENSIONS and by != "segment":
         by = "team"
     form, filters = _form(request, default_days=REPORTS[f"kpis-by-{by}"].default_days)
     table = REPORTS[f"kpis-by-{by}"].build(filters)
@@ -124,7 +127,7 @@ def kpis(request):
             "active_tab": "reporting:reports",
             "by": by,
             "keep": {"by": by},
-            "choices": [(key, label) for key, (label, _, _) in KPI_DIMENSIONS.items()],
+            "choices": [(key, label) for key, (label, _, _) in KPI_DIMENSIONS.items()] + [SEGMENT_CHOICE],
             "table": table,
             "coverage_bars": charts.bars(table, "group", "coverage_pct", "low_scores", " low scores"),
         },
@@ -155,6 +158,7 @@ def root_causes(request):
             "heat_cells": _heat_cells(heat),
             "scores": REPORTS["root-causes-scores"].build(filters),
             "prevention": REPORTS["root-causes-prevention"].build(filters),
+            "by_segment": REPORTS["root-causes-by-segment"].build(filters) if Segment.objects.exists() else None,
             "suggestions": suggestions,
             "suggestion_headline": _suggestion_headline(suggestions, model),
             "model": model,
@@ -194,7 +198,7 @@ def scores(request):
     if period not in ("week", "month"):
         period = "week"
     by = request.GET.get("by", "touchpoint")
-    if by not in SCORE_DIMENSIONS:
+    if by not in SCORE_DIMENSIONS and by != "segment":
         by = "touchpoint"
     form, filters = _form(request, default_days=REPORTS["scores-weekly"].default_days)
     trend = REPORTS[f"scores-{period}ly"].build(filters)
@@ -209,7 +213,7 @@ def scores(request):
             "period": period,
             "by": by,
             "keep": {"period": period, "by": by},
-            "by_choices": [(key, label) for key, (label, _) in SCORE_DIMENSIONS.items()],
+            "by_choices": [(key, label) for key, (label, _) in SCORE_DIMENSIONS.items()] + [SEGMENT_CHOICE],
             "trend": trend,
             "nps_chart": charts.line(trend, "period", "nps", -100, 100, ticks=(-100, -50, 0, 50, 100),
                                      newest_first=True),
@@ -237,6 +241,7 @@ def recovery(request):
             "recovery_bars": charts.bars(by_team, "group", "recovery_pct", "detractors_before", " detractors"),
             "by_root_cause": REPORTS["recovery-by-root-cause"].build(filters),
             "customers": REPORTS["recovery-customers"].build(filters),
+            "by_segment": REPORTS["recovery-by-segment"].build(filters) if Segment.objects.exists() else None,
             "verified_by_team": verified_by_team,
             "verified_bars": charts.bars(verified_by_team, "group", "verified_pct", "resolved_pct", " % self-reported",
                                          skip_labels=("All",)),
@@ -260,6 +265,28 @@ def contact(request):
         "over_contacted": REPORTS["contact-over-contacted"].build(filters),
         "policy_url": reverse("contactpolicy:settings"),
     })
+
+
+@require_GET
+@manager_required
+@reads_from_replica
+def segments(request):
+    """Every named segment side by side: scores, case rate, time to close, recovery, with counts."""
+    form, filters = _form(request, default_days=REPORTS["segments"].default_days)
+    comparison = REPORTS["segments"].build(filters)
+    return _page(
+        request,
+        "reporting/segments.html",
+        form,
+        filters,
+        {
+            "title": _("Segment comparison"),
+            "active_tab": "reporting:segments",
+            "comparison": comparison,
+            "nps_bars": charts.bars(comparison, "segment", "nps", "nps_n", " answers"),
+            "has_segments": len(comparison.rows) > 1,
+        },
+    )
 
 
 @require_GET

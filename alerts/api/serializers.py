@@ -10,6 +10,7 @@ from alerts import services
 from alerts.models import Alert, AlertRule
 from alerts.summary import rule_summary
 from alerts.validation import rule_problems
+from segments.models import Segment
 from surveys.models import Theme
 
 CONDITION_FIELDS = (
@@ -38,14 +39,18 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         many=True, required=False, slug_field="slug", queryset=Theme.objects.filter(status=Theme.Status.ACTIVE),
         help_text="Slugs of active themes; the comment must be about any of them (empty: any).",
     )
+    segments = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="slug", queryset=Segment.objects.all(),
+        help_text="Slugs of named segments (/api/v1/segments/); the customer must be in any of them (empty: any).",
+    )
 
     class Meta:
         model = AlertRule
         fields = [
             "id", "name", "active", "order", "metric", "metric_key", "scale_min", "scale_max", "ces_high_is_easy",
             "scale", "operator", "threshold", "threshold_high", "surveys", "touchpoints", "channels", "locations",
-            "customer_tiers", "customer_segments", "keywords", "keyword_mode", "themes", "comment_presence",
-            "sentiment", "action", "case_priority", "case_team", "sla_policy", "notify_users", "notify_team",
+            "customer_tiers", "customer_segments", "segments", "keywords", "keyword_mode", "themes",
+            "comment_presence", "sentiment", "action", "case_priority", "case_team", "sla_policy", "notify_users", "notify_team",
             "stop_processing", "repeat_window_days", "summary", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
@@ -83,7 +88,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         return attrs
 
     def _split(self, validated: dict) -> tuple[dict, dict]:
-        m2m = {name: validated.pop(name) for name in ("surveys", "notify_users", "themes") if name in validated}
+        m2m = {name: validated.pop(name) for name in ("surveys", "notify_users", "themes", "segments")
+               if name in validated}
         return validated, m2m
 
     def create(self, validated_data):

@@ -51,11 +51,12 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
         surveys = list(data.pop("surveys", []))
         data.pop("notify_users", None)
         themes = list(data.pop("themes", []))
+        segments = list(data.pop("segments", []))
         data.setdefault("name", "Draft rule")
         draft = AlertRule(**data)
         result = backtest(draft, days=days, survey_ids=[s.pk for s in surveys],
                           survey_names={s.pk: s.name for s in surveys}, theme_ids=[t.pk for t in themes],
-                          theme_names={t.pk: t.name for t in themes})
+                          theme_names={t.pk: t.name for t in themes}, segments=segments)
         return Response(BacktestResultSerializer(result).data)
 
     @extend_schema(operation_id="alert_rules_backtest_saved", request=BacktestDaysSerializer,

@@ -62,6 +62,10 @@ class RoutingRule(models.Model):
     locations = models.JSONField(default=list, blank=True, help_text=_("Locations or regions."))
     channels = models.JSONField(default=list, blank=True)
     customer_tiers = models.JSONField(default=list, blank=True)
+    segments = models.ManyToManyField(
+        "segments.Segment", blank=True, related_name="routing_rules",
+        help_text=_("The customer is in any of these named segments (empty: any customer)."),
+    )
     metrics = models.JSONField(default=list, blank=True, help_text=_("nps, csat, ces or question keys."))
     sla_policy = models.ForeignKey(
         SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

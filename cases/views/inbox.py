@@ -228,7 +228,7 @@ FILTER_LABELS = {
     "team": _("Team"), "assignee": _("Assignee"), "unassigned": _("Assigned or not"), "status": _("Status"),
     "priority": _("Priority"), "touchpoint": _("Touchpoint"), "location": _("Location or region"), "survey": _("Survey"),
     "root_cause": _("Root cause"), "created": _("Opened between"), "closed": _("Closed between"),
-    "theme": _("Theme"), "sentiment": _("Comment sentiment"),
+    "theme": _("Theme"), "sentiment": _("Comment sentiment"), "segment": _("Customer segment"),
 }
 
 
@@ -244,6 +244,9 @@ def _tune_filter_form(form) -> None:
     if "theme" in form.fields:
         form.fields["theme"].empty_label = _("Any theme")
         form.fields["theme"].widget.choices = form.fields["theme"].choices
+    if "segment" in form.fields:
+        form.fields["segment"].widget = django_forms.SelectMultiple(choices=form.fields["segment"].choices,
+                                                                    attrs={"size": 3})
     if "assignee" in form.fields:
         form.fields["assignee"].label_from_instance = lambda user: user.display_name
         form.fields["assignee"].widget.choices = form.fields["assignee"].choices

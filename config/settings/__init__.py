@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "audit",
     "imports",  # CSV imports and bulk upserts (docs/imports.md): importers registered by the apps above
     "surveys",
+    "segments",  # named customer segments (segments/, docs/customers.md): rules, routing, inbox, reports
     "alerts",
     "cases",
     "contactpolicy",

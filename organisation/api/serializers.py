@@ -7,11 +7,13 @@ from __future__ import annotations
 import copy
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from rest_framework import serializers
 
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team
 from cases.models import NotificationPreference, RootCause, RootCauseCategory, RoutingRule
-from surveys.models import Survey
+from segments.models import Segment
+from surveys.models import Customer, Survey
 
 
 class CleanedModelSerializer(serializers.ModelSerializer):
@@ -78,11 +80,14 @@ class SlaPolicySerializer(CleanedModelSerializer):
 
 class RoutingRuleSerializer(CleanedModelSerializer):
     surveys = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all(), many=True, required=False)
+    segments = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="slug", queryset=Segment.objects.all(),
+        help_text="Slugs of named segments (/api/v1/segments/); the customer must be in any of them (empty: any).")
 
     class Meta:
         model = RoutingRule
         fields = ["id", "name", "order", "active", "team", "surveys", "touchpoints", "locations", "channels",
-                  "customer_tiers", "metrics", "sla_policy"]
+                  "customer_tiers", "segments", "metrics", "sla_policy"]
 
 
 class RouteTestSerializer(serializers.Serializer):
@@ -92,9 +97,20 @@ class RouteTestSerializer(serializers.Serializer):
     region = serializers.CharField(required=False, allow_blank=True, default="")
     channel = serializers.CharField(required=False, allow_blank=True, default="")
     customer_tier = serializers.CharField(required=False, allow_blank=True, default="")
+    customer = serializers.CharField(required=False, allow_blank=True, default="",
+                                     help_text="E-mail or external id of the customer it would come from (segments).")
     # A plain string, not a choice field: a second `metric` enum would collide in the schema
     # with alert rules' (drf_spectacular.W001).
     metric = serializers.CharField(default="nps", help_text="nps, csat or ces: the score the response carries.")
+
+    def validate_customer(self, value: str):
+        value = (value or "").strip()
+        if not value:
+            return None
+        found = Customer.objects.filter(Q(email__iexact=value) | Q(external_id=value), merged_into__isnull=True).first()
+        if found is None:
+            raise serializers.ValidationError(f"No customer has the e-mail or external id “{value}”.")
+        return found
 
     def validate_metric(self, value: str) -> str:
         if value not in ("nps", "csat", "ces"):

@@ -92,14 +92,15 @@ class RoutingRuleViewSet(viewsets.ModelViewSet):
 
     serializer_class = s.RoutingRuleSerializer
     permission_classes = [IsCxAdmin]
-    queryset = RoutingRule.objects.prefetch_related("surveys").order_by("order", "id")
+    queryset = RoutingRule.objects.prefetch_related("surveys", "segments").order_by("order", "id")
 
     def _save(self, serializer, rule):
         data = dict(serializer.validated_data)
         surveys = data.pop("surveys", None)
+        segments = data.pop("segments", None)
         for field, value in data.items():
             setattr(rule, field, value)
-        serializer.instance = services.routing_rule_save(rule, surveys)
+        serializer.instance = services.routing_rule_save(rule, surveys, segments)
 
     def perform_create(self, serializer):
         self._save(serializer, RoutingRule())

@@ -35,6 +35,8 @@ def index(request: HttpRequest) -> HttpResponse:
          "Members, business hours, holidays and notification channels per team; the default team."),
         ("SLA policies", reverse("organisation:sla_list"), "First-contact and resolution targets in business hours."),
         ("Routing rules", reverse("organisation:routing_list"), "Which team gets a response, with a tester."),
+        ("Segments", reverse("segments:list"),
+         "Named groups of customers (tier, value, region, any attribute) for rules, routing, the inbox and reports."),
         ("Root causes", reverse("organisation:taxonomy"), "The categories and causes agents close cases with."),
         ("Notifications", reverse("organisation:notifications"), "Who gets which e-mail; each team's Slack and Teams channels."),
         ("Users", _url("accounts:users"), "Invite people, set roles, deactivate."),
@@ -84,7 +86,7 @@ def sla_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @admin_required
 def routing_list(request: HttpRequest) -> HttpResponse:
-    rules = RoutingRule.objects.select_related("team", "sla_policy").prefetch_related("surveys")
+    rules = RoutingRule.objects.select_related("team", "sla_policy").prefetch_related("surveys", "segments")
     tester = RouteTestForm(request.GET or None)
     answer = services.route_test(**tester.cleaned_data) if tester.is_bound and tester.is_valid() else None
     return render(request, "organisation/routing_list.html", {
@@ -106,7 +108,8 @@ def routing_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     rule = get_object_or_404(RoutingRule, pk=pk) if pk else None
     form = RoutingRuleForm(request.POST or None, instance=rule)
     return _edit(request, form=form,
-                 save=lambda f: services.routing_rule_save(f.instance, f.cleaned_data.get("surveys")),
+                 save=lambda f: services.routing_rule_save(f.instance, f.cleaned_data.get("surveys"),
+                                                           f.cleaned_data.get("segments")),
                  template_name="organisation/form.html", title=f"Routing rule “{rule}”" if rule else "New routing rule",
                  back=reverse("organisation:routing_list"),
                  delete_url=reverse("organisation:routing_delete", args=[rule.pk]) if rule else None)

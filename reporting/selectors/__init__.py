@@ -6,7 +6,7 @@ on PostgreSQL, date_trunc for periods); Python only pivots small result sets and
 durations in business hours, which depend on each team's calendar (cases.calendar).
 
 Modules: overdue (the dashboard), kpis, root_causes and suggestions, scores, recovery and
-verified_recovery, themes, contact (the contact policy's breaches); scoring (how scores are counted) and common (drill-down links, names,
+verified_recovery, themes, contact (the contact policy's breaches), segments (the segment comparison and the per-segment breakdowns); scoring (how scores are counted) and common (drill-down links, names,
 cross-tabs) are what the pages share. Callers import the page functions from here.
 
 Definitions (also in the README):
@@ -49,6 +49,13 @@ from reporting.selectors.root_causes import (
     root_cause_weekly,
 )
 from reporting.selectors.scores import SCORE_DIMENSIONS, scores_by, scores_trend
+from reporting.selectors.segments import (
+    kpis_by_segment,
+    recovery_by_segment,
+    root_causes_by_segment,
+    scores_by_segment,
+    segment_comparison,
+)
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.selectors.suggestions import root_cause_model_in_use, root_cause_suggestions
 from reporting.selectors.themes import (
@@ -80,6 +87,11 @@ __all__ = [
     "business_hours",
     "contact_breach_summary",
     "contact_breaches",
+    "kpis_by_segment",
+    "recovery_by_segment",
+    "root_causes_by_segment",
+    "scores_by_segment",
+    "segment_comparison",
     "due_within_q",
     "inbox_filter_names",
     "inbox_url",

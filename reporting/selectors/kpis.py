@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -85,10 +85,14 @@ def business_hours(team: Team, start: dt.datetime, end: dt.datetime | None) -> f
     return business_seconds_between(team, start, end) / 3600.0 if end > start else 0.0
 
 
+# One row for everything the filters select (reporting.selectors.segments: a row per segment).
+WHOLE = ("All", Value("all"), Value("all"))
+
+
 def kpis(filters: ReportFilters, by: str = "team") -> Table:
-    """Closed-loop KPIs per team, location, touchpoint, week or month, for cases created and low
-    scores answered in the period."""
-    label, case_dim, response_dim = KPI_DIMENSIONS[by]
+    """Closed-loop KPIs per team, location, touchpoint, week or month (or "all": one row), for
+    cases created and low scores answered in the period."""
+    label, case_dim, response_dim = WHOLE if by == "all" else KPI_DIMENSIONS[by]
     now = filters.now
     cases = filters.cases(date_field="created_at").order_by().annotate(dim=case_dim)
     closed = Q(status=CLOSED)

@@ -13,6 +13,7 @@ from followup.models import Verification
 from reporting.filters import ReportFilters
 from reporting.selectors.common import cause_names, closure_events, team_names_by_id
 from reporting.tables import Column, Table, pct
+from segments.selectors import customers_in_q
 
 
 def _checks(filters: ReportFilters, date_field: str):
@@ -30,6 +31,8 @@ def _checks(filters: ReportFilters, date_field: str):
         qs = qs.filter(case__response__location=filters.location)
     if filters.tier:
         qs = qs.filter(case__customer__tier=filters.tier)
+    if filters.segment is not None:
+        qs = qs.filter(customers_in_q([filters.segment], field="case__customer_id"))
     return filters._dates(qs, date_field).order_by()
 
 

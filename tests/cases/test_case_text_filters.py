@@ -15,10 +15,10 @@ from tests.inbox.helpers import make_response
 pytestmark = pytest.mark.django_db
 
 # Session, user, memberships, counts, the page, the filter panel's choices (teams, people, root
-# causes, surveys, themes: filters on, so the panel is open), the count of the cases that match
+# causes, surveys, themes, segments: filters on, so the panel is open), the count of the cases that match
 # (what a report's figure is checked by), the saved views and the bell's unread count (cases.context_processors,
 # cold cache): the same for 1 row or 60. The bulk panel's choices load only when it is opened.
-INBOX_QUERY_CEILING = 17  # with the two-factor check (device, policy cold)
+INBOX_QUERY_CEILING = 18  # with the two-factor check (device, policy cold)
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""Routing rules for named segments: the first rule whose segment holds the customer wins, in
+ingest's own routing function, the tester, the settings page and the API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from cases.models import RoutingRule
+from cases.routing import matching_rule, route_team_id, rules_changed
+from organisation.services import routing_rule_save
+from segments.models import Segment
+from segments.services import segment_save
+from tests.factories import (
+    AccountFactory, ContactFactory, CustomerFactory, SurveyFactory, SurveyResponseFactory, WebhookSourceFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def key_accounts(db):
+    with transaction.atomic():
+        return segment_save(Segment(name="Key accounts", conditions=[
+            {"field": "account.value", "operator": "gte", "value": 100000}]))
+
+
+def _response(customer=None):
+    source = WebhookSourceFactory(slug="routing-test", name="Test", vendor="standard")
+    survey = SurveyFactory(source=source, external_id="s", name="S")
+    return SurveyResponseFactory.build(source=source, survey=survey, customer=customer, nps=3, team=None)
+
+
+def test_a_segment_routing_rule_sends_its_customers_to_the_team(personas, key_accounts):
+    routing_rule_save(RoutingRule(name="Key accounts to South", order=10, team=personas.south), segments=[key_accounts])
+    rules_changed()
+    big = CustomerFactory()
+    ContactFactory(customer=big, account=AccountFactory(value=Decimal("120000")))
+    small = CustomerFactory()
+    ContactFactory(customer=small, account=AccountFactory(value=Decimal("5000")))
+    assert route_team_id(_response(big)) == personas.south.pk
+    assert route_team_id(_response(small)) == personas.north.pk  # the default team
+    assert route_team_id(_response(None)) == personas.north.pk
+    assert matching_rule(_response(big)).name == "Key accounts to South"
+
+
+def test_the_tester_and_the_api_take_a_customer(client, api_client, personas, key_accounts):
+    routing_rule_save(RoutingRule(name="Key accounts to South", order=10, team=personas.south), segments=[key_accounts])
+    big = CustomerFactory(email="buyer@big.example")
+    ContactFactory(customer=big, account=AccountFactory(value=Decimal("120000")))
+    client.force_login(personas.adam)
+    page = client.get("/settings/routing/test/", {"metric": "nps", "customer": "BUYER@big.example"})
+    assert "Key accounts to South" in page.content.decode()
+    missing = client.get("/settings/routing/test/", {"metric": "nps", "customer": "nobody@example.com"})
+    assert "No customer has the e-mail or external id “nobody@example.com”." in missing.content.decode()
+
+    api_client.force_authenticate(personas.adam)
+    answer = api_client.post("/api/v1/routing-rules/test/", {"customer": "buyer@big.example"}, format="json")
+    assert answer.status_code == 200 and answer.json()["team"]["name"] == "South"
+
+
+def test_the_settings_page_and_the_api_save_a_rules_segments(client, api_client, personas, key_accounts):
+    api_client.force_authenticate(personas.adam)
+    created = api_client.post("/api/v1/routing-rules/", {"name": "Key", "order": 5, "team": personas.south.pk,
+                                                          "segments": ["key-accounts"]}, format="json")
+    assert created.status_code == 201 and created.json()["segments"] == ["key-accounts"]
+    assert list(RoutingRule.objects.get(name="Key").segments.all()) == [key_accounts]
+
+    client.force_login(personas.adam)
+    saved = client.post("/settings/routing/new/", {"name": "Key 2", "order": "6", "active": "on",
+                                                   "team": personas.south.pk, "segments": [key_accounts.pk]})
+    assert saved.status_code == 302
+    assert list(RoutingRule.objects.get(name="Key 2").segments.all()) == [key_accounts]
+    listing = client.get("/settings/routing/").content.decode()
+    assert "Segments: Key accounts" in listing
