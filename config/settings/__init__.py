@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "cases",
     "followup",
     "customers",
+    "journeys",
     "reporting",
     "privacy",
     "organisation",
