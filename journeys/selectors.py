@@ -155,7 +155,7 @@ def unmapped_touchpoints(smap: StageMap, *, days: int = UNMAPPED_WINDOW_DAYS, no
         .exclude(touchpoint__in=sorted(smap.all_touchpoints))
         .order_by()
         .values("touchpoint")
-        .annotate(responses=Count("*"), without_stage=Count("*", filter=~smap.mapped_q()) if smap.has_mappings
+        .annotate(responses=Count("*"), without_stage=Count("pk", filter=~smap.mapped_q()) if smap.has_mappings
                   else Count("*"))
         .order_by("-responses", "touchpoint")[:limit]
     )

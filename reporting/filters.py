@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from accounts.selectors import visible_team_ids
+from journeys.models import Journey
 from surveys.models import Customer, Survey, SurveyResponse
 
 DEFAULT_PERIOD_DAYS = 90
@@ -49,6 +50,7 @@ class ReportFilters:
     touchpoint: str = ""
     location: str = ""
     tier: str = ""
+    journey_id: int | None = None  # the journey map's journey (None: the first journey)
     now: dt.datetime = field(default_factory=timezone.now)
 
     # --- querysets -------------------------------------------------------------------------
@@ -130,6 +132,7 @@ class ReportFilters:
             "touchpoint": self.touchpoint or None,
             "location": self.location or None,
             "tier": self.tier or None,
+            **({"journey": self.journey_id} if self.journey_id else {}),
             "teams_in_scope": sorted(self.team_ids) if self.team_ids is not None else "all",
         }
 
@@ -145,7 +148,7 @@ class ReportFilterForm(forms.Form):
     location = forms.CharField(required=False, max_length=120)
     tier = forms.CharField(required=False, max_length=60, label=_("Customer tier"))
 
-    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS):
+    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS, journey: bool = False):
         data = data.copy() if data is not None else {}
         self.default_days = default_days
         self.user = user
@@ -158,6 +161,12 @@ class ReportFilterForm(forms.Form):
         self.fields["survey"].queryset = Survey.objects.order_by("name")
         for name in ("touchpoint", "location", "tier"):
             self.fields[name].widget.attrs["list"] = f"report-{name}-options"
+        if journey:  # the journey map's reports (Report.journey): which journey
+            self.fields["journey"] = forms.ModelChoiceField(
+                queryset=Journey.objects.order_by("name"), required=False, label=_("Journey"),
+                empty_label=_("The first journey"),
+                error_messages={"invalid_choice": _("No such journey: choose one of the list.")},
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -189,6 +198,7 @@ class ReportFilterForm(forms.Form):
             touchpoint=(data.get("touchpoint") or "").strip(),
             location=(data.get("location") or "").strip(),
             tier=(data.get("tier") or "").strip(),
+            journey_id=data["journey"].pk if data.get("journey") else None,
         )
 
     def options(self) -> dict[str, list[str]]:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("scores/", views.scores, name="scores"),
     path("recovery/", views.recovery, name="recovery"),
     path("themes/", views.themes, name="themes"),
+    path("journey/", views.journey_map, name="journey_map"),
     path("export/<slug:name>.csv", views.export_csv, name="export"),
 ]

@@ -38,6 +38,7 @@ class ResponseFilterSet(filters.FilterSet):
     survey = filters.NumberFilter(field_name="survey_id")
     source = filters.CharFilter(field_name="source__slug")
     customer = filters.NumberFilter(field_name="customer_id")
+    team = filters.NumberFilter(field_name="team_id", help_text="The owning team's id (within the teams you may see).")
     touchpoint = filters.CharFilter(field_name="touchpoint", lookup_expr="iexact")
     location = filters.CharFilter(field_name="location", lookup_expr="iexact")
     metric = filters.CharFilter(method="filter_metric", help_text="nps, csat, ces, or a custom question key.")
