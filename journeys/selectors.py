@@ -60,6 +60,14 @@ class StageMap:
     def has_mappings(self) -> bool:
         return bool(self.touchpoints or self.surveys or self.sources)
 
+    def fingerprint(self) -> str:
+        """The same text in every process for the same journey, stages and mappings (a cache key)."""
+        def canonical(mapping: dict) -> list:
+            return sorted((k, sorted(v)) for k, v in mapping.items())
+
+        return repr((self.journey_id, self.relationship_survey_id, self.stages, canonical(self.touchpoints),
+                     canonical(self.surveys), canonical(self.sources)))
+
     def stage_expression(self, prefix: str = ""):
         """The stage id of a response (NULL for none): the WHENs in precedence order, touchpoints
         first, so the first that matches decides."""

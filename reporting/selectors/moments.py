@@ -10,6 +10,9 @@ Method (also printed on the journey map and in docs/journeys.md):
   seed, so the page, the CSV and the API agree; each resample correlates the customers' ranks in
   the whole sample). Above MAX_CUSTOMERS customers, a fixed random MAX_CUSTOMERS of them.
 - A stage with fewer than MIN_CUSTOMERS such customers says "not enough data" instead of a number.
+- The table is kept for CACHE_SECONDS per journey (its stages and mappings) and filter set: the
+  bootstrap is the page's costliest part, and a relationship score moves slowly. The page says
+  when the figures were computed.
 - A stage is a moment of truth when rho is at least MOMENT_MIN_RHO and its whole interval lies
   above zero. Stages are listed by rho, strongest first.
 This is association, not proof of cause: a customer who had a good delivery may also be one who
@@ -18,12 +21,15 @@ likes the brand.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import Avg
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from journeys.selectors import StageMap
@@ -31,11 +37,12 @@ from reporting.filters import ReportFilters
 from reporting.tables import Column, Table
 
 MIN_CUSTOMERS = 30
-MAX_CUSTOMERS = 5000
+MAX_CUSTOMERS = 2000
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_CHUNK = 200
 SEED = 20261204
 MOMENT_MIN_RHO = 0.2
+CACHE_SECONDS = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,27 @@ def _two(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(f"{value:.2f}")
 
 
+def _cache_key(filters: ReportFilters, smap: StageMap) -> str:
+    """The journey as mapped now and the filters (without the moment they were made)."""
+    scope = None if filters.team_ids is None else sorted(filters.team_ids)
+    fingerprint = repr((scope, replace(filters, team_ids=None, now=None), smap.fingerprint())).encode()
+    return "reporting:journey-moments:" + hashlib.sha256(fingerprint).hexdigest()
+
+
 def journey_moments(filters: ReportFilters, smap: StageMap | None, score_expression) -> Table:
+    """The moments-of-truth table, from the cache when the same journey and filters were asked
+    for in the last CACHE_SECONDS."""
+    if smap is None or smap.relationship_survey_id is None:
+        return _moments_table(filters, smap, score_expression)
+    key = _cache_key(filters, smap)
+    table = cache.get(key)
+    if table is None:
+        table = _moments_table(filters, smap, score_expression)
+        cache.set(key, table, CACHE_SECONDS)
+    return table
+
+
+def _moments_table(filters: ReportFilters, smap: StageMap | None, score_expression) -> Table:
     table = Table(
         "journey-moments-of-truth", _("Moments of truth"),
         [Column("stage", _("Stage")), Column("customers", _("Customers (n)"), True),
@@ -146,6 +173,8 @@ def journey_moments(filters: ReportFilters, smap: StageMap | None, score_express
         table.description = str(_("Choose the journey's relationship survey (Settings, Journeys) to estimate the "
                                   "moments of truth."))
         return table
+    table.description += " " + str(_("Computed at %(time)s.") % {
+        "time": timezone.localtime().strftime("%Y-%m-%d %H:%M")})
     pairs = customer_pairs(filters, smap, score_expression)
     estimates = [(stage, spearman_bootstrap(*pairs.get(stage.id, ([], [])))) for stage in smap.stages]
     estimates.sort(key=lambda item: (item[1].rho is None, -(item[1].rho or 0), item[0].position))
