@@ -20,8 +20,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Avg, Count, F, FloatField, Q, Value
-from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Greatest, TruncMonth
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -128,16 +129,52 @@ def _tops(rows, key: str, label_of) -> dict[int, str]:
     }
 
 
-def stage_figures(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
-    """Every figure of the stage table, by stage id: five grouped queries, whatever the number of stages."""
-    expr = smap.stage_expression()
+SUMMED = ("responses", "index_sum", "index_n", "nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2",
+          "ces_n", "ces_ease_sum", "ces_ease_n", "ces_high_effort")
+
+
+def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
+    """The responses of the period by (stage, month): counts and sums only, so the stage table
+    adds the months up and the trend reads them as they are. One scan of the period's responses."""
+    aggregates = score_aggregates()
+    aggregates.pop("ces_ease")
+    return list(
+        filters.responses().filter(smap.mapped_q()).order_by()
+        .annotate(stage=smap.stage_expression(), month=TruncMonth("answered_at"))
+        .values("stage", "month")
+        .annotate(responses=Count("*"), index_sum=Sum(score_index()), index_n=Count(score_index()),
+                  ces_ease_sum=Sum(ces_ease01()), ces_ease_n=Count(ces_ease01()), **aggregates)
+    )
+
+
+class Median(Aggregate):
+    """PostgreSQL's percentile_cont(0.5): the same linear interpolation as common.percentile."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _close_medians(closed) -> dict[int, tuple[int, float | None]]:
+    """(closed, median hours to close) per stage: in SQL on PostgreSQL, else over the rows in Python."""
+    hours = Greatest((Epoch("closed_at") - Epoch("created_at")) / Value(3600.0), Value(0.0))
+    if connection.vendor == "postgresql":
+        return {r["stage"]: (r["n"], r["median"])
+                for r in closed.values("stage").annotate(n=Count("pk"), median=Median(hours))}
+    durations: dict[int, list[float]] = defaultdict(list)
+    for stage, h in closed.annotate(h=hours).values_list("stage", "h"):
+        durations[stage].append(h)
+    return {stage: (len(values), percentile(sorted(values), 0.5)) for stage, values in durations.items()}
+
+
+def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | None = None) -> dict[int, dict]:
+    """Every figure of the stage table, by stage id: five grouped queries whatever the number of
+    stages (four when the monthly scores are passed in)."""
     case_expr = smap.stage_expression("response__")
-    responses = filters.responses().filter(smap.mapped_q()).order_by()
-    scores = {
-        r["stage"]: r
-        for r in responses.annotate(stage=expr).values("stage")
-        .annotate(responses=Count("*"), index=Avg(score_index()), **score_aggregates())
-    }
+    totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(SUMMED, 0))
+    for row in monthly_scores(filters, smap) if monthly is None else monthly:
+        for key in SUMMED:
+            totals[row["stage"]][key] += row[key] or 0
     cases = {
         r["stage"]: r
         for r in filters.cases(date_field="created_at").filter(smap.mapped_q("response__")).order_by()
@@ -146,9 +183,7 @@ def stage_figures(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
     }
     closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").filter(
         smap.mapped_q("response__")).order_by().annotate(stage=case_expr)
-    durations: dict[int, list[float]] = defaultdict(list)
-    for stage, hours in closed.annotate(h=(Epoch("closed_at") - Epoch("created_at")) / 3600.0).values_list("stage", "h"):
-        durations[stage].append(max(hours, 0.0))
+    medians = _close_medians(closed)
     causes = _tops(
         closed.filter(root_cause__isnull=False).values("stage", "root_cause__name", "root_cause__category__name")
         .annotate(n=Count("pk")),
@@ -156,30 +191,29 @@ def stage_figures(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
         lambda r: cause_label(r["root_cause__category__name"], r["root_cause__name"]),
     )
     themes = _tops(
-        filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at").filter(smap.mapped_q("response__"))
-        .order_by().annotate(stage=case_expr).values("stage", "theme__name").annotate(n=Count("pk")),
+        filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at")
+        .filter(smap.mapped_q("response__")).order_by().annotate(stage=case_expr)
+        .values("stage", "theme__name").annotate(n=Count("pk")),
         "theme",
         lambda r: r["theme__name"],
     )
     out = {}
     for stage in smap.stages:
-        s = scores.get(stage.id)
-        agg = s or {k: 0 for k in ("nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2", "ces_n",
-                                   "ces_high_effort")} | {"ces_ease": None}
-        n_responses = s["responses"] if s else 0
+        t = totals[stage.id]
+        agg = {**t, "ces_ease": t["ces_ease_sum"] / t["ces_ease_n"] if t["ces_ease_n"] else None}
         c = cases.get(stage.id, {"n": 0, "open": 0})
-        hours = sorted(durations.get(stage.id, []))
+        n_closed, median = medians.get(stage.id, (0, None))
         out[stage.id] = {
             "position": stage.position + 1,
             "stage": stage.name,
-            "responses": n_responses,
-            "score_index": one_decimal(s["index"]) if s else None,
+            "responses": t["responses"],
+            "score_index": one_decimal(t["index_sum"] / t["index_n"]) if t["index_n"] else None,
             **score_figures(agg),
             "cases": c["n"],
             "open": c["open"],
-            "case_rate": pct(c["n"], n_responses),
-            "closed": len(hours),
-            "close_median_h": one_decimal(percentile(hours, 0.5)),
+            "case_rate": pct(c["n"], t["responses"]),
+            "closed": n_closed,
+            "close_median_h": one_decimal(median),
             "top_root_causes": causes.get(stage.id, ""),
             "top_themes": themes.get(stage.id, ""),
         }
@@ -247,19 +281,15 @@ def _pain_table(filters: ReportFilters, smap: StageMap | None, figures: dict[int
 # --- trend ------------------------------------------------------------------------------------
 def journey_trend(filters: ReportFilters) -> Table:
     """Each stage's score index by month (a column per month, oldest first)."""
-    return _trend_table(filters, journey_for(filters))
+    smap = journey_for(filters)
+    return _trend_table(filters, smap, monthly_scores(filters, smap) if smap else [])
 
 
-def _trend_table(filters: ReportFilters, smap: StageMap | None) -> Table:
+def _trend_table(filters: ReportFilters, smap: StageMap | None, rows: list[dict]) -> Table:
     table = Table("journey-trend", _("Score index by month"), [Column("stage", _("Stage"))],
                   description=str(_("The score index (0-100) of each stage's responses, by the month they were answered.")))
     if smap is None:
         return _no_journey(table)
-    rows = list(
-        filters.responses().filter(smap.mapped_q()).order_by().annotate(stage=smap.stage_expression(),
-                                                                         month=TruncMonth("answered_at"))
-        .values("stage", "month").annotate(index=Avg(score_index()), n=Count("*"))
-    )
     months = sorted({r["month"] for r in rows})
     keys = [(m, "m" + timezone.localtime(m).strftime("%Y-%m")) for m in months]
     table.columns += [Column(k, k[1:], True) for _, k in keys]
@@ -267,8 +297,8 @@ def _trend_table(filters: ReportFilters, smap: StageMap | None) -> Table:
     grid = defaultdict(dict)
     totals = defaultdict(int)
     for r in rows:
-        grid[r["stage"]][r["month"]] = one_decimal(r["index"])
-        totals[r["stage"]] += r["n"]
+        grid[r["stage"]][r["month"]] = one_decimal(r["index_sum"] / r["index_n"]) if r["index_n"] else None
+        totals[r["stage"]] += r["responses"]
     for stage in smap.stages:
         table.add({"stage": stage.name, **{k: grid[stage.id].get(m) for m, k in keys}, "total": totals[stage.id]},
                   {"total": responses_url(filters, stage.id)})
@@ -293,11 +323,12 @@ class JourneyMap:
 
 def journey_map(filters: ReportFilters) -> JourneyMap:
     smap = journey_for(filters)
-    figures = stage_figures(filters, smap) if smap else {}
+    monthly = monthly_scores(filters, smap) if smap else []
+    figures = stage_figures(filters, smap, monthly) if smap else {}
     return JourneyMap(
         journey=smap,
         stages=_stages_table(filters, smap, figures),
         pain_points=_pain_table(filters, smap, figures),
         moments=journey_moments(filters, smap, score_index()),
-        trend=_trend_table(filters, smap),
+        trend=_trend_table(filters, smap, monthly),
     )

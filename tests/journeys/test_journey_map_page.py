@@ -16,9 +16,10 @@ from tests.reporting import builders as b
 pytestmark = pytest.mark.django_db
 
 # Queries the journey map page may make: session and user (2), the filter form's teams and
-# surveys and journeys (3), the stage map (2), the stage figures (5), moments of truth (<= 2),
-# the trend (1), and the datalist options (cached after the first view).
-JOURNEY_MAP_QUERIES = 18
+# surveys and journeys (3), the stage map (2), the scores by stage and month (1), the other stage
+# figures (4), moments of truth (<= 2, then cached),
+# and the datalist options (cached after the first view).
+JOURNEY_MAP_QUERIES = 17
 NUMBER_LINK = re.compile(r'<a href="([^"]+)">\s*([0-9][0-9,.]*)\s*</a>')
 
 
