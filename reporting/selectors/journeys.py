@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value
+from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models import Case as DbCase
 from django.db.models.functions import Cast, Coalesce, Greatest, TruncMonth
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -155,35 +156,48 @@ class Median(Aggregate):
     output_field = FloatField()
 
 
-def _close_medians(closed) -> dict[int, tuple[int, float | None]]:
-    """(closed, median hours to close) per stage: in SQL on PostgreSQL, else over the rows in Python."""
+def _period_q(field_name: str, filters: ReportFilters) -> Q:
+    q = Q()
+    if filters.start:
+        q &= Q(**{f"{field_name}__gte": filters.start})
+    if filters.end:
+        q &= Q(**{f"{field_name}__lt": filters.end})
+    return q
+
+
+def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
+    """Per stage: cases opened in the period, those still open, cases closed in the period and
+    their median hours to close. One query over the cases opened or closed in the period (on
+    PostgreSQL; SQLite counts in SQL and takes the median over the closed cases' rows)."""
+    opened = _period_q("created_at", filters)
+    closed = Q(status=CLOSED) & _period_q("closed_at", filters)
     hours = Greatest((Epoch("closed_at") - Epoch("created_at")) / Value(3600.0), Value(0.0))
+    qs = filters.cases().filter(opened | closed).order_by().annotate(stage=smap.stage_expression("response__"))
+    counts = {"n": Count("pk", filter=opened), "open": Count("pk", filter=opened & ~Q(status=CLOSED)),
+              "closed": Count("pk", filter=closed)}
     if connection.vendor == "postgresql":
-        return {r["stage"]: (r["n"], r["median"])
-                for r in closed.values("stage").annotate(n=Count("pk"), median=Median(hours))}
-    durations: dict[int, list[float]] = defaultdict(list)
-    for stage, h in closed.annotate(h=hours).values_list("stage", "h"):
-        durations[stage].append(h)
-    return {stage: (len(values), percentile(sorted(values), 0.5)) for stage, values in durations.items()}
+        counts["median"] = Median(DbCase(When(closed, then=hours), default=None, output_field=FloatField()))
+    out = {r["stage"]: r for r in qs.values("stage").annotate(**counts)}
+    if connection.vendor != "postgresql":
+        durations: dict[int, list[float]] = defaultdict(list)
+        for stage, h in qs.filter(closed).annotate(h=hours).values_list("stage", "h"):
+            durations[stage].append(h)
+        for stage, row in out.items():
+            row["median"] = percentile(sorted(durations.get(stage, [])), 0.5)
+    return out
 
 
 def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | None = None) -> dict[int, dict]:
-    """Every figure of the stage table, by stage id: five grouped queries whatever the number of
-    stages (four when the monthly scores are passed in)."""
+    """Every figure of the stage table, by stage id: four grouped queries whatever the number of
+    stages (three when the monthly scores are passed in)."""
     case_expr = smap.stage_expression("response__")
     totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(SUMMED, 0))
     for row in monthly_scores(filters, smap) if monthly is None else monthly:
         for key in SUMMED:
             totals[row["stage"]][key] += row[key] or 0
-    cases = {
-        r["stage"]: r
-        for r in filters.cases(date_field="created_at").filter(smap.mapped_q("response__")).order_by()
-        .annotate(stage=case_expr).values("stage")
-        .annotate(n=Count("pk"), open=Count("pk", filter=~Q(status=CLOSED)))
-    }
-    closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").filter(
-        smap.mapped_q("response__")).order_by().annotate(stage=case_expr)
-    medians = _close_medians(closed)
+    cases = case_counts(filters, smap)
+    closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").order_by().annotate(
+        stage=case_expr)
     causes = _tops(
         closed.filter(root_cause__isnull=False).values("stage", "root_cause__name", "root_cause__category__name")
         .annotate(n=Count("pk")),
@@ -192,8 +206,7 @@ def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | 
     )
     themes = _tops(
         filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at")
-        .filter(smap.mapped_q("response__")).order_by().annotate(stage=case_expr)
-        .values("stage", "theme__name").annotate(n=Count("pk")),
+        .order_by().annotate(stage=case_expr).values("stage", "theme__name").annotate(n=Count("pk")),
         "theme",
         lambda r: r["theme__name"],
     )
@@ -201,8 +214,7 @@ def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | 
     for stage in smap.stages:
         t = totals[stage.id]
         agg = {**t, "ces_ease": t["ces_ease_sum"] / t["ces_ease_n"] if t["ces_ease_n"] else None}
-        c = cases.get(stage.id, {"n": 0, "open": 0})
-        n_closed, median = medians.get(stage.id, (0, None))
+        c = cases.get(stage.id, {"n": 0, "open": 0, "closed": 0, "median": None})
         out[stage.id] = {
             "position": stage.position + 1,
             "stage": stage.name,
@@ -212,8 +224,8 @@ def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | 
             "cases": c["n"],
             "open": c["open"],
             "case_rate": pct(c["n"], t["responses"]),
-            "closed": n_closed,
-            "close_median_h": one_decimal(median),
+            "closed": c["closed"],
+            "close_median_h": one_decimal(c["median"]),
             "top_root_causes": causes.get(stage.id, ""),
             "top_themes": themes.get(stage.id, ""),
         }
