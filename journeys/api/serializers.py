@@ -7,6 +7,8 @@ from rest_framework import serializers
 from journeys.models import Journey, Stage, StageMapping
 from surveys.models import Survey, WebhookSource
 
+ID_MAX = 2**63 - 1  # a bigint id: a larger number is a 400, not a database error
+
 
 class MappingSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="The webhook source's slug.")
@@ -52,11 +54,12 @@ class StageInputSerializer(serializers.Serializer):
 
 
 class ReorderInputSerializer(serializers.Serializer):
-    stages = serializers.ListField(child=serializers.IntegerField(), help_text="Every stage id, in the new order.")
+    stages = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=ID_MAX),
+                                   help_text="Every stage id, in the new order.")
 
 
 class MappingInputSerializer(serializers.Serializer):
-    stage = serializers.IntegerField(help_text="A stage of this journey.")
+    stage = serializers.IntegerField(min_value=1, max_value=ID_MAX, help_text="A stage of this journey.")
     touchpoint = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     survey = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all(), required=False, allow_null=True,
                                                 default=None)

@@ -21,6 +21,7 @@ likes the brand.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -90,7 +91,7 @@ def spearman_bootstrap(stage_scores, relationship_scores, *, seed: int = SEED,
     m = len(x)
     rx, ry = ranks(x), ranks(y)
     rho = float(_corr_rows(rx[None, :], ry[None, :])[0])
-    if rho != rho:  # every customer gave the same score: no ordering to correlate
+    if np.isnan(rho):  # every customer gave the same score: no ordering to correlate
         return Estimate(n, None, None, None, m)
     found = []
     for start in range(0, resamples, BOOTSTRAP_CHUNK):
@@ -141,20 +142,20 @@ def _cache_key(filters: ReportFilters, smap: StageMap) -> str:
     return "reporting:journey-moments:" + hashlib.sha256(fingerprint).hexdigest()
 
 
-def journey_moments(filters: ReportFilters, smap: StageMap | None, score_expression) -> Table:
-    """The moments-of-truth table, from the cache when the same journey and filters were asked
-    for in the last CACHE_SECONDS."""
-    if smap is None or smap.relationship_survey_id is None:
-        return _moments_table(filters, smap, score_expression)
+def moment_estimates(filters: ReportFilters, smap: StageMap, score_expression) -> tuple[dt.datetime, dict[int, Estimate]]:
+    """(when computed, estimate per stage id), from the cache when the same journey (as mapped) and
+    filters were asked for in the last CACHE_SECONDS. Numbers only: the table around them is built
+    in each reader's language."""
     key = _cache_key(filters, smap)
-    table = cache.get(key)
-    if table is None:
-        table = _moments_table(filters, smap, score_expression)
-        cache.set(key, table, CACHE_SECONDS)
-    return table
+    cached = cache.get(key)
+    if cached is None:
+        pairs = customer_pairs(filters, smap, score_expression)
+        cached = (timezone.now(), {stage.id: spearman_bootstrap(*pairs.get(stage.id, ([], []))) for stage in smap.stages})
+        cache.set(key, cached, CACHE_SECONDS)
+    return cached
 
 
-def _moments_table(filters: ReportFilters, smap: StageMap | None, score_expression) -> Table:
+def journey_moments(filters: ReportFilters, smap: StageMap | None, score_expression) -> Table:
     table = Table(
         "journey-moments-of-truth", _("Moments of truth"),
         [Column("stage", _("Stage")), Column("customers", _("Customers (n)"), True),
@@ -173,17 +174,21 @@ def _moments_table(filters: ReportFilters, smap: StageMap | None, score_expressi
         table.description = str(_("Choose the journey's relationship survey (Settings, Journeys) to estimate the "
                                   "moments of truth."))
         return table
+    computed_at, by_stage = moment_estimates(filters, smap, score_expression)
     table.description += " " + str(_("Computed at %(time)s.") % {
-        "time": timezone.localtime().strftime("%Y-%m-%d %H:%M")})
-    pairs = customer_pairs(filters, smap, score_expression)
-    estimates = [(stage, spearman_bootstrap(*pairs.get(stage.id, ([], [])))) for stage in smap.stages]
+        "time": timezone.localtime(computed_at).strftime("%Y-%m-%d %H:%M")})
+    estimates = [(stage, by_stage.get(stage.id, Estimate(0, None, None, None, 0))) for stage in smap.stages]
     estimates.sort(key=lambda item: (item[1].rho is None, -(item[1].rho or 0), item[0].position))
     for stage, e in estimates:
         if e.rho is None:
             verdict = str(_("not enough data")) if e.customers < MIN_CUSTOMERS else str(_("no variation"))
         else:
-            verdict = str(_("yes")) if e.rho >= MOMENT_MIN_RHO and e.low is not None and e.low > 0 else str(_("no"))
+            verdict = str(_("yes")) if is_moment(e) else str(_("no"))
         table.add({"stage": stage.name, "customers": e.customers,
                    "rho": _two(e.rho), "ci_low": _two(e.low), "ci_high": _two(e.high),
-                   "verdict": verdict})
+                   "verdict": verdict}, {})
     return table
+
+
+def is_moment(e: Estimate) -> bool:
+    return e.rho is not None and e.rho >= MOMENT_MIN_RHO and e.low is not None and e.low > 0

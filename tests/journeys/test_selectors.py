@@ -152,3 +152,31 @@ def test_without_a_relationship_survey_the_table_says_how_to_choose_one(mapped):
     table = selectors.journey_moments_of_truth(north_filters(mapped))
     assert table.rows == []
     assert "relationship survey" in table.description
+
+
+def test_moments_are_kept_until_the_journey_changes(personas):
+    """The estimates are cached per journey (as mapped) and filters: new answers wait for the
+    cache, a mapping change is seen at once."""
+    from journeys import services
+    from tests.journeys.conftest import journey_with_stages
+
+    journey, (buy, receive, get_help), _ = journey_with_stages()
+    relationship = b.survey("Relationship")
+    services.journey_update(journey=journey, name=journey.name, relationship_survey=relationship)
+    at = timezone.now() - dt.timedelta(days=5)
+    for i in range(31):
+        who = b.customer(f"K{i}")
+        b.response(personas.north, at=at, nps=i % 11, touchpoint="Relationship email", who=who, on_survey=relationship)
+        b.response(personas.north, at=at, nps=(i * 3) % 11, touchpoint="Checkout", who=who, on_survey=b.survey("Shop"))
+    filters = north_filters(personas)
+
+    def customers_by_stage():
+        return {r["stage"]: r["customers"] for r in selectors.journey_moments_of_truth(filters).rows}
+
+    assert customers_by_stage() == {"Buy": 31, "Receive": 0, "Get help": 0}
+    who = b.customer("Late")
+    b.response(personas.north, at=at, nps=5, touchpoint="Relationship email", who=who, on_survey=relationship)
+    b.response(personas.north, at=at, nps=5, touchpoint="Checkout", who=who, on_survey=b.survey("Shop"))
+    assert customers_by_stage()["Buy"] == 31  # kept
+    services.mapping_set(stage=receive, touchpoint="Checkout")
+    assert customers_by_stage() == {"Buy": 0, "Receive": 32, "Get help": 0}
