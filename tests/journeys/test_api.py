@@ -72,7 +72,8 @@ def test_an_admin_creates_reorders_maps_and_deletes(personas):
 
 
 @pytest.mark.parametrize("payload, field, message", [
-    ({"stage": 0, "touchpoint": "App"}, "detail", "No such stage in this journey."),
+    ({"stage": 999999999, "touchpoint": "App"}, "detail", "No such stage in this journey."),
+    ({"stage": 0, "touchpoint": "App"}, "stage", "Ensure this value is greater than or equal to 1."),
     ({"stage": "STAGE", "touchpoint": "App", "survey": None, "source": "helpdesk"}, "detail",
      "Map exactly one touchpoint, survey or webhook source."),
     ({"stage": "STAGE", "source": "nowhere"}, "source", "Object with slug=nowhere does not exist."),
