@@ -14,6 +14,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
@@ -170,7 +172,24 @@ def unmapped_touchpoints(smap: StageMap, *, days: int = UNMAPPED_WINDOW_DAYS, no
     return [UnmappedTouchpoint(r["touchpoint"], r["responses"], r["without_stage"]) for r in rows]
 
 
+STAGE_CHOICES_KEY = "journeys:stage-choices"
+STAGE_CHOICES_SECONDS = 10 * 60
+
+
 def stage_choices() -> list[tuple[int, str]]:
-    """Every stage as (id, "Journey: Stage"), journeys by name, stages in order."""
-    return [(pk, f"{journey}: {name}") for pk, journey, name in
-            Stage.objects.order_by("journey__name", "position", "pk").values_list("pk", "journey__name", "name")]
+    """Every stage as (id, "Journey: Stage"), journeys by name, stages in order: the inbox's
+    Journey stage filter. Kept in the cache (the inbox's query budget has no room for it);
+    journeys.services forgets it on every write to journeys or stages."""
+    choices = cache.get(STAGE_CHOICES_KEY)
+    if choices is None:
+        choices = [(pk, f"{journey}: {name}") for pk, journey, name in
+                   Stage.objects.order_by("journey__name", "position", "pk").values_list("pk", "journey__name", "name")]
+        cache.set(STAGE_CHOICES_KEY, choices, STAGE_CHOICES_SECONDS)
+    return choices
+
+
+def stage_choices_changed() -> None:
+    """After a write to journeys or stages: now, and again once it commits (a reader in between
+    may have cached the old list)."""
+    cache.delete(STAGE_CHOICES_KEY)
+    transaction.on_commit(lambda: cache.delete(STAGE_CHOICES_KEY))

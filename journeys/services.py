@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from journeys.models import Journey, Stage, StageMapping
+from journeys.selectors import stage_choices_changed
 from surveys.models import Survey, WebhookSource
 
 DEFAULT_STAGES = ["Discover", "Buy", "Receive", "Use", "Get help", "Renew"]
@@ -25,6 +26,7 @@ def journey_create(*, name: str, description: str = "", relationship_survey: Sur
     journey = Journey.objects.create(name=name, description=description, relationship_survey=relationship_survey)
     for position, stage_name in enumerate(stage_names or []):
         Stage.objects.create(journey=journey, name=stage_name, position=position)
+    stage_choices_changed()
     return journey
 
 
@@ -38,11 +40,13 @@ def journey_update(*, journey: Journey, name: str, description: str = "",
         raise ValidationError({"name": _("A journey named “%(name)s” exists already.") % {"name": name}})
     journey.name, journey.description, journey.relationship_survey = name, description, relationship_survey
     journey.save()
+    stage_choices_changed()
     return journey
 
 
 def journey_delete(*, journey: Journey) -> None:
     journey.delete()  # its stages and mappings go with it (each recorded by the audit trail)
+    stage_choices_changed()
 
 
 @transaction.atomic
@@ -54,8 +58,10 @@ def stage_create(*, journey: Journey, name: str, description: str = "") -> Stage
     if journey.stages.filter(name__iexact=name).exists():
         raise ValidationError({"name": _("This journey has a stage named “%(name)s” already.") % {"name": name}})
     last = journey.stages.aggregate(m=Max("position"))["m"]
-    return Stage.objects.create(journey=journey, name=name, description=description,
-                                position=0 if last is None else last + 1)
+    stage = Stage.objects.create(journey=journey, name=name, description=description,
+                                 position=0 if last is None else last + 1)
+    stage_choices_changed()
+    return stage
 
 
 @transaction.atomic
@@ -67,6 +73,7 @@ def stage_update(*, stage: Stage, name: str, description: str = "") -> Stage:
         raise ValidationError({"name": _("This journey has a stage named “%(name)s” already.") % {"name": name}})
     stage.name, stage.description = name, description
     stage.save()
+    stage_choices_changed()
     return stage
 
 
@@ -75,6 +82,7 @@ def stage_delete(*, stage: Stage) -> None:
     journey_id = stage.journey_id
     stage.delete()
     _renumber(journey_id)
+    stage_choices_changed()
 
 
 @transaction.atomic
@@ -89,6 +97,7 @@ def stages_reorder(*, journey: Journey, stage_ids: list[int]) -> list[Stage]:
         if stage.position != position:
             stage.position = position
             stage.save(update_fields=["position"])
+    stage_choices_changed()
     return ordered
 
 

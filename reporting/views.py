@@ -15,7 +15,7 @@ from accounts.permissions import manager_required
 from reporting import charts, selectors
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
-from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS
+from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS, moments
 from reporting.tables import Table, cell_text
 
 FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier", "journey")
@@ -321,7 +321,5 @@ def _stage_cards(result) -> list[dict]:
 
 
 def moments_method() -> dict:
-    from reporting.selectors import moments
-
     return {"min": moments.MIN_CUSTOMERS, "max": moments.MAX_CUSTOMERS, "resamples": moments.BOOTSTRAP_RESAMPLES,
             "rho": moments.MOMENT_MIN_RHO}

@@ -188,7 +188,7 @@ def _tune_filter_form(form) -> None:
     if "survey" in form.fields:
         surveys = [("", _("Any survey")), *Survey.objects.order_by("name").values_list("id", "name")]
         form.fields["survey"].widget = django_forms.Select(choices=surveys)
-    if "journey_stage" in form.fields:
+    if "journey_stage" in form.fields and form.data.get("journey_stage"):  # shown only when set (the template)
         stages = [("", _("Any stage")), *response_scope_choices("journey_stage")]
         form.fields["journey_stage"].widget = django_forms.Select(choices=stages)
     if "unassigned" in form.fields:
