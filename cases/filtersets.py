@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Priority, Team, User
 from cases.models import Case, CaseResponse, RootCause
 from cases.ordering import SORT_CHOICES, SORTS
+from core.scopes import response_scope_q
 from cases.selectors import (
     INBOX_VIEWS,
     due_soon_q,
@@ -110,6 +111,8 @@ class CaseFilterSet(django_filters.FilterSet):
         label=_("Customer segment"),
         error_messages={"invalid_choice": "No segment with the slug %(value)s (see /api/v1/segments/)."},
     )
+    # A journey stage's cases (by their opening response), lent by the journeys app (core.scopes).
+    journey_stage = django_filters.NumberFilter(method="filter_journey_stage", label=_("Journey stage"))
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="filter_sort", label=_("Sort by"), empty_label=_("The view's own order"),
@@ -159,6 +162,9 @@ class CaseFilterSet(django_filters.FilterSet):
                                               nps__isnull=False)
         again = Q(closed_at__isnull=False, customer__isnull=False, response__nps__isnull=False) & Exists(later)
         return queryset.filter(again if value else ~again)
+
+    def filter_journey_stage(self, queryset, name, value):
+        return queryset.filter(response_scope_q("journey_stage", value, "response__"))
 
     def filter_location(self, queryset, name, value):
         return queryset.filter(Q(response__location__iexact=value) | Q(response__region__iexact=value))

@@ -21,6 +21,7 @@ from accounts.models import Team
 from accounts.selectors import visible_team_ids
 from segments.models import Segment
 from segments.selectors import customers_in_q
+from journeys.models import Journey
 from surveys.models import Customer, Survey, SurveyResponse
 
 DEFAULT_PERIOD_DAYS = 90
@@ -53,6 +54,7 @@ class ReportFilters:
     location: str = ""
     tier: str = ""
     segment: Segment | None = None
+    journey_id: int | None = None  # the journey map's journey (None: the first journey)
     now: dt.datetime = field(default_factory=timezone.now)
 
     # --- querysets -------------------------------------------------------------------------
@@ -141,6 +143,7 @@ class ReportFilters:
             "location": self.location or None,
             "tier": self.tier or None,
             "segment": self.segment.slug if self.segment is not None else None,
+            **({"journey": self.journey_id} if self.journey_id else {}),
             "teams_in_scope": sorted(self.team_ids) if self.team_ids is not None else "all",
         }
 
@@ -161,7 +164,7 @@ class ReportFilterForm(forms.Form):
         error_messages={"invalid_choice": _("No segment with that slug (see /api/v1/segments/).")},
     )
 
-    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS):
+    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS, journey: bool = False):
         data = data.copy() if data is not None else {}
         self.default_days = default_days
         self.user = user
@@ -175,6 +178,12 @@ class ReportFilterForm(forms.Form):
         self.fields["segment"].queryset = Segment.objects.order_by("name")
         for name in ("touchpoint", "location", "tier"):
             self.fields[name].widget.attrs["list"] = f"report-{name}-options"
+        if journey:  # the journey map's reports (Report.journey): which journey
+            self.fields["journey"] = forms.ModelChoiceField(
+                queryset=Journey.objects.order_by("name"), required=False, label=_("Journey"),
+                empty_label=_("The first journey"),
+                error_messages={"invalid_choice": _("No such journey: choose one of the list.")},
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -207,6 +216,7 @@ class ReportFilterForm(forms.Form):
             location=(data.get("location") or "").strip(),
             tier=(data.get("tier") or "").strip(),
             segment=data.get("segment"),
+            journey_id=data["journey"].pk if data.get("journey") else None,
         )
 
     def options(self) -> dict[str, list[str]]:

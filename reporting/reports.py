@@ -19,6 +19,7 @@ class Report:
     # The dashboard shows the present (no date range unless one is chosen); analyses default to
     # the last DEFAULT_PERIOD_DAYS days.
     default_days: int | None = DEFAULT_PERIOD_DAYS
+    journey: bool = False  # takes the `journey` parameter (the journey map's tables)
 
 
 def _reports() -> dict[str, Report]:
@@ -55,6 +56,10 @@ def _reports() -> dict[str, Report]:
         Report("contact-breaches-summary", selectors.contact_breach_summary),
         Report("contact-breaches", selectors.contact_breaches),
         Report("contact-over-contacted", selectors.over_contacted),
+        Report("journey-map", selectors.journey_stages, journey=True),
+        Report("journey-pain-points", selectors.journey_pain_points, journey=True),
+        Report("journey-moments-of-truth", selectors.journey_moments_of_truth, journey=True),
+        Report("journey-trend", selectors.journey_trend, journey=True),
     ]
     return {r.name: r for r in items}
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("themes/", views.themes, name="themes"),
     path("contact/", views.contact, name="contact"),
     path("segments/", views.segments, name="segments"),
+    path("journey/", views.journey_map, name="journey_map"),
     path("export/<slug:name>.csv", views.export_csv, name="export"),
 ]

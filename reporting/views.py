@@ -17,11 +17,11 @@ from core.replica import reads_from_replica
 from reporting import charts, selectors
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
-from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS
+from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS, moments
 from reporting.tables import Table, cell_text
 from segments.models import Segment
 
-FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier", "segment")
+FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier", "segment", "journey")
 SEGMENT_CHOICE = ("segment", _("Customer segment"))  # a breakdown of the KPI and scores pages besides their dimensions
 TABS = [
     ("reporting:dashboard", _("Overdue")),
@@ -31,12 +31,13 @@ TABS = [
     ("reporting:recovery", _("Recovery")),
     ("reporting:themes", _("Themes")),
     ("reporting:segments", _("Segments")),
+    ("reporting:journey_map", _("Journey map")),
     ("reporting:contact", _("Contact")),
 ]
 
 
-def _form(request, default_days):
-    form = ReportFilterForm(request.GET, user=request.user, default_days=default_days)
+def _form(request, default_days, journey: bool = False):
+    form = ReportFilterForm(request.GET, user=request.user, default_days=default_days, journey=journey)
     form.is_valid()  # errors are shown beside the fields; invalid fields fall back to "any"
     return form, form.filters()
 
@@ -297,7 +298,7 @@ def export_csv(request, name: str):
     report = REPORTS.get(name)
     if report is None:
         raise Http404("No such report.")
-    _unused, filters = _form(request, default_days=report.default_days)
+    _unused, filters = _form(request, default_days=report.default_days, journey=report.journey)
     table = report.build(filters)
     response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
@@ -331,3 +332,47 @@ def themes(request):
             "heat_cells": _heat_cells(heat),
         },
     )
+
+
+@require_GET
+@manager_required
+def journey_map(request):
+    """Per stage of a journey: scores, cases, time to close, top root causes and themes; the pain
+    points; the moments of truth with their method and interval; the trend by month."""
+    form, filters = _form(request, default_days=REPORTS["journey-map"].default_days, journey=True)
+    result = selectors.journey_map(filters)
+    return _page(
+        request,
+        "reporting/journey_map.html",
+        form,
+        filters,
+        {
+            "title": _("Journey map"),
+            "active_tab": "reporting:journey_map",
+            "journey": result.journey,
+            "stages": result.stages,
+            "stage_cards": _stage_cards(result),
+            "pain_points": result.pain_points,
+            "moments": result.moments,
+            "trend": result.trend,
+            "trend_charts": charts.row_lines(result.trend, "stage", "total", limit=12),
+            "method": moments_method(),
+        },
+    )
+
+
+PAIN_HIGHLIGHT = 2  # the worst stages marked on the map
+
+
+def _stage_cards(result) -> list[dict]:
+    """One card per stage, in journey order, for the map across the top of the page: its row and
+    links, and whether it is among the worst pain points or a moment of truth."""
+    worst = {row["stage"] for row in result.pain_points.rows[:PAIN_HIGHLIGHT]}
+    moments = {row["stage"] for row in result.moments.rows if row.get("verdict") == str(_("yes"))}
+    return [{"row": row, "links": links, "pain": row["stage"] in worst, "moment": row["stage"] in moments}
+            for row, links in zip(result.stages.rows, result.stages.links, strict=True)]
+
+
+def moments_method() -> dict:
+    return {"min": moments.MIN_CUSTOMERS, "max": moments.MAX_CUSTOMERS, "resamples": moments.BOOTSTRAP_RESAMPLES,
+            "rho": moments.MOMENT_MIN_RHO}

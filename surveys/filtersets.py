@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from core.filters import UtcDateTimeFilter
+from core.scopes import response_scope_q
 from surveys.models import Metric, ResponseTheme, SurveyResponse
 
 METRIC_COLUMNS = {"nps": "nps", "csat": "csat", "ces": "ces"}
@@ -37,6 +38,7 @@ class ResponseFilterSet(filters.FilterSet):
     survey = filters.NumberFilter(field_name="survey_id")
     source = filters.CharFilter(field_name="source__slug")
     customer = filters.NumberFilter(field_name="customer_id")
+    team = filters.NumberFilter(field_name="team_id", help_text="The owning team's id (within the teams you may see).")
     touchpoint = filters.CharFilter(field_name="touchpoint", lookup_expr="iexact")
     location = filters.CharFilter(field_name="location", lookup_expr="iexact")
     metric = filters.CharFilter(method="filter_metric", help_text="nps, csat, ces, or a custom question key.")
@@ -45,6 +47,10 @@ class ResponseFilterSet(filters.FilterSet):
     answered_after = UtcDateTimeFilter(field_name="answered_at", lookup_expr="gte")
     answered_before = UtcDateTimeFilter(field_name="answered_at", lookup_expr="lt")
     has_comment = filters.BooleanFilter(method="filter_has_comment")
+    journey_stage = filters.NumberFilter(
+        method="filter_journey_stage",
+        help_text="A journey stage's id: the responses that belong to it (touchpoint, else survey, else source).",
+    )
 
     class Meta:
         model = SurveyResponse
@@ -55,6 +61,9 @@ class ResponseFilterSet(filters.FilterSet):
 
     def filter_metric(self, queryset, name, value):
         return queryset  # see filter_queryset
+
+    def filter_journey_stage(self, queryset, name, value):
+        return queryset.filter(response_scope_q("journey_stage", value))
 
     def filter_has_comment(self, queryset, name, value):
         return queryset.exclude(comment="") if value else queryset.filter(comment="")

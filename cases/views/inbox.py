@@ -29,6 +29,7 @@ from cases.ordering import SORT_CHOICES, SORTS
 from cases.rows import inbox_rows, render_rows
 from cases.saved_views.services import saved_views_for
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
+from core.scopes import response_scope_choices
 from surveys.models import Survey
 
 INBOX_VIEWS = [
@@ -229,6 +230,7 @@ FILTER_LABELS = {
     "priority": _("Priority"), "touchpoint": _("Touchpoint"), "location": _("Location or region"), "survey": _("Survey"),
     "root_cause": _("Root cause"), "created": _("Opened between"), "closed": _("Closed between"),
     "theme": _("Theme"), "sentiment": _("Comment sentiment"), "segment": _("Customer segment"),
+    "journey_stage": _("Journey stage"),
 }
 
 
@@ -253,6 +255,9 @@ def _tune_filter_form(form) -> None:
     if "survey" in form.fields:
         surveys = [("", _("Any survey")), *Survey.objects.order_by("name").values_list("id", "name")]
         form.fields["survey"].widget = django_forms.Select(choices=surveys)
+    if "journey_stage" in form.fields and form.data.get("journey_stage"):  # shown only when set (the template)
+        stages = [("", _("Any stage")), *response_scope_choices("journey_stage")]
+        form.fields["journey_stage"].widget = django_forms.Select(choices=stages)
     if "unassigned" in form.fields:
         form.fields["unassigned"].widget = django_forms.Select(
             choices=[("", _("Either")), ("true", _("Only unassigned")), ("false", _("Only assigned"))]

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "contactpolicy",
     "followup",
     "customers",
+    "journeys",
     "reporting",
     "improvement",
     "privacy",

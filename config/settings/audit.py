@@ -32,6 +32,10 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "cases.rootcause",
     "cases.emailtemplate",
     {"model": "cases.playbook", "exclude_fields": ["updated_at"]},
+    # Journeys (journeys/): the stages, their order and what maps to each.
+    "journeys.journey",
+    "journeys.stage",
+    "journeys.stagemapping",
     # Sign-in security: the per-role two-factor policy, authenticator apps set up or removed (their
     # key masked; the step counter and throttling that move at every sign-in left out), SSO links.
     "accounts.twofactorpolicy",

@@ -25,6 +25,8 @@ FILTER_PARAMETERS = [
     OpenApiParameter("touchpoint", OpenApiTypes.STR),
     OpenApiParameter("location", OpenApiTypes.STR),
     OpenApiParameter("tier", OpenApiTypes.STR, description="Customer tier."),
+    OpenApiParameter("journey", OpenApiTypes.INT, description="The journey-* reports only: a journey's id "
+                     "(default: the first journey by name)."),
 ]
 
 
@@ -61,7 +63,8 @@ class ReportViewSet(viewsets.ViewSet):
         report = REPORTS.get(name)
         if report is None:
             raise NotFound("No such report.")
-        form = ReportFilterForm(request.query_params, user=request.user, default_days=report.default_days)
+        form = ReportFilterForm(request.query_params, user=request.user, default_days=report.default_days,
+                                journey=report.journey)
         if not form.is_valid():
             raise ValidationError(form.errors.get_json_data(escape_html=True))
         filters = form.filters()

@@ -5,7 +5,7 @@ returns a `Table`. Counting happens in SQL (conditional aggregation: COUNT(*) FI
 on PostgreSQL, date_trunc for periods); Python only pivots small result sets and measures
 durations in business hours, which depend on each team's calendar (cases.calendar).
 
-Modules: overdue (the dashboard), kpis, root_causes and suggestions, scores, recovery and
+Modules: overdue (the dashboard), journeys and moments (the journey map), kpis, root_causes and suggestions, scores, recovery and
 verified_recovery, themes, contact (the contact policy's breaches), segments (the segment comparison and the per-segment breakdowns); scoring (how scores are counted) and common (drill-down links, names,
 cross-tabs) are what the pages share. Callers import the page functions from here.
 
@@ -28,6 +28,14 @@ Definitions (also in the README):
 
 from reporting.selectors.common import MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
 from reporting.selectors.contact import contact_breach_summary, contact_breaches, over_contacted
+from reporting.selectors.journeys import (
+    JourneyMap,
+    journey_map,
+    journey_moments_of_truth,
+    journey_pain_points,
+    journey_stages,
+    journey_trend,
+)
 from reporting.selectors.kpis import KPI_COLUMNS, KPI_DIMENSIONS, business_hours, kpis
 from reporting.selectors.overdue import (
     AGE_BUCKETS,
@@ -75,6 +83,7 @@ from reporting.selectors.verified_recovery import (
 __all__ = [
     "AGE_BUCKETS",
     "ESCALATION_LABELS",
+    "JourneyMap",
     "KPI_COLUMNS",
     "KPI_DIMENSIONS",
     "MAX_LIST_ROWS",
@@ -95,6 +104,11 @@ __all__ = [
     "due_within_q",
     "inbox_filter_names",
     "inbox_url",
+    "journey_map",
+    "journey_moments_of_truth",
+    "journey_pain_points",
+    "journey_stages",
+    "journey_trend",
     "kpis",
     "overdue_age",
     "overdue_by_assignee",

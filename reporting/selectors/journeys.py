@@ -1,0 +1,346 @@
+"""The journey map: per stage of a journey (journeys.selectors.StageMap decides which responses
+and cases belong to a stage), its responses and scores, cases, time to close, top root causes and
+themes; the pain points (the worst stages, ranked); the trend of each stage's score by month.
+The moments of truth are in reporting.selectors.moments.
+
+Definitions (docs/journeys.md):
+- responses, NPS, CSAT, CES: the responses answered in the period that belong to the stage
+  (reporting.selectors.scoring, the same counting as the scores page).
+- score index (0-100): every answer on one scale, averaged: CSAT as % of its scale, else CES as
+  ease % of its scale, else NPS x 10. Stages measured by different metrics compare on it.
+- cases: cases opened in the period whose opening response belongs to the stage; open: those
+  still open; case rate: cases per 100 of the stage's responses.
+- closed, median to close: cases closed in the period (opening response in the stage); hours from
+  opening to closing, calendar hours.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models import Case as DbCase
+from django.db.models.functions import Cast, Coalesce, Greatest, TruncMonth
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case
+from journeys.selectors import StageMap, default_journey, stage_map
+from reporting.filters import ReportFilters
+from reporting.selectors.moments import journey_moments
+from reporting.selectors.common import CLOSED, Epoch, cause_label, date_params, inbox_url, percentile
+from reporting.selectors.scoring import ces_ease01, csat_pct, score_aggregates, score_figures
+from reporting.tables import Column, Table, one_decimal, pct
+from surveys.models import ResponseTheme
+
+TOP_PER_STAGE = 3
+# A stage needs this many responses in the period before it is ranked as a pain point.
+PAIN_MIN_RESPONSES = 20
+
+
+def journey_for(filters: ReportFilters) -> StageMap | None:
+    """The chosen journey's stage map, or the first journey's; None when there is none."""
+    if filters.journey_id:
+        return stage_map(filters.journey_id)
+    journey = default_journey()
+    return stage_map(journey) if journey else None
+
+
+def score_index(p: str = ""):
+    """One answer as 0..100: CSAT % of scale, else CES ease %, else NPS x 10 (NULL without any)."""
+    nps10 = Cast(F(f"{p}nps"), FloatField()) * Value(10.0)
+    ces100 = ces_ease01(p) * Value(100.0)
+    return Coalesce(csat_pct(p), ces100, nps10, output_field=FloatField())
+
+
+# --- links ------------------------------------------------------------------------------------
+def responses_url(filters: ReportFilters, stage_id: int) -> str:
+    """/api/v1/responses/ listing the stage's responses of the period (its `count` is the figure).
+    The API has no customer-tier filter: with a tier chosen there is no link rather than a wrong one."""
+    if filters.tier:
+        return ""
+    try:
+        base = reverse("response-list")
+    except NoReverseMatch:
+        return ""
+    params = {"journey_stage": stage_id}
+    if filters.start:
+        params["answered_after"] = filters.start.isoformat()
+    if filters.end:
+        params["answered_before"] = filters.end.isoformat()
+    if filters.team_id:
+        params["team"] = filters.team_id
+    if filters.survey_id:
+        params["survey"] = filters.survey_id
+    if filters.touchpoint:
+        params["touchpoint"] = filters.touchpoint
+    if filters.location:
+        params["location"] = filters.location
+    return f"{base}?{urlencode(params)}"
+
+
+def open_cases_url(filters: ReportFilters, stage_id: int) -> str:
+    if filters.tier:
+        return ""
+    return inbox_url(filters, view="team", journey_stage=stage_id, **date_params("created", filters.start, filters.end))
+
+
+def closed_cases_url(filters: ReportFilters, stage_id: int) -> str:
+    if filters.tier:
+        return ""
+    return inbox_url(filters, view="recently_closed", journey_stage=stage_id,
+                     **date_params("closed", filters.start, filters.end))
+
+
+# --- the stage table --------------------------------------------------------------------------
+STAGE_COLUMNS = [
+    Column("position", _("#"), True),
+    Column("stage", _("Stage")),
+    Column("responses", _("Responses"), True),
+    Column("score_index", _("Score index (0-100)"), True),
+    Column("nps_n", _("NPS n"), True),
+    Column("nps", _("NPS"), True),
+    Column("csat_n", _("CSAT n"), True),
+    Column("csat_top2_pct", _("CSAT top-2-box %"), True),
+    Column("ces_n", _("CES n"), True),
+    Column("ces_avg", _("CES average (1-7, 7 easiest)"), True),
+    Column("cases", _("Cases opened"), True),
+    Column("open", _("Still open"), True),
+    Column("case_rate", _("Cases per 100 responses"), True),
+    Column("closed", _("Closed in period"), True),
+    Column("close_median_h", _("Median to close (h)"), True),
+    Column("top_root_causes", _("Top root causes")),
+    Column("top_themes", _("Top themes")),
+]
+
+
+def _tops(rows, key: str, label_of) -> dict[int, str]:
+    """"label (n); label (n)" of the TOP_PER_STAGE most frequent per stage."""
+    per_stage: dict[int, list] = defaultdict(list)
+    for r in rows:
+        per_stage[r["stage"]].append(r)
+    return {
+        stage: "; ".join(f"{label_of(r)} ({r['n']})"
+                         for r in sorted(items, key=lambda r: (-r["n"], label_of(r)))[:TOP_PER_STAGE])
+        for stage, items in per_stage.items()
+    }
+
+
+SUMMED = ("responses", "index_sum", "index_n", "nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2",
+          "ces_n", "ces_ease_sum", "ces_ease_n", "ces_high_effort")
+
+
+def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
+    """The responses of the period by (stage, month): counts and sums only, so the stage table
+    adds the months up and the trend reads them as they are. One scan of the period's responses."""
+    aggregates = score_aggregates()
+    aggregates.pop("ces_ease")
+    return list(
+        filters.responses().filter(smap.mapped_q()).order_by()
+        .annotate(stage=smap.stage_expression(), month=TruncMonth("answered_at"))
+        .values("stage", "month")
+        .annotate(responses=Count("*"), index_sum=Sum(score_index()), index_n=Count(score_index()),
+                  ces_ease_sum=Sum(ces_ease01()), ces_ease_n=Count(ces_ease01()), **aggregates)
+    )
+
+
+class Median(Aggregate):
+    """PostgreSQL's percentile_cont(0.5): the same linear interpolation as common.percentile."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _period_q(field_name: str, filters: ReportFilters) -> Q:
+    q = Q()
+    if filters.start:
+        q &= Q(**{f"{field_name}__gte": filters.start})
+    if filters.end:
+        q &= Q(**{f"{field_name}__lt": filters.end})
+    return q
+
+
+def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
+    """Per stage: cases opened in the period, those still open, cases closed in the period and
+    their median hours to close. One query over the cases opened or closed in the period (on
+    PostgreSQL; SQLite counts in SQL and takes the median over the closed cases' rows)."""
+    opened = _period_q("created_at", filters)
+    closed = Q(status=CLOSED) & _period_q("closed_at", filters)
+    hours = Greatest((Epoch("closed_at") - Epoch("created_at")) / Value(3600.0), Value(0.0))
+    qs = filters.cases().filter(opened | closed).order_by().annotate(stage=smap.stage_expression("response__"))
+    counts = {"n": Count("pk", filter=opened), "open": Count("pk", filter=opened & ~Q(status=CLOSED)),
+              "closed": Count("pk", filter=closed)}
+    if connection.vendor == "postgresql":
+        counts["median"] = Median(DbCase(When(closed, then=hours), default=None, output_field=FloatField()))
+    out = {r["stage"]: r for r in qs.values("stage").annotate(**counts)}
+    if connection.vendor != "postgresql":
+        durations: dict[int, list[float]] = defaultdict(list)
+        for stage, h in qs.filter(closed).annotate(h=hours).values_list("stage", "h"):
+            durations[stage].append(h)
+        for stage, row in out.items():
+            row["median"] = percentile(sorted(durations.get(stage, [])), 0.5)
+    return out
+
+
+def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | None = None) -> dict[int, dict]:
+    """Every figure of the stage table, by stage id: four grouped queries whatever the number of
+    stages (three when the monthly scores are passed in)."""
+    case_expr = smap.stage_expression("response__")
+    totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(SUMMED, 0))
+    for row in monthly_scores(filters, smap) if monthly is None else monthly:
+        for key in SUMMED:
+            totals[row["stage"]][key] += row[key] or 0
+    cases = case_counts(filters, smap)
+    closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").order_by().annotate(
+        stage=case_expr)
+    causes = _tops(
+        closed.filter(root_cause__isnull=False).values("stage", "root_cause__name", "root_cause__category__name")
+        .annotate(n=Count("pk")),
+        "root_cause",
+        lambda r: cause_label(r["root_cause__category__name"], r["root_cause__name"]),
+    )
+    themes = _tops(
+        filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at")
+        .order_by().annotate(stage=case_expr).values("stage", "theme__name").annotate(n=Count("pk")),
+        "theme",
+        lambda r: r["theme__name"],
+    )
+    out = {}
+    for stage in smap.stages:
+        t = totals[stage.id]
+        agg = {**t, "ces_ease": t["ces_ease_sum"] / t["ces_ease_n"] if t["ces_ease_n"] else None}
+        c = cases.get(stage.id, {"n": 0, "open": 0, "closed": 0, "median": None})
+        out[stage.id] = {
+            "position": stage.position + 1,
+            "stage": stage.name,
+            "responses": t["responses"],
+            "score_index": one_decimal(t["index_sum"] / t["index_n"]) if t["index_n"] else None,
+            **score_figures(agg),
+            "cases": c["n"],
+            "open": c["open"],
+            "case_rate": pct(c["n"], t["responses"]),
+            "closed": c["closed"],
+            "close_median_h": one_decimal(c["median"]),
+            "top_root_causes": causes.get(stage.id, ""),
+            "top_themes": themes.get(stage.id, ""),
+        }
+    return out
+
+
+def _no_journey(table: Table) -> Table:
+    table.description = str(_("No journey is defined yet: a CX admin adds one under Settings, Journeys."))
+    return table
+
+
+def journey_stages(filters: ReportFilters) -> Table:
+    smap = journey_for(filters)
+    return _stages_table(filters, smap, stage_figures(filters, smap) if smap else {})
+
+
+def _stages_table(filters: ReportFilters, smap: StageMap | None, figures: dict[int, dict]) -> Table:
+    table = Table("journey-map", _("Journey map"), list(STAGE_COLUMNS))
+    if smap is None:
+        return _no_journey(table)
+    table.title = str(_("Journey map: %(journey)s") % {"journey": smap.journey_name})
+    table.description = str(_("Per stage, in journey order: responses answered and cases opened in the period, and "
+                              "cases closed in it."))
+    for stage in smap.stages:
+        table.add(figures[stage.id], {
+            "responses": responses_url(filters, stage.id),
+            "open": open_cases_url(filters, stage.id),
+            "closed": closed_cases_url(filters, stage.id),
+        })
+    return table
+
+
+# --- pain points ------------------------------------------------------------------------------
+def journey_pain_points(filters: ReportFilters) -> Table:
+    """Stages ranked worst first: the mean of their rank by score index (lowest first) and by case
+    rate (highest first); stages with fewer than PAIN_MIN_RESPONSES responses are not ranked."""
+    smap = journey_for(filters)
+    return _pain_table(filters, smap, stage_figures(filters, smap) if smap else {})
+
+
+def _pain_table(filters: ReportFilters, smap: StageMap | None, figures: dict[int, dict]) -> Table:
+    table = Table(
+        "journey-pain-points", _("Pain points"),
+        [Column("rank", _("Rank"), True), Column("stage", _("Stage")), Column("score_index", _("Score index (0-100)"), True),
+         Column("score_rank", _("Rank by score"), True), Column("case_rate", _("Cases per 100 responses"), True),
+         Column("case_rate_rank", _("Rank by case rate"), True), Column("responses", _("Responses"), True)],
+        description=str(_("Worst first: the average of each stage's rank by score index (lowest first) and by case "
+                          "rate (highest first). Stages with fewer than %(n)d responses in the period are not ranked.")
+                        % {"n": PAIN_MIN_RESPONSES}),
+    )
+    if smap is None:
+        return _no_journey(table)
+    ranked = [f | {"id": sid} for sid, f in figures.items()
+              if f["responses"] >= PAIN_MIN_RESPONSES and f["score_index"] is not None]
+    by_score = {r["id"]: i + 1 for i, r in enumerate(sorted(ranked, key=lambda r: (r["score_index"], r["position"])))}
+    by_cases = {r["id"]: i + 1 for i, r in enumerate(sorted(ranked, key=lambda r: (-(r["case_rate"] or 0), r["position"])))}
+    order = sorted(ranked, key=lambda r: ((by_score[r["id"]] + by_cases[r["id"]]) / 2, by_score[r["id"]], r["position"]))
+    for rank, r in enumerate(order, start=1):
+        table.add({"rank": rank, "stage": r["stage"], "score_index": r["score_index"], "score_rank": by_score[r["id"]],
+                   "case_rate": r["case_rate"], "case_rate_rank": by_cases[r["id"]], "responses": r["responses"]},
+                  {"responses": responses_url(filters, r["id"])})
+    return table
+
+
+# --- trend ------------------------------------------------------------------------------------
+def journey_trend(filters: ReportFilters) -> Table:
+    """Each stage's score index by month (a column per month, oldest first)."""
+    smap = journey_for(filters)
+    return _trend_table(filters, smap, monthly_scores(filters, smap) if smap else [])
+
+
+def _trend_table(filters: ReportFilters, smap: StageMap | None, rows: list[dict]) -> Table:
+    table = Table("journey-trend", _("Score index by month"), [Column("stage", _("Stage"))],
+                  description=str(_("The score index (0-100) of each stage's responses, by the month they were answered.")))
+    if smap is None:
+        return _no_journey(table)
+    months = sorted({r["month"] for r in rows})
+    keys = [(m, "m" + timezone.localtime(m).strftime("%Y-%m")) for m in months]
+    table.columns += [Column(k, k[1:], True) for _, k in keys]
+    table.columns.append(Column("total", _("Responses"), True))
+    grid = defaultdict(dict)
+    totals = defaultdict(int)
+    for r in rows:
+        grid[r["stage"]][r["month"]] = one_decimal(r["index_sum"] / r["index_n"]) if r["index_n"] else None
+        totals[r["stage"]] += r["responses"]
+    for stage in smap.stages:
+        table.add({"stage": stage.name, **{k: grid[stage.id].get(m) for m, k in keys}, "total": totals[stage.id]},
+                  {"total": responses_url(filters, stage.id)})
+    return table
+
+
+# --- moments of truth and the whole page --------------------------------------------------------
+def journey_moments_of_truth(filters: ReportFilters) -> Table:
+    return journey_moments(filters, journey_for(filters), score_index())
+
+
+@dataclass(frozen=True)
+class JourneyMap:
+    """Everything the journey map page shows, each stage figure computed once."""
+
+    journey: StageMap | None
+    stages: Table
+    pain_points: Table
+    moments: Table
+    trend: Table
+
+
+def journey_map(filters: ReportFilters) -> JourneyMap:
+    smap = journey_for(filters)
+    monthly = monthly_scores(filters, smap) if smap else []
+    figures = stage_figures(filters, smap, monthly) if smap else {}
+    return JourneyMap(
+        journey=smap,
+        stages=_stages_table(filters, smap, figures),
+        pain_points=_pain_table(filters, smap, figures),
+        moments=journey_moments(filters, smap, score_index()),
+        trend=_trend_table(filters, smap, monthly),
+    )

@@ -1,0 +1,182 @@
+"""The journey map's figures, computed by hand from the `mapped` fixture (conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from journeys.selectors import stage_map, unmapped_touchpoints
+from reporting import selectors
+from reporting.filters import ReportFilters
+from reporting.selectors import moments
+from surveys.models import SurveyResponse
+from tests.reporting import builders as b
+
+pytestmark = pytest.mark.django_db
+
+
+def north_filters(p) -> ReportFilters:
+    now = timezone.now()
+    return ReportFilters(team_ids=frozenset({p.north.pk}), start=now - dt.timedelta(days=90), end=now + dt.timedelta(days=1))
+
+
+def test_a_response_takes_the_stage_of_its_touchpoint_then_survey_then_source(mapped):
+    smap = stage_map(mapped.journey)
+    buy, receive, get_help = mapped.stages
+    stage_of = {(r.touchpoint, r.survey.name, r.source.slug, r.team_id): r.stage for r in
+                SurveyResponse.objects.annotate(stage=smap.stage_expression()).select_related("survey", "source")}
+    north, south = mapped.north.pk, mapped.south.pk
+    assert stage_of == {
+        ("Checkout", "Relationship", "test", north): buy.pk,
+        ("Phone", "Relationship", "helpdesk", north): buy.pk,      # the source: nothing else is mapped
+        ("Delivery", "Support", "test", north): receive.pk,         # its touchpoint beats its survey
+        ("Phone", "Support", "test", north): get_help.pk,           # its survey
+        ("Store", "Relationship", "test", north): None,
+        ("Checkout", "Relationship", "test", south): buy.pk,
+    }
+    # The per-stage condition (the drill-down filter) counts what the expression groups.
+    counts = [SurveyResponse.objects.filter(smap.stage_q(s.pk)).count() for s in mapped.stages]
+    assert counts == [5, 2, 2]
+
+
+def test_stage_figures_for_a_north_manager(mapped):
+    table = selectors.journey_stages(north_filters(mapped))
+    assert table.title == "Journey map: Subscriber"
+    picked = [{k: row[k] for k in ("position", "stage", "responses", "score_index", "nps_n", "nps", "csat_n",
+                                   "csat_top2_pct", "ces_n", "ces_avg", "cases", "open", "case_rate", "closed",
+                                   "close_median_h", "top_root_causes")} for row in table.rows]
+    assert picked == [
+        {"position": 1, "stage": "Buy", "responses": 4, "score_index": 55.0, "nps_n": 4, "nps": 0.0, "csat_n": 0,
+         "csat_top2_pct": None, "ces_n": 0, "ces_avg": None, "cases": 2, "open": 1, "case_rate": 50.0, "closed": 1,
+         "close_median_h": 24.0, "top_root_causes": "T Delivery > Late (1)"},
+        {"position": 2, "stage": "Receive", "responses": 2, "score_index": 50.0, "nps_n": 0, "nps": None, "csat_n": 2,
+         "csat_top2_pct": 50.0, "ces_n": 0, "ces_avg": None, "cases": 1, "open": 0, "case_rate": 50.0, "closed": 1,
+         "close_median_h": 48.0, "top_root_causes": "T Product > Defect (1)"},
+        {"position": 3, "stage": "Get help", "responses": 2, "score_index": 50.0, "nps_n": 0, "nps": None,
+         "csat_n": 0, "csat_top2_pct": None, "ces_n": 2, "ces_avg": 4.0, "cases": 0, "open": 0, "case_rate": 0.0,
+         "closed": 0, "close_median_h": None, "top_root_causes": ""},
+    ]
+
+
+def test_an_admin_sees_every_team(mapped):
+    table = selectors.journey_stages(ReportFilters(team_ids=None, start=timezone.now() - dt.timedelta(days=90)))
+    assert [row["responses"] for row in table.rows] == [5, 2, 2]
+    assert table.rows[0]["nps"] == -20.0  # 2 promoters, 3 detractors of 5
+
+
+def test_pain_points_rank_by_score_and_case_rate(mapped, monkeypatch):
+    from reporting.selectors import journeys as journey_selectors
+
+    monkeypatch.setattr(journey_selectors, "PAIN_MIN_RESPONSES", 2)
+    table = selectors.journey_pain_points(north_filters(mapped))
+    assert [(r["rank"], r["stage"], r["score_rank"], r["case_rate_rank"]) for r in table.rows] == [
+        (1, "Receive", 1, 2),   # index 50 (tied, earlier stage), 50 cases per 100
+        (2, "Buy", 3, 1),       # index 55, 50 cases per 100 (the earlier stage)
+        (3, "Get help", 2, 3),  # index 50, no cases
+    ]
+
+
+def test_too_few_responses_are_not_ranked_as_pain_points(mapped):
+    assert selectors.journey_pain_points(north_filters(mapped)).rows == []
+
+
+def test_the_trend_holds_each_stage_by_month(mapped):
+    table = selectors.journey_trend(north_filters(mapped))
+    month = "m" + timezone.localtime(timezone.now() - dt.timedelta(days=10)).strftime("%Y-%m")
+    assert [(row["stage"], row[month], row["total"]) for row in table.rows] == [
+        ("Buy", 55.0, 4), ("Receive", 50.0, 2), ("Get help", 50.0, 2)]
+
+
+def test_unmapped_touchpoints_with_their_counts(mapped):
+    rows = unmapped_touchpoints(stage_map(mapped.journey))
+    # Phone: 3 responses, each reaching a stage through its survey or source; Store: none.
+    assert [(r.touchpoint, r.responses, r.without_stage) for r in rows] == [("Phone", 3, 0), ("Store", 1, 1)]
+
+
+# --- moments of truth -------------------------------------------------------------------------
+def test_ranks_share_ties():
+    assert moments.ranks(moments.np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [3.5, 1.0, 3.5, 2.0]
+
+
+def test_a_perfect_ordering_has_rho_one_and_a_tight_interval():
+    e = moments.spearman_bootstrap(list(range(40)), [v * 2 + 1 for v in range(40)])
+    assert (e.customers, e.rho, e.low, e.high) == (40, 1.0, 1.0, 1.0)
+
+
+def test_a_reversed_ordering_has_rho_minus_one():
+    e = moments.spearman_bootstrap(list(range(30)), list(range(30, 0, -1)))
+    assert (e.customers, round(e.rho, 6), round(e.high, 6)) == (30, -1.0, -1.0)
+
+
+def test_fewer_than_thirty_customers_is_not_enough_data():
+    e = moments.spearman_bootstrap(list(range(29)), list(range(29)))
+    assert (e.customers, e.rho, e.low, e.high) == (29, None, None, None)
+
+
+def test_the_interval_is_the_same_every_time():
+    x = [i % 7 for i in range(60)]
+    y = [(i * 3) % 11 for i in range(60)]
+    first, second = moments.spearman_bootstrap(x, y), moments.spearman_bootstrap(x, y)
+    assert first == second
+    assert first.low < first.rho < first.high
+
+
+def test_moments_of_truth_from_customers_answers(personas):
+    """33 customers: their Checkout score (Buy) rises with their relationship NPS; Delivery
+    (Receive) has 3 customers only."""
+    from journeys import services
+    from tests.journeys.conftest import journey_with_stages
+
+    journey, (buy, receive, get_help), _ = journey_with_stages()
+    relationship = b.survey("Relationship")
+    services.journey_update(journey=journey, name=journey.name, relationship_survey=relationship)
+    at = timezone.now() - dt.timedelta(days=5)
+    for i in range(33):
+        who = b.customer(f"C{i}")
+        b.response(personas.north, at=at, nps=i // 3, touchpoint="Relationship email", who=who, on_survey=relationship)
+        b.response(personas.north, at=at, nps=i // 3, touchpoint="Checkout", who=who, on_survey=b.survey("Shop"))
+        if i < 3:
+            b.response(personas.north, at=at, csat=5, touchpoint="Delivery", who=who, on_survey=b.survey("Shop"))
+    table = selectors.journey_moments_of_truth(north_filters(personas))
+    assert [(r["stage"], r["customers"], r["rho"], r["ci_low"], r["ci_high"], r["verdict"]) for r in table.rows] == [
+        ("Buy", 33, Decimal("1.00"), Decimal("1.00"), Decimal("1.00"), "yes"),
+        ("Receive", 3, None, None, None, "not enough data"),
+        ("Get help", 0, None, None, None, "not enough data"),
+    ]
+
+
+def test_without_a_relationship_survey_the_table_says_how_to_choose_one(mapped):
+    table = selectors.journey_moments_of_truth(north_filters(mapped))
+    assert table.rows == []
+    assert "relationship survey" in table.description
+
+
+def test_moments_are_kept_until_the_journey_changes(personas):
+    """The estimates are cached per journey (as mapped) and filters: new answers wait for the
+    cache, a mapping change is seen at once."""
+    from journeys import services
+    from tests.journeys.conftest import journey_with_stages
+
+    journey, (buy, receive, get_help), _ = journey_with_stages()
+    relationship = b.survey("Relationship")
+    services.journey_update(journey=journey, name=journey.name, relationship_survey=relationship)
+    at = timezone.now() - dt.timedelta(days=5)
+    for i in range(31):
+        who = b.customer(f"K{i}")
+        b.response(personas.north, at=at, nps=i % 11, touchpoint="Relationship email", who=who, on_survey=relationship)
+        b.response(personas.north, at=at, nps=(i * 3) % 11, touchpoint="Checkout", who=who, on_survey=b.survey("Shop"))
+    filters = north_filters(personas)
+
+    def customers_by_stage():
+        return {r["stage"]: r["customers"] for r in selectors.journey_moments_of_truth(filters).rows}
+
+    assert customers_by_stage() == {"Buy": 31, "Receive": 0, "Get help": 0}
+    who = b.customer("Late")
+    b.response(personas.north, at=at, nps=5, touchpoint="Relationship email", who=who, on_survey=relationship)
+    b.response(personas.north, at=at, nps=5, touchpoint="Checkout", who=who, on_survey=b.survey("Shop"))
+    assert customers_by_stage()["Buy"] == 31  # kept
+    services.mapping_set(stage=receive, touchpoint="Checkout")
+    assert customers_by_stage() == {"Buy": 0, "Receive": 32, "Get help": 0}
