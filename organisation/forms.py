@@ -9,6 +9,7 @@ import zoneinfo
 
 import holidays as holidays_lib
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ClosedDay, SlaPolicy, Team, User
@@ -46,12 +47,15 @@ class TeamForm(forms.ModelForm):
         model = Team
         fields = ["name", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
-                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed"]
-        labels = {"mail_from": _("Customer e-mails come from"), "mail_reply_to_closed": _("A reply to a closed case"),
+                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed", "language"]
+        labels = {"language": _("Customers’ language when theirs is unknown"),"mail_from": _("Customer e-mails come from"), "mail_reply_to_closed": _("A reply to a closed case"),
                   "is_default": _("Default team (catches every case no routing rule claims)"), "timezone": _("Time zone"),
                   "holiday_country": _("Public holidays: country"), "holiday_subdivision": _("Public holidays: region"),
                   "slack_webhook_url": _("Slack incoming-webhook URL"), "msteams_webhook_url": _("Microsoft Teams webhook URL")}
-        help_texts = {"timezone": _("IANA name, e.g. Europe/London. Business hours are in this time zone."),
+        help_texts = {"language": _("Customer e-mails, the “Did we put it right?” page and the e-mail templates the "
+                                    "case page offers use the customer’s own language when the response says or "
+                                    "shows it; otherwise this one."),
+                      "timezone": _("IANA name, e.g. Europe/London. Business hours are in this time zone."),
                       "holiday_country": _("Two-letter ISO code (GB, US, DE…); blank: no public holidays."),
                       "holiday_subdivision": _("Optional, e.g. SCT for Scotland or CA for California.")}
         widgets = {"timezone": forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
@@ -62,6 +66,9 @@ class TeamForm(forms.ModelForm):
         self.fields["name"].widget.attrs.setdefault("autocomplete", "off")
         # Optional in a post that leaves it out (older clients): the model's default, reopen.
         self.fields["mail_reply_to_closed"].required = False
+        # One of the languages the product speaks; a post that leaves it out keeps the team's.
+        self.fields["language"].required = False
+        self.fields["language"].choices = list(settings.LANGUAGES)
         if self.is_bound:
             counts = {day: max(MIN_ROWS, 1 + max([int(m.group(1)) for key in self.data
                                                    if (m := re.match(rf"^{day}-(\d+)-start$", key))] or [-1]))
@@ -97,6 +104,8 @@ class TeamForm(forms.ModelForm):
         data["opening_hours"] = hours
         if not data.get("mail_reply_to_closed"):  # left out: keep what the team has (new teams: reopen)
             data["mail_reply_to_closed"] = self.instance.mail_reply_to_closed or Team.ClosedReply.REOPEN
+        if not data.get("language"):  # left out: keep what the team has (new teams: the site's language)
+            data["language"] = self.instance.language or settings.LANGUAGE_CODE
         return data
 
 

@@ -4,6 +4,7 @@ an SLA policy or a score."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from accounts.models import Priority
@@ -241,14 +242,14 @@ class BulkInput(serializers.Serializer):
 
     def validate_action(self, value):
         if value not in ("assign", "priority", "close"):
-            raise serializers.ValidationError("Choose assign, priority or close.")
+            raise serializers.ValidationError(gettext("Choose assign, priority or close."))
         return value
 
     def validate(self, data):
         if data["action"] == "assign" and not data.get("assignee") and not data.get("team"):
-            raise serializers.ValidationError({"assignee": ["Name a person (assignee) or a team."]})
+            raise serializers.ValidationError({"assignee": [gettext("Name a person (assignee) or a team.")]})
         if data["action"] == "priority" and not data.get("priority"):
-            raise serializers.ValidationError({"priority": ["Choose a priority."]})
+            raise serializers.ValidationError({"priority": [gettext("Choose a priority.")]})
         return data
 
 
