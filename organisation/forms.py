@@ -126,23 +126,28 @@ class SlaPolicyForm(forms.ModelForm):
     class Meta:
         model = SlaPolicy
         fields = ["name", "priority", "customer_tier", "first_contact_hours", "resolution_hours", "active"]
-        labels = {"first_contact_hours": _("First contact within (business hours)"),
-                  "resolution_hours": _("Resolved within (business hours)")}
+        labels = {"name": _("Name"), "priority": _("Priority"), "customer_tier": _("Customer tier"),
+                  "first_contact_hours": _("First contact within (business hours)"),
+                  "resolution_hours": _("Resolved within (business hours)"), "active": _("Active")}
         help_texts = {"priority": _("Blank: any priority."), "customer_tier": _("Blank: any tier.")}
 
 
 class RoutingRuleForm(forms.ModelForm):
-    touchpoints = ListField(required=False, help_text=_("Comma-separated, e.g. delivery, store. Blank: any."))
-    locations = ListField(required=False, help_text=_("Locations or regions, e.g. Leeds, North. Blank: any."))
-    channels = ListField(required=False, help_text=_("e.g. email, web. Blank: any."))
-    customer_tiers = ListField(required=False, help_text=_("e.g. Gold. Blank: any."))
-    metrics = ListField(required=False, help_text=_("nps, csat, ces or question keys: matches responses carrying any. Blank: any."))
+    touchpoints = ListField(required=False, label=_("Touchpoints"),
+                            help_text=_("Comma-separated, e.g. delivery, store. Blank: any."))
+    locations = ListField(required=False, label=_("Locations"),
+                          help_text=_("Locations or regions, e.g. Leeds, North. Blank: any."))
+    channels = ListField(required=False, label=_("Channels"), help_text=_("e.g. email, web. Blank: any."))
+    customer_tiers = ListField(required=False, label=_("Customer tiers"), help_text=_("e.g. Gold. Blank: any."))
+    metrics = ListField(required=False, label=_("Metrics"),
+                        help_text=_("nps, csat, ces or question keys: matches responses carrying any. Blank: any."))
 
     class Meta:
         model = RoutingRule
         fields = ["name", "order", "active", "team", "surveys", "touchpoints", "locations", "channels",
                   "customer_tiers", "metrics", "sla_policy"]
-        labels = {"team": _("Send to team"), "sla_policy": _("SLA policy")}
+        labels = {"name": _("Name"), "order": _("Order"), "active": _("Active"), "surveys": _("Surveys"),
+                  "team": _("Send to team"), "sla_policy": _("SLA policy")}
         help_texts = {"order": _("Rules are tried from the lowest number; the first that matches wins.")}
 
     def __init__(self, *args, **kwargs):
@@ -154,12 +159,12 @@ class RoutingRuleForm(forms.ModelForm):
 class RouteTestForm(forms.Form):
     """A response to try the routing rules on (what the response would carry)."""
 
-    survey = forms.ModelChoiceField(queryset=Survey.objects.order_by("name"), required=False)
-    touchpoint = forms.CharField(required=False, max_length=120)
-    location = forms.CharField(required=False, max_length=120)
-    region = forms.CharField(required=False, max_length=120)
-    channel = forms.CharField(required=False, max_length=120)
-    customer_tier = forms.CharField(required=False, max_length=60)
+    survey = forms.ModelChoiceField(queryset=Survey.objects.order_by("name"), required=False, label=_("Survey"))
+    touchpoint = forms.CharField(required=False, max_length=120, label=_("Touchpoint"))
+    location = forms.CharField(required=False, max_length=120, label=_("Location"))
+    region = forms.CharField(required=False, max_length=120, label=_("Region"))
+    channel = forms.CharField(required=False, max_length=120, label=_("Channel"))
+    customer_tier = forms.CharField(required=False, max_length=60, label=_("Customer tier"))
     metric = forms.ChoiceField(choices=[("nps", "NPS"), ("csat", "CSAT"), ("ces", "CES")], initial="nps", label=_("Metric"))
 
 

@@ -26,7 +26,7 @@ Definitions (also in the README):
   half of the scale (below its midpoint).
 """
 
-from reporting.selectors.common import MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
+from reporting.selectors.common import ALL_TEAMS, MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
 from reporting.selectors.kpis import KPI_COLUMNS, KPI_DIMENSIONS, business_hours, kpis
 from reporting.selectors.overdue import (
     AGE_BUCKETS,
@@ -68,6 +68,7 @@ __all__ = [
     "AGE_BUCKETS",
     "ESCALATION_LABELS",
     "KPI_COLUMNS",
+    "ALL_TEAMS",
     "KPI_DIMENSIONS",
     "MAX_LIST_ROWS",
     "PREVENTION_PER_CAUSE",
