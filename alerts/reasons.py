@@ -32,13 +32,13 @@ VALUE_CODES = ("survey", "touchpoint", "channel", "location", "region", "tier", 
 
 def score_reason(said: dict, rule) -> dict:
     """The score condition: `said` is how the response's score was read (metric, value, scale)."""
-    reason = {"code": "score", **said, "op": rule.operator, "threshold": _plain(rule.threshold)}
+    reason = {"code": "score", **said, "op": rule.operator, "threshold": plain_number(rule.threshold)}
     if rule.operator not in ("lte", "gte"):
-        reason["high"] = _plain(rule.threshold_high)
+        reason["high"] = plain_number(rule.threshold_high)
     return reason
 
 
-def _plain(value):
+def plain_number(value):
     """A JSON number: 6 rather than Decimal("6.00"); 2.5 stays 2.5."""
     if value is None:
         return None

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from alerts.reasons import _plain, score_reason
+from alerts.reasons import plain_number, score_reason
 from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale
 from surveys.text import keyword_pattern, normalize_text, vader_compound
 from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, sentiment_band
@@ -247,7 +247,7 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
             lo, hi = DEFAULT_SCALES["csat"]
         slot = f"csat:{lo}:{hi}"
         if slot in by_slot:
-            found.append((slot, float(csat), {"metric": "csat", "value": _plain(csat), "min": lo, "max": hi}))
+            found.append((slot, float(csat), {"metric": "csat", "value": plain_number(csat), "min": lo, "max": hi}))
     ces = response.ces
     if ces is not None and ruleset.has_ces:
         lo, hi = response.ces_scale_min, response.ces_scale_max
@@ -259,9 +259,9 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
         for direction, converted in (("easy", as_easy), ("effort", lo + hi - as_easy)):
             slot = f"ces:{lo}:{hi}:{direction}"
             if slot in by_slot:
-                said = {"metric": "ces", "value": _plain(ces), "min": lo, "max": hi, "easy": easy}
+                said = {"metric": "ces", "value": plain_number(ces), "min": lo, "max": hi, "easy": easy}
                 if (direction == "easy") != easy:
-                    said.update(direction=direction, converted=_plain(converted))
+                    said.update(direction=direction, converted=plain_number(converted))
                 found.append((slot, converted, said))
     if ruleset.custom_keys:
         scores = response.scores or {}
@@ -271,7 +271,7 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
                 continue
             slot = f"custom:{key}:{entry.get('min')}:{entry.get('max')}"
             if slot in by_slot:
-                found.append((slot, float(entry["value"]), {"metric": "custom", "key": key, "value": _plain(entry["value"]),
+                found.append((slot, float(entry["value"]), {"metric": "custom", "key": key, "value": plain_number(entry["value"]),
                                                              "min": entry.get("min"), "max": entry.get("max")}))
     return found
 
