@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
 from accounts.permissions import IsCxAdmin
-from audit.filtersets import AuditEntryFilterSet, action_choices
+from audit.filtersets import ACTIONS, AuditEntryFilterSet
 from audit.models import AuditEntry
 from audit.selectors import audit_entries
 
@@ -21,9 +21,7 @@ class ChangesField(serializers.JSONField):
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
-    # The schema's enum is the names (create, sign_in, ...); built once, at import, in English.
-    action = serializers.ChoiceField(choices=[(name, name) for name, _label in action_choices()],
-                                     source="action_name", read_only=True)
+    action = serializers.ChoiceField(choices=ACTIONS, source="action_name", read_only=True)
     actor_id = serializers.IntegerField(read_only=True, allow_null=True,
                                         help_text="The user's id, kept after the user is deleted.")
     actor = serializers.CharField(source="who", read_only=True,

@@ -16,6 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEntry
 
+# The API's enum (settings ENUM_NAME_OVERRIDES "AuditActionEnum"): the names, the same in every language.
+ACTIONS = [(name, name) for name in AuditEntry.Action.names.values()]
+
+
 def action_choices() -> list[tuple[str, str]]:
     """The actions by name, labelled in the reader's language (called per form, not at import)."""
     labels = dict(AuditEntry.Action.choices)
