@@ -16,7 +16,9 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.deletion import ProtectedError
+from django.utils import formats
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team, User
 
@@ -49,12 +51,12 @@ def team_save(team: Team) -> Team:
 
 def team_delete(team: Team) -> None:
     if team.is_default:
-        raise ValidationError("The default team cannot be deleted: make another team the default first.")
+        raise ValidationError(gettext("The default team cannot be deleted: make another team the default first."))
     try:
         team.delete()
     except ProtectedError:
-        raise ValidationError(f"“{team.name}” owns cases and cannot be deleted; move its routing rules "
-                              "to another team instead.") from None
+        raise ValidationError(gettext("“%(team)s” owns cases and cannot be deleted; move its routing rules to "
+                                      "another team instead.") % {"team": team.name}) from None
 
 
 def membership_set(team: Team, user: User, *, is_manager: bool = False) -> Membership:
@@ -64,7 +66,8 @@ def membership_set(team: Team, user: User, *, is_manager: bool = False) -> Membe
 
 def closed_day_add(team: Team, date: dt.date, name: str = "") -> ClosedDay:
     if ClosedDay.objects.filter(team=team, date=date).exists():
-        raise ValidationError({"date": [f"{team.name} is already closed on {date:%d %b %Y}."]})
+        raise ValidationError({"date": [gettext("%(team)s is already closed on %(date)s.") % {
+            "team": team.name, "date": formats.date_format(date, "d M Y")}]})
     day = ClosedDay(team=team, date=date, name=name.strip())
     day.full_clean()
     day.save()

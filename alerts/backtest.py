@@ -21,7 +21,9 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from alerts.reasons import describe_reasons
 from alerts.rules import RuleSet, compile_rule, evaluate, rule_segments
 from segments.conditions import CustomerFacts, account_values_of_many
 from segments.selectors import customers_in_q
@@ -30,8 +32,11 @@ from surveys.models import SurveyResponse
 from surveys.vocabulary import scores_line
 
 MAX_DAYS = 365
-UNROUTED = "Not routed"
-NO_TOUCHPOINT = "(none)"
+UNROUTED = gettext_lazy("Not routed")
+NO_TOUCHPOINT = gettext_lazy("(none)")
+# What a matching response would have become, as the samples say it to the reader.
+OUTCOMES = {"alert": gettext_lazy("alert"), "new case": gettext_lazy("new case"),
+            "attached to the customer's case": gettext_lazy("attached to the customer’s case")}
 COLUMNS = (
     "id", "survey_id", "survey__name", "customer_id", "customer__tier", "customer__segment", "customer__name",
     "customer__email", "nps", "csat", "csat_scale_min", "csat_scale_max", "ces", "ces_scale_min", "ces_scale_max",
@@ -147,6 +152,7 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
     opens_cases = rule.action == "open_case"
     window = dt.timedelta(days=rule.repeat_window_days or 0)
     team_name = rule.case_team.name if rule.case_team_id else None
+    unrouted, no_touchpoint = str(UNROUTED), str(NO_TOUCHPOINT)  # in the reader's language, once
 
     responses = SurveyResponse.objects.filter(answered_at__gte=since, answered_at__lte=until)
     if compiled.surveys:
@@ -171,8 +177,8 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
         if not matches:
             continue
         result.alerts += 1
-        team = team_name or row.team_name or UNROUTED
-        touchpoint = row.touchpoint or NO_TOUCHPOINT
+        team = team_name or row.team_name or unrouted
+        touchpoint = row.touchpoint or no_touchpoint
         local = timezone.localtime(row.answered_at)
         year, week, _ = local.isocalendar()
         week_label = f"{year}-W{week:02d}"
@@ -197,7 +203,8 @@ def backtest(rule, *, days: int = 30, survey_ids=None, survey_names=None, theme_
             "response_id": row.id, "answered_at": row.answered_at.isoformat(), "survey": row.survey_name,
             "customer": row.customer_name or row.customer_email or "", "tier": row.customer_tier,
             "touchpoint": row.touchpoint, "scores": scores_line(row), "comment": (row.comment or "")[:240],
-            "reasons": matches[0].reasons, "outcome": outcome,
+            "reasons": describe_reasons(matches[0].reasons), "reason_codes": matches[0].reasons, "outcome": outcome,
+            "outcome_text": str(OUTCOMES[outcome]),
         })
 
     result.by_team = [Bucket(name, teams[name], team_cases[name]) for name in sorted(teams, key=lambda n: (-teams[n], n))]

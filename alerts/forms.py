@@ -38,11 +38,14 @@ class ListField(forms.CharField):
 
 
 class AlertRuleForm(forms.ModelForm):
-    touchpoints = ListField(required=False, help_text=_("Comma-separated, e.g. Store visit, Delivery. Blank: any."))
-    channels = ListField(required=False, help_text=_("Comma-separated, e.g. email, sms. Blank: any."))
+    touchpoints = ListField(required=False, label=_("Touchpoints"),
+                            help_text=_("Comma-separated, e.g. Store visit, Delivery. Blank: any."))
+    channels = ListField(required=False, label=_("Channels"), help_text=_("Comma-separated, e.g. email, sms. Blank: any."))
     locations = ListField(required=False, label=_("Locations or regions"), help_text=_("Comma-separated. Blank: any."))
-    customer_tiers = ListField(required=False, help_text=_("Comma-separated, e.g. Tier I. Blank: any."))
-    customer_segments = ListField(required=False, help_text=_("Comma-separated. Blank: any."))
+    customer_tiers = ListField(required=False, label=_("Customer tiers"),
+                               help_text=_("Comma-separated, e.g. Tier I. Blank: any."))
+    customer_segments = ListField(required=False, label=_("Customer segments"),
+                                  help_text=_("Comma-separated. Blank: any."))
     keywords = ListField(
         required=False, label=_("Keywords or phrases"),
         help_text=_("Comma-separated; matched as whole words, ignoring case and accents (“cafe” finds “Café”)."),
@@ -58,19 +61,19 @@ class AlertRuleForm(forms.ModelForm):
             "repeat_window_days",
         ]
         labels = {
-            "metric_key": "Question key", "scale_min": "Scale from", "scale_max": "Scale to",
-            "ces_high_is_easy": "On this CES scale the highest answer is the easiest",
-            "threshold_high": "Upper bound", "comment_presence": "Comment", "sentiment": "Comment sentiment",
-            "case_priority": "Case priority", "case_team": "Case team", "sla_policy": "SLA policy",
-            "notify_users": "E-mail these people", "notify_team": "E-mail this team",
-            "stop_processing": "Stop here: skip later rules when this one matches",
-            "repeat_window_days": "Repeat window (days)", "themes": "About any of these themes",
+            "metric_key": _("Question key"), "scale_min": _("Scale from"), "scale_max": _("Scale to"),
+            "ces_high_is_easy": _("On this CES scale the highest answer is the easiest"),
+            "threshold_high": _("Upper bound"), "comment_presence": _("Comment"), "sentiment": _("Comment sentiment"),
+            "case_priority": _("Case priority"), "case_team": _("Case team"), "sla_policy": _("SLA policy"),
+            "notify_users": _("E-mail these people"), "notify_team": _("E-mail this team"),
+            "stop_processing": _("Stop here: skip later rules when this one matches"),
+            "repeat_window_days": _("Repeat window (days)"), "themes": _("About any of these themes"),
             "segments": _("Customer in any of these segments"),
         }
         help_texts = {
-            "scale_min": "CSAT defaults to 1–5, CES to 1–7, NPS is always 0–10.",
-            "threshold": "On the scale above.",
-            "order": "Rules run from the lowest number up.",
+            "scale_min": _("CSAT defaults to 1–5, CES to 1–7, NPS is always 0–10."),
+            "threshold": _("On the scale above."),
+            "order": _("Rules run from the lowest number up."),
         }
         widgets = {
             "surveys": forms.SelectMultiple(attrs={"size": 4}),

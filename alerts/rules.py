@@ -34,16 +34,18 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale, fmt_number
+from alerts.reasons import plain_number, score_reason
+from alerts.validation import DEFAULT_SCALES, NPS_SCALE, effective_scale
 from segments.conditions import CompiledSegment, CustomerFacts
 from segments.selectors import compiled as compiled_segment
 from surveys.text import keyword_pattern, normalize_text, vader_compound
-from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, ces_display, csat_display, sentiment_band
+from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST, sentiment_band
 
 INF = float("inf")
 
@@ -223,16 +225,17 @@ class RuleSet(Sequence):
 
 
 class Match:
-    """A rule that matched, and why, in words a person can read. The words are put together on
-    first use (most callers of a benchmark-sized batch only count matches)."""
+    """A rule that matched, and why: `reasons` is a list of codes and values (alerts.reasons says
+    them in the reader's language). They are put together on first use (most callers of a
+    benchmark-sized batch only count matches)."""
 
     __slots__ = ("rule", "_facts", "_said", "_reasons")
 
-    def __init__(self, rule: CompiledRule, facts=None, said: str = "", reasons: list[str] | None = None):
+    def __init__(self, rule: CompiledRule, facts=None, said: dict | None = None, reasons: list[dict] | None = None):
         self.rule, self._facts, self._said, self._reasons = rule, facts, said, reasons
 
     @property
-    def reasons(self) -> list[str]:
+    def reasons(self) -> list[dict]:
         if self._reasons is None:
             self._reasons = _reasons(self.rule, self._facts, self._said)
         return self._reasons
@@ -241,7 +244,7 @@ class Match:
         return isinstance(other, Match) and (self.rule, self.reasons) == (other.rule, other.reasons)
 
     def __hash__(self) -> int:
-        return hash((self.rule.id, tuple(self.reasons)))
+        return hash((self.rule.id, json.dumps(self.reasons, sort_keys=True, default=str)))
 
     def __repr__(self) -> str:
         return f"Match(rule={self.rule.name!r}, reasons={self.reasons!r})"
@@ -260,7 +263,7 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
     by_slot = ruleset.by_slot
     nps = response.nps
     if nps is not None and "nps" in by_slot:
-        found.append(("nps", float(nps), f"NPS {nps}"))
+        found.append(("nps", float(nps), {"metric": "nps", "value": nps}))
     csat = response.csat
     if csat is not None:
         lo, hi = response.csat_scale_min, response.csat_scale_max
@@ -268,7 +271,7 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
             lo, hi = DEFAULT_SCALES["csat"]
         slot = f"csat:{lo}:{hi}"
         if slot in by_slot:
-            found.append((slot, float(csat), csat_display(csat, lo, hi).short))
+            found.append((slot, float(csat), {"metric": "csat", "value": plain_number(csat), "min": lo, "max": hi}))
     ces = response.ces
     if ces is not None and ruleset.has_ces:
         lo, hi = response.ces_scale_min, response.ces_scale_max
@@ -280,9 +283,9 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
         for direction, converted in (("easy", as_easy), ("effort", lo + hi - as_easy)):
             slot = f"ces:{lo}:{hi}:{direction}"
             if slot in by_slot:
-                said = f"{ces_display(ces, lo, hi, easy).short} ({hi} = {'easiest' if easy else 'most effort'})"
+                said = {"metric": "ces", "value": plain_number(ces), "min": lo, "max": hi, "easy": easy}
                 if (direction == "easy") != easy:
-                    said += f", {fmt_number(converted)} where {hi} = {'easiest' if direction == 'easy' else 'most effort'}"
+                    said.update(direction=direction, converted=plain_number(converted))
                 found.append((slot, converted, said))
     if ruleset.custom_keys:
         scores = response.scores or {}
@@ -292,8 +295,8 @@ def _metric_values(response, ruleset: RuleSet) -> list[tuple[str, float, str]]:
                 continue
             slot = f"custom:{key}:{entry.get('min')}:{entry.get('max')}"
             if slot in by_slot:
-                found.append((slot, float(entry["value"]),
-                              f"“{key}” {fmt_number(entry['value'])} of {entry.get('min')}–{entry.get('max')}"))
+                found.append((slot, float(entry["value"]), {"metric": "custom", "key": key, "value": plain_number(entry["value"]),
+                                                             "min": entry.get("min"), "max": entry.get("max")}))
     return found
 
 
@@ -399,48 +402,38 @@ def _holds(rule: CompiledRule, facts: _Facts) -> bool:
     return True
 
 
-def _bound_words(rule: CompiledRule) -> str:
-    if rule.operator == "lte":
-        return f"is at most {fmt_number(rule.threshold)}"
-    if rule.operator == "gte":
-        return f"is at least {fmt_number(rule.threshold)}"
-    return f"is between {fmt_number(rule.threshold)} and {fmt_number(rule.threshold_high)}"
-
-
-def _quote_list(values: Iterable[str], joiner: str = " or ") -> str:
-    return joiner.join(f"“{v}”" for v in values)
-
-
-def _reasons(rule: CompiledRule, facts: _Facts, said: str) -> list[str]:
+def _reasons(rule: CompiledRule, facts: _Facts, said: dict) -> list[dict]:
+    """Which conditions matched, as codes and values (alerts.reasons puts them into words in the
+    reader's language)."""
     r = facts.response
-    reasons = [f"{said} {_bound_words(rule)}"]
+    reasons = [score_reason(said, rule)]
     if rule.surveys is not None:
         name = rule.survey_names.get(r.survey_id) or getattr(r, "survey_name", None) or f"#{r.survey_id}"
-        reasons.append(f"survey is “{name}”")
-    for attr, label, key in (("touchpoints", "touchpoint", "touchpoint"), ("channels", "channel", "channel")):
+        reasons.append({"code": "survey", "value": name})
+    for attr, key in (("touchpoints", "touchpoint"), ("channels", "channel")):
         if getattr(rule, attr) is not None:
-            reasons.append(f"{label} is “{rule.labels.get((attr, facts.folded(key)), getattr(r, key))}”")
+            reasons.append({"code": key, "value": rule.labels.get((attr, facts.folded(key)), getattr(r, key))})
     if rule.locations is not None:
         key = "location" if facts.folded("location") in rule.locations else "region"
-        reasons.append(f"{key} is “{rule.labels.get(('locations', facts.folded(key)), getattr(r, key))}”")
+        reasons.append({"code": key, "value": rule.labels.get(("locations", facts.folded(key)), getattr(r, key))})
     if rule.tiers is not None:
-        reasons.append(f"customer tier is “{_customer_attr(r, 'tier')}”")
+        reasons.append({"code": "tier", "value": _customer_attr(r, "tier")})
     if rule.segments is not None:
-        reasons.append(f"customer segment is “{_customer_attr(r, 'segment')}”")
+        reasons.append({"code": "segment", "value": _customer_attr(r, "segment")})
     if rule.named_segments is not None:
-        reasons.append(f"customer is in {_quote_list(facts.segments_in(rule.named_segments), ' and ')}")
+        reasons.append({"code": "in_segments", "names": list(facts.segments_in(rule.named_segments))})
     if rule.comment_presence == "with" and not rule.keyword_res:
-        reasons.append("has a comment")
+        reasons.append({"code": "comment"})
     elif rule.comment_presence == "without":
-        reasons.append("has no comment")
+        reasons.append({"code": "no_comment"})
     if rule.keyword_res:
         found = [k for k, p in zip(rule.keywords, rule.keyword_res) if p.search(facts.text)]
-        reasons.append(f"comment mentions {_quote_list(found, ' and ' if rule.keyword_mode == 'all' else ', ')}")
+        reasons.append({"code": "keywords", "words": found, "all": rule.keyword_mode == "all"})
     if rule.themes is not None:
-        names = sorted(rule.theme_names.get(t, f"theme #{t}") for t in rule.themes & facts.theme_ids)
-        reasons.append(f"comment is about {_quote_list(names, ' and ')}")
+        names = sorted(rule.theme_names.get(t, f"#{t}") for t in rule.themes & facts.theme_ids)
+        reasons.append({"code": "themes", "names": names})
     if rule.sentiment:
-        reasons.append(f"comment sentiment is {rule.sentiment} ({facts.sentiment:+.2f})")
+        reasons.append({"code": "sentiment", "band": rule.sentiment, "score": round(facts.sentiment, 2)})
     return reasons
 
 

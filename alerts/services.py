@@ -23,6 +23,7 @@ from django.utils.html import escape
 
 from accounts.preferences import speaking_to
 from alerts.models import Alert, AlertRule
+from alerts.reasons import describe_reasons
 from alerts.selectors import active_rules, alert_email_recipients, praised_user_for, rules_changed
 from alerts.signals import alert_raised
 from core import batching
@@ -247,6 +248,7 @@ def _messages(alert: Alert, recipients: list) -> list[EmailMultiAlternatives]:
         if key not in rendered:
             with speaking_to(user):
                 context["score"] = _score_words(response)  # "NPS 3, CSAT 2 of 1–5", in their language
+                context["reasons"] = describe_reasons(alert.reasons)  # stored as codes: worded for them
                 rendered[key] = (" ".join(render_to_string(f"emails/{name}-subject.txt", context).split()),
                                  render_to_string(f"emails/{name}-body.txt", context),
                                  render_to_string(f"emails/{name}-body.html", context))

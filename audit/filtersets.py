@@ -11,10 +11,19 @@ from django import forms
 from django.apps import apps
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEntry
 
-ACTIONS = [(name, str(dict(AuditEntry.Action.choices)[value])) for value, name in AuditEntry.Action.names.items()]
+# The API's enum (settings ENUM_NAME_OVERRIDES "AuditActionEnum"): the names, the same in every language.
+ACTIONS = [(name, name) for name in AuditEntry.Action.names.values()]
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """The actions by name, labelled in the reader's language (called per form, not at import)."""
+    labels = dict(AuditEntry.Action.choices)
+    return [(name, str(labels[value])) for value, name in AuditEntry.Action.names.items()]
 BIGINT_MAX = 2**63 - 1
 
 
@@ -23,7 +32,9 @@ def object_type_choices() -> list[tuple[str, str]]:
     found = set(auditlog.get_models())
     for label in getattr(settings, "AUDIT_EVENT_MODELS", ()):
         found.add(apps.get_model(label))
-    choices = {f"{m._meta.app_label}.{m._meta.model_name}": str(m._meta.verbose_name) for m in found}
+    # Model names read through the catalogue where it has them ("SLA policy"); the models' own
+    # verbose names are not marked (marking them rewrites every app's migrations).
+    choices = {f"{m._meta.app_label}.{m._meta.model_name}": gettext(str(m._meta.verbose_name)) for m in found}
     return sorted(choices.items(), key=lambda item: item[1])
 
 
@@ -35,15 +46,15 @@ class ActorIdFilter(django_filters.NumberFilter):
 
 
 class AuditEntryFilterSet(django_filters.FilterSet):
-    actor = django_filters.CharFilter(method="filter_actor", max_length=150, label="Actor")
-    actor_id = ActorIdFilter(field_name="actor_id", label="Actor's user id")
+    actor = django_filters.CharFilter(method="filter_actor", max_length=150, label=_("Actor"))
+    actor_id = ActorIdFilter(field_name="actor_id", label=_("Actor's user id"))
     object_type = django_filters.ChoiceFilter(choices=object_type_choices, method="filter_object_type",
-                                              label="Object type", empty_label="Any type")
-    action = django_filters.ChoiceFilter(choices=ACTIONS, method="filter_action", label="Action",
-                                         empty_label="Any action")
-    date_from = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__gte", label="From",
+                                              label=_("Object type"), empty_label=_("Any type"))
+    action = django_filters.ChoiceFilter(choices=action_choices, method="filter_action", label=_("Action"),
+                                         empty_label=_("Any action"))
+    date_from = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__gte", label=_("From"),
                                           widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__lte", label="To",
+    date_to = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__lte", label=_("To"),
                                         widget=forms.DateInput(attrs={"type": "date"}))
 
     class Meta:

@@ -8,6 +8,7 @@ the pages; it imports neither."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.template import Context, Template
 from django.utils import translation
@@ -15,9 +16,10 @@ from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 
 from accounts.models import Priority
 from accounts.preferences import customer_language
+from alerts.reasons import describe_reasons
 from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome
 from core.l10n import when
-from surveys.vocabulary import primary_score
+from surveys.vocabulary import entry_text, primary_score
 
 Kind = CaseEvent.Kind
 
@@ -96,9 +98,9 @@ def describe_event(event: CaseEvent) -> str:
     if k == Kind.VERIFICATION_ANSWER:
         if event.data.get("recovered"):
             return gettext("The customer answered the recovery check: yes, it was put right (%(answer)s)") % {
-                "answer": event.to_value}
+                "answer": answer_words(event.to_value)}
         return gettext("The customer answered the recovery check: no, it was not put right (%(answer)s)") % {
-            "answer": event.to_value}
+            "answer": answer_words(event.to_value)}
     if k == Kind.CUSTOMER_REPLIED:
         if event.data.get("follow_up"):
             return gettext("The customer replied by e-mail; follow-up case %(reference)s opened for it") % {
@@ -111,6 +113,85 @@ def describe_event(event: CaseEvent) -> str:
     if k == Kind.EMAIL_AUTO_REPLY:
         return gettext("An automatic reply came back (not counted as the customer answering)")
     return f"{who}: {str(event.get_kind_display()).lower()}"
+
+
+ANSWER_OF_TEN = re.compile(r"^(\d+) of 10$")
+
+
+def answer_words(answer: str) -> str:
+    """A recovery check's answer, stored in English ("9 of 10", "yes", "no": followup keeps it in one
+    language), in the reader's."""
+    if answer == "yes":
+        return gettext("yes")
+    if answer == "no":
+        return gettext("no")
+    if m := ANSWER_OF_TEN.match(answer or ""):
+        return gettext("%(value)s of 10") % {"value": m[1]}
+    return answer
+
+
+# --- notes the product writes -----------------------------------------------------------------
+# An event's note is what a person typed. What the product itself has to say on an event (why a
+# case reopened on its own, why its priority rose) is stored as a code in data["said"] and its
+# values in data["said_with"], and put into words here, in the reader's language.
+SAID_ERASED = "erased"
+SAID_LATER_RESPONSE = "later_response_priority"
+SAID_ESCALATED = "escalated_priority"
+SAID_REPLIED = "reopened_by_reply"
+SAID_CHECK = "reopened_by_check"
+SAID_LOW_SCORE = "reopened_by_score"
+SAID_FOLLOW_UP = "follow_up_of"
+
+
+def said(code: str, **values) -> dict:
+    """What an event's `data` carries for a note the product writes: said("reopened_by_check", answer="no")."""
+    return {"said": code, "said_with": values} if values else {"said": code}
+
+
+def _said_text(code: str, values: dict) -> str:
+    if code == SAID_ERASED:
+        return gettext("The customer’s personal data was erased.")
+    if code == SAID_LATER_RESPONSE:
+        return gettext("A later response from the customer asked for a higher priority.")
+    if code == SAID_ESCALATED:
+        return gettext("Escalated: still overdue after the team’s escalation delay.")
+    if code == SAID_REPLIED:
+        return gettext("The customer replied by e-mail.")
+    if code == SAID_CHECK:
+        return gettext("The customer answered the recovery check: %(answer)s.") % {
+            "answer": answer_words(values.get("answer", ""))}
+    if code == SAID_FOLLOW_UP:
+        return gettext("Follow-up of %(reference)s: the customer replied by e-mail after it was closed.") % {
+            "reference": values.get("reference", "")}
+    if code == SAID_LOW_SCORE:
+        days = int(values.get("days") or 0)
+        window = int(values.get("window") or 0)
+        words = {"score": entry_text(values.get("score")), "rule": values.get("rule", ""), "days": days,
+                 "window": ngettext("%(count)s day", "%(count)s days", window) % {"count": window}}
+        if days == 0:
+            return gettext("Reopened automatically: the customer sent another low score (%(score)s) the same day "
+                           "as the closure (rule “%(rule)s”, window %(window)s).") % words
+        return ngettext(
+            "Reopened automatically: the customer sent another low score (%(score)s) %(days)s day after the "
+            "closure (rule “%(rule)s”, window %(window)s).",
+            "Reopened automatically: the customer sent another low score (%(score)s) %(days)s days after the "
+            "closure (rule “%(rule)s”, window %(window)s).", days) % words
+    return ""
+
+
+def event_note(event: CaseEvent) -> str:
+    """The note shown under an event: what the person typed, else what the product said, in the
+    reader's language (the reasons an alert rule matched for the event that opened the case)."""
+    if event.kind in (Kind.OVERDUE, Kind.ESCALATED):  # rows written before these were blank repeat the sentence
+        return ""
+    if event.note:
+        return event.note
+    data = event.data if isinstance(event.data, dict) else {}
+    if data.get("said"):
+        return _said_text(data["said"], data.get("said_with") or {})
+    if event.kind == Kind.OPENED and data.get("reasons"):
+        return "; ".join(describe_reasons(data["reasons"]))
+    return ""
 
 
 OVERDUE_CLOCKS = {"first contact": gettext_lazy("First contact is overdue"),

@@ -21,10 +21,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from cases.models import Case, CaseEvent
-from cases.timeline import describe_event
+from cases.timeline import describe_event, event_note
 from core.l10n import iso, when
 
-QUIET_NOTES = {CaseEvent.Kind.OVERDUE, CaseEvent.Kind.ESCALATED}  # their note repeats the sentence
 # The kinds' labels by value (get_kind_display() flattens and hashes the choices on every call).
 KIND_LABELS = dict(CaseEvent.Kind.choices)
 
@@ -65,7 +64,7 @@ def timeline_items(events) -> list[TimelineItem]:
             details.append(gettext("Root cause: %(cause)s") % {"cause": data["root_cause"]})
         if data.get("subject"):
             details.append(gettext("Subject: %(subject)s") % {"subject": data["subject"]})
-        note = event.note if event.note and event.kind not in QUIET_NOTES else ""
+        note = event_note(event)
         items.append(TimelineItem(
             kind=event.kind,
             head=event_sentence(event),

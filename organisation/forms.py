@@ -9,6 +9,7 @@ import zoneinfo
 
 import holidays as holidays_lib
 from django import forms
+from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -48,12 +49,15 @@ class TeamForm(forms.ModelForm):
         model = Team
         fields = ["name", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
-                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed"]
-        labels = {"mail_from": _("Customer e-mails come from"), "mail_reply_to_closed": _("A reply to a closed case"),
+                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed", "language"]
+        labels = {"language": _("Customers’ language when theirs is unknown"),"mail_from": _("Customer e-mails come from"), "mail_reply_to_closed": _("A reply to a closed case"),
                   "is_default": _("Default team (catches every case no routing rule claims)"), "timezone": _("Time zone"),
                   "holiday_country": _("Public holidays: country"), "holiday_subdivision": _("Public holidays: region"),
                   "slack_webhook_url": _("Slack incoming-webhook URL"), "msteams_webhook_url": _("Microsoft Teams webhook URL")}
-        help_texts = {"timezone": _("IANA name, e.g. Europe/London. Business hours are in this time zone."),
+        help_texts = {"language": _("Customer e-mails, the “Did we put it right?” page and the e-mail templates the "
+                                    "case page offers use the customer’s own language when the response says or "
+                                    "shows it; otherwise this one."),
+                      "timezone": _("IANA name, e.g. Europe/London. Business hours are in this time zone."),
                       "holiday_country": _("Two-letter ISO code (GB, US, DE…); blank: no public holidays."),
                       "holiday_subdivision": _("Optional, e.g. SCT for Scotland or CA for California.")}
         widgets = {"timezone": forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
@@ -64,6 +68,9 @@ class TeamForm(forms.ModelForm):
         self.fields["name"].widget.attrs.setdefault("autocomplete", "off")
         # Optional in a post that leaves it out (older clients): the model's default, reopen.
         self.fields["mail_reply_to_closed"].required = False
+        # One of the languages the product speaks; a post that leaves it out keeps the team's.
+        self.fields["language"].required = False
+        self.fields["language"].choices = list(settings.LANGUAGES)
         if self.is_bound:
             counts = {day: max(MIN_ROWS, 1 + max([int(m.group(1)) for key in self.data
                                                    if (m := re.match(rf"^{day}-(\d+)-start$", key))] or [-1]))
@@ -99,6 +106,8 @@ class TeamForm(forms.ModelForm):
         data["opening_hours"] = hours
         if not data.get("mail_reply_to_closed"):  # left out: keep what the team has (new teams: reopen)
             data["mail_reply_to_closed"] = self.instance.mail_reply_to_closed or Team.ClosedReply.REOPEN
+        if not data.get("language"):  # left out: keep what the team has (new teams: the site's language)
+            data["language"] = self.instance.language or settings.LANGUAGE_CODE
         return data
 
 
@@ -119,23 +128,28 @@ class SlaPolicyForm(forms.ModelForm):
     class Meta:
         model = SlaPolicy
         fields = ["name", "priority", "customer_tier", "first_contact_hours", "resolution_hours", "active"]
-        labels = {"first_contact_hours": _("First contact within (business hours)"),
-                  "resolution_hours": _("Resolved within (business hours)")}
+        labels = {"name": _("Name"), "priority": _("Priority"), "customer_tier": _("Customer tier"),
+                  "first_contact_hours": _("First contact within (business hours)"),
+                  "resolution_hours": _("Resolved within (business hours)"), "active": _("Active")}
         help_texts = {"priority": _("Blank: any priority."), "customer_tier": _("Blank: any tier.")}
 
 
 class RoutingRuleForm(forms.ModelForm):
-    touchpoints = ListField(required=False, help_text=_("Comma-separated, e.g. delivery, store. Blank: any."))
-    locations = ListField(required=False, help_text=_("Locations or regions, e.g. Leeds, North. Blank: any."))
-    channels = ListField(required=False, help_text=_("e.g. email, web. Blank: any."))
-    customer_tiers = ListField(required=False, help_text=_("e.g. Gold. Blank: any."))
-    metrics = ListField(required=False, help_text=_("nps, csat, ces or question keys: matches responses carrying any. Blank: any."))
+    touchpoints = ListField(required=False, label=_("Touchpoints"),
+                            help_text=_("Comma-separated, e.g. delivery, store. Blank: any."))
+    locations = ListField(required=False, label=_("Locations"),
+                          help_text=_("Locations or regions, e.g. Leeds, North. Blank: any."))
+    channels = ListField(required=False, label=_("Channels"), help_text=_("e.g. email, web. Blank: any."))
+    customer_tiers = ListField(required=False, label=_("Customer tiers"), help_text=_("e.g. Gold. Blank: any."))
+    metrics = ListField(required=False, label=_("Metrics"),
+                        help_text=_("nps, csat, ces or question keys: matches responses carrying any. Blank: any."))
 
     class Meta:
         model = RoutingRule
         fields = ["name", "order", "active", "team", "surveys", "touchpoints", "locations", "channels",
                   "customer_tiers", "segments", "metrics", "sla_policy"]
-        labels = {"team": _("Send to team"), "sla_policy": _("SLA policy"),
+        labels = {"name": _("Name"), "order": _("Order"), "active": _("Active"), "surveys": _("Surveys"),
+                  "team": _("Send to team"), "sla_policy": _("SLA policy"),
                   "segments": _("Customer in any of these segments")}
         help_texts = {"order": _("Rules are tried from the lowest number; the first that matches wins.")}
 
@@ -151,12 +165,12 @@ class RoutingRuleForm(forms.ModelForm):
 class RouteTestForm(forms.Form):
     """A response to try the routing rules on (what the response would carry)."""
 
-    survey = forms.ModelChoiceField(queryset=Survey.objects.order_by("name"), required=False)
-    touchpoint = forms.CharField(required=False, max_length=120)
-    location = forms.CharField(required=False, max_length=120)
-    region = forms.CharField(required=False, max_length=120)
-    channel = forms.CharField(required=False, max_length=120)
-    customer_tier = forms.CharField(required=False, max_length=60)
+    survey = forms.ModelChoiceField(queryset=Survey.objects.order_by("name"), required=False, label=_("Survey"))
+    touchpoint = forms.CharField(required=False, max_length=120, label=_("Touchpoint"))
+    location = forms.CharField(required=False, max_length=120, label=_("Location"))
+    region = forms.CharField(required=False, max_length=120, label=_("Region"))
+    channel = forms.CharField(required=False, max_length=120, label=_("Channel"))
+    customer_tier = forms.CharField(required=False, max_length=60, label=_("Customer tier"))
     customer = forms.CharField(
         required=False, max_length=255, label=_("Customer (e-mail or external id)"),
         help_text=_("For rules with segments: the customer the response would come from."))

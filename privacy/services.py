@@ -18,6 +18,7 @@ from audit.models import AuditEntry
 from audit.services import AuditEvent, AuditTarget, audit_record
 from cases.models import Case
 from cases.services import cases_erase_free_text
+from cases.timeline import event_note
 from followup.models import Recognition, Verification
 from customers.services import identities_erase
 from followup.services import followup_erase_customer
@@ -179,7 +180,8 @@ def customer_export_data(customer: Customer) -> dict:
                 "resolution": c.resolution,
                 "prevention": c.prevention,
                 "timeline": [
-                    {"kind": e.kind, "at": e.created_at.isoformat(), "note": e.note, "from": e.from_value, "to": e.to_value}
+                    {"kind": e.kind, "at": e.created_at.isoformat(), "note": event_note(e), "from": e.from_value,
+                     "to": e.to_value}
                     for e in c.events.all()
                 ],
             }

@@ -23,15 +23,20 @@ class Bar:
     note: str = ""
 
 
-def bars(table: Table, label_key: str, value_key: str, note_key: str | None = None, note_suffix: str = "",
+def bars(table: Table, label_key: str, value_key: str, note_key: str | None = None, note_words=None,
          skip_labels: tuple[str, ...] = ()) -> list[Bar]:
-    """One horizontal bar per row (rows whose label is in skip_labels, e.g. a total, left out)."""
+    """One horizontal bar per row (rows whose label is in skip_labels, e.g. a total, left out).
+    `note_words(value, text)`: the note beside the bar in the reader's language, from the note
+    column's value and its formatted text ("12 low scores"); without it, the text alone."""
     items = []
     for row, links in zip(table.rows, table.links, strict=True):
         if row.get(label_key) in skip_labels:
             continue
         value = float(row.get(value_key) or 0)
-        note = f"{cell_text(row.get(note_key))}{note_suffix}" if note_key and row.get(note_key) is not None else ""
+        note = ""
+        if note_key and row.get(note_key) is not None:
+            text = cell_text(row.get(note_key))
+            note = note_words(row.get(note_key), text) if note_words else text
         items.append((str(row.get(label_key)), value, cell_text(row.get(value_key)) or "0", links.get(value_key), note))
     top = max((v for _, v, _, _, _ in items), default=0) or 1
     return [Bar(label, v, text, round(100 * v / top, 1), url, note) for label, v, text, url, note in items]

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import manager_required
@@ -17,9 +18,14 @@ from core.replica import reads_from_replica
 from reporting import charts, selectors
 from reporting.filters import ReportFilterForm
 from reporting.reports import REPORTS
-from reporting.selectors import KPI_DIMENSIONS, SCORE_DIMENSIONS, moments
+from reporting.selectors import ALL_TEAMS, KPI_DIMENSIONS, SCORE_DIMENSIONS, moments
 from reporting.tables import Table, cell_text
 from segments.models import Segment
+
+
+
+def _percent(_value, text: str) -> str:
+    return f"{text} %"
 
 FILTER_FIELDS = ("date_from", "date_to", "team", "survey", "touchpoint", "location", "tier", "segment", "journey")
 SEGMENT_CHOICE = ("segment", _("Customer segment"))  # a breakdown of the KPI and scores pages besides their dimensions
@@ -93,17 +99,17 @@ def dashboard(request):
             "title": _("Overdue dashboard"),
             "active_tab": "reporting:dashboard",
             "headline": [
-                ("Overdue", total.get("overdue", 0), total_links.get("overdue")),
-                ("Escalated", total.get("escalated", 0), total_links.get("escalated")),
-                ("Overdue, unassigned", total.get("unassigned", 0), total_links.get("unassigned")),
-                ("Due in next 24 h", total.get("due_24h", 0), total_links.get("due_24h")),
-                ("Overdue value at risk", total.get("overdue_value", 0), None),
+                (_("Overdue"), total.get("overdue", 0), total_links.get("overdue")),
+                (_("Escalated"), total.get("escalated", 0), total_links.get("escalated")),
+                (_("Overdue, unassigned"), total.get("unassigned", 0), total_links.get("unassigned")),
+                (_("Due in next 24 h"), total.get("due_24h", 0), total_links.get("due_24h")),
+                (_("Overdue value at risk"), total.get("overdue_value", 0), None),
             ],
             "by_team": by_team,
-            "by_team_bars": charts.bars(by_team, "team", "overdue", skip_labels=("All teams",)),
+            "by_team_bars": charts.bars(by_team, "team", "overdue", skip_labels=(str(ALL_TEAMS),)),
             "by_assignee": REPORTS["overdue-by-assignee"].build(filters),
             "age": age,
-            "age_bars": charts.bars(age, "age", "cases", "share", " %"),
+            "age_bars": charts.bars(age, "age", "cases", "share", _percent),
             "escalation": REPORTS["overdue-escalation"].build(filters),
         },
     )
@@ -130,7 +136,8 @@ def kpis(request):
             "keep": {"by": by},
             "choices": [(key, label) for key, (label, _, _) in KPI_DIMENSIONS.items()] + [SEGMENT_CHOICE],
             "table": table,
-            "coverage_bars": charts.bars(table, "group", "coverage_pct", "low_scores", " low scores"),
+            "coverage_bars": charts.bars(table, "group", "coverage_pct", "low_scores", lambda n, text: ngettext(
+                "%(count)s low score", "%(count)s low scores", int(n)) % {"count": text}),
         },
     )
 
@@ -153,7 +160,8 @@ def root_causes(request):
             "title": _("Root causes"),
             "active_tab": "reporting:root_causes",
             "pareto": pareto,
-            "pareto_bars": charts.bars(pareto, "root_cause", "cases", "cumulative", " % cumulative"),
+            "pareto_bars": charts.bars(pareto, "root_cause", "cases", "cumulative", lambda n, text: gettext(
+                "%(share)s %% cumulative") % {"share": text}),
             "weekly": REPORTS["root-causes-weekly"].build(filters),
             "heat": heat,
             "heat_cells": _heat_cells(heat),
@@ -239,12 +247,14 @@ def recovery(request):
             "title": _("Recovery"),
             "active_tab": "reporting:recovery",
             "by_team": by_team,
-            "recovery_bars": charts.bars(by_team, "group", "recovery_pct", "detractors_before", " detractors"),
+            "recovery_bars": charts.bars(by_team, "group", "recovery_pct", "detractors_before", lambda n, text: ngettext(
+                "%(count)s detractor", "%(count)s detractors", int(n)) % {"count": text}),
             "by_root_cause": REPORTS["recovery-by-root-cause"].build(filters),
             "customers": REPORTS["recovery-customers"].build(filters),
             "by_segment": REPORTS["recovery-by-segment"].build(filters) if Segment.objects.exists() else None,
             "verified_by_team": verified_by_team,
-            "verified_bars": charts.bars(verified_by_team, "group", "verified_pct", "resolved_pct", " % self-reported",
+            "verified_bars": charts.bars(verified_by_team, "group", "verified_pct", "resolved_pct", lambda n, text: gettext(
+                "%(share)s %% self-reported") % {"share": text},
                                          skip_labels=("All",)),
             "verified_by_root_cause": REPORTS["verified-recovery-by-root-cause"].build(filters),
             "verified_by_touchpoint": REPORTS["verified-recovery-by-touchpoint"].build(filters),
@@ -324,7 +334,8 @@ def themes(request):
             "title": _("Themes"),
             "active_tab": "reporting:themes",
             "volume": volume,
-            "volume_bars": charts.bars(volume, "theme", "responses", "share", " % of comments"),
+            "volume_bars": charts.bars(volume, "theme", "responses", "share", lambda n, text: gettext(
+                "%(share)s %% of comments") % {"share": text}),
             "weekly": weekly,
             "weekly_charts": charts.row_lines(weekly, "theme", "total"),
             "scores": REPORTS["themes-scores"].build(filters),

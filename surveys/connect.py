@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters import get_adapter
 from surveys.ingest.django_view import receive
 from surveys.models import WebhookSource
 
-NO_SAMPLE = "The {label} preset has no test delivery yet: send one from the tool itself."
+NO_SAMPLE = gettext_lazy("The %(label)s preset has no test delivery yet: send one from the tool itself.")
 
 
 class TestDeliveryUnavailable(Exception):
@@ -47,7 +49,7 @@ def source_test_delivery(*, source: WebhookSource) -> TestDelivery:
     """Post the adapter's sample delivery for `source` through the webhook door."""
     sample = getattr(get_adapter(source.vendor), "sample_delivery", None)
     if sample is None:
-        raise TestDeliveryUnavailable(NO_SAMPLE.format(label=source.get_vendor_display()))
+        raise TestDeliveryUnavailable(NO_SAMPLE % {"label": source.get_vendor_display()})
     content_type, body, headers = sample(source)
     lowered = {name.lower(): str(value) for name, value in headers.items()}
     lowered["content-type"] = content_type

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from surveys.models import FeedbackKind, Vendor
@@ -35,6 +37,14 @@ class JSONObjectField(forms.CharField):
         return value
 
 
+# The JSON of the mapping's example is code, not prose: kept out of the translated sentence.
+MAPPING_EXAMPLE = '{"ces": "answers[id=q7].value", "ces_scale": "1-5", "ces_values": {"Hard": 1, "Easy": 5}}'
+
+
+def _mapping_help() -> str:
+    return gettext("JSON, field -> path; e.g. %(example)s.") % {"example": MAPPING_EXAMPLE}
+
+
 class SourceForm(forms.Form):
     """A source's settings. `api_base` / `api_token` are the fetching presets' two auth options,
     given their own inputs and merged into `auth`."""
@@ -55,8 +65,7 @@ class SourceForm(forms.Form):
     auth = JSONObjectField(required=False, label=_("Auth options"),
                            help_text=_("Advanced: JSON, e.g. {\"mode\": \"token\"} (the options are listed below)."))
     mapping = JSONObjectField(required=False, label=_("Mapping"),
-                              help_text=_("JSON, field -> path; e.g. {\"ces\": \"answers[id=q7].value\", "
-                                        "\"ces_scale\": \"1-5\", \"ces_values\": {\"Very difficult\": 1}}."))
+                              help_text=lazy(_mapping_help, str)())
     feedback_kind = forms.ChoiceField(
         choices=FeedbackKind.choices, initial=FeedbackKind.SURVEY, label=_("What it sends"),
         help_text=_("Survey answers need a score. Feedback nobody asked for (reviews, support ratings, chats, "
@@ -84,7 +93,7 @@ class SourceForm(forms.Form):
         from surveys.presets import preset_for
 
         if (self.instance is None and preset_for(vendor).secret_from == "tool" and not cleaned.get("secret")):
-            self.add_error("secret", f"Paste {preset_for(vendor).secret_hint}: this tool issues the secret.")
+            self.add_error("secret", _("Paste %(hint)s: this tool issues the secret.") % {"hint": preset_for(vendor).secret_hint})
         problems = source_problems(vendor=vendor, mapping=cleaned.get("mapping") or {}, auth=auth,
                                    slug=cleaned.get("slug") or None,
                                    exclude_pk=self.instance.pk if self.instance else None)

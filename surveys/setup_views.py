@@ -68,6 +68,8 @@ def setup_new(request, vendor: str):
             return redirect("surveys:setup_source", slug=source.slug)
     return render(request, "surveys/setup_new.html", {
         "preset": preset, "form": form, "options": auth_options(vendor), "preview_form": _preview_form(vendor, {}),
+        # Before the source exists its address and secret are named where they go.
+        "steps": preset.steps_for(url="{url}", secret="{secret}"),
     })
 
 

@@ -242,6 +242,33 @@ def primary_score(response, metric: str | None = None, metric_key: str = "") -> 
     return scores[0] if scores else None
 
 
+def score_entry(response) -> dict | None:
+    """The response's first score (as `primary_score` picks it without a rule) as plain values
+    that can be stored and put into words later, in the reader's language (`entry_text`)."""
+    if response is None:
+        return None
+    if response.nps is not None:
+        return {"metric": "nps", "value": _number(response.nps)}
+    if response.csat is not None:
+        return {"metric": "csat", "value": _number(response.csat), "min": response.csat_scale_min,
+                "max": response.csat_scale_max}
+    if response.ces is not None:
+        return {"metric": "ces", "value": _number(response.ces), "min": response.ces_scale_min,
+                "max": response.ces_scale_max, "higher_is_better": response.ces_high_is_easy is not False}
+    for key, entry in (response.scores or {}).items():
+        if isinstance(entry, dict) and key not in METRIC_NAMES and entry.get("value") is not None:
+            return {"key": key, "metric": entry.get("metric") or "custom", "value": _number(entry["value"]),
+                    "min": entry.get("min"), "max": entry.get("max"),
+                    "higher_is_better": entry.get("higher_is_better", True)}
+    return None
+
+
+def entry_text(entry: dict | None) -> str:
+    """A stored `score_entry` in words, in the active language: "NPS 3 of 0–10: detractor"."""
+    display = custom_display(entry.get("key") or entry.get("metric") or "", entry) if entry else None
+    return display.text if display is not None else gettext("another low score")
+
+
 def score_words(response) -> str:
     """The response's score in words, for the text of an automatic reopening."""
     score = primary_score(response)

@@ -165,7 +165,9 @@ class AlertFactory(DjangoModelFactory):
     rule = factory.SubFactory(AlertRuleFactory)
     response = factory.SubFactory(SurveyResponseFactory)
     action = factory.LazyAttribute(lambda alert: alert.rule.action)
-    reasons = factory.LazyAttribute(lambda alert: [f"NPS {alert.response.nps} is at most 6"])
+    # As the rules engine stores them: codes and values, worded in the reader's language (alerts.reasons).
+    reasons = factory.LazyAttribute(
+        lambda alert: [{"code": "score", "metric": "nps", "value": alert.response.nps, "op": "lte", "threshold": 6}])
 
 
 # --- cases ------------------------------------------------------------------------------------
@@ -223,7 +225,8 @@ def opened_case(**fields) -> Case:
     attached, and the OPENED event at version 1."""
     case = CaseFactory(**fields)
     CaseResponseFactory(case=case, response=case.response)
-    CaseEventFactory(case=case, kind=CaseEvent.Kind.OPENED, note="Opened from an alert", version=1)
+    CaseEventFactory(case=case, kind=CaseEvent.Kind.OPENED, version=1, to_value=case.team.name,
+                     data={"reasons": case.alert.reasons if case.alert_id else []})
     return case
 
 

@@ -27,6 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import ApiToken, User
 
@@ -73,9 +74,9 @@ def _new_key() -> str:
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the token a name that says where it is used, e.g. “CRM sync”."})
+        raise ValidationError({"name": gettext("Give the token a name that says where it is used, e.g. “CRM sync”.")})
     if len(name) > NAME_MAX:
-        raise ValidationError({"name": f"At most {NAME_MAX} characters."})
+        raise ValidationError({"name": gettext("At most %(count)s characters.") % {"count": NAME_MAX}})
     return name
 
 
@@ -83,7 +84,8 @@ def _expiry(expires_in_days: int | None):
     if expires_in_days is None:
         return None
     if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
-        raise ValidationError({"expires_in_days": f"Between 1 and {MAX_EXPIRY_DAYS} days, or empty for no expiry."})
+        raise ValidationError({"expires_in_days": gettext("Between 1 and %(count)s days, or empty for no expiry.") % {
+            "count": MAX_EXPIRY_DAYS}})
     return timezone.now() + timedelta(days=expires_in_days)
 
 
@@ -93,14 +95,16 @@ def token_create(*, user: User, name: str, expires_in_days: int | None = DEFAULT
     name = _clean_name(name)
     expires_at = _expiry(expires_in_days)
     if not user.is_active:
-        raise ValidationError({"user": f"{user.username} is deactivated; reactivate the account first."})
+        raise ValidationError({"user": gettext("%(username)s is deactivated; reactivate the account first.") % {
+            "username": user.username}})
     if scope not in ApiToken.Scope.values:
-        raise ValidationError({"scope": f"“{scope}” is not a scope: choose one of {', '.join(ApiToken.Scope.values)}."})
+        raise ValidationError({"scope": gettext("“%(scope)s” is not a scope: choose one of %(scopes)s.") % {
+            "scope": scope, "scopes": ", ".join(ApiToken.Scope.values)}})
     if scope == ApiToken.Scope.SCIM and not user.is_admin_role:
-        raise ValidationError({"scope": "Only CX admins may make SCIM provisioning tokens: SCIM creates and "
-                                        "deactivates people."})
+        raise ValidationError({"scope": gettext("Only CX admins may make SCIM provisioning tokens: SCIM creates and "
+                                                "deactivates people.")})
     if scope == ApiToken.Scope.SCIM and read_only:
-        raise ValidationError({"read_only": "A SCIM provisioning token cannot be read-only: provisioning writes."})
+        raise ValidationError({"read_only": gettext("A SCIM provisioning token cannot be read-only: provisioning writes.")})
     for _ in range(5):  # a clash of two random lookup ids is rare; try another
         key = _new_key()
         try:

@@ -91,7 +91,8 @@ def _active_admins() -> QuerySet[User]:
 
 def _check_may_change(by: User, user: User) -> None:
     if user.is_superuser and not by.is_superuser:
-        raise ValidationError(f"{user.display_name} is a superuser: only a superuser can change their account.")
+        raise ValidationError(gettext("%(name)s is a superuser: only a superuser can change their account.") % {
+            "name": user.display_name})
 
 
 def _normalise_email(email: str) -> str:
@@ -152,11 +153,11 @@ def invitation_resend(*, by: User, user_id: int) -> InvitationResult:
         user = User.objects.select_for_update().get(pk=user_id)
         _check_may_change(by, user)
         if not user.is_active:
-            raise ValidationError(f"{user.display_name} is deactivated: reactivate them first.")
+            raise ValidationError(gettext("%(name)s is deactivated: reactivate them first.") % {"name": user.display_name})
         if user.has_usable_password():
             raise ValidationError(
-                f"{user.display_name} has already set a password: they can use "
-                "“Forgot your password?” on the sign-in page."
+                gettext("%(name)s has already set a password: they can use “Forgot your password?” on the "
+                        "sign-in page.") % {"name": user.display_name}
             )
         user.set_unusable_password()
         user.save(update_fields=["password"])

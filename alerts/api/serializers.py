@@ -8,6 +8,7 @@ from rest_framework import serializers
 from accounts.models import User
 from alerts import services
 from alerts.models import Alert, AlertRule
+from alerts.reasons import describe_reasons
 from alerts.summary import rule_summary
 from alerts.validation import rule_problems
 from segments.models import Segment
@@ -143,11 +144,20 @@ class AlertSerializer(serializers.ModelSerializer):
     team = serializers.IntegerField(source="response.team_id", read_only=True)
     touchpoint = serializers.CharField(source="response.touchpoint", read_only=True)
     comment = serializers.CharField(source="response.comment", read_only=True)
+    reasons = serializers.SerializerMethodField(
+        help_text="Why the rule matched, in the requester's language (Accept-Language).")
+    reason_codes = serializers.JSONField(
+        source="reasons", read_only=True,
+        help_text='The same reasons as stored: [{"code": "score", "metric": "nps", "value": 2, "op": "lte", '
+                  '"threshold": 6}, ...] (docs/alert-rules.md).')
 
     class Meta:
         model = Alert
         fields = [
-            "id", "rule", "rule_name", "response", "action", "reasons", "customer", "team", "touchpoint", "comment",
+            "id", "rule", "rule_name", "response", "action", "reasons", "reason_codes", "customer", "team", "touchpoint", "comment",
             "praised_user", "email_status", "emailed_at", "created_at",
         ]
         read_only_fields = fields
+
+    def get_reasons(self, alert) -> list[str]:
+        return describe_reasons(alert.reasons)

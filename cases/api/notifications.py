@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -53,7 +54,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         unread = self.request.query_params.get("unread")
         if unread is not None:
             if unread not in ("true", "false"):
-                raise ValidationError({"unread": ["Use true or false."]})
+                raise ValidationError({"unread": [gettext("Use true or false.")]})
             rows = rows.filter(read_at__isnull=(unread == "true"))
         return rows
 

@@ -4,11 +4,13 @@ an SLA policy or a score."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from accounts.models import Priority
+from alerts.reasons import describe_reasons
 from cases.models import Case, CaseEvent, ContactChannel, ContactOutcome, EmailTemplate, Playbook, RootCause
-from cases.timeline import describe_event
+from cases.timeline import describe_event, event_note
 from cases.sla import sla_state
 
 
@@ -69,7 +71,11 @@ class CaseSerializer(serializers.ModelSerializer):
     root_cause = RootCauseSerializer(read_only=True, allow_null=True)
     sla = serializers.SerializerMethodField()
     display_status = serializers.CharField(read_only=True)
-    reasons = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField(
+        help_text="Why the alert rule matched, in the requester's language (Accept-Language).")
+    reason_codes = serializers.SerializerMethodField(
+        help_text='The same reasons as stored: [{"code": "score", "metric": "nps", "value": 2, "op": "lte", '
+                  '"threshold": 6}, {"code": "touchpoint", "value": "Checkout"}, ...] (docs/alert-rules.md).')
     sla_policy = serializers.CharField(source="sla_policy.name", read_only=True, allow_null=True, default=None)
     # Blank until the case is closed: the schema must say so.
     outcome = serializers.ChoiceField(choices=Case.Outcome.choices, allow_blank=True, read_only=True)
@@ -82,7 +88,7 @@ class CaseSerializer(serializers.ModelSerializer):
         model = Case
         fields = [
             "id", "reference", "status", "display_status", "sla", "priority", "version", "team", "assignee",
-            "customer", "response", "reasons", "value_at_risk", "sla_policy", "first_contact_due", "resolution_due",
+            "customer", "response", "reasons", "reason_codes", "value_at_risk", "sla_policy", "first_contact_due", "resolution_due",
             "first_contacted_at", "overdue_at", "escalation_level", "root_cause", "resolution", "outcome",
             "prevention", "root_cause_suggestions", "suggestion_taken", "closed_at", "reopen_count", "created_at",
             "updated_at",
@@ -94,12 +100,17 @@ class CaseSerializer(serializers.ModelSerializer):
         return {"label": state.label, "level": state.level}
 
     def get_reasons(self, case) -> list[str]:
+        return describe_reasons(case.alert.reasons) if case.alert_id and case.alert else []
+
+    def get_reason_codes(self, case) -> list[dict]:
         return list(case.alert.reasons) if case.alert_id and case.alert else []
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
     actor = PersonSerializer(read_only=True, allow_null=True)
     text = serializers.SerializerMethodField()
+    note = serializers.SerializerMethodField(
+        help_text="What the person typed, or what the product said (in the requester's language).")
 
     class Meta:
         model = CaseEvent
@@ -108,6 +119,9 @@ class CaseEventSerializer(serializers.ModelSerializer):
 
     def get_text(self, event) -> str:
         return describe_event(event)
+
+    def get_note(self, event) -> str:
+        return event_note(event)
 
 
 class ThemeRefSerializer(serializers.Serializer):
@@ -228,14 +242,14 @@ class BulkInput(serializers.Serializer):
 
     def validate_action(self, value):
         if value not in ("assign", "priority", "close"):
-            raise serializers.ValidationError("Choose assign, priority or close.")
+            raise serializers.ValidationError(gettext("Choose assign, priority or close."))
         return value
 
     def validate(self, data):
         if data["action"] == "assign" and not data.get("assignee") and not data.get("team"):
-            raise serializers.ValidationError({"assignee": ["Name a person (assignee) or a team."]})
+            raise serializers.ValidationError({"assignee": [gettext("Name a person (assignee) or a team.")]})
         if data["action"] == "priority" and not data.get("priority"):
-            raise serializers.ValidationError({"priority": ["Choose a priority."]})
+            raise serializers.ValidationError({"priority": [gettext("Choose a priority.")]})
         return data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -50,7 +51,7 @@ def _if_match(request) -> int | None:
         return None
     value = header.removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise ValidationError({"If-Match": ['Send the ETag you received, e.g. "3".']})
+        raise ValidationError({"If-Match": [gettext('Send the ETag you received, e.g. "3".')]})
     return int(value)
 
 
@@ -135,11 +136,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             if values.get("assignee"):
                 assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
                 if assignee is None:
-                    raise ValidationError({"assignee": ["No such user."]})
+                    raise ValidationError({"assignee": [gettext("No such user.")]})
             if values.get("team"):
                 team = Team.objects.visible_to(request.user).filter(pk=values["team"]).first()
                 if team is None:
-                    raise ValidationError({"team": ["No such team."]})
+                    raise ValidationError({"team": [gettext("No such team.")]})
                 moves = team_moves(request.user, selected, team)
                 if moves and not values["confirm_team_move"]:
                     return Response({
@@ -171,7 +172,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             if values.get("team"):
                 team = Team.objects.visible_to(request.user).filter(pk=values["team"]).first()
                 if team is None:
-                    raise ValidationError({"team": ["No such team."]})
+                    raise ValidationError({"team": [gettext("No such team.")]})
             if values.get("assignee"):
                 assignee = User.objects.filter(pk=values["assignee"], is_active=True).first()
                 if assignee is None:  # the same answer as for someone outside the team: ids tell nothing
@@ -243,7 +244,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         def call(case, values, ev):
             playbook = Playbook.objects.filter(pk=values["playbook"], active=True).first()
             if playbook is None:
-                raise ValidationError({"playbook": ["No such playbook (or it is no longer in use)."]})
+                raise ValidationError({"playbook": [gettext("No such playbook (or it is no longer in use).")]})
             return services.case_playbook_step(case_id=case.pk, by=request.user, playbook=playbook,
                                                step=values["step"], done=values["done"], expected_version=ev)
         return self._act(request, s.PlaybookStepInput, call)
@@ -268,7 +269,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         templates = EmailTemplate.objects.filter(active=True)
         chosen = request.query_params.get("template") or "0"
         if not (chosen.isascii() and chosen.isdigit()) or len(chosen) > 18:
-            raise ValidationError({"template": ["Give a template's id (a whole number, from /api/v1/email-templates/)."]})
+            raise ValidationError({"template": [gettext("Give a template's id (a whole number, from /api/v1/email-templates/).")]})
         template = templates.filter(pk=int(chosen)).first() or templates.first()
         if template is None:
             raise NotFound("No e-mail template is set up.")
@@ -338,7 +339,7 @@ class PlaybookViewSet(viewsets.ReadOnlyModelViewSet):
             playbooks = playbooks.filter(active=True)
         if params.get("root_cause"):
             if not params["root_cause"].isdigit():
-                raise ValidationError({"root_cause": ["Send a root cause id (a number)."]})
+                raise ValidationError({"root_cause": [gettext("Send a root cause id (a number).")]})
             playbooks = playbooks.filter(root_cause_id=int(params["root_cause"]))
         if params.get("theme"):
             if not SLUG_CHARACTERS.fullmatch(params["theme"]):

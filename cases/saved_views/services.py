@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from cases import columns
 from cases.filtersets import PAGING_PARAMS, inbox_filterset
@@ -100,9 +101,9 @@ def clean_params(user, params) -> dict[str, list[str]]:
 def _clean_name(name) -> str:
     name = " ".join(str(name or "").split())
     if not name:
-        raise ValidationError({"name": ["Give the view a name."]})
+        raise ValidationError({"name": [gettext("Give the view a name.")]})
     if len(name) > NAME_MAX:
-        raise ValidationError({"name": [f"Keep the name to {NAME_MAX} characters."]})
+        raise ValidationError({"name": [gettext("Keep the name to %(count)s characters.") % {"count": NAME_MAX}]})
     return name
 
 
@@ -111,15 +112,16 @@ def _save(saved_view: SavedView) -> SavedView:
         with transaction.atomic():
             saved_view.save()
     except IntegrityError:
-        raise ValidationError({"name": [f"You already have a view named “{saved_view.name}”."]}) from None
+        raise ValidationError({"name": [gettext("You already have a view named “%(name)s”.") % {
+            "name": saved_view.name}]}) from None
     return saved_view
 
 
 def saved_view_create(*, owner, name, params) -> SavedView:
     name = _clean_name(name)
     if SavedView.objects.filter(owner=owner).count() >= MAX_PER_OWNER:
-        raise ValidationError({"name": [f"You have {MAX_PER_OWNER} saved views, the most one person can keep: "
-                                        "delete one first."]})
+        raise ValidationError({"name": [gettext("You have %(count)s saved views, the most one person can keep: "
+                                                "delete one first.") % {"count": MAX_PER_OWNER}]})
     return _save(SavedView(owner=owner, name=name, params=clean_params(owner, params)))
 
 

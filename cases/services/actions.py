@@ -40,7 +40,7 @@ from cases.services.flow import (
     _reset_sla_marks,
     _save,
 )
-from cases.timeline import team_time
+from cases.timeline import SAID_CHECK, said, team_time
 from surveys.consent import ContactChannel as ConsentChannel
 from surveys.consent import contact_refusal
 
@@ -353,8 +353,8 @@ def case_verification_answer(
                      data={"verification_id": verification_id, "recovered": bool(recovered)})]
     fields: list[str] = []
     if not recovered and case.status == Status.CLOSED:
-        more_events, fields = _reopen(case, None, at, f"The customer answered the recovery check: {answer}.",
-                                      {"verification_id": verification_id})
+        more_events, fields = _reopen(case, None, at, "", {"verification_id": verification_id,
+                                                              **said(SAID_CHECK, answer=answer)})
         events += more_events
     return _save(case, fields, events)
 

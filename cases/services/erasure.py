@@ -16,6 +16,7 @@ from cases.models import (
 from cases.services.flow import (
     _now,
 )
+from cases.timeline import SAID_ERASED, said
 
 # --- personal-data erasure (privacy calls this; the case side of an erasure) --------------------
 ERASED = "[erased]"
@@ -50,7 +51,7 @@ def cases_erase_free_text(*, case_ids: list[int], by=None, record: bool = True, 
         CaseEvent.objects.bulk_create(
             [
                 CaseEvent(case_id=pk, kind=CaseEvent.Kind.NOTE, actor=actor,
-                          note="The customer's personal data was erased.", created_at=now)
+                          data=said(SAID_ERASED), created_at=now)
                 for pk in locked
             ]
         )

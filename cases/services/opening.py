@@ -32,7 +32,8 @@ from cases.services.flow import (
     _save,
 )
 from cases.sla import due_times
-from surveys.vocabulary import score_words
+from cases.timeline import SAID_LATER_RESPONSE, SAID_LOW_SCORE, said
+from surveys.vocabulary import score_entry
 from core.unit_of_work import UnitOfWork, insert_all
 
 if TYPE_CHECKING:
@@ -171,18 +172,21 @@ def _insert_case(openings: CaseOpenings | None, **fields) -> Case:
     return case
 
 
-def _raise_priority_if_worse(case, priority, by, at, events, fields, why: str) -> None:
+def _raise_priority_if_worse(case, priority, by, at, events, fields, why: dict) -> None:
+    """`why`: what the timeline says about it (cases.timeline.said)."""
     if Priority.rank(priority) > Priority.rank(case.priority):
-        events.append(_event(case, Kind.PRIORITY, by, at, from_value=case.priority, to_value=priority, note=why))
+        events.append(_event(case, Kind.PRIORITY, by, at, from_value=case.priority, to_value=priority, data=why))
         case.priority = priority
         fields.append("priority")
 
 
-def _attach(case: Case, alert, at: dt.datetime, *, new_response: bool, reopen_reason: str = "") -> Case:
+def _attach(case: Case, alert, at: dt.datetime, *, new_response: bool, reopen_reason: dict | None = None) -> Case:
+    """`reopen_reason`: why a closed case reopens, as the timeline stores it (cases.timeline.said)."""
     response = alert.response
     events, fields = [], []
     if reopen_reason:
-        more, more_fields = _reopen(case, None, at, reopen_reason, {"response_id": response.pk, "alert_id": alert.pk})
+        more, more_fields = _reopen(case, None, at, "", {"response_id": response.pk, "alert_id": alert.pk,
+                                                         **reopen_reason})
         events += more
         fields += more_fields
     if new_response:  # recorded in this transaction: attached nowhere yet
@@ -195,7 +199,7 @@ def _attach(case: Case, alert, at: dt.datetime, *, new_response: bool, reopen_re
             "response_id": response.pk, "alert_id": alert.pk, "rule": alert.rule.name, "reasons": alert.reasons,
         }))
     _raise_priority_if_worse(case, alert.rule.case_priority, None, at, events, fields,
-                             "A later response from the customer asked for a higher priority.")
+                             said(SAID_LATER_RESPONSE))
     if not events:
         return case
     return _save(case, fields, events)
@@ -302,10 +306,9 @@ def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: Ca
             recent = max(closed, key=lambda c: (c.closed_at, c.pk)) if closed else None
             if recent is not None:
                 days = max(0, (at - recent.closed_at).days)
-                when = "the same day" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
-                reason = (f"Reopened automatically: {customer} sent another low score ({score_words(response)}) "
-                          f"{when}{'' if days == 0 else ' after'} closure (rule “{rule.name}”, "
-                          f"window {window} days).")
+                # Put into words in the reader's language (cases.timeline): the score as values,
+                # the customer left out (the case page names them; an erasure need not find them here).
+                reason = said(SAID_LOW_SCORE, score=score_entry(response), days=days, rule=rule.name, window=window)
                 return _attach(recent, alert, at, new_response=new_response, reopen_reason=reason)
 
     routing_rule = matching_rule(response)
@@ -339,7 +342,7 @@ def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: Ca
     if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
         SurveyResponse.objects.filter(pk=response.pk).update(team=team)
         response.team_id = team.pk
-    events = [_event(case, Kind.OPENED, None, at, to_value=team.name, note="; ".join(alert.reasons or []), data={
+    events = [_event(case, Kind.OPENED, None, at, to_value=team.name, data={
         "alert_id": alert.pk, "rule": rule.name, "reasons": alert.reasons,
         "routing_rule": routing_rule.name if routing_rule else "", "sla_policy": policy.name if policy else "",
     })]

@@ -24,6 +24,7 @@ from cases import inapp, live, notifications
 from cases.models import Case, CaseEvent, CaseResponse, Notification, NotificationKind
 from cases.services.flow import Kind, Status, _event, _guard, _lock, _now, _reopen, _save
 from cases.sla import due_times
+from cases.timeline import SAID_FOLLOW_UP, SAID_REPLIED, said
 from core.unit_of_work import insert_all
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def case_mail_received(*, case_id: int, mail: Received, inbound_id: int, at: dt.
         return follow_up
     events, fields = [], []
     if case.status == Status.CLOSED:
-        events, fields = _reopen(case, None, at, "The customer replied by e-mail.", {"inbound_id": inbound_id})
+        events, fields = _reopen(case, None, at, "", {"inbound_id": inbound_id, **said(SAID_REPLIED)})
     else:
         _guard(case, "customer_replied")
     events.append(_event(case, Kind.CUSTOMER_REPLIED, None, at, note=mail.text,
@@ -108,8 +109,8 @@ def _open_follow_up(closed: Case, mail: Received, data: dict, at: dt.datetime) -
     insert_all([CaseResponse(case=case, response=closed.response, attached_at=at)])
     events: list[CaseEvent] = [_event(
         case, Kind.OPENED, None, at, to_value=team.name,
-        note=f"Follow-up of {closed.reference}: the customer replied by e-mail after it was closed.",
-        data={"follow_up_of": closed.reference, "follow_up_of_id": closed.pk})]
+        data={"follow_up_of": closed.reference, "follow_up_of_id": closed.pk,
+              **said(SAID_FOLLOW_UP, reference=closed.reference)})]
     if assignee is not None:
         events.append(_event(case, Kind.ASSIGNED, None, at, to_value=assignee.username, data={
             "assignee_id": assignee.pk, "assignee_name": assignee.display_name, "mode": "follow-up"}))

@@ -21,6 +21,7 @@ from cases.services.flow import (
     _now,
 )
 from cases.sla import DUE_SOON
+from cases.timeline import SAID_ESCALATED, said
 
 # --- the SLA sweep (set-based) -------------------------------------------------------------
 # A batch notification lists at most this many case references (and says how many there are).
@@ -47,9 +48,11 @@ def _chunks(items: list, size: int):
 
 
 @transaction.atomic
-def cases_raise_priority(*, case_ids: list[int], by=None, reason: str, at: dt.datetime | None = None) -> list[int]:
+def cases_raise_priority(*, case_ids: list[int], by=None, reason: str = "", why: dict | None = None,
+                         at: dt.datetime | None = None) -> list[int]:
     """Raise each open case's priority one step (low -> normal -> high -> urgent), with a PRIORITY
     event and a version bump: the bulk twin of case_change_priority, for the escalation ladder.
+    `reason`: a person's words; `why`: what the product says (cases.timeline.said), in the reader's language.
     Set-based: one UPDATE ... RETURNING per step and chunk. Returns the ids raised."""
     at = _now(at)
     table = Case._meta.db_table
@@ -69,7 +72,7 @@ def cases_raise_priority(*, case_ids: list[int], by=None, reason: str, at: dt.da
                 raised.append((case_id, current, following, version))
                 pending.discard(case_id)
     CaseEvent.objects.bulk_create(
-        [CaseEvent(case_id=cid, kind=Kind.PRIORITY, actor=by, from_value=old, to_value=new, note=reason,
+        [CaseEvent(case_id=cid, kind=Kind.PRIORITY, actor=by, from_value=old, to_value=new, note=reason, data=why or {},
                    version=version, created_at=at) for cid, old, new, version in raised],
         batch_size=5000,
     )
@@ -111,8 +114,7 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
                   (first_contacted_at IS NULL AND first_contact_due < %(now)s) AS first_missed""",
         events="""
         SELECT id, 'overdue', NULL, '', CASE WHEN first_missed THEN 'first contact' ELSE 'resolution' END,
-               CASE WHEN first_missed THEN 'First contact is overdue.' ELSE 'Resolution is overdue.' END,
-               '{"escalation_level": 1}', 0, %(now)s
+               '', '{"escalation_level": 1}', 0, %(now)s
         FROM claimed""",
         notices=[_queue_sql(t, NotificationKind.OVERDUE, _people_source(t, NotificationKind.OVERDUE, people)),
                  _queue_sql(t, NotificationKind.OVERDUE, _chat_source(t))],
@@ -162,8 +164,7 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
     escalated, queued = _step(
         claim=claim,
         events="""
-        SELECT id, 'escalated', NULL, '', '2', 'Escalated: still overdue after the team''s escalation delay.',
-               '{"escalation_level": 2}', 0, %(now)s FROM claimed""",
+        SELECT id, 'escalated', NULL, '', '2', '', '{"escalation_level": 2}', 0, %(now)s FROM claimed""",
         notices=[_queue_sql(t, NotificationKind.ESCALATED, contact),
                  _queue_sql(t, NotificationKind.ESCALATED, _chat_source(t)),
                  _queue_sql(t, NotificationKind.ESCALATED, _in_app_source(t, people))],
@@ -176,7 +177,7 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
     ladder = sorted(case_id for case_id, raise_priority, _team in escalated if raise_priority)
     if ladder:
         result["priority_raised"] = len(cases_raise_priority(
-            case_ids=ladder, reason="Escalated: still overdue after the team's escalation delay.", at=now))
+            case_ids=ladder, why=said(SAID_ESCALATED), at=now))
     notifications.dispatch_on_commit()
     # Open inboxes and dashboards of these teams show "updated" (case pages read overdue_at), and
     # the bells of the people the escalations went to (their in-app rows were written in SQL).

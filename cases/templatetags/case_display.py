@@ -34,6 +34,22 @@ def sla(context, case):
 
 
 @register.filter
+def reason_texts(reasons) -> list[str]:
+    """An alert's reasons (stored as codes) in the reader's language: "NPS 2 is at most 6"."""
+    from alerts.reasons import describe_reasons
+
+    return describe_reasons(reasons)
+
+
+@register.filter
+def event_note(event) -> str:
+    """The note under a timeline line: typed by a person, or said by the product in the reader's language."""
+    from cases.timeline import event_note as note
+
+    return note(event)
+
+
+@register.filter
 def describe(event) -> str:
     """A timeline line a person can read: "Bob Smith claimed this case"."""
     from cases.timeline_rows import event_sentence

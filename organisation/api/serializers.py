@@ -8,6 +8,7 @@ import copy
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team
@@ -53,10 +54,11 @@ class TeamSerializer(CleanedModelSerializer):
         model = Team
         fields = ["id", "name", "slug", "is_default", "assignment", "unanswered_attempt_stops_first_contact", "timezone", "opening_hours", "holiday_country",
                   "holiday_subdivision", "escalation", "escalation_delay_minutes", "escalation_email",
-                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed", "members"]
+                  "slack_webhook_url", "msteams_webhook_url", "mail_from", "mail_reply_to_closed", "language", "members"]
         read_only_fields = ["slug"]
         # A new default is not a conflict: accounts.teams.team_save moves the flag.
-        extra_kwargs = {"is_default": {"validators": []}}
+        # "language": one of the four the product speaks, never blank (the customers' fallback).
+        extra_kwargs = {"is_default": {"validators": []}, "language": {"allow_blank": False}}
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -114,7 +116,7 @@ class RouteTestSerializer(serializers.Serializer):
 
     def validate_metric(self, value: str) -> str:
         if value not in ("nps", "csat", "ces"):
-            raise serializers.ValidationError("Choose nps, csat or ces.")
+            raise serializers.ValidationError(gettext("Choose nps, csat or ces."))
         return value
 
 

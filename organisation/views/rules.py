@@ -31,20 +31,21 @@ def _url(name: str) -> str | None:
 @admin_required
 def index(request: HttpRequest) -> HttpResponse:
     sections = [
-        ("Teams", reverse("organisation:team_list"),
-         "Members, business hours, holidays and notification channels per team; the default team."),
-        ("SLA policies", reverse("organisation:sla_list"), "First-contact and resolution targets in business hours."),
-        ("Routing rules", reverse("organisation:routing_list"), "Which team gets a response, with a tester."),
-        ("Segments", reverse("segments:list"),
-         "Named groups of customers (tier, value, region, any attribute) for rules, routing, the inbox and reports."),
-        ("Root causes", reverse("organisation:taxonomy"), "The categories and causes agents close cases with."),
-        ("Notifications", reverse("organisation:notifications"), "Who gets which e-mail; each team's Slack and Teams channels."),
-        ("Users", _url("accounts:users"), "Invite people, set roles, deactivate."),
-        ("Two-factor sign-in", _url("accounts:two_factor_policy"),
-         "Which roles must sign in with an authenticator app."),
-        ("Alert rules", _url("alerts:rule_list"), "Which responses open a case or send an e-mail."),
-        ("Audit trail", _url("audit:log"), "Who changed which setting, rule, user, token or source, and from where; "
-                                           "sign-ins; personal-data requests. Export as CSV."),
+        (_("Teams"), reverse("organisation:team_list"),
+         _("Members, business hours, holidays and notification channels per team; the default team.")),
+        (_("SLA policies"), reverse("organisation:sla_list"), _("First-contact and resolution targets in business hours.")),
+        (_("Routing rules"), reverse("organisation:routing_list"), _("Which team gets a response, with a tester.")),
+        (_("Segments"), reverse("segments:list"),
+         _("Named groups of customers (tier, value, region, any attribute) for rules, routing, the inbox and reports.")),
+        (_("Root causes"), reverse("organisation:taxonomy"), _("The categories and causes agents close cases with.")),
+        (_("Notifications"), reverse("organisation:notifications"),
+         _("Who gets which e-mail; each team's Slack and Teams channels.")),
+        (_("Users"), _url("accounts:users"), _("Invite people, set roles, deactivate.")),
+        (_("Two-factor sign-in"), _url("accounts:two_factor_policy"),
+         _("Which roles must sign in with an authenticator app.")),
+        (_("Alert rules"), _url("alerts:rule_list"), _("Which responses open a case or send an e-mail.")),
+        (_("Audit trail"), _url("audit:log"), _("Who changed which setting, rule, user, token or source, and from "
+                                                "where; sign-ins; personal-data requests. Export as CSV.")),
     ]
     return render(request, "organisation/index.html", {
         "sections": [s for s in sections if s[1]], "default_team": Team.objects.filter(is_default=True).first(),
@@ -80,7 +81,7 @@ def sla_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     policy = get_object_or_404(SlaPolicy, pk=pk) if pk else None
     form = SlaPolicyForm(request.POST or None, instance=policy)
     return _edit(request, form=form, save=lambda f: team_services.sla_policy_save(f.instance),
-                 template_name="organisation/form.html", title=f"SLA policy “{policy}”" if policy else "New SLA policy",
+                 template_name="organisation/form.html", title=_("SLA policy “%(name)s”") % {"name": policy} if policy else _("New SLA policy"),
                  back=reverse("organisation:sla_list"))
 
 
@@ -110,7 +111,7 @@ def routing_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return _edit(request, form=form,
                  save=lambda f: services.routing_rule_save(f.instance, f.cleaned_data.get("surveys"),
                                                            f.cleaned_data.get("segments")),
-                 template_name="organisation/form.html", title=f"Routing rule “{rule}”" if rule else "New routing rule",
+                 template_name="organisation/form.html", title=_("Routing rule “%(name)s”") % {"name": rule} if rule else _("New routing rule"),
                  back=reverse("organisation:routing_list"),
                  delete_url=reverse("organisation:routing_delete", args=[rule.pk]) if rule else None)
 

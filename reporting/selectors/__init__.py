@@ -26,7 +26,7 @@ Definitions (also in the README):
   half of the scale (below its midpoint).
 """
 
-from reporting.selectors.common import MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
+from reporting.selectors.common import ALL_TEAMS, MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
 from reporting.selectors.contact import contact_breach_summary, contact_breaches, over_contacted
 from reporting.selectors.journeys import (
     JourneyMap,
@@ -85,6 +85,7 @@ __all__ = [
     "ESCALATION_LABELS",
     "JourneyMap",
     "KPI_COLUMNS",
+    "ALL_TEAMS",
     "KPI_DIMENSIONS",
     "MAX_LIST_ROWS",
     "PREVENTION_PER_CAUSE",

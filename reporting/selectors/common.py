@@ -17,6 +17,9 @@ from cases.models import Case, CaseEvent, RootCause
 from reporting.filters import ReportFilters
 from reporting.tables import Column, Table
 
+# The total row of the per-team tables (and the label the overdue chart leaves out).
+ALL_TEAMS = _("All teams")
+
 CLOSED = Case.Status.CLOSED
 MAX_TOUCHPOINT_COLUMNS = 12
 MAX_LIST_ROWS = 500

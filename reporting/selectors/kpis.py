@@ -9,6 +9,7 @@ from collections import defaultdict
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
@@ -29,11 +30,11 @@ from reporting.tables import Column, Table, one_decimal, pct
 
 KPI_DIMENSIONS = {
     # name: (label, case expression, response expression)
-    "team": ("Team", F("team_id"), F("team_id")),
-    "location": ("Location", F("response__location"), F("location")),
-    "touchpoint": ("Touchpoint", F("response__touchpoint"), F("touchpoint")),
-    "week": ("Week of", TruncWeek("created_at"), TruncWeek("answered_at")),
-    "month": ("Month", TruncMonth("created_at"), TruncMonth("answered_at")),
+    "team": (_("Team"), F("team_id"), F("team_id")),
+    "location": (_("Location"), F("response__location"), F("location")),
+    "touchpoint": (_("Touchpoint"), F("response__touchpoint"), F("touchpoint")),
+    "week": (_("Week of"), TruncWeek("created_at"), TruncWeek("answered_at")),
+    "month": (_("Month"), TruncMonth("created_at"), TruncMonth("answered_at")),
 }
 
 # SLA met first, beside the counts: the table is wider than a laptop screen, and what a manager
@@ -144,7 +145,8 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
     }
     keys = set(counts) | set(coverage)
     team_names = team_names_by_id(keys) if by == "team" else {}
-    table = Table(f"kpis-by-{by}", f"Closed-loop KPIs by {label.lower()}", [Column("group", label), *KPI_COLUMNS])
+    title = gettext("Closed-loop KPIs by %(group)s") % {"group": str(label).lower()}
+    table = Table(f"kpis-by-{by}", title, [Column("group", label), *KPI_COLUMNS])
 
     def sort_key(k):
         if by in ("week", "month"):  # newest first: the period people look at is on top

@@ -13,7 +13,7 @@ from accounts.models import Team
 from cases.models import Case
 from cases.selectors import due_soon_q, overdue_q, overdue_since
 from reporting.filters import ReportFilters
-from reporting.selectors.common import inbox_url
+from reporting.selectors.common import ALL_TEAMS, inbox_url
 from reporting.tables import Column, Table, one_decimal, pct
 
 AGE_BUCKETS = [("0-4 h", 0, 4), ("4-24 h", 4, 24), ("1-3 d", 24, 72), ("> 3 d", 72, None)]
@@ -90,7 +90,7 @@ def overdue_by_team(filters: ReportFilters) -> Table:
             totals[key] += row[key]
         table.add(row, _overdue_links(filters, team=team.pk))
     if len(team_list) > 1:
-        table.add({"team": "All teams", **totals}, _overdue_links(filters))
+        table.add({"team": str(ALL_TEAMS), **totals}, _overdue_links(filters))
     return table
 
 

@@ -11,6 +11,7 @@ from functools import lru_cache
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
@@ -137,7 +138,7 @@ def recovery_customers(filters: ReportFilters) -> Table:
             Column("after", _("NPS score after"), True),
             Column("change", _("Change"), True),
         ],
-        description=f"Newest first, at most {MAX_LIST_ROWS}.",
+        description=gettext("Newest first, at most %(count)s.") % {"count": MAX_LIST_ROWS},
     )
     shown = _recovered_cases(filters)[:MAX_LIST_ROWS]
     customers = {

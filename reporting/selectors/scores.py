@@ -36,7 +36,7 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
     table = Table(
         f"scores-{period}ly",
         f"Scores by {period}",
-        [Column("period", _("Week of") if period == "week" else "Month"), Column("responses", _("Responses"), True), *SCORE_COLUMNS],
+        [Column("period", _("Week of") if period == "week" else _("Month")), Column("responses", _("Responses"), True), *SCORE_COLUMNS],
         description=_("Responses answered in the period, newest first; weeks start on Monday."),
     )
     for r in rows:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import RootCauseModel
 from reporting.filters import ReportFilters
-from reporting.selectors.common import closure_events, team_names_by_id
+from reporting.selectors.common import ALL_TEAMS, closure_events, team_names_by_id
 from reporting.tables import Column, Table, pct
 
 
@@ -80,7 +80,7 @@ def root_cause_suggestions(filters: ReportFilters) -> Table:
             "offered_pct": pct(r["offered"], r["closures"]), "taken": r["taken"], "taken_pct": pct(r["taken"], r["offered"]),
         })
     if len(rows) > 1:
-        table.add({"team": "All teams", **totals, "offered_pct": pct(totals["offered"], totals["closures"]),
+        table.add({"team": str(ALL_TEAMS), **totals, "offered_pct": pct(totals["offered"], totals["closures"]),
                    "taken_pct": pct(totals["taken"], totals["offered"])})
     return table
 

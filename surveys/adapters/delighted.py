@@ -13,6 +13,8 @@ import hmac
 import json
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.common import (
     Ignored, ScoreSpec, SignatureError, assemble, body_hash, decode_signature, first, header, hmac_digest,
     is_json_type, matches_any,
@@ -21,8 +23,8 @@ from surveys.adapters.common import (
 CONTENT_TYPES = ("application/json",)
 SIGNATURE_HEADER = "x-delighted-webhook-signature"
 AUTH_OPTIONS: dict[str, str] = {}  # the source's secret is the Delighted API key that signs the webhook
-IDENTITY = ("Person property \"Customer ID\" (or user_id / external_id), then the person's e-mail, then "
-            "their phone number.")
+IDENTITY = gettext_lazy("Person property \"Customer ID\" (or user_id / external_id), then the person's e-mail, then "
+                        "their phone number.")
 SURVEY_TYPES = {
     "nps": ("nps", (0, 10)), "csat": ("csat", (1, 5)), "smileys": ("csat", (1, 5)), "five_star": ("csat", (1, 5)),
     "ces": ("ces", (1, 7)), "enps": ("custom", (0, 10)), "thumbs": ("custom", (0, 1)), "pmf": ("custom", (1, 3)),

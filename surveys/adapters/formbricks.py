@@ -27,6 +27,8 @@ import json
 import time
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.standard_signature import sign, verify  # noqa: F401  (Formbricks signs the Standard way)
 from surveys.adapters.answers import documented_shape
 from surveys.adapters.common import (
@@ -34,8 +36,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("Contact userId (or the contact attribute / hidden field userId or customer_id), "
-            "then e-mail (contact attribute or hidden field email).")
+IDENTITY = gettext_lazy("Contact userId (or the contact attribute / hidden field userId or customer_id), "
+                        "then e-mail (contact attribute or hidden field email).")
 IDENTITY_KEYS = {
     "external_id": ("userId", "externalId", "customer_id", "customerId"),
     "email": ("email",), "name": ("name", "fullName"), "phone": ("phone",),

@@ -28,6 +28,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.common import (
     ALGORITHMS, FORM_TYPE, MISSING, MULTIPART_TYPE, ScoreSpec, SignatureError, assemble, body_hash, decode_signature,
     first, header, hmac_digest, is_json_type, matches_any, parse_scale, parse_value_map, present, resolve, text,
@@ -48,8 +50,8 @@ AUTH_OPTIONS = {
     "delivery_id_header": "a header with the sender's delivery id (default: the body's SHA-256)",
     "delivery_id_path": "a path in the body to the sender's delivery id",
 }
-IDENTITY = ("The mapped external_id (else customer_id, external_id or user_id in the body), then the mapped "
-            "e-mail (else email or customer.email).")
+IDENTITY = gettext_lazy("The mapped external_id (else customer_id, external_id or user_id in the body), then the mapped "
+                        "e-mail (else email or customer.email).")
 MODES = ("hmac", "token")
 HMAC_ONLY = ("header", "algorithm", "encoding", "prefix", "timestamp_header", "timestamp_separator",
              "tolerance_seconds")

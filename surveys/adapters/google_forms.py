@@ -27,6 +27,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.answers import (
     documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, is_number, pick_comment, pick_scores,
@@ -34,7 +36,7 @@ from surveys.adapters.answers import (
 from surveys.adapters.common import Ignored, SignatureError, assemble, header, is_json_type, present, text
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = "An item titled Customer ID (pre-filled), then the respondent's e-mail, then an item titled Email."
+IDENTITY = gettext_lazy("An item titled Customer ID (pre-filled), then the respondent's e-mail, then an item titled Email.")
 CONTENT_TYPES = ("application/json",)
 TOLERANCE_SECONDS = 5 * 60
 SIGNATURE_HEADER = "x-closeloop-signature"

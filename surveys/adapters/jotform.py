@@ -28,6 +28,8 @@ import re
 import uuid
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.answers import (
     documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, pick_comment, pick_scores,
@@ -38,8 +40,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS = {"form_id": "Jotform form id: deliveries for any other form are refused (optional)"}
-IDENTITY = ("The question or hidden field with unique name customer_id (or user_id / external_id), then e-mail "
-            "(a field named email), then phone.")
+IDENTITY = gettext_lazy("The question or hidden field with unique name customer_id (or user_id / external_id), then e-mail "
+                        "(a field named email), then phone.")
 CONTENT_TYPES = (MULTIPART_TYPE, FORM_TYPE)
 TOKEN_HEADER = "x-closeloop-token"
 QUESTION_KEY = re.compile(r"^q(\d+)_(.+)$")

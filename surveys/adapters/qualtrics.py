@@ -30,6 +30,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from surveys.adapters.common import (
     FORM_TYPE, MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, api_settings, assemble,
@@ -46,8 +47,8 @@ AUTH_OPTIONS = {
     "api_token": "A Qualtrics API token (Account Settings > Qualtrics IDs > Generate token), sent as X-API-TOKEN.",
     "token_header": "Header the Workflows web-service task puts the source's secret in (default X-Closeloop-Token).",
 }
-IDENTITY = ("The response's externalDataReference (the contact's External Data Reference, or embedded data "
-            "customer_id), then recipientEmail; the phone from embedded data phone.")
+IDENTITY = gettext_lazy("The response's externalDataReference (the contact's External Data Reference, or embedded data "
+                        "customer_id), then recipientEmail; the phone from embedded data phone.")
 VALUE_IDENTITY = {
     "external_id": ("externalDataReference", "customer_id", "CustomerID", "ExternalDataReference"),
     "email": ("recipientEmail", "email", "Email", "RecipientEmail"),

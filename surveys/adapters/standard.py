@@ -26,6 +26,8 @@ import re
 import time
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.answers import (
     documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, is_number, pick_comment, pick_scores,
@@ -37,8 +39,8 @@ from surveys.adapters.standard_signature import (  # noqa: F401  (re-exported: t
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("The customer's id (data.customer / respondent / contact: external_id, customer_id, user_id or id, "
-            "or an answer or hidden field named customer_id), then e-mail.")
+IDENTITY = gettext_lazy("The customer's id (data.customer / respondent / contact: external_id, customer_id, user_id or id, "
+                        "or an answer or hidden field named customer_id), then e-mail.")
 CONTENT_TYPES = ("application/json",)
 
 

@@ -23,6 +23,7 @@ import re
 from datetime import datetime
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from surveys.adapters.common import (
     MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, api_settings, assemble,
@@ -40,8 +41,8 @@ AUTH_OPTIONS = {
                 "Canada https://api.surveymonkey.ca/v3).",
     "api_token": "The app's access token, sent as Authorization: Bearer (scopes responses_read_detail, surveys_read).",
 }
-IDENTITY = ("Custom variable customer_id (or user_id / external_id), then the response's e-mail address "
-            "(email_address, or the contact's e-mail for e-mail collectors).")
+IDENTITY = gettext_lazy("Custom variable customer_id (or user_id / external_id), then the response's e-mail address "
+                        "(email_address, or the contact's e-mail for e-mail collectors).")
 
 
 def accepts(media_type: str) -> bool:

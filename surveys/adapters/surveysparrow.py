@@ -25,6 +25,8 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.common import (
     MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, api_settings, assemble, first,
     guess_metric, is_json_type, present, shared_token_matches,
@@ -40,7 +42,7 @@ AUTH_OPTIONS = {
     "token_header": "Header you add to the SurveySparrow webhook carrying the source's secret "
                     "(default X-Closeloop-Token).",
 }
-IDENTITY = "Variable customer_id (or user_id / external_id), then the contact's e-mail, then its phone."
+IDENTITY = gettext_lazy("Variable customer_id (or user_id / external_id), then the contact's e-mail, then its phone.")
 METADATA_IDS = {"startTime", "submittedTime", "ip", "deviceType", "location", "browser", "browserLanguage", "os",
                 "timeZone", "latitude", "longitude", "totalScore"}
 

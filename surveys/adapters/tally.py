@@ -22,6 +22,8 @@ import base64
 import json
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.answers import (
     documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, metric_of, pick_comment, pick_scores,
@@ -31,8 +33,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("Hidden field customer_id (or user_id / external_id), then e-mail (hidden field or e-mail "
-            "question), then phone.")
+IDENTITY = gettext_lazy("Hidden field customer_id (or user_id / external_id), then e-mail (hidden field or e-mail "
+                        "question), then phone.")
 CONTENT_TYPES = ("application/json",)
 SIGNATURE_HEADER = "tally-signature"
 CHOICE_TYPES = ("MULTIPLE_CHOICE", "DROPDOWN", "CHECKBOXES", "MULTI_SELECT", "RANKING")

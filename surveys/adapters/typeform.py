@@ -20,6 +20,8 @@ import dataclasses
 import json
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.answers import EFFORT_LOW_IS_BETTER, documented_shape
 from surveys.adapters.common import (
     MISSING, Ignored, ScoreSpec, SignatureError, assemble, decode_signature, first, guess_metric, header,
@@ -27,8 +29,8 @@ from surveys.adapters.common import (
 )
 
 AUTH_OPTIONS: dict[str, str] = {}
-IDENTITY = ("Hidden field customer_id (or user_id / external_id), then e-mail (hidden field email, "
-            "else the form's e-mail question), then phone.")
+IDENTITY = gettext_lazy("Hidden field customer_id (or user_id / external_id), then e-mail (hidden field email, "
+                        "else the form's e-mail question), then phone.")
 CONTENT_TYPES = ("application/json",)
 RESPONSE_EVENTS = ("form_response", "form_response_partial")
 SIGNATURE_HEADER = "typeform-signature"

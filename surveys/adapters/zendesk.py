@@ -34,6 +34,8 @@ import hmac
 import json
 from datetime import UTC, datetime
 
+from django.utils.translation import gettext_lazy
+
 from surveys.adapters.common import (
     MISSING, Ignored, MappingError, ScoreSpec, SignatureError, assemble, body_hash, decode_signature, first, header,
     is_json_type, matches_any, present, to_datetime,
@@ -45,8 +47,8 @@ TIMESTAMP_HEADER = "x-zendesk-webhook-signature-timestamp"
 INVOCATION_HEADER = "x-zendesk-webhook-invocation-id"
 TOLERANCE_SECONDS = 300
 AUTH_OPTIONS: dict[str, str] = {}  # the source's secret is the webhook's signing secret; nothing else to set
-IDENTITY = ("The ticket requester's external_id, then their e-mail, then their phone (the requester is the "
-            "customer).")
+IDENTITY = gettext_lazy("The ticket requester's external_id, then their e-mail, then their phone (the requester is the "
+                        "customer).")
 RATINGS = {"good": 1, "bad": 0}
 NO_ANSWER = ("offered", "unoffered")
 

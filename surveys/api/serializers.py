@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from surveys.models import SurveyResponse, Theme, WebhookSource
@@ -54,8 +55,8 @@ class ThemeSerializer(serializers.ModelSerializer):
         instance = self.instance
         status = attrs.get("status", instance.status if instance else Theme.Status.ACTIVE)
         if instance is None and status not in (Theme.Status.ACTIVE, Theme.Status.RETIRED):
-            raise serializers.ValidationError({"status": "A new theme is active (or retired); proposals come from "
-                                                         "discovery."})
+            raise serializers.ValidationError({"status": gettext("A new theme is active (or retired); proposals "
+                                                                 "come from discovery.")})
         problems = theme_problems(
             name=attrs.get("name", instance.name if instance else ""),
             keywords=attrs.get("keywords", instance.keywords if instance else []),
@@ -108,8 +109,9 @@ class SourceSerializer(serializers.ModelSerializer):
         if instance is not None:
             for fixed in ("vendor", "slug"):
                 if fixed in attrs and attrs[fixed] != getattr(instance, fixed):
-                    raise serializers.ValidationError({fixed: f"The {fixed} is fixed once the source exists; "
-                                                              "create another source instead."})
+                    raise serializers.ValidationError({fixed: gettext(
+                        "The %(field)s is fixed once the source exists; create another source instead.") % {
+                        "field": fixed}})
         from surveys.services.sources import auth_unmasked
 
         vendor = attrs.get("vendor", instance.vendor if instance else "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -86,9 +87,9 @@ class ThemeViewSet(viewsets.ModelViewSet):
         to = data.get("status", theme.status)
         decision = STATUS_DECISIONS.get((theme.status, to)) if to != theme.status else None
         if to != theme.status and decision is None:
-            raise serializers.ValidationError({"status": f"A {theme.status} theme cannot become {to}: accept or reject "
-                                                         "a proposal, retire an active theme, reactivate a retired "
-                                                         "or rejected one."})
+            raise serializers.ValidationError({"status": gettext(
+                "A %(status)s theme cannot become %(to)s: accept or reject a proposal, retire an active theme, "
+                "reactivate a retired or rejected one.") % {"status": theme.status, "to": to}})
         changes = {name: data[name] for name in ("name", "keywords", "description") if name in data}
         if changes:
             theme = services.theme_update(theme_id=theme.pk, by=self.request.user, **changes)

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from core import outbound
 from surveys.adapters import VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
@@ -73,16 +74,18 @@ def auth_options(vendor: str) -> dict[str, str] | None:
 def auth_problems(vendor: str, auth: Any) -> list[str]:
     """What is wrong with a source's auth options, each sentence starting with the option."""
     if not isinstance(auth, dict):
-        return ["The auth options must be a JSON object of option -> value."]
+        return [gettext("The auth options must be a JSON object of option -> value.")]
     problems = []
     options = auth_options(vendor)
     label = Vendor(vendor).label if vendor in Vendor.values else vendor
     for key, value in auth.items():
         if options is not None and key not in options:
-            known = ", ".join(options) if options else "none"
-            problems.append(f"{key}: not an auth option of {label} (its options: {known}).")
+            known = ", ".join(options) if options else gettext("none")
+            problems.append(gettext("%(key)s: not an auth option of %(tool)s (its options: %(known)s).") % {
+                "key": key, "tool": label, "known": known})
         elif value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
-            problems.append(f"{key}: must be text or a whole number, not {type(value).__name__}.")
+            problems.append(gettext("%(key)s: must be text or a whole number, not %(type)s.") % {
+                "key": key, "type": type(value).__name__})
     if not problems and vendor in Vendor.values:
         check = getattr(get_adapter(vendor), "auth_problems", None)
         for key, messages in (check(auth) if check else {}).items():
@@ -97,9 +100,11 @@ def source_problems(*, vendor: str, mapping: Any = None, auth: Any = None, slug:
     in `source_create` / `source_update` after it."""
     problems: dict[str, list[str]] = {}
     if vendor not in Vendor.values:
-        problems["vendor"] = [f"Unknown vendor {vendor!r}; choose one of {', '.join(Vendor.values)}."]
+        problems["vendor"] = [gettext("Unknown vendor %(vendor)s; choose one of %(vendors)s.") % {
+            "vendor": repr(vendor), "vendors": ", ".join(Vendor.values)}]
     elif vendor not in VENDORS:
-        problems["vendor"] = [f"{Vendor(vendor).label} has no adapter in this version yet; connect it as generic."]
+        problems["vendor"] = [gettext("%(tool)s has no adapter in this version yet; connect it as generic.") % {
+            "tool": Vendor(vendor).label}]
     if mapping_messages := validate_mapping(mapping if mapping is not None else {}):
         problems["mapping"] = mapping_messages
     if "vendor" not in problems and (auth_messages := auth_problems(vendor, auth if auth is not None else {})):
@@ -108,7 +113,8 @@ def source_problems(*, vendor: str, mapping: Any = None, auth: Any = None, slug:
     if isinstance(api_base, str) and api_base and (problem := outbound.url_problem(api_base)):
         problems.setdefault("auth", []).append(f"api_base: {problem}")  # core.outbound refuses it when fetching too
     if slug and WebhookSource.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
-        problems["slug"] = [f"A source with the address /webhooks/{slug}/ exists already; choose another slug."]
+        problems["slug"] = [gettext("A source with the address /webhooks/%(slug)s/ exists already; choose another "
+                                    "slug.") % {"slug": slug}]
     return problems
 
 
@@ -158,7 +164,7 @@ def source_update(*, source: WebhookSource, **changes) -> WebhookSource:
     An empty `secret` keeps the current one."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+        raise ValidationError({name: [gettext("This field cannot be changed here.")] for name in sorted(unknown)})
     if not changes.get("secret", "x"):
         changes.pop("secret")
     if "auth" in changes:
@@ -191,9 +197,10 @@ def source_preview(*, vendor: str, mapping: dict, body: bytes, content_type: str
         payload = parse_body(body, content_type)
         probe = _Probe(auth or {}, mapping)
         if adapter.fetch_request(probe, payload) is not None:
-            return {"error": f"A {Vendor(vendor).label} webhook carries only ids: the response is fetched from the "
-                             "tool's API when a delivery arrives, so paste the full response instead, or send a "
-                             "test delivery and preview it in the delivery console."}
+            return {"error": gettext(
+                "A %(tool)s webhook carries only ids: the response is fetched from the tool's API when a delivery "
+                "arrives, so paste the full response instead, or send a test delivery and preview it in the "
+                "delivery console.") % {"tool": Vendor(vendor).label}}
         result = adapter.normalize(payload, mapping, received_at or timezone.now(), fetched=None,
                                    source_name=name, fallback_response_id="sample",
                                    unsolicited=FeedbackKind.unsolicited(feedback_kind))

@@ -17,6 +17,7 @@ from surveys.models import SurveyResponse
 from surveys.signals import Recorded, response_recorded
 from tests.alerts.helpers import customer, defaults_off, response, rule
 from tests.factories import make_user
+from alerts.reasons import describe_reasons
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,8 @@ def test_response_recorded_raises_alerts_in_the_same_transaction(personas, raise
     response_recorded.send(sender=SurveyResponse, recorded=Recorded.stored(recorded))
     alert = Alert.objects.get(response=recorded)
     assert alert.rule == detractor and alert.action == "open_case"
-    assert alert.reasons == ["NPS 2 is at most 6"]
+    assert alert.reasons == [{"code": "score", "metric": "nps", "value": 2, "op": "lte", "threshold": 6}]
+    assert describe_reasons(alert.reasons) == ["NPS 2 is at most 6"]
     assert raised == [alert]
 
 

@@ -24,6 +24,7 @@ from surveys.services import delivery_process, theme_create
 from tests.alerts.helpers import customer, defaults_off, draft, fake, response, rule
 from tests.factories import PASSWORD, api_key_for
 from tests.surveys.payloads import closeloop_body, make_source
+from alerts.reasons import describe_reasons
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def test_a_theme_rule_matches_a_comment_about_any_of_its_themes(themes):
     ids = {name: theme.pk for name, theme in themes.items()}
     about_staff = fake(nps=3, comment="so rude")
     [match] = evaluate(about_staff, RuleSet([compiled]), theme_ids=frozenset({ids["staff"], ids["price"]}))
-    assert match.reasons[-1] == "comment is about “Staff attitude”"
+    assert describe_reasons(match.reasons)[-1] == "comment is about “Staff attitude”"
     assert evaluate(fake(nps=3, comment="too expensive"), [compiled], theme_ids=frozenset({ids["price"]})) == []
     assert evaluate(fake(nps=3, comment="no themes loaded"), [compiled]) == []  # about no theme
 
@@ -57,7 +58,7 @@ def test_the_reason_names_every_theme_that_matched(themes):
     compiled = _compiled(themes, "delivery", "staff")
     both = frozenset({themes["delivery"].pk, themes["staff"].pk})
     [match] = evaluate(fake(nps=1, comment="x"), [compiled], theme_ids=both)
-    assert match.reasons[-1] == "comment is about “Delivery delays” and “Staff attitude”"
+    assert describe_reasons(match.reasons)[-1] == "comment is about “Delivery delays” and “Staff attitude”"
 
 
 def test_the_summary_says_which_themes(themes):
@@ -100,7 +101,7 @@ def test_a_theme_rule_opens_a_case_through_the_normal_record_path(personas, them
         assert delivery_process(delivery_pk=delivery.pk) == "processed"
     alert = Alert.objects.get()
     assert alert.response.external_id == "about-staff"
-    assert "comment is about “Staff attitude”" in alert.reasons
+    assert "comment is about “Staff attitude”" in describe_reasons(alert.reasons)
     case = Case.objects.get()
     assert case.team == personas.north and case.customer == alert.response.customer
 

@@ -14,6 +14,7 @@ from cases.routing import route
 from cases.services import case_close
 from tests.cases.conftest import make_customer, make_response, make_rule, open_case, root_cause
 from tests.factories import make_user
+from cases.timeline import event_note
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,9 @@ def test_a_low_score_within_the_window_after_closure_reopens_the_case(personas):
     reopened = open_case(make_response(customer, nps=2))
     assert reopened.pk == case.pk and reopened.status == "in_progress" and reopened.reopen_count == 1
     event = reopened.events.get(kind="reopened")
-    assert event.actor is None and event.note.startswith("Reopened automatically: Ana Lima sent another low score")
+    assert event.actor is None and event.note == ""  # the product's words, stored as a code
+    assert event_note(event) == ("Reopened automatically: the customer sent another low score (NPS 2 of 0–10: "
+                                 "detractor) the same day as the closure (rule “Test detractor”, window 14 days).")
 
 
 def test_after_the_window_a_new_case_is_opened(personas):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent
 from followup import services
 from followup.models import Verification
+from cases.timeline import event_note
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_a_low_answer_reopens_the_case_for_the_same_team(client, sent_check):
     kinds = list(CaseEvent.objects.filter(case=case, version__gt=closed_version).values_list("kind", flat=True))
     assert kinds == [Kind.VERIFICATION_ANSWER, Kind.STATUS, Kind.REOPENED]
     reopened = CaseEvent.objects.get(case=case, kind=Kind.REOPENED)
-    assert reopened.note == "The customer answered the recovery check: 3 of 10."
+    assert event_note(reopened) == "The customer answered the recovery check: 3 of 10."
     thanks = client.get(path).content.decode()
     assert "the team will be in touch" in thanks
 

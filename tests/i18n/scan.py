@@ -2,7 +2,8 @@
 
 `unmarked(source)` lists the text runs (between HTML tags and template tags) with at least two
 letters outside {% translate %} / {% blocktranslate %}, and the values of the attributes people
-read (title, aria-label, placeholder, alt) with letters and no template tag. Comments, <script>,
+read (title, aria-label, placeholder, alt) with letters and no template tag, and words handed to
+a filter or an included template as a literal (yesno:"on,off", with caption="..."). Comments, <script>,
 <style> and <pre> are skipped; ALLOWED are names that are the same in every language.
 Used by tests/test_translations.py over templates/ and jinja2/."""
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import re
 
 TOKEN = re.compile(
-    r"(?P<comment>\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}|\{#.*?#\}|<!--.*?-->)"
+    # {# #} is a comment on one line only: Django prints a {# ... #} that spans lines as text
+    # (Jinja2's {#- ... -#} may span lines).
+    r"(?P<comment>\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}|\{#[^\n]*?#\}|\{#-.*?-#\}|<!--.*?-->)"
     r"|(?P<raw><script\b.*?</script>|<style\b.*?</style>|<pre\b.*?</pre>)"
     r"|(?P<block>\{%.*?%\})"
     r"|(?P<var>\{\{.*?\}\})"
@@ -19,6 +22,9 @@ TOKEN = re.compile(
     re.S,
 )
 ATTRIBUTE = re.compile(r'\b(?:title|aria-label|placeholder|alt)="([^"]*)"')
+# Words handed to a filter or an included template as a literal ({{ on|yesno:"Turn off,Turn on" }},
+# {% include "x.html" with caption="Cases per team" %}): printed as they are, never translated.
+LITERAL_WORDS = re.compile(r"""(?:\|(?:yesno|default):|\bwith\b[^%]*?\b\w+=)(["'])([^"']*[A-Za-z]{2,}[ ,][A-Za-z]{2,}[^"']*)\1""")
 LETTERS = re.compile(r"[A-Za-z]{2,}")
 # Product and protocol names, the same in every language.
 ALLOWED = {"Closeloop", "[Closeloop]", "— Closeloop", "· Closeloop", "Closeloop:", "CSV", "JSON", "HTTP", "24 h"}
@@ -38,7 +44,9 @@ def unmarked(source: str) -> list[str]:
         if depth == 0:
             _check_text(source[position:match.start()], found)
         position = match.end()
-        block = match.group("block")
+        block = match.group("block") or ""
+        for literal in LITERAL_WORDS.findall((match.group("var") or "") + block):
+            found.append(f'literal "{literal[1]}"')
         if block:
             name = block[2:-2].split()[0] if block[2:-2].split() else ""
             if name in ("blocktranslate", "blocktrans"):

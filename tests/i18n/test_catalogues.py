@@ -75,6 +75,15 @@ def test_the_template_check_finds_unmarked_text():
     assert unmarked(source) == ["Nothing here yet.", 'attribute "Open the case"']
 
 
+def test_the_template_check_finds_words_django_would_print_as_they_are():
+    """A {# #} comment over two lines is printed by Django; literal words given to a filter or an
+    included template are never translated."""
+    source = ('{# one line is a comment #}{# two lines\n are not #}<p>{{ on|yesno:"Turn off,Turn on" }}</p>'
+              '{% include "bars.html" with bars=b caption="Cases per team" %}{{ x|date:"D j M" }}'
+              '{% translate "Per team" as caption %}{% include "bars.html" with caption=caption %}')
+    assert unmarked(source) == ["{# two lines are not #}", 'literal "Turn off,Turn on"', 'literal "Cases per team"']
+
+
 @pytest.mark.slow
 def test_every_marked_string_is_in_the_catalogues(tmp_path, settings):
     """makemessages into a temporary directory: a string marked in the code but missing from

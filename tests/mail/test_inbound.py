@@ -19,6 +19,7 @@ from cases.models import Case, CaseEvent, Notification
 from cases.services import case_close
 from tests.factories import RootCauseFactory
 from tests.mail.conftest import eml
+from cases.timeline import event_note
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,7 @@ def test_a_reply_to_a_closed_case_reopens_it_by_default(mail_case, personas):
     assert mail_case.status == "in_progress" and mail_case.reopen_count == 1
     kinds = list(CaseEvent.objects.filter(case=mail_case).order_by("id").values_list("kind", flat=True))
     assert kinds[-3:] == ["status", "reopened", "customer_replied"]
-    assert CaseEvent.objects.get(case=mail_case, kind="reopened").note == "The customer replied by e-mail."
+    assert event_note(CaseEvent.objects.get(case=mail_case, kind="reopened")) == "The customer replied by e-mail."
 
 
 def test_a_reply_to_a_closed_case_opens_a_linked_follow_up_when_the_team_says_so(mail_case, personas):

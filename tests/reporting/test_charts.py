@@ -52,7 +52,7 @@ def test_equal_values_draw_equal_bars_and_lengths_are_proportional():
                             Column("cumulative", "Cumulative %", True)])
     for cause, n, cumulative in [("A", 4, 40.0), ("B", 2, 60.0), ("C", 2, 80.0), ("D", 1, 90.0), ("E", 1, 100.0)]:
         table.add({"cause": cause, "cases": n, "cumulative": cumulative})
-    bars = charts.bars(table, "cause", "cases", "cumulative", " % cumulative")
+    bars = charts.bars(table, "cause", "cases", "cumulative", lambda n, text: f"{text} % cumulative")
     assert [(bar.label, bar.width) for bar in bars] == [("A", 100.0), ("B", 50.0), ("C", 50.0), ("D", 25.0),
                                                         ("E", 25.0)]
 

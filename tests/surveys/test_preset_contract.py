@@ -66,7 +66,7 @@ def test_every_vendor_has_set_up_text_with_its_url_and_a_guide():
     assert sorted(PRESETS) == sorted(Vendor.values)
     for vendor, preset in PRESETS.items():
         assert preset.docs == f"docs/connect/{vendor}.md"
-        assert any("{url}" in step for step in preset.steps), vendor
+        assert any("%(url)s" in step for step in preset.steps), vendor
         assert preset.secret_from in ("closeloop", "tool")
         assert (preset.secret_from == "tool") == bool(preset.secret_hint), vendor
 
@@ -75,7 +75,7 @@ def test_every_vendor_has_set_up_text_with_its_url_and_a_guide():
 def test_auth_options_and_identity_are_declared(vendor):
     adapter = _adapter(vendor, "AUTH_OPTIONS", "IDENTITY")
     assert isinstance(adapter.AUTH_OPTIONS, dict) and all(isinstance(v, str) and v for v in adapter.AUTH_OPTIONS.values())
-    assert isinstance(adapter.IDENTITY, str) and adapter.IDENTITY.endswith(".")
+    assert str(adapter.IDENTITY).endswith(".")
     assert "access_token" not in adapter.AUTH_OPTIONS  # the one name for a vendor credential is api_token
     if "api_token" in adapter.AUTH_OPTIONS or PRESETS[vendor].needs_auth:
         assert {"api_base", "api_token"} <= set(adapter.AUTH_OPTIONS), "fetching presets use exactly these names"
