@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from surveys.models import (
     Customer,
+    FeedbackKind,
     RefusedDelivery,
     ResponseTheme,
     Survey,
@@ -34,11 +35,15 @@ class WebhookSourceAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Survey answers unless said otherwise (the set-up page and the API default alike).
+        self.fields["feedback_kind"].required = False
         if self.instance.pk:  # vendor credentials are shown by their last 4 characters only
             self.initial["auth"] = auth_masked(self.instance.auth)
 
     def clean(self):
         cleaned = super().clean()
+        cleaned["feedback_kind"] = cleaned.get("feedback_kind") or (
+            self.instance.feedback_kind if self.instance.pk else FeedbackKind.SURVEY)
         cleaned["auth"] = auth_unmasked(cleaned.get("auth"), self.instance.auth if self.instance.pk else {})
         if not cleaned.get("vendor"):
             return cleaned

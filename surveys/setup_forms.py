@@ -67,7 +67,7 @@ class SourceForm(forms.Form):
     mapping = JSONObjectField(required=False, label=_("Mapping"),
                               help_text=lazy(_mapping_help, str)())
     feedback_kind = forms.ChoiceField(
-        choices=FeedbackKind.choices, initial=FeedbackKind.SURVEY, label=_("What it sends"),
+        choices=FeedbackKind.choices, initial=FeedbackKind.SURVEY, label=_("What it sends"), required=False,
         help_text=_("Survey answers need a score. Feedback nobody asked for (reviews, support ratings, chats, "
                     "forms) may be a text alone, and is marked unsolicited on the customer page and in reports."))
     active = forms.BooleanField(required=False, initial=True, label=_("Accept deliveries"))

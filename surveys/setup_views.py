@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import admin_required
 from surveys.adapters import get_adapter
 from surveys.connect import TestDeliveryUnavailable, source_test_delivery
-from surveys.models import Vendor, WebhookSource
+from surveys.models import FeedbackKind, Vendor, WebhookSource
 from surveys.presets import PRESETS, preset_for
 from surveys.services.sources import (
     auth_masked,
@@ -60,7 +60,7 @@ def setup_new(request, vendor: str):
         try:
             source = source_create(name=data["name"], slug=data["slug"], vendor=data["vendor"], secret=data["secret"],
                                    auth=data["auth"], mapping=data["mapping"], active=data["active"],
-                                   feedback_kind=data["feedback_kind"])
+                                   feedback_kind=data["feedback_kind"] or FeedbackKind.SURVEY)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -90,7 +90,8 @@ def setup_source(request, slug: str):
         try:
             grace = {} if data.get("secret_grace_hours") is None else {"secret_grace_hours": data["secret_grace_hours"]}
             source_update(source=source, name=data["name"], secret=data["secret"], auth=data["auth"],
-                          mapping=data["mapping"], active=data["active"], feedback_kind=data["feedback_kind"], **grace)
+                          mapping=data["mapping"], active=data["active"],
+                          feedback_kind=data["feedback_kind"] or source.feedback_kind, **grace)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

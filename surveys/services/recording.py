@@ -192,7 +192,7 @@ def response_complete(existing: SurveyResponse, normalized: NormalizedResponse) 
                                < _answered(len(current.scores or {}), current.comment)):
         _response_fill_comment(current, normalized)
         return current
-    _validate(normalized)
+    _validate(normalized, current.feedback_kind)
     if current.customer_id is None:
         current.customer = customer_find_or_create(normalized.customer)
     for name in ("answered_at", "touchpoint", "channel", "location", "region"):

@@ -40,7 +40,8 @@ def test_create_shows_the_secret_once_and_reads_never_do(api_client, personas):
         "url": "http://127.0.0.1:8000/webhooks/helpdesk-csat/", "secret": source.secret, "auth": {"mode": "token"},
         "mapping": {"csat": "ticket.rating", "csat_scale": "0-1",
                     "csat_values": {"Good, I'm satisfied": 1, "Bad, I'm unsatisfied": 0}, "response_id": "ticket.id"},
-        "active": True, "rate_limit_per_second": 50, "secret_grace_hours": 24, "created_at": body["created_at"]}
+        "active": True, "rate_limit_per_second": 50, "secret_grace_hours": 24, "feedback_kind": "survey",
+        "created_at": body["created_at"]}
     assert len(source.secret) >= 40
     listed = api_client.get("/api/v1/sources/").json()
     assert [s["slug"] for s in listed["results"]] == ["helpdesk-csat"] and "secret" not in listed["results"][0]
