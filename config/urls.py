@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("cases.api.urls")),
     path("", include("followup.api_urls")),
     path("", include("customers.api.urls")),
+    path("", include("outcomes.api.urls")),
     path("", include("reporting.api.urls")),
     path("", include("privacy.api_urls")),
     path("", include("accounts.api.urls")),

@@ -108,6 +108,16 @@ PRESETS: dict[str, Preset] = {p.vendor: p for p in (
         "Open Triggers > Add Trigger: function onFormSubmit, event source From form, event type On form submit; "
         "save and allow the script to run.",
     )),
+    Preset("stripe", "Stripe (billing events)", (
+        "In the Stripe Dashboard, open Developers > Webhooks (Workbench) > Add destination, choose your account's "
+        "events and select customer.subscription.deleted, customer.subscription.updated, invoice.paid and "
+        "charge.refunded.",
+        "Choose Webhook endpoint, paste {url} as the endpoint URL and create the destination.",
+        "Reveal the destination's Signing secret (whsec_...) and paste it as this source's secret: Stripe signs "
+        "each event with Stripe-Signature.",
+        "Send a test event from Stripe, or use the button below. Events become business outcomes "
+        "(docs/outcomes.md), matched to customers as docs/connect/stripe.md describes.",
+    ), secret_from="tool", secret_hint="the Stripe endpoint's signing secret (whsec_...)"),
     Preset("generic", "Any other tool (generic)", (
         "In the tool's webhook settings, send a POST with a JSON or form body to {url}.",
         "Sign each body with HMAC-SHA256 and the secret {secret} in an X-Signature header (hex), or, for a tool "

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core import outbound
-from surveys.adapters import VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
+from surveys.adapters import EVENT_VENDORS, VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.adapters.common import validate_mapping
 from surveys.models import Vendor, WebhookSource
 
@@ -98,7 +98,7 @@ def source_problems(*, vendor: str, mapping: Any = None, auth: Any = None, slug:
     problems: dict[str, list[str]] = {}
     if vendor not in Vendor.values:
         problems["vendor"] = [f"Unknown vendor {vendor!r}; choose one of {', '.join(Vendor.values)}."]
-    elif vendor not in VENDORS:
+    elif vendor not in VENDORS and vendor not in EVENT_VENDORS:
         problems["vendor"] = [f"{Vendor(vendor).label} has no adapter in this version yet; connect it as generic."]
     if mapping_messages := validate_mapping(mapping if mapping is not None else {}):
         problems["mapping"] = mapping_messages
