@@ -145,14 +145,14 @@ class ReportFilterForm(forms.Form):
     location = forms.CharField(required=False, max_length=120)
     tier = forms.CharField(required=False, max_length=60, label=_("Customer tier"))
 
-    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS):
+    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS, default_offset_days: int = 0):
         data = data.copy() if data is not None else {}
         self.default_days = default_days
         self.user = user
         if default_days and not data.get("date_from") and not data.get("date_to"):
-            today = timezone.localdate()
-            data["date_from"] = (today - dt.timedelta(days=default_days - 1)).isoformat()
-            data["date_to"] = today.isoformat()
+            last = timezone.localdate() - dt.timedelta(days=default_offset_days)
+            data["date_from"] = (last - dt.timedelta(days=default_days - 1)).isoformat()
+            data["date_to"] = last.isoformat()
         super().__init__(data)
         self.fields["team"].queryset = Team.objects.visible_to(user).order_by("name")
         self.fields["survey"].queryset = Survey.objects.order_by("name")

@@ -11,5 +11,7 @@ urlpatterns = [
     path("scores/", views.scores, name="scores"),
     path("recovery/", views.recovery, name="recovery"),
     path("themes/", views.themes, name="themes"),
+    path("results/", views.results, name="results"),
+    path("impact/", views.impact, name="impact"),
     path("export/<slug:name>.csv", views.export_csv, name="export"),
 ]

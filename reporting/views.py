@@ -26,11 +26,14 @@ TABS = [
     ("reporting:scores", _("Scores")),
     ("reporting:recovery", _("Recovery")),
     ("reporting:themes", _("Themes")),
+    ("reporting:results", _("Results")),
+    ("reporting:impact", _("Impact")),
 ]
 
 
-def _form(request, default_days):
-    form = ReportFilterForm(request.GET, user=request.user, default_days=default_days)
+def _form(request, default_days, default_offset_days: int = 0):
+    form = ReportFilterForm(request.GET, user=request.user, default_days=default_days,
+                            default_offset_days=default_offset_days)
     form.is_valid()  # errors are shown beside the fields; invalid fields fall back to "any"
     return form, form.filters()
 
@@ -245,7 +248,7 @@ def export_csv(request, name: str):
     report = REPORTS.get(name)
     if report is None:
         raise Http404("No such report.")
-    _unused, filters = _form(request, default_days=report.default_days)
+    _unused, filters = _form(request, default_days=report.default_days, default_offset_days=report.default_offset_days)
     table = report.build(filters)
     response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
@@ -278,3 +281,34 @@ def themes(request):
             "heat_cells": _heat_cells(heat),
         },
     )
+
+
+@require_GET
+@manager_required
+def results(request):
+    """What customers did after they answered, by what happened to their feedback (docs/outcomes.md)."""
+    report = REPORTS["closed-loop-results"]
+    form, filters = _form(request, default_days=report.default_days, default_offset_days=report.default_offset_days)
+    people = selectors.answerers(filters)  # read once for the page's two main tables
+    return _page(request, "reporting/results.html", form, filters, {
+        "title": _("Closed-loop results"),
+        "active_tab": "reporting:results",
+        "results": selectors.closed_loop_results(filters, people),
+        "value": selectors.closed_loop_value(filters, people),
+        "by_team": REPORTS["closed-loop-results-by-team"].build(filters),
+        "by_root_cause": REPORTS["closed-loop-results-by-root-cause"].build(filters),
+    })
+
+
+@require_GET
+@manager_required
+def impact(request):
+    """What each root cause and theme costs, and what to fix first."""
+    form, filters = _form(request, default_days=REPORTS["fix-first"].default_days)
+    return _page(request, "reporting/impact.html", form, filters, {
+        "title": _("Impact"),
+        "active_tab": "reporting:impact",
+        "fix_first": REPORTS["fix-first"].build(filters),
+        "root_causes": REPORTS["impact-root-causes"].build(filters),
+        "themes": REPORTS["impact-themes"].build(filters),
+    })

@@ -59,7 +59,8 @@ class ReportViewSet(viewsets.ViewSet):
         report = REPORTS.get(name)
         if report is None:
             raise NotFound("No such report.")
-        form = ReportFilterForm(request.query_params, user=request.user, default_days=report.default_days)
+        form = ReportFilterForm(request.query_params, user=request.user, default_days=report.default_days,
+                                default_offset_days=report.default_offset_days)
         if not form.is_valid():
             raise ValidationError(form.errors.get_json_data(escape_html=True))
         filters = form.filters()
