@@ -65,7 +65,7 @@ def wilson(k: int, n: int) -> tuple[float | None, float | None]:
     if not n:
         return None, None
     ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return round(100 * ci.low, 1), round(100 * ci.high, 1)
+    return round(100 * float(ci.low), 1), round(100 * float(ci.high), 1)
 
 
 def mean_interval(values: list[float]) -> tuple[float | None, float | None, float | None]:
@@ -142,7 +142,7 @@ def answerers(filters: ReportFilters) -> list[Answerer]:
     verified = set(Verification.objects.filter(case_id__in=[c["id"] for c in cases.values()], recovered=True)
                    .values_list("case_id", flat=True)) if cases else set()
     for person in people:
-        person.group = _group(person, cases.get(person.response_id), verified)
+        person.group = feedback_group(person.nps, cases.get(person.response_id), verified)
         case = cases.get(person.response_id)
         person.root_cause_id = case["root_cause_id"] if case else None
     if people:
@@ -157,10 +157,13 @@ def answerers(filters: ReportFilters) -> list[Answerer]:
     return people
 
 
-def _group(person: Answerer, case: dict | None, verified: set[int]) -> str:
-    if person.nps >= 9:
+def feedback_group(nps: int, case: dict | None, verified: set[int]) -> str:
+    """The group of an NPS answer: its score and, for a detractor, what became of its case (a dict
+    of the case's id, status, outcome, first_contacted_at, overdue_at) and whether a recovery check
+    of it (in `verified`, case ids) said it was put right."""
+    if nps >= 9:
         return "promoter"
-    if person.nps >= 7:
+    if nps >= 7:
         return "passive"
     if case is None:
         return "not_contacted"
