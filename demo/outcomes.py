@@ -1,7 +1,7 @@
 """Business outcomes for the demo, so the closed-loop results and impact reports have something
-to show: an earlier cohort of NPS answers (100 to 460 days ago, from the demo's customers),
-recorded and worked through the same services as the 90 days of history, and a year of billing
-events for every customer who answered.
+to show: an earlier cohort of NPS answers (200 of them, 100 to 460 days ago, from the demo's
+customers), recorded and worked through the same services as the 90 days of history, and a year
+of billing events for every customer who answered.
 
 The cohort's cases are worked by the same plans as the recent ones (demo.case_histories), except
 a fifth, which nobody picks up: the SLA sweep records them overdue and they are closed unreachable
@@ -30,7 +30,13 @@ from customers.models import Account
 from demo.answers import demo_source, make_response
 from demo.case_histories import RESOLUTIONS, Schedule, case_plan
 from demo.followup import _answer
-from followup.services import verification_send, verifications_create_due, verifications_expire, verifications_owed
+from followup.models import Verification
+from followup.services import (
+    verification_send,
+    verifications_create_due,
+    verifications_expire,
+    verifications_owed,
+)
 from outcomes.models import OutcomeEvent
 from outcomes.rows import OutcomeRow
 from outcomes.services import outcome_events_upsert
@@ -38,9 +44,10 @@ from surveys.models import Customer, SurveyResponse
 from surveys.normalized import CustomerIdentity, Score
 from surveys.services import response_record
 
-COHORT = 420
+COHORT = 200
 FIRST_DAY, LAST_DAY = 460, 100  # days ago
 UNWORKED = 0.2
+CHECK_STEP_DAYS = 3  # the recovery-check sweep of the cohort's year runs every third day (keeps the load quick)
 MONTHLY_FEE = {"Tier I": 400, "Gold": 120, "Silver": 45, "": 15}  # EUR a month, by the demo's customer tiers
 SOURCE = "demo-billing"
 # Churn within a year of the answer, by group: the story the results page tells.
@@ -123,8 +130,6 @@ def _checks(rng: random.Random, now: dt.datetime, people, *, first: dt.datetime)
     """The cohort's recovery checks, day by day, as demo.followup replays the recent ones."""
     answers: list[tuple[dt.datetime, int]] = []
     day, end = first, now - dt.timedelta(days=LAST_DAY - 20)
-    from followup.models import Verification
-
     while day < end:
         answers.sort()
         while answers and answers[0][0] <= day:
@@ -136,12 +141,14 @@ def _checks(rng: random.Random, now: dt.datetime, people, *, first: dt.datetime)
             if verification_send(verification_id=verification_id, now=sent_at) == "sent" and rng.random() < 0.6:
                 answers.append((sent_at + dt.timedelta(hours=rng.uniform(1, 72)), verification_id))
         verifications_expire(now=day)
-        day += dt.timedelta(days=1)
+        day += dt.timedelta(days=CHECK_STEP_DAYS)
 
 
 def _events(rng: random.Random, now: dt.datetime) -> int:
     """A year of billing events after each customer's latest NPS answer, by the fate of that answer."""
-    from reporting.selectors.outcomes import feedback_group  # the report's own groups: the story is the one shown
+    from reporting.selectors.outcomes import (
+        feedback_group,  # the report's own groups: the story is the one shown
+    )
 
     # Each customer's latest answer of the earlier cohort (the one the results page follows), else
     # their latest answer at all.
@@ -153,8 +160,6 @@ def _events(rng: random.Random, now: dt.datetime) -> int:
             latest[response.customer_id] = response
     cases = {c["response_id"]: c for c in Case.objects.filter(response_id__in=[r.pk for r in latest.values()]).values(
         "id", "response_id", "status", "outcome", "first_contacted_at", "overdue_at", "root_cause_id")}
-    from followup.models import Verification
-
     verified = set(Verification.objects.filter(recovered=True).values_list("case_id", flat=True))
     tiers = dict(Customer.objects.filter(pk__in=list(latest)).values_list("pk", "tier"))
     rows: list[OutcomeRow] = []
@@ -164,27 +169,26 @@ def _events(rng: random.Random, now: dt.datetime) -> int:
         yearly = Decimal(12 * MONTHLY_FEE.get(tiers.get(customer_id) or "", 25))
         start = response.answered_at
         churn_at = start + dt.timedelta(days=rng.uniform(15, 365)) if rng.random() < CHURN[group] else None
-
-        def add(kind, amount, at, n=[0]):
-            if at <= now and (churn_at is None or at <= churn_at or kind == "churn"):
-                n[0] += 1
-                rows.append(OutcomeRow(kind=kind, amount=Decimal(amount).quantize(Decimal("1.00")), currency="EUR",
-                                       occurred_at=at, external_id=f"demo-{customer_id}-{n[0]}", source=SOURCE,
-                                       customer_id=customer_id))
-
+        planned = [("renewal", yearly / 12, start + dt.timedelta(days=rng.uniform(1, 30) + 30.4 * month))
+                   for month in range(12)]  # a monthly subscription, renewed until it churns
         if churn_at is not None:
-            add("churn", yearly, churn_at)
-        first_renewal = start + dt.timedelta(days=rng.uniform(1, 30))
-        for month in range(12):  # a monthly subscription, renewed until it churns
-            add("renewal", yearly / 12, first_renewal + dt.timedelta(days=30.4 * month))
+            planned.append(("churn", yearly, churn_at))
         if rng.random() < (0.35 if group == "promoter" else 0.15):
-            add("purchase", yearly * Decimal(rng.uniform(0.05, 0.3)), start + dt.timedelta(days=rng.uniform(5, 300)))
+            planned.append(("purchase", yearly * Decimal(rng.uniform(0.05, 0.3)),
+                            start + dt.timedelta(days=rng.uniform(5, 300))))
         if group == "promoter" and rng.random() < 0.15:
-            add("expansion", yearly * Decimal("0.2"), start + dt.timedelta(days=rng.uniform(30, 330)))
+            planned.append(("expansion", yearly * Decimal("0.2"), start + dt.timedelta(days=rng.uniform(30, 330))))
         if group not in ("passive", "promoter") and rng.random() < 0.15:
-            add("refund", yearly * Decimal(rng.uniform(0.02, 0.1)), start + dt.timedelta(days=rng.uniform(1, 30)))
+            planned.append(("refund", yearly * Decimal(rng.uniform(0.02, 0.1)),
+                            start + dt.timedelta(days=rng.uniform(1, 30))))
         if group in ("contacted_unresolved", "not_contacted") and rng.random() < 0.1:
-            add("downgrade", yearly * Decimal("0.25"), start + dt.timedelta(days=rng.uniform(30, 200)))
+            planned.append(("downgrade", yearly * Decimal("0.25"), start + dt.timedelta(days=rng.uniform(30, 200))))
+        happened = [(kind, amount, at) for kind, amount, at in planned
+                    if at <= now and (churn_at is None or at <= churn_at or kind == "churn")]
+        rows.extend(OutcomeRow(kind=kind, amount=Decimal(amount).quantize(Decimal("1.00")), currency="EUR",
+                               occurred_at=at, external_id=f"demo-{customer_id}-{n}", source=SOURCE,
+                               customer_id=customer_id)
+                    for n, (kind, amount, at) in enumerate(happened, start=1))
     acme = Account.objects.filter(external_id="acct-acme").first()
     if acme is not None:
         rows.append(OutcomeRow(kind="renewal", amount=Decimal("120000.00"), currency="EUR",

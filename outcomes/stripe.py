@@ -150,8 +150,8 @@ def stripe_delivery_record(delivery) -> str:
     """The handler of Stripe deliveries (registered in outcomes.receivers): record the event's
     outcome, or say why there is none. A customer that cannot be matched fails the delivery with
     what to do (record the customer, or set its metadata in Stripe), to be replayed after."""
-    from surveys.adapters import MappingError, parse_body
     from outcomes.services import outcome_events_upsert
+    from surveys.adapters import MappingError, parse_body
 
     event = parse_body(bytes(delivery.body), delivery.content_type)
     source = f"stripe:{delivery.source.slug}"

@@ -295,8 +295,8 @@ def results(request):
         "active_tab": "reporting:results",
         "results": selectors.closed_loop_results(filters, people),
         "value": selectors.closed_loop_value(filters, people),
-        "by_team": REPORTS["closed-loop-results-by-team"].build(filters),
-        "by_root_cause": REPORTS["closed-loop-results-by-root-cause"].build(filters),
+        "by_team": selectors.closed_loop_results_by(filters, by="team", people=people),
+        "by_root_cause": selectors.closed_loop_results_by(filters, by="root-cause", people=people),
     })
 
 
@@ -305,10 +305,11 @@ def results(request):
 def impact(request):
     """What each root cause and theme costs, and what to fix first."""
     form, filters = _form(request, default_days=REPORTS["fix-first"].default_days)
+    tables = selectors.impact_tables(filters)
     return _page(request, "reporting/impact.html", form, filters, {
         "title": _("Impact"),
         "active_tab": "reporting:impact",
-        "fix_first": REPORTS["fix-first"].build(filters),
-        "root_causes": REPORTS["impact-root-causes"].build(filters),
-        "themes": REPORTS["impact-themes"].build(filters),
+        "fix_first": tables.fix_first,
+        "root_causes": tables.root_causes,
+        "themes": tables.themes,
     })

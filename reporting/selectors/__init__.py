@@ -27,7 +27,7 @@ Definitions (also in the README):
 """
 
 from reporting.selectors.common import MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
-from reporting.selectors.impact import fix_first, impact_root_causes, impact_themes
+from reporting.selectors.impact import fix_first, impact_root_causes, impact_tables, impact_themes
 from reporting.selectors.kpis import KPI_COLUMNS, KPI_DIMENSIONS, business_hours, kpis
 from reporting.selectors.outcomes import answerers, closed_loop_results, closed_loop_results_by, closed_loop_value
 from reporting.selectors.overdue import (
@@ -67,7 +67,8 @@ from reporting.selectors.verified_recovery import (
 )
 
 __all__ = [
-    "answerers", "closed_loop_results", "closed_loop_results_by", "closed_loop_value", "fix_first", "impact_root_causes",
+    "answerers", "closed_loop_results", "closed_loop_results_by", "closed_loop_value", "fix_first",
+    "impact_root_causes", "impact_tables",
     "impact_themes",
     "AGE_BUCKETS",
     "ESCALATION_LABELS",

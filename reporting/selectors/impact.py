@@ -15,7 +15,6 @@ Ranked by points lost, then revenue at risk."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -25,8 +24,14 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, CaseResponse
 from outcomes.models import OutcomeEvent
 from reporting.filters import ReportFilters
-from reporting.selectors.common import CLOSED, cause_link, cause_names, date_params, inbox_url
-from reporting.selectors.outcomes import wilson
+from reporting.selectors.common import (
+    CLOSED,
+    cause_link,
+    cause_names,
+    date_params,
+    inbox_url,
+)
+from reporting.selectors.outcomes import customer_events, wilson
 from reporting.tables import Column, Table
 from surveys.models import Customer, ResponseTheme, SurveyResponse, Theme
 
@@ -111,18 +116,17 @@ def _by_theme(filters: ReportFilters) -> list[Impact]:
 
 
 def _churned(impacts: list[Impact]) -> set[tuple[int, int]]:
-    """(impact index, customer) pairs with a churn event within CHURN_DAYS after the touched answer."""
-    customers = {c for i in impacts for c in i.touched}
-    if not customers:
+    """(impact index, customer) pairs with a churn within CHURN_DAYS after the touched answer (the
+    customer's own, a merged customer's or their account's: reporting.selectors.outcomes)."""
+    answers = [at for i in impacts for at in i.touched.values()]
+    if not answers:
         return set()
-    churns = defaultdict(list)
-    for cid, at in OutcomeEvent.objects.filter(customer_id__in=list(customers), kind=OutcomeEvent.Kind.CHURN
-                                               ).values_list("customer_id", "occurred_at"):
-        churns[cid].append(at)
+    churns = customer_events(list({c for i in impacts for c in i.touched}), min(answers),
+                             max(answers) + dt.timedelta(days=CHURN_DAYS), kinds=(OutcomeEvent.Kind.CHURN,))
     found = set()
     for index, impact in enumerate(impacts):
         for cid, answered in impact.touched.items():
-            if any(answered < at <= answered + dt.timedelta(days=CHURN_DAYS) for at in churns.get(cid, ())):
+            if any(answered < at <= answered + dt.timedelta(days=CHURN_DAYS) for at, *_rest in churns.get(cid, ())):
                 found.add((index, cid))
     return found
 
@@ -149,7 +153,8 @@ DESCRIPTION = _(
     "cases figure opens the same cases in the inbox.")
 
 
-def _table(name: str, title, impacts: list[Impact], filters: ReportFilters, limit: int | None = None) -> Table:
+def _rows(impacts: list[Impact], filters: ReportFilters) -> list[tuple[Impact, dict]]:
+    """The figures of each impact, ranked: by points lost, then revenue at risk, then name."""
     promoters, detractors, total = _period_nps(filters)
     base = _nps(promoters, detractors, total)
     values = dict(_account_values(impacts))
@@ -168,6 +173,10 @@ def _table(name: str, title, impacts: list[Impact], filters: ReportFilters, limi
                               "churned": k, "churn_pct": round(100 * k / n, 1) if n else None,
                               "churn_low": low, "churn_high": high}))
     rows.sort(key=lambda r: (-(r[1]["points_lost"] or 0), -r[1]["revenue_at_risk"], r[1]["name"]))
+    return rows
+
+
+def _table(name: str, title, rows: list[tuple[Impact, dict]], limit: int | None = None) -> Table:
     table = Table(name, title, COLUMNS, description=DESCRIPTION)
     for rank, (impact, row) in enumerate(rows[:limit] if limit else rows, start=1):
         table.add({"rank": rank, **row}, {"cases": impact.link} if impact.link else {})
@@ -179,13 +188,30 @@ def _account_values(impacts: list[Impact]):
     return Customer.objects.filter(pk__in=list(ids)).values_list("pk", "account_value") if ids else []
 
 
+@dataclass(frozen=True)
+class ImpactTables:
+    fix_first: Table
+    root_causes: Table
+    themes: Table
+
+
+def impact_tables(filters: ReportFilters) -> ImpactTables:
+    """The impact page's three tables from one reading of the data."""
+    rows = _rows(_by_root_cause(filters) + _by_theme(filters), filters)
+    return ImpactTables(
+        _table("fix-first", _("Fix first"), rows, FIX_FIRST),
+        _table("impact-root-causes", _("Impact by root cause"), [r for r in rows if r[0].kind == "root cause"]),
+        _table("impact-themes", _("Impact by theme"), [r for r in rows if r[0].kind == "theme"]),
+    )
+
+
 def impact_root_causes(filters: ReportFilters) -> Table:
-    return _table("impact-root-causes", _("Impact by root cause"), _by_root_cause(filters), filters)
+    return _table("impact-root-causes", _("Impact by root cause"), _rows(_by_root_cause(filters), filters))
 
 
 def impact_themes(filters: ReportFilters) -> Table:
-    return _table("impact-themes", _("Impact by theme"), _by_theme(filters), filters)
+    return _table("impact-themes", _("Impact by theme"), _rows(_by_theme(filters), filters))
 
 
 def fix_first(filters: ReportFilters) -> Table:
-    return _table("fix-first", _("Fix first"), _by_root_cause(filters) + _by_theme(filters), filters, FIX_FIRST)
+    return _table("fix-first", _("Fix first"), _rows(_by_root_cause(filters) + _by_theme(filters), filters), FIX_FIRST)
