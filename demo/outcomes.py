@@ -17,7 +17,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, Max
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -66,8 +66,10 @@ def seed(context: dict) -> dict:
     identities = list(Customer.objects.filter(external_id__startswith="demo-cust-", merged_into__isnull=True)
                       .order_by("pk").values_list("external_id", flat=True))  # demo.cases' customers
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), no_dispatch():
-        cohort_cases = _cohort(rng, now, identities, people)
+        first_case = _cohort(rng, now, identities, people)
         _checks(rng, now, people, first=now - dt.timedelta(days=FIRST_DAY))
+        _close_open(rng, first_case, people)  # what a low recovery answer reopened and nobody closed
+    cohort_cases = Case.objects.filter(pk__gt=first_case).count()
     Notification.objects.filter(status=Notification.Status.PENDING).update(
         status=Notification.Status.SENT, sent_at=F("created_at"))
     events = _events(rng, now)
@@ -104,16 +106,24 @@ def _cohort(rng: random.Random, now: dt.datetime, identities: list[str], people)
         case = Case.objects.get(pk=case_id)
         services.cases_sweep_sla(now=case.resolution_due + dt.timedelta(minutes=5))
         _close(rng, case, case.created_at + dt.timedelta(days=14), "unreachable", people)
-    for case in Case.objects.filter(pk__gt=first_case).exclude(status=Case.Status.CLOSED):
-        _close(rng, case, case.created_at + dt.timedelta(days=rng.uniform(3, 9)), "not_resolved", people)
-    return Case.objects.filter(pk__gt=first_case).count()
+    _close_open(rng, first_case, people)
+    return first_case
+
+
+def _close_open(rng: random.Random, first_case: int, people) -> None:
+    """The cohort's cases still open are closed, not resolved, a few days after their last step:
+    the old cases of the demo are history, never part of today's overdue list."""
+    for case in Case.objects.filter(pk__gt=first_case).exclude(status=Case.Status.CLOSED).annotate(
+            last=Max("events__created_at")):
+        _close(rng, case, max(case.last or case.created_at, case.created_at) + dt.timedelta(days=rng.uniform(2, 6)),
+               "not_resolved", people)
 
 
 def _close(rng, case: Case, at: dt.datetime, outcome: str, people) -> None:
     from cases.models import RootCause
 
     worker = case.assignee or (rng.choice(people[case.team_id]) if people.get(case.team_id) else None)
-    cause = case.root_cause or RootCause.objects.filter(active=True).order_by("?").first()
+    cause = case.root_cause or rng.choice(list(RootCause.objects.filter(active=True).order_by("pk")) or [None])
     if worker is None or cause is None:
         return
     try:

@@ -24,6 +24,8 @@ import datetime as dt
 from decimal import Decimal
 
 from outcomes.rows import OutcomeRow, RowInvalid, outcome_row_parse
+from outcomes.services import outcome_events_upsert
+from surveys.adapters import MappingError, parse_body
 
 # https://docs.stripe.com/currencies#zero-decimal and #three-decimal
 ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
@@ -150,9 +152,6 @@ def stripe_delivery_record(delivery) -> str:
     """The handler of Stripe deliveries (registered in outcomes.receivers): record the event's
     outcome, or say why there is none. A customer that cannot be matched fails the delivery with
     what to do (record the customer, or set its metadata in Stripe), to be replayed after."""
-    from outcomes.services import outcome_events_upsert
-    from surveys.adapters import MappingError, parse_body
-
     event = parse_body(bytes(delivery.body), delivery.content_type)
     source = f"stripe:{delivery.source.slug}"
     try:

@@ -17,7 +17,9 @@ about), in the team of that answer. Groups (the first that fits):
     passive (7-8), promoter (9-10)
 A window counts a customer only when it has fully passed (answered 200 days ago: in the 90 and
 180-day windows, not the 365-day one), so recent answers never look like retention. Churned: a
-churn event in the window. Revenue: renewals + purchases + expansions - refunds in the window, in
+churn event in the window (the customer's own, one of a customer merged into them, or their
+account's: an account that leaves takes its contacts with it). Revenue: renewals + purchases +
+expansions - refunds of the customer (and the customers merged into them) in the window, in
 OUTCOMES_REPORT_CURRENCY (events in other currencies are counted apart, never added unconverted).
 Rates carry a Wilson 95% interval; revenue per customer a normal 95% interval (mean +- 1.96
 standard errors). Groups under SMALL_GROUP customers are flagged.
@@ -121,8 +123,8 @@ DIMENSIONS = {
 
 
 def answerers(filters: ReportFilters) -> list[Answerer]:
-    """The period's answerers, each with their group and outcome events: three queries (answers
-    with their opening case, recovery checks that said "put right", the customers' events)."""
+    """The period's answerers, each with their group and outcome events: the answers, their cases,
+    the recovery checks that said "put right", then customer_events (three queries)."""
     rows = (
         filters.responses(SurveyResponse.objects.filter(nps__isnull=False, customer__isnull=False))
         .order_by("customer_id", "-answered_at", "-id")

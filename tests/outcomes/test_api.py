@@ -159,3 +159,35 @@ def test_the_list_keeps_within_its_query_budget(api_client, personas, world, dja
     client = _as(api_client, personas.mia)
     with django_assert_max_num_queries(6):
         assert client.get(URL).json()["count"] == 30
+
+
+@pytest.mark.parametrize("item, field, message", [
+    (5, "non_field_errors", "Each item is a JSON object of field -> value."),
+    (_item(amount="NaN", customer_external_id="C-1"), "amount", "A finite number, such as 1250.00."),
+    (_item(amount="1e400", customer_external_id="C-1"), "amount", "Too large: at most 15 digits before the decimal point."),
+    (_item(amount=True, customer_external_id="C-1"), "amount", "A number, such as 1250.00."),
+    (_item(occurred_on="2026-13-45", customer_external_id="C-1"), "occurred_at",
+     "'2026-13-45' is not a date: write 2026-03-01 or 2026-03-01T10:00:00Z."),
+    (_item(occurred_on=None, customer_external_id="C-1"), "occurred_at",
+     "Required: when it happened, as 2026-03-01 or 2026-03-01T10:00:00Z."),
+    (_item(customer="abc"), "customer", "'abc' is not a Closeloop id (a whole number)."),
+    (_item(customer=2**70), "customer", "A Closeloop id (a positive whole number)."),
+    (_item(customer_email="not-an-address"), "customer_email", "'not-an-address' is not an e-mail address."),
+    (_item(currency="eur\u0000", customer_external_id="C-1"), "currency",
+     "'eur\ufffd' is not an ISO 4217 currency code (EUR, USD, JPY)."),
+    (_item(external_id=["a"], customer_external_id="C-1"), "external_id", "Expected a text value, not a JSON list."),
+    (_item(attributes=[1], customer_external_id="C-1"), "attributes", "A JSON object of name -> value."),
+    (_item(external_id="x" * 256, customer_external_id="C-1"), "external_id", "At most 255 characters."),
+    ({k: v for k, v in _item().items()}, "customer", "Name the customer (customer, customer_external_id or "
+     "customer_email) or the account (account or account_external_id)."),
+])
+def test_hostile_items_are_refused_with_what_to_fix_never_a_500(api_client, personas, world, item, field, message):
+    response = _as(api_client, personas.adam).post(URL, [item], format="json")
+    assert response.status_code == 400
+    assert response.json()["results"][0]["errors"][field] == [message]
+    assert not OutcomeEvent.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_a_400(api_client, personas):
+    response = _as(api_client, personas.adam).post(URL, data=b"[{", content_type="application/json")
+    assert response.status_code == 400
