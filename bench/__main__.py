@@ -32,6 +32,7 @@ AREAS = [
     ("suggest", "Root-cause suggestion accuracy and cost"),
     ("live", "Live updates: 500 open inboxes on one web process"),
     ("customers", "Customer and account pages"),
+    ("outcomes", "Closed-loop results and impact"),
 ]
 
 

@@ -45,7 +45,7 @@ from outcomes.models import OutcomeEvent
 from reporting.filters import ReportFilters
 from reporting.selectors.common import cause_names, team_names_by_id
 from reporting.tables import Column, Table
-from surveys.models import SurveyResponse
+from surveys.models import Customer, SurveyResponse
 
 WINDOWS = (90, 180, 365)
 SMALL_GROUP = 30
@@ -124,58 +124,53 @@ DIMENSIONS = {
 
 def answerers(filters: ReportFilters) -> list[Answerer]:
     """The period's answerers, each with their group and outcome events: the answers, their cases,
-    the recovery checks that said "put right", then customer_events (three queries)."""
-    rows = (
-        filters.responses(SurveyResponse.objects.filter(nps__isnull=False, customer__isnull=False))
-        .order_by("customer_id", "-answered_at", "-id")
-        .values_list("id", "customer_id", "answered_at", "nps", "team_id")
-    )
+    the recovery checks that said "put right", then customer_events (four queries). The cases,
+    checks and events are found through subqueries of the period's answers, never a list of ids
+    sent back to the database."""
+    answers = filters.responses(SurveyResponse.objects.filter(nps__isnull=False, customer__isnull=False))
+    rows = answers.order_by("customer_id", "-answered_at", "-id").values_list(
+        "id", "customer_id", "answered_at", "nps", "team_id")
     latest: dict[int, Answerer] = {}
     for rid, cid, answered_at, nps, team_id in rows:
         if cid not in latest:
             latest[cid] = Answerer(cid, rid, answered_at, nps, team_id)
     people = list(latest.values())
-    detractors = {a.response_id: a for a in people if a.nps <= 6}
+    if not people:
+        return people
+    detractor_answers = answers.filter(nps__lte=6).order_by().values("id")
     cases = {}
-    if detractors:
-        for case in (Case.objects.filter(response_id__in=list(detractors)).order_by("response_id", "created_at")
-                     .values("id", "response_id", "status", "outcome", "first_contacted_at", "overdue_at",
-                             "root_cause_id")):
-            cases.setdefault(case["response_id"], case)
-    verified = set(Verification.objects.filter(case_id__in=[c["id"] for c in cases.values()], recovered=True)
-                   .values_list("case_id", flat=True)) if cases else set()
+    for case in (Case.objects.filter(response_id__in=detractor_answers).order_by("response_id", "created_at")
+                 .values("id", "response_id", "status", "outcome", "first_contacted_at", "overdue_at", "root_cause_id")):
+        cases.setdefault(case["response_id"], case)
+    verified = set(Verification.objects.filter(case__response_id__in=detractor_answers, recovered=True)
+                   .values_list("case_id", flat=True))
     for person in people:
-        person.group = feedback_group(person.nps, cases.get(person.response_id), verified)
         case = cases.get(person.response_id)
+        person.group = feedback_group(person.nps, case, verified)
         person.root_cause_id = case["root_cause_id"] if case else None
-    if people:
-        _attach_events(people)
-    return people
-
-
-def _attach_events(people: list[Answerer]) -> None:
     first = min(p.answered_at for p in people)
     last = max(p.answered_at for p in people) + dt.timedelta(days=max(WINDOWS))
     by_customer = {p.customer_id: p for p in people}
-    for cid, events in customer_events(list(by_customer), first, last).items():
-        by_customer[cid].events.extend(events)
+    for cid, events in customer_events(answers.order_by().values("customer_id"), first, last).items():
+        if cid in by_customer:
+            by_customer[cid].events.extend(events)
+    return people
 
 
-def customer_events(ids: list[int], first: dt.datetime, last: dt.datetime, kinds: tuple[str, ...] = ()
+def customer_events(ids, first: dt.datetime, last: dt.datetime, kinds: tuple[str, ...] = ()
                     ) -> dict[int, list[tuple[dt.datetime, str, Decimal, str]]]:
-    """The outcome events of these customers in (first, last]: their own, those of customers merged
-    into them, and the churn of accounts they are a contact of (an account that leaves takes its
-    contacts with it; its revenue is not split among them). Three queries."""
+    """The outcome events in (first, last] of the customers `ids` (a list, or a subquery of customer
+    ids): their own, those of customers merged into them, and the churn of accounts they are a
+    contact of (an account that leaves takes its contacts with it; its revenue is not split among
+    them). Four queries, none joining the events to another table."""
     found: dict[int, list] = defaultdict(list)
-    wanted = set(ids)
+    merged = dict(Customer.objects.filter(merged_into_id__in=ids).values_list("pk", "merged_into_id"))
     events = OutcomeEvent.objects.filter(occurred_at__gt=first, occurred_at__lte=last)
     if kinds:
         events = events.filter(kind__in=kinds)
-    for cid, merged_into, at, kind, amount, cur in (
-        events.filter(Q(customer_id__in=ids) | Q(customer__merged_into_id__in=ids))
-        .values_list("customer_id", "customer__merged_into_id", "occurred_at", "kind", "amount", "currency")
-    ):
-        found[cid if cid in wanted else merged_into].append((at, kind, amount, cur))
+    for cid, at, kind, amount, cur in (events.filter(Q(customer_id__in=ids) | Q(customer_id__in=list(merged)))
+                                       .values_list("customer_id", "occurred_at", "kind", "amount", "currency")):
+        found[merged.get(cid, cid)].append((at, kind, amount, cur))
     if kinds and OutcomeEvent.Kind.CHURN not in kinds:
         return found
     contacts: dict[int, list[int]] = defaultdict(list)
