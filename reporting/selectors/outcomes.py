@@ -96,13 +96,24 @@ class Answerer:
     segment: str = ""
     group: str = ""
     events: list[tuple[dt.datetime, str, Decimal, str]] = field(default_factory=list)
+    _memo: dict = field(default_factory=dict, repr=False)  # each window's figures, worked out once per page
 
     def churned(self, days: int) -> bool:
-        end = self.answered_at + dt.timedelta(days=days)
-        return any(kind == OutcomeEvent.Kind.CHURN and self.answered_at < at <= end for at, kind, _a, _c in self.events)
+        key = ("churned", days)
+        if key not in self._memo:
+            end = self.answered_at + dt.timedelta(days=days)
+            self._memo[key] = any(kind == OutcomeEvent.Kind.CHURN and self.answered_at < at <= end
+                                  for at, kind, _a, _c in self.events)
+        return self._memo[key]
 
     def revenue(self, days: int, currency: str) -> tuple[float, int]:
         """Money in over the window in `currency`, and how many events in other currencies were left out."""
+        key = ("revenue", days, currency)
+        if key not in self._memo:
+            self._memo[key] = self._revenue(days, currency)
+        return self._memo[key]
+
+    def _revenue(self, days: int, currency: str) -> tuple[float, int]:
         end = self.answered_at + dt.timedelta(days=days)
         total, other = Decimal(0), 0
         for at, kind, amount, cur in self.events:
