@@ -35,6 +35,7 @@ AREAS = [
     ("contact_policy", "Contact-policy endpoint at 200 requests/s"),
     ("concurrency", "Agents, managers and webhooks at once, beside django-helpdesk"),
     ("imports", "CSV imports and bulk upserts"),
+    ("outcomes", "Closed-loop results and impact"),
 ]
 
 

@@ -164,14 +164,15 @@ class ReportFilterForm(forms.Form):
         error_messages={"invalid_choice": _("No segment with that slug (see /api/v1/segments/).")},
     )
 
-    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS, journey: bool = False):
+    def __init__(self, data, *, user, default_days: int | None = DEFAULT_PERIOD_DAYS, default_offset_days: int = 0,
+                 journey: bool = False):
         data = data.copy() if data is not None else {}
         self.default_days = default_days
         self.user = user
         if default_days and not data.get("date_from") and not data.get("date_to"):
-            today = timezone.localdate()
-            data["date_from"] = (today - dt.timedelta(days=default_days - 1)).isoformat()
-            data["date_to"] = today.isoformat()
+            last = timezone.localdate() - dt.timedelta(days=default_offset_days)
+            data["date_from"] = (last - dt.timedelta(days=default_days - 1)).isoformat()
+            data["date_to"] = last.isoformat()
         super().__init__(data)
         self.fields["team"].queryset = Team.objects.visible_to(user).order_by("name")
         self.fields["survey"].queryset = Survey.objects.order_by("name")

@@ -19,6 +19,8 @@ class Report:
     # The dashboard shows the present (no date range unless one is chosen); analyses default to
     # the last DEFAULT_PERIOD_DAYS days.
     default_days: int | None = DEFAULT_PERIOD_DAYS
+    # The default period ends this many days before today (outcomes need time to happen).
+    default_offset_days: int = 0
     journey: bool = False  # takes the `journey` parameter (the journey map's tables)
 
 
@@ -60,6 +62,14 @@ def _reports() -> dict[str, Report]:
         Report("journey-pain-points", selectors.journey_pain_points, journey=True),
         Report("journey-moments-of-truth", selectors.journey_moments_of_truth, journey=True),
         Report("journey-trend", selectors.journey_trend, journey=True),
+        # Outcomes need time to happen: by default the answers of the 12 months that ended 90 days ago.
+        Report("closed-loop-results", selectors.closed_loop_results, 365, 90),
+        Report("closed-loop-value", selectors.closed_loop_value, 365, 90),
+        *[Report(f"closed-loop-results-by-{by}", partial(selectors.closed_loop_results_by, by=by), 365, 90)
+          for by in ("team", "root-cause")],
+        Report("impact-root-causes", selectors.impact_root_causes, 365),
+        Report("impact-themes", selectors.impact_themes, 365),
+        Report("fix-first", selectors.fix_first, 365),
     ]
     return {r.name: r for r in items}
 

@@ -14,5 +14,7 @@ urlpatterns = [
     path("contact/", views.contact, name="contact"),
     path("segments/", views.segments, name="segments"),
     path("journey/", views.journey_map, name="journey_map"),
+    path("results/", views.results, name="results"),
+    path("impact/", views.impact, name="impact"),
     path("export/<slug:name>.csv", views.export_csv, name="export"),
 ]

@@ -38,12 +38,15 @@ TABS = [
     ("reporting:themes", _("Themes")),
     ("reporting:segments", _("Segments")),
     ("reporting:journey_map", _("Journey map")),
+    ("reporting:results", _("Results")),
+    ("reporting:impact", _("Impact")),
     ("reporting:contact", _("Contact")),
 ]
 
 
-def _form(request, default_days, journey: bool = False):
-    form = ReportFilterForm(request.GET, user=request.user, default_days=default_days, journey=journey)
+def _form(request, default_days, default_offset_days: int = 0, journey: bool = False):
+    form = ReportFilterForm(request.GET, user=request.user, default_days=default_days,
+                            default_offset_days=default_offset_days, journey=journey)
     form.is_valid()  # errors are shown beside the fields; invalid fields fall back to "any"
     return form, form.filters()
 
@@ -308,7 +311,8 @@ def export_csv(request, name: str):
     report = REPORTS.get(name)
     if report is None:
         raise Http404("No such report.")
-    _unused, filters = _form(request, default_days=report.default_days, journey=report.journey)
+    _unused, filters = _form(request, default_days=report.default_days, default_offset_days=report.default_offset_days,
+                             journey=report.journey)
     table = report.build(filters)
     response = HttpResponse(table.to_csv(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
@@ -387,3 +391,36 @@ def _stage_cards(result) -> list[dict]:
 def moments_method() -> dict:
     return {"min": moments.MIN_CUSTOMERS, "max": moments.MAX_CUSTOMERS, "resamples": moments.BOOTSTRAP_RESAMPLES,
             "rho": moments.MOMENT_MIN_RHO}
+
+
+@require_GET
+@manager_required
+@reads_from_replica
+def results(request):
+    """What customers did after they answered, by what happened to their feedback (docs/outcomes.md)."""
+    report = REPORTS["closed-loop-results"]
+    form, filters = _form(request, default_days=report.default_days, default_offset_days=report.default_offset_days)
+    people = selectors.answerers(filters)  # read once for the page's two main tables
+    return _page(request, "reporting/results.html", form, filters, {
+        "title": _("Closed-loop results"),
+        "active_tab": "reporting:results",
+        "results": selectors.closed_loop_results(filters, people),
+        "value": selectors.closed_loop_value(filters, people),
+        "by_team": selectors.closed_loop_results_by(filters, by="team", people=people),
+        "by_root_cause": selectors.closed_loop_results_by(filters, by="root-cause", people=people),
+    })
+
+
+@require_GET
+@manager_required
+def impact(request):
+    """What each root cause and theme costs, and what to fix first."""
+    form, filters = _form(request, default_days=REPORTS["fix-first"].default_days)
+    tables = selectors.impact_tables(filters)
+    return _page(request, "reporting/impact.html", form, filters, {
+        "title": _("Impact"),
+        "active_tab": "reporting:impact",
+        "fix_first": tables.fix_first,
+        "root_causes": tables.root_causes,
+        "themes": tables.themes,
+    })

@@ -32,6 +32,7 @@ class Vendor(models.TextChoices):
     ZENDESK = "zendesk", _("Zendesk CSAT")
     GOOGLE_FORMS = "google_forms", _("Google Forms")
     GENERIC = "generic", _("Generic (any tool)")
+    STRIPE = "stripe", _("Stripe (billing events, recorded as outcomes)")
 
 
 class FeedbackKind(models.TextChoices):

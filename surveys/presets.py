@@ -112,6 +112,16 @@ PRESETS: dict[str, Preset] = {p.vendor: p for p in (
         _("Open Triggers > Add Trigger: function onFormSubmit, event source From form, event type On form submit; "
           "save and allow the script to run."),
     )),
+    Preset("stripe", _("Stripe (billing events)"), (
+        _("In the Stripe Dashboard, open Developers > Webhooks (Workbench) > Add destination, choose your account's "
+          "events and select customer.subscription.deleted, customer.subscription.updated, invoice.paid and "
+          "charge.refunded."),
+        _("Choose Webhook endpoint, paste %(url)s as the endpoint URL and create the destination."),
+        _("Reveal the destination's Signing secret (whsec_...) and paste it as this source's secret: Stripe signs "
+          "each event with Stripe-Signature."),
+        _("Send a test event from Stripe, or use the button below. Events become business outcomes "
+          "(docs/outcomes.md), matched to customers as docs/connect/stripe.md describes."),
+    ), secret_from="tool", secret_hint=_("the Stripe endpoint's signing secret (whsec_...)")),
     Preset("generic", _("Any other tool (generic)"), (
         _("In the tool's webhook settings, send a POST with a JSON or form body to %(url)s."),
         _("Sign each body with HMAC-SHA256 and the secret %(secret)s in an X-Signature header (hex), or, for a tool "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from surveys.adapters import VENDORS, get_adapter
+from surveys.adapters import EVENT_VENDORS, VENDORS, get_adapter
 from surveys.adapters.common import media_type
 from surveys.models import Vendor
 
@@ -157,4 +157,4 @@ def _from_adapter(vendor: str) -> dict:
     }
 
 
-FORMATS = {vendor: FORMATS.get(vendor) or _from_adapter(vendor) for vendor in VENDORS}
+FORMATS = {vendor: FORMATS.get(vendor) or _from_adapter(vendor) for vendor in VENDORS + EVENT_VENDORS}

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "followup",
     "customers",
     "journeys",
+    "outcomes",
     "reporting",
     "improvement",
     "privacy",
@@ -397,6 +398,10 @@ WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_BODY_TIMEOUT_SECONDS = envint("WEBHOOK_BODY_TIMEOUT_SECONDS", 10)
 # Refused deliveries kept for the console: one per source, reason and sender per this many seconds.
 WEBHOOK_REFUSAL_WINDOW_SECONDS = envint("WEBHOOK_REFUSAL_WINDOW_SECONDS", 10)
+# Business outcomes (docs/outcomes.md): items per bulk API request; the currency the results and
+# impact reports add revenue in (events in other currencies are counted, not added: no rates here).
+OUTCOMES_BULK_MAX_ITEMS = envint("OUTCOMES_BULK_MAX_ITEMS", 1000)
+OUTCOMES_REPORT_CURRENCY = env("OUTCOMES_REPORT_CURRENCY", "EUR").upper()
 SURVEYMONKEY_API_BASE = env("SURVEYMONKEY_API_BASE", "https://api.surveymonkey.com/v3")
 QUALTRICS_API_BASE = env("QUALTRICS_API_BASE", "")
 # Theme discovery (surveys.services.discovery): reads this many recent comments, proposes at most this many themes.

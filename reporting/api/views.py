@@ -64,7 +64,7 @@ class ReportViewSet(viewsets.ViewSet):
         if report is None:
             raise NotFound("No such report.")
         form = ReportFilterForm(request.query_params, user=request.user, default_days=report.default_days,
-                                journey=report.journey)
+                                journey=report.journey, default_offset_days=report.default_offset_days)
         if not form.is_valid():
             raise ValidationError(form.errors.get_json_data(escape_html=True))
         filters = form.filters()

@@ -28,6 +28,7 @@ Definitions (also in the README):
 
 from reporting.selectors.common import ALL_TEAMS, MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
 from reporting.selectors.contact import contact_breach_summary, contact_breaches, over_contacted
+from reporting.selectors.impact import fix_first, impact_root_causes, impact_tables, impact_themes
 from reporting.selectors.journeys import (
     JourneyMap,
     journey_map,
@@ -37,6 +38,7 @@ from reporting.selectors.journeys import (
     journey_trend,
 )
 from reporting.selectors.kpis import KPI_COLUMNS, KPI_DIMENSIONS, business_hours, kpis
+from reporting.selectors.outcomes import answerers, closed_loop_results, closed_loop_results_by, closed_loop_value
 from reporting.selectors.overdue import (
     AGE_BUCKETS,
     ESCALATION_LABELS,
@@ -81,6 +83,9 @@ from reporting.selectors.verified_recovery import (
 )
 
 __all__ = [
+    "answerers", "closed_loop_results", "closed_loop_results_by", "closed_loop_value", "fix_first",
+    "impact_root_causes", "impact_tables",
+    "impact_themes",
     "AGE_BUCKETS",
     "ESCALATION_LABELS",
     "JourneyMap",

@@ -38,8 +38,13 @@ VENDORS = (
     "surveysparrow", "zendesk", "google_forms", "generic",
 )
 
+# Senders of events that are not survey responses: the same door (verify, store, process), but a
+# handler another app registers turns their deliveries into its own rows (surveys.services.handlers).
+# They have no `normalize`; set-up steps and formats list them beside the survey tools.
+EVENT_VENDORS = ("stripe",)
+
 
 def get_adapter(vendor: str) -> ModuleType:
-    if vendor not in VENDORS:
+    if vendor not in VENDORS and vendor not in EVENT_VENDORS:
         raise LookupError(f"No adapter for vendor {vendor!r}")
     return import_module(f"surveys.adapters.{vendor}")

@@ -25,6 +25,7 @@ from surveys.services.deliveries import (
     delivery_fail_or_retry,
     delivery_prepare,
 )
+from surveys.services.handlers import delivery_handler
 from surveys.services.lookups import RecordLookups
 from surveys.services.recording import InvalidResponse, response_record
 from surveys.signals import Recorded, response_recorded
@@ -61,6 +62,9 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
         return outcomes
     prepared = []
     for delivery in WebhookDelivery.objects.select_related("source").filter(pk__in=claimed).order_by("pk"):
+        if (handler := delivery_handler(delivery.source.vendor)) is not None:  # not a survey response
+            outcomes[delivery.pk] = _delivery_handle(delivery, handler)
+            continue
         try:
             prepared.append((delivery, response_storable(delivery_prepare(delivery))))
         except Exception as exc:
@@ -84,6 +88,20 @@ def deliveries_process(*, delivery_pks: list[int], take_more: int = 0) -> dict[i
     for delivery, result in prepared:  # a batch of one each: one bad delivery fails alone
         outcomes.update(_delivery_record_alone(delivery, result, lookups))
     return outcomes
+
+
+def _delivery_handle(delivery: WebhookDelivery, handler) -> str:
+    """A delivery another app records (surveys.services.handlers), in its own transaction with the
+    UPDATE that marks it processed; failed or retried as a response's delivery would be."""
+    try:
+        with transaction.atomic():
+            note = handler(delivery)
+            _deliveries_mark_processed([(delivery.pk, None, (note or "")[:255])])
+    except _TakenBack:
+        return "skipped"
+    except Exception as exc:
+        return delivery_fail_or_retry(delivery, exc)
+    return WebhookDelivery.Status.PROCESSED
 
 
 def _delivery_record_alone(delivery: WebhookDelivery, result, lookups: RecordLookups | None) -> dict[int, str]:

@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 
 from core import outbound
-from surveys.adapters import VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
+from surveys.adapters import EVENT_VENDORS, VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.adapters.common import validate_mapping
 from surveys.models import FeedbackKind, Vendor, WebhookSource
 
@@ -102,7 +102,7 @@ def source_problems(*, vendor: str, mapping: Any = None, auth: Any = None, slug:
     if vendor not in Vendor.values:
         problems["vendor"] = [gettext("Unknown vendor %(vendor)s; choose one of %(vendors)s.") % {
             "vendor": repr(vendor), "vendors": ", ".join(Vendor.values)}]
-    elif vendor not in VENDORS:
+    elif vendor not in VENDORS and vendor not in EVENT_VENDORS:
         problems["vendor"] = [gettext("%(tool)s has no adapter in this version yet; connect it as generic.") % {
             "tool": Vendor(vendor).label}]
     if mapping_messages := validate_mapping(mapping if mapping is not None else {}):

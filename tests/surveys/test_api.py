@@ -86,8 +86,9 @@ def test_webhook_formats_are_in_the_openapi_schema(client):
     every = client.get("/api/v1/webhook-formats/").json()
     assert list(every) == [
         "typeform", "surveymonkey", "qualtrics", "delighted", "formbricks", "standard", "tally", "jotform",
-        "surveysparrow", "zendesk", "google_forms", "generic",
+        "surveysparrow", "zendesk", "google_forms", "generic", "stripe",
     ]
+    assert every["stripe"]["headers"] == ["stripe-signature: <as in docs/connect/stripe.md>"]
     assert every["zendesk"]["title"] == "Zendesk CSAT"
     assert every["zendesk"]["docs"] == ["docs/connect/zendesk.md"]
     assert every["tally"]["headers"] == ["tally-signature: <as in docs/connect/tally.md>"]

@@ -1,0 +1,63 @@
+"""What customers and accounts did next: renewals, churn, downgrades, expansions, purchases and
+refunds, with their amount and date. Written only by outcomes.services.outcome_events_upsert (the
+bulk API, the Stripe preset, a CSV import); read by the closed-loop results and impact reports."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Account
+from surveys.models import Customer
+
+
+class OutcomeEvent(models.Model):
+    """One business event of a customer and/or an account, as the billing or CRM system recorded
+    it. `source` + `external_id` identify it in that system: sending it again updates it rather
+    than adding a second one. `amount` is in the currency's major unit (euros, yen), never negative:
+    the kind says which way the money went (a refund, a churned subscription's lost revenue)."""
+
+    class Kind(models.TextChoices):
+        RENEWAL = "renewal", _("Renewal")
+        CHURN = "churn", _("Churn")
+        DOWNGRADE = "downgrade", _("Downgrade")
+        EXPANSION = "expansion", _("Expansion")
+        PURCHASE = "purchase", _("Purchase")
+        REFUND = "refund", _("Refund")
+
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="outcome_events", db_index=False)  # indexed below with occurred_at
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="outcome_events", db_index=False)  # indexed below with occurred_at
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+    currency = models.CharField(max_length=3, help_text=_("ISO 4217 code, upper case (EUR, JPY)."))
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=80, help_text=_("Where it came from: api, csv, stripe:<webhook slug>..."))
+    external_id = models.CharField(max_length=255, help_text=_("The event's id in its source."))
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            # The idempotency key: a retried delivery or a re-imported file updates its event.
+            models.UniqueConstraint(fields=["source", "external_id"], name="outcomes_outcomeevent_unique_source_id"),
+            models.CheckConstraint(condition=Q(customer__isnull=False) | Q(account__isnull=False),
+                                   name="outcomes_outcomeevent_customer_or_account"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="outcomes_outcomeevent_amount_not_negative"),
+        ]
+        indexes = [
+            # The results and impact reports: "events of these customers within N days after X".
+            models.Index(fields=["customer", "occurred_at"], name="outcomes_event_customer_time"),
+            # The same for accounts, and the API's account filter; most events name a customer only.
+            models.Index(fields=["account", "occurred_at"], name="outcomes_event_account_time",
+                         condition=Q(account__isnull=False)),
+            # The API list's default order and its date range.
+            models.Index(fields=["occurred_at"], name="outcomes_event_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.occurred_at:%Y-%m-%d})"
