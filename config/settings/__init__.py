@@ -296,6 +296,11 @@ SPECTACULAR_SETTINGS = {
         "MetricEnum": "surveys.models.Metric",
         "OuterLoopKindEnum": "improvement.models.OuterLoopAlert.Kind",
         "ActionPlanStatusEnum": "improvement.models.ActionPlan.Status",
+        "OutcomeKindEnum": "outcomes.models.OutcomeEvent.Kind",
+        "ImportJobStatusEnum": "imports.models.ImportJob.Status",
+        "StageMappingKindEnum": "journeys.models.StageMapping.Kind",
+        # A bulk endpoint's per-item result (imports, outcomes).
+        "UpsertItemStatusEnum": ["created", "updated", "unchanged", "error"],
     },
 }
 

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import IsCxAdminOrReadOnly
-from core.api import Conflict
+from core.api import SLUG_CHARACTERS, Conflict
 from segments import selectors, services
 from segments.api.serializers import SegmentPreviewSerializer, SegmentSerializer
 from segments.conditions import clean_conditions
@@ -24,10 +24,11 @@ class SegmentViewSet(viewsets.ModelViewSet):
     serializer_class = SegmentSerializer
     permission_classes = [IsCxAdminOrReadOnly]
     queryset = Segment.objects.order_by("name", "id")
+    lookup_value_regex = SLUG_CHARACTERS.pattern  # only a slug's characters reach the database: a NUL is a 404
 
     def get_object(self):
         value = self.kwargs["pk"]
-        if not str(value).isdigit():
+        if not (str(value).isdigit() and len(str(value)) < 19):  # an id past bigint is a slug that matches nothing
             self.kwargs = {**self.kwargs, "pk": get_object_or_404(self.get_queryset(), slug=value).pk}
         return super().get_object()
 

@@ -170,3 +170,11 @@ def test_the_list_page_counts_members_in_one_query_whatever_the_number_of_segmen
         page = client.get("/settings/segments/")
     assert page.status_code == 200
     assert text(page).count('<td class="num">2</td>') == 12
+
+
+@pytest.mark.parametrize("ref", ["%00%01%1F", "99999999999999999999999", "no-such-segment"])
+def test_a_reference_that_names_no_segment_is_a_404(api_client, personas, ref):
+    from tests.factories import api_key_for
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.adam)}")
+    assert api_client.get(f"/api/v1/segments/{ref}/").status_code == 404
