@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
+from drf_spectacular.utils import extend_schema_field
 from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
@@ -106,11 +107,11 @@ class CaseFilterSet(django_filters.FilterSet):
     sentiment = django_filters.MultipleChoiceFilter(
         choices=Sentiment.choices, method="filter_sentiment", label=_("Comment sentiment"),
     )
-    segment = django_filters.ModelMultipleChoiceFilter(
+    segment = extend_schema_field({"type": "array", "items": {"type": "string"}})(django_filters.ModelMultipleChoiceFilter(
         queryset=Segment.objects.order_by("name"), to_field_name="slug", method="filter_segment",
         label=_("Customer segment"),
         error_messages={"invalid_choice": "No segment with the slug %(value)s (see /api/v1/segments/)."},
-    )
+    ))
     # A journey stage's cases (by their opening response), lent by the journeys app (core.scopes).
     journey_stage = django_filters.NumberFilter(method="filter_journey_stage", label=_("Journey stage"))
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from core.phones import to_e164
 from customers.models import Account
@@ -29,11 +30,11 @@ class CustomerFilterSet(filters.FilterSet):
     phone = filters.CharFilter(method="filter_phone", help_text="Any of the customer's phones, in any format that "
                                                                 "reads as a number (compared in E.164).")
     account = filters.NumberFilter(field_name="account_contacts__account", help_text="Contacts of this account.")
-    in_segment = filters.ModelMultipleChoiceFilter(
+    in_segment = extend_schema_field({"type": "array", "items": {"type": "string"}})(filters.ModelMultipleChoiceFilter(
         queryset=Segment.objects.all(), to_field_name="slug", method="filter_in_segment",
         help_text="In any of these named segments (slugs, /api/v1/segments/).",
         error_messages={"invalid_choice": "No segment with the slug %(value)s (see /api/v1/segments/)."},
-    )
+    ))
 
     class Meta:
         model = Customer

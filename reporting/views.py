@@ -297,7 +297,8 @@ def segments(request):
             "title": _("Segment comparison"),
             "active_tab": "reporting:segments",
             "comparison": comparison,
-            "nps_bars": charts.bars(comparison, "segment", "nps", "nps_n", " answers"),
+            "nps_bars": charts.bars(comparison, "segment", "nps", "nps_n", lambda n, text: ngettext(
+                "%(text)s answer", "%(text)s answers", int(n or 0)) % {"text": text}),
             "has_segments": len(comparison.rows) > 1,
         },
     )

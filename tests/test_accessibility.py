@@ -54,6 +54,7 @@ NOT_PAGES = {
     "javascript-catalog": "JavaScript: the page scripts' translations (Django's JavaScriptCatalog), not a page",
     "imports:progress": "HTMX fragment the job page polls; checked inside imports:job",
     "imports:failed_rows": "CSV download (an import's failed rows)",
+    "improvement:export": "CSV download (the action plans)",
 }
 
 # Routes that refuse GET (require_POST): form actions (toggle, move, delete, replay...), not pages.
@@ -67,6 +68,9 @@ POST_ONLY = {
     "cases:saved_view_create", "cases:saved_view_rename", "cases:saved_view_delete", "cases:notifications_read",
     "customers:consent", "customers:merge", "customers:merge_undo",
     "imports:start", "imports:requeue", "imports:discard",
+    "improvement:link", "improvement:note", "improvement:unlink",
+    "journeys:delete", "journeys:mapping_delete", "journeys:stage_delete", "journeys:stage_move",
+    "segments:delete",
     "organisation:team_delete", "organisation:member_add", "organisation:member_remove",
     "organisation:closed_day_add", "organisation:closed_day_delete", "organisation:routing_delete",
     "organisation:taxonomy_toggle",
@@ -195,8 +199,19 @@ def build_data():
                          content=b"external_id,email\ncrm-1,imported@example.com\ncrm-2,not-an-email\n")
     import_start(job_id=job.pk, by=p.adam)
     import_run(job_id=job.pk)
+    # A journey with stages, a named segment and an action plan (their settings and detail pages).
+    from improvement.services import PlanInput, plan_create
+    from journeys.services import journey_create
+    from segments.models import Segment
+    from segments.services import segment_save
+
+    journey = journey_create(name="Subscriber", stage_names=["Buy", "Receive"])
+    segment = segment_save(Segment(name="Gold customers", conditions=[{"field": "tier", "operator": "equals", "value": "Gold"}]))
+    plan = plan_create(by=p.mia, data=PlanInput(title="Carrier checks", owner_id=p.mia.pk,
+                                                due_date=now.date() - dt.timedelta(days=2), touchpoints=("Web",),
+                                                root_cause_ids=(late.pk,)))
     uid = urlsafe_base64_encode(force_bytes(p.alice.pk))
-    return SimpleNamespace(import_job=job,
+    return SimpleNamespace(import_job=job, journey=journey, segment=segment, plan=plan,
         p=p, open_case=open_case, closed=closed, rule=rule, delivery=delivery, sla=sla, route=route, account=account,
         theme=delays,
         verify_token=make_token(check.pk),
@@ -216,6 +231,10 @@ ROUTE_ARGS = {
     "customers:detail": lambda d: {"pk": d.open_case.customer_id},
     "customers:account_detail": lambda d: {"pk": d.account.pk},
     "imports:job": lambda d: {"pk": d.import_job.pk},
+    "improvement:detail": lambda d: {"pk": d.plan.pk},
+    "journeys:detail": lambda d: {"pk": d.journey.pk},
+    "journeys:stage_edit": lambda d: {"pk": d.journey.stages.first().pk},
+    "segments:edit": lambda d: {"pk": d.segment.pk},
     "followup:verify": lambda d: {"token": d.verify_token},
     "organisation:team_edit": lambda d: {"pk": d.p.north.pk},
     "organisation:sla_edit": lambda d: {"pk": d.sla.pk},

@@ -23,8 +23,6 @@ from reporting.selectors.root_causes import _closed_cases
 from reporting.selectors.scoring import SCORE_COLUMNS, covered_q, score_aggregates, score_figures
 from reporting.tables import Column, Table, one_decimal, pct
 from segments.models import Segment
-from segments.selectors import member_counts
-from surveys.models import Customer
 from surveys.vocabulary import NpsGroup, nps_group
 
 ALL_CUSTOMERS = _("All customers")
@@ -44,8 +42,9 @@ def _groups(filters: ReportFilters) -> list[tuple[str, Segment | None, ReportFil
 
 def _scores(filters: ReportFilters) -> dict:
     agg = filters.responses().order_by().aggregate(responses=Count("pk"), with_case=Count("pk", filter=covered_q()),
-                                                   **score_aggregates())
-    return {"responses": agg["responses"], "with_case": agg["with_case"], **score_figures(agg)}
+                                                   customers=Count("customer_id", distinct=True), **score_aggregates())
+    return {"responses": agg["responses"], "with_case": agg["with_case"], "customers": agg["customers"],
+            **score_figures(agg)}
 
 
 def _recovery(filters: ReportFilters) -> dict:
@@ -96,21 +95,19 @@ def segment_comparison(filters: ReportFilters) -> Table:
     """Every segment side by side: customers, responses and scores, how often a response led to a
     case, how fast cases closed, and how many detractors recovered; all customers first."""
     groups = _groups(filters)
-    counts = member_counts([segment for _, segment, _ in groups if segment is not None])
     table = Table("segments", _("Segment comparison"), COMPARISON_COLUMNS, description=_(
         "Responses answered and cases opened in the period, per segment (a customer can be in several). "
         "Case rate: responses that opened or joined a case. Recovery: detractors whose case was closed in "
         "the period and who answered again with a better group."))
-    total_customers = None
     for label, segment, narrowed in groups:
-        if segment is None:
-            total_customers = Customer.objects.filter(merged_into__isnull=True).count()
         scores = _scores(narrowed)
         kpi = _kpi_row(narrowed)
         recovery = _recovery(narrowed)
         table.add({
             "segment": label,
-            "customers": counts[segment.pk] if segment is not None else total_customers,
+            # Customers who answered in the period, in the teams the viewer may see (a segment's
+            # members elsewhere are not the viewer's to count: /api/v1/segments/ has the totals).
+            "customers": scores["customers"],
             "responses": scores["responses"], "nps_n": scores["nps_n"], "nps": scores["nps"],
             "csat_n": scores["csat_n"], "csat_top2_pct": scores["csat_top2_pct"], "ces_n": scores["ces_n"],
             "ces_avg": scores["ces_avg"], "case_rate_pct": pct(scores["with_case"], scores["responses"]),
@@ -126,7 +123,7 @@ def scores_by_segment(filters: ReportFilters) -> Table:
                   [Column("group", _("Segment")), Column("responses", _("Responses"), True), *SCORE_COLUMNS])
     for label, _segment, narrowed in _groups(filters):
         scores = _scores(narrowed)
-        table.add({"group": label, **{k: v for k, v in scores.items() if k != "with_case"}})
+        table.add({"group": label, **{k: v for k, v in scores.items() if k not in ("with_case", "customers")}})
     return table
 
 

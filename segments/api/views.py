@@ -5,7 +5,7 @@ Saving and deleting go through segments.services, like the settings page."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -66,7 +66,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
             raise Conflict(str(exc)) from exc
 
     @extend_schema(request=SegmentPreviewSerializer,
-                   responses={200: serializers.DictField(child=serializers.IntegerField())})
+                   responses={200: inline_serializer("SegmentPreviewCount", {"member_count": serializers.IntegerField()})})
     @action(detail=False, methods=["post"], permission_classes=[IsCxAdminOrReadOnly])
     def preview(self, request):
         """How many customers a draft definition holds, without saving it: {"member_count": n}."""
