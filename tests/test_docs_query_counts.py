@@ -213,6 +213,7 @@ ELSEWHERE = {
     ("docs/webhooks.md", "four queries"): "a worker batch, not a page: tests/surveys/test_batch_processing.py",
     ("docs/webhooks.md", "one query"): "a replay's theme ids, not a page: surveys.signals.Recorded.stored",
     ("docs/follow-up.md", "7 queries"): "a sweep's dated measurement beside its time (144 ms), not a page",
+    ("docs/customers.md", "one query"): "segment member counts, not a page: tests/segments/test_api_and_pages.py",
     ("docs/architecture.md", "three queries"): "an import batch's customer lookups, not a page: customers/importers.py",
 }
 

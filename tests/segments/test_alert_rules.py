@@ -12,6 +12,7 @@ from django.db import transaction
 
 from alerts.backtest import backtest
 from alerts.models import Alert, AlertRule
+from alerts.reasons import describe_reasons
 from alerts.selectors import active_rules
 from alerts.services import alerts_raise_for_response
 from alerts.summary import rule_summary
@@ -51,7 +52,9 @@ def test_a_rule_for_a_segment_alerts_only_on_its_customers(personas, enterprise)
     assert [a.rule.name for a in alerts_raise_for_response(response=inside)] == ["Enterprise detractor"]
     assert alerts_raise_for_response(response=outside_region) == []
     assert alerts_raise_for_response(response=no_customer) == []
-    assert Alert.objects.get(response=inside).reasons == ["NPS 2 is at most 6", "customer is in “Enterprise EMEA”"]
+    reasons = Alert.objects.get(response=inside).reasons
+    assert reasons[1] == {"code": "in_segments", "names": ["Enterprise EMEA"]}  # stored as a code (alerts.reasons)
+    assert describe_reasons(reasons) == ["NPS 2 is at most 6", "customer is in “Enterprise EMEA”"]
 
 
 def test_a_rule_for_an_account_value_segment_reads_the_customers_accounts(personas, key_accounts):
