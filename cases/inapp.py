@@ -114,13 +114,32 @@ def mentioned_users(text: str, *, case: Case, by) -> list[User]:
     return found
 
 
+def outer_loop_sentence(data: dict) -> str:
+    """An outer-loop alert (improvement.outer_loop) in the active language, from the figures it
+    stores: label, metric (volume or detractor_share), week, value, n and upper limit."""
+    values = {"label": data.get("label", ""), "week": data.get("week", "")}
+    upper, value = float(data.get("upper") or 0), float(data.get("value") or 0)
+    if data.get("metric") == "detractor_share":
+        return gettext("%(label)s: %(share)s%% detractors in the week of %(week)s (%(n)s answers), above its normal "
+                       "range (up to %(upper)s%%).") % {
+            **values, "share": f"{100 * value:.0f}", "n": data.get("n", 0), "upper": f"{100 * upper:.0f}"}
+    return gettext("%(label)s: %(count)s in the week of %(week)s, above its normal range (up to %(upper)s).") % {
+        **values, "count": int(value), "upper": f"{upper:.1f}"}
+
+
+def outer_loop_evidence(data: dict) -> str:
+    return gettext("Normal range from the %(weeks)s weeks before: centre %(centre)s, upper limit %(upper)s.") % {
+        "weeks": data.get("weeks", ""), "centre": f"{float(data.get('centre') or 0):.2f}",
+        "upper": f"{float(data.get('upper') or 0):.2f}"}
+
+
 def describe(notification: Notification) -> dict:
     """What the centre and the API say about a row: a sentence and where it leads."""
     case = notification.case
     context = notification.context or {}
     reference = case.reference if case is not None else ""
     if notification.kind == NotificationKind.OUTER_LOOP:  # improvement.outer_loop: no case, its own page
-        return {"text": context.get("summary", ""), "reference": "", "url": context.get("url", "")}
+        return {"text": outer_loop_sentence(context), "reference": "", "url": context.get("url", "")}
     if case is None and context.get("references"):
         refs = context["references"]
         count = context.get("count") or len(refs)

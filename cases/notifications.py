@@ -375,6 +375,11 @@ def email_context(notification: Notification) -> dict:
 
     context = {"notification": notification, "site_url": settings.SITE_URL, "data": notification.context,
                "recipient": notification.recipient}
+    if notification.kind == NotificationKind.OUTER_LOOP:  # worded here, in the recipient's language
+        from cases.inapp import outer_loop_evidence, outer_loop_sentence
+
+        context.update(summary=outer_loop_sentence(notification.context or {}),
+                       evidence=outer_loop_evidence(notification.context or {}))
     case = notification.case
     if case is not None:
         context.update(case=case, case_url=case_url(case), sla=sla_state(case), recipient=notification.recipient)

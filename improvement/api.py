@@ -176,6 +176,8 @@ class ActionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
 
 
 class OuterLoopAlertSerializer(serializers.ModelSerializer):
+    summary = serializers.CharField(read_only=True, help_text="In the requester's language.")
+
     class Meta:
         model = OuterLoopAlert
         fields = ["id", "kind", "key", "label", "metric", "opened_week", "last_week", "closed_week", "summary",

@@ -75,14 +75,49 @@ class ActionPlanNote(models.Model):
     plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
-    text = models.TextField()
+    text = models.TextField(blank=True)
+    # What the service did, as a code and its values ({"said": "created", ...}): worded when read.
+    data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return self.text[:60]
+        return self.shown[:60]
+
+    @property
+    def shown(self) -> str:
+        """The note in the active language: a person's words as written, the service's worded now."""
+        if not self.data:
+            return self.text
+        said = self.data.get("said")
+        if said == "created":
+            return _("Plan created, owner %(owner)s, due %(due)s.") % {"owner": self.data.get("owner", ""),
+                                                                       "due": self.data.get("due", "")}
+        if said == "linked":
+            return _("Linked %(refs)s.") % {"refs": ", ".join(self.data.get("refs") or [])}
+        if said == "unlinked":
+            return _("Unlinked %(ref)s.") % {"ref": self.data.get("ref", "")}
+        if said == "changed":
+            return _("Changed: %(changes)s.") % {"changes": "; ".join(_change(c) for c in self.data.get("changes") or [])}
+        return self.text
+
+
+def _status_label(value: str) -> str:
+    return str(ActionPlan.Status(value).label) if value in ActionPlan.Status.values else value
+
+
+def _change(change: dict) -> str:
+    what = change.get("what")
+    if what == "status":
+        return _("status %(old)s → %(new)s") % {"old": _status_label(change.get("old", "")),
+                                                "new": _status_label(change.get("new", ""))}
+    if what == "owner":
+        return _("owner → %(owner)s") % {"owner": change.get("name", "")}
+    if what == "due":
+        return _("due %(old)s → %(new)s") % {"old": change.get("old", ""), "new": change.get("new", "")}
+    return _("change live on %(day)s") % {"day": change.get("day") or "—"}
 
 
 class OuterLoopAlert(models.Model):
@@ -105,7 +140,7 @@ class OuterLoopAlert(models.Model):
     opened_week = models.DateField(help_text=_("Monday of the first week out of range."))
     last_week = models.DateField(help_text=_("Monday of the latest week out of range."))
     closed_week = models.DateField(null=True, blank=True, help_text=_("Monday of the first week back in range."))
-    summary = models.CharField(max_length=500)
+    # The weekly figures, the centre and the limit; the sentence is made in the reader's language.
     evidence = models.JSONField(default=dict)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", help_text=_("Blank: every CX admin was told."))
@@ -121,3 +156,9 @@ class OuterLoopAlert(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+    @property
+    def summary(self) -> str:
+        from cases.inapp import outer_loop_sentence
+
+        return outer_loop_sentence({"label": self.label, "metric": self.metric, **self.evidence})

@@ -31,10 +31,10 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from cases import inapp
+from cases.inapp import outer_loop_sentence
 from cases.models import Case, Notification, NotificationKind, RootCause
 from cases.notifications import email_row, enabled_users, queue
 from improvement.models import ActionPlan, OuterLoopAlert
@@ -70,14 +70,13 @@ class Signal:
                 "centre": round(self.centre, 4), "upper": round(self.upper, 4),
                 "series": [list(point) for point in self.series], "method": self.metric}
 
+    def figures(self) -> dict:
+        """What a notification stores: the sentence is made when it is read, in the reader's language."""
+        return {"label": self.label, "metric": self.metric, "weeks": BASELINE_WEEKS,
+                **{k: v for k, v in self.evidence().items() if k != "series"}}
+
     def summary(self) -> str:
-        if self.metric == OuterLoopAlert.Metric.VOLUME:
-            return _("%(label)s: %(count)s in the week of %(week)s, above its normal range (up to %(upper)s).") % {
-                "label": self.label, "count": int(self.value), "week": self.week.isoformat(),
-                "upper": f"{self.upper:.1f}"}
-        return _("%(label)s: %(share)s%% detractors in the week of %(week)s (%(n)s answers), above its normal range "
-                 "(up to %(upper)s%%).") % {"label": self.label, "share": f"{100 * self.value:.0f}", "n": self.n,
-                                            "week": self.week.isoformat(), "upper": f"{100 * self.upper:.0f}"}
+        return outer_loop_sentence(self.figures())
 
 
 def last_complete_week(today: dt.date) -> dt.date:
@@ -172,9 +171,7 @@ def _owners(signal: Signal) -> list[User]:
 
 def _notify(alert: OuterLoopAlert, signal: Signal, owners: list[User]) -> None:
     url = reverse("improvement:alerts") + f"#alert-{alert.pk}"
-    context = {"summary": signal.summary(), "url": url,
-               "evidence": _("Normal range from the %(weeks)s weeks before: centre %(centre)s, upper limit %(upper)s.")
-               % {"weeks": BASELINE_WEEKS, "centre": f"{signal.centre:.2f}", "upper": f"{signal.upper:.2f}"}}
+    context = {**signal.figures(), "url": url}
     period = f"outer-loop:{alert.pk}"
     wanted = enabled_users({u.pk for u in owners}, NotificationKind.OUTER_LOOP)
     rows: list[Notification | None] = [inapp.row(case_id=None, kind=NotificationKind.OUTER_LOOP, user_id=u.pk,
@@ -201,13 +198,13 @@ def outer_loop_scan(*, today: dt.date | None = None) -> dict:
                 owners = _owners(signal)
                 alert = OuterLoopAlert.objects.create(
                     kind=signal.kind, key=signal.key, label=signal.label[:200], metric=signal.metric,
-                    opened_week=judged, last_week=judged, evidence=signal.evidence(), summary=signal.summary()[:500],
+                    opened_week=judged, last_week=judged, evidence=signal.evidence(),
                     owner=owners[0] if len(owners) == 1 else None)
                 _notify(alert, signal, owners)
                 opened += 1
             elif alert.last_week < judged:
-                alert.last_week, alert.evidence, alert.summary = judged, signal.evidence(), signal.summary()[:500]
-                alert.save(update_fields=["last_week", "evidence", "summary"])
+                alert.last_week, alert.evidence = judged, signal.evidence()
+                alert.save(update_fields=["last_week", "evidence"])
                 continued += 1
         for key, alert in ongoing.items():
             signal = signals.get(key)

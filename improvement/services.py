@@ -91,9 +91,12 @@ def _validate(data: PlanInput, by) -> dict:
             "touchpoints": touchpoints}
 
 
-def _note(plan: ActionPlan, by, text: str, at=None) -> ActionPlanNote:
+def _note(plan: ActionPlan, by, text: str = "", at=None, said: dict | None = None) -> ActionPlanNote:
+    """A person's note (`text`, kept as written), or what the service did (`said`: a code and its
+    values, worded when read, in the reader's language: ActionPlanNote.shown)."""
     author = by if getattr(by, "is_authenticated", False) else None
-    return ActionPlanNote.objects.create(plan=plan, author=author, text=text[:NOTE_MAX], created_at=at or timezone.now())
+    return ActionPlanNote.objects.create(plan=plan, author=author, text=text[:NOTE_MAX], data=said or {},
+                                         created_at=at or timezone.now())
 
 
 def plan_create(*, by, data: PlanInput) -> ActionPlan:
@@ -109,8 +112,7 @@ def plan_create(*, by, data: PlanInput) -> ActionPlan:
         )
         plan.root_causes.set(clean["causes"])
         plan.themes.set(clean["themes"])
-        _note(plan, by, _("Plan created, owner %(owner)s, due %(due)s.")
-              % {"owner": clean["owner"].display_name, "due": data.due_date.isoformat()})
+        _note(plan, by, said={"said": "created", "owner": clean["owner"].display_name, "due": data.due_date.isoformat()})
     return plan
 
 
@@ -122,15 +124,14 @@ def plan_update(*, plan_id: int, by, data: PlanInput) -> ActionPlan:
         clean = _validate(data, by)
         changes = []
         if plan.status != data.status:
-            changes.append(_("status %(old)s → %(new)s") % {
-                "old": ActionPlan.Status(plan.status).label, "new": ActionPlan.Status(data.status).label})
+            changes.append({"what": "status", "old": plan.status, "new": data.status})
             plan.done_at = timezone.now() if data.status == ActionPlan.Status.DONE else None
         if plan.owner_id != clean["owner"].pk:
-            changes.append(_("owner → %(owner)s") % {"owner": clean["owner"].display_name})
+            changes.append({"what": "owner", "name": clean["owner"].display_name})
         if plan.due_date != data.due_date:
-            changes.append(_("due %(old)s → %(new)s") % {"old": plan.due_date.isoformat(), "new": data.due_date.isoformat()})
+            changes.append({"what": "due", "old": plan.due_date.isoformat(), "new": data.due_date.isoformat()})
         if plan.change_date != data.change_date:
-            changes.append(_("change live on %(day)s") % {"day": data.change_date.isoformat() if data.change_date else "—"})
+            changes.append({"what": "change_date", "day": data.change_date.isoformat() if data.change_date else ""})
         plan.title, plan.description, plan.owner, plan.team = clean["title"], data.description, clean["owner"], clean["team"]
         plan.status, plan.due_date, plan.change_date = data.status, data.due_date, data.change_date
         plan.touchpoints = clean["touchpoints"]
@@ -138,7 +139,7 @@ def plan_update(*, plan_id: int, by, data: PlanInput) -> ActionPlan:
         plan.root_causes.set(clean["causes"])
         plan.themes.set(clean["themes"])
         if changes:
-            _note(plan, by, _("Changed: %(changes)s.") % {"changes": "; ".join(changes)})
+            _note(plan, by, said={"said": "changed", "changes": changes})
     return plan
 
 
@@ -177,7 +178,7 @@ def plan_cases_link(*, plan_id: int, by, references: list[str]) -> int:
         new = [c for c in found.values() if c.pk not in before]
         plan.cases.add(*new)
         if new:
-            _note(plan, by, _("Linked %(refs)s.") % {"refs": ", ".join(sorted(c.reference for c in new))})
+            _note(plan, by, said={"said": "linked", "refs": sorted(c.reference for c in new)})
     return len(new)
 
 
@@ -188,4 +189,4 @@ def plan_case_unlink(*, plan_id: int, by, case_id: int) -> None:
     case = plan.cases.filter(pk=case_id).first()
     if case is not None:
         plan.cases.remove(case)
-        _note(plan, by, _("Unlinked %(ref)s.") % {"ref": case.reference})
+        _note(plan, by, said={"said": "unlinked", "ref": case.reference})

@@ -92,11 +92,15 @@ def test_a_touchpoints_detractor_share_goes_to_the_owner_of_the_plan_on_it(perso
 
 def test_the_page_and_the_api(client, api_client, personas):
     OuterLoopAlert.objects.create(kind="theme", key="7", label="Late delivery", metric="volume", opened_week=JUDGED,
-                                  last_week=JUDGED, summary="Late delivery: 30 in the week of 2026-06-08.",
-                                  evidence={"series": [["2026-06-08", 30, 30]], "centre": 10, "upper": 19.5})
+                                  last_week=JUDGED,
+                                  evidence={"series": [["2026-06-08", 30, 30]], "week": "2026-06-08", "value": 30,
+                                            "n": 30, "centre": 10, "upper": 19.5})
     client.force_login(personas.mia)
     page = client.get("/plans/alerts/").content.decode()
-    assert "Late delivery: 30 in the week of 2026-06-08." in page
+    assert "Late delivery: 30 in the week of 2026-06-08, above its normal range (up to 19.5)." in page
+    # Worded in the reader's language, from the stored figures.
+    page_es = client.get("/plans/alerts/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Late delivery: 30 in the week of 2026-06-08" not in page_es
     assert "/plans/new/?title=Late+delivery&amp;theme=7" in page
     client.force_login(personas.alice)
     assert client.get("/plans/alerts/").status_code == 404

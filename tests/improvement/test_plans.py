@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from improvement import selectors, services
 from improvement.models import ActionPlan
@@ -26,7 +26,7 @@ def test_a_manager_creates_a_plan_and_the_owner_sees_it(personas):
         personas.alice, team_id=personas.north.pk, root_cause_ids=(cause.pk,), touchpoints=(" delivery ", "delivery")))
     assert list(plan.root_causes.all()) == [cause]
     assert plan.touchpoints == ["delivery"]
-    assert [n.text for n in plan.notes.all()] == ["Plan created, owner alice, due 2026-05-01."]
+    assert [n.shown for n in plan.notes.all()] == ["Plan created, owner alice, due 2026-05-01."]
     assert list(selectors.plans_for_user(personas.alice)) == [plan]
     assert list(selectors.plans_for_user(personas.charlie)) == []
     assert list(selectors.plans_for_user(personas.adam)) == [plan]
@@ -47,7 +47,11 @@ def test_an_update_records_what_changed(personas):
         personas.alice, status=ActionPlan.Status.DONE, change_date=dt.date(2026, 4, 20)))
     plan.refresh_from_db()
     assert plan.status == "done" and plan.done_at is not None
-    assert plan.notes.first().text == "Changed: status Planned → Done; change live on 2026-04-20."
+    assert plan.notes.first().shown == "Changed: status Planned → Done; change live on 2026-04-20."
+    # Stored as codes, worded when read: a Spanish reader reads Spanish whoever wrote it.
+    assert plan.notes.first().data["changes"][0] == {"what": "status", "old": "planned", "new": "done"}
+    with translation.override("es"):
+        assert "Changed" not in plan.notes.first().shown
 
 
 def test_before_and_after_compare_the_same_days_either_side_of_the_change(personas):
