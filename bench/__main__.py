@@ -36,6 +36,7 @@ AREAS = [
     ("concurrency", "Agents, managers and webhooks at once, beside django-helpdesk"),
     ("imports", "CSV imports and bulk upserts"),
     ("outcomes", "Closed-loop results and impact"),
+    ("journeys", "Journey map"),
 ]
 
 
