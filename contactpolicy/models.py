@@ -39,8 +39,8 @@ class ContactPolicy(models.Model):
                                    related_name="+")
 
     class Meta:
-        verbose_name = "contact policy"
-        verbose_name_plural = "contact policy"
+        verbose_name = _("contact policy")
+        verbose_name_plural = _("contact policy")
         constraints = [
             models.CheckConstraint(condition=models.Q(id=1), name="contactpolicy_contactpolicy_single_row"),
             models.CheckConstraint(condition=models.Q(period_days__gte=1), name="contactpolicy_period_positive"),

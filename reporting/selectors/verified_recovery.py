@@ -48,7 +48,7 @@ VERIFIED_COLUMNS = [
     Column("confirmed_pct", _("Resolved as customers confirm % (est.)"), True),
     Column("gap", _("Gap (points)"), True),
 ]
-VERIFIED_DESCRIPTION = (
+VERIFIED_DESCRIPTION = _(
     "Beside what the team recorded at closure (share of closures marked resolved with the customer), what "
     "customers answered when asked “Did we put it right?”: checks sent and answers given in the period (response "
     "rate: answers per check sent), and the share of answers saying yes (7 or more of 10, or yes). Resolved as "
@@ -117,14 +117,14 @@ def _no_link(_key) -> dict[str, str]:
 
 def verified_recovery_by_team(filters: ReportFilters) -> Table:
     return _verified_table(
-        filters, "verified-recovery-by-team", "Verified recovery by team", "Team", "case__team_id", "team_id",
+        filters, "verified-recovery-by-team", _("Verified recovery by team"), _("Team"), "case__team_id", "team_id",
         team_names_by_id, _no_link,
     )
 
 
 def verified_recovery_by_root_cause(filters: ReportFilters) -> Table:
     return _verified_table(
-        filters, "verified-recovery-by-root-cause", "Verified recovery by root cause", "Root cause",
+        filters, "verified-recovery-by-root-cause", _("Verified recovery by root cause"), _("Root cause"),
         "data__root_cause_id", "root_cause_id", cause_names,
         _no_link,
     )
@@ -132,7 +132,7 @@ def verified_recovery_by_root_cause(filters: ReportFilters) -> Table:
 
 def verified_recovery_by_touchpoint(filters: ReportFilters) -> Table:
     return _verified_table(
-        filters, "verified-recovery-by-touchpoint", "Verified recovery by touchpoint", "Touchpoint",
+        filters, "verified-recovery-by-touchpoint", _("Verified recovery by touchpoint"), _("Touchpoint"),
         "case__response__touchpoint", "touchpoint", lambda keys: {k: k for k in keys if k},
         _no_link,
     )

@@ -6,6 +6,8 @@ migrations (alerts 0006, cases 0017)."""
 
 from __future__ import annotations
 
+import re
+
 import importlib
 import json
 
@@ -58,7 +60,8 @@ def test_an_alert_stores_its_reasons_as_codes(alerted_case):
 def test_the_reasons_are_read_in_the_readers_language(client, personas, alerted_case, language):
     client.login(username="alice", password=PASSWORD)
     page = client.get(f"/cases/{alerted_case.reference}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    assert "Broken deliveries" in page and "“Delivery”" in page  # the rule's name and value, as written
+    # The rule's name and value, as written, in the language's own quotation marks (“ ”, « », „ “).
+    assert "Broken deliveries" in page and re.search(r"[“«„]\s?Delivery\s?[”»“]", page)
     assert english_leftovers(page, language) == []
     api = client.get(f"/api/v1/cases/{alerted_case.pk}/", HTTP_ACCEPT_LANGUAGE=language).json()
     assert api["reason_codes"][1] == {"code": "touchpoint", "value": "Delivery"}

@@ -110,7 +110,7 @@ def test_upload_a_file_runs_it_and_reports_progress_and_errors(personas, api_cli
 
 @pytest.mark.parametrize("data, field, message", [
     ({"kind": "planets", "file": SimpleUploadedFile("a.csv", b"email\na@example.com\n")}, "file",
-     "Choose what the file holds: one of accounts, contacts, customers."),
+     "Choose what the file holds: one of accounts, contacts, customers, outcomes."),
     ({"kind": "customers", "file": SimpleUploadedFile("a.csv", b"PK\x03\x04....")}, "file",
      "This is a spreadsheet workbook (.xlsx or .ods), not a CSV file: save it as CSV (comma separated, UTF-8) and "
      "upload that."),
