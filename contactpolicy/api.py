@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -82,7 +82,18 @@ class ContactSerializer(serializers.Serializer):
         return data
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}$", "example": "21:00"})
+class ClockField(serializers.TimeField):
+    """A time of day as HH:MM (JSON Schema's `time` format wants an offset a wall-clock time has not)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
 class PolicySerializer(serializers.ModelSerializer):
+    quiet_start = ClockField(required=False)
+    quiet_end = ClockField(required=False)
+
     class Meta:
         model = ContactPolicy
         fields = ["max_surveys", "period_days", "open_case_blocks", "days_after_close", "quiet_hours",

@@ -5,6 +5,7 @@ gunicorn, ingest and Celery processes, on a copy of the migrated test database."
 import importlib.util
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -31,6 +32,12 @@ def test_tiny_run_drives_every_closeloop_page_without_errors(django_db_setup, dj
                     pg=f"postgres://{settings['USER']}:{settings['PASSWORD'] or ''}@{settings['HOST'] or '127.0.0.1'}:"
                        f"{settings['PORT'] or 5432}",
                     redis=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"))
+    # Other threads of this worker (an earlier browser test's live server) may still hold sessions
+    # on the test database: they reconnect on their next request (CONN_HEALTH_CHECKS).
+    subprocess.run(["psql", f"{config.pg}/postgres", "-qc",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{settings['NAME']}' AND pid <> pg_backend_pid()"],
+                   check=True, capture_output=True, timeout=30)
     result = run_side("closeloop", config)
 
     assert result.failures == []
