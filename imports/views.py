@@ -86,40 +86,37 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "imports/_progress.html", _progress_context(_job(pk)))
 
 
+def _job_action(request: HttpRequest, pk: int, action, *, done: str = "", then: str | None = None) -> HttpResponse:
+    """Run one of the job's state changes for the admin; a refused change (the job is not in a
+    state that allows it) is a message on the job page, not an error page. After the change the admin
+    lands on the job page, or on `then` (a URL name) when the job is gone from view."""
+    job = _job(pk)
+    try:
+        action(job_id=job.pk, by=request.user)
+    except JobStateError as exc:
+        messages.error(request, str(exc))
+        return redirect("imports:job", pk=job.pk)
+    if done:
+        messages.success(request, done)
+    return redirect(then) if then else redirect("imports:job", pk=job.pk)
+
+
 @admin_required
 @require_POST
 def job_start(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job(pk)
-    try:
-        import_start(job_id=job.pk, by=request.user)
-    except JobStateError as exc:
-        messages.error(request, str(exc))
-    return redirect("imports:job", pk=job.pk)
+    return _job_action(request, pk, import_start)
 
 
 @admin_required
 @require_POST
 def job_requeue(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job(pk)
-    try:
-        import_requeue(job_id=job.pk, by=request.user)
-        messages.success(request, _("Queued again: the rows done already are skipped."))
-    except JobStateError as exc:
-        messages.error(request, str(exc))
-    return redirect("imports:job", pk=job.pk)
+    return _job_action(request, pk, import_requeue, done=_("Queued again: the rows done already are skipped."))
 
 
 @admin_required
 @require_POST
 def job_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _job(pk)
-    try:
-        import_discard(job_id=job.pk, by=request.user)
-    except JobStateError as exc:
-        messages.error(request, str(exc))
-        return redirect("imports:job", pk=job.pk)
-    messages.success(request, _("Discarded: nothing was imported."))
-    return redirect("imports:upload")
+    return _job_action(request, pk, import_discard, done=_("Discarded: nothing was imported."), then="imports:upload")
 
 
 @admin_required
