@@ -15,7 +15,9 @@ For each side, in its own PostgreSQL database (created, filled, dropped) on the 
 - django-helpdesk (pinned, bench.concurrency.helpdesk_side): installed into var/bench/, a minimal
   project, the same number of tickets, queues, staff, open tickets per queue and per agent,
   filled by SQL; gunicorn gthread with the same process and thread counts.
-- Locust (headless, bench/concurrency/locustfile.py) runs every agent and manager as a user with
+- First one agent alone (bench/concurrency/single.py): BENCH_CONC_SINGLE_ROUNDS rounds (60) of the
+  inbox's first page, a page further down and a case page, on both sides, nothing else running.
+- Then Locust (headless, bench/concurrency/locustfile.py) runs every agent and manager as a user with
   think time (BENCH_CONC_THINK seconds, 5-15) and webhook senders at BENCH_CONC_WEBHOOKS a second
   (100; Closeloop: HMAC-signed generic-preset deliveries to `ingest`; the peer: tickets through its
   REST API), spawning at BENCH_CONC_SPAWN_RATE users a second (20), then measuring for
@@ -63,6 +65,33 @@ def _cpu_lines(r: SideResult) -> list[str]:
     return [line]
 
 
+SINGLE_PAGES = ["inbox: first page", "inbox: first page (data)", "inbox: page N", "inbox: page N (data)", "case page"]
+
+
+def _single_lines(config: Config, results: list[SideResult]) -> list[str]:
+    """One agent alone, before the crowd (bench.concurrency.single), both sides in one table."""
+    measured = [r for r in results if r.single]
+    if not measured:
+        return []
+    lines = [
+        f"One agent alone before the crowd (bench/concurrency/single.py): {config.single_rounds} rounds, each asking "
+        "every page once in the same order on a kept-alive connection, after one warm-up round; page N is "
+        "Closeloop's page 10 (by its own next links) and the peer's rows 451-500.",
+        "",
+        "| page | " + " | ".join(f"{LABELS[r.side]} p50 / p95 ms" for r in measured) + " |",
+        "|---|" + "---:|" * len(measured),
+    ]
+    names = [n for n in SINGLE_PAGES if any(n in r.single for r in measured)]
+    for name in names:
+        cells = []
+        for r in measured:
+            p = r.single.get(name)
+            cells.append(f"{_ms(p['p50'])} / {_ms(p['p95'])}" + (f" ({p['failures']} errors)" if p["failures"] else "")
+                         if p else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def report(config: Config, results: list[SideResult], machine: str) -> str:
     sides = [r.side for r in results]
     names = [n for n in PAGES if any(n in r.pages for r in results)]
@@ -84,6 +113,9 @@ def report(config: Config, results: list[SideResult], machine: str) -> str:
         f"Each agent and manager is a user with think time ({config.think} s for agents) after "
         f"a ramp at {config.spawn_rate:g} users/s; measured for {config.seconds} s after the ramp. "
         "How the bench works and how to read it: [notes](benchmarks_concurrency.md).",
+        "",
+        *_single_lines(config, results),
+        "Then the crowd:",
         "",
         head,
         "|---|" + "---:|---:|---:|" * len(sides),
@@ -115,6 +147,8 @@ def report(config: Config, results: list[SideResult], machine: str) -> str:
         lines.append(f"- {extra}.")
         for method, name, error, count in r.failures[:8]:
             lines.append(f"  - error: {method} {name}: {error} ({count:,})")
+        if r.logs:
+            lines.append(f"  - the servers' logs of this run were kept in `{r.logs}/`.")
     lines += [
         "",
         ("How the pages map on the peer: the inbox is its ticket list filtered to the agent's queue and its open "

@@ -26,7 +26,7 @@ def test_tiny_run_drives_every_closeloop_page_without_errors(django_db_setup, dj
     settings = connection.settings_dict
     connections.close_all()  # the bench's own processes do the database work from here
     config = Config(cases=400, teams=1, agents=2, managers=1, seconds=5, spawn_rate=50, webhooks=5,
-                    think="0.05-0.2", manager_think="0.2-0.5", workers=1, threads=4, customers=200, stop_timeout=1,
+                    think="0.05-0.2", manager_think="0.2-0.5", workers=1, threads=4, customers=200, stop_timeout=1, single_rounds=3,
                     # A database of its own, migrated from empty as a real run's: the test database
                     # at this point holds what earlier tests left (or lacks what their flushes removed).
                     template="",
@@ -43,6 +43,13 @@ def test_tiny_run_drives_every_closeloop_page_without_errors(django_db_setup, dj
     assert all(page["failures"] == 0 for page in result.pages.values())
     assert result.open_per_team == 80  # 400 cases, one team, 20 % open
     assert result.cpu["web"] > 0
+    # One agent alone first: every page it asks answers 200, three counted rounds each; 80 open
+    # cases make two inbox pages, so "page N" is the second, reached by the first page's next link.
+    assert sorted(result.single) == ["case page", "inbox: first page", "inbox: page N"]
+    assert {name: (p["requests"], p["failures"]) for name, p in result.single.items()} == {
+        "case page": (3, 0), "inbox: first page": (3, 0), "inbox: page N": (3, 0)}
+    assert result.logs == ""  # nothing failed, so no logs were kept
     text = report(config, [result], "test machine")
     assert "| inbox: first page | " in text
+    assert "One agent alone before the crowd" in text
     assert "ms per request" in text

@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.concurrency import closeloop_side, helpdesk_side
+from bench.concurrency import closeloop_side, helpdesk_side, single
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -38,6 +38,7 @@ class Config:
     threads: int = 8
     customers: int = 200_000
     stop_timeout: int = 10  # seconds Locust lets users finish what they are doing at the end
+    single_rounds: int = 60  # one agent alone before the crowd: rounds of every page (0: skip)
     # A migrated database to copy instead of migrating a new one (the smoke test: the test database).
     template: str = ""
     pg: str = field(default_factory=lambda: os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
@@ -55,6 +56,7 @@ class Config:
             manager_think=env("BENCH_CONC_MANAGER_THINK", cls.manager_think),
             workers=int(env("BENCH_CONC_WORKERS", cls.workers)), threads=int(env("BENCH_CONC_THREADS", cls.threads)),
             customers=int(env("BENCH_CONC_CUSTOMERS", cls.customers)),
+            single_rounds=int(env("BENCH_CONC_SINGLE_ROUNDS", cls.single_rounds)),
         )
         for key, value in overrides.items():
             setattr(config, key, value)
@@ -80,6 +82,8 @@ class SideResult:
     intake: dict = field(default_factory=dict)  # what the webhooks became by the end of the run
     webhooks_target: float = 0.0
     worker_timeouts: dict = field(default_factory=dict)  # server -> gunicorn "WORKER TIMEOUT" lines in its log
+    single: dict = field(default_factory=dict)  # one agent alone: page -> {requests, failures, p50, p95, max}
+    logs: str = ""  # where the servers' logs were kept (a run with server errors keeps them)
 
 
 def _psql(pg: str, sql: str) -> None:
@@ -226,6 +230,21 @@ def _locust(config: Config, side: str, host: str, personas: Path, workdir: Path,
     return {"pages": pages, "cpu": cpu, "failures": failures}, window, failures
 
 
+def _keep_logs(side: str, workdir: Path, result: SideResult) -> str:
+    """A run whose servers answered errors (or never got to measure) keeps their logs in
+    var/bench/concurrency-logs/<side>/, so the traceback behind a 500 can be read afterwards."""
+    server_errors = any(p["failures"] for p in result.pages.values()) or any(
+        p["failures"] for p in result.single.values()) or not result.pages
+    if not server_errors:
+        return ""
+    kept = ROOT / "var" / "bench" / "concurrency-logs" / side
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in workdir.glob("*.log"):
+        shutil.copy2(log, kept / log.name)
+    return str(kept.relative_to(ROOT))
+
+
 def run_side(side: str, config: Config) -> SideResult:
     db = f"closeloop_bench_concurrency_{side}"
     result = SideResult(side=side, webhooks_target=config.webhooks)
@@ -264,6 +283,8 @@ def run_side(side: str, config: Config) -> SideResult:
             _wait_http(f"http://127.0.0.1:{port}/helpdesk/login/", workdir)
         result.fill_seconds = personas.get("fill_seconds", 0.0)
         result.open_per_team = personas.get("open_per_team", 0)
+        if config.single_rounds:
+            result.single = single.measure(side, f"http://127.0.0.1:{port}", personas, config.single_rounds)
         result.load_before = os.getloadavg()
         figures, result.window, result.failures = _locust(config, side, f"http://127.0.0.1:{port}", personas_path,
                                                           workdir, processes)
@@ -281,6 +302,7 @@ def run_side(side: str, config: Config) -> SideResult:
             timeouts = log.read_text(errors="replace").count("WORKER TIMEOUT")
             if timeouts:
                 result.worker_timeouts[log.stem] = timeouts
+        result.logs = _keep_logs(side, workdir, result)
         _psql(config.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         shutil.rmtree(workdir, ignore_errors=True)
     return result
