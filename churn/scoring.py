@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cases.services import open_cases_churn_risk_refresh
 from churn import features
 from churn.model import Parameters, top_reasons
 from churn.models import ChurnModel
@@ -97,6 +98,7 @@ def churn_score_all(
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in _FORGET_STALE:
             cursor.execute(statement, {"model": model.pk})
+    open_cases_churn_risk_refresh()  # the inbox's "churn risk" order reads a copy on each open case
     ChurnModel.objects.filter(pk=model.pk).update(scored=scored)
     logger.info(
         "churn risk scored",
