@@ -23,10 +23,15 @@ def churn_overview() -> Overview:
     model = newest_model()
     if model is not None:
         return Overview(model, "")
+    from django.db.models import Count, Q
+
     from outcomes.models import OutcomeEvent
 
-    churns = OutcomeEvent.objects.filter(kind=OutcomeEvent.Kind.CHURN).count()
-    if not churns and not OutcomeEvent.objects.exists():
+    counts = OutcomeEvent.objects.aggregate(
+        events=Count("id"), churns=Count("id", filter=Q(kind=OutcomeEvent.Kind.CHURN))
+    )
+    churns = counts["churns"]
+    if not counts["events"]:
         why = _(
             "No churn risk yet: no business outcomes have been recorded, so there is nothing to learn from."
         )
