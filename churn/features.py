@@ -21,15 +21,9 @@ import numpy as np
 from django.db import connection
 
 WINDOW_DAYS = 365  # the history a feature looks at
-ROOT_CAUSE_DAYS = (
-    180  # "root causes of recent cases": cases closed this long before `at`
-)
-CAP_DAYS = (
-    365  # "days since ..." when there was nothing: as long ago as the window reaches
-)
-MAX_ROOT_CAUSES = (
-    8  # the most frequent root causes in the training period each get a feature
-)
+ROOT_CAUSE_DAYS = 180  # "root causes of recent cases": cases closed this long before `at`
+CAP_DAYS = 365  # "days since ..." when there was nothing: as long ago as the window reaches
+MAX_ROOT_CAUSES = 8  # the most frequent root causes in the training period each get a feature
 
 BASE_FEATURES = [
     "nps_last",
@@ -128,9 +122,7 @@ def _days(at: datetime, moments) -> np.ndarray:
         [(at - m).total_seconds() if m is not None else np.nan for m in moments],
         dtype=float,
     )
-    return np.clip(
-        np.where(np.isnan(seconds), CAP_DAYS * 86400.0, seconds) / 86400.0, 0, CAP_DAYS
-    )
+    return np.clip(np.where(np.isnan(seconds), CAP_DAYS * 86400.0, seconds) / 86400.0, 0, CAP_DAYS)
 
 
 def _last_and_trend(last, total, count) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -173,11 +165,7 @@ def feature_table(
         cursor.execute(_CHURNS, params)
         churns = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
         # Gone: churned at or before `at`, with no answer since.
-        responses = [
-            row
-            for row in responses
-            if not (churns.get(row[0], (None,))[0] and churns[row[0]][0] >= row[4])
-        ]
+        responses = [row for row in responses if not (churns.get(row[0], (None,))[0] and churns[row[0]][0] >= row[4])]
         if not responses:
             return FeatureTable(
                 np.zeros(0, dtype=np.int64),
@@ -221,12 +209,7 @@ def feature_table(
     ]
     churned = None
     if horizon_days is not None:
-        churned = np.array(
-            [
-                bool(churns.get(customer_id, (None, False))[1])
-                for customer_id in columns[0]
-            ]
-        )
+        churned = np.array([bool(churns.get(customer_id, (None, False))[1]) for customer_id in columns[0]])
     return FeatureTable(ids, names(root_causes), np.column_stack(table), churned)
 
 
@@ -287,7 +270,5 @@ def population(
         np.concatenate([p.customer_ids for p in parts]),
         parts[0].names,
         np.vstack([p.values for p in parts]),
-        np.concatenate([p.churned for p in parts])
-        if horizon_days is not None
-        else None,
+        np.concatenate([p.churned for p in parts]) if horizon_days is not None else None,
     )

@@ -18,6 +18,7 @@ Scoring and explaining are a matrix product in numpy; scikit-learn is needed to 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -67,11 +68,7 @@ class Parameters:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ModelFormatError(f"not a {FORMAT} document")
         names = doc.get("features")
-        if (
-            not isinstance(names, list)
-            or not names
-            or not all(isinstance(n, str) for n in names)
-        ):
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             raise ModelFormatError("features are not names")
         arrays = []
         for key in ("mean", "scale", "coef"):
@@ -79,18 +76,12 @@ class Parameters:
             if (
                 not isinstance(values, list)
                 or len(values) != len(names)
-                or not all(
-                    isinstance(v, int | float) and math.isfinite(v) for v in values
-                )
+                or not all(isinstance(v, int | float) and math.isfinite(v) for v in values)
             ):
                 raise ModelFormatError(f"{key} does not match the features")
             arrays.append(np.array(values, dtype=float))
         intercept = doc.get("intercept")
-        if (
-            not isinstance(intercept, int | float)
-            or not math.isfinite(intercept)
-            or (arrays[1] <= 0).any()
-        ):
+        if not isinstance(intercept, int | float) or not math.isfinite(intercept) or (arrays[1] <= 0).any():
             raise ModelFormatError("malformed intercept or scale")
         return cls(names, arrays[0], arrays[1], arrays[2], float(intercept))
 
@@ -100,9 +91,7 @@ class Parameters:
         return (filled - self.mean) / self.scale
 
     def risk(self, values: np.ndarray) -> np.ndarray:
-        return 1.0 / (
-            1.0 + np.exp(-(self.standardize(values) @ self.coef + self.intercept))
-        )
+        return 1.0 / (1.0 + np.exp(-(self.standardize(values) @ self.coef + self.intercept)))
 
     def contributions(self, values: np.ndarray) -> np.ndarray:
         """Each feature's share of each row's log-odds, relative to an average customer."""
@@ -126,9 +115,7 @@ def fit(table: features.FeatureTable) -> Parameters:
     scale = filled.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
     with threadpool_limits(limits=1):
-        classifier = LogisticRegression(C=1.0, max_iter=1000).fit(
-            (filled - mean) / scale, table.churned
-        )
+        classifier = LogisticRegression(C=1.0, max_iter=1000).fit((filled - mean) / scale, table.churned)
     return Parameters(
         table.names,
         mean,
@@ -138,9 +125,7 @@ def fit(table: features.FeatureTable) -> Parameters:
     )
 
 
-def reliability(
-    predicted: np.ndarray, observed: np.ndarray, bins: int = RELIABILITY_BINS
-) -> list[dict]:
+def reliability(predicted: np.ndarray, observed: np.ndarray, bins: int = RELIABILITY_BINS) -> list[dict]:
     """Per tenth of the risk scale holding customers: how many, mean predicted risk, observed churn share."""
     rows = []
     index = np.minimum((predicted * bins).astype(int), bins - 1)
@@ -168,9 +153,7 @@ def evaluate(parameters: Parameters, table: features.FeatureTable) -> dict:
     both = 0 < observed.sum() < len(observed)
     return {
         "auc": float(roc_auc_score(observed, predicted)) if both else None,
-        "brier": float(brier_score_loss(observed, predicted))
-        if len(observed)
-        else None,
+        "brier": float(brier_score_loss(observed, predicted)) if len(observed) else None,
         "base_rate": float(observed.mean()) if len(observed) else 0.0,
         "reliability": reliability(predicted, observed),
     }
@@ -188,18 +171,14 @@ class Status:
 
     @property
     def enough(self) -> bool:
-        return (
-            self.churns >= self.needed and self.held_out_churns >= self.held_out_needed
-        )
+        return self.churns >= self.needed and self.held_out_churns >= self.held_out_needed
 
 
 def reference_dates(now: datetime, horizon_days: int) -> tuple[datetime, datetime]:
     return now - timedelta(days=2 * horizon_days), now - timedelta(days=horizon_days)
 
 
-def train_churn_model(
-    *, now: datetime | None = None
-) -> tuple[ChurnModel | None, Status]:
+def train_churn_model(*, now: datetime | None = None) -> tuple[ChurnModel | None, Status]:
     """Build both periods' tables, and when each holds enough churns, fit on the earlier, measure on
     the later, refit on both and store. (None, status) when there is too little to learn from."""
     from outcomes.models import OutcomeEvent
@@ -260,11 +239,7 @@ def train_churn_model(
 
 def forget_old_models() -> None:
     """Keep the newest few (after a scoring run has moved every risk to the newest)."""
-    keep = list(
-        ChurnModel.objects.order_by("-created_at", "-id").values_list("id", flat=True)[
-            :KEEP_MODELS
-        ]
-    )
+    keep = list(ChurnModel.objects.order_by("-created_at", "-id").values_list("id", flat=True)[:KEEP_MODELS])
     ChurnModel.objects.exclude(id__in=keep).delete()
 
 
@@ -272,32 +247,30 @@ def newest_model() -> ChurnModel | None:
     return ChurnModel.objects.order_by("-created_at", "-id").first()
 
 
-def top_reasons(
-    contributions: np.ndarray,
-    names: list[str],
-    values: np.ndarray,
-    mean: np.ndarray,
-    k: int = REASONS,
-) -> list[list[dict]]:
-    """Per row, the k features that raise the risk most (positive contributions only), largest
-    first: {"feature", "high" (above the average customer), "contribution" (log-odds)}."""
+def reasons_json(
+    contributions: np.ndarray, names: list[str], values: np.ndarray, mean: np.ndarray, k: int = REASONS
+) -> list[str]:
+    """Per row, as a JSON array, the k features that raise the risk most (contributions over 0.01
+    only), largest first: {"feature", "high" (above the average customer), "contribution"
+    (log-odds)}. Gathered with numpy and written from ready-made fragments: a million rows cost
+    no numpy scalar and no json.dumps per reason."""
     k = min(k, contributions.shape[1])
     order = np.argsort(-contributions, axis=1)[:, :k]
+    taken = np.take_along_axis(contributions, order, axis=1)
+    high = np.take_along_axis(values > mean, order, axis=1)  # NaN compares False: "not above"
+    heads = [
+        (
+            f'{{"feature":{json.dumps(name)},"high":false,"contribution":',
+            f'{{"feature":{json.dumps(name)},"high":true,"contribution":',
+        )
+        for name in names
+    ]
     out = []
-    for row, columns in enumerate(order):
-        reasons = []
-        for column in columns:
-            contribution = contributions[row, column]
-            if contribution <= 0.01:
+    for columns, amounts, highs in zip(order.tolist(), np.round(taken, 3).tolist(), high.tolist(), strict=True):
+        parts = []
+        for column, amount, is_high in zip(columns, amounts, highs, strict=True):
+            if amount <= 0.01:
                 break
-            value = values[row, column]
-            high = bool(value > mean[column]) if not np.isnan(value) else False
-            reasons.append(
-                {
-                    "feature": names[column],
-                    "high": high,
-                    "contribution": round(float(contribution), 3),
-                }
-            )
-        out.append(reasons)
+            parts.append(f"{heads[column][is_high]}{amount}}}")
+        out.append("[" + ",".join(parts) + "]")
     return out

@@ -19,42 +19,24 @@ class ChurnModel(models.Model):
     pickle."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    horizon_days = models.PositiveIntegerField(
-        help_text=_("Churn within this many days of a reference date.")
-    )
-    train_reference_at = models.DateTimeField(
-        help_text=_("Features as of this date; labels in the horizon after it.")
-    )
-    reference_at = models.DateTimeField(
-        help_text=_("The held-out period's reference date.")
-    )
-    trained_on = models.PositiveIntegerField(
-        help_text=_("Customers in the training period.")
-    )
-    churns = models.PositiveIntegerField(
-        help_text=_("Of them, customers who churned within the horizon.")
-    )
-    held_out = models.PositiveIntegerField(
-        help_text=_("Customers in the later, held-out period.")
-    )
+    horizon_days = models.PositiveIntegerField(help_text=_("Churn within this many days of a reference date."))
+    train_reference_at = models.DateTimeField(help_text=_("Features as of this date; labels in the horizon after it."))
+    reference_at = models.DateTimeField(help_text=_("The held-out period's reference date."))
+    trained_on = models.PositiveIntegerField(help_text=_("Customers in the training period."))
+    churns = models.PositiveIntegerField(help_text=_("Of them, customers who churned within the horizon."))
+    held_out = models.PositiveIntegerField(help_text=_("Customers in the later, held-out period."))
     held_out_churns = models.PositiveIntegerField()
-    auc = models.FloatField(
-        null=True, blank=True, help_text=_("Area under the ROC curve, held-out period.")
-    )
+    auc = models.FloatField(null=True, blank=True, help_text=_("Area under the ROC curve, held-out period."))
     brier = models.FloatField(
         null=True,
         blank=True,
         help_text=_("Brier score (mean squared error), held out."),
     )
-    base_rate = models.FloatField(
-        help_text=_("Share of held-out customers who churned.")
-    )
+    base_rate = models.FloatField(help_text=_("Share of held-out customers who churned."))
     # [{"low": 0.0, "high": 0.1, "customers": n, "predicted": mean risk, "observed": churn share}, ...]
     reliability = models.JSONField(default=list)
     parameters = models.JSONField()
-    scored = models.PositiveIntegerField(
-        default=0, help_text=_("Customers scored with this model.")
-    )
+    scored = models.PositiveIntegerField(default=0, help_text=_("Customers scored with this model."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,7 +10,6 @@ rewrites the same numbers."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import datetime
@@ -20,24 +19,24 @@ from django.utils import timezone
 
 from cases.services import open_cases_churn_risk_refresh
 from churn import features
-from churn.model import Parameters, top_reasons
+from churn.model import Parameters, reasons_json
 from churn.models import ChurnModel
 
 logger = logging.getLogger(__name__)
 
 STEP = 20_000  # customer ids per range: ~20 k rows of features in memory, one write of each kind
 
-_WRITE_RISKS = """
-INSERT INTO churn_customerrisk (customer_id, model_id, risk, reasons, scored_at)
-SELECT c, %(model)s, r, x::jsonb, %(now)s FROM unnest(%(ids)s::bigint[], %(risks)s::float8[], %(reasons)s::text[]) AS t(c, r, x)
-ON CONFLICT (customer_id) DO UPDATE
-SET model_id = EXCLUDED.model_id, risk = EXCLUDED.risk, reasons = EXCLUDED.reasons, scored_at = EXCLUDED.scored_at
-"""
-
-_WRITE_CUSTOMERS = """
-UPDATE surveys_customer cu SET churn_risk = t.r
-FROM unnest(%(ids)s::bigint[], %(risks)s::float8[]) AS t(c, r)
-WHERE cu.id = t.c AND cu.churn_risk IS DISTINCT FROM t.r
+# Both writes of a range in one statement (one transaction, the arrays sent once): the risk with
+# its reasons, and the customer's copy that segments, rules, routing and reports read.
+_WRITE = """
+WITH t AS (SELECT * FROM unnest(%(ids)s::bigint[], %(risks)s::float8[], %(reasons)s::text[]) AS t(c, r, x)),
+risks AS (
+    INSERT INTO churn_customerrisk (customer_id, model_id, risk, reasons, scored_at)
+    SELECT c, %(model)s, r, x::jsonb, %(now)s FROM t
+    ON CONFLICT (customer_id) DO UPDATE
+    SET model_id = EXCLUDED.model_id, risk = EXCLUDED.risk, reasons = EXCLUDED.reasons, scored_at = EXCLUDED.scored_at
+)
+UPDATE surveys_customer cu SET churn_risk = t.r FROM t WHERE cu.id = t.c AND cu.churn_risk IS DISTINCT FROM t.r
 """
 
 _FORGET_STALE = [
@@ -59,9 +58,7 @@ def _root_causes(names: list[str]) -> list[int]:
     return [int(name.removeprefix(prefix)) for name in names if name.startswith(prefix)]
 
 
-def churn_score_all(
-    *, model: ChurnModel, now: datetime | None = None, step: int = STEP
-) -> int:
+def churn_score_all(*, model: ChurnModel, now: datetime | None = None, step: int = STEP) -> int:
     now = now or timezone.now()
     parameters = Parameters.from_json(model.parameters)
     causes = _root_causes(parameters.names)
@@ -71,14 +68,10 @@ def churn_score_all(
         table = features.feature_table(at=now, low=low, high=high, root_causes=causes)
         if not len(table.customer_ids):
             continue
-        if (
-            table.names != parameters.names
-        ):  # the code's features changed since training
-            raise ValueError(
-                "the stored churn model's features are not the ones computed now: retrain it"
-            )
+        if table.names != parameters.names:  # the code's features changed since training
+            raise ValueError("the stored churn model's features are not the ones computed now: retrain it")
         risks = parameters.risk(table.values)
-        reasons = top_reasons(
+        reasons = reasons_json(
             parameters.contributions(table.values),
             table.names,
             table.values,
@@ -89,11 +82,10 @@ def churn_score_all(
             "now": now,
             "ids": table.customer_ids.tolist(),
             "risks": risks.tolist(),
-            "reasons": [json.dumps(r, separators=(",", ":")) for r in reasons],
+            "reasons": reasons,
         }
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_WRITE_RISKS, params)
-            cursor.execute(_WRITE_CUSTOMERS, params)
+        with connection.cursor() as cursor:
+            cursor.execute(_WRITE, params)
         scored += len(table.customer_ids)
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in _FORGET_STALE:

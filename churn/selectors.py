@@ -32,9 +32,7 @@ def churn_overview() -> Overview:
     )
     churns = counts["churns"]
     if not counts["events"]:
-        why = _(
-            "No churn risk yet: no business outcomes have been recorded, so there is nothing to learn from."
-        )
+        why = _("No churn risk yet: no business outcomes have been recorded, so there is nothing to learn from.")
     else:
         why = _(
             "No churn risk yet: too few churns to learn from (%(churns)s recorded; the model needs at least "
@@ -64,16 +62,10 @@ class RiskView:
 
 
 def customer_risk(customer_id: int) -> RiskView | None:
-    row = (
-        CustomerRisk.objects.filter(customer_id=customer_id)
-        .select_related("customer")
-        .first()
-    )
+    row = CustomerRisk.objects.filter(customer_id=customer_id).select_related("customer").first()
     if row is None:
         return None
-    return RiskView(
-        row.risk, reason_texts(row.reasons), row.customer_id, str(row.customer)
-    )
+    return RiskView(row.risk, reason_texts(row.reasons), row.customer_id, str(row.customer))
 
 
 def account_risk(account) -> RiskView | None:
@@ -86,6 +78,4 @@ def account_risk(account) -> RiskView | None:
     )
     if row is None:
         return None
-    return RiskView(
-        row.risk, reason_texts(row.reasons), row.customer_id, str(row.customer)
-    )
+    return RiskView(row.risk, reason_texts(row.reasons), row.customer_id, str(row.customer))

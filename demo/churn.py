@@ -21,7 +21,5 @@ def seed(context: dict) -> dict:
             )
         else:
             auc = "n/a" if result.auc is None else f"{result.auc:.2f}"
-            out.write(
-                f"Churn model trained (held-out AUC {auc}); {result.scored} customers scored."
-            )
+            out.write(f"Churn model trained (held-out AUC {auc}); {result.scored} customers scored.")
     return {}

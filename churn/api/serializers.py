@@ -7,9 +7,7 @@ class ReliabilityRowSerializer(serializers.Serializer):
     low = serializers.FloatField()
     high = serializers.FloatField()
     customers = serializers.IntegerField()
-    predicted = serializers.FloatField(
-        help_text="Mean predicted risk of the customers in this band."
-    )
+    predicted = serializers.FloatField(help_text="Mean predicted risk of the customers in this band.")
     observed = serializers.FloatField(help_text="Share of them who churned.")
 
 
@@ -46,16 +44,10 @@ class ChurnStatusSerializer(serializers.Serializer):
     """The model in use and its held-out figures, or null and why there is none."""
 
     model = ChurnModelSerializer(allow_null=True)
-    why_not = serializers.CharField(
-        help_text="Empty with a model; otherwise why nothing is scored."
-    )
+    why_not = serializers.CharField(help_text="Empty with a model; otherwise why nothing is scored.")
 
 
 class CustomerRiskSerializer(serializers.Serializer):
     customer = serializers.IntegerField(source="customer_id")
-    risk = serializers.FloatField(
-        help_text="0..1: the chance of churning within the model's horizon."
-    )
-    reasons = serializers.ListField(
-        child=serializers.CharField(), help_text="The main reasons, largest first."
-    )
+    risk = serializers.FloatField(help_text="0..1: the chance of churning within the model's horizon.")
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="The main reasons, largest first.")

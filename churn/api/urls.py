@@ -4,7 +4,5 @@ from churn.api.views import ChurnModelView, CustomerRiskView
 
 urlpatterns = [
     path("churn/model/", ChurnModelView.as_view(), name="churn-model"),
-    path(
-        "churn/customers/<int:pk>/", CustomerRiskView.as_view(), name="churn-customer"
-    ),
+    path("churn/customers/<int:pk>/", CustomerRiskView.as_view(), name="churn-customer"),
 ]

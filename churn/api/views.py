@@ -18,11 +18,7 @@ class ChurnModelView(APIView):
         """The churn model in use (accuracy and calibration on a later, held-out period), or why
         there is none yet (no outcomes, too few churns)."""
         overview = selectors.churn_overview()
-        return Response(
-            s.ChurnStatusSerializer(
-                {"model": overview.model, "why_not": overview.why_not}
-            ).data
-        )
+        return Response(s.ChurnStatusSerializer({"model": overview.model, "why_not": overview.why_not}).data)
 
 
 class CustomerRiskView(APIView):
@@ -38,7 +34,5 @@ class CustomerRiskView(APIView):
             raise NotFound("No such customer.")
         risk = selectors.customer_risk(customer.pk)
         if risk is None:
-            raise NotFound(
-                "This customer has no churn risk (no model yet, or nothing recent to read)."
-            )
+            raise NotFound("This customer has no churn risk (no model yet, or nothing recent to read).")
         return Response(s.CustomerRiskSerializer(risk).data)

@@ -89,12 +89,8 @@ def churn_history() -> SimpleNamespace:
     _answers(b[30:], nps=10, days_ago=100)
     _churns(b[:30], days_ago=50)
     unhappy, happy = _customers("Now", 2)
-    response = SurveyResponseFactory(
-        customer=unhappy, nps=0, answered_at=NOW - dt.timedelta(days=5)
-    )
-    SurveyResponseFactory(
-        customer=happy, nps=10, answered_at=NOW - dt.timedelta(days=5)
-    )
+    response = SurveyResponseFactory(customer=unhappy, nps=0, answered_at=NOW - dt.timedelta(days=5))
+    SurveyResponseFactory(customer=happy, nps=10, answered_at=NOW - dt.timedelta(days=5))
     cause = RootCauseFactory(name="Late invoice")
     CaseFactory(
         response=response,
@@ -107,6 +103,4 @@ def churn_history() -> SimpleNamespace:
     account = AccountFactory(name="Acme")
     ContactFactory(account=account, customer=unhappy)
     ContactFactory(account=account, customer=happy)
-    return SimpleNamespace(
-        a=a, b=b, unhappy=unhappy, happy=happy, account=account, cause=cause
-    )
+    return SimpleNamespace(a=a, b=b, unhappy=unhappy, happy=happy, account=account, cause=cause)

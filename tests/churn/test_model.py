@@ -29,12 +29,8 @@ pytestmark = pytest.mark.django_db
 def test_features_read_scores_trends_cases_and_recency_as_of_the_reference_date():
     customer = CustomerFactory(account_value=999)
     at = NOW - dt.timedelta(days=30)
-    SurveyResponseFactory(
-        customer=customer, nps=9, answered_at=at - dt.timedelta(days=100), sentiment=0.5
-    )
-    SurveyResponseFactory(
-        customer=customer, nps=7, answered_at=at - dt.timedelta(days=60), sentiment=0.1
-    )
+    SurveyResponseFactory(customer=customer, nps=9, answered_at=at - dt.timedelta(days=100), sentiment=0.5)
+    SurveyResponseFactory(customer=customer, nps=7, answered_at=at - dt.timedelta(days=60), sentiment=0.1)
     last = SurveyResponseFactory(
         customer=customer,
         nps=2,
@@ -42,9 +38,7 @@ def test_features_read_scores_trends_cases_and_recency_as_of_the_reference_date(
         sentiment=-0.6,
         feedback_kind="review",
     )
-    SurveyResponseFactory(
-        customer=customer, nps=0, answered_at=at + dt.timedelta(days=1)
-    )  # after `at`: unseen
+    SurveyResponseFactory(customer=customer, nps=0, answered_at=at + dt.timedelta(days=1))  # after `at`: unseen
     cause = RootCauseFactory(name="Rude")
     CaseFactory(
         response=last,
@@ -132,16 +126,9 @@ def test_it_trains_on_the_earlier_period_measures_on_the_later_and_scores_today(
     risk = CustomerRisk.objects.get(customer=world.unhappy)
     assert risk.risk == world.unhappy.churn_risk and risk.model_id == model.pk
     assert reason_texts(risk.reasons)[0] == "Low latest NPS"
-    assert (
-        Account.objects.get(pk=world.account.pk).churn_risk == world.unhappy.churn_risk
-    )  # its riskiest contact
+    assert Account.objects.get(pk=world.account.pk).churn_risk == world.unhappy.churn_risk  # its riskiest contact
     # Gone (churned after their last answer): no score.
-    assert (
-        Customer.objects.filter(
-            pk__in=[c.pk for c in world.b[:30]], churn_risk__isnull=False
-        ).count()
-        == 0
-    )
+    assert Customer.objects.filter(pk__in=[c.pk for c in world.b[:30]], churn_risk__isnull=False).count() == 0
     assert CustomerRisk.objects.count() == 62
 
 
@@ -266,3 +253,16 @@ def test_reliability_bins_count_mean_predicted_and_observed():
 def test_stored_parameters_that_are_not_the_format_are_refused(doc):
     with pytest.raises(ModelFormatError):
         Parameters.from_json(doc)
+
+
+def test_reasons_are_the_largest_positive_contributions_as_json():
+    from churn.model import reasons_json
+
+    names = ["nps_last", "open_cases", "sentiment", "nps_missing"]
+    contributions = np.array([[0.9, 0.4, -0.3, 0.005], [-0.1, -0.2, -0.3, 0.0]])
+    values = np.array([[2.0, 3.0, -0.5, np.nan], [9.0, 0.0, 0.5, 0.0]])
+    mean = np.array([7.0, 0.5, 0.1, 0.2])
+    assert reasons_json(contributions, names, values, mean) == [
+        '[{"feature":"nps_last","high":false,"contribution":0.9},{"feature":"open_cases","high":true,"contribution":0.4}]',
+        "[]",
+    ]

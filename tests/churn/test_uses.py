@@ -36,10 +36,7 @@ def test_without_outcomes_the_page_says_so_instead_of_scoring(client, personas):
     customer = CustomerFactory()
     SurveyResponseFactory(customer=customer, nps=2)
     html = _page(client, f"/customers/{customer.pk}/")
-    assert (
-        "No churn risk yet: no business outcomes have been recorded, so there is nothing to learn from."
-        in html
-    )
+    assert "No churn risk yet: no business outcomes have been recorded, so there is nothing to learn from." in html
     assert 'id="churn-score"' not in html
 
 
@@ -54,9 +51,7 @@ def test_with_too_few_churns_the_page_says_how_many(client, personas, settings):
     ) in html
 
 
-def test_the_customer_page_shows_the_risk_its_reasons_and_the_held_out_figures(
-    client, scored
-):
+def test_the_customer_page_shows_the_risk_its_reasons_and_the_held_out_figures(client, scored):
     html = _page(client, f"/customers/{scored.unhappy.pk}/")
     percent = round(scored.unhappy.churn_risk * 100)
     assert f'<span class="badge badge-danger">{percent} %</span>' in html
@@ -72,9 +67,7 @@ def test_the_account_page_shows_its_most_at_risk_contact(client, scored):
     assert "Low latest NPS" in html
 
 
-def test_the_api_gives_the_model_the_risks_and_a_customers_reasons(
-    api_client, scored, personas
-):
+def test_the_api_gives_the_model_the_risks_and_a_customers_reasons(api_client, scored, personas):
     api_client.force_authenticate(personas.adam)
     model = api_client.get("/api/v1/churn/model/").json()
     assert model["why_not"] == ""
@@ -84,17 +77,10 @@ def test_the_api_gives_the_model_the_risks_and_a_customers_reasons(
         model["model"]["held_out"],
     ) == (1.0, 60, 90)
     assert model["model"]["features"][:2] == ["nps_last", "nps_trend"]
-    risky = api_client.get("/api/v1/customers/", {"min_churn_risk": "0.5"}).json()[
-        "results"
-    ]
-    assert [(row["id"], row["churn_risk"]) for row in risky] == [
-        (scored.unhappy.pk, scored.unhappy.churn_risk)
-    ]
+    risky = api_client.get("/api/v1/customers/", {"min_churn_risk": "0.5"}).json()["results"]
+    assert [(row["id"], row["churn_risk"]) for row in risky] == [(scored.unhappy.pk, scored.unhappy.churn_risk)]
     detail = api_client.get(f"/api/v1/churn/customers/{scored.unhappy.pk}/").json()
-    assert (
-        detail["customer"] == scored.unhappy.pk
-        and detail["reasons"][0] == "Low latest NPS"
-    )
+    assert detail["customer"] == scored.unhappy.pk and detail["reasons"][0] == "Low latest NPS"
     account = api_client.get(f"/api/v1/accounts/{scored.account.pk}/").json()
     assert account["account"]["churn_risk"] == scored.unhappy.churn_risk
     assert api_client.get("/api/v1/churn/customers/999999/").status_code == 404
@@ -110,10 +96,7 @@ def test_the_api_says_why_there_is_no_model(api_client, personas):
 
 def test_another_teams_customer_is_not_found(api_client, scored, personas):
     api_client.force_authenticate(personas.charlie)
-    assert (
-        api_client.get(f"/api/v1/churn/customers/{scored.unhappy.pk}/").status_code
-        == 404
-    )
+    assert api_client.get(f"/api/v1/churn/customers/{scored.unhappy.pk}/").status_code == 404
 
 
 def test_a_segment_on_churn_risk_is_what_rules_routing_the_inbox_and_reports_read(

@@ -19,6 +19,5 @@ class Command(BaseCommand):
             return
         auc = "n/a" if result.auc is None else f"{result.auc:.3f}"
         self.stdout.write(
-            f"Model {result.model_id}: held-out AUC {auc}, Brier {result.brier:.4f}; "
-            f"{result.scored} customers scored."
+            f"Model {result.model_id}: held-out AUC {auc}, Brier {result.brier:.4f}; {result.scored} customers scored."
         )
