@@ -20,12 +20,8 @@ PAGE_SIZE = 50
 @login_required
 @require_GET
 def account_list(request: HttpRequest) -> HttpResponse:
-    q = (
-        (request.GET.get("q") or "").replace("\x00", "").strip()[:200]
-    )  # NUL: no database stores it
-    queryset = selectors.accounts_for_user(request.user).select_related(
-        "owner", "parent"
-    )
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()[:200]  # NUL: no database stores it
+    queryset = selectors.accounts_for_user(request.user).select_related("owner", "parent")
     if q:
         queryset = queryset.filter(Q(name__icontains=q) | Q(external_id__icontains=q))
     queryset = queryset.order_by("name", "pk")
@@ -47,12 +43,6 @@ def visible_account(request: HttpRequest, pk: int) -> tuple[Account, list[int]]:
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account, tree = visible_account(request, pk)
-    return render(
-        request,
-        "customers/account_detail.html",
-        {
-            "page": selectors.account_page(request.user, account, tree=tree),
-            "account": account,
-            "panels": page_panels("account", request, account),
-        },
-    )
+    return render(request, "customers/account_detail.html",
+                  {"page": selectors.account_page(request.user, account, tree=tree), "account": account,
+                   "panels": page_panels("account", request, account)})

@@ -23,15 +23,11 @@ PAGE_SIZE = 50
 @login_required
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
-    q = (
-        (request.GET.get("q") or "").replace("\x00", "").strip()[:200]
-    )  # NUL: no database stores it
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()[:200]  # NUL: no database stores it
     queryset = selectors.customers_for_user(request.user)
     if q:
         queryset = queryset.filter(search_q(q)).distinct()
-    page = Paginator(queryset.order_by("name", "email", "pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(queryset.order_by("name", "email", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/customer_list.html", {"page": page, "q": q})
 
 
@@ -42,42 +38,23 @@ def visible_customer(request: HttpRequest, pk: int) -> Customer:
     return customer
 
 
-def _render_page(
-    request: HttpRequest,
-    customer: Customer,
-    *,
-    consent_form: ConsentForm | None = None,
-    status: int = 200,
-) -> HttpResponse:
+def _render_page(request: HttpRequest, customer: Customer, *, consent_form: ConsentForm | None = None,
+                 status: int = 200) -> HttpResponse:
     data = selectors.customer_page(request.user, customer)
-    return render(
-        request,
-        "customers/customer_detail.html",
-        {
-            "page": data,
-            "customer": customer,
-            "consent_form": consent_form or ConsentForm(),
-            "merge_form": MergeForm(initial={"target": customer.pk})
-            if request.user.is_admin_role
-            else None,
-            "panels": page_panels("customer", request, customer),
-        },
-        status=status,
-    )
+    return render(request, "customers/customer_detail.html", {
+        "page": data, "customer": customer, "consent_form": consent_form or ConsentForm(),
+        "merge_form": MergeForm(initial={"target": customer.pk}) if request.user.is_admin_role else None,
+        "panels": page_panels("customer", request, customer),
+    }, status=status)
 
 
 @login_required
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = visible_customer(request, pk)
-    if customer.merged_into_id is not None and selectors.customer_visible(
-        request.user, customer.merged_into
-    ):
-        messages.info(
-            request,
-            _("%(merged)s was merged into %(target)s.")
-            % {"merged": customer, "target": customer.merged_into},
-        )
+    if customer.merged_into_id is not None and selectors.customer_visible(request.user, customer.merged_into):
+        messages.info(request, _("%(merged)s was merged into %(target)s.") % {
+            "merged": customer, "target": customer.merged_into})
         return redirect("customers:detail", pk=customer.merged_into_id)
     return _render_page(request, customer)
 
@@ -90,20 +67,13 @@ def consent_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             changed = services.customer_consent_set(
-                customer_id=customer.pk,
-                channel=form.cleaned_data["channel"],
-                consent=form.cleaned_data["consent"],
-                by=request.user,
-                via=form.cleaned_data["via"],
-            )
+                customer_id=customer.pk, channel=form.cleaned_data["channel"], consent=form.cleaned_data["consent"],
+                by=request.user, via=form.cleaned_data["via"])
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(
-                request,
-                _("Contact consent saved.") if changed else _("Nothing changed."),
-            )
+            messages.success(request, _("Contact consent saved.") if changed else _("Nothing changed."))
             return redirect("customers:detail", pk=customer.pk)
     customer.refresh_from_db()
     return _render_page(request, customer, consent_form=form, status=400)
