@@ -10,7 +10,7 @@ generated with SQL generate_series outside the bench lock.
 
 Timed: training (churn.model.train_churn_model: both periods' feature tables, the fit and the
 held-out figures) outside the lock, then scoring every customer (churn.scoring.churn_score_all:
-features, risk, reasons, the two writes per range, the stale clean-up and the accounts) under
+features, risk, reasons, the one write statement per range, the stale clean-up and the accounts) under
 the shared bench lock (/tmp/bench.lock, what `flock /tmp/bench.lock` takes), with the time of a
 bare peer in the same run: the same customers' ids read range by range (the floor any scoring
 pays to visit them). Target from the issue: scoring 1,000,000 customers under 10 minutes.

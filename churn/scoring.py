@@ -1,7 +1,8 @@
 """Scoring every customer with the newest churn model, a range of customer ids at a time: one
-feature table (churn.features), one matrix product, and two set-based writes per range (the
-customer's risk with its reasons, and surveys.Customer.churn_risk). Then customers who left the
-population lose their score, and each account takes its most at-risk contact's risk.
+feature table (churn.features), one matrix product, and one statement writing both the customer's
+risk with its reasons and surveys.Customer.churn_risk. Then customers who left the population lose
+their score, each account takes its most at-risk contact's risk, and open cases get the copy the
+inbox sorts by (cases.services.open_cases_churn_risk_refresh).
 
     churn_score_all(*, model, now=None) -> int    # customers scored
 
