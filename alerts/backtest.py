@@ -44,7 +44,7 @@ COLUMNS = (
     "answered_at",
 )
 # Read besides when the rule is for named segments: what their predicates read.
-SEGMENT_COLUMNS = ("customer__account_value", "customer__attributes")
+SEGMENT_COLUMNS = ("customer__account_value", "customer__churn_risk", "customer__attributes")
 
 
 class _Row:
@@ -122,7 +122,8 @@ def _rows(responses, columns, theme_ids, segments: bool = False, accounts: bool 
                 if row.customer_id is not None:
                     row.customer = CustomerFacts(
                         tier=row.customer_tier, segment=row.customer_segment,
-                        account_value=row.customer_account_value, attributes=row.customer_attributes or {},
+                        account_value=row.customer_account_value, churn_risk=row.customer_churn_risk,
+                        attributes=row.customer_attributes or {},
                         account_values=values.get(row.customer_id, ()))
                 else:
                     row.customer = CustomerFacts()

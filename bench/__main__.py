@@ -37,6 +37,7 @@ AREAS = [
     ("imports", "CSV imports and bulk upserts"),
     ("outcomes", "Closed-loop results and impact"),
     ("journeys", "Journey map"),
+    ("churn", "Churn risk: training and scoring 1,000,000 customers"),
 ]
 
 

@@ -55,11 +55,17 @@ def value_rank_expression():
     return -F("value_at_risk")
 
 
+def churn_rank_expression():
+    """The customer's churn risk negated (a copy on the case, kept by the churn model's scoring
+    run, docs/churn-risk.md): ascending puts the most at-risk customers first; 0 (not scored) last."""
+    return -F("customer_churn_risk")
+
+
 @dataclass(frozen=True)
 class Sort:
     key: str  # the ?sort= value
     label: str  # what the filter form's select shows
-    order_by: tuple[str, ...]  # over the annotations next_due, priority_rank, value_rank and Case's fields
+    order_by: tuple[str, ...]  # over the annotations next_due, priority_rank, value_rank, churn_rank and Case's fields
 
 
 DEFAULT_SORT = "due"
@@ -75,6 +81,7 @@ SORTS = {
         Sort("oldest", _("Oldest first"), ("created_at", "id")),
         Sort("priority", _("Priority (urgent first), then due soonest"), ("priority_rank", "next_due", "id")),
         Sort("value", _("Value at risk (highest first)"), ("value_rank", "next_due", "id")),
+        Sort("churn", _("Customer's churn risk (highest first)"), ("churn_rank", "next_due", "id")),
     )
 }
 SORT_CHOICES = [(sort.key, sort.label) for sort in SORTS.values()]
@@ -97,6 +104,8 @@ def sort_indexes() -> list[models.Index]:
         # value at risk (highest first: its negation ascending), then due soonest, so that the many
         # cases of equal value (0, unknown) come in due order from the index too
         "value": (value_rank_expression(), next_due_expression()),
+        # the customer's churn risk (highest first), then due soonest
+        "churn": (churn_rank_expression(), next_due_expression()),
     }
     return [
         models.Index(F(column), *expressions, name=f"cases_case_open_{short}_{key}", condition=~Q(status="closed"))

@@ -26,6 +26,7 @@ from accounts.selectors import scope_by_team, visible_team_ids
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
 from cases.ordering import (
     SORTS,
+    churn_rank_expression,
     next_due_expression,
     priority_rank_expression,
     value_rank_expression,
@@ -98,7 +99,7 @@ def with_inbox_order(queryset: QuerySet, now: dt.datetime | None = None) -> Quer
 
 def _with_sort_keys(queryset: QuerySet) -> QuerySet:
     return queryset.annotate(next_due=next_due_expression(), priority_rank=priority_rank_expression(),
-                             value_rank=value_rank_expression())
+                             value_rank=value_rank_expression(), churn_rank=churn_rank_expression())
 
 
 def with_sort(queryset: QuerySet, sort: str) -> QuerySet:

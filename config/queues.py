@@ -13,7 +13,7 @@ KINDS = {
     "ingest": "webhook deliveries into responses, alerts and cases; the re-drive; customers' e-mail replies (IMAP)",
     "cases": "the SLA sweep and the verification sweep",
     "notifications": "alert e-mails, the notification outbox (e-mail, chat, in-app), verification requests",
-    "text": "text and models: theme tagging and discovery, root-cause model training",
+    "text": "text and models: theme tagging and discovery, root-cause and churn model training",
     "reports": "reports, exports and imports: the managers' digest, CSV imports of customers and accounts, the outer-loop scan",
 }
 DEFAULT = "celery"
@@ -27,7 +27,7 @@ _TASKS = {
                       "cases.tasks.notification_send_task", "followup.tasks.verification_send_task",
                       "followup.tasks.recognition_notify_task"],
     "text": ["surveys.tasks.retag_responses_task", "surveys.tasks.discover_themes_task",
-             "cases.tasks.retrain_root_cause_model_task"],
+             "cases.tasks.retrain_root_cause_model_task", "churn.tasks.churn_retrain_task"],
     # Glob patterns (Celery's routing) too: any report or export task added later.
     # Imports are bulk work a person started and watches: never ahead of a webhook or the SLA sweep.
     "reports": ["cases.tasks.manager_digest_task", "reporting.tasks.*", "privacy.tasks.*", "imports.tasks.*",

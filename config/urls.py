@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("imports.api.urls")),
     path("", include("journeys.api.urls")),
     path("", include("outcomes.api.urls")),
+    path("", include("churn.api.urls")),
     path("", include("reporting.api.urls")),
     path("", include("improvement.api_urls")),
     path("", include("privacy.api_urls")),

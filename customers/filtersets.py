@@ -30,6 +30,8 @@ class CustomerFilterSet(filters.FilterSet):
     phone = filters.CharFilter(method="filter_phone", help_text="Any of the customer's phones, in any format that "
                                                                 "reads as a number (compared in E.164).")
     account = filters.NumberFilter(field_name="account_contacts__account", help_text="Contacts of this account.")
+    min_churn_risk = filters.NumberFilter(field_name="churn_risk", lookup_expr="gte",
+                                          help_text="Churn risk at least this (0..1; docs/churn-risk.md).")
     in_segment = extend_schema_field({"type": "array", "items": {"type": "string"}})(filters.ModelMultipleChoiceFilter(
         queryset=Segment.objects.all(), to_field_name="slug", method="filter_in_segment",
         help_text="In any of these named segments (slugs, /api/v1/segments/).",
@@ -69,6 +71,8 @@ class AccountFilterSet(filters.FilterSet):
     top_level = filters.BooleanFilter(field_name="parent", lookup_expr="isnull", help_text="Only accounts with no parent.")
     renewal_before = filters.DateFilter(field_name="renewal_date", lookup_expr="lte")
     renewal_after = filters.DateFilter(field_name="renewal_date", lookup_expr="gte")
+    min_churn_risk = filters.NumberFilter(field_name="churn_risk", lookup_expr="gte",
+                                          help_text="Churn risk at least this (0..1; docs/churn-risk.md).")
 
     class Meta:
         model = Account

@@ -3,7 +3,7 @@
 A condition is {"field", "operator", "value"}:
 
 - fields: `tier`, `segment` (the customer's text columns), `account_value` (the customer's own
-  value), `account.value` (the value of any account the customer is a contact of),
+  value), `churn_risk` (0..1, the churn model's latest score: docs/churn-risk.md), `account.value` (the value of any account the customer is a contact of),
   `region`, `lifecycle_stage`, `industry` (shorthands for those keys of the customer's
   attributes) and `attributes.<key>` for any key a source delivers;
 - operators: `equals`, `one_of` (a list), `contains`, `gte` (>=), `lte` (<=), `is_set` (no value).
@@ -73,6 +73,7 @@ FIELDS = {
     "tier": FieldSpec("tier", TEXT, gettext_lazy("Tier")),
     "segment": FieldSpec("segment", TEXT, gettext_lazy("Segment (as the source sends it)")),
     "account_value": FieldSpec("account_value", NUMBER, gettext_lazy("Customer value")),
+    "churn_risk": FieldSpec("churn_risk", NUMBER, gettext_lazy("Churn risk (0 to 1)")),
     "account.value": FieldSpec("account.value", NUMBER, gettext_lazy("Account value (any of their accounts)")),
     "region": FieldSpec("attributes.region", ATTRIBUTE, gettext_lazy("Region")),
     "lifecycle_stage": FieldSpec("attributes.lifecycle_stage", ATTRIBUTE, gettext_lazy("Lifecycle stage")),
@@ -272,6 +273,7 @@ class CustomerFacts:
     tier: str = ""
     segment: str = ""
     account_value: Decimal | None = None
+    churn_risk: float | None = None
     attributes: Mapping = field(default_factory=lambda: MappingProxyType({}))
     account_values: tuple = ()
 
@@ -281,7 +283,7 @@ class CustomerFacts:
             return cls()
         attributes = customer.attributes if isinstance(customer.attributes, dict) else {}
         return cls(tier=customer.tier or "", segment=customer.segment or "", account_value=customer.account_value,
-                   attributes=MappingProxyType(dict(attributes)), account_values=tuple(account_values))
+                   churn_risk=customer.churn_risk, attributes=MappingProxyType(dict(attributes)), account_values=tuple(account_values))
 
 
 def account_values_of(customer_id: int | None) -> tuple:
@@ -333,11 +335,12 @@ def _number_test(operator: str, value) -> Callable[[object], bool]:
     if operator == "is_set":
         return lambda v: v is not None
     bound = _decimal(value)
+    # str() first: a float's own decimal digits (0.3, not 0.29999...), as PostgreSQL compares them.
     if operator == "equals":
-        return lambda v: v is not None and Decimal(v) == bound
+        return lambda v: v is not None and Decimal(str(v)) == bound
     if operator == "gte":
-        return lambda v: v is not None and Decimal(v) >= bound
-    return lambda v: v is not None and Decimal(v) <= bound
+        return lambda v: v is not None and Decimal(str(v)) >= bound
+    return lambda v: v is not None and Decimal(str(v)) <= bound
 
 
 def condition_test(condition: dict) -> Callable[[CustomerFacts], bool]:
@@ -353,7 +356,7 @@ def condition_test(condition: dict) -> Callable[[CustomerFacts], bool]:
         return lambda facts: any(test(v) for v in facts.account_values)
     if spec.kind == NUMBER:
         test = _number_test(operator, value)
-        return lambda facts: test(facts.account_value)
+        return lambda facts: test(getattr(facts, spec.name))
     return _text_test(lambda facts: getattr(facts, spec.name), operator, value)
 
 

@@ -245,6 +245,10 @@ class Customer(models.Model):
     tier = models.CharField(max_length=60, blank=True)
     segment = models.CharField(max_length=60, blank=True)
     account_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # 0..1, written by the churn model's scoring run (churn.scoring, docs/churn-risk.md); null when
+    # no model is trained or the customer has no recent history. Read by alert rules, routing,
+    # the inbox sort and reports.
+    churn_risk = models.FloatField(null=True, blank=True, help_text=_("Predicted churn risk, 0..1."))
     attributes = models.JSONField(default=dict, blank=True)
     contact_opt_out = models.BooleanField(default=False)
     # {channel: "granted" | "refused"} per surveys.consent.ContactChannel; read by

@@ -14,7 +14,7 @@ DOC = ROOT / "docs" / "architecture.md"
 
 # Left to right: each may import core/ and the ones before it, never one after it.
 LAYERS = ["accounts", "audit", "imports", "surveys", "segments", "alerts", "cases", "contactpolicy", "followup", "customers",
-          "journeys", "outcomes", "privacy", "reporting", "improvement", "organisation",
+          "journeys", "outcomes", "churn", "privacy", "reporting", "improvement", "organisation",
           "demo"]
 APPS = ["core", *LAYERS]
 MAX_LINES = 500

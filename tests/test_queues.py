@@ -43,11 +43,12 @@ ROUTES = {
     "surveys.tasks.retag_responses_task": "text",
     "surveys.tasks.discover_themes_task": "text",
     "cases.tasks.retrain_root_cause_model_task": "text",
+    "churn.tasks.churn_retrain_task": "text",
     "cases.tasks.manager_digest_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
 }
-APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "reporting.", "privacy.", "organisation.", "demo.")
+APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "churn.", "reporting.", "privacy.", "organisation.", "demo.")
 
 
 def _queue_of(name: str) -> str:

@@ -112,6 +112,9 @@ class Case(models.Model):
     due_soon_notified_at = models.DateTimeField(null=True, blank=True)
 
     value_at_risk = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # The customer's churn risk (0..1; 0: not scored), copied when the case opens and refreshed on
+    # open cases by each scoring run (cases.services.churn): the inbox sorts by it from an index.
+    customer_churn_risk = models.FloatField(default=0)
 
     # Closure.
     root_cause = models.ForeignKey(

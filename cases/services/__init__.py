@@ -21,6 +21,7 @@ The modules, one subject each (callers import from here):
     customer_move.py  cases moved to another customer (a merge or unmerge in customers)
     erasure.py  the case side of a personal-data erasure
     replies.py  e-mail that came back to a case: a reply, a bounce, an automatic reply (cases/mail)
+    churn.py    the customer's churn risk copied onto their open cases (the inbox's sort key)
 """
 
 from cases.services.actions import (
@@ -39,6 +40,7 @@ from cases.services.actions import (
     closure_errors,
     not_a_member,
 )
+from cases.services.churn import open_cases_churn_risk_refresh
 from cases.services.customer_move import cases_move_customer
 from cases.services.erasure import ERASED, FREE_TEXT_KEYS, cases_erase_free_text
 from cases.services.flow import (
@@ -68,6 +70,7 @@ from cases.services.sweep import (
 from cases.timeline import conflict_message, describe_event, render_customer_template
 
 __all__ = [
+    "open_cases_churn_risk_refresh",
     "ACTIONS", "ACTION_WORDS", "ANY", "BATCH_LIST", "ERASED", "FREE_TEXT_KEYS", "OPEN", "TRANSITIONS",
     "CaseConflict", "InvalidTransition", "SweepResult",
     "case_add_note", "case_assign", "case_change_priority", "case_claim", "case_close", "case_email_customer",

@@ -333,6 +333,7 @@ def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: Ca
         openings, customer=customer, response=response, alert=alert, team=team, assignee=assignee, priority=priority,
         sla_policy=policy, first_contact_due=first_due, resolution_due=resolution_due,
         value_at_risk=(customer.account_value or 0) if customer else 0, created_at=at,
+        customer_churn_risk=(customer.churn_risk or 0) if customer else 0,
     )
     insert_all([CaseResponse(case=case, response=response, attached_at=at)])
     if openings is not None:

@@ -51,7 +51,7 @@ SORT_HEADERS = {
     "sla": [(_("SLA"), "due", "due_desc")],
 }
 SORT_DIRECTIONS = {"due": "ascending", "due_desc": "descending", "newest": "descending", "oldest": "ascending",
-                   "priority": "descending", "value": "descending"}
+                   "priority": "descending", "value": "descending", "churn": "descending"}
 # `?panel=filters` / `?panel=bulk`: that panel open with its fields in the page (the no-JavaScript
 # way in; with HTMX the fields load when the panel is opened, see inbox_filters and bulk_fields).
 # `?panel=columns`: the column chooser open (its form sends it, so the chooser stays open after

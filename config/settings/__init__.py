@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "customers",
     "journeys",
     "outcomes",
+    "churn",  # churn risk per customer and account (docs/churn-risk.md)
     "reporting",
     "improvement",
     "privacy",
@@ -365,6 +366,9 @@ CELERY_BEAT_SCHEDULE = {
     "cases-retrain-root-cause-model": {
         "task": "cases.tasks.retrain_root_cause_model_task", "schedule": crontab(minute=0, hour=4),
     },
+    "churn-retrain": {  # train, measure and score every customer: nightly, after the root-cause model
+        "task": "churn.tasks.churn_retrain_task", "schedule": crontab(minute=30, hour=4),
+    },
     "followup-verification-sweep": {
         "task": "followup.tasks.verification_sweep_task", "schedule": crontab(minute="*/5"),
     },
@@ -416,6 +420,11 @@ THEME_DISCOVERY_MAX_PROPOSALS = envint("THEME_DISCOVERY_MAX_PROPOSALS", 8)
 # suggestion shown below this confidence (no suggestion rather than a wrong confident one).
 ROOT_CAUSE_MIN_TRAINING_CASES = envint("ROOT_CAUSE_MIN_TRAINING_CASES", 30)
 ROOT_CAUSE_MIN_CONFIDENCE = float(env("ROOT_CAUSE_MIN_CONFIDENCE", "0.15"))
+# Churn risk (churn/, docs/churn-risk.md): churn within this many days of a reference date; no
+# model (and no score) below this many churns in the training period or in the held-out period.
+CHURN_HORIZON_DAYS = envint("CHURN_HORIZON_DAYS", 90)
+CHURN_MIN_CHURNS = envint("CHURN_MIN_CHURNS", 20)
+CHURN_MIN_HELD_OUT_CHURNS = envint("CHURN_MIN_HELD_OUT_CHURNS", 5)
 # Verified recovery (followup): ask "Did we put it right?" this long after a case closes as
 # resolved, with a link valid this many days; never ask a customer contacted in the last N days.
 VERIFICATION_ENABLED = envbool("VERIFICATION_ENABLED", True)

@@ -25,8 +25,8 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["id", "external_id", "email", "name", "phone", "tier", "segment", "account_value", "attributes",
-                  "contact_opt_out", "contact_consent", "merged_into", "identities", "created_at", "updated_at"]
+        fields = ["id", "external_id", "email", "name", "phone", "tier", "segment", "account_value", "churn_risk",
+                  "attributes", "contact_opt_out", "contact_consent", "merged_into", "identities", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -89,7 +89,8 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ["id", "name", "external_id", "parent", "owner", "value", "renewal_date", "created_at", "updated_at"]
+        fields = ["id", "name", "external_id", "parent", "owner", "value", "renewal_date", "churn_risk", "created_at",
+                  "updated_at"]
         read_only_fields = fields
 
 

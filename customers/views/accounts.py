@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.panels import page_panels
 from customers import selectors
 from customers.models import Account
 
@@ -43,4 +44,5 @@ def visible_account(request: HttpRequest, pk: int) -> tuple[Account, list[int]]:
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account, tree = visible_account(request, pk)
     return render(request, "customers/account_detail.html",
-                  {"page": selectors.account_page(request.user, account, tree=tree), "account": account})
+                  {"page": selectors.account_page(request.user, account, tree=tree), "account": account,
+                   "panels": page_panels("account", request, account)})

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.panels import page_panels
 from customers import selectors, services
 from customers.filtersets import search_q
 from customers.forms import ConsentForm, MergeForm
@@ -43,6 +44,7 @@ def _render_page(request: HttpRequest, customer: Customer, *, consent_form: Cons
     return render(request, "customers/customer_detail.html", {
         "page": data, "customer": customer, "consent_form": consent_form or ConsentForm(),
         "merge_form": MergeForm(initial={"target": customer.pk}) if request.user.is_admin_role else None,
+        "panels": page_panels("customer", request, customer),
     }, status=status)
 
 

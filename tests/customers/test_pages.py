@@ -20,13 +20,14 @@ pytestmark = pytest.mark.django_db
 # Session, user, teams; the customer and whether it is visible (one EXISTS when a response is);
 # identities, channels, case counts, response count; the timeline's responses, cases, case events,
 # consent changes, merges; the trend; the accounts; the bell's unread count; the two-factor check
-# (an authenticator? and the role policy, cold): 19.
-CUSTOMER_PAGE_QUERIES = 19
+# (an authenticator? and the role policy, cold); the churn panel: the model in use, and without
+# one the outcome counts that say why (with one: the customer's risk): 21.
+CUSTOMER_PAGE_QUERIES = 21
 # Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their newest
 # answers, their newest NPS answers; open cases; children; the trend; the bell; the two-factor
-# check (two, cold): 14 for the owner
+# check (two, cold); the churn panel (two, as on the customer page): 16 for the owner
 # (anyone else: up to four more, whether a contact is theirs to see and which).
-ACCOUNT_PAGE_QUERIES = 14
+ACCOUNT_PAGE_QUERIES = 16
 
 
 def _client(user) -> Client:

@@ -83,7 +83,7 @@ def test_the_multiple_choice_filters_add_no_distinct(personas, north_cases, extr
 # Which partial index serves each (view, sort): the team's, or for "My open" the assignee's (the
 # planner may walk the team's and filter the assignee on a small table; both keep the order).
 INDEX_KEY = {"": "next_due", "due": "next_due", "due_desc": "next_due", "newest": "created",
-             "oldest": "created", "priority": "prio", "value": "value"}
+             "oldest": "created", "priority": "prio", "value": "value", "churn": "churn"}
 
 
 def _plan(sql: str) -> dict:

@@ -171,7 +171,7 @@ def test_the_api_round_trip(api_client, personas, north_cases):
 
 @pytest.mark.parametrize(("payload", "errors"), [
     ({"name": "X", "params": {"view": "team", "sort": "score"}},
-     {"sort": ["Unknown sort score: use one of due, due_desc, newest, oldest, priority, value."]}),
+     {"sort": ["Unknown sort score: use one of due, due_desc, newest, oldest, priority, value, churn."]}),
     ({"name": "X", "params": {"view": "inbox"}},
      {"view": ["Use one of mine, unassigned, team, overdue, due_soon, recently_closed."]}),
     ({"name": "X", "params": {"team": ["999999"]}},

@@ -18,15 +18,16 @@ from tests.inbox.helpers import make_case
 
 INBOX = "/cases/"
 
-# name: (priority, opened days ago, value at risk, first contact due in hours). A and F tie on
-# everything but their id (A made first); B and C tie on value at risk.
+# name: (priority, opened days ago, value at risk, first contact due in hours, customer's churn
+# risk). A and F tie on everything but their id (A made first); B and C tie on value at risk;
+# A, D and F on churn risk.
 CASES = {
-    "A": ("normal", 5, "100", 4),
-    "B": ("urgent", 1, "500", 10),
-    "C": ("high", 3, "500", -2),  # overdue
-    "D": ("urgent", 2, "50", 1),
-    "E": ("low", 4, "900", 20),
-    "F": ("normal", 5, "100", 4),
+    "A": ("normal", 5, "100", 4, 0.2),
+    "B": ("urgent", 1, "500", 10, 0.0),  # not scored
+    "C": ("high", 3, "500", -2, 0.7),  # overdue
+    "D": ("urgent", 2, "50", 1, 0.2),
+    "E": ("low", 4, "900", 20, 0.05),
+    "F": ("normal", 5, "100", 4, 0.2),
 }
 EXPECTED = {
     None: ["C", "D", "A", "F", "B", "E"],  # the view's own order: overdue first, then due soonest
@@ -36,6 +37,7 @@ EXPECTED = {
     "oldest": ["A", "F", "E", "C", "D", "B"],
     "priority": ["D", "B", "C", "A", "F", "E"],
     "value": ["E", "C", "B", "A", "F", "D"],
+    "churn": ["C", "D", "A", "F", "E", "B"],
 }
 
 
@@ -43,10 +45,10 @@ EXPECTED = {
 def team_cases(personas) -> dict[str, Case]:
     base = timezone.now().replace(microsecond=0)
     made = {}
-    for name, (priority, days_ago, value, due_in) in CASES.items():
+    for name, (priority, days_ago, value, due_in, churn_risk) in CASES.items():
         case = make_case(personas.north, priority=priority, comment=f"case {name}")
         Case.objects.filter(pk=case.pk).update(
-            created_at=base - timedelta(days=days_ago), value_at_risk=Decimal(value),
+            created_at=base - timedelta(days=days_ago), value_at_risk=Decimal(value), customer_churn_risk=churn_risk,
             first_contact_due=base + timedelta(hours=due_in), resolution_due=base + timedelta(hours=48),
         )
         made[name] = case
@@ -124,7 +126,7 @@ def test_an_unknown_sort_is_a_field_error_on_the_page(alice_client, team_cases):
     response = alice_client.get(INBOX, {"view": "team", "sort": "bogus"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Unknown sort bogus: use one of due, due_desc, newest, oldest, priority, value." in html
+    assert "Unknown sort bogus: use one of due, due_desc, newest, oldest, priority, value, churn." in html
     assert names(team_cases, page_rows(html)) == EXPECTED[None]
 
 
@@ -136,5 +138,5 @@ def test_the_api_sorts_and_refuses_an_unknown_sort(api_client, personas, team_ca
     response = api_client.get("/api/v1/cases/", {"sort": "score"})
     assert response.status_code == 400
     assert response.json() == {
-        "sort": ["Unknown sort score: use one of due, due_desc, newest, oldest, priority, value."]
+        "sort": ["Unknown sort score: use one of due, due_desc, newest, oldest, priority, value, churn."]
     }

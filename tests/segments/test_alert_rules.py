@@ -138,3 +138,16 @@ def test_the_backtest_api_takes_a_drafts_segments(api_client, personas, enterpri
         "metric": "nps", "operator": "lte", "threshold": 6, "days": 7, "segments": ["key-accounts"]}, format="json")
     assert answer.status_code == 200
     assert (answer.json()["scanned"], answer.json()["alerts"]) == (1, 1)
+
+
+def test_a_rule_for_customers_at_high_churn_risk(personas):
+    """Churn risk (docs/churn-risk.md) read by an alert rule through a segment: no query to evaluate it."""
+    defaults_off()
+    at_risk = rule(name="Detractor at risk")
+    at_risk.segments.add(_segment("High churn risk", [{"field": "churn_risk", "operator": "gte", "value": 0.6}]))
+    risky = response(nps=3, cust=customer(churn_risk=0.72))
+    calm = response(nps=3, cust=customer(churn_risk=0.2))
+    unscored = response(nps=3, cust=customer())
+    assert [a.rule.name for a in alerts_raise_for_response(response=risky)] == ["Detractor at risk"]
+    assert alerts_raise_for_response(response=calm) == []
+    assert alerts_raise_for_response(response=unscored) == []

@@ -17,8 +17,8 @@ from tests.factories import AccountFactory, ContactFactory, CustomerFactory
     ([], "Add at least one condition."),
     ("tier", "Conditions must be a list."),
     ([{"field": "colour", "operator": "equals", "value": "red"}],
-     "Condition 1: unknown field “colour”; use one of tier, segment, account_value, account.value, region, "
-     "lifecycle_stage, industry or attributes.<key>."),
+     "Condition 1: unknown field “colour”; use one of tier, segment, account_value, churn_risk, account.value, "
+     "region, lifecycle_stage, industry or attributes.<key>."),
     ([{"field": "tier", "operator": "gte", "value": 3}],
      "Condition 1: “gte” does not apply to tier; use one of equals, one_of, contains, is_set."),
     ([{"field": "tier", "operator": "equals", "value": "gold"}, {"field": "account_value", "operator": "gte",

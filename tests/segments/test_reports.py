@@ -137,3 +137,21 @@ def test_the_comparison_page_query_count_does_not_grow_with_the_data(
     with django_assert_max_num_queries(SEGMENT_PAGE_QUERIES):
         page = client.get("/reports/segments/")
     assert page.status_code == 200
+
+
+def test_a_churn_risk_segment_is_compared_and_filters_reports(api_client, world):
+    """Churn risk (docs/churn-risk.md) as a segment: sam (0.8) and gina (0.5) are at high risk,
+    gus (0.1) is not, nia is not scored."""
+    from surveys.models import Customer
+
+    for name, risk in (("sam", 0.8), ("gina", 0.5), ("gus", 0.1)):
+        Customer.objects.filter(name=name).update(churn_risk=risk)
+    with transaction.atomic():
+        segment_save(Segment(name="High churn risk",
+                             conditions=[{"field": "churn_risk", "operator": "gte", "value": 0.5}]))
+    api_client.force_authenticate(world.mia)
+    rows = {r["segment"]: (r["customers"], r["responses"], r["cases"])
+            for r in _rows(api_client.get("/api/v1/reports/segments/"))}
+    assert rows["High churn risk"] == (2, 3, 2)
+    scores = api_client.get("/api/v1/reports/scores-by-touchpoint/", {"segment": "high-churn-risk"})
+    assert sorted((r["group"], r["responses"]) for r in _rows(scores)) == [("Store", 1), ("Web", 2)]

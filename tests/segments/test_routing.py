@@ -75,3 +75,15 @@ def test_the_settings_page_and_the_api_save_a_rules_segments(client, api_client,
     assert list(RoutingRule.objects.get(name="Key 2").segments.all()) == [key_accounts]
     listing = client.get("/settings/routing/").content.decode()
     assert "Segments: Key accounts" in listing
+
+
+def test_customers_at_high_churn_risk_are_routed_to_their_team(personas):
+    """Churn risk (docs/churn-risk.md) read by routing through a segment."""
+    with transaction.atomic():
+        at_risk = segment_save(Segment(name="At risk", conditions=[
+            {"field": "churn_risk", "operator": "gte", "value": 0.5}]))
+    routing_rule_save(RoutingRule(name="At risk to South", order=10, team=personas.south), segments=[at_risk])
+    rules_changed()
+    assert route_team_id(_response(CustomerFactory(churn_risk=0.65))) == personas.south.pk
+    assert route_team_id(_response(CustomerFactory(churn_risk=0.1))) == personas.north.pk
+    assert route_team_id(_response(CustomerFactory())) == personas.north.pk  # not scored

@@ -8,7 +8,7 @@ from accounts.models import User
 # Each stage of the flow adds its demo data in its own module, in flow order. A module
 # receives what the earlier ones returned (teams, people, sources...) and adds to it.
 STAGES = ["demo.people", "demo.surveys", "demo.themes", "demo.alerts", "demo.cases", "demo.followup", "demo.customers", "demo.journeys",
-          "demo.insights", "demo.outcomes", "demo.plans"]
+          "demo.insights", "demo.outcomes", "demo.churn", "demo.plans"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,38 @@
+"""/api/v1/churn/model/ (the model in use and its held-out figures) and
+/api/v1/churn/customers/<id>/ (a customer's risk with its reasons, for those who may see them)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from churn import selectors
+from churn.api import serializers as s
+
+
+class ChurnModelView(APIView):
+    @extend_schema(responses=s.ChurnStatusSerializer)
+    def get(self, request):
+        """The churn model in use (accuracy and calibration on a later, held-out period), or why
+        there is none yet (no outcomes, too few churns)."""
+        overview = selectors.churn_overview()
+        return Response(s.ChurnStatusSerializer({"model": overview.model, "why_not": overview.why_not}).data)
+
+
+class CustomerRiskView(APIView):
+    @extend_schema(responses=s.CustomerRiskSerializer)
+    def get(self, request, pk: int):
+        """A customer's churn risk and its main reasons, in the caller's language. 404 when the
+        customer is not yours to see or is not scored."""
+        from customers.selectors import customer_visible
+        from surveys.models import Customer
+
+        customer = Customer.objects.filter(pk=pk).first()
+        if customer is None or not customer_visible(request.user, customer):
+            raise NotFound("No such customer.")
+        risk = selectors.customer_risk(customer.pk)
+        if risk is None:
+            raise NotFound("This customer has no churn risk (no model yet, or nothing recent to read).")
+        return Response(s.CustomerRiskSerializer(risk).data)

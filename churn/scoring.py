@@ -1,0 +1,104 @@
+"""Scoring every customer with the newest churn model, a range of customer ids at a time: one
+feature table (churn.features), one matrix product, and one statement writing both the customer's
+risk with its reasons and surveys.Customer.churn_risk. Then customers who left the population lose
+their score, each account takes its most at-risk contact's risk, and open cases get the copy the
+inbox sorts by (cases.services.open_cases_churn_risk_refresh).
+
+    churn_score_all(*, model, now=None) -> int    # customers scored
+
+Runs after training (churn.tasks, `manage.py churn_train`); a second run with the same model
+rewrites the same numbers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cases.services import open_cases_churn_risk_refresh
+from churn import features
+from churn.model import Parameters, reasons_json
+from churn.models import ChurnModel
+
+logger = logging.getLogger(__name__)
+
+STEP = 20_000  # customer ids per range: ~20 k rows of features in memory, one write of each kind
+
+# Both writes of a range in one statement (one transaction, the arrays sent once): the risk with
+# its reasons, and the customer's copy that segments, rules, routing and reports read.
+_WRITE = """
+WITH t AS (SELECT * FROM unnest(%(ids)s::bigint[], %(risks)s::float8[], %(reasons)s::text[]) AS t(c, r, x)),
+risks AS (
+    INSERT INTO churn_customerrisk (customer_id, model_id, risk, reasons, scored_at)
+    SELECT c, %(model)s, r, x::jsonb, %(now)s FROM t
+    ON CONFLICT (customer_id) DO UPDATE
+    SET model_id = EXCLUDED.model_id, risk = EXCLUDED.risk, reasons = EXCLUDED.reasons, scored_at = EXCLUDED.scored_at
+)
+UPDATE surveys_customer cu SET churn_risk = t.r FROM t WHERE cu.id = t.c AND cu.churn_risk IS DISTINCT FROM t.r
+"""
+
+_FORGET_STALE = [
+    # Out of the population (churned, erased, no answer for a year): no score rather than an old one.
+    """UPDATE surveys_customer cu SET churn_risk = NULL WHERE cu.churn_risk IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM churn_customerrisk r WHERE r.customer_id = cu.id AND r.model_id = %(model)s)""",
+    "DELETE FROM churn_customerrisk WHERE model_id <> %(model)s",
+    # An account's risk: its most at-risk contact's.
+    """UPDATE customers_account a SET churn_risk = t.risk FROM (
+           SELECT a2.id, (SELECT max(cu.churn_risk) FROM customers_contact k JOIN surveys_customer cu ON cu.id = k.customer_id
+                          WHERE k.account_id = a2.id) AS risk
+           FROM customers_account a2) t
+       WHERE a.id = t.id AND a.churn_risk IS DISTINCT FROM t.risk""",
+]
+
+
+def _root_causes(names: list[str]) -> list[int]:
+    prefix = features.root_cause_feature(0)[:-1]
+    return [int(name.removeprefix(prefix)) for name in names if name.startswith(prefix)]
+
+
+def churn_score_all(*, model: ChurnModel, now: datetime | None = None, step: int = STEP) -> int:
+    now = now or timezone.now()
+    parameters = Parameters.from_json(model.parameters)
+    causes = _root_causes(parameters.names)
+    started = time.monotonic()
+    scored = 0
+    for low, high in features.id_ranges(step):
+        table = features.feature_table(at=now, low=low, high=high, root_causes=causes)
+        if not len(table.customer_ids):
+            continue
+        if table.names != parameters.names:  # the code's features changed since training
+            raise ValueError("the stored churn model's features are not the ones computed now: retrain it")
+        risks = parameters.risk(table.values)
+        reasons = reasons_json(
+            parameters.contributions(table.values),
+            table.names,
+            table.values,
+            parameters.mean,
+        )
+        params = {
+            "model": model.pk,
+            "now": now,
+            "ids": table.customer_ids.tolist(),
+            "risks": risks.tolist(),
+            "reasons": reasons,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_WRITE, params)
+        scored += len(table.customer_ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in _FORGET_STALE:
+            cursor.execute(statement, {"model": model.pk})
+    open_cases_churn_risk_refresh()  # the inbox's "churn risk" order reads a copy on each open case
+    ChurnModel.objects.filter(pk=model.pk).update(scored=scored)
+    logger.info(
+        "churn risk scored",
+        extra={
+            "model_id": model.pk,
+            "customers": scored,
+            "seconds": round(time.monotonic() - started, 2),
+        },
+    )
+    return scored
