@@ -42,7 +42,8 @@ from bench.reports_data import (
 from bench.reports_pages import REQUESTS, WARMUP, measure
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "closeloop_bench_reports"
+# BENCH_REPORTS_DB names another database (helpers sharing a machine each keep their own).
+DB_NAME = os.environ.get("BENCH_REPORTS_DB", "closeloop_bench_reports")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 500
 DOC = ROOT / "docs" / "benchmarks_reports.md"
@@ -78,7 +79,7 @@ def measure_only() -> dict:
     return {"responses": responses, "cases": cases, **_measured()}
 
 
-def child(n_responses: int) -> dict:
+def child(n_responses: int, measure: bool = True) -> dict:
     import django
 
     django.setup()
@@ -90,7 +91,7 @@ def child(n_responses: int) -> dict:
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.monotonic() - migrate_started
     filled = fill(n_responses)
-    return {"migrate_seconds": migrate_seconds, **filled, **_measured()}
+    return {"migrate_seconds": migrate_seconds, **filled, **(_measured() if measure else {})}
 
 
 def _measured() -> dict:
@@ -166,7 +167,8 @@ def report(f: dict) -> str:
 def run(args=None) -> str:
     n_responses = getattr(args, "responses", None) or 10_000_000
     measure = getattr(args, "measure_only", False)
-    keep = getattr(args, "keep", False) or measure
+    fill_only = getattr(args, "fill_only", False)
+    keep = getattr(args, "keep", False) or measure or fill_only
     if not measure:
         _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         _admin(f'CREATE DATABASE "{DB_NAME}"')
@@ -184,7 +186,7 @@ def run(args=None) -> str:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "bench.bench_reports", "--child", "--responses", str(n_responses)]
-            + (["--measure-only"] if measure else []),
+            + (["--measure-only"] if measure else []) + (["--fill-only"] if fill_only else []),
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
         )
         if proc.returncode != 0:
@@ -193,6 +195,8 @@ def run(args=None) -> str:
     finally:
         if not keep:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    if fill_only:
+        return f"filled {DB_NAME}: {figures['responses']:,} responses, {figures['cases']:,} cases in {figures['seconds']:.0f} s"
     text = report(figures)
     if figures["responses"] >= 9_900_000:
         write_figures(DOC, text)
@@ -206,12 +210,14 @@ def main(argv=None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--measure-only", action="store_true",
                         help="measure the database kept by an earlier --keep run, without filling it again")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="build and keep the database without measuring (measure it later, e.g. under a lock)")
     args = parser.parse_args(argv)
     if args.child and args.measure_only:
         print(json.dumps(measure_only()))
         return 0
     if args.child:
-        print(json.dumps(child(args.responses)))
+        print(json.dumps(child(args.responses, measure=not args.fill_only)))
         return 0
     print(run(args))
     return 0
