@@ -1,9 +1,19 @@
 """The scores page: NPS, CSAT and CES of the responses answered in the period, by week or month
-and by survey, touchpoint, location or team."""
+and by survey, touchpoint, location or team.
+
+Read from the daily rollup (surveys.ScoreRollup, kept by database triggers: see surveys.rollups)
+whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole local days): a
+manager's 90 days are some ten thousand rollup rows instead of a million responses. A filter on
+what the rollup does not key (location, customer tier or segment) reads the responses themselves,
+as does the breakdown by location."""
 
 from __future__ import annotations
 
-from django.db.models import Count
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +22,7 @@ from reporting.filters import ReportFilters
 from reporting.selectors.common import team_names_by_id
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.tables import Column, Table
-from surveys.models import Survey
+from surveys.models import ScoreRollup, Survey
 
 
 SCORE_DIMENSIONS = {
@@ -23,16 +33,68 @@ SCORE_DIMENSIONS = {
 }
 
 
+ROLLUP_SUMS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2", "ces_n",
+               "ces_ease_n", "ces_ease_sum", "ces_high_effort")
+
+
+def _local_day(moment: dt.datetime | None, tz) -> dt.date | None | bool:
+    """The local date of a midnight bound; False when the bound is not a local midnight."""
+    if moment is None:
+        return None
+    local = moment.astimezone(tz)
+    return local.date() if local.time() == dt.time.min else False
+
+
+def score_rollup(filters: ReportFilters):
+    """The ScoreRollup rows behind the filters, or None when the filters narrow by something the
+    rollup is not keyed by (the caller then aggregates the responses). Team scoping is the same
+    as ReportFilters.responses(): the visible (or chosen) teams' rows only."""
+    if filters.location or filters.tier or filters.segment is not None:
+        return None
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)  # the rollup's days (surveys.rollups)
+    first, end = _local_day(filters.start, tz), _local_day(filters.end, tz)
+    if first is False or end is False:
+        return None
+    qs = ScoreRollup.objects.order_by()
+    if filters.team_ids is not None:
+        qs = qs.filter(team_id__in=filters.team_ids)
+    if filters.survey_id:
+        qs = qs.filter(survey_id=filters.survey_id)
+    if filters.touchpoint:
+        qs = qs.filter(touchpoint=filters.touchpoint)
+    if first:
+        qs = qs.filter(day__gte=first)
+    if end:
+        qs = qs.filter(day__lt=end)
+    return qs
+
+
+def _rollup_sums(qs) -> list[dict]:
+    """SUM each count per group; groups whose responses were all erased or moved are left out.
+    The keys are score_aggregates()'s (ces_ease is the average of the rescaled CES)."""
+    rows = []
+    for r in qs.annotate(**{f"sum_{c}": Sum(c) for c in ROLLUP_SUMS}).filter(sum_responses__gt=0):
+        row = {k: v for k, v in r.items() if not k.startswith("sum_")}
+        row.update({c: r[f"sum_{c}"] for c in ROLLUP_SUMS if c not in ("ces_ease_n", "ces_ease_sum")})
+        row["ces_ease"] = r["sum_ces_ease_sum"] / r["sum_ces_ease_n"] if r["sum_ces_ease_n"] else None
+        rows.append(row)
+    return rows
+
+
 def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
     trunc = TruncWeek if period == "week" else TruncMonth
-    rows = (
-        filters.responses()
-        .order_by()
-        .annotate(period=trunc("answered_at"))
-        .values("period")
-        .annotate(responses=Count("*"), **score_aggregates())
-        .order_by("-period")  # newest first; the chart puts them back in time order
-    )
+    rollup = score_rollup(filters)
+    if rollup is not None:
+        rows = _rollup_sums(rollup.annotate(period=trunc("day")).values("period").order_by("-period"))
+    else:
+        rows = (
+            filters.responses()
+            .order_by()
+            .annotate(period=trunc("answered_at"))
+            .values("period")
+            .annotate(responses=Count("*"), **score_aggregates())
+            .order_by("-period")  # newest first; the chart puts them back in time order
+        )
     table = Table(
         f"scores-{period}ly",
         f"Scores by {period}",
@@ -40,7 +102,8 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
         description=_("Responses answered in the period, newest first; weeks start on Monday."),
     )
     for r in rows:
-        label = timezone.localtime(r["period"]).date()
+        # a day of the rollup, or a local midnight of the responses' aggregate
+        label = timezone.localtime(r["period"]).date() if isinstance(r["period"], dt.datetime) else r["period"]
         table.add({"period": label.isoformat() if period == "week" else label.strftime("%Y-%m"),
                    "responses": r["responses"], **score_figures(r)})
     return table
@@ -48,13 +111,17 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
 
 def scores_by(filters: ReportFilters, by: str) -> Table:
     label, field_name = SCORE_DIMENSIONS[by]
-    rows = list(
-        filters.responses()
-        .order_by()
-        .values(field_name)
-        .annotate(responses=Count("*"), **score_aggregates())
-        .order_by("-responses")
-    )
+    rollup = score_rollup(filters) if by != "location" else None
+    if rollup is not None:
+        rows = sorted(_rollup_sums(rollup.values(field_name)), key=lambda r: (-r["responses"], str(r[field_name])))
+    else:
+        rows = list(
+            filters.responses()
+            .order_by()
+            .values(field_name)
+            .annotate(responses=Count("*"), **score_aggregates())
+            .order_by("-responses", field_name)
+        )
     names: dict = {}
     if by == "team":
         names = team_names_by_id(r[field_name] for r in rows)
