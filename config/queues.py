@@ -14,7 +14,7 @@ KINDS = {
     "cases": "the SLA sweep and the verification sweep",
     "notifications": "alert e-mails, the notification outbox (e-mail, chat, in-app), verification requests",
     "text": "text and models: theme tagging and discovery, root-cause model training",
-    "reports": "reports, exports and imports: the managers' digest, the score rollup's compaction, CSV imports of customers and accounts, the outer-loop scan",
+    "reports": "reports, exports and imports: the managers' digest, the report rollups' compaction, CSV imports of customers and accounts, the outer-loop scan",
 }
 DEFAULT = "celery"
 
@@ -30,7 +30,7 @@ _TASKS = {
              "cases.tasks.retrain_root_cause_model_task"],
     # Glob patterns (Celery's routing) too: any report or export task added later.
     # Imports are bulk work a person started and watches: never ahead of a webhook or the SLA sweep.
-    "reports": ["cases.tasks.manager_digest_task", "surveys.tasks.score_rollup_compact_task", "reporting.tasks.*", "privacy.tasks.*", "imports.tasks.*",
+    "reports": ["cases.tasks.manager_digest_task", "reporting.tasks.*", "privacy.tasks.*", "imports.tasks.*",
                 "improvement.tasks.*"],
 }
 ROUTES = {task: {"queue": queue} for queue, tasks in _TASKS.items() for task in tasks}

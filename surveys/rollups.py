@@ -14,7 +14,7 @@ periodic task) folds the fresh deltas of each key into one row, so the table sta
 per (day, team, survey, touchpoint) with something in it.
 
 Days are local days of settings.TIME_ZONE, written into the trigger when it is created: after
-changing TIME_ZONE run `manage.py rollup_scores --rebuild`, which recreates the triggers and
+changing TIME_ZONE run `manage.py rollups --rebuild`, which recreates the triggers and
 rebuilds the rollup from the responses (also the backfill, and idempotent)."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ READ_COLUMNS = (
 )
 
 
-def _ease(p: str) -> str:
+def ces_ease_sql(p: str) -> str:
     """reporting.selectors.scoring.ces_ease01 in SQL: CES as 0 (hardest) .. 1 (easiest)."""
     lo, hi, raw = (
         f"CAST(COALESCE({p}ces_scale_min, 1) AS REAL)",
@@ -60,36 +60,39 @@ def _ease(p: str) -> str:
     )
 
 
-def _flag(condition: str) -> str:
+def flag_sql(condition: str) -> str:
     return f"(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+def local_day_sql(column: str) -> str:
+    """The local date (settings.TIME_ZONE) of a timestamp column, in SQL."""
+    tz = settings.TIME_ZONE.replace("'", "")
+    if connection.vendor == "postgresql":
+        return f"CAST(({column} AT TIME ZONE '{tz}') AS date)"
+    return f"django_datetime_cast_date({column}, '{tz}', 'UTC')"  # Django registers it on every SQLite connection
 
 
 def _values(p: str) -> dict[str, str]:
     """Each rollup column's value for one response (`p` is the row alias with its dot)."""
-    tz = settings.TIME_ZONE.replace("'", "")
-    if connection.vendor == "postgresql":
-        day = f"CAST(({p}answered_at AT TIME ZONE '{tz}') AS date)"
-    else:  # Django registers this function on every SQLite connection it opens
-        day = f"django_datetime_cast_date({p}answered_at, '{tz}', 'UTC')"
-    ease = _ease(p)
+    ease = ces_ease_sql(p)
     return {
-        "day": day,
+        "day": local_day_sql(f"{p}answered_at"),
         "team_id": f"{p}team_id",
         "survey_id": f"{p}survey_id",
         "touchpoint": f"{p}touchpoint",
         "responses": "1",
-        "nps_n": _flag(f"{p}nps IS NOT NULL"),
-        "promoters": _flag(f"{p}nps >= {PROMOTER_AT_LEAST}"),
-        "passives": _flag(
+        "nps_n": flag_sql(f"{p}nps IS NOT NULL"),
+        "promoters": flag_sql(f"{p}nps >= {PROMOTER_AT_LEAST}"),
+        "passives": flag_sql(
             f"{p}nps >= {PASSIVE_AT_LEAST} AND {p}nps < {PROMOTER_AT_LEAST}"
         ),
-        "detractors": _flag(f"{p}nps <= {DETRACTOR_AT_MOST}"),
-        "csat_n": _flag(f"{p}csat IS NOT NULL"),
-        "csat_top2": _flag(f"{p}csat >= COALESCE({p}csat_scale_max, 5) - 1"),
-        "ces_n": _flag(f"{p}ces IS NOT NULL"),
-        "ces_ease_n": _flag(f"({ease}) IS NOT NULL"),
+        "detractors": flag_sql(f"{p}nps <= {DETRACTOR_AT_MOST}"),
+        "csat_n": flag_sql(f"{p}csat IS NOT NULL"),
+        "csat_top2": flag_sql(f"{p}csat >= COALESCE({p}csat_scale_max, 5) - 1"),
+        "ces_n": flag_sql(f"{p}ces IS NOT NULL"),
+        "ces_ease_n": flag_sql(f"({ease}) IS NOT NULL"),
         "ces_ease_sum": f"COALESCE({ease}, 0.0)",
-        "ces_high_effort": _flag(f"({ease}) < 0.5"),
+        "ces_high_effort": flag_sql(f"({ease}) < 0.5"),
     }
 
 
@@ -113,12 +116,14 @@ def _changed(a: str, b: str) -> str:
     return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in READ_COLUMNS)
 
 
-def _aggregate_select(signed_rows: str) -> str:
+def aggregate_select(
+    signed_rows: str, key: tuple[str, ...] = KEY, counts: tuple[str, ...] = COUNTS
+) -> str:
     """Sum signed per-response values by key: one delta row per key the rows touch."""
     return (
-        f"SELECT {', '.join(KEY)}, {', '.join(f'SUM(s * {c})' for c in COUNTS)}, true "
-        f"FROM ({signed_rows}) AS d GROUP BY {', '.join(KEY)} "
-        f"HAVING {' OR '.join(f'SUM(s * {c}) <> 0' for c in COUNTS)}"
+        f"SELECT {', '.join(key)}, {', '.join(f'SUM(s * {c})' for c in counts)}, true "
+        f"FROM ({signed_rows}) AS d GROUP BY {', '.join(key)} "
+        f"HAVING {' OR '.join(f'SUM(s * {c}) <> 0' for c in counts)}"
     )
 
 
@@ -131,10 +136,10 @@ def trigger_sql() -> list[str]:
     """The statements that (re)create the rollup triggers for the current database and TIME_ZONE."""
     insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
     if connection.vendor == "postgresql":
-        on_insert = _aggregate_select(_signed(1, "n", "new_rows n"))
-        on_delete = _aggregate_select(_signed(-1, "o", "old_rows o"))
+        on_insert = aggregate_select(_signed(1, "n", "new_rows n"))
+        on_delete = aggregate_select(_signed(-1, "o", "old_rows o"))
         moved = f" JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.')}"
-        on_update = _aggregate_select(
+        on_update = aggregate_select(
             _signed(1, "n", "new_rows n" + moved)
             + " UNION ALL "
             + _signed(-1, "o", "new_rows n" + moved)
@@ -205,11 +210,15 @@ def drop_trigger_sql() -> list[str]:
     ]
 
 
-def _folded(where: str) -> str:
-    """Sums per key of the rollup rows matching `where`, as compacted (fresh = false) rows."""
+def _folded(
+    table: str, key: tuple[str, ...], counts: tuple[str, ...], where: str
+) -> str:
+    """Sums per key of the rollup rows matching `where`, as compacted (fresh = false) rows; keys
+    whose counts are all zero are left out (floats' residue is not a count)."""
+    integers = [c for c in counts if not c.endswith("_sum") or c == "nps_sum"]
     return (
-        f"SELECT {', '.join(KEY)}, {', '.join(f'SUM({c}) AS {c}' for c in COUNTS)}, false AS fresh FROM {TABLE} {where} "
-        f"GROUP BY {', '.join(KEY)} HAVING {' OR '.join(f'SUM({c}) <> 0' for c in COUNTS if c != 'ces_ease_sum')}"
+        f"SELECT {', '.join(key)}, {', '.join(f'SUM({c}) AS {c}' for c in counts)}, false AS fresh FROM {table} {where} "
+        f"GROUP BY {', '.join(key)} HAVING {' OR '.join(f'SUM({c}) <> 0' for c in integers)}"
     )
 
 
@@ -225,7 +234,7 @@ def rebuild() -> int:
         cursor.execute(f"DELETE FROM {TABLE}")
         cursor.execute(
             f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
-            + _aggregate_select(_signed(1, "r", f"{RESPONSES} r")).replace(
+            + aggregate_select(_signed(1, "r", f"{RESPONSES} r")).replace(
                 "true FROM", "false FROM"
             )
             + " ORDER BY team_id, day"  # a team's days side by side on disk
@@ -238,28 +247,36 @@ def rebuild() -> int:
 
 
 def compact() -> int:
+    """Fold the score rollup's fresh deltas (see fold). Returns the number of deltas folded."""
+    return fold(TABLE, KEY, COUNTS)
+
+
+def fold(table: str, key: tuple[str, ...], counts: tuple[str, ...]) -> int:
     """Fold each key's fresh deltas (and its earlier folded row) into one row; drop keys whose
     counts are all zero (every response of it erased or moved). Inserts wait meanwhile (EXCLUSIVE
     lock on PostgreSQL: readers do not), so a delta committed during the fold is kept, not lost.
-    Returns the number of fresh deltas folded."""
+    Returns the number of fresh deltas folded. Nullable key columns are compared through
+    COALESCE(..., -1) / COALESCE(..., '')."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {TABLE} IN EXCLUSIVE MODE")
-        cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE fresh")
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE fresh")
         fresh = cursor.fetchone()[0]
         if not fresh:
             return 0
-        # The keys with a fresh delta; NULL team (no team) compared as -1.
-        keys = (
-            f"(day, COALESCE(team_id, -1), survey_id, touchpoint) IN "
-            f"(SELECT day, COALESCE(team_id, -1), survey_id, touchpoint FROM {TABLE} WHERE fresh)"
+        columns = ", ".join(
+            f"COALESCE({c}, {'-1' if c.endswith('_id') else chr(39) * 2})"
+            if c != "day"
+            else c
+            for c in key
         )
+        keys = f"({columns}) IN (SELECT {columns} FROM {table} WHERE fresh)"
         cursor.execute(
-            f"CREATE TEMPORARY TABLE scorerollup_fold AS {_folded('WHERE ' + keys)}"
+            f"CREATE TEMPORARY TABLE rollup_fold AS {_folded(table, key, counts, 'WHERE ' + keys)}"
         )
-        cursor.execute(f"DELETE FROM {TABLE} WHERE {keys}")
+        cursor.execute(f"DELETE FROM {table} WHERE {keys}")
         cursor.execute(
-            f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) SELECT * FROM scorerollup_fold"
+            f"INSERT INTO {table} ({', '.join(key)}, {', '.join(counts)}, fresh) SELECT * FROM rollup_fold"
         )
-        cursor.execute("DROP TABLE scorerollup_fold")
+        cursor.execute("DROP TABLE rollup_fold")
         return fresh

@@ -57,11 +57,3 @@ def discover_themes_task() -> dict:
     result = discover()
     return {"proposed": [t.name for t in result.themes], "comments": result.comments, "reason": result.reason}
 
-
-@shared_task(acks_late=True, ignore_result=True)
-def score_rollup_compact_task() -> dict:
-    """Beat, every minute: fold the score rollup's fresh deltas into one row per key
-    (surveys.rollups.compact). Idempotent: a re-run with nothing fresh does nothing."""
-    from surveys import rollups
-
-    return {"folded": rollups.compact()}

@@ -44,7 +44,7 @@ ROUTES = {
     "surveys.tasks.discover_themes_task": "text",
     "cases.tasks.retrain_root_cause_model_task": "text",
     "cases.tasks.manager_digest_task": "reports",
-    "surveys.tasks.score_rollup_compact_task": "reports",
+    "reporting.tasks.rollups_compact_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
 }

@@ -9,21 +9,15 @@ as does the breakdown by location."""
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-
-from django.conf import settings
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
-from reporting.selectors.common import team_names_by_id
+from reporting.selectors.common import local_date, rollup_rows, team_names_by_id
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.tables import Column, Table
 from surveys.models import ScoreRollup, Survey
-
 
 SCORE_DIMENSIONS = {
     "survey": ("Survey", "survey_id"),
@@ -37,36 +31,9 @@ ROLLUP_SUMS = ("responses", "nps_n", "promoters", "passives", "detractors", "csa
                "ces_ease_n", "ces_ease_sum", "ces_high_effort")
 
 
-def _local_day(moment: dt.datetime | None, tz) -> dt.date | None | bool:
-    """The local date of a midnight bound; False when the bound is not a local midnight."""
-    if moment is None:
-        return None
-    local = moment.astimezone(tz)
-    return local.date() if local.time() == dt.time.min else False
-
-
 def score_rollup(filters: ReportFilters):
-    """The ScoreRollup rows behind the filters, or None when the filters narrow by something the
-    rollup is not keyed by (the caller then aggregates the responses). Team scoping is the same
-    as ReportFilters.responses(): the visible (or chosen) teams' rows only."""
-    if filters.location or filters.tier or filters.segment is not None:
-        return None
-    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)  # the rollup's days (surveys.rollups)
-    first, end = _local_day(filters.start, tz), _local_day(filters.end, tz)
-    if first is False or end is False:
-        return None
-    qs = ScoreRollup.objects.order_by()
-    if filters.team_ids is not None:
-        qs = qs.filter(team_id__in=filters.team_ids)
-    if filters.survey_id:
-        qs = qs.filter(survey_id=filters.survey_id)
-    if filters.touchpoint:
-        qs = qs.filter(touchpoint=filters.touchpoint)
-    if first:
-        qs = qs.filter(day__gte=first)
-    if end:
-        qs = qs.filter(day__lt=end)
-    return qs
+    """The ScoreRollup rows behind the filters, or None (see common.rollup_rows)."""
+    return rollup_rows(filters, ScoreRollup.objects)
 
 
 def _rollup_sums(qs) -> list[dict]:
@@ -102,8 +69,7 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
         description=_("Responses answered in the period, newest first; weeks start on Monday."),
     )
     for r in rows:
-        # a day of the rollup, or a local midnight of the responses' aggregate
-        label = timezone.localtime(r["period"]).date() if isinstance(r["period"], dt.datetime) else r["period"]
+        label = local_date(r["period"])
         table.add({"period": label.isoformat() if period == "week" else label.strftime("%Y-%m"),
                    "responses": r["responses"], **score_figures(r)})
     return table

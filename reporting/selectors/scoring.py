@@ -78,9 +78,14 @@ def score_aggregates(p: str = "") -> dict:
 HALF_UP_NUDGE = 1e-9
 
 
+def half_up(value: float | None) -> float | None:
+    """An average to one decimal, halves up (see HALF_UP_NUDGE)."""
+    return None if value is None else round(float(value) + HALF_UP_NUDGE, 1)
+
+
 def ces_average(ease: float | None) -> float | None:
     """The 1-7 CES average (7 easiest) of an average ease (0..1), to one decimal."""
-    return round(1 + 6 * ease + HALF_UP_NUDGE, 1) if ease is not None else None
+    return half_up(1 + 6 * ease) if ease is not None else None
 
 
 def score_figures(agg: dict) -> dict:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def create_triggers_and_backfill(apps, schema_editor):
     """The rollup's triggers, then the rollup of the responses already stored (existing installs).
-    surveys.rollups.rebuild() is also `manage.py rollup_scores --rebuild`."""
+    surveys.rollups.rebuild() is also `manage.py rollups --rebuild`."""
     from surveys import rollups
 
     rollups.rebuild()

@@ -305,16 +305,16 @@ def test_the_command_folds_and_rebuilds(personas, answered):
 
     filters = manager_filters(personas)
     out = StringIO()
-    call_command("rollup_scores", stdout=out)
-    assert out.getvalue().startswith("Folded ")
+    call_command("rollups", stdout=out)
+    assert out.getvalue().startswith("Folded 64 score rollup deltas")
     assert not ScoreRollup.objects.filter(fresh=True).exists()
-    call_command("rollup_scores", "--rebuild", stdout=out)
+    call_command("rollups", "--rebuild", stdout=out)
     assert "Rebuilt the score rollup" in out.getvalue()
     assert_same_as_direct(filters, personas)
 
 
 def test_the_beat_task_folds(personas, answered):
-    from surveys.tasks import score_rollup_compact_task
+    from reporting.tasks import rollups_compact_task
 
-    assert score_rollup_compact_task() == {"folded": 64}
-    assert score_rollup_compact_task() == {"folded": 0}
+    assert rollups_compact_task() == {"scores": 64, "closures": 0}
+    assert rollups_compact_task() == {"scores": 0, "closures": 0}
