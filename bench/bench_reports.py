@@ -1,6 +1,6 @@
 """Reporting benchmark: server time of the manager pages with 10,000,000 responses and 1,000,000 cases.
 
-    DEBUG=1 .venv/bin/python -m bench.bench_reports [--responses N] [--keep] [--measure-only]
+    DEBUG=1 .venv/bin/python -m bench.bench_reports [--responses N] [--keep] [--fill-only] [--measure-only]
 
 What it does, in its own PostgreSQL database `closeloop_bench_reports` (created, migrated, filled
 and dropped; never the test or dev database):
@@ -120,6 +120,7 @@ def report(f: dict) -> str:
     generated = (
         f"generated with SQL generate_series in {f['seconds']:.0f} s (customers {f['customers_seconds']:.0f} s, "
         f"responses with index rebuild {f['responses_seconds']:.0f} s, cases {f['cases_seconds']:.0f} s, "
+        f"rollups {f.get('rollups_seconds', 0):.0f} s, "
         "VACUUM ANALYZE the rest)"
         if "seconds" in f else "measured on a kept database (--measure-only)"
     )
@@ -150,16 +151,17 @@ def report(f: dict) -> str:
     lines += [
         "",
         f"Result: {'all three targets under' if ok else 'NOT all targets under'} {TARGET_MS} ms at p95. "
-        "Aggregation is one SQL statement per panel (COUNT(...) FILTER (WHERE ...), date_trunc). Score trends "
-        "are index-only scans of surveys_response_team_scores ((team, answered_at) INCLUDE the touchpoint and the score columns, "
-        "surveys migrations 0003 and 0008) with expression statistics on the week/month buckets; root causes use "
-        "cases_case_closed_team (team, closed_at DESC) of closed cases.",
+        "The Scores page and the score-trend API sum the daily score rollup (surveys.ScoreRollup, an index-only "
+        "scan of surveys_scorerollup_team_day); the root-causes panels are one query of the closure rollup "
+        "(reporting.ClosureRollup), its prevention list the partial index cases_case_closed_prevention. Both rollups "
+        "are kept by database triggers (docs/reporting.md \"Rollups\"); the bench's generator writes through them.",
         "The overdue dashboard reads `cases_case_open_team_cover`, the covering partial index of open cases "
         "that cases' migrations create.",
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_reports` (or `make bench`); "
-        "`--responses N` for a smaller run, `--keep` to keep the `closeloop_bench_reports` database, "
-        "`--measure-only` to measure a kept one again.",
+        "`--responses N` for a smaller run, `--keep` to keep the `closeloop_bench_reports` database "
+        "(`BENCH_REPORTS_DB` names another), `--fill-only` to build and keep it without measuring, "
+        "`--measure-only` to measure a kept one again (under `flock /tmp/bench.lock` on a shared machine).",
     ]
     return "\n".join(lines) + "\n"
 
