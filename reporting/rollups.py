@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 from surveys.rollups import (
+    TRUNCATE_FUNCTION,
     aggregate_select,
     ces_ease_sql,
     flag_sql,
@@ -180,6 +181,11 @@ BEGIN
     RETURN NULL;
 END $$""",
         ]
+        statements += [
+            TRUNCATE_FUNCTION.format(name="reporting_closurerollup_clear", table=TABLE),
+            f"DROP TRIGGER IF EXISTS reporting_closurerollup_truncate ON {CASES}",
+            f"CREATE TRIGGER reporting_closurerollup_truncate AFTER TRUNCATE ON {CASES} FOR EACH STATEMENT EXECUTE FUNCTION reporting_closurerollup_clear()",
+        ]
         for name, table, op, referencing, function in (
             (
                 "reporting_closurerollup_insert",
@@ -290,6 +296,8 @@ def drop_trigger_sql() -> list[str]:
             *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in names),
             "DROP FUNCTION IF EXISTS reporting_closurerollup_cases()",
             "DROP FUNCTION IF EXISTS reporting_closurerollup_responses()",
+            f"DROP TRIGGER IF EXISTS reporting_closurerollup_truncate ON {CASES}",
+            "DROP FUNCTION IF EXISTS reporting_closurerollup_clear()",
         ]
     return [f"DROP TRIGGER IF EXISTS {name}" for name, _ in names]
 

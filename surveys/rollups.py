@@ -132,6 +132,14 @@ def _signed(sign: int, alias: str, source: str, where: str = "") -> str:
     return f"SELECT {sign} AS s, {', '.join(f'{v} AS {k}' for k, v in values.items())} FROM {source}{where}"
 
 
+# TRUNCATE fires no row or transition-table trigger: emptying the rows empties their rollup.
+TRUNCATE_FUNCTION = """CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM {table};
+    RETURN NULL;
+END $$"""
+
+
 def trigger_sql() -> list[str]:
     """The statements that (re)create the rollup triggers for the current database and TIME_ZONE."""
     insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
@@ -156,7 +164,12 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$"""
-        statements = [function]
+        statements = [
+            function,
+            TRUNCATE_FUNCTION.format(name="surveys_scorerollup_clear", table=TABLE),
+            f"DROP TRIGGER IF EXISTS surveys_scorerollup_truncate ON {RESPONSES}",
+            f"CREATE TRIGGER surveys_scorerollup_truncate AFTER TRUNCATE ON {RESPONSES} FOR EACH STATEMENT EXECUTE FUNCTION surveys_scorerollup_clear()",
+        ]
         for op, referencing in (
             ("INSERT", "NEW TABLE AS new_rows"),
             ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -200,9 +213,10 @@ def drop_trigger_sql() -> list[str]:
         return [
             *(
                 f"DROP TRIGGER IF EXISTS surveys_scorerollup_{op} ON {RESPONSES}"
-                for op in ("insert", "update", "delete")
+                for op in ("insert", "update", "delete", "truncate")
             ),
             "DROP FUNCTION IF EXISTS surveys_scorerollup_apply()",
+            "DROP FUNCTION IF EXISTS surveys_scorerollup_clear()",
         ]
     return [
         f"DROP TRIGGER IF EXISTS surveys_scorerollup_{op}"

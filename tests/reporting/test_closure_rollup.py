@@ -232,3 +232,16 @@ def test_team_scoping_is_kept(personas, closures):
     assert sum(r["cases"] for r in selectors.root_cause_pareto(north).rows) == 32
     nobody = ReportFilters(team_ids=frozenset(), start=START, end=END)
     assert selectors.root_cause_pareto(nobody).rows == []
+
+
+def test_emptying_the_tables_empties_the_rollups(personas, closures):
+    from surveys.models import ScoreRollup
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts have deferred checks pending
+        cursor.execute("TRUNCATE cases_case CASCADE")
+    assert not ClosureRollup.objects.exists()
+    assert ScoreRollup.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE surveys_surveyresponse CASCADE")
+    assert not ScoreRollup.objects.exists()
