@@ -284,7 +284,11 @@ def fold(table: str, key: tuple[str, ...], counts: tuple[str, ...]) -> int:
             else c
             for c in key
         )
-        keys = f"({columns}) IN (SELECT {columns} FROM {table} WHERE fresh)"
+        # The days first, so the day index finds the candidates; then the exact keys.
+        keys = (
+            f"day IN (SELECT day FROM {table} WHERE fresh) "
+            f"AND ({columns}) IN (SELECT {columns} FROM {table} WHERE fresh)"
+        )
         cursor.execute(
             f"CREATE TEMPORARY TABLE rollup_fold AS {_folded(table, key, counts, 'WHERE ' + keys)}"
         )
