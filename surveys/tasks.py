@@ -56,4 +56,3 @@ def discover_themes_task() -> dict:
     Proposes nothing new on a re-run (proposals are never repeated)."""
     result = discover()
     return {"proposed": [t.name for t in result.themes], "comments": result.comments, "reason": result.reason}
-
