@@ -318,3 +318,45 @@ def test_the_beat_task_folds(personas, answered):
 
     assert rollups_compact_task() == {"scores": 64, "closures": 0}
     assert rollups_compact_task() == {"scores": 0, "closures": 0}
+
+
+def test_answers_recorded_by_the_pipeline_count_once_even_when_delivered_and_processed_twice(
+    personas,
+):
+    from surveys.ingest import delivery_store
+    from surveys.services import deliveries_process
+    from tests.surveys.payloads import closeloop_body, make_source
+
+    source = make_source("standard")
+
+    def store(response_id: str, delivery_id: str, nps: int):
+        body = closeloop_body(
+            response_id=response_id, nps=nps, email=f"{response_id}@example.com"
+        )
+        delivery, _ = delivery_store(
+            source=source,
+            delivery_id=delivery_id,
+            content_type="application/json",
+            headers={},
+            body=body,
+        )
+        return delivery.pk
+
+    pks = [store(f"p-{i}", f"d-{i}", nps) for i, nps in enumerate([10, 9, 7, 3, 0])]
+    assert set(deliveries_process(delivery_pks=pks).values()) == {"processed"}
+    assert deliveries_process(delivery_pks=pks) == dict.fromkeys(
+        pks, "skipped"
+    )  # a task re-run
+    again = store("p-0", "d-again", 10)  # the same answer delivered again
+    assert deliveries_process(delivery_pks=[again]) == {again: "processed"}
+    filters = ReportFilters(
+        team_ids=None, start=dt.datetime(2025, 3, 1, tzinfo=UTC), end=END
+    )
+    assert SurveyResponse.objects.count() == 5
+    assert (
+        sum(r["responses"] for r in selectors.scores_trend(filters, "week").rows) == 5
+    )
+    assert selectors.scores_trend(filters, "week").rows == direct_trend(filters, "week")
+    assert selectors.scores_trend(filters, "month").rows == direct_trend(
+        filters, "month"
+    )
