@@ -238,7 +238,8 @@ def test_emptying_the_tables_empties_the_rollups(personas, closures):
     from surveys.models import ScoreRollup
 
     with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts have deferred checks pending
+        # the test's own inserts have deferred checks pending: TRUNCATE refuses to run before them
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE cases_case CASCADE")
     assert not ClosureRollup.objects.exists()
     assert ScoreRollup.objects.exists()
