@@ -1,6 +1,6 @@
 """Reporting benchmark: server time of the manager pages with 10,000,000 responses and 1,000,000 cases.
 
-    DEBUG=1 .venv/bin/python -m bench.bench_reports [--responses N] [--keep] [--measure-only]
+    DEBUG=1 .venv/bin/python -m bench.bench_reports [--responses N] [--keep] [--fill-only] [--measure-only]
 
 What it does, in its own PostgreSQL database `closeloop_bench_reports` (created, migrated, filled
 and dropped; never the test or dev database):
@@ -42,7 +42,8 @@ from bench.reports_data import (
 from bench.reports_pages import REQUESTS, WARMUP, measure
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "closeloop_bench_reports"
+# BENCH_REPORTS_DB names another database (helpers sharing a machine each keep their own).
+DB_NAME = os.environ.get("BENCH_REPORTS_DB", "closeloop_bench_reports")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 500
 DOC = ROOT / "docs" / "benchmarks_reports.md"
@@ -78,7 +79,7 @@ def measure_only() -> dict:
     return {"responses": responses, "cases": cases, **_measured()}
 
 
-def child(n_responses: int) -> dict:
+def child(n_responses: int, measure: bool = True) -> dict:
     import django
 
     django.setup()
@@ -90,7 +91,7 @@ def child(n_responses: int) -> dict:
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.monotonic() - migrate_started
     filled = fill(n_responses)
-    return {"migrate_seconds": migrate_seconds, **filled, **_measured()}
+    return {"migrate_seconds": migrate_seconds, **filled, **(_measured() if measure else {})}
 
 
 def _measured() -> dict:
@@ -119,6 +120,7 @@ def report(f: dict) -> str:
     generated = (
         f"generated with SQL generate_series in {f['seconds']:.0f} s (customers {f['customers_seconds']:.0f} s, "
         f"responses with index rebuild {f['responses_seconds']:.0f} s, cases {f['cases_seconds']:.0f} s, "
+        f"rollups {f.get('rollups_seconds', 0):.0f} s, "
         "VACUUM ANALYZE the rest)"
         if "seconds" in f else "measured on a kept database (--measure-only)"
     )
@@ -149,16 +151,17 @@ def report(f: dict) -> str:
     lines += [
         "",
         f"Result: {'all three targets under' if ok else 'NOT all targets under'} {TARGET_MS} ms at p95. "
-        "Aggregation is one SQL statement per panel (COUNT(...) FILTER (WHERE ...), date_trunc). Score trends "
-        "are index-only scans of surveys_response_team_scores ((team, answered_at) INCLUDE the touchpoint and the score columns, "
-        "surveys migrations 0003 and 0008) with expression statistics on the week/month buckets; root causes use "
-        "cases_case_closed_team (team, closed_at DESC) of closed cases.",
+        "The Scores page and the score-trend API sum the daily score rollup (surveys.ScoreRollup, an index-only "
+        "scan of surveys_scorerollup_team_day); the root-causes panels are one query of the closure rollup "
+        "(reporting.ClosureRollup), its prevention list the partial index cases_case_closed_prevention. Both rollups "
+        "are kept by database triggers (docs/reporting.md \"Rollups\"); the bench's generator writes through them.",
         "The overdue dashboard reads `cases_case_open_team_cover`, the covering partial index of open cases "
         "that cases' migrations create.",
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_reports` (or `make bench`); "
-        "`--responses N` for a smaller run, `--keep` to keep the `closeloop_bench_reports` database, "
-        "`--measure-only` to measure a kept one again.",
+        "`--responses N` for a smaller run, `--keep` to keep the `closeloop_bench_reports` database "
+        "(`BENCH_REPORTS_DB` names another), `--fill-only` to build and keep it without measuring, "
+        "`--measure-only` to measure a kept one again (under `flock /tmp/bench.lock` on a shared machine).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -166,7 +169,8 @@ def report(f: dict) -> str:
 def run(args=None) -> str:
     n_responses = getattr(args, "responses", None) or 10_000_000
     measure = getattr(args, "measure_only", False)
-    keep = getattr(args, "keep", False) or measure
+    fill_only = getattr(args, "fill_only", False)
+    keep = getattr(args, "keep", False) or measure or fill_only
     if not measure:
         _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         _admin(f'CREATE DATABASE "{DB_NAME}"')
@@ -184,7 +188,7 @@ def run(args=None) -> str:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "bench.bench_reports", "--child", "--responses", str(n_responses)]
-            + (["--measure-only"] if measure else []),
+            + (["--measure-only"] if measure else []) + (["--fill-only"] if fill_only else []),
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
         )
         if proc.returncode != 0:
@@ -193,6 +197,8 @@ def run(args=None) -> str:
     finally:
         if not keep:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    if fill_only:
+        return f"filled {DB_NAME}: {figures['responses']:,} responses, {figures['cases']:,} cases in {figures['seconds']:.0f} s"
     text = report(figures)
     if figures["responses"] >= 9_900_000:
         write_figures(DOC, text)
@@ -206,12 +212,14 @@ def main(argv=None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--measure-only", action="store_true",
                         help="measure the database kept by an earlier --keep run, without filling it again")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="build and keep the database without measuring (measure it later, e.g. under a lock)")
     args = parser.parse_args(argv)
     if args.child and args.measure_only:
         print(json.dumps(measure_only()))
         return 0
     if args.child:
-        print(json.dumps(child(args.responses)))
+        print(json.dumps(child(args.responses, measure=not args.fill_only)))
         return 0
     print(run(args))
     return 0

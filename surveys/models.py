@@ -414,3 +414,47 @@ class ResponseTheme(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}:{self.theme_id}"
+
+
+class ScoreRollup(models.Model):
+    """NPS, CSAT and CES counts of the responses answered on one local day, per team, survey and
+    touchpoint: what the Scores page and the score-trend API read instead of every response.
+
+    Written only by the database triggers of surveys.rollups (every insert, update and delete of a
+    response adds a signed delta row) and folded by `surveys.rollups.compact()`; a key may have
+    several rows at any moment, so readers always SUM. Team and survey are plain ids (no foreign
+    key): a deleted team's responses move to no team through the same triggers."""
+
+    day = models.DateField()
+    team_id = models.IntegerField(null=True)
+    survey_id = models.IntegerField()
+    touchpoint = models.CharField(max_length=120)
+    responses = models.BigIntegerField()
+    nps_n = models.BigIntegerField()
+    promoters = models.BigIntegerField()
+    passives = models.BigIntegerField()
+    detractors = models.BigIntegerField()
+    csat_n = models.BigIntegerField()
+    csat_top2 = models.BigIntegerField()
+    ces_n = models.BigIntegerField()
+    ces_ease_n = models.BigIntegerField()
+    ces_ease_sum = models.FloatField()
+    ces_high_effort = models.BigIntegerField()
+    fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
+
+    class Meta:
+        indexes = [
+            # A manager's teams over the period (the Scores page, the trend API): covering, so the
+            # page is an index-only scan of its rows wherever compaction left them in the table.
+            models.Index(fields=["team_id", "day"], name="surveys_scorerollup_team_day",
+                         include=["survey_id", "touchpoint", "responses", "nps_n", "promoters", "passives",
+                                  "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum",
+                                  "ces_high_effort"]),
+            # Every team (an admin's reports) over the period.
+            models.Index(fields=["day"], name="surveys_scorerollup_day"),
+            # compact(): the deltas not folded yet.
+            models.Index(fields=["day"], name="surveys_scorerollup_fresh", condition=models.Q(fresh=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} survey {self.survey_id} {self.touchpoint}: {self.responses}"

@@ -215,6 +215,8 @@ ELSEWHERE = {
     ("docs/follow-up.md", "7 queries"): "a sweep's dated measurement beside its time (144 ms), not a page",
     ("docs/customers.md", "one query"): "segment member counts, not a page: tests/segments/test_api_and_pages.py",
     ("docs/architecture.md", "three queries"): "an import batch's customer lookups, not a page: customers/importers.py",
+    ("docs/reporting.md", "one query"): "the closure rollup read once for the root-causes panels: "
+                                        "tests/reporting/test_closure_rollup.py",
 }
 
 

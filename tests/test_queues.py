@@ -45,6 +45,7 @@ ROUTES = {
     "cases.tasks.retrain_root_cause_model_task": "text",
     "churn.tasks.churn_retrain_task": "text",
     "cases.tasks.manager_digest_task": "reports",
+    "reporting.tasks.rollups_compact_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
 }

@@ -376,6 +376,7 @@ CELERY_BEAT_SCHEDULE = {
     "improvement-outer-loop-scan": {"task": "improvement.tasks.outer_loop_scan_task",
                                     "schedule": crontab(minute=15, hour=6)},
     "imports-redrive": {"task": "imports.tasks.imports_redrive_task", "schedule": crontab(minute="*/2")},
+    "reporting-rollups-compact": {"task": "reporting.tasks.rollups_compact_task", "schedule": crontab(minute="*")},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,

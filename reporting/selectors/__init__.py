@@ -58,7 +58,7 @@ from reporting.selectors.root_causes import (
     root_cause_scores,
     root_cause_weekly,
 )
-from reporting.selectors.scores import SCORE_DIMENSIONS, scores_by, scores_trend
+from reporting.selectors.scores import SCORE_DIMENSIONS, score_rollup, scores_by, scores_trend
 from reporting.selectors.segments import (
     kpis_by_segment,
     recovery_by_segment,
@@ -135,6 +135,7 @@ __all__ = [
     "root_cause_weekly",
     "score_aggregates",
     "score_figures",
+    "score_rollup",
     "scores_by",
     "scores_trend",
     "themes_by_touchpoint",

@@ -4,9 +4,12 @@ timeline, percentiles and the cross-tab layouts (by week, by touchpoint)."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
+from functools import cache
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import FloatField, Func
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -26,7 +29,10 @@ MAX_LIST_ROWS = 500
 
 
 # --- drill-down links -------------------------------------------------------------------------
-def inbox_filter_names() -> set[str] | None:
+@cache
+def inbox_filter_names() -> frozenset[str] | None:
+    """The query parameters the inbox's CaseFilterSet reads (fixed for the process: its filters
+    are declared on the class), worked out once rather than for each of a page's links."""
     try:
         from cases.filtersets import CaseFilterSet
     except ImportError:
@@ -37,7 +43,7 @@ def inbox_filter_names() -> set[str] | None:
         # Range filters read name_after/name_before (name_min/name_max) from the query string.
         widget = getattr(filter_obj.field_class, "widget", None)
         names.update(f"{name}_{suffix}" for suffix in getattr(widget, "suffixes", ()) if suffix)
-    return names
+    return frozenset(names)
 
 
 def inbox_url(filters: ReportFilters, **params) -> str:
@@ -120,6 +126,46 @@ def case_url(reference: str) -> str:
         return ""
 
 
+# --- rollups ---------------------------------------------------------------------------------
+def _local_day(moment: dt.datetime | None, tz) -> dt.date | None | bool:
+    """The local date of a midnight bound; False when the bound is not a local midnight."""
+    if moment is None:
+        return None
+    local = moment.astimezone(tz)
+    return local.date() if local.time() == dt.time.min else False
+
+
+def rollup_rows(filters: ReportFilters, queryset):
+    """A rollup's rows behind the filters (surveys.ScoreRollup, reporting.ClosureRollup: both keyed
+    by local day, team, survey and touchpoint), or None when the filters narrow by something the
+    rollups are not keyed by (location, customer tier or segment, a bound that is not a local
+    midnight): the caller then reads the rows themselves. Team scoping is ReportFilters': the
+    visible (or chosen) teams only."""
+    if filters.location or filters.tier or filters.segment is not None:
+        return None
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)  # the rollups' days (surveys.rollups)
+    first, end = _local_day(filters.start, tz), _local_day(filters.end, tz)
+    if first is False or end is False:
+        return None
+    qs = queryset.order_by()
+    if filters.team_ids is not None:
+        qs = qs.filter(team_id__in=filters.team_ids)
+    if filters.survey_id:
+        qs = qs.filter(survey_id=filters.survey_id)
+    if filters.touchpoint:
+        qs = qs.filter(touchpoint=filters.touchpoint)
+    if first:
+        qs = qs.filter(day__gte=first)
+    if end:
+        qs = qs.filter(day__lt=end)
+    return qs
+
+
+def local_date(value) -> dt.date:
+    """A period's first day: a rollup's date as it is, a truncated timestamp in local time."""
+    return timezone.localtime(value).date() if isinstance(value, dt.datetime) else value
+
+
 # --- timeline ---------------------------------------------------------------------------------
 def closure_events(filters: ReportFilters):
     """Every closure in the period (a reopened and re-closed case counts each time), from the
@@ -142,7 +188,7 @@ def crosstab_by_week(cells: list[dict], key: str, table: Table, *, label_of, lin
         totals[c[key]] += c["n"]
         grid[c[key]][c["week"]] = c["n"]
     labels = label_of(totals)
-    week_keys = [(w, "w" + timezone.localtime(w).date().isoformat()) for w in weeks]
+    week_keys = [(w, "w" + local_date(w).isoformat()) for w in weeks]
     label_column = table.columns[0].key
     table.columns += [*[Column(k, k[1:], True) for _, k in week_keys], Column("total", _("Total"), True)]
     for row_id in sorted(totals, key=lambda i: (-totals[i], labels.get(i, ""))):
@@ -151,7 +197,7 @@ def crosstab_by_week(cells: list[dict], key: str, table: Table, *, label_of, lin
         for week, week_key in week_keys:
             row[week_key] = grid[row_id].get(week, 0)
             if link_of:
-                links[week_key] = link_of(row_id, timezone.localtime(week).date())
+                links[week_key] = link_of(row_id, local_date(week))
         table.add(row, links)
     return table
 

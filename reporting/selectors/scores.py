@@ -1,19 +1,23 @@
 """The scores page: NPS, CSAT and CES of the responses answered in the period, by week or month
-and by survey, touchpoint, location or team."""
+and by survey, touchpoint, location or team.
+
+Read from the daily rollup (surveys.ScoreRollup, kept by database triggers: see surveys.rollups)
+whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole local days): a
+manager's 90 days are some ten thousand rollup rows instead of a million responses. A filter on
+what the rollup does not key (location, customer tier or segment) reads the responses themselves,
+as does the breakdown by location."""
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
-from reporting.selectors.common import team_names_by_id
+from reporting.selectors.common import local_date, rollup_rows, team_names_by_id
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.tables import Column, Table
-from surveys.models import Survey
-
+from surveys.models import ScoreRollup, Survey
 
 SCORE_DIMENSIONS = {
     "survey": ("Survey", "survey_id"),
@@ -23,16 +27,41 @@ SCORE_DIMENSIONS = {
 }
 
 
+ROLLUP_SUMS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2", "ces_n",
+               "ces_ease_n", "ces_ease_sum", "ces_high_effort")
+
+
+def score_rollup(filters: ReportFilters):
+    """The ScoreRollup rows behind the filters, or None (see common.rollup_rows)."""
+    return rollup_rows(filters, ScoreRollup.objects)
+
+
+def _rollup_sums(qs) -> list[dict]:
+    """SUM each count per group; groups whose responses were all erased or moved are left out.
+    The keys are score_aggregates()'s (ces_ease is the average of the rescaled CES)."""
+    rows = []
+    for r in qs.annotate(**{f"sum_{c}": Sum(c) for c in ROLLUP_SUMS}).filter(sum_responses__gt=0):
+        row = {k: v for k, v in r.items() if not k.startswith("sum_")}
+        row.update({c: r[f"sum_{c}"] for c in ROLLUP_SUMS if c not in ("ces_ease_n", "ces_ease_sum")})
+        row["ces_ease"] = r["sum_ces_ease_sum"] / r["sum_ces_ease_n"] if r["sum_ces_ease_n"] else None
+        rows.append(row)
+    return rows
+
+
 def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
     trunc = TruncWeek if period == "week" else TruncMonth
-    rows = (
-        filters.responses()
-        .order_by()
-        .annotate(period=trunc("answered_at"))
-        .values("period")
-        .annotate(responses=Count("*"), **score_aggregates())
-        .order_by("-period")  # newest first; the chart puts them back in time order
-    )
+    rollup = score_rollup(filters)
+    if rollup is not None:
+        rows = _rollup_sums(rollup.annotate(period=trunc("day")).values("period").order_by("-period"))
+    else:
+        rows = (
+            filters.responses()
+            .order_by()
+            .annotate(period=trunc("answered_at"))
+            .values("period")
+            .annotate(responses=Count("*"), **score_aggregates())
+            .order_by("-period")  # newest first; the chart puts them back in time order
+        )
     table = Table(
         f"scores-{period}ly",
         f"Scores by {period}",
@@ -40,7 +69,7 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
         description=_("Responses answered in the period, newest first; weeks start on Monday."),
     )
     for r in rows:
-        label = timezone.localtime(r["period"]).date()
+        label = local_date(r["period"])
         table.add({"period": label.isoformat() if period == "week" else label.strftime("%Y-%m"),
                    "responses": r["responses"], **score_figures(r)})
     return table
@@ -48,13 +77,17 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
 
 def scores_by(filters: ReportFilters, by: str) -> Table:
     label, field_name = SCORE_DIMENSIONS[by]
-    rows = list(
-        filters.responses()
-        .order_by()
-        .values(field_name)
-        .annotate(responses=Count("*"), **score_aggregates())
-        .order_by("-responses")
-    )
+    rollup = score_rollup(filters) if by != "location" else None
+    if rollup is not None:
+        rows = sorted(_rollup_sums(rollup.values(field_name)), key=lambda r: (-r["responses"], str(r[field_name])))
+    else:
+        rows = list(
+            filters.responses()
+            .order_by()
+            .values(field_name)
+            .annotate(responses=Count("*"), **score_aggregates())
+            .order_by("-responses", field_name)
+        )
     names: dict = {}
     if by == "team":
         names = team_names_by_id(r[field_name] for r in rows)

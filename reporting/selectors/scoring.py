@@ -72,6 +72,22 @@ def score_aggregates(p: str = "") -> dict:
     }
 
 
+# The average ease is a sum of floats, and the same answers summed in another order (the rollup's
+# days, a parallel scan's workers) differ in the last bits: enough to turn a true 4.05 into 4.0
+# one way and 4.1 the other. Halves round up, after a nudge far above that noise and far below 0.05.
+HALF_UP_NUDGE = 1e-9
+
+
+def half_up(value: float | None) -> float | None:
+    """An average to one decimal, halves up (see HALF_UP_NUDGE)."""
+    return None if value is None else round(float(value) + HALF_UP_NUDGE, 1)
+
+
+def ces_average(ease: float | None) -> float | None:
+    """The 1-7 CES average (7 easiest) of an average ease (0..1), to one decimal."""
+    return half_up(1 + 6 * ease) if ease is not None else None
+
+
 def score_figures(agg: dict) -> dict:
     """The shown figures from score_aggregates' counts."""
     nps_n = agg["nps_n"]
@@ -86,7 +102,7 @@ def score_figures(agg: dict) -> dict:
         "csat_n": agg["csat_n"],
         "csat_top2_pct": pct(agg["csat_top2"], agg["csat_n"]),
         "ces_n": agg["ces_n"],
-        "ces_avg": round(1 + 6 * agg["ces_ease"], 1) if agg["ces_ease"] is not None else None,
+        "ces_avg": ces_average(agg["ces_ease"]),
         "ces_high_effort_pct": pct(agg["ces_high_effort"], agg["ces_n"]),
     }
 

@@ -1,0 +1,42 @@
+"""`python manage.py rollups [--rebuild]`
+
+The rollups the report pages read: daily scores (surveys.rollups, the Scores page and the
+score-trend API) and closed cases (reporting.rollups, the root-causes page). Without options:
+fold their fresh deltas now (what the beat task does every minute). --rebuild: recreate their
+triggers with the current TIME_ZONE and rebuild them from every response and case (the backfill;
+run it after changing TIME_ZONE or after loading rows with the triggers disabled). Writes to
+responses and cases wait while it runs; running it twice gives the same rollups."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from reporting import rollups as closures
+from surveys import rollups as scores
+
+
+class Command(BaseCommand):
+    help = __doc__.split("\n\n")[1].replace("\n", " ")
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="Recreate the triggers and rebuild the rollups from every response and case.",
+        )
+
+    def handle(self, *args, rebuild: bool = False, **options):
+        for name, module in (("score", scores), ("closure", closures)):
+            started = time.monotonic()
+            if rebuild:
+                rows = module.rebuild()
+                self.stdout.write(
+                    f"Rebuilt the {name} rollup: {rows} rows in {time.monotonic() - started:.1f} s."
+                )
+            else:
+                folded = module.compact()
+                self.stdout.write(
+                    f"Folded {folded} {name} rollup deltas in {time.monotonic() - started:.1f} s."
+                )

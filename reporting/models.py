@@ -1,0 +1,70 @@
+"""Reporting's read models: what the report pages read instead of scanning every case."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ClosureRollup(models.Model):
+    """Closed cases per local day of closure, team, root cause and the survey and touchpoint of
+    the response that opened them, with that response's score sums: what the root-causes page's
+    Pareto, weekly, heat-map and score panels read instead of every closed case.
+
+    Written only by the database triggers of reporting.rollups (every change to a case's status,
+    closure time, team, root cause, opening response or prevention, and every change to the
+    scores of a response that opened a closed case, adds a signed delta row), folded by
+    `reporting.rollups.compact()`: a key may have several rows at any moment, so readers SUM."""
+
+    day = models.DateField()
+    team_id = models.IntegerField()
+    root_cause_id = models.IntegerField(null=True)
+    survey_id = models.IntegerField()
+    touchpoint = models.CharField(max_length=120)
+    cases = models.BigIntegerField()
+    with_prevention = models.BigIntegerField()
+    nps_n = models.BigIntegerField()
+    nps_sum = models.BigIntegerField()
+    csat_n = models.BigIntegerField()
+    csat_pct_n = models.BigIntegerField()
+    csat_pct_sum = models.FloatField()
+    ces_n = models.BigIntegerField()
+    ces_ease_n = models.BigIntegerField()
+    ces_ease_sum = models.FloatField()
+    fresh = models.BooleanField(
+        default=True, help_text="A delta not yet folded by compact()."
+    )
+
+    class Meta:
+        indexes = [
+            # A manager's teams over the period: covering, an index-only scan of the page's rows.
+            models.Index(
+                fields=["team_id", "day"],
+                name="reporting_closure_team_day",
+                include=[
+                    "root_cause_id",
+                    "survey_id",
+                    "touchpoint",
+                    "cases",
+                    "with_prevention",
+                    "nps_n",
+                    "nps_sum",
+                    "csat_n",
+                    "csat_pct_n",
+                    "csat_pct_sum",
+                    "ces_n",
+                    "ces_ease_n",
+                    "ces_ease_sum",
+                ],
+            ),
+            # Every team (an admin's reports) over the period.
+            models.Index(fields=["day"], name="reporting_closure_day"),
+            # compact(): the deltas not folded yet.
+            models.Index(
+                fields=["day"],
+                name="reporting_closure_fresh",
+                condition=models.Q(fresh=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} cause {self.root_cause_id} {self.touchpoint}: {self.cases}"

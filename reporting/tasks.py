@@ -1,0 +1,15 @@
+"""Celery entry points for reporting: the upkeep of the rollups the report pages read."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def rollups_compact_task() -> dict:
+    """Beat, every minute: fold the fresh deltas of the score and closure rollups into one row
+    per key (surveys.rollups, reporting.rollups). Idempotent: with nothing fresh it does nothing."""
+    from reporting import rollups as closures
+    from surveys import rollups as scores
+
+    return {"scores": scores.compact(), "closures": closures.compact()}

@@ -1,0 +1,300 @@
+"""The daily score rollup: NPS, CSAT and CES counts per local day, team, survey and touchpoint,
+kept by the database itself so that every write to a response counts, whatever wrote it.
+
+Why triggers: responses are written by the recording service (COPY in a unit of work), the CSV
+importer (bulk upserts), case routing (`team` set after the case opens), privacy erasure, the demo
+and the benches, several through `QuerySet.update()` or raw SQL. A trigger on
+surveys_surveyresponse sees all of them, in the writer's own transaction: a rolled-back response
+leaves no count behind, a re-run task that inserts nothing adds nothing.
+
+Why deltas, not one row per key: the triggers only ever INSERT (a signed delta per key touched by
+the statement), so two workers recording answers to the same survey never wait on each other's
+rollup row and can never deadlock on it. Readers SUM whatever rows a key has; `compact()` (a
+periodic task) folds the fresh deltas of each key into one row, so the table stays about one row
+per (day, team, survey, touchpoint) with something in it.
+
+Days are local days of settings.TIME_ZONE, written into the trigger when it is created: after
+changing TIME_ZONE run `manage.py rollups --rebuild`, which recreates the triggers and
+rebuilds the rollup from the responses (also the backfill, and idempotent)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from surveys.vocabulary import DETRACTOR_AT_MOST, PASSIVE_AT_LEAST, PROMOTER_AT_LEAST
+
+TABLE = "surveys_scorerollup"
+RESPONSES = "surveys_surveyresponse"
+KEY = ("day", "team_id", "survey_id", "touchpoint")
+# The response columns the rollup reads: an UPDATE that changes none of them changes no count.
+READ_COLUMNS = (
+    "answered_at",
+    "team_id",
+    "survey_id",
+    "touchpoint",
+    "nps",
+    "csat",
+    "csat_scale_max",
+    "ces",
+    "ces_scale_min",
+    "ces_scale_max",
+    "ces_high_is_easy",
+)
+
+
+def ces_ease_sql(p: str) -> str:
+    """reporting.selectors.scoring.ces_ease01 in SQL: CES as 0 (hardest) .. 1 (easiest)."""
+    lo, hi, raw = (
+        f"CAST(COALESCE({p}ces_scale_min, 1) AS REAL)",
+        f"CAST(COALESCE({p}ces_scale_max, 7) AS REAL)",
+        f"CAST({p}ces AS REAL)",
+    )
+    if connection.vendor == "postgresql":
+        lo, hi, raw = (
+            x.replace("AS REAL", "AS double precision") for x in (lo, hi, raw)
+        )
+    return (
+        f"(CASE WHEN {p}ces_high_is_easy = false THEN {hi} - {raw} ELSE {raw} - {lo} END)"
+        f" / NULLIF({hi} - {lo}, 0.0)"
+    )
+
+
+def flag_sql(condition: str) -> str:
+    return f"(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+def local_day_sql(column: str) -> str:
+    """The local date (settings.TIME_ZONE) of a timestamp column, in SQL."""
+    tz = settings.TIME_ZONE.replace("'", "")
+    if connection.vendor == "postgresql":
+        return f"CAST(({column} AT TIME ZONE '{tz}') AS date)"
+    return f"django_datetime_cast_date({column}, '{tz}', 'UTC')"  # Django registers it on every SQLite connection
+
+
+def _values(p: str) -> dict[str, str]:
+    """Each rollup column's value for one response (`p` is the row alias with its dot)."""
+    ease = ces_ease_sql(p)
+    return {
+        "day": local_day_sql(f"{p}answered_at"),
+        "team_id": f"{p}team_id",
+        "survey_id": f"{p}survey_id",
+        "touchpoint": f"{p}touchpoint",
+        "responses": "1",
+        "nps_n": flag_sql(f"{p}nps IS NOT NULL"),
+        "promoters": flag_sql(f"{p}nps >= {PROMOTER_AT_LEAST}"),
+        "passives": flag_sql(
+            f"{p}nps >= {PASSIVE_AT_LEAST} AND {p}nps < {PROMOTER_AT_LEAST}"
+        ),
+        "detractors": flag_sql(f"{p}nps <= {DETRACTOR_AT_MOST}"),
+        "csat_n": flag_sql(f"{p}csat IS NOT NULL"),
+        "csat_top2": flag_sql(f"{p}csat >= COALESCE({p}csat_scale_max, 5) - 1"),
+        "ces_n": flag_sql(f"{p}ces IS NOT NULL"),
+        "ces_ease_n": flag_sql(f"({ease}) IS NOT NULL"),
+        "ces_ease_sum": f"COALESCE({ease}, 0.0)",
+        "ces_high_effort": flag_sql(f"({ease}) < 0.5"),
+    }
+
+
+COUNTS = (
+    "responses",
+    "nps_n",
+    "promoters",
+    "passives",
+    "detractors",
+    "csat_n",
+    "csat_top2",
+    "ces_n",
+    "ces_ease_n",
+    "ces_ease_sum",
+    "ces_high_effort",
+)
+COLUMNS = (*KEY, *COUNTS)
+
+
+def _changed(a: str, b: str) -> str:
+    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in READ_COLUMNS)
+
+
+def aggregate_select(
+    signed_rows: str, key: tuple[str, ...] = KEY, counts: tuple[str, ...] = COUNTS
+) -> str:
+    """Sum signed per-response values by key: one delta row per key the rows touch."""
+    return (
+        f"SELECT {', '.join(key)}, {', '.join(f'SUM(s * {c})' for c in counts)}, true "
+        f"FROM ({signed_rows}) AS d GROUP BY {', '.join(key)} "
+        f"HAVING {' OR '.join(f'SUM(s * {c}) <> 0' for c in counts)}"
+    )
+
+
+def _signed(sign: int, alias: str, source: str, where: str = "") -> str:
+    values = _values(f"{alias}.")
+    return f"SELECT {sign} AS s, {', '.join(f'{v} AS {k}' for k, v in values.items())} FROM {source}{where}"
+
+
+# TRUNCATE fires no row or transition-table trigger: emptying the rows empties their rollup.
+TRUNCATE_FUNCTION = """CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM {table};
+    RETURN NULL;
+END $$"""
+
+
+def trigger_sql() -> list[str]:
+    """The statements that (re)create the rollup triggers for the current database and TIME_ZONE."""
+    insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
+    if connection.vendor == "postgresql":
+        on_insert = aggregate_select(_signed(1, "n", "new_rows n"))
+        on_delete = aggregate_select(_signed(-1, "o", "old_rows o"))
+        moved = f" JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.')}"
+        on_update = aggregate_select(
+            _signed(1, "n", "new_rows n" + moved)
+            + " UNION ALL "
+            + _signed(-1, "o", "new_rows n" + moved)
+        )
+        function = f"""
+CREATE OR REPLACE FUNCTION surveys_scorerollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {insert}{on_insert};
+    ELSIF TG_OP = 'UPDATE' THEN
+        {insert}{on_update};
+    ELSE
+        {insert}{on_delete};
+    END IF;
+    RETURN NULL;
+END $$"""
+        statements = [
+            function,
+            TRUNCATE_FUNCTION.format(name="surveys_scorerollup_clear", table=TABLE),
+            f"DROP TRIGGER IF EXISTS surveys_scorerollup_truncate ON {RESPONSES}",
+            f"CREATE TRIGGER surveys_scorerollup_truncate AFTER TRUNCATE ON {RESPONSES} FOR EACH STATEMENT EXECUTE FUNCTION surveys_scorerollup_clear()",
+        ]
+        for op, referencing in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        ):
+            name = f"surveys_scorerollup_{op.lower()}"
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name} ON {RESPONSES}",
+                (
+                    f"CREATE TRIGGER {name} AFTER {op} ON {RESPONSES} REFERENCING {referencing} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION surveys_scorerollup_apply()"
+                ),
+            ]
+        return statements
+
+    # SQLite: row triggers, one delta per response written (compact() folds them).
+    def row(sign: int, p: str) -> str:
+        values = _values(f"{p}.")
+        return f"{insert}VALUES ({', '.join(values[k] if k in KEY else f'{sign} * {values[k]}' for k in COLUMNS)}, 1);"
+
+    statements = []
+    for op, body, when in (
+        ("INSERT", row(1, "NEW"), ""),
+        ("DELETE", row(-1, "OLD"), ""),
+        (
+            "UPDATE",
+            row(-1, "OLD") + " " + row(1, "NEW"),
+            f" WHEN {_changed('NEW.', 'OLD.')}",
+        ),
+    ):
+        name = f"surveys_scorerollup_{op.lower()}"
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} AFTER {op} ON {RESPONSES} FOR EACH ROW{when} BEGIN {body} END",
+        ]
+    return statements
+
+
+def drop_trigger_sql() -> list[str]:
+    if connection.vendor == "postgresql":
+        return [
+            *(
+                f"DROP TRIGGER IF EXISTS surveys_scorerollup_{op} ON {RESPONSES}"
+                for op in ("insert", "update", "delete", "truncate")
+            ),
+            "DROP FUNCTION IF EXISTS surveys_scorerollup_apply()",
+            "DROP FUNCTION IF EXISTS surveys_scorerollup_clear()",
+        ]
+    return [
+        f"DROP TRIGGER IF EXISTS surveys_scorerollup_{op}"
+        for op in ("insert", "update", "delete")
+    ]
+
+
+def _folded(
+    table: str, key: tuple[str, ...], counts: tuple[str, ...], where: str
+) -> str:
+    """Sums per key of the rollup rows matching `where`, as compacted (fresh = false) rows; keys
+    whose counts are all zero are left out (floats' residue is not a count)."""
+    integers = [c for c in counts if not c.endswith("_sum") or c == "nps_sum"]
+    return (
+        f"SELECT {', '.join(key)}, {', '.join(f'SUM({c}) AS {c}' for c in counts)}, false AS fresh FROM {table} {where} "
+        f"GROUP BY {', '.join(key)} HAVING {' OR '.join(f'SUM({c}) <> 0' for c in integers)}"
+    )
+
+
+def rebuild() -> int:
+    """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the responses.
+    Writes to responses wait meanwhile (SHARE lock on PostgreSQL), so no delta is lost or counted
+    twice. Idempotent: run it again and the rollup is the same. Returns the rows written."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {RESPONSES} IN SHARE MODE")
+        for statement in trigger_sql():
+            cursor.execute(statement)
+        cursor.execute(f"DELETE FROM {TABLE}")
+        cursor.execute(
+            f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
+            + aggregate_select(_signed(1, "r", f"{RESPONSES} r")).replace(
+                "true FROM", "false FROM"
+            )
+            + " ORDER BY team_id, day"  # a team's days side by side on disk
+        )
+        written = cursor.rowcount
+        cursor.execute(
+            f"ANALYZE {TABLE}"
+        )  # the planner's row counts, before autovacuum gets to it
+        return written
+
+
+def compact() -> int:
+    """Fold the score rollup's fresh deltas (see fold). Returns the number of deltas folded."""
+    return fold(TABLE, KEY, COUNTS)
+
+
+def fold(table: str, key: tuple[str, ...], counts: tuple[str, ...]) -> int:
+    """Fold each key's fresh deltas (and its earlier folded row) into one row; drop keys whose
+    counts are all zero (every response of it erased or moved). Inserts wait meanwhile (EXCLUSIVE
+    lock on PostgreSQL: readers do not), so a delta committed during the fold is kept, not lost.
+    Returns the number of fresh deltas folded. Nullable key columns are compared through
+    COALESCE(..., -1) / COALESCE(..., '')."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE fresh")
+        fresh = cursor.fetchone()[0]
+        if not fresh:
+            return 0
+        columns = ", ".join(
+            f"COALESCE({c}, {'-1' if c.endswith('_id') else chr(39) * 2})"
+            if c != "day"
+            else c
+            for c in key
+        )
+        # The days first, so the day index finds the candidates; then the exact keys.
+        keys = (
+            f"day IN (SELECT day FROM {table} WHERE fresh) "
+            f"AND ({columns}) IN (SELECT {columns} FROM {table} WHERE fresh)"
+        )
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE rollup_fold AS {_folded(table, key, counts, 'WHERE ' + keys)}"
+        )
+        cursor.execute(f"DELETE FROM {table} WHERE {keys}")
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(key)}, {', '.join(counts)}, fresh) SELECT * FROM rollup_fold"
+        )
+        cursor.execute("DROP TABLE rollup_fold")
+        return fresh
