@@ -76,6 +76,9 @@ def _env() -> dict:
     return {
         **os.environ,
         "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME,
+        # One key for both sides: the HTTP phase's session is signed once for both servers (each
+        # tree would otherwise make a key of its own under its var/).
+        "SECRET_KEY": "page-cpu-bench-only-" + "0123456789abcdef" * 3,
         "DEBUG": "true", "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
         "CLOSELOOP_TESTING": "false", "CELERY_TASK_ALWAYS_EAGER": "true",
         "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
