@@ -2,7 +2,8 @@
 item 3): where each page's CPU goes, and whether a change made it cheaper.
 
     DEBUG=1 .venv/bin/python -m bench.page_cpu [--cases N] [--renders N] [--rounds N]
-                                               [--baseline REV | --no-baseline] [--profile N] [--keep | --reuse]
+                                               [--baseline REV | --no-baseline] [--profile N] [--http SECONDS]
+                                               [--keep | --reuse]
 
 What it does:
 - fills its own PostgreSQL database `closeloop_bench_page_cpu` (created, dropped afterwards unless
@@ -22,11 +23,18 @@ What it does:
 - prints a Markdown report: per page, CPU p50 and mean per render on each side, the change, calls
   per request, and (with --profile N) the top N functions of this checkout.
 
+With `--http SECONDS`, the same pages through real HTTP too: per side a gunicorn (one sync worker,
+bench/page_cpu_gunicorn.py) on loopback over the same database, `wrk` with one connection and the
+agent's session cookie for SECONDS per page, sides alternating per round; it reports requests per
+second, wrk's latency p50/p99 and the worker's own CPU per request (utime + stime from /proc,
+before and after), which is what one core serving pages spends on each.
+
 Pages: the inbox as an agent lands on it ("My open"), "Team all" (50 rows), "Team all" with every
 optional column (cases.columns; a baseline without the column chooser shows its usual columns and
 takes the parameter for a filter, which opens its filter panel, so that row compares like with
 unlike and says so), and the case page.
-Bounded: --rounds x 2 children of about WARMUP + renders + PROFILED requests per page."""
+Bounded: --rounds x 2 children of about WARMUP + renders + PROFILED requests per page, and with
+--http --rounds x 2 servers of SECONDS of one connection per page."""
 
 from __future__ import annotations
 
@@ -68,6 +76,9 @@ def _env() -> dict:
     return {
         **os.environ,
         "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME,
+        # One key for both sides: the HTTP phase's session is signed once for both servers (each
+        # tree would otherwise make a key of its own under its var/).
+        "SECRET_KEY": "page-cpu-bench-only-" + "0123456789abcdef" * 3,
         "DEBUG": "true", "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
         "CLOSELOOP_TESTING": "false", "CELERY_TASK_ALWAYS_EAGER": "true",
         "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
@@ -176,6 +187,130 @@ def _run_side(tree: Path, renders: int, top: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# --- HTTP: gunicorn on loopback, wrk ----------------------------------------------------------------
+
+
+def _session_cookie() -> tuple[str, dict[str, str]]:
+    """A signed-in session of heavy01 stored in the bench database, and the pages' addresses."""
+    code = ("import django, json; django.setup(); from django.test import Client; "
+            "from accounts.models import User; from cases.models import Case; "
+            "agent = User.objects.get(username='heavy01'); "
+            "ref = Case.objects.filter(assignee=agent).exclude(status='closed').order_by('pk')"
+            ".values_list('reference', flat=True).first(); "
+            "c = Client(); c.force_login(agent); "
+            "print(json.dumps([c.cookies['sessionid'].value, ref]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT, check=True)
+    session, reference = json.loads(proc.stdout.strip().splitlines()[-1])
+    return session, {name: url.format(reference=reference) for name, url in PAGES.items()}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_pid(master: int) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for task in Path(f"/proc/{master}/task").iterdir():
+            children = (task / "children").read_text().split()
+            if children:
+                return int(children[0])
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn started no worker")
+
+
+def _get(url: str, session: str) -> int:
+    """The status of one GET, redirects not followed (a lost session would answer 302 to the sign-in page)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
+                           headers={"Cookie": f"sessionid={session}"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def _wrk(url: str, session: str, seconds: int) -> dict:
+    proc = subprocess.run(["wrk", "-t1", "-c1", f"-d{seconds}s", "--latency", "-H", f"Cookie: sessionid={session}", url],
+                          capture_output=True, text=True, timeout=seconds + 60, check=True)
+    out = proc.stdout
+    requests = int(out.split(" requests in ")[0].split()[-1])
+    non_2xx = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0
+
+    def latency(label: str) -> float:
+        value = out.split(f"\n     {label}")[1].split()[0]
+        for suffix, factor in (("ms", 1.0), ("us", 0.001), ("s", 1000.0)):
+            if value.endswith(suffix):
+                return float(value[: -len(suffix)]) * factor
+        return float(value)
+
+    return {"requests": requests, "non_2xx": non_2xx, "p50": latency("50%"), "p99": latency("99%")}
+
+
+def _http_side(tree: Path, port: int, session: str, urls: dict[str, str], seconds: int) -> dict:
+    env = {**_env(), "PYTHONPATH": str(tree), "PAGE_CPU_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "bench" / "page_cpu_gunicorn.py"),
+                               "config.wsgi:application"], cwd=tree, env=env)
+    try:
+        worker = _worker_pid(server.pid)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(f"{base}/healthz", session)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        results = {}
+        for name, url in urls.items():
+            for _ in range(WARMUP):
+                assert _get(base + url, session) == 200
+            cpu_before = _cpu_seconds(worker)
+            figures = _wrk(base + url, session, seconds)
+            cpu = _cpu_seconds(worker) - cpu_before
+            figures.update(cpu_ms=cpu * 1000 / max(1, figures["requests"]), rate=figures["requests"] / seconds)
+            results[name] = figures
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def http_report(figures: dict) -> str:
+    lines = ["", (f"Through HTTP: gunicorn, one sync worker per side on loopback (bench/page_cpu_gunicorn.py), "
+                  f"`wrk -t1 -c1 -d{figures['http_seconds']}s` per page per round with heavy01's session, "
+                  f"{figures['rounds']} rounds alternating; CPU is the worker's own (utime + stime from /proc) "
+                  f"divided by the requests wrk completed; load average {figures['http_load_before']:.1f} before, "
+                  f"{figures['http_load_after']:.1f} after."), ""]
+    sides = [("baseline", figures.get("baseline_rev", "")), ("this", "this checkout")]
+    sides = [(key, label) for key, label in sides if key in figures["http"]]
+    lines += ["| page | " + " | ".join(f"{label}: CPU per request | {label}: pages/s | {label}: p50 / p99"
+                                          for _key, label in sides) + " | non-2xx |",
+              "|---|" + "---:|---:|---:|" * len(sides) + "---:|"]
+    for name in PAGES:
+        cells, errors = [], 0
+        for key, _label in sides:
+            runs = figures["http"][key]
+            cpu = statistics.median(run[name]["cpu_ms"] for run in runs)
+            rate = statistics.median(run[name]["rate"] for run in runs)
+            p50 = statistics.median(run[name]["p50"] for run in runs)
+            p99 = max(run[name]["p99"] for run in runs)
+            errors += sum(run[name]["non_2xx"] for run in runs)
+            cells.append(f"{cpu:.1f} ms | {rate:.0f} | {p50:.1f} / {p99:.1f} ms")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {errors} |")
+    return "\n".join(lines) + "\n"
+
+
 def _merge(runs: list[dict]) -> dict:
     merged = {}
     for name in PAGES:
@@ -255,6 +390,13 @@ def run(args) -> str:
                 if baseline_commit:
                     base_runs.append(_run_side(Path(tmp), args.renders, 0))
                 this_runs.append(_run_side(ROOT, args.renders, args.profile))
+            http_runs, http_load_before = {}, os.getloadavg()[0]
+            if args.http:
+                session, urls = _session_cookie()
+                for _ in range(args.rounds):
+                    if baseline_commit:
+                        http_runs.setdefault("baseline", []).append(_http_side(Path(tmp), 18431, session, urls, args.http))
+                    http_runs.setdefault("this", []).append(_http_side(ROOT, 18432, session, urls, args.http))
     finally:
         if not keep:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
@@ -266,7 +408,12 @@ def run(args) -> str:
     }
     if baseline_commit:
         figures.update(baseline=_merge(base_runs), baseline_rev=args.baseline, baseline_commit=baseline_commit)
-    return report(figures)
+    text = report(figures)
+    if args.http:
+        figures.update(http=http_runs, http_seconds=args.http, http_load_before=http_load_before,
+                       http_load_after=os.getloadavg()[0])
+        text += http_report(figures)
+    return text
 
 
 def main(argv=None) -> int:
@@ -278,6 +425,8 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline", default="main", help="the revision to compare with (git archive)")
     parser.add_argument("--no-baseline", action="store_true", help="measure this checkout only")
     parser.add_argument("--profile", type=int, default=0, help="list the N functions with the most own time")
+    parser.add_argument("--http", type=int, default=0, metavar="SECONDS",
+                        help="also through HTTP: gunicorn on loopback and wrk, SECONDS per page per round")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure again on a kept database (no refill)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

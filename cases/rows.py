@@ -31,7 +31,7 @@ from django.utils.translation import gettext
 
 from cases.columns import DEFAULT_COLUMNS, ColumnChoice
 from cases.models import Case
-from cases.sla import SlaState, humanize_duration, sla_state
+from cases.sla import PageWords, SlaState, humanize_duration, sla_state
 from core.l10n import iso, when
 from surveys.vocabulary import ScoreDisplay, primary_score
 
@@ -84,7 +84,8 @@ class InboxRow:
     due_iso: str = ""
 
 
-def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice, statuses: dict[str, str]) -> dict:
+def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice, statuses: dict[str, str],
+            words: PageWords) -> dict:
     """The optional columns' words, only for the columns shown."""
     extras = {}
     if "status" in columns:
@@ -94,7 +95,7 @@ def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice
     if "value" in columns:
         extras["value"] = money(case.value_at_risk)
     if "age" in columns:
-        extras.update(age=humanize_duration(now - case.created_at), opened_iso=iso(case.created_at))
+        extras.update(age=humanize_duration(now - case.created_at, words), opened_iso=iso(case.created_at))
     if "due" in columns and state.due is not None:
         extras.update(due=when(state.due), due_iso=iso(state.due))
     return extras
@@ -108,15 +109,19 @@ def inbox_rows(cases, now: dt.datetime, columns: ColumnChoice = _DEFAULT) -> lis
     extra_columns = any(column not in DEFAULT_COLUMNS for column in columns.shown)
     # The status names in the active language, once for the page (each lazy name costs a lookup).
     statuses = {key: str(label) for key, label in _STATUS_LABELS.items()} if "status" in columns else {}
+    # The same for the priorities, and the SLA's words ("due in %(duration)s", "%(hours)s h"):
+    # once per page, not once per row.
+    priorities = {key: str(label) for key, label in _PRIORITY_LABELS.items()}
+    words = PageWords()
     rows = []
     for case in cases:
         rule = case.alert.rule if case.alert_id and case.alert else None
-        state = sla_state(case, now=now)
+        state = sla_state(case, now=now, words=words)
         customer = case.customer
         rows.append(InboxRow(
             case=case,
             url=url.replace(_REFERENCE, quote(case.reference, safe="")),
-            priority_label=_PRIORITY_LABELS.get(case.priority, case.priority),
+            priority_label=priorities.get(case.priority, case.priority),
             priority_icon=PRIORITY_ICONS.get(case.priority, ""),
             score=primary_score(case.response, getattr(rule, "metric", None), getattr(rule, "metric_key", "")),
             comment=first_line(case.response.comment if case.response_id else ""),
@@ -126,7 +131,7 @@ def inbox_rows(cases, now: dt.datetime, columns: ColumnChoice = _DEFAULT) -> lis
             owner=case.assignee.display_name if case.assignee_id else "",
             sla=state,
             sla_icon=SLA_ICONS.get(state.level, "•"),
-            **(_extras(case, state, now, columns, statuses) if extra_columns else {}),
+            **(_extras(case, state, now, columns, statuses, words) if extra_columns else {}),
         ))
     return rows
 

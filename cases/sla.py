@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils import timezone, translation
 
 from cases.calendar import add_business_hours
 
@@ -35,8 +34,35 @@ def due_times(team, start: dt.datetime, policy) -> tuple[dt.datetime, dt.datetim
     return add_business_hours(team, start, first_hours), add_business_hours(team, start, resolution_hours)
 
 
-def humanize_duration(delta: dt.timedelta) -> str:
+class PageWords:
+    """gettext and ngettext remembered for one page, whose language does not change while it is
+    built: fifty inbox rows say "due in %(duration)s" and "%(hours)s h" fifty times, and each
+    gettext call walks the language's catalogues (and, in English, misses in every one)."""
+
+    def __init__(self):
+        self._singular: dict[str, str] = {}
+        self._plural: dict[tuple[str, str, int], str] = {}
+
+    def gettext(self, message: str) -> str:
+        try:
+            return self._singular[message]
+        except KeyError:
+            text = self._singular[message] = translation.gettext(message)
+            return text
+
+    def ngettext(self, singular: str, plural: str, number: int) -> str:
+        key = (singular, plural, number)
+        try:
+            return self._plural[key]
+        except KeyError:
+            text = self._plural[key] = translation.ngettext(singular, plural, number)
+            return text
+
+
+def humanize_duration(delta: dt.timedelta, words: PageWords | None = None) -> str:
     """'45 min', '3 h', '3 h 20 min', '2 days' (rounded down, at least '1 min'), in the active language."""
+    # Local names the message extractor (makemessages) knows, whichever catalogue answers.
+    gettext, ngettext = (words.gettext, words.ngettext) if words is not None else (translation.gettext, translation.ngettext)
     minutes = max(1, int(abs(delta).total_seconds() // 60))
     if minutes < 60:
         return gettext("%(minutes)s min") % {"minutes": minutes}
@@ -59,17 +85,18 @@ class SlaState:
         return self.label
 
 
-def sla_state(case, now: dt.datetime | None = None) -> SlaState:
-    """How a case stands against its clocks at `now` (no queries)."""
+def sla_state(case, now: dt.datetime | None = None, words: PageWords | None = None) -> SlaState:
+    """How a case stands against its clocks at `now` (no queries); `words` for a page of many cases."""
+    gettext = words.gettext if words is not None else translation.gettext
     if case.status == "closed":
         return SlaState(gettext("closed"), "closed")
     now = now or timezone.now()
     first_contact_open = case.first_contacted_at is None
     if first_contact_open and case.first_contact_due < now:
         return SlaState(gettext("first contact overdue by %(duration)s") % {
-            "duration": humanize_duration(now - case.first_contact_due)}, "overdue", case.first_contact_due)
+            "duration": humanize_duration(now - case.first_contact_due, words)}, "overdue", case.first_contact_due)
     if case.resolution_due < now:
-        return SlaState(gettext("overdue by %(duration)s") % {"duration": humanize_duration(now - case.resolution_due)},
+        return SlaState(gettext("overdue by %(duration)s") % {"duration": humanize_duration(now - case.resolution_due, words)},
                         "overdue", case.resolution_due)
     # The clock that runs out next decides what is said.
     if first_contact_open and case.first_contact_due <= case.resolution_due:
@@ -77,4 +104,4 @@ def sla_state(case, now: dt.datetime | None = None) -> SlaState:
     else:
         due, label = case.resolution_due, gettext("due in %(duration)s")
     level = "due_soon" if due - now <= DUE_SOON else "ok"
-    return SlaState(label % {"duration": humanize_duration(due - now)}, level, due)
+    return SlaState(label % {"duration": humanize_duration(due - now, words)}, level, due)

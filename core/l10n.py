@@ -19,11 +19,18 @@ Imports no app."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from django import template
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
-from django.utils.translation import gettext, ngettext, npgettext, pgettext
+from django.utils.translation import (
+    get_language,
+    gettext,
+    ngettext,
+    npgettext,
+    pgettext,
+)
 
 register = template.Library()
 
@@ -50,10 +57,20 @@ def when(value, style: str = "short") -> str:
     """A moment in the viewer's zone and language, the zone named. "" for no value."""
     if not isinstance(value, dt.datetime):
         return "" if value in (None, "") else str(value)
-    moment = local(value)
+    if timezone.is_aware(value):
+        return _when(value, timezone.get_current_timezone(), get_language(), style)
+    return dateformat.format(value, get_format("DATETIME_FORMAT" if style == "long" else "SHORT_DATETIME_FORMAT"))
+
+
+@lru_cache(maxsize=8192)
+def _when(value: dt.datetime, zone: dt.tzinfo, language: str | None, style: str) -> str:
+    """`when` of an aware moment, remembered per process: the words are a function of the moment,
+    the zone, the language and the style alone (the formats and month names are the language's,
+    fixed while the process runs). Django's dateformat costs about 200 calls a moment, and a page
+    prints the same moments on every view (a case's timeline, the inbox's due times)."""
+    moment = value.astimezone(zone)
     fmt = get_format("DATETIME_FORMAT" if style == "long" else "SHORT_DATETIME_FORMAT")
-    text = dateformat.format(moment, fmt)
-    return f"{text} {zone_name(moment)}" if timezone.is_aware(moment) else text
+    return f"{dateformat.format(moment, fmt)} {zone_name(moment)}"
 
 
 @register.filter(expects_localtime=False)

@@ -52,6 +52,7 @@ CASE_RELATED = (
     "closed_by",
 )
 EARLIER_LIMIT = 50
+_ACTION = "--action--"  # a slug no action has: the action's place in its address
 EARLIER_CASE_FIELDS = ("reference", "status", "created_at", "team__name", "root_cause__name")
 
 
@@ -239,9 +240,12 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
     root_cause_id = extra.pop("playbook_root_cause", None)
     theme_links = selectors.case_theme_links(case)
     themes = [link.theme.slug for link in theme_links if link.response_id == case.response_id]
+    # One reverse() for the panel's twenty-odd action addresses (each {% url %} cost one).
+    action_url = reverse("cases:action", args=[case.reference, _ACTION])
     context = {
         "case": case,
         "now": timezone.now(),
+        "action_urls": {name: action_url.replace(_ACTION, name) for name in ACTIONS},
         "forms": _action_forms(user, case, extra.pop("bound", None), extra.pop("bound_name", ""), themes),
         "events": events,
         "checklists": checklists(case, events, root_cause_id, theme_links),

@@ -157,7 +157,8 @@ REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", "mymaster")
 REDIS_SENTINEL_PASSWORD = env("REDIS_SENTINEL_PASSWORD")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis backend, one client object per pool (core/redis_cache.py: CPU per page).
+        "BACKEND": "core.redis_cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", "closeloop"),
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

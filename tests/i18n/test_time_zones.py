@@ -96,3 +96,23 @@ def test_sla_due_times_are_counted_in_the_teams_business_hours_whatever_the_view
         assert when(due) == "lun 7 déc, 15:30 IST"
     with timezone.override(ZoneInfo("Asia/Dubai")), translation.override("es"):
         assert when(due, "long") == "lun 7 dic 2026, 14:00 UTC+04"
+
+
+def test_a_remembered_moment_is_worded_for_each_viewer_again():
+    """core.l10n.when remembers its words per process: the same moment asked for again, in another
+    zone or language (and the same instant written in another zone), never gets another viewer's words."""
+    from django.utils import timezone, translation
+
+    from core.l10n import when
+
+    moment = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    same_instant_elsewhere = moment.astimezone(ZoneInfo("Asia/Tokyo"))
+    for _ in range(2):
+        with timezone.override(ZoneInfo("Europe/Madrid")), translation.override("en"):
+            assert when(moment) == "Mon 7 Dec, 11:00 CET"
+            assert when(same_instant_elsewhere) == "Mon 7 Dec, 11:00 CET"
+        with timezone.override(ZoneInfo("Europe/Madrid")), translation.override("es"):
+            assert when(moment) == "lun 7 dic, 11:00 CET"
+        with timezone.override(ZoneInfo("America/New_York")), translation.override("en"):
+            assert when(moment) == "Mon 7 Dec, 05:00 EST"
+            assert when(moment, "long") == "Mon 7 Dec 2026, 05:00 EST"
