@@ -46,6 +46,7 @@ ROUTES = {
     "cases.tasks.manager_digest_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
+    "privacy.tasks.partitions_maintain_task": "reports",
 }
 APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "reporting.", "privacy.", "organisation.", "demo.")
 

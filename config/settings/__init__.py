@@ -372,6 +372,9 @@ CELERY_BEAT_SCHEDULE = {
     "improvement-outer-loop-scan": {"task": "improvement.tasks.outer_loop_scan_task",
                                     "schedule": crontab(minute=15, hour=6)},
     "imports-redrive": {"task": "imports.tasks.imports_redrive_task", "schedule": crontab(minute="*/2")},
+    # Monthly partitions of the history tables (core.partitions): made ahead, dropped past retention.
+    "privacy-partitions-maintain": {"task": "privacy.tasks.partitions_maintain_task",
+                                    "schedule": crontab(minute=45, hour=2)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,
