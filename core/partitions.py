@@ -9,8 +9,9 @@ imports an app.
 - `convert` / `unconvert`: what a migration calls to turn an existing table, with its rows, into
   a partitioned one and back (ids, the id sequence, indexes, checks and foreign keys kept by name).
 - `maintain`: what the beat runs daily (privacy.tasks.partitions_maintain_task): the partitions of
-  this month and the next MONTHS_AHEAD months exist; rows that landed in the default partition for
-  such a month move into it; whole partitions past the table's retention are dropped.
+  this month and the next MONTHS_AHEAD months exist; rows that wait in the default partition for
+  such a month, or for an earlier one, move into a partition of their month; whole partitions past
+  the table's retention are dropped (and the idempotency keys of their rows).
 
 PostgreSQL wants the partition key in every unique index, so a converted table's primary key is
 (id, <time column>); ids still come from the one sequence and stay unique. A table with another
@@ -42,10 +43,11 @@ class PartitionedTable:
     table: str
     column: str
     retention_days: int
+    key_table: str = ""  # the unpartitioned table of its idempotency keys (event_id, <column>), if any
 
 
 def configured_tables() -> list[PartitionedTable]:
-    return [PartitionedTable(table, spec["column"], spec.get("retention_days", 0))
+    return [PartitionedTable(table, spec["column"], spec.get("retention_days", 0), spec.get("key_table", ""))
             for table, spec in settings.PARTITIONED_TABLES.items()]
 
 
@@ -122,19 +124,28 @@ def create_partition(cursor, table: str, column: str, month: date) -> bool:
 
 
 def create_ahead(cursor, table: str, column: str, today: date, months: int = MONTHS_AHEAD) -> list[str]:
-    """This month's partition and the next `months` months', those missing created."""
+    """This month's partition and the next `months` months', those missing created; and one for
+    each earlier month whose rows wait in the default partition (an import of old history)."""
     this_month = month_start(today)
+    wanted = [add_months(this_month, n) for n in range(months + 1)]
+    default = default_name(table)
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [default])
+    if cursor.fetchone()[0]:
+        cursor.execute(f"SELECT DISTINCT date_trunc('month', {_q(column)} AT TIME ZONE 'UTC')::date "
+                       f"FROM {_q(default)} WHERE {_q(column)} < %s", [_bound(this_month)])
+        wanted += sorted(row[0] for row in cursor.fetchall())
     created = []
-    for n in range(months + 1):
-        month = add_months(this_month, n)
+    for month in wanted:
         if create_partition(cursor, table, column, month):
             created.append(partition_name(table, month))
     return created
 
 
-def drop_expired(cursor, table: str, column: str, retention_days: int, now: datetime) -> tuple[list[str], int]:
+def drop_expired(cursor, table: str, column: str, retention_days: int, now: datetime,
+                 key_table: str = "") -> tuple[list[str], int]:
     """Drops the partitions whose whole month ended more than `retention_days` ago, and deletes the
-    default partition's rows older than that. Returns (dropped partitions, rows deleted)."""
+    default partition's rows older than that; then the keys (in `key_table`) older than that whose
+    row is gone. Returns (dropped partitions, rows deleted from the default partition)."""
     cutoff = now - timedelta(days=retention_days)
     # Deferred foreign-key checks of rows written earlier in the transaction run now: PostgreSQL
     # drops no table with such checks pending.
@@ -151,6 +162,9 @@ def drop_expired(cursor, table: str, column: str, retention_days: int, now: date
     if cursor.fetchone()[0]:
         cursor.execute(f"DELETE FROM {_q(default)} WHERE {_q(column)} < %s", [cutoff])
         deleted = cursor.rowcount
+    if key_table:
+        cursor.execute(f"DELETE FROM {_q(key_table)} k WHERE k.{_q(column)} < %s AND NOT EXISTS "
+                       f"(SELECT 1 FROM {_q(table)} e WHERE e.id = k.event_id)", [cutoff])
     return dropped, deleted
 
 
@@ -178,7 +192,8 @@ def maintain(now: datetime | None = None) -> list[Maintained]:
             created = create_ahead(cursor, spec.table, spec.column, now.date())
             dropped, deleted = ([], 0)
             if spec.retention_days > 0:
-                dropped, deleted = drop_expired(cursor, spec.table, spec.column, spec.retention_days, now)
+                dropped, deleted = drop_expired(cursor, spec.table, spec.column, spec.retention_days, now,
+                                                spec.key_table)
         if created or dropped or deleted:
             logger.info("partitions: %s created %s, dropped %s, %s old rows deleted from its default partition",
                         spec.table, created, dropped, deleted)

@@ -8,6 +8,7 @@ default partition when their month gets one, and drops whole months past retenti
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -190,7 +191,9 @@ def test_retention_drops_whole_months_past_it_and_keeps_the_rest():
 
     dropped = done["cases_caseevent"].dropped
     assert "cases_caseevent_p202401" in dropped and max(dropped) == "cases_caseevent_p202401"
-    assert done["cases_caseevent"].deleted_from_default == 1
+    # The stray row of 2001 got a partition of its own first (rows of past months leave the
+    # default partition), which was then past retention too.
+    assert "cases_caseevent_p200101" in dropped
     assert "cases_caseevent_p202402" in _partitions("cases_caseevent")
     assert set(CaseEvent.objects.filter(pk__in=[old.pk, kept.pk, stray.pk]).values_list("pk", flat=True)) == {kept.pk}
     assert set(_month_names("cases_caseevent", date(2025, 3, 1), 4)) <= set(_partitions("cases_caseevent"))
@@ -217,3 +220,69 @@ def test_the_beat_runs_the_maintenance_daily():
     assert entry["task"] == "privacy.tasks.partitions_maintain_task"
     result = partitions_maintain_task()
     assert [r["table"] for r in result] == list(settings.PARTITIONED_TABLES)
+
+
+# --- Outcome events: the key table, then the partitions ------------------------------------------
+
+OUTCOMES_BEFORE = ("outcomes", "0001_initial")
+OUTCOMES_AFTER = ("outcomes", "0003_events_partitioned_by_month")
+OUTCOME_ROWS = [  # source, external_id, kind, amount, occurred_at, attributes
+    ("api", "inv-1", "renewal", "1200.000", "2021-06-30 23:00:00+00", '{"plan": "gold"}'),
+    ("stripe:billing", "inv-1", "refund", "35.500", "2021-07-01 00:00:00+00", "{}"),
+    ("csv", "row-7", "churn", "0.000", "2026-01-15 08:00:00+00", "{}"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_outcome_migrations_keep_every_event_and_its_idempotency_key():
+    from outcomes.models import OutcomeEvent
+    from outcomes.rows import OutcomeRow
+    from outcomes.services import outcome_events_upsert
+    from tests.inbox.helpers import make_customer
+
+    ann = make_customer("Ann Lee", external_id="C-1")
+    after_shape = _shape("outcomes_outcomeevent")
+    months_before = set(_partitions("outcomes_outcomeevent"))
+    try:
+        _migrate(OUTCOMES_BEFORE)
+        assert _one("SELECT to_regclass('outcomes_outcomeeventkey')") == (None,)
+        with connection.cursor() as cursor:
+            for source, external_id, kind, amount, occurred_at, attributes in OUTCOME_ROWS:
+                cursor.execute("INSERT INTO outcomes_outcomeevent (customer_id, account_id, kind, amount, currency, "
+                               "occurred_at, source, external_id, attributes, created_at, updated_at) VALUES "
+                               "(%s, NULL, %s, %s, 'EUR', %s, %s, %s, %s::jsonb, now(), now())",
+                               [ann.pk, kind, amount, occurred_at, source, external_id, attributes])
+        before_rows = _all("SELECT * FROM outcomes_outcomeevent ORDER BY id")
+
+        _migrate(OUTCOMES_AFTER)
+
+        assert _one("SELECT relkind FROM pg_class WHERE oid = to_regclass('outcomes_outcomeevent')") == ("p",)
+        assert _all("SELECT * FROM outcomes_outcomeevent ORDER BY id") == before_rows
+        assert _primary_key("outcomes_outcomeevent") == ("outcomes_outcomeevent_pkey", "PRIMARY KEY (id, occurred_at)")
+        assert _shape("outcomes_outcomeevent") == after_shape
+        assert [w for (w,) in _all("SELECT tableoid::regclass::text FROM outcomes_outcomeevent ORDER BY id")] == [
+            "outcomes_outcomeevent_p202106", "outcomes_outcomeevent_p202107", "outcomes_outcomeevent_p202601"]
+        assert _all("SELECT source, external_id, event_id, occurred_at FROM outcomes_outcomeeventkey ORDER BY event_id") \
+            == _all("SELECT source, external_id, id, occurred_at FROM outcomes_outcomeevent ORDER BY id")
+        assert ("outcomes_outcomeeventkey_unique_source_id", "u", "UNIQUE (source, external_id)") in \
+            _shape("outcomes_outcomeeventkey")[1]
+        # The checks hold on the partitioned table.
+        for bad in ("amount = -1", "customer_id = NULL"):
+            with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"UPDATE outcomes_outcomeevent SET {bad} WHERE id = %s", [before_rows[0][0]])
+        # Idempotency survives: the first event sent again is unchanged, a new one is created once.
+        row = OutcomeRow(kind="renewal", amount=Decimal("1200.000"), currency="EUR",
+                         occurred_at=datetime(2021, 6, 30, 23, tzinfo=UTC), external_id="inv-1", source="api",
+                         customer_id=ann.pk, attributes={"plan": "gold"})
+        new = OutcomeRow(kind="purchase", amount=Decimal(10), currency="EUR",
+                         occurred_at=datetime(2026, 2, 1, tzinfo=UTC), external_id="inv-2", source="api",
+                         customer_id=ann.pk)
+        assert [r.status for r in outcome_events_upsert([row, new])] == ["unchanged", "created"]
+        assert [r.status for r in outcome_events_upsert([row, new])] == ["unchanged", "unchanged"]
+        assert OutcomeEvent.objects.count() == 4
+        assert OutcomeEvent.objects.get(external_id="inv-2").pk > before_rows[-1][0]
+    finally:
+        _migrate(OUTCOMES_AFTER)
+        with connection.cursor() as cursor:
+            for name in set(_partitions("outcomes_outcomeevent")) - months_before:
+                cursor.execute(f'DROP TABLE "{name}"')

@@ -65,4 +65,6 @@ DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 # table's retention, in days after the month ends; 0 keeps every month.
 PARTITIONED_TABLES = {
     "cases_caseevent": {"column": "created_at", "retention_days": envint("CASE_EVENTS_RETENTION_DAYS", 0)},
+    "outcomes_outcomeevent": {"column": "occurred_at", "retention_days": envint("OUTCOME_EVENTS_RETENTION_DAYS", 0),
+                              "key_table": "outcomes_outcomeeventkey"},
 }
