@@ -47,6 +47,7 @@ ROUTES = {
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
     "privacy.tasks.partitions_maintain_task": "reports",
+    "privacy.tasks.delivery_bodies_forget_task": "reports",
 }
 APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "reporting.", "privacy.", "organisation.", "demo.")
 
