@@ -1,16 +1,16 @@
 """Partitioned history: how long the conversion of an existing installation takes, and partition
 pruning in the plans of the queries that read the partitioned tables with a time bound.
 
-    DEBUG=1 .venv/bin/python -m bench.bench_partitions [--responses N] [--events M] [--keep]
+    DEBUG=1 .venv/bin/python -m bench.bench_partitions [--responses N] [--events M] [--outcomes K] [--keep]
 
 In its own PostgreSQL database `closeloop_bench_partitions` (created, migrated, filled and
 dropped; never the test or dev database): migrated to the latest, then back to before the
 conversion (`cases 0019`, plain tables), filled with the reports bench's data
-(bench/reports_data.py: N responses, N/10 cases) and M case events spread over the last 36 months
-(SQL generate_series, indexes rebuilt after, VACUUM ANALYZE). Then, holding /tmp/bench.lock
+(bench/reports_data.py: N responses, N/10 cases), M case events spread over the last 36 months
+and the outcomes bench's outcome events (SQL generate_series, indexes rebuilt after, VACUUM ANALYZE). Then, holding /tmp/bench.lock
 (the shared measurement lock), the same queries are EXPLAIN ANALYZEd on the plain table (the
-baseline), the conversion migration (`migrate cases 0020`) is timed, and the queries run again on
-the partitioned table."""
+baseline), the conversion migration (`migrate cases 0020`) is timed, the queries run again on
+the partitioned table, and the outcome events' migrations (`migrate outcomes`: 0002, 0003) are timed."""
 
 from __future__ import annotations
 
@@ -120,7 +120,14 @@ def _measure() -> list[dict]:
     return out
 
 
-def child(n_responses: int, n_events: int) -> dict:
+def fill_outcome_events(n_outcomes: int) -> float:
+    """The outcomes bench's events (bench.bench_outcomes.fill_events), on the tables before 0002."""
+    from bench.bench_outcomes import fill_events
+
+    return fill_events(n_outcomes) if n_outcomes else 0.0
+
+
+def child(n_responses: int, n_events: int, n_outcomes: int) -> dict:
     import django
 
     django.setup()
@@ -131,9 +138,11 @@ def child(n_responses: int, n_events: int) -> dict:
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("migrate", "cases", "0019", verbosity=0, interactive=False)
+    call_command("migrate", "outcomes", "0001", verbosity=0, interactive=False)
     filled = fill(n_responses)
     n_cases = filled.get("cases", n_responses // 10)
     events_seconds = fill_case_events(n_events, n_cases)
+    events_seconds += fill_outcome_events(n_outcomes)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('cases_caseevent'))")
         size = cursor.fetchone()[0]
@@ -150,9 +159,13 @@ def child(n_responses: int, n_events: int) -> dict:
             cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'cases_caseevent'::regclass")
             partitions = cursor.fetchone()[0]
         after = _measure()
+        started = time.monotonic()
+        call_command("migrate", "outcomes", verbosity=0, interactive=False)
+        outcomes_seconds = time.monotonic() - started
         load_end = _load()
     return {"responses": n_responses, "cases": n_cases, "events": n_events, "size": size,
             "fill_seconds": filled.get("seconds", 0) + events_seconds, "convert_seconds": convert_seconds,
+            "outcomes": n_outcomes, "outcomes_seconds": outcomes_seconds,
             "partitions": partitions, "before": before, "after": after, "load_start": load_start,
             "load_end": load_end}
 
@@ -163,7 +176,7 @@ def report(f: dict) -> str:
         "",
         f"Measured {datetime.date.today().isoformat()} on {_machine()}.",
         (f"Data: {f['responses']:,} responses, {f['cases']:,} cases and {f['events']:,} case events over the last "
-        f"{MONTHS} months ({f['size']} with indexes), generated with SQL generate_series in "
+        f"{MONTHS} months ({f['size']} with indexes), {f['outcomes']:,} outcome events over the last year, generated with SQL generate_series in "
         f"{f['fill_seconds']:.0f} s."),
         (f"Load average (1/5/15 min) before measuring {f['load_start']}, after {f['load_end']} (a shared machine: "
         "other helpers' suites ran meanwhile)."),
@@ -171,6 +184,11 @@ def report(f: dict) -> str:
         (f"**Conversion** (`migrate cases 0020` on the filled database: rename aside, create the partitioned table "
         f"and {f['partitions']} partitions, copy every row, indexes, checks and foreign keys again): "
         f"**{f['convert_seconds']:.1f} s** for {f['events']:,} events, one transaction holding the table's lock."),
+        "",
+        (f"**Outcome events** (`migrate outcomes`: 0002 copies every event's key into OutcomeEventKey and swaps "
+         f"the unique constraint for an index, 0003 converts the events on occurred_at): "
+         f"**{f['outcomes_seconds']:.1f} s** for {f['outcomes']:,} events, measured after the case events in the "
+         "same locked phase."),
         "",
         ("Queries that read case events, EXPLAIN ANALYZE on the plain table (before, the baseline) and on the "
         "partitioned one (after), same run:"),
@@ -194,6 +212,7 @@ def report(f: dict) -> str:
 def run(args=None) -> str:
     n_responses = getattr(args, "responses", None) or 1_000_000
     n_events = getattr(args, "events", None) or n_responses * 5 // 10
+    n_outcomes = getattr(args, "outcomes", None) or n_responses * 2 // 5
     keep = getattr(args, "keep", False)
     _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
     _admin(f'CREATE DATABASE "{DB_NAME}"')
@@ -206,7 +225,7 @@ def run(args=None) -> str:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "bench.bench_partitions", "--child", "--responses", str(n_responses),
-             "--events", str(n_events)],
+             "--events", str(n_events), "--outcomes", str(n_outcomes)],
             check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
         )
         if proc.returncode != 0:
@@ -224,11 +243,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_partitions", description=__doc__)
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--outcomes", type=int, default=None, help="outcome events (default 2 x N / 5)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.responses, args.events or args.responses * 5 // 10)))
+        print(json.dumps(child(args.responses, args.events or args.responses * 5 // 10,
+                               args.outcomes or args.responses * 2 // 5)))
         return 0
     print(run(args))
     return 0
