@@ -38,6 +38,7 @@ AREAS = [
     ("outcomes", "Closed-loop results and impact"),
     ("journeys", "Journey map"),
     ("churn", "Churn risk: training and scoring 1,000,000 customers"),
+    ("partitions", "Partitioned history: conversion and partition pruning"),
 ]
 
 

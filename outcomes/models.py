@@ -41,15 +41,17 @@ class OutcomeEvent(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # On PostgreSQL the table is partitioned by month on occurred_at (core.partitions): no
+        # uniqueness may leave occurred_at out, so the idempotency key lives in OutcomeEventKey.
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            # The idempotency key: a retried delivery or a re-imported file updates its event.
-            models.UniqueConstraint(fields=["source", "external_id"], name="outcomes_outcomeevent_unique_source_id"),
             models.CheckConstraint(condition=Q(customer__isnull=False) | Q(account__isnull=False),
                                    name="outcomes_outcomeevent_customer_or_account"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="outcomes_outcomeevent_amount_not_negative"),
         ]
         indexes = [
+            # The upsert's lookup of events sent before; their uniqueness is OutcomeEventKey's.
+            models.Index(fields=["source", "external_id"], name="outcomes_event_source_id"),
             # The results and impact reports: "events of these customers within N days after X".
             models.Index(fields=["customer", "occurred_at"], name="outcomes_event_customer_time"),
             # The same for accounts, and the API's account filter; most events name a customer only.
@@ -61,3 +63,31 @@ class OutcomeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.occurred_at:%Y-%m-%d})"
+
+
+class OutcomeEventKey(models.Model):
+    """The idempotency key of an outcome event: (source, external_id) is unique here, so a retried
+    delivery or a re-imported file updates its event rather than adding a second one. It is a table
+    of its own because the events table is partitioned by month on occurred_at (PostgreSQL), and a
+    partitioned table holds no uniqueness that leaves its partition key out. Written with its event
+    by outcomes.services.outcome_events_upsert, in the same transaction; `occurred_at` follows the
+    event's, so retention forgets the key once its event's month is dropped (core.partitions)."""
+
+    source = models.CharField(max_length=80)
+    external_id = models.CharField(max_length=255)
+    # No foreign key: PostgreSQL accepts none into a partitioned table. A key whose event is gone
+    # (erased with its customer, dropped past retention) is taken over by the next event it names.
+    event_id = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="outcomes_outcomeeventkey_unique_source_id"),
+        ]
+        indexes = [
+            # Retention: the keys of months past it (core.partitions.drop_expired).
+            models.Index(fields=["occurred_at"], name="outcomes_eventkey_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
 from customers.models import Account, Identity
-from outcomes.models import OutcomeEvent
+from outcomes.models import OutcomeEvent, OutcomeEventKey
 from outcomes.rows import OutcomeRow
 from surveys.models import Customer
 
@@ -96,8 +96,10 @@ def outcome_events_upsert(rows: list[OutcomeRow | None]) -> list[UpsertResult]:
     Rows that are None (invalid before they got here) are skipped, keeping the indexes aligned.
 
     One transaction; a few queries for the batch whatever its size: the matches, the existing
-    events, one INSERT for the new ones and one UPDATE per changed one. A concurrent writer
-    inserting the same key makes the INSERT fail: the batch is then read and written again."""
+    events, one INSERT for the new ones and two for their keys (OutcomeEventKey, where the
+    uniqueness lives: the events table is partitioned by month), one UPDATE per changed one and
+    one for its key. A concurrent writer inserting the same key makes the key's INSERT fail: the
+    batch is then read and written again."""
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -157,12 +159,29 @@ def _upsert(rows: list[OutcomeRow | None]) -> list[UpsertResult]:
             ids = _existing([(e.source, e.external_id) for _i, e in new])
             for _i, event in new:
                 event.pk = ids[(event.source, event.external_id)].pk
+        _keys_claim([event for _i, event in new])
         results.update({i: UpsertResult(i, "created", e.pk) for i, e in new})
     for index, event in changed:
         event.save(update_fields=[name.removesuffix("_id") if name.endswith("_id") else name
                                   for name in UPDATED_FIELDS] + ["updated_at"])
+        OutcomeEventKey.objects.filter(event_id=event.pk).exclude(occurred_at=event.occurred_at).update(
+            occurred_at=event.occurred_at)
         results[index] = UpsertResult(index, "updated", event.pk)
     return [results[i] for i in sorted(results)]
+
+
+def _keys_claim(events: list[OutcomeEvent]) -> None:
+    """The new events' idempotency keys (OutcomeEventKey: unique, unlike the partitioned events
+    table). A key whose event is gone (erased, dropped past retention) passes to the new event; a
+    key another transaction holds makes the INSERT fail with IntegrityError, and the caller reads
+    the batch again, as it did when the uniqueness lived on the events."""
+    wanted = Q()
+    for event in events:
+        wanted |= Q(source=event.source, external_id=event.external_id)
+    OutcomeEventKey.objects.filter(wanted).filter(~Exists(OutcomeEvent.objects.filter(pk=OuterRef("event_id")))).delete()
+    OutcomeEventKey.objects.bulk_create([
+        OutcomeEventKey(source=e.source, external_id=e.external_id, event_id=e.pk, occurred_at=e.occurred_at)
+        for e in events])
 
 
 def _existing(keys: list[tuple[str, str]]) -> dict[tuple[str, str], OutcomeEvent]:

@@ -48,6 +48,8 @@ ROUTES = {
     "reporting.tasks.rollups_compact_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
+    "privacy.tasks.partitions_maintain_task": "reports",
+    "privacy.tasks.delivery_bodies_forget_task": "reports",
 }
 APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "churn.", "reporting.", "privacy.", "organisation.", "demo.")
 

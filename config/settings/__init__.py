@@ -378,6 +378,11 @@ CELERY_BEAT_SCHEDULE = {
                                     "schedule": crontab(minute=15, hour=6)},
     "imports-redrive": {"task": "imports.tasks.imports_redrive_task", "schedule": crontab(minute="*/2")},
     "reporting-rollups-compact": {"task": "reporting.tasks.rollups_compact_task", "schedule": crontab(minute="*")},
+    # Monthly partitions of the history tables (core.partitions): made ahead, dropped past retention.
+    "privacy-partitions-maintain": {"task": "privacy.tasks.partitions_maintain_task",
+                                    "schedule": crontab(minute=45, hour=2)},
+    "privacy-delivery-bodies-forget": {"task": "privacy.tasks.delivery_bodies_forget_task",
+                                       "schedule": crontab(minute=55, hour=2)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Exactly one beat sends, however many are started (core.beat): the one holding a lock in Redis,
@@ -409,6 +414,9 @@ WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_BODY_TIMEOUT_SECONDS = envint("WEBHOOK_BODY_TIMEOUT_SECONDS", 10)
 # Refused deliveries kept for the console: one per source, reason and sender per this many seconds.
 WEBHOOK_REFUSAL_WINDOW_SECONDS = envint("WEBHOOK_REFUSAL_WINDOW_SECONDS", 10)
+# Processed deliveries' raw bodies (the answers as the tool sent them) are forgotten after this
+# many days; the row, its key and its response stay. 0 keeps them for ever.
+WEBHOOK_BODY_RETENTION_DAYS = envint("WEBHOOK_BODY_RETENTION_DAYS", 0)
 # Business outcomes (docs/outcomes.md): items per bulk API request; the currency the results and
 # impact reports add revenue in (events in other currencies are counted, not added: no rates here).
 OUTCOMES_BULK_MAX_ITEMS = envint("OUTCOMES_BULK_MAX_ITEMS", 1000)

@@ -58,3 +58,13 @@ if DATABASE_REPLICA_URL:
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+
+# --- Partitioned history (core.partitions; docs/deployment.md "Partitioned history") ----------
+# Tables that only grow, partitioned by month on their time column on PostgreSQL (SQLite: plain
+# tables). The beat's daily maintenance creates partitions ahead and drops whole months past each
+# table's retention, in days after the month ends; 0 keeps every month.
+PARTITIONED_TABLES = {
+    "cases_caseevent": {"column": "created_at", "retention_days": envint("CASE_EVENTS_RETENTION_DAYS", 0)},
+    "outcomes_outcomeevent": {"column": "occurred_at", "retention_days": envint("OUTCOME_EVENTS_RETENTION_DAYS", 0),
+                              "key_table": "outcomes_outcomeeventkey"},
+}

@@ -20,7 +20,8 @@ announces each new response with `surveys.signals.response_recorded(recorded=Rec
 
 from surveys.services.customers import customer_find_or_create
 from surveys.services.deliveries import (
-    deliveries_redrive, deliveries_replay_failed, delivery_enqueue, delivery_fetch_request, delivery_normalize,
+    deliveries_forget_bodies, deliveries_redrive, deliveries_replay_failed, delivery_enqueue, delivery_fetch_request,
+    delivery_normalize,
     delivery_replay,
 )
 from surveys.services.discovery import Discovery, discover, discover_themes
@@ -38,7 +39,8 @@ from surveys.services.themes import (
 __all__ = [
     "RETAG_DAYS", "Discovery", "InvalidResponse", "RecordLookups", "RetagResult",
     "ThemeTransitionError", "customer_find_or_create", "deliveries_process",
-    "deliveries_redrive", "deliveries_replay_failed", "delivery_enqueue", "delivery_fetch_request",
+    "deliveries_forget_bodies", "deliveries_redrive", "deliveries_replay_failed", "delivery_enqueue",
+    "delivery_fetch_request",
     "delivery_normalize", "delivery_process", "delivery_replay", "discover", "discover_themes",
     "response_analyse", "response_record", "responses_retag", "secret_generate", "source_create",
     "auth_options", "source_preview", "source_problems", "source_update",

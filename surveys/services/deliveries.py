@@ -175,14 +175,30 @@ def _delivery_retry(delivery: WebhookDelivery, reason: str) -> str:
 
 
 def delivery_replay(*, delivery: WebhookDelivery) -> bool:
-    """Put a failed (or processed-but-ignored) delivery back in the queue; True when it was."""
+    """Put a failed (or processed-but-ignored) delivery back in the queue; True when it was. Not
+    one whose body was forgotten past retention (deliveries_forget_bodies): nothing to replay."""
     updated = WebhookDelivery.objects.filter(
         pk=delivery.pk, status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PROCESSED]
-    ).update(status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None,
+    ).exclude(body=b"").update(status=WebhookDelivery.Status.PENDING, error="", attempts=0, not_before=None, processed_at=None,
              replayed_at=timezone.now())
     if updated:
         transaction.on_commit(lambda: delivery_enqueue(delivery.pk))
     return bool(updated)
+
+
+def deliveries_forget_bodies(*, received_before, batch: int = 5000) -> int:
+    """Retention of raw bodies (WEBHOOK_BODY_RETENTION_DAYS): processed deliveries received before
+    `received_before` keep their row (source, delivery id, status, response, times: the
+    idempotency key and the record of what arrived when) but lose their body, headers and fetched
+    payload, which hold the respondent's answers as the tool sent them. Failed and unfinished
+    deliveries keep everything, so they can still be replayed. In batches; returns how many."""
+    forgotten = 0
+    while True:
+        ids = list(WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PROCESSED, received_at__lt=received_before)
+                   .exclude(body=b"").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return forgotten
+        forgotten += WebhookDelivery.objects.filter(pk__in=ids).update(body=b"", headers={}, fetched=None)
 
 
 def deliveries_replay_failed(*, source: WebhookSource) -> int:
