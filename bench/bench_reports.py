@@ -42,7 +42,8 @@ from bench.reports_data import (
 from bench.reports_pages import REQUESTS, WARMUP, measure
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "closeloop_bench_reports"
+# BENCH_REPORTS_DB: a database of one's own when several people measure on one machine.
+DB_NAME = os.environ.get("BENCH_REPORTS_DB", "closeloop_bench_reports")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 500
 DOC = ROOT / "docs" / "benchmarks_reports.md"
@@ -78,7 +79,7 @@ def measure_only() -> dict:
     return {"responses": responses, "cases": cases, **_measured()}
 
 
-def child(n_responses: int) -> dict:
+def child(n_responses: int, generate_only: bool = False) -> dict:
     import django
 
     django.setup()
@@ -90,6 +91,8 @@ def child(n_responses: int) -> dict:
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.monotonic() - migrate_started
     filled = fill(n_responses)
+    if generate_only:
+        return {"migrate_seconds": migrate_seconds, **filled}
     return {"migrate_seconds": migrate_seconds, **filled, **_measured()}
 
 
@@ -166,7 +169,8 @@ def report(f: dict) -> str:
 def run(args=None) -> str:
     n_responses = getattr(args, "responses", None) or 10_000_000
     measure = getattr(args, "measure_only", False)
-    keep = getattr(args, "keep", False) or measure
+    generate_only = getattr(args, "generate_only", False)
+    keep = getattr(args, "keep", False) or measure or generate_only
     if not measure:
         _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         _admin(f'CREATE DATABASE "{DB_NAME}"')
@@ -184,7 +188,7 @@ def run(args=None) -> str:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "bench.bench_reports", "--child", "--responses", str(n_responses)]
-            + (["--measure-only"] if measure else []),
+            + (["--measure-only"] if measure else []) + (["--generate-only"] if generate_only else []),
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
         )
         if proc.returncode != 0:
@@ -193,6 +197,8 @@ def run(args=None) -> str:
     finally:
         if not keep:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    if generate_only:  # measured later, under the shared lock: --measure-only
+        return json.dumps(figures)
     text = report(figures)
     if figures["responses"] >= 9_900_000:
         write_figures(DOC, text)
@@ -206,12 +212,14 @@ def main(argv=None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--measure-only", action="store_true",
                         help="measure the database kept by an earlier --keep run, without filling it again")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="fill and keep the database without measuring (then --measure-only, under flock)")
     args = parser.parse_args(argv)
     if args.child and args.measure_only:
         print(json.dumps(measure_only()))
         return 0
     if args.child:
-        print(json.dumps(child(args.responses)))
+        print(json.dumps(child(args.responses, args.generate_only)))
         return 0
     print(run(args))
     return 0
