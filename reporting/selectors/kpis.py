@@ -59,7 +59,11 @@ def _dim_label(by: str, key, team_names: dict[int, str]) -> str:
     if by == "team":
         return team_names.get(key, "(no team)")
     if by in ("week", "month"):
-        return timezone.localtime(key).date().isoformat() if isinstance(key, dt.datetime) else str(key)
+        return (
+            timezone.localtime(key).date().isoformat()
+            if isinstance(key, dt.datetime)
+            else str(key)
+        )
     return key or "(none)"
 
 
@@ -73,11 +77,15 @@ def _dim_link_params(by: str, key, filters: ReportFilters) -> dict[str, str]:
         end = local + (dt.timedelta(days=7) if by == "week" else dt.timedelta(days=0))
         if by == "month":
             end = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        return clamped_date_params("created", local, end - dt.timedelta(days=1), filters)
+        return clamped_date_params(
+            "created", local, end - dt.timedelta(days=1), filters
+        )
     return {}
 
 
-def business_hours(team: Team, start: dt.datetime, end: dt.datetime | None) -> float | None:
+def business_hours(
+    team: Team, start: dt.datetime, end: dt.datetime | None
+) -> float | None:
     if end is None:
         return None
     from cases.calendar import business_seconds_between
@@ -109,12 +117,20 @@ class Percentile(Aggregate):
 
 def _durations_in_python(cases) -> dict:
     values: dict = defaultdict(lambda: defaultdict(list))
-    for dim, first, close in cases.values_list("dim", "first_contact_business_seconds", "close_business_seconds"):
-        for column, value in (("first_contact_business_seconds", first), ("close_business_seconds", close)):
+    for dim, first, close in cases.values_list(
+        "dim", "first_contact_business_seconds", "close_business_seconds"
+    ):
+        for column, value in (
+            ("first_contact_business_seconds", first),
+            ("close_business_seconds", close),
+        ):
             if value is not None:
                 values[dim][column].append(value)
     return {
-        dim: {name: percentile(sorted(by_column[column]), fraction) for name, (column, fraction) in DURATIONS.items()}
+        dim: {
+            name: percentile(sorted(by_column[column]), fraction)
+            for name, (column, fraction) in DURATIONS.items()
+        }
         for dim, by_column in values.items()
     }
 
@@ -134,16 +150,25 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
     now = filters.now
     cases = filters.cases(date_field="created_at").order_by().annotate(dim=case_dim)
     closed = Q(status=CLOSED)
+    # On PostgreSQL the durations' percentiles are aggregates of the same pass over the cases.
+    in_sql = connection.vendor == "postgresql"
+    percentiles = {
+        name: Percentile(column, fraction)
+        for name, (column, fraction) in DURATIONS.items()
+    }
     counts = {
         r["dim"]: r
         for r in cases.values("dim").annotate(
+            **(percentiles if in_sql else {}),
             cases=Count("pk"),
             open=Count("pk", filter=~closed),
             closed=Count("pk", filter=closed),
             closed_with_cause=Count("pk", filter=closed & Q(root_cause__isnull=False)),
             ever_closed=Count("pk", filter=closed | Q(reopen_count__gt=0)),
             reopened=Count("pk", filter=Q(reopen_count__gt=0)),
-            fc_met=Count("pk", filter=Q(first_contacted_at__lte=F("first_contact_due"))),
+            fc_met=Count(
+                "pk", filter=Q(first_contacted_at__lte=F("first_contact_due"))
+            ),
             fc_missed=Count(
                 "pk",
                 filter=Q(first_contacted_at__gt=F("first_contact_due"))
@@ -151,19 +176,15 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
             ),
             res_met=Count("pk", filter=closed & Q(closed_at__lte=F("resolution_due"))),
             res_missed=Count(
-                "pk", filter=(closed & Q(closed_at__gt=F("resolution_due"))) | (~closed & Q(resolution_due__lt=now))
+                "pk",
+                filter=(closed & Q(closed_at__gt=F("resolution_due")))
+                | (~closed & Q(resolution_due__lt=now)),
             ),
             value_at_risk=Sum("value_at_risk", filter=~closed),
         )
     }
-    if connection.vendor == "postgresql":
-        durations = {
-            r["dim"]: r
-            for r in cases.values("dim").annotate(**{
-                name: Percentile(column, fraction) for name, (column, fraction) in DURATIONS.items()})
-        }
-    else:  # SQLite (the embedded setup) has no percentile_cont: the stored durations, sorted here
-        durations = _durations_in_python(cases)
+    # SQLite (the embedded setup) has no percentile_cont: the stored durations, sorted here.
+    durations = counts if in_sql else _durations_in_python(cases)
     coverage = {
         r["dim"]: r
         for r in filters.responses()
@@ -180,7 +201,11 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
 
     def sort_key(k):
         if by in ("week", "month"):  # newest first: the period people look at is on top
-            return (0, -(k or dt.datetime.min.replace(tzinfo=dt.timezone.utc)).timestamp(), "")
+            return (
+                0,
+                -(k or dt.datetime.min.replace(tzinfo=dt.timezone.utc)).timestamp(),
+                "",
+            )
         return (-(counts.get(k, {}).get("cases", 0)), 0, _dim_label(by, k, team_names))
 
     for key in sorted(keys, key=sort_key):
@@ -194,15 +219,22 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
             "cases": c.get("cases", 0),
             "open": c.get("open", 0),
             **{name: one_decimal(_hours(d.get(name))) for name in DURATIONS},
-            "first_contact_sla_pct": pct(c.get("fc_met", 0), c.get("fc_met", 0) + c.get("fc_missed", 0)),
-            "resolution_sla_pct": pct(c.get("res_met", 0), c.get("res_met", 0) + c.get("res_missed", 0)),
+            "first_contact_sla_pct": pct(
+                c.get("fc_met", 0), c.get("fc_met", 0) + c.get("fc_missed", 0)
+            ),
+            "resolution_sla_pct": pct(
+                c.get("res_met", 0), c.get("res_met", 0) + c.get("res_missed", 0)
+            ),
             "root_cause_pct": pct(c.get("closed_with_cause", 0), c.get("closed", 0)),
             "reopen_pct": pct(c.get("reopened", 0), c.get("ever_closed", 0)),
             "value_at_risk": c.get("value_at_risk") or 0,
         }
         segment = _dim_link_params(by, key, filters)
-        created = {} if by in ("week", "month") else date_params("created", filters.start, filters.end)
+        created = (
+            {}
+            if by in ("week", "month")
+            else date_params("created", filters.start, filters.end)
+        )
         # "Team all" lists open cases; the created range narrows it to this row's cases.
         table.add(row, {"open": inbox_url(filters, view="team", **created, **segment)})
     return table
-
