@@ -22,14 +22,20 @@ from surveys.signals import response_recorded, response_recording
 @receiver(alert_raised, dispatch_uid="cases.open_case_from_alert")
 def open_case_from_alert(sender, alert, recorded, earlier=(), **kwargs):
     from alerts.models import AlertRule
-    from cases.services.opening import CaseOpenings, case_open_from_alert, cases_open_from_alerts
+    from cases.services.opening import (
+        CaseOpenings,
+        case_open_from_alert,
+        cases_open_from_alerts,
+    )
 
     if alert.action != AlertRule.Action.OPEN_CASE:
         return
     batch = unit_of_work.current()
     if batch is None:
         # A new response whose earlier alert opened a case already: that case is in the database.
-        new = recorded.is_new and not any(a.action == AlertRule.Action.OPEN_CASE for a in earlier)
+        new = recorded.is_new and not any(
+            a.action == AlertRule.Action.OPEN_CASE for a in earlier
+        )
         case_open_from_alert(alert=alert, new_response=new)
         return
     # In a batch (surveys.services records a worker's batch in one transaction): opened together
@@ -60,7 +66,11 @@ class _Answers:
 
 @receiver(response_recorded, dispatch_uid="cases.link_answered_again")
 def link_answered_again(sender, recorded, **kwargs):
-    from cases.services.report_fields import cases_link_answer, cases_relink_answers
+    from cases.services.report_fields import (
+        cases_link_answer,
+        cases_link_answers,
+        cases_relink_answers,
+    )
 
     response = recorded.response
     if response.customer_id is None:
@@ -76,5 +86,5 @@ def link_answered_again(sender, recorded, **kwargs):
         return
     answers = batch.state(_Answers)
     if not answers.pending:
-        batch.later(lambda: [cases_link_answer(response=r) for r in answers.pending])
+        batch.later(lambda: cases_link_answers(responses=answers.pending))
     answers.pending.append(response)

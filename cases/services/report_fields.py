@@ -17,6 +17,7 @@ migration 0020) computes them for rows recorded before they existed."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -25,6 +26,7 @@ from django.db.models.functions import JSONObject
 
 from cases.calendar import calendar_for
 from cases.models import Case
+from core import unit_of_work as uow_module
 from core.unit_of_work import unit_of_work
 from surveys.models import SurveyResponse
 
@@ -72,6 +74,54 @@ def cases_link_answer(*, response: SurveyResponse) -> int:
             answered_again_nps=response.nps,
         )
     )
+
+
+def cases_link_answers(*, responses) -> int:
+    """cases_link_answer for a worker's batch (core.unit_of_work): one read of the customers'
+    closed cases, the links staged as updates the batch writes in one statement, so a batch costs
+    two statements, not one per answer. Returns the number of cases linked."""
+    by_customer: dict[int, list] = defaultdict(list)
+    for r in sorted(responses, key=lambda r: (r.answered_at, r.pk)):
+        if (
+            r.customer_id is not None
+            and r.nps is not None
+            and r.answered_at is not None
+        ):
+            by_customer[r.customer_id].append(r)
+    if not by_customer:
+        return 0
+    batch = uow_module.current()
+    linked = 0
+    for pk, customer_id, closed_at, current in Case.objects.filter(
+        customer_id__in=list(by_customer),
+        status=Case.Status.CLOSED,
+        closed_at__isnull=False,
+    ).values_list("pk", "customer_id", "closed_at", "answered_again_at"):
+        first = next(
+            (r for r in by_customer[customer_id] if r.answered_at > closed_at), None
+        )
+        if first is None or (current is not None and current <= first.answered_at):
+            continue
+        row = Case(
+            pk=pk,
+            answered_again_id=first.pk,
+            answered_again_at=first.answered_at,
+            answered_again_nps=first.nps,
+        )
+        if batch is not None:
+            batch.update(
+                row, ["answered_again", "answered_again_at", "answered_again_nps"]
+            )
+        else:
+            row.save(
+                update_fields=[
+                    "answered_again",
+                    "answered_again_at",
+                    "answered_again_nps",
+                ]
+            )
+        linked += 1
+    return linked
 
 
 def cases_relink_answers(*, customer_ids) -> int:

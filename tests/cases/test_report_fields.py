@@ -178,3 +178,43 @@ def test_the_fill_command_computes_what_the_services_stored_and_changes_nothing_
     assert (
         Case.objects.get(pk=case.pk).version == version
     )  # derived columns: no edit, no version
+
+
+def test_a_batch_links_each_case_to_its_customers_first_answer_after_the_closure_in_one_write(
+    personas,
+):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.services import cases_link_answers
+    from core.unit_of_work import unit_of_work
+
+    ann, ben = make_customer(name="Ann"), make_customer(name="Ben")
+    cases = {}
+    for who in (ann, ben):
+        cases[who.pk] = open_case(make_response(who, answered_at=WED_NOON), at=WED_NOON)
+        _close(cases[who.pk], personas.alice, CLOSED_AT)
+    answers = [
+        make_response(ann, nps=9, answered_at=CLOSED_AT + dt.timedelta(days=3)),
+        make_response(
+            ann, nps=6, answered_at=CLOSED_AT + dt.timedelta(days=1)
+        ),  # Ann's first after: wins
+        make_response(
+            ben, nps=10, answered_at=CLOSED_AT - dt.timedelta(hours=2)
+        ),  # before Ben's closure
+    ]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with unit_of_work() as batch:
+            batch.later(lambda: cases_link_answers(responses=answers))
+    assert _stored(cases[ann.pk])[2:] == (
+        answers[1].pk,
+        CLOSED_AT + dt.timedelta(days=1),
+        6,
+    )
+    assert _stored(cases[ben.pk])[2:] == (None, None, None)
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('UPDATE "cases_case"')
+    ]
+    assert len(writes) == 1
