@@ -5,11 +5,11 @@ pruning in the plans of the queries that read the partitioned tables with a time
 
 In its own PostgreSQL database `closeloop_bench_partitions` (created, migrated, filled and
 dropped; never the test or dev database): migrated to the latest, then back to before the
-conversion (`cases 0020`, plain tables), filled with the reports bench's data
+conversion (`cases 0021`, plain tables), filled with the reports bench's data
 (bench/reports_data.py: N responses, N/10 cases), M case events spread over the last 36 months
 and the outcomes bench's outcome events (SQL generate_series, indexes rebuilt after, VACUUM ANALYZE). Then, holding /tmp/bench.lock
 (the shared measurement lock), the same queries are EXPLAIN ANALYZEd on the plain table (the
-baseline), the conversion migration (`migrate cases 0021`) is timed, the queries run again on
+baseline), the conversion migration (`migrate cases 0022`) is timed, the queries run again on
 the partitioned table, and the outcome events' migrations (`migrate outcomes`: 0002, 0003) are timed."""
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def child(n_responses: int, n_events: int, n_outcomes: int) -> dict:
     from bench.reports_data import fill
 
     call_command("migrate", verbosity=0, interactive=False)
-    call_command("migrate", "cases", "0020", verbosity=0, interactive=False)
+    call_command("migrate", "cases", "0021", verbosity=0, interactive=False)
     call_command("migrate", "outcomes", "0001", verbosity=0, interactive=False)
     filled = fill(n_responses)
     n_cases = filled.get("cases", n_responses // 10)
@@ -151,7 +151,7 @@ def child(n_responses: int, n_events: int, n_outcomes: int) -> dict:
         load_start = _load()
         before = _measure()
         started = time.monotonic()
-        call_command("migrate", "cases", "0021", verbosity=0, interactive=False)
+        call_command("migrate", "cases", "0022", verbosity=0, interactive=False)
         convert_seconds = time.monotonic() - started
         connection.set_autocommit(True)
         with connection.cursor() as cursor:
@@ -181,7 +181,7 @@ def report(f: dict) -> str:
         (f"Load average (1/5/15 min) before measuring {f['load_start']}, after {f['load_end']} (a shared machine: "
         "other helpers' suites ran meanwhile)."),
         "",
-        (f"**Conversion** (`migrate cases 0021` on the filled database: rename aside, create the partitioned table "
+        (f"**Conversion** (`migrate cases 0022` on the filled database: rename aside, create the partitioned table "
         f"and {f['partitions']} partitions, copy every row, indexes, checks and foreign keys again): "
         f"**{f['convert_seconds']:.1f} s** for {f['events']:,} events, one transaction holding the table's lock."),
         "",

@@ -14,7 +14,7 @@ import datetime as dt
 
 import django_filters
 from drf_spectacular.utils import extend_schema_field
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Q, Value
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -154,14 +154,11 @@ class CaseFilterSet(django_filters.FilterSet):
 
     def filter_answered_again(self, queryset, name, value):
         """Closed cases whose customer answered (with an NPS score) after the closure: the
-        recovery report's "answered again"."""
+        recovery report's "answered again", stored on the case (cases.services.report_fields)."""
         if value is None:
             return queryset
-        from surveys.models import SurveyResponse
-
-        later = SurveyResponse.objects.filter(customer_id=OuterRef("customer_id"), answered_at__gt=OuterRef("closed_at"),
-                                              nps__isnull=False)
-        again = Q(closed_at__isnull=False, customer__isnull=False, response__nps__isnull=False) & Exists(later)
+        again = Q(status=Case.Status.CLOSED, customer__isnull=False, response__nps__isnull=False,
+                  answered_again_nps__isnull=False)
         return queryset.filter(again if value else ~again)
 
     def filter_journey_stage(self, queryset, name, value):

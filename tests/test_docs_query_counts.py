@@ -179,6 +179,30 @@ def measure_account_page(personas) -> dict[str, int]:
     return {"owner": owner, "more": other - owner}
 
 
+def measure_kpis_and_recovery(personas) -> dict[str, int]:
+    """The KPI and Recovery pages for mia (North's manager) with 1 closed case answered again and
+    with 20: the same count (the figures are aggregated in SQL, nothing is read per case)."""
+    from tests.reporting import builders as b
+
+    client = signed_in(personas.mia)
+    measured = {"kpis": [], "recovery": []}
+    made = 0
+    for n_cases in (1, 20):
+        for _ in range(n_cases - made):
+            created = timezone.now() - dt.timedelta(days=5)
+            who = b.customer()
+            resp = b.response(personas.north, at=created, nps=3, who=who)
+            b.case(personas.north, created=created, resp=resp, contacted=created + dt.timedelta(hours=1),
+                   closed=created + dt.timedelta(days=1))
+            b.response(personas.north, at=created + dt.timedelta(days=2), nps=9, who=who)
+        made = n_cases
+        measured["kpis"].append(count_queries(lambda: client.get("/reports/kpis/")))
+        measured["recovery"].append(count_queries(lambda: client.get("/reports/recovery/")))
+    for page, counts in measured.items():
+        assert counts[0] == counts[1], f"the {page} page's count is not fixed: {counts} for 1 and 20 cases"
+    return {page: counts[1] for page, counts in measured.items()}
+
+
 @dataclass(frozen=True)
 class Claim:
     page: str
@@ -205,6 +229,10 @@ CLAIMS = {
     "account page": Claim(
         "docs/customers.md", r"\((?P<owner>NUMBER) for its owner, (?P<more>NUMBER) more for anyone else",
         measure_account_page),
+    "KPI and Recovery pages": Claim(
+        "docs/reporting.md",
+        r"The KPI page runs (?P<kpis>NUMBER) queries and the Recovery page (?P<recovery>NUMBER) for a manager",
+        measure_kpis_and_recovery),
 }
 
 # Every other count the docs state, and where it is checked (page, the count's words).

@@ -80,8 +80,8 @@ def test_an_event_goes_to_its_month_and_a_far_one_to_the_default_partition():
 
 # --- The migration, back and forth on a database with rows --------------------------------------
 
-BEFORE = ("cases", "0020_case_customer_churn_risk")
-AFTER = ("cases", "0021_case_events_partitioned_by_month")
+BEFORE = ("cases", "0021_report_fields_per_case")
+AFTER = ("cases", "0022_case_events_partitioned_by_month")
 
 ROWS = [  # created_at, kind, note, data, version
     ("2019-03-31 23:59:59.999999+00", "opened", "", "{}", 1),

@@ -128,6 +128,18 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )  # not indexed: only a rare user deletion looks cases up by it
     reopen_count = models.PositiveIntegerField(default=0)
+    # What reporting reads per case, measured once when it happens instead of at every report
+    # (docs/reporting.md, "Stored per case"): open (business) seconds from creation to the first
+    # contact and to the closure in the team's calendar at that moment (cleared with the times
+    # they measure, on reopening), and the customer's first NPS answer after the closure.
+    first_contact_business_seconds = models.FloatField(null=True, blank=True, editable=False)
+    close_business_seconds = models.FloatField(null=True, blank=True, editable=False)
+    answered_again = models.ForeignKey(
+        SurveyResponse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+        editable=False,
+    )  # not indexed: read through the case, never looked up by the response
+    answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
+    answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
     # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
     # and whether the person closing took one of them (None: nothing was suggested).
     root_cause_suggestions = models.JSONField(default=list, blank=True)

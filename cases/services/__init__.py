@@ -22,6 +22,7 @@ The modules, one subject each (callers import from here):
     erasure.py  the case side of a personal-data erasure
     replies.py  e-mail that came back to a case: a reply, a bounce, an automatic reply (cases/mail)
     churn.py    the customer's churn risk copied onto their open cases (the inbox's sort key)
+    report_fields.py  what reporting reads per case, kept when it happens (business hours, answered again)
 """
 
 from cases.services.actions import (
@@ -59,6 +60,12 @@ from cases.services.opening import (
     pick_assignee,
 )
 from cases.services.replies import case_mail_received
+from cases.services.report_fields import (
+    cases_fill_report_fields,
+    cases_link_answer,
+    cases_link_answers,
+    cases_relink_answers,
+)
 from cases.services.sweep import (
     BATCH_LIST,
     SweepResult,
@@ -76,7 +83,8 @@ __all__ = [
     "case_add_note", "case_assign", "case_change_priority", "case_claim", "case_close", "case_email_customer",
     "case_log_contact", "case_mail_received", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
     "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_move_customer",
-    "cases_open_from_alerts",
+    "cases_fill_report_fields", "cases_link_answer", "cases_link_answers", "cases_open_from_alerts",
+    "cases_relink_answers",
     "cases_raise_priority", "cases_sweep_sla", "closure_errors",
     "not_a_member", "conflict_message", "describe_event",
     "pick_assignee", "render_customer_template", "replay_clock",

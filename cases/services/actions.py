@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Priority, Team, User
 from accounts.selectors import visible_team_ids
 from cases import inapp, live, notifications
+from cases.calendar import business_seconds_between
 from cases.mail import outgoing
 from cases.mail.addresses import reply_address
 from cases.mail.models import InboundMail, OutgoingMail
@@ -162,7 +163,8 @@ def _contact(case: Case, by, at, *, channel: str, outcome: str, note: str, data:
                          data={"channel": channel, "outcome": outcome, **data}))
     if case.first_contacted_at is None and _meets_first_contact(case, outcome):
         case.first_contacted_at = at  # this attempt stops the first-contact clock
-        fields.append("first_contacted_at")
+        case.first_contact_business_seconds = business_seconds_between(case.team, case.created_at, at)
+        fields += ["first_contacted_at", "first_contact_business_seconds"]
         _reset_sla_marks(case, at, fields)
     return events, fields
 
@@ -284,7 +286,8 @@ def case_close(
     case.prevention = (prevention or "").strip()
     case.closed_at = at
     case.closed_by = by
-    fields += ["root_cause", "resolution", "outcome", "prevention", "closed_at", "closed_by"]
+    case.close_business_seconds = business_seconds_between(case.team, case.created_at, at)
+    fields += ["root_cause", "resolution", "outcome", "prevention", "closed_at", "closed_by", "close_business_seconds"]
     data = {"root_cause_id": root_cause.pk, "root_cause": str(root_cause), "outcome": outcome,
             "prevention": case.prevention}
     offered = _clean_suggestions(suggestions)

@@ -200,11 +200,16 @@ def _reopen(case: Case, by, at: dt.datetime, reason: str, data: dict) -> tuple[l
     case.closed_at = None
     case.closed_by = None
     case.reopen_count += 1
+    # What was measured from those times goes with them (cases.services.report_fields).
+    case.first_contact_business_seconds = case.close_business_seconds = None
+    case.answered_again, case.answered_again_at, case.answered_again_nps = None, None, None
     case.overdue_at = None
     case.due_soon_notified_at = None
     case.escalation_level = 0
     case.escalated_at = None
     fields += ["first_contact_due", "resolution_due", "first_contacted_at", "closed_at", "closed_by", "reopen_count",
+               "first_contact_business_seconds", "close_business_seconds", "answered_again", "answered_again_at",
+               "answered_again_nps",
                "overdue_at", "due_soon_notified_at", "escalation_level", "escalated_at"]
     events.append(_event(case, Kind.REOPENED, by, at, from_value=Status.CLOSED, to_value=to_status, note=reason,
                          data=data))

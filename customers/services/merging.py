@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case
-from cases.services import cases_move_customer
+from cases.services import cases_move_customer, cases_relink_answers
 from customers.models import Contact, CustomerMerge, Identity
 from customers.signals import MergeChange, customer_merged, customer_unmerged
 from followup.models import Verification
@@ -73,6 +73,7 @@ def customer_merge(*, merged_id: int, target_id: int, by, reason: str = "") -> C
         case_ids=case_ids, customer_id=target.pk, by=by,
         note=_("Customer %(merged)s merged into %(target)s.") % {"merged": merged, "target": target},
         data={"merge_id": merge.pk})
+    cases_relink_answers(customer_ids=[merged.pk, target.pk])  # "answered again" follows the answers
     moved["verifications"] = list(Verification.objects.filter(customer_id=merged.pk).values_list("pk", flat=True))
     Verification.objects.filter(pk__in=moved["verifications"]).update(customer_id=target.pk)
     have = set(Identity.objects.filter(customer_id=target.pk).values_list("kind", "source_id", "value"))
@@ -118,6 +119,7 @@ def customer_unmerge(*, merge_id: int, by) -> CustomerMerge:
     cases_move_customer(case_ids=back, customer_id=merged.pk, by=by,
                         note=_("Merge of %(merged)s into %(target)s undone.") % {"merged": merged, "target": target},
                         data={"merge_id": merge.pk, "undo": True})
+    cases_relink_answers(customer_ids=[merged.pk, target.pk])
     Verification.objects.filter(pk__in=moved.get("verifications", []), customer_id=target.pk).update(
         customer_id=merged.pk)
     Identity.objects.filter(pk__in=moved.get("identities", []), customer_id=target.pk).update(customer_id=merged.pk)

@@ -4,12 +4,9 @@ closure, the score before and after, by team, by root cause and customer by cust
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
-from datetime import timezone as dt_timezone
 from functools import lru_cache
 
-from django.db.models import OuterRef, Subquery
-from django.db.models.functions import JSONObject
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -18,51 +15,35 @@ from cases.models import Case
 from reporting.filters import ReportFilters
 from reporting.selectors.common import MAX_LIST_ROWS, case_url, cause_label, cause_link, date_params, inbox_url
 from reporting.tables import Column, Table, one_decimal, pct
-from surveys.models import Customer, SurveyResponse
+from surveys.models import Customer
 from surveys.vocabulary import NpsGroup, nps_group
-
-
-def _aware(moment: datetime) -> datetime:
-    """A time read back from JSON: PostgreSQL writes its offset, SQLite writes UTC without one."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
 
 
 @lru_cache(maxsize=1)
 def _recovered_cases(filters: ReportFilters) -> tuple[dict, ...]:
     """Closed cases whose customer answered (with an NPS score) after the closure: the first such
-    answer, beside the score that opened the case.
+    answer, stored on the case when it was recorded (Case.answered_again, its time and score:
+    cases.services.report_fields), beside the score that opened the case.
 
     One query for the page's three tables: the last result is kept, keyed by the filters, whose
-    `now` (the request's moment) makes each request's key its own (one result held, not a cache). `status = closed` (a closed case, and only a closed case,
-    has a closed_at: reopening clears it) lets PostgreSQL read the period from the partial index
-    cases_case_closed_team instead of scanning every case."""
-    later = SurveyResponse.objects.filter(
-        customer_id=OuterRef("customer_id"), answered_at__gt=OuterRef("closed_at"), nps__isnull=False
-    ).order_by("answered_at")
-    # One correlated lookup per closed case (the first later answer, its score and time together),
-    # not one per column and another in the WHERE clause: cases without one are dropped here.
+    `now` (the request's moment) makes each request's key its own (one result held, not a cache).
+    `status = closed` (a closed case, and only a closed case, has a closed_at: reopening clears
+    it) lets PostgreSQL read the period from the partial index cases_case_closed_team; the answer
+    is on the case row, so no response is read."""
     rows = (
         filters.cases(
-            Case.objects.filter(status=Case.Status.CLOSED, customer__isnull=False, response__nps__isnull=False),
+            Case.objects.filter(status=Case.Status.CLOSED, customer__isnull=False, answered_again_nps__isnull=False,
+                                response__nps__isnull=False),
             date_field="closed_at",
         )
-        .order_by()
-        .annotate(after=Subquery(later.values(json=JSONObject(nps="nps", at="answered_at"))[:1]))
+        .order_by("-answered_again_at", "-pk")
         .values(
             "pk", "reference", "team_id", "team__name", "root_cause_id", "root_cause__name",
-            "root_cause__category__name", "customer_id", "closed_at", "response__nps", "after",
+            "root_cause__category__name", "customer_id", "closed_at", "response__nps",
+            after_nps=F("answered_again_nps"), after_at=F("answered_again_at"),
         )
     )
-    recovered = []
-    for row in rows:
-        after = row.pop("after")
-        if after is None:
-            continue
-        row["after_nps"] = after["nps"]
-        row["after_at"] = _aware(datetime.fromisoformat(after["at"]))
-        recovered.append(row)
-    recovered.sort(key=lambda r: r["after_at"], reverse=True)
-    return tuple(recovered)
+    return tuple(rows)
 
 
 RECOVERY_COLUMNS = [

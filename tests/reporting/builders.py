@@ -1,5 +1,7 @@
 """Plain builders for reporting tests. Reporting only reads, so rows are written directly with
-the exact timestamps a hand-computed expectation needs (no services, no clocks)."""
+the exact timestamps a hand-computed expectation needs (no services, no clocks); what the case
+services store per case for reporting (business-hour durations, the customer's next answer) is
+then computed by the same functions they use (cases.services.report_fields)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from decimal import Decimal
 
 from alerts.models import Alert, AlertRule
 from cases.models import Case, CaseResponse, RootCause
+from cases.services import cases_fill_report_fields, cases_link_answer
 from surveys.models import Customer, Survey, SurveyResponse, WebhookSource
 from tests.factories import (
     AlertFactory,
@@ -41,7 +44,7 @@ def customer(name: str = "", tier: str = "", value=None) -> Customer:
 
 def response(team, *, at: dt.datetime, nps=None, csat=None, csat_scale=(1, 5), ces=None, ces_scale=(1, 7),
              ces_high_is_easy=None, touchpoint="Store", location="Leeds", who=None, on_survey=None) -> SurveyResponse:
-    return SurveyResponseFactory(
+    resp = SurveyResponseFactory(
         source=source(),
         survey=on_survey or survey(),
         customer=who,
@@ -58,6 +61,8 @@ def response(team, *, at: dt.datetime, nps=None, csat=None, csat_scale=(1, 5), c
         location=location,
         team=team,
     )
+    cases_link_answer(response=resp)  # what cases.receivers does when a response is recorded
+    return resp
 
 
 def cause(name: str, category: str = "Delivery") -> RootCause:
@@ -69,7 +74,7 @@ def case(team, *, created: dt.datetime, resp=None, first_contact_due=None, resol
          escalation_level=0, value="0", who=None) -> Case:
     resp = resp or response(team, at=created, nps=2, who=who)
     is_closed = closed is not None
-    return CaseFactory(
+    built = CaseFactory(
         reference=f"CL-T{next(_seq):06d}",
         customer=who or resp.customer,
         response=resp,
@@ -89,6 +94,9 @@ def case(team, *, created: dt.datetime, resp=None, first_contact_due=None, resol
         escalation_level=escalation_level,
         value_at_risk=Decimal(value),
     )
+    cases_fill_report_fields(case_ids=[built.pk])
+    built.refresh_from_db()
+    return built
 
 
 def attach(case_obj: Case, resp: SurveyResponse) -> CaseResponse:

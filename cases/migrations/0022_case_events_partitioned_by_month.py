@@ -15,6 +15,6 @@ forward, backward = migration_operations("cases_caseevent", "created_at")
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0020_case_customer_churn_risk")]
+    dependencies = [("cases", "0021_report_fields_per_case")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
