@@ -5,23 +5,32 @@ owner is the user or one of its contacts is visible. What is not visible is a 40
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.selectors import visible_team_ids
+from core.lookups import AnyOf
 from cases.models import Case
 from customers.models import Account, Contact
 from surveys.models import Customer, SurveyResponse
 
 
+def of_customers(queryset: QuerySet, customer_ids) -> QuerySet:
+    """Rows of `customer_ids`: a list goes to PostgreSQL as one array parameter (core.lookups), a
+    subquery as a subquery."""
+    if isinstance(customer_ids, list | tuple):
+        return queryset.filter(AnyOf(F("customer_id"), customer_ids))
+    return queryset.filter(customer_id__in=customer_ids)
+
+
 def visible_responses(user, customer_ids) -> QuerySet[SurveyResponse]:
     """Responses of `customer_ids` (ids or a subquery) the user may see."""
-    queryset = SurveyResponse.objects.filter(customer_id__in=customer_ids)
+    queryset = of_customers(SurveyResponse.objects.all(), customer_ids)
     ids = visible_team_ids(user)
     return queryset if ids is None else queryset.filter(team_id__in=ids)
 
 
 def visible_cases(user, customer_ids) -> QuerySet[Case]:
-    queryset = Case.objects.filter(customer_id__in=customer_ids)
+    queryset = of_customers(Case.objects.all(), customer_ids)
     ids = visible_team_ids(user)
     return queryset if ids is None else queryset.filter(team_id__in=ids)
 

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 # consent changes, merges; the trend; the accounts; the segments; the bell's unread count; the
 # two-factor check (an authenticator? and the role policy, cold): 20.
 CUSTOMER_PAGE_QUERIES = 20
-# Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their newest
-# answers, their newest NPS answers; open cases; children; the trend; the bell; the two-factor
+# Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their names,
+# their newest answers and newest NPS answers (one window query); open cases; children; the trend; the bell; the two-factor
 # check (two, cold): 14 for the owner
 # (anyone else: up to four more, whether a contact is theirs to see and which).
 ACCOUNT_PAGE_QUERIES = 14
