@@ -326,7 +326,7 @@ def _current_sections() -> tuple[str, str]:
 
 
 def run(args=None) -> str:
-    pages, ingest = _current_sections()
+    pages = ingest = None
     if getattr(args, "ingest", 0):
         db = DB_NAME + "_ingest"
         _admin(f'DROP DATABASE IF EXISTS "{db}"')
@@ -349,7 +349,8 @@ def run(args=None) -> str:
             if not (getattr(args, "keep", False) or reuse):
                 _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         pages = report(figures).strip()
-    text = "\n\n".join(x for x in (pages, ingest) if x) + "\n"
+    current_pages, current_ingest = _current_sections()  # read now: another part may have run meanwhile
+    text = "\n\n".join(x for x in (pages or current_pages, ingest or current_ingest) if x) + "\n"
     write_figures(DOC, text)
     return text
 
