@@ -26,7 +26,15 @@ def visible_responses(user, customer_ids) -> QuerySet[SurveyResponse]:
     """Responses of `customer_ids` (ids or a subquery) the user may see."""
     queryset = of_customers(SurveyResponse.objects.all(), customer_ids)
     ids = visible_team_ids(user)
-    return queryset if ids is None else queryset.filter(team_id__in=ids)
+    if ids is None:
+        return queryset
+    if isinstance(customer_ids, list | tuple):
+        # A few customers' responses: read by the customer index, the teams checked on each row.
+        # Written as `team_id + 0` so PostgreSQL cannot AND in a bitmap of the team index, which
+        # holds every response of the user's teams (300,000 entries read for 2,000 customers' rows
+        # at 3,000,000 responses, and growing with the table).
+        return queryset.filter(AnyOf(F("team_id") + 0, sorted(ids)))
+    return queryset.filter(team_id__in=ids)
 
 
 def visible_cases(user, customer_ids) -> QuerySet[Case]:
