@@ -267,7 +267,7 @@ def ingest_report(f: dict) -> str:
     met = f["cost_pct"] < 10
     return "\n".join([
         "## Identity matching's cost on ingest", "",
-        f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
+        (f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
         f"Responses per second through the worker's processing (`deliveries_process`, batches of {INGEST_BATCH}: "
         "normalise, find or create the customer, record the response, evaluate alert rules, open cases), each "
         "delivery naming its customer by external id, e-mail and phone (2,000 customers, known after a warm-up "
@@ -275,12 +275,12 @@ def ingest_report(f: dict) -> str:
         "process, the two variants' batches alternating one by one: **with** the identity rules (phone put in E.164 with `phonenumbers`, the "
         "delivery's identifiers kept as Identity rows) and **without** them (the receiver disconnected, the phone "
         f"kept as given). Load average (1 / 5 / 15 min) {_load(f['load_start'])} at the start of the timing, "
-        f"{_load(f['load_end'])} at its end (2 cores shared; the timing held /tmp/bench.lock).", "",
+        f"{_load(f['load_end'])} at its end (2 cores shared; the timing held /tmp/bench.lock)."), "",
         "| variant | responses/s |", "|---|---:|",
         f"| without identity rules | {f['without']:.1f} |",
         f"| with identity rules | {f['with']:.1f} |", "",
-        f"Identity matching costs **{f['cost_pct']:.1f}%** of the throughput (target: under 10%: "
-        f"**{'met' if met else 'not met'}**).", "",
+        (f"Identity matching costs **{f['cost_pct']:.1f}%** of the throughput (target: under 10%: "
+        f"**{'met' if met else 'not met'}**)."), "",
         f"Command: `DEBUG=1 .venv/bin/python -m bench.bench_customers --ingest {f['per_round']}`.",
     ]) + "\n"
 
@@ -288,11 +288,11 @@ def ingest_report(f: dict) -> str:
 def report(f: dict) -> str:
     lines = [
         f"## Customer and account pages at {f['customers']:,} customers / {f['responses']:,} responses", "",
-        f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
+        (f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
         f"Data generated with generate_series in {f['fill_seconds']:.0f} s. Server time per request (test Client "
         f"in-process), {REQUESTS} requests after {WARMUP} warm-ups, target p95 < {TARGET_P95_MS} ms; load average "
         f"(1 / 5 / 15 min) {_load(f['load_start'])} at the start of the timing, {_load(f['load_end'])} at its end "
-        "(2 cores shared).", "",
+        "(2 cores shared)."), "",
         "| page | p50 | p95 | max | Django CPU p50 | SQL p50 | queries |", "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in (("customer_page", "Customer with 500 responses, 50 cases"),
@@ -300,8 +300,8 @@ def report(f: dict) -> str:
         x = f[key]
         lines.append(f"| {label} | {x['p50']:.1f} ms | {x['p95']:.1f} ms | {x['max']:.1f} ms | {x['cpu_p50']:.1f} ms | "
                      f"{x['sql_p50']:.1f} ms | {x['queries']} |")
-    lines += ["", f"Command: `DEBUG=1 .venv/bin/python -m bench.bench_customers --customers {f['customers']} "
-                  f"--responses {f['responses']}`."]
+    lines += ["", (f"Command: `DEBUG=1 .venv/bin/python -m bench.bench_customers --customers {f['customers']} "
+                  f"--responses {f['responses']}`.")]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,7 @@
 On PostgreSQL it is `column = ANY(%s)` with the ids as one array: Django expands `__in=[...]` to a
 placeholder per value, and with 2,000 values (an account's contacts) preparing each value and
 splitting the query around its placeholders cost more CPU than PostgreSQL spent answering it
-(about 80 ms of Python per query on the account page, docs/benchmarks_customers.md). The plan is
+(about 70 ms of Python per query on the account page under cProfile, docs/benchmarks_customers.md). The plan is
 the same: an index scan with the array as its condition. Elsewhere (SQLite) it is the IN list.
 Used as a filter expression: `queryset.filter(AnyOf(F("customer_id"), ids))`."""
 

@@ -22,7 +22,7 @@ AT = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def _event(external_id: str, *, customer=None, account=None, kind: str = "renewal") -> OutcomeEvent:
-    return OutcomeEvent.objects.create(customer=customer, account=account, kind=kind, amount=Decimal("120"),
+    return OutcomeEvent.objects.create(customer=customer, account=account, kind=kind, amount=Decimal(120),
                                        currency="EUR", occurred_at=AT, source="api", external_id=external_id)
 
 
