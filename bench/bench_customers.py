@@ -1,7 +1,8 @@
 """Customer page and account page benchmark: server time of the page of a customer with 500
 responses and of an account with 2,000 contacts, in a database of many customers and responses.
 
-    DEBUG=1 .venv/bin/python -m bench.bench_customers [--customers N] [--responses N] [--keep]
+    DEBUG=1 .venv/bin/python -m bench.bench_customers [--customers N] [--responses N] [--keep] [--reuse]
+    DEBUG=1 .venv/bin/python -m bench.bench_customers --ingest N
 
 What it does, in its own PostgreSQL database `closeloop_bench_customers` (created, migrated,
 filled and dropped; never the test or dev database):
@@ -11,12 +12,16 @@ filled and dropped; never the test or dev database):
   one account with 2,000 contacts, each with an answer in the agent's team;
 - for an agent of that team, the customer page and the account page: 30 timed requests each
   after 5 warm-ups through Django's test Client in-process; p50 / p95 / max and SQL queries.
-The measuring runs in a child process whose DATABASE_URL points at the bench database."""
+With --ingest N, instead: identity matching's cost on ingest (ingest_child), in its own database
+`closeloop_bench_customers_ingest`. Timed phases hold the machine's bench lock (/tmp/bench.lock);
+generation runs outside it. The measuring runs in a child process whose DATABASE_URL points at the
+bench database."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import statistics
@@ -26,17 +31,18 @@ import time
 from pathlib import Path
 
 from bench.bench_inbox import _insert_select, _percentile, _postgres_version, _reset_sequence
-from bench.machine import describe as _machine
+from bench.machine import describe as _machine, write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "closeloop_bench_customers"
+DB_NAME = os.environ.get("BENCH_CUSTOMERS_DB", "closeloop_bench_customers")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TEAMS = 10
 REQUESTS = 30
 WARMUP = 5
 TARGET_P95_MS = 150
 DOC = ROOT / "docs" / "benchmarks_customers.md"
-CHILD_TIMEOUT = 14 * 60
+CHILD_TIMEOUT = 45 * 60
+LOCK = "/tmp/bench.lock"  # the machine's shared lock: timed phases never overlap another helper's
 
 
 def _admin(sql: str) -> None:
@@ -128,7 +134,7 @@ def _time(client, url: str) -> dict:
             "queries": len(queries.captured_queries)}
 
 
-def child(n_customers: int, n_responses: int) -> dict:
+def child(n_customers: int, n_responses: int, reuse: bool = False) -> dict:
     import django
 
     django.setup()
@@ -137,23 +143,158 @@ def child(n_customers: int, n_responses: int) -> dict:
 
     from accounts.models import User
 
-    call_command("migrate", verbosity=0, interactive=False)
-    filled = _fill(n_customers, n_responses)
+    from customers.models import Account
+    from surveys.models import Customer
+
+    call_command("migrate", verbosity=0, interactive=False)  # on reuse: this branch's new indexes, if any
+    if reuse:  # the data of an earlier --keep run: only the timing again
+        filled = {"seconds": 0.0, "customer": Customer.objects.get(external_id="star").pk,
+                  "account": Account.objects.get(name="Big Account").pk}
+    else:
+        filled = _fill(n_customers, n_responses)
     client = Client()
     client.force_login(User.objects.get(username="agent01"))
-    return {"customers": n_customers, "responses": n_responses, "fill_seconds": filled["seconds"],
-            "customer_page": _time(client, f"/customers/{filled['customer']}/"),
-            "account_page": _time(client, f"/customers/accounts/{filled['account']}/"),
-            "load": os.getloadavg()[0]}
+    with open(LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # generation ran outside the lock, the timing runs inside it
+        load_start = os.getloadavg()
+        timed = {"customer_page": _time(client, f"/customers/{filled['customer']}/"),
+                 "account_page": _time(client, f"/customers/accounts/{filled['account']}/")}
+        load = os.getloadavg()
+    return {"customers": n_customers, "responses": n_responses, "fill_seconds": filled["seconds"], **timed,
+            "load": load[0], "load_start": list(load_start), "load_end": list(load)}
+
+
+def _load(values: list[float]) -> str:
+    return " / ".join(f"{v:.1f}" for v in values)
+
+
+# --- identity matching's cost on ingest -----------------------------------------------------------
+INGEST_BATCH = 50  # a worker's batch (surveys.tasks)
+INGEST_ROUNDS = 4  # per variant, alternating with and without, so drift on a shared machine hits both
+
+
+def _ingest_payload(i: int, run: str) -> bytes:
+    """A Closeloop-format delivery naming its customer by external id, e-mail and phone (one of
+    2,000 customers: most deliveries name someone known); a quarter are detractors (a case each).
+    The phone is in E.164 already, so both variants store the same value (the parse is still paid
+    with the identity rules) and no customer row changes back and forth between them."""
+    bad = i % 4 == 0
+    who = i % 2000
+    return json.dumps({"type": "response.completed", "data": {
+        "response_id": f"{run}-{i}", "survey": {"id": "bench", "name": "Bench NPS"},
+        "answered_at": datetime.datetime.now(datetime.UTC).isoformat(),
+        "scores": {"nps": {"value": 2 if bad else 9, "min": 0, "max": 10}},
+        "comment": "The parcel arrived two days late and the box was damaged." if bad else "Great, thanks!",
+        "touchpoint": ["store", "delivery", "checkout"][i % 3], "channel": "email",
+        "customer": {"external_id": f"cust-{who}", "email": f"Customer{who}@Example.com",
+                     "phone": f"+4477009{who:05d}", "name": f"Customer {who}"},
+    }}).encode()
+
+
+def _batches(pks: list[int]) -> list[list[int]]:
+    return [pks[k:k + INGEST_BATCH] for k in range(0, len(pks), INGEST_BATCH)]
+
+
+def ingest_child(per_round: int) -> dict:
+    """Responses per second through the worker's processing (deliveries_process: normalise, find
+    or create the customer, record the response, alerts, cases), in batches of INGEST_BATCH, with
+    the identity rules (phones put in E.164, identities recorded) and without them (the receiver
+    disconnected, phones kept as given), INGEST_ROUNDS rounds each, the variants' batches alternating."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from accounts.models import SlaPolicy, Team
+    from customers.models import Identity
+    from surveys.models import WebhookDelivery, WebhookSource
+    from surveys.services import processing
+    from surveys.signals import response_recorded
+
+    Team.objects.create(name="North", slug="north", is_default=True)
+    SlaPolicy.objects.create(name="Standard", first_contact_hours=8, resolution_hours=40)
+    source = WebhookSource.objects.create(name="Bench", slug="bench", vendor="standard")
+    normalized_phone = processing.normalized_phone
+
+    def identity_rules(on: bool) -> None:
+        from customers.receivers import record_identities
+
+        if on:
+            response_recorded.connect(record_identities, dispatch_uid="customers.record_identities")
+            processing.normalized_phone = normalized_phone
+        else:
+            response_recorded.disconnect(dispatch_uid="customers.record_identities")
+            processing.normalized_phone = lambda raw: raw or ""
+
+    def stored(run: str) -> list[int]:
+        return [d.pk for d in WebhookDelivery.objects.bulk_create([
+            WebhookDelivery(source=source, delivery_id=f"{run}-{i}", content_type="application/json", headers={},
+                            body=_ingest_payload(i, run)) for i in range(per_round)])]
+
+    def process(pks: list[int]) -> float:
+        started = time.perf_counter()
+        statuses = processing.deliveries_process(delivery_pks=pks)
+        assert set(statuses.values()) == {"processed"}, statuses
+        return time.perf_counter() - started
+
+    identity_rules(True)
+    for k, pks in enumerate(_batches(stored("warm"))):  # the customers exist from here on, as on a running installation
+        process(pks)
+    seconds = {"with": 0.0, "without": 0.0}
+    with open(LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        load_start = os.getloadavg()
+        for r in range(INGEST_ROUNDS):
+            batches = {variant: _batches(stored(f"{variant}{r}")) for variant in seconds}
+            # Batch by batch, alternating (and which goes first alternating too): a load change on
+            # the shared machine lands on both variants alike.
+            for k in range(len(batches["with"])):
+                for variant in ("with", "without") if (r + k) % 2 == 0 else ("without", "with"):
+                    identity_rules(variant == "with")
+                    seconds[variant] += process(batches[variant][k])
+        load_end = os.getloadavg()
+    identity_rules(True)
+    n = per_round * INGEST_ROUNDS
+    rate = {k: n / v for k, v in seconds.items()}
+    return {"per_round": per_round, "rounds": INGEST_ROUNDS, "responses": n, "with": round(rate["with"], 1),
+            "without": round(rate["without"], 1), "cost_pct": round(100.0 * (rate["without"] - rate["with"])
+                                                                    / rate["without"], 1),
+            "identities": Identity.objects.count(), "load_start": list(load_start), "load_end": list(load_end)}
+
+
+def ingest_report(f: dict) -> str:
+    met = f["cost_pct"] < 10
+    return "\n".join([
+        "## Identity matching's cost on ingest", "",
+        (f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
+        f"Responses per second through the worker's processing (`deliveries_process`, batches of {INGEST_BATCH}: "
+        "normalise, find or create the customer, record the response, evaluate alert rules, open cases), each "
+        "delivery naming its customer by external id, e-mail and phone (2,000 customers, known after a warm-up "
+        f"round; a quarter detractors). {f['rounds']} rounds of {f['per_round']:,} deliveries per variant in one "
+        "process, the two variants' batches alternating one by one: **with** the identity rules (phone put in E.164 with `phonenumbers`, the "
+        "delivery's identifiers kept as Identity rows) and **without** them (the receiver disconnected, the phone "
+        f"kept as given). Load average (1 / 5 / 15 min) {_load(f['load_start'])} at the start of the timing, "
+        f"{_load(f['load_end'])} at its end (2 cores shared; the timing held /tmp/bench.lock)."), "",
+        "| variant | responses/s |", "|---|---:|",
+        f"| without identity rules | {f['without']:.1f} |",
+        f"| with identity rules | {f['with']:.1f} |", "",
+        (f"Identity matching costs **{f['cost_pct']:.1f}%** of the throughput (target: under 10%: "
+         f"**{'met' if met else 'not met'}**)." if f["cost_pct"] > 0 else
+         f"Identity matching shows no measurable cost in this run (with the rules the throughput was "
+         f"{-f['cost_pct']:.1f}% higher: the difference is the run's noise; target: under 10%: **met**)."), "",
+        f"Command: `DEBUG=1 .venv/bin/python -m bench.bench_customers --ingest {f['per_round']}`.",
+    ]) + "\n"
 
 
 def report(f: dict) -> str:
     lines = [
         f"## Customer and account pages at {f['customers']:,} customers / {f['responses']:,} responses", "",
-        f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
+        (f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
         f"Data generated with generate_series in {f['fill_seconds']:.0f} s. Server time per request (test Client "
         f"in-process), {REQUESTS} requests after {WARMUP} warm-ups, target p95 < {TARGET_P95_MS} ms; load average "
-        f"{f['load']:.1f} (2 cores shared).", "",
+        f"(1 / 5 / 15 min) {_load(f['load_start'])} at the start of the timing, {_load(f['load_end'])} at its end "
+        "(2 cores shared)."), "",
         "| page | p50 | p95 | max | Django CPU p50 | SQL p50 | queries |", "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in (("customer_page", "Customer with 500 responses, 50 cases"),
@@ -161,32 +302,70 @@ def report(f: dict) -> str:
         x = f[key]
         lines.append(f"| {label} | {x['p50']:.1f} ms | {x['p95']:.1f} ms | {x['max']:.1f} ms | {x['cpu_p50']:.1f} ms | "
                      f"{x['sql_p50']:.1f} ms | {x['queries']} |")
-    lines += ["", "Command: `python -m bench.bench_customers --customers N --responses M`."]
+    lines += ["", (f"Command: `DEBUG=1 .venv/bin/python -m bench.bench_customers --customers {f['customers']} "
+                  f"--responses {f['responses']}`.")]
     return "\n".join(lines) + "\n"
 
 
+INGEST_HEADER = "## Identity matching's cost on ingest"
+
+
+def _child_env(db: str) -> dict:
+    return {**os.environ, "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + db, "DEBUG": "true",
+            "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=", "CLOSELOOP_TESTING": "false",
+            "CELERY_TASK_ALWAYS_EAGER": "true", "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
+            "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+
+
+def _child(db: str, argv: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "bench.bench_customers", "--child", *argv], cwd=ROOT,
+                          env=_child_env(db), capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench_customers child failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _current_sections() -> tuple[str, str]:
+    """The pages section and the ingest section of the current figures (notes excluded), so a run
+    of one part keeps the other's last figures."""
+    from bench.machine import NOTES_MARKER
+
+    text = DOC.read_text() if DOC.exists() else ""
+    text = text.split(NOTES_MARKER)[0]
+    if INGEST_HEADER in text:
+        pages, ingest = text.split(INGEST_HEADER, 1)
+        return pages.strip(), (INGEST_HEADER + ingest).strip()
+    return text.strip(), ""
+
+
 def run(args=None) -> str:
-    n_customers = getattr(args, "customers", None) or 1_000_000
-    n_responses = getattr(args, "responses", None) or 10_000_000
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    env = {**os.environ, "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME, "DEBUG": "true",
-           "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=", "CLOSELOOP_TESTING": "false",
-           "CELERY_TASK_ALWAYS_EAGER": "true", "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
-           "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
-           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
-    try:
-        proc = subprocess.run([sys.executable, "-m", "bench.bench_customers", "--child", "--customers", str(n_customers),
-                               "--responses", str(n_responses)], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=CHILD_TIMEOUT)
-        if proc.returncode != 0:
-            raise RuntimeError(f"bench_customers child failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if not getattr(args, "keep", False):
+    pages = ingest = None
+    if getattr(args, "ingest", 0):
+        db = DB_NAME + "_ingest"
+        _admin(f'DROP DATABASE IF EXISTS "{db}"')
+        _admin(f'CREATE DATABASE "{db}"')
+        try:
+            ingest = ingest_report(_child(db, ["--ingest", str(args.ingest)])).strip()
+        finally:
+            _admin(f'DROP DATABASE IF EXISTS "{db}"')
+    else:
+        n_customers = getattr(args, "customers", None) or 1_000_000
+        n_responses = getattr(args, "responses", None) or 10_000_000
+        reuse = getattr(args, "reuse", False)
+        if not reuse:
             _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    text = report(figures)
-    DOC.write_text(text)
+            _admin(f'CREATE DATABASE "{DB_NAME}"')
+        try:
+            figures = _child(DB_NAME, ["--customers", str(n_customers), "--responses", str(n_responses),
+                                       *(["--reuse"] if reuse else [])])
+        finally:
+            if not (getattr(args, "keep", False) or reuse):
+                _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        pages = report(figures).strip()
+    current_pages, current_ingest = _current_sections()  # read now: another part may have run meanwhile
+    text = "\n\n".join(x for x in (pages or current_pages, ingest or current_ingest) if x) + "\n"
+    write_figures(DOC, text)
     return text
 
 
@@ -195,11 +374,15 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--responses", type=int, default=10_000_000)
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the database (for --reuse)")
+    parser.add_argument("--reuse", action="store_true", help="time again over the data of a --keep run")
+    parser.add_argument("--ingest", type=int, default=0, metavar="N",
+                        help="instead of the pages: identity matching's cost on ingest, N deliveries per round")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.customers, args.responses), default=str))
+        result = ingest_child(args.ingest) if args.ingest else child(args.customers, args.responses, args.reuse)
+        print(json.dumps(result, default=str))
         return 0
     print(run(args))
     return 0

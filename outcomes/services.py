@@ -194,3 +194,16 @@ def _existing(keys: list[tuple[str, str]]) -> dict[tuple[str, str], OutcomeEvent
     for source, external_ids in by_source.items():
         wanted |= Q(source=source, external_id__in=external_ids)
     return {(e.source, e.external_id): e for e in OutcomeEvent.objects.filter(wanted)}
+
+
+def outcome_events_move(*, merged_id: int, target_id: int) -> list[int]:
+    """On a customer merge (customers.services.customer_merge): the merged customer's outcome events
+    become the target's, so the results and impact reports count them for the person. Their ids."""
+    ids = list(OutcomeEvent.objects.filter(customer_id=merged_id).values_list("pk", flat=True))
+    OutcomeEvent.objects.filter(pk__in=ids).update(customer_id=target_id)
+    return ids
+
+
+def outcome_events_move_back(*, ids: list[int], target_id: int, merged_id: int) -> None:
+    """On the merge's undo: the events it moved that still name the target go back."""
+    OutcomeEvent.objects.filter(pk__in=ids, customer_id=target_id).update(customer_id=merged_id)

@@ -7,6 +7,7 @@ the preview count of a draft, and the compiled predicates alert rules and routin
     preview_count(conditions, match) -> int
     compiled(segment) -> CompiledSegment
     customers_in_q(segments, field="customer_id") -> Q
+    segments_of(customer) -> list[Segment]
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Q
 
-from segments.conditions import CompiledSegment, compile_segment, members, segment_q
+from segments.conditions import (
+    CompiledSegment,
+    CustomerFacts,
+    account_values_of,
+    compile_segment,
+    members,
+    segment_q,
+)
 from segments.models import Segment
 from surveys.models import Customer
 
@@ -57,3 +65,13 @@ def customers_in_q(segments: Iterable[Segment], *, field: str = "customer_id") -
     if q is None:
         return Q(pk__in=[])
     return Q(**{f"{field}__in": Customer.objects.filter(q).values("pk")})
+
+
+def segments_of(customer: Customer) -> list[Segment]:
+    """The segments `customer` is in, by name: each segment's compiled predicate (the one alert
+    rules and routing evaluate) over the customer's facts. One query for the segments, one more
+    for the customer's accounts when a segment reads their value."""
+    tests = [(segment, compiled(segment)) for segment in segment_list()]
+    accounts = account_values_of(customer.pk) if any(test.needs_accounts for _s, test in tests) else ()
+    facts = CustomerFacts.of(customer, accounts)
+    return [segment for segment, test in tests if test.matches(facts)]

@@ -63,6 +63,12 @@ class AccountRefSerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
+class SegmentRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
 class CustomerDetailSerializer(serializers.Serializer):
     """A customer with what the customer page shows, from what the caller's teams may see."""
 
@@ -74,6 +80,7 @@ class CustomerDetailSerializer(serializers.Serializer):
     open_cases = serializers.IntegerField()
     consent = ConsentRowSerializer(many=True)
     accounts = AccountRefSerializer(source="contacts", many=True)
+    segments = SegmentRefSerializer(many=True, help_text="The named segments the customer is in, by name.")
     trends = TrendSerializer(many=True)
     timeline = EntrySerializer(many=True, help_text="Newest first, at most 100 entries.")
 

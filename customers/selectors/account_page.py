@@ -10,14 +10,16 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, Count, F, Max, Q, Sum, Value, When, Window
+from django.db.models.functions import FirstValue, RowNumber
 from django.utils import timezone
 
 from accounts.selectors import visible_team_ids
-from cases.models import Case
+from cases.models import Case as CaseRow
+from core.lookups import AnyOf
 from customers.models import ROLE_WEIGHTS, Account, ContactRole
 from customers.models import Contact as ContactRow
+from surveys.models import Customer
 from customers.selectors.trends import Trend, monthly_trends
 from customers.selectors.visibility import visible_cases, visible_responses
 
@@ -94,6 +96,39 @@ def contact_ids(rows: list[tuple], contacts) -> list[int] | object:
     return ids if len(ids) <= IDS_AS_LIST else contacts.values("customer_id")
 
 
+def _contact_rows(contacts) -> list[tuple]:
+    """(customer id, name, e-mail, role, account id) of every contact: the contacts, then their
+    customers' names by id (one array parameter: an index lookup per contact, where a join let
+    PostgreSQL hash the whole customer table)."""
+    rows = list(contacts.order_by("account_id", "pk").values_list("customer_id", "role", "account_id"))
+    names = {pk: (name, email) for pk, name, email in Customer.objects.filter(
+        AnyOf(F("pk"), sorted({row[0] for row in rows}))).values_list("pk", "name", "email")}
+    return [(customer_id, *names.get(customer_id, ("", "")), role, account_id)
+            for customer_id, role, account_id in rows]
+
+
+def _latest_answers(responses, since: dt.datetime) -> tuple[dict, dict]:
+    """Each contact's newest visible answer ({customer: answered_at}) and newest NPS answer since
+    `since` ({customer: nps}), in one pass over the contacts' responses (served by the
+    (customer, -answered_at) index): one row per customer, the NPS picked by a window ordered
+    qualifying answers first."""
+    qualifies = Q(nps__isnull=False, answered_at__gte=since)
+    per_customer = {"partition_by": [F("customer_id")]}
+    rows = (responses.order_by().annotate(
+        last=Window(Max("answered_at"), **per_customer),
+        newest_nps=Window(FirstValue(Case(When(qualifies, then=F("nps")), default=None)), **per_customer,
+                          order_by=[Case(When(qualifies, then=Value(0)), default=Value(1)).asc(),
+                                    F("answered_at").desc(), F("pk").desc()]),
+        row=Window(RowNumber(), **per_customer, order_by=[F("pk").asc()]),
+    ).filter(row=1).values_list("customer_id", "last", "newest_nps"))
+    last_at, last_nps = {}, {}
+    for customer_id, last, nps in rows:
+        last_at[customer_id] = last
+        if nps is not None:
+            last_nps[customer_id] = nps
+    return last_at, last_nps
+
+
 def account_visible_to(user, account: Account, tree: list[int]) -> bool:
     """The account page's rule: admins and the owner; anyone else when a contact of the account
     or of an account under it has a response or a case in their teams."""
@@ -109,28 +144,21 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     now = now or timezone.now()
     tree = tree or account_tree_ids(account)
     contacts = ContactRow.objects.filter(account_id__in=tree)
-    rows = list(contacts.values_list("customer_id", "customer__name", "customer__email", "role", "account_id"))
+    rows = _contact_rows(contacts)
     customer_ids = contact_ids(rows, contacts)
     team_ids = visible_team_ids(user)
     responses = visible_responses(user, customer_ids)
-    # Each contact's newest visible answer, and newest NPS answer in the window: one GROUP BY and
-    # one window query over the contacts' responses (served by the (customer, -answered_at) index).
-    last_at = dict(responses.order_by().values("customer_id").annotate(last=Max("answered_at"))
-                   .values_list("customer_id", "last"))
-    last_nps = dict(responses.filter(nps__isnull=False, answered_at__gte=now - dt.timedelta(days=NPS_WINDOW_DAYS))
-                    .annotate(newest=Window(RowNumber(), partition_by=[F("customer_id")],
-                                            order_by=[F("answered_at").desc(), F("pk").desc()]))
-                    .filter(newest=1).values_list("customer_id", "nps"))
+    last_at, last_nps = _latest_answers(responses, now - dt.timedelta(days=NPS_WINDOW_DAYS))
     if team_ids is not None and account.owner_id != user.pk:
         # Not the key-account manager: only the contacts they may see count (and are listed).
         seen = set(last_at) | set(visible_cases(user, customer_ids).order_by().values_list("customer_id", flat=True)
                                   .distinct())
         rows = [row for row in rows if row[0] in seen]
     rows = [(*row, last_nps.get(row[0]), last_at.get(row[0])) for row in rows]
-    labels = dict(ContactRole.choices)
+    labels = {value: str(label) for value, label in ContactRole.choices}  # translated once, not per contact
     by_customer: dict[int, ContactLine] = {}
     for customer_id, name, email, role, account_id, nps, answered_at in rows:
-        line = ContactLine(customer_id, name or email or f"#{customer_id}", role, str(labels.get(role, role)),
+        line = ContactLine(customer_id, name or email or f"#{customer_id}", role, labels.get(role, role),
                            account_id, nps, answered_at)
         known = by_customer.get(customer_id)  # a person in two accounts of the tree counts once, in their weightiest role
         if known is None or ROLE_WEIGHTS.get(role, 1) > ROLE_WEIGHTS.get(known.role, 1):
@@ -140,7 +168,7 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     coverage = [Coverage(role, str(label), sum(1 for x in lines if x.role == role),
                          sum(1 for x in answered if x.role == role)) for role, label in ContactRole.choices]
     last = max((x.last_answered_at for x in lines if x.last_answered_at), default=None)
-    cases = visible_cases(user, customer_ids).filter(status__in=[Case.Status.NEW, Case.Status.IN_PROGRESS])
+    cases = visible_cases(user, customer_ids).filter(status__in=[CaseRow.Status.NEW, CaseRow.Status.IN_PROGRESS])
     open_figures = cases.aggregate(n=Count("pk"), risk=Sum("value_at_risk"))
     order = list(ContactRole.values)
     lines.sort(key=lambda x: (order.index(x.role) if x.role in order else 99,

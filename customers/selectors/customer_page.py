@@ -18,6 +18,8 @@ from cases.timeline import describe_event
 from customers.models import ConsentChange, Contact, CustomerMerge, Identity
 from customers.selectors.trends import Trend, monthly_trends
 from customers.selectors.visibility import visible_cases, visible_responses
+from segments.models import Segment
+from segments.selectors import segments_of
 from surveys.consent import Consent, ContactChannel, channel_consent
 from surveys.models import Customer, FeedbackKind
 from surveys.vocabulary import scores_line
@@ -65,6 +67,7 @@ class CustomerPage:
     trends: list[Trend]
     consent: list[ChannelConsent]
     contacts: list[Contact]
+    segments: list[Segment] = field(default_factory=list)  # the named segments the customer is in
     merges: list[CustomerMerge] = field(default_factory=list)
 
     @property
@@ -168,5 +171,5 @@ def customer_page(user, customer: Customer) -> CustomerPage:
         responses_total=responses_total, cases_total=counts["total"], open_cases=counts["open"],
         timeline=entries[:TIMELINE_LIMIT], trends=monthly_trends(responses), consent=_consent(customer),
         contacts=list(Contact.objects.filter(customer_id=customer.pk).select_related("account").order_by("account__name")),
-        merges=merges,
+        merges=merges, segments=segments_of(customer),
     )

@@ -5,23 +5,43 @@ owner is the user or one of its contacts is visible. What is not visible is a 40
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.selectors import visible_team_ids
+from core.lookups import AnyOf
 from cases.models import Case
 from customers.models import Account, Contact
 from surveys.models import Customer, SurveyResponse
 
 
+def of_customers(queryset: QuerySet, customer_ids) -> QuerySet:
+    """Rows of `customer_ids`: one id as an equality (so the (customer, -answered_at) index also
+    gives the timeline its order, which `= ANY(array)` does not), a list as one array parameter
+    (core.lookups), a subquery as a subquery."""
+    if isinstance(customer_ids, list | tuple):
+        if len(customer_ids) == 1:
+            return queryset.filter(customer_id=customer_ids[0])
+        return queryset.filter(AnyOf(F("customer_id"), customer_ids))
+    return queryset.filter(customer_id__in=customer_ids)
+
+
 def visible_responses(user, customer_ids) -> QuerySet[SurveyResponse]:
     """Responses of `customer_ids` (ids or a subquery) the user may see."""
-    queryset = SurveyResponse.objects.filter(customer_id__in=customer_ids)
+    queryset = of_customers(SurveyResponse.objects.all(), customer_ids)
     ids = visible_team_ids(user)
-    return queryset if ids is None else queryset.filter(team_id__in=ids)
+    if ids is None:
+        return queryset
+    if isinstance(customer_ids, list | tuple):
+        # A few customers' responses: read by the customer index, the teams checked on each row.
+        # Written as `team_id + 0` so PostgreSQL cannot AND in a bitmap of the team index, which
+        # holds every response of the user's teams (300,000 entries read for 2,000 customers' rows
+        # at 3,000,000 responses, and growing with the table).
+        return queryset.filter(AnyOf(F("team_id") + 0, sorted(ids)))
+    return queryset.filter(team_id__in=ids)
 
 
 def visible_cases(user, customer_ids) -> QuerySet[Case]:
-    queryset = Case.objects.filter(customer_id__in=customer_ids)
+    queryset = of_customers(Case.objects.all(), customer_ids)
     ids = visible_team_ids(user)
     return queryset if ids is None else queryset.filter(team_id__in=ids)
 

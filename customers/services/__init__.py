@@ -1,7 +1,7 @@
 """Every write customers makes (pages, API, demo and admin call these).
 
     identities.py  identities kept from recorded responses; the matching and duplicate rules
-    merging.py     customer_merge, customer_unmerge
+    merging.py     customer_merge, customer_unmerge, merge_mover_register
     consent.py     customer_consent_set
     accounts.py    account_create, account_set_parent, contact_set
 """
@@ -15,10 +15,10 @@ from customers.services.identities import (
     identities_record,
     identity_keys,
 )
-from customers.services.merging import customer_merge, customer_unmerge
+from customers.services.merging import customer_merge, customer_unmerge, merge_mover_register
 
 __all__ = [
     "ANY", "CHANNELS", "DUPLICATE_RULES", "MATCHING_RULES",
     "account_create", "account_set_parent", "contact_set", "customer_consent_set", "customer_merge",
-    "customer_unmerge", "identities_erase", "identities_record", "identity_keys",
+    "customer_unmerge", "identities_erase", "identities_record", "identity_keys", "merge_mover_register",
 ]

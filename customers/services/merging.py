@@ -3,7 +3,8 @@
 A merge moves everything that names the merged customer to the target: responses (so every
 report counts them for the target), cases (through cases.services.cases_move_customer, each
 with a timeline note), recovery checks, identities and account contacts the target lacks, and
-customers merged into it before. It records exactly what moved (CustomerMerge.moved), so the
+customers merged into it before, and whatever an app above customers registered a mover for
+(`merge_mover_register`: outcomes moves the customer's outcome events). It records exactly what moved (CustomerMerge.moved), so the
 undo moves exactly that back; what arrived for the target after the merge stays with it. The
 merged customer's row stays, pointing to the target (`merged_into`): a later delivery that names
 it is recorded for the target. Contact consent is merged cautiously (a refusal on either side
@@ -11,6 +12,9 @@ wins) and restored by the undo unless someone changed it meanwhile. Both send a 
 (customers.signals) for the audit trail."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +28,26 @@ from customers.signals import MergeChange, customer_merged, customer_unmerged
 from followup.models import Verification
 from surveys.consent import Consent
 from surveys.models import Customer, SurveyResponse
+
+
+@dataclass(frozen=True)
+class MergeMover:
+    """How an app above customers moves its rows of a customer on a merge, and back on the undo.
+    `move(merged_id=, target_id=)` moves the merged customer's rows to the target and returns their
+    ids (kept in CustomerMerge.moved[kind], sent with the audit signal); `move_back(ids=,
+    target_id=, merged_id=)` moves those of them that still name the target back."""
+
+    kind: str
+    move: Callable[..., list[int]]
+    move_back: Callable[..., None]
+
+
+_MOVERS: dict[str, MergeMover] = {}
+
+
+def merge_mover_register(kind: str, *, move: Callable[..., list[int]], move_back: Callable[..., None]) -> None:
+    """Called once from an app's ready() (outcomes: "outcomes"); a kind registered twice keeps the last."""
+    _MOVERS[kind] = MergeMover(kind, move, move_back)
 
 
 def _locked(ids: list[int]) -> dict[int, Customer]:
@@ -86,6 +110,8 @@ def customer_merge(*, merged_id: int, target_id: int, by, reason: str = "") -> C
     Contact.objects.filter(pk__in=moved["contacts"]).update(customer_id=target.pk)
     moved["repointed"] = list(Customer.objects.filter(merged_into_id=merged.pk).values_list("pk", flat=True))
     Customer.objects.filter(pk__in=moved["repointed"]).update(merged_into_id=target.pk)
+    for mover in _MOVERS.values():
+        moved[mover.kind] = list(mover.move(merged_id=merged.pk, target_id=target.pk))
     target.contact_opt_out = target.contact_opt_out or merged.contact_opt_out
     target.contact_consent = _merged_consent(target, merged)
     target.save(update_fields=["contact_opt_out", "contact_consent", "updated_at"])
@@ -126,6 +152,8 @@ def customer_unmerge(*, merge_id: int, by) -> CustomerMerge:
     Contact.objects.filter(pk__in=moved.get("contacts", []), customer_id=target.pk).update(customer_id=merged.pk)
     Customer.objects.filter(pk__in=moved.get("repointed", []), merged_into_id=target.pk).update(
         merged_into_id=merged.pk)
+    for mover in _MOVERS.values():
+        mover.move_back(ids=moved.get(mover.kind, []), target_id=target.pk, merged_id=merged.pk)
     after, before = moved.get("target_after"), moved.get("target_before")
     if before and after == {"contact_opt_out": target.contact_opt_out, "contact_consent": target.contact_consent}:
         target.contact_opt_out, target.contact_consent = before["contact_opt_out"], before["contact_consent"]

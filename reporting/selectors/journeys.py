@@ -10,8 +10,9 @@ Definitions (docs/journeys.md):
   ease % of its scale, else NPS x 10. Stages measured by different metrics compare on it.
 - cases: cases opened in the period whose opening response belongs to the stage; open: those
   still open; case rate: cases per 100 of the stage's responses.
-- closed, median to close: cases closed in the period (opening response in the stage); hours from
-  opening to closing, calendar hours.
+- closed, median to close: cases closed in the period (opening response in the stage); business
+  hours from opening to closing in each case's team calendar (cases.calendar, the clock the case
+  SLA runs on), as on the KPIs page.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value, When
-from django.db.models import Case as DbCase
-from django.db.models.functions import Cast, Coalesce, Greatest, TruncMonth
+from django.db.models import Count, F, FloatField, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.calendar import calendars_for
 from cases.models import Case
 from journeys.selectors import StageMap, default_journey, stage_map
 from reporting.filters import ReportFilters
@@ -112,7 +112,7 @@ STAGE_COLUMNS = [
     Column("open", _("Still open"), True),
     Column("case_rate", _("Cases per 100 responses"), True),
     Column("closed", _("Closed in period"), True),
-    Column("close_median_h", _("Median to close (h)"), True),
+    Column("close_median_h", _("Median to close (business h)"), True),
     Column("top_root_causes", _("Top root causes")),
     Column("top_themes", _("Top themes")),
 ]
@@ -148,14 +148,6 @@ def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
     )
 
 
-class Median(Aggregate):
-    """PostgreSQL's percentile_cont(0.5): the same linear interpolation as common.percentile."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
 def _period_q(field_name: str, filters: ReportFilters) -> Q:
     q = Q()
     if filters.start:
@@ -167,23 +159,24 @@ def _period_q(field_name: str, filters: ReportFilters) -> Q:
 
 def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
     """Per stage: cases opened in the period, those still open, cases closed in the period and
-    their median hours to close. One query over the cases opened or closed in the period (on
-    PostgreSQL; SQLite counts in SQL and takes the median over the closed cases' rows)."""
+    their median business hours to close (each case's team calendar, cases.calendar: the clock the
+    SLA runs on). Counts in one grouped query; the closed cases' open and close instants in one
+    more, timed in Python against each team's running total of open time (two queries for the
+    calendars of their teams)."""
     opened = _period_q("created_at", filters)
     closed = Q(status=CLOSED) & _period_q("closed_at", filters)
-    hours = Greatest((Epoch("closed_at") - Epoch("created_at")) / Value(3600.0), Value(0.0))
     qs = filters.cases().filter(opened | closed).order_by().annotate(stage=smap.stage_expression("response__"))
-    counts = {"n": Count("pk", filter=opened), "open": Count("pk", filter=opened & ~Q(status=CLOSED)),
-              "closed": Count("pk", filter=closed)}
-    if connection.vendor == "postgresql":
-        counts["median"] = Median(DbCase(When(closed, then=hours), default=None, output_field=FloatField()))
-    out = {r["stage"]: r for r in qs.values("stage").annotate(**counts)}
-    if connection.vendor != "postgresql":
-        durations: dict[int, list[float]] = defaultdict(list)
-        for stage, h in qs.filter(closed).annotate(h=hours).values_list("stage", "h"):
-            durations[stage].append(h)
-        for stage, row in out.items():
-            row["median"] = percentile(sorted(durations.get(stage, [])), 0.5)
+    out = {r["stage"]: r for r in qs.values("stage").annotate(
+        n=Count("pk", filter=opened), open=Count("pk", filter=opened & ~Q(status=CLOSED)),
+        closed=Count("pk", filter=closed))}
+    timed = list(qs.filter(closed).values_list("stage", "team_id", Epoch("created_at"), Epoch("closed_at")))
+    clocks = {pk: calendar.clock for pk, calendar in calendars_for({t for _s, t, _a, _b in timed}).items()} if timed \
+        else {}
+    durations: dict[int, list[float]] = defaultdict(list)
+    for stage, team_id, created, closed_at in timed:
+        durations[stage].append(clocks[team_id].seconds_between(created, closed_at) / 3600.0)
+    for stage, row in out.items():
+        row["median"] = percentile(sorted(durations.get(stage, [])), 0.5)
     return out
 
 

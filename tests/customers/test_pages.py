@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from cases.services import case_log_contact
 from customers.services import contact_set, customer_consent_set
+from segments.models import Segment
+from segments.services import segment_save
 from surveys.models import SurveyResponse
 from tests.factories import AccountFactory, IdentityFactory, UserFactory
 from tests.inbox.helpers import make_case, make_customer, make_response, source_and_survey
@@ -19,13 +21,13 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, teams; the customer and whether it is visible (one EXISTS when a response is);
 # identities, channels, case counts, response count; the timeline's responses, cases, case events,
-# consent changes, merges; the trend; the accounts; the bell's unread count; the two-factor check
-# (an authenticator? and the role policy, cold); the churn panel: the model in use, and without
-# one the outcome counts that say why (with one: the customer's risk): 21.
-CUSTOMER_PAGE_QUERIES = 21
-# Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their newest
-# answers, their newest NPS answers; open cases; children; the trend; the bell; the two-factor
-# check (two, cold); the churn panel (two, as on the customer page): 16 for the owner
+# consent changes, merges; the trend; the accounts; the segments; the bell's unread count; the
+# two-factor check (an authenticator? and the role policy, cold); the churn panel: the model in use,
+# and without one the outcome counts that say why (with one: the customer's risk): 22.
+CUSTOMER_PAGE_QUERIES = 22
+# Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their names,
+# their newest answers and newest NPS answers (one window query); open cases; children; the trend;
+# the bell; the two-factor check (two, cold); the churn panel (two, as on the customer page): 16 for the owner
 # (anyone else: up to four more, whether a contact is theirs to see and which).
 ACCOUNT_PAGE_QUERIES = 16
 
@@ -87,6 +89,33 @@ def test_the_case_page_links_to_the_customer_page(personas, ann):
     customer, case = ann
     html = _client(personas.alice).get(f"/cases/{case.reference}/").content.decode()
     assert f'<a href="/customers/{customer.pk}/">Ann Lee</a>' in html
+
+
+def test_the_customer_page_shows_the_segments_the_customer_is_in(personas, ann, api_client):
+    customer, _case = ann
+    segment_save(Segment(name="Gold customers", conditions=[{"field": "tier", "operator": "equals", "value": "gold"}]))
+    segment_save(Segment(name="Big spenders", conditions=[{"field": "account.value", "operator": "gte", "value": "1000"}]))
+    segment_save(Segment(name="Retail or VIP", match="any", conditions=[
+        {"field": "segment", "operator": "equals", "value": "retail"},
+        {"field": "attributes.vip", "operator": "is_set", "value": ""}]))
+    html = _client(personas.alice).get(f"/customers/{customer.pk}/").content.decode()
+    assert ('<div id="segments"><dt>Segments</dt><dd><span class="badge badge-muted">Gold customers</span> '
+            '<span class="badge badge-muted">Retail or VIP</span> </dd></div>') in html
+    api_client.force_authenticate(personas.alice)
+    body = api_client.get(f"/api/v1/customers/{customer.pk}/").json()
+    assert [s["name"] for s in body["segments"]] == ["Gold customers", "Retail or VIP"]
+    # A contact of an account worth 5,000: in "Big spenders" too (the account values are read).
+    contact_set(account_id=AccountFactory(name="Acme", value=5000).pk, customer_id=customer.pk, role="user")
+    html = _client(personas.alice).get(f"/customers/{customer.pk}/").content.decode()
+    assert ('<dd><span class="badge badge-muted">Big spenders</span> <span class="badge badge-muted">Gold customers'
+            '</span> <span class="badge badge-muted">Retail or VIP</span> </dd>') in html
+
+
+def test_a_customer_in_no_segment_reads_a_dash(personas, ann):
+    customer, _case = ann
+    segment_save(Segment(name="Silver", conditions=[{"field": "tier", "operator": "equals", "value": "silver"}]))
+    html = _client(personas.alice).get(f"/customers/{customer.pk}/").content.decode()
+    assert '<div id="segments"><dt>Segments</dt><dd>—</dd></div>' in html
 
 
 @pytest.mark.parametrize("n_responses", [1, 500])

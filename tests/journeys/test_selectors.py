@@ -180,3 +180,31 @@ def test_moments_are_kept_until_the_journey_changes(personas):
     assert customers_by_stage()["Buy"] == 31  # kept
     services.mapping_set(stage=receive, touchpoint="Checkout")
     assert customers_by_stage() == {"Buy": 0, "Receive": 32, "Get help": 0}
+
+
+def test_the_median_to_close_counts_business_hours_in_each_cases_team_calendar(personas):
+    """North is open Monday to Friday 09:00-17:00 (UTC); South has no opening hours (always open)."""
+    from tests.journeys.conftest import journey_with_stages
+
+    journey_with_stages()
+    north = personas.north
+    north.timezone, north.holiday_country = "UTC", ""
+    north.opening_hours = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    north.save()
+    personas.south.opening_hours = {}
+    personas.south.save()
+    friday_4pm = dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC)
+    monday_9am = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    for team, opened, closed in [
+        (north, friday_4pm, monday_9am + dt.timedelta(hours=1)),  # 1 h on Friday + 1 h on Monday: 2
+        (north, monday_9am, monday_9am + dt.timedelta(hours=4)),  # 4
+        (personas.south, friday_4pm, monday_9am + dt.timedelta(hours=1)),  # always open: 66
+    ]:
+        resp = b.response(team, at=opened, nps=2, touchpoint="Checkout")
+        b.case(team, created=opened, resp=resp, contacted=opened, closed=closed)
+    period = {"start": dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "end": dt.datetime(2026, 12, 1, tzinfo=dt.UTC)}
+    rows = selectors.journey_stages(ReportFilters(team_ids=None, **period)).rows
+    assert [(r["stage"], r["closed"], r["close_median_h"]) for r in rows] == [
+        ("Buy", 3, 4.0), ("Receive", 0, None), ("Get help", 0, None)]
+    north_only = selectors.journey_stages(ReportFilters(team_ids=frozenset({north.pk}), **period)).rows
+    assert (north_only[0]["closed"], north_only[0]["close_median_h"]) == (2, 3.0)  # (2 + 4) / 2, not (66 + 4) / 2
