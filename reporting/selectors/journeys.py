@@ -27,12 +27,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.calendar import calendars_for
 from cases.models import Case
 from journeys.selectors import StageMap, default_journey, stage_map
 from reporting.filters import ReportFilters
 from reporting.selectors.moments import journey_moments
-from reporting.selectors.common import CLOSED, Epoch, cause_label, date_params, inbox_url, percentile
+from reporting.selectors.common import CLOSED, cause_label, date_params, inbox_url, percentile
 from reporting.selectors.scoring import ces_ease01, csat_pct, score_aggregates, score_figures
 from reporting.tables import Column, Table, one_decimal, pct
 from surveys.models import ResponseTheme
@@ -159,22 +158,19 @@ def _period_q(field_name: str, filters: ReportFilters) -> Q:
 
 def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
     """Per stage: cases opened in the period, those still open, cases closed in the period and
-    their median business hours to close (each case's team calendar, cases.calendar: the clock the
-    SLA runs on). Counts in one grouped query; the closed cases' open and close instants in one
-    more, timed in Python against each team's running total of open time (two queries for the
-    calendars of their teams)."""
+    their median business hours to close (each case's open seconds in its team's calendar, the clock
+    the SLA runs on, stored on the case when it closed: docs/reporting.md "Stored per case").
+    Counts in one grouped query, the closed cases' stored durations in one more."""
     opened = _period_q("created_at", filters)
     closed = Q(status=CLOSED) & _period_q("closed_at", filters)
     qs = filters.cases().filter(opened | closed).order_by().annotate(stage=smap.stage_expression("response__"))
     out = {r["stage"]: r for r in qs.values("stage").annotate(
         n=Count("pk", filter=opened), open=Count("pk", filter=opened & ~Q(status=CLOSED)),
         closed=Count("pk", filter=closed))}
-    timed = list(qs.filter(closed).values_list("stage", "team_id", Epoch("created_at"), Epoch("closed_at")))
-    clocks = {pk: calendar.clock for pk, calendar in calendars_for({t for _s, t, _a, _b in timed}).items()} if timed \
-        else {}
     durations: dict[int, list[float]] = defaultdict(list)
-    for stage, team_id, created, closed_at in timed:
-        durations[stage].append(clocks[team_id].seconds_between(created, closed_at) / 3600.0)
+    for stage, seconds in qs.filter(closed, close_business_seconds__isnull=False).values_list(
+            "stage", "close_business_seconds"):
+        durations[stage].append(seconds / 3600.0)
     for stage, row in out.items():
         row["median"] = percentile(sorted(durations.get(stage, [])), 0.5)
     return out
