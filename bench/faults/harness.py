@@ -1,9 +1,9 @@
-"""The production-like stack the fault scripts break: a dedicated PostgreSQL database (on the
-shared server, reached through a TCP proxy this harness can cut), a Redis server of our own on a
-free loopback port, gunicorn, Celery workers and beat as real subprocesses.
+"""The production-like stack the fault scripts break: a PostgreSQL primary and a streaming standby
+of our own (the primary reached through PgBouncer in transaction mode and a TCP proxy this harness
+can cut; the standby serving the reports), a Redis server of our own on a free loopback port,
+gunicorn, Celery workers and beat as real subprocesses.
 
-Nothing here touches the machine's shared services beyond creating and dropping the database
-`closeloop_faults_<pid>`. Every wait is bounded.
+Nothing here touches the machine's shared services. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
 
 import psycopg
 import requests
+
+from config.testenv import PgBouncer, StreamingPair
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -31,6 +32,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SOURCE = "faults"
 REDRIVE_INTERVAL = 10
 REDRIVE_AFTER = 5
+BOUNCER_SETTINGS = "query_wait_timeout = 5\nserver_login_retry = 2"
 
 
 def free_port() -> int:
@@ -70,6 +72,8 @@ class TcpProxy:
         self._open = False
 
     def restore(self) -> None:
+        if self._open:
+            return
         self._open = True
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -132,18 +136,18 @@ class TcpProxy:
 
 
 class Stack:
+    """The databases are a primary and a streaming standby of our own (config.testenv.StreamingPair,
+    as tests/test_replica.py starts them), reached the way production reaches them: the processes
+    talk to PgBouncer in transaction mode (DATABASE_POOL_MODE=transaction), PgBouncer to the primary
+    through the TCP proxy this harness cuts (PostgreSQL unreachable behind the pool), and the
+    reports to the standby directly (DATABASE_REPLICA_URL)."""
+
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        base = os.environ.get("FAULTS_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-        parsed = urlparse(base)
-        self.pg_port = parsed.port or 5432
-        self.admin_url = base
-        self.db_name = f"closeloop_faults_{os.getpid()}"
-        self.db_direct = parsed._replace(path=f"/{self.db_name}").geturl()
-        self.proxy = TcpProxy(self.pg_port)
-        self.db_via_proxy = parsed._replace(
-            netloc=parsed.netloc.replace(f":{self.pg_port}", f":{self.proxy.port}"), path=f"/{self.db_name}"
-        ).geturl()
+        self.db_name = "closeloop_faults"
+        self.pair: StreamingPair | None = None
+        self.proxy: TcpProxy | None = None
+        self.bouncer: PgBouncer | None = None
         self.redis_port = free_port()
         self.redis: subprocess.Popen | None = None
         self.web: subprocess.Popen | None = None
@@ -151,6 +155,16 @@ class Stack:
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
         self.logs: list[Path] = []
+
+    @property
+    def db_direct(self) -> str:
+        """The primary itself, for the scripts' own checks (never cut)."""
+        return self.pair.primary_url
+
+    @property
+    def db_url(self) -> str:
+        """What the processes use: PgBouncer, in front of the proxy, in front of the primary."""
+        return self.bouncer.url
 
     # --- environment -----------------------------------------------------------------------
     def env(self, **extra) -> dict:
@@ -160,7 +174,8 @@ class Stack:
             SECRET_KEY="faults-" + "x" * 60, ALLOWED_HOSTS="127.0.0.1,localhost",
             CLOSELOOP_ENCRYPTION_KEYS="YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
             SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false", SECURE_HSTS_SECONDS="0",
-            DATABASE_URL=self.db_direct, REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+            DATABASE_URL=self.db_url, DATABASE_POOL_MODE="transaction", DATABASE_REPLICA_URL=self.pair.replica_url,
+            REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             CELERY_TASK_ALWAYS_EAGER="false", CLOSELOOP_VAR_DIR=str(self.workdir),
             REDRIVE_INTERVAL_SECONDS=str(REDRIVE_INTERVAL), WEBHOOK_REDRIVE_AFTER_SECONDS=str(REDRIVE_AFTER),
             WEBHOOK_PROCESSING_TIMEOUT_SECONDS="5", WEBHOOK_RETRY_BASE_SECONDS="1", CELERY_VISIBILITY_TIMEOUT="60",
@@ -176,15 +191,26 @@ class Stack:
 
     # --- database --------------------------------------------------------------------------
     def create_database(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        """Primary and standby started, the pool and the proxy in front of the primary, migrated, seeded."""
+        self.pair = StreamingPair(self.db_name)
+        self.proxy = TcpProxy(self.pair.primary_port)
+        self.proxy.restore()
+        via_proxy = self.pair.primary_url.replace(f":{self.pair.primary_port}/", f":{self.proxy.port}/")
+        # A small pool, as production sizes it to PostgreSQL rather than to the processes, with the
+        # two settings docs/deployment.md "Behind PgBouncer" asks for: a client waiting for a server
+        # connection when PostgreSQL went away gets an error after 5 s (default: 120 s), and a
+        # failed server login is tried again after 2 s (default: 15 s).
+        self.bouncer = PgBouncer(via_proxy, pool_size=20, databases=(self.db_name,), settings=BOUNCER_SETTINGS)
         self.manage("migrate", "--noinput", timeout=240)
         self.shell(SEED)
 
     def drop_database(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        if self.bouncer:
+            self.bouncer.stop()
+        if self.proxy:
+            self.proxy.cut()
+        if self.pair:
+            self.pair.stop()
 
     def manage(self, *args, timeout: float = 120, **env) -> str:
         result = subprocess.run(
@@ -242,7 +268,7 @@ class Stack:
         return sum(int(client.llen(queue)) for queue in [*settings.CLOSELOOP_QUEUES, "celery"])
 
     # --- processes -------------------------------------------------------------------------
-    def start_web(self, workers: int = 2, database_url: str | None = None, server: str = "web") -> None:
+    def start_web(self, workers: int = 2, server: str = "web", **env) -> None:
         """gunicorn serving `web` (WSGI, threads) or `ingest` (ASGI, uvicorn
         workers, group commit)."""
         kind = (["config.wsgi:application", "--threads", "4"] if server == "web"
@@ -251,7 +277,7 @@ class Stack:
             [str(BIN / "gunicorn"), *kind, "--bind", f"127.0.0.1:{self.web_port}",
              "--workers", str(workers), "--graceful-timeout", "3", "--timeout", "20",
              "--access-logfile", "-"],
-            cwd=ROOT, env=self.env(DATABASE_URL=database_url or self.db_direct), stdout=self._log("web"),
+            cwd=ROOT, env=self.env(**env), stdout=self._log("web"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for(lambda: self._web_answers(), 60, 0.2, "gunicorn up")

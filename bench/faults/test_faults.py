@@ -150,8 +150,7 @@ def test_redis_outage_loses_no_delivery(stack, figures, queued_tasks_lost):
 
 @pytest.mark.parametrize("server", ["web", "ingest"])
 def test_database_unreachable_answers_503_and_the_retry_is_stored_once(stack, figures, server):
-    stack.proxy.restore()
-    stack.start_web(workers=2, database_url=stack.db_via_proxy, server=server)
+    stack.start_web(workers=2, server=server)
     stack.start_worker(concurrency=2)
     before = _send_all(stack, _batch("pg-before", 20))
     assert set(before.values()) == {202}
