@@ -251,7 +251,7 @@ class StreamingPair:
     def stop(self) -> None:
         for datadir in reversed(self._started):
             subprocess.run(_as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", datadir, "-m", "immediate",
-                                         "stop"]), capture_output=True, timeout=60)
+                                         "stop"]), check=False, capture_output=True, timeout=60)
         self._started = []
         shutil.rmtree(self.workdir, ignore_errors=True)
 
