@@ -37,6 +37,7 @@ AREAS = [
     ("imports", "CSV imports and bulk upserts"),
     ("outcomes", "Closed-loop results and impact"),
     ("journeys", "Journey map"),
+    ("scaleout", "Beyond one machine: workers per queue, reports on the replica, growth"),
 ]
 
 

@@ -152,9 +152,11 @@ class Stack:
         self.redis: subprocess.Popen | None = None
         self.web: subprocess.Popen | None = None
         self.web_port = free_port()
+        self.servers: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
         self.logs: list[Path] = []
+        self.extra_env: dict[str, str] = {}  # for every process (the benchmarks' settings)
 
     @property
     def db_direct(self) -> str:
@@ -181,6 +183,7 @@ class Stack:
             WEBHOOK_PROCESSING_TIMEOUT_SECONDS="5", WEBHOOK_RETRY_BASE_SECONDS="1", CELERY_VISIBILITY_TIMEOUT="60",
             LOG_LEVEL="INFO", DB_CONNECT_TIMEOUT="2", EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend", DJANGO_SETTINGS_MODULE="config.settings",
         )
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
@@ -214,7 +217,7 @@ class Stack:
 
     def manage(self, *args, timeout: float = 120, **env) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(**env), capture_output=True, text=True,
+            [sys.executable, "manage.py", *args], check=False, cwd=ROOT, env=self.env(**env), capture_output=True, text=True,
             timeout=timeout,
         )
         if result.returncode != 0:
@@ -261,7 +264,6 @@ class Stack:
 
     def queue_depth(self) -> int:
         import redis
-
         from django.conf import settings
 
         client = redis.Redis(port=self.redis_port)
@@ -271,20 +273,28 @@ class Stack:
     def start_web(self, workers: int = 2, server: str = "web", **env) -> None:
         """gunicorn serving `web` (WSGI, threads) or `ingest` (ASGI, uvicorn
         workers, group commit)."""
+        self.web = self.start_server(self.web_port, workers, server, **env)
+
+    def start_server(self, port: int, workers: int = 2, server: str = "web", **env) -> subprocess.Popen:
+        """A gunicorn on `port` (start_web's, or a second one beside it: the benchmarks run the
+        ingest server and the web server apart, as production does)."""
         kind = (["config.wsgi:application", "--threads", "4"] if server == "web"
                 else ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"])
-        self.web = subprocess.Popen(
-            [str(BIN / "gunicorn"), *kind, "--bind", f"127.0.0.1:{self.web_port}",
+        proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), *kind, "--bind", f"127.0.0.1:{port}",
              "--workers", str(workers), "--graceful-timeout", "3", "--timeout", "20",
              "--access-logfile", "-"],
             cwd=ROOT, env=self.env(**env), stdout=self._log("web"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )
-        wait_for(lambda: self._web_answers(), 60, 0.2, "gunicorn up")
+        if port != self.web_port:
+            self.servers.append(proc)
+        wait_for(lambda: self._web_answers(port), 60, 0.2, "gunicorn up")
+        return proc
 
-    def _web_answers(self) -> bool:
+    def _web_answers(self, port: int) -> bool:
         try:
-            return requests.get(f"{self.url}/healthz", timeout=1).status_code in (200, 503)
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code in (200, 503)
         except requests.RequestException:
             return False
 
@@ -297,9 +307,11 @@ class Stack:
 
         return [p.pid for p in psutil.Process(self.web.pid).children()]
 
-    def start_worker(self, concurrency: int = 4) -> subprocess.Popen:
+    def start_worker(self, concurrency: int = 4, queues: str = "") -> subprocess.Popen:
+        """A Celery worker process (and its pool); `queues` as for `-Q` (default: every queue)."""
         worker = subprocess.Popen(
             [str(BIN / "celery"), "-A", "config", "worker", "--concurrency", str(concurrency), "--loglevel", "INFO",
+             *(["-Q", queues] if queues else []),
              "--without-mingle", "--without-gossip", "--hostname", f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@faults"],
             cwd=ROOT, env=self.env(), stdout=self._log("worker"), stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -328,9 +340,9 @@ class Stack:
             proc.wait(5)
 
     def stop_processes(self) -> None:
-        for proc in [self.web, self.beat, *self.workers]:
+        for proc in [self.web, *self.servers, self.beat, *self.workers]:
             self.kill_group(proc, signal.SIGTERM)
-        self.web, self.beat, self.workers = None, None, []
+        self.web, self.servers, self.beat, self.workers = None, [], None, []
 
     def tail_logs(self, lines: int = 40) -> str:
         out = []
@@ -340,8 +352,23 @@ class Stack:
                 out.append(f"--- {path.name}\n" + "\n".join(text))
         return "\n".join(out)
 
+    def signed_in(self, username: str) -> requests.Session:
+        """A browser session of an admin (a manager of every team), made here if need be."""
+        self.shell(
+            "from accounts.models import User; "
+            f"User.objects.filter(username='{username}').exists() or "
+            f"User.objects.create_user('{username}', password='ops-password-for-faults', role='admin', is_staff=True)"
+        )
+        session = requests.Session()
+        session.get(f"{self.url}/login/", timeout=10)
+        login = session.post(f"{self.url}/login/", data={"username": username, "password": "ops-password-for-faults",
+                             "csrfmiddlewaretoken": session.cookies["csrftoken"]}, timeout=10, allow_redirects=False)
+        assert login.status_code == 302, login.status_code
+        return session
+
     # --- sending ---------------------------------------------------------------------------
-    def post(self, body: bytes, msg_id: str, session: requests.Session | None = None, timeout: float = 10):
+    def post(self, body: bytes, msg_id: str, session: requests.Session | None = None, timeout: float = 10,
+             url: str | None = None):
         from surveys.adapters.standard import sign
 
         ts = int(time.time())
@@ -349,7 +376,8 @@ class Stack:
             "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(ts),
             "webhook-signature": sign(SECRET, msg_id, ts, body),
         }
-        return (session or requests).post(f"{self.url}/webhooks/{SOURCE}/", data=body, headers=headers, timeout=timeout)
+        return (session or requests).post(f"{url or self.url}/webhooks/{SOURCE}/", data=body, headers=headers,
+                                          timeout=timeout)
 
 
 def response_body(response_id: str, nps: int, email: str | None = None) -> bytes:
