@@ -82,9 +82,7 @@ def _load() -> str:
     return " / ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def _send(
-    stack, url: str, prefix: str, n: int, stop: threading.Event | None = None
-) -> int:
+def _send(stack, url: str, prefix: str, n: int, stop: threading.Event | None = None) -> int:
     """POST deliveries from SENDERS threads (each its own session) until `n` are sent or `stop`."""
     import requests
 
@@ -113,8 +111,7 @@ def _send(
 
 def _processed(stack, prefix: str) -> int:
     return stack.scalar(
-        "SELECT count(*) FROM surveys_webhookdelivery WHERE delivery_id LIKE %s AND status = "
-        "'processed'",
+        "SELECT count(*) FROM surveys_webhookdelivery WHERE delivery_id LIKE %s AND status = 'processed'",
         f"{prefix}-%",
     )
 
@@ -133,15 +130,13 @@ def _workers(stack, queues: list[str]) -> None:
     )
 
 
-def drain(stack, ingest_url: str, prefix: str, queues: list[str]) -> dict:
-    """A backlog of BACKLOG deliveries drained by worker processes on `queues` (see the module)."""
+def backlog(stack, ingest_url: str, prefix: str) -> None:
+    """BACKLOG deliveries accepted while no worker runs, their queue set aside as `ingest-<prefix>`."""
     import redis
 
     from bench.faults.harness import wait_for
 
-    _send(
-        stack, ingest_url, prefix, BACKLOG
-    )  # no worker yet: it waits in the ingest queue
+    _send(stack, ingest_url, prefix, BACKLOG)
     broker = redis.Redis(port=stack.redis_port)
     depths = []
 
@@ -150,31 +145,32 @@ def drain(stack, ingest_url: str, prefix: str, queues: list[str]) -> dict:
         return len(depths) > 2 and depths[-1] == depths[-2] == depths[-3] > 0
 
     wait_for(settled, 60, 0.5, "backlog queued")
-    broker.rename("ingest", "ingest-held")
-    with bench_lock():
-        load_start = _load()
-        _workers(stack, queues)
-        released = time.monotonic()
-        assert broker.renamenx("ingest-held", "ingest"), (
-            "a message was published after the backlog was set aside"
+    broker.rename("ingest", f"ingest-{prefix}")
+
+
+def drain(stack, prefix: str, queues: list[str]) -> dict:
+    """The backlog `prefix` drained by worker processes on `queues` (see the module); under the lock."""
+    import redis
+
+    from bench.faults.harness import wait_for
+
+    broker = redis.Redis(port=stack.redis_port)
+    load_start = _load()
+    _workers(stack, queues)
+    released = time.monotonic()
+    assert broker.renamenx(f"ingest-{prefix}", "ingest"), "a message was published after the backlog was set aside"
+    wait_for(lambda: _processed(stack, prefix) >= BACKLOG, 300, 0.25, f"{prefix} backlog processed")
+    processed_after = time.monotonic() - released
+    wait_for(lambda: stack.queue_depth() == 0, 120, 0.25, "every queue empty")
+    drained_after = time.monotonic() - released
+    span = float(
+        stack.scalar(
+            "SELECT extract(epoch FROM max(processed_at) - min(processed_at)) FROM surveys_webhookdelivery "
+            "WHERE delivery_id LIKE %s",
+            f"{prefix}-%",
         )
-        wait_for(
-            lambda: _processed(stack, prefix) >= BACKLOG,
-            300,
-            0.25,
-            f"{prefix} backlog processed",
-        )
-        processed_after = time.monotonic() - released
-        wait_for(lambda: stack.queue_depth() == 0, 120, 0.25, "every queue empty")
-        drained_after = time.monotonic() - released
-        span = float(
-            stack.scalar(
-                "SELECT extract(epoch FROM max(processed_at) - min(processed_at)) FROM surveys_webhookdelivery "
-                "WHERE delivery_id LIKE %s",
-                f"{prefix}-%",
-            )
-        )
-        load_end = _load()
+    )
+    load_end = _load()
     for worker in stack.workers:
         stack.kill_group(worker)
     stack.workers = []
@@ -226,48 +222,35 @@ def reports(stack, session, label: str) -> dict:
     return out
 
 
-def report_phases(stack, ingest_url: str) -> dict:
+def report_phases(stack, ingest_url: str, session) -> dict:
+    """Under the lock; `session` signed in more than REPLICA_READ_YOUR_WRITES_SECONDS ago."""
     from bench.faults.harness import wait_for
 
-    session = stack.signed_in("bench-manager")
-    time.sleep(
-        11
-    )  # past the sign-in's read-your-writes window (REPLICA_READ_YOUR_WRITES_SECONDS 10)
     responses = stack.scalar("SELECT count(*) FROM surveys_surveyresponse")
-    with bench_lock():
-        load_start = _load()
-        _workers(stack, FOUR)
-        scans = _replica_scans(stack)
-        quiet = reports(stack, session, "quiet")
-        stop = threading.Event()
-        counted = {}
+    load_start = _load()
+    _workers(stack, FOUR)
+    scans = _replica_scans(stack)
+    quiet = reports(stack, session, "quiet")
+    stop = threading.Event()
+    counted = {}
 
-        def ingest():
-            counted["sent"] = _send(stack, ingest_url, "full", 10**6, stop)
+    def ingest():
+        counted["sent"] = _send(stack, ingest_url, "full", 10**6, stop)
 
-        sender = threading.Thread(target=ingest)
-        before = _processed(stack, "full")
-        started = time.monotonic()
-        sender.start()
-        time.sleep(
-            3
-        )  # the senders and workers at full speed before the first timed report
-        loaded = reports(stack, session, "ingest at full rate")
-        window = time.monotonic() - started
-        processed_in_window = _processed(stack, "full") - before
-        stop.set()
-        sender.join(60)
-        lag = stack.scalar(
-            "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) FROM pg_stat_replication"
-        )
-        load_end = _load()
+    sender = threading.Thread(target=ingest)
+    before = _processed(stack, "full")
+    started = time.monotonic()
+    sender.start()
+    time.sleep(3)  # the senders and workers at full speed before the first timed report
+    loaded = reports(stack, session, "ingest at full rate")
+    window = time.monotonic() - started
+    processed_in_window = _processed(stack, "full") - before
+    stop.set()
+    sender.join(60)
+    lag = stack.scalar("SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) FROM pg_stat_replication")
+    load_end = _load()
     # The standby's statistics reach its views when its backends go idle (at most 10 s later).
-    wait_for(
-        lambda: _replica_scans(stack) > scans,
-        30,
-        0.5,
-        "the reports' scans on the standby",
-    )
+    wait_for(lambda: _replica_scans(stack) > scans, 30, 0.5, "the reports' scans on the standby")
     for worker in stack.workers:
         stack.kill_group(worker)
     stack.workers = []
@@ -306,11 +289,7 @@ def _size(n: float) -> str:
 
 def report(f: dict) -> str:
     one, four = f["one"], f["four"]
-    efficiency = (
-        four["responses_per_second"] / one["responses_per_second"] / 4
-        if one["responses_per_second"]
-        else 0
-    )
+    efficiency = four["responses_per_second"] / one["responses_per_second"] / 4 if one["responses_per_second"] else 0
     r = f["reports"]
     lines = [
         "## Beyond one machine: workers per queue, reports on the replica, growth",
@@ -366,9 +345,7 @@ def report(f: dict) -> str:
     ]
     for name in REPORTS:
         q, loaded = r["quiet"][name], r["loaded"][name]
-        lines.append(
-            f"| {name} | {q['p50']} | {q['p95']} | {loaded['p50']} | **{loaded['p95']}** | {loaded['max']} |"
-        )
+        lines.append(f"| {name} | {q['p50']} | {q['p95']} | {loaded['p50']} | **{loaded['p95']}** | {loaded['max']} |")
     lines += [
         "",
         (
@@ -446,25 +423,24 @@ def run(args=None) -> str:
         django.setup()
         stack.manage("collectstatic", "--noinput")
         ingest_url = f"http://127.0.0.1:{free_port()}"
-        stack.start_server(
-            int(ingest_url.rsplit(":", 1)[1]), workers=2, server="ingest"
-        )
+        stack.start_server(int(ingest_url.rsplit(":", 1)[1]), workers=2, server="ingest")
         stack.start_web(workers=2)
         figures = {
             "date": datetime.date.today().isoformat(),
             "machine": describe(),
             "postgres": stack.scalar("SHOW server_version").split()[0],
         }
-        figures["one"] = drain(
-            stack, ingest_url, "one", ["ingest,cases,notifications,text,reports,celery"]
-        )
-        print(f"bench scaleout: one process {figures['one']}", flush=True)
-        figures["four"] = drain(stack, ingest_url, "four", FOUR)
-        print(f"bench scaleout: four processes {figures['four']}", flush=True)
-        figures["growth"] = growth(
-            stack
-        )  # every delivery so far processed: one response each
-        figures["reports"] = report_phases(stack, ingest_url)
+        backlog(stack, ingest_url, "one")
+        backlog(stack, ingest_url, "four")
+        session = stack.signed_in("bench-manager")  # a sign-in is a write: its reads go to the primary
+        time.sleep(11)  # for REPLICA_READ_YOUR_WRITES_SECONDS (10)
+        with bench_lock():  # every measurement in one hold (about 4 minutes), the data made before
+            figures["one"] = drain(stack, "one", ["ingest,cases,notifications,text,reports,celery"])
+            print(f"bench scaleout: one process {figures['one']}", flush=True)
+            figures["four"] = drain(stack, "four", FOUR)
+            print(f"bench scaleout: four processes {figures['four']}", flush=True)
+            figures["growth"] = growth(stack)  # every delivery so far processed: one response each
+            figures["reports"] = report_phases(stack, ingest_url, session)
         print(f"bench scaleout: reports {figures['reports']}", flush=True)
     finally:
         stack.stop_processes()
