@@ -54,7 +54,10 @@ test-pgbouncer: $(TESTING)
 bench: $(TESTING)
 	$(PY) -m bench
 
-## Fault scripts (real workers, gunicorn, Redis and PostgreSQL on loopback).
+## Fault scripts (real workers, gunicorn, Redis, PgBouncer, a PostgreSQL primary and streaming standby,
+## all on loopback; docs/reliability.md). .ci/run runs the pool and replica ones:
+##   make faults PYTEST_ARGS='-k "database_unreachable or replica_killed"'
+## (PgBouncer and the PostgreSQL server binaries are needed: Debian's pgbouncer, postgresql).
 faults: $(TESTING)
 	$(PY) -m pytest bench/faults $(PYTEST_ARGS)
 

@@ -39,6 +39,7 @@ AREAS = [
     ("journeys", "Journey map"),
     ("churn", "Churn risk: training and scoring 1,000,000 customers"),
     ("partitions", "Partitioned history: conversion and partition pruning"),
+    ("scaleout", "Beyond one machine: workers per queue, reports on the replica, growth"),
 ]
 
 

@@ -104,6 +104,7 @@ default_pool_size = {pool_size}
 ignore_startup_parameters = extra_float_digits,options
 logfile = {workdir}/pgbouncer.log
 pidfile = {workdir}/pgbouncer.pid
+{settings}
 """
 
 
@@ -112,10 +113,10 @@ class PgBouncer:
     port, with its own configuration in a temporary directory. `url` is `database_url` through it;
     `admin_url` its admin console. `databases` are named in its configuration (the others reach
     the server through its wildcard entry, which the console's KILL would remove rather than
-    empty). PgBouncer refuses to run as root: as root it is started with `-u postgres` (the
+    empty); `settings` are more lines for its [pgbouncer] section. PgBouncer refuses to run as root: as root it is started with `-u postgres` (the
     Debian package's user)."""
 
-    def __init__(self, database_url: str, pool_size: int = 40, databases: tuple[str, ...] = ()):
+    def __init__(self, database_url: str, pool_size: int = 40, databases: tuple[str, ...] = (), settings: str = ""):
         executable = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not os.path.exists(executable):
             raise RuntimeError("PgBouncer is not installed: apt-get install pgbouncer")
@@ -127,7 +128,7 @@ class PgBouncer:
             host, port = url.hostname or "127.0.0.1", url.port or 5432
             named = "\n".join(f"{name} = host={host} port={port} dbname={name}" for name in databases)
             ini.write(PGBOUNCER_INI.format(host=host, port=port, listen=self.port, named=named, workdir=self.workdir,
-                                           user=user, pool_size=pool_size))
+                                           user=user, pool_size=pool_size, settings=settings))
         with open(os.path.join(self.workdir, "userlist.txt"), "w") as users:
             users.write(f'"{user}" "{password}"\n')
         command = [executable, os.path.join(self.workdir, "pgbouncer.ini")]
@@ -160,6 +161,98 @@ class PgBouncer:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def postgres_bindir() -> str | None:
+    """Where initdb, pg_ctl and pg_basebackup live together (Debian: /usr/lib/postgresql/<v>/bin)."""
+    import glob
+
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_basebackup"), key=lambda p: int(p.split("/")[4]))
+    if versions:
+        return os.path.dirname(versions[-1])
+    found = shutil.which("pg_basebackup")
+    return os.path.dirname(found) if found and os.path.exists(os.path.join(os.path.dirname(found), "initdb")) else None
+
+
+def streaming_pair_missing() -> str:
+    """Why a StreamingPair cannot start here ("" when it can)."""
+    if postgres_bindir() is None:
+        return "PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) are not installed"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser to start PostgreSQL as postgres"
+    return ""
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+class StreamingPair:
+    """A PostgreSQL primary and a streaming standby of it (`pg_basebackup -R`), both of our own on
+    free loopback ports in a temporary directory, with `database` created on the primary (the
+    standby replays it). Used by tests/test_replica.py and the fault scripts (bench/faults/):
+    `kill_standby()` stops the standby at once (`pg_ctl -m immediate`, a crash), `start_standby()`
+    brings it back (it recovers and streams again). `stop()` removes both."""
+
+    def __init__(self, database: str = "closeloop", settings: str = ""):
+        why = streaming_pair_missing()
+        if why:
+            raise RuntimeError(why)
+        self.bindir = postgres_bindir()
+        self.database = database
+        self.workdir = tempfile.mkdtemp(prefix="closeloop-replica-")
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+        self.primary_dir = os.path.join(self.workdir, "primary")
+        self.standby_dir = os.path.join(self.workdir, "standby")
+        self.primary_port, self.standby_port = _free_port(), _free_port()
+        self._started: list[str] = []
+        try:
+            self._run("initdb", "-D", self.primary_dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+            with open(os.path.join(self.primary_dir, "postgresql.conf"), "a") as conf:
+                conf.write(f"\nport = {self.primary_port}\nlisten_addresses = '127.0.0.1'\n"
+                           f"unix_socket_directories = '{self.workdir}'\nwal_level = replica\nmax_wal_senders = 4\n"
+                           f"fsync = off\nshared_buffers = 64MB\n{settings}\n")
+            with open(os.path.join(self.primary_dir, "pg_hba.conf"), "a") as hba:
+                hba.write("\nhost replication all 127.0.0.1/32 trust\n")
+            self._run("pg_ctl", "-D", self.primary_dir, "-l", os.path.join(self.workdir, "primary.log"), "-w", "start")
+            self._started.append(self.primary_dir)
+            self._run("pg_basebackup", "-h", "127.0.0.1", "-p", self.primary_port, "-U", "postgres",
+                      "-D", self.standby_dir, "-R", "-X", "stream", "--no-sync")
+            with open(os.path.join(self.standby_dir, "postgresql.conf"), "a") as conf:
+                conf.write(f"\nport = {self.standby_port}\n")
+            self.start_standby()
+            self._run("psql", "-h", "127.0.0.1", "-p", self.primary_port, "-U", "postgres", "-qc",
+                      f'CREATE DATABASE "{database}"')
+        except BaseException:
+            self.stop()
+            raise
+        self.primary_url = f"postgres://postgres@127.0.0.1:{self.primary_port}/{database}"
+        self.replica_url = f"postgres://postgres@127.0.0.1:{self.standby_port}/{database}"
+        self.admin_url = f"postgres://postgres@127.0.0.1:{self.primary_port}/postgres"
+        # The same as kill_standby(), as a shell command (for a process of its own).
+        self.kill_standby_command = " ".join(
+            _as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", self.standby_dir, "-m", "immediate", "-w", "stop"]))
+
+    def _run(self, tool: str, *args) -> None:
+        subprocess.run(_as_postgres([os.path.join(self.bindir, tool), *map(str, args)]), check=True,
+                       capture_output=True, text=True, timeout=120)
+
+    def kill_standby(self) -> None:
+        self._run("pg_ctl", "-D", self.standby_dir, "-m", "immediate", "-w", "stop")
+        self._started.remove(self.standby_dir)
+
+    def start_standby(self) -> None:
+        self._run("pg_ctl", "-D", self.standby_dir, "-l", os.path.join(self.workdir, "standby.log"), "-w", "start")
+        self._started.append(self.standby_dir)
+
+    def stop(self) -> None:
+        for datadir in reversed(self._started):
+            subprocess.run(_as_postgres([os.path.join(self.bindir, "pg_ctl"), "-D", datadir, "-m", "immediate",
+                                         "stop"]), check=False, capture_output=True, timeout=60)
+        self._started = []
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -23,7 +23,6 @@ def _stack():
     yield stack
     stack.stop_processes()
     stack.stop_redis()
-    stack.proxy.cut()
     stack.drop_database()
     if not os.environ.get("FAULTS_KEEP_LOGS"):
         shutil.rmtree(workdir, ignore_errors=True)
@@ -33,6 +32,7 @@ def _stack():
 
 @pytest.fixture
 def stack(_stack, request):
+    _stack.proxy.restore()  # the primary reachable again if the last script cut it
     _stack.reset_data()
     _stack.start_redis()
     yield _stack
@@ -40,7 +40,6 @@ def stack(_stack, request):
         print(_stack.tail_logs())
     _stack.stop_processes()
     _stack.stop_redis()
-    _stack.proxy.cut()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,9 +1,9 @@
-"""The production-like stack the fault scripts break: a dedicated PostgreSQL database (on the
-shared server, reached through a TCP proxy this harness can cut), a Redis server of our own on a
-free loopback port, gunicorn, Celery workers and beat as real subprocesses.
+"""The production-like stack the fault scripts break: a PostgreSQL primary and a streaming standby
+of our own (the primary reached through PgBouncer in transaction mode and a TCP proxy this harness
+can cut; the standby serving the reports), a Redis server of our own on a free loopback port,
+gunicorn, Celery workers and beat as real subprocesses.
 
-Nothing here touches the machine's shared services beyond creating and dropping the database
-`closeloop_faults_<pid>`. Every wait is bounded.
+Nothing here touches the machine's shared services. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
 
 import psycopg
 import requests
+
+from config.testenv import PgBouncer, StreamingPair
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -31,6 +32,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SOURCE = "faults"
 REDRIVE_INTERVAL = 10
 REDRIVE_AFTER = 5
+BOUNCER_SETTINGS = "query_wait_timeout = 5\nserver_login_retry = 2"
 
 
 def free_port() -> int:
@@ -70,6 +72,8 @@ class TcpProxy:
         self._open = False
 
     def restore(self) -> None:
+        if self._open:
+            return
         self._open = True
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -132,25 +136,37 @@ class TcpProxy:
 
 
 class Stack:
+    """The databases are a primary and a streaming standby of our own (config.testenv.StreamingPair,
+    as tests/test_replica.py starts them), reached the way production reaches them: the processes
+    talk to PgBouncer in transaction mode (DATABASE_POOL_MODE=transaction), PgBouncer to the primary
+    through the TCP proxy this harness cuts (PostgreSQL unreachable behind the pool), and the
+    reports to the standby directly (DATABASE_REPLICA_URL)."""
+
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        base = os.environ.get("FAULTS_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-        parsed = urlparse(base)
-        self.pg_port = parsed.port or 5432
-        self.admin_url = base
-        self.db_name = f"closeloop_faults_{os.getpid()}"
-        self.db_direct = parsed._replace(path=f"/{self.db_name}").geturl()
-        self.proxy = TcpProxy(self.pg_port)
-        self.db_via_proxy = parsed._replace(
-            netloc=parsed.netloc.replace(f":{self.pg_port}", f":{self.proxy.port}"), path=f"/{self.db_name}"
-        ).geturl()
+        self.db_name = "closeloop_faults"
+        self.pair: StreamingPair | None = None
+        self.proxy: TcpProxy | None = None
+        self.bouncer: PgBouncer | None = None
         self.redis_port = free_port()
         self.redis: subprocess.Popen | None = None
         self.web: subprocess.Popen | None = None
         self.web_port = free_port()
+        self.servers: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
         self.logs: list[Path] = []
+        self.extra_env: dict[str, str] = {}  # for every process (the benchmarks' settings)
+
+    @property
+    def db_direct(self) -> str:
+        """The primary itself, for the scripts' own checks (never cut)."""
+        return self.pair.primary_url
+
+    @property
+    def db_url(self) -> str:
+        """What the processes use: PgBouncer, in front of the proxy, in front of the primary."""
+        return self.bouncer.url
 
     # --- environment -----------------------------------------------------------------------
     def env(self, **extra) -> dict:
@@ -160,12 +176,14 @@ class Stack:
             SECRET_KEY="faults-" + "x" * 60, ALLOWED_HOSTS="127.0.0.1,localhost",
             CLOSELOOP_ENCRYPTION_KEYS="YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
             SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false", SECURE_HSTS_SECONDS="0",
-            DATABASE_URL=self.db_direct, REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+            DATABASE_URL=self.db_url, DATABASE_POOL_MODE="transaction", DATABASE_REPLICA_URL=self.pair.replica_url,
+            REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             CELERY_TASK_ALWAYS_EAGER="false", CLOSELOOP_VAR_DIR=str(self.workdir),
             REDRIVE_INTERVAL_SECONDS=str(REDRIVE_INTERVAL), WEBHOOK_REDRIVE_AFTER_SECONDS=str(REDRIVE_AFTER),
             WEBHOOK_PROCESSING_TIMEOUT_SECONDS="5", WEBHOOK_RETRY_BASE_SECONDS="1", CELERY_VISIBILITY_TIMEOUT="60",
             LOG_LEVEL="INFO", DB_CONNECT_TIMEOUT="2", EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend", DJANGO_SETTINGS_MODULE="config.settings",
         )
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
@@ -176,19 +194,30 @@ class Stack:
 
     # --- database --------------------------------------------------------------------------
     def create_database(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        """Primary and standby started, the pool and the proxy in front of the primary, migrated, seeded."""
+        self.pair = StreamingPair(self.db_name)
+        self.proxy = TcpProxy(self.pair.primary_port)
+        self.proxy.restore()
+        via_proxy = self.pair.primary_url.replace(f":{self.pair.primary_port}/", f":{self.proxy.port}/")
+        # A small pool, as production sizes it to PostgreSQL rather than to the processes, with the
+        # two settings docs/deployment.md "Behind PgBouncer" asks for: a client waiting for a server
+        # connection when PostgreSQL went away gets an error after 5 s (default: 120 s), and a
+        # failed server login is tried again after 2 s (default: 15 s).
+        self.bouncer = PgBouncer(via_proxy, pool_size=20, databases=(self.db_name,), settings=BOUNCER_SETTINGS)
         self.manage("migrate", "--noinput", timeout=240)
         self.shell(SEED)
 
     def drop_database(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        if self.bouncer:
+            self.bouncer.stop()
+        if self.proxy:
+            self.proxy.cut()
+        if self.pair:
+            self.pair.stop()
 
     def manage(self, *args, timeout: float = 120, **env) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env(**env), capture_output=True, text=True,
+            [sys.executable, "manage.py", *args], check=False, cwd=ROOT, env=self.env(**env), capture_output=True, text=True,
             timeout=timeout,
         )
         if result.returncode != 0:
@@ -235,30 +264,37 @@ class Stack:
 
     def queue_depth(self) -> int:
         import redis
-
         from django.conf import settings
 
         client = redis.Redis(port=self.redis_port)
         return sum(int(client.llen(queue)) for queue in [*settings.CLOSELOOP_QUEUES, "celery"])
 
     # --- processes -------------------------------------------------------------------------
-    def start_web(self, workers: int = 2, database_url: str | None = None, server: str = "web") -> None:
+    def start_web(self, workers: int = 2, server: str = "web", **env) -> None:
         """gunicorn serving `web` (WSGI, threads) or `ingest` (ASGI, uvicorn
         workers, group commit)."""
+        self.web = self.start_server(self.web_port, workers, server, **env)
+
+    def start_server(self, port: int, workers: int = 2, server: str = "web", **env) -> subprocess.Popen:
+        """A gunicorn on `port` (start_web's, or a second one beside it: the benchmarks run the
+        ingest server and the web server apart, as production does)."""
         kind = (["config.wsgi:application", "--threads", "4"] if server == "web"
                 else ["config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"])
-        self.web = subprocess.Popen(
-            [str(BIN / "gunicorn"), *kind, "--bind", f"127.0.0.1:{self.web_port}",
+        proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), *kind, "--bind", f"127.0.0.1:{port}",
              "--workers", str(workers), "--graceful-timeout", "3", "--timeout", "20",
              "--access-logfile", "-"],
-            cwd=ROOT, env=self.env(DATABASE_URL=database_url or self.db_direct), stdout=self._log("web"),
+            cwd=ROOT, env=self.env(**env), stdout=self._log("web"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )
-        wait_for(lambda: self._web_answers(), 60, 0.2, "gunicorn up")
+        if port != self.web_port:
+            self.servers.append(proc)
+        wait_for(lambda: self._web_answers(port), 60, 0.2, "gunicorn up")
+        return proc
 
-    def _web_answers(self) -> bool:
+    def _web_answers(self, port: int) -> bool:
         try:
-            return requests.get(f"{self.url}/healthz", timeout=1).status_code in (200, 503)
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code in (200, 503)
         except requests.RequestException:
             return False
 
@@ -271,9 +307,11 @@ class Stack:
 
         return [p.pid for p in psutil.Process(self.web.pid).children()]
 
-    def start_worker(self, concurrency: int = 4) -> subprocess.Popen:
+    def start_worker(self, concurrency: int = 4, queues: str = "") -> subprocess.Popen:
+        """A Celery worker process (and its pool); `queues` as for `-Q` (default: every queue)."""
         worker = subprocess.Popen(
             [str(BIN / "celery"), "-A", "config", "worker", "--concurrency", str(concurrency), "--loglevel", "INFO",
+             *(["-Q", queues] if queues else []),
              "--without-mingle", "--without-gossip", "--hostname", f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@faults"],
             cwd=ROOT, env=self.env(), stdout=self._log("worker"), stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -302,9 +340,9 @@ class Stack:
             proc.wait(5)
 
     def stop_processes(self) -> None:
-        for proc in [self.web, self.beat, *self.workers]:
+        for proc in [self.web, *self.servers, self.beat, *self.workers]:
             self.kill_group(proc, signal.SIGTERM)
-        self.web, self.beat, self.workers = None, None, []
+        self.web, self.servers, self.beat, self.workers = None, [], None, []
 
     def tail_logs(self, lines: int = 40) -> str:
         out = []
@@ -314,8 +352,23 @@ class Stack:
                 out.append(f"--- {path.name}\n" + "\n".join(text))
         return "\n".join(out)
 
+    def signed_in(self, username: str) -> requests.Session:
+        """A browser session of an admin (a manager of every team), made here if need be."""
+        self.shell(
+            "from accounts.models import User; "
+            f"User.objects.filter(username='{username}').exists() or "
+            f"User.objects.create_user('{username}', password='ops-password-for-faults', role='admin', is_staff=True)"
+        )
+        session = requests.Session()
+        session.get(f"{self.url}/login/", timeout=10)
+        login = session.post(f"{self.url}/login/", data={"username": username, "password": "ops-password-for-faults",
+                             "csrfmiddlewaretoken": session.cookies["csrftoken"]}, timeout=10, allow_redirects=False)
+        assert login.status_code == 302, login.status_code
+        return session
+
     # --- sending ---------------------------------------------------------------------------
-    def post(self, body: bytes, msg_id: str, session: requests.Session | None = None, timeout: float = 10):
+    def post(self, body: bytes, msg_id: str, session: requests.Session | None = None, timeout: float = 10,
+             url: str | None = None):
         from surveys.adapters.standard import sign
 
         ts = int(time.time())
@@ -323,7 +376,8 @@ class Stack:
             "content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(ts),
             "webhook-signature": sign(SECRET, msg_id, ts, body),
         }
-        return (session or requests).post(f"{self.url}/webhooks/{SOURCE}/", data=body, headers=headers, timeout=timeout)
+        return (session or requests).post(f"{url or self.url}/webhooks/{SOURCE}/", data=body, headers=headers,
+                                          timeout=timeout)
 
 
 def response_body(response_id: str, nps: int, email: str | None = None) -> bytes:
