@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, RootCause
 from reporting.filters import ReportFilters
 from reporting.models import ClosureRollup
+from reporting.rollups import COUNTS  # the closure rollup's summed columns
 from reporting.selectors.common import (
     CLOSED,
     case_url,
@@ -38,18 +39,6 @@ from reporting.tables import Column, Table, pct
 PREVENTION_PER_CAUSE = 10
 
 
-ROLLUP_SUMS = (
-    "cases",
-    "with_prevention",
-    "nps_n",
-    "nps_sum",
-    "csat_n",
-    "csat_pct_n",
-    "csat_pct_sum",
-    "ces_n",
-    "ces_ease_n",
-    "ces_ease_sum",
-)
 
 
 def _closed_cases(filters: ReportFilters):
@@ -71,11 +60,11 @@ def _closure_cells(filters: ReportFilters) -> tuple[dict, ...] | None:
             "week": r["week"],
             "root_cause_id": r["root_cause_id"],
             "touchpoint": r["touchpoint"],
-            **{c: r[f"sum_{c}"] for c in ROLLUP_SUMS},
+            **{c: r[f"sum_{c}"] for c in COUNTS},
         }
         for r in rows.annotate(week=TruncWeek("day"))
         .values("week", "root_cause_id", "touchpoint")
-        .annotate(**{f"sum_{c}": Sum(c) for c in ROLLUP_SUMS})
+        .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS})
         .filter(sum_cases__gt=0)
     )
 
@@ -108,9 +97,9 @@ def _by_cause(filters: ReportFilters) -> dict:
     for cell in _closure_cells(filters) or ():
         sums = causes.get(cell["root_cause_id"])
         if sums is None:
-            causes[cell["root_cause_id"]] = {c: cell[c] for c in ROLLUP_SUMS}
+            causes[cell["root_cause_id"]] = {c: cell[c] for c in COUNTS}
         else:
-            for c in ROLLUP_SUMS:
+            for c in COUNTS:
                 sums[c] += cell[c]
     return causes
 
