@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.utils.translation import gettext_lazy as _
 from scipy.stats import binomtest
 
@@ -46,6 +46,7 @@ from surveys.models import SurveyResponse
 
 WINDOWS = (90, 180, 365)
 SMALL_GROUP = 30
+REPORT_WORK_MEM = "64MB"  # for the one statement of the results (SET LOCAL: that transaction only)
 GROUPS = (
     ("resolved_verified", _("Detractors: resolved and verified")),
     ("resolved_unverified", _("Detractors: resolved, not verified")),
@@ -108,10 +109,11 @@ DIMENSIONS = {
 # One statement, grouped in the database. `latest`: each customer's latest NPS answer in the period
 # (DISTINCT ON, the filters' own SQL). `people`: its group, from the first case opened from it (a
 # detractor's only) and whether a recovery check said "put right" -- the rule feedback_group states.
-# `events`: per customer, each window's churn flag, revenue in the report currency and events in
-# other currencies, from their own events, those of customers merged into them (through the
-# (customer, occurred_at) index) and the churn of their accounts. Then one row per group, team,
-# root cause and window whose customers' window has passed. A day is 24 hours, as in Python.
+# Then per customer (LATERAL: index probes, never a scan of every event) each window's churn flag,
+# revenue in the report currency and events in other currencies, from their own events and those of
+# customers merged into them (the (customer, occurred_at) index) and the churn of their accounts;
+# and one row per group, team, root cause and window whose customers' window has passed. A day is
+# 24 hours, as in Python.
 RESULTS_SQL = """
 WITH latest AS MATERIALIZED ({latest}),
 people AS MATERIALIZED (
@@ -127,36 +129,34 @@ people AS MATERIALIZED (
     FROM latest l
     LEFT JOIN LATERAL (
         SELECT id, status, outcome, first_contacted_at, overdue_at, root_cause_id FROM cases_case
-        WHERE response_id = l.id ORDER BY created_at, id LIMIT 1
-    ) c ON l.nps <= 6
-),
-followed AS (
-    SELECT p.customer_id, p.answered_at, e.occurred_at, e.kind, e.amount, e.currency
-    FROM people p JOIN outcomes_outcomeevent e ON e.customer_id = p.customer_id
-         AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
-    UNION ALL
-    SELECT p.customer_id, p.answered_at, e.occurred_at, e.kind, e.amount, e.currency
-    FROM people p JOIN surveys_customer m ON m.merged_into_id = p.customer_id
-         JOIN outcomes_outcomeevent e ON e.customer_id = m.id
-         AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
-    UNION ALL
-    SELECT p.customer_id, p.answered_at, e.occurred_at, e.kind, e.amount, e.currency
-    FROM people p JOIN customers_contact ct ON ct.customer_id = p.customer_id
-         JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id AND e.customer_id IS NULL AND e.kind = %(churn)s
-         AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
-),
-events AS (
-    SELECT customer_id, {per_window}
-    FROM followed GROUP BY customer_id
+        WHERE response_id = l.id AND l.nps <= 6 ORDER BY created_at, id LIMIT 1
+    ) c ON true
 )
 SELECT p.grp, p.team_id, p.root_cause_id, w.days, count(*), count(*) FILTER (WHERE w.churned),
        coalesce(sum(w.revenue), 0), coalesce(sum(w.revenue * w.revenue), 0), coalesce(sum(w.other), 0)::int
-FROM people p LEFT JOIN events e ON e.customer_id = p.customer_id
+FROM people p
+CROSS JOIN LATERAL (
+    SELECT {per_window} FROM (
+        SELECT e.occurred_at, e.kind, e.amount, e.currency FROM outcomes_outcomeevent e
+        WHERE e.customer_id = p.customer_id
+          AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
+        UNION ALL
+        SELECT e.occurred_at, e.kind, e.amount, e.currency
+        FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
+        WHERE m.merged_into_id = p.customer_id
+          AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
+        UNION ALL
+        SELECT e.occurred_at, e.kind, e.amount, e.currency
+        FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
+        WHERE ct.customer_id = p.customer_id AND e.customer_id IS NULL AND e.kind = %(churn)s
+          AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
+    ) followed
+) e
 CROSS JOIN LATERAL (VALUES {windows}) w(days, churned, revenue, other)
 WHERE p.answered_at + w.days * interval '24 hours' <= %(now)s
 GROUP BY p.grp, p.team_id, p.root_cause_id, w.days
 """
-_IN_WINDOW = "occurred_at <= answered_at + {days} * interval '24 hours'"
+_IN_WINDOW = "followed.occurred_at <= p.answered_at + {days} * interval '24 hours'"
 _MONEY = ("CASE kind " + " ".join(f"WHEN '{kind}' THEN {sign}" for kind, sign in MONEY_IN.items()) + " END")
 
 
@@ -193,7 +193,9 @@ def result_cells(filters: ReportFilters) -> list[Cell]:
     params |= {"closed": Case.Status.CLOSED, "resolved": Case.Outcome.RESOLVED,
               "churn": OutcomeEvent.Kind.CHURN, "currency": settings.OUTCOMES_REPORT_CURRENCY,
               "longest": max(WINDOWS), "now": filters.now}
-    with connections[alias].cursor() as cursor:
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        # Enough memory for the period's answers to be sorted for DISTINCT ON without spilling to disk.
+        cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         cursor.execute(_results_sql(latest_sql), params)
         return [Cell(*row) for row in cursor.fetchall()]
 
