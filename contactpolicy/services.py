@@ -162,19 +162,32 @@ def customer_zone(customer: Customer | None, policy: ContactPolicy) -> str:
 
 # --- counting contacts ------------------------------------------------------------------------
 def survey_contacts(customer_id: int, *, start: dt.datetime, end: dt.datetime, period: dt.timedelta) -> list[dt.datetime]:
-    """When this customer was asked for feedback in (start, end], oldest first: every invitation
-    a tool reported and every recovery check sent, plus every response received, except a
-    response from a source that reported an invitation to the same person in the period before
-    the answer (that invitation already counts). Two queries, over the customer's own rows."""
-    events = list(ContactEvent.objects.filter(customer_id=customer_id, at__gt=start - period, at__lte=end)
-                  .values_list("at", "source_id"))
-    answers = SurveyResponse.objects.filter(customer_id=customer_id, answered_at__gt=start, answered_at__lte=end)
-    times = [at for at, _source in events if at > start]
-    for answered_at, source_id in answers.values_list("answered_at", "source_id"):
-        invited = any(src == source_id and answered_at - period <= at <= answered_at for at, src in events)
+    """When this customer was asked for feedback in (start, end], oldest first (survey_contacts_many)."""
+    return survey_contacts_many([customer_id], start=start, end=end, period=period).get(customer_id, [])
+
+
+def survey_contacts_many(customer_ids, *, start: dt.datetime, end: dt.datetime, period: dt.timedelta
+                         ) -> dict[int, list[dt.datetime]]:
+    """When each of these customers was asked for feedback in (start, end], oldest first: every
+    invitation a tool reported and every recovery check sent, plus every response received, except
+    a response from a source that reported an invitation to the same person in the period before
+    the answer (that invitation already counts). Two queries whatever the number of customers."""
+    events: dict[int, list[tuple[dt.datetime, int | None]]] = {}
+    for customer_id, at, source_id in (ContactEvent.objects.filter(customer_id__in=customer_ids, at__gt=start - period,
+                                                                    at__lte=end)
+                                       .values_list("customer_id", "at", "source_id")):
+        events.setdefault(customer_id, []).append((at, source_id))
+    times: dict[int, list[dt.datetime]] = {pk: [at for at, _source in theirs if at > start]
+                                           for pk, theirs in events.items()}
+    for customer_id, answered_at, source_id in (
+        SurveyResponse.objects.filter(customer_id__in=customer_ids, answered_at__gt=start, answered_at__lte=end)
+        .values_list("customer_id", "answered_at", "source_id")
+    ):
+        invited = any(src == source_id and answered_at - period <= at <= answered_at
+                      for at, src in events.get(customer_id, ()))
         if not invited:
-            times.append(answered_at)
-    return sorted(times)
+            times.setdefault(customer_id, []).append(answered_at)
+    return {pk: sorted(found) for pk, found in times.items()}
 
 
 def _quiet_until(local: dt.datetime, policy: ContactPolicy) -> dt.datetime | None:

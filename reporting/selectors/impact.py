@@ -76,8 +76,7 @@ detractors AS (
 ),
 touched AS (
     SELECT t.key, t.cid, min(t.at) AS first_at FROM touches t WHERE t.cid IS NOT NULL GROUP BY t.key, t.cid
-),
-churn AS (SELECT * FROM outcomes_outcomeevent WHERE kind = %(churn)s)
+)
 SELECT k.key, k.cases, k.detractors, coalesce(r.at_risk, 0), coalesce(c.customers, 0), coalesce(c.churned, 0)
 FROM (SELECT t.key, count(*) AS cases,
              count(DISTINCT t.rid) FILTER (WHERE t.nps <= 6 AND t.at >= %(start)s::timestamptz AND t.at < %(end)s::timestamptz) AS detractors
@@ -86,12 +85,13 @@ LEFT JOIN (SELECT d.key, sum(cu.account_value) AS at_risk FROM detractors d JOIN
            GROUP BY d.key) r ON r.key = k.key
 LEFT JOIN (
     SELECT u.key, count(*) AS customers, count(*) FILTER (WHERE
-        EXISTS (SELECT 1 FROM churn e WHERE e.customer_id = u.cid
+        EXISTS (SELECT 1 FROM outcomes_outcomeevent e WHERE e.customer_id = u.cid AND e.kind = %(churn)s
                 AND e.occurred_at > u.first_at AND e.occurred_at <= u.first_at + %(days)s * interval '24 hours')
-        OR EXISTS (SELECT 1 FROM surveys_customer m JOIN churn e ON e.customer_id = m.id WHERE m.merged_into_id = u.cid
+        OR EXISTS (SELECT 1 FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
+                   WHERE m.merged_into_id = u.cid AND e.kind = %(churn)s
                    AND e.occurred_at > u.first_at AND e.occurred_at <= u.first_at + %(days)s * interval '24 hours')
-        OR EXISTS (SELECT 1 FROM customers_contact ct JOIN churn e ON e.account_id = ct.account_id
-                   WHERE ct.customer_id = u.cid AND e.customer_id IS NULL
+        OR EXISTS (SELECT 1 FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
+                   WHERE ct.customer_id = u.cid AND e.customer_id IS NULL AND e.kind = %(churn)s
                    AND e.occurred_at > u.first_at AND e.occurred_at <= u.first_at + %(days)s * interval '24 hours')
     ) AS churned
     FROM touched u GROUP BY u.key
