@@ -149,7 +149,7 @@ def child(n_responses: int, n_events: int, mode: str = "") -> dict:
                            [DB_NAME])
             filled_figures = json.loads(cursor.fetchone()[0])
         n_responses, n_events = filled_figures["responses"], filled_figures["events"]
-        filled, events_seconds = filled_figures, 0
+        filled, events_seconds = {**filled_figures, "measured_apart": True}, 0
     else:
         call_command("migrate", verbosity=0, interactive=False)
         filled = fill(n_responses)
@@ -166,6 +166,7 @@ def child(n_responses: int, n_events: int, mode: str = "") -> dict:
     load_start = _load()
     pages = [{"label": label, **_time(client, url)} for label, url in PAGES]
     return {"responses": n_responses, "cases": filled.get("cases", n_responses // 10), "events": n_events,
+            "measured_apart": filled.get("measured_apart", False),
             "fill_seconds": filled.get("seconds", 0) + events_seconds, "scope": _scope(), "pages": pages,
             "load_start": load_start, "load_end": _load()}
 
@@ -181,7 +182,8 @@ def report(f: dict) -> str:
         f"Measured {datetime.date.today().isoformat()} on {_machine()}.",
         f"Data: {f['responses']:,} responses over 365 days (NPS on all), {f['cases']:,} cases, {CUSTOMERS:,} "
         f"customers, {TEAMS} teams, {f['events']:,} outcome events over the same year; generated with SQL "
-        f"generate_series in {f['fill_seconds']:.0f} s.",
+        f"generate_series in {f['fill_seconds']:.0f} s"
+        + (" (by an earlier --fill-only run; measured with --measure-only)." if f.get("measured_apart") else "."),
         f"Load average (1/5/15 min) before measuring {f['load_start']}, after {f['load_end']} (a shared machine: "
         "other helpers' suites ran meanwhile).",
         f"The manager has 5 teams: {s['answers']:,} NPS answers in the results page's default period (the 12 "
@@ -206,7 +208,9 @@ def report(f: dict) -> str:
         "time still grows with the manager's customers in the period.",
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_outcomes --responses N --events M` (`--keep` keeps "
-        "the `closeloop_bench_outcomes` database).",
+        "the `closeloop_bench_outcomes` database; BENCH_OUTCOMES_DB names another). On a shared machine, fill "
+        "outside the lock and measure under it: `--responses N --events M --fill-only`, then "
+        "`flock /tmp/bench.lock ... --measure-only`.",
     ]
     return "\n".join(lines) + "\n"
 
