@@ -336,13 +336,14 @@ class SurveyResponse(models.Model):
             # every (team, answered_at) range filter. CREATE STATISTICS on the week and month
             # expressions (migration 0003) lets the planner hash-aggregate the ~50 periods.
             # The touchpoint is included too (migration 0008): the Scores page's by-touchpoint
-            # panel reads it for every response of the period.
+            # panel reads it for every response of the period. The customer and the id too (0012): the
+            # closed-loop results pick each customer's latest answer of the period from it.
             models.Index(
                 fields=["team", "answered_at"],
                 name="surveys_response_team_scores",
                 include=[
                     "touchpoint", "nps", "csat", "csat_scale_min", "csat_scale_max",
-                    "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy",
+                    "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy", "customer", "id",
                 ],
             ),
             models.Index(fields=["customer", "-answered_at"], name="surveys_response_customer"),

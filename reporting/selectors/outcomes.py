@@ -107,13 +107,17 @@ DIMENSIONS = {
 }
 
 # One statement, grouped in the database. `latest`: each customer's latest NPS answer in the period
-# (DISTINCT ON, the filters' own SQL). `people`: its group, from the first case opened from it (a
-# detractor's only) and whether a recovery check said "put right" -- the rule feedback_group states.
-# Then per customer (LATERAL: index probes, never a scan of every event) each window's churn flag,
-# revenue in the report currency and events in other currencies, from their own events and those of
-# customers merged into them (the (customer, occurred_at) index) and the churn of their accounts;
-# and one row per group, team, root cause and window whose customers' window has passed. A day is
-# 24 hours, as in Python.
+# (DISTINCT ON, the filters' own SQL; an index-only read of surveys_response_team_scores, which
+# holds the customer and the id). `people`: its group, from the first case opened from it (a
+# detractor's only; an index probe each -- a join lets the planner hash every case of the database,
+# slower at 1,000,000 cases) and whether a recovery check said "put right" -- the rule
+# feedback_group states. `others`: per customer, the events of customers merged into them
+# and the churn of their accounts, grouped once (few customers have either; probing both for every
+# customer cost more than their own events). Then per customer (LATERAL: an index-only probe of
+# (customer, occurred_at), never a scan of every event) each window's churn flag, revenue in the
+# report currency and events in other currencies, their own added to `others`; and one row per
+# group, team, root cause and window whose customers' window has passed. A day is 24 hours, as in
+# Python.
 RESULTS_SQL = """
 WITH latest AS MATERIALIZED ({latest}),
 people AS MATERIALIZED (
@@ -131,27 +135,30 @@ people AS MATERIALIZED (
         SELECT id, status, outcome, first_contacted_at, overdue_at, root_cause_id FROM cases_case
         WHERE response_id = l.id AND l.nps <= 6 ORDER BY created_at, id LIMIT 1
     ) c ON true
+),
+others AS MATERIALIZED (
+    SELECT p.customer_id, {per_window}
+    FROM people p JOIN (
+        SELECT m.merged_into_id AS customer_id, e.occurred_at, e.kind, e.amount, e.currency
+        FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
+        WHERE m.merged_into_id IS NOT NULL
+        UNION ALL
+        SELECT ct.customer_id, e.occurred_at, e.kind, e.amount, e.currency
+        FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
+        WHERE e.customer_id IS NULL AND e.kind = %(churn)s
+    ) followed ON followed.customer_id = p.customer_id
+      AND followed.occurred_at > p.answered_at AND followed.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
+    GROUP BY p.customer_id
 )
 SELECT p.grp, p.team_id, p.root_cause_id, w.days, count(*), count(*) FILTER (WHERE w.churned),
        coalesce(sum(w.revenue), 0), coalesce(sum(w.revenue * w.revenue), 0), coalesce(sum(w.other), 0)::int
 FROM people p
 CROSS JOIN LATERAL (
-    SELECT {per_window} FROM (
-        SELECT e.occurred_at, e.kind, e.amount, e.currency FROM outcomes_outcomeevent e
-        WHERE e.customer_id = p.customer_id
-          AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
-        UNION ALL
-        SELECT e.occurred_at, e.kind, e.amount, e.currency
-        FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
-        WHERE m.merged_into_id = p.customer_id
-          AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
-        UNION ALL
-        SELECT e.occurred_at, e.kind, e.amount, e.currency
-        FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
-        WHERE ct.customer_id = p.customer_id AND e.customer_id IS NULL AND e.kind = %(churn)s
-          AND e.occurred_at > p.answered_at AND e.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
-    ) followed
+    SELECT {per_window} FROM outcomes_outcomeevent followed
+    WHERE followed.customer_id = p.customer_id
+      AND followed.occurred_at > p.answered_at AND followed.occurred_at <= p.answered_at + %(longest)s * interval '24 hours'
 ) e
+LEFT JOIN others o ON o.customer_id = p.customer_id
 CROSS JOIN LATERAL (VALUES {windows}) w(days, churned, revenue, other)
 WHERE p.answered_at + w.days * interval '24 hours' <= %(now)s
 GROUP BY p.grp, p.team_id, p.root_cause_id, w.days
@@ -169,8 +176,10 @@ def _results_sql(latest_sql: str) -> str:
             f"sum({_MONEY} * amount) FILTER (WHERE currency = %(currency)s AND {within}) AS revenue_{days}",
             f"count(*) FILTER (WHERE {_MONEY} IS NOT NULL AND currency <> %(currency)s AND {within}) AS other_{days}",
         ]
-    windows = ", ".join(f"({d}, coalesce(e.churned_{d}, false), coalesce(e.revenue_{d}, 0), coalesce(e.other_{d}, 0))"
-                        for d in WINDOWS)
+    windows = ", ".join(
+        f"({d}, coalesce(e.churned_{d}, false) OR coalesce(o.churned_{d}, false), "
+        f"coalesce(e.revenue_{d}, 0) + coalesce(o.revenue_{d}, 0), coalesce(e.other_{d}, 0) + coalesce(o.other_{d}, 0))"
+        for d in WINDOWS)
     return RESULTS_SQL.format(latest=latest_sql, per_window=", ".join(per_window), windows=windows)
 
 

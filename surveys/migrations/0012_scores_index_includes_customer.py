@@ -1,0 +1,55 @@
+"""The covering score index also holds the customer and the response's id, so the closed-loop
+results read each customer's latest NPS answer of the period (DISTINCT ON customer, latest first,
+id breaking ties) from the index alone: at 10,000,000 responses that read was a bitmap heap scan of
+754,442 rows, the largest part of the results page (docs/benchmarks_outcomes.md). One index wider
+rather than a second near-copy of it on (team, answered_at).
+
+Built like 0008: on PostgreSQL CREATE INDEX CONCURRENTLY under a temporary name, the old index
+dropped concurrently and the new one renamed (so the migration is not atomic); elsewhere the index
+is simply rebuilt."""
+
+from django.db import migrations, models
+
+FIELDS = ["team", "answered_at"]
+NAME = "surveys_response_team_scores"
+TEMPORARY = "surveys_response_scores_new"
+OLD_INCLUDE = ["touchpoint", "nps", "csat", "csat_scale_min", "csat_scale_max", "ces", "ces_scale_min",
+               "ces_scale_max", "ces_high_is_easy"]
+NEW_INCLUDE = [*OLD_INCLUDE, "customer", "id"]
+
+
+def _rebuild(include: list[str]):
+    def rebuild(apps, schema_editor):
+        model = apps.get_model("surveys", "SurveyResponse")
+        if schema_editor.connection.vendor != "postgresql":
+            schema_editor.remove_index(model, models.Index(fields=FIELDS, name=NAME))
+            schema_editor.add_index(model, models.Index(fields=FIELDS, name=NAME, include=include))
+            return
+        index = models.Index(fields=FIELDS, name=TEMPORARY, include=include)
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{TEMPORARY}"')
+        schema_editor.execute(index.create_sql(model, schema_editor, concurrently=True))
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
+        schema_editor.execute(f'ALTER INDEX "{TEMPORARY}" RENAME TO "{NAME}"')
+
+    return rebuild
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [("surveys", "0011_webhooksource_vendor_stripe")]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunPython(_rebuild(NEW_INCLUDE), _rebuild(OLD_INCLUDE), elidable=False),
+            ],
+            state_operations=[
+                migrations.RemoveIndex(model_name="surveyresponse", name=NAME),
+                migrations.AddIndex(
+                    model_name="surveyresponse",
+                    index=models.Index(fields=FIELDS, include=NEW_INCLUDE, name=NAME),
+                ),
+            ],
+        ),
+    ]
