@@ -144,25 +144,29 @@ class ContactRecordView(APIView):
         items = request.data if isinstance(request.data, list) else [request.data]
         if not items or len(items) > MAX_CONTACTS:
             raise ValidationError({"detail": f"Send between 1 and {MAX_CONTACTS} contacts per request."})
-        results, errors = [], 0
+        results, errors, valid = {}, 0, {}
         for index, item in enumerate(items):
             data = ContactSerializer(data=item if isinstance(item, dict) else {})
             if not data.is_valid():
                 errors += 1
-                results.append({"index": index, "status": "error", "errors": data.errors})
+                results[index] = {"index": index, "status": "error", "errors": data.errors}
                 continue
             row = data.validated_data
-            try:
-                event, created = services.contact_record(services.ContactRow(
-                    sent_at=row["sent_at"], customer_id=row["customer"], email=row["email"], channel=row["channel"],
-                    sender=row["sender"], external_id=row["external_id"]), by=request.user)
-            except DjangoValidationError as exc:
+            valid[index] = services.ContactRow(sent_at=row["sent_at"], customer_id=row["customer"], email=row["email"],
+                                               channel=row["channel"], sender=row["sender"],
+                                               external_id=row["external_id"])
+        # Every valid item at once, in order: a constant number of queries for 1 or 500.
+        recorded = services.contact_record_many(list(valid.values()), by=request.user) if valid else []
+        for index, outcome in zip(valid, recorded, strict=True):
+            if isinstance(outcome, DjangoValidationError):
                 errors += 1
-                results.append({"index": index, "status": "error", "errors": exc.message_dict})
+                results[index] = {"index": index, "status": "error", "errors": outcome.message_dict}
                 continue
-            results.append({"index": index, "status": "created" if created else "known", "id": event.pk,
-                            "customer": event.customer_id, "in_breach": event.in_breach,
-                            "breach_reasons": event.breach_reasons})
+            event, created = outcome
+            results[index] = {"index": index, "status": "created" if created else "known", "id": event.pk,
+                              "customer": event.customer_id, "in_breach": event.in_breach,
+                              "breach_reasons": event.breach_reasons}
+        results = [results[index] for index in range(len(items))]
         status = 201 if not errors else (400 if errors == len(items) else 207)
         return Response({"results": results, "errors": errors}, status=status)
 

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -134,17 +133,28 @@ def policy_update(*, by, **values) -> ContactPolicy:
 # --- the customer -----------------------------------------------------------------------------
 def customer_by_email(email: str) -> Customer | None:
     """The customer an address names (ignoring case), followed through merges; None if unknown."""
-    email = (email or "").strip()
-    if not email:
-        return None
-    # Lower(email) = ..., as the unique index on it is written (surveys_customer_unique_email_ci).
-    customer = (Customer.objects.exclude(email="").alias(email_ci=Lower("email")).filter(email_ci=email.lower())
-                .order_by("merged_into_id", "pk").first())
-    seen = set()
-    while customer is not None and customer.merged_into_id and customer.pk not in seen:
-        seen.add(customer.pk)
-        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
-    return customer
+    return customers_by_email([email]).get((email or "").strip().lower())
+
+
+def customers_by_email(emails) -> dict[str, Customer]:
+    """The customers these addresses name, by the address in lower case, followed through merges:
+    one query, and one more per level of merges to follow (a merge repoints its followers: one)."""
+    lowered = {e.strip().lower() for e in emails if e and e.strip()}
+    if not lowered:
+        return {}
+    found: dict[str, Customer] = {}
+    # Lower(email) IN (...), as the unique index on it is written (surveys_customer_unique_email_ci).
+    for customer in (Customer.objects.exclude(email="").annotate(email_ci=Lower("email")).filter(email_ci__in=lowered)
+                     .order_by("merged_into_id", "pk")):
+        found.setdefault(customer.email_ci, customer)
+    seen: set[int] = set()
+    while pending := {c.merged_into_id for c in found.values() if c.merged_into_id and c.pk not in seen}:
+        seen |= {c.pk for c in found.values() if c.merged_into_id}
+        targets = Customer.objects.in_bulk(pending)
+        found = {key: (targets.get(c.merged_into_id) if c.merged_into_id and c.pk in seen else c)
+                 for key, c in found.items()}
+        found = {key: c for key, c in found.items() if c is not None}
+    return found
 
 
 def customer_zone(customer: Customer | None, policy: ContactPolicy) -> str:
@@ -162,17 +172,65 @@ def customer_zone(customer: Customer | None, policy: ContactPolicy) -> str:
 
 # --- counting contacts ------------------------------------------------------------------------
 def survey_contacts(customer_id: int, *, start: dt.datetime, end: dt.datetime, period: dt.timedelta) -> list[dt.datetime]:
-    """When this customer was asked for feedback in (start, end], oldest first: every invitation
-    a tool reported and every recovery check sent, plus every response received, except a
-    response from a source that reported an invitation to the same person in the period before
-    the answer (that invitation already counts). Two queries, over the customer's own rows."""
-    events = list(ContactEvent.objects.filter(customer_id=customer_id, at__gt=start - period, at__lte=end)
-                  .values_list("at", "source_id"))
-    answers = SurveyResponse.objects.filter(customer_id=customer_id, answered_at__gt=start, answered_at__lte=end)
-    times = [at for at, _source in events if at > start]
-    for answered_at, source_id in answers.values_list("answered_at", "source_id"):
-        invited = any(src == source_id and answered_at - period <= at <= answered_at for at, src in events)
-        if not invited:
+    """When this customer was asked for feedback in (start, end], oldest first (survey_contacts_many)."""
+    return survey_contacts_many([customer_id], start=start, end=end, period=period).get(customer_id, [])
+
+
+def survey_contacts_many(customer_ids, *, start: dt.datetime, end: dt.datetime, period: dt.timedelta
+                         ) -> dict[int, list[dt.datetime]]:
+    """When each of these customers was asked for feedback in (start, end], oldest first
+    (`_contact_times`). Two queries whatever the number of customers."""
+    history = history_of(customer_ids, start=start, end=end, period=period, cases=False)
+    found = {pk: _contact_times(history, pk, start, end, period) for pk in set(history.events) | set(history.answers)}
+    return {pk: times for pk, times in found.items() if times}
+
+
+@dataclass
+class History:
+    """What the decision reads of some customers, each a list by customer id: their cases
+    (pk, created_at, closed, closed_at), the contacts recorded (at, source) and their answers
+    (answered_at, source)."""
+
+    cases: dict[int, list[tuple]] = field(default_factory=dict)
+    events: dict[int, list[tuple[dt.datetime, int | None]]] = field(default_factory=dict)
+    answers: dict[int, list[tuple[dt.datetime, int | None]]] = field(default_factory=dict)
+
+
+def history_of(customer_ids, *, start: dt.datetime, end: dt.datetime, period: dt.timedelta, cases: bool = True,
+               contacts: bool = True) -> History:
+    """The history decisions in (start, end] read (the contacts recorded from a period earlier, to
+    tell whether an answer followed an invitation):
+    one query each for the cases, the contacts recorded and the answers, whatever the number of
+    customers."""
+    history = History()
+    if cases:
+        for customer_id, *case in (Case.objects.filter(customer_id__in=customer_ids, created_at__lte=end)
+                                   .values_list("customer_id", "pk", "created_at", "status", "closed_at")):
+            pk, created_at, status, closed_at = case
+            history.cases.setdefault(customer_id, []).append((pk, created_at, status == Case.Status.CLOSED, closed_at))
+    if contacts:
+        for customer_id, at, source_id in (ContactEvent.objects.filter(customer_id__in=customer_ids,
+                                                                        at__gt=start - period, at__lte=end)
+                                           .values_list("customer_id", "at", "source_id")):
+            history.events.setdefault(customer_id, []).append((at, source_id))
+        for customer_id, at, source_id in (SurveyResponse.objects.filter(customer_id__in=customer_ids,
+                                                                          answered_at__gt=start, answered_at__lte=end)
+                                           .values_list("customer_id", "answered_at", "source_id")):
+            history.answers.setdefault(customer_id, []).append((at, source_id))
+    return history
+
+
+def _contact_times(history: History, customer_id: int, start: dt.datetime, end: dt.datetime,
+                   period: dt.timedelta) -> list[dt.datetime]:
+    """When the customer was asked for feedback in (start, end], oldest first: every invitation a
+    tool reported and every recovery check sent, plus every response received, except a response
+    from a source that reported an invitation to the same person in the period before the answer
+    (that invitation already counts)."""
+    events = history.events.get(customer_id, ())
+    times = [at for at, _source in events if start < at <= end]
+    for answered_at, source_id in history.answers.get(customer_id, ()):
+        if start < answered_at <= end and not any(src == source_id and answered_at - period <= at <= answered_at
+                                                  for at, src in events):
             times.append(answered_at)
     return sorted(times)
 
@@ -199,6 +257,21 @@ def contact_decision(customer: Customer | None, *, channel: str = ContactChannel
     `case_id`: for a recovery check, the case it asks about (its own closure does not count)."""
     policy = current_policy()
     at = at or timezone.now()
+    history = History()
+    if customer is not None:
+        period = dt.timedelta(days=policy.period_days)
+        history = history_of([customer.pk], start=at - period, end=at, period=period,
+                             cases=_reads_cases(policy, purpose), contacts=bool(policy.max_surveys))
+    return _decide(customer, policy, history, channel=channel, purpose=purpose, at=at, case_id=case_id)
+
+
+def _reads_cases(policy: ContactPolicy, purpose: str) -> bool:
+    return purpose == Purpose.SURVEY and bool(policy.open_case_blocks or policy.days_after_close)
+
+
+def _decide(customer: Customer | None, policy: ContactPolicy, history: History, *, channel: str, purpose: str,
+            at: dt.datetime, case_id: int | None) -> Decision:
+    """The decision from what history_of read (no query)."""
     zone = customer_zone(customer, policy)
     reasons: list[Reason] = []
     count = 0
@@ -206,11 +279,11 @@ def contact_decision(customer: Customer | None, *, channel: str = ContactChannel
         if refusal := contact_refusal(customer, channel):
             code = ("erased" if customer.erased_at else "opted_out" if customer.contact_opt_out else "channel_refused")
             reasons.append(Reason(code, refusal))
-        if purpose == Purpose.SURVEY:
-            reasons.extend(_case_reasons(customer, policy, at, case_id))
+        if _reads_cases(policy, purpose):
+            reasons.extend(_case_reasons(history.cases.get(customer.pk, ()), policy, at, case_id))
         if policy.max_surveys:
             period = dt.timedelta(days=policy.period_days)
-            times = survey_contacts(customer.pk, start=at - period, end=at, period=period)
+            times = _contact_times(history, customer.pk, at - period, at, period)
             count = len(times)
             if count >= policy.max_surveys:
                 until = times[count - policy.max_surveys] + period
@@ -228,21 +301,17 @@ def contact_decision(customer: Customer | None, *, channel: str = ContactChannel
                     customer_id=customer.pk if customer is not None else None, time_zone=zone, at=at)
 
 
-def _case_reasons(customer: Customer, policy: ContactPolicy, at: dt.datetime, case_id: int | None) -> list[Reason]:
-    """Open cases and the latest closure within the rest days: one query over the customer's cases."""
-    if not policy.open_case_blocks and not policy.days_after_close:
-        return []
+def _case_reasons(cases, policy: ContactPolicy, at: dt.datetime, case_id: int | None) -> list[Reason]:
+    """Open cases and the latest closure within the rest days, from the customer's cases
+    (pk, created_at, closed, closed_at) opened by `at`."""
     rest = dt.timedelta(days=policy.days_after_close)
-    cases = Case.objects.filter(customer_id=customer.pk, created_at__lte=at)
-    if case_id is not None:
-        cases = cases.exclude(pk=case_id)
-    closed = Q(status=Case.Status.CLOSED)
-    figures = cases.aggregate(open=Count("pk", filter=~closed),
-                              last=Max("closed_at", filter=closed & Q(closed_at__gt=at - rest, closed_at__lte=at)))
+    theirs = [c for c in cases if c[1] <= at and c[0] != case_id]
+    last = max((closed_at for _pk, _created, closed, closed_at in theirs
+                if closed and closed_at is not None and at - rest < closed_at <= at), default=None)
     reasons = []
-    if policy.open_case_blocks and figures["open"]:
+    if policy.open_case_blocks and any(not closed for _pk, _created, closed, _at in theirs):
         reasons.append(Reason("open_case", _("A case of theirs is open: ask once it is closed.")))
-    if policy.days_after_close and (last := figures["last"]) is not None:
+    if policy.days_after_close and last is not None:
         reasons.append(Reason("recently_closed", _(
             "Their case closed on %(date)s; the policy rests %(days)s days after a case closes.")
             % {"date": last.date().isoformat(), "days": policy.days_after_close}, last + rest))
@@ -251,29 +320,77 @@ def _case_reasons(customer: Customer, policy: ContactPolicy, at: dt.datetime, ca
 
 # --- recording contacts -----------------------------------------------------------------------
 def contact_record(row: ContactRow, *, by=None) -> tuple[ContactEvent, bool]:
-    """Record a survey contact (a tool reports an invitation it sent; the product records its
-    recovery checks), with whether the policy allowed it at that moment. Idempotent on
-    (sender, external_id): reporting the same invitation again returns the first record."""
-    customer = (Customer.objects.filter(pk=row.customer_id).first() if row.customer_id is not None
-                else customer_by_email(row.email))
-    if customer is None:
-        raise ValidationError({"customer": _("No customer with that id or e-mail address. Contacts are recorded "
-                                             "for known customers only.")})
-    if row.external_id:
-        known = ContactEvent.objects.filter(sender=row.sender, external_id=row.external_id).first()
-        if known is not None:
-            return known, False
-    purpose = Purpose.RECOVERY_CHECK if row.kind == ContactEvent.Kind.RECOVERY_CHECK else Purpose.SURVEY
-    decision = contact_decision(customer, channel=row.channel, purpose=purpose, at=row.sent_at)
-    event = ContactEvent(
-        customer=customer, kind=row.kind, channel=row.channel, source_id=row.source_id, sender=row.sender[:60],
-        external_id=row.external_id[:255], at=row.sent_at, in_breach=not decision.may_contact,
-        breach_reasons=[reason.code for reason in decision.reasons],
-        reported_by=by if getattr(by, "is_authenticated", False) else None,
-    )
-    try:
+    """Record one survey contact (contact_record_many); raises ValidationError for an unknown customer."""
+    result = contact_record_many([row], by=by)[0]
+    if isinstance(result, ValidationError):
+        raise result
+    return result
+
+
+def _no_customer() -> ValidationError:
+    return ValidationError({"customer": _("No customer with that id or e-mail address. Contacts are recorded "
+                                          "for known customers only.")})
+
+
+def contact_record_many(rows: list[ContactRow], *, by=None) -> list[tuple[ContactEvent, bool] | ValidationError]:
+    """Record survey contacts (a tool reports invitations it sent; the product records its
+    recovery checks), each with whether the policy allowed it at that moment, in order: a contact
+    counts toward the decisions of those after it. Idempotent on (sender, external_id): reporting
+    the same invitation again returns the first record. For each row, its (event, created) or the
+    ValidationError that refused it. A constant number of queries whatever the number of rows:
+    the customers, the invitations already known, their history, one insert."""
+    for _attempt in range(2):
+        try:
+            return _record(rows, by)
+        except IntegrityError:  # the same (sender, external_id) recorded at the same moment elsewhere:
+            continue  # read again, it is known now
+    return _record(rows, by)
+
+
+def _record(rows: list[ContactRow], by) -> list[tuple[ContactEvent, bool] | ValidationError]:
+    policy = current_policy()
+    ids = {row.customer_id for row in rows if row.customer_id is not None}
+    by_id = Customer.objects.in_bulk(ids) if ids else {}
+    by_email = customers_by_email([row.email for row in rows if row.customer_id is None])
+    customers = [by_id.get(row.customer_id) if row.customer_id is not None
+                 else by_email.get((row.email or "").strip().lower()) for row in rows]
+    keyed = {(row.sender, row.external_id) for row in rows if row.external_id}
+    known = {}
+    if keyed:
+        for event in ContactEvent.objects.filter(sender__in={s for s, _e in keyed}, external_id__in={e for _s, e in keyed}):
+            if (event.sender, event.external_id) in keyed:
+                known[event.sender, event.external_id] = event
+    times = [row.sent_at for row, customer in zip(rows, customers, strict=True) if customer is not None]
+    period = dt.timedelta(days=policy.period_days)
+    history = History()
+    if times:
+        history = history_of({c.pk for c in customers if c is not None}, start=min(times) - period, end=max(times),
+                             period=period, cases=policy.open_case_blocks or bool(policy.days_after_close),
+                             contacts=bool(policy.max_surveys))
+    results: list[tuple[ContactEvent, bool] | ValidationError] = []
+    new: list[ContactEvent] = []
+    for row, customer in zip(rows, customers, strict=True):
+        if customer is None:
+            results.append(_no_customer())
+            continue
+        if row.external_id and (row.sender, row.external_id) in known:
+            results.append((known[row.sender, row.external_id], False))
+            continue
+        purpose = Purpose.RECOVERY_CHECK if row.kind == ContactEvent.Kind.RECOVERY_CHECK else Purpose.SURVEY
+        decision = _decide(customer, policy, history, channel=row.channel, purpose=purpose, at=row.sent_at,
+                           case_id=None)
+        event = ContactEvent(
+            customer=customer, kind=row.kind, channel=row.channel, source_id=row.source_id, sender=row.sender[:60],
+            external_id=row.external_id[:255], at=row.sent_at, in_breach=not decision.may_contact,
+            breach_reasons=[reason.code for reason in decision.reasons],
+            reported_by=by if getattr(by, "is_authenticated", False) else None,
+        )
+        new.append(event)
+        results.append((event, True))
+        history.events.setdefault(customer.pk, []).append((row.sent_at, row.source_id))  # counts for the next rows
+        if row.external_id:
+            known[row.sender, row.external_id] = event
+    if new:
         with transaction.atomic():
-            event.save()
-    except IntegrityError:  # the same (sender, external_id) recorded at the same moment elsewhere
-        return ContactEvent.objects.get(sender=row.sender, external_id=row.external_id), False
-    return event, True
+            ContactEvent.objects.bulk_create(new)
+    return results

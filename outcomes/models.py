@@ -52,8 +52,10 @@ class OutcomeEvent(models.Model):
         indexes = [
             # The upsert's lookup of events sent before; their uniqueness is OutcomeEventKey's.
             models.Index(fields=["source", "external_id"], name="outcomes_event_source_id"),
-            # The results and impact reports: "events of these customers within N days after X".
-            models.Index(fields=["customer", "occurred_at"], name="outcomes_event_customer_time"),
+            # The results and impact reports: "events of these customers within N days after X",
+            # one probe per customer followed; covering, so a probe never visits the table.
+            models.Index(fields=["customer", "occurred_at"], name="outcomes_event_customer_time",
+                         include=["kind", "amount", "currency"]),
             # The same for accounts, and the API's account filter; most events name a customer only.
             models.Index(fields=["account", "occurred_at"], name="outcomes_event_account_time",
                          condition=Q(account__isnull=False)),

@@ -341,14 +341,16 @@ class SurveyResponse(models.Model):
             # expressions (migration 0003) lets the planner hash-aggregate the ~50 periods.
             # The touchpoint is included too (migration 0008): the Scores page's by-touchpoint
             # panel reads it for every response of the period. The survey and the source too
-            # (migration 0012): the journey map puts each response of the period in a stage by its
-            # touchpoint, survey or source (journeys.selectors.StageMap), an index-only scan too.
+            # (migration 0014): the journey map puts each response of the period in a stage by its
+            # touchpoint, survey or source (journeys.selectors.StageMap), an index-only scan too. The
+            # customer and the id too (0014): the closed-loop results pick each customer's latest
+            # answer of the period from it.
             models.Index(
                 fields=["team", "answered_at"],
                 name="surveys_response_team_scores",
                 include=[
                     "touchpoint", "survey", "source", "nps", "csat", "csat_scale_min", "csat_scale_max",
-                    "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy",
+                    "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy", "customer", "id",
                 ],
             ),
             models.Index(fields=["customer", "-answered_at"], name="surveys_response_customer"),

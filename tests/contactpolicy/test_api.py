@@ -135,3 +135,23 @@ def test_admins_change_the_policy_and_the_trail_records_it(api_client, personas)
 def test_managers_read_the_policy_but_may_not_change_it(tool):
     assert tool.get(URL + "settings/").json()["max_surveys"] == 3
     assert tool.patch(URL + "settings/", {"max_surveys": 9}, format="json").status_code == 403
+
+
+@pytest.mark.parametrize("items", [1, 50])
+def test_reporting_contacts_costs_the_same_queries_for_one_or_fifty(tool, items, django_assert_num_queries):
+    people = [CustomerFactory(email=f"p{i}@example.com") for i in range(items)]
+    sent = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+    CaseFactory(response=SurveyResponseFactory(customer=people[0]), created_at=sent - dt.timedelta(days=1))  # open
+    tool.post(URL + "contacts/", [{"customer": people[0].pk, "sent_at": sent.isoformat(), "sender": "warm",
+                                   "external_id": "warm"}], format="json")  # the token and policy caches warm
+    batch = [{"email": p.email, "sent_at": (sent + dt.timedelta(hours=1)).isoformat(), "sender": "mailer",
+              "external_id": f"c1:{p.pk}"} for p in people]
+    # The token (with its user), the customers by e-mail, the invitations already known, their
+    # cases, contacts and answers, the insert (in a savepoint: two more).
+    with django_assert_num_queries(9):
+        answer = tool.post(URL + "contacts/", batch, format="json")
+    assert answer.status_code == 201
+    results = answer.json()["results"]
+    assert [(r["status"], r["breach_reasons"]) for r in results] == [("created", ["open_case"])] + [
+        ("created", [])] * (items - 1)
+    assert ContactEvent.objects.filter(sender="mailer").count() == items

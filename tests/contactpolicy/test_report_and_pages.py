@@ -126,3 +126,24 @@ def test_a_manager_reads_the_policy_and_asks_about_an_address(client, personas):
     refused = client.post("/settings/contact-policy/", {"save": "1", "max_surveys": "9", "period_days": "30"})
     assert refused.status_code == 302
     assert not ContactPolicy.objects.filter(max_surveys=9).exists()
+
+
+@pytest.mark.parametrize("customers", [1, 50])
+def test_over_contacted_costs_the_same_queries_for_one_customer_or_fifty(personas, customers,
+                                                                          django_assert_num_queries):
+    from reporting.filters import ReportFilters
+    from reporting.selectors.contact import over_contacted
+
+    now = timezone.now()
+    for c in range(customers):
+        customer = CustomerFactory(name=f"Asked {c:02d}")
+        for i, days in enumerate((20, 15, 9, 2)):
+            SurveyResponseFactory(customer=customer, team=personas.north, answered_at=now - dt.timedelta(days=days),
+                                  external_id=f"n{c}-{i}")
+    filters = ReportFilters(team_ids=frozenset({personas.north.pk}), now=now)
+    over_contacted(filters)  # the policy is read once and kept
+    # Answers above the limit, recorded contacts above it, then for every candidate at once: their
+    # contacts, their answers, their names.
+    with django_assert_num_queries(5):
+        rows = over_contacted(filters).rows
+    assert [(row["customer"], row["contacts"]) for row in rows] == [(f"Asked {c:02d}", 4) for c in range(customers)]
