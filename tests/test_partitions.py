@@ -225,7 +225,7 @@ def test_the_beat_runs_the_maintenance_daily():
 # --- Outcome events: the key table, then the partitions ------------------------------------------
 
 OUTCOMES_BEFORE = ("outcomes", "0001_initial")
-OUTCOMES_AFTER = ("outcomes", "0003_events_partitioned_by_month")
+OUTCOMES_AFTER = ("outcomes", "0004_event_customer_index_covers_amount")
 OUTCOME_ROWS = [  # source, external_id, kind, amount, occurred_at, attributes
     ("api", "inv-1", "renewal", "1200.000", "2021-06-30 23:00:00+00", '{"plan": "gold"}'),
     ("stripe:billing", "inv-1", "refund", "35.500", "2021-07-01 00:00:00+00", "{}"),
