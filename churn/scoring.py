@@ -67,15 +67,22 @@ def _root_causes(names: list[str]) -> list[int]:
     return [int(name.removeprefix(prefix)) for name in names if name.startswith(prefix)]
 
 
-def _write(model_id: int, now: datetime, ids: list[int], risks: list[float], reasons: list[str]) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_WRITE_POSTGRESQL, {"model": model_id, "now": now, "ids": ids, "risks": risks, "reasons": reasons})
-        return
+def _write_arrays(model_id: int, now: datetime, ids: list[int], risks: list[float], reasons: list[str]) -> None:
+    """PostgreSQL: the range's arrays sent once, one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_POSTGRESQL, {"model": model_id, "now": now, "ids": ids, "risks": risks, "reasons": reasons})
+
+
+def _write_rows(model_id: int, now: datetime, ids: list[int], risks: list[float], reasons: list[str]) -> None:
+    """Any database (SQLite): the two portable statements once a row, in one transaction."""
     scored_at = connection.ops.adapt_datetimefield_value(now)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(_WRITE_RISK, [(c, model_id, r, x, scored_at) for c, r, x in zip(ids, risks, reasons, strict=True)])
         cursor.executemany(_WRITE_CUSTOMER, [(r, c, r) for c, r in zip(ids, risks, strict=True)])
+
+
+def _write(model_id: int, now: datetime, ids: list[int], risks: list[float], reasons: list[str]) -> None:
+    (_write_arrays if connection.vendor == "postgresql" else _write_rows)(model_id, now, ids, risks, reasons)
 
 
 def churn_score_all(*, model: ChurnModel, now: datetime | None = None, step: int = STEP) -> int:
