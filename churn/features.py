@@ -1,5 +1,5 @@
 """What the churn model reads about a customer, as of a reference date `at`, from the product's own
-history only (responses, cases, outcomes, accounts), computed in PostgreSQL a range of customer
+history only (responses, cases, outcomes, accounts), computed in the database a range of customer
 ids at a time, so a million customers are a few dozen aggregate queries, never a query each.
 
 Who is in the population at `at`: a customer (not erased, not merged) with a response in the
@@ -15,10 +15,11 @@ training mean (so it contributes nothing) while the matching `*_missing` flag ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import connection
+from django.utils.dateparse import parse_datetime
 
 WINDOW_DAYS = 365  # the history a feature looks at
 ROOT_CAUSE_DAYS = 180  # "root causes of recent cases": cases closed this long before `at`
@@ -63,33 +64,41 @@ class FeatureTable:
 
 _RESPONSES = """
 WITH scored AS (
-    SELECT r.customer_id, r.answered_at, r.feedback_kind, r.sentiment, r.nps::float8 AS nps,
-           ((r.csat - r.csat_scale_min) / NULLIF(r.csat_scale_max - r.csat_scale_min, 0))::float8 AS csat,
-           CASE WHEN r.ces_high_is_easy IS FALSE
-                THEN 1 - (r.ces - r.ces_scale_min) / NULLIF(r.ces_scale_max - r.ces_scale_min, 0)
-                ELSE (r.ces - r.ces_scale_min) / NULLIF(r.ces_scale_max - r.ces_scale_min, 0) END::float8 AS ces
+    SELECT r.customer_id, r.answered_at, r.feedback_kind, r.sentiment, CAST(r.nps AS DOUBLE PRECISION) AS nps,
+           CAST(r.csat - r.csat_scale_min AS DOUBLE PRECISION) / NULLIF(r.csat_scale_max - r.csat_scale_min, 0) AS csat,
+           CASE WHEN r.ces_high_is_easy = FALSE
+                THEN 1 - CAST(r.ces - r.ces_scale_min AS DOUBLE PRECISION) / NULLIF(r.ces_scale_max - r.ces_scale_min, 0)
+                ELSE CAST(r.ces - r.ces_scale_min AS DOUBLE PRECISION) / NULLIF(r.ces_scale_max - r.ces_scale_min, 0)
+           END AS ces
     FROM surveys_surveyresponse r
     WHERE r.customer_id BETWEEN %(low)s AND %(high)s AND r.answered_at > %(since)s AND r.answered_at <= %(at)s
+),
+latest AS (
+    SELECT s.*,
+           first_value(s.nps) OVER (PARTITION BY s.customer_id ORDER BY s.nps IS NULL, s.answered_at DESC) AS nps_last,
+           first_value(s.csat) OVER (PARTITION BY s.customer_id ORDER BY s.csat IS NULL, s.answered_at DESC) AS csat_last,
+           first_value(s.ces) OVER (PARTITION BY s.customer_id ORDER BY s.ces IS NULL, s.answered_at DESC) AS ces_last
+    FROM scored s
 )
 SELECT s.customer_id, count(*), count(*) FILTER (WHERE s.feedback_kind <> 'survey'), avg(s.sentiment),
        max(s.answered_at),
-       (array_agg(s.nps ORDER BY s.answered_at DESC) FILTER (WHERE s.nps IS NOT NULL))[1], sum(s.nps), count(s.nps),
-       (array_agg(s.csat ORDER BY s.answered_at DESC) FILTER (WHERE s.csat IS NOT NULL))[1], sum(s.csat), count(s.csat),
-       (array_agg(s.ces ORDER BY s.answered_at DESC) FILTER (WHERE s.ces IS NOT NULL))[1], sum(s.ces), count(s.ces),
-       max(cu.account_value)::float8
-FROM scored s JOIN surveys_customer cu ON cu.id = s.customer_id
+       max(s.nps_last), sum(s.nps), count(s.nps),
+       max(s.csat_last), sum(s.csat), count(s.csat),
+       max(s.ces_last), sum(s.ces), count(s.ces),
+       CAST(max(cu.account_value) AS DOUBLE PRECISION)
+FROM latest s JOIN surveys_customer cu ON cu.id = s.customer_id
 WHERE cu.erased_at IS NULL AND cu.merged_into_id IS NULL
 GROUP BY s.customer_id ORDER BY s.customer_id
 """
 
 _ACCOUNT_VALUES = """
-SELECT k.customer_id, max(a.value)::float8 FROM customers_contact k JOIN customers_account a ON a.id = k.account_id
+SELECT k.customer_id, CAST(max(a.value) AS DOUBLE PRECISION) FROM customers_contact k JOIN customers_account a ON a.id = k.account_id
 WHERE k.customer_id BETWEEN %(low)s AND %(high)s AND a.value IS NOT NULL GROUP BY k.customer_id
 """
 
 _CHURNS = """
 SELECT x.customer_id, max(x.occurred_at) FILTER (WHERE x.occurred_at <= %(at)s),
-       bool_or(x.occurred_at > %(at)s AND x.occurred_at <= %(until)s)
+       max(CASE WHEN x.occurred_at > %(at)s AND x.occurred_at <= %(until)s THEN 1 ELSE 0 END)
 FROM (
     SELECT e.customer_id, e.occurred_at FROM outcomes_outcomeevent e
     WHERE e.kind = 'churn' AND e.customer_id BETWEEN %(low)s AND %(high)s AND e.occurred_at <= %(until)s
@@ -115,6 +124,22 @@ FROM cases_case c
 WHERE c.customer_id BETWEEN %(low)s AND %(high)s AND c.created_at <= %(at)s
 GROUP BY c.customer_id
 """
+
+
+def _params(**values) -> dict:
+    """Datetimes as the database compares them: PostgreSQL takes them as they are, SQLite as the
+    naive UTC text its columns hold (Python's own adapter would append "+00:00")."""
+    return {
+        key: connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+        for key, value in values.items()
+    }
+
+
+def _moment(value) -> datetime | None:
+    """An aggregate's datetime: PostgreSQL returns one, SQLite the column's UTC text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_datetime(value).replace(tzinfo=UTC)
 
 
 def _days(at: datetime, moments) -> np.ndarray:
@@ -151,19 +176,19 @@ def feature_table(
 ) -> FeatureTable:
     """The population's features for customer ids low..high as of `at`; with `horizon_days`, the
     label too (churn within that many days after `at`)."""
-    params = {
-        "low": low,
-        "high": high,
-        "at": at,
-        "since": at - timedelta(days=WINDOW_DAYS),
-        "recent": at - timedelta(days=ROOT_CAUSE_DAYS),
-        "until": at + timedelta(days=horizon_days or 0),
-    }
+    params = _params(
+        low=low,
+        high=high,
+        at=at,
+        since=at - timedelta(days=WINDOW_DAYS),
+        recent=at - timedelta(days=ROOT_CAUSE_DAYS),
+        until=at + timedelta(days=horizon_days or 0),
+    )
     with connection.cursor() as cursor:
         cursor.execute(_RESPONSES, params)
-        responses = cursor.fetchall()
+        responses = [(*row[:4], _moment(row[4]), *row[5:]) for row in cursor.fetchall()]
         cursor.execute(_CHURNS, params)
-        churns = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+        churns = {row[0]: (_moment(row[1]), row[2]) for row in cursor.fetchall()}
         # Gone: churned at or before `at`, with no answer since.
         responses = [row for row in responses if not (churns.get(row[0], (None,))[0] and churns[row[0]][0] >= row[4])]
         if not responses:
@@ -174,7 +199,7 @@ def feature_table(
                 np.zeros(0, dtype=bool) if horizon_days is not None else None,
             )
         cursor.execute(_cases_sql(root_causes), params)
-        cases = {row[0]: row[1:] for row in cursor.fetchall()}
+        cases = {row[0]: (*row[1:4], _moment(row[4]), *row[5:]) for row in cursor.fetchall()}
         cursor.execute(_ACCOUNT_VALUES, params)
         account_values = dict(cursor.fetchall())
 
@@ -235,7 +260,7 @@ def frequent_root_causes(*, at: datetime, limit: int = MAX_ROOT_CAUSES) -> list[
             "SELECT root_cause_id FROM cases_case WHERE root_cause_id IS NOT NULL AND customer_id IS NOT NULL"
             " AND closed_at > %s AND closed_at <= %s GROUP BY root_cause_id ORDER BY count(*) DESC, root_cause_id"
             " LIMIT %s",
-            [at - timedelta(days=WINDOW_DAYS), at, limit],
+            [*_params(since=at - timedelta(days=WINDOW_DAYS), at=at).values(), limit],
         )
         return [row[0] for row in cursor.fetchall()]
 

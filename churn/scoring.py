@@ -29,7 +29,9 @@ STEP = 20_000  # customer ids per range: ~20 k rows of features in memory, one w
 
 # Both writes of a range in one statement (one transaction, the arrays sent once): the risk with
 # its reasons, and the customer's copy that segments, rules, routing and reports read.
-_WRITE = """
+# PostgreSQL only (unnest of arrays, a data-modifying CTE); SQLite, in process, runs the two
+# portable statements below once a row (docs/churn.md says why there are two forms).
+_WRITE_POSTGRESQL = """
 WITH t AS (SELECT * FROM unnest(%(ids)s::bigint[], %(risks)s::float8[], %(reasons)s::text[]) AS t(c, r, x)),
 risks AS (
     INSERT INTO churn_customerrisk (customer_id, model_id, risk, reasons, scored_at)
@@ -37,16 +39,22 @@ risks AS (
     ON CONFLICT (customer_id) DO UPDATE
     SET model_id = EXCLUDED.model_id, risk = EXCLUDED.risk, reasons = EXCLUDED.reasons, scored_at = EXCLUDED.scored_at
 )
-UPDATE surveys_customer cu SET churn_risk = t.r FROM t WHERE cu.id = t.c AND cu.churn_risk IS DISTINCT FROM t.r
+UPDATE surveys_customer AS cu SET churn_risk = t.r FROM t WHERE cu.id = t.c AND cu.churn_risk IS DISTINCT FROM t.r
 """
+_WRITE_RISK = """
+INSERT INTO churn_customerrisk (customer_id, model_id, risk, reasons, scored_at) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (customer_id) DO UPDATE
+SET model_id = excluded.model_id, risk = excluded.risk, reasons = excluded.reasons, scored_at = excluded.scored_at
+"""
+_WRITE_CUSTOMER = "UPDATE surveys_customer SET churn_risk = %s WHERE id = %s AND churn_risk IS DISTINCT FROM %s"
 
 _FORGET_STALE = [
     # Out of the population (churned, erased, no answer for a year): no score rather than an old one.
-    """UPDATE surveys_customer cu SET churn_risk = NULL WHERE cu.churn_risk IS NOT NULL
+    """UPDATE surveys_customer AS cu SET churn_risk = NULL WHERE cu.churn_risk IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM churn_customerrisk r WHERE r.customer_id = cu.id AND r.model_id = %(model)s)""",
     "DELETE FROM churn_customerrisk WHERE model_id <> %(model)s",
     # An account's risk: its most at-risk contact's.
-    """UPDATE customers_account a SET churn_risk = t.risk FROM (
+    """UPDATE customers_account AS a SET churn_risk = t.risk FROM (
            SELECT a2.id, (SELECT max(cu.churn_risk) FROM customers_contact k JOIN surveys_customer cu ON cu.id = k.customer_id
                           WHERE k.account_id = a2.id) AS risk
            FROM customers_account a2) t
@@ -57,6 +65,24 @@ _FORGET_STALE = [
 def _root_causes(names: list[str]) -> list[int]:
     prefix = features.root_cause_feature(0)[:-1]
     return [int(name.removeprefix(prefix)) for name in names if name.startswith(prefix)]
+
+
+def _write_arrays(model_id: int, now: datetime, ids: list[int], risks: list[float], reasons: list[str]) -> None:
+    """PostgreSQL: the range's arrays sent once, one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE_POSTGRESQL, {"model": model_id, "now": now, "ids": ids, "risks": risks, "reasons": reasons})
+
+
+def _write_rows(model_id: int, now: datetime, ids: list[int], risks: list[float], reasons: list[str]) -> None:
+    """Any database (SQLite): the two portable statements once a row, in one transaction."""
+    scored_at = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_WRITE_RISK, [(c, model_id, r, x, scored_at) for c, r, x in zip(ids, risks, reasons, strict=True)])
+        cursor.executemany(_WRITE_CUSTOMER, [(r, c, r) for c, r in zip(ids, risks, strict=True)])
+
+
+def _write(model_id: int, now: datetime, ids: list[int], risks: list[float], reasons: list[str]) -> None:
+    (_write_arrays if connection.vendor == "postgresql" else _write_rows)(model_id, now, ids, risks, reasons)
 
 
 def churn_score_all(*, model: ChurnModel, now: datetime | None = None, step: int = STEP) -> int:
@@ -78,15 +104,7 @@ def churn_score_all(*, model: ChurnModel, now: datetime | None = None, step: int
             table.values,
             parameters.mean,
         )
-        params = {
-            "model": model.pk,
-            "now": now,
-            "ids": table.customer_ids.tolist(),
-            "risks": risks.tolist(),
-            "reasons": reasons,
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(_WRITE, params)
+        _write(model.pk, now, table.customer_ids.tolist(), risks.tolist(), reasons)
         scored += len(table.customer_ids)
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in _FORGET_STALE:

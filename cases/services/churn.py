@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 _REFRESH = """
-UPDATE cases_case c SET customer_churn_risk = COALESCE(cu.churn_risk, 0)
+UPDATE cases_case AS c SET customer_churn_risk = COALESCE(cu.churn_risk, 0)
 FROM surveys_customer cu
 WHERE c.customer_id = cu.id AND c.status <> 'closed' AND c.customer_churn_risk <> COALESCE(cu.churn_risk, 0)
 """

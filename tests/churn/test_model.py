@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -14,10 +15,12 @@ from churn.models import ChurnModel, CustomerRisk
 from churn.reasons import reason_texts
 from churn.services import churn_retrain
 from customers.models import Account
+from outcomes.models import OutcomeEvent
 from surveys.models import Customer
 from tests.churn.helpers import NOW, churn_history
 from tests.factories import (
     CaseFactory,
+    ContactFactory,
     CustomerFactory,
     RootCauseFactory,
     SurveyResponseFactory,
@@ -92,6 +95,50 @@ def test_features_read_scores_trends_cases_and_recency_as_of_the_reference_date(
         nan_ok=True,
     )
     assert table.churned.tolist() == [False]
+
+
+def test_features_scale_csat_and_ces_and_take_each_metrics_latest_answer_that_has_it():
+    """Integer answers divided as real numbers (SQLite divides integers), a CES scale whose high
+    end is hard turned round, the latest NPS even when newer answers have none, and a churn of
+    the customer's account within the horizon as the label."""
+    customer = CustomerFactory()
+    at = NOW - dt.timedelta(days=30)
+    SurveyResponseFactory(
+        customer=customer, answered_at=at - dt.timedelta(days=100), nps=5, csat=4, csat_scale_min=1, csat_scale_max=5,
+        ces=2, ces_scale_min=1, ces_scale_max=7, ces_high_is_easy=False,
+    )
+    SurveyResponseFactory(
+        customer=customer, answered_at=at - dt.timedelta(days=50), nps=None, csat=2, csat_scale_min=1, csat_scale_max=5,
+    )
+    SurveyResponseFactory(
+        customer=customer, answered_at=at - dt.timedelta(days=20), nps=None, ces=7, ces_scale_min=1, ces_scale_max=7,
+        ces_high_is_easy=True,
+    )
+    account = Account.objects.create(name="Acme", value=99)
+    ContactFactory(account=account, customer=customer)
+    OutcomeEvent.objects.create(
+        account=account, kind=OutcomeEvent.Kind.CHURN, amount=Decimal(100), currency="EUR",
+        occurred_at=at + dt.timedelta(days=40), source="test", external_id="churn-acme",
+    )
+    table = features.feature_table(at=at, low=customer.pk, high=customer.pk, root_causes=[], horizon_days=90)
+    row = dict(zip(table.names, table.values[0].tolist(), strict=True))
+    assert {name: row[name] for name in features.BASE_FEATURES[:9]} == pytest.approx(
+        {
+            "nps_last": 5.0,
+            "nps_trend": 0.0,
+            "nps_missing": 0.0,
+            "csat_last": 0.25,
+            "csat_trend": 0.25 - 0.75,
+            "csat_missing": 0.0,
+            "ces_last": 1.0,
+            "ces_trend": 1.0 - (1 - 1 / 6),
+            "ces_missing": 0.0,
+        }
+    )
+    assert row["responses"] == 3.0
+    assert row["days_since_answer"] == 20.0
+    assert row["account_value"] == pytest.approx(float(np.log1p(99)))
+    assert table.churned.tolist() == [True]
 
 
 def test_it_trains_on_the_earlier_period_measures_on_the_later_and_scores_today():
