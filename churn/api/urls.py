@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from churn.api.views import ChurnModelView, CustomerRiskView
 
 urlpatterns = [
     path("churn/model/", ChurnModelView.as_view(), name="churn-model"),
-    path("churn/customers/<int:pk>/", CustomerRiskView.as_view(), name="churn-customer"),
+    # Any segment reaches the view, as the router's detail routes do, so a caller who is not signed
+    # in is told so (401) whatever the id, and a malformed id is the view's 404 after that.
+    re_path(r"^churn/customers/(?P<pk>[^/.]+)/$", CustomerRiskView.as_view(), name="churn-customer"),
 ]

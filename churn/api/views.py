@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,14 +22,15 @@ class ChurnModelView(APIView):
 
 
 class CustomerRiskView(APIView):
-    @extend_schema(responses=s.CustomerRiskSerializer)
-    def get(self, request, pk: int):
+    @extend_schema(responses=s.CustomerRiskSerializer,
+                   parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The customer's id.")])
+    def get(self, request, pk: str):
         """A customer's churn risk and its main reasons, in the caller's language. 404 when the
         customer is not yours to see or is not scored."""
         from customers.selectors import customer_visible
         from surveys.models import Customer
 
-        customer = Customer.objects.filter(pk=pk).first()
+        customer = Customer.objects.filter(pk=int(pk)).first() if pk.isascii() and pk.isdigit() else None
         if customer is None or not customer_visible(request.user, customer):
             raise NotFound("No such customer.")
         risk = selectors.customer_risk(customer.pk)

@@ -84,6 +84,11 @@ def test_the_api_gives_the_model_the_risks_and_a_customers_reasons(api_client, s
     account = api_client.get(f"/api/v1/accounts/{scored.account.pk}/").json()
     assert account["account"]["churn_risk"] == scored.unhappy.churn_risk
     assert api_client.get("/api/v1/churn/customers/999999/").status_code == 404
+    # A malformed id is a 404 too, and only after who is calling is known: a caller who is not
+    # signed in is told so (401) whatever the id (the schema fuzzer walks every door anonymously).
+    assert [api_client.get(f"/api/v1/churn/customers/{bad}/").status_code for bad in ("-1", "abc", "1e3")] == [404] * 3
+    api_client.force_authenticate(None)
+    assert [api_client.get(f"/api/v1/churn/customers/{bad}/").status_code for bad in ("-1", "abc", "7")] == [401] * 3
 
 
 def test_the_api_says_why_there_is_no_model(api_client, personas):
