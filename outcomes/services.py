@@ -175,9 +175,14 @@ def _keys_claim(events: list[OutcomeEvent]) -> None:
     table). A key whose event is gone (erased, dropped past retention) passes to the new event; a
     key another transaction holds makes the INSERT fail with IntegrityError, and the caller reads
     the batch again, as it did when the uniqueness lived on the events."""
-    wanted = Q()
+    by_source: dict[str, list[str]] = {}
     for event in events:
-        wanted |= Q(source=event.source, external_id=event.external_id)
+        by_source.setdefault(event.source, []).append(event.external_id)
+    # One IN list per source (as _existing reads them), not an OR per key: a batch of thousands of
+    # keys would be an expression too deep for SQLite (`make run`'s demo loads 1,700 at once).
+    wanted = Q()
+    for source, external_ids in by_source.items():
+        wanted |= Q(source=source, external_id__in=external_ids)
     OutcomeEventKey.objects.filter(wanted).filter(~Exists(OutcomeEvent.objects.filter(pk=OuterRef("event_id")))).delete()
     OutcomeEventKey.objects.bulk_create([
         OutcomeEventKey(source=e.source, external_id=e.external_id, event_id=e.pk, occurred_at=e.occurred_at)

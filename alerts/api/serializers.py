@@ -11,6 +11,7 @@ from alerts.models import Alert, AlertRule
 from alerts.reasons import describe_reasons
 from alerts.summary import rule_summary
 from alerts.validation import rule_problems
+from core.api import SlugRelatedField
 from segments.models import Segment
 from surveys.models import Theme
 
@@ -36,11 +37,11 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     notify_users = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=User.objects.filter(is_active=True)
     )
-    themes = serializers.SlugRelatedField(
+    themes = SlugRelatedField(
         many=True, required=False, slug_field="slug", queryset=Theme.objects.filter(status=Theme.Status.ACTIVE),
         help_text="Slugs of active themes; the comment must be about any of them (empty: any).",
     )
-    segments = serializers.SlugRelatedField(
+    segments = SlugRelatedField(
         many=True, required=False, slug_field="slug", queryset=Segment.objects.all(),
         help_text="Slugs of named segments (/api/v1/segments/); the customer must be in any of them (empty: any).",
     )

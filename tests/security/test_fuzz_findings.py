@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from alerts.models import AlertRule
 from surveys.models import Theme, WebhookSource
+from tests.factories import api_key_for
 from tests.security.data import make_customer_story
 
 pytestmark = pytest.mark.django_db
@@ -16,13 +18,17 @@ pytestmark = pytest.mark.django_db
 def test_a_nul_or_control_character_in_a_slug_is_a_404(api_client, personas, collection, method):
     """The slug went to PostgreSQL, which refuses a NUL in text: a DataError, a 500."""
     make_customer_story(personas.north)
-    api_client.force_authenticate(personas.adam)
+    # A real token: a slug the route refuses is answered by the 404 handler, before any view
+    # authenticates; it says 404 to a caller who brought credentials (401 to one who did not).
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.adam)}")
     for slug in ("typeform%00", "a%00b", "%1F", "type%0Aform"):
         response = getattr(api_client, method)(f"/api/v1/{collection}/{slug}/", {}, format="json")
         assert response.status_code == 404, (slug, response.content)
         assert response.json() == {"detail": "Not found."}
     assert list(WebhookSource.objects.values_list("slug", flat=True)) == ["typeform"]
     assert list(Theme.objects.values_list("slug", flat=True)) == []
+    api_client.credentials()
+    assert getattr(api_client, method)(f"/api/v1/{collection}/a%00b/", {}, format="json").status_code == 401
 
 
 def test_the_slug_routes_still_answer_a_real_slug(api_client, personas):
@@ -81,3 +87,15 @@ def test_an_action_address_opened_in_the_browser_says_what_to_do(client, persona
                                          "button on the page that leads here.")
     api = client.get("/api/v1/cases/bulk/")  # DRF's own 405 keeps its JSON
     assert api.status_code == 405 and api.json() == {"detail": 'Method "GET" not allowed.'}
+
+
+@pytest.mark.parametrize("field", ["segments", "themes"])
+def test_a_nul_in_an_alert_rules_slug_list_is_refused_by_name(api_client, personas, field):
+    """`POST /api/v1/alert-rules/` with `segments: ["a\\u0000b"]` looked the slug up as it came:
+    a DataError, a 500 (found by the stateful corner walk as an admin)."""
+    api_client.force_authenticate(personas.adam)
+    before = AlertRule.objects.count()
+    response = api_client.post("/api/v1/alert-rules/", {"name": "NUL", field: ["a\x00b"]}, format="json")
+    assert response.status_code == 400
+    assert response.json()[field] == ["Object with slug=a\x00b does not exist."]
+    assert AlertRule.objects.count() == before
