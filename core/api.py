@@ -49,7 +49,7 @@ def not_found(request, exception):
 
         user = getattr(request, "user", None)
         if "HTTP_AUTHORIZATION" not in request.META and not (user is not None and user.is_authenticated):
-            response = JsonResponse({"detail": gettext("Authentication credentials were not provided.")}, status=401)
+            response = JsonResponse({"detail": str(exceptions.NotAuthenticated.default_detail)}, status=401)  # DRF's words
             response["WWW-Authenticate"] = "Token"  # as DRF's token authentication says it
             return response
         return JsonResponse({"detail": gettext("Not found.")}, status=404)
