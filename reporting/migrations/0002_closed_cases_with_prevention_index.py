@@ -5,38 +5,19 @@ table but serves reporting's query, so reporting's migrations own it.
 
 On PostgreSQL it is built with CREATE INDEX CONCURRENTLY, so an installation keeps working while
 a large table is indexed (the migration is therefore not atomic). SQLite has no INCLUDE: there the
-index holds its key columns only."""
+index holds its key columns only (core/online_indexes.py)."""
 
 from django.db import migrations, models
 
+from core.online_indexes import create_index, drop_index
+
 NAME = "cases_case_closed_prevention"
-
-
-def _index(vendor: str) -> models.Index:
-    return models.Index(
-        fields=["team", "-closed_at"],
-        name=NAME,
-        include=["root_cause", "id"] if vendor == "postgresql" else None,
-        condition=models.Q(status="closed") & ~models.Q(prevention=""),
-    )
-
-
-def create(apps, schema_editor):
-    model = apps.get_model("cases", "Case")
-    vendor = schema_editor.connection.vendor
-    if vendor != "postgresql":
-        schema_editor.add_index(model, _index(vendor))
-        return
-    schema_editor.execute(
-        f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"'
-    )  # an earlier, interrupted run
-    schema_editor.execute(
-        _index(vendor).create_sql(model, schema_editor, concurrently=True)
-    )
-
-
-def drop(apps, schema_editor):
-    schema_editor.execute(f'DROP INDEX IF EXISTS "{NAME}"')
+INDEX = models.Index(
+    fields=["team", "-closed_at"],
+    name=NAME,
+    include=["root_cause", "id"],
+    condition=models.Q(status="closed") & ~models.Q(prevention=""),
+)
 
 
 class Migration(migrations.Migration):
@@ -44,4 +25,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("reporting", "0001_closure_rollup")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [migrations.RunPython(create_index("cases.Case", INDEX), drop_index(NAME))]

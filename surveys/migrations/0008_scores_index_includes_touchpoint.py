@@ -9,6 +9,8 @@ does not exist) the index is simply rebuilt."""
 
 from django.db import migrations, models
 
+from core.online_indexes import replace_index
+
 FIELDS = ["team", "answered_at"]
 NAME = "surveys_response_team_scores"
 TEMPORARY = "surveys_response_scores_new"
@@ -18,19 +20,7 @@ NEW_INCLUDE = ["touchpoint", *OLD_INCLUDE]
 
 
 def _rebuild(include: list[str]):
-    def rebuild(apps, schema_editor):
-        model = apps.get_model("surveys", "SurveyResponse")
-        if schema_editor.connection.vendor != "postgresql":
-            schema_editor.remove_index(model, models.Index(fields=FIELDS, name=NAME))
-            schema_editor.add_index(model, models.Index(fields=FIELDS, name=NAME, include=include))
-            return
-        index = models.Index(fields=FIELDS, name=TEMPORARY, include=include)
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{TEMPORARY}"')
-        schema_editor.execute(index.create_sql(model, schema_editor, concurrently=True))
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
-        schema_editor.execute(f'ALTER INDEX "{TEMPORARY}" RENAME TO "{NAME}"')
-
-    return rebuild
+    return replace_index("surveys.SurveyResponse", models.Index(fields=FIELDS, name=NAME, include=include), TEMPORARY)
 
 
 class Migration(migrations.Migration):
