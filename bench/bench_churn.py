@@ -24,31 +24,22 @@ import datetime
 import fcntl
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.machine import describe as _machine, write_figures
+from bench import child as child_process
+from bench.machine import describe as _machine
+from bench.machine import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "closeloop_bench_churn_main"
-ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DOC = ROOT / "docs" / "benchmarks_churn.md"
 LOCK = "/tmp/bench.lock"
 TARGET_SECONDS = 600
 CHILD_TIMEOUT = 60 * 60
 
 
-def _bench_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _load() -> str:
@@ -172,43 +163,10 @@ def run(args=None) -> str:
     n_responses = getattr(args, "responses", None) or 2_000_000
     n_events = getattr(args, "events", None) or n_responses * 2 // 5
     keep = getattr(args, "keep", False)
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    env = {
-        **os.environ,
-        "DATABASE_URL": _bench_url(),
-        "DEBUG": "true",
-        "CLOSELOOP_TESTING": "false",
-        "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "CACHE_KEY_PREFIX": "closeloop-bench-churn",
-        "LOG_LEVEL": "WARNING",
-    }
-    try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.bench_churn",
-                "--child",
-                "--responses",
-                str(n_responses),
-                "--events",
-                str(n_events),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"bench_churn child failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if not keep:
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    child_process.recreate(DB_NAME)
+    env = child_process.environment(DB_NAME, CACHE_KEY_PREFIX="closeloop-bench-churn")
+    figures = child_process.run("bench.bench_churn", ["--responses", str(n_responses), "--events", str(n_events)],
+                                database=DB_NAME, timeout=CHILD_TIMEOUT, env=env, keep=keep)
     text = report(figures)
     write_figures(DOC, text)
     return text

@@ -21,28 +21,21 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bench import child as child_process
 from bench.bench_inbox import _insert_select, _postgres_version, _reset_sequence
 from bench.machine import describe as _machine
 from bench.machine import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "closeloop_bench_imports"
-ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DOC = ROOT / "docs" / "benchmarks_imports.md"
 CHILD_TIMEOUT = 14 * 60
 BULK_CALLS, BULK_ITEMS, PEER_ROWS = 5, 1000, 2000
 
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _csv(rows: int, existing: int, offset: int = 0) -> bytes:
@@ -142,23 +135,10 @@ def report(f: dict) -> str:
 def run(args=None) -> str:
     rows = getattr(args, "rows", None) or 20_000
     existing = getattr(args, "existing", None) or 100_000
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    env = {**os.environ, "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME, "DEBUG": "true",
-           "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=", "CLOSELOOP_TESTING": "false",
-           "CELERY_TASK_ALWAYS_EAGER": "true", "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
-           "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
-           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
-    try:
-        proc = subprocess.run([sys.executable, "-m", "bench.bench_imports", "--child", "--rows", str(rows),
-                               "--existing", str(existing)], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=CHILD_TIMEOUT)
-        if proc.returncode != 0:
-            raise RuntimeError(f"bench_imports child failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if not getattr(args, "keep", False):
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    child_process.recreate(DB_NAME)
+    env = child_process.environment(DB_NAME, **child_process.CLIENT)
+    figures = child_process.run("bench.bench_imports", ["--rows", str(rows), "--existing", str(existing)],
+                                database=DB_NAME, timeout=CHILD_TIMEOUT, env=env, keep=getattr(args, "keep", False))
     text = report(figures)
     write_figures(DOC, text)
     return text

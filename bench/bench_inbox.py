@@ -28,17 +28,17 @@ import datetime
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench import child as child_process
 from bench import inbox_matrix
 from bench.machine import describe as _machine
 from bench.machine import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "closeloop_bench_inbox"
-ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TEAMS = 50
 AGENTS_PER_TEAM = 5
 CUSTOMERS = 200_000
@@ -50,15 +50,6 @@ DOC = ROOT / "docs" / "benchmarks_inbox.md"
 CHILD_TIMEOUT = 14 * 60  # seconds; the whole benchmark must stay well under 15 minutes
 
 
-def _bench_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
-
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 # --- child: fill and measure --------------------------------------------------------------------
@@ -361,7 +352,7 @@ def child(n_cases: int, reuse: bool = False, fill_only: bool = False) -> dict:
 def _postgres_version() -> str:
     import psycopg
 
-    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://")) as conn:
+    with psycopg.connect(child_process.ADMIN_URL.replace("postgres://", "postgresql://")) as conn:
         return conn.execute("SHOW server_version").fetchone()[0]
 
 
@@ -437,33 +428,13 @@ def run(args=None) -> str:
     fill_only = getattr(args, "fill_only", False)
     keep = getattr(args, "keep", False) or reuse or fill_only
     if not reuse:
-        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        _admin(f'CREATE DATABASE "{DB_NAME}"')
-    env = {
-        **os.environ,
-        "DATABASE_URL": _bench_url(),
-        "DEBUG": "true", "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=",
-        "CLOSELOOP_TESTING": "false",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "LOG_LEVEL": "WARNING",
-        # The test Client's host, without setup_test_environment(): that would instrument every
-        # template render (copying contexts for assertions), which a real server never does.
-        "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    }
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.bench_inbox", "--child", "--cases", str(n_cases)]
-            + (["--reuse"] if reuse else []) + (["--fill-only"] if fill_only else []),
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"bench_inbox child failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if not keep:
-            _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        child_process.recreate(DB_NAME)
+    env = child_process.environment(DB_NAME, **child_process.CLIENT)
+    figures = child_process.run(
+        "bench.bench_inbox",
+        ["--cases", str(n_cases)] + (["--reuse"] if reuse else []) + (["--fill-only"] if fill_only else []),
+        database=DB_NAME, timeout=CHILD_TIMEOUT, env=env, keep=keep,
+    )
     if fill_only:
         return f"Filled {DB_NAME}: {figures['cases']:,} cases in {figures['fill_seconds']:.0f} s (kept, nothing measured)."
     text = report(figures)
