@@ -201,3 +201,15 @@ def test_the_connect_page_curl_example_is_accepted_and_recorded(live_server):
     r = SurveyResponse.objects.get()
     assert (r.csat, r.customer.external_id, cases_for(r)) == (2, "C-31", 1)
 
+
+
+def test_the_api_and_the_set_up_page_start_a_source_as_support_ratings(api_client, client, personas):
+    api_client.force_authenticate(personas.adam)
+    created = api_client.post("/api/v1/sources/", {"name": "Ratings", "slug": "ratings", "vendor": "intercom",
+                                                   "secret": SECRET}, format="json")
+    assert created.status_code == 201, created.content
+    assert WebhookSource.objects.get(slug="ratings").feedback_kind == "support"
+    client.force_login(personas.adam)
+    page = client.get("/surveys/setup/new/intercom/").content.decode()
+    assert '<option value="support" selected>' in page
+    assert '<option value="survey" selected>' in client.get("/surveys/setup/new/typeform/").content.decode()
