@@ -26,6 +26,7 @@ from core import outbound
 from surveys.adapters import EVENT_VENDORS, VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.adapters.common import validate_mapping
 from surveys.models import FeedbackKind, Vendor, WebhookSource
+from surveys.presets import PRESETS
 
 EDITABLE = ("name", "slug", "vendor", "secret", "auth", "mapping", "active", "rate_limit_per_second",
             "secret_grace_hours", "feedback_kind")
@@ -64,8 +65,6 @@ def secret_generate(vendor: str) -> str:
 
 def default_feedback_kind(vendor: str) -> str:
     """What a source of this tool sends unless its admin says otherwise (surveys.presets)."""
-    from surveys.presets import PRESETS
-
     preset = PRESETS.get(vendor)
     return preset.feedback_kind if preset is not None else FeedbackKind.SURVEY
 
