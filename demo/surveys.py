@@ -23,6 +23,8 @@ SOURCES = [
     ("demo-tally", Vendor.TALLY, "Tally customer feedback", {}, {}),
     ("demo-jotform", Vendor.JOTFORM, "Jotform support follow-up", {}, {}),
     ("demo-google-forms", Vendor.GOOGLE_FORMS, "Google Forms after-sales survey", {}, {}),
+    ("demo-intercom", Vendor.INTERCOM, "Intercom conversation ratings", {}, {}),
+    ("demo-helpscout", Vendor.HELPSCOUT, "Help Scout satisfaction ratings", {}, {}),
 ]
 SURVEYS = {
     "demo-standard": [("onboarding", "Onboarding NPS"), ("delivery", "Delivery CSAT")],

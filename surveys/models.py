@@ -30,6 +30,8 @@ class Vendor(models.TextChoices):
     JOTFORM = "jotform", _("Jotform")
     SURVEYSPARROW = "surveysparrow", _("SurveySparrow")
     ZENDESK = "zendesk", _("Zendesk CSAT")
+    INTERCOM = "intercom", _("Intercom conversation ratings")
+    HELPSCOUT = "helpscout", _("Help Scout satisfaction ratings")
     GOOGLE_FORMS = "google_forms", _("Google Forms")
     GENERIC = "generic", _("Generic (any tool)")
     STRIPE = "stripe", _("Stripe (billing events, recorded as outcomes)")

@@ -24,6 +24,7 @@ class Preset:
     secret_from: str = "closeloop"
     secret_hint: object = ""  # a lazily translated string
     needs_auth: tuple[str, ...] = ()
+    feedback_kind: str = "survey"  # what a new source of this tool sends unless its admin says otherwise
 
     @property
     def docs(self) -> str:
@@ -105,6 +106,22 @@ PRESETS: dict[str, Preset] = {p.vendor: p for p in (
         _("Open Objects and rules > Triggers > Add trigger: condition Ticket > Satisfaction is Changed; action "
           "Notify active webhook with this webhook and the JSON body from the Connect page."),
     ), secret_from="tool", secret_hint=_("the Zendesk webhook's signing secret")),
+    Preset("intercom", "Intercom", (
+        _("In Intercom's Developer Hub, open your app (or create one for this workspace), then Basic information: "
+          "copy the Client secret and paste it as this source's secret (Intercom signs every notification with "
+          "it, X-Hub-Signature)."),
+        _("Open Webhooks, paste %(url)s as the endpoint URL, select the topic conversation.rating.added (permission "
+          "Read conversations) and save: Intercom sends a ping, which Closeloop acknowledges."),
+        _("Each rating a customer gives a conversation (1-5, and the remark) arrives as CSAT 1-5, marked as a support "
+          "rating nobody asked for."),
+    ), secret_from="tool", secret_hint=_("the Intercom app's client secret"), feedback_kind="support"),
+    Preset("helpscout", "Help Scout", (
+        _("In Help Scout, open Manage > Apps > Webhooks and install it (or edit it)."),
+        _("Paste %(url)s as the Callback URL and %(secret)s as the Secret Key, tick the event Rating Received "
+          "(satisfaction.ratings) and save: Help Scout signs every delivery with it (X-HelpScout-Signature)."),
+        _("Each Great, Okay or Bad rating (and its comment) arrives as CSAT 5, 3 or 1 of 5, marked as a support "
+          "rating nobody asked for."),
+    ), feedback_kind="support"),
     Preset("google_forms", "Google Forms", (
         _("In Google Forms, open the form's menu (three dots) > Apps Script."),
         _("Replace the editor's code with Closeloop's script (surveys/adapters/google_forms.gs), set its URL to %(url)s "

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import admin_required
 from surveys.adapters import get_adapter
 from surveys.connect import TestDeliveryUnavailable, source_test_delivery
-from surveys.models import FeedbackKind, Vendor, WebhookSource
+from surveys.models import Vendor, WebhookSource
 from surveys.presets import PRESETS, preset_for
 from surveys.services.sources import (
     auth_masked,
@@ -54,13 +54,14 @@ def setup_new(request, vendor: str):
     if vendor not in Vendor.values:
         return redirect("surveys:setup")
     preset = preset_for(vendor)
-    form = SourceForm(request.POST or None, initial={"vendor": vendor, "active": True})
+    form = SourceForm(request.POST or None, initial={"vendor": vendor, "active": True,
+                                                     "feedback_kind": preset.feedback_kind})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             source = source_create(name=data["name"], slug=data["slug"], vendor=data["vendor"], secret=data["secret"],
                                    auth=data["auth"], mapping=data["mapping"], active=data["active"],
-                                   feedback_kind=data["feedback_kind"] or FeedbackKind.SURVEY)
+                                   feedback_kind=data["feedback_kind"] or preset.feedback_kind)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

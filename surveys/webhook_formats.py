@@ -1,7 +1,7 @@
 """The webhook formats, as data: shown by GET /api/v1/webhook-formats/ and in the OpenAPI schema.
 
 The entries written out below carry a hand-made example; every other preset's entry is made from
-its adapter (its docstring, CONTENT_TYPES, IDENTITY and sample_delivery), so each of the twelve
+its adapter (its docstring, CONTENT_TYPES, IDENTITY and sample_delivery), so each of the
 presets is listed and none can drift from what its adapter accepts."""
 
 from __future__ import annotations

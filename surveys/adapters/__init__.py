@@ -1,4 +1,4 @@
-"""Vendor adapters: one small module per survey tool (the twelve presets of VENDORS).
+"""Vendor adapters: one small module per survey or support tool (the presets of VENDORS).
 
 Each module exposes the same names; all are pure (no database, no network). The set-up page, the
 sources API and tests/surveys/test_preset_contract.py rely on every one of them:
@@ -33,9 +33,10 @@ from surveys.adapters.common import (  # noqa: F401  (re-exported: the adapters'
 )
 
 # The order of the issue's list of presets (and of the set-up page); every name has a module here.
+# Intercom and Help Scout send feedback nobody asked for (support ratings, issue #22 item 6).
 VENDORS = (
     "typeform", "surveymonkey", "qualtrics", "delighted", "formbricks", "standard", "tally", "jotform",
-    "surveysparrow", "zendesk", "google_forms", "generic",
+    "surveysparrow", "zendesk", "intercom", "helpscout", "google_forms", "generic",
 )
 
 # Senders of events that are not survey responses: the same door (verify, store, process), but a

@@ -154,7 +154,7 @@ class SourceViewSet(viewsets.ModelViewSet):
                 name=data["name"], slug=data.get("slug", ""), vendor=data["vendor"], secret=data.get("secret", ""),
                 auth=data.get("auth") or {}, mapping=data.get("mapping") or {}, active=data.get("active", True),
                 rate_limit_per_second=data.get("rate_limit_per_second", 50),
-                feedback_kind=data.get("feedback_kind", "survey"))
+                feedback_kind=data.get("feedback_kind", ""))
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from None
         return Response(SourceCreatedSerializer(source).data, status=status.HTTP_201_CREATED)

@@ -26,6 +26,7 @@ from core import outbound
 from surveys.adapters import EVENT_VENDORS, VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
 from surveys.adapters.common import validate_mapping
 from surveys.models import FeedbackKind, Vendor, WebhookSource
+from surveys.presets import PRESETS
 
 EDITABLE = ("name", "slug", "vendor", "secret", "auth", "mapping", "active", "rate_limit_per_second",
             "secret_grace_hours", "feedback_kind")
@@ -57,7 +58,15 @@ def auth_unmasked(auth, current: dict | None):
 def secret_generate(vendor: str) -> str:
     if vendor == Vendor.STANDARD:
         return "whsec_" + base64.b64encode(pysecrets.token_bytes(24)).decode()
+    if vendor == Vendor.HELPSCOUT:
+        return pysecrets.token_urlsafe(30)  # 40 characters: Help Scout takes a secret key of 40 at most
     return pysecrets.token_urlsafe(32)
+
+
+def default_feedback_kind(vendor: str) -> str:
+    """What a source of this tool sends unless its admin says otherwise (surveys.presets)."""
+    preset = PRESETS.get(vendor)
+    return preset.feedback_kind if preset is not None else FeedbackKind.SURVEY
 
 
 def auth_options(vendor: str) -> dict[str, str] | None:
@@ -135,16 +144,18 @@ def _raise_if(problems: dict[str, list[str]]) -> None:
 @transaction.atomic
 def source_create(
     *, name: str, slug: str, vendor: str, secret: str = "", mapping: dict | None = None, auth: dict | None = None,
-    rate_limit_per_second: int = 50, active: bool = True, feedback_kind: str = FeedbackKind.SURVEY,
+    rate_limit_per_second: int = 50, active: bool = True, feedback_kind: str = "",
 ) -> WebhookSource:
     """A new source (with a generated secret unless one is given). Raises ValidationError
-    {field: [message]} naming what to fix."""
+    {field: [message]} naming what to fix. Without a `feedback_kind` the tool's own is taken:
+    survey answers, or support ratings for a support tool's preset (Intercom, Help Scout)."""
     slug = slug or slugify(name)[:60]
     _raise_if(source_problems(vendor=vendor, mapping=mapping, auth=auth, slug=slug))
     source = WebhookSource(
         name=name or slug, slug=slug, vendor=vendor, secret=secret or secret_generate(vendor),
         mapping=mapping_canonical(mapping),
-        auth=auth or {}, rate_limit_per_second=rate_limit_per_second, active=active, feedback_kind=feedback_kind,
+        auth=auth or {}, rate_limit_per_second=rate_limit_per_second, active=active,
+        feedback_kind=feedback_kind or default_feedback_kind(vendor),
     )
     source.full_clean()
     source.save()

@@ -86,7 +86,7 @@ def test_webhook_formats_are_in_the_openapi_schema(client):
     every = client.get("/api/v1/webhook-formats/").json()
     assert list(every) == [
         "typeform", "surveymonkey", "qualtrics", "delighted", "formbricks", "standard", "tally", "jotform",
-        "surveysparrow", "zendesk", "google_forms", "generic", "stripe",
+        "surveysparrow", "zendesk", "intercom", "helpscout", "google_forms", "generic", "stripe",
     ]
     assert every["stripe"]["headers"] == ["stripe-signature: <as in docs/connect/stripe.md>"]
     assert every["zendesk"]["title"] == "Zendesk CSAT"

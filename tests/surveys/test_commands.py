@@ -55,8 +55,8 @@ def test_demo_creates_one_source_per_vendor_and_prints_them(personas):
     # One per vendor the docs' examples post to (docs/webhooks.md and the guides in docs/connect/).
     assert {s.vendor for s in result["sources"].values()} == {
         "standard", "typeform", "delighted", "qualtrics", "surveymonkey", "generic", "formbricks", "tally", "jotform",
-        "google_forms"}
+        "google_forms", "intercom", "helpscout"}
     assert "demo-typeform" in out.getvalue() and result["sources"]["demo-standard"].secret.startswith("whsec_")
     assert result["sources"]["demo-formbricks"].secret.startswith("whsec_")  # Formbricks' own format
     demo.surveys.seed({})  # twice is fine
-    assert WebhookSource.objects.count() == 10
+    assert WebhookSource.objects.count() == 12

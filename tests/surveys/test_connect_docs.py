@@ -117,7 +117,7 @@ def test_the_index_links_a_guide_for_every_vendor_and_the_readme_links_the_index
     rows = re.findall(r"^\| [^|]+ \| `(\w+)` \| \[(\w+\.md)\]\((\w+\.md)\) \|$", index, re.M)
     assert [vendor for vendor, _, _ in rows] == ["typeform", "surveymonkey", "qualtrics", "delighted", "formbricks",
                                                  "standard", "tally", "jotform", "surveysparrow", "zendesk",
-                                                 "google_forms", "generic", "stripe"]
+                                                 "intercom", "helpscout", "google_forms", "generic", "stripe"]
     assert sorted(v for v, _, _ in rows) == sorted(Vendor.values) == sorted(PRESETS)
     for vendor, text, target in rows:
         assert text == target == f"{vendor}.md" == PRESETS[vendor].docs.removeprefix("docs/connect/")

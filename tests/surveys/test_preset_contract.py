@@ -13,7 +13,7 @@ from django.utils import timezone
 from surveys.adapters import VENDORS, get_adapter, parse_body
 from surveys.adapters.common import SignatureError, media_type
 from surveys.connect import source_test_delivery
-from surveys.models import SurveyResponse, Vendor, WebhookDelivery, WebhookSource
+from surveys.models import FeedbackKind, SurveyResponse, Vendor, WebhookDelivery, WebhookSource
 from surveys.presets import PRESETS
 from surveys.services import secret_generate, source_create
 
@@ -69,6 +69,7 @@ def test_every_vendor_has_set_up_text_with_its_url_and_a_guide():
         assert any("%(url)s" in step for step in preset.steps), vendor
         assert preset.secret_from in ("closeloop", "tool")
         assert (preset.secret_from == "tool") == bool(preset.secret_hint), vendor
+        assert preset.feedback_kind in FeedbackKind.values, vendor
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

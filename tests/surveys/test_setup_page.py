@@ -41,7 +41,7 @@ def test_the_tool_list_offers_every_preset_and_the_navigation_links_it(client, p
     client.force_login(personas.adam)
     page = client.get("/surveys/setup/").content.decode()
     for vendor in ("typeform", "surveymonkey", "qualtrics", "delighted", "formbricks", "standard", "tally", "jotform",
-                   "surveysparrow", "zendesk", "google_forms", "generic"):
+                   "surveysparrow", "zendesk", "intercom", "helpscout", "google_forms", "generic"):
         assert f'href="/surveys/setup/new/{vendor}/"' in page
     assert '<a href="/surveys/setup/"' in page or 'href="/surveys/setup/"' in page
 

@@ -30,8 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--auth", action="append", default=[], metavar="KEY=VALUE",
                             help="Auth option, e.g. --auth header=X-Signature --auth algorithm=sha1 --auth api_token=...")
         parser.add_argument("--rate-limit", type=int, default=50, help="Deliveries per second (0 = unlimited).")
-        parser.add_argument("--kind", default="survey", choices=["survey", "review", "support", "chat", "form"],
-                            help="What it sends: survey answers (the default), or feedback nobody asked for.")
+        parser.add_argument("--kind", default="", choices=["survey", "review", "support", "chat", "form"],
+                            help="What it sends: survey answers, or feedback nobody asked for (default: the "
+                                 "tool's own, survey answers but for the support tools' presets).")
 
     def handle(self, *args, slug, vendor, name, secret, map, auth, rate_limit, kind, **options):
         try:
