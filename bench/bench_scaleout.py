@@ -419,11 +419,11 @@ def run(args=None) -> str:
         "LOG_LEVEL": "WARNING",
     }
     try:
-        stack.create_database()
+        stack.create_database(static=True)
         stack.start_redis()
         os.environ.update(stack.env())
         django.setup()
-        stack.manage("collectstatic", "--noinput")
+        stack.static_collected()  # the manager's pages (DEBUG off) take their static URLs from its manifest
         ingest_url = f"http://127.0.0.1:{free_port()}"
         stack.start_server(int(ingest_url.rsplit(":", 1)[1]), workers=2, server="ingest")
         stack.start_web(workers=2)

@@ -155,6 +155,7 @@ class Stack:
         self.servers: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
+        self.collectstatic: subprocess.Popen | None = None
         self.logs: list[Path] = []
         self.extra_env: dict[str, str] = {}  # for every process (the benchmarks' settings)
 
@@ -179,6 +180,7 @@ class Stack:
             DATABASE_URL=self.db_url, DATABASE_POOL_MODE="transaction", DATABASE_REPLICA_URL=self.pair.replica_url,
             REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             CELERY_TASK_ALWAYS_EAGER="false", CLOSELOOP_VAR_DIR=str(self.workdir),
+            STATIC_ROOT=str(self.workdir / "static"),  # this run's own, never the checkout's
             REDRIVE_INTERVAL_SECONDS=str(REDRIVE_INTERVAL), WEBHOOK_REDRIVE_AFTER_SECONDS=str(REDRIVE_AFTER),
             WEBHOOK_PROCESSING_TIMEOUT_SECONDS="5", WEBHOOK_RETRY_BASE_SECONDS="1", CELERY_VISIBILITY_TIMEOUT="60",
             LOG_LEVEL="INFO", DB_CONNECT_TIMEOUT="2", EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend", DJANGO_SETTINGS_MODULE="config.settings",
@@ -193,8 +195,9 @@ class Stack:
         return open(path, "wb")
 
     # --- database --------------------------------------------------------------------------
-    def create_database(self) -> None:
-        """Primary and standby started, the pool and the proxy in front of the primary, migrated, seeded."""
+    def create_database(self, static: bool = False) -> None:
+        """Primary and standby started, the pool and the proxy in front of the primary, migrated, seeded;
+        with `static`, the static files are collected meanwhile (static_collected())."""
         self.pair = StreamingPair(self.db_name)
         self.proxy = TcpProxy(self.pair.primary_port)
         self.proxy.restore()
@@ -204,6 +207,8 @@ class Stack:
         # connection when PostgreSQL went away gets an error after 5 s (default: 120 s), and a
         # failed server login is tried again after 2 s (default: 15 s).
         self.bouncer = PgBouncer(via_proxy, pool_size=20, databases=(self.db_name,), settings=BOUNCER_SETTINGS)
+        if static:
+            self.collect_static()
         self.manage("migrate", "--noinput", timeout=240)
         self.shell(SEED)
 
@@ -226,6 +231,27 @@ class Stack:
 
     def shell(self, code: str) -> str:
         return self.manage("shell", "-c", code)
+
+    # --- static files ----------------------------------------------------------------------
+    def collect_static(self) -> None:
+        """Start collectstatic into this run's STATIC_ROOT, once: with DEBUG off the pages take
+        their static URLs from its manifest. It costs about 20 s of CPU (WhiteNoise compresses
+        every file, gzip and Brotli), so it runs once per run, beside the database's start."""
+        if self.collectstatic is None:
+            self.collectstatic = subprocess.Popen(
+                [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=self.env(),
+                stdout=self._log("collectstatic"), stderr=subprocess.STDOUT,
+            )
+
+    def static_collected(self) -> None:
+        """Wait for collect_static() (started now if it was not) to have finished well."""
+        self.collect_static()
+        try:
+            code = self.collectstatic.wait(120)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError("collectstatic not finished within 120s") from None
+        if code != 0:
+            raise RuntimeError(f"collectstatic failed (exit {code}); see collectstatic-*.log in {self.workdir}")
 
     def sql(self, query: str, *params):
         with psycopg.connect(self.db_direct, autocommit=True) as conn:
@@ -307,15 +333,25 @@ class Stack:
 
         return [p.pid for p in psutil.Process(self.web.pid).children()]
 
-    def start_worker(self, concurrency: int = 4, queues: str = "") -> subprocess.Popen:
-        """A Celery worker process (and its pool); `queues` as for `-Q` (default: every queue)."""
+    def start_worker(self, concurrency: int = 4, queues: str = "", ready: bool = False) -> subprocess.Popen:
+        """A Celery worker process (and its pool); `queues` as for `-Q` (default: every queue).
+        With `ready`, returns once it consumes (it boots in 2 s on a quiet machine, 40 s under load)."""
+        log = self._log("worker")
         worker = subprocess.Popen(
             [str(BIN / "celery"), "-A", "config", "worker", "--concurrency", str(concurrency), "--loglevel", "INFO",
              *(["-Q", queues] if queues else []),
              "--without-mingle", "--without-gossip", "--hostname", f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@faults"],
-            cwd=ROOT, env=self.env(), stdout=self._log("worker"), stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.workers.append(worker)
+        if ready:
+            path = Path(log.name)
+
+            def consuming():
+                assert worker.poll() is None, f"the worker exited ({worker.returncode}); see {path}"
+                return " ready." in path.read_text(errors="replace")
+
+            wait_for(consuming, 90, 0.2, "worker ready")
         return worker
 
     def start_beat(self) -> None:
@@ -344,13 +380,29 @@ class Stack:
             self.kill_group(proc, signal.SIGTERM)
         self.web, self.servers, self.beat, self.workers = None, [], None, []
 
-    def tail_logs(self, lines: int = 40) -> str:
+    def service_logs(self) -> list[Path]:
+        """PgBouncer's and PostgreSQL's own logs (in their temporary directories)."""
+        paths = []
+        if self.bouncer:
+            paths.append(Path(self.bouncer.workdir) / "pgbouncer.log")
+        if self.pair:
+            paths += [Path(self.pair.workdir) / "primary.log", Path(self.pair.workdir) / "standby.log"]
+        return [path for path in paths if path.exists()]
+
+    def tail_logs(self, since: int = 0, lines: int = 60) -> str:
+        """The end of every log of the processes started since `since` (len(self.logs) when the
+        script began), then of PgBouncer's and PostgreSQL's: what a failed script prints."""
         out = []
-        for path in self.logs[-6:]:
+        for path in [*self.logs[since:], *self.service_logs()]:
             if path.exists():
                 text = path.read_text(errors="replace").splitlines()[-lines:]
-                out.append(f"--- {path.name}\n" + "\n".join(text))
+                out.append(f"--- {path}\n" + "\n".join(text))
         return "\n".join(out)
+
+    def keep_service_logs(self) -> None:
+        """Copy PgBouncer's and PostgreSQL's logs into the work directory (theirs are removed)."""
+        for path in self.service_logs():
+            shutil.copyfile(path, self.workdir / path.name)
 
     def signed_in(self, username: str) -> requests.Session:
         """A browser session of an admin (a manager of every team), made here if need be."""
