@@ -419,7 +419,7 @@ def run(args=None) -> str:
         "LOG_LEVEL": "WARNING",
     }
     try:
-        stack.create_database(static=True)
+        stack.create_database()
         stack.start_redis()
         os.environ.update(stack.env())
         django.setup()

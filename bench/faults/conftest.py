@@ -21,8 +21,7 @@ FIGURES_FILE = Path(__file__).resolve().parents[2] / "docs" / "reliability_figur
 def _stack(request):
     workdir = make_workdir()
     stack = Stack(workdir)
-    # The static files are collected beside the database's start when a chosen script renders pages.
-    stack.create_database(static=any("pages" in item.fixturenames for item in request.session.items))
+    stack.create_database()
     yield stack
     stack.stop_processes()
     stack.stop_redis()
@@ -54,7 +53,7 @@ def stack(_stack, request):
 @pytest.fixture
 def pages(stack):
     """For a script that renders pages: with DEBUG off their static URLs come from the manifest
-    collectstatic writes (collected once per run, beside the database's start)."""
+    collectstatic writes (once per run)."""
     stack.static_collected()
 
 

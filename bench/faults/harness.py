@@ -155,7 +155,7 @@ class Stack:
         self.servers: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
-        self.collectstatic: subprocess.Popen | None = None
+        self.static_done = False
         self.logs: list[Path] = []
         self.extra_env: dict[str, str] = {}  # for every process (the benchmarks' settings)
 
@@ -195,9 +195,8 @@ class Stack:
         return open(path, "wb")
 
     # --- database --------------------------------------------------------------------------
-    def create_database(self, static: bool = False) -> None:
-        """Primary and standby started, the pool and the proxy in front of the primary, migrated, seeded;
-        with `static`, the static files are collected meanwhile (static_collected())."""
+    def create_database(self) -> None:
+        """Primary and standby started, the pool and the proxy in front of the primary, migrated, seeded."""
         self.pair = StreamingPair(self.db_name)
         self.proxy = TcpProxy(self.pair.primary_port)
         self.proxy.restore()
@@ -207,8 +206,6 @@ class Stack:
         # connection when PostgreSQL went away gets an error after 5 s (default: 120 s), and a
         # failed server login is tried again after 2 s (default: 15 s).
         self.bouncer = PgBouncer(via_proxy, pool_size=20, databases=(self.db_name,), settings=BOUNCER_SETTINGS)
-        if static:
-            self.collect_static()
         self.manage("migrate", "--noinput", timeout=240)
         self.shell(SEED)
 
@@ -233,25 +230,15 @@ class Stack:
         return self.manage("shell", "-c", code)
 
     # --- static files ----------------------------------------------------------------------
-    def collect_static(self) -> None:
-        """Start collectstatic into this run's STATIC_ROOT, once: with DEBUG off the pages take
-        their static URLs from its manifest. It costs about 20 s of CPU (WhiteNoise compresses
-        every file, gzip and Brotli), so it runs once per run, beside the database's start."""
-        if self.collectstatic is None:
-            self.collectstatic = subprocess.Popen(
-                [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=self.env(),
-                stdout=self._log("collectstatic"), stderr=subprocess.STDOUT,
-            )
-
     def static_collected(self) -> None:
-        """Wait for collect_static() (started now if it was not) to have finished well."""
-        self.collect_static()
-        try:
-            code = self.collectstatic.wait(120)
-        except subprocess.TimeoutExpired:
-            raise TimeoutError("collectstatic not finished within 120s") from None
-        if code != 0:
-            raise RuntimeError(f"collectstatic failed (exit {code}); see collectstatic-*.log in {self.workdir}")
+        """The static files collected into this run's STATIC_ROOT, once per run: with DEBUG off the
+        pages take their static URLs from its manifest. Hashed names and manifest as production
+        has them, without WhiteNoise's gzip and Brotli copies of every file: those cost about 20 s
+        of CPU on each collect (one timed out at 120 s under load), and no script fetches a
+        static file."""
+        if not self.static_done:
+            self.shell(COLLECT_STATIC)
+            self.static_done = True
 
     def sql(self, query: str, *params):
         with psycopg.connect(self.db_direct, autocommit=True) as conn:
@@ -452,6 +439,16 @@ source_create(name="Faults", slug="{SOURCE}", vendor="standard", secret="{SECRET
 # The migrations seed a detractor rule; add one only where they did not.
 if not AlertRule.objects.filter(metric="nps", operator="lte", action="open_case", active=True).exists():
     AlertRule.objects.create(name="Detractor", metric="nps", operator="lte", threshold=6, action="open_case")
+"""
+
+
+COLLECT_STATIC = """
+from django.conf import settings
+from django.core.management import call_command
+from django.test.utils import override_settings
+hashed_only = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+with override_settings(STORAGES=hashed_only):
+    call_command("collectstatic", interactive=False, verbosity=0)
 """
 
 
