@@ -55,9 +55,11 @@ bench: $(TESTING)
 	$(PY) -m bench
 
 ## Fault scripts (real workers, gunicorn, Redis, PgBouncer, a PostgreSQL primary and streaming standby,
-## all on loopback; docs/reliability.md). .ci/run runs the pool and replica ones:
+## all on loopback; docs/reliability.md). .ci/run runs the pool and replica ones after `make test`:
 ##   make faults PYTEST_ARGS='-k "database_unreachable or replica_killed"'
-## (PgBouncer and the PostgreSQL server binaries are needed: Debian's pgbouncer, postgresql).
+## (PgBouncer and the PostgreSQL server binaries are needed: Debian's pgbouncer, postgresql). A failed
+## script prints the end of its processes', PgBouncer's and PostgreSQL's logs and keeps them all in
+## its /tmp/closeloop-faults-* directory (FAULTS_KEEP_LOGS=1 keeps them after a good run too).
 faults: $(TESTING)
 	$(PY) -m pytest bench/faults $(PYTEST_ARGS)
 

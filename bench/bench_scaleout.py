@@ -195,13 +195,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _replica_scans(stack) -> int:
+    """Scans of any table on the standby: only the reports read there (the scores report reads
+    the daily rollup, not the responses)."""
     import psycopg
 
     with psycopg.connect(stack.pair.replica_url, autocommit=True) as conn:
         return conn.execute(
-            "SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables "
-            "WHERE relname = 'surveys_surveyresponse'"
-        ).fetchone()[0]
+            "SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables").fetchone()[0]
 
 
 def reports(stack, session, label: str) -> dict:
@@ -423,7 +423,7 @@ def run(args=None) -> str:
         stack.start_redis()
         os.environ.update(stack.env())
         django.setup()
-        stack.manage("collectstatic", "--noinput")
+        stack.static_collected()  # the manager's pages (DEBUG off) take their static URLs from its manifest
         ingest_url = f"http://127.0.0.1:{free_port()}"
         stack.start_server(int(ingest_url.rsplit(":", 1)[1]), workers=2, server="ingest")
         stack.start_web(workers=2)

@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 
-from core import celery_context  # noqa: F401  (request id from web request to task: signal receivers)
+# Signal receivers: a worker's database connections checked before each task (as Django does
+# around a request), the request id carried from a web request to the tasks it enqueues.
+from core import celery_connections, celery_context  # noqa: F401
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 

@@ -1,5 +1,7 @@
 """One stack per session (database created and migrated once); every test starts from empty
-data tables, a fresh Redis and no processes, and leaves its figures in FIGURES."""
+data tables, a fresh Redis and no processes, and leaves its figures in FIGURES. A script that
+fails prints the end of every log of its processes, PgBouncer's and PostgreSQL's, and the run
+keeps them all in its work directory (FAULTS_KEEP_LOGS=1 keeps them after a good run too)."""
 
 from __future__ import annotations
 
@@ -16,18 +18,21 @@ FIGURES_FILE = Path(__file__).resolve().parents[2] / "docs" / "reliability_figur
 
 
 @pytest.fixture(scope="session")
-def _stack():
+def _stack(request):
     workdir = make_workdir()
     stack = Stack(workdir)
     stack.create_database()
     yield stack
     stack.stop_processes()
     stack.stop_redis()
+    failed = request.session.testsfailed
+    if failed:
+        stack.keep_service_logs()
     stack.drop_database()
-    if not os.environ.get("FAULTS_KEEP_LOGS"):
-        shutil.rmtree(workdir, ignore_errors=True)
+    if failed or os.environ.get("FAULTS_KEEP_LOGS"):
+        print(f"\nfault logs kept in {workdir}")
     else:
-        print(f"fault logs kept in {workdir}")
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -35,18 +40,27 @@ def stack(_stack, request):
     _stack.proxy.restore()  # the primary reachable again if the last script cut it
     _stack.reset_data()
     _stack.start_redis()
+    first_log = len(_stack.logs)
     yield _stack
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-        print(_stack.tail_logs())
+    reports = [getattr(request.node, f"rep_{when}", None) for when in ("setup", "call")]
+    if any(report is not None and report.failed for report in reports):
+        print(f"the logs are kept in {_stack.workdir}; the end of this script's:")
+        print(_stack.tail_logs(since=first_log))
     _stack.stop_processes()
     _stack.stop_redis()
+
+
+@pytest.fixture
+def pages(stack):
+    """For a script that renders pages: with DEBUG off their static URLs come from the manifest
+    collectstatic writes (once per run)."""
+    stack.static_collected()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.when == "call":
-        item.rep_call = report
+    setattr(item, f"rep_{report.when}", report)
     return report
 
 

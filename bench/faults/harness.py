@@ -155,6 +155,7 @@ class Stack:
         self.servers: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
+        self.static_done = False
         self.logs: list[Path] = []
         self.extra_env: dict[str, str] = {}  # for every process (the benchmarks' settings)
 
@@ -179,6 +180,7 @@ class Stack:
             DATABASE_URL=self.db_url, DATABASE_POOL_MODE="transaction", DATABASE_REPLICA_URL=self.pair.replica_url,
             REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             CELERY_TASK_ALWAYS_EAGER="false", CLOSELOOP_VAR_DIR=str(self.workdir),
+            STATIC_ROOT=str(self.workdir / "static"),  # this run's own, never the checkout's
             REDRIVE_INTERVAL_SECONDS=str(REDRIVE_INTERVAL), WEBHOOK_REDRIVE_AFTER_SECONDS=str(REDRIVE_AFTER),
             WEBHOOK_PROCESSING_TIMEOUT_SECONDS="5", WEBHOOK_RETRY_BASE_SECONDS="1", CELERY_VISIBILITY_TIMEOUT="60",
             LOG_LEVEL="INFO", DB_CONNECT_TIMEOUT="2", EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend", DJANGO_SETTINGS_MODULE="config.settings",
@@ -226,6 +228,17 @@ class Stack:
 
     def shell(self, code: str) -> str:
         return self.manage("shell", "-c", code)
+
+    # --- static files ----------------------------------------------------------------------
+    def static_collected(self) -> None:
+        """The static files collected into this run's STATIC_ROOT, once per run: with DEBUG off the
+        pages take their static URLs from its manifest. Hashed names and manifest as production
+        has them, without WhiteNoise's gzip and Brotli copies of every file: those cost about 20 s
+        of CPU on each collect (one timed out at 120 s under load), and no script fetches a
+        static file."""
+        if not self.static_done:
+            self.shell(COLLECT_STATIC)
+            self.static_done = True
 
     def sql(self, query: str, *params):
         with psycopg.connect(self.db_direct, autocommit=True) as conn:
@@ -307,15 +320,25 @@ class Stack:
 
         return [p.pid for p in psutil.Process(self.web.pid).children()]
 
-    def start_worker(self, concurrency: int = 4, queues: str = "") -> subprocess.Popen:
-        """A Celery worker process (and its pool); `queues` as for `-Q` (default: every queue)."""
+    def start_worker(self, concurrency: int = 4, queues: str = "", ready: bool = False) -> subprocess.Popen:
+        """A Celery worker process (and its pool); `queues` as for `-Q` (default: every queue).
+        With `ready`, returns once it consumes (it boots in 2 s on a quiet machine, 40 s under load)."""
+        log = self._log("worker")
         worker = subprocess.Popen(
             [str(BIN / "celery"), "-A", "config", "worker", "--concurrency", str(concurrency), "--loglevel", "INFO",
              *(["-Q", queues] if queues else []),
              "--without-mingle", "--without-gossip", "--hostname", f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@faults"],
-            cwd=ROOT, env=self.env(), stdout=self._log("worker"), stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.workers.append(worker)
+        if ready:
+            path = Path(log.name)
+
+            def consuming():
+                assert worker.poll() is None, f"the worker exited ({worker.returncode}); see {path}"
+                return " ready." in path.read_text(errors="replace")
+
+            wait_for(consuming, 90, 0.2, "worker ready")
         return worker
 
     def start_beat(self) -> None:
@@ -340,17 +363,36 @@ class Stack:
             proc.wait(5)
 
     def stop_processes(self) -> None:
+        """Every process gone at once (`kill -9` of each group): a script is over, and nothing of it
+        is kept (the next truncates the tables and starts a new Redis); waiting for graceful
+        shutdowns took 5 to 30 s a script under load."""
         for proc in [self.web, *self.servers, self.beat, *self.workers]:
-            self.kill_group(proc, signal.SIGTERM)
+            self.kill_group(proc)
         self.web, self.servers, self.beat, self.workers = None, [], None, []
 
-    def tail_logs(self, lines: int = 40) -> str:
+    def service_logs(self) -> list[Path]:
+        """PgBouncer's and PostgreSQL's own logs (in their temporary directories)."""
+        paths = []
+        if self.bouncer:
+            paths.append(Path(self.bouncer.workdir) / "pgbouncer.log")
+        if self.pair:
+            paths += [Path(self.pair.workdir) / "primary.log", Path(self.pair.workdir) / "standby.log"]
+        return [path for path in paths if path.exists()]
+
+    def tail_logs(self, since: int = 0, lines: int = 60) -> str:
+        """The end of every log of the processes started since `since` (len(self.logs) when the
+        script began), then of PgBouncer's and PostgreSQL's: what a failed script prints."""
         out = []
-        for path in self.logs[-6:]:
+        for path in [*self.logs[since:], *self.service_logs()]:
             if path.exists():
                 text = path.read_text(errors="replace").splitlines()[-lines:]
-                out.append(f"--- {path.name}\n" + "\n".join(text))
+                out.append(f"--- {path}\n" + "\n".join(text))
         return "\n".join(out)
+
+    def keep_service_logs(self) -> None:
+        """Copy PgBouncer's and PostgreSQL's logs into the work directory (theirs are removed)."""
+        for path in self.service_logs():
+            shutil.copyfile(path, self.workdir / path.name)
 
     def signed_in(self, username: str) -> requests.Session:
         """A browser session of an admin (a manager of every team), made here if need be."""
@@ -400,6 +442,16 @@ source_create(name="Faults", slug="{SOURCE}", vendor="standard", secret="{SECRET
 # The migrations seed a detractor rule; add one only where they did not.
 if not AlertRule.objects.filter(metric="nps", operator="lte", action="open_case", active=True).exists():
     AlertRule.objects.create(name="Detractor", metric="nps", operator="lte", threshold=6, action="open_case")
+"""
+
+
+COLLECT_STATIC = """
+from django.conf import settings
+from django.core.management import call_command
+from django.test.utils import override_settings
+hashed_only = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+with override_settings(STORAGES=hashed_only):
+    call_command("collectstatic", interactive=False, verbosity=0)
 """
 
 

@@ -321,8 +321,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fixup closes the database connection around every task unless this is set,
-# which made each task pay for a new PostgreSQL session. Reuse it (CONN_HEALTH_CHECKS still
-# replaces a broken one before use).
+# which made each task pay for a new PostgreSQL session. Reuse it: before each task the worker
+# closes a connection that broke or outlived CONN_MAX_AGE, as Django does around a request, and
+# CONN_HEALTH_CHECKS replaces one that broke while idle (core.celery_connections).
 CELERY_DB_REUSE_MAX = envint("CELERY_DB_REUSE_MAX", 1000)
 # Workers log through settings.LOGGING (JSON, request id, redaction) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

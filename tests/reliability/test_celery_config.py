@@ -72,3 +72,32 @@ def test_periodic_work_is_on_the_beat_schedule(task, runs):
         assert len(schedule.hour) == 1 and len(schedule.minute) == 1
     else:
         assert len(schedule.hour) == 24 and 1 < len(schedule.minute) <= 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_whose_database_connection_broke_runs_its_next_tasks_on_a_new_one():
+    """PostgreSQL (or PgBouncer) drops the connection a worker keeps between tasks (a restart, a
+    network cut): the next tasks run on a new connection, as the next web request would, instead
+    of each failing with "the connection is closed" until the worker is restarted. The tasks run
+    as a worker runs them (Celery's tracer, not eager), one after the other in this process."""
+    from celery.app.trace import build_tracer
+    from django.db import connection
+
+    from surveys.models import SurveyResponse, WebhookDelivery
+    from surveys.tasks import process_delivery_task
+    from tests.surveys.doors import terminate_backend
+    from tests.surveys.payloads import closeloop_body, make_source
+
+    source = make_source("standard")
+    deliveries = [
+        WebhookDelivery.objects.create(source=source, delivery_id=f"after-cut-{i}", content_type="application/json",
+                                       body=closeloop_body(response_id=f"after-cut-{i}", external_id=f"C-{i}"))
+        for i in range(2)
+    ]
+    run = build_tracer(process_delivery_task.name, process_delivery_task, app=app, eager=False, propagate=True)
+    terminate_backend(connection.connection.info.backend_pid)  # the worker's idle connection, gone
+    for n, delivery in enumerate(deliveries):
+        run(f"task-{n}", [delivery.pk], {}, {"id": f"task-{n}"})
+    assert sorted(WebhookDelivery.objects.values_list("delivery_id", "status")) == [
+        ("after-cut-0", "processed"), ("after-cut-1", "processed")]
+    assert sorted(SurveyResponse.objects.values_list("external_id", flat=True)) == ["after-cut-0", "after-cut-1"]
