@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import subprocess
 import sys
@@ -36,7 +37,7 @@ DB_NAME = os.environ.get("BENCH_OUTCOMES_DB", "closeloop_bench_outcomes")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DOC = ROOT / "docs" / "benchmarks_outcomes.md"
 TARGET_MS = 1000
-REQUESTS = 5
+REQUESTS = 10
 CHILD_TIMEOUT = 30 * 60
 PAGES = [
     ("Results page (/reports/results/)", "/reports/results/"),
@@ -105,7 +106,8 @@ def _time(client, url: str) -> dict:
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     timings.sort()
-    return {"first": first, "p50": timings[len(timings) // 2], "max": timings[-1], "queries": len(queries)}
+    return {"first": first, "p50": timings[len(timings) // 2], "p95": timings[math.ceil(0.95 * len(timings)) - 1],
+            "max": timings[-1], "queries": len(queries)}
 
 
 def _scope() -> dict:
@@ -193,19 +195,22 @@ def report(f: dict) -> str:
         f"Server time per request (Django test Client in-process), {REQUESTS} requests after a first one. "
         f"Target: under {TARGET_MS} ms.",
         "",
-        "| what | first | p50 | max | SQL queries |",
-        "|---|---:|---:|---:|---:|",
+        "| what | first | p50 | p95 | max | SQL queries |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for p in f["pages"]:
-        lines.append(f"| {p['label']} | {p['first']:.0f} ms | {p['p50']:.0f} ms | {p['max']:.0f} ms | {p['queries']} |")
-    ok = all(p["p50"] < TARGET_MS for p in f["pages"])
+        lines.append(f"| {p['label']} | {p['first']:.0f} ms | {p['p50']:.0f} ms | {p['p95']:.0f} ms | {p['max']:.0f} ms "
+                     f"| {p['queries']} |")
+    ok = all(p["p95"] < TARGET_MS for p in f["pages"])
     lines += [
         "",
-        f"Result: {'every page under' if ok else 'NOT every page under'} {TARGET_MS} ms at p50 at this size. The "
-        "results are one SQL statement grouped in the database (reporting/selectors/outcomes.py: the latest answer "
-        "per customer with DISTINCT ON, its case and check joined, each window's events through the (customer, "
-        "occurred_at) index), the impact one statement per root causes and themes (reporting/selectors/impact.py); "
-        "time still grows with the manager's customers in the period.",
+        f"Result: {'every page under' if ok else 'NOT every page under'} {TARGET_MS} ms at p95 at this size. The "
+        "results are one SQL statement grouped in the database, in SQL PostgreSQL and SQLite both run "
+        "(reporting/selectors/outcomes.py: the latest answer per customer by ROW_NUMBER(), the first case of each "
+        "detractor's answer the same way, each customer's events within their longest window through the "
+        "(customer, occurred_at) index), the impact one statement per root causes and themes "
+        "(reporting/selectors/impact.py); time still grows with the manager's answers in the period. The outcomes "
+        "API pages by cursor (no count).",
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_outcomes --responses N --events M` (`--keep` keeps "
         "the `closeloop_bench_outcomes` database; BENCH_OUTCOMES_DB names another). On a shared machine, fill "

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +49,7 @@ from surveys.models import SurveyResponse
 
 WINDOWS = (90, 180, 365)
 SMALL_GROUP = 30
+REPORT_WORK_MEM = "128MB"  # PostgreSQL, for the results statement only (SET LOCAL)
 GROUPS = (
     ("resolved_verified", _("Detractors: resolved and verified")),
     ("resolved_unverified", _("Detractors: resolved, not verified")),
@@ -143,23 +144,28 @@ people AS MATERIALIZED (
                 ELSE 'not_contacted' END AS grp
     FROM latest l LEFT JOIN first_cases c ON c.response_id = l.id
 ),
-followed AS (
-    SELECT e.customer_id, e.occurred_at, e.kind, e.amount, e.currency
-    FROM outcomes_outcomeevent e WHERE e.customer_id IS NOT NULL
-    UNION ALL
-    SELECT m.merged_into_id, e.occurred_at, e.kind, e.amount, e.currency
-    FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
-    WHERE m.merged_into_id IS NOT NULL
-    UNION ALL
-    SELECT ct.customer_id, e.occurred_at, e.kind, e.amount, e.currency
-    FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
-    WHERE e.customer_id IS NULL AND e.kind = %(churn)s
-),
-per_person AS (
-    SELECT p.grp, p.team_id, p.root_cause_id, p.answered_at, {per_window}
-    FROM people p LEFT JOIN followed f ON f.customer_id = p.customer_id
+own AS MATERIALIZED (
+    SELECT p.customer_id, {per_window}
+    FROM people p JOIN outcomes_outcomeevent f ON f.customer_id = p.customer_id
          AND f.occurred_at > p.answered_at AND f.occurred_at <= p.end_{longest}
-    GROUP BY p.customer_id, p.grp, p.team_id, p.root_cause_id, p.answered_at
+    GROUP BY p.customer_id
+),
+others AS MATERIALIZED (
+    SELECT p.customer_id, {per_window}
+    FROM people p JOIN (
+        SELECT m.merged_into_id AS customer_id, e.occurred_at, e.kind, e.amount, e.currency
+        FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
+        WHERE m.merged_into_id IS NOT NULL
+        UNION ALL
+        SELECT ct.customer_id, e.occurred_at, e.kind, e.amount, e.currency
+        FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
+        WHERE e.customer_id IS NULL AND e.kind = %(churn)s
+    ) f ON f.customer_id = p.customer_id AND f.occurred_at > p.answered_at AND f.occurred_at <= p.end_{longest}
+    GROUP BY p.customer_id
+),
+per_person AS MATERIALIZED (
+    SELECT p.grp, p.team_id, p.root_cause_id, p.answered_at, {sums}
+    FROM people p LEFT JOIN own o ON o.customer_id = p.customer_id LEFT JOIN others x ON x.customer_id = p.customer_id
 )
 {cells}
 """
@@ -180,9 +186,14 @@ def _results_sql(latest_sql: str) -> str:
             f"count(CASE WHEN {_MONEY} IS NOT NULL AND f.currency <> %(currency)s AND {within} THEN 1 END)"
             f" AS other_{days}",
         ]
+    sums = []
+    for days in WINDOWS:
+        sums += [f"CASE WHEN o.churned_{days} = 1 OR x.churned_{days} = 1 THEN 1 ELSE 0 END AS churned_{days}",
+                 f"coalesce(o.revenue_{days}, 0) + coalesce(x.revenue_{days}, 0) AS revenue_{days}",
+                 f"coalesce(o.other_{days}, 0) + coalesce(x.other_{days}, 0) AS other_{days}"]
     return RESULTS_SQL.format(
         latest=latest_sql, ends=", ".join(f"l.end_{days}" for days in WINDOWS), longest=max(WINDOWS),
-        per_window=",\n           ".join(per_window),
+        per_window=",\n           ".join(per_window), sums=", ".join(sums),
         cells="\nUNION ALL\n".join(_CELLS.format(days=days) for days in WINDOWS))
 
 
@@ -221,7 +232,11 @@ def result_cells(filters: ReportFilters) -> list[Cell]:
                "churn": OutcomeEvent.Kind.CHURN, "currency": settings.OUTCOMES_REPORT_CURRENCY}
     params |= {f"matured_{days}": connection.ops.adapt_datetimefield_value(filters.now - dt.timedelta(days=days))
                for days in WINDOWS}
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Memory enough for the period's answers to be sorted by customer, and the people grouped,
+            # without spilling to disk (SET LOCAL: this transaction only). The statement is the same.
+            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         cursor.execute(_results_sql(latest_sql), params)
         rows = cursor.fetchall()
     return [Cell(group, team_id, cause_id, days, customers, int(churned), as_decimal(revenue), as_decimal(squares),
