@@ -37,8 +37,8 @@ def test_demo_shows_themes_playbooks_discovery_and_a_weeks_backlog(settings):
     assert overdue.exists()
     assert max(now - case.since for case in overdue) < dt.timedelta(days=14)
     assert "Discovered themes:" in out.getvalue()
-    # The churn model learned from the demo's outcomes, or says why it could not (docs/churn-risk.md).
-    assert "Churn model trained (held-out AUC" in out.getvalue() or "No churn model:" in out.getvalue()
+    # The churn model learned from the demo's outcomes (docs/churn-risk.md): they hold churns enough.
+    assert "Churn model trained (held-out AUC" in out.getvalue()
 
     def counts():
         return (Case.objects.count(), CaseEvent.objects.count(), SurveyResponse.objects.count(),
