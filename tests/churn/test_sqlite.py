@@ -41,6 +41,7 @@ print(customer_panel(None, Customer.objects.filter(churn_risk__isnull=False).ord
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # migrate, the whole demo (200-270 s on the shared 2 cores) and a shell: over the default 300
 def test_load_demo_completes_on_a_fresh_sqlite_database(tmp_path):
     env = _sqlite_env(tmp_path)
     env.update(DEBUG="1", CLOSELOOP_ENCRYPTION_KEYS="YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=")  # as `make run` sets them
