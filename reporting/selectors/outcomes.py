@@ -115,12 +115,13 @@ DIMENSIONS = {
 # answers, newest first; the filters' own SQL) with the end of each window (answered_at + N days,
 # 24-hour days as in Python). `first_cases`: the first case opened from each detractor's answer.
 # `people`: each customer's group from that case and whether a recovery check said "put right" --
-# the rule feedback_group states. `followed`: the events that count for a customer -- their own,
-# those of customers merged into them, the churn of accounts they are a contact of (with no customer
-# named) -- joined to each person within their longest window (on PostgreSQL an index-only probe of
-# (customer, occurred_at) per person). `per_person`: each window's churn flag, revenue in the report
-# currency and events in other currencies. Then one row per group, team, root cause and window
-# whose customers' window has passed by `now`.
+# the rule feedback_group states. `own`: each customer's own events within their longest window,
+# summed per window (on PostgreSQL an index-only probe of (customer, occurred_at) per customer; a
+# join over a union of every kind of event made it hash all the events). `others`: the same for the
+# events of customers merged into them and the churn of accounts they are a contact of (with no
+# customer named): few customers have either. `per_person`: the two added, each window's churn
+# flag, revenue in the report currency and events in other currencies. Then one row per group,
+# team, root cause and window whose customers' window has passed by `now`.
 RESULTS_SQL = """
 WITH latest AS MATERIALIZED ({latest}),
 first_cases AS MATERIALIZED (
