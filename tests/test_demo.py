@@ -16,7 +16,7 @@ from surveys.models import Customer, ResponseTheme, SurveyResponse, Theme
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # the whole demo, twice: over the default 300 s on the shared 2 cores under load
+@pytest.mark.timeout(900)  # the whole demo: minutes on the shared 2 cores, over the default 300 s under load
 @pytest.mark.django_db
 def test_demo_shows_themes_playbooks_discovery_and_a_weeks_backlog(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
