@@ -88,7 +88,9 @@ def _bulk_load(model):
             cursor.execute("SET maintenance_work_mem = '1GB'")
             cursor.execute("SET max_parallel_maintenance_workers = 2")
             for _, definition in indexes:
-                cursor.execute(definition)
+                # A partitioned table's indexes read back as "ON ONLY <parent>", which would build
+                # an invalid parent index and none on the partitions: build them on every partition.
+                cursor.execute(definition.replace(" ON ONLY ", " ON "))
             for name, definition in constraints:
                 cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db.models import F, Max
@@ -27,7 +28,7 @@ from cases.models import Case, Notification
 from cases.notifications import no_dispatch
 from cases.services import CaseConflict
 from customers.models import Account
-from demo.answers import demo_source, make_response
+from demo.answers import demo_source, make_customers, make_response
 from demo.case_histories import RESOLUTIONS, Schedule, case_plan
 from demo.followup import _answer
 from followup.models import Verification
@@ -46,13 +47,20 @@ from surveys.services import response_record
 
 COHORT = 200
 FIRST_DAY, LAST_DAY = 460, 100  # days ago
+# The annual relationship survey of a year and more ago, sent to customers of that time, most of
+# whom are not in the recent data (some left since): their answers are what the churn model learns
+# from (features as of 180 days ago, churn in the 90 days after), so there must be a few hundred.
+WAVE = 300
+WAVE_FIRST_DAY, WAVE_LAST_DAY = 545, 185  # days ago
 UNWORKED = 0.2
 CHECK_STEP_DAYS = 3  # the recovery-check sweep of the cohort's year runs every third day (keeps the load quick)
 MONTHLY_FEE = {"Tier I": 400, "Gold": 120, "Silver": 45, "": 15}  # EUR a month, by the demo's customer tiers
 SOURCE = "demo-billing"
-# Churn within a year of the answer, by group: the story the results page tells.
-CHURN = {"resolved_verified": 0.08, "resolved_unverified": 0.14, "contacted_unresolved": 0.3,
-         "not_contacted": 0.45, "passive": 0.15, "promoter": 0.06}
+# Churn within a year of the answer, by group: the story the results page tells. Monthly consumer
+# subscriptions lose a quarter to a half of their customers in a year; those whose complaint was
+# never taken up leave most, promoters least.
+CHURN = {"resolved_verified": 0.15, "resolved_unverified": 0.25, "contacted_unresolved": 0.4,
+         "not_contacted": 0.6, "passive": 0.3, "promoter": 0.12}
 
 
 def seed(context: dict) -> dict:
@@ -72,13 +80,14 @@ def seed(context: dict) -> dict:
         first_case = _cohort(rng, now, identities, people)
         _checks(rng, now, people, first=now - dt.timedelta(days=FIRST_DAY), first_case=first_case)
         _close_open(rng, first_case, people)  # what a low recovery answer reopened and nobody closed
+        _wave(rng, now, people)
     cohort_cases = Case.objects.filter(pk__gt=first_case).count()
     Notification.objects.filter(status=Notification.Status.PENDING).update(
         status=Notification.Status.SENT, sent_at=F("created_at"))
     events = _events(rng, now)
     out = context.get("stdout")
     if out is not None:
-        out.write(f"Outcomes: {COHORT} earlier answers ({cohort_cases} cases), {events} billing events.")
+        out.write(f"Outcomes: {COHORT + WAVE} earlier answers ({cohort_cases} cases), {events} billing events.")
     return {"outcome_events": events}
 
 
@@ -111,6 +120,28 @@ def _cohort(rng: random.Random, now: dt.datetime, identities: list[str], people)
         _close(rng, case, case.created_at + dt.timedelta(days=14), "unreachable", people)
     _close_open(rng, first_case, people)
     return first_case
+
+
+def _wave(rng: random.Random, now: dt.datetime, people) -> None:
+    """The relationship survey of WAVE_FIRST_DAY to WAVE_LAST_DAY days ago, answered by customers of
+    that time (demo-past-*), recorded like any delivery. The loop was not closed for them: their
+    detractors' cases were closed unreachable a few days later, nobody having called."""
+    source = demo_source()
+    first_case = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    identities = [replace(identity, external_id=f"demo-past-{i:04d}", email=identity.email.replace("@", ".past@"),
+                          phone=f"+44 7700 8{i:05d}")
+                  for i, identity in enumerate(make_customers(rng, WAVE))]
+    for i, identity in enumerate(identities):
+        answered_at = now - dt.timedelta(days=rng.uniform(WAVE_LAST_DAY, WAVE_FIRST_DAY))
+        normalized = make_response(rng, 95000 + i, identity, answered_at)
+        mood = rng.random()
+        value = rng.randint(0, 6) if mood < 0.25 else rng.randint(7, 8) if mood < 0.5 else rng.randint(9, 10)
+        normalized = replace(normalized, scores=(Score("nps", "nps", Decimal(value), 0, 10),),
+                             survey_id="relationship", survey_name="Relationship NPS")
+        with services.replay_clock(answered_at + dt.timedelta(seconds=rng.randint(20, 300))):
+            response_record(source=source, normalized=normalized)
+    for case in Case.objects.filter(pk__gt=first_case).order_by("pk"):
+        _close(rng, case, case.created_at + dt.timedelta(days=rng.uniform(3, 10)), "unreachable", people)
 
 
 def _close_open(rng: random.Random, first_case: int, people) -> None:

@@ -401,14 +401,14 @@ def results(request):
     """What customers did after they answered, by what happened to their feedback (docs/outcomes.md)."""
     report = REPORTS["closed-loop-results"]
     form, filters = _form(request, default_days=report.default_days, default_offset_days=report.default_offset_days)
-    people = selectors.answerers(filters)  # read once for the page's two main tables
+    cells = selectors.result_cells(filters)  # one query for the page's four tables
     return _page(request, "reporting/results.html", form, filters, {
         "title": _("Closed-loop results"),
         "active_tab": "reporting:results",
-        "results": selectors.closed_loop_results(filters, people),
-        "value": selectors.closed_loop_value(filters, people),
-        "by_team": selectors.closed_loop_results_by(filters, by="team", people=people),
-        "by_root_cause": selectors.closed_loop_results_by(filters, by="root-cause", people=people),
+        "results": selectors.closed_loop_results(filters, cells),
+        "value": selectors.closed_loop_value(filters, cells),
+        "by_team": selectors.closed_loop_results_by(filters, by="team", cells=cells),
+        "by_root_cause": selectors.closed_loop_results_by(filters, by="root-cause", cells=cells),
     })
 
 

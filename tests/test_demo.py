@@ -16,6 +16,7 @@ from surveys.models import Customer, ResponseTheme, SurveyResponse, Theme
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the whole demo: minutes on the shared 2 cores, over the default 300 s under load
 @pytest.mark.django_db
 def test_demo_shows_themes_playbooks_discovery_and_a_weeks_backlog(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -37,8 +38,8 @@ def test_demo_shows_themes_playbooks_discovery_and_a_weeks_backlog(settings):
     assert overdue.exists()
     assert max(now - case.since for case in overdue) < dt.timedelta(days=14)
     assert "Discovered themes:" in out.getvalue()
-    # The churn model learned from the demo's outcomes, or says why it could not (docs/churn-risk.md).
-    assert "Churn model trained (held-out AUC" in out.getvalue() or "No churn model:" in out.getvalue()
+    # The churn model learned from the demo's outcomes (docs/churn-risk.md): they hold churns enough.
+    assert "Churn model trained (held-out AUC" in out.getvalue()
 
     def counts():
         return (Case.objects.count(), CaseEvent.objects.count(), SurveyResponse.objects.count(),

@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsCxAdmin, IsManager
+from core.pagination import NewestFirstCursorPagination
 from outcomes.api import serializers as s
 from outcomes.filtersets import OutcomeEventFilterSet
 from outcomes.rows import RowInvalid, outcome_row_parse
@@ -19,11 +20,13 @@ from outcomes.services import UpsertResult, outcome_events_upsert
 
 class OutcomeEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Renewals, churn, downgrades, expansions, purchases and refunds of customers and accounts
-    (docs/outcomes.md). Listed for managers (their teams' customers and their accounts) and admins;
-    created in bulk by CX admins."""
+    (docs/outcomes.md). Listed for managers (their teams' customers and their accounts) and admins,
+    newest first, by cursor; created in bulk by CX admins."""
 
     serializer_class = s.OutcomeEventSerializer
     filterset_class = OutcomeEventFilterSet
+    # Millions of events: pages by cursor (next / previous links), never a COUNT(*) of them all.
+    pagination_class = NewestFirstCursorPagination
 
     def get_permissions(self):
         return [IsCxAdmin()] if self.request.method == "POST" else [IsManager()]

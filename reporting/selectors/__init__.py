@@ -38,7 +38,7 @@ from reporting.selectors.journeys import (
     journey_trend,
 )
 from reporting.selectors.kpis import KPI_COLUMNS, KPI_DIMENSIONS, business_hours, kpis
-from reporting.selectors.outcomes import answerers, closed_loop_results, closed_loop_results_by, closed_loop_value
+from reporting.selectors.outcomes import closed_loop_results, closed_loop_results_by, closed_loop_value, result_cells
 from reporting.selectors.overdue import (
     AGE_BUCKETS,
     ESCALATION_LABELS,
@@ -83,7 +83,7 @@ from reporting.selectors.verified_recovery import (
 )
 
 __all__ = [
-    "answerers", "closed_loop_results", "closed_loop_results_by", "closed_loop_value", "fix_first",
+    "closed_loop_results", "closed_loop_results_by", "closed_loop_value", "fix_first", "result_cells",
     "impact_root_causes", "impact_tables",
     "impact_themes",
     "AGE_BUCKETS",

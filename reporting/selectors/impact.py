@@ -14,14 +14,15 @@ Ranked by points lost, then revenue at risk."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db import connections, router
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CaseResponse
+from cases.models import Case as CaseModel
+from cases.models import CaseResponse
 from outcomes.models import OutcomeEvent
 from reporting.filters import ReportFilters
 from reporting.selectors.common import (
@@ -31,9 +32,9 @@ from reporting.selectors.common import (
     date_params,
     inbox_url,
 )
-from reporting.selectors.outcomes import customer_events, wilson
+from reporting.selectors.outcomes import as_decimal, compiled, plus_days, wilson
 from reporting.tables import Column, Table
-from surveys.models import Customer, ResponseTheme, SurveyResponse, Theme
+from surveys.models import ResponseTheme, SurveyResponse, Theme
 
 CHURN_DAYS = 365
 FIX_FIRST = 10
@@ -47,9 +48,10 @@ class Impact:
     kind: str  # "root cause" | "theme"
     cases: int = 0
     link: str = ""
-    detractors: set[int] = field(default_factory=set)  # response ids answered in the period
-    touched: dict[int, dt.datetime] = field(default_factory=dict)  # customer -> earliest answer touched
-    at_risk_customers: set[int] = field(default_factory=set)
+    detractors: int = 0  # answers in the period, 0-6
+    revenue_at_risk: Decimal = Decimal(0)  # the account value of their distinct customers
+    customers: int = 0  # distinct customers touched (any score)
+    churned: int = 0  # of those, with a churn within CHURN_DAYS after the first answer touched
 
 
 def _nps(promoters: int, detractors: int, total: int) -> float | None:
@@ -62,19 +64,73 @@ def _period_nps(filters: ReportFilters) -> tuple[int, int, int]:
     return counts["p"], counts["d"], counts["n"]
 
 
-def _in_period(filters: ReportFilters, moment: dt.datetime) -> bool:
-    return (filters.start is None or moment >= filters.start) and (filters.end is None or moment < filters.end)
+# One statement per kind, in SQL PostgreSQL and SQLite both run, over `touches` (key, response,
+# customer, answered_at, the end of its churn window, and `det`: 1 for a detractor answered in the
+# period; a closed case's opening answer for a root cause, a tagged answer for a theme): the
+# detractors, the account value of their distinct customers, and of the customers touched (each
+# from their first answer touched) those with a churn within CHURN_DAYS -- their own, a merged
+# customer's, or (with no customer named) an account's they are a contact of.
+IMPACT_SQL = """
+WITH touches AS MATERIALIZED ({touches}),
+touched AS (
+    SELECT t.key, t.cid, min(t.at) AS first_at, min(t.churn_end) AS churn_end
+    FROM touches t WHERE t.cid IS NOT NULL GROUP BY t.key, t.cid
+),
+churns AS (
+    SELECT e.customer_id AS cid, e.occurred_at FROM outcomes_outcomeevent e
+    WHERE e.kind = %(churn)s AND e.customer_id IN (SELECT cid FROM touched)
+    UNION ALL
+    SELECT m.merged_into_id, e.occurred_at FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
+    WHERE m.merged_into_id IS NOT NULL AND e.kind = %(churn)s
+    UNION ALL
+    SELECT ct.customer_id, e.occurred_at FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
+    WHERE e.customer_id IS NULL AND e.kind = %(churn)s
+),
+churned AS (
+    SELECT DISTINCT u.key, u.cid FROM touched u JOIN churns c ON c.cid = u.cid
+    AND c.occurred_at > u.first_at AND c.occurred_at <= u.churn_end
+)
+SELECT k.key, k.cases, k.detractors, coalesce(r.at_risk, 0), coalesce(c.customers, 0), coalesce(x.churned, 0)
+FROM (SELECT t.key, count(*) AS cases, count(DISTINCT CASE WHEN t.det = 1 THEN t.rid END) AS detractors
+      FROM touches t GROUP BY t.key) k
+LEFT JOIN (SELECT d.key, sum(cu.account_value) AS at_risk
+           FROM (SELECT DISTINCT t.key, t.cid FROM touches t WHERE t.det = 1 AND t.cid IS NOT NULL) d
+           JOIN surveys_customer cu ON cu.id = d.cid GROUP BY d.key) r ON r.key = k.key
+LEFT JOIN (SELECT u.key, count(*) AS customers FROM touched u GROUP BY u.key) c ON c.key = k.key
+LEFT JOIN (SELECT key, count(*) AS churned FROM churned GROUP BY key) x ON x.key = k.key
+"""
+
+
+def _touches(filters: ReportFilters, queryset, at: str, nps: str):
+    """`queryset` with the columns IMPACT_SQL reads: the end of each answer's churn window and
+    whether it is a detractor's answered in the period, as the ORM writes them for the database."""
+    in_period = Q(**{f"{nps}__lte": 6})
+    if filters.start:
+        in_period &= Q(**{f"{at}__gte": filters.start})
+    if filters.end:
+        in_period &= Q(**{f"{at}__lt": filters.end})
+    return queryset.annotate(churn_end=plus_days(at, CHURN_DAYS),
+                             det=Case(When(in_period, then=Value(1)), default=Value(0)))
+
+
+def _impacts(filters: ReportFilters, kind: str, touches) -> dict[int, Impact]:
+    """The figures of each key of `touches` (a queryset of key, rid, cid, at, churn_end, det) in one query."""
+    alias = router.db_for_read(SurveyResponse)
+    sql, params = compiled(touches, alias)
+    params |= {"churn": OutcomeEvent.Kind.CHURN}
+    with connections[alias].cursor() as cursor:
+        cursor.execute(IMPACT_SQL.format(touches=sql), params)
+        rows = cursor.fetchall()
+    return {key: Impact(key, "", kind, cases, "", detractors, as_decimal(at_risk), customers, churned)
+            for key, cases, detractors, at_risk, customers, churned in rows}
 
 
 def _by_root_cause(filters: ReportFilters) -> list[Impact]:
-    impacts: dict[int, Impact] = {}
-    rows = (filters.cases(Case.objects.filter(status=CLOSED, root_cause__isnull=False), date_field="closed_at")
-            .order_by().values_list("root_cause_id", "response_id", "customer_id", "response__nps",
-                                    "response__answered_at"))
-    for cause_id, response_id, customer_id, nps, answered_at in rows:
-        impact = impacts.setdefault(cause_id, Impact(cause_id, "", "root cause"))
-        impact.cases += 1
-        _touch(filters, impact, response_id, customer_id, nps, answered_at)
+    closed = filters.cases(CaseModel.objects.filter(status=CLOSED, root_cause__isnull=False), date_field="closed_at")
+    touches = (_touches(filters, closed, "response__answered_at", "response__nps").order_by()
+               .values("churn_end", "det", key=F("root_cause_id"), rid=F("response_id"), cid=F("customer_id"),
+                       at=F("response__answered_at")))
+    impacts = _impacts(filters, "root cause", touches)
     names = cause_names(impacts)
     for impact in impacts.values():
         impact.label = names.get(impact.key, "?")
@@ -82,23 +138,15 @@ def _by_root_cause(filters: ReportFilters) -> list[Impact]:
     return list(impacts.values())
 
 
-def _touch(filters, impact: Impact, response_id, customer_id, nps, answered_at) -> None:
-    if nps is not None and nps <= 6 and _in_period(filters, answered_at):
-        impact.detractors.add(response_id)
-        if customer_id:
-            impact.at_risk_customers.add(customer_id)
-    if customer_id and (customer_id not in impact.touched or answered_at < impact.touched[customer_id]):
-        impact.touched[customer_id] = answered_at
-
-
 def _by_theme(filters: ReportFilters) -> list[Impact]:
-    impacts: dict[int, Impact] = {}
-    rows = (filters.responses(ResponseTheme.objects.all(), via="response__").order_by()
-            .values_list("theme_id", "response_id", "response__customer_id", "response__nps", "answered_at"))
-    for theme_id, response_id, customer_id, nps, answered_at in rows:
-        _touch(filters, impacts.setdefault(theme_id, Impact(theme_id, "", "theme")), response_id, customer_id, nps,
-               answered_at)
-    closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").values("pk")
+    tags = filters.responses(ResponseTheme.objects.all(), via="response__")
+    touches = (_touches(filters, tags, "answered_at", "response__nps").order_by()
+               .values("churn_end", "det", key=F("theme_id"), rid=F("response_id"), cid=F("response__customer_id"),
+                       at=F("answered_at")))
+    impacts = _impacts(filters, "theme", touches)
+    for impact in impacts.values():
+        impact.cases = 0  # below: the cases closed in the period about the theme, not its answers
+    closed = filters.cases(CaseModel.objects.filter(status=CLOSED), date_field="closed_at").values("pk")
     # The inbox's theme filter: cases with a response (opening or attached) tagged with the theme.
     for theme_id, n in (CaseResponse.objects.filter(case_id__in=closed, response__theme_links__isnull=False)
                         .order_by().values("response__theme_links__theme_id")
@@ -113,22 +161,6 @@ def _by_theme(filters: ReportFilters) -> list[Impact]:
             impact.link = inbox_url(filters, view="recently_closed", theme=theme.slug,
                                     **date_params("closed", filters.start, filters.end))
     return list(impacts.values())
-
-
-def _churned(impacts: list[Impact]) -> set[tuple[int, int]]:
-    """(impact index, customer) pairs with a churn within CHURN_DAYS after the touched answer (the
-    customer's own, a merged customer's or their account's: reporting.selectors.outcomes)."""
-    answers = [at for i in impacts for at in i.touched.values()]
-    if not answers:
-        return set()
-    churns = customer_events(list({c for i in impacts for c in i.touched}), min(answers),
-                             max(answers) + dt.timedelta(days=CHURN_DAYS), kinds=(OutcomeEvent.Kind.CHURN,))
-    found = set()
-    for index, impact in enumerate(impacts):
-        for cid, answered in impact.touched.items():
-            if any(answered < at <= answered + dt.timedelta(days=CHURN_DAYS) for at, *_rest in churns.get(cid, ())):
-                found.add((index, cid))
-    return found
 
 
 COLUMNS = [
@@ -157,20 +189,16 @@ def _rows(impacts: list[Impact], filters: ReportFilters) -> list[tuple[Impact, d
     """The figures of each impact, ranked: by points lost, then revenue at risk, then name."""
     promoters, detractors, total = _period_nps(filters)
     base = _nps(promoters, detractors, total)
-    values = dict(_account_values(impacts))
-    churned = _churned(impacts)
     rows = []
-    for index, impact in enumerate(impacts):
-        d = len(impact.detractors)
+    for impact in impacts:
+        d = impact.detractors
         without = _nps(promoters, detractors - d, total - d) if total - d > 0 else None
         lost = round(without - base, 1) if without is not None and base is not None else None
-        at_risk = sum((values.get(c) or Decimal(0) for c in impact.at_risk_customers), Decimal(0))
-        n = len(impact.touched)
-        k = sum(1 for c in impact.touched if (index, c) in churned)
+        n, k = impact.customers, impact.churned
         low, high = wilson(k, n)
         rows.append((impact, {"name": impact.label, "kind": str(KINDS[impact.kind]), "cases": impact.cases,
-                              "detractors": d, "points_lost": lost, "revenue_at_risk": at_risk, "customers": n,
-                              "churned": k, "churn_pct": round(100 * k / n, 1) if n else None,
+                              "detractors": d, "points_lost": lost, "revenue_at_risk": impact.revenue_at_risk,
+                              "customers": n, "churned": k, "churn_pct": round(100 * k / n, 1) if n else None,
                               "churn_low": low, "churn_high": high}))
     rows.sort(key=lambda r: (-(r[1]["points_lost"] or 0), -r[1]["revenue_at_risk"], r[1]["name"]))
     return rows
@@ -181,11 +209,6 @@ def _table(name: str, title, rows: list[tuple[Impact, dict]], limit: int | None 
     for rank, (impact, row) in enumerate(rows[:limit] if limit else rows, start=1):
         table.add({"rank": rank, **row}, {"cases": impact.link} if impact.link else {})
     return table
-
-
-def _account_values(impacts: list[Impact]):
-    ids = {c for i in impacts for c in i.at_risk_customers}
-    return Customer.objects.filter(pk__in=list(ids)).values_list("pk", "account_value") if ids else []
 
 
 @dataclass(frozen=True)

@@ -30,25 +30,26 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connections, router, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 from scipy.stats import binomtest
 
 from cases.models import Case
-from customers.models import Contact
-from followup.models import Verification
 from outcomes.models import OutcomeEvent
 from reporting.filters import ReportFilters
 from reporting.selectors.common import cause_names, team_names_by_id
 from reporting.tables import Column, Table
-from surveys.models import Customer, SurveyResponse
+from surveys.models import SurveyResponse
 
 WINDOWS = (90, 180, 365)
 SMALL_GROUP = 30
+REPORT_WORK_MEM = "128MB"  # PostgreSQL, for the results statement only (SET LOCAL)
 GROUPS = (
     ("resolved_verified", _("Detractors: resolved and verified")),
     ("resolved_unverified", _("Detractors: resolved, not verified")),
@@ -71,130 +72,176 @@ def wilson(k: int, n: int) -> tuple[float | None, float | None]:
     return round(100 * float(ci.low), 1), round(100 * float(ci.high), 1)
 
 
-def mean_interval(values: list[float]) -> tuple[float | None, float | None, float | None]:
-    """Mean and its normal 95% interval (1.96 standard errors; none for fewer than two values)."""
-    if not values:
+def mean_interval(n: int, total: Decimal, squares: Decimal) -> tuple[float | None, float | None, float | None]:
+    """The mean of n values given their sum and sum of squares, and its normal 95% interval (1.96
+    standard errors; none for fewer than two values). Exact decimals until the square root."""
+    if not n:
         return None, None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return round(mean, 2), None, None
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    half = 1.96 * sd / math.sqrt(len(values))
-    return round(mean, 2), round(mean - half, 2), round(mean + half, 2)
+    mean = total / n
+    if n < 2:
+        return round(float(mean), 2), None, None
+    variance = max((squares - total * mean) / (n - 1), Decimal(0))
+    half = 1.96 * math.sqrt(variance) / math.sqrt(n)
+    return round(float(mean), 2), round(float(mean) - half, 2), round(float(mean) + half, 2)
 
 
-@dataclass
-class Answerer:
-    """One customer's latest NPS answer in the period, what became of it, and what they did next."""
+@dataclass(frozen=True)
+class Cell:
+    """The customers of one group, team and root cause whose window of `days` has passed, with what
+    they did in it: how many churned, and their revenue's sum and sum of squares (for the mean and
+    its interval) in the report currency, plus the events in other currencies left out."""
 
-    customer_id: int
-    response_id: int
-    answered_at: dt.datetime
-    nps: int
+    group: str
     team_id: int | None
-    root_cause_id: int | None = None
-    segment: str = ""
-    group: str = ""
-    events: list[tuple[dt.datetime, str, Decimal, str]] = field(default_factory=list)
-    _memo: dict = field(default_factory=dict, repr=False)  # each window's figures, worked out once per page
-
-    def churned(self, days: int) -> bool:
-        key = ("churned", days)
-        if key not in self._memo:
-            end = self.answered_at + dt.timedelta(days=days)
-            self._memo[key] = any(kind == OutcomeEvent.Kind.CHURN and self.answered_at < at <= end
-                                  for at, kind, _a, _c in self.events)
-        return self._memo[key]
-
-    def revenue(self, days: int, currency: str) -> tuple[float, int]:
-        """Money in over the window in `currency`, and how many events in other currencies were left out."""
-        key = ("revenue", days, currency)
-        if key not in self._memo:
-            self._memo[key] = self._revenue(days, currency)
-        return self._memo[key]
-
-    def _revenue(self, days: int, currency: str) -> tuple[float, int]:
-        end = self.answered_at + dt.timedelta(days=days)
-        total, other = Decimal(0), 0
-        for at, kind, amount, cur in self.events:
-            if self.answered_at < at <= end and kind in MONEY_IN:
-                if cur == currency:
-                    total += MONEY_IN[kind] * amount
-                else:
-                    other += 1
-        return float(total), other
+    root_cause_id: int | None
+    days: int
+    customers: int
+    churned: int
+    revenue: Decimal
+    revenue_squares: Decimal
+    other_currency_events: int
 
 
-# The breakdowns the results report offers: name -> (label, the key of an answerer, names for keys).
+# The breakdowns the results report offers: name -> (label, the key of a cell, names for keys).
 # Segment and journey stage plug in here once they exist as customer / response fields of their own.
 DIMENSIONS = {
-    "team": (_("Team"), lambda a: a.team_id, team_names_by_id),
-    "root-cause": (_("Root cause"), lambda a: a.root_cause_id, cause_names),
+    "team": (_("Team"), lambda c: c.team_id, team_names_by_id),
+    "root-cause": (_("Root cause"), lambda c: c.root_cause_id, cause_names),
 }
 
+# One statement, grouped in the database, in SQL that PostgreSQL and SQLite both run (no DISTINCT
+# ON, no LATERAL, no casts or interval literals: the date arithmetic comes compiled by the ORM).
+# `latest`: each customer's latest NPS answer in the period (ROW_NUMBER() over the customer's
+# answers, newest first; the filters' own SQL) with the end of each window (answered_at + N days,
+# 24-hour days as in Python). `first_cases`: the first case opened from each detractor's answer.
+# `people`: each customer's group from that case and whether a recovery check said "put right" --
+# the rule feedback_group states. `own`: each customer's own events within their longest window,
+# summed per window (on PostgreSQL an index-only probe of (customer, occurred_at) per customer; a
+# join over a union of every kind of event made it hash all the events). `others`: the same for the
+# events of customers merged into them and the churn of accounts they are a contact of (with no
+# customer named): few customers have either. `per_person`: the two added, each window's churn
+# flag, revenue in the report currency and events in other currencies. Then one row per group,
+# team, root cause and window whose customers' window has passed by `now`.
+RESULTS_SQL = """
+WITH latest AS MATERIALIZED ({latest}),
+first_cases AS MATERIALIZED (
+    SELECT ranked.response_id, ranked.id, ranked.status, ranked.outcome, ranked.first_contacted_at,
+           ranked.overdue_at, ranked.root_cause_id
+    FROM (SELECT c.response_id, c.id, c.status, c.outcome, c.first_contacted_at, c.overdue_at, c.root_cause_id,
+                 ROW_NUMBER() OVER (PARTITION BY c.response_id ORDER BY c.created_at, c.id) AS n
+          FROM cases_case c WHERE c.response_id IN (SELECT l.id FROM latest l WHERE l.nps <= 6)) ranked
+    WHERE ranked.n = 1
+),
+people AS MATERIALIZED (
+    SELECT l.customer_id, l.answered_at, {ends}, l.team_id, c.root_cause_id,
+           CASE WHEN l.nps >= 9 THEN 'promoter'
+                WHEN l.nps >= 7 THEN 'passive'
+                WHEN c.id IS NULL THEN 'not_contacted'
+                WHEN c.status = %(closed)s AND c.outcome = %(resolved)s THEN
+                     CASE WHEN EXISTS (SELECT 1 FROM followup_verification v
+                                       WHERE v.case_id = c.id AND v.recovered = %(true)s)
+                          THEN 'resolved_verified' ELSE 'resolved_unverified' END
+                WHEN c.first_contacted_at IS NOT NULL AND c.overdue_at IS NULL THEN 'contacted_unresolved'
+                ELSE 'not_contacted' END AS grp
+    FROM latest l LEFT JOIN first_cases c ON c.response_id = l.id
+),
+own AS MATERIALIZED (
+    SELECT p.customer_id, {per_window}
+    FROM people p JOIN outcomes_outcomeevent f ON f.customer_id = p.customer_id
+         AND f.occurred_at > p.answered_at AND f.occurred_at <= p.end_{longest}
+    GROUP BY p.customer_id
+),
+others AS MATERIALIZED (
+    SELECT p.customer_id, {per_window}
+    FROM people p JOIN (
+        SELECT m.merged_into_id AS customer_id, e.occurred_at, e.kind, e.amount, e.currency
+        FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
+        WHERE m.merged_into_id IS NOT NULL
+        UNION ALL
+        SELECT ct.customer_id, e.occurred_at, e.kind, e.amount, e.currency
+        FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
+        WHERE e.customer_id IS NULL AND e.kind = %(churn)s
+    ) f ON f.customer_id = p.customer_id AND f.occurred_at > p.answered_at AND f.occurred_at <= p.end_{longest}
+    GROUP BY p.customer_id
+),
+per_person AS MATERIALIZED (
+    SELECT p.grp, p.team_id, p.root_cause_id, p.answered_at, {sums}
+    FROM people p LEFT JOIN own o ON o.customer_id = p.customer_id LEFT JOIN others x ON x.customer_id = p.customer_id
+)
+{cells}
+"""
+_MONEY = "CASE f.kind " + " ".join(f"WHEN '{kind}' THEN {sign}" for kind, sign in MONEY_IN.items()) + " END"
+_CELLS = """SELECT grp, team_id, root_cause_id, {days}, count(*), sum(churned_{days}), sum(revenue_{days}),
+       sum(revenue_{days} * revenue_{days}), sum(other_{days})
+FROM per_person WHERE answered_at <= %(matured_{days})s GROUP BY grp, team_id, root_cause_id"""
 
-def answerers(filters: ReportFilters) -> list[Answerer]:
-    """The period's answerers, each with their group and outcome events: the answers, their cases,
-    the recovery checks that said "put right", then customer_events (four queries). The cases,
-    checks and events are found through subqueries of the period's answers, never a list of ids
-    sent back to the database."""
+
+def _results_sql(latest_sql: str) -> str:
+    per_window = []
+    for days in WINDOWS:
+        within = f"f.occurred_at <= p.end_{days}"
+        per_window += [
+            f"max(CASE WHEN f.kind = %(churn)s AND {within} THEN 1 ELSE 0 END) AS churned_{days}",
+            f"coalesce(sum(CASE WHEN f.currency = %(currency)s AND {within} THEN {_MONEY} * f.amount END), 0)"
+            f" AS revenue_{days}",
+            f"count(CASE WHEN {_MONEY} IS NOT NULL AND f.currency <> %(currency)s AND {within} THEN 1 END)"
+            f" AS other_{days}",
+        ]
+    sums = []
+    for days in WINDOWS:
+        sums += [f"CASE WHEN o.churned_{days} = 1 OR x.churned_{days} = 1 THEN 1 ELSE 0 END AS churned_{days}",
+                 f"coalesce(o.revenue_{days}, 0) + coalesce(x.revenue_{days}, 0) AS revenue_{days}",
+                 f"coalesce(o.other_{days}, 0) + coalesce(x.other_{days}, 0) AS other_{days}"]
+    return RESULTS_SQL.format(
+        latest=latest_sql, ends=", ".join(f"l.end_{days}" for days in WINDOWS), longest=max(WINDOWS),
+        per_window=",\n           ".join(per_window), sums=", ".join(sums),
+        cells="\nUNION ALL\n".join(_CELLS.format(days=days) for days in WINDOWS))
+
+
+def compiled(queryset, alias: str) -> tuple[str, dict]:
+    """A queryset's SQL with its parameters named (p0, p1...), to embed in a statement of our own
+    with named parameters of its own."""
+    sql, values = queryset.query.get_compiler(using=alias).as_sql()
+    names = {f"p{i}": value for i, value in enumerate(values)}
+    return sql % tuple(f"%({name})s" for name in names), names
+
+
+def plus_days(field_name: str, days: int) -> ExpressionWrapper:
+    """`field_name` + `days` 24-hour days, as the ORM writes it for the database at hand."""
+    return ExpressionWrapper(F(field_name) + dt.timedelta(days=days), output_field=DateTimeField())
+
+
+def as_decimal(value) -> Decimal:
+    """A sum as the database gave it (numeric on PostgreSQL, a float or an int on SQLite)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+def result_cells(filters: ReportFilters) -> list[Cell]:
+    """The period's answerers counted into cells (group, team, root cause, window) by one SQL
+    statement: every figure of the results report is a sum over these cells."""
     answers = filters.responses(SurveyResponse.objects.filter(nps__isnull=False, customer__isnull=False))
-    rows = answers.order_by("customer_id", "-answered_at", "-id").values_list(
-        "id", "customer_id", "answered_at", "nps", "team_id")
-    latest: dict[int, Answerer] = {}
-    for rid, cid, answered_at, nps, team_id in rows:
-        if cid not in latest:
-            latest[cid] = Answerer(cid, rid, answered_at, nps, team_id)
-    people = list(latest.values())
-    if not people:
-        return people
-    detractor_answers = answers.filter(nps__lte=6).order_by().values("id")
-    cases = {}
-    for case in (Case.objects.filter(response_id__in=detractor_answers).order_by("response_id", "created_at")
-                 .values("id", "response_id", "status", "outcome", "first_contacted_at", "overdue_at", "root_cause_id")):
-        cases.setdefault(case["response_id"], case)
-    verified = set(Verification.objects.filter(case__response_id__in=detractor_answers, recovered=True)
-                   .values_list("case_id", flat=True))
-    for person in people:
-        case = cases.get(person.response_id)
-        person.group = feedback_group(person.nps, case, verified)
-        person.root_cause_id = case["root_cause_id"] if case else None
-    first = min(p.answered_at for p in people)
-    last = max(p.answered_at for p in people) + dt.timedelta(days=max(WINDOWS))
-    by_customer = {p.customer_id: p for p in people}
-    for cid, events in customer_events(answers.order_by().values("customer_id"), first, last).items():
-        if cid in by_customer:
-            by_customer[cid].events.extend(events)
-    return people
-
-
-def customer_events(ids, first: dt.datetime, last: dt.datetime, kinds: tuple[str, ...] = ()
-                    ) -> dict[int, list[tuple[dt.datetime, str, Decimal, str]]]:
-    """The outcome events in (first, last] of the customers `ids` (a list, or a subquery of customer
-    ids): their own, those of customers merged into them, and the churn of accounts they are a
-    contact of (an account that leaves takes its contacts with it; its revenue is not split among
-    them). Four queries, none joining the events to another table."""
-    found: dict[int, list] = defaultdict(list)
-    merged = dict(Customer.objects.filter(merged_into_id__in=ids).values_list("pk", "merged_into_id"))
-    events = OutcomeEvent.objects.filter(occurred_at__gt=first, occurred_at__lte=last)
-    if kinds:
-        events = events.filter(kind__in=kinds)
-    for cid, at, kind, amount, cur in (events.filter(Q(customer_id__in=ids) | Q(customer_id__in=list(merged)))
-                                       .values_list("customer_id", "occurred_at", "kind", "amount", "currency")):
-        found[merged.get(cid, cid)].append((at, kind, amount, cur))
-    if kinds and OutcomeEvent.Kind.CHURN not in kinds:
-        return found
-    contacts: dict[int, list[int]] = defaultdict(list)
-    for cid, account_id in Contact.objects.filter(customer_id__in=ids).values_list("customer_id", "account_id"):
-        contacts[account_id].append(cid)
-    if contacts:
-        for account_id, at, amount, cur in (
-            events.filter(account_id__in=list(contacts), customer__isnull=True, kind=OutcomeEvent.Kind.CHURN)
-            .values_list("account_id", "occurred_at", "amount", "currency")
-        ):
-            for cid in contacts[account_id]:
-                found[cid].append((at, OutcomeEvent.Kind.CHURN, amount, cur))
-    return found
+    latest = (answers.order_by()
+              .annotate(newest=Window(RowNumber(), partition_by=[F("customer_id")],
+                                      order_by=[F("answered_at").desc(), F("id").desc()]),
+                        **{f"end_{days}": plus_days("answered_at", days) for days in WINDOWS})
+              .filter(newest=1)
+              .values("id", "customer_id", "answered_at", "nps", "team_id", *(f"end_{days}" for days in WINDOWS)))
+    alias = router.db_for_read(SurveyResponse)
+    connection = connections[alias]
+    latest_sql, params = compiled(latest, alias)
+    params |= {"closed": Case.Status.CLOSED, "resolved": Case.Outcome.RESOLVED, "true": True,
+               "churn": OutcomeEvent.Kind.CHURN, "currency": settings.OUTCOMES_REPORT_CURRENCY}
+    params |= {f"matured_{days}": connection.ops.adapt_datetimefield_value(filters.now - dt.timedelta(days=days))
+               for days in WINDOWS}
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Memory enough for the period's answers to be sorted by customer, and the people grouped,
+            # without spilling to disk (SET LOCAL: this transaction only). The statement is the same.
+            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        cursor.execute(_results_sql(latest_sql), params)
+        rows = cursor.fetchall()
+    return [Cell(group, team_id, cause_id, days, customers, int(churned), as_decimal(revenue), as_decimal(squares),
+                 int(other)) for group, team_id, cause_id, days, customers, churned, revenue, squares, other in rows]
 
 
 def feedback_group(nps: int, case: dict | None, verified: set[int]) -> str:
@@ -232,15 +279,16 @@ class GroupFigures:
         return None if self.churn_pct is None else round(100 - self.churn_pct, 1)
 
 
-def figures(people: list[Answerer], days: int, now: dt.datetime, currency: str) -> GroupFigures:
-    """A group's figures over one window, counting only customers whose window has passed."""
-    matured = [p for p in people if p.answered_at + dt.timedelta(days=days) <= now]
-    churned = sum(1 for p in matured if p.churned(days))
-    low, high = wilson(churned, len(matured))
-    revenues = [p.revenue(days, currency) for p in matured]
-    mean, rlow, rhigh = mean_interval([r for r, _o in revenues])
-    return GroupFigures(len(matured), churned, round(100 * churned / len(matured), 1) if matured else None, low, high,
-                        mean, rlow, rhigh, sum(o for _r, o in revenues))
+def figures(cells: list[Cell]) -> GroupFigures:
+    """The figures of the customers in `cells` (one window): the churn rate and its Wilson interval,
+    the revenue per customer and its normal interval from the sums."""
+    n = sum(c.customers for c in cells)
+    churned = sum(c.churned for c in cells)
+    low, high = wilson(churned, n)
+    mean, rlow, rhigh = mean_interval(n, sum((c.revenue for c in cells), Decimal(0)),
+                                      sum((c.revenue_squares for c in cells), Decimal(0)))
+    return GroupFigures(n, churned, round(100 * churned / n, 1) if n else None, low, high,
+                        mean, rlow, rhigh, sum(c.other_currency_events for c in cells))
 
 
 def _columns(currency: str) -> list[Column]:
@@ -274,40 +322,39 @@ RESULTS_DESCRIPTION = _(
     "with care.")
 
 
-def closed_loop_results(filters: ReportFilters, people: list[Answerer] | None = None) -> Table:
+def _window(cells: list[Cell], days: int, groups) -> list[Cell]:
+    return [c for c in cells if c.days == days and c.group in groups]
+
+
+def closed_loop_results(filters: ReportFilters, cells: list[Cell] | None = None) -> Table:
     currency = settings.OUTCOMES_REPORT_CURRENCY
-    people = answerers(filters) if people is None else people
-    by_group = defaultdict(list)
-    for person in people:
-        by_group[person.group].append(person)
+    cells = result_cells(filters) if cells is None else cells
     table = Table("closed-loop-results", _("Closed-loop results"),
                   [Column("group", _("Group")), *_columns(currency)], description=RESULTS_DESCRIPTION)
     for key, label in GROUPS:
         for days in WINDOWS:
-            table.add({"group": str(label), **_row(figures(by_group[key], days, filters.now, currency), days)})
+            table.add({"group": str(label), **_row(figures(_window(cells, days, (key,))), days)})
     return table
 
 
 def closed_loop_results_by(filters: ReportFilters, *, by: str, days: int = 180,
-                           people: list[Answerer] | None = None) -> Table:
+                           cells: list[Cell] | None = None) -> Table:
     """One window (180 days), each group split by team or root cause (detractor groups only for a
     root cause: passives and promoters have no case)."""
     currency = settings.OUTCOMES_REPORT_CURRENCY
     label, key_of, names_of = DIMENSIONS[by]
-    people = answerers(filters) if people is None else people
-    cells = defaultdict(list)
-    for person in people:
-        if by == "root-cause" and person.group not in DETRACTOR_GROUPS:
-            continue
-        cells[(key_of(person), person.group)].append(person)
-    names = names_of({k for k, _g in cells})
+    cells = result_cells(filters) if cells is None else cells
+    split = defaultdict(list)
+    for cell in _window(cells, days, DETRACTOR_GROUPS if by == "root-cause" else GROUP_LABELS):
+        split[(key_of(cell), cell.group)].append(cell)
+    names = names_of({k for k, _g in split})
     table = Table(f"closed-loop-results-by-{by}", _("Closed-loop results by %(dimension)s (%(days)d days)") % {
         "dimension": str(label).lower(), "days": days},
         [Column("slice", label), Column("group", _("Group")), *_columns(currency)], description=RESULTS_DESCRIPTION)
     order = {g: i for i, (g, _l) in enumerate(GROUPS)}
-    for key, group in sorted(cells, key=lambda kg: (names.get(kg[0], "~"), order[kg[1]])):
+    for key, group in sorted(split, key=lambda kg: (names.get(kg[0], "~"), order[kg[1]])):
         table.add({"slice": names.get(key, str(_("(none)"))), "group": str(GROUP_LABELS[group]),
-                   **_row(figures(cells[(key, group)], days, filters.now, currency), days)})
+                   **_row(figures(split[(key, group)]), days)})
     return table
 
 
@@ -318,11 +365,9 @@ VALUE_DESCRIPTION = _(
     "who are reached may differ from those who are not, so read it beside the intervals.")
 
 
-def closed_loop_value(filters: ReportFilters, people: list[Answerer] | None = None) -> Table:
+def closed_loop_value(filters: ReportFilters, cells: list[Cell] | None = None) -> Table:
     currency = settings.OUTCOMES_REPORT_CURRENCY
-    people = answerers(filters) if people is None else people
-    resolved = [p for p in people if p.group in ("resolved_verified", "resolved_unverified")]
-    ignored = [p for p in people if p.group == "not_contacted"]
+    cells = result_cells(filters) if cells is None else cells
     table = Table("closed-loop-value", _("Estimated value of closing the loop"), [
         Column("days", _("Window (days after the answer)"), True),
         Column("resolved", _("Resolved detractors"), True),
@@ -334,7 +379,8 @@ def closed_loop_value(filters: ReportFilters, people: list[Answerer] | None = No
         Column("small", _("Small group (under %(n)d)") % {"n": SMALL_GROUP}),
     ], description=VALUE_DESCRIPTION)
     for days in WINDOWS:
-        a, b = figures(resolved, days, filters.now, currency), figures(ignored, days, filters.now, currency)
+        a = figures(_window(cells, days, ("resolved_verified", "resolved_unverified")))
+        b = figures(_window(cells, days, ("not_contacted",)))
         gap = round(a.revenue - b.revenue, 2) if a.revenue is not None and b.revenue is not None else None
         churn_gap = round(b.churn_pct - a.churn_pct, 1) if a.churn_pct is not None and b.churn_pct is not None else None
         table.add({"days": days, "resolved": a.customers, "not_contacted": b.customers, "revenue_gap": gap,

@@ -7,7 +7,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from customers.services import contact_set
 from outcomes.models import OutcomeEvent
@@ -140,12 +142,12 @@ def test_only_cx_admins_create_and_managers_list_their_teams_events(api_client, 
     mia = _as(api_client, personas.mia).get(URL).json()
     assert sorted(r["external_id"] for r in mia["results"]) == ["inv-1", "inv-3"]  # North's Ann and her account
     adam = _as(api_client, personas.adam)
-    assert adam.get(URL).json()["count"] == 3
+    assert len(adam.get(URL).json()["results"]) == 3
     assert [r["external_id"] for r in adam.get(f"{URL}?customer={bo.pk}").json()["results"]] == ["inv-2"]
     assert [r["external_id"] for r in adam.get(f"{URL}?account={northwind.pk}").json()["results"]] == ["inv-3"]
     assert [r["external_id"] for r in adam.get(f"{URL}?kind=expansion").json()["results"]] == ["inv-3"]
-    assert adam.get(f"{URL}?occurred_from=2026-03-02").json()["count"] == 0
-    assert adam.get(f"{URL}?occurred_to=2026-03-01&currency=eur").json()["count"] == 3
+    assert adam.get(f"{URL}?occurred_from=2026-03-02").json()["results"] == []
+    assert len(adam.get(f"{URL}?occurred_to=2026-03-01&currency=eur").json()["results"]) == 3
     assert adam.get(f"{URL}?kind=gift").status_code == 400
     detail = adam.get(f"{URL}{OutcomeEvent.objects.get(external_id='inv-1').pk}/").json()
     assert (detail["kind"], detail["amount"], detail["currency"], detail["customer"]) == (
@@ -158,7 +160,39 @@ def test_the_list_keeps_within_its_query_budget(api_client, personas, world, dja
                                         format="json")
     client = _as(api_client, personas.mia)
     with django_assert_max_num_queries(6):
-        assert client.get(URL).json()["count"] == 30
+        assert len(client.get(URL).json()["results"]) == 30
+
+
+def test_the_list_pages_by_cursor_newest_first_without_counting(api_client, personas, world):
+    """120 events, 40 of them on one day (ties broken by id): pages of 50 walked by their next links
+    give each event once, newest first, and no page counts the list."""
+    items = [_item(external_id=f"d{i:03d}", customer_external_id="C-1",
+                   occurred_on=(dt.date(2026, 1, 1) + dt.timedelta(days=i if i < 80 else 100)).isoformat())
+             for i in range(120)]
+    adam = _as(api_client, personas.adam)
+    assert adam.post(URL, items, format="json").json()["created"] == 120
+    expected = list(OutcomeEvent.objects.order_by("-occurred_at", "-id").values_list("external_id", flat=True))
+    seen, url, pages = [], URL + "?page_size=50", 0
+    while url:
+        with CaptureQueriesContext(connection) as queries:
+            page = adam.get(url)
+        assert page.status_code == 200, page.content
+        body = page.json()
+        assert "count" not in body
+        assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+        seen += [r["external_id"] for r in body["results"]]
+        url, pages = body["next"], pages + 1
+    assert pages == 3
+    assert seen == expected and len(set(seen)) == 120
+    assert seen[:3] == ["d119", "d118", "d117"]  # the 40 of one day come first, the newest id first
+
+
+def test_a_bad_cursor_is_a_404_and_a_page_size_is_bounded(api_client, personas, world):
+    adam = _as(api_client, personas.adam)
+    adam.post(URL, [_item(external_id=f"x{i}", customer_external_id="C-1") for i in range(3)], format="json")
+    assert adam.get(f"{URL}?cursor=not-a-cursor").status_code == 404
+    assert len(adam.get(f"{URL}?page_size=2").json()["results"]) == 2
+    assert len(adam.get(f"{URL}?page_size=100000").json()["results"]) == 3
 
 
 @pytest.mark.parametrize("item, field, message", [
