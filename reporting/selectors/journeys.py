@@ -5,7 +5,9 @@ The moments of truth are in reporting.selectors.moments.
 
 Definitions (docs/journeys.md):
 - responses, NPS, CSAT, CES: the responses answered in the period that belong to the stage
-  (reporting.selectors.scoring, the same counting as the scores page).
+  (reporting.selectors.scoring, the same counting as the scores page), read like the scores page
+  from the daily score rollup (surveys.ScoreRollup, which also sums the score index) unless a
+  filter narrows by something the rollup is not keyed by (common.rollup_rows).
 - score index (0-100): every answer on one scale, averaged: CSAT as % of its scale, else CES as
   ease % of its scale, else NPS x 10. Stages measured by different metrics compare on it.
 - cases: cases opened in the period whose opening response belongs to the stage; open: those
@@ -17,6 +19,7 @@ Definitions (docs/journeys.md):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -30,11 +33,23 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case
 from journeys.selectors import StageMap, default_journey, stage_map
 from reporting.filters import ReportFilters
+from reporting.selectors.common import (
+    CLOSED,
+    cause_label,
+    date_params,
+    inbox_url,
+    percentile,
+    rollup_rows,
+)
 from reporting.selectors.moments import journey_moments
-from reporting.selectors.common import CLOSED, cause_label, date_params, inbox_url, percentile
-from reporting.selectors.scoring import ces_ease01, csat_pct, score_aggregates, score_figures
+from reporting.selectors.scoring import (
+    ces_ease01,
+    csat_pct,
+    score_aggregates,
+    score_figures,
+)
 from reporting.tables import Column, Table, one_decimal, pct
-from surveys.models import ResponseTheme
+from surveys.models import ResponseTheme, ScoreRollup
 
 TOP_PER_STAGE = 3
 # A stage needs this many responses in the period before it is ranked as a pain point.
@@ -135,7 +150,16 @@ SUMMED = ("responses", "index_sum", "index_n", "nps_n", "promoters", "passives",
 
 def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
     """The responses of the period by (stage, month): counts and sums only, so the stage table
-    adds the months up and the trend reads them as they are. One scan of the period's responses."""
+    adds the months up and the trend reads them as they are. From the daily score rollup when the
+    filters allow (its rows are keyed by day, team, survey, source and touchpoint: what a stage
+    is chosen by), else one scan of the period's responses."""
+    rollup = rollup_rows(filters, ScoreRollup.objects)
+    if rollup is not None:
+        return _monthly_from_rollup(rollup, smap)
+    return _monthly_from_responses(filters, smap)
+
+
+def _monthly_from_responses(filters: ReportFilters, smap: StageMap) -> list[dict]:
     aggregates = score_aggregates()
     aggregates.pop("ces_ease")
     return list(
@@ -145,6 +169,26 @@ def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
         .annotate(responses=Count("*"), index_sum=Sum(score_index()), index_n=Count(score_index()),
                   ces_ease_sum=Sum(ces_ease01()), ces_ease_n=Count(ces_ease01()), **aggregates)
     )
+
+
+ROLLUP_SUMS = ("responses", "index_sum", "index_n", "nps_n", "promoters", "passives", "detractors", "csat_n",
+               "csat_top2", "ces_n", "ces_ease_sum", "ces_ease_n", "ces_high_effort")
+
+
+def _monthly_from_rollup(rollup, smap: StageMap) -> list[dict]:
+    """monthly_scores' rows from the rollup's (a key may have several delta rows: they are summed).
+    The rollup keys its rows by touchpoint, survey and source under the responses' own column names,
+    so the stage map's expression reads them as it reads responses. A month is the local month's
+    first instant, as TruncMonth of the responses gives it."""
+    rows = (rollup.filter(smap.mapped_q()).annotate(stage=smap.stage_expression(), month=TruncMonth("day"))
+            .values("stage", "month")
+            .annotate(**{f"sum_{c}": Sum(c) for c in ROLLUP_SUMS}).filter(sum_responses__gt=0))
+    out = []
+    for r in rows:
+        month = r["month"]
+        out.append({"stage": r["stage"], "month": timezone.make_aware(dt.datetime(month.year, month.month, 1)),
+                    **{c: r[f"sum_{c}"] for c in ROLLUP_SUMS}})
+    return out
 
 
 def _period_q(field_name: str, filters: ReportFilters) -> Q:
