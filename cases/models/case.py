@@ -140,6 +140,12 @@ class Case(models.Model):
     )  # not indexed: read through the case, never looked up by the response
     answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
     answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
+    # The opening response's touchpoint, survey and webhook source, kept by database triggers
+    # (cases.response_keys) whatever writes the case or the response: the journey map chooses a
+    # case's stage from them without reading the response.
+    response_touchpoint = models.CharField(max_length=120, blank=True, default="", editable=False)
+    response_survey_id = models.IntegerField(null=True, blank=True, editable=False)
+    response_source_id = models.IntegerField(null=True, blank=True, editable=False)
     # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
     # and whether the person closing took one of them (None: nothing was suggested).
     root_cause_suggestions = models.JSONField(default=list, blank=True)
