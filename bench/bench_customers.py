@@ -1,17 +1,22 @@
-"""Customer page and account page benchmark: server time of the page of a customer with 500
-responses and of an account with 2,000 contacts, in a database of many customers and responses.
+"""Customer page, account page and journey map benchmark: server time of the page of a customer
+with 500 responses, of an account with 2,000 contacts, of their API detail, and of the journey map
+(as a manager of 5 of 50 teams and as an admin, every team), in a database of many customers and
+responses (the issue's size by default: 1,000,000 customers, 10,000,000 responses).
 
     DEBUG=1 .venv/bin/python -m bench.bench_customers [--customers N] [--responses N] [--keep] [--reuse]
     DEBUG=1 .venv/bin/python -m bench.bench_customers --ingest N
 
 What it does, in its own PostgreSQL database `closeloop_bench_customers` (created, migrated,
 filled and dropped; never the test or dev database):
-- 10 teams; N customers (default 1,000,000) with an e-mail identity each; M responses (default
-  10,000,000) spread over them and the teams, bulk-generated with SQL generate_series;
+- the reporting bench's data (bench/reports_data.py): 50 teams (a manager of 5 of them), N
+  customers, M responses over the last 365 days (NPS on all, CSAT on a third, CES on a quarter, 12
+  touchpoints, 10 surveys), M/10 cases with root causes, bulk-loaded with SQL generate_series, the
+  secondary indexes rebuilt after and the rollups rebuilt; an e-mail identity per customer; each
+  closed case's stored seconds to close; the journey map bench's journey (6 stages);
 - one customer with 500 responses (and 50 cases with contact attempts) in the agent's team, and
   one account with 2,000 contacts, each with an answer in the agent's team;
-- for an agent of that team, the customer page and the account page: 30 timed requests each
-  after 5 warm-ups through Django's test Client in-process; p50 / p95 / max and SQL queries.
+- the pages and API details (PAGES), 30 timed requests each after 5 warm-ups through Django's test
+  Client in-process; p50 / p95 / max, Django CPU, SQL time and queries.
 With --ingest N, instead: identity matching's cost on ingest (ingest_child), in its own database
 `closeloop_bench_customers_ingest`. Timed phases hold the machine's bench lock (/tmp/bench.lock);
 generation runs outside it. The measuring runs in a child process whose DATABASE_URL points at the
@@ -179,6 +184,7 @@ def child(n_customers: int, n_responses: int, reuse: bool = False) -> dict:
     if reuse:  # the data of an earlier --keep run: only the timing again
         from cases.models import Case
 
+        _close_durations()  # data kept before the bench filled them (idempotent)
         filled = {"seconds": 0.0, "customer": Customer.objects.get(external_id="star").pk,
                   "account": Account.objects.get(name="Big Account").pk, "cases": Case.objects.count()}
     else:
