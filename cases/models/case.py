@@ -196,6 +196,8 @@ class Case(models.Model):
             # "Recently closed" and reporting by closure date. Partial: every reader asks for closed
             # cases, and updates of open cases (the sweep) then maintain no entry here.
             models.Index(fields=["team", "-closed_at"], name="cases_case_closed_team", condition=Q(status="closed")),
+            # Every team's cases closed in a period (an admin's journey map: counts, medians, causes).
+            models.Index(fields=["-closed_at"], name="cases_case_closed_at", condition=Q(status="closed")),
             models.Index(fields=["root_cause"], name="cases_case_root_cause", condition=Q(root_cause__isnull=False)),
             # The recovery-check sweep (followup): cases closed as resolved in the last few days.
             models.Index(fields=["closed_at"], name="cases_case_resolved_closed",

@@ -192,15 +192,6 @@ def _monthly_from_rollup(rollup, smap: StageMap) -> list[dict]:
     return out
 
 
-def _period_q(field_name: str, filters: ReportFilters) -> Q:
-    q = Q()
-    if filters.start:
-        q &= Q(**{f"{field_name}__gte": filters.start})
-    if filters.end:
-        q &= Q(**{f"{field_name}__lt": filters.end})
-    return q
-
-
 class Median(Aggregate):
     """PostgreSQL's percentile_cont(0.5): the median of a group, interpolated as
     common.percentile does it (the portable path reads the values and computes it in Python)."""
@@ -219,27 +210,28 @@ def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
     """Per stage: cases opened in the period, those still open, cases closed in the period and
     their median business hours to close (each case's open seconds in its team's calendar, the clock
     the SLA runs on, stored on the case when it closed: docs/reporting.md "Stored per case").
-    Counts in one grouped query, the medians in one more (on PostgreSQL in SQL; elsewhere over the
-    stored durations in Python)."""
-    opened = _period_q("created_at", filters)
-    closed = Q(status=CLOSED) & _period_q("closed_at", filters)
-    qs = filters.cases().filter(opened | closed).order_by().annotate(stage=smap.stage_expression(CASE_PREFIX))
-    out = {r["stage"]: r for r in qs.values("stage").annotate(
-        n=Count("pk", filter=opened), open=Count("pk", filter=opened & ~Q(status=CLOSED)),
-        closed=Count("pk", filter=closed))}
-    timed = filters.cases(Case.objects.filter(status=CLOSED, close_business_seconds__isnull=False),
-                          date_field="closed_at").order_by().annotate(stage=smap.stage_expression(CASE_PREFIX))
+    Two grouped queries, each a range of one index (creation; closure): the opened cases, and the
+    closed ones with their median (on PostgreSQL in SQL; elsewhere over the stored durations in
+    Python, a third query)."""
+    stage = smap.stage_expression(CASE_PREFIX)
+    out: dict[int, dict] = defaultdict(lambda: {"n": 0, "open": 0, "closed": 0, "median": None})
+    opened = filters.cases(date_field="created_at").order_by().annotate(stage=stage)
+    for r in opened.values("stage").annotate(n=Count("pk"), open=Count("pk", filter=~Q(status=CLOSED))):
+        out[r["stage"]].update(n=r["n"], open=r["open"])
+    closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").order_by().annotate(stage=stage)
     if connection.vendor == "postgresql":
-        medians = {r["stage"]: r["median"] / 3600.0 for r in
-                   timed.values("stage").annotate(median=Median("close_business_seconds"))}
-    else:
-        durations: dict[int, list[float]] = defaultdict(list)
-        for stage, seconds in timed.values_list("stage", "close_business_seconds"):
-            durations[stage].append(seconds / 3600.0)
-        medians = {stage: percentile(sorted(values), 0.5) for stage, values in durations.items()}
-    for stage, row in out.items():
-        row["median"] = medians.get(stage)
-    return out
+        for r in closed.values("stage").annotate(closed=Count("pk"), median=Median("close_business_seconds")):
+            out[r["stage"]].update(closed=r["closed"], median=r["median"] / 3600.0 if r["median"] is not None else None)
+        return dict(out)
+    for r in closed.values("stage").annotate(closed=Count("pk")):
+        out[r["stage"]]["closed"] = r["closed"]
+    durations: dict[int, list[float]] = defaultdict(list)
+    for stage_id, seconds in closed.filter(close_business_seconds__isnull=False).values_list(
+            "stage", "close_business_seconds"):
+        durations[stage_id].append(seconds / 3600.0)
+    for stage_id, values in durations.items():
+        out[stage_id]["median"] = percentile(sorted(values), 0.5)
+    return dict(out)
 
 
 def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | None = None) -> dict[int, dict]:
