@@ -342,7 +342,9 @@ def report(f: dict) -> str:
         (f"Measured {datetime.date.today().isoformat()} on {_machine()}; PostgreSQL {_postgres_version()}. "
         f"{f['responses']:,} responses over 365 days from {f['customers']:,} customers, {f.get('cases', 0):,} cases, "
         "50 teams (bench/reports_data.py), one journey of 6 stages (bench_journeys); "
-        f"data generated with generate_series in {f['fill_seconds']:.0f} s. Server time per request (test Client "
+        + (f"data generated with generate_series in {f['fill_seconds']:.0f} s. " if f["fill_seconds"] else
+           "data of an earlier `--keep` run (timed again with `--reuse`). ")
+        + "Server time per request (test Client "
         f"in-process, DEBUG on), {REQUESTS} requests after {WARMUP} warm-ups. Targets: p95 < {TARGET_P95_MS} ms "
         f"for the customer and account pages (and their API), < {JOURNEY_TARGET_P95_MS} ms for the journey map: "
         f"**{'met' if met else 'not met'}**. Load average "
