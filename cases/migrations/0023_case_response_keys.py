@@ -3,7 +3,8 @@
 to their responses (at 10,000,000 responses that join hashed the whole responses table:
 docs/benchmarks_customers.md). The triggers are created, then every case is filled from its
 response (one UPDATE joined to the responses: expect a minute per million cases). An index of the
-closed cases by closure time serves an admin's journey map (every team's cases closed in a period)."""
+closed cases by closure time serves an admin's journey map (every team's cases closed in a period),
+and one of each team's cases by creation time, holding the keys, a manager's (index-only)."""
 
 from django.db import migrations, models
 
@@ -47,6 +48,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='case',
             index=models.Index(condition=models.Q(('status', 'closed')), fields=['-closed_at'], name='cases_case_closed_at'),
+        ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(fields=['team', 'created_at'], include=('status', 'response_touchpoint', 'response_survey_id', 'response_source_id', 'id'), name='cases_case_team_created'),
         ),
         migrations.RunPython(install, uninstall),
     ]

@@ -196,6 +196,10 @@ class Case(models.Model):
             # "Recently closed" and reporting by closure date. Partial: every reader asks for closed
             # cases, and updates of open cases (the sweep) then maintain no entry here.
             models.Index(fields=["team", "-closed_at"], name="cases_case_closed_team", condition=Q(status="closed")),
+            # A team's cases opened in a period, with what the journey map groups them by (stage
+            # from the stored response keys, open or not): an index-only read of the period.
+            models.Index(fields=["team", "created_at"], name="cases_case_team_created",
+                         include=["status", "response_touchpoint", "response_survey_id", "response_source_id", "id"]),
             # Every team's cases closed in a period (an admin's journey map: counts, medians, causes).
             models.Index(fields=["-closed_at"], name="cases_case_closed_at", condition=Q(status="closed")),
             models.Index(fields=["root_cause"], name="cases_case_root_cause", condition=Q(root_cause__isnull=False)),
