@@ -10,7 +10,12 @@ from django.db import connection
 from cases import response_keys
 from cases.models import Case
 from surveys.models import SurveyResponse
-from tests.factories import CaseFactory, SurveyFactory, SurveyResponseFactory, WebhookSourceFactory
+from tests.factories import (
+    CaseFactory,
+    SurveyFactory,
+    SurveyResponseFactory,
+    WebhookSourceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
