@@ -423,8 +423,8 @@ class ResponseTheme(models.Model):
 
 
 class ScoreRollup(models.Model):
-    """NPS, CSAT and CES counts of the responses answered on one local day, per team, survey and
-    touchpoint: what the Scores page and the score-trend API read instead of every response.
+    """NPS, CSAT and CES counts of the responses answered on one local day, per team, survey (and its
+    source) and touchpoint: what the Scores page and the score-trend API read instead of every response.
 
     Written only by the database triggers of surveys.rollups (every insert, update and delete of a
     response adds a signed delta row) and folded by `surveys.rollups.compact()`; a key may have
@@ -434,6 +434,7 @@ class ScoreRollup(models.Model):
     day = models.DateField()
     team_id = models.IntegerField(null=True)
     survey_id = models.IntegerField()
+    source_id = models.IntegerField()  # the survey's source (a journey stage may be mapped to a source)
     touchpoint = models.CharField(max_length=120)
     responses = models.BigIntegerField()
     nps_n = models.BigIntegerField()
@@ -446,6 +447,9 @@ class ScoreRollup(models.Model):
     ces_ease_n = models.BigIntegerField()
     ces_ease_sum = models.FloatField()
     ces_high_effort = models.BigIntegerField()
+    # The journey map's score index (0-100 per answer: CSAT % of scale, else CES ease %, else NPS x 10).
+    index_n = models.BigIntegerField()
+    index_sum = models.FloatField()
     fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
 
     class Meta:
@@ -453,9 +457,9 @@ class ScoreRollup(models.Model):
             # A manager's teams over the period (the Scores page, the trend API): covering, so the
             # page is an index-only scan of its rows wherever compaction left them in the table.
             models.Index(fields=["team_id", "day"], name="surveys_scorerollup_team_day",
-                         include=["survey_id", "touchpoint", "responses", "nps_n", "promoters", "passives",
+                         include=["survey_id", "source_id", "touchpoint", "responses", "nps_n", "promoters", "passives",
                                   "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum",
-                                  "ces_high_effort"]),
+                                  "ces_high_effort", "index_n", "index_sum"]),
             # Every team (an admin's reports) over the period.
             models.Index(fields=["day"], name="surveys_scorerollup_day"),
             # compact(): the deltas not folded yet.

@@ -1,4 +1,5 @@
-"""The daily score rollup: NPS, CSAT and CES counts per local day, team, survey and touchpoint,
+"""The daily score rollup: NPS, CSAT and CES counts (and the journey map's score index) per local
+day, team, survey (with its source) and touchpoint,
 kept by the database itself so that every write to a response counts, whatever wrote it.
 
 Why triggers: responses are written by the recording service (COPY in a unit of work), the CSV
@@ -11,7 +12,7 @@ Why deltas, not one row per key: the triggers only ever INSERT (a signed delta p
 the statement), so two workers recording answers to the same survey never wait on each other's
 rollup row and can never deadlock on it. Readers SUM whatever rows a key has; `compact()` (a
 periodic task) folds the fresh deltas of each key into one row, so the table stays about one row
-per (day, team, survey, touchpoint) with something in it.
+per (day, team, survey, source, touchpoint) with something in it.
 
 Days are local days of settings.TIME_ZONE, written into the trigger when it is created: after
 changing TIME_ZONE run `manage.py rollups --rebuild`, which recreates the triggers and
@@ -26,15 +27,19 @@ from surveys.vocabulary import DETRACTOR_AT_MOST, PASSIVE_AT_LEAST, PROMOTER_AT_
 
 TABLE = "surveys_scorerollup"
 RESPONSES = "surveys_surveyresponse"
-KEY = ("day", "team_id", "survey_id", "touchpoint")
+# source_id is the survey's source (a survey belongs to one), kept so that a journey stage mapped
+# to a webhook source reads its rows without relying on that (journeys.selectors.StageMap).
+KEY = ("day", "team_id", "survey_id", "source_id", "touchpoint")
 # The response columns the rollup reads: an UPDATE that changes none of them changes no count.
 READ_COLUMNS = (
     "answered_at",
     "team_id",
     "survey_id",
+    "source_id",
     "touchpoint",
     "nps",
     "csat",
+    "csat_scale_min",
     "csat_scale_max",
     "ces",
     "ces_scale_min",
@@ -60,6 +65,25 @@ def ces_ease_sql(p: str) -> str:
     )
 
 
+def csat_pct_sql(p: str) -> str:
+    """reporting.selectors.scoring.csat_pct in SQL: CSAT as 0..100 % of its scale."""
+    real = "double precision" if connection.vendor == "postgresql" else "REAL"
+    lo, hi, raw = (
+        f"CAST(COALESCE({p}csat_scale_min, 1) AS {real})",
+        f"CAST(COALESCE({p}csat_scale_max, 5) AS {real})",
+        f"CAST({p}csat AS {real})",
+    )
+    return f"100.0 * ({raw} - {lo}) / NULLIF({hi} - {lo}, 0.0)"
+
+
+def score_index_sql(p: str) -> str:
+    """reporting.selectors.journeys.score_index in SQL: one answer as 0..100, CSAT % of its scale,
+    else CES ease %, else NPS x 10 (NULL without any)."""
+    real = "double precision" if connection.vendor == "postgresql" else "REAL"
+    return (f"COALESCE({csat_pct_sql(p)}, ({ces_ease_sql(p)}) * 100.0, "
+            f"CAST({p}nps AS {real}) * 10.0)")
+
+
 def flag_sql(condition: str) -> str:
     return f"(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
@@ -74,11 +98,12 @@ def local_day_sql(column: str) -> str:
 
 def _values(p: str) -> dict[str, str]:
     """Each rollup column's value for one response (`p` is the row alias with its dot)."""
-    ease = ces_ease_sql(p)
+    ease, index = ces_ease_sql(p), score_index_sql(p)
     return {
         "day": local_day_sql(f"{p}answered_at"),
         "team_id": f"{p}team_id",
         "survey_id": f"{p}survey_id",
+        "source_id": f"{p}source_id",
         "touchpoint": f"{p}touchpoint",
         "responses": "1",
         "nps_n": flag_sql(f"{p}nps IS NOT NULL"),
@@ -93,6 +118,9 @@ def _values(p: str) -> dict[str, str]:
         "ces_ease_n": flag_sql(f"({ease}) IS NOT NULL"),
         "ces_ease_sum": f"COALESCE({ease}, 0.0)",
         "ces_high_effort": flag_sql(f"({ease}) < 0.5"),
+        # The journey map's score index (reporting.selectors.journeys): its count and sum.
+        "index_n": flag_sql(f"({index}) IS NOT NULL"),
+        "index_sum": f"COALESCE({index}, 0.0)",
     }
 
 
@@ -108,6 +136,8 @@ COUNTS = (
     "ces_ease_n",
     "ces_ease_sum",
     "ces_high_effort",
+    "index_n",
+    "index_sum",
 )
 COLUMNS = (*KEY, *COUNTS)
 

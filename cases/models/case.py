@@ -140,6 +140,12 @@ class Case(models.Model):
     )  # not indexed: read through the case, never looked up by the response
     answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
     answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
+    # The opening response's touchpoint, survey and webhook source, kept by database triggers
+    # (cases.response_keys) whatever writes the case or the response: the journey map chooses a
+    # case's stage from them without reading the response.
+    response_touchpoint = models.CharField(max_length=120, blank=True, default="", editable=False)
+    response_survey_id = models.IntegerField(null=True, blank=True, editable=False)
+    response_source_id = models.IntegerField(null=True, blank=True, editable=False)
     # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
     # and whether the person closing took one of them (None: nothing was suggested).
     root_cause_suggestions = models.JSONField(default=list, blank=True)
@@ -190,6 +196,12 @@ class Case(models.Model):
             # "Recently closed" and reporting by closure date. Partial: every reader asks for closed
             # cases, and updates of open cases (the sweep) then maintain no entry here.
             models.Index(fields=["team", "-closed_at"], name="cases_case_closed_team", condition=Q(status="closed")),
+            # A team's cases opened in a period, with what the journey map groups them by (stage
+            # from the stored response keys, open or not): an index-only read of the period.
+            models.Index(fields=["team", "created_at"], name="cases_case_team_created",
+                         include=["status", "response_touchpoint", "response_survey_id", "response_source_id", "id"]),
+            # Every team's cases closed in a period (an admin's journey map: counts, medians, causes).
+            models.Index(fields=["-closed_at"], name="cases_case_closed_at", condition=Q(status="closed")),
             models.Index(fields=["root_cause"], name="cases_case_root_cause", condition=Q(root_cause__isnull=False)),
             # The recovery-check sweep (followup): cases closed as resolved in the last few days.
             models.Index(fields=["closed_at"], name="cases_case_resolved_closed",

@@ -5,7 +5,9 @@ The moments of truth are in reporting.selectors.moments.
 
 Definitions (docs/journeys.md):
 - responses, NPS, CSAT, CES: the responses answered in the period that belong to the stage
-  (reporting.selectors.scoring, the same counting as the scores page).
+  (reporting.selectors.scoring, the same counting as the scores page), read like the scores page
+  from the daily score rollup (surveys.ScoreRollup, which also sums the score index) unless a
+  filter narrows by something the rollup is not keyed by (common.rollup_rows).
 - score index (0-100): every answer on one scale, averaged: CSAT as % of its scale, else CES as
   ease % of its scale, else NPS x 10. Stages measured by different metrics compare on it.
 - cases: cases opened in the period whose opening response belongs to the stage; open: those
@@ -17,11 +19,13 @@ Definitions (docs/journeys.md):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, FloatField, Q, Sum, Value
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -30,11 +34,23 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case
 from journeys.selectors import StageMap, default_journey, stage_map
 from reporting.filters import ReportFilters
+from reporting.selectors.common import (
+    CLOSED,
+    cause_label,
+    date_params,
+    inbox_url,
+    percentile,
+    rollup_rows,
+)
 from reporting.selectors.moments import journey_moments
-from reporting.selectors.common import CLOSED, cause_label, date_params, inbox_url, percentile
-from reporting.selectors.scoring import ces_ease01, csat_pct, score_aggregates, score_figures
+from reporting.selectors.scoring import (
+    ces_ease01,
+    csat_pct,
+    score_aggregates,
+    score_figures,
+)
 from reporting.tables import Column, Table, one_decimal, pct
-from surveys.models import ResponseTheme
+from surveys.models import ResponseTheme, ScoreRollup
 
 TOP_PER_STAGE = 3
 # A stage needs this many responses in the period before it is ranked as a pain point.
@@ -135,7 +151,16 @@ SUMMED = ("responses", "index_sum", "index_n", "nps_n", "promoters", "passives",
 
 def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
     """The responses of the period by (stage, month): counts and sums only, so the stage table
-    adds the months up and the trend reads them as they are. One scan of the period's responses."""
+    adds the months up and the trend reads them as they are. From the daily score rollup when the
+    filters allow (its rows are keyed by day, team, survey, source and touchpoint: what a stage
+    is chosen by), else one scan of the period's responses."""
+    rollup = rollup_rows(filters, ScoreRollup.objects)
+    if rollup is not None:
+        return _monthly_from_rollup(rollup, smap)
+    return _monthly_from_responses(filters, smap)
+
+
+def _monthly_from_responses(filters: ReportFilters, smap: StageMap) -> list[dict]:
     aggregates = score_aggregates()
     aggregates.pop("ces_ease")
     return list(
@@ -147,39 +172,72 @@ def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
     )
 
 
-def _period_q(field_name: str, filters: ReportFilters) -> Q:
-    q = Q()
-    if filters.start:
-        q &= Q(**{f"{field_name}__gte": filters.start})
-    if filters.end:
-        q &= Q(**{f"{field_name}__lt": filters.end})
-    return q
+ROLLUP_SUMS = ("responses", "index_sum", "index_n", "nps_n", "promoters", "passives", "detractors", "csat_n",
+               "csat_top2", "ces_n", "ces_ease_sum", "ces_ease_n", "ces_high_effort")
+
+
+def _monthly_from_rollup(rollup, smap: StageMap) -> list[dict]:
+    """monthly_scores' rows from the rollup's (a key may have several delta rows: they are summed).
+    The rollup keys its rows by touchpoint, survey and source under the responses' own column names,
+    so the stage map's expression reads them as it reads responses. A month is the local month's
+    first instant, as TruncMonth of the responses gives it."""
+    rows = (rollup.filter(smap.mapped_q()).annotate(stage=smap.stage_expression(), month=TruncMonth("day"))
+            .values("stage", "month")
+            .annotate(**{f"sum_{c}": Sum(c) for c in ROLLUP_SUMS}).filter(sum_responses__gt=0))
+    out = []
+    for r in rows:
+        month = r["month"]
+        out.append({"stage": r["stage"], "month": timezone.make_aware(dt.datetime(month.year, month.month, 1)),
+                    **{c: r[f"sum_{c}"] for c in ROLLUP_SUMS}})
+    return out
+
+
+class Median(Aggregate):
+    """PostgreSQL's percentile_cont(0.5): the median of a group, interpolated as
+    common.percentile does it (the portable path reads the values and computes it in Python)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+# A case's stage from the opening response's touchpoint, survey and source stored on the case
+# (cases.response_keys): no join to the responses.
+CASE_PREFIX = "response_"
 
 
 def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
     """Per stage: cases opened in the period, those still open, cases closed in the period and
     their median business hours to close (each case's open seconds in its team's calendar, the clock
     the SLA runs on, stored on the case when it closed: docs/reporting.md "Stored per case").
-    Counts in one grouped query, the closed cases' stored durations in one more."""
-    opened = _period_q("created_at", filters)
-    closed = Q(status=CLOSED) & _period_q("closed_at", filters)
-    qs = filters.cases().filter(opened | closed).order_by().annotate(stage=smap.stage_expression("response__"))
-    out = {r["stage"]: r for r in qs.values("stage").annotate(
-        n=Count("pk", filter=opened), open=Count("pk", filter=opened & ~Q(status=CLOSED)),
-        closed=Count("pk", filter=closed))}
+    Two grouped queries, each a range of one index (creation; closure): the opened cases, and the
+    closed ones with their median (on PostgreSQL in SQL; elsewhere over the stored durations in
+    Python, a third query)."""
+    stage = smap.stage_expression(CASE_PREFIX)
+    out: dict[int, dict] = defaultdict(lambda: {"n": 0, "open": 0, "closed": 0, "median": None})
+    opened = filters.cases(date_field="created_at").order_by().annotate(stage=stage)
+    for r in opened.values("stage").annotate(n=Count("pk"), open=Count("pk", filter=~Q(status=CLOSED))):
+        out[r["stage"]].update(n=r["n"], open=r["open"])
+    closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").order_by().annotate(stage=stage)
+    if connection.vendor == "postgresql":
+        for r in closed.values("stage").annotate(closed=Count("pk"), median=Median("close_business_seconds")):
+            out[r["stage"]].update(closed=r["closed"], median=r["median"] / 3600.0 if r["median"] is not None else None)
+        return dict(out)
+    for r in closed.values("stage").annotate(closed=Count("pk")):
+        out[r["stage"]]["closed"] = r["closed"]
     durations: dict[int, list[float]] = defaultdict(list)
-    for stage, seconds in qs.filter(closed, close_business_seconds__isnull=False).values_list(
+    for stage_id, seconds in closed.filter(close_business_seconds__isnull=False).values_list(
             "stage", "close_business_seconds"):
-        durations[stage].append(seconds / 3600.0)
-    for stage, row in out.items():
-        row["median"] = percentile(sorted(durations.get(stage, [])), 0.5)
-    return out
+        durations[stage_id].append(seconds / 3600.0)
+    for stage_id, values in durations.items():
+        out[stage_id]["median"] = percentile(sorted(values), 0.5)
+    return dict(out)
 
 
 def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | None = None) -> dict[int, dict]:
     """Every figure of the stage table, by stage id: four grouped queries whatever the number of
     stages (three when the monthly scores are passed in)."""
-    case_expr = smap.stage_expression("response__")
+    case_expr = smap.stage_expression(CASE_PREFIX)
     totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(SUMMED, 0))
     for row in monthly_scores(filters, smap) if monthly is None else monthly:
         for key in SUMMED:
@@ -195,7 +253,7 @@ def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | 
     )
     themes = _tops(
         filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at")
-        .order_by().annotate(stage=case_expr).values("stage", "theme__name").annotate(n=Count("pk")),
+        .order_by().annotate(stage=smap.stage_expression("response__")).values("stage", "theme__name").annotate(n=Count("pk")),
         "theme",
         lambda r: r["theme__name"],
     )

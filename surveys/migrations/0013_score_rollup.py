@@ -5,10 +5,11 @@ from django.db import migrations, models
 
 def create_triggers_and_backfill(apps, schema_editor):
     """The rollup's triggers, then the rollup of the responses already stored (existing installs).
-    surveys.rollups.rebuild() is also `manage.py rollups --rebuild`."""
-    from surveys import rollups
+    surveys.rollups.rebuild() is also `manage.py rollups --rebuild`.
 
-    rollups.rebuild()
+    Done by 0015 instead, the last migration that changes the rollup's columns: rebuild() is
+    today's code and writes every column the rollup has now, which this migration's table does
+    not have yet. Nothing writes responses between the two within one `migrate`."""
 
 
 def drop_triggers(apps, schema_editor):

@@ -208,3 +208,61 @@ def test_the_median_to_close_counts_business_hours_in_each_cases_team_calendar(p
         ("Buy", 3, 4.0), ("Receive", 0, None), ("Get help", 0, None)]
     north_only = selectors.journey_stages(ReportFilters(team_ids=frozenset({north.pk}), **period)).rows
     assert (north_only[0]["closed"], north_only[0]["close_median_h"]) == (2, 3.0)  # (2 + 4) / 2, not (66 + 4) / 2
+
+
+# --- the stage scores from the score rollup -------------------------------------------------------
+def local_days_filters(team_ids) -> ReportFilters:
+    """The page's own period: whole local days (the last 90 and today), which the rollup can answer."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return ReportFilters(team_ids=team_ids, start=today - dt.timedelta(days=90), end=today + dt.timedelta(days=1))
+
+
+def test_the_page_period_reads_the_stage_scores_from_the_rollup(mapped, django_assert_num_queries):
+    from reporting.selectors import journeys as journey_selectors
+
+    filters = local_days_filters(frozenset({mapped.north.pk}))
+    smap = stage_map(mapped.journey)
+    with django_assert_num_queries(1) as captured:
+        rows = journey_selectors.monthly_scores(filters, smap)
+    assert "surveys_scorerollup" in captured.captured_queries[0]["sql"]
+    assert "surveys_surveyresponse" not in captured.captured_queries[0]["sql"]
+    buy, receive, get_help = mapped.stages
+    assert sorted((r["stage"], r["responses"], r["index_n"], r["index_sum"], r["nps_n"], r["promoters"],
+                   r["detractors"], r["csat_n"], r["csat_top2"], r["ces_n"]) for r in rows) == sorted([
+        # Checkout 10, 9, 3 and the helpdesk source's 0: index 100 + 90 + 30 + 0.
+        (buy.pk, 4, 4, 220.0, 4, 2, 2, 0, 0, 0),
+        # CSAT 5 and 1 of 1-5: 100 % and 0 %.
+        (receive.pk, 2, 2, 100.0, 0, 0, 0, 2, 1, 0),
+        # CES 7 and 1 of 1-7: ease 100 % and 0 %.
+        (get_help.pk, 2, 2, 100.0, 0, 0, 0, 0, 0, 2),
+    ])
+
+
+def test_the_rollup_and_the_responses_give_the_same_stage_figures(mapped):
+    """Every figure of the stage table and the trend, read from the rollup (the page's period) and
+    from the responses themselves (the same period), for a manager and for an admin; with answers on
+    every metric, scales and directions, a survey mapped to a stage, a source mapped, and answers
+    changed and deleted after the rollup counted them."""
+    from reporting.selectors import journeys as journey_selectors
+
+    at = timezone.now() - dt.timedelta(days=40)
+    support = b.survey("Support")
+    b.response(mapped.north, at=at, nps=7, csat=4, csat_scale=(1, 5), touchpoint="Checkout")  # CSAT wins the index
+    b.response(mapped.north, at=at, ces=2, ces_scale=(1, 5), ces_high_is_easy=False, touchpoint="Delivery")
+    b.response(mapped.south, at=at, csat=9, csat_scale=(0, 10), touchpoint="Phone", on_survey=support)
+    moved = b.response(mapped.south, at=at, nps=6, touchpoint="Store")
+    SurveyResponse.objects.filter(pk=moved.pk).update(touchpoint="Delivery", nps=2)  # the triggers move its counts
+    SurveyResponse.objects.filter(touchpoint="Store").delete()
+    smap = stage_map(mapped.journey)
+    for team_ids in (frozenset({mapped.north.pk}), None):
+        filters = local_days_filters(team_ids)
+        from_rollup = journey_selectors._monthly_from_rollup(
+            journey_selectors.rollup_rows(filters, journey_selectors.ScoreRollup.objects), smap)
+        from_responses = journey_selectors._monthly_from_responses(filters, smap)
+
+        def key(rows):
+            return sorted(({**r, "index_sum": round(r["index_sum"], 9), "ces_ease_sum": round(r["ces_ease_sum"] or 0, 9)}
+                           for r in rows), key=lambda r: (r["stage"], r["month"]))
+
+        assert key(from_rollup) == key(from_responses)
+        assert len(from_rollup) >= 3
