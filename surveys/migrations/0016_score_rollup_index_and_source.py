@@ -21,7 +21,7 @@ def recreate_triggers_and_rebuild(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveys', '0014_scores_index_includes_survey_and_source'),
+        ('surveys', '0015_webhooksource_vendor_intercom_helpscout'),
     ]
 
     operations = [
