@@ -47,7 +47,7 @@ DB_NAME = os.environ.get("BENCH_REPORTS_DB", "closeloop_bench_reports")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 500
 DOC = ROOT / "docs" / "benchmarks_reports.md"
-CHILD_TIMEOUT = 14 * 60
+CHILD_TIMEOUT = 25 * 60  # the fill: about 13 min at load 12-14, plus 5 min for the stored report fields
 
 
 def _bench_url() -> str:
