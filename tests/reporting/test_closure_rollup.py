@@ -209,14 +209,18 @@ def test_it_stays_exact_through_reopening_reclosing_and_rescoring(
     assert_same_as_direct(manager(personas), monkeypatch)
 
 
-def test_a_customer_merge_changes_no_figure(personas, closures, monkeypatch):
-    before = panels(manager(personas)())
+def test_a_customer_merge_changes_no_root_cause_figure(personas, closures, monkeypatch):
+    def root_cause_panels():
+        return {k: v for k, v in panels(manager(personas)()).items() if k.startswith("root_cause")}
+
+    before = root_cause_panels()
     customer_merge(
         merged_id=closures[1].customer_id,
         target_id=closures[2].customer_id,
         by=personas.adam,
     )
-    assert panels(manager(personas)()) == before
+    assert root_cause_panels() == before
+    # Recovery may change (the merged customer's answers are linked anew), as the cases say.
     assert_same_as_direct(manager(personas), monkeypatch)
 
 
