@@ -1,6 +1,6 @@
 """The triggers that keep the responses' case flags (surveys migration 0015), then the flags of the
 responses recorded before them: reporting.coverage.rebuild (also run by `manage.py rollups
---rebuild`), in batches of 20,000 alerts, cases and case links, each its own transaction (the
+--rebuild`), in batches of 5,000 alerts, cases and case links, each its own transaction (the
 migration is therefore not atomic). Only the responses that have a case or an open-case alert are
 written: about one in ten in the reporting bench's data."""
 
