@@ -25,16 +25,16 @@ OPEN_CASE = "open_case"  # alerts.models.AlertRule.Action.OPEN_CASE
 # disk and joined for over ten minutes per batch; at 5,000 a batch took 7 s at load 12.
 BATCH = 5_000
 
-# Each flag: what it is for a response `r`, and the tables (with the condition on their rows) that
+# Each flag: what it is for a response (the row of the UPDATE: SQLite allows no alias in a trigger), and the tables (with the condition on their rows) that
 # name a response in their response_id.
 FLAGS = {
     "case_alert": (
-        f"EXISTS (SELECT 1 FROM alerts_alert a WHERE a.response_id = r.id AND a.action = '{OPEN_CASE}')",
+        f"EXISTS (SELECT 1 FROM alerts_alert a WHERE a.response_id = surveys_surveyresponse.id AND a.action = '{OPEN_CASE}')",
         {"alerts_alert": f"action = '{OPEN_CASE}'"},
     ),
     "case_linked": (
-        "(EXISTS (SELECT 1 FROM cases_case c WHERE c.response_id = r.id)"
-        " OR EXISTS (SELECT 1 FROM cases_caseresponse l WHERE l.response_id = r.id))",
+        "(EXISTS (SELECT 1 FROM cases_case c WHERE c.response_id = surveys_surveyresponse.id)"
+        " OR EXISTS (SELECT 1 FROM cases_caseresponse l WHERE l.response_id = surveys_surveyresponse.id))",
         {"cases_case": "true", "cases_caseresponse": "true"},
     ),
 }
@@ -50,8 +50,8 @@ def _flags_of(table: str) -> list[str]:
 def _recompute(flag: str, ids: str) -> str:
     """Set `flag` to what the rows say, for the responses whose ids `ids` (a SELECT) gives."""
     expression = FLAGS[flag][0]
-    return (f"UPDATE {RESPONSES} AS r SET {flag} = {expression} "
-            f"WHERE r.id IN ({ids}) AND r.{flag} IS DISTINCT FROM {expression}")
+    return (f"UPDATE {RESPONSES} SET {flag} = {expression} "
+            f"WHERE id IN ({ids}) AND {flag} IS DISTINCT FROM {expression}")
 
 
 def _name(table: str, op: str) -> str:
@@ -146,7 +146,7 @@ def rebuild() -> int:
     changed = 0
     with transaction.atomic(), connection.cursor() as cursor:
         for flag, (expression, _) in FLAGS.items():
-            cursor.execute(f"UPDATE {RESPONSES} AS r SET {flag} = false WHERE r.{flag} AND NOT {expression}")
+            cursor.execute(f"UPDATE {RESPONSES} SET {flag} = false WHERE {flag} AND NOT {expression}")
             changed += cursor.rowcount
     for flag, (_, tables) in FLAGS.items():
         for table, condition in tables.items():
@@ -156,8 +156,8 @@ def rebuild() -> int:
             for start in range(low or 0, (high or -1) + 1, BATCH):
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(
-                        f"UPDATE {RESPONSES} AS r SET {flag} = true WHERE r.id IN (SELECT response_id FROM {table} "
-                        f"WHERE id >= %s AND id < %s AND {condition}) AND NOT r.{flag}",
+                        f"UPDATE {RESPONSES} SET {flag} = true WHERE id IN (SELECT response_id FROM {table} "
+                        f"WHERE id >= %s AND id < %s AND {condition}) AND NOT {flag}",
                         [start, start + BATCH],
                     )
                     changed += cursor.rowcount

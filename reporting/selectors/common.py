@@ -73,7 +73,14 @@ def inbox_url(filters: ReportFilters, **params) -> str:
     known = inbox_filter_names()
     if known is not None:
         query = {k: v for k, v in query.items() if k in known}
-    return f"{base}?{urlencode(query)}" if query else base
+    return f"{base}?{'&'.join(_encoded(k, v) for k, v in query.items())}" if query else base
+
+
+@lru_cache(maxsize=4096)
+def _encoded(key: str, value: str) -> str:
+    """One `key=value` of a query string, as urlencode writes it: a page's links repeat the same
+    few (its dates, its teams, its causes) hundreds of times."""
+    return urlencode({key: value})
 
 
 def date_params(prefix: str, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, str]:
