@@ -3,32 +3,19 @@ recovery page's customer list (its newest MAX_LIST_ROWS answers): PostgreSQL wal
 and stops after a few thousand entries, instead of reading and sorting the period's closed cases.
 It is on cases' table but serves reporting's query, so reporting's migrations own it (as 0002).
 
-On PostgreSQL it is built with CREATE INDEX CONCURRENTLY (the migration is therefore not atomic)."""
+On PostgreSQL it is built with CREATE INDEX CONCURRENTLY (the migration is therefore not atomic;
+core/online_indexes.py)."""
 
 from django.db import migrations, models
 
+from core.online_indexes import create_index, drop_index
+
 NAME = "cases_case_answered_again"
-
-
-def _index() -> models.Index:
-    return models.Index(
-        fields=["-answered_again_at", "-id"],
-        name=NAME,
-        condition=models.Q(status="closed", answered_again_nps__isnull=False),
-    )
-
-
-def create(apps, schema_editor):
-    model = apps.get_model("cases", "Case")
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.add_index(model, _index())
-        return
-    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')  # an earlier, interrupted run
-    schema_editor.execute(_index().create_sql(model, schema_editor, concurrently=True))
-
-
-def drop(apps, schema_editor):
-    schema_editor.execute(f'DROP INDEX IF EXISTS "{NAME}"')
+INDEX = models.Index(
+    fields=["-answered_again_at", "-id"],
+    name=NAME,
+    condition=models.Q(status="closed", answered_again_nps__isnull=False),
+)
 
 
 class Migration(migrations.Migration):
@@ -36,4 +23,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("reporting", "0003_closure_rollup_recovery"), ("cases", "0021_report_fields_per_case")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [migrations.RunPython(create_index("cases.Case", INDEX), drop_index(NAME))]

@@ -8,32 +8,19 @@ a case is contacted or closed, which other indexes already make non-HOT updates.
 table but serves reporting's query, so reporting's migrations own it (as 0002 and 0004).
 
 On PostgreSQL it is built with CREATE INDEX CONCURRENTLY (the migration is therefore not atomic).
-SQLite has no INCLUDE: there the index holds its key columns only."""
+SQLite has no INCLUDE: there the index holds its key columns only (core/online_indexes.py)."""
 
 from django.db import migrations, models
 
+from core.online_indexes import create_index, drop_index
+
 NAME = "cases_case_team_created"
-INCLUDE = ["status", "closed_at", "root_cause", "reopen_count", "first_contacted_at", "first_contact_due",
-           "resolution_due", "value_at_risk", "first_contact_business_seconds", "close_business_seconds", "id"]
-
-
-def _index(vendor: str) -> models.Index:
-    return models.Index(fields=["team", "created_at"], name=NAME,
-                        include=INCLUDE if vendor == "postgresql" else None)
-
-
-def create(apps, schema_editor):
-    model = apps.get_model("cases", "Case")
-    vendor = schema_editor.connection.vendor
-    if vendor != "postgresql":
-        schema_editor.add_index(model, _index(vendor))
-        return
-    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')  # an earlier, interrupted run
-    schema_editor.execute(_index(vendor).create_sql(model, schema_editor, concurrently=True))
-
-
-def drop(apps, schema_editor):
-    schema_editor.execute(f'DROP INDEX IF EXISTS "{NAME}"')
+INDEX = models.Index(
+    fields=["team", "created_at"],
+    name=NAME,
+    include=["status", "closed_at", "root_cause", "reopen_count", "first_contacted_at", "first_contact_due",
+             "resolution_due", "value_at_risk", "first_contact_business_seconds", "close_business_seconds", "id"],
+)
 
 
 class Migration(migrations.Migration):
@@ -41,4 +28,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("reporting", "0005_response_case_flags")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [migrations.RunPython(create_index("cases.Case", INDEX), drop_index(NAME))]

@@ -5,11 +5,13 @@ so the KPI page counts the period's low scores and their coverage in an index-on
 probing alerts, cases and case links for every response (docs/benchmarks_reports.md).
 
 Adding a column with a constant default does not rewrite the table (PostgreSQL 11+). The index is
-rebuilt as 0008 and 0014 did: on PostgreSQL CREATE INDEX CONCURRENTLY under a temporary name, the
-old one dropped concurrently and the new one renamed, so webhooks keep being taken meanwhile (the
-migration is therefore not atomic); elsewhere the index is simply rebuilt."""
+rebuilt as 0008 and 0014 did (core/online_indexes.py): on PostgreSQL CREATE INDEX CONCURRENTLY
+under a temporary name, then swapped in, so webhooks keep being taken meanwhile (the migration is
+therefore not atomic); elsewhere the index is simply rebuilt."""
 
 from django.db import migrations, models
+
+from core.online_indexes import replace_index
 
 FIELDS = ["team", "answered_at"]
 NAME = "surveys_response_team_scores"
@@ -20,19 +22,7 @@ NEW_INCLUDE = [*OLD_INCLUDE, "case_alert", "case_linked"]
 
 
 def _rebuild(include: list[str]):
-    def rebuild(apps, schema_editor):
-        model = apps.get_model("surveys", "SurveyResponse")
-        if schema_editor.connection.vendor != "postgresql":
-            schema_editor.remove_index(model, models.Index(fields=FIELDS, name=NAME))
-            schema_editor.add_index(model, models.Index(fields=FIELDS, name=NAME, include=include))
-            return
-        index = models.Index(fields=FIELDS, name=TEMPORARY, include=include)
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{TEMPORARY}"')
-        schema_editor.execute(index.create_sql(model, schema_editor, concurrently=True))
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NAME}"')
-        schema_editor.execute(f'ALTER INDEX "{TEMPORARY}" RENAME TO "{NAME}"')
-
-    return rebuild
+    return replace_index("surveys.SurveyResponse", models.Index(fields=FIELDS, name=NAME, include=include), TEMPORARY)
 
 
 class Migration(migrations.Migration):
