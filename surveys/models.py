@@ -351,7 +351,7 @@ class SurveyResponse(models.Model):
             # (migration 0014): the journey map puts each response of the period in a stage by its
             # touchpoint, survey or source (journeys.selectors.StageMap), an index-only scan too. The
             # customer and the id too (0014): the closed-loop results pick each customer's latest
-            # answer of the period from it. The two flags too (0015): the KPI page's low scores and
+            # answer of the period from it. The two flags too (0016): the KPI page's low scores and
             # their coverage.
             models.Index(
                 fields=["team", "answered_at"],

@@ -1,4 +1,4 @@
-"""The triggers that keep the responses' case flags (surveys migration 0015), then the flags of the
+"""The triggers that keep the responses' case flags (surveys migration 0016), then the flags of the
 responses recorded before them: reporting.coverage.rebuild (also run by `manage.py rollups
 --rebuild`), in batches of 5,000 alerts, cases and case links, each its own transaction (the
 migration is therefore not atomic). Only the responses that have a case or an open-case alert are
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("reporting", "0004_answered_again_index"),
-        ("surveys", "0015_response_case_flags"),
+        ("surveys", "0016_response_case_flags"),
         ("alerts", "0007_reasons_as_codes"),
         ("cases", "0022_case_events_partitioned_by_month"),
     ]

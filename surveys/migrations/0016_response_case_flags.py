@@ -28,7 +28,7 @@ def _rebuild(include: list[str]):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("surveys", "0014_scores_index_includes_survey_and_source")]
+    dependencies = [("surveys", "0015_webhooksource_vendor_intercom_helpscout")]
 
     operations = [
         migrations.AddField(
