@@ -15,7 +15,7 @@ from cases.models import Case, CaseResponse
 from reporting import coverage, selectors
 from surveys.models import SurveyResponse
 from tests.reporting import builders as b
-from tests.reporting.test_kpis import MON, north, only_row, scope  # noqa: F401  (north: a fixture)
+from tests.reporting.test_kpis import MON, only_row, scope
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,8 @@ def stored() -> dict[int, tuple[bool, bool]]:
     return {pk: (a, l) for pk, a, l in SurveyResponse.objects.values_list("pk", "case_alert", "case_linked")}
 
 
-def test_an_open_case_alert_flags_its_response_until_it_goes(north):
+def test_an_open_case_alert_flags_its_response_until_it_goes(personas):
+    north = personas.north
     resp = b.response(north, at=MON, nps=9)
     assert flags(resp) == (False, False)
     notify = AlertRule.objects.create(name="Tell the manager", threshold=Decimal("6"), action=AlertRule.Action.NOTIFY)
@@ -54,7 +55,8 @@ def test_an_open_case_alert_flags_its_response_until_it_goes(north):
     assert flags(resp) == (False, False)
 
 
-def test_a_case_or_a_link_covers_a_response_until_both_go(north):
+def test_a_case_or_a_link_covers_a_response_until_both_go(personas):
+    north = personas.north
     opened = b.response(north, at=MON, nps=2)
     case = b.case(north, created=MON, resp=opened)
     assert flags(opened) == (False, True)
@@ -72,9 +74,10 @@ def test_a_case_or_a_link_covers_a_response_until_both_go(north):
     assert stored() == direct()
 
 
-def test_a_response_written_after_the_alert_naming_it_is_flagged(north):
+def test_a_response_written_after_the_alert_naming_it_is_flagged(personas):
     """A batch writes its rows table by table (core.unit_of_work): an alert may reach the database
     before the response it names (the foreign key is checked at commit)."""
+    north = personas.north
     rule = AlertRule.objects.create(name="Low", threshold=Decimal("6"), action=AlertRule.Action.OPEN_CASE)
     template = b.response(north, at=MON, nps=3)
     pk = template.pk + 1000
@@ -85,7 +88,8 @@ def test_a_response_written_after_the_alert_naming_it_is_flagged(north):
     assert flags(SurveyResponse.objects.get(pk=pk)) == (True, False)
 
 
-def test_rebuild_sets_every_flag_from_the_rows(north):
+def test_rebuild_sets_every_flag_from_the_rows(personas):
+    north = personas.north
     b.case(north, created=MON, resp=b.response(north, at=MON, nps=2))
     b.open_case_alert(b.response(north, at=MON, nps=8))
     b.attach(b.case(north, created=MON), b.response(north, at=MON, csat=2))
@@ -100,7 +104,8 @@ def test_rebuild_sets_every_flag_from_the_rows(north):
     assert coverage.rebuild() == 0  # nothing left to change
 
 
-def test_kpi_coverage_is_what_the_rows_give(north):
+def test_kpi_coverage_is_what_the_rows_give(personas):
+    north = personas.north
     at = MON.replace(hour=10)
     b.case(north, created=at, resp=b.response(north, at=at, nps=3))
     b.response(north, at=at, nps=5)
