@@ -31,7 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.machine import describe as _machine, write_figures
+from bench.machine import describe as _machine
+from bench.machine import write_figures
 from bench.reports_data import (
     CAUSES,
     CUSTOMERS,
@@ -39,7 +40,7 @@ from bench.reports_data import (
     TEAMS,
     fill,
 )
-from bench.reports_pages import REQUESTS, WARMUP, measure
+from bench.reports_pages import OTHER_REQUESTS, REQUESTS, WARMUP, measure
 
 ROOT = Path(__file__).resolve().parent.parent
 # BENCH_REPORTS_DB names another database (helpers sharing a machine each keep their own).
@@ -47,7 +48,7 @@ DB_NAME = os.environ.get("BENCH_REPORTS_DB", "closeloop_bench_reports")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TARGET_MS = 500
 DOC = ROOT / "docs" / "benchmarks_reports.md"
-CHILD_TIMEOUT = 14 * 60
+CHILD_TIMEOUT = 25 * 60  # the fill: about 13 min at load 12-14, plus 5 min for the stored report fields
 
 
 def _bench_url() -> str:
@@ -115,12 +116,12 @@ def _load() -> str:
 
 
 def report(f: dict) -> str:
-    ok = all(t["p95"] < TARGET_MS for t in f["targets"])
+    over = [t["label"] for t in (*f["targets"], *f["others"]) if t["p95"] >= TARGET_MS]
     s = f["scope"]
     generated = (
         f"generated with SQL generate_series in {f['seconds']:.0f} s (customers {f['customers_seconds']:.0f} s, "
         f"responses with index rebuild {f['responses_seconds']:.0f} s, cases {f['cases_seconds']:.0f} s, "
-        f"rollups {f.get('rollups_seconds', 0):.0f} s, "
+        f"report fields {f.get('fields_seconds', 0):.0f} s, rollups {f.get('rollups_seconds', 0):.0f} s, "
         "VACUUM ANALYZE the rest)"
         if "seconds" in f else "measured on a kept database (--measure-only)"
     )
@@ -136,8 +137,8 @@ def report(f: dict) -> str:
         f"in the default 90 days; {s['open']:,} open cases, {s['overdue']:,} of them overdue.",
         "",
         f"Server time per request (Django test Client in-process: middleware, session, view, SQL, template or "
-        f"JSON), {REQUESTS} requests after {WARMUP} warm-ups; 'first' is the cold first request (empty cache). "
-        f"Target p95 < {TARGET_MS} ms:",
+        f"JSON), {REQUESTS} requests after {WARMUP} warm-ups for the three bold targets, {OTHER_REQUESTS} for the "
+        f"others; 'first' is the cold first request (empty cache). Target p95 < {TARGET_MS} ms for every row:",
         "",
         "| what | first | p50 | p95 | max | SQL queries |",
         "|---|---:|---:|---:|---:|---:|",
@@ -150,11 +151,16 @@ def report(f: dict) -> str:
                      f"{t['max']:.0f} ms | {t['queries']} |")
     lines += [
         "",
-        f"Result: {'all three targets under' if ok else 'NOT all targets under'} {TARGET_MS} ms at p95. "
-        "The Scores page and the score-trend API sum the daily score rollup (surveys.ScoreRollup, an index-only "
-        "scan of surveys_scorerollup_team_day); the root-causes panels are one query of the closure rollup "
-        "(reporting.ClosureRollup), its prevention list the partial index cases_case_closed_prevention. Both rollups "
-        "are kept by database triggers (docs/reporting.md \"Rollups\"); the bench's generator writes through them.",
+        (f"Result: every page and API above under {TARGET_MS} ms at p95." if not over else
+         f"Result: NOT every page under {TARGET_MS} ms at p95; over: {'; '.join(over)}."),
+        "The Scores page and the score-trend API sum the daily score rollup (surveys.ScoreRollup); the root-causes "
+        "panels and Recovery's tables by team and root cause sum the closure rollup (reporting.ClosureRollup), the "
+        "prevention list reads the partial index cases_case_closed_prevention and Recovery's customer list "
+        "cases_case_answered_again. Both rollups are kept by database triggers (docs/reporting.md \"Rollups\"). The "
+        "KPI page counts the low scores and their coverage from flags stored on the responses, in the covering score "
+        "index (docs/reporting.md \"Stored per response\"), and its cases from the covering index "
+        "cases_case_team_created. The generator's bulk load bypasses triggers and services, so it sets the flags, "
+        "the per-case report fields and the rollups itself.",
         "The overdue dashboard reads `cases_case_open_team_cover`, the covering partial index of open cases "
         "that cases' migrations create.",
         "",

@@ -61,7 +61,9 @@ def _scope() -> dict:
     from reporting.filters import ReportFilterForm
 
     manager = User.objects.get(username="bench_manager")
-    filters = ReportFilterForm({}, user=manager).filters()
+    form = ReportFilterForm({}, user=manager)
+    form.is_valid()  # the default 90 days are only applied to a validated form (filters() reads cleaned_data)
+    filters = form.filters()
     now = timezone.now()
     from cases.selectors import overdue_q
 

@@ -13,7 +13,8 @@ class ClosureRollup(models.Model):
     Written only by the database triggers of reporting.rollups (every change to a case's status,
     closure time, team, root cause, opening response or prevention, and every change to the
     scores of a response that opened a closed case, adds a signed delta row), folded by
-    `reporting.rollups.compact()`: a key may have several rows at any moment, so readers SUM."""
+    `reporting.rollups.compact()`: a key may have several rows at any moment, so readers SUM.
+    The recovery page's "answered again" tables read it too (answered_again and the sums after it)."""
 
     day = models.DateField()
     team_id = models.IntegerField()
@@ -30,6 +31,13 @@ class ClosureRollup(models.Model):
     ces_n = models.BigIntegerField()
     ces_ease_n = models.BigIntegerField()
     ces_ease_sum = models.FloatField()
+    # Recovery: closed cases answered again after the closure (NPS), the opening and later scores
+    # summed, detractors before and those no longer detractors after (reporting.rollups._values).
+    answered_again = models.BigIntegerField(default=0)
+    before_sum = models.BigIntegerField(default=0)
+    after_sum = models.BigIntegerField(default=0)
+    detractors_before = models.BigIntegerField(default=0)
+    recovered = models.BigIntegerField(default=0)
     fresh = models.BooleanField(
         default=True, help_text="A delta not yet folded by compact()."
     )
@@ -54,6 +62,11 @@ class ClosureRollup(models.Model):
                     "ces_n",
                     "ces_ease_n",
                     "ces_ease_sum",
+                    "answered_again",
+                    "before_sum",
+                    "after_sum",
+                    "detractors_before",
+                    "recovered",
                 ],
             ),
             # Every team (an admin's reports) over the period.

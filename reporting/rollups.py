@@ -1,12 +1,13 @@
 """The closure rollup (reporting.ClosureRollup): closed cases per local day of closure, team, root
 cause, survey and touchpoint, with the score sums of the responses that opened them. Kept by
 database triggers, like the score rollup (surveys.rollups, which explains why triggers and why
-signed deltas); read by the root-causes page.
+signed deltas); read by the root-causes page and the recovery page's "answered again" tables.
 
 A case counts while it is closed (status closed, with a closure time). Two tables feed it:
 - cases_case: a statement that inserts, deletes or updates cases adds, per key, the counts of the
   changed cases as they are now minus as they were (only when status, closure time, team, root
-  cause, opening response or whether a prevention was written changed);
+  cause, opening response, customer, the score of the answer after the closure or whether a
+  prevention was written changed);
 - surveys_surveyresponse: a statement that changes the survey, touchpoint or scores of responses
   that opened closed cases moves those cases' figures the same way.
 A response that opened a case cannot be deleted (Case.response is PROTECT)."""
@@ -23,12 +24,13 @@ from surveys.rollups import (
     fold,
     local_day_sql,
 )
+from surveys.vocabulary import DETRACTOR_AT_MOST
 
 TABLE = "reporting_closurerollup"
 CASES = "cases_case"
 RESPONSES = "surveys_surveyresponse"
 KEY = ("day", "team_id", "root_cause_id", "survey_id", "touchpoint")
-COUNTS = (
+CLOSURE_COUNTS = (  # what the root-causes page sums
     "cases",
     "with_prevention",
     "nps_n",
@@ -40,8 +42,19 @@ COUNTS = (
     "ces_ease_n",
     "ces_ease_sum",
 )
+# Recovery (reporting.selectors.recovery): closed cases whose customer answered again (NPS) after
+# the closure (Case.answered_again_nps, stored when the answer is recorded), the opening and the
+# later score summed, and how many detractors stopped being one.
+RECOVERY_COUNTS = (
+    "answered_again",
+    "before_sum",
+    "after_sum",
+    "detractors_before",
+    "recovered",
+)
+COUNTS = (*CLOSURE_COUNTS, *RECOVERY_COUNTS)
 COLUMNS = (*KEY, *COUNTS)
-CASE_COLUMNS = ("status", "closed_at", "team_id", "root_cause_id", "response_id")
+CASE_COLUMNS = ("status", "closed_at", "team_id", "root_cause_id", "response_id", "customer_id", "answered_again_nps")
 RESPONSE_COLUMNS = (
     "survey_id",
     "touchpoint",
@@ -70,6 +83,7 @@ def _csat_pct(r: str) -> str:
 def _values(c: str, r: str) -> dict[str, str]:
     """Each rollup column's value for one closed case `c` and its opening response `r` (aliases with their dot)."""
     ease, pct = ces_ease_sql(r), _csat_pct(r)
+    again = f"{c}answered_again_nps IS NOT NULL AND {r}nps IS NOT NULL AND {c}customer_id IS NOT NULL"
     return {
         "day": local_day_sql(f"{c}closed_at"),
         "team_id": f"{c}team_id",
@@ -86,6 +100,13 @@ def _values(c: str, r: str) -> dict[str, str]:
         "ces_n": flag_sql(f"{r}ces IS NOT NULL"),
         "ces_ease_n": flag_sql(f"({ease}) IS NOT NULL"),
         "ces_ease_sum": f"COALESCE({ease}, 0.0)",
+        "answered_again": flag_sql(again),
+        "before_sum": f"(CASE WHEN {again} THEN {r}nps ELSE 0 END)",
+        "after_sum": f"(CASE WHEN {again} THEN {c}answered_again_nps ELSE 0 END)",
+        "detractors_before": flag_sql(f"{again} AND {r}nps <= {DETRACTOR_AT_MOST}"),
+        "recovered": flag_sql(
+            f"{again} AND {r}nps <= {DETRACTOR_AT_MOST} AND {c}answered_again_nps > {DETRACTOR_AT_MOST}"
+        ),
     }
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -167,7 +169,7 @@ def root_causes(request):
                 "%(share)s %% cumulative") % {"share": text}),
             "weekly": REPORTS["root-causes-weekly"].build(filters),
             "heat": heat,
-            "heat_cells": _heat_cells(heat),
+            "heat_rows": _heat_rows(heat),
             "scores": REPORTS["root-causes-scores"].build(filters),
             "prevention": REPORTS["root-causes-prevention"].build(filters),
             "by_segment": REPORTS["root-causes-by-segment"].build(filters) if Segment.objects.exists() else None,
@@ -191,15 +193,18 @@ def _suggestion_headline(table: Table, model: dict | None) -> list[tuple[str, st
     ]
 
 
-def _heat_cells(table: Table) -> list:
-    """The table's cells with a 0..5 shade for the touchpoint columns (not the label or totals)."""
+def _heat_rows(table: Table) -> SafeString:
+    """The cross-tab's body rows with a 0..5 shade for the touchpoint columns (not the label or
+    totals), rendered by Jinja2 from cells prepared here (as Table.rows_html, which explains why)."""
     shaded = [c.key for c in table.columns if c.numeric and c.key not in ("total", "other")]
     top = max((row.get(k) or 0 for row in table.rows for k in shaded), default=0)
-    return [
-        [(col, text, url, charts.heat_level(table.rows[i].get(col.key), top) if col.key in shaded else None)
-         for col, text, url in cells]
+    rows = [
+        [(j == 0, text, url if url and text != "0" else None,
+          charts.heat_level(table.rows[i].get(col.key), top) if col.key in shaded else None)
+         for j, (col, text, url) in enumerate(cells)]
         for i, cells in enumerate(table.cells())
     ]
+    return mark_safe(engines["jinja2"].get_template("reporting/heat_rows.html").render({"rows": rows}))
 
 
 @require_GET
@@ -345,7 +350,7 @@ def themes(request):
             "weekly_charts": charts.row_lines(weekly, "theme", "total"),
             "scores": REPORTS["themes-scores"].build(filters),
             "heat": heat,
-            "heat_cells": _heat_cells(heat),
+            "heat_rows": _heat_rows(heat),
         },
     )
 

@@ -326,6 +326,11 @@ class SurveyResponse(models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
         help_text=_("The team that owns this response, set by routing (cases) when it is recorded."),
     )
+    # Kept by database triggers (reporting.coverage), never written by the application: whether an
+    # alert of this response opens a case, and whether a case is linked to it (opened from it or
+    # attached). The KPI page counts low scores and their coverage from them, in the covering index.
+    case_alert = models.BooleanField(default=False, editable=False)
+    case_linked = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-answered_at"]
@@ -346,13 +351,15 @@ class SurveyResponse(models.Model):
             # (migration 0014): the journey map puts each response of the period in a stage by its
             # touchpoint, survey or source (journeys.selectors.StageMap), an index-only scan too. The
             # customer and the id too (0014): the closed-loop results pick each customer's latest
-            # answer of the period from it.
+            # answer of the period from it. The two flags too (0016): the KPI page's low scores and
+            # their coverage.
             models.Index(
                 fields=["team", "answered_at"],
                 name="surveys_response_team_scores",
                 include=[
                     "touchpoint", "survey", "source", "nps", "csat", "csat_scale_min", "csat_scale_max",
                     "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy", "customer", "id",
+                    "case_alert", "case_linked",
                 ],
             ),
             models.Index(fields=["customer", "-answered_at"], name="surveys_response_customer"),

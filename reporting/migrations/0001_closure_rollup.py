@@ -4,11 +4,10 @@ from django.db import migrations, models
 
 
 def create_triggers_and_backfill(apps, schema_editor):
-    """The rollup's triggers, then the rollup of the cases already closed (existing installs).
-    reporting.rollups.rebuild() is also `manage.py rollups --rebuild`."""
-    from reporting import rollups
-
-    rollups.rebuild()
+    """Nothing now: the triggers and the rollup of the cases already closed are built by migration
+    0003 (reporting.rollups.rebuild, also `manage.py rollups --rebuild`), which writes the columns
+    of the current code; run here, before 0003 adds the recovery columns, it would write columns
+    that do not exist yet. An installation that ran this migration before is rebuilt by 0003."""
 
 
 def drop_triggers(apps, schema_editor):

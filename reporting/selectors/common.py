@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import FloatField, Func
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -46,18 +46,41 @@ def inbox_filter_names() -> frozenset[str] | None:
     return frozenset(names)
 
 
+@lru_cache(maxsize=8)
+def _inbox_base(prefix: str, urlconf) -> str:
+    """The inbox's path for a script prefix and URLconf (reverse() once, not once per link: a
+    root-causes page has about a thousand links)."""
+    try:
+        return reverse("cases:inbox", urlconf=urlconf)
+    except NoReverseMatch:
+        return ""
+
+
+@lru_cache(maxsize=1)
+def _report_params(filters: ReportFilters) -> tuple[tuple[str, str], ...]:
+    """filters.inbox_params(), worked out once per report request (kept like the rollup results:
+    the request's `now` makes each request's filters their own)."""
+    return tuple(filters.inbox_params().items())
+
+
 def inbox_url(filters: ReportFilters, **params) -> str:
     """The inbox listing the cases behind a figure: the report's segment plus `params`.
     Parameters the inbox's CaseFilterSet does not know are left out rather than ignored there."""
-    try:
-        base = reverse("cases:inbox")
-    except NoReverseMatch:
+    base = _inbox_base(get_script_prefix(), get_urlconf())
+    if not base:
         return ""
-    query = {**filters.inbox_params(), **{k: str(v) for k, v in params.items() if v not in (None, "")}}
+    query = {**dict(_report_params(filters)), **{k: str(v) for k, v in params.items() if v not in (None, "")}}
     known = inbox_filter_names()
     if known is not None:
         query = {k: v for k, v in query.items() if k in known}
-    return f"{base}?{urlencode(query)}" if query else base
+    return f"{base}?{'&'.join(_encoded(k, v) for k, v in query.items())}" if query else base
+
+
+@lru_cache(maxsize=4096)
+def _encoded(key: str, value: str) -> str:
+    """One `key=value` of a query string, as urlencode writes it: a page's links repeat the same
+    few (its dates, its teams, its causes) hundreds of times."""
+    return urlencode({key: value})
 
 
 def date_params(prefix: str, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, str]:

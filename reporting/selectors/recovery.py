@@ -1,49 +1,106 @@
 """The recovery page's first half: closed cases whose customer answered again (NPS) after the
-closure, the score before and after, by team, by root cause and customer by customer."""
+closure, the score before and after, by team, by root cause and customer by customer.
+
+The tables by team and by root cause are sums of the closure rollup (reporting.ClosureRollup keeps,
+per day of closure, team, root cause, survey and touchpoint, the closed cases answered again, their
+scores before and after summed, the detractors among them and those no longer detractors after),
+one query for both; a filter the rollup is not keyed by (location, tier, segment) sums the closed
+cases themselves with the same definitions. The customer list is the newest answers first, at most
+MAX_LIST_ROWS, walked from the partial index cases_case_answered_again (reporting migration 0004)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from functools import lru_cache
 
-from django.db.models import F
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from reporting.filters import ReportFilters
-from reporting.selectors.common import MAX_LIST_ROWS, case_url, cause_label, cause_link, date_params, inbox_url
+from reporting.models import ClosureRollup
+from reporting.rollups import RECOVERY_COUNTS
+from reporting.selectors.common import (
+    MAX_LIST_ROWS,
+    case_url,
+    cause_label,
+    cause_link,
+    cause_names,
+    date_params,
+    inbox_url,
+    rollup_rows,
+    team_names_by_id,
+)
 from reporting.tables import Column, Table, one_decimal, pct
-from surveys.models import Customer
-from surveys.vocabulary import NpsGroup, nps_group
+from surveys.vocabulary import DETRACTOR_AT_MOST
+
+SUMS = RECOVERY_COUNTS  # answered_again, before_sum, after_sum, detractors_before, recovered
+
+
+def _answered_again_cases(filters: ReportFilters):
+    """Closed cases (in the period, by closure) whose customer answered again with an NPS score
+    after the closure: the first such answer is stored on the case when it is recorded
+    (Case.answered_again, its time and score: cases.services.report_fields), beside the score of
+    the response that opened the case. `status = closed` (only a closed case has a closed_at:
+    reopening clears it) lets PostgreSQL read the period from the partial indexes of closed cases."""
+    return filters.cases(
+        Case.objects.filter(status=Case.Status.CLOSED, customer__isnull=False, answered_again_nps__isnull=False,
+                            response__nps__isnull=False),
+        date_field="closed_at",
+    ).order_by()
+
+
+def _case_sums() -> dict:
+    """The rollup's recovery columns (reporting.rollups._values) as aggregates of the cases."""
+    detractor = Q(response__nps__lte=DETRACTOR_AT_MOST)
+    return {
+        "answered_again": Count("pk"),
+        "before_sum": Sum("response__nps"),
+        "after_sum": Sum("answered_again_nps"),
+        "detractors_before": Count("pk", filter=detractor),
+        "recovered": Count("pk", filter=detractor & Q(answered_again_nps__gt=DETRACTOR_AT_MOST)),
+    }
 
 
 @lru_cache(maxsize=1)
-def _recovered_cases(filters: ReportFilters) -> tuple[dict, ...]:
-    """Closed cases whose customer answered (with an NPS score) after the closure: the first such
-    answer, stored on the case when it was recorded (Case.answered_again, its time and score:
-    cases.services.report_fields), beside the score that opened the case.
-
-    One query for the page's three tables: the last result is kept, keyed by the filters, whose
-    `now` (the request's moment) makes each request's key its own (one result held, not a cache).
-    `status = closed` (a closed case, and only a closed case, has a closed_at: reopening clears
-    it) lets PostgreSQL read the period from the partial index cases_case_closed_team; the answer
-    is on the case row, so no response is read."""
-    rows = (
-        filters.cases(
-            Case.objects.filter(status=Case.Status.CLOSED, customer__isnull=False, answered_again_nps__isnull=False,
-                                response__nps__isnull=False),
-            date_field="closed_at",
-        )
-        .order_by("-answered_again_at", "-pk")
-        .values(
-            "pk", "reference", "team_id", "team__name", "root_cause_id", "root_cause__name",
-            "root_cause__category__name", "customer_id", "closed_at", "response__nps",
-            after_nps=F("answered_again_nps"), after_at=F("answered_again_at"),
-        )
+def _sums(filters: ReportFilters) -> tuple[dict, ...]:
+    """Per team and root cause: the SUMS of the period's closed cases answered again. One query
+    for the page's two tables: the last result is kept, keyed by the filters, whose `now` (the
+    request's moment) makes each request's key its own (one result held, not a cache)."""
+    rows = rollup_rows(filters, ClosureRollup.objects)
+    if rows is None:
+        rows, aggregates = _answered_again_cases(filters), _case_sums()
+    else:
+        aggregates = {c: Sum(c) for c in SUMS}
+    grouped = rows.values("team_id", "root_cause_id").annotate(**{f"{c}_total": a for c, a in aggregates.items()})
+    return tuple(
+        {"team_id": r["team_id"], "root_cause_id": r["root_cause_id"], **{c: r[f"{c}_total"] for c in SUMS}}
+        for r in grouped.filter(answered_again_total__gt=0)
     )
-    return tuple(rows)
+
+
+def recovery_totals(filters: ReportFilters) -> dict:
+    """The SUMS over everything the filters select (the segment comparison's row)."""
+    totals = dict.fromkeys(SUMS, 0)
+    for r in _sums(filters):
+        for c in SUMS:
+            totals[c] += r[c] or 0
+    return totals
+
+
+def recovery_figures(sums: dict) -> dict:
+    """The shown figures from SUMS: averages to one decimal, the recovery rate among detractors."""
+    n = sums["answered_again"]
+    return {
+        "answered_again": n,
+        "avg_before": one_decimal(sums["before_sum"] / n) if n else None,
+        "avg_after": one_decimal(sums["after_sum"] / n) if n else None,
+        "avg_change": one_decimal((sums["after_sum"] - sums["before_sum"]) / n) if n else None,
+        "detractors_before": sums["detractors_before"],
+        "recovered": sums["recovered"],
+        "recovery_pct": pct(sums["recovered"], sums["detractors_before"]),
+    }
 
 
 RECOVERY_COLUMNS = [
@@ -57,39 +114,24 @@ RECOVERY_COLUMNS = [
 ]
 
 
-def _recovery_table(filters: ReportFilters, key: str, label_of, name: str, title: str, label: str, link_of) -> Table:
-    groups: dict = defaultdict(list)
-    labels: dict = {}
-    for r in _recovered_cases(filters):
-        groups[r[key]].append(r)
-        labels[r[key]] = label_of(r)
+def _recovery_table(filters: ReportFilters, key: str, labels_of, name: str, title: str, label: str, link_of) -> Table:
+    groups: dict = {}
+    for r in _sums(filters):
+        sums = groups.setdefault(r[key], dict.fromkeys(SUMS, 0))
+        for c in SUMS:
+            sums[c] += r[c]
+    labels = labels_of(groups)
     table = Table(name, title, [Column("group", label), *RECOVERY_COLUMNS],
                   description=_("Closed cases whose customer answered again (NPS) after the closure."))
-    for group in sorted(groups, key=lambda g: (-len(groups[g]), labels[g])):
-        items = groups[group]
-        before = [r["response__nps"] for r in items]
-        after = [r["after_nps"] for r in items]
-        detractors = [r for r in items if nps_group(r["response__nps"]) == NpsGroup.DETRACTOR]
-        recovered = [r for r in detractors if nps_group(r["after_nps"]) != NpsGroup.DETRACTOR]
-        table.add(
-            {
-                "group": labels[group],
-                "answered_again": len(items),
-                "avg_before": one_decimal(sum(before) / len(before)),
-                "avg_after": one_decimal(sum(after) / len(after)),
-                "avg_change": one_decimal((sum(after) - sum(before)) / len(items)),
-                "detractors_before": len(detractors),
-                "recovered": len(recovered),
-                "recovery_pct": pct(len(recovered), len(detractors)),
-            },
-            {"answered_again": link_of(group)},
-        )
+    for group in sorted(groups, key=lambda g: (-groups[g]["answered_again"], labels.get(g, "(none)"))):
+        table.add({"group": labels.get(group, "(none)"), **recovery_figures(groups[group])},
+                  {"answered_again": link_of(group)})
     return table
 
 
 def recovery_by_team(filters: ReportFilters) -> Table:
     return _recovery_table(
-        filters, "team_id", lambda r: r["team__name"], "recovery-by-team", "Recovery by team", "Team",
+        filters, "team_id", team_names_by_id, "recovery-by-team", "Recovery by team", "Team",
         lambda team_id: inbox_url(filters, view="recently_closed", team=team_id, answered_again="true",
                                   **date_params("closed", filters.start, filters.end)),
     )
@@ -97,9 +139,7 @@ def recovery_by_team(filters: ReportFilters) -> Table:
 
 def recovery_by_root_cause(filters: ReportFilters) -> Table:
     return _recovery_table(
-        filters, "root_cause_id",
-        lambda r: cause_label(r["root_cause__category__name"], r["root_cause__name"]) if r["root_cause_id"] else "(none)",
-        "recovery-by-root-cause", "Recovery by root cause", "Root cause",
+        filters, "root_cause_id", cause_names, "recovery-by-root-cause", "Recovery by root cause", "Root cause",
         lambda cause_id: cause_link(filters, cause_id, answered_again="true") if cause_id else "",
     )
 
@@ -121,25 +161,26 @@ def recovery_customers(filters: ReportFilters) -> Table:
         ],
         description=gettext("Newest first, at most %(count)s.") % {"count": MAX_LIST_ROWS},
     )
-    shown = _recovered_cases(filters)[:MAX_LIST_ROWS]
-    customers = {
-        pk: name or email or "(no name)"
-        for pk, name, email in Customer.objects.filter(pk__in={r["customer_id"] for r in shown})
-        .values_list("pk", "name", "email")
-    }
+    shown = (
+        _answered_again_cases(filters)
+        .order_by("-answered_again_at", "-pk")
+        .values("reference", "customer__name", "customer__email", "team__name", "root_cause_id", "root_cause__name",
+                "root_cause__category__name", "closed_at", "answered_again_at", "answered_again_nps",
+                before=F("response__nps"))[:MAX_LIST_ROWS]
+    )
     for r in shown:
         table.add(
             {
                 "reference": r["reference"],
-                "customer": customers.get(r["customer_id"], "(no name)"),
+                "customer": r["customer__name"] or r["customer__email"] or "(no name)",
                 "team": r["team__name"],
                 "root_cause": cause_label(r["root_cause__category__name"], r["root_cause__name"])
                 if r["root_cause_id"] else "",
                 "closed_at": timezone.localtime(r["closed_at"]).date(),
-                "answered_at": timezone.localtime(r["after_at"]).date(),
-                "before": r["response__nps"],
-                "after": r["after_nps"],
-                "change": r["after_nps"] - r["response__nps"],
+                "answered_at": timezone.localtime(r["answered_again_at"]).date(),
+                "before": r["before"],
+                "after": r["answered_again_nps"],
+                "change": r["answered_again_nps"] - r["before"],
             },
             {"reference": case_url(r["reference"])},
         )

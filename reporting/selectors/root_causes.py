@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, RootCause
 from reporting.filters import ReportFilters
 from reporting.models import ClosureRollup
-from reporting.rollups import COUNTS  # the closure rollup's summed columns
+from reporting.rollups import CLOSURE_COUNTS as COUNTS  # the closure rollup's columns this page sums
 from reporting.selectors.common import (
     CLOSED,
     case_url,

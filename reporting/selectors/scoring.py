@@ -4,33 +4,30 @@ their coverage, NPS / CSAT / CES aggregates and the figures and columns shown fo
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, Value
+from django.db.models import Avg, Count, F, FloatField, Q, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
 
-from alerts.models import Alert, AlertRule
-from cases.models import Case, CaseResponse
 from reporting.tables import Column, pct
 from surveys.vocabulary import NpsGroup, nps_q
 
 
 def low_score_q(prefix: str = "") -> Q:
+    """NPS 0-6, CSAT in the two lowest points of its scale, or an alert that opens a case (the flag
+    SurveyResponse.case_alert, kept by reporting.coverage's triggers): all in the covering score index."""
     p = prefix
-    open_case_alert = Alert.objects.filter(
-        response_id=OuterRef(f"{p}pk" if p else "pk"), action=AlertRule.Action.OPEN_CASE
-    )
     return (
         nps_q(NpsGroup.DETRACTOR, f"{p}nps")
         | Q(**{f"{p}csat__lte": Coalesce(F(f"{p}csat_scale_min"), Value(1)) + 1})
-        | Q(Exists(open_case_alert))
+        | Q(**{f"{p}case_alert": True})
     )
 
 
-def covered_q() -> Q:
-    return Q(Exists(Case.objects.filter(response_id=OuterRef("pk")))) | Q(
-        Exists(CaseResponse.objects.filter(response_id=OuterRef("pk")))
-    )
+def covered_q(prefix: str = "") -> Q:
+    """A case is linked to the response: opened from it or attached (SurveyResponse.case_linked,
+    kept by reporting.coverage's triggers)."""
+    return Q(**{f"{prefix}case_linked": True})
 
 
 def ces_ease01(p: str = ""):

@@ -18,12 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from reporting.filters import ReportFilters
 from reporting.selectors.common import cause_link, cause_names, date_params, inbox_url
 from reporting.selectors.kpis import KPI_COLUMNS, kpis
-from reporting.selectors.recovery import _recovered_cases
+from reporting.selectors.recovery import recovery_figures, recovery_totals
 from reporting.selectors.root_causes import _closed_cases
 from reporting.selectors.scoring import SCORE_COLUMNS, covered_q, score_aggregates, score_figures
-from reporting.tables import Column, Table, one_decimal, pct
+from reporting.tables import Column, Table, pct
 from segments.models import Segment
-from surveys.vocabulary import NpsGroup, nps_group
 
 ALL_CUSTOMERS = _("All customers")
 MAX_SEGMENTS = 50  # a comparison wider than this is not read; the first 50 by name are shown
@@ -48,18 +47,8 @@ def _scores(filters: ReportFilters) -> dict:
 
 
 def _recovery(filters: ReportFilters) -> dict:
-    items = _recovered_cases(filters)
-    detractors = [r for r in items if nps_group(r["response__nps"]) == NpsGroup.DETRACTOR]
-    recovered = [r for r in detractors if nps_group(r["after_nps"]) != NpsGroup.DETRACTOR]
-    before = [r["response__nps"] for r in items]
-    after = [r["after_nps"] for r in items]
-    return {
-        "answered_again": len(items),
-        "avg_change": one_decimal((sum(after) - sum(before)) / len(items)) if items else None,
-        "detractors_before": len(detractors),
-        "recovered": len(recovered),
-        "recovery_pct": pct(len(recovered), len(detractors)),
-    }
+    figures = recovery_figures(recovery_totals(filters))
+    return {k: figures[k] for k in ("answered_again", "avg_change", "detractors_before", "recovered", "recovery_pct")}
 
 
 def _kpi_row(filters: ReportFilters) -> dict:

@@ -4,6 +4,7 @@ answered to "Did we put it right?" (followup.Verification), by team, root cause 
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from django.db.models import Count, F, Q
 from django.utils.translation import gettext_lazy as _
@@ -57,25 +58,46 @@ VERIFIED_DESCRIPTION = _(
 )
 
 
-def _verified_table(filters: ReportFilters, name: str, title: str, label: str, closure_key: str, check_key: str,
-                    label_of, link_of) -> Table:
+# Each table's slice: the closure events' path to it and the checks' own column.
+SLICES = {
+    "team": ("case__team_id", "team_id"),
+    "root_cause": ("data__root_cause_id", "root_cause_id"),
+    "touchpoint": ("case__response__touchpoint", "touchpoint"),
+}
+
+
+@lru_cache(maxsize=1)
+def _counts(filters: ReportFilters) -> tuple[tuple[dict, ...], tuple[dict, ...], tuple[dict, ...]]:
+    """Closures, checks sent and checks answered, each counted by team, root cause and touchpoint
+    together: three queries for the page's three tables (each sums the slice it shows). The last
+    result is kept, keyed by the filters, whose `now` makes each request's key its own."""
+    closure_keys = {f"by_{slice_}": F(path) for slice_, (path, _) in SLICES.items()}
+    check_keys = {f"by_{slice_}": F(column) for slice_, (_, column) in SLICES.items()}
+    keys = list(closure_keys)
+    closures = closure_events(filters).annotate(**closure_keys).values(*keys).annotate(
+        closures=Count("pk"), resolved=Count("pk", filter=Q(to_value=Case.Outcome.RESOLVED)))
+    sent = _checks(filters, "sent_at").annotate(**check_keys).values(*keys).annotate(sent=Count("pk"))
+    answered = _checks(filters, "answered_at").annotate(**check_keys).values(*keys).annotate(
+        answered=Count("pk"), recovered=Count("pk", filter=Q(recovered=True)))
+    return tuple(closures), tuple(sent), tuple(answered)
+
+
+def _verified_table(filters: ReportFilters, name: str, title: str, label: str, slice_: str, label_of,
+                    link_of) -> Table:
     """One row per slice (team, root cause or touchpoint): closures and their self-reported outcome
-    from the timeline, checks from followup.Verification, grouped by the same slice."""
-    closures = {
-        r["key"]: r
-        for r in closure_events(filters)
-        .annotate(key=F(closure_key))
-        .values("key")
-        .annotate(closures=Count("pk"), resolved=Count("pk", filter=Q(to_value=Case.Outcome.RESOLVED)))
-    }
-    checks: dict = defaultdict(dict)
-    for r in _checks(filters, "sent_at").annotate(key=F(check_key)).values("key").annotate(sent=Count("pk")):
-        checks[r["key"]]["sent"] = r["sent"]
-    for r in (
-        _checks(filters, "answered_at").annotate(key=F(check_key)).values("key")
-        .annotate(answered=Count("pk"), recovered=Count("pk", filter=Q(recovered=True)))
-    ):
-        checks[r["key"]].update(answered=r["answered"], recovered=r["recovered"])
+    from the timeline, checks from followup.Verification, summed by the slice from _counts."""
+    closure_rows, sent_rows, answered_rows = _counts(filters)
+    by = f"by_{slice_}"
+    closures: dict = defaultdict(lambda: defaultdict(int))
+    for r in closure_rows:
+        closures[r[by]]["closures"] += r["closures"]
+        closures[r[by]]["resolved"] += r["resolved"]
+    checks: dict = defaultdict(lambda: defaultdict(int))
+    for r in sent_rows:
+        checks[r[by]]["sent"] += r["sent"]
+    for r in answered_rows:
+        checks[r[by]]["answered"] += r["answered"]
+        checks[r[by]]["recovered"] += r["recovered"]
     keys = set(closures) | set(checks)
     labels = label_of(keys)
     table = Table(name, title, [Column("group", label), *VERIFIED_COLUMNS], description=VERIFIED_DESCRIPTION)
@@ -117,22 +139,20 @@ def _no_link(_key) -> dict[str, str]:
 
 def verified_recovery_by_team(filters: ReportFilters) -> Table:
     return _verified_table(
-        filters, "verified-recovery-by-team", _("Verified recovery by team"), _("Team"), "case__team_id", "team_id",
-        team_names_by_id, _no_link,
+        filters, "verified-recovery-by-team", _("Verified recovery by team"), _("Team"), "team", team_names_by_id,
+        _no_link,
     )
 
 
 def verified_recovery_by_root_cause(filters: ReportFilters) -> Table:
     return _verified_table(
         filters, "verified-recovery-by-root-cause", _("Verified recovery by root cause"), _("Root cause"),
-        "data__root_cause_id", "root_cause_id", cause_names,
-        _no_link,
+        "root_cause", cause_names, _no_link,
     )
 
 
 def verified_recovery_by_touchpoint(filters: ReportFilters) -> Table:
     return _verified_table(
         filters, "verified-recovery-by-touchpoint", _("Verified recovery by touchpoint"), _("Touchpoint"),
-        "case__response__touchpoint", "touchpoint", lambda keys: {k: k for k in keys if k},
-        _no_link,
+        "touchpoint", lambda keys: {k: k for k in keys if k}, _no_link,
     )

@@ -23,11 +23,12 @@ def test_the_migrations_switch_jit_off_for_the_database():
 def test_the_score_index_covers_what_the_scores_journeys_and_results_read_for_index_only_scans():
     """surveys 0008: the Scores page's by-touchpoint panel reads only indexed columns; 0014: so do
     the journey map's stage expression (touchpoint, then survey, then source) and the closed-loop
-    results' latest answer per customer."""
+    results' latest answer per customer; 0016: and the KPI page's low scores and coverage (the case
+    flags)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'surveys_response_team_scores'")
         (definition,) = cursor.fetchone()
     assert definition.endswith(
         "(team_id, answered_at) INCLUDE (touchpoint, survey_id, source_id, nps, csat, csat_scale_min, csat_scale_max, ces, "
-        "ces_scale_min, ces_scale_max, ces_high_is_easy, customer_id, id)"
+        "ces_scale_min, ces_scale_max, ces_high_is_easy, customer_id, id, case_alert, case_linked)"
     )

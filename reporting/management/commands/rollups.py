@@ -4,8 +4,9 @@ The rollups the report pages read: daily scores (surveys.rollups, the Scores pag
 score-trend API) and closed cases (reporting.rollups, the root-causes page). Without options:
 fold their fresh deltas now (what the beat task does every minute). --rebuild: recreate their
 triggers with the current TIME_ZONE and rebuild them from every response and case (the backfill;
-run it after changing TIME_ZONE or after loading rows with the triggers disabled). Writes to
-responses and cases wait while it runs; running it twice gives the same rollups."""
+run it after changing TIME_ZONE or after loading rows with the triggers disabled), and recompute
+the responses' case flags the KPI page counts (reporting.coverage). Writes to responses and cases
+wait while it runs; running it twice gives the same rollups."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from reporting import coverage
 from reporting import rollups as closures
 from surveys import rollups as scores
 
@@ -40,3 +42,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Folded {folded} {name} rollup deltas in {time.monotonic() - started:.1f} s."
                 )
+        if rebuild:
+            started = time.monotonic()
+            changed = coverage.rebuild()
+            self.stdout.write(
+                f"Recomputed the responses' case flags: {changed} changed in {time.monotonic() - started:.1f} s."
+            )
