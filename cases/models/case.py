@@ -197,9 +197,14 @@ class Case(models.Model):
             # cases, and updates of open cases (the sweep) then maintain no entry here.
             models.Index(fields=["team", "-closed_at"], name="cases_case_closed_team", condition=Q(status="closed")),
             # A team's cases opened in a period, with what the journey map groups them by (stage
-            # from the stored response keys, open or not): an index-only read of the period.
+            # from the stored response keys, open or not) and what the KPI page sums (SLA met, root
+            # cause, reopens, value at risk, business-hour durations): an index-only read of the
+            # period for both (docs/reporting.md; 400-670 ms -> 78 ms for the KPI page at 1M cases).
             models.Index(fields=["team", "created_at"], name="cases_case_team_created",
-                         include=["status", "response_touchpoint", "response_survey_id", "response_source_id", "id"]),
+                         include=["status", "closed_at", "root_cause", "reopen_count", "first_contacted_at",
+                                  "first_contact_due", "resolution_due", "value_at_risk",
+                                  "first_contact_business_seconds", "close_business_seconds",
+                                  "response_touchpoint", "response_survey_id", "response_source_id", "id"]),
             # Every team's cases closed in a period (an admin's journey map: counts, medians, causes).
             models.Index(fields=["-closed_at"], name="cases_case_closed_at", condition=Q(status="closed")),
             models.Index(fields=["root_cause"], name="cases_case_root_cause", condition=Q(root_cause__isnull=False)),

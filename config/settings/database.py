@@ -10,7 +10,11 @@ from config.settings.basics import VAR_DIR
 
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'closeloop.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if _SQLITE:
+    # Django's SQLite backend with the product's triggers kept when a migration rebuilds a table
+    # (core/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "core.sqlite"
     # Web, worker and beat share one SQLite file in the embedded setup: WAL lets readers run
     # beside the single writer and IMMEDIATE transactions queue writers instead of failing.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -32,8 +36,7 @@ else:
 DATABASE_POOL_MODE = env("DATABASE_POOL_MODE", "session").strip().lower()
 if DATABASE_POOL_MODE not in {"session", "transaction"}:
     raise ImproperlyConfigured(f"DATABASE_POOL_MODE must be session or transaction, got {DATABASE_POOL_MODE!r}")
-DATABASE_TRANSACTION_POOLED = (DATABASE_POOL_MODE == "transaction"
-                               and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3")
+DATABASE_TRANSACTION_POOLED = DATABASE_POOL_MODE == "transaction" and not _SQLITE
 if DATABASE_TRANSACTION_POOLED:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
@@ -47,7 +50,7 @@ DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
 REPLICA_MAX_LAG_SECONDS = envint("REPLICA_MAX_LAG_SECONDS", 30)
 REPLICA_READ_YOUR_WRITES_SECONDS = envint("REPLICA_READ_YOUR_WRITES_SECONDS", 10)
 if DATABASE_REPLICA_URL:
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if _SQLITE:
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL as DATABASE_URL (a streaming replica of it).")
     _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
     _replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {}),

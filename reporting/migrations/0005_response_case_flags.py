@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("reporting", "0004_answered_again_index"),
-        ("surveys", "0016_response_case_flags"),
+        ("surveys", "0017_response_case_flags"),
         ("alerts", "0007_reasons_as_codes"),
         ("cases", "0022_case_events_partitioned_by_month"),
     ]

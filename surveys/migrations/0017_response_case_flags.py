@@ -28,7 +28,7 @@ def _rebuild(include: list[str]):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("surveys", "0015_webhooksource_vendor_intercom_helpscout")]
+    dependencies = [("surveys", "0016_score_rollup_index_and_source")]
 
     operations = [
         migrations.AddField(
