@@ -62,6 +62,23 @@ def test_load_demo_completes_on_a_fresh_sqlite_database(tmp_path):
         assert churns >= 20 and held_out_churns >= 5
         scored = db.execute("SELECT count(*) FROM surveys_customer WHERE churn_risk IS NOT NULL").fetchone()[0]
         assert scored >= 500
+        # Every trigger the migrations create is still there at the end, including those on the
+        # tables later migrations rebuilt (SQLite drops a rebuilt table's triggers: core/sqlite).
+        triggers = dict(db.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'").fetchall())
+        assert {name: triggers.get(name) for name in (
+            "surveys_scorerollup_insert", "surveys_scorerollup_update", "surveys_scorerollup_delete",
+            "reporting_closurerollup_insert", "reporting_closurerollup_update", "reporting_closurerollup_response",
+            "reporting_coverage_surveyresponse_insert", "reporting_coverage_case_insert",
+            "cases_case_response_keys_insert", "cases_case_follow_response")} == {
+            "surveys_scorerollup_insert": "surveys_surveyresponse", "surveys_scorerollup_update": "surveys_surveyresponse",
+            "surveys_scorerollup_delete": "surveys_surveyresponse", "reporting_closurerollup_insert": "cases_case",
+            "reporting_closurerollup_update": "cases_case", "reporting_closurerollup_response": "surveys_surveyresponse",
+            "reporting_coverage_surveyresponse_insert": "surveys_surveyresponse",
+            "reporting_coverage_case_insert": "cases_case", "cases_case_response_keys_insert": "cases_case",
+            "cases_case_follow_response": "surveys_surveyresponse"}
+        # and they did their work on the demo's answers: the score rollup equals a direct count.
+        assert db.execute("SELECT sum(nps_n) FROM surveys_scorerollup").fetchone() == db.execute(
+            "SELECT count(*) FROM surveys_surveyresponse WHERE nps IS NOT NULL").fetchone()
 
     panel = subprocess.run(manage + ["shell", "-c", _PANEL], cwd=ROOT, env=env, capture_output=True, text=True,
                            timeout=120)
