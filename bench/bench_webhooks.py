@@ -228,7 +228,11 @@ def run(args=None) -> str:
         server = _start(py, ingest_env, port, "config.asgi:application",
                         ["-w", str(workers), "--worker-class", "uvicorn_worker.UvicornWorker"])
         _wrk(port, 4, script("warmup"), seconds=3)
+        # Each measured run starts with PostgreSQL's WAL checkpointed, so none pays for the checkpoint
+        # of the run before it (after the 64-connection run one lands in the half-rate run's 30 s).
+        _psql("CHECKPOINT")
         runs = [_wrk(port, 16, script("c16"))]
+        _psql("CHECKPOINT")
         before = _cpu_snapshot(server.pid)
         runs.append(_wrk(port, 64, script("c64")))
         cpu = _cpu_line(before, _cpu_snapshot(server.pid), runs[-1]["requests"] - runs[-1]["non2xx"])
@@ -240,6 +244,7 @@ def run(args=None) -> str:
         delay = connections * 1000 / half_target
         probe = _wrk(port, connections, script("probe", delay_ms=delay), seconds=5)
         extra = max(0.0, connections * 1000 / max(probe["accepted_per_s"], 1) - delay)
+        _psql("CHECKPOINT")
         half = _wrk(port, connections, script("half", delay_ms=max(0.1, delay - extra)))
         _stop(server)
         port = _free_port()
@@ -292,10 +297,10 @@ def run(args=None) -> str:
     lines += [
         "",
         f"PostgreSQL ceiling (pgbench, one ~1 KB INSERT per transaction, 16 and 64 clients): **{ceiling:.0f} commits/s**.",
-        f"Acceptance by the ingest server at its best load is **{ratio:.0%} of the ceiling** (target ≥ 35%): "
-        f"{'met' if ratio >= 0.35 else 'NOT met'}; the web server's is {web['accepted_per_s'] / ceiling:.0%}. "
+        f"Acceptance by the ingest server at its best load is **{ratio:.0%} of the ceiling** (target ≥ 40%, issue #25): "
+        f"{'met' if ratio >= 0.40 else 'NOT met'}; the web server's is {web['accepted_per_s'] / ceiling:.0%}. "
         f"p99 at half the maximum rate: **{half['p99_ms']:.1f} ms** "
-        f"(target < 50 ms): {'met' if half['p99_ms'] < 50 else 'NOT met'}.",
+        f"(target < 10 ms on a quiet machine, issue #25): {'met' if half['p99_ms'] < 10 else 'NOT met'}.",
         "",
         cpu.replace("gunicorn", "the ingest server", 1),
     ]
