@@ -234,6 +234,18 @@ def to_datetime(value: Any, label: str = "answered_at") -> datetime | None:
     raise MappingError(f"{label} is {text(value)[:60]!r}: expected an ISO 8601 date-time or a Unix timestamp.")
 
 
+
+def first_datetime(*candidates: Any) -> str | object:
+    """The first candidate that reads as a date-time, in ISO 8601, else MISSING (the receipt time)."""
+    for value in candidates:
+        try:
+            parsed = to_datetime(value)
+        except MappingError:
+            continue
+        if parsed is not None:
+            return parsed.isoformat()
+    return MISSING
+
 def parse_scale(value: Any, default: tuple[int, int]) -> tuple[int, int]:
     if not present(value):
         return default

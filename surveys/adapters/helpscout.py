@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from surveys.adapters.common import (
     MISSING, Ignored, MappingError, ScoreSpec, SignatureError, assemble, body_hash, decode_signature, first, header,
-    hmac_digest, is_json_type, matches_any, present, text, to_datetime,
+    first_datetime, hmac_digest, is_json_type, matches_any, present, text,
 )
 
 CONTENT_TYPES = ("application/json",)
@@ -95,7 +95,7 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
         "response_id": f"{payload['id']}:{'-'.join(str(word or 'none').lower().split())}",
         "survey_id": "helpscout-satisfaction",
         "survey_name": "Help Scout satisfaction ratings",
-        "answered_at": _when(payload.get("modifiedAt"), payload.get("createdAt")),
+        "answered_at": first_datetime(payload.get("modifiedAt"), payload.get("createdAt")),
         "comment": payload.get("comments"),
         "email": first(customer, "emails[0].value", "email"),
         "name": name or MISSING,
@@ -112,17 +112,6 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
                     scores=[ScoreSpec("csat", "csat", value, (1, 5))], received_at=received_at,
                     answers={"rating": word}, attributes=attributes, scores_required=not unsolicited)
 
-
-def _when(*candidates):
-    """The first candidate that reads as a date-time, else the receipt time."""
-    for value in candidates:
-        try:
-            parsed = to_datetime(value)
-        except MappingError:
-            continue
-        if parsed is not None:
-            return parsed.isoformat()
-    return MISSING
 
 
 def sample_delivery(source) -> tuple[str, bytes, dict]:

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from surveys.adapters.common import (
     MISSING, Ignored, MappingError, ScoreSpec, SignatureError, assemble, body_hash, decode_signature, first, header,
-    hmac_digest, is_json_type, matches_any, present, text, to_datetime,
+    first_datetime, hmac_digest, is_json_type, matches_any, present, text,
 )
 
 CONTENT_TYPES = ("application/json",)
@@ -94,7 +94,7 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
         "response_id": f"{item['id']}:{text(value) if present(value) else 'remark'}",
         "survey_id": "intercom-conversation-rating",
         "survey_name": "Intercom conversation ratings",
-        "answered_at": _when(rating.get("updated_at"), payload.get("created_at"), rating.get("created_at")),
+        "answered_at": first_datetime(rating.get("updated_at"), payload.get("created_at"), rating.get("created_at")),
         "comment": rating.get("remark"),
         "external_id": _either(first(contact, "external_id"), first(listed, "external_id")),
         "email": author.get("email", MISSING),
@@ -115,17 +115,6 @@ def normalize(payload, mapping: dict, received_at: datetime, fetched=None, sourc
 def _either(value, otherwise):
     return value if present(value) else otherwise
 
-
-def _when(*candidates):
-    """The first candidate that reads as a date-time (Intercom sends Unix seconds), else the receipt time."""
-    for value in candidates:
-        try:
-            parsed = to_datetime(value)
-        except MappingError:
-            continue
-        if parsed is not None:
-            return parsed.isoformat()
-    return MISSING
 
 
 def sample_delivery(source) -> tuple[str, bytes, dict]:
