@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import admin_required
 from surveys.adapters import Ignored, MappingError, PayloadError
-from surveys.adapters.common import validate_mapping
+from surveys.adapters.assembly import validate_mapping
 from surveys import stats
 from surveys.models import RefusedDelivery, WebhookDelivery, WebhookSource
 from surveys.services import deliveries_replay_failed, delivery_fetch_request, delivery_normalize, delivery_replay

@@ -6,7 +6,7 @@ Which answer is which metric, in this order:
 1. the tool says so: a question type that names its metric (Typeform's `nps`, a `type: "nps"`
    answer of a Standard Webhooks sender);
 2. the question's id, ref or title names it: "nps", "recommend" -> NPS; "csat", "satisf" -> CSAT;
-   "ces", "effort", "easy" -> CES (surveys.adapters.common.guess_metric);
+   "ces", "effort", "easy" -> CES (surveys.adapters.assembly.guess_metric);
 3. nothing named: the first answer on a 0-10 scale (or, when no scale is known, the first whole
    number from 0 to 10 to a scale or rating question) is the NPS question.
 A scale comes from the tool when it says it (Tally's linear scale and rating, Google Forms' scale
@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from surveys.adapters.common import MISSING, PayloadError, ScoreSpec, guess_metric, present, text
+from surveys.adapters.assembly import ScoreSpec, guess_metric
+from surveys.adapters.common import MISSING, PayloadError, present, text
 
 TEXT_KINDS = ("text", "textarea", "long_text", "paragraph", "paragraph_text", "input_text", "short_text", "comment",
               "open_text", "opentext", "essay", "control_textarea", "control_textbox")

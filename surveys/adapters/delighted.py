@@ -15,9 +15,9 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy
 
+from surveys.adapters.assembly import ScoreSpec, assemble
 from surveys.adapters.common import (
-    Ignored, ScoreSpec, SignatureError, assemble, body_hash, decode_signature, first, header, hmac_digest,
-    is_json_type, matches_any,
+    Ignored, SignatureError, body_hash, decode_signature, first, header, hmac_digest, is_json_type, matches_any,
 )
 
 CONTENT_TYPES = ("application/json",)

@@ -31,9 +31,8 @@ from django.utils.translation import gettext_lazy
 
 from surveys.adapters.standard_signature import sign, verify  # noqa: F401  (Formbricks signs the Standard way)
 from surveys.adapters.answers import documented_shape
-from surveys.adapters.common import (
-    MISSING, Ignored, MappingError, ScoreSpec, assemble, first, guess_metric, header, is_json_type, present, text,
-)
+from surveys.adapters.assembly import ScoreSpec, assemble, guess_metric
+from surveys.adapters.common import MISSING, Ignored, MappingError, first, header, is_json_type, present, text
 
 AUTH_OPTIONS: dict[str, str] = {}
 IDENTITY = gettext_lazy("Contact userId (or the contact attribute / hidden field userId or customer_id), "

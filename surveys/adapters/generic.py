@@ -30,10 +30,10 @@ from datetime import UTC, datetime
 
 from django.utils.translation import gettext_lazy
 
+from surveys.adapters.assembly import CES_DIRECTIONS, METRIC_DEFAULT_SCALES, SCORE_DIRECTIONS, ScoreSpec, assemble
 from surveys.adapters.common import (
-    ALGORITHMS, FORM_TYPE, MISSING, MULTIPART_TYPE, ScoreSpec, SignatureError, assemble, body_hash, decode_signature,
-    first, header, hmac_digest, is_json_type, matches_any, parse_scale, parse_value_map, present, resolve, text,
-    METRIC_DEFAULT_SCALES, CES_DIRECTIONS, SCORE_DIRECTIONS,
+    ALGORITHMS, FORM_TYPE, MISSING, MULTIPART_TYPE, SignatureError, body_hash, decode_signature, first, header,
+    hmac_digest, is_json_type, matches_any, parse_scale, parse_value_map, present, resolve, text,
 )
 from surveys.adapters.picking import PathSyntaxError, path_tokens
 

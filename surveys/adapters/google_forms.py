@@ -33,7 +33,8 @@ from surveys.adapters.answers import (
     documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, is_number, pick_comment, pick_scores,
 )
-from surveys.adapters.common import Ignored, SignatureError, assemble, header, is_json_type, present, text
+from surveys.adapters.assembly import assemble
+from surveys.adapters.common import Ignored, SignatureError, header, is_json_type, present, text
 
 AUTH_OPTIONS: dict[str, str] = {}
 IDENTITY = gettext_lazy("An item titled Customer ID (pre-filled), then the respondent's e-mail, then an item titled Email.")

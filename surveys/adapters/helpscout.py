@@ -27,9 +27,10 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy
 
+from surveys.adapters.assembly import ScoreSpec, assemble
 from surveys.adapters.common import (
-    MISSING, Ignored, MappingError, ScoreSpec, SignatureError, assemble, body_hash, decode_signature, first, header,
-    first_datetime, hmac_digest, is_json_type, matches_any, present, text,
+    MISSING, Ignored, MappingError, SignatureError, body_hash, decode_signature, first, first_datetime, header,
+    hmac_digest, is_json_type, matches_any, present, text,
 )
 
 CONTENT_TYPES = ("application/json",)

@@ -34,9 +34,9 @@ from surveys.adapters.answers import (
     documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, pick_comment, pick_scores,
 )
+from surveys.adapters.assembly import assemble
 from surveys.adapters.common import (
-    FORM_TYPE, MULTIPART_TYPE, Ignored, PayloadError, SignatureError, assemble, header, parse_body,
-    present, text,
+    FORM_TYPE, MULTIPART_TYPE, Ignored, PayloadError, SignatureError, header, parse_body, present, text,
 )
 
 AUTH_OPTIONS = {"form_id": "Jotform form id: deliveries for any other form are refused (optional)"}

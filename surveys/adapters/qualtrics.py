@@ -32,10 +32,10 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils.translation import gettext_lazy
 
+from surveys.adapters.assembly import ScoreSpec, assemble, guess_metric
 from surveys.adapters.common import (
-    FORM_TYPE, MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, api_settings, assemble,
-    decode_signature, definition_cache_key, first, guess_metric, is_json_type, matches_any, present,
-    shared_token_matches,
+    FORM_TYPE, MISSING, FetchRequest, Ignored, MappingError, SignatureError, api_settings, decode_signature,
+    definition_cache_key, first, is_json_type, matches_any, present, shared_token_matches,
 )
 
 CONTENT_TYPES = (FORM_TYPE, "application/json")

@@ -33,7 +33,8 @@ from surveys.adapters.answers import (
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, is_number, pick_comment, pick_scores,
 )
 from surveys.adapters import formbricks
-from surveys.adapters.common import MISSING, Ignored, ScoreSpec, assemble, first, header, is_json_type, present, text
+from surveys.adapters.assembly import ScoreSpec, assemble
+from surveys.adapters.common import MISSING, Ignored, first, header, is_json_type, present, text
 from surveys.adapters.standard_signature import (  # noqa: F401  (re-exported: tests, docs and the demo sign with it)
     SECRET_PREFIX, TOLERANCE_SECONDS, secret_key, sign, verify,
 )

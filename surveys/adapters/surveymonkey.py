@@ -25,10 +25,10 @@ from datetime import datetime
 from django.conf import settings
 from django.utils.translation import gettext_lazy
 
+from surveys.adapters.assembly import ScoreSpec, assemble, guess_metric
 from surveys.adapters.common import (
-    MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, api_settings, assemble,
-    decode_signature, definition_cache_key, first, guess_metric, header, hmac_digest, is_json_type, matches_any,
-    present,
+    MISSING, FetchRequest, Ignored, MappingError, SignatureError, api_settings, decode_signature, definition_cache_key,
+    first, header, hmac_digest, is_json_type, matches_any, present,
 )
 
 CONTENT_TYPES = ("application/json", "application/vnd.surveymonkey.response.v1+json")

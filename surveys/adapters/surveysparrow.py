@@ -27,9 +27,10 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy
 
+from surveys.adapters.assembly import ScoreSpec, assemble, guess_metric
 from surveys.adapters.common import (
-    MISSING, FetchRequest, Ignored, MappingError, ScoreSpec, SignatureError, api_settings, assemble, first,
-    guess_metric, is_json_type, present, shared_token_matches,
+    MISSING, FetchRequest, Ignored, MappingError, SignatureError, api_settings, first, is_json_type, present,
+    shared_token_matches,
 )
 
 CONTENT_TYPES = ("application/json",)

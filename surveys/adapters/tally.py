@@ -28,8 +28,9 @@ from surveys.adapters.answers import (
     documented_shape,
     IDENTITY_NAMES, IDENTITY_SKIP, Answer, by_name, identity_from, metric_of, pick_comment, pick_scores,
 )
+from surveys.adapters.assembly import assemble
 from surveys.adapters.common import (
-    Ignored, SignatureError, assemble, decode_signature, first, header, hmac_digest, is_json_type, matches_any, text,
+    Ignored, SignatureError, decode_signature, first, header, hmac_digest, is_json_type, matches_any, text,
 )
 
 AUTH_OPTIONS: dict[str, str] = {}

@@ -23,9 +23,9 @@ from datetime import datetime
 from django.utils.translation import gettext_lazy
 
 from surveys.adapters.answers import EFFORT_LOW_IS_BETTER, documented_shape
+from surveys.adapters.assembly import ScoreSpec, assemble, guess_metric
 from surveys.adapters.common import (
-    MISSING, Ignored, ScoreSpec, SignatureError, assemble, decode_signature, first, guess_metric, header,
-    hmac_digest, is_json_type, matches_any, present,
+    MISSING, Ignored, SignatureError, decode_signature, first, header, hmac_digest, is_json_type, matches_any, present,
 )
 
 AUTH_OPTIONS: dict[str, str] = {}

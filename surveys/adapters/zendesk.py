@@ -36,9 +36,10 @@ from datetime import UTC, datetime
 
 from django.utils.translation import gettext_lazy
 
+from surveys.adapters.assembly import ScoreSpec, assemble
 from surveys.adapters.common import (
-    MISSING, Ignored, MappingError, ScoreSpec, SignatureError, assemble, body_hash, decode_signature, first, header,
-    is_json_type, matches_any, present, to_datetime,
+    MISSING, Ignored, MappingError, SignatureError, body_hash, decode_signature, first, header, is_json_type,
+    matches_any, present, to_datetime,
 )
 
 CONTENT_TYPES = ("application/json",)

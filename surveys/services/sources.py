@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 
 from core import outbound
 from surveys.adapters import EVENT_VENDORS, VENDORS, Ignored, MappingError, PayloadError, get_adapter, parse_body
-from surveys.adapters.common import validate_mapping
+from surveys.adapters.assembly import validate_mapping
 from surveys.models import FeedbackKind, Vendor, WebhookSource
 from surveys.presets import PRESETS
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from surveys.adapters import MappingError, generic
-from surveys.adapters.common import validate_mapping
+from surveys.adapters.assembly import validate_mapping
 from surveys.adapters.picking import MISSING, PathSyntaxError, apply_value_map, parse_value_map, path_tokens, resolve
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
