@@ -28,21 +28,24 @@ def _database_order(item) -> int:
     return 0 if marker or "db" in fixtures else 2
 
 
+def pytest_itemcollected(item):
+    """Tests on the session's `make run` share one pytest-xdist worker (`--dist loadgroup`), in
+    file order, so the stack starts once and tests/test_make_run.py stops it last. The group is
+    marked as each test is collected, before pytest-xdist's collection hook reads the marks into
+    the test's id (a mark added after it is ignored: each worker started a `make run` of its own)."""
+    if "demo_stack" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group("make_run"))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Tests on the session's `make run` share one pytest-xdist worker (`--dist loadgroup`), in
-    file order, so the stack starts once and tests/test_make_run.py stops it last.
-
-    pytest-django puts transactional tests after the others, but pytest then groups the tests of a
+    """pytest-django puts transactional tests after the others, but pytest then groups the tests of a
     parametrized session fixture (Playwright's browser_name), which pulled the transactional
     browser tests in among the rest: their flush removed the seeded root causes and alert rules
     the later tests rely on. Sorting again here (a stable sort, so pytest's grouping stays
     within each part) restores pytest-django's order.
     Browser tests need a Chromium: skipped visibly without one, except in CI where that fails."""
     items.sort(key=_database_order)
-    for item in items:
-        if "demo_stack" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("make_run"))
     if chromium_path():
         return
     browser_items = [item for item in items if "browser" in item.keywords]

@@ -4,7 +4,8 @@ port, and what a person reads off it: the address, the demo sources' secrets pri
 loader (var/log/setup.log), an API token from `make manage ARGS="create_api_token admin"`.
 
 tests/conftest.py offers it as the session fixture `demo_stack`: it starts once (about 45 s) for
-every test that asks for it (tests/test_docs_examples.py, tests/test_done_when_demo.py)."""
+every test that asks for it (tests/churn/test_sqlite.py, tests/test_docs_examples.py,
+tests/organisation/test_browser_make_run.py; tests/test_make_run.py stops it)."""
 
 from __future__ import annotations
 

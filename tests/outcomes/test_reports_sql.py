@@ -1,6 +1,6 @@
 """The closed-loop results and impact figures, grouped in SQL, against a direct computation in
 Python over every row, written apart from the reports' own code, on a seeded random world (run on
-PostgreSQL here and on SQLite by test_reports_sqlite.py): several answers per customer, cases of
+PostgreSQL here and on SQLite by tests/test_sqlite.py): several answers per customer, cases of
 every fate (a second case on one answer), recovery checks, events in two currencies, a merged customer, an account's churn,
 windows passed and not, two teams and themes."""
 

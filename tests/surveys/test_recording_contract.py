@@ -1,6 +1,6 @@
 """The recording contract (surveys -> alerts -> cases), through the one recording path: a
 worker's batch recorded in one transaction (core.unit_of_work), on PostgreSQL and on SQLite
-(tests/surveys/test_recording_sqlite.py runs this module again on SQLite)."""
+(tests/test_sqlite.py runs this module again on SQLite)."""
 
 from __future__ import annotations
 

@@ -174,26 +174,6 @@ def test_the_connect_page_curl_example_is_accepted_and_recorded(live_server):
     assert (r.nps, r.customer.external_id, cases_of(r)) == (3, "U-1001", 1)
 
 
-@pytest.mark.slow
-def test_partials_are_completed_the_same_on_sqlite(tmp_path):
-    """The embedded setup's database (make run): this module's partial tests again on SQLite."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'closeloop.sqlite3'}", TEST_DB_NAME=str(tmp_path / "test.sqlite3"))
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--reuse-db", __file__,
-         "-k", "partial and not sqlite"],
-        cwd=Path(__file__).resolve().parents[3], env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "5 passed" in result.stdout and "skipped" not in result.stdout
-    assert (tmp_path / "test.sqlite3").exists()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_versions_of_one_response_processed_by_concurrent_workers_end_finished_with_one_case():
     """Eight workers at once, each with one version of the same response (partials with more and

@@ -1,0 +1,75 @@
+"""Which tests run again on SQLite, the database of `make run` (tests/test_sqlite.py): a pytest
+plugin (`-p tests.sqlite_suite`) that keeps, of the files named here, the tests each entry selects.
+One process runs them all, so the interpreter starts and the migrations run once.
+
+What each part checks there, where SQLite's SQL differs from PostgreSQL's:
+- recording (core.unit_of_work): ids from sqlite_sequence, multi-row INSERTs for COPY, one UPDATE
+  per delivery for unnest; a batch still in one transaction;
+- the SLA sweep: no UPDATE inside WITH, no interval, SQLite's JSON;
+- the journey map's figures and the case keys it reads (cases.response_keys): SQLite's triggers,
+  the median to close computed in Python;
+- customers: identities by INSERT OR IGNORE, the trend's month truncation, the account page's
+  window query, the merge;
+- imports: bulk INSERT and UPDATE with their ids back, e-mails matched case-insensitively, the
+  run's claim;
+- closed-loop results and impact: window functions, FILTER-free aggregates, the ORM's date
+  arithmetic, the datetimes and decimals SQLite hands back;
+- churn: features with window functions, the datetimes SQLite hands back as text, the row-by-row
+  upsert of the scores;
+- Formbricks partial responses completed in place."""
+
+from __future__ import annotations
+
+import pytest
+
+# These count PostgreSQL's statements (COPY, UPDATE ... FROM VALUES, unnest), or take more rows
+# than asked for (FOR UPDATE SKIP LOCKED): PostgreSQL only.
+POSTGRESQL_ONLY = ("costs_a_few_statements", "learns_about_known_customers", "tops_its_batch_up", "two_workers")
+
+
+def _all(name: str) -> bool:
+    return True
+
+
+def _recording(name: str) -> bool:
+    return not any(part in name for part in POSTGRESQL_ONLY)
+
+
+def _partials(name: str) -> bool:
+    return "partial" in name and "sqlite" not in name
+
+
+# A path (a file, or a folder and everything under it) -> which of its tests, by test name. The
+# slow and browser tests are left out of all of them (`-m "not slow and not browser"`).
+SUITES = {
+    "tests/surveys/test_recording_contract.py": _recording,
+    "tests/surveys/test_batch_transaction.py": _recording,
+    "tests/surveys/test_batch_processing.py": _recording,
+    "tests/surveys/test_processing.py": _recording,
+    "tests/surveys/presets/test_formbricks.py": _partials,
+    "tests/cases/test_sla_sweep.py": _all,
+    "tests/cases/test_response_keys.py": _all,
+    "tests/journeys/test_selectors.py": _all,
+    "tests/customers": _all,
+    "tests/imports": _all,
+    "tests/outcomes/test_reports_sql.py": _all,
+    "tests/outcomes/test_reports.py": _all,
+    "tests/churn": _all,
+}
+
+
+def _selects(nodeid: str) -> bool:
+    path, _, name = nodeid.partition("::")
+    for prefix, keep in SUITES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return keep(name)
+    return False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    kept = [item for item in items if _selects(item.nodeid)]
+    deselected = [item for item in items if not _selects(item.nodeid)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    items[:] = kept
