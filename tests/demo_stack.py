@@ -33,6 +33,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def as_in_a_terminal() -> None:
+    """Popen's preexec_fn for a `make run` a test stops with Ctrl-C: SIGINT as a shell in a
+    terminal hands it to a command (the default action, not blocked). A process inherits its
+    parent's SIGINT disposition and signal mask, and a test worker's may have been left otherwise
+    by a library an earlier test used: a run stopped that way in CI loaded the whole demo and
+    started serving instead of stopping."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 def clean_env(var: Path) -> dict[str, str]:
     """The environment of a person's terminal: none of the test run's settings, this run's var/."""
     env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY and not k.startswith(("DJANGO", "PYTEST"))}
@@ -100,7 +110,7 @@ def start(directory: Path, *, seconds: float = 420) -> DemoStack:
     env.update(PORT=str(port), DEMO_PASSWORD=DEMO_PASSWORD)
     with open(directory / "run.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=as_in_a_terminal)
     stack = DemoStack(base=f"http://127.0.0.1:{port}", var=var, proc=proc)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

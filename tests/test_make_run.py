@@ -14,7 +14,7 @@ import psutil
 import pytest
 import requests
 
-from tests.demo_stack import DEMO_PASSWORD, free_port
+from tests.demo_stack import DEMO_PASSWORD, as_in_a_terminal, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,7 +128,7 @@ def test_ctrl_c_during_the_first_demo_load_keeps_no_half_demo(tmp_path):
     env.update(CLOSELOOP_VAR_DIR=str(tmp_path / "var"), PORT=str(free_port()))
     log = open(tmp_path / "run.log", "w+b")
     proc = subprocess.Popen([sys.executable, "-m", "config.embedded"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=as_in_a_terminal)
     setup_log = tmp_path / "var" / "log" / "setup.log"
     try:
         deadline = time.monotonic() + 300
@@ -139,8 +139,16 @@ def test_ctrl_c_during_the_first_demo_load_keeps_no_half_demo(tmp_path):
         assert "Demo data loaded" not in setup_log.read_text()
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
-        proc.wait(timeout=60)
-        log.close()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            raise AssertionError("Ctrl-C did not stop `make run` in 60 s:\n"
+                                 + (tmp_path / "run.log").read_text(errors="replace")[-2000:]
+                                 + setup_log.read_text(errors="replace")[-2000:]) from None
+        finally:
+            log.close()
     output = (tmp_path / "run.log").read_text(errors="replace")
     assert "Closeloop stopped (interrupted while preparing" in output, output[-2000:]
     assert not (tmp_path / "var" / "run.env").exists()
