@@ -4,9 +4,10 @@ The rollups the report pages read: daily scores (surveys.rollups, the Scores pag
 score-trend API) and closed cases (reporting.rollups, the root-causes page). Without options:
 fold their fresh deltas now (what the beat task does every minute). --rebuild: recreate their
 triggers with the current TIME_ZONE and rebuild them from every response and case (the backfill;
-run it after changing TIME_ZONE or after loading rows with the triggers disabled), and recompute
-the responses' case flags the KPI page counts (reporting.coverage). Writes to responses and cases
-wait while it runs; running it twice gives the same rollups."""
+run it after changing TIME_ZONE or after loading rows with the triggers disabled), recompute
+the responses' case flags the KPI page counts (reporting.coverage) and copy each case's response
+keys (touchpoint, survey, source) from its response (cases.response_keys). Writes to responses and
+cases wait while it runs; running it twice gives the same rollups."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from cases import response_keys
 from reporting import coverage
 from reporting import rollups as closures
 from surveys import rollups as scores
@@ -48,3 +50,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Recomputed the responses' case flags: {changed} changed in {time.monotonic() - started:.1f} s."
             )
+            started = time.monotonic()
+            response_keys.backfill()
+            self.stdout.write(f"Copied the cases' response keys in {time.monotonic() - started:.1f} s.")
