@@ -36,7 +36,7 @@ def _recording(name: str) -> bool:
 
 
 def _partials(name: str) -> bool:
-    return "partial" in name and "sqlite" not in name
+    return "partial" in name
 
 
 # A path (a file, or a folder and everything under it) -> which of its tests, by test name. The

@@ -27,8 +27,8 @@ print(customer_panel(None, Customer.objects.filter(churn_risk__isnull=False).ord
 @pytest.mark.slow
 def test_a_fresh_make_run_loads_the_whole_demo_with_a_churn_model_on_sqlite(demo_stack):
     """The session's fresh `make run` (tests/demo_stack.py) loaded the demo on its SQLite database
-    to the end. Its files are read as they are when it has just started (this file sorts before
-    the other tests on the stack, which add to its data)."""
+    to the end. Other tests on the stack may have added to its data before this one runs, so the
+    counts are lower bounds; the load's own figures come from its setup.log."""
     setup_log = (demo_stack.var / "log" / "setup.log").read_text()
     assert "Cases: 318 from 1500 responses" in setup_log
     assert "Churn model trained (held-out AUC" in setup_log
