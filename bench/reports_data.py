@@ -256,10 +256,12 @@ def fill(n_responses: int) -> dict:
     # The load ran with triggers off (session_replication_role = replica), the rollups' too: build
     # them from the rows, as `manage.py rollups --rebuild` does after any bulk load.
     from reporting import rollups as closures
+    from reporting import score_totals
     from surveys import rollups as scores
 
     scores.rebuild()
     closures.rebuild()
+    score_totals.rebuild()
     fill_rollups = time.monotonic() - started - fill_customers - fill_responses - fill_cases - fill_fields
     connection.ensure_connection()
     old_autocommit = connection.get_autocommit()

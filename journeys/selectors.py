@@ -83,6 +83,21 @@ class StageMap:
             return Value(None, output_field=IntegerField())
         return Case(*whens, default=Value(None), output_field=IntegerField())
 
+    def stage_of(self, touchpoint: str | None, survey_id: int | None, source_id: int | None) -> int | None:
+        """stage_expression in Python, for rows already grouped by the three keys (the journey map
+        groups a period's rows by them in SQL, a few hundred groups, and names their stages here):
+        the same WHENs in the same order."""
+        for stage_id, tps in self.touchpoints.items():
+            if touchpoint in tps:
+                return stage_id
+        for stage_id, ids in self.surveys.items():
+            if survey_id in ids:
+                return stage_id
+        for stage_id, ids in self.sources.items():
+            if source_id in ids:
+                return stage_id
+        return None
+
     def stage_q(self, stage_id: int, prefix: str = "") -> Q:
         """The responses of one stage, by the same precedence as stage_expression."""
         tps, surveys, sources = (self.touchpoints.get(stage_id, frozenset()), self.surveys.get(stage_id, frozenset()),

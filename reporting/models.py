@@ -81,3 +81,43 @@ class ClosureRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} team {self.team_id} cause {self.root_cause_id} {self.touchpoint}: {self.cases}"
+
+
+class ScoreTotal(models.Model):
+    """The daily score rollup (surveys.ScoreRollup) summed over every team: the same counts per
+    local day, survey, source and touchpoint, what an admin's journey map reads for "every team"
+    (about 50 times fewer rows than the per-team rollup with 50 teams). Written only by the
+    database triggers of reporting.score_totals (a signed delta per key a statement touches; a
+    response moved between teams changes no count here), folded by its compact(): readers SUM."""
+
+    day = models.DateField()
+    survey_id = models.IntegerField()
+    source_id = models.IntegerField()
+    touchpoint = models.CharField(max_length=120)
+    responses = models.BigIntegerField()
+    nps_n = models.BigIntegerField()
+    promoters = models.BigIntegerField()
+    passives = models.BigIntegerField()
+    detractors = models.BigIntegerField()
+    csat_n = models.BigIntegerField()
+    csat_top2 = models.BigIntegerField()
+    ces_n = models.BigIntegerField()
+    ces_ease_n = models.BigIntegerField()
+    ces_ease_sum = models.FloatField()
+    ces_high_effort = models.BigIntegerField()
+    index_n = models.BigIntegerField()
+    index_sum = models.FloatField()
+    fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
+
+    class Meta:
+        indexes = [
+            # The period's rows with every count: an index-only scan.
+            models.Index(fields=["day"], name="reporting_scoretotal_day",
+                         include=["survey_id", "source_id", "touchpoint", "responses", "nps_n", "promoters",
+                                  "passives", "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n",
+                                  "ces_ease_sum", "ces_high_effort", "index_n", "index_sum"]),
+            models.Index(fields=["day"], name="reporting_scoretotal_fresh", condition=models.Q(fresh=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} survey {self.survey_id} {self.touchpoint}: {self.responses}"

@@ -7,9 +7,11 @@ from celery import shared_task
 
 @shared_task(acks_late=True, ignore_result=True)
 def rollups_compact_task() -> dict:
-    """Beat, every minute: fold the fresh deltas of the score and closure rollups into one row
-    per key (surveys.rollups, reporting.rollups). Idempotent: with nothing fresh it does nothing."""
+    """Beat, every minute: fold the fresh deltas of the score and closure rollups and of the score
+    totals into one row per key (surveys.rollups, reporting.rollups, reporting.score_totals).
+    Idempotent: with nothing fresh it does nothing."""
     from reporting import rollups as closures
+    from reporting import score_totals
     from surveys import rollups as scores
 
-    return {"scores": scores.compact(), "closures": closures.compact()}
+    return {"scores": scores.compact(), "closures": closures.compact(), "score_totals": score_totals.compact()}

@@ -362,7 +362,12 @@ class SurveyResponse(models.Model):
                     "case_alert", "case_linked",
                 ],
             ),
-            models.Index(fields=["customer", "-answered_at"], name="surveys_response_customer"),
+            # A customer's responses, newest first (the customer page's timeline), with what the
+            # customer and account pages read of each (team, scores, channel, source: migration
+            # 0018): their counts, trends and each contact's latest NPS are index-only scans.
+            models.Index(fields=["customer", "-answered_at"], name="surveys_response_customer",
+                         include=["team", "nps", "csat", "csat_scale_min", "csat_scale_max", "ces", "channel",
+                                  "source", "id"]),
         ]
 
     def __str__(self) -> str:

@@ -290,6 +290,10 @@ def rebuild() -> int:
         return written
 
 
+# For rollups at another level of the same counts (reporting.score_totals: every team together).
+response_values, signed_rows = _values, _signed
+
+
 def compact() -> int:
     """Fold the score rollup's fresh deltas (see fold). Returns the number of deltas folded."""
     return fold(TABLE, KEY, COUNTS)

@@ -149,10 +149,15 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     team_ids = visible_team_ids(user)
     responses = visible_responses(user, customer_ids)
     last_at, last_nps = _latest_answers(responses, now - dt.timedelta(days=NPS_WINDOW_DAYS))
+    # The contacts' visible cases, per contact: whether they have any (what makes a contact seen) and
+    # their open cases and value at risk; one pass over the customer index of cases, which holds
+    # the team, the status and the value at risk (index-only).
+    open_now = Q(status__in=[CaseRow.Status.NEW, CaseRow.Status.IN_PROGRESS])
+    per_contact = list(visible_cases(user, customer_ids).order_by().values("customer_id").annotate(
+        n=Count("status", filter=open_now), risk=Sum("value_at_risk", filter=open_now)).values_list("customer_id", "n", "risk"))
     if team_ids is not None and account.owner_id != user.pk:
         # Not the key-account manager: only the contacts they may see count (and are listed).
-        seen = set(last_at) | set(visible_cases(user, customer_ids).order_by().values_list("customer_id", flat=True)
-                                  .distinct())
+        seen = set(last_at) | {customer_id for customer_id, _n, _risk in per_contact}
         rows = [row for row in rows if row[0] in seen]
     rows = [(*row, last_nps.get(row[0]), last_at.get(row[0])) for row in rows]
     labels = {value: str(label) for value, label in ContactRole.choices}  # translated once, not per contact
@@ -168,8 +173,6 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     coverage = [Coverage(role, str(label), sum(1 for x in lines if x.role == role),
                          sum(1 for x in answered if x.role == role)) for role, label in ContactRole.choices]
     last = max((x.last_answered_at for x in lines if x.last_answered_at), default=None)
-    cases = visible_cases(user, customer_ids).filter(status__in=[CaseRow.Status.NEW, CaseRow.Status.IN_PROGRESS])
-    open_figures = cases.aggregate(n=Count("pk"), risk=Sum("value_at_risk"))
     order = list(ContactRole.values)
     lines.sort(key=lambda x: (order.index(x.role) if x.role in order else 99,
                               -(x.last_answered_at.timestamp() if x.last_answered_at else 0), x.name))
@@ -181,6 +184,7 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
         weighted_nps=nps_of([(x.last_nps, ROLE_WEIGHTS.get(x.role, 1)) for x in answered]),
         coverage=[c for c in coverage if c.contacts], last_answered_at=last,
         days_since_last_answer=(now - last).days if last else None,
-        open_cases=open_figures["n"] or 0, value_at_risk=open_figures["risk"] or Decimal("0"),
+        open_cases=sum(n for _c, n, _r in per_contact),
+        value_at_risk=sum((risk for _c, _n, risk in per_contact if risk is not None), Decimal("0")),
         trends=monthly_trends(responses),
     )

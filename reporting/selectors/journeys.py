@@ -34,9 +34,10 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case
 from journeys.selectors import StageMap, default_journey, stage_map
 from reporting.filters import ReportFilters
+from reporting.models import ScoreTotal
 from reporting.selectors.common import (
     CLOSED,
-    cause_label,
+    cause_names,
     date_params,
     inbox_url,
     percentile,
@@ -154,7 +155,9 @@ def monthly_scores(filters: ReportFilters, smap: StageMap) -> list[dict]:
     adds the months up and the trend reads them as they are. From the daily score rollup when the
     filters allow (its rows are keyed by day, team, survey, source and touchpoint: what a stage
     is chosen by), else one scan of the period's responses."""
-    rollup = rollup_rows(filters, ScoreRollup.objects)
+    # Every team (an admin who chose none): the totals over every team, one row per day and key
+    # where the per-team rollup has one per team too.
+    rollup = rollup_rows(filters, ScoreTotal.objects if filters.team_ids is None else ScoreRollup.objects)
     if rollup is not None:
         return _monthly_from_rollup(rollup, smap)
     return _monthly_from_responses(filters, smap)
@@ -178,17 +181,26 @@ ROLLUP_SUMS = ("responses", "index_sum", "index_n", "nps_n", "promoters", "passi
 
 def _monthly_from_rollup(rollup, smap: StageMap) -> list[dict]:
     """monthly_scores' rows from the rollup's (a key may have several delta rows: they are summed).
-    The rollup keys its rows by touchpoint, survey and source under the responses' own column names,
-    so the stage map's expression reads them as it reads responses. A month is the local month's
-    first instant, as TruncMonth of the responses gives it."""
-    rows = (rollup.filter(smap.mapped_q()).annotate(stage=smap.stage_expression(), month=TruncMonth("day"))
-            .values("stage", "month")
-            .annotate(**{f"sum_{c}": Sum(c) for c in ROLLUP_SUMS}).filter(sum_responses__gt=0))
-    out = []
+    Grouped in SQL by the stage map's inputs (touchpoint, survey, source: a few hundred groups a
+    month), each group's stage then named in Python (StageMap.stage_of, the stage expression's
+    precedence): the database hashes plain columns instead of evaluating the stage expression on
+    every row. A month is the local month's first instant, as TruncMonth of the responses gives it."""
+    rows = (rollup.filter(smap.mapped_q()).annotate(month=TruncMonth("day"))
+            .values("touchpoint", "survey_id", "source_id", "month")
+            .annotate(**{f"sum_{c}": Sum(c) for c in ROLLUP_SUMS}))
+    sums: dict[tuple, dict] = {}
     for r in rows:
-        month = r["month"]
-        out.append({"stage": r["stage"], "month": timezone.make_aware(dt.datetime(month.year, month.month, 1)),
-                    **{c: r[f"sum_{c}"] for c in ROLLUP_SUMS}})
+        stage = smap.stage_of(r["touchpoint"], r["survey_id"], r["source_id"])
+        if stage is None:
+            continue
+        into = sums.setdefault((stage, r["month"]), dict.fromkeys(ROLLUP_SUMS, 0))
+        for c in ROLLUP_SUMS:
+            into[c] += r[f"sum_{c}"] or 0
+    out = []
+    for (stage, month), figures in sums.items():
+        if figures["responses"] > 0:
+            out.append({"stage": stage, "month": timezone.make_aware(dt.datetime(month.year, month.month, 1)),
+                        **figures})
     return out
 
 
@@ -204,6 +216,8 @@ class Median(Aggregate):
 # A case's stage from the opening response's touchpoint, survey and source stored on the case
 # (cases.response_keys): no join to the responses.
 CASE_PREFIX = "response_"
+CASE_KEYS = ("response_touchpoint", "response_survey_id", "response_source_id")
+
 
 
 def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
@@ -215,15 +229,17 @@ def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
     Python, a third query)."""
     stage = smap.stage_expression(CASE_PREFIX)
     out: dict[int, dict] = defaultdict(lambda: {"n": 0, "open": 0, "closed": 0, "median": None})
-    opened = filters.cases(date_field="created_at").order_by().annotate(stage=stage)
-    for r in opened.values("stage").annotate(n=Count("pk"), open=Count("pk", filter=~Q(status=CLOSED))):
-        out[r["stage"]].update(n=r["n"], open=r["open"])
+    opened = filters.cases(date_field="created_at").order_by()
+    for r in opened.values(*CASE_KEYS).annotate(n=Count("*"), open=Count("status", filter=~Q(status=CLOSED))):
+        stage_id = smap.stage_of(*(r[k] for k in CASE_KEYS))
+        out[stage_id]["n"] += r["n"]
+        out[stage_id]["open"] += r["open"]
     closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").order_by().annotate(stage=stage)
     if connection.vendor == "postgresql":
-        for r in closed.values("stage").annotate(closed=Count("pk"), median=Median("close_business_seconds")):
+        for r in closed.values("stage").annotate(closed=Count("*"), median=Median("close_business_seconds")):
             out[r["stage"]].update(closed=r["closed"], median=r["median"] / 3600.0 if r["median"] is not None else None)
         return dict(out)
-    for r in closed.values("stage").annotate(closed=Count("pk")):
+    for r in closed.values("stage").annotate(closed=Count("*")):
         out[r["stage"]]["closed"] = r["closed"]
     durations: dict[int, list[float]] = defaultdict(list)
     for stage_id, seconds in closed.filter(close_business_seconds__isnull=False).values_list(
@@ -234,23 +250,31 @@ def case_counts(filters: ReportFilters, smap: StageMap) -> dict[int, dict]:
     return dict(out)
 
 
+def _cause_counts(filters: ReportFilters, smap: StageMap) -> list[dict]:
+    """Cases closed in the period per stage and root cause ({"stage", "label", "n"}): grouped in
+    SQL by the stage map's inputs and the cause's id (from the closed-case index alone), the
+    stages and the causes' names put on in Python (a cause's name is one row of 57, not a join per
+    case)."""
+    closed = filters.cases(Case.objects.filter(status=CLOSED, root_cause__isnull=False),
+                           date_field="closed_at").order_by()
+    counts: dict[tuple, int] = defaultdict(int)
+    for r in closed.values(*CASE_KEYS, "root_cause_id").annotate(n=Count("*")):
+        stage_id = smap.stage_of(*(r[k] for k in CASE_KEYS))
+        if stage_id is not None:
+            counts[stage_id, r["root_cause_id"]] += r["n"]
+    names = cause_names({cause for _stage, cause in counts})
+    return [{"stage": stage_id, "label": names.get(cause, "?"), "n": n} for (stage_id, cause), n in counts.items()]
+
+
 def stage_figures(filters: ReportFilters, smap: StageMap, monthly: list[dict] | None = None) -> dict[int, dict]:
     """Every figure of the stage table, by stage id: four grouped queries whatever the number of
     stages (three when the monthly scores are passed in)."""
-    case_expr = smap.stage_expression(CASE_PREFIX)
     totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(SUMMED, 0))
     for row in monthly_scores(filters, smap) if monthly is None else monthly:
         for key in SUMMED:
             totals[row["stage"]][key] += row[key] or 0
     cases = case_counts(filters, smap)
-    closed = filters.cases(Case.objects.filter(status=CLOSED), date_field="closed_at").order_by().annotate(
-        stage=case_expr)
-    causes = _tops(
-        closed.filter(root_cause__isnull=False).values("stage", "root_cause__name", "root_cause__category__name")
-        .annotate(n=Count("pk")),
-        "root_cause",
-        lambda r: cause_label(r["root_cause__category__name"], r["root_cause__name"]),
-    )
+    causes = _tops(_cause_counts(filters, smap), "root_cause", lambda r: r["label"])
     themes = _tops(
         filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at")
         .order_by().annotate(stage=smap.stage_expression("response__")).values("stage", "theme__name").annotate(n=Count("pk")),

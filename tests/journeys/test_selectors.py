@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from journeys.selectors import stage_map, unmapped_touchpoints
@@ -253,11 +255,14 @@ def test_the_rollup_and_the_responses_give_the_same_stage_figures(mapped):
     moved = b.response(mapped.south, at=at, nps=6, touchpoint="Store")
     SurveyResponse.objects.filter(pk=moved.pk).update(touchpoint="Delivery", nps=2)  # the triggers move its counts
     SurveyResponse.objects.filter(touchpoint="Store").delete()
+    SurveyResponse.objects.filter(pk=moved.pk).update(team=mapped.north)  # a team move: no total changes
     smap = stage_map(mapped.journey)
-    for team_ids in (frozenset({mapped.north.pk}), None):
+    for team_ids, table in ((frozenset({mapped.north.pk}), "surveys_scorerollup"), (None, "reporting_scoretotal")):
         filters = local_days_filters(team_ids)
-        from_rollup = journey_selectors._monthly_from_rollup(
-            journey_selectors.rollup_rows(filters, journey_selectors.ScoreRollup.objects), smap)
+        with CaptureQueriesContext(connection) as captured:
+            from_rollup = journey_selectors.monthly_scores(filters, smap)
+        # A manager's teams from the per-team rollup, an admin's every team from the totals.
+        assert [table in q["sql"] and "surveys_surveyresponse" not in q["sql"] for q in captured] == [True]
         from_responses = journey_selectors._monthly_from_responses(filters, smap)
 
         def key(rows):

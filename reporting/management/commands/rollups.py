@@ -1,7 +1,8 @@
 """`python manage.py rollups [--rebuild]`
 
 The rollups the report pages read: daily scores (surveys.rollups, the Scores page and the
-score-trend API) and closed cases (reporting.rollups, the root-causes page). Without options:
+score-trend API), closed cases (reporting.rollups, the root-causes page) and the daily scores of
+every team together (reporting.score_totals, an admin's journey map). Without options:
 fold their fresh deltas now (what the beat task does every minute). --rebuild: recreate their
 triggers with the current TIME_ZONE and rebuild them from every response and case (the backfill;
 run it after changing TIME_ZONE or after loading rows with the triggers disabled), recompute
@@ -18,6 +19,7 @@ from django.core.management.base import BaseCommand
 from cases import response_keys
 from reporting import coverage
 from reporting import rollups as closures
+from reporting import score_totals
 from surveys import rollups as scores
 
 
@@ -32,7 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, rebuild: bool = False, **options):
-        for name, module in (("score", scores), ("closure", closures)):
+        for name, module in (("score", scores), ("closure", closures), ("every-team score", score_totals)):
             started = time.monotonic()
             if rebuild:
                 rows = module.rebuild()
