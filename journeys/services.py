@@ -23,11 +23,27 @@ def journey_create(*, name: str, description: str = "", relationship_survey: Sur
         raise ValidationError({"name": _("Give the journey a name.")})
     if Journey.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": _("A journey named “%(name)s” exists already.") % {"name": name}})
+    stage_names = _new_stage_names(stage_names or [])
     journey = Journey.objects.create(name=name, description=description, relationship_survey=relationship_survey)
-    for position, stage_name in enumerate(stage_names or []):
+    for position, stage_name in enumerate(stage_names):
         Stage.objects.create(journey=journey, name=stage_name, position=position)
     stage_choices_changed()
     return journey
+
+
+def _new_stage_names(names: list[str]) -> list[str]:
+    """A new journey's stage names, trimmed: none blank and none twice (letter case aside), as
+    stage_create holds one stage at a time; refused whole, before anything is written."""
+    cleaned, seen = [], set()
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            raise ValidationError({"stages": _("Give every stage a name.")})
+        if name.casefold() in seen:
+            raise ValidationError({"stages": _("The stage “%(name)s” is named twice.") % {"name": name}})
+        seen.add(name.casefold())
+        cleaned.append(name)
+    return cleaned
 
 
 @transaction.atomic

@@ -96,6 +96,29 @@ def test_reorder_must_name_every_stage_once(personas):
     assert "List every stage of the journey exactly once." in str(response.json())
 
 
+@pytest.mark.parametrize("stages, message", [
+    (["Buy", "Use", "Buy"], "The stage “Buy” is named twice."),
+    (["Buy", " buy "], "The stage “buy” is named twice."),
+])
+def test_a_new_journeys_stages_are_refused_whole_when_one_is_blank_or_twice(personas, stages, message):
+    """Found by the API fuzzer: a name twice hit the stages' unique constraint (a 500)."""
+    response = api(personas.adam).post("/api/v1/journeys/", {"name": "Subscriber", "stages": stages}, format="json")
+    assert response.status_code == 400
+    assert response.json()["stages"] == [message]
+    assert Journey.objects.count() == Stage.objects.count() == 0
+
+
+def test_the_service_refuses_a_blank_stage_name_before_writing_anything():
+    from django.core.exceptions import ValidationError
+
+    from journeys import services
+
+    with pytest.raises(ValidationError) as refused:
+        services.journey_create(name="Subscriber", stage_names=["Buy", "  "])
+    assert refused.value.message_dict == {"stages": ["Give every stage a name."]}
+    assert Journey.objects.count() == 0
+
+
 def test_responses_and_the_inbox_filter_by_stage(mapped):
     buy = mapped.stages[0]
     # North's Buy responses for mia (her team), and South's too for adam.
