@@ -8,8 +8,10 @@ from celery import shared_task
 @shared_task(acks_late=True, ignore_result=True)
 def rollups_compact_task() -> dict:
     """Beat, every minute: fold the fresh deltas of the score and closure rollups into one row
-    per key (surveys.rollups, reporting.rollups). Idempotent: with nothing fresh it does nothing."""
+    per key (surveys.rollups, reporting.rollups), and recompute the answers' follow-ups of the
+    customers marked stale (reporting.followups). Idempotent: with nothing fresh it does nothing."""
+    from reporting import followups
     from reporting import rollups as closures
     from surveys import rollups as scores
 
-    return {"scores": scores.compact(), "closures": closures.compact()}
+    return {"scores": scores.compact(), "closures": closures.compact(), "followups": followups.fold_all()}
