@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections, router
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case as CaseModel
@@ -33,6 +33,7 @@ from reporting.selectors.common import (
     inbox_url,
 )
 from reporting.selectors.outcomes import as_decimal, compiled, plus_days, wilson
+from reporting.selectors.scores import score_rollup
 from reporting.tables import Column, Table
 from surveys.models import ResponseTheme, SurveyResponse, Theme
 
@@ -59,6 +60,12 @@ def _nps(promoters: int, detractors: int, total: int) -> float | None:
 
 
 def _period_nps(filters: ReportFilters) -> tuple[int, int, int]:
+    """Promoters, detractors and NPS answers of the period: from the daily score rollup (the same
+    counts, kept by triggers: surveys.rollups) when it is keyed by the filters, else the answers."""
+    rollup = score_rollup(filters)
+    if rollup is not None:
+        counts = rollup.aggregate(n=Sum("nps_n"), p=Sum("promoters"), d=Sum("detractors"))
+        return counts["p"] or 0, counts["d"] or 0, counts["n"] or 0
     counts = filters.responses(SurveyResponse.objects.filter(nps__isnull=False)).order_by().aggregate(
         n=Count("pk"), p=Count("pk", filter=Q(nps__gte=9)), d=Count("pk", filter=Q(nps__lte=6)))
     return counts["p"], counts["d"], counts["n"]
