@@ -37,6 +37,7 @@ from django.db.models import DateTimeField, F, Value, Window
 from django.db.models.functions import Coalesce, Lead
 
 from cases.models import Case
+from reporting import case_followups
 from outcomes.models import OutcomeEvent
 from surveys.models import SurveyResponse
 
@@ -197,6 +198,7 @@ def fold(limit: int = BATCH) -> int:
             chunk = ids[start:start + 1000]
             cursor.execute(f"DELETE FROM {STALE} WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
         _write(cursor, Q(customer_id__in=customers))
+        case_followups.write(cursor, Q(customer_id__in=customers), none=0 in customers)
         return len(customers)
 
 
@@ -220,12 +222,19 @@ def rebuild() -> int:
         cursor.execute(f"SELECT MIN(customer_id), MAX(customer_id) FROM {RESPONSES}")
         low, high = cursor.fetchone()
         cursor.execute(f"DELETE FROM {TABLE} WHERE customer_id < %s OR customer_id > %s", [low or 0, high or 0])
+        cursor.execute(f"DELETE FROM {case_followups.TABLE} WHERE customer_id < %s OR customer_id > %s",
+                       [low or 0, high or 0])
     written = 0
     for start in range(low or 0, (high or -1) + 1, BATCH):
         with transaction.atomic(), connection.cursor() as cursor:
             _lock(cursor)
             cursor.execute(f"DELETE FROM {STALE} WHERE customer_id >= %s AND customer_id < %s", [start, start + BATCH])
             written += _write(cursor, Q(customer_id__gte=start, customer_id__lt=start + BATCH))
+            case_followups.write(cursor, Q(customer_id__gte=start, customer_id__lt=start + BATCH), none=False)
+    with transaction.atomic(), connection.cursor() as cursor:  # the cases without a customer (customer 0)
+        _lock(cursor)
+        cursor.execute(f"DELETE FROM {STALE} WHERE customer_id = 0")
+        case_followups.write(cursor, Q(pk__in=[]), none=True)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {TABLE}")
@@ -238,11 +247,13 @@ def rebuild() -> int:
 # new_rows/old_rows on PostgreSQL, NEW/OLD on SQLite).
 WATCHED = {
     RESPONSES: (("customer_id", "team_id", "nps", "answered_at"),
-                "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL AND {r}.nps IS NOT NULL"),
+                "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL AND {r}.nps IS NOT NULL"
+                " UNION SELECT COALESCE(c.customer_id, 0) FROM cases_case c WHERE c.response_id = {r}.id"),
     "cases_case": (("response_id", "created_at", "status", "outcome", "first_contacted_at", "overdue_at",
-                    "root_cause_id"),
+                    "root_cause_id", "closed_at", "team_id", "customer_id"),
                    f"SELECT a.customer_id AS customer_id FROM {RESPONSES} a WHERE a.id = {{r}}.response_id"
-                   " AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"),
+                   " AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"
+                   " UNION SELECT COALESCE({r}.customer_id, 0)"),
     "followup_verification": (("case_id", "recovered"),
                               f"SELECT a.customer_id AS customer_id FROM cases_case c JOIN {RESPONSES} a ON a.id = c.response_id"
                               " WHERE c.id = {r}.case_id AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"),
@@ -253,8 +264,9 @@ WATCHED = {
                               " UNION SELECT ct.customer_id FROM customers_contact ct"
                               " WHERE ct.account_id = {r}.account_id AND {r}.customer_id IS NULL"
                               f" AND {{r}}.kind = '{OutcomeEvent.Kind.CHURN}'"),
-    "surveys_customer": (("merged_into_id",),
-                         "SELECT {r}.merged_into_id AS customer_id WHERE {r}.merged_into_id IS NOT NULL"),
+    "surveys_customer": (("merged_into_id", "account_value"),
+                         "SELECT {r}.merged_into_id AS customer_id WHERE {r}.merged_into_id IS NOT NULL"
+                         " UNION SELECT {r}.id"),
     "customers_contact": (("customer_id", "account_id"), "SELECT {r}.customer_id AS customer_id"),
 }
 OPS = ("INSERT", "UPDATE", "DELETE")

@@ -135,3 +135,32 @@ class FollowUpStale(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.customer_id}"
+
+
+class ClosedCaseFollowUp(models.Model):
+    """What one closed case with a root cause was followed by: the impact report's root-cause rows,
+    stored (reporting.case_followups explains the columns; kept with AnswerFollowUp by the triggers
+    and folds of reporting.followups). No foreign keys: a read model, rewritten per customer."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+    customer_id = models.BigIntegerField()  # 0: the case has no customer
+    team_id = models.BigIntegerField()
+    closed_at = models.DateTimeField(null=True)
+    root_cause_id = models.BigIntegerField()
+    response_id = models.BigIntegerField()
+    answered_at = models.DateTimeField()
+    nps = models.SmallIntegerField(null=True)
+    account_value = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    churned = models.SmallIntegerField()  # within case_followups.CHURN_DAYS after the answer
+
+    class Meta:
+        indexes = [
+            # The impact report: a team's cases closed in the period, covering (an index-only scan).
+            models.Index(fields=["team_id", "closed_at"], name="reporting_casefollowup_team",
+                         include=["root_cause_id", "response_id", "customer_id", "answered_at", "nps",
+                                  "account_value", "churned"]),
+            models.Index(fields=["customer_id"], name="reporting_casefollowup_cust"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} of customer {self.customer_id}"

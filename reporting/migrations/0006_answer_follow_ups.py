@@ -1,4 +1,4 @@
-"""Each NPS answer's follow-up, stored (reporting.followups): the table, the triggers that mark the
+"""Each NPS answer's and each closed case's follow-up, stored (reporting.followups, reporting.case_followups): the tables, the triggers that mark the
 customers a write makes stale, and the rows of the answers already recorded, 50,000 customers per
 transaction (the migration is therefore not atomic; the triggers mark what changes meanwhile).
 `manage.py rollups --rebuild` does the same again."""
@@ -63,6 +63,24 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['customer_id'], name='reporting_stale_customer')],
+            },
+        ),
+        migrations.CreateModel(
+            name='ClosedCaseFollowUp',
+            fields=[
+                ('case_id', models.BigIntegerField(primary_key=True, serialize=False)),
+                ('customer_id', models.BigIntegerField()),
+                ('team_id', models.BigIntegerField()),
+                ('closed_at', models.DateTimeField(null=True)),
+                ('root_cause_id', models.BigIntegerField()),
+                ('response_id', models.BigIntegerField()),
+                ('answered_at', models.DateTimeField()),
+                ('nps', models.SmallIntegerField(null=True)),
+                ('account_value', models.DecimalField(decimal_places=2, max_digits=14, null=True)),
+                ('churned', models.SmallIntegerField()),
+            ],
+            options={
+                'indexes': [models.Index(fields=['team_id', 'closed_at'], include=('root_cause_id', 'response_id', 'customer_id', 'answered_at', 'nps', 'account_value', 'churned'), name='reporting_casefollowup_team'), models.Index(fields=['customer_id'], name='reporting_casefollowup_cust')],
             },
         ),
         migrations.RunPython(rebuild, drop_triggers),
