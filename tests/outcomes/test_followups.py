@@ -3,7 +3,8 @@ test_reports_sql on its seeded world (run on PostgreSQL here and on SQLite by te
 the results report reads the stored rows once they are folded, computes the customers a write made
 stale from the source rows until then, and gives the same figures either way -- after an event
 arrives after an answer, a case is closed later, a later answer is recorded, an answer moves team,
-customers are merged and an account's contact is added."""
+customers are merged, an account value changes, a case loses its customer and an account's contact is
+added; the impact report's root causes the same way."""
 
 from __future__ import annotations
 
@@ -15,14 +16,23 @@ import pytest
 from cases.models import Case
 from customers.services import contact_set, customer_merge
 from outcomes.models import OutcomeEvent
-from reporting import followups
+from reporting import case_followups, followups
 from reporting.filters import ReportFilters
-from reporting.models import AnswerFollowUp, FollowUpStale
-from reporting.selectors import closed_loop_results, closed_loop_results_by
+from reporting.models import AnswerFollowUp, ClosedCaseFollowUp, FollowUpStale
+from reporting.selectors import closed_loop_results, closed_loop_results_by, impact_tables
 from reporting.selectors.outcomes import GROUPS, WINDOWS
-from surveys.models import SurveyResponse
+from surveys.models import Customer, SurveyResponse
 from tests.inbox.helpers import make_response
-from tests.outcomes.test_reports_sql import BASE, END, NOW, START, _reference_people, _reference_row, random_world
+from tests.outcomes.test_reports_sql import (
+    BASE,
+    END,
+    NOW,
+    START,
+    _reference_impact,
+    _reference_people,
+    _reference_row,
+    random_world,
+)
 
 pytestmark = pytest.mark.django_db
 __all__ = ["random_world"]  # the seeded world, a fixture of test_reports_sql
@@ -31,7 +41,7 @@ __all__ = ["random_world"]  # the seeded world, a fixture of test_reports_sql
 def _stored_rows() -> list[tuple]:
     return sorted(AnswerFollowUp.objects.values_list(
         "response_id", "customer_id", "team_id", "answered_at", "reign_ends_at", "group", "root_cause_id",
-        *followups.SUMS))
+        *followups.SUMS)) + sorted(ClosedCaseFollowUp.objects.values_list(*case_followups.COLUMNS))
 
 
 def _check(personas, *, folded: bool) -> None:
@@ -42,7 +52,8 @@ def _check(personas, *, folded: bool) -> None:
         stored = _stored_rows()
         followups.rebuild()
         assert _stored_rows() == stored, "the rows kept by the triggers and folds are the rows a rebuild writes"
-        assert len(stored) == SurveyResponse.objects.filter(nps__isnull=False, customer__isnull=False).count()
+        assert len(stored) == (SurveyResponse.objects.filter(nps__isnull=False, customer__isnull=False).count()
+                               + Case.objects.filter(status=Case.Status.CLOSED, root_cause__isnull=False).count())
     else:
         assert FollowUpStale.objects.exists(), "the change marked its customers stale"
     for team_ids in (frozenset({personas.north.pk}), None):
@@ -54,6 +65,10 @@ def _check(personas, *, folded: bool) -> None:
         by_team = closed_loop_results_by(filters, by="team").rows
         assert sum(r["customers"] for r in by_team) == sum(
             1 for p in people if p["at"] + dt.timedelta(days=180) <= NOW)
+        tables = impact_tables(filters)
+        assert {r["name"]: (r["cases"] if r["kind"] == "Root cause" else 0, r["detractors"], r["revenue_at_risk"],
+                            r["customers"], r["churned"]) for r in tables.root_causes.rows + tables.themes.rows
+                } == _reference_impact(filters)
 
 
 def test_the_stored_figures_equal_the_direct_computation_through_every_kind_of_change(personas, random_world):
@@ -92,6 +107,13 @@ def test_the_stored_figures_equal_the_direct_computation_through_every_kind_of_c
     _check(personas, folded=False)
     _check(personas, folded=True)
 
+    # A customer's recorded account value changes (revenue at risk), and a case loses its customer.
+    Customer.objects.filter(pk=people[15].pk).update(account_value=Decimal("9999"))
+    Case.objects.filter(pk=Case.objects.filter(status=Case.Status.CLOSED, root_cause__isnull=False)
+                        .order_by("-pk").values("pk")[:1]).update(customer=None)
+    _check(personas, folded=False)
+    _check(personas, folded=True)
+
     # An account's churn reaches a new contact of it.
     account_id = OutcomeEvent.objects.filter(account__isnull=False, customer__isnull=True).values_list(
         "account_id", flat=True).first()
@@ -110,3 +132,13 @@ def test_a_customer_is_read_from_the_stored_rows_once_folded(personas, random_wo
     AnswerFollowUp.objects.filter(pk=answer.pk).update(reign_ends_at=BASE)  # no longer its customer's latest
     after = sum(r["customers"] for r in closed_loop_results(filters).rows if r["days"] == 90)
     assert after == before - 1
+
+
+def test_the_impact_reads_the_closed_cases_stored_rows_once_folded(personas, random_world):
+    """The stored path is the one taken: a case's stored churn flag changed by hand shows."""
+    followups.fold_all()
+    filters = ReportFilters(team_ids=None, start=START, end=END, now=NOW)
+    before = sum(r["churned"] for r in impact_tables(filters).root_causes.rows)
+    assert ClosedCaseFollowUp.objects.filter(closed_at__gte=START, closed_at__lt=END).update(churned=1)
+    after = sum(r["churned"] for r in impact_tables(filters).root_causes.rows)
+    assert after > before
