@@ -17,7 +17,9 @@ cases from the source rows (`case_rows_sql`, the same statement that fills the r
 
 from __future__ import annotations
 
-from django.db.models import F, Q
+import datetime as dt
+
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 
 from cases.models import Case
 from outcomes.models import OutcomeEvent
@@ -44,14 +46,17 @@ FROM ({cases}) c LEFT JOIN surveys_customer cu ON cu.id = c.customer_id
 """
 
 
+def plus_days(field_name: str, days: int) -> ExpressionWrapper:
+    """`field_name` + `days` 24-hour days, as the ORM writes it for the database at hand."""
+    return ExpressionWrapper(F(field_name) + dt.timedelta(days=days), output_field=DateTimeField())
+
+
 def case_rows_sql(cases_sql: str) -> str:
     return CASE_ROWS_SQL.format(cases=cases_sql, within=_WITHIN.format(churn=OutcomeEvent.Kind.CHURN))
 
 
 def closed_cases(queryset=None):
     """Closed cases with a root cause, with the columns CASE_ROWS_SQL reads."""
-    from reporting.followups import plus_days
-
     queryset = Case.objects.all() if queryset is None else queryset
     return (queryset.filter(status=Case.Status.CLOSED, root_cause__isnull=False).order_by()
             .annotate(answered_at=F("response__answered_at"), nps=F("response__nps"),

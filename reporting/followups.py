@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce, Lead
 
 from cases.models import Case
 from reporting import case_followups
+from reporting.case_followups import plus_days
 from outcomes.models import OutcomeEvent
 from surveys.models import SurveyResponse
 
@@ -132,12 +133,6 @@ def per_answer_sql(answers_sql: str, *, stored: bool) -> str:
         reign_l="l.reign_ends_at," if stored else "", reign_p="p.reign_ends_at," if stored else "",
         per_window=",\n           ".join(per_window), sums=", ".join(sums), closed=Case.Status.CLOSED,
         resolved=Case.Outcome.RESOLVED, true=true, churn=OutcomeEvent.Kind.CHURN)
-
-
-def plus_days(field_name: str, days: int):
-    from django.db.models import ExpressionWrapper
-
-    return ExpressionWrapper(F(field_name) + dt.timedelta(days=days), output_field=DateTimeField())
 
 
 def window_ends() -> dict:
