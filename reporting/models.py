@@ -112,7 +112,8 @@ class AnswerFollowUp(models.Model):
             # The results report: a team's rows whose reign outlasts the period's end (then the
             # period's start and end on answered_at), covering, so the page is an index-only scan.
             models.Index(fields=["team_id", "reign_ends_at"], name="reporting_followup_team_reign",
-                         include=["answered_at", "customer_id", "group", "root_cause_id", "churned_90", "revenue_90",
+                         include=["answered_at", "customer_id", "response_id", "group", "root_cause_id", "churned_90",
+                                  "revenue_90",
                                   "other_90", "churned_180", "revenue_180", "other_180", "churned_365",
                                   "revenue_365", "other_365"]),
             # reporting.followups: a customer's rows rewritten.
@@ -157,7 +158,7 @@ class ClosedCaseFollowUp(models.Model):
         indexes = [
             # The impact report: a team's cases closed in the period, covering (an index-only scan).
             models.Index(fields=["team_id", "closed_at"], name="reporting_casefollowup_team",
-                         include=["root_cause_id", "response_id", "customer_id", "answered_at", "nps",
+                         include=["case_id", "root_cause_id", "response_id", "customer_id", "answered_at", "nps",
                                   "account_value", "churned"]),
             models.Index(fields=["customer_id"], name="reporting_casefollowup_cust"),
         ]

@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                 ('other_365', models.IntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['team_id', 'reign_ends_at'], include=('answered_at', 'customer_id', 'group', 'root_cause_id', 'churned_90', 'revenue_90', 'other_90', 'churned_180', 'revenue_180', 'other_180', 'churned_365', 'revenue_365', 'other_365'), name='reporting_followup_team_reign'), models.Index(fields=['customer_id'], name='reporting_followup_customer')],
+                'indexes': [models.Index(fields=['team_id', 'reign_ends_at'], include=('answered_at', 'customer_id', 'response_id', 'group', 'root_cause_id', 'churned_90', 'revenue_90', 'other_90', 'churned_180', 'revenue_180', 'other_180', 'churned_365', 'revenue_365', 'other_365'), name='reporting_followup_team_reign'), models.Index(fields=['customer_id'], name='reporting_followup_customer')],
             },
         ),
         migrations.CreateModel(
@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ('churned', models.SmallIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['team_id', 'closed_at'], include=('root_cause_id', 'response_id', 'customer_id', 'answered_at', 'nps', 'account_value', 'churned'), name='reporting_casefollowup_team'), models.Index(fields=['customer_id'], name='reporting_casefollowup_cust')],
+                'indexes': [models.Index(fields=['team_id', 'closed_at'], include=('case_id', 'root_cause_id', 'response_id', 'customer_id', 'answered_at', 'nps', 'account_value', 'churned'), name='reporting_casefollowup_team'), models.Index(fields=['customer_id'], name='reporting_casefollowup_cust')],
             },
         ),
         migrations.RunPython(rebuild, drop_triggers),
