@@ -4,6 +4,9 @@ root cause and theme (NPS points lost, revenue at risk, churn of the customers i
 
 Reporting sits above outcomes in the layers, so it reads outcome events directly, beside the cases
 and responses it already reads; the figures are tables like every report's (page, CSV and API).
+Each answer's follow-up (its group, root cause and each window's churn and revenue) is stored by
+reporting.followups and summed here; customers not yet refreshed are computed from those rows'
+sources in the same statement, so the figures are the direct computation's.
 
 Unit: a customer, with their latest NPS answer in the period (the experience they last told us
 about), in the team of that answer. Groups (the first that fits):
