@@ -47,9 +47,12 @@ FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)  # "no later answer": never 
 TABLE = "reporting_answerfollowup"
 STALE = "reporting_followupstale"
 RESPONSES = "surveys_surveyresponse"
-# Customers per statement of rebuild() (a range of ids) and per fold() transaction: about ten NPS
-# answers each in the outcomes bench, so a statement writes a few hundred thousand rows.
+# Customers per statement of rebuild() (a range of ids): about ten NPS answers each in the outcomes
+# bench, so a statement writes some 500,000 rows.
 BATCH = 50_000
+# Marks per fold() transaction: their customers travel as a list of parameters (SQLite takes at
+# most 32,766 per statement), and a minute's worth of recorded answers is a few thousand.
+FOLD_MARKS = 5_000
 LOCK_KEY = 2300023  # pg_advisory_xact_lock: one fold or rebuild at a time
 MONEY_IN = {OutcomeEvent.Kind.RENEWAL: 1, OutcomeEvent.Kind.PURCHASE: 1, OutcomeEvent.Kind.EXPANSION: 1,
             OutcomeEvent.Kind.REFUND: -1}
@@ -175,7 +178,7 @@ def _lock(cursor) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def fold(limit: int = BATCH) -> int:
+def fold(limit: int = FOLD_MARKS) -> int:
     """Recompute the rows of up to `limit` stale customers and clear their marks, in one
     transaction (a mark written meanwhile by another transaction stays, for the next fold).
     Returns the customers refreshed."""
