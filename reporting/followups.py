@@ -246,25 +246,25 @@ def rebuild() -> int:
 WATCHED = {
     RESPONSES: (("customer_id", "team_id", "nps", "answered_at"),
                 "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL AND {r}.nps IS NOT NULL"
-                " UNION SELECT COALESCE(c.customer_id, 0) FROM cases_case c WHERE c.response_id = {r}.id"),
+                " UNION ALL SELECT COALESCE(c.customer_id, 0) FROM cases_case c WHERE c.response_id = {r}.id"),
     "cases_case": (("response_id", "created_at", "status", "outcome", "first_contacted_at", "overdue_at",
                     "root_cause_id", "closed_at", "team_id", "customer_id"),
                    f"SELECT a.customer_id AS customer_id FROM {RESPONSES} a WHERE a.id = {{r}}.response_id"
                    " AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"
-                   " UNION SELECT COALESCE({r}.customer_id, 0)"),
+                   " UNION ALL SELECT COALESCE({r}.customer_id, 0)"),
     "followup_verification": (("case_id", "recovered"),
                               f"SELECT a.customer_id AS customer_id FROM cases_case c JOIN {RESPONSES} a ON a.id = c.response_id"
                               " WHERE c.id = {r}.case_id AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"),
     "outcomes_outcomeevent": (("customer_id", "account_id", "kind", "amount", "currency", "occurred_at"),
                               "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL"
-                              " UNION SELECT m.merged_into_id FROM surveys_customer m"
+                              " UNION ALL SELECT m.merged_into_id FROM surveys_customer m"
                               " WHERE m.id = {r}.customer_id AND m.merged_into_id IS NOT NULL"
-                              " UNION SELECT ct.customer_id FROM customers_contact ct"
+                              " UNION ALL SELECT ct.customer_id FROM customers_contact ct"
                               " WHERE ct.account_id = {r}.account_id AND {r}.customer_id IS NULL"
                               f" AND {{r}}.kind = '{OutcomeEvent.Kind.CHURN}'"),
     "surveys_customer": (("merged_into_id", "account_value"),
                          "SELECT {r}.merged_into_id AS customer_id WHERE {r}.merged_into_id IS NOT NULL"
-                         " UNION SELECT {r}.id"),
+                         " UNION ALL SELECT {r}.id"),
     "customers_contact": (("customer_id", "account_id"), "SELECT {r}.customer_id AS customer_id"),
 }
 OPS = ("INSERT", "UPDATE", "DELETE")

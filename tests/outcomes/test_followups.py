@@ -2,7 +2,7 @@
 test_reports_sql on its seeded world (run on PostgreSQL here and on SQLite by tests/sqlite_suite.py):
 the results report reads the stored rows once they are folded, computes the customers a write made
 stale from the source rows until then, and gives the same figures either way -- after an event
-arrives after an answer, a case is closed later, a later answer is recorded, an answer moves team,
+arrives after an answer, a case is closed later and its recovery check comes back, a later answer is recorded, an answer moves team,
 customers are merged, an account value changes, a case loses its customer and an account's contact is
 added; the impact report's root causes the same way."""
 
@@ -15,6 +15,7 @@ import pytest
 
 from cases.models import Case
 from customers.services import contact_set, customer_merge
+from followup.models import Verification
 from outcomes.models import OutcomeEvent
 from reporting import case_followups, followups
 from reporting.filters import ReportFilters
@@ -93,6 +94,12 @@ def test_the_stored_figures_equal_the_direct_computation_through_every_kind_of_c
                                            closed_at=NOW - dt.timedelta(days=5), resolution="Done.",
                                            root_cause=Case.objects.filter(root_cause__isnull=False)
                                            .values("root_cause")[:1])
+    _check(personas, folded=False)
+    _check(personas, folded=True)
+
+    # Its recovery check comes back "put right": the customer is resolved and verified.
+    Verification.objects.create(case=case, round=0, team=case.team, status=Verification.Status.ANSWERED,
+                                answered_at=NOW - dt.timedelta(days=2), answer_value=9, recovered=True)
     _check(personas, folded=False)
     _check(personas, folded=True)
 
