@@ -121,3 +121,87 @@ class ScoreTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} survey {self.survey_id} {self.touchpoint}: {self.responses}"
+
+
+class AnswerFollowUp(models.Model):
+    """What one NPS answer (with a customer) was followed by: the closed-loop results report's unit,
+    stored (reporting.followups explains every column and how the rows are kept exact). The
+    customer's latest answer in a period [start, end) in a team is the row with start <=
+    answered_at < end <= reign_ends_at. No foreign keys: a read model, rewritten per customer."""
+
+    response_id = models.BigIntegerField(primary_key=True)
+    customer_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(null=True)
+    answered_at = models.DateTimeField()
+    reign_ends_at = models.DateTimeField(
+        help_text="The customer's next NPS answer in the same team, or reporting.followups.FAR_FUTURE.")
+    group = models.CharField(max_length=20, db_column="grp")
+    root_cause_id = models.BigIntegerField(null=True)  # of the first case opened from a detractor's answer
+    churned_90 = models.SmallIntegerField()
+    revenue_90 = models.DecimalField(max_digits=21, decimal_places=3)
+    other_90 = models.IntegerField()  # events in other currencies than OUTCOMES_REPORT_CURRENCY
+    churned_180 = models.SmallIntegerField()
+    revenue_180 = models.DecimalField(max_digits=21, decimal_places=3)
+    other_180 = models.IntegerField()
+    churned_365 = models.SmallIntegerField()
+    revenue_365 = models.DecimalField(max_digits=21, decimal_places=3)
+    other_365 = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # The results report: a team's rows whose reign outlasts the period's end (then the
+            # period's start and end on answered_at), covering, so the page is an index-only scan.
+            models.Index(fields=["team_id", "reign_ends_at"], name="reporting_followup_team_reign",
+                         include=["answered_at", "customer_id", "response_id", "group", "root_cause_id", "churned_90",
+                                  "revenue_90",
+                                  "other_90", "churned_180", "revenue_180", "other_180", "churned_365",
+                                  "revenue_365", "other_365"]),
+            # reporting.followups: a customer's rows rewritten.
+            models.Index(fields=["customer_id"], name="reporting_followup_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"answer {self.response_id} of customer {self.customer_id}: {self.group}"
+
+
+class FollowUpStale(models.Model):
+    """A customer whose AnswerFollowUp rows a write made out of date: inserted by the triggers of
+    reporting.followups in the writer's transaction, removed by followups.fold() once the rows are
+    recomputed. Until then the results report computes the customer from the source rows."""
+
+    customer_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer_id"], name="reporting_stale_customer")]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}"
+
+
+class ClosedCaseFollowUp(models.Model):
+    """What one closed case with a root cause was followed by: the impact report's root-cause rows,
+    stored (reporting.case_followups explains the columns; kept with AnswerFollowUp by the triggers
+    and folds of reporting.followups). No foreign keys: a read model, rewritten per customer."""
+
+    case_id = models.BigIntegerField(primary_key=True)
+    customer_id = models.BigIntegerField()  # 0: the case has no customer
+    team_id = models.BigIntegerField()
+    closed_at = models.DateTimeField(null=True)
+    root_cause_id = models.BigIntegerField()
+    response_id = models.BigIntegerField()
+    answered_at = models.DateTimeField()
+    nps = models.SmallIntegerField(null=True)
+    account_value = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    churned = models.SmallIntegerField()  # within case_followups.CHURN_DAYS after the answer
+
+    class Meta:
+        indexes = [
+            # The impact report: a team's cases closed in the period, covering (an index-only scan).
+            models.Index(fields=["team_id", "closed_at"], name="reporting_casefollowup_team",
+                         include=["case_id", "root_cause_id", "response_id", "customer_id", "answered_at", "nps",
+                                  "account_value", "churned"]),
+            models.Index(fields=["customer_id"], name="reporting_casefollowup_cust"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} of customer {self.customer_id}"

@@ -56,6 +56,7 @@ SUITES = {
     "tests/imports": _all,
     "tests/outcomes/test_reports_sql.py": _all,
     "tests/outcomes/test_reports.py": _all,
+    "tests/outcomes/test_followups.py": _all,
     "tests/churn": _all,
 }
 

@@ -14,7 +14,7 @@ from core.pagination import NewestFirstCursorPagination
 from outcomes.api import serializers as s
 from outcomes.filtersets import OutcomeEventFilterSet
 from outcomes.rows import RowInvalid, outcome_row_parse
-from outcomes.selectors import outcome_events_for_user
+from outcomes.selectors import outcome_events_for_user, probing_visibility
 from outcomes.services import UpsertResult, outcome_events_upsert
 
 
@@ -33,6 +33,10 @@ class OutcomeEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     def get_queryset(self):
         return outcome_events_for_user(self.request.user).order_by("-occurred_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        with probing_visibility():
+            return super().list(request, *args, **kwargs)
 
     @extend_schema(request=s.OutcomeItemSerializer(many=True), responses=s.OutcomeBulkResultSerializer,
                    summary="Create or update outcome events in bulk (idempotent on source + external_id)")

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections, router
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, Exists, F, Q, Sum, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case as CaseModel
 from cases.models import CaseResponse
 from outcomes.models import OutcomeEvent
+from reporting import case_followups
 from reporting.filters import ReportFilters
+from reporting.models import ClosedCaseFollowUp, FollowUpStale
 from reporting.selectors.common import (
     CLOSED,
     cause_link,
@@ -32,9 +34,11 @@ from reporting.selectors.common import (
     date_params,
     inbox_url,
 )
-from reporting.selectors.outcomes import as_decimal, compiled, plus_days, wilson
+from reporting.selectors.outcomes import as_decimal, compiled, plus_days, stored_key, wilson
+from reporting.selectors.scores import score_rollup
 from reporting.tables import Column, Table
-from surveys.models import ResponseTheme, SurveyResponse, Theme
+from segments.selectors import customers_in_q
+from surveys.models import Customer, ResponseTheme, SurveyResponse, Theme
 
 CHURN_DAYS = 365
 FIX_FIRST = 10
@@ -59,6 +63,12 @@ def _nps(promoters: int, detractors: int, total: int) -> float | None:
 
 
 def _period_nps(filters: ReportFilters) -> tuple[int, int, int]:
+    """Promoters, detractors and NPS answers of the period: from the daily score rollup (the same
+    counts, kept by triggers: surveys.rollups) when it is keyed by the filters, else the answers."""
+    rollup = score_rollup(filters)
+    if rollup is not None:
+        counts = rollup.aggregate(n=Sum("nps_n"), p=Sum("promoters"), d=Sum("detractors"))
+        return counts["p"] or 0, counts["d"] or 0, counts["n"] or 0
     counts = filters.responses(SurveyResponse.objects.filter(nps__isnull=False)).order_by().aggregate(
         n=Count("pk"), p=Count("pk", filter=Q(nps__gte=9)), d=Count("pk", filter=Q(nps__lte=6)))
     return counts["p"], counts["d"], counts["n"]
@@ -125,12 +135,85 @@ def _impacts(filters: ReportFilters, kind: str, touches) -> dict[int, Impact]:
             for key, cases, detractors, at_risk, customers, churned in rows}
 
 
+# The root causes from the closed cases' stored rows (reporting.case_followups), in SQL PostgreSQL
+# and SQLite both run: `touches` are the period's closed cases of the stored rows (customers marked
+# stale left out) and of the stale customers computed from the source rows (`direct`, the same
+# statement that fills the rows); a customer's churn is the stored flag of their first case touched
+# (the window starts at its answer, as in IMPACT_SQL).
+ROOT_CAUSES_SQL = """
+WITH touches AS MATERIALIZED (
+    SELECT t.root_cause_id AS key, t.response_id AS rid, NULLIF(t.customer_id, 0) AS cid, t.answered_at AS at,
+           CASE WHEN t.nps <= 6 {in_period} THEN 1 ELSE 0 END AS det, t.account_value, t.churned
+    FROM ({stored} UNION ALL {direct}) t
+),
+firsts AS (
+    SELECT f.key, f.churned FROM (
+        SELECT t.key, t.churned, ROW_NUMBER() OVER (PARTITION BY t.key, t.cid ORDER BY t.at) AS n
+        FROM touches t WHERE t.cid IS NOT NULL) f
+    WHERE f.n = 1
+)
+SELECT k.key, k.cases, k.detractors, coalesce(r.at_risk, 0), coalesce(c.customers, 0), coalesce(c.churned, 0)
+FROM (SELECT t.key, count(*) AS cases, count(DISTINCT CASE WHEN t.det = 1 THEN t.rid END) AS detractors
+      FROM touches t GROUP BY t.key) k
+LEFT JOIN (SELECT d.key, sum(d.account_value) AS at_risk
+           FROM (SELECT DISTINCT t.key, t.cid, t.account_value FROM touches t WHERE t.det = 1 AND t.cid IS NOT NULL) d
+           GROUP BY d.key) r ON r.key = k.key
+LEFT JOIN (SELECT f.key, count(*) AS customers, sum(f.churned) AS churned FROM firsts f GROUP BY f.key) c
+       ON c.key = k.key
+"""
+
+
+def _stored_root_causes(filters: ReportFilters) -> dict[int, Impact]:
+    alias = router.db_for_read(SurveyResponse)
+    connection = connections[alias]
+    rows = ClosedCaseFollowUp.objects.all()
+    if filters.team_ids is not None:
+        rows = rows.filter(team_id__in=filters.team_ids)
+    if filters.start:
+        rows = rows.filter(closed_at__gte=filters.start)
+    if filters.end:
+        rows = rows.filter(closed_at__lt=filters.end)
+    if filters.tier:
+        rows = rows.filter(customer_id__in=Customer.objects.filter(tier=filters.tier).values("pk"))
+    if filters.segment is not None:
+        rows = rows.filter(customers_in_q([filters.segment], field="customer_id"))
+    stale = FollowUpStale.objects.values("customer_id")
+    rows = rows.exclude(customer_id__in=stale).order_by().values(*case_followups.COLUMNS)
+    stored_sql, params = compiled(rows, alias, "s")
+    # The stale customers' cases, and those of no customer when customer 0 is marked: two arms, so
+    # each is driven by its own index (the first from the marks, the second not run at all when
+    # customer 0 is not marked), where one OR would scan every closed case.
+    direct = []
+    for prefix, cases in (("d", CaseModel.objects.filter(customer_id__in=stale)),
+                          ("n", CaseModel.objects.filter(Exists(stale.filter(customer_id=0)), customer_id__isnull=True))):
+        arm_sql, arm_params = compiled(case_followups.closed_cases(filters.cases(cases, date_field="closed_at")),
+                                       alias, prefix)
+        direct.append(arm_sql)
+        params |= arm_params
+    direct_sql = " UNION ALL ".join(direct)
+    in_period = ""
+    for name, bound, op in (("start", filters.start, ">="), ("end", filters.end, "<")):
+        if bound:
+            in_period += f" AND t.answered_at {op} %(period_{name})s"
+            params[f"period_{name}"] = connection.ops.adapt_datetimefield_value(bound)
+    with connection.cursor() as cursor:
+        cursor.execute(ROOT_CAUSES_SQL.format(stored=stored_sql, direct=case_followups.case_rows_sql(direct_sql),
+                                              in_period=in_period), params)
+        found = cursor.fetchall()
+    return {key: Impact(key, "", "root cause", cases, "", detractors, as_decimal(at_risk), customers, int(churned))
+            for key, cases, detractors, at_risk, customers, churned in found}
+
+
 def _by_root_cause(filters: ReportFilters) -> list[Impact]:
-    closed = filters.cases(CaseModel.objects.filter(status=CLOSED, root_cause__isnull=False), date_field="closed_at")
-    touches = (_touches(filters, closed, "response__answered_at", "response__nps").order_by()
-               .values("churn_end", "det", key=F("root_cause_id"), rid=F("response_id"), cid=F("customer_id"),
-                       at=F("response__answered_at")))
-    impacts = _impacts(filters, "root cause", touches)
+    if stored_key(filters):
+        impacts = _stored_root_causes(filters)
+    else:
+        closed = filters.cases(CaseModel.objects.filter(status=CLOSED, root_cause__isnull=False),
+                               date_field="closed_at")
+        touches = (_touches(filters, closed, "response__answered_at", "response__nps").order_by()
+                   .values("churn_end", "det", key=F("root_cause_id"), rid=F("response_id"), cid=F("customer_id"),
+                           at=F("response__answered_at")))
+        impacts = _impacts(filters, "root cause", touches)
     names = cause_names(impacts)
     for impact in impacts.values():
         impact.label = names.get(impact.key, "?")

@@ -4,6 +4,9 @@ root cause and theme (NPS points lost, revenue at risk, churn of the customers i
 
 Reporting sits above outcomes in the layers, so it reads outcome events directly, beside the cases
 and responses it already reads; the figures are tables like every report's (page, CSV and API).
+Each answer's follow-up (its group, root cause and each window's churn and revenue) is stored by
+reporting.followups and summed here; customers not yet refreshed are computed from those rows'
+sources in the same statement, so the figures are the direct computation's.
 
 Unit: a customer, with their latest NPS answer in the period (the experience they last told us
 about), in the team of that answer. Groups (the first that fits):
@@ -35,19 +38,21 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Window
+from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 from scipy.stats import binomtest
 
 from cases.models import Case
-from outcomes.models import OutcomeEvent
 from reporting.filters import ReportFilters
+from reporting.followups import MONEY_IN, plus_days  # noqa: F401 (read here by the impact report and the tests)
+from reporting.followups import FAR_FUTURE, SUMS, WINDOWS, per_answer_sql, window_ends
+from reporting.models import AnswerFollowUp, FollowUpStale
 from reporting.selectors.common import cause_names, team_names_by_id
 from reporting.tables import Column, Table
-from surveys.models import SurveyResponse
+from segments.selectors import customers_in_q
+from surveys.models import Customer, SurveyResponse
 
-WINDOWS = (90, 180, 365)
 SMALL_GROUP = 30
 REPORT_WORK_MEM = "128MB"  # PostgreSQL, for the results statement only (SET LOCAL)
 GROUPS = (
@@ -60,8 +65,6 @@ GROUPS = (
 )
 GROUP_LABELS = dict(GROUPS)
 DETRACTOR_GROUPS = ("resolved_verified", "resolved_unverified", "contacted_unresolved", "not_contacted")
-MONEY_IN = {OutcomeEvent.Kind.RENEWAL: 1, OutcomeEvent.Kind.PURCHASE: 1, OutcomeEvent.Kind.EXPANSION: 1,
-            OutcomeEvent.Kind.REFUND: -1}
 
 
 def wilson(k: int, n: int) -> tuple[float | None, float | None]:
@@ -109,106 +112,52 @@ DIMENSIONS = {
     "root-cause": (_("Root cause"), lambda c: c.root_cause_id, cause_names),
 }
 
-# One statement, grouped in the database, in SQL that PostgreSQL and SQLite both run (no DISTINCT
-# ON, no LATERAL, no casts or interval literals: the date arithmetic comes compiled by the ORM).
-# `latest`: each customer's latest NPS answer in the period (ROW_NUMBER() over the customer's
-# answers, newest first; the filters' own SQL) with the end of each window (answered_at + N days,
-# 24-hour days as in Python). `first_cases`: the first case opened from each detractor's answer.
-# `people`: each customer's group from that case and whether a recovery check said "put right" --
-# the rule feedback_group states. `own`: each customer's own events within their longest window,
-# summed per window (on PostgreSQL an index-only probe of (customer, occurred_at) per customer; a
-# join over a union of every kind of event made it hash all the events). `others`: the same for the
-# events of customers merged into them and the churn of accounts they are a contact of (with no
-# customer named): few customers have either. `per_person`: the two added, each window's churn
-# flag, revenue in the report currency and events in other currencies. Then one row per group,
-# team, root cause and window whose customers' window has passed by `now`.
-RESULTS_SQL = """
-WITH latest AS MATERIALIZED ({latest}),
-first_cases AS MATERIALIZED (
-    SELECT ranked.response_id, ranked.id, ranked.status, ranked.outcome, ranked.first_contacted_at,
-           ranked.overdue_at, ranked.root_cause_id
-    FROM (SELECT c.response_id, c.id, c.status, c.outcome, c.first_contacted_at, c.overdue_at, c.root_cause_id,
-                 ROW_NUMBER() OVER (PARTITION BY c.response_id ORDER BY c.created_at, c.id) AS n
-          FROM cases_case c WHERE c.response_id IN (SELECT l.id FROM latest l WHERE l.nps <= 6)) ranked
-    WHERE ranked.n = 1
-),
-people AS MATERIALIZED (
-    SELECT l.customer_id, l.answered_at, {ends}, l.team_id, c.root_cause_id,
-           CASE WHEN l.nps >= 9 THEN 'promoter'
-                WHEN l.nps >= 7 THEN 'passive'
-                WHEN c.id IS NULL THEN 'not_contacted'
-                WHEN c.status = %(closed)s AND c.outcome = %(resolved)s THEN
-                     CASE WHEN EXISTS (SELECT 1 FROM followup_verification v
-                                       WHERE v.case_id = c.id AND v.recovered = %(true)s)
-                          THEN 'resolved_verified' ELSE 'resolved_unverified' END
-                WHEN c.first_contacted_at IS NOT NULL AND c.overdue_at IS NULL THEN 'contacted_unresolved'
-                ELSE 'not_contacted' END AS grp
-    FROM latest l LEFT JOIN first_cases c ON c.response_id = l.id
-),
-own AS MATERIALIZED (
-    SELECT p.customer_id, {per_window}
-    FROM people p JOIN outcomes_outcomeevent f ON f.customer_id = p.customer_id
-         AND f.occurred_at > p.answered_at AND f.occurred_at <= p.end_{longest}
-    GROUP BY p.customer_id
-),
-others AS MATERIALIZED (
-    SELECT p.customer_id, {per_window}
-    FROM people p JOIN (
-        SELECT m.merged_into_id AS customer_id, e.occurred_at, e.kind, e.amount, e.currency
-        FROM surveys_customer m JOIN outcomes_outcomeevent e ON e.customer_id = m.id
-        WHERE m.merged_into_id IS NOT NULL
-        UNION ALL
-        SELECT ct.customer_id, e.occurred_at, e.kind, e.amount, e.currency
-        FROM customers_contact ct JOIN outcomes_outcomeevent e ON e.account_id = ct.account_id
-        WHERE e.customer_id IS NULL AND e.kind = %(churn)s
-    ) f ON f.customer_id = p.customer_id AND f.occurred_at > p.answered_at AND f.occurred_at <= p.end_{longest}
-    GROUP BY p.customer_id
-),
-per_person AS MATERIALIZED (
-    SELECT p.grp, p.team_id, p.root_cause_id, p.answered_at, {sums}
-    FROM people p LEFT JOIN own o ON o.customer_id = p.customer_id LEFT JOIN others x ON x.customer_id = p.customer_id
-)
-{cells}
-"""
-_MONEY = "CASE f.kind " + " ".join(f"WHEN '{kind}' THEN {sign}" for kind, sign in MONEY_IN.items()) + " END"
-_CELLS = """SELECT grp, team_id, root_cause_id, {days}, count(*), sum(churned_{days}), sum(revenue_{days}),
-       sum(revenue_{days} * revenue_{days}), sum(other_{days})
-FROM per_person WHERE answered_at <= %(matured_{days})s GROUP BY grp, team_id, root_cause_id"""
+# One statement, grouped in the database, in SQL that PostgreSQL and SQLite both run. `stored`: the
+# customers' latest answers in the period read from reporting.AnswerFollowUp (reporting.followups):
+# the rows whose reign (until the customer's next answer in that team) outlasts the period's end,
+# an index range, never a sort of the period's answers; a customer answering in several of the
+# chosen teams has a row in each, and the latest is kept (ROW_NUMBER over those rows only).
+# Customers a write made stale and not yet folded are left out of `stored` and computed from the
+# source rows (`direct`: reporting.followups.per_answer_sql over their latest answer in the
+# period), so the figures are always those of the rows as they are. Filters on the answer itself
+# (survey, touchpoint, location) are not in the stored rows' key: then every customer is `direct`.
+# The windows' sums are stored; whether a window has passed is decided here, from `now`.
+STORED_SQL = """
+stored AS MATERIALIZED ({stored}),
+kept AS (SELECT r.grp, r.team_id, r.root_cause_id, r.answered_at, {sums}
+         FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.customer_id
+                                              ORDER BY s.answered_at DESC, s.response_id DESC) AS n
+               FROM stored s) r WHERE r.n = 1),"""
+CELLS_SQL = """WITH {stored}
+people AS ({people})
+SELECT grp, team_id, root_cause_id, {windows}
+FROM people GROUP BY grp, team_id, root_cause_id"""
+_COLUMNS = ", ".join(SUMS)
 
 
-def _results_sql(latest_sql: str) -> str:
-    per_window = []
+def _cells_sql(stored_sql: str | None, direct_sql: str) -> str:
+    windows = []
     for days in WINDOWS:
-        within = f"f.occurred_at <= p.end_{days}"
-        per_window += [
-            f"max(CASE WHEN f.kind = %(churn)s AND {within} THEN 1 ELSE 0 END) AS churned_{days}",
-            f"coalesce(sum(CASE WHEN f.currency = %(currency)s AND {within} THEN {_MONEY} * f.amount END), 0)"
-            f" AS revenue_{days}",
-            f"count(CASE WHEN {_MONEY} IS NOT NULL AND f.currency <> %(currency)s AND {within} THEN 1 END)"
-            f" AS other_{days}",
-        ]
-    sums = []
-    for days in WINDOWS:
-        sums += [f"CASE WHEN o.churned_{days} = 1 OR x.churned_{days} = 1 THEN 1 ELSE 0 END AS churned_{days}",
-                 f"coalesce(o.revenue_{days}, 0) + coalesce(x.revenue_{days}, 0) AS revenue_{days}",
-                 f"coalesce(o.other_{days}, 0) + coalesce(x.other_{days}, 0) AS other_{days}"]
-    return RESULTS_SQL.format(
-        latest=latest_sql, ends=", ".join(f"l.end_{days}" for days in WINDOWS), longest=max(WINDOWS),
-        per_window=",\n           ".join(per_window), sums=", ".join(sums),
-        cells="\nUNION ALL\n".join(_CELLS.format(days=days) for days in WINDOWS))
+        passed = f"answered_at <= %(matured_{days})s"
+        windows += [f"count(CASE WHEN {passed} THEN 1 END)", f"sum(CASE WHEN {passed} THEN churned_{days} ELSE 0 END)",
+                    f"sum(CASE WHEN {passed} THEN revenue_{days} ELSE 0 END)",
+                    f"sum(CASE WHEN {passed} THEN revenue_{days} * revenue_{days} ELSE 0 END)",
+                    f"sum(CASE WHEN {passed} THEN other_{days} ELSE 0 END)"]
+    direct = f"SELECT d.grp, d.team_id, d.root_cause_id, d.answered_at, {_COLUMNS} FROM ({direct_sql}) d"
+    if stored_sql is None:
+        return CELLS_SQL.format(stored="", people=direct, windows=", ".join(windows))
+    return CELLS_SQL.format(
+        stored=STORED_SQL.format(stored=stored_sql, sums=", ".join(f"r.{c}" for c in SUMS)),
+        people=f"SELECT grp, team_id, root_cause_id, answered_at, {_COLUMNS} FROM kept UNION ALL {direct}",
+        windows=", ".join(windows))
 
 
-def compiled(queryset, alias: str) -> tuple[str, dict]:
-    """A queryset's SQL with its parameters named (p0, p1...), to embed in a statement of our own
-    with named parameters of its own."""
+def compiled(queryset, alias: str, prefix: str = "p") -> tuple[str, dict]:
+    """A queryset's SQL with its parameters named (p0, p1... or another prefix), to embed in a
+    statement of our own with named parameters of its own."""
     sql, values = queryset.query.get_compiler(using=alias).as_sql()
-    names = {f"p{i}": value for i, value in enumerate(values)}
+    names = {f"{prefix}{i}": value for i, value in enumerate(values)}
     return sql % tuple(f"%({name})s" for name in names), names
-
-
-def plus_days(field_name: str, days: int) -> ExpressionWrapper:
-    """`field_name` + `days` 24-hour days, as the ORM writes it for the database at hand."""
-    return ExpressionWrapper(F(field_name) + dt.timedelta(days=days), output_field=DateTimeField())
 
 
 def as_decimal(value) -> Decimal:
@@ -216,32 +165,63 @@ def as_decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
+def stored_key(filters: ReportFilters) -> bool:
+    """Whether the stored rows hold the filters' key: teams, dates and customer filters (tier,
+    segment: every answer of a customer passes or none does), not filters on the answer itself."""
+    return not (filters.survey_id or filters.touchpoint or filters.location)
+
+
+def _stored_latest(filters: ReportFilters):
+    """The stored rows of the customers' latest answers in the period, per team (not yet one per
+    customer), customers marked stale left out."""
+    end = filters.end or FAR_FUTURE
+    rows = AnswerFollowUp.objects.filter(reign_ends_at__gte=end, answered_at__lt=end)
+    if filters.team_ids is not None:
+        rows = rows.filter(team_id__in=filters.team_ids)
+    if filters.start:
+        rows = rows.filter(answered_at__gte=filters.start)
+    if filters.tier:
+        rows = rows.filter(customer_id__in=Customer.objects.filter(tier=filters.tier).values("pk"))
+    if filters.segment is not None:
+        rows = rows.filter(customers_in_q([filters.segment], field="customer_id"))
+    return (rows.exclude(customer_id__in=FollowUpStale.objects.values("customer_id")).order_by()
+            .values("response_id", "customer_id", "answered_at", "team_id", "root_cause_id", *SUMS, grp=F("group")))
+
+
 def result_cells(filters: ReportFilters) -> list[Cell]:
     """The period's answerers counted into cells (group, team, root cause, window) by one SQL
     statement: every figure of the results report is a sum over these cells."""
     answers = filters.responses(SurveyResponse.objects.filter(nps__isnull=False, customer__isnull=False))
-    latest = (answers.order_by()
-              .annotate(newest=Window(RowNumber(), partition_by=[F("customer_id")],
-                                      order_by=[F("answered_at").desc(), F("id").desc()]),
-                        **{f"end_{days}": plus_days("answered_at", days) for days in WINDOWS})
-              .filter(newest=1)
-              .values("id", "customer_id", "answered_at", "nps", "team_id", *(f"end_{days}" for days in WINDOWS)))
     alias = router.db_for_read(SurveyResponse)
     connection = connections[alias]
-    latest_sql, params = compiled(latest, alias)
-    params |= {"closed": Case.Status.CLOSED, "resolved": Case.Outcome.RESOLVED, "true": True,
-               "churn": OutcomeEvent.Kind.CHURN, "currency": settings.OUTCOMES_REPORT_CURRENCY}
+    stored_sql, params = None, {}
+    if stored_key(filters):
+        stored_sql, params = compiled(_stored_latest(filters), alias, "s")
+        answers = answers.filter(customer_id__in=FollowUpStale.objects.values("customer_id"))
+    latest = (answers.order_by()
+              .annotate(newest=Window(RowNumber(), partition_by=[F("customer_id")],
+                                      order_by=[F("answered_at").desc(), F("id").desc()]), **window_ends())
+              .filter(newest=1)
+              .values("id", "customer_id", "answered_at", "nps", "team_id", *(f"end_{days}" for days in WINDOWS)))
+    latest_sql, latest_params = compiled(latest, alias, "d")
+    params |= latest_params
     params |= {f"matured_{days}": connection.ops.adapt_datetimefield_value(filters.now - dt.timedelta(days=days))
                for days in WINDOWS}
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Memory enough for the period's answers to be sorted by customer, and the people grouped,
-            # without spilling to disk (SET LOCAL: this transaction only). The statement is the same.
+            # Memory enough for the people grouped (and, with no stored key, the period's answers
+            # sorted by customer) without spilling to disk (SET LOCAL: this transaction only).
             cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-        cursor.execute(_results_sql(latest_sql), params)
+        cursor.execute(_cells_sql(stored_sql, per_answer_sql(latest_sql, stored=False)), params)
         rows = cursor.fetchall()
-    return [Cell(group, team_id, cause_id, days, customers, int(churned), as_decimal(revenue), as_decimal(squares),
-                 int(other)) for group, team_id, cause_id, days, customers, churned, revenue, squares, other in rows]
+    cells = []
+    for group, team_id, cause_id, *sums in rows:
+        for i, days in enumerate(WINDOWS):
+            customers, churned, revenue, squares, other = sums[5 * i:5 * i + 5]
+            if customers:
+                cells.append(Cell(group, team_id, cause_id, days, customers, int(churned), as_decimal(revenue),
+                                  as_decimal(squares), int(other)))
+    return cells
 
 
 def feedback_group(nps: int, case: dict | None, verified: set[int]) -> str:

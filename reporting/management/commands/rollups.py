@@ -7,8 +7,10 @@ fold their fresh deltas now (what the beat task does every minute). --rebuild: r
 triggers with the current TIME_ZONE and rebuild them from every response and case (the backfill;
 run it after changing TIME_ZONE or after loading rows with the triggers disabled), recompute
 the responses' case flags the KPI page counts (reporting.coverage) and copy each case's response
-keys (touchpoint, survey, source) from its response (cases.response_keys). Writes to responses and
-cases wait while it runs; running it twice gives the same rollups."""
+keys (touchpoint, survey, source) from its response (cases.response_keys) and rebuild every NPS
+answer's stored follow-up (reporting.followups, the closed-loop results report's rows; without
+options the customers marked stale are recomputed). Writes to responses and cases wait while it
+runs; running it twice gives the same rollups."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from cases import response_keys
-from reporting import coverage
+from reporting import coverage, followups
 from reporting import rollups as closures
 from reporting import score_totals
 from surveys import rollups as scores
@@ -55,3 +57,10 @@ class Command(BaseCommand):
             started = time.monotonic()
             response_keys.backfill()
             self.stdout.write(f"Copied the cases' response keys in {time.monotonic() - started:.1f} s.")
+        started = time.monotonic()
+        if rebuild:
+            rows = followups.rebuild()
+            self.stdout.write(f"Rebuilt the answers' follow-ups: {rows} rows in {time.monotonic() - started:.1f} s.")
+        else:
+            customers = followups.fold_all()
+            self.stdout.write(f"Refreshed the follow-ups of {customers} customers in {time.monotonic() - started:.1f} s.")
