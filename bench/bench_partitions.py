@@ -4,8 +4,8 @@ pruning in the plans of the queries that read the partitioned tables.
     DEBUG=1 .venv/bin/python -m bench.bench_partitions [--responses N] [--events M] [--outcomes K]
         [--deliveries D] [--notifications T] [--keep]
 
-In its own PostgreSQL database `closeloop_bench_partitions` (created, migrated, filled and
-dropped; never the test or dev database): migrated to the latest, then the partitioned tables are
+In its own PostgreSQL database `closeloop_bench_partitions` (BENCH_PARTITIONS_DB names another;
+created, migrated, filled and dropped; never the test or dev database): migrated to the latest, then the partitioned tables are
 turned back into plain ones by their migrations' own backward functions (case events `cases 0022`,
 outcome events `outcomes 0003`, webhook deliveries `surveys 0018`, notifications `cases 0024`; the
 other migrations stay applied), filled with the reports bench's data (bench/reports_data.py:

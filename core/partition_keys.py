@@ -17,8 +17,10 @@ ORM, the sweep's INSERT ... SELECT):
 
 One difference from the unique index: a plain INSERT of a repeat is skipped too, not refused with
 an IntegrityError (a trigger cannot see whether the statement said ON CONFLICT DO NOTHING), so an
-ORM `create()` of a repeat stores nothing and returns an object without an id. Every writer of these
-two tables in the product means "do nothing" (the door answers a repeat with the original's id).
+ORM `create()` of a repeat stores nothing and returns an object without an id (and a `bulk_create()`
+without ignore_conflicts=True of a batch with a repeat gets fewer ids back than it has objects).
+Every writer of these two tables in the product means "do nothing" (the door answers a repeat with
+the original's id; notifications are queued with ignore_conflicts=True).
 A load with triggers off (session_replication_role = replica) writes no keys: fill them after.
 
 Two writers of one key at once behave as with a unique index: the second waits for the first's

@@ -306,6 +306,11 @@ def test_the_notification_migration_keeps_every_row_and_its_once_only_key():
                            "attempts, next_attempt_at, error, created_at) SELECT case_id, kind, channel, address, "
                            f"period, '', '', '{{}}', 'pending', 0, now(), '', now() FROM {N} ON CONFLICT DO NOTHING")
             assert cursor.rowcount == 0
+        # Its own foreign keys (case, recipient) are enforced on the partitioned table.
+        for bad in ("case_id = %s", "recipient_id = %s"):
+            with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"UPDATE {N} SET {bad} WHERE id = %s", [10**9, before_rows[0][0]])
     finally:
         _migrate_latest()
         with connection.cursor() as cursor:
