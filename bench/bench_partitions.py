@@ -1,16 +1,19 @@
 """Partitioned history: how long the conversion of an existing installation takes, and partition
-pruning in the plans of the queries that read the partitioned tables with a time bound.
+pruning in the plans of the queries that read the partitioned tables.
 
-    DEBUG=1 .venv/bin/python -m bench.bench_partitions [--responses N] [--events M] [--outcomes K] [--keep]
+    DEBUG=1 .venv/bin/python -m bench.bench_partitions [--responses N] [--events M] [--outcomes K]
+        [--deliveries D] [--notifications T] [--keep]
 
-In its own PostgreSQL database `closeloop_bench_partitions` (created, migrated, filled and
-dropped; never the test or dev database): migrated to the latest, then back to before the
-conversion (`cases 0021`, plain tables), filled with the reports bench's data
-(bench/reports_data.py: N responses, N/10 cases), M case events spread over the last 36 months
-and the outcomes bench's outcome events (SQL generate_series, indexes rebuilt after, VACUUM ANALYZE). Then, holding /tmp/bench.lock
-(the shared measurement lock), the same queries are EXPLAIN ANALYZEd on the plain table (the
-baseline), the conversion migration (`migrate cases 0022`) is timed, the queries run again on
-the partitioned table, and the outcome events' migrations (`migrate outcomes`: 0002, 0003) are timed."""
+In its own PostgreSQL database `closeloop_bench_partitions` (BENCH_PARTITIONS_DB names another;
+created, migrated, filled and dropped; never the test or dev database): migrated to the latest, then the partitioned tables are
+turned back into plain ones by their migrations' own backward functions (case events `cases 0022`,
+outcome events `outcomes 0003`, webhook deliveries `surveys 0018`, notifications `cases 0024`; the
+other migrations stay applied), filled with the reports bench's data (bench/reports_data.py:
+N responses, N/10 cases), M case events, D deliveries and T notifications spread over the last 36
+months and the outcomes bench's outcome events (SQL generate_series, indexes rebuilt after, VACUUM
+ANALYZE). Then, holding /tmp/bench.lock (the shared measurement lock), the queries are EXPLAIN
+ANALYZEd on the plain tables (the baseline), each migration's forward function (what `migrate`
+runs) is timed, and the queries run again on the partitioned tables."""
 
 from __future__ import annotations
 
@@ -29,12 +32,20 @@ from bench.machine import describe as _machine
 from bench.machine import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "closeloop_bench_partitions"
+DB_NAME = os.environ.get("BENCH_PARTITIONS_DB", "closeloop_bench_partitions")  # another name beside a running one
 DOC = ROOT / "docs" / "benchmarks_partitions.md"
 LOCK = "/tmp/bench.lock"
 CHILD_TIMEOUT = 40 * 60
 MONTHS = 36
-PARTITION = re.compile(r"^cases_caseevent_(p\d{6}|default)$")
+PARTITION = re.compile(r"^(cases_caseevent|outcomes_outcomeevent|surveys_webhookdelivery|cases_notification)_"
+                       r"(p\d{6}|default)$")
+# (label, app, migration, table): the conversions timed, in this order.
+CONVERSIONS = [
+    ("case events", "cases", "0022_case_events_partitioned_by_month", "cases_caseevent"),
+    ("outcome events", "outcomes", "0003_events_partitioned_by_month", "outcomes_outcomeevent"),
+    ("webhook deliveries", "surveys", "0018_deliveries_partitioned_by_month", "surveys_webhookdelivery"),
+    ("notifications", "cases", "0024_notifications_partitioned_by_month", "cases_notification"),
+]
 
 
 
@@ -69,21 +80,158 @@ def fill_case_events(n_events: int, n_cases: int) -> float:
     return time.monotonic() - started
 
 
+def _migration(app: str, name: str):
+    import importlib
+
+    return importlib.import_module(f"{app}.migrations.{name}")
+
+
+def _run_migration_function(app: str, name: str, direction: str) -> float:
+    """The migration's forward or backward RunPython function, in a transaction of its own, timed."""
+    from types import SimpleNamespace
+
+    from django.db import connection, transaction
+
+    function = getattr(_migration(app, name), direction)
+    started = time.monotonic()
+    with transaction.atomic():
+        function(None, SimpleNamespace(connection=connection))
+    return time.monotonic() - started
+
+
+def fill_deliveries(n_deliveries: int) -> float:
+    """Webhook deliveries over the last 36 months, one per response while responses last; one in
+    a thousand failed and one in a thousand pending (what retention must keep)."""
+    from django.db import connection
+
+    from bench.reports_data import _bulk_load, _insert_select, _reset_sequence
+    from surveys.models import WebhookDelivery
+
+    started = time.monotonic()
+    minutes = MONTHS * 30 * 24 * 60
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id), count(*) FROM surveys_surveyresponse")
+        low, high, count = cursor.fetchone()
+        cursor.execute("SELECT min(id) FROM surveys_webhooksource")
+        source = cursor.fetchone()[0]
+    # Responses' ids are 1..N when generated; otherwise the deliveries point at none.
+    response = f"CASE WHEN j <= {count} THEN {low} + j - 1 END" if count and high - low + 1 == count else "NULL"
+    with _bulk_load(WebhookDelivery):
+        _insert_select(WebhookDelivery, {
+            "id": "j",
+            "source_id": str(source),
+            "delivery_id": "'msg_' || j",
+            "received_at": f"now() - ((j::bigint * 7907) % {minutes}) * interval '1 minute'",
+            "content_type": "'application/json'",
+            "headers": "'{\"user-agent\": \"Bench\"}'::jsonb",
+            "body": ("convert_to('{\"type\": \"response.completed\", \"data\": {\"nps\": ' || j % 11 || "
+                     "', \"comment\": \"The courier came late and the parcel was damaged\", \"email\": "
+                     "\"c' || j || '@example.com\"}}', 'UTF8')"),
+            "status": "CASE WHEN j % 1000 = 1 THEN 'failed' WHEN j % 1000 = 2 THEN 'pending' ELSE 'processed' END",
+            "attempts": "1",
+            "error": "''",
+            "note": "''",
+            "processed_at": f"now() - ((j::bigint * 7907) % {minutes}) * interval '1 minute' + interval '1 second'",
+            "response_id": response,
+        }, f"generate_series(1, {n_deliveries}) AS j")
+    _reset_sequence(WebhookDelivery)
+    connection.set_autocommit(True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE surveys_webhookdelivery")
+    return time.monotonic() - started
+
+
+def fill_notifications(n_notifications: int, n_cases: int) -> float:
+    """The outbox over the last 36 months: a third in-app (a user's notification centre), the rest
+    e-mail; one in a thousand still pending."""
+    from django.db import connection
+
+    from bench.reports_data import _bulk_load, _insert_select, _reset_sequence
+    from cases.models import Notification
+
+    started = time.monotonic()
+    minutes = MONTHS * 30 * 24 * 60
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM accounts_user")
+        low, high = cursor.fetchone()
+    users = high - low + 1
+    when = f"now() - ((j::bigint * 7907) % {minutes}) * interval '1 minute'"
+    with _bulk_load(Notification):
+        _insert_select(Notification, {
+            "id": "j",
+            "case_id": f"1 + j % {n_cases}",
+            "kind": "(ARRAY['new_case','assigned','due_soon','overdue','escalated','mentioned'])[1 + j % 6]",
+            "channel": "CASE WHEN j % 3 = 0 THEN 'in_app' ELSE 'email' END",
+            "recipient_id": f"{low} + j % {users}",
+            "address": f"CASE WHEN j % 3 = 0 THEN 'user:' || ({low} + j % {users}) ELSE 'agent' || j % {users} "
+                       "|| '@example.com' END",
+            "period": "'v' || j",
+            "subject": "''", "body": "''", "context": "'{}'::jsonb", "error": "''",
+            "status": "CASE WHEN j % 1000 = 1 THEN 'pending' ELSE 'sent' END",
+            "attempts": "1",
+            "next_attempt_at": when,
+            "created_at": when,
+            "sent_at": when,
+            "read_at": f"CASE WHEN j % 3 = 0 AND j % 7 <> 0 THEN {when} END",
+        }, f"generate_series(1, {n_notifications}) AS j")
+    _reset_sequence(Notification)
+    connection.set_autocommit(True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE cases_notification")
+    return time.monotonic() - started
+
+
 def _queries():
-    """(label, queryset) of the reads of case events, with and without a time bound."""
+    """(label, queryset) of the reads of the partitioned tables, with and without a time bound."""
+    from django.db.models import Min, Q
+
     from accounts.models import User
-    from cases.models import Case, CaseEvent
+    from cases import inapp
+    from cases.models import Case, CaseEvent, Notification
     from reporting.filters import ReportFilterForm
     from reporting.selectors.common import closure_events
+    from surveys.models import WebhookDelivery, WebhookSource
 
     manager = User.objects.get(username="bench_manager")
     form = ReportFilterForm({}, user=manager, default_days=30)
     form.is_valid()
     case = Case.objects.order_by("-created_at").first()
     since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
+    now = datetime.datetime.now(datetime.UTC)
+    source = WebhookSource.objects.order_by("pk").first()
+    delivery = WebhookDelivery.objects.filter(received_at__lt=now - datetime.timedelta(days=200)).only(
+        "pk", "received_at").order_by("-received_at").first()
+    agent = User.objects.filter(notifications__channel=Notification.Channel.IN_APP).order_by("pk").first()
+    pending = [WebhookDelivery.Status.PENDING, WebhookDelivery.Status.PROCESSING]
     return [
         ("Reports: closures of the last 30 days, manager's 5 teams (reporting.selectors.common.closure_events)",
          closure_events(form.filters()).values("case__root_cause_id")),
+        ("Deliveries: the console's page, a source's newest 50 (surveys.views, no time bound)",
+         source.deliveries.defer("body", "fetched").order_by("-received_at").values("id")[:50]),
+        ("Deliveries: re-drive, pending ones older than 5 minutes (surveys.services.deliveries_redrive)",
+         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING,
+                                        received_at__lt=now - datetime.timedelta(minutes=5))
+         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now)).order_by("received_at").values("id")[:500]),
+        ("Deliveries: the oldest unfinished one (surveys.selectors.oldest_pending_delivery_age)",
+         WebhookDelivery.objects.filter(status__in=pending).values("status").annotate(oldest=Min("received_at"))),
+        ("Deliveries: bodies to forget, processed before 90 days ago (deliveries_forget_bodies)",
+         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PROCESSED,
+                                        received_at__lt=now - datetime.timedelta(days=90))
+         .exclude(body=b"").values("id")[:5000]),
+        ("Deliveries: one by id (the worker's updates, no time bound)",
+         WebhookDelivery.objects.filter(pk=delivery.pk).values("id")),
+        ("Deliveries: one by id and received_at",
+         WebhookDelivery.objects.filter(pk=delivery.pk, received_at=delivery.received_at).values("id")),
+        ("Notifications: the dispatcher's due pending rows (cases.notifications, no time bound)",
+         Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+         .order_by("next_attempt_at").values("id")[:200]),
+        ("Notifications: a user's notification centre, newest 20 (cases.inapp.for_user)",
+         inapp.for_user(agent).values("id")[:20]),
+        ("Notifications: a user's unread count (cases.inapp.unread_count)",
+         Notification.objects.filter(recipient=agent, channel=Notification.Channel.IN_APP,
+                                     read_at__isnull=True).values("id")),
+        ("Notifications: the digest's last 24 hours (created_at bound)",
+         Notification.objects.filter(created_at__gte=now - datetime.timedelta(days=1)).values("kind")),
         ("Digest and metrics: escalations of the last 30 days (kind + created_at)",
          CaseEvent.objects.filter(kind=CaseEvent.Kind.ESCALATED, created_at__gte=since).values("id")),
         ("Case page: one case's timeline (no time bound)", case.events.order_by("-created_at", "-id").values("id")),
@@ -102,6 +250,65 @@ def _explain(qs) -> dict:
             "planning_ms": float(planning.split(":")[1].split()[0]) if planning else 0.0, "scanned": scanned}
 
 
+def _ingest(label: str, singles: int = 2000, groups: int = 40, group_size: int = 100) -> dict:
+    """The webhook door's two INSERTs (surveys.ingest.store) timed on the deliveries table as it is:
+    `singles` deliveries one statement each, autocommitted (the Django view), and `groups` batches of
+    `group_size` (the ingest server's group commit); then the new rows deleted again. With
+    synchronous_commit off: the statements' own cost, without the wait for the WAL flush, which is
+    one flush per commit either way and, on this shared disk, varies by milliseconds from one
+    second to the next (it would hide the difference measured)."""
+    from django.db import connection
+
+    from surveys.ingest.store import delivery_row, group_statement, store_delivery
+    from surveys.models import WebhookSource
+
+    source = WebhookSource.objects.order_by("pk").first()
+    connection.set_autocommit(True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    for i in range(50):  # warm: the statements prepared, the trigger's function compiled
+        store_delivery(source, f"ingest-{label}-warm-{i}", "application/json", {}, b'{"nps": 3}')
+    started = time.monotonic()
+    for i in range(singles):
+        store_delivery(source, f"ingest-{label}-{i}", "application/json", {}, b'{"nps": 3}')
+    single_seconds = time.monotonic() - started
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        for g in range(groups):
+            rows = [delivery_row(source, f"ingest-{label}-g{g}-{i}", "application/json", {}, b'{"nps": 3}')
+                    for i in range(group_size)]
+            cursor.execute(*group_statement(rows))
+    group_seconds = time.monotonic() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = on")
+        cursor.execute("DELETE FROM surveys_webhookdelivery WHERE delivery_id LIKE %s", [f"ingest-{label}-%"])
+        cursor.execute("DELETE FROM surveys_webhookdeliverykey WHERE delivery_id LIKE %s", [f"ingest-{label}-%"])
+    return {"single_ms": single_seconds * 1000 / singles, "group_ms": group_seconds * 1000 / groups,
+            "group_size": group_size}
+
+
+RETENTION_DAYS = 365
+
+
+def _retention() -> list[dict]:
+    """One maintenance run with a year's retention on the deliveries and the notifications (the
+    months older than that dropped, the rows retention keeps moved to the default partition),
+    timed; the other tables keep everything. Last: it drops what the queries read."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from core import partitions
+
+    tables = {table: dict(spec, retention_days=RETENTION_DAYS if table in (
+        "surveys_webhookdelivery", "cases_notification") else 0) for table, spec in settings.PARTITIONED_TABLES.items()}
+    with override_settings(PARTITIONED_TABLES=tables):
+        started = time.monotonic()
+        done = partitions.maintain()
+        seconds = time.monotonic() - started
+    return [{"table": m.table, "dropped": len(m.dropped), "deleted": m.deleted_from_default, "kept": m.kept,
+             "seconds": seconds} for m in done if m.dropped or m.kept]
+
+
 def _measure() -> list[dict]:
     out = []
     for label, qs in _queries():
@@ -117,7 +324,19 @@ def fill_outcome_events(n_outcomes: int) -> float:
     return fill_events(n_outcomes) if n_outcomes else 0.0
 
 
-def child(n_responses: int, n_events: int, n_outcomes: int) -> dict:
+def _sizes() -> dict:
+    from django.db import connection
+
+    sizes = {}
+    with connection.cursor() as cursor:
+        for _label, _app, _name, table in CONVERSIONS:
+            cursor.execute("SELECT pg_size_pretty(pg_total_relation_size(%s::regclass)), "
+                           "(SELECT count(*) FROM pg_inherits WHERE inhparent = %s::regclass)", [table, table])
+            sizes[table] = cursor.fetchone()
+    return sizes
+
+
+def child(n_responses: int, n_events: int, n_outcomes: int, n_deliveries: int, n_notifications: int) -> dict:
     import django
 
     django.setup()
@@ -127,74 +346,110 @@ def child(n_responses: int, n_events: int, n_outcomes: int) -> dict:
     from bench.reports_data import fill
 
     call_command("migrate", verbosity=0, interactive=False)
-    call_command("migrate", "cases", "0021", verbosity=0, interactive=False)
-    call_command("migrate", "outcomes", "0001", verbosity=0, interactive=False)
+    for _label, app, name, _table in reversed(CONVERSIONS):  # plain tables again, as before each conversion
+        _run_migration_function(app, name, "backward")
     filled = fill(n_responses)
     n_cases = filled.get("cases", n_responses // 10)
-    events_seconds = fill_case_events(n_events, n_cases)
-    events_seconds += fill_outcome_events(n_outcomes)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('cases_caseevent'))")
-        size = cursor.fetchone()[0]
+    fill_seconds = fill_case_events(n_events, n_cases)
+    fill_seconds += fill_outcome_events(n_outcomes)
+    fill_seconds += fill_deliveries(n_deliveries)
+    fill_seconds += fill_notifications(n_notifications, n_cases)
+    plain = _sizes()
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         load_start = _load()
         before = _measure()
-        started = time.monotonic()
-        call_command("migrate", "cases", "0022", verbosity=0, interactive=False)
-        convert_seconds = time.monotonic() - started
+        ingest_before = _ingest("before")
+        conversions = []
+        for label, app, name, table in CONVERSIONS:
+            seconds = _run_migration_function(app, name, "forward")
+            conversions.append({"label": label, "migration": f"{app} {name[:4]}", "table": table,
+                                "seconds": seconds, "size": plain[table][0]})
         connection.set_autocommit(True)
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE cases_caseevent")
-            cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'cases_caseevent'::regclass")
-            partitions = cursor.fetchone()[0]
+            for _label, _app, _name, table in CONVERSIONS:
+                cursor.execute(f"VACUUM ANALYZE {table}")
+        partitioned = _sizes()
+        for conversion in conversions:
+            conversion["partitions"] = partitioned[conversion["table"]][1]
         after = _measure()
-        started = time.monotonic()
-        call_command("migrate", "outcomes", verbosity=0, interactive=False)
-        outcomes_seconds = time.monotonic() - started
+        ingest_after = _ingest("after")
+        retention = _retention()
         load_end = _load()
-    return {"responses": n_responses, "cases": n_cases, "events": n_events, "size": size,
-            "fill_seconds": filled.get("seconds", 0) + events_seconds, "convert_seconds": convert_seconds,
-            "outcomes": n_outcomes, "outcomes_seconds": outcomes_seconds,
-            "partitions": partitions, "before": before, "after": after, "load_start": load_start,
-            "load_end": load_end}
+    return {"responses": n_responses, "cases": n_cases, "events": n_events, "outcomes": n_outcomes,
+            "deliveries": n_deliveries, "notifications": n_notifications,
+            "fill_seconds": filled.get("seconds", 0) + fill_seconds, "conversions": conversions,
+            "before": before, "after": after, "load_start": load_start, "load_end": load_end,
+            "ingest_before": ingest_before, "ingest_after": ingest_after, "retention": retention}
+
+
+def _read(a: dict, conversions: list[dict]) -> str:
+    """"k of n" partitions the plan reads, n those of its table."""
+    if not a["scanned"]:
+        return "one table"
+    table = PARTITION.match(a["scanned"][0])[1]
+    total = next(c["partitions"] for c in conversions if c["table"] == table)
+    return f"{len(a['scanned'])} of {total}"
 
 
 def report(f: dict) -> str:
     lines = [
-        f"## Partitioned history: case events by month, {f['events']:,} events",
+        "## Partitioned history: case events, outcome events, webhook deliveries and notifications by month",
         "",
         f"Measured {datetime.date.today().isoformat()} on {_machine()}.",
-        (f"Data: {f['responses']:,} responses, {f['cases']:,} cases and {f['events']:,} case events over the last "
-        f"{MONTHS} months ({f['size']} with indexes), {f['outcomes']:,} outcome events over the last year, generated with SQL generate_series in "
-        f"{f['fill_seconds']:.0f} s."),
+        (f"Data: {f['responses']:,} responses, {f['cases']:,} cases, {f['events']:,} case events, "
+         f"{f['deliveries']:,} webhook deliveries and {f['notifications']:,} notifications over the last {MONTHS} "
+         f"months, {f['outcomes']:,} outcome events over the last year, generated with SQL generate_series in "
+         f"{f['fill_seconds']:.0f} s."),
         (f"Load average (1/5/15 min) before measuring {f['load_start']}, after {f['load_end']} (a shared machine: "
-        "other helpers' suites ran meanwhile)."),
+         "other helpers' work ran meanwhile)."),
         "",
-        (f"**Conversion** (`migrate cases 0022` on the filled database: rename aside, create the partitioned table "
-        f"and {f['partitions']} partitions, copy every row, indexes, checks and foreign keys again): "
-        f"**{f['convert_seconds']:.1f} s** for {f['events']:,} events, one transaction holding the table's lock."),
+        ("**Conversions**, each migration's forward function as `migrate` runs it, on the filled plain table, one "
+         "transaction holding the table's lock (rename aside, create the partitioned table and its partitions, copy "
+         "every row, indexes, checks and foreign keys again; for deliveries and notifications first every row's key "
+         "into the key table, then the trigger):"),
         "",
-        (f"**Outcome events** (`migrate outcomes`: 0002 copies every event's key into OutcomeEventKey and swaps "
-         f"the unique constraint for an index, 0003 converts the events on occurred_at): "
-         f"**{f['outcomes_seconds']:.1f} s** for {f['outcomes']:,} events, measured after the case events in the "
-         "same locked phase."),
+        "| table | migration | rows | size before (with indexes) | partitions | time |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    rows = {"cases_caseevent": f["events"], "outcomes_outcomeevent": f["outcomes"],
+            "surveys_webhookdelivery": f["deliveries"], "cases_notification": f["notifications"]}
+    for c in f["conversions"]:
+        lines.append(f"| {c['label']} | `{c['migration']}` | {rows[c['table']]:,} | {c['size']} | {c['partitions']} | "
+                     f"**{c['seconds']:.1f} s** |")
+    ib, ia = f["ingest_before"], f["ingest_after"]
+    lines += [
         "",
-        ("Queries that read case events, EXPLAIN ANALYZE on the plain table (before, the baseline) and on the "
-        "partitioned one (after), same run:"),
+        ("**The webhook door's INSERTs** (surveys.ingest.store, on the filled table, from Python as the door "
+         "runs them, synchronous_commit off so the figures are the statements' own cost, not the disk's flush, "
+         "which is one per commit either way): one delivery per autocommitted statement (the Django view) "
+         f"**{ib['single_ms']:.2f} ms** on the plain table with its unique index, **{ia['single_ms']:.2f} ms** "
+         f"partitioned with the key table's trigger; a group of {ia['group_size']} (the ingest server's group "
+         f"commit) **{ib['group_ms']:.1f} ms** before, **{ia['group_ms']:.1f} ms** after."),
+    ]
+    if f.get("retention"):
+        total = f["retention"][0]["seconds"]
+        parts = "; ".join(f"{r['table']}: {r['dropped']} months dropped, {r['kept']:,} rows kept (not processed or "
+                          f"not sent, moved to the default partition)" for r in f["retention"])
+        lines += ["", (f"**Retention** ({RETENTION_DAYS} days on deliveries and notifications, one maintenance run, "
+                       f"`core.partitions.maintain`, after the queries): **{total:.1f} s** in all; {parts}.")]
+    lines += [
+        "",
+        ("Queries that read them, EXPLAIN ANALYZE on the plain tables (before, the baseline) and on the "
+         "partitioned ones (after), same run:"),
         "",
         "| query | before: execution | after: execution | after: planning | partitions read after |",
         "|---|---:|---:|---:|---:|",
     ]
     for b, a in zip(f["before"], f["after"], strict=True):
         lines.append(f"| {a['label']} | {b['execution_ms']:.1f} ms | {a['execution_ms']:.1f} ms | "
-                     f"{a['planning_ms']:.1f} ms | {len(a['scanned'])} of {f['partitions']} |")
+                     f"{a['planning_ms']:.1f} ms | {_read(a, f['conversions'])} |")
     lines += ["", "Plans after the conversion:", ""]
     for a in f["after"]:
         lines += [f"{a['label']}:", "", "```", a["plan"].rstrip(), "```", ""]
     lines += [
-        ("Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_partitions --responses N --events M` (`--keep` keeps "
-        "the `closeloop_bench_partitions` database)."),
+        ("Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_partitions --responses N --events M --deliveries D "
+         "--notifications T` (`--keep` keeps the `closeloop_bench_partitions` database)."),
     ]
     return "\n".join(lines) + "\n"
 
@@ -203,12 +458,15 @@ def run(args=None) -> str:
     n_responses = getattr(args, "responses", None) or 1_000_000
     n_events = getattr(args, "events", None) or n_responses * 5 // 10
     n_outcomes = getattr(args, "outcomes", None) or n_responses * 2 // 5
+    n_deliveries = getattr(args, "deliveries", None) or n_responses
+    n_notifications = getattr(args, "notifications", None) or n_responses
     keep = getattr(args, "keep", False)
     child_process.recreate(DB_NAME)
     env = child_process.environment(DB_NAME, CACHE_KEY_PREFIX="closeloop-bench-partitions")
     figures = child_process.run(
         "bench.bench_partitions",
-        ["--responses", str(n_responses), "--events", str(n_events), "--outcomes", str(n_outcomes)],
+        ["--responses", str(n_responses), "--events", str(n_events), "--outcomes", str(n_outcomes),
+         "--deliveries", str(n_deliveries), "--notifications", str(n_notifications)],
         database=DB_NAME, timeout=CHILD_TIMEOUT, env=env, keep=keep,
     )
     text = report(figures)
@@ -221,12 +479,15 @@ def main(argv=None) -> int:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=None)
     parser.add_argument("--outcomes", type=int, default=None, help="outcome events (default 2 x N / 5)")
+    parser.add_argument("--deliveries", type=int, default=None, help="webhook deliveries (default N)")
+    parser.add_argument("--notifications", type=int, default=None, help="notifications (default N)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.responses, args.events or args.responses * 5 // 10,
-                               args.outcomes or args.responses * 2 // 5)))
+                               args.outcomes or args.responses * 2 // 5, args.deliveries or args.responses,
+                               args.notifications or args.responses)))
         return 0
     print(run(args))
     return 0

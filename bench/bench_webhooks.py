@@ -1,7 +1,7 @@
 """Webhook acceptance under gunicorn on PostgreSQL, against PostgreSQL's own commit ceiling.
 
 Run: `python -m bench webhooks` (or `DEBUG=1 .venv/bin/python -m bench.bench_webhooks`).
-Creates the database closeloop_bench_webhooks (dropped at the end), starts the ingest server
+Creates the database closeloop_bench_webhooks (BENCH_WEBHOOKS_DB names another; dropped at the end), starts the ingest server
 (gunicorn with uvicorn workers, config.asgi) on loopback, drives it with wrk for 30 s at 16 and 64
 connections (each request signed, with a unique delivery id from a Lua script), then at about half
 the maximum rate; then the web server (gunicorn gthread, config.wsgi: Django's handler and the
@@ -30,7 +30,7 @@ from pathlib import Path
 from bench.machine import write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "closeloop_bench_webhooks"
+DB = os.environ.get("BENCH_WEBHOOKS_DB", "closeloop_bench_webhooks")
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECRET = "bench-secret"

@@ -43,11 +43,17 @@ class PartitionedTable:
     table: str
     column: str
     retention_days: int
-    key_table: str = ""  # the unpartitioned table of its idempotency keys (event_id, <column>), if any
+    key_table: str = ""  # the unpartitioned table of its idempotency keys (<key_row>, <column>), if any
+    key_row: str = "event_id"  # the key table's column holding the row's id
+    # Rows retention never drops (SQL over the table's columns, e.g. a delivery not yet processed):
+    # a month past retention that still holds such rows is dropped once they moved to the default
+    # partition, where they stay until the condition no longer holds.
+    keep: str = ""
 
 
 def configured_tables() -> list[PartitionedTable]:
-    return [PartitionedTable(table, spec["column"], spec.get("retention_days", 0), spec.get("key_table", ""))
+    return [PartitionedTable(table, spec["column"], spec.get("retention_days", 0), spec.get("key_table", ""),
+                             spec.get("key_row", "event_id"), spec.get("keep", ""))
             for table, spec in settings.PARTITIONED_TABLES.items()]
 
 
@@ -123,9 +129,12 @@ def create_partition(cursor, table: str, column: str, month: date) -> bool:
     return True
 
 
-def create_ahead(cursor, table: str, column: str, today: date, months: int = MONTHS_AHEAD) -> list[str]:
+def create_ahead(cursor, table: str, column: str, today: date, months: int = MONTHS_AHEAD,
+                 expired_before: datetime | None = None) -> list[str]:
     """This month's partition and the next `months` months', those missing created; and one for
-    each earlier month whose rows wait in the default partition (an import of old history)."""
+    each earlier month whose rows wait in the default partition (an import of old history), but
+    for a month that ended before `expired_before`: the rows retention keeps stay in the default
+    partition rather than coming back to a month that would be dropped again."""
     this_month = month_start(today)
     wanted = [add_months(this_month, n) for n in range(months + 1)]
     default = default_name(table)
@@ -133,7 +142,8 @@ def create_ahead(cursor, table: str, column: str, today: date, months: int = MON
     if cursor.fetchone()[0]:
         cursor.execute(f"SELECT DISTINCT date_trunc('month', {_q(column)} AT TIME ZONE 'UTC')::date "
                        f"FROM {_q(default)} WHERE {_q(column)} < %s", [_bound(this_month)])
-        wanted += sorted(row[0] for row in cursor.fetchall())
+        wanted += sorted(month for (month,) in cursor.fetchall()
+                         if expired_before is None or _month_end(month) > expired_before)
     created = []
     for month in wanted:
         if create_partition(cursor, table, column, month):
@@ -141,31 +151,54 @@ def create_ahead(cursor, table: str, column: str, today: date, months: int = MON
     return created
 
 
+def _month_end(month: date) -> datetime:
+    return datetime.combine(add_months(month, 1), datetime.min.time(), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Expired:
+    """What retention did to one table: partitions dropped, rows deleted from the default
+    partition, rows kept (moved from a dropped month to the default partition by `keep`)."""
+
+    dropped: list[str]
+    deleted: int
+    kept: int
+
+
 def drop_expired(cursor, table: str, column: str, retention_days: int, now: datetime,
-                 key_table: str = "") -> tuple[list[str], int]:
+                 key_table: str = "", key_row: str = "event_id", keep: str = "") -> Expired:
     """Drops the partitions whose whole month ended more than `retention_days` ago, and deletes the
     default partition's rows older than that; then the keys (in `key_table`) older than that whose
-    row is gone. Returns (dropped partitions, rows deleted from the default partition)."""
+    row is gone. With `keep` (an SQL condition), rows that meet it are never dropped: a month that
+    holds some is detached, they are copied into the table (to the default partition, the month
+    having none any more), then it is dropped; the default partition's rows that meet it stay."""
     cutoff = now - timedelta(days=retention_days)
     # Deferred foreign-key checks of rows written earlier in the transaction run now: PostgreSQL
     # drops no table with such checks pending.
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    dropped = []
+    dropped, kept = [], 0
     for month, name in sorted(monthly_partitions(cursor, table).items()):
-        end = datetime.combine(add_months(month, 1), datetime.min.time(), tzinfo=UTC)
-        if end <= cutoff:
-            cursor.execute(f"DROP TABLE {_q(name)}")
-            dropped.append(name)
+        if _month_end(month) > cutoff:
+            continue
+        if keep:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(name)} WHERE {keep})")
+            if cursor.fetchone()[0]:
+                cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(name)}")
+                cursor.execute(f"INSERT INTO {_q(table)} SELECT * FROM {_q(name)} WHERE {keep}")
+                kept += cursor.rowcount
+        cursor.execute(f"DROP TABLE {_q(name)}")
+        dropped.append(name)
     deleted = 0
     default = default_name(table)
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [default])
     if cursor.fetchone()[0]:
-        cursor.execute(f"DELETE FROM {_q(default)} WHERE {_q(column)} < %s", [cutoff])
+        cursor.execute(f"DELETE FROM {_q(default)} WHERE {_q(column)} < %s" + (f" AND NOT ({keep})" if keep else ""),
+                       [cutoff])
         deleted = cursor.rowcount
     if key_table:
         cursor.execute(f"DELETE FROM {_q(key_table)} k WHERE k.{_q(column)} < %s AND NOT EXISTS "
-                       f"(SELECT 1 FROM {_q(table)} e WHERE e.id = k.event_id)", [cutoff])
-    return dropped, deleted
+                       f"(SELECT 1 FROM {_q(table)} e WHERE e.id = k.{_q(key_row)})", [cutoff])
+    return Expired(dropped, deleted, kept)
 
 
 @dataclass(frozen=True)
@@ -176,6 +209,7 @@ class Maintained:
     created: list[str]
     dropped: list[str]
     deleted_from_default: int
+    kept: int = 0  # rows of dropped months that retention keeps, now in the default partition
 
 
 def maintain(now: datetime | None = None) -> list[Maintained]:
@@ -189,15 +223,17 @@ def maintain(now: datetime | None = None) -> list[Maintained]:
         with transaction.atomic(), connection.cursor() as cursor:
             if not is_partitioned(cursor, spec.table):
                 continue
-            created = create_ahead(cursor, spec.table, spec.column, now.date())
-            dropped, deleted = ([], 0)
+            expired_before = (now - timedelta(days=spec.retention_days)
+                              if spec.keep and spec.retention_days > 0 else None)
+            created = create_ahead(cursor, spec.table, spec.column, now.date(), expired_before=expired_before)
+            expired = Expired([], 0, 0)
             if spec.retention_days > 0:
-                dropped, deleted = drop_expired(cursor, spec.table, spec.column, spec.retention_days, now,
-                                                spec.key_table)
-        if created or dropped or deleted:
-            logger.info("partitions: %s created %s, dropped %s, %s old rows deleted from its default partition",
-                        spec.table, created, dropped, deleted)
-        done.append(Maintained(spec.table, created, dropped, deleted))
+                expired = drop_expired(cursor, spec.table, spec.column, spec.retention_days, now,
+                                       spec.key_table, spec.key_row, spec.keep)
+        if created or expired.dropped or expired.deleted or expired.kept:
+            logger.info("partitions: %s created %s, dropped %s, %s old rows deleted from its default partition, "
+                        "%s kept there", spec.table, created, expired.dropped, expired.deleted, expired.kept)
+        done.append(Maintained(spec.table, created, expired.dropped, expired.deleted, expired.kept))
     return done
 
 

@@ -15,8 +15,8 @@ def partitions_maintain_task() -> list[dict]:
     already dropped is not there to drop)."""
     from core.partitions import maintain
 
-    return [{"table": m.table, "created": m.created, "dropped": m.dropped, "deleted_from_default": m.deleted_from_default}
-            for m in maintain()]
+    return [{"table": m.table, "created": m.created, "dropped": m.dropped, "deleted_from_default": m.deleted_from_default,
+             "kept": m.kept} for m in maintain()]
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3)

@@ -144,10 +144,10 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-received_at"]
         verbose_name_plural = "webhook deliveries"
+        # On SQLite. On PostgreSQL the table is partitioned by month on received_at and this
+        # uniqueness is WebhookDeliveryKey's, claimed by a trigger (surveys 0018, core.partition_keys).
         constraints = [
-            models.UniqueConstraint(
-                fields=["source", "delivery_id"], name="surveys_webhookdelivery_unique_source_delivery"
-            ),
+            models.UniqueConstraint(fields=["source", "delivery_id"], name="surveys_webhookdelivery_unique_source_delivery"),
         ]
         indexes = [
             # For the re-drive sweep and the oldest-pending gauge: only unfinished rows.
@@ -167,6 +167,21 @@ class WebhookDelivery(models.Model):
     def latency(self):
         """Time from receipt to the end of processing (None while unfinished)."""
         return self.processed_at - self.received_at if self.processed_at else None
+
+
+class WebhookDeliveryKey(models.Model):
+    """One (source, delivery id) per row: the deliveries' idempotency key on PostgreSQL, where they
+    are partitioned by month and no unique index may leave received_at out. Written by a trigger on
+    every insert into the deliveries (core.partition_keys); empty on SQLite. `row_id` is the
+    delivery's id, no foreign key (PostgreSQL accepts none into a partitioned table)."""
+
+    row_id = models.BigIntegerField(primary_key=True)
+    source_id = models.BigIntegerField()
+    delivery_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source_id", "delivery_id"], name="surveys_deliverykey_unique")]
 
 
 class RefusedDelivery(models.Model):

@@ -11,11 +11,11 @@ with a root cause. Every change goes through cases.services and leaves a CaseEve
 
 from cases.models.case import Case, CaseEvent, CaseQuerySet, CaseResponse, ContactChannel, ContactOutcome
 from cases.models.content import EmailTemplate, Playbook, RootCauseModel
-from cases.models.notifications import Notification, NotificationKind, NotificationPreference
+from cases.models.notifications import Notification, NotificationKey, NotificationKind, NotificationPreference
 from cases.models.taxonomy import RootCause, RootCauseCategory, RoutingRule
 
 __all__ = [
     "Case", "CaseEvent", "CaseQuerySet", "CaseResponse", "ContactChannel", "ContactOutcome", "EmailTemplate",
-    "Notification", "NotificationKind", "NotificationPreference", "Playbook", "RootCause", "RootCauseCategory",
+    "Notification", "NotificationKey", "NotificationKind", "NotificationPreference", "Playbook", "RootCause", "RootCauseCategory",
     "RootCauseModel", "RoutingRule",
 ]

@@ -65,6 +65,8 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # On SQLite. On PostgreSQL the table is partitioned by month on created_at and these two
+        # uniquenesses are NotificationKey's, claimed by a trigger (cases 0024, core.partition_keys).
         constraints = [
             models.UniqueConstraint(fields=["case", "kind", "channel", "address", "period"],
                                     name="cases_notification_unique_case_kind_channel_address_period",
@@ -85,6 +87,27 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.address} ({self.status})"
+
+
+class NotificationKey(models.Model):
+    """One (case, kind, channel, address, period) per notification: the outbox's once-only key on
+    PostgreSQL, where notifications are partitioned by month and no unique index may leave
+    created_at out. Written by a trigger on every insert (core.partition_keys), so a sweep or task
+    that runs twice still queues nothing twice; `case_id` 0 for a notification without a case.
+    Empty on SQLite. `row_id` is the notification's id, no foreign key (PostgreSQL accepts none into
+    a partitioned table)."""
+
+    row_id = models.BigIntegerField(primary_key=True)
+    case_id = models.BigIntegerField()
+    kind = models.CharField(max_length=20)
+    channel = models.CharField(max_length=10)
+    address = models.CharField(max_length=500)
+    period = models.CharField(max_length=40)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case_id", "kind", "channel", "address", "period"],
+                                               name="cases_notificationkey_unique")]
 
 
 class NotificationPreference(models.Model):

@@ -70,4 +70,13 @@ PARTITIONED_TABLES = {
     "cases_caseevent": {"column": "created_at", "retention_days": envint("CASE_EVENTS_RETENTION_DAYS", 0)},
     "outcomes_outcomeevent": {"column": "occurred_at", "retention_days": envint("OUTCOME_EVENTS_RETENTION_DAYS", 0),
                               "key_table": "outcomes_outcomeeventkey"},
+    # Whole rows of webhook deliveries (WEBHOOK_BODY_RETENTION_DAYS forgets only bodies): a delivery
+    # not processed (pending, processing, failed) is never dropped, its month's other rows are.
+    "surveys_webhookdelivery": {"column": "received_at", "retention_days": envint("WEBHOOK_DELIVERIES_RETENTION_DAYS", 0),
+                                "key_table": "surveys_webhookdeliverykey", "key_row": "row_id",
+                                "keep": "status <> 'processed'"},
+    # Notifications of every channel (the in-app centre's too); one still to send is never dropped.
+    "cases_notification": {"column": "created_at", "retention_days": envint("NOTIFICATIONS_RETENTION_DAYS", 0),
+                           "key_table": "cases_notificationkey", "key_row": "row_id",
+                           "keep": "status IN ('pending', 'sending')"},
 }

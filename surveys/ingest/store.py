@@ -1,10 +1,12 @@
 """Storing a verified delivery: the statements both doors write with.
 
 - The Django view stores one delivery per request with `store_delivery()`: one statement,
-  `INSERT ... ON CONFLICT (source_id, delivery_id) DO NOTHING RETURNING id`, autocommitted
-  (committed when it returns; synchronous_commit stays on); only a repeated delivery id costs a
-  second statement (the SELECT of the original). Inside a caller's transaction (tests, imports)
-  the row commits with it.
+  `INSERT ... ON CONFLICT DO NOTHING RETURNING id`, autocommitted (committed when it returns;
+  synchronous_commit stays on); only a repeated delivery id costs a second statement (the SELECT
+  of the original). Inside a caller's transaction (tests, imports) the row commits with it.
+  A repeated (source, delivery id) is not stored: on SQLite by the table's unique constraint, on
+  PostgreSQL, where the deliveries are partitioned by month, by the trigger that claims its key in
+  WebhookDeliveryKey (core.partition_keys); either way the INSERT returns no row.
 - The ingest server writes many at once (group commit, surveys.ingest.asgi.GroupWriter) with
   `group_statement()`: the same INSERT for any number of rows, and `group_outcomes()` to give each
   row its id back.
@@ -26,7 +28,7 @@ from django.utils import timezone
 from psycopg.sql import Literal
 
 from surveys.ingest.publish import publish
-from surveys.models import WebhookDelivery, WebhookSource
+from surveys.models import WebhookDelivery, WebhookDeliveryKey, WebhookSource
 
 # Headers worth keeping with a delivery (for the console and for re-verification by a person).
 KEPT_HEADERS = (
@@ -95,15 +97,21 @@ def _insert_statement(vendor: str) -> tuple[str, tuple, tuple]:
     placeholders = ", ".join(["%s"] * len(fields))
     table = quote(WebhookDelivery._meta.db_table)
     insert = (f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-              f"ON CONFLICT ({quote('source_id')}, {quote('delivery_id')}) DO NOTHING RETURNING {quote('id')}")
+              f"ON CONFLICT DO NOTHING RETURNING {quote('id')}")
     defaults = tuple(None if f.name in FILLED else f.get_db_prep_save(f.get_default(), connection) for f in fields)
     return insert, tuple(f if f.name in FILLED else None for f in fields), defaults
 
 
 @functools.cache
 def original_select() -> str:
-    """The id of the delivery already stored with a (source id, delivery id): a repeat's answer."""
-    quote = connections["default"].ops.quote_name
+    """The id of the delivery already stored with a (source id, delivery id): a repeat's answer,
+    from the key table on PostgreSQL (the deliveries' own index on the pair is gone with the
+    partitioning), from the deliveries' unique index on SQLite."""
+    connection = connections["default"]
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        return (f"SELECT {quote('row_id')} FROM {quote(WebhookDeliveryKey._meta.db_table)} "
+                f"WHERE {quote('source_id')} = %s AND {quote('delivery_id')} = %s")
     return (f"SELECT {quote('id')} FROM {quote(WebhookDelivery._meta.db_table)} "
             f"WHERE {quote('source_id')} = %s AND {quote('delivery_id')} = %s")
 
@@ -154,7 +162,7 @@ def _group_insert() -> str:
     values += [Literal(f.get_db_prep_save(f.get_default(), connection)).as_string(None) for f in others]
     return (f"INSERT INTO {quote(WebhookDelivery._meta.db_table)} ({columns}) SELECT {', '.join(values)} "
             f"FROM jsonb_array_elements(%s::jsonb) AS r "
-            f"ON CONFLICT ({quote('source_id')}, {quote('delivery_id')}) DO NOTHING "
+            f"ON CONFLICT DO NOTHING "
             f"RETURNING {quote('id')}, {quote('source_id')}, {quote('delivery_id')}")
 
 
