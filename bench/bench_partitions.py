@@ -7,7 +7,7 @@ pruning in the plans of the queries that read the partitioned tables.
 In its own PostgreSQL database `closeloop_bench_partitions` (BENCH_PARTITIONS_DB names another;
 created, migrated, filled and dropped; never the test or dev database): migrated to the latest, then the partitioned tables are
 turned back into plain ones by their migrations' own backward functions (case events `cases 0022`,
-outcome events `outcomes 0003`, webhook deliveries `surveys 0018`, notifications `cases 0024`; the
+outcome events `outcomes 0003`, webhook deliveries `surveys 0019`, notifications `cases 0026`; the
 other migrations stay applied), filled with the reports bench's data (bench/reports_data.py:
 N responses, N/10 cases), M case events, D deliveries and T notifications spread over the last 36
 months and the outcomes bench's outcome events (SQL generate_series, indexes rebuilt after, VACUUM
@@ -43,8 +43,8 @@ PARTITION = re.compile(r"^(cases_caseevent|outcomes_outcomeevent|surveys_webhook
 CONVERSIONS = [
     ("case events", "cases", "0022_case_events_partitioned_by_month", "cases_caseevent"),
     ("outcome events", "outcomes", "0003_events_partitioned_by_month", "outcomes_outcomeevent"),
-    ("webhook deliveries", "surveys", "0018_deliveries_partitioned_by_month", "surveys_webhookdelivery"),
-    ("notifications", "cases", "0024_notifications_partitioned_by_month", "cases_notification"),
+    ("webhook deliveries", "surveys", "0019_deliveries_partitioned_by_month", "surveys_webhookdelivery"),
+    ("notifications", "cases", "0026_notifications_partitioned_by_month", "cases_notification"),
 ]
 
 

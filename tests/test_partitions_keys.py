@@ -231,7 +231,7 @@ def test_the_delivery_migration_keeps_every_row_its_key_and_foreign_keys():
     after_shape = _shape(D)
     months_before = set(_partitions(D))
     try:
-        _migrate(("surveys", "0017_response_case_flags"))
+        _migrate(("surveys", "0018_customer_index_covers_pages"))
         assert _one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [D]) == ("r",)
         assert ("surveys_webhookdelivery_unique_source_delivery", "u", "UNIQUE (source_id, delivery_id)") in _shape(D)[1]
         with connection.cursor() as cursor:
@@ -260,7 +260,7 @@ def test_the_delivery_migration_keeps_every_row_its_key_and_foreign_keys():
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f"UPDATE {D} SET {bad} WHERE id = %s", [10**9, new])
         # The way back restores the plain table and its unique constraint, with every row.
-        _migrate(("surveys", "0017_response_case_flags"))
+        _migrate(("surveys", "0018_customer_index_covers_pages"))
         assert _one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [D]) == ("r",)
         assert _primary_key(D) == (f"{D}_pkey", "PRIMARY KEY (id)")
         assert len(_all(f"SELECT id FROM {D}")) == len(DELIVERY_ROWS) + 1
@@ -280,7 +280,7 @@ def test_the_notification_migration_keeps_every_row_and_its_once_only_key():
     after_shape = _shape(N)
     months_before = set(_partitions(N))
     try:
-        _migrate(("cases", "0023_case_response_keys"))
+        _migrate(("cases", "0025_created_index_with_keys"))
         assert _one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [N]) == ("r",)
         with connection.cursor() as cursor:
             for case_id, kind, created_at in [(case.pk, "overdue", "2022-02-02 10:00:00+00"),

@@ -29,7 +29,7 @@ forward, backward = migration_operations(KEYS, restore=[
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0023_case_response_keys")]
+    dependencies = [("cases", "0025_created_index_with_keys")]
 
     operations = [
         migrations.CreateModel(

@@ -25,7 +25,7 @@ forward, backward = migration_operations(KEYS, restore=[
 
 
 class Migration(migrations.Migration):
-    dependencies = [("surveys", "0017_response_case_flags")]
+    dependencies = [("surveys", "0018_customer_index_covers_pages")]
 
     operations = [
         migrations.CreateModel(
