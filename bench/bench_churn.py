@@ -140,6 +140,7 @@ def child(n_responses: int, n_events: int, mode: str = "") -> dict:
 
     from bench.bench_outcomes import fill_events
     from bench.reports_data import fill
+    from churn.features import ACCOUNT, CUSTOMER
     from churn.model import train_churn_model
     from churn.scoring import churn_score_all
 
@@ -161,83 +162,86 @@ def child(n_responses: int, n_events: int, mode: str = "") -> dict:
                 cursor.execute(f"COMMENT ON DATABASE \"{DB_NAME}\" IS '{json.dumps(filled)}'")
             return filled
     now = timezone.now()
-    with _Lock():
-        load_train = _load()
-        started = time.monotonic()
-        model, status = train_churn_model(now=now)
-        train_seconds = time.monotonic() - started
-        load_train_end = _load()
-    if model is None:
-        raise RuntimeError(f"no model: {status}")
+    figures = {"responses": n_responses, "cases": filled["cases"], "events": n_events,
+               "measured_apart": filled.get("measured_apart", False), "fill_seconds": filled["seconds"]}
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM surveys_customer")
-        customers = cursor.fetchone()[0]
+        figures["customers"] = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM customers_account")
-        accounts = cursor.fetchone()[0]
-    with _Lock():
-        load_start = _load()
-        peer = _peer_seconds()
-        started = time.monotonic()
-        scored = churn_score_all(model=model, now=now)
-        score_seconds = time.monotonic() - started
-        load_end = _load()
-    return {
-        "responses": n_responses,
-        "cases": filled["cases"],
-        "events": n_events,
-        "customers": customers,
-        "accounts": accounts,
-        "measured_apart": filled.get("measured_apart", False),
-        "fill_seconds": filled["seconds"],
-        "train_seconds": train_seconds,
-        "load_train": load_train,
-        "load_train_end": load_train_end,
-        "trained_on": model.trained_on,
-        "churns": model.churns,
-        "held_out": model.held_out,
-        "held_out_churns": model.held_out_churns,
-        "auc": model.auc,
-        "brier": model.brier,
-        "features": len(model.parameters["features"]),
-        "scored": scored,
-        "score_seconds": score_seconds,
-        "peer_seconds": peer,
-        "load_start": load_start,
-        "load_end": load_end,
-    }
+        figures["accounts"] = cursor.fetchone()[0]
+    models = {}
+    for subject in (CUSTOMER, ACCOUNT):
+        with _Lock():
+            load = _load()
+            started = time.monotonic()
+            model, status = train_churn_model(now=now, subject=subject)
+            figures[f"{subject}_train"] = {"seconds": time.monotonic() - started, "load": load, "load_end": _load()}
+        if model is None:
+            raise RuntimeError(f"no {subject} model: {status}")
+        models[subject] = model
+        figures[f"{subject}_model"] = {
+            "trained_on": model.trained_on, "churns": model.churns, "held_out": model.held_out,
+            "held_out_churns": model.held_out_churns, "auc": model.auc, "brier": model.brier,
+            "features": len(model.parameters["features"]),
+        }
+    for subject in (CUSTOMER, ACCOUNT):
+        with _Lock():
+            load = _load()
+            peer = _peer_seconds() if subject == CUSTOMER else None
+            started = time.monotonic()
+            scored = churn_score_all(model=models[subject], now=now)
+            figures[f"{subject}_score"] = {"seconds": time.monotonic() - started, "scored": scored, "peer": peer,
+                                           "load": load, "load_end": _load()}
+    return figures
+
+
+def _model_line(kind: str, m: dict) -> str:
+    auc = "n/a" if m["auc"] is None else f"{m['auc']:.3f}"
+    brier = "n/a" if m["brier"] is None else f"{m['brier']:.4f}"
+    return f"{kind}: held out AUC {auc}, Brier {brier} ({m['held_out_churns']:,} churns of {m['held_out']:,})."
 
 
 def report(f: dict) -> str:
-    ok = f["score_seconds"] < TARGET_SECONDS
-    per_second = f["scored"] / f["score_seconds"] if f["score_seconds"] else 0
+    score, ascore = f["customer_score"], f["account_score"]
+    train, atrain = f["customer_train"], f["account_train"]
+    cm, am = f["customer_model"], f["account_model"]
+    ok = score["seconds"] < TARGET_SECONDS
+    per_second = score["scored"] / score["seconds"] if score["seconds"] else 0
     lines = [
-        f"## Churn risk: training and scoring {f['customers']:,} customers",
+        f"## Churn risk: training and scoring {f['customers']:,} customers and {f['accounts']:,} accounts",
         "",
         f"Measured {datetime.date.today().isoformat()} on {_machine()}.",
         f"Data: {f['customers']:,} customers, {f['responses']:,} responses over 365 days, {f['cases']:,} cases, "
-        f"{f['events']:,} outcome events (churn 0.8 % of them), all placed by arithmetic on ids and dates, not by "
-        "behaviour: the held-out figures below say nothing of the method's accuracy (tests/churn does), this is "
-        "a measure of cost; "
-        f"generated with SQL generate_series in {f['fill_seconds']:.0f} s, outside the bench lock.",
+        f"{f['events']:,} outcome events (churn 0.8 % of them), {f['accounts']:,} accounts of "
+        f"{CONTACTS_PER_ACCOUNT} contacts each (every second event of a contact names the account), all placed by "
+        "arithmetic on ids and dates, not by behaviour: the held-out figures below say nothing of the method's "
+        "accuracy (tests/churn does), this is a measure of cost; "
+        f"generated with SQL generate_series in {f['fill_seconds']:.0f} s, outside the bench lock"
+        + (" (by an earlier --fill-only run; measured with --measure-only)." if f.get("measured_apart") else "."),
         "",
-        "| what | time | load average (1/5/15 min) |",
+        "| what (each under the bench lock) | time | load average (1/5/15 min) before, after |",
         "|---|---:|---|",
-        f"| training: both periods' features, fit, held-out figures ({f['trained_on']:,} + {f['held_out']:,} "
-        f"customers, {f['features']} features; outside the lock) | {f['train_seconds']:.0f} s | {f['load_train']} |",
-        f"| peer: every customer id read range by range (under the lock) | {f['peer_seconds']:.1f} s | "
-        f"{f['load_start']} |",
-        f"| scoring: {f['scored']:,} customers in the population scored, reasons and both writes, stale "
-        f"scores cleared, accounts (under the lock) | {f['score_seconds']:.0f} s | {f['load_start']} before, "
-        f"{f['load_end']} after |",
+        f"| training, customers: both periods' features, fit, held-out figures ({cm['trained_on']:,} + "
+        f"{cm['held_out']:,} customers, {cm['features']} features) | {train['seconds']:.0f} s | "
+        f"{train['load']}; {train['load_end']} |",
+        f"| training, accounts ({am['trained_on']:,} + {am['held_out']:,} accounts) | {atrain['seconds']:.0f} s | "
+        f"{atrain['load']}; {atrain['load_end']} |",
+        f"| peer: every customer id read range by range | {score['peer']:.1f} s | {score['load']} |",
+        f"| scoring, customers: {score['scored']:,} customers in the population scored, reasons and both writes, "
+        f"stale scores cleared, open cases' copy | {score['seconds']:.0f} s | {score['load']}; {score['load_end']} |",
+        f"| scoring, accounts: {ascore['scored']:,} accounts scored the same way | {ascore['seconds']:.0f} s | "
+        f"{ascore['load']}; {ascore['load_end']} |",
         "",
-        f"Held out: AUC {f['auc'] if f['auc'] is None else round(f['auc'], 3)}, Brier "
-        f"{f['brier'] if f['brier'] is None else round(f['brier'], 4)} ({f['held_out_churns']:,} churns).",
-        f"Result: scoring {'under' if ok else 'NOT under'} the target of {TARGET_SECONDS // 60} minutes "
-        f"({per_second:,.0f} customers/s). Customers without an answer in the last year are visited but not "
+        _model_line("Customers", cm),
+        _model_line("Accounts", am),
+        f"Result: scoring the customers {'under' if ok else 'NOT under'} the target of {TARGET_SECONDS // 60} "
+        f"minutes ({per_second:,.0f} customers/s). Customers without an answer in the last year are visited but not "
         "scored (no history to read).",
         "",
         "Reproduce: `DEBUG=1 .venv/bin/python -m bench.bench_churn --responses N --events M` (`--keep` keeps the "
-        f"`{DB_NAME}` database).",
+        "database; BENCH_CHURN_DB names it). On a shared machine fill apart and measure after: `--responses N "
+        "--events M --fill-only`, then `--measure-only` (the bench takes /tmp/bench.lock itself around each timed "
+        "part).",
     ]
     return "\n".join(lines) + "\n"
 
