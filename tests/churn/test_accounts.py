@@ -128,3 +128,9 @@ def test_a_segment_on_account_churn_risk_is_what_rules_routing_the_inbox_and_rep
     assert predicate.needs_accounts is True
     assert predicate.matches(CustomerFacts.of(world.unhappy, account_values_of(world.unhappy.pk))) is True
     assert predicate.matches(CustomerFacts.of(world.happy, account_values_of(world.happy.pk))) is False
+
+
+def test_the_accounts_risk_is_in_the_openapi_schema(client):
+    schema = client.get("/api/schema/").content.decode()
+    assert "  /api/v1/churn/accounts/{id}/:" in schema
+    assert "AccountRisk" in schema
