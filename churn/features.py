@@ -73,7 +73,8 @@ CUSTOMER, ACCOUNT = "customer", "account"  # what a table's rows are: the model 
 # The latest NPS, CSAT and CES of a subject by a window (the newest answer that has the metric;
 # the response id settles two answers of the same moment, as an account's contacts may give).
 # {sid}: the subject's id; {source}: the responses with it; {owner}: the subject's own row, which
-# the population needs (a customer not erased, not merged) and which holds its value.
+# the population needs (a customer not erased, not merged) and which holds its value; its range
+# is stated again there, so the join reads the range's rows only, not every row before it.
 _RESPONSES = """
 WITH scored AS (
     SELECT {sid} AS sid, r.id, r.answered_at, r.feedback_kind, r.sentiment, CAST(r.nps AS DOUBLE PRECISION) AS nps,
@@ -132,7 +133,7 @@ _SQL = {
     CUSTOMER: {
         "responses": _RESPONSES.format(
             sid="r.customer_id", source="surveys_surveyresponse r",
-            owner=f"JOIN surveys_customer cu ON cu.id = s.sid WHERE {_LIVE}",
+            owner=f"JOIN surveys_customer cu ON cu.id = s.sid WHERE cu.id BETWEEN %(low)s AND %(high)s AND {_LIVE}",
             value="CAST(max(cu.account_value) AS DOUBLE PRECISION)",
         ),
         "churns": _CHURNS_CUSTOMER,
@@ -145,7 +146,7 @@ _SQL = {
             sid="k.account_id",
             source=f"customers_contact k JOIN surveys_surveyresponse r ON r.customer_id = k.customer_id "
                    f"JOIN surveys_customer cu ON cu.id = k.customer_id AND {_LIVE}",
-            owner="JOIN customers_account a ON a.id = s.sid",
+            owner="JOIN customers_account a ON a.id = s.sid WHERE a.id BETWEEN %(low)s AND %(high)s",
             value="CAST(max(a.value) AS DOUBLE PRECISION)",
         ),
         "churns": _CHURNS_ACCOUNT,
