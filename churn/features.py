@@ -60,7 +60,8 @@ def root_cause_feature(root_cause_id: int) -> str:
 
 @dataclass(frozen=True)
 class FeatureTable:
-    """Rows of customers (ids ascending) by `names` columns; `churned` only when asked for."""
+    """Rows of customers or accounts (ids ascending; `customer_ids` holds either) by `names` columns;
+    `churned` only when asked for."""
 
     customer_ids: np.ndarray
     names: list[str]

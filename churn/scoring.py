@@ -117,7 +117,8 @@ def churn_score_all(*, model: ChurnModel, now: datetime | None = None, step: int
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in _FORGET_STALE:
             cursor.execute(statement.format(**tables), {"model": model.pk})
-    open_cases_churn_risk_refresh()  # the inbox's "churn risk" order reads a copy on each open case
+    if subject == features.CUSTOMER:
+        open_cases_churn_risk_refresh()  # the inbox's "churn risk" order reads a copy on each open case
     ChurnModel.objects.filter(pk=model.pk).update(scored=scored)
     logger.info(
         "churn risk scored",
