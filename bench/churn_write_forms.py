@@ -46,7 +46,8 @@ def child() -> dict:
     from django.utils import timezone
 
     from churn.models import ChurnModel
-    from churn.scoring import _write_arrays, _write_rows
+    from churn.features import CUSTOMER
+    from churn.scoring import _TABLES, _write_arrays, _write_rows
     from surveys.models import Customer
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -68,7 +69,7 @@ def child() -> dict:
                 for name, write in (("arrays", _write_arrays), ("rows", _write_rows)):
                     risks = rng.random(len(ids)).tolist()  # new numbers: every customer's copy changes
                     started = time.monotonic()
-                    write(model.pk, timezone.now(), ids, risks, [reason] * len(ids))
+                    write(_TABLES[CUSTOMER], model.pk, timezone.now(), ids, risks, [reason] * len(ids))
                     seconds[name].append(round(time.monotonic() - started, 2))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

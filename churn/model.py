@@ -178,9 +178,12 @@ def reference_dates(now: datetime, horizon_days: int) -> tuple[datetime, datetim
     return now - timedelta(days=2 * horizon_days), now - timedelta(days=horizon_days)
 
 
-def train_churn_model(*, now: datetime | None = None) -> tuple[ChurnModel | None, Status]:
-    """Build both periods' tables, and when each holds enough churns, fit on the earlier, measure on
-    the later, refit on both and store. (None, status) when there is too little to learn from."""
+def train_churn_model(
+    *, now: datetime | None = None, subject: str = features.CUSTOMER
+) -> tuple[ChurnModel | None, Status]:
+    """Build both periods' tables of customers (or accounts), and when each holds enough churns,
+    fit on the earlier, measure on the later, refit on both and store. (None, status) when there is
+    too little to learn from."""
     from outcomes.models import OutcomeEvent
 
     now = now or timezone.now()
@@ -188,8 +191,8 @@ def train_churn_model(*, now: datetime | None = None) -> tuple[ChurnModel | None
     train_at, test_at = reference_dates(now, horizon)
     started = time.monotonic()
     causes = features.frequent_root_causes(at=train_at)
-    train = features.population(at=train_at, root_causes=causes, horizon_days=horizon)
-    test = features.population(at=test_at, root_causes=causes, horizon_days=horizon)
+    train = features.population(at=train_at, root_causes=causes, horizon_days=horizon, subject=subject)
+    test = features.population(at=test_at, root_causes=causes, horizon_days=horizon, subject=subject)
     status = Status(
         OutcomeEvent.objects.count(),
         int(train.churned.sum()),
@@ -200,7 +203,7 @@ def train_churn_model(*, now: datetime | None = None) -> tuple[ChurnModel | None
     if not status.enough or len(train.customer_ids) == status.churns:
         logger.info(
             "churn model not trained",
-            extra={"churns": status.churns, "held_out_churns": status.held_out_churns},
+            extra={"subject": subject, "churns": status.churns, "held_out_churns": status.held_out_churns},
         )
         return None, status
     scores = evaluate(fit(train), test)
@@ -213,6 +216,7 @@ def train_churn_model(*, now: datetime | None = None) -> tuple[ChurnModel | None
     parameters = fit(both)
     with transaction.atomic():
         model = ChurnModel.objects.create(
+            subject=subject,
             created_at=now,
             horizon_days=horizon,
             train_reference_at=train_at,
@@ -228,6 +232,7 @@ def train_churn_model(*, now: datetime | None = None) -> tuple[ChurnModel | None
         "churn model trained",
         extra={
             "model_id": model.pk,
+            "subject": subject,
             "trained_on": model.trained_on,
             "auc": model.auc,
             "brier": model.brier,
@@ -238,13 +243,15 @@ def train_churn_model(*, now: datetime | None = None) -> tuple[ChurnModel | None
 
 
 def forget_old_models() -> None:
-    """Keep the newest few (after a scoring run has moved every risk to the newest)."""
-    keep = list(ChurnModel.objects.order_by("-created_at", "-id").values_list("id", flat=True)[:KEEP_MODELS])
-    ChurnModel.objects.exclude(id__in=keep).delete()
+    """Keep the newest few of each subject (after a scoring run has moved every risk to the newest)."""
+    for subject in ChurnModel.Subject.values:
+        models = ChurnModel.objects.filter(subject=subject).order_by("-created_at", "-id")
+        keep = list(models.values_list("id", flat=True)[:KEEP_MODELS])
+        ChurnModel.objects.filter(subject=subject).exclude(id__in=keep).delete()
 
 
-def newest_model() -> ChurnModel | None:
-    return ChurnModel.objects.order_by("-created_at", "-id").first()
+def newest_model(subject: str = features.CUSTOMER) -> ChurnModel | None:
+    return ChurnModel.objects.filter(subject=subject).order_by("-created_at", "-id").first()
 
 
 def reasons_json(

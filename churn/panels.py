@@ -19,8 +19,8 @@ def customer_panel(request, customer) -> str:
 
 
 def account_panel(request, account) -> str:
-    overview = selectors.churn_overview()
-    risk = selectors.account_risk(account) if overview.model else None
+    overview = selectors.churn_overview(selectors.ACCOUNT)
+    risk = selectors.account_risk(account.pk) if overview.model else None
     return render_to_string(
         "churn/_risk_panel.html",
         {"overview": overview, "risk": risk, "account": account},

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.utils import timezone
 
+from churn.features import ACCOUNT, CUSTOMER
 from churn.model import Status, forget_old_models, train_churn_model
 from churn.scoring import churn_score_all
 
 
 @dataclass(frozen=True)
 class RetrainResult:
+    """What one model's retraining did (the customers'; `accounts` holds the accounts' beside it)."""
+
     status: Status
     model_id: int | None = None
     scored: int = 0
     auc: float | None = None
     brier: float | None = None
+    accounts: RetrainResult | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -28,16 +32,24 @@ class RetrainResult:
             "brier": self.brier,
             "churns": self.status.churns,
             "held_out_churns": self.status.held_out_churns,
+            **({"accounts": self.accounts.as_dict()} if self.accounts is not None else {}),
         }
 
 
-def churn_retrain(*, now: datetime | None = None) -> RetrainResult:
-    """Train on the product's history, and when a model came out, score every customer and account
-    with it and drop the oldest models. Without enough churns, the scores of the last model stay."""
-    now = now or timezone.now()
-    model, status = train_churn_model(now=now)
+def _retrain(subject: str, now: datetime) -> RetrainResult:
+    model, status = train_churn_model(now=now, subject=subject)
     if model is None:
         return RetrainResult(status)
     scored = churn_score_all(model=model, now=now)
-    forget_old_models()
     return RetrainResult(status, model.pk, scored, model.auc, model.brier)
+
+
+def churn_retrain(*, now: datetime | None = None) -> RetrainResult:
+    """Train the customers' model and the accounts' on the product's history, and score every
+    customer and every account with the one that came out; drop the oldest models. Where too few
+    churns were recorded (of customers, or of accounts), that kind's last scores stay."""
+    now = now or timezone.now()
+    customers = _retrain(CUSTOMER, now)
+    accounts = _retrain(ACCOUNT, now)
+    forget_old_models()
+    return replace(customers, accounts=accounts)

@@ -103,7 +103,7 @@ class Account(models.Model):
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True,
                                 help_text=_("Yearly value of the account."))
     renewal_date = models.DateField(null=True, blank=True)
-    # The highest churn risk among its contacts (churn.scoring, docs/churn-risk.md); null unscored.
+    # The accounts' own churn model's latest score (churn.scoring, docs/churn-risk.md); null unscored.
     churn_risk = models.FloatField(null=True, blank=True, help_text=_("Predicted churn risk, 0..1."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -3,7 +3,8 @@
 A condition is {"field", "operator", "value"}:
 
 - fields: `tier`, `segment` (the customer's text columns), `account_value` (the customer's own
-  value), `churn_risk` (0..1, the churn model's latest score: docs/churn-risk.md), `account.value` (the value of any account the customer is a contact of),
+  value), `churn_risk` (0..1, the churn model's latest score: docs/churn-risk.md), `account.value` and
+  `account.churn_risk` (the value, the accounts' model's churn risk, of any account the customer is a contact of),
   `region`, `lifecycle_stage`, `industry` (shorthands for those keys of the customer's
   attributes) and `attributes.<key>` for any key a source delivers;
 - operators: `equals`, `one_of` (a list), `contains`, `gte` (>=), `lte` (<=), `is_set` (no value).
@@ -75,10 +76,14 @@ FIELDS = {
     "account_value": FieldSpec("account_value", NUMBER, gettext_lazy("Customer value")),
     "churn_risk": FieldSpec("churn_risk", NUMBER, gettext_lazy("Churn risk (0 to 1)")),
     "account.value": FieldSpec("account.value", NUMBER, gettext_lazy("Account value (any of their accounts)")),
+    "account.churn_risk": FieldSpec("account.churn_risk", NUMBER,
+                                    gettext_lazy("Account churn risk, 0 to 1 (any of their accounts)")),
     "region": FieldSpec("attributes.region", ATTRIBUTE, gettext_lazy("Region")),
     "lifecycle_stage": FieldSpec("attributes.lifecycle_stage", ATTRIBUTE, gettext_lazy("Lifecycle stage")),
     "industry": FieldSpec("attributes.industry", ATTRIBUTE, gettext_lazy("Industry")),
 }
+# The fields read on any of the customer's accounts: the account's column each reads.
+ACCOUNT_FIELDS = {"account.value": "value", "account.churn_risk": "churn_risk"}
 _KEY = re.compile(r"^[^\s\"'\\]{1,100}$")
 
 
@@ -240,9 +245,10 @@ def condition_q(condition: dict) -> Q:
     spec = field_spec(name)
     if spec.kind == ATTRIBUTE:
         return _attribute_q(spec.name[len(ATTRIBUTE_PREFIX):], operator, value)
-    if spec.name == "account.value":
+    if spec.name in ACCOUNT_FIELDS:
         contacts = _contact_model().objects.filter(customer_id=OuterRef("pk"))
-        return Q(Exists(contacts.filter(_number_q("account__value", operator, value))))
+        column = "account__" + ACCOUNT_FIELDS[spec.name]
+        return Q(Exists(contacts.filter(_number_q(column, operator, value))))
     if spec.kind == NUMBER:
         return _number_q(spec.name, operator, value)
     return _text_q(spec.name, operator, value)
@@ -266,9 +272,18 @@ def members(conditions: Iterable[dict], match: str = "all"):
 
 
 @dataclass(frozen=True, slots=True)
+class AccountFacts:
+    """What a segment reads about one of the customer's accounts."""
+
+    value: Decimal | None = None
+    churn_risk: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerFacts:
-    """What a segment reads about one customer: their columns, attributes, and the values of the
-    accounts they are a contact of (loaded by the caller only when a segment reads them)."""
+    """What a segment reads about one customer: their columns, attributes, and the accounts they
+    are a contact of (`account_values`: AccountFacts, loaded by the caller only when a segment
+    reads them)."""
 
     tier: str = ""
     segment: str = ""
@@ -287,18 +302,20 @@ class CustomerFacts:
 
 
 def account_values_of(customer_id: int | None) -> tuple:
-    """The values of the accounts a customer is a contact of (one query)."""
+    """The accounts a customer is a contact of, as AccountFacts (one query)."""
     if customer_id is None:
         return ()
-    return tuple(_contact_model().objects.filter(customer_id=customer_id).values_list("account__value", flat=True))
+    rows = _contact_model().objects.filter(customer_id=customer_id).values_list("account__value", "account__churn_risk")
+    return tuple(AccountFacts(value, risk) for value, risk in rows)
 
 
 def account_values_of_many(customer_ids: Iterable[int]) -> dict[int, tuple]:
-    """account_values_of for many customers at once (one query): {customer_id: values}."""
+    """account_values_of for many customers at once (one query): {customer_id: AccountFacts, ...}."""
     found: dict[int, list] = {}
-    rows = _contact_model().objects.filter(customer_id__in=list(customer_ids)).values_list("customer_id", "account__value")
-    for customer_id, value in rows:
-        found.setdefault(customer_id, []).append(value)
+    rows = _contact_model().objects.filter(customer_id__in=list(customer_ids)).values_list(
+        "customer_id", "account__value", "account__churn_risk")
+    for customer_id, value, risk in rows:
+        found.setdefault(customer_id, []).append(AccountFacts(value, risk))
     return {customer_id: tuple(values) for customer_id, values in found.items()}
 
 
@@ -351,9 +368,10 @@ def condition_test(condition: dict) -> Callable[[CustomerFacts], bool]:
         if operator in ("gte", "lte"):
             return _text_test(lambda facts: facts.attributes.get(key), operator, value)
         return _text_test(lambda facts: _attribute_text(facts.attributes.get(key)), operator, value)
-    if spec.name == "account.value":
+    if spec.name in ACCOUNT_FIELDS:
         test = _number_test(operator, value)
-        return lambda facts: any(test(v) for v in facts.account_values)
+        column = ACCOUNT_FIELDS[spec.name]
+        return lambda facts: any(test(getattr(account, column)) for account in facts.account_values)
     if spec.kind == NUMBER:
         test = _number_test(operator, value)
         return lambda facts: test(getattr(facts, spec.name))
@@ -381,7 +399,7 @@ def compile_segment(*, conditions: Iterable[dict], match: str = "all", id: int |
     conditions = list(conditions)
     return CompiledSegment(
         id=id, name=name, match=match, tests=tuple(condition_test(c) for c in conditions),
-        needs_accounts=any(c["field"] == "account.value" for c in conditions),
+        needs_accounts=any(c["field"] in ACCOUNT_FIELDS for c in conditions),
     )
 
 

@@ -12,7 +12,7 @@ from segments.models import Segment
 class SegmentSerializer(serializers.ModelSerializer):
     conditions = serializers.JSONField(
         help_text='Ordered list of {"field", "operator", "value"}: fields tier, segment, account_value, '
-                  'account.value, region, lifecycle_stage, industry or attributes.<key>; operators equals, '
+                  'churn_risk, account.value, account.churn_risk, region, lifecycle_stage, industry or attributes.<key>; operators equals, '
                   'one_of (a list), contains, gte, lte, is_set (no value).')
     member_count = serializers.SerializerMethodField()
     slug = serializers.SlugField(max_length=120, required=False, allow_blank=True)

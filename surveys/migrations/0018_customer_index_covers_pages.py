@@ -3,7 +3,9 @@ account pages read of each response apart from the timeline's text: the team (ev
 scoped by team), the scores with their scales (the score trends, each contact's latest NPS), the
 channel and the source (the channels a customer uses) and the id (ties). Those pages' reads of a
 customer's (or 2,000 contacts') responses become index-only scans instead of a table fetch per
-response (docs/benchmarks_customers.md).
+response (docs/benchmarks_customers.md). It also holds what the churn model's features read of
+each answer (churn.features: the kind, the sentiment, the scores with all their scales), so scoring
+a range of 20,000 customers reads no table page either (docs/benchmarks_churn.md).
 
 Rebuilt as 0008, 0014 and 0017 did (core/online_indexes.py): on PostgreSQL CREATE INDEX
 CONCURRENTLY under a temporary name, then swapped in, so webhooks keep being taken meanwhile (the
@@ -16,7 +18,10 @@ from core.online_indexes import replace_index
 FIELDS = ["customer", "-answered_at"]
 NAME = "surveys_response_customer"
 TEMPORARY = "surveys_response_customer_new"
-NEW_INCLUDE = ["team", "nps", "csat", "csat_scale_min", "csat_scale_max", "ces", "channel", "source", "id"]
+NEW_INCLUDE = [
+    "team", "channel", "source", "id", "feedback_kind", "sentiment", "nps", "csat", "csat_scale_min",
+    "csat_scale_max", "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy",
+]
 
 
 def _rebuild(include: list[str]):

@@ -146,6 +146,7 @@ def test_it_trains_on_the_earlier_period_measures_on_the_later_and_scores_today(
     result = churn_retrain(now=NOW)
 
     model = ChurnModel.objects.get()
+    assert model.subject == "customer"
     assert (model.trained_on, model.churns, model.held_out, model.held_out_churns) == (
         60,
         30,
@@ -165,6 +166,9 @@ def test_it_trains_on_the_earlier_period_measures_on_the_later_and_scores_today(
         "brier": model.brier,
         "churns": 30,
         "held_out_churns": 30,
+        # No churn event names an account here: the accounts' model has nothing to learn from.
+        "accounts": {"trained": False, "model_id": None, "scored": 0, "auc": None, "brier": None, "churns": 0,
+                     "held_out_churns": 0},
     }
 
     world.unhappy.refresh_from_db()
@@ -173,7 +177,8 @@ def test_it_trains_on_the_earlier_period_measures_on_the_later_and_scores_today(
     risk = CustomerRisk.objects.get(customer=world.unhappy)
     assert risk.risk == world.unhappy.churn_risk and risk.model_id == model.pk
     assert reason_texts(risk.reasons)[0] == "Low latest NPS"
-    assert Account.objects.get(pk=world.account.pk).churn_risk == world.unhappy.churn_risk  # its riskiest contact
+    # An account is not given its contacts' figure: it is scored by the accounts' own model only.
+    assert Account.objects.get(pk=world.account.pk).churn_risk is None
     # Gone (churned after their last answer): no score.
     assert Customer.objects.filter(pk__in=[c.pk for c in world.b[:30]], churn_risk__isnull=False).count() == 0
     assert CustomerRisk.objects.count() == 62
@@ -221,6 +226,8 @@ def test_too_few_churns_trains_nothing_and_scores_nothing(settings):
         "brier": None,
         "churns": 30,
         "held_out_churns": 30,
+        "accounts": {"trained": False, "model_id": None, "scored": 0, "auc": None, "brier": None, "churns": 0,
+                     "held_out_churns": 0},
     }
     assert ChurnModel.objects.count() == 0
     world.unhappy.refresh_from_db()
@@ -231,9 +238,10 @@ def test_the_command_says_what_it_did(settings, capsys):
     churn_history()
     settings.CHURN_MIN_HELD_OUT_CHURNS = 31
     call_command("churn_train")
-    assert capsys.readouterr().out.strip() == (
-        "Not trained: 30 churns in the training period (needs 20), 30 in the held-out period (needs 31)."
-    )
+    assert capsys.readouterr().out.strip().splitlines() == [
+        "Customers: not trained: 30 churns in the training period (needs 20), 30 in the held-out period (needs 31).",
+        "Accounts: not trained: 0 churns in the training period (needs 20), 0 in the held-out period (needs 31).",
+    ]
 
 
 def test_the_nightly_task_retrains():
@@ -247,6 +255,8 @@ def test_the_nightly_task_retrains():
         "brier": None,
         "churns": 0,
         "held_out_churns": 0,
+        "accounts": {"trained": False, "model_id": None, "scored": 0, "auc": None, "brier": None, "churns": 0,
+                     "held_out_churns": 0},
     }
 
 

@@ -61,10 +61,13 @@ def test_the_customer_page_shows_the_risk_its_reasons_and_the_held_out_figures(c
     assert "AUC 1.00" in html
 
 
-def test_the_account_page_shows_its_most_at_risk_contact(client, scored):
+def test_without_account_churns_the_account_page_says_so_instead_of_a_contacts_figure(client, scored):
     html = _page(client, f"/customers/accounts/{scored.account.pk}/")
-    assert f"(its most at-risk contact, {scored.unhappy.name})" in html
-    assert "Low latest NPS" in html
+    assert (
+        "No churn risk for accounts yet: too few account churns to learn from (0 churn events name an account; "
+        "the accounts&#x27; model needs at least 20 in the training period and 5 in the later period it is checked on)."
+    ) in html
+    assert 'id="churn-score"' not in html
 
 
 def test_the_api_gives_the_model_the_risks_and_a_customers_reasons(api_client, scored, personas):
@@ -82,7 +85,8 @@ def test_the_api_gives_the_model_the_risks_and_a_customers_reasons(api_client, s
     detail = api_client.get(f"/api/v1/churn/customers/{scored.unhappy.pk}/").json()
     assert detail["customer"] == scored.unhappy.pk and detail["reasons"][0] == "Low latest NPS"
     account = api_client.get(f"/api/v1/accounts/{scored.account.pk}/").json()
-    assert account["account"]["churn_risk"] == scored.unhappy.churn_risk
+    assert account["account"]["churn_risk"] is None  # no accounts' model: not its contact's figure
+    assert model["accounts"]["model"] is None and model["accounts"]["why_not"].startswith("No churn risk for accounts")
     assert api_client.get("/api/v1/churn/customers/999999/").status_code == 404
     # A malformed id is a 404 too, and only after who is calling is known: a caller who is not
     # signed in is told so (401) whatever the id (the schema fuzzer walks every door anonymously).
@@ -93,9 +97,11 @@ def test_the_api_gives_the_model_the_risks_and_a_customers_reasons(api_client, s
 
 def test_the_api_says_why_there_is_no_model(api_client, personas):
     api_client.force_authenticate(personas.alice)
+    nothing = "No churn risk yet: no business outcomes have been recorded, so there is nothing to learn from."
     assert api_client.get("/api/v1/churn/model/").json() == {
         "model": None,
-        "why_not": "No churn risk yet: no business outcomes have been recorded, so there is nothing to learn from.",
+        "why_not": nothing,
+        "accounts": {"model": None, "why_not": nothing},
     }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from segments.conditions import (
-    CustomerFacts, account_values_of, clean_conditions, compile_segment, condition_problems, members,
+    AccountFacts, CustomerFacts, account_values_of, clean_conditions, compile_segment, condition_problems, members,
 )
 from tests.factories import AccountFactory, ContactFactory, CustomerFactory
 
@@ -17,7 +17,7 @@ from tests.factories import AccountFactory, ContactFactory, CustomerFactory
     ([], "Add at least one condition."),
     ("tier", "Conditions must be a list."),
     ([{"field": "colour", "operator": "equals", "value": "red"}],
-     "Condition 1: unknown field “colour”; use one of tier, segment, account_value, churn_risk, account.value, "
+     "Condition 1: unknown field “colour”; use one of tier, segment, account_value, churn_risk, account.value, account.churn_risk, "
      "region, lifecycle_stage, industry or attributes.<key>."),
     ([{"field": "tier", "operator": "gte", "value": 3}],
      "Condition 1: “gte” does not apply to tier; use one of equals, one_of, contains, is_set."),
@@ -109,4 +109,4 @@ def test_a_predicate_without_account_values_never_matches_an_account_condition()
     predicate = compile_segment(conditions=[{"field": "account.value", "operator": "gte", "value": 0}])
     assert predicate.needs_accounts is True
     assert predicate.matches(CustomerFacts(tier="gold")) is False
-    assert predicate.matches(CustomerFacts(account_values=(Decimal("10"),))) is True
+    assert predicate.matches(CustomerFacts(account_values=(AccountFacts(Decimal("10")),))) is True
