@@ -377,19 +377,11 @@ class SurveyResponse(models.Model):
                     "case_alert", "case_linked",
                 ],
             ),
-            # A customer's answers, newest first (the customer page, the timeline); covering for
-            # the churn model's features (churn.features: a range of customers' answers of the
-            # year, their scores, sentiment and kind), so scoring a million customers is an
-            # index-only scan of the ranges rather than a heap visit per answer;
-            # the team, channel and source are what the customer and account pages read (migration 0018).
-            models.Index(
-                fields=["customer", "-answered_at"],
-                name="surveys_response_customer",
-                include=[
-                    "team", "channel", "source", "id", "feedback_kind", "sentiment", "nps", "csat", "csat_scale_min",
-                    "csat_scale_max", "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy",
-                ],
-            ),
+            # A customer's answers, newest first, covering what the customer and account pages and
+            # the churn model's features read of each: index-only scans (migration 0018).
+            models.Index(fields=["customer", "-answered_at"], name="surveys_response_customer", include=[
+                "team", "channel", "source", "id", "feedback_kind", "sentiment", "nps", "csat", "csat_scale_min",
+                "csat_scale_max", "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy"]),
         ]
 
     def __str__(self) -> str:
