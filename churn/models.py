@@ -54,17 +54,9 @@ class ChurnModel(models.Model):
         return f"Churn model of {self.created_at:%Y-%m-%d %H:%M} ({self.trained_on} customers)"
 
 
-class CustomerRisk(models.Model):
-    """A customer's churn risk from the newest model, with the largest contributions behind it
-    (`reasons`: [{"feature": name, "high": bool, "contribution": log-odds}], worded by
-    churn.reasons in the reader's language). Rewritten by every scoring run."""
+class Risk(models.Model):
+    """What a scoring run writes for one customer or account: the risk, its reasons, the model."""
 
-    customer = models.OneToOneField(
-        Customer,
-        primary_key=True,
-        on_delete=models.CASCADE,
-        related_name="churn_risk_detail",
-    )
     # No database cascade: a scoring run replaces every row before older models are deleted, and
     # Django's cascade would load a million rows to delete them one batch at a time.
     model = models.ForeignKey(
@@ -78,11 +70,27 @@ class CustomerRisk(models.Model):
     reasons = models.JSONField(default=list)
     scored_at = models.DateTimeField()
 
+    class Meta:
+        abstract = True
+
+
+class CustomerRisk(Risk):
+    """A customer's churn risk from the newest model, with the largest contributions behind it
+    (`reasons`: [{"feature": name, "high": bool, "contribution": log-odds}], worded by
+    churn.reasons in the reader's language). Rewritten by every scoring run."""
+
+    customer = models.OneToOneField(
+        Customer,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="churn_risk_detail",
+    )
+
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.risk:.2f}"
 
 
-class AccountRisk(models.Model):
+class AccountRisk(Risk):
     """An account's churn risk from the newest account model, with its reasons (as CustomerRisk's),
     read from the history of all its contacts together. Rewritten by every scoring run."""
 
@@ -92,16 +100,6 @@ class AccountRisk(models.Model):
         on_delete=models.CASCADE,
         related_name="churn_risk_detail",
     )
-    model = models.ForeignKey(
-        ChurnModel,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        db_index=False,
-    )
-    risk = models.FloatField()
-    reasons = models.JSONField(default=list)
-    scored_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"account {self.account_id}: {self.risk:.2f}"

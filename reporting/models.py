@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from surveys.models import ScoreCounts
+
 
 class ClosureRollup(models.Model):
     """Closed cases per local day of closure, team, root cause and the survey and touchpoint of
@@ -83,7 +85,7 @@ class ClosureRollup(models.Model):
         return f"{self.day} team {self.team_id} cause {self.root_cause_id} {self.touchpoint}: {self.cases}"
 
 
-class ScoreTotal(models.Model):
+class ScoreTotal(ScoreCounts):
     """The daily score rollup (surveys.ScoreRollup) summed over every team: the same counts per
     local day, survey, source and touchpoint, what an admin's journey map reads for "every team"
     (about 50 times fewer rows than the per-team rollup with 50 teams). Written only by the
@@ -94,20 +96,6 @@ class ScoreTotal(models.Model):
     survey_id = models.IntegerField()
     source_id = models.IntegerField()
     touchpoint = models.CharField(max_length=120)
-    responses = models.BigIntegerField()
-    nps_n = models.BigIntegerField()
-    promoters = models.BigIntegerField()
-    passives = models.BigIntegerField()
-    detractors = models.BigIntegerField()
-    csat_n = models.BigIntegerField()
-    csat_top2 = models.BigIntegerField()
-    ces_n = models.BigIntegerField()
-    ces_ease_n = models.BigIntegerField()
-    ces_ease_sum = models.FloatField()
-    ces_high_effort = models.BigIntegerField()
-    index_n = models.BigIntegerField()
-    index_sum = models.FloatField()
-    fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
 
     class Meta:
         indexes = [

@@ -448,20 +448,9 @@ class ResponseTheme(models.Model):
         return f"{self.response_id}:{self.theme_id}"
 
 
-class ScoreRollup(models.Model):
-    """NPS, CSAT and CES counts of the responses answered on one local day, per team, survey (and its
-    source) and touchpoint: what the Scores page and the score-trend API read instead of every response.
+class ScoreCounts(models.Model):
+    """A day's score counts, as signed deltas: ScoreRollup (per team), reporting.ScoreTotal (all)."""
 
-    Written only by the database triggers of surveys.rollups (every insert, update and delete of a
-    response adds a signed delta row) and folded by `surveys.rollups.compact()`; a key may have
-    several rows at any moment, so readers always SUM. Team and survey are plain ids (no foreign
-    key): a deleted team's responses move to no team through the same triggers."""
-
-    day = models.DateField()
-    team_id = models.IntegerField(null=True)
-    survey_id = models.IntegerField()
-    source_id = models.IntegerField()  # the survey's source (a journey stage may be mapped to a source)
-    touchpoint = models.CharField(max_length=120)
     responses = models.BigIntegerField()
     nps_n = models.BigIntegerField()
     promoters = models.BigIntegerField()
@@ -479,9 +468,24 @@ class ScoreRollup(models.Model):
     fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
 
     class Meta:
+        abstract = True
+
+
+class ScoreRollup(ScoreCounts):
+    """Score counts of the responses answered on one local day per team, survey (and source) and
+    touchpoint, which the Scores page and the trend API read instead of every response. Written only
+    by the triggers of surveys.rollups, folded by `compact()`: readers SUM. Team and survey are plain
+    ids: a deleted team's responses move to no team through the triggers."""
+
+    day = models.DateField()
+    team_id = models.IntegerField(null=True)
+    survey_id = models.IntegerField()
+    source_id = models.IntegerField()  # the survey's source (a journey stage may be mapped to a source)
+    touchpoint = models.CharField(max_length=120)
+
+    class Meta:
         indexes = [
-            # A manager's teams over the period (the Scores page, the trend API): covering, so the
-            # page is an index-only scan of its rows wherever compaction left them in the table.
+            # A manager's teams over the period (Scores page, trend API): covering, an index-only scan.
             models.Index(fields=["team_id", "day"], name="surveys_scorerollup_team_day",
                          include=["survey_id", "source_id", "touchpoint", "responses", "nps_n", "promoters", "passives",
                                   "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum",
