@@ -221,6 +221,41 @@ def _time_cold(client, url: str) -> dict:
             "queries": len(queries.captured_queries)}
 
 
+def _unstored(clients: dict) -> dict:
+    """Per user of COLD: the very first view of the journey map's filter set (no stored moments of
+    truth: the page queues their computation and says so; the queued message lands in this bench's
+    Redis database and is deleted after, no worker runs here), then the worker's computation of
+    that table (reporting.selectors.moments.compute), timed in this process."""
+    try:
+        from reporting.models import MomentsOfTruth
+    except ImportError:  # before the moments were stored: nothing to time here
+        return {}
+    import redis
+    from django.conf import settings
+
+    from config.celery import app
+    from reporting.selectors import moments
+
+    out = {}
+    for key, who, url in COLD:
+        MomentsOfTruth.objects.all().delete()
+        _forget_cache()
+        app.conf.task_always_eager = False  # as a web process: queue, do not compute
+        try:
+            started = time.perf_counter()
+            response = clients[who].get(url)
+            out[key.replace("_cold", "_unstored")] = (time.perf_counter() - started) * 1000
+        finally:
+            app.conf.task_always_eager = True
+        assert response.status_code == 200 and b"Being computed" in response.content
+        spec = MomentsOfTruth.objects.get().spec
+        started = time.perf_counter()
+        assert moments.compute(spec) is not None
+        out[key.replace("_cold", "_compute")] = (time.perf_counter() - started) * 1000
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("reports")  # the queued messages, unread
+    return out
+
+
 def child(n_customers: int, n_responses: int, reuse: bool = False) -> dict:
     import django
 
@@ -252,6 +287,7 @@ def child(n_customers: int, n_responses: int, reuse: bool = False) -> dict:
         load_start = os.getloadavg()
         timed = {key: _time(clients[who], url.format(customer=customer, account=account)) for key, who, url in pages}
         timed.update({key: _time_cold(clients[who], url) for key, who, url in COLD})
+        timed.update(_unstored(clients))
         load = os.getloadavg()
     return {"customers": n_customers, "responses": n_responses, "cases": filled["cases"],
             "fill_seconds": filled["seconds"], **timed, "load": load[0], "load_start": list(load_start),
@@ -410,6 +446,13 @@ def report(f: dict) -> str:
         x = f[key]
         lines.append(f"| {label} | {x['p50']:.1f} ms | {x['p95']:.1f} ms | {x['max']:.1f} ms | {x['cpu_p50']:.1f} ms | "
                      f"{x['sql_p50']:.1f} ms | {x['queries']} |")
+    if "journey_admin_compute" in f:
+        lines += ["", (
+            "The first views above read the moments of truth a worker stored (docs/journeys.md). The very first view "
+            "of a filter set, with nothing stored (the page queues the table and says it is being computed): "
+            f"{f['journey_manager_unstored']:.0f} ms (manager), {f['journey_admin_unstored']:.0f} ms (admin); the "
+            f"worker's computation of that table: {f['journey_manager_compute'] / 1000:.1f} s (manager), "
+            f"{f['journey_admin_compute'] / 1000:.1f} s (admin).")]
     lines += ["", (f"Command: `DEBUG=1 .venv/bin/python -m bench.bench_customers --customers {f['customers']} "
                   f"--responses {f['responses']}`.")]
     return "\n".join(lines) + "\n"
