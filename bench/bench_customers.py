@@ -42,7 +42,12 @@ from bench.machine import write_figures
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = os.environ.get("BENCH_CUSTOMERS_DB", "closeloop_bench_customers")
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# The child's cache (and broker): its own Redis database and key prefix, so clearing the cache for a
+# first view deletes this bench's keys only (never another process's, never database 0's).
+REDIS = os.environ.get("BENCH_CUSTOMERS_REDIS_URL", "redis://127.0.0.1:6379/12")
+CACHE_PREFIX = "bench-customers"
 REQUESTS = 30
+COLD_REQUESTS = 10  # first views: each after this bench's cache keys are deleted
 WARMUP = 5
 TARGET_P95_MS = 150
 DOC = ROOT / "docs" / "benchmarks_customers.md"
@@ -66,7 +71,11 @@ LABELS = {
     "account_api": "`/api/v1/accounts/<id>/` of that account (agent)",
     "journey_manager": "Journey map, last 90 days (manager of 5 of 50 teams)",
     "journey_admin": "Journey map, last 90 days (admin, every team)",
+    "journey_manager_cold": "Journey map, first view, cache empty (manager of 5 of 50 teams)",
+    "journey_admin_cold": "Journey map, first view, cache empty (admin, every team)",
 }
+COLD = [("journey_manager_cold", "bench_manager", "/reports/journey/"),
+        ("journey_admin_cold", "bench_admin", "/reports/journey/")]
 
 
 def _admin(sql: str) -> None:
@@ -177,6 +186,76 @@ def _time(client, url: str) -> dict:
             "queries": len(queries.captured_queries)}
 
 
+def _forget_cache() -> int:
+    """Delete this bench's cache keys (its prefix in its own Redis database): the next request is
+    a first view, as after a deploy or a cache flush."""
+    import redis
+    from django.conf import settings
+
+    config = settings.CACHES["default"]
+    assert config["KEY_PREFIX"] == CACHE_PREFIX, config["KEY_PREFIX"]  # never another process's keys
+    client = redis.Redis.from_url(config["LOCATION"])
+    keys = list(client.scan_iter(match=f"{CACHE_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    return len(keys)
+
+
+def _time_cold(client, url: str) -> dict:
+    """COLD_REQUESTS first views: each after the cache keys are deleted (nothing else warmed)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    timings, cpu, sql = [], [], []
+    for _ in range(COLD_REQUESTS):
+        _forget_cache()
+        with CaptureQueriesContext(connection) as queries:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+        sql.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
+        assert response.status_code == 200
+    return {"p50": statistics.median(timings), "p95": _percentile(timings, 95), "max": max(timings),
+            "cpu_p50": statistics.median(cpu), "sql_p50": statistics.median(sql),
+            "queries": len(queries.captured_queries)}
+
+
+def _unstored(clients: dict) -> dict:
+    """Per user of COLD: the very first view of the journey map's filter set (no stored moments of
+    truth: the page queues their computation and says so; the queued message lands in this bench's
+    Redis database and is deleted after, no worker runs here), then the worker's computation of
+    that table (reporting.selectors.moments.compute), timed in this process."""
+    try:
+        from reporting.models import MomentsOfTruth
+    except ImportError:  # before the moments were stored: nothing to time here
+        return {}
+    import redis
+    from django.conf import settings
+
+    from config.celery import app
+    from reporting.selectors import moments
+
+    out = {}
+    for key, who, url in COLD:
+        MomentsOfTruth.objects.all().delete()
+        _forget_cache()
+        app.conf.task_always_eager = False  # as a web process: queue, do not compute
+        try:
+            started = time.perf_counter()
+            response = clients[who].get(url)
+            out[key.replace("_cold", "_unstored")] = (time.perf_counter() - started) * 1000
+        finally:
+            app.conf.task_always_eager = True
+        assert response.status_code == 200 and b"Being computed" in response.content
+        spec = MomentsOfTruth.objects.get().spec
+        started = time.perf_counter()
+        assert moments.compute(spec) is not None
+        out[key.replace("_cold", "_compute")] = (time.perf_counter() - started) * 1000
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("reports")  # the queued messages, unread
+    return out
+
+
 def child(n_customers: int, n_responses: int, reuse: bool = False) -> dict:
     import django
 
@@ -207,6 +286,8 @@ def child(n_customers: int, n_responses: int, reuse: bool = False) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)  # generation ran outside the lock, the timing runs inside it
         load_start = os.getloadavg()
         timed = {key: _time(clients[who], url.format(customer=customer, account=account)) for key, who, url in pages}
+        timed.update({key: _time_cold(clients[who], url) for key, who, url in COLD})
+        timed.update(_unstored(clients))
         load = os.getloadavg()
     return {"customers": n_customers, "responses": n_responses, "cases": filled["cases"],
             "fill_seconds": filled["seconds"], **timed, "load": load[0], "load_start": list(load_start),
@@ -350,7 +431,9 @@ def report(f: dict) -> str:
         + (f"data generated with generate_series in {f['fill_seconds']:.0f} s. " if f["fill_seconds"] else
            "data of an earlier `--keep` run (timed again with `--reuse`). ")
         + "Server time per request (test Client "
-        f"in-process, DEBUG on), {REQUESTS} requests after {WARMUP} warm-ups. Targets: p95 < {TARGET_P95_MS} ms "
+        f"in-process, DEBUG on), {REQUESTS} requests after {WARMUP} warm-ups; the journey map's first views, "
+        f"{COLD_REQUESTS} requests each after this bench's cache keys are deleted (its own Redis database and "
+        f"prefix), as after a deploy or a cache flush. Targets: p95 < {TARGET_P95_MS} ms "
         f"for the customer and account pages (and their API), < {JOURNEY_TARGET_P95_MS} ms for the journey map: "
         f"**{'met' if met else 'not met'}**. Load average "
         f"(1 / 5 / 15 min) {_load(f['load_start'])} at the start of the timing, {_load(f['load_end'])} at its end "
@@ -363,6 +446,13 @@ def report(f: dict) -> str:
         x = f[key]
         lines.append(f"| {label} | {x['p50']:.1f} ms | {x['p95']:.1f} ms | {x['max']:.1f} ms | {x['cpu_p50']:.1f} ms | "
                      f"{x['sql_p50']:.1f} ms | {x['queries']} |")
+    if "journey_admin_compute" in f:
+        lines += ["", (
+            "The first views above read the moments of truth a worker stored (docs/journeys.md). The very first view "
+            "of a filter set, with nothing stored (the page queues the table and says it is being computed): "
+            f"{f['journey_manager_unstored']:.0f} ms (manager), {f['journey_admin_unstored']:.0f} ms (admin); the "
+            f"worker's computation of that table: {f['journey_manager_compute'] / 1000:.1f} s (manager), "
+            f"{f['journey_admin_compute'] / 1000:.1f} s (admin).")]
     lines += ["", (f"Command: `DEBUG=1 .venv/bin/python -m bench.bench_customers --customers {f['customers']} "
                   f"--responses {f['responses']}`.")]
     return "\n".join(lines) + "\n"
@@ -375,7 +465,8 @@ def _child_env(db: str) -> dict:
     return {**os.environ, "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + db, "DEBUG": "true",
             "CLOSELOOP_ENCRYPTION_KEYS": "YmVuY2gtYW5kLWZhdWx0cy1lbmNyeXB0aW9uLWtleSE=", "CLOSELOOP_TESTING": "false",
             "CELERY_TASK_ALWAYS_EAGER": "true", "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
-            "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+            "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "REDIS_URL": REDIS, "CELERY_BROKER_URL": REDIS,
+            "CACHE_KEY_PREFIX": CACHE_PREFIX,
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
 
 

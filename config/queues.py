@@ -14,8 +14,9 @@ KINDS = {
     "cases": "the SLA sweep and the verification sweep",
     "notifications": "alert e-mails, the notification outbox (e-mail, chat, in-app), verification requests",
     "text": "text and models: theme tagging and discovery, root-cause and churn model training",
-    "reports": ("reports, exports and imports: the managers' digest, the report rollups' compaction, CSV imports of "
-                "customers and accounts, the outer-loop scan, partition maintenance and retention"),
+    "reports": ("reports, exports and imports: the managers' digest, the report rollups' compaction, the journey "
+                "map's moments of truth, CSV imports of customers and accounts, the outer-loop scan, partition "
+                "maintenance and retention"),
 }
 DEFAULT = "celery"
 

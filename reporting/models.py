@@ -193,3 +193,27 @@ class ClosedCaseFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.case_id} of customer {self.customer_id}"
+
+
+class MomentsOfTruth(models.Model):
+    """The journey map's moments of truth for one journey, scope (the teams) and filter set, stored
+    so that no page view computes them (reporting.selectors.moments explains the method, when a
+    row is computed and refreshed, and what the page shows meanwhile). No foreign keys: a read
+    model; a row whose journey is gone is dropped by the refresh."""
+
+    key = models.CharField(max_length=64, unique=True)  # sha256 of `spec`
+    journey_id = models.BigIntegerField()
+    spec = models.JSONField()  # the scope and filters, as moments.filters_of reads them back
+    fingerprint = models.CharField(max_length=64, blank=True)  # the journey as mapped when computed
+    estimates = models.JSONField(default=dict)  # {stage id: [customers, rho, low, high, sampled]}
+    period_start = models.DateTimeField(null=True)  # the period computed (the default one moves daily)
+    period_end = models.DateTimeField(null=True)
+    computed_at = models.DateTimeField(null=True)  # None: asked for, not computed yet
+    requested_at = models.DateTimeField(null=True)  # when a computation was last queued
+    viewed_at = models.DateTimeField()  # last read by a page (rows nobody reads are not refreshed)
+
+    class Meta:
+        indexes = [models.Index(fields=["journey_id"], name="reporting_moments_journey")]
+
+    def __str__(self) -> str:
+        return f"journey {self.journey_id} moments {self.key[:8]}"

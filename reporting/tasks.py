@@ -18,3 +18,22 @@ def rollups_compact_task() -> dict:
 
     return {"scores": scores.compact(), "closures": closures.compact(), "score_totals": score_totals.compact(),
             "followups": followups.fold_all()}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def moments_compute_task(spec: dict) -> bool:
+    """Compute and store the journey map's moments of truth for one journey, scope and filter set
+    (reporting.selectors.moments.spec), queued by a page view or by moments_refresh_task."""
+    from reporting.selectors import moments
+
+    return moments.compute(spec) is not None
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def moments_refresh_task() -> dict:
+    """Beat, every five minutes: queue the stored moments of truth that are due (never computed,
+    the journey's stages or mappings changed, the default period moved on, over an hour old) and
+    forget those nobody viewed for a week (reporting.selectors.moments.refresh_due)."""
+    from reporting.selectors import moments
+
+    return moments.refresh_due()

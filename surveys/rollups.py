@@ -77,7 +77,7 @@ def csat_pct_sql(p: str) -> str:
 
 
 def score_index_sql(p: str) -> str:
-    """reporting.selectors.journeys.score_index in SQL: one answer as 0..100, CSAT % of its scale,
+    """reporting.selectors.scoring.score_index in SQL: one answer as 0..100, CSAT % of its scale,
     else CES ease %, else NPS x 10 (NULL without any)."""
     real = "double precision" if connection.vendor == "postgresql" else "REAL"
     return (f"COALESCE({csat_pct_sql(p)}, ({ces_ease_sql(p)}) * 100.0, "

@@ -46,6 +46,8 @@ ROUTES = {
     "churn.tasks.churn_retrain_task": "text",
     "cases.tasks.manager_digest_task": "reports",
     "reporting.tasks.rollups_compact_task": "reports",
+    "reporting.tasks.moments_compute_task": "reports",
+    "reporting.tasks.moments_refresh_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
     "privacy.tasks.partitions_maintain_task": "reports",

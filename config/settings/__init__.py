@@ -379,6 +379,8 @@ CELERY_BEAT_SCHEDULE = {
                                     "schedule": crontab(minute=15, hour=6)},
     "imports-redrive": {"task": "imports.tasks.imports_redrive_task", "schedule": crontab(minute="*/2")},
     "reporting-rollups-compact": {"task": "reporting.tasks.rollups_compact_task", "schedule": crontab(minute="*")},
+    # The journey map's stored moments of truth: the due ones computed again (reporting.selectors.moments).
+    "reporting-moments-refresh": {"task": "reporting.tasks.moments_refresh_task", "schedule": crontab(minute="*/5")},
     # Monthly partitions of the history tables (core.partitions): made ahead, dropped past retention.
     "privacy-partitions-maintain": {"task": "privacy.tasks.partitions_maintain_task",
                                     "schedule": crontab(minute=45, hour=2)},

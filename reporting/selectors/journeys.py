@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.db.models import Aggregate, Count, FloatField, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -46,9 +46,9 @@ from reporting.selectors.common import (
 from reporting.selectors.moments import journey_moments
 from reporting.selectors.scoring import (
     ces_ease01,
-    csat_pct,
     score_aggregates,
     score_figures,
+    score_index,
 )
 from reporting.tables import Column, Table, one_decimal, pct
 from surveys.models import ResponseTheme, ScoreRollup
@@ -64,13 +64,6 @@ def journey_for(filters: ReportFilters) -> StageMap | None:
         return stage_map(filters.journey_id)
     journey = default_journey()
     return stage_map(journey) if journey else None
-
-
-def score_index(p: str = ""):
-    """One answer as 0..100: CSAT % of scale, else CES ease %, else NPS x 10 (NULL without any)."""
-    nps10 = Cast(F(f"{p}nps"), FloatField()) * Value(10.0)
-    ces100 = ces_ease01(p) * Value(100.0)
-    return Coalesce(csat_pct(p), ces100, nps10, output_field=FloatField())
 
 
 # --- links ------------------------------------------------------------------------------------
@@ -390,7 +383,7 @@ def _trend_table(filters: ReportFilters, smap: StageMap | None, rows: list[dict]
 
 # --- moments of truth and the whole page --------------------------------------------------------
 def journey_moments_of_truth(filters: ReportFilters) -> Table:
-    return journey_moments(filters, journey_for(filters), score_index())
+    return journey_moments(filters, journey_for(filters))
 
 
 @dataclass(frozen=True)
@@ -412,6 +405,6 @@ def journey_map(filters: ReportFilters) -> JourneyMap:
         journey=smap,
         stages=_stages_table(filters, smap, figures),
         pain_points=_pain_table(filters, smap, figures),
-        moments=journey_moments(filters, smap, score_index()),
+        moments=journey_moments(filters, smap),
         trend=_trend_table(filters, smap, monthly),
     )

@@ -3,39 +3,51 @@
 Method (also printed on the journey map and in docs/journeys.md):
 - Per customer, in the period: their relationship score is the average of their NPS answers to
   the journey's relationship survey; their score at a stage is the average score index (0-100,
-  reporting.selectors.journeys.score_index) of their other responses that belong to the stage.
+  reporting.selectors.scoring.score_index) of their other responses that belong to the stage.
 - Per stage, over the customers who have both: Spearman's rank correlation (rho) between the
   stage score and the relationship score, ties given their average rank.
 - Uncertainty: a 95% percentile bootstrap interval over customers (1,000 resamples with a fixed
   seed, so the page, the CSV and the API agree; each resample correlates the customers' ranks in
   the whole sample). Above MAX_CUSTOMERS customers, a fixed random MAX_CUSTOMERS of them.
 - A stage with fewer than MIN_CUSTOMERS such customers says "not enough data" instead of a number.
-- The table is kept for CACHE_SECONDS per journey (its stages and mappings) and filter set: the
-  bootstrap is the page's costliest part, and a relationship score moves slowly. The page says
-  when the figures were computed.
 - A stage is a moment of truth when rho is at least MOMENT_MIN_RHO and its whole interval lies
   above zero. Stages are listed by rho, strongest first.
 This is association, not proof of cause: a customer who had a good delivery may also be one who
 likes the brand.
+
+Stored, never computed by a page view: a row (reporting.MomentsOfTruth) per journey, scope and
+filter set, computed by a worker (reporting.tasks.moments_compute_task). The first view of a
+filter set, and the first after a change to the journey's stages or mappings, queues it and says
+the table is being computed (a worker takes about as long as the query over the period's
+responses: seconds at 10,000,000 responses); a table older than STALE_SECONDS, or of yesterday's
+default period, is shown with its time and period while it is computed again. The beat
+(reporting.tasks.moments_refresh_task, every five minutes) queues the tables that are due and
+forgets those nobody viewed for KEEP_DAYS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
-from django.core.cache import cache
-from django.db.models import Avg
+from django.db.models import Avg, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from journeys.selectors import StageMap
-from reporting.filters import ReportFilters
+from core.queueing import enqueue
+from journeys.models import Journey
+from journeys.selectors import StageMap, stage_map
+from reporting.filters import DEFAULT_PERIOD_DAYS, ReportFilters
+from reporting.models import MomentsOfTruth
+from reporting.selectors.scoring import score_index
 from reporting.tables import Column, Table
+from segments.models import Segment
 
 MIN_CUSTOMERS = 30
 MAX_CUSTOMERS = 2000
@@ -43,7 +55,10 @@ BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_CHUNK = 200
 SEED = 20261204
 MOMENT_MIN_RHO = 0.2
-CACHE_SECONDS = 10 * 60
+STALE_SECONDS = 60 * 60  # a stored table older than this is computed again (shown meanwhile)
+RETRY_SECONDS = 5 * 60  # a computation queued and not done after this is queued again
+KEEP_DAYS = 7  # a table nobody viewed for this long is forgotten
+VIEWED_EVERY_SECONDS = 60 * 60  # how often a view notes itself on the row (viewed_at)
 
 
 @dataclass(frozen=True)
@@ -135,27 +150,162 @@ def _two(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(f"{value:.2f}")
 
 
-def _cache_key(filters: ReportFilters, smap: StageMap) -> str:
-    """The journey as mapped now and the filters (without the moment they were made)."""
-    scope = None if filters.team_ids is None else sorted(filters.team_ids)
-    fingerprint = repr((scope, replace(filters, team_ids=None, now=None), smap.fingerprint())).encode()
-    return "reporting:journey-moments:" + hashlib.sha256(fingerprint).hexdigest()
+# --- stored estimates ---------------------------------------------------------------------------
+def spec(filters: ReportFilters, smap: StageMap) -> dict:
+    """What a stored table is of, as JSON: the journey, the scope (the teams whose responses count:
+    a manager's table uses only their teams' data), the filters, and the period, kept as "default"
+    when it is the filter's default (the last DEFAULT_PERIOD_DAYS days to today, in the reader's
+    time zone), so the refresh moves it with the days."""
+    tz = timezone.get_current_timezone_name()
+    start, end = _default_period(tz)
+    period = "default" if (filters.start, filters.end) == (start, end) else [
+        filters.start.isoformat() if filters.start else None, filters.end.isoformat() if filters.end else None]
+    return {"journey": smap.journey_id, "teams": None if filters.team_ids is None else sorted(filters.team_ids),
+            "team": filters.team_id, "survey": filters.survey_id, "touchpoint": filters.touchpoint,
+            "location": filters.location, "tier": filters.tier,
+            "segment": filters.segment.pk if filters.segment is not None else None, "period": period, "tz": tz}
 
 
-def moment_estimates(filters: ReportFilters, smap: StageMap, score_expression) -> tuple[dt.datetime, dict[int, Estimate]]:
-    """(when computed, estimate per stage id), from the cache when the same journey (as mapped) and
-    filters were asked for in the last CACHE_SECONDS. Numbers only: the table around them is built
-    in each reader's language."""
-    key = _cache_key(filters, smap)
-    cached = cache.get(key)
-    if cached is None:
-        pairs = customer_pairs(filters, smap, score_expression)
-        cached = (timezone.now(), {stage.id: spearman_bootstrap(*pairs.get(stage.id, ([], []))) for stage in smap.stages})
-        cache.set(key, cached, CACHE_SECONDS)
-    return cached
+def _default_period(tz: str) -> tuple[dt.datetime, dt.datetime]:
+    """The report filter's default period (ReportFilterForm): DEFAULT_PERIOD_DAYS days to today."""
+    zone = zoneinfo.ZoneInfo(tz)
+    last = timezone.localdate(timezone.now(), zone)
+    return (dt.datetime.combine(last - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1), dt.time.min, tzinfo=zone),
+            dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=zone))
 
 
-def journey_moments(filters: ReportFilters, smap: StageMap | None, score_expression) -> Table:
+def spec_key(s: dict) -> str:
+    return hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest()
+
+
+def _fingerprint(smap: StageMap) -> str:
+    return hashlib.sha256(smap.fingerprint().encode()).hexdigest()
+
+
+def filters_of(s: dict) -> ReportFilters | None:
+    """The filters a spec was made from (the default period as of now); None when its segment is gone."""
+    segment = None
+    if s["segment"] is not None:
+        segment = Segment.objects.filter(pk=s["segment"]).first()
+        if segment is None:
+            return None
+    if s["period"] == "default":
+        start, end = _default_period(s["tz"])
+    else:
+        start, end = (dt.datetime.fromisoformat(v) if v else None for v in s["period"])
+    return ReportFilters(team_ids=None if s["teams"] is None else frozenset(s["teams"]), start=start, end=end,
+                         team_id=s["team"], survey_id=s["survey"], touchpoint=s["touchpoint"], location=s["location"],
+                         tier=s["tier"], segment=segment, journey_id=s["journey"])
+
+
+def compute(s: dict) -> MomentsOfTruth | None:
+    """Compute and store the table of one spec (the worker's task, the refresh): None when its
+    journey or segment is gone (the row, if any, dropped) or the journey has no relationship survey."""
+    filters = filters_of(s)
+    smap = stage_map(s["journey"]) if Journey.objects.filter(pk=s["journey"]).exists() else None
+    key = spec_key(s)
+    if filters is None or smap is None:
+        MomentsOfTruth.objects.filter(key=key).delete()
+        return None
+    if smap.relationship_survey_id is None:
+        return None
+    by_stage = estimates(filters, smap)
+    now = timezone.now()
+    values = {"journey_id": smap.journey_id, "spec": s, "fingerprint": _fingerprint(smap),
+              "estimates": {str(k): [e.customers, e.rho, e.low, e.high, e.sampled] for k, e in by_stage.items()},
+              "period_start": filters.start, "period_end": filters.end, "computed_at": now,
+              "requested_at": None}  # done: the next change queues it again at once
+    row, _created = MomentsOfTruth.objects.update_or_create(key=key, defaults=values,
+                                                            create_defaults={**values, "viewed_at": now})
+    return row
+
+
+def estimates(filters: ReportFilters, smap: StageMap) -> dict[int, Estimate]:
+    """The estimate per stage id, computed now (what a stored row holds)."""
+    pairs = customer_pairs(filters, smap, score_index())
+    return {stage.id: spearman_bootstrap(*pairs.get(stage.id, ([], []))) for stage in smap.stages}
+
+
+def _due(row: MomentsOfTruth, fingerprint: str, filters: ReportFilters, now: dt.datetime) -> bool:
+    """Not computed, computed for another mapping of the journey or another period (the default one
+    moved on), or older than STALE_SECONDS."""
+    return (row.computed_at is None or row.fingerprint != fingerprint
+            or (row.period_start, row.period_end) != (filters.start, filters.end)
+            or row.computed_at < now - dt.timedelta(seconds=STALE_SECONDS))
+
+
+def _queue(s: dict, key: str, now: dt.datetime) -> bool:
+    """Mark the row asked for and queue its computation, unless one is queued and not done yet
+    (requested in the last RETRY_SECONDS: a worker is on it; a computation that ends clears the
+    mark). Under CELERY_TASK_ALWAYS_EAGER (tests) it runs at once."""
+    queued = MomentsOfTruth.objects.filter(key=key).filter(
+        Q(requested_at__isnull=True) | Q(requested_at__lt=now - dt.timedelta(seconds=RETRY_SECONDS))
+    ).update(requested_at=now)
+    if queued:
+        enqueue("reporting.tasks.moments_compute_task", s, if_down="the moments refresh will queue it later")
+    return bool(queued)
+
+
+@dataclass(frozen=True)
+class Stored:
+    computed_at: dt.datetime | None  # None: being computed, nothing to show yet
+    by_stage: dict[int, Estimate]
+    period_start: dt.datetime | None = None
+    period_end: dt.datetime | None = None
+    refreshing: bool = False  # shown, and being computed again
+
+
+def moment_estimates(filters: ReportFilters, smap: StageMap) -> Stored:
+    """The stored table of this journey (as mapped now), scope and filters. A row missing, or
+    computed for another mapping, is queued and shown as being computed; one merely old (or of
+    yesterday's default period) is shown, with its time and period, while it is computed again.
+    One query when the row is current (two once an hour: the row's viewed_at)."""
+    s = spec(filters, smap)
+    key = spec_key(s)
+    now = timezone.now()
+    fingerprint = _fingerprint(smap)
+    row = MomentsOfTruth.objects.filter(key=key).first()
+    if row is None:
+        row, _created = MomentsOfTruth.objects.get_or_create(key=key, defaults={
+            "journey_id": smap.journey_id, "spec": s, "viewed_at": now})
+    elif row.viewed_at < now - dt.timedelta(seconds=VIEWED_EVERY_SECONDS):
+        MomentsOfTruth.objects.filter(pk=row.pk).update(viewed_at=now)
+    refreshing = _due(row, fingerprint, filters, now)
+    if refreshing:
+        _queue(s, key, now)
+        row = MomentsOfTruth.objects.filter(key=key).first() or row  # computed already under eager Celery
+        refreshing = _due(row, fingerprint, filters, now)
+    if row.computed_at is None or row.fingerprint != fingerprint:
+        return Stored(None, {})
+    by_stage = {int(k): Estimate(*v) for k, v in row.estimates.items()}
+    return Stored(row.computed_at, by_stage, row.period_start, row.period_end, refreshing)
+
+
+def refresh_due(now: dt.datetime | None = None) -> dict:
+    """The beat's sweep (reporting.tasks.moments_refresh_task): forget the tables nobody viewed in
+    KEEP_DAYS; queue the others that are due (not computed, the journey's stages or mappings changed,
+    the default period moved on, older than STALE_SECONDS) and not queued in the last RETRY_SECONDS."""
+    now = now or timezone.now()
+    forgotten, _ = MomentsOfTruth.objects.filter(viewed_at__lt=now - dt.timedelta(days=KEEP_DAYS)).delete()
+    maps: dict[int, StageMap | None] = {}
+    queued = 0
+    for row in MomentsOfTruth.objects.order_by("pk"):
+        if row.journey_id not in maps:
+            exists = Journey.objects.filter(pk=row.journey_id).exists()
+            maps[row.journey_id] = stage_map(row.journey_id) if exists else None
+        smap = maps[row.journey_id]
+        filters = filters_of(row.spec)
+        if smap is None or filters is None:
+            row.delete()
+            forgotten += 1
+            continue
+        if smap.relationship_survey_id is None or not _due(row, _fingerprint(smap), filters, now):
+            continue
+        queued += _queue(row.spec, row.key, now)
+    return {"queued": queued, "forgotten": forgotten}
+
+
+def journey_moments(filters: ReportFilters, smap: StageMap | None) -> Table:
     table = Table(
         "journey-moments-of-truth", _("Moments of truth"),
         [Column("stage", _("Stage")), Column("customers", _("Customers (n)"), True),
@@ -174,12 +324,20 @@ def journey_moments(filters: ReportFilters, smap: StageMap | None, score_express
         table.description = str(_("Choose the journey's relationship survey (Settings, Journeys) to estimate the "
                                   "moments of truth."))
         return table
-    computed_at, by_stage = moment_estimates(filters, smap, score_expression)
+    stored = moment_estimates(filters, smap)
+    if stored.computed_at is None:
+        table.description += " " + str(_("Being computed for this journey and these filters: reload the page in a "
+                                          "minute."))
+        return table
     table.description += " " + str(_("Computed at %(time)s.") % {
-        "time": timezone.localtime(computed_at).strftime("%Y-%m-%d %H:%M")})
-    estimates = [(stage, by_stage.get(stage.id, Estimate(0, None, None, None, 0))) for stage in smap.stages]
-    estimates.sort(key=lambda item: (item[1].rho is None, -(item[1].rho or 0), item[0].position))
-    for stage, e in estimates:
+        "time": timezone.localtime(stored.computed_at).strftime("%Y-%m-%d %H:%M")})
+    if (stored.period_start, stored.period_end) != (filters.start, filters.end):
+        period = replace(filters, start=stored.period_start, end=stored.period_end).period_label
+        table.description += " " + str(_("These figures are of %(period)s; those of this period are being computed.")
+                                       % {"period": period})
+    rows = [(stage, stored.by_stage.get(stage.id, Estimate(0, None, None, None, 0))) for stage in smap.stages]
+    rows.sort(key=lambda item: (item[1].rho is None, -(item[1].rho or 0), item[0].position))
+    for stage, e in rows:
         if e.rho is None:
             verdict = str(_("not enough data")) if e.customers < MIN_CUSTOMERS else str(_("no variation"))
         else:

@@ -51,6 +51,14 @@ def csat_pct(p: str = ""):
     return models.ExpressionWrapper(100.0 * (raw - lo) / NullIf(hi - lo, Value(0.0)), output_field=FloatField())
 
 
+def score_index(p: str = ""):
+    """One answer as 0..100: CSAT % of scale, else CES ease %, else NPS x 10 (NULL without any).
+    The journey map's stage scores and its moments of truth average it."""
+    nps10 = Cast(F(f"{p}nps"), FloatField()) * Value(10.0)
+    ces100 = ces_ease01(p) * Value(100.0)
+    return Coalesce(csat_pct(p), ces100, nps10, output_field=FloatField())
+
+
 def score_aggregates(p: str = "") -> dict:
     """NPS / CSAT / CES counts for responses (p="") or a case's opening response (p="response__").
 

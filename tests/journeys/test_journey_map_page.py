@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 # Queries the journey map page makes: session, user, two-factor device and teams (4), the stage map
 # (3), the scores by stage and month (1), the other stage figures (4: the closed cases' instants
 # among them), the calendars of the closed cases' teams (2, whatever the number of teams; none
-# when nothing closed), moments of truth (2, then cached for ten minutes), the filter form's
-# teams, surveys and journeys (3); the datalist options are cached after the first view.
+# when nothing closed), moments of truth (1: the stored table, reporting.MomentsOfTruth; 2 once an
+# hour, noting the view), the filter form's teams, surveys and journeys (3); the datalist options
+# are cached after the first view.
 JOURNEY_MAP_QUERIES = 19
 NUMBER_LINK = re.compile(r'<a href="([^"]+)">\s*([0-9][0-9,.]*)\s*</a>')
 

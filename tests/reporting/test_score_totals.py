@@ -16,7 +16,7 @@ from customers.services.merging import customer_merge
 from privacy.services import customer_erase
 from reporting import score_totals
 from reporting.models import ScoreTotal
-from reporting.selectors.journeys import score_index
+from reporting.selectors.scoring import score_index
 from reporting.selectors.scoring import ces_ease01
 from surveys.models import SurveyResponse
 from tests.reporting import builders as b
