@@ -20,7 +20,8 @@ equal to the table, whatever writes it:
   not of a row that only moved (its key holds its new time, where it is found). A foreign key that
   still names one is refused at commit, as before; Django's on_delete (cascade, set null,
   protect) runs in Python as it always did.
-- AFTER TRUNCATE: every key goes.
+- AFTER TRUNCATE: every key goes, with the rows that point at one (TRUNCATE ... CASCADE of the
+  table emptied them before, and a TRUNCATE without CASCADE was refused: the only one that ran).
 
 The maintenance's moves out of the default partition (core.partitions.create_partition) write
 partitions directly: no trigger of the partitioned table fires, and the keys stay as they are.
@@ -130,7 +131,19 @@ $$""")
     cursor.execute(f"""
 CREATE OR REPLACE FUNCTION {_q(spec.prefix + '_clear')}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM {keys};
+    -- What TRUNCATE ... CASCADE of the table emptied before (a plain TRUNCATE was refused by the
+    -- foreign keys): the tables that point at it too. (Not when the same TRUNCATE emptied the key
+    -- table already, as Django's flush does: PostgreSQL refuses it then.)
+    IF EXISTS (SELECT 1 FROM {keys}) THEN
+        BEGIN
+            TRUNCATE {keys} CASCADE;
+        EXCEPTION WHEN object_in_use THEN
+            -- The same TRUNCATE named a table that points at the keys but not the key table:
+            -- PostgreSQL truncates no table twice in one statement. The keys go row by row; a
+            -- row still pointing at one is refused at commit.
+            DELETE FROM {keys};
+        END;
+    END IF;
     RETURN NULL;
 END
 $$""")
