@@ -13,13 +13,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Sum
 
 from alerts.models import Alert
 from cases.models import Case, CaseResponse
 from core import partitions
 from surveys.ingest import delivery_store
-from surveys.models import ResponseKey, ResponseTheme, ScoreRollup, SurveyResponse, Theme, WebhookDelivery
+from surveys.models import ResponseTheme, ScoreRollup, SurveyResponse, Theme, WebhookDelivery
 from surveys.services import delivery_process
 from tests.factories import AlertFactory, SurveyResponseFactory, opened_case
 from tests.surveys.payloads import closeloop_body, make_source, post, standard_headers
@@ -72,6 +72,8 @@ def test_each_response_has_its_key_in_its_month_and_an_old_answer_lands_in_the_d
                      old.pk: f"{R}_default"}
     assert _keys() == _rows()
     # The beat's maintenance gives the old month a partition; the row moves, its key stays.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the beat's run has no checks pending from before
     partitions.maintain()
     assert _one(f"SELECT tableoid::regclass::text FROM {R} WHERE id = %s", [old.pk]) == (f"{R}_p201905",)
     assert _keys() == _rows()
@@ -140,12 +142,17 @@ def test_deleting_a_response_cascades_sets_null_and_protects_as_before():
 
 
 def test_a_response_moved_to_another_month_keeps_its_key_and_its_references():
+    with connection.cursor() as cursor:
+        for month in (date(2024, 2, 1), date(2024, 6, 1)):
+            partitions.create_partition(cursor, R, "answered_at", month)
     response = SurveyResponseFactory(answered_at=datetime(2024, 2, 10, tzinfo=UTC))
     alert = AlertFactory(response=response)
     SurveyResponse.objects.filter(pk=response.pk).update(answered_at=datetime(2024, 6, 10, tzinfo=UTC))
+    assert _one(f"SELECT tableoid::regclass::text FROM {R} WHERE id = %s", [response.pk]) == (f"{R}_p202406",)
     assert _keys() == _rows()
     # The score rollup's statement trigger saw the move: the answer counts on its new day only.
-    assert dict(ScoreRollup.objects.filter(responses__gt=0).values_list("day", "responses")) == {date(2024, 6, 10): 1}
+    per_day = ScoreRollup.objects.values("day").annotate(n=Sum("responses")).filter(n__gt=0)
+    assert {row["day"]: row["n"] for row in per_day} == {date(2024, 6, 10): 1}
     assert _keys()[0][3] == datetime(2024, 6, 10, tzinfo=UTC)
     assert Alert.objects.get().response_id == alert.response_id == response.pk
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -155,9 +162,10 @@ def test_a_response_moved_to_another_month_keeps_its_key_and_its_references():
 def test_a_report_of_a_period_reads_only_its_months():
     this_month = partitions.month_start(datetime.now(UTC).date())
     until = partitions.add_months(this_month, 2)
+    bounds = [datetime.combine(day, datetime.min.time(), tzinfo=UTC) for day in (this_month, until)]
     plan = "\n".join(row for (row,) in _all(
         f"EXPLAIN SELECT team_id, count(*) FROM {R} WHERE answered_at >= %s AND answered_at < %s GROUP BY team_id",
-        [this_month, until]))
+        bounds))
     read = [name for name in _partitions(R) if f" {name} " in plan]
     assert read == [partitions.partition_name(R, this_month), partitions.partition_name(R, partitions.add_months(this_month, 1))]
 
@@ -184,7 +192,7 @@ def test_the_migration_keeps_every_row_id_key_foreign_key_and_trigger():
         assert _references(R) == REFERENCES and _references("surveys_responsekey") == []
         assert _triggers(R) == sorted(set(after_triggers) - {
             "surveys_responsekey_claim", "surveys_responsekey_clear", "surveys_responsekey_release"})
-        assert ResponseKey.objects.count() == 0
+        assert _one("SELECT to_regclass('surveys_responsekey')") == (None,)  # gone with its migration
         with connection.cursor() as cursor:  # rows written while the table is plain, its triggers firing
             cursor.execute(f"INSERT INTO {R} (source_id, survey_id, external_id, answered_at, received_at, scores, "
                            "partial, comment, sentiment_source, language, touchpoint, feedback_kind, channel, "
