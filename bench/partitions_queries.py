@@ -14,6 +14,7 @@ def queries():
     from accounts.models import User
     from cases import inapp
     from cases.models import Case, CaseEvent, Notification
+    from cases.selectors import inbox_queryset
     from reporting.filters import ReportFilterForm
     from reporting.selectors.common import closure_events
     from surveys.models import SurveyResponse, WebhookDelivery, WebhookSource
@@ -47,6 +48,9 @@ def queries():
          SurveyResponse.objects.filter(pk=answer["id"], answered_at=answer["answered_at"]).values("id", "nps")),
         ("Responses: a customer's answers, newest 20 (the customer page, no time bound)",
          SurveyResponse.objects.filter(customer_id=customer_id).order_by("-answered_at").values("id", "nps")[:20]),
+        ("Inbox: the team view's first page of 50, manager's 5 teams (cases.selectors.inbox_queryset: each "
+         "case joined to its opening response by id, no time bound)",
+         inbox_queryset(manager, "team", now)[:50]),
         ("Reports: closures of the last 30 days, manager's 5 teams (reporting.selectors.common.closure_events)",
          closure_events(form.filters()).values("case__root_cause_id")),
         ("Deliveries: the console's page, a source's newest 50 (surveys.views, no time bound)",
