@@ -165,7 +165,8 @@ class Alert(models.Model):
         FAILED = "failed", _("Failed")
 
     rule = models.ForeignKey(AlertRule, on_delete=models.PROTECT, related_name="alerts")
-    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="alerts")
+    # Its database constraint points at the response keys on PostgreSQL (core.partition_refs).
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
     action = models.CharField(max_length=12, choices=AlertRule.Action.choices)
     reasons = models.JSONField(default=list)
     praised_user = models.ForeignKey(

@@ -7,7 +7,7 @@ pruning in the plans of the queries that read the partitioned tables.
 In its own PostgreSQL database `closeloop_bench_partitions` (BENCH_PARTITIONS_DB names another;
 created, migrated, filled and dropped; never the test or dev database): migrated to the latest, then the partitioned tables are
 turned back into plain ones by their migrations' own backward functions (case events `cases 0022`,
-outcome events `outcomes 0003`, webhook deliveries `surveys 0019`, notifications `cases 0026`; the
+outcome events `outcomes 0003`, webhook deliveries `surveys 0019`, notifications `cases 0026`, survey responses `surveys 0020`; the
 other migrations stay applied), filled with the reports bench's data (bench/reports_data.py:
 N responses, N/10 cases), M case events, D deliveries and T notifications spread over the last 36
 months and the outcomes bench's outcome events (SQL generate_series, indexes rebuilt after, VACUUM
@@ -35,9 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = os.environ.get("BENCH_PARTITIONS_DB", "closeloop_bench_partitions")  # another name beside a running one
 DOC = ROOT / "docs" / "benchmarks_partitions.md"
 LOCK = "/tmp/bench.lock"
-CHILD_TIMEOUT = 40 * 60
+CHILD_TIMEOUT = 60 * 60
 MONTHS = 36
-PARTITION = re.compile(r"^(cases_caseevent|outcomes_outcomeevent|surveys_webhookdelivery|cases_notification)_"
+PARTITION = re.compile(r"^(cases_caseevent|outcomes_outcomeevent|surveys_webhookdelivery|cases_notification|"
+                       r"surveys_surveyresponse)_"
                        r"(p\d{6}|default)$")
 # (label, app, migration, table): the conversions timed, in this order.
 CONVERSIONS = [
@@ -45,6 +46,7 @@ CONVERSIONS = [
     ("outcome events", "outcomes", "0003_events_partitioned_by_month", "outcomes_outcomeevent"),
     ("webhook deliveries", "surveys", "0019_deliveries_partitioned_by_month", "surveys_webhookdelivery"),
     ("notifications", "cases", "0026_notifications_partitioned_by_month", "cases_notification"),
+    ("survey responses", "surveys", "0020_responses_partitioned_by_month", "surveys_surveyresponse"),
 ]
 
 
@@ -181,65 +183,6 @@ def fill_notifications(n_notifications: int, n_cases: int) -> float:
     return time.monotonic() - started
 
 
-def _queries():
-    """(label, queryset) of the reads of the partitioned tables, with and without a time bound."""
-    from django.db.models import Min, Q
-
-    from accounts.models import User
-    from cases import inapp
-    from cases.models import Case, CaseEvent, Notification
-    from reporting.filters import ReportFilterForm
-    from reporting.selectors.common import closure_events
-    from surveys.models import WebhookDelivery, WebhookSource
-
-    manager = User.objects.get(username="bench_manager")
-    form = ReportFilterForm({}, user=manager, default_days=30)
-    form.is_valid()
-    case = Case.objects.order_by("-created_at").first()
-    since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
-    now = datetime.datetime.now(datetime.UTC)
-    source = WebhookSource.objects.order_by("pk").first()
-    delivery = WebhookDelivery.objects.filter(received_at__lt=now - datetime.timedelta(days=200)).only(
-        "pk", "received_at").order_by("-received_at").first()
-    agent = User.objects.filter(notifications__channel=Notification.Channel.IN_APP).order_by("pk").first()
-    pending = [WebhookDelivery.Status.PENDING, WebhookDelivery.Status.PROCESSING]
-    return [
-        ("Reports: closures of the last 30 days, manager's 5 teams (reporting.selectors.common.closure_events)",
-         closure_events(form.filters()).values("case__root_cause_id")),
-        ("Deliveries: the console's page, a source's newest 50 (surveys.views, no time bound)",
-         source.deliveries.defer("body", "fetched").order_by("-received_at").values("id")[:50]),
-        ("Deliveries: re-drive, pending ones older than 5 minutes (surveys.services.deliveries_redrive)",
-         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING,
-                                        received_at__lt=now - datetime.timedelta(minutes=5))
-         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now)).order_by("received_at").values("id")[:500]),
-        ("Deliveries: the oldest unfinished one (surveys.selectors.oldest_pending_delivery_age)",
-         WebhookDelivery.objects.filter(status__in=pending).values("status").annotate(oldest=Min("received_at"))),
-        ("Deliveries: bodies to forget, processed before 90 days ago (deliveries_forget_bodies)",
-         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PROCESSED,
-                                        received_at__lt=now - datetime.timedelta(days=90))
-         .exclude(body=b"").values("id")[:5000]),
-        ("Deliveries: one by id (the worker's updates, no time bound)",
-         WebhookDelivery.objects.filter(pk=delivery.pk).values("id")),
-        ("Deliveries: one by id and received_at",
-         WebhookDelivery.objects.filter(pk=delivery.pk, received_at=delivery.received_at).values("id")),
-        ("Notifications: the dispatcher's due pending rows (cases.notifications, no time bound)",
-         Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-         .order_by("next_attempt_at").values("id")[:200]),
-        ("Notifications: a user's notification centre, newest 20 (cases.inapp.for_user)",
-         inapp.for_user(agent).values("id")[:20]),
-        ("Notifications: a user's unread count (cases.inapp.unread_count)",
-         Notification.objects.filter(recipient=agent, channel=Notification.Channel.IN_APP,
-                                     read_at__isnull=True).values("id")),
-        ("Notifications: the digest's last 24 hours (created_at bound)",
-         Notification.objects.filter(created_at__gte=now - datetime.timedelta(days=1)).values("kind")),
-        ("Digest and metrics: escalations of the last 30 days (kind + created_at)",
-         CaseEvent.objects.filter(kind=CaseEvent.Kind.ESCALATED, created_at__gte=since).values("id")),
-        ("Case page: one case's timeline (no time bound)", case.events.order_by("-created_at", "-id").values("id")),
-        ("Case page: the same timeline bounded by the case's creation",
-         case.events.filter(created_at__gte=case.created_at).order_by("-created_at", "-id").values("id")),
-    ]
-
-
 def _explain(qs) -> dict:
     plan = qs.explain(analyze=True, timing=True, summary=True)
     lines = plan.splitlines()
@@ -310,8 +253,10 @@ def _retention() -> list[dict]:
 
 
 def _measure() -> list[dict]:
+    from bench.partitions_queries import queries
+
     out = []
-    for label, qs in _queries():
+    for label, qs in queries():
         qs.count()  # warm the cache once
         out.append({"label": label, **_explain(qs)})
     return out
@@ -383,6 +328,31 @@ def child(n_responses: int, n_events: int, n_outcomes: int, n_deliveries: int, n
             "ingest_before": ingest_before, "ingest_after": ingest_after, "retention": retention}
 
 
+def child_responses_only(n_responses: int) -> dict:
+    """`--responses-only`: the reports bench's data alone (responses, customers, cases and what
+    points at responses from them), and only the responses' conversion timed (surveys 0020), for
+    a size where filling every table would take too long. Printed, not written to the page."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.reports_data import fill
+
+    call_command("migrate", verbosity=0, interactive=False)
+    label, app, name, table = CONVERSIONS[-1]
+    _run_migration_function(app, name, "backward")
+    filled = fill(n_responses)
+    size = _sizes()[table][0]
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        load_start = _load()
+        seconds = _run_migration_function(app, name, "forward")
+        load_end = _load()
+    return {"responses": n_responses, "cases": filled.get("cases"), "fill_seconds": filled.get("seconds", 0),
+            "table": table, "size": size, "seconds": seconds, "load_start": load_start, "load_end": load_end}
+
+
 def _read(a: dict, conversions: list[dict]) -> str:
     """"k of n" partitions the plan reads, n those of its table."""
     if not a["scanned"]:
@@ -394,7 +364,7 @@ def _read(a: dict, conversions: list[dict]) -> str:
 
 def report(f: dict) -> str:
     lines = [
-        "## Partitioned history: case events, outcome events, webhook deliveries and notifications by month",
+        "## Partitioned history: case events, outcome events, webhook deliveries, notifications and responses by month",
         "",
         f"Measured {datetime.date.today().isoformat()} on {_machine()}.",
         (f"Data: {f['responses']:,} responses, {f['cases']:,} cases, {f['events']:,} case events, "
@@ -407,13 +377,16 @@ def report(f: dict) -> str:
         ("**Conversions**, each migration's forward function as `migrate` runs it, on the filled plain table, one "
          "transaction holding the table's lock (rename aside, create the partitioned table and its partitions, copy "
          "every row, indexes, checks and foreign keys again; for deliveries and notifications first every row's key "
-         "into the key table, then the trigger):"),
+         "into the key table, then the trigger; for responses every row's key into their key table, the seven foreign "
+         "keys into responses dropped and added again on it, validated, and the responses' triggers and extended "
+         "statistics created again):"),
         "",
         "| table | migration | rows | size before (with indexes) | partitions | time |",
         "|---|---|---:|---:|---:|---:|",
     ]
     rows = {"cases_caseevent": f["events"], "outcomes_outcomeevent": f["outcomes"],
-            "surveys_webhookdelivery": f["deliveries"], "cases_notification": f["notifications"]}
+            "surveys_webhookdelivery": f["deliveries"], "cases_notification": f["notifications"],
+            "surveys_surveyresponse": f["responses"]}
     for c in f["conversions"]:
         lines.append(f"| {c['label']} | `{c['migration']}` | {rows[c['table']]:,} | {c['size']} | {c['partitions']} | "
                      f"**{c['seconds']:.1f} s** |")
@@ -463,6 +436,10 @@ def run(args=None) -> str:
     keep = getattr(args, "keep", False)
     child_process.recreate(DB_NAME)
     env = child_process.environment(DB_NAME, CACHE_KEY_PREFIX="closeloop-bench-partitions")
+    if getattr(args, "responses_only", False):
+        figures = child_process.run("bench.bench_partitions", ["--responses", str(n_responses), "--responses-only"],
+                                    database=DB_NAME, timeout=CHILD_TIMEOUT, env=env, keep=keep)
+        return json.dumps(figures)
     figures = child_process.run(
         "bench.bench_partitions",
         ["--responses", str(n_responses), "--events", str(n_events), "--outcomes", str(n_outcomes),
@@ -482,8 +459,13 @@ def main(argv=None) -> int:
     parser.add_argument("--deliveries", type=int, default=None, help="webhook deliveries (default N)")
     parser.add_argument("--notifications", type=int, default=None, help="notifications (default N)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--responses-only", action="store_true",
+                        help="fill the responses alone and time their conversion only (printed, no page written)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child and args.responses_only:
+        print(json.dumps(child_responses_only(args.responses)))
+        return 0
     if args.child:
         print(json.dumps(child(args.responses, args.events or args.responses * 5 // 10,
                                args.outcomes or args.responses * 2 // 5, args.deliveries or args.responses,

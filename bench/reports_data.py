@@ -95,6 +95,21 @@ def _bulk_load(model):
                 cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 
 
+def _fill_response_keys() -> None:
+    """The responses' key table (core.partition_refs) after a load with triggers off, on a
+    partitioned responses table: the foreign keys into responses point at it."""
+    import importlib
+
+    from django.db import connection
+
+    from core import partition_refs, partitions
+
+    keys = importlib.import_module("surveys.migrations.0020_responses_partitioned_by_month").KEYS
+    with connection.cursor() as cursor:
+        if partitions.is_partitioned(cursor, keys.table):
+            partition_refs.fill(cursor, keys)
+
+
 def _array(objs) -> str:
     return "(ARRAY[" + ",".join(str(o.pk) for o in objs) + "])"
 
@@ -210,6 +225,7 @@ def fill(n_responses: int) -> dict:
             "case_linked": "(i % 10 = 0)",  # case k opens response 10k (below); the load bypasses the triggers
         }, f"generate_series(1, {n_responses}) AS i")
     _reset_sequence(SurveyResponse)
+    _fill_response_keys()
     fill_responses = time.monotonic() - started - fill_customers
 
     # Case k opens response 10k: same team, customer and time (+30 min). Open: the last 14 days

@@ -7,7 +7,8 @@ far ahead). The tables and their retention are in settings.PARTITIONED_TABLES; n
 imports an app.
 
 - `convert` / `unconvert`: what a migration calls to turn an existing table, with its rows, into
-  a partitioned one and back (ids, the id sequence, indexes, checks and foreign keys kept by name).
+  a partitioned one and back (ids, the id sequence, indexes, checks, foreign keys, triggers and
+  extended statistics kept by name).
 - `maintain`: what the beat runs daily (privacy.tasks.partitions_maintain_task): the partitions of
   this month and the next MONTHS_AHEAD months exist; rows that wait in the default partition for
   such a month, or for an earlier one, move into a partition of their month; whole partitions past
@@ -248,6 +249,8 @@ class _Definitions:
     constraints: list[tuple[str, str]]  # foreign keys: (name, definition)
     indexes: list[str]  # CREATE INDEX statements (those that back no constraint)
     unique: list[str]  # names of unique constraints and unique indexes other than the primary key
+    triggers: list[str]  # CREATE TRIGGER statements (the table's own, not those a partition inherits)
+    statistics: list[str]  # CREATE STATISTICS statements (extended statistics)
 
 
 def _definitions(cursor, table: str) -> _Definitions:
@@ -270,7 +273,16 @@ def _definitions(cursor, table: str) -> _Definitions:
         if is_unique:
             unique.append(name)
         indexes.append(definition)
-    return _Definitions(primary_key, constraints, indexes, unique)
+    # A table's triggers and extended statistics go with it when it is dropped: taken along too.
+    # (A row trigger of a partitioned table is cloned to each partition; statement triggers, with
+    # transition tables too, stay on it and see the rows of every partition a statement touches.)
+    cursor.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
+                   "AND NOT tgisinternal AND tgparentid = 0 ORDER BY tgname", [table])
+    triggers = [definition for (definition,) in cursor.fetchall()]
+    cursor.execute("SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxrelid = to_regclass(%s) "
+                   "ORDER BY stxname", [table])
+    statistics = [definition for (definition,) in cursor.fetchall()]
+    return _Definitions(primary_key, constraints, indexes, unique, triggers, statistics)
 
 
 def _copy_sequence(cursor, old_table: str, new_table: str) -> None:
@@ -302,6 +314,8 @@ def _recreate(cursor, table: str, defs: _Definitions, key_columns: str) -> None:
         cursor.execute(definition)
     for name, definition in defs.constraints:
         cursor.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
+    for definition in defs.statistics + defs.triggers:  # after the rows: no trigger fires for them
+        cursor.execute(definition)
     cursor.execute(f"ANALYZE {_q(table)}")
 
 

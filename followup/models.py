@@ -117,7 +117,9 @@ class Recognition(models.Model):
     """A promoter's comment that names a member of staff or a location: recognition for them,
     e-mailed to their managers (the person in copy) and listed in the recognition feed."""
 
-    response = models.OneToOneField(SurveyResponse, on_delete=models.CASCADE, related_name="recognition")
+    # Its database constraint points at the response keys on PostgreSQL (core.partition_refs).
+    response = models.OneToOneField(SurveyResponse, on_delete=models.CASCADE, related_name="recognition",
+                                    db_constraint=False)
     alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="recognitions")
     praised_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="recognitions"

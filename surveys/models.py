@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from core.crypto import EncryptedJSONField, EncryptedTextField
+from surveys.keys import ResponseKey, WebhookDeliveryKey  # noqa: F401 (models of this app, kept beside)
 from surveys.vocabulary import nps_group
 
 
@@ -133,7 +134,8 @@ class WebhookDelivery(models.Model):
         null=True, blank=True, help_text=_("What the vendor API returned for a thin webhook (fetched by the worker).")
     )
     response = models.ForeignKey(
-        "SurveyResponse", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        "SurveyResponse", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries",
+        db_constraint=False,  # its database constraint points at the response keys (core.partition_refs)
     )
     replayed_at = models.DateTimeField(
         null=True, blank=True,
@@ -167,21 +169,6 @@ class WebhookDelivery(models.Model):
     def latency(self):
         """Time from receipt to the end of processing (None while unfinished)."""
         return self.processed_at - self.received_at if self.processed_at else None
-
-
-class WebhookDeliveryKey(models.Model):
-    """One (source, delivery id) per row: the deliveries' idempotency key on PostgreSQL, where they
-    are partitioned by month and no unique index may leave received_at out. Written by a trigger on
-    every insert into the deliveries (core.partition_keys); empty on SQLite. `row_id` is the
-    delivery's id, no foreign key (PostgreSQL accepts none into a partitioned table)."""
-
-    row_id = models.BigIntegerField(primary_key=True)
-    source_id = models.BigIntegerField()
-    delivery_id = models.CharField(max_length=255)
-    received_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["source_id", "delivery_id"], name="surveys_deliverykey_unique")]
 
 
 class RefusedDelivery(models.Model):
@@ -433,7 +420,9 @@ class ResponseTheme(models.Model):
     """A theme found in a response's comment, with the words that matched (for highlighting).
     `answered_at` is copied from the response so theme trends read one table."""
 
-    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="theme_links")
+    # Its database constraint points at the response keys on PostgreSQL (core.partition_refs).
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="theme_links",
+                                 db_constraint=False)
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="response_links")
     matches = models.JSONField(default=list, blank=True)
     answered_at = models.DateTimeField()

@@ -251,7 +251,8 @@ class Stack:
     def reset_data(self) -> None:
         self.sql(
             "TRUNCATE cases_caseevent, cases_caseresponse, cases_case, alerts_alert, surveys_webhookdelivery, "
-            "surveys_webhookdeliverykey, surveys_surveyresponse, surveys_survey, surveys_customer RESTART IDENTITY CASCADE"
+            "surveys_webhookdeliverykey, surveys_responsekey, surveys_surveyresponse, surveys_survey, surveys_customer "
+            "RESTART IDENTITY CASCADE"
         )
 
     # --- Redis -----------------------------------------------------------------------------

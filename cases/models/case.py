@@ -94,7 +94,10 @@ class Case(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", db_index=False
     )
-    response = models.ForeignKey(SurveyResponse, on_delete=models.PROTECT, related_name="opened_cases")
+    # The database constraints of the response foreign keys point at the response keys on
+    # PostgreSQL, where responses are partitioned (core.partition_refs).
+    response = models.ForeignKey(SurveyResponse, on_delete=models.PROTECT, related_name="opened_cases",
+                                 db_constraint=False)
     responses = models.ManyToManyField(SurveyResponse, through="CaseResponse", related_name="cases")
     alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases", db_index=False)
@@ -142,7 +145,7 @@ class Case(models.Model):
     close_business_seconds = models.FloatField(null=True, blank=True, editable=False)
     answered_again = models.ForeignKey(
         SurveyResponse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
-        editable=False,
+        editable=False, db_constraint=False,
     )  # not indexed: read through the case, never looked up by the response
     answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
     answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
@@ -256,7 +259,9 @@ class CaseResponse(models.Model):
     """A response attached to a case: the one that opened it and any later ones from the customer."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_responses")
-    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="case_links")
+    # Its database constraint points at the response keys on PostgreSQL (core.partition_refs).
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="case_links",
+                                 db_constraint=False)
     attached_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

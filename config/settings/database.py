@@ -79,4 +79,7 @@ PARTITIONED_TABLES = {
     "cases_notification": {"column": "created_at", "retention_days": envint("NOTIFICATIONS_RETENTION_DAYS", 0),
                            "key_table": "cases_notificationkey", "key_row": "row_id",
                            "keep": "status IN ('pending', 'sending')"},
+    # Survey responses, the product's history: partitions ahead and old months for imported answers,
+    # never dropped by age (the foreign keys into them go through surveys_responsekey).
+    "surveys_surveyresponse": {"column": "answered_at", "retention_days": 0},
 }
