@@ -170,7 +170,7 @@ def report(f: dict) -> str:
                   "| report | as the manager | as the admin |", "|---|---:|---:|"]
         by_admin = {t["label"]: t for t in f.get("api_admin", ())}
         for t in f.get("api", ()) or f.get("api_admin", ()):
-            cells = [("over 60 s (cancelled)" if x.get("cancelled") else f"{x['p50']:.0f} / {x['p95']:.0f} ms ({x['queries']})"
+            cells = [(f"over {x['p95'] / 1000:.0f} s (cancelled)" if x.get("cancelled") else f"{x['p50']:.0f} / {x['p95']:.0f} ms ({x['queries']})"
                       + (" (timed once: first over 5 s)" if x.get("timed") == 1 else "")) if x else "-"
                      for x in ({t["label"]: t for t in f.get("api", ())}.get(t["label"]), by_admin.get(t["label"]))]
             lines.append(f"| {t['label']} | {cells[0]} | {cells[1]} |")

@@ -133,13 +133,18 @@ def over_contacted(filters: ReportFilters) -> Table:
     answers = dict(
         SurveyResponse.objects.filter(answered_at__gt=start, answered_at__lte=end, **scope).exclude(customer_id=None)
         .order_by().values("customer_id").annotate(n=Count("pk")).values_list("customer_id", "n"))
-    events = ContactEvent.objects.filter(at__gt=start, at__lte=end)
-    if filters.team_ids is not None:  # customers the viewer's teams have heard from
-        events = events.filter(customer_id__in=SurveyResponse.objects.filter(**scope).values("customer_id"))
-    events = dict(events.order_by().values("customer_id").annotate(n=Count("pk")).values_list("customer_id", "n"))
-    candidates = sorted((pk for pk in set(answers) | set(events)
-                         if answers.get(pk, 0) + events.get(pk, 0) > policy.max_surveys),
-                        key=lambda pk: -(answers.get(pk, 0) + events.get(pk, 0)))
+    # The period's contacts per customer (the index contactpolicy_event_at, index-only), then the
+    # viewer's teams' customers among the candidates: a customer with an answer above is one; the
+    # others are looked up, few as they are (every answer of the teams is not read).
+    events = dict(ContactEvent.objects.filter(at__gt=start, at__lte=end).order_by().values("customer_id")
+                  .annotate(n=Count("pk")).values_list("customer_id", "n"))
+    candidates = [pk for pk in set(answers) | set(events) if answers.get(pk, 0) + events.get(pk, 0) > policy.max_surveys]
+    unseen = [pk for pk in candidates if pk not in answers]
+    if filters.team_ids is not None and unseen:  # customers the viewer's teams have heard from
+        heard = set(SurveyResponse.objects.filter(customer_id__in=unseen, **scope).order_by()
+                    .values_list("customer_id", flat=True).distinct())
+        candidates = [pk for pk in candidates if pk in answers or pk in heard]
+    candidates.sort(key=lambda pk: -(answers.get(pk, 0) + events.get(pk, 0)))
     counted = survey_contacts_many(candidates, start=start, end=end, period=period)  # two queries for them all
     found = [(pk, counted[pk]) for pk in candidates if len(counted.get(pk, ())) > policy.max_surveys][:MAX_LIST_ROWS]
     names = {c.pk: c.name or c.email or f"#{c.pk}" for c in Customer.objects.filter(pk__in=[pk for pk, _t in found])}
