@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import visible_team_ids
 from cases.models import Case
 from improvement.models import ActionPlan
+from reporting.models import ScoreTotal
 from reporting.selectors.scores import ROLLUP_SUMS
 from reporting.selectors.scoring import score_aggregates, score_figures
 from surveys.models import ResponseTheme, ScoreRollup, SurveyResponse
@@ -109,13 +110,13 @@ def _responses(plan: ActionPlan, theme_ids: list[int], lo: dt.datetime | None = 
 def _rollup_counts(plan: ActionPlan, start: dt.date, end: dt.date) -> dict | None:
     """The score counts of a plan that targets touchpoints only, summed from the daily score
     rollup (surveys.ScoreRollup: per local day, team and touchpoint, the same counts as
-    score_aggregates); None when the side's days are not the rollup's (another time zone active)."""
+    score_aggregates; reporting.ScoreTotal, its every-team sums, for an organisation-wide plan); None when the side's days are not the rollup's (another time zone active)."""
     tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     if any(_moment(day).astimezone(tz).time() != dt.time.min for day in (start, end)):
         return None
-    rows = ScoreRollup.objects.filter(day__gte=start, day__lt=end, touchpoint__in=plan.touchpoints)
-    if plan.team_id:
-        rows = rows.filter(team_id=plan.team_id)
+    # A team's plan reads its team's rows; an organisation-wide one the every-team totals (reporting.ScoreTotal).
+    rows = ScoreRollup.objects.filter(team_id=plan.team_id) if plan.team_id else ScoreTotal.objects.all()
+    rows = rows.filter(day__gte=start, day__lt=end, touchpoint__in=plan.touchpoints)
     sums = rows.aggregate(**{c: Sum(c) for c in ROLLUP_SUMS})
     counts = {c: sums[c] or 0 for c in ROLLUP_SUMS if c not in ("ces_ease_n", "ces_ease_sum")}
     counts["ces_ease"] = sums["ces_ease_sum"] / sums["ces_ease_n"] if sums["ces_ease_n"] else None
