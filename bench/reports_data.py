@@ -215,7 +215,11 @@ def fill(n_responses: int) -> dict:
             "ces_scale_max": "CASE WHEN i % 4 = 0 THEN 7 END",
             "ces_high_is_easy": "CASE WHEN i % 4 = 0 THEN true END",
             "scores": "'{}'::jsonb",
-            "comment": "''",
+            # A comment on one response in three (sentiment read from it), tagged with themes below.
+            "comment": "CASE WHEN i % 3 = 1 THEN 'About the delivery and the staff, response ' || i ELSE '' END",
+            "sentiment": "CASE WHEN i % 3 = 1 THEN ((i::bigint * 13) % 201 - 100) / 100.0 END",
+            "sentiment_source": "CASE WHEN i % 3 = 1 THEN 'text' ELSE '' END",
+            "language": "CASE WHEN i % 3 = 1 THEN 'en' ELSE '' END",
             "touchpoint": f"'Touchpoint ' || ((i / 3) % {TOUCHPOINTS})",
             "channel": "'email'",
             "location": f"'Store ' || ((i / 7) % {LOCATIONS})",
@@ -279,6 +283,9 @@ def fill(n_responses: int) -> dict:
     closures.rebuild()
     score_totals.rebuild()
     fill_rollups = time.monotonic() - started - fill_customers - fill_responses - fill_cases - fill_fields
+    extras_started = time.monotonic()
+    fill_extras(n_responses, teams, users, manager, causes)
+    fill_extras_seconds = time.monotonic() - extras_started
     connection.ensure_connection()
     old_autocommit = connection.get_autocommit()
     connection.set_autocommit(True)
@@ -292,7 +299,117 @@ def fill(n_responses: int) -> dict:
         "cases_seconds": fill_cases,
         "fields_seconds": fill_fields,
         "rollups_seconds": fill_rollups,
+        "extras_seconds": fill_extras_seconds,
         "responses": n_responses,
         "cases": n_cases,
     }
 
+
+
+THEMES = 20
+SEGMENTS = [
+    ("Gold customers", "all", [{"field": "tier", "operator": "equals", "value": "Gold"}]),
+    ("Enterprise", "all", [{"field": "segment", "operator": "equals", "value": "Enterprise"}]),
+    ("High value", "all", [{"field": "account_value", "operator": "gte", "value": 40000}]),
+    ("Premium SMB", "all", [{"field": "tier", "operator": "one_of", "value": ["Gold", "Platinum"]},
+                            {"field": "segment", "operator": "equals", "value": "SMB"}]),
+]
+PLANS = 200
+ALERTS = 300
+
+
+def fill_extras(n_responses: int, teams, users, manager, causes) -> None:
+    """What the themes, contact, segments, action-plan and outer-loop pages read: THEMES themes
+    tagging every commented response (one in three; one in nine has a second theme; skewed, as
+    real themes are), N/5 survey contacts besides the answers (invitations, a tenth recovery
+    checks) over the same customers and year, the four SEGMENTS, PLANS action plans (one in ten
+    organisation-wide; targeting a touchpoint, root causes or themes in turn; a manager's teams
+    hold 20 of them) with 20 linked cases and 3 notes each, and ALERTS outer-loop alerts."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from cases.models import Case
+    from contactpolicy.models import ContactEvent
+    from improvement.models import ActionPlan, ActionPlanNote, OuterLoopAlert
+    from segments.models import Segment
+    from surveys.models import ResponseTheme, Theme
+
+    themes = Theme.objects.bulk_create([
+        Theme(name=f"Theme {t:02d}", slug=f"theme-{t:02d}", keywords=[f"word{t}"]) for t in range(THEMES)])
+    themes_sql = _array(themes)
+    first = f"{themes_sql}[1 + floor({THEMES} * power(((r.id * 7) % 1000) / 1000.0, 2))::int]"
+    second = f"{themes_sql}[1 + (floor({THEMES} * power(((r.id * 7) % 1000) / 1000.0, 2))::int + 7) % {THEMES}]"
+    with _bulk_load(ResponseTheme), connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO surveys_responsetheme (response_id, theme_id, matches, answered_at)
+                SELECT r.id, {first}, '[]'::jsonb, r.answered_at FROM surveys_surveyresponse r WHERE r.id % 3 = 1
+                UNION ALL
+                SELECT r.id, {second}, '[]'::jsonb, r.answered_at FROM surveys_surveyresponse r WHERE r.id % 9 = 1""")
+    n_events = n_responses // 5
+    with _bulk_load(ContactEvent):
+        _insert_select(ContactEvent, {
+            "id": "j",
+            "customer_id": f"1 + (j::bigint * 15485863) % {CUSTOMERS}",
+            "kind": "CASE WHEN j % 10 = 0 THEN 'recovery_check' ELSE 'invitation' END",
+            "channel": "'email'",
+            "sender": "'bench'",
+            "external_id": "'inv' || j",
+            "at": "now() - ((j::bigint * 7907) % 525600) * interval '1 minute'",
+            "in_breach": "false",
+            "breach_reasons": "'[]'::jsonb",
+            "created_at": "now()",
+        }, f"generate_series(1, {n_events}) AS j")
+    _reset_sequence(ContactEvent)
+    Segment.objects.bulk_create([
+        Segment(name=name, slug=name.lower().replace(" ", "-"), match=match, conditions=conditions)
+        for name, match, conditions in SEGMENTS])
+    today = timezone.localdate()
+    statuses = ["planned", "in_progress", "in_progress", "done", "abandoned"]
+    plans = []
+    for p in range(PLANS):
+        team = None if p % 10 == 9 else teams[p % len(teams)]
+        owner = manager if team is not None and p % len(teams) < MANAGED_TEAMS else users[(p % len(teams)) * AGENTS_PER_TEAM]
+        status = statuses[p % len(statuses)]
+        plans.append(ActionPlan(
+            title=f"Plan {p}", description="Change what customers complain about.", owner=owner, team=team,
+            status=status, due_date=today + dt.timedelta(days=30 - p % 90),
+            change_date=today - dt.timedelta(days=p % 120) if p % 2 == 0 else None,
+            touchpoints=[f"Touchpoint {p % TOUCHPOINTS}"] if p % 3 == 0 else [], created_by=owner,
+            done_at=timezone.now() if status == "done" else None))
+    plans = ActionPlan.objects.bulk_create(plans)
+    causes_through, themes_through, cases_through, notes = [], [], [], []
+    for p, plan in enumerate(plans):
+        if p % 3 == 1:
+            causes_through += [ActionPlan.root_causes.through(actionplan_id=plan.pk, rootcause_id=causes[(p + k) % len(causes)].pk)
+                               for k in range(2)]
+        if p % 3 == 2:
+            themes_through += [ActionPlan.themes.through(actionplan_id=plan.pk, theme_id=themes[(p + k) % len(themes)].pk)
+                               for k in range(2)]
+        team_cases = Case.objects.filter(team_id=(plan.team_id or teams[0].pk)).order_by("-id").values_list("pk", flat=True)
+        cases_through += [ActionPlan.cases.through(actionplan_id=plan.pk, case_id=c)
+                          for c in team_cases[p * 20:(p + 1) * 20]]
+        notes += [ActionPlanNote(plan=plan, author=plan.owner, text=f"Progress note {k}") for k in range(3)]
+    ActionPlan.root_causes.through.objects.bulk_create(causes_through)
+    ActionPlan.themes.through.objects.bulk_create(themes_through)
+    ActionPlan.cases.through.objects.bulk_create(cases_through)
+    ActionPlanNote.objects.bulk_create(notes)
+    monday = today - dt.timedelta(days=today.weekday())
+    alerts = []
+    for a in range(ALERTS):
+        kind = ["root_cause", "theme", "touchpoint"][a % 3]
+        key = (str(causes[a % len(causes)].pk) if kind == "root_cause" else
+               str(themes[a % len(themes)].pk) if kind == "theme" else f"Touchpoint {a % TOUCHPOINTS}")
+        metric = "detractor_share" if kind == "touchpoint" else "volume"
+        opened = monday - dt.timedelta(weeks=1 + a % 52)
+        last = opened + dt.timedelta(weeks=a % 3)
+        ongoing = a < 20 and a % 3 == 0 or a in (1, 2, 4, 5, 7)
+        alerts.append(OuterLoopAlert(
+            kind=kind, key=f"{key}" if ongoing else f"{key}#{a}", label=f"Signal {a}", metric=metric,
+            opened_week=opened, last_week=last, closed_week=None if ongoing else last + dt.timedelta(weeks=1),
+            evidence={"week": last.isoformat(), "value": 0.4 if metric == "detractor_share" else 40, "n": 120,
+                      "centre": 0.25 if metric == "detractor_share" else 20, "upper": 0.35 if metric ==
+                      "detractor_share" else 33, "series": [], "method": metric},
+            owner=manager if a % 4 == 0 else None))
+    OuterLoopAlert.objects.bulk_create(alerts)

@@ -86,6 +86,8 @@ class ContactEvent(models.Model):
         indexes = [
             # A customer's contacts in the policy's period: the decision's one range scan.
             models.Index(fields=["customer", "at"], name="contactpolicy_event_cust_at"),
+            # The contact report's over-contacted list: the period's contacts per customer, index-only.
+            models.Index(fields=["at"], include=["customer"], name="contactpolicy_event_at"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["sender", "external_id"], condition=~models.Q(external_id=""),

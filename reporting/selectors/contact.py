@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection
 from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -130,16 +131,31 @@ def over_contacted(filters: ReportFilters) -> Table:
     # Candidates: answers (visible teams) plus recorded contacts above the limit; then each is
     # counted exactly as the decision counts (an answer to a reported invitation counts once).
     scope = {"team_id__in": filters.team_ids} if filters.team_ids is not None else {}
-    answers = dict(
-        SurveyResponse.objects.filter(answered_at__gt=start, answered_at__lte=end, **scope).exclude(customer_id=None)
-        .order_by().values("customer_id").annotate(n=Count("pk")).values_list("customer_id", "n"))
-    events = ContactEvent.objects.filter(at__gt=start, at__lte=end)
-    if filters.team_ids is not None:  # customers the viewer's teams have heard from
-        events = events.filter(customer_id__in=SurveyResponse.objects.filter(**scope).values("customer_id"))
-    events = dict(events.order_by().values("customer_id").annotate(n=Count("pk")).values_list("customer_id", "n"))
-    candidates = sorted((pk for pk in set(answers) | set(events)
-                         if answers.get(pk, 0) + events.get(pk, 0) > policy.max_surveys),
-                        key=lambda pk: -(answers.get(pk, 0) + events.get(pk, 0)))
+    # One statement: the period's answers (the teams' covering index) and recorded contacts (the
+    # index contactpolicy_event_at), both index-only, summed per customer; only the customers above
+    # the limit come back. Then the viewer's teams' customers among them: one with an answer in the
+    # period is one; the others are looked up, few as they are (every answer the teams ever had is
+    # not read).
+    answered = (SurveyResponse.objects.filter(answered_at__gt=start, answered_at__lte=end, **scope)
+                .exclude(customer_id=None).order_by().values("customer_id"))
+    contacted = ContactEvent.objects.filter(at__gt=start, at__lte=end).order_by().values("customer_id")
+    answers_sql, answers_params = answered.query.sql_with_params()
+    contacts_sql, contacts_params = contacted.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT both_.customer_id, SUM(both_.answer), COUNT(*) FROM (
+                    SELECT a.customer_id, 1 AS answer FROM ({answers_sql}) a
+                    UNION ALL SELECT e.customer_id, 0 AS answer FROM ({contacts_sql}) e
+                ) both_ GROUP BY both_.customer_id HAVING COUNT(*) > %s""",
+            [*answers_params, *contacts_params, policy.max_surveys])
+        totals = {pk: (answers, total) for pk, answers, total in cursor.fetchall()}
+    candidates = list(totals)
+    unseen = [pk for pk in candidates if not totals[pk][0]]
+    if filters.team_ids is not None and unseen:  # customers the viewer's teams have heard from
+        heard = set(SurveyResponse.objects.filter(customer_id__in=unseen, **scope).order_by()
+                    .values_list("customer_id", flat=True).distinct())
+        candidates = [pk for pk in candidates if totals[pk][0] or pk in heard]
+    candidates.sort(key=lambda pk: -totals[pk][1])
     counted = survey_contacts_many(candidates, start=start, end=end, period=period)  # two queries for them all
     found = [(pk, counted[pk]) for pk in candidates if len(counted.get(pk, ())) > policy.max_surveys][:MAX_LIST_ROWS]
     names = {c.pk: c.name or c.email or f"#{c.pk}" for c in Customer.objects.filter(pk__in=[pk for pk, _t in found])}

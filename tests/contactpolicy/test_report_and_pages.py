@@ -142,8 +142,34 @@ def test_over_contacted_costs_the_same_queries_for_one_customer_or_fifty(persona
                                   external_id=f"n{c}-{i}")
     filters = ReportFilters(team_ids=frozenset({personas.north.pk}), now=now)
     over_contacted(filters)  # the policy is read once and kept
-    # Answers above the limit, recorded contacts above it, then for every candidate at once: their
-    # contacts, their answers, their names.
-    with django_assert_num_queries(5):
+    # The customers whose answers and recorded contacts together are above the limit (one
+    # statement), then for every candidate at once: their contacts, their answers, their names.
+    with django_assert_num_queries(4):
         rows = over_contacted(filters).rows
     assert [(row["customer"], row["contacts"]) for row in rows] == [(f"Asked {c:02d}", 4) for c in range(customers)]
+
+
+def test_recorded_contacts_count_for_customers_the_teams_have_heard_from_only(personas):
+    """Invitations alone can put a customer over the limit: on a manager's report only if one of
+    their teams ever had an answer from that customer (the same list as counting the teams'
+    customers' contacts directly)."""
+    from contactpolicy.models import ContactEvent
+    from reporting.filters import ReportFilters
+    from reporting.selectors.contact import over_contacted
+
+    now = timezone.now()
+    heard = CustomerFactory(name="Heard long ago")
+    SurveyResponseFactory(customer=heard, team=personas.north, answered_at=now - dt.timedelta(days=200), external_id="h")
+    stranger = CustomerFactory(name="South's customer")
+    SurveyResponseFactory(customer=stranger, team=personas.south, answered_at=now - dt.timedelta(days=200), external_id="s")
+    both = CustomerFactory(name="Answered and invited")
+    SurveyResponseFactory(customer=both, team=personas.north, answered_at=now - dt.timedelta(days=3), external_id="b")
+    for customer, invitations in ((heard, 4), (stranger, 5), (both, 3)):
+        for i in range(invitations):
+            ContactEvent.objects.create(customer=customer, kind=ContactEvent.Kind.INVITATION,
+                                        at=now - dt.timedelta(days=2 + i), sender="tool", external_id=f"{customer.pk}-{i}")
+    north = over_contacted(ReportFilters(team_ids=frozenset({personas.north.pk}), now=now)).rows
+    assert [(row["customer"], row["contacts"]) for row in north] == [("Heard long ago", 4), ("Answered and invited", 4)]
+    everyone = over_contacted(ReportFilters(team_ids=None, now=now)).rows
+    assert [(row["customer"], row["contacts"]) for row in everyone] == [
+        ("South's customer", 5), ("Heard long ago", 4), ("Answered and invited", 4)]

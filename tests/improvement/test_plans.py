@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.utils import timezone, translation
 
 from improvement import selectors, services
@@ -145,3 +146,43 @@ def test_the_api_and_the_csv(api_client, client, personas):
     rows = client.get("/plans/export.csv").content.decode().splitlines()
     assert rows[0].startswith("id,title,status,owner,team,due_date")
     assert rows[1].startswith(f"{pk},Faster refunds,planned,mia,,2026-07-01,,")
+
+
+@pytest.mark.parametrize("with_team", [True, False])
+def test_a_touchpoint_plans_scores_from_the_rollup_equal_a_direct_query(personas, with_team):
+    """A plan that targets touchpoints only reads the daily score rollup: the same figures as
+    score_aggregates over the responses themselves, for a team's plan and an organisation-wide one."""
+    from reporting.selectors.scoring import score_aggregates, score_figures
+    from surveys.models import SurveyResponse
+
+    north, south = personas.north, personas.south
+    pivot = dt.date(2026, 3, 1)
+    at = lambda day, hour=12: timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))  # noqa: E731
+    rows = [  # (team, touchpoint, days from the pivot, hour, nps, csat, ces)
+        (north, "delivery", -1, 23, 2, 5, 7), (north, "delivery", -56, 0, 10, 4, 2), (north, "delivery", -57, 12, 0, 1, 1),
+        (north, "returns", -3, 9, 9, None, 6), (south, "delivery", -4, 9, 3, 2, None), (north, "billing", -2, 9, 0, 1, 1),
+        (north, "delivery", 0, 0, 7, 3, 4), (south, "returns", 5, 18, 10, 5, 7), (north, "delivery", 55, 23, 1, None, 3),
+        (north, "delivery", 56, 0, 10, 5, 7),
+    ]
+    for n, (team, touchpoint, days, hour, nps, csat, ces) in enumerate(rows):
+        SurveyResponseFactory(team=team, touchpoint=touchpoint, answered_at=at(pivot + dt.timedelta(days=days), hour),
+                              nps=nps, csat=csat, csat_scale_min=1 if csat else None, csat_scale_max=5 if csat else None,
+                              ces=ces, ces_scale_min=1 if ces else None, ces_scale_max=7 if ces else None,
+                              ces_high_is_easy=True if ces else None, external_id=f"r{n}")
+    plan = services.plan_create(by=personas.mia, data=plan_input(
+        personas.mia, due_date=pivot, touchpoints=("delivery", "returns"), **({"team_id": north.pk} if with_team else {})))
+    impact = selectors.plan_impact(plan, today=pivot + dt.timedelta(days=100))
+
+    def direct(start, end):
+        qs = SurveyResponse.objects.filter(touchpoint__in=("delivery", "returns"), answered_at__gte=at(start, 0),
+                                           answered_at__lt=at(end, 0))
+        if with_team:
+            qs = qs.filter(team=north)
+        counts = qs.aggregate(answered=Count("pk"), **score_aggregates())
+        figures = score_figures(counts)
+        return (counts["answered"], figures["nps"], figures["csat_top2_pct"], figures["ces_avg"], figures["detractors_pct"])
+
+    for side in (impact.before, impact.after):
+        assert (side.responses, side.nps, side.csat_top2_pct, side.ces_avg, side.detractors_pct) == direct(side.start, side.end)
+    expected = {True: ((3, 33.3), (2, -50.0)), False: ((4, 0.0), (3, 0.0))}[with_team]
+    assert ((impact.before.responses, impact.before.nps), (impact.after.responses, impact.after.nps)) == expected
