@@ -172,12 +172,24 @@ def root_causes(request):
             "heat_rows": _heat_rows(heat),
             "scores": REPORTS["root-causes-scores"].build(filters),
             "prevention": REPORTS["root-causes-prevention"].build(filters),
-            "by_segment": REPORTS["root-causes-by-segment"].build(filters) if Segment.objects.exists() else None,
+            **_segment_breakdown(request, "root-causes-by-segment", filters),
             "suggestions": suggestions,
             "suggestion_headline": _suggestion_headline(suggestions, model),
             "model": model,
         },
     )
+
+
+def _segment_breakdown(request, report: str, filters) -> dict:
+    """The page's table by customer segment, built only when asked for (`?by=segment`): it reads
+    every segment's members, seconds at 10M responses, where the rest of the page is a rollup
+    read; the page offers the link when segments exist (as the KPI and scores pages offer the
+    breakdown among their dimensions)."""
+    if not Segment.objects.exists():
+        return {"segment_breakdown": None}
+    wanted = request.GET.get("by") == "segment"
+    return {"segment_breakdown": "shown" if wanted else "offered",
+            "by_segment": REPORTS[report].build(filters) if wanted else None}
 
 
 def _suggestion_headline(table: Table, model: dict | None) -> list[tuple[str, str]]:
@@ -259,7 +271,7 @@ def recovery(request):
                 "%(count)s detractor", "%(count)s detractors", int(n)) % {"count": text}),
             "by_root_cause": REPORTS["recovery-by-root-cause"].build(filters),
             "customers": REPORTS["recovery-customers"].build(filters),
-            "by_segment": REPORTS["recovery-by-segment"].build(filters) if Segment.objects.exists() else None,
+            **_segment_breakdown(request, "recovery-by-segment", filters),
             "verified_by_team": verified_by_team,
             "verified_bars": charts.bars(verified_by_team, "group", "verified_pct", "resolved_pct", lambda n, text: gettext(
                 "%(share)s %% self-reported") % {"share": text},

@@ -116,8 +116,14 @@ def test_the_breakdowns_by_segment(api_client, client, world):
     client.force_login(world.mia)
     assert 'data-report="scores-by-segment"' in client.get("/reports/scores/", {"by": "segment"}).content.decode()
     assert 'data-report="kpis-by-segment"' in client.get("/reports/kpis/", {"by": "segment"}).content.decode()
-    assert 'data-report="root-causes-by-segment"' in client.get("/reports/root-causes/").content.decode()
-    assert 'data-report="recovery-by-segment"' in client.get("/reports/recovery/").content.decode()
+    # Root causes and Recovery offer the breakdown (it counts every segment's members) and build it when asked.
+    for page, report in (("/reports/root-causes/", "root-causes-by-segment"), ("/reports/recovery/", "recovery-by-segment")):
+        plain = client.get(page, {"team": world.north.pk}).content.decode()
+        assert f'data-report="{report}"' not in plain
+        assert f'href="?team={world.north.pk}&amp;by=segment">Break down by customer segment</a>' in plain
+        asked = client.get(page, {"team": world.north.pk, "by": "segment"}).content.decode()
+        assert f'data-report="{report}"' in asked
+        assert f'href="?team={world.north.pk}">Hide the breakdown by customer segment</a>' in asked
 
 
 # 18 for the page (session, user, two-factor checks, the filter bar's choices, the segments, their
