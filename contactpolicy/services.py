@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case
 from contactpolicy.models import ContactEvent, ContactPolicy
+from core.prepared import prepared_cursor
 from core.process_cache import ProcessCache
 from surveys.consent import ContactChannel, contact_refusal
 from surveys.models import Customer, SurveyResponse
@@ -356,7 +357,7 @@ def _one_history(customer: Customer | Asked, policy: ContactPolicy, *, at: dt.da
         params.append(adapt(at))
     if contacts:
         params += [adapt(at - 2 * period), adapt(at), adapt(at - period), adapt(at)]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection (core.prepared)
         cursor.execute(_statement(named_by, cases, contacts), params)
         rows = cursor.fetchall()
     cases_of, events, answers = [], [], []

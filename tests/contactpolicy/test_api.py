@@ -43,6 +43,15 @@ def test_the_answer_costs_two_queries(tool):
     assert len(queries) == 2, [q["sql"] for q in queries]
 
 
+def test_the_decisions_statement_is_planned_once_per_connection(tool):
+    CustomerFactory(email="ana@example.com")
+    for _ in range(6):  # psycopg prepares a statement on its fifth run (core.prepared)
+        assert tool.get(URL, {"email": "ana@example.com"}).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%surveys_surveyresponse%%'")
+        assert cursor.fetchone()[0] == 1
+
+
 @pytest.mark.parametrize("named", ["email", "customer", "external_id"])
 def test_each_way_of_naming_the_customer_reads_their_history(tool, named):
     customer = CustomerFactory(email="ana@example.com", external_id="crm-7")
