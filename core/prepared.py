@@ -28,3 +28,16 @@ def prepared_cursor():
     connection.validate_thread_sharing()
     raw = ServerBindingCursor(connection.connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+def row_as(model, fields, row):
+    """A model instance from a raw row's values for `fields` (concrete fields of `model`, in the
+    model's order), each converted from the database's form as the ORM converts it (an SQLite
+    time's text, a JSON column's text, a field's own from_db_value)."""
+    values = []
+    for field, value in zip(fields, row, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for convert in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
+            value = convert(value, column, connection)
+        values.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
