@@ -275,17 +275,13 @@ def contact_decision(customer: Customer | Asked | None, *, channel: str = Contac
     return _decide(customer, policy, history, channel=channel, purpose=purpose, at=at, case_id=case_id)
 
 
-# The customer (when asked by an identifier) and what the decision reads of their history, in ONE
-# statement (the contact-policy endpoint answers survey tools before every send: issue #23 asks
-# p99 under 20 ms at 200 requests/s). Each row: (kind, id, time, time, flag, text, json, json).
-# Plain SQL that PostgreSQL and SQLite both run; the indexes it walks: the customer's
-# Lower(email) unique index (or the pk, or external_id's), cases_case_customer (customer,
-# -created_at), contactpolicy_event_cust_at (customer, at), surveys_response_customer
-# (customer, -answered_at, INCLUDE source: index-only).
+# The customer (when asked by an identifier) and their history in ONE plain-SQL statement that
+# PostgreSQL and SQLite both run (survey tools ask before every send: issue #23). Rows: (kind, id,
+# time, time, flag, text, json, json), read through the customer's email/pk/external_id index and
+# the (customer, time) indexes of cases, contacts and answers (answers index-only).
 _CUSTOMER, _CASE, _EVENT, _ANSWER = 0, 1, 2, 3
 _NAMED_BY = {"email": "LOWER(email) = %s AND email <> ''", "customer_id": "id = %s", "external_id": "external_id = %s"}
-# How far a merge is followed (a merge repoints its followers, so one step in practice).
-MERGE_DEPTH = 10
+MERGE_DEPTH = 10  # how far a merge is followed (a merge repoints its followers: one step in practice)
 
 
 @lru_cache(maxsize=32)
@@ -326,13 +322,11 @@ def _moment(value) -> dt.datetime | None:
     return value
 
 
-def _json(value) -> dict:
-    return (json.loads(value) if isinstance(value, str) else value) or {}
-
-
 def _standing(pk: int, **values) -> Customer:
     """The customer with only what the decision reads of them loaded (the rest loads if touched)."""
     values["id"] = pk
+    for name in ("contact_consent", "attributes"):  # JSON as text
+        values[name] = (json.loads(values[name]) if isinstance(values[name], str) else values[name]) or {}
     names = [f.attname for f in Customer._meta.concrete_fields if f.attname in values]  # from_db wants this order
     return Customer.from_db(connection.alias, names, [values[name] for name in names])
 
@@ -364,7 +358,7 @@ def _one_history(customer: Customer | Asked, policy: ContactPolicy, *, at: dt.da
     for kind, pk, first, second, flag, status, consent, attributes in rows:
         if kind == _CUSTOMER:
             customer = _standing(pk, erased_at=_moment(first), contact_opt_out=bool(flag),
-                                 contact_consent=_json(consent), attributes=_json(attributes))
+                                 contact_consent=consent, attributes=attributes)
         elif kind == _CASE:
             cases_of.append((pk, _moment(first), status == Case.Status.CLOSED, _moment(second)))
         else:
