@@ -1,7 +1,8 @@
 """The contact-policy endpoint survey tools call before each send: p99 at 200 requests/s.
 
 Run: `python -m bench contact_policy` (or `DEBUG=1 .venv/bin/python -m bench.bench_contact_policy`).
-Builds the database closeloop_bench_contact (kept for `--reuse`; dropped with BENCH_DROP=1):
+Builds the database closeloop_bench_contact (BENCH_CONTACT_DB names another; kept for `--reuse`;
+dropped with BENCH_DROP=1):
 BENCH_CONTACT_CUSTOMERS customers (default 200,000), ten answers each over the last 90 days, a
 case for one customer in ten (half of them open, half closed in the last 30 days) and one reported
 invitation each. Starts the web server as the Procfile does (gunicorn gthread, `config.wsgi`),
@@ -27,7 +28,7 @@ from bench.bench_webhooks import _env as _webhook_env
 from bench.machine import describe, write_figures
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "closeloop_bench_contact"
+DB = os.environ.get("BENCH_CONTACT_DB", "closeloop_bench_contact")
 DOC = ROOT / "docs" / "benchmarks_contact_policy.md"
 CUSTOMERS = int(os.environ.get("BENCH_CONTACT_CUSTOMERS", "200000"))
 RATE = int(os.environ.get("BENCH_CONTACT_RATE", "200"))

@@ -1,6 +1,7 @@
 """May we ask this person now? One decision for every survey tool and the product's own checks.
 
     contact_decision(customer, channel="email", purpose=Purpose.SURVEY, at=None) -> Decision
+    contact_decision(Asked(email=...) | Asked(customer_id=...) | Asked(external_id=...), ...) -> Decision
     contact_record(ContactRow(...), by=user) -> (ContactEvent, created)   # a tool sent a survey
     policy_update(by=user, **fields) -> ContactPolicy
 
@@ -19,18 +20,22 @@ so a tool can schedule rather than drop.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from cases.models import Case
 from contactpolicy.models import ContactEvent, ContactPolicy
+from core.prepared import prepared_cursor
 from core.process_cache import ProcessCache
 from surveys.consent import ContactChannel, contact_refusal
 from surveys.models import Customer, SurveyResponse
@@ -131,11 +136,6 @@ def policy_update(*, by, **values) -> ContactPolicy:
 
 
 # --- the customer -----------------------------------------------------------------------------
-def customer_by_email(email: str) -> Customer | None:
-    """The customer an address names (ignoring case), followed through merges; None if unknown."""
-    return customers_by_email([email]).get((email or "").strip().lower())
-
-
 def customers_by_email(emails) -> dict[str, Customer]:
     """The customers these addresses name, by the address in lower case, followed through merges:
     one query, and one more per level of merges to follow (a merge repoints its followers: one)."""
@@ -248,21 +248,125 @@ def _quiet_until(local: dt.datetime, policy: ContactPolicy) -> dt.datetime | Non
     return naive.replace(tzinfo=local.tzinfo)
 
 
-# --- the decision -----------------------------------------------------------------------------
-def contact_decision(customer: Customer | None, *, channel: str = ContactChannel.EMAIL,
+# --- the decision ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Asked:
+    """A customer as a question names them (the API, the settings page's check): by e-mail address
+    (ignoring case, followed through merges), by id, or by the external id a source gave."""
+
+    email: str = ""
+    customer_id: int | None = None
+    external_id: str = ""
+
+
+def contact_decision(customer: Customer | Asked | None, *, channel: str = ContactChannel.EMAIL,
                      purpose: str = Purpose.SURVEY, at: dt.datetime | None = None,
                      case_id: int | None = None) -> Decision:
     """Whether `customer` may be asked for feedback on `channel` at `at` (now), and every reason
-    not. An unknown customer has no history: only the quiet hours (in the default zone) apply.
-    `case_id`: for a recovery check, the case it asks about (its own closure does not count)."""
+    not. `customer` is a Customer, or an Asked naming one (read with its history). An unknown
+    customer has no history: only the quiet hours (in the default zone) apply.
+    `case_id`: for a recovery check, the case it asks about (its own closure does not count).
+    One query for a known customer or an Asked (_one_history), none for None."""
     policy = current_policy()
     at = at or timezone.now()
     history = History()
     if customer is not None:
-        period = dt.timedelta(days=policy.period_days)
-        history = history_of([customer.pk], start=at - period, end=at, period=period,
-                             cases=_reads_cases(policy, purpose), contacts=bool(policy.max_surveys))
+        customer, history = _one_history(customer, policy, at=at, cases=_reads_cases(policy, purpose))
     return _decide(customer, policy, history, channel=channel, purpose=purpose, at=at, case_id=case_id)
+
+
+# The customer (when asked by an identifier) and their history in ONE plain-SQL statement that
+# PostgreSQL and SQLite both run (survey tools ask before every send: issue #23). Rows: (kind, id,
+# time, time, flag, text, json, json), read through the customer's email/pk/external_id index and
+# the (customer, time) indexes of cases, contacts and answers (answers index-only).
+_CUSTOMER, _CASE, _EVENT, _ANSWER = 0, 1, 2, 3
+_NAMED_BY = {"email": "LOWER(email) = %s AND email <> ''", "customer_id": "id = %s", "external_id": "external_id = %s"}
+MERGE_DEPTH = 10  # how far a merge is followed (a merge repoints its followers: one step in practice)
+
+
+@lru_cache(maxsize=32)
+def _statement(named_by: str | None, cases: bool, contacts: bool) -> str:
+    """The SQL for one customer: `named_by` an Asked's field (the customer row is read too), or
+    None for a customer already in hand (by id, no customer row)."""
+    customer, case, event, response = (Customer._meta.db_table, Case._meta.db_table, ContactEvent._meta.db_table,
+                                       SurveyResponse._meta.db_table)
+    if named_by == "email":  # followed through merges, as customers_by_email does
+        who = (f"WITH RECURSIVE chain (id, merged_into_id, depth) AS ("
+               f"SELECT id, merged_into_id, 0 FROM {customer} WHERE {_NAMED_BY['email']} "
+               f"UNION ALL SELECT c.id, c.merged_into_id, chain.depth + 1 FROM {customer} c "
+               f"JOIN chain ON c.id = chain.merged_into_id WHERE chain.depth < {MERGE_DEPTH}), "
+               f"who (id) AS (SELECT id FROM chain WHERE merged_into_id IS NULL) ")
+    else:
+        who = f"WITH who (id) AS (SELECT id FROM {customer} WHERE {_NAMED_BY[named_by or 'customer_id']}) "
+    parts = []
+    if named_by is not None:
+        parts.append(f"SELECT {_CUSTOMER}, id, erased_at, NULL, contact_opt_out, NULL, CAST(contact_consent AS text), "
+                     f"CAST(attributes AS text) FROM {customer} WHERE id = (SELECT id FROM who)")
+    if cases:
+        parts.append(f"SELECT {_CASE}, id, created_at, closed_at, NULL, status, NULL, NULL FROM {case} "
+                     f"WHERE customer_id = (SELECT id FROM who) AND created_at <= %s")
+    if contacts:
+        parts.append(f"SELECT {_EVENT}, source_id, at, NULL, NULL, NULL, NULL, NULL FROM {event} "
+                     f"WHERE customer_id = (SELECT id FROM who) AND at > %s AND at <= %s")
+        parts.append(f"SELECT {_ANSWER}, source_id, answered_at, NULL, NULL, NULL, NULL, NULL FROM {response} "
+                     f"WHERE customer_id = (SELECT id FROM who) AND answered_at > %s AND answered_at <= %s")
+    return who + " UNION ALL ".join(parts)
+
+
+def _moment(value) -> dt.datetime | None:
+    """A time as the row holds it (PostgreSQL: aware; SQLite: text in UTC) as an aware datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
+
+
+def _standing(pk: int, **values) -> Customer:
+    """The customer with only what the decision reads of them loaded (the rest loads if touched)."""
+    values["id"] = pk
+    for name in ("contact_consent", "attributes"):  # JSON as text
+        values[name] = (json.loads(values[name]) if isinstance(values[name], str) else values[name]) or {}
+    names = [f.attname for f in Customer._meta.concrete_fields if f.attname in values]  # from_db wants this order
+    return Customer.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _one_history(customer: Customer | Asked, policy: ContactPolicy, *, at: dt.datetime, cases: bool
+                 ) -> tuple[Customer | None, History]:
+    """The customer (read when `customer` is an Asked; None if nobody matches) and their history
+    in the policy's period before `at` (the contacts recorded from a period earlier), one query."""
+    period = dt.timedelta(days=policy.period_days)
+    contacts = bool(policy.max_surveys)
+    if isinstance(customer, Asked):
+        named_by, value = next(((name, value) for name, value in (
+            ("email", (customer.email or "").strip().lower()), ("customer_id", customer.customer_id),
+            ("external_id", customer.external_id)) if value not in (None, "")), (None, None))
+        if named_by is None:
+            return None, History()
+    else:
+        named_by, value = None, customer.pk
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [value]
+    if cases:
+        params.append(adapt(at))
+    if contacts:
+        params += [adapt(at - 2 * period), adapt(at), adapt(at - period), adapt(at)]
+    with prepared_cursor() as cursor:  # planned once per connection (core.prepared)
+        cursor.execute(_statement(named_by, cases, contacts), params)
+        rows = cursor.fetchall()
+    cases_of, events, answers = [], [], []
+    for kind, pk, first, second, flag, status, consent, attributes in rows:
+        if kind == _CUSTOMER:
+            customer = _standing(pk, erased_at=_moment(first), contact_opt_out=bool(flag),
+                                 contact_consent=consent, attributes=attributes)
+        elif kind == _CASE:
+            cases_of.append((pk, _moment(first), status == Case.Status.CLOSED, _moment(second)))
+        else:
+            (events if kind == _EVENT else answers).append((_moment(first), pk))
+    if isinstance(customer, Asked):  # nobody by that name
+        return None, History()
+    return customer, History(cases={customer.pk: cases_of}, events={customer.pk: events},
+                             answers={customer.pk: answers})
 
 
 def _reads_cases(policy: ContactPolicy, purpose: str) -> bool:

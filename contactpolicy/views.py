@@ -38,7 +38,7 @@ def policy_settings(request):
     check = CheckForm(request.GET if "email" in request.GET else None)
     decision = None
     if check.is_bound and check.is_valid():
-        decision = services.contact_decision(services.customer_by_email(check.cleaned_data["email"]))
+        decision = services.contact_decision(services.Asked(email=check.cleaned_data["email"]))
     status = 422 if form.errors or check.errors else 200
     return render(request, "contactpolicy/settings.html",
                   {"form": form, "can_edit": can_edit, "check": check, "decision": decision}, status=status)

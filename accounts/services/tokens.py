@@ -21,15 +21,17 @@ import hmac
 import secrets
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import ApiToken, User
+from core.prepared import prepared_cursor, row_as
 
 KEY_PREFIX = "cl_"
 LOOKUP_LENGTH = 8
@@ -148,13 +150,37 @@ WRONG_SCOPE = {
 }
 
 
+def _token_with_user(prefix: str) -> ApiToken | None:
+    """The token with this prefix and its user, in one statement planned once per connection
+    (core.prepared): every API request runs it, and the ORM's query took longer to build than
+    PostgreSQL took to answer it (0.4 of 0.9 ms)."""
+    token_fields, user_fields = ApiToken._meta.concrete_fields, User._meta.concrete_fields
+    with prepared_cursor() as cursor:
+        cursor.execute(_token_sql(), [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token = row_as(ApiToken, token_fields, row[:len(token_fields)])
+    token.user = row_as(User, user_fields, row[len(token_fields):])
+    return token
+
+
+@lru_cache(maxsize=1)
+def _token_sql() -> str:
+    q = connection.ops.quote_name
+    columns = [f"t.{q(f.column)}" for f in ApiToken._meta.concrete_fields] + [f"u.{q(f.column)}"
+                                                                             for f in User._meta.concrete_fields]
+    return (f"SELECT {', '.join(columns)} FROM {q(ApiToken._meta.db_table)} t JOIN {q(User._meta.db_table)} u "
+            f"ON u.id = t.user_id WHERE t.prefix = %s")
+
+
 def token_authenticate(key: str, *, now=None, scope: str = ApiToken.Scope.API) -> ApiToken:
     """The token a key belongs to, or TokenRefused with the sentence to answer (401). A token works
     only where its scope says (`scope`: the door being knocked on)."""
     now = now or timezone.now()
     if not key.startswith(KEY_PREFIX) and len(key) != LEGACY_KEY_LENGTH:
         raise TokenRefused("Invalid token.")
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix_of(key)).first()
+    token = _token_with_user(prefix_of(key))
     if token is None or not hmac.compare_digest(token.digest, digest(key)):
         raise TokenRefused("Invalid token.")
     if token.expires_at is not None and token.expires_at <= now:

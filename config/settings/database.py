@@ -26,12 +26,16 @@ if _SQLITE:
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 5))
+    # A statement run on a server-binding cursor (core.prepared) is prepared after this many runs
+    # on a connection (psycopg's default; Django's own client-binding cursors never prepare).
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Behind PgBouncer in transaction mode (docs/deployment.md "Behind PgBouncer") consecutive
 # transactions of one connection may run on different server sessions, so nothing may outlive a
 # transaction: no server-side cursors (QuerySet.iterator() then reads its whole result at once)
 # and no prepared statements (Django prepares none unless asked; the ingest server's own
-# connection prepares its INSERT when the database is direct, not when pooled).
+# connection prepares its INSERT, and core.prepared's cursors their statement, when the database
+# is direct, not when pooled).
 # "session" (the default) is a direct connection or a session-mode pooler: nothing changes.
 DATABASE_POOL_MODE = env("DATABASE_POOL_MODE", "session").strip().lower()
 if DATABASE_POOL_MODE not in {"session", "transaction"}:

@@ -33,14 +33,41 @@ def test_a_customer_with_an_open_case_is_not_to_be_asked(tool):
     assert body["reasons"][0]["message"] == "A case of theirs is open: ask once it is closed."
 
 
-def test_the_answer_costs_five_queries(tool):
+def test_the_answer_costs_two_queries(tool):
     customer = CustomerFactory(email="ana@example.com")
     SurveyResponseFactory(customer=customer)
     tool.get(URL, {"email": "ana@example.com"})  # the token and policy caches warm
     with CaptureQueriesContext(connection) as queries:
         assert tool.get(URL, {"email": "ana@example.com"}).status_code == 200
-    # The token (with its user), the customer, their cases (open, last closure), contacts, answers.
-    assert len(queries) == 5, [q["sql"] for q in queries]
+    # The token (with its user); then the customer with their cases, contacts and answers in one statement.
+    assert len(queries) == 2, [q["sql"] for q in queries]
+
+
+def test_the_decisions_statement_is_planned_once_per_connection(tool):
+    CustomerFactory(email="ana@example.com")
+    for _ in range(6):  # psycopg prepares a statement on its fifth run (core.prepared)
+        assert tool.get(URL, {"email": "ana@example.com"}).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%surveys_surveyresponse%%'")
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("named", ["email", "customer", "external_id"])
+def test_each_way_of_naming_the_customer_reads_their_history(tool, named):
+    customer = CustomerFactory(email="ana@example.com", external_id="crm-7")
+    CaseFactory(response=SurveyResponseFactory(customer=customer))
+    value = {"email": "ANA@example.com", "customer": customer.pk, "external_id": "crm-7"}[named]
+    body = tool.get(URL, {named: value}).json()
+    assert (body["customer"], [r["code"] for r in body["reasons"]]) == (customer.pk, ["open_case"])
+
+
+def test_an_address_of_a_merged_customer_answers_for_the_one_they_were_merged_into(tool):
+    kept = CustomerFactory(email="ana@example.com")
+    merged = CustomerFactory(email="ana.old@example.com", merged_into=kept)
+    CaseFactory(response=SurveyResponseFactory(customer=kept))
+    body = tool.get(URL, {"email": "ana.old@example.com"}).json()
+    assert (body["customer"], [r["code"] for r in body["reasons"]]) == (kept.pk, ["open_case"])
+    assert tool.get(URL, {"customer": merged.pk}).json()["customer"] == merged.pk  # an id is taken as given
 
 
 def test_an_unknown_address_may_be_asked(tool):
