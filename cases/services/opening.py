@@ -356,7 +356,7 @@ def _open_new(openings: CaseOpenings | None, *, at: dt.datetime, team: Team, pri
         openings.opened.append(case)
         if customer is not None and customer.pk in openings.customers:
             openings.customers[customer.pk][1].append(case)
-    if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
+    if alert is not None and response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
         SurveyResponse.objects.filter(pk=response.pk).update(team=team)
         response.team_id = team.pk
     events = [_event(case, Kind.OPENED, None, at, to_value=team.name, data=opened)]
@@ -385,6 +385,9 @@ def case_open_for_account(*, team: Team, priority: str, response, owner: User | 
     customer, the SLA policy chosen from the priority and the customer's tier as for any opening.
     Assigned to the account's `owner` when they are an active member of the team, else by the
     team's assignment mode. `reason`: what the OPENED event says (cases.timeline.said).
+
+    The response stays in its own team (it may be an answer of months ago, already counted in
+    that team's reports); the case is seen through the case's team, as any case is.
 
     The caller (customers.services.account_rules) holds the account's lock and decides whether a
     case is due; this only opens it. Call with the team locked before the account (as every
