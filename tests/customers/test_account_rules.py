@@ -274,3 +274,17 @@ def test_the_settings_page_creates_and_switches_off_a_rule(personas):
     made.refresh_from_db()
     assert made.active is False
     assert "Drop" in adam.get("/settings/account-rules/").content.decode()
+
+
+def test_changes_are_in_the_audit_trail(api_client, personas):
+    from audit.models import AuditEntry
+
+    api_client.force_authenticate(personas.adam)
+    created = api_client.post("/api/v1/account-rules/", {"name": "Quiet", "kind": "silence", "team": "north"},
+                              format="json").json()
+    api_client.patch(f"/api/v1/account-rules/{created['id']}/", {"active": False}, format="json")
+    entries = AuditEntry.objects.filter(content_type__model="accountrule").order_by("id")
+    assert [(e.action, e.object_repr) for e in entries] == [(AuditEntry.Action.CREATE, "Quiet"),
+                                                            (AuditEntry.Action.UPDATE, "Quiet")]
+    assert entries[1].changes["active"] == [True, False]
+    assert entries[1].actor == personas.adam
