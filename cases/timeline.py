@@ -141,6 +141,10 @@ SAID_REPLIED = "reopened_by_reply"
 SAID_CHECK = "reopened_by_check"
 SAID_LOW_SCORE = "reopened_by_score"
 SAID_FOLLOW_UP = "follow_up_of"
+# Opened by one of customers' account rules; "why" is the rule's kind: "decision_maker_detractor"
+# (with the score), "nps_drop" (NPS before and after, respondents of each, the window), "silence"
+# (days without an answer). The person is left out: the case's customer is the one who answered.
+SAID_ACCOUNT_RULE = "opened_by_account_rule"
 
 
 def said(code: str, **values) -> dict:
@@ -163,6 +167,8 @@ def _said_text(code: str, values: dict) -> str:
     if code == SAID_FOLLOW_UP:
         return gettext("Follow-up of %(reference)s: the customer replied by e-mail after it was closed.") % {
             "reference": values.get("reference", "")}
+    if code == SAID_ACCOUNT_RULE:
+        return _account_rule_text(values)
     if code == SAID_LOW_SCORE:
         days = int(values.get("days") or 0)
         window = int(values.get("window") or 0)
@@ -177,6 +183,27 @@ def _said_text(code: str, values: dict) -> str:
             "Reopened automatically: the customer sent another low score (%(score)s) %(days)s days after the "
             "closure (rule “%(rule)s”, window %(window)s).", days) % words
     return ""
+
+
+def _account_rule_text(values: dict) -> str:
+    words = {"rule": values.get("rule", ""), "account": values.get("account", "")}
+    why = values.get("why")
+    if why == "decision_maker_detractor":
+        return gettext("Opened by account rule “%(rule)s” for %(account)s: a decision maker answered %(score)s.") % {
+            **words, "score": entry_text(values.get("score"))}
+    if why == "nps_drop":
+        window = int(values.get("window") or 0)
+        return gettext("Opened by account rule “%(rule)s” for %(account)s: the account’s NPS fell from %(before)s "
+                       "(%(n_before)s respondents) to %(after)s (%(n_after)s respondents) over the last %(window)s.") % {
+            **words, "before": values.get("before"), "after": values.get("after"),
+            "n_before": values.get("respondents_before"), "n_after": values.get("respondents_after"),
+            "window": ngettext("%(count)s day", "%(count)s days", window) % {"count": window}}
+    if why == "silence":
+        days = int(values.get("days") or 0)
+        return ngettext("Opened by account rule “%(rule)s” for %(account)s: no contact has answered for %(days)s day.",
+                        "Opened by account rule “%(rule)s” for %(account)s: no contact has answered for %(days)s days.",
+                        days) % {**words, "days": days}
+    return gettext("Opened by account rule “%(rule)s” for %(account)s.") % words
 
 
 def event_note(event: CaseEvent) -> str:

@@ -11,7 +11,7 @@ from kombu import Queue
 
 KINDS = {
     "ingest": "webhook deliveries into responses, alerts and cases; the re-drive; customers' e-mail replies (IMAP)",
-    "cases": "the SLA sweep and the verification sweep",
+    "cases": "the SLA sweep, the verification sweep and the account rules' sweep",
     "notifications": "alert e-mails, the notification outbox (e-mail, chat, in-app), verification requests",
     "text": "text and models: theme tagging and discovery, root-cause and churn model training",
     "reports": ("reports, exports and imports: the managers' digest, the report rollups' compaction, the journey "
@@ -23,7 +23,8 @@ DEFAULT = "celery"
 _TASKS = {
     "ingest": ["surveys.tasks.process_delivery_task", "surveys.tasks.process_deliveries_task",
                "surveys.tasks.redrive_pending_deliveries_task", "cases.tasks.mail_poll_imap_task"],
-    "cases": ["cases.tasks.sla_sweep_task", "followup.tasks.verification_sweep_task"],
+    "cases": ["cases.tasks.sla_sweep_task", "followup.tasks.verification_sweep_task",
+              "customers.tasks.account_rules_sweep_task"],
     "notifications": ["alerts.tasks.alert_email_send_task", "alerts.tasks.alert_emails_send_task",
                       "alerts.tasks.alert_emails_redrive_task", "cases.tasks.notifications_dispatch_task",
                       "cases.tasks.notification_send_task", "followup.tasks.verification_send_task",

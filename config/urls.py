@@ -53,6 +53,7 @@ urlpatterns = [
     path("settings/audit/", include("audit.urls")),
     path("settings/contact-policy/", include("contactpolicy.urls")),
     path("settings/segments/", include("segments.urls")),
+    path("settings/account-rules/", include("customers.rule_urls")),
     path("settings/journeys/", include("journeys.urls")),
     path("settings/", include("organisation.urls")),
     path("api/v1/", include(api_v1)),

@@ -5,10 +5,12 @@ creates it); what is here hangs off it."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Priority, Team
 from surveys.models import Customer, WebhookSource
 
 
@@ -146,3 +148,65 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.account_id} ({self.role})"
+
+
+class AccountRule(models.Model):
+    """A rule over a whole account that opens a case for its team when the account needs a call
+    (docs/customers.md, "Account rules"): a decision maker answered as a detractor, the account's
+    NPS fell by `points` between two windows of `window_days`, or no contact answered for
+    `window_days`. At most one open case per rule and account (customers.services.account_rules)."""
+
+    class Kind(models.TextChoices):
+        DECISION_MAKER_DETRACTOR = "decision_maker_detractor", _("A decision maker is a detractor")
+        NPS_DROP = "nps_drop", _("The account’s NPS falls")
+        SILENCE = "silence", _("No answer from the account")
+
+    name = models.CharField(max_length=120, unique=True)
+    active = models.BooleanField(default=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    points = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(1), MaxValueValidator(200)],
+        help_text=_("NPS drop: by how many points the NPS must fall (1 to 200)."))
+    window_days = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_("NPS drop: the last N days against the N days before. Silence: N days without an answer. "
+                    "Decision maker: answers older than N days are ignored (imported history)."))
+    min_respondents = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text=_("NPS drop: each window needs at least this many respondents."))
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="account_rules",
+                             help_text=_("The inbox the case lands in."))
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.HIGH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountCase(models.Model):
+    """A case an account rule opened for an account: which rule, and the figures that triggered it
+    (`reasons`: the decision maker's score; the NPS before and after with their respondents; the
+    days silent). The case's own response is the answer that triggered it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="rule_cases", db_index=False)
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="account_case")
+    rule = models.ForeignKey(AccountRule, on_delete=models.PROTECT, related_name="account_cases", db_index=False)
+    kind = models.CharField(max_length=32, choices=AccountRule.Kind.choices)
+    reasons = models.JSONField(default=dict, blank=True)
+    opened_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            # "Is one open for this rule and account?" (the opening, under the account's lock), and
+            # "the account's cases" (the account page).
+            models.Index(fields=["account", "rule"], name="customers_acctcase_acct_rule"),
+            models.Index(fields=["rule", "account"], name="customers_acctcase_rule_acct"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} on {self.account_id}: {self.case_id}"

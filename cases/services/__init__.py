@@ -16,7 +16,8 @@ How cases read (timeline sentences, conflict messages, scores in words) is cases
 The modules, one subject each (callers import from here):
     flow.py     the transition table, locking, the guard, events, the save, conflicts
     actions.py  claim, assign, start, contact, note, priority, close, reopen, playbook, e-mail, recovery check
-    opening.py  pick_assignee and case opening from alerts, one at a time or a batch
+    opening.py  pick_assignee and case opening from alerts, one at a time or a batch; a case for
+                an account (customers' account rules), without an alert
     sweep.py    the SLA sweep and the escalation ladder's priority raise
     customer_move.py  cases moved to another customer (a merge or unmerge in customers)
     erasure.py  the case side of a personal-data erasure
@@ -55,6 +56,7 @@ from cases.services.flow import (
     replay_clock,
 )
 from cases.services.opening import (
+    case_open_for_account,
     case_open_from_alert,
     cases_open_from_alerts,
     pick_assignee,
@@ -81,7 +83,7 @@ __all__ = [
     "ACTIONS", "ACTION_WORDS", "ANY", "BATCH_LIST", "ERASED", "FREE_TEXT_KEYS", "OPEN", "TRANSITIONS",
     "CaseConflict", "InvalidTransition", "SweepResult",
     "case_add_note", "case_assign", "case_change_priority", "case_claim", "case_close", "case_email_customer",
-    "case_log_contact", "case_mail_received", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
+    "case_log_contact", "case_mail_received", "case_open_for_account", "case_open_from_alert", "case_playbook_step", "case_reopen", "case_start",
     "case_verification_answer", "case_verification_sent", "cases_erase_free_text", "cases_move_customer",
     "cases_fill_report_fields", "cases_link_answer", "cases_link_answers", "cases_open_from_alerts",
     "cases_relink_answers",

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Priority, Team, User
+from accounts.models import Membership, Priority, Team, User
 from accounts.sla import choose_sla_policy
 from cases import live, notifications
 from cases.models import (
@@ -263,7 +263,7 @@ def case_open_from_alert(*, alert, at: dt.datetime | None = None, new_response: 
 def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: CaseOpenings | None) -> Case:
     from cases import routing
     from cases.routing import matching_rule
-    from surveys.models import Customer, SurveyResponse
+    from surveys.models import Customer
 
     response = alert.response
     rule = alert.rule
@@ -327,8 +327,24 @@ def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: Ca
     if rule.sla_policy_id and rule_policy is None:
         rule_policy = rule.sla_policy  # inactive, or created a moment ago: as before, the rule's own choice
     policy = rule_policy or routing_policy or choose_sla_policy(priority=priority, tier=tier, active=policies)
-    first_due, resolution_due = due_times(team, at, policy)
     assignee = pick_assignee(team, openings)
+    return _open_new(
+        openings, at=at, team=team, priority=priority, policy=policy, assignee=assignee, customer=customer,
+        response=response, alert=alert, opened={
+            "alert_id": alert.pk, "rule": rule.name, "reasons": alert.reasons,
+            "routing_rule": routing_rule.name if routing_rule else "", "sla_policy": policy.name if policy else "",
+        })
+
+
+def _open_new(openings: CaseOpenings | None, *, at: dt.datetime, team: Team, priority: str, policy, assignee,
+              customer, response, alert, opened: dict, assign_mode: str = "") -> Case:
+    """What every opening of a new case does once it knows the team, priority, SLA policy and
+    assignee: the row with its clocks, the response linked, the OPENED event (`opened`: its data)
+    and the assignment (`assign_mode`: how the assignee was chosen, when not by the team's mode),
+    the team's new-case notifications, the live inboxes touched."""
+    from surveys.models import SurveyResponse
+
+    first_due, resolution_due = due_times(team, at, policy)
     case = _insert_case(
         openings, customer=customer, response=response, alert=alert, team=team, assignee=assignee, priority=priority,
         sla_policy=policy, first_contact_due=first_due, resolution_due=resolution_due,
@@ -340,17 +356,15 @@ def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: Ca
         openings.opened.append(case)
         if customer is not None and customer.pk in openings.customers:
             openings.customers[customer.pk][1].append(case)
-    if response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
+    if alert is not None and response.team_id != team.pk:  # routed elsewhere before its INSERT: the case's team owns it
         SurveyResponse.objects.filter(pk=response.pk).update(team=team)
         response.team_id = team.pk
-    events = [_event(case, Kind.OPENED, None, at, to_value=team.name, data={
-        "alert_id": alert.pk, "rule": rule.name, "reasons": alert.reasons,
-        "routing_rule": routing_rule.name if routing_rule else "", "sla_policy": policy.name if policy else "",
-    })]
+    events = [_event(case, Kind.OPENED, None, at, to_value=team.name, data=opened)]
     rows = notifications.team_channel_rows(case_id=case.pk, kind=NotificationKind.NEW_CASE, team=team, period="")
     if assignee is not None:
         events.append(_event(case, Kind.ASSIGNED, None, at, to_value=assignee.username, data={
-            "assignee_id": assignee.pk, "assignee_name": assignee.display_name, "mode": team.assignment}))
+            "assignee_id": assignee.pk, "assignee_name": assignee.display_name,
+            "mode": assign_mode or team.assignment}))
         case.version = 0  # _assignment_rows stamps the version this opening ends at (1)
         rows += _assignment_rows(case, assignee, None)
     case.version = 1
@@ -360,3 +374,34 @@ def _open_from_alert(alert, at: dt.datetime, *, new_response: bool, openings: Ca
     notifications.queue(rows)
     live.touch(team_ids=[team.pk], case_ids=[case.pk], new=1)  # "1 new" in the team's open inboxes
     return case
+
+
+# --- opening for an account (customers' account rules) ----------------------------------------
+@transaction.atomic(savepoint=False)
+def case_open_for_account(*, team: Team, priority: str, response, owner: User | None, reason: dict,
+                          account_id: int, account_rule: str, at: dt.datetime | None = None) -> Case:
+    """A case for a whole account, opened by one of customers' account rules (no alert): in
+    `team`'s inbox at `priority`, for `response` (the answer that triggered the rule) and its
+    customer, the SLA policy chosen from the priority and the customer's tier as for any opening.
+    Assigned to the account's `owner` when they are an active member of the team, else by the
+    team's assignment mode. `reason`: what the OPENED event says (cases.timeline.said).
+
+    The response stays in its own team (it may be an answer of months ago, already counted in
+    that team's reports); the case is seen through the case's team, as any case is.
+
+    The caller (customers.services.account_rules) holds the account's lock and decides whether a
+    case is due; this only opens it. Call with the team locked before the account (as every
+    opening takes its locks: teams first)."""
+    from cases import routing
+
+    at = _now(at)
+    customer = response.customer if response.customer_id else None
+    policy = choose_sla_policy(priority=priority, tier=customer.tier if customer else "",
+                               active=routing.active_sla_policies())
+    owner_in_team = owner is not None and owner.is_active and Membership.objects.filter(
+        team=team, user=owner).exists()
+    assignee = owner if owner_in_team else pick_assignee(team)
+    return _open_new(None, at=at, team=team, priority=priority, policy=policy, assignee=assignee, customer=customer,
+                     response=response, alert=None, assign_mode="account_owner" if owner_in_team else "", opened={
+                         "account_id": account_id, "account_rule": account_rule,
+                         "sla_policy": policy.name if policy else "", **reason})

@@ -22,6 +22,7 @@ from accounts.models import Team, User
 from accounts.preferences import customer_language
 from accounts.selectors import scope_by_team
 from cases import selectors, services
+from core.panels import page_panels
 from cases.forms import (
     AssignForm,
     CaseForm,
@@ -284,6 +285,7 @@ def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
         more_responses=len(earlier_responses) > EARLIER_LIMIT,
         earlier_cases=earlier_cases[:EARLIER_LIMIT],
         more_cases=len(earlier_cases) > EARLIER_LIMIT,
+        panels=page_panels("case", request, case),  # lent by apps above cases (the account a rule opened it for)
     )
     return context
 

@@ -371,6 +371,9 @@ CELERY_BEAT_SCHEDULE = {
     "churn-retrain": {  # train, measure and score every customer: nightly, after the root-cause model
         "task": "churn.tasks.churn_retrain_task", "schedule": crontab(minute=30, hour=4),
     },
+    # Account rules over every account (docs/customers.md): NPS drops and silences, hourly.
+    "customers-account-rules-sweep": {"task": "customers.tasks.account_rules_sweep_task",
+                                      "schedule": crontab(minute=20)},
     "followup-verification-sweep": {
         "task": "followup.tasks.verification_sweep_task", "schedule": crontab(minute="*/5"),
     },

@@ -25,6 +25,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "surveys.webhooksource", "mask_fields": ["secret", "previous_secret", "auth"],
      "mask_callable": _AUDIT_SECRET},
     {"model": "segments.segment", "exclude_fields": ["updated_at"]},
+    {"model": "customers.accountrule", "exclude_fields": ["updated_at"]},
     {"model": "alerts.alertrule", "exclude_fields": ["updated_at"],
      "m2m_fields": ["surveys", "themes", "notify_users", "segments"]},
     {"model": "cases.routingrule", "m2m_fields": ["surveys", "segments"]},

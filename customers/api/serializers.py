@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from customers.models import Account, Identity
+from accounts.models import Team
+from customers.models import Account, AccountRule, Identity
 from customers.services import CHANNELS
 from surveys.consent import Consent
 from surveys.models import Customer
@@ -116,6 +117,15 @@ class CoverageSerializer(serializers.Serializer):
     answered = serializers.IntegerField()
 
 
+class AccountRuleCaseSerializer(serializers.Serializer):
+    reference = serializers.CharField(source="case.reference")
+    status = serializers.CharField(source="case.status")
+    rule = serializers.CharField(source="rule.name")
+    kind = serializers.CharField()
+    reasons = serializers.JSONField()
+    opened_at = serializers.DateTimeField()
+
+
 class AccountDetailSerializer(serializers.Serializer):
     """An account with the account page's figures, over it and every account under it."""
 
@@ -134,3 +144,20 @@ class AccountDetailSerializer(serializers.Serializer):
     contacts_total = serializers.IntegerField()
     contacts = ContactLineSerializer(many=True, help_text="At most 100: decision makers first, then by latest answer.")
     trends = TrendSerializer(many=True)
+    rule_cases = AccountRuleCaseSerializer(
+        many=True, help_text="Cases account rules opened for the account and those under it that your teams may "
+                             "see, open first (at most 20).")
+
+
+class AccountRuleSerializer(serializers.ModelSerializer):
+    """An account rule (docs/customers.md, "Account rules"). `points` (1..200) and
+    `min_respondents` are read by `nps_drop` rules; `window_days` (1..3650) by every kind."""
+
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(),
+                                        help_text="The team (slug) whose inbox the cases land in.")
+
+    class Meta:
+        model = AccountRule
+        fields = ["id", "name", "active", "kind", "points", "window_days", "min_respondents", "team", "priority",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]

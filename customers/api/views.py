@@ -1,15 +1,17 @@
 """/api/v1/customers/ and /api/v1/accounts/: the customer and account pages as JSON, scoped by
-team as the pages are (out of scope: 404 and absent from lists)."""
+team as the pages are (out of scope: 404 and absent from lists). /api/v1/account-rules/: managers
+read, CX admins create and change (no delete: a rule that opened cases is deactivated)."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from accounts.permissions import IsCxAdminOrReadOnly, IsManager
 from customers import selectors, services
 from customers.api import serializers as s
 from customers.filtersets import AccountFilterSet, CustomerFilterSet
@@ -80,3 +82,35 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         if not selectors.account_visible_to(request.user, account, tree):
             raise NotFound("No such account.")
         return Response(s.AccountDetailSerializer(selectors.account_page(request.user, account, tree=tree)).data)
+
+
+class AccountRuleViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Account rules (docs/customers.md, "Account rules"): a decision maker is a detractor, the
+    account's NPS falls by `points`, or no answer from the account for `window_days`; each opens a
+    case in `team`'s inbox, assigned to the account's owner when they are in that team. Managers
+    read; CX admins create and change (`"active": false` switches a rule off; there is no delete)."""
+
+    serializer_class = s.AccountRuleSerializer
+    permission_classes = [IsManager, IsCxAdminOrReadOnly]
+    filterset_fields = ["active", "kind"]
+
+    def get_queryset(self):
+        from customers.models import AccountRule
+
+        return AccountRule.objects.select_related("team").order_by("name", "id")
+
+    def _save(self, serializer, rule):
+        for field, value in serializer.validated_data.items():
+            setattr(rule, field, value)
+        try:
+            serializer.instance = services.account_rule_save(rule)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+
+    def perform_create(self, serializer):
+        from customers.models import AccountRule
+
+        self._save(serializer, AccountRule())
+
+    def perform_update(self, serializer):
+        self._save(serializer, serializer.instance)

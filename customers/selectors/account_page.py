@@ -20,6 +20,7 @@ from core.lookups import AnyOf
 from customers.models import ROLE_WEIGHTS, Account, ContactRole
 from customers.models import Contact as ContactRow
 from surveys.models import Customer
+from customers.selectors.account_rules import account_rule_cases
 from customers.selectors.trends import Trend, monthly_trends
 from customers.selectors.visibility import visible_cases, visible_responses
 
@@ -62,6 +63,7 @@ class AccountPage:
     open_cases: int
     value_at_risk: Decimal
     trends: list[Trend]
+    rule_cases: list  # customers.AccountCase: what account rules opened, visible to the user, open first
 
 
 def account_tree_ids(account: Account) -> list[int]:
@@ -187,4 +189,5 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
         open_cases=sum(n for _c, n, _r in per_contact),
         value_at_risk=sum((risk for _c, _n, risk in per_contact if risk is not None), Decimal("0")),
         trends=monthly_trends(responses),
+        rule_cases=account_rule_cases(user, tree),
     )

@@ -27,9 +27,10 @@ pytestmark = pytest.mark.django_db
 CUSTOMER_PAGE_QUERIES = 22
 # Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their names,
 # their newest answers and newest NPS answers (one window query); open cases; children; the trend;
-# the bell; the two-factor check (two, cold); the churn panel (two, as on the customer page): 16 for the owner
+# the cases account rules opened; the bell; the two-factor check (two, cold); the churn panel (two, as
+# on the customer page): 17 for the owner
 # (anyone else: up to four more, whether a contact is theirs to see and which).
-ACCOUNT_PAGE_QUERIES = 16
+ACCOUNT_PAGE_QUERIES = 17
 
 
 def _client(user) -> Client:
