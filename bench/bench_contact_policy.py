@@ -33,6 +33,7 @@ DOC = ROOT / "docs" / "benchmarks_contact_policy.md"
 CUSTOMERS = int(os.environ.get("BENCH_CONTACT_CUSTOMERS", "200000"))
 RATE = int(os.environ.get("BENCH_CONTACT_RATE", "200"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "30"))
+PROBES = 5
 CONNECTIONS = 16
 
 LUA = r"""
@@ -162,11 +163,19 @@ def run(args=None) -> str:
         server = _start(py, {**env, "GUNICORN_ACCESS_LOG": ""}, port, "config.wsgi:application",
                         ["-w", str(workers), "--worker-class", "gthread", "--threads", str(threads)])
         _wrk(port, 4, script("warmup"), seconds=5)
-        # Paced: each connection waits its share; a 5 s probe measures the answer time that adds to it.
-        delay = CONNECTIONS * 1000 / RATE
-        probe = _wrk(port, CONNECTIONS, script("probe", delay_ms=delay, seed=2), seconds=5)
-        extra = max(0.0, CONNECTIONS * 1000 / max(probe["accepted_per_s"], 1) - delay)
-        paced = _wrk(port, CONNECTIONS, script("paced", delay_ms=max(0.1, delay - extra), seed=3), seconds=SECONDS)
+        # Paced: wrk is closed-loop, so each connection's cycle (answer time + wait) must last
+        # CONNECTIONS / RATE seconds. Short probes measure the answer time at the current wait and
+        # correct the wait, until the rate is within 5% of RATE (at most PROBES probes): one probe
+        # alone overshoots when the machine was busy during it.
+        cycle = CONNECTIONS * 1000 / RATE
+        delay = cycle
+        for attempt in range(PROBES):
+            probe = _wrk(port, CONNECTIONS, script(f"probe{attempt}", delay_ms=delay, seed=2 + attempt), seconds=3)
+            if abs(probe["accepted_per_s"] - RATE) <= RATE * 0.05:
+                break
+            answer_ms = max(0.0, CONNECTIONS * 1000 / max(probe["accepted_per_s"], 1) - delay)
+            delay = max(0.1, cycle - answer_ms)
+        paced = _wrk(port, CONNECTIONS, script("paced", delay_ms=delay, seed=9), seconds=SECONDS)
         most = _wrk(port, CONNECTIONS, script("most", seed=4), seconds=SECONDS)
     finally:
         _stop(server)

@@ -45,3 +45,17 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """The application is loaded in this worker: move what it loaded (modules, models, URL
+    patterns, settings, translations: several hundred thousand objects that live as long as the
+    process) out of the garbage collector's generations, so a full collection does not walk them
+    in the middle of a request (gc.freeze, Python 3.7+, as Instagram's Django servers do)."""
+    import gc
+
+    gc.freeze()
+    # A request allocates tens of thousands of short-lived objects: collect the youngest
+    # generation every 10,000 allocations instead of 700 (a young collection costs the same
+    # whatever the threshold, so there are fewer of them), the older ones as often as before.
+    gc.set_threshold(10_000, 10, 10)
