@@ -9,10 +9,10 @@ import heapq
 import random
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Q, Subquery
 
 from cases import services
-from cases.models import Case, RootCause
+from cases.models import Case, CaseEvent, RootCause
 from cases.services import CaseConflict
 
 # Which root causes each touchpoint's cases tend to have (weights), and what staff suggested.
@@ -175,7 +175,10 @@ def close_stale(rng: random.Random, now: dt.datetime, people: dict[int, list]) -
     stale = list(
         Case.objects.open()
         .filter(Q(resolution_due__lt=old) | Q(first_contacted_at__isnull=True, first_contact_due__lt=old))
-        .annotate(last_at=Max("events__created_at"))
+        # A subquery, not Max() over a join: grouping by the case and its response would need the
+        # response's id to be its table's key, and the partitioned table's is (id, answered_at).
+        .annotate(last_at=Subquery(CaseEvent.objects.filter(case=OuterRef("pk")).order_by("-created_at")
+                                   .values("created_at")[:1]))
         .select_related("response")
         .order_by("-resolution_due", "pk")
     )

@@ -220,25 +220,43 @@ class ReportFilterForm(forms.Form):
             journey_id=data["journey"].pk if data.get("journey") else None,
         )
 
-    def options(self) -> dict[str, list[str]]:
+    def options(self, *, compute: bool = True) -> dict[str, list[str]] | None:
         """Suggestions for the free-text segment fields (a <datalist> each), cached briefly. Only
         values the user may see: an admin's come from every response, anyone else's from the
-        responses of their teams (a South manager is not told North's locations)."""
+        responses of their teams (a South manager is not told North's locations).
+
+        `compute=False`: only what the cache holds, None when a list is missing. A report page
+        asks this way and, on a miss, loads the lists after itself (reporting.views.filter_options):
+        at 10M responses a team set's lists take seconds to read, more than the page."""
         visible = visible_team_ids(self.user)
         if visible is None:
-            return {
-                "touchpoint": _distinct_values(SurveyResponse, "touchpoint"),
-                "location": _distinct_values(SurveyResponse, "location"),
-                "tier": _distinct_values(Customer, "tier"),
-            }
+            if not compute:
+                keys = {name: _options_key(model, column) for name, (model, column) in OPTION_COLUMNS.items()}
+                cached = cache.get_many(list(keys.values()))
+                return {name: cached[key] for name, key in keys.items()} if len(cached) == len(keys) else None
+            return {name: _distinct_values(model, column) for name, (model, column) in OPTION_COLUMNS.items()}
+        if not compute:
+            return cache.get(_team_options_key(frozenset(visible)))
         return _team_values(frozenset(visible))
+
+
+OPTION_COLUMNS = {"touchpoint": (SurveyResponse, "touchpoint"), "location": (SurveyResponse, "location"),
+                  "tier": (Customer, "tier")}
+
+
+def _options_key(model, column: str) -> str:
+    return f"reporting:options:{model._meta.label_lower}:{column}"
+
+
+def _team_options_key(team_ids: frozenset[int]) -> str:
+    return "reporting:options:teams:" + ",".join(str(pk) for pk in sorted(team_ids))
 
 
 def _distinct_values(model, column: str, limit: int = 200) -> list[str]:
     """Distinct non-blank values of an indexed text column. On PostgreSQL a recursive "skip scan"
     walks the index once per distinct value, so ten million responses with fifty touchpoints
     cost fifty index probes, not a full scan."""
-    key = f"reporting:options:{model._meta.label_lower}:{column}"
+    key = _options_key(model, column)
     values = cache.get(key)
     if values is not None:
         return values
@@ -270,7 +288,7 @@ TEAM_OPTIONS_DAYS = 365
 def _team_values(team_ids: frozenset[int], limit: int = 200) -> dict[str, list[str]]:
     """The segment values in the responses of these teams over the last TEAM_OPTIONS_DAYS (a
     range of the (team, answered_at) index, not every response ever), cached per set of teams."""
-    key = "reporting:options:teams:" + ",".join(str(pk) for pk in sorted(team_ids))
+    key = _team_options_key(team_ids)
     values = cache.get(key)
     if values is not None:
         return values

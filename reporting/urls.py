@@ -17,4 +17,5 @@ urlpatterns = [
     path("results/", views.results, name="results"),
     path("impact/", views.impact, name="impact"),
     path("export/<slug:name>.csv", views.export_csv, name="export"),
+    path("filter-options/", views.filter_options, name="filter_options"),
 ]

@@ -63,13 +63,15 @@ def _filter_query(request) -> str:
 
 
 def _page(request, template: str, form, filters, context: dict):
+    options = form.options(compute=False)  # the filter bar's suggestions, when cached; else loaded after
     return render(
         request,
         template,
         {
             "form": form,
             "filters": filters,
-            "options": form.options(),
+            "options": options or {},
+            "options_url": reverse("reporting:filter_options") if options is None else "",
             "filter_query": _filter_query(request),
             "tabs": TABS,
             "generated_at": timezone.now(),
@@ -77,6 +79,18 @@ def _page(request, template: str, form, filters, context: dict):
             **context,
         },
     )
+
+
+@require_GET
+@manager_required
+@reads_from_replica
+def filter_options(request):
+    """The filter bar's suggestions for a report page that rendered before they were cached: read,
+    cached for the next pages, and sent as the <datalist>s the page swaps in (HTMX; without
+    JavaScript the fields simply have no suggestions). The same lists, for the same user, as a
+    page with a warm cache holds."""
+    form = ReportFilterForm({}, user=request.user, default_days=30)
+    return render(request, "reporting/_filter_options.html", {"options": form.options()})
 
 
 @require_GET

@@ -49,6 +49,7 @@ NOT_PAGES = {
     "surveys:setup_deliveries": "HTMX fragment the source set-up page polls; checked inside surveys:setup_source",
     "cases:playbooks": "HTMX fragment swapped into the case page, which is checked with its playbooks",
     "cases:inbox_filters": "HTMX fragment (the filter panel's fields); checked inside the inbox opened at ?panel=filters",
+    "reporting:filter_options": "HTMX fragment (the report filter bar's <datalist>s, loaded after a page whose lists were not cached); the report pages hold them inline once cached",
     "cases:bulk_fields": "HTMX fragment (the bulk panel's fields); checked inside the inbox opened at ?panel=bulk",
     "cases:live": "JSON that open pages poll (static/js/live.js), not a page",
     "javascript-catalog": "JavaScript: the page scripts' translations (Django's JavaScriptCatalog), not a page",
@@ -70,7 +71,7 @@ POST_ONLY = {
     "imports:start", "imports:requeue", "imports:discard",
     "improvement:link", "improvement:note", "improvement:unlink",
     "journeys:delete", "journeys:mapping_delete", "journeys:stage_delete", "journeys:stage_move",
-    "segments:delete",
+    "segments:delete", "account_rules:toggle",
     "organisation:team_delete", "organisation:member_add", "organisation:member_remove",
     "organisation:closed_day_add", "organisation:closed_day_delete", "organisation:routing_delete",
     "organisation:taxonomy_toggle",
@@ -207,11 +208,16 @@ def build_data():
 
     journey = journey_create(name="Subscriber", stage_names=["Buy", "Receive"])
     segment = segment_save(Segment(name="Gold customers", conditions=[{"field": "tier", "operator": "equals", "value": "Gold"}]))
+    from customers.models import AccountRule
+    from customers.services.account_rules import account_rule_save
+
+    account_rule = account_rule_save(AccountRule(name="Silent accounts", kind=AccountRule.Kind.SILENCE, window_days=90,
+                                                 team=p.north))
     plan = plan_create(by=p.mia, data=PlanInput(title="Carrier checks", owner_id=p.mia.pk,
                                                 due_date=now.date() - dt.timedelta(days=2), touchpoints=("Web",),
                                                 root_cause_ids=(late.pk,)))
     uid = urlsafe_base64_encode(force_bytes(p.alice.pk))
-    return SimpleNamespace(import_job=job, journey=journey, segment=segment, plan=plan,
+    return SimpleNamespace(import_job=job, journey=journey, segment=segment, plan=plan, account_rule=account_rule,
         p=p, open_case=open_case, closed=closed, rule=rule, delivery=delivery, sla=sla, route=route, account=account,
         theme=delays,
         verify_token=make_token(check.pk),
@@ -235,6 +241,7 @@ ROUTE_ARGS = {
     "journeys:detail": lambda d: {"pk": d.journey.pk},
     "journeys:stage_edit": lambda d: {"pk": d.journey.stages.first().pk},
     "segments:edit": lambda d: {"pk": d.segment.pk},
+    "account_rules:edit": lambda d: {"pk": d.account_rule.pk},
     "followup:verify": lambda d: {"token": d.verify_token},
     "organisation:team_edit": lambda d: {"pk": d.p.north.pk},
     "organisation:sla_edit": lambda d: {"pk": d.sla.pk},

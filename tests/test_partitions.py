@@ -153,7 +153,9 @@ def test_the_migration_moves_every_row_and_keeps_ids_sequence_indexes_and_constr
         event.save(update_fields=["note"])
         assert CaseEvent.objects.get(pk=event.pk).note == "edited"
         assert case.events.count() == len(ROWS) + 1
-        case.delete()
+        # Deleted through the ORM (not case.delete(): at this migration state, tables of later
+        # migrations that point at cases, such as the account rules' cases, do not exist yet).
+        assert CaseEvent.objects.filter(case=case).delete()[0] == len(ROWS) + 1
         assert _one("SELECT count(*) FROM cases_caseevent") == (0,)
     finally:
         _migrate_latest()

@@ -168,12 +168,23 @@ def test_a_south_manager_sees_only_south_values_in_the_report_filter_lists(clien
     SurveyResponseFactory(team=personas.south, location="Bristol", touchpoint="delivery",
                           answered_at=now, customer=CustomerFactory(tier="gold"))
     client.force_login(sam)
+    # Not cached yet: the page asks for its lists after itself, and holds none.
     html = client.get("/reports/scores/").content.decode()
+    assert '<div hx-get="/reports/filter-options/" hx-trigger="load" hx-swap="outerHTML"></div>' in html
+    assert "<datalist" not in html
+    lists = client.get("/reports/filter-options/").content.decode()
+    assert (_datalist(lists, "location"), _datalist(lists, "touchpoint"), _datalist(lists, "tier")) == (
+        ["Bristol"], ["delivery"], ["gold"])
+    html = client.get("/reports/scores/").content.decode()  # cached now: in the page itself
+    assert 'hx-get="/reports/filter-options/"' not in html
     assert (_datalist(html, "location"), _datalist(html, "touchpoint"), _datalist(html, "tier")) == (
         ["Bristol"], ["delivery"], ["gold"])
     client.force_login(personas.adam)  # an admin sees every team's values
-    html = client.get("/reports/scores/").content.decode()
-    assert _datalist(html, "location") == ["Bristol", "Leeds North-only"]
+    assert _datalist(client.get("/reports/filter-options/").content.decode(), "location") == [
+        "Bristol", "Leeds North-only"]
+    assert _datalist(client.get("/reports/scores/").content.decode(), "location") == ["Bristol", "Leeds North-only"]
+    client.force_login(make_user("agent_ann", role=Role.AGENT))  # the lists are a manager's, as the pages are
+    assert client.get("/reports/filter-options/").status_code in (403, 404)
 
 
 @pytest.mark.parametrize("who", ["adam", "charlie", "nobody", "inactive"])
