@@ -32,6 +32,7 @@ from cases.ordering import (
     value_rank_expression,
 )
 from cases.sla import DUE_SOON
+from core.ids import parse_id
 
 INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
 RECENTLY_CLOSED = dt.timedelta(days=7)
@@ -75,8 +76,8 @@ def case_get_for_user(user, pk_or_reference) -> Case:
     queryset = case_list_for_user(user)
     if key.upper().startswith("CL-"):
         lookup = {"reference": key.upper()}
-    elif key.isdigit():
-        lookup = {"pk": int(key)}
+    elif parse_id(key) is not None:
+        lookup = {"pk": parse_id(key)}
     else:
         raise Http404("No such case.")
     try:

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from improvement import selectors, services
 from accounts.permissions import IsManager
 from improvement.models import ActionPlan, OuterLoopAlert
+from core.ids import parse_id
 
 
 class SideSerializer(serializers.Serializer):
@@ -128,8 +129,8 @@ class ActionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         return plans.order_by("due_date", "pk")
 
     def _plan(self) -> ActionPlan:
-        pk = str(self.kwargs["pk"])
-        plan = self.get_queryset().filter(pk=pk).first() if pk.isdigit() and len(pk) < 19 else None
+        pk = parse_id(self.kwargs["pk"])
+        plan = self.get_queryset().filter(pk=pk).first() if pk else None
         if plan is None:
             raise NotFound("No such plan.")
         return plan

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.csv_export import csv_text
+from core.ids import parse_id
 from improvement import selectors, services
 from improvement.forms import LinkCasesForm, NoteForm, PlanForm
 from improvement.models import ActionPlan, OuterLoopAlert
@@ -62,8 +63,8 @@ def plan_create(request):
     if not services.may_create(request.user):
         raise Http404("No such page.")
     initial = {"owner": request.user.pk, "title": request.GET.get("title", "")[:200],
-               "root_causes": [v for v in request.GET.getlist("root_cause") if v.isdigit() and len(v) < 19],
-               "themes": [v for v in request.GET.getlist("theme") if v.isdigit() and len(v) < 19],
+               "root_causes": [v for v in request.GET.getlist("root_cause") if parse_id(v)],
+               "themes": [v for v in request.GET.getlist("theme") if parse_id(v)],
                "touchpoints": ", ".join(t[:120] for t in request.GET.getlist("touchpoint"))}
     form = PlanForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():

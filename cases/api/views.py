@@ -26,6 +26,7 @@ from cases.models import EmailTemplate, Playbook, RootCause
 from cases.selectors import case_get_for_user, case_list_for_user, customer_history, with_inbox_order
 from cases.timeline import conflict_message, render_customer_template
 from core.api import SLUG_CHARACTERS
+from core.ids import parse_id
 
 LIFECYCLE_FIELDS = {
     "status": "Use the claim, start, close and reopen actions.",
@@ -50,9 +51,10 @@ def _if_match(request) -> int | None:
     if not header or header == "*":
         return None
     value = header.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    version = parse_id(value)
+    if version is None:
         raise ValidationError({"If-Match": [gettext('Send the ETag you received, e.g. "3".')]})
-    return int(value)
+    return version
 
 
 def _conflict_body(exc: services.CaseConflict, request) -> dict:
@@ -338,9 +340,10 @@ class PlaybookViewSet(viewsets.ReadOnlyModelViewSet):
         if params.get("include_inactive") not in ("1", "true"):
             playbooks = playbooks.filter(active=True)
         if params.get("root_cause"):
-            if not params["root_cause"].isdigit():
+            root_cause_id = parse_id(params["root_cause"])
+            if root_cause_id is None:
                 raise ValidationError({"root_cause": [gettext("Send a root cause id (a number).")]})
-            playbooks = playbooks.filter(root_cause_id=int(params["root_cause"]))
+            playbooks = playbooks.filter(root_cause_id=root_cause_id)
         if params.get("theme"):
             if not SLUG_CHARACTERS.fullmatch(params["theme"]):
                 raise ValidationError({"theme": ["Send a theme's slug (letters, digits, - and _)."]})

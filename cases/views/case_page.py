@@ -23,6 +23,7 @@ from accounts.preferences import customer_language
 from accounts.selectors import scope_by_team
 from cases import selectors, services
 from core.panels import page_panels
+from core.ids import parse_id
 from cases.forms import (
     AssignForm,
     CaseForm,
@@ -357,7 +358,7 @@ def _filled_email_form(request: HttpRequest, case: Case) -> EmailForm:
     """The e-mail form with the chosen template filled in for this case, ready to edit."""
     initial = {"version": request.POST.get("version") or case.version}
     chosen = request.POST.get("template", "")
-    template = EmailForm.base_fields["template"].queryset.filter(pk=chosen).first() if chosen.isdigit() else None
+    template = EmailForm.base_fields["template"].queryset.filter(pk=parse_id(chosen)).first() if parse_id(chosen) else None
     if template is not None:
         subject, body = render_customer_template(template, case=case, agent=request.user)
         initial.update(template=template.pk, subject=subject, body=body)

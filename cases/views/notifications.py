@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import inapp
+from core.ids import parse_id
 
 PAGE_SIZE = 50
 
@@ -31,7 +32,7 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     if request.POST.get("all"):
         inapp.notifications_mark_read(user=request.user)
     else:
-        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
+        ids = [i for i in map(parse_id, request.POST.getlist("id")) if i is not None]
         inapp.notifications_mark_read(user=request.user, ids=ids)
     follow = request.POST.get("next", "")
     if follow.startswith("/cases/") and not follow.startswith("//"):

@@ -15,13 +15,14 @@ from cases import services
 from cases.models import Playbook
 from cases.views.case_page import action_names, checklists, load_case
 from cases.views.common import vary_on_htmx, wants_fragment
+from core.ids import parse_id
 
 # --- playbooks ------------------------------------------------------------------------------
 
 
 def _picked_root_cause(value) -> int | None:
     """The root cause chosen in the close form (not saved yet), to show its playbook."""
-    return int(value) if str(value or "").isdigit() else None
+    return parse_id(value)
 
 
 @login_required

@@ -15,6 +15,7 @@ from accounts.permissions import IsCxAdminOrReadOnly, IsManager
 from customers import selectors, services
 from customers.api import serializers as s
 from customers.filtersets import AccountFilterSet, CustomerFilterSet
+from core.ids import parse_id
 
 
 class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
@@ -32,8 +33,8 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     def _customer(self):
         from surveys.models import Customer
 
-        pk = str(self.kwargs["pk"])
-        customer = Customer.objects.prefetch_related("identities__source").filter(pk=pk).first() if pk.isdigit() else None
+        pk = parse_id(self.kwargs["pk"])
+        customer = Customer.objects.prefetch_related("identities__source").filter(pk=pk).first() if pk else None
         if customer is None or not selectors.customer_visible(self.request.user, customer):
             raise NotFound("No such customer.")
         return customer
@@ -74,8 +75,8 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         from customers.models import Account
 
-        pk = str(kwargs.get("pk"))
-        account = Account.objects.select_related("owner", "parent").filter(pk=pk).first() if pk.isdigit() else None
+        pk = parse_id(kwargs.get("pk"))
+        account = Account.objects.select_related("owner", "parent").filter(pk=pk).first() if pk else None
         if account is None:
             raise NotFound("No such account.")
         tree = selectors.account_tree_ids(account)

@@ -349,7 +349,7 @@ def parse_answer(question: str, raw) -> int:
         if text in ("no", "0"):
             return 0
         raise ValidationError({"answer": [_("Choose yes or no.")]})
-    if text.isdigit() and 0 <= int(text) <= 10:
+    if text in {str(n) for n in range(11)}:
         return int(text)
     raise ValidationError({"answer": [_("Choose a number from 0 to 10.")]})
 

@@ -17,6 +17,7 @@ from accounts.models import ClosedDay, Membership, SlaPolicy, Team
 from accounts.permissions import IsCxAdmin
 from cases.models import NotificationPreference, RootCause, RootCauseCategory, RoutingRule
 from core.api import SLUG_CHARACTERS, Conflict
+from core.ids import parse_id
 from organisation import services
 from organisation.api import serializers as s
 
@@ -31,7 +32,7 @@ class TeamViewSet(viewsets.ModelViewSet):
     def get_object(self):
         """/api/v1/teams/<id>/ or /api/v1/teams/<slug>/."""
         value = self.kwargs["pk"]
-        if not str(value).isdigit():
+        if parse_id(value) is None:
             if not SLUG_CHARACTERS.fullmatch(str(value)):  # a NUL never reaches the database
                 raise Http404
             self.kwargs = {**self.kwargs, "pk": get_object_or_404(self.get_queryset(), slug=value).pk}

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsCxAdminOrReadOnly
 from core.api import SLUG_CHARACTERS, Conflict
+from core.ids import parse_id
 from segments import selectors, services
 from segments.api.serializers import SegmentPreviewSerializer, SegmentSerializer
 from segments.conditions import clean_conditions
@@ -28,7 +29,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
 
     def get_object(self):
         value = self.kwargs["pk"]
-        if not (str(value).isdigit() and len(str(value)) < 19):  # an id past bigint is a slug that matches nothing
+        if parse_id(value) is None:  # an id past bigint is a slug that matches nothing
             self.kwargs = {**self.kwargs, "pk": get_object_or_404(self.get_queryset(), slug=value).pk}
         return super().get_object()
 

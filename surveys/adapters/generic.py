@@ -107,7 +107,7 @@ def auth_problems(auth: dict) -> dict[str, list[str]]:
         problems["encoding"] = [f"{auth['encoding']!r} is not an encoding: write hex or base64."]
     if auth.get("tolerance_seconds") not in (None, ""):
         raw = str(auth["tolerance_seconds"]).strip()
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             problems["tolerance_seconds"] = [f"{auth['tolerance_seconds']!r} is not a whole number of seconds."]
     for name in ("header", "timestamp_header", "token_header", "delivery_id_header"):
         value = auth.get(name)

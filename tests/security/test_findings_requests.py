@@ -51,6 +51,30 @@ def test_a_nul_in_a_case_reference_is_a_404(client, api_client, personas, story,
     assert api_client.get(path).status_code == (401 if path.startswith("/api/") else 404)  # pages: Django's 404
 
 
+# "³" and "٣" pass str.isdigit(); int() or the database refused them and the API answered 500
+# (found by the fuzzer on POST /api/v1/action-plans/³/cases/).
+@pytest.mark.parametrize("digit", ["%C2%B3", "%D9%A3", "%E2%91%A0"])  # ³, Arabic-Indic three, circled one
+@pytest.mark.parametrize("method,path", [
+    ("post", "/api/v1/action-plans/{}/cases/"), ("get", "/api/v1/action-plans/{}/"),
+    ("get", "/api/v1/customers/{}/"), ("get", "/api/v1/accounts/{}/"), ("get", "/api/v1/cases/{}/"),
+    ("get", "/api/v1/teams/{}/"), ("get", "/api/v1/segments/{}/"),
+])
+def test_a_digit_that_is_not_ascii_in_an_id_is_a_404(api_client, personas, story, digit, method, path):
+    # A real token: where the route refuses the character, the 404 handler answers, and only to
+    # a caller who brought credentials.
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.adam)}")
+    response = getattr(api_client, method)(path.format(digit), {"references": [story.case.reference]}, format="json")
+    assert response.status_code == 404, response.content
+
+
+def test_a_digit_that_is_not_ascii_in_if_match_is_a_400(api_client, personas, story):
+    api_client.force_authenticate(personas.adam)
+    response = api_client.post(f"/api/v1/cases/{story.case.reference}/note/", {"note": "Called"}, format="json",
+                               HTTP_IF_MATCH='"³"')
+    assert response.status_code == 400, response.content
+    assert response.json()["If-Match"] == ['Send the ETag you received, e.g. "3".']
+
+
 def test_a_template_that_is_not_an_id_on_the_email_draft_is_a_400(api_client, personas, story):
     api_client.force_authenticate(personas.adam)
     response = api_client.get(f"/api/v1/cases/{story.case.reference}/email-draft/?template=abc")
