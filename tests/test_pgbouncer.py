@@ -137,10 +137,17 @@ def test_prepared_statements_do_not_survive_a_transaction_pool_and_the_ingest_pr
         with ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, coroutine).result()
 
-    settings.DATABASE_TRANSACTION_POOLED = True
-    assert run(threshold()) is None  # the ingest server's own connection, behind a pool
-    settings.DATABASE_TRANSACTION_POOLED = False
-    assert run(threshold()) == 5  # direct: psycopg's default, its INSERT prepared once
+    # The ingest server's own connection prepares as Django's do (config/settings/database.py
+    # decides once, from DATABASE_POOL_MODE: test_database_pool_mode_... below).
+    # 5 direct (psycopg's default, its INSERT prepared once), None behind a transaction pool.
+    options = connections["default"].settings_dict["OPTIONS"]
+    chosen = options["prepare_threshold"]
+    try:
+        for value in (5, None):
+            options["prepare_threshold"] = value
+            assert run(threshold()) == value
+    finally:
+        options["prepare_threshold"] = chosen
 
 
 def _settings(**env) -> subprocess.CompletedProcess:

@@ -25,7 +25,6 @@ from cases.timeline import SAID_ACCOUNT_RULE, said
 from core import unit_of_work
 from customers.models import Account, AccountCase, AccountRule, Contact, ContactRole
 from customers.selectors.account_rules import (
-    account_rules_changed,
     active_account_rules,
     nps_drops,
     silences,
@@ -38,11 +37,11 @@ DETRACTOR_MAX = 6
 
 @transaction.atomic
 def account_rule_save(rule: AccountRule) -> AccountRule:
-    """Validate (ValidationError naming the field) and save; every process reloads its rules.
+    """Validate (ValidationError naming the field) and save; every process reloads its rules (the
+    post_save receiver in customers.receivers says so, for every save, the admin's too).
     Recorded in the audit trail (config/settings/audit.py tracks customers.accountrule)."""
     rule.full_clean()
     rule.save()
-    account_rules_changed()
     return rule
 
 
@@ -111,14 +110,14 @@ def account_rules_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """The NPS-drop and silence rules over every account: one query per rule finds the accounts in
     breach (at most SWEEP_LIMIT each), then each is opened in a transaction of its own (locks held
     for one account at a time). Running it twice opens nothing the second time."""
-    from surveys.models import SurveyResponse
-
     now = now or timezone.now()
     opened = {Kind.NPS_DROP.value: 0, Kind.SILENCE.value: 0}
     for rule in active_account_rules():
         if rule.kind == Kind.NPS_DROP:
-            for drop in nps_drops(rule, now=now):
-                response = SurveyResponse.objects.select_related("customer").get(pk=drop.response_id)
+            drops = nps_drops(rule, now=now)
+            responses = _responses([drop.response_id for drop in drops])
+            for drop in drops:
+                response = responses[drop.response_id]
                 figures = {"nps_before": drop.nps_before, "respondents_before": drop.respondents_before,
                            "nps_after": drop.nps_after, "respondents_after": drop.respondents_after,
                            "window_days": rule.window_days}
@@ -129,8 +128,10 @@ def account_rules_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                                           "respondents_after": drop.respondents_after, "window": rule.window_days}):
                     opened[rule.kind] += 1
         elif rule.kind == Kind.SILENCE:
-            for silence in silences(rule, now=now):
-                response = SurveyResponse.objects.select_related("customer").get(pk=silence.response_id)
+            found = silences(rule, now=now)
+            responses = _responses([silence.response_id for silence in found])
+            for silence in found:
+                response = responses[silence.response_id]
                 days = (now - silence.last_answered_at).days
                 if account_case_open(rule=rule, account_id=silence.account_id, response=response, at=now,
                                      reasons={"days_silent": days, "last_answered_at": silence.last_answered_at.isoformat(),
@@ -138,3 +139,10 @@ def account_rules_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                                      why={"days": days}):
                     opened[rule.kind] += 1
     return opened
+
+
+def _responses(ids: list[int]) -> dict:
+    """The answers a sweep's breaches name, in one query (a rule finds up to SWEEP_LIMIT)."""
+    from surveys.models import SurveyResponse
+
+    return {r.pk: r for r in SurveyResponse.objects.select_related("customer").filter(pk__in=ids)} if ids else {}

@@ -453,14 +453,13 @@ async def _run(connection: psycopg.AsyncConnection, statement: str, params: list
 
 
 async def _connect() -> psycopg.AsyncConnection:
-    """An autocommit connection with the settings of Django's default database. Its one INSERT is
-    prepared by the server after a few runs (psycopg's default), except behind a transaction-mode
-    pooler, where the next statement may reach a server session that never saw the PREPARE."""
+    """An autocommit connection with the settings of Django's default database, its statement
+    preparation included (config/settings/database.py: prepared after a few runs, never behind a
+    transaction-mode pooler, where the next statement may reach a server session that never saw
+    the PREPARE)."""
     params = connections["default"].get_connection_params()
-    for key in ("cursor_factory", "context", "prepare_threshold"):
+    for key in ("cursor_factory", "context"):
         params.pop(key, None)
-    if settings.DATABASE_TRANSACTION_POOLED:
-        params["prepare_threshold"] = None
     return await psycopg.AsyncConnection.connect(autocommit=True, **params)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.test import Client
 from django.utils import timezone
 
@@ -195,6 +197,21 @@ def test_silence_opens_for_an_account_that_stopped_answering_not_one_that_never_
     assert opened_note(case) == ("Opened by account rule “Gone quiet” for Acme Freight: "
                                  "no contact has answered for 100 days.")
     assert account_rules_sweep() == {"nps_drop": 0, "silence": 0}
+
+
+def test_the_sweep_reads_the_breaches_answers_in_one_query_per_rule(personas):
+    silent = rule(personas, "silence", name="Gone quiet", window_days=90)
+    for n in range(3):
+        account = AccountFactory(name=f"Quiet {n}")
+        contact = make_customer(f"Quiet contact {n}")
+        ContactFactory(account=account, customer=contact, role="user")
+        make_response(customer=contact, team=personas.north, nps=8, answered_at=ago(100 + n))
+    with CaptureQueriesContext(connection) as queries:
+        assert account_rules_sweep() == {"nps_drop": 0, "silence": 3}
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith("SELECT") and 'FROM "surveys_surveyresponse"' in q["sql"]]
+    assert len(reads) == 1, reads
+    assert Case.objects.filter(account_case__rule=silent).count() == 3
 
 
 def test_inactive_sweep_rules_do_nothing(personas, acme):
