@@ -1,8 +1,8 @@
 """Customers and accounts for the demo: a few B2B accounts (a parent with two children, and one
 on its own) whose contacts answered over the last months, a customer known under two ids, two
 e-mails and one phone written two ways (merged by the admin, with the merge on record), a pair
-left for review as suspected duplicates (the same e-mail under two ids), and consent per channel.
-Recorded through surveys.services.response_record like any delivery, and written through
+left for review as suspected duplicates (the same e-mail under two ids), consent per channel, and
+two account rules with the case one of them opened (Acme gone quiet). Recorded through surveys.services.response_record like any delivery, and written through
 customers.services. docs/customers.md's examples read exactly these."""
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Team, User
 from cases import services as case_services
 from cases.notifications import no_dispatch
-from customers.models import Account, ContactRole
-from customers.services import account_create, contact_set, customer_consent_set, customer_merge
+from customers.models import Account, AccountRule, ContactRole
+from customers.services import (
+    account_create,
+    account_rule_save,
+    account_rules_sweep,
+    contact_set,
+    customer_consent_set,
+    customer_merge,
+)
 from demo.answers import demo_source
 from surveys.models import Customer
 from surveys.normalized import CustomerIdentity, NormalizedResponse, Score
@@ -89,4 +96,14 @@ def seed(context: dict) -> dict:
                          via="asked on the phone not to be e-mailed")
     customer_consent_set(customer_id=customers["priya"].pk, channel="phone", consent="granted", by=agent,
                          via="prefers a call")
-    return {"accounts": Account.objects.count()}
+    # Two account rules in North, where the owner (the manager) works: a decision maker's next
+    # detractor answer opens a case, and an account nobody has answered for in 45 days. Acme's one
+    # contact last answered 50 days ago, so the sweep (hourly under `make run`) opens its case now.
+    north = (context.get("teams") or {}).get("north") or Team.objects.get(slug="north")
+    account_rule_save(AccountRule(name="Key contact unhappy", kind=AccountRule.Kind.DECISION_MAKER_DETRACTOR,
+                                  team=north, priority="high"))
+    account_rule_save(AccountRule(name="Key account gone quiet", kind=AccountRule.Kind.SILENCE, team=north,
+                                  priority="normal", window_days=45))
+    with no_dispatch():
+        opened = account_rules_sweep(now=now)
+    return {"accounts": Account.objects.count(), "account cases": opened["silence"]}

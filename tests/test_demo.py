@@ -128,3 +128,14 @@ def test_the_demo_has_what_the_customers_page_documents(demo, api_client):
     assert figures["coverage"] == [{"role": "decision_maker", "contacts": 2, "answered": 2},
                                    {"role": "influencer", "contacts": 1, "answered": 1},
                                    {"role": "user", "contacts": 2, "answered": 2}]
+    # The demo's account rules (docs/customers.md, "Account rules"): Acme's one contact last
+    # answered 50 days ago, past the 45 days of "Key account gone quiet": one case, for its owner.
+    rules = api_client.get("/api/v1/account-rules/").json()["results"]
+    assert sorted((r["name"], r["kind"]) for r in rules) == [
+        ("Key account gone quiet", "silence"), ("Key contact unhappy", "decision_maker_detractor")]
+    acme = api_client.get("/api/v1/accounts/?q=acct-acme").json()["results"][0]
+    acme_cases = api_client.get(f"/api/v1/accounts/{acme['id']}/").json()["rule_cases"]
+    assert [(c["rule"], c["kind"], c["status"], c["reasons"]["days_silent"]) for c in acme_cases] == [
+        ("Key account gone quiet", "silence", "new", 50)]
+    case = api_client.get(f"/api/v1/cases/{acme_cases[0]['reference']}/").json()
+    assert (case["team"]["slug"], case["priority"], case["assignee"]["username"]) == ("north", "normal", "manager")
