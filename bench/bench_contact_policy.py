@@ -5,8 +5,8 @@ Builds the database closeloop_bench_contact (BENCH_CONTACT_DB names another; kep
 dropped with BENCH_DROP=1):
 BENCH_CONTACT_CUSTOMERS customers (default 200,000), ten answers each over the last 90 days, a
 case for one customer in ten (half of them open, half closed in the last 30 days) and one reported
-invitation each. Starts the web server as the Procfile does (gunicorn gthread, `config.wsgi`),
-and drives `GET /api/v1/contact-policy/?email=<a random customer>` with wrk at a paced 200
+invitation each. Starts the web server as the Procfile does (gunicorn with config/gunicorn.py,
+its buffered threaded worker, `config.wsgi`), and drives `GET /api/v1/contact-policy/?email=<a random customer>` with wrk at a paced 200
 requests/s (16 connections, each waiting its share between requests) for BENCH_SECONDS (30 s),
 then at the most it can (16 connections) for the same time: latency at the target rate, and the
 ceiling beside it. An unknown address is one in ten requests (a tool asking about a new person).
@@ -161,7 +161,7 @@ def run(args=None) -> str:
 
         port = _free_port()
         server = _start(py, {**env, "GUNICORN_ACCESS_LOG": ""}, port, "config.wsgi:application",
-                        ["-w", str(workers), "--worker-class", "gthread", "--threads", str(threads)])
+                        ["-w", str(workers), "--threads", str(threads)])
         _wrk(port, 4, script("warmup"), seconds=5)
         # Paced: wrk is closed-loop, so each connection's cycle (answer time + wait) must last
         # CONNECTIONS / RATE seconds. Short probes measure the answer time at the current wait and
@@ -190,7 +190,7 @@ def run(args=None) -> str:
         f"Date {datetime.date.today().isoformat()}; machine {describe()}; PostgreSQL on the same machine. "
         f"Data: {int(sizes[0]):,} customers, {int(sizes[1]):,} responses, {int(sizes[2]):,} cases, "
         f"{int(sizes[3]):,} reported invitations. The web server as the Procfile starts it: gunicorn "
-        f"{workers} gthread workers x {threads} threads, `config.wsgi`; an admin's API token. "
+        f"{workers} workers (config.gunicorn_worker.BufferedThreadWorker) x {threads} threads, `config.wsgi`; an admin's API token. "
         f"`GET /api/v1/contact-policy/?email=...` for a random customer (one in ten unknown); wrk, "
         f"{CONNECTIONS} connections, {SECONDS} s per run. Load average (1/5/15 min) at the start "
         f"{load_start}, at the end {load_end} (the machine is shared).",
