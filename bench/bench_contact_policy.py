@@ -8,8 +8,9 @@ case for one customer in ten (half of them open, half closed in the last 30 days
 invitation each. Starts the web server as the Procfile does (gunicorn with config/gunicorn.py,
 its buffered threaded worker, `config.wsgi`), and drives
 `GET /api/v1/contact-policy/?email=<a random customer>` with wrk at a paced 200 requests/s
-(16 connections, each waiting its share between requests) for BENCH_SECONDS (30 s), then at the most it can (16 connections) for the same time: latency at the target rate, and the
-ceiling beside it. An unknown address is one in ten requests (a tool asking about a new person).
+(16 connections, each waiting its share between requests) for BENCH_SECONDS (30 s), then at
+the most it can (16 connections) for the same time: latency at the target rate, and the ceiling
+beside it. An unknown address is one in ten requests (a tool asking about a new person).
 Bounded: about 4 minutes with the data built, plus 2-4 minutes to build it.
 """
 
