@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import pytest
 
-# These count PostgreSQL's statements (COPY, UPDATE ... FROM VALUES, unnest), or take more rows
-# than asked for (FOR UPDATE SKIP LOCKED): PostgreSQL only.
+# These count PostgreSQL's statements (COPY, UPDATE ... FROM VALUES, unnest), take more rows
+# than asked for (FOR UPDATE SKIP LOCKED), or race two workers on row locks: PostgreSQL only.
 POSTGRESQL_ONLY = ("costs_a_few_statements", "learns_about_known_customers", "tops_its_batch_up", "two_workers")
 
 
@@ -32,7 +32,7 @@ def _all(name: str) -> bool:
     return True
 
 
-def _recording(name: str) -> bool:
+def _not_postgresql_only(name: str) -> bool:
     return not any(part in name for part in POSTGRESQL_ONLY)
 
 
@@ -43,17 +43,17 @@ def _partials(name: str) -> bool:
 # A path (a file, or a folder and everything under it) -> which of its tests, by test name. The
 # slow and browser tests are left out of all of them (`-m "not slow and not browser"`).
 SUITES = {
-    "tests/surveys/test_recording_contract.py": _recording,
-    "tests/surveys/test_batch_transaction.py": _recording,
-    "tests/surveys/test_batch_processing.py": _recording,
-    "tests/surveys/test_processing.py": _recording,
+    "tests/surveys/test_recording_contract.py": _not_postgresql_only,
+    "tests/surveys/test_batch_transaction.py": _not_postgresql_only,
+    "tests/surveys/test_batch_processing.py": _not_postgresql_only,
+    "tests/surveys/test_processing.py": _not_postgresql_only,
     "tests/surveys/presets/test_formbricks.py": _partials,
     "tests/cases/test_sla_sweep.py": _all,
     "tests/cases/test_response_keys.py": _all,
     "tests/journeys/test_selectors.py": _all,
     "tests/journeys/test_moments_store.py": _all,
     "tests/reporting/test_score_totals.py": _all,
-    "tests/customers": _all,
+    "tests/customers": _not_postgresql_only,
     "tests/imports": _all,
     "tests/outcomes/test_reports_sql.py": _all,
     "tests/outcomes/test_reports.py": _all,

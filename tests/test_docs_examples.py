@@ -263,6 +263,10 @@ def _compare_json(documented: str, actual: str) -> str | None:
     return None
 
 
+# Some 200 commands against a live `make run`, after the stack's own start (the demo loaded on
+# SQLite) when it is the first test of the group: about 3 minutes on two quiet cores, 5 on a
+# loaded machine, where the suite's default 300 s cut it off (setup and teardown count too).
+@pytest.mark.timeout(600)
 def test_every_example_answers_as_documented_on_a_fresh_make_run(demo_stack):
     examples = all_examples()
     not_run = [f"{e.where} ({e.not_run})" for e in examples if e.not_run]

@@ -24,7 +24,7 @@ def ago(days: float) -> dt.datetime:
     return timezone.now() - dt.timedelta(days=days)
 
 
-def test_two_sweeps_at_once_open_one_case_for_a_silent_account(personas):
+def test_two_workers_sweeping_at_once_open_one_case_for_a_silent_account(personas):
     assert connection.vendor == "postgresql"
     acme = AccountFactory(name="Acme Freight", owner=personas.bob)
     quiet = make_customer("Quiet contact")
@@ -41,7 +41,7 @@ def test_two_sweeps_at_once_open_one_case_for_a_silent_account(personas):
     assert AccountCase.objects.count() == 1
 
 
-def test_two_decision_makers_unhappy_at_once_open_one_case_for_their_account(personas):
+def test_two_workers_judging_two_unhappy_decision_makers_at_once_open_one_case(personas):
     acme = AccountFactory(name="Acme Freight", owner=personas.bob)
     answers = []
     for name, nps in (("Ana Ruiz", 2), ("Ben Ode", 4)):
