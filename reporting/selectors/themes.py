@@ -6,8 +6,9 @@ theme rollup (reporting.ThemeRollup, kept by database triggers: see reporting.th
 the filters are ones it is keyed by (teams, survey, touchpoint, whole local days): one query,
 summed by week, theme and touchpoint, serves the page's four tables. A filter on what the rollup
 does not key (location, customer tier or segment) joins the tags to their responses, as before.
-The open cases per theme, the share of comments and the "All responses" row read the cases and
-responses themselves."""
+The share of comments and the "All responses" row of the scores table read the daily score rollup
+(surveys.ScoreRollup: its comment and sentiment counts) under the same condition; the open cases
+per theme read the cases."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from reporting.selectors.common import (
 from reporting.selectors.scoring import SCORE_COLUMNS, half_up, score_aggregates, score_figures
 from reporting.theme_rollup import COUNTS
 from reporting.tables import Column, Table, pct
-from surveys.models import FeedbackKind, ResponseTheme, Theme
+from surveys.models import FeedbackKind, ResponseTheme, ScoreRollup, Theme
 from surveys.vocabulary import Sentiment, sentiment_q
 
 
@@ -79,6 +80,26 @@ def _rolled_by_theme(cells) -> list[dict]:
         rows.append({**r, "responses": r["tags"], "sentiment": r["sentiment_sum"] / r["rated"] if r["rated"] else None,
                      "ces_ease": r["ces_ease_sum"] / r["ces_ease_n"] if r["ces_ease_n"] else None})
     return rows
+
+
+EVERY_SUMS = ("responses", "commented", "sentiment_n", "sentiment_sum", "nps_n", "promoters", "passives",
+              "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum", "ces_high_effort")
+
+
+@lru_cache(maxsize=1)
+def _every_response(filters: ReportFilters) -> dict:
+    """Every response in scope: how many, with a comment (the share's denominator), and their
+    scores and average sentiment (the "All responses" row). From the daily score rollup
+    (surveys.ScoreRollup) when it answers the filters, else from the responses; kept like _theme_cells."""
+    rollup = rollup_rows(filters, ScoreRollup.objects)
+    if rollup is None:
+        return filters.responses().order_by().aggregate(
+            responses=Count("*"), commented=Count("pk", filter=~Q(comment="")), sentiment=Avg("sentiment"),
+            **score_aggregates())
+    sums = rollup.aggregate(**{c: Sum(c) for c in EVERY_SUMS})
+    sums = {c: sums[c] or 0 for c in EVERY_SUMS}
+    return {**sums, "sentiment": sums["sentiment_sum"] / sums["sentiment_n"] if sums["sentiment_n"] else None,
+            "ces_ease": sums["ces_ease_sum"] / sums["ces_ease_n"] if sums["ces_ease_n"] else None}
 
 
 def _themes(ids) -> dict[int, Theme]:
@@ -141,7 +162,7 @@ def themes_volume(filters: ReportFilters) -> Table:
             unsolicited=Count("response_id", filter=~Q(response__feedback_kind=FeedbackKind.SURVEY)),
         )
     )
-    commented = filters.responses().exclude(comment="").order_by().count()
+    commented = _every_response(filters)["commented"]
     open_cases = _open_cases_by_theme(filters)
     themes = _themes(r["theme_id"] for r in rows)
     rows.sort(key=lambda r: (-r["responses"], _theme_label(themes.get(r["theme_id"]))))
@@ -225,9 +246,7 @@ def themes_scores(filters: ReportFilters) -> Table:
         table.add({"theme": _theme_label(themes.get(r["theme_id"])), "responses": r["responses"],
                    **score_figures(r), "sentiment": _sentiment100(r["sentiment"])})
     if rows:
-        every = filters.responses().order_by().aggregate(
-            responses=Count("*"), sentiment=Avg("sentiment"), **score_aggregates()
-        )
+        every = _every_response(filters)
         table.add({"theme": "All responses", "responses": every["responses"], **score_figures(every),
                    "sentiment": _sentiment100(every["sentiment"])})
     return table

@@ -31,14 +31,19 @@ TABLES = (selectors.themes_volume, selectors.themes_weekly, selectors.themes_sco
 def _fresh_cells():
     """Each reading sees the rows as they are now: the kept cells are per request (a request's
     filters carry its moment), and these tests read the same filters again after writing."""
-    theme_selectors._theme_cells.cache_clear()
+    clear()
     yield
+    clear()
+
+
+def clear():
     theme_selectors._theme_cells.cache_clear()
+    theme_selectors._every_response.cache_clear()
 
 
 def figures(filters) -> list:
     """Each table's rows, links (less the location, which only the direct reading was given) and columns."""
-    theme_selectors._theme_cells.cache_clear()
+    clear()
 
     def unlocated(links: dict) -> dict:
         return {k: v.replace("location=Leeds&", "").replace("&location=Leeds", "") for k, v in links.items()}
@@ -62,13 +67,13 @@ def direct(team, **extra):
 
 
 def volume(team) -> list[tuple]:
-    theme_selectors._theme_cells.cache_clear()
+    clear()
     return [(r["theme"], r["responses"], r["share"], r["positive_pct"], r["negative_pct"], r["sentiment"],
              r["open_cases"]) for r in selectors.themes_volume(scope(team)).rows]
 
 
 def scores(team) -> dict[str, tuple]:
-    theme_selectors._theme_cells.cache_clear()
+    clear()
     return {r["theme"]: (r["responses"], r["nps_n"], r["nps"], r["sentiment"])
             for r in selectors.themes_scores(scope(team)).rows}
 
@@ -104,6 +109,18 @@ def test_a_tag_added_and_removed(talk):  # noqa: F811
                                       ("Rude staff", 3, 60.0, 50.0, 50.0, 15.0, 1)]
     ResponseTheme.objects.filter(theme=talk.staff, response__nps=1).delete()
     assert volume(talk.north)[1] == ("Rude staff", 2, 40.0, 50.0, 50.0, 15.0, 1)
+    assert_same_as_direct(talk)
+
+
+def test_a_comment_written_or_erased_changes_the_share(talk):  # noqa: F811
+    r6 = SurveyResponse.objects.get(team=talk.north, nps=7)  # no comment
+    SurveyResponse.objects.filter(pk=r6.pk).update(comment="Fine.", sentiment=0.1)
+    assert [r[:3] for r in volume(talk.north)] == [("Rude staff", 3, 50.0), ("Delivery delays", 2, 33.3)]  # of 6
+    assert scores(talk.north)["All responses"] == (6, 6, -16.7, 12.0)  # (-0.6 + 0.5 - 0.2 + 0.8 + 0.1) / 5
+    assert_same_as_direct(talk)
+    SurveyResponse.objects.filter(team=talk.north, nps=10).update(comment="", sentiment=None)
+    assert [r[:3] for r in volume(talk.north)] == [("Rude staff", 3, 60.0), ("Delivery delays", 2, 40.0)]
+    assert scores(talk.north)["All responses"] == (6, 6, -16.7, -5.0)  # (-0.6 + 0.5 - 0.2 + 0.1) / 4
     assert_same_as_direct(talk)
 
 
