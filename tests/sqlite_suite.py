@@ -53,13 +53,13 @@ SUITES = {
     "tests/journeys/test_selectors.py": _all,
     "tests/journeys/test_moments_store.py": _all,
     "tests/reporting/test_score_totals.py": _all,
-    "tests/reporting/test_theme_rollup.py": _all,
     "tests/customers": _all,
     "tests/imports": _all,
     "tests/outcomes/test_reports_sql.py": _all,
     "tests/outcomes/test_reports.py": _all,
     "tests/outcomes/test_followups.py": _all,
     "tests/churn": _all,
+    "tests/reporting/test_theme_rollup.py": _all,
 }
 
 
