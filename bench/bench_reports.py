@@ -180,8 +180,11 @@ def report(f: dict) -> str:
          f"Result: NOT every page under {TARGET_MS} ms at p95; over: {'; '.join(over)}."),
         "The Scores page and the score-trend API sum the daily score rollup (surveys.ScoreRollup); the root-causes "
         "panels and Recovery's tables by team and root cause sum the closure rollup (reporting.ClosureRollup), the "
+        "Themes page's tag counts the theme rollup (reporting.ThemeRollup) and its share of comments and 'All "
+        "responses' row the score rollup's comment and sentiment counts (a segment filter still joins the tags to "
+        "their responses), the "
         "prevention list reads the partial index cases_case_closed_prevention and Recovery's customer list "
-        "cases_case_answered_again. Both rollups are kept by database triggers (docs/reporting.md \"Rollups\"). The "
+        "cases_case_answered_again. The rollups are kept by database triggers (docs/reporting.md \"Rollups\"). The "
         "KPI page counts the low scores and their coverage from flags stored on the responses, in the covering score "
         "index (docs/reporting.md \"Stored per response\"), and its cases from the covering index "
         "cases_case_team_created. The generator's bulk load bypasses triggers and services, so it sets the flags, "

@@ -285,6 +285,9 @@ def fill(n_responses: int) -> dict:
     fill_rollups = time.monotonic() - started - fill_customers - fill_responses - fill_cases - fill_fields
     extras_started = time.monotonic()
     fill_extras(n_responses, teams, users, manager, causes)
+    from reporting import theme_rollup
+
+    theme_rollup.rebuild()  # the theme tags were loaded with triggers off, as the responses
     fill_extras_seconds = time.monotonic() - extras_started
     connection.ensure_connection()
     old_autocommit = connection.get_autocommit()

@@ -111,6 +111,53 @@ class ScoreTotal(ScoreCounts):
         return f"{self.day} survey {self.survey_id} {self.touchpoint}: {self.responses}"
 
 
+class ThemeRollup(models.Model):
+    """Theme tags (surveys.ResponseTheme) per local day of the tag's answered_at, theme, and the
+    team, survey and touchpoint of the tagged response, with that response's sentiment and score
+    counts: what the themes page and its API reports read instead of joining every tag to its
+    response. Written only by the database triggers of reporting.theme_rollup (on the tags and on
+    the responses: a signed delta per key a statement touches), folded by its compact(): readers SUM."""
+
+    day = models.DateField()
+    theme_id = models.IntegerField()
+    team_id = models.IntegerField(null=True)
+    survey_id = models.IntegerField()
+    touchpoint = models.CharField(max_length=120)
+    tags = models.BigIntegerField()  # tagged responses (one per theme of a response)
+    unsolicited = models.BigIntegerField()  # of them, feedback nobody asked for (feedback_kind not survey)
+    rated = models.BigIntegerField()  # with a sentiment
+    positive = models.BigIntegerField()  # surveys.vocabulary's sentiment bands
+    negative = models.BigIntegerField()
+    sentiment_sum = models.FloatField()
+    nps_n = models.BigIntegerField()
+    promoters = models.BigIntegerField()
+    passives = models.BigIntegerField()
+    detractors = models.BigIntegerField()
+    csat_n = models.BigIntegerField()
+    csat_top2 = models.BigIntegerField()
+    ces_n = models.BigIntegerField()
+    ces_ease_n = models.BigIntegerField()
+    ces_ease_sum = models.FloatField()
+    ces_high_effort = models.BigIntegerField()
+    fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
+
+    class Meta:
+        indexes = [
+            # A manager's teams over the period: covering, an index-only scan.
+            models.Index(fields=["team_id", "day"], name="reporting_themerollup_team_day",
+                         include=["theme_id", "survey_id", "touchpoint", "tags", "unsolicited", "rated", "positive",
+                                  "negative", "sentiment_sum", "nps_n", "promoters", "passives", "detractors",
+                                  "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum", "ces_high_effort"]),
+            # Every team (an admin's reports) over the period.
+            models.Index(fields=["day"], name="reporting_themerollup_day"),
+            # compact(): the deltas not folded yet.
+            models.Index(fields=["day"], name="reporting_themerollup_fresh", condition=models.Q(fresh=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} theme {self.theme_id} team {self.team_id} {self.touchpoint}: {self.tags}"
+
+
 class AnswerFollowUp(models.Model):
     """What one NPS answer (with a customer) was followed by: the closed-loop results report's unit,
     stored (reporting.followups explains every column and how the rows are kept exact). The

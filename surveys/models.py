@@ -471,6 +471,10 @@ class ScoreRollup(ScoreCounts):
     survey_id = models.IntegerField()
     source_id = models.IntegerField()  # the survey's source (a journey stage may be mapped to a source)
     touchpoint = models.CharField(max_length=120)
+    # The themes page's share of comments and "All responses" sentiment (not in reporting.ScoreTotal).
+    commented = models.BigIntegerField(default=0)  # with a comment
+    sentiment_n = models.BigIntegerField(default=0)  # with a sentiment
+    sentiment_sum = models.FloatField(default=0.0)
 
     class Meta:
         indexes = [

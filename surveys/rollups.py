@@ -1,5 +1,6 @@
-"""The daily score rollup: NPS, CSAT and CES counts (and the journey map's score index) per local
-day, team, survey (with its source) and touchpoint,
+"""The daily score rollup: NPS, CSAT and CES counts (and the journey map's score index, and the
+comments and sentiment the themes page compares its themes with) per local day, team, survey
+(with its source) and touchpoint,
 kept by the database itself so that every write to a response counts, whatever wrote it.
 
 Why triggers: responses are written by the recording service (COPY in a unit of work), the CSV
@@ -121,6 +122,10 @@ def _values(p: str) -> dict[str, str]:
         # The journey map's score index (reporting.selectors.journeys): its count and sum.
         "index_n": flag_sql(f"({index}) IS NOT NULL"),
         "index_sum": f"COALESCE({index}, 0.0)",
+        # The themes page's share of comments and its "All responses" sentiment (the score rollup's own).
+        "commented": flag_sql(f"{p}comment <> ''"),
+        "sentiment_n": flag_sql(f"{p}sentiment IS NOT NULL"),
+        "sentiment_sum": f"COALESCE({p}sentiment, 0.0)",
     }
 
 
@@ -139,11 +144,15 @@ COUNTS = (
     "index_n",
     "index_sum",
 )
-COLUMNS = (*KEY, *COUNTS)
+# The score rollup's own counts and columns besides the score counts it shares with
+# reporting.score_totals (whose triggers read neither).
+ROLLUP_COUNTS = (*COUNTS, "commented", "sentiment_n", "sentiment_sum")
+ROLLUP_READ_COLUMNS = (*READ_COLUMNS, "comment", "sentiment")
+COLUMNS = (*KEY, *ROLLUP_COUNTS)
 
 
 def _changed(a: str, b: str) -> str:
-    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in READ_COLUMNS)
+    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in ROLLUP_READ_COLUMNS)
 
 
 def aggregate_select(
@@ -174,13 +183,14 @@ def trigger_sql() -> list[str]:
     """The statements that (re)create the rollup triggers for the current database and TIME_ZONE."""
     insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
     if connection.vendor == "postgresql":
-        on_insert = aggregate_select(_signed(1, "n", "new_rows n"))
-        on_delete = aggregate_select(_signed(-1, "o", "old_rows o"))
+        on_insert = aggregate_select(_signed(1, "n", "new_rows n"), KEY, ROLLUP_COUNTS)
+        on_delete = aggregate_select(_signed(-1, "o", "old_rows o"), KEY, ROLLUP_COUNTS)
         moved = f" JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.')}"
         on_update = aggregate_select(
             _signed(1, "n", "new_rows n" + moved)
             + " UNION ALL "
-            + _signed(-1, "o", "new_rows n" + moved)
+            + _signed(-1, "o", "new_rows n" + moved),
+            KEY, ROLLUP_COUNTS,
         )
         function = f"""
 CREATE OR REPLACE FUNCTION surveys_scorerollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -278,7 +288,7 @@ def rebuild() -> int:
         cursor.execute(f"DELETE FROM {TABLE}")
         cursor.execute(
             f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
-            + aggregate_select(_signed(1, "r", f"{RESPONSES} r")).replace(
+            + aggregate_select(_signed(1, "r", f"{RESPONSES} r"), KEY, ROLLUP_COUNTS).replace(
                 "true FROM", "false FROM"
             )
             + " ORDER BY team_id, day"  # a team's days side by side on disk
@@ -296,7 +306,7 @@ response_values, signed_rows = _values, _signed
 
 def compact() -> int:
     """Fold the score rollup's fresh deltas (see fold). Returns the number of deltas folded."""
-    return fold(TABLE, KEY, COUNTS)
+    return fold(TABLE, KEY, ROLLUP_COUNTS)
 
 
 def fold(table: str, key: tuple[str, ...], counts: tuple[str, ...]) -> int:

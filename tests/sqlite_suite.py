@@ -8,7 +8,7 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
 - the SLA sweep: no UPDATE inside WITH, no interval, SQLite's JSON;
 - the journey map's figures and the case keys it reads (cases.response_keys): SQLite's triggers,
   the median to close computed in Python; the score totals over every team (reporting.score_totals)
-  kept by SQLite's row triggers; the stored moments of truth (their JSON spec matched by key);
+  kept by SQLite's row triggers, and the theme rollup (reporting.theme_rollup) by its; the stored moments of truth (their JSON spec matched by key);
 - customers: identities by INSERT OR IGNORE, the trend's month truncation, the account page's
   window query, the merge;
 - imports: bulk INSERT and UPDATE with their ids back, e-mails matched case-insensitively, the
@@ -59,6 +59,7 @@ SUITES = {
     "tests/outcomes/test_reports.py": _all,
     "tests/outcomes/test_followups.py": _all,
     "tests/churn": _all,
+    "tests/reporting/test_theme_rollup.py": _all,
 }
 
 

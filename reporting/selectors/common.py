@@ -159,8 +159,8 @@ def _local_day(moment: dt.datetime | None, tz) -> dt.date | None | bool:
 
 
 def rollup_rows(filters: ReportFilters, queryset):
-    """A rollup's rows behind the filters (surveys.ScoreRollup, reporting.ClosureRollup: both keyed
-    by local day, team, survey and touchpoint), or None when the filters narrow by something the
+    """A rollup's rows behind the filters (surveys.ScoreRollup, reporting.ClosureRollup,
+    reporting.ThemeRollup: all keyed by local day, team, survey and touchpoint), or None when the filters narrow by something the
     rollups are not keyed by (location, customer tier or segment, a bound that is not a local
     midnight): the caller then reads the rows themselves. Team scoping is ReportFilters': the
     visible (or chosen) teams only."""

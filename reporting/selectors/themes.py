@@ -1,26 +1,39 @@
 """The themes page: what customers' comments are about (surveys.Theme tags), how often, how they
-feel about it, the scores given with them and the open cases about each theme."""
+feel about it, the scores given with them and the open cases about each theme.
+
+The tag counts (volume, sentiment, weekly, by touchpoint, scores by theme) are read from the daily
+theme rollup (reporting.ThemeRollup, kept by database triggers: see reporting.theme_rollup) whenever
+the filters are ones it is keyed by (teams, survey, touchpoint, whole local days): one query,
+summed by week, theme and touchpoint, serves the page's four tables. A filter on what the rollup
+does not key (location, customer tier or segment) joins the tags to their responses, as before.
+The share of comments and the "All responses" row of the scores table read the daily score rollup
+(surveys.ScoreRollup: its comment and sentiment counts) under the same condition; the open cases
+per theme read the cases."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from reporting.filters import ReportFilters
+from reporting.models import ThemeRollup
 from reporting.selectors.common import (
     crosstab_by_touchpoint,
     crosstab_by_week,
     date_params,
     inbox_filter_names,
     inbox_url,
+    rollup_rows,
 )
-from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
+from reporting.selectors.scoring import SCORE_COLUMNS, half_up, score_aggregates, score_figures
+from reporting.theme_rollup import COUNTS
 from reporting.tables import Column, Table, pct
-from surveys.models import FeedbackKind, ResponseTheme, Theme
+from surveys.models import FeedbackKind, ResponseTheme, ScoreRollup, Theme
 from surveys.vocabulary import Sentiment, sentiment_q
 
 
@@ -28,6 +41,65 @@ def _theme_tags(filters: ReportFilters):
     """Theme tags (ResponseTheme) of the responses in scope. The date range reads the tag's own
     copy of answered_at, so a theme's figures walk the index (theme, answered_at)."""
     return filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at").order_by()
+
+
+@lru_cache(maxsize=1)
+def _theme_cells(filters: ReportFilters) -> tuple[dict, ...] | None:
+    """The theme rollup's sums by week, theme and touchpoint, or None when the filters need the
+    tags themselves (common.rollup_rows). One query for the page's four tables: the last result
+    is kept, keyed by the filters, whose `now` (the request's moment) makes each request's key its own."""
+    rows = rollup_rows(filters, ThemeRollup.objects)
+    if rows is None:
+        return None
+    return tuple(
+        {"week": r["week"], "theme_id": r["theme_id"], "touchpoint": r["touchpoint"],
+         **{c: r[f"sum_{c}"] for c in COUNTS}}
+        for r in rows.annotate(week=TruncWeek("day")).values("week", "theme_id", "touchpoint")
+        .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS}).filter(sum_tags__gt=0)
+    )
+
+
+def _rolled(cells, by: tuple[str, ...]) -> list[dict]:
+    """The cells' counts summed per value of the `by` keys."""
+    sums: dict[tuple, dict] = {}
+    for cell in cells:
+        key = tuple(cell[k] for k in by)
+        row = sums.get(key)
+        if row is None:
+            sums[key] = {**{k: cell[k] for k in by}, **{c: cell[c] for c in COUNTS}}
+        else:
+            for c in COUNTS:
+                row[c] += cell[c]
+    return list(sums.values())
+
+
+def _rolled_by_theme(cells) -> list[dict]:
+    """Per theme, the keys the direct aggregates give (score_aggregates', sentiment an average)."""
+    rows = []
+    for r in _rolled(cells, ("theme_id",)):
+        rows.append({**r, "responses": r["tags"], "sentiment": r["sentiment_sum"] / r["rated"] if r["rated"] else None,
+                     "ces_ease": r["ces_ease_sum"] / r["ces_ease_n"] if r["ces_ease_n"] else None})
+    return rows
+
+
+EVERY_SUMS = ("responses", "commented", "sentiment_n", "sentiment_sum", "nps_n", "promoters", "passives",
+              "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum", "ces_high_effort")
+
+
+@lru_cache(maxsize=1)
+def _every_response(filters: ReportFilters) -> dict:
+    """Every response in scope: how many, with a comment (the share's denominator), and their
+    scores and average sentiment (the "All responses" row). From the daily score rollup
+    (surveys.ScoreRollup) when it answers the filters, else from the responses; kept like _theme_cells."""
+    rollup = rollup_rows(filters, ScoreRollup.objects)
+    if rollup is None:
+        return filters.responses().order_by().aggregate(
+            responses=Count("*"), commented=Count("pk", filter=~Q(comment="")), sentiment=Avg("sentiment"),
+            **score_aggregates())
+    sums = rollup.aggregate(**{c: Sum(c) for c in EVERY_SUMS})
+    sums = {c: sums[c] or 0 for c in EVERY_SUMS}
+    return {**sums, "sentiment": sums["sentiment_sum"] / sums["sentiment_n"] if sums["sentiment_n"] else None,
+            "ces_ease": sums["ces_ease_sum"] / sums["ces_ease_n"] if sums["ces_ease_n"] else None}
 
 
 def _themes(ids) -> dict[int, Theme]:
@@ -51,8 +123,9 @@ def _theme_link(filters: ReportFilters, theme: Theme | None, **extra) -> str:
 
 
 def _sentiment100(value) -> float | None:
-    """Average sentiment on a -100..100 scale (VADER's -1..1 times 100), one decimal."""
-    return None if value is None else round(100.0 * value, 1)
+    """Average sentiment on a -100..100 scale (VADER's -1..1 times 100), one decimal, halves up
+    (scoring.HALF_UP_NUDGE: the rollup sums the same floats in another order)."""
+    return None if value is None else half_up(100.0 * value)
 
 
 def _open_cases_by_theme(filters: ReportFilters) -> dict[int, int]:
@@ -68,14 +141,15 @@ def _open_cases_by_theme(filters: ReportFilters) -> dict[int, int]:
         .values_list("case_responses__response__theme_links__theme_id", "pk")
     )
     counts: dict[int, int] = defaultdict(int)
-    for theme_id, _ in pairs:
+    for theme_id, _case in pairs:
         counts[theme_id] += 1
     return counts
 
 
 def themes_volume(filters: ReportFilters) -> Table:
     """How often each theme comes up, how customers feel about it, and the open cases about it."""
-    rows = list(
+    cells = _theme_cells(filters)
+    rows = _rolled_by_theme(cells) if cells is not None else list(
         _theme_tags(filters)
         .values("theme_id")
         .annotate(
@@ -88,7 +162,7 @@ def themes_volume(filters: ReportFilters) -> Table:
             unsolicited=Count("response_id", filter=~Q(response__feedback_kind=FeedbackKind.SURVEY)),
         )
     )
-    commented = filters.responses().exclude(comment="").order_by().count()
+    commented = _every_response(filters)["commented"]
     open_cases = _open_cases_by_theme(filters)
     themes = _themes(r["theme_id"] for r in rows)
     rows.sort(key=lambda r: (-r["responses"], _theme_label(themes.get(r["theme_id"]))))
@@ -130,9 +204,13 @@ def themes_volume(filters: ReportFilters) -> Table:
 
 def themes_weekly(filters: ReportFilters) -> Table:
     """Responses per week and theme (weeks start on Monday, by answer date)."""
-    cells = list(
-        _theme_tags(filters).annotate(week=TruncWeek("answered_at")).values("week", "theme_id").annotate(n=Count("pk"))
-    )
+    rolled = _theme_cells(filters)
+    if rolled is not None:
+        cells = [{"week": r["week"], "theme_id": r["theme_id"], "n": r["tags"]}
+                 for r in _rolled(rolled, ("week", "theme_id"))]
+    else:
+        cells = list(_theme_tags(filters).annotate(week=TruncWeek("answered_at")).values("week", "theme_id")
+                     .annotate(n=Count("pk")))
     table = Table("themes-weekly", _("Themes by week"), [Column("theme", _("Theme"))],
                   description=_("Responses about each theme per week (week starting Monday)."))
 
@@ -149,7 +227,8 @@ THEME_SCORE_COLUMNS = [*SCORE_COLUMNS, Column("sentiment", _("Average sentiment 
 def themes_scores(filters: ReportFilters) -> Table:
     """NPS, CSAT and CES (computed as on the scores page) of the responses about each theme, with
     every response in scope as the last row to compare against."""
-    rows = list(
+    cells = _theme_cells(filters)
+    rows = _rolled_by_theme(cells) if cells is not None else list(
         _theme_tags(filters)
         .values("theme_id")
         .annotate(responses=Count("response_id"), sentiment=Avg("response__sentiment"), **score_aggregates("response__"))
@@ -167,9 +246,7 @@ def themes_scores(filters: ReportFilters) -> Table:
         table.add({"theme": _theme_label(themes.get(r["theme_id"])), "responses": r["responses"],
                    **score_figures(r), "sentiment": _sentiment100(r["sentiment"])})
     if rows:
-        every = filters.responses().order_by().aggregate(
-            responses=Count("*"), sentiment=Avg("sentiment"), **score_aggregates()
-        )
+        every = _every_response(filters)
         table.add({"theme": "All responses", "responses": every["responses"], **score_figures(every),
                    "sentiment": _sentiment100(every["sentiment"])})
     return table
@@ -177,7 +254,12 @@ def themes_scores(filters: ReportFilters) -> Table:
 
 def themes_by_touchpoint(filters: ReportFilters) -> Table:
     """Cross-tab of theme x touchpoint (the busiest touchpoints as columns, the rest in "Other")."""
-    cells = list(_theme_tags(filters).values("theme_id", "response__touchpoint").annotate(n=Count("pk")))
+    rolled = _theme_cells(filters)
+    if rolled is not None:
+        cells = [{"theme_id": r["theme_id"], "response__touchpoint": r["touchpoint"], "n": r["tags"]}
+                 for r in _rolled(rolled, ("theme_id", "touchpoint"))]
+    else:
+        cells = list(_theme_tags(filters).values("theme_id", "response__touchpoint").annotate(n=Count("pk")))
     table = Table(
         "themes-by-touchpoint", _("Themes by touchpoint"), [Column("theme", _("Theme"))],
         description=_("Responses about each theme per touchpoint; darker cells hold more. These count responses, "

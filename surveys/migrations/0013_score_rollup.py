@@ -7,7 +7,7 @@ def create_triggers_and_backfill(apps, schema_editor):
     """The rollup's triggers, then the rollup of the responses already stored (existing installs).
     surveys.rollups.rebuild() is also `manage.py rollups --rebuild`.
 
-    Done by 0015 instead, the last migration that changes the rollup's columns: rebuild() is
+    Done by 0021 instead (by 0016 before it), the last migration that changes the rollup's columns: rebuild() is
     today's code and writes every column the rollup has now, which this migration's table does
     not have yet. Nothing writes responses between the two within one `migrate`."""
 

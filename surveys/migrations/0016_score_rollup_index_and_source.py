@@ -6,16 +6,17 @@ journeys.selectors.StageMap), as the Scores page does, instead of every response
 A survey belongs to one source, so the extra key adds no rows.
 
 The triggers are recreated to write the new columns and the rollup is rebuilt from the responses
-(one pass over the table, like 0013's backfill, which now happens here: see 0013). Migrating back
+(one pass over the table; 0013's backfill and this one now happen in 0021: see both). Migrating back
 leaves triggers that write the new columns: run `manage.py rollups --rebuild` with the older code."""
 
 from django.db import migrations, models
 
 
 def recreate_triggers_and_rebuild(apps, schema_editor):
-    from surveys import rollups
-
-    rollups.rebuild()
+    """Done by 0021 instead, now the last migration that changes the rollup's columns (as 0013's
+    backfill moved here): rebuild() is today's code and writes every column the rollup has now,
+    which this migration's table does not have yet. Nothing writes responses between the two
+    within one `migrate`."""
 
 
 class Migration(migrations.Migration):

@@ -2,7 +2,8 @@
 
 The rollups the report pages read: daily scores (surveys.rollups, the Scores page and the
 score-trend API), closed cases (reporting.rollups, the root-causes page) and the daily scores of
-every team together (reporting.score_totals, an admin's journey map). Without options:
+every team together (reporting.score_totals, an admin's journey map) and theme tags
+(reporting.theme_rollup, the themes page). Without options:
 fold their fresh deltas now (what the beat task does every minute). --rebuild: recreate their
 triggers with the current TIME_ZONE and rebuild them from every response and case (the backfill;
 run it after changing TIME_ZONE or after loading rows with the triggers disabled), recompute
@@ -21,7 +22,7 @@ from django.core.management.base import BaseCommand
 from cases import response_keys
 from reporting import coverage, followups
 from reporting import rollups as closures
-from reporting import score_totals
+from reporting import score_totals, theme_rollup
 from surveys import rollups as scores
 
 
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, rebuild: bool = False, **options):
-        for name, module in (("score", scores), ("closure", closures), ("every-team score", score_totals)):
+        for name, module in (("score", scores), ("closure", closures), ("every-team score", score_totals),
+                             ("theme", theme_rollup)):
             started = time.monotonic()
             if rebuild:
                 rows = module.rebuild()

@@ -1,0 +1,201 @@
+"""The daily theme rollup (reporting.ThemeRollup): theme tags per local day, theme, team, survey
+and touchpoint, with the tagged responses' sentiment and score counts, what the themes page and
+its API reports read instead of joining every tag (surveys.ResponseTheme) to its response.
+
+Kept like the score rollup (surveys.rollups, which explains why database triggers and why signed
+deltas). A tag's figures are its own (theme, answered_at: the day is the tag's copy of the answer
+time, the one the page's date range reads) and its response's (team, survey, touchpoint, scores,
+sentiment, kind), so two sets of triggers write them, each over the pairs of tag and response
+present when it fires:
+
+- on the tags: an inserted tag adds its pair, a deleted one subtracts it, an update of its
+  response, theme or answer time moves it (an update of the matched words writes nothing);
+- on the responses: an inserted response adds the pairs of the tags already written for it (the
+  recording's unit of work may write a tag before its response), a deleted one subtracts the pairs
+  of its tags still there, an update of a column the rollup reads moves its tags' pairs.
+
+A pair is counted while both its tag and its response exist, whichever is written or deleted
+first: the second trigger then finds no partner. Retiring a theme changes no count (its history
+stays; the page labels it); deleting a theme deletes its tags, which their trigger subtracts.
+
+Readers SUM a key's rows; compact() folds them (the beat task reporting.tasks.rollups_compact_task);
+rebuild() recreates the triggers and the rollup from the tags (`manage.py rollups --rebuild`, also
+after changing TIME_ZONE or loading tags with the triggers off)."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from surveys.rollups import TRUNCATE_FUNCTION, aggregate_select, flag_sql, fold, local_day_sql, response_values
+from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST
+
+TABLE = "reporting_themerollup"
+TAGS = "surveys_responsetheme"
+RESPONSES = "surveys_surveyresponse"
+NAME = "reporting_themerollup"
+KEY = ("day", "theme_id", "team_id", "survey_id", "touchpoint")
+SCORE_COUNTS = ("nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n",
+                "ces_ease_sum", "ces_high_effort")
+COUNTS = ("tags", "unsolicited", "rated", "positive", "negative", "sentiment_sum", *SCORE_COUNTS)
+COLUMNS = (*KEY, *COUNTS)
+
+# What the rollup reads of a tag, and of a response: an update that changes none of them writes nothing.
+TAG_COLUMNS = ("response_id", "theme_id", "answered_at")
+RESPONSE_COLUMNS = ("team_id", "survey_id", "touchpoint", "feedback_kind", "sentiment", "nps", "csat",
+                    "csat_scale_min", "csat_scale_max", "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy")
+
+
+def _values(t: str, r: str) -> dict[str, str]:
+    """Each rollup column's value for one pair of tag (alias `t`, with its dot) and response (`r`)."""
+    scores = response_values(r)
+    return {
+        "day": local_day_sql(f"{t}answered_at"),
+        "theme_id": f"{t}theme_id",
+        "team_id": f"{r}team_id",
+        "survey_id": f"{r}survey_id",
+        "touchpoint": f"{r}touchpoint",
+        "tags": "1",
+        "unsolicited": flag_sql(f"{r}feedback_kind <> 'survey'"),
+        "rated": flag_sql(f"{r}sentiment IS NOT NULL"),
+        "positive": flag_sql(f"{r}sentiment >= {POSITIVE_AT_LEAST}"),
+        "negative": flag_sql(f"{r}sentiment <= {NEGATIVE_AT_MOST}"),
+        "sentiment_sum": f"COALESCE({r}sentiment, 0.0)",
+        **{c: scores[c] for c in SCORE_COUNTS},
+    }
+
+
+def _changed(a: str, b: str, columns) -> str:
+    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in columns)
+
+
+def _signed(sign: int, source: str) -> str:
+    """Signed values of the pairs `source` (a FROM clause with aliases t and r) yields."""
+    return f"SELECT {sign} AS s, {', '.join(f'{v} AS {k}' for k, v in _values('t.', 'r.').items())} FROM {source}"
+
+
+def _aggregate(rows: str) -> str:
+    return aggregate_select(rows, KEY, COUNTS)
+
+
+def _pg_function(name: str, on_insert: str, on_update: str, on_delete: str) -> str:
+    insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {insert}{_aggregate(on_insert)};
+    ELSIF TG_OP = 'UPDATE' THEN
+        {insert}{_aggregate(on_update)};
+    ELSE
+        {insert}{_aggregate(on_delete)};
+    END IF;
+    RETURN NULL;
+END $$"""
+
+
+def _pg_triggers(table: str, prefix: str, function: str) -> list[str]:
+    statements = []
+    for op, referencing in (("INSERT", "NEW TABLE AS new_rows"),
+                            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                            ("DELETE", "OLD TABLE AS old_rows")):
+        statements += [
+            f"DROP TRIGGER IF EXISTS {prefix}_{op.lower()} ON {table}",
+            f"CREATE TRIGGER {prefix}_{op.lower()} AFTER {op} ON {table} REFERENCING {referencing} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        ]
+    return statements
+
+
+def trigger_sql() -> list[str]:
+    """The statements that (re)create the triggers for the current database and TIME_ZONE."""
+    tags, responses = f"{NAME}_tags", f"{NAME}_responses"
+    if connection.vendor == "postgresql":
+        tag_moved = f"new_rows n JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', TAG_COLUMNS)}"
+        tag_pairs = f"{{rows}} JOIN {RESPONSES} r ON r.id = t.response_id"
+        response_moved = f"new_rows n JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', RESPONSE_COLUMNS)}"
+        response_pairs = f"{{rows}} JOIN {TAGS} t ON t.response_id = r.id"
+        statements = [
+            _pg_function(
+                f"{tags}_apply",
+                _signed(1, tag_pairs.format(rows="new_rows t")),
+                _signed(1, tag_pairs.format(rows=f"(SELECT n.* FROM {tag_moved}) t"))
+                + " UNION ALL " + _signed(-1, tag_pairs.format(rows=f"(SELECT o.* FROM {tag_moved}) t")),
+                _signed(-1, tag_pairs.format(rows="old_rows t")),
+            ),
+            _pg_function(
+                f"{responses}_apply",
+                _signed(1, response_pairs.format(rows="new_rows r")),
+                _signed(1, response_pairs.format(rows=f"(SELECT n.* FROM {response_moved}) r"))
+                + " UNION ALL " + _signed(-1, response_pairs.format(rows=f"(SELECT o.* FROM {response_moved}) r")),
+                _signed(-1, response_pairs.format(rows="old_rows r")),
+            ),
+            TRUNCATE_FUNCTION.format(name=f"{NAME}_clear", table=TABLE),
+        ]
+        for table, prefix in ((TAGS, tags), (RESPONSES, responses)):
+            statements += [
+                f"DROP TRIGGER IF EXISTS {prefix}_truncate ON {table}",
+                f"CREATE TRIGGER {prefix}_truncate AFTER TRUNCATE ON {table} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION {NAME}_clear()",
+                *_pg_triggers(table, prefix, f"{prefix}_apply"),
+            ]
+        return statements
+
+    # SQLite: row triggers, one delta per pair written (compact() folds them).
+    def pairs(sign: int, t: str, r: str, source: str) -> str:
+        values = _values(f"{t}.", f"{r}.")
+        selected = ", ".join(values[k] if k in KEY else f"{sign} * {values[k]}" for k in COLUMNS)
+        return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) SELECT {selected}, 1 FROM {source};"
+
+    def of_tag(sign: int, row: str) -> str:
+        return pairs(sign, row, "r", f"{RESPONSES} r WHERE r.id = {row}.response_id")
+
+    def of_response(sign: int, row: str) -> str:
+        return pairs(sign, "t", row, f"{TAGS} t WHERE t.response_id = {row}.id")
+
+    statements = []
+    for table, prefix, body, columns in ((TAGS, tags, of_tag, TAG_COLUMNS), (RESPONSES, responses, of_response,
+                                                                              RESPONSE_COLUMNS)):
+        for op, sql, when in (("INSERT", body(1, "NEW"), ""), ("DELETE", body(-1, "OLD"), ""),
+                              ("UPDATE", body(-1, "OLD") + " " + body(1, "NEW"),
+                               f" WHEN {_changed('NEW.', 'OLD.', columns)}")):
+            statements += [
+                f"DROP TRIGGER IF EXISTS {prefix}_{op.lower()}",
+                f"CREATE TRIGGER {prefix}_{op.lower()} AFTER {op} ON {table} FOR EACH ROW{when} BEGIN {sql} END",
+            ]
+    return statements
+
+
+def drop_trigger_sql() -> list[str]:
+    tags, responses = f"{NAME}_tags", f"{NAME}_responses"
+    if connection.vendor == "postgresql":
+        return [*(f"DROP TRIGGER IF EXISTS {prefix}_{op} ON {table}"
+                  for table, prefix in ((TAGS, tags), (RESPONSES, responses))
+                  for op in ("insert", "update", "delete", "truncate")),
+                f"DROP FUNCTION IF EXISTS {tags}_apply()", f"DROP FUNCTION IF EXISTS {responses}_apply()",
+                f"DROP FUNCTION IF EXISTS {NAME}_clear()"]
+    return [f"DROP TRIGGER IF EXISTS {prefix}_{op}" for prefix in (tags, responses)
+            for op in ("insert", "update", "delete")]
+
+
+def rebuild() -> int:
+    """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the tags and
+    their responses, writes to both waiting meanwhile (SHARE locks on PostgreSQL), so no delta is
+    lost or counted twice. Idempotent. Returns the rows written."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {TAGS}, {RESPONSES} IN SHARE MODE")
+        for statement in trigger_sql():
+            cursor.execute(statement)
+        cursor.execute(f"DELETE FROM {TABLE}")
+        cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
+                       + _aggregate(_signed(1, f"{TAGS} t JOIN {RESPONSES} r ON r.id = t.response_id"))
+                       .replace("true FROM", "false FROM")
+                       + " ORDER BY team_id, day")  # a team's days side by side on disk
+        written = cursor.rowcount
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {TABLE}")
+        return written
+
+
+def compact() -> int:
+    """Fold the fresh deltas (surveys.rollups.fold). Returns the deltas folded."""
+    return fold(TABLE, KEY, COUNTS)
