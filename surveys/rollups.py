@@ -151,8 +151,8 @@ ROLLUP_READ_COLUMNS = (*READ_COLUMNS, "comment", "sentiment")
 COLUMNS = (*KEY, *ROLLUP_COUNTS)
 
 
-def _changed(a: str, b: str) -> str:
-    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in ROLLUP_READ_COLUMNS)
+def _changed(a: str, b: str, read_columns: tuple[str, ...] = ROLLUP_READ_COLUMNS) -> str:
+    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in read_columns)
 
 
 def aggregate_select(
@@ -179,18 +179,22 @@ BEGIN
 END $$"""
 
 
-def trigger_sql() -> list[str]:
-    """The statements that (re)create the rollup triggers for the current database and TIME_ZONE."""
-    insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
+def trigger_sql(counts: tuple[str, ...] = ROLLUP_COUNTS,
+                read_columns: tuple[str, ...] = ROLLUP_READ_COLUMNS) -> list[str]:
+    """The statements that (re)create the rollup triggers for the current database and TIME_ZONE.
+    `counts` and `read_columns`: the rollup's columns and what they read, today's unless an
+    earlier shape's is asked for (surveys migration 0021 going back, to the columns before it)."""
+    columns = (*KEY, *counts)
+    insert = f"INSERT INTO {TABLE} ({', '.join(columns)}, fresh) "
     if connection.vendor == "postgresql":
-        on_insert = aggregate_select(_signed(1, "n", "new_rows n"), KEY, ROLLUP_COUNTS)
-        on_delete = aggregate_select(_signed(-1, "o", "old_rows o"), KEY, ROLLUP_COUNTS)
-        moved = f" JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.')}"
+        on_insert = aggregate_select(_signed(1, "n", "new_rows n"), KEY, counts)
+        on_delete = aggregate_select(_signed(-1, "o", "old_rows o"), KEY, counts)
+        moved = f" JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', read_columns)}"
         on_update = aggregate_select(
             _signed(1, "n", "new_rows n" + moved)
             + " UNION ALL "
             + _signed(-1, "o", "new_rows n" + moved),
-            KEY, ROLLUP_COUNTS,
+            KEY, counts,
         )
         function = f"""
 CREATE OR REPLACE FUNCTION surveys_scorerollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -228,7 +232,7 @@ END $$"""
     # SQLite: row triggers, one delta per response written (compact() folds them).
     def row(sign: int, p: str) -> str:
         values = _values(f"{p}.")
-        return f"{insert}VALUES ({', '.join(values[k] if k in KEY else f'{sign} * {values[k]}' for k in COLUMNS)}, 1);"
+        return f"{insert}VALUES ({', '.join(values[k] if k in KEY else f'{sign} * {values[k]}' for k in columns)}, 1);"
 
     statements = []
     for op, body, when in (
@@ -237,7 +241,7 @@ END $$"""
         (
             "UPDATE",
             row(-1, "OLD") + " " + row(1, "NEW"),
-            f" WHEN {_changed('NEW.', 'OLD.')}",
+            f" WHEN {_changed('NEW.', 'OLD.', read_columns)}",
         ),
     ):
         name = f"surveys_scorerollup_{op.lower()}"

@@ -15,12 +15,21 @@ def build(apps, schema_editor):
 
 
 def drop_triggers(apps, schema_editor):
-    """Back: the triggers (which write the three columns) go; `manage.py rollups --rebuild` of the
-    code of the migration you went back to creates them again, and the rollup."""
+    """Back: the triggers (which write the three columns) go before the columns do."""
     from surveys import rollups
 
     with schema_editor.connection.cursor() as cursor:
         for statement in rollups.drop_trigger_sql():
+            cursor.execute(statement)
+
+
+def earlier_triggers(apps, schema_editor):
+    """Back, once the three columns are gone: the triggers of the columns before this migration,
+    so the rollup stays exact on the way back (its rows were kept by today's triggers until now)."""
+    from surveys import rollups
+
+    with schema_editor.connection.cursor() as cursor:
+        for statement in rollups.trigger_sql(counts=rollups.COUNTS, read_columns=rollups.READ_COLUMNS):
             cursor.execute(statement)
 
 
@@ -31,6 +40,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, earlier_triggers),
         migrations.AddField(
             model_name='scorerollup',
             name='commented',
