@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Case, Count, F, Max, Q, Sum, Value, When, Window
-from django.db.models.functions import FirstValue, RowNumber
+from django.db.models.functions import FirstValue, RowNumber, TruncMonth
 from django.utils import timezone
 
 from accounts.selectors import visible_team_ids
@@ -21,7 +21,7 @@ from customers.models import ROLE_WEIGHTS, Account, ContactRole
 from customers.models import Contact as ContactRow
 from surveys.models import Customer
 from customers.selectors.account_rules import account_rule_cases
-from customers.selectors.trends import Trend, monthly_trends
+from customers.selectors.trends import Trend, month_figures, trends_of
 from customers.selectors.visibility import visible_cases, visible_responses
 
 NPS_WINDOW_DAYS = 365
@@ -110,26 +110,38 @@ def _contact_rows(contacts) -> list[tuple]:
             for customer_id, role, account_id in rows]
 
 
-def _latest_answers(responses, since: dt.datetime) -> tuple[dict, dict]:
-    """Each contact's newest visible answer ({customer: answered_at}) and newest NPS answer since
-    `since` ({customer: nps}), in one pass over the contacts' responses (served by the
-    (customer, -answered_at) index): one row per customer, the NPS picked by a window ordered
-    qualifying answers first."""
+def _answers(responses, since: dt.datetime) -> tuple[dict, dict, list[dict]]:
+    """In one pass over the contacts' responses (the (customer, -answered_at) index of every
+    monthly partition, probed once per contact: a second pass for the trend probed them all
+    again): each contact's newest visible answer ({customer: answered_at}), newest NPS answer
+    since `since` ({customer: nps}), and the per-month figures of the trend (trends.month_figures,
+    as window aggregates partitioned by month). One row per contact (its first by id) and per
+    month (likewise): the NPS picked by a window ordered qualifying answers first."""
     qualifies = Q(nps__isnull=False, answered_at__gte=since)
     per_customer = {"partition_by": [F("customer_id")]}
+    per_month = {"partition_by": [TruncMonth("answered_at")]}
+    figures = month_figures()
     rows = (responses.order_by().annotate(
+        month=TruncMonth("answered_at"),
         last=Window(Max("answered_at"), **per_customer),
         newest_nps=Window(FirstValue(Case(When(qualifies, then=F("nps")), default=None)), **per_customer,
                           order_by=[Case(When(qualifies, then=Value(0)), default=Value(1)).asc(),
                                     F("answered_at").desc(), F("pk").desc()]),
         row=Window(RowNumber(), **per_customer, order_by=[F("pk").asc()]),
-    ).filter(row=1).values_list("customer_id", "last", "newest_nps"))
-    last_at, last_nps = {}, {}
-    for customer_id, last, nps in rows:
-        last_at[customer_id] = last
-        if nps is not None:
-            last_nps[customer_id] = nps
-    return last_at, last_nps
+        month_row=Window(RowNumber(), **per_month, order_by=[F("pk").asc()]),
+        # Named apart: "csat" and "ces" are the responses' own columns.
+        **{f"month_{key}": Window(aggregate, **per_month) for key, aggregate in figures.items()},
+    ).filter(Q(row=1) | Q(month_row=1)).values("customer_id", "last", "newest_nps", "row", "month_row", "month",
+                                               *(f"month_{key}" for key in figures)))
+    last_at, last_nps, months = {}, {}, []
+    for row in rows:
+        if row["row"] == 1:
+            last_at[row["customer_id"]] = row["last"]
+            if row["newest_nps"] is not None:
+                last_nps[row["customer_id"]] = row["newest_nps"]
+        if row["month_row"] == 1:
+            months.append({"month": row["month"], **{key: row[f"month_{key}"] for key in figures}})
+    return last_at, last_nps, months
 
 
 def account_visible_to(user, account: Account, tree: list[int]) -> bool:
@@ -154,7 +166,7 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     customer_ids = contact_ids(rows, contacts)
     team_ids = visible_team_ids(user)
     responses = visible_responses(user, customer_ids)
-    last_at, last_nps = _latest_answers(responses, now - dt.timedelta(days=NPS_WINDOW_DAYS))
+    last_at, last_nps, months = _answers(responses, now - dt.timedelta(days=NPS_WINDOW_DAYS))
     # The contacts' visible cases, per contact: whether they have any (what makes a contact seen) and
     # their open cases and value at risk; one pass over the customer index of cases, which holds
     # the team, the status and the value at risk (index-only).
@@ -195,6 +207,6 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
         days_since_last_answer=(now - last).days if last else None,
         open_cases=sum(n for _c, n, _r in per_contact),
         value_at_risk=sum((risk for _c, _n, risk in per_contact if risk is not None), Decimal("0")),
-        trends=monthly_trends(responses),
+        trends=trends_of(months),
         rule_cases=account_rule_cases(user, tree),
     )
