@@ -1,8 +1,9 @@
 """The account page (and the API's account detail): the account with its children, its contacts'
 latest answers, and the figures a key-account manager reads, over the account and every account
 under it, from what the user's teams may see. A fixed number of queries whatever the number of
-contacts: their latest answers come from two queries over their responses (a GROUP BY and a
-window), not one per contact."""
+contacts: their latest answers and the trend's months come from one pass over their responses
+(window functions), their cases from one grouped query, not one per contact. Whether the user may
+see the account at all is judged from those same rows (account_page returns None when not)."""
 
 from __future__ import annotations
 

@@ -28,9 +28,9 @@ CUSTOMER_PAGE_QUERIES = 22
 # Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their names,
 # their newest answers, newest NPS answers and the trend's months (one window query); open cases; children;
 # the cases account rules opened; the bell; the two-factor check (two, cold); the churn panel (two, as
-# on the customer page): 17 for the owner, and for anyone else (whether a contact is theirs to see,
+# on the customer page): 16 for the owner, and for anyone else (whether a contact is theirs to see,
 # and the account at all, comes from the contacts' answers and cases the page reads anyway).
-ACCOUNT_PAGE_QUERIES = 17
+ACCOUNT_PAGE_QUERIES = 16
 
 
 def _client(user) -> Client:
