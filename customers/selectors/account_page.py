@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Max, Q, Sum, Value, When, Window
+from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Max, Q, Sum, Value, When, Window
 from django.db.models.functions import FirstValue, RowNumber, TruncMonth
 from django.utils import timezone
 
@@ -123,7 +123,10 @@ def _answers(responses, since: dt.datetime) -> tuple[dict, dict, list[dict]]:
     per_month = {"partition_by": [TruncMonth("answered_at")]}
     figures = month_figures()
     rows = (responses.order_by().annotate(
-        month=TruncMonth("answered_at"),
+        # The month as the database gives it (the start of the month in the current time zone,
+        # naive on PostgreSQL): TruncMonth's own conversion, made aware on each of the 2,000 rows
+        # where only one per month is read, cost 20 ms of CPU. The trend reads its label only.
+        month=ExpressionWrapper(TruncMonth("answered_at"), output_field=DateTimeField()),
         last=Window(Max("answered_at"), **per_customer),
         newest_nps=Window(FirstValue(Case(When(qualifies, then=F("nps")), default=None)), **per_customer,
                           order_by=[Case(When(qualifies, then=Value(0)), default=Value(1)).asc(),
