@@ -77,12 +77,10 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
 
         pk = parse_id(kwargs.get("pk"))
         account = Account.objects.select_related("owner", "parent").filter(pk=pk).first() if pk else None
-        if account is None:
+        page = selectors.account_page(request.user, account) if account is not None else None
+        if page is None:  # no such account, or not the user's to see
             raise NotFound("No such account.")
-        tree = selectors.account_tree_ids(account)
-        if not selectors.account_visible_to(request.user, account, tree):
-            raise NotFound("No such account.")
-        return Response(s.AccountDetailSerializer(selectors.account_page(request.user, account, tree=tree)).data)
+        return Response(s.AccountDetailSerializer(page).data)
 
 
 class AccountRuleViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):

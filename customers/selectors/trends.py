@@ -50,21 +50,35 @@ METRICS = [
 ]
 
 
-def monthly_trends(responses: QuerySet, *, months: int = 24) -> list[Trend]:
-    """NPS (promoters minus detractors, %), CSAT (average, % of its scale) and CES (average) per
-    month over `responses`, the latest `months`; one query. Metrics never answered are left out."""
+def month_figures() -> dict:
+    """Per month: NPS answers, promoters and detractors; CSAT answers and their average as % of
+    their scale; CES answers and their average. Aggregates over a month's responses: grouped
+    (monthly_trends) or as window aggregates partitioned by month (the account page)."""
     csat_pct = ExpressionWrapper(
         # 100.0 as a decimal: one type throughout (Django refuses decimal x float), real division on SQLite.
         (F("csat") - F("csat_scale_min")) * Value(100.0, output_field=DecimalField())
         / (F("csat_scale_max") - F("csat_scale_min")),
         output_field=FloatField())
-    rows = list(
-        responses.order_by().annotate(month=TruncMonth("answered_at")).values("month").annotate(
-            n_nps=Count("nps"), promoters=Count("pk", filter=Q(nps__gte=9)), detractors=Count("pk", filter=Q(nps__lte=6)),
-            n_csat=Count("csat", filter=Q(csat_scale_max__gt=F("csat_scale_min"))),
-            csat=Avg(csat_pct, filter=Q(csat_scale_max__gt=F("csat_scale_min"))),
-            n_ces=Count("ces"), ces=Avg("ces"),
-        ).order_by("-month")[:months])
+    return {
+        "n_nps": Count("nps"), "promoters": Count("pk", filter=Q(nps__gte=9)), "detractors": Count("pk", filter=Q(nps__lte=6)),
+        "n_csat": Count("csat", filter=Q(csat_scale_max__gt=F("csat_scale_min"))),
+        "csat": Avg(csat_pct, filter=Q(csat_scale_max__gt=F("csat_scale_min"))),
+        "n_ces": Count("ces"), "ces": Avg("ces"),
+    }
+
+
+def monthly_trends(responses: QuerySet, *, months: int = 24) -> list[Trend]:
+    """NPS (promoters minus detractors, %), CSAT (average, % of its scale) and CES (average) per
+    month over `responses`, the latest `months`; one query. Metrics never answered are left out."""
+    rows = list(responses.order_by().annotate(month=TruncMonth("answered_at")).values("month").annotate(
+        **month_figures()).order_by("-month")[:months])
+    return trends_of(rows, months=months)
+
+
+def trends_of(rows: list[dict], *, months: int = 24) -> list[Trend]:
+    """The trends of per-month rows (a "month" and month_figures()'s keys, in any order): the
+    latest `months` of them, oldest first."""
+    rows = sorted(rows, key=lambda row: row["month"], reverse=True)[:months]
     rows.reverse()
     trends = []
     for metric, label, unit, low, high in METRICS:

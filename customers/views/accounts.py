@@ -29,20 +29,13 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/account_list.html", {"page": page, "q": q})
 
 
-def visible_account(request: HttpRequest, pk: int) -> tuple[Account, list[int]]:
-    account = Account.objects.select_related("owner", "parent").filter(pk=pk).first()
-    if account is None:
-        raise Http404(_("No such account."))
-    tree = selectors.account_tree_ids(account)
-    if not selectors.account_visible_to(request.user, account, tree):
-        raise Http404(_("No such account."))
-    return account, tree
-
-
 @login_required
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    account, tree = visible_account(request, pk)
+    account = Account.objects.select_related("owner", "parent").filter(pk=pk).first()
+    # None: not the user's to see (selectors.account_page judges it from the rows it reads).
+    page = selectors.account_page(request.user, account) if account is not None else None
+    if page is None:
+        raise Http404(_("No such account."))
     return render(request, "customers/account_detail.html",
-                  {"page": selectors.account_page(request.user, account, tree=tree), "account": account,
-                   "panels": page_panels("account", request, account)})
+                  {"page": page, "account": account, "panels": page_panels("account", request, account)})

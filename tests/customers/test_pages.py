@@ -26,11 +26,11 @@ pytestmark = pytest.mark.django_db
 # and without one the outcome counts that say why (with one: the customer's risk): 22.
 CUSTOMER_PAGE_QUERIES = 22
 # Session, user, teams; the account, its tree (a query per level: 1 here); contacts, their names,
-# their newest answers and newest NPS answers (one window query); open cases; children; the trend;
+# their newest answers, newest NPS answers and the trend's months (one window query); open cases; children;
 # the cases account rules opened; the bell; the two-factor check (two, cold); the churn panel (two, as
-# on the customer page): 17 for the owner
-# (anyone else: up to four more, whether a contact is theirs to see and which).
-ACCOUNT_PAGE_QUERIES = 17
+# on the customer page): 16 for the owner, and for anyone else (whether a contact is theirs to see,
+# and the account at all, comes from the contacts' answers and cases the page reads anyway).
+ACCOUNT_PAGE_QUERIES = 16
 
 
 def _client(user) -> Client:
@@ -193,3 +193,64 @@ def test_the_account_page_costs_the_same_queries_for_3_or_300_contacts(
         response = client.get(f"/customers/accounts/{account.pk}/")
     assert response.status_code == 200
     assert response.content.decode().count('<td><a href="/customers/') == min(100, n_contacts)
+
+
+def test_an_account_seen_only_through_an_old_answer_or_a_case_is_shown_with_its_figures(personas, api_client):
+    """Whether someone who is not the owner may see the account is judged from the rows the page
+    reads (each contact's newest answer of any age, their cases), not by a query of its own: an
+    answer three years old still makes the account visible (and is its last answer, outside the
+    12 months the NPS counts), and so does a case of the viewer's team on an answer of another team."""
+    now = timezone.now()
+    old = AccountFactory(name="Old Timers", owner=personas.mia)
+    olga = make_customer("Olga", email="olga@example.com")
+    make_response(customer=olga, team=personas.north, nps=10, answered_at=now - dt.timedelta(days=3 * 365))
+    contact_set(account_id=old.pk, customer_id=olga.pk, role="decision_maker")
+    html = _client(personas.alice).get(f"/customers/accounts/{old.pk}/").content.decode()
+    assert f'<dd id="account-days">{3 * 365}</dd>' in html
+    assert '<dd id="account-nps">— <span class="muted">0 respondents</span></dd>' in html
+    assert '<tr id="coverage-decision_maker"><td>Decision maker</td><td>1</td><td>0</td></tr>' in html
+    assert _client(personas.charlie).get(f"/customers/accounts/{old.pk}/").status_code == 404  # South: nothing of theirs
+    api_client.force_authenticate(personas.alice)
+    assert api_client.get(f"/api/v1/accounts/{old.pk}/").json()["days_since_last_answer"] == 3 * 365
+
+    cased = AccountFactory(name="Cased Co", owner=personas.mia)
+    cara = make_customer("Cara", email="cara@example.com")
+    case = make_case(personas.north, customer=cara, nps=2)
+    SurveyResponse.objects.filter(pk=case.response_id).update(team=personas.south)  # the answer is South's, the case North's
+    contact_set(account_id=cased.pk, customer_id=cara.pk, role="user")
+    html = _client(personas.alice).get(f"/customers/accounts/{cased.pk}/").content.decode()
+    assert '<dd id="account-open-cases">1</dd>' in html and ">Cara</a>" in html
+    assert '<dd id="account-days">never answered</dd>' in html  # South's answer is not Alice's to read
+    assert api_client.get(f"/api/v1/accounts/{cased.pk}/").json()["open_cases"] == 1
+
+
+def test_the_account_pages_trend_is_the_trend_of_its_contacts_answers(personas):
+    """The account page reads its trend in the same pass as its contacts' newest answers (window
+    aggregates per month); it must be what monthly_trends reads over the same responses: the
+    latest 24 months that have answers (here 26 months with answers over 40, with gaps), NPS, CSAT
+    as % of each answer's scale and CES, only the viewer's teams."""
+    from customers.selectors import account_page, visible_responses
+    from customers.selectors.trends import monthly_trends
+
+    account = AccountFactory(name="Trendy", owner=personas.mia)
+    people = [make_customer(f"T{i}", email=f"t{i}@example.com") for i in range(3)]
+    now = timezone.now()
+    source, survey = source_and_survey()
+    rows = []
+    for month in range(40):
+        if month % 3 == 1:  # a gap every third month: the 24 latest months with answers span 36
+            continue
+        for i, person in enumerate(people):
+            rows.append(SurveyResponse(
+                source=source, survey=survey, customer=person, team=personas.south if (month + i) % 5 == 0 else personas.north,
+                external_id=f"t-{month}-{i}", answered_at=now - dt.timedelta(days=30 * month + i), nps=(month * 3 + i) % 11,
+                csat=(month + i) % 5 + 1, csat_scale_min=1, csat_scale_max=5 if i else 10, ces=(month + 2 * i) % 7 + 1))
+    SurveyResponse.objects.bulk_create(rows)
+    for person in people:
+        contact_set(account_id=account.pk, customer_id=person.pk, role="user")
+    for user in (personas.alice, personas.mia, personas.adam):
+        page = account_page(user, account)
+        expected = monthly_trends(visible_responses(user, [p.pk for p in people]))
+        assert [t.metric for t in page.trends] == ["nps", "csat", "ces"]
+        assert page.trends == expected
+        assert len(page.trends[0].points) == 24
