@@ -18,7 +18,8 @@ filled and dropped; never the test or dev database):
 - the responses moved into a partition per month (core.partitions.maintain, what the beat runs
   daily: the load leaves past months in the default partition), then vacuumed;
 - the pages and API details (PAGES), 30 timed requests each after 5 warm-ups through Django's test
-  Client in-process; p50 / p95 / max, Django CPU, SQL time and queries.
+  Client in-process, the garbage collector set as in a production web worker (config/gunicorn.py);
+  p50 / p95 / max, Django CPU, SQL time and queries.
 With --ingest N, instead: identity matching's cost on ingest (ingest_child), in its own database
 `closeloop_bench_customers_ingest`. Timed phases hold the machine's bench lock (/tmp/bench.lock);
 generation runs outside it. The measuring runs in a child process whose DATABASE_URL points at the
@@ -292,6 +293,13 @@ def child(n_customers: int, n_responses: int, reuse: bool = False) -> dict:
         clients[who].force_login(User.objects.get(username=who))
     customer, account = filled["customer"], filled["account"]
     pages = [(key, who, url) for key, who, url in PAGES]
+    # The garbage collector as production's web workers have it (config/gunicorn.py's
+    # post_worker_init: what is loaded by now frozen, young collections every 10,000 allocations):
+    # with Python's defaults, a full collection walking every loaded object landed in one request
+    # of 30 (about 105 ms, seen with gc.callbacks), which a gunicorn worker does not pay.
+    from config.gunicorn import post_worker_init
+
+    post_worker_init(None)
     with open(LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # generation ran outside the lock, the timing runs inside it
         load_start = os.getloadavg()
