@@ -271,3 +271,41 @@ def test_the_rollup_and_the_responses_give_the_same_stage_figures(mapped):
 
         assert key(from_rollup) == key(from_responses)
         assert len(from_rollup) >= 3
+
+
+def test_the_top_themes_read_the_theme_rollup_and_equal_the_tags_joined_to_their_responses(mapped):
+    """A journey that maps no source: each stage's top themes from the daily theme rollup (the
+    page's whole local days) equal those counted from the tags and their responses (a bound that
+    is not a midnight, which the rollup cannot answer), for a manager and for an admin."""
+    from journeys.models import StageMapping
+    from reporting.selectors import journeys as journey_selectors
+    from tests.factories import ResponseThemeFactory, ThemeFactory
+
+    StageMapping.objects.filter(journey=mapped.journey, kind=StageMapping.Kind.SOURCE).delete()
+    late, rude, price = (ThemeFactory(name=name) for name in ("Late delivery", "Rude staff", "Price"))
+    for touchpoint, themes in (("Checkout", (late, rude, late)), ("Delivery", (late, price)), ("Store", (rude,))):
+        for response, theme in zip(SurveyResponse.objects.filter(touchpoint=touchpoint, team=mapped.north), themes):
+            ResponseThemeFactory(response=response, theme=theme)
+    south = SurveyResponse.objects.get(team=mapped.south)
+    ResponseThemeFactory(response=south, theme=price)
+    smap = stage_map(mapped.journey)
+    assert not smap.all_sources
+    buy, receive, _get_help = mapped.stages
+    for team_ids, expected in ((frozenset({mapped.north.pk}), {buy.pk: [("Late delivery", 2), ("Rude staff", 1)]}),
+                               (None, {buy.pk: [("Late delivery", 2), ("Price", 1), ("Rude staff", 1)]})):
+        whole_days = local_days_filters(team_ids)
+        not_midnight = ReportFilters(team_ids=team_ids, start=whole_days.start + dt.timedelta(seconds=1),
+                                     end=whole_days.end)
+        with CaptureQueriesContext(connection) as captured:
+            from_rollup = journey_selectors._theme_counts(whole_days, smap)
+        assert any("reporting_themerollup" in q["sql"] for q in captured)
+        assert not any("surveys_responsetheme" in q["sql"] for q in captured)
+        direct = journey_selectors._theme_counts(not_midnight, smap)
+
+        def by_stage(rows):
+            return sorted((r["stage"] or 0, r["label"], r["n"]) for r in rows)  # 0: no stage (Store)
+
+        assert by_stage(from_rollup) == by_stage(direct)
+        assert sorted((label, n) for stage, label, n in by_stage(from_rollup) if stage == buy.pk) == expected[buy.pk]
+        assert sorted((label, n) for stage, label, n in by_stage(from_rollup) if stage == receive.pk) == [
+            ("Late delivery", 1), ("Price", 1)]
