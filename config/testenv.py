@@ -294,5 +294,8 @@ def configure() -> None:
         # Chosen here (not given by the caller): the xdist workers, which inherit it from the
         # controller process, each take their own database number below.
         os.environ["CLOSELOOP_TEST_REDIS_BASE"] = os.environ["REDIS_URL"]
-    if os.environ.get("CLOSELOOP_TEST_REDIS_BASE"):
+    if os.environ.get("CLOSELOOP_TEST_REDIS_BASE") and os.environ.get("PYTEST_XDIST_WORKER"):
+        # Only in an xdist worker. A subprocess a test starts without the worker's variables (the
+        # SQLite suite's pytest, a demo stack) keeps the REDIS_URL it inherited, its worker's:
+        # recomputed from the base, it landed on gw0's database and emptied it under gw0's tests.
         os.environ["REDIS_URL"] = _per_worker(os.environ["CLOSELOOP_TEST_REDIS_BASE"])
