@@ -106,7 +106,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
     (synchronous_commit off, for every session on it: this process's, PgBouncer's and the servers'
     the tests start). A crash could lose the last commits but never corrupt anything, and a test
     database needs no durability; the transactional tests spent about a fifth of their time
-    waiting for those flushes."""
+    waiting for those flushes.
+
+    A transactional test's flush empties the tables with DELETE rather than TRUNCATE
+    (_delete_flush): same tables, same empty result, in 5 ms where TRUNCATE took 1.2-1.5 s."""
     from django.db import connection
 
     name, vendor = connection.settings_dict["NAME"], connection.vendor
@@ -114,11 +117,34 @@ def django_db_setup(django_db_setup, django_db_blocker):
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(f"ALTER DATABASE {connection.ops.quote_name(name)} SET synchronous_commit = off")
             cursor.execute("SET synchronous_commit = off")
+        _delete_flush(type(connection.ops))
     yield
     if vendor == "postgresql":  # (a subprocess's run on SQLite inherits TEST_PGBOUNCER: no pool there)
         from config.testenv import pgbouncer_release
 
         pgbouncer_release(name)
+
+
+def _delete_flush(operations) -> None:
+    """The flush after each transactional test (TransactionTestCase's teardown: `manage.py flush`
+    on the test database) empties Django's tables with one DELETE each, with triggers and foreign
+    key checks off for its transaction (session_replication_role = replica, SET LOCAL), instead
+    of PostgreSQL's TRUNCATE. The tables hold a test's few rows; TRUNCATE gives each of about 95
+    tables, their partitions and their indexes new files, 1.2-1.5 s a flush on this machine, a
+    few minutes over the suite's transactional tests. The rollup tables are emptied with the
+    rest, so the triggers that keep them have nothing to do. Sequences are not restarted, as
+    TRUNCATE without RESTART IDENTITY; a test that asks for that (reset_sequences) gets Django's
+    own flush. Only in the test process: `manage.py flush` elsewhere is Django's."""
+    original = operations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        # execute_sql_flush runs the list in one transaction: SET LOCAL ends with it.
+        return ["SET LOCAL session_replication_role = replica",
+                *(f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))}" for table in tables)]
+
+    operations.sql_flush = sql_flush
 
 
 @pytest.fixture(autouse=True)
