@@ -76,8 +76,8 @@ def case_get_for_user(user, pk_or_reference) -> Case:
     queryset = case_list_for_user(user)
     if key.upper().startswith("CL-"):
         lookup = {"reference": key.upper()}
-    elif parse_id(key) is not None:
-        lookup = {"pk": parse_id(key)}
+    elif (pk := parse_id(key)) is not None:
+        lookup = {"pk": pk}
     else:
         raise Http404("No such case.")
     try:

@@ -358,7 +358,8 @@ def _filled_email_form(request: HttpRequest, case: Case) -> EmailForm:
     """The e-mail form with the chosen template filled in for this case, ready to edit."""
     initial = {"version": request.POST.get("version") or case.version}
     chosen = request.POST.get("template", "")
-    template = EmailForm.base_fields["template"].queryset.filter(pk=parse_id(chosen)).first() if parse_id(chosen) else None
+    pk = parse_id(chosen)
+    template = EmailForm.base_fields["template"].queryset.filter(pk=pk).first() if pk else None
     if template is not None:
         subject, body = render_customer_template(template, case=case, agent=request.user)
         initial.update(template=template.pk, subject=subject, body=body)

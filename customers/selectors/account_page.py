@@ -148,10 +148,16 @@ def _answers(responses, since: dt.datetime) -> tuple[dict, dict, list[dict]]:
     return last_at, last_nps, months
 
 
+def _sees_every_contact(user, account: Account) -> bool:
+    """Admins and the account's owner see the account and all its contacts; anyone else sees it
+    when a contact of the account or of an account under it has a response or a case in their
+    teams, and then only those contacts (account_visible_to, account_page)."""
+    return visible_team_ids(user) is None or account.owner_id == user.pk
+
+
 def account_visible_to(user, account: Account, tree: list[int]) -> bool:
-    """The account page's rule: admins and the owner; anyone else when a contact of the account
-    or of an account under it has a response or a case in their teams."""
-    if visible_team_ids(user) is None or account.owner_id == user.pk:
+    """The account page's rule (_sees_every_contact), asked alone."""
+    if _sees_every_contact(user, account):
         return True
     contacts = ContactRow.objects.filter(account_id__in=tree).order_by()  # not joined to the accounts for their names' order
     ids = contact_ids(list(contacts.values_list("customer_id")), contacts)
@@ -168,7 +174,6 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     contacts = ContactRow.objects.filter(account_id__in=tree)
     rows = _contact_rows(contacts)
     customer_ids = contact_ids(rows, contacts)
-    team_ids = visible_team_ids(user)
     responses = visible_responses(user, customer_ids)
     last_at, last_nps, months = _answers(responses, now - dt.timedelta(days=NPS_WINDOW_DAYS))
     # The contacts' visible cases, per contact: whether they have any (what makes a contact seen) and
@@ -177,7 +182,7 @@ def account_page(user, account: Account, *, tree: list[int] | None = None,
     open_now = Q(status__in=[CaseRow.Status.NEW, CaseRow.Status.IN_PROGRESS])
     per_contact = list(visible_cases(user, customer_ids).order_by().values("customer_id").annotate(
         n=Count("status", filter=open_now), risk=Sum("value_at_risk", filter=open_now)).values_list("customer_id", "n", "risk"))
-    if team_ids is not None and account.owner_id != user.pk:
+    if not _sees_every_contact(user, account):
         # Not the key-account manager: only the contacts they may see count (and are listed), and
         # with none of them the account is not theirs to see.
         seen = set(last_at) | {customer_id for customer_id, _n, _risk in per_contact}
