@@ -14,10 +14,10 @@ A response that opened a case cannot be deleted (Case.response is PROTECT)."""
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection
 
+from core import rollup_triggers
 from surveys.rollups import (
-    TRUNCATE_FUNCTION,
     aggregate_select,
     ces_ease_sql,
     flag_sql,
@@ -136,9 +136,13 @@ def _aggregate(signed_rows: str) -> str:
     return aggregate_select(signed_rows, KEY, COUNTS)
 
 
+CASE_TRIGGERS = {op: f"reporting_closurerollup_{op.lower()}" for op in ("INSERT", "UPDATE", "DELETE")}
+RESPONSE_TRIGGER = "reporting_closurerollup_response"
+
+
 def trigger_sql() -> list[str]:
     """The statements that (re)create the closure rollup's triggers for the current database and TIME_ZONE."""
-    insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
+    insert = rollup_triggers.insert_into(TABLE, COLUMNS)
     if connection.vendor == "postgresql":
         join_n = f"JOIN {RESPONSES} r ON r.id = n.response_id"
         join_o = f"JOIN {RESPONSES} r ON r.id = o.response_id"
@@ -184,172 +188,58 @@ def trigger_sql() -> list[str]:
                 f"({_response_changed('n.', 'o.')}) AND {_closed('c.')}",
             )
         )
-        statements = [
-            f"""CREATE OR REPLACE FUNCTION reporting_closurerollup_cases() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {insert}{case_insert};
-    ELSIF TG_OP = 'UPDATE' THEN
-        {insert}{case_update};
-    ELSE
-        {insert}{case_delete};
-    END IF;
-    RETURN NULL;
-END $$""",
-            f"""CREATE OR REPLACE FUNCTION reporting_closurerollup_responses() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {insert}{response_update};
-    RETURN NULL;
-END $$""",
+        return [
+            rollup_triggers.pg_apply_function("reporting_closurerollup_cases", insert, on_insert=case_insert,
+                                              on_update=case_update, on_delete=case_delete),
+            rollup_triggers.pg_apply_function("reporting_closurerollup_responses", insert, on_update=response_update),
+            rollup_triggers.pg_clear_function("reporting_closurerollup_clear", TABLE),
+            *rollup_triggers.pg_statement_triggers(CASES, "reporting_closurerollup_clear",
+                                                   {"TRUNCATE": "reporting_closurerollup_truncate"}),
+            *rollup_triggers.pg_statement_triggers(CASES, "reporting_closurerollup_cases", CASE_TRIGGERS),
+            *rollup_triggers.pg_statement_triggers(RESPONSES, "reporting_closurerollup_responses",
+                                                   {"UPDATE": RESPONSE_TRIGGER}),
         ]
-        statements += [
-            TRUNCATE_FUNCTION.format(name="reporting_closurerollup_clear", table=TABLE),
-            f"DROP TRIGGER IF EXISTS reporting_closurerollup_truncate ON {CASES}",
-            f"CREATE TRIGGER reporting_closurerollup_truncate AFTER TRUNCATE ON {CASES} FOR EACH STATEMENT EXECUTE FUNCTION reporting_closurerollup_clear()",
-        ]
-        for name, table, op, referencing, function in (
-            (
-                "reporting_closurerollup_insert",
-                CASES,
-                "INSERT",
-                "NEW TABLE AS new_rows",
-                "cases",
-            ),
-            (
-                "reporting_closurerollup_update",
-                CASES,
-                "UPDATE",
-                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                "cases",
-            ),
-            (
-                "reporting_closurerollup_delete",
-                CASES,
-                "DELETE",
-                "OLD TABLE AS old_rows",
-                "cases",
-            ),
-            (
-                "reporting_closurerollup_response",
-                RESPONSES,
-                "UPDATE",
-                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                "responses",
-            ),
-        ):
-            statements += [
-                f"DROP TRIGGER IF EXISTS {name} ON {table}",
-                (
-                    f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {referencing} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION reporting_closurerollup_{function}()"
-                ),
-            ]
-        return statements
 
     # SQLite: row triggers, one delta per case written (compact() folds them).
     def row(sign: int, c: str, r: str, source: str, where: str) -> str:
         values = _values(f"{c}.", f"{r}.")
-        selected = ", ".join(
-            values[k] if k in KEY else f"{sign} * {values[k]}" for k in COLUMNS
-        )
+        selected = ", ".join(values[k] if k in KEY else f"{sign} * {values[k]}" for k in COLUMNS)
         return f"{insert}SELECT {selected}, 1 FROM {source} WHERE {where};"
 
-    by_new = f"{RESPONSES} r", "r.id = NEW.response_id"
-    by_old = f"{RESPONSES} r", "r.id = OLD.response_id"
-    triggers = {
-        ("reporting_closurerollup_insert", CASES, "INSERT", ""): row(
-            1, "NEW", "r", by_new[0], f"{by_new[1]} AND {_closed('NEW.')}"
-        ),
-        ("reporting_closurerollup_delete", CASES, "DELETE", ""): row(
-            -1, "OLD", "r", by_old[0], f"{by_old[1]} AND {_closed('OLD.')}"
-        ),
-        (
-            "reporting_closurerollup_update",
-            CASES,
-            "UPDATE",
-            f" WHEN {_case_changed('NEW.', 'OLD.')}",
-        ): (
-            row(-1, "OLD", "r", by_old[0], f"{by_old[1]} AND {_closed('OLD.')}")
-            + " "
-            + row(1, "NEW", "r", by_new[0], f"{by_new[1]} AND {_closed('NEW.')}")
-        ),
-        (
-            "reporting_closurerollup_response",
-            RESPONSES,
-            "UPDATE",
-            f" WHEN {_response_changed('NEW.', 'OLD.')}",
-        ): (
-            row(
-                -1,
-                "c",
-                "OLD",
-                f"{CASES} c",
-                f"c.response_id = OLD.id AND {_closed('c.')}",
-            )
-            + " "
-            + row(
-                1,
-                "c",
-                "NEW",
-                f"{CASES} c",
-                f"c.response_id = NEW.id AND {_closed('c.')}",
-            )
-        ),
-    }
-    statements = []
-    for (name, table, op, when), body in triggers.items():
-        statements += [
-            f"DROP TRIGGER IF EXISTS {name}",
-            f"CREATE TRIGGER {name} AFTER {op} ON {table} FOR EACH ROW{when} BEGIN {body} END",
-        ]
-    return statements
+    def of_case(sign: int, row_name: str) -> str:
+        return row(sign, row_name, "r", f"{RESPONSES} r", f"r.id = {row_name}.response_id AND {_closed(row_name + '.')}")
+
+    def of_response(sign: int, row_name: str) -> str:
+        return row(sign, "c", row_name, f"{CASES} c", f"c.response_id = {row_name}.id AND {_closed('c.')}")
+
+    return [
+        *rollup_triggers.sqlite_row_triggers(CASES, {
+            CASE_TRIGGERS["INSERT"]: ("INSERT", "", of_case(1, "NEW")),
+            CASE_TRIGGERS["DELETE"]: ("DELETE", "", of_case(-1, "OLD")),
+            CASE_TRIGGERS["UPDATE"]: ("UPDATE", _case_changed("NEW.", "OLD."), of_case(-1, "OLD") + " " + of_case(1, "NEW")),
+        }),
+        *rollup_triggers.sqlite_row_triggers(RESPONSES, {
+            RESPONSE_TRIGGER: ("UPDATE", _response_changed("NEW.", "OLD."),
+                               of_response(-1, "OLD") + " " + of_response(1, "NEW")),
+        }),
+    ]
 
 
 def drop_trigger_sql() -> list[str]:
-    names = [
-        ("reporting_closurerollup_insert", CASES),
-        ("reporting_closurerollup_update", CASES),
-        ("reporting_closurerollup_delete", CASES),
-        ("reporting_closurerollup_response", RESPONSES),
-    ]
-    if connection.vendor == "postgresql":
-        return [
-            *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for name, table in names),
-            "DROP FUNCTION IF EXISTS reporting_closurerollup_cases()",
-            "DROP FUNCTION IF EXISTS reporting_closurerollup_responses()",
-            f"DROP TRIGGER IF EXISTS reporting_closurerollup_truncate ON {CASES}",
-            "DROP FUNCTION IF EXISTS reporting_closurerollup_clear()",
-        ]
-    return [f"DROP TRIGGER IF EXISTS {name}" for name, _ in names]
+    return rollup_triggers.drop_sql(
+        {**{name: CASES for name in CASE_TRIGGERS.values()}, RESPONSE_TRIGGER: RESPONSES,
+         "reporting_closurerollup_truncate": CASES},
+        ("reporting_closurerollup_cases", "reporting_closurerollup_responses", "reporting_closurerollup_clear"))
 
 
 def rebuild() -> int:
-    """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the cases.
-    Writes to cases and responses wait meanwhile (SHARE locks on PostgreSQL). Idempotent.
-    Returns the rows written."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {CASES}, {RESPONSES} IN SHARE MODE")
-        for statement in trigger_sql():
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(
-            f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
-            + _aggregate(
-                _signed(
-                    1,
-                    "c",
-                    "r",
-                    f"{CASES} c JOIN {RESPONSES} r ON r.id = c.response_id",
-                    _closed("c."),
-                )
-            ).replace("true FROM", "false FROM")
-            + " ORDER BY team_id, day"  # a team's days side by side on disk
-        )
-        written = cursor.rowcount
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {TABLE}")
-        return written
+    """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the cases
+    (core.rollup_triggers.rebuild: writes to cases and responses wait meanwhile). Returns the rows
+    written."""
+    return rollup_triggers.rebuild(
+        TABLE, COLUMNS, (CASES, RESPONSES), trigger_sql(),
+        _aggregate(_signed(1, "c", "r", f"{CASES} c JOIN {RESPONSES} r ON r.id = c.response_id", _closed("c."))),
+        "team_id, day")  # a team's days side by side on disk
 
 
 def compact() -> int:

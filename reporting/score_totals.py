@@ -8,9 +8,10 @@ the totals from the responses (`manage.py rollups --rebuild`, also after changin
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection
 
-from surveys.rollups import COUNTS, READ_COLUMNS, TRUNCATE_FUNCTION, aggregate_select, fold, response_values, signed_rows
+from core import rollup_triggers
+from surveys.rollups import COUNTS, READ_COLUMNS, aggregate_select, fold, response_values, signed_rows
 
 TABLE = "reporting_scoretotal"
 RESPONSES = "surveys_surveyresponse"
@@ -32,78 +33,49 @@ def _aggregate(rows: str) -> str:
     return aggregate_select(rows, KEY, COUNTS)
 
 
+TRIGGERS = {op: f"{NAME}_{op.lower()}" for op in ("INSERT", "UPDATE", "DELETE")}
+
+
 def trigger_sql() -> list[str]:
     """The statements that (re)create the triggers for the current database and TIME_ZONE."""
-    insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
+    insert = rollup_triggers.insert_into(TABLE, COLUMNS)
     if connection.vendor == "postgresql":
         moved = f" JOIN old_rows o ON o.id = n.id WHERE {changed_condition('n.', 'o.')}"
-        on_update = _aggregate(signed_rows(1, "n", "new_rows n" + moved) + " UNION ALL "
-                               + signed_rows(-1, "o", "new_rows n" + moved))
-        statements = [
-            f"""CREATE OR REPLACE FUNCTION {NAME}_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {insert}{_aggregate(signed_rows(1, "n", "new_rows n"))};
-    ELSIF TG_OP = 'UPDATE' THEN
-        {insert}{on_update};
-    ELSE
-        {insert}{_aggregate(signed_rows(-1, "o", "old_rows o"))};
-    END IF;
-    RETURN NULL;
-END $$""",
-            TRUNCATE_FUNCTION.format(name=f"{NAME}_clear", table=TABLE),
-            f"DROP TRIGGER IF EXISTS {NAME}_truncate ON {RESPONSES}",
-            f"CREATE TRIGGER {NAME}_truncate AFTER TRUNCATE ON {RESPONSES} FOR EACH STATEMENT EXECUTE FUNCTION {NAME}_clear()",
+        return [
+            rollup_triggers.pg_apply_function(
+                f"{NAME}_apply", insert,
+                on_insert=_aggregate(signed_rows(1, "n", "new_rows n")),
+                on_update=_aggregate(signed_rows(1, "n", "new_rows n" + moved) + " UNION ALL "
+                                     + signed_rows(-1, "o", "new_rows n" + moved)),
+                on_delete=_aggregate(signed_rows(-1, "o", "old_rows o")),
+            ),
+            rollup_triggers.pg_clear_function(f"{NAME}_clear", TABLE),
+            *rollup_triggers.pg_statement_triggers(RESPONSES, f"{NAME}_clear", {"TRUNCATE": f"{NAME}_truncate"}),
+            *rollup_triggers.pg_statement_triggers(RESPONSES, f"{NAME}_apply", TRIGGERS),
         ]
-        for op, referencing in (("INSERT", "NEW TABLE AS new_rows"),
-                                ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-                                ("DELETE", "OLD TABLE AS old_rows")):
-            statements += [
-                f"DROP TRIGGER IF EXISTS {NAME}_{op.lower()} ON {RESPONSES}",
-                f"CREATE TRIGGER {NAME}_{op.lower()} AFTER {op} ON {RESPONSES} REFERENCING {referencing} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {NAME}_apply()",
-            ]
-        return statements
 
     # SQLite: row triggers, one delta per response written (compact() folds them).
     def row(sign: int, p: str) -> str:
         values = response_values(f"{p}.")
         return f"{insert}VALUES ({', '.join(values[k] if k in KEY else f'{sign} * {values[k]}' for k in COLUMNS)}, 1);"
 
-    statements = []
-    for op, body, when in (("INSERT", row(1, "NEW"), ""), ("DELETE", row(-1, "OLD"), ""),
-                           ("UPDATE", row(-1, "OLD") + " " + row(1, "NEW"),
-                            f" WHEN {changed_condition('NEW.', 'OLD.')}")):
-        statements += [
-            f"DROP TRIGGER IF EXISTS {NAME}_{op.lower()}",
-            f"CREATE TRIGGER {NAME}_{op.lower()} AFTER {op} ON {RESPONSES} FOR EACH ROW{when} BEGIN {body} END",
-        ]
-    return statements
+    return rollup_triggers.sqlite_row_triggers(RESPONSES, {
+        TRIGGERS["INSERT"]: ("INSERT", "", row(1, "NEW")),
+        TRIGGERS["DELETE"]: ("DELETE", "", row(-1, "OLD")),
+        TRIGGERS["UPDATE"]: ("UPDATE", changed_condition("NEW.", "OLD."), row(-1, "OLD") + " " + row(1, "NEW")),
+    })
 
 
 def drop_trigger_sql() -> list[str]:
-    if connection.vendor == "postgresql":
-        return [*(f"DROP TRIGGER IF EXISTS {NAME}_{op} ON {RESPONSES}" for op in ("insert", "update", "delete", "truncate")),
-                f"DROP FUNCTION IF EXISTS {NAME}_apply()", f"DROP FUNCTION IF EXISTS {NAME}_clear()"]
-    return [f"DROP TRIGGER IF EXISTS {NAME}_{op}" for op in ("insert", "update", "delete")]
+    return rollup_triggers.drop_sql({name: RESPONSES for name in (*TRIGGERS.values(), f"{NAME}_truncate")},
+                                    (f"{NAME}_apply", f"{NAME}_clear"))
 
 
 def rebuild() -> int:
-    """Recreate the triggers (with the current TIME_ZONE) and every total from the responses, writes
-    to responses waiting meanwhile (SHARE lock on PostgreSQL). Idempotent. Returns the rows written."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {RESPONSES} IN SHARE MODE")
-        for statement in trigger_sql():
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
-                       + _aggregate(signed_rows(1, "r", f"{RESPONSES} r")).replace("true FROM", "false FROM")
-                       + " ORDER BY day")
-        written = cursor.rowcount
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {TABLE}")
-        return written
+    """Recreate the triggers (with the current TIME_ZONE) and every total from the responses
+    (core.rollup_triggers.rebuild). Returns the rows written."""
+    return rollup_triggers.rebuild(TABLE, COLUMNS, (RESPONSES,), trigger_sql(),
+                                   _aggregate(signed_rows(1, "r", f"{RESPONSES} r")), "day")
 
 
 def compact() -> int:

@@ -24,9 +24,10 @@ after changing TIME_ZONE or loading tags with the triggers off)."""
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import connection
 
-from surveys.rollups import TRUNCATE_FUNCTION, aggregate_select, flag_sql, fold, local_day_sql, response_values
+from core import rollup_triggers
+from surveys.rollups import aggregate_select, flag_sql, fold, local_day_sql, response_values
 from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST
 
 TABLE = "reporting_themerollup"
@@ -77,65 +78,44 @@ def _aggregate(rows: str) -> str:
     return aggregate_select(rows, KEY, COUNTS)
 
 
-def _pg_function(name: str, on_insert: str, on_update: str, on_delete: str) -> str:
-    insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
-    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {insert}{_aggregate(on_insert)};
-    ELSIF TG_OP = 'UPDATE' THEN
-        {insert}{_aggregate(on_update)};
-    ELSE
-        {insert}{_aggregate(on_delete)};
-    END IF;
-    RETURN NULL;
-END $$"""
+SOURCES = ((TAGS, f"{NAME}_tags"), (RESPONSES, f"{NAME}_responses"))  # each table and its triggers' prefix
 
 
-def _pg_triggers(table: str, prefix: str, function: str) -> list[str]:
-    statements = []
-    for op, referencing in (("INSERT", "NEW TABLE AS new_rows"),
-                            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-                            ("DELETE", "OLD TABLE AS old_rows")):
-        statements += [
-            f"DROP TRIGGER IF EXISTS {prefix}_{op.lower()} ON {table}",
-            f"CREATE TRIGGER {prefix}_{op.lower()} AFTER {op} ON {table} REFERENCING {referencing} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-        ]
-    return statements
+def _names(prefix: str, ops=("INSERT", "UPDATE", "DELETE")) -> dict[str, str]:
+    return {op: f"{prefix}_{op.lower()}" for op in ops}
 
 
 def trigger_sql() -> list[str]:
     """The statements that (re)create the triggers for the current database and TIME_ZONE."""
-    tags, responses = f"{NAME}_tags", f"{NAME}_responses"
+    insert = rollup_triggers.insert_into(TABLE, COLUMNS)
+    tags, responses = (prefix for _table, prefix in SOURCES)
     if connection.vendor == "postgresql":
         tag_moved = f"new_rows n JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', TAG_COLUMNS)}"
         tag_pairs = f"{{rows}} JOIN {RESPONSES} r ON r.id = t.response_id"
         response_moved = f"new_rows n JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', RESPONSE_COLUMNS)}"
         response_pairs = f"{{rows}} JOIN {TAGS} t ON t.response_id = r.id"
         statements = [
-            _pg_function(
-                f"{tags}_apply",
-                _signed(1, tag_pairs.format(rows="new_rows t")),
-                _signed(1, tag_pairs.format(rows=f"(SELECT n.* FROM {tag_moved}) t"))
-                + " UNION ALL " + _signed(-1, tag_pairs.format(rows=f"(SELECT o.* FROM {tag_moved}) t")),
-                _signed(-1, tag_pairs.format(rows="old_rows t")),
+            rollup_triggers.pg_apply_function(
+                f"{tags}_apply", insert,
+                on_insert=_aggregate(_signed(1, tag_pairs.format(rows="new_rows t"))),
+                on_update=_aggregate(_signed(1, tag_pairs.format(rows=f"(SELECT n.* FROM {tag_moved}) t"))
+                                     + " UNION ALL " + _signed(-1, tag_pairs.format(rows=f"(SELECT o.* FROM {tag_moved}) t"))),
+                on_delete=_aggregate(_signed(-1, tag_pairs.format(rows="old_rows t"))),
             ),
-            _pg_function(
-                f"{responses}_apply",
-                _signed(1, response_pairs.format(rows="new_rows r")),
-                _signed(1, response_pairs.format(rows=f"(SELECT n.* FROM {response_moved}) r"))
-                + " UNION ALL " + _signed(-1, response_pairs.format(rows=f"(SELECT o.* FROM {response_moved}) r")),
-                _signed(-1, response_pairs.format(rows="old_rows r")),
+            rollup_triggers.pg_apply_function(
+                f"{responses}_apply", insert,
+                on_insert=_aggregate(_signed(1, response_pairs.format(rows="new_rows r"))),
+                on_update=_aggregate(_signed(1, response_pairs.format(rows=f"(SELECT n.* FROM {response_moved}) r"))
+                                     + " UNION ALL "
+                                     + _signed(-1, response_pairs.format(rows=f"(SELECT o.* FROM {response_moved}) r"))),
+                on_delete=_aggregate(_signed(-1, response_pairs.format(rows="old_rows r"))),
             ),
-            TRUNCATE_FUNCTION.format(name=f"{NAME}_clear", table=TABLE),
+            rollup_triggers.pg_clear_function(f"{NAME}_clear", TABLE),
         ]
-        for table, prefix in ((TAGS, tags), (RESPONSES, responses)):
+        for table, prefix in SOURCES:
             statements += [
-                f"DROP TRIGGER IF EXISTS {prefix}_truncate ON {table}",
-                f"CREATE TRIGGER {prefix}_truncate AFTER TRUNCATE ON {table} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION {NAME}_clear()",
-                *_pg_triggers(table, prefix, f"{prefix}_apply"),
+                *rollup_triggers.pg_statement_triggers(table, f"{NAME}_clear", _names(prefix, ("TRUNCATE",))),
+                *rollup_triggers.pg_statement_triggers(table, f"{prefix}_apply", _names(prefix)),
             ]
         return statements
 
@@ -143,7 +123,7 @@ def trigger_sql() -> list[str]:
     def pairs(sign: int, t: str, r: str, source: str) -> str:
         values = _values(f"{t}.", f"{r}.")
         selected = ", ".join(values[k] if k in KEY else f"{sign} * {values[k]}" for k in COLUMNS)
-        return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) SELECT {selected}, 1 FROM {source};"
+        return f"{insert}SELECT {selected}, 1 FROM {source};"
 
     def of_tag(sign: int, row: str) -> str:
         return pairs(sign, row, "r", f"{RESPONSES} r WHERE r.id = {row}.response_id")
@@ -152,48 +132,30 @@ def trigger_sql() -> list[str]:
         return pairs(sign, "t", row, f"{TAGS} t WHERE t.response_id = {row}.id")
 
     statements = []
-    for table, prefix, body, columns in ((TAGS, tags, of_tag, TAG_COLUMNS), (RESPONSES, responses, of_response,
-                                                                              RESPONSE_COLUMNS)):
-        for op, sql, when in (("INSERT", body(1, "NEW"), ""), ("DELETE", body(-1, "OLD"), ""),
-                              ("UPDATE", body(-1, "OLD") + " " + body(1, "NEW"),
-                               f" WHEN {_changed('NEW.', 'OLD.', columns)}")):
-            statements += [
-                f"DROP TRIGGER IF EXISTS {prefix}_{op.lower()}",
-                f"CREATE TRIGGER {prefix}_{op.lower()} AFTER {op} ON {table} FOR EACH ROW{when} BEGIN {sql} END",
-            ]
+    for (table, prefix), body, columns in zip(SOURCES, (of_tag, of_response), (TAG_COLUMNS, RESPONSE_COLUMNS)):
+        names = _names(prefix)
+        statements += rollup_triggers.sqlite_row_triggers(table, {
+            names["INSERT"]: ("INSERT", "", body(1, "NEW")),
+            names["DELETE"]: ("DELETE", "", body(-1, "OLD")),
+            names["UPDATE"]: ("UPDATE", _changed("NEW.", "OLD.", columns), body(-1, "OLD") + " " + body(1, "NEW")),
+        })
     return statements
 
 
 def drop_trigger_sql() -> list[str]:
-    tags, responses = f"{NAME}_tags", f"{NAME}_responses"
-    if connection.vendor == "postgresql":
-        return [*(f"DROP TRIGGER IF EXISTS {prefix}_{op} ON {table}"
-                  for table, prefix in ((TAGS, tags), (RESPONSES, responses))
-                  for op in ("insert", "update", "delete", "truncate")),
-                f"DROP FUNCTION IF EXISTS {tags}_apply()", f"DROP FUNCTION IF EXISTS {responses}_apply()",
-                f"DROP FUNCTION IF EXISTS {NAME}_clear()"]
-    return [f"DROP TRIGGER IF EXISTS {prefix}_{op}" for prefix in (tags, responses)
-            for op in ("insert", "update", "delete")]
+    ops = ("INSERT", "UPDATE", "DELETE", "TRUNCATE") if connection.vendor == "postgresql" else ("INSERT", "UPDATE", "DELETE")
+    return rollup_triggers.drop_sql({name: table for table, prefix in SOURCES for name in _names(prefix, ops).values()},
+                                    (*(f"{prefix}_apply" for _table, prefix in SOURCES), f"{NAME}_clear"))
 
 
 def rebuild() -> int:
     """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the tags and
-    their responses, writes to both waiting meanwhile (SHARE locks on PostgreSQL), so no delta is
-    lost or counted twice. Idempotent. Returns the rows written."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {TAGS}, {RESPONSES} IN SHARE MODE")
-        for statement in trigger_sql():
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
-                       + _aggregate(_signed(1, f"{TAGS} t JOIN {RESPONSES} r ON r.id = t.response_id"))
-                       .replace("true FROM", "false FROM")
-                       + " ORDER BY team_id, day")  # a team's days side by side on disk
-        written = cursor.rowcount
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {TABLE}")
-        return written
+    their responses (core.rollup_triggers.rebuild: writes to both wait meanwhile). Returns the rows
+    written."""
+    return rollup_triggers.rebuild(
+        TABLE, COLUMNS, (TAGS, RESPONSES), trigger_sql(),
+        _aggregate(_signed(1, f"{TAGS} t JOIN {RESPONSES} r ON r.id = t.response_id")),
+        "team_id, day")  # a team's days side by side on disk
 
 
 def compact() -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection, transaction
 
+from core import rollup_triggers
 from surveys.vocabulary import DETRACTOR_AT_MOST, PASSIVE_AT_LEAST, PROMOTER_AT_LEAST
 
 TABLE = "surveys_scorerollup"
@@ -172,11 +173,7 @@ def _signed(sign: int, alias: str, source: str, where: str = "") -> str:
 
 
 # TRUNCATE fires no row or transition-table trigger: emptying the rows empties their rollup.
-TRUNCATE_FUNCTION = """CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM {table};
-    RETURN NULL;
-END $$"""
+TRIGGERS = {op: f"surveys_scorerollup_{op.lower()}" for op in ("INSERT", "UPDATE", "DELETE")}
 
 
 def trigger_sql(counts: tuple[str, ...] = ROLLUP_COUNTS,
@@ -185,87 +182,39 @@ def trigger_sql(counts: tuple[str, ...] = ROLLUP_COUNTS,
     `counts` and `read_columns`: the rollup's columns and what they read, today's unless an
     earlier shape's is asked for (surveys migration 0021 going back, to the columns before it)."""
     columns = (*KEY, *counts)
-    insert = f"INSERT INTO {TABLE} ({', '.join(columns)}, fresh) "
+    insert = rollup_triggers.insert_into(TABLE, columns)
     if connection.vendor == "postgresql":
-        on_insert = aggregate_select(_signed(1, "n", "new_rows n"), KEY, counts)
-        on_delete = aggregate_select(_signed(-1, "o", "old_rows o"), KEY, counts)
         moved = f" JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', read_columns)}"
-        on_update = aggregate_select(
-            _signed(1, "n", "new_rows n" + moved)
-            + " UNION ALL "
-            + _signed(-1, "o", "new_rows n" + moved),
-            KEY, counts,
-        )
-        function = f"""
-CREATE OR REPLACE FUNCTION surveys_scorerollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {insert}{on_insert};
-    ELSIF TG_OP = 'UPDATE' THEN
-        {insert}{on_update};
-    ELSE
-        {insert}{on_delete};
-    END IF;
-    RETURN NULL;
-END $$"""
-        statements = [
-            function,
-            TRUNCATE_FUNCTION.format(name="surveys_scorerollup_clear", table=TABLE),
-            f"DROP TRIGGER IF EXISTS surveys_scorerollup_truncate ON {RESPONSES}",
-            f"CREATE TRIGGER surveys_scorerollup_truncate AFTER TRUNCATE ON {RESPONSES} FOR EACH STATEMENT EXECUTE FUNCTION surveys_scorerollup_clear()",
+        return [
+            rollup_triggers.pg_apply_function(
+                "surveys_scorerollup_apply", insert,
+                on_insert=aggregate_select(_signed(1, "n", "new_rows n"), KEY, counts),
+                on_update=aggregate_select(_signed(1, "n", "new_rows n" + moved) + " UNION ALL "
+                                           + _signed(-1, "o", "new_rows n" + moved), KEY, counts),
+                on_delete=aggregate_select(_signed(-1, "o", "old_rows o"), KEY, counts),
+            ),
+            rollup_triggers.pg_clear_function("surveys_scorerollup_clear", TABLE),
+            *rollup_triggers.pg_statement_triggers(RESPONSES, "surveys_scorerollup_clear",
+                                                   {"TRUNCATE": "surveys_scorerollup_truncate"}),
+            *rollup_triggers.pg_statement_triggers(RESPONSES, "surveys_scorerollup_apply", TRIGGERS),
         ]
-        for op, referencing in (
-            ("INSERT", "NEW TABLE AS new_rows"),
-            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-            ("DELETE", "OLD TABLE AS old_rows"),
-        ):
-            name = f"surveys_scorerollup_{op.lower()}"
-            statements += [
-                f"DROP TRIGGER IF EXISTS {name} ON {RESPONSES}",
-                (
-                    f"CREATE TRIGGER {name} AFTER {op} ON {RESPONSES} REFERENCING {referencing} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION surveys_scorerollup_apply()"
-                ),
-            ]
-        return statements
 
     # SQLite: row triggers, one delta per response written (compact() folds them).
     def row(sign: int, p: str) -> str:
         values = _values(f"{p}.")
         return f"{insert}VALUES ({', '.join(values[k] if k in KEY else f'{sign} * {values[k]}' for k in columns)}, 1);"
 
-    statements = []
-    for op, body, when in (
-        ("INSERT", row(1, "NEW"), ""),
-        ("DELETE", row(-1, "OLD"), ""),
-        (
-            "UPDATE",
-            row(-1, "OLD") + " " + row(1, "NEW"),
-            f" WHEN {_changed('NEW.', 'OLD.', read_columns)}",
-        ),
-    ):
-        name = f"surveys_scorerollup_{op.lower()}"
-        statements += [
-            f"DROP TRIGGER IF EXISTS {name}",
-            f"CREATE TRIGGER {name} AFTER {op} ON {RESPONSES} FOR EACH ROW{when} BEGIN {body} END",
-        ]
-    return statements
+    return rollup_triggers.sqlite_row_triggers(RESPONSES, {
+        TRIGGERS["INSERT"]: ("INSERT", "", row(1, "NEW")),
+        TRIGGERS["DELETE"]: ("DELETE", "", row(-1, "OLD")),
+        TRIGGERS["UPDATE"]: ("UPDATE", _changed("NEW.", "OLD.", read_columns), row(-1, "OLD") + " " + row(1, "NEW")),
+    })
 
 
 def drop_trigger_sql() -> list[str]:
-    if connection.vendor == "postgresql":
-        return [
-            *(
-                f"DROP TRIGGER IF EXISTS surveys_scorerollup_{op} ON {RESPONSES}"
-                for op in ("insert", "update", "delete", "truncate")
-            ),
-            "DROP FUNCTION IF EXISTS surveys_scorerollup_apply()",
-            "DROP FUNCTION IF EXISTS surveys_scorerollup_clear()",
-        ]
-    return [
-        f"DROP TRIGGER IF EXISTS surveys_scorerollup_{op}"
-        for op in ("insert", "update", "delete")
-    ]
+    return rollup_triggers.drop_sql(
+        {name: RESPONSES for name in (*TRIGGERS.values(), "surveys_scorerollup_truncate")},
+        ("surveys_scorerollup_apply", "surveys_scorerollup_clear"))
 
 
 def _folded(
@@ -281,27 +230,11 @@ def _folded(
 
 
 def rebuild() -> int:
-    """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the responses.
-    Writes to responses wait meanwhile (SHARE lock on PostgreSQL), so no delta is lost or counted
-    twice. Idempotent: run it again and the rollup is the same. Returns the rows written."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"LOCK TABLE {RESPONSES} IN SHARE MODE")
-        for statement in trigger_sql():
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(
-            f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}, fresh) "
-            + aggregate_select(_signed(1, "r", f"{RESPONSES} r"), KEY, ROLLUP_COUNTS).replace(
-                "true FROM", "false FROM"
-            )
-            + " ORDER BY team_id, day"  # a team's days side by side on disk
-        )
-        written = cursor.rowcount
-        cursor.execute(
-            f"ANALYZE {TABLE}"
-        )  # the planner's row counts, before autovacuum gets to it
-        return written
+    """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the responses
+    (core.rollup_triggers.rebuild). Returns the rows written."""
+    return rollup_triggers.rebuild(TABLE, COLUMNS, (RESPONSES,), trigger_sql(),
+                                   aggregate_select(_signed(1, "r", f"{RESPONSES} r"), KEY, ROLLUP_COUNTS),
+                                   "team_id, day")  # a team's days side by side on disk
 
 
 # For rollups at another level of the same counts (reporting.score_totals: every team together).
