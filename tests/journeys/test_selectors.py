@@ -309,3 +309,37 @@ def test_the_top_themes_read_the_theme_rollup_and_equal_the_tags_joined_to_their
         assert sorted((label, n) for stage, label, n in by_stage(from_rollup) if stage == buy.pk) == expected[buy.pk]
         assert sorted((label, n) for stage, label, n in by_stage(from_rollup) if stage == receive.pk) == [
             ("Late delivery", 1), ("Price", 1)]
+
+
+def test_the_tags_joined_to_their_responses_read_only_the_periods_months_of_the_responses(mapped):
+    """A journey that maps a source (the theme rollup has none): the top themes from the tags
+    joined to their responses, the responses bounded by the period too, so PostgreSQL reads only
+    the period's monthly partitions (joined by id alone it read every month's). The same counts,
+    for a manager and for an admin: a tag in the period counted, one of a response a month
+    earlier not."""
+    from core import partitions
+    from reporting.selectors import journeys as journey_selectors
+    from tests.factories import ResponseThemeFactory, ThemeFactory
+
+    smap = stage_map(mapped.journey)
+    assert smap.all_sources  # the direct join, not the rollup
+    buy = mapped.stages[0]
+    next_month = partitions.add_months(partitions.month_start(dt.datetime.now(dt.UTC).date()), 1)
+    start = dt.datetime.combine(next_month, dt.time(12), tzinfo=dt.UTC)
+    late, price = ThemeFactory(name="Late delivery"), ThemeFactory(name="Price")
+    inside = b.response(mapped.north, at=start + dt.timedelta(days=3), nps=2, touchpoint="Checkout")
+    before = b.response(mapped.north, at=start - dt.timedelta(days=20), nps=2, touchpoint="Checkout")
+    ResponseThemeFactory(response=inside, theme=late)
+    ResponseThemeFactory(response=before, theme=price)
+    responses = "surveys_surveyresponse"
+    for team_ids in (frozenset({mapped.north.pk}), None):
+        filters = ReportFilters(team_ids=team_ids, start=start, end=start + dt.timedelta(days=10))
+        with CaptureQueriesContext(connection) as captured:
+            rows = journey_selectors._theme_counts(filters, smap)
+        assert [(r["stage"], r["label"], r["n"]) for r in rows] == [(buy.pk, "Late delivery", 1)]
+        (query,) = captured.captured_queries
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + query["sql"])
+            plan = "\n".join(row for (row,) in cursor.fetchall())
+        read = sorted({word for word in plan.split() if word.startswith(f"{responses}_p") or word == f"{responses}_default"})
+        assert read == [partitions.partition_name(responses, next_month)]
