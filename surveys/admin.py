@@ -117,6 +117,11 @@ class SurveyAdmin(admin.ModelAdmin):
     list_filter = ["source"]
     search_fields = ["name", "external_id"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A survey's responses came through its source and name it: moved to another source, the
+        # survey would no longer be theirs (the theme rollup reads a response's source from its survey).
+        return ("source",) if obj is not None else ()
+
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):

@@ -273,15 +273,18 @@ def test_the_rollup_and_the_responses_give_the_same_stage_figures(mapped):
         assert len(from_rollup) >= 3
 
 
-def test_the_top_themes_read_the_theme_rollup_and_equal_the_tags_joined_to_their_responses(mapped):
-    """A journey that maps no source: each stage's top themes from the daily theme rollup (the
-    page's whole local days) equal those counted from the tags and their responses (a bound that
-    is not a midnight, which the rollup cannot answer), for a manager and for an admin."""
+@pytest.mark.parametrize("maps_a_source", [False, True])
+def test_the_top_themes_read_the_theme_rollup_and_equal_the_tags_joined_to_their_responses(mapped, maps_a_source):
+    """Each stage's top themes from the daily theme rollup (the page's whole local days) equal
+    those counted from the tags and their responses (a bound that is not a midnight, which the
+    rollup cannot answer), for a manager and for an admin; with the journey's source mapping (the
+    rollup reads each survey's source) and without it."""
     from journeys.models import StageMapping
     from reporting.selectors import journeys as journey_selectors
     from tests.factories import ResponseThemeFactory, ThemeFactory
 
-    StageMapping.objects.filter(journey=mapped.journey, kind=StageMapping.Kind.SOURCE).delete()
+    if not maps_a_source:
+        StageMapping.objects.filter(journey=mapped.journey, kind=StageMapping.Kind.SOURCE).delete()
     late, rude, price = (ThemeFactory(name=name) for name in ("Late delivery", "Rude staff", "Price"))
     for touchpoint, themes in (("Checkout", (late, rude, late)), ("Delivery", (late, price)), ("Store", (rude,))):
         for response, theme in zip(SurveyResponse.objects.filter(touchpoint=touchpoint, team=mapped.north), themes):
@@ -289,7 +292,7 @@ def test_the_top_themes_read_the_theme_rollup_and_equal_the_tags_joined_to_their
     south = SurveyResponse.objects.get(team=mapped.south)
     ResponseThemeFactory(response=south, theme=price)
     smap = stage_map(mapped.journey)
-    assert not smap.all_sources
+    assert bool(smap.all_sources) == maps_a_source
     buy, receive, _get_help = mapped.stages
     for team_ids, expected in ((frozenset({mapped.north.pk}), {buy.pk: [("Late delivery", 2), ("Rude staff", 1)]}),
                                (None, {buy.pk: [("Late delivery", 2), ("Price", 1), ("Rude staff", 1)]})):
@@ -312,8 +315,8 @@ def test_the_top_themes_read_the_theme_rollup_and_equal_the_tags_joined_to_their
 
 
 def test_the_tags_joined_to_their_responses_read_only_the_periods_months_of_the_responses(mapped):
-    """A journey that maps a source (the theme rollup has none): the top themes from the tags
-    joined to their responses, the responses bounded by the period too, so PostgreSQL reads only
+    """A period the theme rollup cannot answer (bounds that are not local midnights): the top
+    themes from the tags joined to their responses, the responses bounded by the period too, so PostgreSQL reads only
     the period's monthly partitions (joined by id alone it read every month's). The same counts,
     for a manager and for an admin: a tag in the period counted, one of a response a month
     earlier not."""
@@ -322,7 +325,6 @@ def test_the_tags_joined_to_their_responses_read_only_the_periods_months_of_the_
     from tests.factories import ResponseThemeFactory, ThemeFactory
 
     smap = stage_map(mapped.journey)
-    assert smap.all_sources  # the direct join, not the rollup
     buy = mapped.stages[0]
     next_month = partitions.add_months(partitions.month_start(dt.datetime.now(dt.UTC).date()), 1)
     start = dt.datetime.combine(next_month, dt.time(12), tzinfo=dt.UTC)
