@@ -1,0 +1,44 @@
+"""A foreign key into a table partitioned by time whose joins name the partition too.
+
+A join on the id alone cannot tell PostgreSQL which partition holds the row: it probes the id index
+of every partition (docs/deployment.md, "What a join on id alone costs"). When the referencing row
+keeps a copy of the referenced row's time (kept by the database: cases.response_keys for a case's
+opening response), `PartitionForeignKey(..., time_field="response_answered_at", to_time_field=
+"answered_at")` adds `referenced.answered_at = referencing.response_answered_at` to the ON clause
+of every join Django makes through the key, forward (select_related, filters, values) or reverse.
+PostgreSQL then prunes: at planning time when the time is a constant, at run time (each probe of a
+nested loop) when it comes from the joined row.
+
+Everything else is an ordinary ForeignKey: the column, its writes, `instance.<name>` (a lookup by id,
+which does not read the copy: an instance in memory may hold a stale one) and on_delete. The copy
+must equal the referenced row's time: a row whose copy differs is not joined (an inner join drops
+it), which is why the copy is kept by triggers, not by the code that writes."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.sql.where import AND, WhereNode
+
+
+class PartitionForeignKey(models.ForeignKey):
+    def __init__(self, *args, time_field: str, to_time_field: str, **kwargs):
+        self.time_field = time_field
+        self.to_time_field = to_time_field
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["time_field"] = self.time_field
+        kwargs["to_time_field"] = self.to_time_field
+        return name, path, args, kwargs
+
+    def get_extra_restriction(self, alias, related_alias):
+        """`alias` is the referenced table's, `related_alias` the referencing one's (a reverse join
+        swaps them back: ForeignObjectRel.get_extra_restriction). A subquery pushdown passes no
+        alias for one side: the join then stays on the id alone, as before."""
+        if alias is None or related_alias is None:
+            return None
+        to_field = self.remote_field.model._meta.get_field(self.to_time_field)
+        from_field = self.model._meta.get_field(self.time_field)
+        same = to_field.get_lookup("exact")(to_field.get_col(alias), from_field.get_col(related_alias))
+        return WhereNode([same], connector=AND)
