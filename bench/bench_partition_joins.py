@@ -31,7 +31,8 @@ from bench import child as child_process
 DB_NAME = os.environ.get("BENCH_PARTITION_JOINS_DB", "closeloop_bench_partition_joins")
 LOCK = "/tmp/bench.lock"
 R = "surveys_surveyresponse"
-JOIN_ON_TIME = f' AND ("{R}"."answered_at" = ("cases_case"."response_answered_at"))'
+JOIN_ON_TIME = (f' AND (("{R}"."answered_at" >= ("cases_case"."response_answered_at") '
+                f'AND "{R}"."answered_at" <= ("cases_case"."response_answered_at")))')
 PAGE = 25
 
 

@@ -55,7 +55,8 @@ def explain(sql: str, analyze: bool) -> str:
         return "\n".join(row for (row,) in cursor.fetchall())
 
 
-JOIN_ON_TIME = f' AND ("{R}"."answered_at" = ("cases_case"."response_answered_at"))'
+JOIN_ON_TIME = (f' AND (("{R}"."answered_at" >= ("cases_case"."response_answered_at") '
+                f'AND "{R}"."answered_at" <= ("cases_case"."response_answered_at")))')
 
 
 def read_partitions(plan: str) -> list[str]:
