@@ -13,8 +13,8 @@ comes from the joined row.
 Two inequalities rather than one equality, for the planner's estimates: it takes the id match and
 the time match as independent, and an equality of two near-unique columns multiplied the join's
 estimate by about one in a million (one row expected where 113 came), so the inbox lost its plan
-that stops after one page and the API list hash-joined every case to every response (612 ms
-against 48 ms, docs/benchmarks_partitions.md). Each inequality between two columns is estimated at
+that stops after one page and the API list hash-joined every case to every response (501 ms
+against 40 ms at 100,000 cases, docs/benchmarks_partitions.md). Each inequality between two columns is estimated at
 one in three: a ninth of the rows expected, and the same plans as the join on id alone. The index
 scan and the pruning see the same bounds (one month, one row).
 

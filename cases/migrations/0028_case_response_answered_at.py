@@ -7,10 +7,10 @@ join on id alone costs").
 
 The column is added nullable (no table rewrite); then the triggers are created again and every case
 is filled from its response in one UPDATE joined to the responses (cases.response_keys.backfill),
-which writes every case once: a new version of each row, so at 1,000,000 cases about as long as
-cases 0023's fill (expect a minute or two on this kind of machine, with the cases table locked
-against writes meanwhile) and a table about twice its size until autovacuum reclaims the old
-versions. The change of Case.response's class is the state's alone (the column, its index and its
+which writes every case once: a new version of each row. Measured 10-12 s for 100,000 cases
+(bench.bench_partition_joins, 2 cores, docs/benchmarks_partitions.md), so about 2 minutes at
+1,000,000, with the cases table locked against writes meanwhile, and a table about twice its size
+until autovacuum reclaims the old versions. The change of Case.response's class is the state's alone (the column, its index and its
 missing constraint are unchanged). The way back drops the column and installs cases 0023's triggers
 again."""
 
