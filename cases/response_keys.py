@@ -11,7 +11,7 @@ Why triggers, like the rollups (surveys.rollups): cases are written by the openi
 loads, the demo and tests; responses by recording, imports and QuerySet.update(). The triggers see
 all of them:
 - a case inserted, or updated so that its response or these columns change (a Django save() of a
-  stale instance writes them too): the three columns are read again from its response;
+  stale instance writes them too): the columns are read again from its response;
 - a response whose touchpoint, survey, source or answer time changes: its cases follow. On
   PostgreSQL an UPDATE that moves a response to another month's partition is run as a DELETE from
   the old partition and an INSERT into the new one, and fires no AFTER UPDATE row trigger: an AFTER
@@ -111,8 +111,8 @@ def drop_trigger_sql() -> list[str]:
 def backfill(columns: dict[str, str] = COLUMNS) -> None:
     """Every case's columns from its response (after a bulk load without triggers; idempotent).
     One statement: on PostgreSQL an UPDATE joined to the responses that writes only the cases whose
-    copy differs (a hash join of the cases to the responses: about a minute per million cases when
-    every case is written, seconds when none is)."""
+    copy differs (a hash join of the cases to the responses: 10-12 s for 100,000 cases when every
+    case is written, about 2 minutes a million, docs/benchmarks_partitions.md)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
