@@ -272,6 +272,15 @@ def fill(n_responses: int) -> dict:
     fill_cases = time.monotonic() - started - fill_customers - fill_responses
     fields_started = time.monotonic()
     report_fields()
+    # The cases' copies of their responses' keys and answer time (cases.response_keys), which the
+    # load's triggers did not write: a join of a case to its response matches on the answer time.
+    from cases import response_keys
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    response_keys.backfill()
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = DEFAULT")
     fill_fields = time.monotonic() - fields_started
     # The load ran with triggers off (session_replication_role = replica), the rollups' too: build
     # them from the rows, as `manage.py rollups --rebuild` does after any bulk load.

@@ -10,10 +10,15 @@ manager's journey map and KPI page (index-only; about 150 MB at 1,000,000 cases)
 from django.db import migrations, models
 
 
+# The columns this migration adds and keeps (cases 0028 adds the response's answered_at): pinned, so
+# a fresh migrate installs here the triggers of the columns that exist at this point.
+COLUMNS = {"response_touchpoint": "touchpoint", "response_survey_id": "survey_id", "response_source_id": "source_id"}
+
+
 def install(apps, schema_editor):
     from cases import response_keys
 
-    response_keys.install()
+    response_keys.install(COLUMNS)
 
 
 def uninstall(apps, schema_editor):

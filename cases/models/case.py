@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Priority, SlaPolicy, Team
 from alerts.models import Alert
 from cases.ordering import next_due_expression, sort_indexes
+from core.partition_fk import PartitionForeignKey
 from surveys.models import Customer, SurveyResponse
 
 from cases.models.taxonomy import RootCause
@@ -95,9 +96,12 @@ class Case(models.Model):
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", db_index=False
     )
     # The database constraints of the response foreign keys point at the response keys on
-    # PostgreSQL, where responses are partitioned (core.partition_refs).
-    response = models.ForeignKey(SurveyResponse, on_delete=models.PROTECT, related_name="opened_cases",
-                                 db_constraint=False)
+    # PostgreSQL, where responses are partitioned (core.partition_refs). Joins through it (the
+    # inbox's select_related, the case page, the API) match the response's answered_at too, from
+    # response_answered_at below, so PostgreSQL reads one month's partition (core.partition_fk).
+    response = PartitionForeignKey(SurveyResponse, on_delete=models.PROTECT, related_name="opened_cases",
+                                   db_constraint=False, time_field="response_answered_at",
+                                   to_time_field="answered_at")
     responses = models.ManyToManyField(SurveyResponse, through="CaseResponse", related_name="cases")
     alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases", db_index=False)
@@ -149,12 +153,15 @@ class Case(models.Model):
     )  # not indexed: read through the case, never looked up by the response
     answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
     answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
-    # The opening response's touchpoint, survey and webhook source, kept by database triggers
-    # (cases.response_keys) whatever writes the case or the response: the journey map chooses a
-    # case's stage from them without reading the response.
+    # The opening response's touchpoint, survey, webhook source and answer time, kept by database
+    # triggers (cases.response_keys) whatever writes the case or the response: the journey map
+    # chooses a case's stage from them without reading the response, and a join to the response
+    # names its partition by the answer time. In memory an instance's copy may be stale (the
+    # database writes it): read the response's own.
     response_touchpoint = models.CharField(max_length=120, blank=True, default="", editable=False)
     response_survey_id = models.IntegerField(null=True, blank=True, editable=False)
     response_source_id = models.IntegerField(null=True, blank=True, editable=False)
+    response_answered_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
     # and whether the person closing took one of them (None: nothing was suggested).
     root_cause_suggestions = models.JSONField(default=list, blank=True)

@@ -1,14 +1,20 @@
-"""The opening response's touchpoint, survey and source stored on its case (cases.response_keys):
-kept right by the database whatever writes the case or the response. The journey map groups cases
-by stage from them (tests/journeys/test_selectors.py checks its figures against the responses)."""
+"""The opening response's touchpoint, survey, source and answer time stored on its case
+(cases.response_keys): kept right by the database whatever writes the case or the response. The
+journey map groups cases by stage from them (tests/journeys/test_selectors.py checks its figures
+against the responses); a join of a case to its response names the response's partition by the
+answer time (tests/inbox/test_partition_pruning.py)."""
 
 from __future__ import annotations
+
+import importlib
+from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
 
 from cases import response_keys
 from cases.models import Case
+from core import partitions
 from surveys.models import SurveyResponse
 from tests.factories import (
     CaseFactory,
@@ -84,3 +90,66 @@ def test_rollups_rebuild_copies_the_keys_of_cases_loaded_without_triggers():
     call_command("rollups", "--rebuild", stdout=out)
     assert keys(case.pk) == ("Delivery", response.survey_id, response.source_id)
     assert "Copied the cases' response keys" in out.getvalue()
+
+
+# --- The answer time (cases 0028): what a join names the response's partition by -----------------
+
+R = "surveys_surveyresponse"
+FEB, JUN = datetime(2024, 2, 10, 9, 30, tzinfo=UTC), datetime(2024, 6, 10, 14, 0, tzinfo=UTC)
+
+
+def answered_at(case_pk: int):
+    return Case.objects.filter(pk=case_pk).values_list("response_answered_at", flat=True).get()
+
+
+@pytest.fixture
+def months():
+    """February and June 2024 as partitions of their own (rolled back with the test)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for month in (date(2024, 2, 1), date(2024, 6, 1)):
+                partitions.create_partition(cursor, R, "answered_at", month)
+
+
+def test_a_case_takes_its_response_answer_time(months):
+    case = CaseFactory(response=SurveyResponseFactory(answered_at=FEB))
+    assert answered_at(case.pk) == FEB
+
+
+def test_the_case_follows_its_response_answered_later_the_same_month(months):
+    response = SurveyResponseFactory(answered_at=FEB, touchpoint="Delivery")
+    case = CaseFactory(response=response)
+    SurveyResponse.objects.filter(pk=response.pk).update(answered_at=datetime(2024, 2, 20, tzinfo=UTC))
+    assert answered_at(case.pk) == datetime(2024, 2, 20, tzinfo=UTC)
+
+
+def test_a_case_moved_to_another_response_takes_its_answer_time(months):
+    case = CaseFactory(response=SurveyResponseFactory(answered_at=FEB))
+    moved_to = SurveyResponseFactory(answered_at=JUN)
+    Case.objects.filter(pk=case.pk).update(response=moved_to)
+    assert answered_at(case.pk) == JUN
+    case.refresh_from_db()
+    case.response = SurveyResponseFactory(answered_at=datetime(2024, 2, 11, tzinfo=UTC))
+    case.save()  # the instance still holds June: the database reads the new response's
+    assert answered_at(case.pk) == datetime(2024, 2, 11, tzinfo=UTC)
+
+
+def test_deleting_responses_leaves_the_other_cases_as_they_are(months):
+    """The move trigger fires on every delete of a response: a response really deleted is found
+    nowhere, and nothing else changes."""
+    case = CaseFactory(response=SurveyResponseFactory(answered_at=FEB))
+    gone = [SurveyResponseFactory(answered_at=at).pk for at in (FEB, JUN)]
+    assert SurveyResponse.objects.filter(pk__in=gone).delete()[0] >= 2
+    assert answered_at(case.pk) == FEB and not SurveyResponse.objects.filter(pk__in=gone).exists()
+
+
+def test_the_migration_fills_the_answer_time_of_cases_loaded_without_triggers(months):
+    """Cases 0028's forward function on cases a load left without the copy: every case filled."""
+    cases = [CaseFactory(response=SurveyResponseFactory(answered_at=at)) for at in (FEB, JUN)]
+    with connection.cursor() as cursor:  # what a load with triggers off leaves
+        for statement in response_keys.drop_trigger_sql():
+            cursor.execute(statement)
+        cursor.execute("UPDATE cases_case SET response_answered_at = NULL")
+    assert [answered_at(case.pk) for case in cases] == [None, None]
+    importlib.import_module("cases.migrations.0028_case_response_answered_at").install(None, None)
+    assert [answered_at(case.pk) for case in cases] == [FEB, JUN]
