@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from core.rollup_triggers import pg_run
+
 RESPONSES = "surveys_surveyresponse"
 OPEN_CASE = "open_case"  # alerts.models.AlertRule.Action.OPEN_CASE
 # Rows of a table naming responses per statement of rebuild(). Small enough that the rollups' UPDATE
@@ -83,11 +85,11 @@ def trigger_sql() -> list[str]:
                  f"UNION SELECT n.response_id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}"),
             ):
                 name = _name(table, op)
-                body = ";\n    ".join(_recompute(flag, ids) for flag in _flags_of(table))
+                body = "\n    ".join(pg_run(_recompute(flag, ids)) for flag in _flags_of(table))
                 statements += [
                     f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {body};
+    {body}
     RETURN NULL;
 END $$""",
                     f"DROP TRIGGER IF EXISTS {name} ON {table}",

@@ -37,6 +37,7 @@ from django.db.models import DateTimeField, F, Value, Window
 from django.db.models.functions import Coalesce, Lead
 
 from cases.models import Case
+from core.rollup_triggers import pg_run
 from reporting import case_followups
 from reporting.case_followups import plus_days
 from outcomes.models import OutcomeEvent
@@ -294,11 +295,12 @@ def trigger_sql() -> list[str]:
                     referencing, rows = (("NEW TABLE AS new_rows", "SELECT * FROM new_rows") if op == "INSERT"
                                          else ("OLD TABLE AS old_rows", "SELECT * FROM old_rows"))
                 name = _name(table, op)
+                stale = (f"{insert}SELECT DISTINCT s.customer_id FROM (SELECT * FROM ({rows}) AS w) AS t "
+                         f"CROSS JOIN LATERAL ({names.format(r='t')}) AS s(customer_id) WHERE s.customer_id IS NOT NULL")
                 statements += [
                     f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {insert}SELECT DISTINCT s.customer_id FROM (SELECT * FROM ({rows}) AS w) AS t
-        CROSS JOIN LATERAL ({names.format(r="t")}) AS s(customer_id) WHERE s.customer_id IS NOT NULL;
+    {pg_run(stale)}
     RETURN NULL;
 END $$""",
                     f"DROP TRIGGER IF EXISTS {name} ON {table}",
