@@ -13,12 +13,9 @@ def rollups_compact_task() -> dict:
     recompute the answers' follow-ups of the customers marked stale (reporting.followups).
     Idempotent: with nothing fresh it does nothing."""
     from reporting import followups
-    from reporting import rollups as closures
-    from reporting import score_totals, theme_rollup
-    from surveys import rollups as scores
+    from reporting.rollup_set import rollups
 
-    return {"scores": scores.compact(), "closures": closures.compact(), "score_totals": score_totals.compact(),
-            "themes": theme_rollup.compact(), "followups": followups.fold_all()}
+    return {**{key: module.compact() for key, _name, module in rollups()}, "followups": followups.fold_all()}
 
 
 @shared_task(acks_late=True, ignore_result=True)

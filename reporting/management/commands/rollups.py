@@ -21,9 +21,7 @@ from django.core.management.base import BaseCommand
 
 from cases import response_keys
 from reporting import coverage, followups
-from reporting import rollups as closures
-from reporting import score_totals, theme_rollup
-from surveys import rollups as scores
+from reporting.rollup_set import rollups
 
 
 class Command(BaseCommand):
@@ -37,8 +35,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, rebuild: bool = False, **options):
-        for name, module in (("score", scores), ("closure", closures), ("every-team score", score_totals),
-                             ("theme", theme_rollup)):
+        for _key, name, module in rollups():
             started = time.monotonic()
             if rebuild:
                 rows = module.rebuild()
