@@ -29,6 +29,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The API first: integrators call it most often (the contact policy before every send), and
+    # Django tries the patterns in order, so every page route before it was a miss per request.
+    # No page route starts with api/ (tests/test_urls.py).
+    path("api/v1/", include(api_v1)),
     path("", account_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
@@ -56,7 +60,6 @@ urlpatterns = [
     path("settings/account-rules/", include("customers.rule_urls")),
     path("settings/journeys/", include("journeys.urls")),
     path("settings/", include("organisation.urls")),
-    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI is served from our own static files (SPECTACULAR_SETTINGS), so the site's strict
     # policy holds; the split view serves its initializer as a file (no inline script).

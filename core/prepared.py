@@ -34,10 +34,28 @@ def row_as(model, fields, row):
     """A model instance from a raw row's values for `fields` (concrete fields of `model`, in the
     model's order), each converted from the database's form as the ORM converts it (an SQLite
     time's text, a JSON column's text, a field's own from_db_value)."""
-    values = []
-    for field, value in zip(fields, row, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for convert in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
-            value = convert(value, column, connection)
-        values.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    converters, attnames = _converters(connection.alias, model, tuple(fields))
+    if len(row) != len(attnames):
+        raise ValueError(f"{len(row)} values for {len(attnames)} fields of {model.__name__}")
+    values = list(row)
+    for index, column, convert in converters:
+        values[index] = convert(values[index], column, connection)
+    return model.from_db(connection.alias, attnames, values)
+
+
+_CONVERTERS: dict = {}
+
+
+def _converters(alias, model, fields):
+    """Which of `fields` need converting and how, looked up once per database, model and fields
+    (the backend's and the fields' converters do not change while the process runs; asking for
+    them on every row cost about a fifth of an API token's check, profiled)."""
+    key = (alias, model, fields)
+    if key not in _CONVERTERS:
+        steps = []
+        for index, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)
+            for convert in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
+                steps.append((index, column, convert))
+        _CONVERTERS[key] = (tuple(steps), [f.attname for f in fields])
+    return _CONVERTERS[key]

@@ -93,6 +93,38 @@ def test_bad_questions_get_a_400_that_says_what_to_fix(tool, query, field):
     assert field in answer.json()
 
 
+def test_the_shared_serializers_answer_each_thread_its_own_question():
+    """The view's serializers are shared by every request and thread (contactpolicy.api): each
+    call must give what a fresh serializer gives, with other threads validating at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.http import QueryDict
+    from django.utils import timezone
+    from rest_framework.exceptions import ValidationError
+
+    from contactpolicy import api, services
+
+    view = api.ContactDecisionView
+    at = timezone.now()
+
+    def ask(n):
+        query = QueryDict(f"email=c{n}@example.com" if n % 3 else f"customer={n}&email=c{n}@example.com")
+        try:
+            asked = dict(view.query_serializer.run_validation(query))
+        except ValidationError as refused:
+            asked = refused.detail
+        fresh = api.DecisionQuerySerializer(data=query)
+        expected = fresh.validated_data if fresh.is_valid() else fresh.errors
+        decision = services.Decision(may_contact=n % 2 == 0, surveys_in_period=n, customer_id=n, time_zone="UTC",
+                                     at=at + dt.timedelta(minutes=n),
+                                     reasons=(services.Reason("frequency", f"r{n}", at + dt.timedelta(days=n)),))
+        return (asked == expected and
+                view.decision_serializer.to_representation(decision) == api.DecisionSerializer(decision).data)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(ask, range(1, 400)))
+
+
 def test_agents_and_strangers_may_not_ask(api_client, personas):
     assert api_client.get(URL, {"email": "a@example.com"}).status_code == 401
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(personas.alice)}")
