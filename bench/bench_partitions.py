@@ -9,11 +9,14 @@ created, migrated, filled and dropped; never the test or dev database): migrated
 turned back into plain ones by their migrations' own backward functions (case events `cases 0022`,
 outcome events `outcomes 0003`, webhook deliveries `surveys 0019`, notifications `cases 0026`, survey responses `surveys 0020`; the
 other migrations stay applied), filled with the reports bench's data (bench/reports_data.py:
-N responses, N/10 cases), M case events, D deliveries and T notifications spread over the last 36
-months and the outcomes bench's outcome events (SQL generate_series, indexes rebuilt after, VACUUM
-ANALYZE). Then, holding /tmp/bench.lock (the shared measurement lock), the queries are EXPLAIN
-ANALYZEd on the plain tables (the baseline), each migration's forward function (what `migrate`
-runs) is timed, and the queries run again on the partitioned tables."""
+N responses, N/10 cases, theme tags), M case events, D deliveries and T notifications spread over
+the last 36 months, the outcomes bench's outcome events, and the alerts, case links and recognitions
+that point at responses (bench/partitions_data.py: SQL generate_series, indexes rebuilt after,
+VACUUM ANALYZE). Then, holding /tmp/bench.lock (the shared measurement lock), the queries are
+EXPLAIN ANALYZEd on the plain tables (the baseline), each migration's forward function (what
+`migrate` runs) is timed, and the queries run again on the partitioned tables. Rows and references
+are checked before and after the conversions (bench/partitions_check.py): any difference, or a
+reference that no longer resolves, fails the bench (non-zero exit, the differences named)."""
 
 from __future__ import annotations
 
@@ -28,15 +31,23 @@ import time
 from pathlib import Path
 
 from bench import child as child_process
+from bench import partitions_check
 from bench.machine import describe as _machine
 from bench.machine import write_figures
+from bench.partitions_data import (
+    MONTHS,
+    fill_case_events,
+    fill_deliveries,
+    fill_notifications,
+    fill_outcome_events,
+    fill_references,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = os.environ.get("BENCH_PARTITIONS_DB", "closeloop_bench_partitions")  # another name beside a running one
 DOC = ROOT / "docs" / "benchmarks_partitions.md"
 LOCK = "/tmp/bench.lock"
-CHILD_TIMEOUT = 60 * 60
-MONTHS = 36
+CHILD_TIMEOUT = 3 * 60 * 60  # filling and converting every table at 10M responses takes about an hour here
 PARTITION = re.compile(r"^(cases_caseevent|outcomes_outcomeevent|surveys_webhookdelivery|cases_notification|"
                        r"surveys_surveyresponse)_"
                        r"(p\d{6}|default)$")
@@ -56,32 +67,6 @@ def _load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def fill_case_events(n_events: int, n_cases: int) -> float:
-    from django.db import connection
-
-    from bench.reports_data import _bulk_load, _insert_select, _reset_sequence
-    from cases.models import CaseEvent
-
-    started = time.monotonic()
-    minutes = MONTHS * 30 * 24 * 60
-    with _bulk_load(CaseEvent):
-        _insert_select(CaseEvent, {
-            "id": "j",
-            "case_id": f"1 + j % {n_cases}",
-            "kind": "(ARRAY['opened','note','status','contact','closed','assigned'])[1 + j % 6]",
-            "from_value": "''", "to_value": "''",
-            "note": "CASE WHEN j % 6 = 1 THEN 'Called the customer back' ELSE '' END",
-            "data": "'{}'::jsonb",
-            "version": "1 + j % 7",
-            "created_at": f"now() - ((j::bigint * 7907) % {minutes}) * interval '1 minute'",
-        }, f"generate_series(1, {n_events}) AS j")
-    _reset_sequence(CaseEvent)
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE cases_caseevent")
-    return time.monotonic() - started
-
-
 def _migration(app: str, name: str):
     import importlib
 
@@ -98,88 +83,6 @@ def _run_migration_function(app: str, name: str, direction: str) -> float:
     started = time.monotonic()
     with transaction.atomic():
         function(None, SimpleNamespace(connection=connection))
-    return time.monotonic() - started
-
-
-def fill_deliveries(n_deliveries: int) -> float:
-    """Webhook deliveries over the last 36 months, one per response while responses last; one in
-    a thousand failed and one in a thousand pending (what retention must keep)."""
-    from django.db import connection
-
-    from bench.reports_data import _bulk_load, _insert_select, _reset_sequence
-    from surveys.models import WebhookDelivery
-
-    started = time.monotonic()
-    minutes = MONTHS * 30 * 24 * 60
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT min(id), max(id), count(*) FROM surveys_surveyresponse")
-        low, high, count = cursor.fetchone()
-        cursor.execute("SELECT min(id) FROM surveys_webhooksource")
-        source = cursor.fetchone()[0]
-    # Responses' ids are 1..N when generated; otherwise the deliveries point at none.
-    response = f"CASE WHEN j <= {count} THEN {low} + j - 1 END" if count and high - low + 1 == count else "NULL"
-    with _bulk_load(WebhookDelivery):
-        _insert_select(WebhookDelivery, {
-            "id": "j",
-            "source_id": str(source),
-            "delivery_id": "'msg_' || j",
-            "received_at": f"now() - ((j::bigint * 7907) % {minutes}) * interval '1 minute'",
-            "content_type": "'application/json'",
-            "headers": "'{\"user-agent\": \"Bench\"}'::jsonb",
-            "body": ("convert_to('{\"type\": \"response.completed\", \"data\": {\"nps\": ' || j % 11 || "
-                     "', \"comment\": \"The courier came late and the parcel was damaged\", \"email\": "
-                     "\"c' || j || '@example.com\"}}', 'UTF8')"),
-            "status": "CASE WHEN j % 1000 = 1 THEN 'failed' WHEN j % 1000 = 2 THEN 'pending' ELSE 'processed' END",
-            "attempts": "1",
-            "error": "''",
-            "note": "''",
-            "processed_at": f"now() - ((j::bigint * 7907) % {minutes}) * interval '1 minute' + interval '1 second'",
-            "response_id": response,
-        }, f"generate_series(1, {n_deliveries}) AS j")
-    _reset_sequence(WebhookDelivery)
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE surveys_webhookdelivery")
-    return time.monotonic() - started
-
-
-def fill_notifications(n_notifications: int, n_cases: int) -> float:
-    """The outbox over the last 36 months: a third in-app (a user's notification centre), the rest
-    e-mail; one in a thousand still pending."""
-    from django.db import connection
-
-    from bench.reports_data import _bulk_load, _insert_select, _reset_sequence
-    from cases.models import Notification
-
-    started = time.monotonic()
-    minutes = MONTHS * 30 * 24 * 60
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT min(id), max(id) FROM accounts_user")
-        low, high = cursor.fetchone()
-    users = high - low + 1
-    when = f"now() - ((j::bigint * 7907) % {minutes}) * interval '1 minute'"
-    with _bulk_load(Notification):
-        _insert_select(Notification, {
-            "id": "j",
-            "case_id": f"1 + j % {n_cases}",
-            "kind": "(ARRAY['new_case','assigned','due_soon','overdue','escalated','mentioned'])[1 + j % 6]",
-            "channel": "CASE WHEN j % 3 = 0 THEN 'in_app' ELSE 'email' END",
-            "recipient_id": f"{low} + j % {users}",
-            "address": f"CASE WHEN j % 3 = 0 THEN 'user:' || ({low} + j % {users}) ELSE 'agent' || j % {users} "
-                       "|| '@example.com' END",
-            "period": "'v' || j",
-            "subject": "''", "body": "''", "context": "'{}'::jsonb", "error": "''",
-            "status": "CASE WHEN j % 1000 = 1 THEN 'pending' ELSE 'sent' END",
-            "attempts": "1",
-            "next_attempt_at": when,
-            "created_at": when,
-            "sent_at": when,
-            "read_at": f"CASE WHEN j % 3 = 0 AND j % 7 <> 0 THEN {when} END",
-        }, f"generate_series(1, {n_notifications}) AS j")
-    _reset_sequence(Notification)
-    connection.set_autocommit(True)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE cases_notification")
     return time.monotonic() - started
 
 
@@ -262,13 +165,6 @@ def _measure() -> list[dict]:
     return out
 
 
-def fill_outcome_events(n_outcomes: int) -> float:
-    """The outcomes bench's events (bench.bench_outcomes.fill_events), on the tables before 0002."""
-    from bench.bench_outcomes import fill_events
-
-    return fill_events(n_outcomes) if n_outcomes else 0.0
-
-
 def _sizes() -> dict:
     from django.db import connection
 
@@ -299,12 +195,18 @@ def child(n_responses: int, n_events: int, n_outcomes: int, n_deliveries: int, n
     fill_seconds += fill_outcome_events(n_outcomes)
     fill_seconds += fill_deliveries(n_deliveries)
     fill_seconds += fill_notifications(n_notifications, n_cases)
+    referencing = fill_references(n_responses, n_cases)
+    fill_seconds += referencing["seconds"]
     plain = _sizes()
+    tables = [table for _label, _app, _name, table in CONVERSIONS]
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         load_start = _load()
         before = _measure()
         ingest_before = _ingest("before")
+        check_started = time.monotonic()
+        kept_before = partitions_check.snapshot(tables, after=False)
+        check_seconds = time.monotonic() - check_started
         conversions = []
         for label, app, name, table in CONVERSIONS:
             seconds = _run_migration_function(app, name, "forward")
@@ -314,6 +216,9 @@ def child(n_responses: int, n_events: int, n_outcomes: int, n_deliveries: int, n
         with connection.cursor() as cursor:
             for _label, _app, _name, table in CONVERSIONS:
                 cursor.execute(f"VACUUM ANALYZE {table}")
+        check_started = time.monotonic()
+        kept = partitions_check.compare(kept_before, partitions_check.snapshot(tables, after=True))
+        kept["seconds"] = check_seconds + time.monotonic() - check_started
         partitioned = _sizes()
         for conversion in conversions:
             conversion["partitions"] = partitioned[conversion["table"]][1]
@@ -322,7 +227,7 @@ def child(n_responses: int, n_events: int, n_outcomes: int, n_deliveries: int, n
         retention = _retention()
         load_end = _load()
     return {"responses": n_responses, "cases": n_cases, "events": n_events, "outcomes": n_outcomes,
-            "deliveries": n_deliveries, "notifications": n_notifications,
+            "deliveries": n_deliveries, "notifications": n_notifications, "referencing": referencing, "kept": kept,
             "fill_seconds": filled.get("seconds", 0) + fill_seconds, "conversions": conversions,
             "before": before, "after": after, "load_start": load_start, "load_end": load_end,
             "ingest_before": ingest_before, "ingest_after": ingest_after, "retention": retention}
@@ -369,8 +274,11 @@ def report(f: dict) -> str:
         f"Measured {datetime.date.today().isoformat()} on {_machine()}.",
         (f"Data: {f['responses']:,} responses, {f['cases']:,} cases, {f['events']:,} case events, "
          f"{f['deliveries']:,} webhook deliveries and {f['notifications']:,} notifications over the last {MONTHS} "
-         f"months, {f['outcomes']:,} outcome events over the last year, generated with SQL generate_series in "
-         f"{f['fill_seconds']:.0f} s."),
+         f"months, {f['outcomes']:,} outcome events over the last year; pointing at responses besides the cases "
+         f"and deliveries: {f['referencing']['alerts']:,} alerts (one response in 20), {f['referencing']['case_links']:,} "
+         f"case links (a case's opening response, one case in 5 a second) and {f['referencing']['recognitions']:,} "
+         "recognitions (one in 100), and the theme tags of the commented responses (one in three, one in nine a "
+         f"second theme); generated with SQL generate_series in {f['fill_seconds']:.0f} s."),
         (f"Load average (1/5/15 min) before measuring {f['load_start']}, after {f['load_end']} (a shared machine: "
          "other helpers' work ran meanwhile)."),
         "",
@@ -390,6 +298,19 @@ def report(f: dict) -> str:
     for c in f["conversions"]:
         lines.append(f"| {c['label']} | `{c['migration']}` | {rows[c['table']]:,} | {c['size']} | {c['partitions']} | "
                      f"**{c['seconds']:.1f} s** |")
+    k = f["kept"]
+    refs = ", ".join(f"{name} ({rows:,} rows)" for name, rows in k["referencing"].items())
+    lines += [
+        "",
+        (f"**Rows kept: yes, {k['references']:,} references checked** (bench/partitions_check.py, before the "
+         f"forward functions and after, {k['seconds']:.0f} s in all, inside the measured lock but outside each "
+         "conversion's time): each converted table's rows, sum of ids and sum of its partition column's times "
+         "equal before and after, each key table's rows equal to its table's; the foreign keys into the "
+         f"responses ({k['foreign_keys']}: {refs}) the same columns after, pointed at `surveys_responsekey` and "
+         "validated, with the same count, sum of ids and checksum of (row id, response id) pairs, and every "
+         "reference joining to a response by id, after the conversion on the partitioned responses. Any "
+         "difference stops the bench with a non-zero exit naming it."),
+    ]
     ib, ia = f["ingest_before"], f["ingest_after"]
     lines += [
         "",

@@ -18,6 +18,7 @@ from django.db.models import ProtectedError, Sum
 from alerts.models import Alert
 from cases.models import Case, CaseResponse
 from core import partitions
+from followup.models import Recognition
 from surveys import rollups
 from surveys.ingest import delivery_store
 from surveys.models import ResponseTheme, ScoreRollup, SurveyResponse, Theme, WebhookDelivery
@@ -191,6 +192,14 @@ def test_the_migration_keeps_every_row_id_key_foreign_key_and_trigger():
                                 answered_at=datetime(2021, 6, 30, 23, 59, tzinfo=UTC), nps=2)
     AlertFactory(response=old)
     CaseResponse.objects.create(case=case, response=old)
+    # A row in every table that points at a response, so each foreign key has one to carry over.
+    theme = Theme.objects.create(name="Delivery", slug="delivery", keywords=["late"])
+    ResponseTheme.objects.create(response=old, theme=theme, matches=["late"], answered_at=old.answered_at)
+    Recognition.objects.create(response=old, quote="Thanks to the courier", score=2)
+    Case.objects.filter(pk=case.pk).update(answered_again=old)
+    delivery, _ = delivery_store(source=old.source, delivery_id="d-migrated", content_type="application/json",
+                                 headers={}, body=b"{}")
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(response=old)
     after_shape, after_triggers = _shape(R), _triggers(R)
     months_before = set(_partitions(R))
     try:
@@ -221,6 +230,12 @@ def test_the_migration_keeps_every_row_id_key_foreign_key_and_trigger():
         assert _one("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [R]) == ("p",)
         assert _all(f"SELECT * FROM {R} ORDER BY id") == before_rows
         assert [_all(f"SELECT id, {column} FROM {table} ORDER BY id") for table, column in REFERENCES] == before_refs
+        # Every reference still resolves: to the partitioned responses by id, and to their keys.
+        for table, column in REFERENCES:
+            pointing = _one(f"SELECT count({column}) FROM {table}")[0]
+            assert pointing >= 1, table
+            assert _one(f"SELECT count(*) FROM {table} t JOIN {R} r ON r.id = t.{column}") == (pointing,)
+            assert _one(f"SELECT count(*) FROM {table} t JOIN surveys_responsekey k ON k.row_id = t.{column}") == (pointing,)
         assert _keys() == _rows()
         assert _shape(R) == after_shape and _triggers(R) == after_triggers
         assert _references("surveys_responsekey") == REFERENCES and _references(R) == []
