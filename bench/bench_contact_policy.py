@@ -11,7 +11,9 @@ its buffered threaded worker, `config.wsgi`), and drives
 (16 connections, each waiting its share between requests) for BENCH_SECONDS (30 s), then at
 the most it can (16 connections) for the same time: latency at the target rate, and the ceiling
 beside it. An unknown address is one in ten requests (a tool asking about a new person).
-Bounded: about 4 minutes with the data built, plus 2-4 minutes to build it.
+BENCH_WORKERS and BENCH_THREADS set gunicorn's processes and threads (default: one process per
+core, 8 threads each, as config/gunicorn.py). Bounded: about 4 minutes with the data built, plus
+2-15 minutes to build it.
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ def run(args=None) -> str:
     load_start = _load()
     workdir = Path(tempfile.mkdtemp(prefix="bench-contact-"))
     threads = int(os.environ.get("BENCH_THREADS", "8"))
-    workers = os.cpu_count() or 1
+    workers = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
     server = None
     try:
         def script(name: str, delay_ms: float = 0, seed: int = 1) -> Path:

@@ -28,3 +28,9 @@ def test_api_and_page_routes_resolve_to_their_views():
     assert resolve("/api/v1/contact-policy/").func.view_class.__name__ == "ContactDecisionView"
     assert resolve("/cases/").view_name == "cases:inbox"
     assert resolve("/login/").url_name == "login"
+
+
+def test_the_contact_policy_is_the_first_api_route_tried():
+    """Survey tools ask it before every send: its routes are tried before every other API route."""
+    first = get_resolver().url_patterns[0].url_patterns[0]
+    assert [str(p.pattern) for p in first.url_patterns][0] == "contact-policy/"
