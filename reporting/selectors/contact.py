@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +52,7 @@ class Breaches:
     newest: list[tuple[int, tuple[str, ...]]]
 
 
-def _minus(column: str, days: int) -> tuple[str, list]:
+def _minus(connection, column: str, days: int) -> tuple[str, list]:
     """SQL for `column` minus `days` days, exact to the microsecond on both databases (SQLite holds
     times as text: Django's own function does the arithmetic there, as the ORM does)."""
     if connection.vendor == "postgresql":
@@ -60,14 +60,14 @@ def _minus(column: str, days: int) -> tuple[str, list]:
     return connection.ops.combine_duration_expression("-", [column, "%s"]), [days * 86_400_000_000]
 
 
-def _flag_sql(filters: ReportFilters, policy) -> tuple[str, list]:
+def _flag_sql(filters: ReportFilters, policy, connection) -> tuple[str, list]:
     """One statement: every breaching answer of the period (visible teams) as (id, answered_at,
     open_case, recently_closed, frequency) flags, then one row (NULL, NULL, answers in all). Set-based:
     the period's answers joined once to their customers' cases (those open or closed in reach of the
     period) and once to their customers' answers in the policy period before (read from the period's
     start minus period_days, so the monthly partitions prune), instead of three probes per answer."""
     answers = filters.responses().exclude(customer_id=None).order_by().values("id", "customer_id", "answered_at")
-    answers_sql, params = answers.query.sql_with_params()
+    answers_sql, params = answers.query.get_compiler(connection=connection).as_sql()
     params = list(params)
     adapt = connection.ops.adapt_datetimefield_value
     case_table, response_table = Case._meta.db_table, SurveyResponse._meta.db_table
@@ -78,7 +78,7 @@ def _flag_sql(filters: ReportFilters, policy) -> tuple[str, list]:
                     "AND (c.response_id IS NULL OR c.response_id <> v.id)")
     rest_sql, rest_params = "1 = 0", []
     if policy.days_after_close:
-        rest_from, rest_params = _minus("v.answered_at", policy.days_after_close)
+        rest_from, rest_params = _minus(connection, "v.answered_at", policy.days_after_close)
         rest_sql = f"c.closed_at < v.answered_at AND c.closed_at >= {rest_from}"
     if policy.open_case_blocks or policy.days_after_close:
         # Only cases that can reach the period: open, or closed after its start minus the rest days.
@@ -93,7 +93,7 @@ def _flag_sql(filters: ReportFilters, policy) -> tuple[str, list]:
             f"WHERE (({open_sql}) OR ({rest_sql})){reach} GROUP BY v.id, v.answered_at")
         branch_params += [*open_params, *rest_params, *open_params, *rest_params, *reach_params]
     if policy.max_surveys:
-        period_from, period_params = _minus("v.answered_at", policy.period_days)
+        period_from, period_params = _minus(connection, "v.answered_at", policy.period_days)
         bounds, bound_params = "", []
         if filters.start:  # literal bounds: the partitions outside them are not read
             bounds += " AND r.answered_at >= %s"
@@ -119,7 +119,8 @@ def _flag_sql(filters: ReportFilters, policy) -> tuple[str, list]:
 def breaches_found(filters: ReportFilters) -> Breaches:
     """The period's answers against the policy, counted and the newest listed (one statement)."""
     policy = current_policy()
-    sql, params = _flag_sql(filters, policy)
+    connection = connections[router.db_for_read(SurveyResponse)]  # the replica for a report view
+    sql, params = _flag_sql(filters, policy, connection)
     keys = [key for key, on in (("open_case", policy.open_case_blocks), ("recently_closed", policy.days_after_close),
                                 ("frequency", policy.max_surveys)) if on]
     counts = {key: 0 for key in keys}
