@@ -81,17 +81,20 @@ def _flag_sql(filters: ReportFilters, policy, connection) -> tuple[str, list]:
         rest_from, rest_params = _minus(connection, "v.answered_at", policy.days_after_close)
         rest_sql = f"c.closed_at < v.answered_at AND c.closed_at >= {rest_from}"
     if policy.open_case_blocks or policy.days_after_close:
-        # Only cases that can reach the period: open, or closed after its start minus the rest days.
-        reach, reach_params = "", []
+        # Only cases that can reach the period: open, or closed after its start minus the rest days
+        # (two index-only range reads of cases_case_contact_reach).
+        cases, reach_params = case_table, []
         if filters.start:
-            reach = " AND (c.closed_at IS NULL OR c.closed_at >= %s)"
+            columns = "customer_id, created_at, closed_at, response_id"
+            cases = (f"(SELECT {columns} FROM {case_table} WHERE closed_at IS NULL "
+                     f"UNION ALL SELECT {columns} FROM {case_table} WHERE closed_at >= %s)")
             reach_params = [adapt(filters.start - dt.timedelta(days=policy.days_after_close))]
         branches.append(
             f"SELECT v.id AS id, v.answered_at AS answered_at, MAX(CASE WHEN {open_sql} THEN 1 ELSE 0 END) AS open_case, "
             f"MAX(CASE WHEN {rest_sql} THEN 1 ELSE 0 END) AS recently_closed, 0 AS frequency "
-            f"FROM v JOIN {case_table} c ON c.customer_id = v.customer_id "
-            f"WHERE (({open_sql}) OR ({rest_sql})){reach} GROUP BY v.id, v.answered_at")
-        branch_params += [*open_params, *rest_params, *open_params, *rest_params, *reach_params]
+            f"FROM v JOIN {cases} c ON c.customer_id = v.customer_id "
+            f"WHERE ({open_sql}) OR ({rest_sql}) GROUP BY v.id, v.answered_at")
+        branch_params += [*open_params, *rest_params, *reach_params, *open_params, *rest_params]
     if policy.max_surveys:
         period_from, period_params = _minus(connection, "v.answered_at", policy.period_days)
         bounds, bound_params = "", []
