@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection, connections, router
 from django.urls import reverse
@@ -185,7 +185,19 @@ def contact_breach_summary(filters: ReportFilters) -> Table:
     return _summary_table(breaches_found(filters))
 
 
+# The list alone reads the newest days first: over every team they hold MAX_LIST_ROWS breaches
+# long before the period's start (the admin's list at 10M: 19 s for the whole 90 days).
+NEWEST_FIRST = dt.timedelta(days=7)
+
+
 def contact_breaches(filters: ReportFilters) -> Table:
+    """The newest breaching answers: those of the last NEWEST_FIRST of the period when they are
+    MAX_LIST_ROWS or more (every answer before is older than all of them), else the whole period's."""
+    start = (filters.end or filters.now) - NEWEST_FIRST
+    if filters.start is None or filters.start < start:
+        found = breaches_found(replace(filters, start=start))
+        if found.counts["any"] >= MAX_LIST_ROWS:
+            return _list_table(found)
     return _list_table(breaches_found(filters))
 
 

@@ -173,3 +173,22 @@ def test_the_varied_data_breaks_every_rule_and_the_edges_fall_where_the_rules_sa
         "other teams count": ("frequency",),
         "open across": ("open_case",),
     }
+
+
+@pytest.mark.parametrize(("cut", "newest_days"), [(1, 45), (3, 45), (3, 7), (500, 45)])
+@pytest.mark.parametrize("who", ["north", "everyone"])
+def test_the_list_read_from_the_newest_days_first_is_the_whole_periods(varied, monkeypatch, cut, newest_days, who):
+    """The list report reads the newest days first and the whole period only when they hold fewer
+    breaches than it lists: the same rows either way (a short list and a long window here, so
+    both paths run on this data)."""
+    from reporting.selectors import contact
+
+    personas, now = varied
+    _policy_cache.changed()
+    monkeypatch.setattr(contact, "MAX_LIST_ROWS", cut)
+    monkeypatch.setattr(contact, "NEWEST_FIRST", dt.timedelta(days=newest_days))
+    filters = ReportFilters(team_ids=frozenset({personas.north.pk}) if who == "north" else None,
+                            start=now - 90 * DAY, now=now)
+    whole = breaches_found(filters)
+    assert len(whole.newest) == min(cut, whole.counts["any"])
+    assert contact_breaches(filters).rows == contact._list_table(whole).rows
