@@ -302,11 +302,12 @@ def recovery(request):
 def contact(request):
     """The contact policy kept or broken: answers received in breach, customers asked too often."""
     form, filters = _form(request, default_days=REPORTS["contact-breaches"].default_days)
+    summary, breaches = selectors.contact_breach_tables(filters)  # one computation for both tables
     return _page(request, "reporting/contact.html", form, filters, {
         "title": _("Contact"),
         "active_tab": "reporting:contact",
-        "summary": REPORTS["contact-breaches-summary"].build(filters),
-        "breaches": REPORTS["contact-breaches"].build(filters),
+        "summary": summary,
+        "breaches": breaches,
         "over_contacted": REPORTS["contact-over-contacted"].build(filters),
         "policy_url": reverse("contactpolicy:settings"),
     })

@@ -240,6 +240,11 @@ class Case(models.Model):
             # (team, status, value at risk: migration 0024), index-only.
             models.Index(fields=["customer", "-created_at"], name="cases_case_customer",
                          include=["team", "status", "value_at_risk"]),
+            # The Contact report's breaches: the cases that can reach a period (open: closed_at
+            # NULL; or closed since its start minus the rest days), two index-only range reads
+            # (migration 0029; reporting.selectors.contact).
+            models.Index(fields=["closed_at"], name="cases_case_contact_reach",
+                         include=["customer", "created_at", "response"]),
             # The inbox's other orders (?sort=newest, priority, value...): see cases/ordering.py.
             *sort_indexes(),
         ]

@@ -27,7 +27,7 @@ Definitions (also in the README):
 """
 
 from reporting.selectors.common import ALL_TEAMS, MAX_LIST_ROWS, inbox_filter_names, inbox_url, percentile
-from reporting.selectors.contact import contact_breach_summary, contact_breaches, over_contacted
+from reporting.selectors.contact import contact_breach_summary, contact_breach_tables, contact_breaches, over_contacted
 from reporting.selectors.impact import fix_first, impact_root_causes, impact_tables, impact_themes
 from reporting.selectors.journeys import (
     JourneyMap,
@@ -101,6 +101,7 @@ __all__ = [
     "VERIFIED_COLUMNS",
     "business_hours",
     "contact_breach_summary",
+    "contact_breach_tables",
     "contact_breaches",
     "kpis_by_segment",
     "recovery_by_segment",
