@@ -128,6 +128,15 @@ def test_a_manager_reads_the_policy_and_asks_about_an_address(client, personas):
     assert not ContactPolicy.objects.filter(max_surveys=9).exists()
 
 
+def _asked_four_times(personas, customers: int, now) -> None:
+    """`customers` customers, each with four answers to North in the last 20 days."""
+    for c in range(customers):
+        customer = CustomerFactory(name=f"Asked {c:02d}")
+        for i, days in enumerate((20, 15, 9, 2)):
+            SurveyResponseFactory(customer=customer, team=personas.north, answered_at=now - dt.timedelta(days=days),
+                                  external_id=f"n{c}-{i}")
+
+
 @pytest.mark.parametrize("customers", [1, 50])
 def test_over_contacted_costs_the_same_queries_for_one_customer_or_fifty(personas, customers,
                                                                           django_assert_num_queries):
@@ -135,11 +144,7 @@ def test_over_contacted_costs_the_same_queries_for_one_customer_or_fifty(persona
     from reporting.selectors.contact import over_contacted
 
     now = timezone.now()
-    for c in range(customers):
-        customer = CustomerFactory(name=f"Asked {c:02d}")
-        for i, days in enumerate((20, 15, 9, 2)):
-            SurveyResponseFactory(customer=customer, team=personas.north, answered_at=now - dt.timedelta(days=days),
-                                  external_id=f"n{c}-{i}")
+    _asked_four_times(personas, customers, now)
     filters = ReportFilters(team_ids=frozenset({personas.north.pk}), now=now)
     over_contacted(filters)  # the policy is read once and kept
     # The customers whose answers and recorded contacts together are above the limit (one
@@ -185,11 +190,7 @@ def test_the_breaches_cost_the_same_queries_for_one_customer_or_thirty(personas,
     from reporting.selectors.contact import contact_breach_summary, contact_breach_tables, contact_breaches
 
     now = timezone.now()
-    for c in range(customers):
-        customer = CustomerFactory(name=f"Asked {c:02d}")
-        for i, days in enumerate((20, 15, 9, 2)):
-            SurveyResponseFactory(customer=customer, team=personas.north, answered_at=now - dt.timedelta(days=days),
-                                  external_id=f"n{c}-{i}")
+    _asked_four_times(personas, customers, now)
     filters = ReportFilters(team_ids=frozenset({personas.north.pk}), start=now - dt.timedelta(days=90), now=now)
     contact_breach_summary(filters)  # the policy is read once and kept
     with django_assert_num_queries(1):
