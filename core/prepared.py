@@ -16,6 +16,8 @@ The cursor is Django's wrapper (query logging and counting in tests, error trans
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.db import connection
 
 
@@ -43,19 +45,14 @@ def row_as(model, fields, row):
     return model.from_db(connection.alias, attnames, values)
 
 
-_CONVERTERS: dict = {}
-
-
+@lru_cache(maxsize=None)
 def _converters(alias, model, fields):
     """Which of `fields` need converting and how, looked up once per database, model and fields
     (the backend's and the fields' converters do not change while the process runs; asking for
     them on every row cost about a fifth of an API token's check, profiled)."""
-    key = (alias, model, fields)
-    if key not in _CONVERTERS:
-        steps = []
-        for index, field in enumerate(fields):
-            column = field.get_col(model._meta.db_table)
-            for convert in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
-                steps.append((index, column, convert))
-        _CONVERTERS[key] = (tuple(steps), [f.attname for f in fields])
-    return _CONVERTERS[key]
+    steps = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        for convert in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
+            steps.append((index, column, convert))
+    return tuple(steps), tuple(f.attname for f in fields)
