@@ -11,9 +11,9 @@ its buffered threaded worker, `config.wsgi`), and drives
 (16 connections, each waiting its share between requests) for BENCH_SECONDS (30 s), then at
 the most it can (16 connections) for the same time: latency at the target rate, and the ceiling
 beside it. An unknown address is one in ten requests (a tool asking about a new person).
-BENCH_WORKERS and BENCH_THREADS set gunicorn's processes and threads (default: one process per
-core, 8 threads each, as config/gunicorn.py). Bounded: about 4 minutes with the data built, plus
-2-15 minutes to build it.
+BENCH_WORKERS and BENCH_THREADS set gunicorn's processes and threads (default: config/gunicorn.py's,
+two processes per core of two threads each). Bounded: about 4 minutes with the data built, plus
+2-35 minutes to build it (the longer on a shared machine).
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DB = os.environ.get("BENCH_CONTACT_DB", "closeloop_bench_contact")
 DOC = ROOT / "docs" / "benchmarks_contact_policy.md"
 CUSTOMERS = int(os.environ.get("BENCH_CONTACT_CUSTOMERS", "200000"))
+# The customers' addresses, n from 1 to CUSTOMERS ("{}" stands for n): this bench's own build, or,
+# with BENCH_REUSE=1, BENCH_CONTACT_DB naming another bench's kept database, that one's pattern
+# (bench_reports' 10,000,000 answers: BENCH_CONTACT_EMAIL="customer{}@example.com",
+# BENCH_CONTACT_CUSTOMERS=1000000).
+EMAIL = os.environ.get("BENCH_CONTACT_EMAIL", "c{}@bench.example")
 RATE = int(os.environ.get("BENCH_CONTACT_RATE", "200"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "30"))
 PROBES = 5
@@ -43,7 +48,7 @@ LUA = r"""
 math.randomseed(%(seed)d)
 function request()
   local n = math.random(1, %(customers)d * 10 / 9)
-  return wrk.format("GET", "/api/v1/contact-policy/?email=c" .. n .. "@bench.example", {
+  return wrk.format("GET", "/api/v1/contact-policy/?email=%(email_before)s" .. n .. "%(email_after)s", {
     ["Authorization"] = "Token %(token)s",
   })
 end
@@ -129,8 +134,11 @@ def _build(py: str, env: dict) -> str:
 
 
 def _token(py: str, env: dict) -> str:
+    # Another bench's database has no bench-admin yet: made once, an admin as this bench's own.
     code = ("from accounts.models import User; from accounts.services.tokens import token_create; "
-            "print('TOKEN', token_create(user=User.objects.get(username='bench-admin'), name='bench').key)")
+            "admin = User.objects.filter(username='bench-admin').first() or User.objects.create_user("
+            "'bench-admin', 'bench-admin@example.com', 'x', role='admin'); "
+            "print('TOKEN', token_create(user=admin, name='bench').key)")
     out = subprocess.run([py, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, timeout=120,
                          capture_output=True, text=True).stdout
     return next(line.split()[1] for line in out.splitlines() if line.startswith("TOKEN"))
@@ -152,14 +160,19 @@ def run(args=None) -> str:
                            capture_output=True, text=True).stdout.strip().split("|")
     load_start = _load()
     workdir = Path(tempfile.mkdtemp(prefix="bench-contact-"))
-    threads = int(os.environ.get("BENCH_THREADS", "8"))
-    workers = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
+    # The web server as config/gunicorn.py starts it, unless BENCH_WORKERS / BENCH_THREADS say otherwise.
+    from config import gunicorn as web_settings
+
+    threads = int(os.environ.get("BENCH_THREADS") or web_settings.threads)
+    workers = int(os.environ.get("BENCH_WORKERS") or web_settings.workers)
     server = None
     try:
         def script(name: str, delay_ms: float = 0, seed: int = 1) -> Path:
             path = workdir / f"{name}.lua"
             delay = f"function delay()\n  return {delay_ms:.2f}\nend" if delay_ms else ""
-            path.write_text(LUA % {"customers": CUSTOMERS, "token": token, "delay": delay, "seed": seed})
+            before, after = EMAIL.split("{}")
+            path.write_text(LUA % {"customers": CUSTOMERS, "token": token, "delay": delay, "seed": seed,
+                                   "email_before": before, "email_after": after})
             return path
 
         port = _free_port()

@@ -165,10 +165,12 @@ def _load() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def _start(py: str, env: dict, port: int, app: str, worker_args: list[str]) -> subprocess.Popen:
-    """gunicorn with the production settings (config/gunicorn.py), as the Procfile starts it."""
+def _start(py: str, env: dict, port: int, app: str, worker_args: list[str],
+           config: str = "config/gunicorn.py") -> subprocess.Popen:
+    """gunicorn with the production settings (config/gunicorn.py for `web`, config/gunicorn_ingest.py
+    for `ingest`), as the Procfile starts it."""
     server = subprocess.Popen(
-        [py, "-m", "gunicorn", "-c", "config/gunicorn.py", app, "-b", f"127.0.0.1:{port}", *worker_args,
+        [py, "-m", "gunicorn", "-c", config, app, "-b", f"127.0.0.1:{port}", *worker_args,
          "--log-level", "warning", "--backlog", "2048"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -225,8 +227,8 @@ def run(args=None) -> str:
         port = _free_port()
         # As the Procfile's `ingest` line: no access log, no kept connections for Django's own threads.
         ingest_env = {**env, "GUNICORN_ACCESS_LOG": "", "DB_CONN_MAX_AGE": "0"}
-        server = _start(py, ingest_env, port, "config.asgi:application",
-                        ["-w", str(workers), "--worker-class", "uvicorn_worker.UvicornWorker"])
+        server = _start(py, ingest_env, port, "config.asgi:application", ["-w", str(workers)],
+                        config="config/gunicorn_ingest.py")
         _wrk(port, 4, script("warmup"), seconds=3)
         # Each measured run starts with PostgreSQL's WAL checkpointed, so none pays for the checkpoint
         # of the run before it (after the 64-connection run one lands in the half-rate run's 30 s).

@@ -1,17 +1,20 @@
-"""gunicorn settings for production (Procfile, docker-compose): `gunicorn -c config/gunicorn.py
-config.wsgi:application`. Everything can be overridden with GUNICORN_CMD_ARGS."""
+"""gunicorn settings for production's web server (Procfile, docker-compose): `gunicorn -c
+config/gunicorn.py config.wsgi:application`. The ingest server reads config/gunicorn_ingest.py,
+which starts from these. Everything can be overridden with GUNICORN_CMD_ARGS."""
 
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# One process per core, several threads each: the threads overlap waits on PostgreSQL's commits
-# (measured on 2 cores: 2 x 8-16 accepted the most webhooks; 3 x 4 and sync workers fewer).
-workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
-threads = int(os.environ.get("GUNICORN_THREADS") or 8)
+# Two processes per core of two threads each. The threads overlap a request's waits on PostgreSQL;
+# more than two in one process wait for each other's hold on Python's interpreter lock, which is
+# what a request's tail is made of once webhooks go to the ingest server: on 2 cores, 4 x 2 answered
+# the contact-policy API at 200/s with a p99 of 18-23 ms where 2 x 8 took 20-50 ms
+# (docs/benchmarks_contact_policy.md, notes).
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+threads = int(os.environ.get("GUNICORN_THREADS") or 2)
 # gthread, with each request read in full in the worker's event loop before a thread takes it:
 # senders that stall after their headers (slowloris, bad networks) never hold the threads
-# (config/gunicorn_worker.py; GUNICORN_READ_TIMEOUT). The ingest server's `-k uvicorn_worker...`
-# on the command line takes precedence over this.
+# (config/gunicorn_worker.py; GUNICORN_READ_TIMEOUT). The ingest server's config replaces it.
 worker_class = "config.gunicorn_worker.BufferedThreadWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10

@@ -117,7 +117,7 @@ def setup(out: str, n_cases: int, n_teams: int, per_team: int, n_managers: int, 
 
 
 def start(env: dict, web_port: int, ingest_port: int, workers: int, threads: int, logs: Path) -> list[subprocess.Popen]:
-    """web, ingest and worker, as the Procfile starts them (web and ingest with config/gunicorn.py);
+    """web, ingest and worker, as the Procfile starts them (config/gunicorn.py, config/gunicorn_ingest.py);
     what they print goes to logs/<name>.log."""
     py = sys.executable
 
@@ -127,8 +127,8 @@ def start(env: dict, web_port: int, ingest_port: int, workers: int, threads: int
     web = subprocess.Popen([py, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
                             "-b", f"127.0.0.1:{web_port}", "-w", str(workers), "--threads", str(threads),
                             "--log-level", "warning", "--backlog", "2048"], env=env, **quiet("web"))
-    ingest = subprocess.Popen([py, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.asgi:application",
-                               "-k", "uvicorn_worker.UvicornWorker", "-b", f"127.0.0.1:{ingest_port}", "-w", "1",
+    ingest = subprocess.Popen([py, "-m", "gunicorn", "-c", "config/gunicorn_ingest.py", "config.asgi:application",
+                               "-b", f"127.0.0.1:{ingest_port}", "-w", "1",
                                "--log-level", "warning", "--backlog", "2048"],
                               env={**env, "DB_CONN_MAX_AGE": "0"}, **quiet("ingest"))
     worker = subprocess.Popen([py, "-m", "celery", "-A", "config", "worker", "-c", str(workers), "-n",

@@ -180,8 +180,8 @@ def test_production_web_process_answers_others_within_a_second():
 @pytest.mark.django_db(transaction=True)
 def test_ingest_server_answers_others_within_a_second():
     port = _free_port()
-    command = [str(BIN / "gunicorn"), "-c", "config/gunicorn.py", "-k", "uvicorn_worker.UvicornWorker",
-               "-b", f"127.0.0.1:{port}", "config.asgi:application"]
+    command = [str(BIN / "gunicorn"), "-c", "config/gunicorn_ingest.py", "-b", f"127.0.0.1:{port}",
+               "config.asgi:application"]
     _check_server(command, _env(port, WEB_CONCURRENCY="1"), port)
 
 
