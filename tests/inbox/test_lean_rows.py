@@ -76,3 +76,23 @@ def test_a_field_not_read_is_loaded_when_asked_for_as_with_only(personas, django
     assert "resolution" not in vars(lean)
     with django_assert_num_queries(1):
         assert lean.resolution == "Refund sent"
+
+
+def test_the_case_pages_events_are_the_orms_with_their_actors_names(personas, django_assert_num_queries):
+    from cases.models import CaseEvent
+    from cases.selectors import case_events
+    from cases.services import case_add_note, case_claim
+    from tests.inbox.helpers import open_case
+
+    case = open_case(personas.north)
+    case = case_claim(case_id=case.pk, by=personas.bob)
+    case = case_add_note(case_id=case.pk, by=personas.alice, note="<b>Called</b>")
+    orm = list(case.events.select_related("actor").order_by("-created_at", "-id"))
+    with django_assert_num_queries(1):
+        lean = case_events(case)
+    assert len(lean) == len(orm) >= 3
+    with django_assert_num_queries(0):
+        for mine, theirs in zip(lean, orm, strict=True):
+            for field in CaseEvent._meta.concrete_fields:
+                assert getattr(mine, field.attname) == getattr(theirs, field.attname), field.attname
+            assert (mine.actor.display_name if mine.actor else None) == (theirs.actor.display_name if theirs.actor else None)
