@@ -61,7 +61,7 @@ def queries() -> list[tuple[str, str]]:
     from cases import keyset
     from cases.filtersets import inbox_filterset
     from cases.selectors import case_get_for_user, case_list_for_user, with_inbox_order
-    from cases.views.inbox import ROW_RELATED, _row_fields
+    from cases.views.inbox import row_queryset
 
     manager = User.objects.get(username="bench_manager")
     agent = User.objects.filter(memberships__isnull=False).order_by("pk").first()
@@ -69,7 +69,7 @@ def queries() -> list[tuple[str, str]]:
     def inbox(user):
         filterset = inbox_filterset(user, QueryDict("view=team"))
         assert filterset.is_valid(), filterset.errors
-        queryset = filterset.qs.select_related(None).select_related(*ROW_RELATED).only(*_row_fields())
+        queryset = row_queryset(filterset)
         return lambda: keyset.paginate(queryset, size=PAGE)
 
     reference = case_list_for_user(manager).order_by("-created_at").values_list("reference", flat=True)[500]

@@ -142,11 +142,11 @@ def _list_queryset(agent, query: str):
     from django.http import QueryDict
 
     from cases.filtersets import inbox_filterset
-    from cases.views.inbox import ROW_RELATED, _row_fields
+    from cases.views.inbox import row_queryset
 
     filterset = inbox_filterset(agent, QueryDict(query))
     assert filterset.is_valid(), filterset.errors
-    return filterset.qs.select_related(None).select_related(*ROW_RELATED).only(*_row_fields())
+    return row_queryset(filterset)
 
 
 def _time_list(agent, query: str) -> dict:

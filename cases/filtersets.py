@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Priority, Team, User
+from core.filters import SharedFormFilterSet
 from cases.models import Case, CaseResponse, RootCause
 from cases.ordering import SORT_CHOICES, SORTS
 from core.scopes import response_scope_q
@@ -64,7 +65,7 @@ def _people(request):
     return users if ids is None else users.filter(memberships__team_id__in=ids).distinct()
 
 
-class CaseFilterSet(django_filters.FilterSet):
+class CaseFilterSet(SharedFormFilterSet):
     # distinct=False on the multiple-choice filters: each is a column of the case itself (no join
     # that could repeat a case), and django-filter's default SELECT DISTINCT would make PostgreSQL
     # sort every matching case (wide rows) before the first page instead of walking an index.

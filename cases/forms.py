@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.forms.renderers import Jinja2 as Jinja2Renderer
 
 from accounts.models import Membership, Priority, Team
+from core.lean import lean_instances
 from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
 
 
@@ -59,12 +60,16 @@ def assignee_choices(team_ids) -> list:
     """Members of the given teams, grouped by team; the value is "<team id>:<user id>" so one
     choice says both who and which inbox."""
     groups: dict[str, list] = {}
-    memberships = (
+    # Read as values and built by core.lean (each membership with its user and team as
+    # select_related would give them): a team's people cost a model instance of three tables each.
+    fields = ("team_id", "user_id", "team__name", "user__first_name", "user__last_name", "user__username",
+              "user__is_away")
+    rows = (
         Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
-        .select_related("user", "team")
         .order_by("team__name", "user__first_name", "user__username")
+        .values(*fields)
     )
-    for m in memberships:
+    for m in lean_instances(Membership, list(rows), fields, using=rows.db):
         label = m.user.display_name + (" " + str(_("(away)")) if m.user.is_away else "")
         groups.setdefault(m.team.name, []).append((f"{m.team_id}:{m.user_id}", label))
     return [("", _("Choose a person…")), *groups.items()]
@@ -199,6 +204,14 @@ class EmailForm(CaseForm):
         if language:
             self.fields["template"].queryset = EmailTemplate.objects.filter(
                 active=True, language__in=[language, ""])
+
+    def template_options(self) -> list[tuple]:
+        """The template select's options, (value, label), in one query: the page's loop over the
+        field's own choices counted them first (a COUNT) and then read them through a
+        server-side cursor (ModelChoiceIterator)."""
+        field = self.fields["template"]
+        empty = [("", field.empty_label)] if field.empty_label is not None else []
+        return [*empty, *((t.pk, field.label_from_instance(t)) for t in field.queryset)]
 
 
 class CloseForm(CaseForm):

@@ -291,7 +291,9 @@ def paginate(queryset: QuerySet, *, after: str | None = None, before: str | None
     if backwards:
         rows.reverse()
 
-    def cursor_of(row) -> str:
+    def cursor_of(row) -> str:  # a model instance, or a dict from values()
+        if isinstance(row, dict):
+            return encode_cursor([row[alias] for alias in aliases])
         return encode_cursor([getattr(row, alias) for alias in aliases])
 
     if not rows:

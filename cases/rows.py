@@ -103,7 +103,7 @@ def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice
 
 def inbox_rows(cases, now: dt.datetime, columns: ColumnChoice = _DEFAULT) -> list[InboxRow]:
     """The rows of one inbox page, in the page's order. Needs response, customer, team,
-    assignee and alert__rule loaded with the cases (cases.views.inbox.ROW_RELATED)."""
+    assignee and alert__rule loaded with the cases (cases.views.inbox.row_queryset)."""
     # One reverse() for the page: the case URL with the reference as its only variable part.
     url = reverse("cases:detail", args=[_REFERENCE])
     extra_columns = any(column not in DEFAULT_COLUMNS for column in columns.shown)

@@ -5,6 +5,7 @@
     inbox_queryset(user, view) -> QuerySet                  # views: INBOX_VIEWS
     with_sort(queryset, sort) -> QuerySet                   # sorts: cases.ordering.SORTS
     inbox_counts(user) -> dict[view, int]                   # two index-only queries
+    case_events(case) -> list[CaseEvent]                     # newest first, with their actors' names
     case_timeline(case) -> list[CaseEvent]
     customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
     case_theme_links(case) -> list[ResponseTheme]                    # themes of all its responses
@@ -17,12 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connections, router
 from django.db.models import Count, Q, QuerySet, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.selectors import scope_by_team, visible_team_ids
+from core.lean import lean_instances
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
 from cases.ordering import (
     SORTS,
@@ -136,15 +139,22 @@ def inbox_queryset(user, view: str, now: dt.datetime | None = None, *, closed_wi
     return queryset
 
 
-def _open_counts_q(now: dt.datetime) -> tuple[Q, Q]:
-    """overdue_q / due_soon_q for rows already known to be open, over the columns the covering
-    index cases_case_open_team_cover holds (no status: that is the index's own condition), so the
-    counts never visit the table."""
-    horizon = now + DUE_SOON
-    first_contact_open = Q(first_contacted_at__isnull=True)
-    overdue = Q(resolution_due__lt=now) | (first_contact_open & Q(first_contact_due__lt=now))
-    soon = Q(resolution_due__lte=horizon) | (first_contact_open & Q(first_contact_due__lte=horizon))
-    return overdue, ~overdue & soon
+# The two statements of inbox_counts, written out: the ORM compiled them on every inbox page
+# (about 8 % of the page's Python, bench/page_cpu.py); the text only varies with how many teams
+# the person sees. Same statements as the ORM wrote for Count(..., filter=...) over the open cases
+# and .count() over the recently closed, so the same plans (the covering partial index
+# cases_case_open_team_cover; the (team, -closed_at) index); tests/inbox/test_inbox_counts.py
+# holds them equal to the views' own lists.
+_OVERDUE_SQL = "(resolution_due < %s OR (first_contacted_at IS NULL AND first_contact_due < %s))"
+_SOON_SQL = "(resolution_due <= %s OR (first_contacted_at IS NULL AND first_contact_due <= %s))"
+_OPEN_COUNTS_SQL = (
+    "SELECT COUNT(team_id) FILTER (WHERE assignee_id IS NULL), COUNT(team_id), "
+    f"COUNT(team_id) FILTER (WHERE {_OVERDUE_SQL}), "
+    f"COUNT(team_id) FILTER (WHERE NOT {_OVERDUE_SQL} AND {_SOON_SQL}), "
+    "COUNT(team_id) FILTER (WHERE assignee_id = %s) "
+    f"FROM {Case._meta.db_table} WHERE {{scope}}NOT (status = %s)"
+)
+_CLOSED_COUNT_SQL = f"SELECT COUNT(*) FROM {Case._meta.db_table} WHERE {{scope}}closed_at >= %s AND status = %s"
 
 
 def inbox_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
@@ -154,28 +164,44 @@ def inbox_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
     open cases of the user's teams (the covering partial index cases_case_open_team_cover, so
     closed cases, 80 % of a mature table, are never read), and "Recently closed" as a range scan
     of the (team, -closed_at) index bounded by the last 7 days. Counting team_id (a key column,
-    never NULL) rather than * lets each count carry a FILTER."""
+    never NULL) rather than * lets each count carry a FILTER. Without a team to see, no query."""
     now = now or timezone.now()
     user_id = user.pk if user is not None and user.is_authenticated else None
-    scoped = scope_by_team(Case.objects.all(), user)
-    overdue, due_soon = _open_counts_q(now)
-    open_counts = {  # aggregate aliases must not shadow the field names ("team")
-        "n_unassigned": Count("team", filter=Q(assignee__isnull=True)),
-        "n_team": Count("team"),
-        "n_overdue": Count("team", filter=overdue),
-        "n_due_soon": Count("team", filter=due_soon),
-    }
-    if user_id is not None:
-        open_counts["n_mine"] = Count("team", filter=Q(assignee_id=user_id))
-    counts = {
-        alias.removeprefix("n_"): value
-        for alias, value in scoped.exclude(status=Case.Status.CLOSED).aggregate(**open_counts).items()
-    }
-    counts.setdefault("mine", 0)
-    counts["recently_closed"] = scoped.filter(
-        status=Case.Status.CLOSED, closed_at__gte=now - RECENTLY_CLOSED
-    ).count()
+    ids = visible_team_ids(user)
+    if ids is not None and not ids:
+        return dict.fromkeys(INBOX_VIEWS, 0)
+    scope, scope_params = "", []
+    if ids is not None:
+        scope_params = sorted(ids)
+        scope = f"team_id IN ({', '.join(['%s'] * len(scope_params))}) AND "
+    connection = connections[router.db_for_read(Case) or "default"]  # the replica inside replica_reads()
+    at = connection.ops.adapt_datetimefield_value
+    overdue = [at(now), at(now)]
+    soon = [at(now + DUE_SOON), at(now + DUE_SOON)]
+    closed = Case.Status.CLOSED.value
+    with connection.cursor() as cursor:
+        # No user: assignee_id = NULL matches no row, so "mine" counts 0 as before.
+        cursor.execute(_OPEN_COUNTS_SQL.format(scope=scope), [*overdue, *overdue, *soon, user_id, *scope_params, closed])
+        unassigned, team, n_overdue, due_soon, mine = cursor.fetchone()
+        cursor.execute(_CLOSED_COUNT_SQL.format(scope=scope), [*scope_params, at(now - RECENTLY_CLOSED), closed])
+        (recently_closed,) = cursor.fetchone()
+    counts = {"mine": mine, "unassigned": unassigned, "team": team, "overdue": n_overdue, "due_soon": due_soon,
+              "recently_closed": recently_closed}
     return {view: counts[view] for view in INBOX_VIEWS}
+
+
+# What the case page reads of each event and its actor (the timeline's sentences, the playbooks'
+# ticks): every column of the event, the actor's name.
+_EVENT_FIELDS = (*(field.attname for field in CaseEvent._meta.concrete_fields),
+                 "actor__first_name", "actor__last_name", "actor__username")
+
+
+def case_events(case: Case) -> list[CaseEvent]:
+    """The case's events, newest first, each with its actor (the name only: other fields of the
+    actor load when read). Read as values and built by core.lean: the ORM's instances of two
+    tables per event cost more than the timeline that prints them."""
+    rows = case.events.order_by("-created_at", "-id").values(*_EVENT_FIELDS)
+    return lean_instances(CaseEvent, list(rows), _EVENT_FIELDS, using=rows.db)
 
 
 def case_timeline(case: Case) -> list[CaseEvent]:

@@ -32,7 +32,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import suggest_store
-from cases.models import Case, RootCause, RootCauseModel
+from cases.models import Case, RootCause, RootCauseCategory, RootCauseModel
+from core.lean import lean_instances
 from core.process_cache import ProcessCache
 
 logger = logging.getLogger(__name__)
@@ -317,8 +318,13 @@ def rank(pipeline, row: dict) -> list[tuple[int, float]]:
 
 def active_root_causes() -> dict[int, RootCause]:
     """The root causes a person may choose (and be offered), with their category: one query."""
-    causes = RootCause.objects.filter(active=True, category__active=True).select_related("category")
-    return {cause.pk: cause for cause in causes.order_by("category__order", "category__name", "name")}
+    fields = (*(f.attname for f in RootCause._meta.concrete_fields),
+              *(f"category__{f.attname}" for f in RootCauseCategory._meta.concrete_fields if not f.primary_key))
+    rows = (RootCause.objects.filter(active=True, category__active=True)
+            .order_by("category__order", "category__name", "name").values(*fields))
+    # Every column of both, built by core.lean (the case page's close form and the bulk panel
+    # read them on every view): the same instances select_related("category") made.
+    return {cause.pk: cause for cause in lean_instances(RootCause, list(rows), fields, using=rows.db)}
 
 
 def suggest_root_causes(case: Case, *, k: int = 3, themes=None, causes: dict | None = None) -> list[Suggestion]:

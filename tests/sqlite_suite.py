@@ -19,7 +19,8 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
   upsert of the scores;
 - Formbricks partial responses completed in place;
 - the Contact report's breaches: the range joins' date arithmetic (Django's SQLite function), the
-  times SQLite hands back as text."""
+  times SQLite hands back as text;
+- the inbox's tab counts: hand-written SQL with FILTER and the times as the backend stores them."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ SUITES = {
     "tests/surveys/presets/test_formbricks.py": _partials,
     "tests/cases/test_sla_sweep.py": _all,
     "tests/cases/test_response_keys.py": _all,
+    "tests/inbox/test_inbox_counts.py": _all,
     "tests/journeys/test_selectors.py": _not_postgresql_only,
     "tests/journeys/test_moments_store.py": _all,
     "tests/reporting/test_score_totals.py": _all,

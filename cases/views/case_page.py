@@ -238,7 +238,7 @@ def checklists(case: Case, events: list, root_cause_id: int | None = None, theme
 def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
     """The parts an action changes: actions, header, clocks, timeline and playbooks."""
     user = request.user
-    events = list(case.events.select_related("actor").order_by("-created_at", "-id"))
+    events = selectors.case_events(case)
     root_cause_id = extra.pop("playbook_root_cause", None)
     theme_links = selectors.case_theme_links(case)
     themes = [link.theme.slug for link in theme_links if link.response_id == case.response_id]

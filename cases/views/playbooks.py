@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.utils.translation import gettext
 
-from cases import services
+from cases import selectors, services
 from cases.models import Playbook
 from cases.views.case_page import action_names, checklists, load_case
 from cases.views.common import vary_on_htmx, wants_fragment
@@ -31,7 +31,7 @@ def case_playbooks(request: HttpRequest, reference: str) -> HttpResponse:
     """The playbooks panel, for the root cause being chosen in the close form (?root_cause=<id>)."""
     case = load_case(request.user, reference)
     root_cause_id = _picked_root_cause(request.GET.get("root_cause"))
-    events = list(case.events.select_related("actor").order_by("-created_at", "-id"))
+    events = selectors.case_events(case)
     context = {"case": case, "checklists": checklists(case, events, root_cause_id),
                "playbook_root_cause": root_cause_id or ""}
     return vary_on_htmx(render(request, "cases/_case_playbooks.html", context))
@@ -69,7 +69,7 @@ def playbook_step(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, done_text)
         return redirect("cases:detail", reference=case.reference)
     fresh = load_case(request.user, reference)
-    events = list(fresh.events.select_related("actor").order_by("-created_at", "-id"))
+    events = selectors.case_events(fresh)
     context = {
         "case": fresh, "events": events, "checklists": checklists(fresh, events, root_cause_id),
         "playbook_root_cause": root_cause_id or "", "playbook_error": error, "playbook_done": done_text,

@@ -15,7 +15,7 @@ from tests.inbox.helpers import make_response, open_case, root_causes
 HX = {"HX-Request": "true"}
 # Session, user, memberships, the case, events, earlier responses, earlier cases, and the action
 # forms' choices (people, teams, root causes, e-mail templates): the same for 1 event or 100.
-CASE_QUERY_CEILING = 17  # 14 + the bell's unread count + the two-factor check (device, and the role policy cold)
+CASE_QUERY_CEILING = 16  # 13 + the bell's unread count + the two-factor check (device, and the role policy cold)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from cases import keyset
 from cases.filtersets import inbox_filterset
 from cases.ordering import SORTS
-from cases.views.inbox import ROW_RELATED, _row_fields
+from cases.views.inbox import row_queryset
 from tests.inbox.helpers import make_case
 
 ALL_SORTS = ["", *SORTS]
@@ -43,7 +43,7 @@ def list_queryset(user, query: str):
     """The page's list query, built as cases.views.inbox builds it."""
     filterset = inbox_filterset(user, QueryDict(query))
     assert filterset.is_valid(), filterset.errors
-    return filterset.qs.select_related(None).select_related(*ROW_RELATED).only(*_row_fields())
+    return row_queryset(filterset)
 
 
 def page_two_sql(user, query: str) -> str:
