@@ -19,7 +19,9 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
   upsert of the scores;
 - Formbricks partial responses completed in place;
 - the Contact report's breaches: the range joins' date arithmetic (Django's SQLite function), the
-  times SQLite hands back as text."""
+  times SQLite hands back as text;
+- the segment reports: each row's segments tested over its customer (SQLite's JSON and case-folding),
+  the medians computed in Python."""
 
 from __future__ import annotations
 
@@ -65,6 +67,7 @@ SUITES = {
     "tests/churn": _all,
     "tests/reporting/test_theme_rollup.py": _all,
     "tests/contactpolicy/test_breaches_exact.py": _all,
+    "tests/segments/test_reports_exact.py": _all,
 }
 
 
