@@ -230,6 +230,28 @@ def test_every_segment_figure_equals_a_direct_computation(world, whose):
                    for cause in expected["All customers"]["causes"]}
 
 
+@pytest.mark.parametrize("whose", ["north", "both"])
+def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
+    """`?segment=`: the filter's IN subquery (over the member index on PostgreSQL), the same
+    figures as the breakdown's column, and as a computation by hand."""
+    from dataclasses import replace
+
+    from reporting.selectors import kpis, recovery_by_team, root_cause_pareto, scores_by
+
+    now = timezone.now()
+    teams = {world.north.pk} if whose == "north" else {world.north.pk, world.south.pk}
+    filters = ReportFilters(team_ids=frozenset(teams), start=now - dt.timedelta(days=60), now=now)
+    expected = _expected(filters)
+    for segment in Segment.objects.all():
+        narrowed, want = replace(filters, segment=segment), expected[segment.name]
+        names = cause_names(want["causes"])
+        assert {r["root_cause"]: r["cases"] for r in root_cause_pareto(narrowed).rows} == {
+            names[cause]: n for cause, n in want["causes"].items()}
+        assert sum(r["responses"] for r in scores_by(narrowed, "team").rows) == want["responses"]
+        assert sum(r["cases"] for r in kpis(narrowed, "team").rows) == want["cases"]
+        assert sum(r["answered_again"] for r in recovery_by_team(narrowed).rows) == want["answered_again"]
+
+
 def test_the_reports_read_the_rows_once_whatever_the_segments(world, django_assert_num_queries):
     """One query for the segments, one per kind of row, one for the medians (PostgreSQL: the
     SQLite run reads the durations instead, also one): the count does not grow with segments."""
