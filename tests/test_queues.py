@@ -54,7 +54,8 @@ ROUTES = {
     "privacy.tasks.partitions_maintain_task": "reports",
     "privacy.tasks.delivery_bodies_forget_task": "reports",
 }
-APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "churn.", "reporting.", "privacy.", "organisation.", "demo.")
+APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "churn.", "reporting.", "privacy.", "organisation.",
+        "demo.", "segments.")
 
 
 def _queue_of(name: str) -> str:
