@@ -392,6 +392,10 @@ def fill_extras(n_responses: int, teams, users, manager, causes) -> None:
     Segment.objects.bulk_create([
         Segment(name=name, slug=name.lower().replace(" ", "-"), match=match, conditions=conditions)
         for name, match, conditions in SEGMENTS])
+    # What segment_save's task does after a save (bulk_create bypasses it): each segment's member index.
+    from segments.indexes import segment_indexes_sync
+
+    segment_indexes_sync()
     today = timezone.localdate()
     statuses = ["planned", "in_progress", "in_progress", "done", "abandoned"]
     plans = []

@@ -34,7 +34,7 @@ _TASKS = {
     # Glob patterns (Celery's routing) too: any report or export task added later.
     # Imports are bulk work a person started and watches: never ahead of a webhook or the SLA sweep.
     "reports": ["cases.tasks.manager_digest_task", "reporting.tasks.*", "privacy.tasks.*", "imports.tasks.*",
-                "improvement.tasks.*"],
+                "improvement.tasks.*", "segments.tasks.*"],
 }
 ROUTES = {task: {"queue": queue} for queue, tasks in _TASKS.items() for task in tasks}
 QUEUES = [Queue(name) for name in [*KINDS, DEFAULT]]

@@ -195,10 +195,10 @@ def root_causes(request):
 
 
 def _segment_breakdown(request, report: str, filters) -> dict:
-    """The page's table by customer segment, built only when asked for (`?by=segment`): it reads
-    every segment's members, seconds at 10M responses, where the rest of the page is a rollup
-    read; the page offers the link when segments exist (as the KPI and scores pages offer the
-    breakdown among their dimensions)."""
+    """The page's table by customer segment, built only when asked for (`?by=segment`): it tests
+    the customer of every closed case of the period against every segment, where the rest of the
+    page is a rollup read; the page offers the link when segments exist (as the KPI and scores
+    pages offer the breakdown among their dimensions)."""
     if not Segment.objects.exists():
         return {"segment_breakdown": None}
     wanted = request.GET.get("by") == "segment"

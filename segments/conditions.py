@@ -220,8 +220,8 @@ def _number_q(column: str, operator: str, value) -> Q:
     return Q(**{f"{column}{lookup}": _decimal(value)})
 
 
-def _attribute_q(key: str, operator: str, value) -> Q:
-    text = KeyTextTransform(key, "attributes")
+def _attribute_q(key: str, operator: str, value, prefix: str = "") -> Q:
+    text = KeyTextTransform(key, f"{prefix}attributes")
     if operator == "equals":
         return Q(IExact(text, value))
     if operator == "one_of":
@@ -233,32 +233,38 @@ def _attribute_q(key: str, operator: str, value) -> Q:
         return Q(IContains(text, value))
     if operator == "is_set":
         return Q(IsNull(text, False)) & ~Q(Exact(text, ""))
-    number = Case(When(Regex(KeyTextTransform(key, "attributes"), NUMBER_RE),
-                       then=Cast(KeyTextTransform(key, "attributes"), FloatField())), default=None,
+    number = Case(When(Regex(KeyTextTransform(key, f"{prefix}attributes"), NUMBER_RE),
+                       then=Cast(KeyTextTransform(key, f"{prefix}attributes"), FloatField())), default=None,
                   output_field=FloatField())
     compare = GreaterThanOrEqual if operator == "gte" else LessThanOrEqual
     return Q(compare(number, float(value)))
 
 
-def condition_q(condition: dict) -> Q:
+def condition_q(condition: dict, prefix: str = "") -> Q:
+    """One condition as a Q over surveys.Customer, or over a model that refers to a customer when
+    `prefix` is the path to it ("customer__")."""
     name, operator, value = condition["field"], condition["operator"], condition["value"]
     spec = field_spec(name)
     if spec.kind == ATTRIBUTE:
-        return _attribute_q(spec.name[len(ATTRIBUTE_PREFIX):], operator, value)
+        return _attribute_q(spec.name[len(ATTRIBUTE_PREFIX):], operator, value, prefix)
     if spec.name in ACCOUNT_FIELDS:
-        contacts = _contact_model().objects.filter(customer_id=OuterRef("pk"))
+        contacts = _contact_model().objects.filter(customer_id=OuterRef(f"{prefix}pk"))
         column = "account__" + ACCOUNT_FIELDS[spec.name]
         return Q(Exists(contacts.filter(_number_q(column, operator, value))))
     if spec.kind == NUMBER:
-        return _number_q(spec.name, operator, value)
-    return _text_q(spec.name, operator, value)
+        return _number_q(prefix + spec.name, operator, value)
+    return _text_q(prefix + spec.name, operator, value)
 
 
-def segment_q(conditions: Iterable[dict], match: str = "all") -> Q:
-    """The customers the (clean) conditions describe, as a Q over surveys.Customer."""
+def segment_q(conditions: Iterable[dict], match: str = "all", prefix: str = "") -> Q:
+    """The customers the (clean) conditions describe, as a Q over surveys.Customer; with `prefix`
+    (the path to the customer, "customer__"), over a model that refers to one: the reports' breakdowns
+    by segment test each row's customer this way in one pass (reporting.selectors.segments). Such a
+    Q holds for a row without a customer only by accident (an "is set" negation over NULLs): the
+    caller requires the customer."""
     q = Q()
     for condition in conditions:
-        part = condition_q(condition)
+        part = condition_q(condition, prefix)
         q = (q | part) if match == "any" and q else (q & part)
     return q
 

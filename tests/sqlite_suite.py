@@ -20,7 +20,9 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
 - Formbricks partial responses completed in place;
 - the Contact report's breaches: the range joins' date arithmetic (Django's SQLite function), the
   times SQLite hands back as text;
-- the inbox's tab counts: hand-written SQL with FILTER and the times as the backend stores them."""
+- the inbox's tab counts: hand-written SQL with FILTER and the times as the backend stores them;
+- the segment reports: each row's segments tested over its customer (SQLite's JSON and case-folding),
+  the medians computed in Python."""
 
 from __future__ import annotations
 
@@ -67,6 +69,7 @@ SUITES = {
     "tests/churn": _all,
     "tests/reporting/test_theme_rollup.py": _all,
     "tests/contactpolicy/test_breaches_exact.py": _all,
+    "tests/segments/test_reports_exact.py": _all,
 }
 
 

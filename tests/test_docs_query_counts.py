@@ -203,6 +203,30 @@ def measure_kpis_and_recovery(personas) -> dict[str, int]:
     return {page: counts[1] for page, counts in measured.items()}
 
 
+def measure_segment_comparison(personas) -> dict[str, int]:
+    """The segment comparison for mia with one segment and with three, each with answers and a
+    closed case: the same count (every segment is a flag of the same passes over the rows)."""
+    from django.db import transaction
+
+    from segments.models import Segment
+    from segments.services import segment_save
+    from tests.reporting import builders as b
+
+    client = signed_in(personas.mia)
+    measured = []
+    for tiers in (["gold"], ["silver", "bronze"]):
+        for tier in tiers:
+            with transaction.atomic():
+                segment_save(Segment(name=tier.title(), conditions=[{"field": "tier", "operator": "equals",
+                                                                       "value": tier}]))
+            created = timezone.now() - dt.timedelta(days=5)
+            resp = b.response(personas.north, at=created, nps=3, who=b.customer(tier=tier))
+            b.case(personas.north, created=created, resp=resp, closed=created + dt.timedelta(days=1))
+        measured.append(count_queries(lambda: client.get("/reports/segments/")))
+    assert measured[0] == measured[1], f"the comparison's count is not fixed: {measured} for 1 and 3 segments"
+    return {"segments": measured[1]}
+
+
 @dataclass(frozen=True)
 class Claim:
     page: str
@@ -233,6 +257,9 @@ CLAIMS = {
         "docs/reporting.md",
         r"The KPI page runs (?P<kpis>NUMBER) queries and the Recovery page (?P<recovery>NUMBER) for a manager",
         measure_kpis_and_recovery),
+    "segment comparison page": Claim(
+        "docs/reporting.md", r"The segment comparison page runs (?P<segments>NUMBER) queries for a manager whatever "
+                             r"the number of segments", measure_segment_comparison),
 }
 
 # Every other count the docs state, and where it is checked (page, the count's words).

@@ -50,10 +50,12 @@ ROUTES = {
     "reporting.tasks.moments_refresh_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
+    "segments.tasks.segment_indexes_sync_task": "reports",
     "privacy.tasks.partitions_maintain_task": "reports",
     "privacy.tasks.delivery_bodies_forget_task": "reports",
 }
-APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "churn.", "reporting.", "privacy.", "organisation.", "demo.")
+APPS = ("accounts.", "imports.", "surveys.", "alerts.", "cases.", "followup.", "churn.", "reporting.", "privacy.", "organisation.",
+        "demo.", "segments.")
 
 
 def _queue_of(name: str) -> str:

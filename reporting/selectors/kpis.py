@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, Sum, Value
+from django.db.models import Aggregate, Count, F, FloatField, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -139,51 +139,74 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 3600.0
 
 
-# One row for everything the filters select (reporting.selectors.segments: a row per segment).
-WHOLE = ("All", Value("all"), Value("all"))
+def case_counts(now: dt.datetime) -> dict:
+    """The KPI page's counts of cases (each a sum over any split of the cases: a segment's rows add
+    up, reporting.selectors.segments)."""
+    closed = Q(status=CLOSED)
+    return dict(
+        cases=Count("pk"),
+        open=Count("pk", filter=~closed),
+        closed=Count("pk", filter=closed),
+        closed_with_cause=Count("pk", filter=closed & Q(root_cause__isnull=False)),
+        ever_closed=Count("pk", filter=closed | Q(reopen_count__gt=0)),
+        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+        fc_met=Count("pk", filter=Q(first_contacted_at__lte=F("first_contact_due"))),
+        fc_missed=Count(
+            "pk",
+            filter=Q(first_contacted_at__gt=F("first_contact_due"))
+            | Q(first_contacted_at__isnull=True, first_contact_due__lt=now),
+        ),
+        res_met=Count("pk", filter=closed & Q(closed_at__lte=F("resolution_due"))),
+        res_missed=Count(
+            "pk",
+            filter=(closed & Q(closed_at__gt=F("resolution_due"))) | (~closed & Q(resolution_due__lt=now)),
+        ),
+        value_at_risk=Sum("value_at_risk", filter=~closed),
+    )
+
+
+def coverage_counts() -> dict:
+    """Low scores and those a case covers, as aggregates of responses (each a sum, as case_counts)."""
+    return dict(low=Count("pk", filter=low_score_q()), covered=Count("pk", filter=low_score_q() & covered_q()))
+
+
+def percentiles_in_sql() -> bool:
+    """PostgreSQL computes the durations' percentiles (percentile_cont); SQLite (the embedded setup)
+    has none: the stored durations are read and sorted in Python."""
+    return connection.vendor == "postgresql"
+
+
+def kpi_figures(c: dict, cov: dict, d: dict) -> dict:
+    """A KPI row's figures from case_counts' (c), coverage_counts' (cov) and the durations' (d)."""
+    return {
+        "low_scores": cov.get("low", 0),
+        "coverage_pct": pct(cov.get("covered", 0), cov.get("low", 0)),
+        "cases": c.get("cases", 0),
+        "open": c.get("open", 0),
+        **{name: one_decimal(_hours(d.get(name))) for name in DURATIONS},
+        "first_contact_sla_pct": pct(c.get("fc_met", 0), c.get("fc_met", 0) + c.get("fc_missed", 0)),
+        "resolution_sla_pct": pct(c.get("res_met", 0), c.get("res_met", 0) + c.get("res_missed", 0)),
+        "root_cause_pct": pct(c.get("closed_with_cause", 0), c.get("closed", 0)),
+        "reopen_pct": pct(c.get("reopened", 0), c.get("ever_closed", 0)),
+        "value_at_risk": c.get("value_at_risk") or 0,
+    }
 
 
 def kpis(filters: ReportFilters, by: str = "team") -> Table:
-    """Closed-loop KPIs per team, location, touchpoint, week or month (or "all": one row), for
-    cases created and low scores answered in the period."""
-    label, case_dim, response_dim = WHOLE if by == "all" else KPI_DIMENSIONS[by]
-    now = filters.now
+    """Closed-loop KPIs per team, location, touchpoint, week or month, for cases created and low
+    scores answered in the period (by customer segment: reporting.selectors.segments)."""
+    label, case_dim, response_dim = KPI_DIMENSIONS[by]
     cases = filters.cases(date_field="created_at").order_by().annotate(dim=case_dim)
-    closed = Q(status=CLOSED)
     # On PostgreSQL the durations' percentiles are aggregates of the same pass over the cases.
-    in_sql = connection.vendor == "postgresql"
+    in_sql = percentiles_in_sql()
     percentiles = {
         name: Percentile(column, fraction)
         for name, (column, fraction) in DURATIONS.items()
     }
     counts = {
         r["dim"]: r
-        for r in cases.values("dim").annotate(
-            **(percentiles if in_sql else {}),
-            cases=Count("pk"),
-            open=Count("pk", filter=~closed),
-            closed=Count("pk", filter=closed),
-            closed_with_cause=Count("pk", filter=closed & Q(root_cause__isnull=False)),
-            ever_closed=Count("pk", filter=closed | Q(reopen_count__gt=0)),
-            reopened=Count("pk", filter=Q(reopen_count__gt=0)),
-            fc_met=Count(
-                "pk", filter=Q(first_contacted_at__lte=F("first_contact_due"))
-            ),
-            fc_missed=Count(
-                "pk",
-                filter=Q(first_contacted_at__gt=F("first_contact_due"))
-                | Q(first_contacted_at__isnull=True, first_contact_due__lt=now),
-            ),
-            res_met=Count("pk", filter=closed & Q(closed_at__lte=F("resolution_due"))),
-            res_missed=Count(
-                "pk",
-                filter=(closed & Q(closed_at__gt=F("resolution_due")))
-                | (~closed & Q(resolution_due__lt=now)),
-            ),
-            value_at_risk=Sum("value_at_risk", filter=~closed),
-        )
+        for r in cases.values("dim").annotate(**(percentiles if in_sql else {}), **case_counts(filters.now))
     }
-    # SQLite (the embedded setup) has no percentile_cont: the stored durations, sorted here.
     durations = counts if in_sql else _durations_in_python(cases)
     coverage = {
         r["dim"]: r
@@ -209,26 +232,8 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
         return (-(counts.get(k, {}).get("cases", 0)), 0, _dim_label(by, k, team_names))
 
     for key in sorted(keys, key=sort_key):
-        c = counts.get(key, {})
-        cov = coverage.get(key, {"low": 0, "covered": 0})
-        d = durations.get(key, {})
-        row = {
-            "group": _dim_label(by, key, team_names),
-            "low_scores": cov["low"],
-            "coverage_pct": pct(cov["covered"], cov["low"]),
-            "cases": c.get("cases", 0),
-            "open": c.get("open", 0),
-            **{name: one_decimal(_hours(d.get(name))) for name in DURATIONS},
-            "first_contact_sla_pct": pct(
-                c.get("fc_met", 0), c.get("fc_met", 0) + c.get("fc_missed", 0)
-            ),
-            "resolution_sla_pct": pct(
-                c.get("res_met", 0), c.get("res_met", 0) + c.get("res_missed", 0)
-            ),
-            "root_cause_pct": pct(c.get("closed_with_cause", 0), c.get("closed", 0)),
-            "reopen_pct": pct(c.get("reopened", 0), c.get("ever_closed", 0)),
-            "value_at_risk": c.get("value_at_risk") or 0,
-        }
+        row = {"group": _dim_label(by, key, team_names),
+               **kpi_figures(counts.get(key, {}), coverage.get(key, {}), durations.get(key, {}))}
         segment = _dim_link_params(by, key, filters)
         created = (
             {}

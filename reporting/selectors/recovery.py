@@ -38,7 +38,7 @@ from surveys.vocabulary import DETRACTOR_AT_MOST
 SUMS = RECOVERY_COUNTS  # answered_again, before_sum, after_sum, detractors_before, recovered
 
 
-def _answered_again_cases(filters: ReportFilters):
+def answered_again_cases(filters: ReportFilters):
     """Closed cases (in the period, by closure) whose customer answered again with an NPS score
     after the closure: the first such answer is stored on the case when it is recorded
     (Case.answered_again, its time and score: cases.services.report_fields), beside the score of
@@ -51,7 +51,7 @@ def _answered_again_cases(filters: ReportFilters):
     ).order_by()
 
 
-def _case_sums() -> dict:
+def case_sums() -> dict:
     """The rollup's recovery columns (reporting.rollups._values) as aggregates of the cases."""
     detractor = Q(response__nps__lte=DETRACTOR_AT_MOST)
     return {
@@ -70,7 +70,7 @@ def _sums(filters: ReportFilters) -> tuple[dict, ...]:
     request's moment) makes each request's key its own (one result held, not a cache)."""
     rows = rollup_rows(filters, ClosureRollup.objects)
     if rows is None:
-        rows, aggregates = _answered_again_cases(filters), _case_sums()
+        rows, aggregates = answered_again_cases(filters), case_sums()
     else:
         aggregates = {c: Sum(c) for c in SUMS}
     grouped = rows.values("team_id", "root_cause_id").annotate(**{f"{c}_total": a for c, a in aggregates.items()})
@@ -162,7 +162,7 @@ def recovery_customers(filters: ReportFilters) -> Table:
         description=gettext("Newest first, at most %(count)s.") % {"count": MAX_LIST_ROWS},
     )
     shown = (
-        _answered_again_cases(filters)
+        answered_again_cases(filters)
         .order_by("-answered_again_at", "-pk")
         .values("reference", "customer__name", "customer__email", "team__name", "root_cause_id", "root_cause__name",
                 "root_cause__category__name", "closed_at", "answered_again_at", "answered_again_nps",

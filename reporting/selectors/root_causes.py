@@ -2,10 +2,11 @@
 the scores behind each cause and the frontline's prevention suggestions.
 
 The Pareto, weekly, heat-map and score panels (and the prevention panel's cause frequencies) come
-from one query of the closure rollup (reporting.ClosureRollup, kept by database triggers: see
-reporting.rollups), by week, root cause and touchpoint, whenever the filters are ones it is keyed
-by (teams, survey, touchpoint, whole local days); the page's panels share that one result. A filter
-on what it does not key (location, customer tier or segment) reads the closed cases themselves."""
+from one query, by week, root cause and touchpoint, whose result the page's panels share: of the
+closure rollup (reporting.ClosureRollup, kept by database triggers: see reporting.rollups)
+whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole local days), else
+(location, customer tier or segment) of the closed cases themselves, with the rollup's columns
+computed the rollup's way (reporting.rollups._values)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import datetime as dt
 from collections import defaultdict
 from functools import lru_cache
 
-from django.db.models import Avg, Count, F, Sum, Window
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import RowNumber, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +28,6 @@ from reporting.selectors.common import (
     case_url,
     cause_label,
     cause_link,
-    cause_names,
     clamped_date_params,
     crosstab_by_touchpoint,
     crosstab_by_week,
@@ -47,32 +47,47 @@ def _closed_cases(filters: ReportFilters):
     ).order_by()
 
 
+def _case_counts() -> dict:
+    """The closure rollup's COUNTS as aggregates of closed cases (reporting.rollups._values)."""
+    r = "response__"
+    return {
+        "cases": Count("pk"),
+        "with_prevention": Count("pk", filter=~Q(prevention="")),
+        "nps_n": Count(f"{r}nps"),
+        "nps_sum": Sum(f"{r}nps"),
+        "csat_n": Count(f"{r}csat"),
+        "csat_pct_n": Count(csat_pct(r)),
+        "csat_pct_sum": Sum(csat_pct(r)),
+        "ces_n": Count(f"{r}ces"),
+        "ces_ease_n": Count(ces_ease01(r)),
+        "ces_ease_sum": Sum(ces_ease01(r)),
+    }
+
+
 @lru_cache(maxsize=1)
-def _closure_cells(filters: ReportFilters) -> tuple[dict, ...] | None:
-    """The closure rollup's sums by week, root cause and touchpoint, or None when the filters need
-    the cases themselves. One query for the page's panels: the last result is kept, keyed by the
-    filters, whose `now` (the request's moment) makes each request's key its own."""
+def _closure_cells(filters: ReportFilters) -> tuple[dict, ...]:
+    """The closed cases' COUNTS by week, root cause and touchpoint: the closure rollup's sums, or
+    when the filters narrow by what it does not key, the closed cases' own. One query for the
+    page's panels: the last result is kept, keyed by the filters, whose `now` (the request's
+    moment) makes each request's key its own."""
     rows = rollup_rows(filters, ClosureRollup.objects)
-    if rows is None:
-        return None
+    if rows is not None:
+        grouped = (rows.annotate(week=TruncWeek("day"), tp=F("touchpoint")).values("week", "root_cause_id", "tp")
+                   .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS}).filter(sum_cases__gt=0))
+    else:
+        grouped = (_closed_cases(filters).annotate(week=TruncWeek("closed_at"), tp=F("response__touchpoint"))
+                   .values("week", "root_cause_id", "tp").annotate(**{f"sum_{c}": a for c, a in _case_counts().items()}))
     return tuple(
-        {
-            "week": r["week"],
-            "root_cause_id": r["root_cause_id"],
-            "touchpoint": r["touchpoint"],
-            **{c: r[f"sum_{c}"] for c in COUNTS},
-        }
-        for r in rows.annotate(week=TruncWeek("day"))
-        .values("week", "root_cause_id", "touchpoint")
-        .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS})
-        .filter(sum_cases__gt=0)
+        {"week": r["week"], "root_cause_id": r["root_cause_id"], "touchpoint": r["tp"],
+         **{c: r[f"sum_{c}"] or 0 for c in COUNTS}}
+        for r in grouped
     )
 
 
 @lru_cache(maxsize=1)
 def _rolled_causes(filters: ReportFilters) -> dict[int, RootCause]:
     """The root causes in the rollup's cells, read once for the page's panels (kept like _closure_cells)."""
-    ids = {cell["root_cause_id"] for cell in _closure_cells(filters) or ()}
+    ids = {cell["root_cause_id"] for cell in _closure_cells(filters)}
     return {
         c.pk: c
         for c in RootCause.objects.filter(pk__in=[i for i in ids if i]).select_related(
@@ -94,7 +109,7 @@ def _rolled_labels(filters: ReportFilters):
 def _by_cause(filters: ReportFilters) -> dict:
     """The rollup's cells summed per root cause (kept like _closure_cells)."""
     causes: dict = {}
-    for cell in _closure_cells(filters) or ():
+    for cell in _closure_cells(filters):
         sums = causes.get(cell["root_cause_id"])
         if sums is None:
             causes[cell["root_cause_id"]] = {c: cell[c] for c in COUNTS}
@@ -107,9 +122,6 @@ def _by_cause(filters: ReportFilters) -> dict:
 def _cause_rows(filters: ReportFilters, ordered_by_name: bool) -> list[dict]:
     """Per root cause: its label parts and its sums, most cases first (then by category and name,
     or by name alone as the score panel orders)."""
-    cells = _closure_cells(filters)
-    if cells is None:
-        return []
     causes = _by_cause(filters)
     names = _rolled_causes(filters)
     rows = []
@@ -140,15 +152,7 @@ def _cause_rows(filters: ReportFilters, ordered_by_name: bool) -> list[dict]:
 
 
 def root_cause_pareto(filters: ReportFilters) -> Table:
-    if _closure_cells(filters) is not None:
-        rows = _cause_rows(filters, ordered_by_name=False)
-    else:
-        rows = list(
-            _closed_cases(filters)
-            .values("root_cause_id", "root_cause__name", "root_cause__category__name")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "root_cause__category__name", "root_cause__name")
-        )
+    rows = _cause_rows(filters, ordered_by_name=False)
     total = sum(r["n"] for r in rows)
     table = Table(
         "root-causes-pareto",
@@ -180,22 +184,10 @@ def root_cause_pareto(filters: ReportFilters) -> Table:
 
 def root_cause_weekly(filters: ReportFilters) -> Table:
     """Weekly count per cause (weeks start on Monday, by closure date)."""
-    rolled = _closure_cells(filters)
-    if rolled is not None:
-        weeks: dict = defaultdict(int)
-        for cell in rolled:
-            weeks[cell["week"], cell["root_cause_id"]] += cell["cases"]
-        cells = [
-            {"week": week, "root_cause_id": cause_id, "n": n}
-            for (week, cause_id), n in weeks.items()
-        ]
-    else:
-        cells = list(
-            _closed_cases(filters)
-            .annotate(week=TruncWeek("closed_at"))
-            .values("week", "root_cause_id")
-            .annotate(n=Count("pk"))
-        )
+    weeks: dict = defaultdict(int)
+    for cell in _closure_cells(filters):
+        weeks[cell["week"], cell["root_cause_id"]] += cell["cases"]
+    cells = [{"week": week, "root_cause_id": cause_id, "n": n} for (week, cause_id), n in weeks.items() if n]
     table = Table(
         "root-causes-weekly",
         _("Root causes by week"),
@@ -214,77 +206,47 @@ def root_cause_weekly(filters: ReportFilters) -> Table:
             ),
         )
 
-    labels = _rolled_labels(filters) if rolled is not None else cause_names
     return crosstab_by_week(
-        cells, "root_cause_id", table, label_of=labels, link_of=link
+        cells, "root_cause_id", table, label_of=_rolled_labels(filters), link_of=link
     )
 
 
 def root_cause_by_touchpoint(filters: ReportFilters) -> Table:
     """Cross-tab of cause x touchpoint of the opening response (the busiest touchpoints as columns,
     the rest summed in "Other")."""
-    rolled = _closure_cells(filters)
-    if rolled is not None:
-        grid: dict = defaultdict(int)
-        for cell in rolled:
-            grid[cell["root_cause_id"], cell["touchpoint"]] += cell["cases"]
-        cells = [
-            {"root_cause_id": cause_id, "response__touchpoint": touchpoint, "n": n}
-            for (cause_id, touchpoint), n in grid.items()
-        ]
-    else:
-        cells = list(
-            _closed_cases(filters)
-            .values("root_cause_id", "response__touchpoint")
-            .annotate(n=Count("pk"))
-        )
+    grid: dict = defaultdict(int)
+    for cell in _closure_cells(filters):
+        grid[cell["root_cause_id"], cell["touchpoint"]] += cell["cases"]
+    cells = [
+        {"root_cause_id": cause_id, "response__touchpoint": touchpoint, "n": n}
+        for (cause_id, touchpoint), n in grid.items() if n
+    ]
     table = Table(
         "root-causes-by-touchpoint",
         _("Root cause by touchpoint"),
         [Column("root_cause", _("Root cause"))],
         description=_("Cases closed in the period; darker cells hold more cases."),
     )
-    labels = _rolled_labels(filters) if rolled is not None else cause_names
     return crosstab_by_touchpoint(
         cells,
         "root_cause_id",
         table,
-        label_of=labels,
+        label_of=_rolled_labels(filters),
         link_of=lambda cause_id, **extra: cause_link(filters, cause_id, **extra),
     )
 
 
 def root_cause_scores(filters: ReportFilters) -> Table:
     """The scores of the responses that opened the cases, per root cause."""
-    if _closure_cells(filters) is not None:
-        rows = [
-            {
-                **r,
-                "avg_nps": r["nps_sum"] / r["nps_n"] if r["nps_n"] else None,
-                "avg_csat": r["csat_pct_sum"] / r["csat_pct_n"]
-                if r["csat_pct_n"]
-                else None,
-                "avg_ces": r["ces_ease_sum"] / r["ces_ease_n"]
-                if r["ces_ease_n"]
-                else None,
-            }
-            for r in _cause_rows(filters, ordered_by_name=True)
-        ]
-    else:
-        rows = (
-            _closed_cases(filters)
-            .values("root_cause_id", "root_cause__name", "root_cause__category__name")
-            .annotate(
-                n=Count("pk"),
-                nps_n=Count("response__nps"),
-                avg_nps=Avg("response__nps"),
-                csat_n=Count("response__csat"),
-                avg_csat=Avg(csat_pct("response__")),
-                ces_n=Count("response__ces"),
-                avg_ces=Avg(ces_ease01("response__")),
-            )
-            .order_by("-n", "root_cause__name")
-        )
+    rows = [
+        {
+            **r,
+            "avg_nps": r["nps_sum"] / r["nps_n"] if r["nps_n"] else None,
+            "avg_csat": r["csat_pct_sum"] / r["csat_pct_n"] if r["csat_pct_n"] else None,
+            "avg_ces": r["ces_ease_sum"] / r["ces_ease_n"] if r["ces_ease_n"] else None,
+        }
+        for r in _cause_rows(filters, ordered_by_name=True)
+    ]
     table = Table(
         "root-causes-scores",
         _("Average score by root cause"),
@@ -353,18 +315,8 @@ def root_cause_prevention(filters: ReportFilters) -> Table:
     )
     rows = list(ranked)
     frequency = defaultdict(int)
-    rolled = _closure_cells(filters)
-    if rolled is not None:
-        for cell in rolled:
-            frequency[cell["root_cause_id"]] += cell["with_prevention"]
-    else:
-        for r in (
-            _closed_cases(filters)
-            .exclude(prevention="")
-            .values("root_cause_id")
-            .annotate(n=Count("pk"))
-        ):
-            frequency[r["root_cause_id"]] = r["n"]
+    for cell in _closure_cells(filters):
+        frequency[cell["root_cause_id"]] += cell["with_prevention"]
     rows.sort(
         key=lambda r: (
             -frequency[r["root_cause_id"]],

@@ -2,58 +2,140 @@
 the same figures, and all customers as the baseline) and the segment breakdowns of the scores,
 KPI, root-cause and recovery pages.
 
-A customer can be in several segments, so a segment is not a GROUP BY column: each segment's row
-is the page's own selector run with the report's filters narrowed to that segment
-(ReportFilters.segment, an IN subquery over the segment's customers). The figures therefore mean
-exactly what they mean on the page they come from, and the queries grow with the number of
-segments (a few per segment), never with the number of responses or cases."""
+A customer can be in several segments, so a segment is not a GROUP BY column of its own. Each
+breakdown reads its rows once instead: every row carries a flag per segment (its customer meets
+the segment's conditions: segments.conditions.segment_q over the row's customer, the definition
+the segment filter's IN subquery reads too) and the rows are grouped by those flags. A segment's
+figure is the sum of the groups whose flag it has set, all customers' the sum of every group:
+every count and sum adds up that way (distinct customers too, since a customer's flags are the
+same on all their rows). The medians, which do not add up, are computed per segment in one more
+query (percentile_cont ... FILTER on PostgreSQL; from the stored durations in Python on SQLite).
+The figures therefore mean exactly what they mean on the page they come from (the filters
+narrowed to a segment, as `?segment=` narrows them), and the queries do not grow with the number
+of segments nor with the rows: one pass per kind of row (responses answered, cases opened, cases
+closed). A pass per segment read each segment's members and rows again: 26 s for the comparison
+at 10M responses (docs/benchmarks.md, "Segment reports in one pass")."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
-from django.db.models import Count
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
-from reporting.selectors.common import cause_link, cause_names, date_params, inbox_url
-from reporting.selectors.kpis import KPI_COLUMNS, kpis
-from reporting.selectors.recovery import recovery_figures, recovery_totals
+from reporting.selectors.common import cause_link, cause_names, date_params, inbox_url, percentile
+from reporting.selectors.kpis import (
+    DURATIONS,
+    KPI_COLUMNS,
+    Percentile,
+    case_counts,
+    coverage_counts,
+    kpi_figures,
+    percentiles_in_sql,
+)
+from reporting.selectors.recovery import answered_again_cases, case_sums, recovery_figures
 from reporting.selectors.root_causes import _closed_cases
-from reporting.selectors.scoring import SCORE_COLUMNS, covered_q, score_aggregates, score_figures
+from reporting.selectors.scoring import SCORE_COLUMNS, ces_ease01, covered_q, low_score_q, score_aggregates, score_figures
 from reporting.tables import Column, Table, pct
+from segments.conditions import segment_q
 from segments.models import Segment
 
 ALL_CUSTOMERS = _("All customers")
 MAX_SEGMENTS = 50  # a comparison wider than this is not read; the first 50 by name are shown
 
 
-def _segments() -> list[Segment]:
-    return list(Segment.objects.order_by("name", "id")[:MAX_SEGMENTS])
+@dataclass(frozen=True)
+class Group:
+    """A row (or column) of a breakdown: all customers (no segment) or one segment, with the
+    report's filters narrowed to it (what its drill-down links carry)."""
+
+    label: str
+    filters: ReportFilters
+    segment: Segment | None = None
+    flag: str | None = None  # the annotation that says a row's customer is in the segment
 
 
-def _groups(filters: ReportFilters) -> list[tuple[str, Segment | None, ReportFilters]]:
-    """(label, segment, filters narrowed to it) per segment, after all customers (the baseline).
-    A segment chosen in the filter bar is ignored here: the rows are the segments."""
+def _groups(filters: ReportFilters) -> list[Group]:
+    """All customers (the baseline), then the segments by name. A segment chosen in the filter bar
+    is ignored here: the rows are the segments."""
     base = replace(filters, segment=None)
-    return [(str(ALL_CUSTOMERS), None, base)] + [(s.name, s, replace(base, segment=s)) for s in _segments()]
+    segments = list(Segment.objects.order_by("name", "id")[:MAX_SEGMENTS])
+    return [Group(str(ALL_CUSTOMERS), base)] + [
+        Group(s.name, replace(base, segment=s), s, f"in_segment_{i}") for i, s in enumerate(segments)]
 
 
-def _scores(filters: ReportFilters) -> dict:
-    agg = filters.responses().order_by().aggregate(responses=Count("pk"), with_case=Count("pk", filter=covered_q()),
-                                                   customers=Count("customer_id", distinct=True), **score_aggregates())
-    return {"responses": agg["responses"], "with_case": agg["with_case"], "customers": agg["customers"],
-            **score_figures(agg)}
+def _flags(groups: list[Group]) -> dict:
+    """Per segment, whether a row's customer is in it (a row without a customer is in none)."""
+    return {
+        g.flag: Case(When(Q(customer__isnull=False) & segment_q(g.segment.conditions, g.segment.match,
+                                                                 prefix="customer__"), then=Value(True)),
+                     default=Value(False), output_field=BooleanField())
+        for g in groups if g.flag
+    }
 
 
-def _recovery(filters: ReportFilters) -> dict:
-    figures = recovery_figures(recovery_totals(filters))
+def _sums(rows: QuerySet, groups: list[Group], aggregates: dict, by: Iterable[str] = ()) -> dict[tuple, list[dict]]:
+    """One pass over `rows` (a queryset of cases or responses: both refer to a customer): the
+    aggregates, each a count or a sum, per group, keyed by the values of `by` (() without)."""
+    flags = _flags(groups)
+    by = tuple(by)
+    if by or flags:
+        found = rows.order_by().annotate(**flags).values(*by, *flags).annotate(**aggregates)
+    else:
+        found = [rows.order_by().aggregate(**aggregates)]
+    sums: dict[tuple, list[dict]] = {}
+    for row in found:
+        per_group = sums.setdefault(tuple(row[k] for k in by), [dict.fromkeys(aggregates, 0) for _g in groups])
+        for index, group in enumerate(groups):
+            if group.flag is None or row[group.flag]:
+                for key in aggregates:
+                    per_group[index][key] += row[key] or 0
+    return sums
+
+
+def _totals(rows: QuerySet, groups: list[Group], aggregates: dict) -> list[dict]:
+    return _sums(rows, groups, aggregates).get((), [dict.fromkeys(aggregates, 0) for _g in groups])
+
+
+def _durations(cases: QuerySet, groups: list[Group], names: Iterable[str]) -> list[dict]:
+    """The durations' percentiles (kpis.DURATIONS `names`) per group, in one query."""
+    wanted = {name: DURATIONS[name] for name in names}
+    flags = _flags(groups)
+    cases = cases.order_by().annotate(**flags)
+    if percentiles_in_sql():
+        found = cases.aggregate(**{
+            f"g{index}_{name}": Percentile(column, fraction, filter=Q(**{group.flag: True}) if group.flag else None)
+            for index, group in enumerate(groups) for name, (column, fraction) in wanted.items()})
+        return [{name: found[f"g{index}_{name}"] for name in wanted} for index in range(len(groups))]
+    columns = sorted({column for column, _f in wanted.values()})
+    values = [{column: [] for column in columns} for _g in groups]
+    for row in cases.values(*flags, *columns):
+        for index, group in enumerate(groups):
+            if group.flag is None or row[group.flag]:
+                for column in columns:
+                    if row[column] is not None:
+                        values[index][column].append(row[column])
+    return [{name: percentile(sorted(values[index][column]), fraction) for name, (column, fraction) in wanted.items()}
+            for index in range(len(groups))]
+
+
+def _score_sums() -> dict:
+    """score_aggregates() as counts and sums (the average ease as its sum and count)."""
+    aggregates = score_aggregates()
+    del aggregates["ces_ease"]
+    return {**aggregates, "ces_ease_sum": Sum(ces_ease01()), "ces_ease_n": Count(ces_ease01())}
+
+
+def _score_row(sums: dict) -> dict:
+    ease = sums["ces_ease_sum"] / sums["ces_ease_n"] if sums["ces_ease_n"] else None
+    return score_figures({**sums, "ces_ease": ease})
+
+
+def _recovery_row(sums: dict) -> dict:
+    figures = recovery_figures(sums)
     return {k: figures[k] for k in ("answered_again", "avg_change", "detractors_before", "recovered", "recovery_pct")}
-
-
-def _kpi_row(filters: ReportFilters) -> dict:
-    table = kpis(filters, by="all")
-    return table.rows[0] if table.rows else {c.key: 0 for c in KPI_COLUMNS}
 
 
 def _answered_again_link(filters: ReportFilters) -> str:
@@ -84,56 +166,71 @@ def segment_comparison(filters: ReportFilters) -> Table:
     """Every segment side by side: customers, responses and scores, how often a response led to a
     case, how fast cases closed, and how many detractors recovered; all customers first."""
     groups = _groups(filters)
+    base = groups[0].filters
+    answers = _totals(base.responses(), groups, {
+        # Customers who answered in the period, in the teams the viewer may see (a segment's
+        # members elsewhere are not the viewer's to count: /api/v1/segments/ has the totals).
+        "responses": Count("pk"), "with_case": Count("pk", filter=covered_q()),
+        "customers": Count("customer_id", distinct=True), **_score_sums()})
+    opened = base.cases(date_field="created_at")
+    cases = _totals(opened, groups, case_counts(filters.now))
+    medians = _durations(opened, groups, ["close_median_h"])
+    recovery = _totals(answered_again_cases(base), groups, case_sums())
     table = Table("segments", _("Segment comparison"), COMPARISON_COLUMNS, description=_(
         "Responses answered and cases opened in the period, per segment (a customer can be in several). "
         "Case rate: responses that opened or joined a case. Recovery: detractors whose case was closed in "
         "the period and who answered again with a better group."))
-    for label, segment, narrowed in groups:
-        scores = _scores(narrowed)
-        kpi = _kpi_row(narrowed)
-        recovery = _recovery(narrowed)
+    for index, group in enumerate(groups):
+        scores, kpi = _score_row(answers[index]), kpi_figures(cases[index], {}, medians[index])
+        again = _recovery_row(recovery[index])
         table.add({
-            "segment": label,
-            # Customers who answered in the period, in the teams the viewer may see (a segment's
-            # members elsewhere are not the viewer's to count: /api/v1/segments/ has the totals).
-            "customers": scores["customers"],
-            "responses": scores["responses"], "nps_n": scores["nps_n"], "nps": scores["nps"],
+            "segment": group.label,
+            "customers": answers[index]["customers"],
+            "responses": answers[index]["responses"], "nps_n": scores["nps_n"], "nps": scores["nps"],
             "csat_n": scores["csat_n"], "csat_top2_pct": scores["csat_top2_pct"], "ces_n": scores["ces_n"],
-            "ces_avg": scores["ces_avg"], "case_rate_pct": pct(scores["with_case"], scores["responses"]),
-            "cases": kpi.get("cases", 0), "close_median_h": kpi.get("close_median_h"),
-            "resolution_sla_pct": kpi.get("resolution_sla_pct"),
-            "answered_again": recovery["answered_again"], "recovery_pct": recovery["recovery_pct"],
-        }, {"answered_again": _answered_again_link(narrowed)})
+            "ces_avg": scores["ces_avg"], "case_rate_pct": pct(answers[index]["with_case"], answers[index]["responses"]),
+            "cases": kpi["cases"], "close_median_h": kpi["close_median_h"],
+            "resolution_sla_pct": kpi["resolution_sla_pct"],
+            "answered_again": again["answered_again"], "recovery_pct": again["recovery_pct"],
+        }, {"answered_again": _answered_again_link(group.filters)})
     return table
 
 
 def scores_by_segment(filters: ReportFilters) -> Table:
+    groups = _groups(filters)
+    answers = _totals(groups[0].filters.responses(), groups, {"responses": Count("pk"), **_score_sums()})
     table = Table("scores-by-segment", _("Scores by customer segment"),
                   [Column("group", _("Segment")), Column("responses", _("Responses"), True), *SCORE_COLUMNS])
-    for label, _segment, narrowed in _groups(filters):
-        scores = _scores(narrowed)
-        table.add({"group": label, **{k: v for k, v in scores.items() if k not in ("with_case", "customers")}})
+    for group, sums in zip(groups, answers):
+        table.add({"group": group.label, "responses": sums["responses"], **_score_row(sums)})
     return table
 
 
 def kpis_by_segment(filters: ReportFilters) -> Table:
+    groups = _groups(filters)
+    base = groups[0].filters
+    opened = base.cases(date_field="created_at")
+    cases = _totals(opened, groups, case_counts(filters.now))
+    durations = _durations(opened, groups, DURATIONS)
+    coverage = _totals(base.responses().filter(low_score_q()), groups, coverage_counts())
     table = Table("kpis-by-segment", _("Closed-loop KPIs by customer segment"),
                   [Column("group", _("Segment")), *KPI_COLUMNS])
-    for label, _segment, narrowed in _groups(filters):
-        row = _kpi_row(narrowed)
-        table.add({**row, "group": label}, {"open": inbox_url(narrowed, view="team",
-                                                              **date_params("created", narrowed.start, narrowed.end))})
+    for index, group in enumerate(groups):
+        table.add({"group": group.label, **kpi_figures(cases[index], coverage[index], durations[index])},
+                  {"open": inbox_url(group.filters, view="team", **date_params("created", base.start, base.end))})
     return table
 
 
 def recovery_by_segment(filters: ReportFilters) -> Table:
+    groups = _groups(filters)
+    recovery = _totals(answered_again_cases(groups[0].filters), groups, case_sums())
     table = Table("recovery-by-segment", _("Recovery by customer segment"), [
         Column("group", _("Segment")), Column("answered_again", _("Answered again"), True),
         Column("avg_change", _("Average change"), True), Column("detractors_before", _("Detractors before"), True),
         Column("recovered", _("No longer detractors"), True), Column("recovery_pct", _("Recovery rate %"), True),
     ], description=_("Closed cases whose customer answered again (NPS) after the closure."))
-    for label, _segment, narrowed in _groups(filters):
-        table.add({"group": label, **_recovery(narrowed)}, {"answered_again": _answered_again_link(narrowed)})
+    for group, sums in zip(groups, recovery):
+        table.add({"group": group.label, **_recovery_row(sums)}, {"answered_again": _answered_again_link(group.filters)})
     return table
 
 
@@ -141,21 +238,18 @@ def root_causes_by_segment(filters: ReportFilters) -> Table:
     """Cross-tab of root cause x segment: cases closed in the period with each cause, per segment
     (a column each), all customers first; causes by their total."""
     groups = _groups(filters)
-    cells: dict[int | None, dict[int, int]] = {}
-    for index, (_label, _segment, narrowed) in enumerate(groups):
-        for row in _closed_cases(narrowed).values("root_cause_id").annotate(n=Count("pk")):
-            cells.setdefault(row["root_cause_id"], {})[index] = row["n"]
+    cells = {key[0]: [sums["n"] for sums in per_group] for key, per_group in
+             _sums(_closed_cases(groups[0].filters), groups, {"n": Count("pk")}, by=["root_cause_id"]).items()}
     names = cause_names(cells)
-    columns = [Column("root_cause", _("Root cause"))] + [Column(f"g{i}", label, True) for i, (label, _s, _f) in
-                                                         enumerate(groups)]
+    columns = [Column("root_cause", _("Root cause"))] + [Column(f"g{i}", g.label, True) for i, g in enumerate(groups)]
     table = Table("root-causes-by-segment", _("Root causes by customer segment"), columns,
                   description=_("Cases closed in the period, per root cause and segment (a customer can be in several)."))
-    for cause_id in sorted(cells, key=lambda c: (-cells[c].get(0, 0), names.get(c, ""))):
+    for cause_id in sorted(cells, key=lambda c: (-cells[c][0], names.get(c, ""))):
         row = {"root_cause": names.get(cause_id, "(none)") if cause_id else "(none)"}
         links = {}
-        for index, (_label, _segment, narrowed) in enumerate(groups):
-            row[f"g{index}"] = cells[cause_id].get(index, 0)
+        for index, group in enumerate(groups):
+            row[f"g{index}"] = cells[cause_id][index]
             if cause_id and row[f"g{index}"]:
-                links[f"g{index}"] = cause_link(narrowed, cause_id)
+                links[f"g{index}"] = cause_link(group.filters, cause_id)
         table.add(row, links)
     return table

@@ -1,0 +1,270 @@
+"""The segment reports (the comparison, and the scores, KPI, recovery and root-cause breakdowns by
+segment) read every row once and sum each segment's share of it (reporting.selectors.segments).
+Here every figure they show is compared with a plain computation in Python over the same rows: who
+is in a segment decided by the segment's compiled predicate (the one alert rules and routing
+evaluate, not the SQL the reports run), the figures counted, averaged and medianed by hand.
+
+The customers are chosen where the SQL could go wrong: a tier in another case, an attribute in
+another case, a value as a JSON number or a string, an account's value (an EXISTS over contacts),
+a segment of "is set" conditions (a negation, which a row without a customer must not pass), an
+"any" segment, and answers and cases without a customer. Runs on PostgreSQL and on SQLite
+(tests/sqlite_suite.py): the medians come from percentile_cont on one and from Python on the other."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from cases.models import Case
+from reporting.filters import ReportFilters
+from reporting.selectors import (
+    kpis_by_segment,
+    recovery_by_segment,
+    root_causes_by_segment,
+    scores_by_segment,
+    segment_comparison,
+)
+from reporting.selectors.common import cause_names
+from reporting.selectors.scoring import half_up
+from reporting.tables import one_decimal, pct
+from segments.conditions import CustomerFacts, account_values_of
+from segments.models import Segment
+from segments.selectors import compiled
+from segments.services import segment_save
+from surveys.models import SurveyResponse
+from tests.factories import AccountFactory, ContactFactory, CustomerFactory
+from tests.reporting import builders as b
+
+pytestmark = pytest.mark.django_db
+
+SEGMENTS = [
+    ("Gold", "all", [{"field": "tier", "operator": "equals", "value": "gold"}]),
+    ("EMEA or big account", "any", [{"field": "region", "operator": "one_of", "value": ["EMEA", "Nordics"]},
+                                    {"field": "account.value", "operator": "gte", "value": 50000}]),
+    ("Has a segment and a tier", "all", [{"field": "segment", "operator": "is_set", "value": None},
+                                         {"field": "tier", "operator": "is_set", "value": None}]),
+    ("High score", "all", [{"field": "attributes.score", "operator": "gte", "value": 10}]),
+    ("Premium SMB", "all", [{"field": "tier", "operator": "one_of", "value": ["Gold", "Platinum"]},
+                            {"field": "segment", "operator": "equals", "value": "smb"}]),
+]
+# (tier, segment, attributes, own value, an account's value or None)
+CUSTOMERS = [
+    ("Gold", "SMB", {"region": "EMEA", "score": "12"}, 100, None),
+    ("gold", "", {"region": "apac", "score": 9}, None, 60000),
+    ("Silver", "Enterprise", {"region": "emea"}, 50000, 1000),
+    ("", "SMB", {"region": "Nordics", "score": "x"}, None, None),
+    ("Platinum", "smb", {"score": 10.5}, 20, None),
+    ("", "", {}, None, None),
+    ("Bronze", "Retail", {"region": "AMER", "score": "-3"}, 5, 50000),
+    ("GOLD", "Enterprise", {"score": 11}, None, None),
+]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(personas):
+    """Eight customers, 70 answers over 100 days in North and South (some without a customer), and
+    cases opened from a third of the answers: some open, most closed with one of three causes, and
+    the customers' later answers linked as answered again."""
+    rng = random.Random(25)
+    now = timezone.now()
+    with transaction.atomic():
+        for name, match, conditions in SEGMENTS:
+            segment_save(Segment(name=name, match=match, conditions=conditions))
+    customers = []
+    for tier, segment, attributes, value, account_value in CUSTOMERS:
+        customer = CustomerFactory(tier=tier, segment=segment, attributes=attributes,
+                                   account_value=Decimal(value) if value is not None else None)
+        if account_value is not None:
+            ContactFactory(customer=customer, account=AccountFactory(value=Decimal(account_value)))
+        customers.append(customer)
+    causes = [b.cause("Late"), b.cause("Rude", "Staff"), b.cause("Broken", "Product")]
+    answers = []
+    for i in range(70):
+        at = now - dt.timedelta(days=rng.randint(0, 99), hours=rng.randint(0, 23))
+        answers.append(b.response(
+            personas.north if i % 4 else personas.south, at=at, nps=rng.randint(0, 10),
+            csat=rng.choice([None, 1, 2, 3, 4, 5]), ces=rng.choice([None, 2, 5, 7]), ces_high_is_easy=rng.choice([None, False]),
+            who=None if i % 9 == 0 else rng.choice(customers), touchpoint=rng.choice(["Web", "Store"])))
+    for resp in sorted(answers, key=lambda r: r.answered_at)[::3]:
+        created = resp.answered_at + dt.timedelta(hours=1)
+        closed = created + dt.timedelta(hours=rng.randint(1, 90)) if rng.random() < 0.7 else None
+        if closed and closed > now:
+            closed = None
+        b.case(resp.team, created=created, resp=resp, contacted=created + dt.timedelta(hours=rng.randint(1, 8)),
+               closed=closed, root_cause=rng.choice(causes) if closed else None)
+    for resp in answers:  # what the answers' recording did for cases closed before them
+        from cases.services import cases_link_answer
+
+        cases_link_answer(response=resp)
+    return personas
+
+
+def _in(segment: Segment):
+    """The members of a segment by its compiled predicate, over each customer's facts."""
+    test = compiled(segment)
+    members = set()
+    from surveys.models import Customer
+
+    for customer in Customer.objects.all():
+        if test.matches(CustomerFacts.of(customer, account_values_of(customer.pk))):
+            members.add(customer.pk)
+    return lambda customer_id: customer_id in members
+
+
+def _groups():
+    return [("All customers", lambda customer_id: True)] + [
+        (s.name, _in(s)) for s in Segment.objects.order_by("name", "id")]
+
+
+def _ease(r: SurveyResponse) -> float:
+    lo, hi = float(r.ces_scale_min or 1), float(r.ces_scale_max or 7)
+    return (hi - float(r.ces) if r.ces_high_is_easy is False else float(r.ces) - lo) / (hi - lo)
+
+
+def _scores(answers: list[SurveyResponse]) -> dict:
+    nps = [r.nps for r in answers if r.nps is not None]
+    promoters, detractors = sum(1 for n in nps if n >= 9), sum(1 for n in nps if n <= 6)
+    csat = [r for r in answers if r.csat is not None]
+    ces = [_ease(r) for r in answers if r.ces is not None]
+    return {
+        "responses": len(answers), "nps_n": len(nps), "promoters": promoters, "detractors": detractors,
+        "nps": round(100.0 * (promoters - detractors) / len(nps), 1) if nps else None,
+        "csat_n": len(csat), "csat_top2_pct": pct(sum(1 for r in csat if r.csat >= (r.csat_scale_max or 5) - 1), len(csat)),
+        "ces_n": len(ces), "ces_avg": half_up(1 + 6 * sum(ces) / len(ces)) if ces else None,
+    }
+
+
+def _median_h(seconds: list) -> float | None:
+    values = [s for s in seconds if s is not None]
+    return one_decimal(statistics.median(values) / 3600.0) if values else None
+
+
+def _expected(filters: ReportFilters) -> dict:
+    """Per group (all customers, then the segments by name): the figures, computed by hand."""
+    teams, start, now = filters.team_ids, filters.start, filters.now
+    answers = [r for r in SurveyResponse.objects.all() if r.team_id in teams and r.answered_at >= start]
+    cases = [c for c in Case.objects.select_related("response") if c.team_id in teams]
+    opened = [c for c in cases if c.created_at >= start]
+    closed = [c for c in cases if c.status == Case.Status.CLOSED and c.closed_at >= start]
+    opening = {c.response_id for c in Case.objects.all()}
+    expected = {}
+    for label, member in _groups():
+        mine = [r for r in answers if r.customer_id is not None and member(r.customer_id)] if label != "All customers" \
+            else answers
+        theirs = [c for c in opened if label == "All customers" or (c.customer_id is not None and member(c.customer_id))]
+        done = [c for c in closed if label == "All customers" or (c.customer_id is not None and member(c.customer_id))]
+        again = [c for c in done if c.customer_id is not None and c.answered_again_nps is not None
+                 and c.response.nps is not None]
+        detractors = [c for c in again if c.response.nps <= 6]
+        low = [r for r in mine if (r.nps is not None and r.nps <= 6) or (r.csat is not None and r.csat <= 2)]
+        res_met = sum(1 for c in theirs if c.status == Case.Status.CLOSED and c.closed_at <= c.resolution_due)
+        res_missed = sum(1 for c in theirs if (c.status == Case.Status.CLOSED and c.closed_at > c.resolution_due)
+                         or (c.status != Case.Status.CLOSED and c.resolution_due < now))
+        recovered = sum(1 for c in detractors if c.answered_again_nps > 6)
+        expected[label] = {
+            **_scores(mine),
+            "customers": len({r.customer_id for r in mine if r.customer_id is not None}),
+            "case_rate_pct": pct(sum(1 for r in mine if r.pk in opening), len(mine)),
+            "cases": len(theirs), "open": sum(1 for c in theirs if c.status != Case.Status.CLOSED),
+            "close_median_h": _median_h([c.close_business_seconds for c in theirs]),
+            "first_contact_median_h": _median_h([c.first_contact_business_seconds for c in theirs]),
+            "resolution_sla_pct": pct(res_met, res_met + res_missed),
+            "low_scores": len(low), "coverage_pct": pct(sum(1 for r in low if r.pk in opening), len(low)),
+            "answered_again": len(again), "detractors_before": len(detractors), "recovered": recovered,
+            "recovery_pct": pct(recovered, len(detractors)),
+            "avg_change": one_decimal(sum(c.answered_again_nps - c.response.nps for c in again) / len(again))
+            if again else None,
+            "causes": {c.root_cause_id: sum(1 for d in done if d.root_cause_id == c.root_cause_id) for c in done},
+        }
+    return expected
+
+
+def _pick(rows: list[dict], label_key: str, keys: tuple[str, ...]) -> dict:
+    return {row[label_key]: {k: row[k] for k in keys} for row in rows}
+
+
+@pytest.mark.parametrize("whose", ["north", "both"])
+def test_every_segment_figure_equals_a_direct_computation(world, whose):
+    now = timezone.now()
+    teams = {world.north.pk} if whose == "north" else {world.north.pk, world.south.pk}
+    filters = ReportFilters(team_ids=frozenset(teams), start=now - dt.timedelta(days=60), now=now)
+    expected = _expected(filters)
+    labels = list(expected)
+    assert len(labels) == 1 + len(SEGMENTS)
+    assert expected["Gold"]["responses"] > 0 and expected["Has a segment and a tier"]["cases"] > 0  # the data reach
+
+    def want(keys):
+        return {label: {k: expected[label][k] for k in keys} for label in labels}
+
+    comparison = segment_comparison(filters)
+    keys = ("customers", "responses", "nps_n", "nps", "csat_n", "csat_top2_pct", "ces_n", "ces_avg", "case_rate_pct",
+            "cases", "close_median_h", "resolution_sla_pct", "answered_again", "recovery_pct")
+    assert [r["segment"] for r in comparison.rows] == labels
+    assert _pick(comparison.rows, "segment", keys) == want(keys)
+
+    keys = ("responses", "nps_n", "promoters", "detractors", "nps", "csat_n", "csat_top2_pct", "ces_n", "ces_avg")
+    assert _pick(scores_by_segment(filters).rows, "group", keys) == want(keys)
+
+    keys = ("cases", "open", "low_scores", "coverage_pct", "first_contact_median_h", "close_median_h",
+            "resolution_sla_pct")
+    assert _pick(kpis_by_segment(filters).rows, "group", keys) == want(keys)
+
+    keys = ("answered_again", "avg_change", "detractors_before", "recovered", "recovery_pct")
+    assert _pick(recovery_by_segment(filters).rows, "group", keys) == want(keys)
+
+    causes = root_causes_by_segment(filters)
+    names = cause_names(expected["All customers"]["causes"])
+    got = {row["root_cause"]: [row[f"g{i}"] for i in range(len(labels))] for row in causes.rows}
+    assert got == {names[cause]: [expected[label]["causes"].get(cause, 0) for label in labels]
+                   for cause in expected["All customers"]["causes"]}
+
+
+@pytest.mark.parametrize("whose", ["north", "both"])
+def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
+    """`?segment=`: the filter's IN subquery (over the member index on PostgreSQL), the same
+    figures as the breakdown's column, and as a computation by hand."""
+    from dataclasses import replace
+
+    from reporting.selectors import kpis, recovery_by_team, root_cause_pareto, scores_by
+
+    now = timezone.now()
+    teams = {world.north.pk} if whose == "north" else {world.north.pk, world.south.pk}
+    filters = ReportFilters(team_ids=frozenset(teams), start=now - dt.timedelta(days=60), now=now)
+    expected = _expected(filters)
+    for segment in Segment.objects.all():
+        narrowed, want = replace(filters, segment=segment), expected[segment.name]
+        names = cause_names(want["causes"])
+        assert {r["root_cause"]: r["cases"] for r in root_cause_pareto(narrowed).rows} == {
+            names[cause]: n for cause, n in want["causes"].items()}
+        assert sum(r["responses"] for r in scores_by(narrowed, "team").rows) == want["responses"]
+        assert sum(r["cases"] for r in kpis(narrowed, "team").rows) == want["cases"]
+        assert sum(r["answered_again"] for r in recovery_by_team(narrowed).rows) == want["answered_again"]
+
+
+def test_the_reports_read_the_rows_once_whatever_the_segments(world, django_assert_num_queries):
+    """One query for the segments, one per kind of row, one for the medians (PostgreSQL: the
+    SQLite run reads the durations instead, also one): the count does not grow with segments."""
+    now = timezone.now()
+    filters = ReportFilters(team_ids=frozenset({world.north.pk}), start=now - dt.timedelta(days=60), now=now)
+    # segments, responses, cases opened, their medians, cases answered again
+    with django_assert_num_queries(5):
+        segment_comparison(filters)
+    with django_assert_num_queries(2):
+        scores_by_segment(filters)
+    with django_assert_num_queries(4):  # segments, cases opened, their durations, low scores
+        kpis_by_segment(filters)
+    with django_assert_num_queries(2):
+        recovery_by_segment(filters)
+    with django_assert_num_queries(3):  # segments, closed cases by cause, the causes' names
+        root_causes_by_segment(filters)
