@@ -19,7 +19,9 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
   upsert of the scores;
 - Formbricks partial responses completed in place;
 - the Contact report's breaches: the range joins' date arithmetic (Django's SQLite function), the
-  times SQLite hands back as text."""
+  times SQLite hands back as text;
+- an action plan's before and after from the score and theme rollups (SQLite's row triggers) and
+  its cases from the cases' stored keys, against a direct query."""
 
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ def _partials(name: str) -> bool:
     return "partial" in name
 
 
+def _equal_a_direct_query(name: str) -> bool:
+    return "equal_a_direct_query" in name
+
+
 # A path (a file, or a folder and everything under it) -> which of its tests, by test name. The
 # slow and browser tests are left out of all of them (`-m "not slow and not browser"`).
 SUITES = {
@@ -65,6 +71,7 @@ SUITES = {
     "tests/churn": _all,
     "tests/reporting/test_theme_rollup.py": _all,
     "tests/contactpolicy/test_breaches_exact.py": _all,
+    "tests/improvement/test_plans.py": _equal_a_direct_query,
 }
 
 
