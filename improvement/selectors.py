@@ -17,15 +17,14 @@ from dataclasses import dataclass
 import zoneinfo
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from accounts.models import visible_team_ids
 from cases.models import Case
 from improvement.models import ActionPlan
-from reporting.models import ScoreTotal
-from reporting.selectors.scores import ROLLUP_SUMS
-from reporting.selectors.scoring import score_aggregates, score_figures
+from reporting.models import ScoreTotal, ThemeRollup
+from reporting.selectors.scoring import ces_ease01, score_aggregates, score_figures
 from surveys.models import ResponseTheme, ScoreRollup, SurveyResponse
 
 WINDOW_DAYS = 56
@@ -91,44 +90,112 @@ class Impact:
         return round(self.after.cases_per_week - self.before.cases_per_week, 1)
 
 
-def _responses(plan: ActionPlan, theme_ids: list[int], lo: dt.datetime | None = None, hi: dt.datetime | None = None):
-    """The targeted responses (answered in [lo, hi) when given). A theme's responses are found
-    through its tags, within the range by their own copy of answered_at (the index (theme,
-    answered_at)), not by probing every response."""
+def _responses(plan: ActionPlan, theme_ids: list[int], lo: dt.datetime, hi: dt.datetime):
+    """The targeted responses answered in [lo, hi). A theme's responses are found through its tags,
+    within the range by their own copy of answered_at (the index (theme, answered_at)), not by
+    probing every response."""
     match = Q(pk__in=[])
-    dates = {"answered_at__gte": lo, "answered_at__lt": hi} if lo is not None else {}
     if plan.touchpoints:
         match |= Q(touchpoint__in=plan.touchpoints)
     if theme_ids:
-        match |= Q(pk__in=ResponseTheme.objects.filter(theme_id__in=theme_ids, **dates).values("response_id"))
-    responses = SurveyResponse.objects.filter(match, **dates)
+        match |= Q(pk__in=ResponseTheme.objects.filter(theme_id__in=theme_ids, answered_at__gte=lo, answered_at__lt=hi)
+                   .values("response_id"))
+    responses = SurveyResponse.objects.filter(match, answered_at__gte=lo, answered_at__lt=hi)
     if plan.team_id:
         responses = responses.filter(team_id=plan.team_id)
     return responses
 
 
-def _rollup_counts(plan: ActionPlan, start: dt.date, end: dt.date) -> dict | None:
-    """The score counts of a plan that targets touchpoints only, summed from the daily score
-    rollup (surveys.ScoreRollup: per local day, team and touchpoint, the same counts as
-    score_aggregates; reporting.ScoreTotal, its every-team sums, for an organisation-wide plan); None when the side's days are not the rollup's (another time zone active)."""
+# The score counts a side sums (surveys.ScoreRollup's, reporting.ThemeRollup's), "answered" the responses.
+SUMS = ("answered", "nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n",
+        "ces_ease_sum", "ces_high_effort")
+
+
+def _sums(p: str = "") -> dict:
+    """SUMS as aggregates over responses (p="") or over theme tags' responses (p="response__"): the
+    ease summed with its count, not averaged, so that sums of several reads add up."""
+    aggregates = score_aggregates(p)
+    del aggregates["ces_ease"]
+    ease = ces_ease01(p)
+    return {"answered": Count("pk"), **aggregates, "ces_ease_n": Count(ease), "ces_ease_sum": Sum(ease)}
+
+
+def _summed(queryset, **renamed) -> dict:
+    """SUMS summed over rollup rows (`renamed`: a rollup's name for one of them)."""
+    columns = {c: renamed.get(c, c) for c in SUMS}
+    sums = queryset.aggregate(**{c: Sum(column) for c, column in columns.items()})
+    return {c: sums[c] or 0 for c in SUMS}
+
+
+def _rollup_counts(plan: ActionPlan, theme_ids: list[int], start: dt.date, end: dt.date) -> dict | None:
+    """The targeted responses' SUMS in [start, end) from the daily rollups, or None when the side's
+    days are not the rollups' (another time zone active).
+
+    Touchpoints: the score rollup (surveys.ScoreRollup: per local day, team and touchpoint; its
+    every-team sums reporting.ScoreTotal for an organisation-wide plan). Themes: the theme rollup
+    (reporting.ThemeRollup: per local day of the tag, theme, team and touchpoint), without the rows
+    of the plan's touchpoints (counted already). The theme rollup counts a response once per tag:
+    one tagged with k of the plan's themes is taken away k - 1 times, from the tags themselves."""
     tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     if any(_moment(day).astimezone(tz).time() != dt.time.min for day in (start, end)):
         return None
-    # A team's plan reads its team's rows; an organisation-wide one the every-team totals (reporting.ScoreTotal).
-    rows = ScoreRollup.objects.filter(team_id=plan.team_id) if plan.team_id else ScoreTotal.objects.all()
-    rows = rows.filter(day__gte=start, day__lt=end, touchpoint__in=plan.touchpoints)
-    sums = rows.aggregate(**{c: Sum(c) for c in ROLLUP_SUMS})
-    counts = {c: sums[c] or 0 for c in ROLLUP_SUMS if c not in ("ces_ease_n", "ces_ease_sum")}
-    counts["ces_ease"] = sums["ces_ease_sum"] / sums["ces_ease_n"] if sums["ces_ease_n"] else None
-    counts["answered"] = counts.pop("responses")
+    counts = dict.fromkeys(SUMS, 0)
+    if plan.touchpoints:
+        rows = ScoreRollup.objects.filter(team_id=plan.team_id) if plan.team_id else ScoreTotal.objects.all()
+        rows = rows.filter(day__gte=start, day__lt=end, touchpoint__in=plan.touchpoints)
+        counts = _summed(rows, answered="responses")
+    if theme_ids:
+        rows = ThemeRollup.objects.filter(theme_id__in=theme_ids, day__gte=start, day__lt=end)
+        if plan.team_id:
+            rows = rows.filter(team_id=plan.team_id)
+        tagged = _summed(rows.exclude(touchpoint__in=plan.touchpoints), answered="tags")
+        for sums, extra in _shared(plan, theme_ids, _moment(start), _moment(end)):
+            for c in SUMS:
+                tagged[c] -= extra * sums[c]
+        counts = {c: counts[c] + tagged[c] for c in SUMS}
+    counts["ces_ease"] = counts["ces_ease_sum"] / counts["ces_ease_n"] if counts["ces_ease_n"] else None
     return counts
 
 
-def _cases(plan: ActionPlan, cause_ids: list[int], responses):
+def _shared(plan: ActionPlan, theme_ids: list[int], lo: dt.datetime, hi: dt.datetime) -> list[tuple[dict, int]]:
+    """The responses in [lo, hi) tagged with more than one of the plan's themes (outside its
+    touchpoints, of its team): (their SUMS, how many times too many the theme rollup counts them),
+    one pair per number of shared themes. Reads the themes' tags of the range (the index (theme,
+    answered_at) covers the response) and the few responses they share."""
+    if len(theme_ids) < 2:
+        return []
+    shared: dict[int, list[int]] = {}
+    for response_id, n in (ResponseTheme.objects.filter(theme_id__in=theme_ids, answered_at__gte=lo, answered_at__lt=hi)
+                           .values("response_id").annotate(n=Count("*")).filter(n__gt=1)  # not the id: index-only
+                           .values_list("response_id", "n").order_by()):
+        shared.setdefault(n, []).append(response_id)
+    counted = []
+    for n, ids in sorted(shared.items()):
+        responses = SurveyResponse.objects.filter(pk__in=ids, answered_at__gte=lo, answered_at__lt=hi)
+        if plan.team_id:
+            responses = responses.filter(team_id=plan.team_id)
+        sums = responses.exclude(touchpoint__in=plan.touchpoints).aggregate(**_sums())
+        counted.append(({c: sums[c] or 0 for c in SUMS}, n - 1))
+    return counted
+
+
+def _cases(plan: ActionPlan, theme_ids: list[int], cause_ids: list[int], lo: dt.datetime, hi: dt.datetime):
+    """The plan's cases opened in [lo, hi): those with its root causes, or, without root causes,
+    those opened from a targeted response answered at any time: at its touchpoints (the case's
+    stored copy of its response's touchpoint, Case.response_touchpoint, in the covering index of
+    creation times) or tagged with its themes (a probe of the tags' index (response, theme))."""
+    cases = Case.objects.filter(created_at__gte=lo, created_at__lt=hi)
     if cause_ids:
-        cases = Case.objects.filter(root_cause_id__in=cause_ids)
+        cases = cases.filter(root_cause_id__in=cause_ids)
     else:
-        cases = Case.objects.filter(response_id__in=responses.values("pk"))
+        target = Q(pk__in=[])
+        if plan.touchpoints:
+            target |= Q(response_touchpoint__in=plan.touchpoints)
+        if theme_ids:
+            target |= Q(Exists(ResponseTheme.objects.filter(response_id=OuterRef("response_id"), theme_id__in=theme_ids)))
+        cases = cases.filter(target)
+        if plan.team_id:
+            cases = cases.filter(response__team_id=plan.team_id)  # the targeted responses are the team's
     if plan.team_id:
         cases = cases.filter(team_id=plan.team_id)
     return cases
@@ -140,16 +207,13 @@ def _moment(day: dt.date) -> dt.datetime:
 
 def _side(label, plan: ActionPlan, theme_ids: list[int], cause_ids: list[int], start: dt.date, end: dt.date) -> Side:
     lo, hi = _moment(start), _moment(end)
-    responses = _responses(plan, theme_ids, lo, hi)
-    counts = _rollup_counts(plan, start, end) if plan.touchpoints and not theme_ids else None
+    counts = _rollup_counts(plan, theme_ids, start, end) if plan.touchpoints or theme_ids else None
     if counts is None:
-        counts = responses.aggregate(answered=Count("pk"), **score_aggregates())
+        counts = _responses(plan, theme_ids, lo, hi).aggregate(answered=Count("pk"), **score_aggregates())
     figures = score_figures(counts)
-    answered = counts["answered"]
-    # Without root causes: cases opened in the side from a targeted response answered at any time.
-    opened = _cases(plan, cause_ids, _responses(plan, theme_ids)).filter(created_at__gte=lo, created_at__lt=hi).count()
-    return Side(label=label, start=start, end=end, days=(end - start).days, responses=answered, nps=figures["nps"],
-                csat_top2_pct=figures["csat_top2_pct"], ces_avg=figures["ces_avg"],
+    opened = _cases(plan, theme_ids, cause_ids, lo, hi).count()
+    return Side(label=label, start=start, end=end, days=(end - start).days, responses=counts["answered"],
+                nps=figures["nps"], csat_top2_pct=figures["csat_top2_pct"], ces_avg=figures["ces_avg"],
                 detractors_pct=figures["detractors_pct"], cases=opened)
 
 

@@ -150,6 +150,10 @@ class ThemeRollup(models.Model):
                                   "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum", "ces_high_effort"]),
             # Every team (an admin's reports) over the period.
             models.Index(fields=["day"], name="reporting_themerollup_day"),
+            # A theme over a period, every team (an organisation-wide action plan): index-only.
+            models.Index(fields=["theme_id", "day"], name="reporting_themeroll_theme_day",
+                         include=["team_id", "touchpoint", "tags", "nps_n", "promoters", "passives", "detractors",
+                                  "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum", "ces_high_effort"]),
             # compact(): the deltas not folded yet.
             models.Index(fields=["day"], name="reporting_themerollup_fresh", condition=models.Q(fresh=True)),
         ]

@@ -431,7 +431,11 @@ class ResponseTheme(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["response", "theme"], name="surveys_responsetheme_unique"),
         ]
-        indexes = [models.Index(fields=["theme", "answered_at"], name="surveys_resptheme_theme_time")]
+        indexes = [
+            # A theme's tags of a period with their responses, index-only (surveys 0022): the themes
+            # page's direct reads, an action plan's answers tagged with two of its themes.
+            models.Index(fields=["theme", "answered_at"], name="surveys_resptheme_theme_time", include=["response"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.response_id}:{self.theme_id}"

@@ -22,7 +22,9 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
   times SQLite hands back as text;
 - the inbox's tab counts: hand-written SQL with FILTER and the times as the backend stores them;
 - the segment reports: each row's segments tested over its customer (SQLite's JSON and case-folding),
-  the medians computed in Python."""
+  the medians computed in Python;
+- an action plan's before and after from the score and theme rollups (SQLite's row triggers) and
+  its cases from the cases' stored keys, against a direct query."""
 
 from __future__ import annotations
 
@@ -45,6 +47,10 @@ def _not_postgresql_only(name: str) -> bool:
 
 def _partials(name: str) -> bool:
     return "partial" in name
+
+
+def _equal_a_direct_query(name: str) -> bool:
+    return "equal_a_direct_query" in name
 
 
 # A path (a file, or a folder and everything under it) -> which of its tests, by test name. The
@@ -70,6 +76,7 @@ SUITES = {
     "tests/reporting/test_theme_rollup.py": _all,
     "tests/contactpolicy/test_breaches_exact.py": _all,
     "tests/segments/test_reports_exact.py": _all,
+    "tests/improvement/test_plans.py": _equal_a_direct_query,
 }
 
 

@@ -227,8 +227,11 @@ class Case(models.Model):
             # Cases by creation time, with the status and the opening response's keys: every team's
             # cases opened in a period (an admin's journey map) in an index-only range read; the
             # plain creation index it replaces (migration 0024) served the same orders and ranges.
+            # With the opening response (cases 0030): an organisation-wide action plan's cases of a
+            # side matched to its themes' tags by response, index-only too.
             models.Index(fields=["created_at"], name="cases_case_created",
-                         include=["status", "response_touchpoint", "response_survey_id", "response_source_id"]),
+                         include=["status", "response_touchpoint", "response_survey_id", "response_source_id",
+                                  "response"]),
             # Every team's cases closed in a period (an admin's journey map: counts, medians, causes).
             models.Index(fields=["-closed_at"], name="cases_case_closed_at", condition=Q(status="closed"),
                          include=["team", *CLOSED_COVER]),

@@ -4,10 +4,11 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone, translation
 
 from improvement import selectors, services
+from cases.models import Case
 from improvement.models import ActionPlan
 from tests.factories import (
     CaseFactory, RootCauseFactory, SurveyResponseFactory, ThemeFactory, ResponseThemeFactory, api_key_for,
@@ -186,3 +187,72 @@ def test_a_touchpoint_plans_scores_from_the_rollup_equal_a_direct_query(personas
         assert (side.responses, side.nps, side.csat_top2_pct, side.ces_avg, side.detractors_pct) == direct(side.start, side.end)
     expected = {True: ((3, 33.3), (2, -50.0)), False: ((4, 0.0), (3, 0.0))}[with_team]
     assert ((impact.before.responses, impact.before.nps), (impact.after.responses, impact.after.nps)) == expected
+
+
+@pytest.mark.parametrize("with_team", [True, False])
+@pytest.mark.parametrize("touchpoints", [("delivery",), ()])
+def test_a_theme_plans_figures_from_the_rollups_equal_a_direct_query(personas, with_team, touchpoints):
+    """A plan that targets themes (and maybe a touchpoint) sums the theme rollup, less the answers
+    tagged with two of its themes counted twice there, and counts its cases from the cases' stored
+    touchpoint and the tags: the same figures as the responses and cases themselves, for a team's
+    plan and an organisation-wide one."""
+    from reporting.selectors.scoring import score_aggregates, score_figures
+    from surveys.models import ResponseTheme, SurveyResponse
+
+    north, south = personas.north, personas.south
+    late, rude, other = ThemeFactory(name="late"), ThemeFactory(name="rude"), ThemeFactory(name="price")
+    pivot = dt.date(2026, 3, 1)
+    at = lambda day, hour=12: timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))  # noqa: E731
+    rows = [  # (team, touchpoint, days from the pivot, hour, nps, csat, ces, themes, cases: (team, days from the pivot))
+        (north, "delivery", -1, 23, 2, 5, 7, (late,), [(north, 0)]),
+        (north, "returns", -56, 0, 10, 4, 2, (late, rude), [(north, -50)]),
+        (north, "returns", -57, 12, 0, 1, 1, (late, rude), [(north, -20)]),  # answered before the side, case in it
+        (north, "billing", -3, 9, 9, None, 6, (rude, other), [(south, -2)]),  # the case moved to another team
+        (south, "billing", -4, 9, 3, 2, None, (late, rude), [(south, -4)]),
+        (north, "billing", -2, 9, 0, 1, 1, (), [(north, -2)]),  # untargeted
+        (north, "delivery", -2, 10, 6, 2, 2, (), [(north, -1), (north, 3)]),
+        (north, "delivery", 0, 0, 7, 3, 4, (late, rude), []),
+        (north, "returns", 0, 0, 8, 3, 4, (late, rude, other), [(north, 1)]),
+        (south, "returns", 5, 18, 10, 5, 7, (rude,), [(south, 5)]),
+        (north, "billing", 55, 23, 1, None, 3, (other,), [(north, 55)]),
+        (north, "returns", 56, 0, 10, 5, 7, (late,), [(north, 56)]),
+        (None, "returns", 7, 8, 4, 2, 3, (late, rude), []),  # no team yet
+    ]
+    for n, (team, touchpoint, days, hour, nps, csat, ces, themes, cases) in enumerate(rows):
+        response = SurveyResponseFactory(
+            team=team, touchpoint=touchpoint, answered_at=at(pivot + dt.timedelta(days=days), hour), nps=nps, csat=csat,
+            csat_scale_min=1 if csat else None, csat_scale_max=5 if csat else None, ces=ces,
+            ces_scale_min=1 if ces else None, ces_scale_max=7 if ces else None, ces_high_is_easy=True if ces else None,
+            external_id=f"r{n}")
+        for theme in themes:
+            ResponseThemeFactory(response=response, theme=theme)
+        for case_team, case_days in cases:
+            CaseFactory(response=response, team=case_team, created_at=at(pivot + dt.timedelta(days=case_days), 15))
+    plan = services.plan_create(by=personas.mia, data=plan_input(
+        personas.mia, due_date=pivot, theme_ids=(late.pk, rude.pk), touchpoints=touchpoints,
+        **({"team_id": north.pk} if with_team else {})))
+    impact = selectors.plan_impact(plan, today=pivot + dt.timedelta(days=100))
+
+    def targeted(start=None, end=None):
+        tags = ResponseTheme.objects.filter(theme__in=(late, rude))
+        dates = {"answered_at__gte": at(start, 0), "answered_at__lt": at(end, 0)} if start else {}
+        qs = SurveyResponse.objects.filter(Q(touchpoint__in=touchpoints) | Q(pk__in=tags.filter(**dates).values("response")),
+                                           **dates)
+        return qs.filter(team=north) if with_team else qs
+
+    def direct(start, end):
+        counts = targeted(start, end).aggregate(answered=Count("pk"), **score_aggregates())
+        figures = score_figures(counts)
+        cases = Case.objects.filter(response__in=targeted(), created_at__gte=at(start, 0), created_at__lt=at(end, 0))
+        cases = cases.filter(team=north) if with_team else cases
+        return (counts["answered"], figures["nps"], figures["csat_top2_pct"], figures["ces_avg"],
+                figures["detractors_pct"], cases.count())
+
+    for side in (impact.before, impact.after):
+        assert (side.responses, side.nps, side.csat_top2_pct, side.ces_avg, side.detractors_pct,
+                side.cases) == direct(side.start, side.end)
+    expected = {  # (answered, cases) before and after
+        (True, ("delivery",)): ((4, 3), (2, 3)), (True, ()): ((3, 2), (2, 2)),
+        (False, ("delivery",)): ((5, 5), (4, 4)), (False, ()): ((4, 4), (4, 3)),
+    }[with_team, touchpoints]
+    assert ((impact.before.responses, impact.before.cases), (impact.after.responses, impact.after.cases)) == expected

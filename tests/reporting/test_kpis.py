@@ -118,3 +118,26 @@ def test_kpis_by_period_location_and_touchpoint(north):
     assert by_touchpoint == {"Web": 2, "Store": 1}
     monthly = selectors.kpis(scope(north), "month")
     assert [(r["group"], r["cases"]) for r in monthly.rows] == [("2025-03-01", 3)]
+
+
+def test_cases_by_touchpoint_equal_a_direct_query_when_a_response_moves(north):
+    """The KPIs by touchpoint group cases by their stored copy of the opening response's
+    touchpoint: after the response is moved (a QuerySet.update, as an import does) the cases
+    follow it, as grouping by the response itself does."""
+    from django.db.models import Count
+
+    from cases.models import Case
+    from surveys.models import SurveyResponse
+
+    web = b.response(north, at=MON, nps=1, touchpoint="Web")
+    b.case(north, created=MON.replace(hour=9), resp=web)
+    b.case(north, created=TUE.replace(hour=9), resp=b.response(north, at=TUE, nps=1, touchpoint="Web"))
+    b.case(north, created=FRI.replace(hour=9), resp=b.response(north, at=FRI, nps=9, touchpoint="Store"))
+    SurveyResponse.objects.filter(pk=web.pk).update(touchpoint="Phone")
+
+    def shown():
+        return {r["group"]: (r["cases"], r["low_scores"]) for r in selectors.kpis(scope(north), "touchpoint").rows}
+
+    cases = dict(Case.objects.filter(team=north).values_list("response__touchpoint").annotate(n=Count("pk")))
+    assert cases == {"Phone": 1, "Web": 1, "Store": 1}
+    assert shown() == {"Phone": (1, 1), "Web": (1, 1), "Store": (1, 0)}

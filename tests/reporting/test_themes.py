@@ -135,3 +135,35 @@ def test_api_serves_the_theme_reports(api_client, talk):
 def test_agents_do_not_reach_the_themes_page(client, talk):
     client.force_login(talk.alice)
     assert client.get(reverse("reporting:themes")).status_code == 404
+
+
+def test_open_cases_per_theme_equal_a_direct_count(talk):
+    """The open cases per theme, read from the tags by response id alone, are what counting each
+    open case of the period's themes (its opening response's and its attached ones') gives: closed
+    cases, other teams' cases and cases created outside the period left out, a case tagged twice
+    with one theme counted once."""
+    from cases.models import Case, CaseResponse
+    from reporting.selectors.themes import _open_cases_by_theme
+    from surveys.models import ResponseTheme
+
+    north, south = talk.north, talk.south
+    price = t.theme("Price")  # another Price than the fixture's South one: ids differ
+    r7 = t.tagged(north, at=MON, nps=2, themes=[talk.delivery, price])
+    r8 = t.tagged(north, at=MON, nps=3, themes=[talk.staff])
+    r9 = t.tagged(south, at=MON, nps=3, themes=[talk.delivery])
+    both = b.case(north, created=MON, resp=r7)
+    b.attach(both, r8)
+    b.attach(both, r9)  # attached from another team: its themes count for the case
+    b.case(north, created=MON, resp=r8)
+    b.case(north, created=MON, resp=r7, closed=TUE, root_cause=b.cause("Courier"))  # closed: left out
+    b.case(south, created=MON, resp=r9)  # another team's
+    b.case(north, created=dt.datetime(2025, 2, 20, tzinfo=dt.timezone.utc), resp=r8)  # before the period
+    filters = scope(north)
+
+    direct: dict[int, set[int]] = {}
+    for case in filters.cases(Case.objects.open(), date_field="created_at"):
+        responses = {case.response_id, *CaseResponse.objects.filter(case=case).values_list("response_id", flat=True)}
+        for theme_id in ResponseTheme.objects.filter(response_id__in=responses).values_list("theme_id", flat=True):
+            direct.setdefault(theme_id, set()).add(case.pk)
+    assert _open_cases_by_theme(filters) == {k: len(v) for k, v in direct.items()}
+    assert {k: len(v) for k, v in direct.items()} == {talk.staff.pk: 3, talk.delivery.pk: 2, price.pk: 1}
