@@ -12,7 +12,7 @@ its buffered threaded worker, `config.wsgi`), and drives
 the most it can (16 connections) for the same time: latency at the target rate, and the ceiling
 beside it. An unknown address is one in ten requests (a tool asking about a new person).
 BENCH_WORKERS and BENCH_THREADS set gunicorn's processes and threads (default: config/gunicorn.py's,
-two processes per core of two threads each). Bounded: about 4 minutes with the data built, plus
+one process per core of eight threads each). Bounded: about 4 minutes with the data built, plus
 2-35 minutes to build it (the longer on a shared machine).
 """
 

@@ -5,13 +5,15 @@ which starts from these. Everything can be overridden with GUNICORN_CMD_ARGS."""
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# Two processes per core of two threads each. The threads overlap a request's waits on PostgreSQL;
-# more than two in one process wait for each other's hold on Python's interpreter lock, which is
-# what a request's tail is made of once webhooks go to the ingest server: on 2 cores, 4 x 2 answered
-# the contact-policy API at 200/s with a p99 of 18-23 ms where 2 x 8 took 20-50 ms
-# (docs/benchmarks_contact_policy.md, notes).
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
-threads = int(os.environ.get("GUNICORN_THREADS") or 2)
+# One process per core of eight threads each. Measured on 2 cores (docs/benchmarks_contact_policy.md,
+# notes of 2026-12-05): 4 x 2 gave the contact-policy API a shorter tail alone (p99 11-14 ms at
+# 200/s against 18-42 ms), but under 200 agents, 20 managers and 100 webhooks a second its four
+# processes took the cores from the ingest server, the worker and PostgreSQL: pages p95 4-5 s
+# against 0.5-0.6 s, and 85 webhooks refused. Two processes, each held to about one core by the
+# interpreter lock, leave the rest to them. WEB_CONCURRENCY=4 GUNICORN_THREADS=2 where the web
+# server has the machine to itself.
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+threads = int(os.environ.get("GUNICORN_THREADS") or 8)
 # gthread, with each request read in full in the worker's event loop before a thread takes it:
 # senders that stall after their headers (slowloris, bad networks) never hold the threads
 # (config/gunicorn_worker.py; GUNICORN_READ_TIMEOUT). The ingest server's config replaces it.

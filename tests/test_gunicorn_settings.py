@@ -31,10 +31,10 @@ def _printed(config: str, app: str, **env: str) -> dict[str, str]:
     return settings
 
 
-def test_the_web_server_runs_two_processes_of_two_threads_per_core():
+def test_the_web_server_runs_one_process_of_eight_threads_per_core():
     web = _printed("config/gunicorn.py", "config.wsgi:application")
-    assert web["workers"] == str(2 * os.cpu_count())
-    assert web["threads"] == "2"
+    assert web["workers"] == str(os.cpu_count())
+    assert web["threads"] == "8"
     assert web["worker_class"] == "config.gunicorn_worker.BufferedThreadWorker"
     assert web["bind"] == "['0.0.0.0:8000']"
 
