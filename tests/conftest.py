@@ -162,10 +162,22 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty shared cache (rate limits, lockouts, cached rules)."""
+    """Each test starts with an empty shared cache (rate limits, lockouts, cached rules) and
+    without the report selectors' last results (their `lru_cache(maxsize=1)`, keyed by the
+    filters: two tests with the same frozen clock and, on SQLite, the same ids reused after a
+    rollback would otherwise share a result)."""
+    import pkgutil
+    from importlib import import_module
+
     from django.core.cache import cache
 
+    import reporting.selectors
+
     cache.clear()
+    for info in pkgutil.iter_modules(reporting.selectors.__path__, "reporting.selectors."):
+        for value in vars(import_module(info.name)).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
     yield
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from celery import current_app
-from django.conf import settings
 from django.db import connection
 
 from core.metrics import celery_queue_depths

@@ -17,7 +17,7 @@ from audit.masking import MASK
 from audit.models import AuditEntry
 from cases.models import RoutingRule
 from surveys.services import source_create
-from tests.factories import PASSWORD, api_key_for
+from tests.factories import PASSWORD
 from tests.organisation.helpers import admin_team_form
 from tests.security.data import CUSTOMER_EMAIL, CUSTOMER_PHONE, make_customer_story
 
@@ -281,7 +281,7 @@ def test_moving_an_alert_rule_on_its_page_records_each_new_order(client, persona
     from tests.factories import AlertRuleFactory
 
     AlertRule.objects.all().delete()
-    first = AlertRuleFactory(name="First", order=10)
+    AlertRuleFactory(name="First", order=10)
     second = AlertRuleFactory(name="Second", order=20)
     client.force_login(personas.adam)
     trail.mark()
