@@ -40,19 +40,36 @@ def not_found(request, exception):
     """Django's 404 handler (config/urls.py handler404): under /api/ a path no route takes (a slug
     or reference with a NUL or a control character, an unknown endpoint) answers DRF's JSON
     `{"detail": "Not found."}`, as a missing object does; everywhere else Django's page. A caller
-    who brought no credentials at all (no Authorization header, not signed in) is answered 401 as
-    every route answers them, so a malformed id (`/customers/1.5/`) or a path that exists for nobody
-    does not tell an anonymous caller more than an existing one."""
+    the API would not know (no credentials, or a token that does not authenticate: wrong, revoked,
+    expired) is answered 401 with the sentence every route would give, so an unknown path tells
+    them no more than an existing one: a made-up token cannot map which addresses exist."""
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
         from django.utils.translation import gettext
 
-        user = getattr(request, "user", None)
-        if "HTTP_AUTHORIZATION" not in request.META and not (user is not None and user.is_authenticated):
-            response = JsonResponse({"detail": str(exceptions.NotAuthenticated.default_detail)}, status=401)  # DRF's words
+        refused = _who_is_calling(request)
+        if refused is not None:
+            response = JsonResponse({"detail": refused}, status=401)
             response["WWW-Authenticate"] = "Token"  # as DRF's token authentication says it
             return response
         return JsonResponse({"detail": gettext("Not found.")}, status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def _who_is_calling(request) -> str | None:
+    """None when the API would know the caller (the API's own authentication classes, as every view
+    runs them: a token that authenticates, read-only included, or a signed-in session); else the
+    401's sentence, DRF's words."""
+    from rest_framework.request import Request
+    from rest_framework.settings import api_settings
+
+    api_request = Request(request, authenticators=[auth() for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES])
+    try:
+        known = api_request.user.is_authenticated
+    except exceptions.AuthenticationFailed as refused:
+        return str(refused.detail)
+    except exceptions.PermissionDenied:
+        return None  # it authenticated, and may not write (a read-only token, a session without CSRF)
+    return None if known else str(exceptions.NotAuthenticated.default_detail)

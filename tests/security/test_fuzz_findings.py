@@ -31,6 +31,40 @@ def test_a_nul_or_control_character_in_a_slug_is_a_404(api_client, personas, col
     assert getattr(api_client, method)(f"/api/v1/{collection}/a%00b/", {}, format="json").status_code == 401
 
 
+def test_an_unknown_api_path_answers_401_to_a_token_that_does_not_authenticate(api_client, client, personas):
+    """A made-up token got the 404 of an unknown path and the 401 of a real one: a way to map which
+    addresses exist without credentials. Now only a caller the API knows learns a path is unknown."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import ApiToken
+
+    for header in ("Token cl_aaaaaaaa" + "b" * 43, "Token 1234", "Token two words", "Bearer abc"):
+        api_client.credentials(HTTP_AUTHORIZATION=header)
+        for path in ("/api/v1/no-such-thing/", "/api/v1/teams/north%00/", "/api/v1/cases/"):
+            response = api_client.get(path)
+            assert response.status_code == 401, (header, path, response.content)
+            assert response["WWW-Authenticate"] == "Token"
+    api_client.credentials(HTTP_AUTHORIZATION="Token cl_aaaaaaaa" + "b" * 43)
+    assert api_client.get("/api/v1/no-such-thing/").json() == {"detail": "Invalid token."}
+
+    key = api_key_for(personas.adam)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api_client.get("/api/v1/no-such-thing/").json() == {"detail": "Not found."}
+    assert api_client.post("/api/v1/no-such-thing/", {}, format="json").status_code == 404
+    ApiToken.objects.filter(user=personas.adam).update(expires_at=timezone.now() - timedelta(days=1))
+    response = api_client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("This token expired on ")
+
+    api_client.credentials()
+    assert api_client.get("/api/v1/no-such-thing/").json() == {
+        "detail": "Authentication credentials were not provided."}
+    client.force_login(personas.mia)  # a signed-in session, as the browsable pages call the API
+    assert client.get("/api/v1/no-such-thing/").status_code == 404
+
+
 def test_the_slug_routes_still_answer_a_real_slug(api_client, personas):
     make_customer_story(personas.north)
     api_client.force_authenticate(personas.adam)
