@@ -46,6 +46,10 @@ test: $(TESTING)
 test-fast: $(TESTING)
 	$(PY) -m pytest $(XDIST) -m "not slow and not browser" $(PYTEST_ARGS)
 
+## Pyflakes' checks over the code (pyproject.toml [tool.ruff]); the suite runs it too (tests/test_lint.py).
+lint: $(TESTING)
+	$(VENV)/bin/ruff check .
+
 ## The parts of the suite that work the database hardest, through a real PgBouncer in transaction
 ## mode in front of the same PostgreSQL (Debian's pgbouncer; docs/deployment.md "Behind PgBouncer").
 PGBOUNCER_TESTS ?= tests/surveys tests/cases tests/inbox tests/reliability tests/test_pgbouncer.py
