@@ -210,7 +210,7 @@ class CaseFilterSet(SharedFormFilterSet):
 PAGING_PARAMS = {"after", "before", "size"}
 
 
-def inbox_filterset(user, params, *, request=None) -> CaseFilterSet:
+def inbox_filterset(user, params, *, request=None, now=None) -> CaseFilterSet:
     """The inbox's cases for `params` (a QueryDict, or a dict of value lists): its view (default
     "My open"; an unknown one too) narrowed by CaseFilterSet. The inbox page lists `.qs` and a
     saved view counts it, so the two can never disagree. An explicit closure date range (a
@@ -226,5 +226,5 @@ def inbox_filterset(user, params, *, request=None) -> CaseFilterSet:
         params = data
     view = params.get("view") if params.get("view") in INBOX_VIEWS else DEFAULT_VIEW
     closed_window = not (params.get("closed_after") or params.get("closed_before"))
-    queryset = inbox_queryset(user, view, closed_window=closed_window)
+    queryset = inbox_queryset(user, view, now, closed_window=closed_window)
     return CaseFilterSet(params, queryset=queryset, request=request or SimpleNamespace(user=user))

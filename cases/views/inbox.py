@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import router
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Team, User
+from accounts.models import Role, Team, User, visible_team_ids
 from cases import keyset, selectors
 from cases.bulk import BulkResult, TeamMove, bulk_apply, describe_moves, team_moves
 from cases.columns import COLUMNS, OPTIONAL, ColumnChoice, canonical, choose_columns
@@ -29,6 +30,7 @@ from cases.ordering import SORT_CHOICES, SORTS
 from cases.rows import inbox_rows, render_rows
 from cases.saved_views.services import saved_views_for
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
+from core.compiled import compiled_values
 from core.lean import lean_instances
 from core.scopes import response_scope_choices
 from surveys.models import Survey
@@ -90,6 +92,50 @@ def row_queryset(filterset):
     return filterset.qs.select_related(None).values(*_row_fields())
 
 
+# Parameters that leave the list query's text to the view, the sort and the page size: the
+# first page of such a list runs its statement compiled once per process (first_page).
+FIRST_PAGE_PARAMS = {"view", "sort", "size", "columns", "panel"}
+
+
+def first_page(user, params: QueryDict, view: str, size: int, now) -> keyset.Page | None:
+    """The first page of a view in one of its sorts, without filters, from the list query compiled
+    once per process (core.compiled) for its shape: the view, the sort, the page size, and whom
+    the person sees (every team, or how many teams); the person, their teams and the moment are
+    the statement's parameters. None for any other list (filters, a search, a cursor, a view
+    whose statement derives a value from the moment), which the caller builds as before. The
+    statement is the one row_queryset and keyset.paginate compile for the same list (built by
+    them, with sentinel values: tests/inbox/test_compiled_first_page.py)."""
+    sort = params.get("sort") or ""
+    if (any(key not in FIRST_PAGE_PARAMS for key in params) or (sort and sort not in SORTS)
+            or len(params.getlist("view")) > 1 or len(params.getlist("sort")) > 1):
+        return None
+    ids = visible_team_ids(user)
+    if ids is not None and not ids:
+        return None  # sees no team: the list is empty, and quick to find so
+    args = {"user": user.pk, "now": now}
+    if ids is not None:
+        args["teams"] = tuple(sorted(ids))
+    key = ("inbox.first_page", view, sort, size, ids is None, None if ids is None else len(ids))
+    rows = compiled_values(key, _first_page_builder(view, sort, size, ids is None), args,
+                           using=router.db_for_read(Case))
+    return keyset.page_of(rows, size)
+
+
+def _first_page_builder(view: str, sort: str, size: int, sees_all: bool):
+    def build(args: dict):
+        person = User(pk=args["user"], role=Role.ADMIN if sees_all else Role.AGENT, is_active=True)
+        if not sees_all:
+            person._visible_team_ids = set(args["teams"])
+        params = QueryDict(mutable=True)
+        params["view"] = view
+        if sort:
+            params["sort"] = sort
+        filterset = inbox_filterset(person, params, now=args["now"])
+        return keyset.first_page_query(row_queryset(filterset), size)
+
+    return build
+
+
 def _page_size(params: QueryDict) -> int:
     try:
         size = int(params.get("size", DEFAULT_PAGE_SIZE))
@@ -105,13 +151,19 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     # Only the joins a row shows (the selector's default also loads root causes for the API).
     # An explicit closure date range (a report's drill-down) replaces "the last 7 days".
     closed_window = not (params.get("closed_after") or params.get("closed_before"))
-    filterset = inbox_filterset(request.user, params, request=request)
-    rows = row_queryset(filterset)
-    page = keyset.paginate(rows, after=params.get("after"), before=params.get("before"), size=size)
-    page.rows = lean_instances(Case, page.rows, _row_fields(), using=rows.db)
-    columns = choose_columns(params)
-    counts = selectors.inbox_counts(request.user)
     now = timezone.now()
+    page = first_page(request.user, params, view, size, now)
+    if page is None:
+        filterset = inbox_filterset(request.user, params, request=request, now=now)
+        rows = row_queryset(filterset)
+        page = keyset.paginate(rows, after=params.get("after"), before=params.get("before"), size=size)
+    else:
+        # The list is read; the FilterSet is only the page's form (the search box, the sort's
+        # validation), so it gets no list query to build.
+        filterset = CaseFilterSet(params, queryset=Case.objects.none(), request=request)
+    page.rows = lean_instances(Case, page.rows, _row_fields(), using=router.db_for_read(Case))
+    columns = choose_columns(params)
+    counts = selectors.inbox_counts(request.user, now)
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
     show_filters = bool(filters_active or params.get("panel") == "filters" or filterset.form.errors)
     if show_filters:
