@@ -5,7 +5,7 @@
     inbox_queryset(user, view) -> QuerySet                  # views: INBOX_VIEWS
     with_sort(queryset, sort) -> QuerySet                   # sorts: cases.ordering.SORTS
     inbox_counts(user) -> dict[view, int]                   # two index-only queries
-    case_events(case) -> list[CaseEvent]                     # newest first, with their actors' names
+    case_events(case) -> list[CaseEvent]                     # newest first, with their actors' names (compiled once)
     case_timeline(case) -> list[CaseEvent]
     customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
     case_theme_links(case) -> list[ResponseTheme]                    # themes of all its responses
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.selectors import scope_by_team, visible_team_ids
+from core.compiled import compiled_values
 from core.lean import lean_instances
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
 from cases.models.case import clocks_due_by_q, clocks_out_q, due_soon_q, overdue_q  # noqa: F401 (the rule, re-exported)
@@ -216,8 +217,14 @@ def case_events(case: Case) -> list[CaseEvent]:
     """The case's events, newest first, each with its actor (the name only: other fields of the
     actor load when read). Read as values and built by core.lean: the ORM's instances of two
     tables per event cost more than the timeline that prints them."""
-    rows = case.events.order_by("-created_at", "-id").values(*_EVENT_FIELDS)
-    return lean_instances(CaseEvent, list(rows), _EVENT_FIELDS, using=rows.db)
+    using = router.db_for_read(CaseEvent)
+    rows = compiled_values(("cases.case_events",), _events_query, {"case": case.pk}, using=using)
+    return lean_instances(CaseEvent, rows, _EVENT_FIELDS, using=using)
+
+
+def _events_query(args: dict) -> QuerySet:
+    """case_events' statement (compiled once per process, core.compiled)."""
+    return CaseEvent.objects.filter(case_id=args["case"]).order_by("-created_at", "-id").values(*_EVENT_FIELDS)
 
 
 def case_timeline(case: Case) -> list[CaseEvent]:
