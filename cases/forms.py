@@ -9,11 +9,14 @@ from __future__ import annotations
 from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.db import router
 from django.utils.translation import gettext_lazy as _
 from django.forms.renderers import Jinja2 as Jinja2Renderer
 
 from accounts.models import Membership, Priority, Team
+from core.compiled import compiled_values
 from core.lean import lean_instances
+from core.widgets import RememberedSelect
 from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
 
 
@@ -62,17 +65,27 @@ def assignee_choices(team_ids) -> list:
     groups: dict[str, list] = {}
     # Read as values and built by core.lean (each membership with its user and team as
     # select_related would give them): a team's people cost a model instance of three tables each.
-    fields = ("team_id", "user_id", "team__name", "user__first_name", "user__last_name", "user__username",
-              "user__is_away")
-    rows = (
-        Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
-        .order_by("team__name", "user__first_name", "user__username")
-        .values(*fields)
-    )
-    for m in lean_instances(Membership, list(rows), fields, using=rows.db):
+    # The statement compiled once per process for a number of teams (core.compiled).
+    teams = tuple(team_ids)
+    using = router.db_for_read(Membership)
+    rows = compiled_values(("cases.assignee_choices", len(teams)), _assignee_query, {"teams": teams}, using=using)
+    for m in lean_instances(Membership, rows, _ASSIGNEE_FIELDS, using=using):
         label = m.user.display_name + (" " + str(_("(away)")) if m.user.is_away else "")
         groups.setdefault(m.team.name, []).append((f"{m.team_id}:{m.user_id}", label))
     return [("", _("Choose a person…")), *groups.items()]
+
+
+_ASSIGNEE_FIELDS = ("team_id", "user_id", "team__name", "user__first_name", "user__last_name", "user__username",
+                    "user__is_away")
+
+
+def _assignee_query(args: dict):
+    return (Membership.objects.filter(team_id__in=args["teams"], user__is_active=True)
+            .order_by("team__name", "user__first_name", "user__username").values(*_ASSIGNEE_FIELDS))
+
+
+def _teams_query(args: dict):
+    return Team.objects.filter(pk__in=args["teams"]).values("id", "name")
 
 
 def parse_assignee(value: str) -> tuple[int, int]:
@@ -138,12 +151,13 @@ class ContactForm(CaseForm):
     unread and stopped the first-contact clock for calls nobody answered."""
 
     channel = forms.ChoiceField(
-        label=_("Channel"),
+        label=_("Channel"), widget=RememberedSelect,
         choices=[("", _("Choose a channel…")), *ContactChannel.choices],
         error_messages={"required": _("Choose how you tried to reach the customer.")},
     )
     outcome = forms.ChoiceField(
         choices=[("", _("Choose what happened…")), *ContactOutcome.choices], label=_("What happened"),
+        widget=RememberedSelect,
         error_messages={"required": _("Choose what happened (reached, voicemail, no answer…).")},
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (optional)"))
@@ -157,20 +171,23 @@ class NoteForm(CaseForm):
 
 
 class PriorityForm(CaseForm):
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, widget=RememberedSelect)
 
 
 class AssignForm(CaseForm):
     """Reassign to a person (in their team) or hand the case to another team's unassigned queue."""
 
-    assignee = forms.ChoiceField(required=False, label=_("Person"))
-    team = forms.TypedChoiceField(coerce=int, required=False, label=_("Or another team's queue"), empty_value=None)
+    assignee = forms.ChoiceField(required=False, label=_("Person"), widget=RememberedSelect)
+    team = forms.TypedChoiceField(coerce=int, required=False, label=_("Or another team's queue"), empty_value=None,
+                                  widget=RememberedSelect)
 
     def __init__(self, *args, team_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = assignee_choices(team_ids)
-        teams = Team.objects.filter(pk__in=team_ids).values_list("id", "name")
-        self.fields["team"].choices = [("", _("Keep the current team")), *teams]
+        teams = tuple(team_ids)
+        rows = compiled_values(("cases.assign_teams", len(teams)), _teams_query, {"teams": teams},
+                               using=router.db_for_read(Team))
+        self.fields["team"].choices = [("", _("Keep the current team")), *((row["id"], row["name"]) for row in rows)]
 
     def clean(self):
         data = super().clean()
@@ -221,7 +238,7 @@ class CloseForm(CaseForm):
 
     ERROR_ALIASES = {"root_cause_id": "root_cause"}
     root_cause = forms.TypedChoiceField(
-        label=_("Root cause"),
+        label=_("Root cause"), widget=RememberedSelect,
         coerce=int, empty_value=None, error_messages={"required": _("Choose a root cause.")}
     )
     suggested = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -231,7 +248,7 @@ class CloseForm(CaseForm):
         error_messages={"required": _("Say what was done for the customer.")},
     )
     outcome = forms.ChoiceField(
-        label=_("Outcome"),
+        label=_("Outcome"), widget=RememberedSelect,
         choices=[("", _("Choose an outcome…")), *Case.Outcome.choices],
         error_messages={"required": _("Choose an outcome.")},
     )

@@ -122,6 +122,8 @@ def _hashable(value) -> bool:
 
 def compiled_values(key: tuple, build: Callable[[dict], QuerySet], args: dict, using: str = "default") -> list[dict]:
     """The rows of `build(args)` (a values() queryset), from its SQL compiled once for `key`."""
+    if any(isinstance(value, tuple) and not value for value in args.values()):
+        return list(build(args))  # `IN ()`: Django answers without a statement
     cache_key = (using, key)
     compiled = _cache.get(cache_key)
     if compiled is None:

@@ -1,0 +1,67 @@
+"""Form widgets whose HTML is remembered per process for the same inputs.
+
+`RememberedSelect` is Django's Select: the same template, the same HTML. Its HTML is a function of
+the widget's class and templates, the field's name, its value, the widget's own attributes and
+those the bound field adds (id, aria-describedby...), its choices (values and labels, as text) and
+the active language; with every one of those in the key, the HTML for a key never changes, so
+remembering it can never show a stale or another person's select. Choices that are not a plain
+list (a ModelChoiceIterator, which would query to be listed) or a value that cannot be part of a
+key are rendered as usual.
+
+Why: the case page's close form lists every active root cause (optgroups of options, each a
+Jinja2 include): about 2.5 ms of the page's CPU for the same HTML on every view
+(bench/page_cpu.py); the case page shows seven selects.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django import forms
+from django.utils.functional import Promise
+from django.utils.translation import get_language
+
+_MAX_ENTRIES = 512  # a few KB each; the whole memo is dropped when full (the usual inputs come back)
+_memo: dict[tuple, str] = {}
+_lock = threading.Lock()
+
+
+def _frozen(value):
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    hash(value)  # TypeError: not part of a key
+    return (type(value).__name__, value)
+
+
+def _choices_key(choices) -> tuple:
+    if not isinstance(choices, (list, tuple)):
+        raise TypeError("choices that are not a list")
+    key = []
+    for value, label in choices:
+        if isinstance(label, (list, tuple)):  # an optgroup
+            key.append((_frozen(value), tuple((_frozen(v), _frozen(l)) for v, l in label)))
+        else:
+            key.append((_frozen(value), _frozen(label)))
+    return tuple(key)
+
+
+class RememberedSelect(forms.Select):
+    def render(self, name, value, attrs=None, renderer=None):
+        try:
+            key = (type(self), self.template_name, self.option_template_name, self.allow_multiple_selected, name,
+                   _frozen(self.format_value(value)), _frozen(self.attrs), _frozen(attrs or {}),
+                   _choices_key(self.choices), get_language(), renderer)
+            html = _memo.get(key)
+        except TypeError:
+            return super().render(name, value, attrs, renderer)
+        if html is None:
+            html = super().render(name, value, attrs, renderer)
+            with _lock:
+                if len(_memo) >= _MAX_ENTRIES:
+                    _memo.clear()
+                _memo[key] = html
+        return html

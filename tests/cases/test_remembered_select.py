@@ -1,0 +1,65 @@
+"""core.widgets.RememberedSelect: Django's Select HTML, remembered per process only for exactly
+the same inputs (name, value, attributes, choices as text, language, renderer)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import translation
+from django.utils.choices import BaseChoiceIterator
+from django.utils.translation import gettext_lazy as _
+
+from cases.forms import WIDGET_RENDERER
+from core import widgets
+from core.widgets import RememberedSelect
+
+CHOICES = [("", "Choose…"), ("Billing", [(1, "Refund <late>"), (2, "Wrong & charged")]), ("Staff", [(3, 'Rude "agent"')])]
+
+
+def _pair(choices, name="root_cause", value=None, attrs=None, own_attrs=None):
+    plain = forms.Select(attrs=own_attrs, choices=choices).render(name, value, attrs, WIDGET_RENDERER)
+    remembered = RememberedSelect(attrs=own_attrs, choices=choices)
+    return plain, remembered.render(name, value, attrs, WIDGET_RENDERER), remembered.render(name, value, attrs, WIDGET_RENDERER)
+
+
+def test_the_same_html_as_select_for_each_input():
+    widgets._memo.clear()
+    cases = [
+        {"choices": CHOICES},
+        {"choices": CHOICES, "value": 2},
+        {"choices": CHOICES, "value": "3", "attrs": {"id": "close-root_cause", "aria-describedby": "close-root_cause-error"}},
+        {"choices": CHOICES, "own_attrs": {"hx-get": "/cases/CL-1/playbooks/"}},
+        {"choices": CHOICES[:2], "value": 2},
+        {"choices": [("", "Choose…"), (1, "Refund <late>")], "name": "other"},
+    ]
+    for case in cases:
+        plain, first, second = _pair(**case)
+        assert first == plain == second, case
+    assert len(widgets._memo) == len(cases)  # each input its own entry: none served another's HTML
+    assert "Refund &lt;late&gt;" in _pair(CHOICES)[1]
+    assert '<option value="2" selected>' in _pair(CHOICES, value=2)[1]
+
+
+def test_a_renamed_choice_or_another_language_is_rendered_again():
+    widgets._memo.clear()
+    before = _pair(CHOICES)[1]
+    renamed = [("", "Choose…"), ("Billing", [(1, "Refund, late"), (2, "Wrong & charged")]), ("Staff", [(3, 'Rude "agent"')])]
+    assert "Refund, late" in _pair(renamed)[1] and "Refund, late" not in before
+    lazy = [("", _("Priority")), ("x", "X")]
+    with translation.override("de"):
+        german = _pair(lazy)
+    with translation.override("en"):
+        english = _pair(lazy)
+    assert german[0] == german[1] and english[0] == english[1] and german[1] != english[1]
+
+
+def test_choices_that_are_not_a_list_are_rendered_as_usual():
+    widgets._memo.clear()
+
+    class Lazy(BaseChoiceIterator):  # as a ModelChoiceIterator (which queries to list): not remembered
+        def __iter__(self):
+            return iter([(1, "One")])
+
+    widget = RememberedSelect()
+    widget.choices = Lazy()
+    assert '<option value="1">One</option>' in widget.render("x", None, None, WIDGET_RENDERER)
+    assert widgets._memo == {}
