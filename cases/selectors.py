@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.db import connections, router
@@ -26,7 +27,7 @@ from django.utils.translation import gettext
 
 from accounts.selectors import scope_by_team, visible_team_ids
 from core.compiled import compiled_values
-from core.lean import lean_instances
+from core.lean import lean_instances, select_related_names
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
 from cases.models.case import clocks_due_by_q, clocks_out_q, due_soon_q, overdue_q  # noqa: F401 (the rule, re-exported)
 from cases.ordering import (
@@ -306,9 +307,30 @@ def case_theme_links(case: Case) -> list:
     matched words and the theme: one query."""
     from surveys.models import ResponseTheme
 
-    attached = CaseResponse.objects.filter(case_id=case.pk).values("response_id")
-    links = ResponseTheme.objects.filter(Q(response_id=case.response_id) | Q(response_id__in=attached))
-    return list(links.select_related("theme").order_by("theme__name", "response_id"))
+    if case.response_id is None:
+        return list(_theme_links_queryset({"case": case.pk, "response": None}))
+    # The statement compiled once per process (core.compiled), the links built by core.lean.
+    using = router.db_for_read(ResponseTheme)
+    names = _theme_link_names()
+    rows = compiled_values(("cases.case_theme_links",),
+                           lambda args: _theme_links_queryset(args).values(*names),
+                           {"case": case.pk, "response": case.response_id}, using=using)
+    return lean_instances(ResponseTheme, rows, names, using=using)
+
+
+def _theme_links_queryset(args: dict) -> QuerySet:
+    from surveys.models import ResponseTheme
+
+    attached = CaseResponse.objects.filter(case_id=args["case"]).values("response_id")
+    links = ResponseTheme.objects.filter(Q(response_id=args["response"]) | Q(response_id__in=attached))
+    return links.select_related("theme").order_by("theme__name", "response_id")
+
+
+@functools.cache
+def _theme_link_names() -> tuple[str, ...]:
+    from surveys.models import ResponseTheme
+
+    return select_related_names(ResponseTheme, ("theme",))
 
 
 def playbooks_for_case(case: Case, *, root_cause_id: int | None = None, theme_links=None) -> list[Playbook]:

@@ -38,7 +38,7 @@ from cases.forms import (
     PriorityForm,
     ReopenForm,
 )
-from cases.models import Case
+from cases.models import Case, CaseResponse
 from cases.services import CaseConflict
 from cases.suggest import active_root_causes, suggest_root_causes
 from cases.timeline import render_customer_template
@@ -92,11 +92,7 @@ _CASE_NAMES = select_related_names(Case, ("team", "assignee", "customer", "respo
 
 def _case_query(args: dict):
     """load_case's statement for `args` (a reference, and the teams seen unless every one)."""
-    sees_all = "teams" not in args
-    person = User(pk=0, role=Role.ADMIN if sees_all else Role.AGENT, is_active=True)
-    if not sees_all:
-        person._visible_team_ids = set(args["teams"])
-    queryset = selectors.case_list_for_user(person).select_related(*CASE_RELATED).filter(reference=args["reference"])
+    queryset = selectors.case_list_for_user(_person(args)).select_related(*CASE_RELATED).filter(reference=args["reference"])
     return queryset.order_by("pk").values(*_CASE_NAMES)[:1]
 
 
@@ -296,21 +292,7 @@ def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
     customer = case.customer
     earlier_responses, earlier_cases = [], []
     if customer is not None:
-        linked = Q(pk__in=case.case_responses.values("response_id"))
-        responses = SurveyResponse.objects.filter(customer=customer).exclude(pk=case.response_id)
-        responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, request.user).values("pk")))
-        earlier_responses = list(responses.select_related("survey").order_by("-answered_at")[: EARLIER_LIMIT + 1])
-        # Only what the customer card prints of each (reference, status, date, team, root cause):
-        # the selector's default joins (response, alert, rule, assignee) cost more Python to
-        # compile and load than the whole card.
-        earlier_cases = list(
-            selectors.case_list_for_user(request.user)
-            .filter(customer=customer)
-            .exclude(pk=case.pk)
-            .select_related(None).select_related("root_cause", "team")
-            .only(*EARLIER_CASE_FIELDS)
-            .order_by("-created_at")[: EARLIER_LIMIT + 1]
-        )
+        earlier_responses, earlier_cases = _earlier(request.user, case)
     context.update(
         earlier_responses=earlier_responses[:EARLIER_LIMIT],
         more_responses=len(earlier_responses) > EARLIER_LIMIT,
@@ -319,6 +301,56 @@ def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
         panels=page_panels("case", request, case),  # lent by apps above cases (the account a rule opened it for)
     )
     return context
+
+
+def _earlier(user: User, case: Case) -> tuple[list, list]:
+    """The customer card's earlier responses (each with its survey) and earlier cases (only what
+    the card prints: reference, status, date, team, root cause), up to EARLIER_LIMIT + 1 each.
+    Both statements compiled once per process (core.compiled) and built by core.lean; a case
+    without an opening response is read by the ORM (`exclude(pk=None)` is another statement)."""
+    ids = visible_team_ids(user)
+    args = {"customer": case.customer_id, "case": case.pk}
+    if ids is not None:
+        args["teams"] = tuple(sorted(ids)) or (0,)  # no team: `IN (0)` matches none, as `IN ()` would
+    if case.response_id is None:
+        responses = list(_earlier_responses_query({**args, "response": None}))
+    else:
+        using = router.db_for_read(SurveyResponse)
+        key = ("case_page.earlier_responses", ids is None, len(args.get("teams", ())))
+        rows = compiled_values(key, lambda a: _earlier_responses_query(a).values(*_EARLIER_RESPONSE_NAMES),
+                               {**args, "response": case.response_id}, using=using)
+        responses = lean_instances(SurveyResponse, rows, _EARLIER_RESPONSE_NAMES, using=using)
+    using = router.db_for_read(Case)
+    key = ("case_page.earlier_cases", ids is None, len(args.get("teams", ())))
+    rows = compiled_values(key, lambda a: _earlier_cases_query(a).values(*_EARLIER_CASE_NAMES), args, using=using)
+    return responses, lean_instances(Case, rows, _EARLIER_CASE_NAMES, using=using)
+
+
+_EARLIER_RESPONSE_NAMES = select_related_names(SurveyResponse, ("survey",))
+# Only what the customer card prints of each (reference, status, date, team, root cause): the
+# selector's default joins (response, alert, rule, assignee) cost more Python than the whole card.
+_EARLIER_CASE_NAMES = ("id", "team_id", "root_cause_id", *EARLIER_CASE_FIELDS)
+
+
+def _person(args: dict) -> User:
+    """Whom a compiled statement is built for: every team, or the teams in `args`."""
+    sees_all = "teams" not in args
+    person = User(pk=0, role=Role.ADMIN if sees_all else Role.AGENT, is_active=True)
+    if not sees_all:
+        person._visible_team_ids = set(args["teams"])
+    return person
+
+
+def _earlier_responses_query(args: dict):
+    linked = Q(pk__in=CaseResponse.objects.filter(case_id=args["case"]).values("response_id"))
+    responses = SurveyResponse.objects.filter(customer_id=args["customer"]).exclude(pk=args["response"])
+    responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, _person(args)).values("pk")))
+    return responses.select_related("survey").order_by("-answered_at")[: EARLIER_LIMIT + 1]
+
+
+def _earlier_cases_query(args: dict):
+    return (selectors.case_list_for_user(_person(args)).filter(customer_id=args["customer"]).exclude(pk=args["case"])
+            .select_related(None).order_by("-created_at")[: EARLIER_LIMIT + 1])
 
 
 @login_required

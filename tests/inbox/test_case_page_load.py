@@ -84,3 +84,44 @@ def test_case_events_are_the_orms_newest_first(personas):
         assert _fields(mine) == _fields(theirs)
         assert (mine.actor.display_name if mine.actor_id else None) == (theirs.actor.display_name if theirs.actor_id else None)
     assert all(e.created_at <= now + timedelta(minutes=1) for e in events)
+
+
+def test_the_customer_cards_earlier_rows_are_the_orms(personas):
+    """cases.views.case_page._earlier: the same earlier responses (with their surveys) and
+    earlier cases as the ORM's queries, per person: another team's response shows only when
+    attached to this case, another team's case never (except to an admin)."""
+    from django.db.models import Q
+
+    from accounts.selectors import scope_by_team
+    from cases.models import CaseResponse
+    from cases.views.case_page import EARLIER_CASE_FIELDS, _earlier
+    from surveys.models import SurveyResponse
+    from tests.inbox.helpers import make_response
+
+    customer = make_customer(name="Returning Rita")
+    older = make_case(personas.north, customer=customer, comment="first time <b>bad</b>")
+    south_case = make_case(personas.south, customer=customer)
+    case = make_case(personas.north, customer=customer, assignee=personas.alice)
+    make_response(customer=customer, team=personas.north, comment="a north answer")
+    south_only = make_response(customer=customer, team=personas.south, comment="a south answer")
+    attached = make_response(customer=customer, team=personas.south, comment="attached from south")
+    CaseResponse.objects.create(case=case, response=attached, attached_at=timezone.now())
+    for user in (personas.alice, personas.mia, personas.adam):
+        loaded = load_case(user, case.reference)
+        responses, cases = _earlier(user, loaded)
+        linked = Q(pk__in=loaded.case_responses.values("response_id"))
+        orm = SurveyResponse.objects.filter(customer=customer).exclude(pk=loaded.response_id)
+        orm = orm.filter(linked | Q(pk__in=scope_by_team(orm, user).values("pk")))
+        orm = list(orm.select_related("survey").order_by("-answered_at")[:51])
+        assert [r.pk for r in responses] == [r.pk for r in orm], user.username
+        for mine, theirs in zip(responses, orm, strict=True):
+            assert _fields(mine) == _fields(theirs) and _fields(mine.survey) == _fields(theirs.survey)
+        orm_cases = list(selectors.case_list_for_user(user).filter(customer=customer).exclude(pk=loaded.pk)
+                         .select_related(None).select_related("root_cause", "team").only(*EARLIER_CASE_FIELDS)
+                         .order_by("-created_at")[:51])
+        assert ([(c.reference, c.status, c.created_at, c.team.name, c.root_cause) for c in cases]
+                == [(c.reference, c.status, c.created_at, c.team.name, c.root_cause) for c in orm_cases])
+        seen = {r.pk for r in responses}
+        assert attached.pk in seen and older.response_id in seen
+        assert (south_only.pk in seen) is (user == personas.adam), user.username
+        assert (south_case.pk in {c.pk for c in cases}) is (user == personas.adam), user.username
