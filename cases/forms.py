@@ -6,9 +6,13 @@ a CaseConflict instead of silently overwriting someone else's change."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 from django.db import router
 from django.utils.translation import gettext_lazy as _
 from django.forms.renderers import Jinja2 as Jinja2Renderer
@@ -93,8 +97,20 @@ def parse_assignee(value: str) -> tuple[int, int]:
     return int(team_id), int(user_id)
 
 
-# One renderer (and so one Jinja2 environment with its compiled templates) for every case form.
-WIDGET_RENDERER = Jinja2Renderer()
+class WidgetRenderer(Jinja2Renderer):
+    """Django's Jinja2 form renderer (Django's own widget templates), also finding the project's
+    jinja2/ directory: django-filter's range widget has a template for Django's engine only
+    (jinja2/django_filters/widgets/multiwidget.html is its Jinja2 copy)."""
+
+    @cached_property
+    def engine(self):
+        return self.backend({"APP_DIRS": True, "NAME": "djangoforms", "OPTIONS": {},
+                             "DIRS": [Path(forms.__file__).parent / "jinja2", settings.BASE_DIR / "jinja2"]})
+
+
+# One renderer (and so one Jinja2 environment with its compiled templates) for every case form
+# and the inbox's filter form (cases.filtersets.FilterForm).
+WIDGET_RENDERER = WidgetRenderer()
 
 
 class CaseForm(forms.Form):
