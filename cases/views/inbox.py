@@ -73,7 +73,16 @@ ROW_RELATED_FIELDS = (
     "assignee__first_name", "assignee__last_name",
     "alert__rule__metric", "alert__rule__metric_key",
 )
-CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions"}
+# The case's own columns a row never prints (its SLA words read the due times, status and first
+# contact; the optional columns value, age and status): left out of the list query. Each
+# timestamp left out is also one less through the driver's Python timestamp parser (Django
+# registers psycopg's Python loader for timestamptz: about 10 us each, 51 rows a page).
+CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions", "overdue_at", "escalated_at",
+               "due_soon_notified_at", "closed_at", "closed_by", "answered_again", "answered_again_at",
+               "answered_again_nps", "updated_at", "reopen_count", "first_contact_business_seconds",
+               "close_business_seconds", "response_touchpoint", "response_survey", "response_source",
+               "response_answered_at", "suggestion_taken", "sla_policy", "root_cause", "outcome",
+               "escalation_level", "customer_churn_risk"}
 
 
 # --- inbox ----------------------------------------------------------------------------------
