@@ -20,7 +20,7 @@ from django.forms.renderers import Jinja2 as Jinja2Renderer
 from accounts.models import Membership, Priority, Team
 from core.compiled import compiled_values
 from core.lean import lean_instances
-from core.widgets import RememberedSelect
+from core.widgets import RememberedHiddenInput, RememberedSelect, RememberedTextarea, RememberedTextInput
 from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
 
 
@@ -125,7 +125,7 @@ class CaseForm(forms.Form):
 
     default_renderer = WIDGET_RENDERER
     use_required_attribute = False
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=RememberedHiddenInput, min_value=1)
 
     def __init__(self, *args, form_id: str, **kwargs):
         kwargs.setdefault("auto_id", f"{form_id}-%s")
@@ -176,13 +176,13 @@ class ContactForm(CaseForm):
         widget=RememberedSelect,
         error_messages={"required": _("Choose what happened (reached, voicemail, no answer…).")},
     )
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (optional)"))
+    note = forms.CharField(widget=RememberedTextarea(attrs={"rows": 2}), required=False, label=_("Note (optional)"))
 
 
 class NoteForm(CaseForm):
     note = forms.CharField(
         label=_("Note"),
-        widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": _("Write the note first.")}
+        widget=RememberedTextarea(attrs={"rows": 3}), error_messages={"required": _("Write the note first.")}
     )
 
 
@@ -226,8 +226,9 @@ class EmailForm(CaseForm):
         queryset=EmailTemplate.objects.filter(active=True), required=False, empty_label=_("Write from scratch"),
         label=_("Start from a template"),
     )
-    subject = forms.CharField(label=_("Subject"), max_length=255, error_messages={"required": _("Write a subject.")})
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label=_("Message"),
+    subject = forms.CharField(label=_("Subject"), max_length=255, error_messages={"required": _("Write a subject.")},
+                              widget=RememberedTextInput)
+    body = forms.CharField(widget=RememberedTextarea(attrs={"rows": 8}), label=_("Message"),
                            error_messages={"required": _("Write the message.")})
 
     def __init__(self, *args, language: str = "", **kwargs):
@@ -259,7 +260,7 @@ class CloseForm(CaseForm):
     )
     suggested = forms.CharField(widget=forms.HiddenInput, required=False)
     resolution = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=RememberedTextarea(attrs={"rows": 3}),
         label=_("Resolution: what was done"),
         error_messages={"required": _("Say what was done for the customer.")},
     )
@@ -269,7 +270,7 @@ class CloseForm(CaseForm):
         error_messages={"required": _("Choose an outcome.")},
     )
     prevention = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=RememberedTextarea(attrs={"rows": 2}),
         required=False,
         label=_("How could this be prevented? (optional)"),
     )
@@ -308,7 +309,7 @@ class CloseForm(CaseForm):
 
 class ReopenForm(CaseForm):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=RememberedTextarea(attrs={"rows": 2}),
         label=_("Why reopen?"),
         error_messages={"required": _("Say why the case is reopened.")},
     )

@@ -1,16 +1,18 @@
 """Form widgets whose HTML is remembered per process for the same inputs.
 
-`RememberedSelect` is Django's Select: the same template, the same HTML. Its HTML is a function of
-the widget's class and templates, the field's name, its value, the widget's own attributes and
-those the bound field adds (id, aria-describedby...), its choices (values and labels, as text) and
-the active language; with every one of those in the key, the HTML for a key never changes, so
+`RememberedSelect` is Django's Select (`RememberedTextarea`, `RememberedTextInput`,
+`RememberedHiddenInput` the same for theirs): the same template, the same HTML. Its HTML is a
+function of the widget's class and templates, the field's name, its value, the widget's own
+attributes and those the bound field adds (id, aria-describedby...), its choices (values and
+labels, as text) and the active language; with every one of those in the key, the HTML for a key never changes, so
 remembering it can never show a stale or another person's select. Choices that are not a plain
 list (a ModelChoiceIterator, which would query to be listed) or a value that cannot be part of a
 key are rendered as usual.
 
 Why: the case page's close form lists every active root cause (optgroups of options, each a
 Jinja2 include): about 2.5 ms of the page's CPU for the same HTML on every view
-(bench/page_cpu.py); the case page shows seven selects.
+(bench/page_cpu.py); the case page shows seven selects, six text areas and a hidden version
+field in each of its nine forms.
 """
 
 from __future__ import annotations
@@ -49,12 +51,20 @@ def _choices_key(choices) -> tuple:
     return tuple(key)
 
 
-class RememberedSelect(forms.Select):
+class Remembered:
+    """The widget's HTML remembered per process for the same inputs (see the module's docstring);
+    mixed into a Django widget class, before it."""
+
+    remember_any_value = True  # False: only when empty (what a person typed is never kept)
+
     def render(self, name, value, attrs=None, renderer=None):
+        if not self.remember_any_value and self.format_value(value) not in (None, ""):
+            return super().render(name, value, attrs, renderer)
         try:
-            key = (type(self), self.template_name, self.option_template_name, self.allow_multiple_selected, name,
-                   _frozen(self.format_value(value)), _frozen(self.attrs), _frozen(attrs or {}),
-                   _choices_key(self.choices), get_language(), renderer)
+            key = (type(self), self.template_name, getattr(self, "option_template_name", None),
+                   getattr(self, "allow_multiple_selected", None), name, _frozen(self.format_value(value)),
+                   _frozen(self.attrs), _frozen(attrs or {}),
+                   _choices_key(self.choices) if hasattr(self, "choices") else None, get_language(), renderer)
             html = _memo.get(key)
         except TypeError:
             return super().render(name, value, attrs, renderer)
@@ -65,3 +75,19 @@ class RememberedSelect(forms.Select):
                     _memo.clear()
                 _memo[key] = html
         return html
+
+
+class RememberedSelect(Remembered, forms.Select):
+    pass
+
+
+class RememberedTextarea(Remembered, forms.Textarea):
+    remember_any_value = False
+
+
+class RememberedTextInput(Remembered, forms.TextInput):
+    remember_any_value = False
+
+
+class RememberedHiddenInput(Remembered, forms.HiddenInput):
+    pass

@@ -63,3 +63,19 @@ def test_choices_that_are_not_a_list_are_rendered_as_usual():
     widget.choices = Lazy()
     assert '<option value="1">One</option>' in widget.render("x", None, None, WIDGET_RENDERER)
     assert widgets._memo == {}
+
+
+def test_text_widgets_are_remembered_only_empty_and_the_version_field_per_value():
+    from core.widgets import RememberedHiddenInput, RememberedTextarea
+
+    widgets._memo.clear()
+    area = RememberedTextarea(attrs={"rows": 3})
+    plain = forms.Textarea(attrs={"rows": 3})
+    for value in (None, "", "what <the> person typed", "another note"):
+        assert area.render("note", value, {"id": "note-note"}, WIDGET_RENDERER) == plain.render(
+            "note", value, {"id": "note-note"}, WIDGET_RENDERER)
+    assert len(widgets._memo) == 1  # empty: one entry; typed text is never kept
+    assert not any("person typed" in html for html in widgets._memo.values())
+    hidden = RememberedHiddenInput()
+    assert hidden.render("version", 7, None, WIDGET_RENDERER) == '<input type="hidden" name="version" value="7">'
+    assert hidden.render("version", 8, None, WIDGET_RENDERER) == '<input type="hidden" name="version" value="8">'
