@@ -4,10 +4,11 @@
 `RememberedHiddenInput` the same for theirs): the same template, the same HTML. Its HTML is a
 function of the widget's class and templates, the field's name, its value, the widget's own
 attributes and those the bound field adds (id, aria-describedby...), its choices (values and
-labels, as text) and the active language; with every one of those in the key, the HTML for a key never changes, so
-remembering it can never show a stale or another person's select. Choices that are not a plain
-list (a ModelChoiceIterator, which would query to be listed) or a value that cannot be part of a
-key are rendered as usual.
+labels, as text) and the active language; with every one of those in the key, the HTML for a key
+never changes, so remembering it can never show a stale or another person's select. A model
+choice field's choices are listed when the widget renders (its one query, as Django's rendering
+makes it); a value that cannot be part of a key is rendered as usual. Text widgets are remembered
+only empty: what a person typed is never kept.
 
 Why: the case page's close form lists every active root cause (optgroups of options, each a
 Jinja2 include): about 2.5 ms of the page's CPU for the same HTML on every view
@@ -60,6 +61,10 @@ class Remembered:
     def render(self, name, value, attrs=None, renderer=None):
         if not self.remember_any_value and self.format_value(value) not in (None, ""):
             return super().render(name, value, attrs, renderer)
+        if hasattr(self, "choices") and not isinstance(self.choices, (list, tuple)):
+            # A model choice field's: its one query, as rendering makes (not list(), whose length
+            # hint would ask the iterator for a COUNT first).
+            self.choices = [choice for choice in self.choices]
         try:
             key = (type(self), self.template_name, getattr(self, "option_template_name", None),
                    getattr(self, "allow_multiple_selected", None), name, _frozen(self.format_value(value)),
@@ -91,3 +96,24 @@ class RememberedTextInput(Remembered, forms.TextInput):
 
 class RememberedHiddenInput(Remembered, forms.HiddenInput):
     pass
+
+
+class RememberedSelectMultiple(Remembered, forms.SelectMultiple):
+    pass
+
+
+class RememberedCheckboxSelectMultiple(Remembered, forms.CheckboxSelectMultiple):
+    pass
+
+
+def remember_choice_widget(field) -> None:
+    """Give a choice field's widget its remembered class (its choices are listed when it renders:
+    a model choice field's one query, as its rendering would have made)."""
+    remembered = {forms.Select: RememberedSelect, forms.SelectMultiple: RememberedSelectMultiple,
+                  forms.CheckboxSelectMultiple: RememberedCheckboxSelectMultiple}.get(type(field.widget))
+    if remembered is None:
+        return
+    widget = remembered(attrs=field.widget.attrs)
+    widget.choices = field.widget.choices
+    widget.is_required = field.widget.is_required
+    field.widget = widget

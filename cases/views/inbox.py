@@ -32,6 +32,7 @@ from cases.saved_views.services import saved_views_for
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from core.compiled import compiled_values
 from core.lean import lean_instances
+from core.widgets import remember_choice_widget
 from core.scopes import response_scope_choices
 from surveys.models import Survey
 
@@ -339,6 +340,11 @@ def _tune_filter_form(form) -> None:
             for widget, end in zip(field.widget.widgets, ("from", "to"), strict=False):
                 widget.input_type = "date"
                 widget.attrs["aria-label"] = f"{field.label}: {end}"
+    # Every team, person, root cause, theme and segment as options: their HTML remembered per
+    # process for the same choices, values and language (core.widgets), the choices still read
+    # on every view (one query each, as before).
+    for field in form.fields.values():
+        remember_choice_widget(field)
 
 
 def _with_bulk_form(context: dict, form: BulkForm | None) -> dict:

@@ -52,17 +52,19 @@ def test_a_renamed_choice_or_another_language_is_rendered_again():
     assert german[0] == german[1] and english[0] == english[1] and german[1] != english[1]
 
 
-def test_choices_that_are_not_a_list_are_rendered_as_usual():
+def test_choices_that_are_an_iterator_are_listed_once_then_remembered():
     widgets._memo.clear()
+    listed = []
 
-    class Lazy(BaseChoiceIterator):  # as a ModelChoiceIterator (which queries to list): not remembered
+    class Lazy(BaseChoiceIterator):  # as a ModelChoiceIterator (one query each time it is listed)
         def __iter__(self):
+            listed.append(1)
             return iter([(1, "One")])
 
     widget = RememberedSelect()
     widget.choices = Lazy()
     assert '<option value="1">One</option>' in widget.render("x", None, None, WIDGET_RENDERER)
-    assert widgets._memo == {}
+    assert len(listed) == 1 and len(widgets._memo) == 1
 
 
 def test_text_widgets_are_remembered_only_empty_and_the_version_field_per_value():
