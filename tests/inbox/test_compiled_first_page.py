@@ -82,7 +82,8 @@ def test_first_page_is_the_built_page_for_every_view_sort_and_person(personas):
                     assert len(ran) == 1, where  # the list only
     compiled_views = {inner[1] for _using, inner in compiled._cache
                       if inner[0] == "inbox.first_page" and compiled.is_compiled(inner)}
-    assert compiled_views == COMPILED_VIEWS
+    # SQLite adapts a moment to text, so "Overdue" (the moment as a parameter) stays built there.
+    assert compiled_views == (COMPILED_VIEWS if connection.vendor == "postgresql" else COMPILED_VIEWS - {"overdue"})
     # Someone in no team sees nothing, and nothing is compiled for them.
     assert first_page(nobody, _params("team", ""), "team", 50, now) is None
 
