@@ -167,15 +167,20 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         filterset = inbox_filterset(request.user, params, request=request, now=now)
         rows = row_queryset(filterset)
         page = keyset.paginate(rows, after=params.get("after"), before=params.get("before"), size=size)
-    else:
-        # The list is read; the FilterSet is only the page's form (the search box, the sort's
-        # validation), so it gets no list query to build.
+    elif params.get("panel") == "filters":
+        # The list is read; the FilterSet is only the open panel's form (no list query to build).
         filterset = CaseFilterSet(params, queryset=Case.objects.none(), request=request)
+    else:
+        # The list is read and nothing else asks for a FilterSet: first_page took only a view, a
+        # sort it knows (so valid), a size and columns, so the search box is empty and the form
+        # would have no errors.
+        filterset = None
     page.rows = lean_instances(Case, page.rows, _row_fields(), using=router.db_for_read(Case))
     columns = choose_columns(params)
     counts = selectors.inbox_counts(request.user, now)
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
-    show_filters = bool(filters_active or params.get("panel") == "filters" or filterset.form.errors)
+    show_filters = bool(filters_active or params.get("panel") == "filters"
+                        or (filterset is not None and filterset.form.errors))
     if show_filters:
         _tune_filter_form(filterset.form)
     view_label = views[view]
@@ -191,6 +196,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "match_count": filterset.qs.count() if filters_active else None,
         "tabs": [{"key": key, "label": label, "count": counts.get(key, 0)} for key, label in INBOX_VIEWS],
         "filterset": filterset,
+        "search": (filterset.form["q"].value() or "") if filterset is not None else "",
         "filters_active": filters_active,
         "show_filters": show_filters,
         "page": page,
@@ -213,7 +219,10 @@ def _sort_state(filterset, params: QueryDict) -> dict:
     """The sort in force ("" for the view's own order, also when an invalid one was asked for)
     and the column headers: per column its links, each with the address that sorts by it (the
     other direction when it is already in force) and the aria-sort of the column."""
-    current = (filterset.form.cleaned_data.get("sort") or "") if filterset.form.is_valid() else ""
+    if filterset is None:  # the compiled first page: its sort is one of SORTS, or none
+        current = params.get("sort") or ""
+    else:
+        current = (filterset.form.cleaned_data.get("sort") or "") if filterset.form.is_valid() else ""
     url = reverse("cases:inbox")
     headers = {}
     for column, links in SORT_HEADERS.items():
@@ -232,7 +241,7 @@ def _sort_state(filterset, params: QueryDict) -> dict:
                           "sr": gettext("(sort: %(hint)s)") % {"hint": SORTS[target].label}})
             aria = SORT_DIRECTIONS[current] if active else aria
         headers[column] = {"links": items, "aria_sort": aria}
-    errors = filterset.form.errors.get("sort", [])
+    errors = filterset.form.errors.get("sort", []) if filterset is not None else []
     return {"current": current, "label": SORTS[current].label if current else "", "headers": headers,
             "errors": errors}
 

@@ -151,3 +151,17 @@ def test_a_statement_with_a_value_derived_from_an_argument_is_not_compiled(perso
     assert compiled.compiled_values(key, plain, {"now": now, "teams": (personas.north.pk,)}) == [{"id": case.pk}]
     assert compiled.compiled_values(key, plain, {"now": now, "teams": (personas.south.pk,)}) == []
     assert compiled.is_compiled(key) is (connection.vendor == "postgresql")
+
+
+def test_the_compiled_page_shows_its_sort_and_an_empty_search_box(personas, client):
+    """On the compiled first page no FilterSet is built: the sort select and the search box say
+    what the request asked, as the FilterSet's form did; a search is built and keeps its words."""
+    _cases(personas)
+    client.force_login(personas.alice)
+    page = client.get("/cases/?view=team&sort=priority").content.decode()
+    assert '<option value="priority" selected>' in page
+    assert 'id="filter-q" name="q" value=""' in page
+    searched = client.get("/cases/?view=team&q=%3CAnn%3E").content.decode()
+    assert 'id="filter-q" name="q" value="&lt;Ann&gt;"' in searched
+    refused = client.get("/cases/?view=team&sort=nonsense").content.decode()
+    assert 'aria-describedby="filter-sort-error"' in refused and 'id="filter-sort-error"' in refused
