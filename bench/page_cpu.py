@@ -32,7 +32,8 @@ before and after), which is what one core serving pages spends on each.
 Pages: the inbox as an agent lands on it ("My open"), "Team all" (50 rows), "Team all" with every
 optional column (cases.columns; a baseline without the column chooser shows its usual columns and
 takes the parameter for a filter, which opens its filter panel, so that row compares like with
-unlike and says so), and the case page.
+unlike and says so), what a saved view opens (Team all with two priorities, newest first), and
+the case page.
 Bounded: --rounds x 2 children of about WARMUP + renders + PROFILED requests per page, and with
 --http --rounds x 2 servers of SECONDS of one connection per page."""
 
@@ -60,6 +61,9 @@ PAGES = {
     "inbox, My open": "/cases/",
     "inbox, Team all": "/cases/?view=team",
     "inbox, Team all, every column": f"/cases/?view=team&{EVERY_COLUMN}",
+    # What a saved view opens (its params: cases.saved_views.services.saved_view_query): filters
+    # and a sort, so the list is built per request (no compiled first page).
+    "inbox, a saved view (Team all: urgent and high, newest first)": "/cases/?priority=high&priority=urgent&sort=newest&view=team",
     "case page (30 events)": "/cases/{reference}/",
 }
 CHILD_TIMEOUT = 10 * 60

@@ -6,14 +6,21 @@ a CaseConflict instead of silently overwriting someone else's change."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
+from django.db import router
 from django.utils.translation import gettext_lazy as _
 from django.forms.renderers import Jinja2 as Jinja2Renderer
 
 from accounts.models import Membership, Priority, Team
+from core.compiled import compiled_values
 from core.lean import lean_instances
+from core.widgets import RememberedHiddenInput, RememberedSelect, RememberedTextarea, RememberedTextInput
 from cases.models import Case, ContactChannel, ContactOutcome, EmailTemplate, RootCause
 
 
@@ -62,17 +69,27 @@ def assignee_choices(team_ids) -> list:
     groups: dict[str, list] = {}
     # Read as values and built by core.lean (each membership with its user and team as
     # select_related would give them): a team's people cost a model instance of three tables each.
-    fields = ("team_id", "user_id", "team__name", "user__first_name", "user__last_name", "user__username",
-              "user__is_away")
-    rows = (
-        Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
-        .order_by("team__name", "user__first_name", "user__username")
-        .values(*fields)
-    )
-    for m in lean_instances(Membership, list(rows), fields, using=rows.db):
+    # The statement compiled once per process for a number of teams (core.compiled).
+    teams = tuple(team_ids)
+    using = router.db_for_read(Membership)
+    rows = compiled_values(("cases.assignee_choices", len(teams)), _assignee_query, {"teams": teams}, using=using)
+    for m in lean_instances(Membership, rows, _ASSIGNEE_FIELDS, using=using):
         label = m.user.display_name + (" " + str(_("(away)")) if m.user.is_away else "")
         groups.setdefault(m.team.name, []).append((f"{m.team_id}:{m.user_id}", label))
     return [("", _("Choose a person…")), *groups.items()]
+
+
+_ASSIGNEE_FIELDS = ("team_id", "user_id", "team__name", "user__first_name", "user__last_name", "user__username",
+                    "user__is_away")
+
+
+def _assignee_query(args: dict):
+    return (Membership.objects.filter(team_id__in=args["teams"], user__is_active=True)
+            .order_by("team__name", "user__first_name", "user__username").values(*_ASSIGNEE_FIELDS))
+
+
+def _teams_query(args: dict):
+    return Team.objects.filter(pk__in=args["teams"]).values("id", "name")
 
 
 def parse_assignee(value: str) -> tuple[int, int]:
@@ -80,8 +97,20 @@ def parse_assignee(value: str) -> tuple[int, int]:
     return int(team_id), int(user_id)
 
 
-# One renderer (and so one Jinja2 environment with its compiled templates) for every case form.
-WIDGET_RENDERER = Jinja2Renderer()
+class WidgetRenderer(Jinja2Renderer):
+    """Django's Jinja2 form renderer (Django's own widget templates), also finding the project's
+    jinja2/ directory: django-filter's range widget has a template for Django's engine only
+    (jinja2/django_filters/widgets/multiwidget.html is its Jinja2 copy)."""
+
+    @cached_property
+    def engine(self):
+        return self.backend({"APP_DIRS": True, "NAME": "djangoforms", "OPTIONS": {},
+                             "DIRS": [Path(forms.__file__).parent / "jinja2", settings.BASE_DIR / "jinja2"]})
+
+
+# One renderer (and so one Jinja2 environment with its compiled templates) for every case form
+# and the inbox's filter form (cases.filtersets.FilterForm).
+WIDGET_RENDERER = WidgetRenderer()
 
 
 class CaseForm(forms.Form):
@@ -96,7 +125,7 @@ class CaseForm(forms.Form):
 
     default_renderer = WIDGET_RENDERER
     use_required_attribute = False
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=RememberedHiddenInput, min_value=1)
 
     def __init__(self, *args, form_id: str, **kwargs):
         kwargs.setdefault("auto_id", f"{form_id}-%s")
@@ -138,39 +167,43 @@ class ContactForm(CaseForm):
     unread and stopped the first-contact clock for calls nobody answered."""
 
     channel = forms.ChoiceField(
-        label=_("Channel"),
+        label=_("Channel"), widget=RememberedSelect,
         choices=[("", _("Choose a channel…")), *ContactChannel.choices],
         error_messages={"required": _("Choose how you tried to reach the customer.")},
     )
     outcome = forms.ChoiceField(
         choices=[("", _("Choose what happened…")), *ContactOutcome.choices], label=_("What happened"),
+        widget=RememberedSelect,
         error_messages={"required": _("Choose what happened (reached, voicemail, no answer…).")},
     )
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Note (optional)"))
+    note = forms.CharField(widget=RememberedTextarea(attrs={"rows": 2}), required=False, label=_("Note (optional)"))
 
 
 class NoteForm(CaseForm):
     note = forms.CharField(
         label=_("Note"),
-        widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": _("Write the note first.")}
+        widget=RememberedTextarea(attrs={"rows": 3}), error_messages={"required": _("Write the note first.")}
     )
 
 
 class PriorityForm(CaseForm):
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, widget=RememberedSelect)
 
 
 class AssignForm(CaseForm):
     """Reassign to a person (in their team) or hand the case to another team's unassigned queue."""
 
-    assignee = forms.ChoiceField(required=False, label=_("Person"))
-    team = forms.TypedChoiceField(coerce=int, required=False, label=_("Or another team's queue"), empty_value=None)
+    assignee = forms.ChoiceField(required=False, label=_("Person"), widget=RememberedSelect)
+    team = forms.TypedChoiceField(coerce=int, required=False, label=_("Or another team's queue"), empty_value=None,
+                                  widget=RememberedSelect)
 
     def __init__(self, *args, team_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = assignee_choices(team_ids)
-        teams = Team.objects.filter(pk__in=team_ids).values_list("id", "name")
-        self.fields["team"].choices = [("", _("Keep the current team")), *teams]
+        teams = tuple(team_ids)
+        rows = compiled_values(("cases.assign_teams", len(teams)), _teams_query, {"teams": teams},
+                               using=router.db_for_read(Team))
+        self.fields["team"].choices = [("", _("Keep the current team")), *((row["id"], row["name"]) for row in rows)]
 
     def clean(self):
         data = super().clean()
@@ -193,8 +226,9 @@ class EmailForm(CaseForm):
         queryset=EmailTemplate.objects.filter(active=True), required=False, empty_label=_("Write from scratch"),
         label=_("Start from a template"),
     )
-    subject = forms.CharField(label=_("Subject"), max_length=255, error_messages={"required": _("Write a subject.")})
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label=_("Message"),
+    subject = forms.CharField(label=_("Subject"), max_length=255, error_messages={"required": _("Write a subject.")},
+                              widget=RememberedTextInput)
+    body = forms.CharField(widget=RememberedTextarea(attrs={"rows": 8}), label=_("Message"),
                            error_messages={"required": _("Write the message.")})
 
     def __init__(self, *args, language: str = "", **kwargs):
@@ -221,22 +255,22 @@ class CloseForm(CaseForm):
 
     ERROR_ALIASES = {"root_cause_id": "root_cause"}
     root_cause = forms.TypedChoiceField(
-        label=_("Root cause"),
+        label=_("Root cause"), widget=RememberedSelect,
         coerce=int, empty_value=None, error_messages={"required": _("Choose a root cause.")}
     )
     suggested = forms.CharField(widget=forms.HiddenInput, required=False)
     resolution = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=RememberedTextarea(attrs={"rows": 3}),
         label=_("Resolution: what was done"),
         error_messages={"required": _("Say what was done for the customer.")},
     )
     outcome = forms.ChoiceField(
-        label=_("Outcome"),
+        label=_("Outcome"), widget=RememberedSelect,
         choices=[("", _("Choose an outcome…")), *Case.Outcome.choices],
         error_messages={"required": _("Choose an outcome.")},
     )
     prevention = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=RememberedTextarea(attrs={"rows": 2}),
         required=False,
         label=_("How could this be prevented? (optional)"),
     )
@@ -275,7 +309,7 @@ class CloseForm(CaseForm):
 
 class ReopenForm(CaseForm):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=RememberedTextarea(attrs={"rows": 2}),
         label=_("Why reopen?"),
         error_messages={"required": _("Say why the case is reopened.")},
     )

@@ -285,23 +285,40 @@ def paginate(queryset: QuerySet, *, after: str | None = None, before: str | None
         seek = {"row_compare": _row_comparable(queryset, terms),
                 "first_never_null": _never_null(terms[0].expression, queryset.query)}
         keyed = keyed.filter(_seek_filter(terms, cursor_values, reverse=backwards, **seek))
-    rows = list(keyed[: size + 1])
+    return page_of(list(keyed[: size + 1]), size, backwards=backwards, after=after_values is not None)
+
+
+def first_page_query(queryset: QuerySet, size: int = 50) -> QuerySet:
+    """The statement paginate runs for the first page of `queryset` (for a caller that runs it
+    itself, e.g. compiled once per process: core.compiled; page_of makes the page of its rows)."""
+    terms = _terms(queryset)
+    aliases = [f"{KEY_PREFIX}{i}" for i in range(len(terms))]
+    keyed = queryset.annotate(**{alias: term.expression for alias, term in zip(aliases, terms, strict=True)})
+    return keyed.order_by(*(_order_by(t, a, False) for t, a in zip(terms, aliases, strict=True)))[: size + 1]
+
+
+def page_of(rows: list, size: int, *, backwards: bool = False, after: bool = False) -> Page:
+    """The page of the size + 1 rows read (in the query's order, reversed when `backwards`): its
+    rows and cursors. `after`: the page was asked for after a cursor (so it has one before it)."""
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
+    if not rows:
+        return Page(rows=[], next_cursor=None, prev_cursor=None)
+    sample = rows[0]
+    aliases = sorted((key for key in (sample if isinstance(sample, dict) else vars(sample)) if key.startswith(KEY_PREFIX)),
+                     key=lambda key: int(key[len(KEY_PREFIX):]))
 
     def cursor_of(row) -> str:  # a model instance, or a dict from values()
         if isinstance(row, dict):
             return encode_cursor([row[alias] for alias in aliases])
         return encode_cursor([getattr(row, alias) for alias in aliases])
 
-    if not rows:
-        return Page(rows=[], next_cursor=None, prev_cursor=None)
     if backwards:
         next_cursor = cursor_of(rows[-1])
         prev_cursor = cursor_of(rows[0]) if more else None
     else:
         next_cursor = cursor_of(rows[-1]) if more else None
-        prev_cursor = cursor_of(rows[0]) if after_values is not None else None
+        prev_cursor = cursor_of(rows[0]) if after else None
     return Page(rows=rows, next_cursor=next_cursor, prev_cursor=prev_cursor)

@@ -5,7 +5,7 @@
     inbox_queryset(user, view) -> QuerySet                  # views: INBOX_VIEWS
     with_sort(queryset, sort) -> QuerySet                   # sorts: cases.ordering.SORTS
     inbox_counts(user) -> dict[view, int]                   # two index-only queries
-    case_events(case) -> list[CaseEvent]                     # newest first, with their actors' names
+    case_events(case) -> list[CaseEvent]                     # newest first, with their actors' names (compiled once)
     case_timeline(case) -> list[CaseEvent]
     customer_history(user, customer_id) -> list[HistoryItem] # every response and case, newest first
     case_theme_links(case) -> list[ResponseTheme]                    # themes of all its responses
@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.db import connections, router
@@ -25,8 +26,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.selectors import scope_by_team, visible_team_ids
-from core.lean import lean_instances
+from core.compiled import compiled_values
+from core.lean import lean_instances, select_related_names
 from cases.models import Case, CaseEvent, CaseResponse, Playbook
+from cases.models.case import clocks_due_by_q, clocks_out_q, due_soon_q, overdue_q  # noqa: F401 (the rule, re-exported)
 from cases.ordering import (
     SORTS,
     churn_rank_expression,
@@ -41,12 +44,6 @@ INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_cl
 RECENTLY_CLOSED = dt.timedelta(days=7)
 
 
-def overdue_q(now: dt.datetime) -> Q:
-    return ~Q(status=Case.Status.CLOSED) & (
-        Q(resolution_due__lt=now) | Q(first_contacted_at__isnull=True, first_contact_due__lt=now)
-    )
-
-
 def overdue_since():
     """When an overdue case became overdue: the first of its clocks that ran out."""
     from django.db.models import Case as Case_
@@ -56,15 +53,6 @@ def overdue_since():
         When(Q(first_contacted_at__isnull=True, first_contact_due__lt=F("resolution_due")),
              then=F("first_contact_due")),
         default=F("resolution_due"),
-    )
-
-
-def due_soon_q(now: dt.datetime, within: dt.timedelta = DUE_SOON) -> Q:
-    horizon = now + within
-    return (
-        ~Q(status=Case.Status.CLOSED)
-        & ~overdue_q(now)
-        & (Q(resolution_due__lte=horizon) | Q(first_contacted_at__isnull=True, first_contact_due__lte=horizon))
     )
 
 
@@ -144,17 +132,45 @@ def inbox_queryset(user, view: str, now: dt.datetime | None = None, *, closed_wi
 # the person sees. Same statements as the ORM wrote for Count(..., filter=...) over the open cases
 # and .count() over the recently closed, so the same plans (the covering partial index
 # cases_case_open_team_cover; the (team, -closed_at) index); tests/inbox/test_inbox_counts.py
-# holds them equal to the views' own lists.
-_OVERDUE_SQL = "(resolution_due < %s OR (first_contacted_at IS NULL AND first_contact_due < %s))"
-_SOON_SQL = "(resolution_due <= %s OR (first_contacted_at IS NULL AND first_contact_due <= %s))"
+# holds them equal to the views' own lists. The overdue and due-soon conditions are not written
+# here: they are compiled once per process from the rule itself (cases.models.case.clocks_out_q,
+# clocks_due_by_q, which overdue_q and due_soon_q are made of), only the clocks' columns (all in
+# the covering index; "not closed" is the statement's own WHERE).
 _OPEN_COUNTS_SQL = (
     "SELECT COUNT(team_id) FILTER (WHERE assignee_id IS NULL), COUNT(team_id), "
-    f"COUNT(team_id) FILTER (WHERE {_OVERDUE_SQL}), "
-    f"COUNT(team_id) FILTER (WHERE NOT {_OVERDUE_SQL} AND {_SOON_SQL}), "
+    "COUNT(team_id) FILTER (WHERE {overdue}), "
+    "COUNT(team_id) FILTER (WHERE NOT {overdue} AND {soon}), "
     "COUNT(team_id) FILTER (WHERE assignee_id = %s) "
     f"FROM {Case._meta.db_table} WHERE {{scope}}NOT (status = %s)"
 )
 _CLOSED_COUNT_SQL = f"SELECT COUNT(*) FROM {Case._meta.db_table} WHERE {{scope}}closed_at >= %s AND status = %s"
+_CLOCK_SENTINEL = dt.datetime(2001, 2, 3, 4, 5, 6, 789012, tzinfo=dt.timezone.utc)
+_clock_sql: dict[str, tuple[str, int, str, int]] = {}  # per database vendor
+
+
+def _clock_condition(connection, q: Q) -> tuple[str, int]:
+    """`q` (conditions on the case's own columns at one moment) as SQL with a %s per use of the
+    moment, and how many: compiled with a sentinel moment that must be every parameter."""
+    from django.db.models.sql import Query
+
+    query = Query(Case, alias_cols=False)
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.compile(query.build_where(q))
+    at = connection.ops.adapt_datetimefield_value(_CLOCK_SENTINEL)
+    if not params or any(param != at for param in params):
+        raise ValueError(f"{q!r} compiled to parameters other than its moment: {params!r}")
+    return sql, len(params)
+
+
+def clock_sql(connection) -> tuple[str, int, str, int]:
+    """(overdue SQL, its parameter count, clock-runs-out-by SQL, its count), once per vendor."""
+    try:
+        return _clock_sql[connection.vendor]
+    except KeyError:
+        compiled = (*_clock_condition(connection, clocks_out_q(_CLOCK_SENTINEL)),
+                    *_clock_condition(connection, clocks_due_by_q(_CLOCK_SENTINEL)))
+        _clock_sql[connection.vendor] = compiled
+        return compiled
 
 
 def inbox_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
@@ -176,12 +192,14 @@ def inbox_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
         scope = f"team_id IN ({', '.join(['%s'] * len(scope_params))}) AND "
     connection = connections[router.db_for_read(Case) or "default"]  # the replica inside replica_reads()
     at = connection.ops.adapt_datetimefield_value
-    overdue = [at(now), at(now)]
-    soon = [at(now + DUE_SOON), at(now + DUE_SOON)]
+    overdue_sql, n_overdue, soon_sql, n_soon = clock_sql(connection)
+    overdue = [at(now)] * n_overdue
+    soon = [at(now + DUE_SOON)] * n_soon
     closed = Case.Status.CLOSED.value
+    statement = _OPEN_COUNTS_SQL.format(overdue=overdue_sql, soon=soon_sql, scope=scope)
     with connection.cursor() as cursor:
         # No user: assignee_id = NULL matches no row, so "mine" counts 0 as before.
-        cursor.execute(_OPEN_COUNTS_SQL.format(scope=scope), [*overdue, *overdue, *soon, user_id, *scope_params, closed])
+        cursor.execute(statement, [*overdue, *overdue, *soon, user_id, *scope_params, closed])
         unassigned, team, n_overdue, due_soon, mine = cursor.fetchone()
         cursor.execute(_CLOSED_COUNT_SQL.format(scope=scope), [*scope_params, at(now - RECENTLY_CLOSED), closed])
         (recently_closed,) = cursor.fetchone()
@@ -200,8 +218,14 @@ def case_events(case: Case) -> list[CaseEvent]:
     """The case's events, newest first, each with its actor (the name only: other fields of the
     actor load when read). Read as values and built by core.lean: the ORM's instances of two
     tables per event cost more than the timeline that prints them."""
-    rows = case.events.order_by("-created_at", "-id").values(*_EVENT_FIELDS)
-    return lean_instances(CaseEvent, list(rows), _EVENT_FIELDS, using=rows.db)
+    using = router.db_for_read(CaseEvent)
+    rows = compiled_values(("cases.case_events",), _events_query, {"case": case.pk}, using=using)
+    return lean_instances(CaseEvent, rows, _EVENT_FIELDS, using=using)
+
+
+def _events_query(args: dict) -> QuerySet:
+    """case_events' statement (compiled once per process, core.compiled)."""
+    return CaseEvent.objects.filter(case_id=args["case"]).order_by("-created_at", "-id").values(*_EVENT_FIELDS)
 
 
 def case_timeline(case: Case) -> list[CaseEvent]:
@@ -283,9 +307,30 @@ def case_theme_links(case: Case) -> list:
     matched words and the theme: one query."""
     from surveys.models import ResponseTheme
 
-    attached = CaseResponse.objects.filter(case_id=case.pk).values("response_id")
-    links = ResponseTheme.objects.filter(Q(response_id=case.response_id) | Q(response_id__in=attached))
-    return list(links.select_related("theme").order_by("theme__name", "response_id"))
+    if case.response_id is None:
+        return list(_theme_links_queryset({"case": case.pk, "response": None}))
+    # The statement compiled once per process (core.compiled), the links built by core.lean.
+    using = router.db_for_read(ResponseTheme)
+    names = _theme_link_names()
+    rows = compiled_values(("cases.case_theme_links",),
+                           lambda args: _theme_links_queryset(args).values(*names),
+                           {"case": case.pk, "response": case.response_id}, using=using)
+    return lean_instances(ResponseTheme, rows, names, using=using)
+
+
+def _theme_links_queryset(args: dict) -> QuerySet:
+    from surveys.models import ResponseTheme
+
+    attached = CaseResponse.objects.filter(case_id=args["case"]).values("response_id")
+    links = ResponseTheme.objects.filter(Q(response_id=args["response"]) | Q(response_id__in=attached))
+    return links.select_related("theme").order_by("theme__name", "response_id")
+
+
+@functools.cache
+def _theme_link_names() -> tuple[str, ...]:
+    from surveys.models import ResponseTheme
+
+    return select_related_names(ResponseTheme, ("theme",))
 
 
 def playbooks_for_case(case: Case, *, root_cause_id: int | None = None, theme_links=None) -> list[Playbook]:

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from cases import suggest_store
 from cases.models import Case, RootCause, RootCauseCategory, RootCauseModel
+from core.compiled import compiled_values
 from core.lean import lean_instances
 from core.process_cache import ProcessCache
 
@@ -318,13 +319,21 @@ def rank(pipeline, row: dict) -> list[tuple[int, float]]:
 
 def active_root_causes() -> dict[int, RootCause]:
     """The root causes a person may choose (and be offered), with their category: one query."""
-    fields = (*(f.attname for f in RootCause._meta.concrete_fields),
-              *(f"category__{f.attname}" for f in RootCauseCategory._meta.concrete_fields if not f.primary_key))
-    rows = (RootCause.objects.filter(active=True, category__active=True)
-            .order_by("category__order", "category__name", "name").values(*fields))
     # Every column of both, built by core.lean (the case page's close form and the bulk panel
-    # read them on every view): the same instances select_related("category") made.
-    return {cause.pk: cause for cause in lean_instances(RootCause, list(rows), fields, using=rows.db)}
+    # read them on every view): the same instances select_related("category") made; the
+    # statement compiled once per process (core.compiled).
+    using = router.db_for_read(RootCause)
+    rows = compiled_values(("cases.active_root_causes",), _active_root_causes_query, {}, using=using)
+    return {cause.pk: cause for cause in lean_instances(RootCause, rows, _ROOT_CAUSE_FIELDS, using=using)}
+
+
+_ROOT_CAUSE_FIELDS = (*(f.attname for f in RootCause._meta.concrete_fields),
+                      *(f"category__{f.attname}" for f in RootCauseCategory._meta.concrete_fields if not f.primary_key))
+
+
+def _active_root_causes_query(args: dict):
+    return (RootCause.objects.filter(active=True, category__active=True)
+            .order_by("category__order", "category__name", "name").values(*_ROOT_CAUSE_FIELDS))
 
 
 def suggest_root_causes(case: Case, *, k: int = 3, themes=None, causes: dict | None = None) -> list[Suggestion]:

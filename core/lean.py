@@ -84,3 +84,22 @@ def _build(plan, row: dict, using: str):
         parent._state.fields_cache[cache_name] = instance
         objects[path] = instance
     return objects[()]
+
+
+def select_related_names(model, paths) -> tuple[str, ...]:
+    """The values() names that read what `select_related(*paths)` reads: every concrete field of
+    `model` and of each related model along each path (`"alert__rule"`: the alert's and its
+    rule's), so lean_instances builds what the ORM's select_related builds."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    seen = set()
+    for path in paths:
+        current, prefix = model, ""
+        for part in path.split("__"):
+            field = current._meta.get_field(part)
+            prefix = f"{prefix}{part}__"
+            current = field.related_model
+            if prefix in seen:
+                continue
+            seen.add(prefix)
+            names += [prefix + related.name for related in current._meta.concrete_fields]
+    return tuple(names)

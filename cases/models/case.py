@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Priority, SlaPolicy, Team
 from alerts.models import Alert
 from cases.ordering import next_due_expression, sort_indexes
+from cases.sla import DUE_SOON
 from core.partition_fk import PartitionForeignKey
 from surveys.models import Customer, SurveyResponse
 
@@ -35,31 +36,39 @@ class ContactOutcome(models.TextChoices):
     WRONG_NUMBER = "wrong_number", _("Wrong number")
 
 
+def clocks_out_q(now) -> Q:
+    """A clock has run out at `now`: first contact not made in time, or the resolution due passed.
+    The one definition of overdue (with "not closed", overdue_q): the inbox's tab counts compile
+    their SQL from it (cases.selectors.inbox_counts), the reports and filters use overdue_q."""
+    return Q(resolution_due__lt=now) | Q(first_contacted_at__isnull=True, first_contact_due__lt=now)
+
+
+def clocks_due_by_q(horizon) -> Q:
+    """A clock runs out by `horizon` (or already has)."""
+    return Q(resolution_due__lte=horizon) | Q(first_contacted_at__isnull=True, first_contact_due__lte=horizon)
+
+
+def overdue_q(now) -> Q:
+    """Not closed and a clock has run out."""
+    return ~Q(status=Case.Status.CLOSED) & clocks_out_q(now)
+
+
+def due_soon_q(now, within=None) -> Q:
+    """Open, not yet overdue, and a clock runs out within `within` (default cases.sla.DUE_SOON)."""
+    return ~Q(status=Case.Status.CLOSED) & ~clocks_out_q(now) & clocks_due_by_q(now + (within or DUE_SOON))
+
+
 class CaseQuerySet(models.QuerySet):
     def open(self) -> CaseQuerySet:
         return self.exclude(status=Case.Status.CLOSED)
 
     def overdue(self, now=None) -> CaseQuerySet:
         """Not closed and a clock has run out: first contact not made in time, or resolution due passed."""
-        now = now or timezone.now()
-        return self.open().filter(
-            Q(resolution_due__lt=now) | Q(first_contacted_at__isnull=True, first_contact_due__lt=now)
-        )
+        return self.filter(overdue_q(now or timezone.now()))
 
     def due_soon(self, within=None, now=None) -> CaseQuerySet:
-        """Open, not yet overdue, and a clock runs out within `within` (default 2 hours)."""
-        from datetime import timedelta
-
-        now = now or timezone.now()
-        horizon = now + (within or timedelta(hours=2))
-        return (
-            self.open()
-            .exclude(pk__in=self.overdue(now).values("pk"))
-            .filter(
-                Q(resolution_due__lte=horizon)
-                | Q(first_contacted_at__isnull=True, first_contact_due__lte=horizon)
-            )
-        )
+        """Open, not yet overdue, and a clock runs out within `within` (default cases.sla.DUE_SOON)."""
+        return self.filter(due_soon_q(now or timezone.now(), within))
 
     def visible_to(self, user) -> CaseQuerySet:
         from accounts.selectors import scope_by_team

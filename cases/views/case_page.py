@@ -9,6 +9,7 @@ from typing import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import router
 from django.db.models import Q
 from django.forms import Textarea
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,10 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Team, User
+from accounts.models import Role, Team, User, visible_team_ids
 from accounts.preferences import customer_language
 from accounts.selectors import scope_by_team
 from cases import selectors, services
+from core.compiled import compiled_values
+from core.lean import lean_instances, select_related_names
 from core.panels import page_panels
 from core.ids import parse_id
 from cases.forms import (
@@ -35,7 +38,7 @@ from cases.forms import (
     PriorityForm,
     ReopenForm,
 )
-from cases.models import Case
+from cases.models import Case, CaseResponse
 from cases.services import CaseConflict
 from cases.suggest import active_root_causes, suggest_root_causes
 from cases.timeline import render_customer_template
@@ -63,11 +66,34 @@ EARLIER_CASE_FIELDS = ("reference", "status", "created_at", "team__name", "root_
 
 def load_case(user: User, reference: str) -> Case:
     """The case if this user may see it, with what the page shows; otherwise 404 (not 403: the
-    page does not confirm that a case of another team exists)."""
-    case = selectors.case_list_for_user(user).select_related(*CASE_RELATED).filter(reference=reference).first()
-    if case is None:
+    page does not confirm that a case of another team exists).
+
+    The ORM's `case_list_for_user(user).select_related(*CASE_RELATED).filter(reference=...)
+    .first()`, read as values from its statement compiled once per process (core.compiled: it
+    joins ten tables, and compiling it cost more than the rest of the page's queries) and built
+    into the same instances by core.lean (tests/inbox/test_case_page_load.py)."""
+    ids = visible_team_ids(user)
+    if ids is not None and not ids:
         raise Http404(_("No such case."))
-    return case
+    args = {"reference": reference}
+    if ids is not None:
+        args["teams"] = tuple(sorted(ids))
+    key = ("case_page.load_case", ids is None, None if ids is None else len(ids))
+    using = router.db_for_read(Case)
+    rows = compiled_values(key, _case_query, args, using=using)
+    if not rows:
+        raise Http404(_("No such case."))
+    return lean_instances(Case, rows, _CASE_NAMES, using=using)[0]
+
+
+_CASE_NAMES = select_related_names(Case, ("team", "assignee", "customer", "response__survey", "alert__rule",
+                                          "root_cause__category", "closed_by"))
+
+
+def _case_query(args: dict):
+    """load_case's statement for `args` (a reference, and the teams seen unless every one)."""
+    queryset = selectors.case_list_for_user(_person(args)).select_related(*CASE_RELATED).filter(reference=args["reference"])
+    return queryset.order_by("pk").values(*_CASE_NAMES)[:1]
 
 
 @dataclass(frozen=True)
@@ -266,21 +292,7 @@ def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
     customer = case.customer
     earlier_responses, earlier_cases = [], []
     if customer is not None:
-        linked = Q(pk__in=case.case_responses.values("response_id"))
-        responses = SurveyResponse.objects.filter(customer=customer).exclude(pk=case.response_id)
-        responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, request.user).values("pk")))
-        earlier_responses = list(responses.select_related("survey").order_by("-answered_at")[: EARLIER_LIMIT + 1])
-        # Only what the customer card prints of each (reference, status, date, team, root cause):
-        # the selector's default joins (response, alert, rule, assignee) cost more Python to
-        # compile and load than the whole card.
-        earlier_cases = list(
-            selectors.case_list_for_user(request.user)
-            .filter(customer=customer)
-            .exclude(pk=case.pk)
-            .select_related(None).select_related("root_cause", "team")
-            .only(*EARLIER_CASE_FIELDS)
-            .order_by("-created_at")[: EARLIER_LIMIT + 1]
-        )
+        earlier_responses, earlier_cases = _earlier(request.user, case)
     context.update(
         earlier_responses=earlier_responses[:EARLIER_LIMIT],
         more_responses=len(earlier_responses) > EARLIER_LIMIT,
@@ -289,6 +301,56 @@ def _page_context(request: HttpRequest, case: Case, **extra) -> dict:
         panels=page_panels("case", request, case),  # lent by apps above cases (the account a rule opened it for)
     )
     return context
+
+
+def _earlier(user: User, case: Case) -> tuple[list, list]:
+    """The customer card's earlier responses (each with its survey) and earlier cases (only what
+    the card prints: reference, status, date, team, root cause), up to EARLIER_LIMIT + 1 each.
+    Both statements compiled once per process (core.compiled) and built by core.lean; a case
+    without an opening response is read by the ORM (`exclude(pk=None)` is another statement)."""
+    ids = visible_team_ids(user)
+    args = {"customer": case.customer_id, "case": case.pk}
+    if ids is not None:
+        args["teams"] = tuple(sorted(ids)) or (0,)  # no team: `IN (0)` matches none, as `IN ()` would
+    if case.response_id is None:
+        responses = list(_earlier_responses_query({**args, "response": None}))
+    else:
+        using = router.db_for_read(SurveyResponse)
+        key = ("case_page.earlier_responses", ids is None, len(args.get("teams", ())))
+        rows = compiled_values(key, lambda a: _earlier_responses_query(a).values(*_EARLIER_RESPONSE_NAMES),
+                               {**args, "response": case.response_id}, using=using)
+        responses = lean_instances(SurveyResponse, rows, _EARLIER_RESPONSE_NAMES, using=using)
+    using = router.db_for_read(Case)
+    key = ("case_page.earlier_cases", ids is None, len(args.get("teams", ())))
+    rows = compiled_values(key, lambda a: _earlier_cases_query(a).values(*_EARLIER_CASE_NAMES), args, using=using)
+    return responses, lean_instances(Case, rows, _EARLIER_CASE_NAMES, using=using)
+
+
+_EARLIER_RESPONSE_NAMES = select_related_names(SurveyResponse, ("survey",))
+# Only what the customer card prints of each (reference, status, date, team, root cause): the
+# selector's default joins (response, alert, rule, assignee) cost more Python than the whole card.
+_EARLIER_CASE_NAMES = ("id", "team_id", "root_cause_id", *EARLIER_CASE_FIELDS)
+
+
+def _person(args: dict) -> User:
+    """Whom a compiled statement is built for: every team, or the teams in `args`."""
+    sees_all = "teams" not in args
+    person = User(pk=0, role=Role.ADMIN if sees_all else Role.AGENT, is_active=True)
+    if not sees_all:
+        person._visible_team_ids = set(args["teams"])
+    return person
+
+
+def _earlier_responses_query(args: dict):
+    linked = Q(pk__in=CaseResponse.objects.filter(case_id=args["case"]).values("response_id"))
+    responses = SurveyResponse.objects.filter(customer_id=args["customer"]).exclude(pk=args["response"])
+    responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, _person(args)).values("pk")))
+    return responses.select_related("survey").order_by("-answered_at")[: EARLIER_LIMIT + 1]
+
+
+def _earlier_cases_query(args: dict):
+    return (selectors.case_list_for_user(_person(args)).filter(customer_id=args["customer"]).exclude(pk=args["case"])
+            .select_related(None).order_by("-created_at")[: EARLIER_LIMIT + 1])
 
 
 @login_required

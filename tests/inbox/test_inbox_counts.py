@@ -45,3 +45,33 @@ def test_each_tab_counts_what_its_view_lists(personas):
     assert inbox_counts(personas.adam, now) == {
         "mine": 0, "unassigned": 2, "team": 7, "overdue": 3, "due_soon": 2, "recently_closed": 2}
     assert inbox_counts(nobody, now) == dict.fromkeys(INBOX_VIEWS, 0)
+
+
+def test_one_overdue_rule_for_counts_querysets_and_filters(personas):
+    """Overdue and due soon are defined once (cases.models.case.overdue_q, due_soon_q): the
+    queryset methods, the Q objects the reports and filters use and the tab counts' SQL (compiled
+    from the same rule) agree on every case, here literally: 2 + 1 overdue, 2 due soon."""
+    from accounts.selectors import scope_by_team
+    from cases.selectors import due_soon_q, overdue_q
+
+    now = _cases(personas)
+    for user, overdue, due_soon in ((personas.alice, 2, 2), (personas.adam, 3, 2), (personas.charlie, 1, 0)):
+        visible = scope_by_team(Case.objects.all(), user)
+        assert visible.overdue(now).count() == visible.filter(overdue_q(now)).count() == overdue, user.username
+        assert visible.due_soon(now=now).count() == visible.filter(due_soon_q(now)).count() == due_soon, user.username
+        counts = inbox_counts(user, now)
+        assert (counts["overdue"], counts["due_soon"]) == (overdue, due_soon), user.username
+
+
+def test_the_counts_clock_sql_is_compiled_from_the_rule():
+    """The counts' overdue condition is the rule's own SQL (no hand-written copy): the clocks'
+    columns only (all in the covering index), one parameter per use of the moment."""
+    from django.db import connection
+
+    from cases.selectors import clock_sql
+
+    overdue, n_overdue, soon, n_soon = clock_sql(connection)
+    assert (n_overdue, n_soon) == (2, 2)
+    for column in ("resolution_due", "first_contact_due", "first_contacted_at"):
+        assert column in overdue and column in soon
+    assert "status" not in overdue and "<=" in soon and "<=" not in overdue

@@ -1,0 +1,159 @@
+"""Queries compiled once per process: a `values()` queryset's SQL kept per shape and run again
+with other values, without building and compiling the queryset on every request.
+
+    rows = compiled_values(key, build, args, using="default")   # list of dicts, as values() gives
+
+`build(args)` returns the queryset (a `values()` one) for `args`, a dict of ints, aware datetimes,
+strings and tuples of those; `key` names everything else the statement's text depends on (the
+view, the sort, how many teams...). The first call for a key builds the queryset twice with
+sentinel arguments (every value distinct and unlike any real one), compiles both and keeps the
+text with, per parameter, either the argument it came from or the constant it is. It keeps them
+only when both compilations agree: the same text, every parameter either the same constant in
+both or the same argument's sentinel in both. A parameter derived from an argument (`now + 2 h`)
+or adapted by the database backend (SQLite's datetimes as text) fails that check, and then the
+key is marked as not compilable and every call builds the queryset as before (`build(args)`,
+listed). So the statement run is the one Django would have compiled for these arguments, or the
+queryset itself.
+
+Why: building and compiling the inbox's list query (a filter set, seven joins, the sort keys,
+the keyset page) cost about a third of the inbox page's Python (bench/page_cpu.py), the same
+every time for a given view and sort.
+
+Rows are converted as Django converts them (the compiled query's converters: JSON, encrypted
+fields...) with the connection in use, so each thread runs on its own connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django.db import connections
+from django.db.models import QuerySet
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    slots: tuple  # per parameter: ("arg", name, index or None) or ("const", value)
+    names: tuple[str, ...]  # the row dicts' keys, as ValuesIterable names them
+    converters: tuple  # (position, converters, expression), as SQLCompiler.get_converters gives them
+
+
+_NOT_COMPILABLE = object()
+_cache: dict[tuple, Any] = {}
+_lock = threading.Lock()
+
+
+def _sentinels(args: dict, series: int) -> tuple[dict, dict]:
+    """Arguments of the same kinds as `args`, every value distinct (in `series` 1 or 2), and the
+    map from each sentinel value to (argument name, index in a tuple or None)."""
+    counter = itertools.count()
+    where: dict = {}
+
+    def one(value, name, index):
+        n = next(counter)
+        if isinstance(value, bool) or value is None:
+            raise TypeError(f"argument {name!r}: no sentinel for {value!r}")
+        if isinstance(value, int):
+            sentinel = -(series * 100_000_000 + 7_000_000 + n)
+        elif isinstance(value, dt.datetime):
+            sentinel = dt.datetime(1900 + series, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=n + 1)
+        elif isinstance(value, str):
+            sentinel = f"\x1fcompiled-{series}-{n}\x1f"
+        else:
+            raise TypeError(f"argument {name!r}: no sentinel for {type(value).__name__}")
+        where[sentinel] = (name, index)
+        return sentinel
+
+    made = {}
+    for name, value in args.items():
+        if isinstance(value, tuple):
+            made[name] = tuple(one(item, name, i) for i, item in enumerate(value))
+        else:
+            made[name] = one(value, name, None)
+    return made, where
+
+
+def _compile(queryset: QuerySet, using: str):
+    compiler = queryset.query.get_compiler(using=using)
+    sql, params = compiler.as_sql()
+    return compiler, sql, list(params)
+
+
+def _prepare(build: Callable[[dict], QuerySet], args: dict, using: str):
+    first, first_where = _sentinels(args, 1)
+    second, second_where = _sentinels(args, 2)
+    queryset = build(first)
+    compiler, sql, params = _compile(queryset, using)
+    _compiler2, sql2, params2 = _compile(build(second), using)
+    if sql != sql2 or len(params) != len(params2):
+        return _NOT_COMPILABLE
+    slots = []
+    for one, two in zip(params, params2, strict=True):
+        source = first_where.get(one) if _hashable(one) else None
+        if source is not None:
+            if not _hashable(two) or second_where.get(two) != source:
+                return _NOT_COMPILABLE
+            slots.append(("arg", *source))
+        elif type(one) is type(two) and one == two and not (_hashable(two) and two in second_where):
+            slots.append(("const", one))
+        else:
+            return _NOT_COMPILABLE  # derived from an argument, or adapted by the backend
+    query = queryset.query
+    names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    fields = [select[0] for select in compiler.select[: compiler.col_count]]
+    if len(names) != len(fields):
+        return _NOT_COMPILABLE
+    converters = tuple((position, tuple(convs), expression)
+                       for position, (convs, expression) in compiler.get_converters(fields).items())
+    return _Compiled(sql, tuple(slots), names, converters)
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def compiled_values(key: tuple, build: Callable[[dict], QuerySet], args: dict, using: str = "default") -> list[dict]:
+    """The rows of `build(args)` (a values() queryset), from its SQL compiled once for `key`."""
+    if any(isinstance(value, tuple) and not value for value in args.values()):
+        return list(build(args))  # `IN ()`: Django answers without a statement
+    cache_key = (using, key)
+    compiled = _cache.get(cache_key)
+    if compiled is None:
+        compiled = _prepare(build, args, using)
+        with _lock:
+            _cache[cache_key] = compiled
+    if compiled is _NOT_COMPILABLE:
+        return list(build(args))
+    params = [slot[1] if slot[0] == "const" else (args[slot[1]] if slot[2] is None else args[slot[1]][slot[2]])
+              for slot in compiled.slots]
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        rows = cursor.fetchall()
+    names = compiled.names
+    out = []
+    for row in rows:
+        if compiled.converters:
+            row = list(row)
+            for position, convs, expression in compiled.converters:
+                value = row[position]
+                for converter in convs:
+                    value = converter(value, expression, connection)
+                row[position] = value
+        out.append(dict(zip(names, row)))
+    return out
+
+
+def is_compiled(key: tuple, using: str = "default") -> bool:
+    """Whether `key` runs from compiled SQL (for tests: False before the first call, or when the
+    shape did not compile)."""
+    compiled = _cache.get((using, key))
+    return compiled is not None and compiled is not _NOT_COMPILABLE
