@@ -174,6 +174,24 @@ def test_kpis_by_location_equal_a_direct_query_when_a_response_moves(north):
     assert list(Case.objects.filter(response=york).values_list("response_location", flat=True)) == ["Selby"]
 
 
+def test_a_location_filter_on_cases_equals_a_direct_filter_when_a_response_moves(north):
+    """ReportFilters.cases() filters by location on the case's stored copy (no join to the
+    responses): the same cases as a filter on the opening response's own location, after a move."""
+    from cases.models import Case
+    from surveys.models import SurveyResponse
+
+    moved = b.response(north, at=MON, nps=1, location="York")
+    b.case(north, created=MON.replace(hour=9), resp=moved)
+    b.case(north, created=TUE.replace(hour=9), resp=b.response(north, at=TUE, nps=1, location="York"))
+    b.case(north, created=FRI.replace(hour=9), resp=b.response(north, at=FRI, nps=2, location="Selby"))
+    SurveyResponse.objects.filter(pk=moved.pk).update(location="Selby")
+    for where in ("Selby", "York", "Hull"):
+        direct = set(Case.objects.filter(team=north, response__location=where).values_list("pk", flat=True))
+        assert set(scope(north, location=where).cases().values_list("pk", flat=True)) == direct
+        assert sum(r["cases"] for r in selectors.kpis(scope(north, location=where), "team").rows) == len(direct)
+    assert len(direct) == 0 and Case.objects.filter(response_location="Selby").count() == 2
+
+
 def test_the_reports_by_location_read_only_indexed_columns(north):
     """scores-by-location and kpis-by-location (PostgreSQL): every column their statements read of
     the responses is in the covering score index (with the location since surveys 0023) and every
