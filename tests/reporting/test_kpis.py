@@ -174,7 +174,7 @@ def test_kpis_by_location_equal_a_direct_query_when_a_response_moves(north):
     assert list(Case.objects.filter(response=york).values_list("response_location", flat=True)) == ["Selby"]
 
 
-def test_a_location_filter_on_cases_equals_a_direct_filter_when_a_response_moves(north):
+def test_cases_filtered_by_location_equal_a_direct_query_when_a_response_moves(north):
     """ReportFilters.cases() filters by location on the case's stored copy (no join to the
     responses): the same cases as a filter on the opening response's own location, after a move."""
     from cases.models import Case
