@@ -1,8 +1,9 @@
-"""The opening response's touchpoint, survey, webhook source and answer time, kept on its case
-(Case.response_touchpoint, response_survey_id, response_source_id, response_answered_at) by
-database triggers, so the journey map groups cases by stage from the cases table alone
-(journeys.selectors.StageMap with the prefix "response_"), where joining every case of the period
-to its response made PostgreSQL hash the whole responses table (docs/benchmarks_customers.md); and
+"""The opening response's touchpoint, survey, webhook source, answer time and location, kept on its
+case (Case.response_touchpoint, response_survey_id, response_source_id, response_answered_at,
+response_location) by database triggers, so the journey map groups cases by stage from the cases
+table alone (journeys.selectors.StageMap with the prefix "response_"), where joining every case of the period
+to its response made PostgreSQL hash the whole responses table (docs/benchmarks_customers.md), and
+the KPIs by location group the period's cases by location without that join (cases 0031); and
 so a join of a case to its response names the response's partition (responses are partitioned by
 month on answered_at: Case.response joins on id and answered_at, core.partition_fk), where a join
 on the id alone probes every month's partition.
@@ -12,7 +13,7 @@ loads, the demo and tests; responses by recording, imports and QuerySet.update()
 all of them:
 - a case inserted, or updated so that its response or these columns change (a Django save() of a
   stale instance writes them too): the columns are read again from its response;
-- a response whose touchpoint, survey, source or answer time changes: its cases follow. On
+- a response whose touchpoint, survey, source, answer time or location changes: its cases follow. On
   PostgreSQL an UPDATE that moves a response to another month's partition is run as a DELETE from
   the old partition and an INSERT into the new one, and fires no AFTER UPDATE row trigger: an AFTER
   DELETE trigger catches it (AFTER triggers run at the end of the statement, when the moved row is
@@ -20,7 +21,8 @@ all of them:
   cases, if any, are left as they are).
 A bulk load with triggers off (session_replication_role = replica) calls backfill() after it.
 
-Migrations pin the columns they install (`columns=`): cases 0023 the first three, cases 0028 all four."""
+Migrations pin the columns they install (`columns=`): cases 0023 the first three, cases 0028 four,
+cases 0031 all five."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ CASES = "cases_case"
 RESPONSES = "surveys_surveyresponse"
 # case column -> response column
 COLUMNS = {"response_touchpoint": "touchpoint", "response_survey_id": "survey_id", "response_source_id": "source_id",
-           "response_answered_at": "answered_at"}
+           "response_answered_at": "answered_at", "response_location": "location"}
 
 
 def _changed(new: str, old: str, columns) -> str:

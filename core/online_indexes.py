@@ -8,7 +8,13 @@ after an interruption. Elsewhere (SQLite for ``make run``) the index is simply (
 leaves out INCLUDE where the database has no covering indexes.
 
 Django's own ``AddIndexConcurrently`` is PostgreSQL-only; these take the same path there and a plain
-one on SQLite, as ``RunPython`` callables whose state change the migration states beside them."""
+one on SQLite, as ``RunPython`` callables whose state change the migration states beside them.
+
+A partitioned table (the responses, by month: core.partitions) takes no CONCURRENTLY index of its
+own: the new index is created on the parent alone (``ON ONLY``, invalid until complete), built
+concurrently on each partition and attached partition by partition; once every partition's is
+attached the parent's is valid. The old one is then dropped with a plain DROP INDEX (a partitioned
+index cannot be dropped concurrently: a brief exclusive lock, no build under it)."""
 
 from collections.abc import Callable
 
@@ -44,6 +50,45 @@ def drop_index(name: str) -> Callable:
     return drop
 
 
+def _partitions(schema_editor, table: str) -> list[str] | None:
+    """The partitions of a partitioned table (by name), or None for a plain table."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+        if not row or not row[0]:
+            return None
+        cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                       "WHERE i.inhparent = to_regclass(%s) ORDER BY c.relname", [table])
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _child_name(index_name: str, table: str, partition: str) -> str:
+    """A partition's index name: the index's, suffixed with what the partition's name adds to the
+    table's (``p202612``, ``default``); PostgreSQL's limit of 63 bytes kept."""
+    suffix = partition[len(table) + 1:] if partition.startswith(f"{table}_") else partition
+    return f"{index_name[:62 - len(suffix)]}_{suffix}"
+
+
+def _replace_partitioned(schema_editor, model, index: models.Index, building: models.Index,
+                         partitions: list[str]) -> None:
+    table = model._meta.db_table
+    parent_sql = str(building.create_sql(model, schema_editor))
+    schema_editor.execute(f'DROP INDEX IF EXISTS "{building.name}"')  # an interrupted run (and its children)
+    schema_editor.execute(parent_sql.replace(f'ON "{table}"', f'ON ONLY "{table}"', 1))
+    for partition in partitions:
+        child = _child_name(building.name, table, partition)
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{child}"')  # built, not attached
+        child_sql = parent_sql.replace(f'"{building.name}"', f'"{child}"', 1).replace(
+            f'ON "{table}"', f'ON "{partition}"', 1)
+        schema_editor.execute(child_sql.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1))
+        schema_editor.execute(f'ALTER INDEX "{building.name}" ATTACH PARTITION "{child}"')
+    schema_editor.execute(f'DROP INDEX IF EXISTS "{index.name}"')
+    schema_editor.execute(f'ALTER INDEX "{building.name}" RENAME TO "{index.name}"')
+    for partition in partitions:
+        schema_editor.execute(f'ALTER INDEX "{_child_name(building.name, table, partition)}" '
+                              f'RENAME TO "{_child_name(index.name, table, partition)}"')
+
+
 def replace_index(label: str, index: models.Index, temporary: str) -> Callable:
     """A RunPython callable replacing the index named ``index.name`` with ``index`` (new columns or
     INCLUDE list), built under the name ``temporary`` then renamed."""
@@ -57,6 +102,10 @@ def replace_index(label: str, index: models.Index, temporary: str) -> Callable:
         fields = [f"-{name}" if order == "DESC" else name for name, order in index.fields_orders]
         building = models.Index(fields=fields, name=temporary, include=index.include,
                                 condition=index.condition, opclasses=index.opclasses)
+        partitions = _partitions(schema_editor, model._meta.db_table)
+        if partitions is not None:
+            _replace_partitioned(schema_editor, model, index, building, partitions)
+            return
         schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{temporary}"')
         schema_editor.execute(building.create_sql(model, schema_editor, concurrently=True))
         schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index.name}"')

@@ -72,8 +72,8 @@ class ReportFilters:
             qs = qs.filter(**{f"{via}response__survey_id": self.survey_id})
         if self.touchpoint:
             qs = qs.filter(**{f"{via}response__touchpoint": self.touchpoint})
-        if self.location:
-            qs = qs.filter(**{f"{via}response__location": self.location})
+        if self.location:  # the case's copy of its opening response's (cases.response_keys): no join
+            qs = qs.filter(**{f"{via}response_location": self.location})
         if self.tier:
             qs = qs.filter(**{f"{via}customer__tier": self.tier})
         if self.segment is not None:

@@ -354,14 +354,15 @@ class SurveyResponse(models.Model):
             # touchpoint, survey or source (journeys.selectors.StageMap), an index-only scan too. The
             # customer and the id too (0014): the closed-loop results pick each customer's latest
             # answer of the period from it. The two flags too (0016): the KPI page's low scores and
-            # their coverage.
+            # their coverage. The location too (0023): the reports by location (scores and the KPIs'
+            # low scores) and a location filter, which no rollup keys.
             models.Index(
                 fields=["team", "answered_at"],
                 name="surveys_response_team_scores",
                 include=[
                     "touchpoint", "survey", "source", "nps", "csat", "csat_scale_min", "csat_scale_max",
                     "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy", "customer", "id",
-                    "case_alert", "case_linked",
+                    "case_alert", "case_linked", "location",
                 ],
             ),
             # A customer's answers, newest first, covering what the customer and account pages and

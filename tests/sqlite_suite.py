@@ -81,6 +81,7 @@ SUITES = {
     "tests/contactpolicy/test_breaches_exact.py": _all,
     "tests/segments/test_reports_exact.py": _all,
     "tests/improvement/test_plans.py": _equal_a_direct_query,
+    "tests/reporting/test_kpis.py": _equal_a_direct_query,
 }
 
 

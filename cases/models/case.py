@@ -162,15 +162,16 @@ class Case(models.Model):
     )  # not indexed: read through the case, never looked up by the response
     answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
     answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
-    # The opening response's touchpoint, survey, webhook source and answer time, kept by database
-    # triggers (cases.response_keys) whatever writes the case or the response: the journey map
-    # chooses a case's stage from them without reading the response, and a join to the response
-    # names its partition by the answer time. In memory an instance's copy may be stale (the
+    # The opening response's touchpoint, survey, webhook source, answer time and location, kept by
+    # database triggers (cases.response_keys) whatever writes the case or the response: the journey
+    # map chooses a case's stage from them without reading the response, the KPIs by location group
+    # by the location, and a join to the response names its partition by the answer time. In memory an instance's copy may be stale (the
     # database writes it): read the response's own.
     response_touchpoint = models.CharField(max_length=120, blank=True, default="", editable=False)
     response_survey_id = models.IntegerField(null=True, blank=True, editable=False)
     response_source_id = models.IntegerField(null=True, blank=True, editable=False)
     response_answered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    response_location = models.CharField(max_length=120, blank=True, default="", editable=False)
     # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
     # and whether the person closing took one of them (None: nothing was suggested).
     root_cause_suggestions = models.JSONField(default=list, blank=True)
@@ -228,11 +229,13 @@ class Case(models.Model):
             # from the stored response keys, open or not) and what the KPI page sums (SLA met, root
             # cause, reopens, value at risk, business-hour durations): an index-only read of the
             # period for both (docs/reporting.md; 400-670 ms -> 78 ms for the KPI page at 1M cases).
+            # With the response's location (cases 0031): the KPIs by location, index-only too.
             models.Index(fields=["team", "created_at"], name="cases_case_team_created",
                          include=["status", "closed_at", "root_cause", "reopen_count", "first_contacted_at",
                                   "first_contact_due", "resolution_due", "value_at_risk",
                                   "first_contact_business_seconds", "close_business_seconds",
-                                  "response_touchpoint", "response_survey_id", "response_source_id", "id"]),
+                                  "response_touchpoint", "response_survey_id", "response_source_id", "id",
+                                  "response_location"]),
             # Cases by creation time, with the status and the opening response's keys: every team's
             # cases opened in a period (an admin's journey map) in an index-only range read; the
             # plain creation index it replaces (migration 0024) served the same orders and ranges.

@@ -30,7 +30,8 @@ from reporting.tables import Column, Table, one_decimal, pct
 KPI_DIMENSIONS = {
     # name: (label, case expression, response expression)
     "team": (_("Team"), F("team_id"), F("team_id")),
-    "location": (_("Location"), F("response__location"), F("location")),
+    # The location likewise (cases 0031: response_location), in the same index.
+    "location": (_("Location"), F("response_location"), F("location")),
     # A case's touchpoint is its opening response's, the copy the cases keep (cases.response_keys)
     # in the covering index cases_case_team_created: no join to the responses.
     "touchpoint": (_("Touchpoint"), F("response_touchpoint"), F("touchpoint")),

@@ -29,7 +29,7 @@ def _checks(filters: ReportFilters, date_field: str):
     if filters.touchpoint:
         qs = qs.filter(touchpoint=filters.touchpoint)
     if filters.location:
-        qs = qs.filter(case__response__location=filters.location)
+        qs = qs.filter(case__response_location=filters.location)
     if filters.tier:
         qs = qs.filter(case__customer__tier=filters.tier)
     if filters.segment is not None:

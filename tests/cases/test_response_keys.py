@@ -153,3 +153,31 @@ def test_the_migration_fills_the_answer_time_of_cases_loaded_without_triggers(mo
     assert [answered_at(case.pk) for case in cases] == [None, None]
     importlib.import_module("cases.migrations.0028_case_response_answered_at").install(None, None)
     assert [answered_at(case.pk) for case in cases] == [FEB, JUN]
+
+
+# --- The location (cases 0031): what the KPIs by location group the cases by ---------------------
+
+def location(case_pk: int) -> str:
+    return Case.objects.filter(pk=case_pk).values_list("response_location", flat=True).get()
+
+
+def test_a_case_takes_and_follows_its_response_location():
+    response = SurveyResponseFactory(location="Leeds")
+    case = CaseFactory(response=response)
+    assert location(case.pk) == "Leeds"
+    SurveyResponse.objects.filter(pk=response.pk).update(location="York")
+    assert location(case.pk) == "York"
+    Case.objects.filter(pk=case.pk).update(response=SurveyResponseFactory(location="Hull"))
+    assert location(case.pk) == "Hull"
+
+
+def test_the_migration_fills_the_location_of_cases_loaded_without_triggers():
+    """Cases 0031's forward function on cases a load left without the copy: every case filled."""
+    cases = [CaseFactory(response=SurveyResponseFactory(location=where)) for where in ("Leeds", "York")]
+    with connection.cursor() as cursor:  # what a load with triggers off leaves
+        for statement in response_keys.drop_trigger_sql():
+            cursor.execute(statement)
+        cursor.execute("UPDATE cases_case SET response_location = ''")
+    assert [location(case.pk) for case in cases] == ["", ""]
+    importlib.import_module("cases.migrations.0031_case_response_location").install(None, None)
+    assert [location(case.pk) for case in cases] == ["Leeds", "York"]

@@ -141,3 +141,112 @@ def test_cases_by_touchpoint_equal_a_direct_query_when_a_response_moves(north):
     cases = dict(Case.objects.filter(team=north).values_list("response__touchpoint").annotate(n=Count("pk")))
     assert cases == {"Phone": 1, "Web": 1, "Store": 1}
     assert shown() == {"Phone": (1, 1), "Web": (1, 1), "Store": (1, 0)}
+
+
+def test_kpis_by_location_equal_a_direct_query_when_a_response_moves(north):
+    """The KPIs by location group cases by their stored copy of the opening response's location
+    (Case.response_location, cases 0031) and low scores by the responses' own: after a response is
+    moved to another location (a QuerySet.update, as an import does) its case follows, and every
+    row equals a direct grouping of the cases by their response's location and of the low scores
+    by theirs. A response without a location is "(none)" on both sides."""
+    from django.db.models import Count
+
+    from cases.models import Case
+    from reporting.selectors.scoring import low_score_q
+    from surveys.models import SurveyResponse
+
+    york = b.response(north, at=MON, nps=1, location="York")
+    b.case(north, created=MON.replace(hour=9), resp=york)
+    b.case(north, created=TUE.replace(hour=9), resp=b.response(north, at=TUE, nps=1, location="York"))
+    b.case(north, created=FRI.replace(hour=9), resp=b.response(north, at=FRI, nps=9, location="Leeds"))
+    b.case(north, created=FRI.replace(hour=10), resp=b.response(north, at=FRI, nps=2, location=""))
+    b.response(north, at=TUE, nps=3, location="Hull")  # a low score without a case
+    SurveyResponse.objects.filter(pk=york.pk).update(location="Selby")
+
+    cases = dict(Case.objects.filter(team=north, created_at__gte=START, created_at__lt=END)
+                 .values_list("response__location").annotate(n=Count("pk")))
+    low = dict(SurveyResponse.objects.filter(team=north, answered_at__gte=START, answered_at__lt=END)
+               .filter(low_score_q()).values_list("location").annotate(n=Count("pk")))
+    expected = {loc or "(none)": (cases.get(loc, 0), low.get(loc, 0)) for loc in set(cases) | set(low)}
+    assert expected == {"Selby": (1, 1), "York": (1, 1), "Leeds": (1, 0), "(none)": (1, 1), "Hull": (0, 1)}
+    table = selectors.kpis(scope(north), "location")
+    assert {r["group"]: (r["cases"], r["low_scores"]) for r in table.rows} == expected
+    assert list(Case.objects.filter(response=york).values_list("response_location", flat=True)) == ["Selby"]
+
+
+def test_cases_filtered_by_location_equal_a_direct_query_when_a_response_moves(north):
+    """ReportFilters.cases() filters by location on the case's stored copy (no join to the
+    responses): the same cases as a filter on the opening response's own location, after a move."""
+    from cases.models import Case
+    from surveys.models import SurveyResponse
+
+    moved = b.response(north, at=MON, nps=1, location="York")
+    b.case(north, created=MON.replace(hour=9), resp=moved)
+    b.case(north, created=TUE.replace(hour=9), resp=b.response(north, at=TUE, nps=1, location="York"))
+    b.case(north, created=FRI.replace(hour=9), resp=b.response(north, at=FRI, nps=2, location="Selby"))
+    SurveyResponse.objects.filter(pk=moved.pk).update(location="Selby")
+    for where in ("Selby", "York", "Hull"):
+        direct = set(Case.objects.filter(team=north, response__location=where).values_list("pk", flat=True))
+        assert set(scope(north, location=where).cases().values_list("pk", flat=True)) == direct
+        assert sum(r["cases"] for r in selectors.kpis(scope(north, location=where), "team").rows) == len(direct)
+    assert len(direct) == 0 and Case.objects.filter(response_location="Selby").count() == 2
+
+
+def test_the_reports_by_location_read_only_indexed_columns(north):
+    """scores-by-location and kpis-by-location (PostgreSQL): every column their statements read of
+    the responses is in the covering score index (with the location since surveys 0023) and every
+    column they read of the cases in the index by team and creation (with the response's location
+    since cases 0031), so at 10M rows both can be index-only scans. Read from the plan (EXPLAIN
+    VERBOSE: each scan's output, filter and index condition), not assumed."""
+    import json
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL plans")
+    b.case(north, created=MON.replace(hour=9), resp=b.response(north, at=MON, nps=1, location="York"))
+    b.response(north, at=TUE, nps=9, csat=5, ces=6, location="Leeds")
+    with CaptureQueriesContext(connection) as captured:
+        selectors.scores_by(scope(north), "location")
+        selectors.kpis(scope(north), "location")
+    statements = [q["sql"] for q in captured.captured_queries
+                  if "surveys_surveyresponse" in q["sql"] or '"cases_case"' in q["sql"]]
+    assert len(statements) == 3  # the scores, the KPIs' cases, the KPIs' low scores
+
+    def index_columns(name: str) -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT a.attname FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid "
+                           "AND a.attnum = ANY(x.indkey) WHERE x.indexrelid = %s::regclass", [name])
+            return {column for (column,) in cursor.fetchall()}
+
+    covering = {"surveys_surveyresponse": index_columns("surveys_response_team_scores"),
+                "cases_case": index_columns("cases_case_team_created")}
+
+    def scans(node):
+        if "Relation Name" in node:
+            yield node
+        for child in node.get("Plans", []):
+            yield from scans(child)
+
+    columns = {}
+    with connection.cursor() as cursor:
+        for table in covering:
+            cursor.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+                           "AND NOT attisdropped", [table])
+            columns[table] = {column for (column,) in cursor.fetchall()}
+    read: dict[str, set[str]] = {"surveys_surveyresponse": set(), "cases_case": set()}
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            for node in scans(plan[0]["Plan"]):
+                table = "cases_case" if node["Relation Name"] == "cases_case" else "surveys_surveyresponse"
+                assert node["Relation Name"].startswith(table), node["Relation Name"]
+                text = " ".join([*node.get("Output", []), node.get("Filter", ""), node.get("Index Cond", "")])
+                read[table] |= set(re.findall(r"\w+", text)) & columns[table]
+    assert "location" in read["surveys_surveyresponse"] and "response_location" in read["cases_case"], read
+    assert read["surveys_surveyresponse"] <= covering["surveys_surveyresponse"], read
+    assert read["cases_case"] <= covering["cases_case"], read
