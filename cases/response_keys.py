@@ -1,6 +1,6 @@
-"""The opening response's touchpoint, survey, webhook source and answer time, kept on its case
-(Case.response_touchpoint, response_survey_id, response_source_id, response_answered_at) by
-database triggers, so the journey map groups cases by stage from the cases table alone
+"""The opening response's touchpoint, survey, webhook source, answer time and NPS score, kept on its
+case (Case.response_touchpoint, response_survey_id, response_source_id, response_answered_at,
+response_nps) by database triggers, so the journey map groups cases by stage from the cases table alone
 (journeys.selectors.StageMap with the prefix "response_"), where joining every case of the period
 to its response made PostgreSQL hash the whole responses table (docs/benchmarks_customers.md); and
 so a join of a case to its response names the response's partition (responses are partitioned by
@@ -20,7 +20,12 @@ all of them:
   cases, if any, are left as they are).
 A bulk load with triggers off (session_replication_role = replica) calls backfill() after it.
 
-Migrations pin the columns they install (`columns=`): cases 0023 the first three, cases 0028 all four."""
+The NPS score (cases 0031) lets Recovery and the segment reports sum the score before of closed cases
+answered again without joining them to their responses (a join PostgreSQL planned as a scan of all
+10,000,000 answers: docs/benchmarks_reports.md, seg3).
+
+Migrations pin the columns they install (`columns=`): cases 0023 the first three, cases 0028 four,
+cases 0031 all five."""
 
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ CASES = "cases_case"
 RESPONSES = "surveys_surveyresponse"
 # case column -> response column
 COLUMNS = {"response_touchpoint": "touchpoint", "response_survey_id": "survey_id", "response_source_id": "source_id",
-           "response_answered_at": "answered_at"}
+           "response_answered_at": "answered_at", "response_nps": "nps"}
 
 
 def _changed(new: str, old: str, columns) -> str:

@@ -20,12 +20,14 @@ from django.db import migrations, models
 import core.partition_fk
 
 BEFORE = {"response_touchpoint": "touchpoint", "response_survey_id": "survey_id", "response_source_id": "source_id"}
+# The columns installed here, pinned (cases 0031 adds the NPS score).
+COLUMNS = {**BEFORE, "response_answered_at": "answered_at"}
 
 
 def install(apps, schema_editor):
     from cases import response_keys
 
-    response_keys.install()
+    response_keys.install(COLUMNS)
 
 
 def uninstall(apps, schema_editor):

@@ -153,7 +153,7 @@ class Case(models.Model):
     )  # not indexed: read through the case, never looked up by the response
     answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
     answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
-    # The opening response's touchpoint, survey, webhook source and answer time, kept by database
+    # The opening response's touchpoint, survey, webhook source and answer time (and NPS), kept by database
     # triggers (cases.response_keys) whatever writes the case or the response: the journey map
     # chooses a case's stage from them without reading the response, and a join to the response
     # names its partition by the answer time. In memory an instance's copy may be stale (the
@@ -162,6 +162,8 @@ class Case(models.Model):
     response_survey_id = models.IntegerField(null=True, blank=True, editable=False)
     response_source_id = models.IntegerField(null=True, blank=True, editable=False)
     response_answered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Its NPS score (cases 0031): the "before" of Recovery's closed cases answered again.
+    response_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
     # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
     # and whether the person closing took one of them (None: nothing was suggested).
     root_cause_suggestions = models.JSONField(default=list, blank=True)
