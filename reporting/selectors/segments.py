@@ -21,9 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from contextlib import contextmanager
-
-from django.db import connections, router, transaction
 from django.db.models import BooleanField, Case, Count, Q, QuerySet, Sum, Value, When
 from django.utils.translation import gettext_lazy as _
 
@@ -42,13 +39,11 @@ from reporting.selectors.recovery import answered_again_cases, case_sums, recove
 from reporting.selectors.root_causes import _closed_cases
 from reporting.selectors.scoring import SCORE_COLUMNS, ces_ease01, covered_q, low_score_q, score_aggregates, score_figures
 from reporting.tables import Column, Table, pct
+from segments.conditions import segment_q
 from segments.models import Segment
-from segments.selectors import customers_in_q
-from surveys.models import SurveyResponse
 
 ALL_CUSTOMERS = _("All customers")
 MAX_SEGMENTS = 50  # a comparison wider than this is not read; the first 50 by name are shown
-REPORT_WORK_MEM = "64MB"  # PostgreSQL, for a segment breakdown's statements only (report_memory)
 
 
 @dataclass(frozen=True)
@@ -72,34 +67,13 @@ def _groups(filters: ReportFilters) -> list[Group]:
 
 
 def _flags(groups: list[Group]) -> dict:
-    """Per segment, whether a row's customer is in it (a row without a customer is in none): the
-    segment filter's own IN subquery over customers (segments.selectors.customers_in_q), which
-    PostgreSQL reads from the segment's member index once and hashes (a hashed SubPlan; with
-    report_memory(), below), instead of joining every row to its customer and testing it."""
+    """Per segment, whether a row's customer is in it (a row without a customer is in none)."""
     return {
-        g.flag: Case(When(customers_in_q([g.segment]), then=Value(True)), default=Value(False),
-                     output_field=BooleanField())
+        g.flag: Case(When(Q(customer__isnull=False) & segment_q(g.segment.conditions, g.segment.match,
+                                                                 prefix="customer__"), then=Value(True)),
+                     default=Value(False), output_field=BooleanField())
         for g in groups if g.flag
     }
-
-
-@contextmanager
-def report_memory():
-    """The statements inside read with REPORT_WORK_MEM (PostgreSQL; SET LOCAL in a transaction of
-    their own, a savepoint inside another). PostgreSQL hashes a segment's members for the flags only
-    when the hash fits in work_mem (twice it: hash_mem_multiplier): 4 MB, the default, holds about
-    100,000 customers, the bench's segments 166,666 to 333,333. Otherwise it tests each member row
-    by row (4.1 s for the comparison's answers at 10M responses, 577 ms hashed). The grouping by
-    flags then sorts in memory too."""
-    alias = router.db_for_read(SurveyResponse)
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(using=alias):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-        yield
 
 
 def _sums(rows: QuerySet, groups: list[Group], aggregates: dict, by: Iterable[str] = ()) -> dict[tuple, list[dict]]:
@@ -188,7 +162,6 @@ COMPARISON_COLUMNS = [
 ]
 
 
-@report_memory()
 def segment_comparison(filters: ReportFilters) -> Table:
     """Every segment side by side: customers, responses and scores, how often a response led to a
     case, how fast cases closed, and how many detractors recovered; all customers first."""
@@ -223,7 +196,6 @@ def segment_comparison(filters: ReportFilters) -> Table:
     return table
 
 
-@report_memory()
 def scores_by_segment(filters: ReportFilters) -> Table:
     groups = _groups(filters)
     answers = _totals(groups[0].filters.responses(), groups, {"responses": Count("pk"), **_score_sums()})
@@ -234,7 +206,6 @@ def scores_by_segment(filters: ReportFilters) -> Table:
     return table
 
 
-@report_memory()
 def kpis_by_segment(filters: ReportFilters) -> Table:
     groups = _groups(filters)
     base = groups[0].filters
@@ -250,7 +221,6 @@ def kpis_by_segment(filters: ReportFilters) -> Table:
     return table
 
 
-@report_memory()
 def recovery_by_segment(filters: ReportFilters) -> Table:
     groups = _groups(filters)
     recovery = _totals(answered_again_cases(groups[0].filters), groups, case_sums())
@@ -264,7 +234,6 @@ def recovery_by_segment(filters: ReportFilters) -> Table:
     return table
 
 
-@report_memory()
 def root_causes_by_segment(filters: ReportFilters) -> Table:
     """Cross-tab of root cause x segment: cases closed in the period with each cause, per segment
     (a column each), all customers first; causes by their total."""

@@ -129,10 +129,8 @@ def test_the_breakdowns_by_segment(api_client, client, world):
 # 9 for the page (session, user, two-factor checks, the manager's teams, the bell, the filter bar's
 # teams, surveys and segments) and 5 for the comparison (the segments, then one pass each over the
 # responses, the cases opened, their median to close and the cases answered again), whatever the
-# number of segments (reporting.selectors.segments) and of rows; on PostgreSQL 3 more: the
-# statements' work_mem (SET LOCAL, report_memory) in a savepoint here, inside the test's transaction
-# (in production a transaction of its own: the SET alone).
-SEGMENT_PAGE_QUERIES = 9 + 5 + 3
+# number of segments (reporting.selectors.segments) and of rows.
+SEGMENT_PAGE_QUERIES = 9 + 5
 
 
 @pytest.mark.parametrize("extra_responses", [0, 40])

@@ -254,21 +254,17 @@ def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
 
 def test_the_reports_read_the_rows_once_whatever_the_segments(world, django_assert_num_queries):
     """One query for the segments, one per kind of row, one for the medians (PostgreSQL: the
-    SQLite run reads the durations instead, also one): the count does not grow with segments. On
-    PostgreSQL three more per report: its work_mem (SET LOCAL) in a savepoint (the test's transaction)."""
-    from django.db import connection
-
-    memory = 3 if connection.vendor == "postgresql" else 0
+    SQLite run reads the durations instead, also one): the count does not grow with segments."""
     now = timezone.now()
     filters = ReportFilters(team_ids=frozenset({world.north.pk}), start=now - dt.timedelta(days=60), now=now)
     # segments, responses, cases opened, their medians, cases answered again
-    with django_assert_num_queries(5 + memory):
+    with django_assert_num_queries(5):
         segment_comparison(filters)
-    with django_assert_num_queries(2 + memory):
+    with django_assert_num_queries(2):
         scores_by_segment(filters)
-    with django_assert_num_queries(4 + memory):  # segments, cases opened, their durations, low scores
+    with django_assert_num_queries(4):  # segments, cases opened, their durations, low scores
         kpis_by_segment(filters)
-    with django_assert_num_queries(2 + memory):
+    with django_assert_num_queries(2):
         recovery_by_segment(filters)
-    with django_assert_num_queries(3 + memory):  # segments, closed cases by cause, the causes' names
+    with django_assert_num_queries(3):  # segments, closed cases by cause, the causes' names
         root_causes_by_segment(filters)
