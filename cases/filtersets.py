@@ -166,10 +166,11 @@ class CaseFilterSet(SharedFormFilterSet):
 
     def filter_answered_again(self, queryset, name, value):
         """Closed cases whose customer answered (with an NPS score) after the closure: the
-        recovery report's "answered again", stored on the case (cases.services.report_fields)."""
+        recovery report's "answered again", stored on the case (cases.services.report_fields; the
+        opening response's score: its copy, Case.response_nps)."""
         if value is None:
             return queryset
-        again = Q(status=Case.Status.CLOSED, customer__isnull=False, response__nps__isnull=False,
+        again = Q(status=Case.Status.CLOSED, customer__isnull=False, response_nps__isnull=False,
                   answered_again_nps__isnull=False)
         return queryset.filter(again if value else ~again)
 

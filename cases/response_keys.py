@@ -1,9 +1,10 @@
-"""The opening response's touchpoint, survey, webhook source, answer time and location, kept on its
-case (Case.response_touchpoint, response_survey_id, response_source_id, response_answered_at,
-response_location) by database triggers, so the journey map groups cases by stage from the cases
-table alone (journeys.selectors.StageMap with the prefix "response_"), where joining every case of the period
-to its response made PostgreSQL hash the whole responses table (docs/benchmarks_customers.md), and
-the KPIs by location group the period's cases by location without that join (cases 0031); and
+"""The opening response's touchpoint, survey, webhook source, answer time, location and NPS score,
+kept on its case (Case.response_touchpoint, response_survey_id, response_source_id,
+response_answered_at, response_location, response_nps) by database triggers, so the journey map
+groups cases by stage from the cases table alone (journeys.selectors.StageMap with the prefix
+"response_"), where joining every case of the period to its response made PostgreSQL hash the
+whole responses table (docs/benchmarks_customers.md), and the KPIs by location group the period's
+cases by location without that join (cases 0031); and
 so a join of a case to its response names the response's partition (responses are partitioned by
 month on answered_at: Case.response joins on id and answered_at, core.partition_fk), where a join
 on the id alone probes every month's partition.
@@ -21,8 +22,12 @@ all of them:
   cases, if any, are left as they are).
 A bulk load with triggers off (session_replication_role = replica) calls backfill() after it.
 
+The NPS score (cases 0032) lets Recovery and the segment reports sum the score before of closed cases
+answered again without joining them to their responses (a join PostgreSQL planned as a scan of all
+10,000,000 answers: docs/benchmarks_reports.md, seg3).
+
 Migrations pin the columns they install (`columns=`): cases 0023 the first three, cases 0028 four,
-cases 0031 all five."""
+cases 0031 five, cases 0032 all six."""
 
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ CASES = "cases_case"
 RESPONSES = "surveys_surveyresponse"
 # case column -> response column
 COLUMNS = {"response_touchpoint": "touchpoint", "response_survey_id": "survey_id", "response_source_id": "source_id",
-           "response_answered_at": "answered_at", "response_location": "location"}
+           "response_answered_at": "answered_at", "response_location": "location", "response_nps": "nps"}
 
 
 def _changed(new: str, old: str, columns) -> str:

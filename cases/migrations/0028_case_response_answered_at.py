@@ -20,7 +20,7 @@ from django.db import migrations, models
 import core.partition_fk
 
 BEFORE = {"response_touchpoint": "touchpoint", "response_survey_id": "survey_id", "response_source_id": "source_id"}
-# The columns this migration installs, pinned (cases 0031 adds the response's location).
+# The columns this migration installs, pinned (cases 0031 adds the response's location, 0032 its NPS score).
 COLUMNS = {**BEFORE, "response_answered_at": "answered_at"}
 
 

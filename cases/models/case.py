@@ -162,16 +162,19 @@ class Case(models.Model):
     )  # not indexed: read through the case, never looked up by the response
     answered_again_at = models.DateTimeField(null=True, blank=True, editable=False)
     answered_again_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
-    # The opening response's touchpoint, survey, webhook source, answer time and location, kept by
-    # database triggers (cases.response_keys) whatever writes the case or the response: the journey
-    # map chooses a case's stage from them without reading the response, the KPIs by location group
-    # by the location, and a join to the response names its partition by the answer time. In memory an instance's copy may be stale (the
+    # The opening response's touchpoint, survey, webhook source, answer time, location and NPS score,
+    # kept by database triggers (cases.response_keys) whatever writes the case or the response: the
+    # journey map chooses a case's stage from them without reading the response, the KPIs by location
+    # group by the location, Recovery sums the score before, and a join to the response names its
+    # partition by the answer time. In memory an instance's copy may be stale (the
     # database writes it): read the response's own.
     response_touchpoint = models.CharField(max_length=120, blank=True, default="", editable=False)
     response_survey_id = models.IntegerField(null=True, blank=True, editable=False)
     response_source_id = models.IntegerField(null=True, blank=True, editable=False)
     response_answered_at = models.DateTimeField(null=True, blank=True, editable=False)
     response_location = models.CharField(max_length=120, blank=True, default="", editable=False)
+    # Its NPS score (cases 0032): the "before" of Recovery's closed cases answered again.
+    response_nps = models.SmallIntegerField(null=True, blank=True, editable=False)
     # Root-cause suggestion at closure: what the classifier offered (best first, with confidence)
     # and whether the person closing took one of them (None: nothing was suggested).
     root_cause_suggestions = models.JSONField(default=list, blank=True)

@@ -42,21 +42,23 @@ def answered_again_cases(filters: ReportFilters):
     """Closed cases (in the period, by closure) whose customer answered again with an NPS score
     after the closure: the first such answer is stored on the case when it is recorded
     (Case.answered_again, its time and score: cases.services.report_fields), beside the score of
-    the response that opened the case. `status = closed` (only a closed case has a closed_at:
-    reopening clears it) lets PostgreSQL read the period from the partial indexes of closed cases."""
+    the response that opened the case (its copy on the case, Case.response_nps, kept by
+    cases.response_keys: no join to the responses). `status = closed` (only a closed case has a
+    closed_at: reopening clears it) lets PostgreSQL read the period from the partial indexes of
+    closed cases."""
     return filters.cases(
         Case.objects.filter(status=Case.Status.CLOSED, customer__isnull=False, answered_again_nps__isnull=False,
-                            response__nps__isnull=False),
+                            response_nps__isnull=False),
         date_field="closed_at",
     ).order_by()
 
 
 def case_sums() -> dict:
     """The rollup's recovery columns (reporting.rollups._values) as aggregates of the cases."""
-    detractor = Q(response__nps__lte=DETRACTOR_AT_MOST)
+    detractor = Q(response_nps__lte=DETRACTOR_AT_MOST)
     return {
         "answered_again": Count("pk"),
-        "before_sum": Sum("response__nps"),
+        "before_sum": Sum("response_nps"),
         "after_sum": Sum("answered_again_nps"),
         "detractors_before": Count("pk", filter=detractor),
         "recovered": Count("pk", filter=detractor & Q(answered_again_nps__gt=DETRACTOR_AT_MOST)),
@@ -166,7 +168,7 @@ def recovery_customers(filters: ReportFilters) -> Table:
         .order_by("-answered_again_at", "-pk")
         .values("reference", "customer__name", "customer__email", "team__name", "root_cause_id", "root_cause__name",
                 "root_cause__category__name", "closed_at", "answered_again_at", "answered_again_nps",
-                before=F("response__nps"))[:MAX_LIST_ROWS]
+                before=F("response_nps"))[:MAX_LIST_ROWS]
     )
     for r in shown:
         table.add(

@@ -181,3 +181,44 @@ def test_the_migration_fills_the_location_of_cases_loaded_without_triggers():
     assert [location(case.pk) for case in cases] == ["", ""]
     importlib.import_module("cases.migrations.0031_case_response_location").install(None, None)
     assert [location(case.pk) for case in cases] == ["Leeds", "York"]
+
+
+# --- The NPS score (cases 0032): Recovery's score before, without a join ---------------------------
+
+
+def nps_of(case_pk: int):
+    return Case.objects.filter(pk=case_pk).values_list("response_nps", flat=True).get()
+
+
+def test_a_case_takes_its_response_score_and_follows_a_rescoring():
+    response = SurveyResponseFactory(nps=3)
+    case = CaseFactory(response=response)
+    assert nps_of(case.pk) == 3
+    SurveyResponse.objects.filter(pk=response.pk).update(nps=8)
+    assert nps_of(case.pk) == 8
+    SurveyResponse.objects.filter(pk=response.pk).update(nps=None)
+    assert nps_of(case.pk) is None
+    moved_to = SurveyResponseFactory(nps=10)
+    Case.objects.filter(pk=case.pk).update(response=moved_to)
+    assert nps_of(case.pk) == 10
+    case.refresh_from_db()
+    case.response_nps = 0  # a stale instance's copy: the database reads the response's again
+    case.priority = "high"
+    case.save()
+    assert nps_of(case.pk) == 10
+
+
+def test_the_migration_fills_the_score_of_cases_loaded_without_triggers():
+    """Cases 0032's forward function on cases a load left without the copy: every case filled,
+    and the triggers keep it afterwards."""
+    responses = [SurveyResponseFactory(nps=n) for n in (2, 9, None)]
+    cases = [CaseFactory(response=r) for r in responses]
+    with connection.cursor() as cursor:  # what a load with triggers off leaves
+        for statement in response_keys.drop_trigger_sql():
+            cursor.execute(statement)
+        cursor.execute("UPDATE cases_case SET response_nps = NULL")
+    assert [nps_of(case.pk) for case in cases] == [None, None, None]
+    importlib.import_module("cases.migrations.0032_case_response_nps").install(None, None)
+    assert [nps_of(case.pk) for case in cases] == [2, 9, None]
+    SurveyResponse.objects.filter(pk=responses[2].pk).update(nps=5)
+    assert nps_of(cases[2].pk) == 5

@@ -54,15 +54,15 @@ def figures(filters) -> list:
 
 def from_rollup(team, **extra):
     filters = scope(team, **extra)
-    assert theme_selectors._theme_cells(filters) is not None  # the rollup answers these filters
+    assert theme_selectors.rollup_rows(filters, ThemeRollup.objects) is not None  # the rollup answers these filters
     return figures(filters)
 
 
 def direct(team, **extra):
     """The same filters narrowed by location, which every builder response has and the rollup does
-    not key: the tags joined to their responses, as before the rollup."""
+    not key: the same sums from the tags joined to their responses (themes._tag_cells)."""
     filters = scope(team, location="Leeds", **extra)
-    assert theme_selectors._theme_cells(filters) is None
+    assert theme_selectors.rollup_rows(filters, ThemeRollup.objects) is None
     return figures(filters)
 
 
