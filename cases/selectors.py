@@ -25,6 +25,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.models import Role, User
 from accounts.selectors import scope_by_team, visible_team_ids
 from core.compiled import compiled_values
 from core.lean import lean_instances, select_related_names
@@ -42,6 +43,28 @@ from core.ids import parse_id
 
 INBOX_VIEWS = ["mine", "unassigned", "team", "overdue", "due_soon", "recently_closed"]
 RECENTLY_CLOSED = dt.timedelta(days=7)
+
+
+def seen_teams(user) -> dict:
+    """Whom a statement compiled once per process (core.compiled) is for, as its arguments: {} for
+    someone who sees every team, else {"teams": their team ids, sorted} (empty for someone in none)."""
+    ids = visible_team_ids(user)
+    return {} if ids is None else {"teams": tuple(sorted(ids))}
+
+
+def seen_teams_key(args: dict) -> tuple:
+    """The part of a compiled statement's key that seen_teams' arguments decide: every team, or how many."""
+    return ("teams" not in args, len(args.get("teams", ())))
+
+
+def stand_in(args: dict, pk: int = 0) -> User:
+    """The person a compiled statement is built for (core.compiled builds it with sentinel values):
+    an admin when `args` names no teams, else an agent who sees exactly `args["teams"]`."""
+    sees_all = "teams" not in args
+    person = User(pk=pk, role=Role.ADMIN if sees_all else Role.AGENT, is_active=True)
+    if not sees_all:
+        person._visible_team_ids = set(args["teams"])
+    return person
 
 
 def overdue_since():

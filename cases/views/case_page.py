@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role, Team, User, visible_team_ids
+from accounts.models import Team, User
 from accounts.preferences import customer_language
 from accounts.selectors import scope_by_team
 from cases import selectors, services
@@ -72,13 +72,11 @@ def load_case(user: User, reference: str) -> Case:
     .first()`, read as values from its statement compiled once per process (core.compiled: it
     joins ten tables, and compiling it cost more than the rest of the page's queries) and built
     into the same instances by core.lean (tests/inbox/test_case_page_load.py)."""
-    ids = visible_team_ids(user)
-    if ids is not None and not ids:
+    seen = selectors.seen_teams(user)
+    if seen.get("teams") == ():
         raise Http404(_("No such case."))
-    args = {"reference": reference}
-    if ids is not None:
-        args["teams"] = tuple(sorted(ids))
-    key = ("case_page.load_case", ids is None, None if ids is None else len(ids))
+    args = {"reference": reference, **seen}
+    key = ("case_page.load_case", *selectors.seen_teams_key(seen))
     using = router.db_for_read(Case)
     rows = compiled_values(key, _case_query, args, using=using)
     if not rows:
@@ -92,7 +90,7 @@ _CASE_NAMES = select_related_names(Case, ("team", "assignee", "customer", "respo
 
 def _case_query(args: dict):
     """load_case's statement for `args` (a reference, and the teams seen unless every one)."""
-    queryset = selectors.case_list_for_user(_person(args)).select_related(*CASE_RELATED).filter(reference=args["reference"])
+    queryset = selectors.case_list_for_user(selectors.stand_in(args)).select_related(*CASE_RELATED).filter(reference=args["reference"])
     return queryset.order_by("pk").values(*_CASE_NAMES)[:1]
 
 
@@ -308,20 +306,19 @@ def _earlier(user: User, case: Case) -> tuple[list, list]:
     the card prints: reference, status, date, team, root cause), up to EARLIER_LIMIT + 1 each.
     Both statements compiled once per process (core.compiled) and built by core.lean; a case
     without an opening response is read by the ORM (`exclude(pk=None)` is another statement)."""
-    ids = visible_team_ids(user)
-    args = {"customer": case.customer_id, "case": case.pk}
-    if ids is not None:
-        args["teams"] = tuple(sorted(ids)) or (0,)  # no team: `IN (0)` matches none, as `IN ()` would
+    args = {"customer": case.customer_id, "case": case.pk, **selectors.seen_teams(user)}
+    if args.get("teams") == ():
+        args["teams"] = (0,)  # no team: `IN (0)` matches none, as `IN ()` would
     if case.response_id is None:
         responses = list(_earlier_responses_query({**args, "response": None}))
     else:
         using = router.db_for_read(SurveyResponse)
-        key = ("case_page.earlier_responses", ids is None, len(args.get("teams", ())))
+        key = ("case_page.earlier_responses", *selectors.seen_teams_key(args))
         rows = compiled_values(key, lambda a: _earlier_responses_query(a).values(*_EARLIER_RESPONSE_NAMES),
                                {**args, "response": case.response_id}, using=using)
         responses = lean_instances(SurveyResponse, rows, _EARLIER_RESPONSE_NAMES, using=using)
     using = router.db_for_read(Case)
-    key = ("case_page.earlier_cases", ids is None, len(args.get("teams", ())))
+    key = ("case_page.earlier_cases", *selectors.seen_teams_key(args))
     rows = compiled_values(key, lambda a: _earlier_cases_query(a).values(*_EARLIER_CASE_NAMES), args, using=using)
     return responses, lean_instances(Case, rows, _EARLIER_CASE_NAMES, using=using)
 
@@ -332,24 +329,15 @@ _EARLIER_RESPONSE_NAMES = select_related_names(SurveyResponse, ("survey",))
 _EARLIER_CASE_NAMES = ("id", "team_id", "root_cause_id", *EARLIER_CASE_FIELDS)
 
 
-def _person(args: dict) -> User:
-    """Whom a compiled statement is built for: every team, or the teams in `args`."""
-    sees_all = "teams" not in args
-    person = User(pk=0, role=Role.ADMIN if sees_all else Role.AGENT, is_active=True)
-    if not sees_all:
-        person._visible_team_ids = set(args["teams"])
-    return person
-
-
 def _earlier_responses_query(args: dict):
     linked = Q(pk__in=CaseResponse.objects.filter(case_id=args["case"]).values("response_id"))
     responses = SurveyResponse.objects.filter(customer_id=args["customer"]).exclude(pk=args["response"])
-    responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, _person(args)).values("pk")))
+    responses = responses.filter(linked | Q(pk__in=scope_by_team(responses, selectors.stand_in(args)).values("pk")))
     return responses.select_related("survey").order_by("-answered_at")[: EARLIER_LIMIT + 1]
 
 
 def _earlier_cases_query(args: dict):
-    return (selectors.case_list_for_user(_person(args)).filter(customer_id=args["customer"]).exclude(pk=args["case"])
+    return (selectors.case_list_for_user(selectors.stand_in(args)).filter(customer_id=args["customer"]).exclude(pk=args["case"])
             .select_related(None).order_by("-created_at")[: EARLIER_LIMIT + 1])
 
 

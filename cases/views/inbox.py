@@ -16,7 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role, Team, User, visible_team_ids
+from accounts.models import Team, User
 from cases import keyset, selectors
 from cases.bulk import BulkResult, TeamMove, bulk_apply, describe_moves, team_moves
 from cases.columns import COLUMNS, OPTIONAL, ColumnChoice, canonical, choose_columns
@@ -119,28 +119,22 @@ def first_page(user, params: QueryDict, view: str, size: int, now) -> keyset.Pag
     if (any(key not in FIRST_PAGE_PARAMS for key in params) or (sort and sort not in SORTS)
             or len(params.getlist("view")) > 1 or len(params.getlist("sort")) > 1):
         return None
-    ids = visible_team_ids(user)
-    if ids is not None and not ids:
+    seen = selectors.seen_teams(user)
+    if seen.get("teams") == ():
         return None  # sees no team: the list is empty, and quick to find so
-    args = {"user": user.pk, "now": now}
-    if ids is not None:
-        args["teams"] = tuple(sorted(ids))
-    key = ("inbox.first_page", view, sort, size, ids is None, None if ids is None else len(ids))
-    rows = compiled_values(key, _first_page_builder(view, sort, size, ids is None), args,
-                           using=router.db_for_read(Case))
+    args = {"user": user.pk, "now": now, **seen}
+    key = ("inbox.first_page", view, sort, size, *selectors.seen_teams_key(seen))
+    rows = compiled_values(key, _first_page_builder(view, sort, size), args, using=router.db_for_read(Case))
     return keyset.page_of(rows, size)
 
 
-def _first_page_builder(view: str, sort: str, size: int, sees_all: bool):
+def _first_page_builder(view: str, sort: str, size: int):
     def build(args: dict):
-        person = User(pk=args["user"], role=Role.ADMIN if sees_all else Role.AGENT, is_active=True)
-        if not sees_all:
-            person._visible_team_ids = set(args["teams"])
         params = QueryDict(mutable=True)
         params["view"] = view
         if sort:
             params["sort"] = sort
-        filterset = inbox_filterset(person, params, now=args["now"])
+        filterset = inbox_filterset(selectors.stand_in(args, pk=args["user"]), params, now=args["now"])
         return keyset.first_page_query(row_queryset(filterset), size)
 
     return build
