@@ -252,7 +252,7 @@ def test_the_reports_by_location_read_only_indexed_columns(north):
     assert read["cases_case"] <= covering["cases_case"], read
 
 
-def test_coverage_from_the_score_rollup_equals_a_direct_query(personas):
+def test_low_scores_and_coverage_from_the_score_rollup_equal_a_direct_query(personas):
     """The low scores and their coverage by team, touchpoint, week and month are sums of the daily
     score rollup (surveys.ScoreRollup's low and low_covered, surveys 0024) for an admin of every team
     and for a manager: each row equals a direct count of the responses, after a case is opened from
