@@ -15,6 +15,7 @@ from cases.models import (
     Notification,
     NotificationKind,
 )
+from cases.selectors import clock_sql
 from cases.services.flow import (
     Kind,
     Status,
@@ -93,9 +94,16 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
     Each step is a claim, then INSERT ... SELECT statements reading the claimed rows (the
     events, the notifications): the work stays in the database whatever the volume. On
     PostgreSQL a step is one statement (data-modifying CTEs); SQLite has none, so there the
-    claimed rows go into a temporary table the same INSERTs read (see _step)."""
+    claimed rows go into a temporary table the same INSERTs read (see _step).
+
+    What "overdue" and "due soon" mean is the one rule the inbox, its counts and the reports use
+    (cases.models.case.clocks_out_q and clocks_due_by_q, compiled once per database by
+    cases.selectors.clock_sql), not a second copy written here."""
     now = _now(now)
     t = _tables()
+    out_sql, _n, due_by_sql, _m = clock_sql(connection)
+    clocks_out = out_sql.replace("%s", "%(now)s")  # compiled with the moment as its only parameter
+    due_by = due_by_sql.replace("%s", "%(horizon)s")
     params = {"now": _dt(now), "period": now.isoformat(), "closed": Status.CLOSED, "horizon": _dt(now + DUE_SOON)}
     result = SweepResult(overdue=0, due_soon=0, escalated=0, priority_raised=0, notifications=0)
     count = "SELECT count(*) FROM claimed"
@@ -108,8 +116,7 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
     overdue_teams, queued = _step(
         claim=f"""
         UPDATE {t['case']} SET overdue_at = %(now)s, escalation_level = 1, escalated_at = %(now)s
-        WHERE status <> %(closed)s AND overdue_at IS NULL
-          AND (resolution_due < %(now)s OR (first_contacted_at IS NULL AND first_contact_due < %(now)s))
+        WHERE status <> %(closed)s AND overdue_at IS NULL AND {clocks_out}
         RETURNING id, team_id, assignee_id, reference,
                   (first_contacted_at IS NULL AND first_contact_due < %(now)s) AS first_missed""",
         events="""
@@ -129,8 +136,7 @@ def cases_sweep_sla(*, now: dt.datetime | None = None) -> SweepResult:
         claim=f"""
         UPDATE {t['case']} SET due_soon_notified_at = %(now)s
         WHERE status <> %(closed)s AND due_soon_notified_at IS NULL AND overdue_at IS NULL
-          AND resolution_due >= %(now)s AND (first_contacted_at IS NOT NULL OR first_contact_due >= %(now)s)
-          AND (resolution_due <= %(horizon)s OR (first_contacted_at IS NULL AND first_contact_due <= %(horizon)s))
+          AND NOT {clocks_out} AND {due_by}
         RETURNING id, team_id, assignee_id, reference, false""",
         events="SELECT id, 'due_soon', NULL, '', '', '', '{}', 0, %(now)s FROM claimed",
         notices=[_queue_sql(t, NotificationKind.DUE_SOON, _people_source(t, NotificationKind.DUE_SOON, people))],

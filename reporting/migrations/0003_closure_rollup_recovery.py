@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('reporting', '0002_closed_cases_with_prevention_index'),
+        ('cases', '0021_report_fields_per_case'),
     ]
 
     operations = [

@@ -28,6 +28,7 @@ class Migration(migrations.Migration):
         ('outcomes', '0004_event_customer_index_covers_amount'),
         ('customers', '0003_churn_risk'),
         ('followup', '0002_skip_reason_policy'),
+        ('cases', '0028_case_response_answered_at'),  # followups.rebuild reads the case's answer time
     ]
 
     operations = [

@@ -154,3 +154,39 @@ def test_a_sweep_batches_several_cases_into_one_message_per_recipient(personas):
         ("in_app", f"user:{personas.bob.pk}", None), ("in_app", f"user:{personas.mia.pk}", 3),
         ("slack", "http://127.0.0.1:9/slack", 3)])
     assert CaseEvent.objects.filter(kind="overdue").count() == 3
+
+
+def test_the_sweep_records_exactly_what_the_inbox_calls_overdue_and_due_soon(personas):
+    """One rule (cases.models.case.clocks_out_q): at the same moment, the cases the sweep records
+    overdue are those Case.objects.overdue() lists, and its due-soon ones those due_soon() lists,
+    at the edges too (a due time equal to the moment is not yet out; first contact made stops
+    that clock)."""
+    now = timezone.now().replace(microsecond=0)
+    hour = dt.timedelta(hours=1)
+    shapes = {
+        "resolution passed": (now + hour, now - hour, False),
+        "resolution due this instant": (now + hour, now, False),
+        "first contact missed": (now - hour, now + 5 * hour, False),
+        "first contact missed but made": (now - hour, now + 5 * hour, True),
+        "first contact due this instant": (now, now + 5 * hour, False),
+        "first contact soon": (now + hour, now + 9 * hour, False),
+        "resolution soon": (now + 9 * hour, now + hour, True),
+        "far off": (now + 30 * hour, now + 60 * hour, False),
+    }
+    cases = {}
+    for name, (first_due, resolution_due, contacted) in shapes.items():
+        case = open_case()
+        Case.objects.filter(pk=case.pk).update(first_contact_due=first_due, resolution_due=resolution_due,
+                                               first_contacted_at=now - 2 * hour if contacted else None)
+        cases[case.pk] = name
+    overdue = sorted(cases[pk] for pk in Case.objects.overdue(now=now).values_list("pk", flat=True))
+    soon = sorted(cases[pk] for pk in Case.objects.due_soon(now=now).values_list("pk", flat=True))
+    assert overdue == ["first contact missed", "resolution passed"]
+    assert soon == ["first contact due this instant", "first contact soon", "resolution due this instant",
+                    "resolution soon"]
+
+    result = cases_sweep_sla(now=now)
+
+    assert sorted(cases[pk] for pk in Case.objects.filter(overdue_at=now).values_list("pk", flat=True)) == overdue
+    assert sorted(cases[pk] for pk in Case.objects.filter(due_soon_notified_at=now).values_list("pk", flat=True)) == soon
+    assert (result["overdue"], result["due_soon"]) == (2, 4)
