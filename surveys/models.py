@@ -480,6 +480,10 @@ class ScoreRollup(ScoreCounts):
     commented = models.BigIntegerField(default=0)  # with a comment
     sentiment_n = models.BigIntegerField(default=0)  # with a sentiment
     sentiment_sum = models.FloatField(default=0.0)
+    # The KPI page's low scores and those a case covers (reporting.selectors.scoring.low_score_q,
+    # covered_q; not in reporting.ScoreTotal).
+    low = models.BigIntegerField(default=0)
+    low_covered = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [

@@ -127,7 +127,17 @@ def _values(p: str) -> dict[str, str]:
         "commented": flag_sql(f"{p}comment <> ''"),
         "sentiment_n": flag_sql(f"{p}sentiment IS NOT NULL"),
         "sentiment_sum": f"COALESCE({p}sentiment, 0.0)",
+        # The KPI page's low scores and their coverage (reporting.selectors.scoring.low_score_q and
+        # covered_q: NPS 0-6, CSAT in the two lowest points of its scale, or an alert that opens a case;
+        # covered when a case is linked to the response, SurveyResponse.case_linked).
+        "low": flag_sql(_low(p)),
+        "low_covered": flag_sql(f"({_low(p)}) AND {p}case_linked"),
     }
+
+
+def _low(p: str) -> str:
+    return (f"{p}nps <= {DETRACTOR_AT_MOST} OR {p}csat <= COALESCE({p}csat_scale_min, 1) + 1"
+            f" OR {p}case_alert")
 
 
 COUNTS = (
@@ -146,9 +156,13 @@ COUNTS = (
     "index_sum",
 )
 # The score rollup's own counts and columns besides the score counts it shares with
-# reporting.score_totals (whose triggers read neither).
-ROLLUP_COUNTS = (*COUNTS, "commented", "sentiment_n", "sentiment_sum")
-ROLLUP_READ_COLUMNS = (*READ_COLUMNS, "comment", "sentiment")
+# reporting.score_totals (whose triggers read neither): the themes page's comments and sentiment
+# (surveys 0021), the KPI page's low scores and coverage (surveys 0024; the flags case_alert and
+# case_linked are written by reporting.coverage's triggers, an UPDATE this rollup's trigger sees).
+ROLLUP_COUNTS_0021 = (*COUNTS, "commented", "sentiment_n", "sentiment_sum")
+ROLLUP_READ_COLUMNS_0021 = (*READ_COLUMNS, "comment", "sentiment")
+ROLLUP_COUNTS = (*ROLLUP_COUNTS_0021, "low", "low_covered")
+ROLLUP_READ_COLUMNS = (*ROLLUP_READ_COLUMNS_0021, "case_alert", "case_linked")
 COLUMNS = (*KEY, *ROLLUP_COUNTS)
 
 
@@ -229,11 +243,12 @@ def _folded(
     )
 
 
-def rebuild() -> int:
+def rebuild(counts: tuple[str, ...] = ROLLUP_COUNTS, read_columns: tuple[str, ...] = ROLLUP_READ_COLUMNS) -> int:
     """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the responses
-    (core.rollup_triggers.rebuild). Returns the rows written."""
-    return rollup_triggers.rebuild(TABLE, COLUMNS, (RESPONSES,), trigger_sql(),
-                                   aggregate_select(_signed(1, "r", f"{RESPONSES} r"), KEY, ROLLUP_COUNTS),
+    (core.rollup_triggers.rebuild). Returns the rows written. `counts` and `read_columns` as in
+    trigger_sql (a migration before the last column was added rebuilds the columns it has)."""
+    return rollup_triggers.rebuild(TABLE, (*KEY, *counts), (RESPONSES,), trigger_sql(counts, read_columns),
+                                   aggregate_select(_signed(1, "r", f"{RESPONSES} r"), KEY, counts),
                                    "team_id, day")  # a team's days side by side on disk
 
 

@@ -22,6 +22,10 @@ REBUILDS = [
     ("reporting", "0003_closure_rollup_recovery"),
     ("reporting", "0007_answer_follow_ups"),
     ("reporting", "0009_theme_rollup"),
+    # These two recreate the score rollup's triggers (and 0021 rebuilds it) with the columns it had
+    # then (surveys.rollups.ROLLUP_COUNTS_0021): surveys 0024 added two.
+    ("surveys", "0021_score_rollup_comments_and_sentiment"),
+    ("reporting", "0010_triggers_replan_large_updates"),
 ]
 
 

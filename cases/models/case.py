@@ -243,10 +243,14 @@ class Case(models.Model):
             # cases opened in a period (an admin's journey map) in an index-only range read; the
             # plain creation index it replaces (migration 0024) served the same orders and ranges.
             # With the opening response (cases 0030): an organisation-wide action plan's cases of a
-            # side matched to its themes' tags by response, index-only too.
+            # side matched to its themes' tags by response, index-only too. With what the KPI page
+            # sums (cases 0033, as cases_case_team_created): an admin's KPIs of every team, index-only.
             models.Index(fields=["created_at"], name="cases_case_created",
                          include=["status", "response_touchpoint", "response_survey_id", "response_source_id",
-                                  "response"]),
+                                  "response", "team", "closed_at", "root_cause", "reopen_count",
+                                  "first_contacted_at", "first_contact_due", "resolution_due", "value_at_risk",
+                                  "first_contact_business_seconds", "close_business_seconds", "response_location",
+                                  "id"]),
             # Every team's cases closed in a period (an admin's journey map: counts, medians, causes).
             models.Index(fields=["-closed_at"], name="cases_case_closed_at", condition=Q(status="closed"),
                          include=["team", *CLOSED_COVER]),

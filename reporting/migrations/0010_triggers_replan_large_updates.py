@@ -16,7 +16,10 @@ def replace_functions(apps, schema_editor):
     from surveys import rollups as scores
 
     with schema_editor.connection.cursor() as cursor:
-        for module in (scores, score_totals, closures, theme_rollup, coverage, followups):
+        # The score rollup's columns as they are here (surveys 0021's; surveys 0024 adds two).
+        for statement in scores.trigger_sql(scores.ROLLUP_COUNTS_0021, scores.ROLLUP_READ_COLUMNS_0021):
+            cursor.execute(statement)
+        for module in (score_totals, closures, theme_rollup, coverage, followups):
             for statement in module.trigger_sql():
                 cursor.execute(statement)
 

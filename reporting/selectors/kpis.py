@@ -21,10 +21,12 @@ from reporting.selectors.common import (
     date_params,
     inbox_url,
     percentile,
+    rollup_rows,
     team_names_by_id,
 )
 from reporting.selectors.scoring import covered_q, low_score_q
 from reporting.tables import Column, Table, one_decimal, pct
+from surveys.models import ScoreRollup
 
 
 KPI_DIMENSIONS = {
@@ -195,6 +197,37 @@ def kpi_figures(c: dict, cov: dict, d: dict) -> dict:
     }
 
 
+# The score rollup's key for each grouping it can give (not location: not in its key).
+ROLLUP_DIMENSIONS = {"team": F("team_id"), "touchpoint": F("touchpoint"), "week": TruncWeek("day"),
+                     "month": TruncMonth("day")}
+
+
+def _coverage(filters: ReportFilters, by: str, response_dim) -> dict:
+    """Low scores and those a case covers, per group: sums of the daily score rollup's counts
+    (surveys.ScoreRollup's low and low_covered, kept by its triggers) when the filters and the
+    grouping are ones it is keyed by, else counted from the period's responses (index-only, in
+    the covering score index). The same figures either way (tests/reporting/test_kpis.py)."""
+    rows = rollup_rows(filters, ScoreRollup.objects) if by in ROLLUP_DIMENSIONS else None
+    if rows is None:
+        return {
+            r["dim"]: r
+            for r in filters.responses()
+            .order_by()
+            .annotate(dim=response_dim)
+            .filter(low_score_q())
+            .values("dim")
+            .annotate(low=Count("pk"), covered=Count("pk", filter=covered_q()))
+        }
+    coverage = {}
+    for r in (rows.annotate(dim=ROLLUP_DIMENSIONS[by]).values("dim")
+              .annotate(low_total=Sum("low"), covered_total=Sum("low_covered")).filter(low_total__gt=0)):
+        key = r["dim"]
+        if by in ("week", "month"):  # the cases' key: the local midnight that starts the period
+            key = timezone.make_aware(dt.datetime.combine(key, dt.time.min))
+        coverage[key] = {"low": r["low_total"], "covered": r["covered_total"]}
+    return coverage
+
+
 def kpis(filters: ReportFilters, by: str = "team") -> Table:
     """Closed-loop KPIs per team, location, touchpoint, week or month, for cases created and low
     scores answered in the period (by customer segment: reporting.selectors.segments)."""
@@ -211,15 +244,7 @@ def kpis(filters: ReportFilters, by: str = "team") -> Table:
         for r in cases.values("dim").annotate(**(percentiles if in_sql else {}), **case_counts(filters.now))
     }
     durations = counts if in_sql else _durations_in_python(cases)
-    coverage = {
-        r["dim"]: r
-        for r in filters.responses()
-        .order_by()
-        .annotate(dim=response_dim)
-        .filter(low_score_q())
-        .values("dim")
-        .annotate(low=Count("pk"), covered=Count("pk", filter=covered_q()))
-    }
+    coverage = _coverage(filters, by, response_dim)
     keys = set(counts) | set(coverage)
     team_names = team_names_by_id(keys) if by == "team" else {}
     title = gettext("Closed-loop KPIs by %(group)s") % {"group": str(label).lower()}

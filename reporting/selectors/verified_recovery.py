@@ -25,7 +25,7 @@ def _checks(filters: ReportFilters, date_field: str):
     if filters.team_ids is not None:
         qs = qs.filter(team_id__in=filters.team_ids)
     if filters.survey_id:
-        qs = qs.filter(case__response__survey_id=filters.survey_id)
+        qs = qs.filter(case__response_survey_id=filters.survey_id)
     if filters.touchpoint:
         qs = qs.filter(touchpoint=filters.touchpoint)
     if filters.location:
@@ -62,7 +62,8 @@ VERIFIED_DESCRIPTION = _(
 SLICES = {
     "team": ("case__team_id", "team_id"),
     "root_cause": ("data__root_cause_id", "root_cause_id"),
-    "touchpoint": ("case__response__touchpoint", "touchpoint"),
+    # The case's copy of its opening response's touchpoint (cases.response_keys): no join to the responses.
+    "touchpoint": ("case__response_touchpoint", "touchpoint"),
 }
 
 

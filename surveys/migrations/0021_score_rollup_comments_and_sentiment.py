@@ -9,9 +9,10 @@ from django.db import migrations, models
 
 
 def build(apps, schema_editor):
+    """The columns of this migration (surveys 0024 adds two more and rebuilds again)."""
     from surveys import rollups
 
-    rollups.rebuild()
+    rollups.rebuild(rollups.ROLLUP_COUNTS_0021, rollups.ROLLUP_READ_COLUMNS_0021)
 
 
 def drop_triggers(apps, schema_editor):

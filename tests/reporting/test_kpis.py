@@ -250,3 +250,72 @@ def test_the_reports_by_location_read_only_indexed_columns(north):
     assert "location" in read["surveys_surveyresponse"] and "response_location" in read["cases_case"], read
     assert read["surveys_surveyresponse"] <= covering["surveys_surveyresponse"], read
     assert read["cases_case"] <= covering["cases_case"], read
+
+
+def test_low_scores_and_coverage_from_the_score_rollup_equal_a_direct_query(personas):
+    """The low scores and their coverage by team, touchpoint, week and month are sums of the daily
+    score rollup (surveys.ScoreRollup's low and low_covered, surveys 0024) for an admin of every team
+    and for a manager: each row equals a direct count of the responses, after a case is opened from
+    a low score, another attached, an alert raised, scores changed in bulk, a response moved to
+    another team and one deleted, after compaction and after a rebuild. The statement reads the
+    rollup, not the responses."""
+    from django.db import connection
+    from django.db.models import Count, F
+    from django.db.models.functions import TruncMonth, TruncWeek
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.selectors.kpis import KPI_DIMENSIONS, _coverage
+    from reporting.selectors.scoring import covered_q, low_score_q
+    from surveys import rollups
+    from surveys.models import SurveyResponse
+
+    north, south = personas.north, personas.south
+    made = []
+    for i, (team, nps, csat, touchpoint) in enumerate([
+        (north, 3, None, "Web"), (north, 9, None, "Web"), (south, None, 1, "Store"), (south, 6, 4, ""),
+        (None, 2, None, "Web"), (north, 7, 2, "Store"), (south, 10, 5, "Web"), (north, None, None, ""),
+    ] * 3):
+        made.append(b.response(team, at=START + dt.timedelta(days=3 * i, hours=i % 24), nps=nps, csat=csat,
+                               touchpoint=touchpoint, csat_scale=(1, 5)))
+    b.case(north, created=START + dt.timedelta(days=1), resp=made[0])
+    b.attach(b.case(south, created=START + dt.timedelta(days=2)), made[2])
+    b.open_case_alert(made[1])  # a promoter whose alert opens a case: low
+    b.case(north, created=START + dt.timedelta(days=4), resp=made[1])
+
+    dims = {"team": F("team_id"), "touchpoint": F("touchpoint"), "week": TruncWeek("answered_at"),
+            "month": TruncMonth("answered_at")}
+
+    def direct(filters, by):
+        rows = (filters.responses().order_by().annotate(dim=dims[by])
+                .filter(low_score_q()).values("dim").annotate(low=Count("pk"), covered=Count("pk", filter=covered_q())))
+        return {r["dim"]: (r["low"], r["covered"]) for r in rows}
+
+    def shown(filters, by):
+        with CaptureQueriesContext(connection) as queries:
+            got = _coverage(filters, by, KPI_DIMENSIONS[by][2])
+        assert [("surveys_scorerollup" in q["sql"], "surveys_surveyresponse" in q["sql"]) for q in queries] == [
+            (True, False)]
+        return {k: (v["low"], v["covered"]) for k, v in got.items()}
+
+    admin = ReportFilters(team_ids=None, start=START, end=END + dt.timedelta(days=60), now=NOW)
+    manager = ReportFilters(team_ids=frozenset({north.pk}), start=START, end=END, now=NOW)
+
+    def check():
+        for filters in (admin, manager):
+            for by in dims:
+                assert shown(filters, by) == direct(filters, by), (by, filters.team_ids)
+        row = {r["group"]: r for r in selectors.kpis(admin, "team").rows}[north.name]
+        low, covered = direct(admin, "team")[north.pk]
+        assert (row["low_scores"], row["coverage_pct"]) == (low, round(100.0 * covered / low, 1))
+
+    check()
+    assert direct(admin, "team")[north.pk][1] >= 2  # something covered, something not
+    b.attach(b.case(north, created=START + dt.timedelta(days=5)), made[5])
+    SurveyResponse.objects.filter(pk__in=[made[9].pk, made[17].pk]).update(nps=1)
+    SurveyResponse.objects.filter(pk=made[6].pk).update(team=north, touchpoint="Phone")
+    SurveyResponse.objects.filter(pk=made[23].pk).delete()
+    check()
+    rollups.compact()
+    check()
+    rollups.rebuild()
+    check()
