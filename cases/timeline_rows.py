@@ -127,10 +127,10 @@ def render_timeline(events) -> SafeString:
     context = (translation.get_language(), timezone.get_current_timezone_name())
     out = []
     for event in events:
-        key = _key(context, event)
         try:
+            key = _key(context, event)
             html = kept.get(key)
-        except TypeError:  # a value that does not hash: rendered as before
+        except (KeyError, TypeError):  # a column not loaded, or a value that does not hash: rendered as before
             out.append(_render([event]))
             continue
         if html is None:

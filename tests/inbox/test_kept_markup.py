@@ -180,6 +180,14 @@ def test_kept_timeline_entries_are_what_a_fresh_render_writes(personas):
     assert "&lt;b&gt;Called&lt;/b&gt;<br>twice" in html
 
 
+def test_events_not_read_whole_are_rendered_as_before(personas):
+    case = open_case(personas.north)
+    case = case_add_note(case_id=case.pk, by=personas.alice, note="deferred")
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor").defer("note").order_by("-created_at", "-id"))
+    assert str(timeline_rows.render_timeline(events)) == str(timeline_rows._render(events))
+    assert not timeline_rows._kept.get()  # nothing kept for a row whose columns were not all read
+
+
 def test_a_renamed_actor_shows_at_once_in_the_timeline(alice_client, personas):
     case = open_case(personas.north)
     case = case_claim(case_id=case.pk, by=personas.alice)
