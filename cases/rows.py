@@ -8,6 +8,12 @@ reading the case itself.
 
     inbox_rows(cases, now, columns) -> [InboxRow]
     render_rows(rows, columns) -> SafeString   # the table rows, jinja2/cases/inbox_rows.html
+    page_rows_html(values, names, now, columns, using) -> SafeString   # the same, rows remembered
+
+`page_rows_html` is what the inbox page uses: each row's markup is kept per process, keyed on
+everything it prints from (the row's values as the list query read them, the language, the
+zone, the columns, the case page's address), with the parts that change with the clock alone
+(the SLA level, icon and words, the age, the due moment) left as holes filled in on every view.
 
 `columns` (cases.columns.ColumnChoice) says which optional columns the table shows: a column
 nobody chose costs no formatting (dates, money), and none costs a query.
@@ -19,12 +25,20 @@ The rows are rendered with Jinja2 (the project's only Jinja2 template): Django's
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+import threading
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
+from operator import itemgetter
 from urllib.parse import quote
 
+from markupsafe import escape  # as Jinja2 escapes (Django's escape writes ' differently)
+
+from django.db.models import JSONField
 from django.template import engines
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -33,6 +47,8 @@ from cases.columns import DEFAULT_COLUMNS, ColumnChoice
 from cases.models import Case
 from cases.sla import PageWords, SlaState, humanize_duration, sla_state
 from core.l10n import iso, when
+from core.lean import lean_instances
+from core.process_cache import ProcessCache
 from surveys.vocabulary import ScoreDisplay, primary_score
 
 SLA_ICONS = {"overdue": "⚠", "due_soon": "◔", "ok": "✓", "closed": "■"}
@@ -148,3 +164,139 @@ def _row_words() -> dict[str, str]:
     `_()` in the template cost a gettext call (and a derived Jinja2 context) per row each."""
     return {"select": gettext("Select"), "no_score": gettext("no score"), "no_comment": gettext("No comment"),
             "unknown_customer": gettext("Unknown customer"), "unassigned": gettext("Unassigned")}
+
+
+# --- rows remembered per process -----------------------------------------------------------------
+#
+# A row's markup is a function of the values the list query read for it (the case's own columns,
+# its response, customer, team, assignee and alert rule: cases.views.inbox._row_fields), the
+# viewer's language and zone, the columns shown, the address prefix, and the clock. The key holds
+# all of them but the clock, whatever they are (no version to forget to bump: a renamed customer
+# or an erased one reads other values, so another key). What the clock alone changes is a hole in
+# the kept markup, worked out on every view: the SLA level (the row's class and the SLA cell), its
+# icon and words, the age, and the due moment (the clock that runs out next depends on the time).
+# Whether there is a due moment at all does not: only a closed case has none, and the status is
+# in the key.
+#
+# Memory: at most ROW_CACHE_SIZE rows per process, the oldest dropped first; an erasure
+# (privacy.services.customer_erase) empties every process's rows (forget_rows), so erased words
+# are never kept past the next check of the shared version (ROW_CACHE_CHECK seconds) even in
+# memory; they are never shown in any case, the key being the current values.
+
+ROW_CACHE_SIZE = 4096
+ROW_CACHE_CHECK = 2.0
+_HOLE = "\x00"
+_HOLES = {"level": f"{_HOLE}L{_HOLE}", "icon": f"{_HOLE}I{_HOLE}", "label": f"{_HOLE}S{_HOLE}",
+          "age": f"{_HOLE}A{_HOLE}", "due": f"{_HOLE}D{_HOLE}", "due_iso": f"{_HOLE}O{_HOLE}"}
+_SPLIT = re.compile(f"{_HOLE}([LISADO]){_HOLE}")
+_HASHABLE = (str, int, float, Decimal, dt.datetime, dt.date, type(None), bool)
+_store = ProcessCache("cases:inbox_rows:version", dict, check_seconds=lambda: ROW_CACHE_CHECK,
+                      what="inbox rows")
+_lock = threading.Lock()
+_MISSING = object()
+
+
+def forget_rows() -> None:
+    """Every process drops its kept rows (this one now, the others on their next check)."""
+    _store.changed()
+
+
+class _Clock:
+    """What sla_state reads of a case, from the row's values."""
+
+    __slots__ = ("status", "first_contacted_at", "first_contact_due", "resolution_due")
+
+    def __init__(self, row: dict):
+        self.status = row["status"]
+        self.first_contacted_at = row["first_contacted_at"]
+        self.first_contact_due = row["first_contact_due"]
+        self.resolution_due = row["resolution_due"]
+
+
+def _frozen(value):
+    return value if isinstance(value, _HASHABLE) else repr(value)
+
+
+@lru_cache(maxsize=16)
+def _getters(names: tuple[str, ...]):
+    """Two getters of a row's values: the names whose fields read hashable values, and those
+    whose fields read JSON (dicts, lists: kept in the key by their repr)."""
+    plain, json = [], []
+    for name in names:
+        model, *path, last = (Case, *name.split("__"))
+        for part in path:
+            model = model._meta.get_field(part).related_model
+        field = next((f for f in model._meta.concrete_fields if last in (f.name, f.attname)), None)
+        (json if isinstance(field, JSONField) else plain).append(name)
+    return _tuple_getter(plain), _tuple_getter(json)
+
+
+def _tuple_getter(names: list[str]):
+    if not names:
+        return lambda row: ()
+    getter = itemgetter(*names)
+    return getter if len(names) > 1 else (lambda row: (getter(row),))
+
+
+def _key(context: tuple, row: dict, getters) -> tuple:
+    """The row's key: its values as read (JSON by its repr; any other unhashable value too)."""
+    plain, json = getters
+    key = (context, plain(row), tuple(map(repr, json(row))))
+    try:
+        hash(key)
+    except TypeError:
+        key = (context, tuple(map(_frozen, plain(row))), key[2])
+    return key
+
+
+def _parts(row: dict, names: tuple[str, ...], now: dt.datetime, columns: ColumnChoice, using: str) -> tuple | None:
+    """The row's markup split at its holes: static text at even places, hole letters at odd.
+    None for a row whose own text holds the holes' mark (NUL: not in PostgreSQL's text, possible
+    in SQLite's), which is then rendered whole on every view."""
+    if any(isinstance(value, str) and _HOLE in value for value in row.values()):
+        return None
+    case = lean_instances(Case, [row], names, using=using)[0]
+    line = inbox_rows([case], now, columns)[0]
+    holes = {"sla": SlaState(_HOLES["label"], _HOLES["level"], line.sla.due), "sla_icon": _HOLES["icon"]}
+    if line.age:
+        holes["age"] = _HOLES["age"]
+    if line.due:
+        holes.update(due=_HOLES["due"], due_iso=_HOLES["due_iso"])
+    return tuple(_SPLIT.split(str(render_rows([replace(line, **holes)], columns))))
+
+
+def _whole(row: dict, names: tuple[str, ...], now: dt.datetime, columns: ColumnChoice, using: str) -> str:
+    return str(render_rows(inbox_rows(lean_instances(Case, [row], names, using=using), now, columns), columns))
+
+
+def page_rows_html(rows: list[dict], names, now: dt.datetime, columns: ColumnChoice = _DEFAULT,
+                   using: str = "default") -> SafeString:
+    """The page's <tr> rows, as render_rows(inbox_rows(...)) writes them for these values at
+    `now`, each row's markup kept per process (see above) and its clock holes filled in."""
+    names = tuple(names)
+    getters = _getters(names)
+    kept = _store.get()
+    context = (translation.get_language(), timezone.get_current_timezone_name(), columns.shown, get_script_prefix())
+    words = PageWords()
+    age, due = "age" in columns, "due" in columns
+    out = []
+    for row in rows:
+        key = _key(context, row, getters)
+        parts = kept.get(key, _MISSING)
+        if parts is _MISSING:
+            parts = _parts(row, names, now, columns, using)
+            with _lock:
+                if len(kept) >= ROW_CACHE_SIZE:
+                    kept.pop(next(iter(kept)), None)
+                kept[key] = parts
+        if parts is None:
+            out.append(_whole(row, names, now, columns, using))
+            continue
+        state = sla_state(_Clock(row), now=now, words=words)
+        live = {"L": state.level, "I": SLA_ICONS.get(state.level, "•"), "S": escape(state.label)}
+        if age:
+            live["A"] = escape(humanize_duration(now - row["created_at"], words))
+        if due and state.due is not None:
+            live.update(D=escape(when(state.due)), O=escape(iso(state.due)))
+        out.append("".join(part if index % 2 == 0 else live[part] for index, part in enumerate(parts)))
+    return mark_safe("".join(out))

@@ -9,13 +9,24 @@ Jinja2 template holds no text of its own to translate.
 
     timeline_items(events) -> [TimelineItem]
     render_timeline(events) -> SafeString        # the <li> of each event, newest first as given
+
+An entry's markup is kept per process (render_timeline): it is a function of the event's own
+columns, its actor's names, the viewer's language and zone, and nothing else (no clock: "Thu 3
+Dec, 14:05", never "2 h ago"), and all of them are its key, whatever they are: a renamed actor
+or an event rewritten by an erasure reads other values, so another key. At most
+TIMELINE_CACHE_SIZE entries a process, the oldest dropped first; an erasure empties every
+process's entries (forget_entries, privacy.services.customer_erase) within TIMELINE_CACHE_CHECK
+seconds.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
+from django.db.models import JSONField
 from django.template import engines
+from django.utils import timezone, translation
 from django.template.defaultfilters import filesizeformat, linebreaksbr
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -23,6 +34,7 @@ from django.utils.translation import gettext
 from cases.models import Case, CaseEvent
 from cases.timeline import describe_event, event_note
 from core.l10n import iso, when
+from core.process_cache import ProcessCache
 
 # The kinds' labels by value (get_kind_display() flattens and hashes the choices on every call).
 KIND_LABELS = dict(CaseEvent.Kind.choices)
@@ -81,7 +93,51 @@ def timeline_items(events) -> list[TimelineItem]:
     return items
 
 
-def render_timeline(events) -> SafeString:
-    """The <li> of each event (Jinja2 escapes every value: autoescape is on)."""
+def _render(events) -> SafeString:
     template = engines["jinja2"].get_template("cases/timeline_items.html")
     return mark_safe(template.render({"items": timeline_items(events)}))
+
+
+TIMELINE_CACHE_SIZE = 8192
+TIMELINE_CACHE_CHECK = 2.0
+_kept = ProcessCache("cases:timeline_entries:version", dict, check_seconds=lambda: TIMELINE_CACHE_CHECK,
+                     what="timeline entries")
+_lock = threading.Lock()
+# The event's columns, JSON ones (data) by their repr; then the actor's names (case_events reads them).
+_ATTNAMES = tuple(field.attname for field in CaseEvent._meta.concrete_fields if not isinstance(field, JSONField))
+_JSON_ATTNAMES = tuple(field.attname for field in CaseEvent._meta.concrete_fields if isinstance(field, JSONField))
+
+
+def forget_entries() -> None:
+    """Every process drops its kept entries (this one now, the others on their next check)."""
+    _kept.changed()
+
+
+def _key(context: tuple, event) -> tuple:
+    values = event.__dict__
+    actor = event.actor if event.actor_id else None
+    return (context, tuple(values[name] for name in _ATTNAMES), tuple(repr(values[name]) for name in _JSON_ATTNAMES),
+            (actor.first_name, actor.last_name, actor.username) if actor is not None else None)
+
+
+def render_timeline(events) -> SafeString:
+    """The <li> of each event (Jinja2 escapes every value: autoescape is on), each entry's
+    markup kept per process (above)."""
+    kept = _kept.get()
+    context = (translation.get_language(), timezone.get_current_timezone_name())
+    out = []
+    for event in events:
+        try:
+            key = _key(context, event)
+            html = kept.get(key)
+        except (KeyError, TypeError):  # a column not loaded, or a value that does not hash: rendered as before
+            out.append(_render([event]))
+            continue
+        if html is None:
+            html = str(_render([event]))
+            with _lock:
+                if len(kept) >= TIMELINE_CACHE_SIZE:
+                    kept.pop(next(iter(kept)), None)
+                kept[key] = html
+        out.append(html)
+    return mark_safe("".join(out))

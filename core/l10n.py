@@ -14,7 +14,9 @@ A template library that every Django template has without {% load %} (TEMPLATES 
     <time datetime="{{ moment|iso }}">     2026-12-04T09:30:00+00:00 (UTC, for machines)
 
 and the Jinja2 environment (jinja2.ext.i18n with Django's gettext installed, the same filters).
-Imports no app."""
+
+Importing it also makes each language's catalogue remember its answers (remember_translations):
+every template engine loads this library, so every page has it. Imports no app."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from functools import lru_cache
 from django import template
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+from django.utils.translation import trans_real
 from django.utils.translation import (
     get_language,
     gettext,
@@ -33,6 +36,53 @@ from django.utils.translation import (
 )
 
 register = template.Library()
+
+# --- catalogues that remember -----------------------------------------------------------------
+#
+# Each gettext asks the language's DjangoTranslation, which looks the message up in every merged
+# catalogue (one per app with a locale/) and then its fallback's, twice over (singular, then
+# plural form): an English page misses in all of them. A case page says about 200 words a view,
+# an inbox page about 100 (bench/page_cpu.py: a tenth of the case page's calls). The answer for a
+# message is the same for as long as the translation object lives, so each object keeps its
+# answers (at most TRANSLATION_MEMO a language: a message built from data, never a literal, is
+# looked up as before once that many are kept); a catalogue or fallback added later (Django adds
+# them while it builds the object) empties it, and a new object (settings or .mo files changed in
+# development) starts empty.
+
+TRANSLATION_MEMO = 4096
+
+
+def remember_translations() -> None:
+    """Installs the remembering gettext on Django's translation class (once)."""
+    cls = trans_real.DjangoTranslation
+    if getattr(cls, "_remembers", False):
+        return
+    looked_up, merge, add_fallback = cls.gettext, cls.merge, cls.add_fallback
+
+    def gettext(self, message):
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = self.__dict__["_memo"] = {}
+        try:
+            return memo[message]
+        except KeyError:
+            answer = looked_up(self, message)
+            if len(memo) < TRANSLATION_MEMO:
+                memo[message] = answer
+            return answer
+
+    def merged(self, other):
+        self.__dict__.pop("_memo", None)
+        return merge(self, other)
+
+    def fallback_added(self, fallback):
+        self.__dict__.pop("_memo", None)
+        return add_fallback(self, fallback)
+
+    cls.gettext, cls.merge, cls.add_fallback, cls._remembers = gettext, merged, fallback_added, True
+
+
+remember_translations()
 
 
 def zone_name(value: dt.datetime) -> str:

@@ -17,8 +17,10 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import AuditEvent, AuditTarget, audit_record
 from cases.models import Case
+from cases.rows import forget_rows
 from cases.services import cases_erase_free_text
 from cases.timeline import event_note
+from cases.timeline_rows import forget_entries
 from followup.models import Recognition, Verification
 from customers.services import identities_erase
 from followup.services import followup_erase_customer
@@ -244,4 +246,9 @@ def customer_erase(*, customer_id: int, by=None, via: str = PrivacyLog.Via.COMMA
         email="", name="", phone="", external_id=None, attributes={}, contact_opt_out=True, erased_at=now, updated_at=now
     )
     _audit(action=PrivacyLog.Action.ERASE, customer_id=customer.pk, by=by, via=via, reason=reason, summary=summary)
+    # Inbox rows and timeline entries kept per process (cases.rows, cases.timeline_rows) are keyed
+    # on the values they print, so the erased ones are never shown again; every process also
+    # drops what it kept, so the erased words do not stay in its memory either.
+    forget_rows()
+    forget_entries()
     return summary

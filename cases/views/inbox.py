@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,11 +29,10 @@ from cases.forms import (
 )
 from cases.models import Case
 from cases.ordering import SORT_CHOICES, SORTS
-from cases.rows import inbox_rows, render_rows
+from cases.rows import page_rows_html
 from cases.saved_views.services import saved_views_for
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from core.compiled import compiled_values
-from core.lean import lean_instances
 from core.widgets import remember_choice_widget
 from core.scopes import response_scope_choices
 from surveys.models import Survey
@@ -89,9 +90,10 @@ CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions", "overdue_at
 # --- inbox ----------------------------------------------------------------------------------
 
 
-def _row_fields() -> list[str]:
+@cache
+def _row_fields() -> tuple[str, ...]:
     own = [field.attname for field in Case._meta.concrete_fields if field.name not in CASE_UNREAD]
-    return [*own, "alert__rule", *ROW_RELATED_FIELDS]
+    return (*own, "alert__rule", *ROW_RELATED_FIELDS)
 
 
 def row_queryset(filterset):
@@ -169,7 +171,6 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         # sort it knows (so valid), a size and columns, so the search box is empty and the form
         # would have no errors.
         filterset = None
-    page.rows = lean_instances(Case, page.rows, _row_fields(), using=router.db_for_read(Case))
     columns = choose_columns(params)
     counts = selectors.inbox_counts(request.user, now)
     filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
@@ -194,7 +195,8 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "filters_active": filters_active,
         "show_filters": show_filters,
         "page": page,
-        "rows_html": render_rows(inbox_rows(page.rows, now, columns), columns),
+        # The rows' values as read (page.rows: dicts), their markup kept per row (cases.rows).
+        "rows_html": page_rows_html(page.rows, _row_fields(), now, columns, using=router.db_for_read(Case)),
         "size": size,
         "page_sizes": PAGE_SIZES,
         "now": now,

@@ -206,3 +206,24 @@ def test_the_django_admin_signs_in_through_the_products_sign_in_page(client, per
     assert "_auth_user_id" not in client.session, "the admin's own form signs nobody in"
     client.force_login(personas.mia)
     assert client.get("/admin/login/").status_code == 200, "signed in, not staff: the admin's own answer"
+
+
+def test_the_gates_device_check_is_the_orms_for_each_person(personas, time_machine):
+    """second_factor_needed reads its statement compiled once per process (core.compiled): the
+    same answer as the ORM's exists() for each person, an unconfirmed device not counted, and
+    another person's device never counted for this one."""
+    from accounts.two_factor.services import second_factor_needed
+
+    def orm(user) -> bool:
+        return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+    for user in (personas.alice, personas.bob):
+        assert second_factor_needed(user) is None and not orm(user)
+    unconfirmed = TOTPDevice.objects.create(user=personas.bob, name="half set up", confirmed=False)
+    assert second_factor_needed(personas.bob) is None and not orm(personas.bob)
+    set_up_authenticator(personas.alice, time_machine)
+    assert second_factor_needed(personas.alice) == "code" and orm(personas.alice)
+    assert second_factor_needed(personas.bob) is None and not orm(personas.bob)
+    unconfirmed.confirmed = True
+    unconfirmed.save()
+    assert second_factor_needed(personas.bob) == "code" and orm(personas.bob)

@@ -126,4 +126,4 @@ def test_a_pareto_row_opens_the_closed_cases_of_its_period(client, seeded):
     today = timezone.localdate()
     period = f"Closed {(today - dt.timedelta(days=89)).isoformat()} to {today.isoformat()}"
     assert f'<h2 class="list-title">{period}' in inbox
-    assert all(c.status == Case.Status.CLOSED for c in client.get(url).context["page"].rows)
+    assert all(row["status"] == Case.Status.CLOSED for row in client.get(url).context["page"].rows)
