@@ -69,7 +69,8 @@ def flags_sql(answers_sql: str, answers_params: list, policy, conn, *, start=Non
     customers' answers in the policy period before. `start` and `end`, when the answers lie between
     them, bound what is read: cases open or closed since start minus the rest days (two index-only
     range reads of cases_case_contact_reach), earlier answers from start minus period_days (so the
-    monthly partitions prune). A rule switched off in the policy is left out."""
+    monthly partitions prune); without them, the cases and answers of the answers' customers are
+    read (their indexes by customer). A rule switched off in the policy is left out."""
     adapt = conn.ops.adapt_datetimefield_value
     group = "v.id, v.customer_id, v.team_id, v.answered_at"
     branches, params = [], []
@@ -82,7 +83,8 @@ def flags_sql(answers_sql: str, answers_params: list, policy, conn, *, start=Non
         rest_from, rest_params = _minus(conn, "v.answered_at", policy.days_after_close)
         rest_sql = f"c.closed_at < v.answered_at AND c.closed_at >= {rest_from}"
     if policy.open_case_blocks or policy.days_after_close:
-        cases, reach_params = f"(SELECT customer_id, created_at, closed_at, response_id FROM {CASES})", []
+        cases, reach_params = (f"(SELECT customer_id, created_at, closed_at, response_id FROM {CASES} "
+                               f"WHERE customer_id IN (SELECT customer_id FROM v))"), []
         if start:
             columns = "customer_id, created_at, closed_at, response_id"
             cases = (f"(SELECT {columns} FROM {CASES} WHERE closed_at IS NULL "
@@ -141,7 +143,7 @@ def _write(cursor, queryset, policy) -> int:
     """Write the rows of the answers `queryset` selects (every answer of some customers)."""
     sql, params = answers(queryset)
     cte, cte_params, select, select_params = flags_sql(sql, params, policy, connection)
-    cursor.execute(f"{cte} INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "
+    cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {cte} "  # the row count on SQLite too
                    f"SELECT b.id, b.customer_id, b.team_id, b.answered_at, b.open_case = 1, b.recently_closed = 1, "
                    f"b.frequency = 1 FROM ({select}) b", [*cte_params, *select_params])
     return cursor.rowcount
