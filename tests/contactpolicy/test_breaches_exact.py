@@ -307,3 +307,23 @@ def test_a_policy_change_reads_the_source_rows_until_the_rows_are_rebuilt(varied
     assert contact_breaches.fold_all() == changed.counts["any"]  # the beat rebuilds every row
     assert AnswerBreach.objects.count() == changed.counts["any"]
     _same_as_direct(filters)
+
+
+@pytest.mark.parametrize("stored", [False, True])
+@pytest.mark.parametrize("cut", [1, 3])
+def test_the_list_is_the_newest_and_the_counts_are_of_all(varied, monkeypatch, stored, cut):
+    """The statement counts every breaching answer and returns only the newest MAX_LIST_ROWS."""
+    from reporting.selectors import contact
+
+    personas, now = varied
+    ContactPolicy.objects.create(id=1)
+    _policy_cache.changed()
+    if stored:
+        contact_breaches.rebuild()
+    monkeypatch.setattr(contact, "MAX_LIST_ROWS", cut)
+    for who in ("north", "everyone"):
+        filters = _filters(personas, now, who, "no dates")
+        total, counts, newest = direct(filters, ContactPolicy.load())
+        found = breaches_found(filters)
+        assert (found.total, found.counts, found.newest) == (total, counts, newest[:cut])
+        assert counts["any"] > cut
