@@ -54,8 +54,8 @@ class Breaches:
 
 
 def breaches_found(filters: ReportFilters) -> Breaches:
-    """The period's answers against the policy, counted and the newest listed (one statement after
-    the check of which policy the stored rows are of): the stored rows of the period
+    """The period's answers against the policy, counted and the newest MAX_LIST_ROWS listed (one
+    statement after the check of which policy the stored rows are of): the stored rows of the period
     (reporting.contact_breaches), and the answers of the customers a write made stale computed from
     the source rows by the same statement that fills the rows; every answer computed so while the
     rows are of another policy than the current one."""
