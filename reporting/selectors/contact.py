@@ -53,12 +53,13 @@ class Breaches:
     newest: list[tuple[int, tuple[str, ...]]]
 
 
-def breaches_found(filters: ReportFilters) -> Breaches:
+def breaches_found(filters: ReportFilters, *, count_answers: bool = True) -> Breaches:
     """The period's answers against the policy, counted and the newest MAX_LIST_ROWS listed (one
     statement after the check of which policy the stored rows are of): the stored rows of the period
     (reporting.contact_breaches), and the answers of the customers a write made stale computed from
     the source rows by the same statement that fills the rows; every answer computed so while the
-    rows are of another policy than the current one."""
+    rows are of another policy than the current one. `count_answers=False` (the list, which does not
+    show it): the period's answers are not counted (total 0), 0.6 s of an admin's 2.4M at 10M."""
     policy = current_policy()
     conn = connections[router.db_for_read(SurveyResponse)]  # the replica for a report view
     with conn.cursor() as cursor:
@@ -97,11 +98,12 @@ def breaches_found(filters: ReportFilters) -> Breaches:
     # some 66,000 stored breaches at 10M).
     sql = (f"{cte}, f AS ({' UNION ALL '.join(parts)}) "
            f"SELECT 0, NULL, NULL, COALESCE(SUM(f.open_case), 0), COALESCE(SUM(f.recently_closed), 0), "
-           f"COALESCE(SUM(f.frequency), 0), COUNT(*), (SELECT COUNT(*) FROM ({all_sql}) t) FROM f "
+           f"COALESCE(SUM(f.frequency), 0), COUNT(*), {f'(SELECT COUNT(*) FROM ({all_sql}) t)' if count_answers else '0'} "
+           f"FROM f "
            f"UNION ALL SELECT 1, n.id, n.answered_at, n.open_case, n.recently_closed, n.frequency, 0, 0 FROM ("
            f"SELECT f.id, f.answered_at, f.open_case, f.recently_closed, f.frequency FROM f "
            f"ORDER BY f.answered_at DESC, f.id DESC LIMIT %s) n")
-    params += [*all_params, MAX_LIST_ROWS]
+    params += [*(all_params if count_answers else []), MAX_LIST_ROWS]
     keys = [key for key, on in (("open_case", policy.open_case_blocks), ("recently_closed", policy.days_after_close),
                                 ("frequency", policy.max_surveys)) if on]
     total, counts, found = 0, {}, []
@@ -159,7 +161,7 @@ def contact_breach_summary(filters: ReportFilters) -> Table:
 
 
 def contact_breaches(filters: ReportFilters) -> Table:
-    return _list_table(breaches_found(filters))
+    return _list_table(breaches_found(filters, count_answers=False))
 
 
 def contact_breach_tables(filters: ReportFilters) -> tuple[Table, Table]:
