@@ -294,9 +294,10 @@ def fill(n_responses: int) -> dict:
     fill_rollups = time.monotonic() - started - fill_customers - fill_responses - fill_cases - fill_fields
     extras_started = time.monotonic()
     fill_extras(n_responses, teams, users, manager, causes)
-    from reporting import theme_rollup
+    from reporting import contact_breaches, theme_rollup
 
     theme_rollup.rebuild()  # the theme tags were loaded with triggers off, as the responses
+    contact_breaches.rebuild()  # the answers and cases too
     fill_extras_seconds = time.monotonic() - extras_started
     # The past months' rows sit in the partitioned tables' default partitions after the load (the
     # migrations create this month's and the next months' only): the daily maintenance moves them

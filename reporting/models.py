@@ -217,6 +217,64 @@ class FollowUpStale(models.Model):
         return f"customer {self.customer_id}"
 
 
+class AnswerBreach(models.Model):
+    """An answer that broke a rule of the contact policy when it arrived, under the policy recorded
+    in BreachPolicy (reporting.contact_breaches explains how the rows are kept): the Contact
+    report's breach tables read these rows instead of joining every answer of the period to its
+    customer's cases and earlier answers. Only breaching answers have a row. No foreign keys: a
+    read model, rewritten per customer."""
+
+    response_id = models.BigIntegerField(primary_key=True)
+    customer_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(null=True)
+    answered_at = models.DateTimeField()
+    open_case = models.BooleanField()
+    recently_closed = models.BooleanField()
+    frequency = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            # The Contact report: a team's (or every team's) breaching answers of the period, covering.
+            models.Index(fields=["team_id", "answered_at"], name="reporting_breach_team_time",
+                         include=["response_id", "customer_id", "open_case", "recently_closed", "frequency"]),
+            models.Index(fields=["answered_at"], name="reporting_breach_time",
+                         include=["response_id", "customer_id", "team_id", "open_case", "recently_closed",
+                                  "frequency"]),
+            # reporting.contact_breaches: a customer's rows rewritten.
+            models.Index(fields=["customer_id"], name="reporting_breach_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"answer {self.response_id} of customer {self.customer_id}"
+
+
+class BreachStale(models.Model):
+    """A customer whose AnswerBreach rows a write made out of date (an answer or a case of theirs
+    inserted, deleted, moved or redated): inserted by the triggers of reporting.contact_breaches in
+    the writer's transaction, removed once the rows are recomputed. Until then the Contact report
+    computes the customer from the source rows."""
+
+    customer_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer_id"], name="reporting_breachstale_cust")]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}"
+
+
+class BreachPolicy(models.Model):
+    """The contact policy the AnswerBreach rows were computed under (one row, id 1): its rules in
+    a key (reporting.contact_breaches.policy_key). While it differs from the current policy's, the
+    Contact report computes every answer from the source rows, until the rows are rebuilt."""
+
+    key = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class ClosedCaseFollowUp(models.Model):
     """What one closed case with a root cause was followed by: the impact report's root-cause rows,
     stored (reporting.case_followups explains the columns; kept with AnswerFollowUp by the triggers

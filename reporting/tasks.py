@@ -10,12 +10,14 @@ def rollups_compact_task() -> dict:
     """Beat, every minute: fold the fresh deltas of the score, closure and theme rollups and of the
     score totals into one row per key (surveys.rollups, reporting.rollups, reporting.theme_rollup,
     reporting.score_totals), and
-    recompute the answers' follow-ups of the customers marked stale (reporting.followups).
-    Idempotent: with nothing fresh it does nothing."""
-    from reporting import followups
+    recompute the answers' follow-ups of the customers marked stale (reporting.followups) and
+    their breaches of the contact policy (reporting.contact_breaches; all of them again after a
+    change of the policy). Idempotent: with nothing fresh it does nothing."""
+    from reporting import contact_breaches, followups
     from reporting.rollup_set import rollups
 
-    return {**{key: module.compact() for key, _name, module in rollups()}, "followups": followups.fold_all()}
+    return {**{key: module.compact() for key, _name, module in rollups()}, "followups": followups.fold_all(),
+            "contact_breaches": contact_breaches.fold_all()}
 
 
 @shared_task(acks_late=True, ignore_result=True)

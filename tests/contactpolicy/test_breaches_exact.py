@@ -20,8 +20,16 @@ from contactpolicy.models import ContactPolicy
 from contactpolicy.services import _policy_cache
 from reporting.filters import ReportFilters
 from reporting.selectors.common import MAX_LIST_ROWS
-from reporting.selectors.contact import breaches_found, contact_breach_summary, contact_breach_tables, contact_breaches
-from surveys.models import SurveyResponse
+from reporting import contact_breaches
+from reporting.models import AnswerBreach, BreachStale
+from reporting.selectors.contact import (
+    Breaches,
+    breaches_found,
+    contact_breach_summary,
+    contact_breach_tables,
+)
+from reporting.selectors.contact import contact_breaches as contact_breach_list
+from surveys.models import Customer, SurveyResponse
 from tests.factories import CaseFactory, CustomerFactory, RootCauseFactory, SurveyFactory, SurveyResponseFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +159,7 @@ def test_the_breaches_equal_a_direct_computation(varied, policy, who, window):
     assert (found.total, found.counts, found.newest) == (total, counts, newest)
     # The summary and the list are both read from it, and agree with each other.
     summary = {str(row["rule"]): row["answers"] for row in contact_breach_summary(filters).rows}
-    listed = contact_breaches(filters).rows
+    listed = contact_breach_list(filters).rows
     assert summary["Any rule"] == len(listed) == counts["any"]
     page_summary, page_list = contact_breach_tables(filters)
     assert (page_summary.rows, page_list.rows) == (contact_breach_summary(filters).rows, listed)
@@ -175,20 +183,147 @@ def test_the_varied_data_breaks_every_rule_and_the_edges_fall_where_the_rules_sa
     }
 
 
-@pytest.mark.parametrize(("cut", "newest_days"), [(1, 45), (3, 45), (3, 7), (500, 45)])
-@pytest.mark.parametrize("who", ["north", "everyone"])
-def test_the_list_read_from_the_newest_days_first_is_the_whole_periods(varied, monkeypatch, cut, newest_days, who):
-    """The list report reads the newest days first and the whole period only when they hold fewer
-    breaches than it lists: the same rows either way (a short list and a long window here, so
-    both paths run on this data)."""
+def _same_as_direct(filters: ReportFilters) -> Breaches:
+    found = breaches_found(filters)
+    total, counts, newest = direct(filters, ContactPolicy.load())
+    assert (found.total, found.counts, found.newest) == (total, counts, newest)
+    return found
+
+
+def _filters(personas, now, who="north", window="90 days"):
+    start, end = {"90 days": (now - 90 * DAY, None), "50 to 30 days ago": (now - 50 * DAY, now - 30 * DAY),
+                  "no dates": (None, None)}[window]
+    return ReportFilters(team_ids=frozenset({personas.north.pk}) if who == "north" else None,
+                         start=start, end=end, now=now)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_the_stored_breaches_equal_a_direct_computation(varied, policy):
+    """Built under the policy (reporting.contact_breaches.rebuild), with no customer stale, the
+    report reads only the stored rows: the same figures."""
+    personas, now = varied
+    ContactPolicy.objects.create(id=1, **policy)
+    _policy_cache.changed()
+    contact_breaches.rebuild()
+    assert not BreachStale.objects.exists()
+    assert AnswerBreach.objects.exists() == any((ContactPolicy.load().max_surveys, ContactPolicy.load().open_case_blocks,
+                                                 ContactPolicy.load().days_after_close))
+    for who in ("north", "everyone"):
+        for window in ("90 days", "50 to 30 days ago", "no dates"):
+            _same_as_direct(_filters(personas, now, who, window))
+
+
+def _customer(name):
+    return Customer.objects.get(name=name)
+
+
+def _late_answer(personas, now):  # answered before the customer's others: the later ones count it
+    customer = _customer("period edge")
+    SurveyResponseFactory(source=SurveyResponse.objects.filter(customer=customer).first().source, customer=customer,
+                          team=personas.south, answered_at=now - 40 * DAY - 5 * DAY, external_id="late")
+
+
+def _answer_deleted(personas, now):
+    SurveyResponse.objects.filter(customer=_customer("period edge"), answered_at=now - 40 * DAY - 20 * DAY).delete()
+
+
+def _customers_merged(personas, now):  # what customers.services.merging does with the answers
+    SurveyResponse.objects.filter(customer=_customer("same moment")).update(customer=_customer("other teams count"))
+
+
+def _answer_redated(personas, now):  # into another month's partition
+    SurveyResponse.objects.filter(customer=_customer("other teams count"), answered_at=now - 40 * DAY).update(
+        answered_at=now - 80 * DAY)
+
+
+def _answer_moved_to_another_team(personas, now):
+    SurveyResponse.objects.filter(customer=_customer("open across")).update(team=personas.south)
+
+
+def _case_reopened(personas, now):
+    Case.objects.filter(customer=_customer("closed rest days before t")).update(closed_at=None,
+                                                                                 status=Case.Status.IN_PROGRESS)
+
+
+def _case_closed(personas, now):
+    Case.objects.filter(customer=_customer("open across")).update(closed_at=now - 40 * DAY - DAY)
+
+
+def _case_opened_in_the_past(personas, now):
+    customer = _customer("period edge")
+    CaseFactory(response=SurveyResponse.objects.filter(customer=customer).first(), customer=customer,
+                team=personas.north, created_at=now - 70 * DAY)
+
+
+def _case_deleted(personas, now):
+    Case.objects.filter(customer=_customer("open across")).delete()
+
+
+WRITES = [_late_answer, _answer_deleted, _customers_merged, _answer_redated, _answer_moved_to_another_team,
+          _case_reopened, _case_closed, _case_opened_in_the_past, _case_deleted]
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda write: write.__name__.strip("_"))
+@pytest.mark.parametrize("policy", [{}, {"max_surveys": 2, "period_days": 10, "days_after_close": 5}])
+def test_a_write_after_the_rows_were_stored_counts_at_once_and_after_the_fold(varied, write, policy):
+    """Each way an answer or a case changes marks its customers stale (the triggers): the report
+    computes them from the source rows at once, and the beat's fold stores what they give."""
+    personas, now = varied
+    ContactPolicy.objects.create(id=1, **policy)
+    _policy_cache.changed()
+    contact_breaches.rebuild()
+    views = [_filters(personas, now, who, "no dates") for who in ("north", "everyone")]
+    before = [breaches_found(filters) for filters in views]
+    write(personas, now)
+    assert BreachStale.objects.exists()
+    for who in ("north", "everyone"):
+        for window in ("90 days", "no dates"):
+            _same_as_direct(_filters(personas, now, who, window))
+    assert contact_breaches.fold_all() > 0
+    assert not BreachStale.objects.exists()
+    after = [breaches_found(filters) for filters in views]
+    for who in ("north", "everyone"):
+        for window in ("90 days", "no dates"):
+            _same_as_direct(_filters(personas, now, who, window))
+    stored = {row.response_id: tuple(key for key in ("open_case", "recently_closed", "frequency") if getattr(row, key))
+              for row in AnswerBreach.objects.all()}
+    assert stored == dict(after[1].newest)
+    assert after != before  # every write here changes what the report finds
+
+
+def test_a_policy_change_reads_the_source_rows_until_the_rows_are_rebuilt(varied):
+    personas, now = varied
+    filters = _filters(personas, now, "everyone", "no dates")
+    ContactPolicy.objects.create(id=1)
+    _policy_cache.changed()
+    contact_breaches.rebuild()
+    stored_before = AnswerBreach.objects.count()
+    _same_as_direct(filters)
+    ContactPolicy.objects.filter(id=1).update(max_surveys=1, period_days=60, days_after_close=30)
+    _policy_cache.changed()
+    changed = _same_as_direct(filters)  # the stored rows are of the old policy: not read
+    assert changed.counts["any"] != stored_before
+    assert contact_breaches.fold() == 0  # a fold does not mix policies
+    assert contact_breaches.fold_all() == changed.counts["any"]  # the beat rebuilds every row
+    assert AnswerBreach.objects.count() == changed.counts["any"]
+    _same_as_direct(filters)
+
+
+@pytest.mark.parametrize("stored", [False, True])
+@pytest.mark.parametrize("cut", [1, 3])
+def test_the_list_is_the_newest_and_the_counts_are_of_all(varied, monkeypatch, stored, cut):
+    """The statement counts every breaching answer and returns only the newest MAX_LIST_ROWS."""
     from reporting.selectors import contact
 
     personas, now = varied
+    ContactPolicy.objects.create(id=1)
     _policy_cache.changed()
+    if stored:
+        contact_breaches.rebuild()
     monkeypatch.setattr(contact, "MAX_LIST_ROWS", cut)
-    monkeypatch.setattr(contact, "NEWEST_FIRST", dt.timedelta(days=newest_days))
-    filters = ReportFilters(team_ids=frozenset({personas.north.pk}) if who == "north" else None,
-                            start=now - 90 * DAY, now=now)
-    whole = breaches_found(filters)
-    assert len(whole.newest) == min(cut, whole.counts["any"])
-    assert contact_breaches(filters).rows == contact._list_table(whole).rows
+    for who in ("north", "everyone"):
+        filters = _filters(personas, now, who, "no dates")
+        total, counts, newest = direct(filters, ContactPolicy.load())
+        found = breaches_found(filters)
+        assert (found.total, found.counts, found.newest) == (total, counts, newest[:cut])
+        assert counts["any"] > cut

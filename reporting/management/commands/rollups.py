@@ -10,7 +10,8 @@ run it after changing TIME_ZONE or after loading rows with the triggers disabled
 the responses' case flags the KPI page counts (reporting.coverage) and copy each case's response
 keys (touchpoint, survey, source) from its response (cases.response_keys) and rebuild every NPS
 answer's stored follow-up (reporting.followups, the closed-loop results report's rows; without
-options the customers marked stale are recomputed). Writes to responses and cases wait while it
+options the customers marked stale are recomputed) and the answers' breaches of the contact
+policy (reporting.contact_breaches, the same). Writes to responses and cases wait while it
 runs; running it twice gives the same rollups."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from cases import response_keys
-from reporting import coverage, followups
+from reporting import contact_breaches, coverage, followups
 from reporting.rollup_set import rollups
 
 
@@ -63,3 +64,11 @@ class Command(BaseCommand):
         else:
             customers = followups.fold_all()
             self.stdout.write(f"Refreshed the follow-ups of {customers} customers in {time.monotonic() - started:.1f} s.")
+        started = time.monotonic()
+        if rebuild:
+            rows = contact_breaches.rebuild()
+            self.stdout.write(f"Rebuilt the answers' contact breaches: {rows} rows in {time.monotonic() - started:.1f} s.")
+        else:
+            customers = contact_breaches.fold_all()
+            self.stdout.write(f"Refreshed the contact breaches of {customers} customers (or rows) in "
+                              f"{time.monotonic() - started:.1f} s.")

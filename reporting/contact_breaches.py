@@ -1,0 +1,306 @@
+"""Which answers broke the contact policy when they arrived, stored (reporting.AnswerBreach): the
+Contact report's breach tables (reporting.selectors.contact) read the period's stored rows instead
+of joining every answer of the period to its customer's cases and earlier answers (2.2 s for the
+bench manager at 10,000,000 responses, about 20 s for an admin of every team).
+
+The rules and what each means: docs/contact-policy.md. One statement decides them for a set of
+answers (`flags_sql`): the answers joined once to their customers' cases and once to their
+customers' answers in the policy period before. It fills the rows (every answer of a set of
+customers) and computes, at read time, the answers of the customers whose rows are not up to date,
+so a figure never lags a write and both ways give the same flags.
+
+Only breaching answers have a row, with the rules they broke under the current policy. The rows
+depend on the policy, so they record which one (reporting.BreachPolicy, `policy_key`): after a
+change of the survey limit, the period, the open-case rule or the rest days, the report computes
+every answer from the source rows (as fast as before this table) until `rebuild()` has run again
+(the beat's rollups task does it when it finds the key changed; 10,000,000 answers take minutes).
+
+Kept exactly, whatever writes (the reasons of surveys.rollups): database triggers mark a customer
+stale (reporting.BreachStale) in the writer's transaction when an answer of theirs is inserted,
+deleted, moved to another customer or team, or redated, and when a case of theirs is opened,
+deleted, moved to another customer, redated, closed or reopened (created_at, closed_at, its
+response). That covers webhook ingest, imports, erasure and merges of customers (an UPDATE of the
+answers' customer) alike. `fold()` (the beat's rollups task, every minute) recomputes the stale
+customers' rows and clears their marks; until then the report computes those customers from the
+source rows in the same statement. `rebuild()` recreates the triggers and every row (reporting
+0012, `manage.py rollups --rebuild`, after a bulk load with the triggers off)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.rollup_triggers import pg_run
+from surveys.models import SurveyResponse
+
+TABLE = "reporting_answerbreach"
+STALE = "reporting_breachstale"
+POLICY = "reporting_breachpolicy"
+RESPONSES = "surveys_surveyresponse"
+CASES = "cases_case"
+COLUMNS = ("response_id", "customer_id", "team_id", "answered_at", "open_case", "recently_closed", "frequency")
+# Customers per statement of rebuild() (a range of ids): about ten answers each at 10,000,000.
+BATCH = 50_000
+# Marks per fold() transaction (their customers travel as parameters: SQLite takes at most 32,766).
+FOLD_MARKS = 5_000
+LOCK_KEY = 2300025  # pg_advisory_xact_lock: one fold or rebuild at a time
+
+
+def policy_key(policy) -> str:
+    """The rules the rows depend on, in one string (the quiet hours do not enter the report)."""
+    return f"{policy.max_surveys}/{policy.period_days}/{int(bool(policy.open_case_blocks))}/{policy.days_after_close}"
+
+
+def _minus(conn, column: str, days: int) -> tuple[str, list]:
+    """SQL for `column` minus `days` days, exact to the microsecond on both databases (SQLite holds
+    times as text: Django's own function does the arithmetic there, as the ORM does)."""
+    if conn.vendor == "postgresql":
+        return f"({column} - %s)", [dt.timedelta(days=days)]
+    return conn.ops.combine_duration_expression("-", [column, "%s"]), [days * 86_400_000_000]
+
+
+def flags_sql(answers_sql: str, answers_params: list, policy, conn, *, start=None, end=None) -> tuple[str, list, str, list]:
+    """The flags of the answers `answers_sql` selects (columns id, customer_id, answered_at,
+    team_id; all with a customer): a WITH clause naming them `v`, and a SELECT of the breaching
+    ones as (id, customer_id, team_id, answered_at, open_case, recently_closed, frequency), the
+    flags 0 or 1. Set-based: the answers joined once to their customers' cases and once to their
+    customers' answers in the policy period before. `start` and `end`, when the answers lie between
+    them, bound what is read: cases open or closed since start minus the rest days (two index-only
+    range reads of cases_case_contact_reach), earlier answers from start minus period_days (so the
+    monthly partitions prune); without them, the cases and answers of the answers' customers are
+    read (their indexes by customer). A rule switched off in the policy is left out."""
+    adapt = conn.ops.adapt_datetimefield_value
+    group = "v.id, v.customer_id, v.team_id, v.answered_at"
+    branches, params = [], []
+    open_sql = "1 = 0"
+    if policy.open_case_blocks:
+        open_sql = ("c.created_at < v.answered_at AND (c.closed_at IS NULL OR c.closed_at > v.answered_at) "
+                    "AND (c.response_id IS NULL OR c.response_id <> v.id)")
+    rest_sql, rest_params = "1 = 0", []
+    if policy.days_after_close:
+        rest_from, rest_params = _minus(conn, "v.answered_at", policy.days_after_close)
+        rest_sql = f"c.closed_at < v.answered_at AND c.closed_at >= {rest_from}"
+    if policy.open_case_blocks or policy.days_after_close:
+        cases, reach_params = (f"(SELECT customer_id, created_at, closed_at, response_id FROM {CASES} "
+                               f"WHERE customer_id IN (SELECT customer_id FROM v))"), []
+        if start:
+            columns = "customer_id, created_at, closed_at, response_id"
+            cases = (f"(SELECT {columns} FROM {CASES} WHERE closed_at IS NULL "
+                     f"UNION ALL SELECT {columns} FROM {CASES} WHERE closed_at >= %s)")
+            reach_params = [adapt(start - dt.timedelta(days=policy.days_after_close))]
+        branches.append(
+            f"SELECT {group}, MAX(CASE WHEN {open_sql} THEN 1 ELSE 0 END) AS open_case, "
+            f"MAX(CASE WHEN {rest_sql} THEN 1 ELSE 0 END) AS recently_closed, 0 AS frequency "
+            f"FROM v JOIN {cases} c ON c.customer_id = v.customer_id "
+            f"WHERE ({open_sql}) OR ({rest_sql}) GROUP BY {group}")
+        params += [*rest_params, *reach_params, *rest_params]
+    if policy.max_surveys:
+        period_from, period_params = _minus(conn, "v.answered_at", policy.period_days)
+        bounds, bound_params = "", []
+        if start:  # literal bounds: the partitions outside them are not read
+            bounds += " AND r.answered_at >= %s"
+            bound_params.append(adapt(start - dt.timedelta(days=policy.period_days)))
+        if end:
+            bounds += " AND r.answered_at < %s"
+            bound_params.append(adapt(end))
+        # The answers' customers' answers, read customer by customer from the index (customer,
+        # answered_at), then matched to each of their answers.
+        branches.append(
+            f"SELECT {group}, 0 AS open_case, 0 AS recently_closed, 1 AS frequency "
+            f"FROM v JOIN (SELECT r.customer_id, r.answered_at FROM {RESPONSES} r "
+            f"WHERE r.customer_id IN (SELECT customer_id FROM v){bounds}) r ON r.customer_id = v.customer_id "
+            f"WHERE r.answered_at < v.answered_at AND r.answered_at >= {period_from} "
+            f"GROUP BY {group} HAVING COUNT(*) >= %s")
+        params += [*bound_params, *period_params, policy.max_surveys]
+    if not branches:
+        select = ("SELECT v.id AS id, v.customer_id AS customer_id, v.team_id AS team_id, v.answered_at AS answered_at, "
+                  "0 AS open_case, 0 AS recently_closed, 0 AS frequency FROM v WHERE 1 = 0")
+    else:
+        select = (f"SELECT f.id AS id, f.customer_id AS customer_id, f.team_id AS team_id, f.answered_at AS answered_at, "
+                  f"MAX(f.open_case) AS open_case, MAX(f.recently_closed) AS recently_closed, "
+                  f"MAX(f.frequency) AS frequency FROM ({' UNION ALL '.join(branches)}) f "
+                  f"GROUP BY f.id, f.customer_id, f.team_id, f.answered_at")
+    return f"WITH v AS ({answers_sql})", list(answers_params), select, params
+
+
+def answers(queryset) -> tuple[str, list]:
+    """(id, customer_id, answered_at, team_id) of `queryset`'s answers with a customer, as SQL."""
+    queryset = queryset.exclude(customer_id=None).order_by().values("id", "customer_id", "answered_at", "team_id")
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, list(params)
+
+
+def _current_policy():
+    """The policy as saved (its defaults when none is: reading it writes nothing)."""
+    from contactpolicy.models import ContactPolicy
+
+    return ContactPolicy.objects.filter(id=1).first() or ContactPolicy(id=1)
+
+
+def _write(cursor, queryset, policy) -> int:
+    """Write the rows of the answers `queryset` selects (every answer of some customers)."""
+    sql, params = answers(queryset)
+    cte, cte_params, select, select_params = flags_sql(sql, params, policy, connection)
+    cursor.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) {cte} "  # the row count on SQLite too
+                   f"SELECT b.id, b.customer_id, b.team_id, b.answered_at, b.open_case = 1, b.recently_closed = 1, "
+                   f"b.frequency = 1 FROM ({select}) b", [*cte_params, *select_params])
+    return cursor.rowcount
+
+
+def _replace(cursor, customers: list[int], policy) -> int:
+    """Replace the rows of `customers` with what the source rows say now: theirs, and those of their
+    answers still filed under another customer (an answer moved by a merge whose other customer is
+    refreshed in a later fold)."""
+    marks = ", ".join(["%s"] * len(customers))
+    cursor.execute(f"DELETE FROM {TABLE} WHERE customer_id IN ({marks})", customers)
+    cursor.execute(f"DELETE FROM {TABLE} WHERE response_id IN (SELECT id FROM {RESPONSES} "
+                   f"WHERE customer_id IN ({marks}))", customers)
+    return _write(cursor, SurveyResponse.objects.filter(customer_id__in=customers), policy)
+
+
+def _lock(cursor) -> None:
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def stored_key(cursor) -> str | None:
+    cursor.execute(f"SELECT key FROM {POLICY} WHERE id = 1")
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def fold(limit: int = FOLD_MARKS) -> int:
+    """Recompute the rows of up to `limit` stale customers and clear their marks, in one
+    transaction (a mark written meanwhile by another transaction stays, for the next fold).
+    Returns the customers refreshed. Nothing while the rows are of another policy (rebuild())."""
+    policy = _current_policy()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        if stored_key(cursor) != policy_key(policy):
+            return 0
+        cursor.execute(f"SELECT id, customer_id FROM {STALE} ORDER BY id LIMIT %s", [limit])
+        marks = cursor.fetchall()
+        if not marks:
+            return 0
+        ids = [mark_id for mark_id, _c in marks]
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start:start + 1000]
+            cursor.execute(f"DELETE FROM {STALE} WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
+        customers = sorted({customer_id for _m, customer_id in marks})
+        for start in range(0, len(customers), 1000):
+            _replace(cursor, customers[start:start + 1000], policy)
+        return len(customers)
+
+
+def fold_all() -> int:
+    """The beat's upkeep: every stale customer refreshed, or every row rebuilt when the policy
+    changed since they were computed. Returns the customers refreshed (or rows rebuilt)."""
+    with connection.cursor() as cursor:
+        if stored_key(cursor) != policy_key(_current_policy()):
+            return rebuild()
+    folded = total = fold()
+    while folded:
+        folded = fold()
+        total += folded
+    return total
+
+
+def rebuild() -> int:
+    """Recreate the triggers, then every row under the current policy, BATCH customers (a range of
+    ids) per transaction when called outside one (the triggers mark what changes meanwhile; the
+    marks of a range written are cleared with it); the policy is recorded last, so the report
+    reads the rows only once they are all of it. Idempotent. Returns the rows written."""
+    policy = _current_policy()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        for statement in trigger_sql():
+            cursor.execute(statement)
+        cursor.execute(f"DELETE FROM {POLICY}")
+        cursor.execute(f"SELECT MIN(customer_id), MAX(customer_id) FROM {RESPONSES}")
+        low, high = cursor.fetchone()
+        cursor.execute(f"DELETE FROM {TABLE} WHERE customer_id < %s OR customer_id > %s", [low or 0, high or 0])
+    written = 0
+    for start in range(low or 0, (high or -1) + 1, BATCH):
+        with transaction.atomic(), connection.cursor() as cursor:
+            _lock(cursor)
+            cursor.execute(f"DELETE FROM {STALE} WHERE customer_id >= %s AND customer_id < %s", [start, start + BATCH])
+            cursor.execute(f"DELETE FROM {TABLE} WHERE customer_id >= %s AND customer_id < %s", [start, start + BATCH])
+            written += _write(cursor, SurveyResponse.objects.filter(customer_id__gte=start, customer_id__lt=start + BATCH),
+                              policy)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        cursor.execute(f"DELETE FROM {POLICY}")
+        cursor.execute(f"INSERT INTO {POLICY} (id, key, built_at) VALUES (1, %s, %s)",
+                       [policy_key(policy), connection.ops.adapt_datetimefield_value(timezone.now())])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {TABLE}")
+            cursor.execute(f"ANALYZE {STALE}")
+    return written
+
+
+# --- triggers: which customers a change makes stale -------------------------------------------
+# Per table: the columns whose change matters (an answer's customer, team and time; a case's
+# customer, times and opening response).
+WATCHED = {
+    RESPONSES: ("customer_id", "team_id", "answered_at"),
+    CASES: ("customer_id", "created_at", "closed_at", "response_id"),
+}
+OPS = ("INSERT", "UPDATE", "DELETE")
+
+
+def _name(table: str, op: str) -> str:
+    return f"reporting_breach_{table.split('_', 1)[1]}_{op.lower()}"
+
+
+def trigger_sql() -> list[str]:
+    """The statements that (re)create the triggers for the current database."""
+    statements = []
+    insert = f"INSERT INTO {STALE} (customer_id) "
+    if connection.vendor == "postgresql":
+        for table, columns in WATCHED.items():
+            changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in columns)
+            for op in OPS:
+                if op == "UPDATE":
+                    referencing = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
+                    rows = (f"SELECT n.customer_id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed} "
+                            f"UNION SELECT o.customer_id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed}")
+                else:
+                    referencing, rows = (("NEW TABLE AS new_rows", "SELECT customer_id FROM new_rows") if op == "INSERT"
+                                         else ("OLD TABLE AS old_rows", "SELECT customer_id FROM old_rows"))
+                name = _name(table, op)
+                stale = f"{insert}SELECT DISTINCT t.customer_id FROM ({rows}) AS t WHERE t.customer_id IS NOT NULL"
+                statements += [
+                    f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {pg_run(stale)}
+    RETURN NULL;
+END $$""",
+                    f"DROP TRIGGER IF EXISTS {name} ON {table}",
+                    f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {referencing} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+                ]
+        return statements
+    # SQLite: row triggers on the same events.
+    for table, columns in WATCHED.items():
+        changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
+        for op in OPS:
+            rows = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("NEW", "OLD")}[op]
+            when = f" WHEN {changed}" if op == "UPDATE" else ""
+            body = " ".join(f"{insert}SELECT {r}.customer_id WHERE {r}.customer_id IS NOT NULL;" for r in rows)
+            name = _name(table, op)
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name}",
+                f"CREATE TRIGGER {name} AFTER {op} ON {table} FOR EACH ROW{when} BEGIN {body} END",
+            ]
+    return statements
+
+
+def drop_trigger_sql() -> list[str]:
+    pairs = [(_name(table, op), table) for table in WATCHED for op in OPS]
+    if connection.vendor == "postgresql":
+        return [s for name, table in pairs
+                for s in (f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()")]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name, _ in pairs]
