@@ -26,6 +26,7 @@ REBUILDS = [
     # then (surveys.rollups.ROLLUP_COUNTS_0021): surveys 0024 added two.
     ("surveys", "0021_score_rollup_comments_and_sentiment"),
     ("reporting", "0010_triggers_replan_large_updates"),
+    ("reporting", "0012_contact_breaches"),  # the Contact report's stored breaches, from today's flags_sql
 ]
 
 
