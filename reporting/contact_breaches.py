@@ -23,7 +23,8 @@ response). That covers webhook ingest, imports, erasure and merges of customers 
 answers' customer) alike. `fold()` (the beat's rollups task, every minute) recomputes the stale
 customers' rows and clears their marks; until then the report computes those customers from the
 source rows in the same statement. `rebuild()` recreates the triggers and every row (reporting
-0012, `manage.py rollups --rebuild`, after a bulk load with the triggers off)."""
+0012, `manage.py rollups --rebuild`, after a bulk load with the triggers off). The triggers and the
+taking of marks are core.stale_marks', as the follow-ups' (reporting.followups)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ import datetime as dt
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.rollup_triggers import pg_run
+from core import stale_marks
+from core.stale_marks import Watch
 from surveys.models import SurveyResponse
 
 TABLE = "reporting_answerbreach"
@@ -45,6 +47,7 @@ COLUMNS = ("response_id", "customer_id", "team_id", "answered_at", "open_case", 
 BATCH = 50_000
 # Marks per fold() transaction (their customers travel as parameters: SQLite takes at most 32,766).
 FOLD_MARKS = 5_000
+PREFIX = "reporting_breach"  # the triggers' names
 LOCK_KEY = 2300025  # pg_advisory_xact_lock: one fold or rebuild at a time
 
 
@@ -160,11 +163,6 @@ def _replace(cursor, customers: list[int], policy) -> int:
     return _write(cursor, SurveyResponse.objects.filter(customer_id__in=customers), policy)
 
 
-def _lock(cursor) -> None:
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-
-
 def stored_key(cursor) -> str | None:
     cursor.execute(f"SELECT key FROM {POLICY} WHERE id = 1")
     row = cursor.fetchone()
@@ -177,18 +175,12 @@ def fold(limit: int = FOLD_MARKS) -> int:
     Returns the customers refreshed. Nothing while the rows are of another policy (rebuild())."""
     policy = _current_policy()
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        stale_marks.lock(cursor, LOCK_KEY)
         if stored_key(cursor) != policy_key(policy):
             return 0
-        cursor.execute(f"SELECT id, customer_id FROM {STALE} ORDER BY id LIMIT %s", [limit])
-        marks = cursor.fetchall()
-        if not marks:
+        customers = stale_marks.take_marks(cursor, STALE, limit)
+        if not customers:
             return 0
-        ids = [mark_id for mark_id, _c in marks]
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start:start + 1000]
-            cursor.execute(f"DELETE FROM {STALE} WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
-        customers = sorted({customer_id for _m, customer_id in marks})
         for start in range(0, len(customers), 1000):
             _replace(cursor, customers[start:start + 1000], policy)
         return len(customers)
@@ -214,7 +206,7 @@ def rebuild() -> int:
     reads the rows only once they are all of it. Idempotent. Returns the rows written."""
     policy = _current_policy()
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        stale_marks.lock(cursor, LOCK_KEY)
         for statement in trigger_sql():
             cursor.execute(statement)
         cursor.execute(f"DELETE FROM {POLICY}")
@@ -224,13 +216,13 @@ def rebuild() -> int:
     written = 0
     for start in range(low or 0, (high or -1) + 1, BATCH):
         with transaction.atomic(), connection.cursor() as cursor:
-            _lock(cursor)
+            stale_marks.lock(cursor, LOCK_KEY)
             cursor.execute(f"DELETE FROM {STALE} WHERE customer_id >= %s AND customer_id < %s", [start, start + BATCH])
             cursor.execute(f"DELETE FROM {TABLE} WHERE customer_id >= %s AND customer_id < %s", [start, start + BATCH])
             written += _write(cursor, SurveyResponse.objects.filter(customer_id__gte=start, customer_id__lt=start + BATCH),
                               policy)
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        stale_marks.lock(cursor, LOCK_KEY)
         cursor.execute(f"DELETE FROM {POLICY}")
         cursor.execute(f"INSERT INTO {POLICY} (id, key, built_at) VALUES (1, %s, %s)",
                        [policy_key(policy), connection.ops.adapt_datetimefield_value(timezone.now())])
@@ -245,62 +237,15 @@ def rebuild() -> int:
 # Per table: the columns whose change matters (an answer's customer, team and time; a case's
 # customer, times and opening response).
 WATCHED = {
-    RESPONSES: ("customer_id", "team_id", "answered_at"),
-    CASES: ("customer_id", "created_at", "closed_at", "response_id"),
+    RESPONSES: Watch(("customer_id", "team_id", "answered_at")),
+    CASES: Watch(("customer_id", "created_at", "closed_at", "response_id")),
 }
-OPS = ("INSERT", "UPDATE", "DELETE")
-
-
-def _name(table: str, op: str) -> str:
-    return f"reporting_breach_{table.split('_', 1)[1]}_{op.lower()}"
 
 
 def trigger_sql() -> list[str]:
     """The statements that (re)create the triggers for the current database."""
-    statements = []
-    insert = f"INSERT INTO {STALE} (customer_id) "
-    if connection.vendor == "postgresql":
-        for table, columns in WATCHED.items():
-            changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in columns)
-            for op in OPS:
-                if op == "UPDATE":
-                    referencing = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
-                    rows = (f"SELECT n.customer_id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed} "
-                            f"UNION SELECT o.customer_id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed}")
-                else:
-                    referencing, rows = (("NEW TABLE AS new_rows", "SELECT customer_id FROM new_rows") if op == "INSERT"
-                                         else ("OLD TABLE AS old_rows", "SELECT customer_id FROM old_rows"))
-                name = _name(table, op)
-                stale = f"{insert}SELECT DISTINCT t.customer_id FROM ({rows}) AS t WHERE t.customer_id IS NOT NULL"
-                statements += [
-                    f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {pg_run(stale)}
-    RETURN NULL;
-END $$""",
-                    f"DROP TRIGGER IF EXISTS {name} ON {table}",
-                    f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {referencing} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
-                ]
-        return statements
-    # SQLite: row triggers on the same events.
-    for table, columns in WATCHED.items():
-        changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
-        for op in OPS:
-            rows = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("NEW", "OLD")}[op]
-            when = f" WHEN {changed}" if op == "UPDATE" else ""
-            body = " ".join(f"{insert}SELECT {r}.customer_id WHERE {r}.customer_id IS NOT NULL;" for r in rows)
-            name = _name(table, op)
-            statements += [
-                f"DROP TRIGGER IF EXISTS {name}",
-                f"CREATE TRIGGER {name} AFTER {op} ON {table} FOR EACH ROW{when} BEGIN {body} END",
-            ]
-    return statements
+    return stale_marks.trigger_sql(PREFIX, STALE, WATCHED)
 
 
 def drop_trigger_sql() -> list[str]:
-    pairs = [(_name(table, op), table) for table in WATCHED for op in OPS]
-    if connection.vendor == "postgresql":
-        return [s for name, table in pairs
-                for s in (f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()")]
-    return [f"DROP TRIGGER IF EXISTS {name}" for name, _ in pairs]
+    return stale_marks.drop_trigger_sql(PREFIX, WATCHED)

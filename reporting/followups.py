@@ -37,7 +37,8 @@ from django.db.models import DateTimeField, F, Value, Window
 from django.db.models.functions import Coalesce, Lead
 
 from cases.models import Case
-from core.rollup_triggers import pg_run
+from core import stale_marks
+from core.stale_marks import Watch
 from reporting import case_followups
 from reporting.case_followups import plus_days
 from outcomes.models import OutcomeEvent
@@ -54,6 +55,7 @@ BATCH = 50_000
 # Marks per fold() transaction: their customers travel as a list of parameters (SQLite takes at
 # most 32,766 per statement), and a minute's worth of recorded answers is a few thousand.
 FOLD_MARKS = 5_000
+PREFIX = "reporting_followup"  # the triggers' names
 LOCK_KEY = 2300023  # pg_advisory_xact_lock: one fold or rebuild at a time
 MONEY_IN = {OutcomeEvent.Kind.RENEWAL: 1, OutcomeEvent.Kind.PURCHASE: 1, OutcomeEvent.Kind.EXPANSION: 1,
             OutcomeEvent.Kind.REFUND: -1}
@@ -174,11 +176,6 @@ def _write(cursor, customers) -> int:
     return cursor.rowcount
 
 
-def _lock(cursor) -> None:
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-
-
 def fold(limit: int = FOLD_MARKS) -> int:
     """Recompute the rows of up to `limit` stale customers and clear their marks, in one
     transaction (a mark written meanwhile by another transaction stays, for the next fold).
@@ -186,16 +183,10 @@ def fold(limit: int = FOLD_MARKS) -> int:
     from django.db.models import Q
 
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
-        cursor.execute(f"SELECT id, customer_id FROM {STALE} ORDER BY id LIMIT %s", [limit])
-        marks = cursor.fetchall()
-        if not marks:
+        stale_marks.lock(cursor, LOCK_KEY)
+        customers = stale_marks.take_marks(cursor, STALE, limit)
+        if not customers:
             return 0
-        ids = [mark_id for mark_id, _c in marks]
-        customers = sorted({customer_id for _m, customer_id in marks})
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start:start + 1000]
-            cursor.execute(f"DELETE FROM {STALE} WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
         _write(cursor, Q(customer_id__in=customers))
         case_followups.write(cursor, Q(customer_id__in=customers), none=0 in customers)
         return len(customers)
@@ -226,12 +217,12 @@ def rebuild() -> int:
     written = 0
     for start in range(low or 0, (high or -1) + 1, BATCH):
         with transaction.atomic(), connection.cursor() as cursor:
-            _lock(cursor)
+            stale_marks.lock(cursor, LOCK_KEY)
             cursor.execute(f"DELETE FROM {STALE} WHERE customer_id >= %s AND customer_id < %s", [start, start + BATCH])
             written += _write(cursor, Q(customer_id__gte=start, customer_id__lt=start + BATCH))
             case_followups.write(cursor, Q(customer_id__gte=start, customer_id__lt=start + BATCH), none=False)
     with transaction.atomic(), connection.cursor() as cursor:  # the cases without a customer (customer 0)
-        _lock(cursor)
+        stale_marks.lock(cursor, LOCK_KEY)
         cursor.execute(f"DELETE FROM {STALE} WHERE customer_id = 0")
         case_followups.write(cursor, Q(pk__in=[]), none=True)
     if connection.vendor == "postgresql":
@@ -245,88 +236,36 @@ def rebuild() -> int:
 # Per table: the columns whose change matters, and the customers a row names (`{r}` is the row:
 # new_rows/old_rows on PostgreSQL, NEW/OLD on SQLite).
 WATCHED = {
-    RESPONSES: (("customer_id", "team_id", "nps", "answered_at"),
-                "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL AND {r}.nps IS NOT NULL"
-                " UNION ALL SELECT COALESCE(c.customer_id, 0) FROM cases_case c WHERE c.response_id = {r}.id"),
-    "cases_case": (("response_id", "created_at", "status", "outcome", "first_contacted_at", "overdue_at",
-                    "root_cause_id", "closed_at", "team_id", "customer_id"),
-                   f"SELECT a.customer_id AS customer_id FROM {RESPONSES} a WHERE a.id = {{r}}.response_id"
-                   " AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"
-                   " UNION ALL SELECT COALESCE({r}.customer_id, 0)"),
-    "followup_verification": (("case_id", "recovered"),
-                              f"SELECT a.customer_id AS customer_id FROM cases_case c JOIN {RESPONSES} a ON a.id = c.response_id"
-                              " WHERE c.id = {r}.case_id AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"),
-    "outcomes_outcomeevent": (("customer_id", "account_id", "kind", "amount", "currency", "occurred_at"),
-                              "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL"
-                              " UNION ALL SELECT m.merged_into_id FROM surveys_customer m"
-                              " WHERE m.id = {r}.customer_id AND m.merged_into_id IS NOT NULL"
-                              " UNION ALL SELECT ct.customer_id FROM customers_contact ct"
-                              " WHERE ct.account_id = {r}.account_id AND {r}.customer_id IS NULL"
-                              f" AND {{r}}.kind = '{OutcomeEvent.Kind.CHURN}'"),
-    "surveys_customer": (("merged_into_id", "account_value"),
-                         "SELECT {r}.merged_into_id AS customer_id WHERE {r}.merged_into_id IS NOT NULL"
-                         " UNION ALL SELECT {r}.id"),
-    "customers_contact": (("customer_id", "account_id"), "SELECT {r}.customer_id AS customer_id"),
+    RESPONSES: Watch(("customer_id", "team_id", "nps", "answered_at"),
+                     "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL AND {r}.nps IS NOT NULL"
+                     " UNION ALL SELECT COALESCE(c.customer_id, 0) FROM cases_case c WHERE c.response_id = {r}.id"),
+    "cases_case": Watch(("response_id", "created_at", "status", "outcome", "first_contacted_at", "overdue_at",
+                        "root_cause_id", "closed_at", "team_id", "customer_id"),
+                        f"SELECT a.customer_id AS customer_id FROM {RESPONSES} a WHERE a.id = {{r}}.response_id"
+                        " AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"
+                        " UNION ALL SELECT COALESCE({r}.customer_id, 0)"),
+    "followup_verification": Watch(("case_id", "recovered"),
+                                   f"SELECT a.customer_id AS customer_id FROM cases_case c JOIN {RESPONSES} a ON a.id = c.response_id"
+                                   " WHERE c.id = {r}.case_id AND a.customer_id IS NOT NULL AND a.nps IS NOT NULL"),
+    "outcomes_outcomeevent": Watch(("customer_id", "account_id", "kind", "amount", "currency", "occurred_at"),
+                                   "SELECT {r}.customer_id AS customer_id WHERE {r}.customer_id IS NOT NULL"
+                                   " UNION ALL SELECT m.merged_into_id FROM surveys_customer m"
+                                   " WHERE m.id = {r}.customer_id AND m.merged_into_id IS NOT NULL"
+                                   " UNION ALL SELECT ct.customer_id FROM customers_contact ct"
+                                   " WHERE ct.account_id = {r}.account_id AND {r}.customer_id IS NULL"
+                                   f" AND {{r}}.kind = '{OutcomeEvent.Kind.CHURN}'"),
+    # A new or deleted customer has no answers yet / any more: only an UPDATE marks.
+    "surveys_customer": Watch(("merged_into_id", "account_value"),
+                              "SELECT {r}.merged_into_id AS customer_id WHERE {r}.merged_into_id IS NOT NULL"
+                              " UNION ALL SELECT {r}.id", ops=("UPDATE",)),
+    "customers_contact": Watch(("customer_id", "account_id")),
 }
-OPS = ("INSERT", "UPDATE", "DELETE")
-
-
-def _name(table: str, op: str) -> str:
-    return f"reporting_followup_{table.split('_', 1)[1]}_{op.lower()}"
-
-
-def _ops(table: str) -> tuple[str, ...]:
-    return ("UPDATE",) if table == "surveys_customer" else OPS  # a new or deleted customer has no answers yet / any more
 
 
 def trigger_sql() -> list[str]:
     """The statements that (re)create the triggers for the current database."""
-    statements = []
-    insert = f"INSERT INTO {STALE} (customer_id) "
-    if connection.vendor == "postgresql":
-        for table, (columns, names) in WATCHED.items():
-            changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in columns)
-            for op in _ops(table):
-                if op == "UPDATE":
-                    referencing = "OLD TABLE AS old_rows NEW TABLE AS new_rows"
-                    rows = (f"SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed} UNION ALL "
-                            f"SELECT o.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed}")
-                else:
-                    referencing, rows = (("NEW TABLE AS new_rows", "SELECT * FROM new_rows") if op == "INSERT"
-                                         else ("OLD TABLE AS old_rows", "SELECT * FROM old_rows"))
-                name = _name(table, op)
-                stale = (f"{insert}SELECT DISTINCT s.customer_id FROM (SELECT * FROM ({rows}) AS w) AS t "
-                         f"CROSS JOIN LATERAL ({names.format(r='t')}) AS s(customer_id) WHERE s.customer_id IS NOT NULL")
-                statements += [
-                    f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {pg_run(stale)}
-    RETURN NULL;
-END $$""",
-                    f"DROP TRIGGER IF EXISTS {name} ON {table}",
-                    f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {referencing} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
-                ]
-        return statements
-    # SQLite: row triggers on the same events.
-    for table, (columns, names) in WATCHED.items():
-        changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
-        for op in _ops(table):
-            rows = {"INSERT": ("NEW",), "DELETE": ("OLD",), "UPDATE": ("NEW", "OLD")}[op]
-            when = f" WHEN {changed}" if op == "UPDATE" else ""
-            body = " ".join(f"{insert}SELECT customer_id FROM ({names.format(r=r)}) WHERE customer_id IS NOT NULL;"
-                            for r in rows)
-            name = _name(table, op)
-            statements += [
-                f"DROP TRIGGER IF EXISTS {name}",
-                f"CREATE TRIGGER {name} AFTER {op} ON {table} FOR EACH ROW{when} BEGIN {body} END",
-            ]
-    return statements
+    return stale_marks.trigger_sql(PREFIX, STALE, WATCHED)
 
 
 def drop_trigger_sql() -> list[str]:
-    pairs = [(_name(table, op), table) for table in WATCHED for op in _ops(table)]
-    if connection.vendor == "postgresql":
-        return [s for name, table in pairs
-                for s in (f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()")]
-    return [f"DROP TRIGGER IF EXISTS {name}" for name, _ in pairs]
+    return stale_marks.drop_trigger_sql(PREFIX, WATCHED)
