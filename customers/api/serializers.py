@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api import SlugRelatedField
+
 from accounts.models import Team
 from customers.models import Account, AccountRule, Identity
 from customers.services import CHANNELS
@@ -153,7 +155,7 @@ class AccountRuleSerializer(serializers.ModelSerializer):
     """An account rule (docs/customers.md, "Account rules"). `points` (1..200) and
     `min_respondents` are read by `nps_drop` rules; `window_days` (1..3650) by every kind."""
 
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(),
+    team = SlugRelatedField(slug_field="slug", queryset=Team.objects.all(),
                                         help_text="The team (slug) whose inbox the cases land in.")
 
     class Meta:

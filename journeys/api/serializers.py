@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api import SlugRelatedField
+
 from journeys.models import Journey, Stage, StageMapping
 from surveys.models import Survey, WebhookSource
 
@@ -63,5 +65,5 @@ class MappingInputSerializer(serializers.Serializer):
     touchpoint = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     survey = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all(), required=False, allow_null=True,
                                                 default=None)
-    source = serializers.SlugRelatedField(slug_field="slug", queryset=WebhookSource.objects.all(), required=False,
+    source = SlugRelatedField(slug_field="slug", queryset=WebhookSource.objects.all(), required=False,
                                           allow_null=True, default=None)

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from rest_framework import serializers
 
+from core.api import SlugRelatedField
+
 from accounts.models import ClosedDay, Membership, SlaPolicy, Team
 from cases.models import NotificationPreference, RootCause, RootCauseCategory, RoutingRule
 from segments.models import Segment
@@ -82,7 +84,7 @@ class SlaPolicySerializer(CleanedModelSerializer):
 
 class RoutingRuleSerializer(CleanedModelSerializer):
     surveys = serializers.PrimaryKeyRelatedField(queryset=Survey.objects.all(), many=True, required=False)
-    segments = serializers.SlugRelatedField(
+    segments = SlugRelatedField(
         many=True, required=False, slug_field="slug", queryset=Segment.objects.all(),
         help_text="Slugs of named segments (/api/v1/segments/); the customer must be in any of them (empty: any).")
 

@@ -87,3 +87,21 @@ def test_customers_at_high_churn_risk_are_routed_to_their_team(personas):
     assert route_team_id(_response(CustomerFactory(churn_risk=0.65))) == personas.south.pk
     assert route_team_id(_response(CustomerFactory(churn_risk=0.1))) == personas.north.pk
     assert route_team_id(_response(CustomerFactory())) == personas.north.pk  # not scored
+
+
+@pytest.mark.parametrize("field,path,body", [
+    ("segments", "/api/v1/routing-rules/", {"name": "Odd", "segments": ["CL-1\x00"]}),
+    ("team", "/api/v1/account-rules/", {"name": "Odd", "team": "north\x00"}),
+    ("source", "/api/v1/journeys/{journey}/mappings/", {"stage": "{stage}", "source": "web\x00"}),
+])
+def test_a_slug_with_a_nul_or_other_characters_is_refused_by_name(api_client, personas, field, path, body):
+    """PostgreSQL refuses a NUL in text: the lookup must not reach it (a 500 found by the API fuzz)."""
+    api_client.force_authenticate(personas.adam)
+    if "{journey}" in path:
+        journey = api_client.post("/api/v1/journeys/", {"name": "Delivery"}, format="json").json()
+        stage = api_client.post(f"/api/v1/journeys/{journey['id']}/stages/", {"name": "Order"}, format="json")
+        path, body = path.format(journey=journey["id"]), {**body, "stage": stage.json()["stages"][0]["id"]}
+    answer = api_client.post(path, body, format="json")
+    assert answer.status_code == 400
+    assert field in answer.json()
+    assert "does not exist" in str(answer.json()[field])
