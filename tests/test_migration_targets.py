@@ -28,6 +28,7 @@ REBUILDS = [
     ("surveys", "0021_score_rollup_comments_and_sentiment"),
     ("reporting", "0010_triggers_replan_large_updates"),
     ("reporting", "0012_contact_breaches"),  # the Contact report's stored breaches, from today's flags_sql
+    ("reporting", "0013_coverage_triggers_skip_unchanged"),  # the coverage triggers, from today's trigger_sql
 ]
 
 

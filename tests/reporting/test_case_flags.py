@@ -120,3 +120,32 @@ def test_kpi_coverage_is_what_the_rows_give(personas):
     row = only_row(selectors.kpis(scope(north), "team"))
     assert (row["low_scores"], row["coverage_pct"]) == (len(lows), round(100 * covered / len(lows), 1))
     assert (row["low_scores"], row["coverage_pct"]) == (5, 60.0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement triggers")
+def test_a_write_that_cannot_change_a_flag_writes_no_response(personas):
+    """A case action that keeps its response, a response inserted with nothing naming it, an alert
+    that opens no case: the flags' triggers write nothing, so the statement triggers on responses
+    (the rollups') do not fire for them (they did, for every case action and every answer)."""
+    north = personas.north
+    resp = b.response(north, at=MON, nps=2)
+    case = b.case(north, created=MON, resp=resp)
+    other = b.case(north, created=MON, resp=b.response(north, at=MON, nps=1))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL track_functions = 'pl'")
+
+        def fired() -> int:
+            cursor.execute("SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
+                           "WHERE funcname = 'reporting_scoretotal_apply'")
+            return cursor.fetchone()[0]
+
+        before = fired()
+        Case.objects.filter(pk=case.pk).update(priority="high")
+        b.response(north, at=MON, nps=9)  # its insert fires the totals once, and nothing more
+        notify = AlertRule.objects.create(name="Tell", threshold=Decimal("6"), action=AlertRule.Action.NOTIFY)
+        Alert.objects.create(rule=notify, response=resp, action=AlertRule.Action.NOTIFY)
+        # Two cases swap their responses: the same responses are named, no flag changes.
+        Case.objects.filter(pk__in=[case.pk, other.pk]).update(
+            response_id=Case.objects.filter(pk__in=[case.pk, other.pk]).exclude(pk=OuterRef("pk")).values("response_id")[:1])
+        assert fired() - before == 1
+    assert stored() == direct()
