@@ -48,6 +48,15 @@ def pg_run(sql: str) -> str:
             f"        EXECUTE $replan${sql}$replan$;\n    ELSE\n        {sql};\n    END IF;")
 
 
+def pg_function(name: str, body: str) -> str:
+    """A PostgreSQL trigger function `name`() that runs `body` (PL/pgSQL statements) and returns."""
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {body}
+    RETURN NULL;
+END $$"""
+
+
 def pg_apply_function(name: str, insert: str, *, on_insert: str = "", on_update: str = "",
                       on_delete: str = "") -> str:
     """A PostgreSQL trigger function `name`() that runs `insert` followed by the statement's rows
@@ -60,20 +69,12 @@ def pg_apply_function(name: str, insert: str, *, on_insert: str = "", on_update:
         branches = [f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{op}' THEN\n        {pg_run(insert + sql)}"
                     for i, (op, sql) in enumerate(bodies[:-1])]
         body = "\n    ".join(branches) + f"\n    ELSE\n        {pg_run(insert + bodies[-1][1])}\n    END IF;"
-    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {body}
-    RETURN NULL;
-END $$"""
+    return pg_function(name, body)
 
 
 def pg_clear_function(name: str, rollup: str) -> str:
     """A PostgreSQL trigger function `name`() that empties the rollup (for TRUNCATE triggers)."""
-    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM {rollup};
-    RETURN NULL;
-END $$"""
+    return pg_function(name, f"DELETE FROM {rollup};")
 
 
 def pg_statement_triggers(table: str, function: str, names: dict[str, str]) -> list[str]:

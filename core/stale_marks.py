@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from core.rollup_triggers import REFERENCING, pg_run
+from core.rollup_triggers import pg_function, pg_run, pg_statement_triggers
 
 OPS = ("INSERT", "UPDATE", "DELETE")
 
@@ -57,16 +57,7 @@ def trigger_sql(prefix: str, marks: str, watched: dict[str, Watch]) -> list[str]
                 stale = (f"{insert}SELECT DISTINCT s.customer_id FROM (SELECT * FROM ({rows}) AS w) AS t "
                          f"CROSS JOIN LATERAL ({watch.customers.format(r='t')}) AS s(customer_id) "
                          f"WHERE s.customer_id IS NOT NULL")
-                statements += [
-                    f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {pg_run(stale)}
-    RETURN NULL;
-END $$""",
-                    f"DROP TRIGGER IF EXISTS {name} ON {table}",
-                    f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {REFERENCING[op]} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
-                ]
+                statements += [pg_function(name, pg_run(stale)), *pg_statement_triggers(table, name, {op: name})]
         return statements
     # SQLite: row triggers on the same writes.
     for table, watch in watched.items():

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from core.rollup_triggers import pg_run
+from core.rollup_triggers import pg_function, pg_run, pg_statement_triggers
 
 RESPONSES = "surveys_surveyresponse"
 OPEN_CASE = "open_case"  # alerts.models.AlertRule.Action.OPEN_CASE
@@ -94,12 +94,11 @@ def trigger_sql() -> list[str]:
     if connection.vendor == "postgresql":
         for table, columns in WATCHED.items():
             changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in columns)
-            for op, referencing, ids in (
-                ("INSERT", "NEW TABLE AS new_rows", "SELECT response_id FROM new_rows"),
-                ("DELETE", "OLD TABLE AS old_rows", "SELECT response_id FROM old_rows"),
-                ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                 f"SELECT o.response_id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed} "
-                 f"UNION SELECT n.response_id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}"),
+            for op, ids in (
+                ("INSERT", "SELECT response_id FROM new_rows"),
+                ("DELETE", "SELECT response_id FROM old_rows"),
+                ("UPDATE", f"SELECT o.response_id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed} "
+                           f"UNION SELECT n.response_id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}"),
             ):
                 name = _name(table, op)
                 parts = []
@@ -111,36 +110,17 @@ def trigger_sql() -> list[str]:
                         condition = (f"EXISTS (SELECT 1 FROM {rows} WHERE response_id IS NOT NULL "
                                      f"AND {FLAGS[flag][1][table]})")
                     parts.append(_pg_guarded(condition, pg_run(_recompute(flag, ids))))
-                body = "\n    ".join(parts)
-                statements += [
-                    f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {body}
-    RETURN NULL;
-END $$""",
-                    f"DROP TRIGGER IF EXISTS {name} ON {table}",
-                    f"CREATE TRIGGER {name} AFTER {op} ON {table} REFERENCING {referencing} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
-                ]
+                statements += [pg_function(name, "\n    ".join(parts)),
+                               *pg_statement_triggers(table, name, {op: name})]
         # New responses: their own rows say what they were inserted with, so the flags are compared
         # there first (a response is almost always inserted before anything names it).
         name = _name(RESPONSES, "INSERT")
         body = "\n    ".join(
             _pg_guarded(f"EXISTS (SELECT 1 FROM new_rows i WHERE i.{flag} IS DISTINCT FROM "
                         f"{FLAGS[flag][0].replace(f'{RESPONSES}.id', 'i.id')})",
-                        _recompute(flag, "SELECT id FROM new_rows") + ";")
+                        pg_run(_recompute(flag, "SELECT id FROM new_rows")))
             for flag in FLAGS)
-        statements += [
-            f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {body}
-    RETURN NULL;
-END $$""",
-            f"DROP TRIGGER IF EXISTS {name} ON {RESPONSES}",
-            f"CREATE TRIGGER {name} AFTER INSERT ON {RESPONSES} REFERENCING NEW TABLE AS new_rows "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
-        ]
-        return statements
+        return [*statements, pg_function(name, body), *pg_statement_triggers(RESPONSES, name, {"INSERT": name})]
 
     # SQLite: row triggers on the same events.
     for table, columns in WATCHED.items():

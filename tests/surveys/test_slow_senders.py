@@ -178,6 +178,7 @@ def _check_server(command: list[str], env: dict, port: int) -> None:
             assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers
         finally:
             for s in sockets:
+                UNSENT.pop(s, None)
                 s.close()
 
 
