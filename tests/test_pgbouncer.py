@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import connection, connections
-from django.db.backends.postgresql.base import DatabaseWrapper
+from core.postgresql.base import DatabaseWrapper
 
 from config.testenv import PgBouncer
 from tests.factories import UserFactory

@@ -24,6 +24,8 @@ if _SQLITE:
         "timeout": 30,
     }
 else:
+    # Django's PostgreSQL backend, with times read by psycopg's C loader (core/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "core.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", envint("DB_CONNECT_TIMEOUT", 5))
     # A statement run on a server-binding cursor (core.prepared) is prepared after this many runs
@@ -57,6 +59,7 @@ if DATABASE_REPLICA_URL:
     if _SQLITE:
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL as DATABASE_URL (a streaming replica of it).")
     _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]
     _replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {}),
                           "connect_timeout": envint("DB_REPLICA_CONNECT_TIMEOUT", 2)}
     _replica["CONN_HEALTH_CHECKS"] = True
