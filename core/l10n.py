@@ -141,15 +141,45 @@ def iso(value) -> str:
     return value.astimezone(dt.timezone.utc).isoformat() if timezone.is_aware(value) else value.isoformat()
 
 
+def url(name: str, *args) -> str:
+    """Django's reverse(name, args), remembered per URL configuration and script prefix (a
+    reverse costs about 25 us; a page's links repeat the same few)."""
+    from django.urls import get_script_prefix, get_urlconf
+
+    return _reversed(name, args, get_urlconf(), get_script_prefix())
+
+
+@lru_cache(maxsize=1024)
+def _reversed(name: str, args: tuple, urlconf, prefix: str) -> str:
+    from django.urls import reverse
+
+    return reverse(name, args=args or None, urlconf=urlconf)
+
+
 def jinja2_environment(**options):
     """Django's Jinja2 backend calls this (settings.TEMPLATES "environment"): jinja2.ext.i18n with
     Django's translations installed, so `{{ _("No comment") }}` reads the same catalogue as
-    {% translate %} (and makemessages finds it: `_("...")` is also Django template syntax)."""
+    {% translate %} (and makemessages finds it: `_("...")` is also Django template syntax).
+
+    Only words without placeholders go through `_()` in a Jinja2 template: makemessages reads
+    `_("...")` only when the string is its one argument, so words with a value in them are put
+    together in Python (gettext, ngettext) and handed to the template. A translation is escaped
+    as {% translate %} escapes it (jinja2.ext.i18n would print it as markup).
+
+    Globals: `url(name, *args)` is Django's reverse (remembered: `url`); `querystring(params,
+    **changes)` Django's {% querystring %} over the QueryDict given (None removes a parameter)."""
+    from django.template.defaulttags import querystring
     from jinja2 import Environment
+    from markupsafe import escape
 
     options["extensions"] = [*options.get("extensions", []), "jinja2.ext.i18n"]
     env = Environment(**options)
-    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
+    env.install_gettext_callables(
+        lambda message: escape(gettext(message)), lambda singular, plural, n: escape(ngettext(singular, plural, n)),
+        newstyle=True, pgettext=lambda context, message: escape(pgettext(context, message)),
+        npgettext=lambda context, singular, plural, n: escape(npgettext(context, singular, plural, n)))
     env.filters["when"] = when
     env.filters["day"] = day
+    env.globals["url"] = url
+    env.globals["querystring"] = lambda params, **changes: querystring(None, params, **changes)
     return env

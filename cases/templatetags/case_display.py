@@ -135,7 +135,8 @@ def field_block(field) -> SafeString:
 
 @register.simple_tag
 def form_errors(form) -> SafeString:
-    """`{% form_errors form %}`: the form's own errors (not a field's), as cases/_form_errors.html prints them."""
+    """`{% form_errors form %}`: the form's own errors (not a field's); the inbox's bulk form's too
+    (cases.views.inbox, for its Jinja2 template)."""
     errors = form.non_field_errors() if form is not None else ()
     if not errors:
         return ""

@@ -10,6 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.db import router
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template import engines
+from django.template.backends.utils import csrf_input
+from django.template.defaulttags import querystring
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -31,6 +35,8 @@ from cases.models import Case
 from cases.ordering import SORT_CHOICES, SORTS
 from cases.rows import page_rows_html
 from cases.saved_views.services import saved_views_for
+from cases.templatetags.case_display import form_errors
+from cases.templatetags.live_tags import live_marker
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from core.compiled import compiled_values
 from core.widgets import remember_choice_widget
@@ -189,7 +195,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         # With filters (a report's drill-down, a search): how many cases match, over every page,
         # so the list can be checked against the figure that led here.
         "match_count": filterset.qs.count() if filters_active else None,
-        "tabs": [{"key": key, "label": label, "count": counts.get(key, 0)} for key, label in INBOX_VIEWS],
+        "tabs": _tabs(params, counts),
         "filterset": filterset,
         "search": (filterset.form["q"].value() or "") if filterset is not None else "",
         "filters_active": filters_active,
@@ -207,8 +213,17 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "return_query": params.urlencode(),
         "params": params,
         "inbox_url": reverse("cases:inbox"),
+        "bulk_url": reverse("cases:bulk"),
         "fragment": wants_fragment(request),
     }
+
+
+def _tabs(params: QueryDict, counts: dict) -> list[dict]:
+    """The views as tabs: each one's address (the other parameters kept, the page's cursor left
+    out) and how many cases it holds."""
+    url = reverse("cases:inbox")
+    return [{"key": key, "label": label, "count": counts.get(key, 0),
+             "url": url + querystring(None, params, view=key, after=None, before=None)} for key, label in INBOX_VIEWS]
 
 
 def _sort_state(filterset, params: QueryDict) -> dict:
@@ -299,7 +314,10 @@ def _saved_views(user, params: QueryDict) -> list[dict]:
              if key not in PAGING_PARAMS and key != "panel" and any(values)}
     shown.setdefault("view", [DEFAULT_VIEW])
     shown = _comparable(shown)
-    return [{"row": row, "current": _comparable(row.saved_view.params) == shown} for row in saved_views_for(user)]
+    return [{"row": row, "current": _comparable(row.saved_view.params) == shown,
+             "rename_label": gettext("New name for %(name)s") % {"name": row.saved_view.name},
+             "delete_label": gettext("Delete %(name)s") % {"name": row.saved_view.name}}
+            for row in saved_views_for(user)]
 
 
 FILTER_LABELS = {
@@ -359,13 +377,55 @@ def _with_bulk_form(context: dict, form: BulkForm | None) -> dict:
     return context
 
 
+def _words(context: dict) -> dict:
+    """The page's words with values in them, put together here: makemessages reads a Jinja2
+    template's `_("...")` only without values (core.l10n.jinja2_environment)."""
+    rows, label = len(context["page"].rows), context["view_label"]
+    words = {
+        "status": ngettext("%(view_label)s: %(rows)s case on this page", "%(view_label)s: %(rows)s cases on this page",
+                           rows) % {"view_label": label, "rows": rows},
+        "caption": gettext("%(view_label)s: cases on this page") % {"view_label": label},
+    }
+    if context["match_count"] is not None:
+        words["matches"] = ngettext("case matches these filters", "cases match these filters", context["match_count"])
+    if moves := context.get("bulk_confirm"):
+        words["confirm_title"] = ngettext("Move %(counter)s case to another team?", "Move %(counter)s cases to another team?",
+                                          len(moves)) % {"counter": len(moves)}
+        words["confirm_button"] = ngettext("Yes, assign and move %(counter)s case", "Yes, assign and move %(counter)s cases",
+                                           len(moves)) % {"counter": len(moves)}
+    return words
+
+
+def render_inbox(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    """The inbox page, or for HTMX its results alone (`fragment`). The content is rendered by
+    Jinja2 (jinja2/cases/inbox_page.html, inbox_results.html: Django's engine spent about half of
+    the page's CPU on it, bench/page_cpu.py), the page around it by base.html as every page's. The
+    panels opened in the page (filters, bulk actions) print Django forms with the case pages'
+    field markup, so they stay Django templates, rendered only when open."""
+    context["words"] = _words(context)
+    # The forms' token once (the Jinja2 backend's csrf_input masks a new one at each use).
+    context["csrf_html"] = csrf_input(request)
+    context["bulk_errors_html"] = form_errors(context.get("bulk_form"))
+    if context.get("show_filters"):
+        context["filter_fields_html"] = render_to_string("cases/_inbox_filter_fields.html", context, request, using="django")
+    if context.get("show_bulk"):
+        context["bulk_fields_html"] = render_to_string("cases/_bulk_fields.html", context, request, using="django")
+    jinja = engines["jinja2"]
+    if context["fragment"]:
+        html = jinja.get_template("cases/inbox_results.html").render(context, request)
+        return vary_on_htmx(HttpResponse(html, status=status))
+    context["live_marker_html"] = render_to_string("cases/_live_marker.html", live_marker({"request": request}, "inbox"),
+                                                   using="django")
+    content = mark_safe(jinja.get_template("cases/inbox_page.html").render(context, request))  # escaped by Jinja2
+    return vary_on_htmx(render(request, "cases/inbox.html", {"content": content, "view_label": context["view_label"]},
+                               status=status))
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     form = BulkForm(team_ids=team_ids(request.user)) if request.GET.get("panel") == "bulk" else None
-    context = _with_bulk_form(_inbox_context(request, request.GET), form)
-    template = "cases/_inbox_results.html" if wants_fragment(request) else "cases/inbox.html"
-    return vary_on_htmx(render(request, template, context))
+    return render_inbox(request, _with_bulk_form(_inbox_context(request, request.GET), form))
 
 
 @login_required
@@ -424,8 +484,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         context = _inbox_context(request, return_query)
         _with_bulk_form(context, form).update(bulk_confirm=moves, bulk_confirm_team=parse_assignee(form.cleaned_data["assignee"])[0], bulk_confirm_text=describe_moves(moves),
                        bulk_selected=request.POST.getlist("cases"))
-        template = "cases/_inbox_results.html" if wants_fragment(request) else "cases/inbox.html"
-        return vary_on_htmx(render(request, template, context, status=409))
+        return render_inbox(request, context, status=409)
     if form.is_valid():
         results = _bulk_apply(request.user, form.cleaned_data)
         form = BulkForm(team_ids=team_ids(request.user))
@@ -438,5 +497,4 @@ def bulk(request: HttpRequest) -> HttpResponse:
     context = _with_bulk_form(_inbox_context(request, return_query), form)
     context.update(bulk_results=results)
     status = 200 if form.is_bound is False or form.is_valid() else 422
-    template = "cases/_inbox_results.html" if wants_fragment(request) else "cases/inbox.html"
-    return vary_on_htmx(render(request, template, context, status=status))
+    return render_inbox(request, context, status=status)

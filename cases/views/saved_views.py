@@ -1,6 +1,6 @@
 """/cases/saved-views/: save the inbox as it is shown, rename or delete a saved view.
 
-Plain POST forms (the bar above the list, templates/cases/_saved_views.html): a success goes back
+Plain POST forms (the bar above the list, jinja2/cases/inbox_results.html): a success goes back
 to the inbox (303) with a message; a refusal shows the inbox again with the reason by the form
 (422). Another person's saved view is a 404."""
 
@@ -10,13 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.utils.translation import gettext as _
 
 from cases.saved_views import services
-from cases.views.inbox import _inbox_context
+from cases.views.inbox import _inbox_context, render_inbox
 
 
 def _refused(request: HttpRequest, query: QueryDict, error: ValidationError, saved_view_id=None) -> HttpResponse:
@@ -24,7 +24,7 @@ def _refused(request: HttpRequest, query: QueryDict, error: ValidationError, sav
     context.update(bulk_form=None, show_bulk=False, fragment=False,
                    saved_view_errors=[m for messages_ in error.message_dict.values() for m in messages_],
                    saved_view_error_for=saved_view_id, saved_view_name=request.POST.get("name", ""))
-    return render(request, "cases/inbox.html", context, status=422)
+    return render_inbox(request, context, status=422)
 
 
 def _back(query: str) -> HttpResponse:

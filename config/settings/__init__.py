@@ -130,9 +130,9 @@ TEMPLATES = [
             "builtins": ["django.templatetags.i18n", "core.l10n"],
         },
     },
-    # Jinja2 renders only what Django's engine made the slowest part of a hot page: the inbox's
-    # rows (jinja2/cases/inbox_rows.html, about five times faster; see docs/architecture.md).
-    # Everything else is Django templates under templates/.
+    # Jinja2 renders only what Django's engine made the slowest part of the hot pages: the inbox's
+    # content and rows, the case page's timeline (jinja2/cases/, about five times faster; see
+    # docs/architecture.md). Everything else is Django templates under templates/.
     {
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "NAME": "jinja2",
