@@ -13,13 +13,15 @@ What it does:
   open case, 30 timeline events (bench.case_page);
 - exports the baseline (default `main`) with `git archive` into a temporary directory, so both
   sides run against the same database with the same interpreter and packages;
-- runs a child process per side and round, alternating (baseline, this, baseline, this ...) so
-  that both share the machine's load alike; each child requests every page through Django's test
+- starts one long-lived child process per side; each requests every page through Django's test
   Client (middleware, session, view, templates: everything but the socket) as heavy01, with
-  settings.DEBUG off (production rendering, no query log), WARMUP times, then --renders times
-  measuring time.process_time() (this process's CPU, so waiting for a core on a loaded machine is
-  not counted) and wall time; then cProfile over PROFILED renders for the calls per request and
-  the functions with the most own time;
+  settings.DEBUG off (production rendering, no query log), WARMUP times; then, per page, the
+  sides take turns batch by batch (--rounds batches of --renders renders each, which side goes
+  first alternating), measuring time.process_time() (the process's CPU, so waiting for a core on a
+  loaded machine is not counted) and wall time. Taking turns within seconds makes a drift in the
+  machine's speed (tens of percent over minutes, seen on these virtual machines) fall on both
+  sides: the change is the median of the paired batches' ratios. Then cProfile over PROFILED
+  renders for the calls per request and the functions with the most own time;
 - prints a Markdown report: per page, CPU p50 and mean per render on each side, the change, calls
   per request, and (with --profile N) the top N functions of this checkout.
 
@@ -34,8 +36,8 @@ optional column (cases.columns; a baseline without the column chooser shows its 
 takes the parameter for a filter, which opens its filter panel, so that row compares like with
 unlike and says so), what a saved view opens (Team all with two priorities, newest first), and
 the case page.
-Bounded: --rounds x 2 children of about WARMUP + renders + PROFILED requests per page, and with
---http --rounds x 2 servers of SECONDS of one connection per page."""
+Bounded: 2 children of WARMUP + rounds x renders + PROFILED requests per page, and with --http
+--rounds x 2 servers of SECONDS of one connection per page."""
 
 from __future__ import annotations
 
@@ -99,8 +101,13 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
 
 
-def child(renders: int, top: int) -> dict:
-    """Runs with the side's tree first on sys.path (PYTHONPATH), so `cases`, `config`... are that
+def child(top: int) -> None:
+    """Serves measurements over stdin/stdout (one JSON line each) until stdin closes: `measure
+    PAGE N` renders PAGE (its name's index in PAGES) N times and answers the CPU and wall times of
+    each; `profile` runs cProfile over PROFILED renders of every page and answers the calls per
+    request, the `top` functions with the most own time, and each page's rows and size.
+
+    Runs with the side's tree first on sys.path (PYTHONPATH), so `cases`, `config`... are that
     side's; only this function's own code comes from this checkout."""
     import cProfile
     import pstats
@@ -120,36 +127,41 @@ def child(renders: int, top: int) -> dict:
                  .order_by("pk").values_list("reference", flat=True).first())
     client = Client()
     client.force_login(agent)
-    results = {}
-    for name, url in PAGES.items():
-        url = url.format(reference=reference)
+    urls = [url.format(reference=reference) for url in PAGES.values()]
+    for url in urls:
         for _ in range(WARMUP):
             assert client.get(url).status_code == 200
-        cpu, wall = [], []
-        for _ in range(renders):
-            started, started_cpu = time.perf_counter(), time.process_time()
-            response = client.get(url)
-            cpu.append((time.process_time() - started_cpu) * 1000)
-            wall.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-        profiler = cProfile.Profile(time.process_time)  # CPU, as measured above: no waits for a core or a socket
-        profiler.enable()
-        for _ in range(PROFILED):
-            client.get(url)
-        profiler.disable()
-        stats = pstats.Stats(profiler)
-        rows = []
-        for (filename, line, function), (_cc, _nc, own, cumulative, _callers) in stats.stats.items():
-            rows.append((own, cumulative, f"{Path(filename).name}:{line}({function})"))
-        rows.sort(reverse=True)
-        results[name] = {
-            "cpu": cpu, "wall_p50": statistics.median(wall),
-            "calls": stats.total_calls / PROFILED,
-            "top_own": [(where, own * 1000 / PROFILED, cumulative * 1000 / PROFILED) for own, cumulative, where in rows[:top]],
-            "rows": response.content.count(b'class="case-row'),
-            "bytes": len(response.content),
-        }
-    return results
+    print(json.dumps("ready"), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if command[0] == "measure":
+            url, cpu, wall = urls[int(command[1])], [], []
+            for _ in range(int(command[2])):
+                started, started_cpu = time.perf_counter(), time.process_time()
+                response = client.get(url)
+                cpu.append((time.process_time() - started_cpu) * 1000)
+                wall.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+            print(json.dumps({"cpu": cpu, "wall": wall}), flush=True)
+        elif command[0] == "profile":
+            results = {}
+            for name, url in zip(PAGES, urls, strict=True):
+                profiler = cProfile.Profile(time.process_time)  # CPU, as measured: no waits for a core or a socket
+                profiler.enable()
+                for _ in range(PROFILED):
+                    response = client.get(url)
+                profiler.disable()
+                stats = pstats.Stats(profiler)
+                rows = []
+                for (filename, line_no, function), (_cc, _nc, own, cumulative, _callers) in stats.stats.items():
+                    rows.append((own, cumulative, f"{Path(filename).name}:{line_no}({function})"))
+                rows.sort(reverse=True)
+                results[name] = {
+                    "calls": stats.total_calls / PROFILED,
+                    "top_own": [(where, own * 1000 / PROFILED, cumulative * 1000 / PROFILED) for own, cumulative, where in rows[:top]],
+                    "rows": response.content.count(b'class="case-row'), "bytes": len(response.content),
+                }
+            print(json.dumps(results), flush=True)
 
 
 # --- parent ---------------------------------------------------------------------------------------
@@ -181,14 +193,47 @@ def _export(rev: str, into: Path) -> str:
     return commit
 
 
-def _run_side(tree: Path, renders: int, top: int) -> dict:
-    env = {**_env(), "PYTHONPATH": str(tree)}
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "--renders", str(renders),
-                           "--profile", str(top)], cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"page_cpu child in {tree} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+class _Side:
+    """A child serving one side's measurements (child()), started in its tree."""
+
+    def __init__(self, tree: Path, top: int):
+        env = {**_env(), "PYTHONPATH": str(tree)}
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", "--profile", str(top)],
+                                     cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.ask(None)
+
+    def ask(self, command: str | None):
+        if command is not None:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=CHILD_TIMEOUT)
+            raise RuntimeError(f"page_cpu child failed:\n{self.proc.stderr.read()[-3000:]}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=CHILD_TIMEOUT)
+
+
+def _measure(sides: dict[str, _Side], renders: int, rounds: int) -> dict:
+    """Per page, `rounds` batches of `renders` renders on each side, the sides taking turns batch by
+    batch (which side goes first alternates): both see the machine as it is within seconds of
+    each other, so a drift in its speed (tens of percent over minutes on a shared virtual machine)
+    falls on both. Each pair of batches gives a ratio of the sides' mean CPU per render."""
+    names = list(sides)
+    figures = {name: {page: {"cpu": [], "wall": [], "batches": []} for page in PAGES} for name in names}
+    for round_ in range(rounds):
+        for index, page in enumerate(PAGES):
+            for name in (names if round_ % 2 == 0 else names[::-1]):
+                answer = sides[name].ask(f"measure {index} {renders}")
+                slot = figures[name][page]
+                slot["cpu"] += answer["cpu"]
+                slot["wall"] += answer["wall"]
+                slot["batches"].append(statistics.mean(answer["cpu"]))
+    return figures
 
 
 # --- HTTP: gunicorn on loopback, wrk ----------------------------------------------------------------
@@ -315,14 +360,14 @@ def http_report(figures: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _merge(runs: list[dict]) -> dict:
+def _merge(measured: dict, profiled: dict) -> dict:
     merged = {}
     for name in PAGES:
-        cpu = [value for run in runs for value in run[name]["cpu"]]
+        cpu, run = measured[name]["cpu"], profiled[name]
         merged[name] = {"cpu_p50": statistics.median(cpu), "cpu_mean": statistics.mean(cpu),
-                        "cpu_p95": _percentile(cpu, 95), "wall_p50": statistics.median(r[name]["wall_p50"] for r in runs),
-                        "calls": statistics.median(r[name]["calls"] for r in runs), "rows": runs[-1][name]["rows"],
-                        "bytes": runs[-1][name]["bytes"], "top_own": runs[-1][name]["top_own"], "n": len(cpu)}
+                        "cpu_p95": _percentile(cpu, 95), "wall_p50": statistics.median(measured[name]["wall"]),
+                        "batches": measured[name]["batches"], "calls": run["calls"], "rows": run["rows"],
+                        "bytes": run["bytes"], "top_own": run["top_own"], "n": len(cpu)}
     return merged
 
 
@@ -344,23 +389,25 @@ def report(figures: dict) -> str:
         (f"`DEBUG=1 .venv/bin/python -m bench.page_cpu --cases {figures['cases']} --renders {figures['renders']} "
         f"--rounds {figures['rounds']}`: {describe()}; load average {figures['load_before']:.1f} before, "
         f"{figures['load_after']:.1f} after. {figures['cases']:,} cases ({figures['fill_seconds']:.0f} s to fill), "
-        f"agent heavy01 (5,000 open cases), {figures['renders']} renders per page per round after {WARMUP} "
-        f"warm-ups, rounds alternating between the sides; CPU is the process's own "
-        f"(time.process_time), so time spent waiting for a core is not in it."),
+        f"agent heavy01 (5,000 open cases), {WARMUP} warm-ups per page, then per page {figures['rounds']} batches "
+        f"of {figures['renders']} renders on each side, the sides taking turns batch by batch (one long-lived "
+        f"process per side); CPU is the process's own (time.process_time), so time spent waiting for a core "
+        f"is not in it."),
         "",
     ]
     if base:
         lines += [(f"This checkout: {figures['this_commit']}; baseline: `{figures['baseline_rev']}` "
                   f"({figures['baseline_commit']})."), "",
-                  ("| page | baseline CPU p50 | this CPU p50 | change | baseline mean | this mean | "
-                  "calls per request (baseline / this) | rows |"),
+                  ("| page | baseline CPU p50 | this CPU p50 | this / baseline (paired batches: median, range of the middle half) "
+                   "| baseline mean | this mean | calls per request (baseline / this) | rows |"),
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name in PAGES:
             b, t = base[name], this[name]
             note = " (the baseline has no columns: it takes the parameter for a filter)" if "every column" in name else ""
+            ratios = [mine / theirs for mine, theirs in zip(t["batches"], b["batches"], strict=True)]
             lines.append(f"| {name}{note} | {b['cpu_p50']:.1f} ms | {t['cpu_p50']:.1f} ms | "
-                         f"{(t['cpu_p50'] / b['cpu_p50'] - 1) * 100:+.0f} % | {b['cpu_mean']:.1f} ms | "
-                         f"{t['cpu_mean']:.1f} ms | {b['calls']:,.0f} / {t['calls']:,.0f} | {t['rows']} |")
+                         f"{statistics.median(ratios):.2f} ({_percentile(ratios, 25):.2f}-{_percentile(ratios, 75):.2f}) | "
+                         f"{b['cpu_mean']:.1f} ms | {t['cpu_mean']:.1f} ms | {b['calls']:,.0f} / {t['calls']:,.0f} | {t['rows']} |")
     else:
         lines += [f"This checkout: {figures['this_commit']}.", "",
                   "| page | CPU p50 | CPU mean | CPU p95 | wall p50 | calls per request | rows |",
@@ -389,11 +436,15 @@ def run(args) -> str:
             fill_seconds = _fill(args.cases)
         with tempfile.TemporaryDirectory(prefix="page-cpu-baseline-") as tmp:
             baseline_commit = None if args.no_baseline else _export(args.baseline, Path(tmp))
-            this_runs, base_runs = [], []
-            for _ in range(args.rounds):
-                if baseline_commit:
-                    base_runs.append(_run_side(Path(tmp), args.renders, 0))
-                this_runs.append(_run_side(ROOT, args.renders, args.profile))
+            sides = {"this": _Side(ROOT, args.profile)}
+            if baseline_commit:
+                sides["baseline"] = _Side(Path(tmp), 0)
+            try:
+                measured = _measure(sides, args.renders, args.rounds)
+                profiled = {name: side.ask("profile") for name, side in sides.items()}
+            finally:
+                for side in sides.values():
+                    side.close()
             http_runs, http_load_before = {}, os.getloadavg()[0]
             if args.http:
                 session, urls = _session_cookie()
@@ -407,11 +458,12 @@ def run(args) -> str:
     figures = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "cases": args.cases,
         "renders": args.renders, "rounds": args.rounds, "fill_seconds": fill_seconds,
-        "load_before": load_before, "load_after": os.getloadavg()[0], "this": _merge(this_runs),
+        "load_before": load_before, "load_after": os.getloadavg()[0], "this": _merge(measured["this"], profiled["this"]),
         "this_commit": _current_commit(), "top": args.profile,
     }
     if baseline_commit:
-        figures.update(baseline=_merge(base_runs), baseline_rev=args.baseline, baseline_commit=baseline_commit)
+        figures.update(baseline=_merge(measured["baseline"], profiled["baseline"]), baseline_rev=args.baseline,
+                       baseline_commit=baseline_commit)
     text = report(figures)
     if args.http:
         figures.update(http=http_runs, http_seconds=args.http, http_load_before=http_load_before,
@@ -424,8 +476,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.page_cpu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=60_000)
-    parser.add_argument("--renders", type=int, default=40, help="measured renders per page per round")
-    parser.add_argument("--rounds", type=int, default=3, help="children per side, alternating")
+    parser.add_argument("--renders", type=int, default=10, help="renders per page per batch")
+    parser.add_argument("--rounds", type=int, default=12, help="batches per page and side, the sides taking turns")
     parser.add_argument("--baseline", default="main", help="the revision to compare with (git archive)")
     parser.add_argument("--no-baseline", action="store_true", help="measure this checkout only")
     parser.add_argument("--profile", type=int, default=0, help="list the N functions with the most own time")
@@ -436,7 +488,7 @@ def main(argv=None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.renders, args.profile)))
+        child(args.profile)
         return 0
     print(run(args))
     return 0
