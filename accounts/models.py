@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validation import default_team_problems, sla_problems, team_problems, timezone_problem
+from core.compiled import compiled_values
 
 
 class Role(models.TextChoices):
@@ -233,9 +234,16 @@ def visible_team_ids(user) -> set[int] | None:
         return None
     cache = getattr(user, "_visible_team_ids", None)
     if cache is None:
-        cache = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        # Asked on every signed-in page: its statement compiled once per process (core.compiled).
+        rows = compiled_values(("accounts.visible_team_ids",), _memberships, {"user": user.pk},
+                               using=router.db_for_read(Membership))
+        cache = {row["team_id"] for row in rows}
         user._visible_team_ids = cache
     return cache
+
+
+def _memberships(args: dict):
+    return Membership.objects.filter(user_id=args["user"]).values("team_id")
 
 
 class ClosedDay(models.Model):
