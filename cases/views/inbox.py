@@ -36,8 +36,8 @@ from cases.ordering import SORT_CHOICES, SORTS
 from cases.rows import page_rows_html
 from cases.saved_views.services import saved_views_for
 from cases.templatetags.case_display import form_errors
-from cases.templatetags.live_tags import live_marker
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
+from cases.views.live import marker
 from core.compiled import compiled_values
 from core.widgets import remember_choice_widget
 from core.scopes import response_scope_choices
@@ -414,11 +414,12 @@ def render_inbox(request: HttpRequest, context: dict, status: int = 200) -> Http
     if context["fragment"]:
         html = jinja.get_template("cases/inbox_results.html").render(context, request)
         return vary_on_htmx(HttpResponse(html, status=status))
-    context["live_marker_html"] = render_to_string("cases/_live_marker.html", live_marker({"request": request}, "inbox"),
+    context["live_marker_html"] = render_to_string("cases/_live_marker.html", {"live": marker(request.user, "inbox")},
                                                    using="django")
     content = mark_safe(jinja.get_template("cases/inbox_page.html").render(context, request))  # escaped by Jinja2
-    return vary_on_htmx(render(request, "cases/inbox.html", {"content": content, "view_label": context["view_label"]},
-                               status=status))
+    # The whole context, though base.html reads only the content and the title: the test client's
+    # response.context shows what the page was made of.
+    return vary_on_htmx(render(request, "cases/inbox.html", {**context, "content": content}, status=status))
 
 
 @login_required

@@ -131,3 +131,22 @@ def live_changes(request: HttpRequest) -> HttpResponse:
     response["ETag"] = current.token
     patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+# page -> (the ticket's scope, how a click refreshes: "inbox" swaps the list in place, else reload)
+MARKER_PAGES = {"inbox": ("teams", "inbox"), "dashboard": ("teams", "reload"), "case": ("case", "reload")}
+
+
+def marker(user, page: str, case=None) -> dict | None:
+    """What a page's live marker (templates/cases/_live_marker.html) holds: the signed ticket and
+    the counters the page was rendered with; None for nobody signed in or an unknown page."""
+    if user is None or not user.is_authenticated or page not in MARKER_PAGES:
+        return None
+    scope, refresh = MARKER_PAGES[page]
+    ticket = ticket_for(user, scope, case)
+    current = state(ticket, case)  # None (Redis down): the script starts from its first answer
+    return {
+        "scope": scope, "refresh": refresh, "case": case.reference if case is not None else "",
+        "ticket": ticket.sign(), "token": current.token if current else "", "list": current.list if current else "",
+        "new": current.new if current else "", "what": "case" if scope == "case" else "list",
+    }
