@@ -34,10 +34,20 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(path: Path) -> set[str]:
-    """Every project module `path` imports, at the top or inside a function."""
+def _run_at_import(tree: ast.AST):
+    """The nodes a module runs when imported: all but the bodies of its functions."""
+    for node in ast.iter_child_nodes(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            yield node
+            yield from _run_at_import(node)
+
+
+def _imports(path: Path, at_import: bool = False) -> set[str]:
+    """Every project module `path` imports, at the top or inside a function (only those run when
+    it is imported, with `at_import`)."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in (_run_at_import(tree) if at_import else ast.walk(tree)):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             candidates = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
         elif isinstance(node, ast.Import):
@@ -51,7 +61,25 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
+def _with_packages(name: str, path: Path) -> set[str]:
+    """What `name` imports, and the packages those imports run: importing `a.b.c` at import time
+    first runs the packages `a` and `a.b` (their __init__ and what it imports). A module inside a
+    package is run by that package, so its own packages are left out (importing a sibling from a
+    package being initialised is fine), and so are imports inside functions (they run once every
+    package is initialised). The inbox importing a template library that imports cases.views
+    (whose __init__ imports the inbox) was such a cycle: a process that loaded the template
+    libraries first (manage.py's checks) failed to start."""
+    edges = _imports(path)
+    for target in _imports(path, at_import=True):
+        parts = target.split(".")
+        for cut in range(1, len(parts)):
+            package = ".".join(parts[:cut])
+            if package in MODULES and not name.startswith(package + ".") and name != package:
+                edges.add(package)
+    return edges
+
+
+GRAPH = {name: _with_packages(name, path) - {name} for name, path in MODULES.items()}
 
 
 def _walk_references() -> list[tuple[str, str]]:
