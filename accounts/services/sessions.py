@@ -22,7 +22,7 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-DB_ENGINES = {"django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
+DB_ENGINES = {"accounts.sessions", "django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
 
 
 def user_sessions_end(*, user_id: int) -> int:

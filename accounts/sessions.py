@@ -1,0 +1,38 @@
+"""The session store (settings.SESSION_ENGINE): Django's database sessions, the row read by a
+statement compiled once per process (core.compiled).
+
+Every signed-in request loads its session; Django's store builds and compiles the same
+`Session.objects.get(session_key=..., expire_date__gt=now)` each time, about two thirds of a
+millisecond of CPU, a few percent of an inbox page (bench/page_cpu.py). The table, the rows and
+what they hold are Django's: sessions stored before keep working, and ending a person's sessions
+(accounts.services.sessions, which lists this engine in DB_ENGINES) deletes the same rows."""
+
+from __future__ import annotations
+
+from django.contrib.sessions.backends import db
+from django.db import router
+from django.utils import timezone
+
+from core.compiled import compiled_values
+
+
+class SessionStore(db.SessionStore):
+    def _get_session_from_db(self):
+        if not self.session_key:
+            self._session_key = None
+            return None
+        model = self.model
+        rows = compiled_values(("accounts.session",), _session_query(model),
+                               {"key": self.session_key, "now": timezone.now()}, using=router.db_for_read(model))
+        if not rows:
+            self._session_key = None
+            return None
+        return model(**rows[0])
+
+
+def _session_query(model):
+    def build(args: dict):
+        return (model.objects.filter(session_key=args["key"], expire_date__gt=args["now"])
+                .values("session_key", "session_data", "expire_date"))
+
+    return build
