@@ -1,20 +1,15 @@
-from functools import lru_cache
-
-from django.conf import settings
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch
 from django.utils.translation import gettext_lazy as _
+
+from core.l10n import url
 
 
 def _url(name: str) -> str | None:
-    return _reversed(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-
-
-@lru_cache(maxsize=256)
-def _reversed(name: str, urlconf, prefix: str) -> str | None:
-    """The address of a page without arguments, once per URL configuration and script prefix
-    (every signed-in page reversed the fifteen entries again: bench/page_cpu.py)."""
+    """The address of a page without arguments (reversed once per URL configuration and script
+    prefix by core.l10n.url: every signed-in page reversed the fifteen entries again), or None
+    for a page that is not installed."""
     try:
-        return reverse(name, urlconf=urlconf)
+        return url(name)
     except NoReverseMatch:
         return None
 

@@ -10,6 +10,7 @@ what they hold are Django's: sessions stored before keep working, and ending a p
 from __future__ import annotations
 
 from django.contrib.sessions.backends import db
+from django.contrib.sessions.models import Session
 from django.db import router
 from django.utils import timezone
 
@@ -18,21 +19,16 @@ from core.compiled import compiled_values
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self):
-        if not self.session_key:
-            self._session_key = None
-            return None
-        model = self.model
-        rows = compiled_values(("accounts.session",), _session_query(model),
-                               {"key": self.session_key, "now": timezone.now()}, using=router.db_for_read(model))
+        rows = []
+        if self.session_key:
+            rows = compiled_values(("accounts.session",), _session_query,
+                                   {"key": self.session_key, "now": timezone.now()}, using=router.db_for_read(Session))
         if not rows:
             self._session_key = None
             return None
-        return model(**rows[0])
+        return Session(**rows[0])
 
 
-def _session_query(model):
-    def build(args: dict):
-        return (model.objects.filter(session_key=args["key"], expire_date__gt=args["now"])
-                .values("session_key", "session_data", "expire_date"))
-
-    return build
+def _session_query(args: dict):
+    return (Session.objects.filter(session_key=args["key"], expire_date__gt=args["now"])
+            .values("session_key", "session_data", "expire_date"))

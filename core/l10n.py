@@ -144,9 +144,10 @@ def iso(value) -> str:
 def url(name: str, *args) -> str:
     """Django's reverse(name, args), remembered per URL configuration and script prefix (a
     reverse costs about 25 us; a page's links repeat the same few)."""
+    from django.conf import settings
     from django.urls import get_script_prefix, get_urlconf
 
-    return _reversed(name, args, get_urlconf(), get_script_prefix())
+    return _reversed(name, args, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
 
 
 @lru_cache(maxsize=1024)
