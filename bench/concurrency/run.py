@@ -252,6 +252,11 @@ def run_side(side: str, config: Config) -> SideResult:
     personas_path = workdir / "personas.json"
     _psql(config.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     _psql(config.pg, f"CREATE DATABASE {db}" + (f' TEMPLATE "{config.template}"' if config.template else ""))
+    if config.template:  # the copy has the tables, not the settings on the database (cases 0013's jit = off)
+        for (setting,) in _query(config.pg, "postgres", "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN "
+                                 f"pg_database d ON d.oid = s.setdatabase WHERE d.datname = '{config.template}' AND s.setrole = 0"):
+            key, _, value = setting.partition("=")
+            _psql(config.pg, f"ALTER DATABASE {db} SET {key} = '{value}'")
     processes: dict[str, subprocess.Popen] = {}
     try:
         port = _free_port()
