@@ -167,8 +167,10 @@ def jinja2_environment(**options):
     together in Python (gettext, ngettext) and handed to the template. A translation is escaped
     as {% translate %} escapes it (jinja2.ext.i18n would print it as markup).
 
-    Globals: `url(name, *args)` is Django's reverse (remembered: `url`); `querystring(params,
-    **changes)` Django's {% querystring %} over the QueryDict given (None removes a parameter)."""
+    Filters: `when`, `day` and `iso` (above), Django's `linebreaksbr`. Globals: `url(name, *args)`
+    is Django's reverse (remembered: `url`); `querystring(params, **changes)` Django's
+    {% querystring %} over the QueryDict given (None removes a parameter)."""
+    from django.template.defaultfilters import linebreaksbr
     from django.template.defaulttags import querystring
     from jinja2 import Environment
     from markupsafe import escape
@@ -181,6 +183,8 @@ def jinja2_environment(**options):
         npgettext=lambda context, singular, plural, n: escape(npgettext(context, singular, plural, n)))
     env.filters["when"] = when
     env.filters["day"] = day
+    env.filters["iso"] = iso
+    env.filters["linebreaksbr"] = linebreaksbr
     env.globals["url"] = url
     env.globals["querystring"] = lambda params, **changes: querystring(None, params, **changes)
     return env

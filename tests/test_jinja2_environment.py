@@ -29,3 +29,13 @@ def test_url_and_querystring_are_djangos():
         "?view=mine&amp;q=a+b&amp;priority=high&amp;priority=urgent")
     assert _render("{{ querystring(params, q=none) }}", params=QueryDict("q=x")) == "?"
     assert _render("{{ querystring(params, q=none) }}", params=QueryDict("")) == ""
+
+
+def test_the_iso_and_linebreaksbr_filters_are_djangos():
+    import datetime as dt
+
+    moment = dt.datetime(2026, 12, 6, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert _render("{{ moment|iso }}", moment=moment) == "2026-12-06T08:30:00+00:00"
+    assert _render("{{ none|iso }}") == ""
+    assert _render("{{ text|linebreaksbr }}", text="a <b>\nc") == "a &lt;b&gt;<br>c"
+    assert _render('{{ text|linebreaksbr or "—" }}', text="") == "—"

@@ -14,8 +14,12 @@ from django.db.models import Q
 from django.forms import Textarea
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import engines
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,7 +45,9 @@ from cases.forms import (
 from cases.models import Case, CaseResponse
 from cases.services import CaseConflict
 from cases.suggest import active_root_causes, suggest_root_causes
-from cases.timeline import render_customer_template
+from cases.templatetags.case_display import field_block, form_errors
+from cases.timeline import event_note, render_customer_template
+from cases.timeline_rows import event_sentence
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from surveys.consent import ContactChannel as ConsentChannel
 from surveys.consent import contact_refusal
@@ -280,7 +286,27 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
         "theme_links": [link for link in theme_links if link.response_id == case.response_id],
     }
     context.update(extra)
+    context["actions_html"] = render_actions(request, context)
     return context
+
+
+def render_actions(request: HttpRequest, context: dict) -> SafeString:
+    """The action panel (jinja2/cases/case_actions.html): the page prints it and an HTMX action's
+    answer swaps it in. In Jinja2 because it was half of the case page's template CPU in Django's
+    engine (nine forms, bench/page_cpu.py). Words with values in them are put together here
+    (core.l10n.jinja2_environment); the forms' token is made once for the panel's ten forms."""
+    case = context["case"]
+    words = {"claim_and_start": mark_safe(gettext("Claim &amp; start"))}  # the msgid is markup, as it was
+    if case.closed_by_id:
+        words["closed_by"] = gettext("by %(name)s") % {"name": case.closed_by.display_name}
+    if "take" in context["forms"]:
+        words["take_over"] = gettext("Take over from %(name)s") % {"name": case.assignee.display_name}
+    if "email" in context["forms"]:
+        words["email_to"] = gettext("To %(email)s. Replies come back to you.") % {"email": case.customer.email}
+    html = engines["jinja2"].get_template("cases/case_actions.html").render({
+        **context, "words": words, "csrf_html": csrf_input(request), "field_block": field_block,
+        "form_errors": form_errors, "describe": event_sentence, "event_note": event_note}, request)
+    return mark_safe(html)  # escaped by Jinja2
 
 
 def _page_context(request: HttpRequest, case: Case, **extra) -> dict:

@@ -131,7 +131,7 @@ TEMPLATES = [
         },
     },
     # Jinja2 renders only what Django's engine made the slowest part of the hot pages: the inbox's
-    # content and rows, the case page's timeline (jinja2/cases/, about five times faster; see
+    # content and rows, the case page's action panel and timeline (jinja2/cases/, about five times faster; see
     # docs/architecture.md). Everything else is Django templates under templates/.
     {
         "BACKEND": "django.template.backends.jinja2.Jinja2",

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import translation
 
 from cases.models import Case, CaseEvent, EmailTemplate, Notification
 from cases.services import case_add_note, case_claim, case_log_contact
 from tests.factories import PASSWORD
-from tests.inbox.helpers import make_response, open_case, root_causes
+from tests.inbox.helpers import make_customer, make_response, open_case, root_causes
 
 HX = {"HX-Request": "true"}
 # Session, user, memberships, the case, events, earlier responses, earlier cases, and the action
@@ -163,6 +164,22 @@ def test_reassign_and_take_over(alice_client, personas):
     alice_client.post(url(case, "take"), {"version": case.version}, headers=HX)
     case.refresh_from_db()
     assert case.assignee == personas.alice
+
+
+def test_the_action_panel_escapes_names_and_addresses_in_its_words(alice_client, personas):
+    """The panel's sentences with a value in them ("Take over from ...", "To ... Replies come back
+    to you.", "Closed by ...") print the value as text, and the translated words around it."""
+    personas.bob.first_name, personas.bob.last_name = "<b>Bob</b>", "O'Neil"
+    personas.bob.save(update_fields=["first_name", "last_name"])
+    case = open_case(personas.north, customer=make_customer(email="dana+<x>@example.com"))
+    case_claim(case_id=case.pk, by=personas.bob, expected_version=case.version)
+    html = alice_client.get(url(case)).content.decode()
+    assert "Take over from &lt;b&gt;Bob&lt;/b&gt; O&#39;Neil</button>" in html
+    assert "<p class=\"muted\">To dana+&lt;x&gt;@example.com. Replies come back to you.</p>" in html
+    assert ">Claim &amp; start<" not in html  # bob holds it: no claim in the bar
+    with translation.override("de"):
+        fresh = open_case(personas.north)
+        assert ">Übernehmen &amp; starten</button>" in alice_client.get(url(fresh), headers={"Accept-Language": "de"}).content.decode()
 
 
 def test_reassign_needs_a_person_or_team(alice_client, personas):
