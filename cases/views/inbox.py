@@ -26,7 +26,7 @@ from accounts.models import Team, User
 from cases import keyset, selectors
 from cases.bulk import BulkResult, TeamMove, bulk_apply, describe_moves, team_moves
 from cases.columns import COLUMNS, OPTIONAL, ColumnChoice, canonical, choose_columns
-from cases.filtersets import DEFAULT_VIEW, PAGING_PARAMS, CaseFilterSet, inbox_filterset
+from cases.filtersets import DEFAULT_VIEW, PAGING_PARAMS, CaseFilterSet, inbox_filterset, read_panel_choices
 from cases.forms import (
     BulkForm,
     parse_assignee,
@@ -183,7 +183,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     show_filters = bool(filters_active or params.get("panel") == "filters"
                         or (filterset is not None and filterset.form.errors))
     if show_filters:
-        _tune_filter_form(filterset.form)
+        _tune_filter_form(filterset.form, request.user)
     view_label = views[view]
     if view == "recently_closed" and not closed_window:
         # A report's drill-down: its own period, not "the last 7 days".
@@ -329,7 +329,7 @@ FILTER_LABELS = {
 }
 
 
-def _tune_filter_form(form) -> None:
+def _tune_filter_form(form, user) -> None:
     """Friendlier widgets for the shared FilterSet's form (the filters themselves stay the API's):
     labels people use, checkboxes for short lists, names instead of ids, date pickers."""
     for name, label in FILTER_LABELS.items():
@@ -363,9 +363,9 @@ def _tune_filter_form(form) -> None:
             for widget, end in zip(field.widget.widgets, ("from", "to"), strict=False):
                 widget.input_type = "date"
                 widget.attrs["aria-label"] = f"{field.label}: {end}"
-    # Every team, person, root cause, theme and segment as options: their HTML remembered per
-    # process for the same choices, values and language (core.widgets), the choices still read
-    # on every view (one query each, as before).
+    # Every team, person, root cause, theme and segment as options, read by statements compiled once
+    # per process (read_panel_choices), their HTML remembered per process (core.widgets).
+    read_panel_choices(form, user)
     for field in form.fields.values():
         remember_choice_widget(field)
 
@@ -435,7 +435,7 @@ def inbox_filters(request: HttpRequest) -> HttpResponse:
     person, root cause, theme) cost more to render than the rest of the page, and most visits
     never open it."""
     filterset = CaseFilterSet(request.GET, queryset=selectors.inbox_queryset(request.user, DEFAULT_VIEW), request=request)
-    _tune_filter_form(filterset.form)
+    _tune_filter_form(filterset.form, request.user)
     context = {"filterset": filterset, "size": _page_size(request.GET), "page_sizes": PAGE_SIZES}
     return render(request, "cases/_inbox_filter_fields.html", context)
 
