@@ -7,9 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Q, Subquery
+from django.db.models.signals import post_save
 
 from cases import services
 from cases.models import Case, CaseEvent, RootCause
@@ -136,6 +139,24 @@ def offered(case: Case) -> list[dict]:
 
     return [s.as_offered() for s in suggest_root_causes(case)]
 
+
+
+@contextmanager
+def cases_opened() -> Iterator[list[int]]:
+    """The ids of the cases opened while the block runs, in order (every opening outside a batch
+    saves its case, cases.services.opening._insert_case): the replay takes them from the list
+    after each answer, instead of asking the database for new cases after every answer."""
+    opened: list[int] = []
+
+    def heard(sender, instance, created, **kwargs):
+        if created:
+            opened.append(instance.pk)
+
+    post_save.connect(heard, sender=Case, weak=False, dispatch_uid="demo.cases_opened")
+    try:
+        yield opened
+    finally:
+        post_save.disconnect(sender=Case, dispatch_uid="demo.cases_opened")
 
 
 class Schedule:

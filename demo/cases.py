@@ -30,8 +30,8 @@ from accounts.models import ClosedDay, Membership, Team
 from cases import services
 from cases.models import Case, Notification, RoutingRule
 from cases.notifications import no_dispatch
-from demo.answers import BAD, FIRST, LAST, demo_source, make_customers, make_response
-from demo.case_histories import Schedule, case_plan, close_stale
+from demo.answers import BAD, FIRST, LAST, Replay, demo_source, make_customers, make_response
+from demo.case_histories import Schedule, case_plan, cases_opened, close_stale
 from surveys.normalized import CustomerIdentity, NormalizedResponse, Score
 from surveys.services import response_record
 
@@ -141,9 +141,9 @@ def seed(context: dict) -> dict:
     for membership in Membership.objects.filter(is_manager=False).select_related("user"):
         people.setdefault(membership.team_id, []).append(membership.user)
     schedule = Schedule()
-    last_case_id = 0
     trainings = [now - dt.timedelta(days=d) for d in TRAIN_AT_DAYS_AGO]
-    with no_dispatch():
+    replay = Replay(source)
+    with no_dispatch(), cases_opened() as opened:
         for i, answered_at in enumerate(moments):
             received = answered_at + dt.timedelta(seconds=rng.randint(20, 300))
             schedule.run_until(received)
@@ -154,10 +154,10 @@ def seed(context: dict) -> dict:
             # A quarter of the answers come from a small set of frequent customers (repeats).
             customer = rng.choice(customers[:120]) if rng.random() < 0.25 else rng.choice(customers)
             with services.replay_clock(received):
-                response_record(source=source, normalized=make_response(rng, i, customer, answered_at))
-            for case_id in Case.objects.filter(pk__gt=last_case_id).order_by("pk").values_list("pk", flat=True):
+                replay.record(make_response(rng, i, customer, answered_at))
+            for case_id in sorted(opened):
                 schedule.add(case_plan(rng, case_id, now, people))
-                last_case_id = case_id
+            opened.clear()
         schedule.run_until(now)
         close_stale(rng, now, people)
         _due_soon_extras(rng, source, teams, now)

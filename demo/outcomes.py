@@ -28,8 +28,8 @@ from cases.models import Case, Notification
 from cases.notifications import no_dispatch
 from cases.services import CaseConflict
 from customers.models import Account
-from demo.answers import demo_source, make_customers, make_response
-from demo.case_histories import RESOLUTIONS, Schedule, case_plan
+from demo.answers import Replay, demo_source, make_customers, make_response
+from demo.case_histories import RESOLUTIONS, Schedule, case_plan, cases_opened
 from demo.followup import _answer
 from followup.models import Verification
 from followup.services import (
@@ -43,7 +43,6 @@ from outcomes.rows import OutcomeRow
 from outcomes.services import outcome_events_upsert
 from surveys.models import Customer, SurveyResponse
 from surveys.normalized import CustomerIdentity, Score
-from surveys.services import response_record
 
 COHORT = 200
 FIRST_DAY, LAST_DAY = 460, 100  # days ago
@@ -96,28 +95,32 @@ def _cohort(rng: random.Random, now: dt.datetime, identities: list[str], people)
     first_case = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     moments = sorted(now - dt.timedelta(days=rng.uniform(LAST_DAY, FIRST_DAY)) for _ in range(COHORT))
     schedule = Schedule()
-    last_case = first_case
     unworked: list[int] = []
-    for i, answered_at in enumerate(moments):
-        received = answered_at + dt.timedelta(seconds=rng.randint(20, 300))
-        schedule.run_until(received)
-        normalized = make_response(rng, 90000 + i, CustomerIdentity(external_id=rng.choice(identities)), answered_at)
-        value = rng.randint(0, 6) if rng.random() < 0.3 else rng.randint(7, 8) if rng.random() < 0.4 else rng.randint(9, 10)
-        normalized = normalized.__class__(**{**normalized.__dict__, "scores": (Score("nps", "nps", Decimal(value), 0, 10),),
-                                             "survey_id": "relationship", "survey_name": "Relationship NPS"})
-        with services.replay_clock(received):
-            response_record(source=source, normalized=normalized)
-        for case_id in Case.objects.filter(pk__gt=last_case).order_by("pk").values_list("pk", flat=True):
-            if rng.random() < UNWORKED:
-                unworked.append(case_id)
-            else:
-                schedule.add(case_plan(rng, case_id, now, people))
-            last_case = case_id
+    replay = Replay(source)
+    with cases_opened() as opened:
+        for i, answered_at in enumerate(moments):
+            received = answered_at + dt.timedelta(seconds=rng.randint(20, 300))
+            schedule.run_until(received)
+            normalized = make_response(rng, 90000 + i, CustomerIdentity(external_id=rng.choice(identities)), answered_at)
+            value = (rng.randint(0, 6) if rng.random() < 0.3 else rng.randint(7, 8) if rng.random() < 0.4
+                     else rng.randint(9, 10))
+            normalized = normalized.__class__(**{**normalized.__dict__,
+                                                 "scores": (Score("nps", "nps", Decimal(value), 0, 10),),
+                                                 "survey_id": "relationship", "survey_name": "Relationship NPS"})
+            with services.replay_clock(received):
+                replay.record(normalized)
+            for case_id in sorted(opened):
+                if rng.random() < UNWORKED:
+                    unworked.append(case_id)
+                else:
+                    schedule.add(case_plan(rng, case_id, now, people))
+            opened.clear()
     schedule.run_until(now - dt.timedelta(days=LAST_DAY - 10))
+    causes = _active_causes()
     for case_id in unworked:  # nobody picked these up: overdue, then closed unreachable
         case = Case.objects.get(pk=case_id)
         services.cases_sweep_sla(now=case.resolution_due + dt.timedelta(minutes=5))
-        _close(rng, case, case.created_at + dt.timedelta(days=14), "unreachable", people)
+        _close(rng, case, case.created_at + dt.timedelta(days=14), "unreachable", people, causes)
     _close_open(rng, first_case, people)
     return first_case
 
@@ -131,6 +134,7 @@ def _wave(rng: random.Random, now: dt.datetime, people) -> None:
     identities = [replace(identity, external_id=f"demo-past-{i:04d}", email=identity.email.replace("@", ".past@"),
                           phone=f"+44 7700 8{i:05d}")
                   for i, identity in enumerate(make_customers(rng, WAVE))]
+    replay = Replay(source)
     for i, identity in enumerate(identities):
         answered_at = now - dt.timedelta(days=rng.uniform(WAVE_LAST_DAY, WAVE_FIRST_DAY))
         normalized = make_response(rng, 95000 + i, identity, answered_at)
@@ -139,25 +143,32 @@ def _wave(rng: random.Random, now: dt.datetime, people) -> None:
         normalized = replace(normalized, scores=(Score("nps", "nps", Decimal(value), 0, 10),),
                              survey_id="relationship", survey_name="Relationship NPS")
         with services.replay_clock(answered_at + dt.timedelta(seconds=rng.randint(20, 300))):
-            response_record(source=source, normalized=normalized)
+            replay.record(normalized)
+    causes = _active_causes()
     for case in Case.objects.filter(pk__gt=first_case).order_by("pk"):
-        _close(rng, case, case.created_at + dt.timedelta(days=rng.uniform(3, 10)), "unreachable", people)
+        _close(rng, case, case.created_at + dt.timedelta(days=rng.uniform(3, 10)), "unreachable", people, causes)
 
 
 def _close_open(rng: random.Random, first_case: int, people) -> None:
     """The cohort's cases still open are closed, not resolved, a few days after their last step:
     the old cases of the demo are history, never part of today's overdue list."""
+    causes = _active_causes()
     for case in Case.objects.filter(pk__gt=first_case).exclude(status=Case.Status.CLOSED).annotate(
             last=Max("events__created_at")):
         _close(rng, case, max(case.last or case.created_at, case.created_at) + dt.timedelta(days=rng.uniform(2, 6)),
-               "not_resolved", people)
+               "not_resolved", people, causes)
 
 
-def _close(rng, case: Case, at: dt.datetime, outcome: str, people) -> None:
+def _active_causes() -> list:
+    """The root causes a case is closed with when it has none yet: read once per batch of closings."""
     from cases.models import RootCause
 
+    return list(RootCause.objects.filter(active=True).order_by("pk"))
+
+
+def _close(rng, case: Case, at: dt.datetime, outcome: str, people, causes: list) -> None:
     worker = case.assignee or (rng.choice(people[case.team_id]) if people.get(case.team_id) else None)
-    cause = case.root_cause or rng.choice(list(RootCause.objects.filter(active=True).order_by("pk")) or [None])
+    cause = case.root_cause or rng.choice(causes or [None])
     if worker is None or cause is None:
         return
     try:

@@ -1,6 +1,10 @@
 """Demo people and teams: the three demo logins and the teams they work in."""
 
+from collections.abc import Callable
+from functools import cache
+
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 
 from accounts.models import Membership, Role, SlaPolicy, Team, User
 
@@ -12,13 +16,13 @@ TEAMS = [
 ]
 
 
-def _user(username: str, role: str, first: str, last: str, **extra) -> User:
+def _user(username: str, role: str, first: str, last: str, password: Callable[[], str], **extra) -> User:
     user, created = User.objects.get_or_create(
         username=username,
         defaults={"role": role, "first_name": first, "last_name": last, "email": f"{username}@closeloop.example", **extra},
     )
     if created:
-        user.set_password(settings.DEMO_PASSWORD)
+        user.password = password()  # what set_password(DEMO_PASSWORD) stores, hashed once for all
         user.save()
     return user
 
@@ -34,14 +38,17 @@ def seed(context: dict) -> dict:
                 "escalation_email": f"escalations-{slug}@closeloop.example",
             },
         )
-    agent = _user("agent", Role.AGENT, "Alex", "Agent")
-    manager = _user("manager", Role.MANAGER, "Morgan", "Manager")
-    admin = _user("admin", Role.ADMIN, "Ada", "Admin", is_staff=True, is_superuser=True)
+    # DEMO_PASSWORD hashed once, for the logins created now: the hasher is slow on purpose (a
+    # quarter of a second a hash here), and every demo login has the one published password.
+    password = cache(lambda: make_password(settings.DEMO_PASSWORD))
+    agent = _user("agent", Role.AGENT, "Alex", "Agent", password)
+    manager = _user("manager", Role.MANAGER, "Morgan", "Manager", password)
+    admin = _user("admin", Role.ADMIN, "Ada", "Admin", password, is_staff=True, is_superuser=True)
     colleagues = [
-        _user("sam", Role.AGENT, "Sam", "Shore"),
-        _user("priya", Role.AGENT, "Priya", "Patel"),
-        _user("lucia", Role.AGENT, "Lucía", "García"),
-        _user("omar", Role.AGENT, "Omar", "Haddad"),
+        _user("sam", Role.AGENT, "Sam", "Shore", password),
+        _user("priya", Role.AGENT, "Priya", "Patel", password),
+        _user("lucia", Role.AGENT, "Lucía", "García", password),
+        _user("omar", Role.AGENT, "Omar", "Haddad", password),
     ]
     memberships = [
         (agent, "north", False), (colleagues[0], "north", False), (colleagues[1], "online", False),
