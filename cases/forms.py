@@ -120,8 +120,8 @@ class CaseForm(forms.Form):
     The widgets render through Django's own Jinja2 widget templates (django/forms/jinja2/): the
     case page shows about twenty of them (selects of root causes, people, channels, outcomes),
     and through Django's template engine their options were a fifth of the page's Python calls
-    (docs/benchmarks_inbox.md, "Case page CPU"). Same HTML; labels, help and errors stay in
-    templates/cases/_field.html."""
+    (docs/benchmarks_inbox.md, "Case page CPU"). Same HTML; labels, help and errors are
+    cases.templatetags.case_display.field_block's."""
 
     default_renderer = WIDGET_RENDERER
     use_required_attribute = False

@@ -108,17 +108,17 @@ def clock(context, due, done_at=None, stopped_at=None):
                         "due_soon" if due - now <= DUE_SOON else "ok")
 
 
-# The case page's action forms print about fifteen fields; through `{% include "cases/_field.html" %}`
-# each cost a template context, an include and a dozen variable lookups. These tags write the same
-# markup in Python (cases/_field.html stays for the inbox's filter and bulk panels).
+# The case page's action forms print about fifteen fields, the inbox's filter and bulk panels a
+# dozen more; through an included field template each cost a template context, an include and a
+# dozen variable lookups. These write the markup in Python (the Jinja2 templates call them too).
 
 _ERROR_ITEM = '<span aria-hidden="true">✖ </span>{} '
 
 
 @register.simple_tag
 def field_block(field) -> SafeString:
-    """`{% field_block form.note %}`: one form field as cases/_field.html prints it: label (a legend
-    for a group), help, input, and its errors right after it (tied by aria-describedby)."""
+    """`{% field_block form.note %}`: one form field: label (a legend for a group), help, input,
+    and its errors right after it (tied by aria-describedby)."""
     errors = field.errors
     help_html = (format_html('<p class="help" id="{}-help">{}</p>', field.auto_id, field.help_text)
                  if field.help_text else "")

@@ -37,6 +37,7 @@ from cases.rows import page_rows_html
 from cases.saved_views.services import saved_views_for
 from cases.templatetags.case_display import form_errors
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
+from cases.views.inbox_panels import bulk_fields_html, filter_fields_html
 from cases.views.live import marker
 from core.compiled import compiled_values
 from core.widgets import remember_choice_widget
@@ -399,16 +400,16 @@ def _words(context: dict) -> dict:
 def render_inbox(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
     """The inbox page, or for HTMX its results alone (`fragment`): the content by Jinja2
     (jinja2/cases/inbox_page.html, inbox_results.html: a tenth of the page's CPU less than Django's
-    engine, bench/page_cpu.py), the page around it by base.html. The open panels (filters, bulk
-    actions) print Django forms with the case pages' field markup: Django templates."""
+    engine, bench/page_cpu.py), the page around it by base.html; the open panels' fields by
+    cases.views.inbox_panels."""
     context["words"] = _words(context)
     # The forms' token once (the Jinja2 backend's csrf_input masks a new one at each use).
     context["csrf_html"] = csrf_input(request)
     context["bulk_errors_html"] = form_errors(context.get("bulk_form"))
     if context.get("show_filters"):
-        context["filter_fields_html"] = render_to_string("cases/_inbox_filter_fields.html", context, request, using="django")
+        context["filter_fields_html"] = filter_fields_html(context["filterset"], context["page_sizes"], context["size"])
     if context.get("show_bulk"):
-        context["bulk_fields_html"] = render_to_string("cases/_bulk_fields.html", context, request, using="django")
+        context["bulk_fields_html"] = bulk_fields_html(context["bulk_form"])
     jinja = engines["jinja2"]
     if context["fragment"]:
         html = jinja.get_template("cases/inbox_results.html").render(context, request)
@@ -436,15 +437,14 @@ def inbox_filters(request: HttpRequest) -> HttpResponse:
     never open it."""
     filterset = CaseFilterSet(request.GET, queryset=selectors.inbox_queryset(request.user, DEFAULT_VIEW), request=request)
     _tune_filter_form(filterset.form, request.user)
-    context = {"filterset": filterset, "size": _page_size(request.GET), "page_sizes": PAGE_SIZES}
-    return render(request, "cases/_inbox_filter_fields.html", context)
+    return HttpResponse(filter_fields_html(filterset, PAGE_SIZES, _page_size(request.GET)))
 
 
 @login_required
 @require_GET
 def bulk_fields(request: HttpRequest) -> HttpResponse:
     """The bulk panel's fields (assignees, root causes), fetched when it is opened."""
-    return render(request, "cases/_bulk_fields.html", {"bulk_form": BulkForm(team_ids=team_ids(request.user))})
+    return HttpResponse(bulk_fields_html(BulkForm(team_ids=team_ids(request.user))))
 
 
 def _bulk_apply(user: User, data: dict) -> list[BulkResult]:
