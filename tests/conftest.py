@@ -96,6 +96,89 @@ def browser(django_db_setup, browser):
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+# --- One migration for the run's test databases ---------------------------------------------------
+# Each pytest-xdist worker has its own test database, and pytest-django made each one by migrating
+# from empty: about 15 s of CPU per worker, three at once on two cores. The first worker to need
+# one still does that; it then copies its fresh database to a template of the run
+# (CLOSELOOP_TEST_TEMPLATE, named by the controller), and the others copy the template
+# (CREATE DATABASE ... TEMPLATE, 0.15 s) while holding a lock file, so none waits for a
+# half-made one. pytest-django then finds the worker's database there (keepdb) and its migrate has
+# nothing to apply. The controller drops the template at the end.
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        import uuid
+
+        from django.conf import settings
+
+        base = settings.DATABASES["default"].get("TEST", {}).get("NAME") or "test_closeloop"
+        os.environ["CLOSELOOP_TEST_TEMPLATE"] = f"{base}_tpl_{uuid.uuid4().hex[:12]}"
+
+
+def pytest_unconfigure(config):
+    template = os.environ.get("CLOSELOOP_TEST_TEMPLATE")
+    if hasattr(config, "workerinput") or not template or not getattr(config.option, "numprocesses", None):
+        return
+    from django.conf import settings
+
+    server = settings.DATABASES["default"]
+    if "postgresql" not in server["ENGINE"]:
+        return
+    import psycopg
+
+    with psycopg.connect(host=server["HOST"] or "127.0.0.1", port=server["PORT"] or 5432, user=server["USER"],
+                         password=server["PASSWORD"], dbname="postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+    try:
+        os.remove(_template_lock_path(template))
+    except OSError:
+        pass
+
+
+def _template_lock_path(template: str) -> str:
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"closeloop-{template}.lock")
+
+
+_TEMPLATE = {}  # "lock": the open lock file while this worker makes the template; "copied": True
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request, django_db_keepdb, django_db_modify_db_settings, django_db_blocker):
+    """True where this worker's test database was copied from the run's template (above), so that
+    pytest-django uses it as it is; otherwise pytest-django's own choice (--reuse-db)."""
+    template = os.environ.get("CLOSELOOP_TEST_TEMPLATE")
+    if django_db_keepdb or not template or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return django_db_keepdb
+    import fcntl
+
+    from django.db import connection
+
+    try:  # which databases pytest-django will set up for the chosen tests (its own, private, reading)
+        from pytest_django.fixtures import _get_databases_for_setup
+    except ImportError:
+        return django_db_keepdb
+    if connection.vendor != "postgresql" or "default" not in _get_databases_for_setup(request.session.items)[0]:
+        return django_db_keepdb
+    lock = open(_template_lock_path(template), "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    with django_db_blocker.unblock():
+        with connection._nodb_cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template])
+            ready = cursor.fetchone() is not None
+        if not ready:
+            _TEMPLATE["lock"] = lock  # held until django_db_setup has made the template
+            return django_db_keepdb
+        try:
+            _copy_database(template, connection.settings_dict["TEST"]["NAME"])
+        finally:
+            lock.close()
+    _TEMPLATE["copied"] = True
+    return True
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(request, django_db_setup, django_db_blocker):
     """pytest-django's test database; under TEST_PGBOUNCER=1 PgBouncer's server connections to it
@@ -116,6 +199,13 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
     from django.db import connection
 
     name, vendor = connection.settings_dict["NAME"], connection.vendor
+    if "lock" in _TEMPLATE:  # this worker migrated its database first: the run's template is a copy of it
+        lock = _TEMPLATE.pop("lock")
+        try:
+            with django_db_blocker.unblock():
+                _copy_database(name, os.environ["CLOSELOOP_TEST_TEMPLATE"])
+        finally:
+            lock.close()
     pristine = vendor == "postgresql" and any(
         "pristine_database" in getattr(item, "fixturenames", ()) for item in request.session.items)
     if pristine:
@@ -131,6 +221,12 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
         from config.testenv import pgbouncer_release
 
         pgbouncer_release(name)
+        if _TEMPLATE.get("copied"):  # kept by pytest-django (keepdb): dropped here as it drops its own
+            from django.db import connections
+
+            connections.close_all()
+            with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if pristine:
             with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{_pristine_name()}" WITH (FORCE)')
