@@ -211,7 +211,10 @@ def django_db_setup(request, django_db_setup, django_db_blocker):
     if pristine:
         with django_db_blocker.unblock():
             _make_pristine()
-    if vendor == "postgresql":
+    # Only a test database pytest-django made: with no chosen test on the database, NAME is still
+    # the configured (real) one, whose settings are not the test run's to change.
+    made = name == connection.settings_dict.get("TEST", {}).get("NAME")
+    if vendor == "postgresql" and made:
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(f"ALTER DATABASE {connection.ops.quote_name(name)} SET synchronous_commit = off")
             cursor.execute("SET synchronous_commit = off")
