@@ -44,7 +44,7 @@ class ImpactSerializer(serializers.Serializer):
 class PlanSerializer(serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
+    team = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # none: the whole organisation
     root_causes = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     themes = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     cases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="reference")

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import yaml
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.utils import timezone, translation
@@ -138,6 +139,11 @@ def test_the_api_and_the_csv(api_client, client, personas):
     pk = created.json()["id"]
     detail = api_client.get(f"/api/v1/action-plans/{pk}/").json()
     assert detail["title"] == "Faster refunds" and detail["impact"]["pivot"] == "2026-07-01"
+    # No team (the whole organisation): null, and the schema says the field can be (an integrator's
+    # generated client refused the answer when it did not).
+    assert created.json()["team"] is None and detail["team"] is None
+    plan = yaml.safe_load(client.get("/api/schema/").content)["components"]["schemas"]["Plan"]["properties"]["team"]
+    assert plan == {"type": "integer", "readOnly": True, "nullable": True}
     assert api_client.post(f"/api/v1/action-plans/{pk}/notes/", {"text": "Started."}, format="json").status_code == 201
     assert api_client.get("/api/v1/action-plans/", {"status": "nope"}).status_code == 400
     assert api_client.get("/api/v1/action-plans/99999999999999999999/").status_code == 404
