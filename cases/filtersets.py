@@ -65,9 +65,17 @@ def _people(request):
         return User.objects.all()
     from accounts.selectors import visible_team_ids
 
-    ids = visible_team_ids(request.user)
+    return _people_in(visible_team_ids(request.user))
+
+
+def _people_in(ids):
+    """The active people in these teams (None: every active person)."""
     users = User.objects.filter(is_active=True)
     return users if ids is None else users.filter(memberships__team_id__in=ids).distinct()
+
+
+_ROOT_CAUSES = RootCause.objects.select_related("category")
+_SEGMENTS = Segment.objects.order_by("name")
 
 
 # --- The filter panel's options ---------------------------------------------------------------
@@ -79,28 +87,17 @@ def _people(request):
 # the field's iterator gives: its prepare_value() and label_from_instance().
 
 
-def _panel_teams(args: dict):
-    return (Team.objects.all() if "teams" not in args else Team.objects.filter(id__in=args["teams"])).values(*_TEAM_NAMES)
-
-
-def _panel_people(args: dict):
-    users = User.objects.filter(is_active=True)
-    if "teams" in args:
-        users = users.filter(memberships__team_id__in=args["teams"]).distinct()
-    return users.values(*_USER_NAMES)
-
-
 _TEAM_NAMES = select_related_names(Team, ())
 _USER_NAMES = select_related_names(User, ())
 _ROOT_CAUSE_NAMES = select_related_names(RootCause, ("category",))
 _THEME_NAMES = select_related_names(Theme, ())
 _SEGMENT_NAMES = select_related_names(Segment, ())
-_PANEL = {  # field: (its queryset as values, given {"teams": ...} unless every team is visible; the names read)
-    "team": (_panel_teams, _TEAM_NAMES),
-    "assignee": (_panel_people, _USER_NAMES),
-    "root_cause": (lambda args: RootCause.objects.select_related("category").values(*_ROOT_CAUSE_NAMES), _ROOT_CAUSE_NAMES),
-    "theme": (lambda args: _themes(None).values(*_THEME_NAMES), _THEME_NAMES),
-    "segment": (lambda args: Segment.objects.order_by("name").values(*_SEGMENT_NAMES), _SEGMENT_NAMES),
+_PANEL = {  # field: (the filter's own queryset, given {"teams": ...} unless every team is visible; the names read)
+    "team": (lambda args: Team.objects.among(args.get("teams")), _TEAM_NAMES),
+    "assignee": (lambda args: _people_in(args.get("teams")), _USER_NAMES),
+    "root_cause": (lambda args: _ROOT_CAUSES, _ROOT_CAUSE_NAMES),
+    "theme": (lambda args: _themes(None), _THEME_NAMES),
+    "segment": (lambda args: _SEGMENTS, _SEGMENT_NAMES),
 }
 
 
@@ -112,7 +109,7 @@ def read_panel_choices(form, user) -> None:
 
     ids = visible_team_ids(user)
     args = {} if ids is None else {"teams": tuple(sorted(ids))}
-    for name, (build, names) in _PANEL.items():
+    for name, (queryset, names) in _PANEL.items():
         field = form.fields.get(name)
         if field is None:
             continue
@@ -123,10 +120,10 @@ def read_panel_choices(form, user) -> None:
             if args.get("teams") == ():  # no team: no option (`IN ()` matches none)
                 field.widget.choices = empty
                 continue
-            key = ("inbox.panel", name, len(args["teams"]) if args else "all")
-            rows = compiled_values(key, build, args, using=using)
+            key, given = ("inbox.panel", name, len(args["teams"]) if args else "all"), args
         else:
-            rows = compiled_values(("inbox.panel", name), build, {}, using=using)
+            key, given = ("inbox.panel", name), {}  # the same for everyone
+        rows = compiled_values(key, lambda a: queryset(a).values(*names), given, using=using)
         objects = lean_instances(model, rows, names, using=using)
         field.widget.choices = [*empty, *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects)]
 
@@ -151,7 +148,7 @@ class CaseFilterSet(SharedFormFilterSet):
     touchpoint = django_filters.CharFilter(field_name="response__touchpoint", lookup_expr="iexact")
     location = django_filters.CharFilter(method="filter_location")
     survey = django_filters.NumberFilter(field_name="response__survey_id")
-    root_cause = django_filters.ModelMultipleChoiceFilter(queryset=RootCause.objects.select_related("category"),
+    root_cause = django_filters.ModelMultipleChoiceFilter(queryset=_ROOT_CAUSES,
                                                           distinct=False)
     customer = django_filters.NumberFilter(field_name="customer_id")
     created = django_filters.DateFromToRangeFilter(field_name="created_at")
@@ -183,7 +180,7 @@ class CaseFilterSet(SharedFormFilterSet):
         choices=Sentiment.choices, method="filter_sentiment", label=_("Comment sentiment"),
     )
     segment = extend_schema_field({"type": "array", "items": {"type": "string"}})(django_filters.ModelMultipleChoiceFilter(
-        queryset=Segment.objects.order_by("name"), to_field_name="slug", method="filter_segment",
+        queryset=_SEGMENTS, to_field_name="slug", method="filter_segment",
         label=_("Customer segment"),
         error_messages={"invalid_choice": "No segment with the slug %(value)s (see /api/v1/segments/)."},
     ))
