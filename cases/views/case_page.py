@@ -15,7 +15,6 @@ from django.forms import Textarea
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
-from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -27,6 +26,7 @@ from accounts.models import Team, User
 from accounts.preferences import customer_language
 from accounts.selectors import scope_by_team
 from cases import selectors, services
+from core import csrf
 from core.compiled import compiled_values
 from core.lean import lean_instances, select_related_names
 from core.panels import page_panels
@@ -304,7 +304,7 @@ def render_actions(request: HttpRequest, context: dict) -> SafeString:
     if "email" in context["forms"]:
         words["email_to"] = gettext("To %(email)s. Replies come back to you.") % {"email": case.customer.email}
     html = engines["jinja2"].get_template("cases/case_actions.html").render({
-        **context, "words": words, "csrf_html": csrf_input(request), "field_block": field_block,
+        **context, "words": words, "csrf_html": csrf.input_html(request), "field_block": field_block,
         "form_errors": form_errors, "describe": event_sentence, "event_note": event_note}, request)
     return mark_safe(html)  # escaped by Jinja2
 

@@ -11,7 +11,6 @@ from django.db import router
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template import engines
-from django.template.backends.utils import csrf_input
 from django.template.defaulttags import querystring
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,6 +38,7 @@ from cases.templatetags.case_display import form_errors
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from cases.views.inbox_panels import bulk_fields_html, filter_fields_html
 from cases.views.live import marker
+from core import csrf
 from core.compiled import compiled_values
 from core.widgets import remember_choice_widget
 from core.scopes import response_scope_choices
@@ -403,8 +403,8 @@ def render_inbox(request: HttpRequest, context: dict, status: int = 200) -> Http
     engine, bench/page_cpu.py), the page around it by base.html; the open panels' fields by
     cases.views.inbox_panels."""
     context["words"] = _words(context)
-    # The forms' token once (the Jinja2 backend's csrf_input masks a new one at each use).
-    context["csrf_html"] = csrf_input(request)
+    # The forms' token: the request's one masked token (core.csrf).
+    context["csrf_html"] = csrf.input_html(request)
     context["bulk_errors_html"] = form_errors(context.get("bulk_form"))
     if context.get("show_filters"):
         context["filter_fields_html"] = filter_fields_html(context["filterset"], context["page_sizes"], context["size"])

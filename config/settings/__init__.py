@@ -125,6 +125,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
                 "cases.context_processors.notification_bell",
+                # The CSRF token masked once per request (in place of the built-in processor's).
+                "core.csrf.context",
             ],
             # {% translate %} and the date/time filters of core.l10n in every template, unloaded.
             "builtins": ["django.templatetags.i18n", "core.l10n"],
@@ -139,7 +141,10 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "jinja2"],
         "APP_DIRS": False,
         # jinja2.ext.i18n with Django's translations installed (core.l10n.jinja2_environment).
-        "OPTIONS": {"autoescape": True, "environment": "core.l10n.jinja2_environment"},
+        # csrf_token / csrf_input: the request's one masked token (core.csrf), in place of the
+        # backend's lazies that masked it anew at each use.
+        "OPTIONS": {"autoescape": True, "environment": "core.l10n.jinja2_environment",
+                    "context_processors": ["core.csrf.context"]},
     },
 ]
 

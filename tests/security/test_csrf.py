@@ -79,3 +79,31 @@ def test_webhooks_are_exempt_but_need_a_signature(client, db):
     from surveys.models import WebhookDelivery
 
     assert not WebhookDelivery.objects.exists(), "an unsigned delivery is not stored"
+
+
+@pytest.mark.parametrize("page", ["inbox", "case"])
+def test_a_page_prints_one_token_that_a_post_accepts_and_the_next_page_another(personas, page):
+    """The page's token (the HTMX header, the sign-out form, the content's forms) is masked once
+    per response (core.csrf): one value everywhere in the page, accepted by a form's POST, and a
+    new mask on the next page (the secret in the cookie stays the same)."""
+    import re
+
+    from tests.factories import CaseFactory
+
+    case = CaseFactory(team=personas.north, assignee=personas.alice)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(personas.alice)
+    url = "/cases/" if page == "inbox" else f"/cases/{case.reference}/"
+
+    def tokens() -> list[str]:
+        html = client.get(url).content.decode()
+        return (re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+                + re.findall(r'"X-CSRFToken": "([^"]+)"', html))
+
+    first, second = tokens(), tokens()
+    assert len(first) >= 3 and len(set(first)) == 1, first
+    assert len(set(second)) == 1 and second[0] != first[0]
+    refused = client.post("/logout/")
+    assert refused.status_code == 403
+    assert client.post("/logout/", {"csrfmiddlewaretoken": first[0]}).status_code == 302
+    assert "_auth_user_id" not in client.session
