@@ -20,7 +20,21 @@ the keyset page) cost about a third of the inbox page's Python (bench/page_cpu.p
 every time for a given view and sort.
 
 Rows are converted as Django converts them (the compiled query's converters: JSON, encrypted
-fields...) with the connection in use, so each thread runs on its own connection."""
+fields...) with the connection in use, so each thread runs on its own connection.
+
+    n = compiled_count(key, build, args, using="default")   # build(args).count()
+
+is the same for a count: the statement is the one `count()` runs (Django's own, as it sent it to
+the database for the sentinel arguments), kept per key under the same checks.
+
+`required` (either function) names arguments a statement must read: every value of each must be
+a parameter of the statement, else the key is not compiled. For a builder that could leave an
+argument out for some values (a filter that ignores a value it does not know), so that a
+statement compiled from sentinels never drops a condition the real values would have made.
+
+At most MAX_KEYS keys are kept per process, the oldest dropped first (a key is only a statement's
+text and its parameters' places): callers whose keys hold values chosen by the request (the
+inbox's filters) cannot grow it without bound."""
 
 from __future__ import annotations
 
@@ -33,6 +47,8 @@ from typing import Any, Callable
 from django.db import connections
 from django.db.models import QuerySet
 
+MAX_KEYS = 2048
+
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -40,6 +56,12 @@ class _Compiled:
     slots: tuple  # per parameter: ("arg", name, index or None) or ("const", value)
     names: tuple[str, ...]  # the row dicts' keys, as ValuesIterable names them
     converters: tuple  # (position, converters, expression), as SQLCompiler.get_converters gives them
+
+
+@dataclass(frozen=True)
+class _CompiledCount:
+    sql: str
+    slots: tuple
 
 
 _NOT_COMPILABLE = object()
@@ -83,25 +105,42 @@ def _compile(queryset: QuerySet, using: str):
     return compiler, sql, list(params)
 
 
-def _prepare(build: Callable[[dict], QuerySet], args: dict, using: str):
+def _slots(params: list, params2: list, first_where: dict, second_where: dict, first: dict,
+           required: tuple[str, ...]) -> tuple | None:
+    """Per parameter of the statement compiled with the first sentinels (`params`) and with the
+    second (`params2`): ("arg", name, index) or ("const", value); None when a parameter is neither
+    (derived from an argument, adapted by the backend) or a required argument's value is not read."""
+    if len(params) != len(params2):
+        return None
+    slots, read = [], set()
+    for one, two in zip(params, params2, strict=True):
+        source = first_where.get(one) if _hashable(one) else None
+        if source is not None:
+            if not _hashable(two) or second_where.get(two) != source:
+                return None
+            slots.append(("arg", *source))
+            read.add(source)
+        elif type(one) is type(two) and one == two and not (_hashable(two) and two in second_where):
+            slots.append(("const", one))
+        else:
+            return None  # derived from an argument, or adapted by the backend
+    for name in required:
+        value = first[name]
+        wanted = {(name, i) for i in range(len(value))} if isinstance(value, tuple) else {(name, None)}
+        if not wanted <= read:
+            return None
+    return tuple(slots)
+
+
+def _prepare(build: Callable[[dict], QuerySet], args: dict, using: str, required: tuple[str, ...]):
     first, first_where = _sentinels(args, 1)
     second, second_where = _sentinels(args, 2)
     queryset = build(first)
     compiler, sql, params = _compile(queryset, using)
     _compiler2, sql2, params2 = _compile(build(second), using)
-    if sql != sql2 or len(params) != len(params2):
+    slots = _slots(params, params2, first_where, second_where, first, required) if sql == sql2 else None
+    if slots is None:
         return _NOT_COMPILABLE
-    slots = []
-    for one, two in zip(params, params2, strict=True):
-        source = first_where.get(one) if _hashable(one) else None
-        if source is not None:
-            if not _hashable(two) or second_where.get(two) != source:
-                return _NOT_COMPILABLE
-            slots.append(("arg", *source))
-        elif type(one) is type(two) and one == two and not (_hashable(two) and two in second_where):
-            slots.append(("const", one))
-        else:
-            return _NOT_COMPILABLE  # derived from an argument, or adapted by the backend
     query = queryset.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
     fields = [select[0] for select in compiler.select[: compiler.col_count]]
@@ -109,7 +148,48 @@ def _prepare(build: Callable[[dict], QuerySet], args: dict, using: str):
         return _NOT_COMPILABLE
     converters = tuple((position, tuple(convs), expression)
                        for position, (convs, expression) in compiler.get_converters(fields).items())
-    return _Compiled(sql, tuple(slots), names, converters)
+    return _Compiled(sql, slots, names, converters)
+
+
+def _count_statement(queryset: QuerySet, using: str):
+    """The one statement `queryset.count()` sends (run here too: with sentinel arguments it
+    matches nothing), or None when it sends none or several."""
+    sent = []
+
+    def capture(execute, sql, params, many, context):
+        sent.append((sql, list(params or ())))
+        return execute(sql, params, many, context)
+
+    connection = connections[using]
+    with connection.execute_wrapper(capture):
+        queryset.using(using).count()
+    return sent[0] if len(sent) == 1 else None
+
+
+def _prepare_count(build: Callable[[dict], QuerySet], args: dict, using: str, required: tuple[str, ...]):
+    first, first_where = _sentinels(args, 1)
+    second, second_where = _sentinels(args, 2)
+    one, two = _count_statement(build(first), using), _count_statement(build(second), using)
+    if one is None or two is None or one[0] != two[0]:
+        return _NOT_COMPILABLE
+    slots = _slots(one[1], two[1], first_where, second_where, first, required)
+    return _NOT_COMPILABLE if slots is None else _CompiledCount(one[0], slots)
+
+
+def _kept(cache_key: tuple, prepare) -> Any:
+    compiled = _cache.get(cache_key)
+    if compiled is None:
+        compiled = prepare()
+        with _lock:
+            while len(_cache) >= MAX_KEYS:
+                _cache.pop(next(iter(_cache)), None)
+            _cache[cache_key] = compiled
+    return compiled
+
+
+def _params(slots: tuple, args: dict) -> list:
+    return [slot[1] if slot[0] == "const" else (args[slot[1]] if slot[2] is None else args[slot[1]][slot[2]])
+            for slot in slots]
 
 
 def _hashable(value) -> bool:
@@ -120,23 +200,17 @@ def _hashable(value) -> bool:
     return True
 
 
-def compiled_values(key: tuple, build: Callable[[dict], QuerySet], args: dict, using: str = "default") -> list[dict]:
+def compiled_values(key: tuple, build: Callable[[dict], QuerySet], args: dict, using: str = "default",
+                    required: tuple[str, ...] = ()) -> list[dict]:
     """The rows of `build(args)` (a values() queryset), from its SQL compiled once for `key`."""
     if any(isinstance(value, tuple) and not value for value in args.values()):
         return list(build(args))  # `IN ()`: Django answers without a statement
-    cache_key = (using, key)
-    compiled = _cache.get(cache_key)
-    if compiled is None:
-        compiled = _prepare(build, args, using)
-        with _lock:
-            _cache[cache_key] = compiled
+    compiled = _kept((using, key), lambda: _prepare(build, args, using, required))
     if compiled is _NOT_COMPILABLE:
         return list(build(args))
-    params = [slot[1] if slot[0] == "const" else (args[slot[1]] if slot[2] is None else args[slot[1]][slot[2]])
-              for slot in compiled.slots]
     connection = connections[using]
     with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
+        cursor.execute(compiled.sql, _params(compiled.slots, args))
         rows = cursor.fetchall()
     names = compiled.names
     out = []
@@ -152,8 +226,22 @@ def compiled_values(key: tuple, build: Callable[[dict], QuerySet], args: dict, u
     return out
 
 
+def compiled_count(key: tuple, build: Callable[[dict], QuerySet], args: dict, using: str = "default",
+                   required: tuple[str, ...] = ()) -> int:
+    """`build(args).count()`, from the statement it sends kept once for `key` (its own namespace:
+    not a key of compiled_values)."""
+    if any(isinstance(value, tuple) and not value for value in args.values()):
+        return build(args).using(using).count()
+    compiled = _kept((using, "count", key), lambda: _prepare_count(build, args, using, required))
+    if compiled is _NOT_COMPILABLE:
+        return build(args).using(using).count()
+    with connections[using].cursor() as cursor:
+        cursor.execute(compiled.sql, _params(compiled.slots, args))
+        return cursor.fetchone()[0]
+
+
 def is_compiled(key: tuple, using: str = "default") -> bool:
     """Whether `key` runs from compiled SQL (for tests: False before the first call, or when the
     shape did not compile)."""
-    compiled = _cache.get((using, key))
+    compiled = _cache.get((using, key), _cache.get((using, "count", key)))
     return compiled is not None and compiled is not _NOT_COMPILABLE

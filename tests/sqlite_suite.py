@@ -21,8 +21,8 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
 - the Contact report's breaches: the range joins' date arithmetic (Django's SQLite function), the
   times SQLite hands back as text;
 - the inbox's tab counts: hand-written SQL with FILTER and the times as the backend stores them;
-- statements compiled once per process (core.compiled): the inbox's first page and the case page's
-  reads, the same rows as the ORM's; a statement whose moment SQLite adapts to text stays built;
+- statements compiled once per process (core.compiled): the inbox's first page (with a saved
+  view's filters too, and its count) and the case page's reads, the same rows as the ORM's; a statement whose moment SQLite adapts to text stays built;
 - inbox rows and timeline entries kept per process (cases.rows, cases.timeline_rows): keyed on the
   values SQLite hands back, a kept row equal to a fresh one, a value holding NUL rendered whole;
 - the segment reports: each row's segments tested over its customer (SQLite's JSON and case-folding),
@@ -69,6 +69,7 @@ SUITES = {
     "tests/cases/test_response_keys.py": _all,
     "tests/inbox/test_inbox_counts.py": _all,
     "tests/inbox/test_compiled_first_page.py": _all,
+    "tests/inbox/test_compiled_filtered_page.py": _all,
     "tests/inbox/test_case_page_load.py": _all,
     "tests/inbox/test_kept_markup.py": _all,
     "tests/journeys/test_selectors.py": _not_postgresql_only,

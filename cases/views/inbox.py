@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -37,9 +36,9 @@ from cases.saved_views.services import saved_views_for
 from cases.templatetags.case_display import form_errors
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from cases.views.inbox_panels import bulk_fields_html, filter_fields_html
+from cases.views.inbox_lists import _row_fields, filtered_first_page, first_page, row_queryset  # noqa: F401 (re-exported)
 from cases.views.live import marker
 from core import csrf
-from core.compiled import compiled_values
 from core.widgets import remember_choice_widget
 from core.scopes import response_scope_choices
 from surveys.models import Survey
@@ -69,86 +68,6 @@ SORT_DIRECTIONS = {"due": "ascending", "due_desc": "descending", "newest": "desc
 # `?panel=columns`: the column chooser open (its form sends it, so the chooser stays open after
 # applying a choice, with focus back on its button).
 PANELS = {"filters", "bulk", "columns"}
-# What a row shows, fetched in the page's one query (no per-row queries): the case's own columns
-# (the SLA state, the keyset order) and, of each related row (the opening response, customer,
-# team, assignee, the alert's rule), only what the row prints: no JSON attributes, opening hours,
-# rule conditions or timestamps decoded for nothing. A template that starts reading another
-# related field adds a query per row, which the inbox's query-count test catches.
-ROW_RELATED_FIELDS = (
-    "response__comment", "response__scores", "response__nps", "response__csat", "response__csat_scale_min",
-    "response__csat_scale_max", "response__ces", "response__ces_scale_min", "response__ces_scale_max",
-    "response__ces_high_is_easy", "customer__name", "customer__email", "customer__external_id",
-    "customer__tier", "response__touchpoint", "response__location", "team__name", "assignee__username",
-    "assignee__first_name", "assignee__last_name",
-    "alert__rule__metric", "alert__rule__metric_key",
-)
-# The case's own columns a row never prints (its SLA words read the due times, status and first
-# contact; the optional columns value, age and status): left out of the list query. Each
-# timestamp left out is also one less through the driver's Python timestamp parser (Django
-# registers psycopg's Python loader for timestamptz: about 10 us each, 51 rows a page).
-CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions", "overdue_at", "escalated_at",
-               "due_soon_notified_at", "closed_at", "closed_by", "answered_again", "answered_again_at",
-               "answered_again_nps", "updated_at", "reopen_count", "first_contact_business_seconds",
-               "close_business_seconds", "response_touchpoint", "response_survey", "response_source",
-               "response_answered_at", "suggestion_taken", "sla_policy", "root_cause", "outcome",
-               "escalation_level", "customer_churn_risk"}
-
-
-# --- inbox ----------------------------------------------------------------------------------
-
-
-@cache
-def _row_fields() -> tuple[str, ...]:
-    own = [field.attname for field in Case._meta.concrete_fields if field.name not in CASE_UNREAD]
-    return (*own, "alert__rule", *ROW_RELATED_FIELDS)
-
-
-def row_queryset(filterset):
-    """The page's list query: the filtered cases' row fields as values (joins to the related rows
-    a row prints, as select_related would make them), which the view turns into cases with their
-    related rows cached (core.lean: the same instances select_related(...).only(...) made, for a
-    fraction of the calls)."""
-    return filterset.qs.select_related(None).values(*_row_fields())
-
-
-# Parameters that leave the list query's text to the view, the sort and the page size: the
-# first page of such a list runs its statement compiled once per process (first_page).
-FIRST_PAGE_PARAMS = {"view", "sort", "size", "columns", "panel"}
-
-
-def first_page(user, params: QueryDict, view: str, size: int, now) -> keyset.Page | None:
-    """The first page of a view in one of its sorts, without filters, from the list query compiled
-    once per process (core.compiled) for its shape: the view, the sort, the page size, and whom
-    the person sees (every team, or how many teams); the person, their teams and the moment are
-    the statement's parameters. None for any other list (filters, a search, a cursor, a view
-    whose statement derives a value from the moment), which the caller builds as before. The
-    statement is the one row_queryset and keyset.paginate compile for the same list (built by
-    them, with sentinel values: tests/inbox/test_compiled_first_page.py)."""
-    sort = params.get("sort") or ""
-    if (any(key not in FIRST_PAGE_PARAMS for key in params) or (sort and sort not in SORTS)
-            or len(params.getlist("view")) > 1 or len(params.getlist("sort")) > 1):
-        return None
-    seen = selectors.seen_teams(user)
-    if seen.get("teams") == ():
-        return None  # sees no team: the list is empty, and quick to find so
-    args = {"user": user.pk, "now": now, **seen}
-    key = ("inbox.first_page", view, sort, size, *selectors.seen_teams_key(seen))
-    rows = compiled_values(key, _first_page_builder(view, sort, size), args, using=router.db_for_read(Case))
-    return keyset.page_of(rows, size)
-
-
-def _first_page_builder(view: str, sort: str, size: int):
-    def build(args: dict):
-        params = QueryDict(mutable=True)
-        params["view"] = view
-        if sort:
-            params["sort"] = sort
-        filterset = inbox_filterset(selectors.stand_in(args, pk=args["user"]), params, now=args["now"])
-        return keyset.first_page_query(row_queryset(filterset), size)
-
-    return build
-
-
 def _page_size(params: QueryDict) -> int:
     try:
         size = int(params.get("size", DEFAULT_PAGE_SIZE))
@@ -165,11 +84,19 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     # An explicit closure date range (a report's drill-down) replaces "the last 7 days".
     closed_window = not (params.get("closed_after") or params.get("closed_before"))
     now = timezone.now()
+    filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
+    match_count = None
     page = first_page(request.user, params, view, size, now)
     if page is None:
         filterset = inbox_filterset(request.user, params, request=request, now=now)
-        rows = row_queryset(filterset)
-        page = keyset.paginate(rows, after=params.get("after"), before=params.get("before"), size=size)
+        # A saved view's filters: their list and count from statements compiled per shape.
+        listed = filtered_first_page(request.user, filterset.form, params, view, size, now, count=filters_active)
+        if listed is None:
+            page = keyset.paginate(row_queryset(filterset), after=params.get("after"), before=params.get("before"),
+                                   size=size)
+            match_count = filterset.qs.count() if filters_active else None
+        else:
+            page, match_count = listed
     elif params.get("panel") == "filters":
         # The list is read; the FilterSet is only the open panel's form (no list query to build).
         filterset = CaseFilterSet(params, queryset=Case.objects.none(), request=request)
@@ -180,7 +107,6 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         filterset = None
     columns = choose_columns(params)
     counts = selectors.inbox_counts(request.user, now)
-    filters_active = any(value for name, value in params.items() if name not in NOT_FILTERS)
     show_filters = bool(filters_active or params.get("panel") == "filters"
                         or (filterset is not None and filterset.form.errors))
     if show_filters:
@@ -195,7 +121,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "view_label": view_label,
         # With filters (a report's drill-down, a search): how many cases match, over every page,
         # so the list can be checked against the figure that led here.
-        "match_count": filterset.qs.count() if filters_active else None,
+        "match_count": match_count,
         "tabs": _tabs(params, counts),
         "filterset": filterset,
         "search": (filterset.form["q"].value() or "") if filterset is not None else "",
