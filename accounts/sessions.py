@@ -5,10 +5,15 @@ Every signed-in request loads its session; Django's store builds and compiles th
 `Session.objects.get(session_key=..., expire_date__gt=now)` each time, about two thirds of a
 millisecond of CPU, a few percent of an inbox page (bench/page_cpu.py). The table, the rows and
 what they hold are Django's: sessions stored before keep working, and ending a person's sessions
-(accounts.services.sessions, which lists this engine in DB_ENGINES) deletes the same rows."""
+(accounts.services.sessions, which lists this engine in DB_ENGINES) deletes the same rows.
+
+A session signed in by a backend the project has since replaced with its own (Django's
+ModelBackend by accounts.backends.ModelBackend: accounts.backends.LEGACY_BACKENDS) is read as
+signed in by the replacement, so the change signs nobody out."""
 
 from __future__ import annotations
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
 from django.db import router
@@ -27,6 +32,15 @@ class SessionStore(db.SessionStore):
             self._session_key = None
             return None
         return Session(**rows[0])
+
+    def decode(self, session_data):
+        from accounts.backends import LEGACY_BACKENDS
+
+        data = super().decode(session_data)
+        backend = data.get(BACKEND_SESSION_KEY)
+        if backend in LEGACY_BACKENDS:
+            data[BACKEND_SESSION_KEY] = LEGACY_BACKENDS[backend]
+        return data
 
 
 def _session_query(args: dict):

@@ -10,7 +10,9 @@ from config.settings.basics import SITE_URL, TESTING
 # --- Login throttling and lockout (django-axes, counted in the shared Redis cache) -------------
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.ThrottledAuthenticationBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, the signed-in user read by a compiled statement (sessions that name
+    # Django's path are read as naming this one: accounts.sessions).
+    "accounts.backends.ModelBackend",
     # OpenID Connect single sign-on (accounts.sso): answers only the /oidc/callback/ view, and only
     # when OIDC_RP_CLIENT_ID is set; it refuses inactive users when a session is loaded.
     "accounts.sso.backend.OidcBackend",

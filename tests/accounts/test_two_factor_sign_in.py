@@ -154,7 +154,7 @@ def test_api_tokens_are_unaffected(personas, alice_device, api_client, who):
 
 def test_a_session_signed_in_through_single_sign_on_is_not_asked_for_a_code(personas, alice_device, settings):
     require_for(personas.adam, agents=True)
-    model_backend = "django.contrib.auth.backends.ModelBackend"
+    model_backend = "accounts.backends.ModelBackend"
     settings.TWO_FACTOR_SSO_BACKENDS = [model_backend]
     client = Client()
     client.force_login(personas.alice, backend=model_backend)
