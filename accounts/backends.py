@@ -9,8 +9,8 @@ compiled once per process (core.compiled) and built by core.lean: Django's built
 same `User.objects.get(pk=...)` on every signed-in request, about 0.3 ms of CPU (a twentieth of
 an inbox page, bench/page_cpu.py). Signing in (password checks, the timing of unknown names,
 permissions) is Django's own. A session stores the path of the backend that signed it in;
-sessions signed in by Django's ModelBackend before it was replaced here are read as this one's
-(accounts.sessions, LEGACY_BACKENDS), so nobody is signed out by the change."""
+sessions name Django's ModelBackend, as before it was replaced here, and are read as naming this
+one (accounts.sessions, LEGACY_BACKENDS): nobody is signed out by the change, nor by going back."""
 
 from __future__ import annotations
 

@@ -7,9 +7,10 @@ millisecond of CPU, a few percent of an inbox page (bench/page_cpu.py). The tabl
 what they hold are Django's: sessions stored before keep working, and ending a person's sessions
 (accounts.services.sessions, which lists this engine in DB_ENGINES) deletes the same rows.
 
-A session signed in by a backend the project has since replaced with its own (Django's
-ModelBackend by accounts.backends.ModelBackend: accounts.backends.LEGACY_BACKENDS) is read as
-signed in by the replacement, so the change signs nobody out."""
+A session signed in by a backend the project has replaced with its own (Django's ModelBackend by
+accounts.backends.ModelBackend: accounts.backends.LEGACY_BACKENDS) is read as signed in by the
+replacement, so the change signed nobody out; and a session is stored naming Django's path still,
+so the code before the change (a rollback) reads the sessions signed in after it too."""
 
 from __future__ import annotations
 
@@ -41,6 +42,15 @@ class SessionStore(db.SessionStore):
         if backend in LEGACY_BACKENDS:
             data[BACKEND_SESSION_KEY] = LEGACY_BACKENDS[backend]
         return data
+
+    def encode(self, session_dict):
+        from accounts.backends import LEGACY_BACKENDS
+
+        backend = session_dict.get(BACKEND_SESSION_KEY)
+        legacy = next((old for old, new in LEGACY_BACKENDS.items() if new == backend), None)
+        if legacy is not None:
+            session_dict = {**session_dict, BACKEND_SESSION_KEY: legacy}
+        return super().encode(session_dict)
 
 
 def _session_query(args: dict):

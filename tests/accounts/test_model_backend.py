@@ -1,6 +1,7 @@
 """The ModelBackend (accounts.backends.ModelBackend): Django's, the signed-in person read by a
 statement compiled once per process. What a signed-in person relies on: a session signed in
-before the backend was replaced (it names Django's ModelBackend) still signs them in, a
+before the backend was replaced (it names Django's ModelBackend) still signs them in, and one
+signed in now is stored as before (so the code before the change reads it too), a
 deactivated person or a changed password signs the session out, and the person read is the row
 as the ORM reads it."""
 
@@ -40,6 +41,9 @@ def test_signing_in_names_this_backend(personas):
     client = Client()
     assert client.login(username="alice", password=PASSWORD)
     assert client.session[BACKEND_SESSION_KEY] == "accounts.backends.ModelBackend"
+    # Stored naming Django's ModelBackend, as before the change: the code before it reads it too.
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert DjangoStore(session_key=key).load()[BACKEND_SESSION_KEY] == DJANGO_MODEL_BACKEND
     page = client.get("/cases/")
     assert page.status_code == 200 and page.context["user"].username == "alice"
     if connection.vendor == "postgresql":
