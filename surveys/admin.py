@@ -16,6 +16,7 @@ from surveys.models import (
 )
 from surveys.services import (
     delivery_replay,
+    response_tags_follow,
     source_problems,
     theme_problems,
     theme_retag_later,
@@ -137,6 +138,11 @@ class SurveyResponseAdmin(admin.ModelAdmin):
     search_fields = ["external_id", "comment", "customer__email"]
     raw_id_fields = ["customer", "survey"]
     date_hierarchy = "answered_at"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "answered_at" in form.changed_data:
+            response_tags_follow(obj)
 
 
 class ThemeAdminForm(forms.ModelForm):

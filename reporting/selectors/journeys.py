@@ -51,7 +51,7 @@ from reporting.selectors.scoring import (
     score_index,
 )
 from reporting.tables import Column, Table, one_decimal, pct
-from surveys.models import ResponseTheme, ScoreRollup, Survey, Theme
+from surveys.models import ScoreRollup, Survey, Theme
 
 TOP_PER_STAGE = 3
 # A stage needs this many responses in the period before it is ranked as a pain point.
@@ -267,15 +267,13 @@ def _theme_counts(filters: ReportFilters, smap: StageMap) -> list[dict]:
     reads each survey's source: a response's source is its survey's (a survey belongs to one
     source, unique on its external id there; the recording takes both from the delivering source,
     and the admin cannot move a survey to another). Else the tags of the period joined to their responses,
-    the responses bounded by the same period (a tag's answered_at is its response's, copied when
-    it is tagged), so that PostgreSQL reads only the period's monthly partitions of the responses:
-    joined by id alone, it read every month's (an admin's last 90 days at 10,000,000 responses:
-    all 10,000,000 read, 3.2 s; a manager's 5 teams 0.6 s; docs/benchmarks_customers.md)."""
+    both bounded by the period (ReportFilters.theme_tags): joined by id alone PostgreSQL read every
+    month's responses (an admin's last 90 days at 10,000,000 responses: all 10,000,000 read, 3.2 s;
+    a manager's 5 teams 0.6 s; docs/benchmarks_customers.md)."""
     rollup = rollup_rows(filters, ThemeRollup.objects)
     if rollup is None:
-        tags = filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at")
         return [{"stage": r["stage"], "label": r["theme__name"], "n": r["n"]} for r in
-                filters._dates(tags, "response__answered_at")
+                filters.theme_tags()
                 .order_by().annotate(stage=smap.stage_expression("response__"))
                 .values("stage", "theme__name").annotate(n=Count("pk"))]
     source_of = dict(Survey.objects.values_list("pk", "source_id")) if smap.all_sources else {}

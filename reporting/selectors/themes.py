@@ -38,10 +38,6 @@ from surveys.models import FeedbackKind, ResponseTheme, ScoreRollup, Theme
 from surveys.vocabulary import Sentiment, sentiment_q
 
 
-def _theme_tags(filters: ReportFilters):
-    """Theme tags (ResponseTheme) of the responses in scope. The date range reads the tag's own
-    copy of answered_at, so a theme's figures walk the index (theme, answered_at)."""
-    return filters.responses(ResponseTheme.objects.all(), via="response__", date_field="answered_at").order_by()
 
 
 def _tag_cells(filters: ReportFilters) -> tuple[dict, ...]:
@@ -53,7 +49,7 @@ def _tag_cells(filters: ReportFilters) -> tuple[dict, ...]:
     del scores["ces_ease"]
     sentiment = "response__sentiment"
     found = (
-        _theme_tags(filters).annotate(week=TruncWeek("answered_at"))
+        filters.theme_tags().order_by().annotate(week=TruncWeek("answered_at"))
         .values("week", "theme_id", "response__touchpoint")
         .annotate(
             tags=Count("pk"),

@@ -34,7 +34,7 @@ def _checks(filters: ReportFilters, date_field: str):
         qs = qs.filter(case__customer__tier=filters.tier)
     if filters.segment is not None:
         qs = qs.filter(customers_in_q([filters.segment], field="case__customer_id"))
-    return filters._dates(qs, date_field).order_by()
+    return filters.dates(qs, date_field).order_by()
 
 
 VERIFIED_COLUMNS = [

@@ -27,7 +27,9 @@ from surveys.services.deliveries import (
 from surveys.services.discovery import Discovery, discover, discover_themes
 from surveys.services.lookups import RecordLookups
 from surveys.services.processing import deliveries_process, delivery_process
-from surveys.services.recording import InvalidResponse, response_analyse, response_record, survey_find_or_create
+from surveys.services.recording import (
+    InvalidResponse, response_analyse, response_record, response_tags_follow, survey_find_or_create,
+)
 from surveys.services.sources import (
     auth_options, secret_generate, source_create, source_preview, source_problems, source_update,
 )
@@ -42,7 +44,7 @@ __all__ = [
     "deliveries_forget_bodies", "deliveries_redrive", "deliveries_replay_failed", "delivery_enqueue",
     "delivery_fetch_request",
     "delivery_normalize", "delivery_process", "delivery_replay", "discover", "discover_themes",
-    "response_analyse", "response_record", "responses_retag", "secret_generate", "source_create",
+    "response_analyse", "response_record", "response_tags_follow", "responses_retag", "secret_generate", "source_create",
     "auth_options", "source_preview", "source_problems", "source_update",
     "survey_find_or_create", "theme_create", "theme_decide", "theme_problems", "theme_propose", "theme_retag_later", "theme_update",
 ]

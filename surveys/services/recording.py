@@ -54,6 +54,16 @@ def _response_store_themes(response: SurveyResponse, found: list) -> frozenset[i
     return frozenset(f.theme_id for f in found)
 
 
+def response_tags_follow(response: SurveyResponse) -> int:
+    """Give the response's theme tags its answer time again after it changed (a later version of a
+    partial response, an admin's correction). A tag carries a copy of its response's answered_at,
+    which the theme reports' date ranges read on both tables (reporting.selectors.themes, journeys):
+    a tag whose copy drifted would fall out of its period. Returns the tags moved; the theme
+    rollup's triggers move their counts."""
+    return (ResponseTheme.objects.filter(response_id=response.pk).exclude(answered_at=response.answered_at)
+            .update(answered_at=response.answered_at))
+
+
 def feedback_kind_of(source: WebhookSource, normalized: NormalizedResponse) -> str:
     """The delivery's own kind (a `feedback_kind` attribute naming one), else its source's."""
     named = str(normalized.attributes.get("feedback_kind", "")).strip().lower()
@@ -206,6 +216,7 @@ def response_complete(existing: SurveyResponse, normalized: NormalizedResponse) 
     themes = response_analyse(current)
     current.language = vendor_language(current.attributes) or current.language
     current.save(update_fields=list(COMPLETED_FIELDS))
+    response_tags_follow(current)
     before = set(ResponseTheme.objects.filter(response_id=current.pk).values_list("theme_id", flat=True))
     theme_ids = frozenset(before) | _response_store_themes(current, [f for f in themes if f.theme_id not in before])
     response_recorded.send(sender=SurveyResponse, recorded=Recorded(response=current, theme_ids=theme_ids,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -222,3 +223,17 @@ def test_the_page_api_and_csv_read_the_rollup(client, api_client, talk):  # noqa
 def test_days_are_local_days_of_the_tags_answer_time(talk):  # noqa: F811
     assert {(r.day, r.theme_id) for r in ThemeRollup.objects.filter(team_id=talk.north.pk, tags__gt=0)} >= {
         (FRI.date(), talk.delivery.pk), (MON.date(), talk.delivery.pk), (TUE.date(), talk.staff.pk)}
+
+
+def test_the_migration_gives_drifted_tags_their_responses_answer_time(talk):  # noqa: F811
+    """surveys 0025: a tag left at an earlier answer time of its response (a partial version
+    completed with another time, before response_tags_follow) is moved to the response's, and its
+    counts with it; the filtered reading, which bounds both tables by the period, then agrees."""
+    r2 = SurveyResponse.objects.get(team=talk.north, nps=9)  # Delivery delays and Rude staff
+    ResponseTheme.objects.filter(response=r2).update(answered_at=dt.datetime(2025, 2, 20, 12, tzinfo=dt.UTC))
+    assert [r[:2] for r in volume(talk.north)] == [("Rude staff", 2), ("Delivery delays", 1)]  # out of March
+    migration = importlib.import_module("surveys.migrations.0025_theme_tags_take_their_answer_time")
+    migration.follow(None, SimpleNamespace(connection=connection))  # what it reads of its schema editor
+    assert set(ResponseTheme.objects.filter(response=r2).values_list("answered_at", flat=True)) == {r2.answered_at}
+    assert [r[:2] for r in volume(talk.north)] == [("Rude staff", 3), ("Delivery delays", 2)]
+    assert_same_as_direct(talk)

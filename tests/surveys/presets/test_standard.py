@@ -9,6 +9,7 @@ timestamp, data) with survey events such as `survey_response.completed`."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -16,8 +17,12 @@ import time
 
 import pytest
 
+from django.db.models import Sum
+
+from reporting.models import ThemeRollup
 from surveys.adapters import standard
-from surveys.models import SurveyResponse, WebhookDelivery
+from surveys.models import ResponseTheme, SurveyResponse, WebhookDelivery
+from tests.factories import ThemeFactory
 from tests.surveys.payloads import closeloop_body, make_source
 from tests.surveys.presets.helpers import cases_of, judge_by_default_scales, post, process, run_curl_example
 
@@ -116,6 +121,27 @@ def test_a_partial_event_then_the_completed_one_is_one_response_and_one_case(cli
     process(source)
     r = SurveyResponse.objects.get()
     assert (r.partial, r.comment, cases_of(r)) == (False, "Lost my data", 1)
+
+
+def test_a_later_answer_time_moves_the_partial_versions_theme_tags_and_their_counts(client, source):
+    """A theme tag carries a copy of its response's answer time, which the theme reports bound: the
+    tags of a partial version move with the time its completed version gives, and so do the theme
+    rollup's counts (reporting.ThemeRollup, kept by triggers on the tags)."""
+    ThemeFactory(name="billing", keywords=["billing"])
+    answers = [{"question_id": "q_nps", "type": "nps", "value": 1},
+               {"question_id": "q_why", "type": "text", "value": "Billing charged me twice."}]
+    deliver(client, source, survey_event("survey_response.partial", answers=answers, completed_at="2025-03-01T10:00:00Z"))
+    process(source)
+    assert list(ResponseTheme.objects.values_list("theme__name", "answered_at")) == [
+        ("billing", dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC))]
+    deliver(client, source, survey_event(answers=answers, completed_at="2025-03-04T09:30:00Z"))
+    process(source)
+    r = SurveyResponse.objects.get()
+    assert (r.partial, r.answered_at) == (False, dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC))
+    assert list(ResponseTheme.objects.values_list("theme__name", "answered_at")) == [
+        ("billing", dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC))]
+    days = ThemeRollup.objects.values("day").annotate(tags=Sum("tags")).filter(tags__gt=0)
+    assert [(d["day"], d["tags"]) for d in days] == [(dt.date(2025, 3, 4), 1)]
 
 
 def test_a_status_in_progress_is_partial(client, source):
