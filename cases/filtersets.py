@@ -105,27 +105,36 @@ def read_panel_choices(form, user) -> None:
     """Give the panel's team, person, root cause, theme and segment widgets their options (see
     above): what each field's own choices list, for `user`. Submitted values are still checked
     against the field's queryset."""
+    for name, options in panel_choices(form, user).items():
+        form.fields[name].widget.choices = list(options)
+
+
+def panel_choices(form, user) -> dict[str, tuple]:
+    """The options read_panel_choices gives each of those fields of `form` (value, label), as
+    tuples: also what the panel's kept markup is keyed on (cases.views.inbox_panels)."""
     from accounts.selectors import visible_team_ids
 
     ids = visible_team_ids(user)
     args = {} if ids is None else {"teams": tuple(sorted(ids))}
+    choices = {}
     for name, (queryset, names) in _PANEL.items():
         field = form.fields.get(name)
         if field is None:
             continue
         model = field.queryset.model
         using = router.db_for_read(model)
-        empty = [("", field.empty_label)] if field.empty_label is not None else []
+        empty = (("", field.empty_label),) if field.empty_label is not None else ()
         if name in ("team", "assignee"):
             if args.get("teams") == ():  # no team: no option (`IN ()` matches none)
-                field.widget.choices = empty
+                choices[name] = empty
                 continue
             key, given = ("inbox.panel", name, len(args["teams"]) if args else "all"), args
         else:
             key, given = ("inbox.panel", name), {}  # the same for everyone
         rows = compiled_values(key, lambda a: queryset(a).values(*names), given, using=using)
         objects = lean_instances(model, rows, names, using=using)
-        field.widget.choices = [*empty, *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects)]
+        choices[name] = (*empty, *((field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects))
+    return choices
 
 
 class FilterForm(forms.Form):

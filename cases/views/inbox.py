@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import router
@@ -24,7 +23,7 @@ from accounts.models import Team, User
 from cases import keyset, selectors
 from cases.bulk import BulkResult, TeamMove, bulk_apply, describe_moves, team_moves
 from cases.columns import COLUMNS, OPTIONAL, ColumnChoice, canonical, choose_columns
-from cases.filtersets import DEFAULT_VIEW, PAGING_PARAMS, CaseFilterSet, inbox_filterset, read_panel_choices
+from cases.filtersets import DEFAULT_VIEW, PAGING_PARAMS, CaseFilterSet, inbox_filterset
 from cases.forms import (
     BulkForm,
     parse_assignee,
@@ -35,13 +34,10 @@ from cases.rows import page_rows_html
 from cases.saved_views.services import saved_views_for
 from cases.templatetags.case_display import form_errors
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
-from cases.views.inbox_panels import bulk_fields_html, filter_fields_html
+from cases.views.inbox_panels import bulk_fields_html, filter_panel_html
 from cases.views.inbox_lists import _row_fields, filtered_first_page, first_page, row_queryset  # noqa: F401 (re-exported)
 from cases.views.live import marker
 from core import csrf
-from core.widgets import remember_choice_widget
-from core.scopes import response_scope_choices
-from surveys.models import Survey
 
 INBOX_VIEWS = [
     ("mine", _("My open")),
@@ -109,8 +105,6 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
     counts = selectors.inbox_counts(request.user, now)
     show_filters = bool(filters_active or params.get("panel") == "filters"
                         or (filterset is not None and filterset.form.errors))
-    if show_filters:
-        _tune_filter_form(filterset.form, request.user)
     view_label = views[view]
     if view == "recently_closed" and not closed_window:
         # A report's drill-down: its own period, not "the last 7 days".
@@ -247,56 +241,6 @@ def _saved_views(user, params: QueryDict) -> list[dict]:
             for row in saved_views_for(user)]
 
 
-FILTER_LABELS = {
-    "team": _("Team"), "assignee": _("Assignee"), "unassigned": _("Assigned or not"), "status": _("Status"),
-    "priority": _("Priority"), "touchpoint": _("Touchpoint"), "location": _("Location or region"), "survey": _("Survey"),
-    "root_cause": _("Root cause"), "created": _("Opened between"), "closed": _("Closed between"),
-    "theme": _("Theme"), "sentiment": _("Comment sentiment"), "segment": _("Customer segment"),
-    "journey_stage": _("Journey stage"),
-}
-
-
-def _tune_filter_form(form, user) -> None:
-    """Friendlier widgets for the shared FilterSet's form (the filters themselves stay the API's):
-    labels people use, checkboxes for short lists, names instead of ids, date pickers."""
-    for name, label in FILTER_LABELS.items():
-        if name in form.fields:
-            form.fields[name].label = label
-    for name in ("status", "priority", "team", "sentiment"):
-        if name in form.fields:
-            form.fields[name].widget = django_forms.CheckboxSelectMultiple(choices=form.fields[name].choices)
-    if "theme" in form.fields:
-        form.fields["theme"].empty_label = _("Any theme")
-        form.fields["theme"].widget.choices = form.fields["theme"].choices
-    if "segment" in form.fields:
-        form.fields["segment"].widget = django_forms.SelectMultiple(choices=form.fields["segment"].choices,
-                                                                    attrs={"size": 3})
-    if "assignee" in form.fields:
-        form.fields["assignee"].label_from_instance = lambda user: user.display_name
-        form.fields["assignee"].widget.choices = form.fields["assignee"].choices
-    if "survey" in form.fields:
-        surveys = [("", _("Any survey")), *Survey.objects.order_by("name").values_list("id", "name")]
-        form.fields["survey"].widget = django_forms.Select(choices=surveys)
-    if "journey_stage" in form.fields and form.data.get("journey_stage"):  # shown only when set (the template)
-        stages = [("", _("Any stage")), *response_scope_choices("journey_stage")]
-        form.fields["journey_stage"].widget = django_forms.Select(choices=stages)
-    if "unassigned" in form.fields:
-        form.fields["unassigned"].widget = django_forms.Select(
-            choices=[("", _("Either")), ("true", _("Only unassigned")), ("false", _("Only assigned"))]
-        )
-    for name in ("created", "closed"):
-        if name in form.fields:
-            field = form.fields[name]
-            for widget, end in zip(field.widget.widgets, ("from", "to"), strict=False):
-                widget.input_type = "date"
-                widget.attrs["aria-label"] = f"{field.label}: {end}"
-    # Every team, person, root cause, theme and segment as options, read by statements compiled once
-    # per process (read_panel_choices), their HTML remembered per process (core.widgets).
-    read_panel_choices(form, user)
-    for field in form.fields.values():
-        remember_choice_widget(field)
-
-
 def _with_bulk_form(context: dict, form: BulkForm | None) -> dict:
     """The bulk form, its fields in the page when it was submitted or its panel asked for (its
     choices query people and root causes, so an unopened panel has no form at all)."""
@@ -333,7 +277,8 @@ def render_inbox(request: HttpRequest, context: dict, status: int = 200) -> Http
     context["csrf_html"] = csrf.input_html(request)
     context["bulk_errors_html"] = form_errors(context.get("bulk_form"))
     if context.get("show_filters"):
-        context["filter_fields_html"] = filter_fields_html(context["filterset"], context["page_sizes"], context["size"])
+        context["filter_fields_html"] = filter_panel_html(context["filterset"], request.user, context["page_sizes"],
+                                                          context["size"])
     if context.get("show_bulk"):
         context["bulk_fields_html"] = bulk_fields_html(context["bulk_form"])
     jinja = engines["jinja2"]
@@ -362,8 +307,7 @@ def inbox_filters(request: HttpRequest) -> HttpResponse:
     person, root cause, theme) cost more to render than the rest of the page, and most visits
     never open it."""
     filterset = CaseFilterSet(request.GET, queryset=selectors.inbox_queryset(request.user, DEFAULT_VIEW), request=request)
-    _tune_filter_form(filterset.form, request.user)
-    return HttpResponse(filter_fields_html(filterset, PAGE_SIZES, _page_size(request.GET)))
+    return HttpResponse(filter_panel_html(filterset, request.user, PAGE_SIZES, _page_size(request.GET)))
 
 
 @login_required
