@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 from markupsafe import escape  # as Jinja2 escapes (Django's escape writes ' differently)
 
+from django.db import connections
 from django.db.models import JSONField
 from django.template import engines
 from django.urls import get_script_prefix, reverse
@@ -46,6 +47,7 @@ from django.utils.translation import gettext
 from cases.columns import DEFAULT_COLUMNS, ColumnChoice
 from cases.models import Case
 from cases.sla import PageWords, SlaState, humanize_duration, sla_state
+from core.compiled import Raw
 from core.l10n import iso, when
 from core.lean import lean_instances
 from core.process_cache import ProcessCache
@@ -218,17 +220,31 @@ def _frozen(value):
 
 
 @lru_cache(maxsize=16)
-def _getters(names: tuple[str, ...]):
-    """Two getters of a row's values: the names whose fields read hashable values, and those
-    whose fields read JSON (dicts, lists: kept in the key by their repr)."""
-    plain, json = [], []
+def _json_fields(names: tuple[str, ...]) -> dict:
+    """The names among `names` whose fields read JSON, with their fields."""
+    fields = {}
     for name in names:
         model, *path, last = (Case, *name.split("__"))
         for part in path:
             model = model._meta.get_field(part).related_model
         field = next((f for f in model._meta.concrete_fields if last in (f.name, f.attname)), None)
-        (json if isinstance(field, JSONField) else plain).append(name)
-    return _tuple_getter(plain), _tuple_getter(json)
+        if isinstance(field, JSONField):
+            fields[name] = field
+    return fields
+
+
+def json_names(names) -> frozenset[str]:
+    """The row's JSON columns: a compiled list query may hand them over undecoded
+    (core.compiled's `raw`), and page_rows_html decodes them only for a row it has not kept."""
+    return frozenset(_json_fields(tuple(names)))
+
+
+@lru_cache(maxsize=16)
+def _getters(names: tuple[str, ...]):
+    """Two getters of a row's values: the names whose fields read hashable values, and those
+    whose fields read JSON (dicts, lists: kept in the key by their repr; as sent, by their text)."""
+    json = _json_fields(names)
+    return _tuple_getter([name for name in names if name not in json]), _tuple_getter(list(json))
 
 
 def _tuple_getter(names: list[str]):
@@ -238,10 +254,15 @@ def _tuple_getter(names: list[str]):
     return getter if len(names) > 1 else (lambda row: (getter(row),))
 
 
+def _json_key(value) -> tuple:
+    return ("sent", str(value)) if type(value) is Raw else ("read", repr(value))
+
+
 def _key(context: tuple, row: dict, getters) -> tuple:
-    """The row's key: its values as read (JSON by its repr; any other unhashable value too)."""
+    """The row's key: its values as read (JSON by its text as sent, or by its repr once decoded;
+    any other unhashable value by its repr)."""
     plain, json = getters
-    key = (context, plain(row), tuple(map(repr, json(row))))
+    key = (context, plain(row), tuple(map(_json_key, json(row))))
     try:
         hash(key)
     except TypeError:
@@ -249,10 +270,20 @@ def _key(context: tuple, row: dict, getters) -> tuple:
     return key
 
 
+def _decoded(row: dict, names: tuple[str, ...], using: str) -> dict:
+    """The row with its JSON as Django converts it (a value still as sent: core.compiled.Raw)."""
+    sent = {name: field for name, field in _json_fields(names).items() if type(row[name]) is Raw}
+    if not sent:
+        return row
+    connection = connections[using]
+    return {**row, **{name: field.from_db_value(str(row[name]), None, connection) for name, field in sent.items()}}
+
+
 def _parts(row: dict, names: tuple[str, ...], now: dt.datetime, columns: ColumnChoice, using: str) -> tuple | None:
     """The row's markup split at its holes: static text at even places, hole letters at odd.
     None for a row whose own text holds the holes' mark (NUL: not in PostgreSQL's text, possible
     in SQLite's), which is then rendered whole on every view."""
+    row = _decoded(row, names, using)
     if any(isinstance(value, str) and _HOLE in value for value in row.values()):
         return None
     case = lean_instances(Case, [row], names, using=using)[0]
@@ -266,13 +297,15 @@ def _parts(row: dict, names: tuple[str, ...], now: dt.datetime, columns: ColumnC
 
 
 def _whole(row: dict, names: tuple[str, ...], now: dt.datetime, columns: ColumnChoice, using: str) -> str:
+    row = _decoded(row, names, using)
     return str(render_rows(inbox_rows(lean_instances(Case, [row], names, using=using), now, columns), columns))
 
 
 def page_rows_html(rows: list[dict], names, now: dt.datetime, columns: ColumnChoice = _DEFAULT,
                    using: str = "default") -> SafeString:
     """The page's <tr> rows, as render_rows(inbox_rows(...)) writes them for these values at
-    `now`, each row's markup kept per process (see above) and its clock holes filled in."""
+    `now`, each row's markup kept per process (see above) and its clock holes filled in. A JSON
+    value may be as the database sent it (core.compiled.Raw): decoded only for a row not kept."""
     names = tuple(names)
     getters = _getters(names)
     kept = _store.get()

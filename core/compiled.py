@@ -27,6 +27,11 @@ fields...) with the connection in use, so each thread runs on its own connection
 is the same for a count: the statement is the one `count()` runs (Django's own, as it sent it to
 the database for the sentinel arguments), kept per key under the same checks.
 
+`raw` (compiled_values) names columns whose converters are not run: their values are the
+database's own, a str wrapped as `Raw` (JSON as its text), for a caller that decodes them only
+when needed (the inbox's kept rows: cases.rows). A list built instead (not compilable) holds
+converted values, as values() gives them.
+
 `required` (either function) names arguments a statement must read: every value of each must be
 a parameter of the statement, else the key is not compiled. For a builder that could leave an
 argument out for some values (a filter that ignores a value it does not know), so that a
@@ -56,6 +61,12 @@ class _Compiled:
     slots: tuple  # per parameter: ("arg", name, index or None) or ("const", value)
     names: tuple[str, ...]  # the row dicts' keys, as ValuesIterable names them
     converters: tuple  # (position, converters, expression), as SQLCompiler.get_converters gives them
+
+
+class Raw(str):
+    """A column's value as the database sent it, its converters not run (compiled_values' `raw`)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -201,7 +212,7 @@ def _hashable(value) -> bool:
 
 
 def compiled_values(key: tuple, build: Callable[[dict], QuerySet], args: dict, using: str = "default",
-                    required: tuple[str, ...] = ()) -> list[dict]:
+                    required: tuple[str, ...] = (), raw: frozenset[str] = frozenset()) -> list[dict]:
     """The rows of `build(args)` (a values() queryset), from its SQL compiled once for `key`."""
     if any(isinstance(value, tuple) and not value for value in args.values()):
         return list(build(args))  # `IN ()`: Django answers without a statement
@@ -213,12 +224,16 @@ def compiled_values(key: tuple, build: Callable[[dict], QuerySet], args: dict, u
         cursor.execute(compiled.sql, _params(compiled.slots, args))
         rows = cursor.fetchall()
     names = compiled.names
+    raw_positions = frozenset(position for position, name in enumerate(names) if name in raw) if raw else ()
     out = []
     for row in rows:
         if compiled.converters:
             row = list(row)
             for position, convs, expression in compiled.converters:
                 value = row[position]
+                if position in raw_positions and type(value) is str:
+                    row[position] = Raw(value)  # as sent: the caller decodes it if it needs it
+                    continue
                 for converter in convs:
                     value = converter(value, expression, connection)
                 row[position] = value

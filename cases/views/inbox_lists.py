@@ -7,7 +7,9 @@ process per shape (core.compiled), with or without filters.
 
 A list the compiled paths do not take (a search, a date range, a cursor, a theme...) is built
 per request by row_queryset and keyset.paginate, as before: the same statement either way
-(tests/inbox/test_compiled_first_page.py, tests/inbox/test_compiled_filtered_page.py)."""
+(tests/inbox/test_compiled_first_page.py, tests/inbox/test_compiled_filtered_page.py). Both
+compiled paths hand the rows' JSON over as the database sent it (core.compiled.Raw): cases.rows
+decodes it only for a row whose markup it has not kept."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from accounts.models import Team, User
 from cases import keyset, selectors
 from cases.filtersets import CaseFilterSet, inbox_filterset
 from cases.models import Case, RootCause
+from cases.rows import json_names
 from core.compiled import compiled_count, compiled_values
 
 # What a row shows, fetched in the page's one query (no per-row queries): the case's own columns
@@ -54,6 +57,13 @@ CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions", "overdue_at
 def _row_fields() -> tuple[str, ...]:
     own = [field.attname for field in Case._meta.concrete_fields if field.name not in CASE_UNREAD]
     return (*own, "alert__rule", *ROW_RELATED_FIELDS)
+
+
+@cache
+def _raw() -> frozenset[str]:
+    """The rows' JSON, left as sent by the compiled list queries: the page decodes a row's only
+    when its markup is not kept (cases.rows.page_rows_html), about 0.2 ms of a page's CPU."""
+    return json_names(_row_fields())
 
 
 def _rows(queryset: QuerySet) -> QuerySet:
@@ -92,7 +102,8 @@ def first_page(user, params: QueryDict, view: str, size: int, now) -> keyset.Pag
         return None  # sees no team: the list is empty, and quick to find so
     args = {"user": user.pk, "now": now, **seen}
     key = ("inbox.first_page", view, sort, size, *selectors.seen_teams_key(seen))
-    rows = compiled_values(key, _first_page_builder(view, sort, size), args, using=router.db_for_read(Case))
+    rows = compiled_values(key, _first_page_builder(view, sort, size), args, using=router.db_for_read(Case),
+                           raw=_raw())
     return keyset.page_of(rows, size)
 
 
@@ -152,7 +163,7 @@ def filtered_first_page(user, form, params: QueryDict, view: str, size: int, now
     required = tuple(name for name, _value in shape if name in ID_FILTERS)
     build = _filtered_builder(view, shape)
     rows = compiled_values(("inbox.filtered_page", *key), lambda a: keyset.first_page_query(_rows(build(a)), size),
-                           args, using=using, required=required)
+                           args, using=using, required=required, raw=_raw())
     matches = compiled_count(("inbox.filtered_count", *key), build, args, using=using, required=required) if count else None
     return keyset.page_of(rows, size), matches
 

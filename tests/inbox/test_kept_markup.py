@@ -215,3 +215,21 @@ def test_catalogues_remember_their_answers_in_each_language():
     assert german != "No cases here."  # the memo is per language's catalogue, not shared
     active = translation.trans_real.translation("de")
     assert "No cases here." in active.__dict__.get("_memo", {})
+
+
+def test_json_as_sent_makes_the_markup_of_json_decoded(personas):
+    """The compiled list queries hand the rows' JSON over as the database sent it
+    (core.compiled.Raw): decoded only for a row not kept, and the same markup either way."""
+    import json
+
+    from core.compiled import Raw
+
+    make_case(personas.north, assignee=personas.alice, response_extra={"scores": {"nps": 3, "effort": 'a "b" <c>'}})
+    (value,) = _values(personas.alice)
+    assert isinstance(value["response__scores"], dict)
+    sent = {**value, "response__scores": Raw(json.dumps(value["response__scores"]))}
+    now, columns = timezone.now(), choose_columns(EVERY_COLUMN)
+    fresh = _fresh([value], now, columns)
+    assert str(page_rows_html([sent], _row_fields(), now, columns)) == fresh  # made from the text
+    assert str(page_rows_html([sent], _row_fields(), now, columns)) == fresh  # kept
+    assert str(page_rows_html([value], _row_fields(), now, columns)) == fresh
