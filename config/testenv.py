@@ -164,6 +164,17 @@ class PgBouncer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def database_settings_sql(name: str | None = None) -> str:
+    """A statement listing the settings stored on database `name` itself (None: the one connected
+    to), one `key=value` row each: ALTER DATABASE ... SET, as cases 0013's jit = off. Neither
+    CREATE DATABASE ... TEMPLATE nor pg_dump without --create carries them over, so whatever copies
+    a database (the test template, the replica test's restore, the concurrency bench) sets them
+    again from these rows."""
+    database = "current_database()" if name is None else "'" + name.replace("'", "''") + "'"
+    return ("SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+            f" WHERE d.datname = {database} AND s.setrole = 0")
+
+
 def postgres_bindir() -> str | None:
     """Where initdb, pg_ctl and pg_basebackup live together (Debian: /usr/lib/postgresql/<v>/bin)."""
     import glob

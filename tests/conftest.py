@@ -274,8 +274,9 @@ def _make_pristine() -> None:
 def database_settings(cursor, name: str) -> list[str]:
     """The settings stored on database `name` itself (ALTER DATABASE ... SET: cases 0013's
     jit = off), which neither CREATE DATABASE ... TEMPLATE nor a plain pg_dump carries over."""
-    cursor.execute("SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
-                   " WHERE d.datname = %s AND s.setrole = 0", [name])
+    from config.testenv import database_settings_sql
+
+    cursor.execute(database_settings_sql(name))
     return [row[0] for row in cursor.fetchall()]
 
 

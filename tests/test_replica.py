@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from config.testenv import StreamingPair, streaming_pair_missing
+from config.testenv import StreamingPair, database_settings_sql, streaming_pair_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def _restore(pristine: str, pair: StreamingPair) -> None:
     source = urlunsplit(urlsplit(server)._replace(path=f"/{pristine}"))
     dump = subprocess.run([os.path.join(pair.bindir, "pg_dump"), "--no-owner", source], capture_output=True,
                           timeout=120)
-    settings = subprocess.run([os.path.join(pair.bindir, "psql"), source, "-Atc", DATABASE_SETTINGS],
+    settings = subprocess.run([os.path.join(pair.bindir, "psql"), source, "-Atc", database_settings_sql()],
                               capture_output=True, text=True, timeout=60)
     if dump.returncode or settings.returncode:
         return
@@ -53,9 +53,6 @@ def _restore(pristine: str, pair: StreamingPair) -> None:
                    input=dump.stdout + alter.encode(), check=True, capture_output=True, timeout=120)
 
 
-# The settings stored on the database itself (cases 0013's jit = off): pg_dump without --create leaves them out.
-DATABASE_SETTINGS = ("SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
-                     " WHERE d.datname = current_database() AND s.setrole = 0")
 
 
 def test_reports_read_from_the_replica_and_fall_back_to_the_primary(cluster):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.concurrency import closeloop_side, helpdesk_side, single
+from config.testenv import database_settings_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -255,8 +256,7 @@ def run_side(side: str, config: Config) -> SideResult:
     _psql(config.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     _psql(config.pg, f"CREATE DATABASE {db}" + (f' TEMPLATE "{config.template}"' if config.template else ""))
     if config.template:  # the copy has the tables, not the settings on the database (cases 0013's jit = off)
-        for (setting,) in _query(config.pg, "postgres", "SELECT unnest(s.setconfig) FROM pg_db_role_setting s JOIN "
-                                 f"pg_database d ON d.oid = s.setdatabase WHERE d.datname = '{config.template}' AND s.setrole = 0"):
+        for (setting,) in _query(config.pg, "postgres", database_settings_sql(config.template)):
             key, _, value = setting.partition("=")
             _psql(config.pg, f"ALTER DATABASE {db} SET {key} = '{value}'")
     processes: dict[str, subprocess.Popen] = {}
