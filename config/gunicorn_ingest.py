@@ -8,7 +8,8 @@ import os
 from config.gunicorn import *  # noqa: F403  (the web server's settings and hooks, then the differences)
 
 bind = f"{os.environ.get('INGEST_HOST', '0.0.0.0')}:{os.environ.get('INGEST_PORT', '8001')}"
-# uvicorn's worker: webhook requests are checked in the event loop and committed together (group
-# commit), so one process per core keeps every core busy; threads do not apply.
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn's worker (config.ingest_worker: uvicorn-worker's, ending on its master's SIGQUIT): webhook
+# requests are checked in the event loop and committed together (group commit), so one process per
+# core keeps every core busy; threads do not apply.
+worker_class = "config.ingest_worker.IngestWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)

@@ -165,10 +165,9 @@ def _wait_http(url: str, logs: Path, seconds: float = 90) -> None:
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
-    """Quick shutdown (SIGQUIT: gunicorn and Celery stop at once; the measuring is over), then
-    SIGKILL for whatever of their process trees is still there after a second. The ingest
-    server's uvicorn worker does not end on its master's SIGQUIT, so its tree always waited out
-    the deadline (3 s before, for every run and the suite's smoke test) to be killed."""
+    """Quick shutdown (SIGQUIT: gunicorn, its ingest server's workers too (config.ingest_worker),
+    and Celery stop at once; the measuring is over), then SIGKILL for whatever of their process
+    trees is still there after a second."""
     parents, _used = _proc_table()
     trees = {proc.pid: _tree(proc.pid, parents) for proc in processes}
     for proc in processes:
