@@ -24,8 +24,9 @@ fields...) with the connection in use, so each thread runs on its own connection
 
     n = compiled_count(key, build, args, using="default")   # build(args).count()
 
-is the same for a count: the statement is the one `count()` runs (Django's own, as it sent it to
-the database for the sentinel arguments), kept per key under the same checks.
+is the same for a count: the statement is the one `count()` runs (Django's own, as it hands it to
+the cursor for the sentinel arguments, taken there and not sent), kept per key under the same
+checks.
 
 `raw` (compiled_values) names columns whose converters are not run: their values are the
 database's own, a str wrapped as `Raw` (JSON as its text), for a caller that decodes them only
@@ -162,19 +163,29 @@ def _prepare(build: Callable[[dict], QuerySet], args: dict, using: str, required
     return _Compiled(sql, slots, names, converters)
 
 
-def _count_statement(queryset: QuerySet, using: str):
-    """The one statement `queryset.count()` sends (run here too: with sentinel arguments it
-    matches nothing), or None when it sends none or several."""
-    sent = []
+class _NotSent(Exception):
+    """Raised in place of sending a statement that was only to be compiled."""
 
-    def capture(execute, sql, params, many, context):
-        sent.append((sql, list(params or ())))
-        return execute(sql, params, many, context)
+
+def _count_statement(queryset: QuerySet, using: str):
+    """The one statement `queryset.count()` would send, taken as Django hands it to the cursor and
+    not sent (nor logged as run), or None when it would send none or several."""
+    taken = []
+
+    def take(execute, sql, params, many, context):
+        taken.append((sql, list(params or ())))
+        raise _NotSent
 
     connection = connections[using]
-    with connection.execute_wrapper(capture):
-        queryset.using(using).count()
-    return sent[0] if len(sent) == 1 else None
+    logged, connection.force_debug_cursor = connection.force_debug_cursor, False
+    try:
+        with connection.execute_wrapper(take):
+            queryset.using(using).count()
+    except _NotSent:
+        pass
+    finally:
+        connection.force_debug_cursor = logged
+    return taken[0] if len(taken) == 1 else None
 
 
 def _prepare_count(build: Callable[[dict], QuerySet], args: dict, using: str, required: tuple[str, ...]):
