@@ -86,3 +86,9 @@ def open_case(team, *, nps=3, comment="The queue was far too long.", customer=No
     )
     response = make_response(customer=customer or make_customer(), nps=nps, comment=comment)
     return case_open_from_alert(alert=AlertFactory(rule=rule, response=response, action="open_case"))
+
+
+def case_rows(page) -> list[str]:
+    """The inbox rows of a page (a response or its HTML), one line each, in order."""
+    html = page if isinstance(page, str) else page.content.decode()
+    return [line for line in html.splitlines() if 'class="case-row' in line]

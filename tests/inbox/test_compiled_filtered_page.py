@@ -21,7 +21,7 @@ from cases.models import Case
 from cases.views.inbox_lists import filtered_first_page, row_queryset
 from core import compiled
 from tests.factories import make_user
-from tests.inbox.helpers import make_case, make_customer, root_causes
+from tests.inbox.helpers import case_rows, make_case, make_customer, root_causes
 
 pytestmark = pytest.mark.django_db
 
@@ -107,9 +107,9 @@ def test_the_page_shows_the_same_list_and_count_as_built(personas, client):
     client.force_login(personas.alice)
     fast = client.get("/cases/?view=team&priority=high&priority=urgent&sort=newest").content.decode()
     built = client.get("/cases/?view=team&priority=high&priority=urgent&sort=newest&q=queue").content.decode()
-    rows = [line for line in fast.splitlines() if 'class="case-row' in line]
+    rows = case_rows(fast)
     assert len(rows) == 4
-    assert rows == [line for line in built.splitlines() if 'class="case-row' in line]
+    assert rows == case_rows(built)
     assert "&lt;b&gt;Ann&lt;/b&gt; &amp; &#34;Co&#34;" in fast
     assert '<span data-count="4">4</span> cases match these filters' in fast
     assert '<span data-count="4">4</span> cases match these filters' in built

@@ -22,7 +22,7 @@ from cases.selectors import INBOX_VIEWS
 from cases.views.inbox import first_page, row_queryset
 from core import compiled
 from tests.factories import make_user
-from tests.inbox.helpers import make_case, make_customer, root_causes
+from tests.inbox.helpers import case_rows, make_case, make_customer, root_causes
 
 pytestmark = pytest.mark.django_db
 
@@ -129,9 +129,9 @@ def test_the_page_lists_the_same_cases_either_way(personas, client):
     client.force_login(personas.alice)
     fast = client.get("/cases/?view=team").content.decode()
     built = client.get("/cases/?view=team&status=new&status=in_progress").content.decode()
-    rows = [line for line in fast.splitlines() if 'class="case-row' in line]
+    rows = case_rows(fast)
     assert len(rows) == 5
-    assert rows == [line for line in built.splitlines() if 'class="case-row' in line]
+    assert rows == case_rows(built)
     assert "&lt;b&gt;Ann&lt;/b&gt; &amp; &#34;Co&#34;" in fast
 
 
