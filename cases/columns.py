@@ -11,8 +11,8 @@ opens the case and the checkbox beside it) is always shown; the column chooser s
 hidden value, so a person who unticks every other column still sends `columns=case` and gets a
 table of references rather than the defaults back.
 
-Every column prints what the page's one list query already loaded (cases.views.inbox.row_queryset,
-_row_fields): choosing columns never adds a query.
+Every column prints what the page's one list query already loaded (cases.views.inbox_lists.row_queryset,
+row_fields): choosing columns never adds a query.
 
 On a phone the rows are cards whose compact form (reference and priority, owner, score, SLA,
 comment, customer) does not change with the choice (docs/inbox.md, "Columns")."""

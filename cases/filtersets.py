@@ -101,17 +101,11 @@ _PANEL = {  # field: (the filter's own queryset, given {"teams": ...} unless eve
 }
 
 
-def read_panel_choices(form, user) -> None:
-    """Give the panel's team, person, root cause, theme and segment widgets their options (see
-    above): what each field's own choices list, for `user`. Submitted values are still checked
-    against the field's queryset."""
-    for name, options in panel_choices(form, user).items():
-        form.fields[name].widget.choices = list(options)
-
-
 def panel_choices(form, user) -> dict[str, tuple]:
-    """The options read_panel_choices gives each of those fields of `form` (value, label), as
-    tuples: also what the panel's kept markup is keyed on (cases.views.inbox_panels)."""
+    """The panel's team, person, root cause, theme and segment options (see above), (value, label)
+    tuples per field of `form`: what each field's own choices list, for `user`. The panel's
+    widgets take them and its kept markup is keyed on them (cases.views.inbox_panels); submitted
+    values are still checked against the field's queryset."""
     from accounts.selectors import visible_team_ids
 
     ids = visible_team_ids(user)

@@ -121,7 +121,7 @@ def _extras(case: Case, state: SlaState, now: dt.datetime, columns: ColumnChoice
 
 def inbox_rows(cases, now: dt.datetime, columns: ColumnChoice = _DEFAULT) -> list[InboxRow]:
     """The rows of one inbox page, in the page's order. Needs response, customer, team,
-    assignee and alert__rule loaded with the cases (cases.views.inbox.row_queryset)."""
+    assignee and alert__rule loaded with the cases (cases.views.inbox_lists.row_queryset)."""
     # One reverse() for the page: the case URL with the reference as its only variable part.
     url = reverse("cases:detail", args=[_REFERENCE])
     extra_columns = any(column not in DEFAULT_COLUMNS for column in columns.shown)
@@ -171,7 +171,7 @@ def _row_words() -> dict[str, str]:
 # --- rows remembered per process -----------------------------------------------------------------
 #
 # A row's markup is a function of the values the list query read for it (the case's own columns,
-# its response, customer, team, assignee and alert rule: cases.views.inbox._row_fields), the
+# its response, customer, team, assignee and alert rule: cases.views.inbox_lists.row_fields), the
 # viewer's language and zone, the columns shown, the address prefix, and the clock. The key holds
 # all of them but the clock, whatever they are (no version to forget to bump: a renamed customer
 # or an erased one reads other values, so another key). What the clock alone changes is a hole in

@@ -36,7 +36,7 @@ from cases.saved_views.services import saved_views_for
 from cases.templatetags.case_display import form_errors
 from cases.views.common import team_ids, vary_on_htmx, wants_fragment
 from cases.views.inbox_panels import bulk_fields_html, filter_panel_html
-from cases.views.inbox_lists import _row_fields, filtered_first_page, first_page, row_queryset  # noqa: F401 (re-exported)
+from cases.views.inbox_lists import filtered_first_page, first_page, row_fields, row_queryset
 from cases.views.live import marker
 from core import csrf
 
@@ -125,7 +125,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict:
         "show_filters": show_filters,
         "page": page,
         # The rows' values as read (page.rows: dicts), their markup kept per row (cases.rows).
-        "rows_html": page_rows_html(page.rows, _row_fields(), now, columns, using=router.db_for_read(Case)),
+        "rows_html": page_rows_html(page.rows, row_fields(), now, columns, using=router.db_for_read(Case)),
         "size": size,
         "page_sizes": PAGE_SIZES,
         "now": now,

@@ -1,6 +1,7 @@
 """The inbox's list statements: what a row reads, and the first page of a list compiled once per
 process per shape (core.compiled), with or without filters.
 
+    row_fields() -> tuple[str, ...]              # what a row reads (the page's rows are keyed on them)
     row_queryset(filterset) -> QuerySet          # the list query, built per request
     first_page(user, params, view, size, now) -> Page | None          # a view, a sort: no filters
     filtered_first_page(user, form, params, view, size, now, count) -> (Page, int | None) | None
@@ -54,7 +55,7 @@ CASE_UNREAD = {"resolution", "prevention", "root_cause_suggestions", "overdue_at
 
 
 @cache
-def _row_fields() -> tuple[str, ...]:
+def row_fields() -> tuple[str, ...]:
     own = [field.attname for field in Case._meta.concrete_fields if field.name not in CASE_UNREAD]
     return (*own, "alert__rule", *ROW_RELATED_FIELDS)
 
@@ -63,11 +64,11 @@ def _row_fields() -> tuple[str, ...]:
 def _raw() -> frozenset[str]:
     """The rows' JSON, left as sent by the compiled list queries: the page decodes a row's only
     when its markup is not kept (cases.rows.page_rows_html), about 0.2 ms of a page's CPU."""
-    return json_names(_row_fields())
+    return json_names(row_fields())
 
 
 def _rows(queryset: QuerySet) -> QuerySet:
-    return queryset.select_related(None).values(*_row_fields())
+    return queryset.select_related(None).values(*row_fields())
 
 
 def row_queryset(filterset):

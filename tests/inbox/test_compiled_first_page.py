@@ -1,5 +1,5 @@
 """The inbox's first page without filters runs its list query compiled once per process
-(cases.views.inbox.first_page, core.compiled): the same statement, rows and cursors as the query
+(cases.views.inbox_lists.first_page, core.compiled): the same statement, rows and cursors as the query
 built for every request (row_queryset + keyset.paginate), for every view, sort and kind of person;
 any other list is built as before."""
 
@@ -19,7 +19,7 @@ from cases.filtersets import inbox_filterset
 from cases.models import Case
 from cases.ordering import SORTS
 from cases.selectors import INBOX_VIEWS
-from cases.views.inbox import first_page, row_queryset
+from cases.views.inbox_lists import first_page, row_queryset
 from core import compiled
 from tests.factories import make_user
 from tests.inbox.helpers import case_rows, make_case, make_customer, root_causes

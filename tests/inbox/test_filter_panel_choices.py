@@ -1,4 +1,4 @@
-"""The inbox filter panel's options read by compiled statements (cases.filtersets.read_panel_choices):
+"""The inbox filter panel's options read by compiled statements (cases.filtersets.panel_choices):
 for every kind of viewer, each select and checkbox list offers what the field's own
 ModelChoiceIterator offered, in its order, and the panel still refuses a value it does not offer."""
 
@@ -8,7 +8,7 @@ import pytest
 from django.test import RequestFactory
 
 from accounts.models import Membership
-from cases.filtersets import CaseFilterSet, read_panel_choices
+from cases.filtersets import CaseFilterSet, panel_choices
 from cases.models import RootCause
 from segments.models import Segment
 from surveys.models import Theme
@@ -23,8 +23,7 @@ def _iterated(form) -> dict:
 
 
 def _read(form, user) -> dict:
-    read_panel_choices(form, user)
-    return {name: [(str(value), str(label)) for value, label in form.fields[name].widget.choices] for name in FIELDS}
+    return {name: [(str(value), str(label)) for value, label in options] for name, options in panel_choices(form, user).items()}
 
 
 @pytest.fixture

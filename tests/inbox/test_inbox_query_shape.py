@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from cases import keyset
 from cases.filtersets import inbox_filterset
 from cases.ordering import SORTS
-from cases.views.inbox import row_queryset
+from cases.views.inbox_lists import row_queryset
 from tests.inbox.helpers import make_case
 
 ALL_SORTS = ["", *SORTS]

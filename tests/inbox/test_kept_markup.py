@@ -19,7 +19,7 @@ from cases.models import Case, CaseEvent
 from cases.rows import inbox_rows, page_rows_html, render_rows
 from cases.selectors import case_events
 from cases.services import case_add_note, case_claim
-from cases.views.inbox import _row_fields, row_queryset
+from cases.views.inbox_lists import row_fields, row_queryset
 from core.lean import lean_instances
 from privacy.services import customer_erase
 from surveys.models import Customer
@@ -46,7 +46,7 @@ def _values(user, query: str = "view=team") -> list[dict]:
 
 
 def _fresh(values: list[dict], now, columns) -> str:
-    return str(render_rows(inbox_rows(lean_instances(Case, values, _row_fields()), now, columns), columns))
+    return str(render_rows(inbox_rows(lean_instances(Case, values, row_fields()), now, columns), columns))
 
 
 def _kept_count() -> int:
@@ -80,12 +80,12 @@ def test_kept_rows_are_what_a_fresh_render_writes_at_any_moment(personas, langua
         for query in COLUMN_CHOICES:
             columns = choose_columns(query)
             now = timezone.now()
-            first = str(page_rows_html(values, _row_fields(), now, columns))  # kept now
+            first = str(page_rows_html(values, row_fields(), now, columns))  # kept now
             assert first == _fresh(values, now, columns)
             # Later: the SLA words, levels, the age and which clock is due move with the clock
             # alone; the kept rows give the later page, not the first one.
             for later in (now + dt.timedelta(minutes=20), now + dt.timedelta(hours=2), now + dt.timedelta(days=3)):
-                again = str(page_rows_html(values, _row_fields(), later, columns))
+                again = str(page_rows_html(values, row_fields(), later, columns))
                 assert again == _fresh(values, later, columns)
     assert _kept_count() == 5 * len(COLUMN_CHOICES)
 
@@ -96,11 +96,11 @@ def test_the_level_moves_with_the_clock_in_a_kept_row(personas):
     Case.objects.filter(pk=case.pk).update(first_contacted_at=now, resolution_due=now + dt.timedelta(hours=3))
     values = _values(personas.alice)
     columns = choose_columns(QueryDict())
-    html = str(page_rows_html(values, _row_fields(), now, columns))
+    html = str(page_rows_html(values, row_fields(), now, columns))
     assert "level-ok" in html and "due in 3 h" in html
-    html = str(page_rows_html(values, _row_fields(), now + dt.timedelta(hours=2, minutes=30), columns))
+    html = str(page_rows_html(values, row_fields(), now + dt.timedelta(hours=2, minutes=30), columns))
     assert "level-due_soon" in html and "due in 30 min" in html and "level-ok" not in html
-    html = str(page_rows_html(values, _row_fields(), now + dt.timedelta(hours=5), columns))
+    html = str(page_rows_html(values, row_fields(), now + dt.timedelta(hours=5), columns))
     assert "level-overdue" in html and "overdue by 2 h" in html and "⚠" in html
 
 
@@ -113,7 +113,7 @@ def test_a_row_is_kept_per_language_zone_and_columns(personas):
             with translation.override(language), timezone.override(zone):
                 for query in COLUMN_CHOICES:
                     columns = choose_columns(query)
-                    assert str(page_rows_html(values, _row_fields(), now, columns)) == _fresh(values, now, columns)
+                    assert str(page_rows_html(values, row_fields(), now, columns)) == _fresh(values, now, columns)
     assert _kept_count() == 2 * 2 * len(COLUMN_CHOICES)
 
 
@@ -122,8 +122,8 @@ def test_a_value_holding_the_hole_mark_is_rendered_whole(personas):
     (value,) = _values(personas.alice)
     value = {**value, "customer__name": "A\x00S\x00B"}  # SQLite's text may hold NUL; PostgreSQL's cannot
     now, columns = timezone.now(), choose_columns(EVERY_COLUMN)
-    assert str(page_rows_html([value], _row_fields(), now, columns)) == _fresh([value], now, columns)
-    assert str(page_rows_html([value], _row_fields(), now, columns)) == _fresh([value], now, columns)
+    assert str(page_rows_html([value], row_fields(), now, columns)) == _fresh([value], now, columns)
+    assert str(page_rows_html([value], row_fields(), now, columns)) == _fresh([value], now, columns)
 
 
 @pytest.fixture
@@ -230,6 +230,6 @@ def test_json_as_sent_makes_the_markup_of_json_decoded(personas):
     sent = {**value, "response__scores": Raw(json.dumps(value["response__scores"]))}
     now, columns = timezone.now(), choose_columns(EVERY_COLUMN)
     fresh = _fresh([value], now, columns)
-    assert str(page_rows_html([sent], _row_fields(), now, columns)) == fresh  # made from the text
-    assert str(page_rows_html([sent], _row_fields(), now, columns)) == fresh  # kept
-    assert str(page_rows_html([value], _row_fields(), now, columns)) == fresh
+    assert str(page_rows_html([sent], row_fields(), now, columns)) == fresh  # made from the text
+    assert str(page_rows_html([sent], row_fields(), now, columns)) == fresh  # kept
+    assert str(page_rows_html([value], row_fields(), now, columns)) == fresh

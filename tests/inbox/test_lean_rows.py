@@ -11,7 +11,7 @@ from cases.columns import choose_columns
 from cases.filtersets import inbox_filterset
 from cases.models import Case
 from cases.rows import inbox_rows, render_rows
-from cases.views.inbox import _row_fields, row_queryset
+from cases.views.inbox_lists import row_fields, row_queryset
 from core.lean import lean_instances
 from tests.inbox.helpers import make_case, make_customer
 
@@ -23,13 +23,13 @@ def _orm_cases(user, query: str, size: int) -> list[Case]:
     """The rows as the page read them before core.lean (model instances of six tables)."""
     filterset = inbox_filterset(user, QueryDict(query))
     related = ("response", "customer", "team", "assignee", "alert__rule")
-    queryset = filterset.qs.select_related(None).select_related(*related).only(*_row_fields())
+    queryset = filterset.qs.select_related(None).select_related(*related).only(*row_fields())
     return keyset.paginate(queryset, size=size).rows
 
 
 def _lean_cases(user, query: str, size: int) -> list[Case]:
     rows = row_queryset(inbox_filterset(user, QueryDict(query)))
-    return lean_instances(Case, keyset.paginate(rows, size=size).rows, _row_fields(), using=rows.db)
+    return lean_instances(Case, keyset.paginate(rows, size=size).rows, row_fields(), using=rows.db)
 
 
 def test_lean_rows_are_the_orms_cases_and_print_the_same(personas, django_assert_num_queries):
@@ -48,12 +48,12 @@ def test_lean_rows_are_the_orms_cases_and_print_the_same(personas, django_assert
     related = ("response", "customer", "team", "assignee", "alert")
     with django_assert_num_queries(0):
         for mine, theirs in zip(lean, orm, strict=True):
-            for name in _row_fields():
+            for name in row_fields():
                 if "__" not in name:
                     assert getattr(mine, name) == getattr(theirs, name), name
             for name in related:
                 assert getattr(mine, name) == getattr(theirs, name), name
-            for name in _row_fields():
+            for name in row_fields():
                 if "__" in name:
                     path = name.split("__")
                     ours, orms = mine, theirs
