@@ -23,13 +23,11 @@ from uvicorn_worker import UvicornWorker
 
 
 class IngestWorker(UvicornWorker):
-    server: Server | None = None
+    server: Server
 
     def quit(self) -> None:
         """SIGQUIT: the first asks the Server to exit gracefully, a second forces it."""
         self.alive = False
-        if self.server is None:
-            sys.exit(0)
         if self.server.should_exit:
             self.server.force_exit = True
         self.server.should_exit = True

@@ -205,6 +205,7 @@ def response_complete(existing: SurveyResponse, normalized: NormalizedResponse) 
     _validate(normalized, current.feedback_kind)
     if current.customer_id is None:
         current.customer = customer_find_or_create(normalized.customer)
+    answered_before = current.answered_at
     for name in ("answered_at", "touchpoint", "channel", "location", "region"):
         value = getattr(normalized, name)
         if value:
@@ -216,7 +217,8 @@ def response_complete(existing: SurveyResponse, normalized: NormalizedResponse) 
     themes = response_analyse(current)
     current.language = vendor_language(current.attributes) or current.language
     current.save(update_fields=list(COMPLETED_FIELDS))
-    response_tags_follow(current)
+    if current.answered_at != answered_before:
+        response_tags_follow(current)
     before = set(ResponseTheme.objects.filter(response_id=current.pk).values_list("theme_id", flat=True))
     theme_ids = frozenset(before) | _response_store_themes(current, [f for f in themes if f.theme_id not in before])
     response_recorded.send(sender=SurveyResponse, recorded=Recorded(response=current, theme_ids=theme_ids,
