@@ -191,6 +191,7 @@ def fill(n_responses: int) -> dict:
             "updated_at": "now()",
         }, f"generate_series(1, {CUSTOMERS}) AS i")
     _reset_sequence(Customer)
+    _segments()
     fill_customers = time.monotonic() - started
 
     # Response i: minute offset into the last 365 days, team by blocks of ten responses.
@@ -227,6 +228,7 @@ def fill(n_responses: int) -> dict:
             "attributes": "'{}'::jsonb",
             "team_id": team_of,
             "case_linked": "(i % 10 = 0)",  # case k opens response 10k (below); the load bypasses the triggers
+            "segment_bits": _bits_of(f"1 + (i::bigint * 104729) % {CUSTOMERS}"),  # the customer's (and so below)
         }, f"generate_series(1, {n_responses}) AS i")
     _reset_sequence(SurveyResponse)
     _fill_response_keys()
@@ -246,6 +248,7 @@ def fill(n_responses: int) -> dict:
             "id": "k",
             "reference": "'CL-' || lpad(k::text, 7, '0')",
             "customer_id": f"1 + ({r} * 104729) % {CUSTOMERS}",
+            "segment_bits": _bits_of(f"1 + ({r} * 104729) % {CUSTOMERS}"),
             "response_id": r,
             "team_id": f"{teams_sql}[1 + k % {TEAMS}]",
             "assignee_id": f"CASE WHEN {is_open} AND k % 4 = 0 THEN NULL ELSE {agent_of} END",
@@ -346,11 +349,32 @@ PLANS = 200
 ALERTS = 300
 
 
+def _segments() -> None:
+    """The four SEGMENTS, as a save's tasks leave them (bulk_create bypasses segment_save): each
+    segment's member index, and its bit on every customer (reporting.segment_bits), before the
+    responses and cases are loaded, which copy their customer's bits (_bits_of: the load runs with
+    the triggers that would copy them off)."""
+    from reporting.segment_bits import segment_bits_sync
+    from segments.indexes import segment_indexes_sync
+    from segments.models import Segment
+
+    Segment.objects.bulk_create([
+        Segment(name=name, slug=name.lower().replace(" ", "-"), match=match, conditions=conditions)
+        for name, match, conditions in SEGMENTS])
+    segment_indexes_sync()
+    segment_bits_sync()
+
+
+def _bits_of(customer_id: str) -> str:
+    """SQL: the segment bits of the customer whose id `customer_id` (SQL) gives."""
+    return f"COALESCE((SELECT c.segment_bits FROM surveys_customer c WHERE c.id = {customer_id}), 0)"
+
+
 def fill_extras(n_responses: int, teams, users, manager, causes) -> None:
     """What the themes, contact, segments, action-plan and outer-loop pages read: THEMES themes
     tagging every commented response (one in three; one in nine has a second theme; skewed, as
     real themes are), N/5 survey contacts besides the answers (invitations, a tenth recovery
-    checks) over the same customers and year, the four SEGMENTS, PLANS action plans (one in ten
+    checks) over the same customers and year, PLANS action plans (one in ten
     organisation-wide; targeting a touchpoint, root causes or themes in turn; a manager's teams
     hold 20 of them) with 20 linked cases and 3 notes each, and ALERTS outer-loop alerts."""
     import datetime as dt
@@ -361,7 +385,6 @@ def fill_extras(n_responses: int, teams, users, manager, causes) -> None:
     from cases.models import Case
     from contactpolicy.models import ContactEvent
     from improvement.models import ActionPlan, ActionPlanNote, OuterLoopAlert
-    from segments.models import Segment
     from surveys.models import ResponseTheme, Theme
 
     themes = Theme.objects.bulk_create([
@@ -390,13 +413,6 @@ def fill_extras(n_responses: int, teams, users, manager, causes) -> None:
             "created_at": "now()",
         }, f"generate_series(1, {n_events}) AS j")
     _reset_sequence(ContactEvent)
-    Segment.objects.bulk_create([
-        Segment(name=name, slug=name.lower().replace(" ", "-"), match=match, conditions=conditions)
-        for name, match, conditions in SEGMENTS])
-    # What segment_save's task does after a save (bulk_create bypasses it): each segment's member index.
-    from segments.indexes import segment_indexes_sync
-
-    segment_indexes_sync()
     today = timezone.localdate()
     statuses = ["planned", "in_progress", "in_progress", "done", "abandoned"]
     plans = []

@@ -1,5 +1,6 @@
 """The one filter every report panel obeys: date range, team, survey, touchpoint, location, tier,
-customer segment (a named segments.Segment: its customers, through an IN subquery).
+customer segment (a named segments.Segment: the rows carrying its bit, reporting.segment_bits, or
+its customers through an IN subquery).
 
 `ReportFilterForm` parses the query string (the HTML pages, the CSV export and the API all pass
 the same parameters); `ReportFilters` is the validated result, already intersected with what the
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
 from accounts.selectors import visible_team_ids
+from reporting.segment_bits import bit_of, has_bits
 from segments.models import Segment
 from segments.selectors import customers_in_q
 from journeys.models import Journey
@@ -77,7 +79,7 @@ class ReportFilters:
         if self.tier:
             qs = qs.filter(**{f"{via}customer__tier": self.tier})
         if self.segment is not None:
-            qs = qs.filter(customers_in_q([self.segment], field=f"{via}customer_id"))
+            qs = qs.filter(self._in_segment(via))
         if date_field:
             qs = self.dates(qs, date_field)
         return qs
@@ -98,8 +100,16 @@ class ReportFilters:
         if self.tier:
             qs = qs.filter(**{f"{via}customer__tier": self.tier})
         if self.segment is not None:
-            qs = qs.filter(customers_in_q([self.segment], field=f"{via}customer_id"))
+            qs = qs.filter(self._in_segment(via))
         return self.dates(qs, date_field or f"{via}answered_at")
+
+    def _in_segment(self, via: str):
+        """Cases or responses (through `via`) of the segment's customers: by the rows' stored bit
+        when it is built (reporting.segment_bits), else by the IN subquery over the customers."""
+        bit = bit_of(self.segment)
+        if bit is not None:
+            return has_bits(bit, via=via)
+        return customers_in_q([self.segment], field=f"{via}customer_id")
 
     def theme_tags(self):
         """Theme tags (surveys.ResponseTheme) of the responses in scope, the period read on both
@@ -188,7 +198,7 @@ class ReportFilterForm(forms.Form):
         super().__init__(data)
         self.fields["team"].queryset = Team.objects.visible_to(user).order_by("name")
         self.fields["survey"].queryset = Survey.objects.order_by("name")
-        self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["segment"].queryset = Segment.objects.select_related("bit").order_by("name")
         for name in ("touchpoint", "location", "tier"):
             self.fields[name].widget.attrs["list"] = f"report-{name}-options"
         if journey:  # the journey map's reports (Report.journey): which journey

@@ -326,3 +326,17 @@ class MomentsOfTruth(models.Model):
 
     def __str__(self) -> str:
         return f"journey {self.journey_id} moments {self.key[:8]}"
+
+
+class SegmentBit(models.Model):
+    """A named segment's bit in the segment_bits of customers, responses and cases, and the
+    definition ({"match", "conditions"}) the stored bits hold (reporting.segment_bits explains both).
+    Written by reporting.segment_bits.segment_bits_sync only; a segment without a row (conditions on
+    accounts, a 64th segment, SQLite) is tested by its conditions."""
+
+    segment = models.OneToOneField("segments.Segment", on_delete=models.CASCADE, related_name="bit")
+    slot = models.PositiveSmallIntegerField(unique=True)
+    built = models.JSONField(null=True)  # None: the bits of this slot are not this segment's yet
+
+    def __str__(self) -> str:
+        return f"segment {self.segment_id}: bit {self.slot}"

@@ -37,3 +37,12 @@ def moments_refresh_task() -> dict:
     from reporting.selectors import moments
 
     return moments.refresh_due()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, ignore_result=True)
+def segment_bits_sync_task() -> int:
+    """After a segment is saved or deleted (reporting.receivers): the customers', responses' and
+    cases' segment bits brought in step (reporting.segment_bits; idempotent)."""
+    from reporting.segment_bits import segment_bits_sync
+
+    return segment_bits_sync()

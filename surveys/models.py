@@ -265,6 +265,9 @@ class Customer(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers",
     )
     erased_at = models.DateTimeField(null=True, blank=True)
+    # A bit per named segment the customer is in (Segment.bits_slot), set by a database trigger
+    # from the row itself on every write (segments.membership; 0 on SQLite).
+    segment_bits = models.BigIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -334,6 +337,9 @@ class SurveyResponse(models.Model):
     # attached). The KPI page counts low scores and their coverage from them, in the covering index.
     case_alert = models.BooleanField(default=False, editable=False)
     case_linked = models.BooleanField(default=False, editable=False)
+    # The customer's segment_bits, copied by a database trigger on every write (segments.membership;
+    # 0 on SQLite): reports group the period's responses by it, in the covering index below.
+    segment_bits = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-answered_at"]
@@ -363,7 +369,7 @@ class SurveyResponse(models.Model):
                 include=[
                     "touchpoint", "survey", "source", "nps", "csat", "csat_scale_min", "csat_scale_max",
                     "ces", "ces_scale_min", "ces_scale_max", "ces_high_is_easy", "customer", "id",
-                    "case_alert", "case_linked", "location",
+                    "case_alert", "case_linked", "location", "segment_bits",
                 ],
             ),
             # A customer's answers, newest first, covering what the customer and account pages and

@@ -79,7 +79,7 @@ class CaseQuerySet(models.QuerySet):
 # What the journey map reads of a closed case (reporting.selectors.journeys), held by the closed-case
 # indexes so its reads of a period's closed cases are index-only.
 CLOSED_COVER = ["root_cause", "close_business_seconds", "response_touchpoint", "response_survey_id",
-                "response_source_id"]
+                "response_source_id", "segment_bits"]
 
 
 class Case(models.Model):
@@ -104,6 +104,9 @@ class Case(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", db_index=False
     )
+    # The customer's segment_bits (a bit per named segment they are in), copied by a database
+    # trigger on every write (segments.membership; 0 on SQLite): reports group cases by it.
+    segment_bits = models.BigIntegerField(default=0, db_default=0, editable=False)
     # The database constraints of the response foreign keys point at the response keys on
     # PostgreSQL, where responses are partitioned (core.partition_refs). Joins through it (the
     # inbox's select_related, the case page, the API) match the response's answered_at too, from
@@ -238,19 +241,20 @@ class Case(models.Model):
                                   "first_contact_due", "resolution_due", "value_at_risk",
                                   "first_contact_business_seconds", "close_business_seconds",
                                   "response_touchpoint", "response_survey_id", "response_source_id", "id",
-                                  "response_location"]),
+                                  "response_location", "segment_bits"]),
             # Cases by creation time, with the status and the opening response's keys: every team's
             # cases opened in a period (an admin's journey map) in an index-only range read; the
             # plain creation index it replaces (migration 0024) served the same orders and ranges.
             # With the opening response (cases 0030): an organisation-wide action plan's cases of a
             # side matched to its themes' tags by response, index-only too. With what the KPI page
             # sums (cases 0033, as cases_case_team_created): an admin's KPIs of every team, index-only.
+            # Both with the segment bits (cases 0034): the reports by segment, index-only too.
             models.Index(fields=["created_at"], name="cases_case_created",
                          include=["status", "response_touchpoint", "response_survey_id", "response_source_id",
                                   "response", "team", "closed_at", "root_cause", "reopen_count",
                                   "first_contacted_at", "first_contact_due", "resolution_due", "value_at_risk",
                                   "first_contact_business_seconds", "close_business_seconds", "response_location",
-                                  "id"]),
+                                  "id", "segment_bits"]),
             # Every team's cases closed in a period (an admin's journey map: counts, medians, causes).
             models.Index(fields=["-closed_at"], name="cases_case_closed_at", condition=Q(status="closed"),
                          include=["team", *CLOSED_COVER]),

@@ -3,18 +3,22 @@ the same figures, and all customers as the baseline) and the segment breakdowns 
 KPI, root-cause and recovery pages.
 
 A customer can be in several segments, so a segment is not a GROUP BY column of its own. Each
-breakdown reads its rows once instead: every row carries a flag per segment (its customer meets
-the segment's conditions: segments.conditions.segment_q over the row's customer, the definition
-the segment filter's IN subquery reads too) and the rows are grouped by those flags. A segment's
-figure is the sum of the groups whose flag it has set, all customers' the sum of every group:
-every count and sum adds up that way (distinct customers too, since a customer's flags are the
-same on all their rows). The medians, which do not add up, are computed per segment in one more
+breakdown reads its rows once instead: every row carries a flag per segment and the rows are
+grouped by those flags. On PostgreSQL the flags are stored: each response and case carries its
+customer's segment_bits (reporting.segment_bits, kept by triggers), read with the rest of the row
+from the covering index; a segment whose bit is not built (conditions on accounts, a definition
+changed a moment ago, SQLite) is tested by its conditions instead (segments.conditions.segment_q
+over the row's customer, the definition the segment filter reads too). A segment's figure is the
+sum of the groups whose flag it has set, all customers' the sum of every group: every count and
+sum adds up that way (distinct customers too, since a customer's flags are the same on all their
+rows). The medians, which do not add up, are computed per segment in one more
 query (percentile_cont ... FILTER on PostgreSQL; from the stored durations in Python on SQLite).
 The figures therefore mean exactly what they mean on the page they come from (the filters
 narrowed to a segment, as `?segment=` narrows them), and the queries do not grow with the number
 of segments nor with the rows: one pass per kind of row (responses answered, cases opened, cases
 closed). A pass per segment read each segment's members and rows again: 26 s for the comparison
-at 10M responses (docs/benchmarks.md, "Segment reports in one pass")."""
+at 10M responses (docs/benchmarks.md, "Segment reports in one pass"); one pass testing every row's
+customer, 1.5 s for a manager and 6.7 s for an admin (docs/benchmarks_reports.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ from reporting.selectors.kpis import (
 )
 from reporting.selectors.recovery import answered_again_cases, case_sums, recovery_figures
 from reporting.selectors.root_causes import _closed_cases
+from reporting.segment_bits import bit_of, has_bits
 from reporting.selectors.scoring import SCORE_COLUMNS, ces_ease01, covered_q, low_score_q, score_aggregates, score_figures
 from reporting.tables import Column, Table, pct
 from segments.conditions import segment_q
@@ -55,19 +60,37 @@ class Group:
     filters: ReportFilters
     segment: Segment | None = None
     flag: str | None = None  # the annotation that says a row's customer is in the segment
+    bit: int | None = None  # the segment's bit in the rows' segment_bits, when built (then no flag)
+
+    def has(self, row: dict) -> bool:
+        """Whether a row of a breakdown's pass (its flags and bits) belongs to this group."""
+        if self.segment is None:
+            return True
+        return bool(row["segment_bits"] & self.bit) if self.bit is not None else bool(row[self.flag])
+
+    def condition(self):
+        """The rows of this group, as an aggregate's filter (None: every row)."""
+        if self.segment is None:
+            return None
+        return Q(has_bits(self.bit)) if self.bit is not None else Q(**{self.flag: True})
 
 
 def _groups(filters: ReportFilters) -> list[Group]:
     """All customers (the baseline), then the segments by name. A segment chosen in the filter bar
     is ignored here: the rows are the segments."""
     base = replace(filters, segment=None)
-    segments = list(Segment.objects.order_by("name", "id")[:MAX_SEGMENTS])
-    return [Group(str(ALL_CUSTOMERS), base)] + [
-        Group(s.name, replace(base, segment=s), s, f"in_segment_{i}") for i, s in enumerate(segments)]
+    segments = list(Segment.objects.select_related("bit").order_by("name", "id")[:MAX_SEGMENTS])
+    groups = [Group(str(ALL_CUSTOMERS), base)]
+    for i, segment in enumerate(segments):
+        bit = bit_of(segment)
+        groups.append(Group(segment.name, replace(base, segment=segment), segment,
+                            None if bit is not None else f"in_segment_{i}", bit))
+    return groups
 
 
 def _flags(groups: list[Group]) -> dict:
-    """Per segment, whether a row's customer is in it (a row without a customer is in none)."""
+    """Per segment without a built bit, whether a row's customer meets its conditions (a row without
+    a customer is in none)."""
     return {
         g.flag: Case(When(Q(customer__isnull=False) & segment_q(g.segment.conditions, g.segment.match,
                                                                  prefix="customer__"), then=Value(True)),
@@ -80,19 +103,25 @@ def _sums(rows: QuerySet, groups: list[Group], aggregates: dict, by: Iterable[st
     """One pass over `rows` (a queryset of cases or responses: both refer to a customer): the
     aggregates, each a count or a sum, per group, keyed by the values of `by` (() without)."""
     flags = _flags(groups)
-    by = tuple(by)
-    if by or flags:
-        found = rows.order_by().annotate(**flags).values(*by, *flags).annotate(**aggregates)
+    by, read = tuple(by), _read(groups, flags)
+    if by or read:
+        found = rows.order_by().annotate(**flags).values(*by, *read).annotate(**aggregates)
     else:
         found = [rows.order_by().aggregate(**aggregates)]
     sums: dict[tuple, list[dict]] = {}
     for row in found:
         per_group = sums.setdefault(tuple(row[k] for k in by), [dict.fromkeys(aggregates, 0) for _g in groups])
         for index, group in enumerate(groups):
-            if group.flag is None or row[group.flag]:
+            if group.has(row):
                 for key in aggregates:
                     per_group[index][key] += row[key] or 0
     return sums
+
+
+def _read(groups: list[Group], flags: dict) -> tuple[str, ...]:
+    """What a pass reads of each row to tell the groups apart: the stored bits when a segment has
+    one, and the conditions' flags."""
+    return ("segment_bits",) * any(g.bit is not None for g in groups) + tuple(flags)
 
 
 def _totals(rows: QuerySet, groups: list[Group], aggregates: dict) -> list[dict]:
@@ -106,14 +135,14 @@ def _durations(cases: QuerySet, groups: list[Group], names: Iterable[str]) -> li
     cases = cases.order_by().annotate(**flags)
     if percentiles_in_sql():
         found = cases.aggregate(**{
-            f"g{index}_{name}": Percentile(column, fraction, filter=Q(**{group.flag: True}) if group.flag else None)
+            f"g{index}_{name}": Percentile(column, fraction, filter=group.condition())
             for index, group in enumerate(groups) for name, (column, fraction) in wanted.items()})
         return [{name: found[f"g{index}_{name}"] for name in wanted} for index in range(len(groups))]
     columns = sorted({column for column, _f in wanted.values()})
     values = [{column: [] for column in columns} for _g in groups]
-    for row in cases.values(*flags, *columns):
+    for row in cases.values(*_read(groups, flags), *columns):
         for index, group in enumerate(groups):
-            if group.flag is None or row[group.flag]:
+            if group.has(row):
                 for column in columns:
                     if row[column] is not None:
                         values[index][column].append(row[column])

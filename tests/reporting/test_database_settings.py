@@ -24,13 +24,14 @@ def test_the_score_index_covers_what_the_scores_journeys_and_results_read_for_in
     """surveys 0008: the Scores page's by-touchpoint panel reads only indexed columns; 0014: so do
     the journey map's stage expression (touchpoint, then survey, then source) and the closed-loop
     results' latest answer per customer; 0016: and the KPI page's low scores and coverage (the case
-    flags); 0023: and the location (scores-by-location, the KPIs' low scores by location)."""
+    flags); 0023: and the location (scores-by-location, the KPIs' low scores by location); 0026: and
+    the segment bits (the reports by segment)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'surveys_response_team_scores'")
         (definition,) = cursor.fetchone()
     assert definition.endswith(
         "(team_id, answered_at) INCLUDE (touchpoint, survey_id, source_id, nps, csat, csat_scale_min, csat_scale_max, ces, "
-        "ces_scale_min, ces_scale_max, ces_high_is_easy, customer_id, id, case_alert, case_linked, location)"
+        "ces_scale_min, ces_scale_max, ces_high_is_easy, customer_id, id, case_alert, case_linked, location, segment_bits)"
     )
 
 
@@ -53,8 +54,10 @@ def test_the_score_index_is_valid_and_built_on_every_partition_of_the_responses(
 
 
 def test_the_cases_index_by_team_and_creation_covers_the_kpis_by_location():
-    """cases 0031: the KPIs group the period's cases by the stored location of the opening response."""
+    """cases 0031: the KPIs group the period's cases by the stored location of the opening response;
+    cases 0034: the reports by segment by the stored segment bits."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'cases_case_team_created'")
         (definition,) = cursor.fetchone()
-    assert definition.endswith("response_touchpoint, response_survey_id, response_source_id, id, response_location)")
+    assert definition.endswith(
+        "response_touchpoint, response_survey_id, response_source_id, id, response_location, segment_bits)")

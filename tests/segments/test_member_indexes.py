@@ -126,4 +126,6 @@ def test_with_the_statistics_the_planner_expects_the_segments_size(django_captur
     assert _estimate(premium) < 20
     _save(premium, django_capture_on_commit_callbacks)
     assert Customer.objects.filter(segment_q(premium.conditions)).count() == 250
-    assert 200 <= _estimate(premium) <= 300
+    # About 250 (the planner scales the estimate by the table's pages, which the segment bits' rewrite
+    # of the 250 members grew after the ANALYZE: reporting.segment_bits).
+    assert 200 <= _estimate(premium) <= 330

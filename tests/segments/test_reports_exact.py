@@ -8,7 +8,8 @@ The customers are chosen where the SQL could go wrong: a tier in another case, a
 another case, a value as a JSON number or a string, an account's value (an EXISTS over contacts),
 a segment of "is set" conditions (a negation, which a row without a customer must not pass), an
 "any" segment, and answers and cases without a customer. Runs on PostgreSQL and on SQLite
-(tests/sqlite_suite.py): the medians come from percentile_cont on one and from Python on the other."""
+(tests/sqlite_suite.py): the medians come from percentile_cont on one and from Python on the other;
+on PostgreSQL once more with the segments' stored bits (reporting.segment_bits)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ import statistics
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cases.models import Case
 from reporting.filters import ReportFilters
+from reporting.models import SegmentBit
+from reporting.segment_bits import segment_bits_sync
 from reporting.selectors import (
     kpis_by_segment,
     recovery_by_segment,
@@ -71,11 +74,13 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def world(personas):
+@pytest.fixture(params=["conditions", "bits"])
+def world(request, personas):
     """Eight customers, 70 answers over 100 days in North and South (some without a customer), and
     cases opened from a third of the answers: some open, most closed with one of three causes, and
-    the customers' later answers linked as answered again."""
+    the customers' later answers linked as answered again. Twice: with the segments tested by their
+    conditions, and with their bits built (reporting.segment_bits, PostgreSQL; the segment on
+    accounts has none, so conditions and bits are read side by side)."""
     rng = random.Random(25)
     now = timezone.now()
     with transaction.atomic():
@@ -107,6 +112,11 @@ def world(personas):
         from cases.services import cases_link_answer
 
         cases_link_answer(response=resp)
+    if request.param == "bits":
+        if connection.vendor != "postgresql":
+            pytest.skip("segment bits: PostgreSQL")
+        segment_bits_sync()
+        assert SegmentBit.objects.exclude(built=None).count() == len(SEGMENTS) - 1
     return personas
 
 
@@ -258,8 +268,12 @@ def test_the_reports_read_the_rows_once_whatever_the_segments(world, django_asse
     now = timezone.now()
     filters = ReportFilters(team_ids=frozenset({world.north.pk}), start=now - dt.timedelta(days=60), now=now)
     # segments, responses, cases opened, their medians, cases answered again
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(5) as queries:
         segment_comparison(filters)
+    # With the bits built the passes read them and test only the segment on accounts by conditions.
+    rows_sql = [q["sql"] for q in queries.captured_queries[1:]]
+    assert all(("segment_bits" in sql) == SegmentBit.objects.exists() for sql in rows_sql)
+    assert all(sql.count("surveys_customer") > 0 for sql in rows_sql)  # the segment on accounts
     with django_assert_num_queries(2):
         scores_by_segment(filters)
     with django_assert_num_queries(4):  # segments, cases opened, their durations, low scores
