@@ -199,7 +199,7 @@ def segment_bits_sync(batch: int = BATCH) -> int:
                     f"WHERE c.id >= %s AND c.id < %s AND c.segment_bits <> {FUNCTION}(c)", [start, start + batch])
                 rewritten += cursor.rowcount
         # Built for the definition the function was written for: a segment changed meanwhile reads
-        # as not built (bits_of compares it with the current one) until its own sync.
+        # as not built (bit_of compares it with the current one) until its own sync.
         for slot, segment in slots:
             SegmentBit.objects.filter(segment=segment, slot=slot).update(built=definition(segment))
     finally:

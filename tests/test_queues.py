@@ -47,6 +47,7 @@ ROUTES = {
     "reporting.tasks.rollups_compact_task": "reports",
     "reporting.tasks.moments_compute_task": "reports",
     "reporting.tasks.moments_refresh_task": "reports",
+    "reporting.tasks.segment_bits_sync_task": "reports",
     "imports.tasks.import_run_task": "reports",
     "imports.tasks.imports_redrive_task": "reports",
     "segments.tasks.segment_indexes_sync_task": "reports",
