@@ -87,7 +87,7 @@ class ClosureRollup(models.Model):
 
 class ScoreTotal(ScoreCounts):
     """The daily score rollup (surveys.ScoreRollup) summed over every team: the same counts per
-    local day, survey, source and touchpoint, what an admin's journey map reads for "every team"
+    local day, survey, source, touchpoint and segment bits, what an admin's journey map reads for "every team"
     (about 50 times fewer rows than the per-team rollup with 50 teams). Written only by the
     database triggers of reporting.score_totals (a signed delta per key a statement touches; a
     response moved between teams changes no count here), folded by its compact(): readers SUM."""
@@ -96,12 +96,15 @@ class ScoreTotal(ScoreCounts):
     survey_id = models.IntegerField()
     source_id = models.IntegerField()
     touchpoint = models.CharField(max_length=120)
+    # The responses' segment bits (reporting.segment_bits, reporting 0015): an admin's scores by or
+    # narrowed to a segment sum the rows of the bit patterns that hold its bit.
+    segment_bits = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         indexes = [
             # The period's rows with every count: an index-only scan.
             models.Index(fields=["day"], name="reporting_scoretotal_day",
-                         include=["survey_id", "source_id", "touchpoint", "responses", "nps_n", "promoters",
+                         include=["survey_id", "source_id", "touchpoint", "segment_bits", "responses", "nps_n", "promoters",
                                   "passives", "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n",
                                   "ces_ease_sum", "ces_high_effort", "index_n", "index_sum"]),
             models.Index(fields=["day"], name="reporting_scoretotal_fresh", condition=models.Q(fresh=True)),

@@ -1,5 +1,6 @@
 """The score totals (reporting.ScoreTotal): the daily score rollup's counts summed over every team,
-per local day, survey, source and touchpoint. Kept like the score rollup (surveys.rollups, which
+per local day, survey, source, touchpoint and segment bits (the customers' segments:
+reporting.segment_bits; what an admin's scores by or narrowed to a segment sum). Kept like the score rollup (surveys.rollups, which
 explains why database triggers and why signed deltas), by triggers of their own on the responses:
 a statement that inserts, updates or deletes responses adds, per key it touches, the counts of its
 rows as they are now minus as they were; an update that changes only the team (or nothing the
@@ -11,36 +12,51 @@ from __future__ import annotations
 from django.db import connection
 
 from core import rollup_triggers
-from surveys.rollups import COUNTS, READ_COLUMNS, aggregate_select, fold, response_values, signed_rows
+from surveys.rollups import COUNTS, READ_COLUMNS, aggregate_select, fold, response_values
+from surveys.rollups import signed_rows as surveys_signed_rows
 
 TABLE = "reporting_scoretotal"
 RESPONSES = "surveys_surveyresponse"
-KEY = ("day", "survey_id", "source_id", "touchpoint")
-COLUMNS = (*KEY, *COUNTS)
+KEY_0010 = ("day", "survey_id", "source_id", "touchpoint")  # before reporting 0015
+KEY = (*KEY_0010, "segment_bits")
 NAME = "reporting_scoretotal"
 
 
-# What the totals read of a response: the score rollup's columns but the team. An update that
-# changes none of them (a team move, a comment) writes no delta.
-READ = tuple(c for c in READ_COLUMNS if c != "team_id")
+# What the totals read of a response: the score rollup's columns but the team, and the segment
+# bits. An update that changes none of them (a team move, a comment) writes no delta.
+READ = (*(c for c in READ_COLUMNS if c != "team_id"), "segment_bits")
 
 
-def changed_condition(a: str, b: str) -> str:
-    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in READ)
+def changed_condition(a: str, b: str, key: tuple[str, ...] = KEY) -> str:
+    read = READ if "segment_bits" in key else tuple(c for c in READ if c != "segment_bits")
+    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in read)
 
 
-def _aggregate(rows: str) -> str:
-    return aggregate_select(rows, KEY, COUNTS)
+def _aggregate(rows: str, key: tuple[str, ...] = KEY) -> str:
+    return aggregate_select(rows, key, COUNTS)
 
 
 TRIGGERS = {op: f"{NAME}_{op.lower()}" for op in ("INSERT", "UPDATE", "DELETE")}
 
 
-def trigger_sql() -> list[str]:
-    """The statements that (re)create the triggers for the current database and TIME_ZONE."""
-    insert = rollup_triggers.insert_into(TABLE, COLUMNS)
+def trigger_sql(key: tuple[str, ...] = KEY) -> list[str]:
+    """The statements that (re)create the triggers for the current database and TIME_ZONE (`key`:
+    the totals' key, KEY_0010 for the migration that takes the bits out again)."""
+    columns = (*key, *COUNTS)
+    insert = rollup_triggers.insert_into(TABLE, columns)
+    bits = "segment_bits" in key
+
+    def _aggregate(rows: str) -> str:
+        return aggregate_select(rows, key, COUNTS)
+
+    def changed(a: str, b: str) -> str:
+        return changed_condition(a, b, key)
+
+    def signed_rows(sign: int, alias: str, source: str) -> str:
+        return surveys_signed_rows(sign, alias, source, bits=bits)
+
     if connection.vendor == "postgresql":
-        moved = f" JOIN old_rows o ON o.id = n.id WHERE {changed_condition('n.', 'o.')}"
+        moved = f" JOIN old_rows o ON o.id = n.id WHERE {changed('n.', 'o.')}"
         return [
             rollup_triggers.pg_apply_function(
                 f"{NAME}_apply", insert,
@@ -56,13 +72,13 @@ def trigger_sql() -> list[str]:
 
     # SQLite: row triggers, one delta per response written (compact() folds them).
     def row(sign: int, p: str) -> str:
-        values = response_values(f"{p}.")
-        return f"{insert}VALUES ({', '.join(values[k] if k in KEY else f'{sign} * {values[k]}' for k in COLUMNS)}, 1);"
+        values = response_values(f"{p}.", bits)
+        return f"{insert}VALUES ({', '.join(values[k] if k in key else f'{sign} * {values[k]}' for k in columns)}, 1);"
 
     return rollup_triggers.sqlite_row_triggers(RESPONSES, {
         TRIGGERS["INSERT"]: ("INSERT", "", row(1, "NEW")),
         TRIGGERS["DELETE"]: ("DELETE", "", row(-1, "OLD")),
-        TRIGGERS["UPDATE"]: ("UPDATE", changed_condition("NEW.", "OLD."), row(-1, "OLD") + " " + row(1, "NEW")),
+        TRIGGERS["UPDATE"]: ("UPDATE", changed("NEW.", "OLD."), row(-1, "OLD") + " " + row(1, "NEW")),
     })
 
 
@@ -71,11 +87,11 @@ def drop_trigger_sql() -> list[str]:
                                     (f"{NAME}_apply", f"{NAME}_clear"))
 
 
-def rebuild() -> int:
+def rebuild(key: tuple[str, ...] = KEY) -> int:
     """Recreate the triggers (with the current TIME_ZONE) and every total from the responses
     (core.rollup_triggers.rebuild). Returns the rows written."""
-    return rollup_triggers.rebuild(TABLE, COLUMNS, (RESPONSES,), trigger_sql(),
-                                   _aggregate(signed_rows(1, "r", f"{RESPONSES} r")), "day")
+    rows = surveys_signed_rows(1, "r", f"{RESPONSES} r", bits="segment_bits" in key)
+    return rollup_triggers.rebuild(TABLE, (*key, *COUNTS), (RESPONSES,), trigger_sql(key), _aggregate(rows, key), "day")
 
 
 def compact() -> int:

@@ -98,10 +98,12 @@ def local_day_sql(column: str) -> str:
     return f"django_datetime_cast_date({column}, '{tz}', 'UTC')"  # Django registers it on every SQLite connection
 
 
-def _values(p: str) -> dict[str, str]:
-    """Each rollup column's value for one response (`p` is the row alias with its dot)."""
+def _values(p: str, bits: bool = False) -> dict[str, str]:
+    """Each rollup column's value for one response (`p` is the row alias with its dot); with
+    `bits`, its segment bits too (the every-team score totals' key, reporting.score_totals; a
+    column since surveys 0026, which the score rollup does not read)."""
     ease, index = ces_ease_sql(p), score_index_sql(p)
-    return {
+    return {**({"segment_bits": f"{p}segment_bits"} if bits else {}),
         "day": local_day_sql(f"{p}answered_at"),
         "team_id": f"{p}team_id",
         "survey_id": f"{p}survey_id",
@@ -181,8 +183,8 @@ def aggregate_select(
     )
 
 
-def _signed(sign: int, alias: str, source: str, where: str = "") -> str:
-    values = _values(f"{alias}.")
+def _signed(sign: int, alias: str, source: str, where: str = "", bits: bool = False) -> str:
+    values = _values(f"{alias}.", bits)
     return f"SELECT {sign} AS s, {', '.join(f'{v} AS {k}' for k, v in values.items())} FROM {source}{where}"
 
 
@@ -266,7 +268,7 @@ def fold(table: str, key: tuple[str, ...], counts: tuple[str, ...]) -> int:
     counts are all zero (every response of it erased or moved). Inserts wait meanwhile (EXCLUSIVE
     lock on PostgreSQL: readers do not), so a delta committed during the fold is kept, not lost.
     Returns the number of fresh deltas folded. Nullable key columns are compared through
-    COALESCE(..., -1) / COALESCE(..., '')."""
+    COALESCE(..., -1) (ids, segment bits) / COALESCE(..., '') (text)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
@@ -275,7 +277,7 @@ def fold(table: str, key: tuple[str, ...], counts: tuple[str, ...]) -> int:
         if not fresh:
             return 0
         columns = ", ".join(
-            f"COALESCE({c}, {'-1' if c.endswith('_id') else chr(39) * 2})"
+            f"COALESCE({c}, {'-1' if c.endswith(('_id', '_bits')) else chr(39) * 2})"
             if c != "day"
             else c
             for c in key

@@ -4,17 +4,22 @@ and by survey, touchpoint, location or team.
 Read from the daily rollup (surveys.ScoreRollup, kept by database triggers: see surveys.rollups)
 whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole local days): a
 manager's 90 days are some ten thousand rollup rows instead of a million responses. A filter on
-what the rollup does not key (location, customer tier or segment) reads the responses themselves,
-as does the breakdown by location (an index-only scan: the covering score index holds the location,
+what the rollup does not key (location, customer tier or segment) reads the responses themselves
+(but every team's narrowed to a segment: the every-team score totals are keyed by the segment
+bits, score_rollup), as does the breakdown by location (an index-only scan: the covering score index holds the location,
 surveys 0023)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
+from reporting.models import ScoreTotal
+from reporting.segment_bits import bit_of, has_bits
 from reporting.selectors.common import local_date, rollup_rows, team_names_by_id
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
 from reporting.tables import Column, Table
@@ -32,8 +37,15 @@ ROLLUP_SUMS = ("responses", "nps_n", "promoters", "passives", "detractors", "csa
                "ces_ease_n", "ces_ease_sum", "ces_high_effort")
 
 
-def score_rollup(filters: ReportFilters):
-    """The ScoreRollup rows behind the filters, or None (see common.rollup_rows)."""
+def score_rollup(filters: ReportFilters, by_team: bool = False):
+    """The ScoreRollup rows behind the filters, or None (see common.rollup_rows). Every team's
+    answers narrowed to a segment with a built bit (reporting.segment_bits) are the every-team score
+    totals of the bit patterns holding it (reporting.ScoreTotal, keyed by the bits but not by team:
+    not for a breakdown by team)."""
+    if filters.segment is not None and filters.team_ids is None and not by_team:
+        bit = bit_of(filters.segment)
+        totals = rollup_rows(replace(filters, segment=None), ScoreTotal.objects) if bit is not None else None
+        return totals.filter(has_bits(bit)) if totals is not None else None
     return rollup_rows(filters, ScoreRollup.objects)
 
 
@@ -78,7 +90,7 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
 
 def scores_by(filters: ReportFilters, by: str) -> Table:
     label, field_name = SCORE_DIMENSIONS[by]
-    rollup = score_rollup(filters) if by != "location" else None
+    rollup = score_rollup(filters, by_team=by == "team") if by != "location" else None
     if rollup is not None:
         rows = sorted(_rollup_sums(rollup.values(field_name)), key=lambda r: (-r["responses"], str(r[field_name])))
     else:

@@ -20,12 +20,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases.models import Case
 from reporting.filters import ReportFilters
 from reporting.models import SegmentBit
-from reporting.segment_bits import segment_bits_sync
+from reporting.segment_bits import bit_of, segment_bits_sync
 from reporting.selectors import (
     kpis_by_segment,
     recovery_by_segment,
@@ -163,8 +164,8 @@ def _median_h(seconds: list) -> float | None:
 def _expected(filters: ReportFilters) -> dict:
     """Per group (all customers, then the segments by name): the figures, computed by hand."""
     teams, start, now = filters.team_ids, filters.start, filters.now
-    answers = [r for r in SurveyResponse.objects.all() if r.team_id in teams and r.answered_at >= start]
-    cases = [c for c in Case.objects.select_related("response") if c.team_id in teams]
+    answers = [r for r in SurveyResponse.objects.all() if (teams is None or r.team_id in teams) and r.answered_at >= start]
+    cases = [c for c in Case.objects.select_related("response") if teams is None or c.team_id in teams]
     opened = [c for c in cases if c.created_at >= start]
     closed = [c for c in cases if c.status == Case.Status.CLOSED and c.closed_at >= start]
     opening = {c.response_id for c in Case.objects.all()}
@@ -204,11 +205,20 @@ def _pick(rows: list[dict], label_key: str, keys: tuple[str, ...]) -> dict:
     return {row[label_key]: {k: row[k] for k in keys} for row in rows}
 
 
-@pytest.mark.parametrize("whose", ["north", "both"])
-def test_every_segment_figure_equals_a_direct_computation(world, whose):
+def _filters(world, whose: str) -> ReportFilters:
+    """The last 60 days of North's answers, of North's and South's, or (an admin's) of every team
+    from a local midnight: what the every-team score totals can answer (reporting.score_totals)."""
     now = timezone.now()
+    if whose == "every":
+        start = timezone.localtime(now - dt.timedelta(days=60)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return ReportFilters(team_ids=None, start=start, now=now)
     teams = {world.north.pk} if whose == "north" else {world.north.pk, world.south.pk}
-    filters = ReportFilters(team_ids=frozenset(teams), start=now - dt.timedelta(days=60), now=now)
+    return ReportFilters(team_ids=frozenset(teams), start=now - dt.timedelta(days=60), now=now)
+
+
+@pytest.mark.parametrize("whose", ["north", "both", "every"])
+def test_every_segment_figure_equals_a_direct_computation(world, whose, django_assert_num_queries):
+    filters = _filters(world, whose)
     expected = _expected(filters)
     labels = list(expected)
     assert len(labels) == 1 + len(SEGMENTS)
@@ -239,25 +249,44 @@ def test_every_segment_figure_equals_a_direct_computation(world, whose):
     assert got == {names[cause]: [expected[label]["causes"].get(cause, 0) for label in labels]
                    for cause in expected["All customers"]["causes"]}
 
+    if whose == "every" and SegmentBit.objects.exists():
+        # Every team's, each segment with its bit built (the one on accounts deleted): from the
+        # every-team score totals (reporting.ScoreTotal, keyed by the bits), not the answers.
+        Segment.objects.exclude(bit__isnull=False).delete()
+        expected = _expected(filters)
+        keys = ("responses", "nps_n", "promoters", "detractors", "nps", "csat_n", "csat_top2_pct", "ces_n", "ces_avg")
+        with django_assert_num_queries(2) as queries:
+            scores = scores_by_segment(filters)
+        assert "reporting_scoretotal" in queries.captured_queries[1]["sql"]
+        assert _pick(scores.rows, "group", keys) == {label: {k: expected[label][k] for k in keys} for label in expected}
+        assert len(expected) == len(SEGMENTS)
 
-@pytest.mark.parametrize("whose", ["north", "both"])
+
+@pytest.mark.parametrize("whose", ["north", "both", "every"])
 def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
     """`?segment=`: the filter's IN subquery (over the member index on PostgreSQL), the same
     figures as the breakdown's column, and as a computation by hand."""
     from dataclasses import replace
 
-    from reporting.selectors import kpis, recovery_by_team, root_cause_pareto, scores_by
+    from reporting.selectors import kpis, recovery_by_team, root_cause_pareto, scores_by, scores_trend
 
-    now = timezone.now()
-    teams = {world.north.pk} if whose == "north" else {world.north.pk, world.south.pk}
-    filters = ReportFilters(team_ids=frozenset(teams), start=now - dt.timedelta(days=60), now=now)
+    filters = _filters(world, whose)
     expected = _expected(filters)
-    for segment in Segment.objects.all():
+    for segment in Segment.objects.select_related("bit"):
         narrowed, want = replace(filters, segment=segment), expected[segment.name]
         names = cause_names(want["causes"])
         assert {r["root_cause"]: r["cases"] for r in root_cause_pareto(narrowed).rows} == {
             names[cause]: n for cause, n in want["causes"].items()}
         assert sum(r["responses"] for r in scores_by(narrowed, "team").rows) == want["responses"]
+        # By touchpoint and by week: every team's from the score totals when the bit is built.
+        by_touchpoint = scores_by(narrowed, "touchpoint").rows
+        assert sum(r["responses"] for r in by_touchpoint) == want["responses"]
+        assert sum(r["responses"] for r in scores_trend(narrowed).rows) == want["responses"]
+        assert sum(r["nps_n"] for r in by_touchpoint) == want["nps_n"]
+        if whose == "every" and bit_of(segment) is not None:
+            with CaptureQueriesContext(connection) as queries:
+                scores_by(narrowed, "touchpoint")
+            assert "reporting_scoretotal" in queries.captured_queries[-1]["sql"]
         assert sum(r["cases"] for r in kpis(narrowed, "team").rows) == want["cases"]
         assert sum(r["answered_again"] for r in recovery_by_team(narrowed).rows) == want["answered_again"]
 
