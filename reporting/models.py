@@ -99,6 +99,9 @@ class ScoreTotal(ScoreCounts):
     # The responses' segment bits (reporting.segment_bits, reporting 0015): an admin's scores by or
     # narrowed to a segment sum the rows of the bit patterns that hold its bit.
     segment_bits = models.BigIntegerField(default=0, db_default=0)
+    # The KPI page's low scores and those a case covers (reporting 0016), as the score rollup's.
+    low = models.BigIntegerField(default=0, db_default=0)
+    low_covered = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         indexes = [
@@ -106,7 +109,7 @@ class ScoreTotal(ScoreCounts):
             models.Index(fields=["day"], name="reporting_scoretotal_day",
                          include=["survey_id", "source_id", "touchpoint", "segment_bits", "responses", "nps_n", "promoters",
                                   "passives", "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n",
-                                  "ces_ease_sum", "ces_high_effort", "index_n", "index_sum"]),
+                                  "ces_ease_sum", "ces_high_effort", "index_n", "index_sum", "low", "low_covered"]),
             models.Index(fields=["day"], name="reporting_scoretotal_fresh", condition=models.Q(fresh=True)),
         ]
 

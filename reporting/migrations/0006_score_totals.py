@@ -9,7 +9,8 @@ def build(apps, schema_editor):
     reporting.score_totals.rebuild() is also part of `manage.py rollups --rebuild`."""
     from reporting import score_totals
 
-    score_totals.rebuild(score_totals.KEY_0010)  # the key here (reporting 0015 adds the segment bits)
+    # The key and counts here (reporting 0015 adds the segment bits to the key, 0016 two counts).
+    score_totals.rebuild(score_totals.KEY_0010, score_totals.COUNTS)
 
 
 def drop_triggers(apps, schema_editor):

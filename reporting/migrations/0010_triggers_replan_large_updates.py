@@ -19,7 +19,8 @@ def replace_functions(apps, schema_editor):
         # The score rollup's columns as they are here (surveys 0021's; surveys 0024 adds two).
         for statement in scores.trigger_sql(scores.ROLLUP_COUNTS_0021, scores.ROLLUP_READ_COLUMNS_0021):
             cursor.execute(statement)
-        for statement in score_totals.trigger_sql(score_totals.KEY_0010):  # its key here (reporting 0015 adds one)
+        # The totals' key and counts here (reporting 0015 adds a key, 0016 two counts).
+        for statement in score_totals.trigger_sql(score_totals.KEY_0010, score_totals.COUNTS):
             cursor.execute(statement)
         for module in (closures, theme_rollup, coverage, followups):
             for statement in module.trigger_sql():

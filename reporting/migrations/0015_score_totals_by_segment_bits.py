@@ -14,13 +14,13 @@ INCLUDE = ["survey_id", "source_id", "touchpoint", "responses", "nps_n", "promot
 def rebuild(apps, schema_editor):
     from reporting import score_totals
 
-    score_totals.rebuild()
+    score_totals.rebuild(score_totals.KEY, score_totals.COUNTS)  # the counts here (0016 adds two)
 
 
 def rebuild_without_bits(apps, schema_editor):
     from reporting import score_totals
 
-    score_totals.rebuild(score_totals.KEY_0010)
+    score_totals.rebuild(score_totals.KEY_0010, score_totals.COUNTS)
 
 
 class Migration(migrations.Migration):

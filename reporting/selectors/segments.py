@@ -227,30 +227,31 @@ def segment_comparison(filters: ReportFilters) -> Table:
     return table
 
 
-def _score_totals(groups: list[Group]) -> list[dict] | None:
-    """Each group's score sums from the every-team score totals (reporting.ScoreTotal, keyed by the
-    responses' segment bits): for every team's answers (an admin's) when each segment has its bit
-    built and the filters are the totals' keys; None otherwise (the answers are read instead).
-    Some thousands of rows for 90 days where the answers are millions."""
+def _from_totals(groups: list[Group], sums: dict[str, str]) -> list[dict] | None:
+    """Each group's `sums` ({name: a column of the totals}) from the every-team score totals
+    (reporting.ScoreTotal, keyed by the responses' segment bits): for every team's answers (an
+    admin's) when each segment has its bit built and the filters are the totals' keys; None
+    otherwise (the answers are read instead). Some thousands of rows for 90 days where the answers
+    are millions."""
     base = groups[0].filters
     if base.team_ids is not None or any(g.segment is not None and g.bit is None for g in groups):
         return None
     totals = rollup_rows(base, ScoreTotal.objects)
     if totals is None:
         return None
-    sums = [dict.fromkeys(ROLLUP_SUMS, 0) for _g in groups]
-    for row in totals.values("segment_bits").annotate(**{key: Sum(key) for key in ROLLUP_SUMS}):
+    found = [dict.fromkeys(sums, 0) for _g in groups]
+    for row in totals.values("segment_bits").annotate(**{name: Sum(column) for name, column in sums.items()}):
         for index, group in enumerate(groups):
             if group.has(row):
-                for key in ROLLUP_SUMS:
-                    sums[index][key] += row[key] or 0
-    return sums
+                for name in sums:
+                    found[index][name] += row[name] or 0
+    return found
 
 
 def scores_by_segment(filters: ReportFilters) -> Table:
     groups = _groups(filters)
-    answers = _score_totals(groups) or _totals(groups[0].filters.responses(), groups,
-                                               {"responses": Count("pk"), **_score_sums()})
+    answers = _from_totals(groups, {key: key for key in ROLLUP_SUMS}) or _totals(
+        groups[0].filters.responses(), groups, {"responses": Count("pk"), **_score_sums()})
     table = Table("scores-by-segment", _("Scores by customer segment"),
                   [Column("group", _("Segment")), Column("responses", _("Responses"), True), *SCORE_COLUMNS])
     for group, sums in zip(groups, answers):
@@ -264,7 +265,8 @@ def kpis_by_segment(filters: ReportFilters) -> Table:
     opened = base.cases(date_field="created_at")
     cases = _totals(opened, groups, case_counts(filters.now))
     durations = _durations(opened, groups, DURATIONS)
-    coverage = _totals(base.responses().filter(low_score_q()), groups, coverage_counts())
+    coverage = _from_totals(groups, {"low": "low", "covered": "low_covered"}) or _totals(
+        base.responses().filter(low_score_q()), groups, coverage_counts())
     table = Table("kpis-by-segment", _("Closed-loop KPIs by customer segment"),
                   [Column("group", _("Segment")), *KPI_COLUMNS])
     for index, group in enumerate(groups):

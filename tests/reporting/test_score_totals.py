@@ -1,6 +1,7 @@
-"""The score totals (reporting.ScoreTotal, kept by database triggers): per local day, survey, source
-and touchpoint, what a direct aggregate over every team's responses gives, whatever happens to the
-responses afterwards; folded and rebuilt without changing a figure."""
+"""The score totals (reporting.ScoreTotal, kept by database triggers): per local day, survey, source,
+touchpoint and segment bits, what a direct aggregate over every team's responses gives (the score
+counts, the low scores and their coverage), whatever happens to the responses afterwards (or to
+their customers' segments); folded and rebuilt without changing a figure."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
@@ -17,15 +19,18 @@ from privacy.services import customer_erase
 from reporting import score_totals
 from reporting.models import ScoreTotal
 from reporting.selectors.scoring import score_index
-from reporting.selectors.scoring import ces_ease01
-from surveys.models import SurveyResponse
+from reporting.selectors.scoring import ces_ease01, covered_q, low_score_q
+from segments.models import Segment
+from segments.services import segment_save
+from surveys.models import Customer, SurveyResponse
 from tests.reporting import builders as b
 from tests.reporting.test_score_rollup import ANSWERS, START
 
 pytestmark = pytest.mark.django_db
 
-KEY = ("day", "survey_id", "source_id", "touchpoint")
-INTEGERS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "ces_n", "ces_ease_n", "index_n")
+KEY = ("day", "survey_id", "source_id", "touchpoint", "segment_bits")
+INTEGERS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "ces_n", "ces_ease_n", "index_n",
+            "low", "low_covered")
 
 
 def direct() -> dict[tuple, dict]:
@@ -34,7 +39,8 @@ def direct() -> dict[tuple, dict]:
         responses=Count("*"), nps_n=Count("nps"), promoters=Count("pk", filter=Q(nps__gte=9)),
         passives=Count("pk", filter=Q(nps__in=[7, 8])), detractors=Count("pk", filter=Q(nps__lte=6)),
         csat_n=Count("csat"), ces_n=Count("ces"), ces_ease_n=Count(ces_ease01()), ces_ease_sum=Sum(ces_ease01()),
-        index_n=Count(score_index()), index_sum=Sum(score_index())))
+        index_n=Count(score_index()), index_sum=Sum(score_index()), low=Count("pk", filter=low_score_q()),
+        low_covered=Count("pk", filter=low_score_q() & covered_q())))
     return {tuple(r[k] for k in KEY): {**{c: r[c] for c in INTEGERS}, "ces_ease_sum": round(r["ces_ease_sum"] or 0, 6),
                                        "index_sum": round(r["index_sum"] or 0, 6)} for r in rows}
 
@@ -79,6 +85,19 @@ def test_they_stay_exact_through_every_write(personas, answered):
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[10:14]]).delete()
     customer_erase(customer_id=answered[20].customer_id)
     customer_merge(merged_id=answered[21].customer_id, target_id=answered[22].customer_id, by=personas.adam)
+    assert totals() == direct()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="segment bits: PostgreSQL")
+def test_a_customers_segments_move_their_counts(personas, answered, django_capture_on_commit_callbacks):
+    """The bits are a key: a segment saved (its bits built) and a customer who joins it later move
+    their answers' counts to the new bit patterns."""
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        segment_save(Segment(name="Gold", conditions=[{"field": "tier", "operator": "equals", "value": "gold"}]))
+    Customer.objects.filter(pk__in=[r.customer_id for r in answered[:5]]).update(tier="Gold")
+    assert {r for r in SurveyResponse.objects.values_list("segment_bits", flat=True)} == {0, 1}
+    assert totals() == direct()
+    Customer.objects.filter(pk=answered[0].customer_id).update(tier="silver")
     assert totals() == direct()
 
 

@@ -260,6 +260,14 @@ def test_every_segment_figure_equals_a_direct_computation(world, whose, django_a
         assert "reporting_scoretotal" in queries.captured_queries[1]["sql"]
         assert _pick(scores.rows, "group", keys) == {label: {k: expected[label][k] for k in keys} for label in expected}
         assert len(expected) == len(SEGMENTS)
+        # The KPIs' low scores and their coverage too (the cases and their durations are read).
+        keys = ("cases", "open", "low_scores", "coverage_pct", "first_contact_median_h", "close_median_h",
+                "resolution_sla_pct")
+        with django_assert_num_queries(4) as queries:
+            kpis = kpis_by_segment(filters)
+        assert "reporting_scoretotal" in queries.captured_queries[3]["sql"]
+        assert _pick(kpis.rows, "group", keys) == {label: {k: expected[label][k] for k in keys} for label in expected}
+        assert all(expected[label]["low_scores"] for label in expected)  # the data reach
 
 
 @pytest.mark.parametrize("whose", ["north", "both", "every"])
