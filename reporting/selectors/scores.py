@@ -6,8 +6,8 @@ whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole l
 manager's 90 days are some ten thousand rollup rows instead of a million responses. A filter on
 what the rollup does not key (location, customer tier or segment) reads the responses themselves
 (but every team's narrowed to a segment: the every-team score totals are keyed by the segment
-bits, score_rollup), as does the breakdown by location (an index-only scan: the covering score index holds the location,
-surveys 0023)."""
+bits, score_rollup), as does the breakdown by location (an index-only scan: the covering score
+index holds the location, surveys 0023)."""
 
 from __future__ import annotations
 

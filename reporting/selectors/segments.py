@@ -11,8 +11,10 @@ changed a moment ago, SQLite) is tested by its conditions instead (segments.cond
 over the row's customer, the definition the segment filter reads too). A segment's figure is the
 sum of the groups whose flag it has set, all customers' the sum of every group: every count and
 sum adds up that way (distinct customers too, since a customer's flags are the same on all their
-rows). The medians, which do not add up, are computed per segment in one more
-query (percentile_cont ... FILTER on PostgreSQL; from the stored durations in Python on SQLite).
+rows). The medians, which do not add up, are computed per segment in one more query
+(percentile_cont ... FILTER on PostgreSQL; from the stored durations in Python on SQLite). An
+admin's score sums and low scores by segment come from the every-team score totals instead, which
+are keyed by the bits (_from_totals).
 The figures therefore mean exactly what they mean on the page they come from (the filters
 narrowed to a segment, as `?segment=` narrows them), and the queries do not grow with the number
 of segments nor with the rows: one pass per kind of row (responses answered, cases opened, cases
@@ -42,9 +44,9 @@ from reporting.selectors.kpis import (
 )
 from reporting.selectors.recovery import answered_again_cases, case_sums, recovery_figures
 from reporting.selectors.root_causes import _closed_cases
-from reporting.segment_bits import bit_of, has_bits
 from reporting.selectors.scores import ROLLUP_SUMS
 from reporting.selectors.scoring import SCORE_COLUMNS, ces_ease01, covered_q, low_score_q, score_aggregates, score_figures
+from reporting.segment_bits import bit_of, has_bits
 from reporting.tables import Column, Table, pct
 from segments.conditions import segment_q
 from segments.models import Segment
