@@ -14,10 +14,10 @@ from django.db import migrations, models
 def install(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from reporting.segment_bits import segment_bits_sync, trigger_sql
+    from reporting.segment_bits import function_sql, segment_bits_sync, trigger_sql
 
     with schema_editor.connection.cursor() as cursor:
-        for statement in trigger_sql():
+        for statement in [function_sql(()), *trigger_sql()]:  # no segment yet: the sync writes them in
             cursor.execute(statement)
     segment_bits_sync()
 

@@ -107,6 +107,24 @@ def test_a_customers_change_moves_their_rows(people, django_capture_on_commit_ca
     _assert_exact()
 
 
+def test_a_large_update_of_customers_moves_only_the_rows_of_those_whose_bits_changed(
+        people, personas, django_capture_on_commit_callbacks):
+    """Over 100 customers in one statement (the trigger plans its lookup for the size): the rows of
+    the customers who changed follow, the others' are not rewritten."""
+    _save(Segment(name="Gold", conditions=GOLD), django_capture_on_commit_callbacks)
+    many = Customer.objects.bulk_create([Customer(external_id=f"m{i}", tier="silver") for i in range(150)])
+    for customer in many[:3]:
+        b.response(personas.north, at=timezone.now(), nps=5, who=customer)
+    untouched = SurveyResponse.objects.filter(customer=people["gold"]).first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE surveys_customer SET tier = 'GOLD', churn_risk = 0.5 WHERE external_id LIKE 'm%%'")
+        cursor.execute("UPDATE surveys_customer SET name = 'renamed' WHERE external_id LIKE 'm%%'")  # bits kept
+    assert set(SurveyResponse.objects.filter(customer__in=many[:3]).values_list("segment_bits", flat=True)) == {1}
+    assert SurveyResponse.objects.get(pk=untouched.pk).segment_bits == 1
+    assert set(Customer.objects.filter(external_id__startswith="m").values_list("segment_bits", flat=True)) == {1}
+    _assert_exact()
+
+
 def test_a_new_answer_and_a_merge_take_the_customers_bits(people, personas, django_capture_on_commit_callbacks):
     _save(Segment(name="Gold", conditions=GOLD), django_capture_on_commit_callbacks)
     resp = b.response(personas.south, at=timezone.now(), nps=3, who=people["gold"])
