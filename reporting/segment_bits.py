@@ -178,13 +178,12 @@ def _slots() -> list[tuple[int, Segment]]:
     from those that cannot; a slot given means its bits are not built. Returns (slot, segment) for
     every segment holding one."""
     segments = list(Segment.objects.select_for_update().order_by("pk"))
+    with_bits = [segment for segment in segments if can_have_bit(segment)]
+    SegmentBit.objects.exclude(segment__in=with_bits).delete()  # their slots are free again
     bits = {bit.segment_id: bit for bit in SegmentBit.objects.select_for_update()}
-    SegmentBit.objects.filter(segment__in=[s for s in segments if not can_have_bit(s)]).delete()
     free = iter(sorted(set(range(SLOTS)) - {bit.slot for bit in bits.values()}))
     slots = []
-    for segment in segments:
-        if not can_have_bit(segment):
-            continue
+    for segment in with_bits:
         bit = bits.get(segment.pk)
         if bit is None:
             slot = next(free, None)

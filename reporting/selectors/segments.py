@@ -114,12 +114,16 @@ def _sums(rows: QuerySet, groups: list[Group], aggregates: dict, by: Iterable[st
         found = [rows.order_by().aggregate(**aggregates)]
     sums: dict[tuple, list[dict]] = {}
     for row in found:
-        per_group = sums.setdefault(tuple(row[k] for k in by), [dict.fromkeys(aggregates, 0) for _g in groups])
-        for index, group in enumerate(groups):
-            if group.has(row):
-                for key in aggregates:
-                    per_group[index][key] += row[key] or 0
+        _add(sums.setdefault(tuple(row[k] for k in by), [dict.fromkeys(aggregates, 0) for _g in groups]), groups, row)
     return sums
+
+
+def _add(per_group: list[dict], groups: list[Group], row: dict) -> None:
+    """Add a pass's row (its sums, flags and bits) to the sums of each group it belongs to."""
+    for sums, group in zip(per_group, groups):
+        if group.has(row):
+            for key in sums:
+                sums[key] += row[key] or 0
 
 
 def _read(groups: list[Group], flags: dict) -> tuple[str, ...]:
@@ -243,10 +247,7 @@ def _from_totals(groups: list[Group], sums: dict[str, str]) -> list[dict] | None
         return None
     found = [dict.fromkeys(sums, 0) for _g in groups]
     for row in totals.values("segment_bits").annotate(**{name: Sum(column) for name, column in sums.items()}):
-        for index, group in enumerate(groups):
-            if group.has(row):
-                for name in sums:
-                    found[index][name] += row[name] or 0
+        _add(found, groups, row)
     return found
 
 

@@ -171,6 +171,15 @@ def test_slots_are_freed_and_given_again(people, django_capture_on_commit_callba
     assert Customer.objects.get(pk=people["gold"].pk).segment_bits == 0
     assert Customer.objects.get(pk=people["big"].pk).segment_bits == 1
     _assert_exact()
+    # A segment changed to read accounts gives its slot up, in the same run as another takes it.
+    big.conditions = ACCOUNTS
+    with transaction.atomic():
+        segment_save(big)
+    Segment.objects.bulk_create([Segment(name="EMEA", slug="emea", conditions=EMEA)])
+    segment_bits_sync()
+    assert list(SegmentBit.objects.values_list("segment__name", "slot")) == [("EMEA", 0)]
+    assert Customer.objects.get(pk=people["gold"].pk).segment_bits == 1  # region emea
+    _assert_exact()
 
 
 def test_a_64th_segment_has_no_bit(django_capture_on_commit_callbacks):
