@@ -5,8 +5,10 @@ The tables by team and by root cause are sums of the closure rollup (reporting.C
 per day of closure, team, root cause, survey and touchpoint, the closed cases answered again, their
 scores before and after summed, the detractors among them and those no longer detractors after),
 one query for both; a filter the rollup is not keyed by (location, tier, segment) sums the closed
-cases themselves with the same definitions. The customer list is the newest answers first, at most
-MAX_LIST_ROWS, walked from the partial index cases_case_answered_again (reporting migration 0004)."""
+cases themselves with the same definitions, index-only from cases_case_recovery_closed (reporting
+0017: the period's closed cases answered again with every column a filter reads). The customer
+list is the newest answers first, at most MAX_LIST_ROWS: their ids walked from the partial index
+cases_case_answered_again (reporting 0004) or, filtered, taken from the covering one, then read."""
 
 from __future__ import annotations
 
@@ -163,12 +165,16 @@ def recovery_customers(filters: ReportFilters) -> Table:
         ],
         description=gettext("Newest first, at most %(count)s.") % {"count": MAX_LIST_ROWS},
     )
+    # The newest cases' ids first, from an index alone (cases_case_recovery_closed holds every column
+    # a filter reads, or cases_case_answered_again walked from the top), then those rows and their
+    # names: a filter the index answers (a segment, a team) no longer reads each candidate case.
+    newest = answered_again_cases(filters).order_by("-answered_again_at", "-pk").values("pk")[:MAX_LIST_ROWS]
     shown = (
-        answered_again_cases(filters)
+        Case.objects.filter(pk__in=newest)
         .order_by("-answered_again_at", "-pk")
         .values("reference", "customer__name", "customer__email", "team__name", "root_cause_id", "root_cause__name",
                 "root_cause__category__name", "closed_at", "answered_again_at", "answered_again_nps",
-                before=F("response_nps"))[:MAX_LIST_ROWS]
+                before=F("response_nps"))
     )
     for r in shown:
         table.add(

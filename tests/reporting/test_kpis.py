@@ -198,11 +198,10 @@ def test_the_reports_by_location_read_only_indexed_columns(north):
     column they read of the cases in the index by team and creation (with the response's location
     since cases 0031), so at 10M rows both can be index-only scans. Read from the plan (EXPLAIN
     VERBOSE: each scan's output, filter and index condition), not assumed."""
-    import json
-    import re
-
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from tests.reporting.plans import columns_read, index_columns
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL plans")
@@ -215,38 +214,9 @@ def test_the_reports_by_location_read_only_indexed_columns(north):
                   if "surveys_surveyresponse" in q["sql"] or '"cases_case"' in q["sql"]]
     assert len(statements) == 3  # the scores, the KPIs' cases, the KPIs' low scores
 
-    def index_columns(name: str) -> set[str]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT a.attname FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid "
-                           "AND a.attnum = ANY(x.indkey) WHERE x.indexrelid = %s::regclass", [name])
-            return {column for (column,) in cursor.fetchall()}
-
     covering = {"surveys_surveyresponse": index_columns("surveys_response_team_scores"),
                 "cases_case": index_columns("cases_case_team_created")}
-
-    def scans(node):
-        if "Relation Name" in node:
-            yield node
-        for child in node.get("Plans", []):
-            yield from scans(child)
-
-    columns = {}
-    with connection.cursor() as cursor:
-        for table in covering:
-            cursor.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-                           "AND NOT attisdropped", [table])
-            columns[table] = {column for (column,) in cursor.fetchall()}
-    read: dict[str, set[str]] = {"surveys_surveyresponse": set(), "cases_case": set()}
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}")
-            plan = cursor.fetchone()[0]
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            for node in scans(plan[0]["Plan"]):
-                table = "cases_case" if node["Relation Name"] == "cases_case" else "surveys_surveyresponse"
-                assert node["Relation Name"].startswith(table), node["Relation Name"]
-                text = " ".join([*node.get("Output", []), node.get("Filter", ""), node.get("Index Cond", "")])
-                read[table] |= set(re.findall(r"\w+", text)) & columns[table]
+    read = columns_read(statements, ("cases_case", "surveys_surveyresponse"))
     assert "location" in read["surveys_surveyresponse"] and "response_location" in read["cases_case"], read
     assert read["surveys_surveyresponse"] <= covering["surveys_surveyresponse"], read
     assert read["cases_case"] <= covering["cases_case"], read
