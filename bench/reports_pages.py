@@ -189,6 +189,14 @@ def measure() -> dict:
     admin_client.force_login(admin)
     values = {"year_ago": (datetime.date.today() - datetime.timedelta(days=364)).isoformat(), **_plan_urls()}
     results = {"scope": _scope(), "targets": [], "others": [], "admin": [], "api": [], "api_admin": []}
+    # The garbage collector as production's web workers have it (config/gunicorn.py's
+    # post_worker_init, as bench_customers): what is loaded by now frozen, young collections every
+    # 10,000 allocations. With Python's defaults a full collection walking the bench process's heap
+    # landed in one request of five or so (single requests of 0.2-1.3 s on pages whose median is
+    # 0.06-0.3 s, their SQL a few ms), which a gunicorn worker does not pay.
+    from config.gunicorn import post_worker_init
+
+    post_worker_init(None)
     for key, who, items, requests in (
         ("targets", client, TARGETS, REQUESTS),
         ("others", client, OTHERS, OTHER_REQUESTS),
