@@ -113,7 +113,7 @@ class ActionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
     http_method_names = ["get", "post", "put", "head", "options"]  # PUT replaces; there is no partial update
 
     def get_queryset(self):
-        plans = selectors.plans_for_user(self.request.user).prefetch_related("root_causes", "themes", "cases")
+        plans = selectors.plans_with_links(self.request.user)
         status = self.request.query_params.get("status")
         if status == "open":
             plans = plans.filter(status__in=ActionPlan.OPEN_STATUSES)

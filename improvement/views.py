@@ -164,8 +164,7 @@ def plan_rows(plans, today):
 
 @login_required
 def plan_export(request):
-    plans = (selectors.plans_for_user(request.user)
-             .prefetch_related("root_causes__category", "themes", "cases").order_by("due_date", "pk"))
+    plans = selectors.plans_with_links(request.user).order_by("due_date", "pk")
     response = HttpResponse(csv_text(CSV_COLUMNS, plan_rows(plans, timezone.localdate())),
                             content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="action-plans.csv"'

@@ -262,3 +262,44 @@ def test_a_theme_plans_figures_from_the_rollups_equal_a_direct_query(personas, w
         (False, ("delivery",)): ((5, 5), (4, 4)), (False, ()): ((4, 4), (4, 3)),
     }[with_team, touchpoints]
     assert ((impact.before.responses, impact.before.cases), (impact.after.responses, impact.after.cases)) == expected
+
+
+def test_the_csv_and_the_api_list_each_plans_cases_newest_first_in_as_many_queries_whatever_their_number(
+        api_client, client, personas):
+    """The CSV export and the API list read the linked cases' references (only those: a plan of
+    many cases built a full case for each) in one query for every plan, newest case first."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mia, north = personas.mia, personas.north
+    plan = services.plan_create(by=mia, data=plan_input(mia, team_id=north.pk))
+    now = timezone.now()
+    old, new = (CaseFactory(team=north, reference=ref, created_at=now - dt.timedelta(days=days))
+                for ref, days in (("CL-OLD001", 3), ("CL-NEW001", 1)))
+    services.plan_cases_link(plan_id=plan.pk, by=mia, references=[old.reference, new.reference])
+    client.force_login(mia)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(mia)}")
+
+    def read() -> tuple[list[str], list[str], int, int]:
+        with CaptureQueriesContext(connection) as csv_queries:
+            rows = client.get("/plans/export.csv").content.decode().splitlines()
+        with CaptureQueriesContext(connection) as api_queries:
+            listed = api_client.get("/api/v1/action-plans/").json()["results"]
+        for queries in (csv_queries, api_queries):
+            cases_sql = next(q["sql"] for q in queries if "improvement_actionplan_cases" in q["sql"])
+            assert set(re.findall(r'"cases_case"\."(\w+)"', cases_sql.split(" FROM ")[0])) == {"id", "reference"}
+        line = next(r for r in rows if r.startswith(f"{plan.pk},"))
+        return (next(c for c in line.split(",") if c.startswith("CL-")).split("; "),
+                next(p for p in listed if p["id"] == plan.pk)["cases"], len(csv_queries), len(api_queries))
+
+    read()  # the first requests of a session read what later ones find cached
+    csv_cases, api_cases, csv_n, api_n = read()
+    assert csv_cases == api_cases == ["CL-NEW001", "CL-OLD001"]
+    more = [CaseFactory(team=north, reference=f"CL-MORE{i:02d}", created_at=now - dt.timedelta(days=10 + i))
+            for i in range(5)]
+    services.plan_cases_link(plan_id=plan.pk, by=mia, references=[c.reference for c in more])
+    csv_cases, api_cases, csv_more, api_more = read()
+    assert csv_cases == api_cases == ["CL-NEW001", "CL-OLD001", *(f"CL-MORE{i:02d}" for i in range(5))]
+    assert (csv_more, api_more) == (csv_n, api_n)
