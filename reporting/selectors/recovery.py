@@ -55,6 +55,14 @@ def answered_again_cases(filters: ReportFilters):
     ).order_by()
 
 
+def newest_answered_again(filters: ReportFilters):
+    """The ids of the customer list's cases: the newest answers again first, at most MAX_LIST_ROWS,
+    from an index alone (cases_case_recovery_closed holds every column a filter reads, or
+    cases_case_answered_again walked from the top); the list then reads those rows and their names,
+    so a filter the index answers (a segment, a team) no longer reads each candidate case."""
+    return answered_again_cases(filters).order_by("-answered_again_at", "-pk").values("pk")[:MAX_LIST_ROWS]
+
+
 def case_sums() -> dict:
     """The rollup's recovery columns (reporting.rollups._values) as aggregates of the cases."""
     detractor = Q(response_nps__lte=DETRACTOR_AT_MOST)
@@ -165,12 +173,8 @@ def recovery_customers(filters: ReportFilters) -> Table:
         ],
         description=gettext("Newest first, at most %(count)s.") % {"count": MAX_LIST_ROWS},
     )
-    # The newest cases' ids first, from an index alone (cases_case_recovery_closed holds every column
-    # a filter reads, or cases_case_answered_again walked from the top), then those rows and their
-    # names: a filter the index answers (a segment, a team) no longer reads each candidate case.
-    newest = answered_again_cases(filters).order_by("-answered_again_at", "-pk").values("pk")[:MAX_LIST_ROWS]
     shown = (
-        Case.objects.filter(pk__in=newest)
+        Case.objects.filter(pk__in=newest_answered_again(filters))
         .order_by("-answered_again_at", "-pk")
         .values("reference", "customer__name", "customer__email", "team__name", "root_cause_id", "root_cause__name",
                 "root_cause__category__name", "closed_at", "answered_again_at", "answered_again_nps",
