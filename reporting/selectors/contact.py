@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, connections, router
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +29,7 @@ from reporting import contact_breaches as stored_breaches
 from reporting.filters import ReportFilters
 from reporting.models import BreachStale
 from reporting.selectors.common import MAX_LIST_ROWS
+from reporting.selectors.scores import score_rollup
 from reporting.tables import Column, Table, pct
 from surveys.models import Customer, SurveyResponse
 
@@ -59,8 +61,14 @@ def breaches_found(filters: ReportFilters, *, count_answers: bool = True) -> Bre
     (reporting.contact_breaches), and the answers of the customers a write made stale computed from
     the source rows by the same statement that fills the rows; every answer computed so while the
     rows are of another policy than the current one. `count_answers=False` (the list, which does not
-    show it): the period's answers are not counted (total 0), 0.6 s of an admin's 2.4M at 10M."""
+    show it): the period's answers are not counted (total 0), 0.6 s of an admin's 2.4M at 10M.
+    When the daily score rollup answers the filters (scores.score_rollup: whole local days, the keys
+    it has), they are its sum less the answers without a customer (a range of the index by customer,
+    where the customer is null): two small reads where the statement counted every answer (0.35 s of
+    an admin's 90 days at 10M); otherwise the statement counts them."""
     policy = current_policy()
+    rollup = score_rollup(filters) if count_answers else None
+    counted_here = count_answers and rollup is None
     conn = connections[router.db_for_read(SurveyResponse)]  # the replica for a report view
     with conn.cursor() as cursor:
         cursor.execute(f"SELECT key FROM {stored_breaches.POLICY} WHERE id = 1")
@@ -98,12 +106,12 @@ def breaches_found(filters: ReportFilters, *, count_answers: bool = True) -> Bre
     # some 66,000 stored breaches at 10M).
     sql = (f"{cte}, f AS ({' UNION ALL '.join(parts)}) "
            f"SELECT 0, NULL, NULL, COALESCE(SUM(f.open_case), 0), COALESCE(SUM(f.recently_closed), 0), "
-           f"COALESCE(SUM(f.frequency), 0), COUNT(*), {f'(SELECT COUNT(*) FROM ({all_sql}) t)' if count_answers else '0'} "
+           f"COALESCE(SUM(f.frequency), 0), COUNT(*), {f'(SELECT COUNT(*) FROM ({all_sql}) t)' if counted_here else '0'} "
            f"FROM f "
            f"UNION ALL SELECT 1, n.id, n.answered_at, n.open_case, n.recently_closed, n.frequency, 0, 0 FROM ("
            f"SELECT f.id, f.answered_at, f.open_case, f.recently_closed, f.frequency FROM f "
            f"ORDER BY f.answered_at DESC, f.id DESC LIMIT %s) n")
-    params += [*(all_params if count_answers else []), MAX_LIST_ROWS]
+    params += [*(all_params if counted_here else []), MAX_LIST_ROWS]
     keys = [key for key, on in (("open_case", policy.open_case_blocks), ("recently_closed", policy.days_after_close),
                                 ("frequency", policy.max_surveys)) if on]
     total, counts, found = 0, {}, []
@@ -121,6 +129,9 @@ def breaches_found(filters: ReportFilters, *, count_answers: bool = True) -> Bre
                 answered_at = conn.ops.convert_datetimefield_value(answered_at, None, conn)
             found.append((answered_at, pk, broken))
     found.sort(reverse=True, key=lambda item: (item[0], item[1]))  # newest first, then the higher id
+    if rollup is not None:
+        total = ((rollup.aggregate(n=Sum("responses"))["n"] or 0)
+                 - everything.filter(customer_id=None).order_by().count())
     return Breaches(total=total, counts=counts, newest=[(pk, broken) for _at, pk, broken in found])
 
 

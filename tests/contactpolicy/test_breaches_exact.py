@@ -327,3 +327,27 @@ def test_the_list_is_the_newest_and_the_counts_are_of_all(varied, monkeypatch, s
         found = breaches_found(filters)
         assert (found.total, found.counts, found.newest) == (total, counts, newest[:cut])
         assert counts["any"] > cut
+
+
+@pytest.mark.parametrize("who", ["north", "everyone"])
+def test_the_answers_counted_from_the_score_rollup_when_it_answers_the_filters(varied, who):
+    """The share's denominator (the period's answers with a customer) is the daily score rollup's
+    sum less the answers without a customer when the rollup answers the filters (whole local days):
+    the breaches statement then counts no answer; a bound inside a day is counted by the statement.
+    Both equal the direct computation (the data has answers without a customer)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    personas, now = varied
+    _policy_cache.changed()
+    midnight = timezone.localtime(now - 60 * DAY).replace(hour=0, minute=0, second=0, microsecond=0)
+    teams = frozenset({personas.north.pk}) if who == "north" else None
+    for filters, from_rollup in ((ReportFilters(team_ids=teams, start=midnight, now=now), True),
+                                 (ReportFilters(team_ids=teams, start=midnight + US, now=now), False)):
+        with CaptureQueriesContext(connection) as captured:
+            found = breaches_found(filters)
+        total, counts, newest = direct(filters, ContactPolicy.load())
+        assert (found.total, found.counts, found.newest) == (total, counts, newest)
+        assert total > 0 and SurveyResponse.objects.filter(customer=None, answered_at__gte=midnight).exists()
+        counted_in_statement = any("SELECT COUNT(*) FROM (" in q["sql"] for q in captured.captured_queries)
+        assert counted_in_statement is not from_rollup
