@@ -31,8 +31,9 @@ def insert_into(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}, fresh) "
 
 
-def pg_run(sql: str) -> str:
-    """One statement of a PostgreSQL trigger function (PL/pgSQL), with its ';'.
+def pg_run(sql: str, into: str | None = None) -> str:
+    """One statement of a PostgreSQL trigger function (PL/pgSQL), with its ';' (a SELECT whose
+    result goes `into` a variable of the function, when given).
 
     A statement that joins an UPDATE's old rows to its new ones (`old_rows`, `new_rows`) is planned
     again (EXECUTE) when the statement updated more than REPLAN_ABOVE rows. PL/pgSQL plans a
@@ -41,11 +42,12 @@ def pg_run(sql: str) -> str:
     nested loop, so a later update of 10,000 cases compared 100,000,000 pairs in each such trigger
     (an SLA sweep over 10,000 newly overdue cases spent 60 s in three of them; planned again, the
     join is a hash join: milliseconds). Small updates keep the cached plan (no planning per write)."""
+    target = f" INTO {into}" if into else ""
     if "old_rows" not in sql or "new_rows" not in sql:
-        return f"{sql};"
+        return f"{sql}{target};"
     assert "$replan$" not in sql
     return (f"IF (SELECT count(*) FROM (SELECT 1 FROM old_rows LIMIT {REPLAN_ABOVE + 1}) AS many) > {REPLAN_ABOVE} THEN\n"
-            f"        EXECUTE $replan${sql}$replan$;\n    ELSE\n        {sql};\n    END IF;")
+            f"        EXECUTE $replan${sql}$replan${target};\n    ELSE\n        {sql}{target};\n    END IF;")
 
 
 def pg_function(name: str, body: str) -> str:

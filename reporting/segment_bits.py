@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.lookups import Exact
 
-from core.rollup_triggers import REPLAN_ABOVE
+from core.rollup_triggers import pg_run
 from reporting.models import SegmentBit
 from segments.conditions import ACCOUNT_FIELDS, segment_q
 from segments.models import Segment
@@ -127,11 +127,7 @@ END $$""",
 DECLARE
     moved bigint[];
 BEGIN
-    IF (SELECT count(*) FROM (SELECT 1 FROM old_rows LIMIT {REPLAN_ABOVE + 1}) AS many) > {REPLAN_ABOVE} THEN
-        EXECUTE '{changed}' INTO moved;  -- planned for its size (core.rollup_triggers.pg_run says why)
-    ELSE
-        {changed.replace("SELECT array_agg(n.id) FROM", "SELECT array_agg(n.id) INTO moved FROM")};
-    END IF;
+    {pg_run(changed, into="moved")}
     IF moved IS NOT NULL THEN
         {rewrite}
     END IF;
