@@ -269,6 +269,11 @@ def _make_pristine() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], check=True, timeout=600,
                    cwd=Path(__file__).resolve().parent.parent, env={**env, "DEBUG": "1", "DATABASE_URL": url})
+    # Under TEST_PGBOUNCER=1 the migration went through the pool, which keeps its server connection:
+    # PostgreSQL copies a template nobody is connected to.
+    from config.testenv import pgbouncer_release
+
+    pgbouncer_release(target)
 
 
 def database_settings(cursor, name: str) -> list[str]:
