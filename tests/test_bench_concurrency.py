@@ -5,6 +5,7 @@ gunicorn, ingest and Celery processes, on a copy of the migrated test database."
 import importlib.util
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_tiny_run_drives_every_closeloop_page_without_errors(pristine_database, 
                     redis=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"))
     result = run_side("closeloop", config)
 
-    assert result.failures == []
+    assert result.failures == [], _server_errors(result.logs)
     assert result.outcomes["unexpected"] == {}
     assert result.pages["inbox: first page"]["requests"] >= 1
     assert result.pages["case page"]["requests"] >= 1
@@ -54,3 +55,13 @@ def test_tiny_run_drives_every_closeloop_page_without_errors(pristine_database, 
     assert "| inbox: first page | " in text
     assert "One agent alone before the crowd" in text
     assert "ms per request" in text
+
+
+def _server_errors(kept: str) -> str:
+    """The end of each server log the run kept (bench.concurrency.run._keep_logs): a CI run's
+    output then shows the traceback behind a 500, not only that there was one."""
+    if not kept:
+        return "no server logs were kept"
+    root = Path(__file__).resolve().parent.parent
+    return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
+                     for log in sorted((root / kept).glob("*.log")))
