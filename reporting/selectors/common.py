@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import connections, transaction
 from django.db.models import FloatField, Func
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
@@ -29,6 +32,20 @@ MAX_LIST_ROWS = 500
 
 
 # --- drill-down links -------------------------------------------------------------------------
+@contextmanager
+def statement_memory(alias: str, amount: str) -> Iterator:
+    """A transaction on database `alias` in which PostgreSQL's work_mem is `amount` (SET LOCAL:
+    this transaction only), for a report statement that groups or sorts more than the default
+    4 MB holds and then plans a sort spilled to disk; yields the connection. Elsewhere (SQLite)
+    only the transaction."""
+    connection = connections[alias]
+    with transaction.atomic(using=alias):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{amount}'")
+        yield connection
+
+
 @cache
 def inbox_filter_names() -> frozenset[str] | None:
     """The query parameters the inbox's CaseFilterSet reads (fixed for the process: its filters

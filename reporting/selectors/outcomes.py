@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
@@ -48,7 +48,7 @@ from reporting.filters import ReportFilters
 from reporting.followups import MONEY_IN, plus_days  # noqa: F401 (read here by the impact report and the tests)
 from reporting.followups import FAR_FUTURE, SUMS, WINDOWS, per_answer_sql, window_ends
 from reporting.models import AnswerFollowUp, FollowUpStale
-from reporting.selectors.common import cause_names, team_names_by_id
+from reporting.selectors.common import cause_names, statement_memory, team_names_by_id
 from reporting.tables import Column, Table
 from segments.selectors import customers_in_q
 from surveys.models import Customer, SurveyResponse
@@ -207,11 +207,9 @@ def result_cells(filters: ReportFilters) -> list[Cell]:
     params |= latest_params
     params |= {f"matured_{days}": connection.ops.adapt_datetimefield_value(filters.now - dt.timedelta(days=days))
                for days in WINDOWS}
-    with transaction.atomic(using=alias), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Memory enough for the people grouped (and, with no stored key, the period's answers
-            # sorted by customer) without spilling to disk (SET LOCAL: this transaction only).
-            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+    # Memory enough for the people grouped (and, with no stored key, the period's answers sorted
+    # by customer) without spilling to disk.
+    with statement_memory(alias, REPORT_WORK_MEM), connection.cursor() as cursor:
         cursor.execute(_cells_sql(stored_sql, per_answer_sql(latest_sql, stored=False)), params)
         rows = cursor.fetchall()
     cells = []

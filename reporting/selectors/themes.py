@@ -30,6 +30,7 @@ from reporting.selectors.common import (
     inbox_filter_names,
     inbox_url,
     rollup_rows,
+    statement_memory,
 )
 from reporting.selectors.scoring import SCORE_COLUMNS, ces_ease01, half_up, score_aggregates, score_figures
 from reporting.theme_rollup import COUNTS
@@ -37,7 +38,7 @@ from reporting.tables import Column, Table, pct
 from surveys.models import FeedbackKind, ResponseTheme, ScoreRollup, Theme
 from surveys.vocabulary import Sentiment, sentiment_q
 
-
+CELLS_WORK_MEM = "64MB"  # PostgreSQL, for the theme rollup's cells only (common.statement_memory)
 
 
 def _tag_cells(filters: ReportFilters) -> tuple[dict, ...]:
@@ -68,6 +69,13 @@ def _tag_cells(filters: ReportFilters) -> tuple[dict, ...]:
                   **{c: r[c] or 0 for c in COUNTS}} for r in found)
 
 
+def rollup_cells(rows):
+    """The theme rollup's `rows` summed by week, theme and touchpoint (sum_<count> for each of
+    COUNTS), leaving out the cells whose tags were all removed."""
+    return (rows.annotate(week=TruncWeek("day")).values("week", "theme_id", "touchpoint")
+            .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS}).filter(sum_tags__gt=0))
+
+
 @lru_cache(maxsize=1)
 def _theme_cells(filters: ReportFilters) -> tuple[dict, ...]:
     """The theme rollup's sums by week, theme and touchpoint, or the same sums from the tags when the
@@ -76,12 +84,16 @@ def _theme_cells(filters: ReportFilters) -> tuple[dict, ...]:
     rows = rollup_rows(filters, ThemeRollup.objects)
     if rows is None:
         return _tag_cells(filters)
-    return tuple(
-        {"week": r["week"], "theme_id": r["theme_id"], "touchpoint": r["touchpoint"],
-         **{c: r[f"sum_{c}"] for c in COUNTS}}
-        for r in rows.annotate(week=TruncWeek("day")).values("week", "theme_id", "touchpoint")
-        .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS}).filter(sum_tags__gt=0)
-    )
+    cells = rollup_cells(rows)
+    # Grouped in a hash table, not sorted: with the statistics on the grouping keys (reporting
+    # 0018) PostgreSQL knows the cells are a few thousand, and with this memory it keeps them
+    # without spilling (an admin's 90 days: 282,000 rollup rows into 3,120 cells, 240 -> 135 ms).
+    with statement_memory(router.db_for_read(ThemeRollup), CELLS_WORK_MEM):
+        return tuple(
+            {"week": r["week"], "theme_id": r["theme_id"], "touchpoint": r["touchpoint"],
+             **{c: r[f"sum_{c}"] for c in COUNTS}}
+            for r in cells
+        )
 
 
 def _rolled(cells, by: tuple[str, ...]) -> list[dict]:
