@@ -87,6 +87,9 @@ SORTS = {
 SORT_CHOICES = [(sort.key, sort.label) for sort in SORTS.values()]
 
 
+OPEN_CREATED_COVER = ["id", "response", "segment_bits"]
+
+
 def sort_indexes() -> list[models.Index]:
     """The partial indexes (open cases only: closed cases are 80 % of a mature table and no
     sortable view but "Recently closed", itself bounded to a closure window, lists them) that keep
@@ -95,7 +98,13 @@ def sort_indexes() -> list[models.Index]:
 
     None of these columns changes while a case is worked (created_at, value_at_risk; priority
     only through the priority action), so the sweep's and the actions' updates stay HOT-eligible
-    for them; the cost is one index entry each per case opened."""
+    for them; the cost is one index entry each per case opened.
+
+    A team's open cases by creation time also hold each case's id, opening response and segment
+    bits (cases 0035, OPEN_CREATED_COVER): the Themes page's open cases per theme read the
+    period's open cases of the viewer's teams from this index alone (every team's 42,000 of 90
+    days at 1,000,000 cases: 150 -> 10 ms where it read each case's row). None of them changes
+    while a case is worked either (the bits only when the customer's segments do)."""
     keys = {
         # newest / oldest
         "created": (F("created_at"),),
@@ -108,7 +117,8 @@ def sort_indexes() -> list[models.Index]:
         "churn": (churn_rank_expression(), next_due_expression()),
     }
     return [
-        models.Index(F(column), *expressions, name=f"cases_case_open_{short}_{key}", condition=~Q(status="closed"))
+        models.Index(F(column), *expressions, name=f"cases_case_open_{short}_{key}", condition=~Q(status="closed"),
+                     include=OPEN_CREATED_COVER if (short, key) == ("team", "created") else None)
         for column, short in (("team", "team"), ("assignee", "asg"))
         for key, expressions in keys.items()
     ]

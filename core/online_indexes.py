@@ -99,9 +99,8 @@ def replace_index(label: str, index: models.Index, temporary: str) -> Callable:
             schema_editor.execute(f'DROP INDEX IF EXISTS "{index.name}"')
             schema_editor.add_index(model, index)
             return
-        fields = [f"-{name}" if order == "DESC" else name for name, order in index.fields_orders]
-        building = models.Index(fields=fields, name=temporary, include=index.include,
-                                condition=index.condition, opclasses=index.opclasses)
+        building = index.clone()  # the same columns or expressions, condition and INCLUDE list
+        building.name = temporary
         partitions = _partitions(schema_editor, model._meta.db_table)
         if partitions is not None:
             _replace_partitioned(schema_editor, model, index, building, partitions)

@@ -13,6 +13,7 @@ from tests.reporting import builders as b
 from tests.reporting import builders_text as t
 from tests.reporting.test_kpis import FRI, MON, TUE, scope
 from tests.reporting.test_pages import csv_rows, page_tables
+from tests.reporting.test_recovery import gold  # noqa: F401, F811 (the fixture)
 
 MARCH = "?date_from=2025-03-01&date_to=2025-03-31"
 
@@ -167,3 +168,26 @@ def test_open_cases_per_theme_equal_a_direct_count(talk):
             direct.setdefault(theme_id, set()).add(case.pk)
     assert _open_cases_by_theme(filters) == {k: len(v) for k, v in direct.items()}
     assert {k: len(v) for k, v in direct.items()} == {talk.staff.pk: 3, talk.delivery.pk: 2, price.pk: 1}
+
+
+def test_open_cases_per_theme_read_only_what_the_open_cases_index_holds(talk, gold):  # noqa: F811
+    """The open cases' side of that statement (the viewer's teams, the period, a segment) reads no
+    column cases_case_open_team_created does not hold (cases 0035), so at 1,000,000 cases it is an
+    index-only scan and not a read of each open case's row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.selectors.themes import _open_cases_by_theme
+    from tests.reporting.plans import columns_read, index_columns
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL plans")
+    with CaptureQueriesContext(connection) as captured:
+        _open_cases_by_theme(scope(talk.north))
+        _open_cases_by_theme(scope(talk.north, segment=gold))
+    statements = [q["sql"] for q in captured.captured_queries if "open_cases" in q["sql"]]
+    assert len(statements) == 2, statements
+    read = columns_read(statements, ("cases_case",))["cases_case"]
+    assert {"id", "response_id", "team_id", "created_at", "segment_bits"} <= read, read
+    # status: the index's condition (open cases), which a tiny table's sequential scan tests itself
+    assert read <= index_columns("cases_case_open_team_created") | {"status"}, read
