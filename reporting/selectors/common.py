@@ -31,13 +31,12 @@ MAX_TOUCHPOINT_COLUMNS = 12
 MAX_LIST_ROWS = 500
 
 
-# --- drill-down links -------------------------------------------------------------------------
 @contextmanager
 def statement_memory(alias: str, amount: str) -> Iterator:
     """A transaction on database `alias` in which PostgreSQL's work_mem is `amount` (SET LOCAL:
-    this transaction only), for a report statement that groups or sorts more than the default
-    4 MB holds and then plans a sort spilled to disk; yields the connection. Elsewhere (SQLite)
-    only the transaction."""
+    until the transaction ends; inside another one, until that one ends), for a report statement
+    that groups or sorts more than the default 4 MB holds and then plans a sort spilled to disk;
+    yields the connection. Elsewhere (SQLite) only the transaction."""
     connection = connections[alias]
     with transaction.atomic(using=alias):
         if connection.vendor == "postgresql":
@@ -46,6 +45,7 @@ def statement_memory(alias: str, amount: str) -> Iterator:
         yield connection
 
 
+# --- drill-down links -------------------------------------------------------------------------
 @cache
 def inbox_filter_names() -> frozenset[str] | None:
     """The query parameters the inbox's CaseFilterSet reads (fixed for the process: its filters
