@@ -455,6 +455,18 @@ def test_only_the_proxy_publishes_host_ports_so_services_scale_without_a_clash()
     assert services["migrate"]["restart"] == "no"
 
 
+def test_the_database_container_has_memory_for_the_reports():
+    """docs/deployment.md "PostgreSQL: the server's settings": shared_buffers from
+    POSTGRES_SHARED_BUFFERS (1 GB unless set) and 1 GB of /dev/shm for parallel queries (a
+    container's 64 MB default fails a statement whose workers share more)."""
+    db = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["db"]
+    command, _env = compose_service("db", {})
+    assert command == ["postgres", "-c", "shared_buffers=1GB"]
+    assert compose_service("db", {"POSTGRES_SHARED_BUFFERS": "6GB"})[0][-1] == "shared_buffers=6GB"
+    assert db["shm_size"] == "1g"
+    assert "| `POSTGRES_SHARED_BUFFERS` | `1GB` |" in (ROOT / "docs" / "deployment.md").read_text()
+
+
 def test_the_caddyfile_routes_webhooks_to_ingest_and_the_rest_to_web():
     caddy = shutil.which("caddy")
     if caddy is None:
