@@ -32,20 +32,24 @@ def _scans(node):
         yield from _scans(child)
 
 
+def explain(sql: str, params=(), *options: str) -> dict:
+    """The plan PostgreSQL makes for a statement (EXPLAIN ... FORMAT JSON): its top node."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ({', '.join((*options, 'FORMAT JSON'))}) {sql}", params)
+        plan = cursor.fetchone()[0]
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
 def columns_read(statements: list[str], tables: tuple[str, ...]) -> dict[str, set[str]]:
     """Per table of `tables` (a monthly partition counts as its table), the columns the statements' scans
     of it output, filter on or look up by."""
     columns = {table: _table_columns(table) for table in tables}
     read: dict[str, set[str]] = {table: set() for table in tables}
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}")
-            plan = cursor.fetchone()[0]
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            for node in _scans(plan[0]["Plan"]):
-                table = next((t for t in tables if re.fullmatch(rf"{t}(_p\d+|_default)?", node["Relation Name"])), None)
-                if table is None:
-                    continue
-                text = " ".join([*node.get("Output", []), node.get("Filter", ""), node.get("Index Cond", "")])
-                read[table] |= set(re.findall(r"\w+", text)) & columns[table]
+    for sql in statements:
+        for node in _scans(explain(sql, (), "VERBOSE")):
+            table = next((t for t in tables if re.fullmatch(rf"{t}(_p\d+|_default)?", node["Relation Name"])), None)
+            if table is None:
+                continue
+            text = " ".join([*node.get("Output", []), node.get("Filter", ""), node.get("Index Cond", "")])
+            read[table] |= set(re.findall(r"\w+", text)) & columns[table]
     return read

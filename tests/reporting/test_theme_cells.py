@@ -7,16 +7,17 @@ rows into 3,120 cells, spilling to disk; docs/benchmarks_reports.md)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reporting.filters import ReportFilters
 from reporting.models import ThemeRollup
 from reporting.selectors import themes as theme_selectors
-from reporting.selectors.themes import CELLS_WORK_MEM, rollup_cells
+from reporting.selectors.themes import rollup_cells
 from tests.factories import TeamFactory
+from tests.reporting.plans import explain
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +43,7 @@ def _fill() -> int:
 
 def _estimated_groups(queryset) -> int:
     """The planner's estimate of the groups of `queryset`'s aggregate node."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    node = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    node = explain(*queryset.query.sql_with_params())
     while node["Node Type"] != "Aggregate":
         node = node["Plans"][0]
     return node["Plan Rows"]
@@ -69,14 +66,12 @@ def test_the_planner_knows_how_few_cells_there_are():
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_the_cells_are_grouped_with_the_memory_set_for_them():
     team = TeamFactory()
-    filters = theme_selectors.ReportFilters(team_ids=frozenset({team.pk}), start=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
-                                            end=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
-                                            now=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    filters = ReportFilters(team_ids=frozenset({team.pk}), start=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                            end=dt.datetime(2026, 4, 1, tzinfo=dt.UTC), now=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
     theme_selectors._theme_cells.cache_clear()
     with CaptureQueriesContext(connection) as ctx:
         theme_selectors._theme_cells(filters)
     statements = [q["sql"] for q in ctx.captured_queries]
     rollup = next(i for i, sql in enumerate(statements) if "reporting_themerollup" in sql)
-    assert statements[rollup - 1] == f"SET LOCAL work_mem = '{CELLS_WORK_MEM}'"
-    assert CELLS_WORK_MEM == "64MB"
+    assert statements[rollup - 1] == "SET LOCAL work_mem = '64MB'"
     theme_selectors._theme_cells.cache_clear()

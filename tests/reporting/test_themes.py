@@ -13,7 +13,7 @@ from tests.reporting import builders as b
 from tests.reporting import builders_text as t
 from tests.reporting.test_kpis import FRI, MON, TUE, scope
 from tests.reporting.test_pages import csv_rows, page_tables
-from tests.reporting.test_recovery import gold  # noqa: F401, F811 (the fixture)
+from tests.reporting.test_recovery import gold  # noqa: F401 (the fixture)
 
 MARCH = "?date_from=2025-03-01&date_to=2025-03-31"
 
