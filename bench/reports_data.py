@@ -294,6 +294,7 @@ def fill(n_responses: int) -> dict:
     scores.rebuild()
     closures.rebuild()
     score_totals.rebuild()
+    score_totals.LOCATIONS.rebuild()
     fill_rollups = time.monotonic() - started - fill_customers - fill_responses - fill_cases - fill_fields
     extras_started = time.monotonic()
     fill_extras(n_responses, teams, users, manager, causes)

@@ -117,6 +117,34 @@ class ScoreTotal(ScoreCounts):
         return f"{self.day} survey {self.survey_id} {self.touchpoint}: {self.responses}"
 
 
+class LocationTotal(ScoreCounts):
+    """The score rollup's counts summed over every team per local day, survey, touchpoint and
+    location: what an admin's scores and KPIs by location, or narrowed to a location, sum instead of
+    every team's responses (the per-team rollup is not keyed by location; an admin's 90 days at 10M
+    responses are 2.5 million answers and some 97,000 rows here). Written only by the database
+    triggers of reporting.score_totals (LOCATIONS), folded by its compact(): readers SUM."""
+
+    day = models.DateField()
+    survey_id = models.IntegerField()
+    touchpoint = models.CharField(max_length=120)
+    location = models.CharField(max_length=120)
+    low = models.BigIntegerField(default=0)  # the KPI page's low scores and those a case covers
+    low_covered = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # The period's rows with every count: an index-only scan.
+            models.Index(fields=["day"], name="reporting_locationtotal_day",
+                         include=["survey_id", "touchpoint", "location", "responses", "nps_n", "promoters", "passives",
+                                  "detractors", "csat_n", "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum",
+                                  "ces_high_effort", "index_n", "index_sum", "low", "low_covered"]),
+            models.Index(fields=["day"], name="reporting_locationtotal_fresh", condition=models.Q(fresh=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.location} survey {self.survey_id} {self.touchpoint}: {self.responses}"
+
+
 class ThemeRollup(models.Model):
     """Theme tags (surveys.ResponseTheme) per local day of the tag's answered_at, theme, and the
     team, survey and touchpoint of the tagged response, with that response's sentiment and score

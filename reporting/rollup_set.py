@@ -4,14 +4,23 @@ compact() and rebuild() (core.rollup_triggers). A new rollup is added here once.
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Protocol
 
 
-def rollups() -> tuple[tuple[str, str, ModuleType], ...]:
+class Rollup(Protocol):
+    """A rollup's module (or reporting.score_totals.Totals, one level of the every-team totals)."""
+
+    def compact(self) -> int: ...
+
+    def rebuild(self) -> int: ...
+
+
+def rollups() -> tuple[tuple[str, str, Rollup], ...]:
     """(key in the task's result, name in the command's output, module) for each rollup."""
     from reporting import rollups as closures
     from reporting import score_totals, theme_rollup
     from surveys import rollups as scores
 
     return (("scores", "score", scores), ("closures", "closure", closures),
-            ("score_totals", "every-team score", score_totals), ("themes", "theme", theme_rollup))
+            ("score_totals", "every-team score", score_totals),
+            ("location_totals", "every-team location", score_totals.LOCATIONS), ("themes", "theme", theme_rollup))

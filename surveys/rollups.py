@@ -98,12 +98,12 @@ def local_day_sql(column: str) -> str:
     return f"django_datetime_cast_date({column}, '{tz}', 'UTC')"  # Django registers it on every SQLite connection
 
 
-def _values(p: str, bits: bool = False) -> dict[str, str]:
+def _values(p: str, columns: tuple[str, ...] = ()) -> dict[str, str]:
     """Each rollup column's value for one response (`p` is the row alias with its dot); with
-    `bits`, its segment bits too (the every-team score totals' key, reporting.score_totals; a
-    column since surveys 0026, which the score rollup does not read)."""
+    `columns`, those of the response's own columns as they are too (the keys of the every-team
+    totals, reporting.score_totals: the segment bits, the location; not the score rollup's)."""
     ease, index = ces_ease_sql(p), score_index_sql(p)
-    return {**({"segment_bits": f"{p}segment_bits"} if bits else {}),
+    return {**{c: f"{p}{c}" for c in columns},
         "day": local_day_sql(f"{p}answered_at"),
         "team_id": f"{p}team_id",
         "survey_id": f"{p}survey_id",
@@ -183,8 +183,8 @@ def aggregate_select(
     )
 
 
-def _signed(sign: int, alias: str, source: str, where: str = "", bits: bool = False) -> str:
-    values = _values(f"{alias}.", bits)
+def _signed(sign: int, alias: str, source: str, where: str = "", columns: tuple[str, ...] = ()) -> str:
+    values = _values(f"{alias}.", columns)
     return f"SELECT {sign} AS s, {', '.join(f'{v} AS {k}' for k, v in values.items())} FROM {source}{where}"
 
 

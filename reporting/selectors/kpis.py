@@ -21,12 +21,11 @@ from reporting.selectors.common import (
     date_params,
     inbox_url,
     percentile,
-    rollup_rows,
     team_names_by_id,
 )
+from reporting.selectors.scores import score_rollup
 from reporting.selectors.scoring import covered_q, low_score_q
 from reporting.tables import Column, Table, one_decimal, pct
-from surveys.models import ScoreRollup
 
 
 KPI_DIMENSIONS = {
@@ -197,17 +196,19 @@ def kpi_figures(c: dict, cov: dict, d: dict) -> dict:
     }
 
 
-# The score rollup's key for each grouping it can give (not location: not in its key).
-ROLLUP_DIMENSIONS = {"team": F("team_id"), "touchpoint": F("touchpoint"), "week": TruncWeek("day"),
-                     "month": TruncMonth("day")}
+# The score counts' key for each grouping (scores.score_rollup: by location, every team's
+# location totals only).
+ROLLUP_DIMENSIONS = {"team": F("team_id"), "location": F("location"), "touchpoint": F("touchpoint"),
+                     "week": TruncWeek("day"), "month": TruncMonth("day")}
 
 
 def _coverage(filters: ReportFilters, by: str, response_dim) -> dict:
-    """Low scores and those a case covers, per group: sums of the daily score rollup's counts
-    (surveys.ScoreRollup's low and low_covered, kept by its triggers) when the filters and the
-    grouping are ones it is keyed by, else counted from the period's responses (index-only, in
-    the covering score index). The same figures either way (tests/reporting/test_kpis.py)."""
-    rows = rollup_rows(filters, ScoreRollup.objects) if by in ROLLUP_DIMENSIONS else None
+    """Low scores and those a case covers, per group: sums of the daily score counts' low and
+    low_covered (kept by triggers: the score rollup, or every team's totals by segment bits or by
+    location, scores.score_rollup) when the filters and the grouping are ones they are keyed by,
+    else counted from the period's responses (index-only, in the covering score index). The same
+    figures either way (tests/reporting/test_kpis.py)."""
+    rows = score_rollup(filters, by)
     if rows is None:
         return {
             r["dim"]: r

@@ -4,10 +4,10 @@ and by survey, touchpoint, location or team.
 Read from the daily rollup (surveys.ScoreRollup, kept by database triggers: see surveys.rollups)
 whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole local days): a
 manager's 90 days are some ten thousand rollup rows instead of a million responses. A filter on
-what the rollup does not key (location, customer tier or segment) reads the responses themselves
-(but every team's narrowed to a segment: the every-team score totals are keyed by the segment
-bits, score_rollup), as does the breakdown by location (an index-only scan: the covering score
-index holds the location, surveys 0023)."""
+what the rollup does not key (location, customer tier or segment) reads the responses themselves,
+as does a team's breakdown by location (an index-only scan: the covering score index holds the
+location, surveys 0023); but every team's answers narrowed to a segment or to a location, or by
+location, sum the every-team totals keyed by them (score_rollup)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
-from reporting.models import ScoreTotal
+from reporting.models import LocationTotal, ScoreTotal
 from reporting.segment_bits import bit_of, has_bits
 from reporting.selectors.common import local_date, rollup_rows, team_names_by_id
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
@@ -37,15 +37,28 @@ ROLLUP_SUMS = ("responses", "nps_n", "promoters", "passives", "detractors", "csa
                "ces_ease_n", "ces_ease_sum", "ces_high_effort")
 
 
-def score_rollup(filters: ReportFilters, by_team: bool = False):
-    """The ScoreRollup rows behind the filters, or None (see common.rollup_rows). Every team's
-    answers narrowed to a segment with a built bit (reporting.segment_bits) are the every-team score
-    totals of the bit patterns holding it (reporting.ScoreTotal, keyed by the bits but not by team:
-    not for a breakdown by team)."""
-    if filters.segment is not None and filters.team_ids is None and not by_team:
+def score_rollup(filters: ReportFilters, by: str | None = None):
+    """The rows of the score counts that answer the filters and the grouping `by` (a key the rows
+    must hold), or None (see common.rollup_rows: the responses are read instead):
+
+    - every team's answers narrowed to a segment with a built bit (reporting.segment_bits): the
+      every-team score totals of the bit patterns holding it (reporting.ScoreTotal, keyed by the
+      bits, not by team nor location);
+    - every team's answers by location, or narrowed to one: the every-team location totals
+      (reporting.LocationTotal, keyed by the location, not by team, source nor bits);
+    - otherwise the per-team score rollup (surveys.ScoreRollup, not keyed by location)."""
+    every_team = filters.team_ids is None
+    if filters.segment is not None:
         bit = bit_of(filters.segment)
-        totals = rollup_rows(replace(filters, segment=None), ScoreTotal.objects) if bit is not None else None
+        if not every_team or bit is None or filters.location or by in ("team", "location"):
+            return None
+        totals = rollup_rows(replace(filters, segment=None), ScoreTotal.objects)
         return totals.filter(has_bits(bit)) if totals is not None else None
+    if filters.location or by == "location":
+        if not every_team or by == "team":
+            return None
+        totals = rollup_rows(replace(filters, location=""), LocationTotal.objects)
+        return totals.filter(location=filters.location) if totals is not None and filters.location else totals
     return rollup_rows(filters, ScoreRollup.objects)
 
 
@@ -90,7 +103,7 @@ def scores_trend(filters: ReportFilters, period: str = "week") -> Table:
 
 def scores_by(filters: ReportFilters, by: str) -> Table:
     label, field_name = SCORE_DIMENSIONS[by]
-    rollup = score_rollup(filters, by_team=by == "team") if by != "location" else None
+    rollup = score_rollup(filters, by)
     if rollup is not None:
         rows = sorted(_rollup_sums(rollup.values(field_name)), key=lambda r: (-r["responses"], str(r[field_name])))
     else:

@@ -289,3 +289,47 @@ def test_low_scores_and_coverage_from_the_score_rollup_equal_a_direct_query(pers
     check()
     rollups.rebuild()
     check()
+
+
+def test_every_teams_reports_by_location_sum_the_location_totals(personas):
+    """For every team (an admin), scores and KPIs by location, and the scores and KPIs narrowed to a
+    location, sum the every-team location totals (reporting.LocationTotal, reporting 0019) instead
+    of reading the responses: the same tables as read from the responses (the end a microsecond
+    earlier, which the totals' whole days cannot answer), with figures worked out by hand."""
+    from dataclasses import replace
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from surveys.models import SurveyResponse
+
+    north, south = personas.north, personas.south
+    b.case(north, created=MON.replace(hour=9), resp=b.response(north, at=MON, nps=1, location="York", touchpoint="Web"))
+    b.response(south, at=MON, nps=10, location="York", touchpoint="Web")
+    b.response(None, at=TUE, nps=3, location="York", touchpoint="Store")  # a low score without a case
+    b.response(south, at=TUE, nps=9, csat=5, location="Leeds", touchpoint="Store")
+    b.case(south, created=FRI.replace(hour=9), resp=b.response(south, at=FRI, nps=2, location="", touchpoint="Web"))
+    SurveyResponse.objects.filter(location="Leeds").update(location="Selby")  # moved: the totals follow
+    every = ReportFilters(team_ids=None, start=START, end=END, now=NOW)
+    from_answers = replace(every, end=END - dt.timedelta(microseconds=1))
+
+    def read(filters):
+        with CaptureQueriesContext(connection) as captured:
+            tables = (selectors.scores_by(filters, "location"), selectors.kpis(filters, "location"),
+                      selectors.scores_trend(replace(filters, location="York"), "week"),
+                      selectors.scores_by(replace(filters, location="York"), "touchpoint"),
+                      selectors.kpis(replace(filters, location="York"), "touchpoint"))
+        answers_read = sum("surveys_surveyresponse" in q["sql"] for q in captured.captured_queries)
+        return [(t.columns, t.rows) for t in tables], answers_read
+
+    totals, answers_read = read(every)
+    assert answers_read == 0  # the location totals only (and the cases)
+    expected, answers_read = read(from_answers)
+    assert answers_read == 5
+    assert totals == expected
+    scores = {r["group"]: (r["responses"], r["nps"]) for r in totals[0][1]}
+    assert scores == {"York": (3, -33.3), "Selby": (1, 100.0), "(none)": (1, -100.0)}
+    kpis = {r["group"]: (r["cases"], r["low_scores"], r["coverage_pct"]) for r in totals[1][1]}
+    assert kpis == {"York": (1, 2, 50.0), "(none)": (1, 1, 100.0)}  # Selby: no low score, no case
+    by_touchpoint = {r["group"]: r["responses"] for r in totals[3][1]}
+    assert by_touchpoint == {"Web": 2, "Store": 1}

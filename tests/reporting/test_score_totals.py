@@ -1,7 +1,9 @@
-"""The score totals (reporting.ScoreTotal, kept by database triggers): per local day, survey, source,
-touchpoint and segment bits, what a direct aggregate over every team's responses gives (the score
-counts, the low scores and their coverage), whatever happens to the responses afterwards (or to
-their customers' segments); folded and rebuilt without changing a figure."""
+"""The every-team totals (kept by database triggers): the score totals (reporting.ScoreTotal) per
+local day, survey, source, touchpoint and segment bits, and the location totals
+(reporting.LocationTotal) per local day, survey, touchpoint and location, each what a direct
+aggregate over every team's responses gives (the score counts, the low scores and their
+coverage), whatever happens to the responses afterwards (or to their customers' segments); folded
+and rebuilt without changing a figure."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from django.db.models.functions import TruncDate
 from customers.services.merging import customer_merge
 from privacy.services import customer_erase
 from reporting import score_totals
-from reporting.models import ScoreTotal
+from reporting.models import LocationTotal, ScoreTotal
 from reporting.selectors.scoring import score_index
 from reporting.selectors.scoring import ces_ease01, covered_q, low_score_q
 from segments.models import Segment
@@ -29,30 +31,34 @@ from tests.reporting.test_score_rollup import ANSWERS, START
 pytestmark = pytest.mark.django_db
 
 KEY = ("day", "survey_id", "source_id", "touchpoint", "segment_bits")
+LOCATION_KEY = ("day", "survey_id", "touchpoint", "location")
+# Each level: its model, its triggers' module-level spec and its key.
+LEVELS = {"scores": (ScoreTotal, score_totals.SCORES, KEY),
+          "locations": (LocationTotal, score_totals.LOCATIONS, LOCATION_KEY)}
 INTEGERS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "ces_n", "ces_ease_n", "index_n",
             "low", "low_covered")
 
 
-def direct() -> dict[tuple, dict]:
-    """Straight from the responses, every team (and none) together."""
-    rows = (SurveyResponse.objects.order_by().annotate(day=TruncDate("answered_at")).values(*KEY).annotate(
+def direct(key: tuple[str, ...] = KEY) -> dict[tuple, dict]:
+    """Straight from the responses, every team (and none) together, per `key`."""
+    rows = (SurveyResponse.objects.order_by().annotate(day=TruncDate("answered_at")).values(*key).annotate(
         responses=Count("*"), nps_n=Count("nps"), promoters=Count("pk", filter=Q(nps__gte=9)),
         passives=Count("pk", filter=Q(nps__in=[7, 8])), detractors=Count("pk", filter=Q(nps__lte=6)),
         csat_n=Count("csat"), ces_n=Count("ces"), ces_ease_n=Count(ces_ease01()), ces_ease_sum=Sum(ces_ease01()),
         index_n=Count(score_index()), index_sum=Sum(score_index()), low=Count("pk", filter=low_score_q()),
         low_covered=Count("pk", filter=low_score_q() & covered_q())))
-    return {tuple(r[k] for k in KEY): {**{c: r[c] for c in INTEGERS}, "ces_ease_sum": round(r["ces_ease_sum"] or 0, 6),
+    return {tuple(r[k] for k in key): {**{c: r[c] for c in INTEGERS}, "ces_ease_sum": round(r["ces_ease_sum"] or 0, 6),
                                        "index_sum": round(r["index_sum"] or 0, 6)} for r in rows}
 
 
-def totals() -> dict[tuple, dict]:
+def totals(model=ScoreTotal, key: tuple[str, ...] = KEY) -> dict[tuple, dict]:
     """The totals as a reader sees them: every row of a key summed (fresh deltas and folded rows)."""
-    rows = ScoreTotal.objects.values(*KEY).annotate(**{f"s_{c}": Sum(c) for c in (*INTEGERS, "ces_ease_sum", "index_sum")})
+    rows = model.objects.values(*key).annotate(**{f"s_{c}": Sum(c) for c in (*INTEGERS, "ces_ease_sum", "index_sum")})
     out = {}
     for r in rows:
         figures = {c: r[f"s_{c}"] for c in INTEGERS}
         if figures["responses"]:
-            out[tuple(r[k] for k in KEY)] = {**figures, "ces_ease_sum": round(r["s_ces_ease_sum"], 6),
+            out[tuple(r[k] for k in key)] = {**figures, "ces_ease_sum": round(r["s_ces_ease_sum"], 6),
                                              "index_sum": round(r["s_index_sum"], 6)}
     return out
 
@@ -66,26 +72,33 @@ def answered(personas):
         nps, csat, csat_scale, ces, ces_scale, easy = ANSWERS[i % len(ANSWERS)]
         out.append(b.response(teams[i % 3], at=START + dt.timedelta(days=i // 3, hours=(0, 23, 12)[i % 3]), nps=nps,
                               csat=csat, csat_scale=csat_scale, ces=ces, ces_scale=ces_scale, ces_high_is_easy=easy,
-                              touchpoint=["Store", "Web", ""][i % 3], on_survey=surveys[i % 2], who=b.customer()))
+                              touchpoint=["Store", "Web", ""][i % 3], location=["Leeds", "York", "Leeds", ""][i % 4],
+                              on_survey=surveys[i % 2], who=b.customer()))
     return out
 
 
-def test_the_totals_are_every_teams_responses_summed(answered):
-    assert ScoreTotal.objects.filter(fresh=True).exists()  # written by the triggers
-    assert totals() == direct()
-    assert sum(t["responses"] for t in totals().values()) == 30
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_totals_are_every_teams_responses_summed(answered, level):
+    model, _spec, key = LEVELS[level]
+    assert model.objects.filter(fresh=True).exists()  # written by the triggers
+    assert totals(model, key) == direct(key)
+    assert sum(t["responses"] for t in totals(model, key).values()) == 30
 
 
-def test_they_stay_exact_through_every_write(personas, answered):
-    b.response(personas.south, at=START, nps=10, touchpoint="Phone")  # a new key
+@pytest.mark.parametrize("level", LEVELS)
+def test_they_stay_exact_through_every_write(personas, answered, level):
+    model, _spec, key = LEVELS[level]
+    b.response(personas.south, at=START, nps=10, touchpoint="Phone", location="Hull")  # a new key
     SurveyResponse.objects.filter(pk=answered[0].pk).update(nps=0, csat=None)  # rescored
     SurveyResponse.objects.filter(pk=answered[1].pk).update(team=personas.north)  # a team move
     SurveyResponse.objects.filter(pk=answered[2].pk).update(answered_at=START + dt.timedelta(days=40))  # another day
     SurveyResponse.objects.filter(pk=answered[3].pk).update(touchpoint="Kiosk")  # another key
+    SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[4:6]]).update(location="York")  # another location
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[10:14]]).delete()
     customer_erase(customer_id=answered[20].customer_id)
     customer_merge(merged_id=answered[21].customer_id, target_id=answered[22].customer_id, by=personas.adam)
-    assert totals() == direct()
+    assert totals(model, key) == direct(key)
+    assert {k[-1] for k in totals(LocationTotal, LOCATION_KEY)} == {"Leeds", "York", "Hull", ""}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="segment bits: PostgreSQL")
@@ -101,26 +114,31 @@ def test_a_customers_segments_move_their_counts(personas, answered, django_captu
     assert totals() == direct()
 
 
-def test_a_team_move_writes_no_delta(personas, answered):
-    before = ScoreTotal.objects.count()
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_team_move_writes_no_delta(personas, answered, level):
+    model = LEVELS[level][0]
+    before = model.objects.count()
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[:6]]).update(team=personas.south)
-    assert ScoreTotal.objects.count() == before
+    assert model.objects.count() == before
 
 
-def test_folding_and_rebuilding_keep_the_figures(answered):
+@pytest.mark.parametrize("level", LEVELS)
+def test_folding_and_rebuilding_keep_the_figures(answered, level):
+    model, spec, key = LEVELS[level]
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[:3]]).delete()
-    expected = direct()
-    assert score_totals.compact() == 33  # a delta per response written, one per response deleted
-    assert not ScoreTotal.objects.filter(fresh=True).exists()
-    keys = ScoreTotal.objects.values(*KEY)
+    expected = direct(key)
+    assert spec.compact() == 33  # a delta per response written, one per response deleted
+    assert not model.objects.filter(fresh=True).exists()
+    keys = model.objects.values(*key)
     assert keys.count() == keys.distinct().count() == len(expected)  # one row per key, emptied keys dropped
-    assert totals() == expected
-    ScoreTotal.objects.all().delete()  # lost, or never built (rows loaded with the triggers off)
-    written = score_totals.rebuild()
-    assert written == ScoreTotal.objects.count() == len(expected)
-    assert totals() == expected
-    assert score_totals.rebuild() == written  # idempotent
+    assert totals(model, key) == expected
+    model.objects.all().delete()  # lost, or never built (rows loaded with the triggers off)
+    written = spec.rebuild()
+    assert written == model.objects.count() == len(expected)
+    assert totals(model, key) == expected
+    assert spec.rebuild() == written  # idempotent
     out = StringIO()
     call_command("rollups", "--rebuild", stdout=out)
-    assert "Rebuilt the every-team score rollup" in out.getvalue()
-    assert totals() == expected
+    assert f"Rebuilt the every-team {'score' if level == 'scores' else 'location'} rollup" in out.getvalue()
+    assert totals(model, key) == expected
+
