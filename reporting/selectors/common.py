@@ -31,6 +31,12 @@ MAX_TOUCHPOINT_COLUMNS = 12
 MAX_LIST_ROWS = 500
 
 
+# work_mem for a rollup's period summed into its cells (week x key x touchpoint: an admin's 90 days
+# are 200,000-280,000 rollup rows into a few thousand cells): held in a hash table instead of
+# sorted with 20-25 MB spilled to disk (the theme and closure cells; docs/reporting.md).
+CELLS_WORK_MEM = "64MB"
+
+
 @contextmanager
 def statement_memory(alias: str, amount: str) -> Iterator:
     """A transaction on database `alias` in which PostgreSQL's work_mem is `amount` (SET LOCAL:

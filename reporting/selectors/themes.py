@@ -24,6 +24,7 @@ from cases.models import Case, CaseResponse
 from reporting.filters import ReportFilters
 from reporting.models import ThemeRollup
 from reporting.selectors.common import (
+    CELLS_WORK_MEM,
     crosstab_by_touchpoint,
     crosstab_by_week,
     date_params,
@@ -37,9 +38,6 @@ from reporting.theme_rollup import COUNTS
 from reporting.tables import Column, Table, pct
 from surveys.models import FeedbackKind, ResponseTheme, ScoreRollup, Theme
 from surveys.vocabulary import Sentiment, sentiment_q
-
-CELLS_WORK_MEM = "64MB"  # PostgreSQL, for the theme rollup's cells only (common.statement_memory)
-
 
 def _tag_cells(filters: ReportFilters) -> tuple[dict, ...]:
     """The rollup's sums (COUNTS) by week, theme and touchpoint computed from the tags joined to their
