@@ -296,6 +296,12 @@ def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
                 scores_by(narrowed, "touchpoint")
             assert "reporting_scoretotal" in queries.captured_queries[-1]["sql"]
         assert sum(r["cases"] for r in kpis(narrowed, "team").rows) == want["cases"]
+        # The KPIs' low scores by touchpoint: every team's from the score totals too when the bit is built.
+        with CaptureQueriesContext(connection) as queries:
+            by_touchpoint = kpis(narrowed, "touchpoint").rows
+        assert sum(r["low_scores"] for r in by_touchpoint) == want["low_scores"]
+        totals_read = any("reporting_scoretotal" in q["sql"] for q in queries.captured_queries)
+        assert totals_read == (whose == "every" and bit_of(segment) is not None)
         assert sum(r["answered_again"] for r in recovery_by_team(narrowed).rows) == want["answered_again"]
 
 
