@@ -46,10 +46,11 @@ class Totals:
         return tuple(c for c in key if c not in BASE_KEY)
 
     def _read(self, key: tuple[str, ...], counts: tuple[str, ...]) -> tuple[str, ...]:
-        """What the totals read of a response: the score rollup's columns but the team, their own
-        keys (the segment bits, the location) and the case flags when counted. An update that
-        changes none of them (a team move, a comment) writes no delta."""
-        return (*(c for c in READ_COLUMNS if c != "team_id"), *self._own(key),
+        """What the totals read of a response: the score rollup's columns but the team and the keys
+        they do not have (the location totals' source), their own keys (the segment bits, the
+        location) and the case flags when counted. An update that changes none of them (a team
+        move, a comment) writes no delta."""
+        return (*(c for c in READ_COLUMNS if c != "team_id" and (c not in BASE_KEY or c in key)), *self._own(key),
                 *(("case_alert", "case_linked") if "low" in counts else ()))
 
     def changed_condition(self, a: str, b: str, key=None, counts=None) -> str:
@@ -126,8 +127,6 @@ class Totals:
 KEY_0010 = BASE_KEY
 KEY = (*BASE_KEY, "segment_bits")
 SCORES = Totals("reporting_scoretotal", KEY)
-TABLE = SCORES.table
-TRIGGERS = SCORES.triggers
 trigger_sql, drop_trigger_sql, rebuild, compact = SCORES.trigger_sql, SCORES.drop_trigger_sql, SCORES.rebuild, SCORES.compact
 
 # The location totals (reporting.LocationTotal): no source nor bits, whose patterns multiplied by
