@@ -287,14 +287,15 @@ def fill(n_responses: int) -> dict:
     fill_fields = time.monotonic() - fields_started
     # The load ran with triggers off (session_replication_role = replica), the rollups' too: build
     # them from the rows, as `manage.py rollups --rebuild` does after any bulk load.
+    from reporting import last_answers, score_totals
     from reporting import rollups as closures
-    from reporting import score_totals
     from surveys import rollups as scores
 
     scores.rebuild()
     closures.rebuild()
     score_totals.rebuild()
     score_totals.LOCATIONS.rebuild()
+    last_answers.rebuild()  # each customer's latest answer, with the bits the load gave the customers
     fill_rollups = time.monotonic() - started - fill_customers - fill_responses - fill_cases - fill_fields
     extras_started = time.monotonic()
     fill_extras(n_responses, teams, users, manager, causes)

@@ -3,7 +3,7 @@ summed over every team, at two levels, each its own table:
 
 - the score totals (reporting.ScoreTotal), per local day, survey, source, touchpoint and segment
   bits (the customers' segments: reporting.segment_bits; what an admin's scores and KPIs by
-  segment sum);
+  segment sum, and the segment comparison's answers: with every answer a case covers, reporting 0020);
 - the location totals (reporting.LocationTotal), per local day, survey, touchpoint and location
   (what an admin's scores and KPIs by location, or narrowed to one, sum; reporting 0019).
 
@@ -123,10 +123,12 @@ class Totals:
         return fold(self.table, self.key, self.counts)
 
 
-# The score totals (reporting.ScoreTotal), and their key before reporting 0015 added the bits.
+# The score totals (reporting.ScoreTotal), and their key before reporting 0015 added the bits; their
+# counts: the answers a case covers, low or not, too (reporting 0020: the segment comparison's case rate).
 KEY_0010 = BASE_KEY
 KEY = (*BASE_KEY, "segment_bits")
-SCORES = Totals("reporting_scoretotal", KEY)
+SCORE_COUNTS = (*TOTALS, "covered")
+SCORES = Totals("reporting_scoretotal", KEY, SCORE_COUNTS)
 trigger_sql, drop_trigger_sql, rebuild, compact = SCORES.trigger_sql, SCORES.drop_trigger_sql, SCORES.rebuild, SCORES.compact
 
 # The location totals (reporting.LocationTotal): no source nor bits, whose patterns multiplied by

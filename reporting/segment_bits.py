@@ -48,8 +48,10 @@ SLOTS = 63  # bits 0..62 of a bigint: all positive
 BATCH = 20_000  # customers per transaction when the bits are rewritten
 FUNCTION = "reporting_customer_segment_bits"
 LOCK = 7_311_906  # pg_advisory_lock key: one sync at a time
-# The tables whose rows carry their customer's bits (each has customer_id and segment_bits).
-ROW_TABLES = ("surveys_surveyresponse", "cases_case")
+# The tables whose rows carry their customer's bits (each has customer_id and segment_bits): the
+# responses and cases (reporting 0014), and each customer's latest answer (reporting 0020).
+ROW_TABLES_0014 = ("surveys_surveyresponse", "cases_case")
+ROW_TABLES = (*ROW_TABLES_0014, "reporting_customerlastanswer")
 # What a segment's conditions can read of a customer's row (segments.conditions.FIELDS and
 # attributes.<key>; account.* is another table), and the bits themselves: an UPDATE that sets none of
 # them (a name, an e-mail, the last contact) leaves the bits as they are without computing them.
@@ -103,9 +105,10 @@ def function_sql(slots: Iterable[tuple[int, Segment]]) -> str:
             f'AS $fn$ SELECT {bits} FROM (SELECT (customer).*) AS "{table}" $fn$')
 
 
-def trigger_sql() -> list[str]:
+def trigger_sql(row_tables: tuple[str, ...] = ROW_TABLES) -> list[str]:
     """The triggers and their functions (re-creatable). The function of a customer's row they call
-    is function_sql's (the migration creates it for no segment, segment_bits_sync rewrites it)."""
+    is function_sql's (the migration creates it for no segment, segment_bits_sync rewrites it).
+    `row_tables`: the tables that carry the bits (an earlier migration's, which had fewer)."""
     customers = Customer._meta.db_table
     # The customers whose bits changed, then their rows by customer_id (each table's index on it),
     # planned for the ids at hand (EXECUTE ... USING). Joined to the transition tables instead, the
@@ -116,7 +119,7 @@ def trigger_sql() -> list[str]:
     rewrite = "\n        ".join(
         f"EXECUTE 'UPDATE {table} r SET segment_bits = c.segment_bits FROM \"{customers}\" c "
         f"WHERE r.customer_id = ANY($1) AND c.id = r.customer_id AND r.segment_bits <> c.segment_bits' USING moved;"
-        for table in ROW_TABLES)
+        for table in row_tables)
     statements = [
         f"""CREATE OR REPLACE FUNCTION reporting_segment_bits_customer() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -147,7 +150,7 @@ END $$""",
         f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
         f"FOR EACH STATEMENT EXECUTE FUNCTION reporting_segment_bits_moved()",
     ]
-    for table in ROW_TABLES:
+    for table in row_tables:
         statements += [
             f"DROP TRIGGER IF EXISTS reporting_segment_bits ON {table}",
             f"CREATE TRIGGER reporting_segment_bits BEFORE INSERT OR UPDATE ON {table} "
@@ -156,10 +159,10 @@ END $$""",
     return statements
 
 
-def drop_trigger_sql() -> list[str]:
+def drop_trigger_sql(row_tables: tuple[str, ...] = ROW_TABLES) -> list[str]:
     customers = Customer._meta.db_table
     return [
-        *(f"DROP TRIGGER IF EXISTS reporting_segment_bits ON {table}" for table in ROW_TABLES),
+        *(f"DROP TRIGGER IF EXISTS reporting_segment_bits ON {table}" for table in row_tables),
         f'DROP TRIGGER IF EXISTS reporting_segment_bits_moved ON "{customers}"',
         f'DROP TRIGGER IF EXISTS reporting_segment_bits ON "{customers}"',
         "DROP FUNCTION IF EXISTS reporting_segment_bits_row()",

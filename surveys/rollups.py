@@ -134,6 +134,8 @@ def _values(p: str, columns: tuple[str, ...] = ()) -> dict[str, str]:
         # covered when a case is linked to the response, SurveyResponse.case_linked).
         "low": flag_sql(_low(p)),
         "low_covered": flag_sql(f"({_low(p)}) AND {p}case_linked"),
+        # Every answer a case covers, low or not (the every-team score totals': the segment comparison).
+        "covered": flag_sql(f"{p}case_linked"),
     }
 
 

@@ -14,10 +14,10 @@ from django.db import migrations, models
 def install(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from reporting.segment_bits import function_sql, segment_bits_sync, trigger_sql
+    from reporting.segment_bits import ROW_TABLES_0014, function_sql, segment_bits_sync, trigger_sql
 
     with schema_editor.connection.cursor() as cursor:
-        for statement in [function_sql(()), *trigger_sql()]:  # no segment yet: the sync writes them in
+        for statement in [function_sql(()), *trigger_sql(ROW_TABLES_0014)]:  # no segment yet: the sync writes them in
             cursor.execute(statement)
     segment_bits_sync()
 
@@ -25,10 +25,10 @@ def install(apps, schema_editor):
 def uninstall(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from reporting.segment_bits import drop_trigger_sql
+    from reporting.segment_bits import ROW_TABLES_0014, drop_trigger_sql
 
     with schema_editor.connection.cursor() as cursor:
-        for statement in drop_trigger_sql():
+        for statement in drop_trigger_sql(ROW_TABLES_0014):
             cursor.execute(statement)
 
 

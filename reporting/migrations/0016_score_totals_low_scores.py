@@ -14,7 +14,7 @@ INCLUDE = ["survey_id", "source_id", "touchpoint", "segment_bits", "responses", 
 def rebuild(apps, schema_editor):
     from reporting import score_totals
 
-    score_totals.rebuild()
+    score_totals.rebuild(score_totals.KEY, score_totals.TOTALS)  # the counts here (0020 adds one)
 
 
 def rebuild_without_low_scores(apps, schema_editor):

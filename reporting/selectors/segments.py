@@ -14,7 +14,8 @@ sum adds up that way (distinct customers too, since a customer's flags are the s
 rows). The medians, which do not add up, are computed per segment in one more query
 (percentile_cont ... FILTER on PostgreSQL; from the stored durations in Python on SQLite). An
 admin's score sums and low scores by segment come from the every-team score totals instead, which
-are keyed by the bits (_from_totals).
+are keyed by the bits (_from_totals), and the comparison's customers who answered from each
+customer's latest answer (_customers_answered, reporting.last_answers).
 The figures therefore mean exactly what they mean on the page they come from (the filters
 narrowed to a segment, as `?segment=` narrows them), and the queries do not grow with the number
 of segments nor with the rows: one pass per kind of row (responses answered, cases opened, cases
@@ -27,11 +28,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from django.db.models import BooleanField, Case, Count, Q, QuerySet, Sum, Value, When
+from django.db import connections, router
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
-from reporting.models import ScoreTotal
+from reporting.models import CustomerLastAnswer, ScoreTotal
 from reporting.selectors.common import cause_link, cause_names, date_params, inbox_url, percentile, rollup_rows
 from reporting.selectors.kpis import (
     DURATIONS,
@@ -50,9 +52,13 @@ from reporting.segment_bits import bit_of, has_bits
 from reporting.tables import Column, Table, pct
 from segments.conditions import segment_q
 from segments.models import Segment
+from surveys.models import SurveyResponse
 
 ALL_CUSTOMERS = _("All customers")
 MAX_SEGMENTS = 50  # a comparison wider than this is not read; the first 50 by name are shown
+# Customers whose latest answer is after the period's end, at most, for whom the comparison asks
+# whether they answered in the period too (one probe each); with more, it counts the answers.
+LATER_AT_MOST = 2_000
 
 
 @dataclass(frozen=True)
@@ -204,7 +210,7 @@ def segment_comparison(filters: ReportFilters) -> Table:
     case, how fast cases closed, and how many detractors recovered; all customers first."""
     groups = _groups(filters)
     base = groups[0].filters
-    answers = _totals(base.responses(), groups, {
+    answers = _answers_from_totals(groups) or _totals(base.responses(), groups, {
         # Customers who answered in the period, in the teams the viewer may see (a segment's
         # members elsewhere are not the viewer's to count: /api/v1/segments/ has the totals).
         "responses": Count("pk"), "with_case": Count("pk", filter=covered_q()),
@@ -249,6 +255,47 @@ def _from_totals(groups: list[Group], sums: dict[str, str]) -> list[dict] | None
     for row in totals.values("segment_bits").annotate(**{name: Sum(column) for name, column in sums.items()}):
         _add(found, groups, row)
     return found
+
+
+def _answers_from_totals(groups: list[Group]) -> list[dict] | None:
+    """The comparison's answer figures per group without reading the period's answers (an admin's:
+    every team, the period only): the sums from the every-team score totals (_from_totals) and the
+    customers who answered from each customer's latest answer (_customers_answered). None when
+    either cannot answer the filters."""
+    sums = _from_totals(groups, {**{key: key for key in ROLLUP_SUMS}, "with_case": "covered"})
+    customers = _customers_answered(groups) if sums is not None else None
+    if customers is None:
+        return None
+    return [{**group_sums, "customers": n} for group_sums, n in zip(sums, customers)]
+
+
+def _customers_answered(groups: list[Group]) -> list[int] | None:
+    """Per group, the customers with an answer in the period, of every team, from each customer's
+    latest answer (reporting.last_answers, which says why this is exact): those whose latest answer
+    is in the period, plus those whose latest is at or after its end and who answered in it too
+    (probed, at most LATER_AT_MOST of them). None (the answers are counted instead) for a viewer of
+    some teams, filters other than the period, a segment without a built bit (SQLite has none), or
+    a period with more customers after its end than that."""
+    base = groups[0].filters
+    if (base.team_ids is not None or base.survey_id or base.touchpoint or base.location or base.tier
+            or any(g.segment is not None and g.bit is None for g in groups)
+            or connections[router.db_for_read(CustomerLastAnswer)].vendor != "postgresql"):
+        return None
+    latest = CustomerLastAnswer.objects.order_by()
+    in_period = latest.filter(answered_at__gte=base.start) if base.start else latest
+    parts = []
+    if base.end:
+        after = latest.filter(answered_at__gte=base.end)
+        if after[:LATER_AT_MOST + 1].count() > LATER_AT_MOST:
+            return None
+        in_period = in_period.filter(answered_at__lt=base.end)
+        answered = base.dates(SurveyResponse.objects.filter(customer_id=OuterRef("customer_id")), "answered_at")
+        parts.append(after.filter(Exists(answered)))
+    found = [{"customers": 0} for _g in groups]
+    for rows in (in_period, *parts):
+        for row in rows.values("segment_bits").annotate(customers=Count("pk")):
+            _add(found, groups, row)
+    return [sums["customers"] for sums in found]
 
 
 def scores_by_segment(filters: ReportFilters) -> Table:

@@ -2,7 +2,7 @@
 local day, survey, source, touchpoint and segment bits, and the location totals
 (reporting.LocationTotal) per local day, survey, touchpoint and location, each what a direct
 aggregate over every team's responses gives (the score counts, the low scores and their
-coverage), whatever happens to the responses afterwards (or to their customers' segments); folded
+coverage, and for the score totals every answer a case covers), whatever happens to the responses afterwards (or to their customers' segments); folded
 and rebuilt without changing a figure."""
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ LEVELS = {"scores": (ScoreTotal, score_totals.SCORES, KEY),
           "locations": (LocationTotal, score_totals.LOCATIONS, LOCATION_KEY)}
 INTEGERS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "ces_n", "ces_ease_n", "index_n",
             "low", "low_covered")
+# The score totals count every answer a case covers too (reporting 0020: the segment comparison's case rate).
+COUNTED = {ScoreTotal: (*INTEGERS, "covered"), LocationTotal: INTEGERS}
 
 
 def direct(key: tuple[str, ...] = KEY) -> dict[tuple, dict]:
@@ -46,17 +48,18 @@ def direct(key: tuple[str, ...] = KEY) -> dict[tuple, dict]:
         passives=Count("pk", filter=Q(nps__in=[7, 8])), detractors=Count("pk", filter=Q(nps__lte=6)),
         csat_n=Count("csat"), ces_n=Count("ces"), ces_ease_n=Count(ces_ease01()), ces_ease_sum=Sum(ces_ease01()),
         index_n=Count(score_index()), index_sum=Sum(score_index()), low=Count("pk", filter=low_score_q()),
-        low_covered=Count("pk", filter=low_score_q() & covered_q())))
-    return {tuple(r[k] for k in key): {**{c: r[c] for c in INTEGERS}, "ces_ease_sum": round(r["ces_ease_sum"] or 0, 6),
+        low_covered=Count("pk", filter=low_score_q() & covered_q()), covered=Count("pk", filter=covered_q())))
+    counted = COUNTED[ScoreTotal if key == KEY else LocationTotal]
+    return {tuple(r[k] for k in key): {**{c: r[c] for c in counted}, "ces_ease_sum": round(r["ces_ease_sum"] or 0, 6),
                                        "index_sum": round(r["index_sum"] or 0, 6)} for r in rows}
 
 
 def totals(model=ScoreTotal, key: tuple[str, ...] = KEY) -> dict[tuple, dict]:
     """The totals as a reader sees them: every row of a key summed (fresh deltas and folded rows)."""
-    rows = model.objects.values(*key).annotate(**{f"s_{c}": Sum(c) for c in (*INTEGERS, "ces_ease_sum", "index_sum")})
+    rows = model.objects.values(*key).annotate(**{f"s_{c}": Sum(c) for c in (*COUNTED[model], "ces_ease_sum", "index_sum")})
     out = {}
     for r in rows:
-        figures = {c: r[f"s_{c}"] for c in INTEGERS}
+        figures = {c: r[f"s_{c}"] for c in COUNTED[model]}
         if figures["responses"]:
             out[tuple(r[k] for k in key)] = {**figures, "ces_ease_sum": round(r["s_ces_ease_sum"], 6),
                                              "index_sum": round(r["s_index_sum"], 6)}
@@ -94,6 +97,9 @@ def test_they_stay_exact_through_every_write(personas, answered, level):
     SurveyResponse.objects.filter(pk=answered[2].pk).update(answered_at=START + dt.timedelta(days=40))  # another day
     SurveyResponse.objects.filter(pk=answered[3].pk).update(touchpoint="Kiosk")  # another key
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[4:6]]).update(location="York")  # another location
+    covering = b.case(personas.north, created=START, resp=answered[6])  # a case opened from an answer, and attached
+    b.attach(covering, answered[7])  # and one attached: both covered, neither low
+    assert SurveyResponse.objects.filter(case_linked=True).count() == 2
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[10:14]]).delete()
     customer_erase(customer_id=answered[20].customer_id)
     customer_merge(merged_id=answered[21].customer_id, target_id=answered[22].customer_id, by=personas.adam)

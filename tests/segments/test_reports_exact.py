@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from cases.models import Case
 from reporting.filters import ReportFilters
-from reporting.models import SegmentBit
+from reporting.models import CustomerLastAnswer, SegmentBit
 from reporting.segment_bits import bit_of, segment_bits_sync
 from reporting.selectors import (
     kpis_by_segment,
@@ -34,6 +34,7 @@ from reporting.selectors import (
     scores_by_segment,
     segment_comparison,
 )
+from reporting.selectors import segments as segment_reports
 from reporting.selectors.common import cause_names
 from reporting.selectors.scoring import half_up
 from reporting.tables import one_decimal, pct
@@ -260,6 +261,15 @@ def test_every_segment_figure_equals_a_direct_computation(world, whose, django_a
         assert "reporting_scoretotal" in queries.captured_queries[1]["sql"]
         assert _pick(scores.rows, "group", keys) == {label: {k: expected[label][k] for k in keys} for label in expected}
         assert len(expected) == len(SEGMENTS)
+        # The comparison's answers too, and its customers from each customer's latest answer
+        # (reporting.last_answers): no answer of the period is read.
+        with CaptureQueriesContext(connection) as queries:
+            comparison = segment_comparison(filters)
+        read = " ".join(q["sql"] for q in queries.captured_queries)
+        assert "reporting_customerlastanswer" in read and "reporting_scoretotal" in read and "DISTINCT" not in read
+        keys = ("customers", "responses", "nps_n", "nps", "csat_n", "csat_top2_pct", "ces_n", "ces_avg", "case_rate_pct")
+        assert _pick(comparison.rows, "segment", keys) == {label: {k: expected[label][k] for k in keys}
+                                                           for label in expected}
         # The KPIs' low scores and their coverage too (the cases and their durations are read).
         keys = ("cases", "open", "low_scores", "coverage_pct", "first_contact_median_h", "close_median_h",
                 "resolution_sla_pct")
@@ -268,6 +278,32 @@ def test_every_segment_figure_equals_a_direct_computation(world, whose, django_a
         assert "reporting_scoretotal" in queries.captured_queries[3]["sql"]
         assert _pick(kpis.rows, "group", keys) == {label: {k: expected[label][k] for k in keys} for label in expected}
         assert all(expected[label]["low_scores"] for label in expected)  # the data reach
+
+
+@pytest.mark.parametrize("later_at_most", [segment_reports.LATER_AT_MOST, 0])
+def test_every_teams_customers_of_a_past_period_count_those_who_answered_later_too(world, monkeypatch, later_at_most):
+    """A period that ended 20 days ago: a customer who answered in it and again since counts (their
+    latest answer is after the period: probed), one whose only answers are later does not. With
+    more such customers than LATER_AT_MOST the answers are counted instead: the same figures."""
+    Segment.objects.exclude(bit__isnull=False).delete()  # the segment on accounts (all, without bits)
+    now = timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start, end = midnight - dt.timedelta(days=60), midnight - dt.timedelta(days=20)
+    answers = [r for r in SurveyResponse.objects.exclude(customer=None) if start <= r.answered_at < end]
+    expected = {label: len({r.customer_id for r in answers if member(r.customer_id)}) for label, member in _groups()}
+    assert expected["All customers"] > 0
+    monkeypatch.setattr(segment_reports, "LATER_AT_MOST", later_at_most)
+    with CaptureQueriesContext(connection) as queries:
+        comparison = segment_comparison(ReportFilters(team_ids=None, start=start, end=end, now=now))
+    assert {row["segment"]: row["customers"] for row in comparison.rows} == expected
+    probed = any("reporting_customerlastanswer" in q["sql"] and "EXISTS" in q["sql"] for q in queries.captured_queries)
+    if connection.vendor == "postgresql":
+        # Both kinds are there: customers whose latest answer is in the period, and after it.
+        assert CustomerLastAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end).exists()
+        assert CustomerLastAnswer.objects.filter(answered_at__gte=end).exists()
+        assert probed == bool(later_at_most)
+    else:
+        assert not probed  # SQLite: no latest answers, the answers are counted
 
 
 @pytest.mark.parametrize("whose", ["north", "both", "every"])

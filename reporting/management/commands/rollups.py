@@ -11,7 +11,8 @@ the responses' case flags the KPI page counts (reporting.coverage) and copy each
 keys (touchpoint, survey, source) from its response (cases.response_keys) and rebuild every NPS
 answer's stored follow-up (reporting.followups, the closed-loop results report's rows; without
 options the customers marked stale are recomputed) and the answers' breaches of the contact
-policy (reporting.contact_breaches, the same). Writes to responses and cases wait while it
+policy (reporting.contact_breaches, the same); --rebuild also rebuilds each customer's latest answer
+(reporting.last_answers, the segment comparison's customers). Writes to responses and cases wait while it
 runs; running it twice gives the same rollups."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from cases import response_keys
-from reporting import contact_breaches, coverage, followups
+from reporting import contact_breaches, coverage, followups, last_answers
 from reporting.rollup_set import rollups
 
 
@@ -72,3 +73,7 @@ class Command(BaseCommand):
             customers = contact_breaches.fold_all()
             self.stdout.write(f"Refreshed the contact breaches of {customers} customers (or rows) in "
                               f"{time.monotonic() - started:.1f} s.")
+        if rebuild:
+            started = time.monotonic()
+            rows = last_answers.rebuild()
+            self.stdout.write(f"Rebuilt the customers' latest answers: {rows} rows in {time.monotonic() - started:.1f} s.")
