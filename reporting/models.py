@@ -148,6 +148,35 @@ class LocationTotal(ScoreCounts):
         return f"{self.day} {self.location} survey {self.survey_id} {self.touchpoint}: {self.responses}"
 
 
+class SegmentRollup(ScoreCounts):
+    """The score counts (and the KPI page's low scores and their coverage) per local day, team and
+    segment bits: what a report narrowed to a segment with a built bit sums, by team, week or month
+    (a manager's KPIs and scores of their teams, an admin's by team), where the score rollup has no
+    bits in its key and the every-team totals no team. Some 53,000 rows for 90 days at 10M (50
+    teams, 12 bit patterns a day) where the segment's answers are hundreds of thousands. Written
+    only by the database triggers of reporting.score_totals (SEGMENTS), folded by its compact():
+    readers SUM."""
+
+    day = models.DateField()
+    team_id = models.IntegerField(null=True)
+    segment_bits = models.BigIntegerField(default=0)
+    low = models.BigIntegerField(default=0)
+    low_covered = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # The period's rows of the teams with every count: an index-only scan.
+            models.Index(fields=["day", "team_id"], name="reporting_segmentrollup_day",
+                         include=["segment_bits", "responses", "nps_n", "promoters", "passives", "detractors", "csat_n",
+                                  "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum", "ces_high_effort", "index_n",
+                                  "index_sum", "low", "low_covered"]),
+            models.Index(fields=["day"], name="reporting_segmentrollup_fresh", condition=models.Q(fresh=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team {self.team_id} bits {self.segment_bits}: {self.responses}"
+
+
 class CustomerLastAnswer(models.Model):
     """A customer's newest answer, of any team, with the customer's segment bits: what an admin's
     segment comparison counts the customers who answered in the period from (1,000,000 narrow rows

@@ -23,4 +23,5 @@ def rollups() -> tuple[tuple[str, str, Rollup], ...]:
 
     return (("scores", "score", scores), ("closures", "closure", closures),
             ("score_totals", "every-team score", score_totals),
-            ("location_totals", "every-team location", score_totals.LOCATIONS), ("themes", "theme", theme_rollup))
+            ("location_totals", "every-team location", score_totals.LOCATIONS),
+            ("segment_rollup", "segment", score_totals.SEGMENTS), ("themes", "theme", theme_rollup))

@@ -1,16 +1,19 @@
-"""The every-team totals: the daily score rollup's counts (and its low scores and their coverage)
-summed over every team, at two levels, each its own table:
+"""The score totals: the daily score rollup's counts (and its low scores and their coverage) keyed
+otherwise than the rollup is, at three levels, each its own table; two summed over every team:
 
 - the score totals (reporting.ScoreTotal), per local day, survey, source, touchpoint and segment
   bits (the customers' segments: reporting.segment_bits; what an admin's scores and KPIs by
   segment sum, and the segment comparison's answers: with every answer a case covers, reporting 0020);
 - the location totals (reporting.LocationTotal), per local day, survey, touchpoint and location
-  (what an admin's scores and KPIs by location, or narrowed to one, sum; reporting 0019).
+  (what an admin's scores and KPIs by location, or narrowed to one, sum; reporting 0019);
+- and, per team rather than over every team, the segment rollup (reporting.SegmentRollup), per
+  local day, team and segment bits (what a report narrowed to a segment sums by team, week or
+  month, a manager's or an admin's; reporting 0021).
 
 Kept like the score rollup (surveys.rollups, which explains why database triggers and why signed
 deltas), by triggers of their own on the responses: a statement that inserts, updates or deletes
 responses adds, per key it touches, the counts of its rows as they are now minus as they were; an
-update that changes only the team (or nothing the totals read) adds no row. Readers SUM a key's
+update that changes nothing a level reads (for the every-team levels, only the team) adds no row. Readers SUM a key's
 rows; compact() folds them; rebuild() recreates the triggers and the totals from the responses
 (`manage.py rollups --rebuild`, also after changing TIME_ZONE)."""
 
@@ -33,8 +36,8 @@ BASE_KEY = ("day", "survey_id", "source_id", "touchpoint")  # what the score rol
 
 @dataclass(frozen=True)
 class Totals:
-    """One level of every-team totals: its table (also the prefix of its triggers and functions),
-    its key and its counts. `key` and `counts` given to the methods: older shapes, for the
+    """One level of the totals: its table (also the prefix of its triggers and functions), its key
+    (with the team in it, a per-team level) and its counts. `key` and `counts` given to the methods: older shapes, for the
     migrations that knew them."""
 
     table: str
@@ -48,8 +51,8 @@ class Totals:
     def _read(self, key: tuple[str, ...], counts: tuple[str, ...]) -> tuple[str, ...]:
         """What the totals read of a response: the score rollup's columns but the team and the keys
         they do not have (the location totals' source), their own keys (the segment bits, the
-        location) and the case flags when counted. An update that changes none of them (a team
-        move, a comment) writes no delta."""
+        location, the segment rollup's team) and the case flags when counted. An update that
+        changes none of them (a comment; a team move, on an every-team level) writes no delta."""
         return (*(c for c in READ_COLUMNS if c != "team_id" and (c not in BASE_KEY or c in key)), *self._own(key),
                 *(("case_alert", "case_linked") if "low" in counts else ()))
 
@@ -135,3 +138,7 @@ trigger_sql, drop_trigger_sql, rebuild, compact = SCORES.trigger_sql, SCORES.dro
 # the locations would make some ten times the rows (97,200 rows for 90 days at 10M responses with 40
 # locations; 725,000 with the bits and source too).
 LOCATIONS = Totals("reporting_locationtotal", ("day", "survey_id", "touchpoint", "location"))
+
+# The segment rollup (reporting.SegmentRollup): per team and segment bits, neither survey, source nor
+# touchpoint (53,400 rows for 90 days at 10M; with the touchpoint too, some ten times more).
+SEGMENTS = Totals("reporting_segmentrollup", ("day", "team_id", "segment_bits"))

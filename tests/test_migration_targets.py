@@ -29,6 +29,8 @@ REBUILDS = [
     ("reporting", "0010_triggers_replan_large_updates"),
     ("reporting", "0012_contact_breaches"),  # the Contact report's stored breaches, from today's flags_sql
     ("reporting", "0013_coverage_triggers_skip_unchanged"),  # the coverage triggers, from today's trigger_sql
+    # The score totals with the counts they had then (score_totals.TOTALS): reporting 0020 added one.
+    ("reporting", "0016_score_totals_low_scores"),
 ]
 
 

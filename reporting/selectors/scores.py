@@ -18,7 +18,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
-from reporting.models import LocationTotal, ScoreTotal
+from reporting.models import LocationTotal, ScoreTotal, SegmentRollup
 from reporting.segment_bits import bit_of, has_bits
 from reporting.selectors.common import local_date, rollup_rows, team_names_by_id
 from reporting.selectors.scoring import SCORE_COLUMNS, score_aggregates, score_figures
@@ -33,6 +33,8 @@ SCORE_DIMENSIONS = {
 }
 
 
+# The groupings the segment rollup holds (its day and team): none, by team, by week or month.
+SEGMENT_ROLLUP_BY = (None, "team", "week", "month")
 ROLLUP_SUMS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "csat_top2", "ces_n",
                "ces_ease_n", "ces_ease_sum", "ces_high_effort")
 
@@ -41,18 +43,26 @@ def score_rollup(filters: ReportFilters, by: str | None = None):
     """The rows of the score counts that answer the filters and the grouping `by` (a key the rows
     must hold), or None (see common.rollup_rows: the responses are read instead):
 
-    - every team's answers narrowed to a segment with a built bit (reporting.segment_bits): the
-      every-team score totals of the bit patterns holding it (reporting.ScoreTotal, keyed by the
-      bits, not by team nor location);
+    - answers narrowed to a segment with a built bit (reporting.segment_bits), of the bit patterns
+      holding it: every team's from the every-team score totals (reporting.ScoreTotal, keyed by
+      the bits, not by team nor location); by team, or a viewer's teams' (neither by, nor narrowed
+      to, a survey, source or touchpoint), from the segment rollup (reporting.SegmentRollup, keyed
+      by team and bits only);
     - every team's answers by location, or narrowed to one: the every-team location totals
       (reporting.LocationTotal, keyed by the location, not by team, source nor bits);
     - otherwise the per-team score rollup (surveys.ScoreRollup, not keyed by location)."""
     every_team = filters.team_ids is None
     if filters.segment is not None:
         bit = bit_of(filters.segment)
-        if not every_team or bit is None or filters.location or by in ("team", "location"):
+        if bit is None or filters.location or by == "location":
             return None
-        totals = rollup_rows(replace(filters, segment=None), ScoreTotal.objects)
+        plain = replace(filters, segment=None)
+        if every_team and by != "team":
+            totals = rollup_rows(plain, ScoreTotal.objects)
+        elif by in SEGMENT_ROLLUP_BY and not filters.survey_id and not filters.touchpoint:
+            totals = rollup_rows(plain, SegmentRollup.objects)
+        else:
+            return None
         return totals.filter(has_bits(bit)) if totals is not None else None
     if filters.location or by == "location":
         if not every_team or by == "team":

@@ -58,7 +58,7 @@ def test_a_fresh_make_run_loads_the_whole_demo_with_a_churn_model_on_sqlite(demo
             "reporting_closurerollup_insert", "reporting_closurerollup_update", "reporting_closurerollup_response",
             "reporting_coverage_surveyresponse_insert", "reporting_coverage_case_insert",
             "cases_case_response_keys_insert", "cases_case_follow_response", "reporting_scoretotal_insert",
-            "reporting_locationtotal_insert", "reporting_followup_surveyresponse_insert", "reporting_followup_case_update",
+            "reporting_locationtotal_insert", "reporting_segmentrollup_insert", "reporting_followup_surveyresponse_insert", "reporting_followup_case_update",
             "reporting_followup_outcomeevent_insert")} == {
             "surveys_scorerollup_insert": "surveys_surveyresponse", "surveys_scorerollup_update": "surveys_surveyresponse",
             "surveys_scorerollup_delete": "surveys_surveyresponse", "reporting_closurerollup_insert": "cases_case",
@@ -68,6 +68,7 @@ def test_a_fresh_make_run_loads_the_whole_demo_with_a_churn_model_on_sqlite(demo
             "cases_case_follow_response": "surveys_surveyresponse",
             "reporting_scoretotal_insert": "surveys_surveyresponse",
             "reporting_locationtotal_insert": "surveys_surveyresponse",
+            "reporting_segmentrollup_insert": "surveys_surveyresponse",
             "reporting_followup_surveyresponse_insert": "surveys_surveyresponse",
             "reporting_followup_case_update": "cases_case", "reporting_followup_outcomeevent_insert": "outcomes_outcomeevent"}
         # and they did their work on the demo's answers: the score rollup equals a direct count.

@@ -1,7 +1,7 @@
-"""The every-team totals (kept by database triggers): the score totals (reporting.ScoreTotal) per
-local day, survey, source, touchpoint and segment bits, and the location totals
-(reporting.LocationTotal) per local day, survey, touchpoint and location, each what a direct
-aggregate over every team's responses gives (the score counts, the low scores and their
+"""The totals (kept by database triggers): the score totals (reporting.ScoreTotal) per local day,
+survey, source, touchpoint and segment bits, the location totals (reporting.LocationTotal) per local
+day, survey, touchpoint and location, and the segment rollup (reporting.SegmentRollup) per local
+day, team and segment bits, each what a direct aggregate over the responses gives (the score counts, the low scores and their
 coverage, and for the score totals every answer a case covers), whatever happens to the responses afterwards (or to their customers' segments); folded
 and rebuilt without changing a figure."""
 
@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 from customers.services.merging import customer_merge
 from privacy.services import customer_erase
 from reporting import score_totals
-from reporting.models import LocationTotal, ScoreTotal
+from reporting.models import LocationTotal, ScoreTotal, SegmentRollup
 from reporting.selectors.scoring import score_index
 from reporting.selectors.scoring import ces_ease01, covered_q, low_score_q
 from segments.models import Segment
@@ -32,16 +32,18 @@ pytestmark = pytest.mark.django_db
 
 KEY = ("day", "survey_id", "source_id", "touchpoint", "segment_bits")
 LOCATION_KEY = ("day", "survey_id", "touchpoint", "location")
+SEGMENT_KEY = ("day", "team_id", "segment_bits")
 # Each level: its model, its triggers' module-level spec and its key.
 LEVELS = {"scores": (ScoreTotal, score_totals.SCORES, KEY),
-          "locations": (LocationTotal, score_totals.LOCATIONS, LOCATION_KEY)}
+          "locations": (LocationTotal, score_totals.LOCATIONS, LOCATION_KEY),
+          "segments": (SegmentRollup, score_totals.SEGMENTS, SEGMENT_KEY)}
 INTEGERS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "ces_n", "ces_ease_n", "index_n",
             "low", "low_covered")
 # The score totals count every answer a case covers too (reporting 0020: the segment comparison's case rate).
-COUNTED = {ScoreTotal: (*INTEGERS, "covered"), LocationTotal: INTEGERS}
+COUNTED = {ScoreTotal: (*INTEGERS, "covered"), LocationTotal: INTEGERS, SegmentRollup: INTEGERS}
 
 
-def direct(key: tuple[str, ...] = KEY) -> dict[tuple, dict]:
+def direct(key: tuple[str, ...] = KEY, model=ScoreTotal) -> dict[tuple, dict]:
     """Straight from the responses, every team (and none) together, per `key`."""
     rows = (SurveyResponse.objects.order_by().annotate(day=TruncDate("answered_at")).values(*key).annotate(
         responses=Count("*"), nps_n=Count("nps"), promoters=Count("pk", filter=Q(nps__gte=9)),
@@ -49,7 +51,7 @@ def direct(key: tuple[str, ...] = KEY) -> dict[tuple, dict]:
         csat_n=Count("csat"), ces_n=Count("ces"), ces_ease_n=Count(ces_ease01()), ces_ease_sum=Sum(ces_ease01()),
         index_n=Count(score_index()), index_sum=Sum(score_index()), low=Count("pk", filter=low_score_q()),
         low_covered=Count("pk", filter=low_score_q() & covered_q()), covered=Count("pk", filter=covered_q())))
-    counted = COUNTED[ScoreTotal if key == KEY else LocationTotal]
+    counted = COUNTED[model]
     return {tuple(r[k] for k in key): {**{c: r[c] for c in counted}, "ces_ease_sum": round(r["ces_ease_sum"] or 0, 6),
                                        "index_sum": round(r["index_sum"] or 0, 6)} for r in rows}
 
@@ -84,7 +86,7 @@ def answered(personas):
 def test_the_totals_are_every_teams_responses_summed(answered, level):
     model, _spec, key = LEVELS[level]
     assert model.objects.filter(fresh=True).exists()  # written by the triggers
-    assert totals(model, key) == direct(key)
+    assert totals(model, key) == direct(key, model)
     assert sum(t["responses"] for t in totals(model, key).values()) == 30
 
 
@@ -103,7 +105,7 @@ def test_they_stay_exact_through_every_write(personas, answered, level):
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[10:14]]).delete()
     customer_erase(customer_id=answered[20].customer_id)
     customer_merge(merged_id=answered[21].customer_id, target_id=answered[22].customer_id, by=personas.adam)
-    assert totals(model, key) == direct(key)
+    assert totals(model, key) == direct(key, model)
     assert {k[-1] for k in totals(LocationTotal, LOCATION_KEY)} == {"Leeds", "York", "Hull", ""}
 
 
@@ -116,11 +118,14 @@ def test_a_customers_segments_move_their_counts(personas, answered, django_captu
     Customer.objects.filter(pk__in=[r.customer_id for r in answered[:5]]).update(tier="Gold")
     assert {r for r in SurveyResponse.objects.values_list("segment_bits", flat=True)} == {0, 1}
     assert totals() == direct()
+    assert totals(SegmentRollup, SEGMENT_KEY) == direct(SEGMENT_KEY, SegmentRollup)
+    assert {k[-1] for k in totals(SegmentRollup, SEGMENT_KEY)} == {0, 1}
     Customer.objects.filter(pk=answered[0].customer_id).update(tier="silver")
     assert totals() == direct()
+    assert totals(SegmentRollup, SEGMENT_KEY) == direct(SEGMENT_KEY, SegmentRollup)
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", ["scores", "locations"])  # the every-team levels (the segment rollup has teams)
 def test_a_team_move_writes_no_delta(personas, answered, level):
     model = LEVELS[level][0]
     before = model.objects.count()
@@ -132,7 +137,7 @@ def test_a_team_move_writes_no_delta(personas, answered, level):
 def test_folding_and_rebuilding_keep_the_figures(answered, level):
     model, spec, key = LEVELS[level]
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[:3]]).delete()
-    expected = direct(key)
+    expected = direct(key, model)
     assert spec.compact() == 33  # a delta per response written, one per response deleted
     assert not model.objects.filter(fresh=True).exists()
     keys = model.objects.values(*key)
@@ -145,6 +150,7 @@ def test_folding_and_rebuilding_keep_the_figures(answered, level):
     assert spec.rebuild() == written  # idempotent
     out = StringIO()
     call_command("rollups", "--rebuild", stdout=out)
-    assert f"Rebuilt the every-team {'score' if level == 'scores' else 'location'} rollup" in out.getvalue()
+    name = {"scores": "every-team score", "locations": "every-team location", "segments": "segment"}[level]
+    assert f"Rebuilt the {name} rollup" in out.getvalue()
     assert totals(model, key) == expected
 

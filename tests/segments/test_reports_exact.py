@@ -316,6 +316,10 @@ def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
 
     filters = _filters(world, whose)
     expected = _expected(filters)
+    # From a local midnight (what the rollups can answer; an admin's period starts at one already).
+    whole_days = replace(filters, start=timezone.localtime(filters.start).replace(hour=0, minute=0, second=0,
+                                                                                  microsecond=0))
+    expected_whole_days = _expected(whole_days)
     for segment in Segment.objects.select_related("bit"):
         narrowed, want = replace(filters, segment=segment), expected[segment.name]
         names = cause_names(want["causes"])
@@ -332,6 +336,19 @@ def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
                 scores_by(narrowed, "touchpoint")
             assert "reporting_scoretotal" in queries.captured_queries[-1]["sql"]
         assert sum(r["cases"] for r in kpis(narrowed, "team").rows) == want["cases"]
+        # By team, and a viewer's teams' by week, over whole days: from the segment rollup (per team
+        # and bits) when the bit is built.
+        whole, want_whole = replace(whole_days, segment=segment), expected_whole_days[segment.name]
+        with CaptureQueriesContext(connection) as queries:
+            by_team = kpis(whole, "team").rows
+            assert sum(r["cases"] for r in by_team) == want_whole["cases"]
+            assert sum(r["low_scores"] for r in by_team) == want_whole["low_scores"]
+            assert sum(r["nps_n"] for r in scores_by(whole, "team").rows) == want_whole["nps_n"]
+            weeks = kpis(whole, "week").rows
+            assert sum(r["low_scores"] for r in weeks) == want_whole["low_scores"]
+        rollup_read = [q["sql"] for q in queries.captured_queries if "reporting_segmentrollup" in q["sql"]]
+        assert len(rollup_read) == (3 if bit_of(segment) is not None and (whose != "every") else
+                                    2 if bit_of(segment) is not None else 0)  # every team's by week: the score totals
         # The KPIs' low scores by touchpoint: every team's from the score totals too when the bit is built.
         with CaptureQueriesContext(connection) as queries:
             by_touchpoint = kpis(narrowed, "touchpoint").rows
