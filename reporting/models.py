@@ -149,9 +149,10 @@ class LocationTotal(ScoreCounts):
 
 
 class SegmentRollup(ScoreCounts):
-    """The score counts (and the KPI page's low scores and their coverage) per local day, team and
-    segment bits: what a report narrowed to a segment with a built bit sums, by team, week or month
-    (a manager's KPIs and scores of their teams, an admin's by team), where the score rollup has no
+    """The score counts (and the KPI page's low scores and their coverage, the Themes page's comments
+    and sentiment) per local day, team and segment bits: what a report narrowed to a segment with a
+    built bit sums, by team, week or month (a manager's KPIs, scores and themes' "All responses" of
+    their teams, an admin's by team), where the score rollup has no
     bits in its key and the every-team totals no team. Some 53,000 rows for 90 days at 10M (50
     teams, 12 bit patterns a day) where the segment's answers are hundreds of thousands. Written
     only by the database triggers of reporting.score_totals (SEGMENTS), folded by its compact():
@@ -162,6 +163,10 @@ class SegmentRollup(ScoreCounts):
     segment_bits = models.BigIntegerField(default=0)
     low = models.BigIntegerField(default=0)
     low_covered = models.BigIntegerField(default=0)
+    # The Themes page's share of comments and its "All responses" sentiment, as the score rollup's.
+    commented = models.BigIntegerField(default=0)
+    sentiment_n = models.BigIntegerField(default=0)
+    sentiment_sum = models.FloatField(default=0.0)
 
     class Meta:
         indexes = [
@@ -169,7 +174,7 @@ class SegmentRollup(ScoreCounts):
             models.Index(fields=["day", "team_id"], name="reporting_segmentrollup_day",
                          include=["segment_bits", "responses", "nps_n", "promoters", "passives", "detractors", "csat_n",
                                   "csat_top2", "ces_n", "ces_ease_n", "ces_ease_sum", "ces_high_effort", "index_n",
-                                  "index_sum", "low", "low_covered"]),
+                                  "index_sum", "low", "low_covered", "commented", "sentiment_n", "sentiment_sum"]),
             models.Index(fields=["day"], name="reporting_segmentrollup_fresh", condition=models.Q(fresh=True)),
         ]
 

@@ -51,10 +51,12 @@ class Totals:
     def _read(self, key: tuple[str, ...], counts: tuple[str, ...]) -> tuple[str, ...]:
         """What the totals read of a response: the score rollup's columns but the team and the keys
         they do not have (the location totals' source), their own keys (the segment bits, the
-        location, the segment rollup's team) and the case flags when counted. An update that
+        location, the segment rollup's team) and the case flags, the comment and the sentiment when
+        counted. An update that
         changes none of them (a comment; a team move, on an every-team level) writes no delta."""
         return (*(c for c in READ_COLUMNS if c != "team_id" and (c not in BASE_KEY or c in key)), *self._own(key),
-                *(("case_alert", "case_linked") if "low" in counts else ()))
+                *(("case_alert", "case_linked") if "low" in counts else ()),
+                *(("comment", "sentiment") if "commented" in counts else ()))
 
     def changed_condition(self, a: str, b: str, key=None, counts=None) -> str:
         return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}"
@@ -141,4 +143,5 @@ LOCATIONS = Totals("reporting_locationtotal", ("day", "survey_id", "touchpoint",
 
 # The segment rollup (reporting.SegmentRollup): per team and segment bits, neither survey, source nor
 # touchpoint (53,400 rows for 90 days at 10M; with the touchpoint too, some ten times more).
-SEGMENTS = Totals("reporting_segmentrollup", ("day", "team_id", "segment_bits"))
+SEGMENTS = Totals("reporting_segmentrollup", ("day", "team_id", "segment_bits"),
+                  (*TOTALS, "commented", "sentiment_n", "sentiment_sum"))  # and the Themes page's "All responses"

@@ -1,6 +1,6 @@
 """The segment rollup (reporting.SegmentRollup, kept by reporting.score_totals' triggers like the
 score and location totals): a report narrowed to a segment with a built bit, by team, week or
-month (a manager's KPIs and scores, an admin's by team), sums it instead of reading the segment's
+month (a manager's KPIs, scores and Themes' "All responses", an admin's by team), sums it instead of reading the segment's
 answers of the period (0.35 s of the admin's KPI page narrowed to a segment at 10,000,000
 responses: docs/benchmarks_reports.md). Created and filled from the responses (one grouped pass,
 writes to responses waiting meanwhile)."""
@@ -52,9 +52,12 @@ class Migration(migrations.Migration):
                 ('segment_bits', models.BigIntegerField(default=0)),
                 ('low', models.BigIntegerField(default=0)),
                 ('low_covered', models.BigIntegerField(default=0)),
+                ('commented', models.BigIntegerField(default=0)),
+                ('sentiment_n', models.BigIntegerField(default=0)),
+                ('sentiment_sum', models.FloatField(default=0.0)),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'team_id'], include=('segment_bits', 'responses', 'nps_n', 'promoters', 'passives', 'detractors', 'csat_n', 'csat_top2', 'ces_n', 'ces_ease_n', 'ces_ease_sum', 'ces_high_effort', 'index_n', 'index_sum', 'low', 'low_covered'), name='reporting_segmentrollup_day'), models.Index(condition=models.Q(('fresh', True)), fields=['day'], name='reporting_segmentrollup_fresh')],
+                'indexes': [models.Index(fields=['day', 'team_id'], include=('segment_bits', 'responses', 'nps_n', 'promoters', 'passives', 'detractors', 'csat_n', 'csat_top2', 'ces_n', 'ces_ease_n', 'ces_ease_sum', 'ces_high_effort', 'index_n', 'index_sum', 'low', 'low_covered', 'commented', 'sentiment_n', 'sentiment_sum'), name='reporting_segmentrollup_day'), models.Index(condition=models.Q(('fresh', True)), fields=['day'], name='reporting_segmentrollup_fresh')],
             },
         ),
         migrations.RunPython(fill, drop_triggers, elidable=False),

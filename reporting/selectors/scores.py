@@ -53,16 +53,12 @@ def score_rollup(filters: ReportFilters, by: str | None = None):
     - otherwise the per-team score rollup (surveys.ScoreRollup, not keyed by location)."""
     every_team = filters.team_ids is None
     if filters.segment is not None:
+        if not every_team or by == "team":
+            return segment_rollup(filters, by)
         bit = bit_of(filters.segment)
         if bit is None or filters.location or by == "location":
             return None
-        plain = replace(filters, segment=None)
-        if every_team and by != "team":
-            totals = rollup_rows(plain, ScoreTotal.objects)
-        elif by in SEGMENT_ROLLUP_BY and not filters.survey_id and not filters.touchpoint:
-            totals = rollup_rows(plain, SegmentRollup.objects)
-        else:
-            return None
+        totals = rollup_rows(replace(filters, segment=None), ScoreTotal.objects)
         return totals.filter(has_bits(bit)) if totals is not None else None
     if filters.location or by == "location":
         if not every_team or by == "team":
@@ -70,6 +66,19 @@ def score_rollup(filters: ReportFilters, by: str | None = None):
         totals = rollup_rows(replace(filters, location=""), LocationTotal.objects)
         return totals.filter(location=filters.location) if totals is not None and filters.location else totals
     return rollup_rows(filters, ScoreRollup.objects)
+
+
+def segment_rollup(filters: ReportFilters, by: str | None = None):
+    """The segment rollup's rows (reporting.SegmentRollup: per day, team and segment bits) of the bit
+    patterns holding the filters' segment, for the filters' teams and period, or None when it does
+    not answer them: a segment without a built bit, a filter on a survey, touchpoint, location or
+    tier, a grouping by other than team, week or month (SEGMENT_ROLLUP_BY), or partial days."""
+    bit = bit_of(filters.segment)
+    if (bit is None or filters.location or filters.survey_id or filters.touchpoint
+            or by not in SEGMENT_ROLLUP_BY):
+        return None
+    rows = rollup_rows(replace(filters, segment=None), SegmentRollup.objects)
+    return rows.filter(has_bits(bit)) if rows is not None else None
 
 
 def _rollup_sums(qs) -> list[dict]:

@@ -8,8 +8,8 @@ summed by week, theme and touchpoint, serves the page's four tables. A filter on
 does not key (location, customer tier or segment) computes the same sums from the tags joined to
 their responses, in one query for the four tables too.
 The share of comments and the "All responses" row of the scores table read the daily score rollup
-(surveys.ScoreRollup: its comment and sentiment counts) under the same condition; the open cases
-per theme read the cases."""
+(surveys.ScoreRollup: its comment and sentiment counts) under the same condition, or narrowed to a
+segment the segment rollup (reporting.SegmentRollup); the open cases per theme read the cases."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from reporting.selectors.common import (
     rollup_rows,
     statement_memory,
 )
+from reporting.selectors.scores import segment_rollup
 from reporting.selectors.scoring import SCORE_COLUMNS, ces_ease01, half_up, score_aggregates, score_figures
 from reporting.theme_rollup import COUNTS
 from reporting.tables import Column, Table, pct
@@ -125,8 +126,10 @@ EVERY_SUMS = ("responses", "commented", "sentiment_n", "sentiment_sum", "nps_n",
 def _every_response(filters: ReportFilters) -> dict:
     """Every response in scope: how many, with a comment (the share's denominator), and their
     scores and average sentiment (the "All responses" row). From the daily score rollup
-    (surveys.ScoreRollup) when it answers the filters, else from the responses; kept like _theme_cells."""
-    rollup = rollup_rows(filters, ScoreRollup.objects)
+    (surveys.ScoreRollup) when it answers the filters, narrowed to a segment from the segment
+    rollup (reporting.SegmentRollup, scores.segment_rollup), else from the responses; kept like
+    _theme_cells."""
+    rollup = rollup_rows(filters, ScoreRollup.objects) if filters.segment is None else segment_rollup(filters)
     if rollup is None:
         return filters.responses().order_by().aggregate(
             responses=Count("*"), commented=Count("pk", filter=~Q(comment="")), sentiment=Avg("sentiment"),

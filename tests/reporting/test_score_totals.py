@@ -40,7 +40,9 @@ LEVELS = {"scores": (ScoreTotal, score_totals.SCORES, KEY),
 INTEGERS = ("responses", "nps_n", "promoters", "passives", "detractors", "csat_n", "ces_n", "ces_ease_n", "index_n",
             "low", "low_covered")
 # The score totals count every answer a case covers too (reporting 0020: the segment comparison's case rate).
-COUNTED = {ScoreTotal: (*INTEGERS, "covered"), LocationTotal: INTEGERS, SegmentRollup: INTEGERS}
+# The segment rollup the comments and sentiments too (the Themes page's "All responses" row).
+COUNTED = {ScoreTotal: (*INTEGERS, "covered"), LocationTotal: INTEGERS,
+           SegmentRollup: (*INTEGERS, "commented", "sentiment_n")}
 
 
 def direct(key: tuple[str, ...] = KEY, model=ScoreTotal) -> dict[tuple, dict]:
@@ -50,7 +52,8 @@ def direct(key: tuple[str, ...] = KEY, model=ScoreTotal) -> dict[tuple, dict]:
         passives=Count("pk", filter=Q(nps__in=[7, 8])), detractors=Count("pk", filter=Q(nps__lte=6)),
         csat_n=Count("csat"), ces_n=Count("ces"), ces_ease_n=Count(ces_ease01()), ces_ease_sum=Sum(ces_ease01()),
         index_n=Count(score_index()), index_sum=Sum(score_index()), low=Count("pk", filter=low_score_q()),
-        low_covered=Count("pk", filter=low_score_q() & covered_q()), covered=Count("pk", filter=covered_q())))
+        low_covered=Count("pk", filter=low_score_q() & covered_q()), covered=Count("pk", filter=covered_q()),
+        commented=Count("pk", filter=~Q(comment="")), sentiment_n=Count("sentiment")))
     counted = COUNTED[model]
     return {tuple(r[k] for k in key): {**{c: r[c] for c in counted}, "ces_ease_sum": round(r["ces_ease_sum"] or 0, 6),
                                        "index_sum": round(r["index_sum"] or 0, 6)} for r in rows}
@@ -101,6 +104,7 @@ def test_they_stay_exact_through_every_write(personas, answered, level):
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[4:6]]).update(location="York")  # another location
     covering = b.case(personas.north, created=START, resp=answered[6])  # a case opened from an answer, and attached
     b.attach(covering, answered[7])  # and one attached: both covered, neither low
+    SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[8:10]]).update(comment="Late.", sentiment=-0.5)
     assert SurveyResponse.objects.filter(case_linked=True).count() == 2
     SurveyResponse.objects.filter(pk__in=[r.pk for r in answered[10:14]]).delete()
     customer_erase(customer_id=answered[20].customer_id)

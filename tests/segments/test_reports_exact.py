@@ -358,6 +358,34 @@ def test_the_pages_filtered_to_a_segment_give_its_figures(world, whose):
         assert sum(r["answered_again"] for r in recovery_by_team(narrowed).rows) == want["answered_again"]
 
 
+@pytest.mark.parametrize("whose", ["north", "every"])
+def test_the_themes_all_responses_row_narrowed_to_a_segment(world, whose):
+    """The Themes page's "All responses" row (and its share of comments) narrowed to a segment:
+    from the segment rollup when the bit is built (whole days), the same as by hand."""
+    from dataclasses import replace
+
+    from reporting.selectors.themes import _every_response
+
+    ids = list(SurveyResponse.objects.order_by("pk").values_list("pk", flat=True))
+    SurveyResponse.objects.filter(pk__in=ids[::3]).update(comment="Slow delivery.", sentiment=-0.4)
+    SurveyResponse.objects.filter(pk__in=ids[1::4]).update(comment="Lovely staff.", sentiment=0.7)
+    filters = _filters(world, whose)
+    whole = replace(filters, start=timezone.localtime(filters.start).replace(hour=0, minute=0, second=0, microsecond=0))
+    members = dict(_groups())
+    for segment in Segment.objects.select_related("bit"):
+        mine = [r for r in SurveyResponse.objects.exclude(customer=None) if members[segment.name](r.customer_id)
+                and r.answered_at >= whole.start and (whole.team_ids is None or r.team_id in whole.team_ids)]
+        sentiments = [r.sentiment for r in mine if r.sentiment is not None]
+        assert mine and sentiments  # the data reach
+        with CaptureQueriesContext(connection) as queries:
+            every = _every_response(replace(whole, segment=segment))
+        assert (every["responses"], every["commented"], every["nps_n"]) == (
+            len(mine), sum(1 for r in mine if r.comment), sum(1 for r in mine if r.nps is not None))
+        assert every["sentiment"] == pytest.approx(sum(sentiments) / len(sentiments))
+        read = any("reporting_segmentrollup" in q["sql"] for q in queries.captured_queries)
+        assert read == (bit_of(segment) is not None)
+
+
 def test_the_reports_read_the_rows_once_whatever_the_segments(world, django_assert_num_queries):
     """One query for the segments, one per kind of row, one for the medians (PostgreSQL: the
     SQLite run reads the durations instead, also one): the count does not grow with segments."""
