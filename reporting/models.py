@@ -202,6 +202,27 @@ class CustomerLastAnswer(models.Model):
         return f"customer {self.customer_id} answered {self.answered_at}"
 
 
+class LastAnswerDay(models.Model):
+    """The customers whose latest answer (CustomerLastAnswer) is on a local day, per segment bits:
+    what an admin's segment comparison sums for a period of whole local days. Written only by the
+    database triggers of reporting.last_answers (DAYS: signed deltas), folded by its compact():
+    readers SUM. PostgreSQL only, like the latest answers."""
+
+    day = models.DateField()
+    segment_bits = models.BigIntegerField()
+    customers = models.BigIntegerField()
+    fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], include=["segment_bits", "customers"], name="reporting_lastanswerday_day"),
+            models.Index(fields=["day"], name="reporting_lastanswerday_fresh", condition=models.Q(fresh=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} bits {self.segment_bits}: {self.customers}"
+
+
 class ThemeRollup(models.Model):
     """Theme tags (surveys.ResponseTheme) per local day of the tag's answered_at, theme, and the
     team, survey and touchpoint of the tagged response, with that response's sentiment and score

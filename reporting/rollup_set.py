@@ -18,10 +18,11 @@ class Rollup(Protocol):
 def rollups() -> tuple[tuple[str, str, Rollup], ...]:
     """(key in the task's result, name in the command's output, module) for each rollup."""
     from reporting import rollups as closures
-    from reporting import score_totals, theme_rollup
+    from reporting import last_answers, score_totals, theme_rollup
     from surveys import rollups as scores
 
     return (("scores", "score", scores), ("closures", "closure", closures),
             ("score_totals", "every-team score", score_totals),
             ("location_totals", "every-team location", score_totals.LOCATIONS),
-            ("segment_rollup", "segment", score_totals.SEGMENTS), ("themes", "theme", theme_rollup))
+            ("segment_rollup", "segment", score_totals.SEGMENTS), ("themes", "theme", theme_rollup),
+            ("last_answer_days", "latest answers' day", last_answers.DAYS))

@@ -33,7 +33,7 @@ from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Que
 from django.utils.translation import gettext_lazy as _
 
 from reporting.filters import ReportFilters
-from reporting.models import CustomerLastAnswer, ScoreTotal
+from reporting.models import CustomerLastAnswer, LastAnswerDay, ScoreTotal
 from reporting.selectors.common import cause_link, cause_names, date_params, inbox_url, percentile, rollup_rows
 from reporting.selectors.kpis import (
     DURATIONS,
@@ -272,28 +272,28 @@ def _answers_from_totals(groups: list[Group]) -> list[dict] | None:
 def _customers_answered(groups: list[Group]) -> list[int] | None:
     """Per group, the customers with an answer in the period, of every team, from each customer's
     latest answer (reporting.last_answers, which says why this is exact): those whose latest answer
-    is in the period, plus those whose latest is at or after its end and who answered in it too
+    is in the period (their counts per local day and bits, reporting.LastAnswerDay), plus those whose latest is at or after its end and who answered in it too
     (probed, at most LATER_AT_MOST of them). None (the answers are counted instead) for a viewer of
-    some teams, filters other than the period, a segment without a built bit (SQLite has none), or
-    a period with more customers after its end than that."""
+    some teams, filters other than the period, bounds that are not local midnights, a segment
+    without a built bit (SQLite has none), or a period with more customers after its end than that."""
     base = groups[0].filters
     if (base.team_ids is not None or base.survey_id or base.touchpoint or base.location or base.tier
             or any(g.segment is not None and g.bit is None for g in groups)
             or connections[router.db_for_read(CustomerLastAnswer)].vendor != "postgresql"):
         return None
-    latest = CustomerLastAnswer.objects.order_by()
-    in_period = latest.filter(answered_at__gte=base.start) if base.start else latest
-    parts = []
+    days = rollup_rows(base, LastAnswerDay.objects)  # whole local days (as the score totals need)
+    if days is None:
+        return None
+    parts = [days.values("segment_bits").annotate(customers=Sum("customers"))]
     if base.end:
-        after = latest.filter(answered_at__gte=base.end)
+        after = CustomerLastAnswer.objects.order_by().filter(answered_at__gte=base.end)
         if after[:LATER_AT_MOST + 1].count() > LATER_AT_MOST:
             return None
-        in_period = in_period.filter(answered_at__lt=base.end)
         answered = base.dates(SurveyResponse.objects.filter(customer_id=OuterRef("customer_id")), "answered_at")
-        parts.append(after.filter(Exists(answered)))
+        parts.append(after.filter(Exists(answered)).values("segment_bits").annotate(customers=Count("pk")))
     found = [{"customers": 0} for _g in groups]
-    for rows in (in_period, *parts):
-        for row in rows.values("segment_bits").annotate(customers=Count("pk")):
+    for rows in parts:
+        for row in rows:
             _add(found, groups, row)
     return [sums["customers"] for sums in found]
 

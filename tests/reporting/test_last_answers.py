@@ -1,7 +1,8 @@
 """Each customer's latest answer (reporting.CustomerLastAnswer, kept by reporting.last_answers'
 triggers; PostgreSQL): after any write to the responses (new answers, late ones, redated, moved to
 another customer, deleted, erased, merged, truncated) and to the customers' segments, the table is
-what a direct computation over the responses gives; rebuilt from scratch, the same."""
+what a direct computation over the responses gives, and its counts per local day and segment bits
+(reporting.LastAnswerDay) what the table gives; folded and rebuilt from scratch, the same."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
+from django.utils import timezone
 
 from customers.services.merging import customer_merge
 from privacy.services import customer_erase
 from reporting import last_answers
-from reporting.models import CustomerLastAnswer
+from reporting.models import CustomerLastAnswer, LastAnswerDay
 from segments.models import Segment
 from segments.services import segment_save
 from surveys.models import Customer, SurveyResponse
@@ -37,6 +39,21 @@ def direct() -> dict[int, tuple[dt.datetime, int]]:
 
 def stored() -> dict[int, tuple[dt.datetime, int]]:
     return {row.customer_id: (row.answered_at, row.segment_bits) for row in CustomerLastAnswer.objects.all()}
+
+
+def days_direct() -> dict[tuple, int]:
+    """The latest answers counted per local day and segment bits, from the rows."""
+    counted: dict[tuple, int] = {}
+    for when, bits in CustomerLastAnswer.objects.values_list("answered_at", "segment_bits"):
+        key = (timezone.localtime(when).date(), bits)
+        counted[key] = counted.get(key, 0) + 1
+    return counted
+
+
+def days_stored() -> dict[tuple, int]:
+    """The day counts as a reader sums them (fresh deltas and folded rows)."""
+    rows = LastAnswerDay.objects.values("day", "segment_bits").annotate(n=Sum("customers"))
+    return {(r["day"], r["segment_bits"]): r["n"] for r in rows if r["n"]}
 
 
 def at(days: int, hours: int = 0) -> dt.datetime:
@@ -80,13 +97,16 @@ def test_it_stays_exact_through_every_write(personas, customers):
     assert dee.pk not in stored() and stored()[ann.pk][0] == at(12)
     customer_erase(customer_id=bob.pk)
     assert stored() == direct()
+    assert days_stored() == days_direct() and sum(days_direct().values()) == 2
     with transaction.atomic(), connection.cursor() as cursor:  # a bulk write in one statement, as an import does
         cursor.execute("UPDATE surveys_surveyresponse SET answered_at = answered_at + interval '1 day'")
     assert stored() == direct()
+    assert days_stored() == days_direct()
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's deferred checks first: no TRUNCATE waits on them
         cursor.execute("TRUNCATE surveys_surveyresponse CASCADE")
     assert stored() == direct() == {}
+    assert days_stored() == {}
 
 
 def test_the_rows_carry_their_customers_segment_bits(customers, django_capture_on_commit_callbacks):
@@ -95,9 +115,24 @@ def test_the_rows_carry_their_customers_segment_bits(customers, django_capture_o
         segment_save(Segment(name="Gold", conditions=[{"field": "tier", "operator": "equals", "value": "gold"}]))
     Customer.objects.filter(pk__in=[ann.pk, cy.pk]).update(tier="Gold")
     assert {pk: bits for pk, (_at, bits) in stored().items()} == {ann.pk: 1, bob.pk: 0, cy.pk: 1}
+    assert days_stored() == days_direct() == {(at(9).date(), 1): 1, (at(9).date(), 0): 1, (at(3).date(), 1): 1}
     Customer.objects.filter(pk=ann.pk).update(tier="silver")
     assert stored() == direct()
     assert stored()[ann.pk][1] == 0
+    assert days_stored() == days_direct() == {(at(9).date(), 0): 2, (at(3).date(), 1): 1}
+
+
+def test_folding_and_rebuilding_the_day_counts(customers):
+    expected = days_direct()
+    assert expected == {(at(9).date(), 0): 2, (at(3).date(), 0): 1}
+    # A delta per customer's first answer, two per answer that moved a customer's latest to a later
+    # day (one off the old day, one on the new): Ann 1 + 2 + 2, Bob 1 + 2 (+ 0 the same day), Cy 1.
+    assert last_answers.DAYS.compact() == 9
+    assert not LastAnswerDay.objects.filter(fresh=True).exists()
+    assert LastAnswerDay.objects.count() == 2 and days_stored() == expected
+    LastAnswerDay.objects.all().delete()
+    assert last_answers.DAYS.rebuild() == 2
+    assert days_stored() == expected
 
 
 def test_rebuilding_gives_the_same_rows(customers):
@@ -110,4 +145,6 @@ def test_rebuilding_gives_the_same_rows(customers):
     out = StringIO()
     call_command("rollups", "--rebuild", stdout=out)
     assert "Rebuilt the customers' latest answers: 3 rows" in out.getvalue()
+    assert "Rebuilt the latest answers' day rollup" in out.getvalue()
     assert stored() == expected
+    assert days_stored() == days_direct()

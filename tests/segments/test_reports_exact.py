@@ -262,11 +262,11 @@ def test_every_segment_figure_equals_a_direct_computation(world, whose, django_a
         assert _pick(scores.rows, "group", keys) == {label: {k: expected[label][k] for k in keys} for label in expected}
         assert len(expected) == len(SEGMENTS)
         # The comparison's answers too, and its customers from each customer's latest answer
-        # (reporting.last_answers): no answer of the period is read.
+        # (reporting.last_answers, counted per day): no answer of the period is read.
         with CaptureQueriesContext(connection) as queries:
             comparison = segment_comparison(filters)
         read = " ".join(q["sql"] for q in queries.captured_queries)
-        assert "reporting_customerlastanswer" in read and "reporting_scoretotal" in read and "DISTINCT" not in read
+        assert "reporting_lastanswerday" in read and "reporting_scoretotal" in read and "DISTINCT" not in read
         keys = ("customers", "responses", "nps_n", "nps", "csat_n", "csat_top2_pct", "ces_n", "ces_avg", "case_rate_pct")
         assert _pick(comparison.rows, "segment", keys) == {label: {k: expected[label][k] for k in keys}
                                                            for label in expected}
@@ -281,14 +281,18 @@ def test_every_segment_figure_equals_a_direct_computation(world, whose, django_a
 
 
 @pytest.mark.parametrize("later_at_most", [segment_reports.LATER_AT_MOST, 0])
-def test_every_teams_customers_of_a_past_period_count_those_who_answered_later_too(world, monkeypatch, later_at_most):
+@pytest.mark.parametrize("hours", [0, 7])
+def test_every_teams_customers_of_a_past_period_count_those_who_answered_later_too(world, monkeypatch, later_at_most,
+                                                                                   hours):
     """A period that ended 20 days ago: a customer who answered in it and again since counts (their
     latest answer is after the period: probed), one whose only answers are later does not. With
-    more such customers than LATER_AT_MOST the answers are counted instead: the same figures."""
+    more such customers than LATER_AT_MOST the answers are counted instead: the same figures. From
+    local midnights (the counts per day), and from 7 a.m. (the answers)."""
     Segment.objects.exclude(bit__isnull=False).delete()  # the segment on accounts (all, without bits)
     now = timezone.now()
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    start, end = midnight - dt.timedelta(days=60), midnight - dt.timedelta(days=20)
+    start = midnight - dt.timedelta(days=60, hours=-hours)
+    end = midnight - dt.timedelta(days=20, hours=-hours)
     answers = [r for r in SurveyResponse.objects.exclude(customer=None) if start <= r.answered_at < end]
     expected = {label: len({r.customer_id for r in answers if member(r.customer_id)}) for label, member in _groups()}
     assert expected["All customers"] > 0
@@ -301,7 +305,10 @@ def test_every_teams_customers_of_a_past_period_count_those_who_answered_later_t
         # Both kinds are there: customers whose latest answer is in the period, and after it.
         assert CustomerLastAnswer.objects.filter(answered_at__gte=start, answered_at__lt=end).exists()
         assert CustomerLastAnswer.objects.filter(answered_at__gte=end).exists()
-        assert probed == bool(later_at_most)
+        # From 7 a.m. neither the score totals nor the day counts answer: the answers are read.
+        assert probed == (bool(later_at_most) and not hours)
+        per_day = any("reporting_lastanswerday" in q["sql"] for q in queries.captured_queries)
+        assert per_day == (bool(later_at_most) and not hours)
     else:
         assert not probed  # SQLite: no latest answers, the answers are counted
 
