@@ -272,10 +272,11 @@ def _answers_from_totals(groups: list[Group]) -> list[dict] | None:
 def _customers_answered(groups: list[Group]) -> list[int] | None:
     """Per group, the customers with an answer in the period, of every team, from each customer's
     latest answer (reporting.last_answers, which says why this is exact): those whose latest answer
-    is in the period (their counts per local day and bits, reporting.LastAnswerDay), plus those whose latest is at or after its end and who answered in it too
-    (probed, at most LATER_AT_MOST of them). None (the answers are counted instead) for a viewer of
-    some teams, filters other than the period, bounds that are not local midnights, a segment
-    without a built bit (SQLite has none), or a period with more customers after its end than that."""
+    is in the period (their counts per local day and bits, reporting.LastAnswerDay), plus those
+    whose latest is at or after its end and who answered in it too (probed, at most LATER_AT_MOST
+    of them). None (the answers are counted instead) for a viewer of some teams, filters other than
+    the period, bounds that are not local midnights, a segment without a built bit (SQLite has
+    none), or a period with more customers after its end than that."""
     base = groups[0].filters
     if (base.team_ids is not None or base.survey_id or base.touchpoint or base.location or base.tier
             or any(g.segment is not None and g.bit is None for g in groups)
