@@ -5,6 +5,7 @@ bench.bench_reports' child process, against the data of bench.reports_data."""
 from __future__ import annotations
 
 import datetime
+import gc
 import statistics
 import time
 
@@ -115,6 +116,13 @@ def _time(client, url: str, requests: int = REQUESTS) -> dict:
 
     from django.db.utils import OperationalError
 
+    # Each row starts as a worker whose heap holds what it loaded: what the rows before left behind
+    # (the test Client connects its signal receivers again on every request, each leaving a
+    # weakref.finalize of 12 objects; DEBUG's query log) frozen too, so a full collection walking
+    # it does not land in this row's requests (one request of five at 0.6-0.75 s on two pages whose
+    # median is 7 and 129 ms, in runs of the whole bench; a gunicorn worker has neither).
+    gc.collect()
+    gc.freeze()
     first_started = time.perf_counter()
     try:
         response = client.get(url)
