@@ -7,9 +7,9 @@ Counted from the answers, the distinct customers of every team's 90 days are a C
 responses (docs/benchmarks_reports.md). A customer answered in the period [start, end) exactly when
 their latest answer is in it, or is later and they also answered in it; so the count is the
 customers whose latest answer is in the period (their counts per local day and bits, some thousand
-rows where the latest answers are some 1,000,000: 3 ms against 60 ms), plus, for the
-customers whose latest answer is at or after the end (none, for a period that ends today), whether
-they answered in the period too (a probe of the answers' index by customer each). A period that
+rows where the latest answers are some 1,000,000: 3 ms against 60 ms), plus, for the customers
+whose latest answer is at or after the end (none, for a period that ends today), whether they
+answered in the period too (a probe of the answers' index by customer each). A period that
 ends long ago has most customers after its end: the comparison counts the answers instead.
 
 Kept exactly on every write, from any path (webhooks, imports, merges, erasure, raw SQL), by
@@ -21,8 +21,9 @@ empties the table. The segment bits are kept by reporting.segment_bits like a re
 takes its customer's bits when written; a customer whose bits change has them rewritten).
 rebuild() recreates the triggers and every row (reporting 0020; `manage.py rollups --rebuild`,
 after a bulk load with the triggers off). Counted per local day and bits too (DAYS,
-reporting.LastAnswerDay, reporting 0022): a period of whole local days sums those counts. On SQLite (the embedded setup, which has no segment
-bits) the table stays empty and the comparison counts the answers."""
+reporting.LastAnswerDay, reporting 0022): a period of whole local days sums those counts. On
+SQLite (the embedded setup, which has no segment bits) the table stays empty and the comparison
+counts the answers."""
 
 from __future__ import annotations
 
@@ -44,8 +45,6 @@ DAYS_TABLE = "reporting_lastanswerday"
 DAY_KEY = ("day", "segment_bits")
 DAY_COUNTS = ("customers",)
 DAY_TRIGGERS = {op: f"{DAYS_TABLE}_{op.lower()}" for op in ("INSERT", "UPDATE", "DELETE", "TRUNCATE")}
-REFERENCING = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-               "DELETE": "OLD TABLE AS old_rows"}
 
 
 def _recompute(customers: str) -> str:
@@ -97,18 +96,11 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$"""
-    statements = [function]
-    for op, name in TRIGGERS.items():
-        referencing = f"REFERENCING {REFERENCING[op]} " if op in REFERENCING else ""
-        statements += [f"DROP TRIGGER IF EXISTS {name} ON {RESPONSES}",
-                       f"CREATE TRIGGER {name} AFTER {op} ON {RESPONSES} {referencing}"
-                       f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"]
-    return statements
+    return [function, *rollup_triggers.pg_statement_triggers(RESPONSES, FUNCTION, TRIGGERS)]
 
 
 def drop_trigger_sql() -> list[str]:
-    return [*(f"DROP TRIGGER IF EXISTS {name} ON {RESPONSES}" for name in TRIGGERS.values()),
-            f"DROP FUNCTION IF EXISTS {FUNCTION}()"]
+    return rollup_triggers.drop_sql({name: RESPONSES for name in TRIGGERS.values()}, (FUNCTION,))
 
 
 def rebuild(with_days: bool = True) -> int:
@@ -159,8 +151,8 @@ class _Days:
         ]
 
     def drop_trigger_sql(self) -> list[str]:
-        return [*(f"DROP TRIGGER IF EXISTS {name} ON {TABLE}" for name in DAY_TRIGGERS.values()),
-                f"DROP FUNCTION IF EXISTS {DAYS_TABLE}_apply()", f"DROP FUNCTION IF EXISTS {DAYS_TABLE}_clear()"]
+        return rollup_triggers.drop_sql({name: TABLE for name in DAY_TRIGGERS.values()},
+                                        (f"{DAYS_TABLE}_apply", f"{DAYS_TABLE}_clear"))
 
     def rebuild(self) -> int:
         """Recreate the triggers and the counts from the latest answers. Returns the rows written;

@@ -152,11 +152,10 @@ class SegmentRollup(ScoreCounts):
     """The score counts (and the KPI page's low scores and their coverage, the Themes page's comments
     and sentiment) per local day, team and segment bits: what a report narrowed to a segment with a
     built bit sums, by team, week or month (a manager's KPIs, scores and themes' "All responses" of
-    their teams, an admin's by team), where the score rollup has no
-    bits in its key and the every-team totals no team. Some 53,000 rows for 90 days at 10M (50
-    teams, 12 bit patterns a day) where the segment's answers are hundreds of thousands. Written
-    only by the database triggers of reporting.score_totals (SEGMENTS), folded by its compact():
-    readers SUM."""
+    their teams, an admin's by team), where the score rollup has no bits in its key and the
+    every-team totals no team. Some 53,000 rows for 90 days at 10M (50 teams, 12 bit patterns a
+    day) where the segment's answers are hundreds of thousands. Written only by the database
+    triggers of reporting.score_totals (SEGMENTS), folded by its compact(): readers SUM."""
 
     day = models.DateField()
     team_id = models.IntegerField(null=True)

@@ -3,7 +3,8 @@ otherwise than the rollup is, at three levels, each its own table; two summed ov
 
 - the score totals (reporting.ScoreTotal), per local day, survey, source, touchpoint and segment
   bits (the customers' segments: reporting.segment_bits; what an admin's scores and KPIs by
-  segment sum, and the segment comparison's answers: with every answer a case covers, reporting 0020);
+  segment sum, and the segment comparison's answers: with every answer a case covers too,
+  reporting 0020);
 - the location totals (reporting.LocationTotal), per local day, survey, touchpoint and location
   (what an admin's scores and KPIs by location, or narrowed to one, sum; reporting 0019);
 - and, per team rather than over every team, the segment rollup (reporting.SegmentRollup), per
@@ -13,9 +14,9 @@ otherwise than the rollup is, at three levels, each its own table; two summed ov
 Kept like the score rollup (surveys.rollups, which explains why database triggers and why signed
 deltas), by triggers of their own on the responses: a statement that inserts, updates or deletes
 responses adds, per key it touches, the counts of its rows as they are now minus as they were; an
-update that changes nothing a level reads (for the every-team levels, only the team) adds no row. Readers SUM a key's
-rows; compact() folds them; rebuild() recreates the triggers and the totals from the responses
-(`manage.py rollups --rebuild`, also after changing TIME_ZONE)."""
+update that changes nothing a level reads (on the every-team levels, a team move) adds no row.
+Readers SUM a key's rows; compact() folds them; rebuild() recreates the triggers and the totals
+from the responses (`manage.py rollups --rebuild`, also after changing TIME_ZONE)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ BASE_KEY = ("day", "survey_id", "source_id", "touchpoint")  # what the score rol
 @dataclass(frozen=True)
 class Totals:
     """One level of the totals: its table (also the prefix of its triggers and functions), its key
-    (with the team in it, a per-team level) and its counts. `key` and `counts` given to the methods: older shapes, for the
-    migrations that knew them."""
+    (with the team in it, a per-team level) and its counts. `key` and `counts` given to the
+    methods: older shapes, for the migrations that knew them."""
 
     table: str
     key: tuple[str, ...]
@@ -52,8 +53,8 @@ class Totals:
         """What the totals read of a response: the score rollup's columns but the team and the keys
         they do not have (the location totals' source), their own keys (the segment bits, the
         location, the segment rollup's team) and the case flags, the comment and the sentiment when
-        counted. An update that
-        changes none of them (a comment; a team move, on an every-team level) writes no delta."""
+        counted. An update that changes none of them (a team move, on an every-team level) writes
+        no delta."""
         return (*(c for c in READ_COLUMNS if c != "team_id" and (c not in BASE_KEY or c in key)), *self._own(key),
                 *(("case_alert", "case_linked") if "low" in counts else ()),
                 *(("comment", "sentiment") if "commented" in counts else ()))
