@@ -360,10 +360,10 @@ class AnswerBreach(models.Model):
 
 
 class BreachStale(models.Model):
-    """A customer whose AnswerBreach rows a write made out of date (an answer or a case of theirs
-    inserted, deleted, moved or redated): inserted by the triggers of reporting.contact_breaches in
-    the writer's transaction, removed once the rows are recomputed. Until then the Contact report
-    computes the customer from the source rows."""
+    """A customer whose AnswerBreach and ContactPeak rows a write made out of date (an answer, a
+    case or a recorded contact of theirs inserted, deleted, moved or redated): inserted by the
+    triggers of reporting.contact_breaches in the writer's transaction, removed once the rows are
+    recomputed. Until then the Contact report computes the customer from the source rows."""
 
     customer_id = models.BigIntegerField()
 
@@ -375,15 +375,41 @@ class BreachStale(models.Model):
 
 
 class BreachPolicy(models.Model):
-    """The contact policy the AnswerBreach rows were computed under (one row, id 1): its rules in
-    a key (reporting.contact_breaches.policy_key). While it differs from the current policy's, the
-    Contact report computes every answer from the source rows, until the rows are rebuilt."""
+    """The contact policy the AnswerBreach and ContactPeak rows were computed under (one row, id
+    1): its rules in a key (reporting.contact_breaches.policy_key). While it differs from the current
+    policy's, the Contact report computes everything from the source rows, until the rows are
+    rebuilt."""
 
     key = models.CharField(max_length=64)
     built_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return self.key
+
+
+class ContactPeak(models.Model):
+    """A moment a customer was asked for feedback (an answer, or an invitation or recovery check
+    recorded: contactpolicy.ContactEvent) at which they had more survey contacts than the policy's
+    limit in the policy's period up to it (`at` minus period_days to `at`, both included, every
+    contact counted raw), under the policy recorded in BreachPolicy. A customer asked too often in
+    a period ending at E had one at or before E within the period (the newest contact in it), so the
+    Contact report's over-contacted list checks only the customers with one in its period instead
+    of counting every contact of the period per customer. Kept with AnswerBreach
+    (reporting.contact_breaches: the same marks, fold and rebuild). No foreign keys: a read model."""
+
+    customer_id = models.BigIntegerField()
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The over-contacted list: the customers with a peak in its period, index-only.
+            models.Index(fields=["at"], name="reporting_contactpeak_at", include=["customer_id"]),
+            # reporting.contact_breaches: a customer's rows rewritten.
+            models.Index(fields=["customer_id"], name="reporting_contactpeak_cust"),
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} at {self.at}"
 
 
 class ClosedCaseFollowUp(models.Model):

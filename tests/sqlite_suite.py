@@ -18,8 +18,9 @@ What each part checks there, where SQLite's SQL differs from PostgreSQL's:
 - churn: features with window functions, the datetimes SQLite hands back as text, the row-by-row
   upsert of the scores;
 - Formbricks partial responses completed in place;
-- the Contact report's breaches: the range joins' date arithmetic (Django's SQLite function), the
-  times SQLite hands back as text;
+- the Contact report's breaches and over-contacted peaks: the range joins' date arithmetic
+  (Django's SQLite function; the peaks a join where PostgreSQL has a window with an interval frame),
+  the times SQLite hands back as text;
 - the inbox's tab counts: hand-written SQL with FILTER and the times as the backend stores them;
 - statements compiled once per process (core.compiled): the inbox's first page (with a saved
   view's filters too, and its count) and the case page's reads, the same rows as the ORM's; a statement whose moment SQLite adapts to text stays built;
@@ -85,6 +86,7 @@ SUITES = {
     "tests/churn": _all,
     "tests/reporting/test_theme_rollup.py": _all,
     "tests/contactpolicy/test_breaches_exact.py": _all,
+    "tests/contactpolicy/test_over_contacted_exact.py": _all,
     "tests/segments/test_reports_exact.py": _not_postgresql_only,
     "tests/improvement/test_plans.py": _equal_a_direct_query,
     "tests/reporting/test_kpis.py": _equal_a_direct_query,

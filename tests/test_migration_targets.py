@@ -31,6 +31,7 @@ REBUILDS = [
     ("reporting", "0013_coverage_triggers_skip_unchanged"),  # the coverage triggers, from today's trigger_sql
     # The score totals with the counts they had then (score_totals.TOTALS): reporting 0020 added one.
     ("reporting", "0016_score_totals_low_scores"),
+    ("reporting", "0023_contact_peaks"),  # the breaches again, with the peaks and their triggers
 ]
 
 

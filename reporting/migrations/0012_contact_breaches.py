@@ -9,7 +9,7 @@ from django.db import migrations, models
 def rebuild(apps, schema_editor):
     from reporting import contact_breaches
 
-    contact_breaches.rebuild()
+    contact_breaches.rebuild(with_peaks=False)
 
 
 def drop_triggers(apps, schema_editor):

@@ -17,13 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection, connections, router
+from django.db import connections, router
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contactpolicy.models import ContactEvent
 from contactpolicy.services import current_policy, survey_contacts_many
 from reporting import contact_breaches as stored_breaches
 from reporting.filters import ReportFilters
@@ -194,38 +193,49 @@ def over_contacted(filters: ReportFilters) -> Table:
     end = filters.end or filters.now
     period = dt.timedelta(days=policy.period_days)
     start = end - period
-    # Candidates: answers (visible teams) plus recorded contacts above the limit; then each is
-    # counted exactly as the decision counts (an answer to a reported invitation counts once).
-    scope = {"team_id__in": filters.team_ids} if filters.team_ids is not None else {}
-    # One statement: the period's answers (the teams' covering index) and recorded contacts (the
-    # index contactpolicy_event_at), both index-only, summed per customer; only the customers above
-    # the limit come back. Then the viewer's teams' customers among them: one with an answer in the
-    # period is one; the others are looked up, few as they are (every answer the teams ever had is
-    # not read).
-    answered = (SurveyResponse.objects.filter(answered_at__gt=start, answered_at__lte=end, **scope)
-                .exclude(customer_id=None).order_by().values("customer_id"))
-    contacted = ContactEvent.objects.filter(at__gt=start, at__lte=end).order_by().values("customer_id")
-    answers_sql, answers_params = answered.query.sql_with_params()
-    contacts_sql, contacts_params = contacted.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT both_.customer_id, SUM(both_.answer), COUNT(*) FROM (
-                    SELECT a.customer_id, 1 AS answer FROM ({answers_sql}) a
-                    UNION ALL SELECT e.customer_id, 0 AS answer FROM ({contacts_sql}) e
-                ) both_ GROUP BY both_.customer_id HAVING COUNT(*) > %s""",
-            [*answers_params, *contacts_params, policy.max_surveys])
-        totals = {pk: (answers, total) for pk, answers, total in cursor.fetchall()}
-    candidates = list(totals)
-    unseen = [pk for pk in candidates if not totals[pk][0]]
-    if filters.team_ids is not None and unseen:  # customers the viewer's teams have heard from
-        heard = set(SurveyResponse.objects.filter(customer_id__in=unseen, **scope).order_by()
-                    .values_list("customer_id", flat=True).distinct())
-        candidates = [pk for pk in candidates if totals[pk][0] or pk in heard]
-    candidates.sort(key=lambda pk: -totals[pk][1])
-    counted = survey_contacts_many(candidates, start=start, end=end, period=period)  # two queries for them all
-    found = [(pk, counted[pk]) for pk in candidates if len(counted.get(pk, ())) > policy.max_surveys][:MAX_LIST_ROWS]
+    counted = survey_contacts_many(_over_limit_candidates(filters, policy, start, end), start=start, end=end,
+                                   period=period)  # two queries for them all
+    found = sorted(((pk, times) for pk, times in counted.items() if len(times) > policy.max_surveys),
+                   key=lambda item: (-len(item[1]), item[0]))[:MAX_LIST_ROWS]
     names = {c.pk: c.name or c.email or f"#{c.pk}" for c in Customer.objects.filter(pk__in=[pk for pk, _t in found])}
-    for pk, times in sorted(found, key=lambda item: (-len(item[1]), item[0])):
+    for pk, times in found:
         table.add({"customer": names.get(pk, f"#{pk}"), "contacts": len(times), "allowed": policy.max_surveys,
                    "last_contact": timezone.localtime(times[-1]).date()}, {"customer": _customer_url(pk)})
     return table
+
+
+def _over_limit_candidates(filters: ReportFilters, policy, start: dt.datetime, end: dt.datetime) -> list[int]:
+    """Every customer with more survey contacts in (start, end] than the policy allows, and some
+    others (one statement after the check of which policy the stored rows are of); on a manager's
+    report only those one of their teams ever had an answer from. Contacts are counted raw here
+    (answers and recorded contacts, every team's): never fewer than the decision counts.
+
+    With the peaks stored under the current policy (reporting.ContactPeak), only the contacts of the
+    customers with a peak in the period and of those a write made stale are counted (read by
+    customer); else every contact of the period, summed per customer (0.46 s for an admin at
+    10,000,000 answers)."""
+    conn = connections[router.db_for_read(SurveyResponse)]
+    adapt = conn.ops.adapt_datetimefield_value
+    window = [adapt(start), adapt(end)]
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT key FROM {stored_breaches.POLICY} WHERE id = 1")
+        row = cursor.fetchone()
+    stored = row is not None and row[0] == stored_breaches.policy_key(policy)
+
+    customers, params = "IS NOT NULL", []
+    if stored:
+        customers = (f"IN (SELECT p.customer_id FROM {stored_breaches.PEAKS} p WHERE p.at > %s AND p.at <= %s "
+                     f"UNION SELECT s.customer_id FROM {stored_breaches.STALE} s)")
+        params = [*window, *window]  # the contacts' two halves read the customers each
+    sql = (f"SELECT c.customer_id FROM ({stored_breaches.contacts_sql(f'customer_id {customers}')}) c "
+           f"WHERE c.at > %s AND c.at <= %s GROUP BY c.customer_id HAVING COUNT(*) > %s")
+    params += [*window, policy.max_surveys]
+    if filters.team_ids is not None:  # customers the viewer's teams have heard from
+        teams = sorted(filters.team_ids)
+        heard = f"r.team_id IN ({', '.join(['%s'] * len(teams))})" if teams else "1 = 0"
+        sql = (f"SELECT x.customer_id FROM ({sql}) x WHERE EXISTS (SELECT 1 FROM {stored_breaches.RESPONSES} r "
+               f"WHERE r.customer_id = x.customer_id AND {heard})")
+        params += teams
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]

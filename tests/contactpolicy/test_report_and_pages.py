@@ -137,19 +137,25 @@ def _asked_four_times(personas, customers: int, now) -> None:
                                   external_id=f"n{c}-{i}")
 
 
+@pytest.mark.parametrize("stored", [False, True], ids=["source rows", "stored peaks"])
 @pytest.mark.parametrize("customers", [1, 50])
-def test_over_contacted_costs_the_same_queries_for_one_customer_or_fifty(personas, customers,
+def test_over_contacted_costs_the_same_queries_for_one_customer_or_fifty(personas, customers, stored,
                                                                           django_assert_num_queries):
+    from reporting import contact_breaches
     from reporting.filters import ReportFilters
     from reporting.selectors.contact import over_contacted
 
     now = timezone.now()
     _asked_four_times(personas, customers, now)
+    if stored:
+        contact_breaches.rebuild()
     filters = ReportFilters(team_ids=frozenset({personas.north.pk}), now=now)
     over_contacted(filters)  # the policy is read once and kept
-    # The customers whose answers and recorded contacts together are above the limit (one
-    # statement), then for every candidate at once: their contacts, their answers, their names.
-    with django_assert_num_queries(4):
+    # Which policy the stored peaks are of, the candidates (one statement: the customers with a
+    # peak in the period, or whose answers and recorded contacts together are above the limit,
+    # that the manager's teams heard from), then for every candidate at once: their contacts, their
+    # answers, their names.
+    with django_assert_num_queries(5):
         rows = over_contacted(filters).rows
     assert [(row["customer"], row["contacts"]) for row in rows] == [(f"Asked {c:02d}", 4) for c in range(customers)]
 
