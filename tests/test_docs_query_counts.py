@@ -227,6 +227,30 @@ def measure_segment_comparison(personas) -> dict[str, int]:
     return {"segments": measured[1]}
 
 
+def measure_over_contacted(personas) -> dict[str, int]:
+    """The over-contacted list for North's manager with one customer over the limit and with
+    eleven, read from the stored peaks (reporting.ContactPeak): the same count."""
+    from reporting import contact_breaches
+    from reporting.filters import ReportFilters
+    from reporting.selectors.contact import over_contacted
+    from tests.factories import CustomerFactory, SurveyResponseFactory
+
+    now = timezone.now()
+    filters = ReportFilters(team_ids=frozenset({personas.north.pk}), now=now)
+    measured = []
+    for customers in (range(1), range(1, 11)):
+        for c in customers:
+            customer = CustomerFactory(name=f"Asked {c:02d}")
+            for i, days in enumerate((20, 15, 9, 2)):
+                SurveyResponseFactory(customer=customer, team=personas.north, answered_at=now - dt.timedelta(days=days),
+                                      external_id=f"oc{c}-{i}")
+        contact_breaches.rebuild()
+        over_contacted(filters)  # the policy is read once and kept
+        measured.append(count_queries(lambda: over_contacted(filters)))
+    assert measured[0] == measured[1], f"the list's count is not fixed: {measured} for 1 and 11 customers"
+    return {"over_contacted": measured[1]}
+
+
 @dataclass(frozen=True)
 class Claim:
     page: str
@@ -257,6 +281,9 @@ CLAIMS = {
         "docs/reporting.md",
         r"The KPI page runs (?P<kpis>NUMBER) queries and the Recovery page (?P<recovery>NUMBER) for a manager",
         measure_kpis_and_recovery),
+    "over-contacted list": Claim(
+        "docs/reporting.md", r"the over-contacted list runs (?P<over_contacted>NUMBER) queries whatever the number of "
+                             r"customers", measure_over_contacted),
     "segment comparison page": Claim(
         "docs/reporting.md", r"The segment comparison page runs (?P<segments>NUMBER) queries for a manager whatever "
                              r"the number of segments", measure_segment_comparison),
