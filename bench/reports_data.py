@@ -301,7 +301,8 @@ def fill(n_responses: int) -> dict:
     fill_extras(n_responses, teams, users, manager, causes)
     from reporting import contact_breaches, theme_rollup
 
-    theme_rollup.rebuild()  # the theme tags were loaded with triggers off, as the responses
+    theme_rollup.ROLLUP.rebuild()  # the theme tags were loaded with triggers off, as the responses
+    theme_rollup.TOTALS.rebuild()
     contact_breaches.rebuild()  # the answers and cases too
     fill_extras_seconds = time.monotonic() - extras_started
     # The past months' rows sit in the partitioned tables' default partitions after the load (the

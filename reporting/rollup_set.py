@@ -8,7 +8,7 @@ from typing import Protocol
 
 
 class Rollup(Protocol):
-    """A rollup's module (or reporting.score_totals.Totals, one level of the every-team totals)."""
+    """A rollup's module, or one level of one (reporting.score_totals.Totals, reporting.theme_rollup.Level)."""
 
     def compact(self) -> int: ...
 
@@ -24,5 +24,6 @@ def rollups() -> tuple[tuple[str, str, Rollup], ...]:
     return (("scores", "score", scores), ("closures", "closure", closures),
             ("score_totals", "every-team score", score_totals),
             ("location_totals", "every-team location", score_totals.LOCATIONS),
-            ("segment_rollup", "segment", score_totals.SEGMENTS), ("themes", "theme", theme_rollup),
+            ("segment_rollup", "segment", score_totals.SEGMENTS), ("themes", "theme", theme_rollup.ROLLUP),
+            ("theme_totals", "every-team theme", theme_rollup.TOTALS),
             ("last_answer_days", "latest answers' day", last_answers.DAYS))

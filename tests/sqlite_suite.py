@@ -38,10 +38,11 @@ import pytest
 # These count PostgreSQL's statements (COPY, UPDATE ... FROM VALUES, unnest), take more rows
 # than asked for (FOR UPDATE SKIP LOCKED), race two workers on row locks, or read which monthly
 # partitions a plan touches: PostgreSQL only.
-# The segment reports read from the stored segment bits, and the score totals keyed by them
-# (reporting.segment_bits: PostgreSQL's triggers; the world fixture's "bits" parameter) likewise.
+# The segment reports read from the stored segment bits, and the score and theme totals keyed by
+# them (reporting.segment_bits: PostgreSQL's triggers; the world fixture's "bits" parameter) likewise.
 POSTGRESQL_ONLY = ("costs_a_few_statements", "learns_about_known_customers", "tops_its_batch_up", "two_workers",
-                   "read_only_the_periods_months", "[bits", "customers_segments_move_their_counts")
+                   "read_only_the_periods_months", "[bits", "customers_segments_move_their_counts",
+                   "keyed_by_bits")
 
 
 def _all(name: str) -> bool:
@@ -84,7 +85,7 @@ SUITES = {
     "tests/outcomes/test_reports.py": _all,
     "tests/outcomes/test_followups.py": _all,
     "tests/churn": _all,
-    "tests/reporting/test_theme_rollup.py": _all,
+    "tests/reporting/test_theme_rollup.py": _not_postgresql_only,
     "tests/contactpolicy/test_breaches_exact.py": _all,
     "tests/contactpolicy/test_over_contacted_exact.py": _all,
     "tests/segments/test_reports_exact.py": _not_postgresql_only,

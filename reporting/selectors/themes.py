@@ -4,15 +4,18 @@ feel about it, the scores given with them and the open cases about each theme.
 The tag counts (volume, sentiment, weekly, by touchpoint, scores by theme) are read from the daily
 theme rollup (reporting.ThemeRollup, kept by database triggers: see reporting.theme_rollup) whenever
 the filters are ones it is keyed by (teams, survey, touchpoint, whole local days): one query,
-summed by week, theme and touchpoint, serves the page's four tables. A filter on what the rollup
-does not key (location, customer tier or segment) computes the same sums from the tags joined to
-their responses, in one query for the four tables too.
+summed by week, theme and touchpoint, serves the page's four tables. Every team's tags narrowed to
+a segment (and to a touchpoint, over whole local days) are read from the theme totals
+(reporting.ThemeTotal, keyed by the segment bits, not by team nor survey) the same way. A filter on
+what neither keys (location, customer tier, a segment for a viewer's teams) computes the same sums
+from the tags joined to their responses, in one query for the four tables too.
 The share of comments and the "All responses" row of the scores table read the daily score rollup
 (surveys.ScoreRollup: its comment and sentiment counts) under the same condition, or narrowed to a
 segment the segment rollup (reporting.SegmentRollup); the open cases per theme read the cases."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 from django.db import connections, router
@@ -22,7 +25,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseResponse
 from reporting.filters import ReportFilters
-from reporting.models import ThemeRollup
+from reporting.segment_bits import bit_of, has_bits
+from reporting.models import ThemeRollup, ThemeTotal
 from reporting.selectors.common import (
     CELLS_WORK_MEM,
     crosstab_by_touchpoint,
@@ -68,6 +72,20 @@ def _tag_cells(filters: ReportFilters) -> tuple[dict, ...]:
                   **{c: r[c] or 0 for c in COUNTS}} for r in found)
 
 
+def _theme_totals(filters: ReportFilters):
+    """The theme totals' rows (reporting.ThemeTotal: every team's, per day, theme, touchpoint and
+    segment bits) of the bit patterns holding the filters' segment, or None when they do not answer
+    the filters: not narrowed to a segment with a built bit (reporting.segment_bits), a viewer's
+    teams, a survey, location or tier, or partial days."""
+    if filters.segment is None or filters.team_ids is not None or filters.survey_id or filters.location or filters.tier:
+        return None
+    bit = bit_of(filters.segment)
+    if bit is None:
+        return None
+    rows = rollup_rows(replace(filters, segment=None), ThemeTotal.objects)
+    return rows.filter(has_bits(bit)) if rows is not None else None
+
+
 def rollup_cells(rows):
     """The theme rollup's `rows` summed by week, theme and touchpoint (sum_<count> for each of
     COUNTS), leaving out the cells whose tags were all removed."""
@@ -81,6 +99,8 @@ def _theme_cells(filters: ReportFilters) -> tuple[dict, ...]:
     filters need them (common.rollup_rows: _tag_cells). One query for the page's four tables: the last
     result is kept, keyed by the filters, whose `now` (the request's moment) makes each request's key its own."""
     rows = rollup_rows(filters, ThemeRollup.objects)
+    if rows is None:
+        rows = _theme_totals(filters)
     if rows is None:
         return _tag_cells(filters)
     cells = rollup_cells(rows)

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from reporting import selectors, theme_rollup
-from reporting.models import ThemeRollup
+from reporting.models import ThemeRollup, ThemeTotal
 from reporting.selectors import themes as theme_selectors
 from surveys.models import ResponseTheme, SurveyResponse, Theme
 from tests.factories import ResponseThemeFactory
@@ -79,7 +79,34 @@ def scores(team) -> dict[str, tuple]:
             for r in selectors.themes_scores(scope(team)).rows}
 
 
+def totals() -> dict[tuple, tuple]:
+    """The theme totals (reporting.ThemeTotal) summed per key, the keys whose tags are all gone left out."""
+    sums: dict[tuple, list] = {}
+    for row in ThemeTotal.objects.all():
+        key = tuple(getattr(row, k) for k in theme_rollup.TOTALS.key)
+        counts = [getattr(row, c) for c in theme_rollup.COUNTS]
+        sums[key] = [a + b for a, b in zip(sums[key], counts)] if key in sums else counts
+    return {key: tuple(round(v, 9) for v in counts) for key, counts in sums.items() if counts[0]}
+
+
+def totals_recomputed() -> dict[tuple, tuple]:
+    """The same, computed from the tags and their responses now (what rebuild() writes)."""
+    level = theme_rollup.TOTALS
+    with connection.cursor() as cursor:
+        cursor.execute(level._aggregate(level._signed(1, "surveys_responsetheme t JOIN surveys_surveyresponse r "
+                                                         "ON r.id = t.response_id")))
+        found = cursor.fetchall()
+    width = len(level.key)
+    day = theme_rollup.TOTALS.key.index("day")
+    rows = {}
+    for row in found:
+        key = tuple(dt.date.fromisoformat(v) if i == day and isinstance(v, str) else v for i, v in enumerate(row[:width]))
+        rows[key] = tuple(round(v, 9) for v in row[width:width + len(theme_rollup.COUNTS)])
+    return {key: counts for key, counts in rows.items() if counts[0]}
+
+
 def assert_same_as_direct(personas):
+    assert totals() == totals_recomputed()  # the every-team totals kept by their triggers too
     for team in (personas.north, personas.south):
         assert from_rollup(team) == direct(team)
         assert from_rollup(team, touchpoint="Store") == direct(team, touchpoint="Store")
@@ -161,6 +188,44 @@ def test_responses_rescored_moved_and_deleted(talk):  # noqa: F811
     assert_same_as_direct(talk)
 
 
+def test_the_theme_totals_ignore_team_moves(talk):  # noqa: F811
+    """The every-team totals are not keyed by team: a team move writes them nothing."""
+    r2 = SurveyResponse.objects.get(team=talk.north, nps=9)  # Delivery delays and Rude staff
+    before = ThemeTotal.objects.count()
+    SurveyResponse.objects.filter(pk=r2.pk).update(team=talk.south)
+    assert ThemeTotal.objects.count() == before
+    assert totals() == totals_recomputed()
+    assert theme_rollup.TOTALS.compact() > 0
+    assert theme_rollup.TOTALS.rebuild() == ThemeTotal.objects.count()
+    assert totals() == totals_recomputed()
+
+
+def test_the_theme_totals_keyed_by_bits_as_a_customers_segments_move_their_counts(
+        talk, django_capture_on_commit_callbacks):  # noqa: F811
+    """The bits are a key (PostgreSQL's segment bits): a customer who joins a segment moves the
+    counts of their answers' tags to the new bit pattern."""
+    from django.db import transaction
+
+    from segments.models import Segment
+    from segments.services import segment_save
+    from surveys.models import Customer
+    from tests.factories import CustomerFactory
+
+    r2 = SurveyResponse.objects.get(team=talk.north, nps=9)  # Delivery delays and Rude staff
+    customer = CustomerFactory(tier="silver")
+    SurveyResponse.objects.filter(pk=r2.pk).update(customer=customer)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        segment_save(Segment(name="Gold", conditions=[{"field": "tier", "operator": "equals", "value": "gold"}]))
+    assert {key[3] for key in totals()} == {0}
+    Customer.objects.filter(pk=customer.pk).update(tier="gold")
+    assert {key[3] for key in totals()} == {0, 1}
+    assert sum(counts[0] for key, counts in totals().items() if key[3] == 1) == 2  # its two tags
+    assert totals() == totals_recomputed()
+    Customer.objects.filter(pk=customer.pk).update(tier="silver")
+    assert {key[3] for key in totals()} == {0}
+    assert totals() == totals_recomputed()
+
+
 def test_a_tag_written_before_its_response_counts_once(talk):  # noqa: F811
     """The recording's unit of work may insert a staged response's tags before the response."""
     r5 = SurveyResponse.objects.get(team=talk.north, nps=10)
@@ -185,14 +250,14 @@ def test_a_retired_theme_keeps_its_counts_and_a_deleted_one_goes(talk):  # noqa:
 
 def test_folded_rebuilt_and_built_by_the_migration_alike(talk):  # noqa: F811
     expected = direct(talk.north)
-    assert theme_rollup.compact() > 0
+    assert theme_rollup.ROLLUP.compact() > 0
     assert not ThemeRollup.objects.filter(fresh=True).exists()
     assert from_rollup(talk.north) == expected
-    assert theme_rollup.rebuild() == ThemeRollup.objects.count()
+    assert theme_rollup.ROLLUP.rebuild() == ThemeRollup.objects.count()
     assert from_rollup(talk.north) == expected
     # The migration: the tags and responses already stored (written with no trigger), then the triggers.
     with connection.cursor() as cursor:
-        for statement in theme_rollup.drop_trigger_sql():
+        for statement in theme_rollup.ROLLUP.drop_trigger_sql():
             cursor.execute(statement)
     ThemeRollup.objects.all().delete()
     t.tagged(talk.north, at=TUE, nps=8, sentiment=0.3, themes=[talk.delivery])

@@ -393,6 +393,43 @@ def test_the_themes_all_responses_row_narrowed_to_a_segment(world, whose):
         assert read == (bit_of(segment) is not None)
 
 
+@pytest.mark.parametrize("whose", ["north", "every"])
+def test_the_themes_tags_narrowed_to_a_segment(world, whose):
+    """The Themes page's tag tables narrowed to a segment: an admin's (every team, whole days) from
+    the theme totals (reporting.ThemeTotal, keyed by the bits) when the bit is built, a manager's
+    from the tags joined to their responses: per theme, the tags and their NPS answers by hand."""
+    from dataclasses import replace
+
+    from reporting.selectors import themes_scores
+    from reporting.selectors.themes import _theme_cells
+    from surveys.models import ResponseTheme, Theme
+
+    themes = [Theme.objects.create(name=f"Theme {n}", slug=f"theme-{n}", keywords=[f"w{n}"]) for n in range(3)]
+    for i, r in enumerate(SurveyResponse.objects.order_by("pk")):
+        for theme in themes[:i % 3]:  # none, one or two themes each
+            ResponseTheme.objects.create(response=r, theme=theme, answered_at=r.answered_at, matches=[])
+    filters = _filters(world, whose)
+    whole = replace(filters, start=timezone.localtime(filters.start).replace(hour=0, minute=0, second=0, microsecond=0))
+    members = dict(_groups())
+    for segment in Segment.objects.select_related("bit"):
+        expected: dict[str, list[int]] = {}
+        for tag in ResponseTheme.objects.select_related("response", "theme"):
+            r = tag.response
+            if (r.customer_id is not None and members[segment.name](r.customer_id) and r.answered_at >= whole.start
+                    and (whole.team_ids is None or r.team_id in whole.team_ids)):
+                counts = expected.setdefault(tag.theme.name, [0, 0])
+                counts[0] += 1
+                counts[1] += r.nps is not None
+        assert expected  # the data reach
+        _theme_cells.cache_clear()
+        with CaptureQueriesContext(connection) as queries:
+            rows = themes_scores(replace(whole, segment=segment)).rows
+        assert {row["theme"]: [row["responses"], row["nps_n"]] for row in rows if row["theme"] != "All responses"} \
+            == expected
+        read = any("reporting_themetotal" in q["sql"] for q in queries.captured_queries)
+        assert read == (bit_of(segment) is not None and whose == "every")
+
+
 def test_the_reports_read_the_rows_once_whatever_the_segments(world, django_assert_num_queries):
     """One query for the segments, one per kind of row, one for the medians (PostgreSQL: the
     SQLite run reads the durations instead, also one): the count does not grow with segments."""
