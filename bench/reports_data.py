@@ -292,7 +292,8 @@ def fill(n_responses: int) -> dict:
     from surveys import rollups as scores
 
     scores.rebuild()
-    closures.rebuild()
+    closures.ROLLUP.rebuild()
+    closures.TOTALS.rebuild()
     score_totals.rebuild()
     score_totals.LOCATIONS.rebuild()
     last_answers.rebuild()  # each customer's latest answer, with the bits the load gave the customers

@@ -8,7 +8,7 @@ from typing import Protocol
 
 
 class Rollup(Protocol):
-    """A rollup's module, or one level of one (reporting.score_totals.Totals, reporting.theme_rollup.Level)."""
+    """A rollup's module, or one level of one (reporting.score_totals.Totals, reporting.theme_rollup.Level, reporting.rollups.Level)."""
 
     def compact(self) -> int: ...
 
@@ -21,7 +21,8 @@ def rollups() -> tuple[tuple[str, str, Rollup], ...]:
     from reporting import last_answers, score_totals, theme_rollup
     from surveys import rollups as scores
 
-    return (("scores", "score", scores), ("closures", "closure", closures),
+    return (("scores", "score", scores), ("closures", "closure", closures.ROLLUP),
+            ("closure_totals", "every-team closure", closures.TOTALS),
             ("score_totals", "every-team score", score_totals),
             ("location_totals", "every-team location", score_totals.LOCATIONS),
             ("segment_rollup", "segment", score_totals.SEGMENTS), ("themes", "theme", theme_rollup.ROLLUP),

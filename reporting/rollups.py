@@ -2,17 +2,24 @@
 cause, survey and touchpoint, with the score sums of the responses that opened them. Kept by
 database triggers, like the score rollup (surveys.rollups, which explains why triggers and why
 signed deltas); read by the root-causes page and the recovery page's "answered again" tables.
+And the closure totals (reporting.ClosureTotal, reporting 0025): the root-causes page's sums over
+every team per local day, root cause, touchpoint and the cases' segment bits (reporting.segment_bits),
+what an admin's root causes narrowed to a segment read. Each is a `Level` (table, key, counts),
+kept the same way.
 
 A case counts while it is closed (status closed, with a closure time). Two tables feed it:
 - cases_case: a statement that inserts, deletes or updates cases adds, per key, the counts of the
-  changed cases as they are now minus as they were (only when status, closure time, team, root
-  cause, opening response, customer, the score of the answer after the closure or whether a
-  prevention was written changed);
-- surveys_surveyresponse: a statement that changes the survey, touchpoint or scores of responses
-  that opened closed cases moves those cases' figures the same way.
+  changed cases as they are now minus as they were (only when a column the level reads changed:
+  status, closure time, root cause, opening response, whether a prevention was written; the team,
+  the segment bits, the survey when keyed; the customer and the score of the answer after the
+  closure when the recovery counts are counted);
+- surveys_surveyresponse: a statement that changes the touchpoint or scores (or the survey, when
+  keyed) of responses that opened closed cases moves those cases' figures the same way.
 A response that opened a case cannot be deleted (Case.response is PROTECT)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -26,10 +33,8 @@ from surveys.rollups import (
 )
 from surveys.vocabulary import DETRACTOR_AT_MOST
 
-TABLE = "reporting_closurerollup"
 CASES = "cases_case"
 RESPONSES = "surveys_surveyresponse"
-KEY = ("day", "team_id", "root_cause_id", "survey_id", "touchpoint")
 CLOSURE_COUNTS = (  # what the root-causes page sums
     "cases",
     "with_prevention",
@@ -53,10 +58,13 @@ RECOVERY_COUNTS = (
     "recovered",
 )
 COUNTS = (*CLOSURE_COUNTS, *RECOVERY_COUNTS)
-COLUMNS = (*KEY, *COUNTS)
-CASE_COLUMNS = ("status", "closed_at", "team_id", "root_cause_id", "response_id", "customer_id", "answered_again_nps")
+# What a level reads of a case and of its opening response (and the keys of theirs it may take):
+# an update that changes none of them writes nothing.
+CASE_COLUMNS = ("status", "closed_at", "root_cause_id", "response_id")
+CASE_KEYS = ("team_id", "segment_bits")
+RECOVERY_COLUMNS = ("customer_id", "answered_again_nps")
+RESPONSE_KEYS = ("survey_id",)
 RESPONSE_COLUMNS = (
-    "survey_id",
     "touchpoint",
     "nps",
     "csat",
@@ -87,6 +95,7 @@ def _values(c: str, r: str) -> dict[str, str]:
     return {
         "day": local_day_sql(f"{c}closed_at"),
         "team_id": f"{c}team_id",
+        "segment_bits": f"{c}segment_bits",
         "root_cause_id": f"{c}root_cause_id",
         "survey_id": f"{r}survey_id",
         "touchpoint": f"{r}touchpoint",
@@ -114,134 +123,128 @@ def _closed(c: str) -> str:
     return f"{c}status = 'closed' AND {c}closed_at IS NOT NULL"
 
 
-def _case_changed(n: str, o: str) -> str:
-    changed = [f"{n}{col} IS DISTINCT FROM {o}{col}" for col in CASE_COLUMNS]
-    return " OR ".join(
-        [*changed, f"({n}prevention <> '') IS DISTINCT FROM ({o}prevention <> '')"]
-    )
+def _changed(n: str, o: str, columns) -> str:
+    return " OR ".join(f"{n}{col} IS DISTINCT FROM {o}{col}" for col in columns)
 
 
-def _response_changed(n: str, o: str) -> str:
-    return " OR ".join(
-        f"{n}{col} IS DISTINCT FROM {o}{col}" for col in RESPONSE_COLUMNS
-    )
+@dataclass(frozen=True)
+class Level:
+    """One level of closed cases: its table (also the prefix of its triggers and functions), its
+    key, its counts and how rebuild() orders the rows on disk."""
 
+    table: str
+    key: tuple[str, ...]
+    counts: tuple[str, ...]
+    disk_order: str = "day"
 
-def _signed(sign: int, c: str, r: str, source: str, where: str) -> str:
-    values = _values(f"{c}.", f"{r}.")
-    return f"SELECT {sign} AS s, {', '.join(f'{v} AS {k}' for k, v in values.items())} FROM {source} WHERE {where}"
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.key, *self.counts)
 
+    @property
+    def case_columns(self) -> tuple[str, ...]:
+        return (*CASE_COLUMNS, *(c for c in CASE_KEYS if c in self.key),
+                *(RECOVERY_COLUMNS if "answered_again" in self.counts else ()))
 
-def _aggregate(signed_rows: str) -> str:
-    return aggregate_select(signed_rows, KEY, COUNTS)
+    @property
+    def response_columns(self) -> tuple[str, ...]:
+        return (*(c for c in RESPONSE_KEYS if c in self.key), *RESPONSE_COLUMNS)
 
+    @property
+    def case_triggers(self) -> dict[str, str]:
+        return {op: f"{self.table}_{op.lower()}" for op in ("INSERT", "UPDATE", "DELETE")}
 
-CASE_TRIGGERS = {op: f"reporting_closurerollup_{op.lower()}" for op in ("INSERT", "UPDATE", "DELETE")}
-RESPONSE_TRIGGER = "reporting_closurerollup_response"
+    @property
+    def response_trigger(self) -> str:
+        return f"{self.table}_response"
 
+    def _case_changed(self, n: str, o: str) -> str:
+        return f"{_changed(n, o, self.case_columns)} OR ({n}prevention <> '') IS DISTINCT FROM ({o}prevention <> '')"
 
-def trigger_sql() -> list[str]:
-    """The statements that (re)create the closure rollup's triggers for the current database and TIME_ZONE."""
-    insert = rollup_triggers.insert_into(TABLE, COLUMNS)
-    if connection.vendor == "postgresql":
-        join_n = f"JOIN {RESPONSES} r ON r.id = n.response_id"
-        join_o = f"JOIN {RESPONSES} r ON r.id = o.response_id"
-        pair = "new_rows n JOIN old_rows o ON o.id = n.id"
-        case_insert = _aggregate(
-            _signed(1, "n", "r", f"new_rows n {join_n}", _closed("n."))
-        )
-        case_delete = _aggregate(
-            _signed(-1, "o", "r", f"old_rows o {join_o}", _closed("o."))
-        )
-        case_update = _aggregate(
-            _signed(
-                1,
-                "n",
-                "r",
-                f"{pair} {join_n}",
-                f"({_case_changed('n.', 'o.')}) AND {_closed('n.')}",
-            )
-            + " UNION ALL "
-            + _signed(
-                -1,
-                "o",
-                "r",
-                f"{pair} {join_o}",
-                f"({_case_changed('n.', 'o.')}) AND {_closed('o.')}",
-            )
-        )
-        opened = f"{pair} JOIN {CASES} c ON c.response_id = n.id"
-        response_update = _aggregate(
-            _signed(
-                1,
-                "c",
-                "n",
-                opened,
-                f"({_response_changed('n.', 'o.')}) AND {_closed('c.')}",
-            )
-            + " UNION ALL "
-            + _signed(
-                -1,
-                "c",
-                "o",
-                opened,
-                f"({_response_changed('n.', 'o.')}) AND {_closed('c.')}",
-            )
-        )
+    def _signed(self, sign: int, c: str, r: str, source: str, where: str) -> str:
+        values = _values(f"{c}.", f"{r}.")
+        return (f"SELECT {sign} AS s, {', '.join(f'{values[k]} AS {k}' for k in self.columns)} "
+                f"FROM {source} WHERE {where}")
+
+    def _aggregate(self, signed_rows: str) -> str:
+        return aggregate_select(signed_rows, self.key, self.counts)
+
+    def trigger_sql(self) -> list[str]:
+        """The statements that (re)create the level's triggers for the current database and TIME_ZONE."""
+        insert = rollup_triggers.insert_into(self.table, self.columns)
+        name, signed, aggregate = self.table, self._signed, self._aggregate
+        case_changed, response_changed = self._case_changed("n.", "o."), _changed("n.", "o.", self.response_columns)
+        if connection.vendor == "postgresql":
+            join_n = f"JOIN {RESPONSES} r ON r.id = n.response_id"
+            join_o = f"JOIN {RESPONSES} r ON r.id = o.response_id"
+            pair = "new_rows n JOIN old_rows o ON o.id = n.id"
+            opened = f"{pair} JOIN {CASES} c ON c.response_id = n.id"
+            case_insert = aggregate(signed(1, "n", "r", f"new_rows n {join_n}", _closed("n.")))
+            case_delete = aggregate(signed(-1, "o", "r", f"old_rows o {join_o}", _closed("o.")))
+            case_update = aggregate(
+                signed(1, "n", "r", f"{pair} {join_n}", f"({case_changed}) AND {_closed('n.')}")
+                + " UNION ALL " + signed(-1, "o", "r", f"{pair} {join_o}", f"({case_changed}) AND {_closed('o.')}"))
+            response_update = aggregate(
+                signed(1, "c", "n", opened, f"({response_changed}) AND {_closed('c.')}")
+                + " UNION ALL " + signed(-1, "c", "o", opened, f"({response_changed}) AND {_closed('c.')}"))
+            return [
+                rollup_triggers.pg_apply_function(f"{name}_cases", insert, on_insert=case_insert,
+                                                  on_update=case_update, on_delete=case_delete),
+                rollup_triggers.pg_apply_function(f"{name}_responses", insert, on_update=response_update),
+                rollup_triggers.pg_clear_function(f"{name}_clear", self.table),
+                *rollup_triggers.pg_statement_triggers(CASES, f"{name}_clear", {"TRUNCATE": f"{name}_truncate"}),
+                *rollup_triggers.pg_statement_triggers(CASES, f"{name}_cases", self.case_triggers),
+                *rollup_triggers.pg_statement_triggers(RESPONSES, f"{name}_responses", {"UPDATE": self.response_trigger}),
+            ]
+
+        # SQLite: row triggers, one delta per case written (compact() folds them).
+        def row(sign: int, c: str, r: str, source: str, where: str) -> str:
+            values = _values(f"{c}.", f"{r}.")
+            selected = ", ".join(values[k] if k in self.key else f"{sign} * {values[k]}" for k in self.columns)
+            return f"{insert}SELECT {selected}, 1 FROM {source} WHERE {where};"
+
+        def of_case(sign: int, row_name: str) -> str:
+            return row(sign, row_name, "r", f"{RESPONSES} r", f"r.id = {row_name}.response_id AND {_closed(row_name + '.')}")
+
+        def of_response(sign: int, row_name: str) -> str:
+            return row(sign, "c", row_name, f"{CASES} c", f"c.response_id = {row_name}.id AND {_closed('c.')}")
+
+        triggers = self.case_triggers
         return [
-            rollup_triggers.pg_apply_function("reporting_closurerollup_cases", insert, on_insert=case_insert,
-                                              on_update=case_update, on_delete=case_delete),
-            rollup_triggers.pg_apply_function("reporting_closurerollup_responses", insert, on_update=response_update),
-            rollup_triggers.pg_clear_function("reporting_closurerollup_clear", TABLE),
-            *rollup_triggers.pg_statement_triggers(CASES, "reporting_closurerollup_clear",
-                                                   {"TRUNCATE": "reporting_closurerollup_truncate"}),
-            *rollup_triggers.pg_statement_triggers(CASES, "reporting_closurerollup_cases", CASE_TRIGGERS),
-            *rollup_triggers.pg_statement_triggers(RESPONSES, "reporting_closurerollup_responses",
-                                                   {"UPDATE": RESPONSE_TRIGGER}),
+            *rollup_triggers.sqlite_row_triggers(CASES, {
+                triggers["INSERT"]: ("INSERT", "", of_case(1, "NEW")),
+                triggers["DELETE"]: ("DELETE", "", of_case(-1, "OLD")),
+                triggers["UPDATE"]: ("UPDATE", self._case_changed("NEW.", "OLD."), of_case(-1, "OLD") + " " + of_case(1, "NEW")),
+            }),
+            *rollup_triggers.sqlite_row_triggers(RESPONSES, {
+                self.response_trigger: ("UPDATE", _changed("NEW.", "OLD.", self.response_columns),
+                                        of_response(-1, "OLD") + " " + of_response(1, "NEW")),
+            }),
         ]
 
-    # SQLite: row triggers, one delta per case written (compact() folds them).
-    def row(sign: int, c: str, r: str, source: str, where: str) -> str:
-        values = _values(f"{c}.", f"{r}.")
-        selected = ", ".join(values[k] if k in KEY else f"{sign} * {values[k]}" for k in COLUMNS)
-        return f"{insert}SELECT {selected}, 1 FROM {source} WHERE {where};"
+    def drop_trigger_sql(self) -> list[str]:
+        name = self.table
+        return rollup_triggers.drop_sql(
+            {**{trigger: CASES for trigger in self.case_triggers.values()}, self.response_trigger: RESPONSES,
+             f"{name}_truncate": CASES},
+            (f"{name}_cases", f"{name}_responses", f"{name}_clear"))
 
-    def of_case(sign: int, row_name: str) -> str:
-        return row(sign, row_name, "r", f"{RESPONSES} r", f"r.id = {row_name}.response_id AND {_closed(row_name + '.')}")
+    def rebuild(self) -> int:
+        """Recreate the triggers (with the current TIME_ZONE) and the whole level from the cases
+        (core.rollup_triggers.rebuild: writes to cases and responses wait meanwhile). Returns the
+        rows written."""
+        return rollup_triggers.rebuild(
+            self.table, self.columns, (CASES, RESPONSES), self.trigger_sql(),
+            self._aggregate(self._signed(1, "c", "r", f"{CASES} c JOIN {RESPONSES} r ON r.id = c.response_id",
+                                         _closed("c."))),
+            self.disk_order)
 
-    def of_response(sign: int, row_name: str) -> str:
-        return row(sign, "c", row_name, f"{CASES} c", f"c.response_id = {row_name}.id AND {_closed('c.')}")
-
-    return [
-        *rollup_triggers.sqlite_row_triggers(CASES, {
-            CASE_TRIGGERS["INSERT"]: ("INSERT", "", of_case(1, "NEW")),
-            CASE_TRIGGERS["DELETE"]: ("DELETE", "", of_case(-1, "OLD")),
-            CASE_TRIGGERS["UPDATE"]: ("UPDATE", _case_changed("NEW.", "OLD."), of_case(-1, "OLD") + " " + of_case(1, "NEW")),
-        }),
-        *rollup_triggers.sqlite_row_triggers(RESPONSES, {
-            RESPONSE_TRIGGER: ("UPDATE", _response_changed("NEW.", "OLD."),
-                               of_response(-1, "OLD") + " " + of_response(1, "NEW")),
-        }),
-    ]
+    def compact(self) -> int:
+        """Fold the level's fresh deltas (surveys.rollups.fold). Returns the deltas folded."""
+        return fold(self.table, self.key, self.counts)
 
 
-def drop_trigger_sql() -> list[str]:
-    return rollup_triggers.drop_sql(
-        {**{name: CASES for name in CASE_TRIGGERS.values()}, RESPONSE_TRIGGER: RESPONSES,
-         "reporting_closurerollup_truncate": CASES},
-        ("reporting_closurerollup_cases", "reporting_closurerollup_responses", "reporting_closurerollup_clear"))
-
-
-def rebuild() -> int:
-    """Recreate the triggers (with the current TIME_ZONE) and the whole rollup from the cases
-    (core.rollup_triggers.rebuild: writes to cases and responses wait meanwhile). Returns the rows
-    written."""
-    return rollup_triggers.rebuild(
-        TABLE, COLUMNS, (CASES, RESPONSES), trigger_sql(),
-        _aggregate(_signed(1, "c", "r", f"{CASES} c JOIN {RESPONSES} r ON r.id = c.response_id", _closed("c."))),
-        "team_id, day")  # a team's days side by side on disk
-
-
-def compact() -> int:
-    """Fold the closure rollup's fresh deltas (surveys.rollups.fold). Returns the deltas folded."""
-    return fold(TABLE, KEY, COUNTS)
+# The rollup, per team (a team's days side by side on disk), and the totals over every team.
+ROLLUP = Level("reporting_closurerollup", ("day", "team_id", "root_cause_id", "survey_id", "touchpoint"), COUNTS,
+               "team_id, day")
+TOTALS = Level("reporting_closuretotal", ("day", "root_cause_id", "touchpoint", "segment_bits"), CLOSURE_COUNTS)

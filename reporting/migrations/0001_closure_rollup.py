@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def create_triggers_and_backfill(apps, schema_editor):
     """Nothing now: the triggers and the rollup of the cases already closed are built by migration
-    0003 (reporting.rollups.rebuild, also `manage.py rollups --rebuild`), which writes the columns
+    0003 (reporting.rollups.ROLLUP.rebuild, also `manage.py rollups --rebuild`), which writes the columns
     of the current code; run here, before 0003 adds the recovery columns, it would write columns
     that do not exist yet. An installation that ran this migration before is rebuilt by 0003."""
 
@@ -14,7 +14,7 @@ def drop_triggers(apps, schema_editor):
     from reporting import rollups
 
     with schema_editor.connection.cursor() as cursor:
-        for statement in rollups.drop_trigger_sql():
+        for statement in rollups.ROLLUP.drop_trigger_sql():
             cursor.execute(statement)
 
 

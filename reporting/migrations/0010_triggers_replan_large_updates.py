@@ -22,7 +22,7 @@ def replace_functions(apps, schema_editor):
         # The totals' key and counts here (reporting 0015 adds a key, 0016 two counts).
         for statement in score_totals.trigger_sql(score_totals.KEY_0010, score_totals.COUNTS):
             cursor.execute(statement)
-        for module in (closures, theme_rollup.ROLLUP, coverage, followups):
+        for module in (closures.ROLLUP, theme_rollup.ROLLUP, coverage, followups):
             for statement in module.trigger_sql():
                 cursor.execute(statement)
 

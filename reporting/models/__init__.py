@@ -1,6 +1,6 @@
 """Reporting's read models: what the report pages read instead of scanning every case.
 
-    rollups  ClosureRollup, ScoreTotal, LocationTotal, SegmentRollup, CustomerLastAnswer,
+    rollups  ClosureRollup, ClosureTotal, ScoreTotal, LocationTotal, SegmentRollup, CustomerLastAnswer,
              LastAnswerDay, ThemeRollup, ThemeTotal: signed deltas per day and key, summed by
              readers and folded by the beat (and each customer's latest answer)
     stores   AnswerFollowUp, FollowUpStale, ClosedCaseFollowUp, AnswerBreach, BreachStale,
@@ -9,7 +9,9 @@
 """
 
 from reporting.models.rollups import (
+    ClosureCounts,
     ClosureRollup,
+    ClosureTotal,
     CustomerLastAnswer,
     LastAnswerDay,
     LocationTotal,
@@ -32,7 +34,7 @@ from reporting.models.stores import (
 )
 
 __all__ = [
-    "AnswerBreach", "AnswerFollowUp", "BreachPolicy", "BreachStale", "ClosedCaseFollowUp", "ClosureRollup",
+    "AnswerBreach", "AnswerFollowUp", "BreachPolicy", "BreachStale", "ClosedCaseFollowUp", "ClosureCounts", "ClosureRollup", "ClosureTotal",
     "ContactPeak", "CustomerLastAnswer", "FollowUpStale", "LastAnswerDay", "LocationTotal", "MomentsOfTruth",
     "ScoreTotal", "SegmentBit", "SegmentRollup", "ThemeCounts", "ThemeRollup", "ThemeTotal",
 ]

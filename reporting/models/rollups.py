@@ -8,22 +8,10 @@ from django.db import models
 from surveys.models import ScoreCounts
 
 
-class ClosureRollup(models.Model):
-    """Closed cases per local day of closure, team, root cause and the survey and touchpoint of
-    the response that opened them, with that response's score sums: what the root-causes page's
-    Pareto, weekly, heat-map and score panels read instead of every closed case.
+class ClosureCounts(models.Model):
+    """A closure level's root-cause counts (reporting.rollups.CLOSURE_COUNTS), its rows signed
+    deltas until folded."""
 
-    Written only by the database triggers of reporting.rollups (every change to a case's status,
-    closure time, team, root cause, opening response or prevention, and every change to the
-    scores of a response that opened a closed case, adds a signed delta row), folded by
-    `reporting.rollups.compact()`: a key may have several rows at any moment, so readers SUM.
-    The recovery page's "answered again" tables read it too (answered_again and the sums after it)."""
-
-    day = models.DateField()
-    team_id = models.IntegerField()
-    root_cause_id = models.IntegerField(null=True)
-    survey_id = models.IntegerField()
-    touchpoint = models.CharField(max_length=120)
     cases = models.BigIntegerField()
     with_prevention = models.BigIntegerField()
     nps_n = models.BigIntegerField()
@@ -34,6 +22,28 @@ class ClosureRollup(models.Model):
     ces_n = models.BigIntegerField()
     ces_ease_n = models.BigIntegerField()
     ces_ease_sum = models.FloatField()
+    fresh = models.BooleanField(default=True, help_text="A delta not yet folded by compact().")
+
+    class Meta:
+        abstract = True
+
+
+class ClosureRollup(ClosureCounts):
+    """Closed cases per local day of closure, team, root cause and the survey and touchpoint of
+    the response that opened them, with that response's score sums: what the root-causes page's
+    Pareto, weekly, heat-map and score panels read instead of every closed case.
+
+    Written only by the database triggers of reporting.rollups (every change to a case's status,
+    closure time, team, root cause, opening response or prevention, and every change to the
+    scores of a response that opened a closed case, adds a signed delta row), folded by
+    `reporting.rollups.ROLLUP.compact()`: a key may have several rows at any moment, so readers SUM.
+    The recovery page's "answered again" tables read it too (answered_again and the sums after it)."""
+
+    day = models.DateField()
+    team_id = models.IntegerField()
+    root_cause_id = models.IntegerField(null=True)
+    survey_id = models.IntegerField()
+    touchpoint = models.CharField(max_length=120)
     # Recovery: closed cases answered again after the closure (NPS), the opening and later scores
     # summed, detractors before and those no longer detractors after (reporting.rollups._values).
     answered_again = models.BigIntegerField(default=0)
@@ -41,9 +51,6 @@ class ClosureRollup(models.Model):
     after_sum = models.BigIntegerField(default=0)
     detractors_before = models.BigIntegerField(default=0)
     recovered = models.BigIntegerField(default=0)
-    fresh = models.BooleanField(
-        default=True, help_text="A delta not yet folded by compact()."
-    )
 
     class Meta:
         indexes = [
@@ -84,6 +91,34 @@ class ClosureRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} team {self.team_id} cause {self.root_cause_id} {self.touchpoint}: {self.cases}"
+
+
+class ClosureTotal(ClosureCounts):
+    """The closure rollup's root-cause counts summed over every team, per local day of closure,
+    root cause, the opening response's touchpoint and the case's segment bits
+    (reporting.segment_bits): what an admin's root-causes page narrowed to a segment reads (the bit
+    patterns holding the segment's bit) instead of joining the period's closed cases to their
+    responses. Written only by the triggers of reporting.rollups (TOTALS), folded by its compact():
+    readers SUM."""
+
+    day = models.DateField()
+    root_cause_id = models.IntegerField(null=True)
+    touchpoint = models.CharField(max_length=120)
+    segment_bits = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            # Every team over the period, narrowed to the bit patterns of a segment: covering.
+            models.Index(fields=["day"], name="reporting_closuretotal_day",
+                         include=["root_cause_id", "touchpoint", "segment_bits", "cases", "with_prevention", "nps_n",
+                                  "nps_sum", "csat_n", "csat_pct_n", "csat_pct_sum", "ces_n", "ces_ease_n",
+                                  "ces_ease_sum"]),
+            # compact(): the deltas not folded yet.
+            models.Index(fields=["day"], name="reporting_closuretotal_fresh", condition=models.Q(fresh=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} cause {self.root_cause_id} bits {self.segment_bits} {self.touchpoint}: {self.cases}"
 
 
 class ScoreTotal(ScoreCounts):

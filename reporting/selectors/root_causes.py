@@ -4,14 +4,17 @@ the scores behind each cause and the frontline's prevention suggestions.
 The Pareto, weekly, heat-map and score panels (and the prevention panel's cause frequencies) come
 from one query, by week, root cause and touchpoint, whose result the page's panels share: of the
 closure rollup (reporting.ClosureRollup, kept by database triggers: see reporting.rollups)
-whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole local days), else
-(location, customer tier or segment) of the closed cases themselves, with the rollup's columns
-computed the rollup's way (reporting.rollups._values)."""
+whenever the filters are ones it is keyed by (teams, survey, touchpoint, whole local days); of the
+closure totals (reporting.ClosureTotal, keyed by the segment bits, not by team nor survey) for
+every team's cases narrowed to a segment; else (location, customer tier, a segment on a viewer's
+teams) of the closed cases themselves, with the rollup's columns computed the rollup's way
+(reporting.rollups._values)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import replace
 from functools import lru_cache
 
 from django.db import router
@@ -22,8 +25,9 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, RootCause
 from reporting.filters import ReportFilters
-from reporting.models import ClosureRollup
+from reporting.models import ClosureRollup, ClosureTotal
 from reporting.rollups import CLOSURE_COUNTS as COUNTS  # the closure rollup's columns this page sums
+from reporting.segment_bits import bit_of, has_bits
 from reporting.selectors.common import (
     CELLS_WORK_MEM,
     CLOSED,
@@ -67,6 +71,20 @@ def _case_counts() -> dict:
     }
 
 
+def _closure_totals(filters: ReportFilters):
+    """The closure totals' rows (reporting.ClosureTotal: every team's, per day, root cause,
+    touchpoint and segment bits) of the bit patterns holding the filters' segment, or None when
+    they do not answer the filters: not narrowed to a segment with a built bit
+    (reporting.segment_bits), a viewer's teams, a survey, location or tier, or partial days."""
+    if filters.segment is None or filters.team_ids is not None or filters.survey_id or filters.location or filters.tier:
+        return None
+    bit = bit_of(filters.segment)
+    if bit is None:
+        return None
+    rows = rollup_rows(replace(filters, segment=None), ClosureTotal.objects)
+    return rows.filter(has_bits(bit)) if rows is not None else None
+
+
 @lru_cache(maxsize=1)
 def _closure_cells(filters: ReportFilters) -> tuple[dict, ...]:
     """The closed cases' COUNTS by week, root cause and touchpoint: the closure rollup's sums, or
@@ -74,6 +92,8 @@ def _closure_cells(filters: ReportFilters) -> tuple[dict, ...]:
     page's panels: the last result is kept, keyed by the filters, whose `now` (the request's
     moment) makes each request's key its own."""
     rows = rollup_rows(filters, ClosureRollup.objects)
+    if rows is None:
+        rows = _closure_totals(filters)
     if rows is not None:
         grouped = (rows.annotate(week=TruncWeek("day"), tp=F("touchpoint")).values("week", "root_cause_id", "tp")
                    .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS}).filter(sum_cases__gt=0))

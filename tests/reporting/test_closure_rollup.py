@@ -16,7 +16,7 @@ from cases.models import Case
 from customers.services.merging import customer_merge
 from reporting import rollups, selectors
 from reporting.filters import ReportFilters
-from reporting.models import ClosureRollup
+from reporting.models import ClosureRollup, ClosureTotal
 from reporting.selectors import recovery, root_causes
 from surveys.models import SurveyResponse
 from tests.reporting import builders as b
@@ -52,8 +52,31 @@ def direct(filters: ReportFilters, monkeypatch) -> dict:
         return panels(filters)
 
 
+def totals() -> dict[tuple, tuple]:
+    """The closure totals (reporting.ClosureTotal) summed per key, keys whose cases all went left out."""
+    sums: dict[tuple, list] = {}
+    for row in ClosureTotal.objects.all():
+        key = tuple(getattr(row, k) for k in rollups.TOTALS.key)
+        counts = [getattr(row, c) for c in rollups.TOTALS.counts]
+        sums[key] = [a + b for a, b in zip(sums[key], counts)] if key in sums else counts
+    return {key: tuple(round(v, 9) for v in counts) for key, counts in sums.items() if counts[0]}
+
+
+def totals_recomputed() -> dict[tuple, tuple]:
+    """The same, computed from the closed cases and their responses now (what rebuild() writes)."""
+    level = rollups.TOTALS
+    with connection.cursor() as cursor:
+        cursor.execute(level._aggregate(level._signed(1, "c", "r", "cases_case c JOIN surveys_surveyresponse r "
+                                                                   "ON r.id = c.response_id", "c.status = 'closed'")))
+        found = cursor.fetchall()
+    width = len(level.key)
+    return {tuple(row[:width]): tuple(round(v, 9) for v in row[width:width + len(level.counts)]) for row in found
+            if row[width]}
+
+
 def assert_same_as_direct(make_filters, monkeypatch) -> None:
     """`make_filters()` gives a new ReportFilters each time (a request's own, as the page's are)."""
+    assert totals() == totals_recomputed()  # the every-team totals kept by their triggers too
     served = panels(make_filters())
     assert served == direct(make_filters(), monkeypatch)
     assert served["root_cause_pareto"][0]  # something to compare
@@ -229,7 +252,7 @@ def test_compaction_and_rebuild_keep_the_figures(personas, closures, monkeypatch
         status=Case.Status.IN_PROGRESS, closed_at=None
     )
     fresh = ClosureRollup.objects.filter(fresh=True).count()
-    assert rollups.compact() == fresh
+    assert rollups.ROLLUP.compact() == fresh
     assert not ClosureRollup.objects.filter(fresh=True).exists()
     assert not ClosureRollup.objects.filter(cases=0).exists()
     keys = ClosureRollup.objects.values(
@@ -240,9 +263,47 @@ def test_compaction_and_rebuild_keep_the_figures(personas, closures, monkeypatch
     )  # one row per key: 48 cases, 6 reopened
     assert_same_as_direct(manager(personas), monkeypatch)
     ClosureRollup.objects.all().delete()
-    assert rollups.rebuild() == 42
-    assert rollups.rebuild() == 42  # a re-run writes the same rows
+    assert rollups.ROLLUP.rebuild() == 42
+    assert rollups.ROLLUP.rebuild() == 42  # a re-run writes the same rows
     assert_same_as_direct(manager(personas), monkeypatch)
+
+
+def test_the_closure_totals_ignore_team_moves_and_fold_and_rebuild_alike(personas, closures):
+    """The every-team totals are not keyed by team: a team move writes them nothing."""
+    before = ClosureTotal.objects.count()
+    Case.objects.filter(pk__in=[c.pk for c in closures[:6]]).update(team=personas.north)
+    assert ClosureTotal.objects.count() == before
+    Case.objects.filter(pk__in=[c.pk for c in closures[:3]]).update(status=Case.Status.IN_PROGRESS, closed_at=None)
+    expected = totals_recomputed()
+    assert totals() == expected
+    assert rollups.TOTALS.compact() > 0
+    assert not ClosureTotal.objects.filter(fresh=True).exists()
+    assert totals() == expected
+    assert rollups.TOTALS.rebuild() == ClosureTotal.objects.count() == len(expected)
+    assert totals() == expected
+
+
+def test_the_closure_totals_keyed_by_bits_as_a_customers_segments_move_their_counts(
+        personas, closures, django_capture_on_commit_callbacks):
+    """The bits are a key (PostgreSQL's segment bits): a customer who joins a segment moves their
+    closed cases' counts to the new bit pattern."""
+    from django.db import transaction
+
+    from segments.models import Segment
+    from segments.services import segment_save
+    from surveys.models import Customer
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        segment_save(Segment(name="Gold", conditions=[{"field": "tier", "operator": "equals", "value": "gold"}]))
+    assert {key[3] for key in totals()} == {0}
+    customer = closures[0].customer_id
+    Customer.objects.filter(pk=customer).update(tier="gold")
+    theirs = Case.objects.filter(customer_id=customer, status=Case.Status.CLOSED).count()
+    assert theirs and sum(counts[0] for key, counts in totals().items() if key[3] == 1) == theirs
+    assert totals() == totals_recomputed()
+    Customer.objects.filter(pk=customer).update(tier="silver")
+    assert {key[3] for key in totals()} == {0}
+    assert totals() == totals_recomputed()
 
 
 def test_team_scoping_is_kept(personas, closures):

@@ -321,10 +321,10 @@ def test_the_beat_task_folds(personas, answered):
     # followups: the 48 customers of the answers with an NPS score (reporting.followups)
     # themes: no answer has a theme tag (tests/reporting/test_theme_rollup.py folds some)
     # last_answer_days: the 64 answers' customers' latest answers, one delta each
-    assert rollups_compact_task() == {"scores": 64, "closures": 0, "score_totals": 64, "location_totals": 64,
+    assert rollups_compact_task() == {"scores": 64, "closures": 0, "closure_totals": 0, "score_totals": 64, "location_totals": 64,
                                       "segment_rollup": 64, "themes": 0, "theme_totals": 0, "last_answer_days": 64,
                                       "followups": 48, "contact_breaches": 0}
-    assert rollups_compact_task() == {"scores": 0, "closures": 0, "score_totals": 0, "location_totals": 0,
+    assert rollups_compact_task() == {"scores": 0, "closures": 0, "closure_totals": 0, "score_totals": 0, "location_totals": 0,
                                       "segment_rollup": 0, "themes": 0, "theme_totals": 0, "last_answer_days": 0,
                                       "followups": 0, "contact_breaches": 0}
 

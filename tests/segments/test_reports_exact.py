@@ -430,6 +430,40 @@ def test_the_themes_tags_narrowed_to_a_segment(world, whose):
         assert read == (bit_of(segment) is not None and whose == "every")
 
 
+@pytest.mark.parametrize("whose", ["north", "every"])
+def test_the_root_causes_narrowed_to_a_segment_from_the_closure_totals(world, whose, monkeypatch):
+    """The root-causes panels narrowed to a segment: an admin's (every team, whole days) from the
+    closure totals (reporting.ClosureTotal, keyed by the bits) when the bit is built; every figure
+    (cases, preventions, the scores' sums) what the closed cases themselves give."""
+    from dataclasses import replace
+
+    from reporting import selectors
+    from reporting.selectors import root_causes
+
+    panels = ("root_cause_pareto", "root_cause_weekly", "root_cause_by_touchpoint", "root_cause_scores")
+
+    def read(filters):
+        for kept in (root_causes._closure_cells, root_causes._rolled_causes, root_causes._by_cause):
+            kept.cache_clear()
+        with CaptureQueriesContext(connection) as queries:
+            tables = {name: getattr(selectors, name)(filters).rows for name in panels}
+        return tables, any("reporting_closuretotal" in q["sql"] for q in queries.captured_queries)
+
+    filters = _filters(world, whose)
+    reached = 0
+    for segment in Segment.objects.select_related("bit"):
+        narrowed = replace(filters, segment=segment)
+        served, totals_read = read(narrowed)
+        assert totals_read == (whose == "every" and bit_of(segment) is not None)
+        with monkeypatch.context() as m:
+            m.setattr(root_causes, "_closure_totals", lambda filters: None)
+            direct, totals_read = read(narrowed)
+        assert not totals_read
+        assert served == direct
+        reached += bool(served["root_cause_pareto"] and served["root_cause_scores"])
+    assert reached >= 2  # the data reach
+
+
 def test_the_reports_read_the_rows_once_whatever_the_segments(world, django_assert_num_queries):
     """One query for the segments, one per kind of row, one for the medians (PostgreSQL: the
     SQLite run reads the durations instead, also one): the count does not grow with segments."""
