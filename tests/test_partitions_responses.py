@@ -213,8 +213,10 @@ def test_the_migration_keeps_every_row_id_key_foreign_key_and_trigger():
                 "surveys_responsekey_claim", "surveys_responsekey_clear", "surveys_responsekey_release",
                 "reporting_segment_bits"}  # bits' (reporting 0014), the location totals' (reporting 0019), the
             if not name.startswith(("reporting_themerollup_", "reporting_breach_", "reporting_locationtotal_",
-                                    "reporting_customerlastanswer_",  # latest answers' (reporting 0020) and the
-                                    "reporting_segmentrollup_")))  # segment rollup's (reporting 0021)
+                                    "reporting_customerlastanswer_",  # latest answers' (reporting 0020), the
+                                    "reporting_segmentrollup_",  # segment rollup's (reporting 0021), the theme
+                                    "reporting_themetotal_",  # totals' (reporting 0024) and the closure
+                                    "reporting_closuretotal_")))  # totals' (reporting 0025)
         assert _one("SELECT to_regclass('surveys_responsekey')") == (None,)  # gone with its migration
         with connection.cursor() as cursor:  # rows written while the table is plain, its triggers firing
             cursor.execute(f"INSERT INTO {R} (source_id, survey_id, external_id, answered_at, received_at, scores, "
