@@ -213,6 +213,13 @@ def _replace(cursor, customers: list[int], policy) -> int:
     return _write(cursor, SurveyResponse.objects.filter(customer_id__in=customers), policy)
 
 
+def stored_under(conn, policy) -> bool:
+    """Whether the stored rows (breaches and peaks) are of `policy`, read on `conn` (a report's
+    replica, say)."""
+    with conn.cursor() as cursor:
+        return stored_key(cursor) == policy_key(policy)
+
+
 def stored_key(cursor) -> str | None:
     cursor.execute(f"SELECT key FROM {POLICY} WHERE id = 1")
     row = cursor.fetchone()

@@ -69,10 +69,7 @@ def breaches_found(filters: ReportFilters, *, count_answers: bool = True) -> Bre
     rollup = score_rollup(filters) if count_answers else None
     counted_here = count_answers and rollup is None
     conn = connections[router.db_for_read(SurveyResponse)]  # the replica for a report view
-    with conn.cursor() as cursor:
-        cursor.execute(f"SELECT key FROM {stored_breaches.POLICY} WHERE id = 1")
-        row = cursor.fetchone()
-    stored = row is not None and row[0] == stored_breaches.policy_key(policy)
+    stored = stored_breaches.stored_under(conn, policy)
     everything = filters.responses()
     live = everything.filter(customer_id__in=BreachStale.objects.values("customer_id")) if stored else everything
     live_sql, live_params = stored_breaches.answers(live)
@@ -205,10 +202,10 @@ def over_contacted(filters: ReportFilters) -> Table:
 
 
 def _over_limit_candidates(filters: ReportFilters, policy, start: dt.datetime, end: dt.datetime) -> list[int]:
-    """Every customer with more survey contacts in (start, end] than the policy allows, and some
-    others (one statement after the check of which policy the stored rows are of); on a manager's
-    report only those one of their teams ever had an answer from. Contacts are counted raw here
-    (answers and recorded contacts, every team's): never fewer than the decision counts.
+    """The customers with more survey contacts in (start, end] than the policy allows, counted raw
+    (answers and recorded contacts, every team's: never fewer than the decision counts, so every
+    customer over the limit is among them), in one statement after the check of which policy the
+    stored rows are of; on a manager's report only those one of their teams ever had an answer from.
 
     With the peaks stored under the current policy (reporting.ContactPeak), only the contacts of the
     customers with a peak in the period and of those a write made stale are counted (read by
@@ -217,13 +214,8 @@ def _over_limit_candidates(filters: ReportFilters, policy, start: dt.datetime, e
     conn = connections[router.db_for_read(SurveyResponse)]
     adapt = conn.ops.adapt_datetimefield_value
     window = [adapt(start), adapt(end)]
-    with conn.cursor() as cursor:
-        cursor.execute(f"SELECT key FROM {stored_breaches.POLICY} WHERE id = 1")
-        row = cursor.fetchone()
-    stored = row is not None and row[0] == stored_breaches.policy_key(policy)
-
     customers, params = "IS NOT NULL", []
-    if stored:
+    if stored_breaches.stored_under(conn, policy):
         customers = (f"IN (SELECT p.customer_id FROM {stored_breaches.PEAKS} p WHERE p.at > %s AND p.at <= %s "
                      f"UNION SELECT s.customer_id FROM {stored_breaches.STALE} s)")
         params = [*window, *window]  # the contacts' two halves read the customers each
