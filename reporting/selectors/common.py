@@ -8,6 +8,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cache, lru_cache
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Team
 from cases.models import Case, CaseEvent, RootCause
 from reporting.filters import ReportFilters
+from reporting.segment_bits import bit_of, has_bits
 from reporting.tables import Column, Table
 
 # The total row of the per-team tables (and the label the overdue chart leaves out).
@@ -205,6 +207,21 @@ def rollup_rows(filters: ReportFilters, queryset):
     if end:
         qs = qs.filter(day__lt=end)
     return qs
+
+
+def segment_totals(filters: ReportFilters, queryset):
+    """An every-team level's rows keyed by the segment bits and not by team nor survey
+    (reporting.ClosureTotal, reporting.ThemeTotal: per local day, touchpoint and segment bits) of
+    the bit patterns holding the filters' segment, or None when they do not answer the filters: not
+    narrowed to a segment with a built bit (reporting.segment_bits), a viewer's teams, a survey,
+    location or tier, or partial days (rollup_rows)."""
+    if filters.segment is None or filters.team_ids is not None or filters.survey_id or filters.location or filters.tier:
+        return None
+    bit = bit_of(filters.segment)
+    if bit is None:
+        return None
+    rows = rollup_rows(replace(filters, segment=None), queryset)
+    return rows.filter(has_bits(bit)) if rows is not None else None
 
 
 def local_date(value) -> dt.date:

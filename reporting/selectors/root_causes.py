@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import replace
 from functools import lru_cache
 
 from django.db import router
@@ -27,7 +26,6 @@ from cases.models import Case, RootCause
 from reporting.filters import ReportFilters
 from reporting.models import ClosureRollup, ClosureTotal
 from reporting.rollups import CLOSURE_COUNTS as COUNTS  # the closure rollup's columns this page sums
-from reporting.segment_bits import bit_of, has_bits
 from reporting.selectors.common import (
     CELLS_WORK_MEM,
     CLOSED,
@@ -38,6 +36,7 @@ from reporting.selectors.common import (
     crosstab_by_touchpoint,
     crosstab_by_week,
     rollup_rows,
+    segment_totals,
     statement_memory,
 )
 from reporting.selectors.scoring import ces_ease01, csat_pct, half_up
@@ -71,20 +70,6 @@ def _case_counts() -> dict:
     }
 
 
-def _closure_totals(filters: ReportFilters):
-    """The closure totals' rows (reporting.ClosureTotal: every team's, per day, root cause,
-    touchpoint and segment bits) of the bit patterns holding the filters' segment, or None when
-    they do not answer the filters: not narrowed to a segment with a built bit
-    (reporting.segment_bits), a viewer's teams, a survey, location or tier, or partial days."""
-    if filters.segment is None or filters.team_ids is not None or filters.survey_id or filters.location or filters.tier:
-        return None
-    bit = bit_of(filters.segment)
-    if bit is None:
-        return None
-    rows = rollup_rows(replace(filters, segment=None), ClosureTotal.objects)
-    return rows.filter(has_bits(bit)) if rows is not None else None
-
-
 @lru_cache(maxsize=1)
 def _closure_cells(filters: ReportFilters) -> tuple[dict, ...]:
     """The closed cases' COUNTS by week, root cause and touchpoint: the closure rollup's sums, or
@@ -93,7 +78,7 @@ def _closure_cells(filters: ReportFilters) -> tuple[dict, ...]:
     moment) makes each request's key its own."""
     rows = rollup_rows(filters, ClosureRollup.objects)
     if rows is None:
-        rows = _closure_totals(filters)
+        rows = segment_totals(filters, ClosureTotal.objects)
     if rows is not None:
         grouped = (rows.annotate(week=TruncWeek("day"), tp=F("touchpoint")).values("week", "root_cause_id", "tp")
                    .annotate(**{f"sum_{c}": Sum(c) for c in COUNTS}).filter(sum_cases__gt=0))

@@ -15,7 +15,6 @@ segment the segment rollup (reporting.SegmentRollup); the open cases per theme r
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import lru_cache
 
 from django.db import connections, router
@@ -25,7 +24,6 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseResponse
 from reporting.filters import ReportFilters
-from reporting.segment_bits import bit_of, has_bits
 from reporting.models import ThemeRollup, ThemeTotal
 from reporting.selectors.common import (
     CELLS_WORK_MEM,
@@ -35,6 +33,7 @@ from reporting.selectors.common import (
     inbox_filter_names,
     inbox_url,
     rollup_rows,
+    segment_totals,
     statement_memory,
 )
 from reporting.selectors.scores import segment_rollup
@@ -72,20 +71,6 @@ def _tag_cells(filters: ReportFilters) -> tuple[dict, ...]:
                   **{c: r[c] or 0 for c in COUNTS}} for r in found)
 
 
-def _theme_totals(filters: ReportFilters):
-    """The theme totals' rows (reporting.ThemeTotal: every team's, per day, theme, touchpoint and
-    segment bits) of the bit patterns holding the filters' segment, or None when they do not answer
-    the filters: not narrowed to a segment with a built bit (reporting.segment_bits), a viewer's
-    teams, a survey, location or tier, or partial days."""
-    if filters.segment is None or filters.team_ids is not None or filters.survey_id or filters.location or filters.tier:
-        return None
-    bit = bit_of(filters.segment)
-    if bit is None:
-        return None
-    rows = rollup_rows(replace(filters, segment=None), ThemeTotal.objects)
-    return rows.filter(has_bits(bit)) if rows is not None else None
-
-
 def rollup_cells(rows):
     """The theme rollup's `rows` summed by week, theme and touchpoint (sum_<count> for each of
     COUNTS), leaving out the cells whose tags were all removed."""
@@ -100,7 +85,7 @@ def _theme_cells(filters: ReportFilters) -> tuple[dict, ...]:
     result is kept, keyed by the filters, whose `now` (the request's moment) makes each request's key its own."""
     rows = rollup_rows(filters, ThemeRollup.objects)
     if rows is None:
-        rows = _theme_totals(filters)
+        rows = segment_totals(filters, ThemeTotal.objects)
     if rows is None:
         return _tag_cells(filters)
     cells = rollup_cells(rows)

@@ -456,7 +456,7 @@ def test_the_root_causes_narrowed_to_a_segment_from_the_closure_totals(world, wh
         served, totals_read = read(narrowed)
         assert totals_read == (whose == "every" and bit_of(segment) is not None)
         with monkeypatch.context() as m:
-            m.setattr(root_causes, "_closure_totals", lambda filters: None)
+            m.setattr(root_causes, "segment_totals", lambda filters, queryset: None)
             direct, totals_read = read(narrowed)
         assert not totals_read
         assert served == direct
