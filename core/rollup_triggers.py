@@ -26,6 +26,13 @@ REFERENCING = {
 }
 
 
+def changed_sql(a: str, b: str, columns) -> str:
+    """A condition true when any of `columns` differs between rows `a` and `b` (aliases with their
+    dot: "n." and "o." of an UPDATE's transition tables, "NEW." and "OLD." in a row trigger), NULLs
+    compared as values: what decides whether an update writes a delta."""
+    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in columns)
+
+
 def insert_into(table: str, columns: tuple[str, ...]) -> str:
     """The head of every delta's INSERT (fresh: not yet folded)."""
     return f"INSERT INTO {table} ({', '.join(columns)}, fresh) "

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from core import rollup_triggers
+from core.rollup_triggers import changed_sql
 from surveys.rollups import (
     aggregate_select,
     ces_ease_sql,
@@ -123,10 +124,6 @@ def _closed(c: str) -> str:
     return f"{c}status = 'closed' AND {c}closed_at IS NOT NULL"
 
 
-def _changed(n: str, o: str, columns) -> str:
-    return " OR ".join(f"{n}{col} IS DISTINCT FROM {o}{col}" for col in columns)
-
-
 @dataclass(frozen=True)
 class Level:
     """One level of closed cases: its table (also the prefix of its triggers and functions), its
@@ -159,7 +156,7 @@ class Level:
         return f"{self.table}_response"
 
     def _case_changed(self, n: str, o: str) -> str:
-        return f"{_changed(n, o, self.case_columns)} OR ({n}prevention <> '') IS DISTINCT FROM ({o}prevention <> '')"
+        return f"{changed_sql(n, o, self.case_columns)} OR ({n}prevention <> '') IS DISTINCT FROM ({o}prevention <> '')"
 
     def _signed(self, sign: int, c: str, r: str, source: str, where: str) -> str:
         values = _values(f"{c}.", f"{r}.")
@@ -173,7 +170,7 @@ class Level:
         """The statements that (re)create the level's triggers for the current database and TIME_ZONE."""
         insert = rollup_triggers.insert_into(self.table, self.columns)
         name, signed, aggregate = self.table, self._signed, self._aggregate
-        case_changed, response_changed = self._case_changed("n.", "o."), _changed("n.", "o.", self.response_columns)
+        case_changed, response_changed = self._case_changed("n.", "o."), changed_sql("n.", "o.", self.response_columns)
         if connection.vendor == "postgresql":
             join_n = f"JOIN {RESPONSES} r ON r.id = n.response_id"
             join_o = f"JOIN {RESPONSES} r ON r.id = o.response_id"
@@ -217,7 +214,7 @@ class Level:
                 triggers["UPDATE"]: ("UPDATE", self._case_changed("NEW.", "OLD."), of_case(-1, "OLD") + " " + of_case(1, "NEW")),
             }),
             *rollup_triggers.sqlite_row_triggers(RESPONSES, {
-                self.response_trigger: ("UPDATE", _changed("NEW.", "OLD.", self.response_columns),
+                self.response_trigger: ("UPDATE", changed_sql("NEW.", "OLD.", self.response_columns),
                                         of_response(-1, "OLD") + " " + of_response(1, "NEW")),
             }),
         ]

@@ -60,8 +60,7 @@ class Totals:
                 *(("comment", "sentiment") if "commented" in counts else ()))
 
     def changed_condition(self, a: str, b: str, key=None, counts=None) -> str:
-        return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}"
-                           for c in self._read(key or self.key, counts or self.counts))
+        return rollup_triggers.changed_sql(a, b, self._read(key or self.key, counts or self.counts))
 
     @property
     def triggers(self) -> dict[str, str]:

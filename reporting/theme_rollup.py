@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from core import rollup_triggers
+from core.rollup_triggers import changed_sql
 from surveys.rollups import aggregate_select, flag_sql, fold, local_day_sql, response_values
 from surveys.vocabulary import NEGATIVE_AT_MOST, POSITIVE_AT_LEAST
 
@@ -68,10 +69,6 @@ def _values(t: str, r: str) -> dict[str, str]:
         "sentiment_sum": f"COALESCE({r}sentiment, 0.0)",
         **{c: scores[c] for c in SCORE_COUNTS},
     }
-
-
-def _changed(a: str, b: str, columns) -> str:
-    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in columns)
 
 
 def _names(prefix: str, ops=("INSERT", "UPDATE", "DELETE")) -> dict[str, str]:
@@ -114,10 +111,10 @@ class Level:
         (_tags, tags), (_responses, responses) = self.sources
         signed, aggregate = self._signed, self._aggregate
         if connection.vendor == "postgresql":
-            tag_moved = f"new_rows n JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', TAG_COLUMNS)}"
+            tag_moved = f"new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed_sql('n.', 'o.', TAG_COLUMNS)}"
             tag_pairs = f"{{rows}} JOIN {RESPONSES} r ON r.id = t.response_id"
             response_moved = (f"new_rows n JOIN old_rows o ON o.id = n.id "
-                              f"WHERE {_changed('n.', 'o.', self.response_columns)}")
+                              f"WHERE {changed_sql('n.', 'o.', self.response_columns)}")
             response_pairs = f"{{rows}} JOIN {TAGS} t ON t.response_id = r.id"
             statements = [
                 rollup_triggers.pg_apply_function(
@@ -164,7 +161,7 @@ class Level:
             statements += rollup_triggers.sqlite_row_triggers(table, {
                 names["INSERT"]: ("INSERT", "", body(1, "NEW")),
                 names["DELETE"]: ("DELETE", "", body(-1, "OLD")),
-                names["UPDATE"]: ("UPDATE", _changed("NEW.", "OLD.", columns), body(-1, "OLD") + " " + body(1, "NEW")),
+                names["UPDATE"]: ("UPDATE", changed_sql("NEW.", "OLD.", columns), body(-1, "OLD") + " " + body(1, "NEW")),
             })
         return statements
 

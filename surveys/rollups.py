@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import rollup_triggers
+from core.rollup_triggers import changed_sql
 from surveys.vocabulary import DETRACTOR_AT_MOST, PASSIVE_AT_LEAST, PROMOTER_AT_LEAST
 
 TABLE = "surveys_scorerollup"
@@ -170,10 +171,6 @@ ROLLUP_READ_COLUMNS = (*ROLLUP_READ_COLUMNS_0021, "case_alert", "case_linked")
 COLUMNS = (*KEY, *ROLLUP_COUNTS)
 
 
-def _changed(a: str, b: str, read_columns: tuple[str, ...] = ROLLUP_READ_COLUMNS) -> str:
-    return " OR ".join(f"{a}{c} IS DISTINCT FROM {b}{c}" for c in read_columns)
-
-
 def aggregate_select(
     signed_rows: str, key: tuple[str, ...] = KEY, counts: tuple[str, ...] = COUNTS
 ) -> str:
@@ -202,7 +199,7 @@ def trigger_sql(counts: tuple[str, ...] = ROLLUP_COUNTS,
     columns = (*KEY, *counts)
     insert = rollup_triggers.insert_into(TABLE, columns)
     if connection.vendor == "postgresql":
-        moved = f" JOIN old_rows o ON o.id = n.id WHERE {_changed('n.', 'o.', read_columns)}"
+        moved = f" JOIN old_rows o ON o.id = n.id WHERE {changed_sql('n.', 'o.', read_columns)}"
         return [
             rollup_triggers.pg_apply_function(
                 "surveys_scorerollup_apply", insert,
@@ -225,7 +222,7 @@ def trigger_sql(counts: tuple[str, ...] = ROLLUP_COUNTS,
     return rollup_triggers.sqlite_row_triggers(RESPONSES, {
         TRIGGERS["INSERT"]: ("INSERT", "", row(1, "NEW")),
         TRIGGERS["DELETE"]: ("DELETE", "", row(-1, "OLD")),
-        TRIGGERS["UPDATE"]: ("UPDATE", _changed("NEW.", "OLD.", read_columns), row(-1, "OLD") + " " + row(1, "NEW")),
+        TRIGGERS["UPDATE"]: ("UPDATE", changed_sql("NEW.", "OLD.", read_columns), row(-1, "OLD") + " " + row(1, "NEW")),
     })
 
 
